@@ -1,0 +1,79 @@
+/* bus.h - the message bus: handlers by name, priority and filter; watchers; the Yate uplink */
+#ifndef CE_BUS_H
+#define CE_BUS_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+struct ce_bus;
+struct ce_msg;
+struct ce_dispatch;
+
+/* What a handler did with a message. */
+enum ce_msg_result {
+	CE_MSG_CONTINUE = 0, /* not mine (parameters may be changed): next handler */
+	CE_MSG_HANDLED,      /* processed: dispatch stops, answer "true" */
+	CE_MSG_DEFERRED,     /* will call ce_dispatch_complete() later */
+};
+
+/* Handler flags. */
+enum {
+	CE_BUS_LOCAL = 1 << 0, /* never exported to Yate as install/watch */
+};
+
+/*
+ * A handler.  @d identifies this dispatch; a handler that returns
+ * CE_MSG_DEFERRED keeps it (and may ce_msg_ref the message) and calls
+ * ce_dispatch_complete(d, handled) exactly once, from the main loop.
+ */
+typedef enum ce_msg_result(ce_msg_h)(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
+/* A watcher: sees a message after its dispatch ended, with the outcome. */
+typedef void(ce_watch_h)(struct ce_msg *msg, bool handled, void *arg);
+/* The end of a dispatch or of a message sent to Yate. */
+typedef void(ce_msg_done_h)(struct ce_msg *msg, bool handled, void *arg);
+
+/*
+ * What the bus needs from the Yate side (the session in yate.c):
+ *  relay:  the engine now needs (prio >= 0) or no longer needs (prio < 0)
+ *          a Yate relay for @name; fname/fvalue are NULL or a filter.
+ *  watch:  start/stop watching @name in Yate.
+ *  send:   deliver @msg to Yate, call @done with the answer (msg updated in
+ *          place) or with handled=false on timeout or when no link is up.
+ */
+struct ce_uplink_ops {
+	void (*relay)(void *arg, const char *name, int prio, const char *fname, const char *fvalue);
+	void (*watch)(void *arg, const char *name, bool on);
+	void (*send)(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg);
+};
+
+int ce_bus_new(struct ce_bus **busp);
+void ce_bus_free(struct ce_bus *bus);
+
+int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio,
+	const char *fname, const char *fvalue, unsigned flags,
+	ce_msg_h *h, void *arg, GDestroyNotify destroy);
+int ce_bus_uninstall(struct ce_bus *bus, unsigned id);
+int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags,
+	ce_watch_h *h, void *arg, GDestroyNotify destroy);
+int ce_bus_unwatch(struct ce_bus *bus, unsigned id);
+
+void ce_bus_dispatch(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done, void *arg);
+void ce_bus_send(struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms,
+	ce_msg_done_h *done, void *arg);
+void ce_bus_notify_watchers(struct ce_bus *bus, struct ce_msg *msg, bool handled);
+void ce_dispatch_complete(struct ce_dispatch *d, bool handled);
+struct ce_msg *ce_dispatch_msg(const struct ce_dispatch *d);
+
+void ce_bus_set_uplink(struct ce_bus *bus, const struct ce_uplink_ops *ops, void *arg);
+void ce_bus_resync_uplink(struct ce_bus *bus);
+
+/* Counters for status lines and tests. */
+struct ce_bus_stats {
+	unsigned handlers, watchers;
+	guint64 dispatched, handled, deferred, sent, sent_timeout;
+};
+void ce_bus_get_stats(const struct ce_bus *bus, struct ce_bus_stats *st);
+
+#define CE_BUS_DEFAULT_TIMEOUT_MS 10000
+
+#endif

@@ -1,0 +1,35 @@
+/* engine.h - the engine context handed to modules: bus, configuration, clock */
+#ifndef CE_ENGINE_H
+#define CE_ENGINE_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+struct ce_engine;
+struct ce_bus;
+struct ce_config;
+struct ce_module_desc;
+
+/* A clock source in microseconds since the epoch (tests drive their own). */
+typedef gint64(ce_clock_h)(void *arg);
+
+int ce_engine_new(struct ce_engine **cep, struct ce_config *cfg);
+void ce_engine_free(struct ce_engine *ce);
+
+int ce_engine_start(struct ce_engine *ce, const char *const *only);
+void ce_engine_stop(struct ce_engine *ce);
+unsigned ce_engine_n_modules(void);
+const struct ce_module_desc *ce_engine_module(unsigned i);
+bool ce_engine_module_running(const struct ce_engine *ce, const char *name);
+
+struct ce_bus *ce_engine_bus(const struct ce_engine *ce);
+struct ce_config *ce_engine_config(const struct ce_engine *ce);
+const char *ce_engine_node(const struct ce_engine *ce);
+
+gint64 ce_engine_now(const struct ce_engine *ce);
+void ce_engine_set_clock(struct ce_engine *ce, ce_clock_h *clock, void *arg);
+
+void ce_engine_request_quit(struct ce_engine *ce, int code);
+void ce_engine_set_quit_handler(struct ce_engine *ce, void (*quit)(void *arg, int code), void *arg);
+
+#endif
