@@ -1,0 +1,22 @@
+#!/bin/sh
+# tools/install-deps.sh - install every Debian 12 package conf-engine needs to build, test and demo
+# Runs apt-get as root (directly, or through sudo when run as another user).
+set -eu
+PKGS="build-essential autoconf automake pkg-config git ca-certificates
+ libglib2.0-dev libsqlite3-dev sqlite3 libpq-dev postgresql
+ libsndfile1-dev libsamplerate0-dev
+ clang libclang-rt-14-dev clang-format
+ python3 sox espeak-ng procps"
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "install-deps: installing:$missing"
+	$SUDO apt-get update -q
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
+else
+	echo "install-deps: all packages present"
+fi
