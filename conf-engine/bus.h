@@ -9,6 +9,44 @@ struct ce_bus;
 struct ce_msg;
 struct ce_dispatch;
 
+/*
+ * Semantics, in short (docs/console.md and bus.c say more):
+ *
+ * Handlers.  Installed per message name with a priority; a dispatch calls
+ * them in ascending priority (lower number first, as in Yate), equal
+ * priorities in installation order.  An optional filter (fname, fvalue)
+ * restricts a handler to messages whose parameter @fname equals @fvalue
+ * exactly.  A dispatch calls the handlers that were installed when it began
+ * and are still installed when their turn comes: handlers may install and
+ * uninstall (themselves included) at any time, also from inside a call.
+ * A handler's destroy notify runs once it is uninstalled and no call of
+ * it is running.
+ *
+ * Results.  CE_MSG_CONTINUE passes the message on, CE_MSG_HANDLED ends the
+ * dispatch with handled=true, CE_MSG_DEFERRED pauses it until the handler
+ * calls ce_dispatch_complete(d, handled) once: true ends it, false resumes
+ * with the next handler.  Completing from inside the handler call, before
+ * returning CE_MSG_DEFERRED, is allowed.  If the deferring handler is
+ * uninstalled meanwhile, the dispatch still waits for its completion (the
+ * owner must complete what it deferred, e.g. in its exit) and then goes on
+ * with the handlers after it.  At the end msg->processed is set, the done
+ * callback runs, then the watchers of that name.  Dispatches may nest.
+ *
+ * Watchers.  See a message after its dispatch ended, with its outcome, in
+ * installation order.  A watcher flagged CE_BUS_LOCAL sees messages as the
+ * engine dispatched them; any other watcher makes the engine watch the name
+ * in Yate and sees each message once: Yate's own messages through Yate's
+ * report (ce_bus_notify_uplink), with the outcome of all of Yate's handlers,
+ * the engine's messages after their local dispatch or send.
+ *
+ * Yate side.  For every name with a handler not flagged CE_BUS_LOCAL the
+ * bus wants one Yate relay, at the lowest priority number among those
+ * handlers, filtered only if all of them have the same filter; it tells the
+ * uplink with relay() whenever that (prio, filter) changes, and relay(prio
+ * -1) when the last such handler goes.  Likewise watch(on/off) for the first
+ * and last watcher not flagged CE_BUS_LOCAL.
+ */
+
 /* What a handler did with a message. */
 enum ce_msg_result {
 	CE_MSG_CONTINUE = 0, /* not mine (parameters may be changed): next handler */
@@ -38,7 +76,8 @@ typedef void(ce_msg_done_h)(struct ce_msg *msg, bool handled, void *arg);
  *          a Yate relay for @name; fname/fvalue are NULL or a filter.
  *  watch:  start/stop watching @name in Yate.
  *  send:   deliver @msg to Yate, call @done with the answer (msg updated in
- *          place) or with handled=false on timeout or when no link is up.
+ *          place) or with handled=false on timeout or when no link is up
+ *          (on a timeout, also call ce_bus_note_timeout for the counters).
  */
 struct ce_uplink_ops {
 	void (*relay)(void *arg, const char *name, int prio, const char *fname, const char *fvalue);
@@ -53,19 +92,24 @@ int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio,
 	const char *fname, const char *fvalue, unsigned flags,
 	ce_msg_h *h, void *arg, GDestroyNotify destroy);
 int ce_bus_uninstall(struct ce_bus *bus, unsigned id);
+int ce_bus_uninstall_by(struct ce_bus *bus, const char *name, ce_msg_h *h, void *arg);
 int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags,
 	ce_watch_h *h, void *arg, GDestroyNotify destroy);
 int ce_bus_unwatch(struct ce_bus *bus, unsigned id);
 
 void ce_bus_dispatch(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done, void *arg);
+void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done,
+	void *arg);
 void ce_bus_send(struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms,
 	ce_msg_done_h *done, void *arg);
 void ce_bus_notify_watchers(struct ce_bus *bus, struct ce_msg *msg, bool handled);
+void ce_bus_notify_uplink(struct ce_bus *bus, struct ce_msg *msg, bool handled);
 void ce_dispatch_complete(struct ce_dispatch *d, bool handled);
 struct ce_msg *ce_dispatch_msg(const struct ce_dispatch *d);
 
 void ce_bus_set_uplink(struct ce_bus *bus, const struct ce_uplink_ops *ops, void *arg);
 void ce_bus_resync_uplink(struct ce_bus *bus);
+void ce_bus_note_timeout(struct ce_bus *bus);
 
 /* Counters for status lines and tests. */
 struct ce_bus_stats {
