@@ -952,3 +952,119 @@ void ce_line_format(GString *out, const struct ce_line *l)
 		break;
 	}
 }
+
+/* ---- line framing ------------------------------------------------------ */
+
+/*
+ * Bytes of a stream, cut into lines at '\n'.  Bytes are kept exactly: a
+ * '\r' before the newline stays part of the line (Yate sends none).
+ */
+struct ce_linebuf {
+	char *buf;      /* the start of a line whose newline has not come yet */
+	size_t len;     /* bytes in buf */
+	size_t size;    /* allocated size of buf */
+	size_t max;     /* longest line accepted */
+	bool skipping;  /* discarding an over-long line up to its newline */
+};
+
+/**
+ * Create line framing that accepts lines of up to @max_line bytes (0 for
+ * CE_PROTO_MAX_LINE_DEFAULT).  Returns 0; free with ce_linebuf_free().
+ */
+int ce_linebuf_new(struct ce_linebuf **lbp, size_t max_line)
+{
+	struct ce_linebuf *lb = g_new0(struct ce_linebuf, 1);
+
+	lb->max = max_line ? max_line : CE_PROTO_MAX_LINE_DEFAULT;
+	*lbp = lb;
+	return 0;
+}
+
+/** Free @lb and any partial line it holds; NULL is allowed. */
+void ce_linebuf_free(struct ce_linebuf *lb)
+{
+	if (!lb)
+		return;
+	g_free(lb->buf);
+	g_free(lb);
+}
+
+static void keep(struct ce_linebuf *lb, const char *data, size_t len)
+{
+	if (lb->len + len > lb->size) {
+		size_t size = MAX(lb->size * 2, 256);
+
+		while (size < lb->len + len)
+			size *= 2;
+		lb->size = MIN(size, lb->max);
+		lb->buf = g_realloc(lb->buf, lb->size);
+	}
+	memcpy(lb->buf + lb->len, data, len);
+	lb->len += len;
+}
+
+/* Bytes without a newline: keep them, or start skipping once over the limit. */
+static void feed_partial(struct ce_linebuf *lb, const char *data, size_t len,
+	ce_overflow_h *overh, void *arg)
+{
+	if (lb->skipping)
+		return;
+	if (lb->len + len <= lb->max) {
+		keep(lb, data, len);
+		return;
+	}
+	lb->skipping = true;
+	if (overh)
+		overh(lb->len + len, arg);
+	lb->len = 0;
+}
+
+/* One whole line ends at @data + @len (the newline itself is not passed). */
+static void feed_line(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
+	ce_overflow_h *overh, void *arg)
+{
+	if (lb->skipping) {
+		lb->skipping = false;
+		return;
+	}
+	if (lb->len + len > lb->max) {
+		if (overh)
+			overh(lb->len + len, arg);
+		lb->len = 0;
+		return;
+	}
+	if (!lb->len) {
+		lineh(data, len, arg); /* the common case: no copy at all */
+		return;
+	}
+	keep(lb, data, len);
+	len = lb->len;
+	lb->len = 0;
+	lineh(lb->buf, len, arg);
+}
+
+/**
+ * Feed @len bytes of the stream.  @lineh is called for every complete line
+ * (without its newline; the text is not NUL-terminated and is valid only
+ * during the call).  A line over the limit is reported once to @overh (may
+ * be NULL) with the bytes dropped so far, and the rest of it up to the next
+ * newline is discarded.  The handlers must not feed or free @lb.
+ */
+void ce_linebuf_feed(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
+	ce_overflow_h *overh, void *arg)
+{
+	const char *end = data + len, *nl;
+
+	while (data < end && (nl = memchr(data, '\n', end - data))) {
+		feed_line(lb, data, nl - data, lineh, overh, arg);
+		data = nl + 1;
+	}
+	if (data < end)
+		feed_partial(lb, data, end - data, overh, arg);
+}
+
+/** Bytes of an unfinished line held in @lb (0 while skipping an over-long one). */
+size_t ce_linebuf_pending(const struct ce_linebuf *lb)
+{
+	return lb->len;
+}
