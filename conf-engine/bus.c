@@ -182,7 +182,7 @@ static void announce_relay(struct ce_bus *bus, struct entry *ne)
 {
 	if (bus->ops && bus->ops->relay)
 		bus->ops->relay(bus->ops_arg, ne->name, ne->relayed ? (int)ne->rprio : -1,
-			ne->rfname, ne->rfvalue);
+		        ne->rfname, ne->rfvalue);
 }
 
 static void announce_watch(struct ce_bus *bus, struct entry *ne)
@@ -207,7 +207,8 @@ static void update_relay(struct ce_bus *bus, struct entry *ne)
 		if (!first) {
 			first = k;
 			prio = k->prio;
-		} else if (!same_str(k->fname, first->fname) || !same_str(k->fvalue, first->fvalue)) {
+		} else if (!same_str(k->fname, first->fname) ||
+		           !same_str(k->fvalue, first->fvalue)) {
 			same_filter = false;
 		}
 	}
@@ -217,7 +218,7 @@ static void update_relay(struct ce_bus *bus, struct entry *ne)
 	if (!first && !ne->relayed)
 		return;
 	if (first && ne->relayed && prio == ne->rprio && same_str(fn, ne->rfname) &&
-		same_str(fv, ne->rfvalue))
+	        same_str(fv, ne->rfvalue))
 		return;
 	ne->relayed = first != NULL;
 	ne->rprio = prio;
@@ -254,7 +255,7 @@ static guint find_after(GPtrArray *a, unsigned prio, guint64 seq)
 }
 
 static struct hook *hook_new(struct ce_bus *bus, struct entry *ne, unsigned prio, unsigned flags,
-	void *arg, GDestroyNotify destroy)
+        void *arg, GDestroyNotify destroy)
 {
 	struct hook *k = g_new0(struct hook, 1);
 
@@ -279,9 +280,8 @@ static struct hook *hook_new(struct ce_bus *bus, struct entry *ne, unsigned prio
  * is called on @arg once the handler is uninstalled and not running.
  * Returns the handler id (> 0) or -EINVAL; on error @arg stays the caller's.
  */
-int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio,
-	const char *fname, const char *fvalue, unsigned flags,
-	ce_msg_h *h, void *arg, GDestroyNotify destroy)
+int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio, const char *fname,
+        const char *fvalue, unsigned flags, ce_msg_h *h, void *arg, GDestroyNotify destroy)
 {
 	struct entry *ne;
 	struct hook *k;
@@ -304,8 +304,8 @@ int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio,
  * Install watcher @h for messages called @name (see the header for what
  * CE_BUS_LOCAL changes).  Returns the watcher id (> 0) or -EINVAL.
  */
-int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags,
-	ce_watch_h *h, void *arg, GDestroyNotify destroy)
+int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags, ce_watch_h *h, void *arg,
+        GDestroyNotify destroy)
 {
 	struct entry *ne;
 	struct hook *k;
@@ -560,7 +560,8 @@ static void run(struct ce_dispatch *d)
 			d->early = false;
 			r = d->early_handled ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
 		} else if (d->early) {
-			g_critical("%s: handler completed a dispatch it did not defer", d->msg->name);
+			g_critical(
+			        "%s: handler completed a dispatch it did not defer", d->msg->name);
 			d->early = false;
 		}
 		if (r == CE_MSG_HANDLED) {
@@ -572,7 +573,7 @@ static void run(struct ce_dispatch *d)
 }
 
 static void start(struct ce_bus *bus, struct ce_msg *msg, enum mode mode, unsigned timeout_ms,
-	ce_msg_done_h *done, void *arg)
+        ce_msg_done_h *done, void *arg)
 {
 	struct ce_dispatch *d = g_new0(struct ce_dispatch, 1);
 
@@ -603,8 +604,7 @@ void ce_bus_dispatch(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done
  * the answer.  As ce_bus_dispatch, but afterwards only CE_BUS_LOCAL
  * watchers run: Yate reports the message to the others itself.
  */
-void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done,
-	void *arg)
+void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done, void *arg)
 {
 	start(bus, msg, MODE_UPLINK, 0, done, arg);
 }
@@ -615,8 +615,8 @@ void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_
  * gets Yate's answer, else @done gets handled=false.  Watchers then see the
  * final outcome (Yate does not report a module's own messages back).
  */
-void ce_bus_send(struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms,
-	ce_msg_done_h *done, void *arg)
+void ce_bus_send(
+        struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *arg)
 {
 	start(bus, msg, MODE_SEND, timeout_ms, done, arg);
 }

@@ -82,26 +82,25 @@ typedef void(ce_msg_done_h)(struct ce_msg *msg, bool handled, void *arg);
 struct ce_uplink_ops {
 	void (*relay)(void *arg, const char *name, int prio, const char *fname, const char *fvalue);
 	void (*watch)(void *arg, const char *name, bool on);
-	void (*send)(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg);
+	void (*send)(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
+	        void *done_arg);
 };
 
 int ce_bus_new(struct ce_bus **busp);
 void ce_bus_free(struct ce_bus *bus);
 
-int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio,
-	const char *fname, const char *fvalue, unsigned flags,
-	ce_msg_h *h, void *arg, GDestroyNotify destroy);
+int ce_bus_install(struct ce_bus *bus, const char *name, unsigned prio, const char *fname,
+        const char *fvalue, unsigned flags, ce_msg_h *h, void *arg, GDestroyNotify destroy);
 int ce_bus_uninstall(struct ce_bus *bus, unsigned id);
 int ce_bus_uninstall_by(struct ce_bus *bus, const char *name, ce_msg_h *h, void *arg);
-int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags,
-	ce_watch_h *h, void *arg, GDestroyNotify destroy);
+int ce_bus_watch(struct ce_bus *bus, const char *name, unsigned flags, ce_watch_h *h, void *arg,
+        GDestroyNotify destroy);
 int ce_bus_unwatch(struct ce_bus *bus, unsigned id);
 
 void ce_bus_dispatch(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done, void *arg);
-void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done,
-	void *arg);
-void ce_bus_send(struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms,
-	ce_msg_done_h *done, void *arg);
+void ce_bus_dispatch_uplink(struct ce_bus *bus, struct ce_msg *msg, ce_msg_done_h *done, void *arg);
+void ce_bus_send(struct ce_bus *bus, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
+        void *arg);
 void ce_bus_notify_watchers(struct ce_bus *bus, struct ce_msg *msg, bool handled);
 void ce_bus_notify_uplink(struct ce_bus *bus, struct ce_msg *msg, bool handled);
 void ce_dispatch_complete(struct ce_dispatch *d, bool handled);
