@@ -1,0 +1,883 @@
+/* yate.c - the session with Yate: relays, watches, answers, our own messages, over a link */
+#define G_LOG_DOMAIN "ce-yate"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "link.h"
+#include "log.h"
+#include "message.h"
+#include "protocol.h"
+#include "yate.h"
+
+/*
+ * On each link up the session says who it is and what it needs:
+ *
+ *   A: %%>setlocal:restart:true
+ *   A: %%>setlocal:engine.version:
+ *   A: %%>install:50:call.execute            (one per name: Yate keeps one relay
+ *   A: %%>watch:chan.hangup                   per name and module)
+ *   E: %%<install:50:call.execute:true
+ *
+ * Yate's messages are dispatched on the bus and answered with only what the
+ * dispatch changed, in whatever order dispatches end:
+ *
+ *   E: %%>message:0x7f.1:1795326762:call.execute::callto=conf/room1:id=tone/3
+ *   A: %%<message:0x7f.1:false:::callto=dumb/:ce_room=room1
+ *
+ * (name field empty = not renamed; "name" without '=' = removed).  Our own
+ * messages get ids "ce<n>" and wait for Yate's answer with a timeout; a
+ * %%<message with an empty id is a watcher report.
+ */
+
+/* One relay the engine wants from Yate, and what Yate said about it. */
+struct relay {
+	char *name, *fname, *fvalue;
+	int prio;
+	int state; /* CE_YATE_INSTALL_* */
+};
+
+/* One of our messages waiting for Yate's answer. */
+struct pending {
+	struct ce_yate *y;
+	struct ce_msg *msg;
+	ce_msg_done_h *done;
+	void *arg;
+	guint timer;
+	unsigned timeout_ms;
+};
+
+/* Parameters of a Yate message as it arrived: one block, to diff the answer. */
+struct snapshot {
+	const char *name;
+	unsigned n;
+	struct {
+		const char *name, *value;
+	} p[];
+};
+
+/* A dispatch of one of Yate's messages, until it is answered. */
+struct running {
+	GList link; /* in ce_yate.running */
+	struct ce_yate *y; /* NULL once the session is gone */
+	unsigned epoch;
+	struct ce_msg *msg;
+	struct snapshot *snap;
+};
+
+struct ce_yate {
+	struct ce_bus *bus;
+	struct ce_link *link;
+	bool restart;
+	unsigned epoch; /* changes whenever the link goes up or down */
+	bool up, quitting, quit_called;
+	char *version;
+	GHashTable *relays;  /* name -> struct relay */
+	GHashTable *watches; /* name -> GINT state */
+	GHashTable *pending; /* id -> struct pending */
+	GQueue running;
+	guint64 next_id;
+	GString *buf;
+	struct ce_yate_stats st;
+	ce_yate_quit_h *quit;
+	void *quit_arg;
+	guint quit_timer;
+	/* log records for the link, from any thread */
+	GAsyncQueue *logq;
+	gint log_scheduled;
+	guint log_src;
+	bool log_to_link;
+};
+
+#define DIFF_INDEX_MIN 32 /* parameters from which the diff uses hash tables */
+
+static void send_line(struct ce_yate *y, GString *s)
+{
+	g_string_append_c(s, '\n');
+	if (y->link && y->up && !y->quitting)
+		ce_link_write(y->link, s->str, s->len);
+}
+
+/* A control line "%%>KEYWORD:a[:b[:c[:d]]]" with each field escaped. */
+static void send_ctl(struct ce_yate *y, const char *kw, const char *a, const char *b,
+	const char *c, const char *d)
+{
+	const char *f[] = {a, b, c, d};
+	unsigned i;
+
+	g_string_assign(y->buf, kw);
+	for (i = 0; i < G_N_ELEMENTS(f) && f[i]; i++) {
+		g_string_append_c(y->buf, ':');
+		ce_proto_escape(y->buf, f[i], 0);
+	}
+	send_line(y, y->buf);
+}
+
+static void call_quit(struct ce_yate *y, int code)
+{
+	if (y->quit_called)
+		return;
+	y->quit_called = true;
+	if (y->quit)
+		y->quit(y->quit_arg, code);
+}
+
+/* ---- relays and watches (the bus's uplink) ----------------------------- */
+
+static void relay_free(gpointer p)
+{
+	struct relay *r = p;
+
+	g_free(r->name);
+	g_free(r->fname);
+	g_free(r->fvalue);
+	g_free(r);
+}
+
+static void send_install(struct ce_yate *y, struct relay *r)
+{
+	char prio[16];
+
+	if (!y->up)
+		return;
+	snprintf(prio, sizeof(prio), "%d", r->prio);
+	send_ctl(y, "%%>install", prio, r->name, r->fname, r->fname ? r->fvalue : NULL);
+	r->state = CE_YATE_INSTALL_WAITING;
+}
+
+static void up_relay(void *arg, const char *name, int prio, const char *fname, const char *fvalue)
+{
+	struct ce_yate *y = arg;
+	struct relay *r = g_hash_table_lookup(y->relays, name);
+
+	if (r && r->state != CE_YATE_INSTALL_NONE) {
+		if (prio == r->prio && !g_strcmp0(fname, r->fname) && !g_strcmp0(fvalue, r->fvalue))
+			return;
+		if (y->up)
+			send_ctl(y, "%%>uninstall", name, NULL, NULL, NULL);
+		r->state = CE_YATE_INSTALL_NONE;
+	}
+	if (prio < 0) {
+		g_hash_table_remove(y->relays, name);
+		return;
+	}
+	if (!r) {
+		r = g_new0(struct relay, 1);
+		r->name = g_strdup(name);
+		g_hash_table_insert(y->relays, r->name, r);
+	}
+	r->prio = prio;
+	g_free(r->fname);
+	g_free(r->fvalue);
+	r->fname = g_strdup(fname);
+	r->fvalue = g_strdup(fvalue);
+	send_install(y, r);
+}
+
+static void up_watch(void *arg, const char *name, bool on)
+{
+	struct ce_yate *y = arg;
+	bool known = g_hash_table_contains(y->watches, name);
+
+	if (on && !known) {
+		g_hash_table_insert(y->watches, g_strdup(name),
+			GINT_TO_POINTER(y->up ? CE_YATE_INSTALL_WAITING : CE_YATE_INSTALL_NONE));
+		if (y->up)
+			send_ctl(y, "%%>watch", name, NULL, NULL, NULL);
+	} else if (!on && known) {
+		g_hash_table_remove(y->watches, name);
+		if (y->up)
+			send_ctl(y, "%%>unwatch", name, NULL, NULL, NULL);
+	}
+}
+
+static void on_installed(struct ce_yate *y, const struct ce_line *l)
+{
+	struct relay *r = g_hash_table_lookup(y->relays, l->name);
+
+	if (!r || r->state != CE_YATE_INSTALL_WAITING) {
+		g_debug("install answer for %s that we no longer wait for", l->name);
+		return;
+	}
+	r->state = l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED;
+	if (!l->success)
+		g_warning("Yate refused to install %s at priority %d: a module can hold one "
+			  "relay per message name",
+			l->name, r->prio);
+}
+
+static void on_watched(struct ce_yate *y, const struct ce_line *l)
+{
+	if (!g_hash_table_contains(y->watches, l->name))
+		return;
+	if (!l->success)
+		g_warning("Yate refused to watch %s", l->name);
+	g_hash_table_insert(y->watches, g_strdup(l->name),
+		GINT_TO_POINTER(l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED));
+}
+
+/* After a (re)connect: everything the engine needs, from scratch. */
+static void resync(struct ce_yate *y)
+{
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, y->relays);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		((struct relay *)v)->state = CE_YATE_INSTALL_NONE;
+	g_hash_table_remove_all(y->watches);
+	ce_bus_resync_uplink(y->bus);
+	/* relays the bus did not mention again are still wanted: ask for them too */
+	g_hash_table_iter_init(&it, y->relays);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		if (((struct relay *)v)->state == CE_YATE_INSTALL_NONE)
+			send_install(y, v);
+	}
+}
+
+/* ---- our messages to Yate ---------------------------------------------- */
+
+static void pending_free(gpointer p)
+{
+	struct pending *pd = p;
+
+	if (pd->timer)
+		g_source_remove(pd->timer);
+	ce_msg_unref(pd->msg);
+	g_free(pd);
+}
+
+static void pending_finish(struct pending *pd, bool handled)
+{
+	pd->done(pd->msg, handled, pd->arg);
+	pending_free(pd);
+}
+
+static gboolean on_send_timeout(gpointer data)
+{
+	struct pending *pd = data;
+	struct ce_yate *y = pd->y;
+
+	pd->timer = 0;
+	g_hash_table_steal(y->pending, pd->msg->id);
+	y->st.timeouts++;
+	ce_bus_note_timeout(y->bus);
+	g_warning("no answer from Yate to %s (%s) within %u ms", pd->msg->name, pd->msg->id,
+		pd->timeout_ms);
+	pending_finish(pd, false);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean on_send_fail(gpointer data)
+{
+	struct pending *pd = data;
+
+	pd->timer = 0;
+	g_debug("%s not sent: no link to Yate", pd->msg->name);
+	pending_finish(pd, false);
+	return G_SOURCE_REMOVE;
+}
+
+static void up_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
+	void *done_arg)
+{
+	struct ce_yate *y = arg;
+	struct pending *pd = g_new0(struct pending, 1);
+	char id[32];
+
+	pd->y = y;
+	pd->msg = ce_msg_ref(msg);
+	pd->done = done;
+	pd->arg = done_arg;
+	pd->timeout_ms = timeout_ms ? timeout_ms : CE_BUS_DEFAULT_TIMEOUT_MS;
+	if (!y->up || y->quitting) {
+		/* never call back from inside the caller's ce_bus_send */
+		pd->timer = g_idle_add(on_send_fail, pd);
+		return;
+	}
+	snprintf(id, sizeof(id), "ce%" G_GUINT64_FORMAT, ++y->next_id);
+	ce_msg_set_id(msg, id);
+	g_hash_table_insert(y->pending, msg->id, pd);
+	pd->timer = g_timeout_add(pd->timeout_ms, on_send_timeout, pd);
+	y->st.msgs_out++;
+	g_string_truncate(y->buf, 0);
+	ce_proto_format_message(y->buf, msg);
+	send_line(y, y->buf);
+}
+
+static void on_answer(struct ce_yate *y, struct ce_msg *ans)
+{
+	struct pending *pd;
+
+	if (!ans->id || !*ans->id) {
+		y->st.watched_in++;
+		ce_bus_notify_uplink(y->bus, ans, ans->processed);
+		return;
+	}
+	if (!g_hash_table_steal_extended(y->pending, ans->id, NULL, (gpointer *)&pd)) {
+		if (g_str_has_prefix(ans->id, "ce"))
+			g_warning("late or unknown answer from Yate for %s (%s): dropped", ans->id,
+				ans->name);
+		else
+			g_debug("answer for an id that is not ours: %s", ans->id);
+		return;
+	}
+	y->st.answers_in++;
+	ce_msg_apply(pd->msg, ans);
+	pending_finish(pd, ans->processed);
+}
+
+/* Every waiting send completes with handled=false (the link is gone). */
+static void fail_pending(struct ce_yate *y)
+{
+	GHashTable *old = y->pending;
+	GHashTableIter it;
+	gpointer v;
+
+	y->pending = g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_iter_init(&it, old);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		g_hash_table_iter_steal(&it);
+		pending_finish(v, false);
+	}
+	g_hash_table_unref(old);
+}
+
+static const struct ce_uplink_ops uplink_ops = {
+	.relay = up_relay,
+	.watch = up_watch,
+	.send = up_send,
+};
+
+/* ---- Yate's messages to us --------------------------------------------- */
+
+static struct snapshot *snapshot_new(const struct ce_msg *m)
+{
+	unsigned i, n = ce_msg_count(m);
+	size_t size = sizeof(struct snapshot) + n * sizeof(((struct snapshot *)0)->p[0]);
+	size_t text = strlen(m->name) + 1;
+	struct snapshot *s;
+	char *t;
+
+	for (i = 0; i < n; i++) {
+		const struct ce_param *p = ce_msg_param(m, i);
+
+		text += strlen(p->name) + strlen(p->value ? p->value : "") + 2;
+	}
+	s = g_malloc(size + text);
+	t = (char *)s + size;
+	s->n = n;
+	s->name = t;
+	t = stpcpy(t, m->name) + 1;
+	for (i = 0; i < n; i++) {
+		const struct ce_param *p = ce_msg_param(m, i);
+
+		s->p[i].name = t;
+		t = stpcpy(t, p->name) + 1;
+		s->p[i].value = t;
+		t = stpcpy(t, p->value ? p->value : "") + 1;
+	}
+	return s;
+}
+
+static GHashTable *index_snapshot(const struct snapshot *s)
+{
+	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
+	unsigned i;
+
+	for (i = s->n; i-- > 0;) /* the first of duplicates wins */
+		g_hash_table_insert(h, (char *)s->p[i].name, (char *)s->p[i].value);
+	return h;
+}
+
+static GHashTable *index_msg(const struct ce_msg *m)
+{
+	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
+	unsigned i;
+
+	for (i = ce_msg_count(m); i-- > 0;)
+		g_hash_table_insert(h, ce_msg_param(m, i)->name, ce_msg_param(m, i)->value);
+	return h;
+}
+
+static const char *snapshot_get(const struct snapshot *s, GHashTable *idx, const char *name)
+{
+	unsigned i;
+
+	if (idx)
+		return g_hash_table_lookup(idx, name);
+	for (i = 0; i < s->n; i++) {
+		if (!strcmp(s->p[i].name, name))
+			return s->p[i].value;
+	}
+	return NULL;
+}
+
+static void append_param(GString *out, const char *name, const char *value)
+{
+	g_string_append_c(out, ':');
+	ce_proto_escape(out, name, '=');
+	if (value) {
+		g_string_append_c(out, '=');
+		ce_proto_escape(out, value, 0);
+	}
+}
+
+/*
+ * ":k=v" for each parameter the dispatch added or changed, ":k" for each it
+ * removed.  Unchanged parameters at unchanged positions cost one compare.
+ */
+static void append_changes(GString *out, const struct snapshot *s, const struct ce_msg *m)
+{
+	unsigned i, n = ce_msg_count(m);
+	bool big = s->n >= DIFF_INDEX_MIN || n >= DIFF_INDEX_MIN;
+	GHashTable *sidx = big ? index_snapshot(s) : NULL;
+	GHashTable *midx = big ? index_msg(m) : NULL;
+
+	for (i = 0; i < n; i++) {
+		const struct ce_param *p = ce_msg_param(m, i);
+		const char *old;
+
+		if (i < s->n && !strcmp(s->p[i].name, p->name))
+			old = s->p[i].value;
+		else
+			old = snapshot_get(s, sidx, p->name);
+		if (!old || g_strcmp0(old, p->value))
+			append_param(out, p->name, p->value ? p->value : "");
+	}
+	for (i = 0; i < s->n; i++) {
+		if (i < n && !strcmp(ce_msg_param(m, i)->name, s->p[i].name))
+			continue;
+		if (midx ? !g_hash_table_contains(midx, s->p[i].name) : !ce_msg_get(m, s->p[i].name))
+			append_param(out, s->p[i].name, NULL);
+	}
+	if (sidx)
+		g_hash_table_unref(sidx);
+	if (midx)
+		g_hash_table_unref(midx);
+}
+
+static void running_free(struct running *r)
+{
+	ce_msg_unref(r->msg);
+	g_free(r->snap);
+	g_free(r);
+}
+
+static void on_dispatched(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct running *r = arg;
+	struct ce_yate *y = r->y;
+	GString *b;
+
+	if (!y) {
+		running_free(r);
+		return;
+	}
+	g_queue_unlink(&y->running, &r->link);
+	if (r->epoch != y->epoch || !y->up) {
+		y->st.answers_drop++;
+		g_debug("answer to %s (%s) dropped: the link was lost meanwhile", msg->name, msg->id);
+		running_free(r);
+		return;
+	}
+	b = y->buf;
+	g_string_assign(b, "%%<message:");
+	ce_proto_escape(b, msg->id, 0);
+	g_string_append(b, handled ? ":true:" : ":false:");
+	if (strcmp(msg->name, r->snap->name))
+		ce_proto_escape(b, msg->name, 0);
+	g_string_append_c(b, ':');
+	ce_proto_escape(b, msg->retval, 0);
+	append_changes(b, r->snap, msg);
+	y->st.answers_out++;
+	send_line(y, b);
+	running_free(r);
+}
+
+static void on_message(struct ce_yate *y, struct ce_msg *msg)
+{
+	struct running *r = g_new0(struct running, 1);
+
+	y->st.msgs_in++;
+	r->link.data = r;
+	r->y = y;
+	r->epoch = y->epoch;
+	r->msg = ce_msg_ref(msg);
+	r->snap = snapshot_new(msg);
+	g_queue_push_tail_link(&y->running, &r->link);
+	ce_bus_dispatch_uplink(y->bus, msg, on_dispatched, r);
+}
+
+/* A line we could not parse: say why and show (the start of) it, safely. */
+static void bad_line(struct ce_yate *y, const char *text, size_t len, const GError *err)
+{
+	char *head = g_strndup(text, MIN(len, 160));
+	char *shown = g_strescape(head, NULL);
+
+	y->st.bad_lines++;
+	g_warning("invalid line from Yate (%s): \"%s\"%s", err ? err->message : "?", shown,
+		len > 160 ? "..." : "");
+	g_free(shown);
+	g_free(head);
+}
+
+static void on_setlocal(struct ce_yate *y, const struct ce_line *l)
+{
+	if (!g_strcmp0(l->name, "engine.version") && l->success) {
+		g_free(y->version);
+		y->version = g_strdup(l->value);
+		g_message("connected to Yate %s", y->version);
+	} else if (!l->success) {
+		g_warning("Yate refused setlocal %s=%s", l->name, l->value ? l->value : "");
+	}
+}
+
+static void handle_line(struct ce_yate *y, struct ce_line *l)
+{
+	switch (l->kind) {
+	case CE_LINE_MESSAGE:
+		on_message(y, l->msg);
+		break;
+	case CE_LINE_ANSWER:
+		on_answer(y, l->msg);
+		break;
+	case CE_LINE_INSTALLED:
+		on_installed(y, l);
+		break;
+	case CE_LINE_UNINSTALLED:
+		g_debug("uninstalled %s: %s", l->name, l->success ? "true" : "false");
+		break;
+	case CE_LINE_WATCHED:
+		on_watched(y, l);
+		break;
+	case CE_LINE_UNWATCHED:
+		break;
+	case CE_LINE_SETLOCAL_ANS:
+		on_setlocal(y, l);
+		break;
+	case CE_LINE_ERROR:
+		y->st.errors_in++;
+		g_warning("Yate could not parse a line we sent: %s", l->text ? l->text : "");
+		break;
+	case CE_LINE_QUIT_ANS:
+		g_message("Yate acknowledged our quit");
+		call_quit(y, 0);
+		break;
+	default:
+		y->st.bad_lines++;
+		g_warning("unexpected line from Yate (keyword %d): ignored", l->kind);
+		break;
+	}
+}
+
+/* ---- the link ---------------------------------------------------------- */
+
+static void link_up(void *arg)
+{
+	struct ce_yate *y = arg;
+
+	y->up = true;
+	y->epoch++;
+	y->st.links_up++;
+	send_ctl(y, "%%>setlocal", "restart", y->restart ? "true" : "false", NULL, NULL);
+	send_ctl(y, "%%>setlocal", "engine.version", "", NULL, NULL);
+	resync(y);
+}
+
+static void link_line(void *arg, const char *text, size_t len)
+{
+	struct ce_yate *y = arg;
+	struct ce_line l;
+	GError *err = NULL;
+
+	if (ce_line_parse(&l, text, len, NULL, &err) < 0) {
+		bad_line(y, text, len, err);
+		g_clear_error(&err);
+		return;
+	}
+	handle_line(y, &l);
+	ce_line_clear(&l);
+}
+
+static void link_overflow(void *arg, size_t dropped)
+{
+	struct ce_yate *y = arg;
+
+	y->st.bad_lines++;
+	g_warning("dropped a line of %zu+ bytes from Yate: over the line length limit", dropped);
+}
+
+static void link_down(void *arg, bool final)
+{
+	struct ce_yate *y = arg;
+
+	y->up = false;
+	y->epoch++;
+	fail_pending(y);
+	if (final || y->quitting)
+		call_quit(y, 0);
+}
+
+static const struct ce_link_ops link_ops = {
+	.up = link_up,
+	.line = link_line,
+	.overflow = link_overflow,
+	.down = link_down,
+};
+
+/** The callbacks to create the session's link with (arg = the session). */
+const struct ce_link_ops *ce_yate_link_ops(void)
+{
+	return &link_ops;
+}
+
+/**
+ * Use @link (created with ce_yate_link_ops() and this session as arg)
+ * before ce_link_start().  The session does not own the link.
+ */
+void ce_yate_attach(struct ce_yate *y, struct ce_link *link)
+{
+	y->link = link;
+}
+
+/* ---- logging through Yate ---------------------------------------------- */
+
+static gboolean drain_log(gpointer data)
+{
+	struct ce_yate *y = data;
+	char *rec;
+
+	g_atomic_int_set(&y->log_scheduled, 0);
+	while ((rec = g_async_queue_try_pop(y->logq))) {
+		char **lines = g_strsplit(rec, "\n", -1), **p;
+
+		for (p = lines; *p; p++) {
+			g_strdelimit(*p, "\r", ' ');
+			if (y->up && y->link && !y->quitting) {
+				g_string_assign(y->buf, "%%>output:");
+				g_string_append(y->buf, *p);
+				send_line(y, y->buf);
+			} else {
+				fprintf(stderr, "%s\n", *p);
+			}
+		}
+		g_strfreev(lines);
+		g_free(rec);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* May run on any thread: queue the record and wake the main loop. */
+static void log_sink(enum ce_log_level level, const char *domain, const char *text, void *arg)
+{
+	struct ce_yate *y = arg;
+
+	g_async_queue_push(y->logq,
+		g_strdup_printf("%s %s: %s", ce_log_level_name(level), domain ? domain : "ce", text));
+	if (g_atomic_int_compare_and_exchange(&y->log_scheduled, 0, 1))
+		g_main_context_wakeup(NULL);
+}
+
+static gboolean log_prepare(GSource *src, gint *timeout)
+{
+	*timeout = -1;
+	return g_atomic_int_get(&((struct ce_yate **)(src + 1))[0]->log_scheduled) != 0;
+}
+
+static gboolean log_dispatch(GSource *src, GSourceFunc cb, gpointer data)
+{
+	return drain_log(((struct ce_yate **)(src + 1))[0]);
+}
+
+static GSourceFuncs log_funcs = {
+	.prepare = log_prepare,
+	.check = NULL,
+	.dispatch = log_dispatch,
+};
+
+/**
+ * Route log records to Yate as %%>output lines (@on) or back to stderr.
+ * Records logged while the link is down go to stderr.
+ */
+void ce_yate_log_to_link(struct ce_yate *y, bool on)
+{
+	if (on == y->log_to_link)
+		return;
+	y->log_to_link = on;
+	if (on) {
+		GSource *src = g_source_new(&log_funcs, sizeof(GSource) + sizeof(y));
+
+		((struct ce_yate **)(src + 1))[0] = y;
+		y->log_src = g_source_attach(src, NULL);
+		g_source_unref(src);
+		ce_log_set_sink(log_sink, y);
+	} else {
+		ce_log_set_sink(NULL, NULL);
+		drain_log(y);
+		g_source_remove(y->log_src);
+		y->log_src = 0;
+	}
+}
+
+/* ---- life cycle -------------------------------------------------------- */
+
+/**
+ * A session for @bus; it becomes the bus's uplink at once.  @cfg (may be
+ * NULL) gives [general] restart (default true: Yate restarts us if we
+ * die).  Returns 0; the caller owns the session.
+ */
+int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config *cfg)
+{
+	struct ce_yate *y = g_new0(struct ce_yate, 1);
+
+	y->bus = bus;
+	y->restart = cfg ? ce_config_get_bool(cfg, "general", "restart", true) : true;
+	y->relays = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, relay_free);
+	y->watches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	y->pending = g_hash_table_new(g_str_hash, g_str_equal);
+	y->buf = g_string_sized_new(4096);
+	y->logq = g_async_queue_new_full(g_free);
+	g_queue_init(&y->running);
+	ce_bus_set_uplink(bus, &uplink_ops, y);
+	*yp = y;
+	return 0;
+}
+
+/**
+ * Release the session: waiting sends complete with handled=false, answers
+ * of dispatches still running are dropped when they end.  NULL is allowed.
+ */
+void ce_yate_free(struct ce_yate *y)
+{
+	GList *l;
+
+	if (!y)
+		return;
+	ce_yate_log_to_link(y, false);
+	ce_bus_set_uplink(y->bus, NULL, NULL);
+	y->up = false;
+	fail_pending(y);
+	for (l = y->running.head; l; l = l->next)
+		((struct running *)l->data)->y = NULL;
+	if (y->quit_timer)
+		g_source_remove(y->quit_timer);
+	g_hash_table_unref(y->pending);
+	g_hash_table_unref(y->relays);
+	g_hash_table_unref(y->watches);
+	g_async_queue_unref(y->logq);
+	g_string_free(y->buf, TRUE);
+	g_free(y->version);
+	g_free(y);
+}
+
+/** Who to tell when the session wants the engine to stop. */
+void ce_yate_set_quit_handler(struct ce_yate *y, ce_yate_quit_h *quit, void *arg)
+{
+	y->quit = quit;
+	y->quit_arg = arg;
+}
+
+static gboolean on_quit_timeout(gpointer data)
+{
+	struct ce_yate *y = data;
+
+	y->quit_timer = 0;
+	g_warning("Yate did not acknowledge our quit: stopping anyway");
+	call_quit(y, 0);
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * Leave Yate politely: "%%>setlocal:restart:false" and "%%>quit", then
+ * wait up to @wait_ms for "%%<quit" (or the link's end) and call the quit
+ * handler with 0.  Without a link the quit handler runs at once.
+ */
+void ce_yate_shutdown(struct ce_yate *y, unsigned wait_ms)
+{
+	if (y->quitting)
+		return;
+	if (!y->up || !y->link) {
+		y->quitting = true;
+		call_quit(y, 0);
+		return;
+	}
+	send_ctl(y, "%%>setlocal", "restart", "false", NULL, NULL);
+	send_ctl(y, "%%>quit", NULL, NULL, NULL, NULL);
+	y->quitting = true;
+	ce_link_flush(y->link);
+	y->quit_timer = g_timeout_add(wait_ms, on_quit_timeout, y);
+}
+
+/** Whether the link to Yate is up. */
+bool ce_yate_is_up(const struct ce_yate *y)
+{
+	return y->up;
+}
+
+/** Yate's engine.version, NULL until Yate told it. */
+const char *ce_yate_version(const struct ce_yate *y)
+{
+	return y->version;
+}
+
+/** CE_YATE_INSTALL_* for the relay of @name. */
+int ce_yate_install_state(const struct ce_yate *y, const char *name)
+{
+	const struct relay *r = g_hash_table_lookup(y->relays, name);
+
+	return r ? r->state : CE_YATE_INSTALL_NONE;
+}
+
+/** Copy the counters into @st. */
+void ce_yate_get_stats(const struct ce_yate *y, struct ce_yate_stats *st)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	*st = y->st;
+	st->pending = g_hash_table_size(y->pending);
+	st->running = y->running.length;
+	st->installs_ok = st->installs_refused = st->installs_waiting = st->watches_ok = 0;
+	g_hash_table_iter_init(&it, y->relays);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		int s = ((struct relay *)v)->state;
+
+		st->installs_ok += s == CE_YATE_INSTALL_OK;
+		st->installs_refused += s == CE_YATE_INSTALL_REFUSED;
+		st->installs_waiting += s == CE_YATE_INSTALL_WAITING;
+	}
+	g_hash_table_iter_init(&it, y->watches);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		st->watches_ok += GPOINTER_TO_INT(v) == CE_YATE_INSTALL_OK;
+}
+
+/** Append "key=value,..." about the link and the session (console status). */
+void ce_yate_status(const struct ce_yate *y, GString *out)
+{
+	struct ce_yate_stats st;
+	GHashTableIter it;
+	gpointer k, v;
+	bool first = true;
+
+	ce_yate_get_stats(y, &st);
+	g_string_append_printf(out,
+		"link=%s,linkstate=%s,yate=%s,installs=%u,refused=%u,watches=%u,msgs_in=%" G_GUINT64_FORMAT
+		",answers=%" G_GUINT64_FORMAT ",msgs_out=%" G_GUINT64_FORMAT ",pending=%u,running=%u"
+		",timeouts=%" G_GUINT64_FORMAT ",badlines=%" G_GUINT64_FORMAT,
+		y->link ? ce_link_mode(y->link) : "none", y->up ? "up" : "down",
+		y->version ? y->version : "unknown", st.installs_ok, st.installs_refused,
+		st.watches_ok, st.msgs_in, st.answers_out, st.msgs_out, st.pending, st.running,
+		st.timeouts, st.bad_lines);
+	g_hash_table_iter_init(&it, y->relays);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		if (((struct relay *)v)->state != CE_YATE_INSTALL_REFUSED)
+			continue;
+		g_string_append(out, first ? ",refused_names=" : " ");
+		g_string_append(out, k);
+		first = false;
+	}
+}

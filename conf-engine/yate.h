@@ -1,0 +1,57 @@
+/* yate.h - the session with Yate: the bus's uplink over a link */
+#ifndef CE_YATE_H
+#define CE_YATE_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+struct ce_yate;
+struct ce_bus;
+struct ce_config;
+struct ce_link;
+struct ce_link_ops;
+
+/* Called when the session wants the engine to stop: Yate said %%<quit,
+ * stdin reached EOF, or a shutdown finished.  @code is the exit code. */
+typedef void(ce_yate_quit_h)(void *arg, int code);
+
+struct ce_yate_stats {
+	guint64 msgs_in;      /* %%>message from Yate */
+	guint64 answers_out;  /* %%<message we wrote */
+	guint64 answers_drop; /* dispatches finished after their link was lost */
+	guint64 msgs_out;     /* %%>message we sent */
+	guint64 answers_in;   /* %%<message with an id we were waiting for */
+	guint64 watched_in;   /* %%<message watcher reports */
+	guint64 timeouts;     /* sends that got no answer in time */
+	guint64 bad_lines;    /* lines from Yate we could not parse */
+	guint64 errors_in;    /* "Error in:" lines from Yate */
+	unsigned pending;     /* sends waiting for an answer */
+	unsigned running;     /* dispatches of Yate's messages not answered yet */
+	unsigned installs_ok, installs_refused, installs_waiting;
+	unsigned watches_ok;
+	unsigned links_up;    /* how many times the link came up */
+};
+
+int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config *cfg);
+void ce_yate_free(struct ce_yate *y);
+const struct ce_link_ops *ce_yate_link_ops(void);
+void ce_yate_attach(struct ce_yate *y, struct ce_link *link);
+void ce_yate_set_quit_handler(struct ce_yate *y, ce_yate_quit_h *quit, void *arg);
+void ce_yate_shutdown(struct ce_yate *y, unsigned wait_ms);
+void ce_yate_log_to_link(struct ce_yate *y, bool on);
+
+bool ce_yate_is_up(const struct ce_yate *y);
+const char *ce_yate_version(const struct ce_yate *y);
+int ce_yate_install_state(const struct ce_yate *y, const char *name);
+void ce_yate_get_stats(const struct ce_yate *y, struct ce_yate_stats *st);
+void ce_yate_status(const struct ce_yate *y, GString *out);
+
+/* ce_yate_install_state() values. */
+enum {
+	CE_YATE_INSTALL_NONE = 0, /* not wanted, or not sent yet */
+	CE_YATE_INSTALL_WAITING,  /* sent, no answer yet */
+	CE_YATE_INSTALL_OK,
+	CE_YATE_INSTALL_REFUSED,
+};
+
+#endif
