@@ -1,0 +1,193 @@
+/* g711.c - G.711 mu-law and A-law conversion (ITU-T G.711), table driven decode */
+#define G_LOG_DOMAIN "media"
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+
+#include "g711.h"
+
+#define ULAW_BIAS 0x84
+#define ULAW_CLIP 32635
+
+static int16_t ulaw_table[256];
+static int16_t alaw_table[256];
+
+static int16_t ulaw_decode_calc(uint8_t u)
+{
+	int t;
+
+	u = (uint8_t)~u;
+	t = ((u & 0x0f) << 3) + ULAW_BIAS;
+	t <<= (u & 0x70) >> 4;
+	return (int16_t)((u & 0x80) ? ULAW_BIAS - t : t - ULAW_BIAS);
+}
+
+static int16_t alaw_decode_calc(uint8_t a)
+{
+	int t, seg;
+
+	a ^= 0x55;
+	t = (a & 0x0f) << 4;
+	seg = (a & 0x70) >> 4;
+	if (seg == 0)
+		t += 8;
+	else
+		t = (t + 0x108) << (seg - 1);
+	return (int16_t)((a & 0x80) ? t : -t);
+}
+
+static void tables_init(void)
+{
+	static gsize done;
+
+	if (!g_once_init_enter(&done))
+		return;
+	for (int i = 0; i < 256; i++) {
+		ulaw_table[i] = ulaw_decode_calc((uint8_t)i);
+		alaw_table[i] = alaw_decode_calc((uint8_t)i);
+	}
+	g_once_init_leave(&done, 1);
+}
+
+/* Position of the highest set bit of v (v > 0). */
+static int top_bit(unsigned v)
+{
+	return 31 - __builtin_clz(v);
+}
+
+/** Encode one linear sample to mu-law. */
+uint8_t ce_g711_ulaw_encode(int16_t s)
+{
+	int v = s, sign = 0, exp, mant;
+
+	if (v < 0) {
+		v = -v;
+		sign = 0x80;
+	}
+	if (v > ULAW_CLIP)
+		v = ULAW_CLIP;
+	v += ULAW_BIAS;
+	exp = top_bit((unsigned)v) - 7;
+	mant = (v >> (exp + 3)) & 0x0f;
+	return (uint8_t)~(sign | (exp << 4) | mant);
+}
+
+/** Decode one mu-law byte. */
+int16_t ce_g711_ulaw_decode(uint8_t u)
+{
+	tables_init();
+	return ulaw_table[u];
+}
+
+/** Encode one linear sample to A-law. */
+uint8_t ce_g711_alaw_encode(int16_t s)
+{
+	int v = s >> 3, mask, seg, aval;
+
+	if (v >= 0) {
+		mask = 0xd5;
+	} else {
+		mask = 0x55;
+		v = -v - 1;
+	}
+	seg = v < 32 ? 0 : top_bit((unsigned)v) - 4;
+	if (seg >= 8)
+		return (uint8_t)(0x7f ^ mask);
+	aval = seg << 4;
+	aval |= (seg < 2 ? v >> 1 : v >> seg) & 0x0f;
+	return (uint8_t)(aval ^ mask);
+}
+
+/** Decode one A-law byte. */
+int16_t ce_g711_alaw_decode(uint8_t a)
+{
+	tables_init();
+	return alaw_table[a];
+}
+
+/** Encoded size in bytes of n samples of codec. */
+size_t ce_codec_bytes(enum ce_codec codec, size_t n)
+{
+	return codec == CE_CODEC_L16 ? n * sizeof(int16_t) : n;
+}
+
+/** Encode n samples from in to out. */
+void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_t n)
+{
+	size_t i;
+
+	switch (codec) {
+	case CE_CODEC_PCMU:
+		for (i = 0; i < n; i++)
+			out[i] = ce_g711_ulaw_encode(in[i]);
+		break;
+	case CE_CODEC_PCMA:
+		for (i = 0; i < n; i++)
+			out[i] = ce_g711_alaw_encode(in[i]);
+		break;
+	default:
+		memcpy(out, in, n * sizeof(int16_t));
+		break;
+	}
+}
+
+/** Decode n samples from in to out. */
+void ce_codec_decode(enum ce_codec codec, const uint8_t *in, int16_t *out, size_t n)
+{
+	const int16_t *t = codec == CE_CODEC_PCMU ? ulaw_table : alaw_table;
+	size_t i;
+
+	if (codec == CE_CODEC_L16) {
+		memcpy(out, in, n * sizeof(int16_t));
+		return;
+	}
+	tables_init();
+	for (i = 0; i < n; i++)
+		out[i] = t[in[i]];
+}
+
+/** The byte that encodes a silent sample. */
+uint8_t ce_codec_silence_byte(enum ce_codec codec)
+{
+	switch (codec) {
+	case CE_CODEC_PCMU:
+		return 0xff;
+	case CE_CODEC_PCMA:
+		return 0xd5;
+	default:
+		return 0;
+	}
+}
+
+/** Static RTP payload type of codec, -1 if none. */
+int ce_codec_rtp_pt(enum ce_codec codec)
+{
+	switch (codec) {
+	case CE_CODEC_PCMU:
+		return 0;
+	case CE_CODEC_PCMA:
+		return 8;
+	default:
+		return -1;
+	}
+}
+
+static const char *const codec_names[CE_CODEC_COUNT] = {"mulaw", "alaw", "slin"};
+
+/** Codec from Yate's format name. */
+int ce_codec_from_name(const char *name, enum ce_codec *codec)
+{
+	for (int i = 0; name && i < CE_CODEC_COUNT; i++) {
+		if (strcmp(name, codec_names[i]) == 0) {
+			*codec = (enum ce_codec)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+/** Yate's format name of codec. */
+const char *ce_codec_name(enum ce_codec codec)
+{
+	return (unsigned)codec < CE_CODEC_COUNT ? codec_names[codec] : "unknown";
+}

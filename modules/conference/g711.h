@@ -1,0 +1,40 @@
+/* g711.h - G.711 mu-law and A-law conversion and the codecs the media core knows */
+#ifndef CE_G711_H
+#define CE_G711_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * The codecs a leg can use.  PCMU and PCMA are G.711 at 8 kHz (RTP payload
+ * types 0 and 8); L16 is host-order 16-bit linear at the room rate, used for
+ * prompts, recorders and the tests (it is exact, so mixes can be compared).
+ */
+enum ce_codec {
+	CE_CODEC_PCMU = 0,
+	CE_CODEC_PCMA,
+	CE_CODEC_L16,
+	CE_CODEC_COUNT,
+};
+
+uint8_t ce_g711_ulaw_encode(int16_t s);
+int16_t ce_g711_ulaw_decode(uint8_t u);
+uint8_t ce_g711_alaw_encode(int16_t s);
+int16_t ce_g711_alaw_decode(uint8_t a);
+
+/* Encoded size in bytes of n samples. */
+size_t ce_codec_bytes(enum ce_codec codec, size_t n);
+/* Encode n samples to out (ce_codec_bytes(codec, n) bytes). */
+void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_t n);
+/* Decode n samples (from ce_codec_bytes(codec, n) bytes) to out. */
+void ce_codec_decode(enum ce_codec codec, const uint8_t *in, int16_t *out, size_t n);
+/* The encoding of a silent sample (a G.711 byte), used to fill silence. */
+uint8_t ce_codec_silence_byte(enum ce_codec codec);
+/* Static RTP payload type of a codec, or -1 when it has none. */
+int ce_codec_rtp_pt(enum ce_codec codec);
+/* Codec from a Yate "format" name (mulaw, alaw, slin); -EINVAL if unknown. */
+int ce_codec_from_name(const char *name, enum ce_codec *codec);
+/* Yate's format name of a codec. */
+const char *ce_codec_name(enum ce_codec codec);
+
+#endif

@@ -1,0 +1,318 @@
+/* mixer.c - conference rooms: mix-minus of the active talkers, encoded once per codec
+ *
+ * Each tick every leg hands in its frame, which feeds its talker detector.
+ * Only a bounded set of talkers is summed: legs that talk and are heard,
+ * seats kept by those already in the set, free seats going to the loudest.
+ * A talker hears the sum minus itself, encoded for it alone; everyone else
+ * hears the same full sum, encoded once per codec on first demand; deaf
+ * legs and rooms with no talker get a constant silent frame.  So the cost
+ * grows with the number of talkers and codecs, not with the listeners.
+ * Every sum is clipped symmetrically to [-32767, 32767].
+ */
+#define G_LOG_DOMAIN "media"
+#include <errno.h>
+#include <string.h>
+#include <glib.h>
+
+#include "mixer.h"
+
+/**
+ * Create a room mixing at rate Hz (8000, 16000 or 32000) with at most
+ * max_talkers (0: default, capped to CE_MIX_MAX_TALKERS) summed per tick.
+ */
+int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers)
+{
+	struct ce_mix_room *room;
+	int err = 0;
+
+	if (rate != 8000 && rate != 16000 && rate != 32000)
+		return -EINVAL;
+	room = g_new0(struct ce_mix_room, 1);
+	room->rate = rate;
+	room->frame = rate / 50;
+	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS)
+					: CE_MIX_DEF_TALKERS;
+	for (int c = 0; c < CE_CODEC_COUNT; c++)
+		memset(room->silence[c], ce_codec_silence_byte((enum ce_codec)c),
+			sizeof(room->silence[c]));
+	*rp = room;
+	return err;
+}
+
+/** Free a room; its legs must have been detached. */
+void ce_mix_room_free(struct ce_mix_room *room)
+{
+	g_free(room);
+}
+
+/** Prepare leg (storage owned by the caller); tconf NULL: default detector. */
+void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
+	const struct ce_talker_conf *tconf)
+{
+	memset(leg, 0, offsetof(struct ce_mix_leg, in));
+	leg->codec = codec;
+	leg->flags = flags;
+	leg->slot = -1;
+	ce_talker_init(&leg->talker, tconf);
+}
+
+/** Whether what leg says reaches the others. */
+bool ce_mix_leg_heard(const struct ce_mix_leg *leg)
+{
+	return !(leg->flags & (CE_MIX_MUTED | CE_MIX_LISTEN_ONLY));
+}
+
+/**
+ * Join leg to room.  G.711 legs need an 8 kHz room.  Returns 0, -EBUSY if
+ * the leg is in a room already, -ENOTSUP for a codec the room rate cannot take.
+ */
+int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
+{
+	if (leg->room)
+		return -EBUSY;
+	if (leg->codec != CE_CODEC_L16 && room->rate != 8000)
+		return -ENOTSUP;
+	leg->room = room;
+	leg->prev = NULL;
+	leg->next = room->legs;
+	if (room->legs)
+		room->legs->prev = leg;
+	room->legs = leg;
+	room->n_legs++;
+	return 0;
+}
+
+static void talking_add(struct ce_mix_room *room, struct ce_mix_leg *leg)
+{
+	if (leg->talking)
+		return;
+	leg->talking = true;
+	leg->act_prev = NULL;
+	leg->act_next = room->talking;
+	if (room->talking)
+		room->talking->act_prev = leg;
+	room->talking = leg;
+	room->n_talking++;
+}
+
+static void talking_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
+{
+	if (!leg->talking)
+		return;
+	if (leg->act_prev)
+		leg->act_prev->act_next = leg->act_next;
+	else
+		room->talking = leg->act_next;
+	if (leg->act_next)
+		leg->act_next->act_prev = leg->act_prev;
+	leg->talking = false;
+	room->n_talking--;
+}
+
+static void set_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
+{
+	if (leg->slot < 0)
+		return;
+	room->set[leg->slot] = NULL;
+	leg->slot = -1;
+}
+
+/** Leave the room.  Returns whether the leg was talking (owes a talker stop). */
+bool ce_mix_leg_detach(struct ce_mix_leg *leg)
+{
+	struct ce_mix_room *room = leg->room;
+	bool was = leg->talking;
+
+	if (!room)
+		return false;
+	talking_remove(room, leg);
+	set_remove(room, leg);
+	if (leg->prev)
+		leg->prev->next = leg->next;
+	else
+		room->legs = leg->next;
+	if (leg->next)
+		leg->next->prev = leg->prev;
+	room->n_legs--;
+	leg->room = NULL;
+	return was;
+}
+
+/**
+ * Change a leg's CE_MIX_* flags.  Returns CE_TALKER_STOP when the leg was
+ * talking and is no longer heard (its talk ends now), else CE_TALKER_NONE.
+ */
+enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
+{
+	bool was = leg->talking;
+
+	leg->flags = flags;
+	if (ce_mix_leg_heard(leg) || !was)
+		return CE_TALKER_NONE;
+	leg->talker.active = false;
+	if (leg->room) {
+		talking_remove(leg->room, leg);
+		set_remove(leg->room, leg);
+	} else {
+		leg->talking = false;
+	}
+	return CE_TALKER_STOP;
+}
+
+/**
+ * Hand in this tick's frame (room->frame samples at the room rate; NULL
+ * when nothing was received).  Runs the talker detector; returns its event.
+ * Legs that are not heard never start talking.
+ */
+enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
+{
+	struct ce_mix_room *room = leg->room;
+	enum ce_talker_ev ev;
+
+	if (!room)
+		return CE_TALKER_NONE;
+	if (!ce_mix_leg_heard(leg))
+		return CE_TALKER_NONE;
+	if (pcm) {
+		memcpy(leg->in, pcm, room->frame * sizeof(int16_t));
+		ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
+	} else {
+		ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
+	}
+	if (ev == CE_TALKER_START) {
+		talking_add(room, leg);
+	} else if (ev == CE_TALKER_STOP) {
+		talking_remove(room, leg);
+		set_remove(room, leg);
+	}
+	if (!pcm && leg->talking)
+		memset(leg->in, 0, room->frame * sizeof(int16_t));
+	return ev;
+}
+
+/* Give free seats to the loudest talking legs without one. */
+static void fill_seats(struct ce_mix_room *room)
+{
+	for (unsigned s = 0; s < room->max_talkers; s++) {
+		struct ce_mix_leg *best = NULL;
+
+		if (room->set[s])
+			continue;
+		for (struct ce_mix_leg *l = room->talking; l; l = l->act_next)
+			if (l->slot < 0 && (!best || l->talker.level_db > best->talker.level_db))
+				best = l;
+		if (!best)
+			return;
+		best->slot = (int)s;
+		room->set[s] = best;
+	}
+}
+
+static void sum_talkers(struct ce_mix_room *room)
+{
+	unsigned n = room->frame;
+	bool first = true;
+
+	room->n_set = 0;
+	for (unsigned s = 0; s < room->max_talkers; s++) {
+		const int16_t *in;
+
+		if (!room->set[s])
+			continue;
+		in = room->set[s]->in;
+		room->n_set++;
+		room->st.talker_mixes++;
+		if (first) {
+			for (unsigned i = 0; i < n; i++)
+				room->sum[i] = in[i];
+			first = false;
+		} else {
+			for (unsigned i = 0; i < n; i++)
+				room->sum[i] += in[i];
+		}
+	}
+}
+
+static void encode_minus(struct ce_mix_room *room, struct ce_mix_leg *leg)
+{
+	int16_t out[CE_MIX_MAX_FRAME];
+
+	for (unsigned i = 0; i < room->frame; i++)
+		out[i] = ce_mix_sat(room->sum[i] - leg->in[i]);
+	ce_codec_encode(leg->codec, out, room->minus_enc[leg->slot], room->frame);
+	room->st.encodes++;
+}
+
+/**
+ * Mix this tick: choose the talker set, sum it and encode each talker's
+ * mix-minus.  The full mix is encoded lazily by ce_mix_leg_output.
+ */
+void ce_mix_room_mix(struct ce_mix_room *room)
+{
+	room->tick++;
+	room->st.ticks++;
+	fill_seats(room);
+	sum_talkers(room);
+	if (room->n_set == 0)
+		return;
+	for (unsigned i = 0; i < room->frame; i++)
+		room->mix[i] = ce_mix_sat(room->sum[i]);
+	if (room->n_set < 2)
+		return;
+	for (unsigned s = 0; s < room->max_talkers; s++)
+		if (room->set[s])
+			encode_minus(room, room->set[s]);
+}
+
+/**
+ * What leg hears this tick, encoded in its codec: *len bytes owned by the
+ * room, valid until the next ce_mix_room_mix.  NULL if leg has no room.
+ */
+const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
+{
+	struct ce_mix_room *room = leg->room;
+	enum ce_codec c = leg->codec;
+
+	if (!room)
+		return NULL;
+	*len = ce_codec_bytes(c, room->frame);
+	if ((leg->flags & CE_MIX_DEAF) || room->n_set == 0)
+		return room->silence[c];
+	if (leg->slot >= 0)
+		return room->n_set < 2 ? room->silence[c] : room->minus_enc[leg->slot];
+	if (room->mix_tick[c] != room->tick) {
+		ce_codec_encode(c, room->mix, room->mix_enc[c], room->frame);
+		room->mix_tick[c] = room->tick;
+		room->st.encodes++;
+	}
+	return room->mix_enc[c];
+}
+
+/**
+ * The up to max loudest talking legs, loudest first, with their
+ * Yate-style energies, as in Yate's "speaking" notification.  Returns the
+ * count.  Cost grows with the talkers only.
+ */
+unsigned ce_mix_room_speakers(const struct ce_mix_room *room, struct ce_mix_leg **legs,
+	unsigned *energy, unsigned max)
+{
+	unsigned n = 0;
+
+	for (struct ce_mix_leg *l = room->talking; l; l = l->act_next) {
+		unsigned e = ce_talker_energy(&l->talker), k;
+
+		for (k = n; k > 0 && energy[k - 1] < e; k--) {
+			if (k < max) {
+				legs[k] = legs[k - 1];
+				energy[k] = energy[k - 1];
+			}
+		}
+		if (k < max) {
+			legs[k] = l;
+			energy[k] = e;
+			if (n < max)
+				n++;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,90 @@
+/* mixer.h - conference rooms: mix-minus of the active talkers, encoded once per codec */
+#ifndef CE_MIXER_H
+#define CE_MIXER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "g711.h"
+#include "talker.h"
+
+#define CE_MIX_MAX_TALKERS 8
+#define CE_MIX_DEF_TALKERS 4
+/* Longest frame: 20 ms at 32 kHz. */
+#define CE_MIX_MAX_FRAME 640
+#define CE_MIX_MAX_BYTES (CE_MIX_MAX_FRAME * 2)
+
+enum ce_mix_flag {
+	CE_MIX_MUTED = 1 << 0,      /* not heard (mute) */
+	CE_MIX_LISTEN_ONLY = 1 << 1, /* not heard and never a talker (voice=false) */
+	CE_MIX_DEAF = 1 << 2,       /* hears nothing */
+};
+
+struct ce_mix_room;
+
+/*
+ * A participant.  The caller owns the storage (the media code embeds it in
+ * its leg) so that joining a room allocates nothing on the media thread.
+ */
+struct ce_mix_leg {
+	struct ce_mix_leg *next, *prev;             /* in the room */
+	struct ce_mix_leg *act_next, *act_prev;     /* in the room's talking list */
+	struct ce_mix_room *room;
+	enum ce_codec codec;
+	unsigned flags;
+	int slot; /* index in the room's talker set, or -1 */
+	bool talking;
+	struct ce_talker talker;
+	int16_t in[CE_MIX_MAX_FRAME]; /* this tick's input at the room rate */
+};
+
+struct ce_mix_stats {
+	uint64_t ticks;
+	uint64_t encodes;      /* frames encoded: the test of encode-once */
+	uint64_t talker_mixes; /* talker frames summed */
+};
+
+struct ce_mix_room {
+	unsigned rate;
+	unsigned frame; /* samples per 20 ms at rate */
+	unsigned max_talkers;
+	unsigned n_legs;
+	unsigned n_talking; /* legs whose talker detector is on and who are heard */
+	uint64_t tick;
+	struct ce_mix_leg *legs;
+	struct ce_mix_leg *talking;
+	struct ce_mix_leg *set[CE_MIX_MAX_TALKERS];
+	unsigned n_set;
+	struct ce_mix_stats st;
+	uint64_t mix_tick[CE_CODEC_COUNT]; /* tick + 1 when mix_enc holds this tick */
+	int32_t sum[CE_MIX_MAX_FRAME];
+	int16_t mix[CE_MIX_MAX_FRAME];
+	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
+	uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
+	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES];
+};
+
+int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers);
+void ce_mix_room_free(struct ce_mix_room *room);
+
+void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
+	const struct ce_talker_conf *tconf);
+int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
+bool ce_mix_leg_detach(struct ce_mix_leg *leg);
+enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
+enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
+bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
+
+void ce_mix_room_mix(struct ce_mix_room *room);
+const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
+
+unsigned ce_mix_room_speakers(const struct ce_mix_room *room, struct ce_mix_leg **legs,
+	unsigned *energy, unsigned max);
+
+static inline int16_t ce_mix_sat(int32_t v)
+{
+	return (int16_t)(v > 32767 ? 32767 : v < -32767 ? -32767 : v);
+}
+
+#endif

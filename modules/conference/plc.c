@@ -1,0 +1,99 @@
+/* plc.c - packet loss concealment: pitch-period repetition with fade-out and cross-fade */
+#define G_LOG_DOMAIN "media"
+#include <string.h>
+
+#include "jbuf.h"
+
+#define PLC_MIN_PERIOD 20  /* 400 Hz at 8 kHz */
+#define PLC_MAX_PERIOD 140 /* 57 Hz */
+#define PLC_WINDOW 80
+#define PLC_HOLD 80     /* samples at full level before fading (10 ms) */
+#define PLC_FADE 400    /* samples of linear fade to silence (50 ms) */
+#define PLC_XFADE 40    /* cross-fade into real audio after a loss (5 ms) */
+
+/** Forget the history: the next loss conceals with silence. */
+void ce_plc_reset(struct ce_plc *plc)
+{
+	memset(plc, 0, sizeof(*plc));
+}
+
+static void hist_push(struct ce_plc *plc, const int16_t *s, unsigned n)
+{
+	if (n >= CE_JBUF_HIST) {
+		memcpy(plc->hist, s + n - CE_JBUF_HIST, sizeof(plc->hist));
+		return;
+	}
+	memmove(plc->hist, plc->hist + n, (CE_JBUF_HIST - n) * sizeof(int16_t));
+	memcpy(plc->hist + CE_JBUF_HIST - n, s, n * sizeof(int16_t));
+}
+
+/* The lag that best predicts the end of the history from itself. */
+static unsigned find_period(const int16_t *h)
+{
+	const int16_t *w = h + CE_JBUF_HIST - PLC_WINDOW;
+	float best = 0.0f;
+	unsigned lag, best_lag = PLC_MAX_PERIOD;
+
+	for (lag = PLC_MIN_PERIOD; lag <= PLC_MAX_PERIOD; lag++) {
+		float c = 0.0f, e = 1.0f;
+
+		for (unsigned i = 0; i < PLC_WINDOW; i++) {
+			c += (float)w[i] * (float)w[(int)i - (int)lag];
+			e += (float)w[(int)i - (int)lag] * (float)w[(int)i - (int)lag];
+		}
+		/* Compare c / sqrt(e) without the root: sign-preserving square. */
+		if (c > 0.0f && c * c / e > best) {
+			best = c * c / e;
+			best_lag = lag;
+		}
+	}
+	return best_lag;
+}
+
+static int16_t synth(struct ce_plc *plc)
+{
+	unsigned t = plc->run;
+	int v = plc->hist[CE_JBUF_HIST - plc->period + plc->phase];
+	int gain; /* Q10 */
+
+	if (++plc->phase >= plc->period)
+		plc->phase = 0;
+	plc->run++;
+	if (t < PLC_HOLD)
+		return (int16_t)v;
+	if (t >= PLC_HOLD + PLC_FADE)
+		return 0;
+	gain = (int)(1024 - (t - PLC_HOLD) * 1024 / PLC_FADE);
+	return (int16_t)(v * gain / 1024);
+}
+
+/** Make up n lost samples at out, continuing the last pitch period. */
+void ce_plc_conceal(struct ce_plc *plc, int16_t *out, unsigned n)
+{
+	if (plc->run == 0) {
+		plc->period = find_period(plc->hist);
+		plc->phase = 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		out[i] = synth(plc);
+	plc->fade_in = PLC_XFADE;
+}
+
+/**
+ * Note n received samples at frame, to be played.  After a loss the start
+ * of frame is cross-faded from the concealment so the joint has no click.
+ */
+void ce_plc_good(struct ce_plc *plc, int16_t *frame, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n && plc->fade_in > 0 && plc->run > 0; i++, plc->fade_in--) {
+		int w = (int)plc->fade_in; /* weight of the concealment, of PLC_XFADE */
+		int s = synth(plc);
+
+		frame[i] = (int16_t)((s * w + frame[i] * (PLC_XFADE - w)) / PLC_XFADE);
+	}
+	plc->run = 0;
+	plc->fade_in = 0;
+	hist_push(plc, frame, n);
+}

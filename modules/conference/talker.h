@@ -1,0 +1,46 @@
+/* talker.h - per-leg talker detection: adaptive noise floor, hysteresis, hangover */
+#ifndef CE_TALKER_H
+#define CE_TALKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Tuning; ce_talker_conf_default() gives the measured defaults (docs/media.md). */
+struct ce_talker_conf {
+	float start_db;       /* frames this far above the floor start a talk... */
+	unsigned start_frames; /* ...when that many come in a row */
+	float burst_db;       /* one frame this far above the floor starts at once */
+	float stay_db;        /* a talk goes on while frames stay this far above */
+	unsigned hangover_ms; /* and ends after this long below */
+	float min_dbfs;       /* nothing quieter than this is speech */
+	float rise_db_s;      /* how fast the floor climbs when idle (dB/s) */
+	float rise_talk_db_s; /* and while talking */
+};
+
+enum ce_talker_ev {
+	CE_TALKER_NONE = 0,
+	CE_TALKER_START,
+	CE_TALKER_STOP,
+};
+
+struct ce_talker {
+	struct ce_talker_conf conf;
+	unsigned frame_ms;
+	bool active;
+	bool primed;
+	unsigned above; /* frames in a row above start_db */
+	unsigned below_ms;
+	int16_t last;   /* last input sample, for the pre-emphasis filter */
+	float floor_db; /* noise floor, dB of the pre-emphasised mean square */
+	float level_db; /* the last frame's level, same scale */
+	float env2;     /* smoothed mean square of the plain signal (Yate's energy) */
+};
+
+void ce_talker_conf_default(struct ce_talker_conf *conf);
+void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf);
+enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsigned n,
+	unsigned rate);
+enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned rate);
+unsigned ce_talker_energy(const struct ce_talker *t);
+
+#endif
