@@ -3,6 +3,7 @@
 #define CE_LOG_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <glib.h>
 
 /*

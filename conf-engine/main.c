@@ -1,0 +1,287 @@
+/* main.c - conf-engine's entry point: options, configuration, logging, link, main loop */
+#define G_LOG_DOMAIN "ce-main"
+
+#ifdef HAVE_CONFIG_H
+#include <config.h> /* autoconf's, from the build directory (not conf-engine/config.h) */
+#endif
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "bus.h"
+#include "config.h"
+#include "engine.h"
+#include "link.h"
+#include "log.h"
+#include "yate.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
+#endif
+#ifndef CE_SYSCONFDIR
+#define CE_SYSCONFDIR "/etc/conf-engine"
+#endif
+
+#define QUIT_WAIT_MS 2000
+
+/* Exit codes: 0 clean stop, 1 start-up failure, 2 bad usage or configuration. */
+enum {
+	EXIT_OK = 0,
+	EXIT_START = 1,
+	EXIT_CONFIG = 2,
+};
+
+struct app {
+	GMainLoop *loop;
+	struct ce_config *cfg;
+	struct ce_engine *ce;
+	struct ce_yate *y;
+	struct ce_link *link;
+	int code;
+	bool code_set, stopping;
+};
+
+static char *opt_config;
+static char *opt_connect;
+static char *opt_log_level;
+static gboolean opt_version;
+static gboolean opt_check;
+
+static const GOptionEntry options[] = {
+	{"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+		"Configuration file (default " CE_SYSCONFDIR "/conf-engine.conf if present)", "FILE"},
+	{"connect", 0, 0, G_OPTION_ARG_STRING, &opt_connect,
+		"Connect to Yate's extmodule listener instead of using stdin/stdout", "unix:PATH|tcp:HOST:PORT"},
+	{"log-level", 'l', 0, G_OPTION_ARG_STRING, &opt_log_level,
+		"Default log level: error, warn, note, info or debug", "LEVEL"},
+	{"check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+		"Load the configuration, report errors and exit", NULL},
+	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
+	{NULL, 0, 0, 0, NULL, NULL, NULL},
+};
+
+static int parse_options(int *argc, char ***argv)
+{
+	GOptionContext *ctx = g_option_context_new("- conference server for Yate");
+	GError *err = NULL;
+	int r = 0;
+
+	g_option_context_add_main_entries(ctx, options, NULL);
+	g_option_context_set_description(ctx,
+		"Yate starts conf-engine as a global external module (extmodule.conf, [scripts])\n"
+		"and talks to it over stdin/stdout.  Signals: SIGTERM/SIGINT leave Yate cleanly.");
+	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+		fprintf(stderr, "conf-engine: %s (try --help)\n", err->message);
+		g_error_free(err);
+		r = -EINVAL;
+	}
+	g_option_context_free(ctx);
+	return r;
+}
+
+/* --config, else the installed file if it exists, else built-in defaults. */
+static int load_config(struct ce_config **cfgp)
+{
+	const char *path = opt_config;
+	char *def = g_build_filename(CE_SYSCONFDIR, "conf-engine.conf", NULL);
+	GError *err = NULL;
+	int r;
+
+	if (!path && g_file_test(def, G_FILE_TEST_EXISTS))
+		path = def;
+	if (path)
+		r = ce_config_load(cfgp, path, &err);
+	else
+		r = ce_config_new_empty(cfgp);
+	if (r < 0) {
+		fprintf(stderr, "conf-engine: configuration error: %s\n",
+			err ? err->message : g_strerror(-r));
+		g_clear_error(&err);
+	}
+	g_free(def);
+	return r;
+}
+
+/* [log] level=LEVEL and domain.NAME=LEVEL; --log-level overrides the default. */
+static int apply_log_config(const struct ce_config *cfg)
+{
+	unsigned i, n = ce_config_n_entries(cfg, "log");
+	enum ce_log_level level;
+
+	for (i = 0; i < n; i++) {
+		const struct ce_config_entry *e = ce_config_entry(cfg, "log", i);
+		const char *domain = NULL;
+
+		if (!strcmp(e->key, "level"))
+			domain = "";
+		else if (g_str_has_prefix(e->key, "domain.") && e->key[7])
+			domain = e->key + 7;
+		else
+			continue;
+		if (ce_log_parse_level(e->value, &level) < 0) {
+			fprintf(stderr, "conf-engine: configuration error: %s:%u: bad log level '%s'\n",
+				e->file, e->line, e->value);
+			return -EINVAL;
+		}
+		ce_log_set_level(domain, level);
+	}
+	if (opt_log_level) {
+		if (ce_log_parse_level(opt_log_level, &level) < 0) {
+			fprintf(stderr, "conf-engine: bad --log-level '%s'\n", opt_log_level);
+			return -EINVAL;
+		}
+		ce_log_set_level(NULL, level);
+	}
+	return 0;
+}
+
+static void link_opts(const struct ce_config *cfg, struct ce_link_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->reconnect_min = (unsigned)ce_config_get_int(cfg, "general", "reconnect_min",
+		CE_LINK_RECONNECT_MIN_DEFAULT, 10, 3600000);
+	o->reconnect_max = (unsigned)ce_config_get_int(cfg, "general", "reconnect_max",
+		CE_LINK_RECONNECT_MAX_DEFAULT, 10, 3600000);
+}
+
+static void on_yate_quit(void *arg, int code)
+{
+	struct app *app = arg;
+
+	if (!app->code_set) {
+		app->code = code;
+		app->code_set = true;
+	}
+	g_main_loop_quit(app->loop);
+}
+
+/* A module (or a signal) asks the engine to stop: leave Yate first. */
+static void stop(struct app *app, int code)
+{
+	if (!app->code_set) {
+		app->code = code;
+		app->code_set = true;
+	}
+	if (app->stopping) {
+		g_main_loop_quit(app->loop);
+		return;
+	}
+	app->stopping = true;
+	ce_yate_shutdown(app->y, QUIT_WAIT_MS);
+}
+
+static void on_engine_quit(void *arg, int code)
+{
+	stop(arg, code);
+}
+
+static gboolean on_signal(gpointer data)
+{
+	struct app *app = data;
+
+	g_message("signal received: leaving Yate");
+	stop(app, EXIT_OK);
+	return G_SOURCE_CONTINUE;
+}
+
+static int make_link(struct app *app)
+{
+	const char *spec = opt_connect ? opt_connect : ce_config_get(app->cfg, "general", "connect", NULL);
+	struct ce_link_opts o;
+	GError *err = NULL;
+	int r = 0;
+
+	link_opts(app->cfg, &o);
+	if (!spec || !*spec || !strcmp(spec, "stdio")) {
+		ce_link_new_fds(&app->link, STDIN_FILENO, STDOUT_FILENO, &o, ce_yate_link_ops(), app->y);
+	} else if ((r = ce_link_new_connect(&app->link, spec, &o, ce_yate_link_ops(), app->y, &err)) < 0) {
+		fprintf(stderr, "conf-engine: %s\n", err->message);
+		g_error_free(err);
+		return r;
+	}
+	ce_yate_attach(app->y, app->link);
+	return 0;
+}
+
+static int run(struct app *app)
+{
+	const char *log_to = ce_config_get(app->cfg, "general", "log_to", "stderr");
+	guint sig_term, sig_int;
+	int r;
+
+	if ((r = ce_engine_new(&app->ce, app->cfg)) < 0) {
+		g_critical("cannot create the engine: %s", g_strerror(-r));
+		return EXIT_START;
+	}
+	ce_yate_new(&app->y, ce_engine_bus(app->ce), app->cfg);
+	ce_yate_set_quit_handler(app->y, on_yate_quit, app);
+	ce_engine_set_quit_handler(app->ce, on_engine_quit, app);
+	if (make_link(app) < 0)
+		return EXIT_CONFIG;
+	if ((r = ce_engine_start(app->ce, NULL)) < 0) {
+		g_critical("modules failed to start: %s", g_strerror(-r));
+		return EXIT_START;
+	}
+	if (!strcmp(log_to, "yate"))
+		ce_yate_log_to_link(app->y, true);
+	g_message("conf-engine %s starting, link %s", PACKAGE_VERSION, ce_link_spec(app->link));
+	app->loop = g_main_loop_new(NULL, FALSE);
+	sig_term = g_unix_signal_add(SIGTERM, on_signal, app);
+	sig_int = g_unix_signal_add(SIGINT, on_signal, app);
+	ce_link_start(app->link);
+	g_main_loop_run(app->loop);
+	g_source_remove(sig_term);
+	g_source_remove(sig_int);
+	g_message("conf-engine stopping");
+	return app->code;
+}
+
+/* The session goes first, while modules can still take their failed sends. */
+static void teardown(struct app *app)
+{
+	g_clear_pointer(&app->y, ce_yate_free);
+	g_clear_pointer(&app->link, ce_link_free);
+	if (app->ce) {
+		ce_engine_stop(app->ce);
+		ce_engine_free(app->ce);
+	}
+	if (app->loop)
+		g_main_loop_unref(app->loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct app app = {0};
+	int code;
+
+	signal(SIGPIPE, SIG_IGN);
+	ce_log_init();
+	if (parse_options(&argc, &argv) < 0)
+		return EXIT_CONFIG;
+	if (opt_version) {
+		printf("conf-engine %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (load_config(&app.cfg) < 0 || apply_log_config(app.cfg) < 0) {
+		code = EXIT_CONFIG;
+	} else if (opt_check) {
+		printf("conf-engine: configuration %s OK\n",
+			ce_config_path(app.cfg) ? ce_config_path(app.cfg) : "(built-in defaults)");
+		code = EXIT_OK;
+	} else {
+		code = run(&app);
+		teardown(&app);
+	}
+	if (app.cfg)
+		ce_config_free(app.cfg);
+	g_free(opt_config);
+	g_free(opt_connect);
+	g_free(opt_log_level);
+	return code;
+}
