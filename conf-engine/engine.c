@@ -1,0 +1,309 @@
+/* engine.c - the engine context: built-in module registry, bus, configuration, clock, quit */
+#define G_LOG_DOMAIN "ce-engine"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "console.h"
+#include "engine.h"
+#include "engine-private.h"
+#include "module.h"
+
+/* The built-in modules, from the list make generates out of CE_MODULES. */
+#define CE_BUILTIN(name) extern const struct ce_module_desc ce_module_##name;
+#include "conf-engine/builtin.h"
+#undef CE_BUILTIN
+
+#define CE_BUILTIN(name) &ce_module_##name,
+static const struct ce_module_desc *const builtin[] = {
+#include "conf-engine/builtin.h"
+        NULL,
+};
+#undef CE_BUILTIN
+
+#define N_BUILTIN (G_N_ELEMENTS(builtin) - 1)
+
+struct ce_engine {
+	struct ce_bus *bus;
+	struct ce_config *cfg;
+	struct ce_console *console;
+	char *node;
+	ce_clock_h *clock;
+	void *clock_arg;
+	gint64 started;
+	GPtrArray *running; /* const struct ce_module_desc *, in start order */
+	void (*quit)(void *arg, int code);
+	void *quit_arg;
+};
+
+static gint64 real_clock(void *arg)
+{
+	return g_get_real_time();
+}
+
+static int desc_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct ce_module_desc *ma = *(const struct ce_module_desc *const *)a;
+	const struct ce_module_desc *mb = *(const struct ce_module_desc *const *)b;
+
+	if (ma->priority != mb->priority)
+		return ma->priority < mb->priority ? -1 : 1;
+	return strcmp(ma->name, mb->name);
+}
+
+/* The built-in modules in start order, sorted once. */
+static const struct ce_module_desc *const *sorted_builtin(void)
+{
+	static const struct ce_module_desc *sorted[G_N_ELEMENTS(builtin)];
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		memcpy(sorted, builtin, sizeof(builtin));
+		qsort(sorted, N_BUILTIN, sizeof(sorted[0]), desc_cmp);
+		g_once_init_leave(&done, 1);
+	}
+	return sorted;
+}
+
+/** Number of built-in modules. */
+unsigned ce_engine_n_modules(void)
+{
+	return N_BUILTIN;
+}
+
+/** The @i-th built-in module in start order (priority, then name), or NULL. */
+const struct ce_module_desc *ce_engine_module(unsigned i)
+{
+	return i < N_BUILTIN ? sorted_builtin()[i] : NULL;
+}
+
+static void engine_status(struct ce_engine *ce, GString *out, void *arg)
+{
+	struct ce_bus_stats st;
+
+	ce_bus_get_stats(ce->bus, &st);
+	g_string_append_printf(out,
+	        "uptime=%" G_GINT64_FORMAT ",modules=%u,handlers=%u,watchers=%u,"
+	        "dispatched=%" G_GUINT64_FORMAT ",handled=%" G_GUINT64_FORMAT
+	        ",deferred=%" G_GUINT64_FORMAT ",sent=%" G_GUINT64_FORMAT
+	        ",timeouts=%" G_GUINT64_FORMAT,
+	        ce_engine_uptime(ce) / G_USEC_PER_SEC, ce->running->len, st.handlers, st.watchers,
+	        st.dispatched, st.handled, st.deferred, st.sent, st.sent_timeout);
+}
+
+/**
+ * Create an engine with its bus and console registry.  It takes @cfg
+ * (NULL: an empty configuration) and frees it with itself.  The node name
+ * is [general] node=, else the host name.  Returns 0 or a negative errno.
+ */
+int ce_engine_new(struct ce_engine **cep, struct ce_config *cfg)
+{
+	struct ce_engine *ce = g_new0(struct ce_engine, 1);
+	int err;
+
+	ce->cfg = cfg;
+	ce->clock = real_clock;
+	ce->running = g_ptr_array_new();
+	if (!ce->cfg && (err = ce_config_new_empty(&ce->cfg)) < 0)
+		goto out;
+	if ((err = ce_bus_new(&ce->bus)) < 0 || (err = ce_console_new(&ce->console)) < 0)
+		goto out;
+	ce->node = g_strdup(ce_config_get(ce->cfg, "general", "node", g_get_host_name()));
+	ce->started = ce_engine_now(ce);
+	err = ce_console_add_status(ce, "engine", engine_status, NULL);
+out:
+	if (err < 0) {
+		ce_engine_free(ce);
+		ce = NULL;
+	}
+	*cep = ce;
+	return err;
+}
+
+/** Stop the modules still running, then free the engine, its bus and its configuration. */
+void ce_engine_free(struct ce_engine *ce)
+{
+	if (!ce)
+		return;
+	ce_engine_stop(ce);
+	if (ce->console) {
+		ce_console_remove_status(ce, "engine");
+		ce_console_free(ce->console);
+	}
+	ce_bus_free(ce->bus);
+	if (ce->cfg)
+		ce_config_free(ce->cfg);
+	g_ptr_array_unref(ce->running);
+	g_free(ce->node);
+	g_free(ce);
+}
+
+/**
+ * Start the modules @mods (@n of them), sorted by priority then name.  If
+ * one fails, those already started exit in reverse order and its error is
+ * returned.  Returns 0, -EALREADY if modules run, or the failing init's error.
+ */
+int ce_engine_start_list(struct ce_engine *ce, const struct ce_module_desc *const *mods, unsigned n)
+{
+	const struct ce_module_desc **order;
+	unsigned i;
+	int err = 0;
+
+	if (ce->running->len)
+		return -EALREADY;
+	order = g_new(const struct ce_module_desc *, n + 1);
+	memcpy(order, mods, n * sizeof(*mods));
+	qsort(order, n, sizeof(*order), desc_cmp);
+	for (i = 0; i < n; i++) {
+		g_debug("starting module %s", order[i]->name);
+		err = order[i]->init ? order[i]->init(ce) : 0;
+		if (err < 0) {
+			g_critical(
+			        "module %s failed to start: %s", order[i]->name, g_strerror(-err));
+			ce_engine_stop(ce);
+			break;
+		}
+		g_ptr_array_add(ce->running, (gpointer)order[i]);
+	}
+	g_free(order);
+	return err < 0 ? err : 0;
+}
+
+/**
+ * Start the built-in modules: all of them, or only those named in the
+ * NULL-terminated list @only (tests).  Returns 0, -ENOENT for an unknown
+ * name, or as ce_engine_start_list().
+ */
+int ce_engine_start(struct ce_engine *ce, const char *const *only)
+{
+	const struct ce_module_desc **mods = g_new0(const struct ce_module_desc *, N_BUILTIN + 1);
+	unsigned n = 0, i;
+	int err = 0;
+
+	for (; only && *only && !err; only++) {
+		for (i = 0; i < N_BUILTIN && strcmp(builtin[i]->name, *only); i++)
+			;
+		if (i == N_BUILTIN) {
+			g_critical("no module called %s", *only);
+			err = -ENOENT;
+		} else if (n < N_BUILTIN) {
+			mods[n++] = builtin[i];
+		}
+	}
+	if (!only) {
+		memcpy(mods, builtin, N_BUILTIN * sizeof(*mods));
+		n = N_BUILTIN;
+	}
+	if (!err)
+		err = ce_engine_start_list(ce, mods, n);
+	g_free(mods);
+	return err;
+}
+
+/** Let the running modules exit, in the reverse of their start order. */
+void ce_engine_stop(struct ce_engine *ce)
+{
+	while (ce->running->len) {
+		const struct ce_module_desc *m =
+		        g_ptr_array_steal_index(ce->running, ce->running->len - 1);
+
+		g_debug("stopping module %s", m->name);
+		if (m->exit)
+			m->exit(ce);
+	}
+}
+
+/** Whether a module called @name is running in @ce. */
+bool ce_engine_module_running(const struct ce_engine *ce, const char *name)
+{
+	guint i;
+
+	for (i = 0; i < ce->running->len; i++) {
+		const struct ce_module_desc *m = g_ptr_array_index(ce->running, i);
+
+		if (!strcmp(m->name, name))
+			return true;
+	}
+	return false;
+}
+
+/** Number of running modules. */
+unsigned ce_engine_n_running(const struct ce_engine *ce)
+{
+	return ce->running->len;
+}
+
+/** The @i-th running module, in start order, or NULL. */
+const struct ce_module_desc *ce_engine_running(const struct ce_engine *ce, unsigned i)
+{
+	return i < ce->running->len ? g_ptr_array_index(ce->running, i) : NULL;
+}
+
+/** The engine's bus (owned by the engine). */
+struct ce_bus *ce_engine_bus(const struct ce_engine *ce)
+{
+	return ce->bus;
+}
+
+/** The engine's configuration (owned by the engine). */
+struct ce_config *ce_engine_config(const struct ce_engine *ce)
+{
+	return ce->cfg;
+}
+
+/** The console registry (core-private). */
+struct ce_console *ce_engine_console(const struct ce_engine *ce)
+{
+	return ce->console;
+}
+
+/** This node's name: [general] node=, else the host name. */
+const char *ce_engine_node(const struct ce_engine *ce)
+{
+	return ce->node;
+}
+
+/** The engine clock: microseconds since the epoch (real time unless a test set a clock). */
+gint64 ce_engine_now(const struct ce_engine *ce)
+{
+	return ce->clock(ce->clock_arg);
+}
+
+/** Microseconds since the engine was created, on its clock. */
+gint64 ce_engine_uptime(const struct ce_engine *ce)
+{
+	gint64 d = ce_engine_now(ce) - ce->started;
+
+	return d > 0 ? d : 0;
+}
+
+/**
+ * Replace the clock (NULL: back to real time).  The uptime restarts from
+ * the new clock's present.
+ */
+void ce_engine_set_clock(struct ce_engine *ce, ce_clock_h *clock, void *arg)
+{
+	ce->clock = clock ? clock : real_clock;
+	ce->clock_arg = clock ? arg : NULL;
+	ce->started = ce_engine_now(ce);
+}
+
+/** Ask the program to quit with exit status @code (through the handler main.c set). */
+void ce_engine_request_quit(struct ce_engine *ce, int code)
+{
+	if (!ce->quit) {
+		g_warning("quit requested (status %d) but nobody listens", code);
+		return;
+	}
+	ce->quit(ce->quit_arg, code);
+}
+
+/** Set who handles quit requests (main.c: leaves the main loop). */
+void ce_engine_set_quit_handler(struct ce_engine *ce, void (*quit)(void *arg, int code), void *arg)
+{
+	ce->quit = quit;
+	ce->quit_arg = arg;
+}
