@@ -16,6 +16,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "console.h"
 #include "engine.h"
 #include "link.h"
 #include "log.h"
@@ -190,6 +191,11 @@ static gboolean on_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+static void yate_status(struct ce_engine *ce, GString *out, void *arg)
+{
+	ce_yate_status(arg, out);
+}
+
 static int make_link(struct app *app)
 {
 	const char *spec = opt_connect ? opt_connect : ce_config_get(app->cfg, "general", "connect", NULL);
@@ -222,6 +228,7 @@ static int run(struct app *app)
 	ce_yate_new(&app->y, ce_engine_bus(app->ce), app->cfg);
 	ce_yate_set_quit_handler(app->y, on_yate_quit, app);
 	ce_engine_set_quit_handler(app->ce, on_engine_quit, app);
+	ce_console_add_status(app->ce, "yate", yate_status, app->y);
 	if (make_link(app) < 0)
 		return EXIT_CONFIG;
 	if ((r = ce_engine_start(app->ce, NULL)) < 0) {
@@ -245,6 +252,8 @@ static int run(struct app *app)
 /* The session goes first, while modules can still take their failed sends. */
 static void teardown(struct app *app)
 {
+	if (app->ce && app->y)
+		ce_console_remove_status(app->ce, "yate");
 	g_clear_pointer(&app->y, ce_yate_free);
 	g_clear_pointer(&app->link, ce_link_free);
 	if (app->ce) {
@@ -277,6 +286,7 @@ int main(int argc, char **argv)
 	} else {
 		code = run(&app);
 		teardown(&app);
+		app.cfg = NULL; /* the engine took it */
 	}
 	if (app.cfg)
 		ce_config_free(app.cfg);
