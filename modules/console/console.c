@@ -238,12 +238,14 @@ static int cmd_debug(struct ce_engine *ce, int argc, char **argv, GString *out, 
 static void complete_debug(
         struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg)
 {
-	int argc, l;
+	static const char *const levels[] = {"error", "warn", "note", "info", "debug"};
+	int argc;
 	char **argv = ce_console_split(partline, &argc);
+	unsigned i;
 
 	if (argc == 2 || argc == 3) {
-		for (l = CE_LOG_ERROR; l <= CE_LOG_DEBUG; l++)
-			ce_console_complete_add(out, partword, ce_log_level_name(l));
+		for (i = 0; i < G_N_ELEMENTS(levels); i++)
+			ce_console_complete_add(out, partword, levels[i]);
 	}
 	g_strfreev(argv);
 }
@@ -267,8 +269,8 @@ static void console_exit(struct ce_engine *ce);
 
 static int console_init(struct ce_engine *ce)
 {
-	static const char *const names[] = {"engine.status", "engine.help", "engine.command"};
-	static ce_msg_h *const handlers[] = {on_status, on_help, on_command};
+	static const char *const names[] = {"engine.status", "engine.command", "engine.help"};
+	static ce_msg_h *const handlers[] = {on_status, on_command, on_help};
 	unsigned prio = (unsigned)ce_config_get_int(
 	        ce_engine_config(ce), "console", "priority", DEFAULT_PRIORITY, 0, G_MAXINT);
 	int err = 0;
