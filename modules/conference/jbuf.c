@@ -82,6 +82,8 @@ static void start(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts)
 	jb->ssrc = ssrc;
 	jb->play_ts = ts - jb->target;
 	jb->max_ts = ts;
+	jb->first_ts = ts;
+	jb->preroll = true;
 	jb->last_transit = 0;
 	jb->jitter_q4 = 0;
 }
@@ -234,6 +236,12 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 		memset(out, 0, n * sizeof(int16_t));
 		return CE_JBUF_SILENCE;
 	}
+	if (jb->preroll && (int32_t)(jb->first_ts - jb->play_ts) >= (int32_t)n) {
+		memset(out, 0, n * sizeof(int16_t));
+		jb->play_ts += n;
+		return CE_JBUF_SILENCE;
+	}
+	jb->preroll = false;
 	adapt(jb, n);
 	cut_excess(jb, n);
 	for (unsigned k = 0; k < n && !any; k++)

@@ -46,6 +46,8 @@ struct ce_plc {
 struct ce_jbuf {
 	enum ce_codec codec;
 	bool started;
+	bool preroll; /* before the first packet's time: play silence */
+	uint32_t first_ts;
 	uint32_t ssrc;
 	uint32_t play_ts; /* timestamp of the next sample to play */
 	uint32_t max_ts;  /* one past the newest sample received */

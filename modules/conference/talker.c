@@ -2,20 +2,28 @@
  *
  * Each frame's level is the mean square of the pre-emphasised signal
  * (y = x[n] - 0.9 x[n-1]: it flattens rumble and hum, which carry much
- * energy and no speech), in dB.  The noise floor follows the level down at
- * once and climbs slowly, more slowly still during a talk.  A talk starts
- * when start_frames frames in a row are start_db above the floor, or one
- * frame burst_db above it; it goes on while frames stay stay_db above and
- * ends hangover_ms after the last one.  The energy reported in Yate's
- * "speaking" notification is computed like Yate's conference module does:
- * log2 of an envelope of the plain signal's mean square (fast attack, slow
- * decay), so a tone gives the same 20-something numbers.
+ * energy and no speech), in dB.  The noise floor is the quietest frame of
+ * the last window_ms (minimum statistics over ten parts of the window), so
+ * it follows the noise up and down; during a talk it is held at its value
+ * from the talk's start (it may still fall) unless the talk has gone on for
+ * a whole window, which is then taken as a new, louder noise.  A talk
+ * starts when start_frames frames in a row are start_db above the floor,
+ * or one frame burst_db above it; it goes on while frames stay stay_db
+ * above and ends hangover_ms after the last one.  Nothing is decided in
+ * the first settle_ms of a call, while the floor is learnt.
+ *
+ * The energy reported in Yate's "speaking" notification is computed the
+ * way Yate's conference module does it: log2 of an envelope (fast attack,
+ * slow decay) of the plain signal's mean square, so a tone gives the same
+ * 20-something numbers.
  */
 #define G_LOG_DOMAIN "media"
 #include <math.h>
 #include <string.h>
 
 #include "talker.h"
+
+#define NO_LEVEL 1000.0f
 
 /** Fill conf with the defaults. */
 void ce_talker_conf_default(struct ce_talker_conf *conf)
@@ -26,8 +34,8 @@ void ce_talker_conf_default(struct ce_talker_conf *conf)
 	conf->stay_db = 6.0f;
 	conf->hangover_ms = 400;
 	conf->min_dbfs = -58.0f;
-	conf->rise_db_s = 2.0f;
-	conf->rise_talk_db_s = 0.25f;
+	conf->window_ms = 2000;
+	conf->settle_ms = 100;
 }
 
 /** Initialise t with conf (NULL: defaults). */
@@ -38,7 +46,12 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 		t->conf = *conf;
 	else
 		ce_talker_conf_default(&t->conf);
+	if (t->conf.window_ms < CE_TALKER_WINDOW_PARTS * 20)
+		t->conf.window_ms = CE_TALKER_WINDOW_PARTS * 20;
 	t->env2 = 256.0f;
+	t->cur_min = NO_LEVEL;
+	for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
+		t->sub_min[i] = NO_LEVEL;
 }
 
 /* Mean squares of the pre-emphasised (*pe) and of the plain signal (return). */
@@ -60,20 +73,35 @@ static float measure(struct ce_talker *t, const int16_t *pcm, unsigned n, float 
 	return (float)sum / (float)n;
 }
 
-static void update_floor(struct ce_talker *t, float db)
+static float window_min(const struct ce_talker *t)
 {
-	float rise = t->active ? t->conf.rise_talk_db_s : t->conf.rise_db_s;
+	float m = t->cur_min;
 
-	if (!t->primed) {
-		t->floor_db = db;
-		t->primed = true;
-	} else if (db < t->floor_db) {
-		t->floor_db += (db - t->floor_db) * 0.5f;
-	} else {
-		t->floor_db += rise * (float)t->frame_ms / 1000.0f;
-		if (t->floor_db > db)
-			t->floor_db = db;
-	}
+	for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
+		m = fminf(m, t->sub_min[i]);
+	return m;
+}
+
+static void track_min(struct ce_talker *t, float db)
+{
+	t->cur_min = fminf(t->cur_min, db);
+	t->sub_ms += t->frame_ms;
+	if (t->sub_ms < t->conf.window_ms / CE_TALKER_WINDOW_PARTS)
+		return;
+	t->sub_min[t->sub_idx] = t->cur_min;
+	t->sub_idx = (t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS;
+	t->cur_min = NO_LEVEL;
+	t->sub_ms = 0;
+}
+
+static void update_floor(struct ce_talker *t)
+{
+	float m = window_min(t);
+
+	if (!t->active || t->talk_ms >= t->conf.window_ms)
+		t->floor_db = m;
+	else
+		t->floor_db = fminf(t->start_floor, m);
 }
 
 static enum ce_talker_ev decide(struct ce_talker *t, float db)
@@ -86,10 +114,13 @@ static enum ce_talker_ev decide(struct ce_talker *t, float db)
 		if (t->above >= t->conf.start_frames || (loud && above >= t->conf.burst_db)) {
 			t->active = true;
 			t->below_ms = 0;
+			t->talk_ms = 0;
+			t->start_floor = t->floor_db;
 			return CE_TALKER_START;
 		}
 		return CE_TALKER_NONE;
 	}
+	t->talk_ms += t->frame_ms;
 	if (loud && above >= t->conf.stay_db) {
 		t->below_ms = 0;
 		return CE_TALKER_NONE;
@@ -107,6 +138,14 @@ static float to_db(float ms)
 	return 10.0f * log10f(ms + 1.0f) - 90.3f;
 }
 
+static void envelope(struct ce_talker *t, float ms)
+{
+	if (ms > t->env2)
+		t->env2 += (ms - t->env2) / 8.0f;
+	else
+		t->env2 += (ms - t->env2) / 16.0f;
+}
+
 /**
  * Feed one frame of n samples at rate Hz.  Returns CE_TALKER_START or
  * CE_TALKER_STOP when the talk state changes with this frame.
@@ -115,20 +154,21 @@ enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsig
 	unsigned rate)
 {
 	float pe, ms;
-	enum ce_talker_ev ev;
+	enum ce_talker_ev ev = CE_TALKER_NONE;
 
 	if (n == 0 || rate == 0)
 		return CE_TALKER_NONE;
 	t->frame_ms = n * 1000 / rate;
 	ms = measure(t, pcm, n, &pe);
 	t->level_db = to_db(pe);
-	/* Decide against the floor before this frame can raise it. */
-	ev = decide(t, t->level_db);
-	update_floor(t, t->level_db);
-	if (ms > t->env2)
-		t->env2 += (ms - t->env2) / 8.0f;
-	else
-		t->env2 += (ms - t->env2) / 16.0f;
+	envelope(t, ms);
+	if (t->seen_ms >= t->conf.settle_ms) {
+		update_floor(t);
+		ev = decide(t, t->level_db);
+	} else {
+		t->seen_ms += t->frame_ms;
+	}
+	track_min(t, t->level_db);
 	return ev;
 }
 
@@ -139,9 +179,10 @@ enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned ra
 		return CE_TALKER_NONE;
 	t->frame_ms = n * 1000 / rate;
 	t->above = 0;
-	t->env2 -= t->env2 / 16.0f;
+	envelope(t, 0.0f);
 	if (!t->active)
 		return CE_TALKER_NONE;
+	t->talk_ms += t->frame_ms;
 	t->below_ms += t->frame_ms;
 	if (t->below_ms < t->conf.hangover_ms)
 		return CE_TALKER_NONE;

@@ -6,6 +6,8 @@
 #include <stdint.h>
 
 /* Tuning; ce_talker_conf_default() gives the measured defaults (docs/media.md). */
+#define CE_TALKER_WINDOW_PARTS 10
+
 struct ce_talker_conf {
 	float start_db;       /* frames this far above the floor start a talk... */
 	unsigned start_frames; /* ...when that many come in a row */
@@ -13,8 +15,8 @@ struct ce_talker_conf {
 	float stay_db;        /* a talk goes on while frames stay this far above */
 	unsigned hangover_ms; /* and ends after this long below */
 	float min_dbfs;       /* nothing quieter than this is speech */
-	float rise_db_s;      /* how fast the floor climbs when idle (dB/s) */
-	float rise_talk_db_s; /* and while talking */
+	unsigned window_ms;   /* the floor is the quietest frame of this long... */
+	unsigned settle_ms;   /* ...after this long at the start of a call */
 };
 
 enum ce_talker_ev {
@@ -27,11 +29,17 @@ struct ce_talker {
 	struct ce_talker_conf conf;
 	unsigned frame_ms;
 	bool active;
-	bool primed;
 	unsigned above; /* frames in a row above start_db */
 	unsigned below_ms;
-	int16_t last;   /* last input sample, for the pre-emphasis filter */
-	float floor_db; /* noise floor, dB of the pre-emphasised mean square */
+	unsigned talk_ms;
+	unsigned seen_ms;
+	unsigned sub_ms;   /* time in the current part of the window */
+	unsigned sub_idx;
+	int16_t last;      /* last input sample, for the pre-emphasis filter */
+	float floor_db;    /* noise floor, dB of the pre-emphasised mean square */
+	float start_floor; /* the floor when the talk started */
+	float cur_min;     /* quietest frame of the current part of the window */
+	float sub_min[CE_TALKER_WINDOW_PARTS];
 	float level_db; /* the last frame's level, same scale */
 	float env2;     /* smoothed mean square of the plain signal (Yate's energy) */
 };

@@ -1,0 +1,72 @@
+/* leg.h - one participant's dumb/N channel, from offered to gone */
+#ifndef CE_CONF_LEG_H
+#define CE_CONF_LEG_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "g711.h"
+
+struct ce_conf;
+struct ce_room;
+struct ce_msg;
+struct ce_dispatch;
+struct ce_cmedia_leg;
+
+/*
+ * A leg goes through these states in order; any failure, hangup or drop
+ * goes straight to GONE, and every path out of a state that Yate already
+ * knows of (dumb/N exists) sends call.drop so that nobody is left hanging.
+ *
+ *   OFFERED   call.execute answered with callto=dumb/ (or call.conference
+ *             masqueraded into one): waiting to learn dumb/N
+ *   PEER      dumb/N known, chan.rtp asked of Yate
+ *   RTP       Yate's RTP end known and latched, call.answered asked
+ *   JOINED    in the room, mixed, notified
+ *   GONE      left; kept only while callbacks still hold a reference
+ */
+enum ce_leg_state {
+	CE_LEG_OFFERED = 0,
+	CE_LEG_PEER,
+	CE_LEG_RTP,
+	CE_LEG_JOINED,
+	CE_LEG_GONE,
+};
+
+struct ce_leg {
+	gint refs;
+	struct ce_conf *conf;
+	struct ce_room *room;
+	enum ce_leg_state state;
+	unsigned seq;     /* short number for the console */
+	char *id;         /* dumb/N, NULL until known */
+	char *peer;       /* the caller's channel */
+	bool counted, utility, voice, smart, echo, billing, player;
+	bool up;          /* the call is already answered (call.conference) */
+	bool muted, deaf, talking;
+	unsigned energy;
+	gint64 deadline;  /* of the current state, 0 for none */
+	unsigned port;    /* our RTP port */
+	struct ce_cmedia_leg *media;
+	struct ce_msg *params;      /* the join request, for billing */
+	struct ce_dispatch *defer;  /* a call.conference waiting for dumb/N */
+};
+
+int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
+	const struct ce_msg *params, const char *peer);
+struct ce_leg *ce_leg_ref(struct ce_leg *leg);
+void ce_leg_unref(struct ce_leg *leg);
+
+struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
+struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
+void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
+void ce_leg_answered(struct ce_leg *leg);
+void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
+void ce_leg_tick(struct ce_leg *leg, gint64 now);
+unsigned ce_leg_media_flags(const struct ce_leg *leg);
+void ce_leg_set_muted(struct ce_leg *leg, bool on);
+void ce_leg_set_deaf(struct ce_leg *leg, bool on);
+void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);
+const char *ce_leg_state_name(enum ce_leg_state st);
+
+#endif

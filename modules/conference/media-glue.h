@@ -1,0 +1,87 @@
+/* media-glue.h - what the conference signalling needs from the media core, as a table of calls */
+#ifndef CE_MEDIA_GLUE_H
+#define CE_MEDIA_GLUE_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "g711.h"
+
+/*
+ * The signalling side (room.c, leg.c) never touches sockets or audio: it
+ * asks the media core through this table.  ce_cmedia_default_ops() is the
+ * table built on the media engine (media-glue.c); tests hand in their own
+ * table to drive rooms and legs deterministically.
+ *
+ * Handles are opaque to the signalling side.  @cookie is what the media
+ * side passes back with events (the signalling leg or room); events arrive
+ * on the main loop through the callback given to ops->open().
+ */
+struct ce_cmedia_room;
+struct ce_cmedia_leg;
+
+/* Leg flags (a leg starts with SMART unless told otherwise). */
+enum {
+	CE_CMEDIA_MUTE = 1 << 0,   /* the room does not hear this leg */
+	CE_CMEDIA_DEAF = 1 << 1,   /* this leg hears nothing from the room */
+	CE_CMEDIA_NOVOICE = 1 << 2, /* listen only (voice=false): never mixed */
+	CE_CMEDIA_ECHO = 1 << 3,   /* hear one's own voice in the mix */
+	CE_CMEDIA_SMART = 1 << 4,  /* talker detection on this leg */
+};
+
+enum ce_cmedia_event_type {
+	CE_CMEDIA_TALK_START = 1, /* leg started talking; energy set */
+	CE_CMEDIA_TALK_STOP,      /* leg stopped talking */
+	CE_CMEDIA_RTP_TIMEOUT,    /* no RTP from the leg for the configured time */
+	CE_CMEDIA_SPEAKERS,       /* the room's loudest talkers, loudest first */
+};
+
+#define CE_CMEDIA_MAX_SPEAKERS 8
+
+/* One event from the media side; cookies are the ones given at creation. */
+struct ce_cmedia_event {
+	enum ce_cmedia_event_type type;
+	void *room;   /* room cookie */
+	void *leg;    /* leg cookie (TALK_*, RTP_TIMEOUT) */
+	unsigned energy;
+	unsigned n_speakers;
+	struct {
+		void *leg;
+		unsigned energy; /* Yate's scale: log2 of the squared envelope */
+	} speakers[CE_CMEDIA_MAX_SPEAKERS];
+};
+
+typedef void(ce_cmedia_event_h)(const struct ce_cmedia_event *ev, void *arg);
+
+/* Where and how a leg's RTP flows, from Yate's chan.rtp answer. */
+struct ce_cmedia_remote {
+	const char *ip;
+	unsigned port;
+	enum ce_codec codec;
+	unsigned rtp_timeout_ms; /* 0: never time out */
+};
+
+struct ce_cmedia_ops {
+	/* Start the media side; events go to @evh.  Returns 0 or -errno. */
+	int (*open)(void *arg, ce_cmedia_event_h *evh, void *evarg);
+	void (*close)(void *arg);
+	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name,
+		unsigned rate, unsigned speakers, void *cookie);
+	void (*room_free)(void *arg, struct ce_cmedia_room *r);
+	/* Record the room mix to @path (NULL stops); returns 0 or -errno. */
+	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
+	/* Play a file to the whole room once; returns 0 or -errno. */
+	int (*room_play)(void *arg, struct ce_cmedia_room *r, const char *path);
+	/* A UDP endpoint for a new leg; *port gets its local port. */
+	int (*leg_new)(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
+		unsigned flags, void *cookie, unsigned *port);
+	/* Latch to Yate's end of the RTP and add the leg to the mixer. */
+	int (*leg_start)(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_remote *rem);
+	void (*leg_set_flags)(void *arg, struct ce_cmedia_leg *l, unsigned flags);
+	/* Remove from the mixer and close the endpoint. */
+	void (*leg_free)(void *arg, struct ce_cmedia_leg *l);
+};
+
+const struct ce_cmedia_ops *ce_cmedia_default_ops(void);
+
+#endif

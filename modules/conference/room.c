@@ -1,0 +1,748 @@
+/* room.c - conference rooms: registry, membership, owners, lonely timer and Yate-compatible notifications */
+#define G_LOG_DOMAIN "conference"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "message.h"
+#include "room.h"
+#include "leg.h"
+#include "media-glue.h"
+
+/*
+ * The notifications copy Yate's conference module parameter for parameter
+ * and in the same order, so that scripts watching conf-monitor/... keep
+ * working.  From a real Yate (room "yroom", notify=conf-monitor/yroom):
+ *
+ *   chan.notify targetid=conf-monitor/yroom event=created room=yroom
+ *     rate=8000 maxusers=5 caller=tone/busy called=802 billid= username=
+ *   chan.notify id=conf/1 targetid=conf-monitor/yroom counted=true
+ *     utility=false room=yroom event=joined maxusers=5 users=1
+ *   chan.notify id=conf/1 ... event=left maxusers=5 users=1 lonely=true
+ *     lastpeerid=tone/4
+ *   chan.notify targetid=conf-monitor/yroom event=destroyed room=yroom maxusers=5
+ *
+ * Our legs are Yate's dumb/N channels, so id= is dumb/N and the caller's
+ * channel appears as lastpeerid/peerid/speaker.N.peer.
+ */
+
+/* A speaker slot whose leg left: differs from every live leg. */
+static const char spk_gone;
+#define SPK_GONE ((struct ce_leg *)(void *)&spk_gone)
+
+/** The module clock, in microseconds. */
+gint64 ce_conf_now(const struct ce_conf *conf)
+{
+	return conf->clock ? conf->clock(conf->clock_arg) : g_get_monotonic_time();
+}
+
+/** Send @msg (a reference is taken) to the engine and on to Yate, ignoring the answer. */
+void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg)
+{
+	ce_bus_send(conf->bus, msg, 0, NULL, NULL);
+}
+
+/** The room called @name, or NULL. */
+struct ce_room *ce_room_find(struct ce_conf *conf, const char *name)
+{
+	return name ? g_hash_table_lookup(conf->rooms, name) : NULL;
+}
+
+/** Whether a counted leg would find the room full (legs on their way in count). */
+bool ce_room_full(const struct ce_room *room)
+{
+	return room->users + room->pending_counted >= room->maxusers;
+}
+
+static bool refuse(struct ce_room_refusal *why, const char *error, const char *reason)
+{
+	why->error = error;
+	why->reason = reason;
+	return false;
+}
+
+/**
+ * Yate's checkRoom: may a leg join room @name?  An empty @name is replaced
+ * by a fresh "x-N".  On refusal fills @why and returns false.
+ */
+bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted,
+	bool utility, struct ce_room_refusal *why)
+{
+	struct ce_room *room = ce_room_find(conf, name->str);
+
+	if (name->len > 128 || strpbrk(name->str, " \t"))
+		return refuse(why, "noroute", "Invalid conference room name");
+	if (existing && !room)
+		return refuse(why, "noroute", "No such conference room");
+	if (room) {
+		if (room->locked && !utility)
+			return refuse(why, "forbidden", "Conference room is locked");
+		if (counted && ce_room_full(room))
+			return refuse(why, "full", "Conference room is full");
+		return true;
+	}
+	while (!name->len || ce_room_find(conf, name->str))
+		g_string_printf(name, "x-%u", ++conf->room_alloc);
+	return true;
+}
+
+static struct ce_msg *notify_new(void)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "chan.notify");
+	return m;
+}
+
+static void add_int(struct ce_msg *m, const char *name, long v)
+{
+	char buf[24];
+
+	g_snprintf(buf, sizeof(buf), "%ld", v);
+	ce_msg_add(m, name, buf);
+}
+
+static void populate(struct ce_msg *m, const struct ce_room *room, const struct ce_leg *leg)
+{
+	ce_msg_set(m, "counted", leg->counted ? "true" : "false");
+	ce_msg_set(m, "utility", leg->utility ? "true" : "false");
+	ce_msg_set(m, "room", room->name);
+}
+
+/* Parse "lonely": an integer >= 0 is a timeout in ms, else -1. */
+static long lonely_interval(const char *v)
+{
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return -1;
+	n = strtol(v, &end, 0);
+	if (*end || n < 0 || n > G_MAXINT)
+		return -1;
+	return n;
+}
+
+static void set_expire(struct ce_room *room)
+{
+	if (!room->lonely)
+		return;
+	if (room->users == 1 && room->lonely_ms)
+		room->expire = ce_conf_now(room->conf) + (gint64)room->lonely_ms * 1000;
+	else
+		room->expire = 0;
+}
+
+/* Yate's semantics: the first value decides lonely; a number also sets a timeout. */
+static void set_lonely(struct ce_room *room, const char *v)
+{
+	long interval = lonely_interval(v);
+
+	if (!room->users)
+		room->lonely = ce_parse_bool(v, interval >= 0);
+	if (!room->lonely || interval < 0)
+		return;
+	if (interval > 0 && interval < CE_ROOM_MIN_LONELY)
+		interval = CE_ROOM_MIN_LONELY;
+	if (room->lonely_ms == (unsigned)interval)
+		return;
+	room->lonely_ms = interval;
+	set_expire(room);
+}
+
+static void parse_speakers(struct ce_room *room, const struct ce_msg *p)
+{
+	long n = ce_msg_get_int(p, "speakers", 0, G_MINLONG, G_MAXLONG);
+	long iv = ce_msg_get_int(p, "interval", CE_ROOM_DEF_INTERVAL, G_MINLONG, G_MAXLONG);
+
+	if (n < 0)
+		n = 0;
+	else if (n > CE_ROOM_MAX_SPEAKERS)
+		n = CE_ROOM_MAX_SPEAKERS;
+	else if (n == 0 && ce_msg_get_bool(p, "speakers", false))
+		n = CE_ROOM_DEF_SPEAKERS;
+	room->speakers = n;
+	if (iv <= 0)
+		iv = 0;
+	else if (iv < CE_ROOM_MIN_INTERVAL)
+		iv = CE_ROOM_MIN_INTERVAL;
+	room->interval = iv;
+}
+
+static void notify_created(struct ce_room *room, const struct ce_msg *p)
+{
+	struct ce_msg *m = notify_new();
+
+	ce_msg_add(m, "targetid", room->notify);
+	ce_msg_add(m, "event", "created");
+	ce_msg_add(m, "room", room->name);
+	add_int(m, "rate", room->rate);
+	add_int(m, "maxusers", room->maxusers);
+	ce_msg_add(m, "caller", ce_msg_get_def(p, "caller", ""));
+	ce_msg_add(m, "called", ce_msg_get_def(p, "called", ""));
+	ce_msg_add(m, "billid", ce_msg_get_def(p, "billid", ""));
+	ce_msg_add(m, "username", ce_msg_get_def(p, "username", ""));
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+static void room_free(struct ce_room *room)
+{
+	struct ce_conf *conf = room->conf;
+
+	if (room->media)
+		conf->media->room_free(conf->media_arg, room->media);
+	g_ptr_array_free(room->legs, TRUE);
+	g_ptr_array_free(room->pending, TRUE);
+	g_ptr_array_free(room->owners, TRUE);
+	g_free(room->player_id);
+	g_free(room->record);
+	g_free(room->notify);
+	g_free(room->name);
+	g_free(room);
+}
+
+/**
+ * Create room @name from the parameters of the request that opened it
+ * (Yate's ConfRoom constructor): rate, maxusers, waitlock, notify,
+ * speakers, interval, lonely, record.  Registers it and emits "created".
+ */
+int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
+	const struct ce_msg *p)
+{
+	struct ce_room *room = g_new0(struct ce_room, 1);
+	const char *notify = ce_msg_get(p, "notify");
+	int err;
+
+	room->conf = conf;
+	room->name = g_strdup(name);
+	room->rate = ce_msg_get_int(p, "rate", conf->set.rate, 8000, 48000);
+	room->maxusers = ce_msg_get_int(p, "maxusers", conf->set.maxusers, G_MININT, G_MAXINT);
+	room->waitlock = ce_msg_get_int(p, "waitlock", 200, G_MININT, G_MAXINT);
+	room->notify = (notify && *notify) ? g_strdup(notify) : NULL;
+	room->created = true;
+	room->legs = g_ptr_array_new();
+	room->pending = g_ptr_array_new();
+	room->owners = g_ptr_array_new_with_free_func(g_free);
+	parse_speakers(room, p);
+	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
+	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
+		room->speakers, room);
+	if (err)
+		goto out;
+	g_hash_table_insert(conf->rooms, room->name, room);
+	g_info("room '%s' created (maxusers=%d lonely=%s notify=%s)", name, room->maxusers,
+		room->lonely ? "true" : "false", room->notify ? room->notify : "");
+	if (room->notify)
+		notify_created(room, p);
+	ce_room_set_recording(room, p);
+	*rp = room;
+out:
+	if (err)
+		room_free(room);
+	return err;
+}
+
+/** A later request for an existing room may change its lonely setting. */
+void ce_room_update(struct ce_room *room, const struct ce_msg *params)
+{
+	const char *v = ce_msg_get(params, "lonely");
+
+	if (v)
+		set_lonely(room, v);
+}
+
+static void destroy(struct ce_room *room)
+{
+	struct ce_msg *m;
+
+	g_hash_table_remove(room->conf->rooms, room->name);
+	g_info("room '%s' destroyed", room->name);
+	if (room->notify) {
+		m = notify_new();
+		ce_msg_add(m, "targetid", room->notify);
+		ce_msg_add(m, "event", "destroyed");
+		ce_msg_add(m, "room", room->name);
+		add_int(m, "maxusers", room->maxusers);
+		ce_conf_send(room->conf, m);
+		ce_msg_unref(m);
+	}
+	room_free(room);
+}
+
+/** Hold a place for @leg, which is on its way in. */
+void ce_room_reserve(struct ce_room *room, struct ce_leg *leg)
+{
+	g_ptr_array_add(room->pending, leg);
+	if (leg->counted)
+		room->pending_counted++;
+}
+
+/** Move @leg from the reserved places into the room and emit "joined". */
+void ce_room_add(struct ce_room *room, struct ce_leg *leg)
+{
+	struct ce_msg *m;
+
+	if (g_ptr_array_remove(room->pending, leg) && leg->counted)
+		room->pending_counted--;
+	g_ptr_array_add(room->legs, leg);
+	if (leg->player) {
+		g_free(room->player_id);
+		room->player_id = g_strdup(leg->id);
+	}
+	if (leg->counted) {
+		room->users++;
+		set_expire(room);
+	}
+	if (!room->notify || leg->utility)
+		return;
+	m = notify_new();
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "targetid", room->notify);
+	if (room->conf->set.joined_peerid && leg->peer)
+		ce_msg_add(m, "peerid", leg->peer);
+	populate(m, room, leg);
+	ce_msg_add(m, "event", "joined");
+	add_int(m, "maxusers", room->maxusers);
+	add_int(m, "users", room->users);
+	if (room->player_id)
+		ce_msg_add(m, "player", room->player_id);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+static void notify_left(struct ce_room *room, struct ce_leg *leg)
+{
+	struct ce_msg *m = notify_new();
+
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "targetid", room->notify);
+	populate(m, room, leg);
+	ce_msg_add(m, "event", "left");
+	add_int(m, "maxusers", room->maxusers);
+	add_int(m, "users", room->users);
+	if (room->lonely)
+		ce_msg_add(m, "lonely", room->users == 1 ? "true" : "false");
+	if (room->player_id)
+		ce_msg_add(m, "player", room->player_id);
+	if (leg->peer)
+		ce_msg_set(m, "lastpeerid", leg->peer);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+static void drop_legs(struct ce_room *room, const char *reason);
+
+static void forget_speaker(struct ce_room *room, struct ce_leg *leg)
+{
+	for (unsigned i = 0; i < CE_ROOM_MAX_SPEAKERS; i++) {
+		if (room->spk[i] == leg)
+			room->spk[i] = SPK_GONE;
+	}
+}
+
+/**
+ * Take @leg out of the room (or out of its reserved places): emit "left"
+ * for a leg that was in, then apply Yate's rules: a room that nobody owns
+ * any more (one lonely user without lonely=true, or only utility legs)
+ * drops everyone; an empty room is destroyed (and freed: do not use @room
+ * afterwards).
+ */
+void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
+{
+	bool joined = g_ptr_array_remove(room->legs, leg);
+
+	if (!joined && g_ptr_array_remove(room->pending, leg) && leg->counted)
+		room->pending_counted--;
+	leg->room = NULL;
+	if (joined) {
+		if (room->player_id && leg->id && !strcmp(room->player_id, leg->id))
+			g_clear_pointer(&room->player_id, g_free);
+		if (leg->counted) {
+			room->users--;
+			set_expire(room);
+		}
+		forget_speaker(room, leg);
+		if (room->notify && !leg->utility)
+			notify_left(room, leg);
+		if (!ce_room_is_owned(room))
+			drop_legs(room, "hangup");
+	}
+	if (!room->legs->len && !room->pending->len && !room->dropping)
+		destroy(room);
+}
+
+/** Whether a channel other than the only user keeps the room alive. */
+static bool owned_by_other(const struct ce_room *room)
+{
+	const char *owner;
+
+	if (room->owners->len > 1)
+		return true;
+	if (!room->owners->len)
+		return false;
+	owner = g_ptr_array_index(room->owners, 0);
+	for (unsigned i = 0; i < room->legs->len; i++) {
+		const struct ce_leg *l = g_ptr_array_index(room->legs, i);
+
+		if (l->counted)
+			return !l->peer || strcmp(l->peer, owner) != 0;
+	}
+	return true;
+}
+
+/** Yate's isOwned: users left, and (lonely allowed, or several, or another owner). */
+bool ce_room_is_owned(const struct ce_room *room)
+{
+	if (!room->users)
+		return false;
+	return room->lonely || room->users > 1 || owned_by_other(room);
+}
+
+static int owner_index(const struct ce_room *room, const char *id)
+{
+	for (unsigned i = 0; i < room->owners->len; i++) {
+		if (!strcmp(g_ptr_array_index(room->owners, i), id))
+			return i;
+	}
+	return -1;
+}
+
+/** Make channel @id an owner: the room stays up while it lives. */
+void ce_room_add_owner(struct ce_room *room, const char *id)
+{
+	if (!id || !*id || owner_index(room, id) >= 0)
+		return;
+	g_ptr_array_add(room->owners, g_strdup(id));
+	g_debug("room '%s': owner %s added", room->name, id);
+}
+
+/** Channel @id is no longer an owner (hung up); may drop the room. */
+void ce_room_del_owner(struct ce_room *room, const char *id)
+{
+	int i = owner_index(room, id);
+
+	if (i < 0)
+		return;
+	g_ptr_array_remove_index(room->owners, i);
+	g_debug("room '%s': owner %s removed", room->name, id);
+	if (!ce_room_is_owned(room))
+		ce_room_drop_all(room, "hangup");
+}
+
+/* End every leg (call.drop to Yate) but leave the room itself alone. */
+static void drop_legs(struct ce_room *room, const char *reason)
+{
+	GPtrArray *all;
+
+	if (room->dropping)
+		return;
+	room->dropping = true;
+	all = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
+	for (unsigned i = 0; i < room->legs->len; i++)
+		g_ptr_array_add(all, ce_leg_ref(g_ptr_array_index(room->legs, i)));
+	for (unsigned i = 0; i < room->pending->len; i++)
+		g_ptr_array_add(all, ce_leg_ref(g_ptr_array_index(room->pending, i)));
+	for (unsigned i = 0; i < all->len; i++)
+		ce_leg_end(g_ptr_array_index(all, i), reason, true);
+	g_ptr_array_free(all, TRUE);
+	room->dropping = false;
+}
+
+/** Drop every leg in the room or on its way in (call.drop to Yate); frees @room. */
+void ce_room_drop_all(struct ce_room *room, const char *reason)
+{
+	if (room->dropping)
+		return;
+	drop_legs(room, reason);
+	if (!room->legs->len && !room->pending->len)
+		destroy(room);
+}
+
+/**
+ * Lonely timeout: a user left alone longer than lonely=MS is dropped with
+ * reason "timeout" unless another owner keeps the room.  (Yate's own check
+ * never fires once lonely is set; we do what its documentation says.)
+ */
+void ce_room_tick(struct ce_room *room, gint64 now)
+{
+	if (!room->expire || now < room->expire)
+		return;
+	room->expire = 0;
+	if (room->users <= 1 && !owned_by_other(room)) {
+		g_info("room '%s' lonely timeout", room->name);
+		ce_room_drop_all(room, "timeout");
+	}
+}
+
+/**
+ * Yate's setParams: report newroom and users in @msg and apply confowner
+ * (true/false: the channel in id= becomes or stops being an owner; any
+ * other value names the owner).  Returns whether confowner was applied.
+ */
+bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
+{
+	const char *ctl = ce_msg_get(msg, "confowner");
+	const char *id = ce_msg_get(msg, "id");
+
+	ce_msg_set(msg, "newroom", room->created ? "true" : "false");
+	room->created = false;
+	ce_msg_setf(msg, "users", "%d", room->users + room->pending_counted);
+	if (!ctl || !*ctl)
+		return false;
+	if (ce_parse_bool(ctl, true) == ce_parse_bool(ctl, false)) {
+		if (id && *id && ce_parse_bool(ctl, false))
+			ce_room_add_owner(room, id);
+		else if (id && *id)
+			ce_room_del_owner(room, id);
+	} else {
+		ce_room_add_owner(room, ctl);
+	}
+	return true;
+}
+
+static void notify_recording(struct ce_room *room, const char *record)
+{
+	struct ce_msg *m = notify_new();
+
+	ce_msg_setf(m, "id", "conf/%s", room->name);
+	ce_msg_add(m, "targetid", room->notify);
+	ce_msg_add(m, "counted", "false");
+	ce_msg_add(m, "utility", "true");
+	ce_msg_add(m, "room", room->name);
+	ce_msg_add(m, "event", "recording");
+	add_int(m, "maxusers", room->maxusers);
+	add_int(m, "users", room->users);
+	ce_msg_add(m, "record", record);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+/* Yate routes recordings to wave/record/PATH; we write PATH ourselves. */
+static const char *record_path(const char *record)
+{
+	if (g_str_has_prefix(record, "wave/record/"))
+		return record + strlen("wave/record/");
+	return record;
+}
+
+/**
+ * Yate's setRecording: only when record= is present.  Stops any running
+ * recording; anything but "", "-" or a false boolean starts recording the
+ * mix to that file (wave/record/PATH or PATH), after playing recordwarn= to
+ * the room.  Returns whether record= was there.
+ */
+bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
+{
+	struct ce_conf *conf = room->conf;
+	const char *record = ce_msg_get(msg, "record");
+	const char *warn = ce_msg_get(msg, "recordwarn");
+
+	if (!record)
+		return false;
+	if (room->record) {
+		conf->media->room_record(conf->media_arg, room->media, NULL);
+		g_clear_pointer(&room->record, g_free);
+	}
+	if (!*record || !strcmp(record, "-") || !ce_parse_bool(record, true))
+		return true;
+	if (warn && *warn)
+		conf->media->room_play(conf->media_arg, room->media, warn);
+	else
+		g_message("recording '%s' without playing a warning", room->name);
+	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
+		g_warning("room '%s': cannot record to '%s'", room->name, record);
+		return true;
+	}
+	room->record = g_strdup(record);
+	if (room->notify)
+		notify_recording(room, record);
+	return true;
+}
+
+/** Lock (no new legs but utility ones) or unlock the room; notifies locked/unlocked. */
+void ce_room_set_locked(struct ce_room *room, bool locked)
+{
+	struct ce_msg *m;
+
+	if (room->locked == locked)
+		return;
+	room->locked = locked;
+	if (!room->notify)
+		return;
+	m = notify_new();
+	ce_msg_add(m, "targetid", room->notify);
+	ce_msg_add(m, "event", locked ? "locked" : "unlocked");
+	ce_msg_add(m, "room", room->name);
+	add_int(m, "maxusers", room->maxusers);
+	add_int(m, "users", room->users);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+static bool in_list(struct ce_leg *const *list, unsigned n, const struct ce_leg *leg)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (list[i] == leg)
+			return true;
+	}
+	return false;
+}
+
+/* Whether the two lists hold different legs, order aside (Yate's "changed"). */
+static bool set_changed(struct ce_leg *const *a, struct ce_leg *const *b, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!in_list(b, n, a[i]) || !in_list(a, n, b[i]))
+			return true;
+	}
+	return false;
+}
+
+static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur,
+	const unsigned *vol, bool changed)
+{
+	struct ce_msg *m = notify_new();
+	unsigned n = 0;
+
+	ce_msg_add(m, "targetid", room->notify);
+	ce_msg_add(m, "event", "speaking");
+	ce_msg_add(m, "room", room->name);
+	add_int(m, "maxusers", room->maxusers);
+	for (; n < room->speakers && cur[n]; n++) {
+		char key[32];
+
+		g_snprintf(key, sizeof(key), "speaker.%u", n + 1);
+		ce_msg_add(m, key, cur[n]->id);
+		g_snprintf(key, sizeof(key), "speaker.%u.peer", n + 1);
+		if (cur[n]->peer)
+			ce_msg_add(m, key, cur[n]->peer);
+		g_snprintf(key, sizeof(key), "speaker.%u.energy", n + 1);
+		add_int(m, key, vol[n]);
+	}
+	add_int(m, "speakers", n);
+	ce_msg_add(m, "changed", changed ? "true" : "false");
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+/**
+ * The media side's list of loudest talkers (@n legs, loudest first).
+ * Emits Yate's "speaking" event when the list changed, and at least every
+ * 5 s while someone speaks, never more often than interval= allows.
+ */
+void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
+	const unsigned *energy, unsigned n)
+{
+	struct ce_leg *cur[CE_ROOM_MAX_SPEAKERS] = {0};
+	unsigned vol[CE_ROOM_MAX_SPEAKERS] = {0};
+	gint64 now = ce_conf_now(room->conf);
+	unsigned k = 0;
+	bool changed, notify = false;
+
+	if (!room->speakers || !room->notify || now < room->next_notify)
+		return;
+	for (unsigned i = 0; i < n && k < room->speakers; i++) {
+		if (!legs[i] || legs[i]->utility || legs[i]->room != room)
+			continue;
+		cur[k] = legs[i];
+		vol[k++] = energy[i];
+	}
+	changed = set_changed(room->spk, cur, room->speakers);
+	for (unsigned i = 0; i < room->speakers; i++) {
+		if (room->spk[i] != cur[i]) {
+			room->spk[i] = cur[i];
+			notify = true;
+		}
+	}
+	if (!notify)
+		notify = room->spk[0] && now >= room->next_speakers;
+	if (!notify)
+		return;
+	notify_speaking(room, cur, vol, changed);
+	room->next_speakers = now + (gint64)CE_ROOM_SPEAKERS_REPEAT_MS * 1000;
+	if (room->interval)
+		room->next_notify = now + (gint64)room->interval * 1000;
+}
+
+/**
+ * One of our own events about @leg (talkstart, talkstop, mute, unmute,
+ * deaf, undeaf), shaped like Yate's joined/left, with an optional extra
+ * parameter at the end.
+ */
+void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
+	const char *extra_name, const char *extra_value)
+{
+	struct ce_msg *m;
+
+	if (!room->notify || leg->utility)
+		return;
+	m = notify_new();
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "targetid", room->notify);
+	if (leg->peer)
+		ce_msg_add(m, "peerid", leg->peer);
+	populate(m, room, leg);
+	ce_msg_add(m, "event", event);
+	add_int(m, "maxusers", room->maxusers);
+	add_int(m, "users", room->users);
+	if (extra_name)
+		ce_msg_add(m, extra_name, extra_value);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+/**
+ * A DTMF of the caller on @leg, turned into chan.notify event=dtmf the way
+ * Yate's conference channel rewrites it: the chan.dtmf parameters, with id
+ * the leg, peerid the caller, users, full, targetid and lastpeerid.
+ */
+void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf)
+{
+	struct ce_msg *m = NULL;
+	const char *from;
+
+	if (!room->notify || ce_msg_copy(&m, dtmf))
+		return;
+	ce_msg_set_name(m, "chan.notify");
+	ce_msg_set_id(m, NULL);
+	ce_msg_set_retval(m, "");
+	populate(m, room, leg);
+	from = ce_msg_get(dtmf, "id");
+	if (from)
+		ce_msg_set(m, "peerid", from);
+	ce_msg_set(m, "id", leg->id);
+	ce_msg_set(m, "event", "dtmf");
+	ce_msg_setf(m, "users", "%d", room->users);
+	ce_msg_set(m, "full", ce_room_full(room) ? "true" : "false");
+	ce_msg_set(m, "targetid", room->notify);
+	if (leg->peer)
+		ce_msg_set(m, "lastpeerid", leg->peer);
+	ce_conf_send(room->conf, m);
+	ce_msg_unref(m);
+}
+
+/** One status line of the room, as Yate's conference prints it, ending in CR LF. */
+void ce_room_status(const struct ce_room *room, GString *out)
+{
+	gint64 exp = 0;
+
+	if (room->lonely && room->expire)
+		exp = (room->expire - ce_conf_now(room->conf)) / 1000;
+	g_string_append_printf(out,
+		"name=conf/%s,type=conference;module=conference,room=%s,maxusers=%d,"
+		"lonely=%s,expire=%" G_GINT64_FORMAT ",rate=%u,users=%d,chans=%u,owners=%u,"
+		"locked=%s",
+		room->name, room->name, room->maxusers, room->lonely ? "true" : "false", exp,
+		room->rate, room->users, room->legs->len, room->owners->len,
+		room->locked ? "true" : "false");
+	if (room->notify)
+		g_string_append_printf(out, ",notify=%s", room->notify);
+	if (room->player_id)
+		g_string_append_printf(out, ",player=%s", room->player_id);
+	if (room->record)
+		g_string_append_printf(out, ",record=%s", room->record);
+	g_string_append(out, "\r\n");
+}

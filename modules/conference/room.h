@@ -1,0 +1,128 @@
+/* room.h - conference rooms on the signalling side: registry, membership, owners, lonely timer, notifications */
+#ifndef CE_CONF_ROOM_H
+#define CE_CONF_ROOM_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "g711.h"
+
+struct ce_bus;
+struct ce_msg;
+struct ce_leg;
+struct ce_cmedia_ops;
+struct ce_cmedia_room;
+
+/* Yate's defaults, kept for compatibility (modules/conference.cpp). */
+#define CE_ROOM_DEF_MAXUSERS 10
+#define CE_ROOM_DEF_SPEAKERS 3
+#define CE_ROOM_MAX_SPEAKERS 8
+#define CE_ROOM_DEF_INTERVAL 3000
+#define CE_ROOM_MIN_INTERVAL 1000
+#define CE_ROOM_MIN_LONELY 1000
+#define CE_ROOM_SPEAKERS_REPEAT_MS 5000
+
+/* The module's settings, from the [conference] section. */
+struct ce_conf_settings {
+	unsigned priority;         /* of call.execute, call.conference, ... */
+	int maxusers;              /* default maxusers of a new room */
+	unsigned rate;             /* default room rate */
+	char *rtp_address;         /* our RTP address as Yate must reach it */
+	enum ce_codec codec;       /* format= asked of Yate in chan.rtp */
+	unsigned offer_timeout_ms; /* call.execute answered -> dumb peer seen */
+	unsigned step_timeout_ms;  /* each message to Yate while joining */
+	unsigned join_timeout_ms;  /* offered -> in the room, overall */
+	unsigned rtp_timeout_ms;   /* no RTP for this long ends a leg (0: never) */
+	unsigned tick_ms;          /* how often deadlines are checked */
+	bool joined_peerid;        /* add peerid= to "joined" (Yate never does) */
+};
+
+/* A clock in microseconds (monotonic by default; tests drive their own). */
+typedef gint64(ce_conf_clock_h)(void *arg);
+
+/*
+ * The module's state, shared by rooms and legs.  Everything here lives on
+ * the main loop.
+ */
+struct ce_conf {
+	struct ce_bus *bus;
+	struct ce_conf_settings set;
+	const struct ce_cmedia_ops *media;
+	void *media_arg;
+	bool media_open;
+	GHashTable *rooms;  /* name -> struct ce_room */
+	GHashTable *legs;   /* dumb/N -> struct ce_leg (borrowed) */
+	GHashTable *offers; /* caller channel id -> struct ce_leg waiting for dumb/N */
+	GPtrArray *all;     /* every live leg (holds a reference) */
+	unsigned room_alloc; /* last allocated "x-N" room */
+	unsigned leg_seq;
+	ce_conf_clock_h *clock;
+	void *clock_arg;
+	guint tick_id;
+	GArray *hooks;   /* handler ids */
+	GArray *watches; /* watcher ids */
+};
+
+/* A room; lives while it has legs (in the room or on their way in). */
+struct ce_room {
+	struct ce_conf *conf;
+	char *name;
+	char *notify; /* chan.notify target, NULL for none */
+	unsigned rate;
+	int maxusers;
+	int waitlock;
+	int users;   /* counted legs in the room */
+	int pending_counted;
+	bool lonely;
+	unsigned lonely_ms;
+	gint64 expire; /* lonely deadline, 0 for none */
+	bool locked;
+	bool created; /* newroom=true not yet reported */
+	bool dropping;
+	GPtrArray *legs;    /* in the room, in join order */
+	GPtrArray *pending; /* reserved, still joining */
+	GPtrArray *owners;  /* char * channel ids */
+	char *player_id;
+	char *record;       /* what is being recorded, or NULL */
+	unsigned speakers;  /* how many talkers "speaking" lists */
+	unsigned interval;  /* minimum ms between "speaking" events */
+	gint64 next_notify, next_speakers;
+	struct ce_leg *spk[CE_ROOM_MAX_SPEAKERS];
+	struct ce_cmedia_room *media;
+};
+
+/* Why a join was refused: Yate error name and reason text. */
+struct ce_room_refusal {
+	const char *error;
+	const char *reason;
+};
+
+gint64 ce_conf_now(const struct ce_conf *conf);
+void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
+
+struct ce_room *ce_room_find(struct ce_conf *conf, const char *name);
+bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted,
+	bool utility, struct ce_room_refusal *why);
+int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
+	const struct ce_msg *params);
+void ce_room_update(struct ce_room *room, const struct ce_msg *params);
+void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
+void ce_room_add(struct ce_room *room, struct ce_leg *leg);
+void ce_room_remove(struct ce_room *room, struct ce_leg *leg);
+void ce_room_add_owner(struct ce_room *room, const char *id);
+void ce_room_del_owner(struct ce_room *room, const char *id);
+bool ce_room_is_owned(const struct ce_room *room);
+void ce_room_drop_all(struct ce_room *room, const char *reason);
+void ce_room_tick(struct ce_room *room, gint64 now);
+bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg);
+bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg);
+void ce_room_set_locked(struct ce_room *room, bool locked);
+bool ce_room_full(const struct ce_room *room);
+void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
+	const unsigned *energy, unsigned n);
+void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
+	const char *extra_name, const char *extra_value);
+void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf);
+void ce_room_status(const struct ce_room *room, GString *out);
+
+#endif

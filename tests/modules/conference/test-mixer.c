@@ -1,0 +1,276 @@
+/* test-mixer.c - unit tests for modules/conference/mixer.c: mix-minus, flags, encode-once */
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#include "modules/conference/mixer.h"
+
+#define N 6
+
+/* A loud tone per leg that makes its talker detector start at once. */
+static void tone(int16_t *pcm, unsigned n, unsigned k, int amp, unsigned tick)
+{
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = (int16_t)(amp * sin(2 * G_PI * (300 + 150 * k) * (tick * n + i) / 8000.0));
+}
+
+static const int16_t *out_l16(struct ce_mix_leg *leg)
+{
+	size_t len;
+	const uint8_t *p = ce_mix_leg_output(leg, &len);
+
+	g_assert_nonnull(p);
+	g_assert_cmpuint(len, ==, leg->room->frame * 2);
+	return (const int16_t *)p;
+}
+
+struct fixture {
+	struct ce_mix_room *room;
+	struct ce_mix_leg legs[N];
+	int16_t in[N][CE_MIX_MAX_FRAME];
+};
+
+/* Let the talker detectors learn the (silent) floor. */
+static void settle(struct fixture *f)
+{
+	int16_t zero[CE_MIX_MAX_FRAME] = {0};
+
+	for (unsigned t = 0; t < 10; t++) {
+		for (unsigned i = 0; i < N; i++)
+			ce_mix_leg_input(&f->legs[i], zero);
+		ce_mix_room_mix(f->room);
+	}
+}
+
+static void setup(struct fixture *f, unsigned rate, unsigned max_talkers, enum ce_codec codec)
+{
+	g_assert_cmpint(ce_mix_room_new(&f->room, rate, max_talkers), ==, 0);
+	for (int i = 0; i < N; i++) {
+		ce_mix_leg_init(&f->legs[i], codec, 0, NULL);
+		g_assert_cmpint(ce_mix_leg_attach(f->room, &f->legs[i]), ==, 0);
+	}
+	settle(f);
+}
+
+static void teardown(struct fixture *f)
+{
+	for (int i = 0; i < N; i++)
+		ce_mix_leg_detach(&f->legs[i]);
+	g_assert_cmpuint(f->room->n_legs, ==, 0);
+	ce_mix_room_free(f->room);
+}
+
+/* One tick where legs[0..talkers) speak at amp and the rest are silent. */
+static void tick(struct fixture *f, unsigned talkers, int amp, unsigned t)
+{
+	for (unsigned i = 0; i < N; i++) {
+		if (i < talkers)
+			tone(f->in[i], f->room->frame, i, amp, t);
+		else
+			memset(f->in[i], 0, sizeof(f->in[i]));
+		ce_mix_leg_input(&f->legs[i], f->in[i]);
+	}
+	ce_mix_room_mix(f->room);
+}
+
+static void check_mix_minus(struct fixture *f)
+{
+	for (unsigned l = 0; l < N; l++) {
+		const int16_t *o = out_l16(&f->legs[l]);
+
+		if (f->legs[l].flags & CE_MIX_DEAF)
+			continue;
+		for (unsigned i = 0; i < f->room->frame; i++) {
+			int32_t want = 0;
+
+			for (unsigned k = 0; k < N; k++)
+				if (k != l && f->legs[k].slot >= 0)
+					want += f->in[k][i];
+			g_assert_cmpint(o[i], ==, ce_mix_sat(want));
+		}
+	}
+}
+
+static void test_mix_minus(void)
+{
+	struct fixture f;
+
+	setup(&f, 8000, 4, CE_CODEC_L16);
+	for (unsigned t = 0; t < 10; t++) {
+		tick(&f, 3, 8000, t);
+		check_mix_minus(&f);
+	}
+	g_assert_cmpuint(f.room->n_set, ==, 3);
+	for (int i = 0; i < 3; i++)
+		g_assert_cmpint(f.legs[i].slot, >=, 0);
+	teardown(&f);
+}
+
+static void test_mix_minus_16k(void)
+{
+	struct fixture f;
+
+	setup(&f, 16000, 4, CE_CODEC_L16);
+	g_assert_cmpuint(f.room->frame, ==, 320);
+	for (unsigned t = 0; t < 5; t++) {
+		tick(&f, 2, 8000, t);
+		check_mix_minus(&f);
+	}
+	teardown(&f);
+	/* G.711 is 8 kHz: a 16 kHz room takes it only through a resampler. */
+	g_assert_cmpint(ce_mix_room_new(&f.room, 16000, 4), ==, 0);
+	ce_mix_leg_init(&f.legs[0], CE_CODEC_PCMU, 0, NULL);
+	g_assert_cmpint(ce_mix_leg_attach(f.room, &f.legs[0]), <, 0);
+	ce_mix_room_free(f.room);
+}
+
+static void test_saturation_symmetric(void)
+{
+	struct fixture f;
+	int16_t hi = 0, lo = 0;
+
+	setup(&f, 8000, 8, CE_CODEC_L16);
+	for (unsigned t = 0; t < 10; t++) {
+		tick(&f, 5, 30000, t);
+		check_mix_minus(&f);
+		for (unsigned l = 3; l < N; l++) {
+			const int16_t *o = out_l16(&f.legs[l]);
+
+			for (unsigned i = 0; i < f.room->frame; i++) {
+				hi = MAX(hi, o[i]);
+				lo = MIN(lo, o[i]);
+			}
+		}
+	}
+	g_assert_cmpint(hi, ==, 32767);
+	g_assert_cmpint(lo, ==, -32767);
+	g_assert_cmpint(ce_mix_sat(-40000), ==, -32767);
+	g_assert_cmpint(ce_mix_sat(-32768), ==, -32767);
+	g_assert_cmpint(ce_mix_sat(40000), ==, 32767);
+	teardown(&f);
+}
+
+static void test_talkers_bounded(void)
+{
+	struct fixture f;
+
+	setup(&f, 8000, 2, CE_CODEC_L16);
+	for (unsigned t = 0; t < 10; t++) {
+		tick(&f, N, 3000, t);
+		g_assert_cmpuint(f.room->n_set, <=, 2);
+		check_mix_minus(&f);
+	}
+	g_assert_cmpuint(f.room->n_set, ==, 2);
+	g_assert_cmpuint(f.room->n_talking, ==, N);
+	teardown(&f);
+}
+
+static void test_flags(void)
+{
+	struct fixture f;
+	const int16_t *o;
+
+	setup(&f, 8000, 4, CE_CODEC_L16);
+	ce_mix_leg_set_flags(&f.legs[1], CE_MIX_LISTEN_ONLY);
+	ce_mix_leg_set_flags(&f.legs[3], CE_MIX_DEAF);
+	for (unsigned t = 0; t < 5; t++)
+		tick(&f, 3, 8000, t);
+	/* Leg 1 speaks but is listen-only: not a talker, not heard. */
+	g_assert_cmpint(f.legs[1].slot, ==, -1);
+	g_assert_false(f.legs[1].talking);
+	check_mix_minus(&f);
+	o = out_l16(&f.legs[5]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, ce_mix_sat(f.in[0][i] + f.in[2][i]));
+	/* Deaf hears nothing. */
+	o = out_l16(&f.legs[3]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, 0);
+	/* Muting a talker ends its talk at once and takes it out of the mix. */
+	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[0], CE_MIX_MUTED), ==, CE_TALKER_STOP);
+	tick(&f, 3, 8000, 5);
+	g_assert_cmpint(f.legs[0].slot, ==, -1);
+	o = out_l16(&f.legs[5]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, f.in[2][i]);
+	/* The lone talker hears silence, not itself. */
+	o = out_l16(&f.legs[2]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, 0);
+	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[0], 0), ==, CE_TALKER_NONE);
+	teardown(&f);
+}
+
+static void test_encode_once(void)
+{
+	struct fixture f;
+	uint64_t before;
+	size_t len;
+
+	setup(&f, 8000, 4, CE_CODEC_PCMU);
+	ce_mix_leg_detach(&f.legs[5]);
+	ce_mix_leg_init(&f.legs[5], CE_CODEC_PCMA, 0, NULL);
+	ce_mix_leg_attach(f.room, &f.legs[5]);
+	settle(&f);
+	f.room->st.encodes = 0;
+	for (unsigned t = 0; t < 5; t++) {
+		tick(&f, 2, 8000, t);
+		before = f.room->st.encodes;
+		for (unsigned l = 0; l < N; l++)
+			g_assert_nonnull(ce_mix_leg_output(&f.legs[l], &len));
+		for (unsigned l = 0; l < N; l++)
+			g_assert_nonnull(ce_mix_leg_output(&f.legs[l], &len));
+		/* Two talkers (mix-minus, encoded in ce_mix_room_mix) and one
+		 * shared mix for each of the two codecs of the listeners. */
+		g_assert_cmpuint(f.room->st.encodes - before, ==, 2);
+	}
+	g_assert_cmpuint(f.room->st.encodes, ==, 5 * 4);
+	/* Silence costs nothing. */
+	before = f.room->st.encodes;
+	for (unsigned t = 0; t < 40; t++)
+		tick(&f, 0, 0, t);
+	for (unsigned l = 0; l < N; l++) {
+		const uint8_t *p = ce_mix_leg_output(&f.legs[l], &len);
+
+		g_assert_cmpuint(p[0], ==, ce_codec_silence_byte(f.legs[l].codec));
+	}
+	g_assert_cmpuint(f.room->st.encodes - before, <=, 2 * 20 + 2 * 20);
+	teardown(&f);
+}
+
+static void test_speakers(void)
+{
+	struct fixture f;
+	struct ce_mix_leg *who[3];
+	unsigned energy[3], n;
+
+	setup(&f, 8000, 4, CE_CODEC_L16);
+	for (unsigned t = 0; t < 20; t++) {
+		for (unsigned i = 0; i < N; i++) {
+			tone(f.in[i], 160, i, i < 4 ? 1000 * (int)(i + 1) : 0, t);
+			ce_mix_leg_input(&f.legs[i], f.in[i]);
+		}
+		ce_mix_room_mix(f.room);
+	}
+	n = ce_mix_room_speakers(f.room, who, energy, 3);
+	g_assert_cmpuint(n, ==, 3);
+	g_assert_true(who[0] == &f.legs[3]);
+	g_assert_true(who[1] == &f.legs[2]);
+	g_assert_true(who[2] == &f.legs[1]);
+	g_assert_cmpuint(energy[0], >=, energy[1]);
+	g_assert_cmpuint(energy[1], >=, energy[2]);
+	teardown(&f);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/mixer/mix-minus", test_mix_minus);
+	g_test_add_func("/mixer/mix-minus-16k", test_mix_minus_16k);
+	g_test_add_func("/mixer/saturation-symmetric", test_saturation_symmetric);
+	g_test_add_func("/mixer/talkers-bounded", test_talkers_bounded);
+	g_test_add_func("/mixer/flags", test_flags);
+	g_test_add_func("/mixer/encode-once", test_encode_once);
+	g_test_add_func("/mixer/speakers", test_speakers);
+	return g_test_run();
+}
