@@ -78,6 +78,7 @@ struct ce_yate {
 	GHashTable *relays;  /* name -> struct relay */
 	GHashTable *watches; /* name -> GINT state */
 	GHashTable *pending; /* id -> struct pending */
+	GQueue failing;      /* struct pending not sent, completing from an idle */
 	GQueue running;
 	guint64 next_id;
 	GString *buf;
@@ -276,6 +277,7 @@ static gboolean on_send_fail(gpointer data)
 	struct pending *pd = data;
 
 	pd->timer = 0;
+	g_queue_remove(&pd->y->failing, pd);
 	g_debug("%s not sent: no link to Yate", pd->msg->name);
 	pending_finish(pd, false);
 	return G_SOURCE_REMOVE;
@@ -296,6 +298,7 @@ static void up_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_d
 	if (!y->up || y->quitting) {
 		/* never call back from inside the caller's ce_bus_send */
 		pd->timer = g_idle_add(on_send_fail, pd);
+		g_queue_push_tail(&y->failing, pd);
 		return;
 	}
 	snprintf(id, sizeof(id), "ce%" G_GUINT64_FORMAT, ++y->next_id);
@@ -512,6 +515,34 @@ static void on_message(struct ce_yate *y, struct ce_msg *msg)
 	ce_bus_dispatch_uplink(y->bus, msg, on_dispatched, r);
 }
 
+/*
+ * A %%>message we cannot parse still holds a Yate thread until it is
+ * answered: if its id is readable, answer "false, unchanged" at once.
+ */
+static void refuse_bad_message(struct ce_yate *y, const char *text, size_t len)
+{
+	static const char kw[] = "%%>message:";
+	const char *id = text + sizeof(kw) - 1, *end;
+	GString *tmp;
+	bool ok;
+
+	if (len <= sizeof(kw) - 1 || memcmp(text, kw, sizeof(kw) - 1))
+		return;
+	end = memchr(id, ':', len - (size_t)(id - text));
+	if (!end || end == id)
+		return;
+	tmp = g_string_new(NULL);
+	ok = ce_proto_unescape(tmp, id, (size_t)(end - id), 0) == 0;
+	g_string_free(tmp, TRUE);
+	if (!ok)
+		return;
+	g_string_assign(y->buf, "%%<message:");
+	g_string_append_len(y->buf, id, end - id);
+	g_string_append(y->buf, ":false::");
+	y->st.answers_out++;
+	send_line(y, y->buf);
+}
+
 /* A line we could not parse: say why and show (the start of) it, safely. */
 static void bad_line(struct ce_yate *y, const char *text, size_t len, const GError *err)
 {
@@ -523,6 +554,7 @@ static void bad_line(struct ce_yate *y, const char *text, size_t len, const GErr
 		len > 160 ? "..." : "");
 	g_free(shown);
 	g_free(head);
+	refuse_bad_message(y, text, len);
 }
 
 static void on_setlocal(struct ce_yate *y, const struct ce_line *l)
@@ -753,6 +785,7 @@ int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config 
  */
 void ce_yate_free(struct ce_yate *y)
 {
+	struct pending *pd;
 	GList *l;
 
 	if (!y)
@@ -761,6 +794,8 @@ void ce_yate_free(struct ce_yate *y)
 	ce_bus_set_uplink(y->bus, NULL, NULL);
 	y->up = false;
 	fail_pending(y);
+	while ((pd = g_queue_pop_head(&y->failing)))
+		pending_finish(pd, false);
 	for (l = y->running.head; l; l = l->next)
 		((struct running *)l->data)->y = NULL;
 	if (y->quit_timer)

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""test-binary.py - the real conf-engine binary against a scripted Yate: pipes, signals, sockets.
+
+Prints TAP.  Every wait is bounded; nothing asserts on timing.
+"""
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+SRCDIR = os.environ.get("CE_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILDDIR = os.environ.get("CE_BUILDDIR", SRCDIR)
+BINARY = os.path.join(BUILDDIR, "conf-engine", "conf-engine")
+TRANSCRIPT = os.path.join(SRCDIR, "tests", "data", "transcript-1.txt")
+WAIT = 10.0  # bound of every wait (sanitizer builds are slow); never reached when all is well
+
+results = []
+
+
+def tap(ok, name, diag=""):
+    results.append(ok)
+    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
+    if diag and not ok:
+        for line in str(diag).splitlines()[-30:]:
+            print("# " + line)
+    sys.stdout.flush()
+
+
+class Reader(threading.Thread):
+    """Collects the lines of a byte stream into a queue (and a list)."""
+
+    def __init__(self, stream):
+        super().__init__(daemon=True)
+        self.stream = stream
+        self.q = queue.Queue()
+        self.all = []
+
+    def run(self):
+        for raw in iter(self.stream.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            self.all.append(line)
+            self.q.put(line)
+        self.q.put(None)
+
+    def next(self, timeout=WAIT):
+        try:
+            return self.q.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def until(self, pred, timeout=WAIT):
+        """Lines up to and including the first one matching pred (None if it never came)."""
+        seen = []
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None, seen
+            line = self.next(left)
+            if line is None:
+                return None, seen
+            seen.append(line)
+            if pred(line):
+                return line, seen
+
+
+class Engine:
+    def __init__(self, *args, stdin=True):
+        self.p = subprocess.Popen([BINARY] + list(args), stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.out = Reader(self.p.stdout)
+        self.err = Reader(self.p.stderr)
+        self.out.start()
+        self.err.start()
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.p.stdin.write(data)
+        self.p.stdin.flush()
+
+    def say(self, line):
+        self.send(line + "\n")
+
+    def wait(self, timeout=WAIT):
+        try:
+            return self.p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()
+            return "timeout"
+
+    def stderr_text(self):
+        self.err.join(timeout=WAIT)
+        return "\n".join(self.err.all)
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        for f in (self.p.stdin, self.p.stdout, self.p.stderr):
+            if f:
+                f.close()
+
+
+STARTUP_RE = [
+    re.compile(r"^%%>setlocal:[^:]+:[^:]*$"),
+    re.compile(r"^%%>install:\d*:[^:]+(:[^:]+(:[^:]*)?)?$"),
+    re.compile(r"^%%>watch:[^:]+$"),
+]
+
+
+def startup_lines(reader):
+    """The lines written before the engine has anything else to say: up to a quiet moment."""
+    lines = []
+    first = reader.next()
+    if first is None:
+        return lines
+    lines.append(first)
+    while True:
+        line = reader.next(timeout=0.5)
+        if line is None:
+            return lines
+        lines.append(line)
+
+
+def transcript_lines():
+    with open(TRANSCRIPT, encoding="utf-8") as f:
+        return [l[3:].rstrip("\n") for l in f if l.startswith("E: ")]
+
+
+def msg_id(line):
+    return line.split(":", 2)[1]
+
+
+def answer_ids(lines):
+    return [msg_id(l) for l in lines if l.startswith("%%<message:")]
+
+
+def test_startup_and_transcript():
+    e = Engine()
+    try:
+        start = startup_lines(e.out)
+        tap(start[:2] == ["%%>setlocal:restart:true", "%%>setlocal:engine.version:"],
+            "startup begins with setlocal restart and engine.version", "\n".join(start))
+        bad = [l for l in start if not any(r.match(l) for r in STARTUP_RE)]
+        tap(not bad and len(start) >= 2, "startup lines are well-formed setlocal/install/watch",
+            "\n".join(bad or start))
+        installs = [l.split(":")[2] for l in start if l.startswith("%%>install:")]
+        tap(len(installs) == len(set(installs)), "each message name installed once", "\n".join(installs))
+
+        sent = []
+        for line in transcript_lines():
+            if line.startswith("%%>message:"):
+                sent.append(msg_id(line))
+            e.say(line)
+        e.say("%%>message:sentinel.1:1795326800:test.sentinel::")
+        sent.append("sentinel.1")
+        got = []
+        end = time.monotonic() + WAIT
+        while not set(sent) <= set(got) and time.monotonic() < end:
+            line = e.out.next(timeout=max(0.01, end - time.monotonic()))
+            if line is None:
+                break
+            if line.startswith("%%<message:"):
+                got.append(msg_id(line))
+        # anything still in flight after the last answer would be a duplicate
+        while True:
+            line = e.out.next(timeout=0.3)
+            if line is None:
+                break
+            if line.startswith("%%<message:"):
+                got.append(msg_id(line))
+        missing = set(sent) - set(got)
+        dups = sorted({i for i in got if got.count(i) > 1})
+        extra = sorted(set(got) - set(sent))
+        tap(not missing, "every %%>message of transcript 1 is answered", "missing: %s" % sorted(missing))
+        tap(not dups and not extra, "each answered exactly once with its own id",
+            "dups: %s extra: %s" % (dups, extra))
+        e.p.stdin.close()
+        rc = e.wait()
+        tap(rc == 0, "EOF on stdin: exit 0", "rc=%s\n%s" % (rc, e.stderr_text()))
+        err = e.stderr_text()
+        tap("Yate 6.4.1" in err, "learned Yate's version (logged)", err)
+    finally:
+        e.close()
+
+
+def test_hostile_input():
+    e = Engine()
+    try:
+        startup_lines(e.out)
+        e.say("%%<setlocal:engine.version:6.4.1:true")
+        e.say("%%>message:long.1:1:x.y::p=" + "a" * 400000)
+        e.say("%%>message:stray.1:1:x.y::p=100%")
+        e.send(bytes(range(256)) * 4 + b"\n")
+        e.send(b"\x00\xff\xfe%%%\x01\x02\n")
+        e.say("%%>message:many.1:1:x.y::" + ":".join("p%d=%d" % (i, i) for i in range(10000)))
+        e.say("Error in: %%>install:zz:call.execute")
+        e.say("%%>message:valid.1:1:call.execute::callto=tone/dial:target=800")
+        line, seen = e.out.until(lambda l: l.startswith("%%<message:valid.1:"))
+        tap(line is not None, "still answers a valid message after hostile input", "\n".join(seen))
+        ids = answer_ids(seen)
+        tap("stray.1" in ids and "many.1" in ids,
+            "unparsable messages with a readable id are still answered (false)", "\n".join(seen))
+        tap(not any(l.startswith("Error") or l.startswith("%%<message:long") for l in seen),
+            "Error in is never answered; the over-long line is dropped", "\n".join(seen))
+        e.p.stdin.close()
+        rc = e.wait()
+        err = e.stderr_text()
+        tap(rc == 0, "exit 0 after hostile input", "rc=%s\n%s" % (rc, err))
+        warns = [l for l in err.splitlines() if " WARN " in l]
+        tap(len(warns) >= 5, "hostile lines logged as warnings (%d)" % len(warns), err)
+        tap(all(len(l) < 2000 for l in err.splitlines()), "logged lines are truncated", "")
+        tap(any("Error in" in l or "could not parse" in l for l in warns), "Error in logged", err)
+    finally:
+        e.close()
+
+
+def test_sigterm():
+    e = Engine()
+    try:
+        startup_lines(e.out)
+        e.p.send_signal(signal.SIGTERM)
+        line, seen = e.out.until(lambda l: l == "%%>quit")
+        tap(line is not None and "%%>setlocal:restart:false" in seen,
+            "SIGTERM: setlocal restart false, then %%>quit", "\n".join(seen))
+        e.say("%%<quit")
+        rc = e.wait()
+        tap(rc == 0, "SIGTERM: exit 0 after %%<quit", "rc=%s\n%s" % (rc, e.stderr_text()))
+    finally:
+        e.close()
+    e = Engine()
+    try:
+        startup_lines(e.out)
+        e.p.send_signal(signal.SIGTERM)
+        rc = e.wait()
+        tap(rc == 0, "SIGTERM without %%<quit: exit 0 after a bounded wait", "rc=%s" % rc)
+    finally:
+        e.close()
+
+
+def test_connect_unix():
+    tmp = tempfile.mkdtemp(prefix="ce-link-")
+    path = os.path.join(tmp, "yate.sock")
+    conf = os.path.join(tmp, "conf-engine.conf")
+    with open(conf, "w") as f:
+        f.write("[general]\nreconnect_min=100\nreconnect_max=400\n")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    srv.settimeout(WAIT)
+    e = Engine("--config", conf, "--connect", "unix:" + path, stdin=False)
+    conns = []
+    try:
+        def accept_and_read():
+            c, _ = srv.accept()
+            conns.append(c)
+            c.settimeout(WAIT)
+            r = Reader(c.makefile("rb"))
+            r.start()
+            return c, r
+
+        c, r = accept_and_read()
+        first = r.next()
+        tap(first == "%%>connect:global", "socket link starts with %%>connect:global", first)
+        start = startup_lines(r)
+        tap(start[:1] == ["%%>setlocal:restart:true"], "then the session starts", "\n".join(start))
+        c.sendall(b"%%>message:sock.1:1:x.y::\n")
+        line, seen = r.until(lambda l: l.startswith("%%<message:sock.1:"))
+        tap(line == "%%<message:sock.1:false::", "answers over the socket", "\n".join(seen))
+        c.shutdown(socket.SHUT_RDWR)
+        c.close()
+        c2, r2 = accept_and_read()
+        first = r2.next()
+        start = startup_lines(r2)
+        tap(first == "%%>connect:global" and start[:1] == ["%%>setlocal:restart:true"],
+            "reconnects after the socket closed, and resyncs", "%s\n%s" % (first, "\n".join(start)))
+        installs1 = sorted(l for l in start if l.startswith("%%>install"))
+        tap(e.p.poll() is None, "engine survived the lost link", "")
+        c2.sendall(b"%%>message:sock.2:1:x.y::\n")
+        line, seen = r2.until(lambda l: l.startswith("%%<message:sock.2:"))
+        tap(line is not None, "answers after reconnecting", "\n".join(seen + installs1))
+        e.p.send_signal(signal.SIGTERM)
+        line, seen = r2.until(lambda l: l == "%%>quit")
+        tap(line is not None, "SIGTERM over the socket: %%>quit", "\n".join(seen))
+        c2.sendall(b"%%<quit\n")
+        rc = e.wait()
+        err = e.stderr_text()
+        tap(rc == 0, "socket mode: exit 0", "rc=%s\n%s" % (rc, err))
+        tap("attempt" in err, "connection attempts are logged", err)
+    except (socket.timeout, OSError) as ex:
+        tap(False, "socket link: %s" % ex, e.stderr_text() if e.p.poll() is not None else "")
+    finally:
+        for c in conns:
+            c.close()
+        srv.close()
+        e.close()
+        for f in (path, conf):
+            if os.path.exists(f):
+                os.unlink(f)
+        os.rmdir(tmp)
+
+
+def test_options():
+    p = subprocess.run([BINARY, "--version"], capture_output=True, timeout=WAIT)
+    tap(p.returncode == 0 and p.stdout.startswith(b"conf-engine "), "--version", p.stdout)
+    p = subprocess.run([BINARY, "--help"], capture_output=True, timeout=WAIT)
+    tap(p.returncode == 0 and b"--connect" in p.stdout, "--help lists the options", p.stdout)
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[general]\nrestart=true\n[log]\nlevel=warn\nthis line is broken\n")
+        bad = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[general]\nrestart=true\n[log]\nlevel=info\ndomain.ce-yate=debug\n")
+        good = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[log]\nlevel=loud\n")
+        badlevel = f.name
+    try:
+        p = subprocess.run([BINARY, "--check-config", "--config", bad], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (bad + ":5").encode() in p.stderr,
+            "bad config: exit 2 with file:line", p.stderr)
+        p = subprocess.run([BINARY, "--config", bad], capture_output=True, timeout=WAIT, stdin=subprocess.DEVNULL)
+        tap(p.returncode == 2, "bad config refuses to start (exit 2)", p.stderr)
+        p = subprocess.run([BINARY, "--check-config", "--config", badlevel], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (badlevel + ":2").encode() in p.stderr,
+            "bad log level: exit 2 with file:line", p.stderr)
+        p = subprocess.run([BINARY, "--check-config", "--config", good], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 0, "good config: --check-config exit 0", p.stderr)
+        p = subprocess.run([BINARY, "--connect", "bogus"], capture_output=True, timeout=WAIT,
+                           stdin=subprocess.DEVNULL)
+        tap(p.returncode == 2 and b"unix:PATH" in p.stderr, "bad --connect: exit 2", p.stderr)
+    finally:
+        for n in (bad, good, badlevel):
+            os.unlink(n)
+
+
+def main():
+    if not os.access(BINARY, os.X_OK):
+        print("1..0 # SKIP %s not built" % BINARY)
+        return 0
+    for t in (test_options, test_startup_and_transcript, test_hostile_input, test_sigterm,
+              test_connect_unix):
+        try:
+            t()
+        except Exception as ex:  # a crash of the harness is a failure, not a hang
+            tap(False, "%s raised %r" % (t.__name__, ex))
+    print("1..%d" % len(results))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
