@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
-#include "config.h"
+#include "conf-engine/config.h"
 #include "console.h"
 #include "engine.h"
 #include "engine-private.h"

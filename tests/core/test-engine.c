@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "bus.h"
-#include "config.h"
+#include "conf-engine/config.h"
 #include "engine.h"
 #include "engine-private.h"
 #include "module.h"
