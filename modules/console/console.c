@@ -31,8 +31,8 @@
 
 #define DEFAULT_PRIORITY 100
 
+/* What init added, for exit (one engine runs the module at a time). */
 static struct {
-	struct ce_engine *ce;
 	int ids[3];
 	unsigned n_cmds; /* commands[] added so far */
 } con;
@@ -53,7 +53,7 @@ static enum ce_msg_result on_status(struct ce_dispatch *d, struct ce_msg *msg, v
 	if (mod && strcmp(mod, CE_CONSOLE_MODULE_NAME))
 		return CE_MSG_CONTINUE;
 	out = g_string_new(mod ? "" : msg->retval);
-	status_line(con.ce, out);
+	status_line(arg, out);
 	ce_msg_set_retval(msg, out->str);
 	g_string_free(out, TRUE);
 	return mod ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
@@ -70,7 +70,7 @@ static enum ce_msg_result on_help(struct ce_dispatch *d, struct ce_msg *msg, voi
 
 	if (!line) {
 		out = g_string_new(msg->retval);
-		ce_console_usage_lines(con.ce, out);
+		ce_console_usage_lines(arg, out);
 		ce_msg_set_retval(msg, out->str);
 		g_string_free(out, TRUE);
 		return CE_MSG_CONTINUE;
@@ -78,7 +78,7 @@ static enum ce_msg_result on_help(struct ce_dispatch *d, struct ce_msg *msg, voi
 	argv = ce_console_split(line, &argc);
 	if (argc >= 1 && argc <= 2 && !strcmp(argv[0], CE_CONSOLE_PREFIX)) {
 		out = g_string_new(NULL);
-		if (ce_console_help(con.ce, argc == 2 ? argv[1] : NULL, out) == 0) {
+		if (ce_console_help(arg, argc == 2 ? argv[1] : NULL, out) == 0) {
 			ce_msg_set_retval(msg, out->str);
 			r = CE_MSG_HANDLED;
 		}
@@ -88,13 +88,13 @@ static enum ce_msg_result on_help(struct ce_dispatch *d, struct ce_msg *msg, voi
 	return r;
 }
 
-static enum ce_msg_result complete(struct ce_msg *msg)
+static enum ce_msg_result complete(struct ce_engine *ce, struct ce_msg *msg)
 {
 	const char *partline = ce_msg_get_def(msg, "partline", "");
 	const char *partword = ce_msg_get_def(msg, "partword", "");
 	GString *out = g_string_new(msg->retval);
 
-	ce_console_complete(con.ce, partline, partword, out);
+	ce_console_complete(ce, partline, partword, out);
 	if (!strcmp(partline, "status") || !strcmp(partline, "debug"))
 		ce_console_complete_add(out, partword, CE_CONSOLE_MODULE_NAME);
 	ce_msg_set_retval(msg, out->str);
@@ -113,13 +113,13 @@ static enum ce_msg_result on_command(struct ce_dispatch *d, struct ce_msg *msg, 
 
 	if (!line) {
 		if (ce_msg_get(msg, "partline") || ce_msg_get(msg, "partword"))
-			return complete(msg);
+			return complete(arg, msg);
 		return CE_MSG_CONTINUE;
 	}
 	argv = ce_console_split(line, &argc);
 	if (argc >= 1 && !strcmp(argv[0], CE_CONSOLE_PREFIX)) {
 		out = g_string_new(NULL);
-		ce_console_execute(con.ce, argc - 1, argv + 1, out);
+		ce_console_execute(arg, argc - 1, argv + 1, out);
 		ce_msg_set_retval(msg, out->str);
 		g_string_free(out, TRUE);
 		r = CE_MSG_HANDLED;
@@ -276,7 +276,6 @@ static int console_init(struct ce_engine *ce)
 	int err = 0;
 	unsigned i;
 
-	con.ce = ce;
 	for (con.n_cmds = 0; con.n_cmds < G_N_ELEMENTS(commands) && !err; con.n_cmds += !err) {
 		i = con.n_cmds;
 		err = ce_console_add(ce, commands[i].name, commands[i].usage, commands[i].help,
@@ -284,7 +283,7 @@ static int console_init(struct ce_engine *ce)
 	}
 	for (i = 0; i < G_N_ELEMENTS(names) && err >= 0; i++)
 		err = con.ids[i] = ce_bus_install(
-		        ce_engine_bus(ce), names[i], prio, NULL, NULL, 0, handlers[i], NULL, NULL);
+		        ce_engine_bus(ce), names[i], prio, NULL, NULL, 0, handlers[i], ce, NULL);
 	if (err < 0)
 		console_exit(ce);
 	return err < 0 ? err : 0;
@@ -302,7 +301,6 @@ static void console_exit(struct ce_engine *ce)
 	for (i = 0; i < con.n_cmds; i++)
 		ce_console_remove(ce, commands[i].name);
 	con.n_cmds = 0;
-	con.ce = NULL;
 }
 
 CE_MODULE_DEFINE(console, CE_MODULE_PRIORITY_HIGH, console_init, console_exit);
