@@ -246,6 +246,14 @@ static void test_commands(struct fixture *f, gconstpointer data)
 	check(f, E_COMMAND("conf debug console info"), true, "debug level of console: INFO\r\n");
 	check(f, E_COMMAND("conf debug console warn"), true, "debug level of console: WARN\r\n");
 	check(f, E_COMMAND("conf  status  extra"), true, "usage: conf status\r\n");
+	check(f, E_COMMAND("conf"), true,
+	        "  conf debug [DOMAIN] LEVEL\r\n"
+	        "    Show or set the log level (error, warn, note, info, debug), for all or one "
+	        "domain\r\n"
+	        "  conf help [COMMAND]\r\n    Show the conf commands, or the help of one\r\n"
+	        "  conf modules\r\n    List the built-in modules and whether they run\r\n"
+	        "  conf status\r\n"
+	        "    Show the engine's state: uptime, modules, bus counters, status line\r\n");
 	check(f, E_COMMAND("status"), false, "");
 	check(f, E_COMMAND("conference list"), false, "");
 }
