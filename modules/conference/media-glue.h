@@ -15,7 +15,10 @@
  *
  * Handles are opaque to the signalling side.  @cookie is what the media
  * side passes back with events (the signalling leg or room); events arrive
- * on the main loop through the callback given to ops->open().
+ * on the main loop through the callback given to ops->open(), and never
+ * name a leg or room cookie after its leg_free()/room_free() returned.
+ * The media side emits SPEAKERS as Yate does: when the list changed, and
+ * repeated while someone talks, never more often than interval_ms.
  */
 struct ce_cmedia_room;
 struct ce_cmedia_leg;
@@ -44,6 +47,7 @@ struct ce_cmedia_event {
 	void *room;   /* room cookie */
 	void *leg;    /* leg cookie (TALK_*, RTP_TIMEOUT) */
 	unsigned energy;
+	bool changed; /* SPEAKERS: the set of talkers changed, order aside */
 	unsigned n_speakers;
 	struct {
 		void *leg;
@@ -65,8 +69,9 @@ struct ce_cmedia_ops {
 	/* Start the media side; events go to @evh.  Returns 0 or -errno. */
 	int (*open)(void *arg, ce_cmedia_event_h *evh, void *evarg);
 	void (*close)(void *arg);
+	/* A room; with speakers > 0 it reports SPEAKERS at most every interval_ms. */
 	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name,
-		unsigned rate, unsigned speakers, void *cookie);
+		unsigned rate, unsigned speakers, unsigned interval_ms, void *cookie);
 	void (*room_free)(void *arg, struct ce_cmedia_room *r);
 	/* Record the room mix to @path (NULL stops); returns 0 or -errno. */
 	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
@@ -82,6 +87,16 @@ struct ce_cmedia_ops {
 	void (*leg_free)(void *arg, struct ce_cmedia_leg *l);
 };
 
+struct ce_config;
+
+/*
+ * The table on the real media engine (media.h).  Its @arg comes from
+ * ce_cmedia_glue_new, which reads the media keys of [conference] in @cfg
+ * (rtp_bind, rtp_port, media_threads, rtp_timeout, jbuf_min, jbuf_max,
+ * max_talkers).
+ */
 const struct ce_cmedia_ops *ce_cmedia_default_ops(void);
+int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg);
+void ce_cmedia_glue_free(void *arg);
 
 #endif

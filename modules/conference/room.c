@@ -28,10 +28,6 @@
  * channel appears as lastpeerid/peerid/speaker.N.peer.
  */
 
-/* A speaker slot whose leg left: differs from every live leg. */
-static const char spk_gone;
-#define SPK_GONE ((struct ce_leg *)(void *)&spk_gone)
-
 /** The module clock, in microseconds. */
 gint64 ce_conf_now(const struct ce_conf *conf)
 {
@@ -229,7 +225,7 @@ int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
 	parse_speakers(room, p);
 	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
 	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
-		room->speakers, room);
+		room->notify ? room->speakers : 0, room->interval, room);
 	if (err)
 		goto out;
 	g_hash_table_insert(conf->rooms, room->name, room);
@@ -335,14 +331,6 @@ static void notify_left(struct ce_room *room, struct ce_leg *leg)
 
 static void drop_legs(struct ce_room *room, const char *reason);
 
-static void forget_speaker(struct ce_room *room, struct ce_leg *leg)
-{
-	for (unsigned i = 0; i < CE_ROOM_MAX_SPEAKERS; i++) {
-		if (room->spk[i] == leg)
-			room->spk[i] = SPK_GONE;
-	}
-}
-
 /**
  * Take @leg out of the room (or out of its reserved places): emit "left"
  * for a leg that was in, then apply Yate's rules: a room that nobody owns
@@ -364,7 +352,6 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 			room->users--;
 			set_expire(room);
 		}
-		forget_speaker(room, leg);
 		if (room->notify && !leg->utility)
 			notify_left(room, leg);
 		if (!ce_room_is_owned(room))
@@ -582,45 +569,25 @@ void ce_room_set_locked(struct ce_room *room, bool locked)
 	ce_msg_unref(m);
 }
 
-static bool in_list(struct ce_leg *const *list, unsigned n, const struct ce_leg *leg)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (list[i] == leg)
-			return true;
-	}
-	return false;
-}
-
-/* Whether the two lists hold different legs, order aside (Yate's "changed"). */
-static bool set_changed(struct ce_leg *const *a, struct ce_leg *const *b, unsigned n)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (!in_list(b, n, a[i]) || !in_list(a, n, b[i]))
-			return true;
-	}
-	return false;
-}
-
 static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur,
-	const unsigned *vol, bool changed)
+	const unsigned *vol, unsigned n, bool changed)
 {
 	struct ce_msg *m = notify_new();
-	unsigned n = 0;
 
 	ce_msg_add(m, "targetid", room->notify);
 	ce_msg_add(m, "event", "speaking");
 	ce_msg_add(m, "room", room->name);
 	add_int(m, "maxusers", room->maxusers);
-	for (; n < room->speakers && cur[n]; n++) {
+	for (unsigned i = 0; i < n; i++) {
 		char key[32];
 
-		g_snprintf(key, sizeof(key), "speaker.%u", n + 1);
-		ce_msg_add(m, key, cur[n]->id);
-		g_snprintf(key, sizeof(key), "speaker.%u.peer", n + 1);
-		if (cur[n]->peer)
-			ce_msg_add(m, key, cur[n]->peer);
-		g_snprintf(key, sizeof(key), "speaker.%u.energy", n + 1);
-		add_int(m, key, vol[n]);
+		g_snprintf(key, sizeof(key), "speaker.%u", i + 1);
+		ce_msg_add(m, key, cur[i]->id);
+		g_snprintf(key, sizeof(key), "speaker.%u.peer", i + 1);
+		if (cur[i]->peer)
+			ce_msg_add(m, key, cur[i]->peer);
+		g_snprintf(key, sizeof(key), "speaker.%u.energy", i + 1);
+		add_int(m, key, vol[i]);
 	}
 	add_int(m, "speakers", n);
 	ce_msg_add(m, "changed", changed ? "true" : "false");
@@ -629,42 +596,26 @@ static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur,
 }
 
 /**
- * The media side's list of loudest talkers (@n legs, loudest first).
- * Emits Yate's "speaking" event when the list changed, and at least every
- * 5 s while someone speaks, never more often than interval= allows.
+ * The media side's list of loudest talkers (@n legs, loudest first, Yate's
+ * timing: on change and repeated while someone talks): Yate's "speaking"
+ * event, without legs that left meanwhile or utility legs.
  */
 void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
-	const unsigned *energy, unsigned n)
+	const unsigned *energy, unsigned n, bool changed)
 {
-	struct ce_leg *cur[CE_ROOM_MAX_SPEAKERS] = {0};
-	unsigned vol[CE_ROOM_MAX_SPEAKERS] = {0};
-	gint64 now = ce_conf_now(room->conf);
+	struct ce_leg *cur[CE_ROOM_MAX_SPEAKERS];
+	unsigned vol[CE_ROOM_MAX_SPEAKERS];
 	unsigned k = 0;
-	bool changed, notify = false;
 
-	if (!room->speakers || !room->notify || now < room->next_notify)
+	if (!room->speakers || !room->notify)
 		return;
 	for (unsigned i = 0; i < n && k < room->speakers; i++) {
-		if (!legs[i] || legs[i]->utility || legs[i]->room != room)
+		if (!legs[i] || legs[i]->utility || legs[i]->room != room || !legs[i]->id)
 			continue;
 		cur[k] = legs[i];
 		vol[k++] = energy[i];
 	}
-	changed = set_changed(room->spk, cur, room->speakers);
-	for (unsigned i = 0; i < room->speakers; i++) {
-		if (room->spk[i] != cur[i]) {
-			room->spk[i] = cur[i];
-			notify = true;
-		}
-	}
-	if (!notify)
-		notify = room->spk[0] && now >= room->next_speakers;
-	if (!notify)
-		return;
-	notify_speaking(room, cur, vol, changed);
-	room->next_speakers = now + (gint64)CE_ROOM_SPEAKERS_REPEAT_MS * 1000;
-	if (room->interval)
-		room->next_notify = now + (gint64)room->interval * 1000;
+	notify_speaking(room, cur, vol, k, changed);
 }
 
 /**

@@ -20,7 +20,6 @@ struct ce_cmedia_room;
 #define CE_ROOM_DEF_INTERVAL 3000
 #define CE_ROOM_MIN_INTERVAL 1000
 #define CE_ROOM_MIN_LONELY 1000
-#define CE_ROOM_SPEAKERS_REPEAT_MS 5000
 
 /* The module's settings, from the [conference] section. */
 struct ce_conf_settings {
@@ -86,8 +85,6 @@ struct ce_room {
 	char *record;       /* what is being recorded, or NULL */
 	unsigned speakers;  /* how many talkers "speaking" lists */
 	unsigned interval;  /* minimum ms between "speaking" events */
-	gint64 next_notify, next_speakers;
-	struct ce_leg *spk[CE_ROOM_MAX_SPEAKERS];
 	struct ce_cmedia_room *media;
 };
 
@@ -96,6 +93,18 @@ struct ce_room_refusal {
 	const char *error;
 	const char *reason;
 };
+
+struct ce_config;
+struct ce_cmedia_event;
+
+int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
+	const struct ce_cmedia_ops *media, void *media_arg);
+void ce_conf_free(struct ce_conf *conf);
+void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg);
+void ce_conf_tick(struct ce_conf *conf);
+void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg);
+void ce_conf_list(struct ce_conf *conf, GString *out);
+int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
 
 gint64 ce_conf_now(const struct ce_conf *conf);
 void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
@@ -119,7 +128,7 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg);
 void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);
 void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
-	const unsigned *energy, unsigned n);
+	const unsigned *energy, unsigned n, bool changed);
 void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
 	const char *extra_name, const char *extra_value);
 void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf);

@@ -1,0 +1,783 @@
+/* conference.c - the conference module: conf/ rooms for Yate calls, bus handlers, controls and console */
+#define G_LOG_DOMAIN "conference"
+
+#include <errno.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "console.h"
+#include "engine.h"
+#include "message.h"
+#include "module.h"
+#include "room.h"
+#include "leg.h"
+#include "media-glue.h"
+
+/*
+ * Joining (DESIGN.md §2, transcript 1).  Yate offers
+ *
+ *   call.execute id=tone/3 callto=conf/room1 [notify=... lonely=... ...]
+ *
+ * and we answer false with the call handed to Yate's dumb driver and our
+ * marker, plus the room as Yate's conference returns it:
+ *
+ *   callto=dumb/ ce_room=room1 room=conf/room1 newroom=true users=1
+ *
+ * The call.execute watcher then shows peerid=dumb/3 and the leg (leg.c)
+ * attaches RTP and answers.  A refusal answers false with error=, reason=
+ * and callto=- so that neither Yate's conference module (priority 90) nor
+ * any other driver takes the call, and Yate rejects the caller with our
+ * error.  call.conference for a call that is up masquerades the same
+ * call.execute on the caller's channel and answers when dumb/N is known.
+ */
+
+#define PREFIX "conf/"
+
+static gint64 mono_clock(void *arg)
+{
+	(void)arg;
+	return g_get_monotonic_time();
+}
+
+/** Read the [conference] section (defaults for anything missing; @cfg may be NULL). */
+void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg)
+{
+	const char *fmt = cfg ? ce_config_get(cfg, "conference", "format", "mulaw") : "mulaw";
+	const char *S = "conference";
+
+	set->priority = cfg ? ce_config_get_int(cfg, S, "priority", 50, 0, 1000) : 50;
+	set->maxusers = cfg ? ce_config_get_int(cfg, S, "maxusers", CE_ROOM_DEF_MAXUSERS, 0,
+				      100000) :
+			      CE_ROOM_DEF_MAXUSERS;
+	set->rate = cfg ? ce_config_get_int(cfg, S, "rate", 8000, 8000, 48000) : 8000;
+	set->rtp_address = g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") :
+					  "127.0.0.1");
+	if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
+		g_warning("[conference] format=%s is not mulaw or alaw, using mulaw", fmt);
+		set->codec = CE_CODEC_PCMU;
+	}
+	set->offer_timeout_ms =
+		cfg ? ce_config_get_int(cfg, S, "offer_timeout", 5000, 100, 600000) : 5000;
+	set->step_timeout_ms =
+		cfg ? ce_config_get_int(cfg, S, "step_timeout", 5000, 100, 600000) : 5000;
+	set->join_timeout_ms =
+		cfg ? ce_config_get_int(cfg, S, "join_timeout", 15000, 100, 600000) : 15000;
+	set->rtp_timeout_ms =
+		cfg ? ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000) : 10000;
+	set->tick_ms = cfg ? ce_config_get_int(cfg, S, "tick", 250, 10, 10000) : 250;
+	set->joined_peerid = cfg ? ce_config_get_bool(cfg, S, "joined_peerid", false) : false;
+}
+
+/* Answer false with Yate's error and keep every other driver away. */
+static enum ce_msg_result refuse(struct ce_msg *msg, const char *param,
+	const struct ce_room_refusal *why)
+{
+	g_info("refusing %s for %s: %s", ce_msg_get_def(msg, param, ""),
+		ce_msg_get_def(msg, "id", "?"), why->reason);
+	ce_msg_set(msg, "error", why->error);
+	ce_msg_set(msg, "reason", why->reason);
+	ce_msg_set(msg, param, "-");
+	return CE_MSG_CONTINUE;
+}
+
+/* Find or make the room a request asks for; NULL (and @why) on refusal. */
+static struct ce_room *open_room(struct ce_conf *conf, GString *name, struct ce_msg *msg,
+	struct ce_room_refusal *why)
+{
+	bool utility = ce_msg_get_bool(msg, "utility", false);
+	bool counted = ce_msg_get_bool(msg, "counted", !utility);
+	struct ce_room *room;
+
+	if (!ce_room_check(conf, name, ce_msg_get_bool(msg, "existing", false), counted,
+		    utility, why))
+		return NULL;
+	room = ce_room_find(conf, name->str);
+	if (room) {
+		ce_room_update(room, msg);
+		return room;
+	}
+	if (ce_room_new(&room, conf, name->str, msg)) {
+		why->error = "congestion";
+		why->reason = "Cannot create conference room";
+		return NULL;
+	}
+	return room;
+}
+
+/* A new leg for channel @peer; an older offer for the same channel gives way. */
+static struct ce_leg *offer(struct ce_conf *conf, struct ce_room *room, struct ce_msg *msg,
+	const char *peer)
+{
+	struct ce_leg *old = g_hash_table_lookup(conf->offers, peer);
+	struct ce_leg *leg = NULL;
+
+	if (old)
+		ce_leg_end(old, "replaced", false);
+	if (ce_leg_new(&leg, conf, room, msg, peer))
+		return NULL;
+	g_hash_table_insert(conf->offers, leg->peer, leg);
+	return leg;
+}
+
+static void no_room(struct ce_room *room)
+{
+	/* a room made for a request that then failed must not linger */
+	if (!room->legs->len && !room->pending->len)
+		ce_room_drop_all(room, NULL);
+}
+
+static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *callto = ce_msg_get(msg, "callto");
+	const char *peer = ce_msg_get(msg, "id");
+	struct ce_room_refusal why = {"failure", "No call endpoint"};
+	struct ce_room *room;
+	struct ce_leg *leg;
+	GString *name;
+
+	(void)d;
+	if (!callto || !g_str_has_prefix(callto, PREFIX))
+		return CE_MSG_CONTINUE;
+	if (!peer || !*peer)
+		return refuse(msg, "callto", &why);
+	name = g_string_new(callto + strlen(PREFIX));
+	room = open_room(conf, name, msg, &why);
+	leg = room ? offer(conf, room, msg, peer) : NULL;
+	if (room && !leg)
+		no_room(room);
+	if (!leg) {
+		g_string_free(name, TRUE);
+		return refuse(msg, "callto", &why);
+	}
+	ce_msg_set(msg, "callto", "dumb/");
+	ce_msg_set(msg, "ce_room", name->str);
+	ce_msg_setf(msg, "room", PREFIX "%s", name->str);
+	ce_room_set_params(room, msg);
+	g_string_free(name, TRUE);
+	return CE_MSG_CONTINUE;
+}
+
+static void masq_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_leg *leg = arg;
+	const char *peerid = ce_msg_get(msg, "peerid");
+	struct ce_dispatch *d;
+	struct ce_msg *m;
+
+	if (leg->state != CE_LEG_OFFERED || !leg->defer)
+		goto out;
+	if (!handled || !peerid || !g_str_has_prefix(peerid, "dumb/")) {
+		ce_leg_end(leg, ce_msg_get_def(msg, "error", "failure"), false);
+		goto out;
+	}
+	d = g_steal_pointer(&leg->defer);
+	m = ce_dispatch_msg(d);
+	ce_leg_peer_known(leg, peerid);
+	if (leg->state == CE_LEG_GONE) {
+		ce_msg_set(m, "error", "congestion");
+		ce_msg_set(m, "room", "-");
+		ce_dispatch_complete(d, false);
+		goto out;
+	}
+	ce_msg_set(m, "peerid", peerid);
+	ce_msg_setf(m, "room", PREFIX "%s", leg->room->name);
+	ce_room_set_params(leg->room, m);
+	ce_dispatch_complete(d, true);
+out:
+	ce_leg_unref(leg);
+}
+
+/* call.conference with no channel: recording and owners of an existing room. */
+static enum ce_msg_result conference_room(struct ce_conf *conf, const char *name,
+	struct ce_msg *msg)
+{
+	struct ce_room *room = ce_room_find(conf, name);
+	bool ok;
+
+	if (!room)
+		return CE_MSG_CONTINUE;
+	ok = ce_room_set_recording(room, msg);
+	ok = ce_room_set_params(room, msg) || ok;
+	return ok ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
+}
+
+static bool same_room_leg(struct ce_conf *conf, const char *peer, const char *name)
+{
+	for (unsigned i = 0; i < conf->all->len; i++) {
+		struct ce_leg *l = g_ptr_array_index(conf->all, i);
+
+		if (l->peer && !strcmp(l->peer, peer) && l->room && !strcmp(l->room->name, name))
+			return true;
+	}
+	return false;
+}
+
+static void masquerade_execute(struct ce_conf *conf, struct ce_leg *leg, const char *name,
+	const struct ce_msg *req)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "chan.masquerade");
+	ce_msg_add(m, "id", leg->peer);
+	ce_msg_add(m, "message", "call.execute");
+	ce_msg_add(m, "callto", "dumb/");
+	ce_msg_add(m, "ce_room", name);
+	ce_msg_add(m, "reason", ce_msg_get_def(req, "reason", "conference"));
+	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, masq_done, ce_leg_ref(leg));
+	ce_msg_unref(m);
+}
+
+static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *r = ce_msg_get_def(msg, "room", "");
+	const char *peer = ce_msg_get(msg, "id");
+	struct ce_room_refusal why;
+	struct ce_room *room;
+	struct ce_leg *leg;
+	GString *name;
+
+	if (*r && (!g_str_has_prefix(r, PREFIX) || !r[strlen(PREFIX)]))
+		return CE_MSG_CONTINUE;
+	r += *r ? strlen(PREFIX) : 0;
+	if (!peer || !*peer)
+		return conference_room(conf, r, msg);
+	if (ce_leg_find(conf, peer)) {
+		g_warning("conference request from conference leg %s", peer);
+		return CE_MSG_CONTINUE;
+	}
+	if (*r && same_room_leg(conf, peer, r))
+		return CE_MSG_HANDLED;
+	name = g_string_new(r);
+	room = open_room(conf, name, msg, &why);
+	leg = room ? offer(conf, room, msg, peer) : NULL;
+	if (room && !leg)
+		no_room(room);
+	if (leg) {
+		g_hash_table_remove(conf->offers, leg->peer); /* answered by the masquerade */
+		leg->up = true;
+		leg->defer = d;
+		masquerade_execute(conf, leg, name->str, msg);
+	}
+	g_string_free(name, TRUE);
+	if (!leg) {
+		if (!room)
+			return refuse(msg, "room", &why);
+		why = (struct ce_room_refusal){"failure", "Cannot create leg"};
+		return refuse(msg, "room", &why);
+	}
+	return CE_MSG_DEFERRED;
+}
+
+static enum ce_msg_result on_dtmf(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "targetid"));
+
+	(void)d;
+	if (!leg)
+		leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
+	if (leg && leg->state == CE_LEG_JOINED)
+		ce_room_notify_dtmf(leg->room, leg, msg);
+	return CE_MSG_CONTINUE;
+}
+
+/* One operation on a leg; false when it is not one. */
+static bool control_leg(struct ce_leg *leg, const char *op, const struct ce_msg *msg)
+{
+	const char *reason = ce_msg_get_def(msg, "reason", "kicked");
+
+	if (!strcmp(op, "mute") || !strcmp(op, "unmute"))
+		ce_leg_set_muted(leg, op[0] == 'm');
+	else if (!strcmp(op, "deaf") || !strcmp(op, "undeaf"))
+		ce_leg_set_deaf(leg, op[0] == 'd');
+	else if (!strcmp(op, "kick") || !strcmp(op, "drop"))
+		ce_leg_end(leg, reason, true);
+	else if ((!strcmp(op, "lock") || !strcmp(op, "unlock")) && leg->room)
+		ce_room_set_locked(leg->room, op[0] == 'l');
+	else
+		return false;
+	return true;
+}
+
+static bool control_room(struct ce_room *room, const char *op, const struct ce_msg *msg)
+{
+	if (!strcmp(op, "lock") || !strcmp(op, "unlock"))
+		ce_room_set_locked(room, op[0] == 'l');
+	else if (!strcmp(op, "kick") || !strcmp(op, "drop"))
+		ce_room_drop_all(room, ce_msg_get_def(msg, "reason", "dropped"));
+	else
+		return false;
+	return true;
+}
+
+/* Yate-style boolean parameters (mute=true, deaf=false) on a leg. */
+static bool control_params(struct ce_leg *leg, const struct ce_msg *msg)
+{
+	const char *mute = ce_msg_get(msg, "mute");
+	const char *deaf = ce_msg_get(msg, "deaf");
+	bool ok = false;
+
+	if (mute && ce_parse_bool(mute, true) == ce_parse_bool(mute, false)) {
+		ce_leg_set_muted(leg, ce_parse_bool(mute, false));
+		ok = true;
+	}
+	if (deaf && ce_parse_bool(deaf, true) == ce_parse_bool(deaf, false)) {
+		ce_leg_set_deaf(leg, ce_parse_bool(deaf, false));
+		ok = true;
+	}
+	return ok;
+}
+
+static enum ce_msg_result on_control(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *target = ce_msg_get(msg, "targetid");
+	const char *op = ce_msg_get_def(msg, "operation", "");
+	struct ce_leg *leg = ce_leg_find(conf, target);
+	bool ok;
+
+	(void)d;
+	if (leg) {
+		ce_leg_ref(leg);
+		ok = control_params(leg, msg);
+		ok = control_leg(leg, op, msg) || ok;
+		ce_leg_unref(leg);
+		return ok ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
+	}
+	if (target && g_str_has_prefix(target, PREFIX)) {
+		struct ce_room *room = ce_room_find(conf, target + strlen(PREFIX));
+
+		if (room && control_room(room, op, msg))
+			return CE_MSG_HANDLED;
+	}
+	return CE_MSG_CONTINUE;
+}
+
+/* call.drop id=conf/NAME drops a whole room; a leg's own drop is Yate's business. */
+static enum ce_msg_result on_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *id = ce_msg_get(msg, "id");
+	struct ce_room *room;
+
+	(void)d;
+	if (!id || !g_str_has_prefix(id, PREFIX))
+		return CE_MSG_CONTINUE;
+	room = ce_room_find(conf, id + strlen(PREFIX));
+	if (!room)
+		return CE_MSG_CONTINUE;
+	ce_room_drop_all(room, ce_msg_get_def(msg, "reason", "dropped"));
+	return CE_MSG_HANDLED;
+}
+
+static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *name = ce_msg_get(msg, "ce_room");
+	const char *peer = ce_msg_get(msg, "id");
+	const char *peerid = ce_msg_get(msg, "peerid");
+	struct ce_leg *leg;
+
+	if (!name || !peer)
+		return;
+	leg = g_hash_table_lookup(conf->offers, peer);
+	if (!leg || !leg->room || strcmp(leg->room->name, name))
+		return;
+	if (handled && peerid && g_str_has_prefix(peerid, "dumb/"))
+		ce_leg_peer_known(leg, peerid);
+	else
+		ce_leg_end(leg, ce_msg_get_def(msg, "error", "failure"), false);
+}
+
+static void watch_hangup(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *id = ce_msg_get(msg, "id");
+	struct ce_leg *leg = ce_leg_find(conf, id);
+	GList *rooms;
+
+	(void)handled;
+	if (!id)
+		return;
+	if (leg)
+		ce_leg_end(leg, ce_msg_get_def(msg, "reason", "hangup"), false);
+	/* Yate's HangupHandler: a channel that goes is no longer an owner */
+	rooms = g_hash_table_get_values(conf->rooms);
+	for (GList *l = rooms; l; l = l->next)
+		ce_room_del_owner(l->data, id);
+	g_list_free(rooms);
+}
+
+static void watch_disconnected(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *id = ce_msg_get(msg, "id");
+	struct ce_leg *leg = ce_leg_find(conf, id);
+
+	(void)handled;
+	if (!leg) {
+		/* the caller lost its dumb/N peer */
+		leg = ce_leg_find(conf, ce_msg_get(msg, "lastpeerid"));
+		if (leg && (!leg->peer || g_strcmp0(leg->peer, id)))
+			leg = NULL;
+	}
+	if (leg)
+		ce_leg_end(leg, ce_msg_get_def(msg, "reason", "hangup"), true);
+}
+
+static void watch_answered(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_leg *leg = ce_leg_find(arg, ce_msg_get(msg, "id"));
+
+	(void)handled;
+	if (leg)
+		ce_leg_answered(leg);
+}
+
+/**
+ * An event from the media side (on the main loop).  The media side never
+ * reports a cookie after the leg or room was freed.
+ */
+void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg)
+{
+	struct ce_leg *legs[CE_CMEDIA_MAX_SPEAKERS];
+	unsigned energy[CE_CMEDIA_MAX_SPEAKERS];
+	unsigned n = MIN(ev->n_speakers, CE_CMEDIA_MAX_SPEAKERS);
+
+	(void)arg;
+	switch (ev->type) {
+	case CE_CMEDIA_TALK_START:
+	case CE_CMEDIA_TALK_STOP:
+		ce_leg_talking(ev->leg, ev->type == CE_CMEDIA_TALK_START, ev->energy);
+		break;
+	case CE_CMEDIA_RTP_TIMEOUT:
+		ce_leg_end(ev->leg, "nomedia", true);
+		break;
+	case CE_CMEDIA_SPEAKERS:
+		for (unsigned i = 0; i < n; i++) {
+			legs[i] = ev->speakers[i].leg;
+			energy[i] = ev->speakers[i].energy;
+		}
+		ce_room_speakers(ev->room, legs, energy, n, ev->changed);
+		break;
+	}
+}
+
+/** Check every deadline (leg steps, lonely rooms) against the module clock. */
+void ce_conf_tick(struct ce_conf *conf)
+{
+	gint64 now = ce_conf_now(conf);
+	GPtrArray *legs = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
+	GList *rooms;
+
+	for (unsigned i = 0; i < conf->all->len; i++)
+		g_ptr_array_add(legs, ce_leg_ref(g_ptr_array_index(conf->all, i)));
+	for (unsigned i = 0; i < legs->len; i++)
+		ce_leg_tick(g_ptr_array_index(legs, i), now);
+	g_ptr_array_free(legs, TRUE);
+	rooms = g_hash_table_get_keys(conf->rooms);
+	for (GList *l = rooms; l; l = l->next) {
+		struct ce_room *room = ce_room_find(conf, l->data);
+
+		if (room)
+			ce_room_tick(room, now);
+	}
+	g_list_free(rooms);
+}
+
+static gboolean on_tick(gpointer arg)
+{
+	ce_conf_tick(arg);
+	return G_SOURCE_CONTINUE;
+}
+
+static void hook(struct ce_conf *conf, const char *name, ce_msg_h *h)
+{
+	int id = ce_bus_install(conf->bus, name, conf->set.priority, NULL, NULL, 0, h, conf, NULL);
+
+	if (id > 0)
+		g_array_append_val(conf->hooks, id);
+	else
+		g_warning("cannot install %s: %s", name, g_strerror(-id));
+}
+
+static void watch(struct ce_conf *conf, const char *name, ce_watch_h *h)
+{
+	int id = ce_bus_watch(conf->bus, name, 0, h, conf, NULL);
+
+	if (id > 0)
+		g_array_append_val(conf->watches, id);
+	else
+		g_warning("cannot watch %s: %s", name, g_strerror(-id));
+}
+
+/**
+ * Start the conference signalling on @bus with the [conference] settings
+ * of @cfg (may be NULL) and the media side @media.  Installs the handlers
+ * and watchers and the deadline timer.  Free with ce_conf_free().
+ */
+int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
+	const struct ce_cmedia_ops *media, void *media_arg)
+{
+	struct ce_conf *conf = g_new0(struct ce_conf, 1);
+	int err;
+
+	conf->bus = bus;
+	conf->media = media;
+	conf->media_arg = media_arg;
+	conf->clock = mono_clock;
+	ce_conf_settings_load(&conf->set, cfg);
+	conf->rooms = g_hash_table_new(g_str_hash, g_str_equal);
+	conf->legs = g_hash_table_new(g_str_hash, g_str_equal);
+	conf->offers = g_hash_table_new(g_str_hash, g_str_equal);
+	conf->all = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
+	conf->hooks = g_array_new(FALSE, FALSE, sizeof(int));
+	conf->watches = g_array_new(FALSE, FALSE, sizeof(int));
+	err = media->open(media_arg, ce_conf_media_event, conf);
+	if (err)
+		goto out;
+	conf->media_open = true;
+	hook(conf, "call.execute", on_execute);
+	hook(conf, "call.conference", on_conference);
+	hook(conf, "chan.dtmf", on_dtmf);
+	hook(conf, "chan.control", on_control);
+	hook(conf, "call.drop", on_drop);
+	watch(conf, "call.execute", watch_execute);
+	watch(conf, "chan.hangup", watch_hangup);
+	watch(conf, "chan.disconnected", watch_disconnected);
+	watch(conf, "call.answered", watch_answered);
+	conf->tick_id = g_timeout_add(conf->set.tick_ms, on_tick, conf);
+	*confp = conf;
+out:
+	if (err)
+		ce_conf_free(conf);
+	return err;
+}
+
+/** Drop every leg (call.drop to Yate), remove handlers and free the module state. */
+void ce_conf_free(struct ce_conf *conf)
+{
+	GList *rooms;
+
+	if (!conf)
+		return;
+	if (conf->tick_id)
+		g_source_remove(conf->tick_id);
+	for (unsigned i = 0; i < conf->hooks->len; i++)
+		ce_bus_uninstall(conf->bus, g_array_index(conf->hooks, int, i));
+	for (unsigned i = 0; i < conf->watches->len; i++)
+		ce_bus_unwatch(conf->bus, g_array_index(conf->watches, int, i));
+	while ((rooms = g_hash_table_get_values(conf->rooms))) {
+		ce_room_drop_all(rooms->data, "shutdown");
+		g_list_free(rooms);
+	}
+	while (conf->all->len)
+		ce_leg_end(g_ptr_array_index(conf->all, 0), "shutdown", true);
+	if (conf->media_open)
+		conf->media->close(conf->media_arg);
+	g_array_free(conf->hooks, TRUE);
+	g_array_free(conf->watches, TRUE);
+	g_ptr_array_free(conf->all, TRUE);
+	g_hash_table_destroy(conf->offers);
+	g_hash_table_destroy(conf->legs);
+	g_hash_table_destroy(conf->rooms);
+	g_free(conf->set.rtp_address);
+	g_free(conf);
+}
+
+/** "conf list": one status line per room. */
+void ce_conf_list(struct ce_conf *conf, GString *out)
+{
+	GList *rooms = g_hash_table_get_values(conf->rooms);
+
+	for (GList *l = rooms; l; l = l->next)
+		ce_room_status(l->data, out);
+	if (!rooms)
+		g_string_append(out, "no conference rooms\r\n");
+	g_list_free(rooms);
+}
+
+static void leg_line(const struct ce_leg *l, GString *out)
+{
+	g_string_append_printf(out,
+		"  %u %s peer=%s state=%s counted=%s utility=%s voice=%s muted=%s deaf=%s "
+		"talking=%s\r\n",
+		l->seq, l->id ? l->id : "-", l->peer ? l->peer : "-", ce_leg_state_name(l->state),
+		l->counted ? "true" : "false", l->utility ? "true" : "false",
+		l->voice ? "true" : "false", l->muted ? "true" : "false",
+		l->deaf ? "true" : "false", l->talking ? "true" : "false");
+}
+
+/** "conf show ROOM": the room's status and one line per leg; -ENOENT if no such room. */
+int ce_conf_show(struct ce_conf *conf, const char *name, GString *out)
+{
+	struct ce_room *room = ce_room_find(conf, name);
+
+	if (!room)
+		return -ENOENT;
+	ce_room_status(room, out);
+	for (unsigned i = 0; i < room->legs->len; i++)
+		leg_line(g_ptr_array_index(room->legs, i), out);
+	for (unsigned i = 0; i < room->pending->len; i++)
+		leg_line(g_ptr_array_index(room->pending, i), out);
+	return 0;
+}
+
+/* ---- the module: console commands and glue to the engine ---- */
+
+static struct ce_conf *s_conf;
+static void *s_media;
+
+static int cmd_list(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	(void)argv;
+	if (argc)
+		return -EINVAL;
+	ce_conf_list(arg, out);
+	return 0;
+}
+
+static int cmd_show(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	if (argc != 1)
+		return -EINVAL;
+	if (ce_conf_show(arg, argv[0], out))
+		g_string_append_printf(out, "no room '%s'\r\n", argv[0]);
+	return 0;
+}
+
+/* conf kick|mute|unmute|deaf|undeaf ROOM LEG: the command name is the operation */
+static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv,
+	GString *out)
+{
+	struct ce_msg *m = NULL;
+	struct ce_leg *leg;
+
+	if (argc < 2)
+		return -EINVAL;
+	leg = ce_leg_find_seq(conf, argv[0], argv[1]);
+	if (!leg) {
+		g_string_append_printf(out, "no leg '%s' in room '%s'\r\n", argv[1], argv[0]);
+		return 0;
+	}
+	ce_msg_new(&m, "chan.control");
+	if (argc > 2)
+		ce_msg_add(m, "reason", argv[2]);
+	ce_leg_ref(leg);
+	control_leg(leg, op, m);
+	g_string_append_printf(out, "%s %s: %s\r\n", op, leg->id ? leg->id : "-", "done");
+	ce_leg_unref(leg);
+	ce_msg_unref(m);
+	return 0;
+}
+
+#define LEG_CMD(op)                                                                   \
+	static int cmd_##op(struct ce_engine *ce, int argc, char **argv, GString *out, \
+		void *arg)                                                             \
+	{                                                                              \
+		(void)ce;                                                              \
+		return leg_command(arg, #op, argc, argv, out);                        \
+	}
+LEG_CMD(kick)
+LEG_CMD(mute)
+LEG_CMD(unmute)
+LEG_CMD(deaf)
+LEG_CMD(undeaf)
+
+static int room_command(struct ce_conf *conf, bool lock, int argc, char **argv, GString *out)
+{
+	struct ce_room *room;
+
+	if (argc != 1)
+		return -EINVAL;
+	room = ce_room_find(conf, argv[0]);
+	if (room)
+		ce_room_set_locked(room, lock);
+	g_string_append_printf(out, room ? "room '%s' %s\r\n" : "no room '%s'%.0s\r\n", argv[0],
+		lock ? "locked" : "unlocked");
+	return 0;
+}
+
+static int cmd_lock(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	return room_command(arg, true, argc, argv, out);
+}
+
+static int cmd_unlock(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	return room_command(arg, false, argc, argv, out);
+}
+
+static void complete_rooms(struct ce_engine *ce, const char *partline, const char *partword,
+	GString *out, void *arg)
+{
+	struct ce_conf *conf = arg;
+	GList *rooms = g_hash_table_get_keys(conf->rooms);
+
+	(void)ce;
+	(void)partline;
+	for (GList *l = rooms; l; l = l->next)
+		ce_console_complete_add(out, partword, l->data);
+	g_list_free(rooms);
+}
+
+static void status_line(struct ce_engine *ce, GString *out, void *arg)
+{
+	struct ce_conf *conf = arg;
+
+	(void)ce;
+	g_string_append_printf(out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms),
+		conf->all->len);
+}
+
+static const struct {
+	const char *name, *usage, *help;
+	ce_console_cmd_h *cmd;
+} s_cmds[] = {
+	{"list", "conf list", "List conference rooms", cmd_list},
+	{"show", "conf show ROOM", "Show a room and its legs", cmd_show},
+	{"kick", "conf kick ROOM LEG [reason]", "Drop a leg (dumb/N, caller id or number)",
+		cmd_kick},
+	{"mute", "conf mute ROOM LEG", "The room no longer hears the leg", cmd_mute},
+	{"unmute", "conf unmute ROOM LEG", "The room hears the leg again", cmd_unmute},
+	{"deaf", "conf deaf ROOM LEG", "The leg no longer hears the room", cmd_deaf},
+	{"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
+	{"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
+	{"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
+};
+
+static int conference_init(struct ce_engine *ce)
+{
+	int err = ce_cmedia_glue_new(&s_media, ce_engine_config(ce));
+
+	if (!err)
+		err = ce_conf_new(&s_conf, ce_engine_bus(ce), ce_engine_config(ce),
+			ce_cmedia_default_ops(), s_media);
+	if (err) {
+		g_clear_pointer(&s_media, ce_cmedia_glue_free);
+		return err;
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(s_cmds); i++)
+		ce_console_add(ce, s_cmds[i].name, s_cmds[i].usage, s_cmds[i].help,
+			s_cmds[i].cmd, complete_rooms, s_conf);
+	ce_console_add_status(ce, "conference", status_line, s_conf);
+	return 0;
+}
+
+static void conference_exit(struct ce_engine *ce)
+{
+	ce_console_remove_status(ce, "conference");
+	for (unsigned i = 0; i < G_N_ELEMENTS(s_cmds); i++)
+		ce_console_remove(ce, s_cmds[i].name);
+	g_clear_pointer(&s_conf, ce_conf_free);
+	g_clear_pointer(&s_media, ce_cmedia_glue_free);
+}
+
+CE_MODULE_DEFINE(conference, CE_MODULE_PRIORITY_DEFAULT, conference_init, conference_exit);

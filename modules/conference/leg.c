@@ -1,0 +1,396 @@
+/* leg.c - a participant's dumb/N leg: attach RTP, answer, join, and clean up on every way out */
+#define G_LOG_DOMAIN "conference"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "message.h"
+#include "room.h"
+#include "leg.h"
+#include "media-glue.h"
+
+/*
+ * After Yate's dumb driver connected the caller to dumb/N (DESIGN.md §2,
+ * transcript 1), a leg asks Yate for RTP on that channel and answers it:
+ *
+ *   A: chan.masquerade id=dumb/3 message=chan.rtp media=audio direction=bidir
+ *        remoteip=127.0.0.1 remoteport=40000 format=mulaw rtcp=false
+ *        complete_minimal=true
+ *   E: (answer) true ... localip=127.0.0.1 localport=23614 status=created
+ *   A: chan.masquerade id=dumb/3 message=call.answered
+ *
+ * Yate answers the call.answered masquerade with false (no handler takes
+ * call.answered), so that answer only means "done".  Without
+ * complete_minimal=true the masquerade overwrites direction= and no RTP
+ * session is made.
+ */
+
+/** Take a reference to @leg. */
+struct ce_leg *ce_leg_ref(struct ce_leg *leg)
+{
+	g_atomic_int_inc(&leg->refs);
+	return leg;
+}
+
+/** Drop a reference; the last one frees the leg. */
+void ce_leg_unref(struct ce_leg *leg)
+{
+	if (!leg || !g_atomic_int_dec_and_test(&leg->refs))
+		return;
+	ce_msg_unref(leg->params);
+	g_free(leg->id);
+	g_free(leg->peer);
+	g_free(leg);
+}
+
+/** Printable name of a leg state. */
+const char *ce_leg_state_name(enum ce_leg_state st)
+{
+	static const char *const names[] = {"offered", "peer", "rtp", "joined", "gone"};
+
+	return st <= CE_LEG_GONE ? names[st] : "?";
+}
+
+/**
+ * A new leg for caller channel @peer on its way into @room, with the
+ * per-leg parameters of @params (utility, counted, voice, smart, echo,
+ * billing, player; Yate's defaults).  The module's list of legs holds the
+ * reference returned in *lp until the leg ends.
+ */
+int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
+	const struct ce_msg *params, const char *peer)
+{
+	struct ce_leg *leg = g_new0(struct ce_leg, 1);
+	int err;
+
+	leg->refs = 1;
+	leg->conf = conf;
+	leg->state = CE_LEG_OFFERED;
+	leg->seq = ++conf->leg_seq;
+	leg->peer = g_strdup(peer);
+	leg->utility = ce_msg_get_bool(params, "utility", false);
+	leg->counted = ce_msg_get_bool(params, "counted", !leg->utility);
+	leg->voice = ce_msg_get_bool(params, "voice", true);
+	leg->smart = ce_msg_get_bool(params, "smart", !leg->utility);
+	leg->echo = ce_msg_get_bool(params, "echo", leg->utility);
+	leg->billing = ce_msg_get_bool(params, "billing", false);
+	leg->player = ce_msg_get_bool(params, "player", false);
+	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.offer_timeout_ms * 1000;
+	err = ce_msg_copy(&leg->params, params);
+	if (err)
+		goto out;
+	leg->room = room;
+	ce_room_reserve(room, leg);
+	g_ptr_array_add(conf->all, leg);
+	*lp = leg;
+out:
+	if (err)
+		ce_leg_unref(leg);
+	return err;
+}
+
+/** The live leg whose channel is @id (dumb/N), or NULL. */
+struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id)
+{
+	return id ? g_hash_table_lookup(conf->legs, id) : NULL;
+}
+
+/**
+ * A leg of room @room named the way an operator would: its dumb/N id, the
+ * caller's channel id, or its short number.  NULL when none matches.
+ */
+struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which)
+{
+	char *end;
+	unsigned long seq = strtoul(which, &end, 10);
+
+	for (unsigned i = 0; i < conf->all->len; i++) {
+		struct ce_leg *l = g_ptr_array_index(conf->all, i);
+
+		if (!l->room || strcmp(l->room->name, room))
+			continue;
+		if ((l->id && !strcmp(l->id, which)) || (l->peer && !strcmp(l->peer, which)))
+			return l;
+		if (!*end && end != which && l->seq == seq)
+			return l;
+	}
+	return NULL;
+}
+
+/** The media flags that follow from the leg's parameters and controls. */
+unsigned ce_leg_media_flags(const struct ce_leg *leg)
+{
+	return (leg->muted ? CE_CMEDIA_MUTE : 0) | (leg->deaf ? CE_CMEDIA_DEAF : 0) |
+	       (leg->voice ? 0 : CE_CMEDIA_NOVOICE) | (leg->echo ? CE_CMEDIA_ECHO : 0) |
+	       (leg->smart ? CE_CMEDIA_SMART : 0);
+}
+
+static void send_drop(struct ce_conf *conf, const char *id, const char *reason)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "call.drop");
+	ce_msg_add(m, "id", id);
+	if (reason)
+		ce_msg_add(m, "reason", reason);
+	ce_conf_send(conf, m);
+	ce_msg_unref(m);
+}
+
+/* Billing legs report themselves as Yate's conference channels do. */
+static void billing_msg(struct ce_leg *leg, const char *name, const char *status)
+{
+	static const char *const copy[] = {"caller", "callername", "called", "billid",
+		"username"};
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, name);
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "module", "conference");
+	ce_msg_add(m, "status", status);
+	for (unsigned i = 0; i < G_N_ELEMENTS(copy); i++) {
+		const char *v = ce_msg_get(leg->params, copy[i]);
+
+		if (v)
+			ce_msg_add(m, copy[i], v);
+	}
+	ce_msg_setf(m, "callto", "conf/%s", leg->room ? leg->room->name : "");
+	ce_conf_send(leg->conf, m);
+	ce_msg_unref(m);
+}
+
+static void join(struct ce_leg *leg)
+{
+	leg->state = CE_LEG_JOINED;
+	leg->deadline = 0;
+	ce_room_add(leg->room, leg);
+	g_info("%s (%s) joined room '%s'", leg->id, leg->peer ? leg->peer : "",
+		leg->room->name);
+	if (leg->billing)
+		billing_msg(leg, "chan.startup", "answered");
+}
+
+static void answered_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_leg *leg = arg;
+
+	(void)msg;
+	(void)handled; /* Yate answers false: nothing handles call.answered */
+	ce_leg_answered(leg);
+	ce_leg_unref(leg);
+}
+
+static void send_answered(struct ce_leg *leg)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "chan.masquerade");
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "message", "call.answered");
+	ce_bus_send(leg->conf->bus, m, leg->conf->set.step_timeout_ms, answered_done,
+		ce_leg_ref(leg));
+	ce_msg_unref(m);
+}
+
+static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
+{
+	struct ce_conf *conf = leg->conf;
+	struct ce_cmedia_remote rem = {
+		.ip = ce_msg_get(ans, "localip"),
+		.port = ce_msg_get_int(ans, "localport", 0, 0, 65535),
+		.codec = conf->set.codec,
+		.rtp_timeout_ms = conf->set.rtp_timeout_ms,
+	};
+	const char *fmt = ce_msg_get(ans, "format");
+
+	if (!rem.ip || !*rem.ip || !rem.port)
+		return -EPROTO;
+	if (fmt && ce_codec_from_name(fmt, &rem.codec))
+		return -EPROTO;
+	return conf->media->leg_start(conf->media_arg, leg->media, &rem);
+}
+
+static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct ce_leg *leg = arg;
+
+	if (leg->state == CE_LEG_PEER) {
+		if (!handled || start_media(leg, msg)) {
+			g_warning("%s: Yate gave no RTP (%s)", leg->id,
+				ce_msg_get_def(msg, "error", handled ? "bad answer" : "no answer"));
+			ce_leg_end(leg, "nomedia", true);
+		} else {
+			leg->state = CE_LEG_RTP;
+			if (leg->up)
+				join(leg);
+			else
+				send_answered(leg);
+		}
+	}
+	ce_leg_unref(leg);
+}
+
+static void send_rtp(struct ce_leg *leg)
+{
+	struct ce_conf *conf = leg->conf;
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "chan.masquerade");
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_add(m, "message", "chan.rtp");
+	ce_msg_add(m, "media", "audio");
+	ce_msg_add(m, "direction", "bidir");
+	ce_msg_add(m, "remoteip", conf->set.rtp_address);
+	ce_msg_setf(m, "remoteport", "%u", leg->port);
+	ce_msg_add(m, "format", ce_codec_name(conf->set.codec));
+	ce_msg_add(m, "rtcp", "false");
+	ce_msg_add(m, "complete_minimal", "true");
+	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, rtp_done, ce_leg_ref(leg));
+	ce_msg_unref(m);
+}
+
+/**
+ * Yate connected the caller to @dumb_id: open our RTP endpoint and ask Yate
+ * for RTP on that channel.  Only meaningful in the OFFERED state.
+ */
+void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
+{
+	struct ce_conf *conf = leg->conf;
+	struct ce_leg *old;
+	int err;
+
+	if (leg->state != CE_LEG_OFFERED)
+		return;
+	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)
+		g_hash_table_remove(conf->offers, leg->peer);
+	old = ce_leg_find(conf, dumb_id);
+	if (old)
+		ce_leg_end(old, "replaced", false);
+	leg->id = g_strdup(dumb_id);
+	g_hash_table_insert(conf->legs, leg->id, leg);
+	leg->state = CE_LEG_PEER;
+	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.join_timeout_ms * 1000;
+	err = conf->media->leg_new(conf->media_arg, &leg->media, leg->room->media,
+		ce_leg_media_flags(leg), leg, &leg->port);
+	if (err) {
+		g_warning("%s: no RTP endpoint: %s", leg->id, g_strerror(-err));
+		ce_leg_end(leg, "congestion", true);
+		return;
+	}
+	send_rtp(leg);
+}
+
+/** The call on the leg is answered (our masquerade came back, or Yate said so). */
+void ce_leg_answered(struct ce_leg *leg)
+{
+	if (leg->state == CE_LEG_RTP)
+		join(leg);
+}
+
+/* A call.conference waiting for this leg learns it failed. */
+static void fail_defer(struct ce_leg *leg, const char *reason)
+{
+	struct ce_msg *m;
+
+	if (!leg->defer)
+		return;
+	m = ce_dispatch_msg(leg->defer);
+	ce_msg_set(m, "error", "failure");
+	ce_msg_set(m, "reason", reason);
+	ce_msg_set(m, "room", "-"); /* keep Yate's own conference away */
+	ce_dispatch_complete(g_steal_pointer(&leg->defer), false);
+}
+
+/**
+ * End the leg for @reason: leave the room (final talkstop, "left"), free
+ * the media, and when @drop tell Yate to drop dumb/N.  Idempotent.
+ */
+void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
+{
+	struct ce_conf *conf = leg->conf;
+	enum ce_leg_state prev = leg->state;
+
+	if (prev == CE_LEG_GONE)
+		return;
+	ce_leg_ref(leg);
+	leg->state = CE_LEG_GONE;
+	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-",
+		leg->peer ? leg->peer : "", ce_leg_state_name(prev), reason ? reason : "");
+	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)
+		g_hash_table_remove(conf->offers, leg->peer);
+	if (leg->id && g_hash_table_lookup(conf->legs, leg->id) == leg)
+		g_hash_table_remove(conf->legs, leg->id);
+	if (drop && leg->id)
+		send_drop(conf, leg->id, reason);
+	fail_defer(leg, reason);
+	if (leg->talking && leg->room) {
+		leg->talking = false;
+		ce_room_notify_leg(leg->room, leg, "talkstop", NULL, NULL);
+	}
+	if (leg->media)
+		conf->media->leg_free(conf->media_arg, g_steal_pointer(&leg->media));
+	if (prev == CE_LEG_JOINED && leg->billing)
+		billing_msg(leg, "chan.hangup", reason ? reason : "hangup");
+	if (leg->room)
+		ce_room_remove(leg->room, leg);
+	g_ptr_array_remove(conf->all, leg);
+	ce_leg_unref(leg);
+}
+
+/** Deadlines: a leg that did not get into its room in time is dropped. */
+void ce_leg_tick(struct ce_leg *leg, gint64 now)
+{
+	if (leg->state >= CE_LEG_JOINED || !leg->deadline || now < leg->deadline)
+		return;
+	if (leg->state == CE_LEG_OFFERED && leg->peer) {
+		/* we never learnt dumb/N: drop the caller rather than leave it hanging */
+		send_drop(leg->conf, leg->peer, "timeout");
+	}
+	ce_leg_end(leg, "timeout", true);
+}
+
+/** Mute (the room no longer hears the leg) or unmute; notifies mute/unmute. */
+void ce_leg_set_muted(struct ce_leg *leg, bool on)
+{
+	struct ce_conf *conf = leg->conf;
+
+	if (leg->muted == on || leg->state == CE_LEG_GONE)
+		return;
+	leg->muted = on;
+	if (leg->media)
+		conf->media->leg_set_flags(conf->media_arg, leg->media, ce_leg_media_flags(leg));
+	if (on)
+		ce_leg_talking(leg, false, 0);
+	if (leg->room && leg->state == CE_LEG_JOINED)
+		ce_room_notify_leg(leg->room, leg, on ? "mute" : "unmute", NULL, NULL);
+}
+
+/** Deaf (the leg hears nothing) or not; notifies deaf/undeaf. */
+void ce_leg_set_deaf(struct ce_leg *leg, bool on)
+{
+	struct ce_conf *conf = leg->conf;
+
+	if (leg->deaf == on || leg->state == CE_LEG_GONE)
+		return;
+	leg->deaf = on;
+	if (leg->media)
+		conf->media->leg_set_flags(conf->media_arg, leg->media, ce_leg_media_flags(leg));
+	if (leg->room && leg->state == CE_LEG_JOINED)
+		ce_room_notify_leg(leg->room, leg, on ? "deaf" : "undeaf", NULL, NULL);
+}
+
+/** The media side saw the leg start or stop talking; notifies talkstart/talkstop. */
+void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy)
+{
+	char buf[16];
+
+	if (leg->state != CE_LEG_JOINED || leg->talking == on || (on && leg->muted))
+		return;
+	leg->talking = on;
+	leg->energy = on ? energy : 0;
+	g_snprintf(buf, sizeof(buf), "%u", energy);
+	ce_room_notify_leg(leg->room, leg, on ? "talkstart" : "talkstop", on ? "energy" : NULL,
+		buf);
+}

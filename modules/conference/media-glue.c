@@ -1,0 +1,284 @@
+/* media-glue.c - the conference signalling's media calls, implemented on the media engine (media.h) */
+#define G_LOG_DOMAIN "conference"
+
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+
+#include "config.h"
+#include "media-glue.h"
+#include "media.h"
+#include "mixer.h"
+
+/*
+ * The media engine gives every room's legs one local UDP port per media
+ * thread and tells legs apart by Yate's address, so a leg's port is known
+ * as soon as its room exists, and the media leg is made when Yate has told
+ * us its end (the chan.rtp answer).  Recording and prompts are not in the
+ * media engine yet: room_record/room_play answer -ENOTSUP.
+ */
+
+struct glue {
+	struct ce_media_conf mc;
+	unsigned max_talkers;
+	struct ce_media *m;
+	GHashTable *rooms; /* struct ce_media_room * -> struct ce_cmedia_room */
+	ce_cmedia_event_h *evh;
+	void *evarg;
+};
+
+struct ce_cmedia_room {
+	struct ce_media_room *mr;
+	void *cookie;
+	unsigned port;
+};
+
+/* Lives until the media engine lets go of the leg (its destroy frees it). */
+struct ce_cmedia_leg {
+	struct ce_cmedia_room *room;
+	struct ce_media_leg *ml;
+	unsigned flags;
+	void *cookie; /* NULL once the signalling side freed the leg */
+};
+
+static unsigned mix_flags(unsigned f)
+{
+	return (f & CE_CMEDIA_MUTE ? CE_MIX_MUTED : 0) | (f & CE_CMEDIA_DEAF ? CE_MIX_DEAF : 0) |
+	       (f & CE_CMEDIA_NOVOICE ? CE_MIX_LISTEN_ONLY : 0);
+}
+
+static void *leg_cookie(struct ce_media_leg *ml)
+{
+	struct ce_cmedia_leg *l = ml ? ce_media_leg_user(ml) : NULL;
+
+	return l ? l->cookie : NULL;
+}
+
+static void on_event(const struct ce_media_event *mev, void *arg)
+{
+	struct glue *g = arg;
+	struct ce_cmedia_room *r = g_hash_table_lookup(g->rooms, mev->room);
+	struct ce_cmedia_event ev = {.energy = mev->energy, .changed = mev->changed};
+
+	if (!r)
+		return;
+	ev.room = r->cookie;
+	ev.leg = leg_cookie(mev->leg);
+	switch (mev->type) {
+	case CE_MEDIA_EV_TALK_START:
+		ev.type = CE_CMEDIA_TALK_START;
+		break;
+	case CE_MEDIA_EV_TALK_STOP:
+		ev.type = CE_CMEDIA_TALK_STOP;
+		break;
+	case CE_MEDIA_EV_RTP_TIMEOUT:
+		ev.type = CE_CMEDIA_RTP_TIMEOUT;
+		break;
+	case CE_MEDIA_EV_SPEAKING:
+		ev.type = CE_CMEDIA_SPEAKERS;
+		for (unsigned i = 0; i < mev->n_speakers && i < CE_CMEDIA_MAX_SPEAKERS; i++) {
+			ev.speakers[ev.n_speakers].leg = leg_cookie(mev->speakers[i]);
+			ev.speakers[ev.n_speakers].energy = mev->energies[i];
+			ev.n_speakers += ev.speakers[ev.n_speakers].leg != NULL;
+		}
+		g->evh(&ev, g->evarg);
+		return;
+	}
+	if (ev.leg)
+		g->evh(&ev, g->evarg);
+}
+
+static int g_open(void *arg, ce_cmedia_event_h *evh, void *evarg)
+{
+	struct glue *g = arg;
+	GError *err = NULL;
+	int ret;
+
+	g->evh = evh;
+	g->evarg = evarg;
+	ret = ce_media_new(&g->m, &g->mc, on_event, g, &err);
+	if (ret < 0) {
+		g_warning("media: %s", err ? err->message : g_strerror(-ret));
+		g_clear_error(&err);
+		return ret;
+	}
+	return 0;
+}
+
+static void g_close(void *arg)
+{
+	struct glue *g = arg;
+
+	g_clear_pointer(&g->m, ce_media_free);
+}
+
+static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
+	unsigned speakers, unsigned interval_ms, void *cookie)
+{
+	struct glue *g = arg;
+	struct ce_cmedia_room *r = g_new0(struct ce_cmedia_room, 1);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	int err;
+
+	(void)name;
+	r->cookie = cookie;
+	err = ce_media_room_new(&r->mr, g->m, rate, g->max_talkers, speakers, interval_ms);
+	if (err < 0)
+		goto out;
+	ce_media_room_local(r->mr, &ss, &len);
+	r->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
+						   ((struct sockaddr_in *)&ss)->sin_port);
+	g_hash_table_insert(g->rooms, r->mr, r);
+	*rp = r;
+out:
+	if (err < 0)
+		g_free(r);
+	return err < 0 ? err : 0;
+}
+
+static void g_room_free(void *arg, struct ce_cmedia_room *r)
+{
+	struct glue *g = arg;
+
+	g_hash_table_remove(g->rooms, r->mr);
+	ce_media_room_free(r->mr);
+	g_free(r);
+}
+
+static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
+{
+	(void)arg;
+	(void)r;
+	return path ? -ENOTSUP : 0;
+}
+
+static int g_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
+{
+	(void)arg;
+	(void)r;
+	(void)path;
+	return -ENOTSUP;
+}
+
+static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
+	unsigned flags, void *cookie, unsigned *port)
+{
+	struct ce_cmedia_leg *l = g_new0(struct ce_cmedia_leg, 1);
+
+	(void)arg;
+	l->room = r;
+	l->flags = flags;
+	l->cookie = cookie;
+	*port = r->port;
+	*lp = l;
+	return 0;
+}
+
+static int resolve(const char *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+		.ai_socktype = SOCK_DGRAM};
+	struct addrinfo *ai = NULL;
+	char sport[8];
+
+	g_snprintf(sport, sizeof(sport), "%u", port);
+	if (getaddrinfo(ip, sport, &hints, &ai) || !ai)
+		return -EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int g_leg_start(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_remote *rem)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int err;
+
+	(void)arg;
+	if (l->ml)
+		return -EALREADY;
+	err = resolve(rem->ip, rem->port, &ss, &len);
+	if (err)
+		return err;
+	err = ce_media_leg_new(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
+		mix_flags(l->flags), l, g_free);
+	return err < 0 ? err : 0;
+}
+
+static void g_leg_set_flags(void *arg, struct ce_cmedia_leg *l, unsigned flags)
+{
+	(void)arg;
+	l->flags = flags;
+	if (l->ml)
+		ce_media_leg_set_flags(l->ml, mix_flags(flags));
+}
+
+static void g_leg_free(void *arg, struct ce_cmedia_leg *l)
+{
+	(void)arg;
+	l->cookie = NULL;
+	if (l->ml)
+		ce_media_leg_free(l->ml); /* its destroy frees l */
+	else
+		g_free(l);
+}
+
+static const struct ce_cmedia_ops s_ops = {
+	.open = g_open,
+	.close = g_close,
+	.room_new = g_room_new,
+	.room_free = g_room_free,
+	.room_record = g_room_record,
+	.room_play = g_room_play,
+	.leg_new = g_leg_new,
+	.leg_start = g_leg_start,
+	.leg_set_flags = g_leg_set_flags,
+	.leg_free = g_leg_free,
+};
+
+/** The media calls on the real media engine; their arg comes from ce_cmedia_glue_new. */
+const struct ce_cmedia_ops *ce_cmedia_default_ops(void)
+{
+	return &s_ops;
+}
+
+/** State for ce_cmedia_default_ops(), configured from [conference] of @cfg (may be NULL). */
+int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg)
+{
+	struct glue *g = g_new0(struct glue, 1);
+	const char *S = "conference";
+
+	ce_media_conf_default(&g->mc);
+	g->max_talkers = CE_MIX_DEF_TALKERS;
+	if (cfg) {
+		g->mc.bind_ip = ce_config_get(cfg, S, "rtp_bind", g->mc.bind_ip);
+		g->mc.port = ce_config_get_int(cfg, S, "rtp_port", g->mc.port, 0, 65535);
+		g->mc.threads = ce_config_get_int(cfg, S, "media_threads", g->mc.threads, 1, 64);
+		g->mc.rtp_timeout_ms =
+			ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000);
+		g->mc.jbuf_min_ms = ce_config_get_int(cfg, S, "jbuf_min", g->mc.jbuf_min_ms, 0, 500);
+		g->mc.jbuf_max_ms = ce_config_get_int(cfg, S, "jbuf_max", g->mc.jbuf_max_ms, 20, 500);
+		g->max_talkers = ce_config_get_int(cfg, S, "max_talkers", g->max_talkers, 1,
+			CE_MIX_MAX_TALKERS);
+	} else {
+		g->mc.rtp_timeout_ms = 10000;
+	}
+	g->rooms = g_hash_table_new(g_direct_hash, g_direct_equal);
+	*argp = g;
+	return 0;
+}
+
+/** Free the state of ce_cmedia_glue_new (after the media side was closed). */
+void ce_cmedia_glue_free(void *arg)
+{
+	struct glue *g = arg;
+
+	if (!g)
+		return;
+	g_close(g);
+	g_hash_table_destroy(g->rooms);
+	g_free(g);
+}

@@ -1,0 +1,121 @@
+/* media-priv.h - media internals shared by media.c (main side) and media-thread.c */
+#ifndef CE_MEDIA_PRIV_H
+#define CE_MEDIA_PRIV_H
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "jbuf.h"
+#include "media.h"
+#include "rtp.h"
+
+#define CE_MEDIA_BATCH 64
+
+struct ce_ring {
+	GMutex lock;
+	unsigned cap, head, count;
+	uint8_t *items;
+};
+
+struct ce_addr_key {
+	uint8_t addr[16];
+	uint16_t port;
+};
+
+enum ce_media_cmd_type {
+	CE_MEDIA_CMD_ROOM_ADD,
+	CE_MEDIA_CMD_ROOM_DEL,
+	CE_MEDIA_CMD_LEG_ADD,
+	CE_MEDIA_CMD_LEG_DEL,
+	CE_MEDIA_CMD_LEG_FLAGS,
+};
+
+struct ce_media_cmd {
+	enum ce_media_cmd_type type;
+	struct ce_media_room *room;
+	struct ce_media_leg *leg;
+	unsigned flags;
+};
+
+enum { CE_MEDIA_PUBLIC = 0, CE_MEDIA_GONE_LEG, CE_MEDIA_GONE_ROOM };
+
+struct ce_media_qev {
+	struct ce_media_event ev;
+	int internal;
+};
+
+struct ce_shard {
+	struct ce_media *m;
+	GThread *thread;
+	gint quit;
+	int fd;
+	struct sockaddr_storage local;
+	socklen_t local_len;
+	unsigned n_rooms; /* main thread's count, to spread rooms */
+	struct ce_ring cmds;
+	/* Media thread only from here on. */
+	GHashTable *by_addr;
+	struct ce_media_room *rooms;
+	unsigned n_legs;
+	uint64_t tick;
+	struct ce_media_stats st;
+	struct mmsghdr rmsg[CE_MEDIA_BATCH];
+	struct iovec riov[CE_MEDIA_BATCH];
+	struct sockaddr_storage raddr[CE_MEDIA_BATCH];
+	uint8_t rbuf[CE_MEDIA_BATCH][CE_RTP_MAX_PACKET + 1];
+	struct mmsghdr smsg[CE_MEDIA_BATCH];
+	struct iovec siov[CE_MEDIA_BATCH][2];
+	uint8_t shdr[CE_MEDIA_BATCH][12];
+	unsigned n_send;
+};
+
+struct ce_media {
+	struct ce_media_conf conf;
+	ce_media_event_h *handler;
+	void *arg;
+	struct ce_shard *shards;
+	unsigned n_shards;
+	struct ce_ring events;
+	int efd;
+	guint watch;
+	uint64_t events_lost;
+	GHashTable *legs, *rooms, *remotes; /* main thread's */
+};
+
+struct ce_media_room {
+	struct ce_media *m;
+	struct ce_shard *shard;
+	struct ce_mix_room *mix;
+	bool removing;                      /* main thread */
+	struct ce_media_room *next, *prev;  /* in the shard, media thread */
+	unsigned speakers, interval_ticks;
+	uint64_t next_notify, next_repeat;
+	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];
+};
+
+struct ce_media_leg {
+	struct ce_mix_leg mix; /* first: the mixer's legs lead back here */
+	struct ce_jbuf jb;
+	struct ce_media_room *room;
+	struct ce_addr_key key;
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	uint8_t pt;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	uint64_t last_rx;
+	unsigned rx_tick; /* packets taken this tick */
+	bool timed_out;
+	bool linked;
+	struct ce_media_leg_stats st;
+	bool removing; /* main thread */
+	void *user;
+	GDestroyNotify destroy;
+};
+
+void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal);
+int ce_media_addr_key(struct ce_addr_key *k, const struct sockaddr *sa, socklen_t len);
+gpointer ce_media_shard_run(gpointer data);
+bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c);
+
+#endif

@@ -1,0 +1,508 @@
+/* media.c - the media threads: RTP legs on UDP, one 20 ms clock, rooms, events
+ *
+ * Each media thread owns one UDP socket and the rooms given to it.  Legs of
+ * its rooms share the socket: a packet belongs to the leg whose remote
+ * address (the one Yate reported) it comes from, anything else is dropped,
+ * so a leg is latched to its address from its creation.  The thread wakes
+ * on an absolute 20 ms clock (clock_nanosleep TIMER_ABSTIME), and per tick:
+ * applies the main thread's commands, reads every waiting datagram in
+ * recvmmsg batches into the legs' jitter buffers, mixes every room and
+ * sends every leg its frame in sendmmsg batches.  Idle rooms cost a silent
+ * frame per leg and nothing else.  Commands come from the main thread in a
+ * short-lock ring; events go back in another one, with an eventfd that
+ * wakes the main loop.  Neither side ever waits for the other: a full ring
+ * refuses the command (-EAGAIN) or drops the event (counted).  Legs and
+ * rooms are allocated and freed on the main thread only; the media thread
+ * links and unlinks them, then hands them back with an internal event.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define G_LOG_DOMAIN "media"
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <glib-unix.h>
+
+#include "jbuf.h"
+#include "media.h"
+#include "media-priv.h"
+#include "rtp.h"
+
+#define MAX_THREADS 64
+
+/** Fill conf with the defaults. */
+void ce_media_conf_default(struct ce_media_conf *conf)
+{
+	memset(conf, 0, sizeof(*conf));
+	conf->bind_ip = "0.0.0.0";
+	conf->threads = 1;
+	conf->rtp_timeout_ms = 5000;
+	conf->jbuf_min_ms = 20;
+	conf->jbuf_max_ms = 200;
+}
+
+static int ring_push(struct ce_ring *r, const void *item, size_t size)
+{
+	int err = 0;
+
+	g_mutex_lock(&r->lock);
+	if (r->count == r->cap) {
+		err = -EAGAIN;
+	} else {
+		memcpy(r->items + ((r->head + r->count) % r->cap) * size, item, size);
+		r->count++;
+	}
+	g_mutex_unlock(&r->lock);
+	return err;
+}
+
+static bool ring_pop(struct ce_ring *r, void *item, size_t size)
+{
+	bool got = false;
+
+	g_mutex_lock(&r->lock);
+	if (r->count > 0) {
+		memcpy(item, r->items + r->head * size, size);
+		r->head = (r->head + 1) % r->cap;
+		r->count--;
+		got = true;
+	}
+	g_mutex_unlock(&r->lock);
+	return got;
+}
+
+/* Called on a media thread: the next command, if any. */
+bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c)
+{
+	return ring_pop(r, c, sizeof(*c));
+}
+
+static void ring_init(struct ce_ring *r, unsigned cap, size_t size)
+{
+	g_mutex_init(&r->lock);
+	r->cap = cap;
+	r->items = g_malloc0(cap * size);
+}
+
+static void ring_clear(struct ce_ring *r)
+{
+	g_mutex_clear(&r->lock);
+	g_free(r->items);
+}
+
+/* Called on a media thread: queue an event for the main loop. */
+void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal)
+{
+	struct ce_media_qev q = {.ev = *ev, .internal = internal};
+	uint64_t one = 1;
+
+	if (ring_push(&m->events, &q, sizeof(q)) < 0) {
+		m->events_lost++;
+		return;
+	}
+	if (write(m->efd, &one, sizeof(one)) < 0)
+		m->events_lost += 0; /* the counter is already above zero */
+}
+
+static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
+{
+	g_hash_table_remove(m->remotes, &leg->key);
+	g_hash_table_remove(m->legs, leg);
+	if (leg->destroy)
+		leg->destroy(leg->user);
+	g_free(leg);
+}
+
+static void room_destroy(struct ce_media *m, struct ce_media_room *room)
+{
+	room->shard->n_rooms--;
+	g_hash_table_remove(m->rooms, room);
+	ce_mix_room_free(room->mix);
+	g_free(room);
+}
+
+static gboolean events_ready(gint fd, G_GNUC_UNUSED GIOCondition cond, gpointer data)
+{
+	struct ce_media *m = data;
+	struct ce_media_qev q;
+	uint64_t v;
+
+	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		g_warning("media: event fd: %s", g_strerror(errno));
+	while (ring_pop(&m->events, &q, sizeof(q))) {
+		if (q.internal == CE_MEDIA_GONE_LEG)
+			leg_destroy(m, q.ev.leg);
+		else if (q.internal == CE_MEDIA_GONE_ROOM)
+			room_destroy(m, q.ev.room);
+		else if (!(q.ev.leg && q.ev.leg->removing) && !q.ev.room->removing && m->handler)
+			m->handler(&q.ev, m->arg);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static int shard_socket(struct ce_shard *s, const struct ce_media_conf *conf, unsigned i,
+	GError **error)
+{
+	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in a4 = {.sin_family = AF_INET};
+	struct sockaddr *sa = (struct sockaddr *)&a4;
+	socklen_t len = sizeof(a4);
+	int family = AF_INET, buf = 4 << 20;
+	uint16_t port = conf->port ? (uint16_t)(conf->port + i) : 0;
+
+	if (inet_pton(AF_INET, conf->bind_ip, &a4.sin_addr) == 1) {
+		a4.sin_port = htons(port);
+	} else if (inet_pton(AF_INET6, conf->bind_ip, &a6.sin6_addr) == 1) {
+		a6.sin6_port = htons(port);
+		sa = (struct sockaddr *)&a6;
+		len = sizeof(a6);
+		family = AF_INET6;
+	} else {
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+			"media: bad bind address '%s'", conf->bind_ip);
+		return -EINVAL;
+	}
+	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0 || bind(s->fd, sa, len) < 0) {
+		int err = -errno;
+
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-err),
+			"media: cannot bind %s port %u: %s", conf->bind_ip, port, g_strerror(-err));
+		return err;
+	}
+	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	setsockopt(s->fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	s->local_len = sizeof(s->local);
+	getsockname(s->fd, (struct sockaddr *)&s->local, &s->local_len);
+	return 0;
+}
+
+static guint key_hash(gconstpointer p)
+{
+	const struct ce_addr_key *k = p;
+	guint h = k->port * 2654435761u;
+
+	for (unsigned i = 0; i < sizeof(k->addr); i++)
+		h = h * 31 + k->addr[i];
+	return h;
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+	return memcmp(a, b, sizeof(struct ce_addr_key)) == 0;
+}
+
+/* Key of an address; -EAFNOSUPPORT for anything but IPv4 and IPv6. */
+int ce_media_addr_key(struct ce_addr_key *k, const struct sockaddr *sa, socklen_t len)
+{
+	memset(k, 0, sizeof(*k));
+	if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+
+		/* As an IPv4-mapped IPv6 address, so both families compare. */
+		k->addr[10] = k->addr[11] = 0xff;
+		memcpy(k->addr + 12, &a->sin_addr, 4);
+		k->port = a->sin_port;
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+
+		memcpy(k->addr, &a->sin6_addr, 16);
+		k->port = a->sin6_port;
+		return 0;
+	}
+	return -EAFNOSUPPORT;
+}
+
+static void shards_stop(struct ce_media *m)
+{
+	for (unsigned i = 0; i < m->n_shards; i++) {
+		struct ce_shard *s = &m->shards[i];
+
+		g_atomic_int_set(&s->quit, 1);
+		if (s->thread)
+			g_thread_join(s->thread);
+		s->thread = NULL;
+	}
+}
+
+/**
+ * Start the media threads with conf (NULL: defaults).  Events are handed
+ * to h on the thread-default main context of the caller.  Returns 0 or a
+ * negative errno with error set.
+ */
+int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_media_event_h *h,
+	void *arg, GError **error)
+{
+	struct ce_media *m = g_new0(struct ce_media, 1);
+	int err = 0;
+
+	if (conf)
+		m->conf = *conf;
+	else
+		ce_media_conf_default(&m->conf);
+	m->conf.threads = CLAMP(m->conf.threads, 1, MAX_THREADS);
+	m->conf.bind_ip = g_strdup(m->conf.bind_ip ? m->conf.bind_ip : "0.0.0.0");
+	m->handler = h;
+	m->arg = arg;
+	m->legs = g_hash_table_new(NULL, NULL);
+	m->rooms = g_hash_table_new(NULL, NULL);
+	m->remotes = g_hash_table_new(key_hash, key_equal);
+	ring_init(&m->events, 16384, sizeof(struct ce_media_qev));
+	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->efd < 0) {
+		err = -errno;
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "media: eventfd: %s",
+			g_strerror(errno));
+		goto out;
+	}
+	m->shards = g_new0(struct ce_shard, m->conf.threads);
+	for (unsigned i = 0; i < m->conf.threads; i++) {
+		struct ce_shard *s = &m->shards[i];
+
+		s->m = m;
+		s->fd = -1;
+		m->n_shards++;
+		ring_init(&s->cmds, 65536, sizeof(struct ce_media_cmd));
+		err = shard_socket(s, &m->conf, i, error);
+		if (err < 0)
+			goto out;
+		s->by_addr = g_hash_table_new(key_hash, key_equal);
+		s->thread = g_thread_new("ce-media", ce_media_shard_run, s);
+	}
+	m->watch = g_unix_fd_add(m->efd, G_IO_IN, events_ready, m);
+out:
+	if (err < 0)
+		g_clear_pointer(&m, ce_media_free);
+	*mp = m;
+	return err;
+}
+
+/** Stop the media threads and free every room and leg left. */
+void ce_media_free(struct ce_media *m)
+{
+	GHashTableIter it;
+	gpointer p;
+
+	if (!m)
+		return;
+	shards_stop(m);
+	if (m->watch)
+		g_source_remove(m->watch);
+	if (m->efd >= 0)
+		events_ready(m->efd, G_IO_IN, m); /* legs and rooms handed back */
+	m->handler = NULL;
+	g_hash_table_iter_init(&it, m->legs);
+	while (g_hash_table_iter_next(&it, &p, NULL)) {
+		struct ce_media_leg *leg = p;
+
+		g_hash_table_iter_remove(&it);
+		g_hash_table_remove(m->remotes, &leg->key);
+		if (leg->destroy)
+			leg->destroy(leg->user);
+		g_free(leg);
+	}
+	g_hash_table_iter_init(&it, m->rooms);
+	while (g_hash_table_iter_next(&it, &p, NULL)) {
+		struct ce_media_room *room = p;
+
+		g_hash_table_iter_remove(&it);
+		ce_mix_room_free(room->mix);
+		g_free(room);
+	}
+	for (unsigned i = 0; i < m->n_shards; i++) {
+		struct ce_shard *s = &m->shards[i];
+
+		if (s->fd >= 0)
+			close(s->fd);
+		ring_clear(&s->cmds);
+		if (s->by_addr)
+			g_hash_table_unref(s->by_addr);
+	}
+	if (m->efd >= 0)
+		close(m->efd);
+	ring_clear(&m->events);
+	g_hash_table_unref(m->legs);
+	g_hash_table_unref(m->rooms);
+	g_hash_table_unref(m->remotes);
+	g_free((char *)m->conf.bind_ip);
+	g_free(m->shards);
+	g_free(m);
+}
+
+/** Totals over the media threads (read without locking: approximate). */
+void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	for (unsigned i = 0; i < m->n_shards; i++) {
+		const struct ce_shard *s = &m->shards[i];
+
+		st->ticks += s->st.ticks;
+		st->overruns += s->st.overruns;
+		st->rx_unknown += s->st.rx_unknown;
+		st->rx_bad += s->st.rx_bad;
+		st->tx_errors += s->st.tx_errors;
+	}
+	st->events_lost = m->events_lost;
+}
+
+static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_media_room *room,
+	struct ce_media_leg *leg, unsigned flags)
+{
+	struct ce_media_cmd c = {.type = type, .room = room, .leg = leg, .flags = flags};
+
+	return ring_push(&s->cmds, &c, sizeof(c));
+}
+
+/**
+ * Create a room mixing at rate Hz with at most max_talkers talkers summed;
+ * when speakers > 0 it reports its top speakers (CE_MEDIA_EV_SPEAKING) at
+ * most every interval_ms (Yate's speakers= and interval=, at least 1000).
+ */
+int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
+	unsigned max_talkers, unsigned speakers, unsigned interval_ms)
+{
+	struct ce_media_room *room = g_new0(struct ce_media_room, 1);
+	struct ce_shard *s = &m->shards[0];
+	int err;
+
+	for (unsigned i = 1; i < m->n_shards; i++)
+		if (m->shards[i].n_rooms < s->n_rooms)
+			s = &m->shards[i];
+	err = ce_mix_room_new(&room->mix, rate, max_talkers);
+	if (err < 0)
+		goto out;
+	room->m = m;
+	room->shard = s;
+	room->speakers = MIN(speakers, CE_MEDIA_MAX_SPEAKERS);
+	room->interval_ticks = MAX(interval_ms, 1000) / 20;
+	err = send_cmd(s, CE_MEDIA_CMD_ROOM_ADD, room, NULL, 0);
+	if (err < 0)
+		goto out;
+	s->n_rooms++;
+	g_hash_table_add(m->rooms, room);
+out:
+	if (err < 0) {
+		if (room->mix)
+			ce_mix_room_free(room->mix);
+		g_clear_pointer(&room, g_free);
+	}
+	*rp = room;
+	return err;
+}
+
+/** Remove a room and all its legs; they are freed once the media thread lets go. */
+void ce_media_room_free(struct ce_media_room *room)
+{
+	GHashTableIter it;
+	gpointer p;
+
+	if (!room || room->removing)
+		return;
+	room->removing = true;
+	g_hash_table_iter_init(&it, room->m->legs);
+	while (g_hash_table_iter_next(&it, &p, NULL))
+		if (((struct ce_media_leg *)p)->room == room)
+			((struct ce_media_leg *)p)->removing = true;
+	while (send_cmd(room->shard, CE_MEDIA_CMD_ROOM_DEL, room, NULL, 0) < 0)
+		g_usleep(1000); /* only when 65536 commands are queued */
+}
+
+/** The local RTP address of room's legs: what Yate must send to. */
+int ce_media_room_local(const struct ce_media_room *room, struct sockaddr_storage *ss,
+	socklen_t *len)
+{
+	*ss = room->shard->local;
+	*len = room->shard->local_len;
+	return 0;
+}
+
+/**
+ * Add a leg to room sending to and latched to remote, in codec (PCMU or
+ * PCMA; the room must be 8 kHz), with CE_MIX_* flags.  user is handed to
+ * destroy when the leg is freed.  Returns 0, -EADDRINUSE if another leg
+ * has that remote, -ENOTSUP, -EAFNOSUPPORT or -EAGAIN (queue full).
+ */
+int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
+	const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+	void *user, GDestroyNotify destroy)
+{
+	struct ce_media *m = room->m;
+	struct ce_media_leg *leg = g_new0(struct ce_media_leg, 1);
+	int err = ce_media_addr_key(&leg->key, remote, len);
+
+	if (err < 0)
+		goto out;
+	if (ce_codec_rtp_pt(codec) < 0 || room->mix->rate != 8000 || room->removing) {
+		err = -ENOTSUP;
+		goto out;
+	}
+	if (g_hash_table_contains(m->remotes, &leg->key)) {
+		err = -EADDRINUSE;
+		goto out;
+	}
+	leg->room = room;
+	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
+	leg->remote_len = len;
+	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
+	leg->ssrc = g_random_int();
+	leg->seq = (uint16_t)g_random_int();
+	leg->ts = g_random_int();
+	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
+	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * 8, m->conf.jbuf_max_ms * 8);
+	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_ADD, room, leg, 0);
+	if (err < 0)
+		goto out;
+	leg->user = user;
+	leg->destroy = destroy;
+	g_hash_table_add(m->remotes, &leg->key);
+	g_hash_table_add(m->legs, leg);
+out:
+	if (err < 0)
+		g_clear_pointer(&leg, g_free);
+	*lp = leg;
+	return err;
+}
+
+/** Change a leg's CE_MIX_* flags (mute, deaf, listen-only). */
+int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags)
+{
+	if (leg->removing)
+		return -ENOENT;
+	return send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_FLAGS, leg->room, leg, flags);
+}
+
+/** Remove a leg; user's destroy runs once the media thread has let go. */
+void ce_media_leg_free(struct ce_media_leg *leg)
+{
+	if (!leg || leg->removing)
+		return;
+	leg->removing = true;
+	while (send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_DEL, leg->room, leg, 0) < 0)
+		g_usleep(1000); /* only when 65536 commands are queued */
+}
+
+/** The user data given at creation. */
+void *ce_media_leg_user(const struct ce_media_leg *leg)
+{
+	return leg->user;
+}
+
+/** A leg's counters (read without locking: approximate). */
+void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st)
+{
+	*st = leg->st;
+	st->jbuf = leg->jb.st;
+}
+
+/** Bytes one leg takes, buffers included (the memory per participant). */
+size_t ce_media_leg_size(void)
+{
+	return sizeof(struct ce_media_leg);
+}

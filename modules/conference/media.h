@@ -1,0 +1,80 @@
+/* media.h - the media threads: RTP legs on UDP, one 20 ms clock, rooms, events */
+#ifndef CE_MEDIA_H
+#define CE_MEDIA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <glib.h>
+
+#include "g711.h"
+#include "jbuf.h"
+#include "mixer.h"
+
+struct ce_media;
+struct ce_media_room;
+struct ce_media_leg;
+
+struct ce_media_conf {
+	const char *bind_ip;     /* local address of the RTP sockets ("0.0.0.0") */
+	unsigned port;           /* first port (thread i binds port + i); 0: any */
+	unsigned threads;        /* media threads, rooms are spread over them (1) */
+	unsigned rtp_timeout_ms; /* no RTP for this long: CE_MEDIA_EV_RTP_TIMEOUT (5000) */
+	unsigned jbuf_min_ms;    /* jitter buffer delay bounds (20, 200) */
+	unsigned jbuf_max_ms;
+};
+
+enum ce_media_ev_type {
+	CE_MEDIA_EV_TALK_START,  /* leg starts talking (energy set) */
+	CE_MEDIA_EV_TALK_STOP,   /* leg stops talking, also when muted or removed */
+	CE_MEDIA_EV_RTP_TIMEOUT, /* leg's RTP stopped: the glue should end the leg */
+	CE_MEDIA_EV_SPEAKING,    /* room's top speakers, as Yate's "speaking" notify */
+};
+
+#define CE_MEDIA_MAX_SPEAKERS 8
+
+/* An event, delivered on the main loop.  Handles stay valid until freed. */
+struct ce_media_event {
+	enum ce_media_ev_type type;
+	struct ce_media_room *room;
+	struct ce_media_leg *leg;
+	unsigned energy;
+	bool changed; /* SPEAKING: the set of speakers changed (order aside) */
+	unsigned n_speakers;
+	struct ce_media_leg *speakers[CE_MEDIA_MAX_SPEAKERS];
+	unsigned energies[CE_MEDIA_MAX_SPEAKERS];
+};
+
+typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
+
+struct ce_media_leg_stats {
+	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets;
+	struct ce_jbuf_stats jbuf;
+};
+
+struct ce_media_stats {
+	uint64_t ticks, overruns, rx_unknown, rx_bad, tx_errors, events_lost;
+};
+
+void ce_media_conf_default(struct ce_media_conf *conf);
+int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_media_event_h *h,
+	void *arg, GError **error);
+void ce_media_free(struct ce_media *m);
+void ce_media_stats(struct ce_media *m, struct ce_media_stats *st);
+
+int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
+	unsigned max_talkers, unsigned speakers, unsigned interval_ms);
+void ce_media_room_free(struct ce_media_room *room);
+int ce_media_room_local(const struct ce_media_room *room, struct sockaddr_storage *ss,
+	socklen_t *len);
+
+int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
+	const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+	void *user, GDestroyNotify destroy);
+int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
+void ce_media_leg_free(struct ce_media_leg *leg);
+void *ce_media_leg_user(const struct ce_media_leg *leg);
+void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st);
+size_t ce_media_leg_size(void);
+
+#endif

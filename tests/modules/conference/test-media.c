@@ -1,0 +1,269 @@
+/* test-media.c - the media thread end to end on loopback UDP: who hears whom */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <glib.h>
+
+#include "modules/conference/media.h"
+#include "modules/conference/rtp.h"
+
+#define PEERS 3
+#define TICKS 110    /* 2.2 s of RTP */
+#define A_STOPS 70   /* peer 0 goes quiet at 1.4 s: its RTP times out */
+#define HEAR_FROM 30 /* analyse what arrives from 0.6 s to 1.4 s */
+
+static const double freq[PEERS] = {500, 1100, 1700};
+static const double intruder_freq = 2300, wrong_pt_freq = 2900;
+
+struct peer {
+	int fd;
+	struct sockaddr_in addr;
+	enum ce_codec codec;
+	struct ce_media_leg *leg;
+	int16_t heard[TICKS * 160];
+	unsigned n_heard;
+	unsigned starts, stops, timeouts;
+};
+
+struct test {
+	struct ce_media *m;
+	struct ce_media_room *room;
+	struct sockaddr_in media_addr;
+	struct peer peer[PEERS];
+	int intruder;
+	unsigned speaking, max_speakers, destroyed;
+	GMainLoop *loop;
+};
+
+static int udp_socket(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)a, sizeof(*a)), ==, 0);
+	getsockname(fd, (struct sockaddr *)a, &len);
+	return fd;
+}
+
+static void send_rtp(struct test *t, int fd, uint8_t pt, unsigned tick, double f, enum ce_codec c,
+	size_t len)
+{
+	uint8_t buf[2000];
+	int16_t pcm[160];
+
+	memset(buf, 0, sizeof(buf));
+	ce_rtp_build_hdr(buf, pt, false, (uint16_t)tick, tick * 160, 0x1000 + (uint32_t)fd);
+	for (unsigned i = 0; i < 160; i++)
+		pcm[i] = tick < 8 ? 0 : (int16_t)(6000 * sin(2 * G_PI * f * (tick * 160 + i) / 8000));
+	ce_codec_encode(c, pcm, buf + 12, 160);
+	sendto(fd, buf, len, 0, (struct sockaddr *)&t->media_addr, sizeof(t->media_addr));
+}
+
+static void receive_all(struct peer *p)
+{
+	uint8_t buf[2000];
+	struct ce_rtp_pkt pkt;
+	ssize_t n;
+
+	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0) {
+		g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+		g_assert_cmpuint(pkt.pt, ==, ce_codec_rtp_pt(p->codec));
+		g_assert_cmpuint(pkt.len, ==, 160);
+		if (p->n_heard + 160 <= G_N_ELEMENTS(p->heard)) {
+			ce_codec_decode(p->codec, pkt.payload, p->heard + p->n_heard, 160);
+			p->n_heard += 160;
+		}
+	}
+}
+
+static void sleep_until(struct timespec *next)
+{
+	next->tv_nsec += 20000000L;
+	if (next->tv_nsec >= 1000000000L) {
+		next->tv_nsec -= 1000000000L;
+		next->tv_sec++;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
+		;
+}
+
+static gboolean quit_idle(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* The far ends: send a tone each, plus hostile packets; record the mix. */
+static gpointer far_ends(gpointer data)
+{
+	struct test *t = data;
+	struct timespec next;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (unsigned tick = 0; tick < TICKS; tick++) {
+		for (unsigned i = 0; i < PEERS; i++) {
+			struct peer *p = &t->peer[i];
+
+			if (i != 0 || tick < A_STOPS)
+				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick, freq[i],
+					p->codec, 12 + 160);
+			receive_all(p);
+		}
+		/* Hostile: a stranger, a wrong payload type, truncated, huge. */
+		send_rtp(t, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
+		send_rtp(t, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
+		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
+		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
+		sleep_until(&next);
+	}
+	g_idle_add(quit_idle, t->loop);
+	return NULL;
+}
+
+static void on_event(const struct ce_media_event *ev, void *arg)
+{
+	struct test *t = arg;
+	struct peer *p = ev->leg ? ce_media_leg_user(ev->leg) : NULL;
+
+	switch (ev->type) {
+	case CE_MEDIA_EV_TALK_START:
+		p->starts++;
+		g_assert_cmpuint(ev->energy, >=, 20);
+		break;
+	case CE_MEDIA_EV_TALK_STOP:
+		p->stops++;
+		break;
+	case CE_MEDIA_EV_RTP_TIMEOUT:
+		p->timeouts++;
+		break;
+	case CE_MEDIA_EV_SPEAKING:
+		t->speaking++;
+		t->max_speakers = MAX(t->max_speakers, ev->n_speakers);
+		for (unsigned i = 0; i < ev->n_speakers; i++)
+			g_assert_nonnull(ce_media_leg_user(ev->speakers[i]));
+		break;
+	}
+}
+
+static void destroyed(gpointer data)
+{
+	struct peer *p = data;
+
+	p->leg = NULL;
+}
+
+/* Goertzel power of f in n samples. */
+static double power(const int16_t *x, unsigned n, double f)
+{
+	double c = 2 * cos(2 * G_PI * f / 8000), s1 = 0, s2 = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+
+		s2 = s1;
+		s1 = s0;
+	}
+	return (s1 * s1 + s2 * s2 - c * s1 * s2) / n / n;
+}
+
+static void check_hearing(struct test *t)
+{
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct peer *p = &t->peer[i];
+		const int16_t *x = p->heard + HEAR_FROM * 160;
+		unsigned n = (A_STOPS - HEAR_FROM) * 160;
+		double others = 1e30;
+
+		g_assert_cmpuint(p->n_heard, >=, (A_STOPS + 5) * 160);
+		for (unsigned k = 0; k < PEERS; k++)
+			if (k != i)
+				others = MIN(others, power(x, n, freq[k]));
+		if (g_test_verbose())
+			g_printerr("peer %u: others %.0f self %.0f intruder %.0f wrong-pt %.0f\n", i,
+				others, power(x, n, freq[i]), power(x, n, intruder_freq),
+				power(x, n, wrong_pt_freq));
+		/* A tone of amplitude 6000 has Goertzel power 9e6 here. */
+		g_assert_cmpfloat(others, >, 1e6);
+		g_assert_cmpfloat(power(x, n, freq[i]), <, others / 1000);
+		g_assert_cmpfloat(power(x, n, intruder_freq), <, others / 1000);
+		g_assert_cmpfloat(power(x, n, wrong_pt_freq), <, others / 1000);
+	}
+}
+
+static void test_end_to_end(void)
+{
+	struct test t = {0};
+	struct ce_media_conf conf;
+	struct sockaddr_storage ss;
+	struct ce_media_stats st;
+	struct ce_media_leg *dup;
+	gint64 deadline;
+	socklen_t len;
+	GError *error = NULL;
+	GThread *th;
+
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.rtp_timeout_ms = 300;
+	g_assert_cmpint(ce_media_new(&t.m, &conf, on_event, &t, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpint(ce_media_room_new(&t.room, t.m, 8000, 4, 3, 1000), ==, 0);
+	ce_media_room_local(t.room, &ss, &len);
+	memcpy(&t.media_addr, &ss, sizeof(t.media_addr));
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct peer *p = &t.peer[i];
+
+		p->fd = udp_socket(&p->addr);
+		p->codec = i == 2 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+		g_assert_cmpint(ce_media_leg_new(&p->leg, t.room, (struct sockaddr *)&p->addr,
+					sizeof(p->addr), p->codec, 0, p, destroyed), ==, 0);
+	}
+	/* One leg per remote address. */
+	g_assert_cmpint(ce_media_leg_new(&dup, t.room, (struct sockaddr *)&t.peer[1].addr,
+				sizeof(t.peer[1].addr), CE_CODEC_PCMU, 0, NULL, NULL), ==, -EADDRINUSE);
+	g_assert_null(dup);
+	t.intruder = udp_socket(&(struct sockaddr_in){0});
+	t.loop = g_main_loop_new(NULL, FALSE);
+	th = g_thread_new("far-ends", far_ends, &t);
+	g_main_loop_run(t.loop);
+	g_thread_join(th);
+	check_hearing(&t);
+	for (unsigned i = 0; i < PEERS; i++)
+		g_assert_cmpuint(t.peer[i].starts, >=, 1);
+	g_assert_cmpuint(t.peer[0].timeouts, ==, 1);
+	g_assert_cmpuint(t.peer[1].timeouts, ==, 0);
+	g_assert_cmpuint(t.max_speakers, ==, 3);
+	g_assert_cmpuint(t.speaking, >=, 1);
+	ce_media_stats(t.m, &st);
+	g_assert_cmpuint(st.rx_unknown, >=, TICKS / 2);
+	/* Removing the room hands every leg back, on the main loop. */
+	ce_media_room_free(t.room);
+	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+	while ((t.peer[0].leg || t.peer[1].leg || t.peer[2].leg) &&
+		g_get_monotonic_time() < deadline)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	for (unsigned i = 0; i < PEERS; i++)
+		g_assert_null(t.peer[i].leg);
+	ce_media_free(t.m);
+	for (unsigned i = 0; i < PEERS; i++)
+		close(t.peer[i].fd);
+	close(t.intruder);
+	g_main_loop_unref(t.loop);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/media/end-to-end", test_end_to_end);
+	return g_test_run();
+}
