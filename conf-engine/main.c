@@ -67,9 +67,36 @@ static const GOptionEntry options[] = {
 	{NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
-static int parse_options(int *argc, char ***argv)
+/*
+ * Yate's [scripts] passes one single parameter: "conf-engine=ARGS" runs us
+ * with argv[1] = "ARGS" as one string.  Split it as a shell would; a single
+ * parameter that is not an option is the configuration file.  Returns a
+ * new string vector.
+ */
+static char **yate_argv(int argc, char **argv)
+{
+	char **v = NULL;
+	int n = 0;
+
+	if (argc == 2 && argv[1][0] && argv[1][0] != '-') {
+		v = g_new0(char *, 4);
+		v[0] = g_strdup(argv[0]);
+		v[1] = g_strdup("--config");
+		v[2] = g_strdup(argv[1]);
+	} else if (argc == 2 && strpbrk(argv[1], " \t")) {
+		char *line = g_strdup_printf("conf-engine %s", argv[1]);
+
+		if (!g_shell_parse_argv(line, &n, &v, NULL))
+			v = NULL;
+		g_free(line);
+	}
+	return v ? v : g_strdupv(argv);
+}
+
+static int parse_options(int argc, char **argv)
 {
 	GOptionContext *ctx = g_option_context_new("- conference server for Yate");
+	char **args = yate_argv(argc, argv);
 	GError *err = NULL;
 	int r = 0;
 
@@ -77,11 +104,15 @@ static int parse_options(int *argc, char ***argv)
 	g_option_context_set_description(ctx,
 		"Yate starts conf-engine as a global external module (extmodule.conf, [scripts])\n"
 		"and talks to it over stdin/stdout.  Signals: SIGTERM/SIGINT leave Yate cleanly.");
-	if (!g_option_context_parse(ctx, argc, argv, &err)) {
+	if (!g_option_context_parse_strv(ctx, &args, &err)) {
 		fprintf(stderr, "conf-engine: %s (try --help)\n", err->message);
 		g_error_free(err);
 		r = -EINVAL;
+	} else if (args[1]) {
+		fprintf(stderr, "conf-engine: unexpected argument '%s' (try --help)\n", args[1]);
+		r = -EINVAL;
 	}
+	g_strfreev(args);
 	g_option_context_free(ctx);
 	return r;
 }
@@ -271,7 +302,7 @@ int main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	ce_log_init();
-	if (parse_options(&argc, &argv) < 0)
+	if (parse_options(argc, argv) < 0)
 		return EXIT_CONFIG;
 	if (opt_version) {
 		printf("conf-engine %s\n", PACKAGE_VERSION);

@@ -308,6 +308,25 @@ def test_connect_unix():
         os.rmdir(tmp)
 
 
+def test_log_to_yate():
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[general]\nlog_to=yate\n[log]\nlevel=warn\n")
+        conf = f.name
+    e = Engine("--config", conf)
+    try:
+        startup_lines(e.out)
+        e.say("%%>nonsense:here")
+        line, seen = e.out.until(lambda l: l.startswith("%%>output:"))
+        tap(line is not None and "WARN" in line and "nonsense" in line,
+            "log_to=yate: a warning travels as %%>output", "\n".join(seen))
+        e.p.stdin.close()
+        rc = e.wait()
+        tap(rc == 0, "log_to=yate: exit 0", "rc=%s" % rc)
+    finally:
+        e.close()
+        os.unlink(conf)
+
+
 def test_options():
     p = subprocess.run([BINARY, "--version"], capture_output=True, timeout=WAIT)
     tap(p.returncode == 0 and p.stdout.startswith(b"conf-engine "), "--version", p.stdout)
@@ -333,6 +352,12 @@ def test_options():
             "bad log level: exit 2 with file:line", p.stderr)
         p = subprocess.run([BINARY, "--check-config", "--config", good], capture_output=True, timeout=WAIT)
         tap(p.returncode == 0, "good config: --check-config exit 0", p.stderr)
+        p = subprocess.run([BINARY, "--check-config --config " + good], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 0 and good.encode() in p.stdout,
+            "Yate's single [scripts] parameter is split into options", p.stdout + p.stderr)
+        p = subprocess.run([BINARY, bad], capture_output=True, timeout=WAIT, stdin=subprocess.DEVNULL)
+        tap(p.returncode == 2 and (bad + ":5").encode() in p.stderr,
+            "a single non-option parameter is the configuration file", p.stderr)
         p = subprocess.run([BINARY, "--connect", "bogus"], capture_output=True, timeout=WAIT,
                            stdin=subprocess.DEVNULL)
         tap(p.returncode == 2 and b"unix:PATH" in p.stderr, "bad --connect: exit 2", p.stderr)
@@ -345,7 +370,7 @@ def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
-    for t in (test_options, test_startup_and_transcript, test_hostile_input, test_sigterm,
+    for t in (test_options, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
               test_connect_unix):
         try:
             t()
