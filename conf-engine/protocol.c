@@ -26,11 +26,11 @@
 #include "message.h"
 #include "protocol.h"
 
-G_DEFINE_QUARK(ce-proto-error-quark, ce_proto_error)
+G_DEFINE_QUARK(ce - proto - error - quark, ce_proto_error)
 
 static const struct ce_proto_limits default_limits = {
-	.max_line = CE_PROTO_MAX_LINE_DEFAULT,
-	.max_params = CE_PROTO_MAX_PARAMS_DEFAULT,
+        .max_line = CE_PROTO_MAX_LINE_DEFAULT,
+        .max_params = CE_PROTO_MAX_PARAMS_DEFAULT,
 };
 
 /** The limits used when a caller passes NULL. */
@@ -198,7 +198,8 @@ static int fail(GError **err, int code, const char *fmt, ...)
 		*err = g_error_new_valist(CE_PROTO_ERROR, code, fmt, ap);
 		va_end(ap);
 	}
-	return code == CE_PROTO_ERROR_TOO_LONG || code == CE_PROTO_ERROR_TOO_MANY ? -E2BIG : -EINVAL;
+	return code == CE_PROTO_ERROR_TOO_LONG || code == CE_PROTO_ERROR_TOO_MANY ? -E2BIG
+	                                                                          : -EINVAL;
 }
 
 static int missing(struct cur *c, const char *what, GError **err)
@@ -210,20 +211,20 @@ static int bad_escape(const struct cur *c, const char *pct, const char *what, GE
 {
 	if (pct + 1 >= c->end || pct[1] == ':')
 		return fail(err, CE_PROTO_ERROR_ESCAPE, "'%%' at end of %s at byte %zu", what,
-			off(c, pct));
+		        off(c, pct));
 	if ((unsigned char)pct[1] > 32 && (unsigned char)pct[1] < 127)
 		return fail(err, CE_PROTO_ERROR_ESCAPE, "bad escape '%%%c' in %s at byte %zu",
-			pct[1], what, off(c, pct));
+		        pct[1], what, off(c, pct));
 	return fail(err, CE_PROTO_ERROR_ESCAPE, "bad escape '%%' + 0x%02x in %s at byte %zu",
-		(unsigned char)pct[1], what, off(c, pct));
+	        (unsigned char)pct[1], what, off(c, pct));
 }
 
 /*
  * Unescape a field into a new string; control bytes were checked for the
  * whole line already.  Returns NULL and sets @err on a bad escape.
  */
-static char *field_dup(const struct cur *c, const struct span *f, char extra, const char *what,
-	GError **err)
+static char *field_dup(
+        const struct cur *c, const struct span *f, char extra, const char *what, GError **err)
 {
 	size_t bad;
 	char *s;
@@ -267,7 +268,7 @@ static int parse_prio(struct cur *c, const struct span *f, int *prio, GError **e
 
 	if (!parse_uint(f, INT_MAX, &v))
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "bad priority '%.*s' at byte %zu",
-			(int)MIN(f->len, 32), f->s, off(c, f->s));
+		        (int)MIN(f->len, 32), f->s, off(c, f->s));
 	*prio = (int)v;
 	return 0;
 }
@@ -286,7 +287,7 @@ static int parse_success(struct cur *c, const struct span *f, bool *ok, GError *
 	return 0;
 bad:
 	return fail(err, CE_PROTO_ERROR_SYNTAX, "bad boolean '%.*s' at byte %zu",
-		(int)MIN(f->len, 32), f->s, off(c, f->s));
+	        (int)MIN(f->len, 32), f->s, off(c, f->s));
 }
 
 /* Split the rest of the line at its last ':' (for "<name>:<success>" tails). */
@@ -316,8 +317,8 @@ static char *raw_dup(const struct span *f)
 /* ---- messages and answers ---------------------------------------------- */
 
 /* Store one parameter chunk; an empty chunk is skipped as Yate does. */
-static int parse_param(struct cur *c, struct ce_msg *m, const struct span *f, bool answer,
-	GError **err)
+static int parse_param(
+        struct cur *c, struct ce_msg *m, const struct span *f, bool answer, GError **err)
 {
 	const char *eq = memchr(f->s, '=', f->len);
 	struct span nm = {f->s, eq ? (size_t)(eq - f->s) : f->len};
@@ -326,7 +327,7 @@ static int parse_param(struct cur *c, struct ce_msg *m, const struct span *f, bo
 
 	if (eq == f->s)
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "parameter starts with '=' at byte %zu",
-			off(c, f->s));
+		        off(c, f->s));
 	p.name = field_dup(c, &nm, '=', "parameter name", err);
 	if (!p.name)
 		return -EINVAL;
@@ -348,7 +349,7 @@ static int parse_param(struct cur *c, struct ce_msg *m, const struct span *f, bo
 }
 
 static int parse_params(struct cur *c, struct ce_msg *m, bool answer,
-	const struct ce_proto_limits *lim, GError **err)
+        const struct ce_proto_limits *lim, GError **err)
 {
 	unsigned n = 0;
 	struct span f;
@@ -360,8 +361,8 @@ static int parse_params(struct cur *c, struct ce_msg *m, bool answer,
 			continue;
 		if (++n > lim->max_params)
 			return fail(err, CE_PROTO_ERROR_TOO_MANY,
-				"more than %u parameters (at byte %zu)", lim->max_params,
-				off(c, f.s));
+			        "more than %u parameters (at byte %zu)", lim->max_params,
+			        off(c, f.s));
 		r = parse_param(c, m, &f, answer, err);
 		if (r < 0)
 			return r;
@@ -370,8 +371,8 @@ static int parse_params(struct cur *c, struct ce_msg *m, bool answer,
 }
 
 /* Replace *@dst by the unescaped field; returns 0 or -EINVAL. */
-static int set_field(struct cur *c, char **dst, const struct span *f, const char *what,
-	GError **err)
+static int set_field(
+        struct cur *c, char **dst, const struct span *f, const char *what, GError **err)
 {
 	char *s = field_dup(c, f, 0, what, err);
 
@@ -384,7 +385,7 @@ static int set_field(struct cur *c, char **dst, const struct span *f, const char
 
 /* "<name>:<retval>[:params]" shared by messages and answers. */
 static int parse_body(struct cur *c, struct ce_msg *m, bool answer,
-	const struct ce_proto_limits *lim, GError **err)
+        const struct ce_proto_limits *lim, GError **err)
 {
 	struct span nm, rv;
 	int r;
@@ -400,8 +401,8 @@ static int parse_body(struct cur *c, struct ce_msg *m, bool answer,
 	return r;
 }
 
-static int parse_message(struct ce_line *line, struct cur *c, const struct ce_proto_limits *lim,
-	GError **err)
+static int parse_message(
+        struct ce_line *line, struct cur *c, const struct ce_proto_limits *lim, GError **err)
 {
 	struct span id, tm;
 	uint64_t t = 0;
@@ -412,7 +413,7 @@ static int parse_message(struct ce_line *line, struct cur *c, const struct ce_pr
 		return missing(c, "message name after the time", err);
 	if (tm.len && !parse_uint(&tm, UINT64_MAX, &t))
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "bad time '%.*s' at byte %zu",
-			(int)MIN(tm.len, 32), tm.s, off(c, tm.s));
+		        (int)MIN(tm.len, 32), tm.s, off(c, tm.s));
 	ce_msg_new(&line->msg, NULL);
 	if (t)
 		line->msg->time = t;
@@ -421,8 +422,8 @@ static int parse_message(struct ce_line *line, struct cur *c, const struct ce_pr
 	return parse_body(c, line->msg, false, lim, err);
 }
 
-static int parse_answer(struct ce_line *line, struct cur *c, const struct ce_proto_limits *lim,
-	GError **err)
+static int parse_answer(
+        struct ce_line *line, struct cur *c, const struct ce_proto_limits *lim, GError **err)
 {
 	struct span id, pr;
 	int r;
@@ -538,7 +539,7 @@ static int parse_debug(struct ce_line *line, struct cur *c, GError **err)
 	tx = (struct span){lv.s + neg, lv.len - neg};
 	if (!parse_uint(&tx, INT_MAX, &v))
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "bad debug level '%.*s' at byte %zu",
-			(int)MIN(lv.len, 32), lv.s, off(c, lv.s));
+		        (int)MIN(lv.len, 32), lv.s, off(c, lv.s));
 	line->level = neg ? -(int)v : (int)v;
 	tx.s = c->p;
 	tx.len = c->end - c->p;
@@ -597,23 +598,23 @@ static const struct keyword {
 	enum ce_line_kind kind;
 	parse_h *parse; /* NULL for message and answer */
 } keywords[] = {
-	{'>', "message", CE_LINE_MESSAGE, NULL},
-	{'<', "message", CE_LINE_ANSWER, NULL},
-	{'>', "install", CE_LINE_INSTALL, parse_install},
-	{'<', "install", CE_LINE_INSTALLED, parse_installed},
-	{'>', "uninstall", CE_LINE_UNINSTALL, parse_name},
-	{'<', "uninstall", CE_LINE_UNINSTALLED, parse_installed},
-	{'>', "watch", CE_LINE_WATCH, parse_name},
-	{'<', "watch", CE_LINE_WATCHED, parse_watched},
-	{'>', "unwatch", CE_LINE_UNWATCH, parse_name},
-	{'<', "unwatch", CE_LINE_UNWATCHED, parse_watched},
-	{'>', "setlocal", CE_LINE_SETLOCAL, parse_setlocal},
-	{'<', "setlocal", CE_LINE_SETLOCAL_ANS, parse_setlocal_ans},
-	{'>', "output", CE_LINE_OUTPUT, parse_rest_raw},
-	{'>', "debug", CE_LINE_DEBUG, parse_debug},
-	{'>', "connect", CE_LINE_CONNECT, parse_connect},
-	{'>', "quit", CE_LINE_QUIT, parse_nothing},
-	{'<', "quit", CE_LINE_QUIT_ANS, parse_nothing},
+        {'>', "message", CE_LINE_MESSAGE, NULL},
+        {'<', "message", CE_LINE_ANSWER, NULL},
+        {'>', "install", CE_LINE_INSTALL, parse_install},
+        {'<', "install", CE_LINE_INSTALLED, parse_installed},
+        {'>', "uninstall", CE_LINE_UNINSTALL, parse_name},
+        {'<', "uninstall", CE_LINE_UNINSTALLED, parse_installed},
+        {'>', "watch", CE_LINE_WATCH, parse_name},
+        {'<', "watch", CE_LINE_WATCHED, parse_watched},
+        {'>', "unwatch", CE_LINE_UNWATCH, parse_name},
+        {'<', "unwatch", CE_LINE_UNWATCHED, parse_watched},
+        {'>', "setlocal", CE_LINE_SETLOCAL, parse_setlocal},
+        {'<', "setlocal", CE_LINE_SETLOCAL_ANS, parse_setlocal_ans},
+        {'>', "output", CE_LINE_OUTPUT, parse_rest_raw},
+        {'>', "debug", CE_LINE_DEBUG, parse_debug},
+        {'>', "connect", CE_LINE_CONNECT, parse_connect},
+        {'>', "quit", CE_LINE_QUIT, parse_nothing},
+        {'<', "quit", CE_LINE_QUIT_ANS, parse_nothing},
 };
 
 static const char error_in[] = "Error in:";
@@ -625,7 +626,7 @@ static const struct keyword *find_keyword(char dir, const char *w, size_t len)
 	for (i = 0; i < G_N_ELEMENTS(keywords); i++) {
 		const struct keyword *k = &keywords[i];
 
-		if (k->dir == dir && !strncmp(k->word, w, len) && !k->word[len])
+		if (k->dir == dir && strlen(k->word) == len && !memcmp(k->word, w, len))
 			return k;
 	}
 	return NULL;
@@ -640,8 +641,8 @@ static int check_bytes(const struct cur *c, bool free_text, GError **err)
 		unsigned char b = (unsigned char)c->base[i];
 
 		if (!free_text || b == '\0' || b == '\n')
-			return fail(err, CE_PROTO_ERROR_ESCAPE, "raw control byte 0x%02x at byte %zu",
-				b, i);
+			return fail(err, CE_PROTO_ERROR_ESCAPE,
+			        "raw control byte 0x%02x at byte %zu", b, i);
 		i++;
 	}
 	return 0;
@@ -658,8 +659,8 @@ static int unknown(const char *s, size_t len, GError **err)
 	return r;
 }
 
-static int parse_keyword_line(struct ce_line *line, struct cur *c,
-	const struct ce_proto_limits *lim, GError **err)
+static int parse_keyword_line(
+        struct ce_line *line, struct cur *c, const struct ce_proto_limits *lim, GError **err)
 {
 	size_t len = c->end - c->base;
 	const char *w, *colon;
@@ -667,7 +668,7 @@ static int parse_keyword_line(struct ce_line *line, struct cur *c,
 	int r;
 
 	if (len < 3 || c->base[0] != '%' || c->base[1] != '%' ||
-		(c->base[2] != '>' && c->base[2] != '<'))
+	        (c->base[2] != '>' && c->base[2] != '<'))
 		return unknown(c->base, MIN(len, 32), err);
 	w = c->base + 3;
 	colon = memchr(w, ':', c->end - w);
@@ -679,8 +680,10 @@ static int parse_keyword_line(struct ce_line *line, struct cur *c,
 	if (r)
 		return r;
 	if ((k->kind == CE_LINE_QUIT || k->kind == CE_LINE_QUIT_ANS) != !colon)
-		return fail(err, CE_PROTO_ERROR_SYNTAX, colon ? "unexpected ':' at byte %zu" :
-			"missing ':' after the keyword at byte %zu", (size_t)((colon ? colon : c->end) - c->base));
+		return fail(err, CE_PROTO_ERROR_SYNTAX,
+		        colon ? "unexpected ':' at byte %zu"
+		              : "missing ':' after the keyword at byte %zu",
+		        (size_t)((colon ? colon : c->end) - c->base));
 	c->p = colon ? colon + 1 : c->end;
 	c->more = colon != NULL;
 	if (k->kind == CE_LINE_MESSAGE)
@@ -698,7 +701,7 @@ static int parse_keyword_line(struct ce_line *line, struct cur *c,
  * @line left empty.
  */
 int ce_line_parse(struct ce_line *line, const char *text, size_t len,
-	const struct ce_proto_limits *lim, GError **err)
+        const struct ce_proto_limits *lim, GError **err)
 {
 	struct cur c = {text, text, text + len, false};
 	int r;
@@ -707,8 +710,8 @@ int ce_line_parse(struct ce_line *line, const char *text, size_t len,
 	if (!lim)
 		lim = &default_limits;
 	if (len > lim->max_line)
-		return fail(err, CE_PROTO_ERROR_TOO_LONG, "line of %zu bytes is over the limit of %zu",
-			len, lim->max_line);
+		return fail(err, CE_PROTO_ERROR_TOO_LONG,
+		        "line of %zu bytes is over the limit of %zu", len, lim->max_line);
 	if (len >= sizeof(error_in) - 1 && !memcmp(text, error_in, sizeof(error_in) - 1)) {
 		line->kind = CE_LINE_ERROR;
 		r = check_bytes(&c, true, err);
@@ -874,22 +877,22 @@ static void format_answer_tail(GString *out, const struct ce_line *l, bool prio,
 }
 
 static const char *const prefixes[] = {
-	[CE_LINE_INSTALL] = "%%>install:",
-	[CE_LINE_INSTALLED] = "%%<install:",
-	[CE_LINE_UNINSTALL] = "%%>uninstall:",
-	[CE_LINE_UNINSTALLED] = "%%<uninstall:",
-	[CE_LINE_WATCH] = "%%>watch:",
-	[CE_LINE_WATCHED] = "%%<watch:",
-	[CE_LINE_UNWATCH] = "%%>unwatch:",
-	[CE_LINE_UNWATCHED] = "%%<unwatch:",
-	[CE_LINE_SETLOCAL] = "%%>setlocal:",
-	[CE_LINE_SETLOCAL_ANS] = "%%<setlocal:",
-	[CE_LINE_OUTPUT] = "%%>output:",
-	[CE_LINE_DEBUG] = "%%>debug:",
-	[CE_LINE_CONNECT] = "%%>connect:",
-	[CE_LINE_QUIT] = "%%>quit",
-	[CE_LINE_QUIT_ANS] = "%%<quit",
-	[CE_LINE_ERROR] = "Error in: ",
+        [CE_LINE_INSTALL] = "%%>install:",
+        [CE_LINE_INSTALLED] = "%%<install:",
+        [CE_LINE_UNINSTALL] = "%%>uninstall:",
+        [CE_LINE_UNINSTALLED] = "%%<uninstall:",
+        [CE_LINE_WATCH] = "%%>watch:",
+        [CE_LINE_WATCHED] = "%%<watch:",
+        [CE_LINE_UNWATCH] = "%%>unwatch:",
+        [CE_LINE_UNWATCHED] = "%%<unwatch:",
+        [CE_LINE_SETLOCAL] = "%%>setlocal:",
+        [CE_LINE_SETLOCAL_ANS] = "%%<setlocal:",
+        [CE_LINE_OUTPUT] = "%%>output:",
+        [CE_LINE_DEBUG] = "%%>debug:",
+        [CE_LINE_CONNECT] = "%%>connect:",
+        [CE_LINE_QUIT] = "%%>quit",
+        [CE_LINE_QUIT_ANS] = "%%<quit",
+        [CE_LINE_ERROR] = "Error in: ",
 };
 
 /**
@@ -960,11 +963,11 @@ void ce_line_format(GString *out, const struct ce_line *l)
  * '\r' before the newline stays part of the line (Yate sends none).
  */
 struct ce_linebuf {
-	char *buf;      /* the start of a line whose newline has not come yet */
-	size_t len;     /* bytes in buf */
-	size_t size;    /* allocated size of buf */
-	size_t max;     /* longest line accepted */
-	bool skipping;  /* discarding an over-long line up to its newline */
+	char *buf;     /* the start of a line whose newline has not come yet */
+	size_t len;    /* bytes in buf */
+	size_t size;   /* allocated size of buf */
+	size_t max;    /* longest line accepted */
+	bool skipping; /* discarding an over-long line up to its newline */
 };
 
 /**
@@ -1004,8 +1007,8 @@ static void keep(struct ce_linebuf *lb, const char *data, size_t len)
 }
 
 /* Bytes without a newline: keep them, or start skipping once over the limit. */
-static void feed_partial(struct ce_linebuf *lb, const char *data, size_t len,
-	ce_overflow_h *overh, void *arg)
+static void feed_partial(
+        struct ce_linebuf *lb, const char *data, size_t len, ce_overflow_h *overh, void *arg)
 {
 	if (lb->skipping)
 		return;
@@ -1021,7 +1024,7 @@ static void feed_partial(struct ce_linebuf *lb, const char *data, size_t len,
 
 /* One whole line ends at @data + @len (the newline itself is not passed). */
 static void feed_line(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
-	ce_overflow_h *overh, void *arg)
+        ce_overflow_h *overh, void *arg)
 {
 	if (lb->skipping) {
 		lb->skipping = false;
@@ -1051,7 +1054,7 @@ static void feed_line(struct ce_linebuf *lb, const char *data, size_t len, ce_li
  * newline is discarded.  The handlers must not feed or free @lb.
  */
 void ce_linebuf_feed(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
-	ce_overflow_h *overh, void *arg)
+        ce_overflow_h *overh, void *arg)
 {
 	const char *end = data + len, *nl;
 

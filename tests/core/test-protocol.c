@@ -90,7 +90,8 @@ static void roundtrip_fixture(const char *name)
 	unsigned i, n = 0;
 
 	for (i = 0; lines[i]; i++) {
-		g_assert_true(g_str_has_prefix(lines[i], "E: ") || g_str_has_prefix(lines[i], "A: "));
+		g_assert_true(
+		        g_str_has_prefix(lines[i], "E: ") || g_str_has_prefix(lines[i], "A: "));
 		assert_roundtrip(lines[i] + 3);
 		n++;
 	}
@@ -175,10 +176,11 @@ static void test_message_fields(void)
 	struct ce_line l;
 	const struct ce_param *p;
 
-	g_assert_cmpint(parse_str(&l, "%%>message:id%z1:1795326762:call.execute:rv:"
-				      "a=1:a=2:b=x%zy%%z:c=:d=1=2",
-				NULL),
-		==, 0);
+	g_assert_cmpint(parse_str(&l,
+	                        "%%>message:id%z1:1795326762:call.execute:rv:"
+	                        "a=1:a=2:b=x%zy%%z:c=:d=1=2",
+	                        NULL),
+	        ==, 0);
 	g_assert_cmpint(l.kind, ==, CE_LINE_MESSAGE);
 	g_assert_cmpstr(l.msg->id, ==, "id:1");
 	g_assert_cmpuint(l.msg->time, ==, 1795326762);
@@ -208,8 +210,8 @@ static void test_answer_fields(void)
 {
 	struct ce_line l;
 
-	g_assert_cmpint(parse_str(&l, "%%<message::true:chan.notify:ret:a=1:gone:=%:x", NULL),
-		<, 0);
+	g_assert_cmpint(
+	        parse_str(&l, "%%<message::true:chan.notify:ret:a=1:gone:=%:x", NULL), <, 0);
 	g_assert_cmpint(parse_str(&l, "%%<message::yes:chan.notify:ret:a=1:gone", NULL), ==, 0);
 	g_assert_cmpint(l.kind, ==, CE_LINE_ANSWER);
 	g_assert_cmpstr(l.msg->id, ==, "");
@@ -463,7 +465,8 @@ static void expect_error(const char *text, size_t len, int code, const char *msg
 
 static void test_error_messages(void)
 {
-	expect_error("%%>message:1:2:m::ab=%3", 23, CE_PROTO_ERROR_ESCAPE, "bad escape '%3' in parameter value at byte 21");
+	expect_error("%%>message:1:2:m::ab=%3", 23, CE_PROTO_ERROR_ESCAPE,
+	        "bad escape '%3' in parameter value at byte 21");
 	expect_error("%%>message:1:2:m::ab=x%", 23, CE_PROTO_ERROR_ESCAPE, "at byte 22");
 	expect_error("%%>message:1:x:m:", 17, CE_PROTO_ERROR_SYNTAX, "bad time 'x' at byte 13");
 	expect_error("%%<message:1:nope:m:", 20, CE_PROTO_ERROR_SYNTAX, "bad boolean 'nope'");
@@ -477,9 +480,16 @@ static void test_error_messages(void)
 static void test_control_bytes(void)
 {
 	static const char *const lines[] = {
-		"%%>message:1:2:m::a=\x01", "%%>message:1:2:m\x1f::", "%%<message:\x09" ":true:m:",
-		"%%>install:50:a\tb", "%%>watch:a\rb", "%%<setlocal:a:b\x07:true",
-		"%%>debug:1:a\x1b", "%%>connect:glo\x02" "al",
+	        "%%>message:1:2:m::a=\x01",
+	        "%%>message:1:2:m\x1f::",
+	        "%%<message:\x09"
+	        ":true:m:",
+	        "%%>install:50:a\tb",
+	        "%%>watch:a\rb",
+	        "%%<setlocal:a:b\x07:true",
+	        "%%>debug:1:a\x1b",
+	        "%%>connect:glo\x02"
+	        "al",
 	};
 	unsigned i;
 
@@ -579,18 +589,18 @@ static void collect_clear(struct collect *c)
 }
 
 static const char stream[] = "%%>install:50:call.execute\n"
-			     "\n"
-			     "%%>message:1:2:m::a=1\r\n"
-			     "0123456789012345678901234567890123456789 too long for 32\n"
-			     "after\n"
-			     "exactly-thirty-two-bytes-long-xx\n"
-			     "thirty-three-bytes-long-line-xxxx\n"
-			     "tail";
+                             "\n"
+                             "%%>message:1:2:m::a=1\r\n"
+                             "0123456789012345678901234567890123456789 too long for 32\n"
+                             "after\n"
+                             "exactly-thirty-two-bytes-long-xx\n"
+                             "thirty-three-bytes-long-line-xxxx\n"
+                             "tail";
 
 static void check_stream(const struct collect *c, const struct ce_linebuf *lb)
 {
-	static const char *const want[] = {"%%>install:50:call.execute", "", "%%>message:1:2:m::a=1\r",
-		"after", "exactly-thirty-two-bytes-long-xx"};
+	static const char *const want[] = {"%%>install:50:call.execute", "",
+	        "%%>message:1:2:m::a=1\r", "after", "exactly-thirty-two-bytes-long-xx"};
 	unsigned i;
 
 	g_assert_cmpuint(c->lines->len, ==, G_N_ELEMENTS(want));
