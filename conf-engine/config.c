@@ -43,6 +43,8 @@ struct entry {
 
 struct section {
 	char *name;
+	const char *file; /* where its first header is */
+	unsigned line;
 	GPtrArray *entries; /* of struct entry, file order */
 	GHashTable *first;  /* key -> first struct entry with that key */
 };
@@ -409,8 +411,13 @@ static int parse_header(
 		r = syntax(err, in, "empty section name");
 	else if (name[0] == '$')
 		r = directive(cfg, in, name, err);
-	if (r == 0)
+	if (r == 0) {
 		in->sect = make_section(cfg, name);
+		if (!in->sect->line) {
+			in->sect->file = in->file;
+			in->sect->line = in->line;
+		}
+	}
 	g_free(name);
 	return r < 0 ? r : 0;
 }
@@ -712,4 +719,17 @@ const struct ce_config_entry *ce_config_entry(
 const char *ce_config_path(const struct ce_config *cfg)
 {
 	return cfg ? cfg->path : NULL;
+}
+
+/**
+ * Where [@section] first appeared: its line, with *@file set (when not
+ * NULL); 0 when the section is unknown or was made by ce_config_set().
+ */
+unsigned ce_config_section_line(const struct ce_config *cfg, const char *section, const char **file)
+{
+	struct section *s = find_section(cfg, section);
+
+	if (file)
+		*file = s ? s->file : NULL;
+	return s ? s->line : 0;
 }

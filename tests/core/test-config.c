@@ -4,7 +4,7 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
-#include "config.h"
+#include "conf-engine/config.h"
 
 static struct ce_config *parse_ok(const char *text)
 {

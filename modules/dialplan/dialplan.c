@@ -1,0 +1,242 @@
+/* dialplan.c - the dialplan module: answers call.route from a regexroute-style dialplan file */
+#define G_LOG_DOMAIN "dialplan"
+
+#include <errno.h>
+#include <string.h>
+
+#include <gio/gio.h>
+
+#include "bus.h"
+#include "conf-engine/config.h"
+#include "console.h"
+#include "engine.h"
+#include "message.h"
+#include "module.h"
+#include "plan.h"
+
+#ifndef CE_SYSCONFDIR
+#define CE_SYSCONFDIR "/etc/conf-engine"
+#endif
+
+/*
+ * conf-engine.conf:
+ *   [dialplan]
+ *   file=dialplan.conf   ; relative to conf-engine.conf's directory
+ *   priority=90          ; below Yate's regexroute (100): we answer first
+ *
+ * A routed call.route is answered "true" with the target as return value
+ * (transcript 1: called=800 -> conf/room1); an unrouted one goes on to the
+ * next handler, in the end to Yate's own regexroute.  The file is read at
+ * start (an error stops the engine) and again on "conf reload dialplan",
+ * in a worker thread; a bad file then keeps the old dialplan running.
+ */
+
+#define DEFAULT_PRIORITY 90
+
+static struct {
+	struct ce_engine *ce;
+	struct ce_plan *plan;
+	char *file;
+	unsigned prio;
+	int handler; /* bus handler id, 0: none */
+	bool console, status;
+	GCancellable *reload; /* a reload in progress */
+	guint64 routed, unrouted;
+} dp;
+
+static enum ce_msg_result on_route(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	(void)d;
+	(void)arg;
+	if (!dp.plan)
+		return CE_MSG_CONTINUE;
+	if (ce_plan_route(dp.plan, msg)) {
+		dp.routed++;
+		return CE_MSG_HANDLED;
+	}
+	dp.unrouted++;
+	return CE_MSG_CONTINUE;
+}
+
+/* Read and compile @file; blocking (start-up or a worker thread). */
+static int load_plan(const char *file, struct ce_plan **pp, GError **err)
+{
+	struct ce_config *cfg = NULL;
+	int r;
+
+	r = ce_config_load(&cfg, file, err);
+	if (r == 0)
+		r = ce_plan_new(pp, cfg, err);
+	ce_config_free(cfg);
+	return r;
+}
+
+/* [dialplan] file, relative to the main configuration's directory. */
+static char *plan_file(const struct ce_config *cfg, bool *explicit)
+{
+	const char *f = ce_config_get(cfg, "dialplan", "file", "");
+	const char *main_path = ce_config_path(cfg);
+	char *dir, *path;
+
+	*explicit = *f != '\0';
+	if (!*explicit)
+		f = "dialplan.conf";
+	if (g_path_is_absolute(f))
+		return g_strdup(f);
+	dir = main_path ? g_path_get_dirname(main_path) : g_strdup(CE_SYSCONFDIR);
+	path = g_build_filename(dir, f, NULL);
+	g_free(dir);
+	return path;
+}
+
+static void set_plan(struct ce_plan *plan)
+{
+	ce_plan_free(dp.plan);
+	dp.plan = plan;
+	if (plan && !dp.handler) {
+		dp.handler = ce_bus_install(ce_engine_bus(dp.ce), "call.route", dp.prio, NULL, NULL,
+		        0, on_route, NULL, NULL);
+		if (dp.handler < 0) {
+			g_critical("cannot install call.route: %s", g_strerror(-dp.handler));
+			dp.handler = 0;
+		}
+	}
+	if (plan)
+		g_message("dialplan %s: %u contexts, %u rules, call.route at priority %u", dp.file,
+		        ce_plan_n_contexts(plan), ce_plan_n_rules(plan), dp.prio);
+}
+
+static void reload_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
+{
+	struct ce_plan *plan = NULL;
+	GError *err = NULL;
+
+	(void)src;
+	(void)cancel;
+	if (load_plan(data, &plan, &err) < 0)
+		g_task_return_error(task, err);
+	else
+		g_task_return_pointer(task, plan, (GDestroyNotify)ce_plan_free);
+}
+
+static void reload_done(GObject *src, GAsyncResult *res, gpointer data)
+{
+	GCancellable *cancel = g_task_get_cancellable(G_TASK(res));
+	GError *err = NULL;
+	struct ce_plan *plan;
+
+	(void)src;
+	(void)data;
+	plan = g_task_propagate_pointer(G_TASK(res), &err);
+	if (g_cancellable_is_cancelled(cancel)) { /* the module stopped meanwhile */
+		ce_plan_free(plan);
+		g_clear_error(&err);
+		return;
+	}
+	g_clear_object(&dp.reload);
+	if (!plan) {
+		g_warning("dialplan reload failed, the previous dialplan stays: %s", err->message);
+		g_error_free(err);
+		return;
+	}
+	set_plan(plan);
+}
+
+static int cmd_reload(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	GTask *task;
+
+	(void)ce;
+	(void)arg;
+	if (argc != 1 || strcmp(argv[0], "dialplan"))
+		return -EINVAL;
+	if (dp.reload) {
+		g_string_append(out, "dialplan reload already in progress\r\n");
+		return 0;
+	}
+	dp.reload = g_cancellable_new();
+	task = g_task_new(NULL, dp.reload, reload_done, NULL);
+	g_task_set_task_data(task, g_strdup(dp.file), g_free);
+	g_task_run_in_thread(task, reload_thread);
+	g_object_unref(task);
+	g_string_append_printf(
+	        out, "reloading dialplan %s (the result goes to the log)\r\n", dp.file);
+	return 0;
+}
+
+static void complete_reload(
+        struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg)
+{
+	(void)ce;
+	(void)arg;
+	if (partline && !strcmp(partline, "reload"))
+		ce_console_complete_add(out, partword, "dialplan");
+}
+
+static void status(struct ce_engine *ce, GString *out, void *arg)
+{
+	(void)ce;
+	(void)arg;
+	g_string_append_printf(out,
+	        "dialplan_rules=%u,routed=%" G_GUINT64_FORMAT ",unrouted=%" G_GUINT64_FORMAT,
+	        ce_plan_n_rules(dp.plan), dp.routed, dp.unrouted);
+}
+
+static void dialplan_exit(struct ce_engine *ce);
+
+static int dialplan_init(struct ce_engine *ce)
+{
+	const struct ce_config *cfg = ce_engine_config(ce);
+	struct ce_plan *plan = NULL;
+	GError *err = NULL;
+	bool explicit;
+	int r = 0;
+
+	dp.ce = ce;
+	dp.prio = (unsigned)ce_config_get_int(
+	        cfg, "dialplan", "priority", DEFAULT_PRIORITY, 0, G_MAXINT);
+	dp.file = plan_file(cfg, &explicit);
+	if (!dp.prio) {
+		g_message("dialplan disabled ([dialplan] priority=0)");
+		goto out;
+	}
+	if (!explicit && !g_file_test(dp.file, G_FILE_TEST_EXISTS)) {
+		g_message("no %s: dialplan idle until \"conf reload dialplan\"", dp.file);
+	} else if ((r = load_plan(dp.file, &plan, &err)) < 0) {
+		g_critical("cannot load the dialplan: %s", err->message);
+		g_error_free(err);
+		goto out;
+	}
+	set_plan(plan);
+	r = ce_console_add(ce, "reload", "dialplan", "Re-read the dialplan file", cmd_reload,
+	        complete_reload, NULL);
+	dp.console = r == 0;
+	if (r == 0)
+		r = ce_console_add_status(ce, "dialplan", status, NULL);
+	dp.status = r == 0;
+	if (r < 0)
+		g_critical("cannot add the console command or status: %s", g_strerror(-r));
+out:
+	if (r < 0)
+		dialplan_exit(ce);
+	return r;
+}
+
+static void dialplan_exit(struct ce_engine *ce)
+{
+	if (dp.handler > 0)
+		ce_bus_uninstall(ce_engine_bus(ce), (unsigned)dp.handler);
+	if (dp.console)
+		ce_console_remove(ce, "reload");
+	if (dp.status)
+		ce_console_remove_status(ce, "dialplan");
+	if (dp.reload) {
+		g_cancellable_cancel(dp.reload);
+		g_object_unref(dp.reload);
+	}
+	ce_plan_free(dp.plan);
+	g_free(dp.file);
+	memset(&dp, 0, sizeof(dp));
+}
+
+CE_MODULE_DEFINE(dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit);
