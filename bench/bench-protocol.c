@@ -1,4 +1,5 @@
-/* bench-protocol.c - the real conf-engine through pipes: flood throughput, then latency at a fixed rate */
+/* bench-protocol.c - the real conf-engine through pipes: flood throughput, then latency at a fixed
+ * rate */
 #define G_LOG_DOMAIN "bench-protocol"
 
 #include <errno.h>
@@ -36,12 +37,12 @@ struct bench {
 	pid_t pid;
 	const char *name;
 	/* filled by the reader thread */
-	gint64 *recv_ns;   /* per message index, 0 until answered */
+	gint64 *recv_ns; /* per message index, 0 until answered */
 	unsigned n_slots;
 	volatile unsigned answered;
 	volatile int reader_done;
-	char prefix;       /* 'f' flood, 'l' latency: ids are <prefix><index> */
-	GPtrArray *old;    /* arrays of earlier phases: the reader may still look */
+	char prefix;    /* 'f' flood, 'l' latency: ids are <prefix><index> */
+	GPtrArray *old; /* arrays of earlier phases: the reader may still look */
 };
 
 static int64_t now_ns(void)
@@ -136,9 +137,10 @@ static void *reader(void *arg)
 static void format_msg(GString *s, char prefix, unsigned i, const char *name)
 {
 	g_string_append_printf(s,
-		"%%%%>message:%c%u:1795326762:%s::module=other:callto=tone/dial:target=800:"
-		"cmd_address=127.0.0.1%%z35146:cmd_machine=false:cmd_admin=true:handlers=yrtp%%z50\n",
-		prefix, i, name);
+	        "%%%%>message:%c%u:1795326762:%s::module=other:callto=tone/dial:target=800:"
+	        "cmd_address=127.0.0.1%%z35146:cmd_machine=false:cmd_admin=true:handlers=yrtp%%"
+	        "z50\n",
+	        prefix, i, name);
 }
 
 static int write_all(int fd, const char *p, size_t len)
@@ -242,8 +244,9 @@ static void latency(struct bench *b, unsigned rate, double secs)
 	qsort(lat, n, sizeof(*lat), cmp_i64);
 	printf("bench-protocol: latency at %u msg/s for %.1f s (%u messages, %u unanswered): "
 	       "p50 %.1f us, p90 %.1f us, p99 %.1f us, max %.1f us  [goal p99 < 1000 us: %s]\n",
-		rate, secs, n, lost, lat[n / 2] / 1e3, lat[n * 9 / 10] / 1e3, lat[n * 99 / 100] / 1e3,
-		lost ? -1.0 : lat[n - 1] / 1e3, !lost && lat[n * 99 / 100] < 1000000 ? "met" : "NOT met");
+	        rate, secs, n, lost, lat[n / 2] / 1e3, lat[n * 9 / 10] / 1e3,
+	        lat[n * 99 / 100] / 1e3, lost ? -1.0 : lat[n - 1] / 1e3,
+	        !lost && lat[n * 99 / 100] < 1000000 ? "met" : "NOT met");
 	g_string_free(s, TRUE);
 	g_free(sent);
 	g_free(lat);
@@ -260,14 +263,26 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "n:r:s:m:b:")) != -1) {
 		switch (opt) {
-		case 'n': n = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'r': rate = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 's': secs = strtod(optarg, NULL); break;
-		case 'm': b.name = optarg; break;
-		case 'b': binary = optarg; break;
+		case 'n':
+			n = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'r':
+			rate = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			secs = strtod(optarg, NULL);
+			break;
+		case 'm':
+			b.name = optarg;
+			break;
+		case 'b':
+			binary = optarg;
+			break;
 		default:
-			fprintf(stderr, "usage: %s [-n FLOOD] [-r RATE] [-s SECONDS] [-m NAME] [-b BINARY]\n",
-				argv[0]);
+			fprintf(stderr,
+			        "usage: %s [-n FLOOD] [-r RATE] [-s SECONDS] [-m NAME] [-b "
+			        "BINARY]\n",
+			        argv[0]);
 			return 2;
 		}
 	}
@@ -284,7 +299,7 @@ int main(int argc, char **argv)
 	mps = flood(&b, n);
 	printf("bench-protocol: flood of %u %s messages through pipes: %.0f msg/s "
 	       "(parse + dispatch + answer)  [goal 300000: %s]\n",
-		n, b.name, mps, mps >= 300000 ? "met" : "NOT met");
+	        n, b.name, mps, mps >= 300000 ? "met" : "NOT met");
 	latency(&b, rate, secs);
 	close(b.to_engine);
 	waitpid(b.pid, &status, 0);

@@ -51,7 +51,7 @@ struct ce_link {
 	unsigned delay, attempt;
 };
 
-#define READ_CHUNK 65536
+#define READ_CHUNK       65536
 #define READS_PER_WAKEUP 16
 
 static void schedule_connect(struct ce_link *l);
@@ -176,8 +176,8 @@ int ce_link_write(struct ce_link *l, const char *data, size_t len)
 		return -ENOTCONN;
 	if (l->out->len - l->out_head + len > l->o.max_out) {
 		g_critical("output to Yate backlogged over %zu bytes: Yate is not reading, "
-			   "dropping the link",
-			l->o.max_out);
+		           "dropping the link",
+		        l->o.max_out);
 		mark_broken(l);
 		return -ENOBUFS;
 	}
@@ -289,12 +289,12 @@ static gboolean on_retry(gpointer data)
 	g_message("connecting to Yate at %s (attempt %u)", l->spec, l->attempt);
 	if (l->mode == MODE_UNIX) {
 		addr = g_unix_socket_address_new(l->target);
-		g_socket_client_connect_async(l->client, G_SOCKET_CONNECTABLE(addr), l->cancel,
-			on_connected, l);
+		g_socket_client_connect_async(
+		        l->client, G_SOCKET_CONNECTABLE(addr), l->cancel, on_connected, l);
 		g_object_unref(addr);
 	} else {
-		g_socket_client_connect_to_host_async(l->client, l->target, 0, l->cancel,
-			on_connected, l);
+		g_socket_client_connect_to_host_async(
+		        l->client, l->target, 0, l->cancel, on_connected, l);
 	}
 	return G_SOURCE_REMOVE;
 }
@@ -310,7 +310,7 @@ static void schedule_connect(struct ce_link *l)
 }
 
 static void link_init(struct ce_link *l, const struct ce_link_opts *opts,
-	const struct ce_link_ops *ops, void *arg)
+        const struct ce_link_ops *ops, void *arg)
 {
 	if (opts)
 		l->o = *opts;
@@ -335,7 +335,7 @@ static void link_init(struct ce_link *l, const struct ce_link_opts *opts,
  * before ce_link_start().  Returns 0.
  */
 int ce_link_new_fds(struct ce_link **lp, int in_fd, int out_fd, const struct ce_link_opts *opts,
-	const struct ce_link_ops *ops, void *arg)
+        const struct ce_link_ops *ops, void *arg)
 {
 	struct ce_link *l = g_new0(struct ce_link, 1);
 
@@ -356,7 +356,7 @@ int ce_link_new_fds(struct ce_link **lp, int in_fd, int out_fd, const struct ce_
  * for a malformed spec.  Connecting starts with ce_link_start().
  */
 int ce_link_new_connect(struct ce_link **lp, const char *spec, const struct ce_link_opts *opts,
-	const struct ce_link_ops *ops, void *arg, GError **err)
+        const struct ce_link_ops *ops, void *arg, GError **err)
 {
 	struct ce_link *l = NULL;
 	int r = 0;
@@ -371,7 +371,7 @@ int ce_link_new_connect(struct ce_link **lp, const char *spec, const struct ce_l
 		l->target = g_strdup(spec + 4);
 	} else {
 		g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-			"bad link \"%s\": expected unix:PATH or tcp:HOST:PORT", spec);
+		        "bad link \"%s\": expected unix:PATH or tcp:HOST:PORT", spec);
 		r = -EINVAL;
 		goto out;
 	}

@@ -33,14 +33,14 @@ struct ce_link_opts {
 	unsigned reconnect_max; /* ms, cap of the doubling back-off */
 };
 
-#define CE_LINK_MAX_OUT_DEFAULT (64u * 1024 * 1024)
+#define CE_LINK_MAX_OUT_DEFAULT       (64u * 1024 * 1024)
 #define CE_LINK_RECONNECT_MIN_DEFAULT 500
 #define CE_LINK_RECONNECT_MAX_DEFAULT 30000
 
 int ce_link_new_fds(struct ce_link **lp, int in_fd, int out_fd, const struct ce_link_opts *opts,
-	const struct ce_link_ops *ops, void *arg);
+        const struct ce_link_ops *ops, void *arg);
 int ce_link_new_connect(struct ce_link **lp, const char *spec, const struct ce_link_opts *opts,
-	const struct ce_link_ops *ops, void *arg, GError **err);
+        const struct ce_link_ops *ops, void *arg, GError **err);
 void ce_link_start(struct ce_link *l);
 void ce_link_free(struct ce_link *l);
 

@@ -34,7 +34,12 @@ static guint64 counts[N_LEVELS];
 static __thread int in_writer;
 
 static const char *const level_names[N_LEVELS] = {
-	"?", "ERROR", "WARN", "NOTE", "INFO", "DEBUG",
+        "?",
+        "ERROR",
+        "WARN",
+        "NOTE",
+        "INFO",
+        "DEBUG",
 };
 
 static enum ce_log_level from_glib(GLogLevelFlags flags)
@@ -73,7 +78,7 @@ static void write_line(FILE *f, enum ce_log_level level, const char *domain, con
 	localtime_r(&secs, &tm);
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
 	fprintf(f, "%s.%03d %s %s: %s\n", stamp, (int)(now / 1000 % 1000), level_names[level],
-		domain ? domain : "ce", text);
+	        domain ? domain : "ce", text);
 	fflush(f);
 }
 
@@ -92,8 +97,8 @@ static void emit(enum ce_log_level level, const char *domain, const char *text, 
 		s(level, domain, text, sarg);
 }
 
-static GLogWriterOutput writer(GLogLevelFlags flags, const GLogField *fields, gsize n_fields,
-	gpointer data)
+static GLogWriterOutput writer(
+        GLogLevelFlags flags, const GLogField *fields, gsize n_fields, gpointer data)
 {
 	const char *domain = NULL, *text = "";
 	enum ce_log_level level = from_glib(flags);
@@ -176,11 +181,20 @@ int ce_log_parse_level(const char *s, enum ce_log_level *level)
 		const char *name;
 		enum ce_log_level level;
 	} names[] = {
-		{"error", CE_LOG_ERROR}, {"critical", CE_LOG_ERROR}, {"warn", CE_LOG_WARN},
-		{"warning", CE_LOG_WARN}, {"note", CE_LOG_NOTE}, {"notice", CE_LOG_NOTE},
-		{"message", CE_LOG_NOTE}, {"info", CE_LOG_INFO}, {"debug", CE_LOG_DEBUG},
-		{"1", CE_LOG_ERROR}, {"2", CE_LOG_WARN}, {"3", CE_LOG_NOTE}, {"4", CE_LOG_INFO},
-		{"5", CE_LOG_DEBUG},
+	        {"error", CE_LOG_ERROR},
+	        {"critical", CE_LOG_ERROR},
+	        {"warn", CE_LOG_WARN},
+	        {"warning", CE_LOG_WARN},
+	        {"note", CE_LOG_NOTE},
+	        {"notice", CE_LOG_NOTE},
+	        {"message", CE_LOG_NOTE},
+	        {"info", CE_LOG_INFO},
+	        {"debug", CE_LOG_DEBUG},
+	        {"1", CE_LOG_ERROR},
+	        {"2", CE_LOG_WARN},
+	        {"3", CE_LOG_NOTE},
+	        {"4", CE_LOG_INFO},
+	        {"5", CE_LOG_DEBUG},
 	};
 	unsigned i;
 

@@ -2,7 +2,7 @@
 #define G_LOG_DOMAIN "ce-main"
 
 #ifdef HAVE_CONFIG_H
-#include <config.h> /* autoconf's, from the build directory (not conf-engine/config.h) */
+#include "ce-autoconf.h" /* autoconf's, from the build directory */
 #endif
 
 #include <errno.h>
@@ -55,16 +55,18 @@ static gboolean opt_version;
 static gboolean opt_check;
 
 static const GOptionEntry options[] = {
-	{"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
-		"Configuration file (default " CE_SYSCONFDIR "/conf-engine.conf if present)", "FILE"},
-	{"connect", 0, 0, G_OPTION_ARG_STRING, &opt_connect,
-		"Connect to Yate's extmodule listener instead of using stdin/stdout", "unix:PATH|tcp:HOST:PORT"},
-	{"log-level", 'l', 0, G_OPTION_ARG_STRING, &opt_log_level,
-		"Default log level: error, warn, note, info or debug", "LEVEL"},
-	{"check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
-		"Load the configuration, report errors and exit", NULL},
-	{"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
-	{NULL, 0, 0, 0, NULL, NULL, NULL},
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+                "Configuration file (default " CE_SYSCONFDIR "/conf-engine.conf if present)",
+                "FILE"},
+        {"connect", 0, 0, G_OPTION_ARG_STRING, &opt_connect,
+                "Connect to Yate's extmodule listener instead of using stdin/stdout",
+                "unix:PATH|tcp:HOST:PORT"},
+        {"log-level", 'l', 0, G_OPTION_ARG_STRING, &opt_log_level,
+                "Default log level: error, warn, note, info or debug", "LEVEL"},
+        {"check-config", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+                "Load the configuration, report errors and exit", NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &opt_version, "Print the version and exit", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
 };
 
 /*
@@ -102,8 +104,8 @@ static int parse_options(int argc, char **argv)
 
 	g_option_context_add_main_entries(ctx, options, NULL);
 	g_option_context_set_description(ctx,
-		"Yate starts conf-engine as a global external module (extmodule.conf, [scripts])\n"
-		"and talks to it over stdin/stdout.  Signals: SIGTERM/SIGINT leave Yate cleanly.");
+	        "Yate starts conf-engine as a global external module (extmodule.conf, [scripts])\n"
+	        "and talks to it over stdin/stdout.  Signals: SIGTERM/SIGINT leave Yate cleanly.");
 	if (!g_option_context_parse_strv(ctx, &args, &err)) {
 		fprintf(stderr, "conf-engine: %s (try --help)\n", err->message);
 		g_error_free(err);
@@ -133,7 +135,7 @@ static int load_config(struct ce_config **cfgp)
 		r = ce_config_new_empty(cfgp);
 	if (r < 0) {
 		fprintf(stderr, "conf-engine: configuration error: %s\n",
-			err ? err->message : g_strerror(-r));
+		        err ? err->message : g_strerror(-r));
 		g_clear_error(&err);
 	}
 	g_free(def);
@@ -157,8 +159,9 @@ static int apply_log_config(const struct ce_config *cfg)
 		else
 			continue;
 		if (ce_log_parse_level(e->value, &level) < 0) {
-			fprintf(stderr, "conf-engine: configuration error: %s:%u: bad log level '%s'\n",
-				e->file, e->line, e->value);
+			fprintf(stderr,
+			        "conf-engine: configuration error: %s:%u: bad log level '%s'\n",
+			        e->file, e->line, e->value);
 			return -EINVAL;
 		}
 		ce_log_set_level(domain, level);
@@ -176,10 +179,10 @@ static int apply_log_config(const struct ce_config *cfg)
 static void link_opts(const struct ce_config *cfg, struct ce_link_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	o->reconnect_min = (unsigned)ce_config_get_int(cfg, "general", "reconnect_min",
-		CE_LINK_RECONNECT_MIN_DEFAULT, 10, 3600000);
-	o->reconnect_max = (unsigned)ce_config_get_int(cfg, "general", "reconnect_max",
-		CE_LINK_RECONNECT_MAX_DEFAULT, 10, 3600000);
+	o->reconnect_min = (unsigned)ce_config_get_int(
+	        cfg, "general", "reconnect_min", CE_LINK_RECONNECT_MIN_DEFAULT, 10, 3600000);
+	o->reconnect_max = (unsigned)ce_config_get_int(
+	        cfg, "general", "reconnect_max", CE_LINK_RECONNECT_MAX_DEFAULT, 10, 3600000);
 }
 
 static void on_yate_quit(void *arg, int code)
@@ -229,15 +232,18 @@ static void yate_status(struct ce_engine *ce, GString *out, void *arg)
 
 static int make_link(struct app *app)
 {
-	const char *spec = opt_connect ? opt_connect : ce_config_get(app->cfg, "general", "connect", NULL);
+	const char *spec =
+	        opt_connect ? opt_connect : ce_config_get(app->cfg, "general", "connect", NULL);
 	struct ce_link_opts o;
 	GError *err = NULL;
 	int r = 0;
 
 	link_opts(app->cfg, &o);
 	if (!spec || !*spec || !strcmp(spec, "stdio")) {
-		ce_link_new_fds(&app->link, STDIN_FILENO, STDOUT_FILENO, &o, ce_yate_link_ops(), app->y);
-	} else if ((r = ce_link_new_connect(&app->link, spec, &o, ce_yate_link_ops(), app->y, &err)) < 0) {
+		ce_link_new_fds(
+		        &app->link, STDIN_FILENO, STDOUT_FILENO, &o, ce_yate_link_ops(), app->y);
+	} else if ((r = ce_link_new_connect(
+	                    &app->link, spec, &o, ce_yate_link_ops(), app->y, &err)) < 0) {
 		fprintf(stderr, "conf-engine: %s\n", err->message);
 		g_error_free(err);
 		return r;
@@ -312,7 +318,7 @@ int main(int argc, char **argv)
 		code = EXIT_CONFIG;
 	} else if (opt_check) {
 		printf("conf-engine: configuration %s OK\n",
-			ce_config_path(app.cfg) ? ce_config_path(app.cfg) : "(built-in defaults)");
+		        ce_config_path(app.cfg) ? ce_config_path(app.cfg) : "(built-in defaults)");
 		code = EXIT_OK;
 	} else {
 		code = run(&app);

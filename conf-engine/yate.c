@@ -61,7 +61,7 @@ struct snapshot {
 
 /* A dispatch of one of Yate's messages, until it is answered. */
 struct running {
-	GList link; /* in ce_yate.running */
+	GList link;        /* in ce_yate.running */
 	struct ce_yate *y; /* NULL once the session is gone */
 	unsigned epoch;
 	struct ce_msg *msg;
@@ -103,8 +103,8 @@ static void send_line(struct ce_yate *y, GString *s)
 }
 
 /* A control line "%%>KEYWORD:a[:b[:c[:d]]]" with each field escaped. */
-static void send_ctl(struct ce_yate *y, const char *kw, const char *a, const char *b,
-	const char *c, const char *d)
+static void send_ctl(struct ce_yate *y, const char *kw, const char *a, const char *b, const char *c,
+        const char *d)
 {
 	const char *f[] = {a, b, c, d};
 	unsigned i;
@@ -185,7 +185,7 @@ static void up_watch(void *arg, const char *name, bool on)
 
 	if (on && !known) {
 		g_hash_table_insert(y->watches, g_strdup(name),
-			GINT_TO_POINTER(y->up ? CE_YATE_INSTALL_WAITING : CE_YATE_INSTALL_NONE));
+		        GINT_TO_POINTER(y->up ? CE_YATE_INSTALL_WAITING : CE_YATE_INSTALL_NONE));
 		if (y->up)
 			send_ctl(y, "%%>watch", name, NULL, NULL, NULL);
 	} else if (!on && known) {
@@ -206,8 +206,8 @@ static void on_installed(struct ce_yate *y, const struct ce_line *l)
 	r->state = l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED;
 	if (!l->success)
 		g_warning("Yate refused to install %s at priority %d: a module can hold one "
-			  "relay per message name",
-			l->name, r->prio);
+		          "relay per message name",
+		        l->name, r->prio);
 }
 
 static void on_watched(struct ce_yate *y, const struct ce_line *l)
@@ -217,7 +217,7 @@ static void on_watched(struct ce_yate *y, const struct ce_line *l)
 	if (!l->success)
 		g_warning("Yate refused to watch %s", l->name);
 	g_hash_table_insert(y->watches, g_strdup(l->name),
-		GINT_TO_POINTER(l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED));
+	        GINT_TO_POINTER(l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED));
 }
 
 /* After a (re)connect: everything the engine needs, from scratch. */
@@ -267,7 +267,7 @@ static gboolean on_send_timeout(gpointer data)
 	y->st.timeouts++;
 	ce_bus_note_timeout(y->bus);
 	g_warning("no answer from Yate to %s (%s) within %u ms", pd->msg->name, pd->msg->id,
-		pd->timeout_ms);
+	        pd->timeout_ms);
 	pending_finish(pd, false);
 	return G_SOURCE_REMOVE;
 }
@@ -283,8 +283,8 @@ static gboolean on_send_fail(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void up_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
-	void *done_arg)
+static void up_send(
+        void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg)
 {
 	struct ce_yate *y = arg;
 	struct pending *pd = g_new0(struct pending, 1);
@@ -323,7 +323,7 @@ static void on_answer(struct ce_yate *y, struct ce_msg *ans)
 	if (!g_hash_table_steal_extended(y->pending, ans->id, NULL, (gpointer *)&pd)) {
 		if (g_str_has_prefix(ans->id, "ce"))
 			g_warning("late or unknown answer from Yate for %s (%s): dropped", ans->id,
-				ans->name);
+			        ans->name);
 		else
 			g_debug("answer for an id that is not ours: %s", ans->id);
 		return;
@@ -350,9 +350,9 @@ static void fail_pending(struct ce_yate *y)
 }
 
 static const struct ce_uplink_ops uplink_ops = {
-	.relay = up_relay,
-	.watch = up_watch,
-	.send = up_send,
+        .relay = up_relay,
+        .watch = up_watch,
+        .send = up_send,
 };
 
 /* ---- Yate's messages to us --------------------------------------------- */
@@ -454,7 +454,8 @@ static void append_changes(GString *out, const struct snapshot *s, const struct 
 	for (i = 0; i < s->n; i++) {
 		if (i < n && !strcmp(ce_msg_param(m, i)->name, s->p[i].name))
 			continue;
-		if (midx ? !g_hash_table_contains(midx, s->p[i].name) : !ce_msg_get(m, s->p[i].name))
+		if (midx ? !g_hash_table_contains(midx, s->p[i].name)
+		         : !ce_msg_get(m, s->p[i].name))
 			append_param(out, s->p[i].name, NULL);
 	}
 	if (sidx)
@@ -483,7 +484,8 @@ static void on_dispatched(struct ce_msg *msg, bool handled, void *arg)
 	g_queue_unlink(&y->running, &r->link);
 	if (r->epoch != y->epoch || !y->up) {
 		y->st.answers_drop++;
-		g_debug("answer to %s (%s) dropped: the link was lost meanwhile", msg->name, msg->id);
+		g_debug("answer to %s (%s) dropped: the link was lost meanwhile", msg->name,
+		        msg->id);
 		running_free(r);
 		return;
 	}
@@ -551,7 +553,7 @@ static void bad_line(struct ce_yate *y, const char *text, size_t len, const GErr
 
 	y->st.bad_lines++;
 	g_warning("invalid line from Yate (%s): \"%s\"%s", err ? err->message : "?", shown,
-		len > 160 ? "..." : "");
+	        len > 160 ? "..." : "");
 	g_free(shown);
 	g_free(head);
 	refuse_bad_message(y, text, len);
@@ -655,10 +657,10 @@ static void link_down(void *arg, bool final)
 }
 
 static const struct ce_link_ops link_ops = {
-	.up = link_up,
-	.line = link_line,
-	.overflow = link_overflow,
-	.down = link_down,
+        .up = link_up,
+        .line = link_line,
+        .overflow = link_overflow,
+        .down = link_down,
 };
 
 /** The callbacks to create the session's link with (arg = the session). */
@@ -708,8 +710,8 @@ static void log_sink(enum ce_log_level level, const char *domain, const char *te
 {
 	struct ce_yate *y = arg;
 
-	g_async_queue_push(y->logq,
-		g_strdup_printf("%s %s: %s", ce_log_level_name(level), domain ? domain : "ce", text));
+	g_async_queue_push(y->logq, g_strdup_printf("%s %s: %s", ce_log_level_name(level),
+	                                    domain ? domain : "ce", text));
 	if (g_atomic_int_compare_and_exchange(&y->log_scheduled, 0, 1))
 		g_main_context_wakeup(NULL);
 }
@@ -726,9 +728,9 @@ static gboolean log_dispatch(GSource *src, GSourceFunc cb, gpointer data)
 }
 
 static GSourceFuncs log_funcs = {
-	.prepare = log_prepare,
-	.check = NULL,
-	.dispatch = log_dispatch,
+        .prepare = log_prepare,
+        .check = NULL,
+        .dispatch = log_dispatch,
 };
 
 /**
@@ -900,13 +902,14 @@ void ce_yate_status(const struct ce_yate *y, GString *out)
 
 	ce_yate_get_stats(y, &st);
 	g_string_append_printf(out,
-		"link=%s,linkstate=%s,yate=%s,installs=%u,refused=%u,watches=%u,msgs_in=%" G_GUINT64_FORMAT
-		",answers=%" G_GUINT64_FORMAT ",msgs_out=%" G_GUINT64_FORMAT ",pending=%u,running=%u"
-		",timeouts=%" G_GUINT64_FORMAT ",badlines=%" G_GUINT64_FORMAT,
-		y->link ? ce_link_mode(y->link) : "none", y->up ? "up" : "down",
-		y->version ? y->version : "unknown", st.installs_ok, st.installs_refused,
-		st.watches_ok, st.msgs_in, st.answers_out, st.msgs_out, st.pending, st.running,
-		st.timeouts, st.bad_lines);
+	        "link=%s,linkstate=%s,yate=%s,installs=%u,refused=%u,watches=%u,msgs_in="
+	        "%" G_GUINT64_FORMAT ",answers=%" G_GUINT64_FORMAT ",msgs_out=%" G_GUINT64_FORMAT
+	        ",pending=%u,running=%u"
+	        ",timeouts=%" G_GUINT64_FORMAT ",badlines=%" G_GUINT64_FORMAT,
+	        y->link ? ce_link_mode(y->link) : "none", y->up ? "up" : "down",
+	        y->version ? y->version : "unknown", st.installs_ok, st.installs_refused,
+	        st.watches_ok, st.msgs_in, st.answers_out, st.msgs_out, st.pending, st.running,
+	        st.timeouts, st.bad_lines);
 	g_hash_table_iter_init(&it, y->relays);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		if (((struct relay *)v)->state != CE_YATE_INSTALL_REFUSED)

@@ -29,7 +29,7 @@ struct ce_yate_stats {
 	unsigned running;     /* dispatches of Yate's messages not answered yet */
 	unsigned installs_ok, installs_refused, installs_waiting;
 	unsigned watches_ok;
-	unsigned links_up;    /* how many times the link came up */
+	unsigned links_up; /* how many times the link came up */
 };
 
 int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config *cfg);

@@ -327,6 +327,37 @@ def test_log_to_yate():
         os.unlink(conf)
 
 
+def test_connect_tcp():
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(WAIT)
+    e = Engine("--connect", "tcp:127.0.0.1:%d" % srv.getsockname()[1], stdin=False)
+    c = None
+    try:
+        c, _ = srv.accept()
+        r = Reader(c.makefile("rb"))
+        r.start()
+        first = r.next()
+        startup_lines(r)
+        c.sendall(b"%%>message:tcp.1:1:x.y::a=1\n")
+        line, seen = r.until(lambda l: l.startswith("%%<message:tcp.1:"))
+        tap(first == "%%>connect:global" and line == "%%<message:tcp.1:false::",
+            "tcp link: connect:global, then answers", "%s\n%s" % (first, "\n".join(seen)))
+        e.p.send_signal(signal.SIGTERM)
+        r.until(lambda l: l == "%%>quit")
+        c.close()  # Yate gone instead of answering: the engine stops anyway
+        rc = e.wait()
+        tap(rc == 0, "tcp link: exit 0 when the link drops during quit", "rc=%s\n%s" % (rc, e.stderr_text()))
+    except (socket.timeout, OSError) as ex:
+        tap(False, "tcp link: %s" % ex)
+    finally:
+        if c:
+            c.close()
+        srv.close()
+        e.close()
+
+
 def test_options():
     p = subprocess.run([BINARY, "--version"], capture_output=True, timeout=WAIT)
     tap(p.returncode == 0 and p.stdout.startswith(b"conf-engine "), "--version", p.stdout)
@@ -371,7 +402,7 @@ def main():
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
     for t in (test_options, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
-              test_connect_unix):
+              test_connect_unix, test_connect_tcp):
         try:
             t()
         except Exception as ex:  # a crash of the harness is a failure, not a hang

@@ -218,13 +218,15 @@ static void test_startup_and_answers(void)
 	g_assert_cmpstr(ce_yate_version(f.y), ==, "6.4.1");
 	g_assert_cmpint(ce_yate_install_state(f.y, "call.execute"), ==, CE_YATE_INSTALL_OK);
 	/* transcript 1, verbatim */
-	yate_says(&f, "%%>message:0x7fa1afb7c760.478349984:1795326762:call.execute::callto=tone/dial:"
-		      "target=800:cmd_address=127.0.0.1%z35146:cmd_machine=false:cmd_admin=true:"
-		      "handlers=yrtp%z50");
+	yate_says(&f,
+	        "%%>message:0x7fa1afb7c760.478349984:1795326762:call.execute::callto=tone/dial:"
+	        "target=800:cmd_address=127.0.0.1%z35146:cmd_machine=false:cmd_admin=true:"
+	        "handlers=yrtp%z50");
 	expect(&f, "%%<message:0x7fa1afb7c760.478349984:false::");
-	yate_says(&f, "%%>message:0x7fa1afb7c420.1963570465:1795326762:call.execute::module=tone:"
-		      "cdrtrack=false:called=800:caller=tone/dial:handlers=regexroute%z100,yrtp%z50:"
-		      "callto=conf/room1:id=tone/3");
+	yate_says(&f,
+	        "%%>message:0x7fa1afb7c420.1963570465:1795326762:call.execute::module=tone:"
+	        "cdrtrack=false:called=800:caller=tone/dial:handlers=regexroute%z100,yrtp%z50:"
+	        "callto=conf/room1:id=tone/3");
 	expect(&f, "%%<message:0x7fa1afb7c420.1963570465:false:::callto=dumb/:ce_room=room1");
 	expect_silence(&f);
 	fx_teardown(&f);
