@@ -2,7 +2,7 @@
 #define G_LOG_DOMAIN "ce-main"
 
 #ifdef HAVE_CONFIG_H
-#include "ce-autoconf.h" /* autoconf's, from the build directory */
+#include "ce-autoconf.h" /* PACKAGE_VERSION */
 #endif
 
 #include <errno.h>
