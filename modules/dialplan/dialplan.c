@@ -180,6 +180,8 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	g_string_append_printf(out,
 	        "dialplan_rules=%u,routed=%" G_GUINT64_FORMAT ",unrouted=%" G_GUINT64_FORMAT,
 	        ce_plan_n_rules(dp.plan), dp.routed, dp.unrouted);
+	if (dp.reload)
+		g_string_append(out, ",reloading=yes");
 }
 
 static void dialplan_exit(struct ce_engine *ce);

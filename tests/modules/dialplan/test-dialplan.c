@@ -1,0 +1,255 @@
+/* test-dialplan.c - the dialplan module on the bus: transcript 1's call.route, reload, start-up
+ * errors */
+#include <errno.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "bus.h"
+#include "conf-engine/config.h"
+#include "console.h"
+#include "engine.h"
+#include "engine-private.h"
+#include "message.h"
+#include "protocol.h"
+
+/* Transcript 1: tone/dial calls 800; Yate's regexroute answered conf/room1. */
+#define ROUTE_800                                                                                  \
+	"%%>message:0x7f3b0c001b50.1583413213:1795327100:call.route::module=tone:cdrtrack=false:"  \
+	"called=800:caller=tone/dial"
+#define ROUTE_802                                                                                  \
+	"%%>message:0x7f3b0c001b50.1583413214:1795327101:call.route::module=tone:cdrtrack=false:"  \
+	"called=802:caller=tone/busy"
+
+struct fixture {
+	char *dir, *file;
+	struct ce_engine *ce;
+	GString *relays;
+};
+
+static void fake_relay(void *arg, const char *name, int prio, const char *fname, const char *fvalue)
+{
+	(void)fname;
+	(void)fvalue;
+	g_string_append_printf(arg, "%s:%d ", name, prio);
+}
+
+static void fake_watch(void *arg, const char *name, bool on)
+{
+	(void)arg;
+	(void)name;
+	(void)on;
+}
+
+static void fake_send(
+        void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg)
+{
+	(void)arg;
+	(void)timeout_ms;
+	done(msg, false, done_arg);
+}
+
+static const struct ce_uplink_ops fake_ops = {fake_relay, fake_watch, fake_send};
+
+static void write_plan(struct fixture *f, const char *text)
+{
+	g_assert_true(g_file_set_contents(f->file, text, -1, NULL));
+}
+
+/* An engine with only the dialplan module; @prio NULL: the default. */
+static int start(struct fixture *f, const char *file, const char *prio)
+{
+	const char *const only[] = {"dialplan", NULL};
+	struct ce_config *cfg;
+
+	ce_config_new_empty(&cfg);
+	if (file)
+		ce_config_set(cfg, "dialplan", "file", file);
+	if (prio)
+		ce_config_set(cfg, "dialplan", "priority", prio);
+	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
+	ce_bus_set_uplink(ce_engine_bus(f->ce), &fake_ops, f->relays);
+	return ce_engine_start(f->ce, only);
+}
+
+static void setup(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	f->dir = g_dir_make_tmp("dialplan-XXXXXX", NULL);
+	g_assert_nonnull(f->dir);
+	f->file = g_build_filename(f->dir, "dialplan.conf", NULL);
+	f->relays = g_string_new(NULL);
+	write_plan(f, "[default]\n^800$=conf/room1\n^9\\(.*\\)$=-;error=noroute;reason=\\1\n");
+}
+
+static void teardown(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	ce_engine_free(f->ce);
+	g_unlink(f->file);
+	g_rmdir(f->dir);
+	g_free(f->file);
+	g_free(f->dir);
+	g_string_free(f->relays, TRUE);
+}
+
+static void on_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	(void)msg;
+	*(int *)arg = handled ? 1 : 0;
+}
+
+/* Deliver one of Yate's lines through the relay; return our answer line. */
+static char *ask(struct fixture *f, const char *line)
+{
+	struct ce_line l;
+	struct ce_msg *m;
+	GString *out = g_string_new(NULL);
+	int handled = -1;
+
+	memset(&l, 0, sizeof(l));
+	g_assert_cmpint(
+	        ce_line_parse(&l, line, strlen(line), ce_proto_default_limits(), NULL), ==, 0);
+	m = ce_msg_ref(l.msg);
+	ce_line_clear(&l);
+	ce_bus_dispatch_uplink(ce_engine_bus(f->ce), m, on_done, &handled);
+	g_assert_cmpint(handled, >=, 0);
+	ce_proto_format_answer(out, m, handled);
+	ce_msg_unref(m);
+	return g_string_free(out, FALSE);
+}
+
+static void check_answer(struct fixture *f, const char *line, const char *want)
+{
+	char *got = ask(f, line);
+
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+}
+
+static void test_route_transcript(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_assert_cmpint(start(f, f->file, NULL), ==, 0);
+	g_assert_cmpstr(f->relays->str, ==, "call.route:90 ");
+	check_answer(f, ROUTE_800,
+	        "%%<message:0x7f3b0c001b50.1583413213:true:call.route:conf/room1:module=tone:"
+	        "cdrtrack=false:called=800:caller=tone/dial");
+	check_answer(f, ROUTE_802,
+	        "%%<message:0x7f3b0c001b50.1583413214:false:call.route::module=tone:"
+	        "cdrtrack=false:called=802:caller=tone/busy");
+	check_answer(f, "%%>message:id.3:1795327102:call.route::called=9lost:caller=sip/a",
+	        "%%<message:id.3:true:call.route:-:called=9lost:caller=sip/a:error=noroute:"
+	        "reason=lost");
+}
+
+static bool reloading(struct fixture *f)
+{
+	GString *st = g_string_new(NULL);
+	bool r;
+
+	ce_console_status(f->ce, st);
+	r = strstr(st->str, "reloading=yes") != NULL;
+	g_string_free(st, TRUE);
+	return r;
+}
+
+/* Run "conf reload dialplan" and the main loop until it is done (bounded). */
+static void reload(struct fixture *f)
+{
+	char *argv[] = {"reload", "dialplan", NULL};
+	GString *out = g_string_new(NULL);
+	gint64 end = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+
+	ce_console_execute(f->ce, 2, argv, out);
+	g_assert_true(g_str_has_prefix(out->str, "reloading dialplan "));
+	while (reloading(f) && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_false(reloading(f));
+	g_string_free(out, TRUE);
+}
+
+static void test_reload(struct fixture *f, gconstpointer data)
+{
+	char *argv[] = {"reload", "nonsense", NULL};
+	GString *out = g_string_new(NULL);
+	char *want;
+
+	(void)data;
+	g_assert_cmpint(start(f, f->file, "80"), ==, 0);
+	g_assert_cmpstr(f->relays->str, ==, "call.route:80 ");
+	write_plan(f, "[default]\n^802$=conf/room2\n");
+	reload(f);
+	check_answer(f, ROUTE_802,
+	        "%%<message:0x7f3b0c001b50.1583413214:true:call.route:conf/room2:module=tone:"
+	        "cdrtrack=false:called=802:caller=tone/busy");
+	/* a broken file keeps the running dialplan */
+	write_plan(f, "[default]\n^8\\(=conf/x\n");
+	want = g_strdup_printf("dialplan reload failed, the previous dialplan stays: %s:2: bad "
+	                       "regular expression '^8\\(': unmatched \\(",
+	        f->file);
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, want);
+	reload(f);
+	g_test_assert_expected_messages();
+	g_free(want);
+	check_answer(f, ROUTE_802,
+	        "%%<message:0x7f3b0c001b50.1583413214:true:call.route:conf/room2:module=tone:"
+	        "cdrtrack=false:called=802:caller=tone/busy");
+	ce_console_execute(f->ce, 2, argv, out);
+	g_assert_true(g_str_has_prefix(out->str, "usage: "));
+	g_string_free(out, TRUE);
+}
+
+static void test_start_errors(struct fixture *f, gconstpointer data)
+{
+	char *want;
+
+	(void)data;
+	write_plan(f, "[default]\n^800$=conf/room1\n\n^1$=echo hello\n");
+	want = g_strdup_printf("cannot load the dialplan: %s:4: 'echo' is not supported", f->file);
+	g_test_expect_message("dialplan", G_LOG_LEVEL_CRITICAL, want);
+	g_test_expect_message(
+	        "ce-engine", G_LOG_LEVEL_CRITICAL, "module dialplan failed to start*");
+	g_assert_cmpint(start(f, f->file, NULL), ==, -EINVAL);
+	g_test_assert_expected_messages();
+	g_free(want);
+	g_assert_cmpstr(f->relays->str, ==, "");
+}
+
+static void test_missing_file(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_test_expect_message("dialplan", G_LOG_LEVEL_CRITICAL,
+	        "cannot load the dialplan: cannot read '/nonexistent/dp.conf': No such file or "
+	        "directory");
+	g_test_expect_message(
+	        "ce-engine", G_LOG_LEVEL_CRITICAL, "module dialplan failed to start*");
+	g_assert_cmpint(start(f, "/nonexistent/dp.conf", NULL), ==, -ENOENT);
+	g_test_assert_expected_messages();
+}
+
+static void test_idle_and_disabled(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	/* no [dialplan] file= and no dialplan.conf: idle, the engine starts */
+	g_assert_cmpint(start(f, NULL, NULL), ==, 0);
+	g_assert_cmpstr(f->relays->str, ==, "");
+	check_answer(f, ROUTE_800,
+	        "%%<message:0x7f3b0c001b50.1583413213:false:call.route::module=tone:"
+	        "cdrtrack=false:called=800:caller=tone/dial");
+	ce_engine_free(f->ce);
+	f->ce = NULL;
+	g_assert_cmpint(start(f, f->file, "0"), ==, 0);
+	g_assert_cmpstr(f->relays->str, ==, "");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+#define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
+	ADD("/dialplan/route-transcript", test_route_transcript);
+	ADD("/dialplan/reload", test_reload);
+	ADD("/dialplan/start-errors", test_start_errors);
+	ADD("/dialplan/missing-file", test_missing_file);
+	ADD("/dialplan/idle-and-disabled", test_idle_and_disabled);
+	return g_test_run();
+}
