@@ -1,14 +1,16 @@
 /* talker.c - per-leg talker detection: adaptive noise floor, hysteresis, hangover
  *
- * Each frame's level is the mean square of the pre-emphasised signal
- * (y = x[n] - 0.9 x[n-1]: it flattens rumble and hum, which carry much
- * energy and no speech), in dB.  The noise floor is the quietest frame of
+ * Frames are judged in blocks of 10 ms.  A block's level is the mean
+ * square, in dB, of the signal through a short band-pass FIR,
+ * (1 + z^-1)^4 (1 - z^-1) / 8: it has zeros at 0 Hz and at 4 kHz and its
+ * peak near 1.2 kHz, so it drops rumble, hum and hiss, which carry much
+ * energy and no speech, and it vectorises.  The noise floor is the quietest frame of
  * the last window_ms (minimum statistics over ten parts of the window), so
  * it follows the noise up and down; during a talk it is held at its value
  * from the talk's start (it may still fall) unless the talk has gone on for
  * a whole window, which is then taken as a new, louder noise.  A talk
- * starts when start_frames frames in a row are start_db above the floor,
- * or one frame burst_db above it; it goes on while frames stay stay_db
+ * starts when start_frames blocks in a row are start_db above the floor,
+ * or one block burst_db above it; it goes on while blocks stay stay_db
  * above and ends hangover_ms after the last one.  Nothing is decided in
  * the first settle_ms of a call, while the floor is learnt.
  *
@@ -28,9 +30,9 @@
 /** Fill conf with the defaults. */
 void ce_talker_conf_default(struct ce_talker_conf *conf)
 {
-	conf->start_db = 9.0f;
+	conf->start_db = 6.0f;
 	conf->start_frames = 2;
-	conf->burst_db = 15.0f;
+	conf->burst_db = 12.0f;
 	conf->stay_db = 6.0f;
 	conf->hangover_ms = 400;
 	conf->min_dbfs = -58.0f;
@@ -54,22 +56,29 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 		t->sub_min[i] = NO_LEVEL;
 }
 
-/* Mean squares of the pre-emphasised (*pe) and of the plain signal (return). */
-static float measure(struct ce_talker *t, const int16_t *pcm, unsigned n, float *pe)
+/* Mean squares of the band-passed (*bp) and of the plain signal (return). */
+static float measure(struct ce_talker *t, const int16_t *pcm, unsigned n, float *bp)
 {
-	int64_t sum = 0, sum_pe = 0;
-	int32_t prev = t->last;
+	int64_t sum = 0, sum_bp = 0;
+	int32_t h[5];
 
+	for (unsigned k = 0; k < 5; k++)
+		h[k] = t->hist[k];
 	for (unsigned i = 0; i < n; i++) {
 		int32_t x = pcm[i];
-		int32_t y = x - ((prev * 29) >> 5);
+		int32_t y = x + 3 * h[0] + 2 * h[1] - 2 * h[2] - 3 * h[3] - h[4];
 
 		sum += x * x;
-		sum_pe += (int64_t)y * y;
-		prev = x;
+		sum_bp += (int64_t)y * y;
+		h[4] = h[3];
+		h[3] = h[2];
+		h[2] = h[1];
+		h[1] = h[0];
+		h[0] = x;
 	}
-	t->last = (int16_t)prev;
-	*pe = (float)sum_pe / (float)n;
+	for (unsigned k = 0; k < 5; k++)
+		t->hist[k] = (int16_t)h[k];
+	*bp = (float)sum_bp / (float)n / 64.0f;
 	return (float)sum / (float)n;
 }
 
@@ -146,29 +155,51 @@ static void envelope(struct ce_talker *t, float ms)
 		t->env2 += (ms - t->env2) / 16.0f;
 }
 
-/**
- * Feed one frame of n samples at rate Hz.  Returns CE_TALKER_START or
- * CE_TALKER_STOP when the talk state changes with this frame.
- */
-enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsigned n,
-	unsigned rate)
+/* Judge one block of n samples lasting block_ms; *ms gets its plain mean square. */
+static enum ce_talker_ev block(struct ce_talker *t, const int16_t *pcm, unsigned n,
+	unsigned block_ms, float *ms)
 {
-	float pe, ms;
 	enum ce_talker_ev ev = CE_TALKER_NONE;
+	float bp;
 
-	if (n == 0 || rate == 0)
-		return CE_TALKER_NONE;
-	t->frame_ms = n * 1000 / rate;
-	ms = measure(t, pcm, n, &pe);
-	t->level_db = to_db(pe);
-	envelope(t, ms);
+	t->frame_ms = block_ms;
+	*ms = measure(t, pcm, n, &bp);
+	t->level_db = to_db(bp);
 	if (t->seen_ms >= t->conf.settle_ms) {
 		update_floor(t);
 		ev = decide(t, t->level_db);
 	} else {
-		t->seen_ms += t->frame_ms;
+		t->seen_ms += block_ms;
 	}
 	track_min(t, t->level_db);
+	return ev;
+}
+
+/**
+ * Feed one frame of n samples at rate Hz, judged in 10 ms blocks.  Returns
+ * CE_TALKER_START or CE_TALKER_STOP when the talk state changes with this
+ * frame (a stop and a new start within one frame cancel out).
+ */
+enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsigned n,
+	unsigned rate)
+{
+	enum ce_talker_ev ev = CE_TALKER_NONE;
+	unsigned blk = rate / 100;
+	float sum = 0.0f;
+
+	if (n == 0 || rate == 0)
+		return CE_TALKER_NONE;
+	if (blk == 0 || n % blk != 0)
+		blk = n;
+	for (unsigned off = 0; off < n; off += blk) {
+		float ms;
+		enum ce_talker_ev e = block(t, pcm + off, blk, blk * 1000 / rate, &ms);
+
+		sum += ms * (float)blk;
+		if (e != CE_TALKER_NONE)
+			ev = ev == CE_TALKER_NONE ? e : CE_TALKER_NONE;
+	}
+	envelope(t, sum / (float)n);
 	return ev;
 }
 

@@ -9,10 +9,10 @@
 #define CE_TALKER_WINDOW_PARTS 10
 
 struct ce_talker_conf {
-	float start_db;       /* frames this far above the floor start a talk... */
+	float start_db;       /* 10 ms blocks this far above the floor start a talk... */
 	unsigned start_frames; /* ...when that many come in a row */
-	float burst_db;       /* one frame this far above the floor starts at once */
-	float stay_db;        /* a talk goes on while frames stay this far above */
+	float burst_db;       /* one block this far above the floor starts at once */
+	float stay_db;        /* a talk goes on while blocks stay this far above */
 	unsigned hangover_ms; /* and ends after this long below */
 	float min_dbfs;       /* nothing quieter than this is speech */
 	unsigned window_ms;   /* the floor is the quietest frame of this long... */
@@ -35,7 +35,7 @@ struct ce_talker {
 	unsigned seen_ms;
 	unsigned sub_ms;   /* time in the current part of the window */
 	unsigned sub_idx;
-	int16_t last;      /* last input sample, for the pre-emphasis filter */
+	int16_t hist[5];   /* last input samples, for the band-pass filter */
 	float floor_db;    /* noise floor, dB of the pre-emphasised mean square */
 	float start_floor; /* the floor when the talk started */
 	float cur_min;     /* quietest frame of the current part of the window */
