@@ -75,6 +75,7 @@ struct ce_yate {
 	unsigned epoch; /* changes whenever the link goes up or down */
 	bool up, quitting, quit_called;
 	char *version;
+	size_t yate_bufsize; /* Yate's read buffer: no line of ours may reach it */
 	GHashTable *relays;  /* name -> struct relay */
 	GHashTable *watches; /* name -> GINT state */
 	GHashTable *pending; /* id -> struct pending */
@@ -93,13 +94,24 @@ struct ce_yate {
 	bool log_to_link;
 };
 
-#define DIFF_INDEX_MIN 32 /* parameters from which the diff uses hash tables */
+#define DIFF_INDEX_MIN       32    /* parameters from which the diff uses hash tables */
+#define YATE_BUFSIZE_DEFAULT 8192  /* extmodule's read buffer until told otherwise */
+#define YATE_BUFSIZE_WANTED  65536 /* the most extmodule accepts */
+#define OUTPUT_MAX           4000  /* bytes of one %%>output line */
 
-static void send_line(struct ce_yate *y, GString *s)
+/*
+ * Write one line.  Yate closes a module whose line does not fit in its read
+ * buffer (8 KiB, raised with setlocal bufsize), so such a line is refused
+ * here with -E2BIG and the caller decides what to send instead.
+ */
+static int send_line(struct ce_yate *y, GString *s)
 {
+	if (s->len + 2 > y->yate_bufsize)
+		return -E2BIG;
 	g_string_append_c(s, '\n');
-	if (y->link && y->up && !y->quitting)
-		ce_link_write(y->link, s->str, s->len);
+	if (!y->link || !y->up || y->quitting)
+		return -ENOTCONN;
+	return ce_link_write(y->link, s->str, s->len);
 }
 
 /* A control line "%%>KEYWORD:a[:b[:c[:d]]]" with each field escaped. */
@@ -308,7 +320,14 @@ static void up_send(
 	y->st.msgs_out++;
 	g_string_truncate(y->buf, 0);
 	ce_proto_format_message(y->buf, msg);
-	send_line(y, y->buf);
+	if (send_line(y, y->buf) == -E2BIG) {
+		g_warning("%s of %zu bytes does not fit in Yate's %zu-byte line buffer: not sent",
+		        msg->name, y->buf->len, y->yate_bufsize);
+		g_hash_table_steal(y->pending, msg->id);
+		g_source_remove(pd->timer);
+		pd->timer = g_idle_add(on_send_fail, pd);
+		g_queue_push_tail(&y->failing, pd);
+	}
 }
 
 static void on_answer(struct ce_yate *y, struct ce_msg *ans)
@@ -499,7 +518,15 @@ static void on_dispatched(struct ce_msg *msg, bool handled, void *arg)
 	ce_proto_escape(b, msg->retval, 0);
 	append_changes(b, r->snap, msg);
 	y->st.answers_out++;
-	send_line(y, b);
+	if (send_line(y, b) == -E2BIG) {
+		g_warning("answer to %s (%s) of %zu bytes does not fit in Yate's %zu-byte line "
+		          "buffer: answering without changes",
+		        msg->name, msg->id, b->len, y->yate_bufsize);
+		g_string_assign(b, "%%<message:");
+		ce_proto_escape(b, msg->id, 0);
+		g_string_append(b, handled ? ":true::" : ":false::");
+		send_line(y, b);
+	}
 	running_free(r);
 }
 
@@ -565,6 +592,11 @@ static void on_setlocal(struct ce_yate *y, const struct ce_line *l)
 		g_free(y->version);
 		y->version = g_strdup(l->value);
 		g_message("connected to Yate %s", y->version);
+	} else if (!g_strcmp0(l->name, "bufsize") && l->success && l->value) {
+		guint64 n = g_ascii_strtoull(l->value, NULL, 10);
+
+		if (n >= 1024 && n <= YATE_BUFSIZE_WANTED)
+			y->yate_bufsize = (size_t)n;
 	} else if (!l->success) {
 		g_warning("Yate refused setlocal %s=%s", l->name, l->value ? l->value : "");
 	}
@@ -619,6 +651,10 @@ static void link_up(void *arg)
 	y->st.links_up++;
 	send_ctl(y, "%%>setlocal", "restart", y->restart ? "true" : "false", NULL, NULL);
 	send_ctl(y, "%%>setlocal", "engine.version", "", NULL, NULL);
+	y->yate_bufsize = YATE_BUFSIZE_DEFAULT;
+	send_ctl(y, "%%>setlocal", "bufsize", G_STRINGIFY(YATE_BUFSIZE_WANTED), NULL, NULL);
+	/* Yate handles our lines in order: the next one already gets the larger buffer */
+	y->yate_bufsize = YATE_BUFSIZE_WANTED;
 	resync(y);
 }
 
@@ -693,7 +729,8 @@ static gboolean drain_log(gpointer data)
 			g_strdelimit(*p, "\r", ' ');
 			if (y->up && y->link && !y->quitting) {
 				g_string_assign(y->buf, "%%>output:");
-				g_string_append(y->buf, *p);
+				g_string_append_len(
+				        y->buf, *p, (gssize)MIN(strlen(*p), OUTPUT_MAX));
 				send_line(y, y->buf);
 			} else {
 				fprintf(stderr, "%s\n", *p);
@@ -770,6 +807,7 @@ int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config 
 
 	y->bus = bus;
 	y->restart = cfg ? ce_config_get_bool(cfg, "general", "restart", true) : true;
+	y->yate_bufsize = YATE_BUFSIZE_DEFAULT;
 	y->relays = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, relay_free);
 	y->watches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	y->pending = g_hash_table_new(g_str_hash, g_str_equal);

@@ -147,6 +147,7 @@ static void start(struct fx *f)
 	ce_link_start(f->link);
 	expect(f, "%%>setlocal:restart:true");
 	expect(f, "%%>setlocal:engine.version:");
+	expect(f, "%%>setlocal:bufsize:65536");
 }
 
 /* ---- handlers ---------------------------------------------------------- */
@@ -171,6 +172,15 @@ static enum ce_msg_result h_rename(struct ce_dispatch *d, struct ce_msg *m, void
 	ce_msg_remove(m, "gone");
 	ce_msg_set(m, "keep", "new:value");
 	ce_msg_set_retval(m, "rv");
+	return CE_MSG_HANDLED;
+}
+
+static enum ce_msg_result h_huge(struct ce_dispatch *d, struct ce_msg *m, void *arg)
+{
+	char *v = g_strnfill(70000, 'x');
+
+	ce_msg_set(m, "huge", v);
+	g_free(v);
 	return CE_MSG_HANDLED;
 }
 
@@ -285,6 +295,33 @@ static void test_many_params_diff(void)
 	yate_says(&f, line->str);
 	expect(&f, "%%<message:big:false:::callto=dumb/:ce_room=big");
 	g_string_free(line, TRUE);
+	fx_teardown(&f);
+}
+
+/* Yate drops a module whose line overflows its buffer: never write one. */
+static void test_line_too_long_for_yate(void)
+{
+	struct fx f;
+	struct ce_msg *m;
+	char *v;
+
+	fx_setup(&f);
+	ce_bus_install(f.bus, "x.huge", 50, NULL, NULL, 0, h_huge, &f, NULL);
+	start(&f);
+	expect(&f, "%%>install:50:x.huge");
+	yate_says(&f, "%%<setlocal:bufsize:65536:true");
+	yate_says(&f, "%%>message:h1:1:x.huge::");
+	expect(&f, "%%<message:h1:true::");
+	ce_msg_new(&m, "x.out");
+	v = g_strnfill(70000, 'y');
+	ce_msg_set(m, "huge", v);
+	g_free(v);
+	ce_bus_send(f.bus, m, 0, on_done, &f);
+	pump();
+	g_assert_cmpint(f.done_calls, ==, 1);
+	g_assert_false(f.done_handled);
+	expect_silence(&f);
+	ce_msg_unref(m);
 	fx_teardown(&f);
 }
 
@@ -483,6 +520,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/yate/rename-remove-retval", test_rename_remove_retval);
 	g_test_add_func("/yate/deferred-out-of-order", test_deferred_out_of_order);
 	g_test_add_func("/yate/many-params-diff", test_many_params_diff);
+	g_test_add_func("/yate/line-too-long-for-yate", test_line_too_long_for_yate);
 	g_test_add_func("/yate/watcher-report", test_watcher_report);
 	g_test_add_func("/yate/send-answered", test_send_answered);
 	g_test_add_func("/yate/send-timeout-late-answer", test_send_timeout_and_late_answer);
