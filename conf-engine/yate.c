@@ -942,12 +942,11 @@ void ce_yate_status(const struct ce_yate *y, GString *out)
 	g_string_append_printf(out,
 	        "link=%s,linkstate=%s,yate=%s,installs=%u,refused=%u,watches=%u,msgs_in="
 	        "%" G_GUINT64_FORMAT ",answers=%" G_GUINT64_FORMAT ",msgs_out=%" G_GUINT64_FORMAT
-	        ",pending=%u,running=%u"
-	        ",timeouts=%" G_GUINT64_FORMAT ",badlines=%" G_GUINT64_FORMAT,
+	        ",pending=%u,running=%u,badlines=%" G_GUINT64_FORMAT,
 	        y->link ? ce_link_mode(y->link) : "none", y->up ? "up" : "down",
 	        y->version ? y->version : "unknown", st.installs_ok, st.installs_refused,
 	        st.watches_ok, st.msgs_in, st.answers_out, st.msgs_out, st.pending, st.running,
-	        st.timeouts, st.bad_lines);
+	        st.bad_lines);
 	g_hash_table_iter_init(&it, y->relays);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		if (((struct relay *)v)->state != CE_YATE_INSTALL_REFUSED)
