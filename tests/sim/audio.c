@@ -1,0 +1,345 @@
+/* audio.c - the phones' audio: G.711, sources (file, tone, noise, silence), WAV recording, Goertzel */
+/*
+ * A source spec says what a phone plays, always as 8 kHz mono:
+ *
+ *   silence                 nothing (digital silence)
+ *   tone:440                a sine at 440 Hz, amplitude 0.3 of full scale
+ *   tone:440+1000@0.1       two sines summed, each at amplitude 0.1
+ *   noise@0.05              white noise
+ *   speech.wav              a sound file (any libsndfile format, resampled to 8 kHz),
+ *                           relative to the scenario's folder
+ */
+#define G_LOG_DOMAIN "sim"
+
+#include <math.h>
+#include <string.h>
+#include <samplerate.h>
+#include <sndfile.h>
+
+#include "sim.h"
+
+#define RATE 8000
+#define MAX_TONES 4
+
+/* ---- G.711 -------------------------------------------------------------- */
+
+/*
+ * mu-law: add a bias of 132, find the segment (the highest set bit above
+ * bit 7), keep four mantissa bits, invert everything.
+ */
+uint8_t sim_ulaw_encode(int16_t pcm)
+{
+	int v = pcm, sign = 0, seg, mant;
+
+	if (v < 0) {
+		v = -v;
+		sign = 0x80;
+	}
+	v = MIN(v, 32635) + 132;
+	for (seg = 7; seg > 0 && !(v & (0x80 << seg)); seg--)
+		;
+	mant = (v >> (seg + 3)) & 0x0f;
+	return (uint8_t)~(sign | (seg << 4) | mant);
+}
+
+int16_t sim_ulaw_decode(uint8_t u)
+{
+	int v, seg, mant;
+
+	u = (uint8_t)~u;
+	seg = (u >> 4) & 7;
+	mant = u & 0x0f;
+	v = (((mant << 3) + 132) << seg) - 132;
+	return (int16_t)((u & 0x80) ? -v : v);
+}
+
+/*
+ * A-law: 13-bit magnitude, segment from the highest set bit above bit 4,
+ * four mantissa bits, even bits inverted (xor 0x55), sign bit set for
+ * positive values.
+ */
+uint8_t sim_alaw_encode(int16_t pcm)
+{
+	int v = pcm >> 3, mask = 0xd5, seg, out;
+
+	if (v < 0) {
+		mask = 0x55;
+		v = -v - 1;
+	}
+	for (seg = 0; seg < 8 && v > (0x1f << seg); seg++)
+		;
+	if (seg >= 8)
+		return (uint8_t)(0x7f ^ mask);
+	out = seg << 4;
+	out |= (seg < 2 ? v >> 1 : v >> seg) & 0x0f;
+	return (uint8_t)(out ^ mask);
+}
+
+int16_t sim_alaw_decode(uint8_t a)
+{
+	int v, seg;
+
+	a ^= 0x55;
+	v = (a & 0x0f) << 4;
+	seg = (a & 0x70) >> 4;
+	if (seg == 0)
+		v += 8;
+	else
+		v = (v + 0x108) << (seg - 1);
+	return (int16_t)((a & 0x80) ? v : -v);
+}
+
+/* ---- sources ------------------------------------------------------------ */
+
+enum src_kind { SRC_SILENCE, SRC_TONE, SRC_NOISE, SRC_FILE };
+
+struct sim_audio_src {
+	enum src_kind kind;
+	double freq[MAX_TONES];
+	double phase[MAX_TONES];
+	unsigned ntones;
+	double amp;
+	int16_t *pcm; /* SRC_FILE: the whole file at 8 kHz */
+	size_t len, pos;
+	bool loop;
+	GRand *rand;
+};
+
+static int load_file(struct sim_audio_src *src, const char *path, GError **err)
+{
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	float *in = NULL, *mono = NULL, *out = NULL;
+	sf_count_t frames, i;
+	int c, ret = -EINVAL;
+
+	if (!sf) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path,
+			sf_strerror(NULL));
+		return -ENOENT;
+	}
+	frames = info.frames;
+	in = g_new(float, (size_t)frames * info.channels + 1);
+	frames = sf_readf_float(sf, in, frames);
+	mono = g_new0(float, (size_t)frames + 1);
+	for (i = 0; i < frames; i++) {
+		for (c = 0; c < info.channels; c++)
+			mono[i] += in[i * info.channels + c] / (float)info.channels;
+	}
+	src->len = (size_t)frames;
+	if (info.samplerate != RATE && frames > 0) {
+		SRC_DATA d = {0};
+		double ratio = (double)RATE / info.samplerate;
+		d.data_in = mono;
+		d.input_frames = frames;
+		d.src_ratio = ratio;
+		d.output_frames = (long)(frames * ratio) + 16;
+		out = g_new0(float, d.output_frames);
+		d.data_out = out;
+		if (src_simple(&d, SRC_SINC_FASTEST, 1)) {
+			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: resampling failed",
+				path);
+			goto out;
+		}
+		g_free(mono);
+		mono = g_steal_pointer(&out);
+		src->len = (size_t)d.output_frames_gen;
+	}
+	src->pcm = g_new(int16_t, src->len + 1);
+	for (i = 0; i < (sf_count_t)src->len; i++)
+		src->pcm[i] = (int16_t)lrintf(CLAMP(mono[i], -1.0f, 32767.0f / 32768) * 32768);
+	ret = 0;
+out:
+	sf_close(sf);
+	g_free(in);
+	g_free(mono);
+	g_free(out);
+	return ret;
+}
+
+static int parse_tone(struct sim_audio_src *src, const char *spec, GError **err)
+{
+	char **f = g_strsplit(spec, "+", MAX_TONES + 1);
+	unsigned i;
+	int ret = 0;
+
+	for (i = 0; f[i]; i++) {
+		char *end;
+		double hz = g_ascii_strtod(f[i], &end);
+		if (i >= MAX_TONES || *end || hz <= 0 || hz >= RATE / 2) {
+			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+				"bad tone '%s' (want tone:HZ[+HZ...][@AMP], up to %d tones)", spec,
+				MAX_TONES);
+			ret = -EINVAL;
+			break;
+		}
+		src->freq[i] = hz;
+	}
+	src->ntones = i;
+	g_strfreev(f);
+	return ret;
+}
+
+/**
+ * Open the source @spec (see the top of this file); a file path is taken
+ * relative to @basedir.  With @loop a file starts over at its end,
+ * otherwise silence follows.
+ */
+int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir,
+	GError **err)
+{
+	struct sim_audio_src *src = g_new0(struct sim_audio_src, 1);
+	char *body = g_strdup(spec ? spec : "silence"), *at = strrchr(body, '@');
+	int ret = 0;
+
+	src->loop = loop;
+	src->amp = 0.3;
+	src->rand = g_rand_new_with_seed(g_str_hash(body));
+	if (at && !strchr(at, '/')) {
+		*at = 0;
+		src->amp = CLAMP(g_ascii_strtod(at + 1, NULL), 0.0, 1.0);
+	}
+	if (!strcmp(body, "silence")) {
+		src->kind = SRC_SILENCE;
+	} else if (!strcmp(body, "noise")) {
+		src->kind = SRC_NOISE;
+	} else if (g_str_has_prefix(body, "tone:")) {
+		src->kind = SRC_TONE;
+		ret = parse_tone(src, body + 5, err);
+	} else {
+		char *path = g_path_is_absolute(body) || !basedir
+			? g_strdup(body)
+			: g_build_filename(basedir, body, NULL);
+		src->kind = SRC_FILE;
+		ret = load_file(src, path, err);
+		g_free(path);
+	}
+	g_free(body);
+	if (ret < 0) {
+		sim_src_free(src);
+		return ret;
+	}
+	*sp = src;
+	return 0;
+}
+
+void sim_src_free(struct sim_audio_src *src)
+{
+	if (!src)
+		return;
+	g_rand_free(src->rand);
+	g_free(src->pcm);
+	g_free(src);
+}
+
+static void read_tone(struct sim_audio_src *src, int16_t *pcm, unsigned n)
+{
+	unsigned i, t;
+
+	for (i = 0; i < n; i++) {
+		double v = 0;
+		for (t = 0; t < src->ntones; t++) {
+			v += sin(src->phase[t]);
+			src->phase[t] += 2 * G_PI * src->freq[t] / RATE;
+			if (src->phase[t] > 2 * G_PI)
+				src->phase[t] -= 2 * G_PI;
+		}
+		pcm[i] = (int16_t)lrint(CLAMP(v * src->amp, -1.0, 1.0) * 32767);
+	}
+}
+
+/** The next @n samples of @src (8 kHz); NULL gives silence. */
+void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
+{
+	unsigned i;
+
+	if (!src || src->kind == SRC_SILENCE) {
+		memset(pcm, 0, n * sizeof(*pcm));
+		return;
+	}
+	if (src->kind == SRC_TONE) {
+		read_tone(src, pcm, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (src->kind == SRC_NOISE) {
+			pcm[i] = (int16_t)(g_rand_double_range(src->rand, -1, 1) * src->amp * 32767);
+			continue;
+		}
+		if (src->pos >= src->len && src->loop && src->len)
+			src->pos = 0;
+		pcm[i] = src->pos < src->len ? src->pcm[src->pos++] : 0;
+	}
+}
+
+/* ---- recording ----------------------------------------------------------- */
+
+struct sim_wav {
+	SNDFILE *sf;
+};
+
+/** Create @path as a 16-bit 8 kHz mono WAV file. */
+int sim_wav_open(struct sim_wav **wp, const char *path, GError **err)
+{
+	SF_INFO info = {.samplerate = RATE, .channels = 1,
+		.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+
+	if (!sf) {
+		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path,
+			sf_strerror(NULL));
+		return -EIO;
+	}
+	*wp = g_new0(struct sim_wav, 1);
+	(*wp)->sf = sf;
+	return 0;
+}
+
+void sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n)
+{
+	sf_write_short(w->sf, pcm, n);
+}
+
+void sim_wav_close(struct sim_wav *w)
+{
+	if (!w)
+		return;
+	sf_close(w->sf);
+	g_free(w);
+}
+
+/* ---- analysis -------------------------------------------------------------- */
+
+/**
+ * How much of the energy of @pcm is at @freq: about 1 for a pure tone at
+ * that frequency, about 0 when it is absent (Goertzel over all @n samples).
+ */
+double sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate)
+{
+	double coeff = 2 * cos(2 * G_PI * freq / rate), s1 = 0, s2 = 0, energy = 0, power;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		double x = pcm[i], s0 = x + coeff * s1 - s2;
+		s2 = s1;
+		s1 = s0;
+		energy += x * x;
+	}
+	if (energy <= 0 || !n)
+		return 0;
+	power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
+	return 2 * power / (n * energy);
+}
+
+/** RMS level of @pcm in dBFS (-120 for digital silence). */
+double sim_rms_dbfs(const int16_t *pcm, unsigned n)
+{
+	double sum = 0;
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		sum += (double)pcm[i] * pcm[i];
+	if (!n || sum <= 0)
+		return -120;
+	return 20 * log10(sqrt(sum / n) / 32768);
+}

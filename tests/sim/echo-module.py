@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""echo-module.py - a tiny external module that plays the module's part of transcript 1.
+
+It stands in for conf-engine while testing the simulator: it installs
+call.execute and chan.dtmf at 50, answers callto=conf/NAME with
+callto=dumb/ and a marker, sees peerid=dumb/N in its call.execute watcher,
+attaches RTP with chan.masquerade + chan.rtp (complete_minimal=true),
+answers the call with chan.masquerade + call.answered, and echoes back
+every RTP packet it receives.  DTMF '#' makes it drop the leg (reason
+kicked).  Standard library only.
+
+Misbehaviours for the simulator's robustness tests (one at a time):
+  --no-minimal     masquerade chan.rtp without complete_minimal (no RTP: Yate's behaviour)
+  --hang           never answer call.execute
+  --garbage        write a bad line after start-up
+  --crash          exit with status 3 on the first call.execute
+  --flood N        write N output lines right after start-up
+  --ignore-eof     keep running after stdin closes (a hung module)
+  --connect PATH   connect to a unix socket instead of using stdin/stdout
+"""
+import os
+import select
+import socket
+import sys
+import time
+
+
+def esc(s):
+    out = []
+    for ch in s:
+        c = ord(ch)
+        if ch == '%':
+            out.append('%%')
+        elif c < 32 or ch == ':':
+            out.append('%' + chr(c + 64))
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
+def unesc(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == '%' and i + 1 < len(s):
+            n = s[i + 1]
+            out.append('%' if n == '%' else chr(ord(n) - 64))
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return ''.join(out)
+
+
+def parse_params(fields):
+    params = {}
+    for f in fields:
+        k, _, v = f.partition('=')
+        params[unesc(k)] = unesc(v)
+    return params
+
+
+class Module:
+    def __init__(self, argv):
+        self.opts = set(a for a in argv if a.startswith('--'))
+        self.flood = 0
+        self.sockpath = None
+        for i, a in enumerate(argv):
+            if a == '--flood':
+                self.flood = int(argv[i + 1])
+            if a == '--connect':
+                self.sockpath = argv[i + 1]
+        if self.sockpath:
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(self.sockpath)
+            self.rfd = self.sock.fileno()
+            self.wfile = self.sock.makefile('w', buffering=1)
+        else:
+            self.rfd = sys.stdin.fileno()
+            self.wfile = sys.stdout
+        self.buf = b''
+        self.seq = 0
+        self.legs = {}      # dumb id -> udp socket
+        self.remote = {}    # dumb id -> (ip, port) of the simulator's RTP
+        self.pending = {}   # our message id -> (kind, dumb id)
+        self.rooms = {}
+
+    def send(self, line):
+        self.wfile.write(line + '\n')
+        self.wfile.flush()
+
+    def log(self, text):
+        sys.stderr.write('echo-module: %s\n' % text)
+        sys.stderr.flush()
+
+    def message(self, name, params, kind=None, chan=None):
+        self.seq += 1
+        mid = 'ce%d' % self.seq
+        if kind:
+            self.pending[mid] = (kind, chan)
+        fields = ':'.join('%s=%s' % (esc(k), esc(v)) for k, v in params)
+        self.send('%%%%>message:%s:%d:%s::%s' % (mid, int(time.time()), name, fields))
+
+    def start(self):
+        if self.sockpath:
+            self.send('%%>connect:global')
+        self.send('%%>setlocal:engine.version:')
+        self.send('%%>setlocal:restart:true')
+        self.send('%%>install:50:call.execute')
+        self.send('%%>install:50:chan.dtmf')
+        for w in ('call.execute', 'chan.hangup', 'chan.disconnected', 'chan.notify',
+                  'call.answered', 'chan.startup', 'call.route'):
+            self.send('%%>watch:' + w)
+        if '--garbage' in self.opts:
+            self.send('%%>bogus:line')
+        for i in range(self.flood):
+            self.send('%%>output:flood line %d' % i)
+
+    # ---- what Yate sends us ----
+
+    def on_message(self, mid, name, params):
+        if '--hang' in self.opts:
+            return
+        if name == 'call.execute':
+            if '--crash' in self.opts:
+                os._exit(3)
+            callto = params.get('callto', '')
+            if callto.startswith('conf/'):
+                room = callto[5:]
+                self.send('%%%%<message:%s:false:::callto=dumb/:ce_room=%s' % (mid, esc(room)))
+                return
+        if name == 'chan.dtmf':
+            peer = params.get('peerid', '')
+            self.log('dtmf %s from %s' % (params.get('text'), params.get('id')))
+            if params.get('text') == '#' and peer in self.legs:
+                self.message('call.drop', [('id', peer), ('reason', 'kicked')])
+            self.send('%%%%<message:%s:true::' % mid)
+            return
+        self.send('%%%%<message:%s:false::' % mid)
+
+    def on_watch(self, name, handled, params):
+        if name == 'call.execute' and handled and params.get('ce_room'):
+            dumb = params.get('peerid', '')
+            if not dumb.startswith('dumb/') or dumb in self.legs:
+                return
+            udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            udp.bind(('127.0.0.1', 0))
+            udp.setblocking(False)
+            self.legs[dumb] = udp
+            rtp = [('id', dumb), ('message', 'chan.rtp'), ('media', 'audio'),
+                   ('direction', 'bidir'), ('remoteip', '127.0.0.1'),
+                   ('remoteport', str(udp.getsockname()[1])), ('format', 'mulaw'),
+                   ('rtcp', 'false')]
+            if '--no-minimal' not in self.opts:
+                rtp.append(('complete_minimal', 'true'))
+            self.message('chan.masquerade', rtp, 'rtp', dumb)
+            self.message('chan.masquerade', [('id', dumb), ('message', 'call.answered')])
+        elif name == 'chan.hangup':
+            udp = self.legs.pop(params.get('id', ''), None)
+            if udp:
+                udp.close()
+
+    def on_answer(self, mid, handled, params):
+        kind, dumb = self.pending.pop(mid, (None, None))
+        if kind == 'rtp' and handled and params.get('localport'):
+            self.remote[dumb] = (params.get('localip', '127.0.0.1'), int(params['localport']))
+
+    def on_line(self, line):
+        if line.startswith('%%>message:'):
+            f = line[11:].split(':')
+            self.on_message(unesc(f[0]), unesc(f[2]), parse_params(f[4:]))
+        elif line.startswith('%%<message:'):
+            f = line[11:].split(':')
+            mid, handled, name = unesc(f[0]), f[1] == 'true', unesc(f[2])
+            params = parse_params(f[4:])
+            if mid:
+                self.on_answer(mid, handled, params)
+            else:
+                self.on_watch(name, handled, params)
+
+    def echo(self, dumb, udp):
+        while True:
+            try:
+                pkt = udp.recv(2048)
+            except BlockingIOError:
+                return
+            if dumb in self.remote:
+                udp.sendto(pkt, self.remote[dumb])
+
+    def run(self):
+        self.start()
+        eof = False
+        while True:
+            fds = list(self.legs.values()) + ([] if eof else [self.rfd])
+            if not fds:
+                time.sleep(0.1)
+                continue
+            ready, _, _ = select.select(fds, [], [], 1.0)
+            for fd in ready:
+                if fd == self.rfd:
+                    data = os.read(self.rfd, 65536)
+                    if not data:
+                        if '--ignore-eof' not in self.opts:
+                            return
+                        eof = True
+                        continue
+                    self.buf += data
+                    while b'\n' in self.buf:
+                        line, self.buf = self.buf.split(b'\n', 1)
+                        self.on_line(line.decode('utf-8', 'replace'))
+                else:
+                    for dumb, udp in list(self.legs.items()):
+                        if udp is fd:
+                            self.echo(dumb, udp)
+
+
+if __name__ == '__main__':
+    try:
+        Module(sys.argv[1:]).run()
+    except (BrokenPipeError, KeyboardInterrupt):
+        pass

@@ -1,0 +1,356 @@
+/* rtp.c - yrtp's part: real UDP RTP endpoints, one 20 ms clock for all of them */
+/*
+ * Every chan.rtp opens a UDP socket on the simulator's local address.  One
+ * timerfd ticks every 20 ms (absolute, so it does not drift); on each tick
+ * every leg drains what arrived (recvmmsg, non-blocking) and sends one
+ * G.711 frame of its phone's audio:
+ *
+ *   RTP header: V=2, PT 0 (mulaw) or 8 (alaw), marker on the first packet,
+ *   sequence +1 and timestamp +160 per 20 ms frame, one SSRC per leg;
+ *   payload: 160 bytes.
+ *
+ * Network trouble is simulated per phone: loss= drops packets (the
+ * sequence still advances), jitter= delays each packet by 0..N ms,
+ * reorder= holds a packet back and sends it after the next one.  Whatever
+ * the leg receives is decoded and handed to its phone (recording,
+ * analysis); packets of any frame size are accepted.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* recvmmsg */
+#endif
+#define G_LOG_DOMAIN "sim"
+
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <glib-unix.h>
+
+#include "sim.h"
+
+#define FRAME 160
+#define PKT (12 + FRAME)
+#define BATCH 32
+#define MAX_PAYLOAD 1500
+
+struct sim_leg {
+	struct sim *s;
+	struct sim_chan *c;
+	int fd;
+	unsigned lport;
+	struct sockaddr_in remote;
+	bool has_remote;
+	bool alaw;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+	bool sent_first;
+	uint8_t held[PKT];
+	bool has_held;
+	GRand *rand;
+	GList *delayed; /* struct delayed *, sent by their own timers */
+	char *who;      /* the phone's label, kept for the final stats */
+	/* receive side */
+	bool rx_started;
+	uint16_t rx_seq;
+	int rx_pt;
+	uint64_t tx, tx_dropped, rx, rx_bad, rx_lost, rx_dup, rx_ooo;
+};
+
+struct delayed {
+	struct sim_leg *leg;
+	guint src;
+	size_t len;
+	uint8_t pkt[PKT];
+};
+
+/** Open a leg for channel @c towards @remoteip:@remoteport (may be unknown yet). */
+int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
+	const char *format, struct sim_chan *c, GError **err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	struct sim_leg *l;
+	int fd, e;
+
+	inet_pton(AF_INET, s->localip, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		e = errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "RTP socket: %s",
+			g_strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	l = g_new0(struct sim_leg, 1);
+	l->s = s;
+	l->c = c;
+	l->fd = fd;
+	l->lport = ntohs(sa.sin_port);
+	l->alaw = !g_strcmp0(format, "alaw");
+	l->rand = g_rand_new();
+	l->seq = (uint16_t)g_rand_int(l->rand);
+	l->ts = g_rand_int(l->rand);
+	l->ssrc = g_rand_int(l->rand);
+	l->rx_pt = -1;
+	if (sim_chan_phone(c))
+		l->who = g_strdup(sim_chan_phone(c)->label);
+	sim_leg_set_remote(l, remoteip, remoteport);
+	s->legs = g_list_prepend(s->legs, l);
+	sim_rtp_start_clock(s);
+	*lp = l;
+	return 0;
+}
+
+/** Where the leg sends; an unusable address stops sending. */
+void sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port)
+{
+	l->has_remote = ip && port && inet_pton(AF_INET, ip, &l->remote.sin_addr) == 1;
+	l->remote.sin_family = AF_INET;
+	l->remote.sin_port = htons((uint16_t)port);
+}
+
+unsigned sim_leg_local_port(const struct sim_leg *l)
+{
+	return l->lport;
+}
+
+/** Close the leg, logging its counters as an "rtp-stats" event. */
+void sim_leg_free(struct sim_leg *l)
+{
+	struct sim *s = l->s;
+
+	sim_event(s, "rtp-stats",
+		"\"chan\":%s,\"who\":%s,\"tx\":%" G_GUINT64_FORMAT ",\"tx_dropped\":%" G_GUINT64_FORMAT
+		",\"rx\":%" G_GUINT64_FORMAT ",\"rx_lost\":%" G_GUINT64_FORMAT
+		",\"rx_dup\":%" G_GUINT64_FORMAT ",\"rx_ooo\":%" G_GUINT64_FORMAT
+		",\"rx_bad\":%" G_GUINT64_FORMAT ",\"rx_pt\":%d",
+		sim_json(l->c->id), sim_json(l->who), l->tx, l->tx_dropped, l->rx,
+		l->rx_lost, l->rx_dup, l->rx_ooo, l->rx_bad, l->rx_pt);
+	while (l->delayed) {
+		struct delayed *dl = l->delayed->data;
+		g_source_remove(dl->src);
+		g_free(dl);
+		l->delayed = g_list_delete_link(l->delayed, l->delayed);
+	}
+	s->legs = g_list_remove(s->legs, l);
+	close(l->fd);
+	g_free(l->who);
+	g_rand_free(l->rand);
+	g_free(l);
+	if (!s->legs)
+		sim_rtp_stop_clock(s);
+}
+
+/* ---- receive ------------------------------------------------------------ */
+
+static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
+{
+	size_t hdr = 12, i, n;
+	int16_t pcm[MAX_PAYLOAD];
+	struct sim_phone *ph;
+	int pt, diff;
+	uint16_t seq;
+
+	if (len < 12 || (p[0] >> 6) != 2) {
+		l->rx_bad++;
+		return;
+	}
+	hdr += 4u * (p[0] & 0x0f);
+	if ((p[0] & 0x10) && len >= hdr + 4)
+		hdr += 4 + 4u * ((p[hdr + 2] << 8) | p[hdr + 3]);
+	if ((p[0] & 0x20) && len > hdr)
+		len -= MIN(p[len - 1], len - hdr);
+	pt = p[1] & 0x7f;
+	if (len <= hdr || (pt != 0 && pt != 8)) {
+		l->rx_bad++;
+		return;
+	}
+	seq = (uint16_t)((p[2] << 8) | p[3]);
+	diff = (int16_t)(seq - l->rx_seq);
+	if (!l->rx_started || diff == 1 || diff > 100 || diff < -100) {
+		/* in order (or a new stream) */
+	} else if (diff > 1) {
+		l->rx_lost += diff - 1;
+	} else if (diff == 0) {
+		l->rx_dup++;
+		return;
+	} else {
+		l->rx_ooo++;
+	}
+	if (!l->rx_started || diff > 0 || diff < -100)
+		l->rx_seq = seq;
+	l->rx_started = true;
+	l->rx++;
+	l->rx_pt = pt;
+	n = len - hdr;
+	for (i = 0; i < n; i++)
+		pcm[i] = pt ? sim_alaw_decode(p[hdr + i]) : sim_ulaw_decode(p[hdr + i]);
+	ph = sim_chan_phone(l->c);
+	if (ph)
+		sim_phone_heard(ph, pcm, (unsigned)n);
+}
+
+static void rx_drain(struct sim_leg *l)
+{
+	static uint8_t bufs[BATCH][MAX_PAYLOAD];
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	int i, n;
+
+	for (;;) {
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		n = recvmmsg(l->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (i = 0; i < n; i++)
+			rx_packet(l, bufs[i], msgs[i].msg_len);
+		if (n < BATCH)
+			return;
+	}
+}
+
+/* ---- send --------------------------------------------------------------- */
+
+static void tx_raw(struct sim_leg *l, const uint8_t *pkt, size_t len)
+{
+	if (sendto(l->fd, pkt, len, 0, (struct sockaddr *)&l->remote, sizeof(l->remote)) < 0)
+		l->tx_dropped++;
+	else
+		l->tx++;
+}
+
+static gboolean delayed_cb(gpointer data)
+{
+	struct delayed *dl = data;
+	struct sim_leg *l = dl->leg;
+
+	tx_raw(l, dl->pkt, dl->len);
+	l->delayed = g_list_remove(l->delayed, dl);
+	g_free(dl);
+	return G_SOURCE_REMOVE;
+}
+
+/* Hand one packet to the network, through the phone's simulated impairments. */
+static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pkt, size_t len)
+{
+	unsigned delay;
+
+	if (ph && ph->loss > 0 && g_rand_double_range(l->rand, 0, 100) < ph->loss)
+		return;
+	if (ph && ph->reorder > 0 && !l->has_held &&
+		g_rand_double_range(l->rand, 0, 100) < ph->reorder) {
+		memcpy(l->held, pkt, len);
+		l->has_held = true;
+		return;
+	}
+	delay = ph && ph->jitter_ms ? (unsigned)g_rand_int_range(l->rand, 0, (int)ph->jitter_ms + 1)
+				    : 0;
+	if (delay) {
+		struct delayed *dl = g_new0(struct delayed, 1);
+		dl->leg = l;
+		dl->len = len;
+		memcpy(dl->pkt, pkt, len);
+		dl->src = g_timeout_add(delay, delayed_cb, dl);
+		l->delayed = g_list_prepend(l->delayed, dl);
+	} else {
+		tx_raw(l, pkt, len);
+	}
+	if (l->has_held) {
+		tx_raw(l, l->held, PKT);
+		l->has_held = false;
+	}
+}
+
+static void tx_frame(struct sim_leg *l)
+{
+	struct sim_phone *ph = sim_chan_phone(l->c);
+	int16_t pcm[FRAME];
+	uint8_t pkt[PKT];
+	unsigned i;
+
+	if (ph && !l->who)
+		l->who = g_strdup(ph->label);
+	sim_src_read(ph ? ph->src : NULL, pcm, FRAME);
+	pkt[0] = 0x80;
+	pkt[1] = (uint8_t)((l->alaw ? 8 : 0) | (l->sent_first ? 0 : 0x80));
+	pkt[2] = (uint8_t)(l->seq >> 8);
+	pkt[3] = (uint8_t)l->seq;
+	for (i = 0; i < 4; i++) {
+		pkt[4 + i] = (uint8_t)(l->ts >> (24 - 8 * i));
+		pkt[8 + i] = (uint8_t)(l->ssrc >> (24 - 8 * i));
+	}
+	for (i = 0; i < FRAME; i++)
+		pkt[12 + i] = l->alaw ? sim_alaw_encode(pcm[i]) : sim_ulaw_encode(pcm[i]);
+	l->seq++;
+	l->ts += FRAME;
+	l->sent_first = true;
+	tx_packet(l, ph, pkt, PKT);
+}
+
+/* ---- the clock ------------------------------------------------------------ */
+
+static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
+{
+	struct sim *s = data;
+	uint64_t exp = 0, k;
+	GList *l;
+
+	if (read(fd, &exp, sizeof(exp)) != sizeof(exp))
+		return G_SOURCE_CONTINUE;
+	/* after a stall, catch up a little but never flood */
+	exp = MIN(exp, 5);
+	for (k = 0; k < exp; k++) {
+		s->ticks++;
+		for (l = s->legs; l; l = l->next) {
+			struct sim_leg *leg = l->data;
+			rx_drain(leg);
+			if (leg->has_remote)
+				tx_frame(leg);
+		}
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/** Start the 20 ms clock (idempotent). */
+void sim_rtp_start_clock(struct sim *s)
+{
+	struct itimerspec its = {.it_interval = {0, 20000000}};
+
+	if (s->clock_src)
+		return;
+	s->clock_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (s->clock_fd < 0) {
+		sim_problem(s, "rtp", "timerfd: %s", g_strerror(errno));
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &its.it_value);
+	its.it_value.tv_nsec += 20000000;
+	if (its.it_value.tv_nsec >= 1000000000) {
+		its.it_value.tv_sec++;
+		its.it_value.tv_nsec -= 1000000000;
+	}
+	timerfd_settime(s->clock_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	s->clock_src = g_unix_fd_add(s->clock_fd, G_IO_IN, clock_cb, s);
+}
+
+/** Stop the clock when no leg is left. */
+void sim_rtp_stop_clock(struct sim *s)
+{
+	if (!s->clock_src)
+		return;
+	g_source_remove(s->clock_src);
+	close(s->clock_fd);
+	s->clock_src = 0;
+	s->clock_fd = -1;
+}

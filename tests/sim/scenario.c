@@ -1,0 +1,483 @@
+/* scenario.c - the scenario language: who calls what, when, and what must have happened */
+/*
+ * One statement per line; '#' starts a comment; words are split as a shell
+ * would (quotes allowed).  Set-up statements apply at once, "at T ..."
+ * statements run T seconds after the scenario starts (see docs/simulator.md):
+ *
+ *   route ^800$ conf/room1 maxusers=5         # regexroute: called number -> target
+ *   callee 801 answer delay=1 play=tone:440   # how dialled numbers behave
+ *   set timeout 2000                          # module message timeout, ms
+ *   at 0 call 1001 800 play=speech.wav record=1001.wav
+ *   at 0.5 calls 20 2000 800 rate=10 play=tone:300
+ *   at 2 dtmf 1001 1#
+ *   at 3 message call.drop id=dumb/1 reason=kicked
+ *   at 4 expect heard 1001 440 window=1000
+ *   at 4 expect state 1001 answered
+ *   at 5 hangup all
+ *   at 6 expect not event error-in
+ *   end 7
+ */
+#define G_LOG_DOMAIN "sim"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+#include "sim.h"
+
+struct step {
+	double at;
+	int lineno;
+	char **argv;
+};
+
+static void step_free(gpointer p)
+{
+	struct step *st = p;
+
+	g_strfreev(st->argv);
+	g_free(st);
+}
+
+static int bad(GError **err, int lineno, const char *fmt, const char *arg)
+{
+	g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "line %d: %s%s%s", lineno, fmt,
+		arg ? ": " : "", arg ? arg : "");
+	return -EINVAL;
+}
+
+static bool parse_double(const char *s, double *v)
+{
+	char *end;
+
+	*v = g_ascii_strtod(s, &end);
+	return *s && !*end && isfinite(*v);
+}
+
+/* ---- phones ------------------------------------------------------------ */
+
+static int phone_opt(struct sim_phone *ph, const char *kv, int lineno, GError **err)
+{
+	const char *eq = strchr(kv, '=');
+	char *k;
+	const char *v;
+	double d;
+	int ret = 0;
+
+	if (!eq || eq == kv)
+		return bad(err, lineno, "expected key=value", kv);
+	k = g_strndup(kv, eq - kv);
+	v = eq + 1;
+	if (!strcmp(k, "play")) {
+		g_free(ph->play);
+		ph->play = g_strdup(v);
+	} else if (!strcmp(k, "record")) {
+		g_free(ph->record);
+		ph->record = g_strdup(v);
+	} else if (!strcmp(k, "name")) {
+		g_free(ph->name);
+		ph->name = g_strdup(v);
+	} else if (!strcmp(k, "format") && (!strcmp(v, "mulaw") || !strcmp(v, "alaw"))) {
+		g_free(ph->format);
+		ph->format = g_strdup(v);
+	} else if (!strcmp(k, "loop")) {
+		ph->loop = ce_parse_bool(v, ph->loop);
+	} else if (!strcmp(k, "loss") && parse_double(v, &d) && d >= 0 && d <= 100) {
+		ph->loss = d;
+	} else if (!strcmp(k, "reorder") && parse_double(v, &d) && d >= 0 && d <= 100) {
+		ph->reorder = d;
+	} else if (!strcmp(k, "jitter") && parse_double(v, &d) && d >= 0 && d <= 1000) {
+		ph->jitter_ms = (unsigned)d;
+	} else if (!strcmp(k, "delay") && parse_double(v, &d) && d >= 0 && d <= 3600) {
+		ph->delay = d;
+	} else if (g_str_has_prefix(k, "param.") && k[6]) {
+		if (!ph->params)
+			ce_msg_new(&ph->params, NULL);
+		ce_msg_set(ph->params, k + 6, v);
+	} else {
+		ret = bad(err, lineno, "unknown or bad phone option", kv);
+	}
+	g_free(k);
+	return ret;
+}
+
+static int phone_opts(struct sim_phone *ph, char **argv, int lineno, GError **err)
+{
+	for (; *argv; argv++) {
+		if (phone_opt(ph, *argv, lineno, err) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_callee(struct sim *s, char **argv, int lineno, GError **err)
+{
+	static const char *const kinds[] = {
+		[SIM_CALLEE_ANSWER] = "answer", [SIM_CALLEE_NOANSWER] = "noanswer",
+		[SIM_CALLEE_BUSY] = "busy", [SIM_CALLEE_OFFLINE] = "offline",
+		[SIM_CALLEE_REJECT] = "reject",
+	};
+	struct sim_phone *ph;
+	unsigned k;
+
+	if (!argv[1] || !argv[2])
+		return bad(err, lineno, "usage: callee NUMBER answer|noanswer|busy|reject|offline ...",
+			NULL);
+	for (k = 0; k < G_N_ELEMENTS(kinds) && strcmp(kinds[k], argv[2]); k++)
+		;
+	if (k == G_N_ELEMENTS(kinds))
+		return bad(err, lineno, "unknown callee behaviour", argv[2]);
+	ph = sim_phone_new(argv[1]);
+	ph->kind = k;
+	if (phone_opts(ph, argv + 3, lineno, err) < 0) {
+		sim_phone_free(ph);
+		return -EINVAL;
+	}
+	sim_callee_add(s, ph);
+	return 0;
+}
+
+static int parse_route(struct sim *s, char **argv, int lineno, GError **err)
+{
+	struct ce_msg *params = NULL;
+	GError *e = NULL;
+	unsigned i;
+
+	if (!argv[1] || !argv[2])
+		return bad(err, lineno, "usage: route REGEX TARGET [param=value...]", NULL);
+	for (i = 3; argv[i]; i++) {
+		const char *eq = strchr(argv[i], '=');
+		if (!eq || eq == argv[i]) {
+			ce_msg_unref(params);
+			return bad(err, lineno, "expected param=value", argv[i]);
+		}
+		if (!params)
+			ce_msg_new(&params, NULL);
+		char *k = g_strndup(argv[i], eq - argv[i]);
+		ce_msg_add(params, k, eq + 1);
+		g_free(k);
+	}
+	if (sim_route_add(s, argv[1], argv[2], params, &e) < 0) {
+		bad(err, lineno, "bad regular expression", e->message);
+		g_error_free(e);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_set(struct sim *s, char **argv, int lineno, GError **err)
+{
+	double v;
+
+	if (!argv[1] || !argv[2] || argv[3] || !parse_double(argv[2], &v) || v < 0)
+		return bad(err, lineno, "usage: set timeout|maxqueue|flood NUMBER", NULL);
+	if (!strcmp(argv[1], "timeout"))
+		s->mod_opts.timeout_ms = (unsigned)v;
+	else if (!strcmp(argv[1], "maxqueue"))
+		s->mod_opts.max_queue = (unsigned)v;
+	else if (!strcmp(argv[1], "flood"))
+		s->flood_lines = (unsigned)v;
+	else
+		return bad(err, lineno, "unknown setting", argv[1]);
+	return 0;
+}
+
+/* ---- timed steps --------------------------------------------------------- */
+
+static const char *const step_words[] = {
+	"call", "calls", "hangup", "dtmf", "message", "expect", "log", NULL,
+};
+
+/* Check the step's shape now, so that a typo fails before anything runs. */
+static int check_step(struct sim *s, char **a, int lineno, GError **err)
+{
+	unsigned n = g_strv_length(a);
+
+	if (!a[0] || !g_strv_contains(step_words, a[0]))
+		return bad(err, lineno, "unknown step", a[0]);
+	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
+		(!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
+		(!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2))
+		return bad(err, lineno, "missing arguments for", a[0]);
+	if (!strcmp(a[0], "call") || !strcmp(a[0], "calls")) {
+		struct sim_phone *ph = sim_phone_new("x");
+		char **opts = a + (!strcmp(a[0], "call") ? 3 : 4);
+		int r = 0;
+		for (; *opts && r == 0; opts++) {
+			if (!g_str_has_prefix(*opts, "rate=") || !strcmp(a[0], "call"))
+				r = phone_opt(ph, *opts, lineno, err);
+		}
+		sim_phone_free(ph);
+		return r;
+	}
+	if (!strcmp(a[0], "expect") && (!strcmp(a[1], "event") || !strcmp(a[1], "message") ||
+					       !strcmp(a[1], "not")))
+		s->keep_history = true;
+	return 0;
+}
+
+static int parse_line(struct sim *s, char **argv, int lineno, GError **err)
+{
+	double at;
+	struct step *st;
+
+	if (!strcmp(argv[0], "route"))
+		return parse_route(s, argv, lineno, err);
+	if (!strcmp(argv[0], "callee"))
+		return parse_callee(s, argv, lineno, err);
+	if (!strcmp(argv[0], "set"))
+		return parse_set(s, argv, lineno, err);
+	if (!strcmp(argv[0], "end")) {
+		if (!argv[1] || !parse_double(argv[1], &at) || at < 0)
+			return bad(err, lineno, "usage: end SECONDS", NULL);
+		s->end_at = at;
+		return 0;
+	}
+	if (strcmp(argv[0], "at"))
+		return bad(err, lineno, "unknown statement", argv[0]);
+	if (!argv[1] || !parse_double(argv[1], &at) || at < 0 || !argv[2])
+		return bad(err, lineno, "usage: at SECONDS STEP ...", NULL);
+	if (check_step(s, argv + 2, lineno, err) < 0)
+		return -EINVAL;
+	st = g_new0(struct step, 1);
+	st->at = at;
+	st->lineno = lineno;
+	st->argv = g_strdupv(argv + 2);
+	g_ptr_array_add(s->steps, st);
+	return 0;
+}
+
+static int step_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct step *x = *(struct step *const *)a, *y = *(struct step *const *)b;
+
+	if (x->at != y->at)
+		return x->at < y->at ? -1 : 1;
+	return x->lineno - y->lineno;
+}
+
+/** Parse scenario @text; file names in it are relative to @basedir. */
+int sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err)
+{
+	char **lines = g_strsplit(text, "\n", -1);
+	int i, ret = 0;
+
+	if (!s->steps)
+		s->steps = g_ptr_array_new_with_free_func(step_free);
+	g_free(s->basedir);
+	s->basedir = g_strdup(basedir);
+	for (i = 0; lines[i] && ret == 0; i++) {
+		char *hash = strchr(lines[i], '#'), **argv = NULL;
+		GError *e = NULL;
+		if (hash && (hash == lines[i] || g_ascii_isspace(hash[-1])))
+			*hash = 0;
+		g_strstrip(lines[i]);
+		if (!*lines[i])
+			continue;
+		if (!g_shell_parse_argv(lines[i], NULL, &argv, &e)) {
+			ret = bad(err, i + 1, "cannot split the line", e->message);
+			g_error_free(e);
+			break;
+		}
+		ret = parse_line(s, argv, i + 1, err);
+		g_strfreev(argv);
+	}
+	g_strfreev(lines);
+	g_ptr_array_sort(s->steps, step_cmp);
+	if (ret == 0 && s->end_at <= 0) {
+		double last = s->steps->len
+			? ((struct step *)s->steps->pdata[s->steps->len - 1])->at : 0;
+		s->end_at = last + 1;
+	}
+	return ret;
+}
+
+/** Load a scenario file; its folder is the base of relative file names. */
+int sim_scenario_load(struct sim *s, const char *path, GError **err)
+{
+	char *text = NULL, *dir;
+	int ret;
+
+	if (!g_file_get_contents(path, &text, NULL, err))
+		return -ENOENT;
+	dir = g_path_get_dirname(path);
+	ret = sim_scenario_parse(s, text, dir, err);
+	g_free(dir);
+	g_free(text);
+	return ret;
+}
+
+/* ---- running ------------------------------------------------------------- */
+
+static struct sim_phone *make_phone(struct sim *s, const char *number, char **opts)
+{
+	struct sim_phone *ph = sim_phone_new(number);
+	GError *err = NULL;
+
+	for (; *opts; opts++) {
+		if (!g_str_has_prefix(*opts, "rate="))
+			phone_opt(ph, *opts, 0, &err);
+		g_clear_error(&err);
+	}
+	ph->label = g_strdup(number);
+	return ph;
+}
+
+struct burst {
+	struct sim *s;
+	char **argv; /* calls COUNT FIRST CALLED opts... */
+	unsigned count, done;
+	guint64 first;
+	guint src;
+};
+
+static gboolean burst_cb(gpointer data)
+{
+	struct burst *b = data;
+	char num[32];
+
+	g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT, b->first + b->done);
+	sim_call(b->s, make_phone(b->s, num, b->argv + 4), b->argv[3]);
+	if (++b->done < b->count)
+		return G_SOURCE_CONTINUE;
+	b->s->bursts = g_list_remove(b->s->bursts, b);
+	g_strfreev(b->argv);
+	g_free(b);
+	return G_SOURCE_REMOVE;
+}
+
+/* calls COUNT FIRST CALLED [rate=N] [phone options]: COUNT callers FIRST, FIRST+1, ... */
+static void run_calls(struct sim *s, char **a)
+{
+	struct burst *b = g_new0(struct burst, 1);
+	double rate = 0;
+	unsigned i;
+
+	b->s = s;
+	b->argv = g_strdupv(a);
+	b->count = (unsigned)g_ascii_strtoull(a[1], NULL, 10);
+	b->first = g_ascii_strtoull(a[2], NULL, 10);
+	for (i = 4; a[i]; i++) {
+		if (g_str_has_prefix(a[i], "rate="))
+			parse_double(a[i] + 5, &rate);
+	}
+	if (!b->count) {
+		g_strfreev(b->argv);
+		g_free(b);
+		return;
+	}
+	s->bursts = g_list_prepend(s->bursts, b);
+	if (rate <= 0) {
+		while (burst_cb(b) == G_SOURCE_CONTINUE)
+			;
+		return;
+	}
+	if (burst_cb(b) == G_SOURCE_CONTINUE)
+		b->src = g_timeout_add((guint)MAX(1, 1000 / rate), burst_cb, b);
+}
+
+static void run_message(struct sim *s, char **a)
+{
+	struct ce_msg *m;
+	unsigned i;
+
+	ce_msg_new(&m, a[1]);
+	for (i = 2; a[i]; i++) {
+		char *eq = strchr(a[i], '=');
+		if (!eq) {
+			ce_msg_set_retval(m, a[i]);
+			continue;
+		}
+		*eq = 0;
+		ce_msg_add(m, a[i], eq + 1);
+		*eq = '=';
+	}
+	sim_dispatch(s, m, NULL, NULL, NULL);
+	ce_msg_unref(m);
+}
+
+static void run_step(struct sim *s, struct step *st)
+{
+	char **a = st->argv;
+
+	if (!strcmp(a[0], "call")) {
+		sim_call(s, make_phone(s, a[1], a + 3), a[2]);
+	} else if (!strcmp(a[0], "calls")) {
+		run_calls(s, a);
+	} else if (!strcmp(a[0], "hangup")) {
+		if (sim_hangup(s, a[1], a[2]) < 0)
+			sim_event(s, "note", "\"text\":%s", sim_json("hangup: no such phone in a call"));
+	} else if (!strcmp(a[0], "dtmf")) {
+		if (sim_send_dtmf(s, a[1], a[2]) < 0)
+			sim_fail(s, "scenario", "line %d: %s is not in a call", st->lineno, a[1]);
+	} else if (!strcmp(a[0], "message")) {
+		run_message(s, a);
+	} else if (!strcmp(a[0], "expect")) {
+		sim_expect(s, a + 1, st->lineno);
+	} else if (!strcmp(a[0], "log")) {
+		char *t = g_strjoinv(" ", a + 1);
+		sim_event(s, "log", "\"text\":%s", sim_json(t));
+		g_free(t);
+	}
+}
+
+static gboolean step_cb(gpointer data)
+{
+	struct sim *s = data;
+	double now = sim_now(s) - s->scenario_t0;
+
+	s->step_src = 0;
+	while (s->next_step < s->steps->len) {
+		struct step *st = s->steps->pdata[s->next_step];
+		if (st->at > now + 0.0005) {
+			s->step_src = g_timeout_add((guint)ceil((st->at - now) * 1000), step_cb, s);
+			return G_SOURCE_REMOVE;
+		}
+		s->next_step++;
+		run_step(s, st);
+		if (s->stopping)
+			return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean end_cb(gpointer data)
+{
+	struct sim *s = data;
+
+	s->end_src = 0;
+	sim_event(s, "scenario-end", NULL);
+	sim_stop(s);
+	return G_SOURCE_REMOVE;
+}
+
+/** Start the clock of the scenario: steps run relative to now. */
+void sim_scenario_start(struct sim *s)
+{
+	if (!s->steps)
+		s->steps = g_ptr_array_new_with_free_func(step_free);
+	s->scenario_t0 = sim_now(s);
+	sim_event(s, "scenario-start", "\"steps\":%u,\"end\":%.3f", s->steps->len, s->end_at);
+	s->end_src = g_timeout_add((guint)(s->end_at * 1000), end_cb, s);
+	step_cb(s);
+}
+
+/** Free the steps and everything a scenario left. */
+void sim_scenario_free(struct sim *s)
+{
+	if (s->step_src)
+		g_source_remove(s->step_src);
+	if (s->end_src)
+		g_source_remove(s->end_src);
+	s->step_src = s->end_src = 0;
+	while (s->bursts) {
+		struct burst *b = s->bursts->data;
+		if (b->src)
+			g_source_remove(b->src);
+		g_strfreev(b->argv);
+		g_free(b);
+		s->bursts = g_list_delete_link(s->bursts, s->bursts);
+	}
+	g_clear_pointer(&s->steps, g_ptr_array_unref);
+	g_clear_pointer(&s->basedir, g_free);
+}
