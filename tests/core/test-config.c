@@ -67,6 +67,38 @@ static void test_basic(void)
 	ce_config_free(cfg);
 }
 
+static void test_section_line(void)
+{
+	struct ce_config *cfg = parse_ok("; c\n[a]\nk=1\n\n[b]\n[a]\n");
+	const char *file = NULL;
+
+	g_assert_cmpuint(ce_config_section_line(cfg, "a", &file), ==, 2);
+	g_assert_cmpstr(file, ==, "t.conf");
+	g_assert_cmpuint(ce_config_section_line(cfg, "b", NULL), ==, 5);
+	g_assert_cmpuint(ce_config_section_line(cfg, "c", &file), ==, 0);
+	g_assert_null(file);
+	ce_config_free(cfg);
+}
+
+/* The documented sample must load, with every section it documents. */
+static void test_sample(void)
+{
+	const char *srcdir = g_getenv("CE_SRCDIR");
+	struct ce_config *cfg = NULL;
+	GError *err = NULL;
+	char *path =
+	        g_build_filename(srcdir ? srcdir : CE_SRCDIR, "conf", "conf-engine.conf", NULL);
+
+	g_assert_cmpint(ce_config_load(&cfg, path, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_true(ce_config_has_section(cfg, "general"));
+	g_assert_true(ce_config_has_section(cfg, "log"));
+	g_assert_true(ce_config_has_section(cfg, "console"));
+	g_assert_true(ce_config_has_section(cfg, "dialplan"));
+	ce_config_free(cfg);
+	g_free(path);
+}
+
 static void test_repeats(void)
 {
 	struct ce_config *cfg = parse_ok("[a]\nk=1\nx=0\nk=2\n[b]\nz=9\n[a]\nk=3\n");
@@ -392,6 +424,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/config/basic", test_basic);
 	g_test_add_func("/config/repeats", test_repeats);
+	g_test_add_func("/config/section-line", test_section_line);
+	g_test_add_func("/config/sample", test_sample);
 	g_test_add_func("/config/continuation", test_continuation);
 	g_test_add_func("/config/line-endings", test_line_endings);
 	g_test_add_func("/config/syntax-errors", test_syntax_errors);
