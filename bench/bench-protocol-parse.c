@@ -20,10 +20,10 @@
 #include "protocol.h"
 
 static const char *const builtin[] = {
-	"%%>message:0x7fa1afb7c420.1963570465:1795326762:call.execute::module=tone:cdrtrack=false:"
-	"called=800:caller=tone/dial:handlers=regexroute%z100,yrtp%z50:callto=conf/room1:id=tone/3",
-	"%%>message:0x7fa1afb7c760.478349984:1795326762:call.execute::callto=tone/dial:target=800:"
-	"cmd_address=127.0.0.1%z35146:cmd_machine=false:cmd_admin=true:handlers=yrtp%z50",
+        "%%>message:0x7fa1afb7c420.1963570465:1795326762:call.execute::module=tone:cdrtrack=false:"
+        "called=800:caller=tone/dial:handlers=regexroute%z100,yrtp%z50:callto=conf/room1:id=tone/3",
+        "%%>message:0x7fa1afb7c760.478349984:1795326762:call.execute::callto=tone/dial:target=800:"
+        "cmd_address=127.0.0.1%z35146:cmd_machine=false:cmd_admin=true:handlers=yrtp%z50",
 };
 
 enum phase { PARSE, PARSE_FORMAT, PARSE_ANSWER, FRAME_PARSE };
@@ -32,8 +32,8 @@ static GPtrArray *load_lines(void)
 {
 	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
 	const char *src = g_getenv("CE_SRCDIR");
-	char *path = g_build_filename(src ? src : ".", "tests", "data", "protocol", "transcripts.txt",
-		NULL);
+	char *path = g_build_filename(
+	        src ? src : ".", "tests", "data", "protocol", "transcripts.txt", NULL);
 	char *text = NULL, **all, **l;
 	unsigned i;
 
@@ -88,8 +88,8 @@ static void on_line(const char *line, size_t len, void *arg)
 }
 
 /* One round over all lines; returns the lines handled. */
-static unsigned long round_once(GPtrArray *lines, const GString *stream, struct ce_linebuf *lb,
-	GString *out, enum phase ph)
+static unsigned long round_once(
+        GPtrArray *lines, const GString *stream, struct ce_linebuf *lb, GString *out, enum phase ph)
 {
 	struct frame_ctx fc = {out, 0};
 	size_t pos;
@@ -98,8 +98,8 @@ static unsigned long round_once(GPtrArray *lines, const GString *stream, struct 
 	if (ph == FRAME_PARSE) {
 		/* 4 KiB reads, as the link would do them */
 		for (pos = 0; pos < stream->len; pos += 4096)
-			ce_linebuf_feed(lb, stream->str + pos, MIN(4096, stream->len - pos), on_line,
-				NULL, &fc);
+			ce_linebuf_feed(lb, stream->str + pos, MIN(4096, stream->len - pos),
+			        on_line, NULL, &fc);
 		return fc.lines;
 	}
 	for (i = 0; i < lines->len; i++) {
@@ -110,8 +110,8 @@ static unsigned long round_once(GPtrArray *lines, const GString *stream, struct 
 	return lines->len;
 }
 
-static void run(const char *label, GPtrArray *lines, const GString *stream, double secs,
-	enum phase ph)
+static void run(
+        const char *label, GPtrArray *lines, const GString *stream, double secs, enum phase ph)
 {
 	struct ce_linebuf *lb;
 	GString *out = g_string_sized_new(1024);
@@ -136,7 +136,7 @@ static void run(const char *label, GPtrArray *lines, const GString *stream, doub
 	if (ph == FRAME_PARSE)
 		bytes_per_round = (double)stream->len;
 	printf("%-28s %12.0f lines/s %9.1f MB/s\n", label, n / elapsed,
-		rounds * bytes_per_round / elapsed / 1e6);
+	        rounds * bytes_per_round / elapsed / 1e6);
 	ce_linebuf_free(lb);
 	g_string_free(out, TRUE);
 }
@@ -160,7 +160,7 @@ int main(int argc, char **argv)
 	}
 	printf("bench-protocol-parse: %u call.execute lines, %.0f bytes on average, %.1f s per "
 	       "phase\n",
-		lines->len, (double)bytes / lines->len, secs);
+	        lines->len, (double)bytes / lines->len, secs);
 	run("parse", lines, stream, secs, PARSE);
 	run("parse+format message", lines, stream, secs, PARSE_FORMAT);
 	run("parse+format answer", lines, stream, secs, PARSE_ANSWER);

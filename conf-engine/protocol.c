@@ -49,27 +49,30 @@ static inline bool must_escape(unsigned char c, char extra)
 /**
  * Append @s to @out escaped as Yate's msgEscape does: bytes below 32, ':'
  * and @extra (0 for none, '=' for parameter names) become '%' + (byte+64),
- * '%' becomes "%%".  Runs of plain bytes are appended in one go.
+ * '%' becomes "%%".  The room for the worst case is reserved once and the
+ * bytes written in place.
  */
 void ce_proto_escape(GString *out, const char *s, char extra)
 {
-	const char *run = s, *p;
+	size_t len, old = out->len;
+	char *d;
 
 	if (!s)
 		return;
-	for (p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
+	len = strlen(s);
+	g_string_set_size(out, old + 2 * len);
+	d = out->str + old;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
 
-		if (G_LIKELY(!must_escape(c, extra)))
+		if (G_LIKELY(!must_escape(c, extra))) {
+			*d++ = (char)c;
 			continue;
-		if (p > run)
-			g_string_append_len(out, run, p - run);
-		g_string_append_c(out, '%');
-		g_string_append_c(out, c == '%' ? '%' : (char)(c + 64));
-		run = p + 1;
+		}
+		*d++ = '%';
+		*d++ = c == '%' ? '%' : (char)(c + 64);
 	}
-	if (p > run)
-		g_string_append_len(out, run, p - run);
+	g_string_truncate(out, d - out->str);
 }
 
 /* Whether @c after a '%' is a valid escape, and what it stands for. */
@@ -168,7 +171,18 @@ struct cur {
 struct span {
 	const char *s;
 	size_t len;
+	bool plain; /* known to hold no '%' */
 };
+
+/* Copy of a field known to hold no NUL (the line was checked). */
+static char *span_dup(const char *s, size_t len)
+{
+	char *d = g_malloc(len + 1);
+
+	memcpy(d, s, len);
+	d[len] = '\0';
+	return d;
+}
 
 /* Take the next field; returns whether a ':' followed it. */
 static bool take(struct cur *c, struct span *f)
@@ -177,6 +191,7 @@ static bool take(struct cur *c, struct span *f)
 
 	f->s = c->p;
 	f->len = (sep ? sep : c->end) - c->p;
+	f->plain = false;
 	c->p = sep ? sep + 1 : c->end;
 	c->more = sep != NULL;
 	return c->more;
@@ -230,8 +245,8 @@ static char *field_dup(
 	char *s;
 	gssize n;
 
-	if (!memchr(f->s, '%', f->len))
-		return g_strndup(f->s, f->len);
+	if (f->plain || !memchr(f->s, '%', f->len))
+		return span_dup(f->s, f->len);
 	s = g_malloc(f->len + 1);
 	n = unescape_into(s, f->s, f->len, extra, &bad);
 	if (n < 0) {
@@ -302,8 +317,10 @@ static bool take_last(struct cur *c, struct span *head, struct span *tail)
 	sep--;
 	head->s = c->p;
 	head->len = sep - c->p;
+	head->plain = false;
 	tail->s = sep + 1;
 	tail->len = c->end - tail->s;
+	tail->plain = false;
 	c->p = c->end;
 	c->more = false;
 	return true;
@@ -311,28 +328,25 @@ static bool take_last(struct cur *c, struct span *head, struct span *tail)
 
 static char *raw_dup(const struct span *f)
 {
-	return g_strndup(f->s, f->len);
+	return span_dup(f->s, f->len);
 }
 
 /* ---- messages and answers ---------------------------------------------- */
 
-/* Store one parameter chunk; an empty chunk is skipped as Yate does. */
-static int parse_param(
-        struct cur *c, struct ce_msg *m, const struct span *f, bool answer, GError **err)
+/* Store one parameter chunk: name and value, or a bare name (@val NULL). */
+static int parse_param(struct cur *c, struct ce_msg *m, const struct span *nm,
+        const struct span *val, bool answer, GError **err)
 {
-	const char *eq = memchr(f->s, '=', f->len);
-	struct span nm = {f->s, eq ? (size_t)(eq - f->s) : f->len};
-	struct span val = {eq ? eq + 1 : NULL, eq ? f->len - nm.len - 1 : 0};
 	struct ce_param p = {NULL, NULL};
 
-	if (eq == f->s)
+	if (!nm->len)
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "parameter starts with '=' at byte %zu",
-		        off(c, f->s));
-	p.name = field_dup(c, &nm, '=', "parameter name", err);
+		        off(c, nm->s));
+	p.name = field_dup(c, nm, '=', "parameter name", err);
 	if (!p.name)
 		return -EINVAL;
-	if (eq) {
-		p.value = field_dup(c, &val, 0, "parameter value", err);
+	if (val) {
+		p.value = field_dup(c, val, 0, "parameter value", err);
 		if (!p.value) {
 			g_free(p.name);
 			return -EINVAL;
@@ -348,22 +362,46 @@ static int parse_param(
 	return 0;
 }
 
+/*
+ * Cut the next parameter chunk in one pass over its bytes (cheaper than
+ * three memchr calls on such short strings): its name, its value after the
+ * first '=' (if any) and whether a '%' needs unescaping.
+ */
+static bool take_param(struct cur *c, struct span *nm, struct span *val)
+{
+	const char *p = c->p, *eq = NULL;
+	bool pct = false;
+
+	for (; p < c->end && *p != ':'; p++) {
+		if (*p == '=' && !eq)
+			eq = p;
+		else if (*p == '%')
+			pct = true;
+	}
+	*nm = (struct span){c->p, (size_t)((eq ? eq : p) - c->p), !pct};
+	*val = (struct span){eq ? eq + 1 : p, eq ? (size_t)(p - eq - 1) : 0, !pct};
+	c->more = p < c->end;
+	c->p = c->more ? p + 1 : p;
+	return eq != NULL;
+}
+
 static int parse_params(struct cur *c, struct ce_msg *m, bool answer,
         const struct ce_proto_limits *lim, GError **err)
 {
 	unsigned n = 0;
-	struct span f;
+	struct span nm, val;
+	bool has_val;
 	int r;
 
 	while (c->more) {
-		take(c, &f);
-		if (!f.len)
-			continue;
+		has_val = take_param(c, &nm, &val);
+		if (!nm.len && !has_val)
+			continue; /* an empty chunk, as Yate skips it */
 		if (++n > lim->max_params)
 			return fail(err, CE_PROTO_ERROR_TOO_MANY,
 			        "more than %u parameters (at byte %zu)", lim->max_params,
-			        off(c, f.s));
-		r = parse_param(c, m, &f, answer, err);
+			        off(c, nm.s));
+		r = parse_param(c, m, &nm, has_val ? &val : NULL, answer, err);
 		if (r < 0)
 			return r;
 	}
@@ -465,6 +503,7 @@ static int parse_install(struct ce_line *line, struct cur *c, GError **err)
 		/* the filter value is the rest of the line, ':' included */
 		fv.s = c->p;
 		fv.len = c->end - c->p;
+		fv.plain = false;
 		c->p = c->end;
 		c->more = false;
 		line->fvalue = field_dup(c, &fv, 0, "filter value", err);
@@ -509,6 +548,7 @@ static int parse_setlocal(struct ce_line *line, struct cur *c, GError **err)
 		return missing(c, "\"<name>:<value>\"", err);
 	val.s = c->p;
 	val.len = c->end - c->p;
+	val.plain = false;
 	line->name = raw_dup(&nm);
 	line->value = raw_dup(&val);
 	return 0;
@@ -536,13 +576,14 @@ static int parse_debug(struct ce_line *line, struct cur *c, GError **err)
 	if (!take(c, &lv))
 		return missing(c, "text after the debug level", err);
 	neg = lv.len && lv.s[0] == '-';
-	tx = (struct span){lv.s + neg, lv.len - neg};
+	tx = (struct span){lv.s + neg, lv.len - neg, false};
 	if (!parse_uint(&tx, INT_MAX, &v))
 		return fail(err, CE_PROTO_ERROR_SYNTAX, "bad debug level '%.*s' at byte %zu",
 		        (int)MIN(lv.len, 32), lv.s, off(c, lv.s));
 	line->level = neg ? -(int)v : (int)v;
 	tx.s = c->p;
 	tx.len = c->end - c->p;
+	tx.plain = false;
 	line->text = field_dup(c, &tx, 0, "debug text", err);
 	return line->text ? 0 : -EINVAL;
 }
@@ -558,6 +599,7 @@ static int parse_connect(struct ce_line *line, struct cur *c, GError **err)
 			line->value = raw_dup(&f);
 			f.s = c->p;
 			f.len = c->end - c->p;
+			f.plain = false;
 			line->text = raw_dup(&f);
 		} else {
 			line->value = raw_dup(&f);
@@ -571,14 +613,14 @@ static int parse_connect(struct ce_line *line, struct cur *c, GError **err)
 static int parse_rest_raw(struct ce_line *line, struct cur *c, GError **err)
 {
 	(void)err;
-	line->text = g_strndup(c->p, c->end - c->p);
+	line->text = span_dup(c->p, c->end - c->p);
 	return 0;
 }
 
 static int parse_name(struct ce_line *line, struct cur *c, GError **err)
 {
 	(void)err;
-	line->name = g_strndup(c->p, c->end - c->p);
+	line->name = span_dup(c->p, c->end - c->p);
 	return 0;
 }
 
