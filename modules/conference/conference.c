@@ -154,8 +154,15 @@ static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, 
 	ce_msg_set(msg, "callto", "dumb/");
 	ce_msg_set(msg, "ce_room", name->str);
 	ce_msg_setf(msg, "room", PREFIX "%s", name->str);
-	ce_room_set_params(room, msg);
 	g_string_free(name, TRUE);
+	ce_leg_ref(leg);
+	ce_room_set_params(room, msg);
+	if (leg->state == CE_LEG_GONE) {
+		/* confowner=false closed the room under us */
+		why = (struct ce_room_refusal){"failure", "Conference room closed"};
+		refuse(msg, "callto", &why);
+	}
+	ce_leg_unref(leg);
 	return CE_MSG_CONTINUE;
 }
 
@@ -245,7 +252,7 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 	if (!peer || !*peer)
 		return conference_room(conf, r, msg);
 	if (ce_leg_find(conf, peer)) {
-		g_warning("conference request from conference leg %s", peer);
+		g_message("conference request from conference leg %s", peer);
 		return CE_MSG_CONTINUE;
 	}
 	if (*r && same_room_leg(conf, peer, r))
@@ -424,8 +431,9 @@ static void watch_disconnected(struct ce_msg *msg, bool handled, void *arg)
 		if (leg && (!leg->peer || g_strcmp0(leg->peer, id)))
 			leg = NULL;
 	}
+	/* Yate hangs up a dumb channel that lost its peer: no call.drop needed */
 	if (leg)
-		ce_leg_end(leg, ce_msg_get_def(msg, "reason", "hangup"), true);
+		ce_leg_end(leg, ce_msg_get_def(msg, "reason", "hangup"), false);
 }
 
 static void watch_answered(struct ce_msg *msg, bool handled, void *arg)

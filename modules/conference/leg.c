@@ -218,7 +218,7 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 
 	if (leg->state == CE_LEG_PEER) {
 		if (!handled || start_media(leg, msg)) {
-			g_warning("%s: Yate gave no RTP (%s)", leg->id,
+			g_message("%s: Yate gave no RTP (%s)", leg->id,
 				ce_msg_get_def(msg, "error", handled ? "bad answer" : "no answer"));
 			ce_leg_end(leg, "nomedia", true);
 		} else {
@@ -275,7 +275,7 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 	err = conf->media->leg_new(conf->media_arg, &leg->media, leg->room->media,
 		ce_leg_media_flags(leg), leg, &leg->port);
 	if (err) {
-		g_warning("%s: no RTP endpoint: %s", leg->id, g_strerror(-err));
+		g_message("%s: no RTP endpoint: %s", leg->id, g_strerror(-err));
 		ce_leg_end(leg, "congestion", true);
 		return;
 	}

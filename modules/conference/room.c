@@ -107,6 +107,21 @@ static void populate(struct ce_msg *m, const struct ce_room *room, const struct 
 	ce_msg_set(m, "room", room->name);
 }
 
+/* Yate's String::toBoolean: only these words count ("0" and "1" do not). */
+static int yate_bool(const char *v)
+{
+	static const char *const no[] = {"false", "no", "off", "disable", "f"};
+	static const char *const yes[] = {"true", "yes", "on", "enable", "t"};
+
+	for (unsigned i = 0; v && i < G_N_ELEMENTS(no); i++) {
+		if (!strcmp(v, no[i]))
+			return 0;
+		if (!strcmp(v, yes[i]))
+			return 1;
+	}
+	return -1;
+}
+
 /* Parse "lonely": an integer >= 0 is a timeout in ms, else -1. */
 static long lonely_interval(const char *v)
 {
@@ -137,7 +152,7 @@ static void set_lonely(struct ce_room *room, const char *v)
 	long interval = lonely_interval(v);
 
 	if (!room->users)
-		room->lonely = ce_parse_bool(v, interval >= 0);
+		room->lonely = yate_bool(v) < 0 ? interval >= 0 : yate_bool(v);
 	if (!room->lonely || interval < 0)
 		return;
 	if (interval > 0 && interval < CE_ROOM_MIN_LONELY)
@@ -479,8 +494,8 @@ bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
 	ce_msg_setf(msg, "users", "%d", room->users + room->pending_counted);
 	if (!ctl || !*ctl)
 		return false;
-	if (ce_parse_bool(ctl, true) == ce_parse_bool(ctl, false)) {
-		if (id && *id && ce_parse_bool(ctl, false))
+	if (yate_bool(ctl) >= 0) {
+		if (id && *id && yate_bool(ctl))
 			ce_room_add_owner(room, id);
 		else if (id && *id)
 			ce_room_del_owner(room, id);
@@ -540,7 +555,7 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 	else
 		g_message("recording '%s' without playing a warning", room->name);
 	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
-		g_warning("room '%s': cannot record to '%s'", room->name, record);
+		g_message("room '%s': cannot record to '%s'", room->name, record);
 		return true;
 	}
 	room->record = g_strdup(record);
