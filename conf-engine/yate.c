@@ -664,6 +664,8 @@ static void link_line(void *arg, const char *text, size_t len)
 	struct ce_line l;
 	GError *err = NULL;
 
+	if (len && text[len - 1] == '\r') /* as Yate does with the lines it reads */
+		len--;
 	if (ce_line_parse(&l, text, len, NULL, &err) < 0) {
 		bad_line(y, text, len, err);
 		g_clear_error(&err);
