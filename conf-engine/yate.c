@@ -666,6 +666,8 @@ static void link_line(void *arg, const char *text, size_t len)
 
 	if (len && text[len - 1] == '\r') /* as Yate does with the lines it reads */
 		len--;
+	if (!len)
+		return; /* Yate skips empty lines too */
 	if (ce_line_parse(&l, text, len, NULL, &err) < 0) {
 		bad_line(y, text, len, err);
 		g_clear_error(&err);
