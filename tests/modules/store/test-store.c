@@ -1,0 +1,448 @@
+/* test-store.c - the store on SQLite and PostgreSQL: migrations, lookups, admission, history, hostile data */
+#include <errno.h>
+#include <string.h>
+
+#include "store-fixture.h"
+
+#define HOUR (G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC)
+#define MIN_US (G_GINT64_CONSTANT(60) * G_USEC_PER_SEC)
+/* 2026-11-23 09:00:00 UTC */
+#define T0 (G_GINT64_CONSTANT(1795424400) * G_USEC_PER_SEC)
+
+/* Time columns as integer microseconds, whatever the backend stores. */
+static char *usec(struct fx *f, const char *col)
+{
+	if (f->backend == CE_STORE_SQLITE)
+		return g_strdup(col);
+	return g_strdup_printf("(extract(epoch FROM %s) * 1000000)::bigint", col);
+}
+
+static struct ce_conference *meeting(const char *access, const char *room, gint64 start)
+{
+	struct ce_conference *c = ce_conference_new();
+
+	c->access_number = g_strdup(access);
+	c->room = g_strdup(room);
+	c->title = g_strdup("Board meeting");
+	c->pin = g_strdup("1234");
+	c->moderator_pin = g_strdup("9999");
+	c->starts_at = start;
+	c->ends_at = start + HOUR;
+	c->time_zone = g_strdup("Europe/Berlin");
+	c->early_join_s = 600;
+	c->early_alert_s = 3600;
+	return c;
+}
+
+struct admit_wait {
+	bool done;
+	enum ce_admit_result result;
+	enum ce_role role;
+	gint64 conference_id;
+	gint64 participant_id;
+	char *reason;
+};
+
+static void admit_done(const struct ce_admission *a, void *arg)
+{
+	struct admit_wait *w = arg;
+
+	w->result = a->result;
+	w->role = a->role;
+	w->conference_id = a->conference ? a->conference->id : 0;
+	w->participant_id = a->participant ? a->participant->id : 0;
+	w->reason = g_strdup(a->reason);
+	w->done = true;
+}
+
+static enum ce_admit_result admit(struct fx *f, const char *key, const char *pin, gint64 now,
+	struct admit_wait *w)
+{
+	memset(w, 0, sizeof(*w));
+	g_assert_cmpint(ce_store_admit(f->st, key, pin, now, admit_done, w, NULL), ==, 0);
+	fx_wait(f, &w->done);
+	g_assert_nonnull(w->reason);
+	g_free(w->reason);
+	w->reason = NULL;
+	return w->result;
+}
+
+struct find_wait {
+	bool done;
+	int err;
+	GPtrArray *rows;
+};
+
+static void find_done(int err, GPtrArray *rows, void *arg)
+{
+	struct find_wait *w = arg;
+
+	w->err = err;
+	w->rows = rows ? g_ptr_array_ref(rows) : NULL;
+	w->done = true;
+}
+
+static GPtrArray *find(struct fx *f, const char *key, gint64 now)
+{
+	struct find_wait w = {0};
+
+	g_assert_cmpint(ce_store_find_conferences(f->st, key, now, find_done, &w, NULL), ==, 0);
+	fx_wait(f, &w.done);
+	g_assert_cmpint(w.err, ==, 0);
+	return w.rows;
+}
+
+static void test_migrations(struct fx *f, gconstpointer data)
+{
+	GError *err = NULL;
+
+	if (f->skip)
+		return;
+	g_assert_cmpint(fx_query_int(f, "SELECT max(version) FROM schema_migrations"), ==, 1);
+	fx_close(f);
+	g_assert_cmpint(fx_open(f, &err), ==, 0);
+	g_assert_no_error(err);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM schema_migrations"), ==, 1);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM conferences"), ==, 0);
+	/* a schema newer than the engine is refused with a clear error */
+	fx_close(f);
+	fx_exec(f, "INSERT INTO schema_migrations (version, name) VALUES (999, 'future')");
+	g_assert_cmpint(fx_open(f, &err), <, 0);
+	g_assert_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SCHEMA);
+	g_assert_nonnull(strstr(err->message, "newer"));
+	g_clear_error(&err);
+	fx_exec(f, "DELETE FROM schema_migrations WHERE version = 999");
+	g_assert_cmpint(fx_open(f, &err), ==, 0);
+}
+
+static void test_windows(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *c = meeting("800", "board", T0);
+	struct admit_wait w;
+	gint64 id;
+
+	if (f->skip)
+		goto out;
+	c->end_grace_s = 120;
+	id = fx_put_conference(f, c);
+	g_assert_cmpint(admit(f, "800", "1234", T0 - 3 * HOUR, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(admit(f, "800", "1234", T0 - 30 * MIN_US, &w), ==, CE_ADMIT_NOT_STARTED);
+	g_assert_cmpint(w.conference_id, ==, id);
+	g_assert_cmpint(admit(f, "800", "1234", T0 - 11 * MIN_US, &w), ==, CE_ADMIT_NOT_STARTED);
+	g_assert_cmpint(admit(f, "800", "1234", T0 - 10 * MIN_US, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, "800", "1234", T0 + 59 * MIN_US, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.role, ==, CE_ROLE_PARTICIPANT);
+	g_assert_cmpint(admit(f, "800", "1234", T0 + HOUR, &w), ==, CE_ADMIT_ENDED);
+	g_assert_cmpint(admit(f, "800", "1234", T0 + 3 * HOUR, &w), ==, CE_ADMIT_ENDED);
+	g_assert_cmpint(admit(f, "800", "1234", T0 + 30 * HOUR, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	/* by room name as well as by access number */
+	g_assert_cmpint(admit(f, "board", "1234", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, "801", "1234", T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(ce_conference_state(c, T0 + HOUR + 60 * G_USEC_PER_SEC), ==, CE_CONF_GRACE);
+	/* cancelled */
+	c->id = id;
+	c->cancelled = true;
+	fx_put_conference(f, c);
+	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_CANCELLED);
+out:
+	ce_conference_unref(c);
+}
+
+/* A conference scheduled with plain SQL, in a time zone other than UTC. */
+static void test_time_zones(struct fx *f, gconstpointer data)
+{
+	GPtrArray *rows;
+	struct ce_conference *c;
+
+	if (f->skip)
+		return;
+	if (f->backend == CE_STORE_SQLITE)
+		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
+			   " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
+			   " strftime('%s', '2026-11-23T18:00:00+09:00') * 1000000,"
+			   " strftime('%s', '2026-11-23T19:30:00+09:00') * 1000000, 'Asia/Tokyo')");
+	else
+		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
+			   " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
+			   " '2026-11-23 18:00:00+09', '2026-11-23 19:30:00 Asia/Tokyo', 'Asia/Tokyo')");
+	rows = find(f, "700", T0);
+	g_assert_cmpuint(rows->len, ==, 1);
+	c = g_ptr_array_index(rows, 0);
+	g_assert_cmpint(c->starts_at, ==, T0);
+	g_assert_cmpint(c->ends_at, ==, T0 + 90 * MIN_US);
+	g_assert_cmpstr(c->time_zone, ==, "Asia/Tokyo");
+	g_assert_cmpint(c->early_join_s, ==, 300);
+	g_assert_true(c->announce_count);
+	g_assert_null(c->moderator_pin);
+	g_assert_cmpint(ce_conference_state(c, T0), ==, CE_CONF_OPEN);
+	g_ptr_array_unref(rows);
+}
+
+static void test_pins(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *a = meeting("800", "a", T0), *b = meeting("800", "b", T0);
+	struct ce_conference *open = meeting("900", "open", T0);
+	struct ce_participant p = {.name = "Ann", .address = "sip:ann@example.org",
+		.role = CE_ROLE_MODERATOR, .pin = "55555", .dial_out = true};
+	struct admit_wait w;
+	gint64 ida, idb, idp;
+
+	if (f->skip)
+		goto out;
+	g_free(b->pin);
+	b->pin = g_strdup("5678");
+	g_clear_pointer(&open->pin, g_free);
+	ida = fx_put_conference(f, a);
+	idb = fx_put_conference(f, b);
+	fx_put_conference(f, open);
+	p.conference_id = idb;
+	idp = fx_put_participant(f, &p);
+	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.conference_id, ==, ida);
+	g_assert_cmpint(admit(f, "800", "5678", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.conference_id, ==, idb);
+	g_assert_cmpint(admit(f, "800", "9999", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.role, ==, CE_ROLE_MODERATOR);
+	g_assert_cmpint(admit(f, "800", "55555", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.conference_id, ==, idb);
+	g_assert_cmpint(w.participant_id, ==, idp);
+	g_assert_cmpint(w.role, ==, CE_ROLE_MODERATOR);
+	g_assert_cmpint(admit(f, "800", "12345", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, "800", "123", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, "800", NULL, T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(admit(f, "800", "", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(admit(f, "900", NULL, T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, "900", "9999", T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.role, ==, CE_ROLE_MODERATOR);
+out:
+	ce_conference_unref(a);
+	ce_conference_unref(b);
+	ce_conference_unref(open);
+}
+
+struct parts_wait {
+	bool done;
+	GPtrArray *rows;
+};
+
+static void parts_done(int err, GPtrArray *rows, void *arg)
+{
+	struct parts_wait *w = arg;
+
+	g_assert_cmpint(err, ==, 0);
+	w->rows = g_ptr_array_ref(rows);
+	w->done = true;
+}
+
+static void test_participants(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *c = meeting("800", "board", T0);
+	struct ce_participant p = {.name = "Bob", .address = "+4930123", .dial_out = true};
+	struct parts_wait w = {0};
+	struct ce_participant *r;
+
+	if (f->skip)
+		goto out;
+	p.conference_id = fx_put_conference(f, c);
+	fx_put_participant(f, &p);
+	p.name = "Carol";
+	p.role = CE_ROLE_LISTENER;
+	p.dial_out = false;
+	p.address = NULL;
+	fx_put_participant(f, &p);
+	ce_store_list_participants(f->st, p.conference_id, parts_done, &w, NULL);
+	fx_wait(f, &w.done);
+	g_assert_cmpuint(w.rows->len, ==, 2);
+	r = g_ptr_array_index(w.rows, 0);
+	g_assert_cmpstr(r->name, ==, "Bob");
+	g_assert_cmpstr(r->address, ==, "+4930123");
+	g_assert_true(r->dial_out);
+	g_assert_cmpint(r->role, ==, CE_ROLE_PARTICIPANT);
+	r = g_ptr_array_index(w.rows, 1);
+	g_assert_cmpstr(r->name, ==, "Carol");
+	g_assert_null(r->address);
+	g_assert_cmpint(r->role, ==, CE_ROLE_LISTENER);
+	g_ptr_array_unref(w.rows);
+out:
+	ce_conference_unref(c);
+}
+
+static void test_history(struct fx *f, gconstpointer data)
+{
+	struct ce_event ev = {.kind = CE_EVENT_ENTER, .room = "board", .conference_id = 7,
+		.leg = "dumb/1", .caller = "+4930123", .caller_name = "Ann"};
+	struct ce_cdr cdr = {.uuid = "cdr-1", .room = "board", .conference_id = 7,
+		.leg = "dumb/1", .role = "moderator", .caller = "+4930123", .called = "800",
+		.joined_at = T0, .left_at = T0 + 90 * G_USEC_PER_SEC + 1500, .talk_ms = 30000,
+		.reason = "hangup"};
+	struct ce_room_live live = {.room = "board", .conference_id = 7, .participants = 3,
+		.started_at = T0, .updated_at = T0 + 1};
+	char *sql, *col;
+
+	if (f->skip)
+		return;
+	for (int i = 0; i < 100; i++) {
+		ev.kind = (enum ce_event_kind)(i % CE_EVENT_N_KINDS);
+		ev.at = T0 + i * 1001;
+		ce_store_add_event(f->st, &ev);
+	}
+	ev.uuid = "fixed-uuid";
+	ce_store_add_event(f->st, &ev);
+	ce_store_add_event(f->st, &ev); /* the same uuid again: stored once */
+	ce_store_add_cdr(f->st, &cdr);
+	ce_store_add_cdr(f->st, &cdr);
+	ce_store_room_live(f->st, &live);
+	fx_drain(f);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events"), ==, 101);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(DISTINCT seq) FROM events"), ==, 101);
+	/* stored in the order they were added */
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events a JOIN events b ON a.id < b.id"
+				     " WHERE a.seq > b.seq"), ==, 0);
+	col = usec(f, "at");
+	sql = g_strdup_printf("SELECT %s FROM events ORDER BY id LIMIT 1 OFFSET 42", col);
+	g_assert_cmpint(fx_query_int(f, sql), ==, T0 + 42 * 1001);
+	g_free(sql);
+	g_free(col);
+	col = fx_query(f, "SELECT kind FROM events ORDER BY id LIMIT 1 OFFSET 3");
+	g_assert_cmpstr(col, ==, "talk-start");
+	g_free(col);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events WHERE node = 'test-node' AND"
+				     " caller_name = 'Ann' AND leg = 'dumb/1'"), ==, 101);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM cdrs"), ==, 1);
+	g_assert_cmpint(fx_query_int(f, "SELECT duration_ms FROM cdrs"), ==, 90001);
+	g_assert_cmpint(fx_query_int(f, "SELECT talk_ms FROM cdrs"), ==, 30000);
+	col = usec(f, "left_at");
+	sql = g_strdup_printf("SELECT %s FROM cdrs", col);
+	g_assert_cmpint(fx_query_int(f, sql), ==, cdr.left_at);
+	g_free(sql);
+	g_free(col);
+	g_assert_cmpint(fx_query_int(f, "SELECT participants FROM live_rooms WHERE room = 'board'"),
+		==, 3);
+	live.participants = 0;
+	ce_store_room_live(f->st, &live);
+	fx_drain(f);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM live_rooms"), ==, 0);
+}
+
+/* Every byte but NUL, once as UTF-8 text, once raw. */
+static char *all_bytes(bool raw)
+{
+	GString *s = g_string_new("'\"\\%_;--$1?:@ ");
+
+	for (unsigned c = 1; c < 256; c++) {
+		if (raw || c < 128)
+			g_string_append_c(s, (char)c);
+		else
+			g_string_append_unichar(s, c);
+	}
+	g_string_append(s, "'); DROP TABLE conferences; --");
+	return g_string_free(s, FALSE);
+}
+
+static void never_called(int err, gint64 id, const GError *error, void *arg)
+{
+	g_assert_not_reached();
+}
+
+static void test_hostile(struct fx *f, gconstpointer data)
+{
+	char *text = all_bytes(false), *raw = all_bytes(true);
+	char *pin = g_strnfill(10240, '7');
+	struct ce_conference *c = meeting(text, text, CE_STORE_TIME_MIN), *r;
+	struct ce_event ev = {.kind = CE_EVENT_MUTE, .room = text, .caller = raw, .detail = text,
+		.at = G_MININT64};
+	struct admit_wait w;
+	GPtrArray *rows;
+	char *fixed;
+
+	if (f->skip)
+		goto out;
+	g_free(c->pin);
+	c->pin = g_strdup(pin);
+	g_free(c->title);
+	c->title = g_strdup(raw);
+	c->options = g_strdup("a\\b\\\\'c''");
+	c->ends_at = CE_STORE_TIME_MAX;
+	c->id = fx_put_conference(f, c);
+	rows = find(f, text, T0);
+	g_assert_cmpuint(rows->len, ==, 1);
+	r = g_ptr_array_index(rows, 0);
+	g_assert_cmpstr(r->access_number, ==, text);
+	g_assert_cmpstr(r->room, ==, text);
+	g_assert_cmpstr(r->pin, ==, pin);
+	g_assert_cmpstr(r->options, ==, c->options);
+	g_assert_cmpint(r->starts_at, ==, CE_STORE_TIME_MIN);
+	g_assert_cmpint(r->ends_at, ==, CE_STORE_TIME_MAX);
+	/* bytes that are not UTF-8 come back as U+FFFD, the same on both backends */
+	fixed = g_utf8_make_valid(raw, -1);
+	g_assert_cmpstr(r->title, ==, fixed);
+	g_ptr_array_unref(rows);
+	g_assert_cmpint(admit(f, text, pin, T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, text, text, T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM conferences"), ==, 1);
+	/* absurd times: refused when scheduling, clamped in history */
+	c->id = 0;
+	c->ends_at = CE_STORE_TIME_MAX + 1;
+	g_assert_cmpint(ce_store_put_conference(f->st, c, NULL, NULL, NULL), ==, -EINVAL);
+	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==,
+		-ERANGE);
+	c->ends_at = c->starts_at;
+	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==,
+		-ERANGE);
+	ce_store_add_event(f->st, &ev);
+	ev.at = G_MAXINT64;
+	ce_store_add_event(f->st, &ev);
+	fx_drain(f);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events"), ==, 2);
+	g_assert_cmpint(CE_ATOMIC_GET(&f->st->rejected), ==, 0);
+	g_free(fixed);
+out:
+	ce_conference_unref(c);
+	g_free(text);
+	g_free(raw);
+	g_free(pin);
+}
+
+static void test_unavailable(struct fx *f, gconstpointer data)
+{
+	struct admit_wait w;
+	GString *s = g_string_new(NULL);
+
+	if (f->skip)
+		goto out;
+	/* a store whose server does not exist: admission says so, history is spooled */
+	fx_close(f);
+	f->opt.backend = CE_STORE_POSTGRESQL;
+	f->opt.pg_conninfo = "host=/nonexistent-dir port=1 dbname=none connect_timeout=1";
+	g_assert_cmpint(fx_open(f, NULL), ==, 0);
+	g_assert_false(ce_store_is_up(f->st));
+	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_UNAVAILABLE);
+	ce_store_add_event(f->st, &(struct ce_event){.kind = CE_EVENT_END, .room = "x", .at = T0});
+	ce_store_status(f->st, s);
+	g_assert_nonnull(strstr(s->str, "database=down"));
+	fx_close(f);
+	/* the spooled record is still there for the next start */
+	f->opt.backend = f->backend;
+	f->opt.pg_conninfo = g_getenv("CE_TEST_PG_CONNINFO");
+	g_assert_cmpint(fx_open(f, NULL), ==, 0);
+	fx_drain(f);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events WHERE room = 'x'"), ==, 1);
+out:
+	g_string_free(s, TRUE);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
+	g_log_set_fatal_mask("store", G_LOG_LEVEL_CRITICAL);
+	fx_add_tests("migrations", test_migrations);
+	fx_add_tests("windows", test_windows);
+	fx_add_tests("time-zones", test_time_zones);
+	fx_add_tests("pins", test_pins);
+	fx_add_tests("participants", test_participants);
+	fx_add_tests("history", test_history);
+	fx_add_tests("hostile", test_hostile);
+	fx_add_tests("unavailable", test_unavailable);
+	return g_test_run();
+}
