@@ -18,6 +18,8 @@
  *
  *   A: %%>setlocal:restart:true
  *   A: %%>setlocal:engine.version:
+ *   A: %%>setlocal:bufsize:65536              (Yate drops a module whose line
+ *                                              overflows its read buffer)
  *   A: %%>install:50:call.execute            (one per name: Yate keeps one relay
  *   A: %%>watch:chan.hangup                   per name and module)
  *   E: %%<install:50:call.execute:true
