@@ -101,6 +101,12 @@ enum ce_proto_error_code {
 
 const struct ce_proto_limits *ce_proto_default_limits(void);
 
+/*
+ * ce_line_parse: @text need not be NUL-terminated; @lim NULL = defaults.
+ * Returns 0 or -EINVAL/-E2BIG with @err set; on error @line is left empty.
+ * ce_line_format appends the line without its newline. See docs/protocol.md.
+ */
+
 int ce_line_parse(struct ce_line *line, const char *text, size_t len,
 	const struct ce_proto_limits *lim, GError **err);
 void ce_line_clear(struct ce_line *line);
@@ -115,7 +121,9 @@ int ce_proto_unescape(GString *out, const char *s, size_t len, char extra);
 /*
  * Line framing for a byte stream: bytes go in, whole lines come out.
  * An over-long line is reported once and skipped up to the next newline
- * (resynchronisation); memory stays bounded by max_line.
+ * (resynchronisation); memory stays bounded by max_line (0: the default).
+ * The line given to ce_line_h has no newline, is NOT NUL-terminated and is
+ * valid only during the call; bytes are kept exactly (a '\r' stays).
  */
 struct ce_linebuf;
 typedef void(ce_line_h)(const char *line, size_t len, void *arg);
