@@ -199,7 +199,7 @@ static void disconnected_done(struct sim *s, struct ce_msg *m, bool handled, voi
 
 	/* nobody took the lonely channel: it hangs up, as a phone would */
 	if (c && !c->peer)
-		chan_hangup(s, c, NULL);
+		chan_hangup(s, c, ce_msg_get(m, "reason"));
 	g_free(id);
 }
 

@@ -108,6 +108,7 @@ static void phone_start(struct sim *s, struct sim_phone *ph)
 		sim_fail(s, "audio", "%s: %s", ph->label, err->message);
 		g_clear_error(&err);
 	}
+	/* recordings go to the current folder, not beside the scenario (srcdir may be read-only) */
 	if (ph->record && sim_wav_open(&ph->wav, ph->record, &err) < 0) {
 		sim_fail(s, "audio", "%s: %s", ph->label, err->message);
 		g_clear_error(&err);
@@ -702,7 +703,18 @@ static enum sim_res pass_h(struct sim_disp *d, struct ce_msg *m, void *arg)
 
 /* ---- regexroute -------------------------------------------------------- */
 
-/** Route called numbers matching @pattern to @target (\1... allowed); adds @params. */
+/* "$1".."$9" in a target stand for the pattern's groups (the scenario's shell-like
+ * splitting eats backslashes); turn them into GRegex's "\1". */
+static char *dollar_refs(const char *t)
+{
+	GString *g = g_string_new(NULL);
+
+	for (; *t; t++)
+		g_string_append_c(g, t[0] == '$' && g_ascii_isdigit(t[1]) ? '\\' : *t);
+	return g_string_free(g, FALSE);
+}
+
+/** Route called numbers matching @pattern to @target ($1... are groups); adds @params. */
 int sim_route_add(struct sim *s, const char *pattern, const char *target, struct ce_msg *params,
 	GError **err)
 {
@@ -715,7 +727,7 @@ int sim_route_add(struct sim *s, const char *pattern, const char *target, struct
 	}
 	r = g_new0(struct route, 1);
 	r->re = re;
-	r->target = g_strdup(target);
+	r->target = dollar_refs(target);
 	r->params = params;
 	g_ptr_array_add(s->routes, r);
 	return 0;

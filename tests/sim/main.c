@@ -135,7 +135,8 @@ static gboolean ready_cb(gpointer data)
 		sim_stop(s);
 		return G_SOURCE_REMOVE;
 	}
-	if (now < s->ready_max && (!s->last_line_at || now - s->last_line_at < s->ready_quiet))
+	if ((s->engine_argv || s->listen_fd > 0) && now < s->ready_max &&
+		(!s->last_line_at || now - s->last_line_at < s->ready_quiet))
 		return G_SOURCE_CONTINUE;
 	if (!s->last_line_at && (s->engine_argv || s->listen_fd > 0))
 		sim_problem(s, "startup", "the module said nothing within %.1f s", s->ready_max);

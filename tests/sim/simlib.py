@@ -1,0 +1,354 @@
+"""simlib.py - run yate-sim scenarios from Python tests and read what happened.
+
+Standard library only.  Typical use in a test that prints TAP:
+
+    import simlib
+    tap = simlib.Tap()
+    r = simlib.run('''
+        route ^800$ conf/room1
+        at 0 call 1001 800 play=tone:440 record=1001.wav
+        at 2 expect heard 1001 440
+        at 3 hangup all
+    ''', module=simlib.ENGINE)
+    tap.ok(r.ok, 'caller hears the room', r.why())
+    tap.ok(r.events('answered', who='1001'), '1001 was answered')
+    tap.ok(r.messages('chan.rtp', status='created'), 'RTP attached')
+    tap.ok(simlib.tone_ratio(r.wav('1001.wav'), 440) > 0.5, '440 Hz in the recording')
+    tap.done()
+
+Paths come from the environment the automake harness sets (CE_BUILDDIR,
+CE_SRCDIR) and fall back to the source tree when run by hand.
+"""
+import json
+import math
+import os
+import select
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRCDIR = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(HERE))
+BUILDDIR = os.environ.get('CE_BUILDDIR') or SRCDIR
+YATE_SIM = os.environ.get('YATE_SIM') or os.path.join(BUILDDIR, 'tests', 'sim', 'yate-sim')
+ENGINE = [os.path.join(BUILDDIR, 'conf-engine', 'conf-engine')]
+ECHO = [sys.executable, os.path.join(SRCDIR, 'tests', 'sim', 'echo-module.py')]
+DATA = os.path.join(SRCDIR, 'tests', 'data', 'sim')
+
+# Exit statuses of yate-sim.
+OK, EXPECT_FAILED, MODULE_PROBLEM, USAGE = 0, 1, 2, 3
+
+
+def data(name):
+    """Absolute path of a fixture in tests/data/sim."""
+    return os.path.join(DATA, name)
+
+
+class Result:
+    """What one run of yate-sim left: status, event log, transcript, files."""
+
+    def __init__(self, code, workdir, stderr):
+        self.code = code
+        self.workdir = workdir
+        self.stderr = stderr
+        self.log = []
+        path = os.path.join(workdir, 'events.jsonl')
+        if os.path.exists(path):
+            with open(path, encoding='utf-8') as f:
+                for line in f:
+                    line = line.strip()
+                    if line:
+                        self.log.append(json.loads(line))
+        self.transcript = []
+        path = os.path.join(workdir, 'transcript.txt')
+        if os.path.exists(path):
+            with open(path, encoding='utf-8', errors='replace') as f:
+                for line in f:
+                    if line[1:3] == ': ':
+                        self.transcript.append((line[0], line[3:].rstrip('\n')))
+
+    @property
+    def ok(self):
+        return self.code == OK
+
+    def why(self):
+        """The simulator's own summary lines (for TAP diagnostics)."""
+        return '\n'.join(l for l in self.stderr.splitlines() if l.startswith('yate-sim:'))
+
+    def events(self, ev=None, **fields):
+        """Events named @ev (any if None) whose fields equal every keyword given."""
+        out = []
+        for e in self.log:
+            if ev is not None and e.get('ev') != ev:
+                continue
+            if all(str(e.get(k)) == str(v) if not isinstance(v, bool) else e.get(k) == v
+                   for k, v in fields.items()):
+                out.append(e)
+        return out
+
+    def messages(self, name=None, handled=None, **params):
+        """Dispatched messages (dicts with name, handled, retval, params) that match."""
+        out = []
+        for e in self.log:
+            if e.get('ev') != 'message':
+                continue
+            if name is not None and e['name'] != name:
+                continue
+            if handled is not None and e['handled'] != handled:
+                continue
+            if all(e['params'].get(k) == str(v) for k, v in params.items()):
+                out.append(e)
+        return out
+
+    def problems(self, what=None):
+        return [e for e in self.log if e.get('ev') == 'problem' and
+                not e.get('allowed') and (what is None or e.get('what') == what)]
+
+    def expectations(self):
+        """(ok, what, detail) of every 'expect' step."""
+        return [(e['ok'], e['what'], e['detail']) for e in self.events('expect')]
+
+    def lines(self, direction=None):
+        """Transcript lines; direction 'E' (simulator) or 'A' (module)."""
+        return [l for d, l in self.transcript if direction is None or d == direction]
+
+    def path(self, name):
+        return os.path.join(self.workdir, name)
+
+    def wav(self, name):
+        """Samples of a WAV file the run recorded (relative to the run's folder)."""
+        return read_wav(self.path(name))[1]
+
+    def cleanup(self):
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
+    """Run yate-sim on @scenario (text) with @module (argv list, or None).
+
+    The run happens in a fresh temporary folder (recordings land there);
+    @args are extra yate-sim options.  The wait is bounded by @timeout
+    seconds; on expiry the simulator is killed and the code is -9.
+    """
+    workdir = workdir or tempfile.mkdtemp(prefix='yate-sim-')
+    scn = os.path.join(workdir, 'scenario.scn')
+    with open(scn, 'w') as f:
+        f.write(scenario)
+    cmd = [YATE_SIM, '-e', os.path.join(workdir, 'events.jsonl'),
+           '-t', os.path.join(workdir, 'transcript.txt')] + list(args) + [scn]
+    if module:
+        cmd += ['--'] + list(module)
+    try:
+        p = subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=timeout)
+        code, err = p.returncode, p.stderr.decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired as e:
+        code, err = -9, (e.stderr or b'').decode('utf-8', 'replace') + '\nsimlib: timed out'
+    return Result(code, workdir, err)
+
+
+# ---- audio --------------------------------------------------------------------
+
+def read_wav(path):
+    """(rate, list of int samples of the first channel) of a 16-bit PCM WAV."""
+    with wave.open(path, 'rb') as w:
+        rate, n, ch, width = w.getframerate(), w.getnframes(), w.getnchannels(), w.getsampwidth()
+        raw = w.readframes(n)
+    if width != 2:
+        raise ValueError('%s: only 16-bit PCM is read here' % path)
+    samples = [int.from_bytes(raw[i:i + 2], 'little', signed=True)
+               for i in range(0, len(raw), 2 * ch)]
+    return rate, samples
+
+
+def tone_ratio(samples, freq, rate=8000):
+    """Share of the energy of @samples at @freq (Goertzel): ~1 pure tone, ~0 absent."""
+    n = len(samples)
+    if not n:
+        return 0.0
+    coeff = 2 * math.cos(2 * math.pi * freq / rate)
+    s1 = s2 = energy = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+        energy += x * x
+    if energy <= 0:
+        return 0.0
+    return 2 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * energy)
+
+
+def level_dbfs(samples):
+    """RMS level in dBFS (-120 for silence)."""
+    if not samples:
+        return -120.0
+    ms = sum(x * x for x in samples) / len(samples)
+    return 20 * math.log10(math.sqrt(ms) / 32768) if ms > 0 else -120.0
+
+
+def window(samples, start_s, end_s, rate=8000):
+    """The samples between two times (seconds from the start of the recording)."""
+    return samples[int(start_s * rate):int(end_s * rate)]
+
+
+# ---- protocol, for tests that play the module themselves ------------------------
+
+def esc(s):
+    out = []
+    for ch in s:
+        c = ord(ch)
+        if ch == '%':
+            out.append('%%')
+        elif c < 32 or ch == ':':
+            out.append('%' + chr(c + 64))
+        else:
+            out.append(ch)
+    return ''.join(out)
+
+
+def unesc(s):
+    out, i = [], 0
+    while i < len(s):
+        if s[i] == '%' and i + 1 < len(s):
+            out.append('%' if s[i + 1] == '%' else chr(ord(s[i + 1]) - 64))
+            i += 2
+        else:
+            out.append(s[i])
+            i += 1
+    return ''.join(out)
+
+
+class Line:
+    """One protocol line, split: kind ('>message', '<message', '<install', ...), fields."""
+
+    def __init__(self, text):
+        self.text = text
+        self.kind = None
+        self.id = self.name = self.retval = None
+        self.handled = None
+        self.params = []
+        if text.startswith('%%>message:') or text.startswith('%%<message:'):
+            f = text[11:].split(':')
+            self.kind = text[2:10]
+            self.id = unesc(f[0])
+            if self.kind == '>message':
+                self.name, self.retval = unesc(f[2]), unesc(f[3])
+            else:
+                self.handled = f[1] == 'true'
+                self.name, self.retval = unesc(f[2]), unesc(f[3])
+            for p in f[4:]:
+                k, _, v = p.partition('=')
+                self.params.append((unesc(k), unesc(v)))
+        elif text.startswith('%%<') or text.startswith('%%>'):
+            self.kind = text[2:].split(':')[0]
+        elif text.startswith('Error in:'):
+            self.kind = 'error'
+
+    def get(self, name, default=None):
+        for k, v in self.params:
+            if k == name:
+                return v
+        return default
+
+    def names(self):
+        return [k for k, _ in self.params]
+
+    def __repr__(self):
+        return self.text
+
+
+class Module:
+    """Play the module's side over a --listen socket, with bounded waits."""
+
+    def __init__(self, path, timeout=10):
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.buf = b''
+        self.seen = []
+        self.seq = 0
+
+    def send(self, line):
+        self.sock.sendall(line.encode() + b'\n')
+
+    def message(self, name, params, retval=''):
+        """Send %%>message with a fresh id; returns the id."""
+        self.seq += 1
+        mid = 't%d' % self.seq
+        fields = ''.join(':%s=%s' % (esc(k), esc(v)) for k, v in params)
+        self.send('%%%%>message:%s:%d:%s:%s%s' % (mid, int(time.time()), name, esc(retval),
+                                                 fields))
+        return mid
+
+    def answer(self, line, handled, params=(), retval=''):
+        fields = ''.join(':%s=%s' % (esc(k), esc(v)) for k, v in params)
+        self.send('%%%%<message:%s:%s::%s%s' % (esc(line.id), 'true' if handled else 'false',
+                                               esc(retval), fields))
+
+    def read(self, timeout):
+        """The next line, or None after @timeout seconds."""
+        deadline = time.time() + timeout
+        while b'\n' not in self.buf:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+                return None
+            data = self.sock.recv(65536)
+            if not data:
+                return None
+            self.buf += data
+        raw, self.buf = self.buf.split(b'\n', 1)
+        line = Line(raw.decode('utf-8', 'replace'))
+        self.seen.append(line)
+        return line
+
+    def wait(self, pred, timeout=10, answer_others=True):
+        """Read until a line satisfies @pred; other requests are answered false."""
+        deadline = time.time() + timeout
+        while True:
+            line = self.read(max(0.0, deadline - time.time()))
+            if line is None:
+                return None
+            if pred(line):
+                return line
+            if answer_others and line.kind == '>message':
+                self.answer(line, False)
+
+    def close(self):
+        self.sock.close()
+
+
+class Tap:
+    """Minimal TAP writer: ok(), skip(), done() prints the plan last."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name))
+        if not cond and diag:
+            for l in str(diag).splitlines():
+                print('# ' + l)
+        sys.stdout.flush()
+        return bool(cond)
+
+    def skip(self, name, why):
+        self.n += 1
+        print('ok %d - %s # SKIP %s' % (self.n, name, why))
+
+    def done(self):
+        print('1..%d' % self.n)
+        sys.exit(1 if self.failed else 0)

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""test-sim.py - the simulator against the echo module: calls, RTP, DTMF, dial-out, faults (TAP)."""
+import os
+import sys
+import threading
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simlib  # noqa: E402
+
+tap = simlib.Tap()
+
+
+def check(r, name):
+    """Every expect step passed and the run ended well."""
+    bad = [(w, d) for ok, w, d in r.expectations() if not ok]
+    return tap.ok(r.ok and not bad, name, r.why() + '\n' + '\n'.join('%s: %s' % b for b in bad))
+
+
+# 1. A call to a conf/ room the module takes: dumb/, chan.rtp, answered, echo.
+r = simlib.run(open(simlib.data('echo-tone.scn')).read(), module=simlib.ECHO)
+check(r, 'echo: answered, hears its own 440 Hz, hangs up')
+ex = r.messages('call.execute', handled=True, callto='dumb/')
+tap.ok(ex and ex[0]['params'].get('peerid', '').startswith('dumb/'),
+       'call.execute answered with callto=dumb/ connects to dumb/N')
+tap.ok(ex and ex[0]['params'].get('handlers') == 'regexroute:100,yrtp:50,sip:90,dumb:90',
+       'handlers= lists route, yrtp, sip and dumb in Yate order', ex and ex[0]['params'])
+rtp = r.messages('chan.rtp', handled=True)
+tap.ok(rtp and all(k in rtp[0]['params'] for k in ('localip', 'localport', 'rtpid')) and
+       rtp[0]['params'].get('direction') == 'bidir', 'chan.rtp answers localip/localport/rtpid')
+st = r.events('rtp-stats', who='1001')
+tap.ok(st and st[0]['rx'] > 50 and st[0]['rx_lost'] == 0 and st[0]['rx_pt'] == 0,
+       'echoed RTP comes back complete as PCMU', st)
+hang = r.messages('chan.hangup')
+tap.ok(len(hang) == 2 and r.messages('chan.disconnected', id=ex[0]['params']['peerid']),
+       'caller hangup: chan.disconnected for dumb/N, chan.hangup for both', hang)
+order = [l.split(':')[3] for l in r.lines('E') if l.startswith('%%<message::')]
+tap.ok(order.index('call.route') < order.index('call.execute') < order.index('chan.hangup'),
+       'watcher reports come in call order', order)
+r.cleanup()
+
+# 2. Without complete_minimal the channel's direction wins and no RTP is made (as in Yate).
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=tone:440
+at 1.5 expect silent 1001
+at 1.6 hangup all
+''', module=simlib.ECHO + ['--no-minimal'])
+rtp = r.messages('chan.rtp')
+tap.ok(rtp and not rtp[0]['handled'] and rtp[0]['params'].get('direction') == 'outgoing',
+       'masquerade without complete_minimal: direction=outgoing, chan.rtp not handled', rtp)
+tap.ok(not r.events('rtp'), 'no RTP endpoint was opened')
+r.cleanup()
+
+# 3. Caller DTMF reaches the module's chan.dtmf at 50; '#' makes it drop the leg.
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=tone:440
+at 1 dtmf 1001 1#
+at 2 expect state 1001 hungup
+end 2.2
+''', module=simlib.ECHO)
+check(r, 'dtmf: the module kicks the caller')
+d = r.messages('chan.dtmf', text='1')
+tap.ok(d and d[0]['handled'] and d[0]['params'].get('peerid', '').startswith('dumb/') and
+       d[0]['params'].get('sequence') == '1', 'chan.dtmf carries peerid=dumb/N and sequence', d)
+drop = r.messages('call.drop', reason='kicked')
+tap.ok(drop and drop[0]['handled'] and drop[0]['params'].get('handlers') == 'sip:60,dumb:60',
+       'call.drop handled by the dumb driver at 60', drop)
+tap.ok(r.messages('chan.disconnected', id='sip/1', reason='kicked') and
+       r.messages('chan.hangup', status='kicked'),
+       'caller gets chan.disconnected reason=kicked, dumb/N chan.hangup status=kicked')
+tap.ok(r.events('hungup', who='1001', reason='kicked'), 'the phone saw the kick')
+r.cleanup()
+
+# 4. Dial-out: call.execute callto=dumb/ target=N, callees that answer, are busy, offline...
+r = simlib.run('''
+route ^80(.)$ sip/80$1
+callee 801 answer delay=0.5 play=tone:1000
+callee 802 busy delay=0.2
+callee 803 noanswer delay=0.5
+at 0 message call.execute callto=dumb/ target=801 caller=800 callername=Conference
+at 0 message call.execute callto=dumb/ target=802 caller=800
+at 0 message call.execute callto=dumb/ target=803 caller=800
+at 0 message call.execute callto=dumb/ target=804 caller=800
+at 0 message call.execute callto=dumb/ target=999 caller=800
+at 1.5 expect state 801 answered
+at 1.5 expect state 802 hungup
+at 1.5 expect state 803 hungup
+at 1.6 message call.drop id=dumb/1 reason=schedule-ended
+at 1.8 expect state 801 hungup
+''')
+check(r, 'dial-out scenario runs without a module')
+ex = r.messages('call.execute', target='801')
+tap.ok(ex and ex[0]['handled'] and ex[0]['params'].get('id') == 'dumb/1' and
+       ex[0]['params'].get('peerid') == 'sip/1', 'dial-out answer carries id=dumb/N and peerid', ex)
+tap.ok(r.messages('call.answered', id='sip/1', handled=True),
+       'the callee answers: call.answered handled by the dumb channel')
+tap.ok(r.messages('chan.disconnected', reason='busy', error='busy'),
+       'busy callee: chan.disconnected reason=busy error=busy')
+tap.ok(r.messages('chan.disconnected', reason='noanswer'), 'unanswered callee: reason=noanswer')
+off = r.messages('call.execute', target='804')
+tap.ok(off and not off[0]['handled'] and off[0]['params'].get('error') == 'offline',
+       'unknown callee: call.execute false with error=offline', off)
+nr = r.messages('call.execute', target='999')
+tap.ok(nr and not nr[0]['handled'] and r.events('noroute', called='999'),
+       'unroutable target: call.execute false (noroute)', nr)
+tap.ok(r.messages('chan.hangup', id='dumb/1', status='schedule-ended'),
+       'call.drop of the dial-out leg: chan.hangup status=schedule-ended')
+r.cleanup()
+
+# 5. Yate's own conference when nobody takes conf/: transcript 1's notifications.
+r = simlib.run('''
+route ^802$ conf/yroom notify=conf-monitor/yroom speakers=true lonely=true maxusers=5
+at 0 call 1001 802 play=tone:400
+at 0.5 call 1002 802 play=tone:600
+at 1 hangup 1001
+at 1.5 hangup 1002
+''')
+ev = [m['params'].get('event') for m in r.messages('chan.notify')]
+tap.ok(r.ok and ev[:2] == ['created', 'joined'] and ev[-2:] == ['left', 'destroyed'] and
+       'speaking' in ev, 'conf stand-in: created, joined, speaking, left, destroyed', ev)
+j = r.messages('chan.notify', event='joined', users='2')
+tap.ok(j and j[0]['params'].get('targetid') == 'conf-monitor/yroom' and
+       j[0]['params'].get('id') == 'conf/2', 'joined carries id=conf/N and targetid', j)
+r.cleanup()
+
+# 6. Audio files, recording, and network trouble on the way.
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=%s record=1001.wav loop=false
+at 0 call 1002 800 play=tone:700 loss=10 jitter=40 reorder=5 record=1002.wav
+at 3 expect heard 1002 700 window=1500
+at 3.2 hangup all
+''' % simlib.data('speech.wav'), module=simlib.ECHO)
+check(r, 'speech file and impaired tone')
+sp = r.wav('1001.wav')
+tap.ok(len(sp) > 8000 * 2 and simlib.level_dbfs(sp) > -40, 'the speech came back and was recorded',
+       (len(sp), simlib.level_dbfs(sp)))
+st = r.events('rtp-stats', who='1002')
+tap.ok(st and st[0]['rx_lost'] > 0 and st[0]['rx_ooo'] > 0,
+       'loss and reordering show in the receive counters', st)
+r.cleanup()
+
+# 7. A module that never answers: Yate's timeout, then the dispatch goes on.
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800
+end 1.5
+''', module=simlib.ECHO + ['--hang'], args=['--timeout', '300'])
+ex = r.messages('call.execute', callto='conf/room1')
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('timeout') and ex and
+       ex[0]['params'].get('handlers', '').endswith('conf:90'),
+       'hung module: timeout reported, the dispatch goes on to Yate\'s conference (exit 2)',
+       r.why())
+r.cleanup()
+
+# 8. Garbage and floods are reported; Error in: goes back.
+r = simlib.run('end 0.5\n', module=simlib.ECHO + ['--garbage'])
+tap.ok(r.code == simlib.MODULE_PROBLEM and 'Error in: %%>bogus:line' in r.lines('E'),
+       'bad line: "Error in:" answered and reported', r.why())
+r.cleanup()
+r = simlib.run('end 0.5\n', module=simlib.ECHO + ['--flood', '3000'], args=['--flood', '1000'])
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('flood'), 'flood reported', r.why())
+r.cleanup()
+
+# 9. A crash while calls run, and a module that will not exit, fail clearly and in bounded time.
+r = simlib.run('route ^800$ conf/r\nat 0 call 1001 800\nend 1\n', module=simlib.ECHO + ['--crash'])
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('crash') and
+       'exited with status 3' in r.why(), 'crash reported with its exit status', r.why())
+r.cleanup()
+r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--ignore-eof'], timeout=30)
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('hang') and
+       r.events('engine-kill', signal='TERM'), 'module ignoring EOF: TERM after 3 s, reported',
+       r.why())
+r.cleanup()
+
+# 10. --connect mode: the module connects to our socket and says %%>connect:global.
+import tempfile  # noqa: E402
+sock = os.path.join(tempfile.mkdtemp(prefix='yate-sim-sock-'), 'ext.sock')
+holder = {}
+
+
+def sim_thread():
+    holder['r'] = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=tone:440
+at 1.5 expect heard 1001 440
+at 1.6 hangup all
+''', args=['--listen', 'unix:' + sock, '--ready-max', '20'])
+
+
+t = threading.Thread(target=sim_thread)
+t.start()
+for _ in range(200):
+    if os.path.exists(sock):
+        break
+    threading.Event().wait(0.05)
+import subprocess  # noqa: E402
+mod = subprocess.Popen(simlib.ECHO + ['--connect', sock], stderr=subprocess.DEVNULL)
+t.join(60)
+try:
+    mod.wait(10)
+except subprocess.TimeoutExpired:
+    mod.kill()
+r = holder.get('r')
+tap.ok(r and r.ok and r.events('connected', role='global'),
+       'socket mode: a connecting module runs the same scenario', r and r.why())
+if r:
+    r.cleanup()
+
+# 11. Scenario errors are caught before anything runs.
+r = simlib.run('at 0 cal 1001 800\n')
+tap.ok(r.code == simlib.USAGE and 'line 1' in r.stderr, 'a typo in a scenario is a usage error',
+       r.stderr)
+r.cleanup()
+
+tap.done()
