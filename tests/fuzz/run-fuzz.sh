@@ -4,13 +4,16 @@
 #   tests/fuzz/run-fuzz.sh [SECONDS]      (default 60)
 #
 # The source corpus is only read: new inputs go to a work corpus in the
-# build directory.  A crash input is copied to
+# build directory ($CE_BUILDDIR, else the current directory unless that is
+# the source tree, else $TMPDIR/conf-engine-fuzz).  A crash input is copied to
 # tests/fuzz/regressions/protocol/ so that "make check" replays it forever.
 set -u
 secs=${1:-60}
 here=$(cd "$(dirname "$0")" && pwd)
 top=${CE_SRCDIR:-$(cd "$here/../.." && pwd)}
 build=${CE_BUILDDIR:-$PWD}
+# never write into the source tree
+[ "$(cd "$build" && pwd)" = "$top" ] && build="${TMPDIR:-/tmp}/conf-engine-fuzz"
 work="$build/tests/fuzz/work-protocol"
 bin="$build/tests/fuzz/fuzz-protocol"
 clang=${CLANG:-clang}
