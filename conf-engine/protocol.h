@@ -82,11 +82,11 @@ struct ce_line {
 
 /* Limits on what the parser accepts; a line over them is an error. */
 struct ce_proto_limits {
-	size_t max_line;      /* bytes, without the newline */
-	unsigned max_params;  /* key=value pairs in one message */
+	size_t max_line;     /* bytes, without the newline */
+	unsigned max_params; /* key=value pairs in one message */
 };
 
-#define CE_PROTO_MAX_LINE_DEFAULT (256 * 1024)
+#define CE_PROTO_MAX_LINE_DEFAULT   (256 * 1024)
 #define CE_PROTO_MAX_PARAMS_DEFAULT 4096
 
 #define CE_PROTO_ERROR ce_proto_error_quark()
@@ -108,7 +108,7 @@ const struct ce_proto_limits *ce_proto_default_limits(void);
  */
 
 int ce_line_parse(struct ce_line *line, const char *text, size_t len,
-	const struct ce_proto_limits *lim, GError **err);
+        const struct ce_proto_limits *lim, GError **err);
 void ce_line_clear(struct ce_line *line);
 void ce_line_format(GString *out, const struct ce_line *line);
 
@@ -131,8 +131,8 @@ typedef void(ce_overflow_h)(size_t dropped, void *arg);
 
 int ce_linebuf_new(struct ce_linebuf **lbp, size_t max_line);
 void ce_linebuf_free(struct ce_linebuf *lb);
-void ce_linebuf_feed(struct ce_linebuf *lb, const char *data, size_t len,
-	ce_line_h *lineh, ce_overflow_h *overh, void *arg);
+void ce_linebuf_feed(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
+        ce_overflow_h *overh, void *arg);
 size_t ce_linebuf_pending(const struct ce_linebuf *lb);
 
 #endif
