@@ -33,7 +33,7 @@ static GPtrArray *load_lines(void)
 	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
 	const char *src = g_getenv("CE_SRCDIR");
 	char *path = g_build_filename(
-	        src ? src : ".", "tests", "data", "protocol", "transcripts.txt", NULL);
+	        src && *src ? src : ".", "tests", "data", "protocol", "transcripts.txt", NULL);
 	char *text = NULL, **all, **l;
 	unsigned i;
 

@@ -1,6 +1,7 @@
 /* test-protocol.c - unit tests of the protocol codec and the line framing */
 #define G_LOG_DOMAIN "test-protocol"
 
+#include <errno.h>
 #include <string.h>
 #include <glib.h>
 
@@ -15,7 +16,7 @@ static char *fixture_path(const char *name)
 	const char *src = g_getenv("CE_SRCDIR");
 	char *dir, *path;
 
-	if (src)
+	if (src && *src)
 		return g_build_filename(src, "tests", "data", "protocol", name, NULL);
 #ifdef CE_SRCDIR
 	path = g_build_filename(CE_SRCDIR, "tests", "data", "protocol", name, NULL);
@@ -465,6 +466,8 @@ static void expect_error(const char *text, size_t len, int code, const char *msg
 
 static void test_error_messages(void)
 {
+	struct ce_line l;
+
 	expect_error("%%>message:1:2:m::ab=%3", 23, CE_PROTO_ERROR_ESCAPE,
 	        "bad escape '%3' in parameter value at byte 21");
 	expect_error("%%>message:1:2:m::ab=x%", 23, CE_PROTO_ERROR_ESCAPE, "at byte 22");
@@ -473,6 +476,7 @@ static void test_error_messages(void)
 	expect_error("%%>message:1:2:m::=v", 20, CE_PROTO_ERROR_SYNTAX, "starts with '='");
 	expect_error("%%>nope:1", 9, CE_PROTO_ERROR_KEYWORD, "%%>nope");
 	expect_error("%%>message:1", 12, CE_PROTO_ERROR_SYNTAX, "missing");
+	g_assert_cmpint(ce_line_parse(&l, "%%>message:1", 12, NULL, NULL), ==, -EINVAL);
 	expect_error("", 0, CE_PROTO_ERROR_KEYWORD, NULL);
 	expect_error("%%", 2, CE_PROTO_ERROR_KEYWORD, NULL);
 }
@@ -516,7 +520,7 @@ static void test_too_long(void)
 	g_assert_cmpuint(strlen(l.msg->retval), ==, 64 - 17);
 	ce_line_clear(&l);
 	g_string_append_c(s, 'r');
-	g_assert_cmpint(ce_line_parse(&l, s->str, s->len, &lim, &err), <, 0);
+	g_assert_cmpint(ce_line_parse(&l, s->str, s->len, &lim, &err), ==, -E2BIG);
 	g_assert_error(err, CE_PROTO_ERROR, CE_PROTO_ERROR_TOO_LONG);
 	g_clear_error(&err);
 	g_string_free(s, TRUE);
@@ -541,6 +545,7 @@ static void test_too_many(void)
 	for (i = 0; i < 10000; i++)
 		g_string_append_printf(s, ":p%u=%u", i, i);
 	expect_error(s->str, s->len, CE_PROTO_ERROR_TOO_MANY, "more than 4096 parameters");
+	g_assert_cmpint(ce_line_parse(&l, s->str, s->len, NULL, NULL), ==, -E2BIG);
 	g_assert_cmpint(ce_line_parse(&l, s->str, s->len, &lim, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpuint(ce_msg_count(l.msg), ==, 10000);

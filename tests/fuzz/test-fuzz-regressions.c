@@ -35,7 +35,7 @@ static char *src_dir(void)
 {
 	const char *src = g_getenv("CE_SRCDIR");
 
-	if (src)
+	if (src && *src)
 		return g_strdup(src);
 #ifdef CE_SRCDIR
 	return g_strdup(CE_SRCDIR);
