@@ -53,6 +53,7 @@ struct ce_link {
 
 #define READ_CHUNK       65536
 #define READS_PER_WAKEUP 16
+#define BATCH_FLUSH      (32 * 1024)
 
 static void schedule_connect(struct ce_link *l);
 static void start_io(struct ce_link *l);
@@ -186,7 +187,8 @@ int ce_link_write(struct ce_link *l, const char *data, size_t len)
 		l->out_head = 0;
 	}
 	g_string_append_len(l->out, data, (gssize)len);
-	if (!l->batch && !l->out_src)
+	/* in a batch, answers leave in large writes, but without waiting for its end */
+	if (!l->out_src && (!l->batch || l->out->len - l->out_head >= BATCH_FLUSH))
 		ce_link_flush(l);
 	return 0;
 }
