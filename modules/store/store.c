@@ -535,23 +535,31 @@ bool ce_store_is_up(const struct ce_store *st)
 	return g_atomic_int_get(&st->up) != 0;
 }
 
-/** ce_store_status() - append "key=value,..." for the console's status line */
+/** ce_store_status() - append "store_key=value,..." for the console's status line */
 void ce_store_status(const struct ce_store *st, GString *out)
 {
 	struct ce_store *s = (struct ce_store *)st;
 
 	g_string_append_printf(out,
-		"backend=%s,database=%s,queued=%" G_GUINT64_FORMAT ",spooled=%" G_GUINT64_FORMAT
-		",written=%" G_GUINT64_FORMAT ",replayed=%" G_GUINT64_FORMAT
-		",rejected=%" G_GUINT64_FORMAT ",failures=%" G_GUINT64_FORMAT,
-		st->ops->name, ce_store_is_up(st) ? "up" : "down",
-		CE_ATOMIC_GET(&s->queued), CE_ATOMIC_GET(&s->spooled),
-		CE_ATOMIC_GET(&s->written), CE_ATOMIC_GET(&s->replayed),
+		"store_backend=%s,store_db=%s,store_queued=%" G_GUINT64_FORMAT
+		",store_spooled=%" G_GUINT64_FORMAT ",store_written=%" G_GUINT64_FORMAT
+		",store_replayed=%" G_GUINT64_FORMAT ",store_rejected=%" G_GUINT64_FORMAT
+		",store_failures=%" G_GUINT64_FORMAT,
+		st->ops->name, ce_store_is_up(st) ? "up" : "down", CE_ATOMIC_GET(&s->queued),
+		CE_ATOMIC_GET(&s->spooled), CE_ATOMIC_GET(&s->written), CE_ATOMIC_GET(&s->replayed),
 		CE_ATOMIC_GET(&s->rejected), CE_ATOMIC_GET(&s->failures));
+}
+
+/** ce_store_last_error() - copy of the last database error, or NULL; g_free() it */
+char *ce_store_last_error(const struct ce_store *st)
+{
+	struct ce_store *s = (struct ce_store *)st;
+	char *e;
+
 	g_mutex_lock(&s->lock);
-	if (s->last_error)
-		g_string_append_printf(out, ",last_error=%s", s->last_error);
+	e = g_strdup(s->last_error);
 	g_mutex_unlock(&s->lock);
+	return e;
 }
 
 static int check_options(const struct ce_store_options *o, GError **err)

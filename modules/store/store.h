@@ -244,5 +244,9 @@ int ce_store_flush(struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroy
 
 bool ce_store_is_up(const struct ce_store *st);
 void ce_store_status(const struct ce_store *st, GString *out);
+char *ce_store_last_error(const struct ce_store *st);
+
+struct ce_engine;
+struct ce_store *ce_store_of(struct ce_engine *ce);
 
 #endif

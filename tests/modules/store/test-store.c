@@ -419,7 +419,7 @@ static void test_unavailable(struct fx *f, gconstpointer data)
 	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_UNAVAILABLE);
 	ce_store_add_event(f->st, &(struct ce_event){.kind = CE_EVENT_END, .room = "x", .at = T0});
 	ce_store_status(f->st, s);
-	g_assert_nonnull(strstr(s->str, "database=down"));
+	g_assert_nonnull(strstr(s->str, "store_db=down"));
 	fx_close(f);
 	/* the spooled record is still there for the next start */
 	f->opt.backend = f->backend;

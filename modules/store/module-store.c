@@ -1,0 +1,153 @@
+/* module-store.c - the store as a built-in module: [store] configuration, console status */
+#define G_LOG_DOMAIN "store"
+
+/*
+ * Without a [store] section the module stays idle (no database, nothing
+ * scheduled), so an engine that only runs ad-hoc rooms needs nothing.  With
+ * one, the database is opened and migrated before the engine runs; a
+ * corrupt or read-only SQLite file, an unusable spool directory or a schema
+ * newer than the engine stops the start with the reason.  Other modules
+ * reach the store with ce_store_of().
+ *
+ *   [store]
+ *   backend=sqlite                 ; or postgresql
+ *   sqlite_path=/var/lib/conf-engine/conf.db
+ *   pg_conninfo=host=db1 dbname=conf user=conf
+ *   spool_dir=/var/spool/conf-engine
+ *   workers=4
+ *   query_timeout_ms=2000
+ *   reconnect_min_ms=250
+ *   reconnect_max_ms=30000
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "conf-engine/config.h"
+#include "console.h"
+#include "engine.h"
+#include "module.h"
+#include "store.h"
+
+#define SECTION "store"
+
+static struct {
+	struct ce_engine *ce;
+	struct ce_store *st;
+	bool console;
+	bool status;
+} mod;
+
+/** ce_store_of() - the store of @ce, or NULL when [store] is not configured */
+struct ce_store *ce_store_of(struct ce_engine *ce)
+{
+	return mod.ce == ce ? mod.st : NULL;
+}
+
+/* A relative path is taken from the configuration file's directory. */
+static char *path_opt(const struct ce_config *cfg, const char *key, const char *def)
+{
+	const char *v = ce_config_get(cfg, SECTION, key, def);
+	const char *file = ce_config_path(cfg);
+	char *dir, *p;
+
+	if (g_path_is_absolute(v) || !file)
+		return g_strdup(v);
+	dir = g_path_get_dirname(file);
+	p = g_build_filename(dir, v, NULL);
+	g_free(dir);
+	return p;
+}
+
+static int read_options(const struct ce_config *cfg, struct ce_store_options *o, GError **err)
+{
+	const char *backend = ce_config_get(cfg, SECTION, "backend", "sqlite");
+
+	if (strcmp(backend, "sqlite") == 0) {
+		o->backend = CE_STORE_SQLITE;
+	} else if (strcmp(backend, "postgresql") == 0) {
+		o->backend = CE_STORE_POSTGRESQL;
+	} else {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
+			"[store] backend=%s: use sqlite or postgresql", backend);
+		return -EINVAL;
+	}
+	o->sqlite_path = path_opt(cfg, "sqlite_path", "/var/lib/conf-engine/conf.db");
+	o->spool_dir = path_opt(cfg, "spool_dir", "/var/spool/conf-engine");
+	o->pg_conninfo = ce_config_get(cfg, SECTION, "pg_conninfo", NULL);
+	o->workers = (unsigned)ce_config_get_int(cfg, SECTION, "workers", 4, 1, 64);
+	o->query_timeout_ms =
+		(unsigned)ce_config_get_int(cfg, SECTION, "query_timeout_ms", 2000, 50, 60000);
+	o->reconnect_min_ms =
+		(unsigned)ce_config_get_int(cfg, SECTION, "reconnect_min_ms", 250, 10, 3600000);
+	o->reconnect_max_ms =
+		(unsigned)ce_config_get_int(cfg, SECTION, "reconnect_max_ms", 30000, 10, 3600000);
+	return 0;
+}
+
+static void status(struct ce_engine *ce, GString *out, void *arg)
+{
+	ce_store_status(mod.st, out);
+}
+
+static int cmd_store(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	char *e = ce_store_last_error(mod.st);
+	GString *s = g_string_new(NULL);
+
+	ce_store_status(mod.st, s);
+	g_strdelimit(s->str, ",", ' ');
+	g_string_append_printf(out, "%s\r\nlast error: %s\r\n", s->str, e ? e : "none");
+	g_string_free(s, TRUE);
+	g_free(e);
+	return 0;
+}
+
+static void store_exit(struct ce_engine *ce);
+
+static int store_init(struct ce_engine *ce)
+{
+	const struct ce_config *cfg = ce_engine_config(ce);
+	struct ce_store_options o = {0};
+	GError *err = NULL;
+	int r = 0;
+
+	if (!ce_config_has_section(cfg, SECTION)) {
+		g_message("no [store] section: scheduled conferences and history are off");
+		return 0;
+	}
+	o.node = ce_engine_node(ce);
+	r = read_options(cfg, &o, &err);
+	if (r == 0)
+		r = ce_store_new(&mod.st, &o, NULL, &err);
+	g_free((char *)o.sqlite_path);
+	g_free((char *)o.spool_dir);
+	if (r < 0) {
+		g_critical("cannot start the store: %s", err->message);
+		g_error_free(err);
+		goto out;
+	}
+	mod.ce = ce;
+	r = ce_console_add(ce, "store", "store", "Show the database store and its last error",
+		cmd_store, NULL, NULL);
+	mod.console = r == 0;
+	if (r == 0)
+		r = ce_console_add_status(ce, "store", status, NULL);
+	mod.status = r == 0;
+out:
+	if (r < 0)
+		store_exit(ce);
+	return r;
+}
+
+static void store_exit(struct ce_engine *ce)
+{
+	if (mod.console)
+		ce_console_remove(ce, "store");
+	if (mod.status)
+		ce_console_remove_status(ce, "store");
+	ce_store_free(mod.st);
+	memset(&mod, 0, sizeof(mod));
+}
+
+CE_MODULE_DEFINE(store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit);
