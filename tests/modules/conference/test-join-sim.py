@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""test-join-sim.py - conf/ rooms end to end: the real conf-engine under the router simulator.
+
+Prints TAP.  Each scenario starts yate-sim, which launches the engine as
+Yate would and plays Yate's part (dumb channels, chan.masquerade, chan.rtp
+with real UDP, callers that send audio and record what they hear).
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get('CE_SRCDIR') or
+                                os.path.dirname(os.path.dirname(os.path.dirname(
+                                    os.path.dirname(os.path.abspath(__file__))))),
+                                'tests', 'sim'))
+import simlib  # noqa: E402
+
+tap = simlib.Tap()
+if not os.path.exists(simlib.YATE_SIM) or not os.path.exists(simlib.ENGINE[0]):
+    tap.skip('conference end to end', 'yate-sim or conf-engine not built')
+    tap.done()
+
+SPEECH = simlib.data('speech.wav')
+
+
+def params(r, name, **kw):
+    return [m['params'] for m in r.messages(name, **kw)]
+
+
+# 1. Two callers talk in one room: transcript 1's join, audio both ways, notifications.
+r = simlib.run('''
+route ^800$ conf/room1 notify=conf-monitor/room1 lonely=true
+at 0 call 1001 800 play=%s record=1001.wav
+at 0.5 call 1002 800 play=%s record=1002.wav
+at 4 expect state 1001 answered
+at 4 expect state 1002 answered
+at 4 expect audio 1001
+at 4 expect audio 1002
+at 4.5 hangup 1001
+at 5.5 hangup 1002
+end 6.5
+''' % (SPEECH, SPEECH), module=simlib.ENGINE)
+tap.ok(r.ok, 'two callers hear each other', r.why())
+ex = r.messages('call.execute', callto='dumb/', ce_room='room1', handled=True)
+tap.ok(len(ex) == 2 and all(m['params'].get('peerid', '').startswith('dumb/') for m in ex),
+       'call.execute answered with callto=dumb/ and the ce_room marker', ex)
+rtp = params(r, 'chan.rtp', status='created')
+tap.ok(len(rtp) == 2 and all(p.get('complete_minimal') == 'true' and
+                             p.get('direction') == 'bidir' for p in rtp),
+       'chan.rtp masqueraded with complete_minimal=true, direction=bidir', rtp)
+tap.ok(len(r.messages('call.answered')) >= 2, 'both legs answered')
+ev = [p.get('event') for p in params(r, 'chan.notify', targetid='conf-monitor/room1')]
+want = ['created', 'joined', 'joined', 'left', 'left', 'destroyed']
+tap.ok([e for e in ev if e in want] == want, 'created, joined x2, left x2, destroyed', ev)
+left = params(r, 'chan.notify', event='left')
+tap.ok(len(left) == 2 and left[0].get('lonely') == 'true' and left[1].get('lonely') == 'false'
+       and left[0].get('lastpeerid', '').startswith('sip/'),
+       'left carries lonely= and lastpeerid=<caller>', left)
+tap.ok(not r.problems(), 'no protocol problems', r.problems())
+r.cleanup()
+
+# 2. maxusers: the second caller is refused with error=full, and Yate's own
+#    conference module (the simulator's stand-in at 90) does not take the call.
+r = simlib.run('''
+route ^800$ conf/small maxusers=1
+at 0 call 1001 800 play=tone:440
+at 1 call 1002 800 play=tone:440
+at 2.5 expect event rejected who=1002 error=full
+at 2.5 expect state 1001 answered
+at 3 hangup all
+end 4
+''', module=simlib.ENGINE)
+tap.ok(r.ok, 'second caller rejected, first still in', r.why())
+rej = [m for m in r.messages('call.execute', handled=False)
+       if m['params'].get('error') == 'full']
+tap.ok(rej and rej[0]['params'].get('callto') == '-',
+       'refusal: call.execute false with error=full, callto=-', rej)
+tap.ok(not r.messages('chan.notify', event='joined', id='conf/1'),
+       "Yate's conference module never took the call")
+r.cleanup()
+
+# 3. existing=true with no room, then a controller drops a leg with call.drop.
+r = simlib.run('''
+route ^801$ conf/none existing=true
+route ^800$ conf/room2 lonely=true
+at 0 call 1003 801
+at 0.5 call 1001 800 play=tone:440
+at 1 call 1002 800 play=tone:440
+at 2.5 message call.drop id=dumb/1 reason=kicked
+at 3.5 expect event rejected who=1003 error=noroute
+at 3.5 expect state 1001 hungup
+at 3.5 expect state 1002 answered
+at 4 hangup all
+end 5
+''', module=simlib.ENGINE)
+tap.ok(r.ok, 'existing=true refused; call.drop of one leg leaves the other in', r.why())
+nr = [m for m in r.messages('call.execute', handled=False)
+      if m['params'].get('error') == 'noroute']
+tap.ok(nr, 'existing=true and no room: error=noroute', nr)
+r.cleanup()
+
+# 4. A lonely caller is dropped when the other leaves (lonely defaults to false).
+r = simlib.run('''
+route ^800$ conf/room3
+at 0 call 1001 800 play=tone:440
+at 0.5 call 1002 800 play=tone:440
+at 2 hangup 1001
+at 3 expect state 1002 hungup
+end 4
+''', module=simlib.ENGINE)
+tap.ok(r.ok, 'lonely=false: the caller left alone is dropped', r.why())
+tap.ok(r.messages('call.drop', reason='hangup'), 'call.drop reason=hangup for the lonely leg')
+r.cleanup()
+
+# 5. The classic scripts: chan.masquerade message=call.execute callto=conf/... on
+#    calls that are up elsewhere (here: with a phone at 801).
+r = simlib.run('''
+route ^801$ sip/801
+callee 801 answer play=tone:440
+at 0 call 1001 801 play=%s
+at 0 call 1002 801 play=%s
+at 1 message chan.masquerade id=sip/1 message=call.execute callto=conf/cs-42 notify=conf-monitor/cs-42 lonely=true
+at 1 message chan.masquerade id=sip/2 message=call.execute callto=conf/cs-42 notify=conf-monitor/cs-42
+at 4 expect audio 1001
+at 4 expect audio 1002
+at 4 expect message chan.notify event=joined users=2 targetid=conf-monitor/cs-42
+at 4.5 hangup all
+end 5.5
+''' % (SPEECH, SPEECH), module=simlib.ENGINE)
+tap.ok(r.ok, 'masquerade-originated call.execute joins calls that were up', r.why())
+ex = r.messages('call.execute', handled=True, ce_room='cs-42')
+tap.ok(len(ex) == 2 and all(m['params'].get('room') == 'conf/cs-42' for m in ex),
+       'the script gets room=conf/cs-42 back', ex)
+r.cleanup()
+
+tap.done()
