@@ -1,4 +1,5 @@
-/* conference.c - the conference module: conf/ rooms for Yate calls, bus handlers, controls and console */
+/* conference.c - the conference module: conf/ rooms for Yate calls, bus handlers, controls and
+ * console */
 #define G_LOG_DOMAIN "conference"
 
 #include <errno.h>
@@ -47,34 +48,33 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	const char *S = "conference";
 
 	set->priority = cfg ? ce_config_get_int(cfg, S, "priority", 50, 0, 1000) : 50;
-	set->maxusers = cfg ? ce_config_get_int(cfg, S, "maxusers", CE_ROOM_DEF_MAXUSERS, 0,
-				      100000) :
-			      CE_ROOM_DEF_MAXUSERS;
+	set->maxusers = cfg ? ce_config_get_int(cfg, S, "maxusers", CE_ROOM_DEF_MAXUSERS, 0, 100000)
+	                    : CE_ROOM_DEF_MAXUSERS;
 	set->rate = cfg ? ce_config_get_int(cfg, S, "rate", 8000, 8000, 48000) : 8000;
-	set->rtp_address = g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") :
-					  "127.0.0.1");
+	set->rtp_address =
+	        g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") : "127.0.0.1");
 	if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
 		g_warning("[conference] format=%s is not mulaw or alaw, using mulaw", fmt);
 		set->codec = CE_CODEC_PCMU;
 	}
 	set->offer_timeout_ms =
-		cfg ? ce_config_get_int(cfg, S, "offer_timeout", 5000, 100, 600000) : 5000;
+	        cfg ? ce_config_get_int(cfg, S, "offer_timeout", 5000, 100, 600000) : 5000;
 	set->step_timeout_ms =
-		cfg ? ce_config_get_int(cfg, S, "step_timeout", 5000, 100, 600000) : 5000;
+	        cfg ? ce_config_get_int(cfg, S, "step_timeout", 5000, 100, 600000) : 5000;
 	set->join_timeout_ms =
-		cfg ? ce_config_get_int(cfg, S, "join_timeout", 15000, 100, 600000) : 15000;
+	        cfg ? ce_config_get_int(cfg, S, "join_timeout", 15000, 100, 600000) : 15000;
 	set->rtp_timeout_ms =
-		cfg ? ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000) : 10000;
+	        cfg ? ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000) : 10000;
 	set->tick_ms = cfg ? ce_config_get_int(cfg, S, "tick", 250, 10, 10000) : 250;
 	set->joined_peerid = cfg ? ce_config_get_bool(cfg, S, "joined_peerid", false) : false;
 }
 
 /* Answer false with Yate's error and keep every other driver away. */
-static enum ce_msg_result refuse(struct ce_msg *msg, const char *param,
-	const struct ce_room_refusal *why)
+static enum ce_msg_result refuse(
+        struct ce_msg *msg, const char *param, const struct ce_room_refusal *why)
 {
 	g_info("refusing %s for %s: %s", ce_msg_get_def(msg, param, ""),
-		ce_msg_get_def(msg, "id", "?"), why->reason);
+	        ce_msg_get_def(msg, "id", "?"), why->reason);
 	ce_msg_set(msg, "error", why->error);
 	ce_msg_set(msg, "reason", why->reason);
 	ce_msg_set(msg, param, "-");
@@ -82,15 +82,15 @@ static enum ce_msg_result refuse(struct ce_msg *msg, const char *param,
 }
 
 /* Find or make the room a request asks for; NULL (and @why) on refusal. */
-static struct ce_room *open_room(struct ce_conf *conf, GString *name, struct ce_msg *msg,
-	struct ce_room_refusal *why)
+static struct ce_room *open_room(
+        struct ce_conf *conf, GString *name, struct ce_msg *msg, struct ce_room_refusal *why)
 {
 	bool utility = ce_msg_get_bool(msg, "utility", false);
 	bool counted = ce_msg_get_bool(msg, "counted", !utility);
 	struct ce_room *room;
 
-	if (!ce_room_check(conf, name, ce_msg_get_bool(msg, "existing", false), counted,
-		    utility, why))
+	if (!ce_room_check(
+	            conf, name, ce_msg_get_bool(msg, "existing", false), counted, utility, why))
 		return NULL;
 	room = ce_room_find(conf, name->str);
 	if (room) {
@@ -106,8 +106,8 @@ static struct ce_room *open_room(struct ce_conf *conf, GString *name, struct ce_
 }
 
 /* A new leg for channel @peer; an older offer for the same channel gives way. */
-static struct ce_leg *offer(struct ce_conf *conf, struct ce_room *room, struct ce_msg *msg,
-	const char *peer)
+static struct ce_leg *offer(
+        struct ce_conf *conf, struct ce_room *room, struct ce_msg *msg, const char *peer)
 {
 	struct ce_leg *old = g_hash_table_lookup(conf->offers, peer);
 	struct ce_leg *leg = NULL;
@@ -197,8 +197,8 @@ out:
 }
 
 /* call.conference with no channel: recording and owners of an existing room. */
-static enum ce_msg_result conference_room(struct ce_conf *conf, const char *name,
-	struct ce_msg *msg)
+static enum ce_msg_result conference_room(
+        struct ce_conf *conf, const char *name, struct ce_msg *msg)
 {
 	struct ce_room *room = ce_room_find(conf, name);
 	bool ok;
@@ -221,8 +221,8 @@ static bool same_room_leg(struct ce_conf *conf, const char *peer, const char *na
 	return false;
 }
 
-static void masquerade_execute(struct ce_conf *conf, struct ce_leg *leg, const char *name,
-	const struct ce_msg *req)
+static void masquerade_execute(
+        struct ce_conf *conf, struct ce_leg *leg, const char *name, const struct ce_msg *req)
 {
 	struct ce_msg *m = NULL;
 
@@ -528,7 +528,7 @@ static void watch(struct ce_conf *conf, const char *name, ce_watch_h *h)
  * and watchers and the deadline timer.  Free with ce_conf_free().
  */
 int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
-	const struct ce_cmedia_ops *media, void *media_arg)
+        const struct ce_cmedia_ops *media, void *media_arg)
 {
 	struct ce_conf *conf = g_new0(struct ce_conf, 1);
 	int err;
@@ -611,12 +611,12 @@ void ce_conf_list(struct ce_conf *conf, GString *out)
 static void leg_line(const struct ce_leg *l, GString *out)
 {
 	g_string_append_printf(out,
-		"  %u %s peer=%s state=%s counted=%s utility=%s voice=%s muted=%s deaf=%s "
-		"talking=%s\r\n",
-		l->seq, l->id ? l->id : "-", l->peer ? l->peer : "-", ce_leg_state_name(l->state),
-		l->counted ? "true" : "false", l->utility ? "true" : "false",
-		l->voice ? "true" : "false", l->muted ? "true" : "false",
-		l->deaf ? "true" : "false", l->talking ? "true" : "false");
+	        "  %u %s peer=%s state=%s counted=%s utility=%s voice=%s muted=%s deaf=%s "
+	        "talking=%s\r\n",
+	        l->seq, l->id ? l->id : "-", l->peer ? l->peer : "-", ce_leg_state_name(l->state),
+	        l->counted ? "true" : "false", l->utility ? "true" : "false",
+	        l->voice ? "true" : "false", l->muted ? "true" : "false",
+	        l->deaf ? "true" : "false", l->talking ? "true" : "false");
 }
 
 /** "conf show ROOM": the room's status and one line per leg; -ENOENT if no such room. */
@@ -660,8 +660,7 @@ static int cmd_show(struct ce_engine *ce, int argc, char **argv, GString *out, v
 }
 
 /* conf kick|mute|unmute|deaf|undeaf ROOM LEG: the command name is the operation */
-static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv,
-	GString *out)
+static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv, GString *out)
 {
 	struct ce_msg *m = NULL;
 	struct ce_leg *leg;
@@ -684,12 +683,11 @@ static int leg_command(struct ce_conf *conf, const char *op, int argc, char **ar
 	return 0;
 }
 
-#define LEG_CMD(op)                                                                   \
-	static int cmd_##op(struct ce_engine *ce, int argc, char **argv, GString *out, \
-		void *arg)                                                             \
-	{                                                                              \
-		(void)ce;                                                              \
-		return leg_command(arg, #op, argc, argv, out);                        \
+#define LEG_CMD(op)                                                                                \
+	static int cmd_##op(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)  \
+	{                                                                                          \
+		(void)ce;                                                                          \
+		return leg_command(arg, #op, argc, argv, out);                                     \
 	}
 LEG_CMD(kick)
 LEG_CMD(mute)
@@ -707,7 +705,7 @@ static int room_command(struct ce_conf *conf, bool lock, int argc, char **argv, 
 	if (room)
 		ce_room_set_locked(room, lock);
 	g_string_append_printf(out, room ? "room '%s' %s\r\n" : "no room '%s'%.0s\r\n", argv[0],
-		lock ? "locked" : "unlocked");
+	        lock ? "locked" : "unlocked");
 	return 0;
 }
 
@@ -723,8 +721,8 @@ static int cmd_unlock(struct ce_engine *ce, int argc, char **argv, GString *out,
 	return room_command(arg, false, argc, argv, out);
 }
 
-static void complete_rooms(struct ce_engine *ce, const char *partline, const char *partword,
-	GString *out, void *arg)
+static void complete_rooms(
+        struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg)
 {
 	struct ce_conf *conf = arg;
 	GList *rooms = g_hash_table_get_keys(conf->rooms);
@@ -741,24 +739,24 @@ static void status_line(struct ce_engine *ce, GString *out, void *arg)
 	struct ce_conf *conf = arg;
 
 	(void)ce;
-	g_string_append_printf(out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms),
-		conf->all->len);
+	g_string_append_printf(
+	        out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms), conf->all->len);
 }
 
 static const struct {
 	const char *name, *usage, *help;
 	ce_console_cmd_h *cmd;
 } s_cmds[] = {
-	{"list", "conf list", "List conference rooms", cmd_list},
-	{"show", "conf show ROOM", "Show a room and its legs", cmd_show},
-	{"kick", "conf kick ROOM LEG [reason]", "Drop a leg (dumb/N, caller id or number)",
-		cmd_kick},
-	{"mute", "conf mute ROOM LEG", "The room no longer hears the leg", cmd_mute},
-	{"unmute", "conf unmute ROOM LEG", "The room hears the leg again", cmd_unmute},
-	{"deaf", "conf deaf ROOM LEG", "The leg no longer hears the room", cmd_deaf},
-	{"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
-	{"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
-	{"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
+        {"list", "conf list", "List conference rooms", cmd_list},
+        {"show", "conf show ROOM", "Show a room and its legs", cmd_show},
+        {"kick", "conf kick ROOM LEG [reason]", "Drop a leg (dumb/N, caller id or number)",
+                cmd_kick},
+        {"mute", "conf mute ROOM LEG", "The room no longer hears the leg", cmd_mute},
+        {"unmute", "conf unmute ROOM LEG", "The room hears the leg again", cmd_unmute},
+        {"deaf", "conf deaf ROOM LEG", "The leg no longer hears the room", cmd_deaf},
+        {"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
+        {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
+        {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
 };
 
 static int conference_init(struct ce_engine *ce)
@@ -767,14 +765,14 @@ static int conference_init(struct ce_engine *ce)
 
 	if (!err)
 		err = ce_conf_new(&s_conf, ce_engine_bus(ce), ce_engine_config(ce),
-			ce_cmedia_default_ops(), s_media);
+		        ce_cmedia_default_ops(), s_media);
 	if (err) {
 		g_clear_pointer(&s_media, ce_cmedia_glue_free);
 		return err;
 	}
 	for (unsigned i = 0; i < G_N_ELEMENTS(s_cmds); i++)
-		ce_console_add(ce, s_cmds[i].name, s_cmds[i].usage, s_cmds[i].help,
-			s_cmds[i].cmd, complete_rooms, s_conf);
+		ce_console_add(ce, s_cmds[i].name, s_cmds[i].usage, s_cmds[i].help, s_cmds[i].cmd,
+		        complete_rooms, s_conf);
 	ce_console_add_status(ce, "conference", status_line, s_conf);
 	return 0;
 }

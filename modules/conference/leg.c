@@ -60,7 +60,7 @@ const char *ce_leg_state_name(enum ce_leg_state st)
  * reference returned in *lp until the leg ends.
  */
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
-	const struct ce_msg *params, const char *peer)
+        const struct ce_msg *params, const char *peer)
 {
 	struct ce_leg *leg = g_new0(struct ce_leg, 1);
 	int err;
@@ -142,8 +142,7 @@ static void send_drop(struct ce_conf *conf, const char *id, const char *reason)
 /* Billing legs report themselves as Yate's conference channels do. */
 static void billing_msg(struct ce_leg *leg, const char *name, const char *status)
 {
-	static const char *const copy[] = {"caller", "callername", "called", "billid",
-		"username"};
+	static const char *const copy[] = {"caller", "callername", "called", "billid", "username"};
 	struct ce_msg *m = NULL;
 
 	ce_msg_new(&m, name);
@@ -166,8 +165,7 @@ static void join(struct ce_leg *leg)
 	leg->state = CE_LEG_JOINED;
 	leg->deadline = 0;
 	ce_room_add(leg->room, leg);
-	g_info("%s (%s) joined room '%s'", leg->id, leg->peer ? leg->peer : "",
-		leg->room->name);
+	g_info("%s (%s) joined room '%s'", leg->id, leg->peer ? leg->peer : "", leg->room->name);
 	if (leg->billing)
 		billing_msg(leg, "chan.startup", "answered");
 }
@@ -189,8 +187,8 @@ static void send_answered(struct ce_leg *leg)
 	ce_msg_new(&m, "chan.masquerade");
 	ce_msg_add(m, "id", leg->id);
 	ce_msg_add(m, "message", "call.answered");
-	ce_bus_send(leg->conf->bus, m, leg->conf->set.step_timeout_ms, answered_done,
-		ce_leg_ref(leg));
+	ce_bus_send(
+	        leg->conf->bus, m, leg->conf->set.step_timeout_ms, answered_done, ce_leg_ref(leg));
 	ce_msg_unref(m);
 }
 
@@ -198,10 +196,10 @@ static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
 {
 	struct ce_conf *conf = leg->conf;
 	struct ce_cmedia_remote rem = {
-		.ip = ce_msg_get(ans, "localip"),
-		.port = ce_msg_get_int(ans, "localport", 0, 0, 65535),
-		.codec = conf->set.codec,
-		.rtp_timeout_ms = conf->set.rtp_timeout_ms,
+	        .ip = ce_msg_get(ans, "localip"),
+	        .port = ce_msg_get_int(ans, "localport", 0, 0, 65535),
+	        .codec = conf->set.codec,
+	        .rtp_timeout_ms = conf->set.rtp_timeout_ms,
 	};
 	const char *fmt = ce_msg_get(ans, "format");
 
@@ -219,7 +217,7 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 	if (leg->state == CE_LEG_PEER) {
 		if (!handled || start_media(leg, msg)) {
 			g_message("%s: Yate gave no RTP (%s)", leg->id,
-				ce_msg_get_def(msg, "error", handled ? "bad answer" : "no answer"));
+			        ce_msg_get_def(msg, "error", handled ? "bad answer" : "no answer"));
 			ce_leg_end(leg, "nomedia", true);
 		} else {
 			leg->state = CE_LEG_RTP;
@@ -273,7 +271,7 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 	leg->state = CE_LEG_PEER;
 	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.join_timeout_ms * 1000;
 	err = conf->media->leg_new(conf->media_arg, &leg->media, leg->room->media,
-		ce_leg_media_flags(leg), leg, &leg->port);
+	        ce_leg_media_flags(leg), leg, &leg->port);
 	if (err) {
 		g_message("%s: no RTP endpoint: %s", leg->id, g_strerror(-err));
 		ce_leg_end(leg, "congestion", true);
@@ -316,8 +314,8 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 		return;
 	ce_leg_ref(leg);
 	leg->state = CE_LEG_GONE;
-	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-",
-		leg->peer ? leg->peer : "", ce_leg_state_name(prev), reason ? reason : "");
+	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-", leg->peer ? leg->peer : "",
+	        ce_leg_state_name(prev), reason ? reason : "");
 	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)
 		g_hash_table_remove(conf->offers, leg->peer);
 	if (leg->id && g_hash_table_lookup(conf->legs, leg->id) == leg)
@@ -391,6 +389,6 @@ void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy)
 	leg->talking = on;
 	leg->energy = on ? energy : 0;
 	g_snprintf(buf, sizeof(buf), "%u", energy);
-	ce_room_notify_leg(leg->room, leg, on ? "talkstart" : "talkstop", on ? "energy" : NULL,
-		buf);
+	ce_room_notify_leg(
+	        leg->room, leg, on ? "talkstart" : "talkstop", on ? "energy" : NULL, buf);
 }

@@ -38,22 +38,22 @@ struct ce_leg {
 	struct ce_conf *conf;
 	struct ce_room *room;
 	enum ce_leg_state state;
-	unsigned seq;     /* short number for the console */
-	char *id;         /* dumb/N, NULL until known */
-	char *peer;       /* the caller's channel */
+	unsigned seq; /* short number for the console */
+	char *id;     /* dumb/N, NULL until known */
+	char *peer;   /* the caller's channel */
 	bool counted, utility, voice, smart, echo, billing, player;
-	bool up;          /* the call is already answered (call.conference) */
+	bool up; /* the call is already answered (call.conference) */
 	bool muted, deaf, talking;
 	unsigned energy;
-	gint64 deadline;  /* of the current state, 0 for none */
-	unsigned port;    /* our RTP port */
+	gint64 deadline; /* of the current state, 0 for none */
+	unsigned port;   /* our RTP port */
 	struct ce_cmedia_leg *media;
-	struct ce_msg *params;      /* the join request, for billing */
-	struct ce_dispatch *defer;  /* a call.conference waiting for dumb/N */
+	struct ce_msg *params;     /* the join request, for billing */
+	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
-	const struct ce_msg *params, const char *peer);
+        const struct ce_msg *params, const char *peer);
 struct ce_leg *ce_leg_ref(struct ce_leg *leg);
 void ce_leg_unref(struct ce_leg *leg);
 

@@ -1,4 +1,5 @@
-/* media-glue.c - the conference signalling's media calls, implemented on the media engine (media.h) */
+/* media-glue.c - the conference signalling's media calls, implemented on the media engine (media.h)
+ */
 #define G_LOG_DOMAIN "conference"
 
 #include <errno.h>
@@ -113,7 +114,7 @@ static void g_close(void *arg)
 }
 
 static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
-	unsigned speakers, unsigned interval_ms, void *cookie)
+        unsigned speakers, unsigned interval_ms, void *cookie)
 {
 	struct glue *g = arg;
 	struct ce_cmedia_room *r = g_new0(struct ce_cmedia_room, 1);
@@ -127,8 +128,8 @@ static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, u
 	if (err < 0)
 		goto out;
 	ce_media_room_local(r->mr, &ss, &len);
-	r->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						   ((struct sockaddr_in *)&ss)->sin_port);
+	r->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                         : ((struct sockaddr_in *)&ss)->sin_port);
 	g_hash_table_insert(g->rooms, r->mr, r);
 	*rp = r;
 out:
@@ -161,8 +162,8 @@ static int g_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
 	return -ENOTSUP;
 }
 
-static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
-	unsigned flags, void *cookie, unsigned *port)
+static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r, unsigned flags,
+        void *cookie, unsigned *port)
 {
 	struct ce_cmedia_leg *l = g_new0(struct ce_cmedia_leg, 1);
 
@@ -177,8 +178,8 @@ static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room
 
 static int resolve(const char *ip, unsigned port, struct sockaddr_storage *ss, socklen_t *len)
 {
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
-		.ai_socktype = SOCK_DGRAM};
+	struct addrinfo hints = {
+	        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM};
 	struct addrinfo *ai = NULL;
 	char sport[8];
 
@@ -204,7 +205,7 @@ static int g_leg_start(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedi
 	if (err)
 		return err;
 	err = ce_media_leg_new(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
-		mix_flags(l->flags), l, g_free);
+	        mix_flags(l->flags), l, g_free);
 	return err < 0 ? err : 0;
 }
 
@@ -227,16 +228,16 @@ static void g_leg_free(void *arg, struct ce_cmedia_leg *l)
 }
 
 static const struct ce_cmedia_ops s_ops = {
-	.open = g_open,
-	.close = g_close,
-	.room_new = g_room_new,
-	.room_free = g_room_free,
-	.room_record = g_room_record,
-	.room_play = g_room_play,
-	.leg_new = g_leg_new,
-	.leg_start = g_leg_start,
-	.leg_set_flags = g_leg_set_flags,
-	.leg_free = g_leg_free,
+        .open = g_open,
+        .close = g_close,
+        .room_new = g_room_new,
+        .room_free = g_room_free,
+        .room_record = g_room_record,
+        .room_play = g_room_play,
+        .leg_new = g_leg_new,
+        .leg_start = g_leg_start,
+        .leg_set_flags = g_leg_set_flags,
+        .leg_free = g_leg_free,
 };
 
 /** The media calls on the real media engine; their arg comes from ce_cmedia_glue_new. */
@@ -257,12 +258,13 @@ int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg)
 		g->mc.bind_ip = ce_config_get(cfg, S, "rtp_bind", g->mc.bind_ip);
 		g->mc.port = ce_config_get_int(cfg, S, "rtp_port", g->mc.port, 0, 65535);
 		g->mc.threads = ce_config_get_int(cfg, S, "media_threads", g->mc.threads, 1, 64);
-		g->mc.rtp_timeout_ms =
-			ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000);
-		g->mc.jbuf_min_ms = ce_config_get_int(cfg, S, "jbuf_min", g->mc.jbuf_min_ms, 0, 500);
-		g->mc.jbuf_max_ms = ce_config_get_int(cfg, S, "jbuf_max", g->mc.jbuf_max_ms, 20, 500);
-		g->max_talkers = ce_config_get_int(cfg, S, "max_talkers", g->max_talkers, 1,
-			CE_MIX_MAX_TALKERS);
+		g->mc.rtp_timeout_ms = ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000);
+		g->mc.jbuf_min_ms =
+		        ce_config_get_int(cfg, S, "jbuf_min", g->mc.jbuf_min_ms, 0, 500);
+		g->mc.jbuf_max_ms =
+		        ce_config_get_int(cfg, S, "jbuf_max", g->mc.jbuf_max_ms, 20, 500);
+		g->max_talkers = ce_config_get_int(
+		        cfg, S, "max_talkers", g->max_talkers, 1, CE_MIX_MAX_TALKERS);
 	} else {
 		g->mc.rtp_timeout_ms = 10000;
 	}

@@ -25,11 +25,11 @@ struct ce_cmedia_leg;
 
 /* Leg flags (a leg starts with SMART unless told otherwise). */
 enum {
-	CE_CMEDIA_MUTE = 1 << 0,   /* the room does not hear this leg */
-	CE_CMEDIA_DEAF = 1 << 1,   /* this leg hears nothing from the room */
+	CE_CMEDIA_MUTE = 1 << 0,    /* the room does not hear this leg */
+	CE_CMEDIA_DEAF = 1 << 1,    /* this leg hears nothing from the room */
 	CE_CMEDIA_NOVOICE = 1 << 2, /* listen only (voice=false): never mixed */
-	CE_CMEDIA_ECHO = 1 << 3,   /* hear one's own voice in the mix */
-	CE_CMEDIA_SMART = 1 << 4,  /* talker detection on this leg */
+	CE_CMEDIA_ECHO = 1 << 3,    /* hear one's own voice in the mix */
+	CE_CMEDIA_SMART = 1 << 4,   /* talker detection on this leg */
 };
 
 enum ce_cmedia_event_type {
@@ -44,8 +44,8 @@ enum ce_cmedia_event_type {
 /* One event from the media side; cookies are the ones given at creation. */
 struct ce_cmedia_event {
 	enum ce_cmedia_event_type type;
-	void *room;   /* room cookie */
-	void *leg;    /* leg cookie (TALK_*, RTP_TIMEOUT) */
+	void *room; /* room cookie */
+	void *leg;  /* leg cookie (TALK_*, RTP_TIMEOUT) */
 	unsigned energy;
 	bool changed; /* SPEAKERS: the set of talkers changed, order aside */
 	unsigned n_speakers;
@@ -70,8 +70,8 @@ struct ce_cmedia_ops {
 	int (*open)(void *arg, ce_cmedia_event_h *evh, void *evarg);
 	void (*close)(void *arg);
 	/* A room; with speakers > 0 it reports SPEAKERS at most every interval_ms. */
-	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name,
-		unsigned rate, unsigned speakers, unsigned interval_ms, void *cookie);
+	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
+	        unsigned speakers, unsigned interval_ms, void *cookie);
 	void (*room_free)(void *arg, struct ce_cmedia_room *r);
 	/* Record the room mix to @path (NULL stops); returns 0 or -errno. */
 	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
@@ -79,7 +79,7 @@ struct ce_cmedia_ops {
 	int (*room_play)(void *arg, struct ce_cmedia_room *r, const char *path);
 	/* A UDP endpoint for a new leg; *port gets its local port. */
 	int (*leg_new)(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
-		unsigned flags, void *cookie, unsigned *port);
+	        unsigned flags, void *cookie, unsigned *port);
 	/* Latch to Yate's end of the RTP and add the leg to the mixer. */
 	int (*leg_start)(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_remote *rem);
 	void (*leg_set_flags)(void *arg, struct ce_cmedia_leg *l, unsigned flags);

@@ -1,4 +1,5 @@
-/* room.c - conference rooms: registry, membership, owners, lonely timer and Yate-compatible notifications */
+/* room.c - conference rooms: registry, membership, owners, lonely timer and Yate-compatible
+ * notifications */
 #define G_LOG_DOMAIN "conference"
 
 #include <errno.h>
@@ -63,8 +64,8 @@ static bool refuse(struct ce_room_refusal *why, const char *error, const char *r
  * Yate's checkRoom: may a leg join room @name?  An empty @name is replaced
  * by a fresh "x-N".  On refusal fills @why and returns false.
  */
-bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted,
-	bool utility, struct ce_room_refusal *why)
+bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted, bool utility,
+        struct ce_room_refusal *why)
 {
 	struct ce_room *room = ce_room_find(conf, name->str);
 
@@ -220,8 +221,7 @@ static void room_free(struct ce_room *room)
  * (Yate's ConfRoom constructor): rate, maxusers, waitlock, notify,
  * speakers, interval, lonely, record.  Registers it and emits "created".
  */
-int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
-	const struct ce_msg *p)
+int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *p)
 {
 	struct ce_room *room = g_new0(struct ce_room, 1);
 	const char *notify = ce_msg_get(p, "notify");
@@ -240,12 +240,12 @@ int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
 	parse_speakers(room, p);
 	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
 	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
-		room->notify ? room->speakers : 0, room->interval, room);
+	        room->notify ? room->speakers : 0, room->interval, room);
 	if (err)
 		goto out;
 	g_hash_table_insert(conf->rooms, room->name, room);
 	g_info("room '%s' created (maxusers=%d lonely=%s notify=%s)", name, room->maxusers,
-		room->lonely ? "true" : "false", room->notify ? room->notify : "");
+	        room->lonely ? "true" : "false", room->notify ? room->notify : "");
 	if (room->notify)
 		notify_created(room, p);
 	ce_room_set_recording(room, p);
@@ -584,8 +584,8 @@ void ce_room_set_locked(struct ce_room *room, bool locked)
 	ce_msg_unref(m);
 }
 
-static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur,
-	const unsigned *vol, unsigned n, bool changed)
+static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur, const unsigned *vol,
+        unsigned n, bool changed)
 {
 	struct ce_msg *m = notify_new();
 
@@ -615,8 +615,8 @@ static void notify_speaking(struct ce_room *room, struct ce_leg *const *cur,
  * timing: on change and repeated while someone talks): Yate's "speaking"
  * event, without legs that left meanwhile or utility legs.
  */
-void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
-	const unsigned *energy, unsigned n, bool changed)
+void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const unsigned *energy,
+        unsigned n, bool changed)
 {
 	struct ce_leg *cur[CE_ROOM_MAX_SPEAKERS];
 	unsigned vol[CE_ROOM_MAX_SPEAKERS];
@@ -639,7 +639,7 @@ void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
  * parameter at the end.
  */
 void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
-	const char *extra_name, const char *extra_value)
+        const char *extra_name, const char *extra_value)
 {
 	struct ce_msg *m;
 
@@ -698,12 +698,12 @@ void ce_room_status(const struct ce_room *room, GString *out)
 	if (room->lonely && room->expire)
 		exp = (room->expire - ce_conf_now(room->conf)) / 1000;
 	g_string_append_printf(out,
-		"name=conf/%s,type=conference;module=conference,room=%s,maxusers=%d,"
-		"lonely=%s,expire=%" G_GINT64_FORMAT ",rate=%u,users=%d,chans=%u,owners=%u,"
-		"locked=%s",
-		room->name, room->name, room->maxusers, room->lonely ? "true" : "false", exp,
-		room->rate, room->users, room->legs->len, room->owners->len,
-		room->locked ? "true" : "false");
+	        "name=conf/%s,type=conference;module=conference,room=%s,maxusers=%d,"
+	        "lonely=%s,expire=%" G_GINT64_FORMAT ",rate=%u,users=%d,chans=%u,owners=%u,"
+	        "locked=%s",
+	        room->name, room->name, room->maxusers, room->lonely ? "true" : "false", exp,
+	        room->rate, room->users, room->legs->len, room->owners->len,
+	        room->locked ? "true" : "false");
 	if (room->notify)
 		g_string_append_printf(out, ",notify=%s", room->notify);
 	if (room->player_id)

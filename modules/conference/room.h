@@ -1,4 +1,5 @@
-/* room.h - conference rooms on the signalling side: registry, membership, owners, lonely timer, notifications */
+/* room.h - conference rooms on the signalling side: registry, membership, owners, lonely timer,
+ * notifications */
 #ifndef CE_CONF_ROOM_H
 #define CE_CONF_ROOM_H
 
@@ -19,7 +20,7 @@ struct ce_cmedia_room;
 #define CE_ROOM_MAX_SPEAKERS 8
 #define CE_ROOM_DEF_INTERVAL 3000
 #define CE_ROOM_MIN_INTERVAL 1000
-#define CE_ROOM_MIN_LONELY 1000
+#define CE_ROOM_MIN_LONELY   1000
 
 /* The module's settings, from the [conference] section. */
 struct ce_conf_settings {
@@ -49,10 +50,10 @@ struct ce_conf {
 	const struct ce_cmedia_ops *media;
 	void *media_arg;
 	bool media_open;
-	GHashTable *rooms;  /* name -> struct ce_room */
-	GHashTable *legs;   /* dumb/N -> struct ce_leg (borrowed) */
-	GHashTable *offers; /* caller channel id -> struct ce_leg waiting for dumb/N */
-	GPtrArray *all;     /* every live leg (holds a reference) */
+	GHashTable *rooms;   /* name -> struct ce_room */
+	GHashTable *legs;    /* dumb/N -> struct ce_leg (borrowed) */
+	GHashTable *offers;  /* caller channel id -> struct ce_leg waiting for dumb/N */
+	GPtrArray *all;      /* every live leg (holds a reference) */
 	unsigned room_alloc; /* last allocated "x-N" room */
 	unsigned leg_seq;
 	ce_conf_clock_h *clock;
@@ -70,7 +71,7 @@ struct ce_room {
 	unsigned rate;
 	int maxusers;
 	int waitlock;
-	int users;   /* counted legs in the room */
+	int users; /* counted legs in the room */
 	int pending_counted;
 	bool lonely;
 	unsigned lonely_ms;
@@ -82,9 +83,9 @@ struct ce_room {
 	GPtrArray *pending; /* reserved, still joining */
 	GPtrArray *owners;  /* char * channel ids */
 	char *player_id;
-	char *record;       /* what is being recorded, or NULL */
-	unsigned speakers;  /* how many talkers "speaking" lists */
-	unsigned interval;  /* minimum ms between "speaking" events */
+	char *record;      /* what is being recorded, or NULL */
+	unsigned speakers; /* how many talkers "speaking" lists */
+	unsigned interval; /* minimum ms between "speaking" events */
 	struct ce_cmedia_room *media;
 };
 
@@ -98,7 +99,7 @@ struct ce_config;
 struct ce_cmedia_event;
 
 int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
-	const struct ce_cmedia_ops *media, void *media_arg);
+        const struct ce_cmedia_ops *media, void *media_arg);
 void ce_conf_free(struct ce_conf *conf);
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg);
 void ce_conf_tick(struct ce_conf *conf);
@@ -110,10 +111,10 @@ gint64 ce_conf_now(const struct ce_conf *conf);
 void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
 
 struct ce_room *ce_room_find(struct ce_conf *conf, const char *name);
-bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted,
-	bool utility, struct ce_room_refusal *why);
-int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
-	const struct ce_msg *params);
+bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted, bool utility,
+        struct ce_room_refusal *why);
+int ce_room_new(
+        struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *params);
 void ce_room_update(struct ce_room *room, const struct ce_msg *params);
 void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add(struct ce_room *room, struct ce_leg *leg);
@@ -127,10 +128,10 @@ bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg);
 bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg);
 void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);
-void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs,
-	const unsigned *energy, unsigned n, bool changed);
+void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const unsigned *energy,
+        unsigned n, bool changed);
 void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
-	const char *extra_name, const char *extra_value);
+        const char *extra_name, const char *extra_value);
 void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf);
 void ce_room_status(const struct ce_room *room, GString *out);
 

@@ -1,4 +1,5 @@
-/* conf-fixture.h - the conference module on a bare bus, with a scripted Yate uplink and a fake media side */
+/* conf-fixture.h - the conference module on a bare bus, with a scripted Yate uplink and a fake
+ * media side */
 #ifndef CE_TEST_CONF_FIXTURE_H
 #define CE_TEST_CONF_FIXTURE_H
 
@@ -39,8 +40,8 @@ struct fx {
 	struct ce_bus *bus;
 	struct ce_config *cfg;
 	struct ce_conf *conf;
-	GPtrArray *sent;    /* char * lines */
-	GQueue pending;     /* struct fx_pending * */
+	GPtrArray *sent; /* char * lines */
+	GQueue pending;  /* struct fx_pending * */
 	gint64 now;
 	int rooms, legs;    /* live fake media objects */
 	unsigned next_dumb; /* for call.execute masquerades */
@@ -99,8 +100,8 @@ static inline void fm_close(void *arg)
 	(void)arg;
 }
 
-static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
-	unsigned speakers, unsigned interval_ms, void *cookie)
+static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char *name,
+        unsigned rate, unsigned speakers, unsigned interval_ms, void *cookie)
 {
 	struct fx *fx = arg;
 
@@ -140,7 +141,7 @@ static inline int fm_room_play(void *arg, struct ce_cmedia_room *r, const char *
 }
 
 static inline int fm_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
-	unsigned flags, void *cookie, unsigned *port)
+        unsigned flags, void *cookie, unsigned *port)
 {
 	struct fx *fx = arg;
 	struct fx_leg *l;
@@ -157,7 +158,8 @@ static inline int fm_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cme
 	return 0;
 }
 
-static inline int fm_leg_start(void *arg, struct ce_cmedia_leg *cl, const struct ce_cmedia_remote *rem)
+static inline int fm_leg_start(
+        void *arg, struct ce_cmedia_leg *cl, const struct ce_cmedia_remote *rem)
 {
 	struct fx_leg *l = (struct fx_leg *)cl;
 
@@ -184,22 +186,22 @@ static inline void fm_leg_free(void *arg, struct ce_cmedia_leg *cl)
 }
 
 static const struct ce_cmedia_ops fx_media_ops = {
-	.open = fm_open,
-	.close = fm_close,
-	.room_new = fm_room_new,
-	.room_free = fm_room_free,
-	.room_record = fm_room_record,
-	.room_play = fm_room_play,
-	.leg_new = fm_leg_new,
-	.leg_start = fm_leg_start,
-	.leg_set_flags = fm_leg_set_flags,
-	.leg_free = fm_leg_free,
+        .open = fm_open,
+        .close = fm_close,
+        .room_new = fm_room_new,
+        .room_free = fm_room_free,
+        .room_record = fm_room_record,
+        .room_play = fm_room_play,
+        .leg_new = fm_leg_new,
+        .leg_start = fm_leg_start,
+        .leg_set_flags = fm_leg_set_flags,
+        .leg_free = fm_leg_free,
 };
 
 /* ---- fake uplink ---- */
 
-static inline void fu_relay(void *arg, const char *name, int prio, const char *fname,
-	const char *fvalue)
+static inline void fu_relay(
+        void *arg, const char *name, int prio, const char *fname, const char *fvalue)
 {
 	struct fx *fx = arg;
 
@@ -217,8 +219,8 @@ static inline void fu_watch(void *arg, const char *name, bool on)
 	(void)on;
 }
 
-static inline void fu_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
-	void *done_arg)
+static inline void fu_send(
+        void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg)
 {
 	struct fx *fx = arg;
 	struct fx_pending *p = g_new0(struct fx_pending, 1);
@@ -232,9 +234,9 @@ static inline void fu_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, c
 }
 
 static const struct ce_uplink_ops fx_uplink = {
-	.relay = fu_relay,
-	.watch = fu_watch,
-	.send = fu_send,
+        .relay = fu_relay,
+        .watch = fu_watch,
+        .send = fu_send,
 };
 
 /* Yate's answer to one message, as in the transcripts. */
@@ -302,9 +304,9 @@ static inline struct fx *fx_new(const char *conf_text)
 
 	g_assert_cmpint(ce_bus_new(&fx->bus), ==, 0);
 	ce_bus_set_uplink(fx->bus, &fx_uplink, fx);
-	g_assert_cmpint(ce_config_parse(&fx->cfg, conf_text ? conf_text : "", -1, "test.conf",
-				&err),
-		==, 0);
+	g_assert_cmpint(
+	        ce_config_parse(&fx->cfg, conf_text ? conf_text : "", -1, "test.conf", &err), ==,
+	        0);
 	fx->sent = g_ptr_array_new_with_free_func(g_free);
 	fx->now = 1000000000;
 	g_assert_cmpint(ce_conf_new(&fx->conf, fx->bus, fx->cfg, &fx_media_ops, fx), ==, 0);
@@ -412,11 +414,12 @@ static inline void fx_watch(struct fx *fx, const char *name, const char *params,
  * caller @peer with @extra parameters, Yate's dumb driver makes dumb/@n,
  * RTP and answer.  Returns the leg.
  */
-static inline struct ce_leg *fx_join(struct fx *fx, const char *room, const char *peer, unsigned n,
-	const char *extra)
+static inline struct ce_leg *fx_join(
+        struct fx *fx, const char *room, const char *peer, unsigned n, const char *extra)
 {
-	char *params = g_strdup_printf("module=tone:called=802:caller=tone/busy:%s%scallto=conf/%s:id=%s",
-		extra ? extra : "", extra && *extra ? ":" : "", room, peer);
+	char *params =
+	        g_strdup_printf("module=tone:called=802:caller=tone/busy:%s%scallto=conf/%s:id=%s",
+	                extra ? extra : "", extra && *extra ? ":" : "", room, peer);
 	char *ans = fx_dispatch(fx, "call.execute", params, NULL);
 	char *dumb = g_strdup_printf("dumb/%u", n);
 	struct ce_msg *a = fx_msg("answer", ans), *m = fx_msg("call.execute", params);

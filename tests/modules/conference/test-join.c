@@ -1,4 +1,5 @@
-/* test-join.c - joining Yate calls to conf/ rooms through the bus, exactly as in transcripts 1 and 2 */
+/* test-join.c - joining Yate calls to conf/ rooms through the bus, exactly as in transcripts 1 and
+ * 2 */
 #include <errno.h>
 
 #include "conf-fixture.h"
@@ -11,9 +12,9 @@ static void test_transcript1(void)
 	struct fx *fx = fx_new(NULL);
 	bool handled = true;
 	char *ans = fx_dispatch(fx, "call.execute",
-		"module=tone:cdrtrack=false:called=800:caller=tone/dial:"
-		"handlers=regexroute%z100,yrtp%z50:callto=conf/room1:id=tone/3",
-		&handled);
+	        "module=tone:cdrtrack=false:called=800:caller=tone/dial:"
+	        "handlers=regexroute%z100,yrtp%z50:callto=conf/room1:id=tone/3",
+	        &handled);
 	struct ce_leg *leg;
 
 	g_assert_false(handled);
@@ -21,18 +22,20 @@ static void test_transcript1(void)
 	g_free(ans);
 	g_assert_cmpuint(fx->sent->len, ==, 0);
 	fx_watch(fx, "call.execute",
-		"module=tone:cdrtrack=false:called=800:caller=tone/dial:"
-		"handlers=regexroute%z100,yrtp%z50,tone%z90,dumb%z90:callto=dumb/:id=tone/3:"
-		"ce_room=room1:peerid=dumb/3:targetid=dumb/3:autoring=true",
-		true);
+	        "module=tone:cdrtrack=false:called=800:caller=tone/dial:"
+	        "handlers=regexroute%z100,yrtp%z50,tone%z90,dumb%z90:callto=dumb/:id=tone/3:"
+	        "ce_room=room1:peerid=dumb/3:targetid=dumb/3:autoring=true",
+	        true);
 	fx_expect_sent(fx, "",
-		"chan.masquerade:id=dumb/3:message=chan.rtp:media=audio:direction=bidir:"
-		"remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:complete_minimal=true\n");
+	        "chan.masquerade:id=dumb/3:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:complete_minimal="
+	        "true\n");
 	fx_flush_one(fx);
 	fx_expect_sent(fx, "",
-		"chan.masquerade:id=dumb/3:message=chan.rtp:media=audio:direction=bidir:"
-		"remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:complete_minimal=true\n"
-		"chan.masquerade:id=dumb/3:message=call.answered\n");
+	        "chan.masquerade:id=dumb/3:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:complete_minimal="
+	        "true\n"
+	        "chan.masquerade:id=dumb/3:message=call.answered\n");
 	leg = ce_leg_find(fx->conf, "dumb/3");
 	g_assert_nonnull(leg);
 	g_assert_cmpint(leg->state, ==, CE_LEG_RTP);
@@ -45,13 +48,13 @@ static void test_transcript1(void)
 	g_assert_cmpint(ce_room_find(fx->conf, "room1")->users, ==, 1);
 	fx_clear(fx);
 	fx_watch(fx, "chan.disconnected",
-		"id=dumb/3:module=dumb:status=answered:targetid=tone/3:billid=1795326661-3:"
-		"lastpeerid=tone/3:answered=false:direction=outgoing",
-		false);
+	        "id=dumb/3:module=dumb:status=answered:targetid=tone/3:billid=1795326661-3:"
+	        "lastpeerid=tone/3:answered=false:direction=outgoing",
+	        false);
 	g_assert_null(ce_leg_find(fx->conf, "dumb/3"));
 	fx_watch(fx, "chan.hangup",
-		"id=dumb/3:module=dumb:status=answered:billid=1795326661-3:lastpeerid=tone/3",
-		false);
+	        "id=dumb/3:module=dumb:status=answered:billid=1795326661-3:lastpeerid=tone/3",
+	        false);
 	g_assert_null(ce_room_find(fx->conf, "room1"));
 	g_assert_cmpint(fx->legs, ==, 0);
 	g_assert_cmpint(fx->rooms, ==, 0);
@@ -73,17 +76,18 @@ static void test_yroom_notifications(void)
 	fx_watch(fx, "chan.hangup", "id=dumb/2:module=dumb:status=answered", false);
 	fx_flush(fx);
 	fx_expect_sent(fx, "chan.notify",
-		"chan.notify:targetid=conf-monitor/yroom:event=created:room=yroom:rate=8000:maxusers=5:"
-		"caller=tone/busy:called=802:billid=:username=\n"
-		"chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
-		"room=yroom:event=joined:maxusers=5:users=1\n"
-		"chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
-		"room=yroom:event=joined:maxusers=5:users=2\n"
-		"chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
-		"room=yroom:event=left:maxusers=5:users=1:lonely=true:lastpeerid=tone/4\n"
-		"chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
-		"room=yroom:event=left:maxusers=5:users=0:lonely=false:lastpeerid=tone/5\n"
-		"chan.notify:targetid=conf-monitor/yroom:event=destroyed:room=yroom:maxusers=5\n");
+	        "chan.notify:targetid=conf-monitor/"
+	        "yroom:event=created:room=yroom:rate=8000:maxusers=5:"
+	        "caller=tone/busy:called=802:billid=:username=\n"
+	        "chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
+	        "room=yroom:event=joined:maxusers=5:users=1\n"
+	        "chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
+	        "room=yroom:event=joined:maxusers=5:users=2\n"
+	        "chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
+	        "room=yroom:event=left:maxusers=5:users=1:lonely=true:lastpeerid=tone/4\n"
+	        "chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
+	        "room=yroom:event=left:maxusers=5:users=0:lonely=false:lastpeerid=tone/5\n"
+	        "chan.notify:targetid=conf-monitor/yroom:event=destroyed:room=yroom:maxusers=5\n");
 	fx_expect_sent(fx, "call.drop", "");
 	fx_free(fx);
 }
@@ -106,7 +110,7 @@ static void test_maxusers(void)
 	/* a leg still on its way in counts too */
 	g_free(fx_dispatch(fx, "call.execute", "callto=conf/small:id=sip/2", NULL));
 	expect_refusal(fx, "callto=conf/small:id=sip/3",
-		"callto=-:error=full:reason=Conference room is full");
+	        "callto=-:error=full:reason=Conference room is full");
 	/* utility legs are not counted */
 	g_free(fx_dispatch(fx, "call.execute", "callto=conf/small:id=sip/4:utility=true", NULL));
 	g_assert_cmpuint(ce_room_find(fx->conf, "small")->pending->len, ==, 2);
@@ -123,7 +127,7 @@ static void test_maxusers_default(void)
 		g_assert_nonnull(fx_join(fx, "big", id, i, NULL));
 	}
 	expect_refusal(fx, "callto=conf/big:id=sip/99",
-		"callto=-:error=full:reason=Conference room is full");
+	        "callto=-:error=full:reason=Conference room is full");
 	g_assert_cmpint(ce_room_find(fx->conf, "big")->maxusers, ==, 10);
 	fx_free(fx);
 }
@@ -133,7 +137,7 @@ static void test_existing(void)
 	struct fx *fx = fx_new(NULL);
 
 	expect_refusal(fx, "callto=conf/none:id=sip/1:existing=true",
-		"callto=-:error=noroute:reason=No such conference room");
+	        "callto=-:error=noroute:reason=No such conference room");
 	g_assert_null(ce_room_find(fx->conf, "none"));
 	g_assert_nonnull(fx_join(fx, "some", "sip/2", 1, NULL));
 	g_assert_nonnull(fx_join(fx, "some", "sip/3", 2, "existing=true"));
@@ -266,7 +270,7 @@ static void test_call_drop(void)
 	g_assert_true(handled);
 	g_free(ans);
 	fx_expect_sent(fx, "call.drop",
-		"call.drop:id=dumb/2:reason=over\ncall.drop:id=dumb/3:reason=over\n");
+	        "call.drop:id=dumb/2:reason=over\ncall.drop:id=dumb/3:reason=over\n");
 	g_assert_null(ce_room_find(fx->conf, "r"));
 	fx_free(fx);
 }
@@ -275,10 +279,11 @@ static void test_call_drop(void)
 static void test_masquerade_execute(void)
 {
 	struct fx *fx = fx_new(NULL);
-	const char *p = "id=sip/5:module=sip:status=answered:address=10.0.0.2%z5060:"
-			"billid=1795326661-9:peerid=ivr/2:lastpeerid=ivr/2:answered=true:"
-			"direction=incoming:callto=conf/cs-42:notify=conf-monitor/cs-42:billing=false:"
-			"lonely=true:maxusers=20:smart=true";
+	const char *p =
+	        "id=sip/5:module=sip:status=answered:address=10.0.0.2%z5060:"
+	        "billid=1795326661-9:peerid=ivr/2:lastpeerid=ivr/2:answered=true:"
+	        "direction=incoming:callto=conf/cs-42:notify=conf-monitor/cs-42:billing=false:"
+	        "lonely=true:maxusers=20:smart=true";
 	char *ans = fx_dispatch(fx, "call.execute", p, NULL);
 	struct ce_msg *w = fx_msg("call.execute", p);
 	struct ce_leg *leg;
@@ -375,12 +380,12 @@ static void test_locked(void)
 	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=lock", &handled));
 	g_assert_true(handled);
 	expect_refusal(fx, "callto=conf/r:id=sip/2",
-		"callto=-:error=forbidden:reason=Conference room is locked");
+	        "callto=-:error=forbidden:reason=Conference room is locked");
 	g_free(fx_dispatch(fx, "chan.control", "targetid=dumb/1:operation=unlock", &handled));
 	g_assert_true(handled);
 	g_assert_nonnull(fx_join(fx, "r", "sip/3", 2, NULL));
 	fx_expect_sent(fx, "chan.notify:targetid=mon/r:event=lock",
-		"chan.notify:targetid=mon/r:event=locked:room=r:maxusers=10:users=1\n");
+	        "chan.notify:targetid=mon/r:event=locked:room=r:maxusers=10:users=1\n");
 	fx_free(fx);
 }
 
@@ -388,16 +393,16 @@ static void test_conference_up(void)
 {
 	struct fx *fx = fx_new(NULL);
 	bool handled = false;
-	char *ans = fx_dispatch(fx, "call.conference", "id=sip/9:room=conf/r:notify=mon/r",
-		&handled);
+	char *ans =
+	        fx_dispatch(fx, "call.conference", "id=sip/9:room=conf/r:notify=mon/r", &handled);
 	struct ce_leg *leg;
 
 	g_assert_true(handled);
 	g_assert_cmpstr(ans, ==, "peerid=dumb/1:newroom=true:users=1");
 	g_free(ans);
 	fx_expect_sent(fx, "chan.masquerade:id=sip/9",
-		"chan.masquerade:id=sip/9:message=call.execute:callto=dumb/:ce_room=r:"
-		"reason=conference\n");
+	        "chan.masquerade:id=sip/9:message=call.execute:callto=dumb/:ce_room=r:"
+	        "reason=conference\n");
 	fx_flush(fx);
 	leg = ce_leg_find(fx->conf, "dumb/1");
 	g_assert_nonnull(leg);
@@ -417,8 +422,8 @@ static void test_conference_refused(void)
 {
 	struct fx *fx = fx_new(NULL);
 	bool handled = true;
-	char *ans = fx_dispatch(fx, "call.conference", "id=sip/9:room=conf/r:existing=true",
-		&handled);
+	char *ans =
+	        fx_dispatch(fx, "call.conference", "id=sip/9:room=conf/r:existing=true", &handled);
 
 	g_assert_false(handled);
 	g_assert_cmpstr(ans, ==, "room=-:error=noroute:reason=No such conference room");
@@ -439,12 +444,12 @@ static void test_conference_no_channel(void)
 	fx_join(fx, "r", "sip/1", 1, "notify=mon/r:lonely=true");
 	fx_clear(fx);
 	g_free(fx_dispatch(fx, "call.conference",
-		"room=conf/r:record=wave/record//tmp/r.wav:recordwarn=/tmp/beep.wav", &handled));
+	        "room=conf/r:record=wave/record//tmp/r.wav:recordwarn=/tmp/beep.wav", &handled));
 	g_assert_true(handled);
 	g_assert_cmpstr(fx->record, ==, "/tmp/r.wav");
 	fx_expect_sent(fx, "chan.notify",
-		"chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
-		"event=recording:maxusers=10:users=1:record=wave/record//tmp/r.wav\n");
+	        "chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
+	        "event=recording:maxusers=10:users=1:record=wave/record//tmp/r.wav\n");
 	g_free(fx_dispatch(fx, "call.conference", "room=conf/r:record=false", &handled));
 	g_assert_true(handled);
 	g_assert_null(fx->record);
@@ -493,15 +498,15 @@ static void test_controls(void)
 	g_free(fx_dispatch(fx, "chan.control", "targetid=sip/77:operation=mute", &handled));
 	g_assert_false(handled);
 	fx_expect_sent(fx, "chan.notify",
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=mute:maxusers=10:users=1\n"
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=unmute:maxusers=10:users=1\n"
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=deaf:maxusers=10:users=1\n");
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=mute:maxusers=10:users=1\n"
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=unmute:maxusers=10:users=1\n"
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=deaf:maxusers=10:users=1\n");
 	fx_clear(fx);
-	g_free(fx_dispatch(fx, "chan.control", "targetid=dumb/1:operation=kick:reason=bye",
-		&handled));
+	g_free(fx_dispatch(
+	        fx, "chan.control", "targetid=dumb/1:operation=kick:reason=bye", &handled));
 	g_assert_true(handled);
 	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/1:reason=bye\n");
 	fx_free(fx);
@@ -514,7 +519,8 @@ static void test_flags(void)
 	struct ce_leg *u = fx_join(fx, "r", "sip/2", 2, "utility=true");
 	struct ce_leg *e = fx_join(fx, "r", "sip/3", 3, "echo=true:smart=false");
 
-	g_assert_cmpuint(((struct fx_leg *)a->media)->flags, ==, CE_CMEDIA_NOVOICE | CE_CMEDIA_SMART);
+	g_assert_cmpuint(
+	        ((struct fx_leg *)a->media)->flags, ==, CE_CMEDIA_NOVOICE | CE_CMEDIA_SMART);
 	g_assert_cmpuint(((struct fx_leg *)u->media)->flags, ==, CE_CMEDIA_ECHO);
 	g_assert_false(u->counted);
 	g_assert_cmpuint(((struct fx_leg *)e->media)->flags, ==, CE_CMEDIA_ECHO);
@@ -545,14 +551,14 @@ static void test_dtmf(void)
 	fx_join(fx, "r", "tone/7", 5, "notify=mon/r");
 	fx_clear(fx);
 	g_free(fx_dispatch(fx, "chan.dtmf",
-		"id=tone/7:text=5:sequence=1:duplicate=false:module=tone:status=incoming:"
-		"peerid=dumb/5:lastpeerid=dumb/5",
-		&handled));
+	        "id=tone/7:text=5:sequence=1:duplicate=false:module=tone:status=incoming:"
+	        "peerid=dumb/5:lastpeerid=dumb/5",
+	        &handled));
 	g_assert_false(handled);
 	fx_expect_sent(fx, "chan.notify",
-		"chan.notify:id=dumb/5:text=5:sequence=1:duplicate=false:module=tone:"
-		"status=incoming:peerid=tone/7:lastpeerid=tone/7:counted=true:utility=false:"
-		"room=r:event=dtmf:users=1:full=false:targetid=mon/r\n");
+	        "chan.notify:id=dumb/5:text=5:sequence=1:duplicate=false:module=tone:"
+	        "status=incoming:peerid=tone/7:lastpeerid=tone/7:counted=true:utility=false:"
+	        "room=r:event=dtmf:users=1:full=false:targetid=mon/r\n");
 	fx_free(fx);
 }
 
@@ -567,8 +573,8 @@ static void test_talkers(void)
 	ev.room = a->room;
 	ev.leg = a;
 	ce_conf_media_event(&ev, fx->conf);
-	ev = (struct ce_cmedia_event){.type = CE_CMEDIA_SPEAKERS, .room = a->room,
-		.changed = true, .n_speakers = 2};
+	ev = (struct ce_cmedia_event){
+	        .type = CE_CMEDIA_SPEAKERS, .room = a->room, .changed = true, .n_speakers = 2};
 	ev.speakers[0].leg = b;
 	ev.speakers[0].energy = 25;
 	ev.speakers[1].leg = a;
@@ -576,15 +582,15 @@ static void test_talkers(void)
 	ce_conf_media_event(&ev, fx->conf);
 	fx_watch(fx, "chan.hangup", "id=dumb/1", false);
 	fx_expect_sent(fx, "chan.notify",
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=talkstart:maxusers=10:users=2:energy=22\n"
-		"chan.notify:targetid=mon/r:event=speaking:room=r:maxusers=10:speaker.1=dumb/2:"
-		"speaker.1.peer=sip/2:speaker.1.energy=25:speaker.2=dumb/1:speaker.2.peer=sip/1:"
-		"speaker.2.energy=24:speakers=2:changed=true\n"
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=talkstop:maxusers=10:users=2\n"
-		"chan.notify:id=dumb/1:targetid=mon/r:counted=true:utility=false:room=r:"
-		"event=left:maxusers=10:users=1:lonely=true:lastpeerid=sip/1\n");
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=talkstart:maxusers=10:users=2:energy=22\n"
+	        "chan.notify:targetid=mon/r:event=speaking:room=r:maxusers=10:speaker.1=dumb/2:"
+	        "speaker.1.peer=sip/2:speaker.1.energy=25:speaker.2=dumb/1:speaker.2.peer=sip/1:"
+	        "speaker.2.energy=24:speakers=2:changed=true\n"
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=talkstop:maxusers=10:users=2\n"
+	        "chan.notify:id=dumb/1:targetid=mon/r:counted=true:utility=false:room=r:"
+	        "event=left:maxusers=10:users=1:lonely=true:lastpeerid=sip/1\n");
 	fx_free(fx);
 }
 
@@ -599,10 +605,10 @@ static void test_console(void)
 	g_string_truncate(out, 0);
 	g_assert_cmpint(ce_conf_show(fx->conf, "r", out), ==, 0);
 	g_assert_cmpstr(out->str, ==,
-		"name=conf/r,type=conference;module=conference,room=r,maxusers=4,lonely=false,"
-		"expire=0,rate=8000,users=1,chans=1,owners=0,locked=false\r\n"
-		"  1 dumb/1 peer=sip/1 state=joined counted=true utility=false voice=true "
-		"muted=false deaf=false talking=false\r\n");
+	        "name=conf/r,type=conference;module=conference,room=r,maxusers=4,lonely=false,"
+	        "expire=0,rate=8000,users=1,chans=1,owners=0,locked=false\r\n"
+	        "  1 dumb/1 peer=sip/1 state=joined counted=true utility=false voice=true "
+	        "muted=false deaf=false talking=false\r\n");
 	g_assert_cmpint(ce_conf_show(fx->conf, "nosuch", out), ==, -ENOENT);
 	g_assert_true(ce_leg_find_seq(fx->conf, "r", "1") == ce_leg_find(fx->conf, "dumb/1"));
 	g_assert_true(ce_leg_find_seq(fx->conf, "r", "sip/1") == ce_leg_find(fx->conf, "dumb/1"));
@@ -614,17 +620,18 @@ static void test_console(void)
 static void test_config(void)
 {
 	struct fx *fx = fx_new("[conference]\nmaxusers=3\nformat=alaw\nrtp_address=10.1.2.3\n"
-			       "joined_peerid=true\n");
+	                       "joined_peerid=true\n");
 	struct ce_leg *leg = fx_join(fx, "r", "sip/1", 1, "notify=mon/r");
 
 	g_assert_cmpint(leg->room->maxusers, ==, 3);
 	g_assert_cmpint(((struct fx_leg *)leg->media)->codec, ==, CE_CODEC_PCMA);
 	fx_expect_sent(fx, "chan.masquerade:id=dumb/1:message=chan.rtp",
-		"chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
-		"remoteip=10.1.2.3:remoteport=40000:format=alaw:rtcp=false:complete_minimal=true\n");
+	        "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=10.1.2.3:remoteport=40000:format=alaw:rtcp=false:complete_minimal="
+	        "true\n");
 	fx_expect_sent(fx, "chan.notify:id",
-		"chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-		"room=r:event=joined:maxusers=3:users=1\n");
+	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
+	        "room=r:event=joined:maxusers=3:users=1\n");
 	fx_free(fx);
 }
 

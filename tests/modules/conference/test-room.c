@@ -38,9 +38,15 @@ static void test_lonely_values(void)
 		bool lonely;
 		unsigned ms;
 	} cases[] = {
-		{"true", true, 0}, {"yes", true, 0}, {"false", false, 0}, {"", false, 0},
-		{"0", true, 0}, {"5000", true, 5000}, {"500", true, 1000}, {"-5", false, 0},
-		{"junk", false, 0},
+	        {"true", true, 0},
+	        {"yes", true, 0},
+	        {"false", false, 0},
+	        {"", false, 0},
+	        {"0", true, 0},
+	        {"5000", true, 5000},
+	        {"500", true, 1000},
+	        {"-5", false, 0},
+	        {"junk", false, 0},
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
@@ -159,8 +165,9 @@ static void test_created_once(void)
 	fx_join(fx, "r", "sip/2", 2, "notify=other:lonely=false");
 	/* the first request made the room: its notify target and lonely stay */
 	fx_expect_sent(fx, "chan.notify:targetid=mon:event=created",
-		"chan.notify:targetid=mon:event=created:room=r:rate=8000:maxusers=10:caller=tone/busy:"
-		"called=802:billid=:username=\n");
+	        "chan.notify:targetid=mon:event=created:room=r:rate=8000:maxusers=10:caller=tone/"
+	        "busy:"
+	        "called=802:billid=:username=\n");
 	g_assert_true(ce_room_find(fx->conf, "r")->lonely);
 	fx_expect_sent(fx, "chan.notify:targetid=other", "");
 	fx_free(fx);
