@@ -66,7 +66,7 @@ uint8_t sim_alaw_encode(int16_t pcm)
 		mask = 0x55;
 		v = -v - 1;
 	}
-	for (seg = 0; seg < 8 && v > (0x1f << seg); seg++)
+	for (seg = 0; seg < 8 && v > (0x20 << seg) - 1; seg++)
 		;
 	if (seg >= 8)
 		return (uint8_t)(0x7f ^ mask);

@@ -262,7 +262,7 @@ class Line:
 class Module:
     """Play the module's side over a --listen socket, with bounded waits."""
 
-    def __init__(self, path, timeout=10):
+    def __init__(self, path, timeout=10, role='global'):
         deadline = time.time() + timeout
         while True:
             try:
@@ -277,6 +277,8 @@ class Module:
         self.buf = b''
         self.seen = []
         self.seq = 0
+        if role:
+            self.send('%%>connect:' + role)
 
     def send(self, line):
         self.sock.sendall(line.encode() + b'\n')
