@@ -1,4 +1,5 @@
-/* bench-store.c - 1,000 callers admitted to one scheduled conference within a second, per backend */
+/* bench-store.c - 1,000 callers admitted to one scheduled conference within a second, per backend
+ */
 
 /*
  * For each backend (SQLite always; PostgreSQL when CE_TEST_PG_CONNINFO is
@@ -59,7 +60,8 @@ static void admitted(const struct ce_admission *a, void *arg)
 static void put_done(int err, gint64 id, const GError *error, void *arg)
 {
 	if (err < 0) {
-		fprintf(stderr, "bench-store: scheduling failed: %s\n", error ? error->message : "?");
+		fprintf(stderr, "bench-store: scheduling failed: %s\n",
+		        error ? error->message : "?");
 		exit(1);
 	}
 	*(gint64 *)arg = id;
@@ -128,8 +130,8 @@ static void flood(struct bench *b, struct call *calls, int n, double secs)
 		gint64 now = g_get_monotonic_time();
 		while (issued < n && calls[issued].planned <= now) {
 			struct call *c = &calls[issued];
-			ce_store_admit(b->st, "800", issued % 10 ? "1234" : "4321", g_get_real_time(),
-				admitted, c, NULL);
+			ce_store_admit(b->st, "800", issued % 10 ? "1234" : "4321",
+			        g_get_real_time(), admitted, c, NULL);
 			issued++;
 		}
 		if (!g_main_context_iteration(b->ctx, FALSE))
@@ -165,8 +167,8 @@ static int bench_one(const char *name, struct ce_store_options *o, int n, double
 		within += b.lat[i] <= 100000;
 	printf("%-10s %d admissions over %.2f s: admitted=%d  latency ms p50=%.2f p90=%.2f "
 	       "p99=%.2f max=%.2f  within 100 ms: %d/%d\n",
-		name, n, secs, b.ok, pct(b.lat, n, 50), pct(b.lat, n, 90), pct(b.lat, n, 99),
-		b.lat[n - 1] / 1000.0, within, n);
+	        name, n, secs, b.ok, pct(b.lat, n, 50), pct(b.lat, n, 90), pct(b.lat, n, 99),
+	        b.lat[n - 1] / 1000.0, within, n);
 	ce_store_free(b.st);
 	g_main_context_unref(b.ctx);
 	g_free(b.lat);

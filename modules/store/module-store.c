@@ -69,7 +69,7 @@ static int read_options(const struct ce_config *cfg, struct ce_store_options *o,
 		o->backend = CE_STORE_POSTGRESQL;
 	} else {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
-			"[store] backend=%s: use sqlite or postgresql", backend);
+		        "[store] backend=%s: use sqlite or postgresql", backend);
 		return -EINVAL;
 	}
 	o->sqlite_path = path_opt(cfg, "sqlite_path", "/var/lib/conf-engine/conf.db");
@@ -77,11 +77,11 @@ static int read_options(const struct ce_config *cfg, struct ce_store_options *o,
 	o->pg_conninfo = ce_config_get(cfg, SECTION, "pg_conninfo", NULL);
 	o->workers = (unsigned)ce_config_get_int(cfg, SECTION, "workers", 4, 1, 64);
 	o->query_timeout_ms =
-		(unsigned)ce_config_get_int(cfg, SECTION, "query_timeout_ms", 2000, 50, 60000);
+	        (unsigned)ce_config_get_int(cfg, SECTION, "query_timeout_ms", 2000, 50, 60000);
 	o->reconnect_min_ms =
-		(unsigned)ce_config_get_int(cfg, SECTION, "reconnect_min_ms", 250, 10, 3600000);
+	        (unsigned)ce_config_get_int(cfg, SECTION, "reconnect_min_ms", 250, 10, 3600000);
 	o->reconnect_max_ms =
-		(unsigned)ce_config_get_int(cfg, SECTION, "reconnect_max_ms", 30000, 10, 3600000);
+	        (unsigned)ce_config_get_int(cfg, SECTION, "reconnect_max_ms", 30000, 10, 3600000);
 	return 0;
 }
 
@@ -129,7 +129,7 @@ static int store_init(struct ce_engine *ce)
 	}
 	mod.ce = ce;
 	r = ce_console_add(ce, "store", "store", "Show the database store and its last error",
-		cmd_store, NULL, NULL);
+	        cmd_store, NULL, NULL);
 	mod.console = r == 0;
 	if (r == 0)
 		r = ce_console_add_status(ce, "store", status, NULL);

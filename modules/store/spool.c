@@ -27,9 +27,9 @@
 #include "store-db.h"
 
 #define SPOOL_MAGIC "CESPOOL1"
-#define SPOOL_HDR 8
-#define REC_HDR 8
-#define REC_MAX (16u << 20)
+#define SPOOL_HDR   8
+#define REC_HDR     8
+#define REC_MAX     (16u << 20)
 
 struct ce_spool {
 	char *dir;
@@ -70,7 +70,7 @@ static int set_error(GError **err, int code, const char *what, const char *path)
 	int e = errno ? errno : EIO;
 
 	g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SPOOL, "spool %s %s: %s", what, path,
-		g_strerror(e));
+	        g_strerror(e));
 	return code ? code : -e;
 }
 
@@ -131,9 +131,9 @@ static int save_pos(struct ce_spool *sp, GError **err)
 	GError *e = NULL;
 
 	if (!g_file_set_contents_full(sp->pos_path, (const char *)&le, sizeof(le),
-		    G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
+	            G_FILE_SET_CONTENTS_CONSISTENT, 0600, &e)) {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SPOOL, "spool position: %s",
-			e->message);
+		        e->message);
 		g_error_free(e);
 		return -EIO;
 	}
@@ -174,7 +174,7 @@ static int scan(struct ce_spool *sp, GError **err)
 	if (off == sp->end)
 		return 0;
 	g_warning("spool %s: dropping %" G_GUINT64_FORMAT " bytes of a torn or corrupt tail",
-		sp->dir, sp->end - off);
+	        sp->dir, sp->end - off);
 	if (ftruncate(sp->fd, (off_t)off) < 0)
 		return set_error(err, 0, "truncate", sp->dir);
 	sp->end = off;
@@ -195,17 +195,17 @@ static int open_data(struct ce_spool *sp, GError **err)
 	}
 	sp->end = (guint64)stbuf.st_size;
 	if (sp->end < SPOOL_HDR) {
-		if (ftruncate(sp->fd, 0) < 0 || write_all(sp->fd, (const guint8 *)SPOOL_MAGIC,
-							SPOOL_HDR) < 0 ||
-			fdatasync(sp->fd) < 0) {
+		if (ftruncate(sp->fd, 0) < 0 ||
+		        write_all(sp->fd, (const guint8 *)SPOOL_MAGIC, SPOOL_HDR) < 0 ||
+		        fdatasync(sp->fd) < 0) {
 			r = set_error(err, 0, "initialise", path);
 			goto out;
 		}
 		sp->end = SPOOL_HDR;
 	} else if (read_at(sp->fd, (guint8 *)magic, SPOOL_HDR, 0) < 0 ||
-		   memcmp(magic, SPOOL_MAGIC, SPOOL_HDR) != 0) {
+	           memcmp(magic, SPOOL_MAGIC, SPOOL_HDR) != 0) {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SPOOL,
-			"%s is not a conf-engine spool file; move it away", path);
+		        "%s is not a conf-engine spool file; move it away", path);
 		r = -EINVAL;
 	}
 out:
@@ -318,8 +318,8 @@ int ce_spool_peek(struct ce_spool *sp, guint max, GPtrArray *out, guint64 *next,
 		GBytes *b = read_record(sp, off, &off);
 		if (!b) {
 			g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SPOOL,
-				"spool %s: unreadable record at offset %" G_GUINT64_FORMAT,
-				sp->dir, off);
+			        "spool %s: unreadable record at offset %" G_GUINT64_FORMAT, sp->dir,
+			        off);
 			return -EIO;
 		}
 		g_ptr_array_add(out, b);

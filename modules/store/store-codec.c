@@ -90,7 +90,8 @@ GBytes *ce_rec_serialize(const struct ce_rec *r)
 		cdr_to(&b, r->cdr);
 	else
 		live_to(&b, r->live);
-	v = g_variant_ref_sink(g_variant_new("(y@a{sv})", (guint8)r->type, g_variant_builder_end(&b)));
+	v = g_variant_ref_sink(
+	        g_variant_new("(y@a{sv})", (guint8)r->type, g_variant_builder_end(&b)));
 	bytes = g_variant_get_data_as_bytes(v);
 	g_variant_unref(v);
 	return bytes;
@@ -180,7 +181,8 @@ static int live_from(struct ce_rec *r, GVariant *d)
  */
 int ce_rec_deserialize(struct ce_rec **rp, GBytes *data)
 {
-	GVariant *v = g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(REC_TYPE), data, FALSE));
+	GVariant *v =
+	        g_variant_ref_sink(g_variant_new_from_bytes(G_VARIANT_TYPE(REC_TYPE), data, FALSE));
 	struct ce_rec *r = g_new0(struct ce_rec, 1);
 	GVariant *d = NULL;
 	guint8 type = 0;

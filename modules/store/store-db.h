@@ -16,25 +16,25 @@ struct ce_db;
 
 struct ce_db_ops {
 	const char *name;
-	int (*open)(struct ce_db **dbp, const struct ce_store_options *opt, bool writer,
-		GError **err);
+	int (*open)(
+	        struct ce_db **dbp, const struct ce_store_options *opt, bool writer, GError **err);
 	void (*close)(struct ce_db *db);
 	int (*migrate)(struct ce_db *db, GError **err);
 	int (*begin)(struct ce_db *db, GError **err);
 	int (*commit)(struct ce_db *db, GError **err);
 	void (*rollback)(struct ce_db *db);
-	int (*find_conferences)(struct ce_db *db, const char *key, gint64 now, GPtrArray *out,
-		GError **err);
-	int (*list_conferences)(struct ce_db *db, gint64 from, gint64 to, GPtrArray *out,
-		GError **err);
-	int (*list_participants)(struct ce_db *db, gint64 conference_id, GPtrArray *out,
-		GError **err);
+	int (*find_conferences)(
+	        struct ce_db *db, const char *key, gint64 now, GPtrArray *out, GError **err);
+	int (*list_conferences)(
+	        struct ce_db *db, gint64 from, gint64 to, GPtrArray *out, GError **err);
+	int (*list_participants)(
+	        struct ce_db *db, gint64 conference_id, GPtrArray *out, GError **err);
 	int (*find_pin)(struct ce_db *db, gint64 conference_id, const char *pin,
-		struct ce_participant **pp, GError **err);
-	int (*put_conference)(struct ce_db *db, const struct ce_conference *c, gint64 *id,
-		GError **err);
-	int (*put_participant)(struct ce_db *db, const struct ce_participant *p, gint64 *id,
-		GError **err);
+	        struct ce_participant **pp, GError **err);
+	int (*put_conference)(
+	        struct ce_db *db, const struct ce_conference *c, gint64 *id, GError **err);
+	int (*put_participant)(
+	        struct ce_db *db, const struct ce_participant *p, gint64 *id, GError **err);
 	int (*add_event)(struct ce_db *db, const struct ce_event *ev, GError **err);
 	int (*add_cdr)(struct ce_db *db, const struct ce_cdr *cdr, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
@@ -74,8 +74,8 @@ struct ce_rec *ce_rec_new_live(const struct ce_room_live *rl);
 void ce_rec_free(struct ce_rec *r);
 GBytes *ce_rec_serialize(const struct ce_rec *r);
 int ce_rec_deserialize(struct ce_rec **rp, GBytes *data);
-int ce_rec_write(const struct ce_db_ops *ops, struct ce_db *db, const struct ce_rec *r,
-	GError **err);
+int ce_rec_write(
+        const struct ce_db_ops *ops, struct ce_db *db, const struct ce_rec *r, GError **err);
 
 char *ce_store_text(const char *s);
 struct ce_conference *ce_conference_dup(const struct ce_conference *c);
@@ -96,9 +96,9 @@ int ce_spool_consume(struct ce_spool *sp, guint64 next, guint n, GError **err);
 guint64 ce_spool_pending(const struct ce_spool *sp);
 
 /* 64-bit counters shared between threads (GLib has no 64-bit atomics). */
-#define CE_ATOMIC_INC(p) __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define CE_ATOMIC_INC(p)    __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
 #define CE_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
-#define CE_ATOMIC_GET(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define CE_ATOMIC_GET(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
 #define CE_ATOMIC_SET(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /* The store itself, shared by store.c (queries) and store-writer.c (history). */
@@ -112,7 +112,7 @@ struct ce_store {
 	unsigned n_workers;
 	gint64 worker_retry_at; /* monotonic; atomic */
 
-	GMutex lock;	      /* guards what follows */
+	GMutex lock;          /* guards what follows */
 	GHashTable *delivery; /* GSource -> itself: results not yet dispatched */
 	char *last_error;
 
@@ -120,10 +120,10 @@ struct ce_store {
 	GThread *writer;
 	struct ce_db *wdb; /* the writer's connection, handed over at start */
 	struct ce_spool *spool;
-	gint up;	  /* atomic: the writer reaches the database */
-	gint64 seq;	  /* atomic: last event sequence number */
-	guint64 queued;	  /* atomic counters for status */
-	guint64 spooled;  /* records in the spool now */
+	gint up;         /* atomic: the writer reaches the database */
+	gint64 seq;      /* atomic: last event sequence number */
+	guint64 queued;  /* atomic counters for status */
+	guint64 spooled; /* records in the spool now */
 	guint64 written;
 	guint64 replayed;
 	guint64 rejected;
@@ -136,7 +136,7 @@ bool ce_store_retryable(int err);
 int ce_store_writer_start(struct ce_store *st, GError **err);
 void ce_store_writer_stop(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);
-void ce_store_writer_flush(struct ce_store *st, ce_store_done_h *cb, void *arg,
-	GDestroyNotify destroy);
+void ce_store_writer_flush(
+        struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy);
 
 #endif

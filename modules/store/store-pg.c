@@ -1,4 +1,5 @@
-/* store-pg.c - the PostgreSQL backend: libpq, non-blocking I/O with deadlines, prepared statements */
+/* store-pg.c - the PostgreSQL backend: libpq, non-blocking I/O with deadlines, prepared statements
+ */
 #define G_LOG_DOMAIN "store"
 
 /*
@@ -18,8 +19,8 @@
 #include "store-db.h"
 
 #define MAX_PARAMS 24
-#define TS(n) "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
-#define EP(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define TS(n)      "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
+#define EP(col)    "(extract(epoch FROM " col ") * 1000000)::bigint"
 
 enum query {
 	Q_FIND,
@@ -37,6 +38,7 @@ enum query {
 	Q_N
 };
 
+/* clang-format off */
 #define CONF_COLS                                                                           \
 	"id, access_number, room, title, pin, moderator_pin, " EP("starts_at") ", "           \
 	EP("ends_at") ", time_zone, early_join_s, early_alert_s, end_alert_s, end_grace_s, " \
@@ -87,6 +89,7 @@ static const char *const sql[Q_N] = {
 			  "participants = $4, started_at = " TS(5) ", updated_at = " TS(6),
 	[Q_LIVE_DELETE] = "DELETE FROM live_rooms WHERE node = $1 AND room = $2",
 };
+/* clang-format on */
 
 struct ce_db {
 	PGconn *conn;
@@ -138,7 +141,8 @@ static int lost(GError **err, const char *what, const char *msg)
 
 	/* libpq's messages end in a newline and may span lines */
 	g_strchomp(g_strdelimit(text, "\n", ' '));
-	g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE, "postgresql %s: %s", what, text);
+	g_set_error(
+	        err, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE, "postgresql %s: %s", what, text);
 	g_free(text);
 	return -ENOTCONN;
 }
@@ -195,7 +199,7 @@ fail:
 	if (r == -ETIMEDOUT) {
 		cancel(db->conn);
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_TIMEOUT,
-			"postgresql: no answer within %u ms", db->timeout_ms);
+		        "postgresql: no answer within %u ms", db->timeout_ms);
 		return r;
 	}
 	return lost(err, "wait", g_strerror(-r));
@@ -210,7 +214,7 @@ static int result_error(struct ce_db *db, PGresult *res, GError **err)
 	int r = -EIO, code = CE_STORE_ERROR_QUERY;
 
 	if (PQstatus(db->conn) == CONNECTION_BAD || !state || g_str_has_prefix(state, "08") ||
-		g_str_has_prefix(state, "57P")) {
+	        g_str_has_prefix(state, "57P")) {
 		r = -ENOTCONN;
 		code = CE_STORE_ERROR_UNAVAILABLE;
 	} else if (strcmp(state, "57014") == 0) {
@@ -314,7 +318,7 @@ static int connect_poll(struct ce_db *db, gint64 deadline, GError **err)
 		r = wait_sock(db->conn, st == PGRES_POLLING_WRITING, deadline);
 		if (r == -ETIMEDOUT) {
 			g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE,
-				"postgresql connect: no answer within %u ms", db->timeout_ms);
+			        "postgresql connect: no answer within %u ms", db->timeout_ms);
 			return -ENOTCONN;
 		}
 		if (r < 0)
@@ -333,8 +337,8 @@ static void db_close(struct ce_db *db)
 	g_free(db);
 }
 
-static int db_open(struct ce_db **dbp, const struct ce_store_options *opt, bool writer,
-	GError **err)
+static int db_open(
+        struct ce_db **dbp, const struct ce_store_options *opt, bool writer, GError **err)
 {
 	struct ce_db *db = g_new0(struct ce_db, 1);
 	gint64 deadline;
@@ -354,8 +358,8 @@ static int db_open(struct ce_db **dbp, const struct ce_store_options *opt, bool 
 	PQsetNoticeProcessor(db->conn, notice, NULL);
 	PQsetnonblocking(db->conn, 1);
 	set = g_strdup_printf("SET statement_timeout = %u; SET lock_timeout = %u; "
-			      "SET application_name = 'conf-engine%s'; SET TIME ZONE 'UTC'",
-		db->timeout_ms, db->timeout_ms, writer ? " writer" : "");
+	                      "SET application_name = 'conf-engine%s'; SET TIME ZONE 'UTC'",
+	        db->timeout_ms, db->timeout_ms, writer ? " writer" : "");
 	r = simple(db, set, err);
 out:
 	g_free(set);
@@ -385,8 +389,8 @@ static int scalar(struct ce_db *db, const char *text, int *v, GError **err)
 
 static int version(struct ce_db *db, int *v, GError **err)
 {
-	int have, r = scalar(db, "SELECT (to_regclass('schema_migrations') IS NOT NULL)::int", &have,
-		err);
+	int have, r = scalar(db, "SELECT (to_regclass('schema_migrations') IS NOT NULL)::int",
+	                  &have, err);
 
 	*v = 0;
 	if (r == 0 && have)
@@ -409,7 +413,8 @@ static int migrate_locked(struct ce_db *db, GError **err)
 	}
 	if (r == 0 && v > last) {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SCHEMA,
-			"postgresql: schema version %d is newer than this engine knows (%d)", v, last);
+		        "postgresql: schema version %d is newer than this engine knows (%d)", v,
+		        last);
 		r = -EPROTO;
 	}
 	return r;
@@ -521,8 +526,8 @@ static struct ce_participant *row_participant(PGresult *res, int row)
 	return p;
 }
 
-static int conferences(struct ce_db *db, enum query q, struct params *p, GPtrArray *out,
-	GError **err)
+static int conferences(
+        struct ce_db *db, enum query q, struct params *p, GPtrArray *out, GError **err)
 {
 	PGresult *res = NULL;
 	int r = run(db, q, p, &res, err);
@@ -533,8 +538,8 @@ static int conferences(struct ce_db *db, enum query q, struct params *p, GPtrArr
 	return r;
 }
 
-static int participants(struct ce_db *db, enum query q, struct params *p, GPtrArray *out,
-	GError **err)
+static int participants(
+        struct ce_db *db, enum query q, struct params *p, GPtrArray *out, GError **err)
 {
 	PGresult *res = NULL;
 	int r = run(db, q, p, &res, err);
@@ -545,8 +550,8 @@ static int participants(struct ce_db *db, enum query q, struct params *p, GPtrAr
 	return r;
 }
 
-static int db_find_conferences(struct ce_db *db, const char *key, gint64 now, GPtrArray *out,
-	GError **err)
+static int db_find_conferences(
+        struct ce_db *db, const char *key, gint64 now, GPtrArray *out, GError **err)
 {
 	struct params p = {0};
 
@@ -555,8 +560,8 @@ static int db_find_conferences(struct ce_db *db, const char *key, gint64 now, GP
 	return conferences(db, Q_FIND, &p, out, err);
 }
 
-static int db_list_conferences(struct ce_db *db, gint64 from, gint64 to, GPtrArray *out,
-	GError **err)
+static int db_list_conferences(
+        struct ce_db *db, gint64 from, gint64 to, GPtrArray *out, GError **err)
 {
 	struct params p = {0};
 
@@ -565,8 +570,8 @@ static int db_list_conferences(struct ce_db *db, gint64 from, gint64 to, GPtrArr
 	return conferences(db, Q_LIST, &p, out, err);
 }
 
-static int db_list_participants(struct ce_db *db, gint64 conference_id, GPtrArray *out,
-	GError **err)
+static int db_list_participants(
+        struct ce_db *db, gint64 conference_id, GPtrArray *out, GError **err)
 {
 	struct params p = {0};
 
@@ -575,7 +580,7 @@ static int db_list_participants(struct ce_db *db, gint64 conference_id, GPtrArra
 }
 
 static int db_find_pin(struct ce_db *db, gint64 conference_id, const char *pin,
-	struct ce_participant **pp, GError **err)
+        struct ce_participant **pp, GError **err)
 {
 	GPtrArray *rows = g_ptr_array_new();
 	struct params p = {0};
@@ -596,8 +601,8 @@ static int put(struct ce_db *db, enum query q, struct params *p, gint64 *id, GEr
 	int r = run(db, q, p, &res, err);
 
 	if (r == 0 && PQntuples(res) != 1) {
-		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_QUERY, "no row with id %" G_GINT64_FORMAT,
-			*id);
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_QUERY,
+		        "no row with id %" G_GINT64_FORMAT, *id);
 		r = -ENOENT;
 	}
 	if (r == 0)
@@ -606,8 +611,8 @@ static int put(struct ce_db *db, enum query q, struct params *p, gint64 *id, GEr
 	return r;
 }
 
-static int db_put_conference(struct ce_db *db, const struct ce_conference *c, gint64 *id,
-	GError **err)
+static int db_put_conference(
+        struct ce_db *db, const struct ce_conference *c, gint64 *id, GError **err)
 {
 	struct params p = {0};
 
@@ -640,8 +645,8 @@ static int db_put_conference(struct ce_db *db, const struct ce_conference *c, gi
 	return put(db, c->id ? Q_CONF_UPDATE : Q_CONF_INSERT, &p, id, err);
 }
 
-static int db_put_participant(struct ce_db *db, const struct ce_participant *pa, gint64 *id,
-	GError **err)
+static int db_put_participant(
+        struct ce_db *db, const struct ce_participant *pa, gint64 *id, GError **err)
 {
 	struct params p = {0};
 
@@ -714,20 +719,20 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 }
 
 const struct ce_db_ops ce_db_pg_ops = {
-	.name = "postgresql",
-	.open = db_open,
-	.close = db_close,
-	.migrate = db_migrate,
-	.begin = db_begin,
-	.commit = db_commit,
-	.rollback = db_rollback,
-	.find_conferences = db_find_conferences,
-	.list_conferences = db_list_conferences,
-	.list_participants = db_list_participants,
-	.find_pin = db_find_pin,
-	.put_conference = db_put_conference,
-	.put_participant = db_put_participant,
-	.add_event = db_add_event,
-	.add_cdr = db_add_cdr,
-	.room_live = db_room_live,
+        .name = "postgresql",
+        .open = db_open,
+        .close = db_close,
+        .migrate = db_migrate,
+        .begin = db_begin,
+        .commit = db_commit,
+        .rollback = db_rollback,
+        .find_conferences = db_find_conferences,
+        .list_conferences = db_list_conferences,
+        .list_participants = db_list_participants,
+        .find_pin = db_find_pin,
+        .put_conference = db_put_conference,
+        .put_participant = db_put_participant,
+        .add_event = db_add_event,
+        .add_cdr = db_add_cdr,
+        .room_live = db_room_live,
 };

@@ -7,17 +7,17 @@
 #include "store-db.h"
 
 static const char *const kind_names[CE_EVENT_N_KINDS] = {
-	[CE_EVENT_CREATED] = "created",
-	[CE_EVENT_ENTER] = "enter",
-	[CE_EVENT_LEAVE] = "leave",
-	[CE_EVENT_TALK_START] = "talk-start",
-	[CE_EVENT_TALK_STOP] = "talk-stop",
-	[CE_EVENT_MUTE] = "mute",
-	[CE_EVENT_UNMUTE] = "unmute",
-	[CE_EVENT_RECORD_START] = "record-start",
-	[CE_EVENT_RECORD_STOP] = "record-stop",
-	[CE_EVENT_END_ALERT] = "end-alert",
-	[CE_EVENT_END] = "end",
+        [CE_EVENT_CREATED] = "created",
+        [CE_EVENT_ENTER] = "enter",
+        [CE_EVENT_LEAVE] = "leave",
+        [CE_EVENT_TALK_START] = "talk-start",
+        [CE_EVENT_TALK_STOP] = "talk-stop",
+        [CE_EVENT_MUTE] = "mute",
+        [CE_EVENT_UNMUTE] = "unmute",
+        [CE_EVENT_RECORD_START] = "record-start",
+        [CE_EVENT_RECORD_STOP] = "record-stop",
+        [CE_EVENT_END_ALERT] = "end-alert",
+        [CE_EVENT_END] = "end",
 };
 
 static const char *const role_names[] = {"participant", "moderator", "listener"};
@@ -301,8 +301,8 @@ void ce_rec_free(struct ce_rec *r)
 }
 
 /** ce_rec_write() - store @r through @ops (0 or a negative errno, see store-db.h) */
-int ce_rec_write(const struct ce_db_ops *ops, struct ce_db *db, const struct ce_rec *r,
-	GError **err)
+int ce_rec_write(
+        const struct ce_db_ops *ops, struct ce_db *db, const struct ce_rec *r, GError **err)
 {
 	switch (r->type) {
 	case CE_REC_EVENT:

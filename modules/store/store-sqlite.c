@@ -15,10 +15,10 @@ struct ce_db {
 	unsigned timeout_ms;
 };
 
-#define CONF_COLS                                                                          \
-	"id, access_number, room, title, pin, moderator_pin, starts_at, ends_at, time_zone, " \
-	"early_join_s, early_alert_s, end_alert_s, end_grace_s, max_participants, record, "  \
-	"record_file, announce_join, announce_count, wait_for_moderator, "                   \
+#define CONF_COLS                                                                                  \
+	"id, access_number, room, title, pin, moderator_pin, starts_at, ends_at, time_zone, "      \
+	"early_join_s, early_alert_s, end_alert_s, end_grace_s, max_participants, record, "        \
+	"record_file, announce_join, announce_count, wait_for_moderator, "                         \
 	"end_with_moderator, muted_on_entry, language, options, cancelled"
 #define PART_COLS "id, conference_id, name, address, role, pin, dial_out"
 
@@ -196,7 +196,7 @@ static gpointer row_participant(sqlite3_stmt *st)
 
 /* Steps @st to the end, handing each row to @row (may be NULL). */
 static int run(struct ce_db *db, sqlite3_stmt *st, GPtrArray *out, gpointer (*row)(sqlite3_stmt *),
-	GError **err)
+        GError **err)
 {
 	int rc;
 
@@ -248,18 +248,17 @@ static int setup(struct ce_db *db, bool writer, GError **err)
 	return r;
 }
 
-static int db_open(struct ce_db **dbp, const struct ce_store_options *opt, bool writer,
-	GError **err)
+static int db_open(
+        struct ce_db **dbp, const struct ce_store_options *opt, bool writer, GError **err)
 {
 	struct ce_db *db = g_new0(struct ce_db, 1);
 	int rc, r;
 
 	db->path = g_strdup(opt->sqlite_path);
 	db->timeout_ms = opt->query_timeout_ms;
-	db->stmts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
-		finalize);
+	db->stmts = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, finalize);
 	rc = sqlite3_open_v2(db->path, &db->sq,
-		SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		r = fail(db, rc, err, "open");
 		goto out;
@@ -277,9 +276,9 @@ out:
 static int version(struct ce_db *db, int *v, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
-		"'schema_migrations'",
-		err);
+	        "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+	        "'schema_migrations'",
+	        err);
 	int have, r;
 
 	*v = 0;
@@ -314,8 +313,8 @@ static int migrate_locked(struct ce_db *db, GError **err)
 	}
 	if (r == 0 && v > last) {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_SCHEMA,
-			"sqlite %s: schema version %d is newer than this engine knows (%d)", db->path,
-			v, last);
+		        "sqlite %s: schema version %d is newer than this engine knows (%d)",
+		        db->path, v, last);
 		r = -EPROTO;
 	}
 	return r;
@@ -350,14 +349,14 @@ static void db_rollback(struct ce_db *db)
 		sqlite3_exec(db->sq, "ROLLBACK", NULL, NULL, NULL);
 }
 
-static int db_find_conferences(struct ce_db *db, const char *key, gint64 now, GPtrArray *out,
-	GError **err)
+static int db_find_conferences(
+        struct ce_db *db, const char *key, gint64 now, GPtrArray *out, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"SELECT " CONF_COLS " FROM conferences WHERE (access_number = ?1 OR room = ?1)"
-		" AND starts_at - (early_join_s + early_alert_s) * 1000000 <= ?2"
-		" AND ends_at >= ?2 - 86400000000 ORDER BY starts_at, id LIMIT 64",
-		err);
+	        "SELECT " CONF_COLS " FROM conferences WHERE (access_number = ?1 OR room = ?1)"
+	        " AND starts_at - (early_join_s + early_alert_s) * 1000000 <= ?2"
+	        " AND ends_at >= ?2 - 86400000000 ORDER BY starts_at, id LIMIT 64",
+	        err);
 
 	if (!st)
 		return -EIO;
@@ -366,13 +365,13 @@ static int db_find_conferences(struct ce_db *db, const char *key, gint64 now, GP
 	return run(db, st, out, row_conference, err);
 }
 
-static int db_list_conferences(struct ce_db *db, gint64 from, gint64 to, GPtrArray *out,
-	GError **err)
+static int db_list_conferences(
+        struct ce_db *db, gint64 from, gint64 to, GPtrArray *out, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"SELECT " CONF_COLS " FROM conferences WHERE ends_at >= ?1 AND starts_at <= ?2"
-		" ORDER BY starts_at, id LIMIT 1000",
-		err);
+	        "SELECT " CONF_COLS " FROM conferences WHERE ends_at >= ?1 AND starts_at <= ?2"
+	        " ORDER BY starts_at, id LIMIT 1000",
+	        err);
 
 	if (!st)
 		return -EIO;
@@ -381,11 +380,11 @@ static int db_list_conferences(struct ce_db *db, gint64 from, gint64 to, GPtrArr
 	return run(db, st, out, row_conference, err);
 }
 
-static int db_list_participants(struct ce_db *db, gint64 conference_id, GPtrArray *out,
-	GError **err)
+static int db_list_participants(
+        struct ce_db *db, gint64 conference_id, GPtrArray *out, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"SELECT " PART_COLS " FROM participants WHERE conference_id = ?1 ORDER BY id", err);
+	        "SELECT " PART_COLS " FROM participants WHERE conference_id = ?1 ORDER BY id", err);
 
 	if (!st)
 		return -EIO;
@@ -394,12 +393,12 @@ static int db_list_participants(struct ce_db *db, gint64 conference_id, GPtrArra
 }
 
 static int db_find_pin(struct ce_db *db, gint64 conference_id, const char *pin,
-	struct ce_participant **pp, GError **err)
+        struct ce_participant **pp, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"SELECT " PART_COLS " FROM participants WHERE conference_id = ?1 AND pin = ?2"
-		" ORDER BY id LIMIT 1",
-		err);
+	        "SELECT " PART_COLS " FROM participants WHERE conference_id = ?1 AND pin = ?2"
+	        " ORDER BY id LIMIT 1",
+	        err);
 	GPtrArray *rows = g_ptr_array_new();
 	int r;
 
@@ -418,12 +417,12 @@ out:
 	return r;
 }
 
-#define CONF_SET                                                                             \
-	"access_number = ?2, room = ?3, title = ?4, pin = ?5, moderator_pin = ?6, "        \
-	"starts_at = ?7, ends_at = ?8, time_zone = ?9, early_join_s = ?10, "               \
-	"early_alert_s = ?11, end_alert_s = ?12, end_grace_s = ?13, max_participants = ?14, " \
-	"record = ?15, record_file = ?16, announce_join = ?17, announce_count = ?18, "      \
-	"wait_for_moderator = ?19, end_with_moderator = ?20, muted_on_entry = ?21, "       \
+#define CONF_SET                                                                                   \
+	"access_number = ?2, room = ?3, title = ?4, pin = ?5, moderator_pin = ?6, "                \
+	"starts_at = ?7, ends_at = ?8, time_zone = ?9, early_join_s = ?10, "                       \
+	"early_alert_s = ?11, end_alert_s = ?12, end_grace_s = ?13, max_participants = ?14, "      \
+	"record = ?15, record_file = ?16, announce_join = ?17, announce_count = ?18, "             \
+	"wait_for_moderator = ?19, end_with_moderator = ?20, muted_on_entry = ?21, "               \
 	"language = ?22, options = ?23, cancelled = ?24"
 
 static void bind_conference(sqlite3_stmt *st, const struct ce_conference *c)
@@ -461,8 +460,8 @@ static int put(struct ce_db *db, sqlite3_stmt *st, gint64 *id, GError **err)
 	int r = run(db, st, NULL, NULL, err);
 
 	if (r == 0 && sqlite3_changes(db->sq) == 0) {
-		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_QUERY, "no row with id %" G_GINT64_FORMAT,
-			*id);
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_QUERY,
+		        "no row with id %" G_GINT64_FORMAT, *id);
 		r = -ENOENT;
 	}
 	if (r == 0 && *id == 0)
@@ -470,23 +469,26 @@ static int put(struct ce_db *db, sqlite3_stmt *st, gint64 *id, GError **err)
 	return r;
 }
 
-static int db_put_conference(struct ce_db *db, const struct ce_conference *c, gint64 *id,
-	GError **err)
+static int db_put_conference(
+        struct ce_db *db, const struct ce_conference *c, gint64 *id, GError **err)
 {
 	sqlite3_stmt *st;
 
 	if (c->id)
-		st = stmt(db, "UPDATE conferences SET " CONF_SET ", updated_at = "
-			      "CAST(strftime('%s', 'now') AS INTEGER) * 1000000 WHERE id = ?1", err);
+		st = stmt(db,
+		        "UPDATE conferences SET " CONF_SET ", updated_at = "
+		        "CAST(strftime('%s', 'now') AS INTEGER) * 1000000 WHERE id = ?1",
+		        err);
 	else
 		st = stmt(db,
-			"INSERT INTO conferences (id, access_number, room, title, pin, moderator_pin, "
-			"starts_at, ends_at, time_zone, early_join_s, early_alert_s, end_alert_s, "
-			"end_grace_s, max_participants, record, record_file, announce_join, "
-			"announce_count, wait_for_moderator, end_with_moderator, muted_on_entry, "
-			"language, options, cancelled) VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
-			"?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
-			err);
+		        "INSERT INTO conferences (id, access_number, room, title, pin,"
+		        " moderator_pin, starts_at, ends_at, time_zone, early_join_s,"
+		        " early_alert_s, end_alert_s, end_grace_s, max_participants, record,"
+		        " record_file, announce_join, announce_count, wait_for_moderator,"
+		        " end_with_moderator, muted_on_entry, language, options, cancelled)"
+		        " VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+		        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+		        err);
 	if (!st)
 		return -EIO;
 	if (c->id)
@@ -496,17 +498,21 @@ static int db_put_conference(struct ce_db *db, const struct ce_conference *c, gi
 	return put(db, st, id, err);
 }
 
-static int db_put_participant(struct ce_db *db, const struct ce_participant *p, gint64 *id,
-	GError **err)
+static int db_put_participant(
+        struct ce_db *db, const struct ce_participant *p, gint64 *id, GError **err)
 {
 	sqlite3_stmt *st;
 
 	if (p->id)
-		st = stmt(db, "UPDATE participants SET conference_id = ?2, name = ?3, address = ?4,"
-			      " role = ?5, pin = ?6, dial_out = ?7 WHERE id = ?1", err);
+		st = stmt(db,
+		        "UPDATE participants SET conference_id = ?2, name = ?3, address = ?4,"
+		        " role = ?5, pin = ?6, dial_out = ?7 WHERE id = ?1",
+		        err);
 	else
-		st = stmt(db, "INSERT INTO participants (conference_id, name, address, role, pin,"
-			      " dial_out) VALUES (?2, ?3, ?4, ?5, ?6, ?7)", err);
+		st = stmt(db,
+		        "INSERT INTO participants (conference_id, name, address, role, pin,"
+		        " dial_out) VALUES (?2, ?3, ?4, ?5, ?6, ?7)",
+		        err);
 	if (!st)
 		return -EIO;
 	if (p->id)
@@ -524,10 +530,10 @@ static int db_put_participant(struct ce_db *db, const struct ce_participant *p, 
 static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"INSERT INTO events (uuid, node, seq, at, kind, room, conference_id, leg, "
-		"participant_id, caller, caller_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-		" ?8, ?9, ?10, ?11, ?12) ON CONFLICT (uuid) DO NOTHING",
-		err);
+	        "INSERT INTO events (uuid, node, seq, at, kind, room, conference_id, leg, "
+	        "participant_id, caller, caller_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+	        " ?8, ?9, ?10, ?11, ?12) ON CONFLICT (uuid) DO NOTHING",
+	        err);
 
 	if (!st)
 		return -EIO;
@@ -549,11 +555,11 @@ static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **er
 static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-		"INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
-		"caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason) "
-		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
-		"ON CONFLICT (uuid) DO NOTHING",
-		err);
+	        "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
+	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	        "ON CONFLICT (uuid) DO NOTHING",
+	        err);
 
 	if (!st)
 		return -EIO;
@@ -581,11 +587,12 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 
 	if (l->participants > 0)
 		st = stmt(db,
-			"INSERT INTO live_rooms (node, room, conference_id, participants, started_at,"
-			" updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (node, room) DO "
-			"UPDATE SET conference_id = ?3, participants = ?4, started_at = ?5, "
-			"updated_at = ?6",
-			err);
+		        "INSERT INTO live_rooms (node, room, conference_id, participants, "
+		        "started_at,"
+		        " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (node, room) DO "
+		        "UPDATE SET conference_id = ?3, participants = ?4, started_at = ?5, "
+		        "updated_at = ?6",
+		        err);
 	else
 		st = stmt(db, "DELETE FROM live_rooms WHERE node = ?1 AND room = ?2", err);
 	if (!st)
@@ -602,20 +609,20 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 }
 
 const struct ce_db_ops ce_db_sqlite_ops = {
-	.name = "sqlite",
-	.open = db_open,
-	.close = db_close,
-	.migrate = db_migrate,
-	.begin = db_begin,
-	.commit = db_commit,
-	.rollback = db_rollback,
-	.find_conferences = db_find_conferences,
-	.list_conferences = db_list_conferences,
-	.list_participants = db_list_participants,
-	.find_pin = db_find_pin,
-	.put_conference = db_put_conference,
-	.put_participant = db_put_participant,
-	.add_event = db_add_event,
-	.add_cdr = db_add_cdr,
-	.room_live = db_room_live,
+        .name = "sqlite",
+        .open = db_open,
+        .close = db_close,
+        .migrate = db_migrate,
+        .begin = db_begin,
+        .commit = db_commit,
+        .rollback = db_rollback,
+        .find_conferences = db_find_conferences,
+        .list_conferences = db_list_conferences,
+        .list_participants = db_list_participants,
+        .find_pin = db_find_pin,
+        .put_conference = db_put_conference,
+        .put_participant = db_put_participant,
+        .add_event = db_add_event,
+        .add_cdr = db_add_cdr,
+        .room_live = db_room_live,
 };

@@ -70,7 +70,7 @@ static void reject(struct writer *w, const struct ce_rec *r, const GError *error
 	FILE *f = fopen(path, "a");
 
 	g_warning("%s: record refused, kept in %s: %s", w->st->ops->name, path,
-		error ? error->message : "invalid record");
+	        error ? error->message : "invalid record");
 	if (f) {
 		fprintf(f, "%s\t%s\n", error ? error->message : "invalid record", text);
 		fclose(f);
@@ -135,8 +135,8 @@ static void lose_db(struct writer *w, const GError *error)
 	struct ce_store *st = w->st;
 
 	g_warning("%s: database unreachable, spooling events and CDRs (retry in %" G_GINT64_FORMAT
-		  " ms): %s",
-		st->ops->name, w->backoff_ms, error ? error->message : "?");
+	          " ms): %s",
+	        st->ops->name, w->backoff_ms, error ? error->message : "?");
 	ce_store_note_error(st, error);
 	g_clear_pointer(&w->db, st->ops->close);
 	g_atomic_int_set(&st->up, 0);
@@ -161,7 +161,7 @@ static void maybe_connect(struct writer *w)
 		return;
 	}
 	g_message("%s: database reachable again; %" G_GUINT64_FORMAT " spooled records to replay",
-		st->ops->name, ce_spool_pending(st->spool));
+	        st->ops->name, ce_spool_pending(st->spool));
 	w->backoff_ms = st->opt.reconnect_min_ms;
 	CE_ATOMIC_SET(&st->worker_retry_at, 0);
 	g_atomic_int_set(&st->up, 1);
@@ -179,7 +179,7 @@ static void spool_recs(struct writer *w, GPtrArray *recs)
 	if (ce_spool_append(st->spool, (GBytes *const *)bytes->pdata, bytes->len, &e) < 0) {
 		if (!w->spool_broken)
 			g_critical("%s: %s; %u records held in memory", st->ops->name, e->message,
-				recs->len);
+			        recs->len);
 		w->spool_broken = true;
 		ce_store_note_error(st, e);
 		g_error_free(e);
@@ -277,7 +277,7 @@ static void drain(struct writer *w, GPtrArray *recs)
 	store_recs(w, recs);
 	if (recs->len)
 		g_critical("%s: %u records lost at shutdown: neither database nor spool took them",
-			w->st->ops->name, recs->len);
+		        w->st->ops->name, recs->len);
 }
 
 static gpointer writer_main(gpointer data)
@@ -345,8 +345,8 @@ void ce_store_writer_push(struct ce_store *st, struct ce_rec *r)
 }
 
 /** ce_store_writer_flush() - queue a marker; @cb runs on the main context when reached */
-void ce_store_writer_flush(struct ce_store *st, ce_store_done_h *cb, void *arg,
-	GDestroyNotify destroy)
+void ce_store_writer_flush(
+        struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct wmsg *m = g_new0(struct wmsg, 1);
 

@@ -45,17 +45,17 @@ struct job {
 
 static struct job quit_job = {.type = JOB_QUIT};
 
-G_DEFINE_QUARK(ce-store-error-quark, ce_store_error)
+G_DEFINE_QUARK(ce - store - error - quark, ce_store_error)
 
 static const char *const admit_names[] = {
-	[CE_ADMIT_OK] = "ok",
-	[CE_ADMIT_NO_CONFERENCE] = "noconference",
-	[CE_ADMIT_NOT_STARTED] = "notstarted",
-	[CE_ADMIT_ENDED] = "ended",
-	[CE_ADMIT_CANCELLED] = "cancelled",
-	[CE_ADMIT_PIN_REQUIRED] = "pinrequired",
-	[CE_ADMIT_BAD_PIN] = "badpin",
-	[CE_ADMIT_UNAVAILABLE] = "unavailable",
+        [CE_ADMIT_OK] = "ok",
+        [CE_ADMIT_NO_CONFERENCE] = "noconference",
+        [CE_ADMIT_NOT_STARTED] = "notstarted",
+        [CE_ADMIT_ENDED] = "ended",
+        [CE_ADMIT_CANCELLED] = "cancelled",
+        [CE_ADMIT_PIN_REQUIRED] = "pinrequired",
+        [CE_ADMIT_BAD_PIN] = "badpin",
+        [CE_ADMIT_UNAVAILABLE] = "unavailable",
 };
 
 /** ce_admit_result_name() - short name of @r, usable as a Yate "reason=" */
@@ -212,8 +212,8 @@ static int admit_pin(struct ce_store *st, struct ce_db *db, struct job *j, GPtrA
 }
 
 /* Sorts the candidates by state; the admission result when none is open. */
-static enum ce_admit_result classify(GPtrArray *rows, gint64 now, GPtrArray *open,
-	struct ce_conference **next)
+static enum ce_admit_result classify(
+        GPtrArray *rows, gint64 now, GPtrArray *open, struct ce_conference **next)
 {
 	bool ended = false, cancelled = false;
 
@@ -290,7 +290,7 @@ static struct ce_db *connection(struct ce_store *st, struct ce_db **dbp, GError 
 		return *dbp;
 	if (!g_atomic_int_get(&st->up) || now < CE_ATOMIC_GET(&st->worker_retry_at)) {
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE,
-			"%s: the database is unavailable", st->ops->name);
+		        "%s: the database is unavailable", st->ops->name);
 		return NULL;
 	}
 	if (st->ops->open(dbp, &st->opt, false, err) < 0)
@@ -305,8 +305,8 @@ static void serve(struct ce_store *st, struct ce_db **dbp, struct job *j)
 
 	if (waited > (gint64)st->opt.query_timeout_ms * 1000) {
 		g_set_error(&j->error, CE_STORE_ERROR, CE_STORE_ERROR_TIMEOUT,
-			"%s: the query waited %" G_GINT64_FORMAT " ms for a worker", st->ops->name,
-			waited / 1000);
+		        "%s: the query waited %" G_GINT64_FORMAT " ms for a worker", st->ops->name,
+		        waited / 1000);
 		j->err = -ETIMEDOUT;
 	} else if (!(db = connection(st, dbp, &j->error))) {
 		j->err = -ENOTCONN;
@@ -341,8 +341,8 @@ static gpointer worker_main(gpointer data)
 	return NULL;
 }
 
-static int submit(struct ce_store *st, struct job *j, void (*cb)(void), void *arg,
-	GDestroyNotify destroy)
+static int submit(
+        struct ce_store *st, struct job *j, void (*cb)(void), void *arg, GDestroyNotify destroy)
 {
 	j->st = st;
 	j->cb = cb;
@@ -374,7 +374,7 @@ static struct job *job_new(enum job_type type, bool rows)
  * Returns 0 or -EINVAL.
  */
 int ce_store_find_conferences(struct ce_store *st, const char *key, gint64 now,
-	ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -388,7 +388,7 @@ int ce_store_find_conferences(struct ce_store *st, const char *key, gint64 now,
 
 /** ce_store_list_conferences() - conferences overlapping [@from, @to] (at most 1000) */
 int ce_store_list_conferences(struct ce_store *st, gint64 from, gint64 to,
-	ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -402,7 +402,7 @@ int ce_store_list_conferences(struct ce_store *st, gint64 from, gint64 to,
 
 /** ce_store_list_participants() - the invited participants of a conference */
 int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
-	ce_store_participants_h *cb, void *arg, GDestroyNotify destroy)
+        ce_store_participants_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -423,7 +423,7 @@ int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
  * with CE_ADMIT_UNAVAILABLE when the database cannot answer in time.
  */
 int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64 now,
-	ce_store_admit_h *cb, void *arg, GDestroyNotify destroy)
+        ce_store_admit_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -442,16 +442,16 @@ int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64
  * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
  * -EINVAL without a room; otherwise @cb gets the row id or the error.
  */
-int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c,
-	ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
 	if (!st || !c || !c->room || !cb)
 		return -EINVAL;
 	if (!ce_store_time_ok(c->starts_at) || !ce_store_time_ok(c->ends_at) ||
-		c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
-		c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
+	        c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
+	        c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
 		return -ERANGE;
 	j = job_new(JOB_PUT_CONF, false);
 	j->conf = ce_conference_dup(c);
@@ -459,8 +459,8 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c,
 }
 
 /** ce_store_put_participant() - insert (@p->id 0) or update an invited participant */
-int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p,
-	ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -541,13 +541,13 @@ void ce_store_status(const struct ce_store *st, GString *out)
 	struct ce_store *s = (struct ce_store *)st;
 
 	g_string_append_printf(out,
-		"store_backend=%s,store_db=%s,store_queued=%" G_GUINT64_FORMAT
-		",store_spooled=%" G_GUINT64_FORMAT ",store_written=%" G_GUINT64_FORMAT
-		",store_replayed=%" G_GUINT64_FORMAT ",store_rejected=%" G_GUINT64_FORMAT
-		",store_failures=%" G_GUINT64_FORMAT,
-		st->ops->name, ce_store_is_up(st) ? "up" : "down", CE_ATOMIC_GET(&s->queued),
-		CE_ATOMIC_GET(&s->spooled), CE_ATOMIC_GET(&s->written), CE_ATOMIC_GET(&s->replayed),
-		CE_ATOMIC_GET(&s->rejected), CE_ATOMIC_GET(&s->failures));
+	        "store_backend=%s,store_db=%s,store_queued=%" G_GUINT64_FORMAT
+	        ",store_spooled=%" G_GUINT64_FORMAT ",store_written=%" G_GUINT64_FORMAT
+	        ",store_replayed=%" G_GUINT64_FORMAT ",store_rejected=%" G_GUINT64_FORMAT
+	        ",store_failures=%" G_GUINT64_FORMAT,
+	        st->ops->name, ce_store_is_up(st) ? "up" : "down", CE_ATOMIC_GET(&s->queued),
+	        CE_ATOMIC_GET(&s->spooled), CE_ATOMIC_GET(&s->written), CE_ATOMIC_GET(&s->replayed),
+	        CE_ATOMIC_GET(&s->rejected), CE_ATOMIC_GET(&s->failures));
 }
 
 /** ce_store_last_error() - copy of the last database error, or NULL; g_free() it */
@@ -590,8 +590,8 @@ static void copy_options(struct ce_store_options *d, const struct ce_store_optio
 	d->workers = o->workers ? MIN(o->workers, 64) : 4;
 	d->query_timeout_ms = o->query_timeout_ms ? o->query_timeout_ms : 2000;
 	d->reconnect_min_ms = o->reconnect_min_ms ? o->reconnect_min_ms : 250;
-	d->reconnect_max_ms = MAX(o->reconnect_max_ms ? o->reconnect_max_ms : 30000,
-		d->reconnect_min_ms);
+	d->reconnect_max_ms =
+	        MAX(o->reconnect_max_ms ? o->reconnect_max_ms : 30000, d->reconnect_min_ms);
 }
 
 static void free_options(struct ce_store_options *o)
@@ -651,8 +651,8 @@ static int start_workers(struct ce_store *st, GError **err)
  * newer than this engine.  An unreachable PostgreSQL server is not fatal:
  * the store starts down and reconnects with back-off.
  */
-int ce_store_new(struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx,
-	GError **err)
+int ce_store_new(
+        struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx, GError **err)
 {
 	struct ce_store *st = NULL;
 	int r = check_options(opt, err);

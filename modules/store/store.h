@@ -29,11 +29,11 @@ struct ce_store;
 #define CE_STORE_ERROR ce_store_error_quark()
 GQuark ce_store_error_quark(void);
 enum ce_store_error_code {
-	CE_STORE_ERROR_CONFIG,	/* bad options */
-	CE_STORE_ERROR_OPEN,	/* cannot open or create the database */
+	CE_STORE_ERROR_CONFIG,  /* bad options */
+	CE_STORE_ERROR_OPEN,    /* cannot open or create the database */
 	CE_STORE_ERROR_CORRUPT, /* the file is not a usable database */
 	CE_STORE_ERROR_READONLY,
-	CE_STORE_ERROR_SCHEMA,	/* migration failed or schema is newer */
+	CE_STORE_ERROR_SCHEMA,      /* migration failed or schema is newer */
 	CE_STORE_ERROR_UNAVAILABLE, /* the server cannot be reached */
 	CE_STORE_ERROR_TIMEOUT,
 	CE_STORE_ERROR_QUERY, /* the database refused a statement */
@@ -48,14 +48,14 @@ enum ce_store_backend {
 
 struct ce_store_options {
 	enum ce_store_backend backend;
-	const char *sqlite_path; /* created on first run, WAL mode */
-	const char *pg_conninfo; /* libpq conninfo string */
-	const char *spool_dir;	 /* required: created if missing */
-	const char *node;	 /* this engine's name in events, CDRs, live rooms */
-	unsigned workers;	 /* query threads (0: 4) */
-	unsigned query_timeout_ms;   /* per statement (0: 2000) */
-	unsigned reconnect_min_ms;   /* back-off after a failure (0: 250) */
-	unsigned reconnect_max_ms;   /* back-off ceiling (0: 30000) */
+	const char *sqlite_path;   /* created on first run, WAL mode */
+	const char *pg_conninfo;   /* libpq conninfo string */
+	const char *spool_dir;     /* required: created if missing */
+	const char *node;          /* this engine's name in events, CDRs, live rooms */
+	unsigned workers;          /* query threads (0: 4) */
+	unsigned query_timeout_ms; /* per statement (0: 2000) */
+	unsigned reconnect_min_ms; /* back-off after a failure (0: 250) */
+	unsigned reconnect_max_ms; /* back-off ceiling (0: 30000) */
 };
 
 /* Valid range of every time the store accepts: years 1 to 9999. */
@@ -74,15 +74,15 @@ struct ce_conference {
 	char *access_number;
 	char *room;
 	char *title;
-	char *pin;	     /* NULL: no participant PIN */
+	char *pin;           /* NULL: no participant PIN */
 	char *moderator_pin; /* NULL: nobody joins as moderator by PIN */
 	gint64 starts_at;
 	gint64 ends_at;
-	char *time_zone; /* IANA name used to announce times */
-	int early_join_s;  /* callers admitted this long before starts_at */
-	int early_alert_s; /* before that: "not started yet" instead of "no such" */
-	int end_alert_s;   /* participants warned this long before ends_at */
-	int end_grace_s;   /* the room may run over ends_at this long */
+	char *time_zone;      /* IANA name used to announce times */
+	int early_join_s;     /* callers admitted this long before starts_at */
+	int early_alert_s;    /* before that: "not started yet" instead of "no such" */
+	int end_alert_s;      /* participants warned this long before ends_at */
+	int end_grace_s;      /* the room may run over ends_at this long */
 	int max_participants; /* 0: no limit */
 	bool record;
 	char *record_file;
@@ -100,8 +100,8 @@ struct ce_conference {
 enum ce_conference_state {
 	CE_CONF_UNKNOWN, /* before its early-alert window */
 	CE_CONF_NOT_YET, /* early-alert window: tell callers when it starts */
-	CE_CONF_OPEN,	 /* early-join window or running: admit */
-	CE_CONF_GRACE,	 /* past ends_at, within end_grace_s: admit no one new */
+	CE_CONF_OPEN,    /* early-join window or running: admit */
+	CE_CONF_GRACE,   /* past ends_at, within end_grace_s: admit no one new */
 	CE_CONF_ENDED,
 };
 
@@ -195,7 +195,7 @@ void ce_room_live_free(struct ce_room_live *rl);
 enum ce_admit_result {
 	CE_ADMIT_OK,
 	CE_ADMIT_NO_CONFERENCE, /* nothing scheduled under that number */
-	CE_ADMIT_NOT_STARTED,	/* conference is in its early-alert window */
+	CE_ADMIT_NOT_STARTED,   /* conference is in its early-alert window */
 	CE_ADMIT_ENDED,
 	CE_ADMIT_CANCELLED,
 	CE_ADMIT_PIN_REQUIRED, /* ask the caller for a PIN and try again */
@@ -207,7 +207,7 @@ const char *ce_admit_result_name(enum ce_admit_result r);
 
 struct ce_admission {
 	enum ce_admit_result result;
-	const char *reason;		 /* text for logs and "reason=" */
+	const char *reason;               /* text for logs and "reason=" */
 	struct ce_conference *conference; /* for OK and NOT_STARTED, else NULL */
 	enum ce_role role;
 	struct ce_participant *participant; /* matched personal PIN, or NULL */
@@ -220,22 +220,22 @@ typedef void(ce_store_admit_h)(const struct ce_admission *adm, void *arg);
 typedef void(ce_store_id_h)(int err, gint64 id, const GError *error, void *arg);
 typedef void(ce_store_done_h)(void *arg);
 
-int ce_store_new(struct ce_store **stp, const struct ce_store_options *opt,
-	GMainContext *ctx, GError **err);
+int ce_store_new(
+        struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx, GError **err);
 void ce_store_free(struct ce_store *st);
 
 int ce_store_find_conferences(struct ce_store *st, const char *key, gint64 now,
-	ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_list_conferences(struct ce_store *st, gint64 from, gint64 to,
-	ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
-	ce_store_participants_h *cb, void *arg, GDestroyNotify destroy);
+        ce_store_participants_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64 now,
-	ce_store_admit_h *cb, void *arg, GDestroyNotify destroy);
-int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c,
-	ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
-int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p,
-	ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
+        ce_store_admit_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy);
+int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy);
 
 void ce_store_add_event(struct ce_store *st, const struct ce_event *ev);
 void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr);

@@ -46,7 +46,8 @@ static void pg_exec(const char *sql, GPtrArray *rows)
 	if (PQresultStatus(res) != PGRES_TUPLES_OK && PQresultStatus(res) != PGRES_COMMAND_OK)
 		g_error("%s: %s", sql, PQresultErrorMessage(res));
 	for (int i = 0; rows && i < PQntuples(res); i++)
-		g_ptr_array_add(rows, PQgetisnull(res, i, 0) ? NULL : g_strdup(PQgetvalue(res, i, 0)));
+		g_ptr_array_add(
+		        rows, PQgetisnull(res, i, 0) ? NULL : g_strdup(PQgetvalue(res, i, 0)));
 	PQclear(res);
 	PQfinish(c);
 }
@@ -134,7 +135,8 @@ void fx_setup(struct fx *f, gconstpointer backend)
 		if (g_strcmp0(g_getenv("CE_TEST_PG_OPTIONAL"), "1") == 0) {
 			g_test_skip("no PostgreSQL: CE_TEST_PG_CONNINFO is not set");
 		} else {
-			g_test_message("CE_TEST_PG_CONNINFO is not set: run under tests/pg-harness.sh");
+			g_test_message(
+			        "CE_TEST_PG_CONNINFO is not set: run under tests/pg-harness.sh");
 			g_test_fail();
 		}
 		return;
@@ -185,7 +187,8 @@ void fx_wait(struct fx *f, const bool *done)
 		if (!g_main_context_iteration(f->ctx, FALSE))
 			g_usleep(500);
 		if (g_get_monotonic_time() > end)
-			g_error("wait: nothing happened within %d s", (int)(WAIT_LIMIT_US / G_USEC_PER_SEC));
+			g_error("wait: nothing happened within %d s",
+			        (int)(WAIT_LIMIT_US / G_USEC_PER_SEC));
 	}
 }
 
@@ -204,7 +207,7 @@ void fx_drain(struct fx *f)
 		ce_store_flush(f->st, set_true, &done, NULL);
 		fx_wait(f, &done);
 		if (CE_ATOMIC_GET(&f->st->spooled) == 0 && CE_ATOMIC_GET(&f->st->queued) == 0 &&
-			ce_store_is_up(f->st))
+		        ce_store_is_up(f->st))
 			return;
 		if (g_get_monotonic_time() > end)
 			g_error("drain: the spool did not empty");

@@ -30,7 +30,8 @@ static void rm_dir(char *d)
 
 static GBytes *rec(unsigned i)
 {
-	return g_bytes_new_take(g_strdup_printf("record %u", i), strlen("record ") + (i > 9 ? 2 : 1));
+	return g_bytes_new_take(
+	        g_strdup_printf("record %u", i), strlen("record ") + (i > 9 ? 2 : 1));
 }
 
 static void append(struct ce_spool *sp, unsigned from, unsigned n)
@@ -163,11 +164,26 @@ static void test_lock_and_foreign_file(void)
 
 static void test_codec(void)
 {
-	struct ce_event ev = {.uuid = "u-1", .kind = CE_EVENT_TALK_STOP, .at = -5, .room = "r'\"\\",
-		.conference_id = 9, .leg = "dumb/3", .participant_id = 4, .caller = "c",
-		.caller_name = "\xc3\xa9l\xc3\xa8ve", .detail = "d", .node = "n", .seq = 77};
-	struct ce_cdr cdr = {.uuid = "u-2", .room = "r", .joined_at = 1, .left_at = 2001,
-		.talk_ms = 1, .reason = "bye", .role = "moderator", .called = "800"};
+	struct ce_event ev = {.uuid = "u-1",
+	        .kind = CE_EVENT_TALK_STOP,
+	        .at = -5,
+	        .room = "r'\"\\",
+	        .conference_id = 9,
+	        .leg = "dumb/3",
+	        .participant_id = 4,
+	        .caller = "c",
+	        .caller_name = "\xc3\xa9l\xc3\xa8ve",
+	        .detail = "d",
+	        .node = "n",
+	        .seq = 77};
+	struct ce_cdr cdr = {.uuid = "u-2",
+	        .room = "r",
+	        .joined_at = 1,
+	        .left_at = 2001,
+	        .talk_ms = 1,
+	        .reason = "bye",
+	        .role = "moderator",
+	        .called = "800"};
 	struct ce_room_live live = {.room = "r", .participants = 5, .started_at = 3};
 	struct ce_rec *r = ce_rec_new_event(&ev), *back = NULL;
 	GBytes *b = ce_rec_serialize(r);
@@ -230,8 +246,9 @@ static void test_codec_garbage(void)
 		back = NULL;
 		if (ce_rec_deserialize(&back, b) == 0) {
 			g_assert_nonnull(back);
-			g_assert_true(g_utf8_validate(back->ev->room ? back->ev->room : "", -1, NULL) ||
-				      back->type != CE_REC_EVENT);
+			g_assert_true(
+			        g_utf8_validate(back->ev->room ? back->ev->room : "", -1, NULL) ||
+			        back->type != CE_REC_EVENT);
 		} else {
 			g_assert_null(back);
 		}

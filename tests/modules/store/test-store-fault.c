@@ -1,4 +1,5 @@
-/* test-store-fault.c - database loss and bad files: PostgreSQL stopped mid-run, corrupt and read-only SQLite */
+/* test-store-fault.c - database loss and bad files: PostgreSQL stopped mid-run, corrupt and
+ * read-only SQLite */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -9,7 +10,7 @@
 
 #include "store-fixture.h"
 
-#define T0 (G_GINT64_CONSTANT(1795424400) * G_USEC_PER_SEC)
+#define T0        (G_GINT64_CONSTANT(1795424400) * G_USEC_PER_SEC)
 #define N_RECORDS 600
 
 static void shell(const char *env)
@@ -29,8 +30,11 @@ static void shell(const char *env)
 static void add_pair(struct fx *f, int i)
 {
 	char *uuid = g_strdup_printf("ev-%d", i), *cuuid = g_strdup_printf("cdr-%d", i);
-	struct ce_event ev = {.uuid = uuid, .kind = CE_EVENT_TALK_START, .room = "board",
-		.at = T0 + i, .caller = "+1"};
+	struct ce_event ev = {.uuid = uuid,
+	        .kind = CE_EVENT_TALK_START,
+	        .room = "board",
+	        .at = T0 + i,
+	        .caller = "+1"};
 	struct ce_cdr cdr = {.uuid = cuuid, .room = "board", .joined_at = T0, .left_at = T0 + i};
 
 	ce_store_add_event(f->st, &ev);
@@ -85,8 +89,8 @@ static void check_complete(struct fx *f, gint64 n)
 	g_assert_cmpint(fx_query_int(f, "SELECT count(DISTINCT uuid) FROM cdrs"), ==, n);
 	/* in the order they were added */
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events a JOIN events b ON a.id < b.id"
-				     " WHERE a.seq > b.seq"),
-		==, 0);
+	                                " WHERE a.seq > b.seq"),
+	        ==, 0);
 }
 
 /* PostgreSQL stopped (pg_ctl -m fast) while events keep coming, then started. */
@@ -141,9 +145,13 @@ static void test_replay_no_duplicates(struct fx *f, gconstpointer data)
 	fx_close(f);
 	for (int i = 0; i < N_RECORDS; i++) {
 		char *uuid = g_strdup_printf("ev-%d", i), *cuuid = g_strdup_printf("cdr-%d", i);
-		struct ce_event ev = {.uuid = uuid, .kind = CE_EVENT_TALK_START, .room = "board",
-			.at = T0 + i, .seq = (G_GINT64_CONSTANT(1) << 62) + i};
-		struct ce_cdr cdr = {.uuid = cuuid, .room = "board", .joined_at = T0, .left_at = T0};
+		struct ce_event ev = {.uuid = uuid,
+		        .kind = CE_EVENT_TALK_START,
+		        .room = "board",
+		        .at = T0 + i,
+		        .seq = (G_GINT64_CONSTANT(1) << 62) + i};
+		struct ce_cdr cdr = {
+		        .uuid = cuuid, .room = "board", .joined_at = T0, .left_at = T0};
 		struct ce_rec *r = ce_rec_new_event(&ev), *c = ce_rec_new_cdr(&cdr);
 		g_ptr_array_add(bytes, ce_rec_serialize(r));
 		g_ptr_array_add(bytes, ce_rec_serialize(c));
@@ -153,7 +161,8 @@ static void test_replay_no_duplicates(struct fx *f, gconstpointer data)
 		g_free(cuuid);
 	}
 	g_assert_cmpint(ce_spool_open(&sp, f->opt.spool_dir, NULL), ==, 0);
-	g_assert_cmpint(ce_spool_append(sp, (GBytes *const *)bytes->pdata, bytes->len, NULL), ==, 0);
+	g_assert_cmpint(
+	        ce_spool_append(sp, (GBytes *const *)bytes->pdata, bytes->len, NULL), ==, 0);
 	ce_spool_close(sp);
 	g_assert_cmpint(fx_open(f, NULL), ==, 0);
 	fx_drain(f);
@@ -181,7 +190,8 @@ static void test_bounded_query(struct fx *f, gconstpointer data)
 	} else {
 		/* a writer that never lets go: the store's own writes time out */
 		g_assert_cmpint(sqlite3_open(f->sqlite_path, &sq), ==, SQLITE_OK);
-		g_assert_cmpint(sqlite3_exec(sq, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
+		g_assert_cmpint(
+		        sqlite3_exec(sq, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
 	}
 	if (locker) {
 		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
@@ -193,7 +203,8 @@ static void test_bounded_query(struct fx *f, gconstpointer data)
 		c->room = g_strdup("r");
 		c->starts_at = T0;
 		c->ends_at = T0 + 1;
-		g_assert_cmpint(ce_store_put_conference(f->st, c, put_timeout_done, &w, NULL), ==, 0);
+		g_assert_cmpint(
+		        ce_store_put_conference(f->st, c, put_timeout_done, &w, NULL), ==, 0);
 		fx_wait(f, &w.done);
 		ce_conference_unref(c);
 		sqlite3_close(sq);
@@ -234,7 +245,8 @@ static void test_sqlite_corrupt(void)
 	g_test_message("damaged page: %s", err->message);
 	g_clear_error(&err);
 	{
-		char *wal = g_strconcat(f.sqlite_path, "-wal", NULL), *shm = g_strconcat(f.sqlite_path, "-shm", NULL);
+		char *wal = g_strconcat(f.sqlite_path, "-wal", NULL),
+		     *shm = g_strconcat(f.sqlite_path, "-shm", NULL);
 		g_unlink(wal);
 		g_unlink(shm);
 		g_free(wal);
@@ -253,7 +265,8 @@ static void test_sqlite_corrupt(void)
 static void readonly_child(void)
 {
 	struct ce_store_options o = {.backend = CE_STORE_SQLITE,
-		.sqlite_path = g_getenv("CE_TEST_RO_DB"), .spool_dir = g_getenv("CE_TEST_RO_SPOOL")};
+	        .sqlite_path = g_getenv("CE_TEST_RO_DB"),
+	        .spool_dir = g_getenv("CE_TEST_RO_SPOOL")};
 	struct ce_store *st = NULL;
 	GError *err = NULL;
 
@@ -315,8 +328,9 @@ static void test_sqlite_readonly(void)
 
 static void test_bad_options(void)
 {
-	struct ce_store_options o = {.backend = CE_STORE_SQLITE, .sqlite_path = "/nonexistent/x/y.db",
-		.spool_dir = "/tmp"};
+	struct ce_store_options o = {.backend = CE_STORE_SQLITE,
+	        .sqlite_path = "/nonexistent/x/y.db",
+	        .spool_dir = "/tmp"};
 	struct ce_store *st = NULL;
 	GError *err = NULL;
 
@@ -333,7 +347,7 @@ int main(int argc, char **argv)
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
 	g_log_set_fatal_mask("store", G_LOG_LEVEL_CRITICAL);
 	g_test_add("/store-fault/postgresql/restart", struct fx, &fx_postgresql, fx_setup,
-		test_pg_restart, fx_teardown);
+	        test_pg_restart, fx_teardown);
 	fx_add_tests("replay-no-duplicates", test_replay_no_duplicates);
 	fx_add_tests("bounded-query", test_bounded_query);
 	g_test_add_func("/store-fault/sqlite/corrupt", test_sqlite_corrupt);

@@ -1,10 +1,11 @@
-/* test-store.c - the store on SQLite and PostgreSQL: migrations, lookups, admission, history, hostile data */
+/* test-store.c - the store on SQLite and PostgreSQL: migrations, lookups, admission, history,
+ * hostile data */
 #include <errno.h>
 #include <string.h>
 
 #include "store-fixture.h"
 
-#define HOUR (G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC)
+#define HOUR   (G_GINT64_CONSTANT(3600) * G_USEC_PER_SEC)
 #define MIN_US (G_GINT64_CONSTANT(60) * G_USEC_PER_SEC)
 /* 2026-11-23 09:00:00 UTC */
 #define T0 (G_GINT64_CONSTANT(1795424400) * G_USEC_PER_SEC)
@@ -55,8 +56,8 @@ static void admit_done(const struct ce_admission *a, void *arg)
 	w->done = true;
 }
 
-static enum ce_admit_result admit(struct fx *f, const char *key, const char *pin, gint64 now,
-	struct admit_wait *w)
+static enum ce_admit_result admit(
+        struct fx *f, const char *key, const char *pin, gint64 now, struct admit_wait *w)
 {
 	memset(w, 0, sizeof(*w));
 	g_assert_cmpint(ce_store_admit(f->st, key, pin, now, admit_done, w, NULL), ==, 0);
@@ -157,14 +158,17 @@ static void test_time_zones(struct fx *f, gconstpointer data)
 	if (f->skip)
 		return;
 	if (f->backend == CE_STORE_SQLITE)
-		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
-			   " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
-			   " strftime('%s', '2026-11-23T18:00:00+09:00') * 1000000,"
-			   " strftime('%s', '2026-11-23T19:30:00+09:00') * 1000000, 'Asia/Tokyo')");
+		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, "
+		           "ends_at,"
+		           " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
+		           " strftime('%s', '2026-11-23T18:00:00+09:00') * 1000000,"
+		           " strftime('%s', '2026-11-23T19:30:00+09:00') * 1000000, 'Asia/Tokyo')");
 	else
-		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
-			   " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
-			   " '2026-11-23 18:00:00+09', '2026-11-23 19:30:00 Asia/Tokyo', 'Asia/Tokyo')");
+		fx_exec(f, "INSERT INTO conferences (access_number, room, title, pin, starts_at, "
+		           "ends_at,"
+		           " time_zone) VALUES ('700', 'tz', 'Tokyo sync', '42',"
+		           " '2026-11-23 18:00:00+09', '2026-11-23 19:30:00 Asia/Tokyo', "
+		           "'Asia/Tokyo')");
 	rows = find(f, "700", T0);
 	g_assert_cmpuint(rows->len, ==, 1);
 	c = g_ptr_array_index(rows, 0);
@@ -182,8 +186,11 @@ static void test_pins(struct fx *f, gconstpointer data)
 {
 	struct ce_conference *a = meeting("800", "a", T0), *b = meeting("800", "b", T0);
 	struct ce_conference *open = meeting("900", "open", T0);
-	struct ce_participant p = {.name = "Ann", .address = "sip:ann@example.org",
-		.role = CE_ROLE_MODERATOR, .pin = "55555", .dial_out = true};
+	struct ce_participant p = {.name = "Ann",
+	        .address = "sip:ann@example.org",
+	        .role = CE_ROLE_MODERATOR,
+	        .pin = "55555",
+	        .dial_out = true};
 	struct admit_wait w;
 	gint64 ida, idb, idp;
 
@@ -269,14 +276,28 @@ out:
 
 static void test_history(struct fx *f, gconstpointer data)
 {
-	struct ce_event ev = {.kind = CE_EVENT_ENTER, .room = "board", .conference_id = 7,
-		.leg = "dumb/1", .caller = "+4930123", .caller_name = "Ann"};
-	struct ce_cdr cdr = {.uuid = "cdr-1", .room = "board", .conference_id = 7,
-		.leg = "dumb/1", .role = "moderator", .caller = "+4930123", .called = "800",
-		.joined_at = T0, .left_at = T0 + 90 * G_USEC_PER_SEC + 1500, .talk_ms = 30000,
-		.reason = "hangup"};
-	struct ce_room_live live = {.room = "board", .conference_id = 7, .participants = 3,
-		.started_at = T0, .updated_at = T0 + 1};
+	struct ce_event ev = {.kind = CE_EVENT_ENTER,
+	        .room = "board",
+	        .conference_id = 7,
+	        .leg = "dumb/1",
+	        .caller = "+4930123",
+	        .caller_name = "Ann"};
+	struct ce_cdr cdr = {.uuid = "cdr-1",
+	        .room = "board",
+	        .conference_id = 7,
+	        .leg = "dumb/1",
+	        .role = "moderator",
+	        .caller = "+4930123",
+	        .called = "800",
+	        .joined_at = T0,
+	        .left_at = T0 + 90 * G_USEC_PER_SEC + 1500,
+	        .talk_ms = 30000,
+	        .reason = "hangup"};
+	struct ce_room_live live = {.room = "board",
+	        .conference_id = 7,
+	        .participants = 3,
+	        .started_at = T0,
+	        .updated_at = T0 + 1};
 	char *sql, *col;
 
 	if (f->skip)
@@ -297,7 +318,8 @@ static void test_history(struct fx *f, gconstpointer data)
 	g_assert_cmpint(fx_query_int(f, "SELECT count(DISTINCT seq) FROM events"), ==, 101);
 	/* stored in the order they were added */
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events a JOIN events b ON a.id < b.id"
-				     " WHERE a.seq > b.seq"), ==, 0);
+	                                " WHERE a.seq > b.seq"),
+	        ==, 0);
 	col = usec(f, "at");
 	sql = g_strdup_printf("SELECT %s FROM events ORDER BY id LIMIT 1 OFFSET 42", col);
 	g_assert_cmpint(fx_query_int(f, sql), ==, T0 + 42 * 1001);
@@ -307,7 +329,8 @@ static void test_history(struct fx *f, gconstpointer data)
 	g_assert_cmpstr(col, ==, "talk-start");
 	g_free(col);
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events WHERE node = 'test-node' AND"
-				     " caller_name = 'Ann' AND leg = 'dumb/1'"), ==, 101);
+	                                " caller_name = 'Ann' AND leg = 'dumb/1'"),
+	        ==, 101);
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM cdrs"), ==, 1);
 	g_assert_cmpint(fx_query_int(f, "SELECT duration_ms FROM cdrs"), ==, 90001);
 	g_assert_cmpint(fx_query_int(f, "SELECT talk_ms FROM cdrs"), ==, 30000);
@@ -316,8 +339,8 @@ static void test_history(struct fx *f, gconstpointer data)
 	g_assert_cmpint(fx_query_int(f, sql), ==, cdr.left_at);
 	g_free(sql);
 	g_free(col);
-	g_assert_cmpint(fx_query_int(f, "SELECT participants FROM live_rooms WHERE room = 'board'"),
-		==, 3);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT participants FROM live_rooms WHERE room = 'board'"), ==, 3);
 	live.participants = 0;
 	ce_store_room_live(f->st, &live);
 	fx_drain(f);
@@ -349,8 +372,11 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	char *text = all_bytes(false), *raw = all_bytes(true);
 	char *pin = g_strnfill(10240, '7');
 	struct ce_conference *c = meeting(text, text, CE_STORE_TIME_MIN), *r;
-	struct ce_event ev = {.kind = CE_EVENT_MUTE, .room = text, .caller = raw, .detail = text,
-		.at = G_MININT64};
+	struct ce_event ev = {.kind = CE_EVENT_MUTE,
+	        .room = text,
+	        .caller = raw,
+	        .detail = text,
+	        .at = G_MININT64};
 	struct admit_wait w;
 	GPtrArray *rows;
 	char *fixed;
@@ -384,11 +410,9 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	c->id = 0;
 	c->ends_at = CE_STORE_TIME_MAX + 1;
 	g_assert_cmpint(ce_store_put_conference(f->st, c, NULL, NULL, NULL), ==, -EINVAL);
-	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==,
-		-ERANGE);
+	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==, -ERANGE);
 	c->ends_at = c->starts_at;
-	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==,
-		-ERANGE);
+	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==, -ERANGE);
 	ce_store_add_event(f->st, &ev);
 	ev.at = G_MAXINT64;
 	ce_store_add_event(f->st, &ev);
