@@ -477,6 +477,53 @@ static void test_error_in_and_bad_lines(void)
 	fx_teardown(&f);
 }
 
+/* Random lines behind real keywords: warnings, never a crash or a hang. */
+static void test_random_lines(void)
+{
+	static const char *const heads[] = {"%%>message:", "%%<message:", "%%<message::",
+	        "%%<install:", "%%<watch:", "%%<setlocal:", "%%<uninstall:", "%%<quit",
+	        "Error in:", "%%>install:", "", "%"};
+	GRand *rnd = g_rand_new_with_seed(20261122);
+	GString *line = g_string_new(NULL);
+	struct fx f;
+	unsigned i, j;
+
+	fx_setup(&f);
+	ce_bus_install(f.bus, "call.execute", 50, NULL, NULL, 0, h_route, &f, NULL);
+	start(&f);
+	expect(&f, "%%>install:50:call.execute");
+	for (i = 0; i < 3000; i++) {
+		unsigned len = (unsigned)g_rand_int_range(rnd, 0, 120);
+
+		g_string_assign(line, heads[g_rand_int_range(rnd, 0, G_N_ELEMENTS(heads))]);
+		if (g_str_has_prefix(line->str, "%%<quit"))
+			g_string_append_c(line, 'x'); /* a real %%<quit ends the session */
+		for (j = 0; j < len; j++) {
+			char c = (char)g_rand_int_range(rnd, 1, 256);
+
+			g_string_append_c(line, c == '\n' ? ':' : c);
+		}
+		yate_says(&f, line->str);
+	}
+	g_assert_cmpint(f.quits, ==, 0);
+	/* answers to whatever parsed as a message are skipped */
+	yate_says(&f, "%%>message:after:1:call.execute::callto=conf/r");
+	for (;;) {
+		char *got = next_line(&f);
+
+		g_assert_nonnull(got);
+		if (g_str_has_prefix(got, "%%<message:after:")) {
+			g_assert_cmpstr(got, ==, "%%<message:after:false:::callto=dumb/:ce_room=r");
+			g_free(got);
+			break;
+		}
+		g_free(got);
+	}
+	g_string_free(line, TRUE);
+	g_rand_free(rnd);
+	fx_teardown(&f);
+}
+
 static void test_relay_change(void)
 {
 	struct fx f;
@@ -527,6 +574,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/yate/link-lost", test_link_lost);
 	g_test_add_func("/yate/install-refused", test_install_refused);
 	g_test_add_func("/yate/error-in-and-bad-lines", test_error_in_and_bad_lines);
+	g_test_add_func("/yate/random-lines", test_random_lines);
 	g_test_add_func("/yate/relay-change", test_relay_change);
 	g_test_add_func("/yate/shutdown", test_shutdown);
 	return g_test_run();
