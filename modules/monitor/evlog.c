@@ -1,0 +1,257 @@
+/* evlog.c - the monitor's event log: JSON lines appended by a writer thread, rotated by size */
+#define G_LOG_DOMAIN "monitor"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "monitor.h"
+
+/*
+ * The main loop only copies a line into a bounded queue; the writer
+ * thread appends batches to PATH and flushes after each batch.  When PATH
+ * would grow past max_bytes it becomes PATH.1 (PATH.1 becomes PATH.2, ...,
+ * up to PATH.keep, the oldest is deleted).  A full queue or an unwritable
+ * file drops lines and counts them; it never blocks the caller.
+ */
+
+#define REOPEN_US (5 * G_USEC_PER_SEC)
+
+struct ce_mon_evlog {
+	char *path;
+	gint64 max_bytes;
+	unsigned keep, max_queue;
+	GThread *thread;
+	GMutex lock;
+	GCond cond;
+	GQueue queue; /* char *, each a whole line */
+	bool stop;
+	guint64 sync_req, sync_done;
+	guint64 dropped, written;
+	/* the writer thread's own */
+	FILE *fp;
+	gint64 size, next_open;
+	bool failing;
+};
+
+static void rotate(struct ce_mon_evlog *l)
+{
+	char *from, *to;
+
+	g_clear_pointer(&l->fp, fclose);
+	for (unsigned i = l->keep; i > 0; i--) {
+		from = i > 1 ? g_strdup_printf("%s.%u", l->path, i - 1) : g_strdup(l->path);
+		to = g_strdup_printf("%s.%u", l->path, i);
+		if (g_rename(from, to) && errno != ENOENT)
+			g_warning("event log: cannot rename %s: %s", from, g_strerror(errno));
+		g_free(from);
+		g_free(to);
+	}
+	if (!l->keep && g_unlink(l->path) && errno != ENOENT)
+		g_warning("event log: cannot remove %s: %s", l->path, g_strerror(errno));
+}
+
+static bool open_log(struct ce_mon_evlog *l)
+{
+	char *dir;
+	int e = 0;
+
+	if (l->fp)
+		return true;
+	if (g_get_monotonic_time() < l->next_open)
+		return false;
+	dir = g_path_get_dirname(l->path);
+	if (g_mkdir_with_parents(dir, 0750))
+		e = errno;
+	g_free(dir);
+	if (!e && (l->fp = fopen(l->path, "ae")) && !fseek(l->fp, 0, SEEK_END))
+		l->size = ftell(l->fp);
+	else if (!e)
+		e = errno;
+	if (l->fp) {
+		if (l->failing)
+			g_message("event log %s writable again", l->path);
+		l->failing = false;
+		return true;
+	}
+	if (!l->failing)
+		g_warning("event log: cannot open %s: %s (lines are dropped until it opens)",
+		        l->path, g_strerror(e));
+	l->failing = true;
+	l->next_open = g_get_monotonic_time() + REOPEN_US;
+	return false;
+}
+
+/* Write one line; false if it was dropped. */
+static bool write_line(struct ce_mon_evlog *l, const char *line)
+{
+	size_t len = strlen(line);
+
+	if (l->fp && l->size > 0 && l->size + (gint64)len > l->max_bytes)
+		rotate(l);
+	if (!open_log(l))
+		return false;
+	if (fwrite(line, 1, len, l->fp) != len) {
+		g_warning("event log: cannot write %s: %s", l->path, g_strerror(errno));
+		g_clear_pointer(&l->fp, fclose);
+		l->failing = true;
+		l->next_open = g_get_monotonic_time() + REOPEN_US;
+		return false;
+	}
+	l->size += len;
+	return true;
+}
+
+static gpointer writer(gpointer data)
+{
+	struct ce_mon_evlog *l = data;
+	GQueue batch = G_QUEUE_INIT;
+	guint64 req, ok = 0, lost = 0;
+	bool stop;
+
+	for (;;) {
+		char *line;
+
+		g_mutex_lock(&l->lock);
+		l->written += ok;
+		l->dropped += lost;
+		ok = lost = 0;
+		while (!l->queue.length && !l->stop && l->sync_done == l->sync_req)
+			g_cond_wait(&l->cond, &l->lock);
+		batch = l->queue;
+		g_queue_init(&l->queue);
+		req = l->sync_req;
+		stop = l->stop;
+		g_mutex_unlock(&l->lock);
+		while ((line = g_queue_pop_head(&batch))) {
+			if (write_line(l, line))
+				ok++;
+			else
+				lost++;
+			g_free(line);
+		}
+		if (l->fp && fflush(l->fp))
+			g_warning("event log: cannot flush %s: %s", l->path, g_strerror(errno));
+		g_mutex_lock(&l->lock);
+		l->written += ok;
+		l->dropped += lost;
+		ok = lost = 0;
+		l->sync_done = req;
+		g_cond_broadcast(&l->cond);
+		g_mutex_unlock(&l->lock);
+		if (stop)
+			break;
+	}
+	g_clear_pointer(&l->fp, fclose);
+	return NULL;
+}
+
+/**
+ * An event log at @path, rotated past @max_bytes keeping @keep old files,
+ * with at most @max_queue lines waiting for the writer thread.  The file
+ * is opened (and its directory made) by the thread: a failure is logged
+ * there, not returned.  Returns 0 or a negative errno.
+ */
+int ce_mon_evlog_new(struct ce_mon_evlog **lp, const char *path, gint64 max_bytes, unsigned keep,
+        unsigned max_queue)
+{
+	struct ce_mon_evlog *l = NULL;
+	GError *error = NULL;
+	int err = 0;
+
+	if (!path || !*path || max_bytes <= 0 || !max_queue) {
+		err = -EINVAL;
+		goto out;
+	}
+	l = g_new0(struct ce_mon_evlog, 1);
+	l->path = g_strdup(path);
+	l->max_bytes = max_bytes;
+	l->keep = keep;
+	l->max_queue = max_queue;
+	g_mutex_init(&l->lock);
+	g_cond_init(&l->cond);
+	g_queue_init(&l->queue);
+	l->thread = g_thread_try_new("ce-evlog", writer, l, &error);
+	if (!l->thread) {
+		g_warning("event log: no writer thread: %s", error->message);
+		g_error_free(error);
+		err = -EAGAIN;
+	}
+out:
+	if (err && l) {
+		ce_mon_evlog_free(l);
+		l = NULL;
+	}
+	*lp = l;
+	return err;
+}
+
+/** Stop the writer thread once it has written what is queued, and free the log. */
+void ce_mon_evlog_free(struct ce_mon_evlog *l)
+{
+	if (!l)
+		return;
+	if (l->thread) {
+		g_mutex_lock(&l->lock);
+		l->stop = true;
+		g_cond_signal(&l->cond);
+		g_mutex_unlock(&l->lock);
+		g_thread_join(l->thread);
+	}
+	g_queue_clear_full(&l->queue, g_free);
+	g_mutex_clear(&l->lock);
+	g_cond_clear(&l->cond);
+	g_free(l->path);
+	g_free(l);
+}
+
+/** Queue one line (@len bytes, with its newline) for writing; drops it if the queue is full. */
+void ce_mon_evlog_push(struct ce_mon_evlog *l, const char *line, gsize len)
+{
+	g_mutex_lock(&l->lock);
+	if (l->queue.length >= l->max_queue) {
+		l->dropped++;
+	} else {
+		g_queue_push_tail(&l->queue, g_strndup(line, len));
+		g_cond_signal(&l->cond);
+	}
+	g_mutex_unlock(&l->lock);
+}
+
+/** Wait until every line queued so far has been written and flushed (tests, shutdown). */
+void ce_mon_evlog_sync(struct ce_mon_evlog *l)
+{
+	guint64 req;
+
+	g_mutex_lock(&l->lock);
+	req = ++l->sync_req;
+	g_cond_signal(&l->cond);
+	while (l->sync_done < req)
+		g_cond_wait(&l->cond, &l->lock);
+	g_mutex_unlock(&l->lock);
+}
+
+/** Lines dropped so far (full queue or unwritable file). */
+guint64 ce_mon_evlog_dropped(const struct ce_mon_evlog *l)
+{
+	struct ce_mon_evlog *m = (struct ce_mon_evlog *)l;
+	guint64 n;
+
+	g_mutex_lock(&m->lock);
+	n = m->dropped;
+	g_mutex_unlock(&m->lock);
+	return n;
+}
+
+/** Lines written so far. */
+guint64 ce_mon_evlog_written(const struct ce_mon_evlog *l)
+{
+	struct ce_mon_evlog *m = (struct ce_mon_evlog *)l;
+	guint64 n;
+
+	g_mutex_lock(&m->lock);
+	n = m->written;
+	g_mutex_unlock(&m->lock);
+	return n;
+}

@@ -1,0 +1,535 @@
+/* monitor.c - the conf-monitor module: chan.notify from any room to events, CDRs, log, socket,
+ * store */
+#define G_LOG_DOMAIN "monitor"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "conf-engine/config.h"
+#include "console.h"
+#include "engine.h"
+#include "message.h"
+#include "module.h"
+#include "modules/store/store.h"
+#include "monitor.h"
+
+/*
+ * How chan.notify reaches us (docs/monitor.md explains the choice):
+ *
+ * - From Yate (its conference module, scripts): through a Yate *watch* of
+ *   chan.notify.  We only observe, so we neither slow down nor answer any
+ *   of Yate's chan.notify dispatches, and we see each one once, after all
+ *   of Yate's handlers, whatever they did with it.  A filter cannot help:
+ *   Yate filters on one exact value and the targetid differs per room.
+ * - From the engine's own rooms: ce_bus_send() runs local handlers first.
+ *   A CE_BUS_LOCAL handler at priority 0 takes the message there, at the
+ *   moment the room sent it, and marks it; the same message later reaches
+ *   our watcher after its trip to Yate and is skipped.
+ *
+ * Every event and CDR becomes one JSON line (json.c) for the event log
+ * (evlog.c) and the socket (fanout.c), a row for the store when one runs,
+ * and, with [monitor] forward=, a chan.notify for Yate.
+ */
+
+#define SECTION      "monitor"
+#define FORWARD_MARK "ce_monitor"
+
+struct monitor {
+	struct ce_engine *ce;
+	struct ce_bus *bus;
+	char **targets;
+	char *forward;
+	bool use_store;
+	struct ce_mon_track *track;
+	struct ce_mon_evlog *log;
+	struct ce_mon_fanout *fan;
+	GHashTable *own; /* struct ce_msg * the local handler took (a reference each) */
+	GArray *watches;
+	int handler;
+	guint timer;
+	gint64 timer_due;
+	guint64 seq, forwarded;
+	GString *line;
+};
+
+static struct monitor *s_mon;
+
+static enum ce_event_kind store_kind(enum ce_mon_kind k)
+{
+	static const enum ce_event_kind map[CE_MON_N_KINDS] = {
+	        [CE_MON_CREATED] = CE_EVENT_CREATED,
+	        [CE_MON_ENTER] = CE_EVENT_ENTER,
+	        [CE_MON_LEAVE] = CE_EVENT_LEAVE,
+	        [CE_MON_TALK_START] = CE_EVENT_TALK_START,
+	        [CE_MON_TALK_STOP] = CE_EVENT_TALK_STOP,
+	        [CE_MON_MUTE] = CE_EVENT_MUTE,
+	        [CE_MON_UNMUTE] = CE_EVENT_UNMUTE,
+	        [CE_MON_RECORD_START] = CE_EVENT_RECORD_START,
+	        [CE_MON_RECORD_STOP] = CE_EVENT_RECORD_STOP,
+	        [CE_MON_DESTROYED] = CE_EVENT_END,
+	};
+
+	return map[k];
+}
+
+static struct ce_store *store(struct monitor *m)
+{
+	return m->use_store ? ce_store_of(m->ce) : NULL;
+}
+
+static void store_event(struct monitor *m, const struct ce_mon_event *ev)
+{
+	struct ce_store *st = store(m);
+	char *detail = NULL;
+	struct ce_event se = {
+	        .kind = store_kind(ev->kind),
+	        .at = ev->at,
+	        .room = (char *)ev->room,
+	        .conference_id = ev->conference_id,
+	        .leg = (char *)ev->leg,
+	        .caller = (char *)(ev->caller ? ev->caller : ev->peer),
+	};
+
+	if (!st)
+		return;
+	if (ev->energy >= 0)
+		detail = g_strdup_printf("energy=%d", ev->energy);
+	else if (ev->kind == CE_MON_TALK_STOP)
+		detail = g_strdup_printf("talk_ms=%" G_GINT64_FORMAT, ev->duration_ms);
+	se.detail = detail ? detail : (char *)ev->detail;
+	ce_store_add_event(st, &se);
+	g_free(detail);
+}
+
+static void store_cdr(struct monitor *m, const struct ce_mon_cdr *c)
+{
+	struct ce_store *st = store(m);
+	struct ce_cdr sc = {
+	        .room = (char *)c->room,
+	        .conference_id = c->conference_id,
+	        .leg = (char *)c->leg,
+	        .caller = (char *)(c->caller ? c->caller : c->peer),
+	        .called = (char *)c->called,
+	        .joined_at = c->joined_at,
+	        .left_at = c->left_at,
+	        .talk_ms = c->talk_ms,
+	        .reason = (char *)c->reason,
+	};
+
+	if (st)
+		ce_store_add_cdr(st, &sc);
+}
+
+static void add(struct ce_msg *f, const char *name, const char *v)
+{
+	if (v)
+		ce_msg_add(f, name, v);
+}
+
+static void add_int(struct ce_msg *f, const char *name, gint64 v)
+{
+	if (v >= 0)
+		ce_msg_setf(f, name, "%" G_GINT64_FORMAT, v);
+}
+
+static struct ce_msg *forward_new(struct monitor *m, const char *room, const char *event, gint64 at)
+{
+	struct ce_msg *f = NULL;
+
+	if (ce_msg_new(&f, "chan.notify"))
+		return NULL;
+	ce_msg_setf(f, "targetid", "%s%s", m->forward, room ? room : "");
+	ce_msg_add(f, "event", event);
+	add(f, "room", room);
+	ce_msg_setf(f, "time", "%" G_GINT64_FORMAT ".%06d", at / G_USEC_PER_SEC,
+	        (int)(at % G_USEC_PER_SEC));
+	ce_msg_add(f, "node", ce_engine_node(m->ce));
+	ce_msg_add(f, FORWARD_MARK, "true");
+	return f;
+}
+
+static void forward_send(struct monitor *m, struct ce_msg *f)
+{
+	m->forwarded++;
+	ce_bus_send(m->bus, f, 0, NULL, NULL);
+	ce_msg_unref(f);
+}
+
+static void forward_event(struct monitor *m, const struct ce_mon_event *ev)
+{
+	struct ce_msg *f = forward_new(m, ev->room, ce_mon_kind_name(ev->kind), ev->at);
+
+	if (!f)
+		return;
+	ce_msg_add(f, "source", ce_mon_source_name(ev->source));
+	add(f, "id", ev->leg);
+	add(f, "peerid", ev->peer);
+	add(f, "caller", ev->caller);
+	add(f, "called", ev->called);
+	add(f, "billid", ev->billid);
+	add_int(f, "users", ev->users);
+	add_int(f, "maxusers", ev->maxusers);
+	add_int(f, "energy", ev->energy);
+	add_int(f, "duration_ms", ev->duration_ms);
+	add(f, ev->kind == CE_MON_LEAVE ? "reason" : "detail", ev->detail);
+	forward_send(m, f);
+}
+
+static void forward_cdr(struct monitor *m, const struct ce_mon_cdr *c)
+{
+	struct ce_msg *f = forward_new(m, c->room, "cdr", c->left_at);
+
+	if (!f)
+		return;
+	ce_msg_add(f, "source", ce_mon_source_name(c->source));
+	add(f, "id", c->leg);
+	add(f, "peerid", c->peer);
+	add(f, "caller", c->caller);
+	add(f, "called", c->called);
+	add(f, "billid", c->billid);
+	add_int(f, "joined_us", c->joined_at);
+	add_int(f, "left_us", c->left_at);
+	add_int(f, "duration_ms", (c->left_at - c->joined_at) / 1000);
+	add_int(f, "talk_ms", c->talk_ms);
+	add(f, "reason", c->reason);
+	forward_send(m, f);
+}
+
+/* One JSON line to the log and the subscribers. */
+static void publish(struct monitor *m)
+{
+	if (m->log)
+		ce_mon_evlog_push(m->log, m->line->str, m->line->len);
+	if (m->fan)
+		ce_mon_fanout_send(m->fan, m->line->str, m->line->len);
+}
+
+static void on_event(const struct ce_mon_event *ev, void *arg)
+{
+	struct monitor *m = arg;
+
+	g_debug("%s %s room=%s leg=%s", ce_mon_source_name(ev->source), ce_mon_kind_name(ev->kind),
+	        ev->room, ev->leg ? ev->leg : "-");
+	g_string_truncate(m->line, 0);
+	ce_mon_json_event(m->line, ev, ce_engine_node(m->ce), ++m->seq);
+	publish(m);
+	store_event(m, ev);
+	if (m->forward)
+		forward_event(m, ev);
+}
+
+static void on_cdr(const struct ce_mon_cdr *c, void *arg)
+{
+	struct monitor *m = arg;
+
+	g_string_truncate(m->line, 0);
+	ce_mon_json_cdr(m->line, c, ce_engine_node(m->ce), ++m->seq);
+	publish(m);
+	store_cdr(m, c);
+	if (m->forward)
+		forward_cdr(m, c);
+}
+
+static const struct ce_mon_track_ops track_ops = {on_event, on_cdr};
+
+static void arm_timer(struct monitor *m);
+
+static gboolean on_timer(gpointer arg)
+{
+	struct monitor *m = arg;
+
+	m->timer = 0;
+	arm_timer(m);
+	return G_SOURCE_REMOVE;
+}
+
+/* Write the CDRs that are due and wake up when the next one is. */
+static void arm_timer(struct monitor *m)
+{
+	gint64 now = ce_engine_now(m->ce);
+	gint64 due = ce_mon_track_expire(m->track, now);
+
+	if (!due || (m->timer && due >= m->timer_due))
+		return;
+	if (m->timer)
+		g_source_remove(m->timer);
+	m->timer_due = due;
+	m->timer = g_timeout_add((guint)MIN((due - now) / 1000 + 1, 60000), on_timer, m);
+}
+
+/* The targetid prefix @msg is for, or NULL when it is not for us. */
+static const char *our_target(const struct monitor *m, const struct ce_msg *msg)
+{
+	const char *target = ce_msg_get(msg, "targetid");
+
+	if (!target || ce_msg_get(msg, FORWARD_MARK))
+		return NULL;
+	for (char **p = m->targets; *p; p++) {
+		if (g_str_has_prefix(target, *p))
+			return *p;
+	}
+	return NULL;
+}
+
+static bool take(struct monitor *m, const struct ce_msg *msg, enum ce_mon_source src)
+{
+	const char *prefix = our_target(m, msg);
+	const char *room;
+
+	if (!prefix)
+		return false;
+	room = ce_msg_get(msg, "room");
+	if (!room || !*room)
+		room = ce_msg_get(msg, "targetid") + strlen(prefix);
+	ce_mon_track_notify(m->track, msg, room, src, ce_engine_now(m->ce));
+	arm_timer(m);
+	return true;
+}
+
+static enum ce_msg_result on_local_notify(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct monitor *m = arg;
+
+	/* With an id it came from Yate through somebody's relay: Yate reports it to our watch. */
+	if ((!msg->id || !*msg->id) && !g_hash_table_contains(m->own, msg) &&
+	        take(m, msg, CE_MON_SRC_ENGINE))
+		g_hash_table_add(m->own, ce_msg_ref(msg));
+	return CE_MSG_CONTINUE;
+}
+
+static void watch_notify(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct monitor *m = arg;
+
+	if (!g_hash_table_remove(m->own, msg))
+		take(m, msg, CE_MON_SRC_YATE);
+}
+
+static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct monitor *m = arg;
+
+	if (handled)
+		ce_mon_track_execute(m->track, msg, ce_engine_now(m->ce));
+}
+
+static void watch_hangup(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct monitor *m = arg;
+
+	ce_mon_track_hangup(m->track, msg, ce_engine_now(m->ce));
+	arm_timer(m);
+}
+
+static void hello(GString *out, void *arg)
+{
+	struct monitor *m = arg;
+
+	ce_mon_json_hello(out, ce_engine_node(m->ce), ce_engine_now(m->ce));
+}
+
+static void status(struct ce_engine *ce, GString *out, void *arg)
+{
+	struct monitor *m = arg;
+	struct ce_mon_track_stats ts;
+	struct ce_mon_fanout_stats fs = {0};
+
+	ce_mon_track_stats(m->track, &ts);
+	if (m->fan)
+		ce_mon_fanout_stats(m->fan, &fs);
+	g_string_append_printf(out,
+	        "rooms=%u,participants=%u,talking=%u,events=%" G_GUINT64_FORMAT
+	        ",cdrs=%" G_GUINT64_FORMAT ",pending_cdrs=%u,subscribers=%u,"
+	        "subscribers_dropped=%" G_GUINT64_FORMAT ",log_dropped=%" G_GUINT64_FORMAT
+	        ",forwarded=%" G_GUINT64_FORMAT,
+	        ts.rooms, ts.legs, ts.talking, ts.events, ts.cdrs, ts.pending_cdrs, fs.clients,
+	        fs.dropped, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded);
+}
+
+/* ---- configuration ---- */
+
+/* @key as a path: relative to the configuration file's directory; NULL if off. */
+static char *path_opt(const struct ce_config *cfg, const char *key, const char *def)
+{
+	const char *v = ce_config_get(cfg, SECTION, key, NULL);
+	const char *file = ce_config_path(cfg);
+	char *dir, *p;
+
+	if (!v || !*v)
+		v = def;
+	if (!v || !*v || !g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "none"))
+		return NULL;
+	if (g_path_is_absolute(v) || !file)
+		return g_strdup(v);
+	dir = g_path_get_dirname(file);
+	p = g_build_filename(dir, v, NULL);
+	g_free(dir);
+	return p;
+}
+
+static int open_log(struct monitor *m, const struct ce_config *cfg)
+{
+	const char *state = ce_config_get(cfg, "general", "state_dir", NULL);
+	char *def = state && *state ? g_build_filename(state, "conf-monitor.jsonl", NULL) : NULL;
+	char *path = path_opt(cfg, "event_log", def);
+	int err = 0;
+
+	if (path) {
+		err = ce_mon_evlog_new(&m->log, path,
+		        ce_config_get_int(cfg, SECTION, "event_log_size", 16 << 20, 4096, G_MAXINT),
+		        (unsigned)ce_config_get_int(cfg, SECTION, "event_log_keep", 5, 0, 1000),
+		        (unsigned)ce_config_get_int(
+		                cfg, SECTION, "event_log_queue", 65536, 16, 1 << 24));
+		g_info("event log: %s", path);
+	} else {
+		g_info("no event log ([monitor] event_log, or [general] state_dir)");
+	}
+	g_free(path);
+	g_free(def);
+	return err;
+}
+
+static int open_socket(struct monitor *m, const struct ce_config *cfg)
+{
+	char *path = path_opt(cfg, "socket", NULL);
+	const char *mode = ce_config_get(cfg, SECTION, "socket_mode", "0660");
+	GError *error = NULL;
+	char *end;
+	unsigned long perm = strtoul(mode, &end, 8);
+	int err = 0;
+
+	if (*end || perm > 0777) {
+		g_warning("[monitor] socket_mode=%s is not an octal mode, using 0660", mode);
+		perm = 0660;
+	}
+	if (path)
+		err = ce_mon_fanout_new(&m->fan, path, (unsigned)perm,
+		        ce_config_get_int(cfg, SECTION, "socket_queue", 256 << 10, 4096, 1 << 30),
+		        (unsigned)ce_config_get_int(cfg, SECTION, "socket_clients", 32, 1, 4096),
+		        hello, m, &error);
+	if (err) {
+		g_critical(
+		        "[monitor] socket=%s: %s", path, error ? error->message : g_strerror(-err));
+		g_clear_error(&error);
+	}
+	g_free(path);
+	return err;
+}
+
+static int read_config(struct monitor *m, const struct ce_config *cfg, struct ce_mon_limits *lim)
+{
+	const char *targets = ce_config_get(cfg, SECTION, "targets", "conf-monitor/");
+	const char *forward = ce_config_get(cfg, SECTION, "forward", NULL);
+
+	m->targets = g_strsplit_set(targets, ", ", -1);
+	for (char **p = m->targets; *p; p++) {
+		/* empty items (from ", ") would match every targetid */
+		if (!**p) {
+			memmove(p, p + 1, g_strv_length(p + 1) * sizeof(*p) + sizeof(*p));
+			p--;
+		}
+	}
+	m->use_store = ce_config_get_bool(cfg, SECTION, "store", true);
+	m->forward = forward && *forward ? g_strdup(forward) : NULL;
+	for (char **p = m->targets; m->forward && *p; p++) {
+		if (g_str_has_prefix(m->forward, *p)) {
+			g_critical("[monitor] forward=%s would loop: it starts with the target %s "
+			           "the monitor listens to",
+			        m->forward, *p);
+			return -EINVAL;
+		}
+	}
+	ce_mon_limits_default(lim);
+	lim->cdr_delay_us =
+	        ce_config_get_int(cfg, SECTION, "cdr_delay", 2000, 0, 600000) * (gint64)1000;
+	lim->max_rooms = (unsigned)ce_config_get_int(cfg, SECTION, "max_rooms", 10000, 1, 1000000);
+	lim->max_legs =
+	        (unsigned)ce_config_get_int(cfg, SECTION, "max_participants", 100000, 1, 10000000);
+	lim->max_speakers = (unsigned)ce_config_get_int(cfg, SECTION, "max_speakers", 32, 1, 1024);
+	return 0;
+}
+
+/* ---- the module ---- */
+
+static void watch(struct monitor *m, const char *name, ce_watch_h *h)
+{
+	int id = ce_bus_watch(m->bus, name, 0, h, m, NULL);
+
+	if (id > 0)
+		g_array_append_val(m->watches, id);
+	else
+		g_warning("cannot watch %s: %s", name, g_strerror(-id));
+}
+
+static void monitor_free(struct monitor *m)
+{
+	if (!m)
+		return;
+	ce_console_remove_status(m->ce, SECTION);
+	if (m->handler > 0)
+		ce_bus_uninstall(m->bus, m->handler);
+	for (guint i = 0; m->watches && i < m->watches->len; i++)
+		ce_bus_unwatch(m->bus, g_array_index(m->watches, int, i));
+	if (m->track)
+		ce_mon_track_end_all(m->track, ce_engine_now(m->ce), "shutdown");
+	if (m->timer)
+		g_source_remove(m->timer);
+	ce_mon_track_free(m->track);
+	ce_mon_fanout_free(m->fan);
+	ce_mon_evlog_free(m->log); /* writes what is queued */
+	if (m->watches)
+		g_array_free(m->watches, TRUE);
+	if (m->own)
+		g_hash_table_destroy(m->own);
+	if (m->line)
+		g_string_free(m->line, TRUE);
+	g_strfreev(m->targets);
+	g_free(m->forward);
+	g_free(m);
+}
+
+static int monitor_init(struct ce_engine *ce)
+{
+	const struct ce_config *cfg = ce_engine_config(ce);
+	struct monitor *m = g_new0(struct monitor, 1);
+	struct ce_mon_limits lim;
+	int err;
+
+	m->ce = ce;
+	m->bus = ce_engine_bus(ce);
+	m->line = g_string_sized_new(512);
+	m->own = g_hash_table_new_full(
+	        g_direct_hash, g_direct_equal, (GDestroyNotify)ce_msg_unref, NULL);
+	m->watches = g_array_new(FALSE, FALSE, sizeof(int));
+	if ((err = read_config(m, cfg, &lim)) ||
+	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
+	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)))
+		goto out;
+	m->handler = ce_bus_install(
+	        m->bus, "chan.notify", 0, NULL, NULL, CE_BUS_LOCAL, on_local_notify, m, NULL);
+	if (m->handler < 0) {
+		err = m->handler;
+		goto out;
+	}
+	watch(m, "chan.notify", watch_notify);
+	watch(m, "call.execute", watch_execute);
+	watch(m, "chan.hangup", watch_hangup);
+	watch(m, "chan.disconnected", watch_hangup);
+	err = ce_console_add_status(ce, SECTION, status, m);
+out:
+	if (err) {
+		monitor_free(m);
+		m = NULL;
+	}
+	s_mon = m;
+	return err;
+}
+
+static void monitor_exit(struct ce_engine *ce)
+{
+	g_clear_pointer(&s_mon, monitor_free);
+}
+
+CE_MODULE_DEFINE(monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit);
