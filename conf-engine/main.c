@@ -45,7 +45,7 @@ struct app {
 	struct ce_yate *y;
 	struct ce_link *link;
 	int code;
-	bool code_set, stopping;
+	bool code_set, stopping, done;
 };
 
 static char *opt_config;
@@ -176,6 +176,41 @@ static int apply_log_config(const struct ce_config *cfg)
 	return 0;
 }
 
+/* Core keys of [general] whose values can be wrong: say where. */
+static int check_general(const struct ce_config *cfg)
+{
+	const struct ce_config_entry *e = ce_config_lookup(cfg, "general", "log_to");
+	const char *spec = opt_connect;
+
+	if (e && strcmp(e->value, "stderr") && strcmp(e->value, "yate")) {
+		fprintf(stderr,
+		        "conf-engine: configuration error: %s:%u: log_to must be stderr or yate, "
+		        "not "
+		        "'%s'\n",
+		        e->file, e->line, e->value);
+		return -EINVAL;
+	}
+	e = ce_config_lookup(cfg, "general", "connect");
+	if (!spec && e)
+		spec = e->value;
+	if (spec && *spec && strcmp(spec, "stdio") && !g_str_has_prefix(spec, "unix:") &&
+	        !g_str_has_prefix(spec, "tcp:")) {
+		if (spec == opt_connect)
+			fprintf(stderr,
+			        "conf-engine: bad --connect '%s': expected unix:PATH or "
+			        "tcp:HOST:PORT\n",
+			        spec);
+		else
+			fprintf(stderr,
+			        "conf-engine: configuration error: %s:%u: connect must be "
+			        "unix:PATH or "
+			        "tcp:HOST:PORT\n",
+			        e->file, e->line);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static void link_opts(const struct ce_config *cfg, struct ce_link_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -193,6 +228,7 @@ static void on_yate_quit(void *arg, int code)
 		app->code = code;
 		app->code_set = true;
 	}
+	app->done = true; /* also when the loop does not run yet */
 	g_main_loop_quit(app->loop);
 }
 
@@ -204,6 +240,7 @@ static void stop(struct app *app, int code)
 		app->code_set = true;
 	}
 	if (app->stopping) {
+		app->done = true;
 		g_main_loop_quit(app->loop);
 		return;
 	}
@@ -258,6 +295,7 @@ static int run(struct app *app)
 	guint sig_term, sig_int;
 	int r;
 
+	app->loop = g_main_loop_new(NULL, FALSE);
 	if ((r = ce_engine_new(&app->ce, app->cfg)) < 0) {
 		g_critical("cannot create the engine: %s", g_strerror(-r));
 		return EXIT_START;
@@ -275,11 +313,11 @@ static int run(struct app *app)
 	if (!strcmp(log_to, "yate"))
 		ce_yate_log_to_link(app->y, true);
 	g_message("conf-engine %s starting, link %s", PACKAGE_VERSION, ce_link_spec(app->link));
-	app->loop = g_main_loop_new(NULL, FALSE);
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, app);
 	sig_int = g_unix_signal_add(SIGINT, on_signal, app);
 	ce_link_start(app->link);
-	g_main_loop_run(app->loop);
+	if (!app->done)
+		g_main_loop_run(app->loop);
 	g_source_remove(sig_term);
 	g_source_remove(sig_int);
 	g_message("conf-engine stopping");
@@ -314,7 +352,8 @@ int main(int argc, char **argv)
 		printf("conf-engine %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
 	}
-	if (load_config(&app.cfg) < 0 || apply_log_config(app.cfg) < 0) {
+	if (load_config(&app.cfg) < 0 || apply_log_config(app.cfg) < 0 ||
+	        check_general(app.cfg) < 0) {
 		code = EXIT_CONFIG;
 	} else if (opt_check) {
 		printf("conf-engine: configuration %s OK\n",

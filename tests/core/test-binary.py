@@ -372,6 +372,9 @@ def test_options():
     with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
         f.write("[log]\nlevel=loud\n")
         badlevel = f.name
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("[general]\n\nlog_to=syslog\n")
+        badlogto = f.name
     try:
         p = subprocess.run([BINARY, "--check-config", "--config", bad], capture_output=True, timeout=WAIT)
         tap(p.returncode == 2 and (bad + ":5").encode() in p.stderr,
@@ -381,6 +384,9 @@ def test_options():
         p = subprocess.run([BINARY, "--check-config", "--config", badlevel], capture_output=True, timeout=WAIT)
         tap(p.returncode == 2 and (badlevel + ":2").encode() in p.stderr,
             "bad log level: exit 2 with file:line", p.stderr)
+        p = subprocess.run([BINARY, "--check-config", "--config", badlogto], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (badlogto + ":3").encode() in p.stderr,
+            "bad log_to: exit 2 with file:line", p.stderr)
         p = subprocess.run([BINARY, "--check-config", "--config", good], capture_output=True, timeout=WAIT)
         tap(p.returncode == 0, "good config: --check-config exit 0", p.stderr)
         p = subprocess.run([BINARY, "--check-config --config " + good], capture_output=True, timeout=WAIT)
@@ -393,7 +399,7 @@ def test_options():
                            stdin=subprocess.DEVNULL)
         tap(p.returncode == 2 and b"unix:PATH" in p.stderr, "bad --connect: exit 2", p.stderr)
     finally:
-        for n in (bad, good, badlevel):
+        for n in (bad, good, badlevel, badlogto):
             os.unlink(n)
 
 
