@@ -347,6 +347,10 @@ static enum ce_msg_result on_control(struct ce_dispatch *d, struct ce_msg *msg, 
 	bool ok;
 
 	(void)d;
+	/* chan.masquerade id=dumb/N message=chan.control: Yate's completion sets
+	 * targetid to the caller, so the leg is in id= */
+	if (!leg && !(target && g_str_has_prefix(target, PREFIX)))
+		leg = ce_leg_find(conf, ce_msg_get(msg, "id"));
 	if (leg) {
 		ce_leg_ref(leg);
 		ok = control_params(leg, msg);

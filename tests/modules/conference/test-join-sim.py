@@ -132,4 +132,26 @@ tap.ok(len(ex) == 2 and all(m['params'].get('room') == 'conf/cs-42' for m in ex)
        'the script gets room=conf/cs-42 back', ex)
 r.cleanup()
 
+# 6. Controls and DTMF: chan.control (direct and masqueraded) on a leg, DTMF events.
+r = simlib.run('''
+route ^800$ conf/room6 notify=mon/room6 lonely=true
+at 0 call 1001 800 play=%s
+at 0.5 call 1002 800 play=%s
+at 1.5 dtmf 1001 5
+at 2 message chan.control targetid=dumb/1 operation=mute
+at 2.5 message chan.masquerade id=dumb/2 message=chan.control operation=deaf
+at 3 message chan.control targetid=conf/room6 operation=lock
+at 3.2 call 1003 800
+at 4 expect message chan.notify event=dtmf id=dumb/1 text=5 targetid=mon/room6
+at 4 expect message chan.notify event=mute id=dumb/1 peerid=sip/1
+at 4 expect message chan.notify event=deaf id=dumb/2
+at 4 expect message chan.notify event=locked
+at 4 expect event rejected who=1003 error=forbidden
+at 4.5 hangup all
+end 5.5
+''' % (SPEECH, SPEECH), module=simlib.ENGINE)
+tap.ok(r.ok, 'chan.control mute/deaf/lock and DTMF reach the room', r.why())
+tap.ok(r.messages('chan.control', handled=True, operation='mute'), 'chan.control answered true')
+r.cleanup()
+
 tap.done()
