@@ -78,6 +78,7 @@ int ce_rec_write(
         const struct ce_db_ops *ops, struct ce_db *db, const struct ce_rec *r, GError **err);
 
 char *ce_store_text(const char *s);
+char *ce_store_ident(const char *s, gsize max);
 struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 struct ce_participant *ce_participant_dup(const struct ce_participant *p);
 bool ce_store_time_ok(gint64 t);

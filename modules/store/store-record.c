@@ -66,6 +66,18 @@ char *ce_store_text(const char *s)
 	return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
 }
 
+/** ce_store_ident() - ce_store_text() cut to at most @max bytes, at a character boundary */
+char *ce_store_ident(const char *s, gsize max)
+{
+	char *t = ce_store_text(s);
+
+	if (t && strlen(t) > max) {
+		const char *end = g_utf8_find_prev_char(t, t + max + 1);
+		t[end ? end - t : 0] = '\0';
+	}
+	return t;
+}
+
 /** ce_store_time_ok() - whether @t lies in years 1 to 9999 */
 bool ce_store_time_ok(gint64 t)
 {
@@ -229,7 +241,9 @@ void ce_room_live_free(struct ce_room_live *rl)
 
 static char *uuid_or_new(const char *uuid)
 {
-	return uuid ? ce_store_text(uuid) : g_uuid_string_random();
+	if (uuid && *uuid && strlen(uuid) <= CE_STORE_UUID_MAX)
+		return ce_store_text(uuid);
+	return g_uuid_string_random();
 }
 
 /** ce_rec_new_event() - a record holding a sanitized copy of @ev */
@@ -240,12 +254,12 @@ struct ce_rec *ce_rec_new_event(const struct ce_event *ev)
 
 	*e = *ev;
 	e->uuid = uuid_or_new(ev->uuid);
-	e->room = ce_store_text(ev->room ? ev->room : "");
+	e->room = ce_store_ident(ev->room ? ev->room : "", CE_STORE_ROOM_MAX);
 	e->leg = ce_store_text(ev->leg);
 	e->caller = ce_store_text(ev->caller);
 	e->caller_name = ce_store_text(ev->caller_name);
 	e->detail = ce_store_text(ev->detail);
-	e->node = ce_store_text(ev->node);
+	e->node = ce_store_ident(ev->node, CE_STORE_ROOM_MAX);
 	r->type = CE_REC_EVENT;
 	r->ev = e;
 	return r;
@@ -259,14 +273,14 @@ struct ce_rec *ce_rec_new_cdr(const struct ce_cdr *cdr)
 
 	*c = *cdr;
 	c->uuid = uuid_or_new(cdr->uuid);
-	c->room = ce_store_text(cdr->room ? cdr->room : "");
+	c->room = ce_store_ident(cdr->room ? cdr->room : "", CE_STORE_ROOM_MAX);
 	c->leg = ce_store_text(cdr->leg);
 	c->role = ce_store_text(cdr->role);
 	c->caller = ce_store_text(cdr->caller);
 	c->caller_name = ce_store_text(cdr->caller_name);
 	c->called = ce_store_text(cdr->called);
 	c->reason = ce_store_text(cdr->reason);
-	c->node = ce_store_text(cdr->node);
+	c->node = ce_store_ident(cdr->node, CE_STORE_ROOM_MAX);
 	r->type = CE_REC_CDR;
 	r->cdr = c;
 	return r;
@@ -279,8 +293,8 @@ struct ce_rec *ce_rec_new_live(const struct ce_room_live *rl)
 	struct ce_room_live *l = g_new(struct ce_room_live, 1);
 
 	*l = *rl;
-	l->room = ce_store_text(rl->room ? rl->room : "");
-	l->node = ce_store_text(rl->node);
+	l->room = ce_store_ident(rl->room ? rl->room : "", CE_STORE_ROOM_MAX);
+	l->node = ce_store_ident(rl->node, CE_STORE_ROOM_MAX);
 	r->type = CE_REC_LIVE;
 	r->live = l;
 	return r;

@@ -449,6 +449,9 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, 
 
 	if (!st || !c || !c->room || !cb)
 		return -EINVAL;
+	if (strlen(c->room) > CE_STORE_ROOM_MAX ||
+	        (c->access_number && strlen(c->access_number) > CE_STORE_ACCESS_MAX))
+		return -ERANGE;
 	if (!ce_store_time_ok(c->starts_at) || !ce_store_time_ok(c->ends_at) ||
 	        c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
 	        c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
@@ -482,7 +485,7 @@ void ce_store_add_event(struct ce_store *st, const struct ce_event *ev)
 	struct ce_rec *r = ce_rec_new_event(ev);
 
 	if (!r->ev->node)
-		r->ev->node = g_strdup(st->opt.node);
+		r->ev->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
 	r->ev->seq = CE_ATOMIC_INC(&st->seq);
 	r->ev->at = CLAMP(r->ev->at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	if ((unsigned)r->ev->kind >= CE_EVENT_N_KINDS)
@@ -497,7 +500,7 @@ void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr)
 	struct ce_cdr *c = r->cdr;
 
 	if (!c->node)
-		c->node = g_strdup(st->opt.node);
+		c->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
 	c->joined_at = CLAMP(c->joined_at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	c->left_at = CLAMP(c->left_at, c->joined_at, CE_STORE_TIME_MAX);
 	c->duration_ms = (c->left_at - c->joined_at) / 1000;
@@ -511,7 +514,7 @@ void ce_store_room_live(struct ce_store *st, const struct ce_room_live *rl)
 	struct ce_rec *r = ce_rec_new_live(rl);
 
 	if (!r->live->node)
-		r->live->node = g_strdup(st->opt.node);
+		r->live->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
 	r->live->started_at = CLAMP(r->live->started_at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	r->live->updated_at = CLAMP(r->live->updated_at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	ce_store_writer_push(st, r);

@@ -58,6 +58,16 @@ struct ce_store_options {
 	unsigned reconnect_max_ms; /* back-off ceiling (0: 30000) */
 };
 
+/*
+ * Identifiers (room, node, access number) are indexed, so they have a
+ * length limit, the same on both backends: longer room and node names in
+ * history are cut (at a character boundary); a conference with a longer
+ * room or access number is refused.
+ */
+#define CE_STORE_ROOM_MAX   1024
+#define CE_STORE_ACCESS_MAX 256
+#define CE_STORE_UUID_MAX   128
+
 /* Valid range of every time the store accepts: years 1 to 9999. */
 #define CE_STORE_TIME_MIN (-62135596800LL * G_USEC_PER_SEC)
 #define CE_STORE_TIME_MAX (253402300799LL * G_USEC_PER_SEC)

@@ -35,7 +35,8 @@ CREATE TABLE conferences (
 	cancelled boolean NOT NULL DEFAULT false,
 	created_at timestamptz NOT NULL DEFAULT now(),
 	updated_at timestamptz NOT NULL DEFAULT now(),
-	CHECK (ends_at > starts_at)
+	CHECK (ends_at > starts_at),
+	CHECK (octet_length(access_number) <= 256 AND octet_length(room) <= 1024)
 );
 CREATE INDEX conferences_access_idx ON conferences (access_number, ends_at);
 CREATE INDEX conferences_room_idx ON conferences (room, ends_at);

@@ -36,7 +36,8 @@ CREATE TABLE conferences (
 	cancelled INTEGER NOT NULL DEFAULT 0 CHECK (cancelled IN (0, 1)),
 	created_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER) * 1000000),
 	updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER) * 1000000),
-	CHECK (ends_at > starts_at)
+	CHECK (ends_at > starts_at),
+	CHECK (length(CAST(access_number AS BLOB)) <= 256 AND length(CAST(room AS BLOB)) <= 1024)
 );
 CREATE INDEX conferences_access_idx ON conferences (access_number, ends_at);
 CREATE INDEX conferences_room_idx ON conferences (room, ends_at);

@@ -347,15 +347,17 @@ static void test_history(struct fx *f, gconstpointer data)
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM live_rooms"), ==, 0);
 }
 
-/* Every byte but NUL, once as UTF-8 text, once raw. */
-static char *all_bytes(bool raw)
+enum bytes_mode { BYTES_ASCII, BYTES_UTF8, BYTES_RAW };
+
+/* SQL metacharacters and every byte but NUL: ASCII only, as UTF-8 text, or raw. */
+static char *all_bytes(enum bytes_mode mode)
 {
 	GString *s = g_string_new("'\"\\%_;--$1?:@ ");
 
 	for (unsigned c = 1; c < 256; c++) {
-		if (raw || c < 128)
+		if (mode == BYTES_RAW || c < 128)
 			g_string_append_c(s, (char)c);
-		else
+		else if (mode == BYTES_UTF8)
 			g_string_append_unichar(s, c);
 	}
 	g_string_append(s, "'); DROP TABLE conferences; --");
@@ -369,9 +371,10 @@ static void never_called(int err, gint64 id, const GError *error, void *arg)
 
 static void test_hostile(struct fx *f, gconstpointer data)
 {
-	char *text = all_bytes(false), *raw = all_bytes(true);
+	char *text = all_bytes(BYTES_UTF8), *raw = all_bytes(BYTES_RAW);
+	char *key = all_bytes(BYTES_ASCII);
 	char *pin = g_strnfill(10240, '7');
-	struct ce_conference *c = meeting(text, text, CE_STORE_TIME_MIN), *r;
+	struct ce_conference *c = meeting(key, text, CE_STORE_TIME_MIN), *r;
 	struct ce_event ev = {.kind = CE_EVENT_MUTE,
 	        .room = text,
 	        .caller = raw,
@@ -390,10 +393,10 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	c->options = g_strdup("a\\b\\\\'c''");
 	c->ends_at = CE_STORE_TIME_MAX;
 	c->id = fx_put_conference(f, c);
-	rows = find(f, text, T0);
+	rows = find(f, key, T0);
 	g_assert_cmpuint(rows->len, ==, 1);
 	r = g_ptr_array_index(rows, 0);
-	g_assert_cmpstr(r->access_number, ==, text);
+	g_assert_cmpstr(r->access_number, ==, key);
 	g_assert_cmpstr(r->room, ==, text);
 	g_assert_cmpstr(r->pin, ==, pin);
 	g_assert_cmpstr(r->options, ==, c->options);
@@ -403,8 +406,10 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	fixed = g_utf8_make_valid(raw, -1);
 	g_assert_cmpstr(r->title, ==, fixed);
 	g_ptr_array_unref(rows);
-	g_assert_cmpint(admit(f, text, pin, T0, &w), ==, CE_ADMIT_OK);
-	g_assert_cmpint(admit(f, text, text, T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, key, pin, T0, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, text, pin, T0, &w), ==, CE_ADMIT_OK); /* by room */
+	g_assert_cmpint(admit(f, key, text, T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, pin, pin, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM conferences"), ==, 1);
 	/* absurd times: refused when scheduling, clamped in history */
 	c->id = 0;
@@ -416,14 +421,34 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	ce_store_add_event(f->st, &ev);
 	ev.at = G_MAXINT64;
 	ce_store_add_event(f->st, &ev);
+	/* identifiers are cut to their limit, the rest is kept whole */
+	g_free(c->access_number);
+	c->access_number = g_strnfill(CE_STORE_ACCESS_MAX + 1, '8');
+	c->ends_at = c->starts_at + 1;
+	g_assert_cmpint(ce_store_put_conference(f->st, c, never_called, NULL, NULL), ==, -ERANGE);
+	ev.room = ev.caller = pin;
+	ev.uuid = pin;
+	ce_store_add_event(f->st, &ev);
+	ce_store_add_cdr(f->st, &(struct ce_cdr){.room = pin, .caller_name = pin, .reason = text});
+	ce_store_room_live(f->st, &(struct ce_room_live){.room = pin, .participants = 1});
 	fx_drain(f);
-	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events"), ==, 2);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events"), ==, 3);
+	g_assert_cmpint(fx_query_int(f, "SELECT max(length(caller)) FROM events"), ==, 10240);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT max(length(room)) FROM events"), ==, CE_STORE_ROOM_MAX);
+	g_assert_cmpint(fx_query_int(f, "SELECT length(caller_name) FROM cdrs"), ==, 10240);
+	g_free(fixed);
+	fixed = fx_query(f, "SELECT reason FROM cdrs");
+	g_assert_cmpstr(fixed, ==, text);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT length(room) FROM live_rooms"), ==, CE_STORE_ROOM_MAX);
 	g_assert_cmpint(CE_ATOMIC_GET(&f->st->rejected), ==, 0);
 	g_free(fixed);
 out:
 	ce_conference_unref(c);
 	g_free(text);
 	g_free(raw);
+	g_free(key);
 	g_free(pin);
 }
 
