@@ -11,6 +11,7 @@
 #include "log.h"
 #include "message.h"
 #include "protocol.h"
+#include "yate-answer.h"
 #include "yate.h"
 
 /*
@@ -52,22 +53,13 @@ struct pending {
 	unsigned timeout_ms;
 };
 
-/* Parameters of a Yate message as it arrived: one block, to diff the answer. */
-struct snapshot {
-	const char *name;
-	unsigned n;
-	struct {
-		const char *name, *value;
-	} p[];
-};
-
 /* A dispatch of one of Yate's messages, until it is answered. */
 struct running {
 	GList link;        /* in ce_yate.running */
 	struct ce_yate *y; /* NULL once the session is gone */
 	unsigned epoch;
 	struct ce_msg *msg;
-	struct snapshot *snap;
+	struct ce_snapshot *snap;
 };
 
 struct ce_yate {
@@ -96,7 +88,6 @@ struct ce_yate {
 	bool log_to_link;
 };
 
-#define DIFF_INDEX_MIN       32    /* parameters from which the diff uses hash tables */
 #define YATE_BUFSIZE_DEFAULT 8192  /* extmodule's read buffer until told otherwise */
 #define YATE_BUFSIZE_WANTED  65536 /* the most extmodule accepts */
 #define OUTPUT_MAX           4000  /* bytes of one %%>output line */
@@ -378,117 +369,10 @@ static const struct ce_uplink_ops uplink_ops = {
 
 /* ---- Yate's messages to us --------------------------------------------- */
 
-static struct snapshot *snapshot_new(const struct ce_msg *m)
-{
-	unsigned i, n = ce_msg_count(m);
-	size_t size = sizeof(struct snapshot) + n * sizeof(((struct snapshot *)0)->p[0]);
-	size_t text = strlen(m->name) + 1;
-	struct snapshot *s;
-	char *t;
-
-	for (i = 0; i < n; i++) {
-		const struct ce_param *p = ce_msg_param(m, i);
-
-		text += strlen(p->name) + strlen(p->value ? p->value : "") + 2;
-	}
-	s = g_malloc(size + text);
-	t = (char *)s + size;
-	s->n = n;
-	s->name = t;
-	t = stpcpy(t, m->name) + 1;
-	for (i = 0; i < n; i++) {
-		const struct ce_param *p = ce_msg_param(m, i);
-
-		s->p[i].name = t;
-		t = stpcpy(t, p->name) + 1;
-		s->p[i].value = t;
-		t = stpcpy(t, p->value ? p->value : "") + 1;
-	}
-	return s;
-}
-
-static GHashTable *index_snapshot(const struct snapshot *s)
-{
-	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
-	unsigned i;
-
-	for (i = s->n; i-- > 0;) /* the first of duplicates wins */
-		g_hash_table_insert(h, (char *)s->p[i].name, (char *)s->p[i].value);
-	return h;
-}
-
-static GHashTable *index_msg(const struct ce_msg *m)
-{
-	GHashTable *h = g_hash_table_new(g_str_hash, g_str_equal);
-	unsigned i;
-
-	for (i = ce_msg_count(m); i-- > 0;)
-		g_hash_table_insert(h, ce_msg_param(m, i)->name, ce_msg_param(m, i)->value);
-	return h;
-}
-
-static const char *snapshot_get(const struct snapshot *s, GHashTable *idx, const char *name)
-{
-	unsigned i;
-
-	if (idx)
-		return g_hash_table_lookup(idx, name);
-	for (i = 0; i < s->n; i++) {
-		if (!strcmp(s->p[i].name, name))
-			return s->p[i].value;
-	}
-	return NULL;
-}
-
-static void append_param(GString *out, const char *name, const char *value)
-{
-	g_string_append_c(out, ':');
-	ce_proto_escape(out, name, '=');
-	if (value) {
-		g_string_append_c(out, '=');
-		ce_proto_escape(out, value, 0);
-	}
-}
-
-/*
- * ":k=v" for each parameter the dispatch added or changed, ":k" for each it
- * removed.  Unchanged parameters at unchanged positions cost one compare.
- */
-static void append_changes(GString *out, const struct snapshot *s, const struct ce_msg *m)
-{
-	unsigned i, n = ce_msg_count(m);
-	bool big = s->n >= DIFF_INDEX_MIN || n >= DIFF_INDEX_MIN;
-	GHashTable *sidx = big ? index_snapshot(s) : NULL;
-	GHashTable *midx = big ? index_msg(m) : NULL;
-
-	for (i = 0; i < n; i++) {
-		const struct ce_param *p = ce_msg_param(m, i);
-		const char *old;
-
-		if (i < s->n && !strcmp(s->p[i].name, p->name))
-			old = s->p[i].value;
-		else
-			old = snapshot_get(s, sidx, p->name);
-		if (!old || g_strcmp0(old, p->value))
-			append_param(out, p->name, p->value ? p->value : "");
-	}
-	for (i = 0; i < s->n; i++) {
-		if (i < n && !strcmp(ce_msg_param(m, i)->name, s->p[i].name))
-			continue;
-		if (midx ? !g_hash_table_contains(midx, s->p[i].name)
-		         : !ce_msg_get(m, s->p[i].name))
-			append_param(out, s->p[i].name, NULL);
-	}
-	if (sidx)
-		g_hash_table_unref(sidx);
-	if (midx)
-		g_hash_table_unref(midx);
-}
-
 static void running_free(struct running *r)
 {
 	ce_msg_unref(r->msg);
-	g_free(r->snap);
+	ce_snapshot_free(r->snap);
 	g_free(r);
 }
 
@@ -511,14 +395,8 @@ static void on_dispatched(struct ce_msg *msg, bool handled, void *arg)
 		return;
 	}
 	b = y->buf;
-	g_string_assign(b, "%%<message:");
-	ce_proto_escape(b, msg->id, 0);
-	g_string_append(b, handled ? ":true:" : ":false:");
-	if (strcmp(msg->name, r->snap->name))
-		ce_proto_escape(b, msg->name, 0);
-	g_string_append_c(b, ':');
-	ce_proto_escape(b, msg->retval, 0);
-	append_changes(b, r->snap, msg);
+	g_string_truncate(b, 0);
+	ce_answer_format(b, r->snap, msg, handled);
 	y->st.answers_out++;
 	if (send_line(y, b) == -E2BIG) {
 		g_warning("answer to %s (%s) of %zu bytes does not fit in Yate's %zu-byte line "
@@ -541,7 +419,7 @@ static void on_message(struct ce_yate *y, struct ce_msg *msg)
 	r->y = y;
 	r->epoch = y->epoch;
 	r->msg = ce_msg_ref(msg);
-	r->snap = snapshot_new(msg);
+	r->snap = ce_snapshot_new(msg);
 	g_queue_push_tail_link(&y->running, &r->link);
 	ce_bus_dispatch_uplink(y->bus, msg, on_dispatched, r);
 }
