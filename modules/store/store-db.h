@@ -134,6 +134,8 @@ struct ce_store {
 void ce_store_deliver(struct ce_store *st, GSourceFunc fn, gpointer data, GDestroyNotify destroy);
 void ce_store_note_error(struct ce_store *st, const GError *error);
 bool ce_store_retryable(int err);
+int ce_store_workers_start(struct ce_store *st, GError **err);
+void ce_store_workers_stop(struct ce_store *st);
 int ce_store_writer_start(struct ce_store *st, GError **err);
 void ce_store_writer_stop(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);

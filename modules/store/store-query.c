@@ -1,0 +1,433 @@
+/* store-query.c - queries: jobs for the worker threads, admission, results on the main loop */
+#define G_LOG_DOMAIN "store"
+
+/*
+ * Queries are jobs on a queue served by opt.workers threads, each with its
+ * own connection.  A job that waited longer than query_timeout_ms, or that
+ * arrives while the database is known to be down, is answered at once with
+ * an error: a caller never waits long for an answer.
+ */
+
+#include <errno.h>
+#include <string.h>
+
+#include "store-db.h"
+
+enum job_type {
+	JOB_QUIT,
+	JOB_FIND,
+	JOB_LIST,
+	JOB_PARTS,
+	JOB_ADMIT,
+	JOB_PUT_CONF,
+	JOB_PUT_PART,
+};
+
+struct job {
+	enum job_type type;
+	struct ce_store *st;
+	gint64 queued_at;
+	char *key;
+	char *pin;
+	gint64 now, from, to, id;
+	struct ce_conference *conf;
+	struct ce_participant *part;
+	GPtrArray *rows;
+	struct ce_admission adm;
+	int err;
+	GError *error;
+	void (*cb)(void);
+	void *arg;
+	GDestroyNotify destroy;
+};
+
+static struct job quit_job = {.type = JOB_QUIT};
+
+static const char *const admit_names[] = {
+        [CE_ADMIT_OK] = "ok",
+        [CE_ADMIT_NO_CONFERENCE] = "noconference",
+        [CE_ADMIT_NOT_STARTED] = "notstarted",
+        [CE_ADMIT_ENDED] = "ended",
+        [CE_ADMIT_CANCELLED] = "cancelled",
+        [CE_ADMIT_PIN_REQUIRED] = "pinrequired",
+        [CE_ADMIT_BAD_PIN] = "badpin",
+        [CE_ADMIT_UNAVAILABLE] = "unavailable",
+};
+
+/** ce_admit_result_name() - short name of @r, usable as a Yate "reason=" */
+const char *ce_admit_result_name(enum ce_admit_result r)
+{
+	return (unsigned)r < G_N_ELEMENTS(admit_names) ? admit_names[r] : "unknown";
+}
+
+static void job_free(gpointer data)
+{
+	struct job *j = data;
+
+	if (j->destroy)
+		j->destroy(j->arg);
+	g_free(j->key);
+	g_free(j->pin);
+	ce_conference_unref(j->conf);
+	ce_participant_free(j->part);
+	if (j->rows)
+		g_ptr_array_unref(j->rows);
+	ce_conference_unref(j->adm.conference);
+	ce_participant_free(j->adm.participant);
+	g_clear_error(&j->error);
+	g_free(j);
+}
+
+static gboolean job_done(gpointer data)
+{
+	struct job *j = data;
+
+	switch (j->type) {
+	case JOB_FIND:
+	case JOB_LIST:
+		((ce_store_conferences_h *)(void *)j->cb)(j->err, j->rows, j->arg);
+		break;
+	case JOB_PARTS:
+		((ce_store_participants_h *)(void *)j->cb)(j->err, j->rows, j->arg);
+		break;
+	case JOB_ADMIT:
+		((ce_store_admit_h *)(void *)j->cb)(&j->adm, j->arg);
+		break;
+	case JOB_PUT_CONF:
+	case JOB_PUT_PART:
+		((ce_store_id_h *)(void *)j->cb)(j->err, j->id, j->error, j->arg);
+		break;
+	case JOB_QUIT:
+		break;
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* Which conference, if any, the PIN opens, and as whom. */
+static int admit_pin(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *open)
+{
+	struct ce_admission *a = &j->adm;
+	bool any_pin = false;
+
+	for (guint i = 0; i < open->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(open, i);
+		any_pin |= c->pin != NULL;
+		if (ce_store_pin_equal(j->pin, c->moderator_pin))
+			a->role = CE_ROLE_MODERATOR;
+		else if (!ce_store_pin_equal(j->pin, c->pin))
+			continue;
+		a->conference = ce_conference_ref(c);
+		return 0;
+	}
+	for (guint i = 0; j->pin && i < open->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(open, i);
+		int r = st->ops->find_pin(db, c->id, j->pin, &a->participant, &j->error);
+		if (r < 0)
+			return r;
+		if (a->participant) {
+			a->role = a->participant->role;
+			a->conference = ce_conference_ref(c);
+			return 0;
+		}
+	}
+	for (guint i = 0; !any_pin && i < open->len; i++) {
+		a->conference = ce_conference_ref(g_ptr_array_index(open, i));
+		return 0;
+	}
+	a->result = j->pin && *j->pin ? CE_ADMIT_BAD_PIN : CE_ADMIT_PIN_REQUIRED;
+	return 0;
+}
+
+/* Sorts the candidates by state; the admission result when none is open. */
+static enum ce_admit_result classify(
+        GPtrArray *rows, gint64 now, GPtrArray *open, struct ce_conference **next)
+{
+	bool ended = false, cancelled = false;
+
+	for (guint i = 0; i < rows->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(rows, i);
+		enum ce_conference_state s = ce_conference_state(c, now);
+		if (c->cancelled && s != CE_CONF_UNKNOWN)
+			cancelled = true;
+		else if (s == CE_CONF_OPEN)
+			g_ptr_array_add(open, c);
+		else if (s == CE_CONF_NOT_YET && !*next)
+			*next = c;
+		else if (s == CE_CONF_GRACE || s == CE_CONF_ENDED)
+			ended = true;
+	}
+	if (open->len)
+		return CE_ADMIT_OK;
+	if (*next)
+		return CE_ADMIT_NOT_STARTED;
+	if (cancelled)
+		return CE_ADMIT_CANCELLED;
+	return ended ? CE_ADMIT_ENDED : CE_ADMIT_NO_CONFERENCE;
+}
+
+static int run_admit(struct ce_store *st, struct ce_db *db, struct job *j)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
+	GPtrArray *open = g_ptr_array_new();
+	struct ce_conference *next = NULL;
+	int r = st->ops->find_conferences(db, j->key, j->now, rows, &j->error);
+
+	if (r < 0)
+		goto out;
+	j->adm.result = classify(rows, j->now, open, &next);
+	if (j->adm.result == CE_ADMIT_OK)
+		r = admit_pin(st, db, j, open);
+	else if (next)
+		j->adm.conference = ce_conference_ref(next);
+out:
+	g_ptr_array_unref(open);
+	g_ptr_array_unref(rows);
+	return r;
+}
+
+static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
+{
+	const struct ce_db_ops *ops = st->ops;
+
+	switch (j->type) {
+	case JOB_FIND:
+		return ops->find_conferences(db, j->key, j->now, j->rows, &j->error);
+	case JOB_LIST:
+		return ops->list_conferences(db, j->from, j->to, j->rows, &j->error);
+	case JOB_PARTS:
+		return ops->list_participants(db, j->id, j->rows, &j->error);
+	case JOB_ADMIT:
+		return run_admit(st, db, j);
+	case JOB_PUT_CONF:
+		return ops->put_conference(db, j->conf, &j->id, &j->error);
+	case JOB_PUT_PART:
+		return ops->put_participant(db, j->part, &j->id, &j->error);
+	case JOB_QUIT:
+		break;
+	}
+	return -EINVAL;
+}
+
+/* The worker's connection, (re)opened unless the database is known to be down. */
+static struct ce_db *connection(struct ce_store *st, struct ce_db **dbp, GError **err)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (*dbp)
+		return *dbp;
+	if (!g_atomic_int_get(&st->up) || now < CE_ATOMIC_GET(&st->worker_retry_at)) {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE,
+		        "%s: the database is unavailable", st->ops->name);
+		return NULL;
+	}
+	if (st->ops->open(dbp, &st->opt, false, err) < 0)
+		CE_ATOMIC_SET(&st->worker_retry_at, now + (gint64)st->opt.reconnect_min_ms * 1000);
+	return *dbp;
+}
+
+static void serve(struct ce_store *st, struct ce_db **dbp, struct job *j)
+{
+	gint64 waited = g_get_monotonic_time() - j->queued_at;
+	struct ce_db *db;
+
+	if (waited > (gint64)st->opt.query_timeout_ms * 1000) {
+		g_set_error(&j->error, CE_STORE_ERROR, CE_STORE_ERROR_TIMEOUT,
+		        "%s: the query waited %" G_GINT64_FORMAT " ms for a worker", st->ops->name,
+		        waited / 1000);
+		j->err = -ETIMEDOUT;
+	} else if (!(db = connection(st, dbp, &j->error))) {
+		j->err = -ENOTCONN;
+	} else {
+		j->err = run_job(st, db, j);
+	}
+	if (ce_store_retryable(j->err)) {
+		g_clear_pointer(dbp, st->ops->close);
+		ce_store_note_error(st, j->error);
+	}
+	if (j->type == JOB_ADMIT && j->err < 0) {
+		j->adm.result = CE_ADMIT_UNAVAILABLE;
+		g_clear_pointer(&j->adm.conference, ce_conference_unref);
+		g_clear_pointer(&j->adm.participant, ce_participant_free);
+	}
+	if (j->type == JOB_ADMIT)
+		j->adm.reason = ce_admit_result_name(j->adm.result);
+}
+
+static gpointer worker_main(gpointer data)
+{
+	struct ce_store *st = data;
+	struct ce_db *db = NULL;
+	struct job *j;
+
+	while ((j = g_async_queue_pop(st->jobs)) != &quit_job) {
+		serve(st, &db, j);
+		ce_store_deliver(st, job_done, j, job_free);
+	}
+	if (db)
+		st->ops->close(db);
+	return NULL;
+}
+
+/** ce_store_workers_start() - start opt.workers query threads */
+int ce_store_workers_start(struct ce_store *st, GError **err)
+{
+	st->jobs = g_async_queue_new();
+	st->workers = g_new0(GThread *, st->opt.workers);
+	for (unsigned i = 0; i < st->opt.workers; i++) {
+		st->workers[i] = g_thread_try_new("store-query", worker_main, st, err);
+		if (!st->workers[i])
+			return -EAGAIN;
+		st->n_workers++;
+	}
+	return 0;
+}
+
+/** ce_store_workers_stop() - stop the query threads; queued queries are dropped */
+void ce_store_workers_stop(struct ce_store *st)
+{
+	struct job *j;
+
+	for (unsigned i = 0; i < st->n_workers; i++)
+		g_async_queue_push_front(st->jobs, &quit_job);
+	for (unsigned i = 0; i < st->n_workers; i++)
+		g_thread_join(st->workers[i]);
+	st->n_workers = 0;
+	while (st->jobs && (j = g_async_queue_try_pop(st->jobs)) != NULL)
+		if (j != &quit_job)
+			job_free(j);
+	g_clear_pointer(&st->jobs, g_async_queue_unref);
+	g_clear_pointer(&st->workers, g_free);
+}
+
+static int submit(
+        struct ce_store *st, struct job *j, void (*cb)(void), void *arg, GDestroyNotify destroy)
+{
+	j->st = st;
+	j->cb = cb;
+	j->arg = arg;
+	j->destroy = destroy;
+	j->queued_at = g_get_monotonic_time();
+	g_async_queue_push(st->jobs, j);
+	return 0;
+}
+
+static struct job *job_new(enum job_type type, bool rows)
+{
+	struct job *j = g_new0(struct job, 1);
+
+	j->type = type;
+	if (rows && type == JOB_PARTS)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_participant_free);
+	else if (rows)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
+	return j;
+}
+
+/**
+ * ce_store_find_conferences() - conferences under access number or room @key near @now
+ *
+ * @cb gets, in start order, those whose early-alert window has begun and
+ * that ended less than a day ago (ce_conference_state() tells which is
+ * which).  The array belongs to the store; take references to keep rows.
+ * Returns 0 or -EINVAL.
+ */
+int ce_store_find_conferences(struct ce_store *st, const char *key, gint64 now,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !key || !cb)
+		return -EINVAL;
+	j = job_new(JOB_FIND, true);
+	j->key = ce_store_text(key);
+	j->now = CLAMP(now, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/** ce_store_list_conferences() - conferences overlapping [@from, @to] (at most 1000) */
+int ce_store_list_conferences(struct ce_store *st, gint64 from, gint64 to,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !cb)
+		return -EINVAL;
+	j = job_new(JOB_LIST, true);
+	j->from = CLAMP(from, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->to = CLAMP(to, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/** ce_store_list_participants() - the invited participants of a conference */
+int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
+        ce_store_participants_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !cb)
+		return -EINVAL;
+	j = job_new(JOB_PARTS, true);
+	j->id = conference_id;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_admit() - decide whether a caller who dialled @key with @pin gets in
+ *
+ * @pin may be NULL (not asked yet): CE_ADMIT_PIN_REQUIRED then says to ask.
+ * A moderator PIN, the conference PIN or a participant's personal PIN
+ * admits during the early-join window and until ends_at.  The room's
+ * capacity is the caller's to check (max_participants).  @cb always runs,
+ * with CE_ADMIT_UNAVAILABLE when the database cannot answer in time.
+ */
+int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64 now,
+        ce_store_admit_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !key || !cb)
+		return -EINVAL;
+	j = job_new(JOB_ADMIT, false);
+	j->key = ce_store_text(key);
+	j->pin = pin && *pin ? ce_store_text(pin) : NULL;
+	j->now = CLAMP(now, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_put_conference() - insert (@c->id 0) or update a conference
+ *
+ * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
+ * -EINVAL without a room; otherwise @cb gets the row id or the error.
+ */
+int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !c || !c->room || !cb)
+		return -EINVAL;
+	if (strlen(c->room) > CE_STORE_ROOM_MAX ||
+	        (c->access_number && strlen(c->access_number) > CE_STORE_ACCESS_MAX))
+		return -ERANGE;
+	if (!ce_store_time_ok(c->starts_at) || !ce_store_time_ok(c->ends_at) ||
+	        c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
+	        c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
+		return -ERANGE;
+	j = job_new(JOB_PUT_CONF, false);
+	j->conf = ce_conference_dup(c);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/** ce_store_put_participant() - insert (@p->id 0) or update an invited participant */
+int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !p || !p->conference_id || !cb)
+		return -EINVAL;
+	j = job_new(JOB_PUT_PART, false);
+	j->part = ce_participant_dup(p);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
