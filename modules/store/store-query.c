@@ -225,20 +225,51 @@ static struct ce_db *connection(struct ce_store *st, struct ce_db **dbp, GError 
 	return *dbp;
 }
 
+/* Forgets what a failed attempt left in @j, before it runs again. */
+static void job_reset(struct job *j)
+{
+	if (j->rows)
+		g_ptr_array_set_size(j->rows, 0);
+	g_clear_pointer(&j->adm.conference, ce_conference_unref);
+	g_clear_pointer(&j->adm.participant, ce_participant_free);
+	memset(&j->adm, 0, sizeof(j->adm));
+	g_clear_error(&j->error);
+}
+
+/*
+ * Runs @j on the worker's connection.  A connection that was idle may have
+ * died meanwhile (a server restart): then the job runs once more on a new
+ * one, so that the first caller after a restart is not turned away.
+ */
+static int attempt(struct ce_store *st, struct ce_db **dbp, struct job *j)
+{
+	bool fresh = *dbp == NULL;
+	int r;
+
+	if (!connection(st, dbp, &j->error))
+		return -ENOTCONN;
+	r = run_job(st, *dbp, j);
+	/* a write may have committed before the connection died: never twice */
+	if (r != -ENOTCONN || fresh || j->type == JOB_PUT_CONF || j->type == JOB_PUT_PART)
+		return r;
+	g_clear_pointer(dbp, st->ops->close);
+	job_reset(j);
+	if (!connection(st, dbp, &j->error))
+		return -ENOTCONN;
+	return run_job(st, *dbp, j);
+}
+
 static void serve(struct ce_store *st, struct ce_db **dbp, struct job *j)
 {
 	gint64 waited = g_get_monotonic_time() - j->queued_at;
-	struct ce_db *db;
 
 	if (waited > (gint64)st->opt.query_timeout_ms * 1000) {
 		g_set_error(&j->error, CE_STORE_ERROR, CE_STORE_ERROR_TIMEOUT,
 		        "%s: the query waited %" G_GINT64_FORMAT " ms for a worker", st->ops->name,
 		        waited / 1000);
 		j->err = -ETIMEDOUT;
-	} else if (!(db = connection(st, dbp, &j->error))) {
-		j->err = -ENOTCONN;
 	} else {
-		j->err = run_job(st, db, j);
+		j->err = attempt(st, dbp, j);
 	}
 	if (ce_store_retryable(j->err)) {
 		g_clear_pointer(dbp, st->ops->close);

@@ -93,6 +93,27 @@ static void check_complete(struct fx *f, gint64 n)
 	        ==, 0);
 }
 
+/* A conference "800", PIN 1, open at T0, read once by every worker. */
+static void schedule(struct fx *f)
+{
+	struct ce_conference *c = ce_conference_new();
+	struct admit_wait w;
+
+	c->access_number = g_strdup("800");
+	c->room = g_strdup("board");
+	c->pin = g_strdup("1");
+	c->starts_at = T0;
+	c->ends_at = T0 + G_USEC_PER_SEC;
+	fx_put_conference(f, c);
+	ce_conference_unref(c);
+	for (int i = 0; i < 2 * (int)f->opt.workers; i++) {
+		w.done = false;
+		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+		fx_wait(f, &w.done);
+		g_assert_cmpint(w.result, ==, CE_ADMIT_OK);
+	}
+}
+
 /* PostgreSQL stopped (pg_ctl -m fast) while events keep coming, then started. */
 static void test_pg_restart(struct fx *f, gconstpointer data)
 {
@@ -101,6 +122,7 @@ static void test_pg_restart(struct fx *f, gconstpointer data)
 
 	if (f->skip)
 		return;
+	schedule(f);
 	for (int i = 0; i < N_RECORDS / 3; i++)
 		add_pair(f, i);
 	shell("CE_TEST_PG_STOP");
@@ -118,6 +140,13 @@ static void test_pg_restart(struct fx *f, gconstpointer data)
 	shell("CE_TEST_PG_START");
 	fx_drain(f);
 	check_complete(f, N_RECORDS + extra);
+	/* workers whose connections died with the server answer at once */
+	for (int i = 0; i < 2 * (int)f->opt.workers; i++) {
+		w.done = false;
+		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+		fx_wait(f, &w.done);
+		g_assert_cmpint(w.result, ==, CE_ADMIT_OK);
+	}
 	g_assert_cmpint(CE_ATOMIC_GET(&f->st->replayed), >, 0);
 	g_assert_cmpint(CE_ATOMIC_GET(&f->st->rejected), ==, 0);
 	/* and once more: the store reconnects every time */
