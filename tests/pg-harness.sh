@@ -86,7 +86,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-if ! as_pg "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
+if ! as_pg timeout "$timeout" "$bindir/initdb" -D "$dir/data" -U postgres --auth=trust \
 	--encoding=UTF8 --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1; then
 	echo "pg-harness: initdb failed:" >&2
 	cat "$dir/initdb.log" >&2
