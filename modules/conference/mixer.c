@@ -17,7 +17,7 @@
 #include "mixer.h"
 
 /**
- * Create a room mixing at rate Hz (8000, 16000 or 32000) with at most
+ * Create a room mixing at rate Hz (8000 or 16000) with at most
  * max_talkers (0: default, capped to CE_MIX_MAX_TALKERS) summed per tick.
  */
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers)
@@ -25,7 +25,7 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	struct ce_mix_room *room;
 	int err = 0;
 
-	if (rate != 8000 && rate != 16000 && rate != 32000)
+	if (rate != 8000 && rate != 16000)
 		return -EINVAL;
 	room = g_new0(struct ce_mix_room, 1);
 	room->rate = rate;
@@ -171,10 +171,17 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 
 	if (!room)
 		return CE_TALKER_NONE;
+	if (leg->next) {
+		/* Legs are visited in list order; their detector state is the
+		 * one per-listener memory touched each tick: fetch it early. */
+		const char *t = (const char *)&leg->next->talker;
+
+		for (size_t off = 0; off < sizeof(leg->talker); off += 64)
+			__builtin_prefetch(t + off);
+	}
 	if (!ce_mix_leg_heard(leg))
 		return CE_TALKER_NONE;
 	if (pcm) {
-		memcpy(leg->in, pcm, room->frame * sizeof(int16_t));
 		ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
 	} else {
 		ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
@@ -185,7 +192,10 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 		talking_remove(room, leg);
 		set_remove(room, leg);
 	}
-	if (!pcm && leg->talking)
+	/* Only talking legs can be mixed: silent ones need no copy. */
+	if (pcm && leg->talking)
+		memcpy(leg->in, pcm, room->frame * sizeof(int16_t));
+	else if (leg->talking)
 		memset(leg->in, 0, room->frame * sizeof(int16_t));
 	return ev;
 }

@@ -11,8 +11,8 @@
 
 #define CE_MIX_MAX_TALKERS 8
 #define CE_MIX_DEF_TALKERS 4
-/* Longest frame: 20 ms at 32 kHz. */
-#define CE_MIX_MAX_FRAME 640
+/* Longest frame: 20 ms at 16 kHz. */
+#define CE_MIX_MAX_FRAME 320
 #define CE_MIX_MAX_BYTES (CE_MIX_MAX_FRAME * 2)
 
 enum ce_mix_flag {

@@ -7,6 +7,9 @@
 
 /* Tuning; ce_talker_conf_default() gives the measured defaults (docs/media.md). */
 #define CE_TALKER_WINDOW_PARTS 10
+/* Longest block judged at once (20 ms at 16 kHz, for frames that do not split
+ * into 10 ms blocks must not be longer). */
+#define CE_TALKER_MAX_BLOCK 320
 
 struct ce_talker_conf {
 	float start_db;       /* 10 ms blocks this far above the floor start a talk... */
@@ -38,7 +41,8 @@ struct ce_talker {
 	int16_t hist[5];   /* last input samples, for the band-pass filter */
 	float floor_db;    /* noise floor, dB of the pre-emphasised mean square */
 	float start_floor; /* the floor when the talk started */
-	float cur_min;     /* quietest frame of the current part of the window */
+	float cur_min;     /* quietest block of the current part of the window */
+	float past_min;    /* quietest block of the finished parts */
 	float sub_min[CE_TALKER_WINDOW_PARTS];
 	float level_db; /* the last frame's level, same scale */
 	float env2;     /* smoothed mean square of the plain signal (Yate's energy) */

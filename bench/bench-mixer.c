@@ -1,0 +1,199 @@
+/* bench-mixer.c - mixer throughput (participants per core) and memory per participant
+ *
+ * Usage: bench-mixer [--participants=N] [--room=SIZE] [--talkers=T] [--ticks=K] [--pipeline]
+ * Builds N participants in rooms of SIZE legs, T of them talking in each
+ * room (amplitude-modulated tones), the rest sending low noise; 10% of
+ * the legs use A-law, the rest mu-law.  Each 20 ms tick every leg hands in
+ * its frame (talker detection runs on all), every room mixes, and every
+ * leg's output payload is fetched as the media thread would for sending.
+ * With --pipeline each leg also gets a G.711 packet into its jitter buffer
+ * and pulls its frame from it (decoding, concealment bookkeeping): all the
+ * per-leg media work except the socket calls.  It prints the thread CPU
+ * time per tick and the participants one core can carry at 50 ticks/s.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <time.h>
+#include <unistd.h>
+#include <glib.h>
+
+#include "modules/conference/jbuf.h"
+#include "modules/conference/media.h"
+#include "modules/conference/mixer.h"
+
+#define VARIANTS 16
+
+/* The mixer's part of a leg; the jitter buffers live in their own array so
+ * that the mixer-only run touches what the mixer touches. */
+struct bleg {
+	struct ce_mix_leg mix;
+	struct ce_jbuf *jb;
+	uint32_t ts;
+	bool talker;
+};
+
+static int16_t talk[VARIANTS][50][160]; /* one second of talk per variant */
+static int16_t quiet[VARIANTS][160];
+static uint8_t talk_enc[VARIANTS][50][160];
+static uint8_t quiet_enc[VARIANTS][160];
+
+static void make_signals(void)
+{
+	GRand *r = g_rand_new_with_seed(7);
+
+	for (int v = 0; v < VARIANTS; v++) {
+		double f = 180 + 20 * v;
+
+		for (int k = 0; k < 50; k++) {
+			for (int i = 0; i < 160; i++) {
+				double t = (k * 160 + i) / 8000.0;
+				double env = fabs(sin(2 * G_PI * 2 * t)); /* syllables */
+
+				talk[v][k][i] = (int16_t)(6000 * env * sin(2 * G_PI * f * t) +
+					g_rand_int_range(r, -40, 41));
+			}
+			ce_codec_encode(CE_CODEC_PCMU, talk[v][k], talk_enc[v][k], 160);
+		}
+		for (int i = 0; i < 160; i++)
+			quiet[v][i] = (int16_t)g_rand_int_range(r, -40, 41);
+		ce_codec_encode(CE_CODEC_PCMU, quiet[v], quiet_enc[v], 160);
+	}
+	g_rand_free(r);
+}
+
+static double cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long rss_kib(void)
+{
+	long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (f) {
+		if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+			rss = 0;
+		fclose(f);
+	}
+	return rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
+{
+	unsigned v = idx % VARIANTS;
+	int16_t pcm[160];
+
+	if (!pipeline) {
+		ce_mix_leg_input(&l->mix, l->talker ? talk[v][k % 50] : quiet[v]);
+		return;
+	}
+	ce_jbuf_put(l->jb, 1, l->ts, l->talker ? talk_enc[v][k % 50] : quiet_enc[v], 160, l->ts);
+	l->ts += 160;
+	if (ce_jbuf_pull(l->jb, pcm, 160) == CE_JBUF_SILENCE)
+		ce_mix_leg_input(&l->mix, NULL);
+	else
+		ce_mix_leg_input(&l->mix, pcm);
+}
+
+int main(int argc, char **argv)
+{
+	gint n = 100000, size = 100, talkers = 3, ticks = 500;
+	gboolean pipeline = FALSE;
+	GOptionEntry opts[] = {
+		{"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
+		{"room", 'r', 0, G_OPTION_ARG_INT, &size, "participants per room", "SIZE"},
+		{"talkers", 't', 0, G_OPTION_ARG_INT, &talkers, "talkers per room", "T"},
+		{"ticks", 'k', 0, G_OPTION_ARG_INT, &ticks, "measured ticks", "K"},
+		{"pipeline", 'p', 0, G_OPTION_ARG_NONE, &pipeline, "add jitter buffer and decoding", NULL},
+		{NULL},
+	};
+	GOptionContext *ctx = g_option_context_new("- mixer throughput and memory");
+	unsigned n_rooms, warm = 150;
+	struct ce_mix_room **rooms;
+	struct bleg *legs;
+	struct ce_jbuf *jbufs;
+	long rss0, rss1;
+	double t0 = 0, cpu, per_tick, bytes_out = 0;
+	uint64_t encodes0 = 0, encodes = 0;
+
+	g_option_context_add_main_entries(ctx, opts, NULL);
+	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || n < 1 || size < 1 || ticks < 1)
+		return 2;
+	g_option_context_free(ctx);
+	make_signals();
+	n_rooms = (unsigned)((n + size - 1) / size);
+	rss0 = rss_kib();
+	rooms = g_new0(struct ce_mix_room *, n_rooms);
+	legs = g_new0(struct bleg, n);
+	jbufs = g_new0(struct ce_jbuf, n);
+	for (unsigned r = 0; r < n_rooms; r++)
+		ce_mix_room_new(&rooms[r], 8000, 4);
+	for (int i = 0; i < n; i++) {
+		struct bleg *l = &legs[i];
+		enum ce_codec c = i % 10 == 9 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+
+		ce_mix_leg_init(&l->mix, c, 0, NULL);
+		l->jb = &jbufs[i];
+		ce_jbuf_init(l->jb, CE_CODEC_PCMU, 160, 1600);
+		l->talker = i % size < talkers;
+		ce_mix_leg_attach(rooms[i / size], &l->mix);
+	}
+	/* Touch everything once so the RSS counts it. */
+	for (unsigned k = 0; k < 2; k++)
+		for (int i = 0; i < n; i++)
+			tick_leg(&legs[i], (unsigned)i, k, true);
+	rss1 = rss_kib();
+	for (unsigned k = 0; k < warm + (unsigned)ticks; k++) {
+		if (k == warm) {
+			t0 = cpu_now();
+			for (unsigned r = 0; r < n_rooms; r++)
+				encodes0 += rooms[r]->st.encodes;
+		}
+		for (unsigned r = 0; r < n_rooms; r++) {
+			struct ce_mix_leg *l;
+			size_t len;
+
+			for (l = rooms[r]->legs; l; l = l->next) {
+				unsigned idx = (unsigned)((struct bleg *)l - legs);
+
+				tick_leg((struct bleg *)l, idx, k, pipeline);
+			}
+			ce_mix_room_mix(rooms[r]);
+			for (l = rooms[r]->legs; l; l = l->next)
+				if (ce_mix_leg_output(l, &len))
+					bytes_out += (double)len;
+		}
+	}
+	cpu = cpu_now() - t0;
+	for (unsigned r = 0; r < n_rooms; r++)
+		encodes += rooms[r]->st.encodes;
+	per_tick = cpu / ticks;
+	printf("mode %s: %d participants, rooms of %d, %d talkers each, %u rooms\n",
+		pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size, talkers,
+		n_rooms);
+	printf("talking now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
+		rooms[0]->n_set, rooms[0]->n_talking,
+		(double)(encodes - encodes0) / ticks / n_rooms);
+	printf("cpu per 20 ms tick: %.3f ms (%.1f%% of one core); %.0f ns per participant-tick\n",
+		per_tick * 1e3, per_tick / 0.02 * 100, per_tick / n * 1e9);
+	printf("participants per core: %.0f\n", n * 0.02 / per_tick);
+	printf("memory per participant: %zu B media leg (ce_media_leg_size), %zu B room share; "
+	       "RSS %.0f B\n",
+		ce_media_leg_size(), sizeof(struct ce_mix_room) / (size_t)size,
+		(double)(rss1 - rss0) * 1024 / n);
+	for (unsigned r = 0; r < n_rooms; r++) {
+		for (struct ce_mix_leg *l = rooms[r]->legs; l;)
+			ce_mix_leg_detach(l), l = rooms[r]->legs;
+		ce_mix_room_free(rooms[r]);
+	}
+	g_free(rooms);
+	g_free(legs);
+	g_free(jbufs);
+	return bytes_out > 0 ? 0 : 1;
+}
