@@ -88,10 +88,13 @@ static bool write_line(struct ce_mon_evlog *l, const char *line)
 {
 	size_t len = strlen(line);
 
-	if (l->fp && l->size > 0 && l->size + (gint64)len > l->max_bytes)
-		rotate(l);
 	if (!open_log(l))
 		return false;
+	if (l->size > 0 && l->size + (gint64)len > l->max_bytes) {
+		rotate(l);
+		if (!open_log(l))
+			return false;
+	}
 	if (fwrite(line, 1, len, l->fp) != len) {
 		g_warning("event log: cannot write %s: %s", l->path, g_strerror(errno));
 		g_clear_pointer(&l->fp, fclose);
