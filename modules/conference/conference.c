@@ -166,32 +166,90 @@ static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, 
 	return CE_MSG_CONTINUE;
 }
 
+/*
+ * Moving calls that are up (call.conference).  Connecting caller A to a new
+ * dumb/N disconnects A's old peer B, and Yate hangs up a channel whose
+ * chan.disconnected nobody handles.  While A and B are being moved, the
+ * engine handles chan.disconnected for them and answers it only when that
+ * channel has its own dumb/M (true: it stays) or failed (false: Yate hangs
+ * it up).  The handler is installed only while a move is in progress.
+ */
+static enum ce_msg_result on_disconnected(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	struct ce_leg *leg = g_hash_table_lookup(conf->moving, ce_msg_get_def(msg, "id", ""));
+
+	if (!leg || leg->disc)
+		return CE_MSG_CONTINUE;
+	leg->disc = d;
+	return CE_MSG_DEFERRED;
+}
+
+static void start_moving(struct ce_conf *conf, struct ce_leg *leg)
+{
+	if (!conf->disc_hook) {
+		int id = ce_bus_install(conf->bus, "chan.disconnected", conf->set.priority, NULL,
+		        NULL, 0, on_disconnected, conf, NULL);
+
+		conf->disc_hook = id > 0 ? id : 0;
+	}
+	g_hash_table_replace(conf->moving, leg->peer, leg);
+	leg->moving = true;
+}
+
+/**
+ * The move of @leg's channel to its dumb/N is over (@ok: it has one): a
+ * chan.disconnected held for that channel is answered.
+ */
+void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok)
+{
+	if (!leg->moving)
+		return;
+	leg->moving = false;
+	if (g_hash_table_lookup(conf->moving, leg->peer) == leg)
+		g_hash_table_remove(conf->moving, leg->peer);
+	if (leg->disc)
+		ce_dispatch_complete(g_steal_pointer(&leg->disc), ok);
+	if (!g_hash_table_size(conf->moving) && conf->disc_hook) {
+		ce_bus_uninstall(conf->bus, conf->disc_hook);
+		conf->disc_hook = 0;
+	}
+}
+
+/* Answer the call.conference that moved @leg, now that dumb/N is known. */
+static void answer_conference(struct ce_dispatch *d, struct ce_leg *leg, const char *peerid)
+{
+	struct ce_msg *m = ce_dispatch_msg(d);
+
+	if (leg->state == CE_LEG_GONE) {
+		ce_msg_set(m, "error", "congestion");
+		ce_msg_set(m, "room", "-");
+		ce_dispatch_complete(d, false);
+		return;
+	}
+	ce_msg_set(m, "peerid", peerid);
+	ce_msg_setf(m, "room", PREFIX "%s", leg->room->name);
+	ce_room_set_params(leg->room, m);
+	ce_dispatch_complete(d, true);
+}
+
 static void masq_done(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct ce_leg *leg = arg;
 	const char *peerid = ce_msg_get(msg, "peerid");
 	struct ce_dispatch *d;
-	struct ce_msg *m;
 
-	if (leg->state != CE_LEG_OFFERED || !leg->defer)
+	if (leg->state != CE_LEG_OFFERED)
 		goto out;
 	if (!handled || !peerid || !g_str_has_prefix(peerid, "dumb/")) {
 		ce_leg_end(leg, ce_msg_get_def(msg, "error", "failure"), false);
 		goto out;
 	}
 	d = g_steal_pointer(&leg->defer);
-	m = ce_dispatch_msg(d);
 	ce_leg_peer_known(leg, peerid);
-	if (leg->state == CE_LEG_GONE) {
-		ce_msg_set(m, "error", "congestion");
-		ce_msg_set(m, "room", "-");
-		ce_dispatch_complete(d, false);
-		goto out;
-	}
-	ce_msg_set(m, "peerid", peerid);
-	ce_msg_setf(m, "room", PREFIX "%s", leg->room->name);
-	ce_room_set_params(leg->room, m);
-	ce_dispatch_complete(d, true);
+	ce_conf_moved(leg->conf, leg, leg->state != CE_LEG_GONE);
+	if (d)
+		answer_conference(d, leg, peerid);
 out:
 	ce_leg_unref(leg);
 }
@@ -236,6 +294,28 @@ static void masquerade_execute(
 	ce_msg_unref(m);
 }
 
+/* Move channel @leg->peer, and its old peer @other too (as Yate does), into @room. */
+static void move_call(struct ce_conf *conf, struct ce_room *room, struct ce_leg *leg,
+        const char *other, const char *name, struct ce_msg *req)
+{
+	struct ce_leg *leg2 = NULL;
+
+	if (other && *other && strcmp(other, leg->peer) && !ce_leg_find(conf, other) &&
+	        !g_hash_table_contains(conf->moving, other))
+		leg2 = offer(conf, room, req, other);
+	g_hash_table_remove(conf->offers, leg->peer); /* answered by the masquerade */
+	leg->up = true;
+	start_moving(conf, leg);
+	if (leg2) {
+		g_hash_table_remove(conf->offers, leg2->peer);
+		leg2->up = true;
+		start_moving(conf, leg2);
+	}
+	masquerade_execute(conf, leg, name, req);
+	if (leg2)
+		masquerade_execute(conf, leg2, name, req);
+}
+
 static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
@@ -263,10 +343,8 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 	if (room && !leg)
 		no_room(room);
 	if (leg) {
-		g_hash_table_remove(conf->offers, leg->peer); /* answered by the masquerade */
-		leg->up = true;
 		leg->defer = d;
-		masquerade_execute(conf, leg, name->str, msg);
+		move_call(conf, room, leg, ce_msg_get(msg, "peerid"), name->str, msg);
 	}
 	g_string_free(name, TRUE);
 	if (!leg) {
@@ -545,6 +623,7 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	conf->rooms = g_hash_table_new(g_str_hash, g_str_equal);
 	conf->legs = g_hash_table_new(g_str_hash, g_str_equal);
 	conf->offers = g_hash_table_new(g_str_hash, g_str_equal);
+	conf->moving = g_hash_table_new(g_str_hash, g_str_equal);
 	conf->all = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
 	conf->hooks = g_array_new(FALSE, FALSE, sizeof(int));
 	conf->watches = g_array_new(FALSE, FALSE, sizeof(int));
@@ -594,6 +673,7 @@ void ce_conf_free(struct ce_conf *conf)
 	g_array_free(conf->watches, TRUE);
 	g_ptr_array_free(conf->all, TRUE);
 	g_hash_table_destroy(conf->offers);
+	g_hash_table_destroy(conf->moving);
 	g_hash_table_destroy(conf->legs);
 	g_hash_table_destroy(conf->rooms);
 	g_free(conf->set.rtp_address);

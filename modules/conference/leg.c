@@ -323,6 +323,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	if (drop && leg->id)
 		send_drop(conf, leg->id, reason);
 	fail_defer(leg, reason);
+	ce_conf_moved(conf, leg, false);
 	if (leg->talking && leg->room) {
 		leg->talking = false;
 		ce_room_notify_leg(leg->room, leg, "talkstop", NULL, NULL);

@@ -50,6 +50,8 @@ struct ce_leg {
 	struct ce_cmedia_leg *media;
 	struct ce_msg *params;     /* the join request, for billing */
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
+	struct ce_dispatch *disc;  /* the channel's chan.disconnected, held while moving */
+	bool moving;               /* call.conference is moving the channel to dumb/N */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,

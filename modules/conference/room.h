@@ -53,6 +53,8 @@ struct ce_conf {
 	GHashTable *rooms;   /* name -> struct ce_room */
 	GHashTable *legs;    /* dumb/N -> struct ce_leg (borrowed) */
 	GHashTable *offers;  /* caller channel id -> struct ce_leg waiting for dumb/N */
+	GHashTable *moving;  /* channel id -> struct ce_leg being moved (call.conference) */
+	unsigned disc_hook;  /* chan.disconnected handler while moves are pending */
 	GPtrArray *all;      /* every live leg (holds a reference) */
 	unsigned room_alloc; /* last allocated "x-N" room */
 	unsigned leg_seq;
@@ -103,6 +105,7 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 void ce_conf_free(struct ce_conf *conf);
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg);
 void ce_conf_tick(struct ce_conf *conf);
+void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok);
 void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg);
 void ce_conf_list(struct ce_conf *conf, GString *out);
 int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);

@@ -418,6 +418,47 @@ static void test_conference_up(void)
 	fx_free(fx);
 }
 
+/* call.conference masqueraded on a 2-party call: both parties move, B survives A's move. */
+static void test_conference_both(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_msg *cc = fx_msg("call.conference",
+	        "id=sip/1:room=conf/r:lonely=true:module=sip:status=answered:peerid=sip/2");
+	struct ce_msg *dc = fx_msg("chan.disconnected", "id=sip/2:module=sip:reason=conference");
+	struct fx_result rc = {0}, rd = {0};
+
+	ce_bus_dispatch_uplink(fx->bus, cc, fx_done, &rc);
+	g_assert_false(rc.done);
+	fx_expect_sent(fx, "chan.masquerade",
+	        "chan.masquerade:id=sip/1:message=call.execute:callto=dumb/:ce_room=r:"
+	        "reason=conference\n"
+	        "chan.masquerade:id=sip/2:message=call.execute:callto=dumb/:ce_room=r:"
+	        "reason=conference\n");
+	/* A's move reaches Yate first: B loses its peer; we hold B's chan.disconnected */
+	g_assert_true(fx_flush_one(fx));
+	g_assert_true(rc.done && rc.handled);
+	g_assert_cmpstr(ce_msg_get(rc.msg, "peerid"), ==, "dumb/1");
+	ce_bus_dispatch_uplink(fx->bus, dc, fx_done, &rd);
+	g_assert_false(rd.done);
+	fx_flush(fx);
+	g_assert_true(rd.done && rd.handled);
+	g_assert_cmpint(ce_leg_find(fx->conf, "dumb/1")->state, ==, CE_LEG_JOINED);
+	g_assert_cmpint(ce_leg_find(fx->conf, "dumb/2")->state, ==, CE_LEG_JOINED);
+	g_assert_cmpstr(ce_leg_find(fx->conf, "dumb/2")->peer, ==, "sip/2");
+	g_assert_cmpint(ce_room_find(fx->conf, "r")->users, ==, 2);
+	g_assert_cmpuint(fx->conf->disc_hook, ==, 0);
+	/* a later chan.disconnected is not ours to hold */
+	ce_msg_unref(rd.msg);
+	rd = (struct fx_result){0};
+	ce_bus_dispatch_uplink(fx->bus, dc, fx_done, &rd);
+	g_assert_true(rd.done && !rd.handled);
+	ce_msg_unref(rd.msg);
+	ce_msg_unref(rc.msg);
+	ce_msg_unref(cc);
+	ce_msg_unref(dc);
+	fx_free(fx);
+}
+
 static void test_conference_refused(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -662,6 +703,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/join-timeout", test_join_timeout);
 	g_test_add_func("/conference/join/locked", test_locked);
 	g_test_add_func("/conference/join/conference-up", test_conference_up);
+	g_test_add_func("/conference/join/conference-both", test_conference_both);
 	g_test_add_func("/conference/join/conference-refused", test_conference_refused);
 	g_test_add_func("/conference/join/conference-no-channel", test_conference_no_channel);
 	g_test_add_func("/conference/join/owner", test_owner);
