@@ -232,7 +232,20 @@ static void on_yate_quit(void *arg, int code)
 	g_main_loop_quit(app->loop);
 }
 
-/* A module (or a signal) asks the engine to stop: leave Yate first. */
+/*
+ * Modules stop while the link is still up, so that what they send on
+ * their way out (call.drop for every leg) reaches Yate; then we leave Yate.
+ */
+static gboolean stop_idle(gpointer data)
+{
+	struct app *app = data;
+
+	ce_engine_stop(app->ce);
+	ce_yate_shutdown(app->y, QUIT_WAIT_MS);
+	return G_SOURCE_REMOVE;
+}
+
+/* A module (or a signal) asks the engine to stop; a second request does not wait. */
 static void stop(struct app *app, int code)
 {
 	if (!app->code_set) {
@@ -245,7 +258,8 @@ static void stop(struct app *app, int code)
 		return;
 	}
 	app->stopping = true;
-	ce_yate_shutdown(app->y, QUIT_WAIT_MS);
+	/* not from inside the caller (a module's handler may be asking) */
+	g_idle_add(stop_idle, app);
 }
 
 static void on_engine_quit(void *arg, int code)
@@ -324,7 +338,10 @@ static int run(struct app *app)
 	return app->code;
 }
 
-/* The session goes first, while modules can still take their failed sends. */
+/*
+ * The session goes first, so that modules still running (when Yate went
+ * away) get their failed sends; then the modules stop.
+ */
 static void teardown(struct app *app)
 {
 	if (app->ce && app->y)
