@@ -226,11 +226,16 @@ def test_hostile_input():
 def test_sigterm():
     e = Engine()
     try:
-        startup_lines(e.out)
+        start = startup_lines(e.out)
         e.p.send_signal(signal.SIGTERM)
         line, seen = e.out.until(lambda l: l == "%%>quit")
         tap(line is not None and "%%>setlocal:restart:false" in seen,
             "SIGTERM: setlocal restart false, then %%>quit", "\n".join(seen))
+        installed = {l.split(":")[2] for l in start if l.startswith("%%>install:")}
+        before = seen[:seen.index("%%>setlocal:restart:false")] if line else []
+        uninstalled = {l.split(":")[1] for l in before if l.startswith("%%>uninstall:")}
+        tap(installed == uninstalled, "SIGTERM: modules stop (uninstalls) before leaving Yate",
+            "\n".join(start + ["--"] + seen))
         e.say("%%<quit")
         rc = e.wait()
         tap(rc == 0, "SIGTERM: exit 0 after %%<quit", "rc=%s\n%s" % (rc, e.stderr_text()))
