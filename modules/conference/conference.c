@@ -462,14 +462,48 @@ static enum ce_msg_result on_drop(struct ce_dispatch *d, struct ce_msg *msg, voi
 	return CE_MSG_HANDLED;
 }
 
+/*
+ * A dial-out of the engine (transcript 2) that names a room:
+ *   call.execute callto=dumb/ target=801 ce_dialout=room1  ->  true, id=dumb/4, peerid=sip/9
+ * The new dumb/4 joins room1 like a caller would (RTP, no answer of ours:
+ * the far end answers).  A room that refuses it gets the call dropped.
+ */
+static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *name)
+{
+	const char *id = ce_msg_get(msg, "id");
+	struct ce_room_refusal why;
+	struct ce_room *room;
+	struct ce_leg *leg = NULL;
+	GString *gname;
+
+	if (!id || !g_str_has_prefix(id, "dumb/") || ce_leg_find(conf, id))
+		return;
+	gname = g_string_new(name);
+	room = open_room(conf, gname, msg, &why);
+	g_string_free(gname, TRUE);
+	if (room && !ce_leg_new(&leg, conf, room, msg, ce_msg_get_def(msg, "peerid", id))) {
+		leg->up = true;
+		ce_leg_peer_known(leg, id);
+		return;
+	}
+	if (room)
+		no_room(room);
+	else
+		g_info("dial-out %s refused by room '%s': %s", id, name, why.reason);
+	ce_leg_send_drop(conf, id, room ? "failure" : why.error);
+}
+
 static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct ce_conf *conf = arg;
 	const char *name = ce_msg_get(msg, "ce_room");
 	const char *peer = ce_msg_get(msg, "id");
 	const char *peerid = ce_msg_get(msg, "peerid");
+	const char *dialout = ce_msg_get(msg, "ce_dialout");
 	struct ce_leg *leg;
 
+	if (!name && dialout && handled)
+		dialout_join(conf, msg, dialout);
 	if (!name || !peer)
 		return;
 	leg = g_hash_table_lookup(conf->offers, peer);

@@ -127,7 +127,8 @@ unsigned ce_leg_media_flags(const struct ce_leg *leg)
 	       (leg->smart ? CE_CMEDIA_SMART : 0);
 }
 
-static void send_drop(struct ce_conf *conf, const char *id, const char *reason)
+/** Ask Yate to drop channel @id with @reason (may be NULL). */
+void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason)
 {
 	struct ce_msg *m = NULL;
 
@@ -321,7 +322,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	if (leg->id && g_hash_table_lookup(conf->legs, leg->id) == leg)
 		g_hash_table_remove(conf->legs, leg->id);
 	if (drop && leg->id)
-		send_drop(conf, leg->id, reason);
+		ce_leg_send_drop(conf, leg->id, reason);
 	fail_defer(leg, reason);
 	ce_conf_moved(conf, leg, false);
 	if (leg->talking && leg->room) {
@@ -345,7 +346,7 @@ void ce_leg_tick(struct ce_leg *leg, gint64 now)
 		return;
 	if (leg->state == CE_LEG_OFFERED && leg->peer) {
 		/* we never learnt dumb/N: drop the caller rather than leave it hanging */
-		send_drop(leg->conf, leg->peer, "timeout");
+		ce_leg_send_drop(leg->conf, leg->peer, "timeout");
 	}
 	ce_leg_end(leg, "timeout", true);
 }

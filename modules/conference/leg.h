@@ -64,6 +64,7 @@ struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const cha
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
 void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
+void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason);
 void ce_leg_tick(struct ce_leg *leg, gint64 now);
 unsigned ce_leg_media_flags(const struct ce_leg *leg);
 void ce_leg_set_muted(struct ce_leg *leg, bool on);

@@ -459,6 +459,50 @@ static void test_conference_both(void)
 	fx_free(fx);
 }
 
+/* Transcript 2: the engine's dial-out names a room with ce_dialout. */
+static void test_dialout(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_leg *leg;
+
+	fx_watch(fx, "call.execute",
+	        "callto=dumb/:target=801:caller=800:callername=Conference:ce_dialout=room1:"
+	        "handlers=yrtp%z50,tone%z90,dumb%z90:id=dumb/4:peerid=tone/6",
+	        true);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/4:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:complete_minimal="
+	        "true\n");
+	fx_flush(fx);
+	leg = ce_leg_find(fx->conf, "dumb/4");
+	g_assert_nonnull(leg);
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	g_assert_cmpstr(leg->peer, ==, "tone/6");
+	fx_expect_sent(fx, "chan.masquerade:id=dumb/4:message=call.answered", "");
+	/* a failed dial-out is nothing to us; a room that refuses drops the call */
+	fx_watch(fx, "call.execute", "callto=dumb/:target=802:ce_dialout=room1:error=busy", false);
+	fx_watch(fx, "call.execute", "callto=dumb/:target=803:ce_dialout=x:existing=true:id=dumb/5",
+	        true);
+	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/5:reason=noroute\n");
+	g_assert_cmpuint(fx->conf->all->len, ==, 1);
+	fx_free(fx);
+}
+
+static void test_billing(void)
+{
+	struct fx *fx = fx_new(NULL);
+
+	fx_join(fx, "r", "sip/1", 1, "billing=true:billid=123-4:username=bob:lonely=true");
+	fx_watch(fx, "chan.hangup", "id=dumb/1:reason=bye", false);
+	fx_expect_sent(fx, "chan.startup",
+	        "chan.startup:id=dumb/1:module=conference:status=answered:caller=tone/busy:"
+	        "called=802:billid=123-4:username=bob:callto=conf/r\n");
+	fx_expect_sent(fx, "chan.hangup",
+	        "chan.hangup:id=dumb/1:module=conference:status=bye:caller=tone/busy:called=802:"
+	        "billid=123-4:username=bob:callto=conf/r\n");
+	fx_free(fx);
+}
+
 static void test_conference_refused(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -705,6 +749,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/conference-up", test_conference_up);
 	g_test_add_func("/conference/join/conference-both", test_conference_both);
 	g_test_add_func("/conference/join/conference-refused", test_conference_refused);
+	g_test_add_func("/conference/join/dialout", test_dialout);
+	g_test_add_func("/conference/join/billing", test_billing);
 	g_test_add_func("/conference/join/conference-no-channel", test_conference_no_channel);
 	g_test_add_func("/conference/join/owner", test_owner);
 	g_test_add_func("/conference/join/controls", test_controls);
