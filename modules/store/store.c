@@ -73,19 +73,21 @@ static void delivery_free(gpointer data)
 void ce_store_deliver(struct ce_store *st, GSourceFunc fn, gpointer data, GDestroyNotify destroy)
 {
 	struct delivery *d = g_new0(struct delivery, 1);
+	GSource *src = g_idle_source_new();
 
 	d->st = st;
 	d->fn = fn;
 	d->data = data;
 	d->destroy = destroy;
-	d->src = g_idle_source_new();
-	g_source_set_priority(d->src, G_PRIORITY_DEFAULT);
-	g_source_set_callback(d->src, deliver_cb, d, delivery_free);
+	d->src = src;
+	g_source_set_priority(src, G_PRIORITY_DEFAULT);
+	g_source_set_callback(src, deliver_cb, d, delivery_free);
 	g_mutex_lock(&st->lock);
-	g_hash_table_add(st->delivery, d->src);
-	g_source_attach(d->src, st->ctx);
+	g_hash_table_add(st->delivery, src);
+	g_source_attach(src, st->ctx);
 	g_mutex_unlock(&st->lock);
-	g_source_unref(d->src);
+	/* the main loop may have run it and freed @d already: only @src is ours */
+	g_source_unref(src);
 }
 
 /**

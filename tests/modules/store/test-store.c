@@ -408,8 +408,28 @@ static void test_hostile(struct fx *f, gconstpointer data)
 	g_ptr_array_unref(rows);
 	g_assert_cmpint(admit(f, key, pin, T0, &w), ==, CE_ADMIT_OK);
 	g_assert_cmpint(admit(f, text, pin, T0, &w), ==, CE_ADMIT_OK); /* by room */
-	g_assert_cmpint(admit(f, key, text, T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, key, raw, T0, &w), ==, CE_ADMIT_BAD_PIN);
 	g_assert_cmpint(admit(f, pin, pin, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	/* absurd "now": clamped to years 1..9999, where this conference lives */
+	g_assert_cmpint(admit(f, key, pin, G_MININT64, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(admit(f, key, pin, G_MAXINT64, &w), ==, CE_ADMIT_ENDED);
+	{
+		struct ce_participant p = {
+		        .conference_id = c->id, .name = text, .address = raw, .pin = text};
+		struct parts_wait pw = {0};
+		struct ce_participant *got;
+		fx_put_participant(f, &p);
+		ce_store_list_participants(f->st, c->id, parts_done, &pw, NULL);
+		fx_wait(f, &pw.done);
+		g_assert_cmpuint(pw.rows->len, ==, 1);
+		got = g_ptr_array_index(pw.rows, 0);
+		g_assert_cmpstr(got->name, ==, text);
+		g_assert_cmpstr(got->address, ==, fixed);
+		g_assert_cmpstr(got->pin, ==, text);
+		g_ptr_array_unref(pw.rows);
+		g_assert_cmpint(admit(f, key, text, T0, &w), ==, CE_ADMIT_OK);
+		g_assert_cmpint(w.participant_id, >, 0);
+	}
 	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM conferences"), ==, 1);
 	/* absurd times: refused when scheduling, clamped in history */
 	c->id = 0;
