@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "jbuf.h"
 
 #define RING_MASK (CE_JBUF_RING - 1)
@@ -48,29 +50,69 @@ static bool is_present(const struct ce_jbuf *jb, uint32_t ts)
 	return jb->present[i / 64] >> (i % 64) & 1;
 }
 
-static void clear_range(struct ce_jbuf *jb, uint32_t ts, unsigned n)
-{
-	for (unsigned k = 0; k < n; k++) {
-		uint32_t i = (ts + k) & RING_MASK;
+enum range { RANGE_NONE, RANGE_SOME, RANGE_ALL };
 
-		jb->present[i / 64] &= ~(UINT64_C(1) << (i % 64));
+/* Whether none, some or all of the n samples from ts are present, a word at a time. */
+static enum range range_state(const struct ce_jbuf *jb, uint32_t ts, unsigned n)
+{
+	bool any = false, all = true;
+
+	while (n > 0) {
+		uint32_t i = ts & RING_MASK;
+		unsigned bit = i % 64, take = MIN(64 - bit, n);
+		uint64_t mask = (take == 64 ? ~UINT64_C(0) : (UINT64_C(1) << take) - 1) << bit;
+		uint64_t w = jb->present[i / 64] & mask;
+
+		any |= w != 0;
+		all &= w == mask;
+		ts += take;
+		n -= take;
+	}
+	return all ? RANGE_ALL : any ? RANGE_SOME : RANGE_NONE;
+}
+
+static void set_range(struct ce_jbuf *jb, uint32_t ts, unsigned n, bool on)
+{
+	while (n > 0) {
+		uint32_t i = ts & RING_MASK;
+		unsigned bit = i % 64, take = MIN(64 - bit, n);
+		uint64_t mask = (take == 64 ? ~UINT64_C(0) : (UINT64_C(1) << take) - 1) << bit;
+
+		if (on)
+			jb->present[i / 64] |= mask;
+		else
+			jb->present[i / 64] &= ~mask;
+		ts += take;
+		n -= take;
 	}
 }
 
-/* Store len bytes at ts; returns how many samples were new. */
-static unsigned store(struct ce_jbuf *jb, uint32_t ts, const uint8_t *p, unsigned len)
+static void clear_range(struct ce_jbuf *jb, uint32_t ts, unsigned n)
 {
-	unsigned fresh = 0;
+	set_range(jb, ts, n, false);
+}
 
-	for (unsigned k = 0; k < len; k++) {
-		uint32_t i = (ts + k) & RING_MASK;
-		uint64_t bit = UINT64_C(1) << (i % 64);
+/* Store len bytes at ts; returns false when every sample was there already. */
+static bool store(struct ce_jbuf *jb, uint32_t ts, const uint8_t *p, unsigned len)
+{
+	uint32_t i = ts & RING_MASK;
+	unsigned first = MIN(len, CE_JBUF_RING - i);
+	bool dup = range_state(jb, ts, len) == RANGE_ALL;
 
-		fresh += !(jb->present[i / 64] & bit);
-		jb->present[i / 64] |= bit;
-		jb->data[i] = p[k];
-	}
-	return fresh;
+	memcpy(jb->data + i, p, first);
+	memcpy(jb->data, p + first, len - first);
+	set_range(jb, ts, len, true);
+	return !dup;
+}
+
+/* Decode n present samples from ts, in at most two pieces around the ring's end. */
+static void decode_range(const struct ce_jbuf *jb, uint32_t ts, int16_t *out, unsigned n)
+{
+	uint32_t i = ts & RING_MASK;
+	unsigned first = MIN(n, CE_JBUF_RING - i);
+
+	ce_codec_decode(jb->codec, jb->data + i, out, first);
+	ce_codec_decode(jb->codec, jb->data, out + first, n - first);
 }
 
 static void start(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts)
@@ -147,7 +189,7 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
 		len -= (size_t)-d;
 		ts = jb->play_ts;
 	}
-	if (store(jb, ts, payload, (unsigned)len) == 0)
+	if (!store(jb, ts, payload, (unsigned)len))
 		jb->st.dups++;
 	else
 		jb->st.packets++;
@@ -196,7 +238,8 @@ static void cut_excess(struct ce_jbuf *jb, unsigned n)
 	jb->excess_q4 -= (int32_t)skip * 16;
 }
 
-static void play(struct ce_jbuf *jb, int16_t *out, unsigned n)
+/* Samples one at a time, for frames that are partly lost. */
+static void play_mixed(struct ce_jbuf *jb, int16_t *out, unsigned n)
 {
 	unsigned k = 0;
 
@@ -207,16 +250,26 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n)
 		while (k + run < n && is_present(jb, jb->play_ts + k + run) == have)
 			run++;
 		if (have) {
-			for (unsigned j = 0; j < run; j++)
-				out[k + j] = jb->codec == CE_CODEC_PCMA
-					? ce_g711_alaw_decode(jb->data[(jb->play_ts + k + j) & RING_MASK])
-					: ce_g711_ulaw_decode(jb->data[(jb->play_ts + k + j) & RING_MASK]);
+			decode_range(jb, jb->play_ts + k, out + k, run);
 			ce_plc_good(&jb->plc, out + k, run);
 		} else {
 			ce_plc_conceal(&jb->plc, out + k, run);
 			jb->st.concealed += run;
 		}
 		k += run;
+	}
+}
+
+static void play(struct ce_jbuf *jb, int16_t *out, unsigned n, enum range r)
+{
+	if (r == RANGE_ALL) {
+		decode_range(jb, jb->play_ts, out, n);
+		ce_plc_good(&jb->plc, out, n);
+	} else if (r == RANGE_NONE) {
+		ce_plc_conceal(&jb->plc, out, n);
+		jb->st.concealed += n;
+	} else {
+		play_mixed(jb, out, n);
 	}
 	clear_range(jb, jb->play_ts, n);
 	jb->play_ts += n;
@@ -228,7 +281,7 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n)
  */
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 {
-	bool any = false;
+	enum range r;
 
 	if (n > CE_JBUF_MAX_FRAME)
 		n = CE_JBUF_MAX_FRAME;
@@ -244,17 +297,16 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 	jb->preroll = false;
 	adapt(jb, n);
 	cut_excess(jb, n);
-	for (unsigned k = 0; k < n && !any; k++)
-		any = is_present(jb, jb->play_ts + k);
-	if (!any && (int32_t)(jb->max_ts - jb->play_ts) <= 0) {
+	r = range_state(jb, jb->play_ts, n);
+	if (r == RANGE_NONE && (int32_t)(jb->max_ts - jb->play_ts) <= 0) {
 		/* Nothing newer either: wait for it instead of skipping ahead. */
 		jb->st.stalls++;
 		ce_plc_conceal(&jb->plc, out, n);
 		jb->st.concealed += n;
 		return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
 	}
-	play(jb, out, n);
-	if (any)
+	play(jb, out, n, r);
+	if (r != RANGE_NONE)
 		return CE_JBUF_AUDIO;
 	return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
 }

@@ -35,7 +35,8 @@ enum ce_jbuf_out {
 
 /* Loss concealment: repeat the last pitch period, fading out over 60 ms. */
 struct ce_plc {
-	int16_t hist[CE_JBUF_HIST]; /* the last samples played */
+	int16_t hist[CE_JBUF_HIST]; /* the last samples played, a ring */
+	unsigned hpos;              /* where the next sample goes */
 	unsigned period;            /* pitch period in samples while concealing */
 	unsigned phase;
 	unsigned run;               /* samples concealed in a row */

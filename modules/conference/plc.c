@@ -1,6 +1,7 @@
 /* plc.c - packet loss concealment: pitch-period repetition with fade-out and cross-fade */
 #define G_LOG_DOMAIN "media"
 #include <string.h>
+#include <glib.h>
 
 #include "jbuf.h"
 
@@ -17,14 +18,35 @@ void ce_plc_reset(struct ce_plc *plc)
 	memset(plc, 0, sizeof(*plc));
 }
 
+/* The history is a ring (next write at hpos), so a good frame costs a copy
+ * and no shifting; a loss, which is rare, unrolls it first. */
 static void hist_push(struct ce_plc *plc, const int16_t *s, unsigned n)
 {
+	unsigned first;
+
 	if (n >= CE_JBUF_HIST) {
 		memcpy(plc->hist, s + n - CE_JBUF_HIST, sizeof(plc->hist));
+		plc->hpos = 0;
 		return;
 	}
-	memmove(plc->hist, plc->hist + n, (CE_JBUF_HIST - n) * sizeof(int16_t));
-	memcpy(plc->hist + CE_JBUF_HIST - n, s, n * sizeof(int16_t));
+	first = MIN(n, CE_JBUF_HIST - plc->hpos);
+	memcpy(plc->hist + plc->hpos, s, first * sizeof(int16_t));
+	memcpy(plc->hist, s + first, (n - first) * sizeof(int16_t));
+	plc->hpos = (plc->hpos + n) % CE_JBUF_HIST;
+}
+
+/* Put the history in time order, oldest first. */
+static void hist_unroll(struct ce_plc *plc)
+{
+	int16_t tmp[CE_JBUF_HIST];
+	unsigned k = plc->hpos;
+
+	if (k == 0)
+		return;
+	memcpy(tmp, plc->hist + k, (CE_JBUF_HIST - k) * sizeof(int16_t));
+	memcpy(tmp + CE_JBUF_HIST - k, plc->hist, k * sizeof(int16_t));
+	memcpy(plc->hist, tmp, sizeof(tmp));
+	plc->hpos = 0;
 }
 
 /* The lag that best predicts the end of the history from itself. */
@@ -71,6 +93,7 @@ static int16_t synth(struct ce_plc *plc)
 void ce_plc_conceal(struct ce_plc *plc, int16_t *out, unsigned n)
 {
 	if (plc->run == 0) {
+		hist_unroll(plc);
 		plc->period = find_period(plc->hist);
 		plc->phase = 0;
 	}
