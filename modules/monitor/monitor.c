@@ -340,10 +340,11 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	if (m->fan)
 		ce_mon_fanout_stats(m->fan, &fs);
 	g_string_append_printf(out,
-	        "rooms=%u,participants=%u,talking=%u,events=%" G_GUINT64_FORMAT
-	        ",cdrs=%" G_GUINT64_FORMAT ",pending_cdrs=%u,subscribers=%u,"
-	        "subscribers_dropped=%" G_GUINT64_FORMAT ",log_dropped=%" G_GUINT64_FORMAT
-	        ",forwarded=%" G_GUINT64_FORMAT,
+	        "monitor_rooms=%u,monitor_participants=%u,monitor_talking=%u,"
+	        "monitor_events=%" G_GUINT64_FORMAT ",monitor_cdrs=%" G_GUINT64_FORMAT
+	        ",monitor_pending_cdrs=%u,monitor_subscribers=%u,"
+	        "monitor_subscribers_dropped=%" G_GUINT64_FORMAT
+	        ",monitor_log_dropped=%" G_GUINT64_FORMAT ",monitor_forwarded=%" G_GUINT64_FORMAT,
 	        ts.rooms, ts.legs, ts.talking, ts.events, ts.cdrs, ts.pending_cdrs, fs.clients,
 	        fs.dropped, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded);
 }

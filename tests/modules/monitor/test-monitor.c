@@ -237,9 +237,16 @@ static void test_transcript(struct fixture *f, gconstpointer data)
 	const char *const keys[] = {"cdr_delay=0", NULL};
 	char **lines, *sum;
 	const char *l;
+	GString *st;
 
 	g_assert_cmpint(start(f, false, keys), ==, 0);
 	g_assert_cmpuint(feed_transcript(f, "transcript-1.txt"), >, 20);
+	st = g_string_new(NULL);
+	ce_console_status(f->ce, st);
+	g_assert_nonnull(strstr(st->str, "monitor_rooms=0,monitor_participants=0,monitor_talking=0,"
+	                                 "monitor_events=10,monitor_cdrs=2,monitor_pending_cdrs=0,"
+	                                 "monitor_subscribers=0,"));
+	g_string_free(st, TRUE);
 	lines = log_lines(f);
 	sum = summary(lines);
 	g_assert_cmpstr(sum, ==, YROOM);
