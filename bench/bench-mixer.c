@@ -52,7 +52,7 @@ static void make_signals(void)
 				double env = fabs(sin(2 * G_PI * 2 * t)); /* syllables */
 
 				talk[v][k][i] = (int16_t)(6000 * env * sin(2 * G_PI * f * t) +
-					g_rand_int_range(r, -40, 41));
+				                          g_rand_int_range(r, -40, 41));
 			}
 			ce_codec_encode(CE_CODEC_PCMU, talk[v][k], talk_enc[v][k], 160);
 		}
@@ -106,12 +106,13 @@ int main(int argc, char **argv)
 	gint n = 100000, size = 100, talkers = 3, ticks = 500;
 	gboolean pipeline = FALSE;
 	GOptionEntry opts[] = {
-		{"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
-		{"room", 'r', 0, G_OPTION_ARG_INT, &size, "participants per room", "SIZE"},
-		{"talkers", 't', 0, G_OPTION_ARG_INT, &talkers, "talkers per room", "T"},
-		{"ticks", 'k', 0, G_OPTION_ARG_INT, &ticks, "measured ticks", "K"},
-		{"pipeline", 'p', 0, G_OPTION_ARG_NONE, &pipeline, "add jitter buffer and decoding", NULL},
-		{NULL},
+	        {"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
+	        {"room", 'r', 0, G_OPTION_ARG_INT, &size, "participants per room", "SIZE"},
+	        {"talkers", 't', 0, G_OPTION_ARG_INT, &talkers, "talkers per room", "T"},
+	        {"ticks", 'k', 0, G_OPTION_ARG_INT, &ticks, "measured ticks", "K"},
+	        {"pipeline", 'p', 0, G_OPTION_ARG_NONE, &pipeline, "add jitter buffer and decoding",
+	                NULL},
+	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("- mixer throughput and memory");
 	unsigned n_rooms, warm = 150;
@@ -175,18 +176,18 @@ int main(int argc, char **argv)
 		encodes += rooms[r]->st.encodes;
 	per_tick = cpu / ticks;
 	printf("mode %s: %d participants, rooms of %d, %d talkers each, %u rooms\n",
-		pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size, talkers,
-		n_rooms);
+	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size, talkers,
+	        n_rooms);
 	printf("talking now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
-		rooms[0]->n_set, rooms[0]->n_talking,
-		(double)(encodes - encodes0) / ticks / n_rooms);
+	        rooms[0]->n_set, rooms[0]->n_talking,
+	        (double)(encodes - encodes0) / ticks / n_rooms);
 	printf("cpu per 20 ms tick: %.3f ms (%.1f%% of one core); %.0f ns per participant-tick\n",
-		per_tick * 1e3, per_tick / 0.02 * 100, per_tick / n * 1e9);
+	        per_tick * 1e3, per_tick / 0.02 * 100, per_tick / n * 1e9);
 	printf("participants per core: %.0f\n", n * 0.02 / per_tick);
 	printf("memory per participant: %zu B media leg (ce_media_leg_size), %zu B room share; "
 	       "RSS %.0f B\n",
-		ce_media_leg_size(), sizeof(struct ce_mix_room) / (size_t)size,
-		(double)(rss1 - rss0) * 1024 / n);
+	        ce_media_leg_size(), sizeof(struct ce_mix_room) / (size_t)size,
+	        (double)(rss1 - rss0) * 1024 / n);
 	for (unsigned r = 0; r < n_rooms; r++) {
 		for (struct ce_mix_leg *l = rooms[r]->legs; l;)
 			ce_mix_leg_detach(l), l = rooms[r]->legs;

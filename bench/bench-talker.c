@@ -103,11 +103,12 @@ static void score(const char *wav, struct totals *tot)
 			tot->lat[tot->n_lat++] = det[i].a - lab[j].a;
 			if (verbose)
 				printf("  label %7.2f %7.2f onset latency %4.0f ms\n", lab[j].a,
-					lab[j].b, 1000 * (det[i].a - lab[j].a));
+				        lab[j].b, 1000 * (det[i].a - lab[j].a));
 			break;
 		}
 		if (verbose)
-			printf("  %s %7.2f %7.2f\n", det[i].used ? "hit " : "FALSE", det[i].a, det[i].b);
+			printf("  %s %7.2f %7.2f\n", det[i].used ? "hit " : "FALSE", det[i].a,
+			        det[i].b);
 	}
 	for (unsigned j = 0; verbose && j < nl; j++)
 		if (!lab[j].used)
@@ -135,13 +136,13 @@ int main(int argc, char **argv)
 	double start_db = -1, stay_db = -1, burst_db = -1;
 	int hang = -1, frames = -1;
 	GOptionEntry opts[] = {
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list every segment", NULL},
-		{"start-db", 0, 0, G_OPTION_ARG_DOUBLE, &start_db, "start threshold", "DB"},
-		{"stay-db", 0, 0, G_OPTION_ARG_DOUBLE, &stay_db, "stay threshold", "DB"},
-		{"burst-db", 0, 0, G_OPTION_ARG_DOUBLE, &burst_db, "burst threshold", "DB"},
-		{"start-blocks", 0, 0, G_OPTION_ARG_INT, &frames, "blocks above start-db", "N"},
-		{"hangover", 0, 0, G_OPTION_ARG_INT, &hang, "hangover", "MS"},
-		{NULL},
+	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list every segment", NULL},
+	        {"start-db", 0, 0, G_OPTION_ARG_DOUBLE, &start_db, "start threshold", "DB"},
+	        {"stay-db", 0, 0, G_OPTION_ARG_DOUBLE, &stay_db, "stay threshold", "DB"},
+	        {"burst-db", 0, 0, G_OPTION_ARG_DOUBLE, &burst_db, "burst threshold", "DB"},
+	        {"start-blocks", 0, 0, G_OPTION_ARG_INT, &frames, "blocks above start-db", "N"},
+	        {"hangover", 0, 0, G_OPTION_ARG_INT, &hang, "hangover", "MS"},
+	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("[FILE.wav...] - talker detection quality");
 
@@ -176,15 +177,16 @@ int main(int argc, char **argv)
 	qsort(tot.lat, tot.n_lat, sizeof(double), cmp_double);
 	for (unsigned i = 0; i < tot.n_lat; i++)
 		sum += tot.lat[i];
-	printf("segments: precision %.3f recall %.3f F1 %.3f\n", p, r, p + r > 0 ? 2 * p * r / (p + r) : 0);
+	printf("segments: precision %.3f recall %.3f F1 %.3f\n", p, r,
+	        p + r > 0 ? 2 * p * r / (p + r) : 0);
 	for (unsigned i = 0; i < tot.n_lat; i++)
 		within += tot.lat[i] <= 0.060;
 	if (tot.n_lat)
 		printf("onset within 60 ms: %u of %u (%.0f%%)\n", within, tot.n_lat,
-			100.0 * within / tot.n_lat);
+		        100.0 * within / tot.n_lat);
 	if (tot.n_lat)
 		printf("onset latency (ms): mean %.0f median %.0f p90 %.0f max %.0f\n",
-			1000 * sum / tot.n_lat, 1000 * tot.lat[tot.n_lat / 2],
-			1000 * tot.lat[tot.n_lat * 9 / 10], 1000 * tot.lat[tot.n_lat - 1]);
+		        1000 * sum / tot.n_lat, 1000 * tot.lat[tot.n_lat / 2],
+		        1000 * tot.lat[tot.n_lat * 9 / 10], 1000 * tot.lat[tot.n_lat - 1]);
 	return 0;
 }

@@ -69,7 +69,7 @@ uint8_t ce_g711_ulaw_encode(int16_t s)
 	v += ULAW_BIAS;
 	exp = top_bit((unsigned)v) - 7;
 	mant = (v >> (exp + 3)) & 0x0f;
-	return (uint8_t)~(sign | (exp << 4) | mant);
+	return (uint8_t) ~(sign | (exp << 4) | mant);
 }
 
 /** Decode one mu-law byte. */

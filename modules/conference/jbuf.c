@@ -20,8 +20,7 @@
 #define RING_MASK (CE_JBUF_RING - 1)
 
 /** Initialise jb for codec; delays are in samples. */
-void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay,
-	unsigned max_delay)
+void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, unsigned max_delay)
 {
 	memset(jb, 0, sizeof(*jb));
 	jb->codec = codec;
@@ -153,8 +152,8 @@ static void track_jitter(struct ce_jbuf *jb, uint32_t ts, uint32_t arrival, bool
  * in samples).  Returns 0, -EINVAL for an empty or oversized payload, or
  * -ETIME when the packet came after its play time.
  */
-int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload,
-	size_t len, uint32_t arrival)
+int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload, size_t len,
+        uint32_t arrival)
 {
 	bool first = !jb->started || ssrc != jb->ssrc;
 	int32_t d;

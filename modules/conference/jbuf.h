@@ -28,9 +28,9 @@ struct ce_jbuf_stats {
 
 /* What a pull produced. */
 enum ce_jbuf_out {
-	CE_JBUF_AUDIO = 0,  /* received audio (maybe partly concealed) */
-	CE_JBUF_CONCEALED,  /* made up entirely by loss concealment */
-	CE_JBUF_SILENCE,    /* nothing to play: no stream yet or concealment ran out */
+	CE_JBUF_AUDIO = 0, /* received audio (maybe partly concealed) */
+	CE_JBUF_CONCEALED, /* made up entirely by loss concealment */
+	CE_JBUF_SILENCE,   /* nothing to play: no stream yet or concealment ran out */
 };
 
 /* Loss concealment: repeat the last pitch period, fading out over 60 ms. */
@@ -39,8 +39,8 @@ struct ce_plc {
 	unsigned hpos;              /* where the next sample goes */
 	unsigned period;            /* pitch period in samples while concealing */
 	unsigned phase;
-	unsigned run;               /* samples concealed in a row */
-	unsigned fade_in;           /* samples left to cross-fade after a loss */
+	unsigned run;     /* samples concealed in a row */
+	unsigned fade_in; /* samples left to cross-fade after a loss */
 };
 
 /* Everything is inline so that a leg carries its buffer without allocation. */
@@ -64,11 +64,10 @@ struct ce_jbuf {
 	uint8_t data[CE_JBUF_RING];
 };
 
-void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay,
-	unsigned max_delay);
+void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, unsigned max_delay);
 void ce_jbuf_reset(struct ce_jbuf *jb);
-int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload,
-	size_t len, uint32_t arrival);
+int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload, size_t len,
+        uint32_t arrival);
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n);
 unsigned ce_jbuf_level(const struct ce_jbuf *jb);
 

@@ -86,8 +86,8 @@ struct ce_media_room {
 	struct ce_media *m;
 	struct ce_shard *shard;
 	struct ce_mix_room *mix;
-	bool removing;                      /* main thread */
-	struct ce_media_room *next, *prev;  /* in the shard, media thread */
+	bool removing;                     /* main thread */
+	struct ce_media_room *next, *prev; /* in the shard, media thread */
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];

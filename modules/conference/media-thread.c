@@ -87,21 +87,22 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		gone_leg(c->leg);
 		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
-		if (c->leg->linked && ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)
+		if (c->leg->linked &&
+		        ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)
 			post_leg(c->leg, CE_MEDIA_EV_TALK_STOP);
 		break;
 	}
 }
 
 static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
-	const struct sockaddr_storage *from, socklen_t flen)
+        const struct sockaddr_storage *from, socklen_t flen)
 {
 	struct ce_addr_key key;
 	struct ce_media_leg *leg;
 	struct ce_rtp_pkt pkt;
 
 	if (ce_media_addr_key(&key, (const struct sockaddr *)from, flen) < 0 ||
-		!(leg = g_hash_table_lookup(s->by_addr, &key))) {
+	        !(leg = g_hash_table_lookup(s->by_addr, &key))) {
 		s->st.rx_unknown++;
 		return;
 	}
@@ -147,7 +148,7 @@ static void receive(struct ce_shard *s)
 				s->st.rx_bad++;
 			else
 				take_packet(s, s->rbuf[i], s->rmsg[i].msg_len, &s->raddr[i],
-					s->rmsg[i].msg_hdr.msg_namelen);
+				        s->rmsg[i].msg_hdr.msg_namelen);
 		}
 		budget = budget > (unsigned)n ? budget - (unsigned)n : 0;
 		if (n < CE_MEDIA_BATCH)
@@ -180,8 +181,8 @@ static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 
 	if (!p)
 		return;
-	ce_rtp_build_hdr(s->shdr[s->n_send], leg->pt, leg->st.tx_packets == 0, leg->seq++,
-		leg->ts, leg->ssrc);
+	ce_rtp_build_hdr(s->shdr[s->n_send], leg->pt, leg->st.tx_packets == 0, leg->seq++, leg->ts,
+	        leg->ssrc);
 	leg->ts += (uint32_t)leg->room->mix->frame;
 	leg->st.tx_packets++;
 	s->siov[s->n_send][0] = (struct iovec){s->shdr[s->n_send], CE_RTP_HDR_LEN};
@@ -248,11 +249,11 @@ static void speaking(struct ce_shard *s, struct ce_media_room *room)
 	for (unsigned i = 0; i < ev.n_speakers; i++)
 		now[i] = (struct ce_media_leg *)legs[i];
 	notify = memcmp(now, room->last, sizeof(now)) != 0 ||
-		(now[0] && s->tick >= room->next_repeat);
+	         (now[0] && s->tick >= room->next_repeat);
 	if (!notify)
 		return;
 	ev.changed = !same_set(now, room->last, room->speakers) ||
-		!same_set(room->last, now, room->speakers);
+	             !same_set(room->last, now, room->speakers);
 	memcpy(ev.speakers, now, sizeof(now));
 	memcpy(room->last, now, sizeof(now));
 	room->next_repeat = s->tick + 250;
@@ -311,7 +312,8 @@ gpointer ce_media_shard_run(gpointer data)
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &now);
-		late = (int64_t)(now.tv_sec - next.tv_sec) * 1000000000L + now.tv_nsec - next.tv_nsec;
+		late = (int64_t)(now.tv_sec - next.tv_sec) * 1000000000L + now.tv_nsec -
+		       next.tv_nsec;
 		if (late > 5 * TICK_NS) {
 			/* Far behind (suspended, overloaded): skip, do not burst. */
 			s->st.overruns++;

@@ -145,8 +145,8 @@ static gboolean events_ready(gint fd, G_GNUC_UNUSED GIOCondition cond, gpointer 
 	return G_SOURCE_CONTINUE;
 }
 
-static int shard_socket(struct ce_shard *s, const struct ce_media_conf *conf, unsigned i,
-	GError **error)
+static int shard_socket(
+        struct ce_shard *s, const struct ce_media_conf *conf, unsigned i, GError **error)
 {
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
 	struct sockaddr_in a4 = {.sin_family = AF_INET};
@@ -163,8 +163,8 @@ static int shard_socket(struct ce_shard *s, const struct ce_media_conf *conf, un
 		len = sizeof(a6);
 		family = AF_INET6;
 	} else {
-		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-			"media: bad bind address '%s'", conf->bind_ip);
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "media: bad bind address '%s'",
+		        conf->bind_ip);
 		return -EINVAL;
 	}
 	s->fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -172,7 +172,7 @@ static int shard_socket(struct ce_shard *s, const struct ce_media_conf *conf, un
 		int err = -errno;
 
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-err),
-			"media: cannot bind %s port %u: %s", conf->bind_ip, port, g_strerror(-err));
+		        "media: cannot bind %s port %u: %s", conf->bind_ip, port, g_strerror(-err));
 		return err;
 	}
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -238,7 +238,7 @@ static void shards_stop(struct ce_media *m)
  * negative errno with error set.
  */
 int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_media_event_h *h,
-	void *arg, GError **error)
+        void *arg, GError **error)
 {
 	struct ce_media *m = g_new0(struct ce_media, 1);
 	int err = 0;
@@ -258,8 +258,8 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->efd < 0) {
 		err = -errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "media: eventfd: %s",
-			g_strerror(errno));
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+		        "media: eventfd: %s", g_strerror(errno));
 		goto out;
 	}
 	m->shards = g_new0(struct ce_shard, m->conf.threads);
@@ -353,7 +353,7 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 }
 
 static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_media_room *room,
-	struct ce_media_leg *leg, unsigned flags)
+        struct ce_media_leg *leg, unsigned flags)
 {
 	struct ce_media_cmd c = {.type = type, .room = room, .leg = leg, .flags = flags};
 
@@ -366,7 +366,7 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
  * most every interval_ms (Yate's speakers= and interval=, at least 1000).
  */
 int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
-	unsigned max_talkers, unsigned speakers, unsigned interval_ms)
+        unsigned max_talkers, unsigned speakers, unsigned interval_ms)
 {
 	struct ce_media_room *room = g_new0(struct ce_media_room, 1);
 	struct ce_shard *s = &m->shards[0];
@@ -415,8 +415,8 @@ void ce_media_room_free(struct ce_media_room *room)
 }
 
 /** The local RTP address of room's legs: what Yate must send to. */
-int ce_media_room_local(const struct ce_media_room *room, struct sockaddr_storage *ss,
-	socklen_t *len)
+int ce_media_room_local(
+        const struct ce_media_room *room, struct sockaddr_storage *ss, socklen_t *len)
 {
 	*ss = room->shard->local;
 	*len = room->shard->local_len;
@@ -430,8 +430,8 @@ int ce_media_room_local(const struct ce_media_room *room, struct sockaddr_storag
  * has that remote, -ENOTSUP, -EAFNOSUPPORT or -EAGAIN (queue full).
  */
 int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
-	const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
-	void *user, GDestroyNotify destroy)
+        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+        void *user, GDestroyNotify destroy)
 {
 	struct ce_media *m = room->m;
 	struct ce_media_leg *leg = g_new0(struct ce_media_leg, 1);

@@ -58,19 +58,19 @@ struct ce_media_stats {
 
 void ce_media_conf_default(struct ce_media_conf *conf);
 int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_media_event_h *h,
-	void *arg, GError **error);
+        void *arg, GError **error);
 void ce_media_free(struct ce_media *m);
 void ce_media_stats(struct ce_media *m, struct ce_media_stats *st);
 
 int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
-	unsigned max_talkers, unsigned speakers, unsigned interval_ms);
+        unsigned max_talkers, unsigned speakers, unsigned interval_ms);
 void ce_media_room_free(struct ce_media_room *room);
-int ce_media_room_local(const struct ce_media_room *room, struct sockaddr_storage *ss,
-	socklen_t *len);
+int ce_media_room_local(
+        const struct ce_media_room *room, struct sockaddr_storage *ss, socklen_t *len);
 
 int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
-	const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
-	void *user, GDestroyNotify destroy);
+        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+        void *user, GDestroyNotify destroy);
 int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
 void ce_media_leg_free(struct ce_media_leg *leg);
 void *ce_media_leg_user(const struct ce_media_leg *leg);

@@ -30,11 +30,10 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	room = g_new0(struct ce_mix_room, 1);
 	room->rate = rate;
 	room->frame = rate / 50;
-	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS)
-					: CE_MIX_DEF_TALKERS;
+	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS) : CE_MIX_DEF_TALKERS;
 	for (int c = 0; c < CE_CODEC_COUNT; c++)
 		memset(room->silence[c], ce_codec_silence_byte((enum ce_codec)c),
-			sizeof(room->silence[c]));
+		        sizeof(room->silence[c]));
 	*rp = room;
 	return err;
 }
@@ -47,7 +46,7 @@ void ce_mix_room_free(struct ce_mix_room *room)
 
 /** Prepare leg (storage owned by the caller); tconf NULL: default detector. */
 void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
-	const struct ce_talker_conf *tconf)
+        const struct ce_talker_conf *tconf)
 {
 	memset(leg, 0, offsetof(struct ce_mix_leg, in));
 	leg->codec = codec;
@@ -303,8 +302,8 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
  * Yate-style energies, as in Yate's "speaking" notification.  Returns the
  * count.  Cost grows with the talkers only.
  */
-unsigned ce_mix_room_speakers(const struct ce_mix_room *room, struct ce_mix_leg **legs,
-	unsigned *energy, unsigned max)
+unsigned ce_mix_room_speakers(
+        const struct ce_mix_room *room, struct ce_mix_leg **legs, unsigned *energy, unsigned max)
 {
 	unsigned n = 0;
 

@@ -16,9 +16,9 @@
 #define CE_MIX_MAX_BYTES (CE_MIX_MAX_FRAME * 2)
 
 enum ce_mix_flag {
-	CE_MIX_MUTED = 1 << 0,      /* not heard (mute) */
+	CE_MIX_MUTED = 1 << 0,       /* not heard (mute) */
 	CE_MIX_LISTEN_ONLY = 1 << 1, /* not heard and never a talker (voice=false) */
-	CE_MIX_DEAF = 1 << 2,       /* hears nothing */
+	CE_MIX_DEAF = 1 << 2,        /* hears nothing */
 };
 
 struct ce_mix_room;
@@ -28,8 +28,8 @@ struct ce_mix_room;
  * its leg) so that joining a room allocates nothing on the media thread.
  */
 struct ce_mix_leg {
-	struct ce_mix_leg *next, *prev;             /* in the room */
-	struct ce_mix_leg *act_next, *act_prev;     /* in the room's talking list */
+	struct ce_mix_leg *next, *prev;         /* in the room */
+	struct ce_mix_leg *act_next, *act_prev; /* in the room's talking list */
 	struct ce_mix_room *room;
 	enum ce_codec codec;
 	unsigned flags;
@@ -69,7 +69,7 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 void ce_mix_room_free(struct ce_mix_room *room);
 
 void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
-	const struct ce_talker_conf *tconf);
+        const struct ce_talker_conf *tconf);
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
@@ -79,8 +79,8 @@ bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
 void ce_mix_room_mix(struct ce_mix_room *room);
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
 
-unsigned ce_mix_room_speakers(const struct ce_mix_room *room, struct ce_mix_leg **legs,
-	unsigned *energy, unsigned max);
+unsigned ce_mix_room_speakers(
+        const struct ce_mix_room *room, struct ce_mix_leg **legs, unsigned *energy, unsigned max);
 
 static inline int16_t ce_mix_sat(int32_t v)
 {

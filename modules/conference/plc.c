@@ -7,10 +7,10 @@
 
 #define PLC_MIN_PERIOD 20  /* 400 Hz at 8 kHz */
 #define PLC_MAX_PERIOD 140 /* 57 Hz */
-#define PLC_WINDOW 80
-#define PLC_HOLD 80     /* samples at full level before fading (10 ms) */
-#define PLC_FADE 400    /* samples of linear fade to silence (50 ms) */
-#define PLC_XFADE 40    /* cross-fade into real audio after a loss (5 ms) */
+#define PLC_WINDOW     80
+#define PLC_HOLD       80  /* samples at full level before fading (10 ms) */
+#define PLC_FADE       400 /* samples of linear fade to silence (50 ms) */
+#define PLC_XFADE      40  /* cross-fade into real audio after a loss (5 ms) */
 
 /** Forget the history: the next loss conceals with silence. */
 void ce_plc_reset(struct ce_plc *plc)

@@ -83,7 +83,7 @@ int ce_rtp_parse(struct ce_rtp_pkt *pkt, const uint8_t *buf, size_t len)
 
 /** Write a 12-byte RTP version 2 header with no CSRC, extension or padding. */
 void ce_rtp_build_hdr(uint8_t hdr[CE_RTP_HDR_LEN], uint8_t pt, bool marker, uint16_t seq,
-	uint32_t ts, uint32_t ssrc)
+        uint32_t ts, uint32_t ssrc)
 {
 	hdr[0] = 0x80;
 	hdr[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));

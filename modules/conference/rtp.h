@@ -23,6 +23,6 @@ struct ce_rtp_pkt {
 
 int ce_rtp_parse(struct ce_rtp_pkt *pkt, const uint8_t *buf, size_t len);
 void ce_rtp_build_hdr(uint8_t hdr[CE_RTP_HDR_LEN], uint8_t pt, bool marker, uint16_t seq,
-	uint32_t ts, uint32_t ssrc);
+        uint32_t ts, uint32_t ssrc);
 
 #endif

@@ -98,8 +98,9 @@ WIDE_CLONES static float measure(struct ce_talker *t, const int16_t *pcm, unsign
 		v8si w;
 
 		memcpy(&h, pcm + i, sizeof(h));
-		w = (v8si)__builtin_shufflevector(h, h, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7,
-			    7) >> 16;
+		w = (v8si)__builtin_shufflevector(
+		            h, h, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7) >>
+		    16;
 		memcpy(x + 5 + i, &w, sizeof(w));
 	}
 	for (; i < n; i++)
@@ -225,8 +226,8 @@ static void envelope(struct ce_talker *t, float ms)
 }
 
 /* Judge one block of n samples lasting block_ms; *ms gets its plain mean square. */
-static enum ce_talker_ev block(struct ce_talker *t, const int16_t *pcm, unsigned n,
-	unsigned block_ms, float *ms)
+static enum ce_talker_ev block(
+        struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned block_ms, float *ms)
 {
 	enum ce_talker_ev ev = CE_TALKER_NONE;
 	float bp;
@@ -249,8 +250,8 @@ static enum ce_talker_ev block(struct ce_talker *t, const int16_t *pcm, unsigned
  * CE_TALKER_START or CE_TALKER_STOP when the talk state changes with this
  * frame (a stop and a new start within one frame cancel out).
  */
-enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsigned n,
-	unsigned rate)
+enum ce_talker_ev ce_talker_frame(
+        struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned rate)
 {
 	enum ce_talker_ev ev = CE_TALKER_NONE;
 	unsigned blk = rate / 100;

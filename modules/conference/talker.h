@@ -12,14 +12,14 @@
 #define CE_TALKER_MAX_BLOCK 320
 
 struct ce_talker_conf {
-	float start_db;       /* 10 ms blocks this far above the floor start a talk... */
+	float start_db;        /* 10 ms blocks this far above the floor start a talk... */
 	unsigned start_frames; /* ...when that many come in a row */
-	float burst_db;       /* one block this far above the floor starts at once */
-	float stay_db;        /* a talk goes on while blocks stay this far above */
-	unsigned hangover_ms; /* and ends after this long below */
-	float min_dbfs;       /* nothing quieter than this is speech */
-	unsigned window_ms;   /* the floor is the quietest frame of this long... */
-	unsigned settle_ms;   /* ...after this long at the start of a call */
+	float burst_db;        /* one block this far above the floor starts at once */
+	float stay_db;         /* a talk goes on while blocks stay this far above */
+	unsigned hangover_ms;  /* and ends after this long below */
+	float min_dbfs;        /* nothing quieter than this is speech */
+	unsigned window_ms;    /* the floor is the quietest frame of this long... */
+	unsigned settle_ms;    /* ...after this long at the start of a call */
 };
 
 enum ce_talker_ev {
@@ -36,7 +36,7 @@ struct ce_talker {
 	unsigned below_ms;
 	unsigned talk_ms;
 	unsigned seen_ms;
-	unsigned sub_ms;   /* time in the current part of the window */
+	unsigned sub_ms; /* time in the current part of the window */
 	unsigned sub_idx;
 	int16_t hist[5];   /* last input samples, for the band-pass filter */
 	float floor_db;    /* noise floor, dB of the pre-emphasised mean square */
@@ -50,8 +50,8 @@ struct ce_talker {
 
 void ce_talker_conf_default(struct ce_talker_conf *conf);
 void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf);
-enum ce_talker_ev ce_talker_frame(struct ce_talker *t, const int16_t *pcm, unsigned n,
-	unsigned rate);
+enum ce_talker_ev ce_talker_frame(
+        struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned rate);
 enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned rate);
 unsigned ce_talker_energy(const struct ce_talker *t);
 

@@ -11,13 +11,14 @@
 static void frame_at(uint8_t *p, uint32_t t, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++)
-		p[i] = ce_g711_ulaw_encode((int16_t)(8000 * sin(2 * G_PI * 400 * (t + i) / 8000.0)));
+		p[i] = ce_g711_ulaw_encode(
+		        (int16_t)(8000 * sin(2 * G_PI * 400 * (t + i) / 8000.0)));
 }
 
 static int16_t expect_at(uint32_t t)
 {
 	return ce_g711_ulaw_decode(
-		ce_g711_ulaw_encode((int16_t)(8000 * sin(2 * G_PI * 400 * t / 8000.0))));
+	        ce_g711_ulaw_encode((int16_t)(8000 * sin(2 * G_PI * 400 * t / 8000.0))));
 }
 
 static void put(struct ce_jbuf *jb, uint32_t ts, uint32_t arrival, unsigned n)
@@ -101,7 +102,8 @@ static void test_loss_conceal_continuity(void)
 			continue;
 		concealed += r == CE_JBUF_CONCEALED;
 		if (g_test_verbose())
-			g_printerr("k=%u r=%d play=%u max=%u st=%lu\n", k, r, jb.play_ts, jb.max_ts, (unsigned long)jb.st.stalls);
+			g_printerr("k=%u r=%d play=%u max=%u st=%lu\n", k, r, jb.play_ts, jb.max_ts,
+			        (unsigned long)jb.st.stalls);
 		for (unsigned i = 0; i < F; i++) {
 			if (k > 2)
 				maxjump = MAX(maxjump, ABS(out[i] - prev));

@@ -12,10 +12,10 @@
 #include "modules/conference/media.h"
 #include "modules/conference/rtp.h"
 
-#define PEERS 3
-#define TICKS 110    /* 2.2 s of RTP */
-#define A_STOPS 70   /* peer 0 goes quiet at 1.4 s: its RTP times out */
-#define HEAR_FROM 30 /* analyse what arrives from 0.6 s to 1.4 s */
+#define PEERS     3
+#define TICKS     110 /* 2.2 s of RTP */
+#define A_STOPS   70  /* peer 0 goes quiet at 1.4 s: its RTP times out */
+#define HEAR_FROM 30  /* analyse what arrives from 0.6 s to 1.4 s */
 
 static const double freq[PEERS] = {500, 1100, 1700};
 static const double intruder_freq = 2300, wrong_pt_freq = 2900;
@@ -54,8 +54,8 @@ static int udp_socket(struct sockaddr_in *a)
 	return fd;
 }
 
-static void send_rtp(struct test *t, int fd, uint8_t pt, unsigned tick, double f, enum ce_codec c,
-	size_t len)
+static void send_rtp(
+        struct test *t, int fd, uint8_t pt, unsigned tick, double f, enum ce_codec c, size_t len)
 {
 	uint8_t buf[2000];
 	int16_t pcm[160];
@@ -63,7 +63,8 @@ static void send_rtp(struct test *t, int fd, uint8_t pt, unsigned tick, double f
 	memset(buf, 0, sizeof(buf));
 	ce_rtp_build_hdr(buf, pt, false, (uint16_t)tick, tick * 160, 0x1000 + (uint32_t)fd);
 	for (unsigned i = 0; i < 160; i++)
-		pcm[i] = tick < 8 ? 0 : (int16_t)(6000 * sin(2 * G_PI * f * (tick * 160 + i) / 8000));
+		pcm[i] = tick < 8 ? 0
+		                  : (int16_t)(6000 * sin(2 * G_PI * f * (tick * 160 + i) / 8000));
 	ce_codec_encode(c, pcm, buf + 12, 160);
 	sendto(fd, buf, len, 0, (struct sockaddr *)&t->media_addr, sizeof(t->media_addr));
 }
@@ -114,8 +115,8 @@ static gpointer far_ends(gpointer data)
 			struct peer *p = &t->peer[i];
 
 			if (i != 0 || tick < A_STOPS)
-				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick, freq[i],
-					p->codec, 12 + 160);
+				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
+				        freq[i], p->codec, 12 + 160);
 			receive_all(p);
 		}
 		/* Hostile: a stranger, a wrong payload type, truncated, huge. */
@@ -188,9 +189,9 @@ static void check_hearing(struct test *t)
 			if (k != i)
 				others = MIN(others, power(x, n, freq[k]));
 		if (g_test_verbose())
-			g_printerr("peer %u: others %.0f self %.0f intruder %.0f wrong-pt %.0f\n", i,
-				others, power(x, n, freq[i]), power(x, n, intruder_freq),
-				power(x, n, wrong_pt_freq));
+			g_printerr("peer %u: others %.0f self %.0f intruder %.0f wrong-pt %.0f\n",
+			        i, others, power(x, n, freq[i]), power(x, n, intruder_freq),
+			        power(x, n, wrong_pt_freq));
 		/* A tone of amplitude 6000 has Goertzel power 9e6 here. */
 		g_assert_cmpfloat(others, >, 1e6);
 		g_assert_cmpfloat(power(x, n, freq[i]), <, others / 1000);
@@ -225,11 +226,13 @@ static void test_end_to_end(void)
 		p->fd = udp_socket(&p->addr);
 		p->codec = i == 2 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
 		g_assert_cmpint(ce_media_leg_new(&p->leg, t.room, (struct sockaddr *)&p->addr,
-					sizeof(p->addr), p->codec, 0, p, destroyed), ==, 0);
+		                        sizeof(p->addr), p->codec, 0, p, destroyed),
+		        ==, 0);
 	}
 	/* One leg per remote address. */
 	g_assert_cmpint(ce_media_leg_new(&dup, t.room, (struct sockaddr *)&t.peer[1].addr,
-				sizeof(t.peer[1].addr), CE_CODEC_PCMU, 0, NULL, NULL), ==, -EADDRINUSE);
+	                        sizeof(t.peer[1].addr), CE_CODEC_PCMU, 0, NULL, NULL),
+	        ==, -EADDRINUSE);
 	g_assert_null(dup);
 	t.intruder = udp_socket(&(struct sockaddr_in){0});
 	t.loop = g_main_loop_new(NULL, FALSE);
@@ -249,7 +252,7 @@ static void test_end_to_end(void)
 	ce_media_room_free(t.room);
 	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
 	while ((t.peer[0].leg || t.peer[1].leg || t.peer[2].leg) &&
-		g_get_monotonic_time() < deadline)
+	        g_get_monotonic_time() < deadline)
 		if (!g_main_context_iteration(NULL, FALSE))
 			g_usleep(1000);
 	for (unsigned i = 0; i < PEERS; i++)

@@ -11,7 +11,7 @@ static enum ce_talker_ev feed(struct ce_talker *t, GRand *r, int noise, int tone
 
 	for (unsigned i = 0; i < 160; i++)
 		pcm[i] = (int16_t)(g_rand_int_range(r, -noise, noise + 1) +
-			tone * sin(2 * G_PI * 440 * (k * 160 + i) / 8000.0));
+		                   tone * sin(2 * G_PI * 440 * (k * 160 + i) / 8000.0));
 	return ce_talker_frame(t, pcm, 160, 8000);
 }
 
