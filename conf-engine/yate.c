@@ -204,8 +204,10 @@ static void on_installed(struct ce_yate *y, const struct ce_line *l)
 {
 	struct relay *r = g_hash_table_lookup(y->relays, l->name);
 
-	if (!r || r->state != CE_YATE_INSTALL_WAITING) {
-		g_debug("install answer for %s that we no longer wait for", l->name);
+	/* the priority tells the answer to an install we replaced since */
+	if (!r || r->state != CE_YATE_INSTALL_WAITING || l->priority != r->prio) {
+		g_debug("install answer for %s at %d that we no longer wait for", l->name,
+		        l->priority);
 		return;
 	}
 	r->state = l->success ? CE_YATE_INSTALL_OK : CE_YATE_INSTALL_REFUSED;

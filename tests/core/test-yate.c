@@ -536,6 +536,12 @@ static void test_relay_change(void)
 	ce_bus_install(f.bus, "call.route", 40, NULL, NULL, 0, h_rename, &f, NULL);
 	expect(&f, "%%>uninstall:call.route");
 	expect(&f, "%%>install:40:call.route");
+	/* Yate answers in order: the old install, its uninstall, the new one (refused here) */
+	yate_says(&f, "%%<install:80:call.route:true");
+	g_assert_cmpint(ce_yate_install_state(f.y, "call.route"), ==, CE_YATE_INSTALL_WAITING);
+	yate_says(&f, "%%<uninstall:80:call.route:true");
+	yate_says(&f, "%%<install:40:call.route:false");
+	g_assert_cmpint(ce_yate_install_state(f.y, "call.route"), ==, CE_YATE_INSTALL_REFUSED);
 	ce_bus_uninstall(f.bus, (unsigned)id);
 	expect_silence(&f);
 	fx_teardown(&f);
