@@ -7,71 +7,11 @@
 
 #include "message.h"
 #include "monitor.h"
-
-/*
- * What comes in (transcript 1, Yate's conference module, room "yroom"):
- *
- *   chan.notify targetid=conf-monitor/yroom event=created room=yroom maxusers=5
- *     caller=tone/busy called=802 billid=
- *   chan.notify id=conf/1 targetid=... event=joined room=yroom users=1 maxusers=5
- *   chan.notify targetid=... event=speaking room=yroom speaker.1=conf/1
- *     speaker.1.peer=tone/4 speaker.1.energy=22 speakers=1 changed=true
- *   chan.notify id=conf/1 targetid=... event=left users=1 lastpeerid=tone/4
- *   chan.notify targetid=... event=destroyed room=yroom
- *
- * Our own rooms send the same, plus event=talkstart/talkstop (energy=) and
- * mute/unmute for one leg.  For Yate's rooms the talker events come from the
- * speaking lists: a leg that appears is a start, one that disappears (or
- * leaves while in the list) a stop.  A room that sends explicit talker
- * events stops being read that way.
- *
- * A participant lives in t->legs from "joined" until its CDR is written:
- * after "left", it waits up to cdr_delay for chan.hangup (whose reason and
- * billid complete the CDR).  call.execute reports give caller, called and
- * billid, which Yate's rooms do not put in "joined".
- */
-
-struct room {
-	char *key; /* source prefix + name */
-	char *name;
-	char *target;
-	enum ce_mon_source source;
-	bool explicit_talk;
-	int users, maxusers;
-	gint64 conference_id;
-	char *caller, *called, *billid; /* from "created": the first caller's */
-	GHashTable *parts;              /* leg id -> struct part (owned by t->legs) */
-	GPtrArray *talkers;             /* parts talking now */
-};
-
-struct part {
-	struct room *room; /* NULL once left */
-	enum ce_mon_source source;
-	char *room_name, *target;
-	char *leg, *peer, *caller, *called, *billid, *reason;
-	gint64 conference_id;
-	gint64 joined_at, left_at, talk_since, talk_ms;
-	bool talking;
-	GList *pending; /* link in t->pending while waiting for its CDR */
-};
+#include "track-priv.h"
 
 struct call {
 	char *peerid, *id, *caller, *called, *billid;
 	gint64 at;
-};
-
-struct ce_mon_track {
-	struct ce_mon_limits lim;
-	const struct ce_mon_track_ops *ops;
-	void *arg;
-	GHashTable *rooms; /* key -> struct room */
-	GHashTable *legs;  /* leg id -> struct part */
-	GQueue pending;    /* parts that left, oldest first */
-	GHashTable *calls; /* peerid -> struct call */
-	GQueue call_order; /* struct call, oldest first */
-	gint64 warn_window;
-	unsigned warn_count, warn_suppressed;
-	struct ce_mon_track_stats st;
 };
 
 /** The defaults for every limit. */
@@ -85,8 +25,8 @@ void ce_mon_limits_default(struct ce_mon_limits *lim)
 	lim->call_ttl_us = 60 * G_USEC_PER_SEC;
 }
 
-/* Hostile input must not flood the log: at most 20 warnings per 10 s. */
-static bool may_warn(struct ce_mon_track *t, gint64 now)
+/** Whether a warning about bad input may be printed now (at most 20 per 10 s). */
+bool ce_mon_may_warn(struct ce_mon_track *t, gint64 now)
 {
 	if (now - t->warn_window >= 10 * G_USEC_PER_SEC || now < t->warn_window) {
 		if (t->warn_suppressed)
@@ -103,32 +43,22 @@ static bool may_warn(struct ce_mon_track *t, gint64 now)
 	return false;
 }
 
-#define WARN(t, now, ...)                                                                          \
-	do {                                                                                       \
-		if (may_warn((t), (now)))                                                          \
-			g_warning(__VA_ARGS__);                                                    \
-	} while (0)
-
-/* A copy of @s cut to CE_MON_MAX_FIELD bytes; NULL or "" gives NULL. */
-static char *field(const char *s)
+/** A copy of @s cut to CE_MON_MAX_FIELD bytes; NULL or "" gives NULL. */
+char *ce_mon_field(const char *s)
 {
 	return (s && *s) ? g_strndup(s, CE_MON_MAX_FIELD) : NULL;
 }
 
-static void fill(char **dst, const char *s)
+/** Set *@dst to a copy of @s unless it is set already. */
+void ce_mon_fill(char **dst, const char *s)
 {
 	if (!*dst)
-		*dst = field(s);
-}
-
-static const char *str_or(const char *s, const char *def)
-{
-	return s ? s : def;
+		*dst = ce_mon_field(s);
 }
 
 /* ---- records ---- */
 
-static void part_free(struct part *p)
+static void part_free(struct ce_mon_part *p)
 {
 	g_free(p->room_name);
 	g_free(p->target);
@@ -141,7 +71,7 @@ static void part_free(struct part *p)
 	g_free(p);
 }
 
-static void room_free(struct room *r)
+static void room_free(struct ce_mon_room *r)
 {
 	g_hash_table_destroy(r->parts);
 	g_ptr_array_free(r->talkers, TRUE);
@@ -167,7 +97,7 @@ static void call_free(struct call *c)
 /* ---- events out ---- */
 
 static void ev_room(
-        struct ce_mon_event *ev, const struct room *r, enum ce_mon_kind kind, gint64 now)
+        struct ce_mon_event *ev, const struct ce_mon_room *r, enum ce_mon_kind kind, gint64 now)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -182,7 +112,7 @@ static void ev_room(
 	ev->duration_ms = -1;
 }
 
-static void ev_part(struct ce_mon_event *ev, const struct part *p)
+static void ev_part(struct ce_mon_event *ev, const struct ce_mon_part *p)
 {
 	ev->leg = p->leg;
 	ev->peer = p->peer;
@@ -199,7 +129,8 @@ static void emit(struct ce_mon_track *t, const struct ce_mon_event *ev)
 	t->ops->event(ev, t->arg);
 }
 
-static void emit_simple(struct ce_mon_track *t, struct room *r, struct part *p,
+/** Emit a @kind event of room @r, about participant @p (may be NULL). */
+void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
         enum ce_mon_kind kind, gint64 now, const char *detail)
 {
 	struct ce_mon_event ev;
@@ -211,7 +142,8 @@ static void emit_simple(struct ce_mon_track *t, struct room *r, struct part *p,
 	emit(t, &ev);
 }
 
-static void talk_start(struct ce_mon_track *t, struct part *p, int energy, gint64 now)
+/** @p starts talking (nothing if it already talks). */
+void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy, gint64 now)
 {
 	struct ce_mon_event ev;
 
@@ -226,7 +158,8 @@ static void talk_start(struct ce_mon_track *t, struct part *p, int energy, gint6
 	emit(t, &ev);
 }
 
-static void talk_stop(struct ce_mon_track *t, struct part *p, gint64 now)
+/** @p stops talking (nothing if it does not); its talk time grows. */
+void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now)
 {
 	struct ce_mon_event ev;
 	gint64 ms = MAX(now - p->talk_since, 0) / 1000;
@@ -244,7 +177,7 @@ static void talk_stop(struct ce_mon_track *t, struct part *p, gint64 now)
 
 /* ---- CDRs ---- */
 
-static void write_cdr(struct ce_mon_track *t, struct part *p)
+static void write_cdr(struct ce_mon_track *t, struct ce_mon_part *p)
 {
 	struct ce_mon_cdr c = {
 	        .source = p->source,
@@ -270,14 +203,14 @@ static void write_cdr(struct ce_mon_track *t, struct part *p)
 	g_hash_table_remove(t->legs, p->leg); /* frees p */
 }
 
-/* @p leaves its room now: final talk stop, "leave", then its CDR (now or later). */
-static void leave(struct ce_mon_track *t, struct part *p, gint64 now, const char *reason)
+/** @p leaves its room now: final talk stop, "leave", then its CDR (now or later). */
+void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, const char *reason)
 {
-	struct room *r = p->room;
+	struct ce_mon_room *r = p->room;
 	struct ce_mon_event ev;
 
-	talk_stop(t, p, now);
-	fill(&p->reason, reason);
+	ce_mon_talk_stop(t, p, now);
+	ce_mon_fill(&p->reason, reason);
 	p->left_at = now;
 	ev_room(&ev, r, CE_MON_LEAVE, now);
 	ev_part(&ev, p);
@@ -296,11 +229,12 @@ static void leave(struct ce_mon_track *t, struct part *p, gint64 now, const char
 
 /* ---- rooms and participants ---- */
 
-static struct room *room_get(struct ce_mon_track *t, const char *name, const char *target,
+/** The room @name of @src; created when @create (then *@created); NULL past max_rooms. */
+struct ce_mon_room *ce_mon_room_get(struct ce_mon_track *t, const char *name, const char *target,
         enum ce_mon_source src, gint64 now, bool create, bool *created)
 {
 	char *key = g_strdup_printf("%c:%s", src == CE_MON_SRC_ENGINE ? 'e' : 'y', name);
-	struct room *r = g_hash_table_lookup(t->rooms, key);
+	struct ce_mon_room *r = g_hash_table_lookup(t->rooms, key);
 
 	*created = false;
 	if (r || !create) {
@@ -313,10 +247,10 @@ static struct room *room_get(struct ce_mon_track *t, const char *name, const cha
 		g_free(key);
 		return NULL;
 	}
-	r = g_new0(struct room, 1);
+	r = g_new0(struct ce_mon_room, 1);
 	r->key = key;
-	r->name = field(name);
-	r->target = field(target);
+	r->name = ce_mon_field(name);
+	r->target = ce_mon_field(target);
 	r->source = src;
 	r->users = r->maxusers = -1;
 	r->parts = g_hash_table_new(g_str_hash, g_str_equal);
@@ -326,18 +260,19 @@ static struct room *room_get(struct ce_mon_track *t, const char *name, const cha
 	return r;
 }
 
-static void call_apply(struct part *p, const struct call *c)
+static void call_apply(struct ce_mon_part *p, const struct call *c)
 {
-	fill(&p->peer, c->id);
-	fill(&p->caller, c->caller);
-	fill(&p->called, c->called);
-	fill(&p->billid, c->billid);
+	ce_mon_fill(&p->peer, c->id);
+	ce_mon_fill(&p->caller, c->caller);
+	ce_mon_fill(&p->called, c->called);
+	ce_mon_fill(&p->billid, c->billid);
 }
 
-/* A participant for @leg in @r: joined now (or first seen now, @late). */
-static struct part *part_new(struct ce_mon_track *t, struct room *r, const char *leg, gint64 now)
+/* A participant for @leg in @r, joined (or first seen) now; NULL past max_participants. */
+static struct ce_mon_part *part_new(
+        struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now)
 {
-	struct part *p;
+	struct ce_mon_part *p;
 	struct call *c;
 
 	if (g_hash_table_size(t->legs) >= t->lim.max_legs) {
@@ -345,12 +280,12 @@ static struct part *part_new(struct ce_mon_track *t, struct room *r, const char 
 		        t->lim.max_legs, leg, r->name);
 		return NULL;
 	}
-	p = g_new0(struct part, 1);
+	p = g_new0(struct ce_mon_part, 1);
 	p->room = r;
 	p->source = r->source;
 	p->room_name = g_strdup(r->name);
 	p->target = g_strdup(r->target);
-	p->leg = field(leg);
+	p->leg = ce_mon_field(leg);
 	p->joined_at = now;
 	p->conference_id = r->conference_id;
 	g_hash_table_insert(t->legs, p->leg, p);
@@ -361,10 +296,14 @@ static struct part *part_new(struct ce_mon_track *t, struct room *r, const char 
 	return p;
 }
 
-/* The participant @leg of @r, created if unknown (joined before we started). */
-static struct part *part_find(struct ce_mon_track *t, struct room *r, const char *leg, gint64 now)
+/**
+ * The participant @leg of @r, created if unknown (joined before we started);
+ * NULL if it is in another room.
+ */
+struct ce_mon_part *ce_mon_part_find(
+        struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now)
 {
-	struct part *p = g_hash_table_lookup(r->parts, leg);
+	struct ce_mon_part *p = g_hash_table_lookup(r->parts, leg);
 
 	if (p)
 		return p;
@@ -379,245 +318,18 @@ static struct part *part_find(struct ce_mon_track *t, struct room *r, const char
 	return part_new(t, r, leg, now);
 }
 
-static void on_created(
-        struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, bool created, gint64 now)
-{
-	fill(&r->caller, ce_msg_get(msg, "caller"));
-	fill(&r->called, ce_msg_get(msg, "called"));
-	fill(&r->billid, ce_msg_get(msg, "billid"));
-	if (created)
-		emit_simple(t, r, NULL, CE_MON_CREATED, now, NULL);
-}
-
-static void on_joined(struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct part *p;
-
-	if (!leg || !*leg) {
-		WARN(t, now, "chan.notify event=joined in room '%s' without id, ignored", r->name);
-		return;
-	}
-	if (g_hash_table_lookup(r->parts, leg)) {
-		WARN(t, now, "chan.notify: '%s' joined room '%s' twice, ignored", leg, r->name);
-		return;
-	}
-	p = part_find(t, r, leg, now);
-	if (!p)
-		return;
-	fill(&p->peer, ce_msg_get(msg, "peerid"));
-	fill(&p->caller, ce_msg_get(msg, "caller"));
-	fill(&p->called, ce_msg_get(msg, "called"));
-	fill(&p->billid, ce_msg_get(msg, "billid"));
-	if (g_hash_table_size(r->parts) == 1 && !p->caller) {
-		/* Yate's "created" names the call that made the room: this one. */
-		fill(&p->caller, r->caller);
-		fill(&p->called, r->called);
-		fill(&p->billid, r->billid);
-	}
-	emit_simple(t, r, p, CE_MON_ENTER, now, NULL);
-}
-
-static void on_left(struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct part *p = leg ? g_hash_table_lookup(r->parts, leg) : NULL;
-
-	if (!p) {
-		WARN(t, now, "chan.notify event=left for unknown leg '%s' in room '%s', ignored",
-		        str_or(leg, ""), r->name);
-		return;
-	}
-	fill(&p->peer, ce_msg_get(msg, "lastpeerid"));
-	leave(t, p, now, ce_msg_get(msg, "reason"));
-}
-
-static void on_talk(
-        struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, bool start, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct part *p;
-
-	if (!leg || !*leg) {
-		WARN(t, now, "chan.notify talker event in room '%s' without id, ignored", r->name);
-		return;
-	}
-	r->explicit_talk = true;
-	p = part_find(t, r, leg, now);
-	if (!p)
-		return;
-	fill(&p->peer, ce_msg_get(msg, "peerid"));
-	if (start)
-		talk_start(t, p, (int)ce_msg_get_int(msg, "energy", -1, -1, G_MAXINT), now);
-	else
-		talk_stop(t, p, now);
-}
-
-/* Index of "speaker.N" (N - 1) or, with @energy, of "speaker.N.energy"; -1 otherwise. */
-static long speaker_slot(const char *name, bool *energy)
-{
-	char *end;
-	long n;
-
-	if (strncmp(name, "speaker.", 8) || name[8] < '1' || name[8] > '9')
-		return -1;
-	n = strtol(name + 8, &end, 10);
-	*energy = !strcmp(end, ".energy");
-	if (*end && !*energy)
-		return -1;
-	return n - 1;
-}
-
-static bool in_list(const char *const *ids, unsigned n, const char *leg)
-{
-	for (unsigned i = 0; i < n; i++) {
-		if (ids[i] && !strcmp(ids[i], leg))
-			return true;
-	}
-	return false;
-}
-
-/* Yate's top-N list of talkers: appearing = start, disappearing = stop. */
-static void on_speaking(
-        struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, gint64 now)
-{
-	unsigned cap = t->lim.max_speakers, n = cap;
-	const char **ids = g_new0(const char *, cap);
-	int *energy = g_new(int, cap);
-	long count = ce_msg_get_int(msg, "speakers", -1, -1, G_MAXLONG);
-
-	for (unsigned i = 0; i < cap; i++)
-		energy[i] = -1;
-	if (count > (long)cap)
-		WARN(t, now, "chan.notify: room '%s' lists %ld speakers, reading the first %u",
-		        r->name, count, cap);
-	if (count >= 0 && count < (long)cap)
-		n = (unsigned)count;
-	for (unsigned i = 0; i < ce_msg_count(msg); i++) {
-		const struct ce_param *pm = ce_msg_param(msg, i);
-		bool is_energy;
-		long k = speaker_slot(pm->name, &is_energy);
-
-		if (k < 0 || k >= (long)n || !pm->value || !*pm->value)
-			continue;
-		if (is_energy)
-			energy[k] = (int)CLAMP(strtol(pm->value, NULL, 10), 0, G_MAXINT);
-		else if (!ids[k] && !in_list(ids, n, pm->value))
-			ids[k] = pm->value;
-	}
-	for (guint i = r->talkers->len; i-- > 0;) {
-		struct part *p = g_ptr_array_index(r->talkers, i);
-
-		if (!in_list(ids, n, p->leg))
-			talk_stop(t, p, now);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		struct part *p = ids[i] ? part_find(t, r, ids[i], now) : NULL;
-
-		if (p)
-			talk_start(t, p, energy[i], now);
-	}
-	g_free(ids);
-	g_free(energy);
-}
-
-/* The room is gone: everyone still in it leaves, then "destroyed". */
-static void room_end(
-        struct ce_mon_track *t, struct room *r, gint64 now, const char *reason, bool destroyed)
+/** Everyone still in @r leaves (@reason), then "destroyed" if @destroyed; frees @r. */
+void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, const char *reason,
+        bool destroyed)
 {
 	GList *parts = g_hash_table_get_values(r->parts);
 
 	for (GList *l = parts; l; l = l->next)
-		leave(t, l->data, now, reason);
+		ce_mon_leave(t, l->data, now, reason);
 	g_list_free(parts);
 	if (destroyed)
-		emit_simple(t, r, NULL, CE_MON_DESTROYED, now, NULL);
+		ce_mon_emit(t, r, NULL, CE_MON_DESTROYED, now, NULL);
 	g_hash_table_remove(t->rooms, r->key);
-}
-
-static void on_recording(
-        struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, gint64 now)
-{
-	const char *file = ce_msg_get(msg, "record");
-
-	emit_simple(t, r, NULL, file && *file ? CE_MON_RECORD_START : CE_MON_RECORD_STOP, now,
-	        file && *file ? file : NULL);
-}
-
-static void on_mute(
-        struct ce_mon_track *t, struct room *r, const struct ce_msg *msg, bool mute, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct part *p = leg ? part_find(t, r, leg, now) : NULL;
-
-	if (p)
-		emit_simple(t, r, p, mute ? CE_MON_MUTE : CE_MON_UNMUTE, now, NULL);
-	else
-		WARN(t, now, "chan.notify mute event in room '%s' without a known id", r->name);
-}
-
-static void room_update(struct room *r, const struct ce_msg *msg)
-{
-	const char *cid = ce_msg_get(msg, "conference_id");
-
-	r->users = (int)ce_msg_get_int(msg, "users", r->users, 0, G_MAXINT);
-	r->maxusers = (int)ce_msg_get_int(msg, "maxusers", r->maxusers, 0, G_MAXINT);
-	if (cid)
-		r->conference_id = ce_msg_get_int(msg, "conference_id", 0, 0, G_MAXINT64);
-}
-
-static void dispatch(struct ce_mon_track *t, struct room *r, const char *event,
-        const struct ce_msg *msg, bool created, gint64 now)
-{
-	if (!strcmp(event, "created"))
-		on_created(t, r, msg, created, now);
-	else if (!strcmp(event, "joined"))
-		on_joined(t, r, msg, now);
-	else if (!strcmp(event, "left"))
-		on_left(t, r, msg, now);
-	else if (!strcmp(event, "speaking")) {
-		if (r->source == CE_MON_SRC_YATE && !r->explicit_talk)
-			on_speaking(t, r, msg, now);
-	} else if (!strcmp(event, "talkstart") || !strcmp(event, "talkstop"))
-		on_talk(t, r, msg, !strcmp(event, "talkstart"), now);
-	else if (!strcmp(event, "talker"))
-		on_talk(t, r, msg, ce_msg_get_bool(msg, "talking", false), now);
-	else if (!strcmp(event, "mute") || !strcmp(event, "unmute"))
-		on_mute(t, r, msg, event[0] == 'm', now);
-	else if (!strcmp(event, "recording"))
-		on_recording(t, r, msg, now);
-	else if (!strcmp(event, "destroyed"))
-		room_end(t, r, now, "destroyed", true);
-	else
-		t->st.ignored++;
-}
-
-/**
- * Feed one chan.notify meant for the monitor (@room: its room name, never
- * NULL) from @src at time @now; events and CDRs come out through the ops.
- */
-void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const char *room,
-        enum ce_mon_source src, gint64 now)
-{
-	const char *event = ce_msg_get(msg, "event");
-	struct room *r;
-	bool created;
-
-	t->st.notifies++;
-	if (!event || !*event || !*room) {
-		WARN(t, now, "chan.notify targetid=%s without %s, ignored",
-		        str_or(ce_msg_get(msg, "targetid"), ""), *room ? "event" : "room");
-		t->st.ignored++;
-		return;
-	}
-	r = room_get(t, room, ce_msg_get(msg, "targetid"), src, now,
-	        strcmp(event, "destroyed") != 0, &created);
-	if (!r) {
-		t->st.ignored++;
-		return;
-	}
-	room_update(r, msg);
-	dispatch(t, r, event, msg, created, now);
 }
 
 static void calls_expire(struct ce_mon_track *t, gint64 now)
@@ -641,7 +353,7 @@ void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint
 {
 	const char *peerid = ce_msg_get(msg, "peerid");
 	const char *callto = ce_msg_get_def(msg, "callto", "");
-	struct part *p;
+	struct ce_mon_part *p;
 	struct call *c;
 
 	if (!peerid || !*peerid)
@@ -650,11 +362,11 @@ void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint
 	if (!p && !g_str_has_prefix(callto, "conf/") && !ce_msg_get(msg, "ce_room"))
 		return;
 	c = g_new0(struct call, 1);
-	c->peerid = field(peerid);
-	c->id = field(ce_msg_get(msg, "id"));
-	c->caller = field(ce_msg_get(msg, "caller"));
-	c->called = field(ce_msg_get(msg, "called"));
-	c->billid = field(ce_msg_get(msg, "billid"));
+	c->peerid = ce_mon_field(peerid);
+	c->id = ce_mon_field(ce_msg_get(msg, "id"));
+	c->caller = ce_mon_field(ce_msg_get(msg, "caller"));
+	c->called = ce_mon_field(ce_msg_get(msg, "called"));
+	c->billid = ce_mon_field(ce_msg_get(msg, "billid"));
 	c->at = now;
 	if (p || g_hash_table_contains(t->calls, c->peerid)) {
 		if (p)
@@ -674,12 +386,12 @@ void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint
 void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now)
 {
 	const char *id = ce_msg_get(msg, "id");
-	struct part *p = id ? g_hash_table_lookup(t->legs, id) : NULL;
+	struct ce_mon_part *p = id ? g_hash_table_lookup(t->legs, id) : NULL;
 
 	if (!p)
 		return;
-	fill(&p->billid, ce_msg_get(msg, "billid"));
-	fill(&p->reason, ce_msg_get(msg, "reason"));
+	ce_mon_fill(&p->billid, ce_msg_get(msg, "billid"));
+	ce_mon_fill(&p->reason, ce_msg_get(msg, "reason"));
 	if (!p->room && !strcmp(msg->name, "chan.hangup"))
 		write_cdr(t, p);
 }
@@ -690,7 +402,7 @@ void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint6
  */
 gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now)
 {
-	struct part *p;
+	struct ce_mon_part *p;
 
 	while ((p = g_queue_peek_head(&t->pending)) && p->left_at + t->lim.cdr_delay_us <= now)
 		write_cdr(t, p);
@@ -702,10 +414,10 @@ gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now)
 void ce_mon_track_end_all(struct ce_mon_track *t, gint64 now, const char *reason)
 {
 	GList *rooms = g_hash_table_get_values(t->rooms);
-	struct part *p;
+	struct ce_mon_part *p;
 
 	for (GList *l = rooms; l; l = l->next)
-		room_end(t, l->data, now, reason, false);
+		ce_mon_room_end(t, l->data, now, reason, false);
 	g_list_free(rooms);
 	while ((p = g_queue_peek_head(&t->pending)))
 		write_cdr(t, p);
@@ -769,5 +481,5 @@ void ce_mon_track_stats(const struct ce_mon_track *t, struct ce_mon_track_stats 
 	st->talking = 0;
 	g_hash_table_iter_init(&it, t->rooms);
 	while (g_hash_table_iter_next(&it, NULL, &v))
-		st->talking += ((struct room *)v)->talkers->len;
+		st->talking += ((struct ce_mon_room *)v)->talkers->len;
 }

@@ -1,0 +1,82 @@
+/* track-priv.h - the tracker's rooms and participants, shared by track.c and track-notify.c */
+#ifndef CE_MONITOR_TRACK_PRIV_H
+#define CE_MONITOR_TRACK_PRIV_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+#include "monitor.h"
+
+/*
+ * A participant lives in t->legs from "joined" until its CDR is written;
+ * while in a room it is also in room->parts (and in room->talkers while
+ * talking).  After "left" it waits in t->pending for chan.hangup.
+ */
+
+struct ce_mon_room {
+	char *key; /* source prefix + name */
+	char *name;
+	char *target;
+	enum ce_mon_source source;
+	bool explicit_talk;
+	int users, maxusers;
+	gint64 conference_id;
+	char *caller, *called, *billid; /* from "created": the first caller's */
+	GHashTable *parts;              /* leg id -> struct ce_mon_part (owned by t->legs) */
+	GPtrArray *talkers;             /* parts talking now */
+};
+
+struct ce_mon_part {
+	struct ce_mon_room *room; /* NULL once left */
+	enum ce_mon_source source;
+	char *room_name, *target;
+	char *leg, *peer, *caller, *called, *billid, *reason;
+	gint64 conference_id;
+	gint64 joined_at, left_at, talk_since, talk_ms;
+	bool talking;
+	GList *pending; /* link in t->pending while waiting for its CDR */
+};
+
+struct ce_mon_track {
+	struct ce_mon_limits lim;
+	const struct ce_mon_track_ops *ops;
+	void *arg;
+	GHashTable *rooms; /* key -> struct ce_mon_room */
+	GHashTable *legs;  /* leg id -> struct ce_mon_part */
+	GQueue pending;    /* parts that left, oldest first */
+	GHashTable *calls; /* peerid -> struct call */
+	GQueue call_order; /* struct call, oldest first */
+	gint64 warn_window;
+	unsigned warn_count, warn_suppressed;
+	struct ce_mon_track_stats st;
+};
+
+bool ce_mon_may_warn(struct ce_mon_track *t, gint64 now);
+
+/* A warning about bad input, rate limited (at most 20 per 10 s). */
+#define WARN(t, now, ...)                                                                          \
+	do {                                                                                       \
+		if (ce_mon_may_warn((t), (now)))                                                   \
+			g_warning(__VA_ARGS__);                                                    \
+	} while (0)
+
+static inline const char *str_or(const char *s, const char *def)
+{
+	return s ? s : def;
+}
+
+char *ce_mon_field(const char *s);
+void ce_mon_fill(char **dst, const char *s);
+void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
+        enum ce_mon_kind kind, gint64 now, const char *detail);
+void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy, gint64 now);
+void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now);
+void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, const char *reason);
+struct ce_mon_room *ce_mon_room_get(struct ce_mon_track *t, const char *name, const char *target,
+        enum ce_mon_source src, gint64 now, bool create, bool *created);
+struct ce_mon_part *ce_mon_part_find(
+        struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now);
+void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, const char *reason,
+        bool destroyed);
+
+#endif
