@@ -26,7 +26,8 @@ static GRWLock levels_lock;
 static GHashTable *levels; /* domain -> level, under levels_lock */
 static enum ce_log_level default_level = CE_LOG_NOTE;
 static gint max_level = CE_LOG_NOTE; /* highest level of any domain */
-static GMutex out_lock;
+static GMutex out_lock;              /* the stream */
+static GRWLock sink_lock;            /* the sink */
 static FILE *out_stream;
 static ce_log_sink_h *sink;
 static void *sink_arg;
@@ -82,19 +83,28 @@ static void write_line(FILE *f, enum ce_log_level level, const char *domain, con
 	fflush(f);
 }
 
+/*
+ * The sink is called under a reader lock, so that ce_log_set_sink() returns
+ * only when no thread is inside the old sink any more: its owner may then
+ * free what the sink uses.  A record the sink itself logs goes to the stream.
+ */
 static void emit(enum ce_log_level level, const char *domain, const char *text, bool fatal)
 {
-	ce_log_sink_h *s;
-	void *sarg;
+	bool sunk = false;
 
+	if (!fatal && in_writer == 1) {
+		g_rw_lock_reader_lock(&sink_lock);
+		if (sink) {
+			sink(level, domain, text, sink_arg);
+			sunk = true;
+		}
+		g_rw_lock_reader_unlock(&sink_lock);
+	}
+	if (sunk)
+		return;
 	g_mutex_lock(&out_lock);
-	s = sink;
-	sarg = sink_arg;
-	if (!s || fatal || in_writer > 1)
-		write_line(out_stream ? out_stream : stderr, level, domain, text);
+	write_line(out_stream ? out_stream : stderr, level, domain, text);
 	g_mutex_unlock(&out_lock);
-	if (s && !fatal && in_writer == 1)
-		s(level, domain, text, sarg);
 }
 
 static GLogWriterOutput writer(
@@ -221,16 +231,16 @@ const char *ce_log_level_name(enum ce_log_level level)
 /**
  * Send records to @sink instead of the stream (NULL: back to the stream).
  * The sink may be called from any thread, never re-entered for a record it
- * logs itself (those go to the stream).  Fatal records always go to the
- * stream too.
+ * logs itself (those go to the stream); it must not block.  Fatal records
+ * go to the stream.  When this returns, no thread runs the previous sink.
  */
 void ce_log_set_sink(ce_log_sink_h *s, void *arg)
 {
 	ce_log_init();
-	g_mutex_lock(&out_lock);
+	g_rw_lock_writer_lock(&sink_lock);
 	sink = s;
 	sink_arg = arg;
-	g_mutex_unlock(&out_lock);
+	g_rw_lock_writer_unlock(&sink_lock);
 }
 
 /** Write lines to @f (NULL: stderr).  The caller keeps @f open while set. */
