@@ -91,22 +91,91 @@ int16_t sim_alaw_decode(uint8_t a)
 
 /* ---- sources ------------------------------------------------------------ */
 
-enum src_kind { SRC_SILENCE, SRC_TONE, SRC_NOISE, SRC_FILE };
+enum src_kind { SRC_SILENCE, SRC_NOISE, SRC_PCM };
+
+/*
+ * Tones and files become one shared buffer of 8 kHz samples, with its
+ * G.711 encodings, so that thousands of phones playing the same thing cost
+ * a copy per frame, not a synthesis and an encoding.  A tone buffer holds
+ * one second: whole periods for integer frequencies.
+ */
+struct pcm_buf {
+	int refs;
+	char *key;
+	int16_t *pcm;
+	uint8_t *ulaw, *alaw;
+	size_t len;
+};
+
+static GHashTable *buf_cache; /* key -> struct pcm_buf (a reference held by the cache) */
 
 struct sim_audio_src {
 	enum src_kind kind;
-	double freq[MAX_TONES];
-	double phase[MAX_TONES];
-	unsigned ntones;
 	double amp;
-	int16_t *pcm; /* SRC_FILE: the whole file at 8 kHz */
-	size_t len, pos;
+	struct pcm_buf *buf;
+	size_t pos;
 	bool loop;
 	GRand *rand;
 };
 
+static struct pcm_buf *buf_new(const char *key, int16_t *pcm, size_t len)
+{
+	struct pcm_buf *b = g_new0(struct pcm_buf, 1);
+	size_t i;
+
+	b->refs = 1;
+	b->key = g_strdup(key);
+	b->pcm = pcm;
+	b->len = len;
+	b->ulaw = g_new(uint8_t, len + 1);
+	b->alaw = g_new(uint8_t, len + 1);
+	for (i = 0; i < len; i++) {
+		b->ulaw[i] = sim_ulaw_encode(pcm[i]);
+		b->alaw[i] = sim_alaw_encode(pcm[i]);
+	}
+	return b;
+}
+
+static void buf_unref(struct pcm_buf *b)
+{
+	if (!b || --b->refs)
+		return;
+	g_free(b->key);
+	g_free(b->pcm);
+	g_free(b->ulaw);
+	g_free(b->alaw);
+	g_free(b);
+}
+
+static struct pcm_buf *cache_get(const char *key)
+{
+	struct pcm_buf *b = buf_cache ? g_hash_table_lookup(buf_cache, key) : NULL;
+
+	if (b)
+		b->refs++;
+	return b;
+}
+
+static struct pcm_buf *cache_put(struct pcm_buf *b)
+{
+	if (!buf_cache)
+		buf_cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+			(GDestroyNotify)buf_unref);
+	g_hash_table_replace(buf_cache, b->key, b);
+	b->refs++;
+	return b;
+}
+
+/** Drop the shared audio buffers (at exit; sources still open keep theirs). */
+void sim_audio_cache_clear(void)
+{
+	g_clear_pointer(&buf_cache, g_hash_table_destroy);
+}
+
 static int load_file(struct sim_audio_src *src, const char *path, GError **err)
 {
+	int16_t *pcm16;
+	size_t len;
 	SF_INFO info = {0};
 	SNDFILE *sf = sf_open(path, SFM_READ, &info);
 	float *in = NULL, *mono = NULL, *out = NULL;
@@ -126,7 +195,7 @@ static int load_file(struct sim_audio_src *src, const char *path, GError **err)
 		for (c = 0; c < info.channels; c++)
 			mono[i] += in[i * info.channels + c] / (float)info.channels;
 	}
-	src->len = (size_t)frames;
+	len = (size_t)frames;
 	if (info.samplerate != RATE && frames > 0) {
 		SRC_DATA d = {0};
 		double ratio = (double)RATE / info.samplerate;
@@ -143,11 +212,12 @@ static int load_file(struct sim_audio_src *src, const char *path, GError **err)
 		}
 		g_free(mono);
 		mono = g_steal_pointer(&out);
-		src->len = (size_t)d.output_frames_gen;
+		len = (size_t)d.output_frames_gen;
 	}
-	src->pcm = g_new(int16_t, src->len + 1);
-	for (i = 0; i < (sf_count_t)src->len; i++)
-		src->pcm[i] = (int16_t)lrintf(CLAMP(mono[i], -1.0f, 32767.0f / 32768) * 32768);
+	pcm16 = g_new(int16_t, len + 1);
+	for (i = 0; i < (sf_count_t)len; i++)
+		pcm16[i] = (int16_t)lrintf(CLAMP(mono[i], -1.0f, 32767.0f / 32768) * 32768);
+	src->buf = cache_put(buf_new(path, pcm16, len));
 	ret = 0;
 out:
 	sf_close(sf);
@@ -157,27 +227,39 @@ out:
 	return ret;
 }
 
-static int parse_tone(struct sim_audio_src *src, const char *spec, GError **err)
+static int make_tone(struct sim_audio_src *src, const char *key, const char *spec,
+	GError **err)
 {
 	char **f = g_strsplit(spec, "+", MAX_TONES + 1);
-	unsigned i;
+	double freq[MAX_TONES];
+	unsigned i, n, t;
+	int16_t *pcm;
 	int ret = 0;
 
-	for (i = 0; f[i]; i++) {
+	for (n = 0; f[n]; n++) {
 		char *end;
-		double hz = g_ascii_strtod(f[i], &end);
-		if (i >= MAX_TONES || *end || hz <= 0 || hz >= RATE / 2) {
+		double hz = g_ascii_strtod(f[n], &end);
+		if (n >= MAX_TONES || *end || hz <= 0 || hz >= RATE / 2) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
 				"bad tone '%s' (want tone:HZ[+HZ...][@AMP], up to %d tones)", spec,
 				MAX_TONES);
 			ret = -EINVAL;
 			break;
 		}
-		src->freq[i] = hz;
+		freq[n] = hz;
 	}
-	src->ntones = i;
 	g_strfreev(f);
-	return ret;
+	if (ret < 0)
+		return ret;
+	pcm = g_new(int16_t, RATE);
+	for (i = 0; i < RATE; i++) {
+		double v = 0;
+		for (t = 0; t < n; t++)
+			v += sin(2 * G_PI * freq[t] * i / RATE);
+		pcm[i] = (int16_t)lrint(CLAMP(v * src->amp, -1.0, 1.0) * 32767);
+	}
+	src->buf = cache_put(buf_new(key, pcm, RATE));
+	return 0;
 }
 
 /**
@@ -189,7 +271,7 @@ int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const ch
 	GError **err)
 {
 	struct sim_audio_src *src = g_new0(struct sim_audio_src, 1);
-	char *body = g_strdup(spec ? spec : "silence"), *at = strrchr(body, '@');
+	char *body = g_strdup(spec ? spec : "silence"), *at = strrchr(body, '@'), *key = NULL;
 	int ret = 0;
 
 	src->loop = loop;
@@ -204,16 +286,19 @@ int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const ch
 	} else if (!strcmp(body, "noise")) {
 		src->kind = SRC_NOISE;
 	} else if (g_str_has_prefix(body, "tone:")) {
-		src->kind = SRC_TONE;
-		ret = parse_tone(src, body + 5, err);
+		src->kind = SRC_PCM;
+		src->loop = true;
+		key = g_strdup_printf("%s@%g", body, src->amp);
+		if (!(src->buf = cache_get(key)))
+			ret = make_tone(src, key, body + 5, err);
 	} else {
-		char *path = g_path_is_absolute(body) || !basedir
-			? g_strdup(body)
-			: g_build_filename(basedir, body, NULL);
-		src->kind = SRC_FILE;
-		ret = load_file(src, path, err);
-		g_free(path);
+		key = g_path_is_absolute(body) || !basedir ? g_strdup(body)
+							   : g_build_filename(basedir, body, NULL);
+		src->kind = SRC_PCM;
+		if (!(src->buf = cache_get(key)))
+			ret = load_file(src, key, err);
 	}
+	g_free(key);
 	g_free(body);
 	if (ret < 0) {
 		sim_src_free(src);
@@ -228,23 +313,30 @@ void sim_src_free(struct sim_audio_src *src)
 	if (!src)
 		return;
 	g_rand_free(src->rand);
-	g_free(src->pcm);
+	buf_unref(src->buf);
 	g_free(src);
 }
 
-static void read_tone(struct sim_audio_src *src, int16_t *pcm, unsigned n)
+/* Copy @n items of @size bytes from the buffer, looping or padding with @pad. */
+static void copy_out(struct sim_audio_src *src, const void *data, size_t size, void *out,
+	unsigned n, int pad)
 {
-	unsigned i, t;
+	uint8_t *o = out;
+	size_t len = src->buf->len;
 
-	for (i = 0; i < n; i++) {
-		double v = 0;
-		for (t = 0; t < src->ntones; t++) {
-			v += sin(src->phase[t]);
-			src->phase[t] += 2 * G_PI * src->freq[t] / RATE;
-			if (src->phase[t] > 2 * G_PI)
-				src->phase[t] -= 2 * G_PI;
+	while (n) {
+		size_t k;
+		if (src->pos >= len && src->loop && len)
+			src->pos = 0;
+		if (src->pos >= len) {
+			memset(o, pad, (size_t)n * size);
+			return;
 		}
-		pcm[i] = (int16_t)lrint(CLAMP(v * src->amp, -1.0, 1.0) * 32767);
+		k = MIN((size_t)n, len - src->pos);
+		memcpy(o, (const uint8_t *)data + src->pos * size, k * size);
+		src->pos += k;
+		o += k * size;
+		n -= (unsigned)k;
 	}
 }
 
@@ -257,19 +349,32 @@ void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
 		memset(pcm, 0, n * sizeof(*pcm));
 		return;
 	}
-	if (src->kind == SRC_TONE) {
-		read_tone(src, pcm, n);
+	if (src->kind == SRC_NOISE) {
+		for (i = 0; i < n; i++)
+			pcm[i] = (int16_t)(g_rand_double_range(src->rand, -1, 1) * src->amp * 32767);
 		return;
 	}
-	for (i = 0; i < n; i++) {
-		if (src->kind == SRC_NOISE) {
-			pcm[i] = (int16_t)(g_rand_double_range(src->rand, -1, 1) * src->amp * 32767);
-			continue;
-		}
-		if (src->pos >= src->len && src->loop && src->len)
-			src->pos = 0;
-		pcm[i] = src->pos < src->len ? src->pcm[src->pos++] : 0;
+	copy_out(src, src->buf->pcm, sizeof(int16_t), pcm, n, 0);
+}
+
+/**
+ * The next @n samples of @src already G.711-encoded (@alaw or mu-law), for
+ * the RTP sender; buffered sources cost a copy.
+ */
+void sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n)
+{
+	int16_t pcm[1024];
+	unsigned i;
+
+	if (src && src->kind == SRC_PCM) {
+		copy_out(src, alaw ? src->buf->alaw : src->buf->ulaw, 1, out, n,
+			alaw ? 0xd5 : 0xff);
+		return;
 	}
+	n = MIN(n, G_N_ELEMENTS(pcm));
+	sim_src_read(src, pcm, n);
+	for (i = 0; i < n; i++)
+		out[i] = alaw ? sim_alaw_encode(pcm[i]) : sim_ulaw_encode(pcm[i]);
 }
 
 /* ---- recording ----------------------------------------------------------- */

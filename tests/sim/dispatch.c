@@ -269,7 +269,7 @@ void sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg
 	q->arg = arg;
 	g_queue_push_tail(&s->enqueued, q);
 	if (!s->enqueue_src)
-		s->enqueue_src = g_idle_add(enqueued_cb, s);
+		s->enqueue_src = g_idle_add_full(G_PRIORITY_DEFAULT, enqueued_cb, s, NULL);
 }
 
 /** sim_enqueue_cb() without a callback. */

@@ -17,6 +17,8 @@ Misbehaviours for the simulator's robustness tests (one at a time):
   --flood N        write N output lines right after start-up
   --ignore-eof     keep running after stdin closes (a hung module)
   --connect PATH   connect to a unix socket instead of using stdin/stdout
+  --pair           for load tests: no echo, point each pair of legs at each other
+                   (the simulator then both sends and receives all the RTP)
 """
 import os
 import select
@@ -83,6 +85,7 @@ class Module:
         self.remote = {}    # dumb id -> (ip, port) of the simulator's RTP
         self.pending = {}   # our message id -> (kind, dumb id)
         self.rooms = {}
+        self.unpaired = None  # --pair: a leg waiting for a partner
 
     def send(self, line):
         self.wfile.write(line + '\n')
@@ -142,6 +145,14 @@ class Module:
             dumb = params.get('peerid', '')
             if not dumb.startswith('dumb/') or dumb in self.legs:
                 return
+            if '--pair' in self.opts:
+                self.legs[dumb] = None
+                self.message('chan.masquerade', [
+                    ('id', dumb), ('message', 'chan.rtp'), ('media', 'audio'),
+                    ('direction', 'bidir'), ('remoteip', '127.0.0.1'), ('remoteport', '9'),
+                    ('format', 'mulaw'), ('complete_minimal', 'true')], 'rtp', dumb)
+                self.message('chan.masquerade', [('id', dumb), ('message', 'call.answered')])
+                return
             udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             udp.bind(('127.0.0.1', 0))
             udp.setblocking(False)
@@ -155,14 +166,30 @@ class Module:
             self.message('chan.masquerade', rtp, 'rtp', dumb)
             self.message('chan.masquerade', [('id', dumb), ('message', 'call.answered')])
         elif name == 'chan.hangup':
+            if self.unpaired and self.unpaired[0] == params.get('id'):
+                self.unpaired = None
             udp = self.legs.pop(params.get('id', ''), None)
-            if udp:
+            if udp is not None:
                 udp.close()
 
     def on_answer(self, mid, handled, params):
         kind, dumb = self.pending.pop(mid, (None, None))
         if kind == 'rtp' and handled and params.get('localport'):
             self.remote[dumb] = (params.get('localip', '127.0.0.1'), int(params['localport']))
+            if '--pair' in self.opts:
+                self.pair(dumb, params['localport'])
+
+    def pair(self, dumb, port):
+        if not self.unpaired:
+            self.unpaired = (dumb, port)
+            return
+        other, oport = self.unpaired
+        self.unpaired = None
+        for a, p in ((dumb, oport), (other, port)):
+            self.message('chan.masquerade', [
+                ('id', a), ('message', 'chan.rtp'), ('media', 'audio'), ('direction', 'bidir'),
+                ('remoteip', '127.0.0.1'), ('remoteport', p), ('format', 'mulaw'),
+                ('complete_minimal', 'true')])
 
     def on_line(self, line):
         if line.startswith('%%>message:'):
@@ -190,7 +217,7 @@ class Module:
         self.start()
         eof = False
         while True:
-            fds = list(self.legs.values()) + ([] if eof else [self.rfd])
+            fds = [u for u in self.legs.values() if u] + ([] if eof else [self.rfd])
             if not fds:
                 time.sleep(0.1)
                 continue

@@ -280,6 +280,7 @@ static void sim_fini(struct sim *s)
 	g_strfreev(s->engine_argv);
 	g_strfreev(s->allow);
 	g_free(s->localip);
+	sim_audio_cache_clear();
 	g_main_loop_unref(s->loop);
 }
 
@@ -290,8 +291,12 @@ static int summary(struct sim *s)
 
 	if (s->problems)
 		code = 2;
-	sim_event(s, "end", "\"ok\":%s,\"failures\":%u,\"problems\":%u,\"dispatched\":%" G_GUINT64_FORMAT,
-		code ? "false" : "true", s->failures, s->problems, s->dispatched);
+	sim_event(s, "end",
+		"\"ok\":%s,\"failures\":%u,\"problems\":%u,\"dispatched\":%" G_GUINT64_FORMAT
+		",\"ticks\":%" G_GUINT64_FORMAT ",\"late_ticks\":%" G_GUINT64_FORMAT
+		",\"lost_ticks\":%" G_GUINT64_FORMAT,
+		code ? "false" : "true", s->failures, s->problems, s->dispatched, s->ticks,
+		s->late_ticks, s->lost_ticks);
 	for (i = 0; i < failures->len; i++)
 		fprintf(stderr, "yate-sim: %s\n", (char *)failures->pdata[i]);
 	fprintf(stderr, "yate-sim: %s (%" G_GUINT64_FORMAT " messages dispatched)\n",

@@ -275,13 +275,12 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 static void tx_frame(struct sim_leg *l)
 {
 	struct sim_phone *ph = sim_chan_phone(l->c);
-	int16_t pcm[FRAME];
 	uint8_t pkt[PKT];
 	unsigned i;
 
 	if (ph && !l->who)
 		l->who = g_strdup(ph->label);
-	sim_src_read(ph ? ph->src : NULL, pcm, FRAME);
+	sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
 	pkt[0] = 0x80;
 	pkt[1] = (uint8_t)((l->alaw ? 8 : 0) | (l->sent_first ? 0 : 0x80));
 	pkt[2] = (uint8_t)(l->seq >> 8);
@@ -290,8 +289,6 @@ static void tx_frame(struct sim_leg *l)
 		pkt[4 + i] = (uint8_t)(l->ts >> (24 - 8 * i));
 		pkt[8 + i] = (uint8_t)(l->ssrc >> (24 - 8 * i));
 	}
-	for (i = 0; i < FRAME; i++)
-		pkt[12 + i] = l->alaw ? sim_alaw_encode(pcm[i]) : sim_ulaw_encode(pcm[i]);
 	l->seq++;
 	l->ts += FRAME;
 	l->sent_first = true;
@@ -309,6 +306,12 @@ static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
 	if (read(fd, &exp, sizeof(exp)) != sizeof(exp))
 		return G_SOURCE_CONTINUE;
 	/* after a stall, catch up a little but never flood */
+	if (exp > 1)
+		s->late_ticks += exp - 1;
+	if (exp > 2 && g_getenv("SIM_DEBUG_TICKS"))
+		sim_event(s, "late-tick", "\"missed\":%" G_GUINT64_FORMAT, exp - 1);
+	if (exp > 5)
+		s->lost_ticks += exp - 5;
 	exp = MIN(exp, 5);
 	for (k = 0; k < exp; k++) {
 		s->ticks++;

@@ -328,21 +328,33 @@ struct burst {
 	char **argv; /* calls COUNT FIRST CALLED opts... */
 	unsigned count, done;
 	guint64 first;
+	double rate, t0;
 	guint src;
 };
 
-static gboolean burst_cb(gpointer data)
+static void burst_free(struct burst *b)
 {
-	struct burst *b = data;
-	char num[32];
-
-	g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT, b->first + b->done);
-	sim_call(b->s, make_phone(b->s, num, b->argv + 4), b->argv[3]);
-	if (++b->done < b->count)
-		return G_SOURCE_CONTINUE;
 	b->s->bursts = g_list_remove(b->s->bursts, b);
 	g_strfreev(b->argv);
 	g_free(b);
+}
+
+/* Place the calls that are due by now: the rate holds even when ticks are late. */
+static gboolean burst_cb(gpointer data)
+{
+	struct burst *b = data;
+	double due = b->rate > 0 ? (sim_now(b->s) - b->t0) * b->rate + 1 : b->count;
+	char num[32];
+
+	while (b->done < b->count && b->done < due) {
+		g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT, b->first + b->done);
+		sim_call(b->s, make_phone(b->s, num, b->argv + 4), b->argv[3]);
+		b->done++;
+	}
+	if (b->done < b->count)
+		return G_SOURCE_CONTINUE;
+	b->src = 0;
+	burst_free(b);
 	return G_SOURCE_REMOVE;
 }
 
@@ -350,30 +362,20 @@ static gboolean burst_cb(gpointer data)
 static void run_calls(struct sim *s, char **a)
 {
 	struct burst *b = g_new0(struct burst, 1);
-	double rate = 0;
 	unsigned i;
 
 	b->s = s;
 	b->argv = g_strdupv(a);
 	b->count = (unsigned)g_ascii_strtoull(a[1], NULL, 10);
 	b->first = g_ascii_strtoull(a[2], NULL, 10);
+	b->t0 = sim_now(s);
 	for (i = 4; a[i]; i++) {
 		if (g_str_has_prefix(a[i], "rate="))
-			parse_double(a[i] + 5, &rate);
-	}
-	if (!b->count) {
-		g_strfreev(b->argv);
-		g_free(b);
-		return;
+			parse_double(a[i] + 5, &b->rate);
 	}
 	s->bursts = g_list_prepend(s->bursts, b);
-	if (rate <= 0) {
-		while (burst_cb(b) == G_SOURCE_CONTINUE)
-			;
-		return;
-	}
 	if (burst_cb(b) == G_SOURCE_CONTINUE)
-		b->src = g_timeout_add((guint)MAX(1, 1000 / rate), burst_cb, b);
+		b->src = g_timeout_add(10, burst_cb, b);
 }
 
 static void run_message(struct sim *s, char **a)
@@ -474,9 +476,7 @@ void sim_scenario_free(struct sim *s)
 		struct burst *b = s->bursts->data;
 		if (b->src)
 			g_source_remove(b->src);
-		g_strfreev(b->argv);
-		g_free(b);
-		s->bursts = g_list_delete_link(s->bursts, s->bursts);
+		burst_free(b);
 	}
 	g_clear_pointer(&s->steps, g_ptr_array_unref);
 	g_clear_pointer(&s->basedir, g_free);

@@ -193,6 +193,8 @@ int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const ch
 	GError **err);
 void sim_src_free(struct sim_audio_src *src);
 void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n);
+void sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n);
+void sim_audio_cache_clear(void);
 int sim_wav_open(struct sim_wav **wp, const char *path, GError **err);
 void sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n);
 void sim_wav_close(struct sim_wav *w);
@@ -263,7 +265,7 @@ struct sim {
 	GList *legs;
 	int clock_fd;
 	guint clock_src;
-	uint64_t ticks;
+	uint64_t ticks, late_ticks, lost_ticks; /* 20 ms clock: run, run late, skipped */
 
 	/* scenario */
 	char *basedir;

@@ -122,5 +122,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/sim/audio/tone-goertzel", test_tone_and_goertzel);
 	g_test_add_func("/sim/audio/silence-bad-specs", test_silence_and_bad_specs);
 	g_test_add_func("/sim/audio/wav-roundtrip", test_wav_roundtrip);
-	return g_test_run();
+	int ret = g_test_run();
+
+	sim_audio_cache_clear();
+	return ret;
 }
