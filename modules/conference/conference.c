@@ -7,7 +7,6 @@
 
 #include "bus.h"
 #include "config.h"
-#include "console.h"
 #include "engine.h"
 #include "message.h"
 #include "module.h"
@@ -369,99 +368,6 @@ static enum ce_msg_result on_dtmf(struct ce_dispatch *d, struct ce_msg *msg, voi
 	return CE_MSG_CONTINUE;
 }
 
-/* One operation on a leg; false when it is not one. */
-static bool control_leg(struct ce_leg *leg, const char *op, const struct ce_msg *msg)
-{
-	const char *reason = ce_msg_get_def(msg, "reason", "kicked");
-
-	if (!strcmp(op, "mute") || !strcmp(op, "unmute"))
-		ce_leg_set_muted(leg, op[0] == 'm');
-	else if (!strcmp(op, "deaf") || !strcmp(op, "undeaf"))
-		ce_leg_set_deaf(leg, op[0] == 'd');
-	else if (!strcmp(op, "kick") || !strcmp(op, "drop"))
-		ce_leg_end(leg, reason, true);
-	else if ((!strcmp(op, "lock") || !strcmp(op, "unlock")) && leg->room)
-		ce_room_set_locked(leg->room, op[0] == 'l');
-	else
-		return false;
-	return true;
-}
-
-static bool control_room(struct ce_room *room, const char *op, const struct ce_msg *msg)
-{
-	if (!strcmp(op, "lock") || !strcmp(op, "unlock"))
-		ce_room_set_locked(room, op[0] == 'l');
-	else if (!strcmp(op, "kick") || !strcmp(op, "drop"))
-		ce_room_drop_all(room, ce_msg_get_def(msg, "reason", "dropped"));
-	else
-		return false;
-	return true;
-}
-
-/* Yate-style boolean parameters (mute=true, deaf=false) on a leg. */
-static bool control_params(struct ce_leg *leg, const struct ce_msg *msg)
-{
-	const char *mute = ce_msg_get(msg, "mute");
-	const char *deaf = ce_msg_get(msg, "deaf");
-	bool ok = false;
-
-	if (mute && ce_parse_bool(mute, true) == ce_parse_bool(mute, false)) {
-		ce_leg_set_muted(leg, ce_parse_bool(mute, false));
-		ok = true;
-	}
-	if (deaf && ce_parse_bool(deaf, true) == ce_parse_bool(deaf, false)) {
-		ce_leg_set_deaf(leg, ce_parse_bool(deaf, false));
-		ok = true;
-	}
-	return ok;
-}
-
-static enum ce_msg_result on_control(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
-{
-	struct ce_conf *conf = arg;
-	const char *target = ce_msg_get(msg, "targetid");
-	const char *op = ce_msg_get_def(msg, "operation", "");
-	struct ce_leg *leg = ce_leg_find(conf, target);
-	bool ok;
-
-	(void)d;
-	/* chan.masquerade id=dumb/N message=chan.control: Yate's completion sets
-	 * targetid to the caller, so the leg is in id= */
-	if (!leg && !(target && g_str_has_prefix(target, PREFIX)))
-		leg = ce_leg_find(conf, ce_msg_get(msg, "id"));
-	if (leg) {
-		ce_leg_ref(leg);
-		ok = control_params(leg, msg);
-		ok = control_leg(leg, op, msg) || ok;
-		ce_leg_unref(leg);
-		return ok ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
-	}
-	if (target && g_str_has_prefix(target, PREFIX)) {
-		struct ce_room *room = ce_room_find(conf, target + strlen(PREFIX));
-
-		if (room && control_room(room, op, msg))
-			return CE_MSG_HANDLED;
-	}
-	return CE_MSG_CONTINUE;
-}
-
-/* call.drop id=conf/NAME drops a whole room; a leg's own drop is Yate's business. */
-static enum ce_msg_result on_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
-{
-	struct ce_conf *conf = arg;
-	const char *id = ce_msg_get(msg, "id");
-	struct ce_room *room;
-
-	(void)d;
-	if (!id || !g_str_has_prefix(id, PREFIX))
-		return CE_MSG_CONTINUE;
-	room = ce_room_find(conf, id + strlen(PREFIX));
-	if (!room)
-		return CE_MSG_CONTINUE;
-	ce_room_drop_all(room, ce_msg_get_def(msg, "reason", "dropped"));
-	return CE_MSG_HANDLED;
-}
-
 /*
  * A dial-out of the engine (transcript 2) that names a room:
  *   call.execute callto=dumb/ target=801 ce_dialout=room1  ->  true, id=dumb/4, peerid=sip/9
@@ -668,8 +574,8 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	hook(conf, "call.execute", on_execute);
 	hook(conf, "call.conference", on_conference);
 	hook(conf, "chan.dtmf", on_dtmf);
-	hook(conf, "chan.control", on_control);
-	hook(conf, "call.drop", on_drop);
+	hook(conf, "chan.control", ce_conf_on_control);
+	hook(conf, "call.drop", ce_conf_on_drop);
 	watch(conf, "call.execute", watch_execute);
 	watch(conf, "chan.hangup", watch_hangup);
 	watch(conf, "chan.disconnected", watch_disconnected);
@@ -714,168 +620,10 @@ void ce_conf_free(struct ce_conf *conf)
 	g_free(conf);
 }
 
-/** "conf list": one status line per room. */
-void ce_conf_list(struct ce_conf *conf, GString *out)
-{
-	GList *rooms = g_hash_table_get_values(conf->rooms);
-
-	for (GList *l = rooms; l; l = l->next)
-		ce_room_status(l->data, out);
-	if (!rooms)
-		g_string_append(out, "no conference rooms\r\n");
-	g_list_free(rooms);
-}
-
-static void leg_line(const struct ce_leg *l, GString *out)
-{
-	g_string_append_printf(out,
-	        "  %u %s peer=%s state=%s counted=%s utility=%s voice=%s muted=%s deaf=%s "
-	        "talking=%s\r\n",
-	        l->seq, l->id ? l->id : "-", l->peer ? l->peer : "-", ce_leg_state_name(l->state),
-	        l->counted ? "true" : "false", l->utility ? "true" : "false",
-	        l->voice ? "true" : "false", l->muted ? "true" : "false",
-	        l->deaf ? "true" : "false", l->talking ? "true" : "false");
-}
-
-/** "conf show ROOM": the room's status and one line per leg; -ENOENT if no such room. */
-int ce_conf_show(struct ce_conf *conf, const char *name, GString *out)
-{
-	struct ce_room *room = ce_room_find(conf, name);
-
-	if (!room)
-		return -ENOENT;
-	ce_room_status(room, out);
-	for (unsigned i = 0; i < room->legs->len; i++)
-		leg_line(g_ptr_array_index(room->legs, i), out);
-	for (unsigned i = 0; i < room->pending->len; i++)
-		leg_line(g_ptr_array_index(room->pending, i), out);
-	return 0;
-}
-
-/* ---- the module: console commands and glue to the engine ---- */
+/* ---- the module: glue to the engine ---- */
 
 static struct ce_conf *s_conf;
 static void *s_media;
-
-static int cmd_list(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
-{
-	(void)ce;
-	(void)argv;
-	if (argc)
-		return -EINVAL;
-	ce_conf_list(arg, out);
-	return 0;
-}
-
-static int cmd_show(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
-{
-	(void)ce;
-	if (argc != 1)
-		return -EINVAL;
-	if (ce_conf_show(arg, argv[0], out))
-		g_string_append_printf(out, "no room '%s'\r\n", argv[0]);
-	return 0;
-}
-
-/* conf kick|mute|unmute|deaf|undeaf ROOM LEG: the command name is the operation */
-static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv, GString *out)
-{
-	struct ce_msg *m = NULL;
-	struct ce_leg *leg;
-
-	if (argc < 2)
-		return -EINVAL;
-	leg = ce_leg_find_seq(conf, argv[0], argv[1]);
-	if (!leg) {
-		g_string_append_printf(out, "no leg '%s' in room '%s'\r\n", argv[1], argv[0]);
-		return 0;
-	}
-	ce_msg_new(&m, "chan.control");
-	if (argc > 2)
-		ce_msg_add(m, "reason", argv[2]);
-	ce_leg_ref(leg);
-	control_leg(leg, op, m);
-	g_string_append_printf(out, "%s %s: %s\r\n", op, leg->id ? leg->id : "-", "done");
-	ce_leg_unref(leg);
-	ce_msg_unref(m);
-	return 0;
-}
-
-#define LEG_CMD(op)                                                                                \
-	static int cmd_##op(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)  \
-	{                                                                                          \
-		(void)ce;                                                                          \
-		return leg_command(arg, #op, argc, argv, out);                                     \
-	}
-LEG_CMD(kick)
-LEG_CMD(mute)
-LEG_CMD(unmute)
-LEG_CMD(deaf)
-LEG_CMD(undeaf)
-
-static int room_command(struct ce_conf *conf, bool lock, int argc, char **argv, GString *out)
-{
-	struct ce_room *room;
-
-	if (argc != 1)
-		return -EINVAL;
-	room = ce_room_find(conf, argv[0]);
-	if (room)
-		ce_room_set_locked(room, lock);
-	g_string_append_printf(out, room ? "room '%s' %s\r\n" : "no room '%s'%.0s\r\n", argv[0],
-	        lock ? "locked" : "unlocked");
-	return 0;
-}
-
-static int cmd_lock(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
-{
-	(void)ce;
-	return room_command(arg, true, argc, argv, out);
-}
-
-static int cmd_unlock(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
-{
-	(void)ce;
-	return room_command(arg, false, argc, argv, out);
-}
-
-static void complete_rooms(
-        struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg)
-{
-	struct ce_conf *conf = arg;
-	GList *rooms = g_hash_table_get_keys(conf->rooms);
-
-	(void)ce;
-	(void)partline;
-	for (GList *l = rooms; l; l = l->next)
-		ce_console_complete_add(out, partword, l->data);
-	g_list_free(rooms);
-}
-
-static void status_line(struct ce_engine *ce, GString *out, void *arg)
-{
-	struct ce_conf *conf = arg;
-
-	(void)ce;
-	g_string_append_printf(
-	        out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms), conf->all->len);
-}
-
-static const struct {
-	const char *name, *usage, *help;
-	ce_console_cmd_h *cmd;
-} s_cmds[] = {
-        {"list", "conf list", "List conference rooms", cmd_list},
-        {"show", "conf show ROOM", "Show a room and its legs", cmd_show},
-        {"kick", "conf kick ROOM LEG [reason]", "Drop a leg (dumb/N, caller id or number)",
-                cmd_kick},
-        {"mute", "conf mute ROOM LEG", "The room no longer hears the leg", cmd_mute},
-        {"unmute", "conf unmute ROOM LEG", "The room hears the leg again", cmd_unmute},
-        {"deaf", "conf deaf ROOM LEG", "The leg no longer hears the room", cmd_deaf},
-        {"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
-        {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
-        {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
-};
 
 static int conference_init(struct ce_engine *ce)
 {
@@ -888,18 +636,13 @@ static int conference_init(struct ce_engine *ce)
 		g_clear_pointer(&s_media, ce_cmedia_glue_free);
 		return err;
 	}
-	for (unsigned i = 0; i < G_N_ELEMENTS(s_cmds); i++)
-		ce_console_add(ce, s_cmds[i].name, s_cmds[i].usage, s_cmds[i].help, s_cmds[i].cmd,
-		        complete_rooms, s_conf);
-	ce_console_add_status(ce, "conference", status_line, s_conf);
+	ce_conf_console_add(ce, s_conf);
 	return 0;
 }
 
 static void conference_exit(struct ce_engine *ce)
 {
-	ce_console_remove_status(ce, "conference");
-	for (unsigned i = 0; i < G_N_ELEMENTS(s_cmds); i++)
-		ce_console_remove(ce, s_cmds[i].name);
+	ce_conf_console_remove(ce);
 	g_clear_pointer(&s_conf, ce_conf_free);
 	g_clear_pointer(&s_media, ce_cmedia_glue_free);
 }

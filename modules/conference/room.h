@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "bus.h"
 #include "g711.h"
 
 struct ce_bus;
@@ -109,6 +110,14 @@ void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok);
 void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg);
 void ce_conf_list(struct ce_conf *conf, GString *out);
 int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
+
+/* control.c */
+struct ce_dispatch;
+struct ce_engine;
+enum ce_msg_result ce_conf_on_control(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
+enum ce_msg_result ce_conf_on_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
+void ce_conf_console_add(struct ce_engine *ce, struct ce_conf *conf);
+void ce_conf_console_remove(struct ce_engine *ce);
 
 gint64 ce_conf_now(const struct ce_conf *conf);
 void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
