@@ -218,8 +218,7 @@ static void chan_disconnected(struct sim *s, struct sim_chan *c, const char *rea
 		if (strcmp(p->name, "handlers"))
 			ce_msg_set(m, p->name, p->value);
 	}
-	if (params)
-		ce_msg_copy(&c->discparams, params);
+	/* as Yate: the disconnect parameters go into chan.disconnected and are then cleared */
 	sim_chan_complete(c, m, false);
 	if (reason)
 		ce_msg_set(m, "reason", reason);

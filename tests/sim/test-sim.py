@@ -70,6 +70,9 @@ tap.ok(r.messages('chan.disconnected', id='sip/1', reason='kicked') and
        r.messages('chan.hangup', status='kicked'),
        'caller gets chan.disconnected reason=kicked, dumb/N chan.hangup status=kicked')
 tap.ok(r.events('hungup', who='1001', reason='kicked'), 'the phone saw the kick')
+h = r.messages('chan.hangup', id='sip/1')
+tap.ok(h and h[0]['params'].get('module') == 'sip' and 'reason' not in h[0]['params'],
+       'the kicked caller hangs up with its own parameters (disconnect ones are cleared)', h)
 r.cleanup()
 
 # 4. Dial-out: call.execute callto=dumb/ target=N, callees that answer, are busy, offline...
