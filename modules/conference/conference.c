@@ -413,8 +413,13 @@ static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
 	if (!name || !peer)
 		return;
 	leg = g_hash_table_lookup(conf->offers, peer);
-	if (!leg || !leg->room || strcmp(leg->room->name, name))
+	if (!leg || !leg->room || strcmp(leg->room->name, name)) {
+		/* a dumb/N of ours that lost its leg (timed out, room closed) */
+		if (handled && peerid && g_str_has_prefix(peerid, "dumb/") &&
+		        !ce_leg_find(conf, peerid))
+			ce_leg_send_drop(conf, peerid, "failure");
 		return;
+	}
 	if (handled && peerid && g_str_has_prefix(peerid, "dumb/"))
 		ce_leg_peer_known(leg, peerid);
 	else

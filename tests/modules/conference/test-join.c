@@ -317,6 +317,16 @@ static void test_execute_failed(void)
 	fx_free(fx);
 }
 
+/* dumb/N shows up for an offer that is gone: Yate must not keep it. */
+static void test_orphan_dumb(void)
+{
+	struct fx *fx = fx_new(NULL);
+
+	fx_watch(fx, "call.execute", "callto=dumb/:id=sip/1:ce_room=r:peerid=dumb/9", true);
+	fx_expect_sent(fx, "", "call.drop:id=dumb/9:reason=failure\n");
+	fx_free(fx);
+}
+
 static void test_offer_timeout(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -742,6 +752,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/masquerade", test_masquerade_execute);
 	g_test_add_func("/conference/join/execute-failed", test_execute_failed);
 	g_test_add_func("/conference/join/offer-timeout", test_offer_timeout);
+	g_test_add_func("/conference/join/orphan-dumb", test_orphan_dumb);
 	g_test_add_func("/conference/join/rtp-refused", test_rtp_refused);
 	g_test_add_func("/conference/join/no-media-port", test_no_media_port);
 	g_test_add_func("/conference/join/join-timeout", test_join_timeout);
