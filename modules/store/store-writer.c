@@ -240,17 +240,27 @@ static void replay_chunk(struct writer *w)
 	g_ptr_array_unref(bytes);
 }
 
-static struct wmsg *next_msg(struct writer *w, bool busy)
+/* The next message: at once when there is work, else when one comes or a retry is due. */
+static struct wmsg *next_msg(struct writer *w, bool held)
 {
 	struct ce_store *st = w->st;
 	gint64 wait;
 
-	if (busy)
+	if (w->db && (held || ce_spool_pending(st->spool)))
 		return g_async_queue_try_pop(st->wq);
-	if (w->db && !w->spool_broken)
+	if (w->db)
 		return g_async_queue_pop(st->wq);
 	wait = MAX(w->next_try - g_get_monotonic_time(), 1000);
 	return g_async_queue_timeout_pop(st->wq, (guint64)wait);
+}
+
+/* Neither database nor spool takes the held records: pause until the next try. */
+static void pause_held(struct writer *w, GPtrArray *recs)
+{
+	gint64 wait = w->next_try - g_get_monotonic_time();
+
+	if (!w->db && recs->len >= BATCH && wait > 0)
+		g_usleep((gulong)MIN(wait, 50000));
 }
 
 /* Takes records from the queue into @recs; returns the first non-record message. */
@@ -289,9 +299,10 @@ static gpointer writer_main(gpointer data)
 	w.db = g_steal_pointer(&w.st->wdb);
 	w.backoff_ms = w.st->opt.reconnect_min_ms;
 	for (;;) {
-		bool busy = w.db && ce_spool_pending(w.st->spool);
 		if (!m)
-			m = next_msg(&w, busy || recs->len);
+			m = next_msg(&w, recs->len > 0);
+		else
+			pause_held(&w, recs);
 		m = gather(&w, m, recs);
 		maybe_connect(&w);
 		if (recs->len)
