@@ -184,4 +184,21 @@ else:
            cc)
 r.cleanup()
 
+# 8. Talkers with the real media core: talkstart, Yate's speaking list, a final talkstop.
+r = simlib.run('''
+route ^800$ conf/room8 notify=mon/room8 speakers=true lonely=true
+at 0 call 1001 800 play=%s
+at 0.5 call 1002 800
+at 4 hangup 1001
+at 5 hangup all
+end 6
+''' % SPEECH, module=simlib.ENGINE)
+ev = [(p.get('event'), p.get('id')) for p in params(r, 'chan.notify', targetid='mon/room8')]
+sp = params(r, 'chan.notify', event='speaking')
+tap.ok(r.ok and ('talkstart', 'dumb/1') in ev and ev.index(('talkstop', 'dumb/1')) <
+       ev.index(('left', 'dumb/1')), 'talkstart, and a final talkstop before left', ev)
+tap.ok(sp and sp[0].get('speaker.1') == 'dumb/1' and sp[0].get('speaker.1.peer') == 'sip/1' and
+       sp[0].get('changed') == 'true', 'speaking: speaker.1=dumb/1, speaker.1.peer=<caller>', sp)
+r.cleanup()
+
 tap.done()
