@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench-sim-load.sh - how many RTP legs one yate-sim thread carries: LEGS callers, SECONDS long.
 #   tests/sim/bench-sim-load.sh [LEGS] [SECONDS]      (run from the build folder, or set YATE_SIM)
+#   SIM_ARGS=--rtp-shared tests/sim/bench-sim-load.sh 2500 10     (load mode: one batched socket)
 # The echo module in --pair mode points each pair of legs at each other, so the simulator
 # sends and receives every packet itself.  Prints legs, packets/s each way, loss, CPU.
 set -eu
@@ -19,7 +20,7 @@ at $(( ramp + 2 + secs )) log done
 end $(( ramp + 3 + secs ))
 SCN
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
-/usr/bin/time -f '%U %S %e' -o "$dir/time" "$sim" --ready-max 5 -e "$dir/ev.jsonl" \
+/usr/bin/time -f '%U %S %e' -o "$dir/time" "$sim" ${SIM_ARGS:-} --ready-max 5 -e "$dir/ev.jsonl" \
 	"$dir/load.scn" -- python3 "$here/echo-module.py" --pair 2>"$dir/err" || { cat "$dir/err"; exit 1; }
 python3 - "$dir/ev.jsonl" "$dir/time" "$legs" <<'PY'
 import json, sys
@@ -32,6 +33,8 @@ tx, rx, lost = (sum(e[k] for e in st) for k in ('tx', 'rx', 'rx_lost'))
 legs = len(st)
 print('legs %d (asked %s), run %.1f s wall, %.1f s steady' % (legs, sys.argv[3], wall, t1 - t0))
 print('packets: tx %d, rx %d, lost %d (%.3f%%)' % (tx, rx, lost, 100.0 * lost / max(1, tx)))
-print('cpu: user %.2f s + sys %.2f s = %.1f%% of one core over the run' %
+print('cpu: user %.2f s + sys %.2f s = %.1f%% of one core over the run (both processes)' %
       (user, sys_, 100 * (user + sys_) / wall))
+end = [e for e in ev if e['ev'] == 'end'][0]
+print('clock: %d ticks, %d late, %d skipped' % (end['ticks'], end['late_ticks'], end['lost_ticks']))
 PY

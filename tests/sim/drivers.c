@@ -673,7 +673,7 @@ static enum sim_res yrtp_rtp(struct sim_disp *d, struct ce_msg *m, void *arg)
 		return SIM_CONTINUE;
 	if (c->leg) {
 		sim_leg_set_remote(c->leg, ip, port);
-		ce_msg_set(m, "localip", s->localip);
+		ce_msg_set(m, "localip", sim_leg_local_ip(c->leg));
 		ce_msg_setf(m, "localport", "%u", sim_leg_local_port(c->leg));
 		ce_msg_set(m, "status", "updated");
 		return SIM_HANDLED;
@@ -683,7 +683,7 @@ static enum sim_res yrtp_rtp(struct sim_disp *d, struct ce_msg *m, void *arg)
 		g_error_free(err);
 		return SIM_CONTINUE;
 	}
-	ce_msg_set(m, "localip", s->localip);
+	ce_msg_set(m, "localip", sim_leg_local_ip(c->leg));
 	ce_msg_setf(m, "localport", "%u", sim_leg_local_port(c->leg));
 	ce_msg_setf(m, "rtpid", "yrtp/%u", g_random_int() & 0x7fffffff);
 	ce_msg_set(m, "status", "created");

@@ -177,18 +177,18 @@ class Module:
         if kind == 'rtp' and handled and params.get('localport'):
             self.remote[dumb] = (params.get('localip', '127.0.0.1'), int(params['localport']))
             if '--pair' in self.opts:
-                self.pair(dumb, params['localport'])
+                self.pair(dumb, (params.get('localip', '127.0.0.1'), params['localport']))
 
-    def pair(self, dumb, port):
+    def pair(self, dumb, addr):
         if not self.unpaired:
-            self.unpaired = (dumb, port)
+            self.unpaired = (dumb, addr)
             return
-        other, oport = self.unpaired
+        other, oaddr = self.unpaired
         self.unpaired = None
-        for a, p in ((dumb, oport), (other, port)):
+        for a, (ip, port) in ((dumb, oaddr), (other, addr)):
             self.message('chan.masquerade', [
                 ('id', a), ('message', 'chan.rtp'), ('media', 'audio'), ('direction', 'bidir'),
-                ('remoteip', '127.0.0.1'), ('remoteport', p), ('format', 'mulaw'),
+                ('remoteip', ip), ('remoteport', port), ('format', 'mulaw'),
                 ('complete_minimal', 'true')])
 
     def on_line(self, line):

@@ -28,7 +28,7 @@ struct opts {
 	char *events, *transcript, *listen, *localip, *allow;
 	int timeout_ms, max_queue, flood;
 	double ready_quiet, ready_max, max_time;
-	gboolean timebomb, verbose, no_wait;
+	gboolean timebomb, verbose, no_wait, rtp_shared;
 };
 
 static GPtrArray *failures;
@@ -174,6 +174,9 @@ static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, ch
 			"start the scenario at the latest after this long (10 s)", "S"},
 		{"max-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->max_time,
 			"hard limit of the whole run (scenario end + 30 s)", "S"},
+		{"rtp-shared", 0, 0, G_OPTION_ARG_NONE, &o->rtp_shared,
+			"load mode: one RTP socket for all legs, each on its own 127.1.x.y address",
+			NULL},
 		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
 			"copy the module's stderr to ours", NULL},
 		{NULL}};
@@ -222,6 +225,7 @@ static int setup(struct sim *s, struct opts *o, const char *scenario)
 	if (o->allow)
 		s->allow = g_strsplit(o->allow, ",", -1);
 	s->verbose = o->verbose;
+	s->rtp_shared = o->rtp_shared;
 	s->ready_quiet = o->ready_quiet > 0 ? o->ready_quiet : 0.3;
 	s->ready_max = o->ready_max > 0 ? o->ready_max : 10;
 	if (o->localip)
@@ -273,6 +277,7 @@ static void sim_fini(struct sim *s)
 	while (s->legs)
 		sim_leg_free(s->legs->data);
 	sim_rtp_stop_clock(s);
+	sim_rtp_shared_free(s);
 	g_ptr_array_unref(s->handlers);
 	g_hash_table_destroy(s->states);
 	if (s->history)

@@ -14,6 +14,13 @@
  * reorder= holds a packet back and sends it after the next one.  Whatever
  * the leg receives is decoded and handed to its phone (recording,
  * analysis); packets of any frame size are accepted.
+ *
+ * Load mode (--rtp-shared): instead of a socket per leg, one socket bound
+ * to the wildcard address serves every leg; leg N gets its own loopback
+ * address 127.1.x.y (the same port for all), packets are told apart by
+ * their destination address (IP_PKTINFO) and sent with the leg's address
+ * as source, so a whole tick is one recvmmsg loop and a few sendmmsg calls
+ * however many legs there are.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* recvmmsg */
@@ -39,7 +46,9 @@
 struct sim_leg {
 	struct sim *s;
 	struct sim_chan *c;
-	int fd;
+	int fd;             /* own socket, or -1 in shared mode */
+	struct in_addr lip; /* shared mode: the leg's own loopback address */
+	char lipstr[INET_ADDRSTRLEN];
 	unsigned lport;
 	struct sockaddr_in remote;
 	bool has_remote;
@@ -66,31 +75,220 @@ struct delayed {
 	uint8_t pkt[PKT];
 };
 
+/* ---- shared socket (load mode) --------------------------------------------- */
+
+#define TXQ 256
+
+struct shared {
+	int fd;
+	unsigned port;
+	unsigned next; /* last leg number handed out */
+	GHashTable *legs; /* in_addr_t (network order) -> struct sim_leg * */
+	/* the send batch */
+	struct mmsghdr msgs[TXQ];
+	struct iovec iov[TXQ];
+	uint8_t pkts[TXQ][PKT];
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[TXQ];
+	unsigned n;
+};
+
+static struct shared *shared_get(struct sim *s, GError **err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_ANY)};
+	socklen_t sl = sizeof(sa);
+	struct shared *sh = s->rtp_shared_state;
+	int one = 1, big = 16 << 20, e;
+
+	if (sh)
+		return sh;
+	sh = g_new0(struct shared, 1);
+	sh->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (sh->fd < 0 || setsockopt(sh->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
+		bind(sh->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		getsockname(sh->fd, (struct sockaddr *)&sa, &sl) < 0) {
+		e = errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "shared RTP socket: %s",
+			g_strerror(e));
+		if (sh->fd >= 0)
+			close(sh->fd);
+		g_free(sh);
+		return NULL;
+	}
+	setsockopt(sh->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	setsockopt(sh->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	sh->port = ntohs(sa.sin_port);
+	sh->legs = g_hash_table_new(g_direct_hash, g_direct_equal);
+	s->rtp_shared_state = sh;
+	return sh;
+}
+
+static void shared_flush(struct sim *s)
+{
+	struct shared *sh = s->rtp_shared_state;
+	unsigned done = 0;
+
+	while (sh && done < sh->n) {
+		int k = sendmmsg(sh->fd, sh->msgs + done, sh->n - done, MSG_DONTWAIT);
+		if (k <= 0) {
+			s->rtp_send_errors += sh->n - done;
+			break;
+		}
+		done += (unsigned)k;
+	}
+	if (sh)
+		sh->n = 0;
+}
+
+/* Queue one packet from leg @l; the batch goes out when full or at the end of the tick. */
+static void shared_queue(struct sim_leg *l, const uint8_t *pkt, size_t len)
+{
+	struct shared *sh = l->s->rtp_shared_state;
+	struct mmsghdr *m = &sh->msgs[sh->n];
+	struct cmsghdr *cm;
+	struct in_pktinfo pi = {.ipi_spec_dst = l->lip};
+
+	memcpy(sh->pkts[sh->n], pkt, len);
+	sh->iov[sh->n].iov_base = sh->pkts[sh->n];
+	sh->iov[sh->n].iov_len = len;
+	memset(m, 0, sizeof(*m));
+	m->msg_hdr.msg_name = &l->remote;
+	m->msg_hdr.msg_namelen = sizeof(l->remote);
+	m->msg_hdr.msg_iov = &sh->iov[sh->n];
+	m->msg_hdr.msg_iovlen = 1;
+	m->msg_hdr.msg_control = sh->ctl[sh->n].buf;
+	m->msg_hdr.msg_controllen = sizeof(sh->ctl[sh->n].buf);
+	cm = CMSG_FIRSTHDR(&m->msg_hdr);
+	cm->cmsg_level = IPPROTO_IP;
+	cm->cmsg_type = IP_PKTINFO;
+	cm->cmsg_len = CMSG_LEN(sizeof(pi));
+	memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+	l->tx++;
+	if (++sh->n == TXQ)
+		shared_flush(l->s);
+}
+
+static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len);
+
+static void shared_drain(struct sim *s)
+{
+	static uint8_t bufs[BATCH][MAX_PAYLOAD];
+	static union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[BATCH];
+	struct shared *sh = s->rtp_shared_state;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	int i, n;
+
+	for (;;) {
+		memset(msgs, 0, sizeof(msgs));
+		for (i = 0; i < BATCH; i++) {
+			iov[i].iov_base = bufs[i];
+			iov[i].iov_len = sizeof(bufs[i]);
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+			msgs[i].msg_hdr.msg_control = ctl[i].buf;
+			msgs[i].msg_hdr.msg_controllen = sizeof(ctl[i].buf);
+		}
+		n = recvmmsg(sh->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		for (i = 0; i < n; i++) {
+			struct cmsghdr *cm;
+			for (cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm;
+				cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
+				struct in_pktinfo pi;
+				struct sim_leg *l;
+				if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_PKTINFO)
+					continue;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				l = g_hash_table_lookup(sh->legs,
+					GUINT_TO_POINTER(pi.ipi_addr.s_addr));
+				if (l)
+					rx_packet(l, bufs[i], msgs[i].msg_len);
+			}
+		}
+		if (n < BATCH)
+			return;
+	}
+}
+
+/** Close the shared socket (at exit). */
+void sim_rtp_shared_free(struct sim *s)
+{
+	struct shared *sh = s->rtp_shared_state;
+
+	if (!sh)
+		return;
+	close(sh->fd);
+	g_hash_table_destroy(sh->legs);
+	g_free(sh);
+	s->rtp_shared_state = NULL;
+}
+
+static int shared_leg(struct sim *s, struct sim_leg *l, GError **err)
+{
+	struct shared *sh = shared_get(s, err);
+	unsigned n;
+
+	if (!sh)
+		return -EIO;
+	/* 127.1.0.1 .. 127.254.255.254: one address per leg */
+	do {
+		n = ++sh->next;
+		l->lip.s_addr = htonl((127u << 24) | ((1u << 16) + n));
+	} while ((n & 0xff) == 0 || (n & 0xff) == 0xff ||
+		g_hash_table_contains(sh->legs, GUINT_TO_POINTER(l->lip.s_addr)));
+	g_hash_table_insert(sh->legs, GUINT_TO_POINTER(l->lip.s_addr), l);
+	l->fd = -1;
+	l->lport = sh->port;
+	inet_ntop(AF_INET, &l->lip, l->lipstr, sizeof(l->lipstr));
+	return 0;
+}
+
+/** The address the leg's RTP comes from (localip= of chan.rtp). */
+const char *sim_leg_local_ip(const struct sim_leg *l)
+{
+	return l->lipstr;
+}
+
 /** Open a leg for channel @c towards @remoteip:@remoteport (may be unknown yet). */
 int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
 	const char *format, struct sim_chan *c, GError **err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	struct sim_leg *l;
+	struct sim_leg *l = g_new0(struct sim_leg, 1);
 	int fd, e;
 
-	inet_pton(AF_INET, s->localip, &sa.sin_addr);
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-		e = errno;
-		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "RTP socket: %s",
-			g_strerror(e));
-		if (fd >= 0)
-			close(fd);
-		return -e;
+	if (s->rtp_shared) {
+		if (shared_leg(s, l, err) < 0) {
+			g_free(l);
+			return -EIO;
+		}
+	} else {
+		inet_pton(AF_INET, s->localip, &sa.sin_addr);
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+			getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+			e = errno;
+			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "RTP socket: %s",
+				g_strerror(e));
+			if (fd >= 0)
+				close(fd);
+			g_free(l);
+			return -e;
+		}
+		l->fd = fd;
+		l->lport = ntohs(sa.sin_port);
+		g_strlcpy(l->lipstr, s->localip, sizeof(l->lipstr));
 	}
-	l = g_new0(struct sim_leg, 1);
 	l->s = s;
 	l->c = c;
-	l->fd = fd;
-	l->lport = ntohs(sa.sin_port);
 	l->alaw = !g_strcmp0(format, "alaw");
 	l->rand = g_rand_new();
 	l->seq = (uint16_t)g_rand_int(l->rand);
@@ -138,7 +336,11 @@ void sim_leg_free(struct sim_leg *l)
 		l->delayed = g_list_delete_link(l->delayed, l->delayed);
 	}
 	s->legs = g_list_remove(s->legs, l);
-	close(l->fd);
+	if (l->fd >= 0)
+		close(l->fd);
+	else if (s->rtp_shared_state)
+		g_hash_table_remove(((struct shared *)s->rtp_shared_state)->legs,
+			GUINT_TO_POINTER(l->lip.s_addr));
 	g_free(l->who);
 	g_rand_free(l->rand);
 	g_free(l);
@@ -224,6 +426,10 @@ static void rx_drain(struct sim_leg *l)
 
 static void tx_raw(struct sim_leg *l, const uint8_t *pkt, size_t len)
 {
+	if (l->fd < 0) {
+		shared_queue(l, pkt, len);
+		return;
+	}
 	if (sendto(l->fd, pkt, len, 0, (struct sockaddr *)&l->remote, sizeof(l->remote)) < 0)
 		l->tx_dropped++;
 	else
@@ -236,6 +442,7 @@ static gboolean delayed_cb(gpointer data)
 	struct sim_leg *l = dl->leg;
 
 	tx_raw(l, dl->pkt, dl->len);
+	shared_flush(l->s);
 	l->delayed = g_list_remove(l->delayed, dl);
 	g_free(dl);
 	return G_SOURCE_REMOVE;
@@ -315,12 +522,16 @@ static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
 	exp = MIN(exp, 5);
 	for (k = 0; k < exp; k++) {
 		s->ticks++;
+		if (s->rtp_shared_state)
+			shared_drain(s);
 		for (l = s->legs; l; l = l->next) {
 			struct sim_leg *leg = l->data;
-			rx_drain(leg);
+			if (leg->fd >= 0)
+				rx_drain(leg);
 			if (leg->has_remote)
 				tx_frame(leg);
 		}
+		shared_flush(s);
 	}
 	return G_SOURCE_CONTINUE;
 }

@@ -176,6 +176,8 @@ int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsign
 	const char *format, struct sim_chan *c, GError **err);
 void sim_leg_free(struct sim_leg *l);
 unsigned sim_leg_local_port(const struct sim_leg *l);
+const char *sim_leg_local_ip(const struct sim_leg *l);
+void sim_rtp_shared_free(struct sim *s);
 void sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port);
 void sim_leg_stats(const struct sim_leg *l, struct sim_leg_stats *st);
 double sim_leg_tone_ratio(const struct sim_leg *l, double freq, unsigned ms);
@@ -266,6 +268,9 @@ struct sim {
 	int clock_fd;
 	guint clock_src;
 	uint64_t ticks, late_ticks, lost_ticks; /* 20 ms clock: run, run late, skipped */
+	bool rtp_shared;        /* load mode: one socket, one loopback address per leg */
+	void *rtp_shared_state; /* rtp.c's */
+	uint64_t rtp_send_errors;
 
 	/* scenario */
 	char *basedir;

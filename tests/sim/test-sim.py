@@ -38,6 +38,15 @@ tap.ok(order.index('call.route') < order.index('call.execute') < order.index('ch
        'watcher reports come in call order', order)
 r.cleanup()
 
+# 1b. Load mode: one shared socket, one loopback address per leg, same behaviour.
+r = simlib.run(open(simlib.data('echo-tone.scn')).read(), module=simlib.ECHO,
+               args=['--rtp-shared'])
+check(r, 'load mode (--rtp-shared): the same call works')
+rtp = r.messages('chan.rtp', handled=True)
+tap.ok(rtp and rtp[0]['params'].get('localip', '').startswith('127.1.'),
+       'load mode: each leg has its own 127.1.x.y address', rtp)
+r.cleanup()
+
 # 2. Without complete_minimal the channel's direction wins and no RTP is made (as in Yate).
 r = simlib.run('''
 route ^800$ conf/room1
