@@ -6,7 +6,9 @@ Yate would and plays Yate's part (dumb channels, chan.masquerade, chan.rtp
 with real UDP, callers that send audio and record what they hear).
 """
 import os
+import shutil
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.environ.get('CE_SRCDIR') or
                                 os.path.dirname(os.path.dirname(os.path.dirname(
@@ -200,5 +202,26 @@ tap.ok(r.ok and ('talkstart', 'dumb/1') in ev and ev.index(('talkstop', 'dumb/1'
 tap.ok(sp and sp[0].get('speaker.1') == 'dumb/1' and sp[0].get('speaker.1.peer') == 'sip/1' and
        sp[0].get('changed') == 'true', 'speaking: speaker.1=dumb/1, speaker.1.peer=<caller>', sp)
 r.cleanup()
+
+# 9. RTP stops (the network eats everything from 1002): the leg is dropped after
+#    rtp_timeout with reason nomedia; the other caller stays (lonely=true).
+cfgdir = tempfile.mkdtemp(prefix='ce-conf-')
+cfg = os.path.join(cfgdir, 'conf-engine.conf')
+with open(cfg, 'w') as f:
+    f.write('[conference]\nrtp_timeout=1000\n')
+r = simlib.run('''
+route ^800$ conf/room9 lonely=true
+at 0 call 1001 800 play=tone:440
+at 0.5 call 1002 800 play=tone:440 loss=100
+at 4 expect state 1002 hungup
+at 4 expect state 1001 answered
+at 4.5 hangup all
+end 5.5
+''', module=simlib.ENGINE + ['-c', cfg])
+tap.ok(r.ok, 'a leg whose RTP stops is dropped, the room goes on', r.why())
+tap.ok(r.messages('call.drop', id='dumb/2', reason='nomedia') and
+       not r.messages('call.drop', id='dumb/1'), 'call.drop id=dumb/2 reason=nomedia only')
+r.cleanup()
+shutil.rmtree(cfgdir, ignore_errors=True)
 
 tap.done()
