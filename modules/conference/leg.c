@@ -344,8 +344,9 @@ void ce_leg_tick(struct ce_leg *leg, gint64 now)
 {
 	if (leg->state >= CE_LEG_JOINED || !leg->deadline || now < leg->deadline)
 		return;
-	if (leg->state == CE_LEG_OFFERED && leg->peer) {
-		/* we never learnt dumb/N: drop the caller rather than leave it hanging */
+	if (leg->state == CE_LEG_OFFERED && leg->peer && !leg->up) {
+		/* we never learnt dumb/N: drop the caller rather than leave it hanging
+		 * (a call that was up before call.conference keeps its call) */
 		ce_leg_send_drop(leg->conf, leg->peer, "timeout");
 	}
 	ce_leg_end(leg, "timeout", true);

@@ -513,6 +513,40 @@ static void test_billing(void)
 	fx_free(fx);
 }
 
+/* call.conference whose masquerade never comes back: the request fails, the call stays. */
+static void test_conference_timeout(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_msg *cc = fx_msg("call.conference", "id=sip/1:room=conf/r");
+	struct fx_result rc = {0};
+
+	ce_bus_dispatch_uplink(fx->bus, cc, fx_done, &rc);
+	g_assert_false(rc.done);
+	fx->now += 6 * G_USEC_PER_SEC;
+	ce_conf_tick(fx->conf);
+	g_assert_true(rc.done && !rc.handled);
+	g_assert_cmpstr(ce_msg_get(rc.msg, "room"), ==, "-");
+	fx_expect_sent(fx, "call.drop", "");
+	g_assert_null(ce_room_find(fx->conf, "r"));
+	fx_flush(fx); /* the late answer finds nothing to do */
+	ce_msg_unref(rc.msg);
+	ce_msg_unref(cc);
+	fx_free(fx);
+}
+
+static void test_player(void)
+{
+	struct fx *fx = fx_new(NULL);
+
+	fx_join(fx, "r", "sip/1", 1, "notify=mon:lonely=true");
+	fx_join(fx, "r", "sip/2", 2, "player=true:utility=true");
+	fx_join(fx, "r", "sip/3", 3, NULL);
+	fx_expect_sent(fx, "chan.notify:id=dumb/3",
+	        "chan.notify:id=dumb/3:targetid=mon:counted=true:utility=false:room=r:event=joined:"
+	        "maxusers=10:users=2:player=dumb/2\n");
+	fx_free(fx);
+}
+
 static void test_conference_refused(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -760,6 +794,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/conference-up", test_conference_up);
 	g_test_add_func("/conference/join/conference-both", test_conference_both);
 	g_test_add_func("/conference/join/conference-refused", test_conference_refused);
+	g_test_add_func("/conference/join/conference-timeout", test_conference_timeout);
+	g_test_add_func("/conference/join/player", test_player);
 	g_test_add_func("/conference/join/dialout", test_dialout);
 	g_test_add_func("/conference/join/billing", test_billing);
 	g_test_add_func("/conference/join/conference-no-channel", test_conference_no_channel);
