@@ -1,4 +1,5 @@
-/* audio.c - the phones' audio: G.711, sources (file, tone, noise, silence), WAV recording, Goertzel */
+/* audio.c - the phones' audio: G.711, sources (file, tone, noise, silence), WAV recording, Goertzel
+ */
 /*
  * A source spec says what a phone plays, always as 8 kHz mono:
  *
@@ -18,7 +19,7 @@
 
 #include "sim.h"
 
-#define RATE 8000
+#define RATE      8000
 #define MAX_TONES 4
 
 /* ---- G.711 -------------------------------------------------------------- */
@@ -27,7 +28,7 @@
  * mu-law: add a bias of 132, find the segment (the highest set bit above
  * bit 7), keep four mantissa bits, invert everything.
  */
-uint8_t sim_ulaw_encode(int16_t pcm)
+uint8_t ce_sim_ulaw_encode(int16_t pcm)
 {
 	int v = pcm, sign = 0, seg, mant;
 
@@ -39,10 +40,10 @@ uint8_t sim_ulaw_encode(int16_t pcm)
 	for (seg = 7; seg > 0 && !(v & (0x80 << seg)); seg--)
 		;
 	mant = (v >> (seg + 3)) & 0x0f;
-	return (uint8_t)~(sign | (seg << 4) | mant);
+	return (uint8_t) ~(sign | (seg << 4) | mant);
 }
 
-int16_t sim_ulaw_decode(uint8_t u)
+int16_t ce_sim_ulaw_decode(uint8_t u)
 {
 	int v, seg, mant;
 
@@ -58,7 +59,7 @@ int16_t sim_ulaw_decode(uint8_t u)
  * four mantissa bits, even bits inverted (xor 0x55), sign bit set for
  * positive values.
  */
-uint8_t sim_alaw_encode(int16_t pcm)
+uint8_t ce_sim_alaw_encode(int16_t pcm)
 {
 	int v = pcm >> 3, mask = 0xd5, seg, out;
 
@@ -75,7 +76,7 @@ uint8_t sim_alaw_encode(int16_t pcm)
 	return (uint8_t)(out ^ mask);
 }
 
-int16_t sim_alaw_decode(uint8_t a)
+int16_t ce_sim_alaw_decode(uint8_t a)
 {
 	int v, seg;
 
@@ -130,8 +131,8 @@ static struct pcm_buf *buf_new(const char *key, int16_t *pcm, size_t len)
 	b->ulaw = g_new(uint8_t, len + 1);
 	b->alaw = g_new(uint8_t, len + 1);
 	for (i = 0; i < len; i++) {
-		b->ulaw[i] = sim_ulaw_encode(pcm[i]);
-		b->alaw[i] = sim_alaw_encode(pcm[i]);
+		b->ulaw[i] = ce_sim_ulaw_encode(pcm[i]);
+		b->alaw[i] = ce_sim_alaw_encode(pcm[i]);
 	}
 	return b;
 }
@@ -159,15 +160,15 @@ static struct pcm_buf *cache_get(const char *key)
 static struct pcm_buf *cache_put(struct pcm_buf *b)
 {
 	if (!buf_cache)
-		buf_cache = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-			(GDestroyNotify)buf_unref);
+		buf_cache = g_hash_table_new_full(
+		        g_str_hash, g_str_equal, NULL, (GDestroyNotify)buf_unref);
 	g_hash_table_replace(buf_cache, b->key, b);
 	b->refs++;
 	return b;
 }
 
 /** Drop the shared audio buffers (at exit; sources still open keep theirs). */
-void sim_audio_cache_clear(void)
+void ce_sim_audio_cache_clear(void)
 {
 	g_clear_pointer(&buf_cache, g_hash_table_destroy);
 }
@@ -183,12 +184,12 @@ static int load_file(struct sim_audio_src *src, const char *path, GError **err)
 	int c, ret = -EINVAL;
 
 	if (!sf) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path,
-			sf_strerror(NULL));
+		g_set_error(
+		        err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path, sf_strerror(NULL));
 		return -ENOENT;
 	}
 	frames = info.frames;
-	in = g_new(float, (size_t)frames * info.channels + 1);
+	in = g_new(float, (size_t)frames *info.channels + 1);
 	frames = sf_readf_float(sf, in, frames);
 	mono = g_new0(float, (size_t)frames + 1);
 	for (i = 0; i < frames; i++) {
@@ -207,7 +208,7 @@ static int load_file(struct sim_audio_src *src, const char *path, GError **err)
 		d.data_out = out;
 		if (src_simple(&d, SRC_SINC_FASTEST, 1)) {
 			g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: resampling failed",
-				path);
+			        path);
 			goto out;
 		}
 		g_free(mono);
@@ -227,8 +228,7 @@ out:
 	return ret;
 }
 
-static int make_tone(struct sim_audio_src *src, const char *key, const char *spec,
-	GError **err)
+static int make_tone(struct sim_audio_src *src, const char *key, const char *spec, GError **err)
 {
 	char **f = g_strsplit(spec, "+", MAX_TONES + 1);
 	double freq[MAX_TONES];
@@ -241,8 +241,8 @@ static int make_tone(struct sim_audio_src *src, const char *key, const char *spe
 		double hz = g_ascii_strtod(f[n], &end);
 		if (n >= MAX_TONES || *end || hz <= 0 || hz >= RATE / 2) {
 			g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-				"bad tone '%s' (want tone:HZ[+HZ...][@AMP], up to %d tones)", spec,
-				MAX_TONES);
+			        "bad tone '%s' (want tone:HZ[+HZ...][@AMP], up to %d tones)", spec,
+			        MAX_TONES);
 			ret = -EINVAL;
 			break;
 		}
@@ -267,8 +267,8 @@ static int make_tone(struct sim_audio_src *src, const char *key, const char *spe
  * relative to @basedir.  With @loop a file starts over at its end,
  * otherwise silence follows.
  */
-int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir,
-	GError **err)
+int ce_sim_src_new(
+        struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir, GError **err)
 {
 	struct sim_audio_src *src = g_new0(struct sim_audio_src, 1);
 	char *body = g_strdup(spec ? spec : "silence"), *at = strrchr(body, '@'), *key = NULL;
@@ -293,7 +293,7 @@ int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const ch
 			ret = make_tone(src, key, body + 5, err);
 	} else {
 		key = g_path_is_absolute(body) || !basedir ? g_strdup(body)
-							   : g_build_filename(basedir, body, NULL);
+		                                           : g_build_filename(basedir, body, NULL);
 		src->kind = SRC_PCM;
 		if (!(src->buf = cache_get(key)))
 			ret = load_file(src, key, err);
@@ -301,14 +301,14 @@ int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const ch
 	g_free(key);
 	g_free(body);
 	if (ret < 0) {
-		sim_src_free(src);
+		ce_sim_src_free(src);
 		return ret;
 	}
 	*sp = src;
 	return 0;
 }
 
-void sim_src_free(struct sim_audio_src *src)
+void ce_sim_src_free(struct sim_audio_src *src)
 {
 	if (!src)
 		return;
@@ -318,8 +318,8 @@ void sim_src_free(struct sim_audio_src *src)
 }
 
 /* Copy @n items of @size bytes from the buffer, looping or padding with @pad. */
-static void copy_out(struct sim_audio_src *src, const void *data, size_t size, void *out,
-	unsigned n, int pad)
+static void copy_out(
+        struct sim_audio_src *src, const void *data, size_t size, void *out, unsigned n, int pad)
 {
 	uint8_t *o = out;
 	size_t len = src->buf->len;
@@ -341,7 +341,7 @@ static void copy_out(struct sim_audio_src *src, const void *data, size_t size, v
 }
 
 /** The next @n samples of @src (8 kHz); NULL gives silence. */
-void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
+void ce_sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
 {
 	unsigned i;
 
@@ -351,7 +351,8 @@ void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
 	}
 	if (src->kind == SRC_NOISE) {
 		for (i = 0; i < n; i++)
-			pcm[i] = (int16_t)(g_rand_double_range(src->rand, -1, 1) * src->amp * 32767);
+			pcm[i] =
+			        (int16_t)(g_rand_double_range(src->rand, -1, 1) * src->amp * 32767);
 		return;
 	}
 	copy_out(src, src->buf->pcm, sizeof(int16_t), pcm, n, 0);
@@ -361,20 +362,20 @@ void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
  * The next @n samples of @src already G.711-encoded (@alaw or mu-law), for
  * the RTP sender; buffered sources cost a copy.
  */
-void sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n)
+void ce_sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n)
 {
 	int16_t pcm[1024];
 	unsigned i;
 
 	if (src && src->kind == SRC_PCM) {
-		copy_out(src, alaw ? src->buf->alaw : src->buf->ulaw, 1, out, n,
-			alaw ? 0xd5 : 0xff);
+		copy_out(
+		        src, alaw ? src->buf->alaw : src->buf->ulaw, 1, out, n, alaw ? 0xd5 : 0xff);
 		return;
 	}
 	n = MIN(n, G_N_ELEMENTS(pcm));
-	sim_src_read(src, pcm, n);
+	ce_sim_src_read(src, pcm, n);
 	for (i = 0; i < n; i++)
-		out[i] = alaw ? sim_alaw_encode(pcm[i]) : sim_ulaw_encode(pcm[i]);
+		out[i] = alaw ? ce_sim_alaw_encode(pcm[i]) : ce_sim_ulaw_encode(pcm[i]);
 }
 
 /* ---- recording ----------------------------------------------------------- */
@@ -384,15 +385,15 @@ struct sim_wav {
 };
 
 /** Create @path as a 16-bit 8 kHz mono WAV file. */
-int sim_wav_open(struct sim_wav **wp, const char *path, GError **err)
+int ce_sim_wav_open(struct sim_wav **wp, const char *path, GError **err)
 {
-	SF_INFO info = {.samplerate = RATE, .channels = 1,
-		.format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+	SF_INFO info = {
+	        .samplerate = RATE, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
 	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
 
 	if (!sf) {
-		g_set_error(err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path,
-			sf_strerror(NULL));
+		g_set_error(
+		        err, G_FILE_ERROR, G_FILE_ERROR_FAILED, "%s: %s", path, sf_strerror(NULL));
 		return -EIO;
 	}
 	*wp = g_new0(struct sim_wav, 1);
@@ -400,12 +401,12 @@ int sim_wav_open(struct sim_wav **wp, const char *path, GError **err)
 	return 0;
 }
 
-void sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n)
+void ce_sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n)
 {
 	sf_write_short(w->sf, pcm, n);
 }
 
-void sim_wav_close(struct sim_wav *w)
+void ce_sim_wav_close(struct sim_wav *w)
 {
 	if (!w)
 		return;
@@ -419,7 +420,7 @@ void sim_wav_close(struct sim_wav *w)
  * How much of the energy of @pcm is at @freq: about 1 for a pure tone at
  * that frequency, about 0 when it is absent (Goertzel over all @n samples).
  */
-double sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate)
+double ce_sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate)
 {
 	double coeff = 2 * cos(2 * G_PI * freq / rate), s1 = 0, s2 = 0, energy = 0, power;
 	unsigned i;
@@ -437,7 +438,7 @@ double sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double ra
 }
 
 /** RMS level of @pcm in dBFS (-120 for digital silence). */
-double sim_rms_dbfs(const int16_t *pcm, unsigned n)
+double ce_sim_rms_dbfs(const int16_t *pcm, unsigned n)
 {
 	double sum = 0;
 	unsigned i;

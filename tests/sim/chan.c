@@ -16,7 +16,7 @@
 static const char *const drv_name[SIM_DRV_COUNT] = {"sip", "dumb", "conf"};
 
 /** The phone whose audio a channel carries: its own, or its peer's. */
-struct sim_phone *sim_chan_phone(struct sim_chan *c)
+struct sim_phone *ce_sim_chan_phone(struct sim_chan *c)
 {
 	if (c->phone)
 		return c->phone;
@@ -24,7 +24,7 @@ struct sim_phone *sim_chan_phone(struct sim_chan *c)
 }
 
 /** A new channel "DRIVER/N"; incoming channels get a new billid. */
-struct sim_chan *sim_chan_new(struct sim *s, int driver, bool outgoing)
+struct sim_chan *ce_sim_chan_new(struct sim *s, int driver, bool outgoing)
 {
 	struct sim_chan *c = g_new0(struct sim_chan, 1);
 
@@ -40,21 +40,21 @@ struct sim_chan *sim_chan_new(struct sim *s, int driver, bool outgoing)
 	return c;
 }
 
-struct sim_chan *sim_chan_find(struct sim *s, const char *id)
+struct sim_chan *ce_sim_chan_find(struct sim *s, const char *id)
 {
 	struct sim_chan *c = id ? g_hash_table_lookup(s->chans, id) : NULL;
 
 	return c && !c->gone ? c : NULL;
 }
 
-struct sim_chan *sim_chan_by_label(struct sim *s, const char *label)
+struct sim_chan *ce_sim_chan_by_label(struct sim *s, const char *label)
 {
 	struct sim_chan *c = g_hash_table_lookup(s->labels, label);
 
 	return c && !c->gone ? c : NULL;
 }
 
-void sim_chan_set_status(struct sim_chan *c, const char *status)
+void ce_sim_chan_set_status(struct sim_chan *c, const char *status)
 {
 	g_free(c->status);
 	c->status = g_strdup(status);
@@ -63,7 +63,7 @@ void sim_chan_set_status(struct sim_chan *c, const char *status)
 }
 
 /** Yate's Channel::complete(): add the channel's parameters to @m. */
-void sim_chan_complete(const struct sim_chan *c, struct ce_msg *m, bool minimal)
+void ce_sim_chan_complete(const struct sim_chan *c, struct ce_msg *m, bool minimal)
 {
 	ce_msg_set(m, "id", c->id);
 	ce_msg_set(m, "module", drv_name[c->driver]);
@@ -85,17 +85,17 @@ void sim_chan_complete(const struct sim_chan *c, struct ce_msg *m, bool minimal)
 }
 
 /** A new message @name completed with @c's parameters (caller owns it). */
-struct ce_msg *sim_chan_message(const struct sim_chan *c, const char *name, bool minimal)
+struct ce_msg *ce_sim_chan_message(const struct sim_chan *c, const char *name, bool minimal)
 {
 	struct ce_msg *m;
 
 	ce_msg_new(&m, name);
-	sim_chan_complete(c, m, minimal);
+	ce_sim_chan_complete(c, m, minimal);
 	return m;
 }
 
 /** Connect two channels as peers; an outgoing channel takes its peer's billid. */
-void sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b)
+void ce_sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b)
 {
 	a->peer = b;
 	b->peer = a;
@@ -116,10 +116,10 @@ static void phone_end(struct sim *s, struct sim_chan *c, const char *reason)
 	if (!ph || ph->ended)
 		return;
 	ph->ended = true;
-	sim_set_state(s, ph->label, "hungup");
-	sim_event(s, "hungup", "\"who\":%s,\"chan\":%s,\"reason\":%s,\"answered\":%s",
-		sim_json(ph->label), sim_json(c->id), sim_json(reason),
-		c->answered ? "true" : "false");
+	ce_sim_set_state(s, ph->label, "hungup");
+	ce_sim_event(s, "hungup", "\"who\":%s,\"chan\":%s,\"reason\":%s,\"answered\":%s",
+	        ce_sim_json(ph->label), ce_sim_json(c->id), ce_sim_json(reason),
+	        c->answered ? "true" : "false");
 }
 
 static void chan_free(gpointer p)
@@ -129,9 +129,9 @@ static void chan_free(gpointer p)
 	if (c->timer)
 		g_source_remove(c->timer);
 	if (c->leg)
-		sim_leg_free(c->leg);
+		ce_sim_leg_free(c->leg);
 	if (c->phone)
-		sim_phone_free(c->phone);
+		ce_sim_phone_free(c->phone);
 	ce_msg_unref(c->discparams);
 	g_free(c->status);
 	g_free(c->address);
@@ -168,18 +168,18 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 		c->peer->peer = NULL;
 	c->peer = NULL;
 	if (c->room)
-		sim_conf_leave(s, c);
+		ce_sim_conf_leave(s, c);
 	phone_end(s, c, reason ? reason : c->status);
-	m = sim_chan_message(c, "chan.hangup", false);
+	m = ce_sim_chan_message(c, "chan.hangup", false);
 	for (i = 0; c->discparams && i < ce_msg_count(c->discparams); i++) {
 		const struct ce_param *p = ce_msg_param(c->discparams, i);
 		ce_msg_set(m, p->name, p->value);
 	}
 	if (c->leg) {
-		sim_leg_free(c->leg);
+		ce_sim_leg_free(c->leg);
 		c->leg = NULL;
 	}
-	sim_enqueue(s, m);
+	ce_sim_enqueue(s, m);
 	if (c->phone && g_hash_table_lookup(s->labels, c->phone->label) == c)
 		g_hash_table_remove(s->labels, c->phone->label);
 	g_hash_table_remove(s->chans, c->id);
@@ -195,7 +195,7 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 static void disconnected_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 {
 	char *id = arg;
-	struct sim_chan *c = sim_chan_find(s, id);
+	struct sim_chan *c = ce_sim_chan_find(s, id);
 
 	/* nobody took the lonely channel: it hangs up, as a phone would */
 	if (c && !c->peer)
@@ -204,8 +204,8 @@ static void disconnected_done(struct sim *s, struct ce_msg *m, bool handled, voi
 }
 
 /* @c lost its peer: chan.disconnected with its parameters and the reason. */
-static void chan_disconnected(struct sim *s, struct sim_chan *c, const char *reason,
-	const struct ce_msg *params)
+static void chan_disconnected(
+        struct sim *s, struct sim_chan *c, const char *reason, const struct ce_msg *params)
 {
 	struct ce_msg *m;
 	unsigned i;
@@ -219,11 +219,11 @@ static void chan_disconnected(struct sim *s, struct sim_chan *c, const char *rea
 			ce_msg_set(m, p->name, p->value);
 	}
 	/* as Yate: the disconnect parameters go into chan.disconnected and are then cleared */
-	sim_chan_complete(c, m, false);
+	ce_sim_chan_complete(c, m, false);
 	if (reason)
 		ce_msg_set(m, "reason", reason);
 	g_clear_pointer(&c->targetid, g_free);
-	sim_enqueue_cb(s, m, disconnected_done, g_strdup(c->id));
+	ce_sim_enqueue_cb(s, m, disconnected_done, g_strdup(c->id));
 }
 
 /**
@@ -231,14 +231,14 @@ static void chan_disconnected(struct sim *s, struct sim_chan *c, const char *rea
  * @reason, its peer gets chan.disconnected (with @params copied), and @c
  * hangs up.
  */
-void sim_chan_drop(struct sim *s, struct sim_chan *c, const char *reason,
-	const struct ce_msg *params)
+void ce_sim_chan_drop(
+        struct sim *s, struct sim_chan *c, const char *reason, const struct ce_msg *params)
 {
 	struct sim_chan *peer = c->peer;
 
 	if (c->gone)
 		return;
-	sim_chan_set_status(c, reason ? reason : "dropped");
+	ce_sim_chan_set_status(c, reason ? reason : "dropped");
 	if (peer) {
 		c->peer = NULL;
 		peer->peer = NULL;
@@ -247,7 +247,7 @@ void sim_chan_drop(struct sim *s, struct sim_chan *c, const char *reason,
 	chan_hangup(s, c, reason);
 }
 
-void sim_chans_init(struct sim *s)
+void ce_sim_chans_init(struct sim *s)
 {
 	s->chans = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);
 	s->labels = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -255,7 +255,7 @@ void sim_chans_init(struct sim *s)
 }
 
 /** Free every channel (at exit; no messages are sent). */
-void sim_chans_fini(struct sim *s)
+void ce_sim_chans_fini(struct sim *s)
 {
 	GHashTableIter it;
 	gpointer v;

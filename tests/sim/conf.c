@@ -26,7 +26,7 @@ struct sim_room {
 	char *notify;
 	char *maxusers;
 	bool speakers;
-	bool spoke; /* the last speaking event listed someone */
+	bool spoke;         /* the last speaking event listed someone */
 	GPtrArray *members; /* struct sim_chan * (conf/N) */
 };
 
@@ -43,7 +43,7 @@ static void room_free(gpointer p)
 
 static void notify(struct sim *s, struct ce_msg *m)
 {
-	sim_dispatch(s, m, NULL, NULL, NULL);
+	ce_sim_dispatch(s, m, NULL, NULL, NULL);
 	ce_msg_unref(m);
 }
 
@@ -81,7 +81,7 @@ static void speaking(struct sim *s, struct sim_room *r)
 	m = room_msg(r, NULL, "speaking");
 	for (i = r->members->len; i-- > 0;) {
 		struct sim_chan *c = r->members->pdata[i];
-		struct sim_phone *ph = sim_chan_phone(c);
+		struct sim_phone *ph = ce_sim_chan_phone(c);
 		if (!ph || !ph->play || !strcmp(ph->play, "silence"))
 			continue;
 		n++;
@@ -101,7 +101,7 @@ static void speaking(struct sim *s, struct sim_room *r)
 }
 
 /* call.execute callto=conf/NAME with a calling channel: join (or create) the room. */
-static enum sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *arg)
+static enum ce_sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *arg)
 {
 	struct sim *s = arg;
 	const char *callto = ce_msg_get_def(m, "callto", "");
@@ -111,7 +111,7 @@ static enum sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *arg
 
 	if (!g_str_has_prefix(callto, "conf/") || !callto[5])
 		return SIM_CONTINUE;
-	from = sim_disp_origin(d) ? NULL : sim_chan_find(s, ce_msg_get(m, "id"));
+	from = ce_sim_disp_origin(d) ? NULL : ce_sim_chan_find(s, ce_msg_get(m, "id"));
 	if (!from)
 		return SIM_CONTINUE;
 	r = g_hash_table_lookup(s->rooms, callto + 5);
@@ -125,14 +125,14 @@ static enum sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *arg
 		g_hash_table_insert(s->rooms, r->name, r);
 		created = true;
 	}
-	c = sim_chan_new(s, SIM_DRV_CONF, true);
+	c = ce_sim_chan_new(s, SIM_DRV_CONF, true);
 	c->address = g_strdup(r->name);
 	c->room = r;
 	c->counted = !ce_msg_get_bool(m, "utility", false);
 	c->utility = !c->counted;
 	if (from->peer)
-		sim_chan_drop(s, from->peer, "transferred", NULL);
-	sim_chan_connect(s, from, c);
+		ce_sim_chan_drop(s, from->peer, "transferred", NULL);
+	ce_sim_chan_connect(s, from, c);
 	g_ptr_array_add(r->members, c);
 	if (created && r->notify) {
 		struct ce_msg *n = room_msg(r, NULL, "created");
@@ -158,7 +158,7 @@ static enum sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *arg
 }
 
 /** A conf/N channel leaves its room: chan.notify left, and destroyed when empty. */
-void sim_conf_leave(struct sim *s, struct sim_chan *c)
+void ce_sim_conf_leave(struct sim *s, struct sim_chan *c)
 {
 	struct sim_room *r = c->room;
 	unsigned users;
@@ -184,22 +184,22 @@ void sim_conf_leave(struct sim *s, struct sim_chan *c)
 	g_hash_table_remove(s->rooms, r->name);
 }
 
-static enum sim_res pass_h(struct sim_disp *d, struct ce_msg *m, void *arg)
+static enum ce_sim_res pass_h(struct sim_disp *d, struct ce_msg *m, void *arg)
 {
 	return SIM_CONTINUE;
 }
 
 /** Install the stand-in's handlers at Yate's conference priorities. */
-void sim_conf_init(struct sim *s)
+void ce_sim_conf_init(struct sim *s)
 {
 	s->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, room_free);
-	sim_install(s, "call.execute", 90, "conf", conf_execute, s);
-	sim_install(s, "call.conference", 150, "conf", pass_h, NULL);
-	sim_install(s, "chan.dtmf", 75, "conf", pass_h, NULL);
-	sim_install(s, "chan.hangup", 150, "conf", pass_h, NULL);
+	ce_sim_install(s, "call.execute", 90, "conf", conf_execute, s);
+	ce_sim_install(s, "call.conference", 150, "conf", pass_h, NULL);
+	ce_sim_install(s, "chan.dtmf", 75, "conf", pass_h, NULL);
+	ce_sim_install(s, "chan.hangup", 150, "conf", pass_h, NULL);
 }
 
-void sim_conf_fini(struct sim *s)
+void ce_sim_conf_fini(struct sim *s)
 {
 	g_clear_pointer(&s->rooms, g_hash_table_destroy);
 }

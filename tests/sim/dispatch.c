@@ -24,8 +24,8 @@ struct sim_disp {
 	unsigned prio, seq; /* last handler run */
 	bool started;
 	bool handled;
-	bool running;  /* inside run(): resume() must not recurse */
-	int resumed;   /* -1 none, else the handled flag given to resume() */
+	bool running; /* inside run(): resume() must not recurse */
+	int resumed;  /* -1 none, else the handled flag given to resume() */
 	sim_done_h *done;
 	void *arg;
 };
@@ -41,7 +41,7 @@ static int handler_cmp(gconstpointer a, gconstpointer b)
 }
 
 static struct sim_handler *add_handler(struct sim *s, const char *name, unsigned prio,
-	const char *track, sim_handler_h *h, void *arg)
+        const char *track, sim_handler_h *h, void *arg)
 {
 	struct sim_handler *hd = g_new0(struct sim_handler, 1);
 
@@ -57,18 +57,18 @@ static struct sim_handler *add_handler(struct sim *s, const char *name, unsigned
 }
 
 /** Install a built-in handler; @track is the module name shown in handlers=. */
-int sim_install(struct sim *s, const char *name, unsigned prio, const char *track,
-	sim_handler_h *h, void *arg)
+int ce_sim_install(struct sim *s, const char *name, unsigned prio, const char *track,
+        sim_handler_h *h, void *arg)
 {
 	add_handler(s, name, prio, track, h, arg);
 	return 0;
 }
 
-static enum sim_res relay_h(struct sim_disp *d, struct ce_msg *m, void *arg);
+static enum ce_sim_res relay_h(struct sim_disp *d, struct ce_msg *m, void *arg);
 
 /** Install a relay to module @mod; returns the handler (owned by the list). */
-struct sim_handler *sim_install_relay(struct sim *s, struct sim_mod *mod, const char *name,
-	unsigned prio, const char *fname, const char *fvalue)
+struct sim_handler *ce_sim_install_relay(struct sim *s, struct sim_mod *mod, const char *name,
+        unsigned prio, const char *fname, const char *fvalue)
 {
 	struct sim_handler *hd = add_handler(s, name, prio, NULL, relay_h, NULL);
 
@@ -89,7 +89,7 @@ static void handler_free(struct sim_handler *hd)
 }
 
 /** Remove and free @hd; running dispatches skip it from now on. */
-void sim_uninstall(struct sim *s, struct sim_handler *hd)
+void ce_sim_uninstall(struct sim *s, struct sim_handler *hd)
 {
 	if (g_ptr_array_remove(s->handlers, hd))
 		handler_free(hd);
@@ -144,8 +144,8 @@ static void finish(struct sim_disp *d)
 	s->disps = g_list_remove(s->disps, d);
 	s->dispatched++;
 	d->msg->processed = d->handled;
-	sim_event_msg(s, "message", d->msg, d->handled);
-	sim_mod_report_watch(s, d->msg, d->handled, d->origin);
+	ce_sim_event_msg(s, "message", d->msg, d->handled);
+	ce_sim_mod_report_watch(s, d->msg, d->handled, d->origin);
 	if (d->done)
 		d->done(s, d->msg, d->handled, d->arg);
 	ce_msg_unref(d->msg);
@@ -158,7 +158,7 @@ static void run(struct sim_disp *d)
 
 	d->running = true;
 	while ((hd = next_handler(d))) {
-		enum sim_res r;
+		enum ce_sim_res r;
 
 		d->started = true;
 		d->prio = hd->prio;
@@ -188,8 +188,8 @@ static void run(struct sim_disp *d)
  * order; @origin is the module that sent it (it will not get it back),
  * @done is called once with the outcome, after the watchers.
  */
-void sim_dispatch(struct sim *s, struct ce_msg *m, struct sim_mod *origin, sim_done_h *done,
-	void *arg)
+void ce_sim_dispatch(
+        struct sim *s, struct ce_msg *m, struct sim_mod *origin, sim_done_h *done, void *arg)
 {
 	struct sim_disp *d = g_new0(struct sim_disp, 1);
 
@@ -204,7 +204,7 @@ void sim_dispatch(struct sim *s, struct ce_msg *m, struct sim_mod *origin, sim_d
 }
 
 /** A pending handler's outcome: continue the walk or end it as handled. */
-void sim_disp_resume(struct sim_disp *d, bool handled)
+void ce_sim_disp_resume(struct sim_disp *d, bool handled)
 {
 	if (d->running) {
 		d->resumed = handled;
@@ -218,18 +218,18 @@ void sim_disp_resume(struct sim_disp *d, bool handled)
 	run(d);
 }
 
-struct ce_msg *sim_disp_msg(struct sim_disp *d)
+struct ce_msg *ce_sim_disp_msg(struct sim_disp *d)
 {
 	return d->msg;
 }
 
-struct sim *sim_disp_sim(struct sim_disp *d)
+struct sim *ce_sim_disp_sim(struct sim_disp *d)
 {
 	return d->s;
 }
 
 /** The module that sent the message, NULL for the simulator's own. */
-struct sim_mod *sim_disp_origin(struct sim_disp *d)
+struct sim_mod *ce_sim_disp_origin(struct sim_disp *d)
 {
 	return d->origin;
 }
@@ -247,7 +247,7 @@ static gboolean enqueued_cb(gpointer data)
 
 	s->enqueue_src = 0;
 	while ((q = g_queue_pop_head(&s->enqueued))) {
-		sim_dispatch(s, q->msg, NULL, q->done, q->arg);
+		ce_sim_dispatch(s, q->msg, NULL, q->done, q->arg);
 		ce_msg_unref(q->msg);
 		g_free(q);
 	}
@@ -260,7 +260,7 @@ static gboolean enqueued_cb(gpointer data)
  * @done (may be NULL) sees the outcome.  @arg must be NULL or g_free()-able:
  * it is freed that way if the simulator stops before the dispatch.
  */
-void sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg)
+void ce_sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg)
 {
 	struct queued *q = g_new0(struct queued, 1);
 
@@ -272,14 +272,14 @@ void sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg
 		s->enqueue_src = g_idle_add_full(G_PRIORITY_DEFAULT, enqueued_cb, s, NULL);
 }
 
-/** sim_enqueue_cb() without a callback. */
-void sim_enqueue(struct sim *s, struct ce_msg *m)
+/** ce_sim_enqueue_cb() without a callback. */
+void ce_sim_enqueue(struct sim *s, struct ce_msg *m)
 {
-	sim_enqueue_cb(s, m, NULL, NULL);
+	ce_sim_enqueue_cb(s, m, NULL, NULL);
 }
 
 /** At exit: drop queued messages and handlers (pending dispatches are abandoned). */
-void sim_dispatch_free_all(struct sim *s)
+void ce_sim_dispatch_free_all(struct sim *s)
 {
 	struct queued *q;
 
@@ -302,14 +302,14 @@ void sim_dispatch_free_all(struct sim *s)
 	g_ptr_array_set_size(s->handlers, 0);
 }
 
-static enum sim_res relay_h(struct sim_disp *d, struct ce_msg *m, void *arg)
+static enum ce_sim_res relay_h(struct sim_disp *d, struct ce_msg *m, void *arg)
 {
 	struct sim_handler *hd = arg;
 
-	if (d->origin == hd->mod && !sim_mod_reenter(hd->mod))
+	if (d->origin == hd->mod && !ce_sim_mod_reenter(hd->mod))
 		return SIM_CONTINUE;
-	if (!sim_mod_alive(hd->mod))
+	if (!ce_sim_mod_alive(hd->mod))
 		return SIM_CONTINUE;
-	sim_mod_send_msg(hd->mod, d, m);
+	ce_sim_mod_send_msg(hd->mod, d, m);
 	return SIM_PENDING;
 }

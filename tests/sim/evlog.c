@@ -20,7 +20,7 @@
 #include "sim.h"
 
 /** Seconds since the simulator started. */
-double sim_now(struct sim *s)
+double ce_sim_now(struct sim *s)
 {
 	return (double)(g_get_monotonic_time() - s->t0) / 1e6;
 }
@@ -47,10 +47,10 @@ static void json_escape(GString *g, const char *s)
 
 /**
  * @s as a JSON string literal ("null" for NULL).  The result lives until
- * 16 more calls; it is meant for the arguments of one sim_event().
+ * 16 more calls; it is meant for the arguments of one ce_sim_event().
  * Bytes that are not UTF-8 are replaced, so the log always parses.
  */
-const char *sim_json(const char *s)
+const char *ce_sim_json(const char *s)
 {
 	static GString *ring[16];
 	static unsigned n;
@@ -70,18 +70,18 @@ const char *sim_json(const char *s)
 }
 
 /** Open the event log at @path ("-" is stdout). */
-int sim_evlog_open(struct sim *s, const char *path, GError **err)
+int ce_sim_evlog_open(struct sim *s, const char *path, GError **err)
 {
 	s->evlog = strcmp(path, "-") ? fopen(path, "w") : stdout;
 	if (!s->evlog) {
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", path,
-			g_strerror(errno));
+		        g_strerror(errno));
 		return -errno;
 	}
 	return 0;
 }
 
-void sim_evlog_close(struct sim *s)
+void ce_sim_evlog_close(struct sim *s)
 {
 	if (s->evlog && s->evlog != stdout)
 		fclose(s->evlog);
@@ -110,9 +110,9 @@ static void emit(struct sim *s, GString *g)
 
 /**
  * Log event @ev; @fmt (may be NULL) formats the remaining JSON fields,
- * e.g. "\"who\":%s", sim_json(label).
+ * e.g. "\"who\":%s", ce_sim_json(label).
  */
-void sim_event(struct sim *s, const char *ev, const char *fmt, ...)
+void ce_sim_event(struct sim *s, const char *ev, const char *fmt, ...)
 {
 	GString *g;
 	va_list ap;
@@ -120,7 +120,7 @@ void sim_event(struct sim *s, const char *ev, const char *fmt, ...)
 	if (!s->evlog && !s->keep_history)
 		return;
 	g = g_string_new(NULL);
-	g_string_append_printf(g, "{\"t\":%.3f,\"ev\":\"%s\"", sim_now(s), ev);
+	g_string_append_printf(g, "{\"t\":%.3f,\"ev\":\"%s\"", ce_sim_now(s), ev);
 	if (fmt && *fmt) {
 		g_string_append_c(g, ',');
 		va_start(ap, fmt);
@@ -132,7 +132,7 @@ void sim_event(struct sim *s, const char *ev, const char *fmt, ...)
 }
 
 /** Log a dispatched message with its outcome and every parameter. */
-void sim_event_msg(struct sim *s, const char *ev, const struct ce_msg *m, bool handled)
+void ce_sim_event_msg(struct sim *s, const char *ev, const struct ce_msg *m, bool handled)
 {
 	GString *g;
 	unsigned i;
@@ -140,20 +140,20 @@ void sim_event_msg(struct sim *s, const char *ev, const struct ce_msg *m, bool h
 	if (!s->evlog && !s->keep_history)
 		return;
 	g = g_string_new(NULL);
-	g_string_append_printf(g, "{\"t\":%.3f,\"ev\":\"%s\",\"name\":%s,\"handled\":%s,", sim_now(s),
-		ev, sim_json(m->name), handled ? "true" : "false");
-	g_string_append_printf(g, "\"retval\":%s,\"params\":{", sim_json(m->retval));
+	g_string_append_printf(g, "{\"t\":%.3f,\"ev\":\"%s\",\"name\":%s,\"handled\":%s,",
+	        ce_sim_now(s), ev, ce_sim_json(m->name), handled ? "true" : "false");
+	g_string_append_printf(g, "\"retval\":%s,\"params\":{", ce_sim_json(m->retval));
 	for (i = 0; i < ce_msg_count(m); i++) {
 		const struct ce_param *p = ce_msg_param(m, i);
-		g_string_append_printf(g, "%s%s:", i ? "," : "", sim_json(p->name));
-		g_string_append(g, sim_json(p->value ? p->value : ""));
+		g_string_append_printf(g, "%s%s:", i ? "," : "", ce_sim_json(p->name));
+		g_string_append(g, ce_sim_json(p->value ? p->value : ""));
 	}
 	g_string_append(g, "}}");
 	emit(s, g);
 }
 
 /** Append one wire line to the transcript, "E: " (ours) or "A: " (the module's). */
-void sim_transcript(struct sim *s, char dir, const char *line, size_t len)
+void ce_sim_transcript(struct sim *s, char dir, const char *line, size_t len)
 {
 	if (!s->transcript)
 		return;

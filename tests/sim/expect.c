@@ -18,7 +18,7 @@
 #include "sim.h"
 
 /** Remember the last state of phone @label for "expect state". */
-void sim_set_state(struct sim *s, const char *label, const char *state)
+void ce_sim_set_state(struct sim *s, const char *label, const char *state)
 {
 	if (!label)
 		return;
@@ -39,7 +39,7 @@ static double opt(char **a, const char *key, double def)
 /* The last @ms of what @label heard, or NULL (with *n = 0). */
 static int16_t *heard(struct sim *s, const char *label, unsigned ms, unsigned *n)
 {
-	struct sim_chan *c = sim_chan_by_label(s, label);
+	struct sim_chan *c = ce_sim_chan_by_label(s, label);
 	struct sim_phone *ph = c ? c->phone : NULL;
 	int16_t *out;
 	unsigned i, want = ms * 8;
@@ -50,24 +50,25 @@ static int16_t *heard(struct sim *s, const char *label, unsigned ms, unsigned *n
 	want = MIN(MIN(want, ph->heard_len), SIM_HEARD_SAMPLES);
 	out = g_new(int16_t, want);
 	for (i = 0; i < want; i++)
-		out[i] = ph->heard[(ph->heard_pos + SIM_HEARD_SAMPLES - want + i) % SIM_HEARD_SAMPLES];
+		out[i] = ph->heard[(ph->heard_pos + SIM_HEARD_SAMPLES - want + i) %
+		                   SIM_HEARD_SAMPLES];
 	*n = want;
 	return out;
 }
 
 static void result(struct sim *s, int lineno, const char *text, bool ok, const char *detail)
 {
-	sim_event(s, "expect", "\"line\":%d,\"ok\":%s,\"what\":%s,\"detail\":%s", lineno,
-		ok ? "true" : "false", sim_json(text), sim_json(detail));
+	ce_sim_event(s, "expect", "\"line\":%d,\"ok\":%s,\"what\":%s,\"detail\":%s", lineno,
+	        ok ? "true" : "false", ce_sim_json(text), ce_sim_json(detail));
 	if (!ok)
-		sim_fail(s, "expect", "line %d: expect %s: %s", lineno, text, detail);
+		ce_sim_fail(s, "expect", "line %d: expect %s: %s", lineno, text, detail);
 }
 
 static bool audio_check(struct sim *s, char **a, char **detail)
 {
 	unsigned n, window = (unsigned)opt(a, "window", 1000);
 	int16_t *pcm = heard(s, a[1], window, &n);
-	double level = pcm ? sim_rms_dbfs(pcm, n) : -120;
+	double level = pcm ? ce_sim_rms_dbfs(pcm, n) : -120;
 	bool ok = false;
 
 	if (!pcm) {
@@ -76,21 +77,21 @@ static bool audio_check(struct sim *s, char **a, char **detail)
 	}
 	if (!strcmp(a[0], "heard") && a[2]) {
 		double hz = g_ascii_strtod(a[2], NULL), min = opt(a + 3, "min", 0.5);
-		double r = sim_goertzel_ratio(pcm, n, hz, 8000);
+		double r = ce_sim_goertzel_ratio(pcm, n, hz, 8000);
 		ok = r >= min;
 		*detail = g_strdup_printf("%.0f Hz holds %.2f of the energy (want >= %.2f), level "
-					  "%.1f dBFS over %u ms",
-			hz, r, min, level, n / 8);
+		                          "%.1f dBFS over %u ms",
+		        hz, r, min, level, n / 8);
 	} else if (!strcmp(a[0], "silent")) {
 		double max = opt(a + 2, "max", -45);
 		ok = level <= max;
-		*detail = g_strdup_printf("level %.1f dBFS (want <= %.1f) over %u ms", level, max,
-			n / 8);
+		*detail = g_strdup_printf(
+		        "level %.1f dBFS (want <= %.1f) over %u ms", level, max, n / 8);
 	} else {
 		double min = opt(a + 2, "min", -45);
 		ok = level >= min;
-		*detail = g_strdup_printf("level %.1f dBFS (want >= %.1f) over %u ms", level, min,
-			n / 8);
+		*detail = g_strdup_printf(
+		        "level %.1f dBFS (want >= %.1f) over %u ms", level, min, n / 8);
 	}
 	g_free(pcm);
 	return ok;
@@ -108,7 +109,7 @@ static bool state_check(struct sim *s, char **a, char **detail)
 	}
 	if (!strcmp(want, "incall"))
 		ok = st && (!strcmp(st, "connected") || !strcmp(st, "answered") ||
-				   !strcmp(st, "ringing"));
+		                   !strcmp(st, "ringing"));
 	else
 		ok = !g_strcmp0(st, want);
 	*detail = g_strdup_printf("%s is %s", a[1], st ? st : "unknown");
@@ -118,8 +119,8 @@ static bool state_check(struct sim *s, char **a, char **detail)
 /* Whether one logged JSON line has "ev"/"name" @name and every key=value. */
 static bool line_matches(const char *line, bool message, const char *name, char **kv)
 {
-	char *pat = g_strdup_printf(message ? "\"ev\":\"message\",\"name\":%s" : "\"ev\":%s",
-		sim_json(name));
+	char *pat = g_strdup_printf(
+	        message ? "\"ev\":\"message\",\"name\":%s" : "\"ev\":%s", ce_sim_json(name));
 	bool ok = strstr(line, pat) != NULL;
 
 	g_free(pat);
@@ -128,7 +129,7 @@ static bool line_matches(const char *line, bool message, const char *name, char 
 		if (!eq)
 			return false;
 		k = g_strndup(*kv, eq - *kv);
-		pat = g_strdup_printf("%s:%s", sim_json(k), sim_json(eq + 1));
+		pat = g_strdup_printf("%s:%s", ce_sim_json(k), ce_sim_json(eq + 1));
 		ok = strstr(line, pat) != NULL;
 		g_free(pat);
 		g_free(k);
@@ -150,12 +151,12 @@ static bool history_check(struct sim *s, char **a, bool negate, char **detail)
 			hits++;
 	}
 	*detail = g_strdup_printf("%u matching %s%s so far", hits, message ? "message" : "event",
-		hits == 1 ? "" : "s");
+	        hits == 1 ? "" : "s");
 	return negate ? hits == 0 : hits > 0;
 }
 
 /** Evaluate one "expect ..." step now (@argv without the word expect). */
-void sim_expect(struct sim *s, char **argv, int lineno)
+void ce_sim_expect(struct sim *s, char **argv, int lineno)
 {
 	char *text = g_strjoinv(" ", argv), *detail = NULL;
 	bool ok;

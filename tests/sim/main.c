@@ -37,13 +37,13 @@ static void note(struct sim *s, const char *kind, const char *what, const char *
 {
 	char *t = g_strdup_vprintf(fmt, ap);
 
-	sim_event(s, kind, "\"what\":%s,\"text\":%s", sim_json(what), sim_json(t));
+	ce_sim_event(s, kind, "\"what\":%s,\"text\":%s", ce_sim_json(what), ce_sim_json(t));
 	g_ptr_array_add(failures, g_strdup_printf("%s: %s", what, t));
 	g_free(t);
 }
 
 /** Something the scenario expected did not happen: the run fails (status 1). */
-void sim_fail(struct sim *s, const char *what, const char *fmt, ...)
+void ce_sim_fail(struct sim *s, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -57,15 +57,15 @@ void sim_fail(struct sim *s, const char *what, const char *fmt, ...)
  * The module misbehaved (@what: crash, hang, timeout, garbage, flood,
  * stuck, connect, spawn): the run fails with status 2 unless --allow lists it.
  */
-void sim_problem(struct sim *s, const char *what, const char *fmt, ...)
+void ce_sim_problem(struct sim *s, const char *what, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (s->allow && g_strv_contains((const char *const *)s->allow, what)) {
 		char *t = g_strdup_vprintf(fmt, ap);
-		sim_event(s, "problem", "\"what\":%s,\"text\":%s,\"allowed\":true", sim_json(what),
-			sim_json(t));
+		ce_sim_event(s, "problem", "\"what\":%s,\"text\":%s,\"allowed\":true",
+		        ce_sim_json(what), ce_sim_json(t));
 		g_free(t);
 	} else {
 		note(s, "problem", what, fmt, ap);
@@ -79,8 +79,8 @@ static gboolean quit_modules_cb(gpointer data)
 	struct sim *s = data;
 
 	s->stop_src = 0;
-	sim_mod_quit_all(s);
-	if (sim_mods_gone(s))
+	ce_sim_mod_quit_all(s);
+	if (ce_sim_mods_gone(s))
 		g_main_loop_quit(s->loop);
 	return G_SOURCE_REMOVE;
 }
@@ -89,15 +89,15 @@ static gboolean quit_modules_cb(gpointer data)
  * Wind down: hang up every phone, give the messages half a second, close
  * the modules' input; the loop ends when every module is gone.
  */
-void sim_stop(struct sim *s)
+void ce_sim_stop(struct sim *s)
 {
 	if (s->stopping) {
-		if (sim_mods_gone(s) && !s->stop_src)
+		if (ce_sim_mods_gone(s) && !s->stop_src)
 			g_main_loop_quit(s->loop);
 		return;
 	}
 	s->stopping = true;
-	sim_hangup(s, "all", NULL);
+	ce_sim_hangup(s, "all", NULL);
 	s->stop_src = g_timeout_add(500, quit_modules_cb, s);
 }
 
@@ -106,8 +106,8 @@ static gboolean watchdog_cb(gpointer data)
 	struct sim *s = data;
 
 	s->watchdog_src = 0;
-	sim_problem(s, "hang", "the run did not finish within its time limit; giving up");
-	sim_mod_free_all(s);
+	ce_sim_problem(s, "hang", "the run did not finish within its time limit; giving up");
+	ce_sim_mod_free_all(s);
 	g_main_loop_quit(s->loop);
 	return G_SOURCE_REMOVE;
 }
@@ -116,8 +116,8 @@ static gboolean signal_cb(gpointer data)
 {
 	struct sim *s = data;
 
-	sim_fail(s, "signal", "interrupted");
-	sim_stop(s);
+	ce_sim_fail(s, "signal", "interrupted");
+	ce_sim_stop(s);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -126,22 +126,22 @@ static gboolean signal_cb(gpointer data)
 static gboolean ready_cb(gpointer data)
 {
 	struct sim *s = data;
-	double now = sim_now(s);
+	double now = ce_sim_now(s);
 
 	if (s->started)
 		return G_SOURCE_REMOVE;
 	if (!s->mods && s->engine_argv && now > 0.1) {
-		sim_problem(s, "spawn", "the module went away before the scenario started");
-		sim_stop(s);
+		ce_sim_problem(s, "spawn", "the module went away before the scenario started");
+		ce_sim_stop(s);
 		return G_SOURCE_REMOVE;
 	}
 	if ((s->engine_argv || s->listen_fd > 0) && now < s->ready_max &&
-		(!s->last_line_at || now - s->last_line_at < s->ready_quiet))
+	        (!s->last_line_at || now - s->last_line_at < s->ready_quiet))
 		return G_SOURCE_CONTINUE;
 	if (!s->last_line_at && (s->engine_argv || s->listen_fd > 0))
-		sim_problem(s, "startup", "the module said nothing within %.1f s", s->ready_max);
+		ce_sim_problem(s, "startup", "the module said nothing within %.1f s", s->ready_max);
 	s->started = true;
-	sim_scenario_start(s);
+	ce_sim_scenario_start(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -150,36 +150,36 @@ static gboolean ready_cb(gpointer data)
 static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, char **scenario)
 {
 	GOptionEntry entries[] = {
-		{"events", 'e', 0, G_OPTION_ARG_FILENAME, &o->events,
-			"write the event log (JSON lines) to FILE, - for stdout", "FILE"},
-		{"transcript", 't', 0, G_OPTION_ARG_FILENAME, &o->transcript,
-			"write every protocol line as E:/A: to FILE", "FILE"},
-		{"listen", 'l', 0, G_OPTION_ARG_STRING, &o->listen,
-			"accept modules on unix:PATH or tcp:HOST:PORT", "SPEC"},
-		{"timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_ms,
-			"message timeout in ms (Yate's default 10000)", "MS"},
-		{"timebomb", 0, 0, G_OPTION_ARG_NONE, &o->timebomb,
-			"drop a module that lets a message time out", NULL},
-		{"max-queue", 0, 0, G_OPTION_ARG_INT, &o->max_queue,
-			"messages in flight to one module (1000)", "N"},
-		{"flood", 0, 0, G_OPTION_ARG_INT, &o->flood,
-			"lines per second from a module that count as a flood (0: no limit)", "N"},
-		{"allow", 0, 0, G_OPTION_ARG_STRING, &o->allow,
-			"problems that do not fail the run, e.g. timeout,garbage", "LIST"},
-		{"local-ip", 0, 0, G_OPTION_ARG_STRING, &o->localip,
-			"address of the RTP endpoints (127.0.0.1)", "IP"},
-		{"ready-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &o->ready_quiet,
-			"start the scenario once the module was quiet this long (0.3 s)", "S"},
-		{"ready-max", 0, 0, G_OPTION_ARG_DOUBLE, &o->ready_max,
-			"start the scenario at the latest after this long (10 s)", "S"},
-		{"max-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->max_time,
-			"hard limit of the whole run (scenario end + 30 s)", "S"},
-		{"rtp-shared", 0, 0, G_OPTION_ARG_NONE, &o->rtp_shared,
-			"load mode: one RTP socket for all legs, each on its own 127.1.x.y address",
-			NULL},
-		{"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
-			"copy the module's stderr to ours", NULL},
-		{NULL}};
+	        {"events", 'e', 0, G_OPTION_ARG_FILENAME, &o->events,
+	                "write the event log (JSON lines) to FILE, - for stdout", "FILE"},
+	        {"transcript", 't', 0, G_OPTION_ARG_FILENAME, &o->transcript,
+	                "write every protocol line as E:/A: to FILE", "FILE"},
+	        {"listen", 'l', 0, G_OPTION_ARG_STRING, &o->listen,
+	                "accept modules on unix:PATH or tcp:HOST:PORT", "SPEC"},
+	        {"timeout", 0, 0, G_OPTION_ARG_INT, &o->timeout_ms,
+	                "message timeout in ms (Yate's default 10000)", "MS"},
+	        {"timebomb", 0, 0, G_OPTION_ARG_NONE, &o->timebomb,
+	                "drop a module that lets a message time out", NULL},
+	        {"max-queue", 0, 0, G_OPTION_ARG_INT, &o->max_queue,
+	                "messages in flight to one module (1000)", "N"},
+	        {"flood", 0, 0, G_OPTION_ARG_INT, &o->flood,
+	                "lines per second from a module that count as a flood (0: no limit)", "N"},
+	        {"allow", 0, 0, G_OPTION_ARG_STRING, &o->allow,
+	                "problems that do not fail the run, e.g. timeout,garbage", "LIST"},
+	        {"local-ip", 0, 0, G_OPTION_ARG_STRING, &o->localip,
+	                "address of the RTP endpoints (127.0.0.1)", "IP"},
+	        {"ready-quiet", 0, 0, G_OPTION_ARG_DOUBLE, &o->ready_quiet,
+	                "start the scenario once the module was quiet this long (0.3 s)", "S"},
+	        {"ready-max", 0, 0, G_OPTION_ARG_DOUBLE, &o->ready_max,
+	                "start the scenario at the latest after this long (10 s)", "S"},
+	        {"max-time", 0, 0, G_OPTION_ARG_DOUBLE, &o->max_time,
+	                "hard limit of the whole run (scenario end + 30 s)", "S"},
+	        {"rtp-shared", 0, 0, G_OPTION_ARG_NONE, &o->rtp_shared,
+	                "load mode: one RTP socket for all legs, each on its own 127.1.x.y address",
+	                NULL},
+	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
+	                "copy the module's stderr to ours", NULL},
+	        {NULL}};
 	GOptionContext *ctx = g_option_context_new("SCENARIO [-- MODULE [ARGS...]]");
 	GError *err = NULL;
 	int i, sep = -1;
@@ -196,9 +196,10 @@ static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, ch
 	}
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_summary(ctx, "A Yate stand-in: runs a scenario of calls against an "
-					  "external module.\nSee docs/simulator.md.");
+	                                  "external module.\nSee docs/simulator.md.");
 	if (!g_option_context_parse(ctx, argc, argv, &err) || *argc != 2) {
-		fprintf(stderr, "yate-sim: %s\n", err ? err->message : "one SCENARIO file is needed");
+		fprintf(stderr, "yate-sim: %s\n",
+		        err ? err->message : "one SCENARIO file is needed");
 		g_clear_error(&err);
 		g_option_context_free(ctx);
 		return -EINVAL;
@@ -230,17 +231,17 @@ static int setup(struct sim *s, struct opts *o, const char *scenario)
 	s->ready_max = o->ready_max > 0 ? o->ready_max : 10;
 	if (o->localip)
 		s->localip = g_strdup(o->localip);
-	if (o->events && sim_evlog_open(s, o->events, &err) < 0)
+	if (o->events && ce_sim_evlog_open(s, o->events, &err) < 0)
 		goto fail;
 	if (o->transcript && !(s->transcript = fopen(o->transcript, "w"))) {
 		fprintf(stderr, "yate-sim: %s: %s\n", o->transcript, g_strerror(errno));
 		return -EIO;
 	}
-	if (sim_scenario_load(s, scenario, &err) < 0)
+	if (ce_sim_scenario_load(s, scenario, &err) < 0)
 		goto fail;
-	if (o->listen && sim_mod_listen(s, o->listen, &err) < 0)
+	if (o->listen && ce_sim_mod_listen(s, o->listen, &err) < 0)
 		goto fail;
-	if (s->engine_argv && sim_mod_spawn(s, &mod, s->engine_argv, &err) < 0)
+	if (s->engine_argv && ce_sim_mod_spawn(s, &mod, s->engine_argv, &err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -262,22 +263,22 @@ static void sim_init(struct sim *s)
 	s->runid = (unsigned)time(NULL);
 	s->localip = g_strdup("127.0.0.1");
 	s->states = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	sim_chans_init(s);
-	sim_drivers_init(s);
+	ce_sim_chans_init(s);
+	ce_sim_drivers_init(s);
 }
 
 static void sim_fini(struct sim *s)
 {
-	sim_mod_free_all(s);
-	sim_scenario_free(s);
-	sim_chans_fini(s);
-	sim_dispatch_free_all(s);
-	sim_drivers_fini(s);
-	sim_conf_fini(s);
+	ce_sim_mod_free_all(s);
+	ce_sim_scenario_free(s);
+	ce_sim_chans_fini(s);
+	ce_sim_dispatch_free_all(s);
+	ce_sim_drivers_fini(s);
+	ce_sim_conf_fini(s);
 	while (s->legs)
-		sim_leg_free(s->legs->data);
-	sim_rtp_stop_clock(s);
-	sim_rtp_shared_free(s);
+		ce_sim_leg_free(s->legs->data);
+	ce_sim_rtp_stop_clock(s);
+	ce_sim_rtp_shared_free(s);
 	g_ptr_array_unref(s->handlers);
 	g_hash_table_destroy(s->states);
 	if (s->history)
@@ -285,7 +286,7 @@ static void sim_fini(struct sim *s)
 	g_strfreev(s->engine_argv);
 	g_strfreev(s->allow);
 	g_free(s->localip);
-	sim_audio_cache_clear();
+	ce_sim_audio_cache_clear();
 	g_main_loop_unref(s->loop);
 }
 
@@ -296,16 +297,16 @@ static int summary(struct sim *s)
 
 	if (s->problems)
 		code = 2;
-	sim_event(s, "end",
-		"\"ok\":%s,\"failures\":%u,\"problems\":%u,\"dispatched\":%" G_GUINT64_FORMAT
-		",\"ticks\":%" G_GUINT64_FORMAT ",\"late_ticks\":%" G_GUINT64_FORMAT
-		",\"lost_ticks\":%" G_GUINT64_FORMAT,
-		code ? "false" : "true", s->failures, s->problems, s->dispatched, s->ticks,
-		s->late_ticks, s->lost_ticks);
+	ce_sim_event(s, "end",
+	        "\"ok\":%s,\"failures\":%u,\"problems\":%u,\"dispatched\":%" G_GUINT64_FORMAT
+	        ",\"ticks\":%" G_GUINT64_FORMAT ",\"late_ticks\":%" G_GUINT64_FORMAT
+	        ",\"lost_ticks\":%" G_GUINT64_FORMAT,
+	        code ? "false" : "true", s->failures, s->problems, s->dispatched, s->ticks,
+	        s->late_ticks, s->lost_ticks);
 	for (i = 0; i < failures->len; i++)
 		fprintf(stderr, "yate-sim: %s\n", (char *)failures->pdata[i]);
 	fprintf(stderr, "yate-sim: %s (%" G_GUINT64_FORMAT " messages dispatched)\n",
-		code ? "FAILED" : "ok", s->dispatched);
+	        code ? "FAILED" : "ok", s->dispatched);
 	return code;
 }
 
@@ -324,10 +325,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	g_timeout_add(20, ready_cb, s);
-	s->watchdog_src = g_timeout_add((guint)((o.max_time > 0 ? o.max_time
-								 : s->end_at + s->ready_max + 30) *
-						       1000),
-		watchdog_cb, s);
+	s->watchdog_src = g_timeout_add(
+	        (guint)((o.max_time > 0 ? o.max_time : s->end_at + s->ready_max + 30) * 1000),
+	        watchdog_cb, s);
 	g_unix_signal_add(SIGINT, signal_cb, s);
 	g_unix_signal_add(SIGTERM, signal_cb, s);
 	g_main_loop_run(s->loop);
@@ -338,7 +338,7 @@ out:
 	if (s->stop_src)
 		g_source_remove(s->stop_src);
 	sim_fini(s);
-	sim_evlog_close(s);
+	ce_sim_evlog_close(s);
 	g_free(o.events);
 	g_free(o.transcript);
 	g_free(o.listen);

@@ -38,9 +38,9 @@
 
 #include "sim.h"
 
-#define FRAME 160
-#define PKT (12 + FRAME)
-#define BATCH 32
+#define FRAME       160
+#define PKT         (12 + FRAME)
+#define BATCH       32
 #define MAX_PAYLOAD 1500
 
 struct sim_leg {
@@ -82,7 +82,7 @@ struct delayed {
 struct shared {
 	int fd;
 	unsigned port;
-	unsigned next; /* last leg number handed out */
+	unsigned next;    /* last leg number handed out */
 	GHashTable *legs; /* in_addr_t (network order) -> struct sim_leg * */
 	/* the send batch */
 	struct mmsghdr msgs[TXQ];
@@ -107,11 +107,11 @@ static struct shared *shared_get(struct sim *s, GError **err)
 	sh = g_new0(struct shared, 1);
 	sh->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sh->fd < 0 || setsockopt(sh->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) < 0 ||
-		bind(sh->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		getsockname(sh->fd, (struct sockaddr *)&sa, &sl) < 0) {
+	        bind(sh->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	        getsockname(sh->fd, (struct sockaddr *)&sa, &sl) < 0) {
 		e = errno;
 		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "shared RTP socket: %s",
-			g_strerror(e));
+		        g_strerror(e));
 		if (sh->fd >= 0)
 			close(sh->fd);
 		g_free(sh);
@@ -200,14 +200,14 @@ static void shared_drain(struct sim *s)
 		for (i = 0; i < n; i++) {
 			struct cmsghdr *cm;
 			for (cm = CMSG_FIRSTHDR(&msgs[i].msg_hdr); cm;
-				cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
+			        cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
 				struct in_pktinfo pi;
 				struct sim_leg *l;
 				if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_PKTINFO)
 					continue;
 				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
-				l = g_hash_table_lookup(sh->legs,
-					GUINT_TO_POINTER(pi.ipi_addr.s_addr));
+				l = g_hash_table_lookup(
+				        sh->legs, GUINT_TO_POINTER(pi.ipi_addr.s_addr));
 				if (l)
 					rx_packet(l, bufs[i], msgs[i].msg_len);
 			}
@@ -218,7 +218,7 @@ static void shared_drain(struct sim *s)
 }
 
 /** Close the shared socket (at exit). */
-void sim_rtp_shared_free(struct sim *s)
+void ce_sim_rtp_shared_free(struct sim *s)
 {
 	struct shared *sh = s->rtp_shared_state;
 
@@ -242,7 +242,7 @@ static int shared_leg(struct sim *s, struct sim_leg *l, GError **err)
 		n = ++sh->next;
 		l->lip.s_addr = htonl((127u << 24) | ((1u << 16) + n));
 	} while ((n & 0xff) == 0 || (n & 0xff) == 0xff ||
-		g_hash_table_contains(sh->legs, GUINT_TO_POINTER(l->lip.s_addr)));
+	         g_hash_table_contains(sh->legs, GUINT_TO_POINTER(l->lip.s_addr)));
 	g_hash_table_insert(sh->legs, GUINT_TO_POINTER(l->lip.s_addr), l);
 	l->fd = -1;
 	l->lport = sh->port;
@@ -251,14 +251,14 @@ static int shared_leg(struct sim *s, struct sim_leg *l, GError **err)
 }
 
 /** The address the leg's RTP comes from (localip= of chan.rtp). */
-const char *sim_leg_local_ip(const struct sim_leg *l)
+const char *ce_sim_leg_local_ip(const struct sim_leg *l)
 {
 	return l->lipstr;
 }
 
 /** Open a leg for channel @c towards @remoteip:@remoteport (may be unknown yet). */
-int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
-	const char *format, struct sim_chan *c, GError **err)
+int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
+        const char *format, struct sim_chan *c, GError **err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
@@ -274,10 +274,10 @@ int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsign
 		inet_pton(AF_INET, s->localip, &sa.sin_addr);
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-			getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
 			e = errno;
 			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "RTP socket: %s",
-				g_strerror(e));
+			        g_strerror(e));
 			if (fd >= 0)
 				close(fd);
 			g_free(l);
@@ -295,40 +295,40 @@ int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsign
 	l->ts = g_rand_int(l->rand);
 	l->ssrc = g_rand_int(l->rand);
 	l->rx_pt = -1;
-	if (sim_chan_phone(c))
-		l->who = g_strdup(sim_chan_phone(c)->label);
-	sim_leg_set_remote(l, remoteip, remoteport);
+	if (ce_sim_chan_phone(c))
+		l->who = g_strdup(ce_sim_chan_phone(c)->label);
+	ce_sim_leg_set_remote(l, remoteip, remoteport);
 	s->legs = g_list_prepend(s->legs, l);
-	sim_rtp_start_clock(s);
+	ce_sim_rtp_start_clock(s);
 	*lp = l;
 	return 0;
 }
 
 /** Where the leg sends; an unusable address stops sending. */
-void sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port)
+void ce_sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port)
 {
 	l->has_remote = ip && port && inet_pton(AF_INET, ip, &l->remote.sin_addr) == 1;
 	l->remote.sin_family = AF_INET;
 	l->remote.sin_port = htons((uint16_t)port);
 }
 
-unsigned sim_leg_local_port(const struct sim_leg *l)
+unsigned ce_sim_leg_local_port(const struct sim_leg *l)
 {
 	return l->lport;
 }
 
 /** Close the leg, logging its counters as an "rtp-stats" event. */
-void sim_leg_free(struct sim_leg *l)
+void ce_sim_leg_free(struct sim_leg *l)
 {
 	struct sim *s = l->s;
 
-	sim_event(s, "rtp-stats",
-		"\"chan\":%s,\"who\":%s,\"tx\":%" G_GUINT64_FORMAT ",\"tx_dropped\":%" G_GUINT64_FORMAT
-		",\"rx\":%" G_GUINT64_FORMAT ",\"rx_lost\":%" G_GUINT64_FORMAT
-		",\"rx_dup\":%" G_GUINT64_FORMAT ",\"rx_ooo\":%" G_GUINT64_FORMAT
-		",\"rx_bad\":%" G_GUINT64_FORMAT ",\"rx_pt\":%d",
-		sim_json(l->c->id), sim_json(l->who), l->tx, l->tx_dropped, l->rx,
-		l->rx_lost, l->rx_dup, l->rx_ooo, l->rx_bad, l->rx_pt);
+	ce_sim_event(s, "rtp-stats",
+	        "\"chan\":%s,\"who\":%s,\"tx\":%" G_GUINT64_FORMAT
+	        ",\"tx_dropped\":%" G_GUINT64_FORMAT ",\"rx\":%" G_GUINT64_FORMAT
+	        ",\"rx_lost\":%" G_GUINT64_FORMAT ",\"rx_dup\":%" G_GUINT64_FORMAT
+	        ",\"rx_ooo\":%" G_GUINT64_FORMAT ",\"rx_bad\":%" G_GUINT64_FORMAT ",\"rx_pt\":%d",
+	        ce_sim_json(l->c->id), ce_sim_json(l->who), l->tx, l->tx_dropped, l->rx, l->rx_lost,
+	        l->rx_dup, l->rx_ooo, l->rx_bad, l->rx_pt);
 	while (l->delayed) {
 		struct delayed *dl = l->delayed->data;
 		g_source_remove(dl->src);
@@ -340,12 +340,12 @@ void sim_leg_free(struct sim_leg *l)
 		close(l->fd);
 	else if (s->rtp_shared_state)
 		g_hash_table_remove(((struct shared *)s->rtp_shared_state)->legs,
-			GUINT_TO_POINTER(l->lip.s_addr));
+		        GUINT_TO_POINTER(l->lip.s_addr));
 	g_free(l->who);
 	g_rand_free(l->rand);
 	g_free(l);
 	if (!s->legs)
-		sim_rtp_stop_clock(s);
+		ce_sim_rtp_stop_clock(s);
 }
 
 /* ---- receive ------------------------------------------------------------ */
@@ -391,10 +391,10 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	l->rx_pt = pt;
 	n = len - hdr;
 	for (i = 0; i < n; i++)
-		pcm[i] = pt ? sim_alaw_decode(p[hdr + i]) : sim_ulaw_decode(p[hdr + i]);
-	ph = sim_chan_phone(l->c);
+		pcm[i] = pt ? ce_sim_alaw_decode(p[hdr + i]) : ce_sim_ulaw_decode(p[hdr + i]);
+	ph = ce_sim_chan_phone(l->c);
 	if (ph)
-		sim_phone_heard(ph, pcm, (unsigned)n);
+		ce_sim_phone_heard(ph, pcm, (unsigned)n);
 }
 
 static void rx_drain(struct sim_leg *l)
@@ -456,13 +456,13 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 	if (ph && ph->loss > 0 && g_rand_double_range(l->rand, 0, 100) < ph->loss)
 		return;
 	if (ph && ph->reorder > 0 && !l->has_held &&
-		g_rand_double_range(l->rand, 0, 100) < ph->reorder) {
+	        g_rand_double_range(l->rand, 0, 100) < ph->reorder) {
 		memcpy(l->held, pkt, len);
 		l->has_held = true;
 		return;
 	}
 	delay = ph && ph->jitter_ms ? (unsigned)g_rand_int_range(l->rand, 0, (int)ph->jitter_ms + 1)
-				    : 0;
+	                            : 0;
 	if (delay) {
 		struct delayed *dl = g_new0(struct delayed, 1);
 		dl->leg = l;
@@ -481,13 +481,13 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 
 static void tx_frame(struct sim_leg *l)
 {
-	struct sim_phone *ph = sim_chan_phone(l->c);
+	struct sim_phone *ph = ce_sim_chan_phone(l->c);
 	uint8_t pkt[PKT];
 	unsigned i;
 
 	if (ph && !l->who)
 		l->who = g_strdup(ph->label);
-	sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
+	ce_sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
 	pkt[0] = 0x80;
 	pkt[1] = (uint8_t)((l->alaw ? 8 : 0) | (l->sent_first ? 0 : 0x80));
 	pkt[2] = (uint8_t)(l->seq >> 8);
@@ -516,7 +516,7 @@ static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
 	if (exp > 1)
 		s->late_ticks += exp - 1;
 	if (exp > 2 && g_getenv("SIM_DEBUG_TICKS"))
-		sim_event(s, "late-tick", "\"missed\":%" G_GUINT64_FORMAT, exp - 1);
+		ce_sim_event(s, "late-tick", "\"missed\":%" G_GUINT64_FORMAT, exp - 1);
 	if (exp > 5)
 		s->lost_ticks += exp - 5;
 	exp = MIN(exp, 5);
@@ -537,7 +537,7 @@ static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
 }
 
 /** Start the 20 ms clock (idempotent). */
-void sim_rtp_start_clock(struct sim *s)
+void ce_sim_rtp_start_clock(struct sim *s)
 {
 	struct itimerspec its = {.it_interval = {0, 20000000}};
 
@@ -545,7 +545,7 @@ void sim_rtp_start_clock(struct sim *s)
 		return;
 	s->clock_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (s->clock_fd < 0) {
-		sim_problem(s, "rtp", "timerfd: %s", g_strerror(errno));
+		ce_sim_problem(s, "rtp", "timerfd: %s", g_strerror(errno));
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &its.it_value);
@@ -559,7 +559,7 @@ void sim_rtp_start_clock(struct sim *s)
 }
 
 /** Stop the clock when no leg is left. */
-void sim_rtp_stop_clock(struct sim *s)
+void ce_sim_rtp_stop_clock(struct sim *s)
 {
 	if (!s->clock_src)
 		return;

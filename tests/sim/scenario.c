@@ -42,7 +42,7 @@ static void step_free(gpointer p)
 static int bad(GError **err, int lineno, const char *fmt, const char *arg)
 {
 	g_set_error(err, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "line %d: %s%s%s", lineno, fmt,
-		arg ? ": " : "", arg ? arg : "");
+	        arg ? ": " : "", arg ? arg : "");
 	return -EINVAL;
 }
 
@@ -113,27 +113,29 @@ static int phone_opts(struct sim_phone *ph, char **argv, int lineno, GError **er
 static int parse_callee(struct sim *s, char **argv, int lineno, GError **err)
 {
 	static const char *const kinds[] = {
-		[SIM_CALLEE_ANSWER] = "answer", [SIM_CALLEE_NOANSWER] = "noanswer",
-		[SIM_CALLEE_BUSY] = "busy", [SIM_CALLEE_OFFLINE] = "offline",
-		[SIM_CALLEE_REJECT] = "reject",
+	        [SIM_CALLEE_ANSWER] = "answer",
+	        [SIM_CALLEE_NOANSWER] = "noanswer",
+	        [SIM_CALLEE_BUSY] = "busy",
+	        [SIM_CALLEE_OFFLINE] = "offline",
+	        [SIM_CALLEE_REJECT] = "reject",
 	};
 	struct sim_phone *ph;
 	unsigned k;
 
 	if (!argv[1] || !argv[2])
-		return bad(err, lineno, "usage: callee NUMBER answer|noanswer|busy|reject|offline ...",
-			NULL);
+		return bad(err, lineno,
+		        "usage: callee NUMBER answer|noanswer|busy|reject|offline ...", NULL);
 	for (k = 0; k < G_N_ELEMENTS(kinds) && strcmp(kinds[k], argv[2]); k++)
 		;
 	if (k == G_N_ELEMENTS(kinds))
 		return bad(err, lineno, "unknown callee behaviour", argv[2]);
-	ph = sim_phone_new(argv[1]);
+	ph = ce_sim_phone_new(argv[1]);
 	ph->kind = k;
 	if (phone_opts(ph, argv + 3, lineno, err) < 0) {
-		sim_phone_free(ph);
+		ce_sim_phone_free(ph);
 		return -EINVAL;
 	}
-	sim_callee_add(s, ph);
+	ce_sim_callee_add(s, ph);
 	return 0;
 }
 
@@ -157,7 +159,7 @@ static int parse_route(struct sim *s, char **argv, int lineno, GError **err)
 		ce_msg_add(params, k, eq + 1);
 		g_free(k);
 	}
-	if (sim_route_add(s, argv[1], argv[2], params, &e) < 0) {
+	if (ce_sim_route_add(s, argv[1], argv[2], params, &e) < 0) {
 		bad(err, lineno, "bad regular expression", e->message);
 		g_error_free(e);
 		return -EINVAL;
@@ -185,7 +187,14 @@ static int parse_set(struct sim *s, char **argv, int lineno, GError **err)
 /* ---- timed steps --------------------------------------------------------- */
 
 static const char *const step_words[] = {
-	"call", "calls", "hangup", "dtmf", "message", "expect", "log", NULL,
+        "call",
+        "calls",
+        "hangup",
+        "dtmf",
+        "message",
+        "expect",
+        "log",
+        NULL,
 };
 
 /* Check the step's shape now, so that a typo fails before anything runs. */
@@ -196,22 +205,22 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 	if (!a[0] || !g_strv_contains(step_words, a[0]))
 		return bad(err, lineno, "unknown step", a[0]);
 	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
-		(!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
-		(!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2))
+	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
+	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2))
 		return bad(err, lineno, "missing arguments for", a[0]);
 	if (!strcmp(a[0], "call") || !strcmp(a[0], "calls")) {
-		struct sim_phone *ph = sim_phone_new("x");
+		struct sim_phone *ph = ce_sim_phone_new("x");
 		char **opts = a + (!strcmp(a[0], "call") ? 3 : 4);
 		int r = 0;
 		for (; *opts && r == 0; opts++) {
 			if (!g_str_has_prefix(*opts, "rate=") || !strcmp(a[0], "call"))
 				r = phone_opt(ph, *opts, lineno, err);
 		}
-		sim_phone_free(ph);
+		ce_sim_phone_free(ph);
 		return r;
 	}
-	if (!strcmp(a[0], "expect") && (!strcmp(a[1], "event") || !strcmp(a[1], "message") ||
-					       !strcmp(a[1], "not")))
+	if (!strcmp(a[0], "expect") &&
+	        (!strcmp(a[1], "event") || !strcmp(a[1], "message") || !strcmp(a[1], "not")))
 		s->keep_history = true;
 	return 0;
 }
@@ -257,7 +266,7 @@ static int step_cmp(gconstpointer a, gconstpointer b)
 }
 
 /** Parse scenario @text; file names in it are relative to @basedir. */
-int sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err)
+int ce_sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err)
 {
 	char **lines = g_strsplit(text, "\n", -1);
 	int i, ret = 0;
@@ -285,15 +294,15 @@ int sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GEr
 	g_strfreev(lines);
 	g_ptr_array_sort(s->steps, step_cmp);
 	if (ret == 0 && s->end_at <= 0) {
-		double last = s->steps->len
-			? ((struct step *)s->steps->pdata[s->steps->len - 1])->at : 0;
+		double last =
+		        s->steps->len ? ((struct step *)s->steps->pdata[s->steps->len - 1])->at : 0;
 		s->end_at = last + 1;
 	}
 	return ret;
 }
 
 /** Load a scenario file; its folder is the base of relative file names. */
-int sim_scenario_load(struct sim *s, const char *path, GError **err)
+int ce_sim_scenario_load(struct sim *s, const char *path, GError **err)
 {
 	char *text = NULL, *dir;
 	int ret;
@@ -301,7 +310,7 @@ int sim_scenario_load(struct sim *s, const char *path, GError **err)
 	if (!g_file_get_contents(path, &text, NULL, err))
 		return -ENOENT;
 	dir = g_path_get_dirname(path);
-	ret = sim_scenario_parse(s, text, dir, err);
+	ret = ce_sim_scenario_parse(s, text, dir, err);
 	g_free(dir);
 	g_free(text);
 	return ret;
@@ -311,7 +320,7 @@ int sim_scenario_load(struct sim *s, const char *path, GError **err)
 
 static struct sim_phone *make_phone(struct sim *s, const char *number, char **opts)
 {
-	struct sim_phone *ph = sim_phone_new(number);
+	struct sim_phone *ph = ce_sim_phone_new(number);
 	GError *err = NULL;
 
 	for (; *opts; opts++) {
@@ -343,12 +352,12 @@ static void burst_free(struct burst *b)
 static gboolean burst_cb(gpointer data)
 {
 	struct burst *b = data;
-	double due = b->rate > 0 ? (sim_now(b->s) - b->t0) * b->rate + 1 : b->count;
+	double due = b->rate > 0 ? (ce_sim_now(b->s) - b->t0) * b->rate + 1 : b->count;
 	char num[32];
 
 	while (b->done < b->count && b->done < due) {
 		g_snprintf(num, sizeof(num), "%" G_GUINT64_FORMAT, b->first + b->done);
-		sim_call(b->s, make_phone(b->s, num, b->argv + 4), b->argv[3]);
+		ce_sim_call(b->s, make_phone(b->s, num, b->argv + 4), b->argv[3]);
 		b->done++;
 	}
 	if (b->done < b->count)
@@ -368,7 +377,7 @@ static void run_calls(struct sim *s, char **a)
 	b->argv = g_strdupv(a);
 	b->count = (unsigned)g_ascii_strtoull(a[1], NULL, 10);
 	b->first = g_ascii_strtoull(a[2], NULL, 10);
-	b->t0 = sim_now(s);
+	b->t0 = ce_sim_now(s);
 	for (i = 4; a[i]; i++) {
 		if (g_str_has_prefix(a[i], "rate="))
 			parse_double(a[i] + 5, &b->rate);
@@ -394,7 +403,7 @@ static void run_message(struct sim *s, char **a)
 		ce_msg_add(m, a[i], eq + 1);
 		*eq = '=';
 	}
-	sim_dispatch(s, m, NULL, NULL, NULL);
+	ce_sim_dispatch(s, m, NULL, NULL, NULL);
 	ce_msg_unref(m);
 }
 
@@ -403,22 +412,24 @@ static void run_step(struct sim *s, struct step *st)
 	char **a = st->argv;
 
 	if (!strcmp(a[0], "call")) {
-		sim_call(s, make_phone(s, a[1], a + 3), a[2]);
+		ce_sim_call(s, make_phone(s, a[1], a + 3), a[2]);
 	} else if (!strcmp(a[0], "calls")) {
 		run_calls(s, a);
 	} else if (!strcmp(a[0], "hangup")) {
-		if (sim_hangup(s, a[1], a[2]) < 0)
-			sim_event(s, "note", "\"text\":%s", sim_json("hangup: no such phone in a call"));
+		if (ce_sim_hangup(s, a[1], a[2]) < 0)
+			ce_sim_event(s, "note", "\"text\":%s",
+			        ce_sim_json("hangup: no such phone in a call"));
 	} else if (!strcmp(a[0], "dtmf")) {
-		if (sim_send_dtmf(s, a[1], a[2]) < 0)
-			sim_fail(s, "scenario", "line %d: %s is not in a call", st->lineno, a[1]);
+		if (ce_sim_send_dtmf(s, a[1], a[2]) < 0)
+			ce_sim_fail(
+			        s, "scenario", "line %d: %s is not in a call", st->lineno, a[1]);
 	} else if (!strcmp(a[0], "message")) {
 		run_message(s, a);
 	} else if (!strcmp(a[0], "expect")) {
-		sim_expect(s, a + 1, st->lineno);
+		ce_sim_expect(s, a + 1, st->lineno);
 	} else if (!strcmp(a[0], "log")) {
 		char *t = g_strjoinv(" ", a + 1);
-		sim_event(s, "log", "\"text\":%s", sim_json(t));
+		ce_sim_event(s, "log", "\"text\":%s", ce_sim_json(t));
 		g_free(t);
 	}
 }
@@ -426,7 +437,7 @@ static void run_step(struct sim *s, struct step *st)
 static gboolean step_cb(gpointer data)
 {
 	struct sim *s = data;
-	double now = sim_now(s) - s->scenario_t0;
+	double now = ce_sim_now(s) - s->scenario_t0;
 
 	s->step_src = 0;
 	while (s->next_step < s->steps->len) {
@@ -448,24 +459,24 @@ static gboolean end_cb(gpointer data)
 	struct sim *s = data;
 
 	s->end_src = 0;
-	sim_event(s, "scenario-end", NULL);
-	sim_stop(s);
+	ce_sim_event(s, "scenario-end", NULL);
+	ce_sim_stop(s);
 	return G_SOURCE_REMOVE;
 }
 
 /** Start the clock of the scenario: steps run relative to now. */
-void sim_scenario_start(struct sim *s)
+void ce_sim_scenario_start(struct sim *s)
 {
 	if (!s->steps)
 		s->steps = g_ptr_array_new_with_free_func(step_free);
-	s->scenario_t0 = sim_now(s);
-	sim_event(s, "scenario-start", "\"steps\":%u,\"end\":%.3f", s->steps->len, s->end_at);
+	s->scenario_t0 = ce_sim_now(s);
+	ce_sim_event(s, "scenario-start", "\"steps\":%u,\"end\":%.3f", s->steps->len, s->end_at);
 	s->end_src = g_timeout_add((guint)(s->end_at * 1000), end_cb, s);
 	step_cb(s);
 }
 
 /** Free the steps and everything a scenario left. */
-void sim_scenario_free(struct sim *s)
+void ce_sim_scenario_free(struct sim *s)
 {
 	if (s->step_src)
 		g_source_remove(s->step_src);

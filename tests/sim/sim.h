@@ -22,39 +22,39 @@ struct sim_wav;
 /* ---- dispatcher (dispatch.c) ------------------------------------------ */
 
 /* What a handler did: as in Yate, plus "I will say later" for relays. */
-enum sim_res {
+enum ce_sim_res {
 	SIM_CONTINUE = 0, /* not handled: next handler */
 	SIM_HANDLED,      /* handled: stop, the message returns true */
-	SIM_PENDING,      /* the handler calls sim_disp_resume() later */
+	SIM_PENDING,      /* the handler calls ce_sim_disp_resume() later */
 };
 
-typedef enum sim_res(sim_handler_h)(struct sim_disp *d, struct ce_msg *m, void *arg);
+typedef enum ce_sim_res(sim_handler_h)(struct sim_disp *d, struct ce_msg *m, void *arg);
 typedef void(sim_done_h)(struct sim *s, struct ce_msg *m, bool handled, void *arg);
 
 struct sim_handler {
-	char *name;  /* message name */
+	char *name; /* message name */
 	unsigned prio;
 	unsigned seq; /* install order: ties between equal priorities */
-	char *track; /* "module:prio" added to handlers=, NULL for untracked */
+	char *track;  /* "module:prio" added to handlers=, NULL for untracked */
 	char *fname, *fvalue;
 	sim_handler_h *h;
 	void *arg;
 	struct sim_mod *mod; /* the relay's module, NULL for built-ins */
 };
 
-int sim_install(struct sim *s, const char *name, unsigned prio, const char *track,
-	sim_handler_h *h, void *arg);
-struct sim_handler *sim_install_relay(struct sim *s, struct sim_mod *mod, const char *name,
-	unsigned prio, const char *fname, const char *fvalue);
-void sim_uninstall(struct sim *s, struct sim_handler *hd);
-void sim_dispatch(struct sim *s, struct ce_msg *m, struct sim_mod *origin, sim_done_h *done,
-	void *arg);
-void sim_enqueue(struct sim *s, struct ce_msg *m);
-void sim_disp_resume(struct sim_disp *d, bool handled);
-struct ce_msg *sim_disp_msg(struct sim_disp *d);
-struct sim *sim_disp_sim(struct sim_disp *d);
-struct sim_mod *sim_disp_origin(struct sim_disp *d);
-void sim_dispatch_free_all(struct sim *s);
+int ce_sim_install(struct sim *s, const char *name, unsigned prio, const char *track,
+        sim_handler_h *h, void *arg);
+struct sim_handler *ce_sim_install_relay(struct sim *s, struct sim_mod *mod, const char *name,
+        unsigned prio, const char *fname, const char *fvalue);
+void ce_sim_uninstall(struct sim *s, struct sim_handler *hd);
+void ce_sim_dispatch(
+        struct sim *s, struct ce_msg *m, struct sim_mod *origin, sim_done_h *done, void *arg);
+void ce_sim_enqueue(struct sim *s, struct ce_msg *m);
+void ce_sim_disp_resume(struct sim_disp *d, bool handled);
+struct ce_msg *ce_sim_disp_msg(struct sim_disp *d);
+struct sim *ce_sim_disp_sim(struct sim_disp *d);
+struct sim_mod *ce_sim_disp_origin(struct sim_disp *d);
+void ce_sim_dispatch_free_all(struct sim *s);
 
 /* ---- the external module link (link.c) -------------------------------- */
 
@@ -64,15 +64,15 @@ struct sim_mod_opts {
 	unsigned max_queue;  /* messages in flight to the module (Yate: 1000) */
 };
 
-int sim_mod_spawn(struct sim *s, struct sim_mod **mp, char **argv, GError **err);
-int sim_mod_listen(struct sim *s, const char *spec, GError **err);
-void sim_mod_send_msg(struct sim_mod *mod, struct sim_disp *d, struct ce_msg *m);
-void sim_mod_report_watch(struct sim *s, struct ce_msg *m, bool handled, struct sim_mod *origin);
-void sim_mod_quit_all(struct sim *s);
-void sim_mod_free_all(struct sim *s);
-bool sim_mods_gone(struct sim *s);
-bool sim_mod_alive(const struct sim_mod *mod);
-bool sim_mod_reenter(const struct sim_mod *mod);
+int ce_sim_mod_spawn(struct sim *s, struct sim_mod **mp, char **argv, GError **err);
+int ce_sim_mod_listen(struct sim *s, const char *spec, GError **err);
+void ce_sim_mod_send_msg(struct sim_mod *mod, struct sim_disp *d, struct ce_msg *m);
+void ce_sim_mod_report_watch(struct sim *s, struct ce_msg *m, bool handled, struct sim_mod *origin);
+void ce_sim_mod_quit_all(struct sim *s);
+void ce_sim_mod_free_all(struct sim *s);
+bool ce_sim_mods_gone(struct sim *s);
+bool ce_sim_mod_alive(const struct sim_mod *mod);
+bool ce_sim_mod_reenter(const struct sim_mod *mod);
 
 /* ---- channels and drivers (chan.c) ------------------------------------- */
 
@@ -87,11 +87,11 @@ enum sim_callee_kind {
 /* A simulated phone (caller or callee): what it plays, records, how it behaves. */
 struct sim_phone {
 	char *number;
-	char *name;   /* callername */
-	char *play;   /* "file.wav", "tone:440[+880][@0.3]", "silence" (default) */
+	char *name; /* callername */
+	char *play; /* "file.wav", "tone:440[+880][@0.3]", "silence" (default) */
 	bool loop;
-	char *record; /* WAV file for what it hears, or NULL */
-	char *format; /* mulaw (default) or alaw: what it sends */
+	char *record;         /* WAV file for what it hears, or NULL */
+	char *format;         /* mulaw (default) or alaw: what it sends */
 	double loss, reorder; /* percent */
 	unsigned jitter_ms;
 	enum sim_callee_kind kind; /* as a callee */
@@ -113,7 +113,7 @@ struct sim_phone {
 
 struct sim_chan {
 	char *id;
-	int driver;   /* SIM_DRV_* */
+	int driver; /* SIM_DRV_* */
 	bool outgoing;
 	char *status;
 	char *address;
@@ -122,105 +122,97 @@ struct sim_chan {
 	char *lastpeerid;
 	char *caller, *called, *callto;
 	bool answered;
-	bool gone;     /* hung up, waiting to be freed */
+	bool gone; /* hung up, waiting to be freed */
 	struct sim_chan *peer;
 	struct ce_msg *discparams; /* kept for chan.disconnected/chan.hangup */
 	struct sim_leg *leg;       /* RTP session (chan.rtp), or NULL */
 	struct sim_phone *phone;   /* the phone behind a sip channel */
 	unsigned dtmf_seq;
-	struct sim_room *room;     /* conf stand-in */
+	struct sim_room *room; /* conf stand-in */
 	bool counted, utility;
 	guint timer;
 };
 
 enum { SIM_DRV_SIP = 0, SIM_DRV_DUMB, SIM_DRV_CONF, SIM_DRV_COUNT };
 
-void sim_chans_init(struct sim *s);
-void sim_chans_fini(struct sim *s);
-struct sim_chan *sim_chan_new(struct sim *s, int driver, bool outgoing);
-struct sim_chan *sim_chan_find(struct sim *s, const char *id);
-struct sim_chan *sim_chan_by_label(struct sim *s, const char *label);
-void sim_chan_complete(const struct sim_chan *c, struct ce_msg *m, bool minimal);
-struct ce_msg *sim_chan_message(const struct sim_chan *c, const char *name, bool minimal);
-void sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b);
-void sim_chan_drop(struct sim *s, struct sim_chan *c, const char *reason,
-	const struct ce_msg *params);
-void sim_chan_set_status(struct sim_chan *c, const char *status);
-struct sim_phone *sim_chan_phone(struct sim_chan *c);
-int sim_call(struct sim *s, struct sim_phone *ph, const char *called);
-int sim_hangup(struct sim *s, const char *label, const char *reason);
-int sim_send_dtmf(struct sim *s, const char *label, const char *digits);
-int sim_route_add(struct sim *s, const char *pattern, const char *target,
-	struct ce_msg *params, GError **err);
-void sim_callee_add(struct sim *s, struct sim_phone *ph);
-struct sim_phone *sim_phone_new(const char *number);
-void sim_phone_free(struct sim_phone *ph);
-struct sim_phone *sim_phone_copy(const struct sim_phone *ph);
-void sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n);
-void sim_drivers_init(struct sim *s);
-void sim_drivers_fini(struct sim *s);
-void sim_conf_init(struct sim *s);
-void sim_conf_fini(struct sim *s);
-void sim_conf_leave(struct sim *s, struct sim_chan *c);
-void sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg);
+void ce_sim_chans_init(struct sim *s);
+void ce_sim_chans_fini(struct sim *s);
+struct sim_chan *ce_sim_chan_new(struct sim *s, int driver, bool outgoing);
+struct sim_chan *ce_sim_chan_find(struct sim *s, const char *id);
+struct sim_chan *ce_sim_chan_by_label(struct sim *s, const char *label);
+void ce_sim_chan_complete(const struct sim_chan *c, struct ce_msg *m, bool minimal);
+struct ce_msg *ce_sim_chan_message(const struct sim_chan *c, const char *name, bool minimal);
+void ce_sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b);
+void ce_sim_chan_drop(
+        struct sim *s, struct sim_chan *c, const char *reason, const struct ce_msg *params);
+void ce_sim_chan_set_status(struct sim_chan *c, const char *status);
+struct sim_phone *ce_sim_chan_phone(struct sim_chan *c);
+int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called);
+int ce_sim_hangup(struct sim *s, const char *label, const char *reason);
+int ce_sim_send_dtmf(struct sim *s, const char *label, const char *digits);
+int ce_sim_route_add(struct sim *s, const char *pattern, const char *target, struct ce_msg *params,
+        GError **err);
+void ce_sim_callee_add(struct sim *s, struct sim_phone *ph);
+struct sim_phone *ce_sim_phone_new(const char *number);
+void ce_sim_phone_free(struct sim_phone *ph);
+struct sim_phone *ce_sim_phone_copy(const struct sim_phone *ph);
+void ce_sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n);
+void ce_sim_drivers_init(struct sim *s);
+enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
+void ce_sim_drivers_fini(struct sim *s);
+void ce_sim_conf_init(struct sim *s);
+void ce_sim_conf_fini(struct sim *s);
+void ce_sim_conf_leave(struct sim *s, struct sim_chan *c);
+void ce_sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg);
 
 /* ---- RTP (rtp.c) ------------------------------------------------------- */
 
-struct sim_leg_stats {
-	uint64_t tx, rx, rx_bad, rx_lost, rx_dup, rx_ooo, tx_dropped;
-	int pt;
-	char *remote;
-};
-
-int sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
-	const char *format, struct sim_chan *c, GError **err);
-void sim_leg_free(struct sim_leg *l);
-unsigned sim_leg_local_port(const struct sim_leg *l);
-const char *sim_leg_local_ip(const struct sim_leg *l);
-void sim_rtp_shared_free(struct sim *s);
-void sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port);
-void sim_leg_stats(const struct sim_leg *l, struct sim_leg_stats *st);
-double sim_leg_tone_ratio(const struct sim_leg *l, double freq, unsigned ms);
-double sim_leg_level(const struct sim_leg *l, unsigned ms);
-void sim_rtp_start_clock(struct sim *s);
-void sim_rtp_stop_clock(struct sim *s);
+int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
+        const char *format, struct sim_chan *c, GError **err);
+void ce_sim_leg_free(struct sim_leg *l);
+unsigned ce_sim_leg_local_port(const struct sim_leg *l);
+const char *ce_sim_leg_local_ip(const struct sim_leg *l);
+void ce_sim_rtp_shared_free(struct sim *s);
+void ce_sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port);
+void ce_sim_rtp_start_clock(struct sim *s);
+void ce_sim_rtp_stop_clock(struct sim *s);
 
 /* ---- audio (audio.c) --------------------------------------------------- */
 
-uint8_t sim_ulaw_encode(int16_t s);
-int16_t sim_ulaw_decode(uint8_t u);
-uint8_t sim_alaw_encode(int16_t s);
-int16_t sim_alaw_decode(uint8_t a);
-int sim_src_new(struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir,
-	GError **err);
-void sim_src_free(struct sim_audio_src *src);
-void sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n);
-void sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n);
-void sim_audio_cache_clear(void);
-int sim_wav_open(struct sim_wav **wp, const char *path, GError **err);
-void sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n);
-void sim_wav_close(struct sim_wav *w);
-double sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate);
-double sim_rms_dbfs(const int16_t *pcm, unsigned n);
+uint8_t ce_sim_ulaw_encode(int16_t s);
+int16_t ce_sim_ulaw_decode(uint8_t u);
+uint8_t ce_sim_alaw_encode(int16_t s);
+int16_t ce_sim_alaw_decode(uint8_t a);
+int ce_sim_src_new(
+        struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir, GError **err);
+void ce_sim_src_free(struct sim_audio_src *src);
+void ce_sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n);
+void ce_sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n);
+void ce_sim_audio_cache_clear(void);
+int ce_sim_wav_open(struct sim_wav **wp, const char *path, GError **err);
+void ce_sim_wav_write(struct sim_wav *w, const int16_t *pcm, unsigned n);
+void ce_sim_wav_close(struct sim_wav *w);
+double ce_sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate);
+double ce_sim_rms_dbfs(const int16_t *pcm, unsigned n);
 
 /* ---- event log (evlog.c) ----------------------------------------------- */
 
-int sim_evlog_open(struct sim *s, const char *path, GError **err);
-void sim_evlog_close(struct sim *s);
-void sim_event(struct sim *s, const char *ev, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void sim_event_msg(struct sim *s, const char *ev, const struct ce_msg *m, bool handled);
-void sim_transcript(struct sim *s, char dir, const char *line, size_t len);
-double sim_now(struct sim *s);
-const char *sim_json(const char *s);
+int ce_sim_evlog_open(struct sim *s, const char *path, GError **err);
+void ce_sim_evlog_close(struct sim *s);
+void ce_sim_event(struct sim *s, const char *ev, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void ce_sim_event_msg(struct sim *s, const char *ev, const struct ce_msg *m, bool handled);
+void ce_sim_transcript(struct sim *s, char dir, const char *line, size_t len);
+double ce_sim_now(struct sim *s);
+const char *ce_sim_json(const char *s);
 
 /* ---- scenario (scenario.c) --------------------------------------------- */
 
-int sim_scenario_load(struct sim *s, const char *path, GError **err);
-void sim_expect(struct sim *s, char **argv, int lineno);
-void sim_set_state(struct sim *s, const char *label, const char *state);
-int sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err);
-void sim_scenario_start(struct sim *s);
-void sim_scenario_free(struct sim *s);
+int ce_sim_scenario_load(struct sim *s, const char *path, GError **err);
+void ce_sim_expect(struct sim *s, char **argv, int lineno);
+void ce_sim_set_state(struct sim *s, const char *label, const char *state);
+int ce_sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err);
+void ce_sim_scenario_start(struct sim *s);
+void ce_sim_scenario_free(struct sim *s);
 
 /* ---- the simulator ----------------------------------------------------- */
 
@@ -246,7 +238,7 @@ struct sim {
 	guint listen_src;
 	char *listen_path;
 	char **engine_argv;
-	char *engine_log; /* where the engine's stderr goes */
+	char *engine_log;     /* where the engine's stderr goes */
 	unsigned flood_lines; /* lines per second that count as a flood */
 
 	/* channels */
@@ -280,23 +272,22 @@ struct sim {
 	double scenario_t0;
 	GList *bursts;
 	bool keep_history;
-	GPtrArray *history;  /* JSON lines of past events, for "expect event/message" */
-	GHashTable *states;  /* phone label -> last state */
-	char **allow;        /* problems that do not fail the run */
+	GPtrArray *history; /* JSON lines of past events, for "expect event/message" */
+	GHashTable *states; /* phone label -> last state */
+	char **allow;       /* problems that do not fail the run */
 	unsigned failures;
 	unsigned problems; /* engine crashed, garbage, timeouts... */
 	double end_at;     /* stop time, seconds */
 	bool stopping;
 	bool started;
 	guint end_src, stop_src, watchdog_src;
-	double last_line_at;          /* when a module last wrote a line */
+	double last_line_at;           /* when a module last wrote a line */
 	double ready_quiet, ready_max; /* start-up wait, seconds */
-
 };
 
-void sim_fail(struct sim *s, const char *what, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void sim_problem(struct sim *s, const char *what, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
-void sim_stop(struct sim *s);
-char *sim_yate_id(void);
+void ce_sim_fail(struct sim *s, const char *what, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void ce_sim_problem(struct sim *s, const char *what, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+void ce_sim_stop(struct sim *s);
+char *ce_sim_yate_id(void);
 
 #endif
