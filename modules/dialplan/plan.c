@@ -61,6 +61,7 @@ struct ce_plan {
 	unsigned n_rules;
 	int maxdepth;
 	gint loop_warned;
+	gint stop_warned;
 };
 
 struct opts {
@@ -473,7 +474,19 @@ struct eval {
 	struct ce_msg *msg;
 	char *str;
 	GString *ret;
+	unsigned evals, giveups; /* the budget of one routing */
+	bool stopped;
 };
+
+/*
+ * maxdepth bounds how deep goto/include nest, not how wide: a context that
+ * includes itself from several rules fans out exponentially.  One routing
+ * therefore tries at most MAX_EVALS rules and survives MAX_GIVEUPS
+ * regexes that exhausted their backtracking budget; then it stops, routes
+ * nothing and says so once per dialplan.
+ */
+#define MAX_EVALS   10000
+#define MAX_GIVEUPS 4
 
 static void apply_sets(
         struct eval *ev, const struct rule *r, const char *subj, const struct ce_rex_caps *caps)
@@ -510,7 +523,13 @@ static bool rule_matches(
 			v = r->pdef ? r->pdef : "";
 	}
 	*subj = g_strstrip(g_strdup(v));
+	if (++ev->evals > MAX_EVALS) {
+		ev->stopped = true;
+		return false;
+	}
 	m = ce_rex_match(r->rex, *subj, caps);
+	if (m == -E2BIG && ++ev->giveups > MAX_GIVEUPS)
+		ev->stopped = true;
 	if (m == -E2BIG && g_atomic_int_compare_and_exchange((gint *)&r->warned, 0, 1))
 		g_warning("%s: regular expression '%s' gave up on '%s' (too much backtracking), "
 		          "treated as no match",
@@ -590,7 +609,7 @@ static int run_context(struct eval *ev, const char *name, bool warn, int depth)
 			g_debug("no context [%s]", name);
 		return 0;
 	}
-	for (i = 0; i < c->rules->len && res < 0; i++) {
+	for (i = 0; i < c->rules->len && res < 0 && !ev->stopped; i++) {
 		const struct rule *r = c->rules->pdata[i];
 		if (rule_matches(ev, r, &subj, &caps))
 			res = apply_rule(ev, r, subj, &caps, depth);
@@ -626,13 +645,16 @@ static char *classify(struct eval *ev)
  */
 bool ce_plan_route(const struct ce_plan *p, struct ce_msg *msg)
 {
-	const char *called = ce_msg_get(msg, "called");
-	struct eval ev = {p, msg, NULL, NULL};
-	char *ctx = NULL;
+	struct eval ev = {.p = p, .msg = msg};
+	char *called, *ctx = NULL;
 	bool routed = false;
 
-	if (!called || !*called)
+	/* a copy: rules may set "called" while we still need the original */
+	called = g_strdup(ce_msg_get(msg, "called"));
+	if (!called || !*called) {
+		g_free(called);
 		return false;
+	}
 	ev.ret = g_string_new(msg->retval);
 	if (!ce_msg_get(msg, "context"))
 		ctx = classify(&ev);
@@ -645,10 +667,18 @@ bool ce_plan_route(const struct ce_plan *p, struct ce_msg *msg)
 		ev.str = g_strdup(called);
 		routed = run_context(&ev, ctx, true, 0) == 1;
 	}
+	if (ev.stopped) {
+		routed = false;
+		if (g_atomic_int_compare_and_exchange((gint *)&p->stop_warned, 0, 1))
+			g_warning("routing of '%s' stopped after %u rules and %u regexes that gave "
+			          "up: goto/include fan-out or hostile patterns? (reported once)",
+			        called, ev.evals, ev.giveups);
+	}
 	if (routed || strcmp(ev.ret->str, msg->retval))
 		ce_msg_set_retval(msg, ev.ret->str);
 	g_string_free(ev.ret, TRUE);
 	g_free(ev.str);
 	g_free(ctx);
+	g_free(called);
 	return routed;
 }

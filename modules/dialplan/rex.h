@@ -20,7 +20,7 @@ struct ce_rex_caps {
 };
 
 /* Backtracking steps allowed per match: a hostile pattern fails, never hangs. */
-#define CE_REX_MATCH_LIMIT 100000
+#define CE_REX_MATCH_LIMIT 10000
 
 int ce_rex_translate(const char *posix, unsigned flags, GString *out, GError **err);
 int ce_rex_new(struct ce_rex **rp, const char *posix, unsigned flags, GError **err);

@@ -1,9 +1,12 @@
 /* test-plan.c - the dialplan rules: matching, targets, parameters, contexts, refused syntax */
+#include <stdint.h>
 #include <string.h>
 
 #include "conf-engine/config.h"
 #include "message.h"
 #include "modules/dialplan/plan.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ce_plan *plan_from(const char *text)
 {
@@ -303,6 +306,82 @@ static void test_hostile(void)
 	ce_plan_free(p);
 }
 
+/* goto/include fan-out is exponential in maxdepth: one routing has a budget */
+static void test_fanout(void)
+{
+	struct ce_plan *p = plan_from("[priorities]\nmaxdepth=100\n"
+	                              "[default]\n.*=include b\n.*=include b\n.*=conf/fallback\n"
+	                              "[b]\n.*=include b\n.*=include b\n.*=include b\n");
+
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING,
+	        "goto/include deeper than maxdepth=100 at context [b]: a loop?");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING,
+	        "routing of '800' stopped after 10001 rules and 0 regexes that gave up: *");
+	check_route(p, "called=800", "(none)");
+	g_test_assert_expected_messages();
+	check_route(p, "called=800", "(none)");
+	ce_plan_free(p);
+	p = plan_from("[default]\n"
+	              "^\\(a\\|aa\\)*$=conf/1\n^\\(a\\|aa\\)*$=conf/2\n^\\(a\\|aa\\)*$=conf/3\n"
+	              "^\\(a\\|aa\\)*$=conf/4\n^\\(a\\|aa\\)*$=conf/5\n.*=conf/6\n");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, "dp.conf:2: *gave up*");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, "dp.conf:3: *gave up*");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, "dp.conf:4: *gave up*");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, "dp.conf:5: *gave up*");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, "dp.conf:6: *gave up*");
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING,
+	        "routing of 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!' stopped after 5 rules and "
+	        "5 "
+	        "regexes that gave up: *");
+	check_route(p, "called=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", "(none)");
+	g_test_assert_expected_messages();
+	ce_plan_free(p);
+}
+
+static void count_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	(void)msg;
+	(*(unsigned *)data)++;
+}
+
+/* Every file of the fuzz corpus (and the crash inputs kept there) runs clean. */
+static void test_fuzz_corpus(void)
+{
+	/* hostile inputs warn, by design: count the warnings, do not abort on them */
+	GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+	GLogLevelFlags levels = G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_DEBUG;
+	unsigned warnings = 0;
+	guint h1 = g_log_set_handler("dialplan", levels, count_log, &warnings);
+	guint h2 = g_log_set_handler("ce-config", levels, count_log, &warnings);
+	const char *srcdir = g_getenv("CE_SRCDIR");
+	char *dir = g_build_filename(
+	        srcdir ? srcdir : CE_SRCDIR, "tests", "modules", "dialplan", "corpus", NULL);
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d))) {
+		char *path = g_build_filename(dir, name, NULL), *buf = NULL;
+		gsize len = 0;
+		g_assert_true(g_file_get_contents(path, &buf, &len, NULL));
+		g_test_message("corpus %s", name);
+		LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+		g_free(buf);
+		g_free(path);
+		n++;
+	}
+	g_dir_close(d);
+	g_free(dir);
+	g_log_remove_handler("dialplan", h1);
+	g_log_remove_handler("ce-config", h2);
+	g_log_set_always_fatal(fatal);
+	g_test_message("%u inputs, %u log lines", n, warnings);
+	g_assert_cmpuint(n, >, 0);
+}
+
 static void test_sample_file(void)
 {
 	const char *srcdir = g_getenv("CE_SRCDIR");
@@ -333,6 +412,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/plan/refused-actions", test_refused);
 	g_test_add_func("/plan/refused", test_refused_all);
 	g_test_add_func("/plan/hostile", test_hostile);
+	g_test_add_func("/plan/fanout", test_fanout);
+	g_test_add_func("/plan/fuzz-corpus", test_fuzz_corpus);
 	g_test_add_func("/plan/sample-file", test_sample_file);
 	return g_test_run();
 }
