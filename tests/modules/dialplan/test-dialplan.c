@@ -242,6 +242,34 @@ static void test_idle_and_disabled(struct fixture *f, gconstpointer data)
 	g_assert_cmpstr(f->relays->str, ==, "");
 }
 
+/* Idle (no dialplan.conf beside conf-engine.conf) until a reload finds one. */
+static void test_idle_then_reload(struct fixture *f, gconstpointer data)
+{
+	const char *const only[] = {"dialplan", NULL};
+	char *main_path = g_build_filename(f->dir, "conf-engine.conf", NULL);
+	struct ce_config *cfg = NULL;
+
+	(void)data;
+	g_unlink(f->file);
+	g_assert_true(g_file_set_contents(main_path, "[dialplan]\npriority=95\n", -1, NULL));
+	g_assert_cmpint(ce_config_load(&cfg, main_path, NULL), ==, 0);
+	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
+	ce_bus_set_uplink(ce_engine_bus(f->ce), &fake_ops, f->relays);
+	g_assert_cmpint(ce_engine_start(f->ce, only), ==, 0);
+	g_assert_cmpstr(f->relays->str, ==, "");
+	write_plan(f, "[default]\n^800$=conf/late\n");
+	reload(f);
+	g_assert_cmpstr(f->relays->str, ==, "call.route:95 ");
+	check_answer(f, ROUTE_800,
+	        "%%<message:0x7f3b0c001b50.1583413213:true:call.route:conf/late:module=tone:"
+	        "cdrtrack=false:called=800:caller=tone/dial");
+	ce_engine_free(f->ce);
+	f->ce = NULL;
+	g_assert_cmpstr(f->relays->str, ==, "call.route:95 call.route:-1 ");
+	g_unlink(main_path);
+	g_free(main_path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -251,5 +279,6 @@ int main(int argc, char **argv)
 	ADD("/dialplan/start-errors", test_start_errors);
 	ADD("/dialplan/missing-file", test_missing_file);
 	ADD("/dialplan/idle-and-disabled", test_idle_and_disabled);
+	ADD("/dialplan/idle-then-reload", test_idle_then_reload);
 	return g_test_run();
 }
