@@ -35,8 +35,8 @@ at 0 call 1001 800 play=%s record=1001.wav
 at 0.5 call 1002 800 play=%s record=1002.wav
 at 4 expect state 1001 answered
 at 4 expect state 1002 answered
-at 4 expect audio 1001
-at 4 expect audio 1002
+at 4 expect audio 1001 window=3000
+at 4 expect audio 1002 window=3000
 at 4.5 hangup 1001
 at 5.5 hangup 1002
 end 6.5
@@ -122,8 +122,8 @@ at 0 call 1001 801 play=%s
 at 0 call 1002 801 play=%s
 at 1 message chan.masquerade id=sip/1 message=call.execute callto=conf/cs-42 notify=conf-monitor/cs-42 lonely=true
 at 1 message chan.masquerade id=sip/2 message=call.execute callto=conf/cs-42 notify=conf-monitor/cs-42
-at 4 expect audio 1001
-at 4 expect audio 1002
+at 4 expect audio 1001 window=3000
+at 4 expect audio 1002 window=3000
 at 4 expect message chan.notify event=joined users=2 targetid=conf-monitor/cs-42
 at 4.5 hangup all
 end 5.5
@@ -164,8 +164,8 @@ at 0 call 1001 801 play=%s
 at 1 message chan.masquerade id=sip/1 message=call.conference room=conf/r7 notify=mon/r7 lonely=true
 at 4 expect state 1001 answered
 at 4 expect state 801 answered
-at 4 expect audio 1001
-at 4 expect audio 801
+at 4 expect audio 1001 window=3000
+at 4 expect audio 801 window=3000
 at 4 expect message chan.notify event=joined users=2 targetid=mon/r7
 at 4.5 hangup all
 end 5.5
