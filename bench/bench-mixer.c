@@ -13,6 +13,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <math.h>
 #include <time.h>
@@ -28,11 +29,13 @@
 /* The mixer's part of a leg; the jitter buffers live in their own array so
  * that the mixer-only run touches what the mixer touches. */
 struct bleg {
-	struct ce_mix_leg mix;
-	struct ce_jbuf *jb;
-	uint32_t ts;
 	bool talker;
+	uint32_t ts;
+	struct ce_jbuf *jb;
+	struct ce_mix_leg mix;
 };
+
+#define BLEG(l) ((struct bleg *)((char *)(l)-offsetof(struct bleg, mix)))
 
 static int16_t talk[VARIANTS][50][160]; /* one second of talk per variant */
 static int16_t quiet[VARIANTS][160];
@@ -161,9 +164,9 @@ int main(int argc, char **argv)
 			size_t len;
 
 			for (l = rooms[r]->legs; l; l = l->next) {
-				unsigned idx = (unsigned)((struct bleg *)l - legs);
+				unsigned idx = (unsigned)(BLEG(l) - legs);
 
-				tick_leg((struct bleg *)l, idx, k, pipeline);
+				tick_leg(BLEG(l), idx, k, pipeline);
 			}
 			ce_mix_room_mix(rooms[r]);
 			for (l = rooms[r]->legs; l; l = l->next)

@@ -11,6 +11,10 @@
 
 static int16_t ulaw_table[256];
 static int16_t alaw_table[256];
+/* Encoding by table (64 KiB per law, indexed by the sample + 32768): the
+ * talkers' mix-minus frames are encoded every tick. */
+static uint8_t ulaw_enc[65536];
+static uint8_t alaw_enc[65536];
 
 static int16_t ulaw_decode_calc(uint8_t u)
 {
@@ -36,27 +40,13 @@ static int16_t alaw_decode_calc(uint8_t a)
 	return (int16_t)((a & 0x80) ? t : -t);
 }
 
-static void tables_init(void)
-{
-	static gsize done;
-
-	if (!g_once_init_enter(&done))
-		return;
-	for (int i = 0; i < 256; i++) {
-		ulaw_table[i] = ulaw_decode_calc((uint8_t)i);
-		alaw_table[i] = alaw_decode_calc((uint8_t)i);
-	}
-	g_once_init_leave(&done, 1);
-}
-
 /* Position of the highest set bit of v (v > 0). */
 static int top_bit(unsigned v)
 {
 	return 31 - __builtin_clz(v);
 }
 
-/** Encode one linear sample to mu-law. */
-uint8_t ce_g711_ulaw_encode(int16_t s)
+static uint8_t ulaw_encode_calc(int16_t s)
 {
 	int v = s, sign = 0, exp, mant;
 
@@ -72,15 +62,7 @@ uint8_t ce_g711_ulaw_encode(int16_t s)
 	return (uint8_t) ~(sign | (exp << 4) | mant);
 }
 
-/** Decode one mu-law byte. */
-int16_t ce_g711_ulaw_decode(uint8_t u)
-{
-	tables_init();
-	return ulaw_table[u];
-}
-
-/** Encode one linear sample to A-law. */
-uint8_t ce_g711_alaw_encode(int16_t s)
+static uint8_t alaw_encode_calc(int16_t s)
 {
 	int v = s >> 3, mask, seg, aval;
 
@@ -96,6 +78,44 @@ uint8_t ce_g711_alaw_encode(int16_t s)
 	aval = seg << 4;
 	aval |= (seg < 2 ? v >> 1 : v >> seg) & 0x0f;
 	return (uint8_t)(aval ^ mask);
+}
+
+static void tables_init(void)
+{
+	static gsize done;
+
+	if (!g_once_init_enter(&done))
+		return;
+	for (int i = 0; i < 256; i++) {
+		ulaw_table[i] = ulaw_decode_calc((uint8_t)i);
+		alaw_table[i] = alaw_decode_calc((uint8_t)i);
+	}
+	for (int i = 0; i < 65536; i++) {
+		ulaw_enc[i] = ulaw_encode_calc((int16_t)(i - 32768));
+		alaw_enc[i] = alaw_encode_calc((int16_t)(i - 32768));
+	}
+	g_once_init_leave(&done, 1);
+}
+
+/** Encode one linear sample to mu-law. */
+uint8_t ce_g711_ulaw_encode(int16_t s)
+{
+	tables_init();
+	return ulaw_enc[s + 32768];
+}
+
+/** Decode one mu-law byte. */
+int16_t ce_g711_ulaw_decode(uint8_t u)
+{
+	tables_init();
+	return ulaw_table[u];
+}
+
+/** Encode one linear sample to A-law. */
+uint8_t ce_g711_alaw_encode(int16_t s)
+{
+	tables_init();
+	return alaw_enc[s + 32768];
 }
 
 /** Decode one A-law byte. */
@@ -116,18 +136,48 @@ void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_
 {
 	size_t i;
 
+	tables_init();
 	switch (codec) {
 	case CE_CODEC_PCMU:
 		for (i = 0; i < n; i++)
-			out[i] = ce_g711_ulaw_encode(in[i]);
+			out[i] = ulaw_enc[in[i] + 32768];
 		break;
 	case CE_CODEC_PCMA:
 		for (i = 0; i < n; i++)
-			out[i] = ce_g711_alaw_encode(in[i]);
+			out[i] = alaw_enc[in[i] + 32768];
 		break;
 	default:
 		memcpy(out, in, n * sizeof(int16_t));
 		break;
+	}
+}
+
+static inline int32_t clip(int32_t v)
+{
+	return v > 32767 ? 32767 : v < -32767 ? -32767 : v;
+}
+
+/**
+ * Encode the mix sum[i] - minus[i] (minus NULL: sum[i]) of n samples to
+ * out, clipping symmetrically: the mixer's one pass per output frame.
+ */
+void ce_codec_encode_mix(
+        enum ce_codec codec, const int32_t *sum, const int16_t *minus, uint8_t *out, size_t n)
+{
+	const uint8_t *t = codec == CE_CODEC_PCMU ? ulaw_enc : alaw_enc;
+	int16_t *lin = (int16_t *)(void *)out;
+	size_t i;
+
+	tables_init();
+	if (codec == CE_CODEC_L16) {
+		for (i = 0; i < n; i++)
+			lin[i] = (int16_t)clip(sum[i] - (minus ? minus[i] : 0));
+	} else if (minus) {
+		for (i = 0; i < n; i++)
+			out[i] = t[clip(sum[i] - minus[i]) + 32768];
+	} else {
+		for (i = 0; i < n; i++)
+			out[i] = t[clip(sum[i]) + 32768];
 	}
 }
 

@@ -26,6 +26,9 @@ int16_t ce_g711_alaw_decode(uint8_t a);
 size_t ce_codec_bytes(enum ce_codec codec, size_t n);
 /* Encode n samples to out (ce_codec_bytes(codec, n) bytes). */
 void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_t n);
+/* Encode sum[i] - minus[i] (minus may be NULL), clipped to [-32767, 32767]. */
+void ce_codec_encode_mix(
+        enum ce_codec codec, const int32_t *sum, const int16_t *minus, uint8_t *out, size_t n);
 /* Decode n samples (from ce_codec_bytes(codec, n) bytes) to out. */
 void ce_codec_decode(enum ce_codec codec, const uint8_t *in, int16_t *out, size_t n);
 /* The encoding of a silent sample (a G.711 byte), used to fill silence. */

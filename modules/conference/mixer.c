@@ -4,7 +4,7 @@
  * Only a bounded set of talkers is summed: legs that talk and are heard,
  * seats kept by those already in the set, free seats going to the loudest.
  * A talker hears the sum minus itself, encoded for it alone; everyone else
- * hears the same full sum, encoded once per codec on first demand; deaf
+ * hears the same full sum, encoded once per codec that has listeners; deaf
  * legs and rooms with no talker get a constant silent frame.  So the cost
  * grows with the number of talkers and codecs, not with the listeners.
  * Every sum is clipped symmetrically to [-32767, 32767].
@@ -78,6 +78,7 @@ int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 		room->legs->prev = leg;
 	room->legs = leg;
 	room->n_legs++;
+	room->n_codec[leg->codec]++;
 	return 0;
 }
 
@@ -133,6 +134,7 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 	if (leg->next)
 		leg->next->prev = leg->prev;
 	room->n_legs--;
+	room->n_codec[leg->codec]--;
 	leg->room = NULL;
 	return was;
 }
@@ -175,6 +177,7 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 		 * one per-listener memory touched each tick: fetch it early. */
 		const char *t = (const char *)&leg->next->talker;
 
+		__builtin_prefetch(leg->next);
 		for (size_t off = 0; off < sizeof(leg->talker); off += 64)
 			__builtin_prefetch(t + off);
 	}
@@ -217,65 +220,78 @@ static void fill_seats(struct ce_mix_room *room)
 	}
 }
 
-static void sum_talkers(struct ce_mix_room *room)
+/* Sum the talker set into sum (on the caller's stack: hot, and no room
+ * memory to fetch); returns how many were summed. */
+static unsigned sum_talkers(struct ce_mix_room *room, int32_t *sum)
 {
-	unsigned n = room->frame;
-	bool first = true;
+	unsigned n = room->frame, count = 0;
 
-	room->n_set = 0;
 	for (unsigned s = 0; s < room->max_talkers; s++) {
 		const int16_t *in;
 
 		if (!room->set[s])
 			continue;
 		in = room->set[s]->in;
-		room->n_set++;
 		room->st.talker_mixes++;
-		if (first) {
+		if (count++ == 0) {
 			for (unsigned i = 0; i < n; i++)
-				room->sum[i] = in[i];
-			first = false;
+				sum[i] = in[i];
 		} else {
 			for (unsigned i = 0; i < n; i++)
-				room->sum[i] += in[i];
+				sum[i] += in[i];
 		}
+	}
+	return count;
+}
+
+/* Encode the full mix once for every codec that has a listener. */
+static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
+{
+	unsigned talkers[CE_CODEC_COUNT] = {0};
+
+	for (unsigned s = 0; s < room->max_talkers; s++)
+		if (room->set[s])
+			talkers[room->set[s]->codec]++;
+	for (int c = 0; c < CE_CODEC_COUNT; c++) {
+		if (room->n_codec[c] <= talkers[c])
+			continue;
+		ce_codec_encode_mix((enum ce_codec)c, sum, NULL, room->mix_enc[c], room->frame);
+		room->enc_tick[c] = room->tick;
+		room->st.encodes++;
 	}
 }
 
-static void encode_minus(struct ce_mix_room *room, struct ce_mix_leg *leg)
-{
-	int16_t out[CE_MIX_MAX_FRAME];
-
-	for (unsigned i = 0; i < room->frame; i++)
-		out[i] = ce_mix_sat(room->sum[i] - leg->in[i]);
-	ce_codec_encode(leg->codec, out, room->minus_enc[leg->slot], room->frame);
-	room->st.encodes++;
-}
-
 /**
- * Mix this tick: choose the talker set, sum it and encode each talker's
- * mix-minus.  The full mix is encoded lazily by ce_mix_leg_output.
+ * Mix this tick: choose the talker set, sum it, encode each talker's
+ * mix-minus and the full mix once per codec of the listeners.
  */
 void ce_mix_room_mix(struct ce_mix_room *room)
 {
+	int32_t sum[CE_MIX_MAX_FRAME];
+
 	room->tick++;
 	room->st.ticks++;
 	fill_seats(room);
-	sum_talkers(room);
+	room->n_set = sum_talkers(room, sum);
 	if (room->n_set == 0)
 		return;
-	for (unsigned i = 0; i < room->frame; i++)
-		room->mix[i] = ce_mix_sat(room->sum[i]);
+	encode_listeners(room, sum);
 	if (room->n_set < 2)
 		return;
-	for (unsigned s = 0; s < room->max_talkers; s++)
-		if (room->set[s])
-			encode_minus(room, room->set[s]);
+	for (unsigned s = 0; s < room->max_talkers; s++) {
+		struct ce_mix_leg *leg = room->set[s];
+
+		if (!leg)
+			continue;
+		ce_codec_encode_mix(leg->codec, sum, leg->in, room->minus_enc[s], room->frame);
+		room->st.encodes++;
+	}
 }
 
 /**
  * What leg hears this tick, encoded in its codec: *len bytes owned by the
  * room, valid until the next ce_mix_room_mix.  NULL if leg has no room.
+ * A leg that joined after this tick's mix hears silence until the next.
  */
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 {
@@ -289,12 +305,8 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 		return room->silence[c];
 	if (leg->slot >= 0)
 		return room->n_set < 2 ? room->silence[c] : room->minus_enc[leg->slot];
-	if (room->mix_tick[c] != room->tick) {
-		ce_codec_encode(c, room->mix, room->mix_enc[c], room->frame);
-		room->mix_tick[c] = room->tick;
-		room->st.encodes++;
-	}
-	return room->mix_enc[c];
+	/* Not made this tick: the leg's codec had no listener at mix time. */
+	return room->enc_tick[c] == room->tick ? room->mix_enc[c] : room->silence[c];
 }
 
 /**

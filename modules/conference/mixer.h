@@ -57,9 +57,8 @@ struct ce_mix_room {
 	struct ce_mix_leg *set[CE_MIX_MAX_TALKERS];
 	unsigned n_set;
 	struct ce_mix_stats st;
-	uint64_t mix_tick[CE_CODEC_COUNT]; /* tick + 1 when mix_enc holds this tick */
-	int32_t sum[CE_MIX_MAX_FRAME];
-	int16_t mix[CE_MIX_MAX_FRAME];
+	unsigned n_codec[CE_CODEC_COUNT];  /* legs per codec */
+	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick mix_enc[codec] was made for */
 	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
 	uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
 	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES];
