@@ -116,6 +116,7 @@ static void store_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	        .left_at = c->left_at,
 	        .talk_ms = c->talk_ms,
 	        .reason = (char *)c->reason,
+	        .billid = (char *)c->billid,
 	};
 
 	if (st)

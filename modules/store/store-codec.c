@@ -63,6 +63,7 @@ static void cdr_to(GVariantBuilder *b, const struct ce_cdr *c)
 	put_x(b, "talk_ms", c->talk_ms);
 	put_x(b, "duration_ms", c->duration_ms);
 	put_s(b, "reason", c->reason);
+	put_s(b, "billid", c->billid);
 	put_s(b, "node", c->node);
 }
 
@@ -156,6 +157,7 @@ static int cdr_from(struct ce_rec *r, GVariant *d)
 	c->talk_ms = get_x(d, "talk_ms");
 	c->duration_ms = get_x(d, "duration_ms");
 	c->reason = get_s(d, "reason");
+	c->billid = get_s(d, "billid"); /* absent in records spooled before 002-cdr-billid */
 	c->node = get_s(d, "node");
 	return !c->uuid || !c->room ? -EINVAL : 0;
 }

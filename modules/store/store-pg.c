@@ -80,9 +80,9 @@ static const char *const sql[Q_N] = {
 		    " participant_id, caller, caller_name, detail) VALUES ($1, $2, $3, " TS(4)
 		    ", $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (uuid) DO NOTHING",
 	[Q_CDR] = "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role,"
-		  " caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason)"
-		  " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11) ", " TS(12)
-		  ", $13, $14, $15) ON CONFLICT (uuid) DO NOTHING",
+		  " caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason,"
+		  " billid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11) ", " TS(12)
+		  ", $13, $14, $15, $16) ON CONFLICT (uuid) DO NOTHING",
 	[Q_LIVE_UPSERT] = "INSERT INTO live_rooms (node, room, conference_id, participants, "
 			  "started_at, updated_at) VALUES ($1, $2, $3, $4, " TS(5) ", " TS(6)
 			  ") ON CONFLICT (node, room) DO UPDATE SET conference_id = $3, "
@@ -700,6 +700,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	p_x(&p, c->duration_ms);
 	p_x(&p, c->talk_ms);
 	p_s(&p, c->reason);
+	p_s(&p, c->billid);
 	return run(db, Q_CDR, &p, NULL, err);
 }
 

@@ -225,6 +225,7 @@ void ce_cdr_free(struct ce_cdr *cdr)
 	g_free(cdr->caller_name);
 	g_free(cdr->called);
 	g_free(cdr->reason);
+	g_free(cdr->billid);
 	g_free(cdr->node);
 	g_free(cdr);
 }
@@ -280,6 +281,7 @@ struct ce_rec *ce_rec_new_cdr(const struct ce_cdr *cdr)
 	c->caller_name = ce_store_text(cdr->caller_name);
 	c->called = ce_store_text(cdr->called);
 	c->reason = ce_store_text(cdr->reason);
+	c->billid = ce_store_text(cdr->billid);
 	c->node = ce_store_ident(cdr->node, CE_STORE_ROOM_MAX);
 	r->type = CE_REC_CDR;
 	r->cdr = c;

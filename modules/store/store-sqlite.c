@@ -556,8 +556,9 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
 	        "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
-	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason) "
-	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason, "
+	        "billid) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
 	        "ON CONFLICT (uuid) DO NOTHING",
 	        err);
 
@@ -578,6 +579,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	sqlite3_bind_int64(st, 13, c->duration_ms);
 	sqlite3_bind_int64(st, 14, c->talk_ms);
 	bind_s(st, 15, c->reason);
+	bind_s(st, 16, c->billid);
 	return run(db, st, NULL, NULL, err);
 }
 

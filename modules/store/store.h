@@ -183,6 +183,7 @@ struct ce_cdr {
 	gint64 left_at;
 	gint64 talk_ms;
 	char *reason;
+	char *billid; /* Yate's billing id of the call, or NULL */
 	/* filled by the store */
 	char *node;
 	gint64 duration_ms;
