@@ -355,7 +355,8 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 	return CE_MSG_DEFERRED;
 }
 
-static enum ce_msg_result on_dtmf(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+/* chan.dtmf and chan.text of a caller: events dtmf and text of the room (never taken). */
+static enum ce_msg_result on_input(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
 	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "targetid"));
@@ -364,7 +365,8 @@ static enum ce_msg_result on_dtmf(struct ce_dispatch *d, struct ce_msg *msg, voi
 	if (!leg)
 		leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
 	if (leg && leg->state == CE_LEG_JOINED)
-		ce_room_notify_dtmf(leg->room, leg, msg);
+		ce_room_notify_input(
+		        leg->room, leg, msg, strcmp(msg->name, "chan.text") ? "dtmf" : "text");
 	return CE_MSG_CONTINUE;
 }
 
@@ -578,7 +580,8 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	conf->media_open = true;
 	hook(conf, "call.execute", on_execute);
 	hook(conf, "call.conference", on_conference);
-	hook(conf, "chan.dtmf", on_dtmf);
+	hook(conf, "chan.dtmf", on_input);
+	hook(conf, "chan.text", on_input);
 	hook(conf, "chan.control", ce_conf_on_control);
 	hook(conf, "call.drop", ce_conf_on_drop);
 	watch(conf, "call.execute", watch_execute);

@@ -661,11 +661,13 @@ void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *ev
 }
 
 /**
- * A DTMF of the caller on @leg, turned into chan.notify event=dtmf the way
- * Yate's conference channel rewrites it: the chan.dtmf parameters, with id
- * the leg, peerid the caller, users, full, targetid and lastpeerid.
+ * A DTMF (@event "dtmf") or text ("text") of the caller on @leg, turned
+ * into chan.notify the way Yate's conference channel rewrites it: the
+ * original parameters, with id the leg, peerid the caller, users, full,
+ * targetid and lastpeerid.
  */
-void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf)
+void ce_room_notify_input(
+        struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf, const char *event)
 {
 	struct ce_msg *m = NULL;
 	const char *from;
@@ -680,7 +682,7 @@ void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct 
 	if (from)
 		ce_msg_set(m, "peerid", from);
 	ce_msg_set(m, "id", leg->id);
-	ce_msg_set(m, "event", "dtmf");
+	ce_msg_set(m, "event", event);
 	ce_msg_setf(m, "users", "%d", room->users);
 	ce_msg_set(m, "full", ce_room_full(room) ? "true" : "false");
 	ce_msg_set(m, "targetid", room->notify);

@@ -144,7 +144,8 @@ void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const un
         unsigned n, bool changed);
 void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
         const char *extra_name, const char *extra_value);
-void ce_room_notify_dtmf(struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf);
+void ce_room_notify_input(
+        struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf, const char *event);
 void ce_room_status(const struct ce_room *room, GString *out);
 
 #endif

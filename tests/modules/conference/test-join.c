@@ -694,6 +694,21 @@ static void test_dtmf(void)
 	fx_free(fx);
 }
 
+static void test_text(void)
+{
+	struct fx *fx = fx_new(NULL);
+	bool handled = true;
+
+	fx_join(fx, "r", "sip/1", 1, "notify=mon/r");
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "chan.text", "id=sip/1:text=hello:peerid=dumb/1", &handled));
+	g_assert_false(handled);
+	fx_expect_sent(fx, "chan.notify",
+	        "chan.notify:id=dumb/1:text=hello:peerid=sip/1:counted=true:utility=false:room=r:"
+	        "event=text:users=1:full=false:targetid=mon/r:lastpeerid=sip/1\n");
+	fx_free(fx);
+}
+
 static void test_talkers(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -804,6 +819,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/flags", test_flags);
 	g_test_add_func("/conference/join/utility-left-alone", test_utility_left_alone);
 	g_test_add_func("/conference/join/dtmf", test_dtmf);
+	g_test_add_func("/conference/join/text", test_text);
 	g_test_add_func("/conference/join/talkers", test_talkers);
 	g_test_add_func("/conference/join/console", test_console);
 	g_test_add_func("/conference/join/config", test_config);
