@@ -290,7 +290,7 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
 	l->s = s;
 	l->c = c;
 	l->alaw = !g_strcmp0(format, "alaw");
-	l->rand = g_rand_new();
+	l->rand = g_rand_new_with_seed(g_str_hash(c->id) ^ 0x5eed); /* runs repeat */
 	l->seq = (uint16_t)g_rand_int(l->rand);
 	l->ts = g_rand_int(l->rand);
 	l->ssrc = g_rand_int(l->rand);
