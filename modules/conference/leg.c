@@ -78,7 +78,8 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->billing = ce_msg_get_bool(params, "billing", false);
 	leg->player = ce_msg_get_bool(params, "player", false);
 	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.offer_timeout_ms * 1000;
-	err = ce_msg_copy(&leg->params, params);
+	/* only billing needs the request later: keep legs small otherwise */
+	err = leg->billing ? ce_msg_copy(&leg->params, params) : 0;
 	if (err)
 		goto out;
 	leg->room = room;

@@ -48,7 +48,7 @@ struct ce_leg {
 	gint64 deadline; /* of the current state, 0 for none */
 	unsigned port;   /* our RTP port */
 	struct ce_cmedia_leg *media;
-	struct ce_msg *params;     /* the join request, for billing */
+	struct ce_msg *params;     /* the join request (billing legs only) */
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
 	struct ce_dispatch *disc;  /* the channel's chan.disconnected, held while moving */
 	bool moving;               /* call.conference is moving the channel to dumb/N */
