@@ -163,7 +163,7 @@ static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, ch
 	        {"max-queue", 0, 0, G_OPTION_ARG_INT, &o->max_queue,
 	                "messages in flight to one module (1000)", "N"},
 	        {"flood", 0, 0, G_OPTION_ARG_INT, &o->flood,
-	                "lines per second from a module that count as a flood (0: no limit)", "N"},
+	                "lines per second from a module that count as a flood (50000)", "N"},
 	        {"allow", 0, 0, G_OPTION_ARG_STRING, &o->allow,
 	                "problems that do not fail the run, e.g. timeout,garbage", "LIST"},
 	        {"local-ip", 0, 0, G_OPTION_ARG_STRING, &o->localip,
@@ -258,6 +258,7 @@ static void sim_init(struct sim *s)
 	g_queue_init(&s->enqueued);
 	s->mod_opts.timeout_ms = 10000;
 	s->mod_opts.max_queue = 1000;
+	s->flood_lines = 50000;
 	s->listen_fd = -1;
 	s->clock_fd = -1;
 	s->runid = (unsigned)time(NULL);
