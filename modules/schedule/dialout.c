@@ -1,0 +1,246 @@
+/* dialout.c - dialling participants out when their conference starts, with retries */
+#define G_LOG_DOMAIN "schedule"
+
+#include <string.h>
+
+#include "bus.h"
+#include "engine.h"
+#include "message.h"
+#include "modules/schedule/schedule-priv.h"
+#include "modules/store/store.h"
+
+/*
+ * At starts_at every participant with dial_out=true is called (DESIGN §2,
+ * transcript 2):
+ *
+ *   call.execute callto=dumb/ target=ADDRESS caller=<access number>
+ *                callername=<title> ce_dialout=ROOM <room parameters>
+ *
+ * (direct=ADDRESS when the address is a Yate target such as sip/...).  The
+ * conference module's watcher joins the new dumb/N to ROOM and attaches RTP;
+ * the far end answers.  A failure - Yate's answer false with error=offline,
+ * or the dumb/N disconnected before call.answered with error busy,
+ * noanswer, ... - is stored as a "leave" event with detail "dial-out
+ * failed: ERROR", and retried dial_retries times, dial_retry_delay seconds
+ * apart, unless the error says retrying is pointless (noroute, forbidden,
+ * rejected, ...).  The conference's end hangs up dial-outs still ringing.
+ */
+
+static const char *const retryable[] = {"busy", "noanswer", "offline", "congestion", "timeout",
+        "failure", "noconn", "service-unavailable"};
+
+static guint serial;
+
+/** ce_sched_dialout_free() - GDestroyNotify of a dial-out */
+void ce_sched_dialout_free(gpointer data)
+{
+	struct dialout *d = data;
+
+	g_free(d->room);
+	g_free(d->address);
+	g_free(d->name);
+	g_free(d->id);
+	g_free(d);
+}
+
+static struct dialout *by_serial(struct sched *s, guint n)
+{
+	for (guint i = 0; i < s->dials->len; i++) {
+		struct dialout *d = g_ptr_array_index(s->dials, i);
+		if (d->attempt == n)
+			return d;
+	}
+	return NULL;
+}
+
+static struct dialout *by_id(struct sched *s, const char *id)
+{
+	for (guint i = 0; id && i < s->dials->len; i++) {
+		struct dialout *d = g_ptr_array_index(s->dials, i);
+		if (d->id && !d->gone && !strcmp(d->id, id))
+			return d;
+	}
+	return NULL;
+}
+
+static bool can_retry(const char *error)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(retryable); i++) {
+		if (!strcmp(error, retryable[i]))
+			return true;
+	}
+	return false;
+}
+
+static void failed(struct sched *s, struct dialout *d, const char *error)
+{
+	struct ce_store *st = ce_store_of(s->ce);
+	gint64 now = ce_engine_now(s->ce);
+	char *detail = g_strdup_printf("dial-out failed: %s", error);
+	struct ce_event ev = {
+	        .kind = CE_EVENT_LEAVE,
+	        .at = now,
+	        .room = d->room,
+	        .conference_id = d->conference_id,
+	        .leg = d->id,
+	        .participant_id = d->participant_id,
+	        .caller = d->address,
+	        .caller_name = d->name,
+	        .detail = detail,
+	};
+
+	s->dial_failed++;
+	if (st)
+		ce_store_add_event(st, &ev);
+	g_clear_pointer(&d->id, g_free);
+	d->tries++;
+	if (d->tries <= s->set.dial_retries && can_retry(error)) {
+		d->retry_at = now + (gint64)s->set.dial_retry_s * G_USEC_PER_SEC;
+		g_message("dial-out to %s for room %s failed (%s): retry %u of %u in %u s",
+		        d->address, d->room, error, d->tries, s->set.dial_retries,
+		        s->set.dial_retry_s);
+	} else {
+		d->gone = true;
+		g_message("dial-out to %s for room %s failed (%s): giving up", d->address, d->room,
+		        error);
+	}
+	g_free(detail);
+}
+
+static void on_answer(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct sched *s = ce_sched_get();
+	struct dialout *d = s ? by_serial(s, GPOINTER_TO_UINT(arg)) : NULL;
+	const char *id = ce_msg_get(msg, "id");
+
+	if (!d || d->gone)
+		return;
+	if (handled && id && g_str_has_prefix(id, "dumb/")) {
+		g_free(d->id);
+		d->id = g_strdup(id);
+		s->dialled++;
+		g_info("dialling %s for room %s on %s", d->address, d->room, id);
+		return;
+	}
+	failed(s, d, ce_msg_get_def(msg, "error", "failure"));
+}
+
+static void dial(struct sched *s, struct dialout *d, const struct ce_conference *c)
+{
+	struct ce_msg *m;
+
+	d->retry_at = 0;
+	d->attempt = ++serial;
+	ce_msg_new(&m, "call.execute");
+	ce_msg_set(m, "callto", "dumb/");
+	ce_msg_set(m, strchr(d->address, '/') ? "direct" : "target", d->address);
+	ce_msg_set(m, "caller", c->access_number ? c->access_number : c->room);
+	ce_msg_set(m, "callername", c->title && *c->title ? c->title : c->room);
+	ce_msg_set(m, "ce_dialout", c->room);
+	ce_sched_room_params(s, m, c);
+	ce_msg_setf(m, "participant_id", "%" G_GINT64_FORMAT, d->participant_id);
+	g_info("dialling %s (%s) into room %s", d->address, d->name ? d->name : "", c->room);
+	ce_bus_send(s->bus, m, s->set.dial_timeout_ms, on_answer, GUINT_TO_POINTER(d->attempt));
+	ce_msg_unref(m);
+}
+
+static void on_parts(int err, GPtrArray *parts, void *arg)
+{
+	struct sched *s = ce_sched_get();
+	struct sconf *sc = s ? ce_sched_find(s, *(gint64 *)arg) : NULL;
+
+	if (!sc || sc->ended)
+		return;
+	if (err < 0) {
+		g_warning("cannot read the participants of conference %" G_GINT64_FORMAT ": %s",
+		        sc->c->id, g_strerror(-err));
+		return;
+	}
+	for (guint i = 0; parts && i < parts->len; i++) {
+		struct ce_participant *p = g_ptr_array_index(parts, i);
+		struct dialout *d;
+		if (!p->dial_out || !p->address || !*p->address)
+			continue;
+		d = g_new0(struct dialout, 1);
+		d->conference_id = sc->c->id;
+		d->participant_id = p->id;
+		d->room = g_strdup(sc->c->room);
+		d->address = g_strdup(p->address);
+		d->name = g_strdup(p->name);
+		g_ptr_array_add(s->dials, d);
+		sc->live = true;
+		dial(s, d, sc->c);
+	}
+}
+
+/** ce_sched_dial_start() - read the participants of @sc and dial those marked dial_out */
+void ce_sched_dial_start(struct sched *s, struct sconf *sc)
+{
+	struct ce_store *st = ce_store_of(s->ce);
+	gint64 *id = g_new(gint64, 1);
+
+	*id = sc->c->id;
+	if (!st || ce_store_list_participants(st, *id, on_parts, id, g_free) < 0)
+		g_free(id);
+}
+
+/** ce_sched_dial_run() - redial what is due at @now, forget what is over */
+void ce_sched_dial_run(struct sched *s, gint64 now)
+{
+	for (guint i = 0; i < s->dials->len;) {
+		struct dialout *d = g_ptr_array_index(s->dials, i);
+		struct sconf *sc = ce_sched_find(s, d->conference_id);
+		if (d->retry_at && now >= d->retry_at && sc && !sc->ended)
+			dial(s, d, sc->c);
+		if (d->gone || !sc || sc->ended)
+			g_ptr_array_remove_index_fast(s->dials, i);
+		else
+			i++;
+	}
+}
+
+/** ce_sched_dial_end() - the conference ended: hang up its dial-outs not answered yet */
+void ce_sched_dial_end(struct sched *s, gint64 conference_id)
+{
+	for (guint i = 0; i < s->dials->len; i++) {
+		struct dialout *d = g_ptr_array_index(s->dials, i);
+		if (d->conference_id != conference_id)
+			continue;
+		if (d->id && !d->answered && !d->gone) {
+			struct ce_msg *m;
+			ce_msg_new(&m, "call.drop");
+			ce_msg_set(m, "id", d->id);
+			ce_msg_set(m, "reason", s->set.end_reason);
+			ce_sched_send(s, m);
+		}
+		d->gone = true;
+		d->retry_at = 0;
+	}
+}
+
+/** ce_sched_dial_watch() - Yate's call.answered, chan.disconnected, chan.hangup for dial-outs */
+void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg)
+{
+	struct dialout *d;
+
+	if (!strcmp(name, "call.answered")) {
+		d = by_id(s, ce_msg_get(msg, "peerid"));
+		if (!d)
+			d = by_id(s, ce_msg_get(msg, "targetid"));
+		if (!d)
+			d = by_id(s, ce_msg_get(msg, "id"));
+		if (d && !d->answered) {
+			d->answered = true;
+			g_message("dial-out %s answered by %s", d->id, d->address);
+		}
+		return;
+	}
+	d = by_id(s, ce_msg_get(msg, "id"));
+	if (!d)
+		return;
+	if (d->answered) {
+		d->gone = true; /* a normal end: the monitor has its CDR */
+		return;
+	}
+	failed(s, d, ce_msg_get_def(msg, "error", ce_msg_get_def(msg, "reason", "noanswer")));
+}

@@ -1,0 +1,98 @@
+/* schedule-priv.h - the schedule module's state, shared by its files (not for other modules) */
+#ifndef CE_SCHEDULE_PRIV_H
+#define CE_SCHEDULE_PRIV_H
+
+#include <stdbool.h>
+#include <glib.h>
+
+struct ce_engine;
+struct ce_bus;
+struct ce_msg;
+struct ce_store;
+struct ce_conference;
+
+/* [schedule] settings (conf/conf-engine.conf lists them with defaults). */
+struct sched_settings {
+	unsigned priority;      /* call.execute handler; before the conference's 50 */
+	unsigned tick_ms;       /* timer evaluation period */
+	unsigned poll_s;        /* store read of the conferences around now */
+	unsigned admit_timeout_ms; /* a caller waits at most this for the store */
+	int maxusers;           /* room size of a conference without max_participants */
+	bool guard_rooms;       /* conf/NAME of a scheduled room needs admission too */
+	bool dialout;           /* dial participants with dial_out at the start */
+	unsigned dial_retries;  /* attempts after the first for busy/noanswer/... */
+	unsigned dial_retry_s;  /* between attempts */
+	unsigned dial_timeout_ms; /* Yate's answer to the dial-out call.execute */
+	char *notify_prefix;    /* notify= of scheduled rooms: PREFIX<room> */
+	char *end_reason;       /* call.drop reason at the end */
+	char *pin_param;        /* call parameter that carries the PIN */
+};
+
+/* A scheduled conference the module knows to be near or running. */
+struct sconf {
+	struct ce_conference *c;
+	bool live;     /* someone was admitted or dialled: the room may exist */
+	bool started;  /* start-time work done (dial-out) */
+	bool alerted;
+	bool ended;
+	GHashTable *callers; /* caller channel id -> NULL: admitted, not hung up */
+	unsigned reserved;   /* admissions on their way */
+};
+
+/* One dial-out attempt of a participant. */
+struct dialout {
+	struct sched *s;
+	gint64 conference_id;
+	gint64 participant_id;
+	char *room;
+	char *address;
+	char *name;
+	char *id; /* dumb/N once Yate answered */
+	unsigned attempt; /* serial of the current attempt */
+	unsigned tries;   /* failed attempts so far */
+	gint64 retry_at; /* 0: not waiting for a retry */
+	bool answered;
+	bool gone;
+};
+
+struct sched {
+	struct ce_engine *ce;
+	struct ce_bus *bus;
+	struct sched_settings set;
+	GHashTable *confs;   /* conference id (gint64 *) -> struct sconf */
+	GHashTable *callers; /* caller channel id -> conference id (gint64 *) */
+	GPtrArray *dials;    /* struct dialout */
+	GList *pending;      /* admissions waiting for the store */
+	GArray *hooks;
+	GArray *watches;
+	guint tick_id;
+	gint64 next_poll;
+	bool polling;
+	guint64 admitted, refused, dialled, dial_failed, ended;
+};
+
+/* schedule.c */
+struct sched *ce_sched_get(void);
+void ce_sched_send(struct sched *s, struct ce_msg *msg);
+
+/* admit.c */
+int ce_sched_admit_init(struct sched *s);
+void ce_sched_admit_exit(struct sched *s);
+void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_conference *c);
+
+/* timers.c */
+struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c);
+struct sconf *ce_sched_find(struct sched *s, gint64 id);
+struct sconf *ce_sched_find_room(struct sched *s, const char *room);
+void ce_sched_sconf_free(gpointer data);
+void ce_sched_run(struct sched *s, gint64 now);
+void ce_sched_poll(struct sched *s);
+
+/* dialout.c */
+void ce_sched_dial_start(struct sched *s, struct sconf *sc);
+void ce_sched_dial_run(struct sched *s, gint64 now);
+void ce_sched_dial_end(struct sched *s, gint64 conference_id);
+void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg);
+void ce_sched_dialout_free(gpointer data);
+
+#endif

@@ -1,0 +1,215 @@
+/* schedule.c - the schedule module: [schedule] settings, timers, watchers, console status */
+#define G_LOG_DOMAIN "schedule"
+
+#include <errno.h>
+#include <string.h>
+
+#include "bus.h"
+#include "conf-engine/config.h"
+#include "console.h"
+#include "engine.h"
+#include "message.h"
+#include "module.h"
+#include "modules/schedule/schedule-priv.h"
+#include "modules/schedule/schedule.h"
+#include "modules/store/store.h"
+
+#define SECTION "schedule"
+
+/* One engine per process, as for the store module. */
+static struct sched *mod;
+
+/** ce_sched_get() - the running module's state, or NULL */
+struct sched *ce_sched_get(void)
+{
+	return mod;
+}
+
+static void sent(struct ce_msg *msg, bool handled, void *arg)
+{
+	(void)arg;
+	g_debug("%s %s: %s", msg->name, ce_msg_get_def(msg, "id", ce_msg_get_def(msg, "targetid", "")),
+	        handled ? "done" : "not handled");
+}
+
+/** ce_sched_send() - send @msg (reference taken) locally first, then to Yate; answer ignored */
+void ce_sched_send(struct sched *s, struct ce_msg *msg)
+{
+	ce_bus_send(s->bus, msg, 0, sent, NULL);
+	ce_msg_unref(msg);
+}
+
+static void load_settings(struct sched_settings *set, const struct ce_config *cfg)
+{
+	set->priority = (unsigned)ce_config_get_int(cfg, SECTION, "priority", 45, 0, 1000);
+	set->tick_ms = (unsigned)ce_config_get_int(cfg, SECTION, "tick", 1000, 10, 60000);
+	set->poll_s = (unsigned)ce_config_get_int(cfg, SECTION, "poll_interval", 30, 1, 86400);
+	set->admit_timeout_ms =
+	        (unsigned)ce_config_get_int(cfg, SECTION, "admit_timeout", 5000, 100, 60000);
+	set->maxusers = (int)ce_config_get_int(cfg, SECTION, "maxusers", 1000, 1, 100000);
+	set->guard_rooms = ce_config_get_bool(cfg, SECTION, "guard_rooms", true);
+	set->dialout = ce_config_get_bool(cfg, SECTION, "dialout", true);
+	set->dial_retries = (unsigned)ce_config_get_int(cfg, SECTION, "dial_retries", 2, 0, 100);
+	set->dial_retry_s = (unsigned)ce_config_get_int(cfg, SECTION, "dial_retry_delay", 60, 1, 86400);
+	set->dial_timeout_ms =
+	        (unsigned)ce_config_get_int(cfg, SECTION, "dial_timeout", 10000, 100, 600000);
+	set->notify_prefix = g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
+	set->end_reason = g_strdup(ce_config_get(cfg, SECTION, "end_reason", "schedule-ended"));
+	set->pin_param = g_strdup(ce_config_get(cfg, SECTION, "pin_param", "pin"));
+}
+
+static gboolean on_tick(gpointer data)
+{
+	struct sched *s = data;
+
+	ce_sched_run(s, ce_engine_now(s->ce));
+	return G_SOURCE_CONTINUE;
+}
+
+static void on_watch(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct sched *s = arg;
+	const char *id = ce_msg_get(msg, "id");
+	gint64 *cid;
+
+	(void)handled;
+	ce_sched_dial_watch(s, msg->name, msg);
+	if (strcmp(msg->name, "chan.hangup") || !id)
+		return;
+	cid = g_hash_table_lookup(s->callers, id);
+	if (cid) {
+		struct sconf *sc = ce_sched_find(s, *cid);
+		if (sc)
+			g_hash_table_remove(sc->callers, id);
+		g_hash_table_remove(s->callers, id);
+	}
+}
+
+static void status(struct ce_engine *ce, GString *out, void *arg)
+{
+	struct sched *s = mod;
+
+	(void)ce;
+	(void)arg;
+	if (!s)
+		return;
+	g_string_append_printf(out,
+	        "schedule_active=%u,schedule_admitted=%" G_GUINT64_FORMAT
+	        ",schedule_refused=%" G_GUINT64_FORMAT ",schedule_dialled=%" G_GUINT64_FORMAT
+	        ",schedule_dial_failed=%" G_GUINT64_FORMAT ",schedule_ended=%" G_GUINT64_FORMAT,
+	        g_hash_table_size(s->confs), s->admitted, s->refused, s->dialled, s->dial_failed,
+	        s->ended);
+}
+
+static int add_watch(struct sched *s, const char *name)
+{
+	int id = ce_bus_watch(s->bus, name, 0, on_watch, s, NULL);
+
+	if (id > 0) {
+		unsigned u = (unsigned)id;
+		g_array_append_val(s->watches, u);
+	}
+	return id < 0 ? id : 0;
+}
+
+static void sched_free(struct sched *s)
+{
+	for (guint i = 0; s->watches && i < s->watches->len; i++)
+		ce_bus_unwatch(s->bus, g_array_index(s->watches, unsigned, i));
+	if (s->tick_id)
+		g_source_remove(s->tick_id);
+	ce_sched_admit_exit(s);
+	if (s->confs)
+		g_hash_table_destroy(s->confs);
+	if (s->callers)
+		g_hash_table_destroy(s->callers);
+	if (s->dials)
+		g_ptr_array_unref(s->dials);
+	if (s->hooks)
+		g_array_free(s->hooks, TRUE);
+	if (s->watches)
+		g_array_free(s->watches, TRUE);
+	g_free(s->set.notify_prefix);
+	g_free(s->set.end_reason);
+	g_free(s->set.pin_param);
+	g_free(s);
+}
+
+static int sched_new(struct sched **sp, struct ce_engine *ce)
+{
+	static const char *const watched[] = {"chan.hangup", "chan.disconnected", "call.answered"};
+	struct sched *s = g_new0(struct sched, 1);
+	int r = 0;
+
+	s->ce = ce;
+	s->bus = ce_engine_bus(ce);
+	load_settings(&s->set, ce_engine_config(ce));
+	s->confs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, ce_sched_sconf_free);
+	s->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	s->dials = g_ptr_array_new_with_free_func(ce_sched_dialout_free);
+	s->hooks = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	s->watches = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	for (unsigned i = 0; r == 0 && i < G_N_ELEMENTS(watched); i++)
+		r = add_watch(s, watched[i]);
+	if (r == 0)
+		r = ce_sched_admit_init(s);
+	if (r < 0)
+		goto out;
+	s->tick_id = g_timeout_add(s->set.tick_ms, on_tick, s);
+	*sp = s;
+out:
+	if (r < 0)
+		sched_free(s);
+	return r;
+}
+
+static int schedule_init(struct ce_engine *ce)
+{
+	int r;
+
+	if (!ce_store_of(ce)) {
+		g_message("no store: schedule/ targets are refused, no timers, no dial-out");
+	}
+	r = sched_new(&mod, ce);
+	if (r < 0) {
+		g_critical("cannot start the schedule module: %s", g_strerror(-r));
+		return r;
+	}
+	r = ce_console_add_status(ce, SECTION, status, NULL);
+	if (r < 0) {
+		sched_free(g_steal_pointer(&mod));
+		return r;
+	}
+	ce_sched_poll(mod);
+	return 0;
+}
+
+static void schedule_exit(struct ce_engine *ce)
+{
+	if (!mod)
+		return;
+	ce_console_remove_status(ce, SECTION);
+	sched_free(g_steal_pointer(&mod));
+}
+
+/** ce_schedule_tick() - evaluate timers, dial-outs and the store poll now (tests' fake clock) */
+void ce_schedule_tick(struct ce_engine *ce)
+{
+	if (mod && mod->ce == ce)
+		ce_sched_run(mod, ce_engine_now(ce));
+}
+
+/** ce_schedule_poll() - read the conferences around now from the store at once */
+void ce_schedule_poll(struct ce_engine *ce)
+{
+	if (mod && mod->ce == ce)
+		ce_sched_poll(mod);
+}
+
+/** ce_schedule_n_active() - conferences being tracked (near, running or just ended) */
+unsigned ce_schedule_n_active(struct ce_engine *ce)
+{
+	return mod && mod->ce == ce ? g_hash_table_size(mod->confs) : 0;
+}
+
+CE_MODULE_DEFINE(schedule, CE_MODULE_PRIORITY_DEFAULT, schedule_init, schedule_exit);

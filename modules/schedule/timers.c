@@ -1,0 +1,221 @@
+/* timers.c - schedule timers: conferences near or running, start, end alert, end on time */
+#define G_LOG_DOMAIN "schedule"
+
+#include <string.h>
+
+#include "bus.h"
+#include "engine.h"
+#include "message.h"
+#include "modules/schedule/schedule-priv.h"
+#include "modules/store/store.h"
+
+/*
+ * The module keeps the conferences it knows to be near or running: those
+ * a caller was admitted to, and those a poll of the store (every
+ * poll_interval seconds: rows overlapping [now - 1 day, now + 2 polls])
+ * returned.  Each tick, with the engine's clock:
+ *
+ *   starts_at reached      dial the participants marked dial_out
+ *   ends_at - end_alert_s  "end-alert" event, chan.notify event=endalert to
+ *                          the room's notify target (there is no room
+ *                          prompt API yet: the announcement is that notify)
+ *   ends_at + end_grace_s  "end" event, call.drop id=conf/ROOM
+ *                          reason=schedule-ended (every leg dropped, the
+ *                          room closes), pending dial-outs hung up
+ *
+ * A conference cancelled while running ends at the next tick.  Ended
+ * conferences are forgotten a day after their end.
+ */
+
+#define KEEP_AFTER_END ((gint64)24 * 3600 * G_USEC_PER_SEC)
+
+/** ce_sched_sconf_free() - GDestroyNotify of a tracked conference */
+void ce_sched_sconf_free(gpointer data)
+{
+	struct sconf *sc = data;
+
+	ce_conference_unref(sc->c);
+	g_hash_table_destroy(sc->callers);
+	g_free(sc);
+}
+
+/** ce_sched_find() - the tracked conference with row id @id, or NULL */
+struct sconf *ce_sched_find(struct sched *s, gint64 id)
+{
+	return g_hash_table_lookup(s->confs, &id);
+}
+
+/** ce_sched_find_room() - a tracked, not yet ended conference of room @room, or NULL */
+struct sconf *ce_sched_find_room(struct sched *s, const char *room)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, s->confs);
+	while (room && g_hash_table_iter_next(&it, NULL, &v)) {
+		struct sconf *sc = v;
+		if (!sc->ended && !strcmp(sc->c->room, room))
+			return sc;
+	}
+	return NULL;
+}
+
+/**
+ * ce_sched_track() - start tracking conference @c or refresh the row of a
+ * tracked one (times may have moved, it may be cancelled).  Returns it.
+ */
+struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c)
+{
+	struct sconf *sc = ce_sched_find(s, c->id);
+
+	if (sc) {
+		struct ce_conference *old = sc->c;
+		sc->c = ce_conference_ref(c);
+		if (old->ends_at != c->ends_at)
+			sc->alerted = false;
+		ce_conference_unref(old);
+		return sc;
+	}
+	sc = g_new0(struct sconf, 1);
+	sc->c = ce_conference_ref(c);
+	sc->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_hash_table_insert(s->confs, &sc->c->id, sc);
+	return sc;
+}
+
+static void add_event(struct sched *s, struct sconf *sc, enum ce_event_kind kind, gint64 now,
+        const char *detail)
+{
+	struct ce_store *st = ce_store_of(s->ce);
+	struct ce_event ev = {
+	        .kind = kind,
+	        .at = now,
+	        .room = sc->c->room,
+	        .conference_id = sc->c->id,
+	        .detail = (char *)detail,
+	};
+
+	if (st)
+		ce_store_add_event(st, &ev);
+}
+
+static void end_alert(struct sched *s, struct sconf *sc, gint64 now)
+{
+	gint64 left = (sc->c->ends_at - now) / G_USEC_PER_SEC;
+	char *detail = g_strdup_printf("ends in %" G_GINT64_FORMAT " s", left);
+	struct ce_msg *m;
+
+	sc->alerted = true;
+	g_message("conference %" G_GINT64_FORMAT " room %s: end alert, %s", sc->c->id, sc->c->room,
+	        detail);
+	add_event(s, sc, CE_EVENT_END_ALERT, now, detail);
+	ce_msg_new(&m, "chan.notify");
+	ce_msg_setf(m, "targetid", "%s%s", s->set.notify_prefix, sc->c->room);
+	ce_msg_set(m, "event", "endalert");
+	ce_msg_set(m, "room", sc->c->room);
+	ce_msg_setf(m, "conference_id", "%" G_GINT64_FORMAT, sc->c->id);
+	ce_msg_setf(m, "remaining", "%" G_GINT64_FORMAT, left);
+	ce_sched_send(s, m);
+	g_free(detail);
+}
+
+static void end_conf(struct sched *s, struct sconf *sc, gint64 now, const char *why)
+{
+	struct ce_msg *m;
+	GHashTableIter it;
+	gpointer k;
+
+	sc->ended = true;
+	s->ended++;
+	ce_sched_dial_end(s, sc->c->id);
+	g_hash_table_iter_init(&it, sc->callers);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		g_hash_table_remove(s->callers, k);
+	g_hash_table_remove_all(sc->callers);
+	if (!sc->live)
+		return;
+	g_message("conference %" G_GINT64_FORMAT " room %s: ended (%s)", sc->c->id, sc->c->room, why);
+	add_event(s, sc, CE_EVENT_END, now, why);
+	ce_msg_new(&m, "call.drop");
+	ce_msg_setf(m, "id", "conf/%s", sc->c->room);
+	ce_msg_set(m, "reason", why);
+	ce_sched_send(s, m);
+}
+
+static void run_one(struct sched *s, struct sconf *sc, gint64 now)
+{
+	const struct ce_conference *c = sc->c;
+	gint64 end = c->ends_at + (gint64)MAX(c->end_grace_s, 0) * G_USEC_PER_SEC;
+
+	if (sc->ended)
+		return;
+	if (c->cancelled && now >= c->starts_at - (gint64)MAX(c->early_join_s, 0) * G_USEC_PER_SEC) {
+		end_conf(s, sc, now, "schedule-cancelled");
+		return;
+	}
+	if (now >= end) {
+		end_conf(s, sc, now, s->set.end_reason);
+		return;
+	}
+	if (!sc->started && now >= c->starts_at && now < c->ends_at) {
+		sc->started = true;
+		if (s->set.dialout)
+			ce_sched_dial_start(s, sc);
+	}
+	if (!sc->alerted && sc->live && c->end_alert_s > 0 &&
+	        now >= c->ends_at - (gint64)c->end_alert_s * G_USEC_PER_SEC && now < c->ends_at)
+		end_alert(s, sc, now);
+}
+
+/** ce_sched_run() - one evaluation of every timer at time @now */
+void ce_sched_run(struct sched *s, gint64 now)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	if (now >= s->next_poll)
+		ce_sched_poll(s);
+	g_hash_table_iter_init(&it, s->confs);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		struct sconf *sc = v;
+		run_one(s, sc, now);
+		if (sc->ended && now > sc->c->ends_at + KEEP_AFTER_END)
+			g_hash_table_iter_remove(&it);
+	}
+	ce_sched_dial_run(s, now);
+}
+
+static void on_list(int err, GPtrArray *rows, void *arg)
+{
+	struct sched *s = ce_sched_get();
+
+	(void)arg;
+	if (!s)
+		return;
+	s->polling = false;
+	if (err < 0) {
+		g_info("reading the schedule failed: %s", g_strerror(-err));
+		return;
+	}
+	for (guint i = 0; rows && i < rows->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(rows, i);
+		struct sconf *sc = ce_sched_find(s, c->id);
+		if (!sc || !sc->ended)
+			ce_sched_track(s, c);
+	}
+	ce_sched_run(s, ce_engine_now(s->ce));
+}
+
+/** ce_sched_poll() - read the conferences around now from the store (asynchronous) */
+void ce_sched_poll(struct sched *s)
+{
+	struct ce_store *st = ce_store_of(s->ce);
+	gint64 now = ce_engine_now(s->ce);
+	gint64 ahead = 2 * (gint64)s->set.poll_s * G_USEC_PER_SEC;
+
+	s->next_poll = now + (gint64)s->set.poll_s * G_USEC_PER_SEC;
+	if (!st || s->polling)
+		return;
+	if (ce_store_list_conferences(st, now - KEEP_AFTER_END, now + ahead, on_list, NULL, NULL) == 0)
+		s->polling = true;
+}
