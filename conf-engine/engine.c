@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
 
 #include "bus.h"
 #include "config.h"
@@ -26,11 +28,17 @@ static const struct ce_module_desc *const builtin[] = {
 
 #define N_BUILTIN (G_N_ELEMENTS(builtin) - 1)
 
+/* Where the engine keeps its files unless [general] state_dir says (Makefile.am). */
+#ifndef CE_STATEDIR
+#define CE_STATEDIR "/var/lib/conf-engine"
+#endif
+
 struct ce_engine {
 	struct ce_bus *bus;
 	struct ce_config *cfg;
 	struct ce_console *console;
 	char *node;
+	char *state_dir;
 	ce_clock_h *clock;
 	void *clock_arg;
 	gint64 started;
@@ -94,6 +102,23 @@ static void engine_status(struct ce_engine *ce, GString *out, void *arg)
 	        st.dispatched, st.handled, st.deferred, st.sent, st.sent_timeout);
 }
 
+/* [general] state_dir, relative to the configuration file's directory; else CE_STATEDIR. */
+static char *state_dir_of(const struct ce_config *cfg)
+{
+	const char *v = ce_config_get(cfg, "general", "state_dir", NULL);
+	const char *file = ce_config_path(cfg);
+	char *dir, *p;
+
+	if (!v || !*v)
+		return g_strdup(CE_STATEDIR);
+	if (g_path_is_absolute(v) || !file)
+		return g_strdup(v);
+	dir = g_path_get_dirname(file);
+	p = g_build_filename(dir, v, NULL);
+	g_free(dir);
+	return p;
+}
+
 /**
  * Create an engine with its bus and console registry.  It takes @cfg
  * (NULL: an empty configuration) and frees it with itself.  The node name
@@ -112,6 +137,7 @@ int ce_engine_new(struct ce_engine **cep, struct ce_config *cfg)
 	if ((err = ce_bus_new(&ce->bus)) < 0 || (err = ce_console_new(&ce->console)) < 0)
 		goto out;
 	ce->node = g_strdup(ce_config_get(ce->cfg, "general", "node", g_get_host_name()));
+	ce->state_dir = state_dir_of(ce->cfg);
 	ce->started = ce_engine_now(ce);
 	err = ce_console_add_status(ce, "engine", engine_status, NULL);
 out:
@@ -138,6 +164,7 @@ void ce_engine_free(struct ce_engine *ce)
 		ce_config_free(ce->cfg);
 	g_ptr_array_unref(ce->running);
 	g_free(ce->node);
+	g_free(ce->state_dir);
 	g_free(ce);
 }
 
@@ -154,6 +181,16 @@ int ce_engine_start_list(struct ce_engine *ce, const struct ce_module_desc *cons
 
 	if (ce->running->len)
 		return -EALREADY;
+	/* only when asked for: a plain run must not create system directories */
+	if (*ce_config_get(ce->cfg, "general", "state_dir", "")) {
+		GError *error = NULL;
+
+		if ((err = ce_engine_make_state_dir(ce, &error)) < 0) {
+			g_critical("%s", error->message);
+			g_error_free(error);
+			return err;
+		}
+	}
 	order = g_new(const struct ce_module_desc *, n + 1);
 	memcpy(order, mods, n * sizeof(*mods));
 	qsort(order, n, sizeof(*order), desc_cmp);
@@ -264,6 +301,61 @@ struct ce_console *ce_engine_console(const struct ce_engine *ce)
 const char *ce_engine_node(const struct ce_engine *ce)
 {
 	return ce->node;
+}
+
+/**
+ * The engine's state directory, where modules keep their files by default:
+ * [general] state_dir (relative to the configuration file's directory), else
+ * the build's localstatedir/lib/conf-engine.  It exists once the engine has
+ * started if state_dir is set; a module that uses the built-in default
+ * calls ce_engine_make_state_dir() first.
+ */
+const char *ce_engine_state_dir(const struct ce_engine *ce)
+{
+	return ce->state_dir;
+}
+
+/* Makes @path with @mode if missing; its missing parents get 0755, as /var/lib has. */
+static int make_dir(const char *path, int mode)
+{
+	char *parent;
+	int r = 0;
+
+	if (g_file_test(path, G_FILE_TEST_IS_DIR))
+		return 0;
+	parent = g_path_get_dirname(path);
+	if (g_mkdir_with_parents(parent, 0755) < 0 || (g_mkdir(path, mode) < 0 && errno != EEXIST))
+		r = errno;
+	else if (!g_file_test(path, G_FILE_TEST_IS_DIR))
+		r = ENOTDIR; /* a file of that name */
+	g_free(parent);
+	return r;
+}
+
+/**
+ * Create the state directory with mode 0750 (its missing parents 0755) if
+ * missing, and check that the engine can write there.  Returns 0 or a
+ * negative errno with @err saying which directory and why.
+ */
+int ce_engine_make_state_dir(const struct ce_engine *ce, GError **err)
+{
+	const struct ce_config_entry *e = ce_config_lookup(ce->cfg, "general", "state_dir");
+	int r = make_dir(ce->state_dir, 0750);
+
+	if (!r && g_access(ce->state_dir, W_OK | X_OK) < 0)
+		r = errno;
+	if (!r)
+		return 0;
+	if (e && e->file)
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
+		        "%s:%u: state_dir %s: cannot create or write the directory: %s", e->file,
+		        e->line, ce->state_dir, g_strerror(r));
+	else
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
+		        "state directory %s (the default; set [general] state_dir): cannot create "
+		        "or write it: %s",
+		        ce->state_dir, g_strerror(r));
+	return -r;
 }
 
 /** The engine clock: microseconds since the epoch (real time unless a test set a clock). */

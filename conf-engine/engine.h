@@ -25,6 +25,8 @@ bool ce_engine_module_running(const struct ce_engine *ce, const char *name);
 struct ce_bus *ce_engine_bus(const struct ce_engine *ce);
 struct ce_config *ce_engine_config(const struct ce_engine *ce);
 const char *ce_engine_node(const struct ce_engine *ce);
+const char *ce_engine_state_dir(const struct ce_engine *ce);
+int ce_engine_make_state_dir(const struct ce_engine *ce, GError **err);
 
 gint64 ce_engine_now(const struct ce_engine *ce);
 void ce_engine_set_clock(struct ce_engine *ce, ce_clock_h *clock, void *arg);

@@ -3,17 +3,17 @@
 
 /*
  * Without a [store] section the module stays idle (no database, nothing
- * scheduled), so an engine that only runs ad-hoc rooms needs nothing.  With
- * one, the database is opened and migrated before the engine runs; a
- * corrupt or read-only SQLite file, an unusable spool directory or a schema
- * newer than the engine stops the start with the reason.  Other modules
- * reach the store with ce_store_of().
+ * scheduled), so an engine that only runs ad-hoc rooms needs nothing and
+ * writes nothing.  With one, the database is opened and migrated before the
+ * engine runs; a corrupt or read-only SQLite file, an unusable spool or
+ * state directory or a schema newer than the engine stops the start with
+ * the reason.  Other modules reach the store with ce_store_of().
  *
  *   [store]
  *   backend=sqlite                 ; or postgresql
- *   sqlite_path=/var/lib/conf-engine/conf.db
+ *   sqlite_path=STATE_DIR/conf-engine.db
  *   pg_conninfo=host=db1 dbname=conf user=conf
- *   spool_dir=/var/spool/conf-engine
+ *   spool_dir=STATE_DIR/spool
  *   workers=4
  *   query_timeout_ms=2000
  *   reconnect_min_ms=250
@@ -44,24 +44,41 @@ struct ce_store *ce_store_of(struct ce_engine *ce)
 	return mod.ce == ce ? mod.st : NULL;
 }
 
-/* A relative path is taken from the configuration file's directory. */
-static char *path_opt(const struct ce_config *cfg, const char *key, const char *def)
+/*
+ * *@out: the path in @key, a relative one taken from the configuration
+ * file's directory; without the key, @def in the engine's state directory,
+ * which is created then (the built-in default is not created by the engine
+ * itself, so that runs without a store write nothing there).
+ */
+static int path_opt(
+        struct ce_engine *ce, const char *key, const char *def, const char **out, GError **err)
 {
-	const char *v = ce_config_get(cfg, SECTION, key, def);
+	const struct ce_config *cfg = ce_engine_config(ce);
+	const char *v = ce_config_get(cfg, SECTION, key, "");
 	const char *file = ce_config_path(cfg);
-	char *dir, *p;
+	char *dir;
+	int r;
 
-	if (g_path_is_absolute(v) || !file)
-		return g_strdup(v);
+	if (!*v) {
+		r = ce_engine_make_state_dir(ce, err);
+		*out = r < 0 ? NULL : g_build_filename(ce_engine_state_dir(ce), def, NULL);
+		return r;
+	}
+	if (g_path_is_absolute(v) || !file) {
+		*out = g_strdup(v);
+		return 0;
+	}
 	dir = g_path_get_dirname(file);
-	p = g_build_filename(dir, v, NULL);
+	*out = g_build_filename(dir, v, NULL);
 	g_free(dir);
-	return p;
+	return 0;
 }
 
-static int read_options(const struct ce_config *cfg, struct ce_store_options *o, GError **err)
+static int read_options(struct ce_engine *ce, struct ce_store_options *o, GError **err)
 {
+	const struct ce_config *cfg = ce_engine_config(ce);
 	const char *backend = ce_config_get(cfg, SECTION, "backend", "sqlite");
+	int r;
 
 	if (strcmp(backend, "sqlite") == 0) {
 		o->backend = CE_STORE_SQLITE;
@@ -72,8 +89,11 @@ static int read_options(const struct ce_config *cfg, struct ce_store_options *o,
 		        "[store] backend=%s: use sqlite or postgresql", backend);
 		return -EINVAL;
 	}
-	o->sqlite_path = path_opt(cfg, "sqlite_path", "/var/lib/conf-engine/conf.db");
-	o->spool_dir = path_opt(cfg, "spool_dir", "/var/spool/conf-engine");
+	if (o->backend == CE_STORE_SQLITE &&
+	        (r = path_opt(ce, "sqlite_path", "conf-engine.db", &o->sqlite_path, err)) < 0)
+		return r;
+	if ((r = path_opt(ce, "spool_dir", "spool", &o->spool_dir, err)) < 0)
+		return r;
 	o->pg_conninfo = ce_config_get(cfg, SECTION, "pg_conninfo", NULL);
 	o->workers = (unsigned)ce_config_get_int(cfg, SECTION, "workers", 4, 1, 64);
 	o->query_timeout_ms =
@@ -113,11 +133,11 @@ static int store_init(struct ce_engine *ce)
 	int r = 0;
 
 	if (!ce_config_has_section(cfg, SECTION)) {
-		g_message("no [store] section: scheduled conferences and history are off");
+		g_message("no [store] section: scheduled conferences are disabled");
 		return 0;
 	}
 	o.node = ce_engine_node(ce);
-	r = read_options(cfg, &o, &err);
+	r = read_options(ce, &o, &err);
 	if (r == 0)
 		r = ce_store_new(&mod.st, &o, NULL, &err);
 	g_free((char *)o.sqlite_path);
