@@ -418,6 +418,13 @@ static enum ce_sim_res regexroute(struct sim_disp *d, struct ce_msg *m, void *ar
 		}
 		return SIM_HANDLED;
 	}
+	/* a number the scenario declared with "callee" is reachable without a route */
+	if (*called && g_hash_table_contains(s->callees, called)) {
+		char *t = g_strdup_printf("sip/%s", called);
+		ce_msg_set_retval(m, t);
+		g_free(t);
+		return SIM_HANDLED;
+	}
 	return SIM_CONTINUE;
 }
 

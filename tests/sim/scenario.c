@@ -74,6 +74,9 @@ static int phone_opt(struct sim_phone *ph, const char *kv, int lineno, GError **
 	} else if (!strcmp(k, "record")) {
 		g_free(ph->record);
 		ph->record = g_strdup(v);
+	} else if (!strcmp(k, "number") && *v) {
+		g_free(ph->number);
+		ph->number = g_strdup(v);
 	} else if (!strcmp(k, "name")) {
 		g_free(ph->name);
 		ph->name = g_strdup(v);

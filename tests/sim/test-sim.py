@@ -90,18 +90,21 @@ route ^80(.)$ sip/80$1
 callee 801 answer delay=0.5 play=tone:1000
 callee 802 busy delay=0.2
 callee 803 noanswer delay=0.5
+callee 901 answer
 at 0 message call.execute callto=dumb/ target=801 caller=800 callername=Conference
 at 0 message call.execute callto=dumb/ target=802 caller=800
 at 0 message call.execute callto=dumb/ target=803 caller=800
 at 0 message call.execute callto=dumb/ target=804 caller=800
 at 0 message call.execute callto=dumb/ target=999 caller=800
+at 0 message call.execute callto=dumb/ target=901 caller=800
 at 1.5 expect state 801 answered
 at 1.5 expect state 802 hungup
 at 1.5 expect state 803 hungup
+at 1.5 expect state 901 answered
 at 1.6 message call.drop id=dumb/1 reason=schedule-ended
 at 1.8 expect state 801 hungup
 ''')
-check(r, 'dial-out scenario runs without a module')
+check(r, 'dial-out scenario runs without a module (a declared callee needs no route)')
 ex = r.messages('call.execute', target='801')
 tap.ok(ex and ex[0]['handled'] and ex[0]['params'].get('id') == 'dumb/1' and
        ex[0]['params'].get('peerid') == 'sip/1', 'dial-out answer carries id=dumb/N and peerid', ex)
@@ -123,14 +126,16 @@ r.cleanup()
 # 5. Yate's own conference when nobody takes conf/: transcript 1's notifications.
 r = simlib.run('''
 route ^802$ conf/yroom notify=conf-monitor/yroom speakers=true lonely=true maxusers=5
-at 0 call 1001 802 play=tone:400
+at 0 call alice 802 number=1001 play=tone:400
 at 0.5 call 1002 802 play=tone:600
-at 1 hangup 1001
+at 1 hangup alice
 at 1.5 hangup 1002
 ''')
 ev = [m['params'].get('event') for m in r.messages('chan.notify')]
 tap.ok(r.ok and ev[:2] == ['created', 'joined'] and ev[-2:] == ['left', 'destroyed'] and
        'speaking' in ev, 'conf stand-in: created, joined, speaking, left, destroyed', ev)
+tap.ok(r.events('call', who='alice', caller='1001') and r.messages('call.route', caller='1001'),
+       'a phone label with its own number= (caller=1001)')
 j = r.messages('chan.notify', event='joined', users='2')
 tap.ok(j and j[0]['params'].get('targetid') == 'conf-monitor/yroom' and
        j[0]['params'].get('id') == 'conf/2', 'joined carries id=conf/N and targetid', j)
