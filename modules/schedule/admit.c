@@ -203,7 +203,7 @@ static gboolean on_timeout(gpointer data)
 	struct req *q = data;
 
 	q->timer = 0;
-	g_warning("the store did not answer within %u ms", q->s->set.admit_timeout_ms);
+	g_message("the store did not answer within %u ms", q->s->set.admit_timeout_ms);
 	if (!q->guard || ce_sched_find_room(q->s, ce_msg_get(q->msg, "callto") + 5))
 		refuse(q->s, q->msg, "service-unavailable",
 		        "unavailable: the schedule database did not answer in time");

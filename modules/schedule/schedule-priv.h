@@ -30,6 +30,7 @@ struct sched_settings {
 
 /* A scheduled conference the module knows to be near or running. */
 struct sconf {
+	gint64 id; /* the key in sched.confs */
 	struct ce_conference *c;
 	bool live;     /* someone was admitted or dialled: the room may exist */
 	bool started;  /* start-time work done (dial-out) */

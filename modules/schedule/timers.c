@@ -77,9 +77,10 @@ struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c)
 		return sc;
 	}
 	sc = g_new0(struct sconf, 1);
+	sc->id = c->id;
 	sc->c = ce_conference_ref(c);
 	sc->callers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_hash_table_insert(s->confs, &sc->c->id, sc);
+	g_hash_table_insert(s->confs, &sc->id, sc);
 	return sc;
 }
 
@@ -173,6 +174,7 @@ void ce_sched_run(struct sched *s, gint64 now)
 	GHashTableIter it;
 	gpointer v;
 
+	now = CLAMP(now, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	if (now >= s->next_poll)
 		ce_sched_poll(s);
 	g_hash_table_iter_init(&it, s->confs);
@@ -210,7 +212,7 @@ static void on_list(int err, GPtrArray *rows, void *arg)
 void ce_sched_poll(struct sched *s)
 {
 	struct ce_store *st = ce_store_of(s->ce);
-	gint64 now = ce_engine_now(s->ce);
+	gint64 now = CLAMP(ce_engine_now(s->ce), CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	gint64 ahead = 2 * (gint64)s->set.poll_s * G_USEC_PER_SEC;
 
 	s->next_poll = now + (gint64)s->set.poll_s * G_USEC_PER_SEC;

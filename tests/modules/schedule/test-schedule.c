@@ -1,0 +1,757 @@
+/* test-schedule.c - the schedule module on SQLite and PostgreSQL: admission, timers, dial-out */
+#include <stdlib.h>
+#include <string.h>
+#include <glib/gstdio.h>
+
+#include "bus.h"
+#include "conf-engine/config.h"
+#include "engine.h"
+#include "message.h"
+#include "modules/schedule/schedule.h"
+#include "modules/store/store.h"
+#include "tests/modules/store/store-fixture.h"
+
+/*
+ * Each test starts the engine with the store and schedule modules on one
+ * backend, a fake clock and a scripted Yate that records what the engine
+ * sends and answers dial-outs by their target:
+ *   9001 true id=dumb/N (answers later)   9002 true id=dumb/N, then busy
+ *   9003 false error=offline              9004 true id=dumb/N, then no answer
+ * The PostgreSQL variants need CE_TEST_PG_CONNINFO (schedule.sh runs them
+ * under tests/pg-harness.sh); without it they fail, unless
+ * CE_TEST_PG_OPTIONAL=1 makes them skip explicitly.
+ */
+
+#define WAIT_LIMIT_US (60 * G_USEC_PER_SEC)
+#define MIN_US ((gint64)60 * G_USEC_PER_SEC)
+#define T0 ((gint64)1795326000 * G_USEC_PER_SEC)
+
+struct sfx {
+	struct fx db; /* backend and SQLite path for direct SQL checks */
+	char *dir;
+	struct ce_engine *ce;
+	struct ce_bus *bus;
+	gint64 now;
+	GPtrArray *sent; /* struct ce_msg * the engine sent to "Yate" */
+	unsigned dumb;
+	bool skip;
+};
+
+static gint64 fake_clock(void *arg)
+{
+	return ((struct sfx *)arg)->now;
+}
+
+static void up_relay(void *arg, const char *name, int prio, const char *fname, const char *fvalue)
+{
+}
+
+static void up_watch(void *arg, const char *name, bool on)
+{
+}
+
+static void up_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
+        void *done_arg)
+{
+	struct sfx *f = arg;
+	const char *target = ce_msg_get_def(msg, "target", "");
+	bool ok = true;
+
+	g_ptr_array_add(f->sent, ce_msg_ref(msg));
+	if (!strcmp(msg->name, "call.execute")) {
+		if (!strcmp(target, "9003")) {
+			ce_msg_set(msg, "error", "offline");
+			ce_msg_set(msg, "reason", "Offline");
+			ok = false;
+		} else {
+			ce_msg_setf(msg, "id", "dumb/%u", ++f->dumb);
+			ce_msg_setf(msg, "peerid", "sip/%s", target);
+		}
+	}
+	done(msg, ok, done_arg);
+}
+
+static const struct ce_uplink_ops uplink = {
+        .relay = up_relay,
+        .watch = up_watch,
+        .send = up_send,
+};
+
+static void wait_for(const bool *done)
+{
+	gint64 end = g_get_monotonic_time() + WAIT_LIMIT_US;
+
+	while (!*done) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(500);
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+	}
+}
+
+static void setup(struct sfx *f, gconstpointer backend, const char *extra)
+{
+	const char *only[] = {"store", "schedule", NULL};
+	const char *pg = g_getenv("CE_TEST_PG_CONNINFO");
+	struct ce_config *cfg;
+	char *text;
+
+	memset(f, 0, sizeof(*f));
+	f->db.backend = *(const int *)backend;
+	if (f->db.backend == CE_STORE_POSTGRESQL && !pg) {
+		f->skip = true;
+		if (!g_strcmp0(g_getenv("CE_TEST_PG_OPTIONAL"), "1")) {
+			g_test_skip("no PostgreSQL: CE_TEST_PG_CONNINFO is not set");
+		} else {
+			g_test_message("CE_TEST_PG_CONNINFO is not set: run under tests/pg-harness.sh");
+			g_test_fail();
+		}
+		return;
+	}
+	f->dir = g_dir_make_tmp("ce-sched-XXXXXX", NULL);
+	f->db.sqlite_path = g_build_filename(f->dir, "conf.db", NULL);
+	if (f->db.backend == CE_STORE_POSTGRESQL) {
+		fx_exec(&f->db, "DROP SCHEMA public CASCADE; CREATE SCHEMA public");
+		text = g_strdup_printf("[store]\nbackend=postgresql\npg_conninfo=%s\n", pg);
+	} else {
+		text = g_strdup_printf("[store]\nsqlite_path=%s\n", f->db.sqlite_path);
+	}
+	{
+		char *all = g_strdup_printf("[general]\nnode=t1\n%sspool_dir=%s/spool\n"
+		                            "query_timeout_ms=10000\n[schedule]\ntick=60000\n"
+		                            "poll_interval=86400\ndial_retries=1\ndial_retry_delay=60\n%s",
+		        text, f->dir, extra ? extra : "");
+		g_assert_cmpint(ce_config_parse(&cfg, all, -1, "test.conf", NULL), ==, 0);
+		g_free(all);
+	}
+	g_free(text);
+	f->now = T0;
+	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
+	ce_engine_set_clock(f->ce, fake_clock, f);
+	f->bus = ce_engine_bus(f->ce);
+	ce_bus_set_uplink(f->bus, &uplink, f);
+	f->sent = g_ptr_array_new_with_free_func((GDestroyNotify)ce_msg_unref);
+	g_assert_cmpint(ce_engine_start(f->ce, only), ==, 0);
+	g_assert_nonnull(ce_store_of(f->ce));
+}
+
+static void set_true(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+static void drain(struct sfx *f)
+{
+	bool done = false;
+
+	g_assert_cmpint(ce_store_flush(ce_store_of(f->ce), set_true, &done, NULL), ==, 0);
+	wait_for(&done);
+}
+
+static void teardown(struct sfx *f)
+{
+	if (f->skip)
+		return;
+	ce_engine_stop(f->ce);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	ce_engine_free(f->ce);
+	g_ptr_array_unref(f->sent);
+	{
+		char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
+		g_assert_cmpint(system(cmd), ==, 0);
+		g_free(cmd);
+	}
+	g_free(f->dir);
+	g_free(f->db.sqlite_path);
+}
+
+struct put_wait {
+	bool done;
+	int err;
+	gint64 id;
+};
+
+static void put_done(int err, gint64 id, const GError *error, void *arg)
+{
+	struct put_wait *w = arg;
+
+	w->err = err;
+	w->id = id;
+	w->done = true;
+}
+
+/* A conference on @number / room @room from now+@start_min to now+@end_min minutes. */
+static struct ce_conference *conf_new(
+        struct sfx *f, const char *number, const char *room, int start_min, int end_min)
+{
+	struct ce_conference *c = ce_conference_new();
+
+	c->access_number = g_strdup(number);
+	c->room = g_strdup(room);
+	c->title = g_strdup("Board meeting");
+	c->starts_at = f->now + start_min * MIN_US;
+	c->ends_at = f->now + end_min * MIN_US;
+	c->time_zone = g_strdup("UTC");
+	c->early_join_s = 300;
+	c->early_alert_s = 3600;
+	c->end_alert_s = 300;
+	return c;
+}
+
+static int put_conf_err(struct sfx *f, struct ce_conference *c)
+{
+	struct put_wait w = {0};
+	int r = ce_store_put_conference(ce_store_of(f->ce), c, put_done, &w, NULL);
+
+	if (r < 0)
+		return r;
+	wait_for(&w.done);
+	c->id = w.id;
+	return w.err;
+}
+
+static gint64 put_conf(struct sfx *f, struct ce_conference *c)
+{
+	g_assert_cmpint(put_conf_err(f, c), ==, 0);
+	g_assert_cmpint(c->id, >, 0);
+	return c->id;
+}
+
+static gint64 put_part(struct sfx *f, gint64 cid, const char *name, const char *address,
+        const char *pin, bool dial_out)
+{
+	struct ce_participant p = {.conference_id = cid,
+	        .name = (char *)name,
+	        .address = (char *)address,
+	        .pin = (char *)pin,
+	        .dial_out = dial_out};
+	struct put_wait w = {0};
+
+	g_assert_cmpint(ce_store_put_participant(ce_store_of(f->ce), &p, put_done, &w, NULL), ==, 0);
+	wait_for(&w.done);
+	g_assert_cmpint(w.err, ==, 0);
+	return w.id;
+}
+
+static void exec_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* Yate's call.execute for caller @id to @callto with @pin (NULL: none); returns the message. */
+static struct ce_msg *execute(struct sfx *f, const char *callto, const char *pin, const char *id)
+{
+	struct ce_msg *m;
+	bool done = false;
+
+	ce_msg_new(&m, "call.execute");
+	ce_msg_set(m, "id", id);
+	ce_msg_set(m, "caller", "1001");
+	ce_msg_set(m, "called", "800");
+	ce_msg_set(m, "callto", callto);
+	if (pin)
+		ce_msg_set(m, "pin", pin);
+	ce_bus_dispatch_uplink(f->bus, m, exec_done, &done);
+	wait_for(&done);
+	return m;
+}
+
+/* Admission of @callto: "conf/ROOM" when admitted, else "error reason-prefix". */
+static char *admit(struct sfx *f, const char *callto, const char *pin, const char *id)
+{
+	struct ce_msg *m = execute(f, callto, pin, id);
+	const char *err = ce_msg_get(m, "error");
+	char *r;
+
+	if (err) {
+		const char *reason = ce_msg_get_def(m, "reason", "");
+		g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "-");
+		r = g_strdup_printf("%s %.*s", err, (int)strcspn(reason, ":"), reason);
+	} else {
+		r = g_strdup(ce_msg_get(m, "callto"));
+	}
+	ce_msg_unref(m);
+	return r;
+}
+
+#define assert_admit(f, callto, pin, id, want)                  \
+	do {                                                    \
+		char *got_ = admit((f), (callto), (pin), (id)); \
+		g_assert_cmpstr(got_, ==, (want));              \
+		g_free(got_);                                   \
+	} while (0)
+
+/* Yate reports a message it dispatched (watchers). */
+static void yate_says(struct sfx *f, const char *name, const char *k1, const char *v1,
+        const char *k2, const char *v2)
+{
+	struct ce_msg *m;
+
+	ce_msg_new(&m, name);
+	ce_msg_set(m, k1, v1);
+	if (k2)
+		ce_msg_set(m, k2, v2);
+	ce_bus_notify_uplink(f->bus, m, true);
+	ce_msg_unref(m);
+}
+
+static unsigned count_sent(struct sfx *f, const char *name, const char *k, const char *v)
+{
+	unsigned n = 0;
+
+	for (guint i = 0; i < f->sent->len; i++) {
+		struct ce_msg *m = g_ptr_array_index(f->sent, i);
+		if (!strcmp(m->name, name) && (!k || !g_strcmp0(ce_msg_get(m, k), v)))
+			n++;
+	}
+	return n;
+}
+
+static gint64 count_events(struct sfx *f, const char *kind, const char *detail)
+{
+	char *sql = g_strdup_printf(
+	        "SELECT count(*) FROM events WHERE kind = '%s' AND detail LIKE '%s'", kind, detail);
+	gint64 n;
+
+	drain(f);
+	n = fx_query_int(&f->db, sql);
+	g_free(sql);
+	return n;
+}
+
+/* ---- admission ---------------------------------------------------------- */
+
+static void test_window(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *now = conf_new(f, "800", "board", -10, 50);
+	struct ce_conference *soon = conf_new(f, "801", "soon", 4, 60);
+	struct ce_conference *later = conf_new(f, "802", "later", 30, 60);
+	struct ce_conference *far = conf_new(f, "803", "far", 120, 180);
+	struct ce_conference *over = conf_new(f, "804", "over", -120, -60);
+	struct ce_conference *cancelled = conf_new(f, "805", "cancelled", -10, 50);
+	struct ce_msg *m;
+
+	cancelled->cancelled = true;
+	now->max_participants = 7;
+	now->record = true;
+	now->record_file = g_strdup("/tmp/board.wav");
+	now->options = g_strdup("speakers=true; interval=2000;id=evil;callto=sip/x");
+	put_conf(f, now);
+	put_conf(f, soon);
+	put_conf(f, later);
+	put_conf(f, far);
+	put_conf(f, over);
+	put_conf(f, cancelled);
+
+	m = execute(f, "schedule/800", NULL, "sip/1");
+	g_assert_null(ce_msg_get(m, "error"));
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/board");
+	g_assert_cmpstr(ce_msg_get(m, "maxusers"), ==, "7");
+	g_assert_cmpstr(ce_msg_get(m, "notify"), ==, "conf-monitor/board");
+	g_assert_cmpstr(ce_msg_get(m, "lonely"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "record"), ==, "/tmp/board.wav");
+	g_assert_cmpstr(ce_msg_get(m, "speakers"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "interval"), ==, "2000");
+	g_assert_cmpstr(ce_msg_get(m, "id"), ==, "sip/1"); /* options cannot set anything else */
+	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
+	ce_msg_unref(m);
+	assert_admit(f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
+	assert_admit(f, "schedule/801", NULL, "sip/3", "conf/soon");    /* early join */
+	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
+	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
+	assert_admit(f, "schedule/804", NULL, "sip/6", "forbidden ended");
+	assert_admit(f, "schedule/805", NULL, "sip/7", "forbidden cancelled");
+	assert_admit(f, "schedule/899", NULL, "sip/8", "noroute noconference");
+	/* the early-join window opens: admitted from starts_at - early_join_s */
+	f->now += 25 * MIN_US;
+	assert_admit(f, "schedule/802", NULL, "sip/9", "conf/later");
+	/* conf/ calls to a scheduled room are admitted like schedule/ ones; others pass */
+	assert_admit(f, "conf/over", NULL, "sip/10", "forbidden ended");
+	assert_admit(f, "conf/far", NULL, "sip/10", "conf/far"); /* not in its alert window yet */
+	assert_admit(f, "conf/adhoc", NULL, "sip/11", "conf/adhoc");
+	ce_conference_unref(now);
+	ce_conference_unref(soon);
+	ce_conference_unref(later);
+	ce_conference_unref(far);
+	ce_conference_unref(over);
+	ce_conference_unref(cancelled);
+}
+
+static void test_pin(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	gint64 ann;
+	struct ce_msg *m;
+	char *sid;
+
+	c->pin = g_strdup("1234");
+	c->moderator_pin = g_strdup("9999");
+	put_conf(f, c);
+	ann = put_part(f, c->id, "Ann", "9001", "314159", false);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "noauth pinrequired");
+	assert_admit(f, "schedule/800", "", "sip/2", "noauth pinrequired");
+	assert_admit(f, "schedule/800", "4321", "sip/3", "forbidden badpin");
+	assert_admit(f, "schedule/800", "12345", "sip/4", "forbidden badpin");
+	assert_admit(f, "schedule/800", "123", "sip/5", "forbidden badpin");
+	assert_admit(f, "schedule/800", "1234", "sip/6", "conf/board");
+	assert_admit(f, "schedule/800", "9999", "sip/7", "conf/board");
+	m = execute(f, "schedule/800", "314159", "sip/8");
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/board");
+	sid = g_strdup_printf("%" G_GINT64_FORMAT, ann);
+	g_assert_cmpstr(ce_msg_get(m, "participant_id"), ==, sid);
+	g_free(sid);
+	ce_msg_unref(m);
+	/* conf/board itself asks for the PIN too */
+	assert_admit(f, "conf/board", NULL, "sip/9", "noauth pinrequired");
+	ce_conference_unref(c);
+}
+
+static void test_full(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+
+	c->max_participants = 2;
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	assert_admit(f, "schedule/800", NULL, "sip/2", "conf/board");
+	assert_admit(f, "schedule/800", NULL, "sip/3", "busy full");
+	/* the same caller again (a retry) is not counted twice */
+	assert_admit(f, "schedule/800", NULL, "sip/2", "conf/board");
+	yate_says(f, "chan.hangup", "id", "sip/1", "reason", "hangup");
+	assert_admit(f, "schedule/800", NULL, "sip/3", "conf/board");
+	assert_admit(f, "schedule/800", NULL, "sip/4", "busy full");
+	ce_conference_unref(c);
+}
+
+/* SQL metacharacters and odd bytes wherever a caller has a say, PINs of any length. */
+static void test_hostile(struct sfx *f, gconstpointer backend)
+{
+	static const char *const keys[] = {"800'; DROP TABLE conferences; --", "' OR '1'='1",
+	        "800\" OR \"1\"=\"1", "%", "_", "800%", "\\", "800;pin=1234", "sélect", "\xff\xfe",
+	        "800 ", "$1", "?", "NULL"};
+	struct ce_conference *c = conf_new(f, "800", "o'brien \"quoted\" %_ room", -10, 50);
+	GString *pin = g_string_new(NULL);
+	char *room;
+
+	c->pin = g_strdup("1234");
+	c->title = (g_free(c->title), g_strdup("Robert'); DROP TABLE participants;--"));
+	put_conf(f, c);
+	for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+		char *callto = g_strconcat("schedule/", keys[i], NULL);
+		assert_admit(f, callto, "1234", "sip/1", "noroute noconference");
+		g_free(callto);
+	}
+	assert_admit(f, "schedule/", "1234", "sip/1", "noroute noconference");
+	assert_admit(f, "schedule/80\n0", "1234", "sip/1", "noroute noconference");
+	g_string_append_c(pin, '9');
+	for (unsigned len = 1; len <= 100000; len *= 10, g_string_set_size(pin, len)) {
+		memset(pin->str, '1', pin->len);
+		assert_admit(f, "schedule/800", pin->str, "sip/2", "forbidden badpin");
+	}
+	assert_admit(f, "schedule/800", "1234' OR '1'='1", "sip/2", "forbidden badpin");
+	assert_admit(f, "schedule/800", "' OR pin IS NOT NULL OR '", "sip/2", "forbidden badpin");
+	assert_admit(f, "schedule/800", "%", "sip/2", "forbidden badpin");
+	assert_admit(f, "schedule/800", "12%", "sip/2", "forbidden badpin");
+	assert_admit(f, "schedule/800", "1234\n", "sip/2", "forbidden badpin");
+	/* the tables are still there and the right PIN still works */
+	room = g_strconcat("conf/", c->room, NULL);
+	assert_admit(f, "schedule/800", "1234", "sip/3", room);
+	g_free(room);
+	g_assert_cmpint(fx_query_int(&f->db, "SELECT count(*) FROM conferences"), ==, 1);
+	g_string_free(pin, TRUE);
+	ce_conference_unref(c);
+}
+
+/* Absurd times: refused by the store, and a clock far out does no harm. */
+static void test_absurd_times(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_conference *bad = conf_new(f, "801", "bad", 10, 5);
+
+	g_assert_cmpint(put_conf_err(f, bad), <, 0); /* ends before it starts */
+	bad->starts_at = G_MININT64;
+	bad->ends_at = G_MAXINT64;
+	g_assert_cmpint(put_conf_err(f, bad), <, 0);
+	/* (G_MAXINT overflows early_join_s + early_alert_s in the store's PostgreSQL query) */
+	c->early_join_s = 10 * 365 * 86400;
+	c->end_alert_s = G_MAXINT;
+	c->end_grace_s = G_MAXINT;
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	f->now = 0;
+	ce_schedule_tick(f->ce);
+	assert_admit(f, "schedule/800", NULL, "sip/2", "noroute noconference"); /* decades early */
+	f->now = G_MAXINT64;
+	ce_schedule_tick(f->ce);
+	assert_admit(f, "schedule/800", NULL, "sip/3", "noroute noconference");
+	f->now = G_MININT64;
+	ce_schedule_tick(f->ce);
+	assert_admit(f, "schedule/800", NULL, "sip/4", "noroute noconference");
+	ce_conference_unref(c);
+	ce_conference_unref(bad);
+}
+
+/* ---- timers --------------------------------------------------------------- */
+
+static void test_end(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", 0, 10);
+	struct ce_conference *g = conf_new(f, "801", "grace", 0, 10);
+	struct ce_conference *idle = conf_new(f, "802", "idle", 0, 10);
+	gint64 end = f->now + 10 * MIN_US;
+
+	g->end_grace_s = 60;
+	put_conf(f, c);
+	put_conf(f, g);
+	put_conf(f, idle);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	assert_admit(f, "schedule/801", NULL, "sip/2", "conf/grace");
+	ce_schedule_tick(f->ce);
+	f->now = end - 300 * G_USEC_PER_SEC - 1;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "chan.notify", NULL, NULL), ==, 0);
+	f->now += 1;
+	ce_schedule_tick(f->ce);
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "targetid", "conf-monitor/board"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "event", "endalert"), ==, 2);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "remaining", "300"), ==, 2);
+	f->now = end - 1;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", NULL, NULL), ==, 0);
+	/* nobody new gets in once it is over, even in the grace time */
+	f->now = end;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/board"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.drop", "reason", "schedule-ended"), ==, 1);
+	assert_admit(f, "schedule/801", NULL, "sip/3", "forbidden ended");
+	f->now = end + 60 * G_USEC_PER_SEC - 1;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", NULL, NULL), ==, 1);
+	f->now += 1;
+	ce_schedule_tick(f->ce);
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/grace"), ==, 1);
+	/* a room nobody entered gets neither alert nor drop */
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/idle"), ==, 0);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "room", "idle"), ==, 0);
+	g_assert_cmpint(count_events(f, "end-alert", "ends in 300 s"), ==, 2);
+	g_assert_cmpint(count_events(f, "end", "schedule-ended"), ==, 2);
+	ce_conference_unref(c);
+	ce_conference_unref(g);
+	ce_conference_unref(idle);
+}
+
+static void test_cancel_running(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -5, 50);
+	gint64 end = g_get_monotonic_time() + WAIT_LIMIT_US;
+
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	c->cancelled = true;
+	put_conf(f, c);
+	ce_schedule_poll(f->ce);
+	while (!count_sent(f, "call.drop", "id", "conf/board")) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(500);
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+	}
+	g_assert_cmpuint(count_sent(f, "call.drop", "reason", "schedule-cancelled"), ==, 1);
+	assert_admit(f, "schedule/800", NULL, "sip/2", "forbidden cancelled");
+	ce_conference_unref(c);
+}
+
+/* ---- dial-out --------------------------------------------------------------- */
+
+static void wait_sent(struct sfx *f, const char *name, unsigned n)
+{
+	gint64 end = g_get_monotonic_time() + WAIT_LIMIT_US;
+
+	while (count_sent(f, name, NULL, NULL) < n) {
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(500);
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+	}
+}
+
+static const char *dumb_of(struct sfx *f, const char *target, unsigned nth)
+{
+	for (guint i = 0; i < f->sent->len; i++) {
+		struct ce_msg *m = g_ptr_array_index(f->sent, i);
+		if (!strcmp(m->name, "call.execute") && !g_strcmp0(ce_msg_get(m, "target"), target) &&
+		        nth-- == 0)
+			return ce_msg_get(m, "id");
+	}
+	return NULL;
+}
+
+static void test_dialout(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", 1, 30);
+	struct ce_msg *m;
+	char *detail;
+
+	put_conf(f, c);
+	put_part(f, c->id, "Ann", "9001", NULL, true);
+	put_part(f, c->id, "Bob", "9002", NULL, true);
+	put_part(f, c->id, "Carol", "9003", NULL, true);
+	put_part(f, c->id, "Dan", "9004", NULL, true);
+	put_part(f, c->id, "Eve", "9005", NULL, false);
+	put_part(f, c->id, "Sip", "sip/sip:zed@example.org", NULL, true);
+	ce_schedule_poll(f->ce);
+	f->now += MIN_US - 1;
+	ce_schedule_tick(f->ce);
+	g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 0);
+	f->now += 1;
+	ce_schedule_tick(f->ce);
+	wait_sent(f, "call.execute", 5);
+	m = g_ptr_array_index(f->sent, 0);
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "dumb/");
+	g_assert_cmpstr(ce_msg_get(m, "target"), ==, "9001");
+	g_assert_cmpstr(ce_msg_get(m, "caller"), ==, "800");
+	g_assert_cmpstr(ce_msg_get(m, "callername"), ==, "Board meeting");
+	g_assert_cmpstr(ce_msg_get(m, "ce_dialout"), ==, "board");
+	g_assert_cmpstr(ce_msg_get(m, "notify"), ==, "conf-monitor/board");
+	g_assert_cmpuint(count_sent(f, "call.execute", "direct", "sip/sip:zed@example.org"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9005"), ==, 0);
+	/* Ann answers, Bob is busy, Carol was offline (Yate said false), Dan does not answer */
+	yate_says(f, "call.answered", "id", "sip/9001", "peerid", dumb_of(f, "9001", 0));
+	yate_says(f, "chan.disconnected", "id", dumb_of(f, "9002", 0), "error", "busy");
+	yate_says(f, "chan.hangup", "id", dumb_of(f, "9002", 0), "reason", "busy");
+	yate_says(f, "chan.hangup", "id", dumb_of(f, "9004", 0), "reason", "noanswer");
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: busy"), ==, 1);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: offline"), ==, 1);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: noanswer"), ==, 1);
+	detail = g_strdup_printf("SELECT caller_name FROM events WHERE detail LIKE '%%busy'");
+	g_assert_cmpstr(fx_query(&f->db, detail), ==, "Bob");
+	g_free(detail);
+	/* one retry each, dial_retry_delay later; then they are given up */
+	f->now += 59 * G_USEC_PER_SEC;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 5);
+	f->now += G_USEC_PER_SEC;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 8);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9001"), ==, 1);
+	yate_says(f, "chan.disconnected", "id", dumb_of(f, "9002", 1), "error", "busy");
+	f->now += 10 * MIN_US;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 8);
+	/* the end hangs up what still rings (Dan's second try) and the room */
+	f->now = c->ends_at;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/board"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", dumb_of(f, "9004", 1)), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", dumb_of(f, "9001", 0)), ==, 0);
+	ce_conference_unref(c);
+}
+
+/* ---- the database is down ------------------------------------------------- */
+
+static void test_unavailable(void)
+{
+	struct sfx f0, *f = &f0;
+	const char *only[] = {"store", "schedule", NULL};
+	struct ce_config *cfg;
+	char *dir = g_dir_make_tmp("ce-sched-XXXXXX", NULL);
+	char *text = g_strdup_printf(
+	        "[store]\nbackend=postgresql\npg_conninfo=host=%s/nowhere port=1 "
+	        "connect_timeout=1\nspool_dir=%s/spool\n[schedule]\nadmit_timeout=3000\n",
+	        dir, dir);
+	gint64 t;
+
+	memset(f, 0, sizeof(*f));
+	g_assert_cmpint(ce_config_parse(&cfg, text, -1, "test.conf", NULL), ==, 0);
+	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
+	f->bus = ce_engine_bus(f->ce);
+	f->sent = g_ptr_array_new_with_free_func((GDestroyNotify)ce_msg_unref);
+	ce_bus_set_uplink(f->bus, &uplink, f);
+	g_assert_cmpint(ce_engine_start(f->ce, only), ==, 0);
+	t = g_get_monotonic_time();
+	assert_admit(f, "schedule/800", "1234", "sip/1", "service-unavailable unavailable");
+	/* bounded by admit_timeout at most, with some room for a slow machine */
+	g_assert_cmpint(g_get_monotonic_time() - t, <, 30 * G_USEC_PER_SEC);
+	/* ad-hoc rooms go on working without the database */
+	assert_admit(f, "conf/adhoc", NULL, "sip/2", "conf/adhoc");
+	ce_engine_stop(f->ce);
+	ce_engine_free(f->ce);
+	g_ptr_array_unref(f->sent);
+	g_free(text);
+	text = g_strdup_printf("rm -rf '%s'", dir);
+	g_assert_cmpint(system(text), ==, 0);
+	g_free(text);
+	g_free(dir);
+}
+
+/* Without [store] schedule/ is refused at once, conf/ untouched. */
+static void test_no_store(void)
+{
+	struct sfx f0, *f = &f0;
+	const char *only[] = {"store", "schedule", NULL};
+	struct ce_config *cfg;
+
+	memset(f, 0, sizeof(*f));
+	g_assert_cmpint(ce_config_parse(&cfg, "[general]\nnode=x\n", -1, "t.conf", NULL), ==, 0);
+	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
+	f->bus = ce_engine_bus(f->ce);
+	g_assert_cmpint(ce_engine_start(f->ce, only), ==, 0);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "service-unavailable unavailable");
+	assert_admit(f, "conf/x", NULL, "sip/1", "conf/x");
+	assert_admit(f, "sip/800", NULL, "sip/1", "sip/800");
+	ce_schedule_tick(f->ce);
+	ce_engine_stop(f->ce);
+	ce_engine_free(f->ce);
+}
+
+/* ---- registration ------------------------------------------------------- */
+
+typedef void (*sfx_test_fn)(struct sfx *, gconstpointer);
+
+struct tcase {
+	sfx_test_fn fn;
+	int backend;
+};
+
+static void run_case(gconstpointer data)
+{
+	const struct tcase *tc = data;
+	struct sfx f;
+
+	setup(&f, &tc->backend, NULL);
+	if (!f.skip)
+		tc->fn(&f, &tc->backend);
+	teardown(&f);
+}
+
+static void add(const char *name, sfx_test_fn fn)
+{
+	static const char *const names[] = {"sqlite", "postgresql"};
+
+	for (int b = 0; b < 2; b++) {
+		struct tcase *tc = g_new(struct tcase, 1);
+		char *path = g_strdup_printf("/schedule/%s/%s", names[b], name);
+		tc->fn = fn;
+		tc->backend = b ? CE_STORE_POSTGRESQL : CE_STORE_SQLITE;
+		g_test_add_data_func_full(path, tc, run_case, g_free);
+		g_free(path);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
+	add("window", test_window);
+	add("pin", test_pin);
+	add("full", test_full);
+	add("hostile", test_hostile);
+	add("absurd-times", test_absurd_times);
+	add("end", test_end);
+	add("cancel-running", test_cancel_running);
+	add("dialout", test_dialout);
+	g_test_add_func("/schedule/unavailable", test_unavailable);
+	g_test_add_func("/schedule/no-store", test_no_store);
+	return g_test_run();
+}
