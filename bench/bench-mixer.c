@@ -163,6 +163,9 @@ int main(int argc, char **argv)
 			struct ce_mix_leg *l;
 			size_t len;
 
+			if (r + 1 < n_rooms)
+				ce_mix_room_prefetch(rooms[r + 1]);
+
 			for (l = rooms[r]->legs; l; l = l->next) {
 				unsigned idx = (unsigned)(BLEG(l) - legs);
 

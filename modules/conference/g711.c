@@ -157,6 +157,76 @@ static inline int32_t clip(int32_t v)
 	return v > 32767 ? 32767 : v < -32767 ? -32767 : v;
 }
 
+typedef int32_t v8si __attribute__((vector_size(32)));
+typedef float v8sf __attribute__((vector_size(32)));
+typedef uint8_t v8qu __attribute__((vector_size(8)));
+typedef uint8_t v32qu __attribute__((vector_size(32)));
+typedef int16_t v8hi __attribute__((vector_size(16)));
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define WIDE_CLONES
+#endif
+
+/* Macros, not functions: passing 32-byte vectors by value would depend on AVX. */
+#define LOAD8(v, p)   memcpy(&(v), (p), sizeof(v))
+#define VSEL(m, a, b) (((a) & (m)) | ((b) & ~(m)))
+
+/*
+ * Eight samples of G.711 at once.  The segment and the four mantissa bits
+ * of both laws are the exponent and the top mantissa bits of the value as
+ * a float: (float bits >> 19) is (biased exponent << 4 | those bits).  The
+ * result equals the table (the tests compare all 65536 inputs).
+ */
+WIDE_CLONES static size_t encode_mix8(
+        enum ce_codec codec, const int32_t *sum, const int16_t *minus, uint8_t *out, size_t n)
+{
+	const v8si zero = {0};
+	size_t i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		v8si v, neg, mag, bits, code;
+		v8sf f;
+		v32qu bytes;
+		v8qu b;
+
+		LOAD8(v, sum + i);
+		if (minus) {
+			v8hi h;
+
+			memcpy(&h, minus + i, sizeof(h));
+			/* Sign extension by doubling into 32-bit lanes and shifting. */
+			v -= (v8si)__builtin_shufflevector(
+			             h, h, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7) >>
+			     16;
+		}
+		v = VSEL(v < zero + 32767, v, zero + 32767);
+		v = VSEL(v > zero - 32767, v, zero - 32767);
+		if (codec == CE_CODEC_PCMU) {
+			neg = v >> 31;
+			mag = (v ^ neg) - neg;
+			mag = VSEL(mag < zero + ULAW_CLIP, mag, zero + ULAW_CLIP) + ULAW_BIAS;
+			f = __builtin_convertvector(mag, v8sf);
+			memcpy(&bits, &f, sizeof(bits));
+			code = ~((neg & 0x80) | ((bits >> 19) - 0x860));
+		} else {
+			v >>= 3;
+			neg = v >> 31;
+			v ^= neg;
+			f = __builtin_convertvector(v, v8sf);
+			memcpy(&bits, &f, sizeof(bits));
+			code = VSEL(v < zero + 32, v >> 1, (bits >> 19) - 0x830);
+			code ^= 0xd5 ^ (neg & 0x80);
+		}
+		/* The low byte of each lane (little-endian): one shuffle. */
+		bytes = (v32qu)code;
+		b = __builtin_shufflevector(bytes, bytes, 0, 4, 8, 12, 16, 20, 24, 28);
+		memcpy(out + i, &b, sizeof(b));
+	}
+	return i;
+}
+
 /**
  * Encode the mix sum[i] - minus[i] (minus NULL: sum[i]) of n samples to
  * out, clipping symmetrically: the mixer's one pass per output frame.
@@ -166,19 +236,17 @@ void ce_codec_encode_mix(
 {
 	const uint8_t *t = codec == CE_CODEC_PCMU ? ulaw_enc : alaw_enc;
 	int16_t *lin = (int16_t *)(void *)out;
-	size_t i;
+	size_t i = 0;
 
 	tables_init();
 	if (codec == CE_CODEC_L16) {
-		for (i = 0; i < n; i++)
+		for (; i < n; i++)
 			lin[i] = (int16_t)clip(sum[i] - (minus ? minus[i] : 0));
-	} else if (minus) {
-		for (i = 0; i < n; i++)
-			out[i] = t[clip(sum[i] - minus[i]) + 32768];
-	} else {
-		for (i = 0; i < n; i++)
-			out[i] = t[clip(sum[i]) + 32768];
+		return;
 	}
+	i = encode_mix8(codec, sum, minus, out, n);
+	for (; i < n; i++)
+		out[i] = t[clip(sum[i] - (minus ? minus[i] : 0)) + 32768];
 }
 
 /** Decode n samples from in to out. */

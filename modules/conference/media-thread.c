@@ -284,8 +284,11 @@ static void tick(struct ce_shard *s)
 	while (ce_media_ring_pop_cmd(&s->cmds, &c))
 		apply(s, &c);
 	receive(s);
-	for (struct ce_media_room *r = s->rooms; r; r = r->next)
+	for (struct ce_media_room *r = s->rooms; r; r = r->next) {
+		if (r->next)
+			ce_mix_room_prefetch(r->next->mix);
 		mix_room(s, r);
+	}
 	flush(s);
 }
 

@@ -76,6 +76,7 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
 
 void ce_mix_room_mix(struct ce_mix_room *room);
+void ce_mix_room_prefetch(const struct ce_mix_room *room);
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
 
 unsigned ce_mix_room_speakers(

@@ -78,6 +78,37 @@ static void test_buffers(void)
 	g_assert_cmpint(ce_codec_rtp_pt(CE_CODEC_PCMA), ==, 8);
 }
 
+/* The mixer's vectorised encoder against the table, for every input. */
+static void test_encode_mix_exhaustive(void)
+{
+	static int32_t sum[65536 + 64];
+	static int16_t minus[65536 + 64];
+	static uint8_t out[65536 + 64];
+
+	for (int c = CE_CODEC_PCMU; c <= CE_CODEC_PCMA; c++) {
+		for (int i = 0; i < 65536 + 64; i++) {
+			sum[i] = i - 32768 - 32;
+			minus[i] = (int16_t)(i % 3 - 1);
+		}
+		ce_codec_encode_mix((enum ce_codec)c, sum, NULL, out, 65536 + 64);
+		for (int i = 0; i < 65536 + 64; i++) {
+			int v = CLAMP(sum[i], -32767, 32767);
+			uint8_t want = c == CE_CODEC_PCMU ? ce_g711_ulaw_encode((int16_t)v)
+			                                  : ce_g711_alaw_encode((int16_t)v);
+
+			g_assert_cmpuint(out[i], ==, want);
+		}
+		ce_codec_encode_mix((enum ce_codec)c, sum, minus, out, 65536 + 61);
+		for (int i = 0; i < 65536 + 61; i++) {
+			int v = CLAMP(sum[i] - minus[i], -32767, 32767);
+			uint8_t want = c == CE_CODEC_PCMU ? ce_g711_ulaw_encode((int16_t)v)
+			                                  : ce_g711_alaw_encode((int16_t)v);
+
+			g_assert_cmpuint(out[i], ==, want);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -85,5 +116,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/g711/round-trip", test_round_trip);
 	g_test_add_func("/g711/error-bounded-monotonic", test_monotonic_error);
 	g_test_add_func("/g711/buffers", test_buffers);
+	g_test_add_func("/g711/encode-mix-exhaustive", test_encode_mix_exhaustive);
 	return g_test_run();
 }
