@@ -23,6 +23,7 @@ void ce_sim_set_state(struct sim *s, const char *label, const char *state)
 	if (!label)
 		return;
 	g_hash_table_replace(s->states, g_strdup(label), g_strdup(state));
+	ce_sim_scenario_state(s, label, state);
 }
 
 static double opt(char **a, const char *key, double def)

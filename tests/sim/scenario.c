@@ -14,6 +14,7 @@
  *   at 4 expect heard 1001 440 window=1000
  *   at 4 expect state 1001 answered
  *   at 5 hangup all
+ *   on answered 1001 +1 dtmf 1001 1234#      # once 1001 is answered, a second later
  *   at 6 expect not event error-in
  *   end 7
  */
@@ -26,16 +27,24 @@
 #include "sim.h"
 
 struct step {
-	double at;
+	double at; /* seconds from the start, or the delay of an "on" trigger */
 	int lineno;
 	char **argv;
+	char *state, *label; /* "on" triggers only */
+	bool fired;
+	struct sim *s;
+	guint src;
 };
 
 static void step_free(gpointer p)
 {
 	struct step *st = p;
 
+	if (st->src)
+		g_source_remove(st->src);
 	g_strfreev(st->argv);
+	g_free(st->state);
+	g_free(st->label);
 	g_free(st);
 }
 
@@ -228,6 +237,49 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 	return 0;
 }
 
+static const char *const states[] = {
+        "calling",
+        "ringing",
+        "connected",
+        "answered",
+        "hungup",
+        "rejected",
+        NULL,
+};
+
+/* on STATE LABEL [+SECONDS] STEP...: run STEP once when phone LABEL reaches STATE. */
+static int parse_on(struct sim *s, char **argv, int lineno, GError **err)
+{
+	char **a = argv + 3;
+	struct step *st;
+	double delay = 0;
+
+	if (!argv[1] || !argv[2] || !g_strv_contains(states, argv[1]))
+		return bad(err, lineno,
+		        "usage: on calling|ringing|connected|answered|hungup|rejected "
+		        "LABEL [+SECONDS] STEP ...",
+		        NULL);
+	if (*a && **a == '+') {
+		if (!parse_double(*a + 1, &delay) || delay < 0)
+			return bad(err, lineno, "bad delay", *a);
+		a++;
+	}
+	if (!*a)
+		return bad(err, lineno, "missing step after", argv[2]);
+	if (check_step(s, a, lineno, err) < 0)
+		return -EINVAL;
+	st = g_new0(struct step, 1);
+	st->at = delay;
+	st->lineno = lineno;
+	st->argv = g_strdupv(a);
+	st->state = g_strdup(argv[1]);
+	st->label = g_strdup(argv[2]);
+	if (!s->triggers)
+		s->triggers = g_ptr_array_new_with_free_func(step_free);
+	g_ptr_array_add(s->triggers, st);
+	return 0;
+}
+
 static int parse_line(struct sim *s, char **argv, int lineno, GError **err)
 {
 	double at;
@@ -245,6 +297,8 @@ static int parse_line(struct sim *s, char **argv, int lineno, GError **err)
 		s->end_at = at;
 		return 0;
 	}
+	if (!strcmp(argv[0], "on"))
+		return parse_on(s, argv, lineno, err);
 	if (strcmp(argv[0], "at"))
 		return bad(err, lineno, "unknown statement", argv[0]);
 	if (!argv[1] || !parse_double(argv[1], &at) || at < 0 || !argv[2])
@@ -437,6 +491,38 @@ static void run_step(struct sim *s, struct step *st)
 	}
 }
 
+static void sim_event_trigger(struct sim *s, struct step *st)
+{
+	ce_sim_event(s, "trigger", "\"line\":%d,\"who\":%s,\"state\":%s,\"delay\":%.3f", st->lineno,
+	        ce_sim_json(st->label), ce_sim_json(st->state), st->at);
+}
+
+static gboolean trigger_cb(gpointer data)
+{
+	struct step *st = data;
+
+	st->src = 0;
+	if (!st->s->stopping)
+		run_step(st->s, st);
+	return G_SOURCE_REMOVE;
+}
+
+/** Phone @label reached @state: fire the "on" triggers waiting for it (once each). */
+void ce_sim_scenario_state(struct sim *s, const char *label, const char *state)
+{
+	unsigned i;
+
+	for (i = 0; s->triggers && s->started && i < s->triggers->len; i++) {
+		struct step *st = s->triggers->pdata[i];
+		if (st->fired || strcmp(st->state, state) || strcmp(st->label, label))
+			continue;
+		st->fired = true;
+		st->s = s;
+		sim_event_trigger(s, st);
+		st->src = g_timeout_add((guint)(st->at * 1000), trigger_cb, st);
+	}
+}
+
 static gboolean step_cb(gpointer data)
 {
 	struct sim *s = data;
@@ -493,5 +579,6 @@ void ce_sim_scenario_free(struct sim *s)
 		burst_free(b);
 	}
 	g_clear_pointer(&s->steps, g_ptr_array_unref);
+	g_clear_pointer(&s->triggers, g_ptr_array_unref);
 	g_clear_pointer(&s->basedir, g_free);
 }

@@ -209,6 +209,7 @@ const char *ce_sim_json(const char *s);
 
 int ce_sim_scenario_load(struct sim *s, const char *path, GError **err);
 void ce_sim_expect(struct sim *s, char **argv, int lineno);
+void ce_sim_scenario_state(struct sim *s, const char *label, const char *state);
 void ce_sim_set_state(struct sim *s, const char *label, const char *state);
 int ce_sim_scenario_parse(struct sim *s, const char *text, const char *basedir, GError **err);
 void ce_sim_scenario_start(struct sim *s);
@@ -267,6 +268,7 @@ struct sim {
 	/* scenario */
 	char *basedir;
 	GPtrArray *steps;
+	GPtrArray *triggers; /* "on STATE LABEL" steps */
 	unsigned next_step;
 	guint step_src;
 	double scenario_t0;

@@ -84,6 +84,21 @@ tap.ok(h and h[0]['params'].get('module') == 'sip' and 'reason' not in h[0]['par
        'the kicked caller hangs up with its own parameters (disconnect ones are cleared)', h)
 r.cleanup()
 
+# 3b. Steps triggered by a phone's state: PIN-style digits once answered.
+r = simlib.run('''
+route ^800$ conf/room1
+on answered 1001 +0.5 dtmf 1001 12#
+on hungup 1001 log 1001 is gone
+at 0 call 1001 800
+at 3 expect event log "text=1001 is gone"
+''', module=simlib.ECHO)
+check(r, '"on answered ... dtmf" and "on hungup ... log" fire once, in order')
+tr = r.events('trigger')
+tap.ok([e['state'] for e in tr] == ['answered', 'hungup'] and
+       [m['params']['text'] for m in r.messages('chan.dtmf')] == ['1', '2', '#'],
+       'triggers fire on the state, the digits follow', tr)
+r.cleanup()
+
 # 4. Dial-out: call.execute callto=dumb/ target=N, callees that answer, are busy, offline...
 r = simlib.run('''
 route ^80(.)$ sip/80$1
