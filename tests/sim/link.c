@@ -47,6 +47,7 @@ static struct sim_mod *mod_new(struct sim *s, const char *name, int rfd, int wfd
 	mod->timebomb = s->mod_opts.timebomb;
 	mod->max_queue = s->mod_opts.max_queue;
 	ce_linebuf_new(&mod->lb, MOD_MAX_LINE);
+	mod->bufsize = MOD_DEF_LINE;
 	mod->wbuf = g_string_new(NULL);
 	mod->pending = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, ce_sim_pending_free);
 	mod->relays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);

@@ -6,7 +6,9 @@
 
 struct ce_line;
 
-#define MOD_MAX_LINE (64 * 1024)
+#define MOD_MAX_LINE (64 * 1024) /* Yate's MAX_INCOMING_LINE */
+#define MOD_MIN_LINE 2048        /* MIN_INCOMING_LINE */
+#define MOD_DEF_LINE 8192        /* DEF_INCOMING_LINE: Yate's buffer until setlocal bufsize */
 #define MOD_MAX_OUT  (64u * 1024 * 1024)
 
 struct sim_mod {
@@ -22,6 +24,7 @@ struct sim_mod {
 	bool dead, quit, exited;
 	bool reenter, selfwatch, restart;
 	unsigned timeout_ms, max_queue;
+	unsigned bufsize; /* Yate's input buffer: a line must fit, newline included */
 	bool timebomb;
 	GHashTable *pending; /* id -> struct pending */
 	GHashTable *relays;  /* name -> struct sim_handler * */

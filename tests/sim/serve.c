@@ -12,6 +12,7 @@
  */
 #define G_LOG_DOMAIN "sim"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "protocol.h"
@@ -277,6 +278,13 @@ static bool setlocal(struct sim_mod *mod, const char *id, char **val)
 		*val = g_strdup_printf("%u", mod->max_queue);
 		return true;
 	}
+	if (!strcmp(id, "bufsize")) {
+		long b = empty ? (long)mod->bufsize : strtol(v, NULL, 10);
+		mod->bufsize = (unsigned)CLAMP(b, MOD_MIN_LINE, MOD_MAX_LINE);
+		g_free(*val);
+		*val = g_strdup_printf("%u", mod->bufsize);
+		return true;
+	}
 	if (!strcmp(id, "timebomb"))
 		SET_BOOL(timebomb);
 	if (!strcmp(id, "reenter"))
@@ -290,8 +298,7 @@ static bool setlocal(struct sim_mod *mod, const char *id, char **val)
 		return true;
 	}
 	if (!strcmp(id, "setdata") || !strcmp(id, "settime") || !strcmp(id, "reason") ||
-	        !strcmp(id, "trackparam") || !strcmp(id, "bufsize") || !strcmp(id, "debuglevel") ||
-	        !strcmp(id, "debugname"))
+	        !strcmp(id, "trackparam") || !strcmp(id, "debuglevel") || !strcmp(id, "debugname"))
 		return true;
 	if (g_str_has_prefix(id, "engine.")) {
 		const char *p = engine_param(mod->s, id + 7);
@@ -442,6 +449,15 @@ void ce_sim_mod_on_line(const char *line, size_t len, void *arg)
 	}
 	if (mod->quit)
 		return;
+	if (len + 1 >= mod->bufsize) {
+		/* Yate cannot hold the line: it logs an overflow and closes the module */
+		ce_sim_problem(mod->s, "overflow",
+		        "%s sent a line of %zu bytes; Yate's buffer holds %u (setlocal bufsize): "
+		        "Yate closes the module",
+		        mod->name, len, mod->bufsize);
+		ce_sim_mod_close(mod, "line overflow");
+		return;
+	}
 	if (ce_line_parse(&l, line, len, NULL, &err) < 0) {
 		error_in(mod, line, len, err ? err->message : "parse error");
 		g_clear_error(&err);
@@ -456,6 +472,8 @@ void ce_sim_mod_on_overflow(size_t dropped, void *arg)
 	struct sim_mod *mod = arg;
 
 	mod->errors++;
-	ce_sim_problem(mod->s, "garbage", "%s sent a line over %d bytes (%zu dropped)", mod->name,
+	ce_sim_problem(mod->s, "overflow",
+	        "%s sent a line over %d bytes (%zu dropped); Yate closes the module", mod->name,
 	        MOD_MAX_LINE, dropped);
+	ce_sim_mod_close(mod, "line overflow");
 }

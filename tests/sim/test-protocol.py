@@ -65,6 +65,8 @@ for q, a, name in (
         ('%%>setlocal:loaded.regexroute:', '%%<setlocal:loaded.regexroute:true:true',
          'loaded.MODULE'),
         ('%%>setlocal:config.general.x:', '%%<setlocal:config.general.x::false', 'config.*'),
+        ('%%>setlocal:bufsize:1000', '%%<setlocal:bufsize:2048:true', 'bufsize has a floor'),
+        ('%%>setlocal:bufsize:100000', '%%<setlocal:bufsize:65536:true', 'bufsize has a cap'),
         ('%%>setlocal:bogus:1', '%%<setlocal:bogus:1:false', 'unknown name')):
     got = ask(q)
     tap.ok(got == a, 'setlocal ' + name, got)
@@ -99,4 +101,29 @@ tap.ok(r and r.events('output', text='hello there') and r.events('debug', text='
 tap.ok(r and r.messages('test.noid', k='v') and r.messages('test.withid', k='v'),
        'messages from the module are dispatched')
 tap.ok(r and r.ok, 'the run ends well (bad lines allowed here)', r and r.why())
+
+# A line longer than Yate's buffer (8192 until setlocal bufsize) makes Yate close the module.
+sock = os.path.join(tempfile.mkdtemp(prefix='yate-sim-proto-'), 'ext.sock')
+holder = {}
+
+
+def run2():
+    holder['r'] = simlib.run('end 0.5\n', args=['--listen', 'unix:' + sock, '--ready-max', '5'],
+                             timeout=60)
+
+
+t = threading.Thread(target=run2)
+t.start()
+mod = simlib.Module(sock)
+mod.send('%%>output:' + 'x' * 5000)
+tap.ok(ask('%%>setlocal:bufsize:4096') == '%%<setlocal:bufsize:4096:true',
+       'a 5000-byte line fits the default 8192 buffer; bufsize shrinks it')
+mod.send('%%>output:' + 'y' * 5000)
+gone = mod.read(5)
+mod.close()
+t.join(60)
+r = holder.get('r')
+tap.ok(gone is None and r and r.code == simlib.MODULE_PROBLEM and r.problems('overflow'),
+       'a line over the buffer: the module is closed and the overflow reported',
+       r and r.why())
 tap.done()
