@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
@@ -214,6 +215,7 @@ static int listen_on(struct ce_mon_fanout *f, unsigned mode, GError **err)
 {
 	GSocketAddress *addr = NULL;
 	char *dir = g_path_get_dirname(f->path);
+	char *tmp = NULL;
 	int e = 0;
 
 	if (g_mkdir_with_parents(dir, 0755) || (e = clear_path(f->path, err)) < 0) {
@@ -224,21 +226,35 @@ static int listen_on(struct ce_mon_fanout *f, unsigned mode, GError **err)
 			        g_strerror(-e));
 		goto out;
 	}
-	addr = g_unix_socket_address_new(f->path);
+	/* Bind and listen under a temporary name, then rename into place: a
+	 * subscriber that sees the path can always connect (no window between
+	 * bind() and listen() where it would be refused). */
+	tmp = g_strdup_printf("%s.%d.tmp", f->path, (int)getpid());
+	g_unlink(tmp);
+	addr = g_unix_socket_address_new(tmp);
 	f->listen = g_socket_new(G_SOCKET_FAMILY_UNIX, G_SOCKET_TYPE_STREAM, 0, err);
 	if (!f->listen || !g_socket_bind(f->listen, addr, FALSE, err) ||
 	        !g_socket_listen(f->listen, err)) {
+		g_unlink(tmp);
 		e = -EIO;
 		goto out;
 	}
-	if (g_chmod(f->path, mode))
-		g_warning("monitor socket: cannot chmod %s: %s", f->path, g_strerror(errno));
+	if (g_chmod(tmp, mode))
+		g_warning("monitor socket: cannot chmod %s: %s", tmp, g_strerror(errno));
+	if (g_rename(tmp, f->path)) {
+		e = -errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(-e), "%s: %s", f->path,
+		        g_strerror(-e));
+		g_unlink(tmp);
+		goto out;
+	}
 	g_socket_set_blocking(f->listen, FALSE);
 	f->accept_src = g_socket_create_source(f->listen, G_IO_IN, NULL);
 	g_source_set_callback(f->accept_src, (GSourceFunc)(void (*)(void))on_accept, f, NULL);
 	g_source_attach(f->accept_src, NULL);
 out:
 	g_clear_object(&addr);
+	g_free(tmp);
 	g_free(dir);
 	return e;
 }
