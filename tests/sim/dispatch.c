@@ -152,6 +152,12 @@ static void finish(struct sim_disp *d)
 	g_free(d);
 }
 
+/* Messages every handler sees even after one handled them (Yate's broadcast flag). */
+static bool broadcast(const struct ce_msg *m)
+{
+	return !strcmp(m->name, "engine.timer");
+}
+
 static void run(struct sim_disp *d)
 {
 	struct sim_handler *hd;
@@ -176,7 +182,8 @@ static void run(struct sim_disp *d)
 		}
 		if (r == SIM_HANDLED) {
 			d->handled = true;
-			break;
+			if (!broadcast(d->msg))
+				break;
 		}
 	}
 	d->running = false;
@@ -212,8 +219,10 @@ void ce_sim_disp_resume(struct sim_disp *d, bool handled)
 	}
 	if (handled) {
 		d->handled = true;
-		finish(d);
-		return;
+		if (!broadcast(d->msg)) {
+			finish(d);
+			return;
+		}
 	}
 	run(d);
 }

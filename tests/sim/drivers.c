@@ -2,6 +2,7 @@
 /*
  * Priorities are Yate 6.4.1's, as seen in the transcripts' handlers=:
  *
+ *   engine.timer     engine 1 (broadcast, once a second)
  *   call.route       regexroute 100
  *   call.execute     yrtp 50, sip 90, dumb 90, conf 90
  *   chan.masquerade  sip 10, dumb 10, conf 10
@@ -447,6 +448,7 @@ void ce_sim_drivers_init(struct sim *s)
 		drvs[i].driver = i;
 		drvs[i].prefix = prefixes[i];
 	}
+	ce_sim_install(s, "engine.timer", 1, "engine", pass_h, NULL);
 	ce_sim_install(s, "call.route", 100, "regexroute", regexroute, s);
 	ce_sim_install(s, "call.execute", 50, "yrtp", pass_h, NULL);
 	ce_sim_install(s, "call.answered", 50, "yrtp", pass_h, NULL);

@@ -101,6 +101,19 @@ void ce_sim_stop(struct sim *s)
 	s->stop_src = g_timeout_add(500, quit_modules_cb, s);
 }
 
+/* Yate's engine.timer: once a second, to every handler (broadcast). */
+static gboolean engine_timer_cb(gpointer data)
+{
+	struct sim *s = data;
+	struct ce_msg *m;
+
+	ce_msg_new(&m, "engine.timer");
+	ce_msg_setf(m, "time", "%" G_GUINT64_FORMAT, (guint64)m->time);
+	ce_msg_add(m, "nodename", "yate-sim");
+	ce_sim_enqueue(s, m);
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean watchdog_cb(gpointer data)
 {
 	struct sim *s = data;
@@ -329,6 +342,7 @@ int main(int argc, char **argv)
 	s->watchdog_src = g_timeout_add(
 	        (guint)((o.max_time > 0 ? o.max_time : s->end_at + s->ready_max + 30) * 1000),
 	        watchdog_cb, s);
+	s->timer_src = g_timeout_add_seconds(1, engine_timer_cb, s);
 	g_unix_signal_add(SIGINT, signal_cb, s);
 	g_unix_signal_add(SIGTERM, signal_cb, s);
 	g_main_loop_run(s->loop);
@@ -338,6 +352,8 @@ out:
 		g_source_remove(s->watchdog_src);
 	if (s->stop_src)
 		g_source_remove(s->stop_src);
+	if (s->timer_src)
+		g_source_remove(s->timer_src);
 	sim_fini(s);
 	ce_sim_evlog_close(s);
 	g_free(o.events);

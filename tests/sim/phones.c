@@ -1,6 +1,6 @@
 /* phones.c - the simulated phones: callers placing calls, callees answering dial-outs, DTMF */
 /*
- * A caller is an incoming "sip/N" channel: chan.startup, call.route, then
+ * A caller is an incoming "sip/N" channel: chan.startup, call.preroute, call.route, then
  * the same message renamed call.execute with callto= the route.  A callee
  * is reached with call.execute callto=sip/NUMBER and does what the
  * scenario's "callee" line says: answer (call.answered), noanswer (rings,
@@ -151,9 +151,31 @@ static void route_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 	ce_sim_dispatch(s, m, NULL, execute_done, id);
 }
 
+/* After call.preroute (Yate's Router): "-" or "error" rejects, else the same message routes. */
+static void preroute_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
+{
+	char *id = arg;
+	struct sim_chan *c = ce_sim_chan_find(s, id);
+
+	if (!c) {
+		g_free(id);
+		return;
+	}
+	if (handled && (!strcmp(m->retval, "-") || !strcmp(m->retval, "error"))) {
+		reject(s, c, ce_msg_get_def(m, "error", "unknown"));
+		g_free(id);
+		return;
+	}
+	ce_msg_set_name(m, "call.route");
+	ce_msg_set_retval(m, "");
+	ce_msg_remove(m, "handlers");
+	ce_sim_dispatch(s, m, NULL, route_done, id);
+}
+
 /**
  * Place a call from phone @ph (ownership taken) to @called: a new
- * incoming sip/N channel, chan.startup, call.route, then call.execute.
+ * incoming sip/N channel, chan.startup, call.preroute, call.route, then
+ * call.execute, as Yate's router does for a SIP call.
  */
 int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called)
 {
@@ -184,7 +206,7 @@ int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called)
 	ce_msg_set(m, "called", called);
 	ce_sim_enqueue(s, m);
 
-	m = ce_sim_chan_message(c, "call.route", false);
+	m = ce_sim_chan_message(c, "call.preroute", false);
 	ce_msg_set(m, "caller", ph->number);
 	if (ph->name)
 		ce_msg_set(m, "callername", ph->name);
@@ -193,7 +215,7 @@ int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called)
 		const struct ce_param *p = ce_msg_param(ph->params, i);
 		ce_msg_set(m, p->name, p->value);
 	}
-	ce_sim_enqueue_cb(s, m, route_done, g_strdup(c->id));
+	ce_sim_enqueue_cb(s, m, preroute_done, g_strdup(c->id));
 	return 0;
 }
 

@@ -282,7 +282,7 @@ struct sim {
 	double end_at;     /* stop time, seconds */
 	bool stopping;
 	bool started;
-	guint end_src, stop_src, watchdog_src;
+	guint end_src, stop_src, watchdog_src, timer_src;
 	double last_line_at;           /* when a module last wrote a line */
 	double ready_quiet, ready_max; /* start-up wait, seconds */
 };
