@@ -93,6 +93,55 @@ static void test_garbage(void)
 	g_rand_free(r);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Every input the fuzzer kept (corpus and crashes) still passes. */
+static void test_fuzz_corpus(void)
+{
+	const char *dir = g_getenv("CE_SRCDIR") ? g_getenv("CE_SRCDIR") : CE_SRCDIR;
+	char *path = g_build_filename(dir, "tests/modules/conference/corpus-rtp", NULL);
+	GDir *d = g_dir_open(path, 0, NULL);
+	const char *name;
+	unsigned n = 0;
+
+	g_assert_nonnull(d);
+	while ((name = g_dir_read_name(d))) {
+		char *file = g_build_filename(path, name, NULL), *buf;
+		gsize len;
+
+		g_assert_true(g_file_get_contents(file, &buf, &len, NULL));
+		LLVMFuzzerTestOneInput((const uint8_t *)buf, len);
+		g_free(buf);
+		g_free(file);
+		n++;
+	}
+	g_assert_cmpuint(n, >, 0);
+	g_dir_close(d);
+	g_free(path);
+}
+
+/* Random datagram streams, mostly well-formed headers, through the target. */
+static void test_fuzz_random(void)
+{
+	GRand *r = g_rand_new_with_seed(7);
+	uint8_t buf[4096];
+
+	for (int i = 0; i < 2000; i++) {
+		size_t n = (size_t)g_rand_int_range(r, 0, sizeof(buf));
+
+		for (size_t k = 0; k < n; k++)
+			buf[k] = (uint8_t)g_rand_int(r);
+		for (size_t k = 0; k + 3 < n; k += 180) {
+			buf[k] = 0;
+			buf[k + 1] = (uint8_t)g_rand_int_range(r, 0, 200);
+			buf[k + 2] = 0x80;
+			buf[k + 3] = g_rand_boolean(r) ? 0 : 8;
+		}
+		LLVMFuzzerTestOneInput(buf, n);
+	}
+	g_rand_free(r);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -101,5 +150,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtp/version-rtcp", test_version_and_rtcp);
 	g_test_add_func("/rtp/huge", test_huge);
 	g_test_add_func("/rtp/garbage", test_garbage);
+	g_test_add_func("/rtp/fuzz-corpus", test_fuzz_corpus);
+	g_test_add_func("/rtp/fuzz-random", test_fuzz_random);
 	return g_test_run();
 }
