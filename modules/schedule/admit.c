@@ -37,8 +37,8 @@ struct req {
 };
 
 /* Parameters a conference row's "options" may set (Yate's room parameters). */
-static const char *const room_options[] = {"maxusers", "lonely", "notify", "record",
-        "recordwarn", "speakers", "interval", "rate", "voice", "echo", "smart", "billing"};
+static const char *const room_options[] = {"maxusers", "lonely", "notify", "record", "recordwarn",
+        "speakers", "interval", "rate", "voice", "echo", "smart", "billing"};
 
 static void finish(struct req *q)
 {
@@ -61,7 +61,8 @@ static void finish(struct req *q)
 static void refuse(struct sched *s, struct ce_msg *msg, const char *error, const char *reason)
 {
 	g_message("refused %s (%s) to %s: %s: %s", ce_msg_get_def(msg, "id", "?"),
-	        ce_msg_get_def(msg, "caller", ""), ce_msg_get_def(msg, "callto", ""), error, reason);
+	        ce_msg_get_def(msg, "caller", ""), ce_msg_get_def(msg, "callto", ""), error,
+	        reason);
 	ce_msg_set(msg, "error", error);
 	ce_msg_set(msg, "reason", reason);
 	ce_msg_set(msg, "callto", "-");
@@ -171,7 +172,8 @@ static void on_admit(const struct ce_admission *a, void *arg)
 		break;
 	case CE_ADMIT_NO_CONFERENCE:
 		if (!q->guard)
-			refuse(s, q->msg, "noroute", "noconference: nothing scheduled under that number");
+			refuse(s, q->msg, "noroute",
+			        "noconference: nothing scheduled under that number");
 		break;
 	case CE_ADMIT_NOT_STARTED:
 		refuse_not_started(s, q->msg, a->conference);
@@ -232,8 +234,8 @@ static bool bad_key(const char *key)
 	return false;
 }
 
-static enum ce_msg_result start(struct sched *s, struct ce_dispatch *d, struct ce_msg *msg,
-        const char *key, bool guard)
+static enum ce_msg_result start(
+        struct sched *s, struct ce_dispatch *d, struct ce_msg *msg, const char *key, bool guard)
 {
 	const char *pin = ce_msg_get(msg, s->set.pin_param);
 	struct ce_store *st = ce_store_of(s->ce);

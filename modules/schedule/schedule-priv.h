@@ -13,27 +13,27 @@ struct ce_conference;
 
 /* [schedule] settings (conf/conf-engine.conf lists them with defaults). */
 struct sched_settings {
-	unsigned priority;      /* call.execute handler; before the conference's 50 */
-	unsigned tick_ms;       /* timer evaluation period */
-	unsigned poll_s;        /* store read of the conferences around now */
+	unsigned priority;         /* call.execute handler; before the conference's 50 */
+	unsigned tick_ms;          /* timer evaluation period */
+	unsigned poll_s;           /* store read of the conferences around now */
 	unsigned admit_timeout_ms; /* a caller waits at most this for the store */
-	int maxusers;           /* room size of a conference without max_participants */
-	bool guard_rooms;       /* conf/NAME of a scheduled room needs admission too */
-	bool dialout;           /* dial participants with dial_out at the start */
-	unsigned dial_retries;  /* attempts after the first for busy/noanswer/... */
-	unsigned dial_retry_s;  /* between attempts */
-	unsigned dial_timeout_ms; /* Yate's answer to the dial-out call.execute */
-	char *notify_prefix;    /* notify= of scheduled rooms: PREFIX<room> */
-	char *end_reason;       /* call.drop reason at the end */
-	char *pin_param;        /* call parameter that carries the PIN */
+	int maxusers;              /* room size of a conference without max_participants */
+	bool guard_rooms;          /* conf/NAME of a scheduled room needs admission too */
+	bool dialout;              /* dial participants with dial_out at the start */
+	unsigned dial_retries;     /* attempts after the first for busy/noanswer/... */
+	unsigned dial_retry_s;     /* between attempts */
+	unsigned dial_timeout_ms;  /* Yate's answer to the dial-out call.execute */
+	char *notify_prefix;       /* notify= of scheduled rooms: PREFIX<room> */
+	char *end_reason;          /* call.drop reason at the end */
+	char *pin_param;           /* call parameter that carries the PIN */
 };
 
 /* A scheduled conference the module knows to be near or running. */
 struct sconf {
 	gint64 id; /* the key in sched.confs */
 	struct ce_conference *c;
-	bool live;     /* someone was admitted or dialled: the room may exist */
-	bool started;  /* start-time work done (dial-out) */
+	bool live;    /* someone was admitted or dialled: the room may exist */
+	bool started; /* start-time work done (dial-out) */
 	bool alerted;
 	bool ended;
 	GHashTable *callers; /* caller channel id -> NULL: admitted, not hung up */
@@ -48,10 +48,10 @@ struct dialout {
 	char *room;
 	char *address;
 	char *name;
-	char *id; /* dumb/N once Yate answered */
+	char *id;         /* dumb/N once Yate answered */
 	unsigned attempt; /* serial of the current attempt */
 	unsigned tries;   /* failed attempts so far */
-	gint64 retry_at; /* 0: not waiting for a retry */
+	gint64 retry_at;  /* 0: not waiting for a retry */
 	bool answered;
 	bool gone;
 };
@@ -69,6 +69,7 @@ struct sched {
 	guint tick_id;
 	gint64 next_poll;
 	bool polling;
+	bool repoll; /* a poll was asked for while one ran */
 	guint64 admitted, refused, dialled, dial_failed, ended;
 };
 

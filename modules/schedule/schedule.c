@@ -28,7 +28,8 @@ struct sched *ce_sched_get(void)
 static void sent(struct ce_msg *msg, bool handled, void *arg)
 {
 	(void)arg;
-	g_debug("%s %s: %s", msg->name, ce_msg_get_def(msg, "id", ce_msg_get_def(msg, "targetid", "")),
+	g_debug("%s %s: %s", msg->name,
+	        ce_msg_get_def(msg, "id", ce_msg_get_def(msg, "targetid", "")),
 	        handled ? "done" : "not handled");
 }
 
@@ -50,10 +51,12 @@ static void load_settings(struct sched_settings *set, const struct ce_config *cf
 	set->guard_rooms = ce_config_get_bool(cfg, SECTION, "guard_rooms", true);
 	set->dialout = ce_config_get_bool(cfg, SECTION, "dialout", true);
 	set->dial_retries = (unsigned)ce_config_get_int(cfg, SECTION, "dial_retries", 2, 0, 100);
-	set->dial_retry_s = (unsigned)ce_config_get_int(cfg, SECTION, "dial_retry_delay", 60, 1, 86400);
+	set->dial_retry_s =
+	        (unsigned)ce_config_get_int(cfg, SECTION, "dial_retry_delay", 60, 1, 86400);
 	set->dial_timeout_ms =
 	        (unsigned)ce_config_get_int(cfg, SECTION, "dial_timeout", 10000, 100, 600000);
-	set->notify_prefix = g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
+	set->notify_prefix =
+	        g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
 	set->end_reason = g_strdup(ce_config_get(cfg, SECTION, "end_reason", "schedule-ended"));
 	set->pin_param = g_strdup(ce_config_get(cfg, SECTION, "pin_param", "pin"));
 }
@@ -99,6 +102,51 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	        ",schedule_dial_failed=%" G_GUINT64_FORMAT ",schedule_ended=%" G_GUINT64_FORMAT,
 	        g_hash_table_size(s->confs), s->admitted, s->refused, s->dialled, s->dial_failed,
 	        s->ended);
+}
+
+static void show_one(GString *out, const struct sconf *sc, gint64 now)
+{
+	const struct ce_conference *c = sc->c;
+	GDateTime *a = g_date_time_new_from_unix_utc(c->starts_at / G_USEC_PER_SEC);
+	GDateTime *b = g_date_time_new_from_unix_utc(c->ends_at / G_USEC_PER_SEC);
+	char *sa = a ? g_date_time_format(a, "%F %T") : g_strdup("?");
+	char *sb = b ? g_date_time_format(b, "%T") : g_strdup("?");
+
+	g_string_append_printf(out,
+	        "%" G_GINT64_FORMAT " %s %s room=%s %s-%s UTC callers=%u%s%s\r\n", c->id,
+	        c->access_number ? c->access_number : "-",
+	        sc->ended            ? "ended"
+	        : now < c->starts_at ? "waiting"
+	                             : "running",
+	        c->room, sa, sb, g_hash_table_size(sc->callers), sc->alerted ? " alerted" : "",
+	        c->cancelled ? " cancelled" : "");
+	g_free(sa);
+	g_free(sb);
+	if (a)
+		g_date_time_unref(a);
+	if (b)
+		g_date_time_unref(b);
+}
+
+/* "conf schedule": the conferences being tracked. */
+static int cmd_schedule(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	struct sched *s = mod;
+	GHashTableIter it;
+	gpointer v;
+
+	(void)ce;
+	(void)argc;
+	(void)argv;
+	(void)arg;
+	if (!s)
+		return -ENOENT;
+	g_string_append_printf(
+	        out, "%u scheduled conferences tracked\r\n", g_hash_table_size(s->confs));
+	g_hash_table_iter_init(&it, s->confs);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		show_one(out, v, ce_engine_now(s->ce));
+	return 0;
 }
 
 static int add_watch(struct sched *s, const char *name)
@@ -176,6 +224,13 @@ static int schedule_init(struct ce_engine *ce)
 		return r;
 	}
 	r = ce_console_add_status(ce, SECTION, status, NULL);
+	if (r == 0) {
+		r = ce_console_add(ce, SECTION, SECTION,
+		        "List the scheduled conferences being tracked (waiting, running, ended)",
+		        cmd_schedule, NULL, NULL);
+		if (r < 0)
+			ce_console_remove_status(ce, SECTION);
+	}
 	if (r < 0) {
 		sched_free(g_steal_pointer(&mod));
 		return r;
@@ -188,6 +243,7 @@ static void schedule_exit(struct ce_engine *ce)
 {
 	if (!mod)
 		return;
+	ce_console_remove(ce, SECTION);
 	ce_console_remove_status(ce, SECTION);
 	sched_free(g_steal_pointer(&mod));
 }

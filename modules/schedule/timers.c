@@ -84,8 +84,8 @@ struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c)
 	return sc;
 }
 
-static void add_event(struct sched *s, struct sconf *sc, enum ce_event_kind kind, gint64 now,
-        const char *detail)
+static void add_event(
+        struct sched *s, struct sconf *sc, enum ce_event_kind kind, gint64 now, const char *detail)
 {
 	struct ce_store *st = ce_store_of(s->ce);
 	struct ce_event ev = {
@@ -135,7 +135,8 @@ static void end_conf(struct sched *s, struct sconf *sc, gint64 now, const char *
 	g_hash_table_remove_all(sc->callers);
 	if (!sc->live)
 		return;
-	g_message("conference %" G_GINT64_FORMAT " room %s: ended (%s)", sc->c->id, sc->c->room, why);
+	g_message(
+	        "conference %" G_GINT64_FORMAT " room %s: ended (%s)", sc->c->id, sc->c->room, why);
 	add_event(s, sc, CE_EVENT_END, now, why);
 	ce_msg_new(&m, "call.drop");
 	ce_msg_setf(m, "id", "conf/%s", sc->c->room);
@@ -150,7 +151,8 @@ static void run_one(struct sched *s, struct sconf *sc, gint64 now)
 
 	if (sc->ended)
 		return;
-	if (c->cancelled && now >= c->starts_at - (gint64)MAX(c->early_join_s, 0) * G_USEC_PER_SEC) {
+	if (c->cancelled &&
+	        now >= c->starts_at - (gint64)MAX(c->early_join_s, 0) * G_USEC_PER_SEC) {
 		end_conf(s, sc, now, "schedule-cancelled");
 		return;
 	}
@@ -195,17 +197,19 @@ static void on_list(int err, GPtrArray *rows, void *arg)
 	if (!s)
 		return;
 	s->polling = false;
-	if (err < 0) {
+	if (err < 0)
 		g_info("reading the schedule failed: %s", g_strerror(-err));
-		return;
-	}
-	for (guint i = 0; rows && i < rows->len; i++) {
+	for (guint i = 0; err == 0 && rows && i < rows->len; i++) {
 		struct ce_conference *c = g_ptr_array_index(rows, i);
 		struct sconf *sc = ce_sched_find(s, c->id);
 		if (!sc || !sc->ended)
 			ce_sched_track(s, c);
 	}
 	ce_sched_run(s, ce_engine_now(s->ce));
+	if (s->repoll) {
+		s->repoll = false;
+		ce_sched_poll(s);
+	}
 }
 
 /** ce_sched_poll() - read the conferences around now from the store (asynchronous) */
@@ -216,8 +220,11 @@ void ce_sched_poll(struct sched *s)
 	gint64 ahead = 2 * (gint64)s->set.poll_s * G_USEC_PER_SEC;
 
 	s->next_poll = now + (gint64)s->set.poll_s * G_USEC_PER_SEC;
+	if (s->polling)
+		s->repoll = true; /* rows written meanwhile must be seen */
 	if (!st || s->polling)
 		return;
-	if (ce_store_list_conferences(st, now - KEEP_AFTER_END, now + ahead, on_list, NULL, NULL) == 0)
+	if (ce_store_list_conferences(st, now - KEEP_AFTER_END, now + ahead, on_list, NULL, NULL) ==
+	        0)
 		s->polling = true;
 }

@@ -5,6 +5,7 @@
 
 #include "bus.h"
 #include "conf-engine/config.h"
+#include "engine-private.h"
 #include "engine.h"
 #include "message.h"
 #include "modules/schedule/schedule.h"
@@ -23,8 +24,8 @@
  */
 
 #define WAIT_LIMIT_US (60 * G_USEC_PER_SEC)
-#define MIN_US ((gint64)60 * G_USEC_PER_SEC)
-#define T0 ((gint64)1795326000 * G_USEC_PER_SEC)
+#define MIN_US        ((gint64)60 * G_USEC_PER_SEC)
+#define T0            ((gint64)1795326000 * G_USEC_PER_SEC)
 
 struct sfx {
 	struct fx db; /* backend and SQLite path for direct SQL checks */
@@ -50,8 +51,8 @@ static void up_watch(void *arg, const char *name, bool on)
 {
 }
 
-static void up_send(void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done,
-        void *done_arg)
+static void up_send(
+        void *arg, struct ce_msg *msg, unsigned timeout_ms, ce_msg_done_h *done, void *done_arg)
 {
 	struct sfx *f = arg;
 	const char *target = ce_msg_get_def(msg, "target", "");
@@ -102,7 +103,8 @@ static void setup(struct sfx *f, gconstpointer backend, const char *extra)
 		if (!g_strcmp0(g_getenv("CE_TEST_PG_OPTIONAL"), "1")) {
 			g_test_skip("no PostgreSQL: CE_TEST_PG_CONNINFO is not set");
 		} else {
-			g_test_message("CE_TEST_PG_CONNINFO is not set: run under tests/pg-harness.sh");
+			g_test_message(
+			        "CE_TEST_PG_CONNINFO is not set: run under tests/pg-harness.sh");
 			g_test_fail();
 		}
 		return;
@@ -116,9 +118,10 @@ static void setup(struct sfx *f, gconstpointer backend, const char *extra)
 		text = g_strdup_printf("[store]\nsqlite_path=%s\n", f->db.sqlite_path);
 	}
 	{
-		char *all = g_strdup_printf("[general]\nnode=t1\n%sspool_dir=%s/spool\n"
-		                            "query_timeout_ms=10000\n[schedule]\ntick=60000\n"
-		                            "poll_interval=86400\ndial_retries=1\ndial_retry_delay=60\n%s",
+		char *all = g_strdup_printf(
+		        "[general]\nnode=t1\n%sspool_dir=%s/spool\n"
+		        "query_timeout_ms=10000\n[schedule]\ntick=60000\n"
+		        "poll_interval=86400\ndial_retries=1\ndial_retry_delay=60\n%s",
 		        text, f->dir, extra ? extra : "");
 		g_assert_cmpint(ce_config_parse(&cfg, all, -1, "test.conf", NULL), ==, 0);
 		g_free(all);
@@ -227,7 +230,8 @@ static gint64 put_part(struct sfx *f, gint64 cid, const char *name, const char *
 	        .dial_out = dial_out};
 	struct put_wait w = {0};
 
-	g_assert_cmpint(ce_store_put_participant(ce_store_of(f->ce), &p, put_done, &w, NULL), ==, 0);
+	g_assert_cmpint(
+	        ce_store_put_participant(ce_store_of(f->ce), &p, put_done, &w, NULL), ==, 0);
 	wait_for(&w.done);
 	g_assert_cmpint(w.err, ==, 0);
 	return w.id;
@@ -274,11 +278,11 @@ static char *admit(struct sfx *f, const char *callto, const char *pin, const cha
 	return r;
 }
 
-#define assert_admit(f, callto, pin, id, want)                  \
-	do {                                                    \
-		char *got_ = admit((f), (callto), (pin), (id)); \
-		g_assert_cmpstr(got_, ==, (want));              \
-		g_free(got_);                                   \
+#define assert_admit(f, callto, pin, id, want)                                                     \
+	do {                                                                                       \
+		char *got_ = admit((f), (callto), (pin), (id));                                    \
+		g_assert_cmpstr(got_, ==, (want));                                                 \
+		g_free(got_);                                                                      \
 	} while (0)
 
 /* Yate reports a message it dispatched (watchers). */
@@ -355,8 +359,9 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "id"), ==, "sip/1"); /* options cannot set anything else */
 	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
 	ce_msg_unref(m);
-	assert_admit(f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
-	assert_admit(f, "schedule/801", NULL, "sip/3", "conf/soon");    /* early join */
+	assert_admit(
+	        f, "schedule/board", NULL, "sip/2", "conf/board");   /* the room name works too */
+	assert_admit(f, "schedule/801", NULL, "sip/3", "conf/soon"); /* early join */
 	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
 	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
 	assert_admit(f, "schedule/804", NULL, "sip/6", "forbidden ended");
@@ -420,6 +425,18 @@ static void test_full(struct sfx *f, gconstpointer backend)
 	yate_says(f, "chan.hangup", "id", "sip/1", "reason", "hangup");
 	assert_admit(f, "schedule/800", NULL, "sip/3", "conf/board");
 	assert_admit(f, "schedule/800", NULL, "sip/4", "busy full");
+	{
+		char *argv[] = {"schedule", NULL};
+		GString *out = g_string_new(NULL);
+		ce_console_execute(f->ce, 1, argv, out);
+		g_assert_nonnull(strstr(out->str, "1 scheduled conferences tracked"));
+		g_assert_nonnull(strstr(out->str, " 800 running room=board "));
+		g_assert_nonnull(strstr(out->str, "callers=2"));
+		g_string_truncate(out, 0);
+		ce_console_status(f->ce, out);
+		g_assert_nonnull(strstr(out->str, "schedule_admitted=4,schedule_refused=2"));
+		g_string_free(out, TRUE);
+	}
 	ce_conference_unref(c);
 }
 
@@ -579,8 +596,8 @@ static const char *dumb_of(struct sfx *f, const char *target, unsigned nth)
 {
 	for (guint i = 0; i < f->sent->len; i++) {
 		struct ce_msg *m = g_ptr_array_index(f->sent, i);
-		if (!strcmp(m->name, "call.execute") && !g_strcmp0(ce_msg_get(m, "target"), target) &&
-		        nth-- == 0)
+		if (!strcmp(m->name, "call.execute") &&
+		        !g_strcmp0(ce_msg_get(m, "target"), target) && nth-- == 0)
 			return ce_msg_get(m, "id");
 	}
 	return NULL;
