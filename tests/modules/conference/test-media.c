@@ -37,8 +37,19 @@ struct test {
 	struct peer peer[PEERS];
 	int intruder;
 	unsigned speaking, max_speakers, destroyed;
+	bool flags_test; /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
 	GMainLoop *loop;
 };
+
+#define MUTE_AT 70
+
+static gboolean mute_peer0(gpointer data)
+{
+	struct test *t = data;
+
+	g_assert_cmpint(ce_media_leg_set_flags(t->peer[0].leg, CE_MIX_MUTED), ==, 0);
+	return G_SOURCE_REMOVE;
+}
 
 static int udp_socket(struct sockaddr_in *a)
 {
@@ -114,7 +125,7 @@ static gpointer far_ends(gpointer data)
 		for (unsigned i = 0; i < PEERS; i++) {
 			struct peer *p = &t->peer[i];
 
-			if (i != 0 || tick < A_STOPS)
+			if (i != 0 || tick < A_STOPS || t->flags_test)
 				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
 				        freq[i], p->codec, 12 + 160);
 			receive_all(p);
@@ -124,6 +135,8 @@ static gpointer far_ends(gpointer data)
 		send_rtp(t, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
 		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
 		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
+		if (t->flags_test && tick == MUTE_AT)
+			g_idle_add(mute_peer0, t);
 		sleep_until(&next);
 	}
 	g_idle_add(quit_idle, t->loop);
@@ -200,14 +213,10 @@ static void check_hearing(struct test *t)
 	}
 }
 
-static void test_end_to_end(void)
+static void start(struct test *t, const unsigned *flags)
 {
-	struct test t = {0};
 	struct ce_media_conf conf;
 	struct sockaddr_storage ss;
-	struct ce_media_stats st;
-	struct ce_media_leg *dup;
-	gint64 deadline;
 	socklen_t len;
 	GError *error = NULL;
 	GThread *th;
@@ -215,30 +224,55 @@ static void test_end_to_end(void)
 	ce_media_conf_default(&conf);
 	conf.bind_ip = "127.0.0.1";
 	conf.rtp_timeout_ms = 300;
-	g_assert_cmpint(ce_media_new(&t.m, &conf, on_event, &t, &error), ==, 0);
+	g_assert_cmpint(ce_media_new(&t->m, &conf, on_event, t, &error), ==, 0);
 	g_assert_no_error(error);
-	g_assert_cmpint(ce_media_room_new(&t.room, t.m, 8000, 4, 3, 1000), ==, 0);
-	ce_media_room_local(t.room, &ss, &len);
-	memcpy(&t.media_addr, &ss, sizeof(t.media_addr));
+	g_assert_cmpint(ce_media_room_new(&t->room, t->m, 8000, 4, 3, 1000), ==, 0);
+	ce_media_room_local(t->room, &ss, &len);
+	memcpy(&t->media_addr, &ss, sizeof(t->media_addr));
 	for (unsigned i = 0; i < PEERS; i++) {
-		struct peer *p = &t.peer[i];
+		struct peer *p = &t->peer[i];
 
 		p->fd = udp_socket(&p->addr);
 		p->codec = i == 2 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
-		g_assert_cmpint(ce_media_leg_new(&p->leg, t.room, (struct sockaddr *)&p->addr,
-		                        sizeof(p->addr), p->codec, 0, p, destroyed),
+		g_assert_cmpint(ce_media_leg_new(&p->leg, t->room, (struct sockaddr *)&p->addr,
+		                        sizeof(p->addr), p->codec, flags[i], p, destroyed),
 		        ==, 0);
 	}
-	/* One leg per remote address. */
-	g_assert_cmpint(ce_media_leg_new(&dup, t.room, (struct sockaddr *)&t.peer[1].addr,
-	                        sizeof(t.peer[1].addr), CE_CODEC_PCMU, 0, NULL, NULL),
-	        ==, -EADDRINUSE);
-	g_assert_null(dup);
-	t.intruder = udp_socket(&(struct sockaddr_in){0});
-	t.loop = g_main_loop_new(NULL, FALSE);
-	th = g_thread_new("far-ends", far_ends, &t);
-	g_main_loop_run(t.loop);
+	t->intruder = udp_socket(&(struct sockaddr_in){0});
+	t->loop = g_main_loop_new(NULL, FALSE);
+	th = g_thread_new("far-ends", far_ends, t);
+	g_main_loop_run(t->loop);
 	g_thread_join(th);
+}
+
+static void finish(struct test *t)
+{
+	gint64 deadline;
+
+	/* Removing the room hands every leg back, on the main loop. */
+	ce_media_room_free(t->room);
+	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+	while ((t->peer[0].leg || t->peer[1].leg || t->peer[2].leg) &&
+	        g_get_monotonic_time() < deadline)
+		if (!g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	for (unsigned i = 0; i < PEERS; i++)
+		g_assert_null(t->peer[i].leg);
+	ce_media_free(t->m);
+	for (unsigned i = 0; i < PEERS; i++)
+		close(t->peer[i].fd);
+	close(t->intruder);
+	g_main_loop_unref(t->loop);
+}
+
+static void test_end_to_end(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	struct test t = {0};
+	struct ce_media_stats st;
+	struct ce_media_leg *dup;
+
+	start(&t, flags);
 	check_hearing(&t);
 	for (unsigned i = 0; i < PEERS; i++)
 		g_assert_cmpuint(t.peer[i].starts, >=, 1);
@@ -248,25 +282,50 @@ static void test_end_to_end(void)
 	g_assert_cmpuint(t.speaking, >=, 1);
 	ce_media_stats(t.m, &st);
 	g_assert_cmpuint(st.rx_unknown, >=, TICKS / 2);
-	/* Removing the room hands every leg back, on the main loop. */
-	ce_media_room_free(t.room);
-	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
-	while ((t.peer[0].leg || t.peer[1].leg || t.peer[2].leg) &&
-	        g_get_monotonic_time() < deadline)
-		if (!g_main_context_iteration(NULL, FALSE))
-			g_usleep(1000);
-	for (unsigned i = 0; i < PEERS; i++)
-		g_assert_null(t.peer[i].leg);
-	ce_media_free(t.m);
-	for (unsigned i = 0; i < PEERS; i++)
-		close(t.peer[i].fd);
-	close(t.intruder);
-	g_main_loop_unref(t.loop);
+	/* One leg per remote address. */
+	g_assert_cmpint(ce_media_leg_new(&dup, t.room, (struct sockaddr *)&t.peer[1].addr,
+	                        sizeof(t.peer[1].addr), CE_CODEC_PCMU, 0, NULL, NULL),
+	        ==, -EADDRINUSE);
+	g_assert_null(dup);
+	finish(&t);
+}
+
+/* Power of f heard by peer p between ticks a and b. */
+static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b)
+{
+	g_assert_cmpuint(t->peer[p].n_heard, >=, b * 160);
+	return power(t->peer[p].heard + a * 160, (b - a) * 160, f);
+}
+
+static void test_flags(void)
+{
+	static const unsigned flags[PEERS] = {0, CE_MIX_LISTEN_ONLY, CE_MIX_DEAF};
+	struct test t = {.flags_test = true};
+	const double loud = 1e6, quiet = 1e4;
+
+	start(&t, flags);
+	/* Before the mute: the listen-only peer 1 is heard by nobody, the deaf
+	 * peer 2 hears nothing but is heard. */
+	g_assert_cmpfloat(heard(&t, 0, freq[2], 30, 65), >, loud);
+	g_assert_cmpfloat(heard(&t, 0, freq[1], 30, 65), <, quiet);
+	g_assert_cmpfloat(heard(&t, 1, freq[0], 30, 65), >, loud);
+	g_assert_cmpfloat(heard(&t, 1, freq[2], 30, 65), >, loud);
+	for (unsigned k = 0; k < PEERS; k++)
+		g_assert_cmpfloat(heard(&t, 2, freq[k], 30, 65), <, quiet);
+	/* After peer 0 is muted (at 1.4 s, applied within a tick or two),
+	 * peer 1 hears peer 2 only, and peer 0's talk ended with a stop. */
+	g_assert_cmpfloat(heard(&t, 1, freq[0], 80, 105), <, quiet);
+	g_assert_cmpfloat(heard(&t, 1, freq[2], 80, 105), >, loud);
+	g_assert_cmpuint(t.peer[0].starts, ==, 1);
+	g_assert_cmpuint(t.peer[0].stops, ==, 1);
+	g_assert_cmpuint(t.peer[1].starts, ==, 0);
+	finish(&t);
 }
 
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/media/end-to-end", test_end_to_end);
+	g_test_add_func("/media/flags", test_flags);
 	return g_test_run();
 }
