@@ -3,7 +3,10 @@
 
 Usage: make-talker-set.py OUTBASE NOISE SNR_DB UTTERANCE.wav...
 Writes OUTBASE.wav (8 kHz, 16-bit mono) and OUTBASE.lab: one speech segment
-per line, "start end" in seconds.  A segment is one utterance, from the
+per line, "start end onset_snr": seconds, seconds, and the speech-to-noise
+ratio (dB) of the segment's first 60 ms, which says how audible its onset
+is in the noise (bench-talker reports latency both for all onsets and for
+those above -6 dB).  A segment is one utterance, from the
 first to the last 5 ms window of the clean speech within 35 dB of the
 utterance's loudest window.  Utterances are separated by 0.8 to 2.5 s of
 noise only; the SNR is speech power over those segments against the noise.
@@ -16,6 +19,7 @@ import wave
 
 RATE = 8000
 WIN = 40  # 5 ms
+ONSET = 60  # ms: the onset whose audibility is reported
 
 
 def read(path):
@@ -65,6 +69,9 @@ def main():
     pn = sum(v * v for v in nz) / len(nz)
     g = math.sqrt(ps / pn / 10 ** (snr / 10))
     mix = [s + g * v for s, v in zip(speech, nz)]
+    on = ONSET * RATE // 1000
+    snr_on = [10 * math.log10(max(1e-9, sum(v * v for v in speech[a:a + on]) / on / (g * g * pn)))
+              for a, b in labels]
     peak = max(abs(v) for v in mix)
     k = min(1.0, 30000.0 / peak)
     pcm = array.array("h", (int(round(v * k)) for v in mix))
@@ -74,9 +81,9 @@ def main():
         w.setframerate(RATE)
         w.writeframes(pcm.tobytes())
     with open(base + ".lab", "w") as f:
-        f.write("# speech segments (s): start end; noise %s, SNR %g dB\n" % (kind, snr))
-        for a, b in labels:
-            f.write("%.3f %.3f\n" % (a / RATE, b / RATE))
+        f.write("# speech segments (s): start end onset_snr_db; noise %s, SNR %g dB\n" % (kind, snr))
+        for (a, b), o in zip(labels, snr_on):
+            f.write("%.3f %.3f %.1f\n" % (a / RATE, b / RATE, o))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,25 @@
 /* talker.c - per-leg talker detection: adaptive noise floor, hysteresis, hangover
  *
- * Frames are judged in blocks of 10 ms.  A block's level is the mean
- * square, in dB, of the signal through a short band-pass FIR,
- * (1 + z^-1)^4 (1 - z^-1) / 8: it has zeros at 0 Hz and at 4 kHz and its
- * peak near 1.2 kHz, so it drops rumble, hum and hiss, which carry much
- * energy and no speech, and it vectorises.  The noise floor is the quietest frame of
- * the last window_ms (minimum statistics over ten parts of the window), so
- * it follows the noise up and down; during a talk it is held at its value
- * from the talk's start (it may still fall) unless the talk has gone on for
- * a whole window, which is then taken as a new, louder noise.  A talk
- * starts when start_frames blocks in a row are start_db above the floor,
- * or one block burst_db above it; it goes on while blocks stay stay_db
- * above and ends hangover_ms after the last one.  Nothing is decided in
- * the first settle_ms of a call, while the floor is learnt.
+ * Frames are judged in blocks of 10 ms, in two bands, each with its own
+ * noise floor.  The voice band is the mean square, in dB, of the signal
+ * through a short band-pass FIR, (1 + z^-1)^4 (1 - z^-1) / 8: it has zeros
+ * at 0 Hz and at 4 kHz and its peak near 1.2 kHz, so it drops rumble, hum
+ * and hiss, which carry much energy and no speech.  The hiss band,
+ * (1 - z^-1)^2 / 4, rises to 4 kHz: it catches the fricatives that begin
+ * many words ("s", "sh", "f", "th"), which stay under the noise in the
+ * voice band for their first 50..100 ms.  Both filters vectorise.
+ *
+ * A band's noise floor is its quietest block of the last window_ms
+ * (minimum statistics over ten parts of the window), so it follows the
+ * noise up and down; during a talk it is held at its value from the
+ * talk's start (it may still fall) unless the talk has gone on for a whole
+ * window, which is then taken as a new, louder noise: a steady tone stops
+ * being a talk after window_ms + hangover_ms (docs/media.md says why).
+ * A block is as far above the floor as its higher band.  A talk starts
+ * when start_frames blocks in a row are start_db above the floor, or one
+ * block burst_db above it; it goes on while blocks stay stay_db above and
+ * ends hangover_ms after the last one.  Nothing is decided in the first
+ * settle_ms of a call, while the floors are learnt.
  *
  * The energy reported in Yate's "speaking" notification is computed the
  * way Yate's conference module does it: log2 of an envelope (fast attack,
@@ -51,10 +58,14 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 	if (t->conf.window_ms < CE_TALKER_WINDOW_PARTS * 20)
 		t->conf.window_ms = CE_TALKER_WINDOW_PARTS * 20;
 	t->env2 = 256.0f;
-	t->cur_min = NO_LEVEL;
-	t->past_min = NO_LEVEL;
-	for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
-		t->sub_min[i] = NO_LEVEL;
+	for (int b = 0; b < CE_TALKER_BANDS; b++) {
+		struct ce_talker_floor *f = &t->band[b];
+
+		f->cur_min = NO_LEVEL;
+		f->past_min = NO_LEVEL;
+		for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
+			f->sub_min[i] = NO_LEVEL;
+	}
 }
 
 typedef float v8sf __attribute__((vector_size(32)));
@@ -72,6 +83,10 @@ typedef int16_t v8hi __attribute__((vector_size(16)));
 /* A macro, not a function: passing 32-byte vectors by value would depend on AVX. */
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(v))
 
+/* The fricative band: (1 - z^-1)^2, zero at 0 Hz, peak (gain 4) at 4 kHz. */
+#define HISS(a0, a1, a2) (-2 * (a1) + (a0) + (a2))
+#define HISS_GAIN        16.0f
+
 static float min2(float a, float b)
 {
 	return a < b ? a : b;
@@ -84,11 +99,12 @@ static float min2(float a, float b)
  * samples are widened by doubling each into a 32-bit lane and shifting it
  * down arithmetically (sign extension with SSE2-level operations).
  */
-WIDE_CLONES static float measure(struct ce_talker *t, const int16_t *pcm, unsigned n, float *bp)
+WIDE_CLONES static float measure(
+        struct ce_talker *t, const int16_t *pcm, unsigned n, float *bp, float *hp)
 {
 	int32_t x[5 + CE_TALKER_MAX_BLOCK];
-	v8sf acc = {0}, acc_bp = {0};
-	float sum = 0.0f, sum_bp = 0.0f;
+	v8sf acc = {0}, acc_bp = {0}, acc_hp = {0};
+	float sum = 0.0f, sum_bp = 0.0f, sum_hp = 0.0f;
 	unsigned i;
 
 	for (i = 0; i < 5; i++)
@@ -107,7 +123,7 @@ WIDE_CLONES static float measure(struct ce_talker *t, const int16_t *pcm, unsign
 		x[5 + i] = pcm[i];
 	for (i = 0; i + 8 <= n; i += 8) {
 		v8si a0, a1, a2, a3, a4, a5, d1, d2;
-		v8sf y, f;
+		v8sf y, f, h;
 
 		LOAD8(a0, x + 5 + i);
 		LOAD8(a1, x + 4 + i);
@@ -119,61 +135,93 @@ WIDE_CLONES static float measure(struct ce_talker *t, const int16_t *pcm, unsign
 		d2 = a2 - a3;
 		y = __builtin_convertvector(a0 - a5 + d1 + (d1 << 1) + (d2 << 1), v8sf);
 		f = __builtin_convertvector(a0, v8sf);
+		h = __builtin_convertvector(HISS(a0, a1, a2), v8sf);
 
 		acc += f * f;
 		acc_bp += y * y;
+		acc_hp += h * h;
 	}
 	for (; i < n; i++) {
 		const int32_t *p = x + 5 + i;
 		float y = (float)(p[0] - p[-5] + 3 * (p[-1] - p[-4]) + 2 * (p[-2] - p[-3]));
+		float h = (float)HISS(p[0], p[-1], p[-2]);
 
 		sum += (float)p[0] * (float)p[0];
 		sum_bp += y * y;
+		sum_hp += h * h;
 	}
 	for (i = 0; i < 5; i++)
 		t->hist[i] = (int16_t)x[n + i];
 	for (i = 0; i < 8; i++) {
 		sum += acc[i];
 		sum_bp += acc_bp[i];
+		sum_hp += acc_hp[i];
 	}
 	*bp = sum_bp / (float)n / 64.0f;
+	*hp = sum_hp / (float)n / HISS_GAIN;
 	return sum / (float)n;
 }
 
-static float window_min(const struct ce_talker *t)
+static float window_min(const struct ce_talker_floor *f)
 {
-	return min2(t->cur_min, t->past_min);
+	return min2(f->cur_min, f->past_min);
 }
 
-static void track_min(struct ce_talker *t, float db)
+static void track_min(struct ce_talker *t)
 {
-	t->cur_min = min2(t->cur_min, db);
+	bool next;
+
 	t->sub_ms += t->frame_ms;
-	if (t->sub_ms < t->conf.window_ms / CE_TALKER_WINDOW_PARTS)
+	next = t->sub_ms >= t->conf.window_ms / CE_TALKER_WINDOW_PARTS;
+	for (int b = 0; b < CE_TALKER_BANDS; b++) {
+		struct ce_talker_floor *f = &t->band[b];
+
+		f->cur_min = min2(f->cur_min, f->level_db);
+		if (!next)
+			continue;
+		f->sub_min[t->sub_idx] = f->cur_min;
+		f->cur_min = NO_LEVEL;
+		f->past_min = NO_LEVEL;
+		for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
+			f->past_min = min2(f->past_min, f->sub_min[i]);
+	}
+	if (!next)
 		return;
-	t->sub_min[t->sub_idx] = t->cur_min;
 	t->sub_idx = (t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS;
-	t->cur_min = NO_LEVEL;
 	t->sub_ms = 0;
-	t->past_min = NO_LEVEL;
-	for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
-		t->past_min = min2(t->past_min, t->sub_min[i]);
 }
 
 static void update_floor(struct ce_talker *t)
 {
-	float m = window_min(t);
+	for (int b = 0; b < CE_TALKER_BANDS; b++) {
+		struct ce_talker_floor *f = &t->band[b];
+		float m = window_min(f);
 
-	if (!t->active || t->talk_ms >= t->conf.window_ms)
-		t->floor_db = m;
-	else
-		t->floor_db = min2(t->start_floor, m);
+		if (!t->active || t->talk_ms >= t->conf.window_ms)
+			f->floor_db = m;
+		else
+			f->floor_db = min2(f->start_floor, m);
+	}
 }
 
-static enum ce_talker_ev decide(struct ce_talker *t, float db)
+/* How far the block is above the noise floor: the larger of the bands. */
+static float above_floor(const struct ce_talker *t)
 {
-	float above = db - t->floor_db;
-	bool loud = db >= t->conf.min_dbfs;
+	float a = t->band[0].level_db - t->band[0].floor_db;
+
+	for (int b = 1; b < CE_TALKER_BANDS; b++) {
+		float x = t->band[b].level_db - t->band[b].floor_db;
+
+		a = x > a ? x : a;
+	}
+	return a;
+}
+
+static enum ce_talker_ev decide(struct ce_talker *t)
+{
+	float above = above_floor(t);
+	bool loud = t->band[CE_TALKER_VOICE].level_db >= t->conf.min_dbfs ||
+	            t->band[CE_TALKER_HISS].level_db >= t->conf.min_dbfs;
 
 	t->above = (loud && above >= t->conf.start_db) ? t->above + 1 : 0;
 	if (!t->active) {
@@ -181,7 +229,8 @@ static enum ce_talker_ev decide(struct ce_talker *t, float db)
 			t->active = true;
 			t->below_ms = 0;
 			t->talk_ms = 0;
-			t->start_floor = t->floor_db;
+			for (int b = 0; b < CE_TALKER_BANDS; b++)
+				t->band[b].start_floor = t->band[b].floor_db;
 			return CE_TALKER_START;
 		}
 		return CE_TALKER_NONE;
@@ -230,18 +279,20 @@ static enum ce_talker_ev block(
         struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned block_ms, float *ms)
 {
 	enum ce_talker_ev ev = CE_TALKER_NONE;
-	float bp;
+	float bp, hp;
 
 	t->frame_ms = block_ms;
-	*ms = measure(t, pcm, n, &bp);
-	t->level_db = to_db(bp);
+	*ms = measure(t, pcm, n, &bp, &hp);
+	t->band[CE_TALKER_VOICE].level_db = to_db(bp);
+	t->band[CE_TALKER_HISS].level_db = to_db(hp);
+	t->level_db = t->band[CE_TALKER_VOICE].level_db;
 	if (t->seen_ms >= t->conf.settle_ms) {
 		update_floor(t);
-		ev = decide(t, t->level_db);
+		ev = decide(t);
 	} else {
 		t->seen_ms += block_ms;
 	}
-	track_min(t, t->level_db);
+	track_min(t);
 	return ev;
 }
 

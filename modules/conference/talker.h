@@ -28,6 +28,24 @@ enum ce_talker_ev {
 	CE_TALKER_STOP,
 };
 
+/* Bands judged separately: voiced speech (band-pass near 1.2 kHz) and
+ * fricatives (high-pass, mostly 2.5..4 kHz); each has its own noise floor. */
+enum ce_talker_band {
+	CE_TALKER_VOICE = 0,
+	CE_TALKER_HISS,
+	CE_TALKER_BANDS,
+};
+
+/* One band's level and minimum-statistics noise floor (dB). */
+struct ce_talker_floor {
+	float floor_db;    /* noise floor */
+	float start_floor; /* the floor when the talk started */
+	float cur_min;     /* quietest block of the current part of the window */
+	float past_min;    /* quietest block of the finished parts */
+	float sub_min[CE_TALKER_WINDOW_PARTS];
+	float level_db; /* the last block's level */
+};
+
 struct ce_talker {
 	struct ce_talker_conf conf;
 	unsigned frame_ms;
@@ -38,13 +56,9 @@ struct ce_talker {
 	unsigned seen_ms;
 	unsigned sub_ms; /* time in the current part of the window */
 	unsigned sub_idx;
-	int16_t hist[5];   /* last input samples, for the band-pass filter */
-	float floor_db;    /* noise floor, dB of the pre-emphasised mean square */
-	float start_floor; /* the floor when the talk started */
-	float cur_min;     /* quietest block of the current part of the window */
-	float past_min;    /* quietest block of the finished parts */
-	float sub_min[CE_TALKER_WINDOW_PARTS];
-	float level_db; /* the last frame's level, same scale */
+	int16_t hist[5]; /* last input samples, for the filters */
+	struct ce_talker_floor band[CE_TALKER_BANDS];
+	float level_db; /* the last block's voice-band level (dB) */
 	float env2;     /* smoothed mean square of the plain signal (Yate's energy) */
 };
 
