@@ -36,6 +36,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
+#include "probe.h"
 #include "sim.h"
 
 #define FRAME       160
@@ -66,6 +67,7 @@ struct sim_leg {
 	uint16_t rx_seq;
 	int rx_pt;
 	uint64_t tx, tx_dropped, rx, rx_bad, rx_lost, rx_dup, rx_ooo;
+	struct sim_probe *probe; /* probe.c, SIM_PROBE only */
 };
 
 struct delayed {
@@ -119,6 +121,8 @@ static struct shared *shared_get(struct sim *s, GError **err)
 	}
 	setsockopt(sh->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 	setsockopt(sh->fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	if (ce_sim_probe_enabled())
+		setsockopt(sh->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	sh->port = ntohs(sa.sin_port);
 	sh->legs = g_hash_table_new(g_direct_hash, g_direct_equal);
 	s->rtp_shared_state = sh;
@@ -140,6 +144,7 @@ static void shared_flush(struct sim *s)
 	}
 	if (sh)
 		sh->n = 0;
+	ce_sim_probe_sent();
 }
 
 /* Queue one packet from leg @l; the batch goes out when full or at the end of the tick. */
@@ -176,7 +181,8 @@ static void shared_drain(struct sim *s)
 {
 	static uint8_t bufs[BATCH][MAX_PAYLOAD];
 	static union {
-		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo)) +
+		         CMSG_SPACE(sizeof(struct timespec))];
 		struct cmsghdr align;
 	} ctl[BATCH];
 	struct shared *sh = s->rtp_shared_state;
@@ -203,6 +209,12 @@ static void shared_drain(struct sim *s)
 			        cm = CMSG_NXTHDR(&msgs[i].msg_hdr, cm)) {
 				struct in_pktinfo pi;
 				struct sim_leg *l;
+				if (cm->cmsg_level == SOL_SOCKET &&
+				        cm->cmsg_type == SCM_TIMESTAMPNS) {
+					struct timespec ts;
+					memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+					ce_sim_probe_stamp(&ts);
+				}
 				if (cm->cmsg_level != IPPROTO_IP || cm->cmsg_type != IP_PKTINFO)
 					continue;
 				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
@@ -341,6 +353,7 @@ void ce_sim_leg_free(struct sim_leg *l)
 	else if (s->rtp_shared_state)
 		g_hash_table_remove(((struct shared *)s->rtp_shared_state)->legs,
 		        GUINT_TO_POINTER(l->lip.s_addr));
+	ce_sim_probe_leg_free(&l->probe, l->who);
 	g_free(l->who);
 	g_rand_free(l->rand);
 	g_free(l);
@@ -395,6 +408,7 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	ph = ce_sim_chan_phone(l->c);
 	if (ph)
 		ce_sim_phone_heard(ph, pcm, (unsigned)n);
+	ce_sim_probe_rx(&l->probe, l->who, pcm, n);
 }
 
 static void rx_drain(struct sim_leg *l)
@@ -499,6 +513,7 @@ static void tx_frame(struct sim_leg *l)
 	l->seq++;
 	l->ts += FRAME;
 	l->sent_first = true;
+	ce_sim_probe_tx(&l->probe, l->who, pkt + 12, FRAME, l->alaw);
 	tx_packet(l, ph, pkt, PKT);
 }
 
