@@ -39,6 +39,7 @@ BUILDDIR = os.environ.get('CE_BUILDDIR') or os.getcwd()
 TICK = os.sysconf('SC_CLK_TCK')
 PAGE_KIB = os.sysconf('SC_PAGE_SIZE') // 1024
 PROBE_FIRST = 900000
+CHURN_FIRST = 500000
 FIRST = 100000
 
 
@@ -58,10 +59,11 @@ def make_burst(path):
 
 
 def scenario(a, burst, speech):
-    """The scenario text, the probe rooms {room: (talker, [listeners])}, join time."""
+    """The scenario lines, the probe rooms {room: (talker, [listeners])}, the silent
+    listeners of the other rooms [(room, label)], the time the joins take."""
     lines = ['route ^8([0-9]+)$ conf/e2e$1 maxusers=%d' % max(a.room, 10)]
     rooms = (a.n + a.room - 1) // a.room
-    probes = {}
+    probes, silent = {}, []
     label, plabel, t, left = FIRST, PROBE_FIRST, 0.0, a.n
     for r in range(rooms):
         size = min(a.room, left)
@@ -80,9 +82,28 @@ def scenario(a, burst, speech):
             if size > talkers:
                 lines.append('at %.3f calls %d %d 8%d rate=%d' %
                              (t + 0.01, size - talkers, label + talkers, r, a.rate))
+                silent += [(r, x) for x in range(label + talkers, label + size)]
             label += size
         t += size / a.rate
-    return '\n'.join(lines) + '\n', probes, t
+    return lines, probes, silent, t
+
+
+def churn(a, lines, silent, t0, t1):
+    """Every 10 s of [t0, t1), a.churn silent listeners leave and new phones join their rooms.
+    Returns the labels whose legs do not span the window."""
+    gone, new, k = set(), CHURN_FIRST, 0
+    t = t0 + 5
+    while a.churn and silent and t < t1 - 5:
+        for _ in range(a.churn):
+            room, label = silent[k % len(silent)]
+            silent[k % len(silent)] = (room, new)
+            k += 1
+            lines.append('at %.3f hangup %d' % (t, label))
+            lines.append('at %.3f calls 1 %d 8%d' % (t + 0.5, new, room))
+            gone |= {label, new}
+            new += 1
+        t += 10
+    return gone
 
 
 def proc_cpu(pid):
@@ -103,6 +124,25 @@ def udp_errors():
         rows = [l.split() for l in f if l.startswith('Udp:')]
     d = dict(zip(rows[0][1:], map(int, rows[1][1:])))
     return d.get('RcvbufErrors', 0), d.get('SndbufErrors', 0)
+
+
+def socket_drops(pid):
+    """Datagrams the kernel dropped on the process's UDP sockets (receive buffer full)."""
+    inodes = set()
+    for fd in os.listdir('/proc/%d/fd' % pid):
+        try:
+            link = os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:
+            continue
+        if link.startswith('socket:['):
+            inodes.add(link[8:-1])
+    drops = 0
+    with open('/proc/net/udp') as f:
+        for line in list(f)[1:]:
+            w = line.split()
+            if w[9] in inodes:
+                drops += int(w[12])
+    return drops
 
 
 def child_engine(simpid):
@@ -152,6 +192,9 @@ def main():
     ap.add_argument('--probe-every', type=int, default=10, help='one probe room in K (10)')
     ap.add_argument('--rate', type=int, default=400, help='joins per second (400)')
     ap.add_argument('--threads', type=int, default=1, help='engine media threads (1)')
+    ap.add_argument('--jbuf-min', type=int, help='engine jbuf_min in ms (engine default)')
+    ap.add_argument('--churn', type=int, default=0,
+                    help='every 10 s this many silent listeners leave and as many new ones join')
     ap.add_argument('--settle', type=float, default=3, help='seconds after the joins (3)')
     ap.add_argument('--soak', type=float, default=0,
                     help='soak: steady for this many seconds, RSS printed every --every s')
@@ -168,14 +211,17 @@ def main():
     d = tempfile.mkdtemp(prefix='bench-e2e.')
     burst = os.path.join(d, 'burst.wav')
     make_burst(burst)
-    text, probes, joins = scenario(a, burst, speech_files())
+    lines, probes, silent, joins = scenario(a, burst, speech_files())
     t0 = joins + a.settle
     t1 = t0 + steady
     end = t1 + 1
+    gone = churn(a, lines, silent, t0, t1)
     with open(os.path.join(d, 'e2e.scn'), 'w') as f:
-        f.write(text + 'at %.1f log done\nend %.1f\n' % (t1, end))
+        f.write('\n'.join(lines) + '\nat %.1f log done\nend %.1f\n' % (t1, end))
     with open(os.path.join(d, 'engine.conf'), 'w') as f:
         f.write('[general]\n[log]\n[conference]\nmedia_threads=%d\n' % a.threads)
+        if a.jbuf_min is not None:
+            f.write('jbuf_min=%d\n' % a.jbuf_min)
     probe = os.path.join(d, 'probe.txt')
     env = dict(os.environ, SIM_PROBE=probe, SIM_PROBE_WINDOW='%f %f' % (t0, t1),
                SIM_PROBE_MIN=str(PROBE_FIRST))
@@ -210,7 +256,8 @@ def main():
         sys.exit('no start line in %s' % probe)
     rss_idle = proc_rss_kib(epid)
     wait_until(start + t0)
-    c0 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors())
+    c0 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
+          socket_drops(simp.pid))
     rss0 = proc_rss_kib(epid)
     samples = [(0.0, rss0)]
     if a.soak:
@@ -224,7 +271,8 @@ def main():
                   (k * a.every / 60, rss, rss / a.n, slope_per_hour(samples) / a.n), flush=True)
             k += 1
     wait_until(start + t1)
-    c1 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors())
+    c1 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
+          socket_drops(simp.pid))
     rss1 = proc_rss_kib(epid)
     try:
         simp.wait(timeout=end + 90 - (time.time() - start))
@@ -232,14 +280,14 @@ def main():
         simp.kill()
         simp.wait()
     err.close()
-    report(a, d, probes, steady, rss_idle, rss0, rss1, samples, c0, c1, simp.returncode)
+    report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, simp.returncode)
     if a.keep:
         print('kept %s' % d)
     else:
         shutil.rmtree(d, ignore_errors=True)
 
 
-def report(a, d, probes, steady, rss_idle, rss0, rss1, samples, c0, c1, code):
+def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, code):
     wall = c1[0] - c0[0]
     ecpu = (c1[1] - c0[1]) / wall
     scpu = (c1[2] - c0[2]) / wall
@@ -258,19 +306,21 @@ def report(a, d, probes, steady, rss_idle, rss0, rss1, samples, c0, c1, code):
     endev = [e for e in ev if e['ev'] == 'end']
     expected = int(round(steady / 0.020))
     # a window edge may fall either side of one packet
+    legs = {w: v for w, v in legs.items() if int(w) not in gone}
     short = {w: expected - 1 - v[1] for w, v in legs.items() if v[1] < expected - 1}
     missing = sum(short.values())
-    print('result (sim exit %d): %d legs reported, %d rtp-stats' % (code, len(legs), len(stats)))
+    print('result (sim exit %d): %d legs through the window, %d rtp-stats, %d churned' %
+          (code, len(legs), len(stats), len(gone) // 2))
     print('cpu: engine %.3f s/s (%.1f%% of one core) -> %.0f participants per core; '
           'simulator %.3f s/s; loadavg %s' %
           (ecpu, 100 * ecpu, a.n / ecpu if ecpu else float('inf'), scpu,
            open('/proc/loadavg').read().split()[0]))
     print('loss: %d frames expected per leg in %.0f s; %d legs short, %d frames missing '
           '(%.4f%%); sequence gaps %d; tx by sim %d; kernel UDP RcvbufErrors +%d '
-          'SndbufErrors +%d' %
+          'SndbufErrors +%d (drops on the engine\'s sockets +%d, on the simulator\'s +%d)' %
           (expected, steady, len(short), missing, 100.0 * missing / max(1, expected * len(legs)),
            sum(e['rx_lost'] for e in stats), sum(e['tx'] for e in stats),
-           c1[3][0] - c0[3][0], c1[3][1] - c0[3][1]))
+           c1[3][0] - c0[3][0], c1[3][1] - c0[3][1], c1[4] - c0[4], c1[5] - c0[5]))
     if endev:
         e = endev[0]
         print('sim clock: %s ticks, %s late, %s skipped' %
