@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "conference.h"
 #include "config.h"
 #include "engine.h"
 #include "message.h"
@@ -66,6 +67,7 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	        cfg ? ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000) : 10000;
 	set->tick_ms = cfg ? ce_config_get_int(cfg, S, "tick", 250, 10, 10000) : 250;
 	set->joined_peerid = cfg ? ce_config_get_bool(cfg, S, "joined_peerid", false) : false;
+	ce_conf_prompt_settings(set, cfg);
 }
 
 /* Answer false with Yate's error and keep every other driver away. */
@@ -500,6 +502,14 @@ void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg)
 		}
 		ce_room_speakers(ev->room, legs, energy, n, ev->changed);
 		break;
+	case CE_CMEDIA_PLAY_FAILED:
+		g_message("room '%s': %s", ((struct ce_room *)ev->room)->name, ev->error);
+		break;
+	case CE_CMEDIA_RECORD_FAILED:
+		g_warning("room '%s': recording stopped: %s", ((struct ce_room *)ev->room)->name,
+		        ev->error);
+		g_clear_pointer(&((struct ce_room *)ev->room)->record, g_free);
+		break;
 	}
 }
 
@@ -624,7 +634,7 @@ void ce_conf_free(struct ce_conf *conf)
 	g_hash_table_destroy(conf->moving);
 	g_hash_table_destroy(conf->legs);
 	g_hash_table_destroy(conf->rooms);
-	g_free(conf->set.rtp_address);
+	ce_conf_settings_free(&conf->set);
 	g_free(conf);
 }
 
@@ -645,12 +655,14 @@ static int conference_init(struct ce_engine *ce)
 		return err;
 	}
 	ce_conf_console_add(ce, s_conf);
+	ce_conference_api_set(s_conf);
 	return 0;
 }
 
 static void conference_exit(struct ce_engine *ce)
 {
 	ce_conf_console_remove(ce);
+	ce_conference_api_set(NULL);
 	g_clear_pointer(&s_conf, ce_conf_free);
 	g_clear_pointer(&s_media, ce_cmedia_glue_free);
 }

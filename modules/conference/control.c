@@ -14,9 +14,13 @@
 /*
  * Yate side: chan.control targetid=dumb/N operation=mute (or the same
  * masqueraded: chan.masquerade id=dumb/N message=chan.control ...), or
- * targetid=conf/NAME operation=lock; call.drop id=conf/NAME.  Operator
- * side: "conf list", "conf show ROOM", "conf kick ROOM LEG", ... in Yate's
- * remote console.
+ * targetid=conf/NAME operation=lock; call.drop id=conf/NAME.  Prompts and
+ * recording: operation=play file=F (to a leg; others=true: to everyone but
+ * it; to a room: everyone), operation=record file=F [recordwarn=W] and
+ * operation=stoprecord, aimed at a room or at any of its legs.  Operator
+ * side: "conf list", "conf show ROOM", "conf kick ROOM LEG", "conf play
+ * ROOM FILE [LEG [others]]", "conf record ROOM FILE", "conf stoprecord
+ * ROOM", ... in Yate's remote console.
  */
 
 #define PREFIX "conf/"
@@ -39,8 +43,27 @@ static bool control_leg(struct ce_leg *leg, const char *op, const struct ce_msg 
 	return true;
 }
 
+/* Prompts and recording of a room, or of a leg's room; false when it is not one. */
+static bool control_media(
+        struct ce_room *room, struct ce_leg *leg, const char *op, const struct ce_msg *msg)
+{
+	const char *file = ce_msg_get(msg, "file");
+
+	if (!room)
+		return false;
+	if (!strcmp(op, "play"))
+		return ce_room_play(room, file, leg, ce_msg_get_bool(msg, "others", false)) == 0;
+	if (!strcmp(op, "record"))
+		return file && *file && !ce_room_record(room, file, ce_msg_get(msg, "recordwarn"));
+	if (!strcmp(op, "stoprecord"))
+		return !ce_room_record(room, NULL, NULL);
+	return false;
+}
+
 static bool control_room(struct ce_room *room, const char *op, const struct ce_msg *msg)
 {
+	if (control_media(room, NULL, op, msg))
+		return true;
 	if (!strcmp(op, "lock") || !strcmp(op, "unlock"))
 		ce_room_set_locked(room, op[0] == 'l');
 	else if (!strcmp(op, "kick") || !strcmp(op, "drop"))
@@ -86,6 +109,7 @@ enum ce_msg_result ce_conf_on_control(struct ce_dispatch *d, struct ce_msg *msg,
 		ce_leg_ref(leg);
 		ok = control_params(leg, msg);
 		ok = control_leg(leg, op, msg) || ok;
+		ok = control_media(leg->room, leg, op, msg) || ok;
 		ce_leg_unref(leg);
 		return ok ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
 	}
@@ -235,6 +259,64 @@ static int cmd_unlock(struct ce_engine *ce, int argc, char **argv, GString *out,
 	return room_command(arg, false, argc, argv, out);
 }
 
+/* conf play ROOM FILE [LEG [others]] */
+static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	struct ce_room *room;
+	struct ce_leg *leg = NULL;
+	int err;
+
+	(void)ce;
+	if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "others")))
+		return -EINVAL;
+	room = ce_room_find(arg, argv[0]);
+	if (argc > 2 && room)
+		leg = ce_leg_find_seq(arg, argv[0], argv[2]);
+	if (!room || (argc > 2 && !leg)) {
+		g_string_append_printf(out, "no room '%s'%s%s\r\n", argv[0], room ? " leg " : "",
+		        room ? argv[2] : "");
+		return 0;
+	}
+	err = ce_room_play(room, argv[1], leg, argc == 4);
+	if (err)
+		g_string_append_printf(out, "cannot play '%s': %s\r\n", argv[1], g_strerror(-err));
+	else
+		g_string_append_printf(out, "playing '%s'\r\n", argv[1]);
+	return 0;
+}
+
+/* conf record ROOM FILE, conf stoprecord ROOM */
+static int record_command(struct ce_conf *conf, const char *file, const char *name, GString *out)
+{
+	struct ce_room *room = ce_room_find(conf, name);
+
+	if (!room)
+		g_string_append_printf(out, "no room '%s'\r\n", name);
+	else if (ce_room_record(room, file, NULL))
+		g_string_append_printf(out, "cannot record to '%s'\r\n", file);
+	else if (file)
+		g_string_append_printf(out, "recording '%s' to '%s'\r\n", name, file);
+	else
+		g_string_append_printf(out, "room '%s' not recording\r\n", name);
+	return 0;
+}
+
+static int cmd_record(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	if (argc != 2)
+		return -EINVAL;
+	return record_command(arg, argv[1], argv[0], out);
+}
+
+static int cmd_stoprecord(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	(void)ce;
+	if (argc != 1)
+		return -EINVAL;
+	return record_command(arg, NULL, argv[0], out);
+}
+
 static void complete_rooms(
         struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg)
 {
@@ -271,6 +353,11 @@ static const struct {
         {"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
         {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
         {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
+        {"play", "conf play ROOM FILE [LEG [others]]",
+                "Play a prompt to the room, to one leg, or to all but one", cmd_play},
+        {"record", "conf record ROOM FILE", "Record the room's mix (WAV, or FLAC by name)",
+                cmd_record},
+        {"stoprecord", "conf stoprecord ROOM", "Stop recording the room", cmd_stoprecord},
 };
 
 /** Add the conf console commands and the status line for @conf. */

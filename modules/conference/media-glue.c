@@ -15,8 +15,9 @@
  * The media engine gives every room's legs one local UDP port per media
  * thread and tells legs apart by Yate's address, so a leg's port is known
  * as soon as its room exists, and the media leg is made when Yate has told
- * us its end (the chan.rtp answer).  Recording and prompts are not in the
- * media engine yet: room_record/room_play answer -ENOTSUP.
+ * us its end (the chan.rtp answer).  Prompts and recordings are the media
+ * engine's players and recorders (media-play.c); their files are opened on
+ * its I/O thread, so a bad file is reported later, as a *_FAILED event.
  */
 
 struct glue {
@@ -84,6 +85,18 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 		}
 		g->evh(&ev, g->evarg);
 		return;
+	case CE_MEDIA_EV_PLAY_DONE:
+	case CE_MEDIA_EV_REC_FAILED:
+		if (!mev->error)
+			return;
+		ev.type = mev->type == CE_MEDIA_EV_PLAY_DONE ? CE_CMEDIA_PLAY_FAILED
+		                                             : CE_CMEDIA_RECORD_FAILED;
+		ev.error = mev->error;
+		ev.path = mev->path;
+		g->evh(&ev, g->evarg);
+		return;
+	case CE_MEDIA_EV_REC_DROPS:
+		return; /* the media engine warned */
 	}
 	if (ev.leg)
 		g->evh(&ev, g->evarg);
@@ -155,16 +168,22 @@ static void g_room_free(void *arg, struct ce_cmedia_room *r)
 static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
 {
 	(void)arg;
-	(void)r;
-	return path ? -ENOTSUP : 0;
+	return ce_media_room_record(r->mr, path);
 }
 
 static int g_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
 {
 	(void)arg;
-	(void)r;
-	(void)path;
-	return -ENOTSUP;
+	return ce_media_play_new(NULL, r->mr, path, CE_MEDIA_PLAY_ROOM, NULL, NULL, NULL);
+}
+
+static int g_leg_play(void *arg, struct ce_cmedia_leg *l, const char *path, bool others)
+{
+	(void)arg;
+	if (!l->ml)
+		return -ENOTCONN;
+	return ce_media_play_new(NULL, l->room->mr, path,
+	        others ? CE_MEDIA_PLAY_EXCEPT : CE_MEDIA_PLAY_LEG, l->ml, NULL, NULL);
 }
 
 static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r, unsigned flags,
@@ -239,6 +258,7 @@ static const struct ce_cmedia_ops s_ops = {
         .room_free = g_room_free,
         .room_record = g_room_record,
         .room_play = g_room_play,
+        .leg_play = g_leg_play,
         .leg_new = g_leg_new,
         .leg_start = g_leg_start,
         .leg_set_flags = g_leg_set_flags,

@@ -37,6 +37,8 @@ enum ce_cmedia_event_type {
 	CE_CMEDIA_TALK_STOP,      /* leg stopped talking */
 	CE_CMEDIA_RTP_TIMEOUT,    /* no RTP from the leg for the configured time */
 	CE_CMEDIA_SPEAKERS,       /* the room's loudest talkers, loudest first */
+	CE_CMEDIA_PLAY_FAILED,    /* a prompt could not be played: error, path */
+	CE_CMEDIA_RECORD_FAILED,  /* the room's recording stopped on an error: error, path */
 };
 
 #define CE_CMEDIA_MAX_SPEAKERS 8
@@ -53,6 +55,8 @@ struct ce_cmedia_event {
 		void *leg;
 		unsigned energy; /* Yate's scale: log2 of the squared envelope */
 	} speakers[CE_CMEDIA_MAX_SPEAKERS];
+	const char *error; /* *_FAILED: why, for the log */
+	const char *path;  /* *_FAILED: the file */
 };
 
 typedef void(ce_cmedia_event_h)(const struct ce_cmedia_event *ev, void *arg);
@@ -77,6 +81,8 @@ struct ce_cmedia_ops {
 	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
 	/* Play a file to the whole room once; returns 0 or -errno. */
 	int (*room_play)(void *arg, struct ce_cmedia_room *r, const char *path);
+	/* Play a file once to one started leg, or (others) to everyone else in its room. */
+	int (*leg_play)(void *arg, struct ce_cmedia_leg *l, const char *path, bool others);
 	/* A UDP endpoint for a new leg; *port gets its local port. */
 	int (*leg_new)(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
 	        unsigned flags, void *cookie, unsigned *port);

@@ -7,6 +7,7 @@
 
 #include "jbuf.h"
 #include "media.h"
+#include "mediafile.h"
 #include "rtp.h"
 
 #define CE_MEDIA_BATCH 64
@@ -28,6 +29,10 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_ADD,
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
+	CE_MEDIA_CMD_PLAY_ADD,
+	CE_MEDIA_CMD_PLAY_DEL,
+	CE_MEDIA_CMD_REC_ADD,
+	CE_MEDIA_CMD_REC_DEL,
 };
 
 struct ce_media_cmd {
@@ -35,13 +40,22 @@ struct ce_media_cmd {
 	struct ce_media_room *room;
 	struct ce_media_leg *leg;
 	unsigned flags;
+	void *obj; /* PLAY_*: struct ce_media_play, REC_*: struct ce_media_rec */
 };
 
-enum { CE_MEDIA_PUBLIC = 0, CE_MEDIA_GONE_LEG, CE_MEDIA_GONE_ROOM };
+enum {
+	CE_MEDIA_PUBLIC = 0,
+	CE_MEDIA_GONE_LEG,
+	CE_MEDIA_GONE_ROOM,
+	CE_MEDIA_GONE_PLAY, /* ev.play: the media thread let go of a player */
+	CE_MEDIA_GONE_REC,  /* ev.rec: ... of a recorder */
+	CE_MEDIA_REC_DROPS, /* ev.rec: a recorder's ring was full, frames dropped */
+};
 
 struct ce_media_qev {
 	struct ce_media_event ev;
 	int internal;
+	void *obj; /* GONE_PLAY, GONE_REC, REC_DROPS: the player or recorder */
 };
 
 struct ce_shard {
@@ -80,6 +94,32 @@ struct ce_media {
 	guint watch;
 	uint64_t events_lost;
 	GHashTable *legs, *rooms, *remotes; /* main thread's */
+	GHashTable *files, *recs;           /* main thread's players and recorders */
+	struct ce_mfile_io *io;             /* their I/O thread, started on first use */
+};
+
+/* A prompt player: a mixer source fed from a file's ring. */
+struct ce_media_play {
+	struct ce_mix_src src; /* first */
+	struct ce_media_room *room;
+	struct ce_media_leg *leg;
+	enum ce_mix_src_mode mode;
+	struct ce_mfile *f;
+	bool started;       /* media thread: a frame came */
+	uint64_t underruns; /* media thread: ticks with an empty ring after the start */
+	bool done;          /* media thread: detached */
+	bool removing;      /* main thread */
+	void *user;
+	GDestroyNotify destroy;
+};
+
+/* A room recorder: the room's full mix into a file's ring. */
+struct ce_media_rec {
+	struct ce_media_room *room;
+	struct ce_mfile *f;
+	uint64_t frames, drops; /* media thread */
+	bool dropping;          /* media thread: posted REC_DROPS, no frame taken since */
+	bool removing;          /* main thread */
 };
 
 struct ce_media_room {
@@ -91,6 +131,8 @@ struct ce_media_room {
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];
+	struct ce_media_rec *rec;      /* media thread's */
+	struct ce_media_rec *rec_main; /* main thread's */
 };
 
 struct ce_media_leg {
@@ -114,8 +156,19 @@ struct ce_media_leg {
 };
 
 void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal);
+void ce_media_post_obj(
+        struct ce_media *m, struct ce_media_room *room, int internal, void *obj, bool ack);
 int ce_media_addr_key(struct ce_addr_key *k, const struct sockaddr *sa, socklen_t len);
 gpointer ce_media_shard_run(gpointer data);
 bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c);
+int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c);
+
+/* media-play.c: players and recorders on the media thread, and their end on the main side. */
+void ce_media_files_apply(struct ce_shard *s, const struct ce_media_cmd *c);
+void ce_media_files_feed(struct ce_media_room *room);
+void ce_media_files_record(struct ce_media_room *room);
+void ce_media_files_room_del(struct ce_media_room *room);
+void ce_media_files_gone(struct ce_media *m, const struct ce_media_qev *q);
+void ce_media_files_free(struct ce_media *m);
 
 #endif

@@ -48,6 +48,7 @@ static void room_del(struct ce_shard *s, struct ce_media_room *room)
 {
 	struct ce_media_event ev = {.room = room};
 
+	ce_media_files_room_del(room);
 	while (room->mix->legs) {
 		struct ce_media_leg *leg = (struct ce_media_leg *)room->mix->legs;
 
@@ -90,6 +91,9 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		if (c->leg->linked &&
 		        ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)
 			post_leg(c->leg, CE_MEDIA_EV_TALK_STOP);
+		break;
+	default:
+		ce_media_files_apply(s, c);
 		break;
 	}
 }
@@ -267,7 +271,11 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 
 	for (l = room->mix->legs; l; l = l->next)
 		leg_input(s, (struct ce_media_leg *)l);
+	if (room->mix->srcs)
+		ce_media_files_feed(room);
 	ce_mix_room_mix(room->mix);
+	if (room->rec)
+		ce_media_files_record(room);
 	speaking(s, room);
 	for (l = room->mix->legs; l; l = next) {
 		next = l->next;

@@ -109,6 +109,20 @@ void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int inte
 		m->events_lost += 0; /* the counter is already above zero */
 }
 
+/* Called on a media thread: hand a player or recorder back to the main loop. */
+void ce_media_post_obj(
+        struct ce_media *m, struct ce_media_room *room, int internal, void *obj, bool ack)
+{
+	struct ce_media_qev q = {
+	        .ev = {.room = room, .changed = ack}, .internal = internal, .obj = obj};
+	uint64_t one = 1;
+
+	while (ring_push(&m->events, &q, sizeof(q)) < 0)
+		g_usleep(100); /* never lose one: only with 16384 events queued */
+	if (write(m->efd, &one, sizeof(one)) < 0)
+		m->events_lost += 0;
+}
+
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
 {
 	g_hash_table_remove(m->remotes, &leg->key);
@@ -139,6 +153,8 @@ static gboolean events_ready(gint fd, G_GNUC_UNUSED GIOCondition cond, gpointer 
 			leg_destroy(m, q.ev.leg);
 		else if (q.internal == CE_MEDIA_GONE_ROOM)
 			room_destroy(m, q.ev.room);
+		else if (q.internal != CE_MEDIA_PUBLIC)
+			ce_media_files_gone(m, &q);
 		else if (!(q.ev.leg && q.ev.leg->removing) && !q.ev.room->removing && m->handler)
 			m->handler(&q.ev, m->arg);
 	}
@@ -254,6 +270,8 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 	m->legs = g_hash_table_new(NULL, NULL);
 	m->rooms = g_hash_table_new(NULL, NULL);
 	m->remotes = g_hash_table_new(key_hash, key_equal);
+	m->files = g_hash_table_new(NULL, NULL);
+	m->recs = g_hash_table_new(NULL, NULL);
 	ring_init(&m->events, 16384, sizeof(struct ce_media_qev));
 	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (m->efd < 0) {
@@ -298,6 +316,7 @@ void ce_media_free(struct ce_media *m)
 	if (m->efd >= 0)
 		events_ready(m->efd, G_IO_IN, m); /* legs and rooms handed back */
 	m->handler = NULL;
+	ce_media_files_free(m);
 	g_hash_table_iter_init(&it, m->legs);
 	while (g_hash_table_iter_next(&it, &p, NULL)) {
 		struct ce_media_leg *leg = p;
@@ -331,6 +350,8 @@ void ce_media_free(struct ce_media *m)
 	g_hash_table_unref(m->legs);
 	g_hash_table_unref(m->rooms);
 	g_hash_table_unref(m->remotes);
+	g_hash_table_unref(m->files);
+	g_hash_table_unref(m->recs);
 	g_free((char *)m->conf.bind_ip);
 	g_free(m->shards);
 	g_free(m);
@@ -350,6 +371,12 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 		st->tx_errors += s->st.tx_errors;
 	}
 	st->events_lost = m->events_lost;
+}
+
+/* Queue a command for a media thread; -EAGAIN if its ring is full. */
+int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c)
+{
+	return ring_push(&s->cmds, c, sizeof(*c));
 }
 
 static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_media_room *room,

@@ -14,6 +14,7 @@
 struct ce_media;
 struct ce_media_room;
 struct ce_media_leg;
+struct ce_media_play;
 
 struct ce_media_conf {
 	const char *bind_ip;     /* local address of the RTP sockets ("0.0.0.0") */
@@ -29,6 +30,9 @@ enum ce_media_ev_type {
 	CE_MEDIA_EV_TALK_STOP,   /* leg stops talking, also when muted or removed */
 	CE_MEDIA_EV_RTP_TIMEOUT, /* leg's RTP stopped: the glue should end the leg */
 	CE_MEDIA_EV_SPEAKING,    /* room's top speakers, as Yate's "speaking" notify */
+	CE_MEDIA_EV_PLAY_DONE,   /* a player ended (error set if it failed) */
+	CE_MEDIA_EV_REC_FAILED,  /* the room's recorder failed and stopped; error set */
+	CE_MEDIA_EV_REC_DROPS,   /* the recorder's disk is too slow: frames dropped */
 };
 
 #define CE_MEDIA_MAX_SPEAKERS 8
@@ -43,6 +47,17 @@ struct ce_media_event {
 	unsigned n_speakers;
 	struct ce_media_leg *speakers[CE_MEDIA_MAX_SPEAKERS];
 	unsigned energies[CE_MEDIA_MAX_SPEAKERS];
+	struct ce_media_play *play; /* PLAY_DONE */
+	void *play_user;            /* PLAY_DONE: the player's user data */
+	const char *error;          /* PLAY_DONE, REC_FAILED: why (valid in the handler) */
+	const char *path;           /* PLAY_DONE, REC_*: the file */
+	uint64_t count;             /* PLAY_DONE: underruns, REC_DROPS: frames dropped */
+};
+
+enum ce_media_play_mode {
+	CE_MEDIA_PLAY_ROOM,   /* everyone in the room, and the recording */
+	CE_MEDIA_PLAY_LEG,    /* one leg only */
+	CE_MEDIA_PLAY_EXCEPT, /* everyone but one leg */
 };
 
 typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
@@ -76,5 +91,10 @@ void ce_media_leg_free(struct ce_media_leg *leg);
 void *ce_media_leg_user(const struct ce_media_leg *leg);
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st);
 size_t ce_media_leg_size(void);
+
+int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
+        enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy);
+void ce_media_play_free(struct ce_media_play *p);
+int ce_media_room_record(struct ce_media_room *room, const char *path);
 
 #endif

@@ -8,6 +8,9 @@
  * legs and rooms with no talker get a constant silent frame.  So the cost
  * grows with the number of talkers and codecs, not with the listeners.
  * Every sum is clipped symmetrically to [-32767, 32767].
+ * Sources without RTP (prompt players) join the sum like talkers when the
+ * whole room hears them; a source for one leg, or for all but one, gives
+ * that one leg a private frame and leaves the shared encodings alone.
  */
 #define G_LOG_DOMAIN "media"
 #include <errno.h>
@@ -135,6 +138,9 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 		leg->next->prev = leg->prev;
 	room->n_legs--;
 	room->n_codec[leg->codec]--;
+	for (struct ce_mix_src *src = room->srcs; src; src = src->next)
+		if (src->leg == leg)
+			src->leg = NULL; /* LEG: heard by nobody; EXCEPT: by all */
 	leg->room = NULL;
 	return was;
 }
@@ -272,6 +278,103 @@ static unsigned sum_talkers(struct ce_mix_room *room, int32_t *sum)
 	return count;
 }
 
+/**
+ * Add a source (storage owned by the caller) to room; leg is the one leg
+ * of CE_MIX_SRC_LEG and CE_MIX_SRC_EXCEPT.  It plays while src->active.
+ */
+void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src,
+        enum ce_mix_src_mode mode, struct ce_mix_leg *leg)
+{
+	src->room = room;
+	src->mode = mode;
+	src->leg = mode == CE_MIX_SRC_ROOM ? NULL : leg;
+	src->active = false;
+	src->prev = NULL;
+	src->next = room->srcs;
+	if (room->srcs)
+		room->srcs->prev = src;
+	room->srcs = src;
+}
+
+/** Remove a source from its room (no-op if it has none). */
+void ce_mix_src_detach(struct ce_mix_src *src)
+{
+	struct ce_mix_room *room = src->room;
+
+	if (!room)
+		return;
+	if (src->prev)
+		src->prev->next = src->next;
+	else
+		room->srcs = src->next;
+	if (src->next)
+		src->next->prev = src->prev;
+	src->room = NULL;
+	src->active = false;
+}
+
+/* Add the sources the whole room hears (all but LEG); returns how many. */
+static unsigned sum_sources(struct ce_mix_room *room, int32_t *sum, unsigned count)
+{
+	unsigned n = 0;
+
+	for (struct ce_mix_src *src = room->srcs; src; src = src->next) {
+		if (!src->active || src->mode == CE_MIX_SRC_LEG)
+			continue;
+		accumulate(sum, src->pcm, room->frame, count + n == 0);
+		n++;
+	}
+	return n;
+}
+
+/* What leg hears this tick with every source aimed at it, in p. */
+static void private_pcm(struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *sum,
+        int32_t *p)
+{
+	unsigned n = room->frame;
+	bool base = room->n_heard > 0 && !(leg->flags & CE_MIX_DEAF);
+
+	for (unsigned i = 0; i < n; i++)
+		p[i] = base ? sum[i] - (leg->slot >= 0 ? leg->in[i] : 0) : 0;
+	for (struct ce_mix_src *s = room->srcs; s; s = s->next) {
+		if (!s->active || s->leg != leg)
+			continue;
+		for (unsigned i = 0; i < n; i++)
+			p[i] += s->mode == CE_MIX_SRC_LEG ? s->pcm[i] : -s->pcm[i];
+	}
+}
+
+/* A private frame for each leg a source is aimed at (once per leg). */
+static void private_frames(struct ce_mix_room *room, const int32_t *sum)
+{
+	int32_t p[CE_MIX_MAX_FRAME];
+
+	for (struct ce_mix_src *src = room->srcs; src; src = src->next) {
+		struct ce_mix_leg *leg = src->leg;
+
+		if (!src->active || !leg || leg->priv_tick == room->tick)
+			continue;
+		if (src->mode == CE_MIX_SRC_EXCEPT && (leg->flags & CE_MIX_DEAF))
+			continue; /* hears nothing anyway */
+		private_pcm(room, leg, sum, p);
+		ce_codec_encode_mix(leg->codec, p, NULL, src->enc, room->frame);
+		leg->priv = src->enc;
+		leg->priv_tick = room->tick;
+		room->st.encodes++;
+	}
+}
+
+/* The full mix as 16-bit samples, for a recorder. */
+static void keep_pcm(struct ce_mix_room *room, const int32_t *sum)
+{
+	if (room->n_heard == 0) {
+		memset(room->pcm, 0, room->frame * sizeof(int16_t));
+		return;
+	}
+	for (unsigned i = 0; i < room->frame; i++)
+		room->pcm[i] = ce_mix_sat(sum[i]);
+}
+
 /* Encode the full mix once for every codec that has a listener. */
 static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 {
@@ -301,10 +404,17 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 	room->st.ticks++;
 	fill_seats(room);
 	room->n_set = sum_talkers(room, sum);
-	if (room->n_set == 0)
+	room->n_heard = room->n_set;
+	if (room->srcs) {
+		room->n_heard += sum_sources(room, sum, room->n_set);
+		private_frames(room, sum);
+	}
+	if (room->want_pcm)
+		keep_pcm(room, sum);
+	if (room->n_heard == 0)
 		return;
 	encode_listeners(room, sum);
-	if (room->n_set < 2)
+	if (room->n_heard < 2)
 		return;
 	for (unsigned s = 0; s < room->max_talkers; s++) {
 		struct ce_mix_leg *leg = room->set[s];
@@ -349,10 +459,12 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 	if (!room)
 		return NULL;
 	*len = ce_codec_bytes(c, room->frame);
-	if ((leg->flags & CE_MIX_DEAF) || room->n_set == 0)
+	if (leg->priv && leg->priv_tick == room->tick)
+		return leg->priv;
+	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
 		return room->silence[c];
 	if (leg->slot >= 0)
-		return room->n_set < 2 ? room->silence[c] : room->minus_enc[leg->slot];
+		return room->n_heard < 2 ? room->silence[c] : room->minus_enc[leg->slot];
 	/* Not made this tick: the leg's codec had no listener at mix time. */
 	return room->enc_tick[c] == room->tick ? room->mix_enc[c] : room->silence[c];
 }

@@ -35,8 +35,33 @@ struct ce_mix_leg {
 	unsigned flags;
 	int slot; /* index in the room's talker set, or -1 */
 	bool talking;
+	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
+	uint64_t priv_tick;
 	struct ce_talker talker;
 	int16_t in[CE_MIX_MAX_FRAME]; /* this tick's input at the room rate */
+};
+
+/*
+ * An audio source without RTP (a prompt player): ROOM is heard by every
+ * leg (and the recording) like a talker that hears nothing back; LEG only
+ * by one leg, overlaid on its output; EXCEPT by everyone but one leg.
+ * Only the legs with an overlay (LEG's target, EXCEPT's excluded leg) get a
+ * private frame; the others keep sharing the mix encoded once per codec.
+ */
+enum ce_mix_src_mode {
+	CE_MIX_SRC_ROOM,
+	CE_MIX_SRC_LEG,
+	CE_MIX_SRC_EXCEPT,
+};
+
+struct ce_mix_src {
+	struct ce_mix_src *next, *prev;
+	struct ce_mix_room *room;
+	enum ce_mix_src_mode mode;
+	struct ce_mix_leg *leg; /* LEG: who hears it; EXCEPT: who does not */
+	bool active;            /* pcm holds this tick's frame */
+	int16_t pcm[CE_MIX_MAX_FRAME];
+	uint8_t enc[CE_MIX_MAX_BYTES]; /* private frame of leg */
 };
 
 struct ce_mix_stats {
@@ -57,6 +82,10 @@ struct ce_mix_room {
 	struct ce_mix_leg *set[CE_MIX_MAX_TALKERS];
 	unsigned n_set;
 	struct ce_mix_stats st;
+	struct ce_mix_src *srcs;
+	unsigned n_heard;                  /* talkers and room-wide sources mixed this tick */
+	bool want_pcm;                     /* keep the full mix in pcm (a recorder listens) */
+	int16_t pcm[CE_MIX_MAX_FRAME];     /* this tick's full mix, if want_pcm */
 	unsigned n_codec[CE_CODEC_COUNT];  /* legs per codec */
 	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick mix_enc[codec] was made for */
 	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
@@ -74,6 +103,10 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
+
+void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src,
+        enum ce_mix_src_mode mode, struct ce_mix_leg *leg);
+void ce_mix_src_detach(struct ce_mix_src *src);
 
 void ce_mix_room_mix(struct ce_mix_room *room);
 void ce_mix_room_prefetch(const struct ce_mix_room *room);

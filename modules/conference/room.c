@@ -307,6 +307,7 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 		room->users++;
 		set_expire(room);
 	}
+	ce_room_prompt_joined(room, leg);
 	if (!room->notify || leg->utility)
 		return;
 	m = notify_new();
@@ -371,6 +372,8 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 			notify_left(room, leg);
 		if (!ce_room_is_owned(room))
 			drop_legs(room, "hangup");
+		else
+			ce_room_prompt_left(room, leg);
 	}
 	if (!room->legs->len && !room->pending->len && !room->dropping)
 		destroy(room);
@@ -551,7 +554,7 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 	if (!*record || !strcmp(record, "-") || !ce_parse_bool(record, true))
 		return true;
 	if (warn && *warn)
-		conf->media->room_play(conf->media_arg, room->media, warn);
+		ce_room_play(room, warn, NULL, false);
 	else
 		g_message("recording '%s' without playing a warning", room->name);
 	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {

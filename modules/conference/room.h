@@ -36,6 +36,11 @@ struct ce_conf_settings {
 	unsigned rtp_timeout_ms;   /* no RTP for this long ends a leg (0: never) */
 	unsigned tick_ms;          /* how often deadlines are checked */
 	bool joined_peerid;        /* add peerid= to "joined" (Yate never does) */
+	char *prompts_dir;         /* where prompt names without a '/' are found */
+	char *enter_prompt;        /* played to the room when someone joins ("" none) */
+	char *leave_prompt;        /* played to the room when someone leaves */
+	char *lonely_prompt;       /* played to one who joins an empty room */
+	char *record_prompt;       /* recordwarn of recordings started by us */
 };
 
 /* A clock in microseconds (monotonic by default; tests drive their own). */
@@ -110,6 +115,15 @@ void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok);
 void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg);
 void ce_conf_list(struct ce_conf *conf, GString *out);
 int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
+
+/* prompt.c */
+char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name);
+int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others);
+int ce_room_record(struct ce_room *room, const char *file, const char *warn);
+void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg);
+void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);
+void ce_conf_settings_free(struct ce_conf_settings *set);
+void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg);
 
 /* control.c */
 struct ce_dispatch;

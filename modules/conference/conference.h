@@ -1,0 +1,39 @@
+/* conference.h - what other modules may ask of the conf/ rooms: prompts and recordings */
+#ifndef CE_CONFERENCE_H
+#define CE_CONFERENCE_H
+
+#include <stdbool.h>
+
+struct ce_conf;
+
+/*
+ * These act on the rooms of the running conference module, on the main
+ * loop; they never block (files are opened on the media I/O thread, and a
+ * bad file is only logged).  @room is the room name without "conf/".
+ *
+ * Prompt names: a bare file name is looked up in [conference] prompts_dir
+ * (the shipped prompts: enter.wav, leave.wav, lonely.wav, recording.wav,
+ * end-1min.wav, end-5min.wav, end-10min.wav, ended.wav); a name with a '/'
+ * or Yate's wave/play/PATH is used as it is.
+ */
+
+/*
+ * Play @file once: to the whole room (@leg NULL), to one leg, or with
+ * @others to everyone but that leg.  @leg is a dumb/N id, the caller's
+ * channel id or the leg's number in "conf show".  Returns 0, -ENODEV (no
+ * conference module), -ENOENT (no such room or leg), -EINVAL (no file),
+ * -ENOTCONN (the leg has no audio yet).
+ */
+int ce_conference_play(const char *room, const char *file, const char *leg, bool others);
+
+/*
+ * Record the room's mix to @file (WAV; FLAC, AU or OGG by the extension;
+ * Yate's wave/record/PATH too), replacing a running recording, with the
+ * configured record_prompt played first and Yate's "recording"
+ * notification; NULL stops.  Returns 0, -ENODEV, -ENOENT or -EIO.
+ */
+int ce_conference_record(const char *room, const char *file);
+
+void ce_conference_api_set(struct ce_conf *conf);
+
+#endif

@@ -1,0 +1,322 @@
+/* media-play.c - prompt players and room recorders in the media engine
+ *
+ * A player is a mixer source (mixer.h) whose frames come from a file's
+ * read-ahead ring (mediafile.h); a recorder takes the room's full mix
+ * into a file's write-behind ring.  The main thread creates them and asks
+ * for their end with a command; the media thread attaches and detaches
+ * them and hands each back with an internal event: once when it ends by
+ * itself (end of file, failure, room gone) and once, marked as the
+ * acknowledgement, for the main thread's delete command.  The main thread
+ * frees one on the acknowledgement, or on its end if it never asked.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#define G_LOG_DOMAIN "media"
+#include <errno.h>
+#include <string.h>
+
+#include "media-priv.h"
+
+static struct ce_mfile_io *io_get(struct ce_media *m)
+{
+	if (!m->io)
+		ce_mfile_io_new(&m->io);
+	return m->io;
+}
+
+static void send_wait(struct ce_shard *s, const struct ce_media_cmd *c)
+{
+	while (ce_media_send(s, c) < 0)
+		g_usleep(1000); /* only when 65536 commands are queued */
+}
+
+/**
+ * Play @path once into @room: to everyone (CE_MEDIA_PLAY_ROOM, @leg NULL),
+ * to @leg alone, or to everyone but @leg.  The file is opened, decoded and
+ * resampled on the I/O thread; its end comes as CE_MEDIA_EV_PLAY_DONE
+ * (with error set if the file could not be played), after which the player
+ * is freed and @destroy called on @user.  Players end with their room, and
+ * one aimed at a leg with that leg.  Returns 0, -EINVAL, -ENOENT or -EAGAIN.
+ */
+int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
+        enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
+{
+	struct ce_media_play *p = g_new0(struct ce_media_play, 1);
+	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_PLAY_ADD, .room = room, .obj = p};
+	int err = 0;
+
+	if (room->removing || (mode != CE_MEDIA_PLAY_ROOM && (!leg || leg->removing))) {
+		err = room->removing ? -ENOENT : -EINVAL;
+		goto out;
+	}
+	if (leg && leg->room != room) {
+		err = -EINVAL;
+		goto out;
+	}
+	err = ce_mfile_player_new(&p->f, io_get(room->m), path, room->mix->rate);
+	if (err < 0)
+		goto out;
+	p->room = room;
+	p->leg = mode == CE_MEDIA_PLAY_ROOM ? NULL : leg;
+	p->mode = mode == CE_MEDIA_PLAY_LEG      ? CE_MIX_SRC_LEG
+	          : mode == CE_MEDIA_PLAY_EXCEPT ? CE_MIX_SRC_EXCEPT
+	                                         : CE_MIX_SRC_ROOM;
+	c.leg = p->leg;
+	err = ce_media_send(room->shard, &c);
+	if (err < 0)
+		goto out;
+	p->user = user;
+	p->destroy = destroy;
+	g_hash_table_add(room->m->files, p);
+out:
+	if (err < 0) {
+		ce_mfile_close(p->f);
+		g_clear_pointer(&p, g_free);
+	}
+	if (pp)
+		*pp = p;
+	return err;
+}
+
+/** Stop a player before its end (no PLAY_DONE then).  Not after its room was freed. */
+void ce_media_play_free(struct ce_media_play *p)
+{
+	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_PLAY_DEL};
+
+	if (!p || p->removing || p->room->removing)
+		return;
+	p->removing = true;
+	c.room = p->room;
+	c.obj = p;
+	send_wait(p->room->shard, &c);
+}
+
+/**
+ * Record @room's full mix to @path (WAV, or FLAC/AU/OGG by its extension;
+ * mono, 16 bits, the room rate), replacing any recording; NULL stops.  The
+ * file is created on the I/O thread: failures come as
+ * CE_MEDIA_EV_REC_FAILED.  Returns 0, -EINVAL or -ENOENT.
+ */
+int ce_media_room_record(struct ce_media_room *room, const char *path)
+{
+	struct ce_media_cmd c = {.room = room};
+	struct ce_media_rec *r = room->rec_main;
+	int err;
+
+	if (room->removing)
+		return -ENOENT;
+	if (r) {
+		r->removing = true;
+		room->rec_main = NULL;
+		c.type = CE_MEDIA_CMD_REC_DEL;
+		c.obj = r;
+		send_wait(room->shard, &c);
+	}
+	if (!path)
+		return 0;
+	r = g_new0(struct ce_media_rec, 1);
+	r->room = room;
+	err = ce_mfile_recorder_new(&r->f, io_get(room->m), path, room->mix->rate);
+	if (err < 0) {
+		g_free(r);
+		return err;
+	}
+	c.type = CE_MEDIA_CMD_REC_ADD;
+	c.obj = r;
+	send_wait(room->shard, &c);
+	room->rec_main = r;
+	g_hash_table_add(room->m->recs, r);
+	return 0;
+}
+
+/* Media thread: a player leaves the mixer and goes back to the main loop. */
+static void play_end(struct ce_media *m, struct ce_media_play *p, bool ack)
+{
+	ce_mix_src_detach(&p->src);
+	p->done = true;
+	ce_media_post_obj(m, p->room, CE_MEDIA_GONE_PLAY, p, ack);
+}
+
+static void rec_end(struct ce_media *m, struct ce_media_rec *r, bool ack)
+{
+	if (r->room->rec == r) {
+		r->room->rec = NULL;
+		r->room->mix->want_pcm = false;
+	}
+	ce_media_post_obj(m, r->room, CE_MEDIA_GONE_REC, r, ack);
+}
+
+/* Media thread: the player and recorder commands. */
+void ce_media_files_apply(struct ce_shard *s, const struct ce_media_cmd *c)
+{
+	struct ce_media_play *p = c->obj;
+	struct ce_media_rec *r = c->obj;
+
+	switch (c->type) {
+	case CE_MEDIA_CMD_PLAY_ADD:
+		ce_mix_src_attach(c->room->mix, &p->src, p->mode,
+		        c->leg && c->leg->linked ? &c->leg->mix : NULL);
+		if (p->mode == CE_MIX_SRC_LEG && !p->src.leg)
+			play_end(s->m, p, false); /* its leg left before it started */
+		break;
+	case CE_MEDIA_CMD_PLAY_DEL:
+		if (p->done)
+			ce_media_post_obj(s->m, p->room, CE_MEDIA_GONE_PLAY, p, true);
+		else
+			play_end(s->m, p, true);
+		break;
+	case CE_MEDIA_CMD_REC_ADD:
+		c->room->rec = r;
+		c->room->mix->want_pcm = true;
+		break;
+	case CE_MEDIA_CMD_REC_DEL:
+		rec_end(s->m, r, true);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Media thread, before mixing: each player's next frame, or its end. */
+void ce_media_files_feed(struct ce_media_room *room)
+{
+	struct ce_mix_src *src, *next;
+
+	for (src = room->mix->srcs; src; src = next) {
+		struct ce_media_play *p = (struct ce_media_play *)src;
+
+		next = src->next;
+		src->active = false;
+		if (p->mode == CE_MIX_SRC_LEG && !src->leg) {
+			play_end(room->m, p, false);
+		} else if (ce_mfile_read(p->f, src->pcm)) {
+			src->active = true;
+			p->started = true;
+		} else if (ce_mfile_ended(p->f)) {
+			play_end(room->m, p, false);
+		} else if (p->started) {
+			p->underruns++;
+		}
+	}
+}
+
+/* Media thread, after mixing: the room's mix to its recorder. */
+void ce_media_files_record(struct ce_media_room *room)
+{
+	struct ce_media_rec *r = room->rec;
+
+	if (ce_mfile_failed(r->f)) {
+		rec_end(room->m, r, false);
+		return;
+	}
+	if (ce_mfile_write(r->f, room->mix->pcm)) {
+		r->frames++;
+		r->dropping = false;
+		return;
+	}
+	r->drops++;
+	if (!r->dropping) {
+		r->dropping = true;
+		ce_media_post_obj(room->m, room, CE_MEDIA_REC_DROPS, r, false);
+	}
+}
+
+/* Media thread: the room goes, and its players and recorder with it. */
+void ce_media_files_room_del(struct ce_media_room *room)
+{
+	while (room->mix->srcs)
+		play_end(room->m, (struct ce_media_play *)room->mix->srcs, false);
+	if (room->rec)
+		rec_end(room->m, room->rec, false);
+}
+
+static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
+{
+	struct ce_media_event ev = {.type = CE_MEDIA_EV_PLAY_DONE, .room = p->room, .play = p};
+
+	if (!ack && p->removing)
+		return; /* wait for the answer to the delete command */
+	if (!p->removing && !p->room->removing && m->handler) {
+		ev.play_user = p->user;
+		ev.error = ce_mfile_error(p->f);
+		ev.path = ce_mfile_path(p->f);
+		ev.count = p->underruns;
+		m->handler(&ev, m->arg);
+	}
+	g_hash_table_remove(m->files, p);
+	ce_mfile_close(p->f);
+	if (p->destroy)
+		p->destroy(p->user);
+	g_free(p);
+}
+
+static void rec_gone(struct ce_media *m, struct ce_media_rec *r, bool ack)
+{
+	struct ce_media_event ev = {.type = CE_MEDIA_EV_REC_FAILED, .room = r->room};
+
+	if (!ack && r->removing)
+		return;
+	if (r->room->rec_main == r)
+		r->room->rec_main = NULL;
+	ev.error = ce_mfile_error(r->f);
+	ev.path = ce_mfile_path(r->f);
+	if (ev.error && !r->room->removing) {
+		g_warning("%s", ev.error);
+		if (m->handler)
+			m->handler(&ev, m->arg);
+	}
+	g_hash_table_remove(m->recs, r);
+	ce_mfile_close(r->f);
+	g_free(r);
+}
+
+/* Main thread: a player or recorder handed back (or a recorder's drops). */
+void ce_media_files_gone(struct ce_media *m, const struct ce_media_qev *q)
+{
+	if (q->internal == CE_MEDIA_GONE_PLAY) {
+		play_gone(m, q->obj, q->ev.changed);
+	} else if (q->internal == CE_MEDIA_GONE_REC) {
+		rec_gone(m, q->obj, q->ev.changed);
+	} else if (q->internal == CE_MEDIA_REC_DROPS) {
+		struct ce_media_rec *r = q->obj;
+		struct ce_media_event ev = {.type = CE_MEDIA_EV_REC_DROPS, .room = r->room};
+
+		ev.path = ce_mfile_path(r->f);
+		ev.count = r->drops;
+		g_warning("recording '%s': the disk does not keep up, frames dropped (%" G_GUINT64_FORMAT
+		          " so far)",
+		        ev.path, ev.count);
+		if (!r->removing && !r->room->removing && m->handler)
+			m->handler(&ev, m->arg);
+	}
+}
+
+/* Main thread, media threads stopped: free what is left and stop the I/O thread. */
+void ce_media_files_free(struct ce_media *m)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	g_hash_table_iter_init(&it, m->files);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct ce_media_play *p = key;
+
+		g_hash_table_iter_remove(&it);
+		ce_mfile_close(p->f);
+		if (p->destroy)
+			p->destroy(p->user);
+		g_free(p);
+	}
+	g_hash_table_iter_init(&it, m->recs);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		struct ce_media_rec *r = key;
+
+		g_hash_table_iter_remove(&it);
+		if (r->room->rec_main == r)
+			r->room->rec_main = NULL;
+		ce_mfile_close(r->f);
+		g_free(r);
+	}
+	g_clear_pointer(&m->io, ce_mfile_io_free);
+}
