@@ -6,6 +6,9 @@
  * it) into a talker detector with the default parameters.  A detected talk
  * is a true positive when it overlaps a labelled segment not matched yet;
  * other detected talks are false positives; unmatched labels are misses.
+ * A talk that starts 100 ms or more before the label it runs into was
+ * started by the noise: it counts as a false positive for precision,
+ * the label as found for recall, and it has no onset latency.
  * Onset latency is the time from a label's start to the end of the frame
  * whose START event matched it (when the event is emitted).  It is also
  * given for the onsets audible in the noise: a label's third column is the
@@ -27,6 +30,9 @@
 /* Onsets quieter than this in their first 60 ms (speech to noise, dB, the
  * third column of a label) are reported apart: they are below the noise. */
 #define AUDIBLE_DB -6.0
+/* A talk that starts this long (s) before the speech it runs into was
+ * started by the noise: a false start, though the label counts as found. */
+#define EARLY_S 0.1
 
 struct seg {
 	double a, b;
@@ -36,6 +42,7 @@ struct seg {
 
 struct totals {
 	unsigned labels, detected, tp;
+	unsigned early; /* hits that started on the noise, EARLY_S or more before */
 	double lat[MAX_SEG * 16];
 	unsigned n_lat;
 	unsigned audible, audible_within; /* onsets at or above AUDIBLE_DB */
@@ -112,6 +119,14 @@ static void score(const char *wav, struct totals *tot)
 				continue;
 			lab[j].used = det[i].used = true;
 			tp++;
+			if (det[i].a <= lab[j].a - EARLY_S) {
+				tot->early++;
+				if (verbose)
+					printf("  label %7.2f %7.2f EARLY start %.2f on the "
+					       "noise\n",
+					        lab[j].a, lab[j].b, det[i].a);
+				break;
+			}
 			tot->lat[tot->n_lat++] = det[i].a - lab[j].a;
 			if (lab[j].snr >= AUDIBLE_DB) {
 				tot->audible++;
@@ -190,13 +205,14 @@ int main(int argc, char **argv)
 			g_free(w);
 		}
 	}
-	p = tot.detected ? (double)tot.tp / tot.detected : 0;
+	p = tot.detected ? (double)(tot.tp - tot.early) / tot.detected : 0;
 	r = tot.labels ? (double)tot.tp / tot.labels : 0;
 	qsort(tot.lat, tot.n_lat, sizeof(double), cmp_double);
 	for (unsigned i = 0; i < tot.n_lat; i++)
 		sum += tot.lat[i];
-	printf("segments: precision %.3f recall %.3f F1 %.3f\n", p, r,
-	        p + r > 0 ? 2 * p * r / (p + r) : 0);
+	printf("segments: precision %.3f recall %.3f F1 %.3f (%u labels, %u talks, "
+	       "%u started early on the noise)\n",
+	        p, r, p + r > 0 ? 2 * p * r / (p + r) : 0, tot.labels, tot.detected, tot.early);
 	for (unsigned i = 0; i < tot.n_lat; i++)
 		within += tot.lat[i] <= 0.060;
 	if (tot.n_lat)

@@ -86,6 +86,10 @@ typedef int16_t v8hi __attribute__((vector_size(16)));
 /* The fricative band: (1 - z^-1)^2, zero at 0 Hz, peak (gain 4) at 4 kHz. */
 #define HISS(a0, a1, a2) (-2 * (a1) + (a0) + (a2))
 #define HISS_GAIN        16.0f
+/* The hiss band is wider, so its noise spreads less around its floor: it
+ * may start a talk this much closer to the floor (measured: 0.5..1.5 dB
+ * start no talk on the noise of either set, 2 dB do). */
+#define HISS_BONUS_DB 1.0f
 
 static float min2(float a, float b)
 {
@@ -167,6 +171,28 @@ static float window_min(const struct ce_talker_floor *f)
 	return min2(f->cur_min, f->past_min);
 }
 
+/*
+ * The floor of the finished parts: the second quietest of their minima
+ * (the quietest while only one part is finished).
+ * The quietest alone is an outlier, several dB under the noise for a
+ * narrow band; the start threshold over it then depended on luck and the
+ * noise's spread, and started talks on pink noise.
+ */
+static float low_min(const float *m)
+{
+	float lo = NO_LEVEL, next = NO_LEVEL;
+
+	for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++) {
+		if (m[i] < lo) {
+			next = lo;
+			lo = m[i];
+		} else if (m[i] < next) {
+			next = m[i];
+		}
+	}
+	return next < NO_LEVEL ? next : lo; /* the start of a call: one part */
+}
+
 static void track_min(struct ce_talker *t)
 {
 	bool next;
@@ -181,9 +207,7 @@ static void track_min(struct ce_talker *t)
 			continue;
 		f->sub_min[t->sub_idx] = f->cur_min;
 		f->cur_min = NO_LEVEL;
-		f->past_min = NO_LEVEL;
-		for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
-			f->past_min = min2(f->past_min, f->sub_min[i]);
+		f->past_min = low_min(f->sub_min);
 	}
 	if (!next)
 		return;
@@ -210,7 +234,7 @@ static float above_floor(const struct ce_talker *t)
 	float a = t->band[0].level_db - t->band[0].floor_db;
 
 	for (int b = 1; b < CE_TALKER_BANDS; b++) {
-		float x = t->band[b].level_db - t->band[b].floor_db;
+		float x = t->band[b].level_db - t->band[b].floor_db + HISS_BONUS_DB;
 
 		a = x > a ? x : a;
 	}

@@ -127,6 +127,23 @@ static void test_fricative_onset(void)
 	g_rand_free(r);
 }
 
+/* A talk right after the first part of the window (200 ms of silence). */
+static void test_early_talk(void)
+{
+	struct ce_talker t;
+	GRand *r = g_rand_new_with_seed(8);
+	unsigned k = 0, start = 0;
+
+	ce_talker_init(&t, NULL);
+	for (; k < 10; k++)
+		feed(&t, r, 0, 0, k);
+	for (; k < 20 && !start; k++)
+		if (feed(&t, r, 0, 8000, k) == CE_TALKER_START)
+			start = k;
+	g_assert_cmpuint(start, ==, 10);
+	g_rand_free(r);
+}
+
 static void test_start_stop_hangover(void)
 {
 	struct ce_talker t;
@@ -193,5 +210,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/talker/modulated-tone", test_modulated_tone);
 	g_test_add_func("/talker/dtmf-digit", test_dtmf_digit);
 	g_test_add_func("/talker/fricative-onset", test_fricative_onset);
+	g_test_add_func("/talker/early-talk", test_early_talk);
 	return g_test_run();
 }
