@@ -262,7 +262,7 @@ static void rec_gone(struct ce_media *m, struct ce_media_rec *r, bool ack)
 	ev.error = ce_mfile_error(r->f);
 	ev.path = ce_mfile_path(r->f);
 	if (ev.error && !r->room->removing) {
-		g_warning("%s", ev.error);
+		g_message("%s", ev.error);
 		if (m->handler)
 			m->handler(&ev, m->arg);
 	}

@@ -1,0 +1,541 @@
+/* test-prompt.c - prompts and recordings: mixer sources, file decoding and resampling, who hears a
+ * prompt over real RTP, recording the mix to WAV and FLAC, bad files and paths */
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sndfile.h>
+
+#include "modules/conference/media.h"
+#include "modules/conference/mediafile.h"
+#include "modules/conference/mixer.h"
+#include "modules/conference/rtp.h"
+
+/* Goertzel power of f in n samples at rate. */
+static double power(const int16_t *x, unsigned n, double f, unsigned rate)
+{
+	double c = 2 * cos(2 * G_PI * f / rate), s1 = 0, s2 = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+
+		s2 = s1;
+		s1 = s0;
+	}
+	return n ? (s1 * s1 + s2 * s2 - c * s1 * s2) / n / n : 0;
+}
+
+static char *s_dir;
+
+/* A file of @secs seconds of a tone at @f Hz (amplitude 0.5), in @format at @rate. */
+static char *tone_file(const char *name, int format, unsigned rate, double f, double secs)
+{
+	char *path = g_build_filename(s_dir, name, NULL);
+	SF_INFO info = {.samplerate = (int)rate, .channels = 1, .format = format};
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+	unsigned n = (unsigned)(rate * secs);
+	float *x = g_new(float, n);
+
+	g_assert_nonnull(sf);
+	for (unsigned i = 0; i < n; i++)
+		x[i] = (float)(0.5 * sin(2 * G_PI * f * i / rate));
+	g_assert_cmpint(sf_write_float(sf, x, n), ==, n);
+	sf_close(sf);
+	g_free(x);
+	return path;
+}
+
+/* ---- the mixer: sources for the room, one leg, all but one ---- */
+
+static void test_mixer_sources(void)
+{
+	struct ce_mix_room *room;
+	struct ce_mix_leg legs[3];
+	struct ce_mix_src src;
+	int16_t out[160];
+	size_t len;
+	uint64_t enc;
+
+	g_assert_cmpint(ce_mix_room_new(&room, 8000, 4), ==, 0);
+	for (unsigned i = 0; i < 3; i++) {
+		ce_mix_leg_init(&legs[i], CE_CODEC_PCMU, 0, NULL);
+		g_assert_cmpint(ce_mix_leg_attach(room, &legs[i]), ==, 0);
+	}
+	for (unsigned i = 0; i < 160; i++)
+		src.pcm[i] = (int16_t)(8000 * sin(2 * G_PI * 1000 * i / 8000));
+	/* the whole room: one shared encoding, everyone hears it */
+	ce_mix_src_attach(room, &src, CE_MIX_SRC_ROOM, NULL);
+	src.active = true;
+	enc = room->st.encodes;
+	ce_mix_room_mix(room);
+	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
+		g_assert_cmpfloat(power(out, 160, 1000, 8000), >, 1e6);
+	}
+	ce_mix_src_detach(&src);
+	/* one leg: only it gets a private frame, nothing shared is encoded */
+	ce_mix_src_attach(room, &src, CE_MIX_SRC_LEG, &legs[1]);
+	src.active = true;
+	enc = room->st.encodes;
+	ce_mix_room_mix(room);
+	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
+	for (unsigned i = 0; i < 3; i++) {
+		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
+		if (i == 1)
+			g_assert_cmpfloat(power(out, 160, 1000, 8000), >, 1e6);
+		else
+			g_assert_cmpfloat(power(out, 160, 1000, 8000), <, 1);
+	}
+	ce_mix_src_detach(&src);
+	/* all but one: shared encoding plus one private (silent) frame */
+	ce_mix_src_attach(room, &src, CE_MIX_SRC_EXCEPT, &legs[2]);
+	src.active = true;
+	enc = room->st.encodes;
+	ce_mix_room_mix(room);
+	g_assert_cmpuint(room->st.encodes - enc, ==, 2);
+	for (unsigned i = 0; i < 3; i++) {
+		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
+		if (i != 2)
+			g_assert_cmpfloat(power(out, 160, 1000, 8000), >, 1e6);
+		else
+			g_assert_cmpfloat(power(out, 160, 1000, 8000), <, 1);
+	}
+	/* its leg leaves: the source now reaches everyone left */
+	ce_mix_leg_detach(&legs[2]);
+	g_assert_null(src.leg);
+	ce_mix_src_detach(&src);
+	ce_mix_leg_detach(&legs[0]);
+	ce_mix_leg_detach(&legs[1]);
+	ce_mix_room_free(room);
+}
+
+/* ---- files: formats and rates, decoded and resampled off the media thread ---- */
+
+/* Read a player to its end (bounded): the frames in *np. */
+static int16_t *play_all(struct ce_mfile *f, unsigned frame, unsigned *np)
+{
+	GArray *a = g_array_new(FALSE, FALSE, sizeof(int16_t));
+	int16_t pcm[320];
+
+	for (unsigned waited = 0; !ce_mfile_ended(f) && waited < 10000;) {
+		if (ce_mfile_read(f, pcm))
+			g_array_append_vals(a, pcm, frame);
+		else
+			g_usleep(1000), waited++;
+	}
+	g_assert_true(ce_mfile_ended(f));
+	*np = a->len;
+	return (int16_t *)g_array_free(a, FALSE);
+}
+
+static void check_tone_file(struct ce_mfile_io *io, const char *name, int format, unsigned frate,
+        unsigned rate)
+{
+	char *path = tone_file(name, format, frate, 1000, 1.0);
+	struct ce_mfile *f;
+	unsigned n;
+	int16_t *x;
+	double p1k, p2k;
+
+	g_assert_cmpint(ce_mfile_player_new(&f, io, path, rate), ==, 0);
+	x = play_all(f, rate / 50, &n);
+	g_assert_false(ce_mfile_failed(f));
+	/* one second, give or take the resampler's edges and the last padded frame */
+	g_assert_cmpuint(n, >=, rate * 96 / 100);
+	g_assert_cmpuint(n, <=, rate * 104 / 100);
+	p1k = power(x + n / 4, n / 2, 1000, rate);
+	p2k = power(x + n / 4, n / 2, 1500, rate);
+	g_test_message("%s %u -> %u Hz: %u samples, 1 kHz %.0f, 1.5 kHz %.0f", name, frate, rate, n,
+	        p1k, p2k);
+	g_assert_cmpfloat(p1k, >, 1e6);
+	g_assert_cmpfloat(p1k, >, 1000 * p2k);
+	ce_mfile_close(f);
+	g_free(x);
+	g_free(path);
+}
+
+static void test_formats(void)
+{
+	static const struct {
+		const char *ext;
+		int format;
+	} fmts[] = {
+	        {"wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16},
+	        {"flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16},
+	        {"ogg", SF_FORMAT_OGG | SF_FORMAT_VORBIS},
+	        {"au", SF_FORMAT_AU | SF_FORMAT_ULAW},
+	};
+	static const unsigned rates[] = {8000, 16000, 44100, 48000};
+	struct ce_mfile_io *io;
+
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	for (unsigned i = 0; i < G_N_ELEMENTS(fmts); i++) {
+		for (unsigned j = 0; j < G_N_ELEMENTS(rates); j++) {
+			char *name = g_strdup_printf("tone-%u.%s", rates[j], fmts[i].ext);
+
+			check_tone_file(io, name, fmts[i].format, rates[j], 8000);
+			g_free(name);
+		}
+	}
+	check_tone_file(io, "tone-44k-to-16k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 16000);
+	ce_mfile_io_free(io);
+}
+
+static void test_bad_files(void)
+{
+	struct ce_mfile_io *io;
+	struct ce_mfile *f;
+	char *corrupt = g_build_filename(s_dir, "corrupt.wav", NULL);
+	unsigned n;
+	int16_t *x;
+
+	g_assert_true(g_file_set_contents(corrupt, "RIFF\x10\0\0\0WAVEjunkjunkjunk", 24, NULL));
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, "/nonexistent/prompt.wav", 8000), ==, 0);
+	x = play_all(f, 160, &n);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_true(ce_mfile_failed(f));
+	g_assert_nonnull(strstr(ce_mfile_error(f), "/nonexistent/prompt.wav"));
+	ce_mfile_close(f);
+	g_free(x);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 8000), ==, 0);
+	x = play_all(f, 160, &n);
+	g_assert_cmpuint(n, ==, 0);
+	g_assert_true(ce_mfile_failed(f));
+	ce_mfile_close(f);
+	g_free(x);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, "", 8000), ==, -EINVAL);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 11025), ==, -EINVAL);
+	ce_mfile_io_free(io);
+	g_free(corrupt);
+}
+
+/* ---- the media engine over loopback RTP ---- */
+
+#define PEERS 3
+#define MAXS  (8000 * 30)
+
+struct peer {
+	int fd;
+	struct sockaddr_in addr;
+	struct ce_media_leg *leg;
+	int16_t *heard;
+	gint n; /* samples heard, written by the far-end thread */
+};
+
+struct rig {
+	struct ce_media *m;
+	struct ce_media_room *room;
+	struct sockaddr_in media;
+	struct peer peer[PEERS];
+	double talk[PEERS]; /* tone each far end sends, 0 none */
+	GThread *thread;
+	gint quit;
+	GMainLoop *loop;
+	unsigned done, failed, rec_failed;
+	char *error;
+};
+
+static void on_event(const struct ce_media_event *ev, void *arg)
+{
+	struct rig *r = arg;
+
+	if (ev->type == CE_MEDIA_EV_PLAY_DONE) {
+		r->done++;
+		r->failed += ev->error != NULL;
+		g_main_loop_quit(r->loop);
+	} else if (ev->type == CE_MEDIA_EV_REC_FAILED) {
+		r->rec_failed++;
+		g_free(r->error);
+		r->error = g_strdup(ev->error);
+		g_main_loop_quit(r->loop);
+	}
+}
+
+/* The far ends: send their tone (if any) every 20 ms and keep what they hear. */
+static gpointer far_ends(gpointer data)
+{
+	struct rig *r = data;
+
+	for (uint32_t tick = 0; !g_atomic_int_get(&r->quit); tick++) {
+		for (unsigned i = 0; i < PEERS; i++) {
+			struct peer *p = &r->peer[i];
+			uint8_t buf[2000];
+			struct ce_rtp_pkt pkt;
+			ssize_t len;
+			int16_t pcm[160];
+
+			while ((len = recv(p->fd, buf, sizeof(buf), 0)) > 0) {
+				gint n = g_atomic_int_get(&p->n);
+
+				if (ce_rtp_parse(&pkt, buf, (size_t)len) || pkt.len != 160 ||
+				        n + 160 > MAXS)
+					continue;
+				ce_codec_decode(CE_CODEC_PCMU, pkt.payload, p->heard + n, 160);
+				g_atomic_int_set(&p->n, n + 160);
+			}
+			if (!r->talk[i])
+				continue;
+			/* quiet first, as a call starts, then bursts like speech: the
+			 * talker detector takes a steady tone for noise after a while */
+			for (unsigned k = 0; k < 160; k++)
+				pcm[k] = tick < 8 || tick % 40 >= 30 ? 0
+				                  : (int16_t)(6000 * sin(2 * G_PI * r->talk[i] *
+				                                         (tick * 160 + k) / 8000));
+			ce_rtp_build_hdr(buf, 0, false, (uint16_t)tick, tick * 160, 0x100 + i);
+			ce_codec_encode(CE_CODEC_PCMU, pcm, buf + 12, 160);
+			sendto(p->fd, buf, 172, 0, (struct sockaddr *)&r->media, sizeof(r->media));
+		}
+		g_usleep(20000);
+	}
+	return NULL;
+}
+
+static int udp_socket(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)a, sizeof(*a)), ==, 0);
+	getsockname(fd, (struct sockaddr *)a, &len);
+	return fd;
+}
+
+static void rig_start(struct rig *r, const double *talk)
+{
+	struct ce_media_conf conf;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	GError *error = NULL;
+
+	memset(r, 0, sizeof(*r));
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.rtp_timeout_ms = 0;
+	r->loop = g_main_loop_new(NULL, FALSE);
+	g_assert_cmpint(ce_media_new(&r->m, &conf, on_event, r, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&r->room, r->m, 8000, 4, 0, 1000), ==, 0);
+	ce_media_room_local(r->room, &ss, &len);
+	memcpy(&r->media, &ss, sizeof(r->media));
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct peer *p = &r->peer[i];
+
+		r->talk[i] = talk ? talk[i] : 0;
+		p->fd = udp_socket(&p->addr);
+		p->heard = g_new0(int16_t, MAXS);
+		g_assert_cmpint(ce_media_leg_new(&p->leg, r->room, (struct sockaddr *)&p->addr,
+		                        sizeof(p->addr), CE_CODEC_PCMU, 0, NULL, NULL),
+		        ==, 0);
+	}
+	r->thread = g_thread_new("far-ends", far_ends, r);
+}
+
+static void rig_stop(struct rig *r)
+{
+	g_atomic_int_set(&r->quit, 1);
+	g_thread_join(r->thread);
+	ce_media_free(r->m);
+	for (unsigned i = 0; i < PEERS; i++) {
+		close(r->peer[i].fd);
+		g_free(r->peer[i].heard);
+	}
+	g_main_loop_unref(r->loop);
+	g_free(r->error);
+}
+
+static gboolean timeout_quit(gpointer data)
+{
+	g_main_loop_quit(data);
+	return G_SOURCE_REMOVE;
+}
+
+/* Run the main loop until an event quits it (bounded at 15 s). */
+static void run(struct rig *r)
+{
+	guint id = g_timeout_add(15000, timeout_quit, r->loop);
+
+	g_main_loop_run(r->loop);
+	g_source_remove(id);
+}
+
+/* Let @ticks 20 ms frames reach peer 0 (bounded). */
+static void wait_frames(struct rig *r, unsigned ticks)
+{
+	gint until = g_atomic_int_get(&r->peer[0].n) + (gint)ticks * 160;
+
+	for (unsigned i = 0; i < 10000 && g_atomic_int_get(&r->peer[0].n) < until; i++)
+		g_main_context_iteration(NULL, FALSE), g_usleep(1000);
+}
+
+static void play_and_check(struct rig *r, const char *path, enum ce_media_play_mode mode,
+        unsigned leg, const bool *hears)
+{
+	gint from[PEERS], to[PEERS];
+
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r->peer[i].n);
+	g_assert_cmpint(ce_media_play_new(NULL, r->room, path, mode,
+	                        mode == CE_MEDIA_PLAY_ROOM ? NULL : r->peer[leg].leg, NULL, NULL),
+	        ==, 0);
+	run(r);
+	g_assert_cmpuint(r->done, >=, 1);
+	wait_frames(r, 5); /* what was sent before the end arrived */
+	for (unsigned i = 0; i < PEERS; i++) {
+		double p;
+
+		to[i] = g_atomic_int_get(&r->peer[i].n);
+		p = power(r->peer[i].heard + from[i], (unsigned)(to[i] - from[i]), 1000, 8000);
+		g_test_message("mode %d leg %u: peer %u 1 kHz power %.0f", mode, leg, i, p);
+		if (hears[i])
+			g_assert_cmpfloat(p, >, 1e5);
+		else
+			g_assert_cmpfloat(p, <, 10);
+	}
+	r->done = 0;
+}
+
+static void test_rtp_prompts(void)
+{
+	struct rig r;
+	char *tone = tone_file("prompt-1k.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 1000, 0.6);
+
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	play_and_check(&r, tone, CE_MEDIA_PLAY_ROOM, 0, (const bool[]){true, true, true});
+	play_and_check(&r, tone, CE_MEDIA_PLAY_LEG, 1, (const bool[]){false, true, false});
+	play_and_check(&r, tone, CE_MEDIA_PLAY_EXCEPT, 1, (const bool[]){true, false, true});
+	/* a missing file: an error at its end, and the room carries on */
+	g_assert_cmpint(ce_media_play_new(NULL, r.room, "/nonexistent.wav", CE_MEDIA_PLAY_ROOM,
+	                        NULL, NULL, NULL),
+	        ==, 0);
+	run(&r);
+	g_assert_cmpuint(r.failed, ==, 1);
+	r.done = 0;
+	play_and_check(&r, tone, CE_MEDIA_PLAY_ROOM, 0, (const bool[]){true, true, true});
+	rig_stop(&r);
+	g_free(tone);
+}
+
+/* A recording: its length in samples, and the powers of the two talkers' tones. */
+static unsigned check_recording(const char *path, int major, double *p1, double *p2)
+{
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	int16_t *x;
+	unsigned n;
+
+	g_assert_nonnull(sf);
+	g_assert_cmpint(info.format & SF_FORMAT_TYPEMASK, ==, major);
+	g_assert_cmpint(info.channels, ==, 1);
+	g_assert_cmpint(info.samplerate, ==, 8000);
+	n = (unsigned)info.frames;
+	x = g_new0(int16_t, n + 1);
+	g_assert_cmpint(sf_read_short(sf, x, n), ==, n);
+	sf_close(sf);
+	/* skip the first half second: talker detection takes a moment */
+	*p1 = n > 8000 ? power(x + 4000, n - 4000, 500, 8000) : 0;
+	*p2 = n > 8000 ? power(x + 4000, n - 4000, 1100, 8000) : 0;
+	g_free(x);
+	return n;
+}
+
+static void test_record(void)
+{
+	struct rig r;
+	char *wav = g_build_filename(s_dir, "rec.wav", NULL);
+	char *flac = g_build_filename(s_dir, "rec.flac", NULL);
+	double p1, p2, p3;
+	unsigned n;
+
+	rig_start(&r, (const double[]){500, 1100, 0});
+	wait_frames(&r, 10);
+	g_assert_cmpint(ce_media_room_record(r.room, wav), ==, 0);
+	wait_frames(&r, 100); /* 2 s to WAV */
+	g_assert_cmpint(ce_media_room_record(r.room, flac), ==, 0); /* replaces it */
+	wait_frames(&r, 75); /* 1.5 s to FLAC */
+	g_assert_cmpint(ce_media_room_record(r.room, NULL), ==, 0);
+	wait_frames(&r, 25); /* and nothing more */
+	rig_stop(&r); /* the I/O thread has closed both files */
+	g_assert_cmpuint(r.rec_failed, ==, 0);
+	n = check_recording(wav, SF_FORMAT_WAV, &p1, &p2);
+	g_test_message("wav: %u samples, 500 Hz %.0f, 1100 Hz %.0f", n, p1, p2);
+	/* the length follows the media clock: roughly what the peer heard meanwhile */
+	g_assert_cmpuint(n, >=, 8000 * 3 / 2);
+	g_assert_cmpuint(n, <=, 8000 * 3);
+	g_assert_cmpfloat(p1, >, 1e5);
+	g_assert_cmpfloat(p2, >, 1e5);
+	n = check_recording(flac, SF_FORMAT_FLAC, &p1, &p3);
+	g_test_message("flac: %u samples, 500 Hz %.0f, 1100 Hz %.0f", n, p1, p3);
+	g_assert_cmpuint(n, >=, 8000);
+	g_assert_cmpuint(n, <=, 8000 * 5 / 2);
+	g_assert_cmpfloat(p1, >, 1e5);
+	g_assert_cmpfloat(p3, >, 1e5);
+	g_free(wav);
+	g_free(flac);
+}
+
+static void test_record_unwritable(void)
+{
+	static const char *const paths[] = {"/nonexistent/dir/rec.wav", "/dev/full"};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(paths); i++) {
+		struct rig r;
+		gint before;
+
+		rig_start(&r, (const double[]){500, 0, 0});
+		wait_frames(&r, 5);
+		g_assert_cmpint(ce_media_room_record(r.room, paths[i]), ==, 0);
+		run(&r);
+		g_assert_cmpuint(r.rec_failed, ==, 1);
+		g_assert_nonnull(strstr(r.error, paths[i]));
+		g_test_message("%s", r.error);
+		/* the room carries on: peer 1 still hears peer 0 */
+		before = g_atomic_int_get(&r.peer[1].n);
+		wait_frames(&r, 25);
+		g_assert_cmpfloat(power(r.peer[1].heard + before,
+		                          (unsigned)(g_atomic_int_get(&r.peer[1].n) - before), 500,
+		                          8000),
+		        >, 1e5);
+		rig_stop(&r);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int ret;
+
+	g_test_init(&argc, &argv, NULL);
+	s_dir = g_dir_make_tmp("ce-prompt-XXXXXX", NULL);
+	g_test_add_func("/prompt/mixer-sources", test_mixer_sources);
+	g_test_add_func("/prompt/formats", test_formats);
+	g_test_add_func("/prompt/bad-files", test_bad_files);
+	g_test_add_func("/prompt/rtp", test_rtp_prompts);
+	g_test_add_func("/prompt/record", test_record);
+	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
+	ret = g_test_run();
+	if (s_dir) {
+		GDir *d = g_dir_open(s_dir, 0, NULL);
+		const char *name;
+
+		while (d && (name = g_dir_read_name(d))) {
+			char *p = g_build_filename(s_dir, name, NULL);
+
+			g_unlink(p);
+			g_free(p);
+		}
+		if (d)
+			g_dir_close(d);
+		g_rmdir(s_dir);
+		g_free(s_dir);
+	}
+	return ret;
+}
