@@ -33,6 +33,8 @@
 /* A talk that starts this long (s) before the speech it runs into was
  * started by the noise: a false start, though the label counts as found. */
 #define EARLY_S 0.1
+/* The goal, 60 ms, with room for the rounding of 0.02 * frames. */
+#define WITHIN_S 0.0605
 
 struct seg {
 	double a, b;
@@ -130,7 +132,7 @@ static void score(const char *wav, struct totals *tot)
 			tot->lat[tot->n_lat++] = det[i].a - lab[j].a;
 			if (lab[j].snr >= AUDIBLE_DB) {
 				tot->audible++;
-				tot->audible_within += det[i].a - lab[j].a <= 0.060;
+				tot->audible_within += det[i].a - lab[j].a <= WITHIN_S;
 			}
 			if (verbose)
 				printf("  label %7.2f %7.2f onset latency %4.0f ms (onset SNR %.1f "
@@ -214,7 +216,7 @@ int main(int argc, char **argv)
 	       "%u started early on the noise)\n",
 	        p, r, p + r > 0 ? 2 * p * r / (p + r) : 0, tot.labels, tot.detected, tot.early);
 	for (unsigned i = 0; i < tot.n_lat; i++)
-		within += tot.lat[i] <= 0.060;
+		within += tot.lat[i] <= WITHIN_S;
 	if (tot.n_lat)
 		printf("onset within 60 ms: %u of %u (%.0f%%); of onsets audible "
 		       "(first 60 ms >= %.0f dB SNR): %u of %u\n",
