@@ -48,6 +48,7 @@ struct fx {
 	bool rtp_fail;      /* answer chan.rtp with false */
 	bool media_fail;    /* leg_new fails */
 	char *record;       /* last recording path */
+	GString *plays;     /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n" */
 	unsigned relays;
 };
 
@@ -134,9 +135,19 @@ static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char
 
 static inline int fm_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
 {
-	(void)arg;
+	struct fx *fx = arg;
+
 	(void)r;
-	(void)path;
+	g_string_append_printf(fx->plays, "room:%s\n", path);
+	return 0;
+}
+
+static inline int fm_leg_play(void *arg, struct ce_cmedia_leg *cl, const char *path, bool others)
+{
+	struct fx *fx = arg;
+	struct ce_leg *leg = ((struct fx_leg *)cl)->cookie;
+
+	g_string_append_printf(fx->plays, "%s %s:%s\n", others ? "others" : "leg", leg->id, path);
 	return 0;
 }
 
@@ -192,6 +203,7 @@ static const struct ce_cmedia_ops fx_media_ops = {
         .room_free = fm_room_free,
         .room_record = fm_room_record,
         .room_play = fm_room_play,
+        .leg_play = fm_leg_play,
         .leg_new = fm_leg_new,
         .leg_start = fm_leg_start,
         .leg_set_flags = fm_leg_set_flags,
@@ -308,6 +320,7 @@ static inline struct fx *fx_new(const char *conf_text)
 	        ce_config_parse(&fx->cfg, conf_text ? conf_text : "", -1, "test.conf", &err), ==,
 	        0);
 	fx->sent = g_ptr_array_new_with_free_func(g_free);
+	fx->plays = g_string_new(NULL);
 	fx->now = 1000000000;
 	g_assert_cmpint(ce_conf_new(&fx->conf, fx->bus, fx->cfg, &fx_media_ops, fx), ==, 0);
 	fx->conf->clock = fx_clock;
@@ -325,6 +338,7 @@ static inline void fx_free(struct fx *fx)
 	ce_config_free(fx->cfg);
 	g_ptr_array_free(fx->sent, TRUE);
 	g_free(fx->record);
+	g_string_free(fx->plays, TRUE);
 	g_free(fx);
 }
 
