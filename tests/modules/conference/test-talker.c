@@ -1,7 +1,11 @@
 /* test-talker.c - unit tests for modules/conference/talker.c */
 #include <math.h>
+#include <stdio.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <sndfile.h>
 
+#include "modules/conference/g711.h"
 #include "modules/conference/talker.h"
 
 /* Feeds one 20 ms frame: noise of amplitude noise plus a 440 Hz tone of tone. */
@@ -200,6 +204,141 @@ static void test_yate_energy(void)
 	g_rand_free(r);
 }
 
+/* Detection quality on one labelled file (bench-talker scores the same way, in more detail). */
+struct quality {
+	unsigned labels, talks, hits, early, within;
+};
+
+static unsigned read_labels(const char *wav, double (*lab)[2], unsigned max)
+{
+	g_autofree char *path = g_strdup(wav);
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+	unsigned n = 0;
+
+	strcpy(path + strlen(path) - 3, "lab");
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l && n < max; l++)
+		if (**l != '#' && sscanf(*l, "%lf %lf", &lab[n][0], &lab[n][1]) == 2)
+			n++;
+	return n;
+}
+
+static void score_file(const char *wav, struct quality *q)
+{
+	double lab[64][2], talk[64][2];
+	bool used[64] = {false};
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(wav, SFM_READ, &info);
+	struct ce_talker t;
+	int16_t pcm[160];
+	unsigned nl = read_labels(wav, lab, 64), nt = 0, k = 0;
+
+	g_assert_nonnull(sf);
+	g_assert_cmpint(info.samplerate, ==, 8000);
+	ce_talker_init(&t, NULL);
+	while (sf_read_short(sf, pcm, 160) == 160) {
+		enum ce_talker_ev ev;
+
+		for (int i = 0; i < 160; i++)
+			pcm[i] = ce_g711_ulaw_decode(ce_g711_ulaw_encode(pcm[i]));
+		ev = ce_talker_frame(&t, pcm, 160, 8000);
+		k++;
+		if (ev == CE_TALKER_START && nt < 64) {
+			talk[nt][0] = k * 0.02;
+			talk[nt++][1] = 1e9;
+		} else if (ev == CE_TALKER_STOP && nt > 0) {
+			talk[nt - 1][1] = k * 0.02;
+		}
+	}
+	sf_close(sf);
+	for (unsigned i = 0; i < nt; i++)
+		for (unsigned j = 0; j < nl; j++) {
+			if (used[j] || talk[i][0] >= lab[j][1] || talk[i][1] <= lab[j][0])
+				continue;
+			used[j] = true;
+			q->hits++;
+			/* Started 100 ms before the speech: by the noise. */
+			q->early += talk[i][0] <= lab[j][0] - 0.1;
+			q->within +=
+			        talk[i][0] > lab[j][0] - 0.1 && talk[i][0] - lab[j][0] <= 0.0605;
+			break;
+		}
+	q->labels += nl;
+	q->talks += nt;
+}
+
+static double score_dir(const char *dir, const char *const *names, struct quality *q)
+{
+	double p, r;
+
+	memset(q, 0, sizeof(*q));
+	for (const char *const *n = names; *n; n++) {
+		g_autofree char *wav = g_strdup_printf("%s/%s.wav", dir, *n);
+
+		score_file(wav, q);
+	}
+	p = q->talks ? (double)(q->hits - q->early) / q->talks : 0;
+	r = q->labels ? (double)q->hits / q->labels : 0;
+	g_test_message("%s: %u labels, %u talks, %u hits, %u early, %u within 60 ms", dir,
+	        q->labels, q->talks, q->hits, q->early, q->within);
+	return p + r > 0 ? 2 * p * r / (p + r) : 0;
+}
+
+/* The committed labelled set: F1 and onsets within 60 ms as measured (docs/media.md). */
+static void test_labelled_set(void)
+{
+	const char *const names[] = {"office1", "office2", "street1", "street2", NULL};
+	struct quality q;
+	double f1 = score_dir(CE_SRCDIR "/tests/data/talker", names, &q);
+
+	g_assert_cmpfloat(f1, >=, 0.95);
+	g_assert_cmpuint(q.labels, ==, 24);
+	g_assert_cmpuint(q.within, >=, 20);
+}
+
+/* The held-out set, made now by tools/make-talker-set.sh when espeak-ng and sox exist. */
+static void test_held_out_set(void)
+{
+	const char *const names[] = {"lobby1", "car1", "cafe1", "wind1", NULL};
+	g_autofree char *espeak = g_find_program_in_path("espeak-ng");
+	g_autofree char *sox = g_find_program_in_path("sox");
+	g_autofree char *timeout = g_find_program_in_path("timeout");
+	g_autofree char *dir = NULL;
+	g_autofree char *cmd = NULL;
+	g_autofree char *python = g_find_program_in_path("python3");
+	g_autofree char *script = g_strdup(CE_SRCDIR "/tools/make-talker-set.sh");
+	struct quality q;
+	int status = -1;
+	double f1;
+
+	if (!espeak || !sox || !timeout || !python) {
+		g_test_skip("espeak-ng, sox, python3 or timeout not installed");
+		return;
+	}
+	if (!g_file_test(script, G_FILE_TEST_EXISTS)) {
+		g_test_skip("tools/make-talker-set.sh not in this tree");
+		return;
+	}
+	dir = g_dir_make_tmp("talker-XXXXXX", NULL);
+	g_assert_nonnull(dir);
+	cmd = g_strdup_printf("timeout 300 sh '%s' --held-out '%s'", script, dir);
+	g_assert_true(g_spawn_command_line_sync(cmd, NULL, NULL, &status, NULL));
+	g_assert_true(g_spawn_check_wait_status(status, NULL));
+	f1 = score_dir(dir, names, &q);
+	for (const char *const *n = names; *n; n++)
+		for (const char *ext = "wav"; ext; ext = *ext == 'w' ? "lab" : NULL) {
+			g_autofree char *f = g_strdup_printf("%s/%s.%s", dir, *n, ext);
+
+			g_unlink(f);
+		}
+	g_rmdir(dir);
+	g_assert_cmpfloat(f1, >=, 0.95);
+	g_assert_cmpuint(q.labels, ==, 24);
+	g_assert_cmpuint(q.within, >=, 12);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -211,5 +350,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/talker/dtmf-digit", test_dtmf_digit);
 	g_test_add_func("/talker/fricative-onset", test_fricative_onset);
 	g_test_add_func("/talker/early-talk", test_early_talk);
+	g_test_add_func("/talker/labelled-set", test_labelled_set);
+	g_test_add_func("/talker/held-out-set", test_held_out_set);
 	return g_test_run();
 }
