@@ -284,8 +284,8 @@ void ce_media_files_gone(struct ce_media *m, const struct ce_media_qev *q)
 
 		ev.path = ce_mfile_path(r->f);
 		ev.count = r->drops;
-		g_warning("recording '%s': the disk does not keep up, frames dropped (%" G_GUINT64_FORMAT
-		          " so far)",
+		g_warning("recording '%s': the disk does not keep up, frames dropped "
+		          "(%" G_GUINT64_FORMAT " so far)",
 		        ev.path, ev.count);
 		if (!r->removing && !r->room->removing && m->handler)
 			m->handler(&ev, m->arg);

@@ -18,8 +18,8 @@
 #include "mediafile.h"
 
 #define FRAME_MAX 320
-#define CHUNK 1024
-#define OUT_MAX (CHUNK * 8)
+#define CHUNK     1024
+#define OUT_MAX   (CHUNK * 8)
 
 struct ce_mfile_io {
 	GThread *thread;
@@ -288,7 +288,8 @@ static gpointer io_run(gpointer data)
 	while (!io->quit || io->files->len) {
 		if (!io->kick && !io->quit)
 			g_cond_wait_until(&io->cond, &io->lock,
-			        g_get_monotonic_time() + (io->files->len ? 10000 : G_TIME_SPAN_SECOND));
+			        g_get_monotonic_time() +
+			                (io->files->len ? 10000 : G_TIME_SPAN_SECOND));
 		io->kick = false;
 		g_ptr_array_set_size(now, 0);
 		for (unsigned i = 0; i < io->files->len; i++)
@@ -342,8 +343,8 @@ void ce_mfile_io_free(struct ce_mfile_io *io)
 	g_free(io);
 }
 
-static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path,
-        unsigned rate, bool recorder)
+static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate,
+        bool recorder)
 {
 	struct ce_mfile *f;
 

@@ -282,8 +282,8 @@ static unsigned sum_talkers(struct ce_mix_room *room, int32_t *sum)
  * Add a source (storage owned by the caller) to room; leg is the one leg
  * of CE_MIX_SRC_LEG and CE_MIX_SRC_EXCEPT.  It plays while src->active.
  */
-void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src,
-        enum ce_mix_src_mode mode, struct ce_mix_leg *leg)
+void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src, enum ce_mix_src_mode mode,
+        struct ce_mix_leg *leg)
 {
 	src->room = room;
 	src->mode = mode;
@@ -328,8 +328,8 @@ static unsigned sum_sources(struct ce_mix_room *room, int32_t *sum, unsigned cou
 }
 
 /* What leg hears this tick with every source aimed at it, in p. */
-static void private_pcm(struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *sum,
-        int32_t *p)
+static void private_pcm(
+        struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *sum, int32_t *p)
 {
 	unsigned n = room->frame;
 	bool base = room->n_heard > 0 && !(leg->flags & CE_MIX_DEAF);

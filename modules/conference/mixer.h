@@ -104,8 +104,8 @@ enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
 
-void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src,
-        enum ce_mix_src_mode mode, struct ce_mix_leg *leg);
+void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src, enum ce_mix_src_mode mode,
+        struct ce_mix_leg *leg);
 void ce_mix_src_detach(struct ce_mix_src *src);
 
 void ce_mix_room_mix(struct ce_mix_room *room);

@@ -93,7 +93,8 @@ int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, boo
 		g_message("room '%s': cannot play '%s': %s", room->name, path, g_strerror(-err));
 	else
 		g_info("room '%s': playing '%s'%s%s", room->name, path,
-		        leg ? (others ? " to all but " : " to ") : "", leg && leg->id ? leg->id : "");
+		        leg ? (others ? " to all but " : " to ") : "",
+		        leg && leg->id ? leg->id : "");
 	g_free(path);
 	return err;
 }

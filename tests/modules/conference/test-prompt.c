@@ -134,8 +134,8 @@ static int16_t *play_all(struct ce_mfile *f, unsigned frame, unsigned *np)
 	return (int16_t *)g_array_free(a, FALSE);
 }
 
-static void check_tone_file(struct ce_mfile_io *io, const char *name, int format, unsigned frate,
-        unsigned rate)
+static void check_tone_file(
+        struct ce_mfile_io *io, const char *name, int format, unsigned frate, unsigned rate)
 {
 	char *path = tone_file(name, format, frate, 1000, 1.0);
 	struct ce_mfile *f;
@@ -285,9 +285,11 @@ static gpointer far_ends(gpointer data)
 			/* quiet first, as a call starts, then bursts like speech: the
 			 * talker detector takes a steady tone for noise after a while */
 			for (unsigned k = 0; k < 160; k++)
-				pcm[k] = tick < 8 || tick % 40 >= 30 ? 0
-				                  : (int16_t)(6000 * sin(2 * G_PI * r->talk[i] *
-				                                         (tick * 160 + k) / 8000));
+				pcm[k] = tick < 8 || tick % 40 >= 30
+				                 ? 0
+				                 : (int16_t)(6000 *
+				                             sin(2 * G_PI * r->talk[i] *
+				                                     (tick * 160 + k) / 8000));
 			ce_rtp_build_hdr(buf, 0, false, (uint16_t)tick, tick * 160, 0x100 + i);
 			ce_codec_encode(CE_CODEC_PCMU, pcm, buf + 12, 160);
 			sendto(p->fd, buf, 172, 0, (struct sockaddr *)&r->media, sizeof(r->media));
@@ -406,7 +408,8 @@ static void play_and_check(struct rig *r, const char *path, enum ce_media_play_m
 static void test_rtp_prompts(void)
 {
 	struct rig r;
-	char *tone = tone_file("prompt-1k.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 1000, 0.6);
+	char *tone =
+	        tone_file("prompt-1k.flac", SF_FORMAT_FLAC | SF_FORMAT_PCM_16, 48000, 1000, 0.6);
 
 	rig_start(&r, NULL);
 	wait_frames(&r, 3);
@@ -459,12 +462,12 @@ static void test_record(void)
 	rig_start(&r, (const double[]){500, 1100, 0});
 	wait_frames(&r, 10);
 	g_assert_cmpint(ce_media_room_record(r.room, wav), ==, 0);
-	wait_frames(&r, 100); /* 2 s to WAV */
+	wait_frames(&r, 100);                                       /* 2 s to WAV */
 	g_assert_cmpint(ce_media_room_record(r.room, flac), ==, 0); /* replaces it */
-	wait_frames(&r, 75); /* 1.5 s to FLAC */
+	wait_frames(&r, 75);                                        /* 1.5 s to FLAC */
 	g_assert_cmpint(ce_media_room_record(r.room, NULL), ==, 0);
 	wait_frames(&r, 25); /* and nothing more */
-	rig_stop(&r); /* the I/O thread has closed both files */
+	rig_stop(&r);        /* the I/O thread has closed both files */
 	g_assert_cmpuint(r.rec_failed, ==, 0);
 	n = check_recording(wav, SF_FORMAT_WAV, &p1, &p2);
 	g_test_message("wav: %u samples, 500 Hz %.0f, 1100 Hz %.0f", n, p1, p2);
@@ -501,9 +504,9 @@ static void test_record_unwritable(void)
 		/* the room carries on: peer 1 still hears peer 0 */
 		before = g_atomic_int_get(&r.peer[1].n);
 		wait_frames(&r, 25);
-		g_assert_cmpfloat(power(r.peer[1].heard + before,
-		                          (unsigned)(g_atomic_int_get(&r.peer[1].n) - before), 500,
-		                          8000),
+		g_assert_cmpfloat(
+		        power(r.peer[1].heard + before,
+		                (unsigned)(g_atomic_int_get(&r.peer[1].n) - before), 500, 8000),
 		        >, 1e5);
 		rig_stop(&r);
 	}

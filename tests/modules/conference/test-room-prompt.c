@@ -54,7 +54,8 @@ static void test_control(void)
 	fx_join(fx, "r", "sip/2", 2, NULL);
 	g_string_truncate(fx->plays, 0);
 	fx_clear(fx);
-	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=play:file=x.wav", &handled));
+	g_free(fx_dispatch(
+	        fx, "chan.control", "targetid=conf/r:operation=play:file=x.wav", &handled));
 	g_assert_true(handled);
 	expect_plays(fx, "room:/p/x.wav\n");
 	/* aimed at a leg, or masqueraded (Yate puts the caller in targetid, the leg in id) */
@@ -68,14 +69,14 @@ static void test_control(void)
 	/* nothing to play: not handled, nothing happens */
 	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=play", &handled));
 	g_assert_false(handled);
-	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=play:file=tone/dial",
-	        &handled));
+	g_free(fx_dispatch(
+	        fx, "chan.control", "targetid=conf/r:operation=play:file=tone/dial", &handled));
 	g_assert_false(handled);
 	expect_plays(fx, "");
 	/* recording: the warning, the file, Yate's notification */
 	fx_clear(fx);
-	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=record:file=/tmp/r.flac",
-	        &handled));
+	g_free(fx_dispatch(
+	        fx, "chan.control", "targetid=conf/r:operation=record:file=/tmp/r.flac", &handled));
 	g_assert_true(handled);
 	g_assert_cmpstr(fx->record, ==, "/tmp/r.flac");
 	expect_plays(fx, "room:/p/recording.wav\n");
