@@ -113,6 +113,21 @@ def proc_cpu(pid):
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def thread_cpu(pid):
+    """{thread name: user + system seconds} of a process's threads (same names summed)."""
+    out = {}
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name = st[st.index('(') + 1:st.rindex(')')]
+        w = st.rsplit(')', 1)[1].split()
+        out[name] = out.get(name, 0) + (int(w[11]) + int(w[12])) / TICK
+    return out
+
+
 def proc_rss_kib(pid):
     with open('/proc/%d/statm' % pid) as f:
         return int(f.read().split()[1]) * PAGE_KIB
@@ -146,6 +161,8 @@ def socket_drops(pid):
 
 
 def child_engine(simpid):
+    """The conf-engine process under the simulator (a child, or deeper when wrapped)."""
+    parents, names = {}, {}
     for pid in os.listdir('/proc'):
         if not pid.isdigit():
             continue
@@ -154,9 +171,16 @@ def child_engine(simpid):
                 st = f.read()
         except OSError:
             continue
-        name = st[st.index('(') + 1:st.rindex(')')]
-        if int(st.rsplit(')', 1)[1].split()[1]) == simpid and name.startswith('conf-engine'):
-            return int(pid)
+        names[int(pid)] = st[st.index('(') + 1:st.rindex(')')]
+        parents[int(pid)] = int(st.rsplit(')', 1)[1].split()[1])
+    for pid, name in names.items():
+        if not name.startswith('conf-engine'):
+            continue
+        p = pid
+        while p in parents and p != simpid and p > 1:
+            p = parents[p]
+        if p == simpid:
+            return pid
     return None
 
 
@@ -257,22 +281,24 @@ def main():
     rss_idle = proc_rss_kib(epid)
     wait_until(start + t0)
     c0 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
-          socket_drops(simp.pid))
+          socket_drops(simp.pid), thread_cpu(epid))
     rss0 = proc_rss_kib(epid)
     samples = [(0.0, rss0)]
     if a.soak:
-        print('  minute   RSS KiB   KiB/participant   slope KiB/participant/hour', flush=True)
+        print('  minute   RSS KiB   KiB/participant   slope KiB/participant/hour: all, last half',
+              flush=True)
         k = 1
         while time.time() + a.every <= start + t1 + 0.5:
             wait_until(start + t0 + k * a.every)
             rss = proc_rss_kib(epid)
             samples.append((k * a.every, rss))
-            print('  %6.1f  %8d   %8.2f          %+.3f' %
-                  (k * a.every / 60, rss, rss / a.n, slope_per_hour(samples) / a.n), flush=True)
+            print('  %6.1f  %8d   %8.2f          %+.3f  %+.3f' %
+                  (k * a.every / 60, rss, rss / a.n, slope_per_hour(samples) / a.n,
+                   slope_per_hour(samples[len(samples) // 2:]) / a.n), flush=True)
             k += 1
     wait_until(start + t1)
     c1 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
-          socket_drops(simp.pid))
+          socket_drops(simp.pid), thread_cpu(epid))
     rss1 = proc_rss_kib(epid)
     try:
         simp.wait(timeout=end + 90 - (time.time() - start))
@@ -315,6 +341,8 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
           'simulator %.3f s/s; loadavg %s' %
           (ecpu, 100 * ecpu, a.n / ecpu if ecpu else float('inf'), scpu,
            open('/proc/loadavg').read().split()[0]))
+    print('engine threads (s/s): ' + ', '.join(
+        '%s %.3f' % (k, (v - c0[6].get(k, 0)) / wall) for k, v in sorted(c1[6].items())))
     print('loss: %d frames expected per leg in %.0f s; %d legs short, %d frames missing '
           '(%.4f%%); sequence gaps %d; tx by sim %d; kernel UDP RcvbufErrors +%d '
           'SndbufErrors +%d (drops on the engine\'s sockets +%d, on the simulator\'s +%d)' %
@@ -344,8 +372,10 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
           'over the window' %
           (rss_idle, rss0, rss1, rss1 / a.n, (rss1 - rss_idle) / a.n, (rss1 - rss0) / a.n))
     if len(samples) > 2:
-        print('soak slope: %+.4f KiB per participant per hour over %d samples' %
-              (slope_per_hour(samples + [(c1[0] - c0[0], rss1)]) / a.n, len(samples) + 1))
+        pts = samples + [(c1[0] - c0[0], rss1)]
+        print('soak slope: %+.4f KiB per participant per hour over %d samples, %+.4f over the '
+              'last half' % (slope_per_hour(pts) / a.n, len(pts),
+                             slope_per_hour(pts[len(pts) // 2:]) / a.n))
 
 
 if __name__ == '__main__':
