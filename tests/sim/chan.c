@@ -247,6 +247,23 @@ void ce_sim_chan_drop(
 	chan_hangup(s, c, reason);
 }
 
+/**
+ * @c is about to be connected elsewhere (Yate's CallEndpoint::connect): its
+ * old peer is disconnected, not dropped.  It gets chan.disconnected (with
+ * @reason, may be NULL) and hangs up only if nobody connects it meanwhile,
+ * e.g. a module's masquerade moving it into a conference too.
+ */
+void ce_sim_chan_unpeer(struct sim *s, struct sim_chan *c, const char *reason)
+{
+	struct sim_chan *old = c->peer;
+
+	if (!old)
+		return;
+	c->peer = NULL;
+	old->peer = NULL;
+	chan_disconnected(s, old, reason, NULL);
+}
+
 void ce_sim_chans_init(struct sim *s)
 {
 	s->chans = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, NULL);

@@ -111,7 +111,7 @@ static enum ce_sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *
 
 	if (!g_str_has_prefix(callto, "conf/") || !callto[5])
 		return SIM_CONTINUE;
-	from = ce_sim_disp_origin(d) ? NULL : ce_sim_chan_find(s, ce_msg_get(m, "id"));
+	from = ce_sim_disp_chan(d, m);
 	if (!from)
 		return SIM_CONTINUE;
 	r = g_hash_table_lookup(s->rooms, callto + 5);
@@ -131,7 +131,7 @@ static enum ce_sim_res conf_execute(struct sim_disp *d, struct ce_msg *m, void *
 	c->counted = !ce_msg_get_bool(m, "utility", false);
 	c->utility = !c->counted;
 	if (from->peer)
-		ce_sim_chan_drop(s, from->peer, "transferred", NULL);
+		ce_sim_chan_unpeer(s, from, ce_msg_get(m, "reason"));
 	ce_sim_chan_connect(s, from, c);
 	g_ptr_array_add(r->members, c);
 	if (created && r->notify) {

@@ -21,6 +21,7 @@ struct sim_disp {
 	struct sim *s;
 	struct ce_msg *msg;
 	struct sim_mod *origin;
+	char *chan; /* id of the channel attached to the message (Yate's userData), or NULL */
 	unsigned prio, seq; /* last handler run */
 	bool started;
 	bool handled;
@@ -149,6 +150,7 @@ static void finish(struct sim_disp *d)
 	if (d->done)
 		d->done(s, d->msg, d->handled, d->arg);
 	ce_msg_unref(d->msg);
+	g_free(d->chan);
 	g_free(d);
 }
 
@@ -243,6 +245,27 @@ struct sim_mod *ce_sim_disp_origin(struct sim_disp *d)
 	return d->origin;
 }
 
+/** Attach channel @id to the message, as Yate's chan.masquerade does with msg.userData(chan). */
+void ce_sim_disp_set_chan(struct sim_disp *d, const char *id)
+{
+	g_free(d->chan);
+	d->chan = g_strdup(id);
+}
+
+/**
+ * The channel a call.execute comes from: the one a masquerade attached, else
+ * for the simulator's own messages the one named by id=.  A module's plain
+ * message carries none, as in Yate (no userData).
+ */
+struct sim_chan *ce_sim_disp_chan(struct sim_disp *d, const struct ce_msg *m)
+{
+	if (d->chan)
+		return ce_sim_chan_find(d->s, d->chan);
+	if (d->origin)
+		return NULL;
+	return ce_sim_chan_find(d->s, ce_msg_get(m, "id"));
+}
+
 struct queued {
 	struct ce_msg *msg;
 	sim_done_h *done;
@@ -277,8 +300,16 @@ void ce_sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *
 	q->done = done;
 	q->arg = arg;
 	g_queue_push_tail(&s->enqueued, q);
+	/*
+	 * Yate's enqueued messages are taken at once by the engine's dispatcher
+	 * threads, long before a module can react to a report of the message
+	 * that caused them (transcript 1: the dumb channel's chan.startup comes
+	 * before the answers to the module's chan.masquerade).  Above the
+	 * sockets' priority, so that order does not depend on which source the
+	 * main loop happens to pick first when both are ready.
+	 */
 	if (!s->enqueue_src)
-		s->enqueue_src = g_idle_add_full(G_PRIORITY_DEFAULT, enqueued_cb, s, NULL);
+		s->enqueue_src = g_idle_add_full(G_PRIORITY_HIGH, enqueued_cb, s, NULL);
 }
 
 /** ce_sim_enqueue_cb() without a callback. */
@@ -304,6 +335,7 @@ void ce_sim_dispatch_free_all(struct sim *s)
 		struct sim_disp *d = s->disps->data;
 		s->disps = g_list_delete_link(s->disps, s->disps);
 		ce_msg_unref(d->msg);
+		g_free(d->chan);
 		g_free(d);
 	}
 	for (unsigned i = 0; i < s->handlers->len; i++)

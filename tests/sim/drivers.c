@@ -68,6 +68,7 @@ static enum ce_sim_res drv_masquerade(struct sim_disp *d, struct ce_msg *m, void
 		ce_msg_set(m, "duplicate", "false");
 	}
 	g_free(name);
+	ce_sim_disp_set_chan(d, c->id);
 	ce_sim_chan_complete(c, m, ce_msg_get_bool(m, "complete_minimal", false));
 	return SIM_CONTINUE;
 }
@@ -272,14 +273,13 @@ static enum ce_sim_res dumb_execute(struct sim_disp *d, struct ce_msg *m, void *
 	struct drv *dr = arg;
 	struct sim *s = dr->s;
 	const char *callto = ce_msg_get_def(m, "callto", "");
-	struct sim_chan *from = NULL, *c;
+	struct sim_chan *from, *c;
 	struct ce_msg *st;
 
 	if (!g_str_has_prefix(callto, "dumb/"))
 		return SIM_CONTINUE;
-	/* only a channel's own message carries the channel (Yate's userData) */
-	if (!ce_sim_disp_origin(d))
-		from = ce_sim_chan_find(s, ce_msg_get(m, "id"));
+	/* only a channel's own message, or a masquerade, carries the channel (Yate's userData) */
+	from = ce_sim_disp_chan(d, m);
 	if (!from)
 		return dumb_dialout(s, d, m, callto + 5);
 	c = ce_sim_chan_new(s, SIM_DRV_DUMB, true);
@@ -291,8 +291,7 @@ static enum ce_sim_res dumb_execute(struct sim_disp *d, struct ce_msg *m, void *
 		ce_msg_set(st, "called", ce_msg_get(m, "called"));
 	ce_msg_set(st, "callto", callto);
 	ce_sim_enqueue(s, st);
-	if (from->peer)
-		ce_sim_chan_drop(s, from->peer, "transferred", NULL);
+	ce_sim_chan_unpeer(s, from, NULL); /* Yate's dumb driver connects without a reason */
 	ce_sim_chan_connect(s, from, c);
 	ce_msg_set(m, "peerid", c->id);
 	ce_msg_set(m, "targetid", c->id);

@@ -150,6 +150,12 @@ static gboolean readable_cb(int fd, GIOCondition cond, gpointer data)
 			return G_SOURCE_REMOVE;
 		}
 		ce_linebuf_feed(mod->lb, buf, n, ce_sim_mod_on_line, ce_sim_mod_on_overflow, mod);
+		/*
+		 * Messages those lines enqueued go first (dispatch.c): a module that
+		 * reacts at once to a report must not overtake them by a read here.
+		 */
+		if (!g_queue_is_empty(&mod->s->enqueued))
+			break;
 	}
 	if (mod->dead) {
 		mod->rsrc = 0;

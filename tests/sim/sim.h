@@ -54,6 +54,8 @@ void ce_sim_disp_resume(struct sim_disp *d, bool handled);
 struct ce_msg *ce_sim_disp_msg(struct sim_disp *d);
 struct sim *ce_sim_disp_sim(struct sim_disp *d);
 struct sim_mod *ce_sim_disp_origin(struct sim_disp *d);
+void ce_sim_disp_set_chan(struct sim_disp *d, const char *id);
+struct sim_chan *ce_sim_disp_chan(struct sim_disp *d, const struct ce_msg *m);
 void ce_sim_dispatch_free_all(struct sim *s);
 
 /* ---- the external module link (link.c) -------------------------------- */
@@ -145,6 +147,7 @@ struct ce_msg *ce_sim_chan_message(const struct sim_chan *c, const char *name, b
 void ce_sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b);
 void ce_sim_chan_drop(
         struct sim *s, struct sim_chan *c, const char *reason, const struct ce_msg *params);
+void ce_sim_chan_unpeer(struct sim *s, struct sim_chan *c, const char *reason);
 void ce_sim_chan_set_status(struct sim_chan *c, const char *status);
 struct sim_phone *ce_sim_chan_phone(struct sim_chan *c);
 int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called);

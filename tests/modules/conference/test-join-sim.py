@@ -171,19 +171,13 @@ at 4.5 hangup all
 end 5.5
 ''' % (SPEECH, SPEECH), module=simlib.ENGINE)
 # Yate's masquerade hands the channel to the masqueraded message (Channel.cpp,
-# Masquerade: msg.userData(chan)); a simulator that does not do it for a
-# module's masquerade answers our call.execute false: skip rather than fail.
-sim_gap = [l for l in r.lines('E') if ':false:call.execute::id=sip/1:callto=dumb/:ce_room=r7' in l]
-if sim_gap:
-    tap.skip('call.conference moves both parties of a call into the room',
-             'yate-sim does not give a module\'s chan.masquerade the channel')
-    tap.skip('call.conference answered with peerid=dumb/N', 'same')
-else:
-    tap.ok(r.ok, 'call.conference moves both parties of a call into the room', r.why())
-    cc = r.messages('call.conference', handled=True)
-    tap.ok(cc and cc[0]['params'].get('peerid', '').startswith('dumb/') and
-           cc[0]['params'].get('room') == 'conf/r7', 'call.conference answered with peerid=dumb/N',
-           cc)
+# Masquerade: msg.userData(chan)), and so does yate-sim: our masqueraded
+# call.execute callto=dumb/ connects each party to a new dumb/N.
+tap.ok(r.ok, 'call.conference moves both parties of a call into the room', r.why())
+cc = r.messages('call.conference', handled=True)
+tap.ok(cc and cc[0]['params'].get('peerid', '').startswith('dumb/') and
+       cc[0]['params'].get('room') == 'conf/r7', 'call.conference answered with peerid=dumb/N',
+       cc)
 r.cleanup()
 
 # 8. Talkers with the real media core: talkstart, Yate's speaking list, a final talkstop.
