@@ -702,6 +702,43 @@ static void test_unavailable(void)
 	g_free(dir);
 }
 
+/*
+ * PostgreSQL stops while callers come and starts again: refused with
+ * "unavailable" while it is down (within admit_timeout), admitted again
+ * once it is back, and nothing else breaks.  On SQLite (a file, never
+ * "down") the same sequence simply keeps admitting.
+ */
+static void test_restart(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -5, 50);
+	const char *stop = g_getenv("CE_TEST_PG_STOP"), *start = g_getenv("CE_TEST_PG_START");
+	bool pg = f->db.backend == CE_STORE_POSTGRESQL;
+	gint64 end;
+	char *got = NULL;
+
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	if (pg) {
+		g_assert_nonnull(stop);
+		g_assert_nonnull(start);
+		g_assert_cmpint(system(stop), ==, 0);
+	}
+	assert_admit(f, "schedule/800", NULL, "sip/2",
+	        pg ? "service-unavailable unavailable" : "conf/board");
+	if (pg)
+		g_assert_cmpint(system(start), ==, 0);
+	/* the store reconnects with back-off: bounded retries until admitted */
+	end = g_get_monotonic_time() + WAIT_LIMIT_US;
+	do {
+		g_free(got);
+		g_usleep(50000);
+		got = admit(f, "schedule/800", NULL, "sip/3");
+		g_assert_cmpint(g_get_monotonic_time(), <, end);
+	} while (strcmp(got, "conf/board"));
+	g_free(got);
+	ce_conference_unref(c);
+}
+
 /* Without [store] schedule/ is refused at once, conf/ untouched. */
 static void test_no_store(void)
 {
@@ -768,6 +805,7 @@ int main(int argc, char **argv)
 	add("end", test_end);
 	add("cancel-running", test_cancel_running);
 	add("dialout", test_dialout);
+	add("restart", test_restart);
 	g_test_add_func("/schedule/unavailable", test_unavailable);
 	g_test_add_func("/schedule/no-store", test_no_store);
 	return g_test_run();
