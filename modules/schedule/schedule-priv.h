@@ -35,6 +35,7 @@ struct sconf {
 	bool live;    /* someone was admitted or dialled: the room may exist */
 	bool started; /* start-time work done (dial-out) */
 	bool alerted;
+	bool announced; /* "the conference has ended" played */
 	bool ended;
 	GHashTable *callers; /* caller channel id -> NULL: admitted, not hung up */
 	unsigned reserved;   /* admissions on their way */

@@ -6,6 +6,7 @@
 #include "bus.h"
 #include "engine.h"
 #include "message.h"
+#include "modules/conference/conference.h"
 #include "modules/schedule/schedule-priv.h"
 #include "modules/store/store.h"
 
@@ -17,8 +18,11 @@
  *
  *   starts_at reached      dial the participants marked dial_out
  *   ends_at - end_alert_s  "end-alert" event, chan.notify event=endalert to
- *                          the room's notify target (there is no room
- *                          prompt API yet: the announcement is that notify)
+ *                          the room's notify target, and the nearest of the
+ *                          end-1min / end-5min / end-10min prompts played
+ *                          to the room
+ *   end - ENDED_LEAD       "ended.wav" played to the room, so that it is
+ *                          heard before the legs go
  *   ends_at + end_grace_s  "end" event, call.drop id=conf/ROOM
  *                          reason=schedule-ended (every leg dropped, the
  *                          room closes), pending dial-outs hung up
@@ -28,6 +32,20 @@
  */
 
 #define KEEP_AFTER_END ((gint64)24 * 3600 * G_USEC_PER_SEC)
+/* How long before the drop the "conference has ended" prompt starts. */
+#define ENDED_LEAD ((gint64)3 * G_USEC_PER_SEC)
+
+/* Play a shipped prompt to the whole room; a room without the conference
+ * module (or without audio yet) only loses the announcement. */
+static void announce(const struct sconf *sc, const char *prompt)
+{
+	int e = ce_conference_play(sc->c->room, prompt, NULL, false);
+
+	if (e)
+		g_info("room %s: prompt %s not played: %s", sc->c->room, prompt, g_strerror(-e));
+	else
+		g_message("room %s: announcing %s", sc->c->room, prompt);
+}
 
 /** ce_sched_sconf_free() - GDestroyNotify of a tracked conference */
 void ce_sched_sconf_free(gpointer data)
@@ -117,6 +135,7 @@ static void end_alert(struct sched *s, struct sconf *sc, gint64 now)
 	ce_msg_setf(m, "conference_id", "%" G_GINT64_FORMAT, sc->c->id);
 	ce_msg_setf(m, "remaining", "%" G_GINT64_FORMAT, left);
 	ce_sched_send(s, m);
+	announce(sc, left <= 90 ? "end-1min.wav" : left <= 400 ? "end-5min.wav" : "end-10min.wav");
 	g_free(detail);
 }
 
@@ -159,6 +178,10 @@ static void run_one(struct sched *s, struct sconf *sc, gint64 now)
 	if (now >= end) {
 		end_conf(s, sc, now, s->set.end_reason);
 		return;
+	}
+	if (!sc->announced && sc->live && now >= end - ENDED_LEAD) {
+		sc->announced = true;
+		announce(sc, "ended.wav");
 	}
 	if (!sc->started && now >= c->starts_at && now < c->ends_at) {
 		sc->started = true;

@@ -69,7 +69,8 @@ event_log=%s/events.jsonl
 cdr_delay=0
 [conference]
 rtp_timeout=0
-''' % (db_path, work, work))
+prompts_dir=%s/conf/prompts
+''' % (db_path, work, work, simlib.SRCDIR))
 
 now = time.time()
 make_db(now + 5, now + 13)
@@ -104,6 +105,11 @@ rtp = [m['params'] for m in r.messages('chan.rtp', status='created')]
 tap.ok(len(rtp) >= 2, 'RTP attached for the caller and the answered dial-out', rtp)
 tap.ok(r.messages('chan.notify', event='endalert', targetid='conf-monitor/board'),
        'end alert sent to the room\'s notify target')
+said = [e.get('text', '') for e in r.events('stderr')]
+tap.ok(any('announcing end-1min.wav' in t for t in said) and
+       any('announcing ended.wav' in t for t in said),
+       'the end alert and the end are announced to the room',
+       [t for t in said if 'prompt' in t or 'announc' in t])
 drops = [m['params'].get('id') for m in r.messages('call.drop', reason='schedule-ended')]
 tap.ok(len(drops) >= 2, 'every leg dropped at the end with reason schedule-ended', drops)
 tap.ok(r.events('hungup', who='1001', reason='schedule-ended') and
