@@ -78,6 +78,8 @@ dial_retries=0
 [monitor]
 event_log=$work/events.jsonl
 cdr_delay=1000
+[conference]
+prompts_dir=$top/conf/prompts
 EOF
 cat >"$work/demo.scn" <<EOF
 # callers dial 800 with the PIN as a call parameter; 9001/9002 are the dial-out targets
