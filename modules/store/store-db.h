@@ -96,6 +96,10 @@ int ce_spool_peek(struct ce_spool *sp, guint max, GPtrArray *out, guint64 *next,
 int ce_spool_consume(struct ce_spool *sp, guint64 next, guint n, GError **err);
 guint64 ce_spool_pending(const struct ce_spool *sp);
 
+/* Longest early_join_s/early_alert_s/end_*_s honoured (10 years); larger ones are clamped. */
+#define CE_STORE_WINDOW_MAX_S 316224000
+#define CE_STORE_WINDOW_MAX   G_STRINGIFY(CE_STORE_WINDOW_MAX_S)
+
 /* 64-bit counters shared between threads (GLib has no 64-bit atomics). */
 #define CE_ATOMIC_INC(p)    __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
 #define CE_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)

@@ -52,9 +52,17 @@ enum query {
 	"$1, $2, $3, $4, $5, " TS(6) ", " TS(7) ", $8, $9, $10, $11, $12, $13, $14, $15, $16, " \
 	"$17, $18, $19, $20, $21, $22, $23"
 
+/*
+ * How long before starts_at a conference is looked up: both windows clamped
+ * like col_secs() and added as bigint (their int sum overflows).
+ */
+#define EARLY_SECS                                                          \
+	"(LEAST(GREATEST(early_join_s, 0), " CE_STORE_WINDOW_MAX ")::bigint" \
+	" + LEAST(GREATEST(early_alert_s, 0), " CE_STORE_WINDOW_MAX "))"
+
 static const char *const sql[Q_N] = {
 	[Q_FIND] = "SELECT " CONF_COLS " FROM conferences WHERE (access_number = $1 OR room = $1)"
-		   " AND starts_at - make_interval(secs => early_join_s + early_alert_s) <= " TS(2)
+		   " AND starts_at - " EARLY_SECS " * interval '1 second' <= " TS(2)
 		   " AND ends_at >= " TS(2) " - interval '1 day' ORDER BY starts_at, id LIMIT 64",
 	[Q_LIST] = "SELECT " CONF_COLS " FROM conferences WHERE ends_at >= " TS(1)
 		   " AND starts_at <= " TS(2) " ORDER BY starts_at, id LIMIT 1000",
@@ -466,7 +474,7 @@ static bool col_b(PGresult *res, int row, int i)
 
 static int col_secs(PGresult *res, int row, int i)
 {
-	return (int)CLAMP(col_x(res, row, i), 0, 10 * 366 * 86400);
+	return (int)CLAMP(col_x(res, row, i), 0, CE_STORE_WINDOW_MAX_S);
 }
 
 static int col_count(PGresult *res, int row, int i)

@@ -134,7 +134,7 @@ static char *col_s(sqlite3_stmt *st, int i)
 
 static int col_secs(sqlite3_stmt *st, int i)
 {
-	return (int)CLAMP(sqlite3_column_int64(st, i), 0, 10 * 366 * 86400);
+	return (int)CLAMP(sqlite3_column_int64(st, i), 0, CE_STORE_WINDOW_MAX_S);
 }
 
 static int col_count(sqlite3_stmt *st, int i)
@@ -354,7 +354,8 @@ static int db_find_conferences(
 {
 	sqlite3_stmt *st = stmt(db,
 	        "SELECT " CONF_COLS " FROM conferences WHERE (access_number = ?1 OR room = ?1)"
-	        " AND starts_at - (early_join_s + early_alert_s) * 1000000 <= ?2"
+	        " AND starts_at - (MIN(MAX(early_join_s, 0), " CE_STORE_WINDOW_MAX ")"
+	        " + MIN(MAX(early_alert_s, 0), " CE_STORE_WINDOW_MAX ")) * 1000000 <= ?2"
 	        " AND ends_at >= ?2 - 86400000000 ORDER BY starts_at, id LIMIT 64",
 	        err);
 
