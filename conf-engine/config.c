@@ -207,7 +207,7 @@ static int read_file(const char *path, char **textp, gsize *lenp, GError **err)
 {
 	struct stat st;
 	gssize n;
-	gsize len = 0;
+	gsize len = 0, cap;
 	char *buf = NULL;
 	int fd, r = 0;
 
@@ -224,8 +224,22 @@ static int read_file(const char *path, char **textp, gsize *lenp, GError **err)
 		r = -EISDIR;
 		goto out;
 	}
-	buf = g_malloc(MAX_FILE + 1);
-	while ((n = read(fd, buf + len, MAX_FILE + 1 - len)) != 0) {
+	/* Size the buffer from the file (it may still grow while we read, or
+	 * be a pipe), never past MAX_FILE + 1: a short file costs a short buffer. */
+	cap = (gsize)MIN(MAX(st.st_size, (off_t)4095) + 1, (off_t)MAX_FILE + 1);
+	buf = g_malloc(cap);
+	for (;;) {
+		if (len == cap) {
+			if (cap > MAX_FILE) {
+				r = -EFBIG;
+				goto out;
+			}
+			cap = MIN(cap * 2, (gsize)MAX_FILE + 1);
+			buf = g_realloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == 0)
+			break;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
