@@ -46,7 +46,8 @@ struct ce_cmedia_leg {
 static unsigned mix_flags(unsigned f)
 {
 	return (f & CE_CMEDIA_MUTE ? CE_MIX_MUTED : 0) | (f & CE_CMEDIA_DEAF ? CE_MIX_DEAF : 0) |
-	       (f & CE_CMEDIA_NOVOICE ? CE_MIX_LISTEN_ONLY : 0);
+	       (f & CE_CMEDIA_NOVOICE ? CE_MIX_LISTEN_ONLY : 0) |
+	       (f & CE_CMEDIA_ECHO ? CE_MIX_ECHO : 0) | (f & CE_CMEDIA_SMART ? 0 : CE_MIX_DUMB);
 }
 
 static void *leg_cookie(struct ce_media_leg *ml)

@@ -3,7 +3,8 @@
  * Each tick every leg hands in its frame, which feeds its talker detector.
  * Only a bounded set of talkers is summed: legs that talk and are heard,
  * seats kept by those already in the set, free seats going to the loudest.
- * A talker hears the sum minus itself, encoded for it alone; everyone else
+ * A talker hears the sum minus itself, encoded for it alone, unless it has
+ * echo: then it shares the listeners' frame.  Everyone else
  * hears the same full sum, encoded once per codec that has listeners; deaf
  * legs and rooms with no talker get a constant silent frame.  So the cost
  * grows with the number of talkers and codecs, not with the listeners.
@@ -124,7 +125,7 @@ static void set_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
 bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 {
 	struct ce_mix_room *room = leg->room;
-	bool was = leg->talking;
+	bool was = leg->talking && !(leg->flags & CE_MIX_DUMB);
 
 	if (!room)
 		return false;
@@ -146,15 +147,19 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 }
 
 /**
- * Change a leg's CE_MIX_* flags.  Returns CE_TALKER_STOP when the leg was
- * talking and is no longer heard (its talk ends now), else CE_TALKER_NONE.
+ * Change a leg's CE_MIX_* flags.  Returns CE_TALKER_STOP when the leg's
+ * detected talk ends now (it is no longer heard, or loses its detector
+ * with smart=false), else CE_TALKER_NONE.  A leg that changes between
+ * detected and always-talking leaves the talker set and comes back through
+ * its next input.
  */
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
 {
 	bool was = leg->talking;
+	bool was_dumb = leg->flags & CE_MIX_DUMB;
 
 	leg->flags = flags;
-	if (ce_mix_leg_heard(leg) || !was)
+	if (!was || (ce_mix_leg_heard(leg) && was_dumb == !!(flags & CE_MIX_DUMB)))
 		return CE_TALKER_NONE;
 	leg->talker.active = false;
 	if (leg->room) {
@@ -163,7 +168,7 @@ enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
 	} else {
 		leg->talking = false;
 	}
-	return CE_TALKER_STOP;
+	return was_dumb ? CE_TALKER_NONE : CE_TALKER_STOP;
 }
 
 /**
@@ -189,7 +194,11 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 	}
 	if (!ce_mix_leg_heard(leg))
 		return CE_TALKER_NONE;
-	if (pcm) {
+	if (leg->flags & CE_MIX_DUMB) {
+		/* smart=false: no detector, always a candidate for a seat. */
+		ev = CE_TALKER_NONE;
+		talking_add(room, leg);
+	} else if (pcm) {
 		ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
 	} else {
 		ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
@@ -208,7 +217,18 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 	return ev;
 }
 
-/* Give free seats to the loudest talking legs without one. */
+/* Whether a has a better claim to a free seat than b: legs without a
+ * detector (smart=false) first, then the loudest. */
+static bool louder(const struct ce_mix_leg *a, const struct ce_mix_leg *b)
+{
+	bool da = a->flags & CE_MIX_DUMB, db = b->flags & CE_MIX_DUMB;
+
+	if (da != db)
+		return da;
+	return !da && a->talker.level_db > b->talker.level_db;
+}
+
+/* Give free seats to the talking legs without one, best claim first. */
 static void fill_seats(struct ce_mix_room *room)
 {
 	for (unsigned s = 0; s < room->max_talkers; s++) {
@@ -217,7 +237,7 @@ static void fill_seats(struct ce_mix_room *room)
 		if (room->set[s])
 			continue;
 		for (struct ce_mix_leg *l = room->talking; l; l = l->act_next)
-			if (l->slot < 0 && (!best || l->talker.level_db > best->talker.level_db))
+			if (l->slot < 0 && (!best || louder(l, best)))
 				best = l;
 		if (!best)
 			return;
@@ -327,6 +347,12 @@ static unsigned sum_sources(struct ce_mix_room *room, int32_t *sum, unsigned cou
 	return n;
 }
 
+/* Whether leg hears a mix-minus of its own (a talker without echo). */
+static inline bool minus_of(const struct ce_mix_leg *leg)
+{
+	return leg->slot >= 0 && !(leg->flags & CE_MIX_ECHO);
+}
+
 /* What leg hears this tick with every source aimed at it, in p. */
 static void private_pcm(
         struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *sum, int32_t *p)
@@ -335,7 +361,7 @@ static void private_pcm(
 	bool base = room->n_heard > 0 && !(leg->flags & CE_MIX_DEAF);
 
 	for (unsigned i = 0; i < n; i++)
-		p[i] = base ? sum[i] - (leg->slot >= 0 ? leg->in[i] : 0) : 0;
+		p[i] = base ? sum[i] - (minus_of(leg) ? leg->in[i] : 0) : 0;
 	for (struct ce_mix_src *s = room->srcs; s; s = s->next) {
 		if (!s->active || s->leg != leg)
 			continue;
@@ -381,7 +407,7 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 	unsigned talkers[CE_CODEC_COUNT] = {0};
 
 	for (unsigned s = 0; s < room->max_talkers; s++)
-		if (room->set[s])
+		if (room->set[s] && minus_of(room->set[s]))
 			talkers[room->set[s]->codec]++;
 	for (int c = 0; c < CE_CODEC_COUNT; c++) {
 		if (room->n_codec[c] <= talkers[c])
@@ -419,7 +445,7 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 	for (unsigned s = 0; s < room->max_talkers; s++) {
 		struct ce_mix_leg *leg = room->set[s];
 
-		if (!leg)
+		if (!leg || !minus_of(leg))
 			continue;
 		ce_codec_encode_mix(leg->codec, sum, leg->in, room->minus_enc[s], room->frame);
 		room->st.encodes++;
@@ -463,7 +489,7 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 		return leg->priv;
 	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
 		return room->silence[c];
-	if (leg->slot >= 0)
+	if (minus_of(leg))
 		return room->n_heard < 2 ? room->silence[c] : room->minus_enc[leg->slot];
 	/* Not made this tick: the leg's codec had no listener at mix time. */
 	return room->enc_tick[c] == room->tick ? room->mix_enc[c] : room->silence[c];
@@ -480,7 +506,11 @@ unsigned ce_mix_room_speakers(
 	unsigned n = 0;
 
 	for (struct ce_mix_leg *l = room->talking; l; l = l->act_next) {
-		unsigned e = ce_talker_energy(&l->talker), k;
+		unsigned e, k;
+
+		if (l->flags & CE_MIX_DUMB)
+			continue; /* smart=false: no energy, never reported */
+		e = ce_talker_energy(&l->talker);
 
 		for (k = n; k > 0 && energy[k - 1] < e; k--) {
 			if (k < max) {

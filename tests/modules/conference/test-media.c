@@ -165,6 +165,8 @@ static void on_event(const struct ce_media_event *ev, void *arg)
 		for (unsigned i = 0; i < ev->n_speakers; i++)
 			g_assert_nonnull(ce_media_leg_user(ev->speakers[i]));
 		break;
+	default:
+		break;
 	}
 }
 
@@ -322,10 +324,32 @@ static void test_flags(void)
 	finish(&t);
 }
 
+/* echo=true (peer 0) hears its own tone back, a normal leg (peer 1) does
+ * not; smart=false (peer 2) is mixed without talker events. */
+static void test_echo_dumb(void)
+{
+	static const unsigned flags[PEERS] = {CE_MIX_ECHO, 0, CE_MIX_DUMB};
+	struct test t = {0};
+	const double loud = 1e6, quiet = 1e4;
+
+	start(&t, flags);
+	for (unsigned k = 0; k < PEERS; k++)
+		g_assert_cmpfloat(heard(&t, 0, freq[k], 30, 65), >, loud);
+	g_assert_cmpfloat(heard(&t, 1, freq[0], 30, 65), >, loud);
+	g_assert_cmpfloat(heard(&t, 1, freq[1], 30, 65), <, quiet);
+	g_assert_cmpfloat(heard(&t, 1, freq[2], 30, 65), >, loud);
+	g_assert_cmpfloat(heard(&t, 2, freq[2], 30, 65), <, quiet);
+	g_assert_cmpuint(t.peer[0].starts, >=, 1);
+	g_assert_cmpuint(t.peer[2].starts, ==, 0);
+	g_assert_cmpuint(t.peer[2].stops, ==, 0);
+	finish(&t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/media/end-to-end", test_end_to_end);
 	g_test_add_func("/media/flags", test_flags);
+	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	return g_test_run();
 }

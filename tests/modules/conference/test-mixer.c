@@ -201,6 +201,88 @@ static void test_flags(void)
 	teardown(&f);
 }
 
+/* echo=true: the talker hears the full mix, itself included, from the
+ * listeners' shared frame; the others keep their mix-minus. */
+static void test_echo(void)
+{
+	struct fixture f;
+	const int16_t *o;
+	size_t len;
+
+	setup(&f, 8000, 4, CE_CODEC_L16);
+	ce_mix_leg_set_flags(&f.legs[0], CE_MIX_ECHO);
+	for (unsigned t = 0; t < 5; t++)
+		tick(&f, 2, 8000, t);
+	g_assert_cmpint(f.legs[0].slot, >=, 0);
+	o = out_l16(&f.legs[0]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, ce_mix_sat(f.in[0][i] + f.in[1][i]));
+	g_assert_true(ce_mix_leg_output(&f.legs[0], &len) == ce_mix_leg_output(&f.legs[5], &len));
+	o = out_l16(&f.legs[1]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, f.in[0][i]);
+	/* A lone echo talker hears itself. */
+	ce_mix_leg_set_flags(&f.legs[1], CE_MIX_MUTED);
+	tick(&f, 2, 8000, 5);
+	o = out_l16(&f.legs[0]);
+	for (unsigned i = 0; i < f.room->frame; i++)
+		g_assert_cmpint(o[i], ==, f.in[0][i]);
+	/* Full mix once plus no mix-minus for the echo talker. */
+	g_assert_cmpuint(f.room->n_set, ==, 1);
+	teardown(&f);
+}
+
+/* smart=false: mixed whatever its level, no talker events, not among the
+ * speakers, and first to a free seat. */
+static void test_dumb(void)
+{
+	struct fixture f;
+	struct ce_mix_leg *who[N];
+	unsigned energy[N];
+	const int16_t *o;
+
+	setup(&f, 8000, 2, CE_CODEC_L16);
+	ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB);
+	for (unsigned t = 0; t < 5; t++) {
+		for (unsigned i = 0; i < N; i++) {
+			if (i < 2)
+				tone(f.in[i], f.room->frame, i, 8000, t);
+			else if (i == 2)
+				tone(f.in[i], f.room->frame, i, 40, t); /* far under any detector */
+			else
+				memset(f.in[i], 0, sizeof(f.in[i]));
+			if (i == 2)
+				g_assert_cmpint(ce_mix_leg_input(&f.legs[i], f.in[i]), ==,
+				        CE_TALKER_NONE);
+			else
+				ce_mix_leg_input(&f.legs[i], f.in[i]);
+		}
+		ce_mix_room_mix(f.room);
+	}
+	/* Two seats: the dumb leg holds one, the first loud talker the other. */
+	g_assert_cmpint(f.legs[2].slot, >=, 0);
+	g_assert_cmpuint(f.room->n_set, ==, 2);
+	o = out_l16(&f.legs[5]);
+	for (unsigned i = 0; i < f.room->frame; i++) {
+		int32_t want = f.in[2][i];
+
+		for (unsigned k = 0; k < 2; k++)
+			if (f.legs[k].slot >= 0)
+				want += f.in[k][i];
+		g_assert_cmpint(o[i], ==, ce_mix_sat(want));
+	}
+	g_assert_cmpuint(ce_mix_room_speakers(f.room, who, energy, N), ==, 2);
+	for (unsigned k = 0; k < 2; k++)
+		g_assert_true(who[k] != &f.legs[2]);
+	/* Muting it takes it out quietly: no stop for a talk never announced. */
+	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB | CE_MIX_MUTED), ==,
+	        CE_TALKER_NONE);
+	g_assert_cmpint(f.legs[2].slot, ==, -1);
+	g_assert_false(f.legs[2].talking);
+	g_assert_false(ce_mix_leg_detach(&f.legs[2]));
+	teardown(&f);
+}
+
 static void test_encode_once(void)
 {
 	struct fixture f;
@@ -279,5 +361,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mixer/flags", test_flags);
 	g_test_add_func("/mixer/encode-once", test_encode_once);
 	g_test_add_func("/mixer/speakers", test_speakers);
+	g_test_add_func("/mixer/echo", test_echo);
+	g_test_add_func("/mixer/smart-false", test_dumb);
 	return g_test_run();
 }
