@@ -18,6 +18,8 @@
  *   query_timeout_ms=2000
  *   reconnect_min_ms=250
  *   reconnect_max_ms=30000
+ *   connect_timeout_ms=2000        ; PostgreSQL: longest wait at start, then
+ *                                  ; it starts down and connects in the background
  */
 
 #include <errno.h>
@@ -102,6 +104,8 @@ static int read_options(struct ce_engine *ce, struct ce_store_options *o, GError
 	        (unsigned)ce_config_get_int(cfg, SECTION, "reconnect_min_ms", 250, 10, 3600000);
 	o->reconnect_max_ms =
 	        (unsigned)ce_config_get_int(cfg, SECTION, "reconnect_max_ms", 30000, 10, 3600000);
+	o->connect_timeout_ms =
+	        (unsigned)ce_config_get_int(cfg, SECTION, "connect_timeout_ms", 2000, 1, 600000);
 	return 0;
 }
 

@@ -120,6 +120,10 @@ struct ce_store {
 	GMutex lock;          /* guards what follows */
 	GHashTable *delivery; /* GSource -> itself: results not yet dispatched */
 	char *last_error;
+	GCond started; /* the writer's first connection attempt is over: */
+	bool start_done;
+	int start_r;         /* its result */
+	GError *start_error; /* and error */
 
 	GAsyncQueue *wq; /* struct wmsg for the writer */
 	GThread *writer;
@@ -140,6 +144,7 @@ void ce_store_note_error(struct ce_store *st, const GError *error);
 bool ce_store_retryable(int err);
 int ce_store_workers_start(struct ce_store *st, GError **err);
 void ce_store_workers_stop(struct ce_store *st);
+void ce_store_started(struct ce_store *st, int r, const GError *error);
 int ce_store_writer_start(struct ce_store *st, GError **err);
 void ce_store_writer_stop(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);

@@ -41,6 +41,7 @@ struct writer {
 	gint64 backoff_ms;
 	gint64 next_try; /* monotonic */
 	bool spool_broken;
+	bool tried; /* a connection was attempted before */
 };
 
 static void wmsg_free(gpointer data)
@@ -156,15 +157,21 @@ static void maybe_connect(struct writer *w)
 	if (r == 0)
 		r = st->ops->migrate(w->db, &e);
 	if (r < 0) {
+		w->tried = true;
 		lose_db(w, e);
+		ce_store_started(st, r, e);
 		g_error_free(e);
 		return;
 	}
-	g_message("%s: database reachable again; %" G_GUINT64_FORMAT " spooled records to replay",
-	        st->ops->name, ce_spool_pending(st->spool));
+	if (w->tried)
+		g_message("%s: database reachable again; %" G_GUINT64_FORMAT
+		          " spooled records to replay",
+		        st->ops->name, ce_spool_pending(st->spool));
+	w->tried = true;
 	w->backoff_ms = st->opt.reconnect_min_ms;
 	CE_ATOMIC_SET(&st->worker_retry_at, 0);
 	g_atomic_int_set(&st->up, 1);
+	ce_store_started(st, 0, NULL);
 }
 
 /* Appends @recs to the spool; on failure they stay in @recs for the next try. */

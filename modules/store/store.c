@@ -211,6 +211,7 @@ static void copy_options(struct ce_store_options *d, const struct ce_store_optio
 	d->reconnect_min_ms = o->reconnect_min_ms ? o->reconnect_min_ms : 250;
 	d->reconnect_max_ms =
 	        MAX(o->reconnect_max_ms ? o->reconnect_max_ms : 30000, d->reconnect_min_ms);
+	d->connect_timeout_ms = o->connect_timeout_ms ? o->connect_timeout_ms : 2000;
 }
 
 static void free_options(struct ce_store_options *o)
@@ -222,29 +223,70 @@ static void free_options(struct ce_store_options *o)
 }
 
 /*
- * The first connection, made before the main loop runs.  SQLite must open,
- * or the engine should not start; PostgreSQL may be away (the writer keeps
- * trying) but a schema it cannot migrate is fatal too.
+ * SQLite's first connection, made before the main loop runs: it must open,
+ * or the engine should not start.
  */
 static int first_connect(struct ce_store *st, GError **err)
 {
-	GError *e = NULL;
-	int r = st->ops->open(&st->wdb, &st->opt, true, &e);
+	int r = st->ops->open(&st->wdb, &st->opt, true, err);
 
 	if (r == 0)
-		r = st->ops->migrate(st->wdb, &e);
-	if (r == 0) {
+		r = st->ops->migrate(st->wdb, err);
+	if (r == 0)
 		g_atomic_int_set(&st->up, 1);
-		return 0;
+	else
+		g_clear_pointer(&st->wdb, st->ops->close);
+	return r;
+}
+
+/** ce_store_started() - the writer's first connection attempt ended with @r (@error) */
+void ce_store_started(struct ce_store *st, int r, const GError *error)
+{
+	g_mutex_lock(&st->lock);
+	if (!st->start_done) {
+		st->start_done = true;
+		st->start_r = r;
+		st->start_error = error ? g_error_copy(error) : NULL;
+		g_cond_signal(&st->started);
 	}
-	g_clear_pointer(&st->wdb, st->ops->close);
-	if (st->opt.backend == CE_STORE_POSTGRESQL && ce_store_retryable(r)) {
+	g_mutex_unlock(&st->lock);
+}
+
+/*
+ * PostgreSQL's first connection is the writer's, in its thread: the start
+ * waits connect_timeout_ms at most for it.  A server that is away or does
+ * not answer in time is not fatal (the writer keeps trying with back-off,
+ * admissions answer unavailable, history is spooled); a schema it cannot
+ * migrate, reported in time, is.
+ */
+static int await_first_connect(struct ce_store *st, GError **err)
+{
+	gint64 deadline = g_get_monotonic_time() + (gint64)st->opt.connect_timeout_ms * 1000;
+	GError *e = NULL;
+	bool done;
+	int r;
+
+	g_mutex_lock(&st->lock);
+	while (!st->start_done && g_cond_wait_until(&st->started, &st->lock, deadline))
+		;
+	done = st->start_done;
+	r = st->start_r;
+	e = g_steal_pointer(&st->start_error);
+	g_mutex_unlock(&st->lock);
+	if (!done) {
+		g_set_error(&e, CE_STORE_ERROR, CE_STORE_ERROR_UNAVAILABLE,
+		        "postgresql: no connection within %u ms at start",
+		        st->opt.connect_timeout_ms);
 		g_warning("%s; starting without it, events and CDRs are spooled", e->message);
 		ce_store_note_error(st, e);
-		g_error_free(e);
-		return 0;
+		r = 0;
+	} else if (r < 0 && ce_store_retryable(r)) {
+		g_warning("%s; starting without it, events and CDRs are spooled", e->message);
+		r = 0;
+	} else if (r < 0) {
+		g_propagate_error(err, g_steal_pointer(&e));
 	}
-	g_propagate_error(err, e);
+	g_clear_error(&e);
 	return r;
 }
 
@@ -254,8 +296,9 @@ static int first_connect(struct ce_store *st, GError **err)
  * @ctx: where callbacks run (NULL: the caller's thread-default context).
  * Fails with a GError that says what to fix: a missing option, an SQLite
  * file that is corrupt or read-only, an unusable spool directory, a schema
- * newer than this engine.  An unreachable PostgreSQL server is not fatal:
- * the store starts down and reconnects with back-off.
+ * newer than this engine.  An unreachable PostgreSQL server, or one that
+ * does not answer within connect_timeout_ms, is not fatal: the store starts
+ * down and reconnects with back-off in the background.
  */
 int ce_store_new(
         struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx, GError **err)
@@ -270,13 +313,16 @@ int ce_store_new(
 	st->ops = opt->backend == CE_STORE_SQLITE ? &ce_db_sqlite_ops : &ce_db_pg_ops;
 	st->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
 	g_mutex_init(&st->lock);
+	g_cond_init(&st->started);
 	st->delivery = g_hash_table_new(NULL, NULL);
 	st->seq = g_get_real_time();
 	r = ce_spool_open(&st->spool, st->opt.spool_dir, err);
-	if (r == 0)
+	if (r == 0 && st->opt.backend == CE_STORE_SQLITE)
 		r = first_connect(st, err);
 	if (r == 0)
 		r = ce_store_writer_start(st, err);
+	if (r == 0 && st->opt.backend == CE_STORE_POSTGRESQL)
+		r = await_first_connect(st, err);
 	if (r == 0)
 		r = ce_store_workers_start(st, err);
 	CE_ATOMIC_SET(&st->spooled, ce_spool_pending(st->spool));
@@ -323,6 +369,8 @@ void ce_store_free(struct ce_store *st)
 	ce_spool_close(st->spool);
 	g_hash_table_destroy(st->delivery);
 	g_mutex_clear(&st->lock);
+	g_cond_clear(&st->started);
+	g_clear_error(&st->start_error);
 	g_main_context_unref(st->ctx);
 	g_free(st->last_error);
 	free_options(&st->opt);

@@ -48,14 +48,15 @@ enum ce_store_backend {
 
 struct ce_store_options {
 	enum ce_store_backend backend;
-	const char *sqlite_path;   /* created on first run, WAL mode */
-	const char *pg_conninfo;   /* libpq conninfo string */
-	const char *spool_dir;     /* required: created if missing */
-	const char *node;          /* this engine's name in events, CDRs, live rooms */
-	unsigned workers;          /* query threads (0: 4) */
-	unsigned query_timeout_ms; /* per statement (0: 2000) */
-	unsigned reconnect_min_ms; /* back-off after a failure (0: 250) */
-	unsigned reconnect_max_ms; /* back-off ceiling (0: 30000) */
+	const char *sqlite_path;     /* created on first run, WAL mode */
+	const char *pg_conninfo;     /* libpq conninfo string */
+	const char *spool_dir;       /* required: created if missing */
+	const char *node;            /* this engine's name in events, CDRs, live rooms */
+	unsigned workers;            /* query threads (0: 4) */
+	unsigned query_timeout_ms;   /* per statement (0: 2000) */
+	unsigned reconnect_min_ms;   /* back-off after a failure (0: 250) */
+	unsigned reconnect_max_ms;   /* back-off ceiling (0: 30000) */
+	unsigned connect_timeout_ms; /* PostgreSQL: longest wait at start (0: 2000) */
 };
 
 /*

@@ -2,6 +2,10 @@
  * hostile data */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "store-fixture.h"
 
@@ -173,10 +177,10 @@ static void test_huge_windows(struct fx *f, gconstpointer data)
 	g_assert_cmpint(admit(f, "800", "1234", T0 - HOUR, &w), ==, CE_ADMIT_OK);
 	g_assert_cmpint(w.conference_id, ==, id);
 	g_assert_cmpint(admit(f, "800", "1234", T0 - 9 * 365 * 24 * HOUR, &w), ==, CE_ADMIT_OK);
-	g_assert_cmpint(admit(f, "800", "1234", T0 - 11 * 365 * 24 * HOUR, &w), ==,
-	        CE_ADMIT_NOT_STARTED);
-	g_assert_cmpint(admit(f, "800", "1234", T0 - 21 * 365 * 24 * HOUR, &w), ==,
-	        CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(
+	        admit(f, "800", "1234", T0 - 11 * 365 * 24 * HOUR, &w), ==, CE_ADMIT_NOT_STARTED);
+	g_assert_cmpint(
+	        admit(f, "800", "1234", T0 - 21 * 365 * 24 * HOUR, &w), ==, CE_ADMIT_NO_CONFERENCE);
 	/* only the alert window huge; raw values written behind the store's back */
 	fx_exec(f, "UPDATE conferences SET early_join_s = 600, early_alert_s = 2147483647");
 	g_assert_cmpint(admit(f, "800", "1234", T0 - HOUR, &w), ==, CE_ADMIT_NOT_STARTED);
@@ -536,6 +540,71 @@ out:
 	g_string_free(s, TRUE);
 }
 
+/* A TCP listener on 127.0.0.1 that never accepts nor answers; *@port is its port. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	g_assert_cmpint(listen(fd, 16), ==, 0);
+	g_assert_cmpint(getsockname(fd, (struct sockaddr *)&a, &len), ==, 0);
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/*
+ * A PostgreSQL server that takes the TCP connection and never answers: the
+ * start waits connect_timeout_ms, not libpq's connect_timeout nor
+ * query_timeout_ms, then the store runs down (admissions unavailable,
+ * history spooled) while the writer keeps trying in the background.
+ */
+static void test_silent_server(struct fx *f, gconstpointer data)
+{
+	struct admit_wait w;
+	GString *s = g_string_new(NULL);
+	char *conninfo = NULL;
+	gint64 t;
+	int fd, port;
+
+	if (f->skip)
+		goto out;
+	fd = silent_listener(&port);
+	conninfo = g_strdup_printf(
+	        "host=127.0.0.1 port=%d dbname=none connect_timeout=60 sslmode=disable", port);
+	fx_close(f);
+	f->opt.backend = CE_STORE_POSTGRESQL;
+	f->opt.pg_conninfo = conninfo;
+	f->opt.query_timeout_ms = 3000;
+	f->opt.connect_timeout_ms = 200;
+	g_test_expect_message("store", G_LOG_LEVEL_WARNING, "*no connection within 200 ms*");
+	t = g_get_monotonic_time();
+	g_assert_cmpint(fx_open(f, NULL), ==, 0);
+	t = g_get_monotonic_time() - t;
+	g_test_assert_expected_messages();
+	g_test_message("start took %" G_GINT64_FORMAT " ms", t / 1000);
+	g_assert_cmpint(t, <, 2500 * 1000); /* well before the query timeout */
+	g_assert_false(ce_store_is_up(f->st));
+	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_UNAVAILABLE);
+	ce_store_add_event(f->st, &(struct ce_event){.kind = CE_EVENT_END, .room = "x", .at = T0});
+	ce_store_status(f->st, s);
+	g_assert_nonnull(strstr(s->str, "store_db=down"));
+	g_test_expect_message("store", G_LOG_LEVEL_WARNING, "*database unreachable*");
+	fx_close(f);
+	g_test_assert_expected_messages();
+	close(fd);
+	f->opt.backend = f->backend;
+	f->opt.pg_conninfo = g_getenv("CE_TEST_PG_CONNINFO");
+	f->opt.query_timeout_ms = 0;
+	f->opt.connect_timeout_ms = 0;
+	g_assert_cmpint(fx_open(f, NULL), ==, 0);
+out:
+	g_free(conninfo);
+	g_string_free(s, TRUE);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -550,5 +619,6 @@ int main(int argc, char **argv)
 	fx_add_tests("history", test_history);
 	fx_add_tests("hostile", test_hostile);
 	fx_add_tests("unavailable", test_unavailable);
+	fx_add_tests("silent-server", test_silent_server);
 	return g_test_run();
 }
