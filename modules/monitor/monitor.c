@@ -47,7 +47,7 @@ struct monitor {
 	struct ce_mon_fanout *fan;
 	GHashTable *own; /* struct ce_msg * the local handler took (a reference each) */
 	GArray *watches;
-	int handler;
+	int handler, drop_handler;
 	guint timer;
 	gint64 timer_due;
 	guint64 seq, forwarded;
@@ -300,6 +300,20 @@ static enum ce_msg_result on_local_notify(struct ce_dispatch *d, struct ce_msg *
 	return CE_MSG_CONTINUE;
 }
 
+/*
+ * The engine's own call.drop (a room's, from the schedule or the console,
+ * then each leg's): seen before the rooms act on it, so the drop's reason
+ * is known when "left" comes and goes into the leave event and the CDR.
+ */
+static enum ce_msg_result on_local_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct monitor *m = arg;
+
+	if (!msg->id || !*msg->id)
+		ce_mon_track_drop(m->track, msg, ce_engine_now(m->ce));
+	return CE_MSG_CONTINUE;
+}
+
 static void watch_notify(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct monitor *m = arg;
@@ -472,6 +486,8 @@ static void monitor_free(struct monitor *m)
 	ce_console_remove_status(m->ce, SECTION);
 	if (m->handler > 0)
 		ce_bus_uninstall(m->bus, m->handler);
+	if (m->drop_handler > 0)
+		ce_bus_uninstall(m->bus, m->drop_handler);
 	for (guint i = 0; m->watches && i < m->watches->len; i++)
 		ce_bus_unwatch(m->bus, g_array_index(m->watches, int, i));
 	if (m->track)
@@ -513,6 +529,12 @@ static int monitor_init(struct ce_engine *ce)
 	        m->bus, "chan.notify", 0, NULL, NULL, CE_BUS_LOCAL, on_local_notify, m, NULL);
 	if (m->handler < 0) {
 		err = m->handler;
+		goto out;
+	}
+	m->drop_handler = ce_bus_install(
+	        m->bus, "call.drop", 0, NULL, NULL, CE_BUS_LOCAL, on_local_drop, m, NULL);
+	if (m->drop_handler < 0) {
+		err = m->drop_handler;
 		goto out;
 	}
 	watch(m, "chan.notify", watch_notify);

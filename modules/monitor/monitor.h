@@ -102,6 +102,7 @@ void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const
         enum ce_mon_source src, gint64 now);
 void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
+void ce_mon_track_drop(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now);
 void ce_mon_track_end_all(struct ce_mon_track *t, gint64 now, const char *reason);
 

@@ -397,6 +397,35 @@ void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint6
 }
 
 /**
+ * The engine's call.drop of a participant's leg (dumb/N) or of one of its
+ * rooms (conf/NAME): its reason becomes theirs, unless one is known already.
+ */
+void ce_mon_track_drop(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now)
+{
+	const char *id = ce_msg_get(msg, "id"), *reason = ce_msg_get(msg, "reason");
+	struct ce_mon_part *p;
+	struct ce_mon_room *r;
+	GHashTableIter it;
+	bool created;
+
+	if (!id || !reason || !*reason)
+		return;
+	p = g_hash_table_lookup(t->legs, id);
+	if (p) {
+		ce_mon_fill(&p->reason, reason);
+		return;
+	}
+	if (strncmp(id, "conf/", 5) != 0)
+		return;
+	r = ce_mon_room_get(t, id + 5, NULL, CE_MON_SRC_ENGINE, now, false, &created);
+	if (!r)
+		return;
+	g_hash_table_iter_init(&it, r->parts);
+	while (g_hash_table_iter_next(&it, NULL, (gpointer *)&p))
+		ce_mon_fill(&p->reason, reason);
+}
+
+/**
  * Write the CDRs whose wait for chan.hangup is over at @now.  Returns when
  * the next one is due (microseconds since the epoch), or 0 if none waits.
  */
