@@ -461,7 +461,11 @@ void ce_mix_room_prefetch(const struct ce_mix_room *room)
 {
 	size_t bytes = ce_codec_bytes(CE_CODEC_PCMU, room->frame);
 
-	for (size_t off = 0; off < offsetof(struct ce_mix_room, mix_enc); off += 64)
+	/* The state up to the recorder's pcm, which only a recorded room reads. */
+	for (size_t off = 0; off < offsetof(struct ce_mix_room, pcm); off += 64)
+		__builtin_prefetch((const char *)room + off);
+	for (size_t off = offsetof(struct ce_mix_room, n_codec);
+	        off < offsetof(struct ce_mix_room, mix_enc); off += 64)
 		__builtin_prefetch((const char *)room + off);
 	for (unsigned s = 0; s < room->n_set && s < CE_MIX_MAX_TALKERS; s++)
 		for (size_t off = 0; off < bytes; off += 64)
