@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "g711.h"
+#include "vec.h"
 
 #define ULAW_BIAS 0x84
 #define ULAW_CLIP 32635
@@ -157,21 +158,6 @@ static inline int32_t clip(int32_t v)
 	return v > 32767 ? 32767 : v < -32767 ? -32767 : v;
 }
 
-typedef int32_t v8si __attribute__((vector_size(32)));
-typedef float v8sf __attribute__((vector_size(32)));
-typedef uint8_t v8qu __attribute__((vector_size(8)));
-typedef uint8_t v32qu __attribute__((vector_size(32)));
-typedef int16_t v8hi __attribute__((vector_size(16)));
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WIDE_CLONES
-#endif
-
-/* Macros, not functions: passing 32-byte vectors by value would depend on AVX. */
-#define LOAD8(v, p)   memcpy(&(v), (p), sizeof(v))
-#define VSEL(m, a, b) (((a) & (m)) | ((b) & ~(m)))
 
 /*
  * Eight samples of G.711 at once.  The segment and the four mantissa bits

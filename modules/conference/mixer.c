@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "mixer.h"
+#include "vec.h"
 
 /**
  * Create a room mixing at rate Hz (8000 or 16000) with at most
@@ -246,14 +247,6 @@ static void fill_seats(struct ce_mix_room *room)
 	}
 }
 
-typedef int32_t v8si __attribute__((vector_size(32)));
-typedef int16_t v8hi __attribute__((vector_size(16)));
-
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WIDE_CLONES
-#endif
 
 /*
  * sum[i] (+)= in[i], eight at a time: whole-vector stores, so the encoder's

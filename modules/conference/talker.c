@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "talker.h"
+#include "vec.h"
 
 #define NO_LEVEL 1000.0f
 
@@ -68,20 +69,6 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 	}
 }
 
-typedef float v8sf __attribute__((vector_size(32)));
-typedef int32_t v8si __attribute__((vector_size(32)));
-typedef int16_t v8hi __attribute__((vector_size(16)));
-
-/* Where the CPU has AVX2 the per-leg measure runs 8 lanes wide in one
- * instruction; elsewhere the same code runs as pairs of 4-lane ops. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
-#define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define WIDE_CLONES
-#endif
-
-/* A macro, not a function: passing 32-byte vectors by value would depend on AVX. */
-#define LOAD8(v, p) memcpy(&(v), (p), sizeof(v))
 
 /* The fricative band: (1 - z^-1)^2, zero at 0 Hz, peak (gain 4) at 4 kHz. */
 #define HISS(a0, a1, a2) (-2 * (a1) + (a0) + (a2))
