@@ -26,31 +26,8 @@ import socket
 import sys
 import time
 
-
-def esc(s):
-    out = []
-    for ch in s:
-        c = ord(ch)
-        if ch == '%':
-            out.append('%%')
-        elif c < 32 or ch == ':':
-            out.append('%' + chr(c + 64))
-        else:
-            out.append(ch)
-    return ''.join(out)
-
-
-def unesc(s):
-    out, i = [], 0
-    while i < len(s):
-        if s[i] == '%' and i + 1 < len(s):
-            n = s[i + 1]
-            out.append('%' if n == '%' else chr(ord(n) - 64))
-            i += 2
-        else:
-            out.append(s[i])
-            i += 1
-    return ''.join(out)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from simlib import esc, unesc  # noqa: E402 (the one copy of the escaping rules)
 
 
 def parse_params(fields):
