@@ -23,16 +23,17 @@ struct ce_engine;
  * for the "status conf-engine" line.
  */
 typedef int(ce_console_cmd_h)(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg);
-typedef void(ce_console_complete_h)(struct ce_engine *ce, const char *partline,
-	const char *partword, GString *out, void *arg);
+typedef void(ce_console_complete_h)(
+        struct ce_engine *ce, const char *partline, const char *partword, GString *out, void *arg);
 typedef void(ce_console_status_h)(struct ce_engine *ce, GString *out, void *arg);
 
 #define CE_CONSOLE_PREFIX "conf"
 
-int ce_console_add(struct ce_engine *ce, const char *name, const char *usage,
-	const char *help, ce_console_cmd_h *cmd, ce_console_complete_h *complete, void *arg);
+int ce_console_add(struct ce_engine *ce, const char *name, const char *usage, const char *help,
+        ce_console_cmd_h *cmd, ce_console_complete_h *complete, void *arg);
 void ce_console_remove(struct ce_engine *ce, const char *name);
-int ce_console_add_status(struct ce_engine *ce, const char *key, ce_console_status_h *st, void *arg);
+int ce_console_add_status(
+        struct ce_engine *ce, const char *key, ce_console_status_h *st, void *arg);
 void ce_console_remove_status(struct ce_engine *ce, const char *key);
 void ce_console_complete_add(GString *out, const char *partword, const char *candidate);
 

@@ -88,6 +88,22 @@ const struct ce_module_desc *ce_engine_module(unsigned i)
 	return i < N_BUILTIN ? sorted_builtin()[i] : NULL;
 }
 
+/**
+ * Validate @cfg for every built-in module that can (in start order), without
+ * starting any: the first error is returned with its message in @err.
+ */
+int ce_engine_check_config(const struct ce_config *cfg, GError **err)
+{
+	for (unsigned i = 0; i < N_BUILTIN; i++) {
+		const struct ce_module_desc *m = sorted_builtin()[i];
+		int r;
+
+		if (m->check && (r = m->check(cfg, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void engine_status(struct ce_engine *ce, GString *out, void *arg)
 {
 	struct ce_bus_stats st;

@@ -20,6 +20,7 @@ int ce_engine_start(struct ce_engine *ce, const char *const *only);
 void ce_engine_stop(struct ce_engine *ce);
 unsigned ce_engine_n_modules(void);
 const struct ce_module_desc *ce_engine_module(unsigned i);
+int ce_engine_check_config(const struct ce_config *cfg, GError **err);
 bool ce_engine_module_running(const struct ce_engine *ce, const char *name);
 
 struct ce_bus *ce_engine_bus(const struct ce_engine *ce);

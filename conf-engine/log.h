@@ -22,8 +22,8 @@ enum ce_log_level {
 	CE_LOG_DEBUG,     /* g_debug */
 };
 
-typedef void(ce_log_sink_h)(enum ce_log_level level, const char *domain,
-	const char *text, void *arg);
+typedef void(ce_log_sink_h)(
+        enum ce_log_level level, const char *domain, const char *text, void *arg);
 
 void ce_log_init(void);
 void ce_log_set_level(const char *domain, enum ce_log_level level);

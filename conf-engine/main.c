@@ -211,6 +211,21 @@ static int check_general(const struct ce_config *cfg)
 	return 0;
 }
 
+/* --check-config: what each module would refuse at start, then OK. */
+static int check_modules(const struct ce_config *cfg)
+{
+	GError *err = NULL;
+
+	if (ce_engine_check_config(cfg, &err) < 0) {
+		fprintf(stderr, "conf-engine: configuration error: %s\n", err->message);
+		g_error_free(err);
+		return EXIT_CONFIG;
+	}
+	printf("conf-engine: configuration %s OK\n",
+	        ce_config_path(cfg) ? ce_config_path(cfg) : "(built-in defaults)");
+	return EXIT_OK;
+}
+
 static void link_opts(const struct ce_config *cfg, struct ce_link_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -373,9 +388,7 @@ int main(int argc, char **argv)
 	        check_general(app.cfg) < 0) {
 		code = EXIT_CONFIG;
 	} else if (opt_check) {
-		printf("conf-engine: configuration %s OK\n",
-		        ce_config_path(app.cfg) ? ce_config_path(app.cfg) : "(built-in defaults)");
-		code = EXIT_OK;
+		code = check_modules(app.cfg);
 	} else {
 		code = run(&app);
 		teardown(&app);

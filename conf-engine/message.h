@@ -49,13 +49,11 @@ bool ce_msg_get_bool(const struct ce_msg *m, const char *name, bool def);
 long ce_msg_get_int(const struct ce_msg *m, const char *name, long def, long min, long max);
 
 void ce_msg_set(struct ce_msg *m, const char *name, const char *value);
-void ce_msg_setf(struct ce_msg *m, const char *name, const char *fmt, ...)
-	G_GNUC_PRINTF(3, 4);
+void ce_msg_setf(struct ce_msg *m, const char *name, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 void ce_msg_add(struct ce_msg *m, const char *name, const char *value);
 bool ce_msg_remove(struct ce_msg *m, const char *name);
 void ce_msg_apply(struct ce_msg *m, const struct ce_msg *answer);
 
 bool ce_parse_bool(const char *s, bool def);
-
 
 #endif

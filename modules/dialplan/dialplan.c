@@ -241,4 +241,23 @@ static void dialplan_exit(struct ce_engine *ce)
 	memset(&dp, 0, sizeof(dp));
 }
 
-CE_MODULE_DEFINE(dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit);
+/* --check-config: the dialplan file parses, as dialplan_init() would load it. */
+static int dialplan_check(const struct ce_config *cfg, GError **err)
+{
+	struct ce_plan *plan = NULL;
+	bool explicit;
+	char *file;
+	int r = 0;
+
+	if (!ce_config_get_int(cfg, "dialplan", "priority", DEFAULT_PRIORITY, 0, G_MAXINT))
+		return 0;
+	file = plan_file(cfg, &explicit);
+	if (explicit || g_file_test(file, G_FILE_TEST_EXISTS))
+		r = load_plan(file, &plan, err);
+	ce_plan_free(plan);
+	g_free(file);
+	return r;
+}
+
+CE_MODULE_DEFINE_CHECKED(
+        dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit, dialplan_check);

@@ -434,28 +434,61 @@ static int open_socket(struct monitor *m, const struct ce_config *cfg)
 	return err;
 }
 
-static int read_config(struct monitor *m, const struct ce_config *cfg, struct ce_mon_limits *lim)
+/* [monitor] targets, without the empty items of ", " (they would match every targetid). */
+static char **read_targets(const struct ce_config *cfg)
 {
-	const char *targets = ce_config_get(cfg, SECTION, "targets", "conf-monitor/");
-	const char *forward = ce_config_get(cfg, SECTION, "forward", NULL);
+	char **targets =
+	        g_strsplit_set(ce_config_get(cfg, SECTION, "targets", "conf-monitor/"), ", ", -1);
 
-	m->targets = g_strsplit_set(targets, ", ", -1);
-	for (char **p = m->targets; *p; p++) {
-		/* empty items (from ", ") would match every targetid */
+	for (char **p = targets; *p; p++) {
 		if (!**p) {
+			g_free(*p);
 			memmove(p, p + 1, g_strv_length(p + 1) * sizeof(*p) + sizeof(*p));
 			p--;
 		}
 	}
-	m->use_store = ce_config_get_bool(cfg, SECTION, "store", true);
-	m->forward = forward && *forward ? g_strdup(forward) : NULL;
-	for (char **p = m->targets; m->forward && *p; p++) {
-		if (g_str_has_prefix(m->forward, *p)) {
-			g_critical("[monitor] forward=%s would loop: it starts with the target %s "
-			           "the monitor listens to",
-			        m->forward, *p);
+	return targets;
+}
+
+/* A forward target that the monitor itself listens to would send every event round. */
+static int check_forward(const struct ce_config *cfg, char **targets, GError **err)
+{
+	const struct ce_config_entry *e = ce_config_lookup(cfg, SECTION, "forward");
+
+	for (char **p = targets; e && *e->value && *p; p++) {
+		if (g_str_has_prefix(e->value, *p)) {
+			g_set_error(err, CE_CONFIG_ERROR, CE_CONFIG_ERROR_VALUE,
+			        "%s:%u: [monitor] forward=%s would loop: it starts with the target "
+			        "%s the monitor listens to",
+			        e->file, e->line, e->value, *p);
 			return -EINVAL;
 		}
+	}
+	return 0;
+}
+
+/* --check-config: what read_config() refuses. */
+static int monitor_check(const struct ce_config *cfg, GError **err)
+{
+	char **targets = read_targets(cfg);
+	int r = check_forward(cfg, targets, err);
+
+	g_strfreev(targets);
+	return r;
+}
+
+static int read_config(struct monitor *m, const struct ce_config *cfg, struct ce_mon_limits *lim)
+{
+	const char *forward = ce_config_get(cfg, SECTION, "forward", NULL);
+	GError *err = NULL;
+
+	m->targets = read_targets(cfg);
+	m->use_store = ce_config_get_bool(cfg, SECTION, "store", true);
+	m->forward = forward && *forward ? g_strdup(forward) : NULL;
+	if (check_forward(cfg, m->targets, &err) < 0) {
+		g_critical("%s", err->message);
+		g_error_free(err);
+		return -EINVAL;
 	}
 	ce_mon_limits_default(lim);
 	lim->cdr_delay_us =
@@ -556,4 +589,5 @@ static void monitor_exit(struct ce_engine *ce)
 	g_clear_pointer(&s_mon, monitor_free);
 }
 
-CE_MODULE_DEFINE(monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit);
+CE_MODULE_DEFINE_CHECKED(
+        monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit, monitor_check);

@@ -29,6 +29,7 @@
 #include "console.h"
 #include "engine.h"
 #include "module.h"
+#include "store-db.h"
 #include "store.h"
 
 #define SECTION "store"
@@ -76,21 +77,32 @@ static int path_opt(
 	return 0;
 }
 
+/* [store] backend, with where it was set in the error. */
+static int read_backend(const struct ce_config *cfg, enum ce_store_backend *b, GError **err)
+{
+	const struct ce_config_entry *e = ce_config_lookup(cfg, SECTION, "backend");
+	const char *backend = e ? e->value : "sqlite";
+
+	if (strcmp(backend, "sqlite") == 0) {
+		*b = CE_STORE_SQLITE;
+	} else if (strcmp(backend, "postgresql") == 0) {
+		*b = CE_STORE_POSTGRESQL;
+	} else {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
+		        "%s:%u: [store] backend=%s: use sqlite or postgresql", e->file, e->line,
+		        backend);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int read_options(struct ce_engine *ce, struct ce_store_options *o, GError **err)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
-	const char *backend = ce_config_get(cfg, SECTION, "backend", "sqlite");
 	int r;
 
-	if (strcmp(backend, "sqlite") == 0) {
-		o->backend = CE_STORE_SQLITE;
-	} else if (strcmp(backend, "postgresql") == 0) {
-		o->backend = CE_STORE_POSTGRESQL;
-	} else {
-		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
-		        "[store] backend=%s: use sqlite or postgresql", backend);
-		return -EINVAL;
-	}
+	if ((r = read_backend(cfg, &o->backend, err)) < 0)
+		return r;
 	if (o->backend == CE_STORE_SQLITE &&
 	        (r = path_opt(ce, "sqlite_path", "conf-engine.db", &o->sqlite_path, err)) < 0)
 		return r;
@@ -174,4 +186,30 @@ static void store_exit(struct ce_engine *ce)
 	memset(&mod, 0, sizeof(mod));
 }
 
-CE_MODULE_DEFINE(store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit);
+/* --check-config: the backend is known and a PostgreSQL conninfo parses. */
+static int store_check(const struct ce_config *cfg, GError **err)
+{
+	const struct ce_config_entry *ci = ce_config_lookup(cfg, SECTION, "pg_conninfo");
+	enum ce_store_backend b;
+	GError *e = NULL;
+	int r;
+
+	if (!ce_config_has_section(cfg, SECTION))
+		return 0;
+	if ((r = read_backend(cfg, &b, err)) < 0 || b != CE_STORE_POSTGRESQL)
+		return r;
+	if (!ci) {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
+		        "%s: [store] backend=postgresql needs pg_conninfo",
+		        ce_config_path(cfg) ? ce_config_path(cfg) : "configuration");
+		return -EINVAL;
+	}
+	if ((r = ce_db_pg_check_conninfo(ci->value, &e)) < 0) {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG, "%s:%u: pg_conninfo: %s",
+		        ci->file, ci->line, e->message);
+		g_error_free(e);
+	}
+	return r;
+}
+
+CE_MODULE_DEFINE_CHECKED(store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit, store_check);

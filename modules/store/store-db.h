@@ -42,6 +42,7 @@ struct ce_db_ops {
 
 extern const struct ce_db_ops ce_db_sqlite_ops;
 extern const struct ce_db_ops ce_db_pg_ops;
+int ce_db_pg_check_conninfo(const char *conninfo, GError **err);
 
 /* Migrations compiled in from sql/<backend>/NNN-name.sql (migrations.c). */
 struct ce_migration {

@@ -727,6 +727,22 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	return run(db, Q_LIVE_UPSERT, &p, NULL, err);
 }
 
+/** Whether conninfo parses as a libpq connection string; the reason in @err if not. */
+int ce_db_pg_check_conninfo(const char *conninfo, GError **err)
+{
+	char *msg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(conninfo, &msg);
+
+	if (opts) {
+		PQconninfoFree(opts);
+		return 0;
+	}
+	g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG, "%s",
+	        msg ? g_strchomp(msg) : "out of memory");
+	PQfreemem(msg);
+	return -EINVAL;
+}
+
 const struct ce_db_ops ce_db_pg_ops = {
         .name = "postgresql",
         .open = db_open,

@@ -8,6 +8,7 @@ import queue
 import re
 import signal
 import socket
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -408,11 +409,55 @@ def test_options():
             os.unlink(n)
 
 
+def test_check_config_modules():
+    """--check-config also runs each module's own check: what would stop it at start."""
+    d = tempfile.mkdtemp()
+    try:
+        def conf(name, text):
+            path = os.path.join(d, name)
+            with open(path, "w") as f:
+                f.write(text)
+            return path
+
+        plan = conf("plan.conf", "[default]\n^1$=conf/a\n^2$=echo hello\n")
+        main = conf("a.conf", "[dialplan]\nfile=plan.conf\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", main], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (plan + ":3").encode() in p.stderr and b"echo" in p.stderr,
+            "--check-config: an unsupported dialplan rule, exit 2 with the dialplan's file:line", p.stderr)
+        conf("plan.conf", "[default]\n^1$=conf/a\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", main], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 0 and b"OK" in p.stdout, "--check-config: the mended dialplan passes", p.stderr)
+        missing = conf("b.conf", "[dialplan]\nfile=nowhere.conf\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", missing], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and b"nowhere.conf" in p.stderr,
+            "--check-config: a dialplan file that is named but absent, exit 2", p.stderr)
+        off = conf("c.conf", "[dialplan]\nfile=nowhere.conf\npriority=0\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", off], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 0, "--check-config: a disabled dialplan is not read", p.stderr)
+        store = conf("d.conf", "[store]\n\nbackend=mysql\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", store], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (store + ":3").encode() in p.stderr and b"mysql" in p.stderr,
+            "--check-config: an unknown store backend, exit 2 with file:line", p.stderr)
+        pg = conf("e.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname='conf\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", pg], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (pg + ":3: pg_conninfo").encode() in p.stderr,
+            "--check-config: a pg_conninfo libpq cannot parse, exit 2 with file:line", p.stderr)
+        pgok = conf("f.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname=conf\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", pgok], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 0, "--check-config: a good pg_conninfo passes without connecting", p.stderr)
+        loop = conf("g.conf", "[monitor]\ntargets=conf-monitor/\nforward=conf-monitor/x\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", loop], capture_output=True, timeout=WAIT)
+        tap(p.returncode == 2 and (loop + ":3").encode() in p.stderr and b"would loop" in p.stderr,
+            "--check-config: a monitor forward that loops, exit 2 with file:line", p.stderr)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
-    for t in (test_options, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
+    for t in (test_options, test_check_config_modules, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
               test_connect_unix, test_connect_tcp):
         try:
             t()
