@@ -5,6 +5,7 @@
 #include <glib/gstdio.h>
 
 #include "conf-engine/config.h"
+#include "tests/testutil.h"
 
 static struct ce_config *parse_ok(const char *text)
 {
@@ -196,24 +197,6 @@ static char *write_tmp(const char *dir, const char *name, const char *text)
 	return path;
 }
 
-static void rm_tree(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *n;
-
-	while (d && (n = g_dir_read_name(d))) {
-		char *p = g_build_filename(dir, n, NULL);
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			rm_tree(p);
-		else
-			g_unlink(p);
-		g_free(p);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(dir);
-}
-
 static void test_includes(void)
 {
 	char *dir = g_dir_make_tmp("cfgtest-XXXXXX", NULL);
@@ -287,7 +270,7 @@ static void test_includes(void)
 	g_clear_error(&err);
 	g_free(main_path);
 
-	rm_tree(dir);
+	ce_test_rm_tree(dir);
 	g_free(sub);
 	g_free(dir);
 }
@@ -311,7 +294,7 @@ static void test_depth(void)
 	g_assert_nonnull(strstr(err->message, "d10.conf:2: includes nested deeper than 10"));
 	g_clear_error(&err);
 	g_free(p);
-	rm_tree(dir);
+	ce_test_rm_tree(dir);
 	g_free(dir);
 }
 

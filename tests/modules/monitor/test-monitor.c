@@ -14,6 +14,7 @@
 #include "message.h"
 #include "protocol.h"
 #include "modules/store/store.h"
+#include "tests/testutil.h"
 
 #define T0   ((gint64)1795326783 * G_USEC_PER_SEC)
 #define STEP (100 * 1000) /* the fake clock advances 100 ms per fed line */
@@ -60,30 +61,11 @@ static void setup(struct fixture *f, gconstpointer data)
 	f->sent = g_ptr_array_new_with_free_func((GDestroyNotify)ce_msg_unref);
 }
 
-static void rm_rf(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d))) {
-		char *p = g_build_filename(dir, name, NULL);
-
-		if (g_file_test(p, G_FILE_TEST_IS_DIR))
-			rm_rf(p);
-		else
-			g_unlink(p);
-		g_free(p);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(dir);
-}
-
 static void teardown(struct fixture *f, gconstpointer data)
 {
 	ce_engine_free(f->ce);
 	g_ptr_array_unref(f->sent);
-	rm_rf(f->dir);
+	ce_test_rm_tree(f->dir);
 	g_free(f->dir);
 	g_free(f->log);
 	g_free(f->sock);

@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "message.h"
 #include "modules/store/store.h"
+#include "tests/testutil.h"
 
 /*
  * Usage: bench-admit [CALLERS [PG_CONNINFO]]
@@ -123,12 +124,7 @@ int main(int argc, char **argv)
 	ce_conference_unref(c);
 	g_free(calls);
 	g_free(lat);
-	{
-		char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-		if (system(cmd) != 0)
-			g_warning("cannot remove %s", dir);
-		g_free(cmd);
-	}
+	ce_test_rm_tree(dir);
 	g_free(dir);
 	return ok == n ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include "modules/schedule/schedule.h"
 #include "modules/store/store.h"
 #include "tests/modules/store/store-fixture.h"
+#include "tests/testutil.h"
 
 /*
  * Each test starts the engine with the store and schedule modules on one
@@ -159,11 +160,7 @@ static void teardown(struct sfx *f)
 		;
 	ce_engine_free(f->ce);
 	g_ptr_array_unref(f->sent);
-	{
-		char *cmd = g_strdup_printf("rm -rf '%s'", f->dir);
-		g_assert_cmpint(system(cmd), ==, 0);
-		g_free(cmd);
-	}
+	ce_test_rm_tree(f->dir);
 	g_free(f->dir);
 	g_free(f->db.sqlite_path);
 }
@@ -696,9 +693,7 @@ static void test_unavailable(void)
 	ce_engine_free(f->ce);
 	g_ptr_array_unref(f->sent);
 	g_free(text);
-	text = g_strdup_printf("rm -rf '%s'", dir);
-	g_assert_cmpint(system(text), ==, 0);
-	g_free(text);
+	ce_test_rm_tree(dir);
 	g_free(dir);
 }
 

@@ -7,29 +7,12 @@
 #include <sqlite3.h>
 
 #include "store-fixture.h"
+#include "tests/testutil.h"
 
 const int fx_sqlite = CE_STORE_SQLITE, fx_postgresql = CE_STORE_POSTGRESQL;
 
 /* Every wait in these tests ends after this long, with a failure. */
 #define WAIT_LIMIT_US (120 * G_USEC_PER_SEC)
-
-static void rm_rf(const char *path)
-{
-	GDir *d = g_dir_open(path, 0, NULL);
-	const char *name;
-
-	while (d && (name = g_dir_read_name(d)) != NULL) {
-		char *p = g_build_filename(path, name, NULL);
-		if (g_file_test(p, G_FILE_TEST_IS_DIR) && !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			rm_rf(p);
-		else
-			g_unlink(p);
-		g_free(p);
-	}
-	if (d)
-		g_dir_close(d);
-	g_rmdir(path);
-}
 
 static void quiet(void *arg, const char *message)
 {
@@ -172,7 +155,7 @@ void fx_teardown(struct fx *f, gconstpointer backend)
 		;
 	g_main_context_pop_thread_default(f->ctx);
 	g_main_context_unref(f->ctx);
-	rm_rf(f->dir);
+	ce_test_rm_tree(f->dir);
 	g_free(f->dir);
 	g_free(f->sqlite_path);
 	g_free((char *)f->opt.spool_dir);

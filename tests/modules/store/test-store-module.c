@@ -11,6 +11,7 @@
 #include "engine-private.h"
 #include "engine.h"
 #include "modules/store/store.h"
+#include "tests/testutil.h"
 
 static const char *const only_store[] = {"store", NULL};
 
@@ -36,14 +37,6 @@ static struct ce_engine *engine_at(const char *text, const char *path)
 static struct ce_engine *engine(const char *text)
 {
 	return engine_at(text, "test.conf");
-}
-
-static void rm_rf(const char *dir)
-{
-	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
-
-	g_assert_cmpint(system(cmd), ==, 0);
-	g_free(cmd);
 }
 
 /* Without [store]: one note, nothing opened, nothing created (not even the state directory). */
@@ -94,7 +87,7 @@ static void test_state_dir_defaults(void)
 	g_assert_true(g_file_test(spool, G_FILE_TEST_IS_DIR));
 	ce_engine_stop(ce);
 	ce_engine_free(ce);
-	rm_rf(dir);
+	ce_test_rm_tree(dir);
 	g_free(spool);
 	g_free(db);
 	g_free(state);
@@ -128,7 +121,7 @@ static void test_state_dir_unusable(void)
 	g_assert_cmpint(ce_engine_start(ce, only_store), ==, -ENOTDIR);
 	g_test_assert_expected_messages();
 	ce_engine_free(ce);
-	rm_rf(dir);
+	ce_test_rm_tree(dir);
 	g_free(text);
 	g_free(file);
 	g_free(dir);
