@@ -28,7 +28,7 @@ static struct ce_mfile_io *io_get(struct ce_media *m)
 static void send_wait(struct ce_shard *s, const struct ce_media_cmd *c)
 {
 	while (ce_media_send(s, c) < 0)
-		g_usleep(1000); /* only when 65536 commands are queued */
+		g_usleep(1000); /* only when CE_MEDIA_CMD_RING commands are queued */
 }
 
 /**

@@ -35,6 +35,12 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_REC_DEL,
 };
 
+/* Ring sizes: commands per media thread (the thread drains them all every
+ * tick), events for the main loop (a slow main loop loses talker events
+ * past this, never a hand-back). */
+#define CE_MEDIA_CMD_RING 16384
+#define CE_MEDIA_EV_RING  16384
+
 struct ce_media_cmd {
 	enum ce_media_cmd_type type;
 	struct ce_media_room *room;
