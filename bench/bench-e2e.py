@@ -359,7 +359,9 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
             if ts < c0[0] or ts > c1[0] - 0.3:
                 continue
             for li in listeners:
-                got = [t for t in onsets_r.get(li, []) if ts <= t < ts + 0.3]
+                # ts is taken when sendmmsg returns for the whole batch, so a
+                # frame mixed at once can be received a fraction of a ms before it
+                got = [t for t in onsets_r.get(li, []) if ts - 0.005 <= t < ts + 0.3]
                 if got:
                     lat.append(1000 * (min(got) - ts))
                 else:

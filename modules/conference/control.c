@@ -10,6 +10,7 @@
 #include "message.h"
 #include "room.h"
 #include "leg.h"
+#include "media-glue.h"
 
 /*
  * Yate side: chan.control targetid=dumb/N operation=mute (or the same
@@ -337,6 +338,8 @@ static void status_line(struct ce_engine *ce, GString *out, void *arg)
 	(void)ce;
 	g_string_append_printf(
 	        out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms), conf->all->len);
+	if (conf->media && conf->media->stats)
+		conf->media->stats(conf->media_arg, out);
 }
 
 static const struct {

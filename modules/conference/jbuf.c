@@ -127,6 +127,7 @@ static void start(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts)
 	jb->preroll = true;
 	jb->last_transit = 0;
 	jb->jitter_q4 = 0;
+	jb->pkt_max = 0;
 }
 
 static void track_jitter(struct ce_jbuf *jb, uint32_t ts, uint32_t arrival, bool first)
@@ -194,6 +195,8 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
 		jb->st.packets++;
 	if ((int32_t)(ts + (uint32_t)len - jb->max_ts) > 0)
 		jb->max_ts = ts + (uint32_t)len;
+	if (len > jb->pkt_max)
+		jb->pkt_max = (unsigned)len;
 	return 0;
 }
 
@@ -205,9 +208,15 @@ unsigned ce_jbuf_level(const struct ce_jbuf *jb)
 	return jb->started && d > 0 ? (unsigned)d : 0;
 }
 
+/*
+ * The target: three times the jitter, plus what a packet longer than a
+ * pull leaves to wait (30 ms packets pulled 20 ms at a time), or what late
+ * packets asked for.  No margin for the phase between arrivals and pulls:
+ * the media thread mixes a room just after its talkers' packets arrive.
+ */
 static void adapt(struct ce_jbuf *jb, unsigned n)
 {
-	unsigned base = n / 2 + 3 * (jb->jitter_q4 >> 4);
+	unsigned base = (jb->pkt_max > n ? jb->pkt_max - n : 0) + 3 * (jb->jitter_q4 >> 4);
 	unsigned t = base > jb->peak ? base : jb->peak;
 
 	if (t < jb->min_delay)

@@ -55,6 +55,7 @@ struct ce_jbuf {
 	unsigned min_delay, max_delay;
 	unsigned target;   /* target delay in samples */
 	unsigned peak;     /* delay that late packets asked for, decaying */
+	unsigned pkt_max;  /* longest packet of the stream, samples */
 	int32_t excess_q4; /* smoothed delay above target, samples * 16 */
 	uint32_t jitter_q4;
 	int64_t last_transit;

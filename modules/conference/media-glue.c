@@ -252,6 +252,23 @@ static void g_leg_free(void *arg, struct ce_cmedia_leg *l)
 		g_free(l);
 }
 
+static void g_stats(void *arg, GString *out)
+{
+	struct glue *g = arg;
+	struct ce_media_stats st;
+
+	if (!g->m)
+		return;
+	ce_media_stats(g->m, &st);
+	g_string_append_printf(out,
+	        ",media_ticks=%" G_GUINT64_FORMAT ",media_overruns=%" G_GUINT64_FORMAT
+	        ",rtp_unknown=%" G_GUINT64_FORMAT ",rtp_bad=%" G_GUINT64_FORMAT
+	        ",rtp_send_errors=%" G_GUINT64_FORMAT ",media_events_lost=%" G_GUINT64_FORMAT
+	        ",phase_moves=%" G_GUINT64_FORMAT,
+	        st.ticks, st.overruns, st.rx_unknown, st.rx_bad, st.tx_errors, st.events_lost,
+	        st.phase_moves);
+}
+
 static const struct ce_cmedia_ops s_ops = {
         .open = g_open,
         .close = g_close,
@@ -264,6 +281,7 @@ static const struct ce_cmedia_ops s_ops = {
         .leg_start = g_leg_start,
         .leg_set_flags = g_leg_set_flags,
         .leg_free = g_leg_free,
+        .stats = g_stats,
 };
 
 /** The media calls on the real media engine; their arg comes from ce_cmedia_glue_new. */

@@ -91,6 +91,8 @@ struct ce_cmedia_ops {
 	void (*leg_set_flags)(void *arg, struct ce_cmedia_leg *l, unsigned flags);
 	/* Remove from the mixer and close the endpoint. */
 	void (*leg_free)(void *arg, struct ce_cmedia_leg *l);
+	/* Optional: append ",key=value" counters of the media side to @out. */
+	void (*stats)(void *arg, GString *out);
 };
 
 struct ce_config;

@@ -64,6 +64,15 @@ struct ce_media_qev {
 	void *obj; /* GONE_PLAY, GONE_REC, REC_DROPS: the player or recorder */
 };
 
+/*
+ * The media clock wakes every CE_MEDIA_PHASE_NS: CE_MEDIA_PHASES wakes make
+ * one 20 ms tick.  Every wake reads the sockets; a room mixes at one of the
+ * wakes of each tick, its phase, which follows its talkers' packets so that
+ * a frame is mixed within one wake of its arrival (media-thread.c).
+ */
+#define CE_MEDIA_PHASES   4
+#define CE_MEDIA_PHASE_NS 5000000L
+
 struct ce_shard {
 	struct ce_media *m;
 	GThread *thread;
@@ -75,9 +84,12 @@ struct ce_shard {
 	struct ce_ring cmds;
 	/* Media thread only from here on. */
 	GHashTable *by_addr;
-	struct ce_media_room *rooms;
+	struct ce_media_room *rooms[CE_MEDIA_PHASES]; /* the rooms mixing at each phase */
 	unsigned n_legs;
-	uint64_t tick;
+	uint64_t tick;       /* 20 ms ticks */
+	uint64_t wake;       /* wakes, CE_MEDIA_PHASES a tick */
+	unsigned phase;      /* the current wake within the tick */
+	unsigned next_phase; /* where the next new room starts, round robin */
 	struct ce_media_stats st;
 	struct mmsghdr rmsg[CE_MEDIA_BATCH];
 	struct iovec riov[CE_MEDIA_BATCH];
@@ -133,7 +145,10 @@ struct ce_media_room {
 	struct ce_shard *shard;
 	struct ce_mix_room *mix;
 	bool removing;                     /* main thread */
-	struct ce_media_room *next, *prev; /* in the shard, media thread */
+	struct ce_media_room *next, *prev; /* in the shard's list of its phase, media thread */
+	unsigned phase;                    /* media thread: the wake it mixes at */
+	unsigned phase_votes;              /* media thread: ticks its talkers wanted another */
+	uint64_t last_wake;                /* media thread: the wake it last mixed at */
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];
@@ -152,7 +167,10 @@ struct ce_media_leg {
 	uint16_t seq;
 	uint32_t ts, ssrc;
 	uint64_t last_rx;
-	unsigned rx_tick; /* packets taken this tick */
+	unsigned rx_tick;  /* packets taken this tick */
+	uint8_t ph_seen;   /* phases its packets arrived at: this run of 8 packets... */
+	uint8_t ph_before; /* ...and the run before */
+	uint8_t ph_count;  /* packets in this run */
 	bool timed_out;
 	bool linked;
 	struct ce_media_leg_stats st;
@@ -166,6 +184,8 @@ void ce_media_post_obj(
         struct ce_media *m, struct ce_media_room *room, int internal, void *obj, bool ack);
 int ce_media_addr_key(struct ce_addr_key *k, const struct sockaddr *sa, socklen_t len);
 gpointer ce_media_shard_run(gpointer data);
+int ce_media_ready_phase(unsigned mask);
+unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur);
 bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c);
 int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c);
 

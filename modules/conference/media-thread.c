@@ -1,4 +1,16 @@
-/* media-thread.c - one media thread's tick: commands, RTP in, mixing, RTP out, events */
+/* media-thread.c - one media thread's tick: commands, RTP in, mixing, RTP out, events
+ *
+ * The clock wakes every 5 ms (CE_MEDIA_PHASE_NS); four wakes make the
+ * 20 ms tick.  Every wake applies commands and reads the socket, noting for
+ * each leg at which wake (phase) its packets come in.  A room mixes at one
+ * phase of each tick: after mixing it looks at where its seated talkers'
+ * packets arrive and, when for PHASE_VOTES ticks another phase would have
+ * had them all in sooner, moves one phase towards it (a tick of 25 or 15 ms
+ * once, which RTP timestamps carry on through).  So a talker's frame is
+ * mixed within 5 ms of its arrival without the jitter buffer having to keep
+ * half a frame in reserve, rooms spread over the phases spread the work,
+ * and idle rooms still cost one silent frame per leg and tick.
+ */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -10,6 +22,8 @@
 #include "media-priv.h"
 
 #define TICK_NS 20000000L
+/* Ticks in a row that a room's talkers must want another phase before it moves. */
+#define PHASE_VOTES 5
 /* Packets taken from one leg per tick; more is a flood and is dropped. */
 #define LEG_RX_MAX 8
 
@@ -44,6 +58,27 @@ static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 	s->n_legs--;
 }
 
+static void room_link(struct ce_shard *s, struct ce_media_room *room, unsigned phase)
+{
+	room->phase = phase;
+	room->prev = NULL;
+	room->next = s->rooms[phase];
+	if (room->next)
+		room->next->prev = room;
+	s->rooms[phase] = room;
+}
+
+static void room_unlink(struct ce_shard *s, struct ce_media_room *room)
+{
+	if (room->prev)
+		room->prev->next = room->next;
+	else if (s->rooms[room->phase] == room)
+		s->rooms[room->phase] = room->next;
+	if (room->next)
+		room->next->prev = room->prev;
+	room->next = room->prev = NULL;
+}
+
 static void room_del(struct ce_shard *s, struct ce_media_room *room)
 {
 	struct ce_media_event ev = {.room = room};
@@ -55,12 +90,7 @@ static void room_del(struct ce_shard *s, struct ce_media_room *room)
 		leg_unlink(s, leg);
 		gone_leg(leg);
 	}
-	if (room->prev)
-		room->prev->next = room->next;
-	else if (s->rooms == room)
-		s->rooms = room->next;
-	if (room->next)
-		room->next->prev = room->prev;
+	room_unlink(s, room);
 	ce_media_post(room->m, &ev, CE_MEDIA_GONE_ROOM);
 }
 
@@ -68,10 +98,8 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 {
 	switch (c->type) {
 	case CE_MEDIA_CMD_ROOM_ADD:
-		c->room->next = s->rooms;
-		if (s->rooms)
-			s->rooms->prev = c->room;
-		s->rooms = c->room;
+		/* Round robin until its talkers say where it belongs. */
+		room_link(s, c->room, s->next_phase++ % CE_MEDIA_PHASES);
 		break;
 	case CE_MEDIA_CMD_ROOM_DEL:
 		room_del(s, c->room);
@@ -124,7 +152,15 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 	}
 	leg->st.rx_packets++;
 	leg->last_rx = s->tick;
-	ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len, (uint32_t)(s->tick * 160));
+	leg->ph_seen |= (uint8_t)(1u << s->phase);
+	if (++leg->ph_count == 8) {
+		leg->ph_before = leg->ph_seen;
+		leg->ph_seen = 0;
+		leg->ph_count = 0;
+	}
+	/* Arrival on the receiver's clock in samples, to the wake. */
+	ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
+	        (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES)));
 }
 
 static void receive(struct ce_shard *s)
@@ -265,6 +301,84 @@ static void speaking(struct ce_shard *s, struct ce_media_room *room)
 	ce_media_post(room->m, &ev, CE_MEDIA_PUBLIC);
 }
 
+/**
+ * The phase at which packets seen at the phases of @mask (bit i: phase i)
+ * are all in: the end of the shortest circular run of phases covering
+ * them; -1 when none is better than another (no packets, or arrivals
+ * spread over the whole tick, as 30 ms packets are).
+ */
+int ce_media_ready_phase(unsigned mask)
+{
+	unsigned best_arc = CE_MEDIA_PHASES - 1;
+	int best = -1;
+	bool tie = false;
+
+	for (unsigned e = 0; e < CE_MEDIA_PHASES && mask; e++) {
+		unsigned arc = 0;
+
+		for (unsigned b = 0; b < CE_MEDIA_PHASES; b++)
+			if (mask >> b & 1)
+				arc = MAX(arc, (e + CE_MEDIA_PHASES - b) % CE_MEDIA_PHASES);
+		if (arc < best_arc) {
+			best_arc = arc;
+			best = (int)e;
+			tie = false;
+		} else if (arc == best_arc && best >= 0) {
+			tie = true;
+		}
+	}
+	return tie ? -1 : best;
+}
+
+/**
+ * The phase a room whose talkers' packets are in by @ready (n of them, -1
+ * for no preference) should mix at: the one with the shortest wait for the
+ * last of them, @cur when it is as good as any.
+ */
+unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur)
+{
+	unsigned worst[CE_MEDIA_PHASES] = {0}, best = cur;
+
+	for (unsigned i = 0; i < n; i++)
+		for (unsigned p = 0; p < CE_MEDIA_PHASES && ready[i] >= 0; p++)
+			worst[p] = MAX(worst[p],
+			        (p + CE_MEDIA_PHASES - (unsigned)ready[i]) % CE_MEDIA_PHASES);
+	for (unsigned p = 0; p < CE_MEDIA_PHASES; p++)
+		if (worst[p] < worst[best])
+			best = p;
+	return best;
+}
+
+/* After a room mixed: move it one phase towards where its talkers' packets are in. */
+static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
+{
+	int ready[CE_MIX_MAX_TALKERS];
+	unsigned n = 0, best;
+
+	/* The seats (set[], up to max_talkers) may have holes. */
+	for (unsigned i = 0; i < room->mix->max_talkers; i++) {
+		const struct ce_media_leg *leg = (const struct ce_media_leg *)room->mix->set[i];
+
+		if (leg)
+			ready[n++] = ce_media_ready_phase(leg->ph_seen | leg->ph_before);
+	}
+	best = ce_media_best_phase(ready, n, room->phase);
+	if (best == room->phase) {
+		room->phase_votes = 0;
+		return;
+	}
+	if (++room->phase_votes < PHASE_VOTES)
+		return;
+	room->phase_votes = 0;
+	room_unlink(s, room);
+	/* One step: later when the target is behind or opposite, else earlier. */
+	if ((best + CE_MEDIA_PHASES - room->phase) % CE_MEDIA_PHASES <= CE_MEDIA_PHASES / 2)
+		room_link(s, room, (room->phase + 1) % CE_MEDIA_PHASES);
+	else
+		room_link(s, room, (room->phase + CE_MEDIA_PHASES - 1) % CE_MEDIA_PHASES);
+	s->st.phase_moves++;
+}
+
 static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 {
 	struct ce_mix_leg *l, *next;
@@ -283,19 +397,31 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 	}
 }
 
-static void tick(struct ce_shard *s)
+/* One wake: commands, the socket, and the rooms of this phase. */
+static void wake(struct ce_shard *s)
 {
 	struct ce_media_cmd c;
+	struct ce_media_room *r, *next;
 
-	s->tick++;
-	s->st.ticks++;
+	s->wake++;
+	s->phase = (unsigned)(s->wake % CE_MEDIA_PHASES);
+	if (s->phase == 0) {
+		s->tick++;
+		s->st.ticks++;
+	}
 	while (ce_media_ring_pop_cmd(&s->cmds, &c))
 		apply(s, &c);
 	receive(s);
-	for (struct ce_media_room *r = s->rooms; r; r = r->next) {
-		if (r->next)
-			ce_mix_room_prefetch(r->next->mix);
+	for (r = s->rooms[s->phase]; r; r = next) {
+		next = r->next;
+		if (next)
+			ce_mix_room_prefetch(next->mix);
+		/* A room that just moved one phase later waits for the next tick. */
+		if (r->last_wake && s->wake - r->last_wake < CE_MEDIA_PHASES - 1)
+			continue;
+		r->last_wake = s->wake;
 		mix_room(s, r);
+		follow_talkers(s, r);
 	}
 	flush(s);
 }
@@ -309,7 +435,7 @@ static void add_ns(struct timespec *t, long ns)
 	}
 }
 
-/* The thread: one absolute 20 ms clock for all its rooms. */
+/* The thread: one absolute clock for all its rooms, waking every 5 ms. */
 gpointer ce_media_shard_run(gpointer data)
 {
 	struct ce_shard *s = data;
@@ -319,7 +445,7 @@ gpointer ce_media_shard_run(gpointer data)
 	while (!g_atomic_int_get(&s->quit)) {
 		int64_t late;
 
-		add_ns(&next, TICK_NS);
+		add_ns(&next, CE_MEDIA_PHASE_NS);
 		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
 			;
 		clock_gettime(CLOCK_MONOTONIC, &now);
@@ -330,7 +456,7 @@ gpointer ce_media_shard_run(gpointer data)
 			s->st.overruns++;
 			next = now;
 		}
-		tick(s);
+		wake(s);
 	}
 	return NULL;
 }

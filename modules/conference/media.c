@@ -42,7 +42,7 @@ void ce_media_conf_default(struct ce_media_conf *conf)
 	conf->bind_ip = "0.0.0.0";
 	conf->threads = 1;
 	conf->rtp_timeout_ms = 5000;
-	conf->jbuf_min_ms = 20;
+	conf->jbuf_min_ms = 0;
 	conf->jbuf_max_ms = 200;
 }
 
@@ -373,6 +373,7 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 
 		st->ticks += s->st.ticks;
 		st->overruns += s->st.overruns;
+		st->phase_moves += s->st.phase_moves;
 		st->rx_unknown += s->st.rx_unknown;
 		st->rx_bad += s->st.rx_bad;
 		st->tx_errors += s->st.tx_errors;
