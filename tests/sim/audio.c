@@ -418,23 +418,34 @@ void ce_sim_wav_close(struct sim_wav *w)
 
 /**
  * How much of the energy of @pcm is at @freq: about 1 for a pure tone at
- * that frequency, about 0 when it is absent (Goertzel over all @n samples).
+ * that frequency, about 0 when it is absent.  A Goertzel filter runs over
+ * each 20 ms frame and the frames' tone energies are added: concealment
+ * or a jitter buffer's skip shifts a tone's phase, which would cancel a
+ * filter run over the whole window.
  */
 double ce_sim_goertzel_ratio(const int16_t *pcm, unsigned n, double freq, double rate)
 {
-	double coeff = 2 * cos(2 * G_PI * freq / rate), s1 = 0, s2 = 0, energy = 0, power;
-	unsigned i;
+	double coeff = 2 * cos(2 * G_PI * freq / rate), energy = 0, tone = 0;
+	unsigned frame = (unsigned)(rate / 50);
 
-	for (i = 0; i < n; i++) {
-		double x = pcm[i], s0 = x + coeff * s1 - s2;
-		s2 = s1;
-		s1 = s0;
-		energy += x * x;
+	if (frame == 0)
+		frame = n;
+	for (unsigned off = 0; off < n; off += frame) {
+		unsigned len = MIN(frame, n - off);
+		double s1 = 0, s2 = 0;
+
+		for (unsigned i = off; i < off + len; i++) {
+			double x = pcm[i], s0 = x + coeff * s1 - s2;
+
+			s2 = s1;
+			s1 = s0;
+			energy += x * x;
+		}
+		tone += 2 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / len;
 	}
 	if (energy <= 0 || !n)
 		return 0;
-	power = s1 * s1 + s2 * s2 - coeff * s1 * s2;
-	return 2 * power / (n * energy);
+	return tone / energy;
 }
 
 /** RMS level of @pcm in dBFS (-120 for digital silence). */

@@ -166,18 +166,28 @@ def read_wav(path):
 
 
 def tone_ratio(samples, freq, rate=8000):
-    """Share of the energy of @samples at @freq (Goertzel): ~1 pure tone, ~0 absent."""
+    """Share of the energy of @samples at @freq: ~1 pure tone, ~0 absent.
+
+    A Goertzel filter per 20 ms frame, the frames' tone energies added (as
+    yate-sim's expect does): concealment or a jitter buffer's skip shifts a
+    tone's phase, which would cancel a filter run over the whole recording.
+    """
     n = len(samples)
     if not n:
         return 0.0
     coeff = 2 * math.cos(2 * math.pi * freq / rate)
-    s1 = s2 = energy = 0.0
-    for x in samples:
-        s1, s2 = x + coeff * s1 - s2, s1
-        energy += x * x
+    frame = max(1, rate // 50)
+    energy = tone = 0.0
+    for off in range(0, n, frame):
+        chunk = samples[off:off + frame]
+        s1 = s2 = 0.0
+        for x in chunk:
+            s1, s2 = x + coeff * s1 - s2, s1
+            energy += x * x
+        tone += 2 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / len(chunk)
     if energy <= 0:
         return 0.0
-    return 2 * (s1 * s1 + s2 * s2 - coeff * s1 * s2) / (n * energy)
+    return tone / energy
 
 
 def level_dbfs(samples):

@@ -1,4 +1,7 @@
 /* test-media.c - the media thread end to end on loopback UDP: who hears whom */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include <glib.h>
 
 #include "modules/conference/media.h"
+#include "modules/conference/media-priv.h"
 #include "modules/conference/rtp.h"
 
 #define PEERS     3
@@ -27,8 +31,8 @@ struct peer {
 	struct ce_media_leg *leg;
 	int16_t heard[TICKS * 160];
 	unsigned n_heard;
+	unsigned frame_tick[TICKS]; /* the far end's tick when each frame came */
 	unsigned starts, stops, timeouts;
-	unsigned muted_frame; /* frames heard when the far end saw peer 0's mute applied */
 };
 
 struct test {
@@ -39,7 +43,9 @@ struct test {
 	int intruder;
 	unsigned speaking, max_speakers, destroyed;
 	bool flags_test; /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
+	bool offset;     /* peer 1 sends 10 ms after the others: another phase of the tick */
 	gint muted;      /* set by the main loop once the mute is applied */
+	unsigned muted_tick; /* the far end's tick when it saw that */
 	GMainLoop *loop;
 };
 
@@ -83,7 +89,7 @@ static void send_rtp(
 	sendto(fd, buf, len, 0, (struct sockaddr *)&t->media_addr, sizeof(t->media_addr));
 }
 
-static void receive_all(struct peer *p)
+static void receive_all(struct peer *p, unsigned tick)
 {
 	uint8_t buf[2000];
 	struct ce_rtp_pkt pkt;
@@ -94,6 +100,7 @@ static void receive_all(struct peer *p)
 		g_assert_cmpuint(pkt.pt, ==, ce_codec_rtp_pt(p->codec));
 		g_assert_cmpuint(pkt.len, ==, 160);
 		if (p->n_heard + 160 <= G_N_ELEMENTS(p->heard)) {
+			p->frame_tick[p->n_heard / 160] = tick;
 			ce_codec_decode(p->codec, pkt.payload, p->heard + p->n_heard, 160);
 			p->n_heard += 160;
 		}
@@ -128,13 +135,16 @@ static gpointer far_ends(gpointer data)
 		for (unsigned i = 0; i < PEERS; i++) {
 			struct peer *p = &t->peer[i];
 
+			if (t->offset && i == 1)
+				g_usleep(10000);
+
 			if (i != 0 || tick < A_STOPS || t->flags_test)
 				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
 				        freq[i], p->codec, 12 + 160);
-			receive_all(p);
-			if (g_atomic_int_get(&t->muted) && !p->muted_frame)
-				p->muted_frame = p->n_heard / 160;
+			receive_all(p, tick);
 		}
+		if (g_atomic_int_get(&t->muted) && !t->muted_tick)
+			t->muted_tick = tick;
 		/* Hostile: a stranger, a wrong payload type, truncated, huge. */
 		send_rtp(t, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
 		send_rtp(t, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
@@ -182,41 +192,70 @@ static void destroyed(gpointer data)
 	p->leg = NULL;
 }
 
-/* Goertzel power of f in n samples. */
+/*
+ * Power of f in n samples, frame by frame: a Hann-windowed Goertzel filter
+ * on each 20 ms frame, averaged.  Frame by frame because concealment and
+ * the jitter buffer's skips shift a tone's phase, which would cancel a
+ * filter run over the whole window; windowed so that a loud tone 600 Hz
+ * away does not leak into the bin.  A tone of amplitude A gives (A/2)^2.
+ */
 static double power(const int16_t *x, unsigned n, double f)
 {
-	double c = 2 * cos(2 * G_PI * f / 8000), s1 = 0, s2 = 0;
+	double c = 2 * cos(2 * G_PI * f / 8000), w[160], wsum = 0, sum = 0;
+	unsigned frames = n / 160;
 
-	for (unsigned i = 0; i < n; i++) {
-		double s0 = x[i] + c * s1 - s2;
-
-		s2 = s1;
-		s1 = s0;
+	for (unsigned i = 0; i < 160; i++) {
+		w[i] = 0.5 - 0.5 * cos(2 * G_PI * i / 159);
+		wsum += w[i];
 	}
-	return (s1 * s1 + s2 * s2 - c * s1 * s2) / n / n;
+	for (unsigned k = 0; k < frames; k++) {
+		double s1 = 0, s2 = 0;
+
+		for (unsigned i = 0; i < 160; i++) {
+			double s0 = w[i] * x[k * 160 + i] + c * s1 - s2;
+
+			s2 = s1;
+			s1 = s0;
+		}
+		sum += (s1 * s1 + s2 * s2 - c * s1 * s2) / wsum / wsum;
+	}
+	return frames ? sum / frames : 0;
+}
+
+/* Power of f heard by peer p while the far end was at ticks a..b-1. */
+static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b)
+{
+	const struct peer *pe = &t->peer[p];
+	unsigned first = 0, end;
+
+	/* By the far end's clock, not by frame count: on a loaded machine the
+	 * far end's thread may start sending well after the legs' first frames. */
+	while (first < pe->n_heard / 160 && pe->frame_tick[first] < a)
+		first++;
+	for (end = first; end < pe->n_heard / 160 && pe->frame_tick[end] < b; end++)
+		;
+	g_assert_cmpuint(end - first, >=, (b - a) / 2);
+	return power(pe->heard + first * 160, (end - first) * 160, f);
 }
 
 static void check_hearing(struct test *t)
 {
 	for (unsigned i = 0; i < PEERS; i++) {
-		struct peer *p = &t->peer[i];
-		const int16_t *x = p->heard + HEAR_FROM * 160;
-		unsigned n = (A_STOPS - HEAR_FROM) * 160;
-		double others = 1e30;
+		double others = 1e30, self = heard(t, i, freq[i], HEAR_FROM, A_STOPS);
+		double intruder = heard(t, i, intruder_freq, HEAR_FROM, A_STOPS);
+		double wrong_pt = heard(t, i, wrong_pt_freq, HEAR_FROM, A_STOPS);
 
-		g_assert_cmpuint(p->n_heard, >=, (A_STOPS + 5) * 160);
 		for (unsigned k = 0; k < PEERS; k++)
 			if (k != i)
-				others = MIN(others, power(x, n, freq[k]));
+				others = MIN(others, heard(t, i, freq[k], HEAR_FROM, A_STOPS));
 		if (g_test_verbose())
 			g_printerr("peer %u: others %.0f self %.0f intruder %.0f wrong-pt %.0f\n",
-			        i, others, power(x, n, freq[i]), power(x, n, intruder_freq),
-			        power(x, n, wrong_pt_freq));
+			        i, others, self, intruder, wrong_pt);
 		/* A tone of amplitude 6000 has Goertzel power 9e6 here. */
 		g_assert_cmpfloat(others, >, 1e6);
-		g_assert_cmpfloat(power(x, n, freq[i]), <, others / 1000);
-		g_assert_cmpfloat(power(x, n, intruder_freq), <, others / 1000);
-		g_assert_cmpfloat(power(x, n, wrong_pt_freq), <, others / 1000);
+		g_assert_cmpfloat(self, <, others / 1000);
+		g_assert_cmpfloat(intruder, <, others / 1000);
+		g_assert_cmpfloat(wrong_pt, <, others / 1000);
 	}
 }
 
@@ -297,12 +336,6 @@ static void test_end_to_end(void)
 	finish(&t);
 }
 
-/* Power of f heard by peer p between ticks a and b. */
-static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b)
-{
-	g_assert_cmpuint(t->peer[p].n_heard, >=, b * 160);
-	return power(t->peer[p].heard + a * 160, (b - a) * 160, f);
-}
 
 static void test_flags(void)
 {
@@ -321,17 +354,66 @@ static void test_flags(void)
 	for (unsigned k = 0; k < PEERS; k++)
 		g_assert_cmpfloat(heard(&t, 2, freq[k], 30, 65), <, quiet);
 	/* After peer 0 is muted (asked at 1.4 s; on a loaded machine the main
-	 * loop may apply it later, so the window starts from the frame peer 1
-	 * had heard when the mute took effect, plus 10 for the media thread to
-	 * see it), peer 1 hears peer 2 only, and peer 0's talk ended with a stop. */
-	after = t.peer[1].muted_frame + 10;
-	g_assert_cmpuint(t.peer[1].muted_frame, >=, 65);
-	g_assert_cmpuint(t.peer[1].n_heard / 160, >=, after + 10);
-	g_assert_cmpfloat(heard(&t, 1, freq[0], after, t.peer[1].n_heard / 160), <, quiet);
-	g_assert_cmpfloat(heard(&t, 1, freq[2], after, t.peer[1].n_heard / 160), >, loud);
+	 * loop may apply it later, so the window starts from the far end's tick
+	 * when the mute took effect, plus 10 for the media thread to see it),
+	 * peer 1 hears peer 2 only, and peer 0's talk ended with a stop. */
+	after = t.muted_tick + 10;
+	g_assert_cmpuint(t.muted_tick, >=, MUTE_AT);
+	g_assert_cmpuint(after + 10, <=, TICKS);
+	g_assert_cmpfloat(heard(&t, 1, freq[0], after, TICKS), <, quiet);
+	g_assert_cmpfloat(heard(&t, 1, freq[2], after, TICKS), >, loud);
 	g_assert_cmpuint(t.peer[0].starts, ==, 1);
 	g_assert_cmpuint(t.peer[0].stops, ==, 1);
 	g_assert_cmpuint(t.peer[1].starts, ==, 0);
+	finish(&t);
+}
+
+/* Which phase a leg's packets are all in by, and which phase a room takes. */
+static void test_phase_choice(void)
+{
+	static const int ready2[] = {1, 2}, ready13[] = {1, 3}, ready_none[] = {-1, -1},
+	                 ready3[] = {0, 1, -1};
+
+	g_assert_cmpint(ce_media_ready_phase(0), ==, -1);
+	g_assert_cmpint(ce_media_ready_phase(1 << 2), ==, 2);
+	/* wobbling across a wake: the later one */
+	g_assert_cmpint(ce_media_ready_phase(1 << 1 | 1 << 2), ==, 2);
+	g_assert_cmpint(ce_media_ready_phase(1 << 3 | 1 << 0), ==, 0);
+	g_assert_cmpint(ce_media_ready_phase(1 << 3 | 1 << 0 | 1 << 1), ==, 1);
+	/* opposite or everywhere (30 ms packets): no preference */
+	g_assert_cmpint(ce_media_ready_phase(1 << 0 | 1 << 2), ==, -1);
+	g_assert_cmpint(ce_media_ready_phase(0xf), ==, -1);
+	/* two talkers in by 1 and 2: at 2 the first waits 5 ms; at 1 the
+	 * second would wait 15 */
+	g_assert_cmpuint(ce_media_best_phase(ready2, 2, 0), ==, 2);
+	g_assert_cmpuint(ce_media_best_phase(ready2, 2, 1), ==, 2);
+	/* in by 1 and 3: 1 and 3 both make one of them wait 10 ms; stay at either */
+	g_assert_cmpuint(ce_media_best_phase(ready13, 2, 3), ==, 3);
+	g_assert_cmpuint(ce_media_best_phase(ready13, 2, 1), ==, 1);
+	/* no preference anywhere: stay */
+	g_assert_cmpuint(ce_media_best_phase(ready_none, 2, 2), ==, 2);
+	g_assert_cmpuint(ce_media_best_phase(NULL, 0, 1), ==, 1);
+	g_assert_cmpuint(ce_media_best_phase(ready3, 3, 3), ==, 1);
+}
+
+/* Talkers whose packets come 10 ms apart (two phases of the tick): the
+ * room settles at one phase and everyone still hears everyone, no packet
+ * arriving after its play time. */
+static void test_phase_offset(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	struct test t = {.offset = true};
+
+	start(&t, flags);
+	check_hearing(&t);
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct ce_media_leg_stats st;
+
+		if (!t.peer[i].leg)
+			continue;
+		ce_media_leg_stats(t.peer[i].leg, &st);
+		g_assert_cmpuint(st.jbuf.late, ==, 0);
+	}
 	finish(&t);
 }
 
@@ -361,6 +443,8 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/media/end-to-end", test_end_to_end);
 	g_test_add_func("/media/flags", test_flags);
+	g_test_add_func("/media/phase-choice", test_phase_choice);
+	g_test_add_func("/media/phase-offset", test_phase_offset);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	return g_test_run();
 }

@@ -66,14 +66,21 @@ static void put_timeout_done(int err, gint64 id, const GError *error, void *arg)
 	w->done = true;
 }
 
-/* Adds records until the store has noticed the database is gone; returns how many. */
+/*
+ * Adds records until the store has noticed the database is gone; returns how
+ * many.  Their numbers go on from one call to the next: records with the
+ * uuid of an earlier one would be stored once (idempotent replay) and the
+ * count would come out short.
+ */
 static int wait_down(struct fx *f)
 {
+	static int next = 100000;
 	gint64 end = g_get_monotonic_time() + 60 * G_USEC_PER_SEC;
 	int i = 0;
 
 	while (ce_store_is_up(f->st)) {
-		add_pair(f, 100000 + i++); /* the writer notices on its next write */
+		add_pair(f, next++); /* the writer notices on its next write */
+		i++;
 		g_main_context_iteration(f->ctx, FALSE);
 		g_usleep(2000);
 		g_assert_cmpint(g_get_monotonic_time(), <, end);
