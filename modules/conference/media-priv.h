@@ -39,7 +39,7 @@ enum ce_media_cmd_type {
  * tick), events for the main loop (a slow main loop loses talker events
  * past this, never a hand-back). */
 #define CE_MEDIA_CMD_RING 16384
-#define CE_MEDIA_EV_RING  16384
+#define CE_MEDIA_EV_RING  8192
 
 struct ce_media_cmd {
 	enum ce_media_cmd_type type;
