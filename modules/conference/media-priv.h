@@ -149,6 +149,7 @@ struct ce_media_room {
 	unsigned phase;                    /* media thread: the wake it mixes at */
 	unsigned phase_votes;              /* media thread: ticks its talkers wanted another */
 	uint64_t last_wake;                /* media thread: the wake it last mixed at */
+	bool aligned;                      /* media thread: it was where its talkers wanted */
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];

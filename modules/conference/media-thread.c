@@ -4,9 +4,10 @@
  * 20 ms tick.  Every wake applies commands and reads the socket, noting for
  * each leg at which wake (phase) its packets come in.  A room mixes at one
  * phase of each tick: after mixing it looks at where its seated talkers'
- * packets arrive and, when for PHASE_VOTES ticks another phase would have
- * had them all in sooner, moves one phase towards it (a tick of 25 or 15 ms
- * once, which RTP timestamps carry on through).  So a talker's frame is
+ * packets arrive and, when for some ticks another phase would have had
+ * them all in sooner, moves one phase towards it (a tick of 25 or 15 ms
+ * once, which RTP timestamps carry on through): after 100 ms for its first
+ * talkers, after 5 s once it has been aligned.  So a talker's frame is
  * mixed within 5 ms of its arrival without the jitter buffer having to keep
  * half a frame in reserve, rooms spread over the phases spread the work,
  * and idle rooms still cost one silent frame per leg and tick.
@@ -22,8 +23,15 @@
 #include "media-priv.h"
 
 #define TICK_NS 20000000L
-/* Ticks in a row that a room's talkers must want another phase before it moves. */
-#define PHASE_VOTES 5
+/*
+ * Ticks in a row that a room's talkers must want another phase before it
+ * moves: few for its first alignment, many (5 s) once it has been where
+ * its talkers wanted, because a move later stretches one tick to 25 ms
+ * (the legs get a frame less over the move) and packets that wobble
+ * between phases must not walk a room round the clock.
+ */
+#define PHASE_VOTES_FIRST 5
+#define PHASE_VOTES       250
 /* Packets taken from one leg per tick; more is a flood and is dropped. */
 #define LEG_RX_MAX 8
 
@@ -365,9 +373,10 @@ static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 	best = ce_media_best_phase(ready, n, room->phase);
 	if (best == room->phase) {
 		room->phase_votes = 0;
+		room->aligned |= n > 0;
 		return;
 	}
-	if (++room->phase_votes < PHASE_VOTES)
+	if (++room->phase_votes < (room->aligned ? PHASE_VOTES : PHASE_VOTES_FIRST))
 		return;
 	room->phase_votes = 0;
 	room_unlink(s, room);
