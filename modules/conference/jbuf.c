@@ -200,6 +200,17 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
 	return 0;
 }
 
+/**
+ * Keep at least @samples of delay from now on (within the bounds given to
+ * ce_jbuf_init), on top of what the jitter asks for; 0 lifts it.  The media
+ * thread asks for a frame while a leg's packets come in on both sides of
+ * its room's mixing wake.
+ */
+void ce_jbuf_set_floor(struct ce_jbuf *jb, unsigned samples)
+{
+	jb->floor = samples;
+}
+
 /** Samples between the play point and the newest one received. */
 unsigned ce_jbuf_level(const struct ce_jbuf *jb)
 {
@@ -221,6 +232,8 @@ static void adapt(struct ce_jbuf *jb, unsigned n)
 
 	if (t < jb->min_delay)
 		t = jb->min_delay;
+	if (t < jb->floor)
+		t = jb->floor;
 	if (t > jb->max_delay)
 		t = jb->max_delay;
 	jb->target = t;

@@ -56,6 +56,7 @@ struct ce_jbuf {
 	unsigned target;   /* target delay in samples */
 	unsigned peak;     /* delay that late packets asked for, decaying */
 	unsigned pkt_max;  /* longest packet of the stream, samples */
+	unsigned floor;    /* least target the caller asks for now (ce_jbuf_set_floor) */
 	int32_t excess_q4; /* smoothed delay above target, samples * 16 */
 	uint32_t jitter_q4;
 	int64_t last_transit;
@@ -71,6 +72,7 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
         uint32_t arrival);
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n);
 unsigned ce_jbuf_level(const struct ce_jbuf *jb);
+void ce_jbuf_set_floor(struct ce_jbuf *jb, unsigned samples);
 
 void ce_plc_reset(struct ce_plc *plc);
 void ce_plc_conceal(struct ce_plc *plc, int16_t *out, unsigned n);

@@ -220,6 +220,41 @@ static void test_ptime_mix(void)
 	g_assert_cmpuint(jb.st.late, ==, 0);
 }
 
+/*
+ * Packets that arrive now just before a pull, now just after it (the far
+ * end's clock at the edge of the room's mixing wake): with no floor some
+ * pulls find nothing and conceal; with a floor of one frame every pull
+ * plays received audio, one frame later.
+ */
+static unsigned straddle_concealed(unsigned floor)
+{
+	struct ce_jbuf jb;
+	int16_t out[F];
+	uint64_t start = 0;
+
+	ce_jbuf_init(&jb, CE_CODEC_PCMU, 0, 1600);
+	ce_jbuf_set_floor(&jb, floor);
+	for (unsigned k = 0; k < 200; k++) {
+		bool after = k % 7 == 3 || k % 11 == 5; /* this one comes after the pull */
+
+		if (!after)
+			put(&jb, 1000 + k * F, k * F, F);
+		if (k == 100)
+			start = jb.st.concealed;
+		ce_jbuf_pull(&jb, out, F);
+		if (after)
+			put(&jb, 1000 + k * F, k * F + 40, F);
+	}
+	/* The second half: a raised target takes effect through one stall. */
+	return (unsigned)(jb.st.concealed - start);
+}
+
+static void test_floor(void)
+{
+	g_assert_cmpuint(straddle_concealed(0), >, 0);
+	g_assert_cmpuint(straddle_concealed(F), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -230,5 +265,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/jbuf/ssrc-and-jump", test_ssrc_and_jump);
 	g_test_add_func("/jbuf/clock-skew", test_clock_skew);
 	g_test_add_func("/jbuf/ptime-mix", test_ptime_mix);
+	g_test_add_func("/jbuf/floor", test_floor);
 	return g_test_run();
 }
