@@ -224,6 +224,8 @@ def main():
                     help='soak: steady for this many seconds, RSS printed every --every s')
     ap.add_argument('--every', type=float, default=60, help='soak sample period (60)')
     ap.add_argument('--keep', action='store_true', help='keep the run folder')
+    ap.add_argument('--engine-cpu', type=int, help='pin every engine thread to this CPU')
+    ap.add_argument('--sim-cpu', type=int, help='pin the simulator to this CPU')
     a = ap.parse_args()
     steady = a.soak or a.seconds
 
@@ -255,10 +257,11 @@ def main():
           '%d media thread(s), joins %.1f s, steady %.0f s' %
           (d, a.n, a.room, a.talkers, len(probes), a.threads, joins, steady), flush=True)
     err = open(os.path.join(d, 'sim.err'), 'w')
+    pin_sim = (lambda: os.sched_setaffinity(0, {a.sim_cpu})) if a.sim_cpu is not None else None
     simp = subprocess.Popen([sim, '--rtp-shared', '--ready-max', '5',
                              '--max-time', str(int(end + 60)),  '-e', os.path.join(d, 'ev.jsonl'), os.path.join(d, 'e2e.scn'),
                              '--', engine, '--config', os.path.join(d, 'engine.conf')],
-                            env=env, stdout=err, stderr=err)
+                            env=env, stdout=err, stderr=err, preexec_fn=pin_sim)
     epid = None
     deadline = time.time() + 15
     while time.time() < deadline and (epid is None or not os.path.exists(probe)):
@@ -278,6 +281,13 @@ def main():
     if start is None:
         simp.kill()
         sys.exit('no start line in %s' % probe)
+    if a.engine_cpu is not None:
+        # the engine was started by the simulator and inherited its CPU: move
+        # every thread it has (the media threads start with its modules)
+        for tid in os.listdir('/proc/%d/task' % epid):
+            os.sched_setaffinity(int(tid), {a.engine_cpu})
+        print('engine threads pinned to CPU %d, simulator to %s' %
+              (a.engine_cpu, a.sim_cpu if a.sim_cpu is not None else 'any'), flush=True)
     rss_idle = proc_rss_kib(epid)
     wait_until(start + t0)
     c0 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),

@@ -75,9 +75,13 @@ void ce_sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n)
 		ce_sim_wav_write(ph->wav, pcm, n);
 	if (!ph->heard)
 		ph->heard = g_new0(int16_t, SIM_HEARD_SAMPLES);
-	for (i = 0; i < n; i++) {
-		ph->heard[ph->heard_pos] = pcm[i];
-		ph->heard_pos = (ph->heard_pos + 1) % SIM_HEARD_SAMPLES;
+	/* at most two pieces around the ring's end (load mode: every leg, every tick) */
+	for (i = 0; i < n;) {
+		unsigned take = MIN(n - i, SIM_HEARD_SAMPLES - ph->heard_pos);
+
+		memcpy(ph->heard + ph->heard_pos, pcm + i, take * sizeof(*pcm));
+		ph->heard_pos = (ph->heard_pos + take) % SIM_HEARD_SAMPLES;
+		i += take;
 	}
 	ph->heard_len = MIN(ph->heard_len + n, SIM_HEARD_SAMPLES);
 	ph->heard_total += n;

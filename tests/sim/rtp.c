@@ -365,7 +365,7 @@ void ce_sim_leg_free(struct sim_leg *l)
 
 static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 {
-	size_t hdr = 12, i, n;
+	size_t hdr = 12, n;
 	int16_t pcm[MAX_PAYLOAD];
 	struct sim_phone *ph;
 	int pt, diff;
@@ -403,8 +403,7 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	l->rx++;
 	l->rx_pt = pt;
 	n = len - hdr;
-	for (i = 0; i < n; i++)
-		pcm[i] = pt ? ce_sim_alaw_decode(p[hdr + i]) : ce_sim_ulaw_decode(p[hdr + i]);
+	ce_sim_g711_decode(pt != 0, p + hdr, pcm, (unsigned)n);
 	ph = ce_sim_chan_phone(l->c);
 	if (ph)
 		ce_sim_phone_heard(ph, pcm, (unsigned)n);

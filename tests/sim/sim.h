@@ -186,6 +186,7 @@ uint8_t ce_sim_ulaw_encode(int16_t s);
 int16_t ce_sim_ulaw_decode(uint8_t u);
 uint8_t ce_sim_alaw_encode(int16_t s);
 int16_t ce_sim_alaw_decode(uint8_t a);
+void ce_sim_g711_decode(bool alaw, const uint8_t *in, int16_t *out, unsigned n);
 int ce_sim_src_new(
         struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir, GError **err);
 void ce_sim_src_free(struct sim_audio_src *src);
