@@ -467,6 +467,15 @@ void ce_mix_room_prefetch(const struct ce_mix_room *room)
 		for (size_t off = 0; off < bytes; off += 64)
 			if (room->n_codec[c])
 				__builtin_prefetch(room->mix_enc[c] + off, 1);
+	/* Each leg fetches the next one's detector; the room's first leg has
+	 * no leg before it, so it is fetched here. */
+	if (room->legs) {
+		const char *t = (const char *)&room->legs->talker;
+
+		__builtin_prefetch(room->legs);
+		for (size_t off = 0; off < sizeof(room->legs->talker); off += 64)
+			__builtin_prefetch(t + off);
+	}
 }
 
 /**
