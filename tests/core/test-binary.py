@@ -419,36 +419,34 @@ def test_check_config_modules():
                 f.write(text)
             return path
 
-        plan = conf("plan.conf", "[default]\n^1$=conf/a\n^2$=echo hello\n")
-        main = conf("a.conf", "[dialplan]\nfile=plan.conf\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", main], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 2 and (plan + ":3").encode() in p.stderr and b"echo" in p.stderr,
-            "--check-config: an unsupported dialplan rule, exit 2 with the dialplan's file:line", p.stderr)
-        conf("plan.conf", "[default]\n^1$=conf/a\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", main], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 0 and b"OK" in p.stdout, "--check-config: the mended dialplan passes", p.stderr)
-        missing = conf("b.conf", "[dialplan]\nfile=nowhere.conf\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", missing], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 2 and b"nowhere.conf" in p.stderr,
-            "--check-config: a dialplan file that is named but absent, exit 2", p.stderr)
-        off = conf("c.conf", "[dialplan]\nfile=nowhere.conf\npriority=0\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", off], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 0, "--check-config: a disabled dialplan is not read", p.stderr)
-        store = conf("d.conf", "[store]\n\nbackend=mysql\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", store], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 2 and (store + ":3").encode() in p.stderr and b"mysql" in p.stderr,
-            "--check-config: an unknown store backend, exit 2 with file:line", p.stderr)
-        pg = conf("e.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname='conf\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", pg], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 2 and (pg + ":3: pg_conninfo").encode() in p.stderr,
-            "--check-config: a pg_conninfo libpq cannot parse, exit 2 with file:line", p.stderr)
-        pgok = conf("f.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname=conf\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", pgok], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 0, "--check-config: a good pg_conninfo passes without connecting", p.stderr)
-        loop = conf("g.conf", "[monitor]\ntargets=conf-monitor/\nforward=conf-monitor/x\n")
-        p = subprocess.run([BINARY, "--check-config", "--config", loop], capture_output=True, timeout=WAIT)
-        tap(p.returncode == 2 and (loop + ":3").encode() in p.stderr and b"would loop" in p.stderr,
-            "--check-config: a monitor forward that loops, exit 2 with file:line", p.stderr)
+        plan = os.path.join(d, "plan.conf")
+        # (file, its text, the dialplan's text or None, exit code, what stderr names, what it shows)
+        cases = [
+            ("a.conf", "[dialplan]\nfile=plan.conf\n", "[default]\n^1$=conf/a\n^2$=echo hello\n", 2,
+             [plan + ":3", "echo"], "an unsupported dialplan rule, exit 2 with the dialplan's file:line"),
+            ("a.conf", "[dialplan]\nfile=plan.conf\n", "[default]\n^1$=conf/a\n", 0, [],
+             "the mended dialplan passes"),
+            ("b.conf", "[dialplan]\nfile=nowhere.conf\n", None, 2, ["nowhere.conf"],
+             "a dialplan file that is named but absent, exit 2"),
+            ("c.conf", "[dialplan]\nfile=nowhere.conf\npriority=0\n", None, 0, [],
+             "a disabled dialplan is not read"),
+            ("d.conf", "[store]\n\nbackend=mysql\n", None, 2, ["{}:3", "mysql"],
+             "an unknown store backend, exit 2 with file:line"),
+            ("e.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname='conf\n", None, 2,
+             ["{}:3: pg_conninfo"], "a pg_conninfo libpq cannot parse, exit 2 with file:line"),
+            ("f.conf", "[store]\nbackend=postgresql\npg_conninfo=host=db1 dbname=conf\n", None, 0, [],
+             "a good pg_conninfo passes without connecting"),
+            ("g.conf", "[monitor]\ntargets=conf-monitor/\nforward=conf-monitor/x\n", None, 2,
+             ["{}:3", "would loop"], "a monitor forward that loops, exit 2 with file:line"),
+        ]
+        for name, text, plan_text, code, names, what in cases:
+            path = conf(name, text)
+            if plan_text is not None:
+                conf("plan.conf", plan_text)
+            p = subprocess.run([BINARY, "--check-config", "--config", path], capture_output=True, timeout=WAIT)
+            ok = p.returncode == code and (code != 0 or b"OK" in p.stdout)
+            ok = ok and all(n.format(path).encode() in p.stderr for n in names)
+            tap(ok, "--check-config: " + what, p.stderr)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
