@@ -158,7 +158,6 @@ static inline int32_t clip(int32_t v)
 	return v > 32767 ? 32767 : v < -32767 ? -32767 : v;
 }
 
-
 /*
  * Eight samples of G.711 at once.  The segment and the four mantissa bits
  * of both laws are the exponent and the top mantissa bits of the value as

@@ -257,8 +257,8 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	/* Packets read at the room's phase are mixed at once, those read at the
 	 * next one a tick later: a leg whose packets come on both sides of that
 	 * line would stall every time one comes late, so it keeps a frame. */
-	ce_jbuf_set_floor(&leg->jb,
-	        (seen >> p & 1) && (seen >> ((p + 1) % CE_MEDIA_PHASES) & 1) ? n : 0);
+	ce_jbuf_set_floor(
+	        &leg->jb, (seen >> p & 1) && (seen >> ((p + 1) % CE_MEDIA_PHASES) & 1) ? n : 0);
 	if (ce_jbuf_pull(&leg->jb, pcm, n) == CE_JBUF_SILENCE)
 		ev = ce_mix_leg_input(&leg->mix, NULL);
 	else

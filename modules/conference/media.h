@@ -69,7 +69,8 @@ struct ce_media_leg_stats {
 
 struct ce_media_stats {
 	uint64_t ticks, overruns, rx_unknown, rx_bad, tx_errors, events_lost;
-	uint64_t phase_moves; /* rooms moved to another phase of the tick, following their talkers */
+	uint64_t
+	        phase_moves; /* rooms moved to another phase of the tick, following their talkers */
 };
 
 void ce_media_conf_default(struct ce_media_conf *conf);

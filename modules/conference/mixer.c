@@ -247,7 +247,6 @@ static void fill_seats(struct ce_mix_room *room)
 	}
 }
 
-
 /*
  * sum[i] (+)= in[i], eight at a time: whole-vector stores, so the encoder's
  * whole-vector loads right after are forwarded from them instead of

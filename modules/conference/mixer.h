@@ -20,7 +20,7 @@ enum ce_mix_flag {
 	CE_MIX_LISTEN_ONLY = 1 << 1, /* not heard and never a talker (voice=false) */
 	CE_MIX_DEAF = 1 << 2,        /* hears nothing */
 	CE_MIX_ECHO = 1 << 3,        /* a talker hears the full mix, itself included (echo=true) */
-	CE_MIX_DUMB = 1 << 4,        /* no talker detector: always talking while heard (smart=false) */
+	CE_MIX_DUMB = 1 << 4,        /* no detector: always talking while heard (smart=false) */
 };
 
 struct ce_mix_room;

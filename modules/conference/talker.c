@@ -69,7 +69,6 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 	}
 }
 
-
 /* The fricative band: (1 - z^-1)^2, zero at 0 Hz, peak (gain 4) at 4 kHz. */
 #define HISS(a0, a1, a2) (-2 * (a1) + (a0) + (a2))
 #define HISS_GAIN        16.0f

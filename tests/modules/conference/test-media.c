@@ -42,9 +42,9 @@ struct test {
 	struct peer peer[PEERS];
 	int intruder;
 	unsigned speaking, max_speakers, destroyed;
-	bool flags_test; /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
-	bool offset;     /* peer 1 sends 10 ms after the others: another phase of the tick */
-	gint muted;      /* set by the main loop once the mute is applied */
+	bool flags_test;     /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
+	bool offset;         /* peer 1 sends 10 ms after the others: another phase of the tick */
+	gint muted;          /* set by the main loop once the mute is applied */
 	unsigned muted_tick; /* the far end's tick when it saw that */
 	GMainLoop *loop;
 };
@@ -335,7 +335,6 @@ static void test_end_to_end(void)
 	g_assert_null(dup);
 	finish(&t);
 }
-
 
 static void test_flags(void)
 {

@@ -252,8 +252,8 @@ static void test_dumb(void)
 			else
 				memset(f.in[i], 0, sizeof(f.in[i]));
 			if (i == 2)
-				g_assert_cmpint(ce_mix_leg_input(&f.legs[i], f.in[i]), ==,
-				        CE_TALKER_NONE);
+				g_assert_cmpint(
+				        ce_mix_leg_input(&f.legs[i], f.in[i]), ==, CE_TALKER_NONE);
 			else
 				ce_mix_leg_input(&f.legs[i], f.in[i]);
 		}
@@ -275,8 +275,8 @@ static void test_dumb(void)
 	for (unsigned k = 0; k < 2; k++)
 		g_assert_true(who[k] != &f.legs[2]);
 	/* Muting it takes it out quietly: no stop for a talk never announced. */
-	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB | CE_MIX_MUTED), ==,
-	        CE_TALKER_NONE);
+	g_assert_cmpint(
+	        ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB | CE_MIX_MUTED), ==, CE_TALKER_NONE);
 	g_assert_cmpint(f.legs[2].slot, ==, -1);
 	g_assert_false(f.legs[2].talking);
 	g_assert_false(ce_mix_leg_detach(&f.legs[2]));
