@@ -1,4 +1,7 @@
 /* testutil.c - small helpers shared by the C test programs */
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -22,4 +25,19 @@ void ce_test_rm_tree(const char *dir)
 	if (d)
 		g_dir_close(d);
 	g_rmdir(dir);
+}
+
+/** A non-blocking UDP socket bound to 127.0.0.1 on a free port; @a gets its address. */
+int ce_test_udp_loopback(struct sockaddr_in *a)
+{
+	socklen_t len = sizeof(*a);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	memset(a, 0, sizeof(*a));
+	a->sin_family = AF_INET;
+	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	g_assert_cmpint(bind(fd, (struct sockaddr *)a, sizeof(*a)), ==, 0);
+	getsockname(fd, (struct sockaddr *)a, &len);
+	return fd;
 }

@@ -15,6 +15,7 @@
 #include "modules/conference/media.h"
 #include "modules/conference/media-priv.h"
 #include "modules/conference/rtp.h"
+#include "tests/testutil.h"
 
 #define PEERS     3
 #define TICKS     110 /* 2.2 s of RTP */
@@ -58,20 +59,6 @@ static gboolean mute_peer0(gpointer data)
 	g_assert_cmpint(ce_media_leg_set_flags(t->peer[0].leg, CE_MIX_MUTED), ==, 0);
 	g_atomic_int_set(&t->muted, 1);
 	return G_SOURCE_REMOVE;
-}
-
-static int udp_socket(struct sockaddr_in *a)
-{
-	socklen_t len = sizeof(*a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-
-	g_assert_cmpint(fd, >=, 0);
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	g_assert_cmpint(bind(fd, (struct sockaddr *)a, sizeof(*a)), ==, 0);
-	getsockname(fd, (struct sockaddr *)a, &len);
-	return fd;
 }
 
 static void send_rtp(
@@ -278,13 +265,13 @@ static void start(struct test *t, const unsigned *flags)
 	for (unsigned i = 0; i < PEERS; i++) {
 		struct peer *p = &t->peer[i];
 
-		p->fd = udp_socket(&p->addr);
+		p->fd = ce_test_udp_loopback(&p->addr);
 		p->codec = i == 2 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
 		g_assert_cmpint(ce_media_leg_new(&p->leg, t->room, (struct sockaddr *)&p->addr,
 		                        sizeof(p->addr), p->codec, flags[i], p, destroyed),
 		        ==, 0);
 	}
-	t->intruder = udp_socket(&(struct sockaddr_in){0});
+	t->intruder = ce_test_udp_loopback(&(struct sockaddr_in){0});
 	t->loop = g_main_loop_new(NULL, FALSE);
 	th = g_thread_new("far-ends", far_ends, t);
 	g_main_loop_run(t->loop);

@@ -15,6 +15,7 @@
 #include "modules/conference/mediafile.h"
 #include "modules/conference/mixer.h"
 #include "modules/conference/rtp.h"
+#include "tests/testutil.h"
 
 /* Goertzel power of f in n samples at rate. */
 static double power(const int16_t *x, unsigned n, double f, unsigned rate)
@@ -299,19 +300,6 @@ static gpointer far_ends(gpointer data)
 	return NULL;
 }
 
-static int udp_socket(struct sockaddr_in *a)
-{
-	socklen_t len = sizeof(*a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-
-	memset(a, 0, sizeof(*a));
-	a->sin_family = AF_INET;
-	a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	g_assert_cmpint(bind(fd, (struct sockaddr *)a, sizeof(*a)), ==, 0);
-	getsockname(fd, (struct sockaddr *)a, &len);
-	return fd;
-}
-
 static void rig_start(struct rig *r, const double *talk)
 {
 	struct ce_media_conf conf;
@@ -332,7 +320,7 @@ static void rig_start(struct rig *r, const double *talk)
 		struct peer *p = &r->peer[i];
 
 		r->talk[i] = talk ? talk[i] : 0;
-		p->fd = udp_socket(&p->addr);
+		p->fd = ce_test_udp_loopback(&p->addr);
 		p->heard = g_new0(int16_t, MAXS);
 		g_assert_cmpint(ce_media_leg_new(&p->leg, r->room, (struct sockaddr *)&p->addr,
 		                        sizeof(p->addr), CE_CODEC_PCMU, 0, NULL, NULL),
