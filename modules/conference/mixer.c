@@ -184,15 +184,10 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 
 	if (!room)
 		return CE_TALKER_NONE;
-	if (leg->next) {
-		/* Legs are visited in list order; their detector state is the
-		 * one per-listener memory touched each tick: fetch it early. */
-		const char *t = (const char *)&leg->next->talker;
-
-		__builtin_prefetch(leg->next);
-		for (size_t off = 0; off < sizeof(leg->talker); off += 64)
-			__builtin_prefetch(t + off);
-	}
+	/* Legs are visited in list order; their state is the one
+	 * per-listener memory touched each tick: fetch it early. */
+	if (leg->next)
+		ce_mix_leg_prefetch(leg->next);
 	if (!ce_mix_leg_heard(leg))
 		return CE_TALKER_NONE;
 	if (leg->flags & CE_MIX_DUMB) {
@@ -468,13 +463,8 @@ void ce_mix_room_prefetch(const struct ce_mix_room *room)
 				__builtin_prefetch(room->mix_enc[c] + off, 1);
 	/* Each leg fetches the next one's detector; the room's first leg has
 	 * no leg before it, so it is fetched here. */
-	if (room->legs) {
-		const char *t = (const char *)&room->legs->talker;
-
-		__builtin_prefetch(room->legs);
-		for (size_t off = 0; off < sizeof(room->legs->talker); off += 64)
-			__builtin_prefetch(t + off);
-	}
+	if (room->legs)
+		ce_mix_leg_prefetch(room->legs);
 }
 
 /**

@@ -30,18 +30,25 @@ struct ce_mix_room;
  * its leg) so that joining a room allocates nothing on the media thread.
  */
 struct ce_mix_leg {
-	struct ce_mix_leg *next, *prev;         /* in the room */
-	struct ce_mix_leg *act_next, *act_prev; /* in the room's talking list */
+	/* Read every tick (with the detector's first CE_TALKER_HOT bytes,
+	 * which follow: ce_mix_leg_input fetches them ahead): */
+	struct ce_mix_leg *next;     /* in the room */
+	struct ce_mix_leg *act_next; /* in the room's talking list */
 	struct ce_mix_room *room;
+	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
 	enum ce_codec codec;
 	unsigned flags;
 	int slot; /* index in the room's talker set, or -1 */
 	bool talking;
-	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
-	uint64_t priv_tick;
 	struct ce_talker talker;
-	int16_t in[CE_MIX_MAX_FRAME]; /* this tick's input at the room rate */
+	/* Read on joins, leaves and prompts: */
+	struct ce_mix_leg *prev, *act_prev;
+	uint64_t priv_tick;
+	int16_t in[CE_MIX_MAX_FRAME]; /* this tick's input at the room rate (talkers) */
 };
+
+/* Bytes of a leg the mixer reads for every leg every tick. */
+#define CE_MIX_LEG_HOT (offsetof(struct ce_mix_leg, talker) + CE_TALKER_HOT)
 
 /*
  * An audio source without RTP (a prompt player): ROOM is heard by every
@@ -105,6 +112,16 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
+
+/* Fetch the part of leg that its next ce_mix_leg_input reads (all of its
+ * cache lines: a leg need not start on one). */
+static inline void ce_mix_leg_prefetch(const struct ce_mix_leg *leg)
+{
+	uintptr_t p = (uintptr_t)leg & ~(uintptr_t)63;
+
+	for (; p < (uintptr_t)leg + CE_MIX_LEG_HOT; p += 64)
+		__builtin_prefetch((const void *)p);
+}
 
 void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src, enum ce_mix_src_mode mode,
         struct ce_mix_leg *leg);

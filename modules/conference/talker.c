@@ -29,35 +29,40 @@
 #define G_LOG_DOMAIN "media"
 #include <math.h>
 #include <string.h>
+#include <glib.h>
 
 #include "talker.h"
 #include "vec.h"
 
 #define NO_LEVEL 1000.0f
 
+static const struct ce_talker_conf defaults = {
+        .start_db = 6.0f,
+        .start_frames = 2,
+        .burst_db = 12.0f,
+        .stay_db = 6.0f,
+        .hangover_ms = 400,
+        .min_dbfs = -58.0f,
+        .window_ms = 2000,
+        .settle_ms = 100,
+};
+
 /** Fill conf with the defaults. */
 void ce_talker_conf_default(struct ce_talker_conf *conf)
 {
-	conf->start_db = 6.0f;
-	conf->start_frames = 2;
-	conf->burst_db = 12.0f;
-	conf->stay_db = 6.0f;
-	conf->hangover_ms = 400;
-	conf->min_dbfs = -58.0f;
-	conf->window_ms = 2000;
-	conf->settle_ms = 100;
+	*conf = defaults;
 }
 
-/** Initialise t with conf (NULL: defaults). */
+/**
+ * Initialise t with conf (NULL: defaults), which must outlive t: many legs
+ * share one.  A window shorter than CE_TALKER_WINDOW_PARTS * 20 ms is
+ * taken as that long.
+ */
 void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 {
 	memset(t, 0, sizeof(*t));
-	if (conf)
-		t->conf = *conf;
-	else
-		ce_talker_conf_default(&t->conf);
-	if (t->conf.window_ms < CE_TALKER_WINDOW_PARTS * 20)
-		t->conf.window_ms = CE_TALKER_WINDOW_PARTS * 20;
+	t->conf = conf ? conf : &defaults;
+	t->part_ms = (uint16_t)CLAMP(t->conf->window_ms / CE_TALKER_WINDOW_PARTS, 20u, 60000u);
 	t->env2 = 256.0f;
 	for (int b = 0; b < CE_TALKER_BANDS; b++) {
 		struct ce_talker_floor *f = &t->band[b];
@@ -65,7 +70,7 @@ void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 		f->cur_min = NO_LEVEL;
 		f->past_min = NO_LEVEL;
 		for (int i = 0; i < CE_TALKER_WINDOW_PARTS; i++)
-			f->sub_min[i] = NO_LEVEL;
+			t->sub_min[b][i] = NO_LEVEL;
 	}
 }
 
@@ -82,70 +87,130 @@ static float min2(float a, float b)
 	return a < b ? a : b;
 }
 
+/* The sum of a vector's lanes, halving the vector each step. */
+static inline float hsum8(v8sf v)
+{
+	v4sf q = __builtin_shufflevector(v, v, 0, 1, 2, 3) +
+	         __builtin_shufflevector(v, v, 4, 5, 6, 7);
+
+	q += __builtin_shufflevector(q, q, 2, 3, 0, 1);
+	q += __builtin_shufflevector(q, q, 1, 0, 3, 2);
+	return q[0];
+}
+
+/* Sixteen samples held as little-endian 32-bit words, w, as two vectors of
+ * sign-extended 32-bit lanes: *e the even ones, *o the odd ones. */
+#define SPLIT16(e, o, w)                                                                           \
+	do {                                                                                       \
+		(e) = (v8si)((v8su)(w) << 16) >> 16;                                               \
+		(o) = (w) >> 16;                                                                   \
+	} while (0)
+
+struct sums {
+	v8sf plain, voice, hiss;
+};
+
+/* One filter output per lane from its six taps p0 = x[n] .. p5 = x[n-5]. */
+#define VOICE(p0, p1, p2, p3, p4, p5) ((p0) - (p5) + 3 * ((p1) - (p4)) + 2 * ((p2) - (p3)))
+
 /*
- * Mean squares of the band-passed (*bp) and of the plain signal (return).
- * Eight samples at a time with GCC vector extensions: this runs for every
- * leg every tick, so it is the mixer's largest per-listener cost.  The
- * samples are widened by doubling each into a 32-bit lane and shifting it
- * down arithmetically (sign extension with SSE2-level operations).
+ * Add the squares of the plain, voice-band and hiss-band signal at sixteen
+ * samples x[0..15], given as 32-bit words: w0 holds x[0..15], w2 x[-2..13],
+ * w4 x[-4..11], w6 x[-6..9] (the filters reach five back).  Read as
+ * little-endian words, 16-bit samples come apart into the even and the odd
+ * ones with two shifts, which gives every tap of both: no widening shuffles.
+ */
+static inline void step16(struct sums *acc, v8si w0, v8si w2, v8si w4, v8si w6)
+{
+	v8si e0, o0, e1, o1, e2, o2, ex, o3;
+	v8sf f;
+
+	SPLIT16(e0, o0, w0); /* x[n], x[n+1] for n = 0, 2, ... 14 */
+	SPLIT16(e1, o1, w2); /* x[n-2], x[n-1] */
+	SPLIT16(e2, o2, w4); /* x[n-4], x[n-3] */
+	SPLIT16(ex, o3, w6); /* -, x[n-5] */
+	(void)ex;
+	/* even n: taps e0 o1 e1 o2 e2 o3; odd n + 1: o0 e0 o1 e1 o2 e2 */
+	f = __builtin_convertvector(e0, v8sf);
+	acc->plain += f * f;
+	f = __builtin_convertvector(o0, v8sf);
+	acc->plain += f * f;
+	f = __builtin_convertvector(VOICE(e0, o1, e1, o2, e2, o3), v8sf);
+	acc->voice += f * f;
+	f = __builtin_convertvector(VOICE(o0, e0, o1, e1, o2, e2), v8sf);
+	acc->voice += f * f;
+	f = __builtin_convertvector(HISS(e0, o1, e1), v8sf);
+	acc->hiss += f * f;
+	f = __builtin_convertvector(HISS(o0, e0, o1), v8sf);
+	acc->hiss += f * f;
+}
+
+/* step16 on p[0..15], reading p[-6..-1] for the taps. */
+static inline void step16_at(struct sums *acc, const int16_t *p)
+{
+	v8si w0, w2, w4, w6;
+
+	LOAD8(w0, p);
+	LOAD8(w2, p - 2);
+	LOAD8(w4, p - 4);
+	LOAD8(w6, p - 6);
+	step16(acc, w0, w2, w4, w6);
+}
+
+/*
+ * Mean squares of the band-passed (*bp), the hiss-band (*hp) and of the
+ * plain signal (return).  This runs for every leg every tick, so it is the
+ * mixer's largest per-listener cost.  Sixteen samples at a time with GCC
+ * vector extensions; the first sixteen, whose taps reach back into the
+ * previous block, from a copy behind the kept history, and what does not
+ * fill sixteen at the end one by one.  (Widening the block into a 32-bit
+ * scratch array and reading the taps back at odd offsets stalled on every
+ * read: a load that straddles two recent stores cannot be forwarded.)
  */
 WIDE_CLONES static float measure(
-        struct ce_talker *t, const int16_t *pcm, unsigned n, float *bp, float *hp)
+        struct ce_talker *t, const int16_t *pcm, unsigned n, bool back, float *bp, float *hp)
 {
-	int32_t x[5 + CE_TALKER_MAX_BLOCK];
-	v8sf acc = {0}, acc_bp = {0}, acc_hp = {0};
+	struct sums acc = {{0}, {0}, {0}};
 	float sum = 0.0f, sum_bp = 0.0f, sum_hp = 0.0f;
-	unsigned i;
+	unsigned i = 0;
 
-	for (i = 0; i < 5; i++)
-		x[i] = t->hist[i];
-	for (i = 0; i + 8 <= n; i += 8) {
-		v8hi h;
-		v8si w;
+	if (n >= 16) {
+		if (back) {
+			step16_at(&acc, pcm);
+		} else {
+			/* The taps before pcm[0] from the kept history, shifted
+			 * in by whole words: nothing goes through memory. */
+			v8si h, w;
 
-		memcpy(&h, pcm + i, sizeof(h));
-		w = (v8si)__builtin_shufflevector(
-		            h, h, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7) >>
-		    16;
-		memcpy(x + 5 + i, &w, sizeof(w));
-	}
-	for (; i < n; i++)
-		x[5 + i] = pcm[i];
-	for (i = 0; i + 8 <= n; i += 8) {
-		v8si a0, a1, a2, a3, a4, a5, d1, d2;
-		v8sf y, f, h;
-
-		LOAD8(a0, x + 5 + i);
-		LOAD8(a1, x + 4 + i);
-		LOAD8(a2, x + 3 + i);
-		LOAD8(a3, x + 2 + i);
-		LOAD8(a4, x + 1 + i);
-		LOAD8(a5, x + i);
-		d1 = a1 - a4;
-		d2 = a2 - a3;
-		y = __builtin_convertvector(a0 - a5 + d1 + (d1 << 1) + (d2 << 1), v8sf);
-		f = __builtin_convertvector(a0, v8sf);
-		h = __builtin_convertvector(HISS(a0, a1, a2), v8sf);
-
-		acc += f * f;
-		acc_bp += y * y;
-		acc_hp += h * h;
+			LOAD8(h, t->hist);
+			LOAD8(w, pcm);
+			step16(&acc, w, __builtin_shufflevector(h, w, 7, 8, 9, 10, 11, 12, 13, 14),
+			        __builtin_shufflevector(h, w, 6, 7, 8, 9, 10, 11, 12, 13),
+			        __builtin_shufflevector(h, w, 5, 6, 7, 8, 9, 10, 11, 12));
+		}
+		for (i = 16; i + 16 <= n; i += 16)
+			step16_at(&acc, pcm + i);
+		sum = hsum8(acc.plain);
+		sum_bp = hsum8(acc.voice);
+		sum_hp = hsum8(acc.hiss);
 	}
 	for (; i < n; i++) {
-		const int32_t *p = x + 5 + i;
-		float y = (float)(p[0] - p[-5] + 3 * (p[-1] - p[-4]) + 2 * (p[-2] - p[-3]));
-		float h = (float)HISS(p[0], p[-1], p[-2]);
+		int32_t p[6];
+
+		for (unsigned k = 0; k < 6; k++)
+			p[k] = i >= k ? pcm[i - k] : t->hist[CE_TALKER_HIST + i - k];
+		float y = (float)VOICE(p[0], p[1], p[2], p[3], p[4], p[5]);
+		float h = (float)HISS(p[0], p[1], p[2]);
 
 		sum += (float)p[0] * (float)p[0];
 		sum_bp += y * y;
 		sum_hp += h * h;
 	}
-	for (i = 0; i < 5; i++)
-		t->hist[i] = (int16_t)x[n + i];
-	for (i = 0; i < 8; i++) {
-		sum += acc[i];
-		sum_bp += acc_bp[i];
-		sum_hp += acc_hp[i];
+	if (n >= CE_TALKER_HIST) {
+		memcpy(t->hist, pcm + n - CE_TALKER_HIST, sizeof(t->hist));
+	} else {
+		memmove(t->hist, t->hist + n, (CE_TALKER_HIST - n) * sizeof(*pcm));
+		memcpy(t->hist + CE_TALKER_HIST - n, pcm, n * sizeof(*pcm));
 	}
 	*bp = sum_bp / (float)n / 64.0f;
 	*hp = sum_hp / (float)n / HISS_GAIN;
@@ -183,21 +248,21 @@ static void track_min(struct ce_talker *t)
 {
 	bool next;
 
-	t->sub_ms += t->frame_ms;
-	next = t->sub_ms >= t->conf.window_ms / CE_TALKER_WINDOW_PARTS;
+	t->sub_ms = (uint16_t)(t->sub_ms + t->frame_ms);
+	next = t->sub_ms >= t->part_ms;
 	for (int b = 0; b < CE_TALKER_BANDS; b++) {
 		struct ce_talker_floor *f = &t->band[b];
 
 		f->cur_min = min2(f->cur_min, f->level_db);
 		if (!next)
 			continue;
-		f->sub_min[t->sub_idx] = f->cur_min;
+		t->sub_min[b][t->sub_idx] = f->cur_min;
 		f->cur_min = NO_LEVEL;
-		f->past_min = low_min(f->sub_min);
+		f->past_min = low_min(t->sub_min[b]);
 	}
 	if (!next)
 		return;
-	t->sub_idx = (t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS;
+	t->sub_idx = (uint16_t)((t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS);
 	t->sub_ms = 0;
 }
 
@@ -207,7 +272,7 @@ static void update_floor(struct ce_talker *t)
 		struct ce_talker_floor *f = &t->band[b];
 		float m = window_min(f);
 
-		if (!t->active || t->talk_ms >= t->conf.window_ms)
+		if (!t->active || t->talk_ms >= t->part_ms * CE_TALKER_WINDOW_PARTS)
 			f->floor_db = m;
 		else
 			f->floor_db = min2(f->start_floor, m);
@@ -230,12 +295,12 @@ static float above_floor(const struct ce_talker *t)
 static enum ce_talker_ev decide(struct ce_talker *t)
 {
 	float above = above_floor(t);
-	bool loud = t->band[CE_TALKER_VOICE].level_db >= t->conf.min_dbfs ||
-	            t->band[CE_TALKER_HISS].level_db >= t->conf.min_dbfs;
+	bool loud = t->band[CE_TALKER_VOICE].level_db >= t->conf->min_dbfs ||
+	            t->band[CE_TALKER_HISS].level_db >= t->conf->min_dbfs;
 
-	t->above = (loud && above >= t->conf.start_db) ? t->above + 1 : 0;
+	t->above = (loud && above >= t->conf->start_db) ? (uint16_t)MIN(t->above + 1, 1000) : 0;
 	if (!t->active) {
-		if (t->above >= t->conf.start_frames || (loud && above >= t->conf.burst_db)) {
+		if (t->above >= t->conf->start_frames || (loud && above >= t->conf->burst_db)) {
 			t->active = true;
 			t->below_ms = 0;
 			t->talk_ms = 0;
@@ -246,12 +311,12 @@ static enum ce_talker_ev decide(struct ce_talker *t)
 		return CE_TALKER_NONE;
 	}
 	t->talk_ms += t->frame_ms;
-	if (loud && above >= t->conf.stay_db) {
+	if (loud && above >= t->conf->stay_db) {
 		t->below_ms = 0;
 		return CE_TALKER_NONE;
 	}
 	t->below_ms += t->frame_ms;
-	if (t->below_ms < t->conf.hangover_ms)
+	if (t->below_ms < t->conf->hangover_ms)
 		return CE_TALKER_NONE;
 	t->active = false;
 	return CE_TALKER_STOP;
@@ -284,19 +349,20 @@ static void envelope(struct ce_talker *t, float ms)
 		t->env2 += (ms - t->env2) / 16.0f;
 }
 
-/* Judge one block of n samples lasting block_ms; *ms gets its plain mean square. */
-static enum ce_talker_ev block(
-        struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned block_ms, float *ms)
+/* Judge one block of n samples lasting block_ms (back: the frame's samples
+ * before pcm precede it); *ms gets its plain mean square. */
+static enum ce_talker_ev block(struct ce_talker *t, const int16_t *pcm, unsigned n, bool back,
+        unsigned block_ms, float *ms)
 {
 	enum ce_talker_ev ev = CE_TALKER_NONE;
 	float bp, hp;
 
-	t->frame_ms = block_ms;
-	*ms = measure(t, pcm, n, &bp, &hp);
+	t->frame_ms = (uint16_t)block_ms;
+	*ms = measure(t, pcm, n, back, &bp, &hp);
 	t->band[CE_TALKER_VOICE].level_db = to_db(bp);
 	t->band[CE_TALKER_HISS].level_db = to_db(hp);
 	t->level_db = t->band[CE_TALKER_VOICE].level_db;
-	if (t->seen_ms >= t->conf.settle_ms) {
+	if (t->seen_ms >= t->conf->settle_ms) {
 		update_floor(t);
 		ev = decide(t);
 	} else {
@@ -326,7 +392,7 @@ enum ce_talker_ev ce_talker_frame(
 		return CE_TALKER_NONE;
 	for (unsigned off = 0; off < n; off += blk) {
 		float ms;
-		enum ce_talker_ev e = block(t, pcm + off, blk, blk * 1000 / rate, &ms);
+		enum ce_talker_ev e = block(t, pcm + off, blk, off > 0, blk * 1000 / rate, &ms);
 
 		sum += ms * (float)blk;
 		if (e != CE_TALKER_NONE)
@@ -341,14 +407,14 @@ enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned ra
 {
 	if (n == 0 || rate == 0)
 		return CE_TALKER_NONE;
-	t->frame_ms = n * 1000 / rate;
+	t->frame_ms = (uint16_t)(n * 1000 / rate);
 	t->above = 0;
 	envelope(t, 0.0f);
 	if (!t->active)
 		return CE_TALKER_NONE;
 	t->talk_ms += t->frame_ms;
 	t->below_ms += t->frame_ms;
-	if (t->below_ms < t->conf.hangover_ms)
+	if (t->below_ms < t->conf->hangover_ms)
 		return CE_TALKER_NONE;
 	t->active = false;
 	return CE_TALKER_STOP;

@@ -3,6 +3,7 @@
 #define CE_TALKER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Tuning; ce_talker_conf_default() gives the measured defaults (docs/media.md). */
@@ -10,6 +11,9 @@
 /* Longest block judged at once (20 ms at 16 kHz, for frames that do not split
  * into 10 ms blocks must not be longer). */
 #define CE_TALKER_MAX_BLOCK 320
+/* Input samples kept for the filters' taps into the next frame (whole
+ * vector, though the filters reach back five). */
+#define CE_TALKER_HIST 16
 
 struct ce_talker_conf {
 	float start_db;        /* 10 ms blocks this far above the floor start a talk... */
@@ -42,25 +46,35 @@ struct ce_talker_floor {
 	float start_floor; /* the floor when the talk started */
 	float cur_min;     /* quietest block of the current part of the window */
 	float past_min;    /* quietest block of the finished parts */
-	float sub_min[CE_TALKER_WINDOW_PARTS];
-	float level_db; /* the last block's level */
+	float level_db;    /* the last block's level */
 };
 
+/*
+ * A leg's detector.  It runs for every leg every tick, and with many legs
+ * its state is what the mixer waits for: everything a block reads comes
+ * first, in as few cache lines as it fits (CE_TALKER_HOT bytes); the
+ * per-part minima, touched every window_ms / CE_TALKER_WINDOW_PARTS, last.
+ */
 struct ce_talker {
-	struct ce_talker_conf conf;
-	unsigned frame_ms;
+	const struct ce_talker_conf *conf; /* shared, outlives the detector */
 	bool active;
-	unsigned above; /* frames in a row above start_db */
+	uint16_t above;    /* blocks in a row above start_db */
+	uint16_t frame_ms; /* the last block's length */
+	uint16_t sub_ms;   /* time in the current part of the window */
+	uint16_t sub_idx;
+	uint16_t part_ms; /* window_ms / CE_TALKER_WINDOW_PARTS */
 	unsigned below_ms;
 	unsigned talk_ms;
 	unsigned seen_ms;
-	unsigned sub_ms; /* time in the current part of the window */
-	unsigned sub_idx;
-	int16_t hist[5]; /* last input samples, for the filters */
+	float level_db;               /* the last block's voice-band level (dB) */
+	float env2;                   /* smoothed mean square of the plain signal (Yate's energy) */
+	int16_t hist[CE_TALKER_HIST]; /* last input samples, for the filters */
 	struct ce_talker_floor band[CE_TALKER_BANDS];
-	float level_db; /* the last block's voice-band level (dB) */
-	float env2;     /* smoothed mean square of the plain signal (Yate's energy) */
+	/* cold: */
+	float sub_min[CE_TALKER_BANDS][CE_TALKER_WINDOW_PARTS]; /* each part's quietest block */
 };
+
+#define CE_TALKER_HOT offsetof(struct ce_talker, sub_min)
 
 void ce_talker_conf_default(struct ce_talker_conf *conf);
 void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf);
