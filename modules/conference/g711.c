@@ -212,6 +212,96 @@ WIDE_CLONES static size_t encode_mix8(
 	return i;
 }
 
+#ifdef CE_VEC_AVX2
+/* The mu-law codes (in the low byte of each lane) of eight clipped samples:
+ * the float trick of encode_mix8. */
+AVX2_FN static inline __m256i ulaw8_avx2(__m256i v)
+{
+	__m256i mag = _mm256_min_epi32(_mm256_abs_epi32(v), _mm256_set1_epi32(ULAW_CLIP));
+	__m256i bits = _mm256_castps_si256(
+	        _mm256_cvtepi32_ps(_mm256_add_epi32(mag, _mm256_set1_epi32(ULAW_BIAS))));
+	__m256i code = _mm256_sub_epi32(_mm256_srli_epi32(bits, 19), _mm256_set1_epi32(0x860));
+	__m256i sign = _mm256_and_si256(_mm256_srai_epi32(v, 31), _mm256_set1_epi32(0x80));
+
+	return _mm256_xor_si256(_mm256_or_si256(code, sign), _mm256_set1_epi32(0xff));
+}
+
+/* The A-law codes of eight clipped samples. */
+AVX2_FN static inline __m256i alaw8_avx2(__m256i v)
+{
+	__m256i neg, bits, code;
+
+	v = _mm256_srai_epi32(v, 3);
+	neg = _mm256_srai_epi32(v, 31);
+	v = _mm256_xor_si256(v, neg);
+	bits = _mm256_castps_si256(_mm256_cvtepi32_ps(v));
+	code = _mm256_blendv_epi8(
+	        _mm256_sub_epi32(_mm256_srli_epi32(bits, 19), _mm256_set1_epi32(0x830)),
+	        _mm256_srli_epi32(v, 1), _mm256_cmpgt_epi32(_mm256_set1_epi32(32), v));
+	return _mm256_xor_si256(code, _mm256_xor_si256(_mm256_set1_epi32(0xd5),
+	                                      _mm256_and_si256(neg, _mm256_set1_epi32(0x80))));
+}
+
+/* Eight samples of sum - minus, clipped symmetrically, as 32-bit lanes. */
+AVX2_FN static inline __m256i mix8_avx2(const int32_t *sum, const int16_t *minus)
+{
+	__m256i v = _mm256_loadu_si256((const __m256i *)(const void *)sum);
+
+	if (minus)
+		v = _mm256_sub_epi32(v, _mm256_cvtepi16_epi32(_mm_loadu_si128(
+		                                (const __m128i *)(const void *)minus)));
+	return _mm256_max_epi32(
+	        _mm256_min_epi32(v, _mm256_set1_epi32(32767)), _mm256_set1_epi32(-32767));
+}
+
+/* The codes of samples i..i+7 of the mix in the low bytes of the lanes
+ * (written out four times by the caller: an array of them went through
+ * the stack). */
+AVX2_FN static inline __m256i code8_avx2(
+        bool ulaw, const int32_t *sum, const int16_t *minus, size_t i)
+{
+	__m256i v = mix8_avx2(sum + i, minus ? minus + i : NULL);
+
+	return ulaw ? ulaw8_avx2(v) : alaw8_avx2(v);
+}
+
+/*
+ * Thirty-two samples at a time: four vectors of codes packed to bytes with
+ * two saturating packs and put in order with one permute (the packs work
+ * within each 128-bit half).  The codec is a constant in each caller's
+ * loop, so each law gets a loop of its own.
+ */
+AVX2_FN static inline __attribute__((always_inline)) size_t encode_mix32_law(
+        bool ulaw, const int32_t *sum, const int16_t *minus, uint8_t *out, size_t n)
+{
+	const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+	size_t i;
+
+	for (i = 0; i + 32 <= n; i += 32) {
+		__m256i c0 = code8_avx2(ulaw, sum, minus, i);
+		__m256i c1 = code8_avx2(ulaw, sum, minus, i + 8);
+		__m256i c2 = code8_avx2(ulaw, sum, minus, i + 16);
+		__m256i c3 = code8_avx2(ulaw, sum, minus, i + 24);
+		__m256i p = _mm256_packus_epi16(
+		        _mm256_packus_epi32(c0, c1), _mm256_packus_epi32(c2, c3));
+
+		_mm256_storeu_si256(
+		        (__m256i *)(void *)(out + i), _mm256_permutevar8x32_epi32(p, order));
+	}
+	return i;
+}
+
+AVX2_FN static size_t encode_mix32(
+        enum ce_codec codec, const int32_t *sum, const int16_t *minus, uint8_t *out, size_t n)
+{
+	if (codec == CE_CODEC_PCMU)
+		return minus ? encode_mix32_law(true, sum, minus, out, n)
+		             : encode_mix32_law(true, sum, NULL, out, n);
+	return minus ? encode_mix32_law(false, sum, minus, out, n)
+	             : encode_mix32_law(false, sum, NULL, out, n);
+}
+#endif
+
 /**
  * Encode the mix sum[i] - minus[i] (minus NULL: sum[i]) of n samples to
  * out, clipping symmetrically: the mixer's one pass per output frame.
@@ -229,7 +319,11 @@ void ce_codec_encode_mix(
 			lin[i] = (int16_t)clip(sum[i] - (minus ? minus[i] : 0));
 		return;
 	}
-	i = encode_mix8(codec, sum, minus, out, n);
+#ifdef CE_VEC_AVX2
+	if (ce_vec_avx2())
+		i = encode_mix32(codec, sum, minus, out, n);
+#endif
+	i += encode_mix8(codec, sum + i, minus ? minus + i : NULL, out + i, n - i);
 	for (; i < n; i++)
 		out[i] = t[clip(sum[i] - (minus ? minus[i] : 0)) + 32768];
 }

@@ -1,7 +1,9 @@
-/* vec.h - GCC vector types and the AVX2 function clones the media hot loops share */
+/* vec.h - GCC vector types, the AVX2 function clones and the AVX2 paths the media hot loops share
+ */
 #ifndef CE_CONF_VEC_H
 #define CE_CONF_VEC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -25,5 +27,20 @@ typedef int16_t v8hi __attribute__((vector_size(16)));
 /* Macros, not functions: passing 32-byte vectors by value would depend on AVX. */
 #define LOAD8(v, p)   memcpy(&(v), (p), sizeof(v))
 #define VSEL(m, a, b) (((a) & (m)) | ((b) & ~(m)))
+
+/*
+ * Loops whose best form needs instructions the vector extensions do not
+ * express (packing with saturation, multiply-add of 16-bit pairs) have an
+ * AVX2 version written with intrinsics beside their portable one, chosen
+ * at run time by ce_vec_avx2().  Unlike the clones, this works under ASan.
+ */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CE_VEC_AVX2 1
+#include <immintrin.h>
+#define AVX2_FN __attribute__((target("avx2")))
+#endif
+
+bool ce_vec_avx2(void);
+void ce_vec_set_avx2(bool on);
 
 #endif

@@ -2,6 +2,7 @@
 #include <glib.h>
 
 #include "modules/conference/g711.h"
+#include "modules/conference/vec.h"
 
 static void test_known_values(void)
 {
@@ -79,7 +80,7 @@ static void test_buffers(void)
 }
 
 /* The mixer's vectorised encoder against the table, for every input. */
-static void test_encode_mix_exhaustive(void)
+static void encode_mix_exhaustive(void)
 {
 	static int32_t sum[65536 + 64];
 	static int16_t minus[65536 + 64];
@@ -109,6 +110,19 @@ static void test_encode_mix_exhaustive(void)
 	}
 }
 
+static void test_encode_mix_exhaustive(void)
+{
+	encode_mix_exhaustive();
+}
+
+/* The same with the AVX2 paths off: the portable loops, on any CPU. */
+static void test_encode_mix_portable(void)
+{
+	ce_vec_set_avx2(false);
+	encode_mix_exhaustive();
+	ce_vec_set_avx2(true);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -117,5 +131,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/g711/error-bounded-monotonic", test_monotonic_error);
 	g_test_add_func("/g711/buffers", test_buffers);
 	g_test_add_func("/g711/encode-mix-exhaustive", test_encode_mix_exhaustive);
+	g_test_add_func("/g711/encode-mix-portable", test_encode_mix_portable);
 	return g_test_run();
 }
