@@ -39,12 +39,13 @@ static const struct cadence s_cadences[] = {
         {"silence", NULL, {{0, 0, 1000, 0}}},
 };
 
-static const char s_digits[] = "123456789*0#abcd";
+static const char s_digits[] = "123a456b789c*0#d"; /* the keypad, row by row */
 static const uint16_t s_rows[] = {697, 770, 852, 941};
 static const uint16_t s_cols[] = {1209, 1336, 1477, 1633};
 
 static void add(struct ce_tone *t, uint16_t f1, uint16_t f2, uint16_t ms, uint16_t amp)
 {
+	g_return_if_fail(t->n < CE_TONE_MAX_SEGS);
 	t->seg[t->n++] = (struct ce_tone_seg){f1, f2, ms, amp};
 	t->cycle_ms += ms;
 }

@@ -26,8 +26,8 @@
  * tones have none (they repeat until stopped or their duration is over).
  */
 
-#define CE_TONE_MAX_SEGS   72
 #define CE_TONE_MAX_DIGITS 32
+#define CE_TONE_MAX_SEGS   (3 * CE_TONE_MAX_DIGITS) /* gap, pair, gap per digit */
 
 struct ce_tone_seg {
 	uint16_t f1, f2; /* Hz, 0 for none (both 0: silence) */

@@ -15,6 +15,7 @@
 #include "modules/conference/mediafile.h"
 #include "modules/conference/mixer.h"
 #include "modules/conference/rtp.h"
+#include "modules/conference/tone.h"
 #include "tests/testutil.h"
 
 /* Goertzel power of f in n samples at rate. */
@@ -215,6 +216,125 @@ static void test_bad_files(void)
 	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 11025), ==, -EINVAL);
 	ce_mfile_io_free(io);
 	g_free(corrupt);
+}
+
+/* ---- tones: Yate's names synthesised on the I/O thread ---- */
+
+/* A span of a tone: from..to ms holds f1 (and f2), or silence (f1 0: all samples 0). */
+struct span {
+	unsigned from, to;
+	double f1, f2;
+};
+
+/* Play tone/@name for @ms (0: natural length) at @rate and check its spans and length. */
+static void check_tone(const char *name, unsigned rate, unsigned ms, unsigned expect_ms,
+        const struct span *spans, unsigned n_spans)
+{
+	struct ce_mfile_io *io;
+	struct ce_mfile *f;
+	struct ce_tone t;
+	unsigned n;
+	int16_t *x;
+
+	g_assert_cmpint(ce_tone_parse(&t, name), ==, 0);
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, rate, ms), ==, 0);
+	g_assert_true(g_str_has_prefix(ce_mfile_path(f), "tone/"));
+	x = play_all(f, rate / 50, &n);
+	g_assert_false(ce_mfile_failed(f));
+	/* the last frame is padded to 20 ms */
+	g_assert_cmpuint(
+	        n, ==, (expect_ms * rate / 1000 + rate / 50 - 1) / (rate / 50) * (rate / 50));
+	for (unsigned i = 0; i < n_spans; i++) {
+		/* judge the middle of each span: 5 ms off each edge */
+		unsigned a = (spans[i].from + 5) * rate / 1000, b = (spans[i].to - 5) * rate / 1000;
+		double p1, p2, other;
+
+		g_assert_cmpuint(b, <=, n);
+		if (!spans[i].f1) {
+			for (unsigned k = a; k < b; k++)
+				g_assert_cmpint(x[k], ==, 0);
+			continue;
+		}
+		p1 = power(x + a, b - a, spans[i].f1, rate);
+		p2 = spans[i].f2 ? power(x + a, b - a, spans[i].f2, rate) : p1;
+		other = power(x + a, b - a, spans[i].f1 * (spans[i].f2 ? 0.5 : 1.37), rate);
+		g_test_message("%s %u-%u ms: %.0f Hz %.0f, %.0f Hz %.0f, off %.0f", name,
+		        spans[i].from, spans[i].to, spans[i].f1, p1, spans[i].f2, p2, other);
+		g_assert_cmpfloat(p1, >, 1e6);
+		g_assert_cmpfloat(p2, >, 1e6);
+		g_assert_cmpfloat(p1, >, 1000 * other);
+	}
+	ce_mfile_close(f);
+	ce_mfile_io_free(io);
+	g_free(x);
+}
+
+static void test_tones(void)
+{
+	/* busy: 500 on, 500 off, repeated for the duration */
+	check_tone("busy", 8000, 2000, 2000,
+	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}, {1000, 1500, 425, 0},
+	                {1500, 2000, 0, 0}},
+	        4);
+	check_tone("bs", 16000, 1000, 1000,
+	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}}, 2);
+	check_tone("dial", 8000, 700, 700, (const struct span[]){{0, 700, 425, 0}}, 1);
+	check_tone("ring", 8000, 6000, 6000,
+	        (const struct span[]){{0, 1000, 425, 0}, {1000, 5000, 0, 0}, {5000, 6000, 425, 0}},
+	        3);
+	check_tone("specdial", 8000, 1000, 1000,
+	        (const struct span[]){{0, 950, 425, 0}, {950, 1000, 0, 0}}, 2);
+	check_tone("congestion", 8000, 1000, 1000,
+	        (const struct span[]){
+	                {0, 250, 425, 0}, {250, 500, 0, 0}, {500, 750, 425, 0}, {750, 1000, 0, 0}},
+	        4);
+	check_tone("outoforder", 8000, 800, 800,
+	        (const struct span[]){
+	                {0, 100, 425, 0}, {100, 200, 0, 0}, {400, 500, 425, 0}, {600, 800, 425, 0}},
+	        4);
+	check_tone("info", 8000, 2050, 2050,
+	        (const struct span[]){{0, 330, 950, 0}, {330, 360, 0, 0}, {360, 690, 1400, 0},
+	                {720, 1050, 1800, 0}, {1050, 2050, 0, 0}},
+	        5);
+	check_tone("milliwatt", 8000, 500, 500, (const struct span[]){{0, 500, 1000, 0}}, 1);
+	check_tone("silence", 8000, 300, 300, (const struct span[]){{0, 300, 0, 0}}, 1);
+	/* DTMF: 40 ms gap, 120 ms of the pair, 40 ms gap; once by default */
+	check_tone("dtmf/5", 8000, 0, 200,
+	        (const struct span[]){{0, 40, 0, 0}, {40, 160, 770, 1336}, {160, 200, 0, 0}}, 3);
+	check_tone("#", 8000, 0, 200, (const struct span[]){{40, 160, 941, 1477}}, 1);
+	check_tone("dtmfstr/1d", 8000, 0, 400,
+	        (const struct span[]){
+	                {40, 160, 697, 1209}, {160, 240, 0, 0}, {240, 360, 941, 1633}},
+	        3);
+	/* a duration repeats the digit's cadence */
+	check_tone("dtmf/0", 8000, 400, 400,
+	        (const struct span[]){{40, 160, 941, 1336}, {240, 360, 941, 1336}}, 2);
+}
+
+static void test_bad_tones(void)
+{
+	static const char *const bad[] = {"", "nosuch", "dtmf/", "dtmf/x", "dtmf/12", "dtmfstr/",
+	        "dtmfstr/12x", "e", "Busy ", "tone/busy"};
+	struct ce_mfile_io *io;
+	struct ce_mfile *f = NULL;
+	struct ce_tone t;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_cmpint(ce_tone_parse(&t, bad[i]), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, NULL), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, "dtmfstr/12345678901234567890123456789012"), ==, 0);
+	g_assert_cmpint(ce_tone_parse(&t, "dtmfstr/123456789012345678901234567890123"), ==, -E2BIG);
+	g_assert_cmpint(
+	        ce_tone_parse(&t, "dtmfstr/1234567890123456789012345678901234567890"), ==, -E2BIG);
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	memset(&t, 0, sizeof(t));
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, 8000, 100), ==, -EINVAL);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, NULL, 8000, 100), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, "busy"), ==, 0);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, 11025, 100), ==, -EINVAL);
+	g_assert_null(f);
+	ce_mfile_io_free(io);
 }
 
 /* ---- the media engine over loopback RTP ---- */
@@ -509,6 +629,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/mixer-sources", test_mixer_sources);
 	g_test_add_func("/prompt/formats", test_formats);
 	g_test_add_func("/prompt/bad-files", test_bad_files);
+	g_test_add_func("/prompt/tones", test_tones);
+	g_test_add_func("/prompt/bad-tones", test_bad_tones);
 	g_test_add_func("/prompt/rtp", test_rtp_prompts);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
