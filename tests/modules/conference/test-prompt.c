@@ -536,6 +536,181 @@ static void test_rtp_prompts(void)
 	g_free(tone);
 }
 
+/* Queue a tone to the rig's room (@mode, peer @leg); returns the error. */
+static int rig_tone(
+        struct rig *r, const char *name, unsigned ms, enum ce_media_play_mode mode, unsigned leg)
+{
+	struct ce_tone t;
+
+	g_assert_cmpint(ce_tone_parse(&t, name), ==, 0);
+	return ce_media_play_tone(NULL, r->room, &t, ms, mode,
+	        mode == CE_MEDIA_PLAY_ROOM ? NULL : r->peer[leg].leg, NULL, NULL);
+}
+
+/* Run until @n players ended (bounded), then let their last frames arrive. */
+static void run_until_done(struct rig *r, unsigned n)
+{
+	for (unsigned i = 0; i < 20 && r->done < n; i++)
+		run(r);
+	g_assert_cmpuint(r->done, ==, n);
+	wait_frames(r, 5);
+}
+
+/*
+ * Frame by frame (20 ms), what peer @i heard from sample @from: for each
+ * frame whether @fa and @fb are in it.  Checks that they never sound
+ * together, that every @fa frame comes before every @fb frame, and
+ * returns the counts of each and the gap between the last @fa and the
+ * first @fb frame.
+ */
+static void check_order(struct rig *r, unsigned i, gint from, double fa, double fb, unsigned *na,
+        unsigned *nb, unsigned *gap)
+{
+	const int16_t *x = r->peer[i].heard;
+	gint to = g_atomic_int_get(&r->peer[i].n);
+	int last_a = -1, first_b = -1;
+
+	*na = *nb = 0;
+	for (int k = 0; from + (k + 1) * 160 <= to; k++) {
+		double pa = power(x + from + k * 160, 160, fa, 8000);
+		double pb = power(x + from + k * 160, 160, fb, 8000);
+		/* a 20 ms window leaks a little of one tone into the other's bin */
+		bool a = pa > 1e5 && pa > 100 * pb, b = pb > 1e5 && pb > 100 * pa;
+
+		if (pa > 1e6 && pb > 1e6)
+			g_error("frame %d: %.0f Hz (%.0f) and %.0f Hz (%.0f) together", k, fa, pa,
+			        fb, pb);
+		if (a) {
+			g_assert_cmpint(first_b, <, 0);
+			last_a = k;
+			(*na)++;
+		}
+		if (b) {
+			if (first_b < 0)
+				first_b = k;
+			(*nb)++;
+		}
+	}
+	*gap = last_a >= 0 && first_b >= 0 ? (unsigned)(first_b - last_a) : 0;
+	g_test_message("peer %u: %u frames of %.0f Hz, then %u of %.0f Hz, gap %u", i, *na, fa, *nb,
+	        fb, *gap);
+}
+
+static void test_rtp_queue(void)
+{
+	struct rig r;
+	char *file = tone_file("queue-1k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1000, 0.4);
+	gint from[PEERS];
+	unsigned na, nb, gap;
+
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	/* the room: a file, then a tone queued behind it, heard one after the other */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(
+	        ce_media_play_new(NULL, r.room, file, CE_MEDIA_PLAY_ROOM, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 400, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	run_until_done(&r, 2);
+	for (unsigned i = 0; i < PEERS; i++) {
+		check_order(&r, i, from[i], 1000, 425, &na, &nb, &gap);
+		g_assert_cmpuint(na, >=, 19);
+		g_assert_cmpuint(na, <=, 21);
+		g_assert_cmpuint(nb, >=, 19);
+		g_assert_cmpuint(nb, <=, 21);
+		g_assert_cmpuint(gap, ==, 1); /* the next tick: no gap, no overlap */
+	}
+	r.done = 0;
+	/* all but one queues with the room: peer 2 hears only the room's tone */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 300, CE_MEDIA_PLAY_EXCEPT, 2), ==, 0);
+	run_until_done(&r, 2);
+	check_order(&r, 0, from[0], 425, 1000, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, >=, 14);
+	g_assert_cmpuint(gap, ==, 1);
+	check_order(&r, 2, from[2], 425, 1000, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, ==, 0);
+	r.done = 0;
+	/* one leg: its own queue; the others hear nothing of it */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 300, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	run_until_done(&r, 2);
+	check_order(&r, 1, from[1], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, >=, 14);
+	g_assert_cmpuint(gap, ==, 1);
+	check_order(&r, 0, from[0], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na + nb, ==, 0);
+	r.done = 0;
+	rig_stop(&r);
+	g_free(file);
+}
+
+static void count_destroy(gpointer data)
+{
+	(*(unsigned *)data)++;
+}
+
+static void test_rtp_queue_full(void)
+{
+	struct ce_tone t;
+	struct rig r;
+	unsigned destroyed = 0, na, nb, gap;
+	gint from;
+
+	g_assert_cmpint(ce_tone_parse(&t, "milliwatt"), ==, 0);
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	/* a full queue: the oldest are kept, the next is refused */
+	for (unsigned i = 0; i < CE_MEDIA_PLAY_QUEUE; i++)
+		g_assert_cmpint(ce_media_play_tone(NULL, r.room, &t, 60000, CE_MEDIA_PLAY_ROOM,
+		                        NULL, &destroyed, count_destroy),
+		        ==, 0);
+	g_assert_cmpint(ce_media_play_tone(NULL, r.room, &t, 60000, CE_MEDIA_PLAY_ROOM, NULL,
+	                        &destroyed, count_destroy),
+	        ==, -ENOBUFS);
+	g_assert_cmpint(ce_media_play_new(NULL, r.room, "/x.wav", CE_MEDIA_PLAY_EXCEPT,
+	                        r.peer[0].leg, NULL, NULL),
+	        ==, -ENOBUFS);
+	/* other queues are not affected */
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	wait_frames(&r, 10);
+	g_assert_cmpfloat(
+	        power(r.peer[0].heard + g_atomic_int_get(&r.peer[0].n) - 800, 800, 1000, 8000), >,
+	        1e5);
+	/* stop: the playing one and the waiting ones go, without PLAY_DONE */
+	g_assert_cmpint(
+	        ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, CE_MEDIA_PLAY_QUEUE);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, 0);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_LEG, r.peer[1].leg), ==, 1);
+	wait_frames(&r, 5);
+	from = g_atomic_int_get(&r.peer[0].n);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	run_until_done(&r, 1);
+	g_assert_cmpuint(destroyed, ==, CE_MEDIA_PLAY_QUEUE);
+	check_order(&r, 0, from, 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na, ==, 0);
+	g_assert_cmpuint(nb, >=, 14);
+	r.done = 0;
+	/* a leg that leaves ends its waiting prompts; all but it reaches everyone */
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 2), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 2), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 200, CE_MEDIA_PLAY_EXCEPT, 2), ==, 0);
+	ce_media_leg_free(r.peer[2].leg);
+	r.peer[2].leg = NULL;
+	run_until_done(&r, 2);
+	g_assert_cmpint(rig_tone(&r, "dial", 200, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, 3);
+	rig_stop(&r);
+}
+
 /* A recording: its length in samples, and the powers of the two talkers' tones. */
 static unsigned check_recording(const char *path, int major, double *p1, double *p2)
 {
@@ -632,6 +807,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/tones", test_tones);
 	g_test_add_func("/prompt/bad-tones", test_bad_tones);
 	g_test_add_func("/prompt/rtp", test_rtp_prompts);
+	g_test_add_func("/prompt/rtp-queue", test_rtp_queue);
+	g_test_add_func("/prompt/rtp-queue-full", test_rtp_queue_full);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	ret = g_test_run();
