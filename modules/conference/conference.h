@@ -14,15 +14,18 @@ struct ce_conf;
  * Prompt names: a bare file name is looked up in [conference] prompts_dir
  * (the shipped prompts: enter.wav, leave.wav, lonely.wav, recording.wav,
  * end-1min.wav, end-5min.wav, end-10min.wav, ended.wav); a name with a '/'
- * or Yate's wave/play/PATH is used as it is.
+ * or Yate's wave/play/PATH is used as it is; Yate's tone/NAME (tone/busy,
+ * tone/dtmf/5, ...) is synthesised for [conference] tone_duration.
  */
 
 /*
  * Play @file once: to the whole room (@leg NULL), to one leg, or with
- * @others to everyone but that leg.  @leg is a dumb/N id, the caller's
- * channel id or the leg's number in "conf show".  Returns 0, -ENODEV (no
- * conference module), -ENOENT (no such room or leg), -EINVAL (no file),
- * -ENOTCONN (the leg has no audio yet).
+ * @others to everyone but that leg, after the prompts already queued for
+ * that target (the room's queue for the room and all-but-one, the leg's
+ * own).  @leg is a dumb/N id, the caller's channel id or the leg's number
+ * in "conf show".  Returns 0, -ENODEV (no conference module), -ENOENT (no
+ * such room or leg), -EINVAL (no file, unknown tone), -ENOTCONN (the leg
+ * has no audio yet), -ENOBUFS (that queue is full).
  */
 int ce_conference_play(const char *room, const char *file, const char *leg, bool others);
 

@@ -17,11 +17,14 @@
  * masqueraded: chan.masquerade id=dumb/N message=chan.control ...), or
  * targetid=conf/NAME operation=lock; call.drop id=conf/NAME.  Prompts and
  * recording: operation=play file=F (to a leg; others=true: to everyone but
- * it; to a room: everyone), operation=record file=F [recordwarn=W] and
- * operation=stoprecord, aimed at a room or at any of its legs.  Operator
+ * it; to a room: everyone; F may be tone/NAME with duration=MS; queued
+ * after what plays to the same target unless queue=false),
+ * operation=stopplay [others=true], operation=record file=F
+ * [recordwarn=W] and operation=stoprecord, aimed at a room or at any of
+ * its legs.  Operator
  * side: "conf list", "conf show ROOM", "conf kick ROOM LEG", "conf play
- * ROOM FILE [LEG [others]]", "conf record ROOM FILE", "conf stoprecord
- * ROOM", ... in Yate's remote console.
+ * ROOM FILE [LEG [others]]", "conf stopplay ROOM [LEG [others]]", "conf
+ * record ROOM FILE", "conf stoprecord ROOM", ... in Yate's remote console.
  */
 
 #define PREFIX "conf/"
@@ -44,16 +47,54 @@ static bool control_leg(struct ce_leg *leg, const char *op, const struct ce_msg 
 	return true;
 }
 
+/* A refused request: Yate's error and a reason in the (false) answer. */
+static bool refuse(struct ce_msg *msg, const char *error, const char *reason)
+{
+	ce_msg_set(msg, "error", error);
+	ce_msg_set(msg, "reason", reason);
+	return false;
+}
+
+/* operation=play file=F [others=true] [duration=MS] [queue=false] */
+static bool control_play(struct ce_room *room, struct ce_leg *leg, struct ce_msg *msg)
+{
+	const char *dur = ce_msg_get(msg, "duration");
+	struct ce_play_opts o = {.replace = !ce_msg_get_bool(msg, "queue", true)};
+	const char *why = NULL;
+	guint64 v;
+	int err;
+
+	if (dur && !g_ascii_string_to_unsigned(dur, 10, 1, CE_TONE_MAX_DURATION, &v, NULL)) {
+		g_message("room '%s': cannot play '%s': bad duration '%s' (1 to %u ms)", room->name,
+		        ce_msg_get_def(msg, "file", ""), dur, CE_TONE_MAX_DURATION);
+		return refuse(msg, "failure", "bad duration");
+	}
+	o.duration_ms = dur ? (unsigned)v : 0;
+	err = ce_room_play_opts(room, ce_msg_get(msg, "file"), leg,
+	        ce_msg_get_bool(msg, "others", false), &o, &why);
+	if (!err)
+		return true;
+	return refuse(msg, err == -ENOBUFS ? "busy" : err == -ENOTCONN ? "noconn" : "failure", why);
+}
+
 /* Prompts and recording of a room, or of a leg's room; false when it is not one. */
 static bool control_media(
-        struct ce_room *room, struct ce_leg *leg, const char *op, const struct ce_msg *msg)
+        struct ce_room *room, struct ce_leg *leg, const char *op, struct ce_msg *msg)
 {
 	const char *file = ce_msg_get(msg, "file");
+	int n;
 
 	if (!room)
 		return false;
 	if (!strcmp(op, "play"))
-		return ce_room_play(room, file, leg, ce_msg_get_bool(msg, "others", false)) == 0;
+		return control_play(room, leg, msg);
+	if (!strcmp(op, "stopplay")) {
+		n = ce_room_stop_play(room, leg, ce_msg_get_bool(msg, "others", false));
+		if (n < 0)
+			return refuse(msg, "failure", g_strerror(-n));
+		ce_msg_setf(msg, "stopped", "%d", n);
+		return true;
+	}
 	if (!strcmp(op, "record"))
 		return file && *file && !ce_room_record(room, file, ce_msg_get(msg, "recordwarn"));
 	if (!strcmp(op, "stoprecord"))
@@ -61,7 +102,7 @@ static bool control_media(
 	return false;
 }
 
-static bool control_room(struct ce_room *room, const char *op, const struct ce_msg *msg)
+static bool control_room(struct ce_room *room, const char *op, struct ce_msg *msg)
 {
 	if (control_media(room, NULL, op, msg))
 		return true;
@@ -265,6 +306,7 @@ static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, v
 {
 	struct ce_room *room;
 	struct ce_leg *leg = NULL;
+	const char *why = NULL;
 	int err;
 
 	(void)ce;
@@ -278,11 +320,37 @@ static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, v
 		        room ? argv[2] : "");
 		return 0;
 	}
-	err = ce_room_play(room, argv[1], leg, argc == 4);
+	err = ce_room_play_opts(room, argv[1], leg, argc == 4, NULL, &why);
 	if (err)
-		g_string_append_printf(out, "cannot play '%s': %s\r\n", argv[1], g_strerror(-err));
+		g_string_append_printf(out, "cannot play '%s': %s\r\n", argv[1], why);
 	else
 		g_string_append_printf(out, "playing '%s'\r\n", argv[1]);
+	return 0;
+}
+
+/* conf stopplay ROOM [LEG [others]] */
+static int cmd_stopplay(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	struct ce_room *room;
+	struct ce_leg *leg = NULL;
+	int n;
+
+	(void)ce;
+	if (argc < 1 || argc > 3 || (argc == 3 && strcmp(argv[2], "others")))
+		return -EINVAL;
+	room = ce_room_find(arg, argv[0]);
+	if (argc > 1 && room)
+		leg = ce_leg_find_seq(arg, argv[0], argv[1]);
+	if (!room || (argc > 1 && !leg)) {
+		g_string_append_printf(out, "no room '%s'%s%s\r\n", argv[0], room ? " leg " : "",
+		        room ? argv[1] : "");
+		return 0;
+	}
+	n = ce_room_stop_play(room, leg, argc == 3);
+	if (n < 0)
+		g_string_append_printf(out, "cannot stop prompts: %s\r\n", g_strerror(-n));
+	else
+		g_string_append_printf(out, "stopped %d prompt%s\r\n", n, n == 1 ? "" : "s");
 	return 0;
 }
 
@@ -357,7 +425,11 @@ static const struct {
         {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
         {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
         {"play", "conf play ROOM FILE [LEG [others]]",
-                "Play a prompt to the room, to one leg, or to all but one", cmd_play},
+                "Play a prompt or tone/NAME to the room, to one leg, or to all but one (queued)",
+                cmd_play},
+        {"stopplay", "conf stopplay ROOM [LEG [others]]",
+                "Stop the prompts playing and queued for the room, one leg, or all but one",
+                cmd_stopplay},
         {"record", "conf record ROOM FILE", "Record the room's mix (WAV, or FLAC by name)",
                 cmd_record},
         {"stoprecord", "conf stoprecord ROOM", "Stop recording the room", cmd_stoprecord},

@@ -172,19 +172,37 @@ static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
 	return ce_media_room_record(r->mr, path);
 }
 
-static int g_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
+static int play(struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p,
+        enum ce_media_play_mode mode, struct ce_media_leg *ml)
 {
-	(void)arg;
-	return ce_media_play_new(NULL, r->mr, path, CE_MEDIA_PLAY_ROOM, NULL, NULL, NULL);
+	if (p->path)
+		return ce_media_play_new(NULL, r->mr, p->path, mode, ml, NULL, NULL);
+	return ce_media_play_tone(NULL, r->mr, p->tone, p->duration_ms, mode, ml, NULL, NULL);
 }
 
-static int g_leg_play(void *arg, struct ce_cmedia_leg *l, const char *path, bool others)
+static int g_room_play(void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p)
+{
+	(void)arg;
+	return play(r, p, CE_MEDIA_PLAY_ROOM, NULL);
+}
+
+static int g_leg_play(
+        void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_prompt *p, bool others)
 {
 	(void)arg;
 	if (!l->ml)
 		return -ENOTCONN;
-	return ce_media_play_new(NULL, l->room->mr, path,
-	        others ? CE_MEDIA_PLAY_EXCEPT : CE_MEDIA_PLAY_LEG, l->ml, NULL, NULL);
+	return play(l->room, p, others ? CE_MEDIA_PLAY_EXCEPT : CE_MEDIA_PLAY_LEG, l->ml);
+}
+
+static int g_stop_play(void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg *l, bool others)
+{
+	(void)arg;
+	if (!l || others)
+		return ce_media_play_stop(r->mr, CE_MEDIA_PLAY_ROOM, NULL);
+	if (!l->ml)
+		return 0;
+	return ce_media_play_stop(r->mr, CE_MEDIA_PLAY_LEG, l->ml);
 }
 
 static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r, unsigned flags,
@@ -269,6 +287,8 @@ static void g_stats(void *arg, GString *out)
 	        st.phase_moves);
 }
 
+G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);
+
 static const struct ce_cmedia_ops s_ops = {
         .open = g_open,
         .close = g_close,
@@ -277,6 +297,7 @@ static const struct ce_cmedia_ops s_ops = {
         .room_record = g_room_record,
         .room_play = g_room_play,
         .leg_play = g_leg_play,
+        .stop_play = g_stop_play,
         .leg_new = g_leg_new,
         .leg_start = g_leg_start,
         .leg_set_flags = g_leg_set_flags,

@@ -59,6 +59,22 @@ struct ce_cmedia_event {
 	const char *path;  /* *_FAILED: the file */
 };
 
+/*
+ * A prompt: a file, or a tone (tone.h) for a duration.  Prompts queue per
+ * target: the room's queue holds those to the whole room and those to all
+ * but one leg, each leg has its own for those to it alone.  A prompt
+ * starts when the one before it in its queue has ended; a queue holds at
+ * most CE_CMEDIA_PLAY_QUEUE (the playing one included).
+ */
+struct ce_tone;
+struct ce_cmedia_prompt {
+	const char *path;           /* a file, or NULL for a tone */
+	const struct ce_tone *tone; /* the tone when path is NULL */
+	unsigned duration_ms;       /* the tone's length; 0: its natural length (DTMF) */
+};
+
+#define CE_CMEDIA_PLAY_QUEUE 4
+
 typedef void(ce_cmedia_event_h)(const struct ce_cmedia_event *ev, void *arg);
 
 /* Where and how a leg's RTP flows, from Yate's chan.rtp answer. */
@@ -79,10 +95,16 @@ struct ce_cmedia_ops {
 	void (*room_free)(void *arg, struct ce_cmedia_room *r);
 	/* Record the room mix to @path (NULL stops); returns 0 or -errno. */
 	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
-	/* Play a file to the whole room once; returns 0 or -errno. */
-	int (*room_play)(void *arg, struct ce_cmedia_room *r, const char *path);
-	/* Play a file once to one started leg, or (others) to everyone else in its room. */
-	int (*leg_play)(void *arg, struct ce_cmedia_leg *l, const char *path, bool others);
+	/* Play a prompt once to the whole room, after the room's queue; 0 or -errno
+	 * (-ENOBUFS: CE_CMEDIA_PLAY_QUEUE prompts in that queue already). */
+	int (*room_play)(void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p);
+	/* The same to one started leg (the leg's queue), or (others) to everyone
+	 * else in its room (the room's queue). */
+	int (*leg_play)(
+	        void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_prompt *p, bool others);
+	/* Optional: stop the prompts playing and waiting in the room's queue (@l
+	 * NULL, or @others) or in @l's; returns how many, or -errno. */
+	int (*stop_play)(void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg *l, bool others);
 	/* A UDP endpoint for a new leg; *port gets its local port. */
 	int (*leg_new)(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
 	        unsigned flags, void *cookie, unsigned *port);

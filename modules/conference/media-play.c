@@ -31,52 +31,146 @@ static void send_wait(struct ce_shard *s, const struct ce_media_cmd *c)
 		g_usleep(1000); /* only when CE_MEDIA_CMD_RING commands are queued */
 }
 
+/* Main thread: the queue a player of @mode joins (see struct ce_media_play). */
+static const void *queue_of(
+        struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg)
+{
+	return mode == CE_MEDIA_PLAY_LEG ? (const void *)leg : (const void *)room;
+}
+
+static unsigned queued(struct ce_media_room *room, const void *queue)
+{
+	unsigned n = 0;
+
+	for (struct ce_media_play *p = room->plays; p; p = p->mnext)
+		n += p->queue == queue && !p->removing;
+	return n;
+}
+
+static int check_target(
+        struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg)
+{
+	if (room->removing)
+		return -ENOENT;
+	if (mode != CE_MEDIA_PLAY_ROOM && (!leg || leg->removing || leg->room != room))
+		return -EINVAL;
+	if (queued(room, queue_of(room, mode, leg)) >= CE_MEDIA_PLAY_QUEUE)
+		return -ENOBUFS;
+	return 0;
+}
+
+/* Main thread: hand a player with its file to the media thread; frees it on failure. */
+static int play_start(struct ce_media_play **pp, struct ce_media_play *p,
+        struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg,
+        void *user, GDestroyNotify destroy)
+{
+	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_PLAY_ADD, .room = room, .obj = p};
+	int err;
+
+	p->room = room;
+	p->leg = mode == CE_MEDIA_PLAY_ROOM ? NULL : leg;
+	p->queue = queue_of(room, mode, leg);
+	p->mode = mode == CE_MEDIA_PLAY_LEG      ? CE_MIX_SRC_LEG
+	          : mode == CE_MEDIA_PLAY_EXCEPT ? CE_MIX_SRC_EXCEPT
+	                                         : CE_MIX_SRC_ROOM;
+	c.leg = p->leg;
+	err = ce_media_send(room->shard, &c);
+	if (err < 0) {
+		ce_mfile_close(p->f);
+		g_clear_pointer(&p, g_free);
+		goto out;
+	}
+	p->user = user;
+	p->destroy = destroy;
+	p->mnext = room->plays;
+	if (room->plays)
+		room->plays->mprev = p;
+	room->plays = p;
+	g_hash_table_add(room->m->files, p);
+out:
+	if (pp)
+		*pp = p;
+	return err;
+}
+
 /**
  * Play @path once into @room: to everyone (CE_MEDIA_PLAY_ROOM, @leg NULL),
  * to @leg alone, or to everyone but @leg.  The file is opened, decoded and
  * resampled on the I/O thread; its end comes as CE_MEDIA_EV_PLAY_DONE
  * (with error set if the file could not be played), after which the player
  * is freed and @destroy called on @user.  Players end with their room, and
- * one aimed at a leg with that leg.  Returns 0, -EINVAL, -ENOENT or -EAGAIN.
+ * one aimed at a leg with that leg.  A player waits for the one before it
+ * in its queue (the room's for ROOM and EXCEPT, the leg's for LEG) to end.
+ * Returns 0, -EINVAL, -ENOENT, -ENOBUFS (CE_MEDIA_PLAY_QUEUE players in
+ * that queue already) or -EAGAIN.
  */
 int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
         enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
-	struct ce_media_play *p = g_new0(struct ce_media_play, 1);
-	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_PLAY_ADD, .room = room, .obj = p};
-	int err = 0;
+	struct ce_media_play *p = NULL;
+	int err = check_target(room, mode, leg);
 
-	if (room->removing || (mode != CE_MEDIA_PLAY_ROOM && (!leg || leg->removing))) {
-		err = room->removing ? -ENOENT : -EINVAL;
-		goto out;
+	if (!err) {
+		p = g_new0(struct ce_media_play, 1);
+		err = ce_mfile_player_new(&p->f, io_get(room->m), path, room->mix->rate);
 	}
-	if (leg && leg->room != room) {
-		err = -EINVAL;
-		goto out;
-	}
-	err = ce_mfile_player_new(&p->f, io_get(room->m), path, room->mix->rate);
-	if (err < 0)
-		goto out;
-	p->room = room;
-	p->leg = mode == CE_MEDIA_PLAY_ROOM ? NULL : leg;
-	p->mode = mode == CE_MEDIA_PLAY_LEG      ? CE_MIX_SRC_LEG
-	          : mode == CE_MEDIA_PLAY_EXCEPT ? CE_MIX_SRC_EXCEPT
-	                                         : CE_MIX_SRC_ROOM;
-	c.leg = p->leg;
-	err = ce_media_send(room->shard, &c);
-	if (err < 0)
-		goto out;
-	p->user = user;
-	p->destroy = destroy;
-	g_hash_table_add(room->m->files, p);
-out:
-	if (err < 0) {
-		ce_mfile_close(p->f);
-		g_clear_pointer(&p, g_free);
-	}
+	if (!err)
+		return play_start(pp, p, room, mode, leg, user, destroy);
+	g_free(p);
 	if (pp)
-		*pp = p;
+		*pp = NULL;
 	return err;
+}
+
+/**
+ * Play @tone (tone.h; copied) for @duration_ms (0: its natural length)
+ * into @room, as ce_media_play_new plays a file: same targets, queues,
+ * events (the path is "tone/NAME") and errors.  It is synthesised on the
+ * I/O thread.
+ */
+int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
+        const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
+        struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
+{
+	struct ce_media_play *p = NULL;
+	int err = check_target(room, mode, leg);
+
+	if (!err) {
+		p = g_new0(struct ce_media_play, 1);
+		err = ce_mfile_tone_new(&p->f, io_get(room->m), tone, room->mix->rate, duration_ms);
+	}
+	if (!err)
+		return play_start(pp, p, room, mode, leg, user, destroy);
+	g_free(p);
+	if (pp)
+		*pp = NULL;
+	return err;
+}
+
+/**
+ * Stop every player of the queue that a player of @mode and @leg would
+ * join (the one playing and those waiting), without their PLAY_DONE; their
+ * @destroy is still called.  Returns how many were stopped.
+ */
+int ce_media_play_stop(
+        struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg)
+{
+	const void *queue = queue_of(room, mode, leg);
+	int n = 0;
+	struct ce_media_play *p = room->plays;
+
+	if (room->removing)
+		return 0;
+	while (p && p->mnext)
+		p = p->mnext;
+	/* oldest first (the list is newest first): what plays goes before what waits */
+	for (; p; p = p->mprev) {
+		if (p->queue == queue && !p->removing) {
+			ce_media_play_free(p);
+			n++;
+		}
+	}
+	return n;
 }
 
 /** Stop a player before its end (no PLAY_DONE then).  Not after its room was freed. */
@@ -130,12 +224,57 @@ int ce_media_room_record(struct ce_media_room *room, const char *path)
 	return 0;
 }
 
-/* Media thread: a player leaves the mixer and goes back to the main loop. */
+static void wait_unlink(struct ce_media_room *room, struct ce_media_play *p)
+{
+	if (p->wprev)
+		p->wprev->wnext = p->wnext;
+	else
+		room->waiting = p->wnext;
+	if (p->wnext)
+		p->wnext->wprev = p->wprev;
+	else
+		room->waiting_tail = p->wprev;
+	p->wnext = p->wprev = NULL;
+	p->waiting = false;
+}
+
+static void wait_append(struct ce_media_room *room, struct ce_media_play *p)
+{
+	p->waiting = true;
+	p->wnext = NULL;
+	p->wprev = room->waiting_tail;
+	if (room->waiting_tail)
+		room->waiting_tail->wnext = p;
+	else
+		room->waiting = p;
+	room->waiting_tail = p;
+}
+
+/* Media thread: a player leaves the mixer (or its queue) and goes back to the main loop. */
 static void play_end(struct ce_media *m, struct ce_media_play *p, bool ack)
 {
-	ce_mix_src_detach(&p->src);
+	if (p->waiting)
+		wait_unlink(p->room, p);
+	else
+		ce_mix_src_detach(&p->src);
 	p->done = true;
 	ce_media_post_obj(m, p->room, CE_MEDIA_GONE_PLAY, p, ack);
+}
+
+/* Media thread: the queue a player is in (a LEG player whose leg left is alone). */
+static const void *queue_now(const struct ce_media_play *p)
+{
+	if (p->mode != CE_MIX_SRC_LEG)
+		return p->room;
+	return p->leg ? (const void *)p->leg : (const void *)p;
+}
+
+static bool queue_busy(struct ce_media_room *room, const void *queue)
+{
+	for (struct ce_mix_src *src = room->mix->srcs; src; src = src->next)
+		if (queue_now((struct ce_media_play *)src) == queue)
+			return true;
+	return false;
 }
 
 static void rec_end(struct ce_media *m, struct ce_media_rec *r, bool ack)
@@ -155,10 +294,12 @@ void ce_media_files_apply(struct ce_shard *s, const struct ce_media_cmd *c)
 
 	switch (c->type) {
 	case CE_MEDIA_CMD_PLAY_ADD:
-		ce_mix_src_attach(c->room->mix, &p->src, p->mode,
-		        c->leg && c->leg->linked ? &c->leg->mix : NULL);
-		if (p->mode == CE_MIX_SRC_LEG && !p->src.leg)
-			play_end(s->m, p, false); /* its leg left before it started */
+		if (p->leg && !p->leg->linked)
+			p->leg = NULL; /* it left before the player came */
+		if (p->mode == CE_MIX_SRC_LEG && !p->leg)
+			play_end(s->m, p, false);
+		else
+			wait_append(c->room, p); /* attached by the next feed, in turn */
 		break;
 	case CE_MEDIA_CMD_PLAY_DEL:
 		if (p->done)
@@ -178,27 +319,54 @@ void ce_media_files_apply(struct ce_shard *s, const struct ce_media_cmd *c)
 	}
 }
 
-/* Media thread, before mixing: each player's next frame, or its end. */
+/* Media thread: a player's next frame, or its end. */
+static void feed_one(struct ce_media_room *room, struct ce_media_play *p)
+{
+	struct ce_mix_src *src = &p->src;
+
+	src->active = false;
+	if (p->mode == CE_MIX_SRC_LEG && !src->leg) {
+		play_end(room->m, p, false);
+	} else if (ce_mfile_read(p->f, src->pcm)) {
+		src->active = true;
+		p->started = true;
+	} else if (ce_mfile_ended(p->f)) {
+		play_end(room->m, p, false);
+	} else if (p->started) {
+		p->underruns++;
+	}
+}
+
+/*
+ * Media thread: attach the waiting players whose queue has nothing
+ * attached, first come first served, and give them this tick's frame, so
+ * that one follows the player it waited for without a gap.
+ */
+static void promote(struct ce_media_room *room)
+{
+	struct ce_media_play *p, *next;
+
+	for (p = room->waiting; p; p = next) {
+		next = p->wnext;
+		if (queue_busy(room, queue_now(p)))
+			continue;
+		wait_unlink(room, p);
+		ce_mix_src_attach(room->mix, &p->src, p->mode, p->leg ? &p->leg->mix : NULL);
+		feed_one(room, p); /* one that ends at once frees its queue for the next */
+	}
+}
+
+/* Media thread, before mixing: each player's next frame, or its end; then the next in line. */
 void ce_media_files_feed(struct ce_media_room *room)
 {
 	struct ce_mix_src *src, *next;
 
 	for (src = room->mix->srcs; src; src = next) {
-		struct ce_media_play *p = (struct ce_media_play *)src;
-
 		next = src->next;
-		src->active = false;
-		if (p->mode == CE_MIX_SRC_LEG && !src->leg) {
-			play_end(room->m, p, false);
-		} else if (ce_mfile_read(p->f, src->pcm)) {
-			src->active = true;
-			p->started = true;
-		} else if (ce_mfile_ended(p->f)) {
-			play_end(room->m, p, false);
-		} else if (p->started) {
-			p->underruns++;
-		}
+		feed_one(room, (struct ce_media_play *)src);
 	}
+	if (room->waiting)
+		promote(room);
 }
 
 /* Media thread, after mixing: the room's mix to its recorder. */
@@ -222,13 +390,42 @@ void ce_media_files_record(struct ce_media_room *room)
 	}
 }
 
-/* Media thread: the room goes, and its players and recorder with it. */
+/* Media thread: the room goes, and its players (playing and waiting) and recorder with it. */
 void ce_media_files_room_del(struct ce_media_room *room)
 {
 	while (room->mix->srcs)
 		play_end(room->m, (struct ce_media_play *)room->mix->srcs, false);
+	while (room->waiting)
+		play_end(room->m, room->waiting, false);
 	if (room->rec)
 		rec_end(room->m, room->rec, false);
+}
+
+/* Media thread: @leg leaves; its waiting players end, the others forget it. */
+void ce_media_files_leg_del(struct ce_media_leg *leg)
+{
+	struct ce_media_room *room = leg->room;
+	struct ce_media_play *p, *next;
+
+	for (struct ce_mix_src *src = room->mix->srcs; src; src = src->next)
+		if (((struct ce_media_play *)src)->leg == leg)
+			((struct ce_media_play *)src)->leg = NULL;
+	for (p = room->waiting; p; p = next) {
+		next = p->wnext;
+		if (p->leg != leg)
+			continue;
+		p->leg = NULL;
+		if (p->mode == CE_MIX_SRC_LEG)
+			play_end(room->m, p, false);
+	}
+}
+
+/* Main thread: @leg is being freed; its players' queue is no longer its. */
+void ce_media_files_leg_free(struct ce_media_leg *leg)
+{
+	for (struct ce_media_play *p = leg->room->plays; p; p = p->mnext)
+		if (p->queue == leg)
+			p->queue = p;
 }
 
 static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
@@ -244,6 +441,12 @@ static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
 		ev.count = p->underruns;
 		m->handler(&ev, m->arg);
 	}
+	if (p->mprev)
+		p->mprev->mnext = p->mnext;
+	else
+		p->room->plays = p->mnext;
+	if (p->mnext)
+		p->mnext->mprev = p->mprev;
 	g_hash_table_remove(m->files, p);
 	ce_mfile_close(p->f);
 	if (p->destroy)

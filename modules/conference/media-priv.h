@@ -116,17 +116,28 @@ struct ce_media {
 	struct ce_mfile_io *io;             /* their I/O thread, started on first use */
 };
 
-/* A prompt player: a mixer source fed from a file's ring. */
+/*
+ * A prompt player: a mixer source fed from a file's ring.  Players queue
+ * per target: a room's queue holds its ROOM and EXCEPT players, each leg
+ * has one for its LEG players.  The media thread keeps a player in its
+ * room's waiting list (arrival order) until no player of the same queue
+ * is attached, then attaches it; the main thread bounds each queue to
+ * CE_MEDIA_PLAY_QUEUE players.
+ */
 struct ce_media_play {
 	struct ce_mix_src src; /* first */
 	struct ce_media_room *room;
-	struct ce_media_leg *leg;
+	struct ce_media_leg *leg; /* media thread (after the add): NULL once the leg left */
 	enum ce_mix_src_mode mode;
 	struct ce_mfile *f;
 	bool started;       /* media thread: a frame came */
 	uint64_t underruns; /* media thread: ticks with an empty ring after the start */
 	bool done;          /* media thread: detached */
-	bool removing;      /* main thread */
+	bool waiting;       /* media thread: in room->waiting, not attached yet */
+	struct ce_media_play *wnext, *wprev; /* media thread: in room->waiting */
+	bool removing;                       /* main thread */
+	const void *queue;                   /* main thread: its queue (room, leg, or itself) */
+	struct ce_media_play *mnext, *mprev; /* main thread: in room->plays */
 	void *user;
 	GDestroyNotify destroy;
 };
@@ -153,8 +164,10 @@ struct ce_media_room {
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];
-	struct ce_media_rec *rec;      /* media thread's */
-	struct ce_media_rec *rec_main; /* main thread's */
+	struct ce_media_rec *rec;                     /* media thread's */
+	struct ce_media_rec *rec_main;                /* main thread's */
+	struct ce_media_play *waiting, *waiting_tail; /* media thread: queued players */
+	struct ce_media_play *plays;                  /* main thread: every live player */
 };
 
 struct ce_media_leg {
@@ -195,6 +208,8 @@ void ce_media_files_apply(struct ce_shard *s, const struct ce_media_cmd *c);
 void ce_media_files_feed(struct ce_media_room *room);
 void ce_media_files_record(struct ce_media_room *room);
 void ce_media_files_room_del(struct ce_media_room *room);
+void ce_media_files_leg_del(struct ce_media_leg *leg);
+void ce_media_files_leg_free(struct ce_media_leg *leg);
 void ce_media_files_gone(struct ce_media *m, const struct ce_media_qev *q);
 void ce_media_files_free(struct ce_media *m);
 

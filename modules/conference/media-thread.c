@@ -120,6 +120,7 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		s->n_legs++;
 		break;
 	case CE_MEDIA_CMD_LEG_DEL:
+		ce_media_files_leg_del(c->leg);
 		leg_unlink(s, c->leg);
 		gone_leg(c->leg);
 		break;
@@ -401,7 +402,7 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 
 	for (l = room->mix->legs; l; l = l->next)
 		leg_input(s, (struct ce_media_leg *)l);
-	if (room->mix->srcs)
+	if (room->mix->srcs || room->waiting)
 		ce_media_files_feed(room);
 	ce_mix_room_mix(room->mix);
 	if (room->rec)

@@ -519,6 +519,7 @@ void ce_media_leg_free(struct ce_media_leg *leg)
 	if (!leg || leg->removing)
 		return;
 	leg->removing = true;
+	ce_media_files_leg_free(leg);
 	while (send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_DEL, leg->room, leg, 0) < 0)
 		g_usleep(1000); /* only when CE_MEDIA_CMD_RING commands are queued */
 }

@@ -94,8 +94,18 @@ void *ce_media_leg_user(const struct ce_media_leg *leg);
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st);
 size_t ce_media_leg_size(void);
 
+/* Players per queue (one playing, the rest waiting their turn); more are refused. */
+#define CE_MEDIA_PLAY_QUEUE 4
+
+struct ce_tone;
+
 int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
         enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy);
+int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
+        const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
+        struct ce_media_leg *leg, void *user, GDestroyNotify destroy);
+int ce_media_play_stop(
+        struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg);
 void ce_media_play_free(struct ce_media_play *p);
 int ce_media_room_record(struct ce_media_room *room, const char *path);
 

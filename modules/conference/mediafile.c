@@ -16,6 +16,7 @@
 #include <sndfile.h>
 
 #include "mediafile.h"
+#include "tone.h"
 
 #define FRAME_MAX 320
 #define CHUNK     1024
@@ -50,6 +51,8 @@ struct ce_mfile {
 	bool in_eof;
 	float in[CHUNK], out[OUT_MAX];
 	long inn, outn;
+	struct ce_tone *tone; /* a tone player: synthesised, no file */
+	struct ce_tone_gen gen;
 };
 
 static unsigned ring_count(struct ce_mfile *f)
@@ -113,6 +116,8 @@ static void open_file(struct ce_mfile *f)
 	int err;
 
 	f->opened = true;
+	if (f->tone)
+		return;
 	if (f->recorder) {
 		info.samplerate = (int)f->rate;
 		info.channels = 1;
@@ -235,6 +240,21 @@ static void fill(struct ce_mfile *f)
 	}
 }
 
+/* Keep a tone player's ring full until its duration is over. */
+static void fill_tone(struct ce_mfile *f)
+{
+	int16_t pcm[FRAME_MAX];
+
+	while (!g_atomic_int_get(&f->ended) && ring_count(f) < CE_MFILE_RING_FRAMES) {
+		unsigned n = ce_tone_gen_run(&f->gen, pcm, f->frame);
+
+		if (n)
+			ring_put(f, pcm);
+		if (n < f->frame)
+			g_atomic_int_set(&f->ended, 1);
+	}
+}
+
 /* Write what a recorder's ring holds. */
 static void drain(struct ce_mfile *f)
 {
@@ -257,6 +277,7 @@ static void finish(struct ce_mfile *f)
 	if (f->src)
 		src_delete(f->src);
 	g_free(f->error);
+	g_free(f->tone);
 	g_free(f->ring);
 	g_free(f->path);
 	g_free(f);
@@ -275,6 +296,8 @@ static void serve(struct ce_mfile_io *io, struct ce_mfile *f)
 		open_file(f);
 	if (f->recorder)
 		drain(f);
+	else if (f->tone)
+		fill_tone(f);
 	else if (f->sf && !g_atomic_int_get(&f->failed))
 		fill(f);
 }
@@ -344,7 +367,7 @@ void ce_mfile_io_free(struct ce_mfile_io *io)
 }
 
 static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate,
-        bool recorder)
+        bool recorder, const struct ce_tone *tone, unsigned duration_ms)
 {
 	struct ce_mfile *f;
 
@@ -356,6 +379,11 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 	f->path = g_strdup(path);
 	f->rate = rate;
 	f->frame = rate / 50;
+	if (tone) {
+		f->tone = g_new(struct ce_tone, 1);
+		*f->tone = *tone;
+		ce_tone_gen_init(&f->gen, f->tone, rate, duration_ms);
+	}
 	f->ring = g_new0(int16_t, (gsize)CE_MFILE_RING_FRAMES * f->frame);
 	g_mutex_lock(&io->lock);
 	g_ptr_array_add(io->files, f);
@@ -374,14 +402,33 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 int ce_mfile_player_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate)
 {
-	return file_new(fp, io, path, rate, false);
+	return file_new(fp, io, path, rate, false, NULL, 0);
+}
+
+/**
+ * A player of @tone (copied) at @rate for @duration_ms (0: its natural
+ * length, see ce_tone_gen_init), synthesised on the I/O thread into the
+ * same ring as a file's frames; ce_mfile_path() is "tone/NAME".  -EINVAL.
+ */
+int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct ce_tone *tone,
+        unsigned rate, unsigned duration_ms)
+{
+	char *path;
+	int err;
+
+	if (!tone || !tone->n)
+		return -EINVAL;
+	path = g_strconcat("tone/", tone->name, NULL);
+	err = file_new(fp, io, path, rate, false, tone, duration_ms);
+	g_free(path);
+	return err;
 }
 
 /** A recorder to @path (format by extension, WAV by default) at @rate; as ce_mfile_player_new. */
 int ce_mfile_recorder_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate)
 {
-	return file_new(fp, io, path, rate, true);
+	return file_new(fp, io, path, rate, true, NULL, 0);
 }
 
 /** Let go of f (its media thread no longer uses it): the I/O thread finishes and frees it. */

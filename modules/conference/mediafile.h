@@ -20,6 +20,7 @@
  */
 struct ce_mfile_io;
 struct ce_mfile;
+struct ce_tone;
 
 /* Read-ahead of a player and write-behind of a recorder, in 20 ms frames. */
 #define CE_MFILE_RING_FRAMES 64
@@ -29,6 +30,8 @@ void ce_mfile_io_free(struct ce_mfile_io *io);
 
 int ce_mfile_player_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate);
+int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct ce_tone *tone,
+        unsigned rate, unsigned duration_ms);
 int ce_mfile_recorder_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate);
 void ce_mfile_close(struct ce_mfile *f);

@@ -1,11 +1,13 @@
 /* prompt.c - prompts and recordings of rooms on the signalling side: names, enter/leave/lonely
  * prompts, play and record requests, the API other modules call (conference.h)
  *
- * A prompt is named by a path, by Yate's wave/play/PATH, or by a bare file
+ * A prompt is named by a path, by Yate's wave/play/PATH, by a bare file
  * name looked up in [conference] prompts_dir (the installed prompts by
- * default).  Files are opened by the media side, off the main thread, so a
- * missing or unreadable one shows up later in the log and nothing else
- * happens: the room carries on.
+ * default), or by Yate's tone/NAME (synthesised by the media side).  Files
+ * are opened by the media side, off the main thread, so a missing or
+ * unreadable one shows up later in the log and nothing else happens: the
+ * room carries on.  Prompts queue per target (media-glue.h); a full queue
+ * refuses the new prompt at once.
  */
 #define G_LOG_DOMAIN "conference"
 
@@ -18,6 +20,7 @@
 #include "media-glue.h"
 #include "message.h"
 #include "room.h"
+#include "tone.h"
 
 #ifndef CE_DATADIR
 #define CE_DATADIR "/usr/local/share/conf-engine"
@@ -36,6 +39,9 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");
 	set->record_prompt = prompt_key(cfg, "record_prompt", "recording.wav");
+	set->tone_duration_ms = cfg ? ce_config_get_int(cfg, "conference", "tone_duration",
+	                                      CE_TONE_DEF_DURATION, 20, CE_TONE_MAX_DURATION)
+	                            : CE_TONE_DEF_DURATION;
 }
 
 /** Free the strings of the settings. */
@@ -51,7 +57,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 
 /**
  * The file a prompt name stands for (newly allocated), or NULL for none:
- * "", "-", a false boolean, or a Yate tone/ source we do not synthesise.
+ * "", "-", a false boolean, or a Yate tone/ source (see ce_room_play_opts).
  */
 char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name)
 {
@@ -66,37 +72,126 @@ char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name)
 	return g_build_filename(conf->set.prompts_dir, name, NULL);
 }
 
-/**
- * Play @file once in @room: to everyone (leg NULL), to @leg alone, or
- * (others) to everyone but @leg.  Returns 0, -EINVAL for no file,
- * -ENOTCONN if the leg has no media yet, or the media side's error.
- */
-int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others)
+/* What a prompt name stands for: a file (*path) or a tone; 0 or -EINVAL/-E2BIG with @why. */
+static int prompt_resolve(const struct ce_conf *conf, const char *name, char **path,
+        struct ce_tone *tone, const char **why)
 {
-	struct ce_conf *conf = room->conf;
-	char *path = ce_conf_prompt_path(conf, file);
 	int err;
 
-	if (!path) {
-		g_message("room '%s': nothing to play for '%s'", room->name, file ? file : "");
-		return -EINVAL;
+	*path = NULL;
+	if (name && g_str_has_prefix(name, "tone/")) {
+		err = ce_tone_parse(tone, name + strlen("tone/"));
+		*why = err == -E2BIG ? "too many DTMF digits" : "unknown tone";
+		return err;
 	}
+	*path = ce_conf_prompt_path(conf, name);
+	*why = "nothing to play";
+	return *path ? 0 : -EINVAL;
+}
+
+/* Why a play failed, for the log and for error answers. */
+static const char *play_why(int err, struct ce_leg *leg, bool others)
+{
+	switch (err) {
+	case -ENOBUFS:
+		return leg && !others ? "the leg's prompt queue is full"
+		                      : "the room's prompt queue is full";
+	case -ENOTCONN:
+		return "the leg has no audio yet";
+	case -ENOTSUP:
+		return "not supported by the media side";
+	default:
+		return g_strerror(-err);
+	}
+}
+
+static int play_media(struct ce_room *room, const struct ce_cmedia_prompt *p, struct ce_leg *leg,
+        bool others, bool replace)
+{
+	struct ce_conf *conf = room->conf;
+
+	if (leg && !conf->media->leg_play)
+		return -ENOTSUP;
+	if (leg && (!leg->media || leg->state != CE_LEG_JOINED || leg->room != room))
+		return -ENOTCONN;
+	if (replace)
+		ce_room_stop_play(room, leg, others);
 	if (!leg)
-		err = conf->media->room_play(conf->media_arg, room->media, path);
-	else if (!conf->media->leg_play)
-		err = -ENOTSUP;
-	else if (!leg->media || leg->state != CE_LEG_JOINED || leg->room != room)
-		err = -ENOTCONN;
-	else
-		err = conf->media->leg_play(conf->media_arg, leg->media, path, others);
+		return conf->media->room_play(conf->media_arg, room->media, p);
+	return conf->media->leg_play(conf->media_arg, leg->media, p, others);
+}
+
+/**
+ * Play @file in @room: to everyone (leg NULL), to @leg alone, or (others)
+ * to everyone but @leg, after the prompts already in that queue (the
+ * room's for the room and all-but-one, the leg's for one leg).  @file is a
+ * prompt name (ce_conf_prompt_path) or Yate's tone/NAME (tone.h), played
+ * for @o->duration_ms (0 or @o NULL: a DTMF tone's natural length, any
+ * other tone's [conference] tone_duration).  With @o->replace, what plays
+ * and waits in that queue is stopped first.  Returns 0 or -EINVAL (nothing
+ * to play, unknown tone), -E2BIG (too many DTMF digits), -ENOTCONN (the
+ * leg has no media yet), -ENOBUFS (the queue is full) or the media side's
+ * error; then *@why (may be NULL) says why, for an answer.
+ */
+int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg, bool others,
+        const struct ce_play_opts *o, const char **why)
+{
+	struct ce_cmedia_prompt p = {0};
+	struct ce_tone tone;
+	const char *reason = NULL;
+	char *path;
+	int err = prompt_resolve(room->conf, file, &path, &tone, &reason);
+
+	if (!err) {
+		p.path = path;
+		p.tone = path ? NULL : &tone;
+		p.duration_ms = o && o->duration_ms ? o->duration_ms
+		                : path || tone.dtmf ? 0
+		                                    : room->conf->set.tone_duration_ms;
+		err = play_media(room, &p, leg, others, o && o->replace);
+		reason = err ? play_why(err, leg, others) : NULL;
+	}
 	if (err)
-		g_message("room '%s': cannot play '%s': %s", room->name, path, g_strerror(-err));
+		g_message("room '%s': cannot play '%s': %s", room->name,
+		        path   ? path
+		        : file ? file
+		               : "",
+		        reason);
 	else
-		g_info("room '%s': playing '%s'%s%s", room->name, path,
+		g_info("room '%s': playing '%s'%s%s%s", room->name, path ? path : file,
 		        leg ? (others ? " to all but " : " to ") : "",
-		        leg && leg->id ? leg->id : "");
+		        leg && leg->id ? leg->id : "", o && o->replace ? " (replacing)" : "");
+	if (why)
+		*why = reason;
 	g_free(path);
 	return err;
+}
+
+/** ce_room_play_opts() with the defaults: queued, the default tone duration. */
+int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others)
+{
+	return ce_room_play_opts(room, file, leg, others, NULL, NULL);
+}
+
+/**
+ * Stop the prompts playing and waiting in the queue a play to @leg
+ * (@others) would join: the room's (@leg NULL or @others) or @leg's.
+ * Returns how many were stopped, or a negative errno.
+ */
+int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others)
+{
+	struct ce_conf *conf = room->conf;
+	int n;
+
+	if (!conf->media->stop_play)
+		return -ENOTSUP;
+	if (leg && !others && (!leg->media || leg->room != room))
+		return 0;
+	n = conf->media->stop_play(conf->media_arg, room->media, leg ? leg->media : NULL, others);
+	if (n > 0)
+		g_info("room '%s': stopped %d prompt%s%s%s", room->name, n, n > 1 ? "s" : "",
+		        leg && !others ? " of " : "", leg && !others && leg->id ? leg->id : "");
+	return n;
 }
 
 /**

@@ -41,6 +41,17 @@ struct ce_conf_settings {
 	char *leave_prompt;        /* played to the room when someone leaves */
 	char *lonely_prompt;       /* played to one who joins an empty room */
 	char *record_prompt;       /* recordwarn of recordings started by us */
+	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
+};
+
+/* Tone prompts: the default and longest duration= (ms). */
+#define CE_TONE_DEF_DURATION 5000
+#define CE_TONE_MAX_DURATION 3600000
+
+/* How to play a prompt (chan.control play's parameters). */
+struct ce_play_opts {
+	unsigned duration_ms; /* tones: how long; 0 for the default */
+	bool replace;         /* queue=false: stop what plays and waits in that queue first */
 };
 
 /* A clock in microseconds (monotonic by default; tests drive their own). */
@@ -119,6 +130,9 @@ int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
 /* prompt.c */
 char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name);
 int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others);
+int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg, bool others,
+        const struct ce_play_opts *o, const char **why);
+int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others);
 int ce_room_record(struct ce_room *room, const char *file, const char *warn);
 void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg);
 void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);

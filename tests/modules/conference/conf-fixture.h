@@ -12,6 +12,7 @@
 #include "modules/conference/leg.h"
 #include "modules/conference/media-glue.h"
 #include "modules/conference/room.h"
+#include "modules/conference/tone.h"
 
 /*
  * Messages the module sends to "Yate" are queued; fx_flush() answers them
@@ -48,7 +49,8 @@ struct fx {
 	bool rtp_fail;      /* answer chan.rtp with false */
 	bool media_fail;    /* leg_new fails */
 	char *record;       /* last recording path */
-	GString *plays;     /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n" */
+	GString *plays; /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n", "stop ..." */
+	int play_err;   /* what room_play and leg_play answer (0: they log the play) */
 	unsigned relays;
 };
 
@@ -133,22 +135,53 @@ static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char
 	return 0;
 }
 
-static inline int fm_room_play(void *arg, struct ce_cmedia_room *r, const char *path)
+/* A prompt as the fake media logs it: the file, or tone/NAME@MS. */
+static inline void fm_prompt(GString *out, const struct ce_cmedia_prompt *p)
+{
+	if (p->path)
+		g_string_append_printf(out, "%s\n", p->path);
+	else
+		g_string_append_printf(out, "tone/%s@%u\n", p->tone->name, p->duration_ms);
+}
+
+static inline int fm_room_play(
+        void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p)
 {
 	struct fx *fx = arg;
 
 	(void)r;
-	g_string_append_printf(fx->plays, "room:%s\n", path);
+	if (fx->play_err)
+		return fx->play_err;
+	g_string_append(fx->plays, "room:");
+	fm_prompt(fx->plays, p);
 	return 0;
 }
 
-static inline int fm_leg_play(void *arg, struct ce_cmedia_leg *cl, const char *path, bool others)
+static inline int fm_leg_play(
+        void *arg, struct ce_cmedia_leg *cl, const struct ce_cmedia_prompt *p, bool others)
 {
 	struct fx *fx = arg;
 	struct ce_leg *leg = ((struct fx_leg *)cl)->cookie;
 
-	g_string_append_printf(fx->plays, "%s %s:%s\n", others ? "others" : "leg", leg->id, path);
+	if (fx->play_err)
+		return fx->play_err;
+	g_string_append_printf(fx->plays, "%s %s:", others ? "others" : "leg", leg->id);
+	fm_prompt(fx->plays, p);
 	return 0;
+}
+
+static inline int fm_stop_play(
+        void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg *cl, bool others)
+{
+	struct fx *fx = arg;
+
+	(void)r;
+	if (cl && !others)
+		g_string_append_printf(fx->plays, "stop leg %s\n",
+		        ((struct ce_leg *)((struct fx_leg *)cl)->cookie)->id);
+	else
+		g_string_append(fx->plays, "stop room\n");
+	return 2;
 }
 
 static inline int fm_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
@@ -204,6 +237,7 @@ static const struct ce_cmedia_ops fx_media_ops = {
         .room_record = fm_room_record,
         .room_play = fm_room_play,
         .leg_play = fm_leg_play,
+        .stop_play = fm_stop_play,
         .leg_new = fm_leg_new,
         .leg_start = fm_leg_start,
         .leg_set_flags = fm_leg_set_flags,

@@ -90,5 +90,33 @@ with wave.open(rec2) if os.path.exists(rec2) else open(os.devnull) as w:
     n = w.getnframes() if hasattr(w, 'getnframes') else 0
 tap.ok(8000 * 2 <= n <= 8000 * 4, 'conf record: about 3 s of WAV', n)
 r.cleanup()
+# 3. Queued tones: two chan.control plays to the room at once are heard one
+#    after the other; an unknown tone is refused and nothing else changes.
+r = simlib.run('''
+route ^800$ conf/p3 lonely=true
+at 0 call 1001 800 record=1001.wav
+at 0.5 call 1002 800 record=1002.wav
+at 4 message chan.control targetid=conf/p3 operation=play file=tone/dial duration=1000
+at 4 message chan.control targetid=conf/p3 operation=play file=tone/milliwatt duration=1000
+at 4 message chan.control targetid=conf/p3 operation=play file=tone/nosuch
+at 7 hangup all
+end 8
+''', module=engine)
+b = r.wav('1002.wav')
+# 100 ms windows from 3 s on (the recording starts when the call is up)
+wins = [(simlib.tone_ratio(b[i:i + 800], 425), simlib.tone_ratio(b[i:i + 800], 1000))
+        for i in range(3 * 8000, len(b) - 800, 800)]
+seq = ''.join('d' if d > 0.8 else 'm' if m > 0.8 else 'x' if d > 0.2 and m > 0.2 else '.'
+              for d, m in wins)
+core = seq.strip('.')
+tap.ok('x' not in seq and 'm' in core and 'd' in core and core.rindex('d') < core.index('m') and
+       8 <= core.count('d') <= 11 and 8 <= core.count('m') <= 11,
+       'the second play waits for the first: 1 s of 425 Hz, then 1 s of 1000 Hz, never both',
+       seq)
+bad = r.messages('chan.control', file='tone/nosuch')
+tap.ok(len(bad) == 1 and not bad[0]['handled'] and
+       bad[0]['params'].get('reason') == 'unknown tone',
+       'an unknown tone: false, reason=unknown tone', bad)
+r.cleanup()
 shutil.rmtree(cfgdir, ignore_errors=True)
 tap.done()

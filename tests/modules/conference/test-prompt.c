@@ -15,6 +15,7 @@
 #include "modules/conference/mediafile.h"
 #include "modules/conference/mixer.h"
 #include "modules/conference/rtp.h"
+#include "modules/conference/tone.h"
 #include "tests/testutil.h"
 
 /* Goertzel power of f in n samples at rate. */
@@ -217,6 +218,125 @@ static void test_bad_files(void)
 	g_free(corrupt);
 }
 
+/* ---- tones: Yate's names synthesised on the I/O thread ---- */
+
+/* A span of a tone: from..to ms holds f1 (and f2), or silence (f1 0: all samples 0). */
+struct span {
+	unsigned from, to;
+	double f1, f2;
+};
+
+/* Play tone/@name for @ms (0: natural length) at @rate and check its spans and length. */
+static void check_tone(const char *name, unsigned rate, unsigned ms, unsigned expect_ms,
+        const struct span *spans, unsigned n_spans)
+{
+	struct ce_mfile_io *io;
+	struct ce_mfile *f;
+	struct ce_tone t;
+	unsigned n;
+	int16_t *x;
+
+	g_assert_cmpint(ce_tone_parse(&t, name), ==, 0);
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, rate, ms), ==, 0);
+	g_assert_true(g_str_has_prefix(ce_mfile_path(f), "tone/"));
+	x = play_all(f, rate / 50, &n);
+	g_assert_false(ce_mfile_failed(f));
+	/* the last frame is padded to 20 ms */
+	g_assert_cmpuint(
+	        n, ==, (expect_ms * rate / 1000 + rate / 50 - 1) / (rate / 50) * (rate / 50));
+	for (unsigned i = 0; i < n_spans; i++) {
+		/* judge the middle of each span: 5 ms off each edge */
+		unsigned a = (spans[i].from + 5) * rate / 1000, b = (spans[i].to - 5) * rate / 1000;
+		double p1, p2, other;
+
+		g_assert_cmpuint(b, <=, n);
+		if (!spans[i].f1) {
+			for (unsigned k = a; k < b; k++)
+				g_assert_cmpint(x[k], ==, 0);
+			continue;
+		}
+		p1 = power(x + a, b - a, spans[i].f1, rate);
+		p2 = spans[i].f2 ? power(x + a, b - a, spans[i].f2, rate) : p1;
+		other = power(x + a, b - a, spans[i].f1 * (spans[i].f2 ? 0.5 : 1.37), rate);
+		g_test_message("%s %u-%u ms: %.0f Hz %.0f, %.0f Hz %.0f, off %.0f", name,
+		        spans[i].from, spans[i].to, spans[i].f1, p1, spans[i].f2, p2, other);
+		g_assert_cmpfloat(p1, >, 1e6);
+		g_assert_cmpfloat(p2, >, 1e6);
+		g_assert_cmpfloat(p1, >, 1000 * other);
+	}
+	ce_mfile_close(f);
+	ce_mfile_io_free(io);
+	g_free(x);
+}
+
+static void test_tones(void)
+{
+	/* busy: 500 on, 500 off, repeated for the duration */
+	check_tone("busy", 8000, 2000, 2000,
+	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}, {1000, 1500, 425, 0},
+	                {1500, 2000, 0, 0}},
+	        4);
+	check_tone("bs", 16000, 1000, 1000,
+	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}}, 2);
+	check_tone("dial", 8000, 700, 700, (const struct span[]){{0, 700, 425, 0}}, 1);
+	check_tone("ring", 8000, 6000, 6000,
+	        (const struct span[]){{0, 1000, 425, 0}, {1000, 5000, 0, 0}, {5000, 6000, 425, 0}},
+	        3);
+	check_tone("specdial", 8000, 1000, 1000,
+	        (const struct span[]){{0, 950, 425, 0}, {950, 1000, 0, 0}}, 2);
+	check_tone("congestion", 8000, 1000, 1000,
+	        (const struct span[]){
+	                {0, 250, 425, 0}, {250, 500, 0, 0}, {500, 750, 425, 0}, {750, 1000, 0, 0}},
+	        4);
+	check_tone("outoforder", 8000, 800, 800,
+	        (const struct span[]){
+	                {0, 100, 425, 0}, {100, 200, 0, 0}, {400, 500, 425, 0}, {600, 800, 425, 0}},
+	        4);
+	check_tone("info", 8000, 2050, 2050,
+	        (const struct span[]){{0, 330, 950, 0}, {330, 360, 0, 0}, {360, 690, 1400, 0},
+	                {720, 1050, 1800, 0}, {1050, 2050, 0, 0}},
+	        5);
+	check_tone("milliwatt", 8000, 500, 500, (const struct span[]){{0, 500, 1000, 0}}, 1);
+	check_tone("silence", 8000, 300, 300, (const struct span[]){{0, 300, 0, 0}}, 1);
+	/* DTMF: 40 ms gap, 120 ms of the pair, 40 ms gap; once by default */
+	check_tone("dtmf/5", 8000, 0, 200,
+	        (const struct span[]){{0, 40, 0, 0}, {40, 160, 770, 1336}, {160, 200, 0, 0}}, 3);
+	check_tone("#", 8000, 0, 200, (const struct span[]){{40, 160, 941, 1477}}, 1);
+	check_tone("dtmfstr/1d", 8000, 0, 400,
+	        (const struct span[]){
+	                {40, 160, 697, 1209}, {160, 240, 0, 0}, {240, 360, 941, 1633}},
+	        3);
+	/* a duration repeats the digit's cadence */
+	check_tone("dtmf/0", 8000, 400, 400,
+	        (const struct span[]){{40, 160, 941, 1336}, {240, 360, 941, 1336}}, 2);
+}
+
+static void test_bad_tones(void)
+{
+	static const char *const bad[] = {"", "nosuch", "dtmf/", "dtmf/x", "dtmf/12", "dtmfstr/",
+	        "dtmfstr/12x", "e", "Busy ", "tone/busy"};
+	struct ce_mfile_io *io;
+	struct ce_mfile *f = NULL;
+	struct ce_tone t;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(bad); i++)
+		g_assert_cmpint(ce_tone_parse(&t, bad[i]), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, NULL), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, "dtmfstr/12345678901234567890123456789012"), ==, 0);
+	g_assert_cmpint(ce_tone_parse(&t, "dtmfstr/123456789012345678901234567890123"), ==, -E2BIG);
+	g_assert_cmpint(
+	        ce_tone_parse(&t, "dtmfstr/1234567890123456789012345678901234567890"), ==, -E2BIG);
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	memset(&t, 0, sizeof(t));
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, 8000, 100), ==, -EINVAL);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, NULL, 8000, 100), ==, -EINVAL);
+	g_assert_cmpint(ce_tone_parse(&t, "busy"), ==, 0);
+	g_assert_cmpint(ce_mfile_tone_new(&f, io, &t, 11025, 100), ==, -EINVAL);
+	g_assert_null(f);
+	ce_mfile_io_free(io);
+}
+
 /* ---- the media engine over loopback RTP ---- */
 
 #define PEERS 3
@@ -416,6 +536,181 @@ static void test_rtp_prompts(void)
 	g_free(tone);
 }
 
+/* Queue a tone to the rig's room (@mode, peer @leg); returns the error. */
+static int rig_tone(
+        struct rig *r, const char *name, unsigned ms, enum ce_media_play_mode mode, unsigned leg)
+{
+	struct ce_tone t;
+
+	g_assert_cmpint(ce_tone_parse(&t, name), ==, 0);
+	return ce_media_play_tone(NULL, r->room, &t, ms, mode,
+	        mode == CE_MEDIA_PLAY_ROOM ? NULL : r->peer[leg].leg, NULL, NULL);
+}
+
+/* Run until @n players ended (bounded), then let their last frames arrive. */
+static void run_until_done(struct rig *r, unsigned n)
+{
+	for (unsigned i = 0; i < 20 && r->done < n; i++)
+		run(r);
+	g_assert_cmpuint(r->done, ==, n);
+	wait_frames(r, 5);
+}
+
+/*
+ * Frame by frame (20 ms), what peer @i heard from sample @from: for each
+ * frame whether @fa and @fb are in it.  Checks that they never sound
+ * together, that every @fa frame comes before every @fb frame, and
+ * returns the counts of each and the gap between the last @fa and the
+ * first @fb frame.
+ */
+static void check_order(struct rig *r, unsigned i, gint from, double fa, double fb, unsigned *na,
+        unsigned *nb, unsigned *gap)
+{
+	const int16_t *x = r->peer[i].heard;
+	gint to = g_atomic_int_get(&r->peer[i].n);
+	int last_a = -1, first_b = -1;
+
+	*na = *nb = 0;
+	for (int k = 0; from + (k + 1) * 160 <= to; k++) {
+		double pa = power(x + from + k * 160, 160, fa, 8000);
+		double pb = power(x + from + k * 160, 160, fb, 8000);
+		/* a 20 ms window leaks a little of one tone into the other's bin */
+		bool a = pa > 1e5 && pa > 100 * pb, b = pb > 1e5 && pb > 100 * pa;
+
+		if (pa > 1e6 && pb > 1e6)
+			g_error("frame %d: %.0f Hz (%.0f) and %.0f Hz (%.0f) together", k, fa, pa,
+			        fb, pb);
+		if (a) {
+			g_assert_cmpint(first_b, <, 0);
+			last_a = k;
+			(*na)++;
+		}
+		if (b) {
+			if (first_b < 0)
+				first_b = k;
+			(*nb)++;
+		}
+	}
+	*gap = last_a >= 0 && first_b >= 0 ? (unsigned)(first_b - last_a) : 0;
+	g_test_message("peer %u: %u frames of %.0f Hz, then %u of %.0f Hz, gap %u", i, *na, fa, *nb,
+	        fb, *gap);
+}
+
+static void test_rtp_queue(void)
+{
+	struct rig r;
+	char *file = tone_file("queue-1k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 1000, 0.4);
+	gint from[PEERS];
+	unsigned na, nb, gap;
+
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	/* the room: a file, then a tone queued behind it, heard one after the other */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(
+	        ce_media_play_new(NULL, r.room, file, CE_MEDIA_PLAY_ROOM, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 400, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	run_until_done(&r, 2);
+	for (unsigned i = 0; i < PEERS; i++) {
+		check_order(&r, i, from[i], 1000, 425, &na, &nb, &gap);
+		g_assert_cmpuint(na, >=, 19);
+		g_assert_cmpuint(na, <=, 21);
+		g_assert_cmpuint(nb, >=, 19);
+		g_assert_cmpuint(nb, <=, 21);
+		g_assert_cmpuint(gap, ==, 1); /* the next tick: no gap, no overlap */
+	}
+	r.done = 0;
+	/* all but one queues with the room: peer 2 hears only the room's tone */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 300, CE_MEDIA_PLAY_EXCEPT, 2), ==, 0);
+	run_until_done(&r, 2);
+	check_order(&r, 0, from[0], 425, 1000, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, >=, 14);
+	g_assert_cmpuint(gap, ==, 1);
+	check_order(&r, 2, from[2], 425, 1000, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, ==, 0);
+	r.done = 0;
+	/* one leg: its own queue; the others hear nothing of it */
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 300, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	run_until_done(&r, 2);
+	check_order(&r, 1, from[1], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 14);
+	g_assert_cmpuint(nb, >=, 14);
+	g_assert_cmpuint(gap, ==, 1);
+	check_order(&r, 0, from[0], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na + nb, ==, 0);
+	r.done = 0;
+	rig_stop(&r);
+	g_free(file);
+}
+
+static void count_destroy(gpointer data)
+{
+	(*(unsigned *)data)++;
+}
+
+static void test_rtp_queue_full(void)
+{
+	struct ce_tone t;
+	struct rig r;
+	unsigned destroyed = 0, na, nb, gap;
+	gint from;
+
+	g_assert_cmpint(ce_tone_parse(&t, "milliwatt"), ==, 0);
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	/* a full queue: the oldest are kept, the next is refused */
+	for (unsigned i = 0; i < CE_MEDIA_PLAY_QUEUE; i++)
+		g_assert_cmpint(ce_media_play_tone(NULL, r.room, &t, 60000, CE_MEDIA_PLAY_ROOM,
+		                        NULL, &destroyed, count_destroy),
+		        ==, 0);
+	g_assert_cmpint(ce_media_play_tone(NULL, r.room, &t, 60000, CE_MEDIA_PLAY_ROOM, NULL,
+	                        &destroyed, count_destroy),
+	        ==, -ENOBUFS);
+	g_assert_cmpint(ce_media_play_new(NULL, r.room, "/x.wav", CE_MEDIA_PLAY_EXCEPT,
+	                        r.peer[0].leg, NULL, NULL),
+	        ==, -ENOBUFS);
+	/* other queues are not affected */
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	wait_frames(&r, 10);
+	g_assert_cmpfloat(
+	        power(r.peer[0].heard + g_atomic_int_get(&r.peer[0].n) - 800, 800, 1000, 8000), >,
+	        1e5);
+	/* stop: the playing one and the waiting ones go, without PLAY_DONE */
+	g_assert_cmpint(
+	        ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, CE_MEDIA_PLAY_QUEUE);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, 0);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_LEG, r.peer[1].leg), ==, 1);
+	wait_frames(&r, 5);
+	from = g_atomic_int_get(&r.peer[0].n);
+	g_assert_cmpint(rig_tone(&r, "dial", 300, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	run_until_done(&r, 1);
+	g_assert_cmpuint(destroyed, ==, CE_MEDIA_PLAY_QUEUE);
+	check_order(&r, 0, from, 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na, ==, 0);
+	g_assert_cmpuint(nb, >=, 14);
+	r.done = 0;
+	/* a leg that leaves ends its waiting prompts; all but it reaches everyone */
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 2), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_LEG, 2), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "silence", 60000, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "dial", 200, CE_MEDIA_PLAY_EXCEPT, 2), ==, 0);
+	ce_media_leg_free(r.peer[2].leg);
+	r.peer[2].leg = NULL;
+	run_until_done(&r, 2);
+	g_assert_cmpint(rig_tone(&r, "dial", 200, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_ROOM, NULL), ==, 3);
+	rig_stop(&r);
+}
+
 /* A recording: its length in samples, and the powers of the two talkers' tones. */
 static unsigned check_recording(const char *path, int major, double *p1, double *p2)
 {
@@ -509,7 +804,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/mixer-sources", test_mixer_sources);
 	g_test_add_func("/prompt/formats", test_formats);
 	g_test_add_func("/prompt/bad-files", test_bad_files);
+	g_test_add_func("/prompt/tones", test_tones);
+	g_test_add_func("/prompt/bad-tones", test_bad_tones);
 	g_test_add_func("/prompt/rtp", test_rtp_prompts);
+	g_test_add_func("/prompt/rtp-queue", test_rtp_queue);
+	g_test_add_func("/prompt/rtp-queue-full", test_rtp_queue_full);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	ret = g_test_run();

@@ -69,9 +69,6 @@ static void test_control(void)
 	/* nothing to play: not handled, nothing happens */
 	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=play", &handled));
 	g_assert_false(handled);
-	g_free(fx_dispatch(
-	        fx, "chan.control", "targetid=conf/r:operation=play:file=tone/dial", &handled));
-	g_assert_false(handled);
 	expect_plays(fx, "");
 	/* recording: the warning, the file, Yate's notification */
 	fx_clear(fx);
@@ -96,6 +93,122 @@ static void test_control(void)
 	fx_free(fx);
 }
 
+/* chan.control to @target: whether it was handled, and the parameters it changed in *@ans. */
+static bool control(struct fx *fx, const char *params, char **ans)
+{
+	bool handled = false;
+	char *a = fx_dispatch(fx, "chan.control", params, &handled);
+
+	if (ans)
+		*ans = a;
+	else
+		g_free(a);
+	return handled;
+}
+
+static void expect_refusal(struct fx *fx, const char *params, const char *answer)
+{
+	char *ans = NULL;
+
+	g_assert_false(control(fx, params, &ans));
+	g_assert_cmpstr(ans, ==, answer);
+	g_free(ans);
+	expect_plays(fx, "");
+}
+
+static void test_tones(void)
+{
+	struct fx *fx = fx_new(CONF "tone_duration=3000\n");
+	char *ans = NULL;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	fx_join(fx, "r", "sip/2", 2, NULL);
+	g_string_truncate(fx->plays, 0);
+	/* the configured default, duration=, Yate's aliases, DTMF's own length */
+	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=tone/busy", NULL));
+	g_assert_true(
+	        control(fx, "targetid=conf/r:operation=play:file=tone/ring:duration=1500", NULL));
+	g_assert_true(control(fx, "targetid=dumb/1:operation=play:file=tone/cg:others=true", NULL));
+	g_assert_true(control(fx, "targetid=dumb/2:operation=play:file=tone/dtmf/5", NULL));
+	g_assert_true(control(
+	        fx, "targetid=dumb/2:operation=play:file=tone/dtmfstr/123:duration=2000", NULL));
+	expect_plays(fx,
+	        "room:tone/busy@3000\nroom:tone/ring@1500\nothers dumb/1:tone/congestion@3000\n"
+	        "leg dumb/2:tone/dtmf/5@0\nleg dumb/2:tone/dtmfstr/123@2000\n");
+	/* bad input: a false answer that says why, and nothing played */
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/nosuch",
+	        "error=failure:reason=unknown tone");
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/dtmf/x",
+	        "error=failure:reason=unknown tone");
+	expect_refusal(fx,
+	        "targetid=conf/r:operation=play:file=tone/dtmfstr/"
+	        "123456789012345678901234567890123",
+	        "error=failure:reason=too many DTMF digits");
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/busy:duration=0",
+	        "error=failure:reason=bad duration");
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/busy:duration=3600001",
+	        "error=failure:reason=bad duration");
+	expect_refusal(fx,
+	        "targetid=conf/r:operation=play:file=tone/busy:duration=99999999999999999999",
+	        "error=failure:reason=bad duration");
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/busy:duration=5s",
+	        "error=failure:reason=bad duration");
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=-",
+	        "error=failure:reason=nothing to play");
+	/* and the room goes on */
+	g_assert_true(
+	        control(fx, "targetid=conf/r:operation=play:file=tone/mw:duration=3600000", &ans));
+	g_assert_cmpstr(ans, ==, "");
+	g_free(ans);
+	expect_plays(fx, "room:tone/milliwatt@3600000\n");
+	/* recordwarn may be a tone too */
+	g_assert_true(control(
+	        fx, "targetid=conf/r:operation=record:file=/tmp/r.wav:recordwarn=tone/info", NULL));
+	expect_plays(fx, "room:tone/info@3000\n");
+	fx_free(fx);
+}
+
+static void test_queue_control(void)
+{
+	struct fx *fx = fx_new(CONF);
+	char *ans = NULL;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	fx_join(fx, "r", "sip/2", 2, NULL);
+	g_string_truncate(fx->plays, 0);
+	/* a full queue (the media side says so): false, error=busy, the log says which queue */
+	fx->play_err = -ENOBUFS;
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=x.wav",
+	        "error=busy:reason=the room's prompt queue is full");
+	expect_refusal(fx, "targetid=dumb/1:operation=play:file=x.wav",
+	        "error=busy:reason=the leg's prompt queue is full");
+	expect_refusal(fx, "targetid=dumb/1:operation=play:file=x.wav:others=true",
+	        "error=busy:reason=the room's prompt queue is full");
+	g_assert_cmpint(
+	        ce_room_play(ce_room_find(fx->conf, "r"), "x.wav", NULL, false), ==, -ENOBUFS);
+	fx->play_err = 0;
+	/* queue=false: that queue is stopped first, then the prompt plays */
+	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=x.wav:queue=false", NULL));
+	g_assert_true(control(fx, "targetid=dumb/2:operation=play:file=y.wav:queue=false", NULL));
+	g_assert_true(control(
+	        fx, "targetid=dumb/2:operation=play:file=z.wav:queue=false:others=true", NULL));
+	g_assert_true(control(fx, "targetid=dumb/2:operation=play:file=w.wav:queue=true", NULL));
+	expect_plays(fx, "stop room\nroom:/p/x.wav\nstop leg dumb/2\nleg dumb/2:/p/y.wav\n"
+	                 "stop room\nothers dumb/2:/p/z.wav\nleg dumb/2:/p/w.wav\n");
+	/* a bad request stops nothing */
+	expect_refusal(fx, "targetid=conf/r:operation=play:file=tone/nosuch:queue=false",
+	        "error=failure:reason=unknown tone");
+	/* stopplay: the room's queue, a leg's, all but a leg's (the room's) */
+	g_assert_true(control(fx, "targetid=conf/r:operation=stopplay", &ans));
+	g_assert_cmpstr(ans, ==, "stopped=2");
+	g_free(ans);
+	g_assert_true(control(fx, "targetid=dumb/1:operation=stopplay", NULL));
+	g_assert_true(control(fx, "id=dumb/2:targetid=sip/2:operation=stopplay:others=true", NULL));
+	expect_plays(fx, "stop room\nstop leg dumb/1\nstop room\n");
+	g_assert_cmpint(ce_room_stop_play(ce_room_find(fx->conf, "r"), NULL, false), ==, 2);
+	fx_free(fx);
+}
+
 static void test_api(void)
 {
 	struct fx *fx = fx_new(CONF);
@@ -110,7 +223,10 @@ static void test_api(void)
 	g_assert_cmpint(ce_conference_play("r", "x.wav", "dumb/9", false), ==, -ENOENT);
 	g_assert_cmpint(ce_conference_play("nosuch", "x.wav", NULL, false), ==, -ENOENT);
 	g_assert_cmpint(ce_conference_play("r", "-", NULL, false), ==, -EINVAL);
-	expect_plays(fx, "room:/p/end-5min.wav\nleg dumb/1:/abs/x.wav\nothers dumb/1:/p/x.wav\n");
+	g_assert_cmpint(ce_conference_play("r", "tone/nosuch", NULL, false), ==, -EINVAL);
+	g_assert_cmpint(ce_conference_play("r", "tone/ring", NULL, false), ==, 0);
+	expect_plays(fx, "room:/p/end-5min.wav\nleg dumb/1:/abs/x.wav\nothers dumb/1:/p/x.wav\n"
+	                 "room:tone/ring@5000\n");
 	g_assert_cmpint(ce_conference_record("r", "/tmp/a.wav"), ==, 0);
 	g_assert_cmpstr(fx->record, ==, "/tmp/a.wav");
 	g_assert_cmpint(ce_conference_record("r", NULL), ==, 0);
@@ -149,6 +265,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/join-leave", test_join_leave);
 	g_test_add_func("/conference/prompt/disabled", test_disabled);
 	g_test_add_func("/conference/prompt/control", test_control);
+	g_test_add_func("/conference/prompt/tones", test_tones);
+	g_test_add_func("/conference/prompt/queue-control", test_queue_control);
 	g_test_add_func("/conference/prompt/api", test_api);
 	g_test_add_func("/conference/prompt/names", test_names);
 	return g_test_run();
