@@ -301,25 +301,35 @@ static int cmd_unlock(struct ce_engine *ce, int argc, char **argv, GString *out,
 	return room_command(arg, false, argc, argv, out);
 }
 
+/* The room argv[0] and, when argc > li, its leg argv[li] of a console
+ * command; false, with the answer in out, when either is unknown. */
+static bool find_room_leg(struct ce_conf *conf, int argc, char **argv, int li, GString *out,
+        struct ce_room **room, struct ce_leg **leg)
+{
+	*room = ce_room_find(conf, argv[0]);
+	*leg = NULL;
+	if (argc > li && *room)
+		*leg = ce_leg_find_seq(conf, argv[0], argv[li]);
+	if (*room && (argc <= li || *leg))
+		return true;
+	g_string_append_printf(
+	        out, "no room '%s'%s%s\r\n", argv[0], *room ? " leg " : "", *room ? argv[li] : "");
+	return false;
+}
+
 /* conf play ROOM FILE [LEG [others]] */
 static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
 	struct ce_room *room;
-	struct ce_leg *leg = NULL;
+	struct ce_leg *leg;
 	const char *why = NULL;
 	int err;
 
 	(void)ce;
 	if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "others")))
 		return -EINVAL;
-	room = ce_room_find(arg, argv[0]);
-	if (argc > 2 && room)
-		leg = ce_leg_find_seq(arg, argv[0], argv[2]);
-	if (!room || (argc > 2 && !leg)) {
-		g_string_append_printf(out, "no room '%s'%s%s\r\n", argv[0], room ? " leg " : "",
-		        room ? argv[2] : "");
+	if (!find_room_leg(arg, argc, argv, 2, out, &room, &leg))
 		return 0;
-	}
 	err = ce_room_play_opts(room, argv[1], leg, argc == 4, NULL, &why);
 	if (err)
 		g_string_append_printf(out, "cannot play '%s': %s\r\n", argv[1], why);
@@ -332,20 +342,14 @@ static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, v
 static int cmd_stopplay(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
 	struct ce_room *room;
-	struct ce_leg *leg = NULL;
+	struct ce_leg *leg;
 	int n;
 
 	(void)ce;
 	if (argc < 1 || argc > 3 || (argc == 3 && strcmp(argv[2], "others")))
 		return -EINVAL;
-	room = ce_room_find(arg, argv[0]);
-	if (argc > 1 && room)
-		leg = ce_leg_find_seq(arg, argv[0], argv[1]);
-	if (!room || (argc > 1 && !leg)) {
-		g_string_append_printf(out, "no room '%s'%s%s\r\n", argv[0], room ? " leg " : "",
-		        room ? argv[1] : "");
+	if (!find_room_leg(arg, argc, argv, 1, out, &room, &leg))
 		return 0;
-	}
 	n = ce_room_stop_play(room, leg, argc == 3);
 	if (n < 0)
 		g_string_append_printf(out, "cannot stop prompts: %s\r\n", g_strerror(-n));

@@ -93,6 +93,29 @@ out:
 	return err;
 }
 
+/* Main thread: a player of the file at path, or else of tone for duration_ms. */
+static int play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
+        const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
+        struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
+{
+	struct ce_media_play *p = NULL;
+	int err = check_target(room, mode, leg);
+
+	if (!err) {
+		struct ce_mfile_io *io = io_get(room->m);
+
+		p = g_new0(struct ce_media_play, 1);
+		err = path ? ce_mfile_player_new(&p->f, io, path, room->mix->rate)
+		           : ce_mfile_tone_new(&p->f, io, tone, room->mix->rate, duration_ms);
+	}
+	if (!err)
+		return play_start(pp, p, room, mode, leg, user, destroy);
+	g_free(p);
+	if (pp)
+		*pp = NULL;
+	return err;
+}
+
 /**
  * Play @path once into @room: to everyone (CE_MEDIA_PLAY_ROOM, @leg NULL),
  * to @leg alone, or to everyone but @leg.  The file is opened, decoded and
@@ -107,19 +130,7 @@ out:
 int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
         enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
-	struct ce_media_play *p = NULL;
-	int err = check_target(room, mode, leg);
-
-	if (!err) {
-		p = g_new0(struct ce_media_play, 1);
-		err = ce_mfile_player_new(&p->f, io_get(room->m), path, room->mix->rate);
-	}
-	if (!err)
-		return play_start(pp, p, room, mode, leg, user, destroy);
-	g_free(p);
-	if (pp)
-		*pp = NULL;
-	return err;
+	return play_new(pp, room, path, NULL, 0, mode, leg, user, destroy);
 }
 
 /**
@@ -132,19 +143,7 @@ int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
         const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
         struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
-	struct ce_media_play *p = NULL;
-	int err = check_target(room, mode, leg);
-
-	if (!err) {
-		p = g_new0(struct ce_media_play, 1);
-		err = ce_mfile_tone_new(&p->f, io_get(room->m), tone, room->mix->rate, duration_ms);
-	}
-	if (!err)
-		return play_start(pp, p, room, mode, leg, user, destroy);
-	g_free(p);
-	if (pp)
-		*pp = NULL;
-	return err;
+	return play_new(pp, room, NULL, tone, duration_ms, mode, leg, user, destroy);
 }
 
 /**
