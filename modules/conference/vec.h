@@ -1,5 +1,4 @@
-/* vec.h - GCC vector types, the AVX2 function clones and the AVX2 paths the media hot loops share
- */
+/* vec.h - vector types, AVX2 clones and AVX2 paths shared by the media hot loops */
 #ifndef CE_CONF_VEC_H
 #define CE_CONF_VEC_H
 
@@ -29,10 +28,10 @@ typedef int16_t v8hi __attribute__((vector_size(16)));
 #define VSEL(m, a, b) (((a) & (m)) | ((b) & ~(m)))
 
 /*
- * Loops whose best form needs instructions the vector extensions do not
- * express (packing with saturation, multiply-add of 16-bit pairs) have an
- * AVX2 version written with intrinsics beside their portable one, chosen
- * at run time by ce_vec_avx2().  Unlike the clones, this works under ASan.
+ * A loop whose best form needs instructions the vector extensions do not
+ * express (today the G.711 encoder's saturating packs) has an AVX2
+ * version written with intrinsics beside its portable one, chosen at run
+ * time by ce_vec_avx2().  Unlike the clones, this works under ASan.
  */
 #if defined(__x86_64__) && defined(__GNUC__)
 #define CE_VEC_AVX2 1
