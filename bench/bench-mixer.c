@@ -29,7 +29,6 @@
 /* The mixer's part of a leg; the jitter buffers live in their own array so
  * that the mixer-only run touches what the mixer touches. */
 struct bleg {
-	bool talker;
 	uint32_t ts;
 	struct ce_jbuf *jb;
 	struct ce_mix_leg mix;
@@ -41,6 +40,8 @@ static int16_t talk[VARIANTS][50][160]; /* one second of talk per variant */
 static int16_t quiet[VARIANTS][160];
 static uint8_t talk_enc[VARIANTS][50][160];
 static uint8_t quiet_enc[VARIANTS][160];
+/* Where every room is mixed: its legs' frames are fetched right after. */
+static struct ce_mix_out out;
 
 static void make_signals(void)
 {
@@ -87,16 +88,26 @@ static long rss_kib(void)
 	return rss * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
+static unsigned room_size, room_talkers;
+
+/* Whether leg idx talks (from its index: reading it from the leg would be
+ * a cache miss the mixer does not have). */
+static bool talks(unsigned idx)
+{
+	return idx % room_size < room_talkers;
+}
+
 static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 {
 	unsigned v = idx % VARIANTS;
+	bool talker = talks(idx);
 	int16_t pcm[160];
 
 	if (!pipeline) {
-		ce_mix_leg_input(&l->mix, l->talker ? talk[v][k % 50] : quiet[v]);
+		ce_mix_leg_input(&l->mix, talker ? talk[v][k % 50] : quiet[v]);
 		return;
 	}
-	ce_jbuf_put(l->jb, 1, l->ts, l->talker ? talk_enc[v][k % 50] : quiet_enc[v], 160, l->ts);
+	ce_jbuf_put(l->jb, 1, l->ts, talker ? talk_enc[v][k % 50] : quiet_enc[v], 160, l->ts);
 	l->ts += 160;
 	if (ce_jbuf_pull(l->jb, pcm, 160) == CE_JBUF_SILENCE)
 		ce_mix_leg_input(&l->mix, NULL);
@@ -131,6 +142,8 @@ int main(int argc, char **argv)
 		return 2;
 	g_option_context_free(ctx);
 	make_signals();
+	room_size = (unsigned)size;
+	room_talkers = (unsigned)talkers;
 	n_rooms = (unsigned)((n + size - 1) / size);
 	rss0 = rss_kib();
 	rooms = g_new0(struct ce_mix_room *, n_rooms);
@@ -145,7 +158,6 @@ int main(int argc, char **argv)
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
 		l->jb = &jbufs[i];
 		ce_jbuf_init(l->jb, CE_CODEC_PCMU, 160, 1600);
-		l->talker = i % size < talkers;
 		ce_mix_leg_attach(rooms[i / size], &l->mix);
 	}
 	/* Touch everything once so the RSS counts it. */
@@ -163,6 +175,8 @@ int main(int argc, char **argv)
 			struct ce_mix_leg *l;
 			size_t len;
 
+			if (r + 2 < n_rooms)
+				ce_mix_room_prefetch_state(rooms[r + 2]);
 			if (r + 1 < n_rooms)
 				ce_mix_room_prefetch(rooms[r + 1]);
 
@@ -171,7 +185,7 @@ int main(int argc, char **argv)
 
 				tick_leg(BLEG(l), idx, k, pipeline);
 			}
-			ce_mix_room_mix(rooms[r]);
+			ce_mix_room_mix(rooms[r], &out);
 			for (l = rooms[r]->legs; l; l = l->next)
 				if (ce_mix_leg_output(l, &len))
 					bytes_out += (double)len;

@@ -11,6 +11,10 @@
 #include "rtp.h"
 
 #define CE_MEDIA_BATCH 64
+/* Mix outputs a media thread cycles over its rooms: as many as the rooms
+ * of two legs one send batch holds, so that the batch is seldom cut short
+ * to free one. */
+#define CE_MEDIA_OUTS (CE_MEDIA_BATCH / 2)
 
 struct ce_ring {
 	GMutex lock;
@@ -99,6 +103,12 @@ struct ce_shard {
 	struct iovec siov[CE_MEDIA_BATCH][2];
 	uint8_t shdr[CE_MEDIA_BATCH][12];
 	unsigned n_send;
+	uint64_t flushes; /* sendmmsg batches sent */
+	/* Where rooms are mixed, in turn: an out still referenced by queued
+	 * sends (out_flush[i] == flushes + 1) is flushed before it is reused. */
+	struct ce_mix_out outs[CE_MEDIA_OUTS];
+	uint64_t out_flush[CE_MEDIA_OUTS];
+	unsigned next_out;
 };
 
 struct ce_media {

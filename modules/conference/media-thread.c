@@ -220,6 +220,19 @@ static void flush(struct ce_shard *s)
 		done += (unsigned)n;
 	}
 	s->n_send = 0;
+	s->flushes++;
+}
+
+/* The next mix output, its frames no longer queued for sending. */
+static struct ce_mix_out *next_out(struct ce_shard *s)
+{
+	unsigned i = s->next_out;
+
+	s->next_out = (i + 1) % CE_MEDIA_OUTS;
+	if (s->out_flush[i] == s->flushes + 1)
+		flush(s);
+	s->out_flush[i] = s->flushes + 1;
+	return &s->outs[i];
 }
 
 static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
@@ -404,7 +417,7 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 		leg_input(s, (struct ce_media_leg *)l);
 	if (room->mix->srcs || room->waiting)
 		ce_media_files_feed(room);
-	ce_mix_room_mix(room->mix);
+	ce_mix_room_mix(room->mix, next_out(s));
 	if (room->rec)
 		ce_media_files_record(room);
 	speaking(s, room);
@@ -431,6 +444,8 @@ static void wake(struct ce_shard *s)
 	receive(s);
 	for (r = s->rooms[s->phase]; r; r = next) {
 		next = r->next;
+		if (next && next->next)
+			ce_mix_room_prefetch_state(next->next->mix);
 		if (next)
 			ce_mix_room_prefetch(next->mix);
 		/* A room that just moved one phase later waits for the next tick. */

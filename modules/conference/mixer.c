@@ -21,6 +21,13 @@
 #include "mixer.h"
 #include "vec.h"
 
+/* What a leg hears from a room with nothing to hear, per codec (the
+ * codecs' silence bytes: test-mixer checks them against g711.c). */
+static const uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES] = {
+        [CE_CODEC_PCMU] = {[0 ... CE_MIX_MAX_BYTES - 1] = 0xff},
+        [CE_CODEC_PCMA] = {[0 ... CE_MIX_MAX_BYTES - 1] = 0xd5},
+};
+
 /**
  * Create a room mixing at rate Hz (8000 or 16000) with at most
  * max_talkers (0: default, capped to CE_MIX_MAX_TALKERS) summed per tick.
@@ -36,9 +43,6 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	room->rate = rate;
 	room->frame = rate / 50;
 	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS) : CE_MIX_DEF_TALKERS;
-	for (int c = 0; c < CE_CODEC_COUNT; c++)
-		memset(room->silence[c], ce_codec_silence_byte((enum ce_codec)c),
-		        sizeof(room->silence[c]));
 	*rp = room;
 	return err;
 }
@@ -79,6 +83,8 @@ int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 	leg->room = room;
 	leg->prev = NULL;
 	leg->next = room->legs;
+	leg->ahead = room->legs ? room->legs->next : NULL;
+	room->legs_ahead = room->legs;
 	if (room->legs)
 		room->legs->prev = leg;
 	room->legs = leg;
@@ -132,6 +138,16 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 		return false;
 	talking_remove(room, leg);
 	set_remove(room, leg);
+	/* The two legs before this one fetched it and the one after it. */
+	if (leg->prev) {
+		leg->prev->ahead = leg->next ? leg->next->next : NULL;
+		if (leg->prev->prev)
+			leg->prev->prev->ahead = leg->next;
+		else
+			room->legs_ahead = leg->next;
+	} else {
+		room->legs_ahead = leg->next ? leg->next->next : NULL;
+	}
 	if (leg->prev)
 		leg->prev->next = leg->next;
 	else
@@ -185,9 +201,11 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 	if (!room)
 		return CE_TALKER_NONE;
 	/* Legs are visited in list order; their state is the one
-	 * per-listener memory touched each tick: fetch it early. */
-	if (leg->next)
-		ce_mix_leg_prefetch(leg->next);
+	 * per-listener memory touched each tick: fetch it two legs ahead
+	 * (the next one, fetched by the leg before, is then in or on its way;
+	 * the room's prefetch asked for the first two). */
+	if (leg->ahead)
+		ce_mix_leg_prefetch(leg->ahead);
 	if (!ce_mix_leg_heard(leg))
 		return CE_TALKER_NONE;
 	if (leg->flags & CE_MIX_DUMB) {
@@ -399,7 +417,8 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 	for (int c = 0; c < CE_CODEC_COUNT; c++) {
 		if (room->n_codec[c] <= talkers[c])
 			continue;
-		ce_codec_encode_mix((enum ce_codec)c, sum, NULL, room->mix_enc[c], room->frame);
+		ce_codec_encode_mix(
+		        (enum ce_codec)c, sum, NULL, room->out->mix_enc[c], room->frame);
 		room->enc_tick[c] = room->tick;
 		room->st.encodes++;
 	}
@@ -407,12 +426,15 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 
 /**
  * Mix this tick: choose the talker set, sum it, encode each talker's
- * mix-minus and the full mix once per codec of the listeners.
+ * mix-minus and the full mix once per codec of the listeners, into out
+ * (the caller's, to be handed to no other mix while the room's legs are
+ * being sent what ce_mix_leg_output gives them).
  */
-void ce_mix_room_mix(struct ce_mix_room *room)
+void ce_mix_room_mix(struct ce_mix_room *room, struct ce_mix_out *out)
 {
 	int32_t sum[CE_MIX_MAX_FRAME];
 
+	room->out = out;
 	room->tick++;
 	room->st.ticks++;
 	fill_seats(room);
@@ -434,42 +456,33 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 
 		if (!leg || !minus_of(leg))
 			continue;
-		ce_codec_encode_mix(leg->codec, sum, leg->in, room->minus_enc[s], room->frame);
+		ce_codec_encode_mix(leg->codec, sum, leg->in, out->minus_enc[s], room->frame);
 		room->st.encodes++;
 	}
 }
 
 /**
- * Hint that room is mixed next: fetch its state and the lines its output
- * frames are written to, so that many small rooms do not each wait for
- * memory.  Callers walking their rooms call it for the next one.
+ * Hint that room is mixed next: fetch its state and its first legs, so
+ * that many small rooms do not each wait for memory.  Callers walking
+ * their rooms call it for the next one (and ce_mix_room_prefetch_state for
+ * the one after).
  */
 void ce_mix_room_prefetch(const struct ce_mix_room *room)
 {
-	size_t bytes = ce_codec_bytes(CE_CODEC_PCMU, room->frame);
-
-	/* The state up to the recorder's pcm, which only a recorded room reads. */
-	for (size_t off = 0; off < offsetof(struct ce_mix_room, pcm); off += 64)
-		__builtin_prefetch((const char *)room + off);
-	for (size_t off = offsetof(struct ce_mix_room, n_codec);
-	        off < offsetof(struct ce_mix_room, mix_enc); off += 64)
-		__builtin_prefetch((const char *)room + off);
-	for (unsigned s = 0; s < room->n_set && s < CE_MIX_MAX_TALKERS; s++)
-		for (size_t off = 0; off < bytes; off += 64)
-			__builtin_prefetch(room->minus_enc[s] + off, 1);
-	for (int c = 0; c < CE_CODEC_COUNT; c++)
-		for (size_t off = 0; off < bytes; off += 64)
-			if (room->n_codec[c])
-				__builtin_prefetch(room->mix_enc[c] + off, 1);
-	/* Each leg fetches the next one's detector; the room's first leg has
-	 * no leg before it, so it is fetched here. */
-	if (room->legs)
+	ce_mix_room_prefetch_state(room);
+	/* Each leg fetches the detector two legs on; the room's first two
+	 * have no leg before them, so they are fetched here. */
+	if (room->legs) {
 		ce_mix_leg_prefetch(room->legs);
+		if (room->legs_ahead)
+			ce_mix_leg_prefetch(room->legs_ahead);
+	}
 }
 
 /**
- * What leg hears this tick, encoded in its codec: *len bytes owned by the
- * room, valid until the next ce_mix_room_mix.  NULL if leg has no room.
+ * What leg hears this tick, encoded in its codec: *len bytes in the out of
+ * the room's last mix (or a constant silent frame), valid until that out
+ * is handed to another mix.  NULL if leg has no room.
  * A leg that joined after this tick's mix hears silence until the next.
  */
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
@@ -483,11 +496,11 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 	if (leg->priv && leg->priv_tick == room->tick)
 		return leg->priv;
 	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
-		return room->silence[c];
+		return silence[c];
 	if (minus_of(leg))
-		return room->n_heard < 2 ? room->silence[c] : room->minus_enc[leg->slot];
+		return room->n_heard < 2 ? silence[c] : room->out->minus_enc[leg->slot];
 	/* Not made this tick: the leg's codec had no listener at mix time. */
-	return room->enc_tick[c] == room->tick ? room->mix_enc[c] : room->silence[c];
+	return room->enc_tick[c] == room->tick ? room->out->mix_enc[c] : silence[c];
 }
 
 /**

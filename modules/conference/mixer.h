@@ -33,6 +33,7 @@ struct ce_mix_leg {
 	/* Read every tick (with the detector's first CE_TALKER_HOT bytes,
 	 * which follow: ce_mix_leg_input fetches them ahead): */
 	struct ce_mix_leg *next;     /* in the room */
+	struct ce_mix_leg *ahead;    /* next->next: the leg whose state is fetched now */
 	struct ce_mix_leg *act_next; /* in the room's talking list */
 	struct ce_mix_room *room;
 	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
@@ -79,6 +80,17 @@ struct ce_mix_stats {
 	uint64_t talker_mixes; /* talker frames summed */
 };
 
+/*
+ * The frames one mix encodes.  They are needed only until the room's legs
+ * have been sent them, so the caller owns them and hands one in with each
+ * mix: a media thread cycles a few over all its rooms, and they stay in
+ * cache (frames kept in every room were fetched from memory every tick).
+ */
+struct ce_mix_out {
+	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];       /* the full mix, per codec */
+	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES]; /* each seat's mix-minus */
+};
+
 struct ce_mix_room {
 	unsigned rate;
 	unsigned frame; /* samples per 20 ms at rate */
@@ -87,6 +99,7 @@ struct ce_mix_room {
 	unsigned n_talking; /* legs whose talker detector is on and who are heard */
 	uint64_t tick;
 	struct ce_mix_leg *legs;
+	struct ce_mix_leg *legs_ahead; /* legs->next, fetched with the first */
 	struct ce_mix_leg *talking;
 	struct ce_mix_leg *set[CE_MIX_MAX_TALKERS];
 	unsigned n_set;
@@ -94,12 +107,11 @@ struct ce_mix_room {
 	struct ce_mix_src *srcs;
 	unsigned n_heard;                  /* talkers and room-wide sources mixed this tick */
 	bool want_pcm;                     /* keep the full mix in pcm (a recorder listens) */
-	int16_t pcm[CE_MIX_MAX_FRAME];     /* this tick's full mix, if want_pcm */
 	unsigned n_codec[CE_CODEC_COUNT];  /* legs per codec */
-	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick mix_enc[codec] was made for */
-	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
-	uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];
-	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES];
+	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick out->mix_enc[codec] was made for */
+	struct ce_mix_out *out;            /* where the last mix was encoded */
+	/* Read only in a recorded room: */
+	int16_t pcm[CE_MIX_MAX_FRAME]; /* this tick's full mix, if want_pcm */
 };
 
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers);
@@ -127,8 +139,17 @@ void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src, enum ce
         struct ce_mix_leg *leg);
 void ce_mix_src_detach(struct ce_mix_src *src);
 
-void ce_mix_room_mix(struct ce_mix_room *room);
+void ce_mix_room_mix(struct ce_mix_room *room, struct ce_mix_out *out);
 void ce_mix_room_prefetch(const struct ce_mix_room *room);
+
+/* Fetch the room state a mix reads, without reading any of it: a walk
+ * over many rooms calls this two rooms ahead, so that ce_mix_room_prefetch
+ * one room ahead, which reads where the room's legs are, does not wait. */
+static inline void ce_mix_room_prefetch_state(const struct ce_mix_room *room)
+{
+	for (size_t off = 0; off < offsetof(struct ce_mix_room, pcm); off += 64)
+		__builtin_prefetch((const char *)room + off);
+}
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
 
 unsigned ce_mix_room_speakers(

@@ -61,8 +61,8 @@ static gboolean mute_peer0(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static void send_rtp(
-        struct test *t, int fd, uint8_t pt, unsigned tick, double f, enum ce_codec c, size_t len)
+static void send_rtp(const struct sockaddr_in *to, int fd, uint8_t pt, unsigned tick, double f,
+        enum ce_codec c, size_t len)
 {
 	uint8_t buf[2000];
 	int16_t pcm[160];
@@ -73,7 +73,7 @@ static void send_rtp(
 		pcm[i] = tick < 8 ? 0
 		                  : (int16_t)(6000 * sin(2 * G_PI * f * (tick * 160 + i) / 8000));
 	ce_codec_encode(c, pcm, buf + 12, 160);
-	sendto(fd, buf, len, 0, (struct sockaddr *)&t->media_addr, sizeof(t->media_addr));
+	sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
 static void receive_all(struct peer *p, unsigned tick)
@@ -126,17 +126,18 @@ static gpointer far_ends(gpointer data)
 				g_usleep(10000);
 
 			if (i != 0 || tick < A_STOPS || t->flags_test)
-				send_rtp(t, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
-				        freq[i], p->codec, 12 + 160);
+				send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec),
+				        tick, freq[i], p->codec, 12 + 160);
 			receive_all(p, tick);
 		}
 		if (g_atomic_int_get(&t->muted) && !t->muted_tick)
 			t->muted_tick = tick;
 		/* Hostile: a stranger, a wrong payload type, truncated, huge. */
-		send_rtp(t, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
-		send_rtp(t, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
-		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
-		send_rtp(t, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
+		send_rtp(&t->media_addr, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
+		send_rtp(&t->media_addr, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
+		send_rtp(&t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
+		send_rtp(
+		        &t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
 		if (t->flags_test && tick == MUTE_AT)
 			g_idle_add(mute_peer0, t);
 		sleep_until(&next);
@@ -170,6 +171,19 @@ static void on_event(const struct ce_media_event *ev, void *arg)
 	default:
 		break;
 	}
+}
+
+static void on_event_none(const struct ce_media_event *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+}
+
+static void many_leg_gone(gpointer data)
+{
+	struct ce_media_leg **leg = data;
+
+	*leg = NULL;
 }
 
 static void destroyed(gpointer data)
@@ -424,6 +438,127 @@ static void test_echo_dumb(void)
 	finish(&t);
 }
 
+/*
+ * More rooms at one phase of the tick than the media thread has mix
+ * outputs (CE_MEDIA_OUTS): each output is reused within one wake, before
+ * the send batch holding its frames is full.  Each room is one leg with
+ * echo, which hears itself: every far end must hear its own tone, never
+ * that of the room mixed into the same output after it.
+ */
+#define MANY_ROOMS (CE_MEDIA_PHASES * (CE_MEDIA_OUTS + 8))
+#define MANY_TICKS 60
+#define MANY_FROM  30
+
+struct many {
+	struct ce_media *m;
+	struct sockaddr_in media_addr;
+	int fd[MANY_ROOMS];
+	struct ce_media_room *room[MANY_ROOMS];
+	struct ce_media_leg *leg[MANY_ROOMS];
+	int16_t (*heard)[(MANY_TICKS - MANY_FROM) * 160];
+	unsigned n_heard[MANY_ROOMS];
+	GMainLoop *loop;
+};
+
+static double many_freq(unsigned i)
+{
+	return 300 + 20 * i;
+}
+
+static gpointer many_far_ends(gpointer data)
+{
+	struct many *t = data;
+	struct timespec next;
+
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (unsigned tick = 0; tick < MANY_TICKS; tick++) {
+		for (unsigned i = 0; i < MANY_ROOMS; i++) {
+			uint8_t buf[2000];
+			struct ce_rtp_pkt pkt;
+			ssize_t n;
+
+			send_rtp(&t->media_addr, t->fd[i], 0, tick, many_freq(i), CE_CODEC_PCMU,
+			        12 + 160);
+			while ((n = recv(t->fd[i], buf, sizeof(buf), 0)) > 0) {
+				g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+				if (tick >= MANY_FROM &&
+				        t->n_heard[i] + 160 <= G_N_ELEMENTS(t->heard[i])) {
+					ce_codec_decode(CE_CODEC_PCMU, pkt.payload,
+					        t->heard[i] + t->n_heard[i], 160);
+					t->n_heard[i] += 160;
+				}
+			}
+		}
+		sleep_until(&next);
+	}
+	g_idle_add(quit_idle, t->loop);
+	return NULL;
+}
+
+static void test_many_rooms(void)
+{
+	struct ce_media_conf conf;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	GError *error = NULL;
+	struct many *t = g_new0(struct many, 1);
+	GThread *th;
+	gint64 deadline;
+	bool left;
+
+	t->heard = g_malloc0(sizeof(*t->heard) * MANY_ROOMS);
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	g_assert_cmpint(ce_media_new(&t->m, &conf, on_event_none, t, &error), ==, 0);
+	g_assert_no_error(error);
+	for (unsigned i = 0; i < MANY_ROOMS; i++) {
+		struct sockaddr_in a;
+
+		g_assert_cmpint(ce_media_room_new(&t->room[i], t->m, 8000, 4, 0, 1000), ==, 0);
+		t->fd[i] = ce_test_udp_loopback(&a);
+		g_assert_cmpint(
+		        ce_media_leg_new(&t->leg[i], t->room[i], (struct sockaddr *)&a, sizeof(a),
+		                CE_CODEC_PCMU, CE_MIX_ECHO, &t->leg[i], many_leg_gone),
+		        ==, 0);
+	}
+	ce_media_room_local(t->room[0], &ss, &len);
+	memcpy(&t->media_addr, &ss, sizeof(t->media_addr));
+	t->loop = g_main_loop_new(NULL, FALSE);
+	th = g_thread_new("far-ends", many_far_ends, t);
+	g_main_loop_run(t->loop);
+	g_thread_join(th);
+	for (unsigned i = 0; i < MANY_ROOMS; i++) {
+		double self, other = 0;
+
+		g_assert_cmpuint(t->n_heard[i], >=, (MANY_TICKS - MANY_FROM) * 160 / 2);
+		self = power(t->heard[i], t->n_heard[i], many_freq(i));
+		for (unsigned k = 0; k < MANY_ROOMS; k++)
+			if (fabs(many_freq(k) - many_freq(i)) >= 400)
+				other = MAX(other, power(t->heard[i], t->n_heard[i], many_freq(k)));
+		if (g_test_verbose())
+			g_printerr("room %u: self %.0f loudest other %.0f\n", i, self, other);
+		g_assert_cmpfloat(self, >, 1e6);
+		g_assert_cmpfloat(other, <, self / 1000);
+	}
+	for (unsigned i = 0; i < MANY_ROOMS; i++)
+		ce_media_room_free(t->room[i]);
+	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+	do {
+		left = false;
+		for (unsigned i = 0; i < MANY_ROOMS; i++)
+			left |= t->leg[i] != NULL;
+		if (left && !g_main_context_iteration(NULL, FALSE))
+			g_usleep(1000);
+	} while (left && g_get_monotonic_time() < deadline);
+	g_assert_false(left);
+	ce_media_free(t->m);
+	for (unsigned i = 0; i < MANY_ROOMS; i++)
+		close(t->fd[i]);
+	g_main_loop_unref(t->loop);
+	g_free(t->heard);
+	g_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -432,5 +567,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/phase-choice", test_phase_choice);
 	g_test_add_func("/media/phase-offset", test_phase_offset);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
+	g_test_add_func("/media/many-rooms", test_many_rooms);
 	return g_test_run();
 }

@@ -26,6 +26,7 @@ static const int16_t *out_l16(struct ce_mix_leg *leg)
 
 struct fixture {
 	struct ce_mix_room *room;
+	struct ce_mix_out out;
 	struct ce_mix_leg legs[N];
 	int16_t in[N][CE_MIX_MAX_FRAME];
 };
@@ -38,7 +39,7 @@ static void settle(struct fixture *f)
 	for (unsigned t = 0; t < 10; t++) {
 		for (unsigned i = 0; i < N; i++)
 			ce_mix_leg_input(&f->legs[i], zero);
-		ce_mix_room_mix(f->room);
+		ce_mix_room_mix(f->room, &f->out);
 	}
 }
 
@@ -70,7 +71,7 @@ static void tick(struct fixture *f, unsigned talkers, int amp, unsigned t)
 			memset(f->in[i], 0, sizeof(f->in[i]));
 		ce_mix_leg_input(&f->legs[i], f->in[i]);
 	}
-	ce_mix_room_mix(f->room);
+	ce_mix_room_mix(f->room, &f->out);
 }
 
 static void check_mix_minus(struct fixture *f)
@@ -257,7 +258,7 @@ static void test_dumb(void)
 			else
 				ce_mix_leg_input(&f.legs[i], f.in[i]);
 		}
-		ce_mix_room_mix(f.room);
+		ce_mix_room_mix(f.room, &f.out);
 	}
 	/* Two seats: the dumb leg holds one, the first loud talker the other. */
 	g_assert_cmpint(f.legs[2].slot, >=, 0);
@@ -339,7 +340,7 @@ static void test_speakers(void)
 			tone(f.in[i], 160, i, i < 4 ? 1000 * (int)(i + 1) : 0, t);
 			ce_mix_leg_input(&f.legs[i], f.in[i]);
 		}
-		ce_mix_room_mix(f.room);
+		ce_mix_room_mix(f.room, &f.out);
 	}
 	n = ce_mix_room_speakers(f.room, who, energy, 3);
 	g_assert_cmpuint(n, ==, 3);
@@ -349,6 +350,66 @@ static void test_speakers(void)
 	g_assert_cmpuint(energy[0], >=, energy[1]);
 	g_assert_cmpuint(energy[1], >=, energy[2]);
 	teardown(&f);
+}
+
+/* Each leg's pointer two legs on (what it fetches) and the room's to its
+ * second leg stay right through joins and leaves anywhere in the list. */
+static void check_ahead(const struct ce_mix_room *room)
+{
+	unsigned n = 0;
+
+	g_assert_true(room->legs_ahead == (room->legs ? room->legs->next : NULL));
+	for (const struct ce_mix_leg *l = room->legs; l; l = l->next, n++)
+		g_assert_true(l->ahead == (l->next ? l->next->next : NULL));
+	g_assert_cmpuint(n, ==, room->n_legs);
+}
+
+static void test_walk_ahead(void)
+{
+	struct ce_mix_room *room;
+	struct ce_mix_leg legs[12];
+	GRand *r = g_rand_new_with_seed(42);
+
+	g_assert_cmpint(ce_mix_room_new(&room, 8000, 4), ==, 0);
+	for (unsigned i = 0; i < G_N_ELEMENTS(legs); i++)
+		ce_mix_leg_init(&legs[i], CE_CODEC_PCMU, 0, NULL);
+	check_ahead(room);
+	for (unsigned step = 0; step < 2000; step++) {
+		struct ce_mix_leg *l = &legs[g_rand_int_range(r, 0, G_N_ELEMENTS(legs))];
+
+		if (l->room)
+			ce_mix_leg_detach(l);
+		else
+			g_assert_cmpint(ce_mix_leg_attach(room, l), ==, 0);
+		check_ahead(room);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(legs); i++) {
+		ce_mix_leg_detach(&legs[i]);
+		check_ahead(room);
+	}
+	g_assert_null(room->legs);
+	ce_mix_room_free(room);
+	g_rand_free(r);
+}
+
+/* Nothing to hear: every byte of the frame is the codec's silence. */
+static void test_silence(void)
+{
+	static const enum ce_codec codecs[] = {CE_CODEC_PCMU, CE_CODEC_PCMA, CE_CODEC_L16};
+
+	for (unsigned c = 0; c < G_N_ELEMENTS(codecs); c++) {
+		struct fixture f;
+		size_t len;
+		const uint8_t *p;
+
+		setup(&f, 8000, 4, codecs[c]);
+		tick(&f, 0, 0, 0);
+		p = ce_mix_leg_output(&f.legs[0], &len);
+		g_assert_cmpuint(len, ==, ce_codec_bytes(codecs[c], 160));
+		for (size_t i = 0; i < len; i++)
+			g_assert_cmpuint(p[i], ==, ce_codec_silence_byte(codecs[c]));
+		teardown(&f);
+	}
 }
 
 int main(int argc, char **argv)
@@ -363,5 +424,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mixer/speakers", test_speakers);
 	g_test_add_func("/mixer/echo", test_echo);
 	g_test_add_func("/mixer/smart-false", test_dumb);
+	g_test_add_func("/mixer/walk-ahead", test_walk_ahead);
+	g_test_add_func("/mixer/silence", test_silence);
 	return g_test_run();
 }

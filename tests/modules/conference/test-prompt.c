@@ -59,6 +59,7 @@ static void test_mixer_sources(void)
 	struct ce_mix_room *room;
 	struct ce_mix_leg legs[3];
 	struct ce_mix_src src;
+	struct ce_mix_out mixed;
 	int16_t out[160];
 	size_t len;
 	uint64_t enc;
@@ -74,7 +75,7 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_ROOM, NULL);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room);
+	ce_mix_room_mix(room, &mixed);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
@@ -85,7 +86,7 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_LEG, &legs[1]);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room);
+	ce_mix_room_mix(room, &mixed);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
@@ -99,7 +100,7 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_EXCEPT, &legs[2]);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room);
+	ce_mix_room_mix(room, &mixed);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 2);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
