@@ -29,9 +29,9 @@
 /* The mixer's part of a leg; the jitter buffers live in their own array so
  * that the mixer-only run touches what the mixer touches. */
 struct bleg {
+	struct ce_mix_leg mix; /* aligned to a cache line, as the media code allocates it */
 	uint32_t ts;
 	struct ce_jbuf *jb;
-	struct ce_mix_leg mix;
 };
 
 #define BLEG(l) ((struct bleg *)((char *)(l)-offsetof(struct bleg, mix)))
@@ -40,7 +40,7 @@ static int16_t talk[VARIANTS][50][160]; /* one second of talk per variant */
 static int16_t quiet[VARIANTS][160];
 static uint8_t talk_enc[VARIANTS][50][160];
 static uint8_t quiet_enc[VARIANTS][160];
-/* Where every room is mixed: its legs' frames are fetched right after. */
+/* Where every room's tick is kept: its legs' frames are fetched right after. */
 static struct ce_mix_out out;
 
 static void make_signals(void)
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
 	n_rooms = (unsigned)((n + size - 1) / size);
 	rss0 = rss_kib();
 	rooms = g_new0(struct ce_mix_room *, n_rooms);
-	legs = g_new0(struct bleg, n);
+	legs = g_aligned_alloc0((gsize)n, sizeof(struct bleg), _Alignof(struct bleg));
 	jbufs = g_new0(struct ce_jbuf, n);
 	for (unsigned r = 0; r < n_rooms; r++)
 		ce_mix_room_new(&rooms[r], 8000, 4);
@@ -180,12 +180,13 @@ int main(int argc, char **argv)
 			if (r + 1 < n_rooms)
 				ce_mix_room_prefetch(rooms[r + 1]);
 
+			ce_mix_room_begin(rooms[r], &out);
 			for (l = rooms[r]->legs; l; l = l->next) {
 				unsigned idx = (unsigned)(BLEG(l) - legs);
 
 				tick_leg(BLEG(l), idx, k, pipeline);
 			}
-			ce_mix_room_mix(rooms[r], &out);
+			ce_mix_room_mix(rooms[r]);
 			for (l = rooms[r]->legs; l; l = l->next)
 				if (ce_mix_leg_output(l, &len))
 					bytes_out += (double)len;
@@ -214,7 +215,7 @@ int main(int argc, char **argv)
 		ce_mix_room_free(rooms[r]);
 	}
 	g_free(rooms);
-	g_free(legs);
+	g_aligned_free(legs);
 	g_free(jbufs);
 	return bytes_out > 0 ? 0 : 1;
 }

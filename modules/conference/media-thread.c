@@ -413,11 +413,12 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 {
 	struct ce_mix_leg *l, *next;
 
+	ce_mix_room_begin(room->mix, next_out(s));
 	for (l = room->mix->legs; l; l = l->next)
 		leg_input(s, (struct ce_media_leg *)l);
 	if (room->mix->srcs || room->waiting)
 		ce_media_files_feed(room);
-	ce_mix_room_mix(room->mix, next_out(s));
+	ce_mix_room_mix(room->mix);
 	if (room->rec)
 		ce_media_files_record(room);
 	speaking(s, room);

@@ -58,9 +58,10 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
         const struct ce_talker_conf *tconf)
 {
 	memset(leg, 0, offsetof(struct ce_mix_leg, in));
-	leg->codec = codec;
-	leg->flags = flags;
+	leg->codec = (uint8_t)codec;
+	leg->flags = (uint8_t)flags;
 	leg->slot = -1;
+	leg->in_at = CE_MIX_OWN_IN;
 	ce_talker_init(&leg->talker, tconf);
 }
 
@@ -175,7 +176,7 @@ enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
 	bool was = leg->talking;
 	bool was_dumb = leg->flags & CE_MIX_DUMB;
 
-	leg->flags = flags;
+	leg->flags = (uint8_t)flags;
 	if (!was || (ce_mix_leg_heard(leg) && was_dumb == !!(flags & CE_MIX_DUMB)))
 		return CE_TALKER_NONE;
 	leg->talker.active = false;
@@ -224,11 +225,26 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 		set_remove(room, leg);
 	}
 	/* Only talking legs can be mixed: silent ones need no copy. */
-	if (pcm && leg->talking)
-		memcpy(leg->in, pcm, room->frame * sizeof(int16_t));
-	else if (leg->talking)
-		memset(leg->in, 0, room->frame * sizeof(int16_t));
+	if (leg->talking) {
+		int16_t *in = leg->in;
+
+		leg->in_at = CE_MIX_OWN_IN;
+		if (room->out && room->n_in < CE_MIX_OUT_IN) {
+			leg->in_at = (uint8_t)room->n_in++;
+			in = room->out->in[leg->in_at];
+		}
+		if (pcm)
+			memcpy(in, pcm, room->frame * sizeof(int16_t));
+		else
+			memset(in, 0, room->frame * sizeof(int16_t));
+	}
 	return ev;
+}
+
+/* A talking leg's input of this tick. */
+static const int16_t *leg_in(const struct ce_mix_leg *leg)
+{
+	return leg->in_at == CE_MIX_OWN_IN ? leg->in : leg->room->out->in[leg->in_at];
 }
 
 /* Whether a has a better claim to a free seat than b: legs without a
@@ -239,7 +255,7 @@ static bool louder(const struct ce_mix_leg *a, const struct ce_mix_leg *b)
 
 	if (da != db)
 		return da;
-	return !da && a->talker.level_db > b->talker.level_db;
+	return !da && ce_talker_level(&a->talker) > ce_talker_level(&b->talker);
 }
 
 /* Give free seats to the talking legs without one, best claim first. */
@@ -255,7 +271,7 @@ static void fill_seats(struct ce_mix_room *room)
 				best = l;
 		if (!best)
 			return;
-		best->slot = (int)s;
+		best->slot = (int8_t)s;
 		room->set[s] = best;
 	}
 }
@@ -298,7 +314,7 @@ static unsigned sum_talkers(struct ce_mix_room *room, int32_t *sum)
 		if (!room->set[s])
 			continue;
 		room->st.talker_mixes++;
-		accumulate(sum, room->set[s]->in, room->frame, count++ == 0);
+		accumulate(sum, leg_in(room->set[s]), room->frame, count++ == 0);
 	}
 	return count;
 }
@@ -365,8 +381,10 @@ static void private_pcm(
 	unsigned n = room->frame;
 	bool base = room->n_heard > 0 && !(leg->flags & CE_MIX_DEAF);
 
+	const int16_t *in = minus_of(leg) ? leg_in(leg) : NULL;
+
 	for (unsigned i = 0; i < n; i++)
-		p[i] = base ? sum[i] - (minus_of(leg) ? leg->in[i] : 0) : 0;
+		p[i] = base ? sum[i] - (in ? in[i] : 0) : 0;
 	for (struct ce_mix_src *s = room->srcs; s; s = s->next) {
 		if (!s->active || s->leg != leg)
 			continue;
@@ -391,6 +409,7 @@ static void private_frames(struct ce_mix_room *room, const int32_t *sum)
 		ce_codec_encode_mix(leg->codec, p, NULL, src->enc, room->frame);
 		leg->priv = src->enc;
 		leg->priv_tick = room->tick;
+		room->priv_tick = room->tick;
 		room->st.encodes++;
 	}
 }
@@ -425,16 +444,29 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 }
 
 /**
- * Mix this tick: choose the talker set, sum it, encode each talker's
- * mix-minus and the full mix once per codec of the listeners, into out
- * (the caller's, to be handed to no other mix while the room's legs are
- * being sent what ce_mix_leg_output gives them).
+ * Start the room's tick in out (the caller's, handed to no other room
+ * until this room's legs have been sent what ce_mix_leg_output gives them):
+ * then every leg's ce_mix_leg_input, then ce_mix_room_mix.
  */
-void ce_mix_room_mix(struct ce_mix_room *room, struct ce_mix_out *out)
+void ce_mix_room_begin(struct ce_mix_room *room, struct ce_mix_out *out)
 {
+	room->out = out;
+	room->n_in = 0;
+}
+
+/**
+ * Mix this tick (after ce_mix_room_begin and the legs' input): choose the
+ * talker set, sum it, encode each talker's mix-minus and the full mix once
+ * per codec of the listeners.
+ */
+void ce_mix_room_mix(struct ce_mix_room *room)
+{
+	struct ce_mix_out *out = room->out;
 	int32_t sum[CE_MIX_MAX_FRAME];
 
-	room->out = out;
+	g_return_if_fail(out != NULL);
+	/* Input after this, without a new begin, stays in the legs. */
+	room->n_in = CE_MIX_OUT_IN;
 	room->tick++;
 	room->st.ticks++;
 	fill_seats(room);
@@ -456,7 +488,7 @@ void ce_mix_room_mix(struct ce_mix_room *room, struct ce_mix_out *out)
 
 		if (!leg || !minus_of(leg))
 			continue;
-		ce_codec_encode_mix(leg->codec, sum, leg->in, out->minus_enc[s], room->frame);
+		ce_codec_encode_mix(leg->codec, sum, leg_in(leg), out->minus_enc[s], room->frame);
 		room->st.encodes++;
 	}
 }
@@ -493,7 +525,9 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 	if (!room)
 		return NULL;
 	*len = ce_codec_bytes(c, room->frame);
-	if (leg->priv && leg->priv_tick == room->tick)
+	/* A leg's own frame is on a line of its own: looked at only in a
+	 * room where some leg has one. */
+	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick)
 		return leg->priv;
 	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
 		return silence[c];

@@ -28,6 +28,8 @@ struct ce_mix_room;
 /*
  * A participant.  The caller owns the storage (the media code embeds it in
  * its leg) so that joining a room allocates nothing on the media thread.
+ * It starts on a cache line, so that what every tick reads is two lines
+ * (CE_MIX_LEG_HOT); the rest is read by talking legs and on changes.
  */
 struct ce_mix_leg {
 	/* Read every tick (with the detector's first CE_TALKER_HOT bytes,
@@ -36,20 +38,26 @@ struct ce_mix_leg {
 	struct ce_mix_leg *ahead;    /* next->next: the leg whose state is fetched now */
 	struct ce_mix_leg *act_next; /* in the room's talking list */
 	struct ce_mix_room *room;
-	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
-	enum ce_codec codec;
-	unsigned flags;
-	int slot; /* index in the room's talker set, or -1 */
+	uint8_t codec; /* enum ce_codec */
+	uint8_t flags; /* CE_MIX_* */
+	int8_t slot;   /* index in the room's talker set, or -1 */
 	bool talking;
+	uint8_t in_at; /* where this tick's input is: room->out->in[in_at], or CE_MIX_OWN_IN */
 	struct ce_talker talker;
-	/* Read on joins, leaves and prompts: */
+	/* Read on joins, leaves, talk changes and prompts: */
 	struct ce_mix_leg *prev, *act_prev;
+	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
 	uint64_t priv_tick;
-	int16_t in[CE_MIX_MAX_FRAME]; /* this tick's input at the room rate (talkers) */
-};
+	/* this tick's input when the out has no room for it (in_at == CE_MIX_OWN_IN) */
+	int16_t in[CE_MIX_MAX_FRAME] __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 /* Bytes of a leg the mixer reads for every leg every tick. */
 #define CE_MIX_LEG_HOT (offsetof(struct ce_mix_leg, talker) + CE_TALKER_HOT)
+_Static_assert(CE_MIX_LEG_HOT <= 128, "a leg's per-tick state is two cache lines");
+_Static_assert(
+        CE_MIX_DUMB <= UINT8_MAX && CE_CODEC_COUNT <= UINT8_MAX && CE_MIX_MAX_TALKERS <= INT8_MAX,
+        "flags, codec and seat fit a leg's bytes");
 
 /*
  * An audio source without RTP (a prompt player): ROOM is heard by every
@@ -81,12 +89,18 @@ struct ce_mix_stats {
 };
 
 /*
- * The frames one mix encodes.  They are needed only until the room's legs
- * have been sent them, so the caller owns them and hands one in with each
- * mix: a media thread cycles a few over all its rooms, and they stay in
- * cache (frames kept in every room were fetched from memory every tick).
+ * A room's tick in memory of its own: the talking legs' input and the
+ * frames the mix encodes.  They are needed only from the legs' input until
+ * the legs have been sent their frames, so the caller owns them and hands
+ * one in at the start of each room's tick: a media thread cycles a few over
+ * all its rooms, and they stay in cache (kept in every room and leg, they
+ * were fetched from memory every tick).  Talking legs beyond CE_MIX_OUT_IN
+ * keep their input in their own leg.
  */
+#define CE_MIX_OUT_IN (2 * CE_MIX_MAX_TALKERS)
+#define CE_MIX_OWN_IN UINT8_MAX
 struct ce_mix_out {
+	int16_t in[CE_MIX_OUT_IN][CE_MIX_MAX_FRAME] __attribute__((aligned(64)));
 	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];       /* the full mix, per codec */
 	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES]; /* each seat's mix-minus */
 };
@@ -105,11 +119,13 @@ struct ce_mix_room {
 	unsigned n_set;
 	struct ce_mix_stats st;
 	struct ce_mix_src *srcs;
+	uint64_t priv_tick;                /* the last tick a leg got a private frame */
 	unsigned n_heard;                  /* talkers and room-wide sources mixed this tick */
 	bool want_pcm;                     /* keep the full mix in pcm (a recorder listens) */
 	unsigned n_codec[CE_CODEC_COUNT];  /* legs per codec */
 	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick out->mix_enc[codec] was made for */
-	struct ce_mix_out *out;            /* where the last mix was encoded */
+	struct ce_mix_out *out;            /* this tick's (ce_mix_room_begin) */
+	unsigned n_in;                     /* inputs kept in out->in this tick */
 	/* Read only in a recorded room: */
 	int16_t pcm[CE_MIX_MAX_FRAME]; /* this tick's full mix, if want_pcm */
 };
@@ -125,21 +141,19 @@ enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
 
-/* Fetch the part of leg that its next ce_mix_leg_input reads (all of its
- * cache lines: a leg need not start on one). */
+/* Fetch the part of leg that its next ce_mix_leg_input reads. */
 static inline void ce_mix_leg_prefetch(const struct ce_mix_leg *leg)
 {
-	uintptr_t p = (uintptr_t)leg & ~(uintptr_t)63;
-
-	for (; p < (uintptr_t)leg + CE_MIX_LEG_HOT; p += 64)
-		__builtin_prefetch((const void *)p);
+	for (size_t off = 0; off < CE_MIX_LEG_HOT; off += 64)
+		__builtin_prefetch((const char *)leg + off);
 }
 
 void ce_mix_src_attach(struct ce_mix_room *room, struct ce_mix_src *src, enum ce_mix_src_mode mode,
         struct ce_mix_leg *leg);
 void ce_mix_src_detach(struct ce_mix_src *src);
 
-void ce_mix_room_mix(struct ce_mix_room *room, struct ce_mix_out *out);
+void ce_mix_room_begin(struct ce_mix_room *room, struct ce_mix_out *out);
+void ce_mix_room_mix(struct ce_mix_room *room);
 void ce_mix_room_prefetch(const struct ce_mix_room *room);
 
 /* Fetch the room state a mix reads, without reading any of it: a walk

@@ -180,9 +180,11 @@ static inline __attribute__((always_inline)) float measure(
 		} else {
 			/* The taps before pcm[0] from the kept history, shifted
 			 * in by whole words: nothing goes through memory. */
+			v4si q;
 			v8si h, w;
 
-			LOAD8(h, t->hist);
+			memcpy(&q, t->hist, sizeof(q));
+			h = __builtin_shufflevector(q, q, 0, 1, 2, 3, 0, 1, 2, 3);
 			LOAD8(w, pcm);
 			step16(&acc, w, __builtin_shufflevector(h, w, 7, 8, 9, 10, 11, 12, 13, 14),
 			        __builtin_shufflevector(h, w, 6, 7, 8, 9, 10, 11, 12, 13),
@@ -261,11 +263,11 @@ static float low_min(const float *m)
 	return next < NO_LEVEL ? next : lo; /* the start of a call: one part */
 }
 
-static void track_min(struct ce_talker *t)
+static void track_min(struct ce_talker *t, unsigned ms)
 {
 	bool next;
 
-	t->sub_ms = (uint16_t)(t->sub_ms + t->frame_ms);
+	t->sub_ms = (uint16_t)(t->sub_ms + ms);
 	next = t->sub_ms >= t->part_ms;
 	for (int b = 0; b < CE_TALKER_BANDS; b++) {
 		struct ce_talker_floor *f = &t->band[b];
@@ -279,7 +281,7 @@ static void track_min(struct ce_talker *t)
 	}
 	if (!next)
 		return;
-	t->sub_idx = (uint16_t)((t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS);
+	t->sub_idx = (uint8_t)((t->sub_idx + 1) % CE_TALKER_WINDOW_PARTS);
 	t->sub_ms = 0;
 }
 
@@ -309,7 +311,8 @@ static float above_floor(const struct ce_talker *t)
 	return a;
 }
 
-static enum ce_talker_ev decide(struct ce_talker *t)
+/* Judge a block of ms after its level and the floor. */
+static enum ce_talker_ev decide(struct ce_talker *t, unsigned ms)
 {
 	float above = above_floor(t);
 	bool loud = t->band[CE_TALKER_VOICE].level_db >= t->conf->min_dbfs ||
@@ -327,12 +330,12 @@ static enum ce_talker_ev decide(struct ce_talker *t)
 		}
 		return CE_TALKER_NONE;
 	}
-	t->talk_ms += t->frame_ms;
+	t->talk_ms += ms;
 	if (loud && above >= t->conf->stay_db) {
 		t->below_ms = 0;
 		return CE_TALKER_NONE;
 	}
-	t->below_ms += t->frame_ms;
+	t->below_ms += ms;
 	if (t->below_ms < t->conf->hangover_ms)
 		return CE_TALKER_NONE;
 	t->active = false;
@@ -371,17 +374,15 @@ static enum ce_talker_ev block(struct ce_talker *t, const struct levels *lv, uns
 {
 	enum ce_talker_ev ev = CE_TALKER_NONE;
 
-	t->frame_ms = (uint16_t)block_ms;
 	t->band[CE_TALKER_VOICE].level_db = to_db(lv->voice);
 	t->band[CE_TALKER_HISS].level_db = to_db(lv->hiss);
-	t->level_db = t->band[CE_TALKER_VOICE].level_db;
 	if (t->seen_ms >= t->conf->settle_ms) {
 		update_floor(t);
-		ev = decide(t);
+		ev = decide(t, block_ms);
 	} else {
 		t->seen_ms += block_ms;
 	}
-	track_min(t);
+	track_min(t, block_ms);
 	return ev;
 }
 
@@ -434,15 +435,17 @@ enum ce_talker_ev ce_talker_frame(
 /** A frame of n samples with nothing received: counts as silence. */
 enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned rate)
 {
+	unsigned ms;
+
 	if (n == 0 || rate == 0)
 		return CE_TALKER_NONE;
-	t->frame_ms = (uint16_t)(n * 1000 / rate);
+	ms = n * 1000 / rate;
 	t->above = 0;
 	envelope(t, 0.0f);
 	if (!t->active)
 		return CE_TALKER_NONE;
-	t->talk_ms += t->frame_ms;
-	t->below_ms += t->frame_ms;
+	t->talk_ms += ms;
+	t->below_ms += ms;
 	if (t->below_ms < t->conf->hangover_ms)
 		return CE_TALKER_NONE;
 	t->active = false;

@@ -11,9 +11,9 @@
 /* Longest block judged at once (20 ms at 16 kHz, for frames that do not split
  * into 10 ms blocks must not be longer). */
 #define CE_TALKER_MAX_BLOCK 320
-/* Input samples kept for the filters' taps into the next frame (whole
- * vector, though the filters reach back five). */
-#define CE_TALKER_HIST 16
+/* Input samples kept for the filters' taps into the next frame (they
+ * reach five back; eight keep the copy whole 32-bit words). */
+#define CE_TALKER_HIST 8
 
 struct ce_talker_conf {
 	float start_db;        /* 10 ms blocks this far above the floor start a talk... */
@@ -52,24 +52,23 @@ struct ce_talker_floor {
 /*
  * A leg's detector.  It runs for every leg every tick, and with many legs
  * its state is what the mixer waits for: everything a block reads comes
- * first, in as few cache lines as it fits (CE_TALKER_HOT bytes); the
- * per-part minima, touched every window_ms / CE_TALKER_WINDOW_PARTS, last.
+ * first, in CE_TALKER_HOT bytes (88: with the mixer's part of a leg, two
+ * cache lines); the per-part minima, touched every
+ * window_ms / CE_TALKER_WINDOW_PARTS, last.
  */
 struct ce_talker {
 	const struct ce_talker_conf *conf; /* shared, outlives the detector */
 	bool active;
-	uint16_t above;    /* blocks in a row above start_db */
-	uint16_t frame_ms; /* the last block's length */
-	uint16_t sub_ms;   /* time in the current part of the window */
-	uint16_t sub_idx;
+	uint8_t sub_idx;  /* the current part of the window */
+	uint16_t above;   /* blocks in a row above start_db */
+	uint16_t sub_ms;  /* time in the current part of the window */
 	uint16_t part_ms; /* window_ms / CE_TALKER_WINDOW_PARTS */
 	unsigned below_ms;
 	unsigned talk_ms;
 	unsigned seen_ms;
-	float level_db;               /* the last block's voice-band level (dB) */
 	float env2;                   /* smoothed mean square of the plain signal (Yate's energy) */
 	int16_t hist[CE_TALKER_HIST]; /* last input samples, for the filters */
-	struct ce_talker_floor band[CE_TALKER_BANDS];
+	struct ce_talker_floor band[CE_TALKER_BANDS]; /* band[CE_TALKER_VOICE].level_db: loudness */
 	/* cold: */
 	float sub_min[CE_TALKER_BANDS][CE_TALKER_WINDOW_PARTS]; /* each part's quietest block */
 };
@@ -82,5 +81,11 @@ enum ce_talker_ev ce_talker_frame(
         struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned rate);
 enum ce_talker_ev ce_talker_silence(struct ce_talker *t, unsigned n, unsigned rate);
 unsigned ce_talker_energy(const struct ce_talker *t);
+
+/* The last block's voice-band level (dB re full scale): who is louder. */
+static inline float ce_talker_level(const struct ce_talker *t)
+{
+	return t->band[CE_TALKER_VOICE].level_db;
+}
 
 #endif

@@ -10,6 +10,7 @@ typedef int32_t v8si __attribute__((vector_size(32)));
 typedef uint32_t v8su __attribute__((vector_size(32)));
 typedef float v8sf __attribute__((vector_size(32)));
 typedef float v4sf __attribute__((vector_size(16)));
+typedef int32_t v4si __attribute__((vector_size(16)));
 typedef uint8_t v8qu __attribute__((vector_size(8)));
 typedef uint8_t v32qu __attribute__((vector_size(32)));
 typedef int16_t v8hi __attribute__((vector_size(16)));

@@ -37,9 +37,10 @@ static void settle(struct fixture *f)
 	int16_t zero[CE_MIX_MAX_FRAME] = {0};
 
 	for (unsigned t = 0; t < 10; t++) {
+		ce_mix_room_begin(f->room, &f->out);
 		for (unsigned i = 0; i < N; i++)
 			ce_mix_leg_input(&f->legs[i], zero);
-		ce_mix_room_mix(f->room, &f->out);
+		ce_mix_room_mix(f->room);
 	}
 }
 
@@ -64,6 +65,7 @@ static void teardown(struct fixture *f)
 /* One tick where legs[0..talkers) speak at amp and the rest are silent. */
 static void tick(struct fixture *f, unsigned talkers, int amp, unsigned t)
 {
+	ce_mix_room_begin(f->room, &f->out);
 	for (unsigned i = 0; i < N; i++) {
 		if (i < talkers)
 			tone(f->in[i], f->room->frame, i, amp, t);
@@ -71,7 +73,7 @@ static void tick(struct fixture *f, unsigned talkers, int amp, unsigned t)
 			memset(f->in[i], 0, sizeof(f->in[i]));
 		ce_mix_leg_input(&f->legs[i], f->in[i]);
 	}
-	ce_mix_room_mix(f->room, &f->out);
+	ce_mix_room_mix(f->room);
 }
 
 static void check_mix_minus(struct fixture *f)
@@ -245,6 +247,7 @@ static void test_dumb(void)
 	setup(&f, 8000, 2, CE_CODEC_L16);
 	ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB);
 	for (unsigned t = 0; t < 5; t++) {
+		ce_mix_room_begin(f.room, &f.out);
 		for (unsigned i = 0; i < N; i++) {
 			if (i < 2)
 				tone(f.in[i], f.room->frame, i, 8000, t);
@@ -258,7 +261,7 @@ static void test_dumb(void)
 			else
 				ce_mix_leg_input(&f.legs[i], f.in[i]);
 		}
-		ce_mix_room_mix(f.room, &f.out);
+		ce_mix_room_mix(f.room);
 	}
 	/* Two seats: the dumb leg holds one, the first loud talker the other. */
 	g_assert_cmpint(f.legs[2].slot, >=, 0);
@@ -336,11 +339,12 @@ static void test_speakers(void)
 
 	setup(&f, 8000, 4, CE_CODEC_L16);
 	for (unsigned t = 0; t < 20; t++) {
+		ce_mix_room_begin(f.room, &f.out);
 		for (unsigned i = 0; i < N; i++) {
 			tone(f.in[i], 160, i, i < 4 ? 1000 * (int)(i + 1) : 0, t);
 			ce_mix_leg_input(&f.legs[i], f.in[i]);
 		}
-		ce_mix_room_mix(f.room, &f.out);
+		ce_mix_room_mix(f.room);
 	}
 	n = ce_mix_room_speakers(f.room, who, energy, 3);
 	g_assert_cmpuint(n, ==, 3);
@@ -412,6 +416,53 @@ static void test_silence(void)
 	}
 }
 
+/* More talking legs than a tick's out keeps inputs for: the rest keep
+ * theirs in their own leg, and every leg still hears exactly the others
+ * seated. */
+static void test_inputs_overflow(void)
+{
+	enum { LEGS = CE_MIX_OUT_IN + 6 };
+	struct ce_mix_room *room;
+	struct ce_mix_out out;
+	static struct ce_mix_leg legs[LEGS];
+	static int16_t in[LEGS][160];
+	unsigned own_seated = 0;
+
+	g_assert_cmpint(ce_mix_room_new(&room, 8000, CE_MIX_MAX_TALKERS), ==, 0);
+	for (unsigned i = 0; i < LEGS; i++) {
+		ce_mix_leg_init(&legs[i], CE_CODEC_L16, CE_MIX_DUMB, NULL);
+		g_assert_cmpint(ce_mix_leg_attach(room, &legs[i]), ==, 0);
+	}
+	for (unsigned t = 0; t < 3; t++) {
+		ce_mix_room_begin(room, &out);
+		for (unsigned i = 0; i < LEGS; i++) {
+			for (unsigned k = 0; k < 160; k++)
+				in[i][k] = (int16_t)((int)(i + 1) * 100 + (int)k + (int)t);
+			ce_mix_leg_input(&legs[i], in[i]);
+		}
+		ce_mix_room_mix(room);
+		g_assert_cmpuint(room->n_set, ==, CE_MIX_MAX_TALKERS);
+		for (unsigned l = 0; l < LEGS; l++) {
+			const int16_t *o = out_l16(&legs[l]);
+
+			for (unsigned k = 0; k < 160; k++) {
+				int32_t want = 0;
+
+				for (unsigned j = 0; j < LEGS; j++)
+					if (j != l && legs[j].slot >= 0)
+						want += in[j][k];
+				g_assert_cmpint(o[k], ==, ce_mix_sat(want));
+			}
+			own_seated += legs[l].slot >= 0 && legs[l].in_at == CE_MIX_OWN_IN;
+		}
+	}
+	/* The case this is about: a seated leg whose input is its own. */
+	g_assert_cmpuint(own_seated, >, 0);
+	for (unsigned i = 0; i < LEGS; i++)
+		ce_mix_leg_detach(&legs[i]);
+	ce_mix_room_free(room);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -426,5 +477,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/mixer/smart-false", test_dumb);
 	g_test_add_func("/mixer/walk-ahead", test_walk_ahead);
 	g_test_add_func("/mixer/silence", test_silence);
+	g_test_add_func("/mixer/inputs-overflow", test_inputs_overflow);
 	return g_test_run();
 }

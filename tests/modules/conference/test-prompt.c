@@ -75,7 +75,8 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_ROOM, NULL);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room, &mixed);
+	ce_mix_room_begin(room, &mixed);
+	ce_mix_room_mix(room);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
@@ -86,7 +87,8 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_LEG, &legs[1]);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room, &mixed);
+	ce_mix_room_begin(room, &mixed);
+	ce_mix_room_mix(room);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 1);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
@@ -100,7 +102,8 @@ static void test_mixer_sources(void)
 	ce_mix_src_attach(room, &src, CE_MIX_SRC_EXCEPT, &legs[2]);
 	src.active = true;
 	enc = room->st.encodes;
-	ce_mix_room_mix(room, &mixed);
+	ce_mix_room_begin(room, &mixed);
+	ce_mix_room_mix(room);
 	g_assert_cmpuint(room->st.encodes - enc, ==, 2);
 	for (unsigned i = 0; i < 3; i++) {
 		ce_codec_decode(CE_CODEC_PCMU, ce_mix_leg_output(&legs[i], &len), out, 160);
