@@ -287,7 +287,9 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 		        "media: eventfd: %s", g_strerror(errno));
 		goto out;
 	}
-	m->shards = g_new0(struct ce_shard, m->conf.threads);
+	/* Aligned as its mix outputs ask (mixer.h). */
+	m->shards = g_aligned_alloc0(
+	        m->conf.threads, sizeof(struct ce_shard), _Alignof(struct ce_shard));
 	for (unsigned i = 0; i < m->conf.threads; i++) {
 		struct ce_shard *s = &m->shards[i];
 
@@ -360,7 +362,7 @@ void ce_media_free(struct ce_media *m)
 	g_hash_table_unref(m->files);
 	g_hash_table_unref(m->recs);
 	g_free((char *)m->conf.bind_ip);
-	g_free(m->shards);
+	g_aligned_free(m->shards);
 	g_free(m);
 }
 
