@@ -76,22 +76,33 @@ static void send_rtp(const struct sockaddr_in *to, int fd, uint8_t pt, unsigned 
 	sendto(fd, buf, len, 0, (const struct sockaddr *)to, sizeof(*to));
 }
 
-static void receive_all(struct peer *p, unsigned tick)
+/* Read every frame waiting on fd; decode into heard (room for cap samples,
+ * *n_heard used) if keep. */
+static void receive_frames(
+        int fd, enum ce_codec codec, int16_t *heard, unsigned cap, unsigned *n_heard, bool keep)
 {
 	uint8_t buf[2000];
 	struct ce_rtp_pkt pkt;
 	ssize_t n;
 
-	while ((n = recv(p->fd, buf, sizeof(buf), 0)) > 0) {
+	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
 		g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
-		g_assert_cmpuint(pkt.pt, ==, ce_codec_rtp_pt(p->codec));
+		g_assert_cmpuint(pkt.pt, ==, ce_codec_rtp_pt(codec));
 		g_assert_cmpuint(pkt.len, ==, 160);
-		if (p->n_heard + 160 <= G_N_ELEMENTS(p->heard)) {
-			p->frame_tick[p->n_heard / 160] = tick;
-			ce_codec_decode(p->codec, pkt.payload, p->heard + p->n_heard, 160);
-			p->n_heard += 160;
+		if (keep && *n_heard + 160 <= cap) {
+			ce_codec_decode(codec, pkt.payload, heard + *n_heard, 160);
+			*n_heard += 160;
 		}
 	}
+}
+
+static void receive_all(struct peer *p, unsigned tick)
+{
+	unsigned from = p->n_heard / 160;
+
+	receive_frames(p->fd, p->codec, p->heard, G_N_ELEMENTS(p->heard), &p->n_heard, true);
+	for (unsigned f = from; f < p->n_heard / 160; f++)
+		p->frame_tick[f] = tick;
 }
 
 static void sleep_until(struct timespec *next)
@@ -111,39 +122,63 @@ static gboolean quit_idle(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* The far ends: send a tone each, plus hostile packets; record the mix. */
-static gpointer far_ends(gpointer data)
+/* The far ends' thread: a tick function every 20 ms, then the main loop ends. */
+struct clocked {
+	void (*tick)(void *arg, unsigned tick);
+	void *arg;
+	unsigned ticks;
+	GMainLoop *loop;
+};
+
+static gpointer clocked_run(gpointer data)
 {
-	struct test *t = data;
+	struct clocked *c = data;
 	struct timespec next;
 
 	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (unsigned tick = 0; tick < TICKS; tick++) {
-		for (unsigned i = 0; i < PEERS; i++) {
-			struct peer *p = &t->peer[i];
-
-			if (t->offset && i == 1)
-				g_usleep(10000);
-
-			if (i != 0 || tick < A_STOPS || t->flags_test)
-				send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec),
-				        tick, freq[i], p->codec, 12 + 160);
-			receive_all(p, tick);
-		}
-		if (g_atomic_int_get(&t->muted) && !t->muted_tick)
-			t->muted_tick = tick;
-		/* Hostile: a stranger, a wrong payload type, truncated, huge. */
-		send_rtp(&t->media_addr, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
-		send_rtp(&t->media_addr, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
-		send_rtp(&t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
-		send_rtp(
-		        &t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
-		if (t->flags_test && tick == MUTE_AT)
-			g_idle_add(mute_peer0, t);
+	for (unsigned tick = 0; tick < c->ticks; tick++) {
+		c->tick(c->arg, tick);
 		sleep_until(&next);
 	}
-	g_idle_add(quit_idle, t->loop);
+	g_idle_add(quit_idle, c->loop);
 	return NULL;
+}
+
+/* Run the main loop while the far ends play their ticks. */
+static void run_far_ends(void (*tick)(void *, unsigned), void *arg, unsigned ticks, GMainLoop *loop)
+{
+	struct clocked c = {tick, arg, ticks, loop};
+	GThread *th = g_thread_new("far-ends", clocked_run, &c);
+
+	g_main_loop_run(loop);
+	g_thread_join(th);
+}
+
+/* The far ends' tick: send a tone each, plus hostile packets; record the mix. */
+static void far_ends(void *data, unsigned tick)
+{
+	struct test *t = data;
+
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct peer *p = &t->peer[i];
+
+		if (t->offset && i == 1)
+			g_usleep(10000);
+
+		if (i != 0 || tick < A_STOPS || t->flags_test)
+			send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
+			        freq[i], p->codec, 12 + 160);
+		receive_all(p, tick);
+	}
+	if (g_atomic_int_get(&t->muted) && !t->muted_tick)
+		t->muted_tick = tick;
+	/* Hostile: a stranger, a wrong payload type, truncated, huge. */
+	send_rtp(&t->media_addr, t->intruder, 0, tick, intruder_freq, CE_CODEC_PCMU, 172);
+	send_rtp(&t->media_addr, t->peer[1].fd, 8, tick, wrong_pt_freq, CE_CODEC_PCMA, 172);
+	send_rtp(&t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 7);
+	send_rtp(&t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
+	if (t->flags_test && tick == MUTE_AT)
+		g_idle_add(mute_peer0, t);
 }
 
 static void on_event(const struct ce_media_event *ev, void *arg)
@@ -266,7 +301,6 @@ static void start(struct test *t, const unsigned *flags)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	GError *error = NULL;
-	GThread *th;
 
 	ce_media_conf_default(&conf);
 	conf.bind_ip = "127.0.0.1";
@@ -287,9 +321,7 @@ static void start(struct test *t, const unsigned *flags)
 	}
 	t->intruder = ce_test_udp_loopback(&(struct sockaddr_in){0});
 	t->loop = g_main_loop_new(NULL, FALSE);
-	th = g_thread_new("far-ends", far_ends, t);
-	g_main_loop_run(t->loop);
-	g_thread_join(th);
+	run_far_ends(far_ends, t, TICKS, t->loop);
 }
 
 static void finish(struct test *t)
@@ -465,34 +497,15 @@ static double many_freq(unsigned i)
 	return 300 + 20 * i;
 }
 
-static gpointer many_far_ends(gpointer data)
+static void many_far_ends(void *data, unsigned tick)
 {
 	struct many *t = data;
-	struct timespec next;
 
-	clock_gettime(CLOCK_MONOTONIC, &next);
-	for (unsigned tick = 0; tick < MANY_TICKS; tick++) {
-		for (unsigned i = 0; i < MANY_ROOMS; i++) {
-			uint8_t buf[2000];
-			struct ce_rtp_pkt pkt;
-			ssize_t n;
-
-			send_rtp(&t->media_addr, t->fd[i], 0, tick, many_freq(i), CE_CODEC_PCMU,
-			        12 + 160);
-			while ((n = recv(t->fd[i], buf, sizeof(buf), 0)) > 0) {
-				g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
-				if (tick >= MANY_FROM &&
-				        t->n_heard[i] + 160 <= G_N_ELEMENTS(t->heard[i])) {
-					ce_codec_decode(CE_CODEC_PCMU, pkt.payload,
-					        t->heard[i] + t->n_heard[i], 160);
-					t->n_heard[i] += 160;
-				}
-			}
-		}
-		sleep_until(&next);
+	for (unsigned i = 0; i < MANY_ROOMS; i++) {
+		send_rtp(&t->media_addr, t->fd[i], 0, tick, many_freq(i), CE_CODEC_PCMU, 12 + 160);
+		receive_frames(t->fd[i], CE_CODEC_PCMU, t->heard[i], G_N_ELEMENTS(t->heard[i]),
+		        &t->n_heard[i], tick >= MANY_FROM);
 	}
-	g_idle_add(quit_idle, t->loop);
-	return NULL;
 }
 
 static void test_many_rooms(void)
@@ -502,7 +515,6 @@ static void test_many_rooms(void)
 	socklen_t len;
 	GError *error = NULL;
 	struct many *t = g_new0(struct many, 1);
-	GThread *th;
 	gint64 deadline;
 	bool left;
 
@@ -524,9 +536,7 @@ static void test_many_rooms(void)
 	ce_media_room_local(t->room[0], &ss, &len);
 	memcpy(&t->media_addr, &ss, sizeof(t->media_addr));
 	t->loop = g_main_loop_new(NULL, FALSE);
-	th = g_thread_new("far-ends", many_far_ends, t);
-	g_main_loop_run(t->loop);
-	g_thread_join(th);
+	run_far_ends(many_far_ends, t, MANY_TICKS, t->loop);
 	for (unsigned i = 0; i < MANY_ROOMS; i++) {
 		double self, other = 0;
 
