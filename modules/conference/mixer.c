@@ -380,7 +380,6 @@ static void private_pcm(
 {
 	unsigned n = room->frame;
 	bool base = room->n_heard > 0 && !(leg->flags & CE_MIX_DEAF);
-
 	const int16_t *in = minus_of(leg) ? leg_in(leg) : NULL;
 
 	for (unsigned i = 0; i < n; i++)
