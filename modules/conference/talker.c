@@ -386,11 +386,6 @@ static enum ce_talker_ev block(struct ce_talker *t, const struct levels *lv, uns
 	return ev;
 }
 
-/**
- * Feed one frame of n samples at rate Hz, judged in 10 ms blocks.  Returns
- * CE_TALKER_START or CE_TALKER_STOP when the talk state changes with this
- * frame (a stop and a new start within one frame cancel out).
- */
 /* The frame of n samples in blocks of blk lasting blk_ms: with constants
  * for the usual frames, the divisions and loop bounds fold away. */
 static inline __attribute__((always_inline)) enum ce_talker_ev frame_blocks(
@@ -416,6 +411,11 @@ static inline __attribute__((always_inline)) enum ce_talker_ev frame_blocks(
 	return ev;
 }
 
+/**
+ * Feed one frame of n samples at rate Hz, judged in 10 ms blocks.  Returns
+ * CE_TALKER_START or CE_TALKER_STOP when the talk state changes with this
+ * frame (a stop and a new start within one frame cancel out).
+ */
 enum ce_talker_ev ce_talker_frame(
         struct ce_talker *t, const int16_t *pcm, unsigned n, unsigned rate)
 {
