@@ -224,6 +224,8 @@ def main():
                     help='soak: steady for this many seconds, RSS printed every --every s')
     ap.add_argument('--every', type=float, default=60, help='soak sample period (60)')
     ap.add_argument('--keep', action='store_true', help='keep the run folder')
+    ap.add_argument('--latency-out', metavar='FILE',
+                    help='write every onset: probe room, listener, send time (s), added latency (ms)')
     ap.add_argument('--engine-cpu', type=int, help='pin every engine thread to this CPU')
     ap.add_argument('--sim-cpu', type=int, help='pin the simulator to this CPU')
     a = ap.parse_args()
@@ -363,8 +365,8 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
         e = endev[0]
         print('sim clock: %s ticks, %s late, %s skipped' %
               (e.get('ticks'), e.get('late_ticks'), e.get('lost_ticks')))
-    lat, miss = [], 0
-    for talker, listeners in probes.values():
+    lat, miss, rows = [], 0, []
+    for room, (talker, listeners) in sorted(probes.items()):
         for ts in onsets_t.get(talker, []):
             if ts < c0[0] or ts > c1[0] - 0.3:
                 continue
@@ -374,11 +376,16 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
                 got = [t for t in onsets_r.get(li, []) if ts - 0.005 <= t < ts + 0.3]
                 if got:
                     lat.append(1000 * (min(got) - ts))
+                    rows.append('%d %d %.6f %.2f\n' % (room, li, ts - c0[0], lat[-1]))
                 else:
                     miss += 1
     print('latency (burst sent -> mixed frame received, %d onsets, %d not seen within 300 ms): '
           'p50 %.1f ms, p99 %.1f ms, max %.1f ms' %
           (len(lat), miss, pct(lat, 50), pct(lat, 99), max(lat) if lat else float('nan')))
+    if a.latency_out:
+        with open(a.latency_out, 'w') as f:
+            f.write('# probe-room listener send-s latency-ms\n')
+            f.writelines(rows)
     print('memory: engine VmRSS idle %d KiB, after joins %d KiB, at the end %d KiB: '
           '%.2f KiB per participant (%.2f above idle), growth %+.3f KiB per participant '
           'over the window' %

@@ -180,6 +180,22 @@ struct ce_media_room {
 	struct ce_media_play *plays;                  /* main thread: every live player */
 };
 
+/*
+ * Where in the tick a leg's packets arrive, in runs of 8 packets (160 ms at
+ * 20 ms): the phases of this run and the last one decide whether the leg's
+ * jitter buffer keeps a frame now; the phases of the last ~2 s
+ * (CE_MEDIA_ARRIVALS_RUNS) decide where its room mixes, so that a leg that
+ * crosses a wake only now and then still moves its room past that wake.
+ */
+#define CE_MEDIA_ARRIVALS_RUNS 12
+struct ce_media_arrivals {
+	uint8_t seen;  /* this run's phases (bit i: phase i) */
+	uint8_t count; /* packets in this run */
+	/* runs for which a phase still counts as seen: CE_MEDIA_ARRIVALS_RUNS
+	 * for the phases of the last run */
+	uint8_t fresh[CE_MEDIA_PHASES];
+};
+
 struct ce_media_leg {
 	struct ce_mix_leg mix; /* first: the mixer's legs lead back here */
 	struct ce_jbuf jb;
@@ -191,10 +207,8 @@ struct ce_media_leg {
 	uint16_t seq;
 	uint32_t ts, ssrc;
 	uint64_t last_rx;
-	unsigned rx_tick;  /* packets taken this tick */
-	uint8_t ph_seen;   /* phases its packets arrived at: this run of 8 packets... */
-	uint8_t ph_before; /* ...and the run before */
-	uint8_t ph_count;  /* packets in this run */
+	unsigned rx_tick;            /* packets taken this tick */
+	struct ce_media_arrivals ph; /* the phases its packets arrive at */
 	bool timed_out;
 	bool linked;
 	struct ce_media_leg_stats st;
@@ -208,8 +222,12 @@ void ce_media_post_obj(
         struct ce_media *m, struct ce_media_room *room, int internal, void *obj, bool ack);
 int ce_media_addr_key(struct ce_addr_key *k, const struct sockaddr *sa, socklen_t len);
 gpointer ce_media_shard_run(gpointer data);
+void ce_media_arrival(struct ce_media_arrivals *a, unsigned phase);
+unsigned ce_media_arrivals_now(const struct ce_media_arrivals *a);
+unsigned ce_media_arrivals_long(const struct ce_media_arrivals *a);
 int ce_media_ready_phase(unsigned mask);
 unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur);
+int ce_media_phase_step(const int *ready, unsigned n, unsigned cur, unsigned best, bool *lossless);
 bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c);
 int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c);
 

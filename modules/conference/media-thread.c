@@ -4,10 +4,11 @@
  * 20 ms tick.  Every wake applies commands and reads the socket, noting for
  * each leg at which wake (phase) its packets come in.  A room mixes at one
  * phase of each tick: after mixing it looks at where its seated talkers'
- * packets arrive and, when for some ticks another phase would have had
- * them all in sooner, moves one phase towards it (a tick of 25 or 15 ms
- * once, which RTP timestamps carry on through): after 100 ms for its first
- * talkers, after 5 s once it has been aligned.  So a talker's frame is
+ * packets arrived over the last 2 s and, when for some ticks another phase
+ * would have had them all in sooner, moves one phase towards it (a tick of
+ * 25 or 15 ms once, which RTP timestamps carry on through): after 100 ms
+ * for its first talkers or for a lossless step from half a tick away,
+ * after 5 s once it has been aligned.  So a talker's frame is
  * mixed within 5 ms of its arrival without the jitter buffer having to keep
  * half a frame in reserve, rooms spread over the phases spread the work,
  * and idle rooms still cost one silent frame per leg and tick.
@@ -161,12 +162,7 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 	}
 	leg->st.rx_packets++;
 	leg->last_rx = s->tick;
-	leg->ph_seen |= (uint8_t)(1u << s->phase);
-	if (++leg->ph_count == 8) {
-		leg->ph_before = leg->ph_seen;
-		leg->ph_seen = 0;
-		leg->ph_count = 0;
-	}
+	ce_media_arrival(&leg->ph, s->phase);
 	/* Arrival on the receiver's clock in samples, to the wake. */
 	ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
 	        (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES)));
@@ -265,7 +261,7 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	enum ce_talker_ev ev;
 	uint64_t timeout = leg->room->m->conf.rtp_timeout_ms / 20;
 
-	unsigned seen = leg->ph_seen | leg->ph_before, p = leg->room->phase;
+	unsigned seen = ce_media_arrivals_now(&leg->ph), p = leg->room->phase;
 
 	leg->rx_tick = 0;
 	/* Packets read at the room's phase are mixed at once, those read at the
@@ -330,6 +326,44 @@ static void speaking(struct ce_shard *s, struct ce_media_room *room)
 	ce_media_post(room->m, &ev, CE_MEDIA_PUBLIC);
 }
 
+/** A packet of the leg whose arrivals @a records was read at wake @phase. */
+void ce_media_arrival(struct ce_media_arrivals *a, unsigned phase)
+{
+	a->seen |= (uint8_t)(1u << phase);
+	if (++a->count < 8)
+		return;
+	for (unsigned p = 0; p < CE_MEDIA_PHASES; p++)
+		if (a->seen >> p & 1)
+			a->fresh[p] = CE_MEDIA_ARRIVALS_RUNS;
+		else if (a->fresh[p] > 0)
+			a->fresh[p]--;
+	a->seen = 0;
+	a->count = 0;
+}
+
+/* This run's phases and those seen in the last @runs runs. */
+static unsigned arrivals_within(const struct ce_media_arrivals *a, unsigned runs)
+{
+	unsigned mask = a->seen;
+
+	for (unsigned p = 0; p < CE_MEDIA_PHASES; p++)
+		if (a->fresh[p] > CE_MEDIA_ARRIVALS_RUNS - runs)
+			mask |= 1u << p;
+	return mask;
+}
+
+/** The phases of the last 8 to 16 packets. */
+unsigned ce_media_arrivals_now(const struct ce_media_arrivals *a)
+{
+	return arrivals_within(a, 1);
+}
+
+/** The phases of the last CE_MEDIA_ARRIVALS_RUNS runs and of this one. */
+unsigned ce_media_arrivals_long(const struct ce_media_arrivals *a)
+{
+	return arrivals_within(a, CE_MEDIA_ARRIVALS_RUNS);
+}
+
 /**
  * The phase at which packets seen at the phases of @mask (bit i: phase i)
  * are all in: the end of the shortest circular run of phases covering
@@ -378,34 +412,66 @@ unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur)
 	return best;
 }
 
+/**
+ * Which way a room at @cur, whose talkers are in by @ready (n of them),
+ * steps towards @best: +1 (one phase later), -1 (earlier), 0 (it is there).
+ * A step later stretches one tick to 25 ms, so the legs get a frame less
+ * over it; a step earlier is lossless when no talker is in only by @cur (each
+ * wait shrinks by 5 ms and nobody's frame misses the earlier wake), and
+ * *@lossless says so.  Half a tick away, either way takes two steps: earlier
+ * when lossless.
+ */
+int ce_media_phase_step(const int *ready, unsigned n, unsigned cur, unsigned best, bool *lossless)
+{
+	unsigned d = (best + CE_MEDIA_PHASES - cur) % CE_MEDIA_PHASES;
+	bool earlier_free = true;
+	int step;
+
+	for (unsigned i = 0; i < n; i++)
+		if (ready[i] == (int)cur)
+			earlier_free = false;
+	if (d == 0)
+		step = 0;
+	else if (d > CE_MEDIA_PHASES / 2 || (d == CE_MEDIA_PHASES / 2 && earlier_free))
+		step = -1;
+	else
+		step = 1;
+	*lossless = step < 0 && earlier_free;
+	return step;
+}
+
 /* After a room mixed: move it one phase towards where its talkers' packets are in. */
 static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 {
-	int ready[CE_MIX_MAX_TALKERS];
-	unsigned n = 0, best;
+	int ready[CE_MIX_MAX_TALKERS], step;
+	unsigned n = 0, best, votes;
+	bool lossless;
 
 	/* The seats (set[], up to max_talkers) may have holes. */
 	for (unsigned i = 0; i < room->mix->max_talkers; i++) {
 		const struct ce_media_leg *leg = (const struct ce_media_leg *)room->mix->set[i];
 
 		if (leg)
-			ready[n++] = ce_media_ready_phase(leg->ph_seen | leg->ph_before);
+			ready[n++] = ce_media_ready_phase(ce_media_arrivals_long(&leg->ph));
 	}
 	best = ce_media_best_phase(ready, n, room->phase);
-	if (best == room->phase) {
+	step = ce_media_phase_step(ready, n, room->phase, best, &lossless);
+	if (step == 0) {
 		room->phase_votes = 0;
 		room->aligned |= n > 0;
 		return;
 	}
-	if (++room->phase_votes < (room->aligned ? PHASE_VOTES : PHASE_VOTES_FIRST))
+	/* Half a tick off (arrivals moved by 10 ms, not a wobble) and lossless:
+	 * as fast as a first alignment. */
+	votes = room->aligned ? PHASE_VOTES : PHASE_VOTES_FIRST;
+	if (lossless &&
+	        (best + CE_MEDIA_PHASES - room->phase) % CE_MEDIA_PHASES == CE_MEDIA_PHASES / 2)
+		votes = PHASE_VOTES_FIRST;
+	if (++room->phase_votes < votes)
 		return;
 	room->phase_votes = 0;
 	room_unlink(s, room);
-	/* One step: later when the target is behind or opposite, else earlier. */
-	if ((best + CE_MEDIA_PHASES - room->phase) % CE_MEDIA_PHASES <= CE_MEDIA_PHASES / 2)
-		room_link(s, room, (room->phase + 1) % CE_MEDIA_PHASES);
-	else
-		room_link(s, room, (room->phase + CE_MEDIA_PHASES - 1) % CE_MEDIA_PHASES);
+	room_link(s, room, (room->phase + (step > 0 ? 1 : CE_MEDIA_PHASES - 1)) % CE_MEDIA_PHASES);
 	s->st.phase_moves++;
 }
 

@@ -428,6 +428,64 @@ static void test_phase_choice(void)
 	g_assert_cmpuint(ce_media_best_phase(ready3, 3, 3), ==, 1);
 }
 
+/* Which way a room steps, and when a step costs no frame. */
+static void test_phase_step(void)
+{
+	static const int one[] = {0}, two[] = {0, 1}, none[] = {-1};
+	bool lossless = true;
+
+	/* there already */
+	g_assert_cmpint(ce_media_phase_step(one, 1, 0, 0, &lossless), ==, 0);
+	g_assert_false(lossless);
+	/* in by 0, the room at 3: one step later to 0 stretches a tick */
+	g_assert_cmpint(ce_media_phase_step(one, 1, 3, 0, &lossless), ==, 1);
+	g_assert_false(lossless);
+	/* the room at 1: one step earlier, nobody misses the wake at 0 */
+	g_assert_cmpint(ce_media_phase_step(one, 1, 1, 0, &lossless), ==, -1);
+	g_assert_true(lossless);
+	/* half a tick away (room at 2): earlier, lossless, not round by 3 */
+	g_assert_cmpint(ce_media_phase_step(one, 1, 2, 0, &lossless), ==, -1);
+	g_assert_true(lossless);
+	/* half a tick away but a talker is in only by the room's phase (1):
+	 * earlier would make it miss the wake at 0, so later */
+	g_assert_cmpint(ce_media_phase_step(two, 2, 1, 3, &lossless), ==, 1);
+	g_assert_false(lossless);
+	/* no preference does not block a lossless step */
+	g_assert_cmpint(ce_media_phase_step(none, 1, 2, 0, &lossless), ==, -1);
+	g_assert_true(lossless);
+}
+
+/*
+ * A leg whose packets arrive at phase 1 and, one in 40, just past the wake
+ * at phase 2: the jitter buffer's view forgets the late one after two runs
+ * of 8 packets, the room's view keeps it for 12 runs, so the room is asked
+ * to move to 2 all the time the straddles go on, and back once they stop.
+ */
+static void test_phase_arrivals(void)
+{
+	struct ce_media_arrivals a = {0};
+	unsigned now_both = 0, long_both = 0;
+
+	g_assert_cmpuint(ce_media_arrivals_long(&a), ==, 0);
+	for (unsigned i = 1; i <= 400; i++) {
+		ce_media_arrival(&a, i % 40 == 20 ? 2 : 1);
+		now_both += ce_media_arrivals_now(&a) == (1u << 1 | 1u << 2);
+		long_both += ce_media_arrivals_long(&a) == (1u << 1 | 1u << 2);
+		if (i >= 20)
+			g_assert_cmpint(ce_media_ready_phase(ce_media_arrivals_long(&a)), ==, 2);
+	}
+	/* the short view saw both for 8-16 packets after each of the 10 */
+	g_assert_cmpuint(now_both, >=, 80);
+	g_assert_cmpuint(now_both, <=, 170);
+	g_assert_cmpuint(long_both, >=, 400 - 40);
+	/* no straddle for 12 runs and a bit: only phase 1 again */
+	for (unsigned i = 0; i < 8 * (CE_MEDIA_ARRIVALS_RUNS + 1); i++)
+		ce_media_arrival(&a, 1);
+	g_assert_cmpuint(ce_media_arrivals_long(&a), ==, 1u << 1);
+	g_assert_cmpint(ce_media_ready_phase(ce_media_arrivals_long(&a)), ==, 1);
+	g_assert_cmpuint(ce_media_arrivals_now(&a), ==, 1u << 1);
+}
+
 /* Talkers whose packets come 10 ms apart (two phases of the tick): the
  * room settles at one phase and everyone still hears everyone, no packet
  * arriving after its play time. */
@@ -575,6 +633,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/end-to-end", test_end_to_end);
 	g_test_add_func("/media/flags", test_flags);
 	g_test_add_func("/media/phase-choice", test_phase_choice);
+	g_test_add_func("/media/phase-step", test_phase_step);
+	g_test_add_func("/media/phase-arrivals", test_phase_arrivals);
 	g_test_add_func("/media/phase-offset", test_phase_offset);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
