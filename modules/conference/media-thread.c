@@ -364,6 +364,12 @@ unsigned ce_media_arrivals_long(const struct ce_media_arrivals *a)
 	return arrivals_within(a, CE_MEDIA_ARRIVALS_RUNS);
 }
 
+/* Phases from @from forward round the tick to @to (0 to CE_MEDIA_PHASES - 1). */
+static unsigned phases_from(unsigned from, unsigned to)
+{
+	return (to + CE_MEDIA_PHASES - from) % CE_MEDIA_PHASES;
+}
+
 /**
  * The phase at which packets seen at the phases of @mask (bit i: phase i)
  * are all in: the end of the shortest circular run of phases covering
@@ -381,7 +387,7 @@ int ce_media_ready_phase(unsigned mask)
 
 		for (unsigned b = 0; b < CE_MEDIA_PHASES; b++)
 			if (mask >> b & 1)
-				arc = MAX(arc, (e + CE_MEDIA_PHASES - b) % CE_MEDIA_PHASES);
+				arc = MAX(arc, phases_from(b, e));
 		if (arc < best_arc) {
 			best_arc = arc;
 			best = (int)e;
@@ -404,8 +410,7 @@ unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur)
 
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned p = 0; p < CE_MEDIA_PHASES && ready[i] >= 0; p++)
-			worst[p] = MAX(worst[p],
-			        (p + CE_MEDIA_PHASES - (unsigned)ready[i]) % CE_MEDIA_PHASES);
+			worst[p] = MAX(worst[p], phases_from((unsigned)ready[i], p));
 	for (unsigned p = 0; p < CE_MEDIA_PHASES; p++)
 		if (worst[p] < worst[best])
 			best = p;
@@ -423,7 +428,7 @@ unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur)
  */
 int ce_media_phase_step(const int *ready, unsigned n, unsigned cur, unsigned best, bool *lossless)
 {
-	unsigned d = (best + CE_MEDIA_PHASES - cur) % CE_MEDIA_PHASES;
+	unsigned d = phases_from(cur, best);
 	bool earlier_free = true;
 	int step;
 
@@ -464,8 +469,7 @@ static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 	/* Half a tick off (arrivals moved by 10 ms, not a wobble) and lossless:
 	 * as fast as a first alignment. */
 	votes = room->aligned ? PHASE_VOTES : PHASE_VOTES_FIRST;
-	if (lossless &&
-	        (best + CE_MEDIA_PHASES - room->phase) % CE_MEDIA_PHASES == CE_MEDIA_PHASES / 2)
+	if (lossless && phases_from(room->phase, best) == CE_MEDIA_PHASES / 2)
 		votes = PHASE_VOTES_FIRST;
 	if (++room->phase_votes < votes)
 		return;
