@@ -271,7 +271,13 @@ def main():
         time.sleep(0.05)
     if epid is None or not os.path.exists(probe):
         simp.kill()
-        sys.exit('the engine or the first leg did not start; see %s' % d)
+        if epid is None:
+            # the engine's threads and CPU are found by its process name
+            sys.exit('no process named conf-engine* under the simulator within 15 s: the '
+                     'engine did not start, or %s is not named conf-engine*; see %s' %
+                     (engine, os.path.join(d, 'sim.err')))
+        sys.exit('the engine started but no leg reached the simulator\'s probe within 15 s; '
+                 'see %s' % os.path.join(d, 'sim.err'))
     start = None  # the probe's clock starts with the first leg: its "S" line
     while start is None and time.time() < deadline + 5:
         with open(probe) as f:
