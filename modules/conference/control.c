@@ -55,21 +55,30 @@ static bool refuse(struct ce_msg *msg, const char *error, const char *reason)
 	return false;
 }
 
+/* A play's duration=MS (tones only): 1 to CE_TONE_MAX_DURATION; false when it is not one. */
+static bool play_duration(const char *dur, unsigned *ms)
+{
+	guint64 v;
+
+	if (!g_ascii_string_to_unsigned(dur, 10, 1, CE_TONE_MAX_DURATION, &v, NULL))
+		return false;
+	*ms = (unsigned)v;
+	return true;
+}
+
 /* operation=play file=F [others=true] [duration=MS] [queue=false] */
 static bool control_play(struct ce_room *room, struct ce_leg *leg, struct ce_msg *msg)
 {
 	const char *dur = ce_msg_get(msg, "duration");
 	struct ce_play_opts o = {.replace = !ce_msg_get_bool(msg, "queue", true)};
 	const char *why = NULL;
-	guint64 v;
 	int err;
 
-	if (dur && !g_ascii_string_to_unsigned(dur, 10, 1, CE_TONE_MAX_DURATION, &v, NULL)) {
+	if (dur && !play_duration(dur, &o.duration_ms)) {
 		g_message("room '%s': cannot play '%s': bad duration '%s' (1 to %u ms)", room->name,
 		        ce_msg_get_def(msg, "file", ""), dur, CE_TONE_MAX_DURATION);
 		return refuse(msg, "failure", "bad duration");
 	}
-	o.duration_ms = dur ? (unsigned)v : 0;
 	err = ce_room_play_opts(room, ce_msg_get(msg, "file"), leg,
 	        ce_msg_get_bool(msg, "others", false), &o, &why);
 	if (!err)
@@ -317,20 +326,29 @@ static bool find_room_leg(struct ce_conf *conf, int argc, char **argv, int li, G
 	return false;
 }
 
-/* conf play ROOM FILE [LEG [others]] */
+/* conf play ROOM FILE [LEG [others]] [duration=MS] */
 static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
+	struct ce_play_opts o = {0};
 	struct ce_room *room;
 	struct ce_leg *leg;
 	const char *why = NULL;
 	int err;
 
 	(void)ce;
+	if (argc > 2 && g_str_has_prefix(argv[argc - 1], "duration=")) {
+		if (!play_duration(argv[argc - 1] + 9, &o.duration_ms)) {
+			g_string_append_printf(out, "bad duration '%s' (1 to %u ms)\r\n",
+			        argv[argc - 1] + 9, CE_TONE_MAX_DURATION);
+			return 0;
+		}
+		argc--;
+	}
 	if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "others")))
 		return -EINVAL;
 	if (!find_room_leg(arg, argc, argv, 2, out, &room, &leg))
 		return 0;
-	err = ce_room_play_opts(room, argv[1], leg, argc == 4, NULL, &why);
+	err = ce_room_play_opts(room, argv[1], leg, argc == 4, &o, &why);
 	if (err)
 		g_string_append_printf(out, "cannot play '%s': %s\r\n", argv[1], why);
 	else
@@ -428,8 +446,8 @@ static const struct {
         {"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
         {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
         {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
-        {"play", "conf play ROOM FILE [LEG [others]]",
-                "Play a prompt or tone/NAME to the room, to one leg, or to all but one (queued)",
+        {"play", "conf play ROOM FILE [LEG [others]] [duration=MS]",
+                "Play a prompt or tone/NAME (for MS) to the room, one leg or all but one (queued)",
                 cmd_play},
         {"stopplay", "conf stopplay ROOM [LEG [others]]",
                 "Stop the prompts playing and queued for the room, one leg, or all but one",

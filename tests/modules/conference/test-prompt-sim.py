@@ -118,5 +118,29 @@ tap.ok(len(bad) == 1 and not bad[0]['handled'] and
        bad[0]['params'].get('reason') == 'unknown tone',
        'an unknown tone: false, reason=unknown tone', bad)
 r.cleanup()
+# 4. The console sets a tone's length: conf play ... duration=MS to one leg;
+#    a bad duration is refused with its reason and plays nothing.
+r = simlib.run('''
+route ^800$ conf/p4 lonely=true
+at 0 call 1001 800 record=1001.wav
+at 0.5 call 1002 800 record=1002.wav
+at 4 message engine.command line="conf play p4 tone/milliwatt dumb/1 duration=600"
+at 5 message engine.command line="conf play p4 tone/dial duration=0"
+at 7 hangup all
+end 8
+''', module=engine)
+a, b = r.wav('1001.wav'), r.wav('1002.wav')
+mw = ''.join('m' if simlib.tone_ratio(a[i:i + 800], 1000) > 0.8 else '.'
+             for i in range(3 * 8000, len(a) - 800, 800))
+tap.ok(5 <= mw.count('m') <= 7 and '.m' in mw and 'm.' in mw,
+       'conf play tone/milliwatt dumb/1 duration=600: 1001 hears about 600 ms of 1 kHz', mw)
+tap.ok(best_ratio(b[3 * 8000:], 1000) < 0.2 and best_ratio(b[3 * 8000:], 425) < 0.2,
+       '1002 hears neither the tone for 1001 nor the refused one',
+       (best_ratio(b[3 * 8000:], 1000), best_ratio(b[3 * 8000:], 425)))
+cmds = r.messages('engine.command')
+bad = [m for m in cmds if 'duration=0' in m['params'].get('line', '')]
+tap.ok(len(bad) == 1 and "bad duration '0'" in (bad[0]['retval'] or ''),
+       'duration=0: the console answers bad duration', bad)
+r.cleanup()
 shutil.rmtree(cfgdir, ignore_errors=True)
 tap.done()
