@@ -327,6 +327,7 @@ static bool find_room_leg(struct ce_conf *conf, int argc, char **argv, int li, G
 }
 
 /* conf play ROOM FILE [LEG [others]] [duration=MS] */
+#define DURATION_ARG "duration="
 static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
 	struct ce_play_opts o = {0};
@@ -336,10 +337,12 @@ static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, v
 	int err;
 
 	(void)ce;
-	if (argc > 2 && g_str_has_prefix(argv[argc - 1], "duration=")) {
-		if (!play_duration(argv[argc - 1] + 9, &o.duration_ms)) {
-			g_string_append_printf(out, "bad duration '%s' (1 to %u ms)\r\n",
-			        argv[argc - 1] + 9, CE_TONE_MAX_DURATION);
+	if (argc > 2 && g_str_has_prefix(argv[argc - 1], DURATION_ARG)) {
+		const char *dur = argv[argc - 1] + strlen(DURATION_ARG);
+
+		if (!play_duration(dur, &o.duration_ms)) {
+			g_string_append_printf(out, "bad duration '%s' (1 to %u ms)\r\n", dur,
+			        CE_TONE_MAX_DURATION);
 			return 0;
 		}
 		argc--;
