@@ -38,6 +38,7 @@ void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, u
 void ce_jbuf_reset(struct ce_jbuf *jb)
 {
 	jb->started = false;
+	jb->waited = false;
 	memset(jb->present, 0, sizeof(jb->present));
 	jb->excess_q4 = 0;
 }
@@ -250,9 +251,12 @@ static void cut_excess(struct ce_jbuf *jb, unsigned n)
 	unsigned skip;
 
 	jb->excess_q4 += excess - (jb->excess_q4 >> 4);
-	if ((jb->excess_q4 >> 4) <= (int32_t)(n / 2))
+	/* Never below what this pull needs: a skip past the newest sample
+	 * would leave the play point off the packets' grid, and every later
+	 * pull would end in audio that has not come yet. */
+	if ((jb->excess_q4 >> 4) <= (int32_t)(n / 8) || excess <= 0)
 		return;
-	skip = n / 8;
+	skip = MIN(n / 8, (unsigned)excess);
 	clear_range(jb, jb->play_ts, skip);
 	jb->play_ts += skip;
 	jb->st.dropped += skip;
@@ -303,6 +307,7 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n, enum range r)
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 {
 	enum range r;
+	int32_t ahead;
 
 	if (n > CE_JBUF_MAX_FRAME)
 		n = CE_JBUF_MAX_FRAME;
@@ -319,13 +324,20 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 	adapt(jb, n);
 	cut_excess(jb, n);
 	r = range_state(jb, jb->play_ts, n);
-	if (r == RANGE_NONE && (int32_t)(jb->max_ts - jb->play_ts) <= 0) {
-		/* Nothing newer either: wait for it instead of skipping ahead. */
+	ahead = (int32_t)(jb->max_ts - jb->play_ts);
+	if (ahead < (int32_t)n && (ahead <= 0 || !jb->waited)) {
+		/* The frame's end has not come yet: wait for it instead of
+		 * skipping ahead or playing up to a gap that is only in the
+		 * future (which, once the play point is off the packets' grid,
+		 * would repeat on every pull).  A frame partly here is waited
+		 * for once; still short at the next pull, it plays as it is. */
+		jb->waited = ahead > 0;
 		jb->st.stalls++;
 		ce_plc_conceal(&jb->plc, out, n);
 		jb->st.concealed += n;
 		return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
 	}
+	jb->waited = false;
 	play(jb, out, n, r);
 	if (r != RANGE_NONE)
 		return CE_JBUF_AUDIO;

@@ -21,7 +21,7 @@ struct ce_jbuf_stats {
 	uint64_t resyncs;   /* stream restarts: new SSRC or timestamp jump */
 	uint64_t concealed; /* samples made up by loss concealment */
 	uint64_t dropped;   /* samples skipped to cut excess delay (clock skew) */
-	uint64_t stalls;    /* pulls with nothing to play: the play point waited */
+	uint64_t stalls;    /* pulls whose frame had not (all) come: the play point waited */
 	unsigned jitter;    /* RFC 3550 interarrival jitter, samples */
 	unsigned target;    /* current target delay, samples */
 };
@@ -48,6 +48,7 @@ struct ce_jbuf {
 	enum ce_codec codec;
 	bool started;
 	bool preroll; /* before the first packet's time: play silence */
+	bool waited;  /* the last pull waited for the rest of a frame */
 	uint32_t first_ts;
 	uint32_t ssrc;
 	uint32_t play_ts; /* timestamp of the next sample to play */

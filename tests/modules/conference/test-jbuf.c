@@ -255,6 +255,83 @@ static void test_floor(void)
 	g_assert_cmpuint(straddle_concealed(F), ==, 0);
 }
 
+/*
+ * A leg whose packets come first just before its room's pull, then just
+ * after it (the far end's sending drifted past the room's wake, as when
+ * many legs join), with a target of half a frame: the first pull that
+ * finds its frame's end missing waits once, and from then on every pull
+ * plays received audio.  Before, each pull made up its last 80 samples and
+ * the next packet's first 80 were dropped, for as long as the call lasted.
+ */
+static void test_pull_before_arrival(void)
+{
+	struct ce_jbuf jb;
+	int16_t out[F];
+	uint64_t concealed = 0, stalls = 0;
+
+	ce_jbuf_init(&jb, CE_CODEC_PCMU, F / 2, 1600);
+	for (unsigned k = 0; k < 300; k++) {
+		bool after = k >= 50;
+		enum ce_jbuf_out r;
+
+		if (!after)
+			put(&jb, 1000 + k * F, k * F, F);
+		if (k == 40 || k == 60) {
+			concealed = jb.st.concealed;
+			stalls = jb.st.stalls;
+		}
+		r = ce_jbuf_pull(&jb, out, F);
+		if (k > 2 && (k < 50 || k > 60)) {
+			g_assert_cmpint(r, ==, CE_JBUF_AUDIO);
+			check_tone(out, jb.play_ts - F);
+		}
+		if (k == 50)
+			g_assert_cmpuint(jb.st.stalls, ==, stalls + 1);
+		if (after)
+			put(&jb, 1000 + k * F, k * F + 40, F);
+	}
+	g_assert_cmpuint(jb.st.concealed, ==, concealed);
+	g_assert_cmpuint(jb.st.stalls, ==, stalls);
+	g_assert_cmpuint(jb.st.late, ==, 0);
+}
+
+/*
+ * The sender stops for four frames, then sends them all at once: the
+ * delay that leaves is cut again, and the cut ends on a whole frame, so
+ * the pulls after it play received audio only and the delay is back
+ * within an eighth of a frame of the target.
+ */
+static void test_cut_excess_on_grid(void)
+{
+	struct ce_jbuf jb;
+	int16_t out[F];
+	uint64_t concealed = 0, stalls = 0;
+
+	ce_jbuf_init(&jb, CE_CODEC_PCMU, 0, 1600);
+	for (unsigned k = 0; k < 400; k++) {
+		if (k < 50 || k > 54)
+			put(&jb, 1000 + k * F, k * F, F);
+		else if (k == 54)
+			for (unsigned j = 50; j <= 54; j++)
+				put(&jb, 1000 + j * F, k * F, F);
+		if (k == 55)
+			stalls = jb.st.stalls;
+		if (k == 300) {
+			concealed = jb.st.concealed;
+			/* This pull's frame, and no more than an eighth of one
+			 * above the target. */
+			g_assert_cmpuint(ce_jbuf_level(&jb), <=, jb.target + F + F / 8);
+		}
+		if (ce_jbuf_pull(&jb, out, F) == CE_JBUF_AUDIO && k > 300)
+			check_tone(out, jb.play_ts - F);
+	}
+	g_assert_cmpuint(jb.st.dropped, >, 0);
+	g_assert_cmpuint(stalls, ==, 4);
+	g_assert_cmpuint(jb.st.stalls, ==, stalls);
+	g_assert_cmpuint(jb.st.concealed, ==, concealed);
+	g_assert_cmpuint(jb.st.late, ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -266,5 +343,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/jbuf/clock-skew", test_clock_skew);
 	g_test_add_func("/jbuf/ptime-mix", test_ptime_mix);
 	g_test_add_func("/jbuf/floor", test_floor);
+	g_test_add_func("/jbuf/pull-before-arrival", test_pull_before_arrival);
+	g_test_add_func("/jbuf/cut-excess-on-grid", test_cut_excess_on_grid);
 	return g_test_run();
 }

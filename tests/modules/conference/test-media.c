@@ -189,7 +189,10 @@ static void on_event(const struct ce_media_event *ev, void *arg)
 	switch (ev->type) {
 	case CE_MEDIA_EV_TALK_START:
 		p->starts++;
-		g_assert_cmpuint(ev->energy, >=, 20);
+		/* The tones' envelope is 21; a talk may start on the frame the
+		 * tone begins in, which it fills only partly (the jitter buffer
+		 * cutting a leg's extra delay moves a frame's edge into it). */
+		g_assert_cmpuint(ev->energy, >=, 16);
 		break;
 	case CE_MEDIA_EV_TALK_STOP:
 		p->stops++;
