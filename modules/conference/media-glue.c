@@ -282,9 +282,11 @@ static void g_stats(void *arg, GString *out)
 	        ",media_ticks=%" G_GUINT64_FORMAT ",media_overruns=%" G_GUINT64_FORMAT
 	        ",rtp_unknown=%" G_GUINT64_FORMAT ",rtp_bad=%" G_GUINT64_FORMAT
 	        ",rtp_send_errors=%" G_GUINT64_FORMAT ",media_events_lost=%" G_GUINT64_FORMAT
-	        ",phase_moves=%" G_GUINT64_FORMAT,
+	        ",phase_moves=%" G_GUINT64_FORMAT ",rtp_late=%" G_GUINT64_FORMAT
+	        ",rtp_concealed_ms=%" G_GUINT64_FORMAT ",jbuf_waits=%" G_GUINT64_FORMAT
+	        ",mix_deferred=%" G_GUINT64_FORMAT,
 	        st.ticks, st.overruns, st.rx_unknown, st.rx_bad, st.tx_errors, st.events_lost,
-	        st.phase_moves);
+	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred);
 }
 
 G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);

@@ -76,6 +76,8 @@ struct ce_media_qev {
  */
 #define CE_MEDIA_PHASES   4
 #define CE_MEDIA_PHASE_NS 5000000L
+/* Wakes a room waits at most for a seated talker's late packet. */
+#define CE_MEDIA_DEFER_MAX 2
 
 struct ce_shard {
 	struct ce_media *m;
@@ -89,6 +91,7 @@ struct ce_shard {
 	/* Media thread only from here on. */
 	GHashTable *by_addr;
 	struct ce_media_room *rooms[CE_MEDIA_PHASES]; /* the rooms mixing at each phase */
+	struct ce_media_room *deferred; /* rooms put off to the next wake (a talker was late) */
 	unsigned n_legs;
 	uint64_t tick;       /* 20 ms ticks */
 	uint64_t wake;       /* wakes, CE_MEDIA_PHASES a tick */
@@ -171,6 +174,9 @@ struct ce_media_room {
 	unsigned phase_votes;              /* media thread: ticks its talkers wanted another */
 	uint64_t last_wake;                /* media thread: the wake it last mixed at */
 	bool aligned;                      /* media thread: it was where its talkers wanted */
+	bool deferred;                     /* media thread: put off to the next wake */
+	unsigned defers;                   /* media thread: wakes put off this tick */
+	struct ce_media_room *defer_next;  /* media thread: in the shard's deferred list */
 	unsigned speakers, interval_ticks;
 	uint64_t next_notify, next_repeat;
 	struct ce_media_leg *last[CE_MEDIA_MAX_SPEAKERS];

@@ -88,6 +88,21 @@ static void room_unlink(struct ce_shard *s, struct ce_media_room *room)
 	room->next = room->prev = NULL;
 }
 
+/* Take a room out of the deferred list, if it is in it. */
+static void undefer(struct ce_shard *s, struct ce_media_room *room)
+{
+	struct ce_media_room **pp = &s->deferred;
+
+	while (room->deferred && *pp) {
+		if (*pp == room) {
+			*pp = room->defer_next;
+			room->deferred = false;
+		} else {
+			pp = &(*pp)->defer_next;
+		}
+	}
+}
+
 static void room_del(struct ce_shard *s, struct ce_media_room *room)
 {
 	struct ce_media_event ev = {.room = room};
@@ -100,6 +115,7 @@ static void room_del(struct ce_shard *s, struct ce_media_room *room)
 		gone_leg(leg);
 	}
 	room_unlink(s, room);
+	undefer(s, room);
 	ce_media_post(room->m, &ev, CE_MEDIA_GONE_ROOM);
 }
 
@@ -164,8 +180,9 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
 	/* Arrival on the receiver's clock in samples, to the wake. */
-	ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
-	        (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES)));
+	if (ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
+	            (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES))) == -ETIME)
+		s->st.rx_late++;
 }
 
 static void receive(struct ce_shard *s)
@@ -259,6 +276,8 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	int16_t pcm[CE_MIX_MAX_FRAME];
 	unsigned n = leg->room->mix->frame;
 	enum ce_talker_ev ev;
+	enum ce_jbuf_out out;
+	uint64_t concealed, waits;
 	uint64_t timeout = leg->room->m->conf.rtp_timeout_ms / 20;
 
 	unsigned seen = ce_media_arrivals_now(&leg->ph), p = leg->room->phase;
@@ -266,13 +285,18 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	leg->rx_tick = 0;
 	/* Packets read at the room's phase are mixed at once, those read at the
 	 * next one a tick later: a leg whose packets come on both sides of that
-	 * line would stall every time one comes late, so it keeps a frame. */
-	ce_jbuf_set_floor(
-	        &leg->jb, (seen >> p & 1) && (seen >> ((p + 1) % CE_MEDIA_PHASES) & 1) ? n : 0);
-	if (ce_jbuf_pull(&leg->jb, pcm, n) == CE_JBUF_SILENCE)
-		ev = ce_mix_leg_input(&leg->mix, NULL);
-	else
-		ev = ce_mix_leg_input(&leg->mix, pcm);
+	 * line would stall every time one comes late, so it keeps a frame.  A
+	 * seated talker needs none: its room waits for it (talker_late()). */
+	ce_jbuf_set_floor(&leg->jb,
+	        leg->mix.slot < 0 && (seen >> p & 1) && (seen >> ((p + 1) % CE_MEDIA_PHASES) & 1)
+	                ? n
+	                : 0);
+	concealed = leg->jb.st.concealed;
+	waits = leg->jb.st.stalls;
+	out = ce_jbuf_pull(&leg->jb, pcm, n);
+	s->st.concealed += leg->jb.st.concealed - concealed;
+	s->st.waits += leg->jb.st.stalls - waits;
+	ev = ce_mix_leg_input(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm);
 	if (ev == CE_TALKER_START)
 		post_leg(leg, CE_MEDIA_EV_TALK_START);
 	else if (ev == CE_TALKER_STOP)
@@ -448,7 +472,7 @@ int ce_media_phase_step(const int *ready, unsigned n, unsigned cur, unsigned bes
 /* After a room mixed: move it one phase towards where its talkers' packets are in. */
 static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 {
-	int ready[CE_MIX_MAX_TALKERS], step;
+	int ready[CE_MIX_MAX_TALKERS] = {0}, step;
 	unsigned n = 0, best, votes;
 	bool lossless;
 
@@ -466,11 +490,9 @@ static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 		room->aligned |= n > 0;
 		return;
 	}
-	/* Half a tick off (arrivals moved by 10 ms, not a wobble) and lossless:
-	 * as fast as a first alignment. */
-	votes = room->aligned ? PHASE_VOTES : PHASE_VOTES_FIRST;
-	if (lossless && phases_from(room->phase, best) == CE_MEDIA_PHASES / 2)
-		votes = PHASE_VOTES_FIRST;
+	/* A step earlier that loses nothing (none of the talkers' packets of
+	 * the last 2 s needed this phase): as fast as a first alignment. */
+	votes = room->aligned && !lossless ? PHASE_VOTES : PHASE_VOTES_FIRST;
 	if (++room->phase_votes < votes)
 		return;
 	room->phase_votes = 0;
@@ -498,7 +520,45 @@ static void mix_room(struct ce_shard *s, struct ce_media_room *room)
 	}
 }
 
-/* One wake: commands, the socket, and the rooms of this phase. */
+/*
+ * Whether a seated talker's frame for this tick has not come yet, though
+ * its packets still come: its room then mixes at the next wake instead (up
+ * to CE_MEDIA_DEFER_MAX wakes), so a talker whose packet is a few
+ * milliseconds late waits 5 or 10 ms rather than a whole tick (its room
+ * moves to a later phase only after its packets came late for seconds,
+ * follow_talkers()).  The listeners get that tick's frame as late.
+ */
+static bool talker_late(const struct ce_shard *s, const struct ce_media_room *room)
+{
+	const struct ce_mix_room *mix = room->mix;
+
+	for (unsigned i = 0; i < mix->max_talkers; i++) {
+		const struct ce_media_leg *leg = (const struct ce_media_leg *)mix->set[i];
+
+		if (leg && s->tick - leg->last_rx <= 1 && ce_jbuf_level(&leg->jb) < mix->frame)
+			return true;
+	}
+	return false;
+}
+
+static void defer(struct ce_shard *s, struct ce_media_room *r)
+{
+	s->st.deferred++;
+	r->defers++;
+	r->deferred = true;
+	r->defer_next = s->deferred;
+	s->deferred = r;
+}
+
+static void mix_now(struct ce_shard *s, struct ce_media_room *r)
+{
+	r->last_wake = s->wake;
+	mix_room(s, r);
+	follow_talkers(s, r);
+}
+
+/* One wake: commands, the socket, the rooms put off from the last wake and
+ * the rooms of this phase. */
 static void wake(struct ce_shard *s)
 {
 	struct ce_media_cmd c;
@@ -513,18 +573,29 @@ static void wake(struct ce_shard *s)
 	while (ce_media_ring_pop_cmd(&s->cmds, &c))
 		apply(s, &c);
 	receive(s);
+	for (r = s->deferred, s->deferred = NULL; r; r = next) {
+		next = r->defer_next;
+		r->deferred = false;
+		if (r->defers < CE_MEDIA_DEFER_MAX && talker_late(s, r))
+			defer(s, r);
+		else
+			mix_now(s, r);
+	}
 	for (r = s->rooms[s->phase]; r; r = next) {
 		next = r->next;
 		if (next && next->next)
 			ce_mix_room_prefetch_state(next->next->mix);
 		if (next)
 			ce_mix_room_prefetch(next->mix);
-		/* A room that just moved one phase later waits for the next tick. */
-		if (r->last_wake && s->wake - r->last_wake < CE_MEDIA_PHASES - 1)
+		/* Mixed at the last wake (put off to it, or it just moved one
+		 * phase later): not twice within 5 ms. */
+		if (r->last_wake && s->wake - r->last_wake < 2)
 			continue;
-		r->last_wake = s->wake;
-		mix_room(s, r);
-		follow_talkers(s, r);
+		r->defers = 0;
+		if (talker_late(s, r))
+			defer(s, r);
+		else
+			mix_now(s, r);
 	}
 	flush(s);
 }

@@ -376,6 +376,10 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 		st->ticks += s->st.ticks;
 		st->overruns += s->st.overruns;
 		st->phase_moves += s->st.phase_moves;
+		st->rx_late += s->st.rx_late;
+		st->concealed += s->st.concealed;
+		st->waits += s->st.waits;
+		st->deferred += s->st.deferred;
 		st->rx_unknown += s->st.rx_unknown;
 		st->rx_bad += s->st.rx_bad;
 		st->tx_errors += s->st.tx_errors;

@@ -71,6 +71,10 @@ struct ce_media_stats {
 	uint64_t ticks, overruns, rx_unknown, rx_bad, tx_errors, events_lost;
 	uint64_t
 	        phase_moves; /* rooms moved to another phase of the tick, following their talkers */
+	uint64_t rx_late;    /* packets that came after their play time (dropped) */
+	uint64_t concealed;  /* samples the legs' loss concealment made up */
+	uint64_t waits;      /* pulls whose frame had not (all) come: a leg's play point waited */
+	uint64_t deferred;   /* room mixes put off a wake for a seated talker's late packet */
 };
 
 void ce_media_conf_default(struct ce_media_conf *conf);

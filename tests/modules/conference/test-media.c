@@ -45,12 +45,14 @@ struct test {
 	unsigned speaking, max_speakers, destroyed;
 	bool flags_test;     /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
 	bool offset;         /* peer 1 sends 10 ms after the others: another phase of the tick */
+	bool late;           /* from LATE_FROM, every 5th packet of peer 1 comes 6 ms late */
 	gint muted;          /* set by the main loop once the mute is applied */
 	unsigned muted_tick; /* the far end's tick when it saw that */
 	GMainLoop *loop;
 };
 
-#define MUTE_AT 70
+#define MUTE_AT   70
+#define LATE_FROM 40
 
 static gboolean mute_peer0(gpointer data)
 {
@@ -162,13 +164,23 @@ static void far_ends(void *data, unsigned tick)
 	for (unsigned i = 0; i < PEERS; i++) {
 		struct peer *p = &t->peer[i];
 
+		bool late = t->late && i == 1 && tick >= LATE_FROM && tick % 5 == 0;
+
 		if (t->offset && i == 1)
 			g_usleep(10000);
 
+		if (late)
+			continue;
 		if (i != 0 || tick < A_STOPS || t->flags_test)
 			send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
 			        freq[i], p->codec, 12 + 160);
 		receive_all(p, tick);
+	}
+	if (t->late && tick >= LATE_FROM && tick % 5 == 0) {
+		g_usleep(6000);
+		send_rtp(&t->media_addr, t->peer[1].fd, (uint8_t)ce_codec_rtp_pt(t->peer[1].codec),
+		        tick, freq[1], t->peer[1].codec, 12 + 160);
+		receive_all(&t->peer[1], tick);
 	}
 	if (g_atomic_int_get(&t->muted) && !t->muted_tick)
 		t->muted_tick = tick;
@@ -492,6 +504,36 @@ static void test_phase_arrivals(void)
 /* Talkers whose packets come 10 ms apart (two phases of the tick): the
  * room settles at one phase and everyone still hears everyone, no packet
  * arriving after its play time. */
+/*
+ * A talker whose packet comes a few milliseconds after its room's wake,
+ * now and then, once the room is where its talkers' packets come: the room
+ * waits a wake or two for it that tick, so its jitter buffer never waits a
+ * frame (which would conceal one and add a frame of delay).
+ */
+static void test_late_talker(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	struct test t = {.late = true};
+	struct ce_media_leg_stats st;
+	struct ce_media_stats ms;
+
+	start(&t, flags);
+	check_hearing(&t);
+	ce_media_leg_stats(t.peer[1].leg, &st);
+	g_assert_cmpuint(st.jbuf.packets, >=, TICKS - 10);
+	g_assert_cmpuint(st.jbuf.stalls, ==, 0);
+	g_assert_cmpuint(st.jbuf.concealed, ==, 0);
+	g_assert_cmpuint(st.jbuf.late, ==, 0);
+	/* The media totals: 14 late packets put their room off; peer 0's
+	 * silence after A_STOPS is waited for and made up. */
+	ce_media_stats(t.m, &ms);
+	g_assert_cmpuint(ms.deferred, >=, 7);
+	g_assert_cmpuint(ms.rx_late, ==, 0);
+	g_assert_cmpuint(ms.waits, >, 0);
+	g_assert_cmpuint(ms.concealed, >=, ms.waits * 160);
+	finish(&t);
+}
+
 static void test_phase_offset(void)
 {
 	static const unsigned flags[PEERS] = {0, 0, 0};
@@ -639,6 +681,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/phase-step", test_phase_step);
 	g_test_add_func("/media/phase-arrivals", test_phase_arrivals);
 	g_test_add_func("/media/phase-offset", test_phase_offset);
+	g_test_add_func("/media/late-talker", test_late_talker);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
 	return g_test_run();
