@@ -19,6 +19,9 @@ Figures (run from the build folder, or set CE_BUILDDIR/CE_SRCDIR):
   loss     per leg: frames expected in the window (SECONDS / 20 ms) minus
            frames received; sequence gaps (rx_lost); kernel UDP drops
   latency  probe burst sent -> mixed frame received: p50 / p99 / max
+  jitter   the engine's status counters over the window: audio its legs'
+           loss concealment made up, frames their jitter buffers waited
+           for, late packets, room mixes put off for a late talker
   memory   the engine's VmRSS per participant (total, and above its idle RSS)
 Nothing is asserted: it prints what it measured.
 """
@@ -26,6 +29,7 @@ Nothing is asserted: it prints what it measured.
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -244,6 +248,8 @@ def main():
     t1 = t0 + steady
     end = t1 + 1
     gone = churn(a, lines, silent, t0, t1)
+    # the engine's media counters at the window's edges
+    lines += ['at %.3f message engine.status module=conf-engine' % t for t in (t0, t1)]
     with open(os.path.join(d, 'e2e.scn'), 'w') as f:
         f.write('\n'.join(lines) + '\nat %.1f log done\nend %.1f\n' % (t1, end))
     with open(os.path.join(d, 'engine.conf'), 'w') as f:
@@ -331,6 +337,23 @@ def main():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def media_counters(ev, n, steady):
+    """The engine's jitter-buffer counters over the window, from the two
+    'status conf-engine' answers the scenario asked for at its edges."""
+    st = [dict((k, int(v)) for k, v in re.findall(r'(\w+)=(\d+)', e.get('retval') or ''))
+          for e in ev if e['ev'] == 'message' and e.get('name') == 'engine.status'
+          and 'rtp_concealed_ms' in (e.get('retval') or '')]
+    if len(st) < 2:
+        print('engine media counters: no status answer (an engine without them?)')
+        return
+    d = {k: st[-1][k] - st[0].get(k, 0) for k in st[-1]}
+    print('engine jitter buffers in the window: %.1f s of %.0f s of audio made up (%.4f%%), '
+          '%d frames waited for, %d packets late, %d room mixes put off for a late talker' %
+          (d.get('rtp_concealed_ms', 0) / 1000, n * steady,
+           100.0 * d.get('rtp_concealed_ms', 0) / 1000 / (n * steady), d.get('jbuf_waits', 0),
+           d.get('rtp_late', 0), d.get('mix_deferred', 0)))
+
+
 def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, code):
     wall = c1[0] - c0[0]
     ecpu = (c1[1] - c0[1]) / wall
@@ -371,6 +394,7 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
         e = endev[0]
         print('sim clock: %s ticks, %s late, %s skipped' %
               (e.get('ticks'), e.get('late_ticks'), e.get('lost_ticks')))
+    media_counters(ev, a.n, steady)
     lat, miss, rows = [], 0, []
     for room, (talker, listeners) in sorted(probes.items()):
         for ts in onsets_t.get(talker, []):
