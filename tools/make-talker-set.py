@@ -3,12 +3,14 @@
 
 Usage: make-talker-set.py OUTBASE NOISE SNR_DB UTTERANCE.wav...
 Writes OUTBASE.wav (8 kHz, 16-bit mono) and OUTBASE.lab: one speech segment
-per line, "start end onset_snr": seconds, seconds, and the speech-to-noise
-ratio (dB) of the segment's first 60 ms, which says how audible its onset
-is in the noise (bench-talker reports latency both for all onsets and for
-those above -6 dB).  A segment is one utterance, from the
-first to the last 5 ms window of the clean speech within 35 dB of the
-utterance's loudest window.  Utterances are separated by 0.8 to 2.5 s of
+per line, "start end onset_snr audible": seconds, seconds, the
+speech-to-noise ratio (dB) of the segment's first 60 ms, and the time
+(seconds) the speech first reaches the noise's level: the start of the
+first 10 ms (in 5 ms steps) of the clean speech whose power is at least
+the noise's.  Before that the onset is under the noise, for a listener as
+for a detector; bench-talker reports latency from both times.  A segment
+is one utterance, from the first to the last 5 ms window of the clean
+speech within 35 dB of the utterance's loudest window.  Utterances are separated by 0.8 to 2.5 s of
 noise only; the SNR is speech power over those segments against the noise.
 """
 import array
@@ -35,6 +37,14 @@ def extent(x):
     peak = max(e)
     on = [i for i, v in enumerate(e) if v >= peak * 10 ** -3.5]
     return on[0] * WIN, (on[-1] + 1) * WIN
+
+
+def audible_at(speech, a, b, noise_power):
+    """The first sample from a, in 5 ms steps, where 10 ms of speech reach noise_power."""
+    k = a
+    while k + 2 * WIN <= b and sum(v * v for v in speech[k:k + 2 * WIN]) / (2 * WIN) < noise_power:
+        k += WIN
+    return k
 
 
 def noise(kind, n, rng):
@@ -72,6 +82,7 @@ def main():
     on = ONSET * RATE // 1000
     snr_on = [10 * math.log10(max(1e-9, sum(v * v for v in speech[a:a + on]) / on / (g * g * pn)))
               for a, b in labels]
+    audible = [audible_at(speech, a, b, g * g * pn) for a, b in labels]
     peak = max(abs(v) for v in mix)
     k = min(1.0, 30000.0 / peak)
     pcm = array.array("h", (int(round(v * k)) for v in mix))
@@ -81,9 +92,10 @@ def main():
         w.setframerate(RATE)
         w.writeframes(pcm.tobytes())
     with open(base + ".lab", "w") as f:
-        f.write("# speech segments (s): start end onset_snr_db; noise %s, SNR %g dB\n" % (kind, snr))
-        for (a, b), o in zip(labels, snr_on):
-            f.write("%.3f %.3f %.1f\n" % (a / RATE, b / RATE, o))
+        f.write("# speech segments (s): start end onset_snr_db audible; noise %s, SNR %g dB\n"
+                % (kind, snr))
+        for (a, b), o, h in zip(labels, snr_on, audible):
+            f.write("%.3f %.3f %.1f %.3f\n" % (a / RATE, b / RATE, o, h / RATE))
 
 
 if __name__ == "__main__":

@@ -207,9 +207,12 @@ static void test_yate_energy(void)
 /* Detection quality on one labelled file (bench-talker scores the same way, in more detail). */
 struct quality {
 	unsigned labels, talks, hits, early, within;
+	unsigned within_audible; /* within 60 ms of the speech reaching the noise's level */
 };
 
-static unsigned read_labels(const char *wav, double (*lab)[2], unsigned max)
+/* Each label: start, end, and when the speech reaches the noise's level
+ * (the fourth column; the start where there is none). */
+static unsigned read_labels(const char *wav, double (*lab)[3], unsigned max)
 {
 	g_autofree char *path = g_strdup(wav);
 	g_autofree char *text = NULL;
@@ -220,14 +223,17 @@ static unsigned read_labels(const char *wav, double (*lab)[2], unsigned max)
 	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
 	lines = g_strsplit(text, "\n", -1);
 	for (char **l = lines; *l && n < max; l++)
-		if (**l != '#' && sscanf(*l, "%lf %lf", &lab[n][0], &lab[n][1]) == 2)
+		if (**l != '#' && sscanf(*l, "%lf %lf", &lab[n][0], &lab[n][1]) == 2) {
+			if (sscanf(*l, "%*f %*f %*f %lf", &lab[n][2]) != 1)
+				lab[n][2] = lab[n][0];
 			n++;
+		}
 	return n;
 }
 
 static void score_file(const char *wav, struct quality *q)
 {
-	double lab[64][2], talk[64][2];
+	double lab[64][3], talk[64][2];
 	bool used[64] = {false};
 	SF_INFO info = {0};
 	SNDFILE *sf = sf_open(wav, SFM_READ, &info);
@@ -263,6 +269,8 @@ static void score_file(const char *wav, struct quality *q)
 			q->early += talk[i][0] <= lab[j][0] - 0.1;
 			q->within +=
 			        talk[i][0] > lab[j][0] - 0.1 && talk[i][0] - lab[j][0] <= 0.0605;
+			q->within_audible +=
+			        talk[i][0] > lab[j][0] - 0.1 && talk[i][0] - lab[j][2] <= 0.0605;
 			break;
 		}
 	q->labels += nl;
@@ -281,12 +289,14 @@ static double score_dir(const char *dir, const char *const *names, struct qualit
 	}
 	p = q->talks ? (double)(q->hits - q->early) / q->talks : 0;
 	r = q->labels ? (double)q->hits / q->labels : 0;
-	g_test_message("%s: %u labels, %u talks, %u hits, %u early, %u within 60 ms", dir,
-	        q->labels, q->talks, q->hits, q->early, q->within);
+	g_test_message("%s: %u labels, %u talks, %u hits, %u early, %u within 60 ms, %u of the "
+	               "audible onset",
+	        dir, q->labels, q->talks, q->hits, q->early, q->within, q->within_audible);
 	return p + r > 0 ? 2 * p * r / (p + r) : 0;
 }
 
-/* The committed labelled set: F1 and onsets within 60 ms as measured (docs/media.md). */
+/* The committed labelled set: F1 and onsets within 60 ms as measured (docs/media.md):
+ * every talk starts within 60 ms of its speech reaching the noise's level. */
 static void test_labelled_set(void)
 {
 	const char *const names[] = {"office1", "office2", "street1", "street2", NULL};
@@ -296,6 +306,7 @@ static void test_labelled_set(void)
 	g_assert_cmpfloat(f1, >=, 0.95);
 	g_assert_cmpuint(q.labels, ==, 24);
 	g_assert_cmpuint(q.within, >=, 20);
+	g_assert_cmpuint(q.within_audible, ==, 24);
 }
 
 /* The held-out set, made now by tools/make-talker-set.sh when espeak-ng and sox exist. */
@@ -337,6 +348,7 @@ static void test_held_out_set(void)
 	g_assert_cmpfloat(f1, >=, 0.95);
 	g_assert_cmpuint(q.labels, ==, 24);
 	g_assert_cmpuint(q.within, >=, 12);
+	g_assert_cmpuint(q.within_audible, >=, 23);
 }
 
 int main(int argc, char **argv)
