@@ -22,10 +22,10 @@
  * window, which is then taken as a new, louder noise: a steady tone stops
  * being a talk after window_ms + hangover_ms (docs/media.md says why).
  * A block is as far above the floor as its highest band, each with its
- * credit (the narrower a band, the more its noise spreads, the less).  A talk starts
- * when start_frames blocks in a row are start_db above the floor, or one
- * block burst_db above it; it goes on while blocks stay stay_db above and
- * ends hangover_ms after the last one.  Nothing is decided in the first
+ * credit (the narrower a band, the more its noise spreads, the less).  A
+ * talk starts when start_frames blocks in a row are start_db above the
+ * floor, or one block burst_db above it; it goes on while blocks stay
+ * stay_db above and ends hangover_ms after the last one.  Nothing is decided in the first
  * settle_ms of a call, while the floors are learnt.
  *
  * The energy reported in Yate's "speaking" notification is computed the
@@ -62,14 +62,15 @@ void ce_talker_conf_default(struct ce_talker_conf *conf)
 
 /**
  * Initialise t with conf (NULL: defaults), which must outlive t: many legs
- * share one.  A window shorter than CE_TALKER_WINDOW_PARTS * 20 ms is
- * taken as that long.
+ * share one.  A window shorter than CE_TALKER_WINDOW_PARTS * 20 ms, or
+ * longer than a minute, is taken as that long.
  */
 void ce_talker_init(struct ce_talker *t, const struct ce_talker_conf *conf)
 {
 	memset(t, 0, sizeof(*t));
 	t->conf = conf ? conf : &defaults;
-	t->part_ms = (uint16_t)CLAMP(t->conf->window_ms / CE_TALKER_WINDOW_PARTS, 20u, 60000u);
+	/* At most a minute's window, which talk_ms (16 bits) can still reach. */
+	t->part_ms = (uint16_t)CLAMP(t->conf->window_ms / CE_TALKER_WINDOW_PARTS, 20u, 6000u);
 	t->env2 = 256.0f;
 	t->level_db = -NO_LEVEL;
 	for (int b = 0; b < CE_TALKER_BANDS; b++) {
@@ -201,8 +202,8 @@ static float low_pair(int32_t *q, const int32_t *x8)
 
 /*
  * Mean squares of the band-passed (*bp), the hiss-band (*hp), the low-band
- * (*lp) and of the plain signal (return).  This runs for every leg every tick, so it is the
- * mixer's largest per-listener cost.  Sixteen samples at a time with GCC
+ * (*lp) and of the plain signal (return).  This runs for every leg every
+ * tick, so it is the mixer's largest per-listener cost.  Sixteen samples at a time with GCC
  * vector extensions; the first sixteen, whose taps reach back into the
  * previous block, from a copy behind the kept history, and what does not
  * fill sixteen at the end one by one.  (Widening the block into a 32-bit
