@@ -202,15 +202,18 @@ void ce_conf_list(struct ce_conf *conf, GString *out)
 	g_list_free(rooms);
 }
 
-static void leg_line(const struct ce_leg *l, GString *out)
+static void leg_line(const struct ce_conf *conf, const struct ce_leg *l, GString *out)
 {
 	g_string_append_printf(out,
 	        "  %u %s peer=%s state=%s counted=%s utility=%s voice=%s muted=%s deaf=%s "
-	        "talking=%s\r\n",
+	        "talking=%s",
 	        l->seq, l->id ? l->id : "-", l->peer ? l->peer : "-", ce_leg_state_name(l->state),
 	        l->counted ? "true" : "false", l->utility ? "true" : "false",
 	        l->voice ? "true" : "false", l->muted ? "true" : "false",
 	        l->deaf ? "true" : "false", l->talking ? "true" : "false");
+	if (l->media && conf->media && conf->media->leg_stats)
+		conf->media->leg_stats(conf->media_arg, l->media, out);
+	g_string_append(out, "\r\n");
 }
 
 /** "conf show ROOM": the room's status and one line per leg; -ENOENT if no such room. */
@@ -222,9 +225,9 @@ int ce_conf_show(struct ce_conf *conf, const char *name, GString *out)
 		return -ENOENT;
 	ce_room_status(room, out);
 	for (unsigned i = 0; i < room->legs->len; i++)
-		leg_line(g_ptr_array_index(room->legs, i), out);
+		leg_line(conf, g_ptr_array_index(room->legs, i), out);
 	for (unsigned i = 0; i < room->pending->len; i++)
-		leg_line(g_ptr_array_index(room->pending, i), out);
+		leg_line(conf, g_ptr_array_index(room->pending, i), out);
 	return 0;
 }
 

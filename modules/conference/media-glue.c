@@ -289,6 +289,23 @@ static void g_stats(void *arg, GString *out)
 	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred);
 }
 
+/* What a leg's RTP has been like: packets in, late, audio made up, the
+ * jitter and the jitter buffer's delay now (8 samples a millisecond). */
+static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
+{
+	struct ce_media_leg_stats st;
+
+	(void)arg;
+	if (!l->ml)
+		return;
+	ce_media_leg_stats(l->ml, &st);
+	g_string_append_printf(out,
+	        " rtp_in=%" G_GUINT64_FORMAT " rtp_late=%" G_GUINT64_FORMAT
+	        " concealed_ms=%" G_GUINT64_FORMAT " jitter_ms=%u delay_ms=%u",
+	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
+	        st.jbuf.target / 8);
+}
+
 G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);
 
 static const struct ce_cmedia_ops s_ops = {
@@ -305,6 +322,7 @@ static const struct ce_cmedia_ops s_ops = {
         .leg_set_flags = g_leg_set_flags,
         .leg_free = g_leg_free,
         .stats = g_stats,
+        .leg_stats = g_leg_stats,
 };
 
 /** The media calls on the real media engine; their arg comes from ce_cmedia_glue_new. */

@@ -115,6 +115,8 @@ struct ce_cmedia_ops {
 	void (*leg_free)(void *arg, struct ce_cmedia_leg *l);
 	/* Optional: append ",key=value" counters of the media side to @out. */
 	void (*stats)(void *arg, GString *out);
+	/* Optional: append " key=value" figures of a started leg's RTP to @out. */
+	void (*leg_stats)(void *arg, struct ce_cmedia_leg *l, GString *out);
 };
 
 struct ce_config;

@@ -218,4 +218,36 @@ tap.ok(r.messages('call.drop', id='dumb/2', reason='nomedia') and
 r.cleanup()
 shutil.rmtree(cfgdir, ignore_errors=True)
 
+# 10. The network loses a fifth of 1002's packets: conf show gives each leg's
+#     RTP figures, and only 1002's show audio made up for the lost ones;
+#     status conf-engine sums them.
+r = simlib.run('''
+route ^800$ conf/room10 lonely=true
+at 0 call 1001 800 play=tone:440
+at 0.5 call 1002 800 play=tone:440 loss=20
+at 4 message engine.command line="conf show room10"
+at 4 message engine.status module=conf-engine
+at 4.5 hangup all
+end 5.5
+''', module=simlib.ENGINE)
+show = [m['retval'] for m in r.messages('engine.command', handled=True)]
+legs = {}
+for line in (show[0].split('\r\n') if show else []):
+    w = line.split()
+    if len(w) > 2 and w[1].startswith('dumb/'):
+        legs[w[1]] = dict(x.split('=', 1) for x in w[2:] if '=' in x)
+good, lossy = legs.get('dumb/1', {}), legs.get('dumb/2', {})
+tap.ok(int(good.get('rtp_in', 0)) >= 150 and int(lossy.get('rtp_in', 0)) >= 100 and
+       int(good.get('rtp_in', 0)) > int(lossy.get('rtp_in', 0)) and
+       int(lossy.get('concealed_ms', 0)) >= 200 and
+       int(good.get('concealed_ms', 0)) < int(lossy.get('concealed_ms', 0)) // 4 and
+       'jitter_ms' in lossy and 'delay_ms' in lossy,
+       'conf show: each leg\'s RTP; the lossy one made up for its losses', show)
+st = [m['retval'] for m in r.messages('engine.status', handled=True)]
+tap.ok(st and 'rtp_concealed_ms=' in st[0] and
+       int(st[0].split('rtp_concealed_ms=')[1].split(',')[0]) >=
+       int(lossy.get('concealed_ms', 0)),
+       'status conf-engine: rtp_concealed_ms sums the legs\'', st)
+r.cleanup()
+
 tap.done()
