@@ -174,7 +174,6 @@ struct ce_media_room {
 	unsigned phase_votes;              /* media thread: ticks its talkers wanted another */
 	uint64_t last_wake;                /* media thread: the wake it last mixed at */
 	bool aligned;                      /* media thread: it was where its talkers wanted */
-	bool deferred;                     /* media thread: put off to the next wake */
 	unsigned defers;                   /* media thread: wakes put off this tick */
 	struct ce_media_room *defer_next;  /* media thread: in the shard's deferred list */
 	unsigned speakers, interval_ticks;

@@ -88,19 +88,14 @@ static void room_unlink(struct ce_shard *s, struct ce_media_room *room)
 	room->next = room->prev = NULL;
 }
 
-/* Take a room out of the deferred list, if it is in it. */
+/* Take a room out of the deferred list (a few rooms at most), if it is in it. */
 static void undefer(struct ce_shard *s, struct ce_media_room *room)
 {
-	struct ce_media_room **pp = &s->deferred;
-
-	while (room->deferred && *pp) {
+	for (struct ce_media_room **pp = &s->deferred; *pp; pp = &(*pp)->defer_next)
 		if (*pp == room) {
 			*pp = room->defer_next;
-			room->deferred = false;
-		} else {
-			pp = &(*pp)->defer_next;
+			return;
 		}
-	}
 }
 
 static void room_del(struct ce_shard *s, struct ce_media_room *room)
@@ -545,7 +540,6 @@ static void defer(struct ce_shard *s, struct ce_media_room *r)
 {
 	s->st.deferred++;
 	r->defers++;
-	r->deferred = true;
 	r->defer_next = s->deferred;
 	s->deferred = r;
 }
@@ -575,7 +569,6 @@ static void wake(struct ce_shard *s)
 	receive(s);
 	for (r = s->deferred, s->deferred = NULL; r; r = next) {
 		next = r->defer_next;
-		r->deferred = false;
 		if (r->defers < CE_MEDIA_DEFER_MAX && talker_late(s, r))
 			defer(s, r);
 		else
