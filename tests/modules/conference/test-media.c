@@ -159,6 +159,12 @@ static void run_far_ends(void (*tick)(void *, unsigned), void *arg, unsigned tic
 	g_thread_join(th);
 }
 
+/* Whether peer 1's packet of this tick is sent late (the late test). */
+static bool late_tick(const struct test *t, unsigned tick)
+{
+	return t->late && tick >= LATE_FROM && tick % 5 == 0;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -183,7 +189,7 @@ static void late_peer1(struct test *t, unsigned tick, double sent)
 			t->mix_after = now_s() - sent;
 		return;
 	}
-	if (tick < LATE_FROM || tick % 5 != 0)
+	if (!late_tick(t, tick))
 		return;
 	while (now_s() < sent + t->mix_after + 0.001)
 		g_usleep(200);
@@ -207,13 +213,10 @@ static void far_ends(void *data, unsigned tick)
 	for (unsigned i = 0; i < PEERS; i++) {
 		struct peer *p = &t->peer[i];
 
-		bool late = t->late && i == 1 && tick >= LATE_FROM && tick % 5 == 0;
-
 		if (t->offset && i == 1)
 			g_usleep(10000);
-
-		if (late)
-			continue;
+		if (i == 1 && late_tick(t, tick))
+			continue; /* sent by late_peer1() */
 		if (i != 0 || tick < A_STOPS || t->flags_test)
 			send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
 			        freq[i], p->codec, 12 + 160);
@@ -540,9 +543,6 @@ static void test_phase_arrivals(void)
 	g_assert_cmpuint(ce_media_arrivals_now(&a), ==, 1u << 1);
 }
 
-/* Talkers whose packets come 10 ms apart (two phases of the tick): the
- * room settles at one phase and everyone still hears everyone, no packet
- * arriving after its play time. */
 /*
  * A talker whose packet comes just after its room's wake, now and then,
  * once the room is where its talkers' packets come: the room waits a wake
@@ -581,6 +581,9 @@ static void test_late_talker(void)
 	finish(&t);
 }
 
+/* Talkers whose packets come 10 ms apart (two phases of the tick): the
+ * room settles at one phase and everyone still hears everyone, no packet
+ * arriving after its play time. */
 static void test_phase_offset(void)
 {
 	static const unsigned flags[PEERS] = {0, 0, 0};
