@@ -70,38 +70,61 @@ static const GOptionEntry options[] = {
 };
 
 /*
- * Yate's [scripts] passes one single parameter: "conf-engine=ARGS" runs us
- * with argv[1] = "ARGS" as one string.  Split it as a shell would; a single
- * parameter that is not an option is the configuration file.  Returns a
- * new string vector.
+ * Yate's [scripts] runs "PATH=VALUE" as execl(PATH, PATH, VALUE, NULL): always
+ * exactly one argument, the whole value, even when it is empty ("conf-engine="
+ * gives argv[1] = "").  So a lone argument is split as a shell would split it;
+ * an empty one means no options, and one that is not an option and holds no
+ * quote is taken whole as the configuration file (so a path with spaces works
+ * unquoted).  Returns a new string vector, or NULL with *why set when the
+ * value cannot be split (an unbalanced quote).
  */
-static char **yate_argv(int argc, char **argv)
+static char **yate_argv(int argc, char **argv, char **why)
 {
 	char **v = NULL;
+	GError *err = NULL;
 	int n = 0;
 
-	if (argc == 2 && argv[1][0] && argv[1][0] != '-') {
+	if (argc != 2)
+		return g_strdupv(argv);
+	if (!argv[1][strspn(argv[1], " \t")]) {
+		v = g_new0(char *, 2);
+		v[0] = g_strdup(argv[0]);
+	} else if (argv[1][0] != '-' && !strpbrk(argv[1], "'\"\\")) {
 		v = g_new0(char *, 4);
 		v[0] = g_strdup(argv[0]);
 		v[1] = g_strdup("--config");
 		v[2] = g_strdup(argv[1]);
-	} else if (argc == 2 && strpbrk(argv[1], " \t")) {
+	} else {
 		char *line = g_strdup_printf("conf-engine %s", argv[1]);
 
-		if (!g_shell_parse_argv(line, &n, &v, NULL))
+		if (!g_shell_parse_argv(line, &n, &v, &err)) {
+			*why = g_strdup_printf("cannot split the argument '%s' from Yate: %s",
+			        argv[1], err->message);
+			g_error_free(err);
 			v = NULL;
+		} else {
+			g_free(v[0]);
+			v[0] = g_strdup(argv[0]);
+		}
 		g_free(line);
 	}
-	return v ? v : g_strdupv(argv);
+	return v;
 }
 
 static int parse_options(int argc, char **argv)
 {
-	GOptionContext *ctx = g_option_context_new("- conference server for Yate");
-	char **args = yate_argv(argc, argv);
+	GOptionContext *ctx = g_option_context_new("[CONFIG-FILE] - conference server for Yate");
+	char *why = NULL;
+	char **args = yate_argv(argc, argv, &why);
 	GError *err = NULL;
 	int r = 0;
 
+	if (!args) {
+		fprintf(stderr, "conf-engine: %s\n", why);
+		g_free(why);
+		g_option_context_free(ctx);
+		return -EINVAL;
+	}
 	g_option_context_add_main_entries(ctx, options, NULL);
 	g_option_context_set_description(ctx,
 	        "Yate starts conf-engine as a global external module (extmodule.conf, [scripts])\n"
@@ -110,8 +133,12 @@ static int parse_options(int argc, char **argv)
 		fprintf(stderr, "conf-engine: %s (try --help)\n", err->message);
 		g_error_free(err);
 		r = -EINVAL;
+	} else if (args[1] && !args[2] && !opt_config) {
+		/* one file name and no --config: the file is the configuration */
+		opt_config = g_strdup(args[1]);
 	} else if (args[1]) {
-		fprintf(stderr, "conf-engine: unexpected argument '%s' (try --help)\n", args[1]);
+		fprintf(stderr, "conf-engine: unexpected argument '%s' (try --help)\n",
+		        args[opt_config ? 1 : 2]);
 		r = -EINVAL;
 	}
 	g_strfreev(args);

@@ -31,6 +31,17 @@ build_and_test() {
 	tests/pg-harness.sh make -C "$dir" -j"$JOBS" check || return 1
 }
 
+# The real Yate the tests in tests/yate/ run against: built once per machine
+# (tools/build-yate.sh caches it by the tarball's SHA-256) and named to every
+# build, distcheck's included.  Without it those tests skip, except in CI.
+log "real Yate"
+if yate_prefix=$(tools/build-yate.sh); then
+	export CE_YATE_PREFIX="$yate_prefix"
+	echo "Yate: $CE_YATE_PREFIX"
+else
+	echo "check: no real Yate: the tests in tests/yate/ will skip (fail under CI=true)"
+fi
+
 build_and_test _build || status=1
 if [ -z "${CE_QUICK:-}" ]; then
 	build_and_test _build-san --enable-asan --enable-ubsan || status=1

@@ -451,11 +451,44 @@ def test_check_config_modules():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def test_yate_launch():
+    """Started exactly as Yate starts a [scripts] entry: execl(PATH, PATH, VALUE), one argument."""
+    d = tempfile.mkdtemp(prefix="ce launch ")  # a space in every path
+    try:
+        conf = os.path.join(d, "my engine.conf")
+        with open(conf, "w") as f:
+            f.write("[general]\nrestart=true\n")
+        # (the one argument, what the test shows)
+        cases = [
+            ("", "an empty value (conf-engine=)"),
+            ("   ", "a value of blanks"),
+            ("--config '%s'" % conf, "--config with a quoted path holding spaces"),
+            ('--config "%s" --log-level=info' % conf, "two options, double quotes"),
+            (conf, "a bare configuration path with spaces"),
+        ]
+        for value, what in cases:
+            e = Engine(value)
+            lines = startup_lines(e.out)
+            e.p.stdin.close()
+            code = e.wait()
+            err = e.stderr_text()
+            ok = any(l.startswith("%%>setlocal:restart:") for l in lines) and code == 0
+            tap(ok and "unexpected argument" not in err,
+                "Yate's one argument: %s starts and leaves cleanly" % what, err)
+            e.close()
+        p = subprocess.run([BINARY, "--config '%s" % conf], capture_output=True, timeout=WAIT,
+                           stdin=subprocess.DEVNULL)
+        tap(p.returncode == 2 and b"cannot split" in p.stderr,
+            "an unbalanced quote in Yate's argument: exit 2 and why", p.stderr)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
-    for t in (test_options, test_check_config_modules, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
+    for t in (test_options, test_yate_launch, test_check_config_modules, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
               test_connect_unix, test_connect_tcp):
         try:
             t()

@@ -22,6 +22,7 @@ Misbehaviours for the simulator's robustness tests (one at a time):
 """
 import os
 import select
+import shlex
 import socket
 import sys
 import time
@@ -219,6 +220,9 @@ class Module:
 
 if __name__ == '__main__':
     try:
-        Module(sys.argv[1:]).run()
+        # Started as Yate starts a [scripts] entry: one argument holding every
+        # option (maybe empty); started by hand: the options as usual.
+        args = shlex.split(sys.argv[1]) if len(sys.argv) == 2 else sys.argv[1:]
+        Module(args).run()
     except (BrokenPipeError, KeyboardInterrupt):
         pass

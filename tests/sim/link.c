@@ -320,19 +320,48 @@ static void child_exit_cb(GPid pid, gint status, gpointer data)
 		ce_sim_stop(s);
 }
 
+/*
+ * The argument vector Yate's [scripts] gives "PATH=VALUE": execl(PATH, PATH,
+ * VALUE, NULL), exactly one argument however many words VALUE has, and an
+ * empty one when there is no value.  @argv's words after the first are
+ * joined into that one value, each quoted as a shell would need.
+ */
+static char **yate_exec_argv(char **argv)
+{
+	GString *value = g_string_new(NULL);
+	char **v = g_new0(char *, 3);
+	unsigned i;
+
+	for (i = 1; argv[i]; i++) {
+		bool plain = argv[i][0] && !strpbrk(argv[i], " \t'\"\\$`*?[]#~;&|<>(){}");
+		char *q = plain ? g_strdup(argv[i]) : g_shell_quote(argv[i]);
+
+		g_string_append_printf(value, "%s%s", i > 1 ? " " : "", q);
+		g_free(q);
+	}
+	v[0] = g_strdup(argv[0]);
+	v[1] = g_string_free(value, FALSE);
+	return v;
+}
+
 /**
  * Start @argv as a global external module with stdin/stdout pipes and
- * stderr collected (as events, and on our stderr when verbose).
+ * stderr collected (as events, and on our stderr when verbose).  Like Yate,
+ * the program gets exactly one argument: @argv's other words joined.
  */
 int ce_sim_mod_spawn(struct sim *s, struct sim_mod **mp, char **argv, GError **err)
 {
+	char **xargv = yate_exec_argv(argv);
 	struct sim_mod *mod;
 	int in, out, errfd;
 	GPid pid;
+	bool spawned;
 
-	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
-	            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &pid, &in, &out,
-	            &errfd, err))
+	spawned = g_spawn_async_with_pipes(NULL, xargv, NULL,
+	        G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_SEARCH_PATH, NULL, NULL, &pid, &in, &out,
+	        &errfd, err);
+	g_strfreev(xargv);
+	if (!spawned)
 		return -ENOENT;
 	mod = mod_new(s, argv[0], out, in);
 	g_free(mod->name);

@@ -36,7 +36,7 @@ SRCDIR = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(HERE))
 BUILDDIR = os.environ.get('CE_BUILDDIR') or SRCDIR
 YATE_SIM = os.environ.get('YATE_SIM') or os.path.join(BUILDDIR, 'tests', 'sim', 'yate-sim')
 ENGINE = [os.path.join(BUILDDIR, 'conf-engine', 'conf-engine')]
-ECHO = [sys.executable, os.path.join(SRCDIR, 'tests', 'sim', 'echo-module.py')]
+ECHO = [os.path.join(SRCDIR, 'tests', 'sim', 'echo-module.py')]
 DATA = os.path.join(SRCDIR, 'tests', 'data', 'sim')
 
 # Exit statuses of yate-sim.

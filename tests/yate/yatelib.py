@@ -1,0 +1,431 @@
+"""yatelib.py - a private, real Yate 6.4.1 for the tests, with conf-engine attached as Yate attaches it.
+
+Standard library only.  Typical use in a test that prints TAP:
+
+    import yatelib
+    tap = yatelib.Tap()
+    y = yatelib.require(tap)                 # the built Yate, or skip / fail in CI
+    with yatelib.Yate(y, 'mixminus', routes=['^80\\(.\\)$=conf/r\\1']) as yt:
+        d = yt.driver()                      # a script on Yate's extmodule socket
+        a = d.call('800', play=speech, record=yt.path('a.slin'))
+        ...
+        tap.ok(..., 'what happened', yt.log_tail())
+
+What Yate gets (all in a fresh folder, nothing on the system is touched):
+yate.conf loading exactly the modules named, rmanager on a free loopback
+port, extmodule.conf with conf-engine under `[scripts]` (the value given,
+exactly as an operator writes it) and a unix `[listener test]` for the
+test's own script, regexroute.conf with the routes given, ysipchan on a free
+loopback UDP port, yrtpchan on loopback.  Yate's log is kept in the build
+folder (tests/yate/logs/NAME/) when a check failed or CE_KEEP_LOGS is set.
+
+The Yate binary comes from tools/build-yate.sh (built once per machine from
+../shared/yate/, cached by the tarball's SHA-256) or $CE_YATE_PREFIX.  When
+there is none, require() skips the whole test with one clear line, or fails
+it when $CI is set: CI never skips the real router.
+"""
+import os
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'sim'))
+import simlib  # noqa: E402  (TAP, the protocol escaping, the script side, audio analysis)
+
+SRCDIR = simlib.SRCDIR
+BUILDDIR = simlib.BUILDDIR
+ENGINE = simlib.ENGINE[0]
+Tap = simlib.Tap
+WAIT = 20.0  # bound of every wait; generous for sanitizer builds, never reached when all is well
+
+MODULES = ('rmanager', 'extmodule', 'regexroute', 'ysipchan', 'yrtpchan', 'dumbchan',
+           'tonegen', 'wavefile', 'conference')
+
+
+def prefix():
+    """(prefix, None) of a built Yate, or (None, why not)."""
+    p = os.environ.get('CE_YATE_PREFIX')
+    if p:
+        if os.access(os.path.join(p, 'bin', 'yate'), os.X_OK):
+            return p, None
+        return None, 'CE_YATE_PREFIX=%s has no bin/yate' % p
+    script = os.path.join(SRCDIR, 'tools', 'build-yate.sh')
+    try:
+        r = subprocess.run(['sh', script], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=1800)
+    except subprocess.TimeoutExpired:
+        return None, 'tools/build-yate.sh took over 30 minutes'
+    if r.returncode == 0:
+        return r.stdout.decode().strip().splitlines()[-1], None
+    why = r.stderr.decode('utf-8', 'replace').strip().splitlines()
+    return None, (why[-1] if why else 'tools/build-yate.sh exited %d' % r.returncode)
+
+
+def require(tap, what='real Yate 6.4.1'):
+    """The Yate prefix; without one the test skips (exit 0), or fails when $CI is set."""
+    if not os.access(ENGINE, os.X_OK):
+        print('1..0 # SKIP conf-engine is not built')
+        sys.exit(0)
+    p, why = prefix()
+    if p:
+        return p
+    if os.environ.get('CI'):
+        tap.ok(False, '%s is available (CI never skips the real router)' % what, why)
+        tap.done()
+    print('1..0 # SKIP no %s: %s' % (what, why))
+    sys.exit(0)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port the kernel just gave out on 127.0.0.1 (TCP or UDP)."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=WAIT, step=0.05):
+    """Poll @pred until it returns a true value (returned) or @timeout passes (None)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.monotonic() > end:
+            return None
+        time.sleep(step)
+
+
+class Rmanager:
+    """Yate's remote console over TCP: one command, its output."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(('127.0.0.1', port), timeout=WAIT)
+        self.buf = b''
+        self.read_quiet(0.3)  # the banner
+
+    def read_quiet(self, quiet, limit=WAIT):
+        """Everything received until nothing came for @quiet seconds."""
+        out = b''
+        end = time.monotonic() + limit
+        while time.monotonic() < end:
+            if not select.select([self.sock], [], [], quiet)[0]:
+                break
+            data = self.sock.recv(65536)
+            if not data:
+                break
+            out += data
+        return out.decode('utf-8', 'replace')
+
+    def cmd(self, text, until=None, timeout=WAIT):
+        """Send @text; return the output up to a match of regex @until (or a quiet moment)."""
+        self.sock.sendall(text.encode() + b'\r\n')
+        if until is None:
+            return self.read_quiet(0.4, timeout)
+        out = ''
+        end = time.monotonic() + timeout
+        while time.monotonic() < end and not re.search(until, out):
+            out += self.read_quiet(0.2, max(0.2, end - time.monotonic()))
+        return out
+
+    def close(self):
+        try:
+            self.sock.sendall(b'quit\r\n')
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class Driver(simlib.Module):
+    """The test's own global script on Yate's extmodule socket: places calls, drops them, watches."""
+
+    def __init__(self, path):
+        super().__init__(path, timeout=WAIT)
+        self.reports = []   # watched messages: simlib.Line
+        self.answers = {}   # id -> answer line
+
+    def pump(self, timeout=0.1):
+        """Read what is there; keep watcher reports and answers; refuse Yate's requests."""
+        line = self.read(timeout)
+        while line is not None:
+            if line.kind == '<message' and not line.id:
+                self.reports.append(line)
+            elif line.kind == '<message':
+                self.answers[line.id] = line
+            elif line.kind == '>message':
+                self.answer(line, False)
+            line = self.read(0)
+
+    def request(self, name, params, timeout=WAIT):
+        """Dispatch @name in Yate and wait for its answer (a simlib.Line, or None)."""
+        mid = self.message(name, list(params.items()) if isinstance(params, dict) else params)
+        end = time.monotonic() + timeout
+        while mid not in self.answers and time.monotonic() < end:
+            self.pump(0.1)
+        return self.answers.pop(mid, None)
+
+    def watch(self, *names):
+        for n in names:
+            self.send('%%>watch:' + n)
+
+    def call(self, target, play=None, record=None, caller=None, **params):
+        """A real Yate channel that calls @target: wave/play of @play (raw 8 kHz s16 .slin;
+        silence when None) recording what it hears to @record.  Returns the channel's id
+        (wave/N) or None, and the answer line."""
+        p = {'callto': 'wave/play/' + (play or '/dev/zero'), 'target': target,
+             'caller': caller or 'test'}
+        if record:
+            p['consumer'] = 'wave/record/' + record
+        p.update({k: str(v) for k, v in params.items()})
+        ans = self.request('call.execute', p)
+        if ans is None or not ans.handled:
+            return None, ans
+        return ans.get('id'), ans
+
+    def drop(self, chan, reason='hangup'):
+        return self.request('call.drop', {'id': chan, 'reason': reason})
+
+    def reports_of(self, name, **params):
+        """Watcher reports of @name whose parameters include @params."""
+        self.pump(0)
+        return [l for l in self.reports if l.name == name and
+                all(l.get(k) == str(v) for k, v in params.items())]
+
+    def wait_seen(self, name, timeout=WAIT, **params):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            r = self.reports_of(name, **params)
+            if r:
+                return r
+            self.pump(0.1)
+        return []
+
+
+class Yate:
+    """One private Yate with conf-engine under [scripts]; a context manager."""
+
+    def __init__(self, prefix, name, engine='', engine_conf='', routes=(), modules=MODULES,
+                 ext_general='', extra_conf=None, start_engine=True):
+        self.prefix = prefix
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix='ce-yate-%s-' % name)
+        self.confdir = os.path.join(self.dir, 'conf')
+        os.mkdir(self.confdir)
+        self.log = os.path.join(self.dir, 'yate.log')
+        self.rm_port = free_port()
+        self.sip_port = free_port(socket.SOCK_DGRAM)
+        self.ext_sock = os.path.join(self.dir, 'ext.sock')
+        self.engine_conf = os.path.join(self.dir, 'conf-engine.conf')
+        self.failed = False
+        self.proc = None
+        self._rm = None
+        self.drivers = []
+        with open(self.engine_conf, 'w') as f:
+            f.write(self.default_engine_conf() + engine_conf)
+        files = {
+            'yate.conf': '[general]\nmodload=disable\n[modules]\n' +
+                         ''.join('%s.yate=yes\n' % m for m in modules),
+            'rmanager.conf': '[general]\naddr=127.0.0.1\nport=%d\n' % self.rm_port,
+            'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n' % (
+                ext_general, ('%s=%s' % (ENGINE, engine.format(conf=self.engine_conf, dir=self.dir))
+                              if start_engine else ''), self.ext_sock),
+            'regexroute.conf': '[default]\n' + ''.join(r + '\n' for r in routes),
+            'ysipchan.conf': '[general]\n[listener general]\ntype=udp\naddr=127.0.0.1\nport=%d\n'
+                             % self.sip_port,
+            'yrtpchan.conf': '[general]\nlocalip=127.0.0.1\n',
+        }
+        files.update(extra_conf or {})
+        with open(self.path('dialplan.conf'), 'w') as f:
+            f.write('[default]\n')
+        for fname, text in files.items():
+            with open(os.path.join(self.confdir, fname), 'w') as f:
+                f.write(text)
+
+    def default_engine_conf(self):
+        """conf-engine's configuration: everything it writes stays in this Yate's folder."""
+        return ('[general]\nstate_dir=%s\n[store]\nbackend=sqlite\nsqlite_path=%s\n'
+                '[monitor]\nevent_log=%s\n[dialplan]\nfile=%s\n'
+                % (os.path.join(self.dir, 'state'), os.path.join(self.dir, 'conf-engine.db'),
+                   os.path.join(self.dir, 'events.jsonl'), os.path.join(self.dir, 'dialplan.conf')))
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, et, ev, tb):
+        if et is not None:
+            self.failed = True
+        self.stop()
+        return False
+
+    def start(self):
+        env = dict(os.environ)
+        env['LD_LIBRARY_PATH'] = os.path.join(self.prefix, 'lib')
+        self.proc = subprocess.Popen(
+            [os.path.join(self.prefix, 'bin', 'yate'), '-c', self.confdir,
+             '-m', os.path.join(self.prefix, 'lib', 'yate'),
+             '-e', os.path.join(self.prefix, 'share', 'yate'), '-vvvv', '-l', self.log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            cwd=self.dir, env=env, start_new_session=True)
+        ok = wait_for(lambda: self.proc.poll() is not None or self._try_rm())
+        if not ok or self.proc.poll() is not None:
+            self.failed = True
+            raise RuntimeError('Yate did not start (log: %s)\n%s' % (self.log, self.log_tail()))
+
+    def _try_rm(self):
+        try:
+            self._rm = Rmanager(self.rm_port)
+            return True
+        except OSError:
+            return False
+
+    def rm(self, text, until=None, timeout=WAIT):
+        """One rmanager command's output."""
+        return self._rm.cmd(text, until, timeout)
+
+    def engine_status(self):
+        """conf-engine's line of `status conf-engine` ('' while it is not attached)."""
+        out = self.rm('status conf-engine', until=r'\r\n', timeout=3)
+        m = re.search(r'name=conf-engine[^\r\n]*', out)
+        return m.group(0) if m else ''
+
+    def wait_engine(self, timeout=WAIT):
+        """True once conf-engine answers Yate's console."""
+        return bool(wait_for(self.engine_status, timeout, 0.2))
+
+    def engine_pids(self):
+        """Pids of conf-engine processes that are this Yate's children."""
+        out = subprocess.run(['pgrep', '-P', str(self.proc.pid)], stdout=subprocess.PIPE)
+        pids = []
+        for p in out.stdout.split():
+            try:
+                with open('/proc/%s/cmdline' % p.decode(), 'rb') as f:
+                    if os.path.basename(f.read().split(b'\0')[0]).startswith(b'conf-engine'):
+                        pids.append(int(p))
+            except OSError:
+                pass
+        return pids
+
+    def driver(self):
+        """A new global script on the extmodule listener."""
+        wait_for(lambda: os.path.exists(self.ext_sock))
+        d = Driver(self.ext_sock)
+        self.drivers.append(d)
+        return d
+
+    def log_text(self):
+        try:
+            with open(self.log, encoding='utf-8', errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def log_tail(self, n=40):
+        return '\n'.join(self.log_text().splitlines()[-n:])
+
+    def events(self):
+        """conf-engine's event log (JSON lines), parsed."""
+        import json
+        out = []
+        try:
+            with open(self.path('events.jsonl'), encoding='utf-8') as f:
+                for line in f:
+                    if line.strip():
+                        out.append(json.loads(line))
+        except OSError:
+            pass
+        return out
+
+    def stop(self):
+        for d in self.drivers:
+            d.close()
+        self.drivers = []
+        if self._rm:
+            self._rm.close()
+            self._rm = None
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                self.failed = True
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        # whatever Yate left running (conf-engine when Yate died first)
+        subprocess.run(['pkill', '-9', '-f', self.engine_conf], stderr=subprocess.DEVNULL)
+        if self.failed or os.environ.get('CE_KEEP_LOGS'):
+            keep = os.path.join(BUILDDIR, 'tests', 'yate', 'logs', self.name)
+            shutil.rmtree(keep, ignore_errors=True)
+            shutil.copytree(self.dir, keep, ignore=shutil.ignore_patterns('*.sock'),
+                            dirs_exist_ok=True)
+            print('# Yate log and files kept in %s' % keep)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Checked(Tap):
+    """TAP whose failures mark the Yate in use, so its log is kept."""
+
+    def __init__(self):
+        super().__init__()
+        self.yate = None
+
+    def ok(self, cond, name, diag=None):
+        if not cond and self.yate is not None:
+            self.yate.failed = True
+        return super().ok(cond, name, diag)
+
+
+# ---- audio ----------------------------------------------------------------------
+
+RATE = 8000
+
+
+def write_slin(path, samples):
+    """Raw 8 kHz signed 16-bit little-endian, Yate's .slin."""
+    with open(path, 'wb') as f:
+        f.write(b''.join(int(max(-32768, min(32767, s))).to_bytes(2, 'little', signed=True)
+                         for s in samples))
+
+
+def read_slin(path):
+    try:
+        with open(path, 'rb') as f:
+            raw = f.read()
+    except OSError:
+        return []
+    return [int.from_bytes(raw[i:i + 2], 'little', signed=True) for i in range(0, len(raw) - 1, 2)]
+
+
+def tone(freq, seconds, dbfs=-16.0):
+    import math
+    amp = 32768 * 10 ** (dbfs / 20)
+    return [amp * math.sin(2 * math.pi * freq * i / RATE) for i in range(int(seconds * RATE))]
+
+
+def speech_slin(dest, seconds=None):
+    """tests/data/sim/speech.wav as .slin at @dest (repeated to @seconds when given)."""
+    rate, s = simlib.read_wav(simlib.data('speech.wav'))
+    if rate != RATE:
+        raise ValueError('speech.wav is not 8 kHz')
+    if seconds:
+        n = int(seconds * RATE)
+        s = (s * (n // max(1, len(s)) + 1))[:n]
+    write_slin(dest, s)
+    return dest
+
+
+def heard(samples, freq, start=None, end=None):
+    """Share of the energy at @freq in a window of a recording (0..1)."""
+    if start is not None:
+        samples = simlib.window(samples, start, end if end is not None else len(samples) / RATE)
+    return simlib.tone_ratio(samples, freq)
