@@ -199,8 +199,8 @@ int main(int argc, char **argv)
 	printf("mode %s: %d participants, rooms of %d, %d talkers each, %u rooms\n",
 	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size, talkers,
 	        n_rooms);
-	printf("talking now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
-	        rooms[0]->n_set, rooms[0]->n_talking,
+	printf("active now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
+	        rooms[0]->n_set, rooms[0]->n_active,
 	        (double)(encodes - encodes0) / ticks / n_rooms);
 	printf("cpu per 20 ms tick: %.3f ms (%.1f%% of one core); %.0f ns per participant-tick\n",
 	        per_tick * 1e3, per_tick / 0.02 * 100, per_tick / n * 1e9);

@@ -1,12 +1,18 @@
-/* mixer.c - conference rooms: mix-minus of the active talkers, encoded once per codec
+/* mixer.c - conference rooms: mix-minus of the active legs, encoded once per codec
  *
  * Each tick every leg hands in its frame, which feeds its talker detector.
- * Only a bounded set of talkers is summed: legs that talk and are heard,
- * seats kept by those already in the set, free seats going to the loudest.
- * A talker hears the sum minus itself, encoded for it alone, unless it has
+ * Only a bounded set of active legs is summed.  A heard leg is active while
+ * it talks or while it is clearly audible (CE_MIX_AUDIBLE_DB): a steady
+ * tone or music that starts with the call, which the detector's adaptive
+ * floor takes for noise, is still heard, as in Yate's, Asterisk's and
+ * FreeSWITCH's mixers; talk events keep ignoring it.  Seats are kept by
+ * those already in the set; free seats go to talkers first, then to the
+ * loudest, and a talker left without one takes the seat of a leg that is
+ * merely audible, so steady sound never keeps a voice out.
+ * A seated leg hears the sum minus itself, encoded for it alone, unless it has
  * echo: then it shares the listeners' frame.  Everyone else
  * hears the same full sum, encoded once per codec that has listeners; deaf
- * legs and rooms with no talker get a constant silent frame.  So the cost
+ * legs and rooms with no active leg get a constant silent frame.  So the cost
  * grows with the number of talkers and codecs, not with the listeners.
  * Every sum is clipped symmetrically to [-32767, 32767].
  * Sources without RTP (prompt players) join the sum like talkers when the
@@ -94,31 +100,31 @@ int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 	return 0;
 }
 
-static void talking_add(struct ce_mix_room *room, struct ce_mix_leg *leg)
+static void active_add(struct ce_mix_room *room, struct ce_mix_leg *leg)
 {
-	if (leg->talking)
+	if (leg->active)
 		return;
-	leg->talking = true;
+	leg->active = true;
 	leg->act_prev = NULL;
-	leg->act_next = room->talking;
-	if (room->talking)
-		room->talking->act_prev = leg;
-	room->talking = leg;
-	room->n_talking++;
+	leg->act_next = room->active;
+	if (room->active)
+		room->active->act_prev = leg;
+	room->active = leg;
+	room->n_active++;
 }
 
-static void talking_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
+static void active_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
 {
-	if (!leg->talking)
+	if (!leg->active)
 		return;
 	if (leg->act_prev)
 		leg->act_prev->act_next = leg->act_next;
 	else
-		room->talking = leg->act_next;
+		room->active = leg->act_next;
 	if (leg->act_next)
 		leg->act_next->act_prev = leg->act_prev;
-	leg->talking = false;
-	room->n_talking--;
+	leg->active = false;
+	room->n_active--;
 }
 
 static void set_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
@@ -133,11 +139,11 @@ static void set_remove(struct ce_mix_room *room, struct ce_mix_leg *leg)
 bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 {
 	struct ce_mix_room *room = leg->room;
-	bool was = leg->talking && !(leg->flags & CE_MIX_DUMB);
+	bool was = leg->talker.active && !(leg->flags & CE_MIX_DUMB);
 
 	if (!room)
 		return false;
-	talking_remove(room, leg);
+	active_remove(room, leg);
 	set_remove(room, leg);
 	/* The two legs before this one fetched it and the one after it. */
 	if (leg->prev) {
@@ -167,32 +173,69 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
 /**
  * Change a leg's CE_MIX_* flags.  Returns CE_TALKER_STOP when the leg's
  * detected talk ends now (it is no longer heard, or loses its detector
- * with smart=false), else CE_TALKER_NONE.  A leg that changes between
- * detected and always-talking leaves the talker set and comes back through
- * its next input.
+ * with smart=false), else CE_TALKER_NONE.  An active leg that is no longer
+ * heard, or changes between detected and always-active, leaves the talker
+ * set, forgets that it was audible, and comes back through its next input.
  */
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
 {
-	bool was = leg->talking;
+	bool was = leg->active;
+	bool talked = leg->talker.active && !(leg->flags & CE_MIX_DUMB);
 	bool was_dumb = leg->flags & CE_MIX_DUMB;
+	bool same;
 
 	leg->flags = (uint8_t)flags;
-	if (!was || (ce_mix_leg_heard(leg) && was_dumb == !!(flags & CE_MIX_DUMB)))
+	same = ce_mix_leg_heard(leg) && was_dumb == !!(flags & CE_MIX_DUMB);
+	if (!same) {
+		/* Heard again later, it is judged afresh. */
+		leg->audible = false;
+		leg->audible_run = 0;
+	}
+	if (!was || same)
 		return CE_TALKER_NONE;
 	leg->talker.active = false;
 	if (leg->room) {
-		talking_remove(leg->room, leg);
+		active_remove(leg->room, leg);
 		set_remove(leg->room, leg);
 	} else {
-		leg->talking = false;
+		leg->active = false;
 	}
-	return was_dumb ? CE_TALKER_NONE : CE_TALKER_STOP;
+	return talked ? CE_TALKER_STOP : CE_TALKER_NONE;
+}
+
+/*
+ * Follow whether leg is clearly audible, from the level of the frame its
+ * detector has just measured (got: a frame came).  The level alone, with
+ * no floor under it: a sound the detector has learnt as its noise is
+ * still heard.  A few frames in a row are needed to change state either
+ * way, and it ends under a lower level: a loud click does not take a seat,
+ * and music or speech near the threshold does not come and go.
+ */
+static void follow_audible(struct ce_mix_leg *leg, bool got)
+{
+	float db = ce_talker_level(&leg->talker);
+	bool other;
+
+	if (leg->audible)
+		other = !got || db < CE_MIX_QUIET_DB;
+	else
+		other = got && db >= CE_MIX_AUDIBLE_DB;
+	if (!other) {
+		leg->audible_run = 0;
+		return;
+	}
+	leg->audible_run++;
+	if (leg->audible_run < (leg->audible ? CE_MIX_QUIET_OFF : CE_MIX_AUDIBLE_ON))
+		return;
+	leg->audible = !leg->audible;
+	leg->audible_run = 0;
 }
 
 /**
  * Hand in this tick's frame (room->frame samples at the room rate; NULL
  * when nothing was received).  Runs the talker detector; returns its event.
- * Legs that are not heard never start talking.
+ * The leg is active (a candidate for a seat) while it talks or is clearly
+ * audible; legs that are not heard are never active and never start talking.
  */
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 {
@@ -212,20 +255,22 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 	if (leg->flags & CE_MIX_DUMB) {
 		/* smart=false: no detector, always a candidate for a seat. */
 		ev = CE_TALKER_NONE;
-		talking_add(room, leg);
-	} else if (pcm) {
-		ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
+		active_add(room, leg);
 	} else {
-		ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
+		if (pcm)
+			ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
+		else
+			ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
+		follow_audible(leg, pcm != NULL);
+		if (leg->talker.active || leg->audible) {
+			active_add(room, leg);
+		} else if (leg->active) {
+			active_remove(room, leg);
+			set_remove(room, leg);
+		}
 	}
-	if (ev == CE_TALKER_START) {
-		talking_add(room, leg);
-	} else if (ev == CE_TALKER_STOP) {
-		talking_remove(room, leg);
-		set_remove(room, leg);
-	}
-	/* Only talking legs can be mixed: silent ones need no copy. */
-	if (leg->talking) {
+	/* Only active legs can be mixed: silent ones need no copy. */
+	if (leg->active) {
 		int16_t *in = leg->in;
 
 		leg->in_at = CE_MIX_OWN_IN;
@@ -241,24 +286,53 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 	return ev;
 }
 
-/* A talking leg's input of this tick. */
+/* An active leg's input of this tick. */
 static const int16_t *leg_in(const struct ce_mix_leg *leg)
 {
 	return leg->in_at == CE_MIX_OWN_IN ? leg->in : leg->room->out->in[leg->in_at];
 }
 
-/* Whether a has a better claim to a free seat than b: legs without a
- * detector (smart=false) first, then the loudest. */
-static bool louder(const struct ce_mix_leg *a, const struct ce_mix_leg *b)
+/* An active leg's claim to a seat: 2 without a detector (smart=false),
+ * 1 talking, 0 merely audible. */
+static int claim(const struct ce_mix_leg *l)
 {
-	bool da = a->flags & CE_MIX_DUMB, db = b->flags & CE_MIX_DUMB;
-
-	if (da != db)
-		return da;
-	return !da && ce_talker_level(&a->talker) > ce_talker_level(&b->talker);
+	return (l->flags & CE_MIX_DUMB) ? 2 : l->talker.active;
 }
 
-/* Give free seats to the talking legs without one, best claim first. */
+/* Whether a has a better claim to a seat than b: legs without a detector
+ * (smart=false) first, then talkers, then the loudest. */
+static bool louder(const struct ce_mix_leg *a, const struct ce_mix_leg *b)
+{
+	int ca = claim(a), cb = claim(b);
+
+	if (ca != cb)
+		return ca > cb;
+	return ca < 2 && ce_talker_level(&a->talker) > ce_talker_level(&b->talker);
+}
+
+/* Seat l in the seat of the quietest leg that is merely audible, if any
+ * holds one; returns whether it did. */
+static bool take_seat(struct ce_mix_room *room, struct ce_mix_leg *l)
+{
+	struct ce_mix_leg *quiet = NULL;
+
+	for (unsigned s = 0; s < room->max_talkers; s++) {
+		struct ce_mix_leg *o = room->set[s];
+
+		if (o && claim(o) == 0 && (!quiet || louder(quiet, o)))
+			quiet = o;
+	}
+	if (!quiet)
+		return false;
+	l->slot = quiet->slot;
+	room->set[l->slot] = l;
+	quiet->slot = -1;
+	return true;
+}
+
+/* Give free seats to the active legs without one, best claim first; when
+ * none is left, talkers take the seats of legs that are merely audible
+ * (hold music on a few legs must not keep every voice out). */
 static void fill_seats(struct ce_mix_room *room)
 {
 	for (unsigned s = 0; s < room->max_talkers; s++) {
@@ -266,7 +340,7 @@ static void fill_seats(struct ce_mix_room *room)
 
 		if (room->set[s])
 			continue;
-		for (struct ce_mix_leg *l = room->talking; l; l = l->act_next)
+		for (struct ce_mix_leg *l = room->active; l; l = l->act_next)
 			if (l->slot < 0 && (!best || louder(l, best)))
 				best = l;
 		if (!best)
@@ -274,6 +348,11 @@ static void fill_seats(struct ce_mix_room *room)
 		best->slot = (int8_t)s;
 		room->set[s] = best;
 	}
+	if (room->n_active <= room->max_talkers)
+		return;
+	for (struct ce_mix_leg *l = room->active; l; l = l->act_next)
+		if (l->slot < 0 && claim(l) > 0 && !take_seat(room, l))
+			return;
 }
 
 /*
@@ -539,18 +618,20 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 /**
  * The up to max loudest talking legs, loudest first, with their
  * Yate-style energies, as in Yate's "speaking" notification.  Returns the
- * count.  Cost grows with the talkers only.
+ * count.  Cost grows with the active legs only.
  */
 unsigned ce_mix_room_speakers(
         const struct ce_mix_room *room, struct ce_mix_leg **legs, unsigned *energy, unsigned max)
 {
 	unsigned n = 0;
 
-	for (struct ce_mix_leg *l = room->talking; l; l = l->act_next) {
+	for (struct ce_mix_leg *l = room->active; l; l = l->act_next) {
 		unsigned e, k;
 
-		if (l->flags & CE_MIX_DUMB)
-			continue; /* smart=false: no energy, never reported */
+		/* smart=false (no detector, no energy) and legs merely
+		 * audible (a steady sound raises no talk) are never reported. */
+		if (!l->talker.active)
+			continue;
 		e = ce_talker_energy(&l->talker);
 
 		for (k = n; k > 0 && energy[k - 1] < e; k--) {

@@ -1,4 +1,4 @@
-/* mixer.h - conference rooms: mix-minus of the active talkers, encoded once per codec */
+/* mixer.h - conference rooms: mix-minus of the active legs, encoded once per codec */
 #ifndef CE_MIXER_H
 #define CE_MIXER_H
 
@@ -15,12 +15,26 @@
 #define CE_MIX_MAX_FRAME 320
 #define CE_MIX_MAX_BYTES (CE_MIX_MAX_FRAME * 2)
 
+/*
+ * Who is mixed besides the talkers: a leg is clearly audible once its
+ * detector's voice-band level (dB re full scale, as min_dbfs) is at least
+ * CE_MIX_AUDIBLE_DB for CE_MIX_AUDIBLE_ON frames in a row, and stays so
+ * until CE_MIX_QUIET_OFF frames in a row are under CE_MIX_QUIET_DB (or
+ * bring nothing).  A steady tone or music that the detector's floor has
+ * taken in is heard; comfort noise and quiet background noise (-50 dBFS
+ * and under) are not.  docs/media.md says why these values.
+ */
+#define CE_MIX_AUDIBLE_DB (-40.0f)
+#define CE_MIX_QUIET_DB   (-45.0f)
+#define CE_MIX_AUDIBLE_ON 3  /* 60 ms */
+#define CE_MIX_QUIET_OFF  20 /* 400 ms, the detector's hangover */
+
 enum ce_mix_flag {
 	CE_MIX_MUTED = 1 << 0,       /* not heard (mute) */
 	CE_MIX_LISTEN_ONLY = 1 << 1, /* not heard and never a talker (voice=false) */
 	CE_MIX_DEAF = 1 << 2,        /* hears nothing */
 	CE_MIX_ECHO = 1 << 3,        /* a talker hears the full mix, itself included (echo=true) */
-	CE_MIX_DUMB = 1 << 4,        /* no detector: always talking while heard (smart=false) */
+	CE_MIX_DUMB = 1 << 4,        /* no detector: always active while heard (smart=false) */
 };
 
 struct ce_mix_room;
@@ -29,20 +43,22 @@ struct ce_mix_room;
  * A participant.  The caller owns the storage (the media code embeds it in
  * its leg) so that joining a room allocates nothing on the media thread.
  * It starts on a cache line, so that what every tick reads is two lines
- * (CE_MIX_LEG_HOT); the rest is read by talking legs and on changes.
+ * (CE_MIX_LEG_HOT); the rest is read by active legs and on changes.
  */
 struct ce_mix_leg {
 	/* Read every tick (with the detector's first CE_TALKER_HOT bytes,
 	 * which follow: ce_mix_leg_input fetches them ahead): */
 	struct ce_mix_leg *next;     /* in the room */
 	struct ce_mix_leg *ahead;    /* next->next: the leg whose state is fetched now */
-	struct ce_mix_leg *act_next; /* in the room's talking list */
+	struct ce_mix_leg *act_next; /* in the room's active list */
 	struct ce_mix_room *room;
 	uint8_t codec; /* enum ce_codec */
 	uint8_t flags; /* CE_MIX_* */
 	int8_t slot;   /* index in the room's talker set, or -1 */
-	bool talking;
+	bool active;   /* on the active list: talking (talker.active), audible, or smart=false */
 	uint8_t in_at; /* where this tick's input is: room->out->in[in_at], or CE_MIX_OWN_IN */
+	bool audible;  /* clearly audible (CE_MIX_AUDIBLE_DB), whatever the detector says */
+	uint8_t audible_run; /* frames in a row that point to the other state */
 	struct ce_talker talker;
 	/* Read on joins, leaves, talk changes and prompts: */
 	struct ce_mix_leg *prev, *act_prev;
@@ -89,12 +105,12 @@ struct ce_mix_stats {
 };
 
 /*
- * A room's tick in memory of its own: the talking legs' input and the
+ * A room's tick in memory of its own: the active legs' input and the
  * frames the mix encodes.  They are needed only from the legs' input until
  * the legs have been sent their frames, so the caller owns them and hands
  * one in at the start of each room's tick: a media thread cycles a few over
  * all its rooms, and they stay in cache (kept in every room and leg, they
- * were fetched from memory every tick).  Talking legs beyond CE_MIX_OUT_IN
+ * were fetched from memory every tick).  Active legs beyond CE_MIX_OUT_IN
  * keep their input in their own leg.
  */
 #define CE_MIX_OUT_IN (2 * CE_MIX_MAX_TALKERS)
@@ -110,11 +126,11 @@ struct ce_mix_room {
 	unsigned frame; /* samples per 20 ms at rate */
 	unsigned max_talkers;
 	unsigned n_legs;
-	unsigned n_talking; /* legs whose talker detector is on and who are heard */
+	unsigned n_active; /* heard legs that talk or are audible: candidates for a seat */
 	uint64_t tick;
 	struct ce_mix_leg *legs;
 	struct ce_mix_leg *legs_ahead; /* legs->next, fetched with the first */
-	struct ce_mix_leg *talking;
+	struct ce_mix_leg *active;
 	struct ce_mix_leg *set[CE_MIX_MAX_TALKERS];
 	unsigned n_set;
 	struct ce_mix_stats st;

@@ -20,7 +20,8 @@
  * noise up and down; during a talk it is held at its value from the
  * talk's start (it may still fall) unless the talk has gone on for a whole
  * window, which is then taken as a new, louder noise: a steady tone stops
- * being a talk after window_ms + hangover_ms (docs/media.md says why).
+ * being a talk after window_ms + hangover_ms (docs/media.md says why; the
+ * mixer still hears it while it is audible, mixer.c).
  * A block is as far above the floor as its highest band, each with its
  * credit (the narrower a band, the more its noise spreads, the less).  A
  * talk starts when start_frames blocks in a row are start_db above the

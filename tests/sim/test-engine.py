@@ -5,7 +5,8 @@ Covers what the core does today: start-up (setlocal, installs below the
 drivers, watchers), a caller routed to conf/ is taken with dumb/, RTP is
 attached with complete_minimal and flows both ways, the call is answered,
 DTMF reaches the engine, hangups are followed, and the engine leaves
-cleanly when Yate closes its input, with no bad line and no timeout.
+cleanly when Yate closes its input, with no bad line and no timeout; a
+tone played from a call's first frame is heard by the others.
 Skipped when conf-engine is not built.
 """
 import os
@@ -69,6 +70,30 @@ tap.ok(d and d[0]['params'].get('peerid', '').startswith('dumb/'),
 tap.ok(r.messages('chan.hangup', id='sip/2'), 'the second caller\'s hangup is seen')
 tap.ok(r.events('engine-exit', expected=True) and not r.events('engine-kill'),
        'the engine exits by itself when its input closes')
+r.cleanup()
+
+# Steady sound from the call's first frame: the talker detector takes it
+# for noise (no talk), but it is clearly audible, so the room hears it.
+# 1001 plays a tone from its first packet, 1002 quiet noise (-55 dBFS),
+# 1003 comes later and plays nothing.  Mix-minus: 1001 hears neither
+# itself nor the noise.
+r = simlib.run('''
+route ^800$ conf/steady notify=conf-monitor/steady
+at 0 call 1001 800 play=tone:440
+at 0 call 1002 800 play=noise@0.003
+at 1 call 1003 800 play=silence
+at 3.5 expect heard 1003 440 window=1500 min=0.9
+at 3.5 expect heard 1002 440 window=1500 min=0.9
+at 3.5 expect silent 1001 window=1500 max=-70
+at 4 hangup all
+end 4.5
+''', module=simlib.ENGINE)
+tap.ok(r.ok, 'a tone played from the start of a call is heard by the others, not by itself; '
+       'quiet noise is not mixed', r.why())
+joined = r.messages('chan.notify', event='joined')
+talks = r.messages('chan.notify', event='talkstart')
+tap.ok(len(joined) == 3 and not talks, 'the steady tone raises no talk (talk events ignore it)',
+       (len(joined), talks))
 r.cleanup()
 
 tap.done()

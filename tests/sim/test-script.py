@@ -11,9 +11,9 @@ call it watches is up, it sends
 Yate hands the channel to the masqueraded call.execute; conf-engine takes it
 with dumb/, so the caller leaves its old peer and joins the room.  Checked:
 the script's answer (handled, room=conf/cs-42), the caller hearing the room's
-talkers (speech: the mixer mixes detected talkers only, tones count as
-noise), the old peer hanging up, and chan.notify joined for conf-monitor/cs-42
-reaching the script's watcher.  Every wait is bounded.
+talkers (speech; a tone would be heard too, as test-engine.py checks), the
+old peer hanging up, and chan.notify joined for conf-monitor/cs-42 reaching
+the script's watcher.  Every wait is bounded.
 """
 import os
 import sys

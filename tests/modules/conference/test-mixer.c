@@ -7,11 +7,17 @@
 
 #define N 6
 
+/* A sine of hz at amplitude amp, at its tick'th frame of n samples (8 kHz). */
+static void sine(int16_t *pcm, unsigned n, double hz, int amp, unsigned tick)
+{
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = (int16_t)(amp * sin(2 * G_PI * hz * (tick * n + i) / 8000.0));
+}
+
 /* A loud tone per leg that makes its talker detector start at once. */
 static void tone(int16_t *pcm, unsigned n, unsigned k, int amp, unsigned tick)
 {
-	for (unsigned i = 0; i < n; i++)
-		pcm[i] = (int16_t)(amp * sin(2 * G_PI * (300 + 150 * k) * (tick * n + i) / 8000.0));
+	sine(pcm, n, 300 + 150 * k, amp, tick);
 }
 
 static const int16_t *out_l16(struct ce_mix_leg *leg)
@@ -44,13 +50,19 @@ static void settle(struct fixture *f)
 	}
 }
 
-static void setup(struct fixture *f, unsigned rate, unsigned max_talkers, enum ce_codec codec)
+/* A room of N new legs that have heard nothing yet. */
+static void open_room(struct fixture *f, unsigned rate, unsigned max_talkers, enum ce_codec codec)
 {
 	g_assert_cmpint(ce_mix_room_new(&f->room, rate, max_talkers), ==, 0);
 	for (int i = 0; i < N; i++) {
 		ce_mix_leg_init(&f->legs[i], codec, 0, NULL);
 		g_assert_cmpint(ce_mix_leg_attach(f->room, &f->legs[i]), ==, 0);
 	}
+}
+
+static void setup(struct fixture *f, unsigned rate, unsigned max_talkers, enum ce_codec codec)
+{
+	open_room(f, rate, max_talkers, codec);
 	settle(f);
 }
 
@@ -164,7 +176,7 @@ static void test_talkers_bounded(void)
 		check_mix_minus(&f);
 	}
 	g_assert_cmpuint(f.room->n_set, ==, 2);
-	g_assert_cmpuint(f.room->n_talking, ==, N);
+	g_assert_cmpuint(f.room->n_active, ==, N);
 	teardown(&f);
 }
 
@@ -180,7 +192,7 @@ static void test_flags(void)
 		tick(&f, 3, 8000, t);
 	/* Leg 1 speaks but is listen-only: not a talker, not heard. */
 	g_assert_cmpint(f.legs[1].slot, ==, -1);
-	g_assert_false(f.legs[1].talking);
+	g_assert_false(f.legs[1].active);
 	check_mix_minus(&f);
 	o = out_l16(&f.legs[5]);
 	for (unsigned i = 0; i < f.room->frame; i++)
@@ -282,7 +294,7 @@ static void test_dumb(void)
 	g_assert_cmpint(
 	        ce_mix_leg_set_flags(&f.legs[2], CE_MIX_DUMB | CE_MIX_MUTED), ==, CE_TALKER_NONE);
 	g_assert_cmpint(f.legs[2].slot, ==, -1);
-	g_assert_false(f.legs[2].talking);
+	g_assert_false(f.legs[2].active);
 	g_assert_false(ce_mix_leg_detach(&f.legs[2]));
 	teardown(&f);
 }
@@ -353,6 +365,172 @@ static void test_speakers(void)
 	g_assert_true(who[2] == &f.legs[1]);
 	g_assert_cmpuint(energy[0], >=, energy[1]);
 	g_assert_cmpuint(energy[1], >=, energy[2]);
+	teardown(&f);
+}
+
+/* What each leg sends in a tick of the steady-sound tests: a sine at hz[i]
+ * of amplitude amp[i] plus white noise of peak noise[i] (0: none). */
+struct sounds {
+	double hz[N];
+	int amp[N];
+	int noise[N];
+};
+
+/* One tick of sounds; counts every leg's talk events in talks[]. */
+static void play(struct fixture *f, const struct sounds *snd, unsigned t, GRand *r, unsigned *talks)
+{
+	ce_mix_room_begin(f->room, &f->out);
+	for (unsigned i = 0; i < N; i++) {
+		sine(f->in[i], f->room->frame, snd->hz[i], snd->amp[i], t);
+		for (unsigned k = 0; snd->noise[i] && k < f->room->frame; k++)
+			f->in[i][k] = (int16_t)(f->in[i][k] + g_rand_int_range(r, -snd->noise[i],
+			                                              snd->noise[i] + 1));
+		if (ce_mix_leg_input(&f->legs[i], f->in[i]) != CE_TALKER_NONE)
+			talks[i]++;
+	}
+	ce_mix_room_mix(f->room);
+}
+
+/*
+ * A steady tone from the call's first frame (a test tone, a dial tone,
+ * hold music) never rises over its detector's floor, yet it is clearly
+ * audible: every other leg hears it, its own leg does not (mix-minus),
+ * and it raises no talk.  Quiet noise is not mixed: -55 dBFS, and comfort
+ * noise at -50 dBFS (uniform noise of peak 100 and 183).
+ */
+static void test_steady_tone(void)
+{
+	struct sounds snd = {.hz = {440}, .amp = {3277}, .noise = {0, 100, 183}};
+	struct ce_mix_leg *who[N];
+	unsigned energy[N], talks[N] = {0};
+	GRand *r = g_rand_new_with_seed(1);
+	struct fixture f;
+
+	open_room(&f, 8000, 4, CE_CODEC_L16);
+	for (unsigned t = 0; t < 250; t++) {
+		play(&f, &snd, t, r, talks);
+		if (t + 1 < CE_MIX_AUDIBLE_ON)
+			continue;
+		g_assert_cmpint(f.legs[0].slot, >=, 0);
+		g_assert_false(f.legs[1].active);
+		g_assert_false(f.legs[2].active);
+		g_assert_cmpuint(f.room->n_set, ==, 1);
+		check_mix_minus(&f);
+		g_assert_cmpint(out_l16(&f.legs[1])[80], ==, f.in[0][80]);
+	}
+	for (unsigned i = 0; i < N; i++)
+		g_assert_cmpuint(talks[i], ==, 0);
+	g_assert_cmpuint(ce_mix_room_speakers(f.room, who, energy, N), ==, 0);
+	/* Muting it takes it out with no talk stop (no talk began); heard
+	 * again, it is judged afresh. */
+	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[0], CE_MIX_MUTED), ==, CE_TALKER_NONE);
+	g_assert_false(f.legs[0].active);
+	play(&f, &snd, 250, r, talks);
+	g_assert_cmpint(out_l16(&f.legs[1])[80], ==, 0);
+	g_assert_cmpint(ce_mix_leg_set_flags(&f.legs[0], 0), ==, CE_TALKER_NONE);
+	for (unsigned t = 0; t < CE_MIX_AUDIBLE_ON; t++) {
+		g_assert_false(f.legs[0].active);
+		play(&f, &snd, 251 + t, r, talks);
+	}
+	g_assert_cmpint(f.legs[0].slot, >=, 0);
+	check_mix_minus(&f);
+	/* When the tone ends, the leg is heard for CE_MIX_QUIET_OFF frames more. */
+	snd.amp[0] = 0;
+	for (unsigned t = 0; t < CE_MIX_QUIET_OFF; t++) {
+		g_assert_true(f.legs[0].active);
+		play(&f, &snd, 260 + t, r, talks);
+	}
+	g_assert_false(f.legs[0].active);
+	g_assert_cmpint(f.legs[0].slot, ==, -1);
+	g_assert_cmpuint(f.room->n_set, ==, 0);
+	for (unsigned i = 0; i < N; i++)
+		g_assert_cmpuint(talks[i], ==, 0);
+	g_rand_free(r);
+	teardown(&f);
+}
+
+/* Audible from CE_MIX_AUDIBLE_DB after CE_MIX_AUDIBLE_ON frames; a level
+ * between that and CE_MIX_QUIET_DB keeps it so; under that, it ends after
+ * CE_MIX_QUIET_OFF frames.  Amplitudes of a 1 kHz tone: 1000 is -29 dB in
+ * the voice band, 220 -42.5, 100 -49. */
+static void test_audible_hysteresis(void)
+{
+	struct sounds snd = {.hz = {1000}, .amp = {100}};
+	unsigned talks[N] = {0}, t = 0;
+	GRand *r = g_rand_new_with_seed(2);
+	struct fixture f;
+
+	open_room(&f, 8000, 4, CE_CODEC_L16);
+	for (; t < 100; t++) {
+		play(&f, &snd, t, r, talks);
+		g_assert_false(f.legs[0].audible);
+	}
+	snd.amp[0] = 1000;
+	for (unsigned k = 0; k < CE_MIX_AUDIBLE_ON; k++, t++) {
+		g_assert_false(f.legs[0].audible);
+		play(&f, &snd, t, r, talks);
+	}
+	g_assert_true(f.legs[0].audible);
+	snd.amp[0] = 220;
+	for (unsigned k = 0; k < 100; k++, t++) {
+		play(&f, &snd, t, r, talks);
+		g_assert_true(f.legs[0].audible);
+	}
+	snd.amp[0] = 100;
+	for (unsigned k = 0; k < CE_MIX_QUIET_OFF; k++, t++) {
+		g_assert_true(f.legs[0].audible);
+		play(&f, &snd, t, r, talks);
+	}
+	g_assert_false(f.legs[0].audible);
+	/* A level in between does not make it audible again. */
+	snd.amp[0] = 220;
+	for (unsigned k = 0; k < 100; k++, t++) {
+		play(&f, &snd, t, r, talks);
+		g_assert_false(f.legs[0].audible);
+	}
+	g_rand_free(r);
+	teardown(&f);
+}
+
+/*
+ * Seats are bounded (2 here) and two legs play steady tones from the
+ * start: a leg that starts talking takes the seat of one of them, and
+ * gives it back when its talk and its sound have ended.
+ */
+static void test_talker_over_steady(void)
+{
+	struct sounds snd = {.hz = {300, 450, 600}, .amp = {3000, 3000, 0}};
+	unsigned talks[N] = {0}, t = 0;
+	GRand *r = g_rand_new_with_seed(3);
+	struct fixture f;
+
+	open_room(&f, 8000, 2, CE_CODEC_L16);
+	for (; t < 100; t++)
+		play(&f, &snd, t, r, talks);
+	g_assert_cmpint(f.legs[0].slot, >=, 0);
+	g_assert_cmpint(f.legs[1].slot, >=, 0);
+	snd.amp[2] = 8000;
+	for (unsigned k = 0; k < 2; k++, t++)
+		play(&f, &snd, t, r, talks);
+	g_assert_cmpuint(talks[2], ==, 1);
+	for (unsigned k = 0; k < 50; k++, t++) {
+		play(&f, &snd, t, r, talks);
+		g_assert_cmpint(f.legs[2].slot, >=, 0);
+		g_assert_cmpuint(f.room->n_set, ==, 2);
+		g_assert_true((f.legs[0].slot >= 0) != (f.legs[1].slot >= 0));
+		check_mix_minus(&f);
+	}
+	/* Its talk ends after the hangover, its sound after CE_MIX_QUIET_OFF. */
+	snd.amp[2] = 0;
+	for (unsigned k = 0; k < 50; k++, t++)
+		play(&f, &snd, t, r, talks);
+	g_assert_cmpuint(talks[2], ==, 2);
+	g_assert_cmpint(f.legs[2].slot, ==, -1);
+	g_assert_cmpint(f.legs[0].slot, >=, 0);
+	g_assert_cmpint(f.legs[1].slot, >=, 0);
+	check_mix_minus(&f);
+	g_assert_cmpuint(talks[0] + talks[1], ==, 0);
+	g_rand_free(r);
 	teardown(&f);
 }
 
@@ -475,6 +653,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/mixer/speakers", test_speakers);
 	g_test_add_func("/mixer/echo", test_echo);
 	g_test_add_func("/mixer/smart-false", test_dumb);
+	g_test_add_func("/mixer/steady-tone", test_steady_tone);
+	g_test_add_func("/mixer/audible-hysteresis", test_audible_hysteresis);
+	g_test_add_func("/mixer/talker-over-steady", test_talker_over_steady);
 	g_test_add_func("/mixer/walk-ahead", test_walk_ahead);
 	g_test_add_func("/mixer/silence", test_silence);
 	g_test_add_func("/mixer/inputs-overflow", test_inputs_overflow);

@@ -35,10 +35,11 @@ static enum ce_talker_ev feed2(
 }
 
 /*
- * A steady tone is heard at first and then becomes the noise floor: a
- * whistle, a test tone, a stuck dial tone or a fax tone stops being mixed
- * after the 2 s window plus the hangover, and speech over it is heard
- * again.  (docs/media.md: why this is right for a conference.)
+ * A steady tone is a talk at first and then becomes the noise floor: a
+ * whistle, a test tone, a stuck dial tone or a fax tone stops being a talk
+ * after the 2 s window plus the hangover, and speech over it is a talk
+ * again.  (The mixer still hears the tone while it is audible:
+ * test-mixer/steady-tone; docs/media.md, "Who is heard".)
  */
 static void test_steady_tone(void)
 {
