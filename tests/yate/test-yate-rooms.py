@@ -8,6 +8,9 @@ each with dumb/ and real yrtp RTP.  What the callers recorded is analysed:
     hears 1000 Hz and not its own 440 Hz, B the reverse, C hears both;
   - room 2: D speaks (tests/data/sim/speech.wav), E is silent: E hears
     speech, D hears nothing at all (not itself, and none of room 1's tones);
+  - room 3: Yate's tone/dial (a steady 421 Hz from the first frame, as hold
+    music or a test tone would be) is heard by G: audible sound is mixed
+    whatever its shape, not only what the talker detector calls speech;
   - after A hangs up, C no longer hears 440 Hz and the room goes on.
 """
 import os
@@ -39,9 +42,13 @@ with yatelib.Yate(prefix, 'rooms', engine='--config {conf}',
     yatelib.speech_slin(y.path('d.slin'), 30)
     calls = {}
     for who, number, play in (('A', '801', 'a.slin'), ('B', '801', 'b.slin'), ('C', '801', None),
-                              ('D', '802', 'd.slin'), ('E', '802', None)):
-        chan, ans = d.call(number, play=y.path(play) if play else None,
-                           record=y.path('heard-%s.slin' % who), caller='10' + who)
+                              ('D', '802', 'd.slin'), ('E', '802', None),
+                              ('F', '803', 'tone/dial'), ('G', '803', None)):
+        if play and play.startswith('tone/'):
+            chan, ans = d.call(number, callto=play, caller='10' + who)
+        else:
+            chan, ans = d.call(number, play=y.path(play) if play else None,
+                               record=y.path('heard-%s.slin' % who), caller='10' + who)
         calls[who] = chan
         tap.ok(bool(chan), '%s calls %s: Yate routes it and the engine takes it' % (who, number),
                ans)
@@ -54,12 +61,12 @@ with yatelib.Yate(prefix, 'rooms', engine='--config {conf}',
     d.drop(calls['A'])
     time.sleep(4)
     after_a = time.monotonic() - t_drop
-    for who in 'BCDE':
+    for who in 'BCDEFG':
         d.drop(calls[who])
     empty = yatelib.wait_for(lambda: 'conf/room' not in y.rm('conf list'), timeout=10)
     tap.ok(bool(empty), 'every caller hung up: the engine has no rooms left', y.rm('conf list'))
 
-    heard = {w: yatelib.read_slin(y.path('heard-%s.slin' % w)) for w in 'ABCDE'}
+    heard = {w: yatelib.read_slin(y.path('heard-%s.slin' % w)) for w in 'ABCDEG'}
     h = yatelib.heard
     tap.ok(h(heard['A'], 1000) > 0.5, 'A hears B (1000 Hz)', h(heard['A'], 1000))
     tap.ok(h(heard['A'], 440) < 0.02, 'A does not hear itself (440 Hz)', h(heard['A'], 440))
@@ -76,5 +83,7 @@ with yatelib.Yate(prefix, 'rooms', engine='--config {conf}',
     tap.ok(lvl(heard['E']) > -40, 'E hears D speak (room 2)', lvl(heard['E']))
     tap.ok(lvl(heard['D']) < -55, 'D hears nothing: not itself, and nothing of room 1',
            lvl(heard['D']))
+
+    tap.ok(h(heard['G'], 421) > 0.8, "G hears tone/dial's steady 421 Hz", h(heard['G'], 421))
 
 tap.done()

@@ -175,11 +175,11 @@ class Driver(simlib.Module):
         for n in names:
             self.send('%%>watch:' + n)
 
-    def call(self, target, play=None, record=None, caller=None, **params):
+    def call(self, target, play=None, record=None, caller=None, callto=None, **params):
         """A real Yate channel that calls @target: wave/play of @play (raw 8 kHz s16 .slin;
-        silence when None) recording what it hears to @record.  Returns the channel's id
-        (wave/N) or None, and the answer line."""
-        p = {'callto': 'wave/play/' + (play or '/dev/zero'), 'target': target,
+        silence when None) recording what it hears to @record, or the channel @callto
+        (tone/dial, ...).  Returns the channel's id (wave/N) or None, and the answer line."""
+        p = {'callto': callto or 'wave/play/' + (play or '/dev/zero'), 'target': target,
              'caller': caller or 'test'}
         if record:
             p['consumer'] = 'wave/record/' + record
