@@ -123,9 +123,9 @@ static struct ce_leg *offer(
 
 static void no_room(struct ce_room *room)
 {
-	/* a room made for a request that then failed must not linger */
-	if (!room->legs->len && !room->pending->len)
-		ce_room_drop_all(room, NULL);
+	/* a room made for a request that then failed must not linger (nor its recorder) */
+	if (ce_room_idle(room))
+		ce_room_drop_all(room, "hangup");
 }
 
 static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
@@ -414,6 +414,12 @@ static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
 
 	if (!name && dialout && handled)
 		dialout_join(conf, msg, dialout);
+	if (ce_msg_get(msg, "ce_recorder") && handled && peer && g_str_has_prefix(peer, "dumb/") &&
+	        !ce_leg_find(conf, peer)) {
+		/* a recorder call that Yate placed after its leg had ended (recording stopped) */
+		ce_leg_send_drop(conf, peer, "hangup");
+		return;
+	}
 	if (!name || !peer)
 		return;
 	leg = g_hash_table_lookup(conf->offers, peer);

@@ -31,9 +31,11 @@ int ce_conference_play(const char *room, const char *file, const char *leg, bool
 
 /*
  * Record the room's mix to @file (WAV; FLAC, AU or OGG by the extension;
- * Yate's wave/record/PATH too), replacing a running recording, with the
- * configured record_prompt played first and Yate's "recording"
- * notification; NULL stops.  Returns 0, -ENODEV, -ENOENT or -EIO.
+ * Yate's wave/record/PATH too) or by calling Yate target @file
+ * (external/nodata/..., sip/...: a utility leg, docs/conference.md),
+ * replacing a running recording, with the configured record_prompt played
+ * first and Yate's "recording" notification; NULL stops.  Returns 0,
+ * -ENODEV, -ENOENT or -EIO.
  */
 int ce_conference_record(const char *room, const char *file);
 

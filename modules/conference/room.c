@@ -357,11 +357,18 @@ static void drop_legs(struct ce_room *room, const char *reason);
 void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 {
 	bool joined = g_ptr_array_remove(room->legs, leg);
+	bool recorder = leg == room->recorder;
 
 	if (!joined && g_ptr_array_remove(room->pending, leg) && leg->counted)
 		room->pending_counted--;
 	leg->room = NULL;
-	if (joined) {
+	if (recorder) {
+		/* the recording is over; unlike Yate's, its end drops nobody */
+		room->recorder = NULL;
+		g_clear_pointer(&room->record, g_free);
+		g_info("room '%s': recorder %s left", room->name, leg->id ? leg->id : "-");
+	}
+	if (joined && !recorder) {
 		if (room->player_id && leg->id && !strcmp(room->player_id, leg->id))
 			g_clear_pointer(&room->player_id, g_free);
 		if (leg->counted) {
@@ -375,8 +382,22 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 		else
 			ce_room_prompt_left(room, leg);
 	}
-	if (!room->legs->len && !room->pending->len && !room->dropping)
-		destroy(room);
+	if (room->dropping || room->hold)
+		return;
+	if (ce_room_idle(room))
+		ce_room_drop_all(room, "hangup");
+}
+
+/**
+ * Whether nothing but (at most) the room's own recorder is in the room or
+ * on its way in: such a room is dropped, recorder and all, as Yate drops
+ * the recorder of a room whose last user went.
+ */
+bool ce_room_idle(const struct ce_room *room)
+{
+	unsigned n = room->legs->len + room->pending->len;
+
+	return !n || (n == 1 && room->recorder);
 }
 
 /** Whether a channel other than the only user keeps the room alive. */
@@ -533,34 +554,60 @@ static const char *record_path(const char *record)
 	return record;
 }
 
+/* Stop whatever records the room: our file writer, or the recorder leg. */
+static void stop_recording(struct ce_room *room, const char *reason)
+{
+	struct ce_conf *conf = room->conf;
+
+	if (room->recorder) {
+		ce_recorder_stop(room, reason);
+	} else if (room->record) {
+		conf->media->room_record(conf->media_arg, room->media, NULL);
+		g_clear_pointer(&room->record, g_free);
+	}
+}
+
+/* Start recording to @record: a file we write, or a Yate target we call. */
+static int start_recording(
+        struct ce_room *room, const char *record, const struct ce_msg *msg, bool voice)
+{
+	struct ce_conf *conf = room->conf;
+
+	if (!ce_record_is_file(record))
+		return ce_recorder_start(room, record, msg, voice);
+	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
+		g_message("room '%s': cannot record to '%s'", room->name, record);
+		return -EIO;
+	}
+	return 0;
+}
+
 /**
  * Yate's setRecording: only when record= is present.  Stops any running
- * recording; anything but "", "-" or a false boolean starts recording the
- * mix to that file (wave/record/PATH or PATH), after playing recordwarn= to
- * the room.  Returns whether record= was there.
+ * recording (a recorder leg with reason=, default "hangup"); anything but
+ * "", "-" or a false boolean starts recording the mix, after playing
+ * recordwarn= to the room ("-": nothing).  A file (ce_record_is_file) is
+ * written by the engine; any other value is a Yate target called from a
+ * utility leg, which may speak into the room when recordwarn= is present.
+ * Returns whether record= was there.
  */
 bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 {
-	struct ce_conf *conf = room->conf;
 	const char *record = ce_msg_get(msg, "record");
 	const char *warn = ce_msg_get(msg, "recordwarn");
 
 	if (!record)
 		return false;
-	if (room->record) {
-		conf->media->room_record(conf->media_arg, room->media, NULL);
-		g_clear_pointer(&room->record, g_free);
-	}
+	stop_recording(room, ce_msg_get_def(msg, "reason", "hangup"));
 	if (!*record || !strcmp(record, "-") || !ce_parse_bool(record, true))
 		return true;
-	if (warn && *warn)
+	/* "-" (the recipe's) or a false boolean: a leg that may speak, no warning */
+	if (warn && *warn && strcmp(warn, "-") && ce_parse_bool(warn, true))
 		ce_room_play(room, warn, NULL, false);
-	else
+	else if (!warn || !*warn)
 		g_message("recording '%s' without playing a warning", room->name);
-	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
-		g_message("room '%s': cannot record to '%s'", room->name, record);
+	if (start_recording(room, record, msg, warn && *warn))
 		return true;
-	}
 	room->record = g_strdup(record);
 	if (room->notify)
 		notify_recording(room, record);

@@ -102,9 +102,11 @@ struct ce_room {
 	GPtrArray *pending; /* reserved, still joining */
 	GPtrArray *owners;  /* char * channel ids */
 	char *player_id;
-	char *record;      /* what is being recorded, or NULL */
-	unsigned speakers; /* how many talkers "speaking" lists */
-	unsigned interval; /* minimum ms between "speaking" events */
+	char *record;            /* what is being recorded, or NULL */
+	struct ce_leg *recorder; /* the utility leg recording to a Yate target, or NULL */
+	unsigned hold;           /* > 0: not destroyed when empty (a recorder is being called) */
+	unsigned speakers;       /* how many talkers "speaking" lists */
+	unsigned interval;       /* minimum ms between "speaking" events */
 	struct ce_cmedia_room *media;
 };
 
@@ -139,6 +141,12 @@ void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);
 void ce_conf_settings_free(struct ce_conf_settings *set);
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg);
 
+/* recorder.c */
+bool ce_record_is_file(const char *record);
+int ce_recorder_start(
+        struct ce_room *room, const char *target, const struct ce_msg *req, bool voice);
+void ce_recorder_stop(struct ce_room *room, const char *reason);
+
 /* control.c */
 struct ce_dispatch;
 struct ce_engine;
@@ -162,6 +170,7 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add_owner(struct ce_room *room, const char *id);
 void ce_room_del_owner(struct ce_room *room, const char *id);
 bool ce_room_is_owned(const struct ce_room *room);
+bool ce_room_idle(const struct ce_room *room);
 void ce_room_drop_all(struct ce_room *room, const char *reason);
 void ce_room_tick(struct ce_room *room, gint64 now);
 bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg);

@@ -5,7 +5,8 @@
  * billid, peerid, lastpeerid, answered, direction.  Dropping a channel
  * gives its peer a chan.disconnected (the peer's parameters, plus reason)
  * and the channel a chan.hangup; a peer left alone after its
- * chan.disconnected went unhandled hangs up as well.
+ * chan.disconnected went unhandled hangs up as well.  An external script's
+ * channel (Yate's ExtModChan, not a Channel) sends neither: it just ends.
  */
 #define G_LOG_DOMAIN "sim"
 
@@ -13,7 +14,7 @@
 
 #include "sim.h"
 
-static const char *const drv_name[SIM_DRV_COUNT] = {"sip", "dumb", "conf"};
+static const char *const drv_name[SIM_DRV_COUNT] = {"sip", "dumb", "conf", "external"};
 
 /** The phone whose audio a channel carries: its own, or its peer's. */
 struct sim_phone *ce_sim_chan_phone(struct sim_chan *c)
@@ -170,8 +171,8 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 	if (c->room)
 		ce_sim_conf_leave(s, c);
 	phone_end(s, c, reason ? reason : c->status);
-	m = ce_sim_chan_message(c, "chan.hangup", false);
-	for (i = 0; c->discparams && i < ce_msg_count(c->discparams); i++) {
+	m = c->driver == SIM_DRV_EXT ? NULL : ce_sim_chan_message(c, "chan.hangup", false);
+	for (i = 0; m && c->discparams && i < ce_msg_count(c->discparams); i++) {
 		const struct ce_param *p = ce_msg_param(c->discparams, i);
 		ce_msg_set(m, p->name, p->value);
 	}
@@ -179,7 +180,8 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 		ce_sim_leg_free(c->leg);
 		c->leg = NULL;
 	}
-	ce_sim_enqueue(s, m);
+	if (m)
+		ce_sim_enqueue(s, m);
 	if (c->phone && g_hash_table_lookup(s->labels, c->phone->label) == c)
 		g_hash_table_remove(s->labels, c->phone->label);
 	g_hash_table_remove(s->chans, c->id);
@@ -210,6 +212,11 @@ static void chan_disconnected(
 	struct ce_msg *m;
 	unsigned i;
 
+	if (c->driver == SIM_DRV_EXT) {
+		/* the script's channel only reports chan.disconnected when the script asks */
+		chan_hangup(s, c, reason);
+		return;
+	}
 	ce_msg_unref(c->discparams);
 	c->discparams = NULL;
 	ce_msg_new(&m, "chan.disconnected");

@@ -11,6 +11,7 @@
  *   call.answered    yrtp 50, sip 100, dumb 100, conf 100
  *   chan.dtmf        conf 75, sip 100, dumb 100, yrtp 150
  *   chan.hangup      yrtp 50, conf 150
+ *   call.execute     extmodule 100 (external/MODE/SCRIPT)
  *
  * so an engine handler at 50 runs before the drivers and one at 150 after.
  * The phones behind sip/ channels are in phones.c, Yate's conference in conf.c.
@@ -193,7 +194,9 @@ static void dumb_exec_done(struct sim *s, struct ce_msg *m, bool handled, void *
 		return;
 	}
 	ce_msg_set(outer, "id", ce_msg_get(m, "id"));
-	ce_msg_set(outer, "peerid", ce_msg_get(m, "peerid"));
+	/* as Yate's copyParam: only what the callee set (an external script sets no peerid) */
+	if (ce_msg_get(m, "peerid"))
+		ce_msg_set(outer, "peerid", ce_msg_get(m, "peerid"));
 	if (t) {
 		ce_msg_set(outer, "targetid", t);
 		g_free(c->targetid);
@@ -222,7 +225,28 @@ static void dumb_route_done(struct sim *s, struct ce_msg *m, bool handled, void 
 	ce_msg_unref(x);
 }
 
-/* call.execute callto=dumb/ without a calling channel: route target= and call it. */
+/* The parameters named in copyparams= (Yate's NamedList::copyParams). */
+static void copy_params(struct ce_msg *to, const struct ce_msg *from)
+{
+	char **names = g_strsplit(ce_msg_get_def(from, "copyparams", ""), ",", -1);
+
+	for (char **n = names; *n; n++) {
+		const char *v;
+
+		g_strstrip(*n);
+		v = **n ? ce_msg_get(from, *n) : NULL;
+		if (v)
+			ce_msg_set(to, *n, v);
+	}
+	g_strfreev(names);
+}
+
+/*
+ * call.execute callto=dumb/ without a calling channel: route target= (or
+ * take direct=) and call it.  As Yate's dumb driver, target= is required
+ * even with direct= (it becomes called=), and the call carries caller,
+ * called, callername, maxcall, timeout, stop_call and what copyparams= names.
+ */
 static enum ce_sim_res dumb_dialout(
         struct sim *s, struct sim_disp *d, struct ce_msg *m, const char *dest)
 {
@@ -233,14 +257,15 @@ static enum ce_sim_res dumb_dialout(
 	struct ce_msg *r;
 	unsigned i;
 
-	if (!target && !direct)
-		return SIM_CONTINUE;
+	if (!target || !*target)
+		return SIM_CONTINUE; /* Yate: "Outgoing call with no target!", answered false */
 	c = ce_sim_chan_new(s, SIM_DRV_DUMB, false);
 	c->callto = g_strdup(ce_msg_get(m, "callto"));
 	r = ce_sim_chan_message(c, "chan.startup", false);
 	ce_msg_set(r, "caller", ce_msg_get(m, "caller"));
 	ce_msg_set(r, "called", target);
 	ce_msg_set(r, "callto", c->callto);
+	copy_params(r, m); /* Channel::message() copies copyparams= too */
 	ce_sim_enqueue(s, r);
 	o = g_new0(struct dumb_out, 1);
 	o->d = d;
@@ -252,12 +277,13 @@ static enum ce_sim_res dumb_dialout(
 		ce_msg_add(r, "caller", ce_msg_get(m, "caller"));
 	else
 		ce_msg_setf(r, "caller", "dumb/%s", dest);
-	ce_msg_add(r, "called", target ? target : "");
+	ce_msg_add(r, "called", target);
 	for (i = 0; i < G_N_ELEMENTS(copy); i++) {
 		if (ce_msg_get(m, copy[i]))
 			ce_msg_set(r, copy[i], ce_msg_get(m, copy[i]));
 	}
-	if (direct) {
+	copy_params(r, m);
+	if (direct && *direct) {
 		ce_msg_set_retval(r, direct);
 		dumb_route_done(s, r, true, o);
 	} else {
@@ -435,12 +461,14 @@ static struct drv drvs[SIM_DRV_COUNT];
 /** Install every built-in handler at Yate's priorities. */
 void ce_sim_drivers_init(struct sim *s)
 {
-	static const char *const prefixes[SIM_DRV_COUNT] = {"sip/", "dumb/", "conf/"};
-	static const char *const names[SIM_DRV_COUNT] = {"sip", "dumb", "conf"};
+	static const char *const prefixes[SIM_DRV_COUNT] = {"sip/", "dumb/", "conf/", "external/"};
+	static const char *const names[SIM_DRV_COUNT] = {"sip", "dumb", "conf", "extmodule"};
 	int i;
 
 	s->routes = g_ptr_array_new_with_free_func(route_free);
 	s->callees = g_hash_table_new_full(
+	        g_str_hash, g_str_equal, g_free, (GDestroyNotify)ce_sim_phone_free);
+	s->scripts = g_hash_table_new_full(
 	        g_str_hash, g_str_equal, g_free, (GDestroyNotify)ce_sim_phone_free);
 	for (i = 0; i < SIM_DRV_COUNT; i++) {
 		drvs[i].s = s;
@@ -456,7 +484,9 @@ void ce_sim_drivers_init(struct sim *s)
 	ce_sim_install(s, "chan.dtmf", 150, "yrtp", pass_h, NULL);
 	ce_sim_install(s, "call.execute", 90, "sip", ce_sim_sip_execute, s);
 	ce_sim_install(s, "call.execute", 90, "dumb", dumb_execute, &drvs[SIM_DRV_DUMB]);
-	for (i = 0; i < SIM_DRV_COUNT; i++) {
+	ce_sim_install(s, "call.execute", 100, "extmodule", ce_sim_ext_execute, s);
+	/* external scripts' channels are no driver's: no masquerade, drop, answer of theirs */
+	for (i = 0; i < SIM_DRV_EXT; i++) {
 		ce_sim_install(s, "chan.masquerade", 10, names[i], drv_masquerade, &drvs[i]);
 		ce_sim_install(s, "call.drop", 60, names[i], drv_drop, &drvs[i]);
 		ce_sim_install(s, "call.answered", 100, names[i], drv_answered, &drvs[i]);
@@ -471,4 +501,5 @@ void ce_sim_drivers_fini(struct sim *s)
 {
 	g_clear_pointer(&s->routes, g_ptr_array_unref);
 	g_clear_pointer(&s->callees, g_hash_table_destroy);
+	g_clear_pointer(&s->scripts, g_hash_table_destroy);
 }

@@ -1,4 +1,5 @@
-/* phones.c - the simulated phones: callers placing calls, callees answering dial-outs, DTMF */
+/* phones.c - the simulated phones: callers placing calls, callees answering dial-outs, DTMF,
+ * external scripts */
 /*
  * A caller is an incoming "sip/N" channel: chan.startup, call.preroute, call.route, then
  * the same message renamed call.execute with callto= the route.  A callee
@@ -389,5 +390,71 @@ enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *a
 		ce_sim_enqueue(s, ce_sim_chan_message(c, "call.ringing", false));
 	}
 	c->timer = g_timeout_add((guint)(delay * 1000), callee_cb, c);
+	return SIM_HANDLED;
+}
+
+/* ---- external scripts (extmodule) -------------------------------------- */
+
+/** Register what external script @ph->label does when called (ownership taken). */
+void ce_sim_script_add(struct sim *s, struct sim_phone *ph)
+{
+	g_hash_table_replace(s->scripts, g_strdup(ph->label), ph);
+}
+
+/*
+ * call.execute callto=external/MODE/SCRIPT [ARGS] from a channel: Yate's
+ * extmodule at 100 starts SCRIPT with a channel of its own (an ExtModChan,
+ * which Yate names "ExtModule"), hands it the message, and when the script
+ * answers true connects it to the caller.  Here the scenario's "external
+ * SCRIPT" line is the script: a phone that plays into the call and records
+ * what it hears, as a script that attached wave/ sources and consumers to
+ * its channel would.  It never answers the call and sets no peerid.  An
+ * undeclared script, or a bad MODE, fails as Yate's does (false, no error).
+ */
+enum ce_sim_res ce_sim_ext_execute(struct sim_disp *d, struct ce_msg *m, void *arg)
+{
+	static const char *const modes[] = {"nochan", "nodata", "play", "record", "playrec"};
+	struct sim *s = arg;
+	const char *callto = ce_msg_get_def(m, "callto", "");
+	const char *mode, *script, *slash;
+	struct sim_phone *tpl;
+	struct sim_chan *from, *c;
+	char *name, *sp;
+	unsigned i;
+
+	if (!g_str_has_prefix(callto, "external/"))
+		return SIM_CONTINUE;
+	mode = callto + strlen("external/");
+	slash = strchr(mode, '/');
+	for (i = 0; slash && i < G_N_ELEMENTS(modes); i++) {
+		if ((size_t)(slash - mode) == strlen(modes[i]) &&
+		        !strncmp(mode, modes[i], slash - mode))
+			break;
+	}
+	from = ce_sim_disp_chan(d, m);
+	if (!slash || i == G_N_ELEMENTS(modes) || !from)
+		return SIM_CONTINUE;
+	script = slash + 1;
+	name = g_strdup(script);
+	sp = strchr(name, ' ');
+	if (sp)
+		*sp = 0;
+	tpl = g_hash_table_lookup(s->scripts, name);
+	g_free(name);
+	if (!tpl)
+		return SIM_CONTINUE;
+	c = ce_sim_chan_new(s, SIM_DRV_EXT, true);
+	c->phone = ce_sim_phone_copy(tpl);
+	c->phone->sim = s;
+	g_free(c->phone->label);
+	c->phone->label = free_label(s, tpl->label);
+	g_hash_table_replace(s->labels, g_strdup(c->phone->label), c);
+	c->callto = g_strdup(callto);
+	ce_sim_chan_unpeer(s, from, NULL);
+	ce_sim_chan_connect(s, c, from);
+	phone_start(s, c->phone);
+	ce_sim_set_state(s, c->phone->label, "connected");
+	ce_sim_event(s, "connected", "\"who\":%s,\"chan\":%s,\"peer\":%s",
+	        ce_sim_json(c->phone->label), ce_sim_json(c->id), ce_sim_json(from->id));
 	return SIM_HANDLED;
 }

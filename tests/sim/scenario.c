@@ -6,6 +6,7 @@
  *
  *   route ^800$ conf/room1 maxusers=5         # regexroute: called number -> target
  *   callee 801 answer delay=1 play=tone:440   # how dialled numbers behave
+ *   external rec.php record=rec.wav           # what external/MODE/rec.php does
  *   set timeout 2000                          # module message timeout, ms
  *   at 0 call 1001 800 play=speech.wav record=1001.wav
  *   at 0.5 calls 20 2000 800 rate=10 play=tone:300
@@ -151,6 +152,23 @@ static int parse_callee(struct sim *s, char **argv, int lineno, GError **err)
 	return 0;
 }
 
+/* external SCRIPT [phone options]: the channel of external/MODE/SCRIPT plays and records. */
+static int parse_external(struct sim *s, char **argv, int lineno, GError **err)
+{
+	struct sim_phone *ph;
+
+	if (!argv[1] || strchr(argv[1], '/'))
+		return bad(err, lineno, "usage: external SCRIPT [play=... record=...]", NULL);
+	ph = ce_sim_phone_new(argv[1]);
+	ph->label = g_strdup(argv[1]); /* its name in expect ..., whatever number= says */
+	if (phone_opts(ph, argv + 2, lineno, err) < 0) {
+		ce_sim_phone_free(ph);
+		return -EINVAL;
+	}
+	ce_sim_script_add(s, ph);
+	return 0;
+}
+
 static int parse_route(struct sim *s, char **argv, int lineno, GError **err)
 {
 	struct ce_msg *params = NULL;
@@ -289,6 +307,8 @@ static int parse_line(struct sim *s, char **argv, int lineno, GError **err)
 		return parse_route(s, argv, lineno, err);
 	if (!strcmp(argv[0], "callee"))
 		return parse_callee(s, argv, lineno, err);
+	if (!strcmp(argv[0], "external"))
+		return parse_external(s, argv, lineno, err);
 	if (!strcmp(argv[0], "set"))
 		return parse_set(s, argv, lineno, err);
 	if (!strcmp(argv[0], "end")) {

@@ -135,7 +135,8 @@ struct sim_chan {
 	guint timer;
 };
 
-enum { SIM_DRV_SIP = 0, SIM_DRV_DUMB, SIM_DRV_CONF, SIM_DRV_COUNT };
+/* SIM_DRV_EXT: Yate's external-module channels (external/MODE/SCRIPT), not a driver */
+enum { SIM_DRV_SIP = 0, SIM_DRV_DUMB, SIM_DRV_CONF, SIM_DRV_EXT, SIM_DRV_COUNT };
 
 void ce_sim_chans_init(struct sim *s);
 void ce_sim_chans_fini(struct sim *s);
@@ -162,6 +163,8 @@ struct sim_phone *ce_sim_phone_copy(const struct sim_phone *ph);
 void ce_sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n);
 void ce_sim_drivers_init(struct sim *s);
 enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
+enum ce_sim_res ce_sim_ext_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
+void ce_sim_script_add(struct sim *s, struct sim_phone *ph);
 void ce_sim_drivers_fini(struct sim *s);
 void ce_sim_conf_init(struct sim *s);
 void ce_sim_conf_fini(struct sim *s);
@@ -251,9 +254,10 @@ struct sim {
 	GHashTable *labels; /* label -> struct sim_chan * (the caller's channel) */
 	GList *gone_chans;  /* hung up, freed when idle */
 	guint gone_src;
-	unsigned next_chan[4];
+	unsigned next_chan[SIM_DRV_COUNT];
 	GPtrArray *routes;
 	GHashTable *callees; /* number -> struct sim_phone * */
+	GHashTable *scripts; /* external script name -> struct sim_phone * */
 	GHashTable *rooms;   /* conf stand-in: name -> room */
 	unsigned runid;
 	unsigned billseq;

@@ -138,6 +138,36 @@ tap.ok(r.messages('chan.hangup', id='dumb/1', status='schedule-ended'),
        'call.drop of the dial-out leg: chan.hangup status=schedule-ended')
 r.cleanup()
 
+# 4b. Dial-out to an external script, as Yate 6.4.1 does it: target= is
+#     required even with direct=; copyparams= reach the script's call.execute;
+#     the script's channel sets no peerid and ends quietly when dropped.
+r = simlib.run('''
+external rec.php
+at 0 message call.execute callto=dumb/ direct=external/nodata/rec.php caller=1001
+at 0.2 message call.execute callto=dumb/ direct=external/nodata/rec.php target=800 caller=1001 room=r1 notify=mon/r1 cdrtrack=false copyparams=room,notify,cdrtrack
+at 0.4 message call.execute callto=dumb/ direct=external/nodata/nosuch.php target=800
+at 0.6 message call.execute callto=dumb/ direct=external/bogus/rec.php target=800
+at 1 message call.drop id=dumb/1 reason=stop
+end 1.5
+''')
+ex = r.messages('call.execute', callto='dumb/')
+tap.ok(r.ok and len(ex) == 4 and [m['handled'] for m in ex] == [False, True, False, False],
+       'external/: no target= fails, a declared script answers, others fail', ex)
+inner = r.messages('call.execute', callto='external/nodata/rec.php', handled=True)
+p = inner[0]['params'] if inner else {}
+tap.ok(p.get('id') == 'dumb/1' and p.get('caller') == '1001' and p.get('called') == '800' and
+       p.get('room') == 'r1' and p.get('notify') == 'mon/r1' and p.get('cdrtrack') == 'false' and
+       p.get('handlers', '').endswith('extmodule:100'),
+       'the script gets the copyparams=, called=target, from the dumb channel', inner)
+tap.ok(ex and ex[1]['params'].get('id') == 'dumb/1' and 'peerid' not in ex[1]['params'],
+       'the answer names dumb/N and no peerid', ex and ex[1])
+tap.ok(r.events('connected', who='rec.php', chan='external/1', peer='dumb/1') and
+       r.events('hungup', who='rec.php') and r.messages('chan.hangup', id='dumb/1') and
+       not r.messages('chan.hangup', id='external/1') and
+       not r.messages('chan.disconnected', id='external/1'),
+       'dropping dumb/N ends the script quietly (no chan.disconnected/hangup of its own)')
+r.cleanup()
+
 # 5. Yate's own conference when nobody takes conf/: transcript 1's notifications.
 r = simlib.run('''
 route ^802$ conf/yroom notify=conf-monitor/yroom speakers=true lonely=true maxusers=5

@@ -18,7 +18,8 @@
  * Messages the module sends to "Yate" are queued; fx_flush() answers them
  * the way Yate 6.4.1 did in transcripts 1 and 2 (chan.rtp: true with
  * localip/localport; call.answered: false; call.execute masquerade: true
- * with peerid=dumb/N; call.drop: true; chan.notify: false).  Every sent
+ * with peerid=dumb/N; the engine's own call.execute callto=dumb/ with
+ * target=: true with id=dumb/N; call.drop: true; chan.notify: false).  Every sent
  * message is also logged as "name:k=v:k=v..." for exact comparisons.
  */
 
@@ -48,6 +49,7 @@ struct fx {
 	unsigned next_dumb; /* for call.execute masquerades */
 	bool rtp_fail;      /* answer chan.rtp with false */
 	bool media_fail;    /* leg_new fails */
+	bool exec_fail;     /* a call.execute of the engine's (recorder) fails */
 	char *record;       /* last recording path */
 	GString *plays; /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n", "stop ..." */
 	int play_err;   /* what room_play and leg_play answer (0: they log the play) */
@@ -305,6 +307,13 @@ static inline bool fx_answer(struct fx *fx, struct ce_msg *m)
 		ce_msg_set_name(m, "call.execute");
 		ce_msg_remove(m, "message");
 		ce_msg_setf(m, "peerid", "dumb/%u", ++fx->next_dumb);
+		return true;
+	}
+	if (!strcmp(m->name, "call.execute") && !g_strcmp0(ce_msg_get(m, "callto"), "dumb/")) {
+		/* Yate's dumb driver calls out only with target= (direct= alone fails) */
+		if (fx->exec_fail || !ce_msg_get(m, "target"))
+			return false;
+		ce_msg_setf(m, "id", "dumb/%u", ++fx->next_dumb);
 		return true;
 	}
 	if (!strcmp(m->name, "chan.masquerade")) {

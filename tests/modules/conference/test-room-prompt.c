@@ -259,6 +259,155 @@ static void test_names(void)
 	fx_free(fx);
 }
 
+#define REC_CALL                                                                                   \
+	"call.execute:callto=dumb/:direct=external/nodata/rec.php:target=802:caller=tone/busy:"    \
+	"billid=B1:notify=mon/r:room=r:targetid=mon/r:cdrtrack=false:"                             \
+	"copyparams=room,notify,billid,username,maxlen,cdrtrack,targetid:ce_recorder=r\n"
+
+static unsigned leg_flags(struct ce_leg *leg)
+{
+	return ((struct fx_leg *)leg->media)->flags;
+}
+
+/*
+ * record= naming a Yate target, as in Yate's conference-server recipe
+ * (record=external/nodata/conference.php recordwarn=-): a utility leg calls
+ * it through Yate's dumb driver, is not counted nor notified, and with
+ * recordwarn= may speak into the room; record=- or the room's end drops it.
+ */
+static void test_record_target(void)
+{
+	struct fx *fx = fx_new(CONF);
+	struct ce_room *room;
+	struct ce_leg *rec;
+	bool handled = false;
+
+	fx->next_dumb = 100;
+	fx_join(fx, "r", "sip/1", 1,
+	        "record=external/nodata/rec.php:recordwarn=-:notify=mon/r:billid=B1");
+	fx_expect_sent(fx, "call.execute", REC_CALL);
+	room = ce_room_find(fx->conf, "r");
+	rec = ce_leg_find(fx->conf, "dumb/101");
+	g_assert_nonnull(rec);
+	g_assert_true(room->recorder == rec);
+	g_assert_cmpint(rec->state, ==, CE_LEG_JOINED);
+	g_assert_true(rec->utility && !rec->counted && rec->voice && !rec->smart && rec->echo);
+	g_assert_cmpuint(leg_flags(rec), ==, CE_CMEDIA_ECHO);
+	g_assert_cmpint(room->users, ==, 1);
+	g_assert_cmpstr(room->record, ==, "external/nodata/rec.php");
+	g_assert_null(fx->record);                      /* not a file of ours */
+	expect_plays(fx, "leg dumb/1:/p/lonely.wav\n"); /* recordwarn=-: no warning */
+	/* RTP, but nobody answers a utility call; no joined event for it */
+	fx_expect_sent(fx, "chan.masquerade:id=dumb/101",
+	        "chan.masquerade:id=dumb/101:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:"
+	        "complete_minimal=true\n");
+	fx_expect_sent(fx, "chan.notify",
+	        "chan.notify:targetid=mon/r:event=created:room=r:rate=8000:maxusers=10:"
+	        "caller=tone/busy:called=802:billid=B1:username=\n"
+	        "chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
+	        "event=recording:maxusers=10:users=0:record=external/nodata/rec.php\n"
+	        "chan.notify:id=dumb/1:targetid=mon/r:counted=true:utility=false:room=r:"
+	        "event=joined:maxusers=10:users=1\n");
+	fx_join(fx, "r", "sip/2", 2, NULL);
+	g_assert_cmpint(room->users, ==, 2);
+	expect_plays(fx, "room:/p/enter.wav\n");
+	/* record=-: the recorder is dropped, and nobody else */
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.conference", "room=conf/r:record=-", &handled));
+	g_assert_true(handled);
+	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/101:reason=hangup\n");
+	g_assert_null(room->recorder);
+	g_assert_null(room->record);
+	g_assert_null(ce_leg_find(fx->conf, "dumb/101"));
+	g_assert_cmpint(room->users, ==, 2);
+	/* without recordwarn= it only listens */
+	g_free(fx_dispatch(
+	        fx, "call.conference", "room=conf/r:record=sip/rec@example.org", &handled));
+	fx_flush(fx);
+	rec = ce_leg_find(fx->conf, "dumb/102");
+	g_assert_nonnull(rec);
+	g_assert_false(rec->voice);
+	g_assert_cmpuint(leg_flags(rec), ==, CE_CMEDIA_ECHO | CE_CMEDIA_NOVOICE);
+	expect_plays(fx, "");
+	/* the last but one user leaves: the room goes, its recorder with it */
+	fx_clear(fx);
+	fx_watch(fx, "chan.hangup", "id=dumb/2:module=dumb:status=hangup", false);
+	fx_flush(fx);
+	fx_expect_sent(fx, "call.drop",
+	        "call.drop:id=dumb/1:reason=hangup\ncall.drop:id=dumb/102:reason=hangup\n");
+	g_assert_null(ce_room_find(fx->conf, "r"));
+	fx_free(fx);
+}
+
+/* A recorder call that fails, or that Yate places only after its room let it go. */
+static void test_record_target_fails(void)
+{
+	struct fx *fx = fx_new(CONF);
+	struct ce_room *room;
+	char *ans;
+
+	fx->next_dumb = 100;
+	fx->exec_fail = true;
+	fx_join(fx, "f", "sip/1", 1, "record=external/nodata/nosuch.php:lonely=true");
+	room = ce_room_find(fx->conf, "f");
+	g_assert_nonnull(room);
+	g_assert_null(room->recorder);
+	g_assert_null(room->record);
+	g_assert_cmpint(room->users, ==, 1);
+	/* stopped while Yate still places the call: the late dumb/N is dropped */
+	fx->exec_fail = false;
+	fx_clear(fx);
+	g_assert_cmpint(ce_room_record(room, "external/nodata/rec.php", "-"), ==, 0);
+	g_assert_nonnull(room->recorder);
+	g_assert_cmpint(ce_room_record(room, NULL, NULL), ==, 0);
+	g_assert_null(room->recorder);
+	fx_flush(fx);
+	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/101:reason=hangup\n");
+	g_assert_cmpint(fx->legs, ==, 1);
+	/* a caller that never gets in leaves no room behind with only a recorder */
+	fx_clear(fx);
+	ans = fx_dispatch(fx, "call.execute",
+	        "id=sip/7:caller=7:called=900:callto=conf/q:record=external/nodata/rec.php", NULL);
+	g_assert_true(g_str_has_prefix(ans, "callto=dumb/"));
+	g_free(ans);
+	g_assert_nonnull(ce_room_find(fx->conf, "q"));
+	fx_watch(fx, "call.execute", "id=sip/7:callto=dumb/:ce_room=q:error=noconn", false);
+	g_assert_null(ce_room_find(fx->conf, "q"));
+	fx_flush(fx);
+	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/102:reason=hangup\n");
+	g_assert_cmpint(fx->legs, ==, 1);
+	/* no Yate to answer: the call fails at once, and the room stays, even a new one */
+	ce_bus_set_uplink(fx->bus, NULL, NULL);
+	g_assert_cmpint(ce_room_record(room, "external/nodata/rec.php", NULL), ==, -EIO);
+	g_assert_null(room->recorder);
+	g_assert_true(ce_room_find(fx->conf, "f") == room);
+	ans = fx_dispatch(fx, "call.execute",
+	        "id=sip/8:caller=8:called=900:callto=conf/n:record=external/nodata/rec.php", NULL);
+	g_assert_true(g_str_has_prefix(ans, "callto=dumb/"));
+	g_free(ans);
+	g_assert_nonnull(ce_room_find(fx->conf, "n"));
+	g_assert_null(ce_room_find(fx->conf, "n")->recorder);
+	ce_bus_set_uplink(fx->bus, &fx_uplink, fx);
+	fx_free(fx);
+}
+
+/* Which record= values are files of ours, and which are Yate targets. */
+static void test_record_is_file(void)
+{
+	static const char *const files[] = {"wave/record//tmp/r.wav", "wave/record/r.slin",
+	        "/var/rec/room", "./r", "../rec/r", "room.wav", "recordings/room.WAV",
+	        "recordings/room.flac", "state/r-1.ogg", "a/b.au"};
+	static const char *const targets[] = {"external/nodata/conference.php",
+	        "external/record/rec.sh", "sip/sip:rec@example.org", "moh/default", "conf/other",
+	        "wave/play/x.wav.d/x", "iax/rec@host/1"};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(files); i++)
+		g_assert_true(ce_record_is_file(files[i]));
+	for (unsigned i = 0; i < G_N_ELEMENTS(targets); i++)
+		g_assert_false(ce_record_is_file(targets[i]));
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -269,5 +418,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/queue-control", test_queue_control);
 	g_test_add_func("/conference/prompt/api", test_api);
 	g_test_add_func("/conference/prompt/names", test_names);
+	g_test_add_func("/conference/prompt/record-target", test_record_target);
+	g_test_add_func("/conference/prompt/record-target-fails", test_record_target_fails);
+	g_test_add_func("/conference/prompt/record-is-file", test_record_is_file);
 	return g_test_run();
 }
