@@ -747,3 +747,206 @@ unsigned ce_config_section_line(const struct ce_config *cfg, const char *section
 		*file = s ? s->file : NULL;
 	return s ? s->line : 0;
 }
+
+/** Start an empty report. */
+void ce_config_report_init(struct ce_config_report *rep)
+{
+	rep->errors = g_ptr_array_new_with_free_func(g_free);
+	rep->warnings = g_ptr_array_new_with_free_func(g_free);
+}
+
+/** Free the messages of @rep; init it again to reuse it. */
+void ce_config_report_clear(struct ce_config_report *rep)
+{
+	g_clear_pointer(&rep->errors, g_ptr_array_unref);
+	g_clear_pointer(&rep->warnings, g_ptr_array_unref);
+}
+
+/** Add one message to @rep: an error when @error, else a warning. */
+void ce_config_report_add(struct ce_config_report *rep, bool error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	g_ptr_array_add(error ? rep->errors : rep->warnings, g_strdup_vprintf(fmt, ap));
+	va_end(ap);
+}
+
+/* "FILE:LINE: " of an entry or a header; nothing for what ce_config_set() made. */
+static char *where(const char *file, unsigned line)
+{
+	return line ? g_strdup_printf("%s:%u: ", file, line) : g_strdup("");
+}
+
+static const struct ce_config_key *find_key(const struct ce_config_key *keys, const char *name)
+{
+	for (; keys && keys->name; keys++) {
+		size_t n = strlen(keys->name);
+
+		if (n && keys->name[n - 1] == '.' ? !strncmp(name, keys->name, n) && name[n]
+		                                  : !strcmp(name, keys->name))
+			return keys;
+	}
+	return NULL;
+}
+
+static const struct ce_config_section_keys *find_known(
+        const struct ce_config_section_keys *known, unsigned n, const char *section)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(known[i].section, section))
+			return &known[i];
+	return NULL;
+}
+
+/* Edit distance (insert, delete, change or swap two neighbours), any case; names are short. */
+static unsigned distance(const char *a, const char *b)
+{
+	size_t la = MIN(strlen(a), 32), lb = MIN(strlen(b), 32), i, j;
+	unsigned d[33][33];
+
+	for (i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (i = 1; i <= la; i++) {
+		for (j = 1; j <= lb; j++) {
+			char x = g_ascii_tolower(a[i - 1]), y = g_ascii_tolower(b[j - 1]);
+
+			d[i][j] = MIN(
+			        MIN(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + (x != y));
+			if (i > 1 && j > 1 && x == g_ascii_tolower(b[j - 2]) &&
+			        g_ascii_tolower(a[i - 2]) == y)
+				d[i][j] = MIN(d[i][j], d[i - 2][j - 2] + 1);
+		}
+	}
+	return d[la][lb];
+}
+
+/* Whether @typed is a slip of the finger for @name (one mistake in a short name, two else). */
+static bool looks_like(const char *typed, const char *name)
+{
+	return distance(typed, name) <= (strlen(name) <= 4 ? 1u : 2u);
+}
+
+static void unknown_section(const struct ce_config *cfg, const char *name,
+        const struct ce_config_section_keys *known, unsigned n, struct ce_config_report *rep)
+{
+	const char *file, *hint = NULL;
+	unsigned line = ce_config_section_line(cfg, name, &file);
+	char *at = where(file, line);
+
+	for (unsigned i = 0; i < n && !hint; i++)
+		if (looks_like(name, known[i].section))
+			hint = known[i].section;
+	ce_config_report_add(rep, false, "%sunknown section [%s] is ignored%s%s%s", at, name,
+	        hint ? " (did you mean [" : "", hint ? hint : "", hint ? "]?)" : "");
+	g_free(at);
+}
+
+static void unknown_key(const struct ce_config_entry *e, const struct ce_config_section_keys *in,
+        const struct ce_config_section_keys *known, unsigned n, struct ce_config_report *rep)
+{
+	const char *hint = NULL, *home = NULL;
+	char *at = where(e->file, e->line);
+
+	for (const struct ce_config_key *k = in->keys; k && k->name && !hint; k++)
+		if (looks_like(e->key, k->name))
+			hint = k->name;
+	for (unsigned i = 0; i < n && !hint && !home; i++)
+		if (&known[i] != in && find_key(known[i].keys, e->key))
+			home = known[i].section;
+	if (hint)
+		ce_config_report_add(rep, false,
+		        "%s[%s] unknown key '%s' is ignored (did you mean '%s%s'?)", at,
+		        in->section, e->key, hint, g_str_has_suffix(hint, ".") ? "NAME" : "");
+	else if (home)
+		ce_config_report_add(rep, false,
+		        "%s[%s] unknown key '%s' is ignored (it belongs in [%s])", at, in->section,
+		        e->key, home);
+	else
+		ce_config_report_add(
+		        rep, false, "%s[%s] unknown key '%s' is ignored", at, in->section, e->key);
+	g_free(at);
+}
+
+/* What is wrong with @v for @k (newly allocated), or NULL. */
+static char *bad_value(const struct ce_config_key *k, const char *v)
+{
+	const char *why = NULL;
+	long n;
+
+	switch (k->type) {
+	case CE_CONFIG_STRING:
+		break;
+	case CE_CONFIG_BOOL:
+		if (ce_parse_bool(v, true) != ce_parse_bool(v, false))
+			return g_strdup("expects a boolean (true or false)");
+		break;
+	case CE_CONFIG_INT:
+		if (!parse_long(v, &n))
+			return g_strdup_printf("expects an integer (%ld..%ld)", k->min, k->max);
+		if (n < k->min || n > k->max)
+			return g_strdup_printf("outside %ld..%ld", k->min, k->max);
+		break;
+	case CE_CONFIG_CHOICE: {
+		char **words = g_strsplit(k->choices, "|", -1);
+		bool found = g_strv_contains((const char *const *)words, v);
+		char *list = g_strjoinv(", ", words);
+		char *r = found ? NULL : g_strdup_printf("expects one of %s", list);
+
+		g_free(list);
+		g_strfreev(words);
+		if (r)
+			return r;
+		break;
+	}
+	}
+	if (k->check && (why = k->check(v)))
+		return g_strdup(why);
+	return NULL;
+}
+
+/**
+ * Check @cfg against the @n_known sections the engine knows: an unknown
+ * section or key is a warning (it is ignored, as Yate ignores what it does
+ * not read), a value its key cannot take is an error.  Every entry is
+ * checked, repeated keys too; empty values mean the default and pass.
+ * Messages ("FILE:LINE: ...") are added to @rep.  Returns 0, or -EINVAL
+ * when this review added an error.
+ */
+int ce_config_review(const struct ce_config *cfg, const struct ce_config_section_keys *known,
+        unsigned n_known, struct ce_config_report *rep)
+{
+	unsigned errors = rep->errors->len;
+
+	for (unsigned i = 0; i < ce_config_n_sections(cfg); i++) {
+		const char *name = ce_config_section_name(cfg, i);
+		const struct ce_config_section_keys *in = find_known(known, n_known, name);
+
+		if (!in) {
+			unknown_section(cfg, name, known, n_known, rep);
+			continue;
+		}
+		for (unsigned j = 0; j < ce_config_n_entries(cfg, name); j++) {
+			const struct ce_config_entry *e = ce_config_entry(cfg, name, j);
+			const struct ce_config_key *k = find_key(in->keys, e->key);
+			char *why, *at;
+
+			if (!k) {
+				unknown_key(e, in, known, n_known, rep);
+				continue;
+			}
+			if (!*e->value || !(why = bad_value(k, e->value)))
+				continue;
+			/* reported here: the getters need not warn again */
+			g_atomic_int_set(&((struct entry *)e)->warned, 1);
+			at = where(e->file, e->line);
+			ce_config_report_add(
+			        rep, true, "%s[%s] %s=%.80s: %s", at, name, e->key, e->value, why);
+			g_free(at);
+			g_free(why);
+		}
+	}
+	return rep->errors->len > errors ? -EINVAL : 0;
+}

@@ -12,6 +12,8 @@
 #include "console.h"
 #include "engine.h"
 #include "engine-private.h"
+#include "link.h"
+#include "log.h"
 #include "module.h"
 
 /* The built-in modules, from the list make generates out of CE_MODULES. */
@@ -88,20 +90,89 @@ const struct ce_module_desc *ce_engine_module(unsigned i)
 	return i < N_BUILTIN ? sorted_builtin()[i] : NULL;
 }
 
-/**
- * Validate @cfg for every built-in module that can (in start order), without
- * starting any: the first error is returned with its message in @err.
- */
-int ce_engine_check_config(const struct ce_config *cfg, GError **err)
+static const char *check_link(const char *v)
 {
+	return !strcmp(v, "stdio") || ce_link_spec_valid(v)
+	               ? NULL
+	               : "expects stdio, unix:PATH or tcp:HOST:PORT";
+}
+
+static const char *check_level(const char *v)
+{
+	enum ce_log_level level;
+
+	return ce_log_parse_level(v, &level) < 0
+	               ? "expects a log level: error, warn, note, info or debug (or 1-5)"
+	               : NULL;
+}
+
+/* The core's sections: [general] (main.c, yate.c, here) and [log] (main.c). */
+static const struct ce_config_key general_keys[] = {
+        CE_KEY_STRING("node"),
+        CE_KEY_BOOL("restart"),
+        CE_KEY_CHOICE("log_to", "stderr|yate"),
+        CE_KEY_CHECK("connect", check_link),
+        CE_KEY_INT("reconnect_min", 10, 3600000),
+        CE_KEY_INT("reconnect_max", 10, 3600000),
+        CE_KEY_STRING("state_dir"),
+        CE_KEY_END,
+};
+
+static const struct ce_config_key log_keys[] = {
+        CE_KEY_CHECK("level", check_level),
+        CE_KEY_CHECK("domain.", check_level),
+        CE_KEY_END,
+};
+
+/**
+ * The sections the engine knows, the core's then each built-in module's,
+ * in *@known (up to CE_ENGINE_MAX_SECTIONS); returns how many.
+ */
+unsigned ce_engine_known_sections(struct ce_config_section_keys *known)
+{
+	unsigned n = 0;
+
+	known[n++] = (struct ce_config_section_keys){"general", general_keys};
+	known[n++] = (struct ce_config_section_keys){"log", log_keys};
+	for (unsigned i = 0; i < N_BUILTIN; i++)
+		if (builtin[i]->keys)
+			known[n++] =
+			        (struct ce_config_section_keys){builtin[i]->name, builtin[i]->keys};
+	return n;
+}
+
+G_STATIC_ASSERT(N_BUILTIN + 2 <= CE_ENGINE_MAX_SECTIONS);
+
+static void report_error(struct ce_config_report *rep, GError **err)
+{
+	ce_config_report_add(rep, true, "%s", (*err)->message);
+	g_clear_error(err);
+}
+
+/**
+ * Review @cfg as a start does, before anything starts: unknown sections and
+ * keys (warnings), values their keys cannot take, a [general] state_dir
+ * that cannot be made or written, and what each module's check refuses
+ * (errors).  Every finding goes to @rep.  Returns 0, or -EINVAL when this
+ * review found an error (the engine must not start).
+ */
+int ce_engine_check_config(const struct ce_config *cfg, struct ce_config_report *rep)
+{
+	struct ce_config_section_keys known[CE_ENGINE_MAX_SECTIONS];
+	unsigned n = ce_engine_known_sections(known), errors = rep->errors->len;
+	GError *err = NULL;
+
+	ce_config_review(cfg, known, n, rep);
+	if (*ce_config_get(cfg, "general", "state_dir", "") &&
+	        ce_engine_check_state_dir(cfg, &err) < 0)
+		report_error(rep, &err);
 	for (unsigned i = 0; i < N_BUILTIN; i++) {
 		const struct ce_module_desc *m = sorted_builtin()[i];
-		int r;
 
-		if (m->check && (r = m->check(cfg, err)) < 0)
-			return r;
+		if (m->check && m->check(cfg, &err) < 0)
+			report_error(rep, &err);
 	}
-	return 0;
+	return rep->errors->len > errors ? -EINVAL : 0;
 }
 
 static void engine_status(struct ce_engine *ce, GString *out, void *arg)
@@ -348,6 +419,25 @@ static int make_dir(const char *path, int mode)
 	return r;
 }
 
+/* The state directory's failure @r (an errno), saying where it was set. */
+static int state_dir_error(const struct ce_config *cfg, const char *dir, int r, GError **err)
+{
+	const struct ce_config_entry *e = ce_config_lookup(cfg, "general", "state_dir");
+	char *at = e && e->line ? g_strdup_printf("%s:%u: ", e->file, e->line) : g_strdup("");
+
+	if (e && *e->value)
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
+		        "%sstate_dir %s: cannot create or write the directory: %s", at, dir,
+		        g_strerror(r));
+	else
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
+		        "state directory %s (the default; set [general] state_dir): cannot create "
+		        "or write it: %s",
+		        dir, g_strerror(r));
+	g_free(at);
+	return -r;
+}
+
 /**
  * Create the state directory with mode 0750 (its missing parents 0755) if
  * missing, and check that the engine can write there.  Returns 0 or a
@@ -355,23 +445,51 @@ static int make_dir(const char *path, int mode)
  */
 int ce_engine_make_state_dir(const struct ce_engine *ce, GError **err)
 {
-	const struct ce_config_entry *e = ce_config_lookup(ce->cfg, "general", "state_dir");
 	int r = make_dir(ce->state_dir, 0750);
 
 	if (!r && g_access(ce->state_dir, W_OK | X_OK) < 0)
 		r = errno;
-	if (!r)
-		return 0;
-	if (e && e->file)
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
-		        "%s:%u: state_dir %s: cannot create or write the directory: %s", e->file,
-		        e->line, ce->state_dir, g_strerror(r));
-	else
-		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(r),
-		        "state directory %s (the default; set [general] state_dir): cannot create "
-		        "or write it: %s",
-		        ce->state_dir, g_strerror(r));
-	return -r;
+	return r ? state_dir_error(ce->cfg, ce->state_dir, r, err) : 0;
+}
+
+/* Whether @path could be made (its nearest existing ancestor is a writable
+ * directory) or, existing, is a writable directory: 0 or an errno. */
+static int dir_usable(const char *path)
+{
+	char *p = g_strdup(path), *up;
+	int r = 0;
+
+	while (!g_file_test(p, G_FILE_TEST_EXISTS)) {
+		up = g_path_get_dirname(p);
+		if (!strcmp(up, p)) {
+			g_free(up);
+			break;
+		}
+		g_free(p);
+		p = up;
+	}
+	if (!g_file_test(p, G_FILE_TEST_IS_DIR))
+		r = ENOTDIR;
+	else if (g_access(p, W_OK | X_OK) < 0)
+		r = errno;
+	g_free(p);
+	return r;
+}
+
+/**
+ * What ce_engine_make_state_dir() would find wrong with the state
+ * directory of @cfg, without making anything (--check-config, and the
+ * review before a start).  Returns 0 or a negative errno with @err set to
+ * the same message.
+ */
+int ce_engine_check_state_dir(const struct ce_config *cfg, GError **err)
+{
+	char *dir = state_dir_of(cfg);
+	int r = dir_usable(dir);
+
+	r = r ? state_dir_error(cfg, dir, r, err) : 0;
+	g_free(dir);
+	return r;
 }
 
 /** The engine clock: microseconds since the epoch (real time unless a test set a clock). */

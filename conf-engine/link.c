@@ -352,6 +352,13 @@ int ce_link_new_fds(struct ce_link **lp, int in_fd, int out_fd, const struct ce_
 	return 0;
 }
 
+/** Whether @spec reads as "unix:PATH" or "tcp:HOST:PORT" (not whether it can connect). */
+bool ce_link_spec_valid(const char *spec)
+{
+	return (g_str_has_prefix(spec, "unix:") && spec[5]) ||
+	       (g_str_has_prefix(spec, "tcp:") && strrchr(spec + 4, ':'));
+}
+
 /**
  * A link that connects to Yate's extmodule listener: @spec is
  * "unix:PATH" or "tcp:HOST:PORT".  Returns 0, or -EINVAL with @err set
@@ -363,11 +370,11 @@ int ce_link_new_connect(struct ce_link **lp, const char *spec, const struct ce_l
 	struct ce_link *l = NULL;
 	int r = 0;
 
-	if (g_str_has_prefix(spec, "unix:") && spec[5]) {
+	if (ce_link_spec_valid(spec) && g_str_has_prefix(spec, "unix:")) {
 		l = g_new0(struct ce_link, 1);
 		l->mode = MODE_UNIX;
 		l->target = g_strdup(spec + 5);
-	} else if (g_str_has_prefix(spec, "tcp:") && strrchr(spec + 4, ':')) {
+	} else if (ce_link_spec_valid(spec)) {
 		l = g_new0(struct ce_link, 1);
 		l->mode = MODE_TCP;
 		l->target = g_strdup(spec + 4);

@@ -39,6 +39,7 @@ struct ce_link_opts {
 
 int ce_link_new_fds(struct ce_link **lp, int in_fd, int out_fd, const struct ce_link_opts *opts,
         const struct ce_link_ops *ops, void *arg);
+bool ce_link_spec_valid(const char *spec);
 int ce_link_new_connect(struct ce_link **lp, const char *spec, const struct ce_link_opts *opts,
         const struct ce_link_ops *ops, void *arg, GError **err);
 void ce_link_start(struct ce_link *l);

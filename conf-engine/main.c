@@ -31,11 +31,16 @@
 
 #define QUIT_WAIT_MS 2000
 
-/* Exit codes: 0 clean stop, 1 start-up failure, 2 bad usage or configuration. */
+/*
+ * Exit codes: 0 clean stop, 1 start-up failure, 2 bad usage or configuration;
+ * --check-config: 0 clean, 2 errors (a start would refuse), 3 warnings only
+ * (a start would go on, ignoring what they name).
+ */
 enum {
 	EXIT_OK = 0,
 	EXIT_START = 1,
 	EXIT_CONFIG = 2,
+	EXIT_WARNINGS = 3,
 };
 
 struct app {
@@ -169,8 +174,11 @@ static int load_config(struct ce_config **cfgp)
 	return r;
 }
 
-/* [log] level=LEVEL and domain.NAME=LEVEL; --log-level overrides the default. */
-static int apply_log_config(const struct ce_config *cfg)
+/*
+ * [log] level=LEVEL and domain.NAME=LEVEL (the review refused bad ones, an
+ * empty one is the default); --log-level overrides the default.
+ */
+static void apply_log_config(const struct ce_config *cfg)
 {
 	unsigned i, n = ce_config_n_entries(cfg, "log");
 	enum ce_log_level level;
@@ -183,73 +191,70 @@ static int apply_log_config(const struct ce_config *cfg)
 			domain = "";
 		else if (g_str_has_prefix(e->key, "domain.") && e->key[7])
 			domain = e->key + 7;
-		else
-			continue;
-		if (ce_log_parse_level(e->value, &level) < 0) {
-			fprintf(stderr,
-			        "conf-engine: configuration error: %s:%u: bad log level '%s'\n",
-			        e->file, e->line, e->value);
-			return -EINVAL;
-		}
-		ce_log_set_level(domain, level);
+		if (domain && ce_log_parse_level(e->value, &level) == 0)
+			ce_log_set_level(domain, level);
 	}
-	if (opt_log_level) {
-		if (ce_log_parse_level(opt_log_level, &level) < 0) {
-			fprintf(stderr, "conf-engine: bad --log-level '%s'\n", opt_log_level);
-			return -EINVAL;
-		}
+	if (opt_log_level && ce_log_parse_level(opt_log_level, &level) == 0)
 		ce_log_set_level(NULL, level);
-	}
-	return 0;
 }
 
-/* Core keys of [general] whose values can be wrong: say where. */
-static int check_general(const struct ce_config *cfg)
+/* The command line's own values (the configuration's are reviewed with it). */
+static int check_options(void)
 {
-	const struct ce_config_entry *e = ce_config_lookup(cfg, "general", "log_to");
-	const char *spec = opt_connect;
+	enum ce_log_level level;
 
-	if (e && strcmp(e->value, "stderr") && strcmp(e->value, "yate")) {
+	if (opt_log_level && ce_log_parse_level(opt_log_level, &level) < 0) {
+		fprintf(stderr, "conf-engine: bad --log-level '%s'\n", opt_log_level);
+		return -EINVAL;
+	}
+	if (opt_connect && *opt_connect && strcmp(opt_connect, "stdio") &&
+	        !ce_link_spec_valid(opt_connect)) {
 		fprintf(stderr,
-		        "conf-engine: configuration error: %s:%u: log_to must be stderr or yate, "
-		        "not "
-		        "'%s'\n",
-		        e->file, e->line, e->value);
-		return -EINVAL;
-	}
-	e = ce_config_lookup(cfg, "general", "connect");
-	if (!spec && e)
-		spec = e->value;
-	if (spec && *spec && strcmp(spec, "stdio") && !g_str_has_prefix(spec, "unix:") &&
-	        !g_str_has_prefix(spec, "tcp:")) {
-		if (spec == opt_connect)
-			fprintf(stderr,
-			        "conf-engine: bad --connect '%s': expected unix:PATH or "
-			        "tcp:HOST:PORT\n",
-			        spec);
-		else
-			fprintf(stderr,
-			        "conf-engine: configuration error: %s:%u: connect must be "
-			        "unix:PATH or "
-			        "tcp:HOST:PORT\n",
-			        e->file, e->line);
+		        "conf-engine: bad --connect '%s': expected unix:PATH or tcp:HOST:PORT\n",
+		        opt_connect);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-/* --check-config: what each module would refuse at start, then OK. */
-static int check_modules(const struct ce_config *cfg)
+/*
+ * What a start finds wrong with the configuration, printed the same way
+ * at a start and by --check-config: errors stop the start, warnings do
+ * not.  Returns -EINVAL on errors, else the number of warnings.
+ */
+static int review(const struct ce_config *cfg)
 {
-	GError *err = NULL;
+	struct ce_config_report rep;
+	unsigned i;
+	int r;
 
-	if (ce_engine_check_config(cfg, &err) < 0) {
-		fprintf(stderr, "conf-engine: configuration error: %s\n", err->message);
-		g_error_free(err);
+	ce_config_report_init(&rep);
+	r = ce_engine_check_config(cfg, &rep);
+	for (i = 0; i < rep.errors->len; i++)
+		fprintf(stderr, "conf-engine: configuration error: %s\n",
+		        (char *)rep.errors->pdata[i]);
+	for (i = 0; i < rep.warnings->len; i++)
+		fprintf(stderr, "conf-engine: configuration warning: %s\n",
+		        (char *)rep.warnings->pdata[i]);
+	if (r == 0)
+		r = (int)rep.warnings->len;
+	ce_config_report_clear(&rep);
+	return r;
+}
+
+/* --check-config's verdict, from review()'s. */
+static int check_verdict(const struct ce_config *cfg, int reviewed)
+{
+	const char *path = ce_config_path(cfg) ? ce_config_path(cfg) : "(built-in defaults)";
+
+	if (reviewed < 0)
 		return EXIT_CONFIG;
+	if (reviewed > 0) {
+		fprintf(stderr, "conf-engine: configuration %s: %d warning%s\n", path, reviewed,
+		        reviewed > 1 ? "s" : "");
+		return EXIT_WARNINGS;
 	}
-	printf("conf-engine: configuration %s OK\n",
-	        ce_config_path(cfg) ? ce_config_path(cfg) : "(built-in defaults)");
+	printf("conf-engine: configuration %s OK\n", path);
 	return EXIT_OK;
 }
 
@@ -411,12 +416,14 @@ int main(int argc, char **argv)
 		printf("conf-engine %s\n", PACKAGE_VERSION);
 		return EXIT_OK;
 	}
-	if (load_config(&app.cfg) < 0 || apply_log_config(app.cfg) < 0 ||
-	        check_general(app.cfg) < 0) {
+	if (load_config(&app.cfg) < 0 || check_options() < 0) {
 		code = EXIT_CONFIG;
 	} else if (opt_check) {
-		code = check_modules(app.cfg);
+		code = check_verdict(app.cfg, review(app.cfg));
+	} else if (review(app.cfg) < 0) {
+		code = EXIT_CONFIG;
 	} else {
+		apply_log_config(app.cfg);
 		code = run(&app);
 		teardown(&app);
 		app.cfg = NULL; /* the engine took it */

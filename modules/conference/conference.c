@@ -2,6 +2,7 @@
  * console */
 #define G_LOG_DOMAIN "conference"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
+#include "mixer.h"
 
 /*
  * Joining (DESIGN.md §2, transcript 1).  Yate offers
@@ -41,10 +43,51 @@ static gint64 mono_clock(void *arg)
 	return g_get_monotonic_time();
 }
 
+static const char *check_ip(const char *v)
+{
+	struct in6_addr a;
+
+	return inet_pton(AF_INET, v, &a) == 1 || inet_pton(AF_INET6, v, &a) == 1
+	               ? NULL
+	               : "expects an IPv4 or IPv6 address";
+}
+
+/*
+ * The keys of [conference], with the ranges the readers below, prompt.c
+ * (prompts, tone_duration) and media-glue.c (RTP, jitter buffer, talkers)
+ * clamp to: a value outside them stops the start (docs/configuration.md).
+ */
+static const struct ce_config_key conference_keys[] = {
+        CE_KEY_INT("priority", 0, 1000),
+        CE_KEY_INT("maxusers", 0, 100000),
+        CE_KEY_INT("rate", 8000, 48000),
+        CE_KEY_CHOICE("format", "mulaw|alaw"),
+        CE_KEY_STRING("rtp_address"),
+        CE_KEY_CHECK("rtp_bind", check_ip),
+        CE_KEY_INT("rtp_port", 0, 65535),
+        CE_KEY_INT("media_threads", 1, 64),
+        CE_KEY_INT("rtp_timeout", 0, 3600000),
+        CE_KEY_INT("jbuf_min", 0, 500),
+        CE_KEY_INT("jbuf_max", 20, 500),
+        CE_KEY_INT("max_talkers", 1, CE_MIX_MAX_TALKERS),
+        CE_KEY_INT("offer_timeout", 100, 600000),
+        CE_KEY_INT("step_timeout", 100, 600000),
+        CE_KEY_INT("join_timeout", 100, 600000),
+        CE_KEY_INT("tick", 10, 10000),
+        CE_KEY_BOOL("joined_peerid"),
+        CE_KEY_STRING("prompts_dir"),
+        CE_KEY_STRING("enter_prompt"),
+        CE_KEY_STRING("leave_prompt"),
+        CE_KEY_STRING("lonely_prompt"),
+        CE_KEY_STRING("record_prompt"),
+        CE_KEY_INT("tone_duration", 20, CE_TONE_MAX_DURATION),
+        CE_KEY_END,
+};
+
 /** Read the [conference] section (defaults for anything missing; @cfg may be NULL). */
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg)
 {
-	const char *fmt = cfg ? ce_config_get(cfg, "conference", "format", "mulaw") : "mulaw";
+	const char *fmt = cfg ? ce_config_get(cfg, "conference", "format", "") : "";
 	const char *S = "conference";
 
 	set->priority = cfg ? ce_config_get_int(cfg, S, "priority", 50, 0, 1000) : 50;
@@ -53,7 +96,9 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	set->rate = cfg ? ce_config_get_int(cfg, S, "rate", 8000, 8000, 48000) : 8000;
 	set->rtp_address =
 	        g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") : "127.0.0.1");
-	if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
+	if (!*fmt) {
+		set->codec = CE_CODEC_PCMU;
+	} else if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
 		g_warning("[conference] format=%s is not mulaw or alaw, using mulaw", fmt);
 		set->codec = CE_CODEC_PCMU;
 	}
@@ -673,4 +718,5 @@ static void conference_exit(struct ce_engine *ce)
 	g_clear_pointer(&s_media, ce_cmedia_glue_free);
 }
 
-CE_MODULE_DEFINE(conference, CE_MODULE_PRIORITY_DEFAULT, conference_init, conference_exit);
+CE_MODULE_DEFINE_CONFIG(conference, CE_MODULE_PRIORITY_DEFAULT, conference_init, conference_exit,
+        conference_keys, NULL);

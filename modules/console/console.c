@@ -265,6 +265,12 @@ static const struct {
                 cmd_debug, complete_debug},
 };
 
+/* The keys of [console]. */
+static const struct ce_config_key console_keys[] = {
+        CE_KEY_INT("priority", 0, G_MAXINT),
+        CE_KEY_END,
+};
+
 static void console_exit(struct ce_engine *ce);
 
 static int console_init(struct ce_engine *ce)
@@ -303,4 +309,5 @@ static void console_exit(struct ce_engine *ce)
 	con.n_cmds = 0;
 }
 
-CE_MODULE_DEFINE(console, CE_MODULE_PRIORITY_HIGH, console_init, console_exit);
+CE_MODULE_DEFINE_CONFIG(
+        console, CE_MODULE_PRIORITY_HIGH, console_init, console_exit, console_keys, NULL);

@@ -259,5 +259,12 @@ static int dialplan_check(const struct ce_config *cfg, GError **err)
 	return r;
 }
 
-CE_MODULE_DEFINE_CHECKED(
-        dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit, dialplan_check);
+/* The keys of [dialplan]; the dialplan file's own sections are its contexts. */
+static const struct ce_config_key dialplan_keys[] = {
+        CE_KEY_STRING("file"),
+        CE_KEY_INT("priority", 0, G_MAXINT),
+        CE_KEY_END,
+};
+
+CE_MODULE_DEFINE_CONFIG(dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit,
+        dialplan_keys, dialplan_check);

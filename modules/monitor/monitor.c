@@ -366,6 +366,35 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 
 /* ---- configuration ---- */
 
+/* An octal permission mode, as chmod takes it. */
+static const char *check_mode(const char *v)
+{
+	char *end;
+	unsigned long perm = strtoul(v, &end, 8);
+
+	return *end || perm > 0777 || *v == '-' ? "expects an octal mode (0000..0777)" : NULL;
+}
+
+/* The keys of [monitor], with the ranges the readers below clamp to. */
+static const struct ce_config_key monitor_keys[] = {
+        CE_KEY_STRING("targets"),
+        CE_KEY_STRING("event_log"),
+        CE_KEY_INT("event_log_size", 4096, G_MAXINT),
+        CE_KEY_INT("event_log_keep", 0, 1000),
+        CE_KEY_INT("event_log_queue", 16, 1 << 24),
+        CE_KEY_STRING("socket"),
+        CE_KEY_CHECK("socket_mode", check_mode),
+        CE_KEY_INT("socket_queue", 4096, 1 << 30),
+        CE_KEY_INT("socket_clients", 1, 4096),
+        CE_KEY_STRING("forward"),
+        CE_KEY_BOOL("store"),
+        CE_KEY_INT("cdr_delay", 0, 600000),
+        CE_KEY_INT("max_rooms", 1, 1000000),
+        CE_KEY_INT("max_participants", 1, 10000000),
+        CE_KEY_INT("max_speakers", 1, 1024),
+        CE_KEY_END,
+};
+
 /* @key as a path: relative to the configuration file's directory; NULL if off. */
 static char *path_opt(const struct ce_config *cfg, const char *key, const char *def)
 {
@@ -410,16 +439,15 @@ static int open_log(struct monitor *m, const struct ce_config *cfg)
 static int open_socket(struct monitor *m, const struct ce_config *cfg)
 {
 	char *path = path_opt(cfg, "socket", NULL);
-	const char *mode = ce_config_get(cfg, SECTION, "socket_mode", "0660");
+	const char *mode = ce_config_get(cfg, SECTION, "socket_mode", "");
+	unsigned long perm = 0660;
 	GError *error = NULL;
-	char *end;
-	unsigned long perm = strtoul(mode, &end, 8);
 	int err = 0;
 
-	if (*end || perm > 0777) {
+	if (*mode && check_mode(mode))
 		g_warning("[monitor] socket_mode=%s is not an octal mode, using 0660", mode);
-		perm = 0660;
-	}
+	else if (*mode)
+		perm = strtoul(mode, NULL, 8);
 	if (path)
 		err = ce_mon_fanout_new(&m->fan, path, (unsigned)perm,
 		        ce_config_get_int(cfg, SECTION, "socket_queue", 256 << 10, 4096, 1 << 30),
@@ -589,5 +617,5 @@ static void monitor_exit(struct ce_engine *ce)
 	g_clear_pointer(&s_mon, monitor_free);
 }
 
-CE_MODULE_DEFINE_CHECKED(
-        monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit, monitor_check);
+CE_MODULE_DEFINE_CONFIG(
+        monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit, monitor_keys, monitor_check);

@@ -185,7 +185,9 @@ static void on_admit(const struct ce_admission *a, void *arg)
 		refuse(s, q->msg, "forbidden", "cancelled: the conference was cancelled");
 		break;
 	case CE_ADMIT_PIN_REQUIRED:
-		refuse(s, q->msg, "noauth", "pinrequired: the conference needs a PIN");
+		/* not noauth: Yate's SIP channel answers that with a 401 challenge,
+		 * which a phone takes for its own credentials being wrong */
+		refuse(s, q->msg, "forbidden", "pinrequired: the conference needs a PIN");
 		break;
 	case CE_ADMIT_BAD_PIN:
 		refuse(s, q->msg, "forbidden", "badpin: wrong PIN");

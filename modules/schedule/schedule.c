@@ -40,6 +40,24 @@ void ce_sched_send(struct sched *s, struct ce_msg *msg)
 	ce_msg_unref(msg);
 }
 
+/* The keys of [schedule], with the ranges load_settings() clamps to. */
+static const struct ce_config_key schedule_keys[] = {
+        CE_KEY_INT("priority", 0, 1000),
+        CE_KEY_INT("tick", 10, 60000),
+        CE_KEY_INT("poll_interval", 1, 86400),
+        CE_KEY_INT("admit_timeout", 100, 60000),
+        CE_KEY_INT("maxusers", 1, 100000),
+        CE_KEY_BOOL("guard_rooms"),
+        CE_KEY_BOOL("dialout"),
+        CE_KEY_INT("dial_retries", 0, 100),
+        CE_KEY_INT("dial_retry_delay", 1, 86400),
+        CE_KEY_INT("dial_timeout", 100, 600000),
+        CE_KEY_STRING("notify_prefix"),
+        CE_KEY_STRING("end_reason"),
+        CE_KEY_STRING("pin_param"),
+        CE_KEY_END,
+};
+
 static void load_settings(struct sched_settings *set, const struct ce_config *cfg)
 {
 	set->priority = (unsigned)ce_config_get_int(cfg, SECTION, "priority", 45, 0, 1000);
@@ -268,4 +286,5 @@ unsigned ce_schedule_n_active(struct ce_engine *ce)
 	return mod && mod->ce == ce ? g_hash_table_size(mod->confs) : 0;
 }
 
-CE_MODULE_DEFINE(schedule, CE_MODULE_PRIORITY_DEFAULT, schedule_init, schedule_exit);
+CE_MODULE_DEFINE_CONFIG(
+        schedule, CE_MODULE_PRIORITY_DEFAULT, schedule_init, schedule_exit, schedule_keys, NULL);

@@ -81,7 +81,7 @@ static int path_opt(
 static int read_backend(const struct ce_config *cfg, enum ce_store_backend *b, GError **err)
 {
 	const struct ce_config_entry *e = ce_config_lookup(cfg, SECTION, "backend");
-	const char *backend = e ? e->value : "sqlite";
+	const char *backend = e && *e->value ? e->value : "sqlite";
 
 	if (strcmp(backend, "sqlite") == 0) {
 		*b = CE_STORE_SQLITE;
@@ -186,7 +186,23 @@ static void store_exit(struct ce_engine *ce)
 	memset(&mod, 0, sizeof(mod));
 }
 
-/* --check-config: the backend is known and a PostgreSQL conninfo parses. */
+/*
+ * Whether the store puts a file in the built-in state directory (no
+ * [general] state_dir, which the engine checks itself, and no path of ours).
+ */
+static bool uses_default_state_dir(const struct ce_config *cfg, enum ce_store_backend b)
+{
+	if (*ce_config_get(cfg, "general", "state_dir", ""))
+		return false;
+	return !*ce_config_get(cfg, SECTION, "spool_dir", "") ||
+	       (b == CE_STORE_SQLITE && !*ce_config_get(cfg, SECTION, "sqlite_path", ""));
+}
+
+/*
+ * --check-config and the review before a start: the state directory the
+ * store would make can be made, and a PostgreSQL conninfo parses.  A bad
+ * backend is the review's to report (its key table lists the choices).
+ */
 static int store_check(const struct ce_config *cfg, GError **err)
 {
 	const struct ce_config_entry *ci = ce_config_lookup(cfg, SECTION, "pg_conninfo");
@@ -194,14 +210,17 @@ static int store_check(const struct ce_config *cfg, GError **err)
 	GError *e = NULL;
 	int r;
 
-	if (!ce_config_has_section(cfg, SECTION))
+	if (!ce_config_has_section(cfg, SECTION) || read_backend(cfg, &b, NULL) < 0)
 		return 0;
-	if ((r = read_backend(cfg, &b, err)) < 0 || b != CE_STORE_POSTGRESQL)
+	if (uses_default_state_dir(cfg, b) && (r = ce_engine_check_state_dir(cfg, err)) < 0)
 		return r;
+	if (b != CE_STORE_POSTGRESQL)
+		return 0;
 	if (!ci) {
+		const struct ce_config_entry *be = ce_config_lookup(cfg, SECTION, "backend");
+
 		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
-		        "%s: [store] backend=postgresql needs pg_conninfo",
-		        ce_config_path(cfg) ? ce_config_path(cfg) : "configuration");
+		        "%s:%u: [store] backend=postgresql needs pg_conninfo", be->file, be->line);
 		return -EINVAL;
 	}
 	if ((r = ce_db_pg_check_conninfo(ci->value, &e)) < 0) {
@@ -212,4 +231,19 @@ static int store_check(const struct ce_config *cfg, GError **err)
 	return r;
 }
 
-CE_MODULE_DEFINE_CHECKED(store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit, store_check);
+/* The keys of [store], with the ranges read_options() clamps to. */
+static const struct ce_config_key store_keys[] = {
+        CE_KEY_CHOICE("backend", "sqlite|postgresql"),
+        CE_KEY_STRING("sqlite_path"),
+        CE_KEY_STRING("pg_conninfo"),
+        CE_KEY_STRING("spool_dir"),
+        CE_KEY_INT("workers", 1, 64),
+        CE_KEY_INT("query_timeout_ms", 50, 60000),
+        CE_KEY_INT("reconnect_min_ms", 10, 3600000),
+        CE_KEY_INT("reconnect_max_ms", 10, 3600000),
+        CE_KEY_INT("connect_timeout_ms", 1, 600000),
+        CE_KEY_END,
+};
+
+CE_MODULE_DEFINE_CONFIG(
+        store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit, store_keys, store_check);

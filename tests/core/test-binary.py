@@ -484,11 +484,80 @@ def test_yate_launch():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def config_lines(stderr):
+    """The review's lines ("conf-engine: configuration error/warning: ...") of a run's stderr."""
+    if isinstance(stderr, bytes):
+        stderr = stderr.decode("utf-8", "replace")
+    return [l for l in stderr.splitlines()
+            if l.startswith(("conf-engine: configuration error: ", "conf-engine: configuration warning: "))]
+
+
+def test_check_config_review():
+    """--check-config reports every mistake with FILE:LINE, and a start reports the same ones."""
+    d = tempfile.mkdtemp()
+    try:
+        blocker = os.path.join(d, "not-a-dir")
+        with open(blocker, "w") as f:
+            f.write("a file where state_dir wants a directory\n")
+        bad = os.path.join(d, "bad.conf")
+        with open(bad, "w") as f:
+            f.write("[general]\n"                       # 1
+                    "state_dir=not-a-dir/state\n"       # 2: cannot be made (a file is in the way)
+                    "nod=pbx1\n"                        # 3: misspelt key
+                    "[stor]\n"                          # 4: misspelt section: the store would be off
+                    "backend=sqlite\n"                  # 5
+                    "[conference]\n"                    # 6
+                    "maxusers=lots\n"                   # 7
+                    "rate=96000\n"                      # 8
+                    "colour=blue\n")                    # 9: a key nothing reads
+        want = [
+            ("error", bad + ":2: state_dir " + os.path.join(d, "not-a-dir/state") +
+             ": cannot create or write the directory: Not a directory"),
+            ("error", bad + ":7: [conference] maxusers=lots: expects an integer (0..100000)"),
+            ("error", bad + ":8: [conference] rate=96000: outside 8000..48000"),
+            ("warning", bad + ":3: [general] unknown key 'nod' is ignored (did you mean 'node'?)"),
+            ("warning", bad + ":4: unknown section [stor] is ignored (did you mean [store]?)"),
+            ("warning", bad + ":9: [conference] unknown key 'colour' is ignored"),
+        ]
+        p = subprocess.run([BINARY, "--check-config", "--config", bad], capture_output=True, timeout=WAIT)
+        checked = config_lines(p.stderr)
+        for sev, msg in want:
+            tap(("conf-engine: configuration %s: %s" % (sev, msg)) in checked,
+                "--check-config reports the %s %s" % (sev, msg.split(": ", 1)[1]), p.stderr)
+        tap(p.returncode == 2 and b"OK" not in p.stdout, "--check-config: errors exit 2", p.stderr)
+        p = subprocess.run([BINARY, "--config", bad], capture_output=True, timeout=WAIT, stdin=subprocess.DEVNULL)
+        tap(p.returncode == 2 and config_lines(p.stderr) == checked,
+            "a start with the same file refuses (exit 2) with the same messages", p.stderr)
+        tap(not os.path.exists(os.path.join(d, "state")), "nothing was created")
+
+        warn = os.path.join(d, "warn.conf")
+        with open(warn, "w") as f:
+            f.write("[stor]\nbackend=sqlite\n[log]\nlevel=note\nlevle=debug\n")
+        p = subprocess.run([BINARY, "--check-config", "--config", warn], capture_output=True, timeout=WAIT)
+        checked = config_lines(p.stderr)
+        tap(p.returncode == 3 and checked == [
+            "conf-engine: configuration warning: %s:1: unknown section [stor] is ignored (did you mean [store]?)" % warn,
+            "conf-engine: configuration warning: %s:5: [log] unknown key 'levle' is ignored (did you mean 'level'?)" % warn],
+            "--check-config: warnings only exit 3, each with FILE:LINE", p.stderr)
+        e = Engine("--config", warn)
+        try:
+            first = e.out.next()
+            tap(first is not None and first.startswith("%%>"), "a start with warnings goes on", first)
+            e.p.stdin.close()
+            rc = e.wait()
+            tap(rc == 0 and config_lines(e.stderr_text()) == checked,
+                "... and prints the same warnings", e.stderr_text())
+        finally:
+            e.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
-    for t in (test_options, test_yate_launch, test_check_config_modules, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
+    for t in (test_options, test_yate_launch, test_check_config_modules, test_check_config_review, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
               test_connect_unix, test_connect_tcp):
         try:
             t()

@@ -1,10 +1,13 @@
-/* test-config.c - unit tests for conf-engine/config.c (syntax, errors, includes, getters) */
+/* test-config.c - unit tests for conf-engine/config.c (syntax, errors, includes, getters, review)
+ */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "conf-engine/config.h"
+#include "conf-engine/engine.h"
 #include "tests/testutil.h"
 
 static struct ce_config *parse_ok(const char *text)
@@ -402,6 +405,233 @@ static void test_hostile(void)
 	g_string_free(s, TRUE);
 }
 
+static const char *check_even(const char *v)
+{
+	return atoi(v) % 2 ? "expects an even number" : NULL;
+}
+
+static const struct ce_config_key store_keys[] = {
+        CE_KEY_STRING("name"),
+        CE_KEY_BOOL("on"),
+        CE_KEY_INT("rate", 8000, 48000),
+        CE_KEY_CHOICE("codec", "mulaw|alaw"),
+        CE_KEY_CHECK("even", check_even),
+        CE_KEY_STRING("domain."),
+        CE_KEY_END,
+};
+
+static const struct ce_config_key general_keys[] = {
+        CE_KEY_STRING("state_dir"),
+        CE_KEY_END,
+};
+
+static const struct ce_config_section_keys known[] = {
+        {"store", store_keys},
+        {"general", general_keys},
+};
+
+static void assert_messages(GPtrArray *got, const char *const *want)
+{
+	unsigned i;
+
+	for (i = 0; want[i]; i++) {
+		g_assert_cmpuint(i, <, got->len);
+		g_assert_cmpstr(got->pdata[i], ==, want[i]);
+	}
+	g_assert_cmpuint(got->len, ==, i);
+}
+
+/* Unknown sections and keys are warnings, values their keys cannot take errors, with FILE:LINE. */
+static void test_review(void)
+{
+	struct ce_config *cfg = parse_ok("[store]\n"
+	                                 "name=x\n"
+	                                 "on=maybe\n"
+	                                 "rate=96000\n"
+	                                 "rate=lots\n"
+	                                 "codec=gsm\n"
+	                                 "even=3\n"
+	                                 "domain.x=1\n"
+	                                 "domain.=1\n"
+	                                 "rat=8000\n"
+	                                 "state_dir=/x\n"
+	                                 "zzz=1\n"
+	                                 "on=\nrate=\ncodec=\n"
+	                                 "[stor]\n"
+	                                 "k=v\n"
+	                                 "[general]\nstate_dir=ok\n"
+	                                 "[whatever]\n"
+	                                 "[STORE]\n");
+	static const char *const errors[] = {
+	        "t.conf:3: [store] on=maybe: expects a boolean (true or false)",
+	        "t.conf:4: [store] rate=96000: outside 8000..48000",
+	        "t.conf:5: [store] rate=lots: expects an integer (8000..48000)",
+	        "t.conf:6: [store] codec=gsm: expects one of mulaw, alaw",
+	        "t.conf:7: [store] even=3: expects an even number",
+	        NULL,
+	};
+	static const char *const warnings[] = {
+	        "t.conf:9: [store] unknown key 'domain.' is ignored (did you mean 'domain.NAME'?)",
+	        "t.conf:10: [store] unknown key 'rat' is ignored (did you mean 'rate'?)",
+	        "t.conf:11: [store] unknown key 'state_dir' is ignored (it belongs in [general])",
+	        "t.conf:12: [store] unknown key 'zzz' is ignored",
+	        "t.conf:16: unknown section [stor] is ignored (did you mean [store]?)",
+	        "t.conf:20: unknown section [whatever] is ignored",
+	        "t.conf:21: unknown section [STORE] is ignored (did you mean [store]?)",
+	        NULL,
+	};
+	struct ce_config_report rep;
+
+	ce_config_report_init(&rep);
+	g_assert_cmpint(ce_config_review(cfg, known, G_N_ELEMENTS(known), &rep), ==, -EINVAL);
+	assert_messages(rep.errors, errors);
+	assert_messages(rep.warnings, warnings);
+	/* what the review reported, the getters do not report again (warnings are fatal here) */
+	g_assert_cmpint(ce_config_get_int(cfg, "store", "rate", 8000, 8000, 48000), ==, 48000);
+	g_assert_false(ce_config_get_bool(cfg, "store", "on", false));
+	ce_config_report_clear(&rep);
+	ce_config_free(cfg);
+
+	/* only warnings: 0; set keys have no FILE:LINE */
+	cfg = parse_ok("[store]\nrate=0x1f40\non=YES\ncodec=alaw\neven=4\n");
+	ce_config_set(cfg, "store", "nmae", "x");
+	ce_config_report_init(&rep);
+	g_assert_cmpint(ce_config_review(cfg, known, G_N_ELEMENTS(known), &rep), ==, 0);
+	g_assert_cmpuint(rep.errors->len, ==, 0);
+	g_assert_cmpuint(rep.warnings->len, ==, 1);
+	g_assert_cmpstr(rep.warnings->pdata[0], ==,
+	        "[store] unknown key 'nmae' is ignored (did you mean 'name'?)");
+	ce_config_report_clear(&rep);
+	ce_config_free(cfg);
+}
+
+/* The sample with every commented-out key switched on: all known, every shown value valid. */
+static void test_known_sample(void)
+{
+	const char *srcdir = g_getenv("CE_SRCDIR");
+	char *path =
+	        g_build_filename(srcdir ? srcdir : CE_SRCDIR, "conf", "conf-engine.conf", NULL);
+	struct ce_config_section_keys sections[CE_ENGINE_MAX_SECTIONS];
+	GRegex *re = g_regex_new("^;([A-Za-z_][A-Za-z0-9_.]*=)", G_REGEX_MULTILINE, 0, NULL);
+	struct ce_config_report rep;
+	struct ce_config *cfg = NULL;
+	char *text = NULL, *on;
+	unsigned i, keys = 0;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	on = g_regex_replace(re, text, -1, 0, "\\1", 0, NULL);
+	cfg = parse_ok(on);
+	for (i = 0; i < ce_config_n_sections(cfg); i++)
+		keys += ce_config_n_entries(cfg, ce_config_section_name(cfg, i));
+	g_assert_cmpuint(keys, >=, 60);
+	ce_config_report_init(&rep);
+	g_assert_cmpint(
+	        ce_config_review(cfg, sections, ce_engine_known_sections(sections), &rep), ==, 0);
+	for (i = 0; i < rep.warnings->len; i++)
+		g_test_message("%s", (char *)rep.warnings->pdata[i]);
+	g_assert_cmpuint(rep.warnings->len, ==, 0);
+	ce_config_report_clear(&rep);
+	ce_config_free(cfg);
+	g_regex_unref(re);
+	g_free(on);
+	g_free(text);
+	g_free(path);
+}
+
+/* "| `key` | type |" rows under "## [section]" headings, as "section key" -> type cell. */
+static GHashTable *documented_keys(const char *text)
+{
+	GHashTable *doc = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char **lines = g_strsplit(text, "\n", -1), *section = NULL;
+
+	for (char **l = lines; *l; l++) {
+		char **cells;
+
+		if (g_str_has_prefix(*l, "## ")) {
+			g_free(section);
+			section = g_str_has_prefix(*l, "## [")
+			                  ? g_strndup(*l + 4, strcspn(*l + 4, "]"))
+			                  : NULL;
+			continue;
+		}
+		if (!section || !g_str_has_prefix(*l, "| `"))
+			continue;
+		cells = g_strsplit(*l, "|", -1);
+		g_assert_cmpuint(g_strv_length(cells), >=, 3);
+		{
+			char *key = g_strndup(cells[1] + 2, strcspn(cells[1] + 2, "`"));
+			char *dot = strstr(key, ".NAME");
+
+			if (dot)
+				dot[1] = '\0'; /* domain.NAME: the family "domain." */
+			g_hash_table_insert(
+			        doc, g_strdup_printf("%s %s", section, key), g_strdup(cells[2]));
+			g_free(key);
+		}
+		g_strfreev(cells);
+	}
+	g_free(section);
+	g_strfreev(lines);
+	return doc;
+}
+
+/* docs/configuration.md documents every key the engine knows, no other, with its range. */
+static void test_known_docs(void)
+{
+	const char *srcdir = g_getenv("CE_SRCDIR");
+	char *path =
+	        g_build_filename(srcdir ? srcdir : CE_SRCDIR, "docs", "configuration.md", NULL);
+	struct ce_config_section_keys sections[CE_ENGINE_MAX_SECTIONS];
+	unsigned i, n = ce_engine_known_sections(sections), known_keys = 0;
+	char *text = NULL;
+	GHashTable *doc;
+
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	doc = documented_keys(text);
+	for (i = 0; i < n; i++) {
+		for (const struct ce_config_key *k = sections[i].keys; k->name; k++) {
+			char *id = g_strdup_printf("%s %s", sections[i].section, k->name);
+			const char *type = g_hash_table_lookup(doc, id);
+			char *range;
+
+			if (!type)
+				g_error("%s: [%s] %s is not documented", path, sections[i].section,
+				        k->name);
+			if (k->type == CE_CONFIG_INT) {
+				range = g_strdup_printf("%ld..%ld", k->min, k->max);
+				if (!strstr(type, range))
+					g_error("%s: [%s] %s: the type '%s' does not say %s", path,
+					        sections[i].section, k->name, type, range);
+				g_free(range);
+			}
+			g_free(id);
+			known_keys++;
+		}
+	}
+	if (g_hash_table_size(doc) != known_keys) {
+		GHashTableIter it;
+		gpointer id;
+
+		g_hash_table_iter_init(&it, doc);
+		while (g_hash_table_iter_next(&it, &id, NULL)) {
+			char **sk = g_strsplit(id, " ", 2);
+			bool found = false;
+
+			for (i = 0; i < n && !found; i++)
+				for (const struct ce_config_key *k = sections[i].keys; k->name; k++)
+					found = found || (!strcmp(sections[i].section, sk[0]) &&
+					                         !strcmp(k->name, sk[1]));
+			if (!found)
+				g_error("%s documents [%s] %s, which nothing reads", path, sk[0],
+				        sk[1]);
+			g_strfreev(sk);
+		}
+	}
+	g_hash_table_unref(doc);
+	g_free(text);
+	g_free(path);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -419,5 +649,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/config/getters", test_getters);
 	g_test_add_func("/config/set", test_set);
 	g_test_add_func("/config/hostile", test_hostile);
+	g_test_add_func("/config/review", test_review);
+	g_test_add_func("/config/known/sample", test_known_sample);
+	g_test_add_func("/config/known/docs", test_known_docs);
 	return g_test_run();
 }

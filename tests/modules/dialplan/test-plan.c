@@ -387,6 +387,7 @@ static void test_sample_file(void)
 	const char *srcdir = g_getenv("CE_SRCDIR");
 	struct ce_config *cfg = NULL;
 	struct ce_plan *p = NULL;
+	struct ce_msg *m = NULL;
 	GError *err = NULL;
 	char *path;
 
@@ -394,7 +395,15 @@ static void test_sample_file(void)
 	g_assert_cmpint(ce_config_load(&cfg, path, &err), ==, 0);
 	g_assert_cmpint(ce_plan_new(&p, cfg, &err), ==, 0);
 	g_assert_no_error(err);
-	check_route(p, "called=800:caller=tone/dial", "conf/room1");
+	/* as README.md says: 800 is the scheduled conference, with the PIN after it */
+	check_route(p, "called=800:caller=sip/1", "schedule/800");
+	route(p, "called=8001234:caller=sip/1", &m);
+	g_assert_cmpstr(m->retval, ==, "schedule/800");
+	g_assert_cmpstr(ce_msg_get(m, "pin"), ==, "1234");
+	ce_msg_unref(m);
+	/* ... and 801 an open room */
+	check_route(p, "called=801:caller=sip/1", "conf/lobby");
+	check_route(p, "called=805:caller=sip/1", "conf/room5");
 	ce_plan_free(p);
 	ce_config_free(cfg);
 	g_free(path);

@@ -93,7 +93,7 @@ tap.ok(r.events('answered', who='1001'), 'caller with the right PIN answered')
 tap.ok(r.messages('call.execute', ce_room='board', notify='conf-monitor/board', maxusers='10'),
        'schedule/800 became a join of room board with the room parameters')
 tap.ok(r.events('rejected', who='1002', error='forbidden'), 'wrong PIN: forbidden')
-tap.ok(r.events('rejected', who='1003', error='noauth'), 'no PIN: noauth')
+tap.ok(r.events('rejected', who='1003', error='forbidden'), 'no PIN: forbidden (SIP 403, not a 401 challenge)')
 tap.ok(r.events('rejected', who='1004'), 'unrouted number rejected')
 dial = r.messages('call.execute', callto='dumb/', ce_dialout='board')
 tap.ok(sorted(m['params'].get('target') for m in dial) == ['9001', '9002', '9003', '9004'],

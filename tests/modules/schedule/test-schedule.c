@@ -390,8 +390,8 @@ static void test_pin(struct sfx *f, gconstpointer backend)
 	c->moderator_pin = g_strdup("9999");
 	put_conf(f, c);
 	ann = put_part(f, c->id, "Ann", "9001", "314159", false);
-	assert_admit(f, "schedule/800", NULL, "sip/1", "noauth pinrequired");
-	assert_admit(f, "schedule/800", "", "sip/2", "noauth pinrequired");
+	assert_admit(f, "schedule/800", NULL, "sip/1", "forbidden pinrequired");
+	assert_admit(f, "schedule/800", "", "sip/2", "forbidden pinrequired");
 	assert_admit(f, "schedule/800", "4321", "sip/3", "forbidden badpin");
 	assert_admit(f, "schedule/800", "12345", "sip/4", "forbidden badpin");
 	assert_admit(f, "schedule/800", "123", "sip/5", "forbidden badpin");
@@ -404,7 +404,7 @@ static void test_pin(struct sfx *f, gconstpointer backend)
 	g_free(sid);
 	ce_msg_unref(m);
 	/* conf/board itself asks for the PIN too */
-	assert_admit(f, "conf/board", NULL, "sip/9", "noauth pinrequired");
+	assert_admit(f, "conf/board", NULL, "sip/9", "forbidden pinrequired");
 	ce_conference_unref(c);
 }
 
