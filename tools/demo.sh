@@ -5,14 +5,18 @@
 #   CE_DEMO_SKIP_DEPS=1 ...    do not run tools/install-deps.sh (packages already there)
 #
 # What it does: a fresh SQLite database in _build-demo/demo/, a conference on
-# access number 800 (PIN 1234) that starts now and lasts about 20 s, with two
-# participants to dial out (9001 answers, 9002 is busy).  conf-engine runs
-# under the router simulator (tests/sim/yate-sim, a Yate stand-in speaking
-# the real protocol and RTP); three callers with espeak-ng voices dial 800
-# with the PIN, one with a wrong PIN.  At the end the schedule drops every
-# leg.  Then the demo prints the events and CDRs the engine stored and where
-# the recording is.  Exit status 0 only when the conference really ran:
-# callers admitted, audio mixed (each caller heard the others), events stored.
+# access number 800 (PIN 1234, moderator PIN 9999) that starts now and lasts
+# about 20 s, with three participants to dial out: 9001 is a phone that
+# answers, 9002 is busy, 9003 is routed to wave/play/FILE (a Yate local
+# channel, which connects at once and never sends call.answered).  conf-engine
+# runs under the router simulator (tests/sim/yate-sim, a Yate stand-in
+# speaking the real protocol and RTP); three callers with espeak-ng voices dial
+# 800 with a PIN (Alice with the moderator's), one with a wrong PIN.  At the
+# end the schedule drops every leg.  Then the demo prints the events and CDRs
+# the engine stored (who each participant is: conference, participant id,
+# role, number, name, number called or dialled, direction) and where the
+# recording is.  Exit status 0 only when the conference really ran: callers
+# admitted, audio mixed (each caller heard the others), events stored.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -41,15 +45,17 @@ for f in sql/sqlite/[0-9]*.sql; do
 done
 now=$(date +%s)
 sqlite3 "$db" "
-INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at, time_zone,
-	early_join_s, end_alert_s, max_participants, record, record_file)
-VALUES ('800', 'demo', 'Demo conference', '1234', $((now + 4)) * 1000000,
+INSERT INTO conferences (access_number, room, title, pin, moderator_pin, starts_at, ends_at,
+	time_zone, early_join_s, end_alert_s, max_participants, record, record_file)
+VALUES ('800', 'demo', 'Demo conference', '1234', '9999', $((now + 4)) * 1000000,
 	$((now + 24)) * 1000000, 'UTC', 300, 8, 10, 1, '$work/demo-recording.wav');
 INSERT INTO participants (conference_id, name, address, role, dial_out)
 SELECT id, 'Dana Dialled', '9001', 'participant', 1 FROM conferences WHERE room = 'demo';
 INSERT INTO participants (conference_id, name, address, role, dial_out)
-SELECT id, 'Eli Busy', '9002', 'participant', 1 FROM conferences WHERE room = 'demo';"
-sqlite3 -header -column "$db" "SELECT id, access_number, room, title, pin,
+SELECT id, 'Eli Busy', '9002', 'participant', 1 FROM conferences WHERE room = 'demo';
+INSERT INTO participants (conference_id, name, address, role, dial_out)
+SELECT id, 'Wally Wave', '9003', 'participant', 1 FROM conferences WHERE room = 'demo';"
+sqlite3 -header -column "$db" "SELECT id, access_number, room, title, pin, moderator_pin,
 	datetime(starts_at / 1000000, 'unixepoch') AS starts_utc,
 	datetime(ends_at / 1000000, 'unixepoch') AS ends_utc, end_alert_s FROM conferences;"
 
@@ -64,6 +70,7 @@ voice alice "Good morning everyone. This is Alice. Let us start with the budget 
 voice bruno "Hello, Bruno here. I have the numbers from the sales team ready to share."
 voice chen "Hi, this is Chen. I can hear you both very well. Shall we begin?"
 voice dana "Dana speaking, I was called in by the conference. Thanks for dialling me."
+voice wally "This is a recorded message, played by Yate's wave channel to the conference."
 
 cat >"$work/conf-engine.conf" <<EOF
 [general]
@@ -82,11 +89,12 @@ cdr_delay=1000
 prompts_dir=$top/conf/prompts
 EOF
 cat >"$work/demo.scn" <<EOF
-# callers dial 800 with the PIN as a call parameter; 9001/9002 are the dial-out targets
+# callers dial 800 with the PIN as a call parameter; 9001-9003 are the dial-out targets
 route ^800\$ schedule/800
 callee 9001 answer delay=1 play=$work/dana.wav name=Dana
 callee 9002 busy
-at 0.5 call 1001 800 param.pin=1234 name=Alice play=$work/alice.wav record=alice-heard.wav
+route ^9003\$ wave/play/$work/wally.wav autorepeat=true
+at 0.5 call 1001 800 param.pin=9999 name=Alice play=$work/alice.wav record=alice-heard.wav
 at 1.0 call 1002 800 param.pin=1234 name=Bruno play=$work/bruno.wav
 at 1.5 call 1003 800 param.pin=1234 name=Chen play=$work/chen.wav
 at 2.0 call 1004 800 param.pin=0000 name=Mallory
@@ -111,12 +119,17 @@ grep -h '"ev":"expect"' "$work/sim-events.jsonl" | sed -n 's/.*"what":"\([^"]*\)
 
 say "events (SQLite table events)"
 sqlite3 -header -column "$db" "SELECT strftime('%H:%M:%f', at / 1000000.0, 'unixepoch') AS at,
-	kind, room, coalesce(leg, '') AS leg, coalesce(caller, '') AS caller,
-	coalesce(caller_name, '') AS name, coalesce(detail, '') AS detail FROM events ORDER BY id;"
+	kind, room, coalesce(conference_id, '') AS conf, coalesce(leg, '') AS leg,
+	coalesce(participant_id, '') AS pid, coalesce(role, '') AS role,
+	coalesce(caller, '') AS caller, coalesce(caller_name, '') AS name,
+	coalesce(called, '') AS called, coalesce(direction, '') AS dir,
+	coalesce(detail, '') AS detail FROM events ORDER BY id;"
 
 say "CDRs (SQLite table cdrs)"
-sqlite3 -header -column "$db" "SELECT room, leg, caller, caller_name AS name, called,
-	duration_ms, talk_ms, reason FROM cdrs ORDER BY joined_at;"
+sqlite3 -header -column "$db" "SELECT room, coalesce(conference_id, '') AS conf, leg,
+	coalesce(participant_id, '') AS pid, coalesce(role, '') AS role, caller,
+	coalesce(caller_name, '') AS name, coalesce(called, '') AS called,
+	coalesce(direction, '') AS dir, duration_ms, talk_ms, reason FROM cdrs ORDER BY joined_at;"
 
 say "recording"
 if [ -s "$work/demo-recording.wav" ]; then

@@ -419,9 +419,16 @@ static enum ce_msg_result on_input(struct ce_dispatch *d, struct ce_msg *msg, vo
 
 /*
  * A dial-out of the engine (transcript 2) that names a room:
- *   call.execute callto=dumb/ target=801 ce_dialout=room1  ->  true, id=dumb/4, peerid=sip/9
- * The new dumb/4 joins room1 like a caller would (RTP, no answer of ours:
- * the far end answers).  A room that refuses it gets the call dropped.
+ *   call.execute callto=dumb/ target=801 ce_dialout=room1  ->  true, id=dumb/4, peerid=tone/6
+ * dumb/4 joins room1 like a caller would (RTP, no answer of ours: the far
+ * end answers) once the call is connected.  Yate's dumb driver answers
+ * dumb/4 itself when the far channel left no targetid (Channel::callAccept:
+ * a local channel such as tone/ or wave/, which never sends call.answered),
+ * so such an answer is connected now.  With targetid=sip/9 the far end
+ * rings, and its call.answered (targetid or peerid dumb/4) connects it;
+ * meanwhile the call waits in conf->dialing, outside any room, so a busy or
+ * unanswered number never enters one.  A room that refuses it gets the call
+ * dropped.
  */
 static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *name)
 {
@@ -431,8 +438,6 @@ static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *n
 	struct ce_leg *leg = NULL;
 	GString *gname;
 
-	if (!id || !g_str_has_prefix(id, "dumb/") || ce_leg_find(conf, id))
-		return;
 	gname = g_string_new(name);
 	room = open_room(conf, gname, msg, &why);
 	g_string_free(gname, TRUE);
@@ -448,6 +453,39 @@ static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *n
 	ce_leg_send_drop(conf, id, room ? "failure" : why.error);
 }
 
+static void dialout_answer(struct ce_conf *conf, struct ce_msg *msg, const char *name)
+{
+	const char *id = ce_msg_get(msg, "id");
+	struct ce_msg *copy = NULL;
+
+	if (!id || !g_str_has_prefix(id, "dumb/") || ce_leg_find(conf, id))
+		return;
+	if (!ce_msg_get(msg, "targetid")) {
+		dialout_join(conf, msg, name);
+		return;
+	}
+	if (ce_msg_copy(&copy, msg) == 0)
+		g_hash_table_replace(conf->dialing, g_strdup(id), copy);
+}
+
+/* call.answered of a ringing dial-out (Yate names dumb/N as its targetid or peerid). */
+static void dialout_connected(struct ce_conf *conf, const struct ce_msg *msg)
+{
+	static const char *const keys[] = {"targetid", "peerid", "id"};
+	gpointer id, req;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(keys); i++) {
+		const char *v = ce_msg_get(msg, keys[i]);
+
+		if (v && g_hash_table_steal_extended(conf->dialing, v, &id, &req)) {
+			dialout_join(conf, req, ce_msg_get_def(req, "ce_dialout", ""));
+			g_free(id);
+			ce_msg_unref(req);
+			return;
+		}
+	}
+}
+
 static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct ce_conf *conf = arg;
@@ -458,7 +496,7 @@ static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
 	struct ce_leg *leg;
 
 	if (!name && dialout && handled)
-		dialout_join(conf, msg, dialout);
+		dialout_answer(conf, msg, dialout);
 	if (ce_msg_get(msg, "ce_recorder") && handled && peer && g_str_has_prefix(peer, "dumb/") &&
 	        !ce_leg_find(conf, peer)) {
 		/* a recorder call that Yate placed after its leg had ended (recording stopped) */
@@ -491,6 +529,7 @@ static void watch_hangup(struct ce_msg *msg, bool handled, void *arg)
 	(void)handled;
 	if (!id)
 		return;
+	g_hash_table_remove(conf->dialing, id);
 	if (leg)
 		ce_leg_end(leg, ce_msg_get_def(msg, "reason", "hangup"), false);
 	/* Yate's HangupHandler: a channel that goes is no longer an owner */
@@ -507,6 +546,8 @@ static void watch_disconnected(struct ce_msg *msg, bool handled, void *arg)
 	struct ce_leg *leg = ce_leg_find(conf, id);
 
 	(void)handled;
+	if (id)
+		g_hash_table_remove(conf->dialing, id); /* a dial-out that failed while ringing */
 	if (!leg) {
 		/* the caller lost its dumb/N peer */
 		leg = ce_leg_find(conf, ce_msg_get(msg, "lastpeerid"));
@@ -525,6 +566,8 @@ static void watch_answered(struct ce_msg *msg, bool handled, void *arg)
 	(void)handled;
 	if (leg)
 		ce_leg_answered(leg);
+	else
+		dialout_connected(arg, msg);
 }
 
 /**
@@ -632,6 +675,8 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	conf->legs = g_hash_table_new(g_str_hash, g_str_equal);
 	conf->offers = g_hash_table_new(g_str_hash, g_str_equal);
 	conf->moving = g_hash_table_new(g_str_hash, g_str_equal);
+	conf->dialing = g_hash_table_new_full(
+	        g_str_hash, g_str_equal, g_free, (GDestroyNotify)ce_msg_unref);
 	conf->all = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
 	conf->hooks = g_array_new(FALSE, FALSE, sizeof(int));
 	conf->watches = g_array_new(FALSE, FALSE, sizeof(int));
@@ -683,6 +728,7 @@ void ce_conf_free(struct ce_conf *conf)
 	g_ptr_array_free(conf->all, TRUE);
 	g_hash_table_destroy(conf->offers);
 	g_hash_table_destroy(conf->moving);
+	g_hash_table_destroy(conf->dialing);
 	g_hash_table_destroy(conf->legs);
 	g_hash_table_destroy(conf->rooms);
 	ce_conf_settings_free(&conf->set);

@@ -40,6 +40,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	if (!leg || !g_atomic_int_dec_and_test(&leg->refs))
 		return;
 	ce_msg_unref(leg->params);
+	ce_msg_unref(leg->who);
 	g_free(leg->id);
 	g_free(leg->peer);
 	g_free(leg);
@@ -51,6 +52,42 @@ const char *ce_leg_state_name(enum ce_leg_state st)
 	static const char *const names[] = {"offered", "peer", "rtp", "joined", "gone"};
 
 	return st <= CE_LEG_GONE ? names[st] : "?";
+}
+
+/*
+ * What a join request says about who the participant is: Yate's call
+ * parameters, and what the schedule module adds to the calls it admits or
+ * dials (docs/schedule.md).  The room repeats them in "joined", so that the
+ * monitor's events and CDRs know the participant (docs/monitor.md).
+ */
+static const char *const who_params[] = {"caller", "callername", "called", "billid",
+        "conference_id", "participant_id", "participant_name", "participant_role",
+        "participant_number", "participant_direction"};
+
+static struct ce_msg *who_new(const struct ce_msg *params)
+{
+	struct ce_msg *who = NULL;
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(who_params); i++) {
+		const char *v = ce_msg_get(params, who_params[i]);
+
+		if (!v || !*v)
+			continue;
+		if (!who && ce_msg_new(&who, NULL))
+			return NULL;
+		ce_msg_add(who, who_params[i], v);
+	}
+	return who;
+}
+
+/** Add to @m what the leg's join request said about who the participant is. */
+void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m)
+{
+	for (unsigned i = 0; leg->who && i < ce_msg_count(leg->who); i++) {
+		const struct ce_param *p = ce_msg_param(leg->who, i);
+
+		ce_msg_set(m, p->name, p->value);
+	}
 }
 
 /**
@@ -78,7 +115,8 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->billing = ce_msg_get_bool(params, "billing", false);
 	leg->player = ce_msg_get_bool(params, "player", false);
 	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.offer_timeout_ms * 1000;
-	/* only billing needs the request later: keep legs small otherwise */
+	leg->who = who_new(params);
+	/* only billing needs the whole request later: keep legs small otherwise */
 	err = leg->billing ? ce_msg_copy(&leg->params, params) : 0;
 	if (err)
 		goto out;

@@ -49,6 +49,7 @@ struct ce_leg {
 	unsigned port;   /* our RTP port */
 	struct ce_cmedia_leg *media;
 	struct ce_msg *params;     /* the join request (billing legs only) */
+	struct ce_msg *who;        /* who the participant is, for "joined" (or NULL) */
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
 	struct ce_dispatch *disc;  /* the channel's chan.disconnected, held while moving */
 	bool moving;               /* call.conference is moving the channel to dumb/N */
@@ -67,6 +68,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
 void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason);
 void ce_leg_tick(struct ce_leg *leg, gint64 now);
 unsigned ce_leg_media_flags(const struct ce_leg *leg);
+void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m);
 void ce_leg_set_muted(struct ce_leg *leg, bool on);
 void ce_leg_set_deaf(struct ce_leg *leg, bool on);
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);

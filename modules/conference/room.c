@@ -26,7 +26,11 @@
  *   chan.notify targetid=conf-monitor/yroom event=destroyed room=yroom maxusers=5
  *
  * Our legs are Yate's dumb/N channels, so id= is dumb/N and the caller's
- * channel appears as lastpeerid/peerid/speaker.N.peer.
+ * channel appears as lastpeerid/peerid/speaker.N.peer.  After Yate's
+ * parameters come what Yate's rooms do not say: "created" carries the
+ * request's conference_id, "joined" who the participant is (caller,
+ * callername, called, billid, conference_id and the schedule module's
+ * participant_* parameters, when the join request had them).
  */
 
 /** The module clock, in microseconds. */
@@ -196,6 +200,8 @@ static void notify_created(struct ce_room *room, const struct ce_msg *p)
 	ce_msg_add(m, "called", ce_msg_get_def(p, "called", ""));
 	ce_msg_add(m, "billid", ce_msg_get_def(p, "billid", ""));
 	ce_msg_add(m, "username", ce_msg_get_def(p, "username", ""));
+	if (ce_msg_get(p, "conference_id"))
+		ce_msg_add(m, "conference_id", ce_msg_get(p, "conference_id"));
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }
@@ -321,6 +327,7 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 	add_int(m, "users", room->users);
 	if (room->player_id)
 		ce_msg_add(m, "player", room->player_id);
+	ce_leg_add_who(leg, m);
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }

@@ -71,6 +71,7 @@ struct ce_conf {
 	GHashTable *legs;    /* dumb/N -> struct ce_leg (borrowed) */
 	GHashTable *offers;  /* caller channel id -> struct ce_leg waiting for dumb/N */
 	GHashTable *moving;  /* channel id -> struct ce_leg being moved (call.conference) */
+	GHashTable *dialing; /* dumb/N -> struct ce_msg: a dial-out ringing, not in a room yet */
 	unsigned disc_hook;  /* chan.disconnected handler while moves are pending */
 	GPtrArray *all;      /* every live leg (holds a reference) */
 	unsigned room_alloc; /* last allocated "x-N" room */

@@ -118,6 +118,19 @@ static void field_time(GString *out, const char *key, gint64 us)
 	g_string_append_printf(out, ",\"%s_us\":%" G_GINT64_FORMAT, key, us);
 }
 
+/* Who the participant is, under the names of the store's columns. */
+static void field_who(GString *out, gint64 participant_id, const char *role, const char *caller,
+        const char *caller_name, const char *called, const char *direction)
+{
+	if (participant_id > 0)
+		field_int(out, "participant_id", participant_id);
+	field_str(out, "role", role);
+	field_str(out, "caller", caller);
+	field_str(out, "caller_name", caller_name);
+	field_str(out, "called", called);
+	field_str(out, "direction", direction);
+}
+
 static void head(GString *out, const char *type, guint64 seq, const char *node)
 {
 	g_string_append_printf(out, "{\"type\":\"%s\",\"seq\":%" G_GUINT64_FORMAT, type, seq);
@@ -137,8 +150,8 @@ void ce_mon_json_event(GString *out, const struct ce_mon_event *ev, const char *
 		field_int(out, "conference_id", ev->conference_id);
 	field_str(out, "leg", ev->leg);
 	field_str(out, "peer", ev->peer);
-	field_str(out, "caller", ev->caller);
-	field_str(out, "called", ev->called);
+	field_who(out, ev->participant_id, ev->role, ev->caller, ev->caller_name, ev->called,
+	        ev->direction);
 	field_str(out, "billid", ev->billid);
 	if (ev->users >= 0)
 		field_int(out, "users", ev->users);
@@ -163,8 +176,8 @@ void ce_mon_json_cdr(GString *out, const struct ce_mon_cdr *cdr, const char *nod
 		field_int(out, "conference_id", cdr->conference_id);
 	field_str(out, "leg", cdr->leg);
 	field_str(out, "peer", cdr->peer);
-	field_str(out, "caller", cdr->caller);
-	field_str(out, "called", cdr->called);
+	field_who(out, cdr->participant_id, cdr->role, cdr->caller, cdr->caller_name, cdr->called,
+	        cdr->direction);
 	field_str(out, "billid", cdr->billid);
 	field_time(out, "joined", cdr->joined_at);
 	field_time(out, "left", cdr->left_at);

@@ -89,7 +89,12 @@ static void store_event(struct monitor *m, const struct ce_mon_event *ev)
 	        .room = (char *)ev->room,
 	        .conference_id = ev->conference_id,
 	        .leg = (char *)ev->leg,
+	        .participant_id = ev->participant_id,
+	        .role = (char *)ev->role,
 	        .caller = (char *)(ev->caller ? ev->caller : ev->peer),
+	        .caller_name = (char *)ev->caller_name,
+	        .called = (char *)ev->called,
+	        .direction = (char *)ev->direction,
 	};
 
 	if (!st)
@@ -110,8 +115,12 @@ static void store_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	        .room = (char *)c->room,
 	        .conference_id = c->conference_id,
 	        .leg = (char *)c->leg,
+	        .participant_id = c->participant_id,
+	        .role = (char *)c->role,
 	        .caller = (char *)(c->caller ? c->caller : c->peer),
+	        .caller_name = (char *)c->caller_name,
 	        .called = (char *)c->called,
+	        .direction = (char *)c->direction,
 	        .joined_at = c->joined_at,
 	        .left_at = c->left_at,
 	        .talk_ms = c->talk_ms,
@@ -133,6 +142,19 @@ static void add_int(struct ce_msg *f, const char *name, gint64 v)
 {
 	if (v >= 0)
 		ce_msg_setf(f, name, "%" G_GINT64_FORMAT, v);
+}
+
+/* Who the participant is, with the parameter names the schedule module gives calls. */
+static void add_who(struct ce_msg *f, gint64 conference_id, gint64 participant_id, const char *name,
+        const char *role, const char *direction)
+{
+	if (conference_id > 0)
+		add_int(f, "conference_id", conference_id);
+	if (participant_id > 0)
+		add_int(f, "participant_id", participant_id);
+	add(f, "participant_name", name);
+	add(f, "participant_role", role);
+	add(f, "participant_direction", direction);
 }
 
 static struct ce_msg *forward_new(struct monitor *m, const char *room, const char *event, gint64 at)
@@ -170,6 +192,7 @@ static void forward_event(struct monitor *m, const struct ce_mon_event *ev)
 	add(f, "caller", ev->caller);
 	add(f, "called", ev->called);
 	add(f, "billid", ev->billid);
+	add_who(f, ev->conference_id, ev->participant_id, ev->caller_name, ev->role, ev->direction);
 	add_int(f, "users", ev->users);
 	add_int(f, "maxusers", ev->maxusers);
 	add_int(f, "energy", ev->energy);
@@ -190,6 +213,7 @@ static void forward_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	add(f, "caller", c->caller);
 	add(f, "called", c->called);
 	add(f, "billid", c->billid);
+	add_who(f, c->conference_id, c->participant_id, c->caller_name, c->role, c->direction);
 	add_int(f, "joined_us", c->joined_at);
 	add_int(f, "left_us", c->left_at);
 	add_int(f, "duration_ms", (c->left_at - c->joined_at) / 1000);

@@ -45,11 +45,14 @@ struct ce_mon_event {
 	const char *target; /* the chan.notify targetid */
 	const char *leg;    /* the participant's channel in the room (conf/1, dumb/3) */
 	const char *peer;   /* the caller's channel (tone/4, sip/12) */
-	const char *caller;
-	const char *called;
+	const char *caller; /* who the participant is (track-priv.h, struct ce_mon_who) */
+	const char *caller_name;
+	const char *called; /* the number called (direction in) or dialled (out) */
 	const char *billid;
-	const char *detail; /* leave: reason; record-*: the file */
-	gint64 conference_id;
+	const char *role;      /* participant, moderator, listener */
+	const char *direction; /* "in" or "out" */
+	const char *detail;    /* leave: reason; record-*: the file */
+	gint64 conference_id, participant_id;
 	int users, maxusers; /* -1: unknown */
 	int energy;          /* talk-start: energy reported, else -1 */
 	gint64 duration_ms;  /* leave, talk-stop: time since enter / talk start, else -1 */
@@ -63,10 +66,13 @@ struct ce_mon_cdr {
 	const char *leg;
 	const char *peer;
 	const char *caller;
+	const char *caller_name;
 	const char *called;
 	const char *billid;
+	const char *role;
+	const char *direction;
 	const char *reason;
-	gint64 conference_id;
+	gint64 conference_id, participant_id;
 	gint64 joined_at, left_at; /* microseconds since the epoch */
 	gint64 talk_ms;
 };

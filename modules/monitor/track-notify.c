@@ -27,16 +27,15 @@
  *
  * A participant lives in t->legs from "joined" until its CDR is written:
  * after "left", it waits up to cdr_delay for chan.hangup (whose reason and
- * billid complete the CDR).  call.execute reports give caller, called and
- * billid, which Yate's rooms do not put in "joined".
+ * billid complete the CDR).  call.execute reports say who a leg is
+ * (struct ce_mon_who), which Yate's rooms do not put in "joined"; the
+ * engine's rooms do.
  */
 
 static void on_created(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,
         bool created, gint64 now)
 {
-	ce_mon_fill(&r->caller, ce_msg_get(msg, "caller"));
-	ce_mon_fill(&r->called, ce_msg_get(msg, "called"));
-	ce_mon_fill(&r->billid, ce_msg_get(msg, "billid"));
+	ce_mon_who_read(&r->who, msg);
 	if (created)
 		ce_mon_emit(t, r, NULL, CE_MON_CREATED, now, NULL);
 }
@@ -59,15 +58,13 @@ static void on_joined(
 	if (!p)
 		return;
 	ce_mon_fill(&p->peer, ce_msg_get(msg, "peerid"));
-	ce_mon_fill(&p->caller, ce_msg_get(msg, "caller"));
-	ce_mon_fill(&p->called, ce_msg_get(msg, "called"));
-	ce_mon_fill(&p->billid, ce_msg_get(msg, "billid"));
-	if (g_hash_table_size(r->parts) == 1 && !p->caller) {
+	ce_mon_who_read(&p->who, msg);
+	if (g_hash_table_size(r->parts) == 1 && !p->who.caller) {
 		/* Yate's "created" names the call that made the room: this one. */
-		ce_mon_fill(&p->caller, r->caller);
-		ce_mon_fill(&p->called, r->called);
-		ce_mon_fill(&p->billid, r->billid);
+		ce_mon_who_add(&p->who, &r->who);
 	}
+	if (r->who.conference_id <= 0)
+		r->who.conference_id = p->who.conference_id; /* a Yate room of a scheduled call */
 	ce_mon_emit(t, r, p, CE_MON_ENTER, now, NULL);
 }
 
@@ -203,7 +200,7 @@ static void room_update(struct ce_mon_room *r, const struct ce_msg *msg)
 	r->users = (int)ce_msg_get_int(msg, "users", r->users, 0, G_MAXINT);
 	r->maxusers = (int)ce_msg_get_int(msg, "maxusers", r->maxusers, 0, G_MAXINT);
 	if (cid)
-		r->conference_id = ce_msg_get_int(msg, "conference_id", 0, 0, G_MAXINT64);
+		r->who.conference_id = ce_msg_get_int(msg, "conference_id", 0, 0, G_MAXINT64);
 }
 
 static void dispatch(struct ce_mon_track *t, struct ce_mon_room *r, const char *event,

@@ -13,6 +13,29 @@
  * talking).  After "left" it waits in t->pending for chan.hangup.
  */
 
+/*
+ * Who a participant is.  Yate's calls carry caller, called, callername and
+ * billid; the schedule module adds conference_id and the participant_*
+ * parameters to the calls it admits or dials, and the engine's rooms repeat
+ * them in "joined" (docs/monitor.md).  A dial-out's caller= and callername=
+ * are what the far end sees (the conference's number and title), so there
+ * the participant is participant_number and participant_name.  Each field
+ * keeps the first value it gets.
+ */
+struct ce_mon_who {
+	char *caller;    /* the participant's number */
+	char *called;    /* the number called (direction in) or dialled (out) */
+	char *billid;    /* Yate's billing id of the call */
+	char *name;      /* participant_name, else the caller's callername */
+	char *role;      /* participant_role: participant, moderator, listener */
+	char *direction; /* participant_direction: "in" or "out" */
+	gint64 conference_id, participant_id;
+};
+
+void ce_mon_who_read(struct ce_mon_who *w, const struct ce_msg *msg);
+void ce_mon_who_add(struct ce_mon_who *w, const struct ce_mon_who *from);
+void ce_mon_who_clear(struct ce_mon_who *w);
+
 struct ce_mon_room {
 	char *key; /* source prefix + name */
 	char *name;
@@ -20,18 +43,17 @@ struct ce_mon_room {
 	enum ce_mon_source source;
 	bool explicit_talk;
 	int users, maxusers;
-	gint64 conference_id;
-	char *caller, *called, *billid; /* from "created": the first caller's */
-	GHashTable *parts;              /* leg id -> struct ce_mon_part (owned by t->legs) */
-	GPtrArray *talkers;             /* parts talking now */
+	struct ce_mon_who who; /* from "created": the first caller's, and the conference */
+	GHashTable *parts;     /* leg id -> struct ce_mon_part (owned by t->legs) */
+	GPtrArray *talkers;    /* parts talking now */
 };
 
 struct ce_mon_part {
 	struct ce_mon_room *room; /* NULL once left */
 	enum ce_mon_source source;
 	char *room_name, *target;
-	char *leg, *peer, *caller, *called, *billid, *reason;
-	gint64 conference_id;
+	char *leg, *peer, *reason;
+	struct ce_mon_who who;
 	gint64 joined_at, left_at, talk_since, talk_ms;
 	bool talking;
 	GList *pending; /* link in t->pending while waiting for its CDR */

@@ -10,7 +10,8 @@
 #include "track-priv.h"
 
 struct call {
-	char *peerid, *id, *caller, *called, *billid;
+	char *peerid, *id;
+	struct ce_mon_who who;
 	gint64 at;
 };
 
@@ -56,6 +57,61 @@ void ce_mon_fill(char **dst, const char *s)
 		*dst = ce_mon_field(s);
 }
 
+/* ---- who a participant is ---- */
+
+static void fill_id(gint64 *dst, const struct ce_msg *msg, const char *name)
+{
+	if (*dst <= 0)
+		*dst = ce_msg_get_int(msg, name, 0, 0, G_MAXINT64);
+}
+
+/** Fill what @w lacks from the parameters of a call or a "joined" (@msg). */
+void ce_mon_who_read(struct ce_mon_who *w, const struct ce_msg *msg)
+{
+	const char *dir = ce_msg_get(msg, "participant_direction");
+	const char *number = ce_msg_get(msg, "participant_number");
+	const char *name = ce_msg_get(msg, "participant_name");
+	bool out;
+
+	if (!g_strcmp0(dir, "in") || !g_strcmp0(dir, "out"))
+		ce_mon_fill(&w->direction, dir);
+	out = !g_strcmp0(w->direction, "out");
+	ce_mon_fill(&w->caller, number ? number : out ? NULL : ce_msg_get(msg, "caller"));
+	ce_mon_fill(&w->called, out ? number : ce_msg_get(msg, "called"));
+	ce_mon_fill(&w->name, name ? name : out ? NULL : ce_msg_get(msg, "callername"));
+	ce_mon_fill(&w->billid, ce_msg_get(msg, "billid"));
+	ce_mon_fill(&w->role, ce_msg_get(msg, "participant_role"));
+	fill_id(&w->conference_id, msg, "conference_id");
+	fill_id(&w->participant_id, msg, "participant_id");
+}
+
+/** Fill what @w lacks from @from. */
+void ce_mon_who_add(struct ce_mon_who *w, const struct ce_mon_who *from)
+{
+	ce_mon_fill(&w->caller, from->caller);
+	ce_mon_fill(&w->called, from->called);
+	ce_mon_fill(&w->billid, from->billid);
+	ce_mon_fill(&w->name, from->name);
+	ce_mon_fill(&w->role, from->role);
+	ce_mon_fill(&w->direction, from->direction);
+	if (w->conference_id <= 0)
+		w->conference_id = from->conference_id;
+	if (w->participant_id <= 0)
+		w->participant_id = from->participant_id;
+}
+
+/** Free the strings of @w. */
+void ce_mon_who_clear(struct ce_mon_who *w)
+{
+	g_free(w->caller);
+	g_free(w->called);
+	g_free(w->billid);
+	g_free(w->name);
+	g_free(w->role);
+	g_free(w->direction);
+	memset(w, 0, sizeof(*w));
+}
+
 /* ---- records ---- */
 
 static void part_free(struct ce_mon_part *p)
@@ -64,9 +120,7 @@ static void part_free(struct ce_mon_part *p)
 	g_free(p->target);
 	g_free(p->leg);
 	g_free(p->peer);
-	g_free(p->caller);
-	g_free(p->called);
-	g_free(p->billid);
+	ce_mon_who_clear(&p->who);
 	g_free(p->reason);
 	g_free(p);
 }
@@ -78,9 +132,7 @@ static void room_free(struct ce_mon_room *r)
 	g_free(r->key);
 	g_free(r->name);
 	g_free(r->target);
-	g_free(r->caller);
-	g_free(r->called);
-	g_free(r->billid);
+	ce_mon_who_clear(&r->who);
 	g_free(r);
 }
 
@@ -88,9 +140,7 @@ static void call_free(struct call *c)
 {
 	g_free(c->peerid);
 	g_free(c->id);
-	g_free(c->caller);
-	g_free(c->called);
-	g_free(c->billid);
+	ce_mon_who_clear(&c->who);
 	g_free(c);
 }
 
@@ -105,7 +155,7 @@ static void ev_room(
 	ev->at = now;
 	ev->room = r->name;
 	ev->target = r->target;
-	ev->conference_id = r->conference_id;
+	ev->conference_id = r->who.conference_id;
 	ev->users = r->users;
 	ev->maxusers = r->maxusers;
 	ev->energy = -1;
@@ -116,11 +166,15 @@ static void ev_part(struct ce_mon_event *ev, const struct ce_mon_part *p)
 {
 	ev->leg = p->leg;
 	ev->peer = p->peer;
-	ev->caller = p->caller;
-	ev->called = p->called;
-	ev->billid = p->billid;
-	if (p->conference_id > 0)
-		ev->conference_id = p->conference_id;
+	ev->caller = p->who.caller;
+	ev->caller_name = p->who.name;
+	ev->called = p->who.called;
+	ev->billid = p->who.billid;
+	ev->role = p->who.role;
+	ev->direction = p->who.direction;
+	ev->participant_id = p->who.participant_id;
+	if (p->who.conference_id > 0)
+		ev->conference_id = p->who.conference_id;
 }
 
 static void emit(struct ce_mon_track *t, const struct ce_mon_event *ev)
@@ -185,11 +239,15 @@ static void write_cdr(struct ce_mon_track *t, struct ce_mon_part *p)
 	        .target = p->target,
 	        .leg = p->leg,
 	        .peer = p->peer,
-	        .caller = p->caller,
-	        .called = p->called,
-	        .billid = p->billid,
+	        .caller = p->who.caller,
+	        .caller_name = p->who.name,
+	        .called = p->who.called,
+	        .billid = p->who.billid,
+	        .role = p->who.role,
+	        .direction = p->who.direction,
 	        .reason = str_or(p->reason, "left"),
-	        .conference_id = p->conference_id,
+	        .conference_id = p->who.conference_id,
+	        .participant_id = p->who.participant_id,
 	        .joined_at = p->joined_at,
 	        .left_at = p->left_at,
 	        .talk_ms = p->talk_ms,
@@ -215,7 +273,7 @@ void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, con
 	ev_room(&ev, r, CE_MON_LEAVE, now);
 	ev_part(&ev, p);
 	ev.duration_ms = MAX(now - p->joined_at, 0) / 1000;
-	ev.detail = p->reason;
+	ev.detail = str_or(p->reason, "left"); /* as its CDR says when no reason came */
 	emit(t, &ev);
 	g_hash_table_remove(r->parts, p->leg);
 	p->room = NULL;
@@ -263,9 +321,7 @@ struct ce_mon_room *ce_mon_room_get(struct ce_mon_track *t, const char *name, co
 static void call_apply(struct ce_mon_part *p, const struct call *c)
 {
 	ce_mon_fill(&p->peer, c->id);
-	ce_mon_fill(&p->caller, c->caller);
-	ce_mon_fill(&p->called, c->called);
-	ce_mon_fill(&p->billid, c->billid);
+	ce_mon_who_add(&p->who, &c->who);
 }
 
 /* A participant for @leg in @r, joined (or first seen) now; NULL past max_participants. */
@@ -287,7 +343,7 @@ static struct ce_mon_part *part_new(
 	p->target = g_strdup(r->target);
 	p->leg = ce_mon_field(leg);
 	p->joined_at = now;
-	p->conference_id = r->conference_id;
+	p->who.conference_id = r->who.conference_id;
 	g_hash_table_insert(t->legs, p->leg, p);
 	g_hash_table_insert(r->parts, p->leg, p);
 	c = g_hash_table_lookup(t->calls, p->leg);
@@ -346,8 +402,9 @@ static void calls_expire(struct ce_mon_track *t, gint64 now)
 
 /**
  * A call.execute report: a handled one whose peerid joins a conference
- * (callto=conf/..., or our own ce_room marker) gives that leg's caller,
- * called and billid, now or when it joins.
+ * (callto=conf/..., or our own ce_room marker) says who that leg is
+ * (struct ce_mon_who: caller, called, billid, name, and what the schedule
+ * module added), now or when it joins.
  */
 void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now)
 {
@@ -364,9 +421,7 @@ void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint
 	c = g_new0(struct call, 1);
 	c->peerid = ce_mon_field(peerid);
 	c->id = ce_mon_field(ce_msg_get(msg, "id"));
-	c->caller = ce_mon_field(ce_msg_get(msg, "caller"));
-	c->called = ce_mon_field(ce_msg_get(msg, "called"));
-	c->billid = ce_mon_field(ce_msg_get(msg, "billid"));
+	ce_mon_who_read(&c->who, msg);
 	c->at = now;
 	if (p || g_hash_table_contains(t->calls, c->peerid)) {
 		if (p)
@@ -390,7 +445,7 @@ void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint6
 
 	if (!p)
 		return;
-	ce_mon_fill(&p->billid, ce_msg_get(msg, "billid"));
+	ce_mon_fill(&p->who.billid, ce_msg_get(msg, "billid"));
 	ce_mon_fill(&p->reason, ce_msg_get(msg, "reason"));
 	if (!p->room && !strcmp(msg->name, "chan.hangup"))
 		write_cdr(t, p);

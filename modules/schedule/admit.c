@@ -137,12 +137,17 @@ static void admit_ok(struct sched *s, struct ce_msg *msg, const struct ce_admiss
 	ce_sched_room_params(s, msg, c);
 	if (a->role == CE_ROLE_LISTENER)
 		ce_msg_set(msg, "voice", "false");
-	if (a->participant)
+	/* who the caller is, for the room's "joined" and so the monitor's events and CDRs */
+	ce_msg_set(msg, "participant_role", ce_role_name(a->role));
+	ce_msg_set(msg, "participant_direction", "in");
+	if (a->participant) {
 		ce_msg_setf(msg, "participant_id", "%" G_GINT64_FORMAT, a->participant->id);
+		if (a->participant->name && *a->participant->name)
+			ce_msg_set(msg, "participant_name", a->participant->name);
+	}
 	s->admitted++;
 	g_info("admitted %s (%s) to conference %" G_GINT64_FORMAT " room %s as %s", id ? id : "?",
-	        ce_msg_get_def(msg, "caller", ""), c->id, c->room,
-	        a->role == CE_ROLE_MODERATOR ? "moderator" : "participant");
+	        ce_msg_get_def(msg, "caller", ""), c->id, c->room, ce_role_name(a->role));
 }
 
 static void refuse_not_started(struct sched *s, struct ce_msg *msg, const struct ce_conference *c)

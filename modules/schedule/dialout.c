@@ -15,15 +15,34 @@
  *
  *   call.execute callto=dumb/ target=ADDRESS caller=<access number>
  *                callername=<title> ce_dialout=ROOM <room parameters>
+ *                participant_id=ID participant_name=NAME participant_role=ROLE
+ *                participant_number=ADDRESS participant_direction=out
  *
- * (direct=ADDRESS when the address is a Yate target such as sip/...).  The
- * conference module's watcher joins the new dumb/N to ROOM and attaches RTP;
- * the far end answers.  A failure - Yate's answer false with error=offline,
- * or the dumb/N disconnected before call.answered with error busy,
- * noanswer, ... - is stored as a "leave" event with detail "dial-out
- * failed: ERROR", and retried dial_retries times, dial_retry_delay seconds
- * apart, unless the error says retrying is pointless (noroute, forbidden,
- * rejected, ...).  The conference's end hangs up dial-outs still ringing.
+ * (direct=ADDRESS when the address is a Yate target such as sip/...; the
+ * participant_* parameters say who is dialled, since caller= and
+ * callername= are what the far end sees).  The conference module joins the
+ * new dumb/N to ROOM once the call is connected.
+ *
+ * Connected means either of (Yate 6.4.1, dumbchan.cpp and Channel.cpp):
+ * - the answer names the far channel (peerid) but no targetid: the far
+ *   channel is a local one (tone/, wave/, moh/) that connected at once and
+ *   never sends call.answered, and Yate's dumb driver answered dumb/N itself
+ *   (Channel::callAccept answers a call that has no targetid); transcript 2
+ *   shows exactly this for tone/milliwatt, with answered=true in dumb/4's
+ *   chan.hangup;
+ * - a phone (targetid=sip/9) rings and then sends call.answered naming
+ *   dumb/N.
+ * A chan.disconnected or chan.hangup of dumb/N that says answered=true is
+ * Yate's own word that the call was connected, whatever we saw before.
+ *
+ * A failure - Yate's answer false with error=offline, or the dumb/N gone
+ * before it was connected with error busy, noanswer, ... - is stored as one
+ * "leave" event with detail "dial-out failed: ERROR" and the participant's
+ * identity (no CDR: the participant never was in the room), and retried
+ * dial_retries times, dial_retry_delay seconds apart, unless the error says
+ * retrying is pointless (noroute, forbidden, rejected, ...).  A connected
+ * dial-out that ends is the monitor's business (its leave and CDR carry the
+ * real reason).  The conference's end hangs up dial-outs still ringing.
  */
 
 static const char *const retryable[] = {"busy", "noanswer", "offline", "congestion", "timeout",
@@ -84,8 +103,11 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 	        .conference_id = d->conference_id,
 	        .leg = d->id,
 	        .participant_id = d->participant_id,
+	        .role = (char *)ce_role_name(d->role),
 	        .caller = d->address,
 	        .caller_name = d->name,
+	        .called = d->address,
+	        .direction = "out",
 	        .detail = detail,
 	};
 
@@ -119,6 +141,13 @@ static void on_answer(struct ce_msg *msg, bool handled, void *arg)
 		g_free(d->id);
 		d->id = g_strdup(id);
 		s->dialled++;
+		if (!ce_msg_get(msg, "targetid")) {
+			/* a local channel: Yate answered dumb/N itself (see above) */
+			d->answered = true;
+			g_message("dial-out %s connected to %s (%s) for room %s", id,
+			        ce_msg_get_def(msg, "peerid", "?"), d->address, d->room);
+			return;
+		}
 		g_info("dialling %s for room %s on %s", d->address, d->room, id);
 		return;
 	}
@@ -130,6 +159,7 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 	struct ce_msg *m;
 
 	d->retry_at = 0;
+	d->answered = false;
 	d->attempt = ++serial;
 	ce_msg_new(&m, "call.execute");
 	ce_msg_set(m, "callto", "dumb/");
@@ -139,6 +169,13 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 	ce_msg_set(m, "ce_dialout", c->room);
 	ce_sched_room_params(s, m, c);
 	ce_msg_setf(m, "participant_id", "%" G_GINT64_FORMAT, d->participant_id);
+	if (d->name && *d->name)
+		ce_msg_set(m, "participant_name", d->name);
+	ce_msg_set(m, "participant_role", ce_role_name(d->role));
+	if (d->role == CE_ROLE_LISTENER)
+		ce_msg_set(m, "voice", "false"); /* as an admitted listener */
+	ce_msg_set(m, "participant_number", d->address);
+	ce_msg_set(m, "participant_direction", "out");
 	g_info("dialling %s (%s) into room %s", d->address, d->name ? d->name : "", c->room);
 	ce_bus_send(s->bus, m, s->set.dial_timeout_ms, on_answer, GUINT_TO_POINTER(d->attempt));
 	ce_msg_unref(m);
@@ -167,6 +204,7 @@ static void on_parts(int err, GPtrArray *parts, void *arg)
 		d->room = g_strdup(sc->c->room);
 		d->address = g_strdup(p->address);
 		d->name = g_strdup(p->name);
+		d->role = p->role;
 		g_ptr_array_add(s->dials, d);
 		sc->live = true;
 		dial(s, d, sc->c);
@@ -218,7 +256,10 @@ void ce_sched_dial_end(struct sched *s, gint64 conference_id)
 	}
 }
 
-/** ce_sched_dial_watch() - Yate's call.answered, chan.disconnected, chan.hangup for dial-outs */
+/**
+ * ce_sched_dial_watch() - Yate's call.answered, chan.disconnected, chan.hangup
+ * for dial-outs: connected, or failed (see the top of this file)
+ */
 void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg)
 {
 	struct dialout *d;
@@ -238,8 +279,8 @@ void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg)
 	d = by_id(s, ce_msg_get(msg, "id"));
 	if (!d)
 		return;
-	if (d->answered) {
-		d->gone = true; /* a normal end: the monitor has its CDR */
+	if (d->answered || ce_msg_get_bool(msg, "answered", false)) {
+		d->gone = true; /* a normal end: the monitor has its leave and CDR */
 		return;
 	}
 	failed(s, d, ce_msg_get_def(msg, "error", ce_msg_get_def(msg, "reason", "noanswer")));

@@ -5,11 +5,11 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "modules/store/store.h"
+
 struct ce_engine;
 struct ce_bus;
 struct ce_msg;
-struct ce_store;
-struct ce_conference;
 
 /* [schedule] settings (conf/conf-engine.conf lists them with defaults). */
 struct sched_settings {
@@ -49,11 +49,12 @@ struct dialout {
 	char *room;
 	char *address;
 	char *name;
+	enum ce_role role;
 	char *id;         /* dumb/N once Yate answered */
 	unsigned attempt; /* serial of the current attempt */
 	unsigned tries;   /* failed attempts so far */
 	gint64 retry_at;  /* 0: not waiting for a retry */
-	bool answered;
+	bool answered;    /* connected: Yate answered dumb/N itself, or the far end did */
 	bool gone;
 };
 

@@ -40,8 +40,11 @@ static void event_to(GVariantBuilder *b, const struct ce_event *ev)
 	put_x(b, "conference_id", ev->conference_id);
 	put_s(b, "leg", ev->leg);
 	put_x(b, "participant_id", ev->participant_id);
+	put_s(b, "role", ev->role);
 	put_s(b, "caller", ev->caller);
 	put_s(b, "caller_name", ev->caller_name);
+	put_s(b, "called", ev->called);
+	put_s(b, "direction", ev->direction);
 	put_s(b, "detail", ev->detail);
 	put_s(b, "node", ev->node);
 	put_x(b, "seq", ev->seq);
@@ -58,6 +61,7 @@ static void cdr_to(GVariantBuilder *b, const struct ce_cdr *c)
 	put_s(b, "caller", c->caller);
 	put_s(b, "caller_name", c->caller_name);
 	put_s(b, "called", c->called);
+	put_s(b, "direction", c->direction);
 	put_x(b, "joined_at", c->joined_at);
 	put_x(b, "left_at", c->left_at);
 	put_x(b, "talk_ms", c->talk_ms);
@@ -130,8 +134,12 @@ static int event_from(struct ce_rec *r, GVariant *d)
 	ev->conference_id = get_x(d, "conference_id");
 	ev->leg = get_s(d, "leg");
 	ev->participant_id = get_x(d, "participant_id");
+	/* role, called and direction are absent in records spooled before 003 */
+	ev->role = get_s(d, "role");
 	ev->caller = get_s(d, "caller");
 	ev->caller_name = get_s(d, "caller_name");
+	ev->called = get_s(d, "called");
+	ev->direction = get_s(d, "direction");
 	ev->detail = get_s(d, "detail");
 	ev->node = get_s(d, "node");
 	ev->seq = get_x(d, "seq");
@@ -152,6 +160,7 @@ static int cdr_from(struct ce_rec *r, GVariant *d)
 	c->caller = get_s(d, "caller");
 	c->caller_name = get_s(d, "caller_name");
 	c->called = get_s(d, "called");
+	c->direction = get_s(d, "direction"); /* absent before 003-participant-identity */
 	c->joined_at = get_x(d, "joined_at");
 	c->left_at = get_x(d, "left_at");
 	c->talk_ms = get_x(d, "talk_ms");

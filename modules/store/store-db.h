@@ -84,7 +84,6 @@ struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 struct ce_participant *ce_participant_dup(const struct ce_participant *p);
 bool ce_store_time_ok(gint64 t);
 bool ce_store_pin_equal(const char *a, const char *b);
-const char *ce_role_name(enum ce_role role);
 int ce_role_parse(const char *s, enum ce_role *role);
 
 /* The durable spool: an append-only file of records with a read position. */

@@ -85,12 +85,13 @@ static const char *const sql[Q_N] = {
 	[Q_PART_UPDATE] = "UPDATE participants SET (conference_id, name, address, role, pin, "
 			  "dial_out) = ($2, $3, $4, $5, $6, $7) WHERE id = $1 RETURNING id",
 	[Q_EVENT] = "INSERT INTO events (uuid, node, seq, at, kind, room, conference_id, leg,"
-		    " participant_id, caller, caller_name, detail) VALUES ($1, $2, $3, " TS(4)
-		    ", $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (uuid) DO NOTHING",
+		    " participant_id, caller, caller_name, detail, role, called, direction) VALUES"
+		    " ($1, $2, $3, " TS(4) ", $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+		    " ON CONFLICT (uuid) DO NOTHING",
 	[Q_CDR] = "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role,"
 		  " caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason,"
-		  " billid) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11) ", " TS(12)
-		  ", $13, $14, $15, $16) ON CONFLICT (uuid) DO NOTHING",
+		  " billid, direction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11)
+		  ", " TS(12) ", $13, $14, $15, $16, $17) ON CONFLICT (uuid) DO NOTHING",
 	[Q_LIVE_UPSERT] = "INSERT INTO live_rooms (node, room, conference_id, participants, "
 			  "started_at, updated_at) VALUES ($1, $2, $3, $4, " TS(5) ", " TS(6)
 			  ") ON CONFLICT (node, room) DO UPDATE SET conference_id = $3, "
@@ -686,6 +687,9 @@ static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **er
 	p_s(&p, ev->caller);
 	p_s(&p, ev->caller_name);
 	p_s(&p, ev->detail);
+	p_s(&p, ev->role);
+	p_s(&p, ev->called);
+	p_s(&p, ev->direction);
 	return run(db, Q_EVENT, &p, NULL, err);
 }
 
@@ -709,6 +713,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	p_x(&p, c->talk_ms);
 	p_s(&p, c->reason);
 	p_s(&p, c->billid);
+	p_s(&p, c->direction);
 	return run(db, Q_CDR, &p, NULL, err);
 }
 

@@ -205,8 +205,11 @@ void ce_event_free(struct ce_event *ev)
 	g_free(ev->uuid);
 	g_free(ev->room);
 	g_free(ev->leg);
+	g_free(ev->role);
 	g_free(ev->caller);
 	g_free(ev->caller_name);
+	g_free(ev->called);
+	g_free(ev->direction);
 	g_free(ev->detail);
 	g_free(ev->node);
 	g_free(ev);
@@ -224,6 +227,7 @@ void ce_cdr_free(struct ce_cdr *cdr)
 	g_free(cdr->caller);
 	g_free(cdr->caller_name);
 	g_free(cdr->called);
+	g_free(cdr->direction);
 	g_free(cdr->reason);
 	g_free(cdr->billid);
 	g_free(cdr->node);
@@ -238,6 +242,12 @@ void ce_room_live_free(struct ce_room_live *rl)
 	g_free(rl->room);
 	g_free(rl->node);
 	g_free(rl);
+}
+
+/* The database accepts only these two; anything else is not worth a refused record. */
+static char *direction(const char *dir)
+{
+	return g_strdup(!g_strcmp0(dir, "in") || !g_strcmp0(dir, "out") ? dir : NULL);
 }
 
 static char *uuid_or_new(const char *uuid)
@@ -257,8 +267,11 @@ struct ce_rec *ce_rec_new_event(const struct ce_event *ev)
 	e->uuid = uuid_or_new(ev->uuid);
 	e->room = ce_store_ident(ev->room ? ev->room : "", CE_STORE_ROOM_MAX);
 	e->leg = ce_store_text(ev->leg);
+	e->role = ce_store_text(ev->role);
 	e->caller = ce_store_text(ev->caller);
 	e->caller_name = ce_store_text(ev->caller_name);
+	e->called = ce_store_text(ev->called);
+	e->direction = direction(ev->direction);
 	e->detail = ce_store_text(ev->detail);
 	e->node = ce_store_ident(ev->node, CE_STORE_ROOM_MAX);
 	r->type = CE_REC_EVENT;
@@ -280,6 +293,7 @@ struct ce_rec *ce_rec_new_cdr(const struct ce_cdr *cdr)
 	c->caller = ce_store_text(cdr->caller);
 	c->caller_name = ce_store_text(cdr->caller_name);
 	c->called = ce_store_text(cdr->called);
+	c->direction = direction(cdr->direction);
 	c->reason = ce_store_text(cdr->reason);
 	c->billid = ce_store_text(cdr->billid);
 	c->node = ce_store_ident(cdr->node, CE_STORE_ROOM_MAX);

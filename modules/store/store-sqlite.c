@@ -532,8 +532,9 @@ static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **er
 {
 	sqlite3_stmt *st = stmt(db,
 	        "INSERT INTO events (uuid, node, seq, at, kind, room, conference_id, leg, "
-	        "participant_id, caller, caller_name, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
-	        " ?8, ?9, ?10, ?11, ?12) ON CONFLICT (uuid) DO NOTHING",
+	        "participant_id, caller, caller_name, detail, role, called, direction) VALUES "
+	        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) "
+	        "ON CONFLICT (uuid) DO NOTHING",
 	        err);
 
 	if (!st)
@@ -550,6 +551,9 @@ static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **er
 	bind_s(st, 10, ev->caller);
 	bind_s(st, 11, ev->caller_name);
 	bind_s(st, 12, ev->detail);
+	bind_s(st, 13, ev->role);
+	bind_s(st, 14, ev->called);
+	bind_s(st, 15, ev->direction);
 	return run(db, st, NULL, NULL, err);
 }
 
@@ -558,8 +562,9 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	sqlite3_stmt *st = stmt(db,
 	        "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
 	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason, "
-	        "billid) "
-	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) "
+	        "billid, direction) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+	        "?17) "
 	        "ON CONFLICT (uuid) DO NOTHING",
 	        err);
 
@@ -581,6 +586,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	sqlite3_bind_int64(st, 14, c->talk_ms);
 	bind_s(st, 15, c->reason);
 	bind_s(st, 16, c->billid);
+	bind_s(st, 17, c->direction);
 	return run(db, st, NULL, NULL, err);
 }
 

@@ -79,6 +79,8 @@ enum ce_role {
 	CE_ROLE_LISTENER,
 };
 
+const char *ce_role_name(enum ce_role role);
+
 /* A scheduled conference (a row of "conferences"); reference counted. */
 struct ce_conference {
 	gint64 id; /* 0 in ce_store_put_conference: a new row */
@@ -152,7 +154,11 @@ enum ce_event_kind {
 const char *ce_event_kind_name(enum ce_event_kind kind);
 int ce_event_kind_parse(const char *name, enum ce_event_kind *kind);
 
-/* A room event; fields other than kind, room and at may be NULL or 0. */
+/*
+ * A room event; fields other than kind, room and at may be NULL or 0.  The
+ * participant fields (participant_id to direction) say who the event is
+ * about, as in struct ce_cdr.
+ */
 struct ce_event {
 	char *uuid; /* idempotency key; the store makes one when NULL */
 	enum ce_event_kind kind;
@@ -161,8 +167,11 @@ struct ce_event {
 	gint64 conference_id;
 	char *leg;
 	gint64 participant_id;
+	char *role; /* "participant", "moderator", "listener" */
 	char *caller;
 	char *caller_name;
+	char *called;    /* the number called (direction in) or dialled (out) */
+	char *direction; /* "in" or "out"; anything else is stored as NULL */
 	char *detail;
 	/* filled by the store */
 	char *node;
@@ -180,6 +189,7 @@ struct ce_cdr {
 	char *caller;
 	char *caller_name;
 	char *called;
+	char *direction; /* "in" (the participant called) or "out" (dialled); else NULL */
 	gint64 joined_at;
 	gint64 left_at;
 	gint64 talk_ms;

@@ -359,6 +359,12 @@ static void copy_out(
 	}
 }
 
+/** Whether @src is a file played once (no loop) that has been played to its end. */
+bool ce_sim_src_ended(const struct sim_audio_src *src)
+{
+	return src && src->kind == SRC_PCM && !src->loop && src->pos >= src->buf->len;
+}
+
 /** The next @n samples of @src (8 kHz); NULL gives silence. */
 void ce_sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n)
 {

@@ -5,8 +5,10 @@
  * billid, peerid, lastpeerid, answered, direction.  Dropping a channel
  * gives its peer a chan.disconnected (the peer's parameters, plus reason)
  * and the channel a chan.hangup; a peer left alone after its
- * chan.disconnected went unhandled hangs up as well.  An external script's
- * channel (Yate's ExtModChan, not a Channel) sends neither: it just ends.
+ * chan.disconnected went unhandled hangs up as well.  Yate's local channels
+ * are quieter (local.c): tone/ and wave/ send no chan.hangup, moh/ sends
+ * nothing at all.  An external script's channel (Yate's ExtModChan, not a
+ * Channel) sends neither: it just ends.
  */
 #define G_LOG_DOMAIN "sim"
 
@@ -14,7 +16,8 @@
 
 #include "sim.h"
 
-static const char *const drv_name[SIM_DRV_COUNT] = {"sip", "dumb", "conf", "external"};
+static const char *const drv_name[SIM_DRV_COUNT] = {
+        "sip", "dumb", "conf", "tone", "wave", "moh", "external"};
 
 /** The phone whose audio a channel carries: its own, or its peer's. */
 struct sim_phone *ce_sim_chan_phone(struct sim_chan *c)
@@ -171,17 +174,20 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 	if (c->room)
 		ce_sim_conf_leave(s, c);
 	phone_end(s, c, reason ? reason : c->status);
-	m = c->driver == SIM_DRV_EXT ? NULL : ce_sim_chan_message(c, "chan.hangup", false);
-	for (i = 0; m && c->discparams && i < ce_msg_count(c->discparams); i++) {
-		const struct ce_param *p = ce_msg_param(c->discparams, i);
-		ce_msg_set(m, p->name, p->value);
-	}
 	if (c->leg) {
 		ce_sim_leg_free(c->leg);
 		c->leg = NULL;
 	}
-	if (m)
+	/* only dumb/, sip/ and conf/ send chan.hangup from their destructors; tonegen,
+	 * wavefile, moh and external scripts send none */
+	if (c->driver < SIM_DRV_TONE) {
+		m = ce_sim_chan_message(c, "chan.hangup", false);
+		for (i = 0; c->discparams && i < ce_msg_count(c->discparams); i++) {
+			const struct ce_param *p = ce_msg_param(c->discparams, i);
+			ce_msg_set(m, p->name, p->value);
+		}
 		ce_sim_enqueue(s, m);
+	}
 	if (c->phone && g_hash_table_lookup(s->labels, c->phone->label) == c)
 		g_hash_table_remove(s->labels, c->phone->label);
 	g_hash_table_remove(s->chans, c->id);
@@ -219,6 +225,11 @@ static void chan_disconnected(
 	}
 	ce_msg_unref(c->discparams);
 	c->discparams = NULL;
+	if (c->driver == SIM_DRV_MOH) {
+		/* moh/N is a bare CallEndpoint, no Channel: it says nothing and goes */
+		chan_hangup(s, c, reason);
+		return;
+	}
 	ce_msg_new(&m, "chan.disconnected");
 	for (i = 0; params && i < ce_msg_count(params); i++) {
 		const struct ce_param *p = ce_msg_param(params, i);

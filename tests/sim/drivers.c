@@ -4,9 +4,9 @@
  *
  *   engine.timer     engine 1 (broadcast, once a second)
  *   call.route       regexroute 100
- *   call.execute     yrtp 50, sip 90, dumb 90, conf 90
- *   chan.masquerade  sip 10, dumb 10, conf 10
- *   call.drop        sip 60, dumb 60, conf 60
+ *   call.execute     yrtp 50, sip 90, dumb 90, conf 90, tone 90, wave 90, moh 90
+ *   chan.masquerade  sip 10, dumb 10, conf 10, tone 10, wave 10, moh 10
+ *   call.drop        sip 60, dumb 60, conf 60, tone 60, wave 60, moh 60
  *   chan.rtp         yrtp 100
  *   call.answered    yrtp 50, sip 100, dumb 100, conf 100
  *   chan.dtmf        conf 75, sip 100, dumb 100, yrtp 150
@@ -14,7 +14,8 @@
  *   call.execute     extmodule 100 (external/MODE/SCRIPT)
  *
  * so an engine handler at 50 runs before the drivers and one at 150 after.
- * The phones behind sip/ channels are in phones.c, Yate's conference in conf.c.
+ * The phones behind sip/ channels are in phones.c, Yate's conference in conf.c,
+ * the local channels (tone/, wave/, moh/) in local.c.
  */
 #define G_LOG_DOMAIN "sim"
 
@@ -178,6 +179,28 @@ static void dumb_out_finish(struct sim *s, struct dumb_out *o, bool ok)
 	g_free(o);
 }
 
+/*
+ * Yate's Channel::callAccept() on the dial-out's own channel once the call
+ * went somewhere: answered when asked to, ringing or progressing when asked
+ * to, and otherwise answered at once when the peer left no targetid (a
+ * local channel such as tone/milliwatt: nobody will send call.answered).
+ * That answer is the channel's own state, never a message: transcript 2
+ * shows no call.answered, yet answered=true at dumb/4's chan.hangup.
+ */
+static void accept(struct sim_chan *c, const struct ce_msg *m)
+{
+	if (ce_msg_get_bool(m, "autoanswer", false))
+		ce_sim_chan_set_status(c, "answered");
+	else if (ce_msg_get_bool(m, "autoring", false))
+		ce_sim_chan_set_status(c, "ringing");
+	else if (ce_msg_get_bool(m, "autoprogress", false))
+		ce_sim_chan_set_status(c, "progressing");
+	else if (!c->targetid && ce_msg_get_bool(m, "autoanswer", true))
+		ce_sim_chan_set_status(c, "answered");
+	else
+		ce_sim_chan_set_status(c, "accepted");
+}
+
 static void dumb_exec_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 {
 	struct dumb_out *o = arg;
@@ -202,6 +225,7 @@ static void dumb_exec_done(struct sim *s, struct ce_msg *m, bool handled, void *
 		g_free(c->targetid);
 		c->targetid = g_strdup(t);
 	}
+	accept(c, m);
 	dumb_out_finish(s, o, true);
 }
 
@@ -461,8 +485,10 @@ static struct drv drvs[SIM_DRV_COUNT];
 /** Install every built-in handler at Yate's priorities. */
 void ce_sim_drivers_init(struct sim *s)
 {
-	static const char *const prefixes[SIM_DRV_COUNT] = {"sip/", "dumb/", "conf/", "external/"};
-	static const char *const names[SIM_DRV_COUNT] = {"sip", "dumb", "conf", "extmodule"};
+	static const char *const prefixes[SIM_DRV_COUNT] = {
+	        "sip/", "dumb/", "conf/", "tone/", "wave/", "moh/", "external/"};
+	static const char *const names[SIM_DRV_COUNT] = {
+	        "sip", "dumb", "conf", "tone", "wave", "moh", "extmodule"};
 	int i;
 
 	s->routes = g_ptr_array_new_with_free_func(route_free);
@@ -485,10 +511,14 @@ void ce_sim_drivers_init(struct sim *s)
 	ce_sim_install(s, "call.execute", 90, "sip", ce_sim_sip_execute, s);
 	ce_sim_install(s, "call.execute", 90, "dumb", dumb_execute, &drvs[SIM_DRV_DUMB]);
 	ce_sim_install(s, "call.execute", 100, "extmodule", ce_sim_ext_execute, s);
+	for (i = SIM_DRV_TONE; i < SIM_DRV_EXT; i++)
+		ce_sim_install(s, "call.execute", 90, names[i], ce_sim_local_execute, s);
 	/* external scripts' channels are no driver's: no masquerade, drop, answer of theirs */
 	for (i = 0; i < SIM_DRV_EXT; i++) {
 		ce_sim_install(s, "chan.masquerade", 10, names[i], drv_masquerade, &drvs[i]);
 		ce_sim_install(s, "call.drop", 60, names[i], drv_drop, &drvs[i]);
+		if (i >= SIM_DRV_TONE)
+			continue; /* local channels neither answer nor ring, and hear no keys */
 		ce_sim_install(s, "call.answered", 100, names[i], drv_answered, &drvs[i]);
 		ce_sim_install(s, "call.ringing", 100, names[i], drv_ringing, &drvs[i]);
 		if (i != SIM_DRV_CONF)

@@ -88,8 +88,8 @@ void ce_sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n)
 	ph->heard_total += n;
 }
 
-/* Open what the phone plays and records; problems are reported, not fatal. */
-static void phone_start(struct sim *s, struct sim_phone *ph)
+/** Open what the phone plays and records; problems are reported, not fatal. */
+void ce_sim_phone_start(struct sim *s, struct sim_phone *ph)
 {
 	GError *err = NULL;
 
@@ -200,7 +200,7 @@ int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called)
 	c->caller = g_strdup(ph->number);
 	c->called = g_strdup(called);
 	g_hash_table_replace(s->labels, g_strdup(ph->label), c);
-	phone_start(s, ph);
+	ce_sim_phone_start(s, ph);
 	ce_sim_set_state(s, ph->label, "calling");
 	ce_sim_event(s, "call", "\"who\":%s,\"chan\":%s,\"caller\":%s,\"called\":%s",
 	        ce_sim_json(ph->label), ce_sim_json(c->id), ce_sim_json(ph->number),
@@ -328,7 +328,8 @@ static gboolean callee_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static char *free_label(struct sim *s, const char *number)
+/** A label for a new phone of @number: the number, or NUMBER#2, #3... while it is taken. */
+char *ce_sim_phone_label(struct sim *s, const char *number)
 {
 	unsigned n;
 
@@ -366,7 +367,7 @@ enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *a
 	c->phone = ce_sim_phone_copy(tpl);
 	c->phone->sim = s;
 	g_free(c->phone->label);
-	c->phone->label = free_label(s, tpl->number);
+	c->phone->label = ce_sim_phone_label(s, tpl->number);
 	g_hash_table_replace(s->labels, g_strdup(c->phone->label), c);
 	c->address = g_strdup("127.0.0.1:5062");
 	c->called = g_strdup(callto + 4);
@@ -378,7 +379,7 @@ enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *a
 	c->targetid = g_strdup(from->id);
 	ce_msg_set(m, "peerid", c->id);
 	ce_msg_set(m, "targetid", c->id);
-	phone_start(s, c->phone);
+	ce_sim_phone_start(s, c->phone);
 	ce_sim_set_state(s, c->phone->label, "ringing");
 	ce_sim_event(s, "ring", "\"who\":%s,\"chan\":%s,\"from\":%s", ce_sim_json(c->phone->label),
 	        ce_sim_json(c->id), ce_sim_json(from->id));
@@ -447,12 +448,12 @@ enum ce_sim_res ce_sim_ext_execute(struct sim_disp *d, struct ce_msg *m, void *a
 	c->phone = ce_sim_phone_copy(tpl);
 	c->phone->sim = s;
 	g_free(c->phone->label);
-	c->phone->label = free_label(s, tpl->label);
+	c->phone->label = ce_sim_phone_label(s, tpl->label);
 	g_hash_table_replace(s->labels, g_strdup(c->phone->label), c);
 	c->callto = g_strdup(callto);
 	ce_sim_chan_unpeer(s, from, NULL);
 	ce_sim_chan_connect(s, c, from);
-	phone_start(s, c->phone);
+	ce_sim_phone_start(s, c->phone);
 	ce_sim_set_state(s, c->phone->label, "connected");
 	ce_sim_event(s, "connected", "\"who\":%s,\"chan\":%s,\"peer\":%s",
 	        ce_sim_json(c->phone->label), ce_sim_json(c->id), ce_sim_json(from->id));

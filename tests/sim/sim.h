@@ -135,8 +135,16 @@ struct sim_chan {
 	guint timer;
 };
 
-/* SIM_DRV_EXT: Yate's external-module channels (external/MODE/SCRIPT), not a driver */
-enum { SIM_DRV_SIP = 0, SIM_DRV_DUMB, SIM_DRV_CONF, SIM_DRV_EXT, SIM_DRV_COUNT };
+enum {
+	SIM_DRV_SIP = 0,
+	SIM_DRV_DUMB,
+	SIM_DRV_CONF,
+	SIM_DRV_TONE, /* Yate's local channels (local.c) */
+	SIM_DRV_WAVE,
+	SIM_DRV_MOH,
+	SIM_DRV_EXT, /* Yate's external-module channels (external/MODE/SCRIPT), not a driver */
+	SIM_DRV_COUNT
+};
 
 void ce_sim_chans_init(struct sim *s);
 void ce_sim_chans_fini(struct sim *s);
@@ -161,6 +169,9 @@ struct sim_phone *ce_sim_phone_new(const char *number);
 void ce_sim_phone_free(struct sim_phone *ph);
 struct sim_phone *ce_sim_phone_copy(const struct sim_phone *ph);
 void ce_sim_phone_heard(struct sim_phone *ph, const int16_t *pcm, unsigned n);
+void ce_sim_phone_start(struct sim *s, struct sim_phone *ph);
+char *ce_sim_phone_label(struct sim *s, const char *number);
+enum ce_sim_res ce_sim_local_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
 void ce_sim_drivers_init(struct sim *s);
 enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
 enum ce_sim_res ce_sim_ext_execute(struct sim_disp *d, struct ce_msg *m, void *arg);
@@ -194,6 +205,7 @@ int ce_sim_src_new(
         struct sim_audio_src **sp, const char *spec, bool loop, const char *basedir, GError **err);
 void ce_sim_src_free(struct sim_audio_src *src);
 void ce_sim_src_read(struct sim_audio_src *src, int16_t *pcm, unsigned n);
+bool ce_sim_src_ended(const struct sim_audio_src *src);
 void ce_sim_src_read_g711(struct sim_audio_src *src, bool alaw, uint8_t *out, unsigned n);
 void ce_sim_audio_cache_clear(void);
 int ce_sim_wav_open(struct sim_wav **wp, const char *path, GError **err);

@@ -212,8 +212,7 @@ real2 = load('transcript-2-dialout-dtmf-drop.txt')
 sock = os.path.join(tempfile.mkdtemp(prefix='yate-sim-replay-'), 'ext.sock')
 t, holder = start_sim('''
 route ^800$ conf/room1
-route ^801$ sip/801
-callee 801 answer play=tone:1000
+route ^801$ tone/milliwatt
 at 1.5 call 1001 800 play=tone:440
 end 5
 ''', sock)

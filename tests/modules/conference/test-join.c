@@ -80,9 +80,9 @@ static void test_yroom_notifications(void)
 	        "yroom:event=created:room=yroom:rate=8000:maxusers=5:"
 	        "caller=tone/busy:called=802:billid=:username=\n"
 	        "chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
-	        "room=yroom:event=joined:maxusers=5:users=1\n"
+	        "room=yroom:event=joined:maxusers=5:users=1:caller=tone/busy:called=802\n"
 	        "chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
-	        "room=yroom:event=joined:maxusers=5:users=2\n"
+	        "room=yroom:event=joined:maxusers=5:users=2:caller=tone/busy:called=802\n"
 	        "chan.notify:id=dumb/1:targetid=conf-monitor/yroom:counted=true:utility=false:"
 	        "room=yroom:event=left:maxusers=5:users=1:lonely=true:lastpeerid=tone/4\n"
 	        "chan.notify:id=dumb/2:targetid=conf-monitor/yroom:counted=true:utility=false:"
@@ -498,6 +498,56 @@ static void test_dialout(void)
 	fx_free(fx);
 }
 
+/*
+ * A dial-out to a phone (the far channel left targetid=, as ysipchan does)
+ * rings outside the room: no RTP, no leg, no "joined" until the phone's
+ * call.answered names dumb/N; one that fails while ringing never enters.
+ * The room's "joined" tells who the dialled participant is.
+ */
+static void test_dialout_ringing(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_leg *leg;
+
+	fx_watch(fx, "call.execute",
+	        "callto=dumb/:target=9001:caller=800:callername=Board:ce_dialout=board:"
+	        "notify=mon:lonely=true:conference_id=7:participant_id=12:participant_name=Ann:"
+	        "participant_role=moderator:participant_number=9001:participant_direction=out:"
+	        "id=dumb/6:peerid=sip/9:targetid=sip/9",
+	        true);
+	fx_watch(fx, "call.execute",
+	        "callto=dumb/:target=9002:ce_dialout=board:notify=mon:id=dumb/7:peerid=sip/10:"
+	        "targetid=sip/10",
+	        true);
+	fx_flush(fx);
+	g_assert_null(ce_leg_find(fx->conf, "dumb/6"));
+	g_assert_null(ce_room_find(fx->conf, "board"));
+	fx_expect_sent(fx, "", "");
+	/* 9002 is busy: gone before it was answered */
+	fx_watch(fx, "chan.disconnected", "id=dumb/7:reason=busy:error=busy", false);
+	fx_watch(fx, "chan.hangup", "id=dumb/7:reason=busy", false);
+	/* 9001 answers: call.answered from the phone's channel, aimed at dumb/6 */
+	fx_watch(fx, "call.answered", "id=sip/9:targetid=dumb/6:peerid=dumb/6", false);
+	fx_watch(fx, "call.answered", "id=sip/10:targetid=dumb/7:peerid=dumb/7", false);
+	fx_flush(fx);
+	leg = ce_leg_find(fx->conf, "dumb/6");
+	g_assert_nonnull(leg);
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	g_assert_cmpstr(leg->peer, ==, "sip/9");
+	g_assert_null(ce_leg_find(fx->conf, "dumb/7"));
+	fx_expect_sent(fx, "chan.masquerade:id=dumb/7", "");
+	fx_expect_sent(fx, "chan.notify:id",
+	        "chan.notify:id=dumb/6:targetid=mon:counted=true:utility=false:room=board:"
+	        "event=joined:maxusers=10:users=1:caller=800:callername=Board:conference_id=7:"
+	        "participant_id=12:participant_name=Ann:participant_role=moderator:"
+	        "participant_number=9001:participant_direction=out\n");
+	fx_expect_sent(fx, "chan.notify:targetid=mon:event=created",
+	        "chan.notify:targetid=mon:event=created:room=board:rate=8000:maxusers=10:"
+	        "caller=800:called=:billid=:username=:conference_id=7\n");
+	g_assert_cmpuint(fx->conf->all->len, ==, 1);
+	fx_free(fx);
+}
+
 static void test_billing(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -543,7 +593,7 @@ static void test_player(void)
 	fx_join(fx, "r", "sip/3", 3, NULL);
 	fx_expect_sent(fx, "chan.notify:id=dumb/3",
 	        "chan.notify:id=dumb/3:targetid=mon:counted=true:utility=false:room=r:event=joined:"
-	        "maxusers=10:users=2:player=dumb/2\n");
+	        "maxusers=10:users=2:player=dumb/2:caller=tone/busy:called=802\n");
 	fx_free(fx);
 }
 
@@ -778,7 +828,7 @@ static void test_config(void)
 	        "true\n");
 	fx_expect_sent(fx, "chan.notify:id",
 	        "chan.notify:id=dumb/1:targetid=mon/r:peerid=sip/1:counted=true:utility=false:"
-	        "room=r:event=joined:maxusers=3:users=1\n");
+	        "room=r:event=joined:maxusers=3:users=1:caller=tone/busy:called=802\n");
 	fx_free(fx);
 }
 
@@ -812,6 +862,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/conference-timeout", test_conference_timeout);
 	g_test_add_func("/conference/join/player", test_player);
 	g_test_add_func("/conference/join/dialout", test_dialout);
+	g_test_add_func("/conference/join/dialout-ringing", test_dialout_ringing);
 	g_test_add_func("/conference/join/billing", test_billing);
 	g_test_add_func("/conference/join/conference-no-channel", test_conference_no_channel);
 	g_test_add_func("/conference/join/owner", test_owner);

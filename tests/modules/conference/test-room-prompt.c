@@ -308,7 +308,7 @@ static void test_record_target(void)
 	        "chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
 	        "event=recording:maxusers=10:users=0:record=external/nodata/rec.php\n"
 	        "chan.notify:id=dumb/1:targetid=mon/r:counted=true:utility=false:room=r:"
-	        "event=joined:maxusers=10:users=1\n");
+	        "event=joined:maxusers=10:users=1:caller=tone/busy:called=802:billid=B1\n");
 	fx_join(fx, "r", "sip/2", 2, NULL);
 	g_assert_cmpint(room->users, ==, 2);
 	expect_plays(fx, "room:/p/enter.wav\n");

@@ -508,6 +508,139 @@ static void test_store(struct fixture *f, gconstpointer data)
 	sqlite3_close(db);
 }
 
+/* A message "k=v:k=v" (no escaping needed here). */
+static struct ce_msg *msg_of(const char *name, const char *params)
+{
+	char **kv = g_strsplit(params, ":", -1);
+	struct ce_msg *m;
+
+	ce_msg_new(&m, name);
+	for (char **p = kv; *p; p++) {
+		char *eq = strchr(*p, '=');
+
+		*eq = '\0';
+		ce_msg_add(m, *p, eq + 1);
+	}
+	g_strfreev(kv);
+	return m;
+}
+
+static void yate_reports(struct fixture *f, const char *name, const char *params, bool handled)
+{
+	struct ce_msg *m = msg_of(name, params);
+
+	f->now += STEP;
+	ce_bus_notify_uplink(ce_engine_bus(f->ce), m, handled);
+	ce_msg_unref(m);
+}
+
+#define WHO_IN                                                                                     \
+	"caller=1001:callername=Ann:called=800:conference_id=7:participant_id=12:"                 \
+	"participant_name=Ann Caller:participant_role=moderator:participant_direction=in"
+#define WHO_OUT                                                                                    \
+	"caller=800:callername=Board meeting:conference_id=7:participant_id=13:"                   \
+	"participant_name=Tom:participant_role=participant:participant_number=9005:"               \
+	"participant_direction=out"
+
+/*
+ * Who a participant is reaches every event and CDR: from our rooms' "joined"
+ * (an admitted caller, a dialled participant whose caller= and callername=
+ * are the conference's), and for a Yate room from the call.execute report.
+ */
+static void test_identity(struct fixture *f, gconstpointer data)
+{
+	const char *const keys[] = {"cdr_delay=0", NULL};
+	const char *ids[] = {"dumb/1", "dumb/2", "conf/5"};
+	sqlite3 *db = NULL;
+	bool done = false;
+	gint64 deadline;
+	char **lines, *s;
+	const char *l;
+
+	g_assert_cmpint(start(f, true, keys), ==, 0);
+	send_ours(f, msg_of("chan.notify", "targetid=conf-monitor/room1:room=room1:event=created:"
+	                                   "caller=1001:called=800:conference_id=7"));
+	send_ours(f, msg_of("chan.notify", "id=dumb/1:targetid=conf-monitor/room1:room=room1:"
+	                                   "event=joined:" WHO_IN));
+	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
+	                                   "event=joined:" WHO_OUT));
+	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
+	                                   "event=talkstart:energy=30"));
+	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
+	                                   "event=left"));
+	send_ours(f, msg_of("chan.notify", "id=dumb/1:targetid=conf-monitor/room1:room=room1:"
+	                                   "event=left"));
+	send_ours(f, msg_of("chan.notify", "targetid=conf-monitor/room1:room=room1:"
+	                                   "event=destroyed"));
+	/* Yate's conference module: the identity comes with the call.execute report */
+	yate_reports(f, "call.execute",
+	        "id=sip/3:callto=conf/yr:caller=1002:callername=Bruno:called=800:"
+	        "conference_id=8:participant_role=listener:participant_direction=in:peerid=conf/5",
+	        true);
+	yate_reports(f, "chan.notify", "targetid=conf-monitor/yr:event=created:room=yr", false);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/yr:event=joined:room=yr", false);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/yr:event=left:room=yr", false);
+	g_assert_cmpint(ce_store_flush(ce_store_of(f->ce), flushed, &done, NULL), ==, 0);
+	deadline = g_get_monotonic_time() + 20 * G_USEC_PER_SEC;
+	while (!done && g_get_monotonic_time() < deadline)
+		g_main_context_iteration(NULL, !done);
+	g_assert_true(done);
+	lines = log_lines(f);
+	l = find_line(lines, "enter", "dumb/1");
+	assert_field(l, "conference_id", "7");
+	assert_field(l, "participant_id", "12");
+	assert_field(l, "role", "moderator");
+	assert_field(l, "caller", "1001");
+	assert_field(l, "caller_name", "Ann Caller");
+	assert_field(l, "called", "800");
+	assert_field(l, "direction", "in");
+	l = find_line(lines, "cdr", "dumb/2");
+	assert_field(l, "conference_id", "7");
+	assert_field(l, "participant_id", "13");
+	assert_field(l, "role", "participant");
+	assert_field(l, "caller", "9005"); /* not the conference's 800 */
+	assert_field(l, "caller_name", "Tom");
+	assert_field(l, "called", "9005");
+	assert_field(l, "direction", "out");
+	assert_field(find_line(lines, "created", NULL), "conference_id", "7");
+	l = find_line(lines, "cdr", "conf/5");
+	assert_field(l, "conference_id", "8");
+	assert_field(l, "role", "listener");
+	assert_field(l, "caller_name", "Bruno");
+	assert_field(l, "direction", "in");
+	g_strfreev(lines);
+
+	g_assert_cmpint(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+	g_assert_cmpint(db_int(db, "SELECT count(*) FROM events WHERE room = 'room1' AND"
+	                           " (conference_id IS NULL OR conference_id != 7)"),
+	        ==, 0);
+	/* enter, talk-start, the final talk-stop, leave */
+	g_assert_cmpint(db_int(db, "SELECT count(*) FROM events WHERE leg = 'dumb/2'"), ==, 4);
+	g_assert_cmpint(db_int(db, "SELECT count(*) FROM events WHERE leg = 'dumb/2' AND"
+	                           " participant_id = 13 AND role = 'participant' AND"
+	                           " caller = '9005' AND caller_name = 'Tom' AND called = '9005'"
+	                           " AND direction = 'out'"),
+	        ==, 4);
+	for (unsigned i = 0; i < G_N_ELEMENTS(ids); i++) {
+		char *sql =
+		        g_strdup_printf("SELECT conference_id || ' ' || coalesce(participant_id, "
+		                        "'-') || ' ' || role || ' ' || caller || ' ' || "
+		                        "caller_name || ' ' || called || ' ' || direction FROM "
+		                        "cdrs WHERE leg = '%s'",
+		                ids[i]);
+		static const char *const want[] = {"7 12 moderator 1001 Ann Caller 800 in",
+		        "7 13 participant 9005 Tom 9005 out", "8 - listener 1002 Bruno 800 in"};
+
+		s = db_text(db, sql);
+		g_assert_cmpstr(s, ==, want[i]);
+		g_free(s);
+		g_free(sql);
+	}
+	sqlite3_close(db);
+}
+
 /* A forwarded event goes to Yate under the new targetid, and does not come back in. */
 static void test_forward(struct fixture *f, gconstpointer data)
 {
@@ -619,6 +752,7 @@ int main(int argc, char **argv)
 	ADD("own-rooms", test_own_rooms);
 	ADD("hostile", test_hostile);
 	ADD("store", test_store);
+	ADD("identity", test_identity);
 	ADD("forward", test_forward);
 	ADD("socket", test_socket);
 	return g_test_run();

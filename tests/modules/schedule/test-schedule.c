@@ -16,9 +16,12 @@
 /*
  * Each test starts the engine with the store and schedule modules on one
  * backend, a fake clock and a scripted Yate that records what the engine
- * sends and answers dial-outs by their target:
- *   9001 true id=dumb/N (answers later)   9002 true id=dumb/N, then busy
- *   9003 false error=offline              9004 true id=dumb/N, then no answer
+ * sends and answers dial-outs by their target, as Yate 6.4.1 does:
+ *   9001 true id=dumb/N peerid=sip/9001 targetid=sip/9001 (a phone: answers later)
+ *   9002 the same, then busy              9004 the same, then no answer
+ *   9003 false error=offline
+ *   9006 true id=dumb/N peerid=tone/N, no targetid (routed to tone/milliwatt:
+ *        connected at once, never a call.answered; transcript 2)
  * The PostgreSQL variants need CE_TEST_PG_CONNINFO (schedule.sh runs them
  * under tests/pg-harness.sh); without it they fail, unless
  * CE_TEST_PG_OPTIONAL=1 makes them skip explicitly.
@@ -65,9 +68,14 @@ static void up_send(
 			ce_msg_set(msg, "error", "offline");
 			ce_msg_set(msg, "reason", "Offline");
 			ok = false;
+		} else if (!strcmp(target, "9006")) {
+			ce_msg_setf(msg, "id", "dumb/%u", ++f->dumb);
+			ce_msg_setf(msg, "peerid", "tone/%u", f->dumb);
 		} else {
+			/* ysipchan's msgExecute names its new channel as peerid and targetid */
 			ce_msg_setf(msg, "id", "dumb/%u", ++f->dumb);
 			ce_msg_setf(msg, "peerid", "sip/%s", target);
+			ce_msg_setf(msg, "targetid", "sip/%s", target);
 		}
 	}
 	done(msg, ok, done_arg);
@@ -396,12 +404,23 @@ static void test_pin(struct sfx *f, gconstpointer backend)
 	assert_admit(f, "schedule/800", "12345", "sip/4", "forbidden badpin");
 	assert_admit(f, "schedule/800", "123", "sip/5", "forbidden badpin");
 	assert_admit(f, "schedule/800", "1234", "sip/6", "conf/board");
-	assert_admit(f, "schedule/800", "9999", "sip/7", "conf/board");
+	/* the join says who the caller is: role and direction, no name of ours */
+	m = execute(f, "schedule/800", "9999", "sip/7");
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/board");
+	g_assert_cmpstr(ce_msg_get(m, "participant_role"), ==, "moderator");
+	g_assert_cmpstr(ce_msg_get(m, "participant_direction"), ==, "in");
+	g_assert_null(ce_msg_get(m, "participant_id"));
+	g_assert_null(ce_msg_get(m, "participant_name"));
+	ce_msg_unref(m);
+	/* a personal PIN: that participant, with the name and role of the row */
 	m = execute(f, "schedule/800", "314159", "sip/8");
 	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/board");
 	sid = g_strdup_printf("%" G_GINT64_FORMAT, ann);
 	g_assert_cmpstr(ce_msg_get(m, "participant_id"), ==, sid);
 	g_free(sid);
+	g_assert_cmpstr(ce_msg_get(m, "participant_name"), ==, "Ann");
+	g_assert_cmpstr(ce_msg_get(m, "participant_role"), ==, "participant");
+	g_assert_cmpstr(ce_msg_get(m, "participant_direction"), ==, "in");
 	ce_msg_unref(m);
 	/* conf/board itself asks for the PIN too */
 	assert_admit(f, "conf/board", NULL, "sip/9", "forbidden pinrequired");
@@ -604,7 +623,8 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 {
 	struct ce_conference *c = conf_new(f, "800", "board", 1, 30);
 	struct ce_msg *m;
-	char *detail;
+	char *detail, *sql;
+	gint64 fay;
 
 	put_conf(f, c);
 	put_part(f, c->id, "Ann", "9001", NULL, true);
@@ -613,6 +633,9 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	put_part(f, c->id, "Dan", "9004", NULL, true);
 	put_part(f, c->id, "Eve", "9005", NULL, false);
 	put_part(f, c->id, "Sip", "sip/sip:zed@example.org", NULL, true);
+	fay = put_part(f, c->id, "Fay", "9006", NULL, true);
+	put_part(f, c->id, "Gus", "9007", NULL, true);
+	fx_exec(&f->db, "UPDATE participants SET role = 'moderator' WHERE name = 'Fay'");
 	ce_schedule_poll(f->ce);
 	f->now += MIN_US - 1;
 	ce_schedule_tick(f->ce);
@@ -620,7 +643,7 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 0);
 	f->now += 1;
 	ce_schedule_tick(f->ce);
-	wait_sent(f, "call.execute", 5);
+	wait_sent(f, "call.execute", 7);
 	m = g_ptr_array_index(f->sent, 0);
 	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "dumb/");
 	g_assert_cmpstr(ce_msg_get(m, "target"), ==, "9001");
@@ -630,6 +653,22 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "notify"), ==, "conf-monitor/board");
 	g_assert_cmpuint(count_sent(f, "call.execute", "direct", "sip/sip:zed@example.org"), ==, 1);
 	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9005"), ==, 0);
+	/* who is dialled: caller= and callername= are the conference, for the far end */
+	for (guint i = 0; i < f->sent->len; i++) {
+		m = g_ptr_array_index(f->sent, i);
+		if (!g_strcmp0(ce_msg_get(m, "target"), "9006"))
+			break;
+	}
+	g_assert_cmpstr(ce_msg_get(m, "participant_name"), ==, "Fay");
+	g_assert_cmpstr(ce_msg_get(m, "participant_role"), ==, "moderator");
+	g_assert_cmpstr(ce_msg_get(m, "participant_number"), ==, "9006");
+	g_assert_cmpstr(ce_msg_get(m, "participant_direction"), ==, "out");
+	g_assert_cmpint(ce_msg_get_int(m, "participant_id", 0, 0, G_MAXINT64), ==, fay);
+	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, c->id);
+	/* Fay's tone/ never answers, yet is connected: her hangup is no failure, not redialled */
+	yate_says(f, "chan.hangup", "id", dumb_of(f, "9006", 0), "reason", "hangup");
+	/* Gus: no call.answered seen, but Yate says the call was answered: no failure either */
+	yate_says(f, "chan.disconnected", "id", dumb_of(f, "9007", 0), "answered", "true");
 	/* Ann answers, Bob is busy, Carol was offline (Yate said false), Dan does not answer */
 	yate_says(f, "call.answered", "id", "sip/9001", "peerid", dumb_of(f, "9001", 0));
 	yate_says(f, "chan.disconnected", "id", dumb_of(f, "9002", 0), "error", "busy");
@@ -638,21 +677,32 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpint(count_events(f, "leave", "dial-out failed: busy"), ==, 1);
 	g_assert_cmpint(count_events(f, "leave", "dial-out failed: offline"), ==, 1);
 	g_assert_cmpint(count_events(f, "leave", "dial-out failed: noanswer"), ==, 1);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: %"), ==, 3);
 	detail = fx_query(&f->db, "SELECT caller_name FROM events WHERE detail LIKE '%busy'");
 	g_assert_cmpstr(detail, ==, "Bob");
 	g_free(detail);
+	/* the failure says who: conference, participant, role, number dialled, direction */
+	sql = g_strdup_printf("SELECT count(*) FROM events WHERE detail LIKE '%%busy' AND"
+	                      " conference_id = %" G_GINT64_FORMAT " AND participant_id > 0 AND"
+	                      " role = 'participant' AND caller = '9002' AND called = '9002' AND"
+	                      " direction = 'out'",
+	        c->id);
+	g_assert_cmpint(fx_query_int(&f->db, sql), ==, 1);
+	g_free(sql);
 	/* one retry each, dial_retry_delay later; then they are given up */
 	f->now += 59 * G_USEC_PER_SEC;
 	ce_schedule_tick(f->ce);
-	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 5);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 7);
 	f->now += G_USEC_PER_SEC;
 	ce_schedule_tick(f->ce);
-	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 8);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 10);
 	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9001"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9006"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9007"), ==, 1);
 	yate_says(f, "chan.disconnected", "id", dumb_of(f, "9002", 1), "error", "busy");
 	f->now += 10 * MIN_US;
 	ce_schedule_tick(f->ce);
-	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 8);
+	g_assert_cmpuint(count_sent(f, "call.execute", NULL, NULL), ==, 10);
 	/* the end hangs up what still rings (Dan's second try) and the room */
 	f->now = c->ends_at;
 	ce_schedule_tick(f->ce);

@@ -68,6 +68,35 @@ void fx_exec(struct fx *f, const char *sql)
 		pg_exec(sql, NULL);
 }
 
+/** fx_try_exec() - as fx_exec(), but a statement the database refuses returns -EIO */
+int fx_try_exec(struct fx *f, const char *sql)
+{
+	int err = 0;
+
+	if (f->backend == CE_STORE_SQLITE) {
+		sqlite3 *db;
+
+		g_assert_cmpint(sqlite3_open(f->sqlite_path, &db), ==, SQLITE_OK);
+		sqlite3_busy_timeout(db, 10000);
+		if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+			err = -EIO;
+		sqlite3_close(db);
+	} else {
+		PGconn *c = PQconnectdb(g_getenv("CE_TEST_PG_CONNINFO"));
+		PGresult *res;
+
+		g_assert_cmpint(PQstatus(c), ==, CONNECTION_OK);
+		PQsetNoticeProcessor(c, quiet, NULL);
+		res = PQexec(c, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK &&
+		        PQresultStatus(res) != PGRES_TUPLES_OK)
+			err = -EIO;
+		PQclear(res);
+		PQfinish(c);
+	}
+	return err;
+}
+
 /** fx_query() - first column of the first row of @sql (NULL if none); g_free it */
 char *fx_query(struct fx *f, const char *sql)
 {

@@ -30,6 +30,7 @@ void fx_drain(struct fx *f);
 char *fx_query(struct fx *f, const char *sql);
 gint64 fx_query_int(struct fx *f, const char *sql);
 void fx_exec(struct fx *f, const char *sql);
+int fx_try_exec(struct fx *f, const char *sql);
 gint64 fx_put_conference(struct fx *f, const struct ce_conference *c);
 gint64 fx_put_participant(struct fx *f, const struct ce_participant *p);
 void fx_add_tests(const char *name, void (*fn)(struct fx *, gconstpointer));

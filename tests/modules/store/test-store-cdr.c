@@ -1,5 +1,5 @@
-/* test-store-cdr.c - CDR billid on SQLite and PostgreSQL: migration 001 to 002 on a database
- * with data, round trip, replay of spool records written before billid existed */
+/* test-store-cdr.c - CDR billid and participant identity on SQLite and PostgreSQL: migrations
+ * on a database with data, round trips, replay of spool records written before them */
 #include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -282,6 +282,123 @@ out:
 	ce_rec_free(r);
 }
 
+/* A database at 002 (an engine from before 003), with history, migrates to 003. */
+static void test_migrate_identity(struct fx *f, gconstpointer data)
+{
+	const char *ts =
+	        f->backend == CE_STORE_SQLITE ? "1795424400000000" : "'2026-11-23 09:00:00+00'";
+	struct ce_event ev = {.uuid = "new-ev",
+	        .kind = CE_EVENT_ENTER,
+	        .at = T0,
+	        .room = "board",
+	        .conference_id = 7,
+	        .leg = "dumb/2",
+	        .participant_id = 12,
+	        .role = "moderator",
+	        .caller = "9001",
+	        .caller_name = "Ann",
+	        .called = "9001",
+	        .direction = "out"};
+	struct ce_cdr cdr = {.uuid = "new-cdr",
+	        .room = "board",
+	        .conference_id = 7,
+	        .participant_id = 12,
+	        .role = "moderator",
+	        .caller = "9001",
+	        .called = "9001",
+	        .direction = "out",
+	        .joined_at = T0,
+	        .left_at = T0 + 5 * G_USEC_PER_SEC};
+	char *sql;
+
+	if (f->skip)
+		return;
+	g_assert_cmpint(last_version(f), >=, 3);
+	g_assert_cmpint(migrations(f)[1].version, ==, 2);
+	wipe(f);
+	fx_exec(f, migrations(f)[0].sql);
+	fx_exec(f, migrations(f)[1].sql);
+	sql = g_strdup_printf(
+	        "INSERT INTO cdrs (uuid, node, room, caller, joined_at, left_at, reason, billid)"
+	        " VALUES ('old-cdr', 'n0', 'board', '+4930123', %s, %s, 'hangup', '1-2');"
+	        "INSERT INTO events (uuid, at, kind, room, caller) VALUES ('old-ev', %s, 'enter',"
+	        " 'board', '+4930123')",
+	        ts, ts, ts);
+	fx_exec(f, sql);
+	g_free(sql);
+	g_assert_cmpint(fx_query_int(f, "SELECT max(version) FROM schema_migrations"), ==, 2);
+
+	reopen(f);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT max(version) FROM schema_migrations"), ==, last_version(f));
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events WHERE uuid = 'old-ev' AND"
+	                                " caller = '+4930123' AND role IS NULL AND called IS NULL"
+	                                " AND direction IS NULL"),
+	        ==, 1);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM cdrs WHERE uuid = 'old-cdr' AND"
+	                                " billid = '1-2' AND direction IS NULL"),
+	        ==, 1);
+	ce_store_add_event(f->st, &ev);
+	ce_store_add_cdr(f->st, &cdr);
+	fx_drain(f);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM events WHERE uuid = 'new-ev' AND"
+	                                " conference_id = 7 AND participant_id = 12 AND"
+	                                " role = 'moderator' AND caller = '9001' AND"
+	                                " caller_name = 'Ann' AND called = '9001' AND"
+	                                " direction = 'out'"),
+	        ==, 1);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM cdrs WHERE uuid = 'new-cdr' AND"
+	                                " role = 'moderator' AND called = '9001' AND"
+	                                " direction = 'out'"),
+	        ==, 1);
+	/* the database itself refuses a direction other than in and out */
+	g_assert_cmpint(
+	        fx_try_exec(f, "INSERT INTO cdrs (uuid, room, joined_at, left_at, direction)"
+	                       " VALUES ('bad', 'board', 0, 0, 'sideways')"),
+	        !=, 0);
+}
+
+/* role, called and direction go in as given; a direction that is neither in nor out is NULL. */
+static void test_identity_round_trip(struct fx *f, gconstpointer data)
+{
+	struct ce_event ev = {.kind = CE_EVENT_LEAVE, .at = T0, .room = "board", .leg = "dumb/1"};
+	struct ce_cdr cdr = {.room = "board", .joined_at = T0, .left_at = T0 + G_USEC_PER_SEC};
+	static const char *const dirs[] = {"in", "out", "sideways", "", NULL};
+	static const char *const want[] = {"in", "out", "(null)", "(null)", "(null)"};
+
+	if (f->skip)
+		return;
+	for (unsigned i = 0; i < G_N_ELEMENTS(dirs); i++) {
+		char *uuid = g_strdup_printf("id-%u", i), *sql, *got;
+
+		ev.uuid = cdr.uuid = uuid;
+		ev.direction = cdr.direction = (char *)dirs[i];
+		ev.role = "listener";
+		ev.called = "800\xff";
+		ce_store_add_event(f->st, &ev);
+		ce_store_add_cdr(f->st, &cdr);
+		fx_drain(f);
+		sql = g_strdup_printf(
+		        "SELECT coalesce(direction, '(null)') || ' ' || role || ' ' ||"
+		        " called FROM events WHERE uuid = '%s'",
+		        uuid);
+		got = fx_query(f, sql);
+		g_free(sql);
+		sql = g_strdup_printf("%s listener 800\xef\xbf\xbd", want[i]);
+		g_assert_cmpstr(got, ==, sql);
+		g_free(sql);
+		g_free(got);
+		sql = g_strdup_printf(
+		        "SELECT coalesce(direction, '(null)') FROM cdrs WHERE uuid = '%s'", uuid);
+		got = fx_query(f, sql);
+		g_assert_cmpstr(got, ==, want[i]);
+		g_free(got);
+		g_free(sql);
+		g_free(uuid);
+	}
+	g_assert_cmpuint(CE_ATOMIC_GET(&f->st->rejected), ==, 0);
+}
+
 /* The codec alone: billid survives the spool format; old bytes read with billid NULL. */
 static void test_codec(void)
 {
@@ -299,18 +416,51 @@ static void test_codec(void)
 	g_assert_cmpstr(back->cdr->reason, ==, "hangup");
 	g_assert_cmpint(back->cdr->left_at, ==, T0 + 90 * G_USEC_PER_SEC);
 	g_assert_null(back->cdr->billid);
+	g_assert_null(back->cdr->direction);
 	ce_rec_free(back);
 	g_bytes_unref(old);
 	g_bytes_unref(b);
 	ce_rec_free(r);
 }
 
+/* The identity of an event and a CDR survives the spool format. */
+static void test_codec_identity(void)
+{
+	struct ce_event ev = {.uuid = "e1",
+	        .kind = CE_EVENT_ENTER,
+	        .room = "r",
+	        .role = "moderator",
+	        .called = "9001",
+	        .direction = "out",
+	        .participant_id = 12};
+	struct ce_cdr cdr = {.uuid = "c1", .room = "r", .direction = "in"};
+	struct ce_rec *re = ce_rec_new_event(&ev), *rc = ce_rec_new_cdr(&cdr), *back = NULL;
+	GBytes *be = ce_rec_serialize(re), *bc = ce_rec_serialize(rc);
+
+	g_assert_cmpint(ce_rec_deserialize(&back, be), ==, 0);
+	g_assert_cmpstr(back->ev->role, ==, "moderator");
+	g_assert_cmpstr(back->ev->called, ==, "9001");
+	g_assert_cmpstr(back->ev->direction, ==, "out");
+	g_assert_cmpint(back->ev->participant_id, ==, 12);
+	ce_rec_free(back);
+	g_assert_cmpint(ce_rec_deserialize(&back, bc), ==, 0);
+	g_assert_cmpstr(back->cdr->direction, ==, "in");
+	ce_rec_free(back);
+	g_bytes_unref(be);
+	g_bytes_unref(bc);
+	ce_rec_free(re);
+	ce_rec_free(rc);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/store-cdr/codec", test_codec);
+	g_test_add_func("/store-cdr/codec-identity", test_codec_identity);
 	fx_add_tests("migrate-001-002-with-data", test_migrate_with_data);
 	fx_add_tests("billid-round-trip", test_billid_round_trip);
 	fx_add_tests("old-spool-replay", test_old_spool_replay);
+	fx_add_tests("migrate-002-003-with-data", test_migrate_identity);
+	fx_add_tests("identity-round-trip", test_identity_round_trip);
 	return g_test_run();
 }
