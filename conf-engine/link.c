@@ -54,6 +54,7 @@ struct ce_link {
 #define READ_CHUNK       65536
 #define READS_PER_WAKEUP 16
 #define BATCH_FLUSH      (32 * 1024)
+#define BROKEN_WHY       "write failed or output backlog over limit"
 
 static void schedule_connect(struct ce_link *l);
 static void start_io(struct ce_link *l);
@@ -113,18 +114,22 @@ static gboolean on_fail(gpointer data)
 	struct ce_link *l = data;
 
 	l->fail_src = 0;
-	lost(l, "write failed or output backlog over limit");
+	lost(l, BROKEN_WHY);
 	return G_SOURCE_REMOVE;
 }
 
-/* Called from inside writes: tear down later, outside of the caller's stack. */
+/*
+ * Called from inside writes: tear down later, outside of the caller's stack.
+ * At high priority: the input source stays ready while Yate keeps writing,
+ * and an idle at the default idle priority would wait behind it for ever.
+ */
 static void mark_broken(struct ce_link *l)
 {
 	if (l->broken)
 		return;
 	l->broken = true;
 	clear_source(&l->out_src);
-	l->fail_src = g_idle_add(on_fail, l);
+	l->fail_src = g_idle_add_full(G_PRIORITY_HIGH, on_fail, l, NULL);
 }
 
 static gboolean on_out(int fd, GIOCondition cond, gpointer data)
@@ -215,6 +220,12 @@ static gboolean on_in(int fd, GIOCondition cond, gpointer data)
 	char buf[READ_CHUNK];
 	int i;
 
+	if (l->broken) {
+		/* a write failed: stop reading now rather than spin on ready input */
+		l->in_src = 0;
+		lost(l, BROKEN_WHY);
+		return G_SOURCE_REMOVE;
+	}
 	for (i = 0; i < READS_PER_WAKEUP && l->up && !l->broken; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 

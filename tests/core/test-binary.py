@@ -553,11 +553,96 @@ def test_check_config_review():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def cpu_seconds(pid):
+    """User+system CPU seconds a live process used (None once it is gone)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def test_yate_not_reading():
+    """Yate stops reading: past the output limit the engine drops the link and leaves, it does not spin."""
+    errf = tempfile.TemporaryFile()
+    p = subprocess.Popen([BINARY], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errf)
+    p.stdout.readline()  # it started; from now on nobody reads its output, as a stuck Yate
+    line = "%%>message:s{0}:0:engine.status::module=conf-engine\n"
+
+    def flood():
+        # each answer is ~800 bytes: 200,000 of them pass the 64 MiB output limit
+        try:
+            for i in range(200000):
+                p.stdin.write(line.format(i).encode())
+            p.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the engine left: that is the point
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    try:
+        code = p.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        before = cpu_seconds(p.pid)
+        time.sleep(1)
+        after = cpu_seconds(p.pid)
+        code = "still running, %s s of CPU in 1 s" % (
+            None if before is None or after is None else round(after - before, 2))
+        p.kill()
+        p.wait()
+    errf.seek(0)
+    err = errf.read().decode("utf-8", "replace")
+    tap(isinstance(code, int), "Yate not reading: the engine leaves (exit %r) instead of spinning" % code,
+        err[-3000:])
+    tap("backlogged" in err and "link to Yate closed" in err,
+        "Yate not reading: the backlog and the dropped link are logged", err[-3000:])
+    for f in (p.stdin, p.stdout):
+        try:
+            f.close()
+        except OSError:
+            pass
+    errf.close()
+
+
+def test_output_closed():
+    """conf-engine | head -1: a broken output pipe ends the engine at its next write."""
+    p = subprocess.Popen([BINARY], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    p.stdout.readline()
+    p.stdout.close()  # the reader is gone
+    time.sleep(0.3)
+    try:
+        p.stdin.write(b"%%>message:x1:0:engine.status::module=conf-engine\n")
+        p.stdin.flush()
+    except OSError:
+        pass
+    busy = None
+    try:
+        code = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        busy = cpu_seconds(p.pid)
+        time.sleep(1)
+        after = cpu_seconds(p.pid)
+        busy = None if busy is None or after is None else after - busy
+        p.kill()
+        p.wait()
+        code = "still running (%s s of CPU in 1 s)" % busy
+    err = p.stderr.read().decode("utf-8", "replace")
+    tap(isinstance(code, int), "output pipe closed: the engine leaves at its next write (exit %r)" % code,
+        err)
+    for f in (p.stdin, p.stderr):
+        try:
+            f.close()
+        except OSError:
+            pass
+
+
 def main():
     if not os.access(BINARY, os.X_OK):
         print("1..0 # SKIP %s not built" % BINARY)
         return 0
-    for t in (test_options, test_yate_launch, test_check_config_modules, test_check_config_review, test_log_to_yate, test_startup_and_transcript, test_hostile_input, test_sigterm,
+    for t in (test_options, test_yate_launch, test_check_config_modules, test_check_config_review, test_log_to_yate, test_yate_not_reading, test_output_closed, test_startup_and_transcript, test_hostile_input, test_sigterm,
               test_connect_unix, test_connect_tcp):
         try:
             t()
