@@ -163,7 +163,10 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 	d->attempt = ++serial;
 	ce_msg_new(&m, "call.execute");
 	ce_msg_set(m, "callto", "dumb/");
-	ce_msg_set(m, strchr(d->address, '/') ? "direct" : "target", d->address);
+	/* Yate's dumb driver refuses a call with no target=, even with direct= */
+	ce_msg_set(m, "target", d->address);
+	if (strchr(d->address, '/'))
+		ce_msg_set(m, "direct", d->address);
 	ce_msg_set(m, "caller", c->access_number ? c->access_number : c->room);
 	ce_msg_set(m, "callername", c->title && *c->title ? c->title : c->room);
 	ce_msg_set(m, "ce_dialout", c->room);

@@ -652,6 +652,8 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "ce_dialout"), ==, "board");
 	g_assert_cmpstr(ce_msg_get(m, "notify"), ==, "conf-monitor/board");
 	g_assert_cmpuint(count_sent(f, "call.execute", "direct", "sip/sip:zed@example.org"), ==, 1);
+	/* Yate's dumb driver refuses direct= without target= */
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "sip/sip:zed@example.org"), ==, 1);
 	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9005"), ==, 0);
 	/* who is dialled: caller= and callername= are the conference, for the far end */
 	for (guint i = 0; i < f->sent->len; i++) {
