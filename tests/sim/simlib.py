@@ -308,11 +308,12 @@ class Module:
                                                esc(retval), fields))
 
     def read(self, timeout):
-        """The next line, or None after @timeout seconds."""
+        """The next line, or None after @timeout seconds (0: only what has already come)."""
         deadline = time.time() + timeout
         while b'\n' not in self.buf:
-            left = deadline - time.time()
-            if left <= 0 or not select.select([self.sock], [], [], left)[0]:
+            # polled even when the time is up: read(0) takes what is waiting in the socket
+            left = max(0.0, deadline - time.time())
+            if not select.select([self.sock], [], [], left)[0]:
                 return None
             data = self.sock.recv(65536)
             if not data:

@@ -1,0 +1,400 @@
+"""baresiplib.py - real SIP phones for the real-Yate tests: baresip processes driven over ctrl_tcp.
+
+Standard library only.  Each Phone is a baresip (Debian's 1.0.0 is enough)
+with a config folder of its own that loads only: g711, aufile (what the
+phone says: a WAV file, 8 kHz mono 16-bit, played once: the call ends when
+the file does, so make it longer than the test), sndfile (what the
+phone hears and says, recorded to WAV), account, menu (the commands) and
+ctrl_tcp (those commands as netstring JSON on a loopback TCP port).  There
+is no audio device: the phone plays nothing, it only records.  Everything
+is on 127.0.0.1, SIP and RTP alike; the account points at Yate's SIP port
+and never registers.
+
+    with baresiplib.Phones() as phones:
+        a = phones.add(baresiplib.Phone(y.path('a'), 'a', play='a.wav', proxy=y.sip_port))
+        a.start()
+        a.dial('800')                     # True once the call is established
+        a.send_rfc2833('1')               # RFC 2833 telephone-event in the RTP
+        a.send_info('5')                  # SIP INFO application/dtmf-relay
+        a.hangup()
+        samples = a.heard()               # what the phone heard, 8 kHz
+
+baresip 1.0.0 cannot send DTMF as SIP INFO (that came with 1.1.0's
+`dtmfmode=info` account parameter), so send_info() sends the INFO itself,
+inside the phone's dialog: the Call-ID, tags and Contact come from the
+phone's own SIP trace (baresip -s).  Every wait is bounded (WAIT seconds).
+"""
+import glob
+import json
+import os
+import random
+import re
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import wave
+
+WAIT = 20.0
+RATE = 8000
+MODULE_DIRS = ('/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules',
+               '/usr/lib/aarch64-linux-gnu/baresip/modules', '/usr/local/lib/baresip/modules')
+MODULES = ('g711', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
+
+
+def find():
+    """(baresip binary, module folder) or (None, why not)."""
+    exe = os.environ.get('CE_BARESIP') or shutil.which('baresip')
+    if not exe:
+        return None, 'no baresip in PATH (Debian: apt-get install baresip-core)'
+    for d in ([os.environ['CE_BARESIP_MODULES']] if os.environ.get('CE_BARESIP_MODULES')
+              else MODULE_DIRS):
+        if all(os.path.exists(os.path.join(d, m + '.so')) for m in MODULES):
+            return (exe, d), None
+    return None, 'no baresip module folder with %s.so' % '.so, '.join(MODULES)
+
+
+def require(tap):
+    """(binary, module folder); without baresip the test skips (exit 0), or fails under $CI."""
+    found, why = find()
+    if found:
+        return found
+    if os.environ.get('CI'):
+        tap.ok(False, 'baresip is available (CI never skips the phones)', why)
+        tap.done()
+    print('1..0 # SKIP %s' % why)
+    sys.exit(0)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    """A port the kernel just gave out on 127.0.0.1 (baresip takes it a moment later)."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(pred, timeout=WAIT, step=0.05):
+    """Poll @pred until it returns a true value (returned) or @timeout passes (None)."""
+    end = time.monotonic() + timeout
+    while True:
+        v = pred()
+        if v or time.monotonic() > end:
+            return v or None
+        time.sleep(step)
+
+
+# ---- audio files ------------------------------------------------------------------
+
+def write_wav(path, samples):
+    """@samples (ints) as an 8 kHz mono 16-bit WAV, what aufile plays for a G.711 call."""
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(struct.pack('<%dh' % len(samples),
+                                  *(int(max(-32768, min(32767, s))) for s in samples)))
+    return path
+
+
+def read_recording(path):
+    """The samples of a WAV that sndfile may still be writing (its sizes not yet filled in)."""
+    try:
+        with open(path, 'rb') as f:
+            raw = f.read()
+    except OSError:
+        return []
+    off = 12
+    while off + 8 <= len(raw):
+        cid, size = raw[off:off + 4], struct.unpack('<I', raw[off + 4:off + 8])[0]
+        if cid == b'data':
+            data = raw[off + 8:]
+            if 0 < size <= len(data):
+                data = data[:size]
+            data = data[:len(data) & ~1]
+            return list(struct.unpack('<%dh' % (len(data) // 2), data))
+        off += 8 + size + (size & 1)
+    return []
+
+
+def _die_with_us():
+    """In the child: end with the test's process, even when it is killed (Linux only)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+# ---- one phone ---------------------------------------------------------------------
+
+class Phone:
+    """One baresip process with its own config folder @dir; @play is the WAV it says."""
+
+    def __init__(self, dir, name, play, proxy, found=None):
+        self.dir = dir
+        self.name = name
+        self.play = play
+        self.proxy = proxy            # Yate's SIP port on 127.0.0.1
+        self.exe, self.modules = found or find()[0]
+        self.proc = None
+        self.sock = None
+        self.buf = b''
+        self.events = []              # ctrl_tcp events (dicts), in order
+        self.responses = {}           # token -> response dict
+        self.seq = 0
+        self.call_id = None
+        self.sip_port = self.ctrl_port = None
+        self.info_cseq = 0
+        self.rec = os.path.join(dir, 'rec')
+        self.log = os.path.join(dir, 'baresip.log')
+        os.makedirs(self.rec, exist_ok=True)
+
+    def write_config(self):
+        self.sip_port = free_port(socket.SOCK_DGRAM)
+        self.ctrl_port = free_port()
+        with open(os.path.join(self.dir, 'config'), 'w') as f:
+            f.write('# %s: a test phone (tests/yate/baresiplib.py)\n' % self.name +
+                    'module_path %s\n' % self.modules +
+                    ''.join('module %s.so\n' % m for m in MODULES if m != 'ctrl_tcp') +
+                    'module_app ctrl_tcp.so\n'
+                    'sip_listen 127.0.0.1:%d\n' % self.sip_port +
+                    'ctrl_tcp_listen 127.0.0.1:%d\n' % self.ctrl_port +
+                    'net_interface 127.0.0.1\n'
+                    'audio_source aufile,%s\n' % self.play +
+                    'snd_path %s\n' % self.rec)
+        with open(os.path.join(self.dir, 'accounts'), 'w') as f:
+            # regint=0: never REGISTER; Yate (no user.auth handler) takes the calls as they come
+            f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=PCMU\n' % (self.name, self.proxy))
+        open(os.path.join(self.dir, 'contacts'), 'w').close()
+
+    def start(self):
+        """Start baresip and connect to its ctrl_tcp; True when ready (new ports on a clash)."""
+        for _ in range(3):
+            self.write_config()
+            cmd = [self.exe, '-f', self.dir, '-s']
+            if shutil.which('stdbuf'):   # the SIP trace must reach the log as it happens
+                cmd = ['stdbuf', '-oL'] + cmd
+            with open(self.log, 'ab') as log:
+                self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                             stderr=subprocess.STDOUT, cwd=self.dir,
+                                             start_new_session=True, preexec_fn=_die_with_us)
+            end = time.monotonic() + WAIT
+            while time.monotonic() < end and self.proc.poll() is None:
+                try:
+                    self.sock = socket.create_connection(('127.0.0.1', self.ctrl_port), timeout=1)
+                    return True
+                except OSError:
+                    time.sleep(0.1)
+            self.stop()
+        return False
+
+    # ctrl_tcp: each message is a netstring "LEN:JSON,"
+    def _read(self, timeout):
+        if not self.sock:
+            return
+        if select.select([self.sock], [], [], max(0.0, timeout))[0]:
+            data = self.sock.recv(65536)
+            if not data:
+                self.sock.close()
+                self.sock = None
+                return
+            self.buf += data
+        while True:
+            m = re.match(rb'(\d+):', self.buf)
+            if not m or len(self.buf) < m.end() + int(m.group(1)) + 1:
+                break
+            n = int(m.group(1))
+            body, self.buf = self.buf[m.end():m.end() + n], self.buf[m.end() + n + 1:]
+            try:
+                msg = json.loads(body.decode('utf-8', 'replace'))
+            except ValueError:
+                continue
+            if msg.get('response'):
+                self.responses[msg.get('token')] = msg
+            elif msg.get('event'):
+                self.events.append(msg)
+
+    def command(self, cmd, params=''):
+        """Run a baresip command (dial, hangup, sndcode: as on its console); the answer or None."""
+        self.seq += 1
+        token = '%s-%d' % (cmd, self.seq)
+        body = json.dumps({'command': cmd, 'params': params, 'token': token}).encode()
+        try:
+            self.sock.sendall(b'%d:%s,' % (len(body), body))
+        except (OSError, AttributeError):
+            return None
+        end = time.monotonic() + WAIT
+        while token not in self.responses and self.sock and time.monotonic() < end:
+            self._read(0.1)
+        return self.responses.pop(token, None)
+
+    def wait_event(self, *types, timeout=WAIT, since=0):
+        """The first event at index >= @since whose type is one of @types, or None."""
+        end = time.monotonic() + timeout
+        while True:
+            for e in self.events[since:]:
+                if e.get('type') in types and (not self.call_id or e.get('id') in
+                                               (None, self.call_id)):
+                    return e
+            if time.monotonic() > end or not self.sock:
+                return None
+            self._read(0.1)
+
+    def dial(self, number):
+        """Call @number at Yate; True once the call is established (with RTP flowing)."""
+        since = len(self.events)
+        self.call_id = None
+        ans = self.command('dial', 'sip:%s@127.0.0.1:%d' % (number, self.proxy))
+        if not ans or not ans.get('ok'):
+            return False
+        e = self.wait_event('CALL_ESTABLISHED', 'CALL_CLOSED', since=since)
+        if not e or e['type'] != 'CALL_ESTABLISHED':
+            return False
+        self.call_id = e.get('id')
+        return True
+
+    def hangup(self):
+        """Hang up; True once baresip has closed the call (and its recordings)."""
+        since = len(self.events)
+        ans = self.command('hangup')
+        return bool(ans and ans.get('ok') and self.wait_event('CALL_CLOSED', since=since))
+
+    def closed(self):
+        """The CALL_CLOSED event of the current call (the far end hung up), or None."""
+        self._read(0)
+        return next((e for e in self.events if e.get('type') == 'CALL_CLOSED' and
+                     e.get('id') == self.call_id), None)
+
+    def send_rfc2833(self, digit):
+        """One DTMF digit as RFC 2833 telephone-events in the call's RTP (baresip's own way)."""
+        ans = self.command('sndcode', digit)
+        return bool(ans and ans.get('ok'))
+
+    # ---- SIP INFO, sent for the phone -----------------------------------------------
+
+    def dialog(self):
+        """The established call's dialog from the phone's SIP trace: the 2xx to its INVITE
+        (From with our tag, To with Yate's, Call-ID, Contact, CSeq number), or None."""
+        try:
+            with open(self.log, encoding='utf-8', errors='replace') as f:
+                text = f.read()
+        except OSError:
+            return None
+        for block in text.split('\x1b[36;1m#\n')[1:]:
+            block = block.split('\x1b[;m')[0].replace('\r\n', '\n')
+            head = block.split('\n\n')[0].split('\n')
+            if len(head) < 2 or not re.match(r'SIP/2\.0 2\d\d', head[1]):
+                continue
+            hdr = {}
+            for line in head[2:]:
+                k, _, v = line.partition(':')
+                hdr.setdefault(k.strip().lower(), v.strip())
+            cseq = hdr.get('cseq', '').split()
+            if hdr.get('call-id') == self.call_id and len(cseq) == 2 and cseq[1] == 'INVITE':
+                m = re.search(r'<([^>]+)>', hdr.get('contact', ''))
+                return {'from': hdr.get('from'), 'to': hdr.get('to'), 'call-id': self.call_id,
+                        'cseq': int(cseq[0]),
+                        'uri': m.group(1) if m else 'sip:127.0.0.1:%d' % self.proxy}
+        return None
+
+    def send_info(self, digit):
+        """One DTMF digit as a SIP INFO (application/dtmf-relay) in the phone's dialog,
+        sent to Yate from a socket of the test: True once Yate answered 200."""
+        dlg = wait_for(self.dialog)   # the trace may reach the log a moment after the event
+        if not dlg:
+            return False
+        self.info_cseq = max(self.info_cseq, dlg['cseq'] + 100) + 1
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(('127.0.0.1', 0))
+        branch = 'z9hG4bK-ce%08x' % random.getrandbits(32)
+        body = 'Signal=%s\r\nDuration=160\r\n' % digit
+        req = ('INFO %s SIP/2.0\r\n'
+               'Via: SIP/2.0/UDP 127.0.0.1:%d;branch=%s;rport\r\n'
+               'Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d INFO\r\n'
+               'Content-Type: application/dtmf-relay\r\nContent-Length: %d\r\n\r\n%s'
+               % (dlg['uri'], s.getsockname()[1], branch, dlg['from'], dlg['to'],
+                  dlg['call-id'], self.info_cseq, len(body), body)).encode()
+        end = time.monotonic() + WAIT
+        try:
+            while time.monotonic() < end:
+                s.sendto(req, ('127.0.0.1', self.proxy))   # UDP: resend until answered
+                if not select.select([s], [], [], 0.5)[0]:
+                    continue
+                ans = s.recv(65536).decode('utf-8', 'replace')
+                if branch not in ans or ans.startswith('SIP/2.0 1'):
+                    continue
+                return ans.startswith('SIP/2.0 200')
+        finally:
+            s.close()
+        return False
+
+    # ---- recordings ----------------------------------------------------------------
+
+    def _dump(self, kind):
+        files = sorted(glob.glob(os.path.join(self.rec, 'dump-*-%s.wav' % kind)))
+        return files[-1] if files else None
+
+    def heard(self):
+        """What the phone heard (decoded from RTP, frame by frame as it came), 8 kHz samples."""
+        f = self._dump('dec')
+        return read_recording(f) if f else []
+
+    def said(self):
+        """What the phone sent (its WAV, as encoded), 8 kHz samples."""
+        f = self._dump('enc')
+        return read_recording(f) if f else []
+
+    def heard_seconds(self):
+        """How much the phone has heard so far, from its recording's size (44-byte header)."""
+        f = self._dump('dec')
+        try:
+            return max(0, os.path.getsize(f) - 44) / 2 / RATE if f else 0.0
+        except OSError:
+            return 0.0
+
+    def log_tail(self, n=30):
+        try:
+            with open(self.log, encoding='utf-8', errors='replace') as f:
+                lines = [l for l in f.read().replace('\r', '\n').split('\n')
+                         if l.strip() and 'audio=' not in l]
+        except OSError:
+            return ''
+        return '\n'.join(lines[-n:])
+
+    def stop(self):
+        """End the process (SIGTERM, then SIGKILL after WAIT)."""
+        if self.sock:
+            self.sock.close()
+            self.sock = None
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(WAIT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+
+class Phones:
+    """The test's phones; a context manager that stops every one of them on the way out."""
+
+    def __init__(self):
+        self.all = []
+
+    def add(self, phone):
+        self.all.append(phone)
+        return phone
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, et, ev, tb):
+        for p in self.all:
+            p.stop()
+        return False

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""test-yate-phones.py - baresip phones call Yate into one room: mix-minus, late joiner, DTMF (TAP).
+
+Four baresip processes (tests/yate/baresiplib.py) call Yate's SIP port;
+regexroute sends 800 to `conf/phones` with `notify=phones-watch`, so the
+room reports to the test's script on Yate's extmodule socket.  Each phone
+plays a WAV (aufile) and records what it hears (sndfile):
+  - phones 1, 2 and 3 (440 Hz bursts, 1000 Hz bursts, silence): 1 hears
+    1000 Hz and not its own 440 Hz, 2 the reverse, 3 hears both;
+  - phone 3 sends DTMF as RFC 2833 telephone-events (Yate's yrtpchan decodes
+    them) and as SIP INFO (ysipchan): each digit reaches conf-engine as
+    chan.dtmf, seen as the room's chan.notify event=dtmf with the digit, the
+    way it was sent (detected=rfc2833 / sip-info), phone 3's leg and call;
+  - phone 1 hangs up; phone 4 (700 Hz bursts) joins late: it hears phone 2
+    and neither phone 1 nor itself, and phones 2 and 3 hear it, no longer 1.
+"""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import baresiplib  # noqa: E402
+import yatelib  # noqa: E402
+
+tap = yatelib.Checked()
+prefix = yatelib.require(tap)
+found = baresiplib.require(tap)
+WATCH = 'phones-watch'
+LISTEN = 5.0  # seconds of audio each phone records per phase (by its recording, not the clock)
+h = yatelib.heard
+
+
+def must(cond, name, diag=None):
+    """A check the rest of the test stands on: when it fails, the test ends there."""
+    if not tap.ok(cond, name, diag):
+        tap.done()
+
+
+def bursts(freq, seconds):
+    """Tone bursts (0.6 s on, 0.4 s off), one second built once and repeated."""
+    one = [int(x) for x in yatelib.tone(freq, 0.6)] + [0] * int(0.4 * yatelib.RATE)
+    return one * int(seconds)
+
+
+def notifies(d, event, **params):
+    return d.reports_of('chan.notify', targetid=WATCH, event=event, **params)
+
+
+def wait_users(d, n):
+    """The room's last joined/left report says @n users (bounded)."""
+    def last():
+        r = [l for l in d.reports_of('chan.notify', targetid=WATCH)
+             if l.get('event') in ('joined', 'left')]
+        return r and r[-1].get('users') == str(n)
+    return bool(yatelib.wait_for(last))
+
+
+def listen(phones, seconds=LISTEN):
+    """Wait until each phone recorded @seconds more (a loaded machine only makes this longer)."""
+    start = {p: p.heard_seconds() for p in phones}
+    return bool(yatelib.wait_for(lambda: all(p.heard_seconds() >= start[p] + seconds
+                                             for p in phones), timeout=yatelib.WAIT + seconds))
+
+
+def dtmf(d, phone, digit, how):
+    """Send @digit from @phone @how ('rfc2833' or 'sip-info'); the room's dtmf report, or None."""
+    sent = phone.send_rfc2833(digit) if how == 'rfc2833' else phone.send_info(digit)
+    if not sent:
+        return None
+    got = d.wait_seen('chan.notify', targetid=WATCH, event='dtmf', text=digit, detected=how)
+    return got[0] if got else None
+
+
+with yatelib.Yate(prefix, 'phones', engine='--config {conf}',
+                  routes=[r'^800$=conf/phones;notify=%s' % WATCH]) as y, \
+        baresiplib.Phones() as phones:
+    tap.yate = y
+    must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+    d = y.driver()
+    d.watch('chan.notify')
+    seconds = 300  # aufile ends the call at the end of its file: longer than any run
+    plays = {1: bursts(440, seconds), 2: bursts(1000, seconds), 3: [0] * (seconds * yatelib.RATE),
+             4: bursts(700, seconds)}
+    p = {}
+    for n, samples in plays.items():
+        os.makedirs(y.path('phone%d' % n))
+        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n), samples)
+        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
+                                           y.sip_port, found))
+        must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
+
+    for n in (1, 2, 3):
+        must(p[n].dial('800'), 'phone %d calls 800: Yate routes it to conf/phones, answered' % n,
+             p[n].log_tail() + '\n' + y.log_tail())
+        must(wait_users(d, n), 'the room counts %d user%s' % (n, 's' if n > 1 else ''),
+             d.reports_of('chan.notify'))
+    tap.ok(listen([p[1], p[2], p[3]]), 'phones 1-3 hear the room for %.0f s' % LISTEN,
+           [p[n].heard_seconds() for n in (1, 2, 3)])
+
+    # DTMF from phone 3, both ways a phone sends it; each must reach the engine as chan.dtmf
+    leg3 = None
+    for digit, how in (('1', 'rfc2833'), ('2', 'rfc2833'), ('3', 'rfc2833'),
+                       ('4', 'sip-info'), ('5', 'sip-info'), ('#', 'sip-info')):
+        r = dtmf(d, p[3], digit, how)
+        tap.ok(r is not None, "phone 3's DTMF %s sent as %s reaches conf-engine (chan.notify "
+               'event=dtmf text=%s detected=%s)' % (digit, how, digit, how),
+               [l for l in d.reports if l.get('event') == 'dtmf'] or p[3].log_tail())
+        if r is None:
+            continue
+        leg3 = leg3 or r.get('id')
+        tap.ok(r.get('id') == leg3 and r.get('id', '').startswith('dumb/') and
+               r.get('address') == '127.0.0.1:%d' % p[3].sip_port and
+               (r.get('callid') or '').startswith('sip/%s/' % p[3].call_id) and
+               r.get('room') == 'phones',
+               "DTMF %s is phone 3's: its leg, its SIP address and call" % digit, r)
+    dtmfs = notifies(d, 'dtmf')
+    tap.ok([l.get('text') for l in dtmfs] == list('12345#'),
+           'each digit reached the engine once, in order', [l.text for l in dtmfs])
+
+    # phone 1 leaves; phone 4 joins late
+    tap.ok(p[1].hangup(), 'phone 1 hangs up', p[1].log_tail())
+    tap.ok(wait_users(d, 2), 'the room counts 2 users after phone 1 left',
+           d.reports_of('chan.notify'))
+    left_at = {n: p[n].heard_seconds() for n in (2, 3)}
+    must(p[4].dial('800'), 'phone 4 calls 800 late and is answered', p[4].log_tail())
+    tap.ok(wait_users(d, 3), 'the room counts 3 users with phone 4', notifies(d, 'joined'))
+    joined_at = {n: p[n].heard_seconds() for n in (2, 3)}
+    tap.ok(listen([p[2], p[3], p[4]]), 'phones 2-4 hear the room for %.0f s' % LISTEN,
+           [p[n].heard_seconds() for n in (2, 3, 4)])
+    until = {n: p[n].heard_seconds() for n in (2, 3, 4)}  # before anyone else leaves
+    for n in (2, 3, 4):
+        tap.ok(p[n].closed() is None, 'phone %d is still in its call' % n, p[n].log_tail())
+        tap.ok(p[n].hangup(), 'phone %d hangs up' % n, p[n].log_tail())
+    empty = yatelib.wait_for(lambda: 'conf/phones' not in y.rm('conf list'))
+    tap.ok(bool(empty), 'every phone hung up: the engine has no room left', y.rm('conf list'))
+
+    heard = {n: p[n].heard() for n in p}
+    said = {n: p[n].said() for n in p}
+    for n, f in ((1, 440), (2, 1000), (4, 700)):
+        tap.ok(h(said[n], f) > 0.8, 'phone %d sent its %d Hz (sndfile, encoder side)' % (n, f),
+               (len(said[n]), h(said[n], f)))
+
+    one, two = heard[1], heard[2][:int(left_at[2] * yatelib.RATE)]
+    tap.ok(h(one, 1000) > 0.5, 'phone 1 hears phone 2 (1000 Hz)', h(one, 1000))
+    tap.ok(h(one, 440) < 0.02, 'phone 1 does not hear itself (440 Hz)', h(one, 440))
+    tap.ok(h(two, 440) > 0.5, 'phone 2 hears phone 1 (440 Hz)', h(two, 440))
+    tap.ok(h(two, 1000) < 0.02, 'phone 2 does not hear itself (1000 Hz)', h(two, 1000))
+    three = heard[3][:int(left_at[3] * yatelib.RATE)]
+    tap.ok(h(three, 440) > 0.2 and h(three, 1000) > 0.2, 'phone 3, silent, hears phones 1 and 2',
+           (h(three, 440), h(three, 1000)))
+
+    # after phone 4 joined (a second's margin for what was already on its way)
+    late = {n: heard[n][int((joined_at[n] + 1) * yatelib.RATE):int(until[n] * yatelib.RATE)]
+            for n in (2, 3)}
+    four = heard[4][int(1 * yatelib.RATE):int(until[4] * yatelib.RATE)]
+    tap.ok(len(four) > 2 * yatelib.RATE and h(four, 1000) > 0.5,
+           'phone 4, joining late, hears phone 2 (1000 Hz)', (len(four), h(four, 1000)))
+    tap.ok(h(four, 440) < 0.02, 'phone 4 does not hear phone 1, gone before it came',
+           h(four, 440))
+    tap.ok(h(four, 700) < 0.02, 'phone 4 does not hear itself (700 Hz)', h(four, 700))
+    tap.ok(len(late[2]) > 2 * yatelib.RATE and h(late[2], 700) > 0.5 and
+           h(late[2], 440) < 0.02 and h(late[2], 1000) < 0.02,
+           'phone 2 then hears phone 4 (700 Hz): not phone 1, not itself',
+           (len(late[2]), h(late[2], 700), h(late[2], 440), h(late[2], 1000)))
+    tap.ok(len(late[3]) > 2 * yatelib.RATE and h(late[3], 700) > 0.2 and
+           h(late[3], 1000) > 0.2 and h(late[3], 440) < 0.02,
+           'phone 3 then hears phones 2 and 4, no more of phone 1',
+           (len(late[3]), h(late[3], 700), h(late[3], 1000), h(late[3], 440)))
+
+tap.done()
