@@ -81,7 +81,7 @@ bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool coun
 		if (room->locked && !utility)
 			return refuse(why, "forbidden", "Conference room is locked");
 		if (counted && ce_room_full(room))
-			return refuse(why, "full", "Conference room is full");
+			return refuse(why, "busy", "Conference room is full");
 		return true;
 	}
 	while (!name->len || ce_room_find(conf, name->str))

@@ -60,22 +60,22 @@ tap.ok(len(left) == 2 and left[0].get('lonely') == 'true' and left[1].get('lonel
 tap.ok(not r.problems(), 'no protocol problems', r.problems())
 r.cleanup()
 
-# 2. maxusers: the second caller is refused with error=full, and Yate's own
+# 2. maxusers: the second caller is refused with error=busy (486 to a phone), and Yate's own
 #    conference module (the simulator's stand-in at 90) does not take the call.
 r = simlib.run('''
 route ^800$ conf/small maxusers=1
 at 0 call 1001 800 play=tone:440
 at 1 call 1002 800 play=tone:440
-at 2.5 expect event rejected who=1002 error=full
+at 2.5 expect event rejected who=1002 error=busy
 at 2.5 expect state 1001 answered
 at 3 hangup all
 end 4
 ''', module=simlib.ENGINE)
 tap.ok(r.ok, 'second caller rejected, first still in', r.why())
 rej = [m for m in r.messages('call.execute', handled=False)
-       if m['params'].get('error') == 'full']
+       if m['params'].get('error') == 'busy']
 tap.ok(rej and rej[0]['params'].get('callto') == '-',
-       'refusal: call.execute false with error=full, callto=-', rej)
+       'refusal: call.execute false with error=busy, callto=-', rej)
 tap.ok(not r.messages('chan.notify', event='joined', id='conf/1'),
        "Yate's conference module never took the call")
 r.cleanup()

@@ -102,7 +102,7 @@ static void test_check(void)
 	r = room_new(fx, "full", "maxusers=0");
 	g_string_assign(name, "full");
 	g_assert_false(ce_room_check(fx->conf, name, false, true, false, &why));
-	g_assert_cmpstr(why.error, ==, "full");
+	g_assert_cmpstr(why.error, ==, "busy");
 	g_assert_true(ce_room_check(fx->conf, name, false, false, true, &why));
 	ce_room_set_locked(r, true);
 	g_assert_false(ce_room_check(fx->conf, name, false, false, false, &why));
