@@ -19,6 +19,8 @@
  *
  *   A: %%>setlocal:restart:true
  *   A: %%>setlocal:engine.version:
+ *   A: %%>setlocal:engine.runid:               (tells a restarted Yate from the
+ *                                              same one after a reconnect)
  *   A: %%>setlocal:bufsize:65536              (Yate drops a module whose line
  *                                              overflows its read buffer)
  *   A: %%>install:50:call.execute            (one per name: Yate keeps one relay
@@ -69,6 +71,7 @@ struct ce_yate {
 	unsigned epoch; /* changes whenever the link goes up or down */
 	bool up, quitting, quit_called;
 	char *version;
+	char *runid;         /* engine.runid of the last Yate that told it */
 	size_t yate_bufsize; /* Yate's read buffer: no line of ours may reach it */
 	GHashTable *relays;  /* name -> struct relay */
 	GHashTable *watches; /* name -> GINT state */
@@ -468,9 +471,68 @@ static void bad_line(struct ce_yate *y, const char *text, size_t len, const GErr
 	refuse_bad_message(y, text, len);
 }
 
+/* Tell the modules (CE_LINK_MSG, yate.h) that the link went down. */
+static void link_event_down(struct ce_yate *y, bool final)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, CE_LINK_MSG);
+	ce_msg_add(m, "state", "down");
+	ce_msg_add(m, "final", final ? "true" : "false");
+	ce_bus_dispatch(y->bus, m, NULL, NULL);
+	ce_msg_unref(m);
+}
+
+/* ... or that it is usable again: @runid (NULL: unknown) against @lastrunid. */
+static void link_event_up(struct ce_yate *y, const char *runid, const char *lastrunid)
+{
+	struct ce_msg *m = NULL;
+	bool restarted = runid && lastrunid && strcmp(runid, lastrunid);
+
+	ce_msg_new(&m, CE_LINK_MSG);
+	ce_msg_add(m, "state", "up");
+	if (y->version)
+		ce_msg_add(m, "yate", y->version);
+	if (runid)
+		ce_msg_add(m, "runid", runid);
+	ce_msg_add(m, "restarted", restarted ? "true" : "false");
+	if (runid && lastrunid)
+		ce_msg_add(m, "lastrunid", lastrunid);
+	ce_bus_dispatch(y->bus, m, NULL, NULL);
+	ce_msg_unref(m);
+}
+
+/*
+ * Yate's run id (seconds since the epoch at its start) after a (re)connect:
+ * another one than before means Yate was restarted meanwhile, and what the
+ * engine had in the old Yate is gone.
+ */
+static void on_runid(struct ce_yate *y, const struct ce_line *l)
+{
+	const char *now = l->success && l->value && *l->value ? l->value : NULL;
+	char *last = y->runid;
+
+	if (!now)
+		g_message("Yate did not tell its run id: a restart of Yate cannot be told from a "
+		          "lost link");
+	else if (last && strcmp(now, last))
+		g_warning("Yate was restarted while the link was down (run id %s, was %s): the "
+		          "calls of the old Yate are gone",
+		        now, last);
+	else if (last)
+		g_message("link back to the same Yate (run id %s)", now);
+	/* an unknown run id keeps the last one known: the next answer compares to it */
+	y->runid = now ? g_strdup(now) : last;
+	link_event_up(y, now, last);
+	if (now)
+		g_free(last);
+}
+
 static void on_setlocal(struct ce_yate *y, const struct ce_line *l)
 {
-	if (!g_strcmp0(l->name, "engine.version") && l->success) {
+	if (!g_strcmp0(l->name, "engine.runid")) {
+		on_runid(y, l);
+	} else if (!g_strcmp0(l->name, "engine.version") && l->success) {
 		g_free(y->version);
 		y->version = g_strdup(l->value);
 		g_message("connected to Yate %s", y->version);
@@ -533,6 +595,7 @@ static void link_up(void *arg)
 	y->st.links_up++;
 	send_ctl(y, "%%>setlocal", "restart", y->restart ? "true" : "false", NULL, NULL);
 	send_ctl(y, "%%>setlocal", "engine.version", "", NULL, NULL);
+	send_ctl(y, "%%>setlocal", "engine.runid", "", NULL, NULL);
 	y->yate_bufsize = YATE_BUFSIZE_DEFAULT;
 	send_ctl(y, "%%>setlocal", "bufsize", G_STRINGIFY(YATE_BUFSIZE_WANTED), NULL, NULL);
 	/* Yate handles our lines in order: the next one already gets the larger buffer */
@@ -574,6 +637,7 @@ static void link_down(void *arg, bool final)
 	y->up = false;
 	y->epoch++;
 	fail_pending(y);
+	link_event_down(y, final);
 	if (final || y->quitting)
 		call_quit(y, 0);
 }
@@ -732,6 +796,7 @@ void ce_yate_free(struct ce_yate *y)
 	g_async_queue_unref(y->logq);
 	g_string_free(y->buf, TRUE);
 	g_free(y->version);
+	g_free(y->runid);
 	g_free(y);
 }
 
@@ -785,6 +850,12 @@ const char *ce_yate_version(const struct ce_yate *y)
 	return y->version;
 }
 
+/** Yate's engine.runid (when it started), NULL until Yate told it. */
+const char *ce_yate_runid(const struct ce_yate *y)
+{
+	return y->runid;
+}
+
 /** CE_YATE_INSTALL_* for the relay of @name. */
 int ce_yate_install_state(const struct ce_yate *y, const char *name)
 {
@@ -826,13 +897,14 @@ void ce_yate_status(const struct ce_yate *y, GString *out)
 
 	ce_yate_get_stats(y, &st);
 	g_string_append_printf(out,
-	        "link=%s,linkstate=%s,yate=%s,installs=%u,refused=%u,watches=%u,msgs_in="
+	        "link=%s,linkstate=%s,yate=%s,yate_runid=%s,links_up=%u,installs=%u,refused=%u,"
+	        "watches=%u,msgs_in="
 	        "%" G_GUINT64_FORMAT ",answers=%" G_GUINT64_FORMAT ",msgs_out=%" G_GUINT64_FORMAT
 	        ",pending=%u,running=%u,badlines=%" G_GUINT64_FORMAT,
 	        y->link ? ce_link_mode(y->link) : "none", y->up ? "up" : "down",
-	        y->version ? y->version : "unknown", st.installs_ok, st.installs_refused,
-	        st.watches_ok, st.msgs_in, st.answers_out, st.msgs_out, st.pending, st.running,
-	        st.bad_lines);
+	        y->version ? y->version : "unknown", y->runid ? y->runid : "unknown", st.links_up,
+	        st.installs_ok, st.installs_refused, st.watches_ok, st.msgs_in, st.answers_out,
+	        st.msgs_out, st.pending, st.running, st.bad_lines);
 	g_hash_table_iter_init(&it, y->relays);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
 		if (((struct relay *)v)->state != CE_YATE_INSTALL_REFUSED)

@@ -11,6 +11,24 @@ struct ce_config;
 struct ce_link;
 struct ce_link_ops;
 
+/*
+ * The link's ups and downs, told to the engine's modules as a local bus
+ * message (ce_bus_dispatch: never sent to Yate; watch it with CE_BUS_LOCAL):
+ *
+ *   ce.link state=down final=false
+ *   ce.link state=up yate=6.4.1 runid=1795326762 restarted=true lastrunid=1795326700
+ *
+ * "down": the link is gone; final=true when it will not come back (stdin
+ * closed), else a socket link reconnects by itself.  "up": Yate answered
+ * %%>setlocal:engine.runid after a (re)connect, so the relays and watches
+ * are back.  restarted=true when that run id differs from the one of the
+ * Yate before (lastrunid): Yate was restarted while the link was down, and
+ * every channel of the old Yate is gone with it.  restarted=false on the
+ * first connection, with the same Yate, or when Yate did not tell its run
+ * id (then runid is absent).
+ */
+#define CE_LINK_MSG "ce.link"
+
 /* Called when the session wants the engine to stop: Yate said %%<quit,
  * stdin reached EOF, or a shutdown finished.  @code is the exit code. */
 typedef void(ce_yate_quit_h)(void *arg, int code);
@@ -42,6 +60,7 @@ void ce_yate_log_to_link(struct ce_yate *y, bool on);
 
 bool ce_yate_is_up(const struct ce_yate *y);
 const char *ce_yate_version(const struct ce_yate *y);
+const char *ce_yate_runid(const struct ce_yate *y);
 int ce_yate_install_state(const struct ce_yate *y, const char *name);
 void ce_yate_get_stats(const struct ce_yate *y, struct ce_yate_stats *st);
 void ce_yate_status(const struct ce_yate *y, GString *out);

@@ -16,6 +16,7 @@
 #include "leg.h"
 #include "media-glue.h"
 #include "mixer.h"
+#include "yate.h"
 
 /*
  * Joining (DESIGN.md §2, transcript 1).  Yate offers
@@ -587,7 +588,7 @@ void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg)
 		ce_leg_talking(ev->leg, ev->type == CE_CMEDIA_TALK_START, ev->energy);
 		break;
 	case CE_CMEDIA_RTP_TIMEOUT:
-		ce_leg_end(ev->leg, "nomedia", true);
+		ce_conf_rtp_timeout(ev->leg);
 		break;
 	case CE_CMEDIA_SPEAKERS:
 		for (unsigned i = 0; i < n; i++) {
@@ -614,6 +615,7 @@ void ce_conf_tick(struct ce_conf *conf)
 	GPtrArray *legs = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
 	GList *rooms;
 
+	ce_conf_relink_tick(conf);
 	for (unsigned i = 0; i < conf->all->len; i++)
 		g_ptr_array_add(legs, ce_leg_ref(g_ptr_array_index(conf->all, i)));
 	for (unsigned i = 0; i < legs->len; i++)
@@ -645,9 +647,9 @@ static void hook(struct ce_conf *conf, const char *name, ce_msg_h *h)
 		g_warning("cannot install %s: %s", name, g_strerror(-id));
 }
 
-static void watch(struct ce_conf *conf, const char *name, ce_watch_h *h)
+static void watch(struct ce_conf *conf, const char *name, unsigned flags, ce_watch_h *h)
 {
-	int id = ce_bus_watch(conf->bus, name, 0, h, conf, NULL);
+	int id = ce_bus_watch(conf->bus, name, flags, h, conf, NULL);
 
 	if (id > 0)
 		g_array_append_val(conf->watches, id);
@@ -690,10 +692,11 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	hook(conf, "chan.text", on_input);
 	hook(conf, "chan.control", ce_conf_on_control);
 	hook(conf, "call.drop", ce_conf_on_drop);
-	watch(conf, "call.execute", watch_execute);
-	watch(conf, "chan.hangup", watch_hangup);
-	watch(conf, "chan.disconnected", watch_disconnected);
-	watch(conf, "call.answered", watch_answered);
+	watch(conf, "call.execute", 0, watch_execute);
+	watch(conf, "chan.hangup", 0, watch_hangup);
+	watch(conf, "chan.disconnected", 0, watch_disconnected);
+	watch(conf, "call.answered", 0, watch_answered);
+	watch(conf, CE_LINK_MSG, CE_BUS_LOCAL, ce_conf_watch_link);
 	conf->tick_id = g_timeout_add(conf->set.tick_ms, on_tick, conf);
 	*confp = conf;
 out:
@@ -731,6 +734,7 @@ void ce_conf_free(struct ce_conf *conf)
 	g_hash_table_destroy(conf->dialing);
 	g_hash_table_destroy(conf->legs);
 	g_hash_table_destroy(conf->rooms);
+	g_clear_pointer(&conf->lost_rooms, g_hash_table_destroy);
 	ce_conf_settings_free(&conf->set);
 	g_free(conf);
 }

@@ -106,6 +106,7 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->conf = conf;
 	leg->state = CE_LEG_OFFERED;
 	leg->seq = ++conf->leg_seq;
+	leg->link_gen = conf->link_gen;
 	leg->peer = g_strdup(peer);
 	leg->utility = ce_msg_get_bool(params, "utility", false);
 	leg->counted = ce_msg_get_bool(params, "counted", !leg->utility);
@@ -352,6 +353,11 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 
 	if (prev == CE_LEG_GONE)
 		return;
+	if (leg->orphaned) {
+		/* also when the room drops it after its orphaned neighbours left */
+		reason = leg->orphaned;
+		drop = false;
+	}
 	ce_leg_ref(leg);
 	leg->state = CE_LEG_GONE;
 	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-", leg->peer ? leg->peer : "",
@@ -370,7 +376,8 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	}
 	if (leg->media)
 		conf->media->leg_free(conf->media_arg, g_steal_pointer(&leg->media));
-	if (prev == CE_LEG_JOINED && leg->billing)
+	/* the Yate that saw this call start is gone: no chan.hangup for another one */
+	if (prev == CE_LEG_JOINED && leg->billing && !leg->orphaned)
 		billing_msg(leg, "chan.hangup", reason ? reason : "hangup");
 	if (leg->room)
 		ce_room_remove(leg->room, leg);

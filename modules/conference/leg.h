@@ -14,6 +14,19 @@ struct ce_dispatch;
 struct ce_cmedia_leg;
 
 /*
+ * An orphaned leg's channel lives (or lived) in a Yate the engine can no
+ * longer reach: Yate was restarted ("yate-restart"), or the link is down
+ * and the leg's audio stopped ("link-lost").  It ends for that reason
+ * whatever ends it, sends no call.drop (another Yate may have reused its
+ * dumb/N), and its "left" notification says why with reason=, and how
+ * long before that notification its call most likely ended with gone_ms=
+ * (at the link loss, or when its audio stopped) so that the leave event
+ * and the CDR do not count the time the engine could not know.
+ */
+#define CE_LEG_YATE_RESTART "yate-restart"
+#define CE_LEG_LINK_LOST    "link-lost"
+
+/*
  * A leg goes through these states in order; any failure, hangup or drop
  * goes straight to GONE, and every path out of a state that Yate already
  * knows of (dumb/N exists) sends call.drop so that nobody is left hanging.
@@ -53,6 +66,9 @@ struct ce_leg {
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
 	struct ce_dispatch *disc;  /* the channel's chan.disconnected, held while moving */
 	bool moving;               /* call.conference is moving the channel to dumb/N */
+	unsigned link_gen;         /* conf->link_gen when the leg was made */
+	const char *orphaned;      /* static reason once the leg's Yate is out of reach */
+	gint64 gone_at;            /* orphaned: when its call most likely ended (module clock) */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,

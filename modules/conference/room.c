@@ -348,6 +348,12 @@ static void notify_left(struct ce_room *room, struct ce_leg *leg)
 		ce_msg_add(m, "player", room->player_id);
 	if (leg->peer)
 		ce_msg_set(m, "lastpeerid", leg->peer);
+	/* no call.drop or chan.hangup will tell the monitor why: say it here */
+	if (leg->orphaned) {
+		ce_msg_add(m, "reason", leg->orphaned);
+		ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT,
+		        MAX(ce_conf_now(room->conf) - leg->gone_at, 0) / 1000);
+	}
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }
@@ -358,8 +364,8 @@ static void drop_legs(struct ce_room *room, const char *reason);
  * Take @leg out of the room (or out of its reserved places): emit "left"
  * for a leg that was in, then apply Yate's rules: a room that nobody owns
  * any more (one lonely user without lonely=true, or only utility legs)
- * drops everyone; an empty room is destroyed (and freed: do not use @room
- * afterwards).
+ * drops everyone (once the link is up: relink.c); an empty room is
+ * destroyed (and freed: do not use @room afterwards).
  */
 void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 {
@@ -384,10 +390,12 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 		}
 		if (room->notify && !leg->utility)
 			notify_left(room, leg);
-		if (!ce_room_is_owned(room))
-			drop_legs(room, "hangup");
-		else
+		if (ce_room_is_owned(room))
 			ce_room_prompt_left(room, leg);
+		else if (room->conf->link_down)
+			room->unowned_waits = true; /* the drops would not reach Yate now */
+		else
+			drop_legs(room, "hangup");
 	}
 	if (room->dropping || room->hold)
 		return;

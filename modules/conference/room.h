@@ -79,8 +79,13 @@ struct ce_conf {
 	ce_conf_clock_h *clock;
 	void *clock_arg;
 	guint tick_id;
-	GArray *hooks;   /* handler ids */
-	GArray *watches; /* watcher ids */
+	GArray *hooks;          /* handler ids */
+	GArray *watches;        /* watcher ids */
+	unsigned link_gen;      /* link losses so far (legs made before the last have less) */
+	bool link_down;         /* from a loss until Yate is back and told its run id */
+	gint64 link_lost_at;    /* module clock at the last loss */
+	unsigned lost_legs;     /* closed as link-lost since the last report */
+	GHashTable *lost_rooms; /* their room names (owned), NULL when none */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -99,6 +104,7 @@ struct ce_room {
 	bool locked;
 	bool created; /* newroom=true not yet reported */
 	bool dropping;
+	bool unowned_waits; /* lost its owners while the link was down (relink.c) */
 	GPtrArray *legs;    /* in the room, in join order */
 	GPtrArray *pending; /* reserved, still joining */
 	GPtrArray *owners;  /* char * channel ids */
@@ -155,6 +161,11 @@ enum ce_msg_result ce_conf_on_control(struct ce_dispatch *d, struct ce_msg *msg,
 enum ce_msg_result ce_conf_on_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
 void ce_conf_console_add(struct ce_engine *ce, struct ce_conf *conf);
 void ce_conf_console_remove(struct ce_engine *ce);
+
+/* relink.c */
+void ce_conf_watch_link(struct ce_msg *msg, bool handled, void *arg);
+void ce_conf_rtp_timeout(struct ce_leg *leg);
+void ce_conf_relink_tick(struct ce_conf *conf);
 
 gint64 ce_conf_now(const struct ce_conf *conf);
 void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);

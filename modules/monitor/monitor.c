@@ -14,6 +14,7 @@
 #include "module.h"
 #include "modules/store/store.h"
 #include "monitor.h"
+#include "yate.h"
 
 /*
  * How chan.notify reaches us (docs/monitor.md explains the choice):
@@ -362,6 +363,30 @@ static void watch_hangup(struct ce_msg *msg, bool handled, void *arg)
 	arm_timer(m);
 }
 
+/*
+ * Yate came back restarted (CE_LINK_MSG): the rooms of its own conference
+ * module died with the old Yate without a word.  The engine's rooms are
+ * not touched here: the conference module closes their legs, and their
+ * "left" notifications reach us as usual.
+ */
+static void watch_link(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct monitor *m = arg;
+	unsigned n;
+
+	(void)handled;
+	if (strcmp(ce_msg_get_def(msg, "state", ""), "up") ||
+	        !ce_msg_get_bool(msg, "restarted", false))
+		return;
+	n = ce_mon_track_end_source(
+	        m->track, CE_MON_SRC_YATE, ce_engine_now(m->ce), "yate-restart");
+	if (n)
+		g_warning("Yate was restarted: %u room%s of Yate's own conference module ended "
+		          "(reason yate-restart)",
+		        n, n == 1 ? "" : "s");
+	arm_timer(m);
+}
+
 static void hello(GString *out, void *arg)
 {
 	struct monitor *m = arg;
@@ -554,9 +579,9 @@ static int read_config(struct monitor *m, const struct ce_config *cfg, struct ce
 
 /* ---- the module ---- */
 
-static void watch(struct monitor *m, const char *name, ce_watch_h *h)
+static void watch(struct monitor *m, const char *name, unsigned flags, ce_watch_h *h)
 {
-	int id = ce_bus_watch(m->bus, name, 0, h, m, NULL);
+	int id = ce_bus_watch(m->bus, name, flags, h, m, NULL);
 
 	if (id > 0)
 		g_array_append_val(m->watches, id);
@@ -622,10 +647,11 @@ static int monitor_init(struct ce_engine *ce)
 		err = m->drop_handler;
 		goto out;
 	}
-	watch(m, "chan.notify", watch_notify);
-	watch(m, "call.execute", watch_execute);
-	watch(m, "chan.hangup", watch_hangup);
-	watch(m, "chan.disconnected", watch_hangup);
+	watch(m, "chan.notify", 0, watch_notify);
+	watch(m, "call.execute", 0, watch_execute);
+	watch(m, "chan.hangup", 0, watch_hangup);
+	watch(m, "chan.disconnected", 0, watch_hangup);
+	watch(m, CE_LINK_MSG, CE_BUS_LOCAL, watch_link);
 	err = ce_console_add_status(ce, SECTION, status, m);
 out:
 	if (err) {

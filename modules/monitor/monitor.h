@@ -111,6 +111,8 @@ void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint6
 void ce_mon_track_drop(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now);
 void ce_mon_track_end_all(struct ce_mon_track *t, gint64 now, const char *reason);
+unsigned ce_mon_track_end_source(
+        struct ce_mon_track *t, enum ce_mon_source src, gint64 now, const char *reason);
 
 struct ce_mon_track_stats {
 	unsigned rooms, legs, talking, pending_cdrs, calls;

@@ -73,6 +73,7 @@ static void on_left(
 {
 	const char *leg = ce_msg_get(msg, "id");
 	struct ce_mon_part *p = leg ? g_hash_table_lookup(r->parts, leg) : NULL;
+	gint64 gone;
 
 	if (!p) {
 		WARN(t, now, "chan.notify event=left for unknown leg '%s' in room '%s', ignored",
@@ -80,7 +81,9 @@ static void on_left(
 		return;
 	}
 	ce_mon_fill(&p->peer, ce_msg_get(msg, "lastpeerid"));
-	ce_mon_leave(t, p, now, ce_msg_get(msg, "reason"));
+	/* a leg whose Yate went away left before anyone could tell (gone_ms) */
+	gone = (gint64)ce_msg_get_int(msg, "gone_ms", 0, 0, G_MAXINT32) * 1000;
+	ce_mon_leave(t, p, MAX(now - gone, MIN(p->joined_at, now)), ce_msg_get(msg, "reason"));
 }
 
 static void on_talk(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,

@@ -494,6 +494,29 @@ gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now)
 	return p ? p->left_at + t->lim.cdr_delay_us : 0;
 }
 
+/**
+ * Every room of @src ends now: its participants leave (@reason) and it is
+ * destroyed.  For Yate's own rooms after a restart of Yate, whose "left"
+ * and "destroyed" died with the old Yate.  Returns how many rooms ended.
+ */
+unsigned ce_mon_track_end_source(
+        struct ce_mon_track *t, enum ce_mon_source src, gint64 now, const char *reason)
+{
+	GList *rooms = g_hash_table_get_values(t->rooms);
+	unsigned n = 0;
+
+	for (GList *l = rooms; l; l = l->next) {
+		struct ce_mon_room *r = l->data;
+
+		if (r->source != src)
+			continue;
+		ce_mon_room_end(t, r, now, reason, true);
+		n++;
+	}
+	g_list_free(rooms);
+	return n;
+}
+
 /** Everyone leaves (@reason), every waiting CDR is written; for shutdown. */
 void ce_mon_track_end_all(struct ce_mon_track *t, gint64 now, const char *reason)
 {

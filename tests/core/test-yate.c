@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "bus.h"
@@ -147,6 +148,7 @@ static void start(struct fx *f)
 	ce_link_start(f->link);
 	expect(f, "%%>setlocal:restart:true");
 	expect(f, "%%>setlocal:engine.version:");
+	expect(f, "%%>setlocal:engine.runid:");
 	expect(f, "%%>setlocal:bufsize:65536");
 }
 
@@ -562,6 +564,145 @@ static void test_shutdown(void)
 	fx_teardown(&f);
 }
 
+/* ---- the link's ups and downs, over a socket link that reconnects ---- */
+
+static void w_link(struct ce_msg *m, bool handled, void *arg)
+{
+	g_ptr_array_add(arg, ce_msg_ref(m));
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	g_assert_cmpint(fd, >=, 0);
+	g_strlcpy(sa.sun_path, path, sizeof(sa.sun_path));
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), ==, 0);
+	g_assert_cmpint(listen(fd, 4), ==, 0);
+	return fd;
+}
+
+/* Accept the engine's next connection and read up to its bufsize setlocal. */
+static int yate_accepts(struct fx *f, int lfd)
+{
+	gint64 end = g_get_monotonic_time() + WAIT_US;
+	int fd;
+
+	while ((fd = accept(lfd, NULL, NULL)) < 0 && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, FALSE);
+	g_assert_cmpint(fd, >=, 0);
+	g_assert_cmpint(fcntl(fd, F_SETFL, O_NONBLOCK), ==, 0);
+	f->peer = fd;
+	g_string_truncate(f->rx, 0);
+	expect(f, "%%>connect:global");
+	expect(f, "%%>setlocal:restart:true");
+	expect(f, "%%>setlocal:engine.version:");
+	expect(f, "%%>setlocal:engine.runid:");
+	expect(f, "%%>setlocal:bufsize:65536");
+	return fd;
+}
+
+/* Yate goes away (stops or crashes): the engine's end sees EOF. */
+static void yate_goes(struct fx *f)
+{
+	close(f->peer);
+	f->peer = -1;
+}
+
+static struct ce_msg *wait_event(GPtrArray *ev, guint n)
+{
+	gint64 end = g_get_monotonic_time() + WAIT_US;
+
+	while (ev->len < n && g_get_monotonic_time() < end)
+		g_main_context_iteration(NULL, TRUE);
+	g_assert_cmpuint(ev->len, ==, n);
+	return g_ptr_array_index(ev, n - 1);
+}
+
+static void assert_event(const struct ce_msg *m, const char *state, const char *runid,
+        const char *restarted, const char *lastrunid)
+{
+	g_assert_cmpstr(ce_msg_get(m, "state"), ==, state);
+	g_assert_cmpstr(ce_msg_get(m, "runid"), ==, runid);
+	g_assert_cmpstr(ce_msg_get(m, "restarted"), ==, restarted);
+	g_assert_cmpstr(ce_msg_get(m, "lastrunid"), ==, lastrunid);
+}
+
+/*
+ * Modules learn of every loss (ce.link state=down final=false) and of every
+ * return once Yate told its run id: the same Yate, a restarted one, or one
+ * that would not say.  The event is the engine's own: nothing of it goes
+ * to Yate (no install, no watch).
+ */
+static void test_link_events(void)
+{
+	char *dir = g_dir_make_tmp("ce-yate-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "yate.sock", NULL);
+	char *spec = g_strdup_printf("unix:%s", path);
+	struct ce_link_opts o = {.reconnect_min = 10, .reconnect_max = 40};
+	GPtrArray *ev = g_ptr_array_new_with_free_func((GDestroyNotify)ce_msg_unref);
+	GString *status = g_string_new(NULL);
+	int lfd = listen_unix(path);
+	struct fx f;
+
+	memset(&f, 0, sizeof(f));
+	f.fd = f.peer = -1;
+	f.rx = g_string_new(NULL);
+	f.deferred = g_ptr_array_new();
+	g_assert_cmpint(ce_bus_new(&f.bus), ==, 0);
+	ce_yate_new(&f.y, f.bus, NULL);
+	ce_bus_watch(f.bus, CE_LINK_MSG, CE_BUS_LOCAL, w_link, ev, NULL);
+	g_assert_cmpint(
+	        ce_link_new_connect(&f.link, spec, &o, ce_yate_link_ops(), f.y, NULL), ==, 0);
+	ce_yate_attach(f.y, f.link);
+	ce_link_start(f.link);
+
+	yate_accepts(&f, lfd);
+	expect_silence(&f); /* no install or watch for ce.link */
+	yate_says(&f, "%%<setlocal:engine.runid:1795326700:true");
+	assert_event(wait_event(ev, 1), "up", "1795326700", "false", NULL);
+
+	yate_goes(&f);
+	assert_event(wait_event(ev, 2), "down", NULL, NULL, NULL);
+	g_assert_cmpstr(ce_msg_get(g_ptr_array_index(ev, 1), "final"), ==, "false");
+	yate_accepts(&f, lfd);
+	yate_says(&f, "%%<setlocal:engine.runid:1795326700:true");
+	assert_event(wait_event(ev, 3), "up", "1795326700", "false", "1795326700");
+
+	yate_goes(&f);
+	wait_event(ev, 4);
+	yate_accepts(&f, lfd);
+	yate_says(&f, "%%<setlocal:engine.runid:1795330000:true");
+	assert_event(wait_event(ev, 5), "up", "1795330000", "true", "1795326700");
+	ce_yate_status(f.y, status);
+	g_assert_nonnull(strstr(status->str, ",yate_runid=1795330000,links_up=3,"));
+
+	/* a Yate that does not tell: no restart can be claimed, the last run id stays */
+	yate_goes(&f);
+	wait_event(ev, 6);
+	yate_accepts(&f, lfd);
+	yate_says(&f, "%%<setlocal:engine.runid::false");
+	assert_event(wait_event(ev, 7), "up", NULL, "false", NULL);
+	g_assert_cmpstr(ce_yate_runid(f.y), ==, "1795330000");
+
+	ce_yate_free(f.y);
+	ce_link_free(f.link);
+	ce_bus_free(f.bus);
+	close(f.peer);
+	close(lfd);
+	unlink(path);
+	rmdir(dir);
+	g_ptr_array_free(ev, TRUE);
+	g_string_free(status, TRUE);
+	g_string_free(f.rx, TRUE);
+	g_ptr_array_free(f.deferred, TRUE);
+	g_free(spec);
+	g_free(path);
+	g_free(dir);
+	pump();
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -583,5 +724,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/yate/random-lines", test_random_lines);
 	g_test_add_func("/yate/relay-change", test_relay_change);
 	g_test_add_func("/yate/shutdown", test_shutdown);
+	g_test_add_func("/yate/link-events", test_link_events);
 	return g_test_run();
 }

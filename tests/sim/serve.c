@@ -300,6 +300,12 @@ static bool setlocal(struct sim_mod *mod, const char *id, char **val)
 	if (!strcmp(id, "setdata") || !strcmp(id, "settime") || !strcmp(id, "reason") ||
 	        !strcmp(id, "trackparam") || !strcmp(id, "debuglevel") || !strcmp(id, "debugname"))
 		return true;
+	/* Yate's run parameters hold the run id too: engine.runid is runid */
+	if (!strcmp(id, "runid") || !strcmp(id, "engine.runid")) {
+		g_free(*val);
+		*val = g_strdup_printf("%u", mod->s->runid);
+		return empty;
+	}
 	if (g_str_has_prefix(id, "engine.")) {
 		const char *p = engine_param(mod->s, id + 7);
 		g_free(*val);
@@ -310,11 +316,6 @@ static bool setlocal(struct sim_mod *mod, const char *id, char **val)
 		bool loaded = g_strv_contains(loaded_modules, id + 7);
 		g_free(*val);
 		*val = g_strdup(loaded ? "true" : "false");
-		return empty;
-	}
-	if (!strcmp(id, "runid")) {
-		g_free(*val);
-		*val = g_strdup_printf("%u", mod->s->runid);
 		return empty;
 	}
 	if (g_str_has_prefix(id, "config.")) {

@@ -6,6 +6,7 @@ duplicates, uninstall, watch/unwatch, setlocal values, output, debug,
 messages with and without an id, bad lines, quit.
 """
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -70,6 +71,11 @@ for q, a, name in (
         ('%%>setlocal:bogus:1', '%%<setlocal:bogus:1:false', 'unknown name')):
     got = ask(q)
     tap.ok(got == a, 'setlocal ' + name, got)
+# the run id is the start time, also among the run parameters (engine.runid), as in Yate
+runid = ask('%%>setlocal:runid:')
+tap.ok(re.match(r'^%%<setlocal:runid:[1-9][0-9]*:true$', runid or '') and
+       ask('%%>setlocal:engine.runid:') == runid.replace(':runid:', ':engine.runid:'),
+       'setlocal runid and engine.runid', runid)
 tap.ok(ask('%%>bogus') == 'Error in: %%>bogus', 'an unknown keyword gets "Error in: "')
 tap.ok(ask('%%<install:1:x:true') == 'Error in: %%<install:1:x:true',
        'a Yate-side line from the module is an error too')

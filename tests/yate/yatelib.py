@@ -19,6 +19,18 @@ test's own script, regexroute.conf with the routes given, ysipchan on a free
 loopback UDP port, yrtpchan on loopback.  Yate's log is kept in the build
 folder (tests/yate/logs/NAME/) when a check failed or CE_KEEP_LOGS is set.
 
+An engine that runs as its own service instead (--connect):
+
+    with yatelib.Yate(y, 'svc', start_engine=False, engine_listener='') as yt:
+        yt.connect_engine()                  # conf-engine --connect unix:<yt.ce_sock>
+        ...
+        yt.restart(kill=True, pause=5)       # SIGKILL, 5 s without Yate, the same Yate again
+
+engine_listener adds a `[listener ce]` unix socket (its value is the role=,
+'' for none); halt()/start()/restart() stop and start the same Yate (same
+folder, configuration, ports, log appended); the engine's stderr is in
+engine_log (conf-engine.log in the folder).
+
 The Yate binary comes from tools/build-yate.sh (built once per machine from
 ../shared/yate/, cached by the tarball's SHA-256) or $CE_YATE_PREFIX.  When
 there is none, require() skips the whole test with one clear line, or fails
@@ -212,7 +224,10 @@ class Yate:
     """One private Yate with conf-engine under [scripts]; a context manager."""
 
     def __init__(self, prefix, name, engine='', engine_conf='', routes=(), modules=MODULES,
-                 ext_general='', extra_conf=None, start_engine=True):
+                 ext_general='', extra_conf=None, start_engine=True, engine_listener=None):
+        """@engine_listener: None, or the role= of an extra `[listener ce]` unix socket
+        (self.ce_sock; '' writes no role= line) for an engine that the test starts itself
+        with connect_engine() (pass start_engine=False to leave [scripts] empty)."""
         self.prefix = prefix
         self.name = name
         self.dir = tempfile.mkdtemp(prefix='ce-yate-%s-' % name)
@@ -222,20 +237,28 @@ class Yate:
         self.rm_port = free_port()
         self.sip_port = free_port(socket.SOCK_DGRAM)
         self.ext_sock = os.path.join(self.dir, 'ext.sock')
+        self.ce_sock = os.path.join(self.dir, 'ce.sock')
         self.engine_conf = os.path.join(self.dir, 'conf-engine.conf')
+        self.engine_log = os.path.join(self.dir, 'conf-engine.log')
         self.failed = False
         self.proc = None
+        self.engine = None  # the conf-engine of connect_engine()
+        self.starts = 0     # how many times this Yate was started
         self._rm = None
         self.drivers = []
+        listener = ''
+        if engine_listener is not None:
+            listener = '[listener ce]\ntype=unix\npath=%s\n%s' % (
+                self.ce_sock, 'role=%s\n' % engine_listener if engine_listener else '')
         with open(self.engine_conf, 'w') as f:
             f.write(self.default_engine_conf() + engine_conf)
         files = {
             'yate.conf': '[general]\nmodload=disable\n[modules]\n' +
                          ''.join('%s.yate=yes\n' % m for m in modules),
             'rmanager.conf': '[general]\naddr=127.0.0.1\nport=%d\n' % self.rm_port,
-            'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n' % (
+            'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n%s' % (
                 ext_general, ('%s=%s' % (ENGINE, engine.format(conf=self.engine_conf, dir=self.dir))
-                              if start_engine else ''), self.ext_sock),
+                              if start_engine else ''), self.ext_sock, listener),
             'regexroute.conf': '[default]\n' + ''.join(r + '\n' for r in routes),
             'ysipchan.conf': '[general]\n[listener general]\ntype=udp\naddr=127.0.0.1\nport=%d\n'
                              % self.sip_port,
@@ -269,6 +292,8 @@ class Yate:
         return False
 
     def start(self):
+        """Start Yate (again, after halt(): same folder, configuration and ports)."""
+        self.starts += 1
         env = dict(os.environ)
         env['LD_LIBRARY_PATH'] = os.path.join(self.prefix, 'lib')
         self.proc = subprocess.Popen(
@@ -346,21 +371,64 @@ class Yate:
             pass
         return out
 
-    def stop(self):
+    def halt(self, kill=False):
+        """Stop Yate and nothing else: SIGTERM (a clean stop), or SIGKILL with @kill (a
+        crash: Yate's children, and the unix socket files, stay).  The test's drivers and
+        console are closed; start() brings the same Yate back.  True once it is gone."""
         for d in self.drivers:
             d.close()
         self.drivers = []
         if self._rm:
             self._rm.close()
             self._rm = None
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+        if not self.proc or self.proc.poll() is not None:
+            return True
+        self.proc.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.proc.wait(WAIT)
+            return True
+        except subprocess.TimeoutExpired:
+            self.failed = True
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            return False
+
+    def restart(self, kill=False, pause=0):
+        """halt(@kill), @pause seconds without Yate, start() again."""
+        gone = self.halt(kill)
+        time.sleep(pause)
+        self.start()
+        return gone
+
+    def connect_engine(self, *args):
+        """Start conf-engine with this Yate's engine configuration and --connect to
+        self.ce_sock (the Yate needs engine_listener); its stderr goes to self.engine_log.
+        The engine is stopped by stop(); returns its Popen."""
+        log = open(self.engine_log, 'ab')
+        self.engine = subprocess.Popen(
+            [ENGINE, '--config', self.engine_conf, '--connect', 'unix:' + self.ce_sock] +
+            list(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.dir,
+            start_new_session=True)
+        log.close()
+        return self.engine
+
+    def engine_log_text(self):
+        try:
+            with open(self.engine_log, encoding='utf-8', errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def stop(self):
+        self.halt()
+        if self.engine and self.engine.poll() is None:
+            self.engine.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(WAIT)
+                self.engine.wait(WAIT)
             except subprocess.TimeoutExpired:
                 self.failed = True
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+                self.engine.kill()
+                self.engine.wait()
         # whatever Yate left running (conf-engine when Yate died first)
         subprocess.run(['pkill', '-9', '-f', self.engine_conf], stderr=subprocess.DEVNULL)
         if self.failed or os.environ.get('CE_KEEP_LOGS'):

@@ -15,6 +15,7 @@
 #include "protocol.h"
 #include "modules/store/store.h"
 #include "tests/testutil.h"
+#include "yate.h"
 
 #define T0   ((gint64)1795326783 * G_USEC_PER_SEC)
 #define STEP (100 * 1000) /* the fake clock advances 100 ms per fed line */
@@ -352,6 +353,80 @@ static void test_own_rooms(struct fixture *f, gconstpointer data)
 	assert_field(find_line(lines, "talk-stop", "dumb/3"), "duration_ms", "300");
 	assert_field(find_line(lines, "cdr", "dumb/3"), "billid", "1795326661-3");
 	assert_field(find_line(lines, "cdr", "dumb/3"), "talk_ms", "300");
+	g_free(sum);
+	g_strfreev(lines);
+}
+
+static void link_event(struct fixture *f, const char *state, const char *restarted)
+{
+	struct ce_msg *m;
+
+	ce_msg_new(&m, CE_LINK_MSG);
+	ce_msg_add(m, "state", state);
+	if (restarted)
+		ce_msg_add(m, "restarted", restarted);
+	f->now += STEP;
+	ce_bus_dispatch(ce_engine_bus(f->ce), m, NULL, NULL);
+	ce_msg_unref(m);
+}
+
+static void yate_joined(struct fixture *f, const char *leg)
+{
+	struct ce_msg *m;
+
+	ce_msg_new(&m, "chan.notify");
+	ce_msg_add(m, "id", leg);
+	ce_msg_add(m, "targetid", "conf-monitor/yroom");
+	ce_msg_add(m, "room", "yroom");
+	ce_msg_add(m, "event", "joined");
+	f->now += STEP;
+	ce_bus_notify_uplink(ce_engine_bus(f->ce), m, false);
+	ce_msg_unref(m);
+}
+
+/*
+ * Yate comes back restarted: the rooms of Yate's own conference module died
+ * with it without a "left" or "destroyed": the monitor ends them itself.
+ * Our own rooms are ended by the conference module, whose "left" of an
+ * orphaned leg says why (reason) and how long ago (gone_ms).
+ */
+static void test_yate_restart(struct fixture *f, gconstpointer data)
+{
+	const char *const keys[] = {"cdr_delay=0", NULL};
+	struct ce_msg *m;
+	char **lines, *sum;
+	const char *l;
+
+	g_assert_cmpint(start(f, false, keys), ==, 0);
+	yate_joined(f, "conf/1");
+	send_ours(f, ours("joined", "dumb/3"));
+	f->now += 2 * G_USEC_PER_SEC;
+	link_event(f, "down", NULL);
+	link_event(f, "up", "false"); /* the same Yate: its rooms go on */
+	f->now += 5 * G_USEC_PER_SEC;
+	m = ours("left", "dumb/3");
+	ce_msg_add(m, "reason", "yate-restart");
+	ce_msg_add(m, "gone_ms", "5000");
+	send_ours(f, m);
+	send_ours(f, ours("destroyed", NULL));
+	g_test_expect_message("monitor", G_LOG_LEVEL_WARNING,
+	        "Yate was restarted: 1 room of Yate's own conference module ended (reason "
+	        "yate-restart)");
+	link_event(f, "up", "true");
+	g_test_assert_expected_messages();
+	lines = log_lines(f);
+	sum = summary(lines);
+	g_assert_cmpstr(sum, ==,
+	        "enter conf/1; enter dumb/3; leave dumb/3; cdr dumb/3; destroyed -; leave conf/1; "
+	        "cdr conf/1; destroyed -");
+	l = find_line(lines, "leave", "dumb/3");
+	assert_field(l, "reason", "yate-restart");
+	assert_field(l, "duration_ms", "2300"); /* gone 5 s before it was told: not 7300 */
+	assert_field(find_line(lines, "cdr", "dumb/3"), "reason", "yate-restart");
+	assert_field(find_line(lines, "cdr", "dumb/3"), "duration_ms", "2300");
+	l = find_line(lines, "cdr", "conf/1");
+	assert_field(l, "source", "yate");
+	assert_field(l, "reason", "yate-restart");
 	g_free(sum);
 	g_strfreev(lines);
 }
@@ -750,6 +825,7 @@ int main(int argc, char **argv)
 	ADD("transcript-1", test_transcript);
 	ADD("cdr-after-hangup", test_cdr_after_hangup);
 	ADD("own-rooms", test_own_rooms);
+	ADD("yate-restart", test_yate_restart);
 	ADD("hostile", test_hostile);
 	ADD("store", test_store);
 	ADD("identity", test_identity);
