@@ -5,10 +5,12 @@
  * billid, peerid, lastpeerid, answered, direction.  Dropping a channel
  * gives its peer a chan.disconnected (the peer's parameters, plus reason)
  * and the channel a chan.hangup; a peer left alone after its
- * chan.disconnected went unhandled hangs up as well.  Yate's local channels
- * are quieter (local.c): tone/ and wave/ send no chan.hangup, moh/ sends
- * nothing at all.  An external script's channel (Yate's ExtModChan, not a
- * Channel) sends neither: it just ends.
+ * chan.disconnected went unhandled hangs up as well.  A phone's own hangup
+ * (a SIP BYE) sends the chan.hangup first, while still connected, as real
+ * Yate's SIP channel does (tests/yate/test-yate-vs-sim.py compares).  Yate's
+ * local channels are quieter (local.c): tone/ and wave/ send no chan.hangup,
+ * moh/ sends nothing at all.  An external script's channel (Yate's
+ * ExtModChan, not a Channel) sends neither: it just ends.
  */
 #define G_LOG_DOMAIN "sim"
 
@@ -159,11 +161,26 @@ static gboolean free_gone_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* The channel is gone: chan.hangup, then forget it. */
-static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
+/* @c's chan.hangup as it is now (its parameters, then those of its last disconnect). */
+static struct ce_msg *hangup_message(const struct sim_chan *c)
 {
-	struct ce_msg *m;
+	struct ce_msg *m = ce_sim_chan_message(c, "chan.hangup", false);
 	unsigned i;
+
+	for (i = 0; c->discparams && i < ce_msg_count(c->discparams); i++) {
+		const struct ce_param *p = ce_msg_param(c->discparams, i);
+		ce_msg_set(m, p->name, p->value);
+	}
+	return m;
+}
+
+/*
+ * The channel is gone: chan.hangup (unless @sent: the caller sent it
+ * already), then forget it.
+ */
+static void chan_gone(struct sim *s, struct sim_chan *c, const char *reason, bool sent)
+{
+	struct ce_msg *m = NULL;
 
 	if (c->gone)
 		return;
@@ -174,20 +191,16 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 	if (c->room)
 		ce_sim_conf_leave(s, c);
 	phone_end(s, c, reason ? reason : c->status);
+	/* only dumb/, sip/ and conf/ send chan.hangup from their destructors; tonegen,
+	 * wavefile, moh and external scripts send none */
+	if (!sent && c->driver < SIM_DRV_TONE)
+		m = hangup_message(c);
 	if (c->leg) {
 		ce_sim_leg_free(c->leg);
 		c->leg = NULL;
 	}
-	/* only dumb/, sip/ and conf/ send chan.hangup from their destructors; tonegen,
-	 * wavefile, moh and external scripts send none */
-	if (c->driver < SIM_DRV_TONE) {
-		m = ce_sim_chan_message(c, "chan.hangup", false);
-		for (i = 0; c->discparams && i < ce_msg_count(c->discparams); i++) {
-			const struct ce_param *p = ce_msg_param(c->discparams, i);
-			ce_msg_set(m, p->name, p->value);
-		}
+	if (m)
 		ce_sim_enqueue(s, m);
-	}
 	if (c->phone && g_hash_table_lookup(s->labels, c->phone->label) == c)
 		g_hash_table_remove(s->labels, c->phone->label);
 	g_hash_table_remove(s->chans, c->id);
@@ -198,6 +211,11 @@ static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
 	s->gone_chans = g_list_prepend(s->gone_chans, c);
 	if (!s->gone_src)
 		s->gone_src = g_idle_add(free_gone_cb, s);
+}
+
+static void chan_hangup(struct sim *s, struct sim_chan *c, const char *reason)
+{
+	chan_gone(s, c, reason, false);
 }
 
 static void disconnected_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
@@ -263,6 +281,32 @@ void ce_sim_chan_drop(
 		chan_disconnected(s, peer, reason, params);
 	}
 	chan_hangup(s, c, reason);
+}
+
+/**
+ * The phone behind @c hung up (a SIP BYE): as Yate's SIP channel does
+ * (YateSIPConnection::hangup), @c first sends its chan.hangup while still
+ * connected (status as it was, targetid, peerid, and reason=@reason when
+ * given), then disconnects: its peer gets chan.disconnected with @reason.
+ * A call.drop (ce_sim_chan_drop) goes the other way round.
+ */
+void ce_sim_chan_bye(struct sim *s, struct sim_chan *c, const char *reason)
+{
+	struct sim_chan *peer = c->peer;
+	struct ce_msg *m;
+
+	if (c->gone)
+		return;
+	m = hangup_message(c);
+	if (reason)
+		ce_msg_set(m, "reason", reason);
+	ce_sim_enqueue(s, m);
+	if (peer) {
+		c->peer = NULL;
+		peer->peer = NULL;
+		chan_disconnected(s, peer, reason, NULL);
+	}
+	chan_gone(s, c, reason ? reason : "hangup", true);
 }
 
 /**

@@ -114,6 +114,25 @@ static void reject(struct sim *s, struct sim_chan *c, const char *error)
 	ce_sim_chan_drop(s, c, error, NULL);
 }
 
+/*
+ * Yate's Channel::callAccept: the caller's target is the channel that took
+ * the call (targetid= of call.execute, e.g. dumb/N), and its status follows
+ * autoring/autoprogress.
+ */
+static void accept(struct sim_chan *c, const struct ce_msg *m)
+{
+	g_free(c->targetid);
+	c->targetid = g_strdup(ce_msg_get(m, "targetid"));
+	if (c->answered)
+		return;
+	if (ce_msg_get_bool(m, "autoring", false))
+		ce_sim_chan_set_status(c, "ringing");
+	else if (ce_msg_get_bool(m, "autoprogress", false))
+		ce_sim_chan_set_status(c, "progressing");
+	else
+		ce_sim_chan_set_status(c, "accepted");
+}
+
 static void execute_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 {
 	char *id = arg;
@@ -126,6 +145,7 @@ static void execute_done(struct sim *s, struct ce_msg *m, bool handled, void *ar
 		reject(s, c, ce_msg_get_def(m, "error", "noconn"));
 		return;
 	}
+	accept(c, m);
 	if (!c->answered)
 		ce_sim_set_state(s, c->phone->label, "connected");
 	ce_sim_event(s, "connected", "\"who\":%s,\"chan\":%s,\"peer\":%s",
@@ -149,9 +169,11 @@ static void route_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 	}
 	ce_sim_event(s, "routed", "\"who\":%s,\"chan\":%s,\"callto\":%s",
 	        ce_sim_json(c->phone->label), ce_sim_json(c->id), ce_sim_json(rv));
+	/* as Yate's Router: handlers= of call.route does not follow into call.execute */
 	ce_msg_set_name(m, "call.execute");
 	ce_msg_set(m, "callto", rv);
 	ce_msg_remove(m, "error");
+	ce_msg_remove(m, "handlers");
 	ce_msg_set_retval(m, "");
 	ce_sim_dispatch(s, m, NULL, execute_done, id);
 }
@@ -232,14 +254,14 @@ int ce_sim_hangup(struct sim *s, const char *label, const char *reason)
 	if (!strcmp(label, "all")) {
 		GList *l, *cs = g_hash_table_get_values(s->labels);
 		for (l = cs; l; l = l->next)
-			ce_sim_chan_drop(s, l->data, reason, NULL);
+			ce_sim_chan_bye(s, l->data, reason);
 		g_list_free(cs);
 		return 0;
 	}
 	c = ce_sim_chan_by_label(s, label);
 	if (!c)
 		return -ENOENT;
-	ce_sim_chan_drop(s, c, reason, NULL);
+	ce_sim_chan_bye(s, c, reason);
 	return 0;
 }
 

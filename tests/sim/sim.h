@@ -157,6 +157,7 @@ void ce_sim_chan_connect(struct sim *s, struct sim_chan *a, struct sim_chan *b);
 void ce_sim_chan_drop(
         struct sim *s, struct sim_chan *c, const char *reason, const struct ce_msg *params);
 void ce_sim_chan_unpeer(struct sim *s, struct sim_chan *c, const char *reason);
+void ce_sim_chan_bye(struct sim *s, struct sim_chan *c, const char *reason);
 void ce_sim_chan_set_status(struct sim_chan *c, const char *status);
 struct sim_phone *ce_sim_chan_phone(struct sim_chan *c);
 int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called);

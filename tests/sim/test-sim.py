@@ -22,8 +22,10 @@ check(r, 'echo: answered, hears its own 440 Hz, hangs up')
 ex = r.messages('call.execute', handled=True, callto='dumb/')
 tap.ok(ex and ex[0]['params'].get('peerid', '').startswith('dumb/'),
        'call.execute answered with callto=dumb/ connects to dumb/N')
-tap.ok(ex and ex[0]['params'].get('handlers') == 'regexroute:100,yrtp:50,sip:90,dumb:90',
-       'handlers= lists route, yrtp, sip and dumb in Yate order', ex and ex[0]['params'])
+# Yate's Router (incoming SIP calls) clears call.route's handlers= before call.execute
+tap.ok(ex and ex[0]['params'].get('handlers') == 'yrtp:50,sip:90,dumb:90',
+       'handlers= lists yrtp, sip and dumb in Yate order (not call.route\'s regexroute)',
+       ex and ex[0]['params'])
 rtp = r.messages('chan.rtp', handled=True)
 tap.ok(rtp and all(k in rtp[0]['params'] for k in ('localip', 'localport', 'rtpid')) and
        rtp[0]['params'].get('direction') == 'bidir', 'chan.rtp answers localip/localport/rtpid')
@@ -36,6 +38,17 @@ tap.ok(len(hang) == 2 and r.messages('chan.disconnected', id=ex[0]['params']['pe
 order = [l.split(':')[3] for l in r.lines('E') if l.startswith('%%<message::')]
 tap.ok(order.index('call.route') < order.index('call.execute') < order.index('chan.hangup'),
        'watcher reports come in call order', order)
+# A phone hanging up is a BYE: like Yate's SIP channel, the caller's chan.hangup comes first,
+# still connected (status answered, peerid and targetid dumb/N), then dumb/N's disconnect.
+reports = [simlib.Line(l) for l in r.lines('E') if l.startswith('%%<message::')]
+seq = [(l.name, l.get('id', '').split('/')[0]) for l in reports
+       if l.name in ('chan.hangup', 'chan.disconnected')]
+bye = [l for l in reports if l.name == 'chan.hangup' and l.get('id') == 'sip/1']
+tap.ok(seq == [('chan.hangup', 'sip'), ('chan.disconnected', 'dumb'), ('chan.hangup', 'dumb')] and
+       bye[0].get('status') == 'answered' and bye[0].get('peerid', '').startswith('dumb/') and
+       bye[0].get('targetid') == bye[0].get('peerid'),
+       'caller hangup as real Yate\'s SIP BYE: chan.hangup of the caller (still connected), then '
+       'chan.disconnected and chan.hangup of dumb/N', [l.text for l in reports[-3:]])
 r.cleanup()
 
 # 1b. Load mode: one shared socket, one loopback address per leg, same behaviour.

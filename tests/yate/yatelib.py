@@ -16,8 +16,13 @@ yate.conf loading exactly the modules named, rmanager on a free loopback
 port, extmodule.conf with conf-engine under `[scripts]` (the value given,
 exactly as an operator writes it) and a unix `[listener test]` for the
 test's own script, regexroute.conf with the routes given, ysipchan on a free
-loopback UDP port, yrtpchan on loopback.  Yate's log is kept in the build
-folder (tests/yate/logs/NAME/) when a check failed or CE_KEEP_LOGS is set.
+loopback UDP port, yrtpchan on loopback.  A route may name that SIP
+listener as {sip}, so that a call goes out over SIP and comes back in as an
+incoming sip/N channel (test-yate-vs-sim.py routes 98NN that way).  With
+transcript=True the engine runs under tee-module.py, which writes every
+protocol line it exchanges with Yate (E:/A:, as yate-sim -t) to
+Yate.transcript.  Yate's log is kept in the build folder
+(tests/yate/logs/NAME/) when a check failed or CE_KEEP_LOGS is set.
 
 An engine that runs as its own service instead (--connect):
 
@@ -53,6 +58,7 @@ import simlib  # noqa: E402  (TAP, the protocol escaping, the script side, audio
 SRCDIR = simlib.SRCDIR
 BUILDDIR = simlib.BUILDDIR
 ENGINE = simlib.ENGINE[0]
+TEE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tee-module.py')
 Tap = simlib.Tap
 WAIT = 20.0  # bound of every wait; generous for sanitizer builds, never reached when all is well
 
@@ -224,10 +230,15 @@ class Yate:
     """One private Yate with conf-engine under [scripts]; a context manager."""
 
     def __init__(self, prefix, name, engine='', engine_conf='', routes=(), modules=MODULES,
-                 ext_general='', extra_conf=None, start_engine=True, engine_listener=None):
+                 ext_general='', extra_conf=None, start_engine=True, engine_listener=None,
+                 transcript=False):
         """@engine_listener: None, or the role= of an extra `[listener ce]` unix socket
         (self.ce_sock; '' writes no role= line) for an engine that the test starts itself
-        with connect_engine() (pass start_engine=False to leave [scripts] empty)."""
+        with connect_engine() (pass start_engine=False to leave [scripts] empty).
+        @routes may name Yate's own SIP listener as {sip} (127.0.0.1:PORT), so that a
+        call can go out over SIP and come back in as an incoming sip/N channel.  With
+        @transcript the engine runs under tee-module.py, which writes every protocol line
+        it exchanges to self.transcript (E:/A: lines, as yate-sim -t)."""
         self.prefix = prefix
         self.name = name
         self.dir = tempfile.mkdtemp(prefix='ce-yate-%s-' % name)
@@ -250,6 +261,8 @@ class Yate:
         if engine_listener is not None:
             listener = '[listener ce]\ntype=unix\npath=%s\n%s' % (
                 self.ce_sock, 'role=%s\n' % engine_listener if engine_listener else '')
+        self.transcript = self.path('transcript.txt') if transcript else None
+        script = TEE if transcript else ENGINE
         with open(self.engine_conf, 'w') as f:
             f.write(self.default_engine_conf() + engine_conf)
         files = {
@@ -257,9 +270,10 @@ class Yate:
                          ''.join('%s.yate=yes\n' % m for m in modules),
             'rmanager.conf': '[general]\naddr=127.0.0.1\nport=%d\n' % self.rm_port,
             'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n%s' % (
-                ext_general, ('%s=%s' % (ENGINE, engine.format(conf=self.engine_conf, dir=self.dir))
+                ext_general, ('%s=%s' % (script, engine.format(conf=self.engine_conf, dir=self.dir))
                               if start_engine else ''), self.ext_sock, listener),
-            'regexroute.conf': '[default]\n' + ''.join(r + '\n' for r in routes),
+            'regexroute.conf': '[default]\n' + ''.join(
+                r.replace('{sip}', '127.0.0.1:%d' % self.sip_port) + '\n' for r in routes),
             'ysipchan.conf': '[general]\n[listener general]\ntype=udp\naddr=127.0.0.1\nport=%d\n'
                              % self.sip_port,
             'yrtpchan.conf': '[general]\nlocalip=127.0.0.1\n',
@@ -296,6 +310,9 @@ class Yate:
         self.starts += 1
         env = dict(os.environ)
         env['LD_LIBRARY_PATH'] = os.path.join(self.prefix, 'lib')
+        if self.transcript:
+            env['CE_TEE_ENGINE'] = ENGINE
+            env['CE_TEE_TRANSCRIPT'] = self.transcript
         self.proc = subprocess.Popen(
             [os.path.join(self.prefix, 'bin', 'yate'), '-c', self.confdir,
              '-m', os.path.join(self.prefix, 'lib', 'yate'),
@@ -357,6 +374,19 @@ class Yate:
 
     def log_tail(self, n=40):
         return '\n'.join(self.log_text().splitlines()[-n:])
+
+    def transcript_lines(self):
+        """The engine's protocol lines so far: (direction 'E' or 'A', text), as simlib reads
+        yate-sim's transcript (needs transcript=True)."""
+        out = []
+        try:
+            with open(self.transcript, encoding='utf-8', errors='replace') as f:
+                for line in f:
+                    if line[1:3] == ': ':
+                        out.append((line[0], line[3:].rstrip('\n')))
+        except (OSError, TypeError):
+            pass
+        return out
 
     def events(self):
         """conf-engine's event log (JSON lines), parsed."""

@@ -110,7 +110,7 @@ static void test_maxusers(void)
 	/* a leg still on its way in counts too */
 	g_free(fx_dispatch(fx, "call.execute", "callto=conf/small:id=sip/2", NULL));
 	expect_refusal(fx, "callto=conf/small:id=sip/3",
-	        "callto=-:error=full:reason=Conference room is full");
+	        "callto=-:error=busy:reason=Conference room is full");
 	/* utility legs are not counted */
 	g_free(fx_dispatch(fx, "call.execute", "callto=conf/small:id=sip/4:utility=true", NULL));
 	g_assert_cmpuint(ce_room_find(fx->conf, "small")->pending->len, ==, 2);
@@ -127,7 +127,7 @@ static void test_maxusers_default(void)
 		g_assert_nonnull(fx_join(fx, "big", id, i, NULL));
 	}
 	expect_refusal(fx, "callto=conf/big:id=sip/99",
-	        "callto=-:error=full:reason=Conference room is full");
+	        "callto=-:error=busy:reason=Conference room is full");
 	g_assert_cmpint(ce_room_find(fx->conf, "big")->maxusers, ==, 10);
 	fx_free(fx);
 }
