@@ -409,6 +409,8 @@ int main(int argc, char **argv)
 	int code;
 
 	signal(SIGPIPE, SIG_IGN);
+	/* a file size limit (ulimit -f) fails a write with EFBIG instead of killing us */
+	signal(SIGXFSZ, SIG_IGN);
 	ce_log_init();
 	if (parse_options(argc, argv) < 0)
 		return EXIT_CONFIG;

@@ -2,21 +2,27 @@
 #define G_LOG_DOMAIN "monitor"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib/gstdio.h>
 
 #include "monitor.h"
 
 /*
  * The main loop only copies a line into a bounded queue; the writer
- * thread appends batches to PATH and flushes after each batch.  When PATH
+ * thread appends each line with one write(2) on an O_APPEND descriptor (no
+ * stdio buffer, whose late flush could leave half a line).  When PATH
  * would grow past max_bytes it becomes PATH.1 (PATH.1 becomes PATH.2, ...,
  * up to PATH.keep, the oldest is deleted).  A full queue or an unwritable
- * file drops lines and counts them; it never blocks the caller.
+ * file drops lines and counts them; it never blocks the caller.  A write
+ * that fails part-way (disk full) is cut off again with ftruncate(), so
+ * the file only ever holds whole lines; the failure is logged once, the
+ * file is retried every CE_MON_EVLOG_RETRY_US, and its return says how many lines
+ * were lost meanwhile.
  */
 
-#define REOPEN_US (5 * G_USEC_PER_SEC)
 
 struct ce_mon_evlog {
 	char *path;
@@ -30,16 +36,35 @@ struct ce_mon_evlog {
 	guint64 sync_req, sync_done;
 	guint64 dropped, written;
 	/* the writer thread's own */
-	FILE *fp;
+	int fd;
 	gint64 size, next_open;
+	guint64 lost_failing; /* lines dropped since the file failed */
 	bool failing;
 };
+
+static void close_log(struct ce_mon_evlog *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
+/* The file failed: say so once (not once a line), and retry it later. */
+static void fail(struct ce_mon_evlog *l, const char *what, int e)
+{
+	if (!l->failing)
+		g_warning("event log: cannot %s %s: %s (lines are dropped and counted until it "
+		          "works again)",
+		        what, l->path, g_strerror(e));
+	l->failing = true;
+	l->next_open = g_get_monotonic_time() + CE_MON_EVLOG_RETRY_US;
+}
 
 static void rotate(struct ce_mon_evlog *l)
 {
 	char *from, *to;
 
-	g_clear_pointer(&l->fp, fclose);
+	close_log(l);
 	for (unsigned i = l->keep; i > 0; i--) {
 		from = i > 1 ? g_strdup_printf("%s.%u", l->path, i - 1) : g_strdup(l->path);
 		to = g_strdup_printf("%s.%u", l->path, i);
@@ -57,7 +82,7 @@ static bool open_log(struct ce_mon_evlog *l)
 	char *dir;
 	int e = 0;
 
-	if (l->fp)
+	if (l->fd >= 0)
 		return true;
 	if (g_get_monotonic_time() < l->next_open)
 		return false;
@@ -65,28 +90,45 @@ static bool open_log(struct ce_mon_evlog *l)
 	if (g_mkdir_with_parents(dir, 0750))
 		e = errno;
 	g_free(dir);
-	if (!e && (l->fp = fopen(l->path, "ae")) && !fseek(l->fp, 0, SEEK_END))
-		l->size = ftell(l->fp);
-	else if (!e)
-		e = errno;
-	if (l->fp) {
+	if (!e) {
+		l->fd = open(l->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+		e = l->fd < 0 ? errno : 0;
+	}
+	if (l->fd >= 0) {
+		l->size = lseek(l->fd, 0, SEEK_END);
 		if (l->failing)
-			g_message("event log %s writable again", l->path);
+			g_message("event log %s writable again (%" G_GUINT64_FORMAT
+			          " lines were dropped meanwhile)",
+			        l->path, l->lost_failing);
 		l->failing = false;
+		l->lost_failing = 0;
 		return true;
 	}
-	if (!l->failing)
-		g_warning("event log: cannot open %s: %s (lines are dropped until it opens)",
-		        l->path, g_strerror(e));
-	l->failing = true;
-	l->next_open = g_get_monotonic_time() + REOPEN_US;
+	fail(l, "open", e);
 	return false;
 }
 
-/* Write one line; false if it was dropped. */
+/* Append @len bytes in as many write(2)s as it takes; 0 or an errno. */
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : ENOSPC;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Write one line; false if it was dropped (and then nothing of it stays in the file). */
 static bool write_line(struct ce_mon_evlog *l, const char *line)
 {
 	size_t len = strlen(line);
+	int e;
 
 	if (!open_log(l))
 		return false;
@@ -95,11 +137,14 @@ static bool write_line(struct ce_mon_evlog *l, const char *line)
 		if (!open_log(l))
 			return false;
 	}
-	if (fwrite(line, 1, len, l->fp) != len) {
-		g_warning("event log: cannot write %s: %s", l->path, g_strerror(errno));
-		g_clear_pointer(&l->fp, fclose);
-		l->failing = true;
-		l->next_open = g_get_monotonic_time() + REOPEN_US;
+	e = write_all(l->fd, line, len);
+	if (e) {
+		/* cut off what part of the line got out: the file holds whole lines only */
+		if (ftruncate(l->fd, l->size))
+			g_warning("event log: cannot cut %s back to its last whole line: %s", l->path,
+			        g_strerror(errno));
+		close_log(l);
+		fail(l, "write", e);
 		return false;
 	}
 	l->size += len;
@@ -128,14 +173,14 @@ static gpointer writer(gpointer data)
 		stop = l->stop;
 		g_mutex_unlock(&l->lock);
 		while ((line = g_queue_pop_head(&batch))) {
-			if (write_line(l, line))
+			if (write_line(l, line)) {
 				ok++;
-			else
+			} else {
 				lost++;
+				l->lost_failing++;
+			}
 			g_free(line);
 		}
-		if (l->fp && fflush(l->fp))
-			g_warning("event log: cannot flush %s: %s", l->path, g_strerror(errno));
 		g_mutex_lock(&l->lock);
 		l->written += ok;
 		l->dropped += lost;
@@ -146,7 +191,7 @@ static gpointer writer(gpointer data)
 		if (stop)
 			break;
 	}
-	g_clear_pointer(&l->fp, fclose);
+	close_log(l);
 	return NULL;
 }
 
@@ -172,6 +217,7 @@ int ce_mon_evlog_new(struct ce_mon_evlog **lp, const char *path, gint64 max_byte
 	l->max_bytes = max_bytes;
 	l->keep = keep;
 	l->max_queue = max_queue;
+	l->fd = -1;
 	g_mutex_init(&l->lock);
 	g_cond_init(&l->cond);
 	g_queue_init(&l->queue);
@@ -222,7 +268,7 @@ void ce_mon_evlog_push(struct ce_mon_evlog *l, const char *line, gsize len)
 	g_mutex_unlock(&l->lock);
 }
 
-/** Wait until every line queued so far has been written and flushed (tests, shutdown). */
+/** Wait until every line queued so far has been written (tests, shutdown). */
 void ce_mon_evlog_sync(struct ce_mon_evlog *l)
 {
 	guint64 req;

@@ -1,7 +1,9 @@
 /* test-monitor-io.c - the monitor's outputs alone: JSON encoding, event log rotation, socket
  * fan-out */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <glib/gstdio.h>
 #include <gio/gio.h>
@@ -108,6 +110,65 @@ static void test_evlog_unwritable(void)
 	ce_mon_evlog_free(l);
 	g_assert_cmpint(ce_mon_evlog_new(&l, "", 1000, 1, 4), ==, -EINVAL);
 	g_assert_null(l);
+}
+
+/*
+ * A full disk (a file size limit here: writes past it fail with EFBIG, part
+ * of a line may get out): every line is written whole or not at all,
+ * written + dropped counts every line, the failure is logged once, and the
+ * log writes again once there is room, saying how many lines it lost.
+ */
+static void test_evlog_full(void)
+{
+	char *dir = g_dir_make_tmp("evlog-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "ev.jsonl", NULL);
+	struct rlimit old, lim;
+	struct ce_mon_evlog *l;
+	char *text = NULL, **lines;
+	unsigned i, whole = 0;
+
+	g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old), ==, 0);
+	signal(SIGXFSZ, SIG_IGN);
+	lim = old;
+	lim.rlim_cur = 1000; /* room for 33 lines of 30 bytes and a part of the 34th */
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+	g_test_expect_message("monitor", G_LOG_LEVEL_WARNING, "event log: cannot write *");
+	g_assert_cmpint(ce_mon_evlog_new(&l, path, 1 << 20, 1, 1000), ==, 0);
+	for (i = 0; i < 100; i++) {
+		char line[32];
+
+		g_snprintf(line, sizeof(line), "{\"n\":%3u,\"pad\":\"xxxxxxxxxxx\"}\n", i);
+		g_assert_cmpuint(strlen(line), ==, 30);
+		ce_mon_evlog_push(l, line, strlen(line));
+	}
+	ce_mon_evlog_sync(l);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(ce_mon_evlog_written(l) + ce_mon_evlog_dropped(l), ==, 100);
+	g_assert_cmpuint(ce_mon_evlog_written(l), ==, 33);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_cmpuint(strlen(text), ==, 33 * 30); /* no part of the 34th line */
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; lines[i] && *lines[i]; i++)
+		whole += g_str_has_prefix(lines[i], "{\"n\":") && g_str_has_suffix(lines[i], "\"}");
+	g_assert_cmpuint(whole, ==, 33);
+	g_strfreev(lines);
+	g_free(text);
+	/* room again: after the retry delay the next lines are written, after the whole ones */
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+	g_test_expect_message("monitor", G_LOG_LEVEL_MESSAGE, "*writable again (67 lines*");
+	g_usleep(CE_MON_EVLOG_RETRY_US + G_USEC_PER_SEC / 5);
+	ce_mon_evlog_push(l, "{\"after\":1}\n", 12);
+	ce_mon_evlog_sync(l);
+	g_test_assert_expected_messages();
+	g_assert_cmpuint(ce_mon_evlog_written(l), ==, 34);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_true(g_str_has_suffix(text, "\"}\n{\"after\":1}\n"));
+	g_free(text);
+	ce_mon_evlog_free(l);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
 }
 
 static void hello(GString *out, void *arg)
@@ -260,6 +321,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/monitor-io/json", test_json);
 	g_test_add_func("/monitor-io/evlog-rotate", test_evlog_rotate);
 	g_test_add_func("/monitor-io/evlog-unwritable", test_evlog_unwritable);
+	g_test_add_func("/monitor-io/evlog-full", test_evlog_full);
 	g_test_add_func("/monitor-io/fanout-slow", test_fanout_slow);
 	g_test_add_func("/monitor-io/fanout-limits", test_fanout_limits);
 	return g_test_run();
