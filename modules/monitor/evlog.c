@@ -23,7 +23,6 @@
  * were lost meanwhile.
  */
 
-
 struct ce_mon_evlog {
 	char *path;
 	gint64 max_bytes;
@@ -141,8 +140,8 @@ static bool write_line(struct ce_mon_evlog *l, const char *line)
 	if (e) {
 		/* cut off what part of the line got out: the file holds whole lines only */
 		if (ftruncate(l->fd, l->size))
-			g_warning("event log: cannot cut %s back to its last whole line: %s", l->path,
-			        g_strerror(errno));
+			g_warning("event log: cannot cut %s back to its last whole line: %s",
+			        l->path, g_strerror(errno));
 		close_log(l);
 		fail(l, "write", e);
 		return false;
