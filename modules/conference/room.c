@@ -577,7 +577,7 @@ static void stop_recording(struct ce_room *room, const char *reason)
 	if (room->recorder) {
 		ce_recorder_stop(room, reason);
 	} else if (room->record) {
-		conf->media->room_record(conf->media_arg, room->media, NULL);
+		conf->media->room_record(conf->media_arg, room->media, NULL, -1);
 		g_clear_pointer(&room->record, g_free);
 	}
 }
@@ -590,7 +590,7 @@ static int start_recording(
 
 	if (!ce_record_is_file(record))
 		return ce_recorder_start(room, record, msg, voice);
-	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
+	if (conf->media->room_record(conf->media_arg, room->media, record_path(record), -1)) {
 		g_message("room '%s': cannot record to '%s'", room->name, record);
 		return -EIO;
 	}

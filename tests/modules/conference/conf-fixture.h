@@ -4,6 +4,7 @@
 #define CE_TEST_CONF_FIXTURE_H
 
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 
 #include "conf-engine/bus.h"
@@ -127,11 +128,13 @@ static inline void fm_room_free(void *arg, struct ce_cmedia_room *r)
 	fx->rooms--;
 }
 
-static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
+static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char *path, int fd)
 {
 	struct fx *fx = arg;
 
 	(void)r;
+	if (fd >= 0)
+		close(fd);
 	g_free(fx->record);
 	fx->record = g_strdup(path);
 	return 0;
