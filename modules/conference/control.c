@@ -390,9 +390,10 @@ static int record_command(struct ce_conf *conf, const char *file, const char *na
 	if (!room)
 		g_string_append_printf(out, "no room '%s'\r\n", name);
 	else if (ce_room_record(room, file, NULL))
-		g_string_append_printf(out, "cannot record to '%s'\r\n", file);
+		g_string_append_printf(out, "cannot record to '%s': %s\r\n", file,
+		        room->record_error ? room->record_error : "failed");
 	else if (file)
-		g_string_append_printf(out, "recording '%s' to '%s'\r\n", name, file);
+		g_string_append_printf(out, "recording '%s' to '%s'\r\n", name, room->record);
 	else
 		g_string_append_printf(out, "room '%s' not recording\r\n", name);
 	return 0;

@@ -166,10 +166,10 @@ static void g_room_free(void *arg, struct ce_cmedia_room *r)
 	g_free(r);
 }
 
-static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
+static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path, int fd)
 {
 	(void)arg;
-	return ce_media_room_record(r->mr, path);
+	return ce_media_room_record(r->mr, path, fd);
 }
 
 static int play(struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p,

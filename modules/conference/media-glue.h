@@ -93,8 +93,9 @@ struct ce_cmedia_ops {
 	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
 	        unsigned speakers, unsigned interval_ms, void *cookie);
 	void (*room_free)(void *arg, struct ce_cmedia_room *r);
-	/* Record the room mix to @path (NULL stops); returns 0 or -errno. */
-	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path);
+	/* Record the room mix into @fd, the empty file created as @path (NULL
+	 * stops); @fd is handed over (closed on failure too).  0 or -errno. */
+	int (*room_record)(void *arg, struct ce_cmedia_room *r, const char *path, int fd);
 	/* Play a prompt once to the whole room, after the room's queue; 0 or -errno
 	 * (-ENOBUFS: CE_CMEDIA_PLAY_QUEUE prompts in that queue already). */
 	int (*room_play)(void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p);

@@ -15,6 +15,7 @@
 #define G_LOG_DOMAIN "media"
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "media-priv.h"
 
@@ -187,18 +188,23 @@ void ce_media_play_free(struct ce_media_play *p)
 
 /**
  * Record @room's full mix to @path (WAV, or FLAC/AU/OGG by its extension;
- * mono, 16 bits, the room rate), replacing any recording; NULL stops.  The
- * file is created on the I/O thread: failures come as
+ * mono, 16 bits, the room rate), replacing any recording; NULL stops.
+ * @fd >= 0 is the empty file already created for it (owned, closed on
+ * error too; @path then only names it); with -1 the file is created on the
+ * I/O thread, never over an existing one.  Failures come as
  * CE_MEDIA_EV_REC_FAILED.  Returns 0, -EINVAL or -ENOENT.
  */
-int ce_media_room_record(struct ce_media_room *room, const char *path)
+int ce_media_room_record(struct ce_media_room *room, const char *path, int fd)
 {
 	struct ce_media_cmd c = {.room = room};
 	struct ce_media_rec *r = room->rec_main;
 	int err;
 
-	if (room->removing)
+	if (room->removing) {
+		if (fd >= 0)
+			close(fd);
 		return -ENOENT;
+	}
 	if (r) {
 		r->removing = true;
 		room->rec_main = NULL;
@@ -206,11 +212,14 @@ int ce_media_room_record(struct ce_media_room *room, const char *path)
 		c.obj = r;
 		send_wait(room->shard, &c);
 	}
-	if (!path)
+	if (!path) {
+		if (fd >= 0)
+			close(fd);
 		return 0;
+	}
 	r = g_new0(struct ce_media_rec, 1);
 	r->room = room;
-	err = ce_mfile_recorder_new(&r->f, io_get(room->m), path, room->mix->rate);
+	err = ce_mfile_recorder_new(&r->f, io_get(room->m), path, fd, room->mix->rate);
 	if (err < 0) {
 		g_free(r);
 		return err;

@@ -111,6 +111,6 @@ int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
 int ce_media_play_stop(
         struct ce_media_room *room, enum ce_media_play_mode mode, struct ce_media_leg *leg);
 void ce_media_play_free(struct ce_media_play *p);
-int ce_media_room_record(struct ce_media_room *room, const char *path);
+int ce_media_room_record(struct ce_media_room *room, const char *path, int fd);
 
 #endif

@@ -7,10 +7,17 @@
  * The I/O thread wakes every 10 ms while it has files, or when told.
  * Only it frees files: the main thread marks one closed, and the I/O
  * thread drains (recorder), closes and frees it.
+ *
+ * A recording must stay readable when the engine is killed: a WAV or AU
+ * header says how much audio follows, so the recorder rewrites it about
+ * once a second of audio (not on every write, which would seek twice per
+ * 20 ms frame).  A crash loses at most that second and what the ring held.
  */
 #define G_LOG_DOMAIN "media"
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <samplerate.h>
 #include <sndfile.h>
@@ -44,7 +51,10 @@ struct ce_mfile {
 	char *error;
 	/* I/O thread only. */
 	bool opened;
+	int fd; /* recorder: the file created for it (-1: create path) until sf owns it */
 	SNDFILE *sf;
+	sf_count_t unsynced; /* recorder: samples written since the header was rewritten */
+	bool header;         /* recorder: the format has a length in its header to keep current */
 	unsigned channels;
 	SRC_STATE *src;
 	double ratio;
@@ -122,9 +132,20 @@ static void open_file(struct ce_mfile *f)
 		info.samplerate = (int)f->rate;
 		info.channels = 1;
 		info.format = format_for(f->path);
-		f->sf = sf_open(f->path, SFM_WRITE, &info);
+		/* never truncate an existing file, nor follow a link to one */
+		if (f->fd < 0)
+			f->fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			        0640);
+		if (f->fd < 0) {
+			fail(f, "cannot record to", g_strerror(errno));
+			return;
+		}
+		f->sf = sf_open_fd(f->fd, SFM_WRITE, &info, SF_TRUE);
+		f->fd = -1; /* sf_open_fd closes it, even when it fails */
 		if (!f->sf)
 			fail(f, "cannot record to", sf_strerror(NULL));
+		f->header = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV ||
+		            (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_AU;
 		return;
 	}
 	f->sf = sf_open(f->path, SFM_READ, &info);
@@ -265,6 +286,11 @@ static void drain(struct ce_mfile *f)
 			continue;
 		if (sf_write_short(f->sf, pcm, f->frame) != (sf_count_t)f->frame)
 			fail(f, "cannot write", sf_strerror(f->sf));
+		f->unsynced += f->frame;
+	}
+	if (f->header && f->sf && f->unsynced >= (sf_count_t)f->rate) {
+		sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+		f->unsynced = 0;
 	}
 }
 
@@ -272,6 +298,8 @@ static void finish(struct ce_mfile *f)
 {
 	if (f->recorder)
 		drain(f);
+	if (f->fd >= 0)
+		close(f->fd);
 	if (f->sf && sf_close(f->sf) && f->recorder)
 		g_warning("recording '%s': error closing the file", f->path);
 	if (f->src)
@@ -366,8 +394,8 @@ void ce_mfile_io_free(struct ce_mfile_io *io)
 	g_free(io);
 }
 
-static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate,
-        bool recorder, const struct ce_tone *tone, unsigned duration_ms)
+static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd,
+        unsigned rate, bool recorder, const struct ce_tone *tone, unsigned duration_ms)
 {
 	struct ce_mfile *f;
 
@@ -375,6 +403,7 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 		return -EINVAL;
 	f = g_new0(struct ce_mfile, 1);
 	f->io = io;
+	f->fd = fd;
 	f->recorder = recorder;
 	f->path = g_strdup(path);
 	f->rate = rate;
@@ -402,7 +431,7 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 int ce_mfile_player_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate)
 {
-	return file_new(fp, io, path, rate, false, NULL, 0);
+	return file_new(fp, io, path, -1, rate, false, NULL, 0);
 }
 
 /**
@@ -419,16 +448,26 @@ int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct
 	if (!tone || !tone->n)
 		return -EINVAL;
 	path = g_strconcat("tone/", tone->name, NULL);
-	err = file_new(fp, io, path, rate, false, tone, duration_ms);
+	err = file_new(fp, io, path, -1, rate, false, tone, duration_ms);
 	g_free(path);
 	return err;
 }
 
-/** A recorder to @path (format by extension, WAV by default) at @rate; as ce_mfile_player_new. */
+/**
+ * A recorder to @path (format by extension, WAV by default) at @rate.
+ * With @fd >= 0 it writes into that empty file, which it owns (closed
+ * even on -EINVAL), and @path only names it in messages; with -1 it
+ * creates @path on the I/O thread, failing (ce_mfile_failed) rather than
+ * overwriting a file or following a symbolic link.  0 or -EINVAL.
+ */
 int ce_mfile_recorder_new(
-        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate)
+        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd, unsigned rate)
 {
-	return file_new(fp, io, path, rate, true, NULL, 0);
+	int err = file_new(fp, io, path, fd, rate, true, NULL, 0);
+
+	if (err && fd >= 0)
+		close(fd);
+	return err;
 }
 
 /** Let go of f (its media thread no longer uses it): the I/O thread finishes and frees it. */

@@ -33,7 +33,7 @@ int ce_mfile_player_new(
 int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct ce_tone *tone,
         unsigned rate, unsigned duration_ms);
 int ce_mfile_recorder_new(
-        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate);
+        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd, unsigned rate);
 void ce_mfile_close(struct ce_mfile *f);
 const char *ce_mfile_error(const struct ce_mfile *f);
 const char *ce_mfile_path(const struct ce_mfile *f);

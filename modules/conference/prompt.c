@@ -22,6 +22,9 @@
 #include "room.h"
 #include "tone.h"
 
+#ifndef CE_STATEDIR
+#define CE_STATEDIR "/usr/local/var/lib/conf-engine"
+#endif
 #ifndef CE_DATADIR
 #define CE_DATADIR "/usr/local/share/conf-engine"
 #endif
@@ -31,7 +34,31 @@ static char *prompt_key(const struct ce_config *cfg, const char *key, const char
 	return g_strdup(cfg ? ce_config_get(cfg, "conference", key, def) : def);
 }
 
-/** Read the prompt keys of [conference] (cfg may be NULL: defaults). */
+/*
+ * [conference] record_dir, else [general] state_dir's "recordings"; a
+ * relative one is taken from the configuration file's directory, as
+ * state_dir is (engine.c).
+ */
+static char *record_dir(const struct ce_config *cfg)
+{
+	const char *v = cfg ? ce_config_get(cfg, "conference", "record_dir", "") : "";
+	const char *state = cfg ? ce_config_get(cfg, "general", "state_dir", "") : "";
+	const char *file = cfg ? ce_config_path(cfg) : NULL;
+	char *dir, *p;
+
+	if (!*v && !*state)
+		return g_strdup(CE_STATEDIR "/recordings");
+	p = *v ? g_strdup(v) : g_build_filename(state, "recordings", NULL);
+	if (g_path_is_absolute(p) || !file)
+		return p;
+	dir = g_path_get_dirname(file);
+	g_free(p);
+	p = g_build_filename(dir, *v ? v : state, *v ? NULL : "recordings", NULL);
+	g_free(dir);
+	return p;
+}
+
+/** Read the prompt and recording keys of [conference] (cfg may be NULL: defaults). */
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg)
 {
 	set->prompts_dir = prompt_key(cfg, "prompts_dir", CE_DATADIR "/prompts");
@@ -39,6 +66,7 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");
 	set->record_prompt = prompt_key(cfg, "record_prompt", "recording.wav");
+	set->record_dir = record_dir(cfg);
 	set->tone_duration_ms = cfg ? ce_config_get_int(cfg, "conference", "tone_duration",
 	                                      CE_TONE_DEF_DURATION, 20, CE_TONE_MAX_DURATION)
 	                            : CE_TONE_DEF_DURATION;
@@ -53,6 +81,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 	g_clear_pointer(&set->leave_prompt, g_free);
 	g_clear_pointer(&set->lonely_prompt, g_free);
 	g_clear_pointer(&set->record_prompt, g_free);
+	g_clear_pointer(&set->record_dir, g_free);
 }
 
 /**

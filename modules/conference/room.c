@@ -64,6 +64,22 @@ static bool refuse(struct ce_room_refusal *why, const char *error, const char *r
 	return false;
 }
 
+/*
+ * Room names reach file names (record=/spool/\1.wav in a dialplan) and
+ * logs: ASCII letters, digits and - _ . @ + # * only, not starting with a
+ * dot, at most 128 characters.
+ */
+static bool name_valid(const char *name)
+{
+	if (strlen(name) > 128 || name[0] == '.')
+		return false;
+	for (const char *p = name; *p; p++) {
+		if (!g_ascii_isalnum(*p) && !strchr("-_.@+#*", *p))
+			return false;
+	}
+	return true;
+}
+
 /**
  * Yate's checkRoom: may a leg join room @name?  An empty @name is replaced
  * by a fresh "x-N".  On refusal fills @why and returns false.
@@ -73,7 +89,7 @@ bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool coun
 {
 	struct ce_room *room = ce_room_find(conf, name->str);
 
-	if (name->len > 128 || strpbrk(name->str, " \t"))
+	if (!name_valid(name->str))
 		return refuse(why, "noroute", "Invalid conference room name");
 	if (existing && !room)
 		return refuse(why, "noroute", "No such conference room");
@@ -217,6 +233,7 @@ static void room_free(struct ce_room *room)
 	g_ptr_array_free(room->owners, TRUE);
 	g_free(room->player_id);
 	g_free(room->record);
+	g_free(room->record_error);
 	g_free(room->notify);
 	g_free(room->name);
 	g_free(room);
@@ -544,7 +561,9 @@ bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
 	return true;
 }
 
-static void notify_recording(struct ce_room *room, const char *record)
+/* Yate's "recording" event; ours adds file= (the file created) or error= (refused). */
+static void notify_recording(
+        struct ce_room *room, const char *record, const char *file, const char *error)
 {
 	struct ce_msg *m = notify_new();
 
@@ -557,6 +576,10 @@ static void notify_recording(struct ce_room *room, const char *record)
 	add_int(m, "maxusers", room->maxusers);
 	add_int(m, "users", room->users);
 	ce_msg_add(m, "record", record);
+	if (file)
+		ce_msg_add(m, "file", file);
+	if (error)
+		ce_msg_add(m, "error", error);
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }
@@ -577,24 +600,44 @@ static void stop_recording(struct ce_room *room, const char *reason)
 	if (room->recorder) {
 		ce_recorder_stop(room, reason);
 	} else if (room->record) {
-		conf->media->room_record(conf->media_arg, room->media, NULL);
+		conf->media->room_record(conf->media_arg, room->media, NULL, -1);
 		g_clear_pointer(&room->record, g_free);
 	}
 }
 
-/* Start recording to @record: a file we write, or a Yate target we call. */
-static int start_recording(
-        struct ce_room *room, const char *record, const struct ce_msg *msg, bool voice)
+/* Create the file for @record under record_dir (recfile.c) and record into it. */
+static int start_file(struct ce_room *room, const char *record, char **file)
 {
 	struct ce_conf *conf = room->conf;
+	GError *error = NULL;
+	int fd = ce_recfile_create(conf->set.record_dir, record_path(record), file, &error);
 
-	if (!ce_record_is_file(record))
-		return ce_recorder_start(room, record, msg, voice);
-	if (conf->media->room_record(conf->media_arg, room->media, record_path(record))) {
-		g_message("room '%s': cannot record to '%s'", room->name, record);
+	if (fd < 0) {
+		g_warning("room '%s': recording to '%s' refused: %s", room->name, record,
+		        error->message);
+		room->record_error = g_strdup(error->message);
+		if (room->notify)
+			notify_recording(room, record, NULL, error->message);
+		g_error_free(error);
+		return fd;
+	}
+	if (conf->media->room_record(conf->media_arg, room->media, *file, fd)) {
+		g_message("room '%s': cannot record to '%s'", room->name, *file);
+		room->record_error = g_strdup("the media engine cannot record");
+		g_clear_pointer(file, g_free);
 		return -EIO;
 	}
+	g_info("room '%s': recording to '%s'", room->name, *file);
 	return 0;
+}
+
+/* Start recording to @record: a file we write (*file: the one created), or a Yate target. */
+static int start_recording(
+        struct ce_room *room, const char *record, const struct ce_msg *msg, bool voice, char **file)
+{
+	if (!ce_record_is_file(record))
+		return ce_recorder_start(room, record, msg, voice);
+	return start_file(room, record, file);
 }
 
 /**
@@ -604,6 +647,9 @@ static int start_recording(
  * recordwarn= to the room ("-": nothing).  A file (ce_record_is_file) is
  * written by the engine; any other value is a Yate target called from a
  * utility leg, which may speak into the room when recordwarn= is present.
+ * A file is confined to record_dir and never overwritten (recfile.c):
+ * "recording" tells the file created as file=, or a refusal as error=
+ * (room->record_error; the room and its callers carry on unrecorded).
  * Returns whether record= was there.
  */
 bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
@@ -611,9 +657,12 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 	const char *record = ce_msg_get(msg, "record");
 	const char *warn = ce_msg_get(msg, "recordwarn");
 
+	char *file = NULL;
+
 	if (!record)
 		return false;
 	stop_recording(room, ce_msg_get_def(msg, "reason", "hangup"));
+	g_clear_pointer(&room->record_error, g_free);
 	if (!*record || !strcmp(record, "-") || !ce_parse_bool(record, true))
 		return true;
 	/* "-" (the recipe's) or a false boolean: a leg that may speak, no warning */
@@ -621,11 +670,11 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 		ce_room_play(room, warn, NULL, false);
 	else if (!warn || !*warn)
 		g_message("recording '%s' without playing a warning", room->name);
-	if (start_recording(room, record, msg, warn && *warn))
+	if (start_recording(room, record, msg, warn && *warn, &file))
 		return true;
-	room->record = g_strdup(record);
+	room->record = file ? file : g_strdup(record);
 	if (room->notify)
-		notify_recording(room, record);
+		notify_recording(room, record, file, NULL);
 	return true;
 }
 

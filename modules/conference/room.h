@@ -41,6 +41,7 @@ struct ce_conf_settings {
 	char *leave_prompt;        /* played to the room when someone leaves */
 	char *lonely_prompt;       /* played to one who joins an empty room */
 	char *record_prompt;       /* recordwarn of recordings started by us */
+	char *record_dir;          /* the root that record= files are confined to (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
 };
 
@@ -109,7 +110,8 @@ struct ce_room {
 	GPtrArray *pending; /* reserved, still joining */
 	GPtrArray *owners;  /* char * channel ids */
 	char *player_id;
-	char *record;            /* what is being recorded, or NULL */
+	char *record;            /* what is being recorded (the file created), or NULL */
+	char *record_error;      /* why the last record= was refused, or NULL */
 	struct ce_leg *recorder; /* the utility leg recording to a Yate target, or NULL */
 	unsigned hold;           /* > 0: not destroyed when empty (a recorder is being called) */
 	unsigned speakers;       /* how many talkers "speaking" lists */
@@ -147,6 +149,9 @@ void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg);
 void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);
 void ce_conf_settings_free(struct ce_conf_settings *set);
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg);
+
+/* recfile.c */
+int ce_recfile_create(const char *root, const char *path, char **used, GError **error);
 
 /* recorder.c */
 bool ce_record_is_file(const char *record);

@@ -180,6 +180,8 @@ static void on_recording(
 {
 	const char *file = ce_msg_get(msg, "record");
 
+	if (ce_msg_get(msg, "error"))
+		return; /* conf-engine refused the file: nothing started */
 	ce_mon_emit(t, r, NULL, file && *file ? CE_MON_RECORD_START : CE_MON_RECORD_STOP, now,
 	        file && *file ? file : NULL);
 }

@@ -36,7 +36,8 @@ import yatelib  # noqa: E402
 tap = yatelib.Checked()
 prefix = yatelib.require(tap)
 ROOM, MONITOR = 'conf/scr', 'conf-monitor/scr'
-NO_PROMPTS = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
+# record_dir=. is the folder of conf-engine.conf: Yate's, where y.path() puts files
+NO_PROMPTS = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\nrecord_dir=.\n'
 
 
 def bursts(freq, seconds):

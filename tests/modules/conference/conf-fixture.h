@@ -4,7 +4,9 @@
 #define CE_TEST_CONF_FIXTURE_H
 
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "conf-engine/bus.h"
 #include "conf-engine/config.h"
@@ -51,6 +53,8 @@ struct fx {
 	bool media_fail;    /* leg_new fails */
 	bool exec_fail;     /* a call.execute of the engine's (recorder) fails */
 	char *record;       /* last recording path */
+	char *dir;          /* [conference] record_dir: a fresh directory */
+	char *path;         /* fx_path()'s last answer */
 	GString *plays; /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n", "stop ..." */
 	int play_err;   /* what room_play and leg_play answer (0: they log the play) */
 	unsigned relays;
@@ -127,11 +131,13 @@ static inline void fm_room_free(void *arg, struct ce_cmedia_room *r)
 	fx->rooms--;
 }
 
-static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char *path)
+static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char *path, int fd)
 {
 	struct fx *fx = arg;
 
 	(void)r;
+	if (fd >= 0)
+		close(fd);
 	g_free(fx->record);
 	fx->record = g_strdup(path);
 	return 0;
@@ -368,7 +374,37 @@ static inline struct fx *fx_new(const char *conf_text)
 	g_assert_cmpint(ce_conf_new(&fx->conf, fx->bus, fx->cfg, &fx_media_ops, fx), ==, 0);
 	fx->conf->clock = fx_clock;
 	fx->conf->clock_arg = fx;
+	/* recordings are files, created under record_dir: a directory of the test's */
+	fx->dir = g_dir_make_tmp("ce-fx-XXXXXX", NULL);
+	g_assert_nonnull(fx->dir);
+	g_free(fx->conf->set.record_dir);
+	fx->conf->set.record_dir = g_strdup(fx->dir);
 	return fx;
+}
+
+/* Remove @path: a file, a link, or a directory and what it holds. */
+static inline void fx_rm(const char *path)
+{
+	GDir *d = g_file_test(path, G_FILE_TEST_IS_SYMLINK) ? NULL : g_dir_open(path, 0, NULL);
+	const char *name;
+
+	while (d && (name = g_dir_read_name(d))) {
+		char *p = g_build_filename(path, name, NULL);
+
+		fx_rm(p);
+		g_free(p);
+	}
+	if (d)
+		g_dir_close(d);
+	g_remove(path);
+}
+
+/* @name in the fixture's record_dir (valid until the next call). */
+static inline const char *fx_path(struct fx *fx, const char *name)
+{
+	g_free(fx->path);
+	fx->path = g_build_filename(fx->dir, name, NULL);
+	return fx->path;
 }
 
 static inline void fx_free(struct fx *fx)
@@ -381,6 +417,9 @@ static inline void fx_free(struct fx *fx)
 	ce_config_free(fx->cfg);
 	g_ptr_array_free(fx->sent, TRUE);
 	g_free(fx->record);
+	fx_rm(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->path);
 	g_string_free(fx->plays, TRUE);
 	g_free(fx);
 }

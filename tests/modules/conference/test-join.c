@@ -619,16 +619,20 @@ static void test_conference_no_channel(void)
 {
 	struct fx *fx = fx_new(NULL);
 	bool handled = false;
+	char *line;
 
 	fx_join(fx, "r", "sip/1", 1, "notify=mon/r:lonely=true");
 	fx_clear(fx);
 	g_free(fx_dispatch(fx, "call.conference",
-	        "room=conf/r:record=wave/record//tmp/r.wav:recordwarn=/tmp/beep.wav", &handled));
+	        "room=conf/r:record=wave/record/r.wav:recordwarn=/tmp/beep.wav", &handled));
 	g_assert_true(handled);
-	g_assert_cmpstr(fx->record, ==, "/tmp/r.wav");
-	fx_expect_sent(fx, "chan.notify",
-	        "chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
-	        "event=recording:maxusers=10:users=1:record=wave/record//tmp/r.wav\n");
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "r.wav"));
+	line = g_strdup_printf("chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:"
+	                       "room=r:event=recording:maxusers=10:users=1:"
+	                       "record=wave/record/r.wav:file=%s\n",
+	        fx_path(fx, "r.wav"));
+	fx_expect_sent(fx, "chan.notify", line);
+	g_free(line);
 	g_free(fx_dispatch(fx, "call.conference", "room=conf/r:record=false", &handled));
 	g_assert_true(handled);
 	g_assert_null(fx->record);

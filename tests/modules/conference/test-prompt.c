@@ -4,9 +4,11 @@
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
+#include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <sndfile.h>
@@ -748,11 +750,11 @@ static void test_record(void)
 
 	rig_start(&r, (const double[]){500, 1100, 0});
 	wait_frames(&r, 10);
-	g_assert_cmpint(ce_media_room_record(r.room, wav), ==, 0);
-	wait_frames(&r, 100);                                       /* 2 s to WAV */
-	g_assert_cmpint(ce_media_room_record(r.room, flac), ==, 0); /* replaces it */
-	wait_frames(&r, 75);                                        /* 1.5 s to FLAC */
-	g_assert_cmpint(ce_media_room_record(r.room, NULL), ==, 0);
+	g_assert_cmpint(ce_media_room_record(r.room, wav, -1), ==, 0);
+	wait_frames(&r, 100);                                           /* 2 s to WAV */
+	g_assert_cmpint(ce_media_room_record(r.room, flac, -1), ==, 0); /* replaces it */
+	wait_frames(&r, 75);                                            /* 1.5 s to FLAC */
+	g_assert_cmpint(ce_media_room_record(r.room, NULL, -1), ==, 0);
 	wait_frames(&r, 25); /* and nothing more */
 	rig_stop(&r);        /* the I/O thread has closed both files */
 	g_assert_cmpuint(r.rec_failed, ==, 0);
@@ -773,6 +775,80 @@ static void test_record(void)
 	g_free(flac);
 }
 
+/* The audio a WAV's header announces, in samples (16-bit mono), as Python's wave reads it. */
+static unsigned wav_header_samples(const char *path)
+{
+	gchar *data = NULL;
+	gsize len = 0, at = 12;
+	unsigned n = 0;
+
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	g_assert_cmpuint(len, >=, 44);
+	g_assert_cmpmem(data, 4, "RIFF", 4);
+	g_assert_cmpmem(data + 8, 4, "WAVE", 4);
+	while (at + 8 <= len) {
+		guint32 size = GUINT32_FROM_LE(*(guint32 *)(data + at + 4));
+
+		if (!memcmp(data + at, "data", 4)) {
+			n = size / 2;
+			g_assert_cmpuint(at + 8 + size, <=, len); /* all of it is there */
+			break;
+		}
+		at += 8 + size + (size & 1);
+	}
+	g_free(data);
+	return n;
+}
+
+/*
+ * kill -9 while recording: the WAV is readable and holds all but about
+ * the last second (its header is kept current as it grows), and a second
+ * recording to the same path fails rather than truncating the first.
+ */
+static void test_record_crash(void)
+{
+	char *wav = g_build_filename(s_dir, "crash.wav", NULL);
+	struct rig r;
+	pid_t pid;
+	int status = 0;
+	unsigned n;
+	gchar *before = NULL, *after = NULL;
+	gsize blen = 0, alen = 0;
+
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		alarm(60); /* never outlive the test */
+		rig_start(&r, (const double[]){500, 1100, 0});
+		wait_frames(&r, 10);
+		if (ce_media_room_record(r.room, wav, -1))
+			_exit(1);
+		wait_frames(&r, 150); /* 3 s of the media clock */
+		raise(SIGKILL);
+		_exit(1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+	n = wav_header_samples(wav);
+	g_test_message("after kill -9: %u samples in the header", n);
+	g_assert_cmpuint(n, >=, 8000 * 3 / 2);
+	/* the same path again: refused, the first recording untouched */
+	g_assert_true(g_file_get_contents(wav, &before, &blen, NULL));
+	rig_start(&r, (const double[]){500, 0, 0});
+	wait_frames(&r, 5);
+	g_assert_cmpint(ce_media_room_record(r.room, wav, -1), ==, 0);
+	run(&r);
+	g_assert_cmpuint(r.rec_failed, ==, 1);
+	g_test_message("%s", r.error);
+	rig_stop(&r);
+	g_assert_true(g_file_get_contents(wav, &after, &alen, NULL));
+	g_assert_cmpmem(before, blen, after, alen);
+	g_free(before);
+	g_free(after);
+	g_free(wav);
+}
+
 static void test_record_unwritable(void)
 {
 	static const char *const paths[] = {"/nonexistent/dir/rec.wav", "/dev/full"};
@@ -783,7 +859,7 @@ static void test_record_unwritable(void)
 
 		rig_start(&r, (const double[]){500, 0, 0});
 		wait_frames(&r, 5);
-		g_assert_cmpint(ce_media_room_record(r.room, paths[i]), ==, 0);
+		g_assert_cmpint(ce_media_room_record(r.room, paths[i], -1), ==, 0);
 		run(&r);
 		g_assert_cmpuint(r.rec_failed, ==, 1);
 		g_assert_nonnull(strstr(r.error, paths[i]));
@@ -815,6 +891,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/rtp-queue-full", test_rtp_queue_full);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
+	g_test_add_func("/prompt/record-crash", test_record_crash);
 	ret = g_test_run();
 	if (s_dir) {
 		GDir *d = g_dir_open(s_dir, 0, NULL);

@@ -30,7 +30,8 @@ if not os.path.exists(simlib.YATE_SIM) or not os.path.exists(simlib.ENGINE[0]):
 cfgdir = tempfile.mkdtemp(prefix='ce-record-sim-')
 cfg = os.path.join(cfgdir, 'conf-engine.conf')
 with open(cfg, 'w') as f:
-    f.write('[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\nrecord_prompt=\n')
+    f.write('[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\nrecord_prompt=\n'
+            'record_dir=%s\n' % cfgdir)
 engine = simlib.ENGINE + ['--config', cfg]
 SCRIPT = 'external/nodata/rec.php'
 

@@ -49,6 +49,7 @@ static void test_control(void)
 {
 	struct fx *fx = fx_new(CONF);
 	bool handled = false;
+	char *line;
 
 	fx_join(fx, "r", "sip/1", 1, "lonely=true:notify=mon/r");
 	fx_join(fx, "r", "sip/2", 2, NULL);
@@ -73,18 +74,23 @@ static void test_control(void)
 	/* recording: the warning, the file, Yate's notification */
 	fx_clear(fx);
 	g_free(fx_dispatch(
-	        fx, "chan.control", "targetid=conf/r:operation=record:file=/tmp/r.flac", &handled));
+	        fx, "chan.control", "targetid=conf/r:operation=record:file=r.flac", &handled));
 	g_assert_true(handled);
-	g_assert_cmpstr(fx->record, ==, "/tmp/r.flac");
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "r.flac"));
 	expect_plays(fx, "room:/p/recording.wav\n");
-	fx_expect_sent(fx, "chan.notify",
-	        "chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:room=r:"
-	        "event=recording:maxusers=10:users=2:record=/tmp/r.flac\n");
-	g_free(fx_dispatch(fx, "chan.control",
-	        "targetid=dumb/2:operation=record:file=wave/record//tmp/s.wav:recordwarn=w.wav",
-	        &handled));
+	line = g_strdup_printf("chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:"
+	                       "room=r:event=recording:maxusers=10:users=2:record=r.flac:file=%s\n",
+	        fx_path(fx, "r.flac"));
+	fx_expect_sent(fx, "chan.notify", line);
+	g_free(line);
+	/* an absolute path inside record_dir */
+	line = g_strdup_printf(
+	        "targetid=dumb/2:operation=record:file=wave/record/%s:recordwarn=w.wav",
+	        fx_path(fx, "s.wav"));
+	g_free(fx_dispatch(fx, "chan.control", line, &handled));
+	g_free(line);
 	g_assert_true(handled);
-	g_assert_cmpstr(fx->record, ==, "/tmp/s.wav");
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "s.wav"));
 	expect_plays(fx, "room:/p/w.wav\n");
 	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=stoprecord", &handled));
 	g_assert_true(handled);
@@ -163,7 +169,7 @@ static void test_tones(void)
 	expect_plays(fx, "room:tone/milliwatt@3600000\n");
 	/* recordwarn may be a tone too */
 	g_assert_true(control(
-	        fx, "targetid=conf/r:operation=record:file=/tmp/r.wav:recordwarn=tone/info", NULL));
+	        fx, "targetid=conf/r:operation=record:file=r.wav:recordwarn=tone/info", NULL));
 	expect_plays(fx, "room:tone/info@3000\n");
 	fx_free(fx);
 }
@@ -227,8 +233,8 @@ static void test_api(void)
 	g_assert_cmpint(ce_conference_play("r", "tone/ring", NULL, false), ==, 0);
 	expect_plays(fx, "room:/p/end-5min.wav\nleg dumb/1:/abs/x.wav\nothers dumb/1:/p/x.wav\n"
 	                 "room:tone/ring@5000\n");
-	g_assert_cmpint(ce_conference_record("r", "/tmp/a.wav"), ==, 0);
-	g_assert_cmpstr(fx->record, ==, "/tmp/a.wav");
+	g_assert_cmpint(ce_conference_record("r", "a.wav"), ==, 0);
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "a.wav"));
 	g_assert_cmpint(ce_conference_record("r", NULL), ==, 0);
 	g_assert_null(fx->record);
 	g_assert_cmpint(ce_conference_record("nosuch", "/tmp/a.wav"), ==, -ENOENT);
@@ -392,6 +398,77 @@ static void test_record_target_fails(void)
 	fx_free(fx);
 }
 
+/* A recording refused: no file, why in the log, the notify and the room; the room carries on. */
+static void expect_refused(struct fx *fx, const char *record, const char *why)
+{
+	struct ce_room *room = ce_room_find(fx->conf, "r");
+	char *line = g_strdup_printf("targetid=conf/r:operation=record:file=%s", record);
+	bool handled = false;
+
+	fx_clear(fx);
+	g_test_expect_message("conference", G_LOG_LEVEL_WARNING, "*refused*");
+	g_free(fx_dispatch(fx, "chan.control", line, &handled));
+	g_test_assert_expected_messages();
+	g_assert_false(handled);
+	g_assert_null(fx->record);
+	g_assert_null(room->record);
+	g_assert_nonnull(strstr(room->record_error, why));
+	g_assert_cmpuint(fx->sent->len, ==, 1);
+	g_assert_nonnull(strstr(g_ptr_array_index(fx->sent, 0), ":error="));
+	g_assert_nonnull(ce_room_find(fx->conf, "r"));
+	g_free(line);
+}
+
+/*
+ * record= files are confined to record_dir: "..", absolute paths outside
+ * it, symbolic links (file or directory) are refused; an existing file is
+ * never truncated, the next free NAME-N.EXT is used instead.
+ */
+static void test_record_confined(void)
+{
+	struct fx *fx = fx_new(CONF "record_prompt=-\n");
+	char *outside = g_dir_make_tmp("ce-outside-XXXXXX", NULL);
+	char *target = g_build_filename(outside, "victim.wav", NULL);
+	char *abs = g_build_filename(outside, "abs.wav", NULL);
+	char *sub = g_build_filename(outside, "sub.wav", NULL);
+	gchar *data = NULL;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true:notify=mon/r");
+	g_assert_true(g_file_set_contents(target, "precious", -1, NULL));
+	g_assert_cmpint(symlink(target, fx_path(fx, "link.wav")), ==, 0);
+	g_assert_cmpint(symlink(outside, fx_path(fx, "out")), ==, 0);
+	expect_refused(fx, "../x.wav", "'..'");
+	expect_refused(fx, "a/../../x.wav", "'..'");
+	expect_refused(fx, abs, "outside");
+	expect_refused(fx, "wave/record//etc/x.wav", "outside");
+	expect_refused(fx, "link.wav", "symbolic link");
+	expect_refused(fx, "out/sub.wav", "symbolic link");
+	g_assert_false(g_file_test(abs, G_FILE_TEST_EXISTS));
+	g_assert_false(g_file_test(sub, G_FILE_TEST_EXISTS));
+	g_assert_true(g_file_get_contents(target, &data, NULL, NULL));
+	g_assert_cmpstr(data, ==, "precious");
+	g_free(data);
+	/* an existing file is kept; NAME-1.EXT, NAME-2.EXT are created */
+	g_assert_true(g_file_set_contents(fx_path(fx, "keep.wav"), "earlier", -1, NULL));
+	g_assert_true(control(fx, "targetid=conf/r:operation=record:file=keep.wav", NULL));
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "keep-1.wav"));
+	g_assert_true(control(fx, "targetid=conf/r:operation=record:file=keep.wav", NULL));
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "keep-2.wav"));
+	g_assert_true(g_file_get_contents(fx_path(fx, "keep.wav"), &data, NULL, NULL));
+	g_assert_cmpstr(data, ==, "earlier");
+	g_free(data);
+	/* directories below record_dir are created */
+	g_assert_true(control(fx, "targetid=conf/r:operation=record:file=2024/r.wav", NULL));
+	g_assert_cmpstr(fx->record, ==, fx_path(fx, "2024/r.wav"));
+	g_assert_true(g_file_test(fx->record, G_FILE_TEST_IS_REGULAR));
+	fx_free(fx);
+	fx_rm(outside);
+	g_free(outside);
+	g_free(target);
+	g_free(abs);
+	g_free(sub);
+}
+
 /* Which record= values are files of ours, and which are Yate targets. */
 static void test_record_is_file(void)
 {
@@ -421,5 +498,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/record-target", test_record_target);
 	g_test_add_func("/conference/prompt/record-target-fails", test_record_target_fails);
 	g_test_add_func("/conference/prompt/record-is-file", test_record_is_file);
+	g_test_add_func("/conference/prompt/record-confined", test_record_confined);
 	return g_test_run();
 }

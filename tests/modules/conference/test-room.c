@@ -97,6 +97,18 @@ static void test_check(void)
 	g_string_assign(name, "nope");
 	g_assert_false(ce_room_check(fx->conf, name, true, true, false, &why));
 	g_assert_cmpstr(why.error, ==, "noroute");
+	/* names reach file names: no '/', no leading dot, a few punctuation marks */
+	for (unsigned i = 0; i < 6; i++) {
+		static const char *const bad[] = {
+		        "../../etc/x", "a/b", ".hidden", "..", "x;y", "r\xc3\xa9"};
+
+		g_string_assign(name, bad[i]);
+		g_assert_false(ce_room_check(fx->conf, name, false, true, false, &why));
+		g_assert_cmpstr(why.error, ==, "noroute");
+		g_assert_cmpstr(why.reason, ==, "Invalid conference room name");
+	}
+	g_string_assign(name, "Room-1_a.b@c+d#*");
+	g_assert_true(ce_room_check(fx->conf, name, false, true, false, &why));
 	g_string_assign(name, "has space");
 	g_assert_false(ce_room_check(fx->conf, name, false, true, false, &why));
 	r = room_new(fx, "full", "maxusers=0");
