@@ -44,18 +44,17 @@ static char *record_dir(const struct ce_config *cfg)
 	const char *v = cfg ? ce_config_get(cfg, "conference", "record_dir", "") : "";
 	const char *state = cfg ? ce_config_get(cfg, "general", "state_dir", "") : "";
 	const char *file = cfg ? ce_config_path(cfg) : NULL;
-	char *dir, *p;
+	char *dir, *p, *path;
 
 	if (!*v && !*state)
 		return g_strdup(CE_STATEDIR "/recordings");
 	p = *v ? g_strdup(v) : g_build_filename(state, "recordings", NULL);
-	if (g_path_is_absolute(p) || !file)
-		return p;
-	dir = g_path_get_dirname(file);
-	g_free(p);
-	p = g_build_filename(dir, *v ? v : state, *v ? NULL : "recordings", NULL);
+	dir = file ? g_path_get_dirname(file) : NULL;
+	/* "." and ".." resolved, so that paths under the root compare as under it */
+	path = g_canonicalize_filename(p, dir);
 	g_free(dir);
-	return p;
+	g_free(p);
+	return path;
 }
 
 /** Read the prompt and recording keys of [conference] (cfg may be NULL: defaults). */

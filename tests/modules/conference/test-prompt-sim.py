@@ -24,7 +24,7 @@ if not os.path.exists(simlib.YATE_SIM) or not os.path.exists(simlib.ENGINE[0]):
 cfgdir = tempfile.mkdtemp(prefix='ce-prompt-sim-')
 cfg = os.path.join(cfgdir, 'conf-engine.conf')
 with open(cfg, 'w') as f:
-    f.write('[conference]\nprompts_dir=%s\n' % os.path.join(SRC, 'conf', 'prompts'))
+    f.write('[conference]\nprompts_dir=%s\nrecord_dir=%s\n' % (os.path.join(SRC, 'conf', 'prompts'), cfgdir))
 engine = simlib.ENGINE + ['--config', cfg]
 
 
