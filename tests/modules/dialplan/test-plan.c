@@ -397,7 +397,7 @@ static void test_sample_file(void)
 	g_assert_no_error(err);
 	/* as README.md says: 800 is the scheduled conference, with the PIN after it */
 	check_route(p, "called=800:caller=sip/1", "schedule/800");
-	route(p, "called=8001234:caller=sip/1", &m);
+	g_free(route(p, "called=8001234:caller=sip/1", &m));
 	g_assert_cmpstr(m->retval, ==, "schedule/800");
 	g_assert_cmpstr(ce_msg_get(m, "pin"), ==, "1234");
 	ce_msg_unref(m);
