@@ -20,8 +20,12 @@
  *
  * (direct=ADDRESS when the address is a Yate target such as sip/...; the
  * participant_* parameters say who is dialled, since caller= and
- * callername= are what the far end sees).  The conference module joins the
- * new dumb/N to ROOM once the call is connected.
+ * callername= are what the far end sees), and maxcall=dial_ring_timeout:
+ * Yate's dumb driver hands maxcall to the channels of the call, and the
+ * first whose timer runs out drops it with "noanswer" (Channel::checkTimers),
+ * so a phone nobody answers stops ringing and the attempt counts as failed.
+ * The conference module joins the new dumb/N to ROOM once the call is
+ * connected.
  *
  * Connected means either of (Yate 6.4.1, dumbchan.cpp and Channel.cpp):
  * - the answer names the far channel (peerid) but no targetid: the far
@@ -35,12 +39,13 @@
  * A chan.disconnected or chan.hangup of dumb/N that says answered=true is
  * Yate's own word that the call was connected, whatever we saw before.
  *
- * A failure - Yate's answer false with error=offline, or the dumb/N gone
- * before it was connected with error busy, noanswer, ... - is stored as one
- * "leave" event with detail "dial-out failed: ERROR" and the participant's
- * identity (no CDR: the participant never was in the room), and retried
- * dial_retries times, dial_retry_delay seconds apart, unless the error says
- * retrying is pointless (noroute, forbidden, rejected, ...).  A connected
+ * A failure - Yate's answer false with error=offline (or with no error:
+ * see refusal()), or the dumb/N gone before it was connected with error
+ * busy, noanswer, ... - is stored as one "leave" event with detail
+ * "dial-out failed: ERROR" and the participant's identity (no CDR: the
+ * participant never was in the room), and retried dial_retries times,
+ * dial_retry_delay seconds apart, unless the error says retrying is
+ * pointless (noroute, forbidden, rejected, ...).  A connected
  * dial-out that ends is the monitor's business (its leave and CDR carry the
  * real reason).  The conference's end hangs up dial-outs still ringing.
  */
@@ -129,6 +134,25 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 	g_free(detail);
 }
 
+/*
+ * Why Yate refused a dial-out (its call.execute answered false): its error,
+ * else noroute when the answer is Yate's own, else failure.  Yate 6.4.1's
+ * dumb driver sets no error when call.route finds no route for the target
+ * (dumbchan.cpp: "Outgoing call but no route!"); a send that Yate never
+ * answered (dial_timeout, the link lost) also comes back false with nothing
+ * added.  Yate's answer is told by its dispatch trace: every answer carries
+ * "handlers=" unless an operator turned Yate's trackparam off, and then
+ * both cases read as failure, which is retried.
+ */
+static const char *refusal(const struct ce_msg *msg)
+{
+	const char *error = ce_msg_get(msg, "error");
+
+	if (error && *error)
+		return error;
+	return ce_msg_get(msg, "handlers") ? "noroute" : "failure";
+}
+
 static void on_answer(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct sched *s = ce_sched_get();
@@ -151,7 +175,7 @@ static void on_answer(struct ce_msg *msg, bool handled, void *arg)
 		g_info("dialling %s for room %s on %s", d->address, d->room, id);
 		return;
 	}
-	failed(s, d, ce_msg_get_def(msg, "error", "failure"));
+	failed(s, d, refusal(msg));
 }
 
 static void dial(struct sched *s, struct dialout *d, const struct ce_conference *c)
@@ -169,6 +193,7 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 		ce_msg_set(m, "direct", d->address);
 	ce_msg_set(m, "caller", c->access_number ? c->access_number : c->room);
 	ce_msg_set(m, "callername", c->title && *c->title ? c->title : c->room);
+	ce_msg_setf(m, "maxcall", "%u", s->set.dial_ring_ms);
 	ce_msg_set(m, "ce_dialout", c->room);
 	ce_sched_room_params(s, m, c);
 	ce_msg_setf(m, "participant_id", "%" G_GINT64_FORMAT, d->participant_id);

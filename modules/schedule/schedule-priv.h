@@ -23,6 +23,7 @@ struct sched_settings {
 	unsigned dial_retries;     /* attempts after the first for busy/noanswer/... */
 	unsigned dial_retry_s;     /* between attempts */
 	unsigned dial_timeout_ms;  /* Yate's answer to the dial-out call.execute */
+	unsigned dial_ring_ms;     /* maxcall: how long Yate lets a dial-out ring */
 	char *notify_prefix;       /* notify= of scheduled rooms: PREFIX<room> */
 	char *end_reason;          /* call.drop reason at the end */
 	char *pin_param;           /* call parameter that carries the PIN */

@@ -52,6 +52,7 @@ static const struct ce_config_key schedule_keys[] = {
         CE_KEY_INT("dial_retries", 0, 100),
         CE_KEY_INT("dial_retry_delay", 1, 86400),
         CE_KEY_INT("dial_timeout", 100, 600000),
+        CE_KEY_INT("dial_ring_timeout", 1000, 3600000),
         CE_KEY_STRING("notify_prefix"),
         CE_KEY_STRING("end_reason"),
         CE_KEY_STRING("pin_param"),
@@ -73,6 +74,8 @@ static void load_settings(struct sched_settings *set, const struct ce_config *cf
 	        (unsigned)ce_config_get_int(cfg, SECTION, "dial_retry_delay", 60, 1, 86400);
 	set->dial_timeout_ms =
 	        (unsigned)ce_config_get_int(cfg, SECTION, "dial_timeout", 10000, 100, 600000);
+	set->dial_ring_ms = (unsigned)ce_config_get_int(
+	        cfg, SECTION, "dial_ring_timeout", 45000, 1000, 3600000);
 	set->notify_prefix =
 	        g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
 	set->end_reason = g_strdup(ce_config_get(cfg, SECTION, "end_reason", "schedule-ended"));

@@ -19,6 +19,10 @@ and never registers.
         a.hangup()
         samples = a.heard()               # what the phone heard, 8 kHz
 
+A phone that Yate calls (route a number to `sip/` + phone.uri()) rings
+until the test calls accept() or reject() (486 Busy Here) after
+wait_incoming(), or answers at once with answermode='auto' (wait_answered()).
+
 baresip 1.0.0 cannot send DTMF as SIP INFO (that came with 1.1.0's
 `dtmfmode=info` account parameter), so send_info() sends the INFO itself,
 inside the phone's dialog: the Call-ID, tags and Contact come from the
@@ -136,8 +140,11 @@ def _die_with_us():
 class Phone:
     """One baresip process with its own config folder @dir; @play is the WAV it says."""
 
-    def __init__(self, dir, name, play, proxy, found=None):
+    def __init__(self, dir, name, play, proxy, found=None, answermode=None):
+        """@answermode: None (calls from Yate ring until accept() or reject()) or 'auto'
+        (baresip answers every incoming call at once, as a phone set to auto-answer)."""
         self.dir = dir
+        self.answermode = answermode
         self.name = name
         self.play = play
         self.proxy = proxy            # Yate's SIP port on 127.0.0.1
@@ -151,6 +158,8 @@ class Phone:
         self.call_id = None
         self.sip_port = self.ctrl_port = None
         self.info_cseq = 0
+        self._handled = set()         # ids of incoming calls already taken by wait_*()
+        self.refused = None           # CALL_CLOSED of the last dial() that was not answered
         self.rec = os.path.join(dir, 'rec')
         self.log = os.path.join(dir, 'baresip.log')
         os.makedirs(self.rec, exist_ok=True)
@@ -170,7 +179,9 @@ class Phone:
                     'snd_path %s\n' % self.rec)
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             # regint=0: never REGISTER; Yate (no user.auth handler) takes the calls as they come
-            f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=PCMU\n' % (self.name, self.proxy))
+            f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=PCMU%s\n' % (
+                self.name, self.proxy,
+                ';answermode=%s' % self.answermode if self.answermode else ''))
         open(os.path.join(self.dir, 'contacts'), 'w').close()
 
     def start(self):
@@ -254,10 +265,60 @@ class Phone:
         if not ans or not ans.get('ok'):
             return False
         e = self.wait_event('CALL_ESTABLISHED', 'CALL_CLOSED', since=since)
+        self.refused = e if e and e['type'] == 'CALL_CLOSED' else None
         if not e or e['type'] != 'CALL_ESTABLISHED':
             return False
         self.call_id = e.get('id')
         return True
+
+    def uri(self):
+        """The SIP URI that reaches this phone (for a route: sip/URI), once started."""
+        return 'sip:%s@127.0.0.1:%d' % (self.name, self.sip_port)
+
+    def wait_incoming(self, timeout=WAIT):
+        """The next call from Yate (CALL_INCOMING, ringing) becomes the phone's call; its
+        event, or None.  With answermode='auto' wait_answered() is the one to call."""
+        self.call_id = None
+        end = time.monotonic() + timeout
+        while True:
+            e = next((e for e in self.events if e.get('type') == 'CALL_INCOMING' and
+                      e.get('id') not in self._handled), None)
+            if e:
+                self._handled.add(e.get('id'))
+                self.call_id = e.get('id')
+                return e
+            if time.monotonic() > end or not self.sock:
+                return None
+            self._read(0.1)
+
+    def wait_answered(self, timeout=WAIT):
+        """An incoming call answered by the phone itself (answermode='auto'): its
+        CALL_ESTABLISHED event, which makes it the phone's call, or None."""
+        end = time.monotonic() + timeout
+        while True:
+            e = next((e for e in self.events if e.get('type') == 'CALL_ESTABLISHED' and
+                      e.get('direction') == 'incoming' and e.get('id') not in self._handled),
+                     None)
+            if e:
+                self._handled.add(e.get('id'))
+                self.call_id = e.get('id')
+                return e
+            if time.monotonic() > end or not self.sock:
+                return None
+            self._read(0.1)
+
+    def accept(self):
+        """Answer the ringing call (wait_incoming()); True once it is established."""
+        since = len(self.events)
+        ans = self.command('accept')
+        e = ans and ans.get('ok') and self.wait_event('CALL_ESTABLISHED', 'CALL_CLOSED',
+                                                      since=since)
+        return bool(e and e['type'] == 'CALL_ESTABLISHED')
+
+    def reject(self):
+        """Refuse the ringing call (wait_incoming()): baresip 1.0.0 answers 486 Busy Here
+        (reason "Rejected"); True once the call is closed."""
+        return self.hangup()
 
     def hangup(self):
         """Hang up; True once baresip has closed the call (and its recordings)."""

@@ -272,8 +272,7 @@ class Yate:
             'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n%s' % (
                 ext_general, ('%s=%s' % (script, engine.format(conf=self.engine_conf, dir=self.dir))
                               if start_engine else ''), self.ext_sock, listener),
-            'regexroute.conf': '[default]\n' + ''.join(
-                r.replace('{sip}', '127.0.0.1:%d' % self.sip_port) + '\n' for r in routes),
+            'regexroute.conf': self._regexroute(routes),
             'ysipchan.conf': '[general]\n[listener general]\ntype=udp\naddr=127.0.0.1\nport=%d\n'
                              % self.sip_port,
             'yrtpchan.conf': '[general]\nlocalip=127.0.0.1\n',
@@ -284,6 +283,17 @@ class Yate:
         for fname, text in files.items():
             with open(os.path.join(self.confdir, fname), 'w') as f:
                 f.write(text)
+
+    def _regexroute(self, routes):
+        return '[default]\n' + ''.join(
+            r.replace('{sip}', '127.0.0.1:%d' % self.sip_port) + '\n' for r in routes)
+
+    def set_routes(self, routes):
+        """Replace regexroute.conf's rules (as @routes of the constructor), for routes that
+        need something known only after construction (a phone's port): call it before
+        start(), or follow it with a `reload` on the console."""
+        with open(os.path.join(self.confdir, 'regexroute.conf'), 'w') as f:
+            f.write(self._regexroute(routes))
 
     def default_engine_conf(self):
         """conf-engine's configuration: everything it writes stays in this Yate's folder."""

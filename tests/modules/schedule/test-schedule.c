@@ -22,6 +22,10 @@
  *   9003 false error=offline
  *   9006 true id=dumb/N peerid=tone/N, no targetid (routed to tone/milliwatt:
  *        connected at once, never a call.answered; transcript 2)
+ *   9008 false with no error, but Yate's handlers= trace: dumbchan found no
+ *        route (it says nothing more; checked on Yate 6.4.1)
+ *   9009 false and nothing else: Yate never answered (dial_timeout) or the
+ *        link went away, as conf-engine's uplink completes such a send
  * The PostgreSQL variants need CE_TEST_PG_CONNINFO (schedule.sh runs them
  * under tests/pg-harness.sh); without it they fail, unless
  * CE_TEST_PG_OPTIONAL=1 makes them skip explicitly.
@@ -67,6 +71,11 @@ static void up_send(
 		if (!strcmp(target, "9003")) {
 			ce_msg_set(msg, "error", "offline");
 			ce_msg_set(msg, "reason", "Offline");
+			ok = false;
+		} else if (!strcmp(target, "9008")) {
+			ce_msg_set(msg, "handlers", "yrtp:50,tone:90,dumb:90,wave:90,sip:90");
+			ok = false;
+		} else if (!strcmp(target, "9009")) {
 			ok = false;
 		} else if (!strcmp(target, "9006")) {
 			ce_msg_setf(msg, "id", "dumb/%u", ++f->dumb);
@@ -651,6 +660,8 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "callername"), ==, "Board meeting");
 	g_assert_cmpstr(ce_msg_get(m, "ce_dialout"), ==, "board");
 	g_assert_cmpstr(ce_msg_get(m, "notify"), ==, "conf-monitor/board");
+	/* Yate stops the ringing after dial_ring_timeout (maxcall, ms) with noanswer */
+	g_assert_cmpstr(ce_msg_get(m, "maxcall"), ==, "45000");
 	g_assert_cmpuint(count_sent(f, "call.execute", "direct", "sip/sip:zed@example.org"), ==, 1);
 	/* Yate's dumb driver refuses direct= without target= */
 	g_assert_cmpuint(count_sent(f, "call.execute", "target", "sip/sip:zed@example.org"), ==, 1);
@@ -711,6 +722,31 @@ static void test_dialout(struct sfx *f, gconstpointer backend)
 	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/board"), ==, 1);
 	g_assert_cmpuint(count_sent(f, "call.drop", "id", dumb_of(f, "9004", 1)), ==, 1);
 	g_assert_cmpuint(count_sent(f, "call.drop", "id", dumb_of(f, "9001", 0)), ==, 0);
+	ce_conference_unref(c);
+}
+
+/* A false answer without error: Yate's dumbchan found no route (final), or
+ * Yate never answered (retried); dial_ring_timeout goes out as maxcall. */
+static void test_dialout_noroute(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", 1, 30);
+
+	put_conf(f, c);
+	put_part(f, c->id, "Nick", "9008", NULL, true);
+	put_part(f, c->id, "Tim", "9009", NULL, true);
+	ce_schedule_poll(f->ce);
+	f->now += MIN_US;
+	ce_schedule_tick(f->ce);
+	wait_sent(f, "call.execute", 2);
+	g_assert_cmpuint(count_sent(f, "call.execute", "maxcall", "3000"), ==, 2);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: noroute"), ==, 1);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: failure"), ==, 1);
+	g_assert_cmpint(count_events(f, "leave", "dial-out failed: %"), ==, 2);
+	/* a number Yate cannot route is not dialled again; one Yate did not answer is */
+	f->now += 60 * G_USEC_PER_SEC;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9008"), ==, 1);
+	g_assert_cmpuint(count_sent(f, "call.execute", "target", "9009"), ==, 2);
 	ce_conference_unref(c);
 }
 
@@ -813,6 +849,7 @@ typedef void (*sfx_test_fn)(struct sfx *, gconstpointer);
 struct tcase {
 	sfx_test_fn fn;
 	int backend;
+	const char *extra; /* more [schedule] keys, or NULL */
 };
 
 static void run_case(gconstpointer data)
@@ -820,13 +857,13 @@ static void run_case(gconstpointer data)
 	const struct tcase *tc = data;
 	struct sfx f;
 
-	setup(&f, &tc->backend, NULL);
+	setup(&f, &tc->backend, tc->extra);
 	if (!f.skip)
 		tc->fn(&f, &tc->backend);
 	teardown(&f);
 }
 
-static void add(const char *name, sfx_test_fn fn)
+static void add_conf(const char *name, sfx_test_fn fn, const char *extra)
 {
 	static const char *const names[] = {"sqlite", "postgresql"};
 
@@ -835,9 +872,15 @@ static void add(const char *name, sfx_test_fn fn)
 		char *path = g_strdup_printf("/schedule/%s/%s", names[b], name);
 		tc->fn = fn;
 		tc->backend = b ? CE_STORE_POSTGRESQL : CE_STORE_SQLITE;
+		tc->extra = extra;
 		g_test_add_data_func_full(path, tc, run_case, g_free);
 		g_free(path);
 	}
+}
+
+static void add(const char *name, sfx_test_fn fn)
+{
+	add_conf(name, fn, NULL);
 }
 
 int main(int argc, char **argv)
@@ -852,6 +895,7 @@ int main(int argc, char **argv)
 	add("end", test_end);
 	add("cancel-running", test_cancel_running);
 	add("dialout", test_dialout);
+	add_conf("dialout-noroute", test_dialout_noroute, "dial_ring_timeout=3000\n");
 	add("restart", test_restart);
 	g_test_add_func("/schedule/unavailable", test_unavailable);
 	g_test_add_func("/schedule/no-store", test_no_store);
