@@ -367,16 +367,28 @@ static int run(struct app *app)
 	ce_console_add_status(app->ce, "yate", yate_status, app->y);
 	if (make_link(app) < 0)
 		return EXIT_CONFIG;
+	/*
+	 * The session starts before the modules: Yate restarts a restarted
+	 * module only if it asks again, so the engine asks (setlocal
+	 * restart=true) before anything a module meets at start can stop it.
+	 * What can stop it there cannot work on a retry either (a corrupt
+	 * database, a port taken): it takes the request back, so that Yate
+	 * does not restart it in a loop.  A database that is only away or
+	 * locked does not stop a start: the store starts down and retries.
+	 */
+	ce_yate_hold(app->y, true);
+	ce_link_start(app->link);
 	if ((r = ce_engine_start(app->ce, NULL)) < 0) {
 		g_critical("modules failed to start: %s", g_strerror(-r));
+		ce_yate_set_restart(app->y, false);
 		return EXIT_START;
 	}
+	ce_yate_hold(app->y, false);
 	if (!strcmp(log_to, "yate"))
 		ce_yate_log_to_link(app->y, true);
 	g_message("conf-engine %s starting, link %s", PACKAGE_VERSION, ce_link_spec(app->link));
 	sig_term = g_unix_signal_add(SIGTERM, on_signal, app);
 	sig_int = g_unix_signal_add(SIGINT, on_signal, app);
-	ce_link_start(app->link);
 	if (!app->done)
 		g_main_loop_run(app->loop);
 	g_source_remove(sig_term);

@@ -68,6 +68,7 @@ struct ce_yate {
 	struct ce_bus *bus;
 	struct ce_link *link;
 	bool restart;
+	bool hold;      /* modules are starting: their installs and watches wait */
 	unsigned epoch; /* changes whenever the link goes up or down */
 	bool up, quitting, quit_called;
 	char *version;
@@ -150,7 +151,7 @@ static void send_install(struct ce_yate *y, struct relay *r)
 {
 	char prio[16];
 
-	if (!y->up)
+	if (!y->up || y->hold)
 		return;
 	snprintf(prio, sizeof(prio), "%d", r->prio);
 	send_ctl(y, "%%>install", prio, r->name, r->fname, r->fname ? r->fvalue : NULL);
@@ -192,9 +193,11 @@ static void up_watch(void *arg, const char *name, bool on)
 	bool known = g_hash_table_contains(y->watches, name);
 
 	if (on && !known) {
+		bool now = y->up && !y->hold;
+
 		g_hash_table_insert(y->watches, g_strdup(name),
-		        GINT_TO_POINTER(y->up ? CE_YATE_INSTALL_WAITING : CE_YATE_INSTALL_NONE));
-		if (y->up)
+		        GINT_TO_POINTER(now ? CE_YATE_INSTALL_WAITING : CE_YATE_INSTALL_NONE));
+		if (now)
 			send_ctl(y, "%%>watch", name, NULL, NULL, NULL);
 	} else if (!on && known) {
 		g_hash_table_remove(y->watches, name);
@@ -600,7 +603,8 @@ static void link_up(void *arg)
 	send_ctl(y, "%%>setlocal", "bufsize", G_STRINGIFY(YATE_BUFSIZE_WANTED), NULL, NULL);
 	/* Yate handles our lines in order: the next one already gets the larger buffer */
 	y->yate_bufsize = YATE_BUFSIZE_WANTED;
-	resync(y);
+	if (!y->hold)
+		resync(y);
 }
 
 static void link_line(void *arg, const char *text, size_t len)
@@ -836,6 +840,29 @@ void ce_yate_shutdown(struct ce_yate *y, unsigned wait_ms)
 	y->quitting = true;
 	ce_link_flush(y->link);
 	y->quit_timer = g_timeout_add(wait_ms, on_quit_timeout, y);
+}
+
+/**
+ * Hold back installs and watches while the modules start (@hold true), so
+ * that Yate gets each one once, as the started modules want it, and not
+ * every step of their start; releasing sends them all.
+ */
+void ce_yate_hold(struct ce_yate *y, bool hold)
+{
+	y->hold = hold;
+	if (!hold && y->up)
+		resync(y);
+}
+
+/**
+ * Whether Yate should restart the engine when it exits (the [general]
+ * restart setting until now); told to Yate at once when the link is up.
+ */
+void ce_yate_set_restart(struct ce_yate *y, bool on)
+{
+	y->restart = on;
+	if (y->up)
+		send_ctl(y, "%%>setlocal", "restart", on ? "true" : "false", NULL, NULL);
 }
 
 /** Whether the link to Yate is up. */

@@ -56,6 +56,8 @@ const struct ce_link_ops *ce_yate_link_ops(void);
 void ce_yate_attach(struct ce_yate *y, struct ce_link *link);
 void ce_yate_set_quit_handler(struct ce_yate *y, ce_yate_quit_h *quit, void *arg);
 void ce_yate_shutdown(struct ce_yate *y, unsigned wait_ms);
+void ce_yate_set_restart(struct ce_yate *y, bool on);
+void ce_yate_hold(struct ce_yate *y, bool hold);
 void ce_yate_log_to_link(struct ce_yate *y, bool on);
 
 bool ce_yate_is_up(const struct ce_yate *y);

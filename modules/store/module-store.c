@@ -5,9 +5,12 @@
  * Without a [store] section the module stays idle (no database, nothing
  * scheduled), so an engine that only runs ad-hoc rooms needs nothing and
  * writes nothing.  With one, the database is opened and migrated before the
- * engine runs; a corrupt or read-only SQLite file, an unusable spool or
- * state directory or a schema newer than the engine stops the start with
- * the reason.  Other modules reach the store with ce_store_of().
+ * engine runs; a corrupt or read-only SQLite file, one in a directory that
+ * does not exist, an unusable spool or state directory or a schema newer
+ * than the engine stops the start with the reason.  A database that is
+ * only away (PostgreSQL down, an SQLite file locked by another process or
+ * failing with an I/O error) does not: the store starts down and retries
+ * with back-off.  Other modules reach the store with ce_store_of().
  *
  *   [store]
  *   backend=sqlite                 ; or postgresql

@@ -128,6 +128,7 @@ struct ce_store {
 	GAsyncQueue *wq; /* struct wmsg for the writer */
 	GThread *writer;
 	struct ce_db *wdb; /* the writer's connection, handed over at start */
+	bool start_down;   /* SQLite could not be opened at start: the writer retries */
 	struct ce_spool *spool;
 	gint up;         /* atomic: the writer reaches the database */
 	gint64 seq;      /* atomic: last event sequence number */

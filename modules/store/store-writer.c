@@ -305,6 +305,7 @@ static gpointer writer_main(gpointer data)
 
 	w.db = g_steal_pointer(&w.st->wdb);
 	w.backoff_ms = w.st->opt.reconnect_min_ms;
+	w.tried = w.st->start_down; /* so that its coming up is logged */
 	for (;;) {
 		if (!m)
 			m = next_msg(&w, recs->len > 0);

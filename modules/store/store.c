@@ -223,20 +223,57 @@ static void free_options(struct ce_store_options *o)
 }
 
 /*
- * SQLite's first connection, made before the main loop runs: it must open,
- * or the engine should not start.
+ * SQLite's file must be in a directory that exists: a path that names
+ * none is a configuration error, which no retry repairs.
+ */
+static int check_sqlite_dir(const struct ce_store *st, GError **err)
+{
+	char *dir = g_path_get_dirname(st->opt.sqlite_path);
+	int r = 0;
+
+	if (!g_file_test(dir, G_FILE_TEST_IS_DIR)) {
+		g_set_error(err, CE_STORE_ERROR, CE_STORE_ERROR_CONFIG,
+		        "sqlite %s: the directory %s does not exist", st->opt.sqlite_path, dir);
+		r = -ENOENT;
+	}
+	g_free(dir);
+	return r;
+}
+
+/*
+ * SQLite's first connection, made before the main loop runs.  A file that
+ * is locked by another process (SQLITE_BUSY) or cannot be read or written
+ * now (an I/O error, a full disk) is not fatal: the store starts down and
+ * the writer retries with back-off, as for PostgreSQL.  A corrupt or
+ * read-only file and a schema newer than the engine are: they need an
+ * operator.
  */
 static int first_connect(struct ce_store *st, GError **err)
 {
-	int r = st->ops->open(&st->wdb, &st->opt, true, err);
+	GError *e = NULL;
+	int r = check_sqlite_dir(st, err);
 
+	if (r < 0)
+		return r;
+	r = st->ops->open(&st->wdb, &st->opt, true, &e);
 	if (r == 0)
-		r = st->ops->migrate(st->wdb, err);
-	if (r == 0)
+		r = st->ops->migrate(st->wdb, &e);
+	if (r == 0) {
 		g_atomic_int_set(&st->up, 1);
-	else
-		g_clear_pointer(&st->wdb, st->ops->close);
-	return r;
+		return 0;
+	}
+	g_clear_pointer(&st->wdb, st->ops->close);
+	if (!ce_store_retryable(r)) {
+		g_propagate_error(err, e);
+		return r;
+	}
+	g_warning("%s; starting without it (admissions are refused as unavailable, events and "
+	          "CDRs are spooled), retrying from %u ms up to every %u ms",
+	        e->message, st->opt.reconnect_min_ms, st->opt.reconnect_max_ms);
+	ce_store_note_error(st, e);
+	g_error_free(e);
+	st->start_down = true;
+	return 0;
 }
 
 /** ce_store_started() - the writer's first connection attempt ended with @r (@error) */
@@ -295,10 +332,12 @@ static int await_first_connect(struct ce_store *st, GError **err)
  *
  * @ctx: where callbacks run (NULL: the caller's thread-default context).
  * Fails with a GError that says what to fix: a missing option, an SQLite
- * file that is corrupt or read-only, an unusable spool directory, a schema
- * newer than this engine.  An unreachable PostgreSQL server, or one that
- * does not answer within connect_timeout_ms, is not fatal: the store starts
- * down and reconnects with back-off in the background.
+ * file that is corrupt or read-only or in a directory that does not exist,
+ * an unusable spool directory, a schema newer than this engine.  An
+ * unreachable PostgreSQL server, or one that does not answer within
+ * connect_timeout_ms, and an SQLite file that is locked or cannot be read
+ * now are not fatal: the store starts down and reconnects with back-off in
+ * the background (then migrates and replays the spool).
  */
 int ce_store_new(
         struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx, GError **err)

@@ -23,6 +23,18 @@ WAIT = 10.0  # bound of every wait (sanitizer builds are slow); never reached wh
 
 results = []
 
+# A sanitizer build reports on stderr and leaves with a status (ASan/UBSan 1,
+# LeakSanitizer 23); any report on an engine's stderr fails the run (checked at the end).
+SANITIZER_RE = re.compile(
+    r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:")
+sanitizer_reports = []
+
+
+def note_sanitizer(where, text):
+    """Keep the sanitizer report lines of an engine's stderr @text."""
+    sanitizer_reports.extend("%s: %s" % (where, l) for l in text.splitlines()
+                             if SANITIZER_RE.search(l))
+
 
 def tap(ok, name, diag=""):
     results.append(ok)
@@ -105,6 +117,8 @@ class Engine:
         if self.p.poll() is None:
             self.p.kill()
         self.p.wait()
+        self.err.join(timeout=WAIT)
+        note_sanitizer(" ".join(self.p.args[1:]) or "conf-engine", "\n".join(self.err.all))
         for f in (self.p.stdin, self.p.stdout, self.p.stderr):
             if f:
                 f.close()
@@ -593,6 +607,7 @@ def test_yate_not_reading():
         p.wait()
     errf.seek(0)
     err = errf.read().decode("utf-8", "replace")
+    note_sanitizer("Yate not reading", err)
     tap(isinstance(code, int), "Yate not reading: the engine leaves (exit %r) instead of spinning" % code,
         err[-3000:])
     tap("backlogged" in err and "link to Yate closed" in err,
@@ -629,6 +644,7 @@ def test_output_closed():
         p.wait()
         code = "still running (%s s of CPU in 1 s)" % busy
     err = p.stderr.read().decode("utf-8", "replace")
+    note_sanitizer("output pipe closed", err)
     tap(isinstance(code, int), "output pipe closed: the engine leaves at its next write (exit %r)" % code,
         err)
     for f in (p.stdin, p.stderr):
@@ -648,6 +664,8 @@ def main():
             t()
         except Exception as ex:  # a crash of the harness is a failure, not a hang
             tap(False, "%s raised %r" % (t.__name__, ex))
+    tap(not sanitizer_reports, "no sanitizer report on any engine's stderr",
+        "\n".join(sanitizer_reports))
     print("1..%d" % len(results))
     return 0 if all(results) else 1
 

@@ -16,6 +16,10 @@ Misbehaviours for the simulator's robustness tests (one at a time):
   --crash          exit with status 3 on the first call.execute
   --flood N        write N output lines right after start-up
   --ignore-eof     keep running after stdin closes (a hung module)
+  --exit-status N  exit with status N when stdin closes (a sanitizer build's
+                   exit after a report: ASan/UBSan 1, LeakSanitizer 23)
+  --asan-report    print an AddressSanitizer-like report on stderr when stdin
+                   closes, then exit 0
   --connect PATH   connect to a unix socket instead of using stdin/stdout
   --pair           for load tests: no echo, point each pair of legs at each other
                    (the simulator then both sends and receives all the RTP)
@@ -43,10 +47,13 @@ class Module:
     def __init__(self, argv):
         self.opts = set(a for a in argv if a.startswith('--'))
         self.flood = 0
+        self.exit_status = 0
         self.sockpath = None
         for i, a in enumerate(argv):
             if a == '--flood':
                 self.flood = int(argv[i + 1])
+            if a == '--exit-status':
+                self.exit_status = int(argv[i + 1])
             if a == '--connect':
                 self.sockpath = argv[i + 1]
         if self.sockpath:
@@ -191,6 +198,17 @@ class Module:
             if dumb in self.remote:
                 udp.sendto(pkt, self.remote[dumb])
 
+    def leave(self):
+        """At EOF: what a sanitizer build would do at its exit, if asked to."""
+        if '--asan-report' in self.opts:
+            sys.stderr.write('=================================================================\n'
+                             '==4242==ERROR: AddressSanitizer: heap-use-after-free on address '
+                             '0x602000000010 at pc 0x55d0 bp 0x7ffc sp 0x7ffc\n')
+            sys.stderr.flush()
+        if self.exit_status:
+            sys.stdout.flush()
+            os._exit(self.exit_status)
+
     def run(self):
         self.start()
         eof = False
@@ -205,6 +223,7 @@ class Module:
                     data = os.read(self.rfd, 65536)
                     if not data:
                         if '--ignore-eof' not in self.opts:
+                            self.leave()
                             return
                         eof = True
                         continue

@@ -166,6 +166,24 @@ static gboolean readable_cb(int fd, GIOCondition cond, gpointer data)
 
 /* ---- stderr, process end, restart --------------------------------------- */
 
+/*
+ * A sanitizer build reports through stderr and an exit status (ASan and
+ * UBSan 1 when they halt, LeakSanitizer 23 at exit), and a UBSan built to
+ * go on only prints "runtime error:": any of them fails the run.
+ */
+static bool sanitizer_line(const char *t)
+{
+	static const char *const marks[] = {"AddressSanitizer", "LeakSanitizer",
+	        "UndefinedBehaviorSanitizer", "ThreadSanitizer", "MemorySanitizer",
+	        "runtime error:"};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(marks); i++) {
+		if (strstr(t, marks[i]))
+			return true;
+	}
+	return false;
+}
+
 static void on_err_line(const char *line, size_t len, void *arg)
 {
 	struct sim_mod *mod = arg;
@@ -175,6 +193,11 @@ static void on_err_line(const char *line, size_t len, void *arg)
 	        ce_sim_json(t));
 	if (mod->s->verbose)
 		fprintf(stderr, "%s: %s\n", mod->name, t);
+	/* one problem per module: the report's first line says what it is */
+	if (!mod->sanitizer_reported && sanitizer_line(t)) {
+		mod->sanitizer_reported = true;
+		ce_sim_problem(mod->s, "sanitizer", "%s: %s", mod->name, t);
+	}
 	g_free(t);
 }
 
@@ -297,6 +320,9 @@ static void child_exit_cb(GPid pid, gint status, gpointer data)
 		ce_sim_problem(s, "crash", "%s %s while the scenario was running", mod->name, how);
 	else if (WIFSIGNALED(status) && mod->kill_stage == 0)
 		ce_sim_problem(s, "crash", "%s %s while stopping", mod->name, how);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		ce_sim_problem(s, "exit-status", "%s %s while stopping (a sanitizer report?)",
+		        mod->name, how);
 	restart = mod->restart && !s->stopping;
 	ce_sim_mod_close(mod, how);
 	if (mod->kill_timer)

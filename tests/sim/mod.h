@@ -32,6 +32,7 @@ struct sim_mod {
 	int64_t flood_sec;
 	unsigned flood_count;
 	bool flood_reported;
+	bool sanitizer_reported; /* a sanitizer report on its stderr was a problem */
 	unsigned errors;
 	guint kill_timer;
 	int kill_stage;

@@ -243,6 +243,21 @@ r = simlib.run('route ^800$ conf/r\nat 0 call 1001 800\nend 1\n', module=simlib.
 tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('crash') and
        'exited with status 3' in r.why(), 'crash reported with its exit status', r.why())
 r.cleanup()
+# A sanitizer build leaves with a status (ASan/UBSan 1, LeakSanitizer 23 at exit) and a
+# report on stderr, not a signal: either fails the run, also when the exit was expected.
+r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--exit-status', '23'], timeout=30)
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('exit-status') and
+       'exited with status 23' in r.why(), 'a non-zero exit at the end is a problem', r.why())
+r.cleanup()
+r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--asan-report'], timeout=30)
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('sanitizer') and
+       'heap-use-after-free' in r.why() and not r.problems('exit-status'),
+       'a sanitizer report on the module\'s stderr is a problem', r.why())
+r.cleanup()
+r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--exit-status', '1'], timeout=30,
+               args=['--allow', 'exit-status'])
+tap.ok(r.code == 0 and r.ok, '--allow exit-status lets a run expect it', r.why())
+r.cleanup()
 r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--ignore-eof'], timeout=30)
 tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('hang') and
        r.events('engine-kill', signal='TERM'), 'module ignoring EOF: TERM after 3 s, reported',

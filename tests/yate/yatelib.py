@@ -62,6 +62,13 @@ TEE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'tee-module.py')
 Tap = simlib.Tap
 WAIT = 20.0  # bound of every wait; generous for sanitizer builds, never reached when all is well
 
+# A sanitizer build of the engine reports on its stderr, which Yate (-l) writes into its
+# log, and conf-engine --connect into engine_log: any such line fails the test.
+SANITIZER_RE = re.compile(
+    r'AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|ThreadSanitizer|runtime error:')
+SANITIZER_REPORTS = []  # "NAME: line" of every Yate stopped so far, for Checked.done()
+STOPPED = []            # names of the Yates stopped so far
+
 MODULES = ('rmanager', 'extmodule', 'regexroute', 'ysipchan', 'yrtpchan', 'dumbchan',
            'tonegen', 'wavefile', 'conference')
 
@@ -459,6 +466,12 @@ class Yate:
         except OSError:
             return ''
 
+    def sanitizer_reports(self):
+        """Sanitizer report lines (and UBSan's 'runtime error:') in Yate's log, where the
+        engine's stderr goes under [scripts], and in engine_log (connect_engine())."""
+        return [l for l in (self.log_text() + '\n' + self.engine_log_text()).splitlines()
+                if SANITIZER_RE.search(l)]
+
     def stop(self):
         self.halt()
         if self.engine and self.engine.poll() is None:
@@ -471,6 +484,11 @@ class Yate:
                 self.engine.wait()
         # whatever Yate left running (conf-engine when Yate died first)
         subprocess.run(['pkill', '-9', '-f', self.engine_conf], stderr=subprocess.DEVNULL)
+        reports = self.sanitizer_reports()
+        if reports:
+            self.failed = True
+            SANITIZER_REPORTS.extend('%s: %s' % (self.name, l) for l in reports)
+        STOPPED.append(self.name)
         if self.failed or os.environ.get('CE_KEEP_LOGS'):
             keep = os.path.join(BUILDDIR, 'tests', 'yate', 'logs', self.name)
             shutil.rmtree(keep, ignore_errors=True)
@@ -491,6 +509,14 @@ class Checked(Tap):
         if not cond and self.yate is not None:
             self.yate.failed = True
         return super().ok(cond, name, diag)
+
+    def done(self):
+        """One more check before the plan: no sanitizer report from any Yate's engine."""
+        if STOPPED:
+            self.ok(not SANITIZER_REPORTS, 'no sanitizer report in the logs of %d Yate run%s'
+                    % (len(STOPPED), 's' if len(STOPPED) > 1 else ''),
+                    '\n'.join(SANITIZER_REPORTS[:40]))
+        super().done()
 
 
 # ---- audio ----------------------------------------------------------------------

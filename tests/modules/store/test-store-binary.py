@@ -8,10 +8,19 @@
    with Yate's billid.
 2. No [store] section: one note saying so, and the engine runs.
 3. A state_dir that cannot be made: the engine does not start and says why.
+4. The SQLite file locked by another process (BEGIN EXCLUSIVE) at start:
+   the engine asks Yate for its restart first, starts with the store down,
+   answers engine.status, refuses a schedule/ call with
+   service-unavailable, spools transcript 1's CDRs; once the lock is
+   released the store comes up, migrates, replays them into the database,
+   and admission works.
+5. An sqlite_path in a directory that does not exist: a configuration
+   error, the start stops and Yate is told not to restart the engine.
 Prints TAP.  Every wait is bounded; nothing asserts on timing.
 """
 import json
 import os
+import re
 import shutil
 import sqlite3
 import stat
@@ -57,8 +66,11 @@ class Engine:
             t.start()
 
     def send(self, data):
-        self.p.stdin.write(data.encode())
-        self.p.stdin.flush()
+        try:
+            self.p.stdin.write(data.encode())
+            self.p.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            pass  # the engine left: the checks that follow say so
 
     def finish(self):
         """Close Yate's side of the link; the exit status, or "timeout"."""
@@ -78,6 +90,30 @@ class Engine:
 
     def stderr(self):
         return "\n".join(self.err)
+
+    def wait_out(self, pred, start=0):
+        """Index of the first stdout line from @start on matching @pred, or None."""
+        end = time.monotonic() + WAIT
+        while True:
+            for i in range(start, len(self.out)):
+                if pred(self.out[i]):
+                    return i
+            if time.monotonic() > end or self.p.poll() is not None:
+                return None
+            time.sleep(0.02)
+
+    def status(self, tag):
+        """engine.status's answer (its return value), or None."""
+        self.send("%%>message:" + tag + ":0:engine.status::module=conf-engine\n")
+        i = self.wait_out(lambda l: l.startswith("%%<message:" + tag + ":"))
+        return None if i is None else self.out[i]
+
+    def admit(self, tag, key):
+        """A call.execute to schedule/KEY; the answer's line, or None."""
+        self.send("%%>message:" + tag + ":0:call.execute::id=sip/" + tag + ":caller=1001:called=" +
+                  key + ":callto=schedule/" + key + "\n")
+        i = self.wait_out(lambda l: l.startswith("%%<message:" + tag + ":"))
+        return None if i is None else self.out[i]
 
 
 def cdr_lines(path):
@@ -173,13 +209,117 @@ def bad_state_dir_run(tmp):
         "rc=%s\n%s" % (rc, err))
 
 
+LOCKER = """
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN EXCLUSIVE")
+print("locked", flush=True)
+sys.stdin.readline()
+c.execute("COMMIT")
+c.close()
+"""
+
+
+def db_cdrs(db):
+    try:
+        c = sqlite3.connect(db, timeout=1)
+        try:
+            return c.execute("SELECT leg FROM cdrs ORDER BY leg").fetchall()
+        finally:
+            c.close()
+    except sqlite3.Error:
+        return None
+
+
+def locked_db_run(tmp):
+    conf = os.path.join(tmp, "locked", "conf-engine.conf")
+    db = os.path.join(tmp, "locked", "conf.db")
+    write(conf, "[general]\nnode=bin4\n[store]\nbackend=sqlite\nsqlite_path=conf.db\n"
+                "spool_dir=spool\nworkers=1\nquery_timeout_ms=200\nreconnect_min_ms=50\n"
+                "reconnect_max_ms=400\n[monitor]\ncdr_delay=0\n")
+    locker = subprocess.Popen([sys.executable, "-c", LOCKER, db], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    locked = locker.stdout.readline().strip() == "locked"
+    e = Engine(conf)
+    try:
+        first = e.wait_out(lambda l: True)
+        tap(locked and first is not None and e.out[0] == "%%>setlocal:restart:true",
+            "locked database: the engine's first line asks Yate for its restart",
+            "locked=%s\n%s\n%s" % (locked, "\n".join(e.out[:5]), e.stderr()))
+        st = e.status("s1")
+        tap(st is not None and "store_db=down" in st,
+            "locked database: the engine runs and answers engine.status, store down",
+            "%s\n%s" % (st, e.stderr()))
+        ans = e.admit("a1", "800")
+        tap(ans is not None and ":error=service-unavailable" in ans and "reason=unavailable" in ans,
+            "locked database: a schedule/ call is refused with service-unavailable",
+            "%s\n%s" % (ans, e.stderr()))
+        tap(any("starting without it" in l and "busy" in l for l in e.err),
+            "locked database: a warning says the store starts without the database",
+            e.stderr())
+        e.send(transcript_reports())
+        spooled = None
+        end = time.monotonic() + WAIT
+        while spooled is None and time.monotonic() < end:
+            st = e.status("s%d" % int((end - time.monotonic()) * 1000)) or ""
+            m = re.search(r"store_spooled=(\d+),", st)
+            if m and int(m.group(1)) >= 2 and "monitor_cdrs=2," in st:
+                spooled = st
+            else:
+                time.sleep(0.05)
+        tap(spooled is not None, "locked database: transcript 1's CDRs (and events) are spooled", st)
+        locker.stdin.write("release\n")
+        locker.stdin.flush()
+        locker.wait(timeout=WAIT)
+        rows = db_cdrs(db)
+        end = time.monotonic() + WAIT
+        while rows != [("conf/1",), ("conf/2",)] and time.monotonic() < end:
+            time.sleep(0.05)
+            rows = db_cdrs(db)
+        tap(rows == [("conf/1",), ("conf/2",)],
+            "lock released: the store migrates and replays the spooled CDRs into the database",
+            "rows=%r\n%s" % (rows, e.stderr()))
+        st = e.status("s2")
+        ans = e.admit("a2", "800")
+        tap(st is not None and "store_db=up" in st and ans is not None and
+            "error=noroute" in ans,
+            "lock released: status shows the store up, admission asks the database again",
+            "%s\n%s\n%s" % (st, ans, e.stderr()))
+        rc = e.finish()
+        tap(rc == 0, "locked database: the engine exits 0 at the end", "rc=%s" % rc)
+    finally:
+        if locker.poll() is None:
+            locker.kill()
+            locker.wait()
+        if e.p.poll() is None:
+            e.p.kill()
+            e.p.wait()
+
+
+def missing_dir_run(tmp):
+    conf = os.path.join(tmp, "nodir", "conf-engine.conf")
+    write(conf, "[general]\nnode=bin5\n[store]\nbackend=sqlite\n"
+                "sqlite_path=no/such/dir/conf.db\nspool_dir=spool\n")
+    e = Engine(conf)
+    rc = e.finish()
+    err = e.stderr()
+    tap(rc not in (0, "timeout") and "no/such/dir" in err and "does not exist" in err,
+        "an sqlite_path in a missing directory stops the start and says why",
+        "rc=%s\n%s" % (rc, err))
+    tap(e.out[:1] == ["%%>setlocal:restart:true"] and "%%>setlocal:restart:false" in e.out,
+        "a start that cannot work takes back its restart request",
+        "\n".join(e.out))
+
+
 def main():
-    print("1..8")
+    print("1..18")
     tmp = tempfile.mkdtemp(prefix="store-bin-")
     try:
         state_dir_run(tmp)
         no_store_run(tmp)
         bad_state_dir_run(tmp)
+        locked_db_run(tmp)
+        missing_dir_run(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0 if all(results) else 1
