@@ -206,12 +206,12 @@ static void feed_line(const char *line, size_t len, void *arg)
 		l->ops->line(l->arg, line, len);
 }
 
-static void feed_overflow(size_t dropped, void *arg)
+static void feed_overflow(const struct ce_overflow *o, void *arg)
 {
 	struct ce_link *l = arg;
 
-	if (l->ops->overflow)
-		l->ops->overflow(l->arg, dropped);
+	if (l->up && !l->broken && l->ops->overflow)
+		l->ops->overflow(l->arg, o);
 }
 
 static gboolean on_in(int fd, GIOCondition cond, gpointer data)

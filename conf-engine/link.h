@@ -7,13 +7,16 @@
 #include <glib.h>
 
 struct ce_link;
+struct ce_overflow;
 
 /*
  * What the link reports to its user (the session), always on the main loop:
  *  up:       the stream is ready; lines may be written.
  *  line:     one whole line from Yate, without its newline (not 0-terminated
  *            beyond @len; valid only during the call).
- *  overflow: a line longer than the limit was dropped.
+ *  overflow: a line longer than the limit is being dropped: reported when
+ *            it goes over the limit and again when it ends (see
+ *            ce_linebuf_feed in protocol.h).
  *  down:     the stream is gone.  @final is true when the link will not come
  *            back (stdin reached EOF, or ce_link_free); otherwise a socket
  *            link reconnects by itself and reports up again.
@@ -21,7 +24,7 @@ struct ce_link;
 struct ce_link_ops {
 	void (*up)(void *arg);
 	void (*line)(void *arg, const char *line, size_t len);
-	void (*overflow)(void *arg, size_t dropped);
+	void (*overflow)(void *arg, const struct ce_overflow *o);
 	void (*down)(void *arg, bool final);
 };
 

@@ -1010,6 +1010,8 @@ struct ce_linebuf {
 	size_t size;   /* allocated size of buf */
 	size_t max;    /* longest line accepted */
 	bool skipping; /* discarding an over-long line up to its newline */
+	size_t head;   /* while skipping: its first bytes kept at the start of buf */
+	size_t total;  /* while skipping: its length so far */
 };
 
 /**
@@ -1048,34 +1050,59 @@ static void keep(struct ce_linebuf *lb, const char *data, size_t len)
 	lb->len += len;
 }
 
+static void report(struct ce_linebuf *lb, bool ended, ce_overflow_h *overh, void *arg)
+{
+	struct ce_overflow o = {lb->buf, lb->head, lb->total, ended};
+
+	if (overh)
+		overh(&o, arg);
+}
+
+/*
+ * The line held plus @data goes over the limit: keep only its first bytes,
+ * which tell its user what it was (a %%>message still needs its answer).
+ */
+static void start_skipping(
+        struct ce_linebuf *lb, const char *data, size_t len, ce_overflow_h *overh, void *arg)
+{
+	size_t head = MIN(CE_LINEBUF_HEAD, lb->max);
+
+	lb->total = lb->len + len;
+	if (lb->len < head)
+		keep(lb, data, MIN(len, head - lb->len));
+	lb->head = MIN(lb->len, head);
+	lb->len = 0;
+	lb->skipping = true;
+	report(lb, false, overh, arg);
+}
+
 /* Bytes without a newline: keep them, or start skipping once over the limit. */
 static void feed_partial(
         struct ce_linebuf *lb, const char *data, size_t len, ce_overflow_h *overh, void *arg)
 {
-	if (lb->skipping)
+	if (lb->skipping) {
+		lb->total += len;
 		return;
+	}
 	if (lb->len + len <= lb->max) {
 		keep(lb, data, len);
 		return;
 	}
-	lb->skipping = true;
-	if (overh)
-		overh(lb->len + len, arg);
-	lb->len = 0;
+	start_skipping(lb, data, len, overh, arg);
 }
 
 /* One whole line ends at @data + @len (the newline itself is not passed). */
 static void feed_line(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
         ce_overflow_h *overh, void *arg)
 {
-	if (lb->skipping) {
+	if (lb->skipping || lb->len + len > lb->max) {
+		if (lb->skipping)
+			lb->total += len;
+		else
+			start_skipping(lb, data, len, overh, arg);
+		report(lb, true, overh, arg);
 		lb->skipping = false;
-		return;
-	}
-	if (lb->len + len > lb->max) {
-		if (overh)
-			overh(lb->len + len, arg);
-		lb->len = 0;
+		lb->head = lb->total = 0;
 		return;
 	}
 	if (!lb->len) {
@@ -1091,9 +1118,10 @@ static void feed_line(struct ce_linebuf *lb, const char *data, size_t len, ce_li
 /**
  * Feed @len bytes of the stream.  @lineh is called for every complete line
  * (without its newline; the text is not NUL-terminated and is valid only
- * during the call).  A line over the limit is reported once to @overh (may
- * be NULL) with the bytes dropped so far, and the rest of it up to the next
- * newline is discarded.  The handlers must not feed or free @lb.
+ * during the call).  A line over the limit is reported to @overh (may be
+ * NULL) as soon as it is known to be too long, with its first bytes, and
+ * again when its newline comes, with its length; the bytes in between are
+ * discarded.  The handlers must not feed or free @lb.
  */
 void ce_linebuf_feed(struct ce_linebuf *lb, const char *data, size_t len, ce_line_h *lineh,
         ce_overflow_h *overh, void *arg)

@@ -120,14 +120,26 @@ int ce_proto_unescape(GString *out, const char *s, size_t len, char extra);
 
 /*
  * Line framing for a byte stream: bytes go in, whole lines come out.
- * An over-long line is reported once and skipped up to the next newline
- * (resynchronisation); memory stays bounded by max_line (0: the default).
+ * An over-long line is skipped up to the next newline (resynchronisation)
+ * and reported twice: when it goes over the limit, with its first bytes
+ * (a %%>message in it still needs an answer), and when it ends, with its
+ * length.  Memory stays bounded by max_line (0: the default).
  * The line given to ce_line_h has no newline, is NOT NUL-terminated and is
  * valid only during the call; bytes are kept exactly (a '\r' stays).
  */
 struct ce_linebuf;
 typedef void(ce_line_h)(const char *line, size_t len, void *arg);
-typedef void(ce_overflow_h)(size_t dropped, void *arg);
+
+/* An over-long line, as reported to ce_overflow_h (valid only during the call). */
+struct ce_overflow {
+	const char *head; /* its first bytes, not NUL-terminated */
+	size_t head_len;  /* CE_LINEBUF_HEAD, or less if max_line or the line is shorter */
+	size_t len;       /* its bytes so far; once ended, its length without the newline */
+	bool ended;       /* false: it just went over the limit; true: its newline came */
+};
+typedef void(ce_overflow_h)(const struct ce_overflow *o, void *arg);
+
+#define CE_LINEBUF_HEAD 1024 /* bytes of an over-long line kept to tell what it was */
 
 int ce_linebuf_new(struct ce_linebuf **lbp, size_t max_line);
 void ce_linebuf_free(struct ce_linebuf *lb);

@@ -433,10 +433,10 @@ static void on_message(struct ce_yate *y, struct ce_msg *msg)
 }
 
 /*
- * A %%>message we cannot parse still holds a Yate thread until it is
- * answered: if its id is readable, answer "false, unchanged" at once.
+ * The id of a %%>message in @text, as received (still escaped), if it is
+ * there whole and unescapes cleanly; its length, or 0.
  */
-static void refuse_bad_message(struct ce_yate *y, const char *text, size_t len)
+static size_t message_id(const char *text, size_t len, const char **idp)
 {
 	static const char kw[] = "%%>message:";
 	const char *id = text + sizeof(kw) - 1, *end;
@@ -444,17 +444,30 @@ static void refuse_bad_message(struct ce_yate *y, const char *text, size_t len)
 	bool ok;
 
 	if (len <= sizeof(kw) - 1 || memcmp(text, kw, sizeof(kw) - 1))
-		return;
+		return 0;
 	end = memchr(id, ':', len - (size_t)(id - text));
 	if (!end || end == id)
-		return;
+		return 0;
 	tmp = g_string_new(NULL);
 	ok = ce_proto_unescape(tmp, id, (size_t)(end - id), 0) == 0;
 	g_string_free(tmp, TRUE);
-	if (!ok)
+	*idp = id;
+	return ok ? (size_t)(end - id) : 0;
+}
+
+/*
+ * A %%>message we cannot parse still holds a Yate thread until it is
+ * answered: if its id is readable, answer "false, unchanged" at once.
+ */
+static void refuse_bad_message(struct ce_yate *y, const char *text, size_t len)
+{
+	const char *id;
+	size_t idlen = message_id(text, len, &id);
+
+	if (!idlen)
 		return;
 	g_string_assign(y->buf, "%%<message:");
-	g_string_append_len(y->buf, id, end - id);
+	g_string_append_len(y->buf, id, idlen);
 	g_string_append(y->buf, ":false::");
 	y->st.answers_out++;
 	send_line(y, y->buf);
@@ -626,12 +639,31 @@ static void link_line(void *arg, const char *text, size_t len)
 	ce_line_clear(&l);
 }
 
-static void link_overflow(void *arg, size_t dropped)
+/*
+ * An over-long line: a %%>message is refused at once (its id comes first),
+ * or its Yate thread would wait for the answer until Yate's timeout.  The
+ * warning waits for the line's end to say how long it was.
+ */
+static void link_overflow(void *arg, const struct ce_overflow *o)
 {
 	struct ce_yate *y = arg;
+	const char *id;
+	size_t idlen;
 
-	y->st.bad_lines++;
-	g_warning("dropped a line of %zu+ bytes from Yate: over the line length limit", dropped);
+	if (!o->ended) {
+		y->st.bad_lines++;
+		refuse_bad_message(y, o->head, o->head_len);
+		return;
+	}
+	idlen = message_id(o->head, o->head_len, &id);
+	if (idlen)
+		g_warning("dropped a %%%%>message line (id %.*s) of %zu bytes from Yate: over the "
+		          "%u-byte line length limit; answered false",
+		        (int)MIN(idlen, 160), id, o->len, (unsigned)CE_PROTO_MAX_LINE_DEFAULT);
+	else
+		g_warning(
+		        "dropped a line of %zu bytes from Yate: over the %u-byte line length limit",
+		        o->len, (unsigned)CE_PROTO_MAX_LINE_DEFAULT);
 }
 
 static void link_down(void *arg, bool final)

@@ -284,13 +284,17 @@ static void g_stats(void *arg, GString *out)
 	        ",rtp_send_errors=%" G_GUINT64_FORMAT ",media_events_lost=%" G_GUINT64_FORMAT
 	        ",phase_moves=%" G_GUINT64_FORMAT ",rtp_late=%" G_GUINT64_FORMAT
 	        ",rtp_concealed_ms=%" G_GUINT64_FORMAT ",jbuf_waits=%" G_GUINT64_FORMAT
-	        ",mix_deferred=%" G_GUINT64_FORMAT,
+	        ",mix_deferred=%" G_GUINT64_FORMAT ",rtp_wrong_pt=%" G_GUINT64_FORMAT
+	        ",rtp_flood=%" G_GUINT64_FORMAT,
 	        st.ticks, st.overruns, st.rx_unknown, st.rx_bad, st.tx_errors, st.events_lost,
-	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred);
+	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred, st.rx_wrong_pt,
+	        st.rx_flood);
 }
 
 /* What a leg's RTP has been like: packets in, late, audio made up, the
- * jitter and the jitter buffer's delay now (8 samples a millisecond). */
+ * jitter and the jitter buffer's delay now (8 samples a millisecond), and
+ * what came from its address but was dropped: not RTP, a wrong payload
+ * type, a flood (an attack or a broken peer shows here). */
 static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
 {
 	struct ce_media_leg_stats st;
@@ -301,9 +305,11 @@ static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
 	ce_media_leg_stats(l->ml, &st);
 	g_string_append_printf(out,
 	        " rtp_in=%" G_GUINT64_FORMAT " rtp_late=%" G_GUINT64_FORMAT
-	        " concealed_ms=%" G_GUINT64_FORMAT " jitter_ms=%u delay_ms=%u",
+	        " concealed_ms=%" G_GUINT64_FORMAT
+	        " jitter_ms=%u delay_ms=%u rtp_bad=%" G_GUINT64_FORMAT
+	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT,
 	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
-	        st.jbuf.target / 8);
+	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood);
 }
 
 G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);

@@ -159,16 +159,20 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 		s->st.rx_unknown++;
 		return;
 	}
+	/* counted per leg (conf show) and per thread, whose totals outlive the legs (status) */
 	if (ce_rtp_parse(&pkt, buf, len) < 0) {
 		leg->st.rx_bad++;
+		s->st.rx_bad++;
 		return;
 	}
 	if (pkt.pt != leg->pt) {
 		leg->st.rx_wrong_pt++;
+		s->st.rx_wrong_pt++;
 		return;
 	}
 	if (++leg->rx_tick > LEG_RX_MAX) {
 		leg->st.rx_flood++;
+		s->st.rx_flood++;
 		return;
 	}
 	leg->st.rx_packets++;

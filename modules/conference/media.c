@@ -382,6 +382,8 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 		st->deferred += s->st.deferred;
 		st->rx_unknown += s->st.rx_unknown;
 		st->rx_bad += s->st.rx_bad;
+		st->rx_wrong_pt += s->st.rx_wrong_pt;
+		st->rx_flood += s->st.rx_flood;
 		st->tx_errors += s->st.tx_errors;
 	}
 	st->events_lost = m->events_lost;

@@ -62,6 +62,7 @@ enum ce_media_play_mode {
 
 typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
 
+/* rx_bad: not RTP; rx_wrong_pt: not the leg's payload type; rx_flood: over 8 in a tick */
 struct ce_media_leg_stats {
 	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets;
 	struct ce_jbuf_stats jbuf;
@@ -69,6 +70,7 @@ struct ce_media_leg_stats {
 
 struct ce_media_stats {
 	uint64_t ticks, overruns, rx_unknown, rx_bad, tx_errors, events_lost;
+	uint64_t rx_wrong_pt, rx_flood; /* the legs' drops, also those of legs gone */
 	uint64_t
 	        phase_moves; /* rooms moved to another phase of the tick, following their talkers */
 	uint64_t rx_late;    /* packets that came after their play time (dropped) */

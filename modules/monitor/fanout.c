@@ -24,7 +24,13 @@
  * subscriber does not take at once waits in its own queue; a subscriber
  * whose queue would pass max_queue bytes is disconnected (it would only
  * fall further behind), so nobody ever waits for a slow reader.
+ *
+ * Connections beyond max_clients are closed at once.  A flood of them must
+ * not flood the log too: the first refusal is logged, later ones within
+ * REFUSED_WARN_US are counted and logged together when that time is up.
  */
+
+#define REFUSED_WARN_US (10 * G_USEC_PER_SEC)
 
 struct sub {
 	struct ce_mon_fanout *f;
@@ -45,6 +51,9 @@ struct ce_mon_fanout {
 	ce_mon_hello_h *hello;
 	void *hello_arg;
 	struct ce_mon_fanout_stats st;
+	guint64 refused_unlogged; /* refusals since the last warning about them */
+	gint64 refused_logged_at; /* monotonic time of that warning, 0 for never */
+	guint refused_src;        /* the timer that logs refused_unlogged */
 };
 
 static void sub_drop(struct sub *s, const char *why)
@@ -177,6 +186,42 @@ static void sub_add(struct ce_mon_fanout *f, GSocket *sock)
 	g_string_free(hello, TRUE);
 }
 
+static void log_refused(struct ce_mon_fanout *f)
+{
+	if (!f->refused_unlogged)
+		return;
+	g_warning("monitor socket: %u subscribers already (socket_clients), refused "
+	          "%" G_GUINT64_FORMAT
+	          " connection%s since the last such warning (at most one every %d s)",
+	        f->max_clients, f->refused_unlogged, f->refused_unlogged == 1 ? "" : "s",
+	        (int)(REFUSED_WARN_US / G_USEC_PER_SEC));
+	f->refused_unlogged = 0;
+	f->refused_logged_at = g_get_monotonic_time();
+}
+
+static gboolean on_refused_timer(gpointer data)
+{
+	struct ce_mon_fanout *f = data;
+
+	f->refused_src = 0;
+	log_refused(f);
+	return G_SOURCE_REMOVE;
+}
+
+static void refused(struct ce_mon_fanout *f)
+{
+	gint64 wait = f->refused_logged_at + REFUSED_WARN_US - g_get_monotonic_time();
+
+	f->st.refused++;
+	f->refused_unlogged++;
+	if (f->refused_src)
+		return; /* counted: the timer logs it */
+	if (!f->refused_logged_at || wait <= 0)
+		log_refused(f);
+	else
+		f->refused_src = g_timeout_add((guint)(wait / 1000) + 1, on_refused_timer, f);
+}
+
 static gboolean on_accept(GSocket *sock, GIOCondition cond, gpointer data)
 {
 	struct ce_mon_fanout *f = data;
@@ -184,9 +229,7 @@ static gboolean on_accept(GSocket *sock, GIOCondition cond, gpointer data)
 
 	while ((c = g_socket_accept(sock, NULL, NULL))) {
 		if (f->subs->len >= f->max_clients) {
-			f->st.refused++;
-			g_warning("monitor socket: %u subscribers already, refusing one",
-			        f->max_clients);
+			refused(f);
 			g_socket_close(c, NULL);
 			g_object_unref(c);
 			continue;
@@ -292,6 +335,9 @@ void ce_mon_fanout_free(struct ce_mon_fanout *f)
 {
 	if (!f)
 		return;
+	if (f->refused_src)
+		g_source_remove(f->refused_src);
+	log_refused(f); /* the count the timer would have logged */
 	while (f->subs->len)
 		sub_drop(g_ptr_array_index(f->subs, 0), NULL);
 	if (f->accept_src) {

@@ -408,9 +408,10 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	        "monitor_events=%" G_GUINT64_FORMAT ",monitor_cdrs=%" G_GUINT64_FORMAT
 	        ",monitor_pending_cdrs=%u,monitor_subscribers=%u,"
 	        "monitor_subscribers_dropped=%" G_GUINT64_FORMAT
+	        ",monitor_subscribers_refused=%" G_GUINT64_FORMAT
 	        ",monitor_log_dropped=%" G_GUINT64_FORMAT ",monitor_forwarded=%" G_GUINT64_FORMAT,
 	        ts.rooms, ts.legs, ts.talking, ts.events, ts.cdrs, ts.pending_cdrs, fs.clients,
-	        fs.dropped, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded);
+	        fs.dropped, fs.refused, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded);
 }
 
 /* ---- configuration ---- */

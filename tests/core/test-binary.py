@@ -212,7 +212,18 @@ def test_hostile_input():
     try:
         startup_lines(e.out)
         e.say("%%<setlocal:engine.version:6.4.1:true")
-        e.say("%%>message:long.1:1:x.y::p=" + "a" * 400000)
+        long_msg = "%%>message:long%z1:1:x.y::p=" + "a" * 400000
+        e.say(long_msg)
+        # the answer must not wait for the end of the line: it comes before it
+        e.send("%%>message:slow.1:1:x.y::p=" + "b" * 300000)
+        slow, seen_slow = e.out.until(lambda l: l.startswith("%%<message:slow.1:"))
+        e.send("b" * 1000 + "\n")
+        tap(["%%<message:long%z1:false::", "%%<message:slow.1:false::"] ==
+            [l for l in seen_slow if l.startswith("%%<message:")],
+            "an over-long %%>message is answered false at once, its id as received",
+            "\n".join(seen_slow))
+        long_junk = "%%>watch:" + "w" * 300000
+        e.say(long_junk)
         e.say("%%>message:stray.1:1:x.y::p=100%")
         e.send(bytes(range(256)) * 4 + b"\n")
         e.send(b"\x00\xff\xfe%%%\x01\x02\n")
@@ -224,8 +235,10 @@ def test_hostile_input():
         ids = answer_ids(seen)
         tap("stray.1" in ids and "many.1" in ids,
             "unparsable messages with a readable id are still answered (false)", "\n".join(seen))
-        tap(not any(l.startswith("Error") or l.startswith("%%<message:long") for l in seen),
-            "Error in is never answered; the over-long line is dropped", "\n".join(seen))
+        tap(not any(l.startswith("Error") or l.startswith("%%<message:long")
+                    or l.startswith("%%<message:slow") or l.startswith("%%<watch") for l in seen),
+            "Error in is never answered; over-long lines are dropped, answered only once",
+            "\n".join(seen))
         e.p.stdin.close()
         rc = e.wait()
         err = e.stderr_text()
@@ -234,6 +247,11 @@ def test_hostile_input():
         tap(len(warns) >= 5, "hostile lines logged as warnings (%d)" % len(warns), err)
         tap(all(len(l) < 2000 for l in err.splitlines()), "logged lines are truncated", "")
         tap(any("Error in" in l or "could not parse" in l for l in warns), "Error in logged", err)
+        for what, n in (("long%z1", len(long_msg)), ("slow.1", 301027), ("", len(long_junk))):
+            over = [l for l in warns if "of %d bytes" % n in l]
+            tap(len(over) == 1 and what in over[0],
+                "one warning for the over-long line %s, with its length" % (what or "without id"),
+                "\n".join(l for l in warns if "bytes" in l))
     finally:
         e.close()
 

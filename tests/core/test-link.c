@@ -8,6 +8,7 @@
 
 #include "link.h"
 #include "log.h"
+#include "protocol.h"
 
 #define WAIT_US (10 * G_USEC_PER_SEC) /* bound of every wait */
 
@@ -29,9 +30,10 @@ static void r_line(void *arg, const char *line, size_t len)
 	r->nlines++;
 }
 
-static void r_overflow(void *arg, size_t dropped)
+static void r_overflow(void *arg, const struct ce_overflow *o)
 {
-	((struct rec *)arg)->overflows++;
+	if (!o->ended)
+		((struct rec *)arg)->overflows++;
 }
 
 static void r_down(void *arg, bool final)

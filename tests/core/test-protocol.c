@@ -564,7 +564,9 @@ static void test_too_many(void)
 
 struct collect {
 	GPtrArray *lines;
-	GArray *overflows;
+	GArray *overflows; /* lengths of the over-long lines that ended */
+	GPtrArray *heads;  /* first bytes of each over-long line, when it went over */
+	unsigned starts;   /* over-long lines reported going over the limit */
 };
 
 static void on_line(const char *line, size_t len, void *arg)
@@ -574,23 +576,37 @@ static void on_line(const char *line, size_t len, void *arg)
 	g_ptr_array_add(c->lines, g_strndup(line, len));
 }
 
-static void on_overflow(size_t dropped, void *arg)
+static void on_overflow(const struct ce_overflow *o, void *arg)
 {
 	struct collect *c = arg;
 
-	g_array_append_val(c->overflows, dropped);
+	if (o->ended) {
+		/* once the line is over, its head is still the one reported first */
+		g_assert_cmpuint(c->heads->len, ==, c->starts);
+		g_assert_cmpmem(g_ptr_array_index(c->heads, c->heads->len - 1),
+		        strlen(g_ptr_array_index(c->heads, c->heads->len - 1)), o->head,
+		        o->head_len);
+		g_array_append_val(c->overflows, o->len);
+		return;
+	}
+	g_assert_cmpuint(c->starts, ==, c->overflows->len); /* the previous one ended */
+	c->starts++;
+	g_ptr_array_add(c->heads, g_strndup(o->head, o->head_len));
 }
 
 static void collect_init(struct collect *c)
 {
 	c->lines = g_ptr_array_new_with_free_func(g_free);
 	c->overflows = g_array_new(FALSE, FALSE, sizeof(size_t));
+	c->heads = g_ptr_array_new_with_free_func(g_free);
+	c->starts = 0;
 }
 
 static void collect_clear(struct collect *c)
 {
 	g_ptr_array_unref(c->lines);
 	g_array_unref(c->overflows);
+	g_ptr_array_unref(c->heads);
 }
 
 static const char stream[] = "%%>install:50:call.execute\n"
@@ -611,9 +627,12 @@ static void check_stream(const struct collect *c, const struct ce_linebuf *lb)
 	g_assert_cmpuint(c->lines->len, ==, G_N_ELEMENTS(want));
 	for (i = 0; i < G_N_ELEMENTS(want); i++)
 		g_assert_cmpstr(g_ptr_array_index(c->lines, i), ==, want[i]);
+	/* each over-long line: its first 32 bytes (the limit) and its whole length */
 	g_assert_cmpuint(c->overflows->len, ==, 2);
-	g_assert_cmpuint(g_array_index(c->overflows, size_t, 0), >, 32);
-	g_assert_cmpuint(g_array_index(c->overflows, size_t, 1), >, 32);
+	g_assert_cmpuint(g_array_index(c->overflows, size_t, 0), ==, 56);
+	g_assert_cmpuint(g_array_index(c->overflows, size_t, 1), ==, 33);
+	g_assert_cmpstr(g_ptr_array_index(c->heads, 0), ==, "01234567890123456789012345678901");
+	g_assert_cmpstr(g_ptr_array_index(c->heads, 1), ==, "thirty-three-bytes-long-line-xxx");
 	g_assert_cmpuint(ce_linebuf_pending(lb), ==, 4);
 }
 
@@ -684,14 +703,54 @@ static void test_linebuf_endless(void)
 		ce_linebuf_feed(lb, chunk, sizeof(chunk), on_line, on_overflow, &c);
 		g_assert_cmpuint(ce_linebuf_pending(lb), <=, 4096);
 	}
-	g_assert_cmpuint(c.overflows->len, ==, 1);
+	g_assert_cmpuint(c.starts, ==, 1);
+	g_assert_cmpuint(c.overflows->len, ==, 0);
 	g_assert_cmpuint(c.lines->len, ==, 0);
 	ce_linebuf_feed(lb, "x\nok\n", 5, on_line, on_overflow, &c);
 	g_assert_cmpuint(c.lines->len, ==, 1);
 	g_assert_cmpstr(g_ptr_array_index(c.lines, 0), ==, "ok");
+	g_assert_cmpuint(c.starts, ==, 1);
 	g_assert_cmpuint(c.overflows->len, ==, 1);
+	g_assert_cmpuint(g_array_index(c.overflows, size_t, 0), ==, 1000 * 1000 + 1);
+	g_assert_cmpuint(strlen(g_ptr_array_index(c.heads, 0)), ==, CE_LINEBUF_HEAD);
 	ce_linebuf_free(lb);
 	collect_clear(&c);
+}
+
+/*
+ * An over-long %%>message keeps its start (with the id its answer needs)
+ * however it arrives: whole, or grown past the limit read by read.
+ */
+static void test_linebuf_head(void)
+{
+	static const char start[] = "%%>message:0x7f%3a1:1795326762:call.execute::p=";
+	GString *line = g_string_new(start);
+	struct ce_linebuf *lb;
+	struct collect c;
+	unsigned round;
+
+	while (line->len <= CE_PROTO_MAX_LINE_DEFAULT)
+		g_string_append(line, "0123456789abcdef");
+	g_string_append_c(line, '\n');
+	for (round = 0; round < 2; round++) {
+		size_t pos, step = round ? 4000 : line->len;
+
+		collect_init(&c);
+		ce_linebuf_new(&lb, 0);
+		for (pos = 0; pos < line->len; pos += step)
+			ce_linebuf_feed(lb, line->str + pos, MIN(step, line->len - pos), on_line,
+			        on_overflow, &c);
+		ce_linebuf_feed(lb, "ok\n", 3, on_line, on_overflow, &c);
+		g_assert_cmpuint(c.starts, ==, 1);
+		g_assert_cmpuint(c.overflows->len, ==, 1);
+		g_assert_cmpuint(g_array_index(c.overflows, size_t, 0), ==, line->len - 1);
+		g_assert_cmpuint(strlen(g_ptr_array_index(c.heads, 0)), ==, CE_LINEBUF_HEAD);
+		g_assert_true(g_str_has_prefix(g_ptr_array_index(c.heads, 0), start));
+		g_assert_cmpuint(c.lines->len, ==, 1);
+		ce_linebuf_free(lb);
+		collect_clear(&c);
+	}
+	g_string_free(line, TRUE);
 }
 
 int main(int argc, char **argv)
@@ -717,5 +776,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/protocol/linebuf/random-chunks", test_linebuf_random);
 	g_test_add_func("/protocol/linebuf/whole", test_linebuf_whole);
 	g_test_add_func("/protocol/linebuf/endless", test_linebuf_endless);
+	g_test_add_func("/protocol/linebuf/head", test_linebuf_head);
 	return g_test_run();
 }

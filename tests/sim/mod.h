@@ -5,6 +5,7 @@
 #include "sim.h"
 
 struct ce_line;
+struct ce_overflow;
 
 #define MOD_MAX_LINE (64 * 1024) /* Yate's MAX_INCOMING_LINE */
 #define MOD_MIN_LINE 2048        /* MIN_INCOMING_LINE */
@@ -51,6 +52,6 @@ void ce_sim_mod_write_gstring(struct sim_mod *mod, GString *g);
 void ce_sim_mod_reply(struct sim_mod *mod, struct ce_line *l);
 void ce_sim_mod_close(struct sim_mod *mod, const char *why);
 void ce_sim_mod_on_line(const char *line, size_t len, void *arg);
-void ce_sim_mod_on_overflow(size_t dropped, void *arg);
+void ce_sim_mod_on_overflow(const struct ce_overflow *o, void *arg);
 
 #endif

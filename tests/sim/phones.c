@@ -40,6 +40,9 @@ struct sim_phone *ce_sim_phone_copy(const struct sim_phone *ph)
 	c->loss = ph->loss;
 	c->reorder = ph->reorder;
 	c->jitter_ms = ph->jitter_ms;
+	c->garbage = ph->garbage;
+	c->badpt = ph->badpt;
+	c->flood = ph->flood;
 	c->kind = ph->kind;
 	c->delay = ph->delay;
 	if (ph->params)

@@ -11,7 +11,10 @@
  *
  * Network trouble is simulated per phone: loss= drops packets (the
  * sequence still advances), jitter= delays each packet by 0..N ms,
- * reorder= holds a packet back and sends it after the next one.  Whatever
+ * reorder= holds a packet back and sends it after the next one.  An attack
+ * from the phone's own address is simulated too: with each frame go
+ * garbage= datagrams that are not RTP, badpt= RTP packets of payload type
+ * 18, and flood= extra copies of the frame.  Whatever
  * the leg receives is decoded and handed to its phone (recording,
  * analysis); packets of any frame size are accepted.
  *
@@ -492,6 +495,23 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 	}
 }
 
+/* What garbage=, badpt= and flood= add to a frame, past the network trouble. */
+static void tx_hostile(struct sim_leg *l, const struct sim_phone *ph, const uint8_t *pkt)
+{
+	static const uint8_t junk[7] = {0x13, 0x37, 0xde, 0xad, 0xbe, 0xef, 0x00}; /* version 0 */
+	uint8_t bad[PKT];
+	unsigned i;
+
+	memcpy(bad, pkt, PKT);
+	bad[1] = (uint8_t)((bad[1] & 0x80) | 18); /* G.729: not what the leg asked for */
+	for (i = 0; i < ph->garbage; i++)
+		tx_raw(l, junk, sizeof(junk));
+	for (i = 0; i < ph->badpt; i++)
+		tx_raw(l, bad, PKT);
+	for (i = 0; i < ph->flood; i++)
+		tx_raw(l, pkt, PKT);
+}
+
 static void tx_frame(struct sim_leg *l)
 {
 	struct sim_phone *ph = ce_sim_chan_phone(l->c);
@@ -514,6 +534,8 @@ static void tx_frame(struct sim_leg *l)
 	l->sent_first = true;
 	ce_sim_probe_tx(&l->probe, l->who, pkt + 12, FRAME, l->alaw);
 	tx_packet(l, ph, pkt, PKT);
+	if (ph)
+		tx_hostile(l, ph, pkt);
 }
 
 /* ---- the clock ------------------------------------------------------------ */

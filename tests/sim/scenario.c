@@ -101,6 +101,12 @@ static int phone_opt(struct sim_phone *ph, const char *kv, int lineno, GError **
 		ph->reorder = d;
 	} else if (!strcmp(k, "jitter") && parse_double(v, &d) && d >= 0 && d <= 1000) {
 		ph->jitter_ms = (unsigned)d;
+	} else if (!strcmp(k, "garbage") && parse_double(v, &d) && d >= 0 && d <= 100) {
+		ph->garbage = (unsigned)d;
+	} else if (!strcmp(k, "badpt") && parse_double(v, &d) && d >= 0 && d <= 100) {
+		ph->badpt = (unsigned)d;
+	} else if (!strcmp(k, "flood") && parse_double(v, &d) && d >= 0 && d <= 100) {
+		ph->flood = (unsigned)d;
 	} else if (!strcmp(k, "delay") && parse_double(v, &d) && d >= 0 && d <= 3600) {
 		ph->delay = d;
 	} else if (g_str_has_prefix(k, "param.") && k[6]) {

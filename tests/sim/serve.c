@@ -468,13 +468,15 @@ void ce_sim_mod_on_line(const char *line, size_t len, void *arg)
 	ce_line_clear(&l);
 }
 
-void ce_sim_mod_on_overflow(size_t dropped, void *arg)
+void ce_sim_mod_on_overflow(const struct ce_overflow *o, void *arg)
 {
 	struct sim_mod *mod = arg;
 
+	if (o->ended)
+		return; /* the module is closed by then */
 	mod->errors++;
 	ce_sim_problem(mod->s, "overflow",
 	        "%s sent a line over %d bytes (%zu dropped); Yate closes the module", mod->name,
-	        MOD_MAX_LINE, dropped);
+	        MOD_MAX_LINE, o->len);
 	ce_sim_mod_close(mod, "line overflow");
 }

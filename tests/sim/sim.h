@@ -96,9 +96,10 @@ struct sim_phone {
 	char *format;         /* mulaw (default) or alaw: what it sends */
 	double loss, reorder; /* percent */
 	unsigned jitter_ms;
-	enum sim_callee_kind kind; /* as a callee */
-	double delay;              /* callee: seconds before answering/failing */
-	struct ce_msg *params;     /* extra call.route parameters */
+	unsigned garbage, badpt, flood; /* hostile datagrams sent with each frame */
+	enum sim_callee_kind kind;      /* as a callee */
+	double delay;                   /* callee: seconds before answering/failing */
+	struct ce_msg *params;          /* extra call.route parameters */
 
 	/* runtime, while in a call */
 	struct sim *sim;

@@ -250,4 +250,38 @@ tap.ok(st and 'rtp_concealed_ms=' in st[0] and
        'status conf-engine: rtp_concealed_ms sums the legs\'', st)
 r.cleanup()
 
+# 11. 1002's own address also sends datagrams that are not RTP, packets of a
+#     wrong payload type and a flood (11 copies of each frame): conf show
+#     counts them on that leg only, status conf-engine sums them, and the
+#     leg's real packets still get through.
+r = simlib.run('''
+route ^800$ conf/room11 lonely=true
+at 0 call 1001 800 play=tone:440
+at 0.5 call 1002 800 play=tone:440 garbage=1 badpt=2 flood=10
+at 3.5 message engine.command line="conf show room11"
+at 3.5 message engine.status module=conf-engine
+at 4 hangup all
+end 5
+''', module=simlib.ENGINE)
+show = [m['retval'] for m in r.messages('engine.command', handled=True)]
+legs = {}
+for line in (show[0].split('\r\n') if show else []):
+    w = line.split()
+    if len(w) > 2 and w[1].startswith('dumb/'):
+        legs[w[1]] = dict(x.split('=', 1) for x in w[2:] if '=' in x)
+good, hostile = legs.get('dumb/1', {}), legs.get('dumb/2', {})
+figures = ('rtp_bad', 'rtp_wrong_pt', 'rtp_flood')
+tap.ok(all(good.get(k) == '0' for k in figures),
+       'conf show: a clean leg shows no bad packets', show)
+tap.ok(int(hostile.get('rtp_bad', 0)) >= 50 and
+       int(hostile.get('rtp_wrong_pt', 0)) >= 2 * int(hostile.get('rtp_bad', 0)) - 10 and
+       int(hostile.get('rtp_flood', 0)) >= 50 and int(hostile.get('rtp_in', 0)) >= 50,
+       'conf show: the hostile leg counts not-RTP, wrong payload type and flood, '
+       'and still takes its packets', show)
+st = [m['retval'] for m in r.messages('engine.status', handled=True)]
+total = dict(x.split('=', 1) for x in st[0].split(',') if '=' in x) if st else {}
+tap.ok(all(int(total.get(k, -1)) >= int(hostile.get(k, 0)) > 0 for k in figures),
+       'status conf-engine: rtp_bad, rtp_wrong_pt and rtp_flood sum the legs\'', st)
+r.cleanup()
+
 tap.done()

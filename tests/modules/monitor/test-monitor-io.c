@@ -315,6 +315,90 @@ static void test_fanout_limits(void)
 	g_free(dir);
 }
 
+static void keep_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+	(void)domain;
+	(void)level;
+	g_ptr_array_add(data, g_strdup(msg));
+}
+
+/* The connections the warnings say were refused, added up. */
+static guint64 refused_in_log(GPtrArray *warnings)
+{
+	guint64 sum = 0;
+
+	for (guint i = 0; i < warnings->len; i++) {
+		const char *n = strstr(g_ptr_array_index(warnings, i), "refused ");
+
+		g_assert_nonnull(n);
+		sum += g_ascii_strtoull(n + 8, NULL, 10);
+	}
+	return sum;
+}
+
+/* Refuse one connection beyond the limit; bounded wait for it. */
+static void refuse_one(struct ce_mon_fanout *f, const char *path, guint64 n)
+{
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+	struct ce_mon_fanout_stats st;
+	GSocket *c = subscribe(path, 0);
+
+	do {
+		g_main_context_iteration(NULL, FALSE);
+		ce_mon_fanout_stats(f, &st);
+	} while (st.refused < n && g_get_monotonic_time() < deadline);
+	g_assert_cmpuint(st.refused, ==, n);
+	g_object_unref(c);
+}
+
+/*
+ * A flood of connections beyond the limit gives a handful of warnings (one
+ * at once, then at most one per 10 s) that add up to every refusal.
+ */
+static void test_fanout_refused(void)
+{
+	char *dir = g_dir_make_tmp("fanout-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "m.sock", NULL);
+	GPtrArray *warnings = g_ptr_array_new_with_free_func(g_free);
+	GLogLevelFlags fatal = g_log_set_always_fatal(G_LOG_FATAL_MASK);
+	guint h = g_log_set_handler("monitor", G_LOG_LEVEL_WARNING, keep_log, warnings);
+	gint64 t0 = g_get_monotonic_time(), deadline;
+	struct ce_mon_fanout *f;
+	GSocket *a;
+
+	g_assert_cmpint(ce_mon_fanout_new(&f, path, 0600, 4096, 1, NULL, NULL, NULL), ==, 0);
+	a = subscribe(path, 0);
+	wait_clients(f, 1);
+	for (guint64 i = 1; i <= 200; i++)
+		refuse_one(f, path, i);
+	g_assert_cmpuint(warnings->len, >=, 1);
+	g_assert_cmpuint(refused_in_log(warnings), <=, 200);
+	/* the rest comes with the next warning, within 10 s */
+	deadline = g_get_monotonic_time() + 30 * G_USEC_PER_SEC;
+	while (refused_in_log(warnings) < 200 && g_get_monotonic_time() < deadline) {
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(10000);
+	}
+	g_assert_cmpuint(refused_in_log(warnings), ==, 200);
+	g_assert_cmpuint(
+	        warnings->len, <=, 2 + (g_get_monotonic_time() - t0) / (10 * G_USEC_PER_SEC));
+	g_assert_nonnull(strstr(g_ptr_array_index(warnings, 0), "1 subscribers already"));
+	/* refusals still uncounted when the socket closes are logged then */
+	for (guint64 i = 201; i <= 205; i++)
+		refuse_one(f, path, i);
+	ce_mon_fanout_free(f);
+	g_assert_cmpuint(refused_in_log(warnings), ==, 205);
+	g_assert_cmpuint(
+	        warnings->len, <=, 3 + (g_get_monotonic_time() - t0) / (10 * G_USEC_PER_SEC));
+	g_object_unref(a);
+	g_log_remove_handler("monitor", h);
+	g_log_set_always_fatal(fatal);
+	g_ptr_array_unref(warnings);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -324,5 +408,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/monitor-io/evlog-full", test_evlog_full);
 	g_test_add_func("/monitor-io/fanout-slow", test_fanout_slow);
 	g_test_add_func("/monitor-io/fanout-limits", test_fanout_limits);
+	g_test_add_func("/monitor-io/fanout-refused", test_fanout_refused);
 	return g_test_run();
 }

@@ -228,7 +228,8 @@ static void test_transcript(struct fixture *f, gconstpointer data)
 	ce_console_status(f->ce, st);
 	g_assert_nonnull(strstr(st->str, "monitor_rooms=0,monitor_participants=0,monitor_talking=0,"
 	                                 "monitor_events=10,monitor_cdrs=2,monitor_pending_cdrs=0,"
-	                                 "monitor_subscribers=0,"));
+	                                 "monitor_subscribers=0,monitor_subscribers_dropped=0,"
+	                                 "monitor_subscribers_refused=0,"));
 	g_string_free(st, TRUE);
 	lines = log_lines(f);
 	sum = summary(lines);
