@@ -43,8 +43,9 @@ import sys
 import time
 import wave
 
-WAIT = 20.0
-RATE = 8000
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from yatelib import RATE, WAIT, free_port, wait_for  # noqa: E402  (one copy of each)
+
 MODULE_DIRS = ('/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules',
                '/usr/lib/aarch64-linux-gnu/baresip/modules', '/usr/local/lib/baresip/modules')
 MODULES = ('g711', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
@@ -72,25 +73,6 @@ def require(tap):
         tap.done()
     print('1..0 # SKIP %s' % why)
     sys.exit(0)
-
-
-def free_port(kind=socket.SOCK_STREAM):
-    """A port the kernel just gave out on 127.0.0.1 (baresip takes it a moment later)."""
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_for(pred, timeout=WAIT, step=0.05):
-    """Poll @pred until it returns a true value (returned) or @timeout passes (None)."""
-    end = time.monotonic() + timeout
-    while True:
-        v = pred()
-        if v or time.monotonic() > end:
-            return v or None
-        time.sleep(step)
 
 
 # ---- audio files ------------------------------------------------------------------
