@@ -87,6 +87,7 @@ event_log=$work/events.jsonl
 cdr_delay=1000
 [conference]
 prompts_dir=$top/conf/prompts
+record_dir=$work
 EOF
 cat >"$work/demo.scn" <<EOF
 # callers dial 800 with the PIN as a call parameter; 9001-9003 are the dial-out targets
@@ -135,8 +136,8 @@ say "recording"
 if [ -s "$work/demo-recording.wav" ]; then
 	echo "the room's mix: $work/demo-recording.wav"
 else
-	echo "not available yet: the conference asked for $work/demo-recording.wav (record=),"
-	echo "but the media core's recorder has not landed; what Alice heard is in $work/alice-heard.wav"
+	echo "missing: the conference asked for $work/demo-recording.wav (record=); the engine's"
+	echo "log in $work/sim-events.jsonl says why; what Alice heard is in $work/alice-heard.wav"
 fi
 echo "event log (JSON lines): $work/events.jsonl; protocol transcript: $work/transcript.txt"
 
@@ -145,8 +146,11 @@ entered=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE kind = 'enter' AND ro
 total=$(sqlite3 "$db" "SELECT count(*) FROM events;")
 ended=$(sqlite3 "$db" "SELECT count(*) FROM events WHERE kind = 'end' AND detail = 'schedule-ended';")
 echo "simulator status $status (0: every expectation held, so the callers heard each other);"
-echo "$entered participants entered, $total events stored, end on schedule recorded: $ended"
-if [ "$status" -eq 0 ] && [ "$entered" -ge 3 ] && [ "$total" -gt 0 ] && [ "$ended" -ge 1 ]; then
+recorded=$([ -s "$work/demo-recording.wav" ] && echo yes || echo no)
+echo "$entered participants entered, $total events stored, end on schedule recorded: $ended," \
+	"room recorded: $recorded"
+if [ "$status" -eq 0 ] && [ "$entered" -ge 3 ] && [ "$total" -gt 0 ] && [ "$ended" -ge 1 ] &&
+	[ "$recorded" = yes ]; then
 	echo "demo: OK"
 	exit 0
 fi
