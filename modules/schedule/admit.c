@@ -103,10 +103,8 @@ void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_c
 		ce_msg_set(msg, "lonely", "true");
 	if (c->record && c->record_file && *c->record_file)
 		ce_msg_set(msg, "record", c->record_file);
-	else if (c->record)
-		ce_msg_setf(msg, "record", "%s/%s-%" G_GINT64_FORMAT ".wav",
-		        ce_engine_state_dir(s->ce) ? ce_engine_state_dir(s->ce) : g_get_tmp_dir(),
-		        c->room, c->id);
+	else if (c->record) /* relative: the conference module files it under record_dir */
+		ce_msg_setf(msg, "record", "%s-%" G_GINT64_FORMAT ".wav", c->room, c->id);
 	ce_msg_setf(msg, "conference_id", "%" G_GINT64_FORMAT, c->id);
 	apply_options(msg, c->options);
 }

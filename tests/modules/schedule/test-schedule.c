@@ -350,6 +350,7 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	struct ce_msg *m;
 
 	cancelled->cancelled = true;
+	soon->record = true; /* no record_file: the room and id, under [conference] record_dir */
 	now->max_participants = 7;
 	now->record = true;
 	now->record_file = g_strdup("/tmp/board.wav");
@@ -375,7 +376,11 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	ce_msg_unref(m);
 	assert_admit(
 	        f, "schedule/board", NULL, "sip/2", "conf/board");   /* the room name works too */
-	assert_admit(f, "schedule/801", NULL, "sip/3", "conf/soon"); /* early join */
+	m = execute(f, "schedule/801", NULL, "sip/3"); /* early join */
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/soon");
+	g_assert_true(g_str_has_prefix(ce_msg_get_def(m, "record", ""), "soon-"));
+	g_assert_true(g_str_has_suffix(ce_msg_get_def(m, "record", ""), ".wav"));
+	ce_msg_unref(m);
 	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
 	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
 	assert_admit(f, "schedule/804", NULL, "sip/6", "forbidden ended");
