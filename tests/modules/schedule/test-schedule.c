@@ -375,8 +375,8 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
 	ce_msg_unref(m);
 	assert_admit(
-	        f, "schedule/board", NULL, "sip/2", "conf/board");   /* the room name works too */
-	m = execute(f, "schedule/801", NULL, "sip/3"); /* early join */
+	        f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
+	m = execute(f, "schedule/801", NULL, "sip/3");             /* early join */
 	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/soon");
 	g_assert_true(g_str_has_prefix(ce_msg_get_def(m, "record", ""), "soon-"));
 	g_assert_true(g_str_has_suffix(ce_msg_get_def(m, "record", ""), ".wav"));
