@@ -10,6 +10,12 @@
  * admission is from its planned issue time to its callback on the main
  * loop.  Prints percentiles and how many were answered within 100 ms.
  *
+ * Then, with the database down (a PostgreSQL address that takes the TCP
+ * connection and never answers): how long the store's start takes
+ * (connect_timeout_ms 200, query_timeout_ms 3000: it should end soon after
+ * the first) and how soon an admission is answered "unavailable"; the
+ * tests check that it is, this measures when.
+ *
  *   bench/bench-store [-n CALLERS] [-t SECONDS] [-w WORKERS]
  */
 
@@ -17,6 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <glib/gstdio.h>
 
 #include "modules/store/store.h"
@@ -176,6 +185,70 @@ static int bench_one(const char *name, struct ce_store_options *o, int n, double
 	return within == n && b.ok == n ? 0 : 2;
 }
 
+static void admitted_down(const struct ce_admission *a, void *arg)
+{
+	gint64 *answered = arg;
+
+	answered[0] = g_get_monotonic_time();
+	answered[1] = a->result;
+}
+
+/* A TCP listener on 127.0.0.1 that never accepts nor answers; *@port is its port. */
+static int silent_listener(int *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0 ||
+	        getsockname(fd, (struct sockaddr *)&a, &len) < 0) {
+		perror("bench-store: silent listener");
+		exit(1);
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* The start on a silent PostgreSQL server, and an admission then. */
+static int bench_down(struct ce_store_options o)
+{
+	GMainContext *ctx = g_main_context_ref_thread_default();
+	struct ce_store *st;
+	GError *err = NULL;
+	gint64 t0, started, answered[2] = {0, -1};
+	int port, fd = silent_listener(&port), rc = 0;
+	char *conninfo = g_strdup_printf(
+	        "host=127.0.0.1 port=%d dbname=none connect_timeout=60 sslmode=disable", port);
+
+	o.backend = CE_STORE_POSTGRESQL;
+	o.pg_conninfo = conninfo;
+	o.query_timeout_ms = 3000;
+	o.connect_timeout_ms = 200;
+	t0 = g_get_monotonic_time();
+	if (ce_store_new(&st, &o, ctx, &err) < 0) {
+		fprintf(stderr, "bench-store: down: %s\n", err->message);
+		rc = 1;
+		goto out;
+	}
+	started = g_get_monotonic_time();
+	ce_store_admit(st, "800", "1234", g_get_real_time(), admitted_down, answered, NULL);
+	while (!answered[0] && g_get_monotonic_time() < started + 60 * G_USEC_PER_SEC)
+		if (!g_main_context_iteration(ctx, FALSE))
+			g_usleep(100);
+	printf("down       start %.0f ms (connect_timeout_ms 200, query_timeout_ms 3000)  "
+	       "admission answered %s in %.2f ms\n",
+	        (started - t0) / 1000.0,
+	        answered[1] == CE_ADMIT_UNAVAILABLE ? "unavailable" : "otherwise (wrong)",
+	        answered[0] ? (answered[0] - started) / 1000.0 : -1.0);
+	rc = answered[1] == CE_ADMIT_UNAVAILABLE ? 0 : 2;
+	ce_store_free(st);
+out:
+	close(fd);
+	g_free(conninfo);
+	g_main_context_unref(ctx);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	int n = 1000, workers = 4, opt, rc = 0;
@@ -207,6 +280,7 @@ int main(int argc, char **argv)
 		printf("postgresql skipped: CE_TEST_PG_CONNINFO is not set "
 		       "(run: tests/pg-harness.sh bench/bench-store)\n");
 	}
+	rc |= bench_down(o);
 	cmd = g_strdup_printf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "bench-store: could not remove %s\n", dir);

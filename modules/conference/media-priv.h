@@ -2,6 +2,7 @@
 #ifndef CE_MEDIA_PRIV_H
 #define CE_MEDIA_PRIV_H
 
+#include <time.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -76,6 +77,21 @@ struct ce_media_qev {
  */
 #define CE_MEDIA_PHASES   4
 #define CE_MEDIA_PHASE_NS 5000000L
+/*
+ * A media thread's time: now() reads it and sleep_until() returns once it
+ * has reached t, on CLOCK_MONOTONIC's scale.  Each is called once per
+ * wake, never per packet.  The engine runs on ce_media_clock_real; a test
+ * passes its own in ce_media_conf.clock to step the thread wake by wake
+ * (test-media's late-talker), which makes timing a test can count on.
+ */
+struct ce_media_clock {
+	void (*now)(void *arg, struct timespec *t);
+	void (*sleep_until)(void *arg, const struct timespec *t);
+	void *arg;
+};
+
+extern const struct ce_media_clock ce_media_clock_real;
+
 /* Wakes a room waits at most for a seated talker's late packet. */
 #define CE_MEDIA_DEFER_MAX 2
 

@@ -606,20 +606,37 @@ static void add_ns(struct timespec *t, long ns)
 	}
 }
 
+static void real_now(void *arg, struct timespec *t)
+{
+	(void)arg;
+	clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static void real_sleep_until(void *arg, const struct timespec *t)
+{
+	(void)arg;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, t, NULL) == EINTR)
+		;
+}
+
+/** CLOCK_MONOTONIC and an absolute clock_nanosleep: the engine's clock. */
+const struct ce_media_clock ce_media_clock_real = {real_now, real_sleep_until, NULL};
+
 /* The thread: one absolute clock for all its rooms, waking every 5 ms. */
 gpointer ce_media_shard_run(gpointer data)
 {
 	struct ce_shard *s = data;
+	const struct ce_media_clock *clk =
+	        s->m->conf.clock ? s->m->conf.clock : &ce_media_clock_real;
 	struct timespec next, now;
 
-	clock_gettime(CLOCK_MONOTONIC, &next);
+	clk->now(clk->arg, &next);
 	while (!g_atomic_int_get(&s->quit)) {
 		int64_t late;
 
 		add_ns(&next, CE_MEDIA_PHASE_NS);
-		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
-			;
-		clock_gettime(CLOCK_MONOTONIC, &now);
+		clk->sleep_until(clk->arg, &next);
+		clk->now(clk->arg, &now);
 		late = (int64_t)(now.tv_sec - next.tv_sec) * 1000000000L + now.tv_nsec -
 		       next.tv_nsec;
 		if (late > 5 * TICK_NS) {

@@ -16,6 +16,8 @@ struct ce_media_room;
 struct ce_media_leg;
 struct ce_media_play;
 
+struct ce_media_clock;
+
 struct ce_media_conf {
 	const char *bind_ip;     /* local address of the RTP sockets ("0.0.0.0") */
 	unsigned port;           /* first port (thread i binds port + i); 0: any */
@@ -23,6 +25,8 @@ struct ce_media_conf {
 	unsigned rtp_timeout_ms; /* no RTP for this long: CE_MEDIA_EV_RTP_TIMEOUT (5000) */
 	unsigned jbuf_min_ms;    /* jitter buffer delay bounds (20, 200) */
 	unsigned jbuf_max_ms;
+	/* The media threads' clock (NULL: CLOCK_MONOTONIC); tests drive it. */
+	const struct ce_media_clock *clock;
 };
 
 enum ce_media_ev_type {

@@ -4,7 +4,6 @@
 #endif
 #include <errno.h>
 #include <math.h>
-#include <poll.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -37,6 +36,24 @@ struct peer {
 	unsigned starts, stops, timeouts;
 };
 
+/*
+ * A media clock the test steps: the media thread's sleep_until() waits
+ * until the test has moved the time there.  step_wake() moves it one wake
+ * and returns once the thread has done that wake and sleeps again, so the
+ * packets sent before it are read at that wake (loopback UDP queues a
+ * datagram on the receiving socket within sendto()) and the frames it
+ * mixed are in the peers' sockets.  Between steps the thread is parked and
+ * the test may read its state.
+ */
+struct test_clock {
+	struct ce_media_clock clock;
+	GMutex lock;
+	GCond cond;
+	int64_t now;      /* ns */
+	int64_t sleeping; /* until when the thread sleeps; 0 while it runs */
+	bool free;        /* let the thread run (its end) */
+};
+
 struct test {
 	struct ce_media *m;
 	struct ce_media_room *room;
@@ -44,13 +61,11 @@ struct test {
 	struct peer peer[PEERS];
 	int intruder;
 	unsigned speaking, max_speakers, destroyed;
-	bool flags_test;  /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
-	bool offset;      /* peer 1 sends 10 ms after the others: another phase of the tick */
-	bool late;        /* from LATE_FROM, every 5th packet of peer 1 comes after the mix */
-	double mix_after; /* late: the least time from the far ends' sends to a mixed frame (s) */
-	unsigned late_sent, late_delayed; /* late packets; sent too late for the room to wait */
-	gint muted;                       /* set by the main loop once the mute is applied */
-	unsigned muted_tick;              /* the far end's tick when it saw that */
+	bool flags_test; /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
+	bool offset;     /* peer 1 sends 10 ms after the others: another phase of the tick */
+	struct test_clock *clock; /* the media thread's, stepped by the test; NULL: the real one */
+	gint muted;               /* set by the main loop once the mute is applied */
+	unsigned muted_tick;      /* the far end's tick when it saw that */
 	GMainLoop *loop;
 };
 
@@ -121,6 +136,77 @@ static void sleep_until(struct timespec *next)
 		;
 }
 
+static void clock_now(void *arg, struct timespec *t)
+{
+	struct test_clock *c = arg;
+
+	g_mutex_lock(&c->lock);
+	t->tv_sec = c->now / 1000000000L;
+	t->tv_nsec = c->now % 1000000000L;
+	g_mutex_unlock(&c->lock);
+}
+
+static void clock_sleep_until(void *arg, const struct timespec *t)
+{
+	struct test_clock *c = arg;
+
+	g_mutex_lock(&c->lock);
+	c->sleeping = t->tv_sec * 1000000000L + t->tv_nsec;
+	g_cond_broadcast(&c->cond);
+	while (c->now < c->sleeping && !c->free)
+		g_cond_wait(&c->cond, &c->lock);
+	c->now = MAX(c->now, c->sleeping);
+	c->sleeping = 0;
+	g_mutex_unlock(&c->lock);
+}
+
+static void clock_init(struct test_clock *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->clock = (struct ce_media_clock){clock_now, clock_sleep_until, c};
+	g_mutex_init(&c->lock);
+	g_cond_init(&c->cond);
+	c->now = 1000 * 1000000000L;
+}
+
+/* With c->lock held: wait (bounded) until the thread sleeps past now. */
+static void clock_wait_asleep(struct test_clock *c)
+{
+	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	while (c->sleeping <= c->now)
+		g_assert_true(
+		        g_cond_wait_until(&c->cond, &c->lock, deadline) || c->sleeping > c->now);
+}
+
+/* One wake of the media thread; then its events on the main loop. */
+static void step_wake(struct test_clock *c)
+{
+	g_mutex_lock(&c->lock);
+	clock_wait_asleep(c);
+	c->now += CE_MEDIA_PHASE_NS;
+	g_cond_broadcast(&c->cond);
+	clock_wait_asleep(c);
+	g_mutex_unlock(&c->lock);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+}
+
+/* Let the thread run free, to see its quit flag. */
+static void clock_release(struct test_clock *c)
+{
+	g_mutex_lock(&c->lock);
+	c->free = true;
+	g_cond_broadcast(&c->cond);
+	g_mutex_unlock(&c->lock);
+}
+
+static void clock_clear(struct test_clock *c)
+{
+	g_mutex_clear(&c->lock);
+	g_cond_clear(&c->cond);
+}
+
 static gboolean quit_idle(gpointer data)
 {
 	g_main_loop_quit(data);
@@ -159,71 +245,21 @@ static void run_far_ends(void (*tick)(void *, unsigned), void *arg, unsigned tic
 	g_thread_join(th);
 }
 
-/* Whether peer 1's packet of this tick is sent late (the late test). */
-static bool late_tick(const struct test *t, unsigned tick)
-{
-	return t->late && tick >= LATE_FROM && tick % 5 == 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-/*
- * The late test's timing, taken from the engine's own: before LATE_FROM,
- * how soon after the sends the room's mix comes back (its wake, which
- * follows the packets); from then on, every 5th packet of peer 1 is sent
- * a millisecond after that, so it misses the room's wake and comes within
- * the next one, with 9 ms to spare for a busy machine.
- */
-static void late_peer1(struct test *t, unsigned tick, double sent)
-{
-	struct pollfd pfd = {.fd = t->peer[2].fd, .events = POLLIN};
-
-	if (tick >= 20 && tick < LATE_FROM) {
-		if (poll(&pfd, 1, 15) == 1 && (t->mix_after == 0 || now_s() - sent < t->mix_after))
-			t->mix_after = now_s() - sent;
-		return;
-	}
-	if (!late_tick(t, tick))
-		return;
-	while (now_s() < sent + t->mix_after + 0.001)
-		g_usleep(200);
-	send_rtp(&t->media_addr, t->peer[1].fd, (uint8_t)ce_codec_rtp_pt(t->peer[1].codec), tick,
-	        freq[1], t->peer[1].codec, 12 + 160);
-	/* This thread may have been kept from running (a busy machine) past
-	 * the room's two wakes of waiting, which end 10 ms after its wake,
-	 * somewhat before mix_after (the room's mixing and sending take
-	 * time): a packet sent 4 ms later than meant may be waited for. */
-	t->late_sent++;
-	t->late_delayed += now_s() > sent + t->mix_after + 0.005;
-	receive_all(&t->peer[1], tick);
-}
-
 /* The far ends' tick: send a tone each, plus hostile packets; record the mix. */
 static void far_ends(void *data, unsigned tick)
 {
 	struct test *t = data;
-	double sent = now_s();
 
 	for (unsigned i = 0; i < PEERS; i++) {
 		struct peer *p = &t->peer[i];
 
 		if (t->offset && i == 1)
 			g_usleep(10000);
-		if (i == 1 && late_tick(t, tick))
-			continue; /* sent by late_peer1() */
 		if (i != 0 || tick < A_STOPS || t->flags_test)
 			send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick,
 			        freq[i], p->codec, 12 + 160);
 		receive_all(p, tick);
 	}
-	if (t->late)
-		late_peer1(t, tick, sent);
 	if (g_atomic_int_get(&t->muted) && !t->muted_tick)
 		t->muted_tick = tick;
 	/* Hostile: a stranger, a wrong payload type, truncated, huge. */
@@ -352,7 +388,8 @@ static void check_hearing(struct test *t)
 	}
 }
 
-static void start(struct test *t, const unsigned *flags)
+/* The media engine, its room and the far ends' legs; t->clock drives it if set. */
+static void setup(struct test *t, const unsigned *flags)
 {
 	struct ce_media_conf conf;
 	struct sockaddr_storage ss;
@@ -362,6 +399,7 @@ static void start(struct test *t, const unsigned *flags)
 	ce_media_conf_default(&conf);
 	conf.bind_ip = "127.0.0.1";
 	conf.rtp_timeout_ms = 300;
+	conf.clock = t->clock ? &t->clock->clock : NULL;
 	g_assert_cmpint(ce_media_new(&t->m, &conf, on_event, t, &error), ==, 0);
 	g_assert_no_error(error);
 	g_assert_cmpint(ce_media_room_new(&t->room, t->m, 8000, 4, 3, 1000), ==, 0);
@@ -378,6 +416,12 @@ static void start(struct test *t, const unsigned *flags)
 	}
 	t->intruder = ce_test_udp_loopback(&(struct sockaddr_in){0});
 	t->loop = g_main_loop_new(NULL, FALSE);
+}
+
+/* Set up and play the far ends' TICKS ticks on the real clock. */
+static void start(struct test *t, const unsigned *flags)
+{
+	setup(t, flags);
 	run_far_ends(far_ends, t, TICKS, t->loop);
 }
 
@@ -390,10 +434,14 @@ static void finish(struct test *t)
 	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
 	while ((t->peer[0].leg || t->peer[1].leg || t->peer[2].leg) &&
 	        g_get_monotonic_time() < deadline)
-		if (!g_main_context_iteration(NULL, FALSE))
+		if (t->clock)
+			step_wake(t->clock);
+		else if (!g_main_context_iteration(NULL, FALSE))
 			g_usleep(1000);
 	for (unsigned i = 0; i < PEERS; i++)
 		g_assert_null(t->peer[i].leg);
+	if (t->clock)
+		clock_release(t->clock);
 	ce_media_free(t->m);
 	for (unsigned i = 0; i < PEERS; i++)
 		close(t->peer[i].fd);
@@ -543,42 +591,109 @@ static void test_phase_arrivals(void)
 	g_assert_cmpuint(ce_media_arrivals_now(&a), ==, 1u << 1);
 }
 
+/* The wake of the tick the parked media thread does next. */
+static unsigned next_phase(const struct test *t)
+{
+	return (unsigned)((t->m->shards[0].wake + 1) % CE_MEDIA_PHASES);
+}
+
+/* One wake on the test's clock, then what the peers got (at far-end tick). */
+static void clocked_wake(struct test *t, unsigned tick)
+{
+	step_wake(t->clock);
+	for (unsigned i = 0; i < PEERS; i++)
+		receive_all(&t->peer[i], tick);
+}
+
+static void send_tone(struct test *t, unsigned i, unsigned tick)
+{
+	struct peer *p = &t->peer[i];
+
+	send_rtp(&t->media_addr, p->fd, (uint8_t)ce_codec_rtp_pt(p->codec), tick, freq[i], p->codec,
+	        12 + 160);
+}
+
+/* The late test's far ends send just before this wake of the media tick. */
+#define SEND_PHASE 2
+
 /*
  * A talker whose packet comes just after its room's wake, now and then,
  * once the room is where its talkers' packets come: the room waits a wake
- * or two for it that tick, so its jitter buffer never waits a frame (which
- * would conceal one and add a frame of delay).
+ * for it that tick, so its jitter buffer never waits a frame (which would
+ * conceal one and add a frame of delay).  On the test's clock: every tick
+ * the far ends' packets are in before the wake at SEND_PHASE, where the
+ * room settles; from LATE_FROM, every 5th packet of peer 1 comes between
+ * that wake and the next.
  */
 static void test_late_talker(void)
 {
 	static const unsigned flags[PEERS] = {0, 0, 0};
-	struct test t = {.late = true};
-	struct ce_media_leg_stats st, ctl;
+	struct test_clock clock;
+	struct test t = {.clock = &clock};
 	struct ce_media_stats ms;
+	uint64_t deferred = 0;
+	unsigned late = 0, put_off = 0, mixed_next = 0, on_time = 0;
 
-	start(&t, flags);
+	clock_init(&clock);
+	setup(&t, flags);
+	for (unsigned tick = 0; tick < TICKS; tick++) {
+		bool is_late = tick >= LATE_FROM && tick % 5 == 0;
+		unsigned before = t.peer[2].n_heard;
+
+		while (next_phase(&t) != SEND_PHASE)
+			clocked_wake(&t, tick);
+		if (tick == LATE_FROM) {
+			/* It followed its talkers there (from phase 0, two steps). */
+			g_assert_cmpuint(t.room->phase, ==, SEND_PHASE);
+			ce_media_stats(t.m, &ms);
+			deferred = ms.deferred;
+		}
+		for (unsigned i = 0; i < PEERS; i++)
+			if (i != 1 || !is_late)
+				send_tone(&t, i, tick);
+		before = t.peer[2].n_heard;
+		clocked_wake(&t, tick);
+		if (!is_late) {
+			on_time += tick >= LATE_FROM && t.peer[2].n_heard == before + 160;
+			continue;
+		}
+		late++;
+		put_off += t.peer[2].n_heard == before;
+		send_tone(&t, 1, tick);
+		clocked_wake(&t, tick);
+		mixed_next += t.peer[2].n_heard == before + 160;
+	}
 	check_hearing(&t);
-	ce_media_leg_stats(t.peer[1].leg, &st);
-	ce_media_leg_stats(t.peer[2].leg, &ctl);
-	g_assert_cmpuint(st.jbuf.packets, >=, TICKS - 10);
-	g_assert_cmpuint(t.late_sent, ==, (TICKS - LATE_FROM) / 5);
-	/* None of its frames waited for, but for what a busy machine did to
-	 * every leg (peer 2, always on time, shows that) or to the sending of
-	 * a late packet itself; without the room waiting, 3 or 4 of the 14. */
-	g_assert_cmpuint(st.jbuf.stalls, <=, ctl.jbuf.stalls + t.late_delayed);
-	g_assert_cmpuint(st.jbuf.concealed, <=, 2 * 160 * st.jbuf.stalls);
-	g_assert_cmpuint(st.jbuf.late, ==, 0);
-	/* The media totals: the late packets put their room off (all 14 on a
-	 * quiet machine; on a busy one the room's wake itself may come after
-	 * some of them); peer 0's silence after A_STOPS is waited for and made
-	 * up. */
+	g_assert_cmpuint(late, ==, (TICKS - LATE_FROM) / 5);
+	/* Each late packet put its room off by one wake (the listeners got
+	 * nothing at the room's wake, the frame at the next); the others were
+	 * mixed at the room's wake. */
+	g_assert_cmpuint(put_off, ==, late);
+	g_assert_cmpuint(mixed_next, ==, late);
+	g_assert_cmpuint(on_time, ==, TICKS - LATE_FROM - late);
 	ce_media_stats(t.m, &ms);
-	g_assert_cmpfloat(t.mix_after, >, 0);
-	g_assert_cmpuint(ms.deferred, >=, 1);
+	g_assert_cmpuint(ms.deferred - deferred, ==, late);
+	/* So no jitter buffer waited for a frame or made one up. */
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct ce_media_leg_stats st;
+
+		ce_media_leg_stats(t.peer[i].leg, &st);
+		if (g_test_verbose())
+			g_printerr("peer %u: packets %" G_GUINT64_FORMAT
+			           " stalls %" G_GUINT64_FORMAT " concealed %" G_GUINT64_FORMAT
+			           "\n",
+			        i, (guint64)st.jbuf.packets, (guint64)st.jbuf.stalls,
+			        (guint64)st.jbuf.concealed);
+		g_assert_cmpuint(st.jbuf.packets, ==, TICKS);
+		g_assert_cmpuint(st.jbuf.stalls, ==, 0);
+		g_assert_cmpuint(st.jbuf.concealed, ==, 0);
+		g_assert_cmpuint(st.jbuf.late, ==, 0);
+	}
 	g_assert_cmpuint(ms.rx_late, ==, 0);
-	g_assert_cmpuint(ms.waits, >, 0);
-	g_assert_cmpuint(ms.concealed, >=, ms.waits * 160);
+	g_assert_cmpuint(ms.waits, ==, 0);
+	g_assert_cmpuint(ms.overruns, ==, 0);
 	finish(&t);
+	clock_clear(&clock);
 }
 
 /* Talkers whose packets come 10 ms apart (two phases of the tick): the

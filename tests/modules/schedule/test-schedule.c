@@ -767,7 +767,6 @@ static void test_unavailable(void)
 	        "[store]\nbackend=postgresql\npg_conninfo=host=%s/nowhere port=1 "
 	        "connect_timeout=1\nspool_dir=%s/spool\n[schedule]\nadmit_timeout=3000\n",
 	        dir, dir);
-	gint64 t;
 
 	memset(f, 0, sizeof(*f));
 	g_assert_cmpint(ce_config_parse(&cfg, text, -1, "test.conf", NULL), ==, 0);
@@ -776,10 +775,9 @@ static void test_unavailable(void)
 	f->sent = g_ptr_array_new_with_free_func((GDestroyNotify)ce_msg_unref);
 	ce_bus_set_uplink(f->bus, &uplink, f);
 	g_assert_cmpint(ce_engine_start(f->ce, only), ==, 0);
-	t = g_get_monotonic_time();
+	/* Answered (assert_admit's wait is bounded), not left to the caller's
+	 * timeout; how soon is bench-store's "down". */
 	assert_admit(f, "schedule/800", "1234", "sip/1", "service-unavailable unavailable");
-	/* bounded by admit_timeout at most, with some room for a slow machine */
-	g_assert_cmpint(g_get_monotonic_time() - t, <, 30 * G_USEC_PER_SEC);
 	/* ad-hoc rooms go on working without the database */
 	assert_admit(f, "conf/adhoc", NULL, "sip/2", "conf/adhoc");
 	ce_engine_stop(f->ce);

@@ -566,7 +566,6 @@ static void test_silent_server(struct fx *f, gconstpointer data)
 	struct admit_wait w;
 	GString *s = g_string_new(NULL);
 	char *conninfo = NULL;
-	gint64 t;
 	int fd, port;
 
 	if (f->skip)
@@ -579,13 +578,11 @@ static void test_silent_server(struct fx *f, gconstpointer data)
 	f->opt.pg_conninfo = conninfo;
 	f->opt.query_timeout_ms = 3000;
 	f->opt.connect_timeout_ms = 200;
+	/* The start gave up after connect_timeout_ms (its warning says so), not
+	 * after the query timeout; how long it took is bench-store's "down". */
 	g_test_expect_message("store", G_LOG_LEVEL_WARNING, "*no connection within 200 ms*");
-	t = g_get_monotonic_time();
 	g_assert_cmpint(fx_open(f, NULL), ==, 0);
-	t = g_get_monotonic_time() - t;
 	g_test_assert_expected_messages();
-	g_test_message("start took %" G_GINT64_FORMAT " ms", t / 1000);
-	g_assert_cmpint(t, <, 2500 * 1000); /* well before the query timeout */
 	g_assert_false(ce_store_is_up(f->st));
 	g_assert_cmpint(admit(f, "800", "1234", T0, &w), ==, CE_ADMIT_UNAVAILABLE);
 	ce_store_add_event(f->st, &(struct ce_event){.kind = CE_EVENT_END, .room = "x", .at = T0});
