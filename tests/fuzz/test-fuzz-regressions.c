@@ -1,9 +1,11 @@
-/* test-fuzz-regressions.c - replays the fuzz corpus and every crash input ever found */
+/* test-fuzz-regressions.c - replays a fuzz target's corpus and every crash input it ever found */
 /*
- * Built with the normal compiler (and the sanitizers of the build), this
- * runs each file of tests/fuzz/corpus/protocol and
- * tests/fuzz/regressions/protocol through the same LLVMFuzzerTestOneInput
- * that libFuzzer drives; a broken invariant aborts the test.
+ * Built with the normal compiler (and the sanitizers of the build), once
+ * per fuzz target (CE_FUZZ_TARGET names it; "protocol" by default), this
+ * runs each file of tests/fuzz/corpus/TARGET and tests/fuzz/regressions/TARGET
+ * through the same LLVMFuzzerTestOneInput that libFuzzer drives; a broken
+ * invariant aborts the test.  No clang is needed, so every build, the
+ * sanitizer build included, replays them.
  */
 #define G_LOG_DOMAIN "test-fuzz"
 
@@ -11,7 +13,13 @@
 #include <string.h>
 #include <glib.h>
 
+#ifndef CE_FUZZ_TARGET
+#define CE_FUZZ_TARGET "protocol"
+#endif
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* Optional, as for libFuzzer: a target that needs set-up defines it. */
+int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 
 static void run_file(gconstpointer data)
 {
@@ -50,7 +58,7 @@ static char *src_dir(void)
 /* Add one test per file of @sub (sorted, so that the TAP numbers are stable). */
 static unsigned add_dir(GPtrArray *keep, const char *top, const char *sub)
 {
-	char *dir = g_build_filename(top, "tests", "fuzz", sub, "protocol", NULL);
+	char *dir = g_build_filename(top, "tests", "fuzz", sub, CE_FUZZ_TARGET, NULL);
 	GDir *d = g_dir_open(dir, 0, NULL);
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	const char *name;
@@ -64,7 +72,7 @@ static unsigned add_dir(GPtrArray *keep, const char *top, const char *sub)
 	for (i = 0; i < names->len; i++) {
 		char *path = g_build_filename(dir, g_ptr_array_index(names, i), NULL);
 		char *test = g_strdup_printf(
-		        "/fuzz/protocol/%s/%s", sub, (char *)g_ptr_array_index(names, i));
+		        "/fuzz/" CE_FUZZ_TARGET "/%s/%s", sub, (char *)g_ptr_array_index(names, i));
 
 		g_ptr_array_add(keep, path);
 		g_ptr_array_add(keep, test);
@@ -84,8 +92,10 @@ int main(int argc, char **argv)
 	int r;
 
 	g_test_init(&argc, &argv, NULL);
+	if (LLVMFuzzerInitialize)
+		LLVMFuzzerInitialize(&argc, &argv);
 	if (add_dir(keep, top, "corpus") == 0)
-		g_error("no corpus found under %s/tests/fuzz/corpus/protocol", top);
+		g_error("no corpus found under %s/tests/fuzz/corpus/" CE_FUZZ_TARGET, top);
 	add_dir(keep, top, "regressions");
 	r = g_test_run();
 	g_ptr_array_unref(keep);
