@@ -602,9 +602,7 @@ void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg)
 		g_message("room '%s': %s", ((struct ce_room *)ev->room)->name, ev->error);
 		break;
 	case CE_CMEDIA_RECORD_FAILED:
-		g_warning("room '%s': recording stopped: %s", ((struct ce_room *)ev->room)->name,
-		        ev->error);
-		g_clear_pointer(&((struct ce_room *)ev->room)->record, g_free);
+		ce_room_record_failed(ev->room, ev->error, ev->err);
 		break;
 	}
 }

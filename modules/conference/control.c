@@ -433,8 +433,8 @@ static void status_line(struct ce_engine *ce, GString *out, void *arg)
 	struct ce_conf *conf = arg;
 
 	(void)ce;
-	g_string_append_printf(
-	        out, "rooms=%u,legs=%u", g_hash_table_size(conf->rooms), conf->all->len);
+	g_string_append_printf(out, "rooms=%u,legs=%u,record_failures=%u",
+	        g_hash_table_size(conf->rooms), conf->all->len, conf->record_failures);
 	if (conf->media && conf->media->stats)
 		conf->media->stats(conf->media_arg, out);
 }

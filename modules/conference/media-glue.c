@@ -93,6 +93,7 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 		ev.type = mev->type == CE_MEDIA_EV_PLAY_DONE ? CE_CMEDIA_PLAY_FAILED
 		                                             : CE_CMEDIA_RECORD_FAILED;
 		ev.error = mev->error;
+		ev.err = mev->err;
 		ev.path = mev->path;
 		g->evh(&ev, g->evarg);
 		return;

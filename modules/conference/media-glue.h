@@ -57,6 +57,7 @@ struct ce_cmedia_event {
 	} speakers[CE_CMEDIA_MAX_SPEAKERS];
 	const char *error; /* *_FAILED: why, for the log */
 	const char *path;  /* *_FAILED: the file */
+	int err;           /* RECORD_FAILED: the errno of a failed write (ENOSPC...), or 0 */
 };
 
 /*

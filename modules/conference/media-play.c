@@ -471,6 +471,7 @@ static void rec_gone(struct ce_media *m, struct ce_media_rec *r, bool ack)
 	if (r->room->rec_main == r)
 		r->room->rec_main = NULL;
 	ev.error = ce_mfile_error(r->f);
+	ev.err = ce_mfile_errno(r->f);
 	ev.path = ce_mfile_path(r->f);
 	if (ev.error && !r->room->removing) {
 		g_message("%s", ev.error);

@@ -54,6 +54,7 @@ struct ce_media_event {
 	struct ce_media_play *play; /* PLAY_DONE */
 	void *play_user;            /* PLAY_DONE: the player's user data */
 	const char *error;          /* PLAY_DONE, REC_FAILED: why (valid in the handler) */
+	int err;                    /* REC_FAILED: the errno of a failed write (ENOSPC...), or 0 */
 	const char *path;           /* PLAY_DONE, REC_*: the file */
 	uint64_t count;             /* PLAY_DONE: underruns, REC_DROPS: frames dropped */
 };

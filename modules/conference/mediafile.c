@@ -49,11 +49,13 @@ struct ce_mfile {
 	gint failed; /* error is set */
 	gint closed; /* the main thread let go */
 	char *error;
+	int err; /* the errno of a failed write, or 0 (set before failed) */
 	/* I/O thread only. */
 	bool opened;
 	int fd; /* recorder: the file created for it (-1: create path) until sf owns it */
 	SNDFILE *sf;
 	sf_count_t unsynced; /* recorder: samples written since the header was rewritten */
+	sf_count_t written;  /* recorder: samples written */
 	bool header;         /* recorder: the format has a length in its header to keep current */
 	unsigned channels;
 	SRC_STATE *src;
@@ -276,17 +278,44 @@ static void fill_tone(struct ce_mfile *f)
 	}
 }
 
+/*
+ * A write failed (disk full, file too large, I/O error) after @done
+ * whole samples: end the file there, dropping any part of a sample the
+ * failed write left, with a header that says so, and close it now.
+ */
+static void write_failed(struct ce_mfile *f, sf_count_t done, int err)
+{
+	f->err = err;
+	fail(f, "cannot write", g_strerror(err));
+	if (f->header) {
+		sf_command(f->sf, SFC_FILE_TRUNCATE, &done, sizeof(done));
+		sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+	}
+	sf_close(f->sf); /* its own header rewrite does not grow the file */
+	f->sf = NULL;
+}
+
 /* Write what a recorder's ring holds. */
 static void drain(struct ce_mfile *f)
 {
 	int16_t pcm[FRAME_MAX];
 
 	while (ring_get(f, pcm)) {
+		sf_count_t n;
+
 		if (!f->sf || g_atomic_int_get(&f->failed))
 			continue;
-		if (sf_write_short(f->sf, pcm, f->frame) != (sf_count_t)f->frame)
-			fail(f, "cannot write", sf_strerror(f->sf));
-		f->unsynced += f->frame;
+		errno = 0;
+		n = sf_write_short(f->sf, pcm, f->frame);
+		if (n != (sf_count_t)f->frame) {
+			int err = errno;
+
+			write_failed(f, f->written + MAX(n, 0),
+			        sf_error(f->sf) == SF_ERR_SYSTEM && err ? err : EIO);
+			return;
+		}
+		f->written += n;
+		f->unsynced += n;
 	}
 	if (f->header && f->sf && f->unsynced >= (sf_count_t)f->rate) {
 		sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
@@ -483,6 +512,12 @@ void ce_mfile_close(struct ce_mfile *f)
 const char *ce_mfile_error(const struct ce_mfile *f)
 {
 	return g_atomic_int_get(&f->failed) ? f->error : NULL;
+}
+
+/** The errno of a recorder's failed write (ENOSPC, EFBIG, EIO...), 0 if none failed. */
+int ce_mfile_errno(const struct ce_mfile *f)
+{
+	return g_atomic_int_get(&f->failed) ? f->err : 0;
 }
 
 /** The file's path. */

@@ -36,6 +36,7 @@ int ce_mfile_recorder_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd, unsigned rate);
 void ce_mfile_close(struct ce_mfile *f);
 const char *ce_mfile_error(const struct ce_mfile *f);
+int ce_mfile_errno(const struct ce_mfile *f);
 const char *ce_mfile_path(const struct ce_mfile *f);
 
 bool ce_mfile_read(struct ce_mfile *f, int16_t *pcm);

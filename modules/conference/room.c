@@ -561,9 +561,13 @@ bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
 	return true;
 }
 
-/* Yate's "recording" event; ours adds file= (the file created) or error= (refused). */
-static void notify_recording(
-        struct ce_room *room, const char *record, const char *file, const char *error)
+/*
+ * Yate's "recording" event; ours adds file= (the file created) or error=
+ * (refused), and announces a recording that stopped by itself with an
+ * empty record=, its file= and reason=.
+ */
+static void notify_recording(struct ce_room *room, const char *record, const char *file,
+        const char *error, const char *reason)
 {
 	struct ce_msg *m = notify_new();
 
@@ -580,6 +584,8 @@ static void notify_recording(
 		ce_msg_add(m, "file", file);
 	if (error)
 		ce_msg_add(m, "error", error);
+	if (reason)
+		ce_msg_add(m, "reason", reason);
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }
@@ -617,7 +623,7 @@ static int start_file(struct ce_room *room, const char *record, char **file)
 		        error->message);
 		room->record_error = g_strdup(error->message);
 		if (room->notify)
-			notify_recording(room, record, NULL, error->message);
+			notify_recording(room, record, NULL, error->message, NULL);
 		g_error_free(error);
 		return fd;
 	}
@@ -674,8 +680,40 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 		return true;
 	room->record = file ? file : g_strdup(record);
 	if (room->notify)
-		notify_recording(room, record, file, NULL);
+		notify_recording(room, record, file, NULL, NULL);
 	return true;
+}
+
+/* Why a write failed, in the operator's words. */
+static char *failure_reason(const char *error, int err)
+{
+	if (err == ENOSPC || err == EDQUOT)
+		return g_strdup_printf("disk full: %s", g_strerror(err));
+	if (err == EFBIG)
+		return g_strdup_printf("file too large: %s", g_strerror(err));
+	if (err)
+		return g_strdup_printf("write error: %s", g_strerror(err));
+	return g_strdup(error ? error : "the recording failed");
+}
+
+/**
+ * The media side stopped the room's recording on an error: @err is the
+ * errno of a failed write (ENOSPC, EFBIG, EIO; the file ends with the
+ * last whole sample written), 0 for another failure (@error says which).
+ * Counted (record_failures in the status line), warned about, and
+ * announced as a "recording" with an empty record=, file= and reason=.
+ */
+void ce_room_record_failed(struct ce_room *room, const char *error, int err)
+{
+	char *reason = failure_reason(error, err);
+
+	room->conf->record_failures++;
+	g_warning("room '%s': recording '%s' stopped: %s", room->name,
+	        room->record ? room->record : "-", reason);
+	if (room->record && room->notify)
+		notify_recording(room, "", room->record, NULL, reason);
+	g_clear_pointer(&room->record, g_free);
+	g_free(reason);
 }
 
 /** Lock (no new legs but utility ones) or unlock the room; notifies locked/unlocked. */

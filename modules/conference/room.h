@@ -80,13 +80,14 @@ struct ce_conf {
 	ce_conf_clock_h *clock;
 	void *clock_arg;
 	guint tick_id;
-	GArray *hooks;          /* handler ids */
-	GArray *watches;        /* watcher ids */
-	unsigned link_gen;      /* link losses so far (legs made before the last have less) */
-	bool link_down;         /* from a loss until Yate is back and told its run id */
-	gint64 link_lost_at;    /* module clock at the last loss */
-	unsigned lost_legs;     /* closed as link-lost since the last report */
-	GHashTable *lost_rooms; /* their room names (owned), NULL when none */
+	GArray *hooks;            /* handler ids */
+	GArray *watches;          /* watcher ids */
+	unsigned link_gen;        /* link losses so far (legs made before the last have less) */
+	bool link_down;           /* from a loss until Yate is back and told its run id */
+	gint64 link_lost_at;      /* module clock at the last loss */
+	unsigned lost_legs;       /* closed as link-lost since the last report */
+	GHashTable *lost_rooms;   /* their room names (owned), NULL when none */
+	unsigned record_failures; /* recordings stopped by a failed write (disk full...) */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -192,6 +193,7 @@ void ce_room_drop_all(struct ce_room *room, const char *reason);
 void ce_room_tick(struct ce_room *room, gint64 now);
 bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg);
 bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg);
+void ce_room_record_failed(struct ce_room *room, const char *error, int err);
 void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);
 void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const unsigned *energy,

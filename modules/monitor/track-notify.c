@@ -182,8 +182,10 @@ static void on_recording(
 
 	if (ce_msg_get(msg, "error"))
 		return; /* conf-engine refused the file: nothing started */
-	ce_mon_emit(t, r, NULL, file && *file ? CE_MON_RECORD_START : CE_MON_RECORD_STOP, now,
-	        file && *file ? file : NULL);
+	if (file && *file)
+		ce_mon_emit(t, r, NULL, CE_MON_RECORD_START, now, file);
+	else /* conf-engine says why a recording stopped by itself (disk full...) */
+		ce_mon_emit(t, r, NULL, CE_MON_RECORD_STOP, now, ce_msg_get(msg, "reason"));
 }
 
 static void on_mute(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <glib.h>
@@ -366,6 +367,7 @@ struct rig {
 	gint quit;
 	GMainLoop *loop;
 	unsigned done, failed, rec_failed;
+	int rec_errno;
 	char *error;
 };
 
@@ -379,6 +381,7 @@ static void on_event(const struct ce_media_event *ev, void *arg)
 		g_main_loop_quit(r->loop);
 	} else if (ev->type == CE_MEDIA_EV_REC_FAILED) {
 		r->rec_failed++;
+		r->rec_errno = ev->err;
 		g_free(r->error);
 		r->error = g_strdup(ev->error);
 		g_main_loop_quit(r->loop);
@@ -875,6 +878,78 @@ static void test_record_unwritable(void)
 	}
 }
 
+/* A WAV's chunks agree with its length (Python's wave rules): @data_at, samples of audio. */
+static unsigned wav_consistent(const char *path, gsize *data_at)
+{
+	gchar *data = NULL;
+	gsize len = 0, at = 12;
+	unsigned n = 0;
+
+	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
+	g_assert_cmpuint(len, >=, 44);
+	g_assert_cmpmem(data, 4, "RIFF", 4);
+	g_assert_cmpuint(GUINT32_FROM_LE(*(guint32 *)(data + 4)), ==, len - 8);
+	while (at + 8 <= len) {
+		guint32 size = GUINT32_FROM_LE(*(guint32 *)(data + at + 4));
+
+		if (!memcmp(data + at, "data", 4)) {
+			g_assert_cmpuint(size % 2, ==, 0); /* whole samples */
+			g_assert_cmpuint(at + 8 + size, ==, len);
+			n = size / 2;
+			*data_at = at + 8;
+			break;
+		}
+		at += 8 + size + (size & 1);
+	}
+	g_assert_cmpuint(at + 8, <=, len);
+	g_free(data);
+	return n;
+}
+
+/*
+ * A disk that fills up (here a file size limit: a write past it fails
+ * with EFBIG, half a sample fits) stops the recording with the reason;
+ * the WAV keeps every whole sample written, its header saying so.
+ */
+static void test_record_full(void)
+{
+	const rlim_t limit = 44 + 2 * 12000 + 1; /* 1.5 s, and one byte of the next sample */
+	char *wav = g_build_filename(s_dir, "full.wav", NULL);
+	struct rlimit old, lim;
+	struct rig r;
+	gsize at = 0;
+	double p1, p2;
+	unsigned n;
+
+	g_assert_cmpint(getrlimit(RLIMIT_FSIZE, &old), ==, 0);
+	if (old.rlim_max != RLIM_INFINITY && old.rlim_max < limit) {
+		g_test_skip("the file size limit is too low");
+		g_free(wav);
+		return;
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	rig_start(&r, (const double[]){500, 0, 0});
+	wait_frames(&r, 5);
+	lim = old;
+	lim.rlim_cur = limit;
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &lim), ==, 0);
+	g_assert_cmpint(ce_media_room_record(r.room, wav, -1), ==, 0);
+	run(&r);
+	g_assert_cmpint(setrlimit(RLIMIT_FSIZE, &old), ==, 0);
+	g_assert_cmpuint(r.rec_failed, ==, 1);
+	g_test_message("%s", r.error);
+	g_assert_nonnull(strstr(r.error, g_strerror(EFBIG)));
+	g_assert_cmpint(r.rec_errno, ==, EFBIG);
+	rig_stop(&r);
+	n = wav_consistent(wav, &at);
+	g_assert_cmpuint(at, ==, 44);
+	g_assert_cmpuint(n, ==, 12000);
+	g_assert_cmpuint(check_recording(wav, SF_FORMAT_WAV, &p1, &p2), ==, n);
+	g_test_message("%u samples, 500 Hz %.0f", n, p1);
+	g_assert_cmpfloat(p1, >, 1e5);
+	g_free(wav);
+}
+
 int main(int argc, char **argv)
 {
 	int ret;
@@ -892,6 +967,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	g_test_add_func("/prompt/record-crash", test_record_crash);
+	g_test_add_func("/prompt/record-full", test_record_full);
 	ret = g_test_run();
 	if (s_dir) {
 		GDir *d = g_dir_open(s_dir, 0, NULL);

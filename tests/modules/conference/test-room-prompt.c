@@ -485,6 +485,46 @@ static void test_record_is_file(void)
 		g_assert_false(ce_record_is_file(targets[i]));
 }
 
+/*
+ * The media side stops a recording on a failed write (disk full): counted,
+ * warned about once, and announced as a "recording" with an empty record=,
+ * the file and the reason; the room carries on and may record again.
+ */
+static void test_record_failed(void)
+{
+	struct fx *fx = fx_new(CONF "record_prompt=-\n");
+	struct ce_room *room;
+	struct ce_cmedia_event ev = {.type = CE_CMEDIA_RECORD_FAILED, .err = ENOSPC};
+	char *line, *file;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true:notify=mon/r");
+	room = ce_room_find(fx->conf, "r");
+	g_assert_true(control(fx, "targetid=conf/r:operation=record:file=r.wav", NULL));
+	file = g_strdup(fx_path(fx, "r.wav"));
+	g_assert_cmpstr(room->record, ==, file);
+	fx_clear(fx);
+	ev.room = room;
+	ev.path = file;
+	ev.error = "cannot write: No space left on device";
+	g_test_expect_message("conference", G_LOG_LEVEL_WARNING,
+	        "*recording*stopped: disk full: No space left on device");
+	ce_conf_media_event(&ev, NULL);
+	g_test_assert_expected_messages();
+	g_assert_null(room->record);
+	g_assert_cmpuint(fx->conf->record_failures, ==, 1);
+	line = g_strdup_printf("chan.notify:id=conf/r:targetid=mon/r:counted=false:utility=true:"
+	                       "room=r:event=recording:maxusers=10:users=1:record=:file=%s:"
+	                       "reason=disk full: No space left on device\n",
+	        file);
+	fx_expect_sent(fx, "chan.notify", line);
+	g_free(line);
+	/* the room carries on, and records again to a new file */
+	g_assert_true(control(fx, "targetid=conf/r:operation=record:file=r.wav", NULL));
+	g_assert_cmpstr(room->record, ==, fx_path(fx, "r-1.wav"));
+	g_free(file);
+	fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -499,5 +539,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/record-target-fails", test_record_target_fails);
 	g_test_add_func("/conference/prompt/record-is-file", test_record_is_file);
 	g_test_add_func("/conference/prompt/record-confined", test_record_confined);
+	g_test_add_func("/conference/prompt/record-failed", test_record_failed);
 	return g_test_run();
 }

@@ -341,19 +341,31 @@ static void test_own_rooms(struct fixture *f, gconstpointer data)
 	ce_msg_add(m, "speakers", "1");
 	send_ours(f, m);
 	send_ours(f, ours("mute", "dumb/3"));
+	m = ours("recording", NULL);
+	ce_msg_add(m, "record", "r.wav");
+	ce_msg_add(m, "file", "/rec/r.wav");
+	send_ours(f, m);
+	m = ours("recording", NULL); /* stopped by itself: record= empty, why in reason= */
+	ce_msg_add(m, "record", "");
+	ce_msg_add(m, "file", "/rec/r.wav");
+	ce_msg_add(m, "reason", "disk full: No space left on device");
+	send_ours(f, m);
 	send_ours(f, ours("talkstop", "dumb/3"));
 	send_ours(f, ours("left", "dumb/3"));
 	send_ours(f, ours("destroyed", NULL));
 	lines = log_lines(f);
 	sum = summary(lines);
 	g_assert_cmpstr(sum, ==,
-	        "created -; enter dumb/3; talk-start dumb/3; mute dumb/3; talk-stop dumb/3; "
-	        "leave dumb/3; cdr dumb/3; destroyed -");
+	        "created -; enter dumb/3; talk-start dumb/3; mute dumb/3; record-start -; "
+	        "record-stop -; talk-stop dumb/3; leave dumb/3; cdr dumb/3; destroyed -");
+	assert_field(find_line(lines, "record-start", NULL), "detail", "r.wav");
+	assert_field(find_line(lines, "record-stop", NULL), "detail",
+	        "disk full: No space left on device");
 	assert_field(find_line(lines, "enter", "dumb/3"), "source", "engine");
 	assert_field(find_line(lines, "talk-start", "dumb/3"), "energy", "1200");
-	assert_field(find_line(lines, "talk-stop", "dumb/3"), "duration_ms", "300");
+	assert_field(find_line(lines, "talk-stop", "dumb/3"), "duration_ms", "500");
 	assert_field(find_line(lines, "cdr", "dumb/3"), "billid", "1795326661-3");
-	assert_field(find_line(lines, "cdr", "dumb/3"), "talk_ms", "300");
+	assert_field(find_line(lines, "cdr", "dumb/3"), "talk_ms", "500");
 	g_free(sum);
 	g_strfreev(lines);
 }
