@@ -19,17 +19,7 @@
 #include <sys/mman.h>
 
 #include "modules/conference/mediafile.c"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__,       \
-			        #cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#include "tests/fuzz/fuzz.h"
 
 /* A minute of audio at most: long enough for every decoder path, short per run. */
 #define MAX_FRAMES 3000
