@@ -96,18 +96,13 @@ static void cleanup(void)
  */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *shm = "/dev/shm";
-	char *tmpl, *sub;
+	char *sub;
 
 	(void)argc;
 	(void)argv;
 	g_log_set_writer_func(quiet, NULL, NULL);
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
-	tmpl = g_build_filename(
-	        g_file_test(shm, G_FILE_TEST_IS_DIR) && !access(shm, W_OK) ? shm : g_get_tmp_dir(),
-	        "ce-fuzz-config-XXXXXX", NULL);
-	dir = g_mkdtemp(tmpl);
-	CHECK(dir);
+	dir = ce_fuzz_workdir("config");
 	conf_path = g_build_filename(dir, "main.conf", NULL);
 	put("a.conf", "[a]\nx = 7\nx = 8\n");
 	put("self.conf", "[$include self.conf]\n");

@@ -65,18 +65,11 @@ static void cleanup(void)
  */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *shm = "/dev/shm";
-	char *tmpl;
-
 	(void)argc;
 	(void)argv;
 	g_log_set_writer_func(quiet, NULL, NULL);
 	g_log_set_always_fatal(G_LOG_LEVEL_CRITICAL);
-	tmpl = g_build_filename(
-	        g_file_test(shm, G_FILE_TEST_IS_DIR) && !access(shm, W_OK) ? shm : g_get_tmp_dir(),
-	        "ce-fuzz-spool-XXXXXX", NULL);
-	dir = g_mkdtemp(tmpl);
-	CHECK(dir);
+	dir = ce_fuzz_workdir("spool");
 	dat_path = g_build_filename(dir, "spool.dat", NULL);
 	pos_path = g_build_filename(dir, "spool.pos", NULL);
 	lock_path = g_build_filename(dir, "spool.lock", NULL);
