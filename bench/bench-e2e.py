@@ -145,6 +145,11 @@ def udp_errors():
     return d.get('RcvbufErrors', 0), d.get('SndbufErrors', 0)
 
 
+def proc_fds(pid):
+    """How many file descriptors the process has open."""
+    return len(os.listdir('/proc/%d/fd' % pid))
+
+
 def socket_drops(pid):
     """Datagrams the kernel dropped on the process's UDP sockets (receive buffer full)."""
     inodes = set()
@@ -307,30 +312,34 @@ def main():
     c0 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
           socket_drops(simp.pid), thread_cpu(epid))
     rss0 = proc_rss_kib(epid)
+    fds0 = proc_fds(epid)
     samples = [(0.0, rss0)]
     if a.soak:
-        print('  minute   RSS KiB   KiB/participant   slope KiB/participant/hour: all, last half',
-              flush=True)
+        print('  minute   RSS KiB   KiB/participant   slope KiB/participant/hour: all, last half'
+              '   open fds', flush=True)
         k = 1
         while time.time() + a.every <= start + t1 + 0.5:
             wait_until(start + t0 + k * a.every)
             rss = proc_rss_kib(epid)
             samples.append((k * a.every, rss))
-            print('  %6.1f  %8d   %8.2f          %+.3f  %+.3f' %
+            fds = proc_fds(epid)
+            print('  %6.1f  %8d   %8.2f          %+.3f  %+.3f          %6d' %
                   (k * a.every / 60, rss, rss / a.n, slope_per_hour(samples) / a.n,
-                   slope_per_hour(samples[len(samples) // 2:]) / a.n), flush=True)
+                   slope_per_hour(samples[len(samples) // 2:]) / a.n, fds), flush=True)
             k += 1
     wait_until(start + t1)
     c1 = (time.time(), proc_cpu(epid), proc_cpu(simp.pid), udp_errors(), socket_drops(epid),
           socket_drops(simp.pid), thread_cpu(epid))
     rss1 = proc_rss_kib(epid)
+    fds1 = proc_fds(epid)
     try:
         simp.wait(timeout=end + 90 - (time.time() - start))
     except subprocess.TimeoutExpired:
         simp.kill()
         simp.wait()
     err.close()
-    report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, simp.returncode)
+    report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, simp.returncode,
+           (fds0, fds1))
     if a.keep:
         print('kept %s' % d)
     else:
@@ -354,7 +363,7 @@ def media_counters(ev, n, steady):
            d.get('rtp_late', 0), d.get('mix_deferred', 0)))
 
 
-def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, code):
+def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, code, fds):
     wall = c1[0] - c0[0]
     ecpu = (c1[1] - c0[1]) / wall
     scpu = (c1[2] - c0[2]) / wall
@@ -420,6 +429,8 @@ def report(a, d, probes, gone, steady, rss_idle, rss0, rss1, samples, c0, c1, co
           '%.2f KiB per participant (%.2f above idle), growth %+.3f KiB per participant '
           'over the window' %
           (rss_idle, rss0, rss1, rss1 / a.n, (rss1 - rss_idle) / a.n, (rss1 - rss0) / a.n))
+    if a.soak:
+        print('open fds: %d after joins, %d at the end' % fds)
     if len(samples) > 2:
         pts = samples + [(c1[0] - c0[0], rss1)]
         print('soak slope: %+.4f KiB per participant per hour over %d samples, %+.4f over the '
