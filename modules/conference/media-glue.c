@@ -10,6 +10,7 @@
 #include "media-glue.h"
 #include "media.h"
 #include "mixer.h"
+#include "room.h"
 
 /*
  * The media engine gives every room's legs one local UDP port per media
@@ -22,6 +23,7 @@
 
 struct glue {
 	struct ce_media_conf mc;
+	char **play_roots; /* mc.play_roots */
 	unsigned max_talkers;
 	struct ce_media *m;
 	GHashTable *rooms; /* struct ce_media_room * -> struct ce_cmedia_room */
@@ -360,6 +362,8 @@ int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg)
 	} else {
 		g->mc.rtp_timeout_ms = 10000;
 	}
+	g->play_roots = ce_conf_play_roots(cfg);
+	g->mc.play_roots = (const char *const *)g->play_roots;
 	g->rooms = g_hash_table_new(g_direct_hash, g_direct_equal);
 	*argp = g;
 	return 0;
@@ -374,5 +378,6 @@ void ce_cmedia_glue_free(void *arg)
 		return;
 	g_close(g);
 	g_hash_table_destroy(g->rooms);
+	g_strfreev(g->play_roots);
 	g_free(g);
 }

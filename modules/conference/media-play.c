@@ -21,8 +21,8 @@
 
 static struct ce_mfile_io *io_get(struct ce_media *m)
 {
-	if (!m->io)
-		ce_mfile_io_new(&m->io);
+	if (!m->io && !ce_mfile_io_new(&m->io))
+		ce_mfile_io_confine(m->io, m->conf.play_roots);
 	return m->io;
 }
 

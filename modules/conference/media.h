@@ -25,6 +25,8 @@ struct ce_media_conf {
 	unsigned rtp_timeout_ms; /* no RTP for this long: CE_MEDIA_EV_RTP_TIMEOUT (5000) */
 	unsigned jbuf_min_ms;    /* jitter buffer delay bounds (20, 200) */
 	unsigned jbuf_max_ms;
+	/* The folders prompt files may be played from (NULL: anywhere; recfile.c). */
+	const char *const *play_roots;
 	/* The media threads' clock (NULL: CLOCK_MONOTONIC); tests drive it. */
 	const struct ce_media_clock *clock;
 };

@@ -23,6 +23,7 @@
 #include <sndfile.h>
 
 #include "mediafile.h"
+#include "recfile.h"
 #include "tone.h"
 
 #define FRAME_MAX 320
@@ -34,6 +35,7 @@ struct ce_mfile_io {
 	GMutex lock;
 	GCond cond;
 	GPtrArray *files; /* under lock */
+	char **roots;     /* players' files must lie under one of these (NULL: anywhere) */
 	bool quit, kick;
 };
 
@@ -125,6 +127,7 @@ static int format_for(const char *path)
 static void open_file(struct ce_mfile *f)
 {
 	SF_INFO info = {0};
+	GError *error = NULL;
 	int err;
 
 	f->opened = true;
@@ -150,7 +153,14 @@ static void open_file(struct ce_mfile *f)
 		            (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_AU;
 		return;
 	}
-	f->sf = sf_open(f->path, SFM_READ, &info);
+	f->fd = ce_prompt_open(f->path, f->io ? (const char *const *)f->io->roots : NULL, &error);
+	if (f->fd < 0) {
+		fail(f, "cannot play", error->message);
+		g_error_free(error);
+		return;
+	}
+	f->sf = sf_open_fd(f->fd, SFM_READ, &info, SF_TRUE);
+	f->fd = -1; /* sf_open_fd closes it, even when it fails */
 	if (!f->sf) {
 		fail(f, "cannot play", sf_strerror(NULL));
 		return;
@@ -405,6 +415,18 @@ int ce_mfile_io_new(struct ce_mfile_io **iop)
 	return 0;
 }
 
+/**
+ * Confine the players of @io to files under @roots (copied; NULL: anywhere),
+ * see ce_prompt_open().  Players made before keep the old rule.
+ */
+void ce_mfile_io_confine(struct ce_mfile_io *io, const char *const *roots)
+{
+	g_mutex_lock(&io->lock);
+	g_strfreev(io->roots);
+	io->roots = g_strdupv((char **)roots);
+	g_mutex_unlock(&io->lock);
+}
+
 /** Stop the I/O thread once every file was closed (files still open are closed now). */
 void ce_mfile_io_free(struct ce_mfile_io *io)
 {
@@ -420,6 +442,7 @@ void ce_mfile_io_free(struct ce_mfile_io *io)
 	g_ptr_array_free(io->files, TRUE);
 	g_mutex_clear(&io->lock);
 	g_cond_clear(&io->cond);
+	g_strfreev(io->roots);
 	g_free(io);
 }
 

@@ -28,6 +28,7 @@ struct ce_tone;
 int ce_mfile_io_new(struct ce_mfile_io **iop);
 void ce_mfile_io_free(struct ce_mfile_io *io);
 
+void ce_mfile_io_confine(struct ce_mfile_io *io, const char *const *roots);
 int ce_mfile_player_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate);
 int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct ce_tone *tone,

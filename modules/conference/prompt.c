@@ -1,9 +1,11 @@
 /* prompt.c - prompts and recordings of rooms on the signalling side: names, enter/leave/lonely
  * prompts, play and record requests, the API other modules call (conference.h)
  *
- * A prompt is named by a path, by Yate's wave/play/PATH, by a bare file
- * name looked up in [conference] prompts_dir (the installed prompts by
- * default), or by Yate's tone/NAME (synthesised by the media side).  Files
+ * A prompt is named by an absolute path, by Yate's wave/play/PATH, by a
+ * file name or relative path looked up in [conference] prompts_dir (the
+ * installed prompts by default), or by Yate's tone/NAME (synthesised by
+ * the media side).  A file must lie in one of the play roots
+ * (ce_conf_play_roots, recfile.c).  Files
  * are opened by the media side, off the main thread, so a missing or
  * unreadable one shows up later in the log and nothing else happens: the
  * room carries on.  Prompts queue per target (media-glue.h); a full queue
@@ -35,32 +37,84 @@ static char *prompt_key(const struct ce_config *cfg, const char *key, const char
 }
 
 /*
- * [conference] record_dir, else [general] state_dir's "recordings"; a
- * relative one is taken from the configuration file's directory, as
- * state_dir is (engine.c).
+ * A folder named in the configuration, canonical: a relative one is taken
+ * from the configuration file's directory, as state_dir is (engine.c), and
+ * "." and ".." are resolved, so that paths under it compare as under it.
  */
+static char *config_dir(const struct ce_config *cfg, const char *value)
+{
+	const char *file = cfg ? ce_config_path(cfg) : NULL;
+	char *dir = file && g_path_is_absolute(file) ? g_path_get_dirname(file) : NULL;
+	char *path = g_canonicalize_filename(value, dir);
+
+	g_free(dir);
+	return path;
+}
+
+/* [conference] record_dir, else [general] state_dir's "recordings". */
 static char *record_dir(const struct ce_config *cfg)
 {
 	const char *v = cfg ? ce_config_get(cfg, "conference", "record_dir", "") : "";
 	const char *state = cfg ? ce_config_get(cfg, "general", "state_dir", "") : "";
-	const char *file = cfg ? ce_config_path(cfg) : NULL;
-	char *dir, *p, *path;
+	char *p, *path;
 
 	if (!*v && !*state)
 		return g_strdup(CE_STATEDIR "/recordings");
 	p = *v ? g_strdup(v) : g_build_filename(state, "recordings", NULL);
-	dir = file ? g_path_get_dirname(file) : NULL;
-	/* "." and ".." resolved, so that paths under the root compare as under it */
-	path = g_canonicalize_filename(p, dir);
-	g_free(dir);
+	path = config_dir(cfg, p);
 	g_free(p);
 	return path;
+}
+
+/* The file of a configured prompt that names one by its path (with a '/'), else NULL. */
+static const char *prompt_file(const char *value)
+{
+	if (g_str_has_prefix(value, "wave/play/"))
+		value += strlen("wave/play/");
+	return g_path_is_absolute(value) ? value : NULL;
+}
+
+/**
+ * The folders prompt files may be played from (recfile.c), canonical and
+ * NULL-terminated (g_strfreev them): [conference] prompts_dir, record_dir
+ * (recordings can be played back), the folder of each configured prompt
+ * named by an absolute path (the operator chose it), and prompt_dirs
+ * (separated by commas).
+ */
+char **ce_conf_play_roots(const struct ce_config *cfg)
+{
+	static const char *const keys[] = {
+	        "enter_prompt", "leave_prompt", "lonely_prompt", "record_prompt"};
+	GPtrArray *roots = g_ptr_array_new();
+	const char *S = "conference";
+	char **extra;
+
+	g_ptr_array_add(roots,
+	        config_dir(cfg, cfg ? ce_config_get(cfg, S, "prompts_dir", CE_DATADIR "/prompts")
+	                            : CE_DATADIR "/prompts"));
+	g_ptr_array_add(roots, record_dir(cfg));
+	for (size_t i = 0; cfg && i < G_N_ELEMENTS(keys); i++) {
+		const char *file = prompt_file(ce_config_get(cfg, S, keys[i], ""));
+
+		if (file)
+			g_ptr_array_add(roots, g_path_get_dirname(file));
+	}
+	extra = g_strsplit(cfg ? ce_config_get(cfg, S, "prompt_dirs", "") : "", ",", -1);
+	for (char **e = extra; *e; e++) {
+		g_strstrip(*e);
+		if (**e)
+			g_ptr_array_add(roots, config_dir(cfg, *e));
+	}
+	g_strfreev(extra);
+	g_ptr_array_add(roots, NULL);
+	return (char **)g_ptr_array_free(roots, FALSE);
 }
 
 /** Read the prompt and recording keys of [conference] (cfg may be NULL: defaults). */
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg)
 {
-	set->prompts_dir = prompt_key(cfg, "prompts_dir", CE_DATADIR "/prompts");
+	set->play_roots = ce_conf_play_roots(cfg);
+	set->prompts_dir = g_strdup(set->play_roots[0]);
 	set->enter_prompt = prompt_key(cfg, "enter_prompt", "enter.wav");
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");
@@ -81,6 +135,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 	g_clear_pointer(&set->lonely_prompt, g_free);
 	g_clear_pointer(&set->record_prompt, g_free);
 	g_clear_pointer(&set->record_dir, g_free);
+	g_clear_pointer(&set->play_roots, g_strfreev);
 }
 
 /**
@@ -95,7 +150,7 @@ char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name)
 		name += strlen("wave/play/");
 	else if (g_str_has_prefix(name, "tone/"))
 		return NULL;
-	if (strchr(name, '/'))
+	if (g_path_is_absolute(name))
 		return g_strdup(name);
 	return g_build_filename(conf->set.prompts_dir, name, NULL);
 }
@@ -114,7 +169,10 @@ static int prompt_resolve(const struct ce_conf *conf, const char *name, char **p
 	}
 	*path = ce_conf_prompt_path(conf, name);
 	*why = "nothing to play";
-	return *path ? 0 : -EINVAL;
+	if (!*path)
+		return -EINVAL;
+	return ce_path_confined(*path, (const char *const *)conf->set.play_roots, why) ? 0
+	                                                                               : -EACCES;
 }
 
 /* Why a play failed, for the log and for error answers. */

@@ -1,16 +1,19 @@
-/* recfile.c - where the engine's recordings go: record= paths confined to record_dir, never
- * overwritten */
+/* recfile.c - files named from outside: record= paths confined to record_dir and never
+ * overwritten, prompt files confined to the folders prompts may be played from */
 #define G_LOG_DOMAIN "conference"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <glib.h>
 
-#include "room.h"
+#include "recfile.h"
 
 /*
  * record= comes from callers (dialplan captures), chan.control and the
@@ -82,6 +85,18 @@ static int create_unique(int dirfd, const char *name, char **used, GError **erro
 	}
 	return refuse(error, EEXIST, "%s: too many recordings of that name", name);
 }
+
+/*
+ * Prompts come from the same places (play= of chan.control, recordwarn=,
+ * the console, the schedule), so a prompt file must lie under one of the
+ * play roots (prompt.c: prompts_dir, record_dir, the folders of the
+ * configured prompts, prompt_dirs).  The name is checked on the main
+ * thread without touching the disk (ce_path_confined: no "..", under a
+ * root); the I/O thread then opens it (ce_prompt_open) and checks where
+ * the open file really is, links followed: a link below a root may point
+ * anywhere under any root, not outside.  Only regular files are played: a
+ * FIFO or a device could block the I/O thread or never end.
+ */
 
 /* @path relative to @root (NULL: outside it), without trailing slashes on @root. */
 static const char *under_root(const char *root, const char *path)
@@ -172,4 +187,89 @@ out:
 	g_strfreev(split);
 	g_ptr_array_free(parts, TRUE);
 	return fd;
+}
+
+/* Whether @path has a ".." component. */
+static bool has_dotdot(const char *path)
+{
+	char **split = g_strsplit(path, "/", -1);
+	bool found = false;
+
+	for (char **p = split; *p && !found; p++)
+		found = !strcmp(*p, "..");
+	g_strfreev(split);
+	return found;
+}
+
+/**
+ * The root of @roots (NULL-terminated, canonical) that the absolute @path
+ * lies under, judged by its name alone; or NULL with *@why (static) saying
+ * why not: a relative path, a ".." component, or outside every root.
+ */
+const char *ce_path_confined(const char *path, const char *const *roots, const char **why)
+{
+	if (!g_path_is_absolute(path)) {
+		*why = "not an absolute path";
+		return NULL;
+	}
+	if (has_dotdot(path)) {
+		*why = "'..' is not allowed in a prompt path";
+		return NULL;
+	}
+	for (; roots && *roots; roots++)
+		if (under_root(*roots, path))
+			return *roots;
+	*why = "outside the folders prompts are played from ([conference] prompts_dir, "
+	       "record_dir, prompt_dirs)";
+	return NULL;
+}
+
+/* Whether the real path of @fd lies under the real path of one of @roots. */
+static bool fd_under_roots(int fd, const char *const *roots, char **real)
+{
+	char link[32];
+	bool ok = false;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	*real = g_file_read_link(link, NULL);
+	for (; *real && roots && *roots && !ok; roots++) {
+		char *root = realpath(*roots, NULL);
+
+		ok = root && under_root(root, *real);
+		free(root);
+	}
+	return ok;
+}
+
+/**
+ * Open the prompt file @path for reading (on the I/O thread: it touches
+ * the disk).  It must be a regular file and, when @roots is not NULL,
+ * really lie (links followed) under the real path of one of them.
+ * Returns the open file (the caller owns it) or a negative errno with
+ * @error saying why (-EACCES: it leads outside, -EINVAL: not a regular
+ * file).
+ */
+int ce_prompt_open(const char *path, const char *const *roots, GError **error)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char *real = NULL;
+	struct stat st;
+	int ret;
+
+	if (fd < 0)
+		return refuse(error, errno, "%s", g_strerror(errno));
+	if (fstat(fd, &st) < 0)
+		ret = refuse(error, errno, "%s", g_strerror(errno));
+	else if (!S_ISREG(st.st_mode))
+		ret = refuse(error, EINVAL, "not a regular file");
+	else if (roots && !fd_under_roots(fd, roots, &real))
+		ret = refuse(error, EACCES,
+		        "it leads to '%s', outside the folders prompts are played from",
+		        real ? real : "?");
+	else
+		ret = fd;
+	g_free(real);
+	if (ret != fd)
+		close(fd);
+	return ret;
 }

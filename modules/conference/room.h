@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "g711.h"
+#include "recfile.h"
 
 struct ce_bus;
 struct ce_msg;
@@ -42,6 +43,7 @@ struct ce_conf_settings {
 	char *lonely_prompt;       /* played to one who joins an empty room */
 	char *record_prompt;       /* recordwarn of recordings started by us */
 	char *record_dir;          /* the root that record= files are confined to (recfile.c) */
+	char **play_roots;         /* the folders prompt files may be played from (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
 };
 
@@ -150,9 +152,7 @@ void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg);
 void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);
 void ce_conf_settings_free(struct ce_conf_settings *set);
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg);
-
-/* recfile.c */
-int ce_recfile_create(const char *root, const char *path, char **used, GError **error);
+char **ce_conf_play_roots(const struct ce_config *cfg);
 
 /* recorder.c */
 bool ce_record_is_file(const char *record);

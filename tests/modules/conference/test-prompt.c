@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -223,6 +224,85 @@ static void test_bad_files(void)
 	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 11025), ==, -EINVAL);
 	ce_mfile_io_free(io);
 	g_free(corrupt);
+}
+
+/* Play @path on @io to its end: whether it failed, and then whether the error names @why. */
+static bool play_fails(struct ce_mfile_io *io, const char *path, const char *why)
+{
+	struct ce_mfile *f;
+	unsigned n;
+	int16_t *x;
+	bool failed;
+
+	g_assert_cmpint(ce_mfile_player_new(&f, io, path, 8000), ==, 0);
+	x = play_all(f, 160, &n);
+	failed = ce_mfile_failed(f);
+	if (failed) {
+		g_test_message("%s: %s", path, ce_mfile_error(f));
+		g_assert_cmpuint(n, ==, 0);
+		g_assert_nonnull(strstr(ce_mfile_error(f), why));
+	} else {
+		g_assert_cmpuint(n, >, 0);
+	}
+	ce_mfile_close(f);
+	g_free(x);
+	return failed;
+}
+
+/*
+ * A confined I/O thread plays only regular files whose real path lies
+ * under a root: a link below a root may lead to another root, not out; a
+ * FIFO fails at once instead of blocking the thread.
+ */
+static void test_confined(void)
+{
+	char *root = g_build_filename(s_dir, "root", NULL);
+	char *other = g_build_filename(s_dir, "other", NULL);
+	char *out = g_build_filename(s_dir, "out", NULL);
+	const char *const roots[] = {root, other, NULL};
+	const int wav = SF_FORMAT_WAV | SF_FORMAT_PCM_16;
+	char *in, *there, *secret;
+	char *to_out = g_build_filename(root, "to-out.wav", NULL);
+	char *to_other = g_build_filename(root, "to-other.wav", NULL);
+	char *dir_out = g_build_filename(root, "d", NULL);
+	char *via_dir = g_build_filename(root, "d", "secret.wav", NULL);
+	char *fifo = g_build_filename(root, "fifo.wav", NULL);
+	struct ce_mfile_io *io;
+
+	g_assert_cmpint(g_mkdir_with_parents(root, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(other, 0700), ==, 0);
+	g_assert_cmpint(g_mkdir_with_parents(out, 0700), ==, 0);
+	in = tone_file("root/in.wav", wav, 8000, 1000, 0.2);
+	there = tone_file("other/there.wav", wav, 8000, 1000, 0.2);
+	secret = tone_file("out/secret.wav", wav, 8000, 1000, 0.2);
+	g_assert_cmpint(symlink(secret, to_out), ==, 0);
+	g_assert_cmpint(symlink(there, to_other), ==, 0);
+	g_assert_cmpint(symlink(out, dir_out), ==, 0);
+	g_assert_cmpint(mkfifo(fifo, 0600), ==, 0);
+	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
+	/* unconfined, as the tests above: anything readable plays */
+	g_assert_false(play_fails(io, secret, ""));
+	ce_mfile_io_confine(io, roots);
+	g_assert_false(play_fails(io, in, ""));
+	g_assert_false(play_fails(io, there, ""));
+	g_assert_false(play_fails(io, to_other, ""));
+	g_assert_true(play_fails(io, secret, "outside"));
+	g_assert_true(play_fails(io, to_out, "outside"));
+	g_assert_true(play_fails(io, via_dir, "outside"));
+	g_assert_true(play_fails(io, fifo, "not a regular file"));
+	g_assert_true(play_fails(io, root, "not a regular file"));
+	ce_mfile_io_free(io);
+	g_free(root);
+	g_free(other);
+	g_free(out);
+	g_free(in);
+	g_free(there);
+	g_free(secret);
+	g_free(to_out);
+	g_free(to_other);
+	g_free(dir_out);
+	g_free(via_dir);
+	g_free(fifo);
 }
 
 /* ---- tones: Yate's names synthesised on the I/O thread ---- */
@@ -959,6 +1039,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/mixer-sources", test_mixer_sources);
 	g_test_add_func("/prompt/formats", test_formats);
 	g_test_add_func("/prompt/bad-files", test_bad_files);
+	g_test_add_func("/prompt/confined", test_confined);
 	g_test_add_func("/prompt/tones", test_tones);
 	g_test_add_func("/prompt/bad-tones", test_bad_tones);
 	g_test_add_func("/prompt/rtp", test_rtp_prompts);

@@ -5,7 +5,7 @@
 #include "conf-fixture.h"
 #include "modules/conference/conference.h"
 
-#define CONF "[conference]\nprompts_dir=/p\n"
+#define CONF "[conference]\nprompts_dir=/p\nprompt_dirs=/abs, /snd\n"
 
 static void expect_plays(struct fx *fx, const char *expect)
 {
@@ -61,12 +61,12 @@ static void test_control(void)
 	expect_plays(fx, "room:/p/x.wav\n");
 	/* aimed at a leg, or masqueraded (Yate puts the caller in targetid, the leg in id) */
 	g_free(fx_dispatch(fx, "chan.control",
-	        "targetid=dumb/1:operation=play:file=wave/play//tmp/a.au:others=true", &handled));
+	        "targetid=dumb/1:operation=play:file=wave/play//snd/a.au:others=true", &handled));
 	g_assert_true(handled);
 	g_free(fx_dispatch(fx, "chan.control", "id=dumb/2:targetid=sip/2:operation=play:file=b.wav",
 	        &handled));
 	g_assert_true(handled);
-	expect_plays(fx, "others dumb/1:/tmp/a.au\nleg dumb/2:/p/b.wav\n");
+	expect_plays(fx, "others dumb/1:/snd/a.au\nleg dumb/2:/p/b.wav\n");
 	/* nothing to play: not handled, nothing happens */
 	g_free(fx_dispatch(fx, "chan.control", "targetid=conf/r:operation=play", &handled));
 	g_assert_false(handled);
@@ -249,7 +249,7 @@ static void test_names(void)
 	        {"enter.wav", "/p/enter.wav"},
 	        {"wave/play/enter.wav", "/p/enter.wav"},
 	        {"wave/play//abs/b.au", "/abs/b.au"},
-	        {"sub/dir.wav", "sub/dir.wav"},
+	        {"sub/dir.wav", "/p/sub/dir.wav"},
 	        {"", NULL},
 	        {"-", NULL},
 	        {"false", NULL},
@@ -469,6 +469,47 @@ static void test_record_confined(void)
 	g_free(sub);
 }
 
+/* A play of @file to the room is refused with a reason containing @why; nothing plays. */
+static void expect_play_refused(struct fx *fx, const char *file, const char *why)
+{
+	char *params = g_strdup_printf("targetid=conf/r:operation=play:file=%s", file);
+	char *ans = NULL;
+
+	g_assert_false(control(fx, params, &ans));
+	g_assert_nonnull(strstr(ans, "error=failure"));
+	g_assert_nonnull(strstr(ans, why));
+	expect_plays(fx, "");
+	g_free(ans);
+	g_free(params);
+}
+
+/*
+ * Prompt files come from callers and scripts too, so they are confined to
+ * the play roots: prompts_dir, record_dir, prompt_dirs and the folders of
+ * configured prompts given by absolute paths.
+ */
+static void test_play_confined(void)
+{
+	struct fx *fx = fx_new(CONF "leave_prompt=/op/sounds/bye.wav\n");
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	g_string_truncate(fx->plays, 0);
+	expect_play_refused(fx, "/etc/passwd", "outside");
+	expect_play_refused(fx, "wave/play//etc/shadow", "outside");
+	expect_play_refused(fx, "../../etc/passwd", "'..'");
+	expect_play_refused(fx, "/p/../etc/passwd", "'..'");
+	expect_play_refused(fx, "/pp/x.wav", "outside"); /* a sibling with the same prefix */
+	ce_conference_api_set(fx->conf);
+	g_assert_cmpint(ce_conference_play("r", "/etc/passwd", NULL, false), ==, -EACCES);
+	ce_conference_api_set(NULL);
+	/* inside: prompts_dir, prompt_dirs, record_dir, a configured prompt's folder */
+	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=sub/x.wav", NULL));
+	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=/abs/y.wav", NULL));
+	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=/op/sounds/z.wav", NULL));
+	expect_plays(fx, "room:/p/sub/x.wav\nroom:/abs/y.wav\nroom:/op/sounds/z.wav\n");
+	fx_free(fx);
+}
+
 /* Which record= values are files of ours, and which are Yate targets. */
 static void test_record_is_file(void)
 {
@@ -535,6 +576,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/queue-control", test_queue_control);
 	g_test_add_func("/conference/prompt/api", test_api);
 	g_test_add_func("/conference/prompt/names", test_names);
+	g_test_add_func("/conference/prompt/play-confined", test_play_confined);
 	g_test_add_func("/conference/prompt/record-target", test_record_target);
 	g_test_add_func("/conference/prompt/record-target-fails", test_record_target_fails);
 	g_test_add_func("/conference/prompt/record-is-file", test_record_is_file);
