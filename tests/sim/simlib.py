@@ -198,6 +198,53 @@ def level_dbfs(samples):
     return 20 * math.log10(math.sqrt(ms) / 32768) if ms > 0 else -120.0
 
 
+def tone_level(samples, freq, rate=8000):
+    """Level of @freq in @samples, dB relative to a full-scale sine (-120: none)."""
+    if not samples:
+        return -120.0
+    ms = sum(x * x for x in samples) / len(samples)
+    e = tone_ratio(samples, freq, rate) * ms
+    return 10 * math.log10(e / (32768.0 * 32768 / 2)) if e > 0 else -120.0
+
+
+def who_hears(samples, present=(), absent=(), margin=20.0, floor=-45.0, rate=8000):
+    """Mix-minus check of what one caller heard: (ok, {Hz: dB}) for a TAP diagnostic.
+
+    Every tone of @present (the other talkers' frequencies) must be at least
+    @floor dB (re a full-scale sine) loud, and every tone of @absent (the
+    caller's own, or a room it is not in) at least @margin dB below the
+    weakest present one (below @floor when none is present).  A ratio
+    between tones, not an absolute timing: a mixer that gave a caller its
+    own signal back (no mix-minus) leaves the two at about the same level.
+    """
+    levels = {f: round(tone_level(samples, f, rate), 1) for f in tuple(present) + tuple(absent)}
+    weakest = min([levels[f] for f in present] or [floor])
+    ok = bool(samples) and all(levels[f] >= floor for f in present) and \
+        all(levels[f] <= weakest - margin for f in absent)
+    return ok, levels
+
+
+def check_recording(path, seconds, tolerance=None, rate=8000):
+    """A room's recording: (ok, samples, detail) for a TAP diagnostic.
+
+    @path must open with the standard library's wave module as 16-bit mono
+    at @rate, and last @seconds (the time the room recorded, from the test's
+    own record of events) within @tolerance (default: 0.5 s or a tenth,
+    whichever is larger).  The samples come back for the content checks.
+    """
+    tolerance = max(0.5, seconds / 10) if tolerance is None else tolerance
+    try:
+        with wave.open(path, 'rb') as w:
+            fmt = (w.getframerate(), w.getnchannels(), w.getsampwidth())
+        got_rate, samples = read_wav(path)
+    except (OSError, EOFError, wave.Error, ValueError) as e:
+        return False, [], '%s: %s' % (path, e)
+    length = len(samples) / float(got_rate or 1)
+    ok = fmt == (rate, 1, 2) and abs(length - seconds) <= tolerance
+    return ok, samples, '(rate, channels, width) %s, %.2f s (want %.2f +- %.2f s)' % (
+        fmt, length, seconds, tolerance)
+
+
 def window(samples, start_s, end_s, rate=8000):
     """The samples between two times (seconds from the start of the recording)."""
     return samples[int(start_s * rate):int(end_s * rate)]
