@@ -42,8 +42,8 @@ SCENARIO = '''
 route ^800$ %s notify=%s
 route ^801$ sip/801
 callee 801 answer
-at 0.5 call 1002 800 play=tone:600 record=1002.wav
-at 0.5 call 1003 800 play=tone:1400 record=1003.wav
+at 0.5 call 1002 800 play=tone:1000 record=1002.wav
+at 0.5 call 1003 800 play=tone:1600 record=1003.wav
 at 1 call 1001 801 play=tone:440 record=1001.wav
 at 2.2 expect state 1001 answered
 at 2.2 expect not message chan.notify event=joined users=3
@@ -51,7 +51,7 @@ at 7 expect state 801 hungup
 at 7.5 hangup all
 end 8
 ''' % (ROOM, MONITOR)
-TONES = {'1001': 440, '1002': 600, '1003': 1400}
+TONES = {'1001': 440, '1002': 1000, '1003': 1600}  # 500 Hz and more apart
 
 sock = os.path.join(tempfile.mkdtemp(prefix='yate-sim-script-'), 'ext.sock')
 holder = {}
