@@ -165,6 +165,29 @@ def read_wav(path):
     return rate, samples
 
 
+def write_wav(path, samples, rate=8000):
+    """A 16-bit mono PCM WAV of @samples (ints, clipped to 16 bits)."""
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b''.join(int(max(-32768, min(32767, x))).to_bytes(2, 'little', signed=True)
+                               for x in samples))
+    return path
+
+
+def beeps(freq, seconds, on=0.4, off=0.2, amplitude=0.3, rate=8000):
+    """@seconds of beeps (@on s of @freq at @amplitude of full scale, @off s of
+    silence), int samples: what a talker looks like to the talker detector,
+    with a frequency of its own for who_hears."""
+    period, lit = int((on + off) * rate), int(on * rate)
+    peak = 32768 * amplitude
+    one = [int(peak * math.sin(2 * math.pi * freq * i / rate)) if i < lit else 0
+           for i in range(period)]
+    n = int(seconds * rate)
+    return (one * (n // period + 1))[:n]
+
+
 def tone_ratio(samples, freq, rate=8000):
     """Share of the energy of @samples at @freq: ~1 pure tone, ~0 absent.
 

@@ -547,10 +547,9 @@ def tone(freq, seconds, dbfs=-16.0):
 
 
 def bursts(freq, seconds):
-    """Tone bursts (0.6 s on, 0.4 s off) at -16 dBFS, what a talker looks like to a level
-    meter: one second built once and repeated @seconds times."""
-    one = [int(x) for x in tone(freq, 0.6)] + [0] * int(0.4 * RATE)
-    return one * int(seconds)
+    """Tone bursts (0.6 s on, 0.4 s off) at -16 dBFS: what a talker looks like to a level
+    meter (simlib.beeps)."""
+    return simlib.beeps(freq, int(seconds), on=0.6, off=0.4, amplitude=10 ** (-16 / 20.0))
 
 
 def speech_slin(dest, seconds=None):

@@ -8,13 +8,10 @@ with recordwarn=, speaks into the room.  The simulator's "external" line
 stands for the script: it plays a 1000 Hz tone into its call and records
 what it hears.  A file path is still recorded by the engine itself.
 """
-import math
 import os
 import shutil
-import struct
 import sys
 import tempfile
-import wave
 
 SRC = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -37,13 +34,7 @@ SCRIPT = 'external/nodata/rec.php'
 
 # The talking caller: 440 Hz beeps (0.4 s on, 0.2 s off), which the
 # talker detector takes for speech.
-BEEPS = os.path.join(cfgdir, 'beeps.wav')
-with wave.open(BEEPS, 'wb') as w:
-    w.setnchannels(1)
-    w.setsampwidth(2)
-    w.setframerate(8000)
-    w.writeframes(b''.join(struct.pack('<h', int(9830 * math.sin(2 * math.pi * 440 * i / 8000))
-                                       if i % 4800 < 3200 else 0) for i in range(8000 * 6)))
+BEEPS = simlib.write_wav(os.path.join(cfgdir, 'beeps.wav'), simlib.beeps(440, 6))
 
 
 def tail(samples):
