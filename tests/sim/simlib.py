@@ -236,9 +236,9 @@ def who_hears(samples, present=(), absent=(), margin=20.0, floor=-45.0, rate=800
     Every tone of @present (the other talkers' frequencies) must be at least
     @floor dB (re a full-scale sine) loud, and every tone of @absent (the
     caller's own, or a room it is not in) at least @margin dB below the
-    weakest present one (@margin dB below @floor when none is present).  A ratio
-    between tones, not an absolute timing: a mixer that gave a caller its
-    own signal back (no mix-minus) leaves the two at about the same level.
+    weakest present one (@margin dB below @floor when none is present).  A
+    ratio between tones, not an absolute timing: a mixer that gave a caller
+    its own signal back (no mix-minus) leaves the two at about the same level.
     The filter runs on 20 ms frames (tone_ratio), so it leaks a loud tone
     into frequencies a few 50 Hz bins away: keep the tones compared about
     300 Hz or more apart (440, 1000, 1600 Hz), or the leak eats the margin.
