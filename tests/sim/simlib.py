@@ -165,6 +165,29 @@ def read_wav(path):
     return rate, samples
 
 
+def write_wav(path, samples, rate=8000):
+    """A 16-bit mono PCM WAV of @samples (ints, clipped to 16 bits)."""
+    with wave.open(path, 'wb') as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b''.join(int(max(-32768, min(32767, x))).to_bytes(2, 'little', signed=True)
+                               for x in samples))
+    return path
+
+
+def beeps(freq, seconds, on=0.4, off=0.2, amplitude=0.3, rate=8000):
+    """@seconds of beeps (@on s of @freq at @amplitude of full scale, @off s of
+    silence), int samples: what a talker looks like to the talker detector,
+    with a frequency of its own for who_hears."""
+    period, lit = int((on + off) * rate), int(on * rate)
+    peak = 32768 * amplitude
+    one = [int(peak * math.sin(2 * math.pi * freq * i / rate)) if i < lit else 0
+           for i in range(period)]
+    n = int(seconds * rate)
+    return (one * (n // period + 1))[:n]
+
+
 def tone_ratio(samples, freq, rate=8000):
     """Share of the energy of @samples at @freq: ~1 pure tone, ~0 absent.
 
@@ -196,6 +219,56 @@ def level_dbfs(samples):
         return -120.0
     ms = sum(x * x for x in samples) / len(samples)
     return 20 * math.log10(math.sqrt(ms) / 32768) if ms > 0 else -120.0
+
+
+def tone_level(samples, freq, rate=8000):
+    """Level of @freq in @samples, dB relative to a full-scale sine (-120: none)."""
+    if not samples:
+        return -120.0
+    ms = sum(x * x for x in samples) / len(samples)
+    e = tone_ratio(samples, freq, rate) * ms
+    return 10 * math.log10(e / (32768.0 * 32768 / 2)) if e > 0 else -120.0
+
+
+def who_hears(samples, present=(), absent=(), margin=20.0, floor=-45.0, rate=8000):
+    """Mix-minus check of what one caller heard: (ok, {Hz: dB}) for a TAP diagnostic.
+
+    Every tone of @present (the other talkers' frequencies) must be at least
+    @floor dB (re a full-scale sine) loud, and every tone of @absent (the
+    caller's own, or a room it is not in) at least @margin dB below the
+    weakest present one (@margin dB below @floor when none is present).  A
+    ratio between tones, not an absolute timing: a mixer that gave a caller
+    its own signal back (no mix-minus) leaves the two at about the same level.
+    The filter runs on 20 ms frames (tone_ratio), so it leaks a loud tone
+    into frequencies a few 50 Hz bins away: keep the tones compared about
+    300 Hz or more apart (440, 1000, 1600 Hz), or the leak eats the margin.
+    """
+    levels = {f: round(tone_level(samples, f, rate), 1) for f in tuple(present) + tuple(absent)}
+    weakest = min([levels[f] for f in present] or [floor])
+    ok = bool(samples) and all(levels[f] >= floor for f in present) and \
+        all(levels[f] <= weakest - margin for f in absent)
+    return ok, levels
+
+
+def check_recording(path, seconds, tolerance=None, rate=8000):
+    """A room's recording: (ok, samples, detail) for a TAP diagnostic.
+
+    @path must open with the standard library's wave module as 16-bit mono
+    at @rate, and last @seconds (the time the room recorded, from the test's
+    own record of events) within @tolerance (default: 0.5 s or a tenth,
+    whichever is larger).  The samples come back for the content checks.
+    """
+    tolerance = max(0.5, seconds / 10) if tolerance is None else tolerance
+    try:
+        with wave.open(path, 'rb') as w:
+            fmt = (w.getframerate(), w.getnchannels(), w.getsampwidth())
+        got_rate, samples = read_wav(path)
+    except (OSError, EOFError, wave.Error, ValueError) as e:
+        return False, [], '%s: %s' % (path, e)
+    length = len(samples) / float(got_rate or 1)
+    ok = fmt == (rate, 1, 2) and abs(length - seconds) <= tolerance
+    return ok, samples, '(rate, channels, width) %s, %.2f s (want %.2f +- %.2f s)' % (
+        fmt, length, seconds, tolerance)
 
 
 def window(samples, start_s, end_s, rate=8000):

@@ -10,9 +10,9 @@ call it watches is up, it sends
 
 Yate hands the channel to the masqueraded call.execute; conf-engine takes it
 with dumb/, so the caller leaves its old peer and joins the room.  Checked:
-the script's answer (handled, room=conf/cs-42), the caller hearing the room's
-talkers (speech; a tone would be heard too, as test-engine.py checks), the
-old peer hanging up, and chan.notify joined for conf-monitor/cs-42 reaching
+the script's answer (handled, room=conf/cs-42), who hears whom once the
+caller is in (each plays its own tone: everyone hears the two others, not
+itself; simlib.who_hears), the old peer hanging up, and chan.notify joined for conf-monitor/cs-42 reaching
 the script's watcher.  Every wait is bounded.
 """
 import os
@@ -30,28 +30,28 @@ if not os.access(simlib.ENGINE[0], os.X_OK):
              'conf-engine is not built')
     tap.done()
 
-SPEECH = simlib.data('speech.wav')
 ROOM, MONITOR = 'conf/cs-42', 'conf-monitor/cs-42'
 
 # 1002 and 1003 talk in the room; 1001 is in a call with 801 (phone to
 # phone: no RTP, 1001 hears nothing) until the script moves 1001 into the
 # room.  The script waits 1.5 s after it saw 1001 answered (at 1 s or later),
 # so the move comes after the check at 2.2 s whatever the load; a late move
-# only shortens the 2.5 s window the audio check at 7 s looks at.
+# only shortens the window the audio checks look at (the last 2.5 s before
+# the hangup at 7.5 s, its last 0.3 s left out).
 SCENARIO = '''
 route ^800$ %s notify=%s
 route ^801$ sip/801
 callee 801 answer
-at 0.5 call 1002 800 play=%s
-at 0.5 call 1003 800 play=%s
-at 1 call 1001 801 record=1001.wav
+at 0.5 call 1002 800 play=tone:1000 record=1002.wav
+at 0.5 call 1003 800 play=tone:1600 record=1003.wav
+at 1 call 1001 801 play=tone:440 record=1001.wav
 at 2.2 expect state 1001 answered
 at 2.2 expect not message chan.notify event=joined users=3
-at 7 expect audio 1001 window=2500
 at 7 expect state 801 hungup
 at 7.5 hangup all
 end 8
-''' % (ROOM, MONITOR, SPEECH, SPEECH)
+''' % (ROOM, MONITOR)
+TONES = {'1001': 440, '1002': 1000, '1003': 1600}  # 500 Hz and more apart
 
 sock = os.path.join(tempfile.mkdtemp(prefix='yate-sim-script-'), 'ext.sock')
 holder = {}
@@ -103,8 +103,13 @@ tap.ok(a is not None and a.name == 'call.execute' and a.handled and
        a.get('room') == ROOM and a.get('peerid', '').startswith('dumb/'),
        'the masquerade is answered as a handled call.execute with room=%s, peerid=dumb/N' % ROOM,
        a)
-tap.ok(r and r.ok, 'the caller leaves 801 for the room and hears its talkers; 801 hangs up',
-       r and r.why())
+tap.ok(r and r.ok, 'the caller leaves 801 for the room; 801 hangs up', r and r.why())
+for who, own in TONES.items():
+    heard = r.wav(who + '.wav') if r and os.path.exists(r.path(who + '.wav')) else []
+    others = [f for w, f in TONES.items() if w != who]
+    ok, levels = simlib.who_hears(heard[-int(2.8 * 8000):-int(0.3 * 8000)], others, [own])
+    tap.ok(ok, '%s hears the two others in the room (%d and %d Hz), not itself (%d Hz)' %
+           ((who,) + tuple(others) + (own,)), levels)
 joined = [l for l in script.seen if l.kind == '<message' and not l.id and
           l.name == 'chan.notify' and l.get('event') == 'joined' and
           l.get('targetid') == MONITOR and a is not None and l.get('id') == a.get('peerid')]

@@ -31,7 +31,6 @@ bounded; the phases follow what happened (database rows, recordings),
 never the clock.
 """
 import atexit
-import math
 import os
 import shutil
 import sqlite3
@@ -73,21 +72,6 @@ def must(cond, name, diag=None):
     """A check the rest of the test stands on: when it fails, the test ends there."""
     if not tap.ok(cond, name, diag):
         tap.done()
-
-
-def bursts(freq, seconds):
-    """Tone bursts (0.6 s on, 0.4 s off) at -16 dBFS, one second built once and repeated."""
-    one = [int(x) for x in yatelib.tone(freq, 0.6)] + [0] * int(0.4 * RATE)
-    return one * int(seconds)
-
-
-def level_at(samples, freq):
-    """Level of @freq in @samples, dB relative to a full-scale sine (-120: none)."""
-    if not samples:
-        return -120.0
-    ms = sum(x * x for x in samples) / len(samples)
-    e = yatelib.heard(samples, freq) * ms
-    return 10 * math.log10(e / (32768.0 * 32768 / 2)) if e > 0 else -120.0
 
 
 def make_db(path):
@@ -150,10 +134,10 @@ cid, ids = make_db(db_path)
 
 with baresiplib.Phones() as phones:
     wave_file = y.path('walt.slin')
-    yatelib.write_slin(wave_file, bursts(440, 10))
+    yatelib.write_slin(wave_file, yatelib.bursts(440, 10))
     silence = baresiplib.write_wav(y.path('silence.wav'), [0] * (300 * RATE))
     phone = {}
-    for key, play, mode in (('pat', bursts(700, 300), 'auto'), ('bob', None, None),
+    for key, play, mode in (('pat', yatelib.bursts(700, 300), 'auto'), ('bob', None, None),
                             ('nora', None, None)):
         os.makedirs(y.path(key))
         wav = baresiplib.write_wav(y.path(key + '/play.wav'), play) if play else silence
@@ -300,18 +284,15 @@ with baresiplib.Phones() as phones:
     tap.ok('schedule_dial_failed=4,' in status and 'schedule_refused=5,' in status,
            'status conf-engine counts 5 refused callers and 4 dial-out failures', status)
 
-    # ---- what was heard ----------------------------------------------------------------------
-    for freq, who in ((700, "Pat's phone"), (1000, "Mia's milliwatt"), (440, "Walt's file")):
-        lvl = level_at(ann_heard, freq)
-        tap.ok(lvl > -30, 'Ann hears %s (%d Hz at %.1f dB)' % (who, freq, lvl),
-               (len(ann_heard), lvl))
-    for freq, who in ((1000, "Mia's milliwatt"), (440, "Walt's file")):
-        lvl = level_at(pat_heard, freq)
-        tap.ok(lvl > -30, 'Pat hears %s (%d Hz at %.1f dB)' % (who, freq, lvl),
-               (len(pat_heard), lvl))
-    # his bursts would read about -18 dB; the milliwatt's leakage into the 700 Hz filter
-    # (20 ms frames) reads about -47 dB
-    lvl = level_at(pat_heard, 700)
-    tap.ok(lvl < -33, 'Pat does not hear himself (700 Hz at %.1f dB)' % lvl, lvl)
+    # ---- what was heard: the others present, Pat's own bursts absent (simlib.who_hears) ---------
+    hears = yatelib.simlib.who_hears
+    ok, levels = hears(ann_heard, [700, 1000, 440], floor=-30)
+    tap.ok(ok, "Ann hears Pat's phone (700 Hz), Mia's milliwatt (1000 Hz) and Walt's file "
+           "(440 Hz)", (len(ann_heard), levels))
+    # his bursts would read about -18 dB, 20 dB and more above the milliwatt's leakage into
+    # the 700 Hz filter (20 ms frames, about -47 dB)
+    ok, levels = hears(pat_heard, [1000, 440], [700], floor=-30)
+    tap.ok(ok, "Pat hears Mia's milliwatt (1000 Hz) and Walt's file (440 Hz), not himself "
+           "(700 Hz)", (len(pat_heard), levels))
 
 tap.done()

@@ -546,6 +546,12 @@ def tone(freq, seconds, dbfs=-16.0):
     return [amp * math.sin(2 * math.pi * freq * i / RATE) for i in range(int(seconds * RATE))]
 
 
+def bursts(freq, seconds):
+    """Tone bursts (0.6 s on, 0.4 s off) at -16 dBFS: what a talker looks like to a level
+    meter (simlib.beeps)."""
+    return simlib.beeps(freq, int(seconds), on=0.6, off=0.4, amplitude=10 ** (-16 / 20.0))
+
+
 def speech_slin(dest, seconds=None):
     """tests/data/sim/speech.wav as .slin at @dest (repeated to @seconds when given)."""
     rate, s = simlib.read_wav(simlib.data('speech.wav'))

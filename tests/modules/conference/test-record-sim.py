@@ -8,13 +8,10 @@ with recordwarn=, speaks into the room.  The simulator's "external" line
 stands for the script: it plays a 1000 Hz tone into its call and records
 what it hears.  A file path is still recorded by the engine itself.
 """
-import math
 import os
 import shutil
-import struct
 import sys
 import tempfile
-import wave
 
 SRC = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -37,13 +34,7 @@ SCRIPT = 'external/nodata/rec.php'
 
 # The talking caller: 440 Hz beeps (0.4 s on, 0.2 s off), which the
 # talker detector takes for speech.
-BEEPS = os.path.join(cfgdir, 'beeps.wav')
-with wave.open(BEEPS, 'wb') as w:
-    w.setnchannels(1)
-    w.setsampwidth(2)
-    w.setframerate(8000)
-    w.writeframes(b''.join(struct.pack('<h', int(9830 * math.sin(2 * math.pi * 440 * i / 8000))
-                                       if i % 4800 < 3200 else 0) for i in range(8000 * 6)))
+BEEPS = simlib.write_wav(os.path.join(cfgdir, 'beeps.wav'), simlib.beeps(440, 6))
 
 
 def tail(samples):
@@ -128,21 +119,36 @@ tap.ok(simlib.tone_ratio(tail(b), 440) > 0.8 and simlib.tone_ratio(tail(b), 1000
        'callers do not hear it', (simlib.tone_ratio(tail(b), 440), simlib.tone_ratio(tail(b), 1000)))
 r.cleanup()
 
-# 3. A file path is still recorded by the engine, as before.
+# 3. A file path is still recorded by the engine, as before.  1001 talks
+#    (440 Hz beeps) and 1002 plays 1000 Hz; both hang up a second before the
+#    room ends, while 1003, silent, stays: the WAV lasts as long as the room
+#    recorded (its recording and destroyed notifications), holds both
+#    talkers, and ends in silence.
 wav = os.path.join(cfgdir, 'room.wav')
 r = simlib.run('''
-route ^800$ conf/rf record=wave/record/%s lonely=true
+route ^800$ conf/rf record=wave/record/%s notify=mon/rf lonely=true
 at 0 call 1001 800 play=%s
-at 0.5 call 1002 800
-at 3.5 hangup all
-end 4.5
+at 0.5 call 1002 800 play=tone:1000
+at 0.5 call 1003 800
+at 2.5 hangup 1001
+at 3 hangup 1002
+at 4 hangup all
+end 5
 ''' % (wav, BEEPS), module=engine)
 tap.ok(r.ok and not r.messages('call.execute', callto='dumb/', direct='wave/record/' + wav),
        'wave/record/PATH: no call placed', r.why())
-samples = simlib.read_wav(wav)[1] if os.path.exists(wav) else []
-tap.ok(len(samples) > 2 * 8000 and simlib.tone_ratio(samples[8000:16000], 440) > 0.8 and
-       simlib.level_dbfs(samples[8000:16000]) > -30,
-       'the WAV holds the talking caller', len(samples))
+began = r.messages('chan.notify', event='recording', targetid='mon/rf')
+ended = r.messages('chan.notify', event='destroyed', targetid='mon/rf')
+recorded = ended[0]['t'] - began[0]['t'] if began and ended else 0
+ok, samples, detail = simlib.check_recording(wav, recorded)
+tap.ok(ok, 'the room\'s WAV opens with Python\'s wave (8 kHz, 16-bit, mono) and lasts as long '
+       'as the room recorded', detail)
+ok, levels = simlib.who_hears(simlib.window(samples, 1.0, 2.0), [440, 1000])
+tap.ok(ok, 'it holds both talkers (440 and 1000 Hz)', levels)
+talk, quiet = simlib.window(samples, 1.0, 2.0), samples[-int(0.8 * 8000):-int(0.2 * 8000)]
+tap.ok(simlib.level_dbfs(quiet) <= simlib.level_dbfs(talk) - 40,
+       'and silence once only the silent caller is left (40 dB below the talk)',
+       (simlib.level_dbfs(talk), simlib.level_dbfs(quiet)))
 r.cleanup()
 shutil.rmtree(cfgdir, ignore_errors=True)
 tap.done()
