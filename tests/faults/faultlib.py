@@ -155,7 +155,7 @@ class Sim:
 
 
 def status(result, key, which=-1):
-    """An integer field of the engine.status answers a run's 'message engine.status' steps got."""
+    """An integer field of the @which-th engine.status answer of a run's 'message engine.status' steps."""
     answers = [m['retval'] for m in result.messages('engine.status') if m.get('retval')]
     if not answers:
         return None
@@ -296,6 +296,19 @@ def db_rows(path, sql, args=()):
             c.close()
     except sqlite3.Error:
         return None
+
+
+def schedule_db(path, sql, args=()):
+    """A fresh SQLite file at @path with the engine's schema (sql/sqlite/), then @sql run on it."""
+    db = sqlite3.connect(path)
+    sqldir = os.path.join(SRCDIR, 'sql', 'sqlite')
+    for name in sorted(os.listdir(sqldir)):
+        if name.endswith('.sql'):
+            with open(os.path.join(sqldir, name)) as f:
+                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    db.execute(sql, args)
+    db.commit()
+    db.close()
 
 
 def doubled(rows):
