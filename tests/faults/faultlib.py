@@ -241,25 +241,30 @@ def free_bytes(mnt):
 
 # ---- what a fault may leave behind ---------------------------------------------
 
-def wav_ok(path):
-    """(ok, detail): a RIFF/WAVE file whose header sizes match what the file holds,
-    readable to its end by Python's wave module."""
+def wav_ok(path, slack=0):
+    """(ok, detail): a RIFF/WAVE file that Python's wave module reads to the end its header
+    gives, whose header claims no more than the file holds, and at most @slack bytes less
+    (0: exactly what it holds, as after a clean stop; a crash may leave the last second
+    or so beyond the header, rewritten about once a second)."""
     try:
         size = os.path.getsize(path)
         with open(path, 'rb') as f:
-            head = f.read(64)
+            head = f.read(4096)
         if head[:4] != b'RIFF' or head[8:12] != b'WAVE':
-            return False, '%s: not a RIFF/WAVE file' % path
-        riff = int.from_bytes(head[4:8], 'little')
+            return False, '%s: not a RIFF/WAVE file (%d bytes)' % (path, size)
         with wave.open(path, 'rb') as w:
             frames = w.getnframes()
             width, ch = w.getsampwidth(), w.getnchannels()
             data = w.readframes(frames)
         if len(data) != frames * width * ch:
             return False, '%s: header says %d frames, %d bytes read' % (path, frames, len(data))
-        if riff + 8 != size:
-            return False, '%s: RIFF size %d, file %d bytes' % (path, riff + 8, size)
-        return True, '%s: %d frames, %d bytes' % (path, frames, size)
+        off = 12
+        while head[off:off + 4] not in (b'data', b''):
+            off += 8 + int.from_bytes(head[off + 4:off + 8], 'little')
+        beyond = size - len(data) - (off + 8)
+        detail = '%s: %d frames, %d bytes, %d beyond the header\'s count' % (
+            path, frames, size, beyond)
+        return 0 <= beyond <= slack, detail
     except (OSError, EOFError, wave.Error) as e:
         return False, '%s: %s' % (path, e)
 
