@@ -172,7 +172,8 @@ static gboolean unstall_cb(gpointer data)
 
 	mod->stall_timer = 0;
 	if (!mod->dead && mod->rfd >= 0 && !mod->rsrc)
-		mod->rsrc = g_unix_fd_add(mod->rfd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, mod);
+		mod->rsrc =
+		        g_unix_fd_add(mod->rfd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, mod);
 	ce_sim_event(mod->s, "resume", "\"module\":%s", ce_sim_json(mod->name));
 	return G_SOURCE_REMOVE;
 }

@@ -516,7 +516,8 @@ static void run_step(struct sim *s, struct step *st)
 		ce_sim_expect(s, a + 1, st->lineno);
 	} else if (!strcmp(a[0], "stall")) {
 		if (!ce_sim_mod_stall(s, a[2], (unsigned)(g_ascii_strtod(a[1], NULL) * 1000)))
-			ce_sim_event(s, "note", "\"text\":%s", ce_sim_json("stall: no such module"));
+			ce_sim_event(
+			        s, "note", "\"text\":%s", ce_sim_json("stall: no such module"));
 	} else if (!strcmp(a[0], "log")) {
 		char *t = g_strjoinv(" ", a + 1);
 		ce_sim_event(s, "log", "\"text\":%s", ce_sim_json(t));
