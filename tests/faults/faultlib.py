@@ -142,6 +142,18 @@ class Sim:
             err = f.read()
         return simlib.Result(code, self.workdir, err)
 
+    def act(self, *steps):
+        """Run @steps, (marker, function) pairs in order: each function once the scenario
+        logged its marker ('at T log MARKER'; skipped if the run ended first); then the
+        run's end, as finish().  The simulator is killed whatever happens."""
+        try:
+            for marker, fn in steps:
+                if self.wait('log', text=marker, timeout=120):
+                    fn()
+            return self.finish()
+        finally:
+            self.kill()
+
     def kill(self):
         if self.p.poll() is None:
             self.p.kill()

@@ -70,15 +70,9 @@ at 11 hangup all
 at 12 message engine.status module=conf-engine
 end 12.5
 ''', conf=conf, workdir=work)
-        try:
-            filler = None
-            if sim.wait('log', text='fill'):
-                filler = faultlib.fill(mnt, 6000)  # one page: some lines fit
-            if sim.wait('log', text='free') and filler:
-                os.unlink(filler)
-            r = sim.finish()
-        finally:
-            sim.kill()
+        filler = []
+        r = sim.act(('fill', lambda: filler.append(faultlib.fill(mnt, 6000))),  # a page's room
+                    ('free', lambda: [os.unlink(f) for f in filler]))
         objs, broken = faultlib.jsonl_check(log)
     tap.ok(r.ok, 'event log on a full disk: the conference runs', r.why())
     dropped = faultlib.status(r, 'monitor_log_dropped')
@@ -130,17 +124,12 @@ at 5.5 log release
 at 9 message engine.status module=conf-engine
 end 9.5
 ''', conf=conf, workdir=work)
+        filler = []
         try:
-            filler = None
-            if sim.wait('log', text='fill'):
-                filler = faultlib.fill(mnt, 0)
-            if sim.wait('log', text='free') and filler:
-                os.unlink(filler)
-            if sim.wait('log', text='release'):
-                locker.release()
-            r = sim.finish()
+            r = sim.act(('fill', lambda: filler.append(faultlib.fill(mnt, 0))),
+                        ('free', lambda: [os.unlink(f) for f in filler]),
+                        ('release', locker.release))
         finally:
-            sim.kill()
             locker.close()
     tap.ok(locker.locked and r.ok, 'spool on a full disk, database locked: the conference runs',
            r.why())
@@ -183,12 +172,7 @@ at 6 message engine.status module=conf-engine
 at 6.5 hangup all
 end 7
 ''', conf=conf, workdir=work)
-        try:
-            if sim.wait('log', text='fill'):
-                faultlib.fill(mnt, 40000)  # about 2.5 s of 16-bit 8 kHz audio
-            r = sim.finish()
-        finally:
-            sim.kill()
+        r = sim.act(('fill', lambda: faultlib.fill(mnt, 40000)))  # 2.5 s of 16-bit 8 kHz audio
         path = os.path.join(mnt, 'rec.wav')
         ok, detail = faultlib.wav_ok(path)
         samples = simlib.read_wav(path)[1] if ok else []

@@ -55,11 +55,8 @@ at 11 message engine.status module=conf-engine
 end 11.5
 ''', conf=conf, workdir=work)
 try:
-    if sim.wait('log', text='release'):
-        locker.release()
-    r = sim.finish()
+    r = sim.act(('release', locker.release))
 finally:
-    sim.kill()
     locker.close()
 
 tap.ok(locker.locked and r.ok, 'the run goes to its end with the database locked at start', r.why())
