@@ -88,9 +88,10 @@ def leftovers(i, r, killed, work):
     """What holds today after a kill and a restart."""
     tag = 'run %d (kill at %.3f s)' % (i + 1, moments[i])
     starts = r.events('engine-start')
-    tap.ok(killed and len(starts) == 2 and r.events('engine-restart'),
-           '%s: the engine was killed and a new one started' % tag,
-           'killed=%s starts=%s\n%s' % (killed, starts, r.why()))
+    tap.ok(killed and len(starts) == 2 and r.events('engine-restart') and not r.problems(),
+           '%s: the engine was killed and a new one started (no other problem: no timeout, '
+           'no sanitizer report, a clean exit at the end)' % tag,
+           'killed=%s starts=%s\n%s\n%s' % (killed, starts, r.why(), r.problems()))
     tap.ok(r.events('answered', who='2001') and r.expectations() and
            all(ok for ok, _, _ in r.expectations()) and faultlib.status(r, 'legs', 0) == 1,
            '%s: the new engine admits a new caller, alone in its new room' % tag,
