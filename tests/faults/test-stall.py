@@ -116,7 +116,12 @@ tap.ok(sorted(sent) == sorted(answered) and not twice,
        'every message Yate sent is answered exactly once, those of the stall too (%d)' % len(sent),
        'unanswered: %s\nanswered twice: %s' % (sorted(set(sent) - set(answered)), twice))
 t_resume = (r.events('resume') or [{}])[0].get('t', 1e9)
-late = [e for e in r.events('unmatched')]
+t_stall = (r.events('stall') or [{}])[0].get('t', 0)
+timeouts = r.events('timeout')
+tap.ok(all(t_stall <= e['t'] <= t_resume for e in timeouts),
+       'Yate\'s only timeouts are of messages it sent during the stall (--allow timeout hides '
+       'no other)', timeouts)
+late = r.events('unmatched')
 tap.ok(late and all(e['t'] >= t_resume for e in late),
        'the answer Yate gave up on (1004\'s call.execute, after its 10 s timeout) arrives after the '
        'stall, late, and is dropped by Yate as unknown', late)
