@@ -151,6 +151,14 @@ static void open_file(struct ce_mfile *f)
 			fail(f, "cannot record to", sf_strerror(NULL));
 		f->header = (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_WAV ||
 		            (info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_AU;
+		/*
+		 * libsndfile's first WAV header has a RIFF size of 8, which ends
+		 * the file before its fmt and data chunks for readers that
+		 * honour it: one that says "no audio yet" keeps a file killed in
+		 * its first second readable.
+		 */
+		if (f->sf && f->header)
+			sf_command(f->sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
 		return;
 	}
 	f->fd = ce_prompt_open(f->path, f->io ? (const char *const *)f->io->roots : NULL, &error);

@@ -21,6 +21,9 @@ BINARY = os.path.join(BUILDDIR, "conf-engine", "conf-engine")
 TRANSCRIPT = os.path.join(SRCDIR, "tests", "data", "transcript-1.txt")
 WAIT = 10.0  # bound of every wait (sanitizer builds are slow); never reached when all is well
 
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "faults"))
+from faultlib import cpu_seconds  # noqa: E402
+
 results = []
 
 # A sanitizer build reports on stderr and leaves with a status (ASan/UBSan 1,
@@ -583,16 +586,6 @@ def test_check_config_review():
             e.close()
     finally:
         shutil.rmtree(d, ignore_errors=True)
-
-
-def cpu_seconds(pid):
-    """User+system CPU seconds a live process used (None once it is gone)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return None
 
 
 def test_yate_not_reading():

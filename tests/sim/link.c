@@ -164,6 +164,48 @@ static gboolean readable_cb(int fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* ---- a stalled reader ---------------------------------------------------- */
+
+static gboolean unstall_cb(gpointer data)
+{
+	struct sim_mod *mod = data;
+
+	mod->stall_timer = 0;
+	if (!mod->dead && mod->rfd >= 0 && !mod->rsrc)
+		mod->rsrc =
+		        g_unix_fd_add(mod->rfd, G_IO_IN | G_IO_HUP | G_IO_ERR, readable_cb, mod);
+	ce_sim_event(mod->s, "resume", "\"module\":%s", ce_sim_json(mod->name));
+	return G_SOURCE_REMOVE;
+}
+
+/**
+ * Stop reading what module @name (NULL: every module) writes for @ms, as
+ * Yate's extmodule does while its reader thread is held up (a handler that
+ * blocks the dispatch of a module's message): what the module writes waits
+ * in the pipe and its own buffers, what Yate sends still goes out, and the
+ * answers Yate waits for meanwhile time out as in Yate.  Returns how many
+ * modules were stalled.
+ */
+unsigned ce_sim_mod_stall(struct sim *s, const char *name, unsigned ms)
+{
+	unsigned n = 0;
+
+	for (GList *l = s->mods; l; l = l->next) {
+		struct sim_mod *mod = l->data;
+		if (mod->dead || (name && strcmp(name, mod->name)))
+			continue;
+		if (mod->rsrc)
+			g_source_remove(mod->rsrc);
+		mod->rsrc = 0;
+		if (mod->stall_timer)
+			g_source_remove(mod->stall_timer);
+		mod->stall_timer = g_timeout_add(ms, unstall_cb, mod);
+		ce_sim_event(s, "stall", "\"module\":%s,\"ms\":%u", ce_sim_json(mod->name), ms);
+		n++;
+	}
+	return n;
+}
+
 /* ---- stderr, process end, restart --------------------------------------- */
 
 /*
@@ -283,6 +325,8 @@ static void mod_free(struct sim_mod *mod)
 		g_source_remove(mod->csrc);
 	if (mod->kill_timer)
 		g_source_remove(mod->kill_timer);
+	if (mod->stall_timer)
+		g_source_remove(mod->stall_timer);
 	if (mod->pid > 0 && !mod->exited) {
 		kill(mod->pid, SIGKILL);
 		waitpid(mod->pid, NULL, 0);

@@ -37,6 +37,7 @@ struct sim_mod {
 	unsigned errors;
 	guint kill_timer;
 	int kill_stage;
+	guint stall_timer; /* reading held up by a "stall" step until it fires */
 };
 
 struct pending {

@@ -230,6 +230,7 @@ static const char *const step_words[] = {
         "message",
         "expect",
         "log",
+        "stall",
         NULL,
 };
 
@@ -242,8 +243,11 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 		return bad(err, lineno, "unknown step", a[0]);
 	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
 	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
-	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2))
+	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2) ||
+	        (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
 		return bad(err, lineno, "missing arguments for", a[0]);
+	if (!strcmp(a[0], "stall") && !(g_ascii_strtod(a[1], NULL) > 0))
+		return bad(err, lineno, "stall wants seconds above 0, not", a[1]);
 	if (!strcmp(a[0], "call") || !strcmp(a[0], "calls")) {
 		struct sim_phone *ph = ce_sim_phone_new("x");
 		char **opts = a + (!strcmp(a[0], "call") ? 3 : 4);
@@ -510,6 +514,10 @@ static void run_step(struct sim *s, struct step *st)
 		run_message(s, a);
 	} else if (!strcmp(a[0], "expect")) {
 		ce_sim_expect(s, a + 1, st->lineno);
+	} else if (!strcmp(a[0], "stall")) {
+		if (!ce_sim_mod_stall(s, a[2], (unsigned)(g_ascii_strtod(a[1], NULL) * 1000)))
+			ce_sim_event(
+			        s, "note", "\"text\":%s", ce_sim_json("stall: no such module"));
 	} else if (!strcmp(a[0], "log")) {
 		char *t = g_strjoinv(" ", a + 1);
 		ce_sim_event(s, "log", "\"text\":%s", ce_sim_json(t));

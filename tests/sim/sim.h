@@ -75,6 +75,7 @@ void ce_sim_mod_free_all(struct sim *s);
 bool ce_sim_mods_gone(struct sim *s);
 bool ce_sim_mod_alive(const struct sim_mod *mod);
 bool ce_sim_mod_reenter(const struct sim_mod *mod);
+unsigned ce_sim_mod_stall(struct sim *s, const char *name, unsigned ms);
 
 /* ---- channels and drivers (chan.c) ------------------------------------- */
 

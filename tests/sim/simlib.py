@@ -127,12 +127,12 @@ class Result:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
-    """Run yate-sim on @scenario (text) with @module (argv list, or None).
+def spawn(scenario, module=None, args=(), workdir=None, stderr=subprocess.PIPE):
+    """Start yate-sim on @scenario in the background; (Popen, workdir).
 
-    The run happens in a fresh temporary folder (recordings land there);
-    @args are extra yate-sim options.  The wait is bounded by @timeout
-    seconds; on expiry the simulator is killed and the code is -9.
+    The same run as run() below, for a test that acts while it goes on
+    (tests/faults/faultlib.py): it reads events.jsonl as it grows, and ends
+    with Result(p.wait(...), workdir, stderr_text).
     """
     workdir = workdir or tempfile.mkdtemp(prefix='yate-sim-')
     scn = os.path.join(workdir, 'scenario.scn')
@@ -142,12 +142,24 @@ def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
            '-t', os.path.join(workdir, 'transcript.txt')] + list(args) + [scn]
     if module:
         cmd += ['--'] + list(module)
+    return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL, stderr=stderr), workdir
+
+
+def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
+    """Run yate-sim on @scenario (text) with @module (argv list, or None).
+
+    The run happens in a fresh temporary folder (recordings land there);
+    @args are extra yate-sim options.  The wait is bounded by @timeout
+    seconds; on expiry the simulator is killed and the code is -9.
+    """
+    p, workdir = spawn(scenario, module, args, workdir)
     try:
-        p = subprocess.run(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.PIPE, timeout=timeout)
-        code, err = p.returncode, p.stderr.decode('utf-8', 'replace')
-    except subprocess.TimeoutExpired as e:
-        code, err = -9, (e.stderr or b'').decode('utf-8', 'replace') + '\nsimlib: timed out'
+        err = p.communicate(timeout=timeout)[1]
+        code, err = p.returncode, err.decode('utf-8', 'replace')
+    except subprocess.TimeoutExpired:
+        p.kill()
+        err = p.communicate()[1]
+        code, err = -9, err.decode('utf-8', 'replace') + '\nsimlib: timed out'
     return Result(code, workdir, err)
 
 

@@ -97,6 +97,29 @@ tap.ok(h and h[0]['params'].get('module') == 'sip' and 'reason' not in h[0]['par
        'the kicked caller hangs up with its own parameters (disconnect ones are cleared)', h)
 r.cleanup()
 
+# 3a. A stalled reader (real Yate's extmodule reader thread held up): what the module
+#     writes waits, what Yate sends still goes out, RTP goes on; then reading resumes.
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=tone:440
+at 0.8 stall 1.5 echo-module.py
+at 1 dtmf 1001 1#
+at 2 expect state 1001 answered
+at 2 expect heard 1001 440 window=500
+at 3 expect state 1001 hungup
+end 3.2
+''', module=simlib.ECHO)
+check(r, 'stall: the caller still hears the echo while Yate is not reading the module')
+st, res = r.events('stall', module='echo-module.py'), r.events('resume')
+drop = r.messages('call.drop', reason='kicked')
+keys = r.events('dtmf', who='1001')
+dtmf = r.messages('chan.dtmf', handled=True)
+tap.ok(st and res and st[0]['ms'] == 1500 and keys and keys[-1]['t'] < res[0]['t'] and
+       len(dtmf) == 2 and all(m['t'] >= res[0]['t'] for m in dtmf + drop) and drop,
+       'stall: the keys pressed during the stall reach the module, whose answers and call.drop '
+       'are read once the stall is over', (st, res, keys, dtmf, drop))
+r.cleanup()
+
 # 3b. Steps triggered by a phone's state: PIN-style digits once answered.
 r = simlib.run('''
 route ^800$ conf/room1

@@ -862,25 +862,55 @@ static void test_record(void)
 static unsigned wav_header_samples(const char *path)
 {
 	gchar *data = NULL;
-	gsize len = 0, at = 12;
+	gsize len = 0, at = 12, riff;
 	unsigned n = 0;
+	bool found = false;
 
 	g_assert_true(g_file_get_contents(path, &data, &len, NULL));
 	g_assert_cmpuint(len, >=, 44);
 	g_assert_cmpmem(data, 4, "RIFF", 4);
 	g_assert_cmpmem(data + 8, 4, "WAVE", 4);
+	riff = GUINT32_FROM_LE(*(guint32 *)(data + 4));
 	while (at + 8 <= len) {
 		guint32 size = GUINT32_FROM_LE(*(guint32 *)(data + at + 4));
 
 		if (!memcmp(data + at, "data", 4)) {
 			n = size / 2;
+			found = true;
 			g_assert_cmpuint(at + 8 + size, <=, len); /* all of it is there */
+			/* a reader stops where the RIFF size says: it must cover the data */
+			g_assert_cmpuint(riff + 8, >=, at + 8 + size);
 			break;
 		}
 		at += 8 + size + (size & 1);
 	}
+	g_assert_true(found);
 	g_free(data);
 	return n;
+}
+
+/* Record the room to @wav and kill -9 the process @frames media frames later. */
+static void kill_while_recording(const char *wav, unsigned frames)
+{
+	struct rig r;
+	pid_t pid;
+	int status = 0;
+
+	pid = fork();
+	g_assert_cmpint(pid, >=, 0);
+	if (pid == 0) {
+		alarm(60); /* never outlive the test */
+		rig_start(&r, (const double[]){500, 1100, 0});
+		wait_frames(&r, 10);
+		if (ce_media_room_record(r.room, wav, -1))
+			_exit(1);
+		wait_frames(&r, frames);
+		raise(SIGKILL);
+		_exit(1);
+	}
+	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
+	g_assert_true(WIFSIGNALED(status));
+	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
 }
 
 /*
@@ -892,27 +922,11 @@ static void test_record_crash(void)
 {
 	char *wav = g_build_filename(s_dir, "crash.wav", NULL);
 	struct rig r;
-	pid_t pid;
-	int status = 0;
 	unsigned n;
 	gchar *before = NULL, *after = NULL;
 	gsize blen = 0, alen = 0;
 
-	pid = fork();
-	g_assert_cmpint(pid, >=, 0);
-	if (pid == 0) {
-		alarm(60); /* never outlive the test */
-		rig_start(&r, (const double[]){500, 1100, 0});
-		wait_frames(&r, 10);
-		if (ce_media_room_record(r.room, wav, -1))
-			_exit(1);
-		wait_frames(&r, 150); /* 3 s of the media clock */
-		raise(SIGKILL);
-		_exit(1);
-	}
-	g_assert_cmpint(waitpid(pid, &status, 0), ==, pid);
-	g_assert_true(WIFSIGNALED(status));
-	g_assert_cmpint(WTERMSIG(status), ==, SIGKILL);
+	kill_while_recording(wav, 150); /* 3 s of the media clock */
 	n = wav_header_samples(wav);
 	g_test_message("after kill -9: %u samples in the header", n);
 	g_assert_cmpuint(n, >=, 8000 * 3 / 2);
@@ -929,6 +943,20 @@ static void test_record_crash(void)
 	g_assert_cmpmem(before, blen, after, alen);
 	g_free(before);
 	g_free(after);
+	g_free(wav);
+}
+
+/*
+ * kill -9 before the first second of a recording, before the header was
+ * rewritten: the file is still a WAV that readers open (Python's wave
+ * stops where the RIFF size says), announcing what it holds or nothing.
+ */
+static void test_record_crash_early(void)
+{
+	char *wav = g_build_filename(s_dir, "crash-early.wav", NULL);
+
+	kill_while_recording(wav, 20); /* 0.4 s */
+	g_test_message("killed at 0.4 s: %u samples in the header", wav_header_samples(wav));
 	g_free(wav);
 }
 
@@ -1048,6 +1076,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	g_test_add_func("/prompt/record-crash", test_record_crash);
+	g_test_add_func("/prompt/record-crash-early", test_record_crash_early);
 	g_test_add_func("/prompt/record-full", test_record_full);
 	ret = g_test_run();
 	if (s_dir) {

@@ -34,6 +34,9 @@ SRCDIR = os.environ.get("CE_SRCDIR", os.path.join(os.path.dirname(__file__), "..
 BUILDDIR = os.environ.get("CE_BUILDDIR", SRCDIR)
 BINARY = os.path.join(BUILDDIR, "conf-engine", "conf-engine")
 TRANSCRIPT = os.path.join(SRCDIR, "tests", "data", "transcript-1.txt")
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "faults"))
+import faultlib  # noqa: E402  (another process holding BEGIN EXCLUSIVE)
+
 WAIT = 30.0  # bound of every wait (sanitizer builds are slow)
 
 results = []
@@ -209,17 +212,6 @@ def bad_state_dir_run(tmp):
         "rc=%s\n%s" % (rc, err))
 
 
-LOCKER = """
-import sqlite3, sys
-c = sqlite3.connect(sys.argv[1], isolation_level=None)
-c.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-sys.stdin.readline()
-c.execute("COMMIT")
-c.close()
-"""
-
-
 def db_cdrs(db):
     try:
         c = sqlite3.connect(db, timeout=1)
@@ -237,9 +229,8 @@ def locked_db_run(tmp):
     write(conf, "[general]\nnode=bin4\n[store]\nbackend=sqlite\nsqlite_path=conf.db\n"
                 "spool_dir=spool\nworkers=1\nquery_timeout_ms=200\nreconnect_min_ms=50\n"
                 "reconnect_max_ms=400\n[monitor]\ncdr_delay=0\n")
-    locker = subprocess.Popen([sys.executable, "-c", LOCKER, db], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    locked = locker.stdout.readline().strip() == "locked"
+    locker = faultlib.Locker(db)
+    locked = locker.locked
     e = Engine(conf)
     try:
         first = e.wait_out(lambda l: True)
@@ -268,9 +259,7 @@ def locked_db_run(tmp):
             else:
                 time.sleep(0.05)
         tap(spooled is not None, "locked database: transcript 1's CDRs (and events) are spooled", st)
-        locker.stdin.write("release\n")
-        locker.stdin.flush()
-        locker.wait(timeout=WAIT)
+        locker.release()
         rows = db_cdrs(db)
         end = time.monotonic() + WAIT
         while rows != [("conf/1",), ("conf/2",)] and time.monotonic() < end:
@@ -288,9 +277,7 @@ def locked_db_run(tmp):
         rc = e.finish()
         tap(rc == 0, "locked database: the engine exits 0 at the end", "rc=%s" % rc)
     finally:
-        if locker.poll() is None:
-            locker.kill()
-            locker.wait()
+        locker.close()
         if e.p.poll() is None:
             e.p.kill()
             e.p.wait()
