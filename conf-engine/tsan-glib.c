@@ -1,4 +1,5 @@
-/* tsan-glib.c - tells ThreadSanitizer about GLib's locks, queues and one-time inits (--enable-tsan only) */
+/* tsan-glib.c - tells ThreadSanitizer about GLib's locks, queues and one-time inits (--enable-tsan
+ * only) */
 /*
  * GLib is not built with ThreadSanitizer, and on Linux its GMutex and
  * GCond are futexes, not pthread objects, so TSan's interceptors never see
@@ -13,10 +14,10 @@
  *   g_async_queue_push*, *pop*    a release by the pusher, an acquire by the popper
  *   g_once_impl, g_once_init_*    the initialiser's writes happen before every use
  *   g_task_run_in_thread, g_task_return_*, g_task_propagate_*
- *                                 the caller's writes before the thread's, the thread's before the result's reader
- *   g_source_attach, g_source_set_callback (idle and timeout sources)
- *                                 the attaching thread's writes before the callback
- *   g_free                        a free our code asks for is seen (a write to the block)
+ *                                 the caller's writes before the thread's, the thread's before the
+ * result's reader g_source_attach, g_source_set_callback (idle and timeout sources) the attaching
+ * thread's writes before the callback g_free                        a free our code asks for is
+ * seen (a write to the block)
  *
  * Our code's accesses stay fully checked; only the hand-overs GLib does for
  * us become visible.  GLib's own internal accesses are not instrumented at
@@ -55,15 +56,15 @@ static void *real(const char *name)
 }
 
 /* The pointer to GLib's @fn, looked up once; the type is @fn's own. */
-#define REAL(fn)                                                                               \
-	({                                                                                     \
-		static __typeof__(fn) *p_;                                                     \
-		__typeof__(fn) *f_ = __atomic_load_n(&p_, __ATOMIC_ACQUIRE);                   \
-		if (!f_) {                                                                     \
-			f_ = (__typeof__(fn) *)real(#fn);                                      \
-			__atomic_store_n(&p_, f_, __ATOMIC_RELEASE);                           \
-		}                                                                              \
-		f_;                                                                            \
+#define REAL(fn)                                                                                   \
+	({                                                                                         \
+		static __typeof__(fn) *p_;                                                         \
+		__typeof__(fn) *f_ = __atomic_load_n(&p_, __ATOMIC_ACQUIRE);                       \
+		if (!f_) {                                                                         \
+			f_ = (__typeof__(fn) *)real(#fn);                                          \
+			__atomic_store_n(&p_, f_, __ATOMIC_RELEASE);                               \
+		}                                                                                  \
+		f_;                                                                                \
 	})
 
 /* No g_mutex_init()/g_mutex_clear(): TSan makes its mutex at the first
@@ -83,7 +84,8 @@ gboolean g_mutex_trylock(GMutex *m)
 
 	__tsan_mutex_pre_lock(m, __tsan_mutex_try_lock);
 	ok = REAL(g_mutex_trylock)(m);
-	__tsan_mutex_post_lock(m, __tsan_mutex_try_lock | (ok ? 0 : __tsan_mutex_try_lock_failed), 0);
+	__tsan_mutex_post_lock(
+	        m, __tsan_mutex_try_lock | (ok ? 0 : __tsan_mutex_try_lock_failed), 0);
 	return ok;
 }
 
@@ -131,12 +133,12 @@ gboolean g_cond_wait_until(GCond *c, GMutex *m, gint64 end_time)
  * cannot cover a free that happens inside the pop, so TSan ignores the
  * accesses GLib's queue code makes (only those; nothing of ours runs there).
  */
-#define GLIB_ONLY(call)                                                                        \
-	({                                                                                     \
-		__tsan_ignore_thread_begin();                                                  \
-		__typeof__(call) r_ = call;                                                    \
-		__tsan_ignore_thread_end();                                                    \
-		r_;                                                                            \
+#define GLIB_ONLY(call)                                                                            \
+	({                                                                                         \
+		__tsan_ignore_thread_begin();                                                      \
+		__typeof__(call) r_ = call;                                                        \
+		__tsan_ignore_thread_end();                                                        \
+		r_;                                                                                \
 	})
 
 void g_async_queue_push(GAsyncQueue *q, gpointer data)
@@ -242,7 +244,8 @@ static GQuark task_func_quark(void)
 
 static void task_run(GTask *task, gpointer source, gpointer data, GCancellable *cancel)
 {
-	GTaskThreadFunc func = (GTaskThreadFunc)g_object_get_qdata(G_OBJECT(task), task_func_quark());
+	GTaskThreadFunc func =
+	        (GTaskThreadFunc)g_object_get_qdata(G_OBJECT(task), task_func_quark());
 
 	__tsan_acquire(task);
 	func(task, source, data, cancel);
@@ -315,7 +318,8 @@ void g_source_set_callback(GSource *src, GSourceFunc func, gpointer data, GDestr
 {
 	struct source_call *sc;
 
-	if (!func || (src->source_funcs != &g_idle_funcs && src->source_funcs != &g_timeout_funcs)) {
+	if (!func ||
+	        (src->source_funcs != &g_idle_funcs && src->source_funcs != &g_timeout_funcs)) {
 		REAL(g_source_set_callback)(src, func, data, notify);
 		return;
 	}

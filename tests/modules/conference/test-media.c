@@ -52,7 +52,7 @@ struct test_clock {
 	struct ce_media_clock clock;
 	GMutex lock;
 	GCond cond;
-	int64_t now; /* ns */
+	int64_t now;      /* ns */
 	unsigned threads; /* media threads on this clock (clock_init: 1) */
 	struct {
 		GThread *thread;
@@ -209,8 +209,8 @@ static void clock_wait_asleep(struct test_clock *c)
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
 	while (!clock_all_asleep(c))
-		g_assert_true(g_cond_wait_until(&c->cond, &c->lock, deadline) ||
-		              clock_all_asleep(c));
+		g_assert_true(
+		        g_cond_wait_until(&c->cond, &c->lock, deadline) || clock_all_asleep(c));
 }
 
 /* One wake of the media thread; then its events on the main loop. */
@@ -937,9 +937,9 @@ static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEE
 
 		p->fd = ce_test_udp_loopback(&p->addr);
 		p->codec = CE_CODEC_PCMU;
-		g_assert_cmpint(ce_media_leg_new(&p->leg, t->room[i / PEERS],
-		                        (struct sockaddr *)&p->addr, sizeof(p->addr), p->codec, 0,
-		                        p, destroyed),
+		g_assert_cmpint(
+		        ce_media_leg_new(&p->leg, t->room[i / PEERS], (struct sockaddr *)&p->addr,
+		                sizeof(p->addr), p->codec, 0, p, destroyed),
 		        ==, 0);
 	}
 	for (unsigned tick = 0; tick < SPREAD_TICKS; tick++) {
@@ -962,12 +962,12 @@ static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEE
 		/* A tone of amplitude 6000 has Goertzel power 9e6; a mix of two, less. */
 		g_assert_cmpfloat(loudest, >, 1e6);
 		for (unsigned k = 0; k < SPREAD_PEERS; k++) {
-			double pw = peer_heard(&t->peer[i], spread_freq(spread_tone(k)), HEAR_FROM,
-			        SPREAD_TICKS);
+			double pw = peer_heard(
+			        &t->peer[i], spread_freq(spread_tone(k)), HEAR_FROM, SPREAD_TICKS);
 
 			if (g_test_verbose())
-				g_printerr("%u threads: peer %u hears peer %u at %.0f\n", threads, i, k,
-				        pw);
+				g_printerr("%u threads: peer %u hears peer %u at %.0f\n", threads,
+				        i, k, pw);
 			/* Heard, or nothing of it: no level in between. */
 			g_assert_true(pw > loudest / 10 || pw < loudest / 1000);
 			hears[i][k] = pw > loudest / 10;
