@@ -28,7 +28,9 @@
  * which TSan intercepts, as it does pthread_create/join under g_thread_new
  * and g_thread_join, and eventfd/pipe reads and writes.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "ce-autoconf.h"
 
 #include <dlfcn.h>
