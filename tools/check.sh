@@ -38,14 +38,14 @@ build_and_test() {
 
 # The tests that run threads, for the ThreadSanitizer build (which cannot be
 # the ASan one): test-tsan-glib (GLib's hand-offs seen, races still
-# reported: the ground the others stand on), the media threads (test-media, with /media/threads on two;
-# test-prompt, with the media file thread), the log from many threads, the
-# event-log writer (test-monitor-io), the store's writer and query threads
-# (test-store-module, and the scheduler whose admissions come back from
-# them), the dialplan's reload thread, and the whole engine with two media
-# threads end to end (test-media-threads.py) and with its store
-# (test-engine.py).  The rest is single-threaded: TSan would only make it
-# slower.  docs/testing.md says the same.
+# reported: the ground the others stand on), the media threads (test-media,
+# with /media/threads on two; test-prompt, with the media file thread), the
+# log from many threads, the event-log writer (test-monitor-io), the store's
+# writer and query threads (test-store-module, and the scheduler whose
+# admissions come back from them), the dialplan's reload thread, and the
+# whole engine with two media threads end to end (test-media-threads.py)
+# and with its store (test-engine.py).  The rest is single-threaded: TSan
+# would only make it slower.  docs/testing.md says the same.
 TSAN_TESTS="tests/core/test-tsan-glib tests/core/test-log tests/modules/conference/test-media
 	tests/modules/conference/test-prompt tests/modules/monitor/test-monitor-io
 	tests/modules/monitor/test-monitor tests/modules/store/test-store-module
