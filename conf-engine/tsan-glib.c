@@ -1,5 +1,4 @@
-/* tsan-glib.c - tells ThreadSanitizer about GLib's locks, queues and one-time inits (--enable-tsan
- * only) */
+/* tsan-glib.c - shows GLib's locks and hand-offs to ThreadSanitizer (--enable-tsan builds only) */
 /*
  * GLib is not built with ThreadSanitizer, and on Linux its GMutex and
  * GCond are futexes, not pthread objects, so TSan's interceptors never see
@@ -9,15 +8,15 @@
  * calls GLib's own (found with dlsym(RTLD_NEXT)) and tells TSan what it
  * did through the annotations of <sanitizer/tsan_interface.h>:
  *
- *   g_mutex_lock/trylock/unlock   a mutex acquired, released
- *   g_cond_wait/wait_until        the mutex released during the wait, acquired after
- *   g_async_queue_push*, *pop*    a release by the pusher, an acquire by the popper
- *   g_once_impl, g_once_init_*    the initialiser's writes happen before every use
- *   g_task_run_in_thread, g_task_return_*, g_task_propagate_*
- *                                 the caller's writes before the thread's, the thread's before the
- * result's reader g_source_attach, g_source_set_callback (idle and timeout sources) the attaching
- * thread's writes before the callback g_free                        a free our code asks for is
- * seen (a write to the block)
+ *   g_mutex_lock/trylock/unlock  a mutex acquired, released
+ *   g_cond_wait/wait_until       the mutex released during the wait, taken after
+ *   g_async_queue_push*, *pop*   a release by the pusher, an acquire by the popper
+ *   g_once_impl, g_once_init_*   the initialiser's writes before every use
+ *   g_task_run_in_thread         the caller's writes before the thread's
+ *   g_task_return_*, _propagate  the thread's writes before the result's reader
+ *   g_source_attach, g_source_set_callback (idle and timeout sources)
+ *                                the attaching thread's writes before the callback
+ *   g_free                       a free our code asks for is seen (a write)
  *
  * Our code's accesses stay fully checked; only the hand-overs GLib does for
  * us become visible.  GLib's own internal accesses are not instrumented at

@@ -1,5 +1,4 @@
-/* test-tsan-glib.c - conf-engine/tsan-glib.c: GLib's hand-offs are seen by TSan, races still are
- * (--enable-tsan only) */
+/* test-tsan-glib.c - tsan-glib.c shows GLib's hand-offs to TSan and hides no race (TSan only) */
 #include <stdbool.h>
 
 #include <gio/gio.h>
