@@ -15,6 +15,7 @@
 
 #include <glib.h>
 
+#include "conf-engine/atomic.h"
 #include "jbuf.h"
 
 #define RING_MASK (CE_JBUF_RING - 1)
@@ -31,7 +32,7 @@ void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, u
 	jb->min_delay = min_delay;
 	jb->max_delay = max_delay;
 	jb->target = min_delay;
-	jb->st.target = min_delay;
+	CE_ATOMIC_SET(&jb->st.target, min_delay);
 }
 
 /** Drop all buffered audio: the next packet starts a new stream. */
@@ -118,7 +119,7 @@ static void decode_range(const struct ce_jbuf *jb, uint32_t ts, int16_t *out, un
 static void start(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts)
 {
 	if (jb->started)
-		jb->st.resyncs++;
+		CE_COUNTER_ADD(&jb->st.resyncs, 1);
 	ce_jbuf_reset(jb);
 	jb->started = true;
 	jb->ssrc = ssrc;
@@ -145,7 +146,7 @@ static void track_jitter(struct ce_jbuf *jb, uint32_t ts, uint32_t arrival, bool
 		d = CE_JBUF_RING;
 	/* J += (|D| - J) / 16, kept in Q4. */
 	jb->jitter_q4 += (uint32_t)d - ((jb->jitter_q4 + 8) >> 4);
-	jb->st.jitter = jb->jitter_q4 >> 4;
+	CE_ATOMIC_SET(&jb->st.jitter, jb->jitter_q4 >> 4);
 }
 
 /**
@@ -180,7 +181,7 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
 	if (d + (int32_t)len <= 0) {
 		unsigned want = jb->target + (unsigned)(-d) + (unsigned)len;
 
-		jb->st.late++;
+		CE_COUNTER_ADD(&jb->st.late, 1);
 		if (want > jb->peak)
 			jb->peak = want > jb->max_delay ? jb->max_delay : want;
 		return -ETIME;
@@ -191,9 +192,9 @@ int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *p
 		ts = jb->play_ts;
 	}
 	if (!store(jb, ts, payload, (unsigned)len))
-		jb->st.dups++;
+		CE_COUNTER_ADD(&jb->st.dups, 1);
 	else
-		jb->st.packets++;
+		CE_COUNTER_ADD(&jb->st.packets, 1);
 	if ((int32_t)(ts + (uint32_t)len - jb->max_ts) > 0)
 		jb->max_ts = ts + (uint32_t)len;
 	if (len > jb->pkt_max)
@@ -238,7 +239,7 @@ static void adapt(struct ce_jbuf *jb, unsigned n)
 	if (t > jb->max_delay)
 		t = jb->max_delay;
 	jb->target = t;
-	jb->st.target = t;
+	CE_ATOMIC_SET(&jb->st.target, t);
 	/* Late packets' demand fades over about ten seconds. */
 	if (jb->peak > 0)
 		jb->peak -= jb->peak > 8 ? 1 : jb->peak;
@@ -259,7 +260,7 @@ static void cut_excess(struct ce_jbuf *jb, unsigned n)
 	skip = MIN(n / 8, (unsigned)excess);
 	clear_range(jb, jb->play_ts, skip);
 	jb->play_ts += skip;
-	jb->st.dropped += skip;
+	CE_COUNTER_ADD(&jb->st.dropped, skip);
 	jb->excess_q4 -= (int32_t)skip * 16;
 }
 
@@ -279,7 +280,7 @@ static void play_mixed(struct ce_jbuf *jb, int16_t *out, unsigned n)
 			ce_plc_good(&jb->plc, out + k, run);
 		} else {
 			ce_plc_conceal(&jb->plc, out + k, run);
-			jb->st.concealed += run;
+			CE_COUNTER_ADD(&jb->st.concealed, run);
 		}
 		k += run;
 	}
@@ -292,7 +293,7 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n, enum range r)
 		ce_plc_good(&jb->plc, out, n);
 	} else if (r == RANGE_NONE) {
 		ce_plc_conceal(&jb->plc, out, n);
-		jb->st.concealed += n;
+		CE_COUNTER_ADD(&jb->st.concealed, n);
 	} else {
 		play_mixed(jb, out, n);
 	}
@@ -332,9 +333,9 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 		 * would repeat on every pull).  A frame partly here is waited
 		 * for once; still short at the next pull, it plays as it is. */
 		jb->waited = ahead > 0;
-		jb->st.stalls++;
+		CE_COUNTER_ADD(&jb->st.stalls, 1);
 		ce_plc_conceal(&jb->plc, out, n);
-		jb->st.concealed += n;
+		CE_COUNTER_ADD(&jb->st.concealed, n);
 		return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
 	}
 	jb->waited = false;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "conf-engine/atomic.h"
 #include "jbuf.h"
 #include "media.h"
 #include "mediafile.h"

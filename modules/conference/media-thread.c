@@ -156,32 +156,32 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 
 	if (ce_media_addr_key(&key, (const struct sockaddr *)from, flen) < 0 ||
 	        !(leg = g_hash_table_lookup(s->by_addr, &key))) {
-		s->st.rx_unknown++;
+		CE_COUNTER_ADD(&s->st.rx_unknown, 1);
 		return;
 	}
 	/* counted per leg (conf show) and per thread, whose totals outlive the legs (status) */
 	if (ce_rtp_parse(&pkt, buf, len) < 0) {
-		leg->st.rx_bad++;
-		s->st.rx_bad++;
+		CE_COUNTER_ADD(&leg->st.rx_bad, 1);
+		CE_COUNTER_ADD(&s->st.rx_bad, 1);
 		return;
 	}
 	if (pkt.pt != leg->pt) {
-		leg->st.rx_wrong_pt++;
-		s->st.rx_wrong_pt++;
+		CE_COUNTER_ADD(&leg->st.rx_wrong_pt, 1);
+		CE_COUNTER_ADD(&s->st.rx_wrong_pt, 1);
 		return;
 	}
 	if (++leg->rx_tick > LEG_RX_MAX) {
-		leg->st.rx_flood++;
-		s->st.rx_flood++;
+		CE_COUNTER_ADD(&leg->st.rx_flood, 1);
+		CE_COUNTER_ADD(&s->st.rx_flood, 1);
 		return;
 	}
-	leg->st.rx_packets++;
+	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
 	/* Arrival on the receiver's clock in samples, to the wake. */
 	if (ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
 	            (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES))) == -ETIME)
-		s->st.rx_late++;
+		CE_COUNTER_ADD(&s->st.rx_late, 1);
 }
 
 static void receive(struct ce_shard *s)
@@ -206,7 +206,7 @@ static void receive(struct ce_shard *s)
 			break;
 		for (int i = 0; i < n; i++) {
 			if (s->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
-				s->st.rx_bad++;
+				CE_COUNTER_ADD(&s->st.rx_bad, 1);
 			else
 				take_packet(s, s->rbuf[i], s->rmsg[i].msg_len, &s->raddr[i],
 				        s->rmsg[i].msg_hdr.msg_namelen);
@@ -226,7 +226,7 @@ static void flush(struct ce_shard *s)
 
 		if (n <= 0) {
 			/* A full socket buffer or an unreachable peer: drop the frame. */
-			s->st.tx_errors++;
+			CE_COUNTER_ADD(&s->st.tx_errors, 1);
 			n = 1;
 		}
 		done += (unsigned)n;
@@ -258,7 +258,7 @@ static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 	ce_rtp_build_hdr(s->shdr[s->n_send], leg->pt, leg->st.tx_packets == 0, leg->seq++, leg->ts,
 	        leg->ssrc);
 	leg->ts += (uint32_t)leg->room->mix->frame;
-	leg->st.tx_packets++;
+	CE_COUNTER_ADD(&leg->st.tx_packets, 1);
 	s->siov[s->n_send][0] = (struct iovec){s->shdr[s->n_send], CE_RTP_HDR_LEN};
 	s->siov[s->n_send][1] = (struct iovec){(void *)p, len};
 	memset(h, 0, sizeof(*h));
@@ -293,8 +293,8 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	concealed = leg->jb.st.concealed;
 	waits = leg->jb.st.stalls;
 	out = ce_jbuf_pull(&leg->jb, pcm, n);
-	s->st.concealed += leg->jb.st.concealed - concealed;
-	s->st.waits += leg->jb.st.stalls - waits;
+	CE_COUNTER_ADD(&s->st.concealed, leg->jb.st.concealed - concealed);
+	CE_COUNTER_ADD(&s->st.waits, leg->jb.st.stalls - waits);
 	ev = ce_mix_leg_input(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm);
 	if (ev == CE_TALKER_START)
 		post_leg(leg, CE_MEDIA_EV_TALK_START);
@@ -497,7 +497,7 @@ static void follow_talkers(struct ce_shard *s, struct ce_media_room *room)
 	room->phase_votes = 0;
 	room_unlink(s, room);
 	room_link(s, room, (room->phase + (step > 0 ? 1 : CE_MEDIA_PHASES - 1)) % CE_MEDIA_PHASES);
-	s->st.phase_moves++;
+	CE_COUNTER_ADD(&s->st.phase_moves, 1);
 }
 
 static void mix_room(struct ce_shard *s, struct ce_media_room *room)
@@ -542,7 +542,7 @@ static bool talker_late(const struct ce_shard *s, const struct ce_media_room *ro
 
 static void defer(struct ce_shard *s, struct ce_media_room *r)
 {
-	s->st.deferred++;
+	CE_COUNTER_ADD(&s->st.deferred, 1);
 	r->defers++;
 	r->defer_next = s->deferred;
 	s->deferred = r;
@@ -566,7 +566,7 @@ static void wake(struct ce_shard *s)
 	s->phase = (unsigned)(s->wake % CE_MEDIA_PHASES);
 	if (s->phase == 0) {
 		s->tick++;
-		s->st.ticks++;
+		CE_COUNTER_ADD(&s->st.ticks, 1);
 	}
 	while (ce_media_ring_pop_cmd(&s->cmds, &c))
 		apply(s, &c);
@@ -641,7 +641,7 @@ gpointer ce_media_shard_run(gpointer data)
 		       next.tv_nsec;
 		if (late > 5 * TICK_NS) {
 			/* Far behind (suspended, overloaded): skip, do not burst. */
-			s->st.overruns++;
+			CE_COUNTER_ADD(&s->st.overruns, 1);
 			next = now;
 		}
 		wake(s);

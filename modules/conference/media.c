@@ -109,11 +109,12 @@ void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int inte
 	uint64_t one = 1;
 
 	if (ring_push(&m->events, &q, sizeof(q)) < 0) {
-		m->events_lost++;
+		CE_ATOMIC_INC(&m->events_lost); /* every media thread posts */
 		return;
 	}
-	if (write(m->efd, &one, sizeof(one)) < 0)
-		m->events_lost += 0; /* the counter is already above zero */
+	if (write(m->efd, &one, sizeof(one)) < 0) {
+		/* only EAGAIN: the eventfd's counter is already above zero */
+	}
 }
 
 /* Called on a media thread: hand a player or recorder back to the main loop. */
@@ -126,8 +127,9 @@ void ce_media_post_obj(
 
 	while (ring_push(&m->events, &q, sizeof(q)) < 0)
 		g_usleep(100); /* never lose one: only with CE_MEDIA_EV_RING events queued */
-	if (write(m->efd, &one, sizeof(one)) < 0)
-		m->events_lost += 0;
+	if (write(m->efd, &one, sizeof(one)) < 0) {
+		/* as in ce_media_post() */
+	}
 }
 
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
@@ -366,27 +368,27 @@ void ce_media_free(struct ce_media *m)
 	g_free(m);
 }
 
-/** Totals over the media threads (read without locking: approximate). */
+/** Totals over the media threads (read while they count: approximate). */
 void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 {
 	memset(st, 0, sizeof(*st));
 	for (unsigned i = 0; i < m->n_shards; i++) {
-		const struct ce_shard *s = &m->shards[i];
+		const struct ce_media_stats *c = &m->shards[i].st;
 
-		st->ticks += s->st.ticks;
-		st->overruns += s->st.overruns;
-		st->phase_moves += s->st.phase_moves;
-		st->rx_late += s->st.rx_late;
-		st->concealed += s->st.concealed;
-		st->waits += s->st.waits;
-		st->deferred += s->st.deferred;
-		st->rx_unknown += s->st.rx_unknown;
-		st->rx_bad += s->st.rx_bad;
-		st->rx_wrong_pt += s->st.rx_wrong_pt;
-		st->rx_flood += s->st.rx_flood;
-		st->tx_errors += s->st.tx_errors;
+		st->ticks += CE_ATOMIC_GET(&c->ticks);
+		st->overruns += CE_ATOMIC_GET(&c->overruns);
+		st->phase_moves += CE_ATOMIC_GET(&c->phase_moves);
+		st->rx_late += CE_ATOMIC_GET(&c->rx_late);
+		st->concealed += CE_ATOMIC_GET(&c->concealed);
+		st->waits += CE_ATOMIC_GET(&c->waits);
+		st->deferred += CE_ATOMIC_GET(&c->deferred);
+		st->rx_unknown += CE_ATOMIC_GET(&c->rx_unknown);
+		st->rx_bad += CE_ATOMIC_GET(&c->rx_bad);
+		st->rx_wrong_pt += CE_ATOMIC_GET(&c->rx_wrong_pt);
+		st->rx_flood += CE_ATOMIC_GET(&c->rx_flood);
+		st->tx_errors += CE_ATOMIC_GET(&c->tx_errors);
 	}
-	st->events_lost = m->events_lost;
+	st->events_lost = CE_ATOMIC_GET(&m->events_lost);
 }
 
 /* Queue a command for a media thread; -EAGAIN if its ring is full. */
@@ -539,11 +541,27 @@ void *ce_media_leg_user(const struct ce_media_leg *leg)
 	return leg->user;
 }
 
-/** A leg's counters (read without locking: approximate). */
+/** A leg's counters (read while its media thread counts: approximate). */
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st)
 {
-	*st = leg->st;
-	st->jbuf = leg->jb.st;
+	const struct ce_jbuf_stats *jb = &leg->jb.st;
+
+	st->rx_packets = CE_ATOMIC_GET(&leg->st.rx_packets);
+	st->rx_bad = CE_ATOMIC_GET(&leg->st.rx_bad);
+	st->rx_wrong_pt = CE_ATOMIC_GET(&leg->st.rx_wrong_pt);
+	st->rx_flood = CE_ATOMIC_GET(&leg->st.rx_flood);
+	st->tx_packets = CE_ATOMIC_GET(&leg->st.tx_packets);
+	st->jbuf = (struct ce_jbuf_stats){
+	        .packets = CE_ATOMIC_GET(&jb->packets),
+	        .late = CE_ATOMIC_GET(&jb->late),
+	        .dups = CE_ATOMIC_GET(&jb->dups),
+	        .resyncs = CE_ATOMIC_GET(&jb->resyncs),
+	        .concealed = CE_ATOMIC_GET(&jb->concealed),
+	        .dropped = CE_ATOMIC_GET(&jb->dropped),
+	        .stalls = CE_ATOMIC_GET(&jb->stalls),
+	        .jitter = CE_ATOMIC_GET(&jb->jitter),
+	        .target = CE_ATOMIC_GET(&jb->target),
+	};
 }
 
 /** Bytes one leg takes, buffers included (the memory per participant). */

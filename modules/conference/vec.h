@@ -16,9 +16,11 @@ typedef uint8_t v32qu __attribute__((vector_size(32)));
 typedef int16_t v8hi __attribute__((vector_size(16)));
 
 /* Where the CPU has AVX2 a loop runs 8 lanes wide in one instruction;
- * elsewhere the same code runs as pairs of 4-lane ops.  Not under ASan,
- * whose instrumentation does not mix with target_clones' ifuncs. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+ * elsewhere the same code runs as pairs of 4-lane ops.  Not under ASan or
+ * TSan, whose instrumentation does not mix with target_clones' ifuncs (the
+ * resolver runs during relocation, before the sanitizer's runtime is up). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__) &&                  \
+        !defined(__SANITIZE_THREAD__)
 #define WIDE_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define WIDE_CLONES

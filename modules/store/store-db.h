@@ -2,6 +2,7 @@
 #ifndef CE_STORE_DB_H
 #define CE_STORE_DB_H
 
+#include "conf-engine/atomic.h"
 #include "store.h"
 
 /*
@@ -99,12 +100,6 @@ guint64 ce_spool_pending(const struct ce_spool *sp);
 /* Longest early_join_s/early_alert_s/end_*_s honoured (10 years); larger ones are clamped. */
 #define CE_STORE_WINDOW_MAX_S 316224000
 #define CE_STORE_WINDOW_MAX   G_STRINGIFY(CE_STORE_WINDOW_MAX_S)
-
-/* 64-bit counters shared between threads (GLib has no 64-bit atomics). */
-#define CE_ATOMIC_INC(p)    __atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
-#define CE_ATOMIC_ADD(p, n) __atomic_add_fetch((p), (n), __ATOMIC_RELAXED)
-#define CE_ATOMIC_GET(p)    __atomic_load_n((p), __ATOMIC_RELAXED)
-#define CE_ATOMIC_SET(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 
 /* The store itself, shared by store.c (queries) and store-writer.c (history). */
 struct ce_store {

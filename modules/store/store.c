@@ -358,13 +358,16 @@ int ce_store_new(
 	r = ce_spool_open(&st->spool, st->opt.spool_dir, err);
 	if (r == 0 && st->opt.backend == CE_STORE_SQLITE)
 		r = first_connect(st, err);
+	/* Counted before the writer starts: from then on the spool is the
+	 * writer's, which may be replaying it already (and sets this itself). */
+	if (r == 0)
+		CE_ATOMIC_SET(&st->spooled, ce_spool_pending(st->spool));
 	if (r == 0)
 		r = ce_store_writer_start(st, err);
 	if (r == 0 && st->opt.backend == CE_STORE_POSTGRESQL)
 		r = await_first_connect(st, err);
 	if (r == 0)
 		r = ce_store_workers_start(st, err);
-	CE_ATOMIC_SET(&st->spooled, ce_spool_pending(st->spool));
 out:
 	if (r < 0) {
 		ce_store_free(st);

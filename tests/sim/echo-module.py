@@ -20,6 +20,8 @@ Misbehaviours for the simulator's robustness tests (one at a time):
                    exit after a report: ASan/UBSan 1, LeakSanitizer 23)
   --asan-report    print an AddressSanitizer-like report on stderr when stdin
                    closes, then exit 0
+  --tsan-report    the same with a ThreadSanitizer-like report (TSan prints
+                   "WARNING:", not "ERROR:", and goes on unless halt_on_error)
   --connect PATH   connect to a unix socket instead of using stdin/stdout
   --pair           for load tests: no echo, point each pair of legs at each other
                    (the simulator then both sends and receives all the RTP)
@@ -204,6 +206,11 @@ class Module:
             sys.stderr.write('=================================================================\n'
                              '==4242==ERROR: AddressSanitizer: heap-use-after-free on address '
                              '0x602000000010 at pc 0x55d0 bp 0x7ffc sp 0x7ffc\n')
+            sys.stderr.flush()
+        if '--tsan-report' in self.opts:
+            sys.stderr.write('==================\n'
+                             'WARNING: ThreadSanitizer: data race (pid=4242)\n'
+                             '  Write of size 8 at 0x7b0400000010 by thread T1:\n')
             sys.stderr.flush()
         if self.exit_status:
             sys.stdout.flush()

@@ -277,6 +277,11 @@ tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('sanitizer') and
        'heap-use-after-free' in r.why() and not r.problems('exit-status'),
        'a sanitizer report on the module\'s stderr is a problem', r.why())
 r.cleanup()
+r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--tsan-report'], timeout=30)
+tap.ok(r.code == simlib.MODULE_PROBLEM and r.problems('sanitizer') and
+       'WARNING: ThreadSanitizer: data race' in r.why() and not r.problems('exit-status'),
+       'a ThreadSanitizer report (a WARNING, exit 0) is a problem too', r.why())
+r.cleanup()
 r = simlib.run('end 0.2\n', module=simlib.ECHO + ['--exit-status', '1'], timeout=30,
                args=['--allow', 'exit-status'])
 tap.ok(r.code == 0 and r.ok, '--allow exit-status lets a run expect it', r.why())

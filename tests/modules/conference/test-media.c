@@ -43,15 +43,22 @@ struct peer {
  * packets sent before it are read at that wake (loopback UDP queues a
  * datagram on the receiving socket within sendto()) and the frames it
  * mixed are in the peers' sockets.  Between steps the thread is parked and
- * the test may read its state.
+ * the test may read its state.  With several media threads (threads > 1)
+ * a step waits until every one of them has done the wake.
  */
+#define CLOCK_THREADS_MAX 4
+
 struct test_clock {
 	struct ce_media_clock clock;
 	GMutex lock;
 	GCond cond;
 	int64_t now;      /* ns */
-	int64_t sleeping; /* until when the thread sleeps; 0 while it runs */
-	bool free;        /* let the thread run (its end) */
+	unsigned threads; /* media threads on this clock (clock_init: 1) */
+	struct {
+		GThread *thread;
+		int64_t sleeping; /* until when it sleeps; 0 while it runs */
+	} sleeper[CLOCK_THREADS_MAX];
+	bool free; /* let the threads run (their end) */
 };
 
 struct test {
@@ -146,17 +153,33 @@ static void clock_now(void *arg, struct timespec *t)
 	g_mutex_unlock(&c->lock);
 }
 
+/* With c->lock held: the calling media thread's slot. */
+static int64_t *clock_sleeping(struct test_clock *c)
+{
+	GThread *self = g_thread_self();
+	unsigned i;
+
+	for (i = 0; i < CLOCK_THREADS_MAX && c->sleeper[i].thread; i++)
+		if (c->sleeper[i].thread == self)
+			return &c->sleeper[i].sleeping;
+	g_assert_cmpuint(i, <, MIN(c->threads, CLOCK_THREADS_MAX));
+	c->sleeper[i].thread = self;
+	return &c->sleeper[i].sleeping;
+}
+
 static void clock_sleep_until(void *arg, const struct timespec *t)
 {
 	struct test_clock *c = arg;
+	int64_t *sleeping;
 
 	g_mutex_lock(&c->lock);
-	c->sleeping = t->tv_sec * 1000000000L + t->tv_nsec;
+	sleeping = clock_sleeping(c);
+	*sleeping = t->tv_sec * 1000000000L + t->tv_nsec;
 	g_cond_broadcast(&c->cond);
-	while (c->now < c->sleeping && !c->free)
+	while (c->now < *sleeping && !c->free)
 		g_cond_wait(&c->cond, &c->lock);
-	c->now = MAX(c->now, c->sleeping);
-	c->sleeping = 0;
+	c->now = MAX(c->now, *sleeping);
+	*sleeping = 0;
 	g_mutex_unlock(&c->lock);
 }
 
@@ -167,16 +190,27 @@ static void clock_init(struct test_clock *c)
 	g_mutex_init(&c->lock);
 	g_cond_init(&c->cond);
 	c->now = 1000 * 1000000000L;
+	c->threads = 1;
 }
 
-/* With c->lock held: wait (bounded) until the thread sleeps past now. */
+/* With c->lock held: whether every media thread sleeps past now. */
+static bool clock_all_asleep(const struct test_clock *c)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CLOCK_THREADS_MAX; i++)
+		n += c->sleeper[i].thread && c->sleeper[i].sleeping > c->now;
+	return n == c->threads;
+}
+
+/* With c->lock held: wait (bounded) until every media thread sleeps past now. */
 static void clock_wait_asleep(struct test_clock *c)
 {
 	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 
-	while (c->sleeping <= c->now)
+	while (!clock_all_asleep(c))
 		g_assert_true(
-		        g_cond_wait_until(&c->cond, &c->lock, deadline) || c->sleeping > c->now);
+		        g_cond_wait_until(&c->cond, &c->lock, deadline) || clock_all_asleep(c));
 }
 
 /* One wake of the media thread; then its events on the main loop. */
@@ -351,10 +385,9 @@ static double power(const int16_t *x, unsigned n, double f)
 	return frames ? sum / frames : 0;
 }
 
-/* Power of f heard by peer p while the far end was at ticks a..b-1. */
-static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b)
+/* Power of f heard by peer pe while the far end was at ticks a..b-1. */
+static double peer_heard(const struct peer *pe, double f, unsigned a, unsigned b)
 {
-	const struct peer *pe = &t->peer[p];
 	unsigned first = 0, end;
 
 	/* By the far end's clock, not by frame count: on a loaded machine the
@@ -365,6 +398,12 @@ static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b
 		;
 	g_assert_cmpuint(end - first, >=, (b - a) / 2);
 	return power(pe->heard + first * 160, (end - first) * 160, f);
+}
+
+/* Power of f heard by peer p of the test's room while the far end was at ticks a..b-1. */
+static double heard(struct test *t, unsigned p, double f, unsigned a, unsigned b)
+{
+	return peer_heard(&t->peer[p], f, a, b);
 }
 
 static void check_hearing(struct test *t)
@@ -837,6 +876,138 @@ static void test_many_rooms(void)
 	g_free(t);
 }
 
+/*
+ * Several media threads: rooms are spread over them, and who hears whom is
+ * the same as with one thread.  Two rooms of three legs each, every leg a
+ * tone of its own, on the test's clock; each listener must hear the other
+ * two of its room, not itself and nobody of the other room.
+ */
+#define SPREAD_ROOMS 2
+#define SPREAD_PEERS (SPREAD_ROOMS * PEERS)
+#define SPREAD_TICKS 80
+
+struct spread {
+	struct test_clock clock;
+	struct ce_media *m;
+	struct ce_media_room *room[SPREAD_ROOMS];
+	struct sockaddr_in room_addr[SPREAD_ROOMS];
+	struct peer peer[SPREAD_PEERS]; /* room = index / PEERS */
+};
+
+static double spread_freq(unsigned i)
+{
+	return 500 + 400 * i; /* room 0: 500 1300 2100, room 1: 900 1700 2500 */
+}
+
+/* Room r's peer k is peer r * PEERS + k; its tone is spread_freq(k * 2 + r). */
+static unsigned spread_tone(unsigned p)
+{
+	return p % PEERS * SPREAD_ROOMS + p / PEERS;
+}
+
+static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEERS][SPREAD_PEERS])
+{
+	struct ce_media_conf conf;
+	struct sockaddr_storage ss;
+	socklen_t len;
+	GError *error = NULL;
+	gint64 deadline;
+	bool left;
+
+	memset(t, 0, sizeof(*t));
+	clock_init(&t->clock);
+	t->clock.threads = threads;
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.threads = threads;
+	conf.clock = &t->clock.clock;
+	g_assert_cmpint(ce_media_new(&t->m, &conf, on_event_none, t, &error), ==, 0);
+	g_assert_no_error(error);
+	g_assert_cmpuint(t->m->n_shards, ==, threads);
+	for (unsigned r = 0; r < SPREAD_ROOMS; r++) {
+		g_assert_cmpint(ce_media_room_new(&t->room[r], t->m, 8000, 4, 3, 1000), ==, 0);
+		ce_media_room_local(t->room[r], &ss, &len);
+		memcpy(&t->room_addr[r], &ss, sizeof(t->room_addr[r]));
+	}
+	/* One room per thread when there are two. */
+	if (threads > 1)
+		g_assert_true(t->room[0]->shard != t->room[1]->shard);
+	for (unsigned i = 0; i < SPREAD_PEERS; i++) {
+		struct peer *p = &t->peer[i];
+
+		p->fd = ce_test_udp_loopback(&p->addr);
+		p->codec = CE_CODEC_PCMU;
+		g_assert_cmpint(
+		        ce_media_leg_new(&p->leg, t->room[i / PEERS], (struct sockaddr *)&p->addr,
+		                sizeof(p->addr), p->codec, 0, p, destroyed),
+		        ==, 0);
+	}
+	for (unsigned tick = 0; tick < SPREAD_TICKS; tick++) {
+		for (unsigned i = 0; i < SPREAD_PEERS; i++)
+			send_rtp(&t->room_addr[i / PEERS], t->peer[i].fd,
+			        (uint8_t)ce_codec_rtp_pt(CE_CODEC_PCMU), tick,
+			        spread_freq(spread_tone(i)), CE_CODEC_PCMU, 12 + 160);
+		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++) {
+			step_wake(&t->clock);
+			for (unsigned i = 0; i < SPREAD_PEERS; i++)
+				receive_all(&t->peer[i], tick);
+		}
+	}
+	for (unsigned i = 0; i < SPREAD_PEERS; i++) {
+		double loudest = 0;
+
+		for (unsigned k = 0; k < SPREAD_PEERS; k++)
+			loudest = MAX(loudest, peer_heard(&t->peer[i], spread_freq(spread_tone(k)),
+			                               HEAR_FROM, SPREAD_TICKS));
+		/* A tone of amplitude 6000 has Goertzel power 9e6; a mix of two, less. */
+		g_assert_cmpfloat(loudest, >, 1e6);
+		for (unsigned k = 0; k < SPREAD_PEERS; k++) {
+			double pw = peer_heard(
+			        &t->peer[i], spread_freq(spread_tone(k)), HEAR_FROM, SPREAD_TICKS);
+
+			if (g_test_verbose())
+				g_printerr("%u threads: peer %u hears peer %u at %.0f\n", threads,
+				        i, k, pw);
+			/* Heard, or nothing of it: no level in between. */
+			g_assert_true(pw > loudest / 10 || pw < loudest / 1000);
+			hears[i][k] = pw > loudest / 10;
+		}
+	}
+	for (unsigned r = 0; r < SPREAD_ROOMS; r++)
+		ce_media_room_free(t->room[r]);
+	deadline = g_get_monotonic_time() + 3 * G_USEC_PER_SEC;
+	do {
+		left = false;
+		for (unsigned i = 0; i < SPREAD_PEERS; i++)
+			left |= t->peer[i].leg != NULL;
+		if (left)
+			step_wake(&t->clock);
+	} while (left && g_get_monotonic_time() < deadline);
+	g_assert_false(left);
+	clock_release(&t->clock);
+	ce_media_free(t->m);
+	for (unsigned i = 0; i < SPREAD_PEERS; i++)
+		close(t->peer[i].fd);
+	clock_clear(&t->clock);
+}
+
+static void test_threads(void)
+{
+	struct spread *t = g_new(struct spread, 1);
+	bool one[SPREAD_PEERS][SPREAD_PEERS], two[SPREAD_PEERS][SPREAD_PEERS];
+
+	spread_run(t, 1, one);
+	spread_run(t, 2, two);
+	for (unsigned i = 0; i < SPREAD_PEERS; i++)
+		for (unsigned k = 0; k < SPREAD_PEERS; k++) {
+			bool mix_minus = i / PEERS == k / PEERS && i != k;
+
+			g_assert_cmpint(one[i][k], ==, mix_minus);
+			g_assert_cmpint(two[i][k], ==, one[i][k]);
+		}
+	g_free(t);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -849,5 +1020,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/late-talker", test_late_talker);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
+	g_test_add_func("/media/threads", test_threads);
 	return g_test_run();
 }
