@@ -96,10 +96,10 @@ static bool can_retry(const char *error)
 	return false;
 }
 
-static void failed(struct sched *s, struct dialout *d, const char *error)
+/* Store that the dial-out @d reached nobody ("dial-out failed: ERROR"), dated @now. */
+static void store_failure(struct sched *s, struct dialout *d, const char *error, gint64 now)
 {
 	struct ce_store *st = ce_store_of(s->ce);
-	gint64 now = ce_engine_now(s->ce);
 	char *detail = g_strdup_printf("dial-out failed: %s", error);
 	struct ce_event ev = {
 	        .kind = CE_EVENT_LEAVE,
@@ -116,9 +116,17 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 	        .detail = detail,
 	};
 
-	s->dial_failed++;
 	if (st)
 		ce_store_add_event(st, &ev);
+	g_free(detail);
+}
+
+static void failed(struct sched *s, struct dialout *d, const char *error)
+{
+	gint64 now = ce_engine_now(s->ce);
+
+	s->dial_failed++;
+	store_failure(s, d, error, now);
 	g_clear_pointer(&d->id, g_free);
 	d->tries++;
 	if (d->tries <= s->set.dial_retries && can_retry(error)) {
@@ -131,7 +139,6 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 		g_message("dial-out to %s for room %s failed (%s): giving up", d->address, d->room,
 		        error);
 	}
-	g_free(detail);
 }
 
 /*
@@ -265,7 +272,11 @@ void ce_sched_dial_run(struct sched *s, gint64 now)
 	}
 }
 
-/** ce_sched_dial_end() - the conference ended: hang up its dial-outs not answered yet */
+/**
+ * ce_sched_dial_end() - the conference ended: hang up its dial-outs not
+ * answered yet, each stored as "dial-out failed: END_REASON" (their own
+ * hangup that follows is no longer watched)
+ */
 void ce_sched_dial_end(struct sched *s, gint64 conference_id)
 {
 	for (guint i = 0; i < s->dials->len; i++) {
@@ -278,6 +289,10 @@ void ce_sched_dial_end(struct sched *s, gint64 conference_id)
 			ce_msg_set(m, "id", d->id);
 			ce_msg_set(m, "reason", s->set.end_reason);
 			ce_sched_send(s, m);
+			store_failure(s, d, s->set.end_reason, ce_engine_now(s->ce));
+			g_message("dial-out %s to %s for room %s hung up unanswered: the conference "
+			          "ended",
+			        d->id, d->address, d->room);
 		}
 		d->gone = true;
 		d->retry_at = 0;

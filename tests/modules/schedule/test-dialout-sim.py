@@ -6,7 +6,7 @@ database: a conference on 800 dials out Tom (9005, routed to
 wave/play of 1600 Hz beeps) and Mia (9006, routed to tone/milliwatt, transcript
 2's target) - Yate's local channels, which connect at once and never send
 call.answered -, Dana (9001, a phone that answers with call.answered) and
-Bob (9002, busy); Ann calls in with her personal PIN (moderator) and Bruno
+Bob (9002, busy) and Nora (9003, rings until the conference ends); Ann calls in with her personal PIN (moderator) and Bruno
 with the conference PIN.  Checks:
 
 - Tom and Mia are connected without call.answered: they stay in the room,
@@ -22,7 +22,9 @@ with the conference PIN.  Checks:
   each participant's carry the participant id (when known), role, name,
   number (caller), the number called or dialled, and the direction;
 - Bob's busy dial-out leaves exactly one event (the failure) and no CDR:
-  he never was in the room.
+  he never was in the room; Nora's phone, still ringing when the
+  conference ends, is hung up and stored the same way (failed:
+  schedule-ended).
 
 Real time drives the schedule, so every check is about what happened,
 never about when.
@@ -68,7 +70,8 @@ def make_db(start, end):
                                            ('Tom Talker', '9005', 'participant', None, 1),
                                            ('Mia Milliwatt', '9006', 'participant', None, 1),
                                            ('Dana Dialled', '9001', 'listener', None, 1),
-                                           ('Bob Busy', '9002', 'participant', None, 1)):
+                                           ('Bob Busy', '9002', 'participant', None, 1),
+                                           ('Nora Noanswer', '9003', 'participant', None, 1)):
         cur = db.execute("INSERT INTO participants (conference_id, name, address, role, pin,"
                          " dial_out) VALUES (?, ?, ?, ?, ?, ?)",
                          (cid, name, address, role, pin, dial))
@@ -111,12 +114,15 @@ route ^9005$ wave/play/%s autorepeat=true
 route ^9006$ tone/milliwatt
 callee 9001 answer delay=0.5 play=tone:440@0.1
 callee 9002 busy
+callee 9003 noanswer delay=60
 at 0.5 call 1001 800 param.pin=5555 play=tone:2200 record=1001.wav
 at 1 call 1002 800 param.pin=1234 name=Bruno
 at 8.5 message call.drop id=dumb/4 reason=kicked
 at 11.5 expect state 9005 connected
 at 11.5 expect state 9006 hungup
 at 16 expect state 9005 hungup
+at 11.5 expect state 9003 ringing
+at 16 expect state 9003 hungup
 at 16 expect state 1001 hungup
 end 17
 ''' % TOM, module=simlib.ENGINE + ['--config', conf])
@@ -160,8 +166,10 @@ def of(rows, name):
 
 details = [e['detail'] for e in events if e['detail']]
 tap.ok(details.count('dial-out failed: busy') == 1 and
-       not [d for d in details if 'dial-out failed' in d and 'busy' not in d],
-       'no dial-out failure stored but Bob\'s busy one', details)
+       details.count('dial-out failed: schedule-ended') == 1 and
+       len([d for d in details if 'dial-out failed' in d]) == 2,
+       'no dial-out failure stored but Bob\'s busy one and Nora\'s still ringing at the end',
+       details)
 
 # Tom and Mia: in the room until the end or the kick, a normal leave, a CDR with a real duration
 for name, reason in (('Tom Talker', 'schedule-ended'), ('Mia Milliwatt', 'left')):
@@ -226,6 +234,14 @@ tap.ok(ok, 'the failure says who was dialled', why)
 tap.ok(not [c for c in cdrs if c['caller_name'] == 'Bob Busy' or c['leg'] == bob_leg] and
        len(cdrs) == 5,
        'no CDR for Bob; one for each of the five who were in', cdrs)
+# Nora: her phone still rang when the conference ended: hung up, one event, no CDR
+nora = of(events, 'Nora Noanswer')
+tap.ok(len(nora) == 1 and nora[0]['kind'] == 'leave' and
+       nora[0]['detail'] == 'dial-out failed: schedule-ended' and
+       nora[0]['participant_id'] == ids['Nora Noanswer'] and nora[0]['called'] == '9003' and
+       not of(cdrs, 'Nora Noanswer'),
+       'Nora\'s dial-out, ringing when the conference ended, is stored as failed: '
+       'schedule-ended (one event, no CDR)', nora)
 joined = r.messages('chan.notify', event='joined')
 tap.ok(len(joined) == 5, 'five participants joined the room (Bob never did)',
        [m['params'] for m in joined])
