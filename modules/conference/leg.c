@@ -43,6 +43,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	ce_msg_unref(leg->who);
 	g_free(leg->id);
 	g_free(leg->peer);
+	g_free(leg->runid);
 	g_free(leg);
 }
 
@@ -262,6 +263,8 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 			ce_leg_end(leg, "nomedia", true);
 		} else {
 			leg->state = CE_LEG_RTP;
+			/* on disk before the caller is answered or anyone is told */
+			ce_conf_journal_enter(leg, msg);
 			if (leg->up)
 				join(leg);
 			else
@@ -381,6 +384,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 		billing_msg(leg, "chan.hangup", reason ? reason : "hangup");
 	if (leg->room)
 		ce_room_remove(leg->room, leg);
+	ce_conf_journal_leave(leg);
 	g_ptr_array_remove(conf->all, leg);
 	ce_leg_unref(leg);
 }

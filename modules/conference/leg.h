@@ -25,6 +25,8 @@ struct ce_cmedia_leg;
  */
 #define CE_LEG_YATE_RESTART "yate-restart"
 #define CE_LEG_LINK_LOST    "link-lost"
+/* A leg of an engine that died, closed by the next one (recover.c). */
+#define CE_LEG_ENGINE_RESTART "engine-restart"
 
 /*
  * A leg goes through these states in order; any failure, hangup or drop
@@ -69,6 +71,7 @@ struct ce_leg {
 	unsigned link_gen;         /* conf->link_gen when the leg was made */
 	const char *orphaned;      /* static reason once the leg's Yate is out of reach */
 	gint64 gone_at;            /* orphaned: when its call most likely ended (module clock) */
+	char *runid;               /* Yate's run id when the journal got its enter line, or NULL */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,

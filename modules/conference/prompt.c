@@ -81,6 +81,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 	g_clear_pointer(&set->lonely_prompt, g_free);
 	g_clear_pointer(&set->record_prompt, g_free);
 	g_clear_pointer(&set->record_dir, g_free);
+	g_clear_pointer(&set->journal, g_free);
 }
 
 /**

@@ -1,0 +1,319 @@
+/* recover.c - the legs a crashed engine left in Yate: journalled at enter, closed by the next
+ * engine */
+#define G_LOG_DOMAIN "conference"
+
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "message.h"
+#include "room.h"
+#include "leg.h"
+#include "journal.h"
+
+/*
+ * Every leg gets an "enter" line in the journal (journal.c) once Yate gave
+ * it RTP, before its caller is answered or the room is told, and a
+ * "leave" line when it ends.  An engine that dies (kill -9) leaves its
+ * legs open there.  Yate restarts it; the new engine reads the open legs
+ * at start and, once the link is up and Yate's run id known, closes each:
+ *
+ *   another Yate run   its call died with that Yate: closed as yate-restart
+ *   chan.locate false  the caller hung up meanwhile: closed as engine-restart
+ *   chan.locate true   Yate still has dumb/N, answered, with nobody mixing:
+ *                      call.drop reason=engine-restart, closed as such
+ *
+ * "Closed" means what the monitor needs for its leave event and CDR, which
+ * the old engine can no longer send: for each leg a "joined" with
+ * resumed=REASON and joined_ms= (how long ago it really joined; the
+ * monitor makes no second enter of it), then a "left" with reason= and
+ * gone_ms= as relink.c's orphans have: 0 for a leg dropped now, else the
+ * time since the old engine was last alive (the journal's modification
+ * time), so that durations count what the callers really had.  A room
+ * whose last old leg is closed is reported destroyed, unless a new room of
+ * that name runs.
+ *
+ *   A: chan.locate id=dumb/3                     E: true (dumb/3 exists)
+ *   A: chan.notify targetid=conf-monitor/r1 id=dumb/3 room=r1 event=joined
+ *        resumed=engine-restart joined_ms=41230 caller=1001 ...
+ *   A: chan.notify targetid=conf-monitor/r1 id=dumb/3 room=r1 event=left
+ *        reason=engine-restart gone_ms=0 lastpeerid=sip/1
+ *   A: call.drop id=dumb/3 reason=engine-restart
+ *   A: chan.notify targetid=conf-monitor/r1 event=destroyed room=r1
+ *
+ * New calls are admitted meanwhile: their dumb/N are new names in the same
+ * Yate, and in a restarted Yate the old names are closed without asking.
+ */
+
+/* What a journal line keeps of who the participant is (leg.c's who_params). */
+static const char *const who_keys[] = {"caller", "callername", "called", "billid", "conference_id",
+        "participant_id", "participant_name", "participant_role", "participant_number",
+        "participant_direction"};
+
+/** Open [conference] journal, if any, and keep the legs a previous engine left. */
+int ce_conf_journal_open(struct ce_conf *conf)
+{
+	GError *err = NULL;
+	int r;
+
+	if (!conf->set.journal)
+		return 0;
+	r = ce_journal_open(
+	        &conf->journal, conf->set.journal, &conf->recover, &conf->last_alive, &err);
+	if (r) {
+		g_critical("%s", err->message);
+		g_error_free(err);
+		return r;
+	}
+	if (conf->recover->len)
+		g_warning("journal %s: %u legs of an engine that stopped without closing them: "
+		          "closing them once Yate is reachable",
+		        conf->set.journal, conf->recover->len);
+	else
+		g_clear_pointer(&conf->recover, g_ptr_array_unref);
+	return 0;
+}
+
+/** Close the journal at the module's end (after every leg ended). */
+void ce_conf_journal_close(struct ce_conf *conf)
+{
+	g_clear_pointer(&conf->recover, g_ptr_array_unref);
+	g_clear_pointer(&conf->journal, ce_journal_free);
+	g_clear_pointer(&conf->runid, g_free);
+}
+
+/**
+ * @leg is about to be answered or joined: its enter line, with Yate's RTP
+ * end from @rtp (the chan.rtp answer).
+ */
+void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
+{
+	struct ce_conf *conf = leg->conf;
+	struct ce_room *room = leg->room;
+	struct ce_msg *m = NULL;
+
+	if (!conf->journal || !leg->id || !room)
+		return;
+	ce_msg_new(&m, "enter");
+	ce_msg_add(m, "runid", conf->runid ? conf->runid : "");
+	ce_msg_add(m, "id", leg->id);
+	ce_msg_setf(m, "at", "%" G_GINT64_FORMAT, g_get_real_time());
+	ce_msg_add(m, "room", room->name);
+	if (room->notify)
+		ce_msg_add(m, "notify", room->notify);
+	if (leg->peer)
+		ce_msg_add(m, "peer", leg->peer);
+	ce_msg_setf(m, "port", "%u", leg->port);
+	ce_msg_add(m, "rtp_ip", ce_msg_get_def(rtp, "localip", ""));
+	ce_msg_add(m, "rtp_port", ce_msg_get_def(rtp, "localport", ""));
+	ce_msg_add(m, "counted", leg->counted ? "true" : "false");
+	ce_msg_add(m, "utility", leg->utility ? "true" : "false");
+	ce_leg_add_who(leg, m);
+	if (!ce_journal_enter(conf->journal, m))
+		leg->runid = g_strdup(ce_msg_get(m, "runid"));
+	ce_msg_unref(m);
+}
+
+/** @leg ended: its leave line (nothing if it never had an enter line). */
+void ce_conf_journal_leave(struct ce_leg *leg)
+{
+	if (leg->conf->journal && leg->runid)
+		ce_journal_leave(leg->conf->journal, leg->runid, leg->id);
+}
+
+/** From the module's tick: the journal's "alive" time. */
+void ce_conf_journal_tick(struct ce_conf *conf)
+{
+	if (conf->journal)
+		ce_journal_touch(conf->journal, g_get_real_time());
+}
+
+/* ---- closing what a previous engine left ---- */
+
+struct recovery {
+	struct ce_conf *conf;
+	GHashTable *rooms; /* room name -> legs of it not closed yet (GUINT_TO_POINTER) */
+	GHashTable *seen;  /* room names, for the count */
+	unsigned dropped, gone, other_yate;
+};
+
+static struct ce_msg *notify_new(const struct ce_msg *e, const char *event)
+{
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "chan.notify");
+	ce_msg_add(m, "module", "conference");
+	if (strcmp(event, "destroyed"))
+		ce_msg_add(m, "id", ce_msg_get(e, "id"));
+	ce_msg_add(m, "targetid", ce_msg_get(e, "notify"));
+	ce_msg_add(m, "room", ce_msg_get(e, "room"));
+	ce_msg_add(m, "event", event);
+	return m;
+}
+
+/* The monitor's view of old leg @e: it was in (since at=), and it left @gone_us ago. */
+static void notify_closed(
+        struct ce_conf *conf, const struct ce_msg *e, const char *reason, gint64 gone_us)
+{
+	gint64 now = g_get_real_time();
+	gint64 at = ce_msg_get_int(e, "at", now, 0, G_MAXINT64);
+	struct ce_msg *m;
+
+	if (!ce_msg_get(e, "notify") || ce_msg_get_bool(e, "utility", false))
+		return;
+	m = notify_new(e, "joined");
+	ce_msg_add(m, "counted", ce_msg_get_def(e, "counted", "true"));
+	ce_msg_add(m, "resumed", reason);
+	ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT, MAX(now - at, 0) / 1000);
+	for (unsigned i = 0; i < G_N_ELEMENTS(who_keys); i++) {
+		const char *v = ce_msg_get(e, who_keys[i]);
+
+		if (v && *v)
+			ce_msg_add(m, who_keys[i], v);
+	}
+	ce_conf_send(conf, m);
+	ce_msg_unref(m);
+	m = notify_new(e, "left");
+	ce_msg_add(m, "reason", reason);
+	/* not before it joined */
+	ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT, CLAMP(gone_us, 0, MAX(now - at, 0)) / 1000);
+	if (ce_msg_get(e, "peer"))
+		ce_msg_add(m, "lastpeerid", ce_msg_get(e, "peer"));
+	ce_conf_send(conf, m);
+	ce_msg_unref(m);
+}
+
+static void recovery_done(struct recovery *rc)
+{
+	struct ce_conf *conf = rc->conf;
+	unsigned n = rc->dropped + rc->gone + rc->other_yate;
+	char *what = ce_conf_count_text(n, g_hash_table_size(rc->seen));
+
+	g_warning("closed %s of the previous engine: %u still in Yate (dropped), %u already gone "
+	          "(reason " CE_LEG_ENGINE_RESTART
+	          "), %u of another Yate run (reason " CE_LEG_YATE_RESTART ")",
+	        what, rc->dropped, rc->gone, rc->other_yate);
+	g_free(what);
+	conf->recovering = 0;
+	g_hash_table_destroy(rc->rooms);
+	g_hash_table_destroy(rc->seen);
+	g_free(rc);
+}
+
+/* Old leg @e is closed for @reason, its call over @gone_us ago. */
+static void close_leg(
+        struct recovery *rc, const struct ce_msg *e, const char *reason, gint64 gone_us)
+{
+	struct ce_conf *conf = rc->conf;
+	const char *room = ce_msg_get_def(e, "room", "");
+	unsigned left = GPOINTER_TO_UINT(g_hash_table_lookup(rc->rooms, room)) - 1;
+	struct ce_msg *m;
+
+	g_info("%s (%s) of the previous engine, room '%s': closed (%s)", ce_msg_get(e, "id"),
+	        ce_msg_get_def(e, "peer", ""), room, reason);
+	notify_closed(conf, e, reason, gone_us);
+	if (conf->journal)
+		ce_journal_leave(conf->journal, ce_msg_get(e, "runid"), ce_msg_get(e, "id"));
+	if (left) {
+		g_hash_table_insert(rc->rooms, g_strdup(room), GUINT_TO_POINTER(left));
+		return;
+	}
+	g_hash_table_remove(rc->rooms, room);
+	/* the room's end, unless a new one of that name took over the monitor's view of it */
+	if (ce_msg_get(e, "notify") && !ce_room_find(conf, room)) {
+		m = notify_new(e, "destroyed");
+		ce_conf_send(conf, m);
+		ce_msg_unref(m);
+	}
+}
+
+struct locating {
+	struct recovery *rc;
+	struct ce_msg *e;
+};
+
+static void locate_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct locating *lo = arg;
+	struct recovery *rc = lo->rc;
+	struct ce_conf *conf = rc->conf;
+	const char *id = ce_msg_get(lo->e, "id");
+
+	(void)msg;
+	if (handled) {
+		/* answered, RTP still flowing, and nobody mixing: end it, not strand it */
+		rc->dropped++;
+		close_leg(rc, lo->e, CE_LEG_ENGINE_RESTART, 0);
+		ce_leg_send_drop(conf, id, CE_LEG_ENGINE_RESTART);
+	} else {
+		rc->gone++;
+		close_leg(rc, lo->e, CE_LEG_ENGINE_RESTART, g_get_real_time() - conf->last_alive);
+	}
+	ce_msg_unref(lo->e);
+	g_free(lo);
+	if (--conf->recovering == 0)
+		recovery_done(rc);
+}
+
+/* Ask Yate whether old leg @e's channel is still there (Yate's Driver answers true). */
+static void locate(struct recovery *rc, struct ce_msg *e)
+{
+	struct ce_conf *conf = rc->conf;
+	struct locating *lo = g_new0(struct locating, 1);
+	struct ce_msg *m = NULL;
+
+	lo->rc = rc;
+	lo->e = ce_msg_ref(e);
+	ce_msg_new(&m, "chan.locate");
+	ce_msg_add(m, "id", ce_msg_get(e, "id"));
+	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, locate_done, lo);
+	ce_msg_unref(m);
+}
+
+/* Whether old leg @e lived in another Yate than the one now linked (both run ids known). */
+static bool other_yate(const struct ce_conf *conf, const struct ce_msg *e)
+{
+	const char *then = ce_msg_get_def(e, "runid", "");
+
+	return conf->runid && *conf->runid && *then && strcmp(then, conf->runid);
+}
+
+/**
+ * The link is up and Yate's run id known: close the legs a previous engine
+ * left open (once; nothing when there are none).
+ */
+void ce_conf_recover(struct ce_conf *conf)
+{
+	GPtrArray *legs = g_steal_pointer(&conf->recover);
+	struct recovery *rc;
+
+	if (!legs)
+		return;
+	rc = g_new0(struct recovery, 1);
+	rc->conf = conf;
+	rc->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	rc->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (unsigned i = 0; i < legs->len; i++) {
+		const char *room = ce_msg_get_def(g_ptr_array_index(legs, i), "room", "");
+		unsigned n = GPOINTER_TO_UINT(g_hash_table_lookup(rc->rooms, room));
+
+		g_hash_table_insert(rc->rooms, g_strdup(room), GUINT_TO_POINTER(n + 1));
+		g_hash_table_add(rc->seen, g_strdup(room));
+	}
+	/* one more until every locate is sent, so that none finishes the recovery early */
+	conf->recovering = 1;
+	for (unsigned i = 0; i < legs->len; i++) {
+		struct ce_msg *e = g_ptr_array_index(legs, i);
+
+		if (other_yate(conf, e)) {
+			rc->other_yate++;
+			close_leg(rc, e, CE_LEG_YATE_RESTART, g_get_real_time() - conf->last_alive);
+			continue;
+		}
+		conf->recovering++;
+		locate(rc, e);
+	}
+	g_ptr_array_unref(legs);
+	if (--conf->recovering == 0)
+		recovery_done(rc);
+}
