@@ -23,6 +23,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
@@ -230,6 +232,7 @@ static const char *const step_words[] = {
         "message",
         "expect",
         "log",
+        "crash",
         NULL,
 };
 
@@ -510,6 +513,10 @@ static void run_step(struct sim *s, struct step *st)
 		run_message(s, a);
 	} else if (!strcmp(a[0], "expect")) {
 		ce_sim_expect(s, a + 1, st->lineno);
+	} else if (!strcmp(a[0], "crash")) {
+		if (!ce_sim_mods_crash(s, a[1] ? atoi(a[1]) : SIGKILL))
+			ce_sim_fail(
+			        s, "scenario", "line %d: no running module to crash", st->lineno);
 	} else if (!strcmp(a[0], "log")) {
 		char *t = g_strjoinv(" ", a + 1);
 		ce_sim_event(s, "log", "\"text\":%s", ce_sim_json(t));
