@@ -142,9 +142,12 @@ kinds = db.execute("SELECT kind, count(*) FROM events WHERE room = 'r1' GROUP BY
 tap.ok(dict(kinds).get('enter') == 4 and dict(kinds).get('leave') == 4,
        'the store holds four enters and four leaves', kinds)
 db.close()
-with open(os.path.join(work, 'state', 'legs.journal')) as f:
-    text = f.read()
-tap.ok(text.count('enter\t') == text.count('leave\t'),
+try:
+    with open(os.path.join(work, 'state', 'legs.journal')) as f:
+        text = f.read()
+except OSError as e:
+    text = str(e)
+tap.ok('enter\t' in text and text.count('enter\t') == text.count('leave\t'),
        'the journal holds no open leg at the end', text)
 if tap.failed:
     for t in stderr:
