@@ -184,8 +184,9 @@ static int compact(const char *path, GPtrArray *legs, GError **err)
  * lines (struct ce_msg named "enter", its fields as parameters) of the
  * legs a previous engine left open, and *@last_alive when that engine was
  * last alive (the file's modification time, microseconds since the epoch;
- * 0 for a new file).  The file is compacted to those legs.  Returns 0, or
- * a negative errno with @err set (the file cannot be read or written).
+ * 0 for a new file).  The file is compacted to those legs (if that fails,
+ * a warning, and it is appended to as it is).  Returns 0, or a negative
+ * errno with @err set (the file cannot be read, or opened for writing).
  */
 int ce_journal_open(struct ce_journal **jp, const char *path, GPtrArray **legs, gint64 *last_alive,
         GError **err)
@@ -219,10 +220,12 @@ int ce_journal_open(struct ce_journal **jp, const char *path, GPtrArray **legs, 
 
 		g_hash_table_add(j->open, leg_key(ce_msg_get(m, "runid"), ce_msg_get(m, "id")));
 	}
-	r = compact(path, *legs, err);
-	if (r)
-		goto out;
-	j->fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (compact(path, *legs, &rerr) < 0) {
+		/* a full disk: the old file stays as it is, and is appended to */
+		g_warning("journal %s: cannot compact it: %s", path, rerr->message);
+		g_clear_error(&rerr);
+	}
+	j->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	if (j->fd < 0) {
 		r = -errno;
 		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-r),

@@ -50,20 +50,24 @@ static const char *const who_keys[] = {"caller", "callername", "called", "billid
         "participant_id", "participant_name", "participant_role", "participant_number",
         "participant_direction"};
 
-/** Open [conference] journal, if any, and keep the legs a previous engine left. */
+/**
+ * Open [conference] journal, if any, and keep the legs a previous engine
+ * left.  A journal that cannot be used is logged, and the engine runs
+ * without one: calls must not fail for it.  Returns 0.
+ */
 int ce_conf_journal_open(struct ce_conf *conf)
 {
 	GError *err = NULL;
-	int r;
 
 	if (!conf->set.journal)
 		return 0;
-	r = ce_journal_open(
-	        &conf->journal, conf->set.journal, &conf->recover, &conf->last_alive, &err);
-	if (r) {
-		g_critical("%s", err->message);
+	if (ce_journal_open(
+	            &conf->journal, conf->set.journal, &conf->recover, &conf->last_alive, &err)) {
+		g_critical("%s: running without the open-leg journal (after a crash the callers "
+		           "would be stranded)",
+		        err->message);
 		g_error_free(err);
-		return r;
+		return 0;
 	}
 	if (conf->recover->len)
 		g_warning("journal %s: %u legs of an engine that stopped without closing them: "

@@ -266,8 +266,10 @@ static void test_unusable(void)
 	GError *err = NULL;
 	gint64 alive;
 
+	g_test_expect_message("conference", G_LOG_LEVEL_WARNING, "*cannot compact*");
 	g_assert_cmpint(
 	        ce_journal_open(&j, "/nonexistent/dir/legs.journal", &legs, &alive, &err), <, 0);
+	g_test_assert_expected_messages();
 	g_assert_null(j);
 	g_assert_null(legs);
 	g_assert_nonnull(err);
