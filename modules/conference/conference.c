@@ -698,6 +698,7 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	err = ce_conf_journal_open(conf);
 	if (err)
 		goto out;
+	ce_conf_journal_ports(conf);
 	err = media->open(media_arg, ce_conf_media_event, conf);
 	if (err)
 		goto out;

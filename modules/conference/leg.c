@@ -324,6 +324,43 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 	send_rtp(leg);
 }
 
+/**
+ * Take over leg @id of a crashed engine (recover.c): its call is up and
+ * Yate's RTP flows to our port @port from @rem, so the leg goes straight
+ * into its room, as joined at @joined_at (wall clock), its journal entry
+ * (Yate run @runid) kept.  0, or -errno: the media could not be had on
+ * that port (the caller ends the leg).
+ */
+int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
+        unsigned port, const struct ce_cmedia_remote *rem)
+{
+	struct ce_conf *conf = leg->conf;
+	int err;
+
+	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)
+		g_hash_table_remove(conf->offers, leg->peer);
+	leg->id = g_strdup(id);
+	g_hash_table_insert(conf->legs, leg->id, leg);
+	leg->state = CE_LEG_PEER;
+	leg->up = true;
+	err = conf->media->leg_new(conf->media_arg, &leg->media, leg->room->media,
+	        ce_leg_media_flags(leg), leg, &leg->port);
+	if (!err && leg->port != port)
+		err = -EADDRNOTAVAIL;
+	if (!err)
+		err = conf->media->leg_start(conf->media_arg, leg->media, rem);
+	if (err)
+		return err;
+	leg->runid = g_strdup(runid);
+	leg->resumed_at = joined_at;
+	leg->state = CE_LEG_JOINED;
+	leg->deadline = 0;
+	ce_room_add(leg->room, leg);
+	g_info("%s (%s) resumed in room '%s'", leg->id, leg->peer ? leg->peer : "",
+	        leg->room->name);
+	return 0;
+}
+
 /** The call on the leg is answered (our masquerade came back, or Yate said so). */
 void ce_leg_answered(struct ce_leg *leg)
 {

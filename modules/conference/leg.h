@@ -72,6 +72,7 @@ struct ce_leg {
 	const char *orphaned;      /* static reason once the leg's Yate is out of reach */
 	gint64 gone_at;            /* orphaned: when its call most likely ended (module clock) */
 	char *runid;               /* Yate's run id when the journal got its enter line, or NULL */
+	gint64 resumed_at;         /* a leg of a crashed engine taken over: when it joined (wall) */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
@@ -83,6 +84,9 @@ struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
+struct ce_cmedia_remote;
+int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
+        unsigned port, const struct ce_cmedia_remote *rem);
 void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
 void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason);
 void ce_leg_tick(struct ce_leg *leg, gint64 now);

@@ -2,6 +2,7 @@
  * engine */
 #define G_LOG_DOMAIN "conference"
 
+#include <errno.h>
 #include <string.h>
 
 #include "bus.h"
@@ -10,6 +11,7 @@
 #include "room.h"
 #include "leg.h"
 #include "journal.h"
+#include "media-glue.h"
 
 /*
  * Every leg gets an "enter" line in the journal (journal.c) once Yate gave
@@ -78,12 +80,54 @@ int ce_conf_journal_open(struct ce_conf *conf)
 	return 0;
 }
 
+/**
+ * Before the media side opens: the local ports the legs a previous engine
+ * left used, so that their RTP, which Yate goes on sending there, reaches
+ * this engine (when [conference] rtp_port leaves the port free).
+ */
+void ce_conf_journal_ports(struct ce_conf *conf)
+{
+	GArray *ports = g_array_new(FALSE, FALSE, sizeof(unsigned));
+
+	for (unsigned i = 0; conf->recover && i < conf->recover->len; i++) {
+		unsigned p =
+		        ce_msg_get_int(g_ptr_array_index(conf->recover, i), "port", 0, 0, 65535);
+		bool seen = !p;
+
+		for (unsigned k = 0; k < ports->len && !seen; k++)
+			seen = g_array_index(ports, unsigned, k) == p;
+		if (!seen)
+			g_array_append_val(ports, p);
+	}
+	if (ports->len && conf->media->reuse_ports)
+		conf->media->reuse_ports(conf->media_arg, (unsigned *)ports->data, ports->len);
+	g_array_free(ports, TRUE);
+}
+
 /** Close the journal at the module's end (after every leg ended). */
 void ce_conf_journal_close(struct ce_conf *conf)
 {
 	g_clear_pointer(&conf->recover, g_ptr_array_unref);
 	g_clear_pointer(&conf->journal, ce_journal_free);
 	g_clear_pointer(&conf->runid, g_free);
+}
+
+static const char *bool_text(bool b)
+{
+	return b ? "true" : "false";
+}
+
+/* What rebuilding @room needs, in the words of a join request (ce_room_new). */
+static void add_room(struct ce_msg *m, const struct ce_room *room)
+{
+	ce_msg_setf(m, "rate", "%u", room->rate);
+	ce_msg_setf(m, "maxusers", "%d", room->maxusers);
+	if (room->lonely && room->lonely_ms)
+		ce_msg_setf(m, "lonely", "%u", room->lonely_ms);
+	else
+		ce_msg_add(m, "lonely", bool_text(room->lonely));
+	ce_msg_setf(m, "speakers", "%u", room->speakers);
+	ce_msg_setf(m, "interval", "%u", room->interval);
 }
 
 /**
@@ -110,8 +154,15 @@ void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
 	ce_msg_setf(m, "port", "%u", leg->port);
 	ce_msg_add(m, "rtp_ip", ce_msg_get_def(rtp, "localip", ""));
 	ce_msg_add(m, "rtp_port", ce_msg_get_def(rtp, "localport", ""));
-	ce_msg_add(m, "counted", leg->counted ? "true" : "false");
-	ce_msg_add(m, "utility", leg->utility ? "true" : "false");
+	ce_msg_add(m, "format", ce_msg_get_def(rtp, "format", ce_codec_name(conf->set.codec)));
+	add_room(m, room);
+	ce_msg_add(m, "counted", bool_text(leg->counted));
+	ce_msg_add(m, "utility", bool_text(leg->utility));
+	ce_msg_add(m, "voice", bool_text(leg->voice));
+	ce_msg_add(m, "smart", bool_text(leg->smart));
+	ce_msg_add(m, "echo", bool_text(leg->echo));
+	ce_msg_add(m, "player", bool_text(leg->player));
+	ce_msg_add(m, "billing", bool_text(leg->billing));
 	ce_leg_add_who(leg, m);
 	if (!ce_journal_enter(conf->journal, m))
 		leg->runid = g_strdup(ce_msg_get(m, "runid"));
@@ -138,7 +189,7 @@ struct recovery {
 	struct ce_conf *conf;
 	GHashTable *rooms; /* room name -> legs of it not closed yet (GUINT_TO_POINTER) */
 	GHashTable *seen;  /* room names, for the count */
-	unsigned dropped, gone, other_yate;
+	unsigned resumed, dropped, gone, other_yate;
 };
 
 static struct ce_msg *notify_new(const struct ce_msg *e, const char *event)
@@ -190,13 +241,13 @@ static void notify_closed(
 static void recovery_done(struct recovery *rc)
 {
 	struct ce_conf *conf = rc->conf;
-	unsigned n = rc->dropped + rc->gone + rc->other_yate;
+	unsigned n = rc->resumed + rc->dropped + rc->gone + rc->other_yate;
 	char *what = ce_conf_count_text(n, g_hash_table_size(rc->seen));
 
-	g_warning("closed %s of the previous engine: %u still in Yate (dropped), %u already gone "
-	          "(reason " CE_LEG_ENGINE_RESTART
+	g_warning("took over %s of the previous engine: %u resumed in their rooms, %u dropped "
+	          "and %u already gone (reason " CE_LEG_ENGINE_RESTART
 	          "), %u of another Yate run (reason " CE_LEG_YATE_RESTART ")",
-	        what, rc->dropped, rc->gone, rc->other_yate);
+	        what, rc->resumed, rc->dropped, rc->gone, rc->other_yate);
 	g_free(what);
 	conf->recovering = 0;
 	g_hash_table_destroy(rc->rooms);
@@ -204,31 +255,74 @@ static void recovery_done(struct recovery *rc)
 	g_free(rc);
 }
 
-/* Old leg @e is closed for @reason, its call over @gone_us ago. */
-static void close_leg(
-        struct recovery *rc, const struct ce_msg *e, const char *reason, gint64 gone_us)
+/* One more old leg of @e's room is dealt with; after the last, an empty room ends. */
+static void room_done(struct recovery *rc, const struct ce_msg *e)
 {
 	struct ce_conf *conf = rc->conf;
 	const char *room = ce_msg_get_def(e, "room", "");
 	unsigned left = GPOINTER_TO_UINT(g_hash_table_lookup(rc->rooms, room)) - 1;
 	struct ce_msg *m;
 
-	g_info("%s (%s) of the previous engine, room '%s': closed (%s)", ce_msg_get(e, "id"),
-	        ce_msg_get_def(e, "peer", ""), room, reason);
-	notify_closed(conf, e, reason, gone_us);
-	if (conf->journal)
-		ce_journal_leave(conf->journal, ce_msg_get(e, "runid"), ce_msg_get(e, "id"));
 	if (left) {
 		g_hash_table_insert(rc->rooms, g_strdup(room), GUINT_TO_POINTER(left));
 		return;
 	}
 	g_hash_table_remove(rc->rooms, room);
-	/* the room's end, unless a new one of that name took over the monitor's view of it */
+	/* unless it runs again (resumed legs), or a new one of that name took it over */
 	if (ce_msg_get(e, "notify") && !ce_room_find(conf, room)) {
 		m = notify_new(e, "destroyed");
 		ce_conf_send(conf, m);
 		ce_msg_unref(m);
 	}
+}
+
+/* Old leg @e is closed for @reason, its call over @gone_us ago. */
+static void close_leg(
+        struct recovery *rc, const struct ce_msg *e, const char *reason, gint64 gone_us)
+{
+	struct ce_conf *conf = rc->conf;
+
+	g_info("%s (%s) of the previous engine, room '%s': closed (%s)", ce_msg_get(e, "id"),
+	        ce_msg_get_def(e, "peer", ""), ce_msg_get_def(e, "room", ""), reason);
+	notify_closed(conf, e, reason, gone_us);
+	if (conf->journal)
+		ce_journal_leave(conf->journal, ce_msg_get(e, "runid"), ce_msg_get(e, "id"));
+	room_done(rc, e);
+}
+
+/*
+ * Put old leg @e back in its room (rebuilt if need be, on the port its RTP
+ * goes to) and mix it again: Yate's RTP session goes on sending to that
+ * port, and takes our new SSRC and sequence.  0, or -errno (nothing kept).
+ */
+static int resume(struct ce_conf *conf, const struct ce_msg *e)
+{
+	const char *name = ce_msg_get_def(e, "room", "");
+	unsigned port = ce_msg_get_int(e, "port", 0, 0, 65535);
+	struct ce_cmedia_remote rem = {
+	        .ip = ce_msg_get(e, "rtp_ip"),
+	        .port = ce_msg_get_int(e, "rtp_port", 0, 0, 65535),
+	        .codec = conf->set.codec,
+	        .rtp_timeout_ms = conf->set.rtp_timeout_ms,
+	};
+	struct ce_room *room = ce_room_find(conf, name);
+	struct ce_leg *leg = NULL;
+	int err = 0;
+
+	if (!port || !rem.ip || !*rem.ip || !rem.port ||
+	        ce_codec_from_name(ce_msg_get_def(e, "format", ""), &rem.codec))
+		return -EINVAL;
+	if (!room)
+		err = ce_room_new_at(&room, conf, name, e, port);
+	if (!err)
+		err = ce_leg_new(&leg, conf, room, e, ce_msg_get(e, "peer"));
+	if (err)
+		return err;
+	err = ce_leg_resume(leg, ce_msg_get(e, "id"), ce_msg_get(e, "runid"),
+	        ce_msg_get_int(e, "at", 0, 0, G_MAXINT64), port, &rem);
+	if (err) /* its journal entry is closed by the caller, with the monitor's records */
+		ce_leg_end(leg, CE_LEG_ENGINE_RESTART, false);
+	return err;
 }
 
 struct locating {
@@ -242,10 +336,16 @@ static void locate_done(struct ce_msg *msg, bool handled, void *arg)
 	struct recovery *rc = lo->rc;
 	struct ce_conf *conf = rc->conf;
 	const char *id = ce_msg_get(lo->e, "id");
+	int err = handled && !ce_leg_find(conf, id) ? resume(conf, lo->e) : -ENOENT;
 
 	(void)msg;
-	if (handled) {
+	if (!err) {
+		rc->resumed++;
+		room_done(rc, lo->e);
+	} else if (handled) {
 		/* answered, RTP still flowing, and nobody mixing: end it, not strand it */
+		g_message("%s of the previous engine cannot be resumed in room '%s' (%s): dropped",
+		        id, ce_msg_get_def(lo->e, "room", ""), g_strerror(-err));
 		rc->dropped++;
 		close_leg(rc, lo->e, CE_LEG_ENGINE_RESTART, 0);
 		ce_leg_send_drop(conf, id, CE_LEG_ENGINE_RESTART);

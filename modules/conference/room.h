@@ -182,6 +182,7 @@ void ce_conf_relink_tick(struct ce_conf *conf);
 
 /* recover.c */
 int ce_conf_journal_open(struct ce_conf *conf);
+void ce_conf_journal_ports(struct ce_conf *conf);
 void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp);
 void ce_conf_journal_leave(struct ce_leg *leg);
 void ce_conf_journal_tick(struct ce_conf *conf);
@@ -196,6 +197,8 @@ bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool coun
         struct ce_room_refusal *why);
 int ce_room_new(
         struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *params);
+int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
+        const struct ce_msg *p, unsigned port);
 void ce_room_update(struct ce_room *room, const struct ce_msg *params);
 void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add(struct ce_room *room, struct ce_leg *leg);

@@ -110,10 +110,11 @@ static inline void fm_close(void *arg)
 }
 
 static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char *name,
-        unsigned rate, unsigned speakers, unsigned interval_ms, void *cookie)
+        unsigned rate, unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
 {
 	struct fx *fx = arg;
 
+	(void)port;
 	(void)name;
 	(void)rate;
 	(void)speakers;
