@@ -18,30 +18,37 @@
  * it RTP, before its caller is answered or the room is told, and a
  * "leave" line when it ends.  An engine that dies (kill -9) leaves its
  * legs open there.  Yate restarts it; the new engine reads the open legs
- * at start and, once the link is up and Yate's run id known, closes each:
+ * at start (and binds the RTP ports they used, when rtp_port leaves the
+ * port free) and, once the link is up and Yate's run id known, takes over
+ * each:
  *
  *   another Yate run   its call died with that Yate: closed as yate-restart
  *   chan.locate false  the caller hung up meanwhile: closed as engine-restart
- *   chan.locate true   Yate still has dumb/N, answered, with nobody mixing:
- *                      call.drop reason=engine-restart, closed as such
+ *   chan.locate true   Yate still has dumb/N, answered, its RTP still going
+ *                      to our port: resumed in its room (rebuilt on that
+ *                      port), mixed again; if that cannot be (no such port
+ *                      here), call.drop reason=engine-restart and closed
  *
- * "Closed" means what the monitor needs for its leave event and CDR, which
- * the old engine can no longer send: for each leg a "joined" with
- * resumed=REASON and joined_ms= (how long ago it really joined; the
- * monitor makes no second enter of it), then a "left" with reason= and
- * gone_ms= as relink.c's orphans have: 0 for a leg dropped now, else the
- * time since the old engine was last alive (the journal's modification
- * time), so that durations count what the callers really had.  A room
- * whose last old leg is closed is reported destroyed, unless a new room of
- * that name runs.
+ * A resumed leg keeps its enter time and its journal entry; its room's
+ * "joined" says resumed=engine-restart joined_ms= (how long ago it really
+ * joined), so the monitor knows it again without a second enter, and its
+ * leave and CDR come when it ends, as any leg's.  "Closed" means what the
+ * monitor needs for the leave event and CDR that the old engine can no
+ * longer send: the same "joined", then a "left" with reason= and gone_ms=
+ * as relink.c's orphans have: 0 for a leg dropped now, else the time since
+ * the old engine was last alive (the journal's modification time), so
+ * that durations count what the callers really had.  A room whose old
+ * legs are all dealt with and that does not run again is reported
+ * destroyed.
  *
  *   A: chan.locate id=dumb/3                     E: true (dumb/3 exists)
  *   A: chan.notify targetid=conf-monitor/r1 id=dumb/3 room=r1 event=joined
- *        resumed=engine-restart joined_ms=41230 caller=1001 ...
- *   A: chan.notify targetid=conf-monitor/r1 id=dumb/3 room=r1 event=left
- *        reason=engine-restart gone_ms=0 lastpeerid=sip/1
- *   A: call.drop id=dumb/3 reason=engine-restart
- *   A: chan.notify targetid=conf-monitor/r1 event=destroyed room=r1
+ *        users=1 ... resumed=engine-restart joined_ms=41230 caller=1001 ...
+ *   A: chan.locate id=dumb/4                     E: false (gone)
+ *   A: chan.notify targetid=conf-monitor/r1 id=dumb/4 room=r1 event=joined
+ *        resumed=engine-restart joined_ms=40110 ...
+ *   A: chan.notify targetid=conf-monitor/r1 id=dumb/4 room=r1 event=left
+ *        reason=engine-restart gone_ms=2830 lastpeerid=sip/2
  *
  * New calls are admitted meanwhile: their dumb/N are new names in the same
  * Yate, and in a restarted Yate the old names are closed without asking.
