@@ -59,6 +59,14 @@ static const char *const who_keys[] = {"caller", "callername", "called", "billid
         "participant_id", "participant_name", "participant_role", "participant_number",
         "participant_direction"};
 
+struct ce_conf_recovery {
+	struct ce_conf *conf;
+	GHashTable *rooms; /* room name -> legs of it not closed yet (GUINT_TO_POINTER) */
+	GHashTable *seen;  /* room names, for the count */
+	unsigned resumed, dropped, gone, other_yate;
+	unsigned pending; /* chan.locate answers awaited (+1 while they are sent) */
+};
+
 /**
  * Open [conference] journal, if any, and keep the legs a previous engine
  * left.  A journal that cannot be used is logged, and the engine runs
@@ -114,6 +122,10 @@ void ce_conf_journal_ports(struct ce_conf *conf)
 /** Close the journal at the module's end (after every leg ended). */
 void ce_conf_journal_close(struct ce_conf *conf)
 {
+	/* chan.locate answers still to come find no module: they only free */
+	if (conf->recovery)
+		conf->recovery->conf = NULL;
+	conf->recovery = NULL;
 	g_clear_pointer(&conf->recover, g_ptr_array_unref);
 	g_clear_pointer(&conf->journal, ce_journal_free);
 	g_clear_pointer(&conf->runid, g_free);
@@ -192,13 +204,6 @@ void ce_conf_journal_tick(struct ce_conf *conf)
 
 /* ---- closing what a previous engine left ---- */
 
-struct recovery {
-	struct ce_conf *conf;
-	GHashTable *rooms; /* room name -> legs of it not closed yet (GUINT_TO_POINTER) */
-	GHashTable *seen;  /* room names, for the count */
-	unsigned resumed, dropped, gone, other_yate;
-};
-
 static struct ce_msg *notify_new(const struct ce_msg *e, const char *event)
 {
 	struct ce_msg *m = NULL;
@@ -245,7 +250,14 @@ static void notify_closed(
 	ce_msg_unref(m);
 }
 
-static void recovery_done(struct recovery *rc)
+static void recovery_free(struct ce_conf_recovery *rc)
+{
+	g_hash_table_destroy(rc->rooms);
+	g_hash_table_destroy(rc->seen);
+	g_free(rc);
+}
+
+static void recovery_done(struct ce_conf_recovery *rc)
 {
 	struct ce_conf *conf = rc->conf;
 	unsigned n = rc->resumed + rc->dropped + rc->gone + rc->other_yate;
@@ -256,14 +268,12 @@ static void recovery_done(struct recovery *rc)
 	          "), %u of another Yate run (reason " CE_LEG_YATE_RESTART ")",
 	        what, rc->resumed, rc->dropped, rc->gone, rc->other_yate);
 	g_free(what);
-	conf->recovering = 0;
-	g_hash_table_destroy(rc->rooms);
-	g_hash_table_destroy(rc->seen);
-	g_free(rc);
+	conf->recovery = NULL;
+	recovery_free(rc);
 }
 
 /* One more old leg of @e's room is dealt with; after the last, an empty room ends. */
-static void room_done(struct recovery *rc, const struct ce_msg *e)
+static void room_done(struct ce_conf_recovery *rc, const struct ce_msg *e)
 {
 	struct ce_conf *conf = rc->conf;
 	const char *room = ce_msg_get_def(e, "room", "");
@@ -285,7 +295,7 @@ static void room_done(struct recovery *rc, const struct ce_msg *e)
 
 /* Old leg @e is closed for @reason, its call over @gone_us ago. */
 static void close_leg(
-        struct recovery *rc, const struct ce_msg *e, const char *reason, gint64 gone_us)
+        struct ce_conf_recovery *rc, const struct ce_msg *e, const char *reason, gint64 gone_us)
 {
 	struct ce_conf *conf = rc->conf;
 
@@ -319,6 +329,8 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 	if (!port || !rem.ip || !*rem.ip || !rem.port ||
 	        ce_codec_from_name(ce_msg_get_def(e, "format", ""), &rem.codec))
 		return -EINVAL;
+	if (ce_msg_get_bool(e, "utility", false))
+		return -EOPNOTSUPP; /* a recorder: its recording ended with the old engine */
 	if (!room)
 		err = ce_room_new_at(&room, conf, name, e, port);
 	if (!err)
@@ -333,19 +345,28 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 }
 
 struct locating {
-	struct recovery *rc;
+	struct ce_conf_recovery *rc;
 	struct ce_msg *e;
 };
 
 static void locate_done(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct locating *lo = arg;
-	struct recovery *rc = lo->rc;
+	struct ce_conf_recovery *rc = lo->rc;
 	struct ce_conf *conf = rc->conf;
 	const char *id = ce_msg_get(lo->e, "id");
-	int err = handled && !ce_leg_find(conf, id) ? resume(conf, lo->e) : -ENOENT;
+	int err;
 
 	(void)msg;
+	if (!conf) {
+		/* the module stopped meanwhile (ce_conf_journal_close) */
+		ce_msg_unref(lo->e);
+		g_free(lo);
+		if (--rc->pending == 0)
+			recovery_free(rc);
+		return;
+	}
+	err = handled && !ce_leg_find(conf, id) ? resume(conf, lo->e) : -ENOENT;
 	if (!err) {
 		rc->resumed++;
 		room_done(rc, lo->e);
@@ -362,12 +383,12 @@ static void locate_done(struct ce_msg *msg, bool handled, void *arg)
 	}
 	ce_msg_unref(lo->e);
 	g_free(lo);
-	if (--conf->recovering == 0)
+	if (--rc->pending == 0)
 		recovery_done(rc);
 }
 
 /* Ask Yate whether old leg @e's channel is still there (Yate's Driver answers true). */
-static void locate(struct recovery *rc, struct ce_msg *e)
+static void locate(struct ce_conf_recovery *rc, struct ce_msg *e)
 {
 	struct ce_conf *conf = rc->conf;
 	struct locating *lo = g_new0(struct locating, 1);
@@ -396,11 +417,11 @@ static bool other_yate(const struct ce_conf *conf, const struct ce_msg *e)
 void ce_conf_recover(struct ce_conf *conf)
 {
 	GPtrArray *legs = g_steal_pointer(&conf->recover);
-	struct recovery *rc;
+	struct ce_conf_recovery *rc;
 
 	if (!legs)
 		return;
-	rc = g_new0(struct recovery, 1);
+	rc = g_new0(struct ce_conf_recovery, 1);
 	rc->conf = conf;
 	rc->rooms = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	rc->seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
@@ -412,7 +433,8 @@ void ce_conf_recover(struct ce_conf *conf)
 		g_hash_table_add(rc->seen, g_strdup(room));
 	}
 	/* one more until every locate is sent, so that none finishes the recovery early */
-	conf->recovering = 1;
+	rc->pending = 1;
+	conf->recovery = rc;
 	for (unsigned i = 0; i < legs->len; i++) {
 		struct ce_msg *e = g_ptr_array_index(legs, i);
 
@@ -421,10 +443,10 @@ void ce_conf_recover(struct ce_conf *conf)
 			close_leg(rc, e, CE_LEG_YATE_RESTART, g_get_real_time() - conf->last_alive);
 			continue;
 		}
-		conf->recovering++;
+		rc->pending++;
 		locate(rc, e);
 	}
 	g_ptr_array_unref(legs);
-	if (--conf->recovering == 0)
+	if (--rc->pending == 0)
 		recovery_done(rc);
 }

@@ -93,7 +93,7 @@ struct ce_conf {
 	char *runid;                /* Yate's run id, from the last link up ("" unknown) */
 	GPtrArray *recover;         /* journal legs of a previous engine, until the link is up */
 	gint64 last_alive;          /* when that engine was last alive (wall clock, us) */
-	unsigned recovering;        /* chan.locate answers still awaited */
+	struct ce_conf_recovery *recovery; /* taking over those legs (recover.c), or NULL */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */

@@ -197,6 +197,30 @@ static void test_take_over(void)
 	g_free(dir);
 }
 
+/* The module stops while Yate's answers are still to come: they find nothing to act on. */
+static void test_stop_while_asking(void)
+{
+	char *dir, *text = journal_conf(&dir);
+	struct ce_msg *m;
+	struct fx *fx;
+
+	write_old_journal(dir, 5);
+	fx = fx_new(text);
+	g_free(text);
+	fx->yate_has = " dumb/2 dumb/4 ";
+	m = fx_msg(CE_LINK_MSG, "state=up:yate=6.4.1:runid=200:restarted=false");
+	ce_bus_dispatch(fx->bus, m, NULL, NULL);
+	ce_msg_unref(m);
+	g_assert_cmpuint(g_queue_get_length(&fx->pending), >=, 3); /* the chan.locate */
+	ce_conf_free(fx->conf);
+	fx->conf = NULL;
+	fx_flush(fx); /* the answers come */
+	g_assert_cmpint(fx->legs, ==, 0);
+	fx_free(fx);
+	fx_rm(dir);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -207,5 +231,6 @@ int main(int argc, char **argv)
 	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
 	g_test_add_func("/recover/journal-lines", test_journal_lines);
 	g_test_add_func("/recover/take-over", test_take_over);
+	g_test_add_func("/recover/stop-while-asking", test_stop_while_asking);
 	return g_test_run();
 }
