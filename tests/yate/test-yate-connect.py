@@ -40,30 +40,17 @@ ENGINE_CONF = ('[general]\nreconnect_min=200\nreconnect_max=1600\n'
                '[conference]\nrtp_timeout=%d\n' % RTP_TIMEOUT_MS)
 
 
-def bursts(freq, seconds):
-    """Tone bursts (0.6 s on, 0.4 s off): what a talker looks like to a level meter."""
-    out = []
-    for _ in range(int(seconds)):
-        out += yatelib.tone(freq, 0.6) + [0] * int(0.4 * yatelib.RATE)
-    return out
-
-
-def listed(y, room, users):
-    out = y.rm('conf list')
-    return re.search(r'name=conf/%s,[^\r\n]*users=%d' % (room, users), out) and out
-
-
 def room_of_two(y, number, callers):
     """Two callers ((name, Hz), ...) into 8@number; True once the engine lists them."""
     d = y.driver()
     room = 'room' + number[1:]
     for who, freq in callers:
-        yatelib.write_slin(y.path('%s.slin' % who), bursts(freq, 60))
+        yatelib.write_slin(y.path('%s.slin' % who), yatelib.bursts(freq, 60))
         chan, ans = d.call(number, play=y.path('%s.slin' % who),
                            record=y.path('heard-%s.slin' % who), caller='10' + who)
         tap.ok(bool(chan), '%s calls %s: Yate routes it and the engine takes it' % (who, number),
                '%r\n%s' % (ans, y.engine_log_text()[-2000:]))
-    both = yatelib.wait_for(lambda: listed(y, room, 2))
+    both = yatelib.wait_for(lambda: y.room_listed(room, 2))
     tap.ok(bool(both), 'conf/%s has both callers' % room, y.rm('conf list'))
     return room
 

@@ -16,7 +16,6 @@ crash included), and Yate has none of their dumb/N left.  A new call is
 then taken into a room as usual.
 """
 import os
-import re
 import signal
 import sqlite3
 import sys
@@ -31,19 +30,6 @@ h = yatelib.heard
 ROUTES = [r'^8\(..\)$=conf/room\1;notify=conf-monitor/room\1;lonely=true']
 ENGINE_CONF = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
 CALLERS = (('A', 440), ('B', 1000), ('C', 700))
-
-
-def bursts(freq, seconds):
-    """Tone bursts (0.6 s on, 0.4 s off): what a talker looks like to a level meter."""
-    out = []
-    for _ in range(int(seconds)):
-        out += yatelib.tone(freq, 0.6) + [0] * int(0.4 * yatelib.RATE)
-    return out
-
-
-def listed(y, room, users):
-    out = y.rm('conf list')
-    return re.search(r'name=conf/%s,[^\r\n]*users=%d' % (room, users), out) and out
 
 
 def db_rows(y, sql, *args):
@@ -63,15 +49,15 @@ with yatelib.Yate(prefix, 'crash', engine='--config {conf}', routes=ROUTES,
     d.watch('chan.hangup')
     chans, joined = {}, {}
     for who, freq in CALLERS:
-        yatelib.write_slin(y.path('%s.slin' % who), bursts(freq, 60))
+        yatelib.write_slin(y.path('%s.slin' % who), yatelib.bursts(freq, 60))
         chan, ans = d.call('801', play=y.path('%s.slin' % who),
                            record=y.path('heard-%s.slin' % who), caller='10' + who)
         joined[who] = time.time()
         chans[who] = chan
         tap.ok(bool(chan), '%s calls 801: the engine takes it into conf/room01' % who,
                '%r\n%s' % (ans, y.log_tail()))
-    tap.ok(bool(yatelib.wait_for(lambda: listed(y, 'room01', 3))), 'conf/room01 has 3 callers',
-           y.rm('conf list'))
+    tap.ok(bool(yatelib.wait_for(lambda: y.room_listed('room01', 3))),
+           'conf/room01 has 3 callers', y.rm('conf list'))
     time.sleep(4)
     for who, freq in CALLERS:
         got = yatelib.read_slin(y.path('heard-%s.slin' % who))
@@ -103,7 +89,7 @@ with yatelib.Yate(prefix, 'crash', engine='--config {conf}', routes=ROUTES,
     tap.ok(bool(took), 'the new engine resumes A and B and closes C', y.log_tail())
     tap.ok(not d.reports_of('chan.hangup', id=leg.get('A')) and
            not d.reports_of('chan.hangup', id=leg.get('B')) and
-           bool(yatelib.wait_for(lambda: listed(y, 'room01', 2))),
+           bool(yatelib.wait_for(lambda: y.room_listed('room01', 2))),
            'A and B are in conf/room01 again, their calls up', y.rm('conf list'))
 
     # what they hear from 1 s after the restart on (their recordings grow from there)
@@ -150,7 +136,7 @@ with yatelib.Yate(prefix, 'crash', engine='--config {conf}', routes=ROUTES,
 
     # the new engine serves calls as before
     chan, ans = d.call('802', caller='10D')
-    tap.ok(bool(chan) and yatelib.wait_for(lambda: listed(y, 'room02', 1)),
+    tap.ok(bool(chan) and yatelib.wait_for(lambda: y.room_listed('room02', 1)),
            'the restarted engine takes a new call into conf/room02', ans)
     if chan:
         d.drop(chan)
