@@ -81,6 +81,17 @@ static struct ce_msg *who_new(const struct ce_msg *params)
 	return who;
 }
 
+/** Copy to @to what @from (a join request, a journal line) says about who the participant is. */
+void ce_leg_copy_who(struct ce_msg *to, const struct ce_msg *from)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(who_params); i++) {
+		const char *v = ce_msg_get(from, who_params[i]);
+
+		if (v && *v)
+			ce_msg_set(to, who_params[i], v);
+	}
+}
+
 /** Add to @m what the leg's join request said about who the participant is. */
 void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m)
 {

@@ -54,11 +54,6 @@
  * Yate, and in a restarted Yate the old names are closed without asking.
  */
 
-/* What a journal line keeps of who the participant is (leg.c's who_params). */
-static const char *const who_keys[] = {"caller", "callername", "called", "billid", "conference_id",
-        "participant_id", "participant_name", "participant_role", "participant_number",
-        "participant_direction"};
-
 struct ce_conf_recovery {
 	struct ce_conf *conf;
 	GHashTable *rooms; /* room name -> legs of it not closed yet (GUINT_TO_POINTER) */
@@ -88,7 +83,7 @@ int ce_conf_journal_open(struct ce_conf *conf)
 	}
 	if (conf->recover->len)
 		g_warning("journal %s: %u legs of an engine that stopped without closing them: "
-		          "closing them once Yate is reachable",
+		          "taking them over once Yate is reachable",
 		        conf->set.journal, conf->recover->len);
 	else
 		g_clear_pointer(&conf->recover, g_ptr_array_unref);
@@ -232,12 +227,7 @@ static void notify_closed(
 	ce_msg_add(m, "counted", ce_msg_get_def(e, "counted", "true"));
 	ce_msg_add(m, "resumed", reason);
 	ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT, MAX(now - at, 0) / 1000);
-	for (unsigned i = 0; i < G_N_ELEMENTS(who_keys); i++) {
-		const char *v = ce_msg_get(e, who_keys[i]);
-
-		if (v && *v)
-			ce_msg_add(m, who_keys[i], v);
-	}
+	ce_leg_copy_who(m, e);
 	ce_conf_send(conf, m);
 	ce_msg_unref(m);
 	m = notify_new(e, "left");
