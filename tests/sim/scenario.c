@@ -247,6 +247,8 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
 	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2))
 		return bad(err, lineno, "missing arguments for", a[0]);
+	if (!strcmp(a[0], "crash") && a[1] && (atoi(a[1]) <= 0 || atoi(a[1]) >= 65 || a[2]))
+		return bad(err, lineno, "crash takes one signal number (1..64)", a[1]);
 	if (!strcmp(a[0], "call") || !strcmp(a[0], "calls")) {
 		struct sim_phone *ph = ce_sim_phone_new("x");
 		char **opts = a + (!strcmp(a[0], "call") ? 3 : 4);
