@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -30,6 +31,10 @@
  * with only their "enter" lines (a new file renamed over the old, so a
  * crash meanwhile keeps one or the other).
  *
+ * An engine holds PATH.lock (flock) while it has the journal open, so that
+ * a second engine given the same file does not take over the legs of one
+ * that runs; the kernel lets go of it when the engine dies.
+ *
  * Lines are written without fsync, on the main loop: a write(2) to a local
  * file returns once the page cache has the bytes, which is what a crash of
  * the engine (not of the machine) needs, and it does not wait for the
@@ -45,6 +50,7 @@
 struct ce_journal {
 	char *path;
 	int fd;
+	int lock_fd;      /* PATH.lock, held with flock(): one engine per journal */
 	GHashTable *open; /* "runid id" -> TRUE, the legs entered and not left */
 	gint64 touched;
 	bool failing; /* the last write failed: warned already */
@@ -179,6 +185,23 @@ static int compact(const char *path, GPtrArray *legs, GError **err)
 	return r;
 }
 
+/* Hold @j's PATH.lock: -EBUSY while another engine has the journal open. */
+static int lock(struct ce_journal *j, GError **err)
+{
+	char *name = g_strconcat(j->path, ".lock", NULL);
+	int r = 0;
+
+	j->lock_fd = open(name, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
+	if (j->lock_fd < 0 || flock(j->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-r),
+		        "journal %s: cannot lock %s%s: %s", j->path, name,
+		        r == -EBUSY ? " (another engine has it open)" : "", g_strerror(-r));
+	}
+	g_free(name);
+	return r;
+}
+
 /**
  * Open the journal at @path (made if missing).  *@legs gets the enter
  * lines (struct ce_msg named "enter", its fields as parameters) of the
@@ -186,7 +209,8 @@ static int compact(const char *path, GPtrArray *legs, GError **err)
  * last alive (the file's modification time, microseconds since the epoch;
  * 0 for a new file).  The file is compacted to those legs (if that fails,
  * a warning, and it is appended to as it is).  Returns 0, or a negative
- * errno with @err set (the file cannot be read, or opened for writing).
+ * errno with @err set: -EBUSY when another engine has it open (PATH.lock),
+ * or the file cannot be read, or opened for writing.
  */
 int ce_journal_open(struct ce_journal **jp, const char *path, GPtrArray **legs, gint64 *last_alive,
         GError **err)
@@ -199,10 +223,13 @@ int ce_journal_open(struct ce_journal **jp, const char *path, GPtrArray **legs, 
 	int r = 0;
 
 	j->path = g_strdup(path);
-	j->fd = -1;
+	j->fd = j->lock_fd = -1;
 	j->open = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	*legs = NULL;
 	*last_alive = 0;
+	r = lock(j, err);
+	if (r)
+		goto out;
 	if (g_stat(path, &sb) == 0)
 		*last_alive =
 		        (gint64)sb.st_mtim.tv_sec * G_USEC_PER_SEC + sb.st_mtim.tv_nsec / 1000;
@@ -249,6 +276,8 @@ void ce_journal_free(struct ce_journal *j)
 		return;
 	if (j->fd >= 0)
 		close(j->fd);
+	if (j->lock_fd >= 0)
+		close(j->lock_fd); /* and the lock with it */
 	g_hash_table_destroy(j->open);
 	g_free(j->path);
 	g_free(j);
