@@ -736,6 +736,30 @@ const char *ce_config_path(const struct ce_config *cfg)
 }
 
 /**
+ * [@section] @key as a file path, or NULL when it is "off" or "none" (or
+ * empty with no @def).  A relative path is taken from the main
+ * configuration file's directory.  Returns a new string.
+ */
+char *ce_config_get_path(
+        const struct ce_config *cfg, const char *section, const char *key, const char *def)
+{
+	const char *v = ce_config_get(cfg, section, key, NULL);
+	const char *file = ce_config_path(cfg);
+	char *dir, *p;
+
+	if (!v || !*v)
+		v = def;
+	if (!v || !*v || !g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "none"))
+		return NULL;
+	if (g_path_is_absolute(v) || !file)
+		return g_strdup(v);
+	dir = g_path_get_dirname(file);
+	p = g_build_filename(dir, v, NULL);
+	g_free(dir);
+	return p;
+}
+
+/**
  * Where [@section] first appeared: its line, with *@file set (when not
  * NULL); 0 when the section is unknown or was made by ce_config_set().
  */

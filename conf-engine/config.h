@@ -46,6 +46,8 @@ unsigned ce_config_n_entries(const struct ce_config *cfg, const char *section);
 const struct ce_config_entry *ce_config_entry(
         const struct ce_config *cfg, const char *section, unsigned i);
 const char *ce_config_path(const struct ce_config *cfg);
+char *ce_config_get_path(
+        const struct ce_config *cfg, const char *section, const char *key, const char *def);
 unsigned ce_config_section_line(
         const struct ce_config *cfg, const char *section, const char **file);
 

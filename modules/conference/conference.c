@@ -84,8 +84,20 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_STRING("record_dir"),
         CE_KEY_STRING("prompt_dirs"),
         CE_KEY_INT("tone_duration", 20, CE_TONE_MAX_DURATION),
+        CE_KEY_STRING("journal"),
         CE_KEY_END,
 };
+
+/* [conference] journal, else [general] state_dir's legs.journal, else none. */
+static char *journal_path(const struct ce_config *cfg)
+{
+	const char *state = cfg ? ce_config_get(cfg, "general", "state_dir", "") : "";
+	char *def = *state ? g_build_filename(state, "legs.journal", NULL) : NULL;
+	char *path = cfg ? ce_config_get_path(cfg, "conference", "journal", def) : NULL;
+
+	g_free(def);
+	return path;
+}
 
 /** Read the [conference] section (defaults for anything missing; @cfg may be NULL). */
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg)
@@ -115,6 +127,7 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	        cfg ? ce_config_get_int(cfg, S, "rtp_timeout", 10000, 0, 3600000) : 10000;
 	set->tick_ms = cfg ? ce_config_get_int(cfg, S, "tick", 250, 10, 10000) : 250;
 	set->joined_peerid = cfg ? ce_config_get_bool(cfg, S, "joined_peerid", false) : false;
+	set->journal = journal_path(cfg);
 	ce_conf_prompt_settings(set, cfg);
 }
 
@@ -616,6 +629,7 @@ void ce_conf_tick(struct ce_conf *conf)
 	GList *rooms;
 
 	ce_conf_relink_tick(conf);
+	ce_conf_journal_tick(conf);
 	for (unsigned i = 0; i < conf->all->len; i++)
 		g_ptr_array_add(legs, ce_leg_ref(g_ptr_array_index(conf->all, i)));
 	for (unsigned i = 0; i < legs->len; i++)
@@ -682,6 +696,10 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	conf->all = g_ptr_array_new_with_free_func((GDestroyNotify)ce_leg_unref);
 	conf->hooks = g_array_new(FALSE, FALSE, sizeof(int));
 	conf->watches = g_array_new(FALSE, FALSE, sizeof(int));
+	err = ce_conf_journal_open(conf);
+	if (err)
+		goto out;
+	ce_conf_journal_ports(conf);
 	err = media->open(media_arg, ce_conf_media_event, conf);
 	if (err)
 		goto out;
@@ -724,6 +742,7 @@ void ce_conf_free(struct ce_conf *conf)
 	}
 	while (conf->all->len)
 		ce_leg_end(g_ptr_array_index(conf->all, 0), "shutdown", true);
+	ce_conf_journal_close(conf);
 	if (conf->media_open)
 		conf->media->close(conf->media_arg);
 	g_array_free(conf->hooks, TRUE);

@@ -43,6 +43,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	ce_msg_unref(leg->who);
 	g_free(leg->id);
 	g_free(leg->peer);
+	g_free(leg->runid);
 	g_free(leg);
 }
 
@@ -78,6 +79,17 @@ static struct ce_msg *who_new(const struct ce_msg *params)
 		ce_msg_add(who, who_params[i], v);
 	}
 	return who;
+}
+
+/** Copy to @to what @from (a join request, a journal line) says about who the participant is. */
+void ce_leg_copy_who(struct ce_msg *to, const struct ce_msg *from)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(who_params); i++) {
+		const char *v = ce_msg_get(from, who_params[i]);
+
+		if (v && *v)
+			ce_msg_set(to, who_params[i], v);
+	}
 }
 
 /** Add to @m what the leg's join request said about who the participant is. */
@@ -262,6 +274,8 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 			ce_leg_end(leg, "nomedia", true);
 		} else {
 			leg->state = CE_LEG_RTP;
+			/* on disk before the caller is answered or anyone is told */
+			ce_conf_journal_enter(leg, msg);
 			if (leg->up)
 				join(leg);
 			else
@@ -319,6 +333,43 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 		return;
 	}
 	send_rtp(leg);
+}
+
+/**
+ * Take over leg @id of a crashed engine (recover.c): its call is up and
+ * Yate's RTP flows to our port @port from @rem, so the leg goes straight
+ * into its room, as joined at @joined_at (wall clock), its journal entry
+ * (Yate run @runid) kept.  0, or -errno: the media could not be had on
+ * that port (the caller ends the leg).
+ */
+int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
+        unsigned port, const struct ce_cmedia_remote *rem)
+{
+	struct ce_conf *conf = leg->conf;
+	int err;
+
+	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)
+		g_hash_table_remove(conf->offers, leg->peer);
+	leg->id = g_strdup(id);
+	g_hash_table_insert(conf->legs, leg->id, leg);
+	leg->state = CE_LEG_PEER;
+	leg->up = true;
+	err = conf->media->leg_new(conf->media_arg, &leg->media, leg->room->media,
+	        ce_leg_media_flags(leg), leg, &leg->port);
+	if (!err && leg->port != port)
+		err = -EADDRNOTAVAIL;
+	if (!err)
+		err = conf->media->leg_start(conf->media_arg, leg->media, rem);
+	if (err)
+		return err;
+	leg->runid = g_strdup(runid);
+	leg->resumed_at = joined_at;
+	leg->state = CE_LEG_JOINED;
+	leg->deadline = 0;
+	ce_room_add(leg->room, leg);
+	g_info("%s (%s) resumed in room '%s'", leg->id, leg->peer ? leg->peer : "",
+	        leg->room->name);
+	return 0;
 }
 
 /** The call on the leg is answered (our masquerade came back, or Yate said so). */
@@ -381,6 +432,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 		billing_msg(leg, "chan.hangup", reason ? reason : "hangup");
 	if (leg->room)
 		ce_room_remove(leg->room, leg);
+	ce_conf_journal_leave(leg);
 	g_ptr_array_remove(conf->all, leg);
 	ce_leg_unref(leg);
 }

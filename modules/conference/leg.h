@@ -25,6 +25,8 @@ struct ce_cmedia_leg;
  */
 #define CE_LEG_YATE_RESTART "yate-restart"
 #define CE_LEG_LINK_LOST    "link-lost"
+/* A leg of an engine that died, closed by the next one (recover.c). */
+#define CE_LEG_ENGINE_RESTART "engine-restart"
 
 /*
  * A leg goes through these states in order; any failure, hangup or drop
@@ -69,6 +71,8 @@ struct ce_leg {
 	unsigned link_gen;         /* conf->link_gen when the leg was made */
 	const char *orphaned;      /* static reason once the leg's Yate is out of reach */
 	gint64 gone_at;            /* orphaned: when its call most likely ended (module clock) */
+	char *runid;               /* Yate's run id when the journal got its enter line, or NULL */
+	gint64 resumed_at;         /* a leg of a crashed engine taken over: when it joined (wall) */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
@@ -80,11 +84,15 @@ struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
+struct ce_cmedia_remote;
+int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
+        unsigned port, const struct ce_cmedia_remote *rem);
 void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
 void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason);
 void ce_leg_tick(struct ce_leg *leg, gint64 now);
 unsigned ce_leg_media_flags(const struct ce_leg *leg);
 void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m);
+void ce_leg_copy_who(struct ce_msg *to, const struct ce_msg *from);
 void ce_leg_set_muted(struct ce_leg *leg, bool on);
 void ce_leg_set_deaf(struct ce_leg *leg, bool on);
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);

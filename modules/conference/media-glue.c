@@ -29,6 +29,7 @@ struct glue {
 	GHashTable *rooms; /* struct ce_media_room * -> struct ce_cmedia_room */
 	ce_cmedia_event_h *evh;
 	void *evarg;
+	unsigned *reuse; /* mc.reuse_ports */
 };
 
 struct ce_cmedia_room {
@@ -106,6 +107,16 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 		g->evh(&ev, g->evarg);
 }
 
+static void g_reuse_ports(void *arg, const unsigned *ports, unsigned n)
+{
+	struct glue *g = arg;
+
+	g_free(g->reuse);
+	g->reuse = g_memdup2(ports, n * sizeof(*ports));
+	g->mc.reuse_ports = g->reuse;
+	g->mc.n_reuse_ports = n;
+}
+
 static int g_open(void *arg, ce_cmedia_event_h *evh, void *evarg)
 {
 	struct glue *g = arg;
@@ -131,7 +142,7 @@ static void g_close(void *arg)
 }
 
 static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
-        unsigned speakers, unsigned interval_ms, void *cookie)
+        unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
 {
 	struct glue *g = arg;
 	struct ce_cmedia_room *r = g_new0(struct ce_cmedia_room, 1);
@@ -146,7 +157,7 @@ static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, u
 		        name, rate);
 		rate = 8000;
 	}
-	err = ce_media_room_new(&r->mr, g->m, rate, g->max_talkers, speakers, interval_ms);
+	err = ce_media_room_new_on(&r->mr, g->m, rate, g->max_talkers, speakers, interval_ms, port);
 	if (err < 0)
 		goto out;
 	ce_media_room_local(r->mr, &ss, &len);
@@ -318,6 +329,7 @@ static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
 G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);
 
 static const struct ce_cmedia_ops s_ops = {
+        .reuse_ports = g_reuse_ports,
         .open = g_open,
         .close = g_close,
         .room_new = g_room_new,
@@ -379,5 +391,6 @@ void ce_cmedia_glue_free(void *arg)
 	g_close(g);
 	g_hash_table_destroy(g->rooms);
 	g_strfreev(g->play_roots);
+	g_free(g->reuse);
 	g_free(g);
 }

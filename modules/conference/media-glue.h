@@ -87,12 +87,17 @@ struct ce_cmedia_remote {
 };
 
 struct ce_cmedia_ops {
+	/* Optional, before open: the local RTP ports the legs of a crashed engine
+	 * used, to be bound again if the configuration leaves the port free. */
+	void (*reuse_ports)(void *arg, const unsigned *ports, unsigned n);
 	/* Start the media side; events go to @evh.  Returns 0 or -errno. */
 	int (*open)(void *arg, ce_cmedia_event_h *evh, void *evarg);
 	void (*close)(void *arg);
-	/* A room; with speakers > 0 it reports SPEAKERS at most every interval_ms. */
+	/* A room; with speakers > 0 it reports SPEAKERS at most every interval_ms.
+	 * @port: 0, or the local RTP port its legs must have (a room rebuilt after
+	 * a crash): -EADDRNOTAVAIL when the media side has no such port. */
 	int (*room_new)(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
-	        unsigned speakers, unsigned interval_ms, void *cookie);
+	        unsigned speakers, unsigned interval_ms, unsigned port, void *cookie);
 	void (*room_free)(void *arg, struct ce_cmedia_room *r);
 	/* Record the room mix into @fd, the empty file created as @path (NULL
 	 * stops); @fd is handed over (closed on failure too).  0 or -errno. */

@@ -170,15 +170,14 @@ static gboolean events_ready(gint fd, G_GNUC_UNUSED GIOCondition cond, gpointer 
 	return G_SOURCE_CONTINUE;
 }
 
-static int shard_socket(
-        struct ce_shard *s, const struct ce_media_conf *conf, unsigned i, GError **error)
+static int shard_bind(
+        struct ce_shard *s, const struct ce_media_conf *conf, uint16_t port, GError **error)
 {
 	struct sockaddr_in6 a6 = {.sin6_family = AF_INET6};
 	struct sockaddr_in a4 = {.sin_family = AF_INET};
 	struct sockaddr *sa = (struct sockaddr *)&a4;
 	socklen_t len = sizeof(a4);
 	int family = AF_INET, buf = 4 << 20;
-	uint16_t port = conf->port ? (uint16_t)(conf->port + i) : 0;
 
 	if (inet_pton(AF_INET, conf->bind_ip, &a4.sin_addr) == 1) {
 		a4.sin_port = htons(port);
@@ -198,6 +197,9 @@ static int shard_socket(
 
 		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-err),
 		        "media: cannot bind %s port %u: %s", conf->bind_ip, port, g_strerror(-err));
+		if (s->fd >= 0)
+			close(s->fd);
+		s->fd = -1;
 		return err;
 	}
 	setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
@@ -205,6 +207,24 @@ static int shard_socket(
 	s->local_len = sizeof(s->local);
 	getsockname(s->fd, (struct sockaddr *)&s->local, &s->local_len);
 	return 0;
+}
+
+/* Thread @i's socket: rtp_port + i, or a port to reuse, or any. */
+static int shard_socket(
+        struct ce_shard *s, const struct ce_media_conf *conf, unsigned i, GError **error)
+{
+	unsigned reuse = i < conf->n_reuse_ports ? conf->reuse_ports[i] : 0;
+	GError *err = NULL;
+
+	if (conf->port)
+		return shard_bind(s, conf, (uint16_t)(conf->port + i), error);
+	if (reuse && reuse <= 65535 && shard_bind(s, conf, (uint16_t)reuse, &err) == 0)
+		return 0;
+	if (err) {
+		g_warning("%s: the legs that used it cannot be resumed", err->message);
+		g_error_free(err);
+	}
+	return shard_bind(s, conf, 0, error);
 }
 
 static guint key_hash(gconstpointer p)
@@ -413,13 +433,34 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
         unsigned max_talkers, unsigned speakers, unsigned interval_ms)
 {
-	struct ce_media_room *room = g_new0(struct ce_media_room, 1);
-	struct ce_shard *s = &m->shards[0];
-	int err;
+	return ce_media_room_new_on(rp, m, rate, max_talkers, speakers, interval_ms, 0);
+}
 
-	for (unsigned i = 1; i < m->n_shards; i++)
-		if (m->shards[i].n_rooms < s->n_rooms)
+static unsigned shard_port(const struct ce_shard *s)
+{
+	return ntohs(s->local.ss_family == AF_INET6
+	                     ? ((const struct sockaddr_in6 *)&s->local)->sin6_port
+	                     : ((const struct sockaddr_in *)&s->local)->sin_port);
+}
+
+/**
+ * ce_media_room_new() on the thread whose local port is @port (0: the least
+ * busy one), so that Yate's RTP that goes to that port reaches it: a room
+ * rebuilt after a crash.  -EADDRNOTAVAIL when no thread has that port.
+ */
+int ce_media_room_new_on(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
+        unsigned max_talkers, unsigned speakers, unsigned interval_ms, unsigned port)
+{
+	struct ce_media_room *room = g_new0(struct ce_media_room, 1);
+	struct ce_shard *s = port ? NULL : &m->shards[0];
+	int err = -EADDRNOTAVAIL;
+
+	for (unsigned i = port ? 0 : 1; i < m->n_shards; i++) {
+		if (port ? shard_port(&m->shards[i]) == port : m->shards[i].n_rooms < s->n_rooms)
 			s = &m->shards[i];
+	}
+	if (!s)
+		goto out;
 	err = ce_mix_room_new(&room->mix, rate, max_talkers);
 	if (err < 0)
 		goto out;

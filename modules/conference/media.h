@@ -29,6 +29,10 @@ struct ce_media_conf {
 	const char *const *play_roots;
 	/* The media threads' clock (NULL: CLOCK_MONOTONIC); tests drive it. */
 	const struct ce_media_clock *clock;
+	/* With port 0: thread i binds reuse_ports[i] if it can (the ports the legs
+	 * of a crashed engine used), else any.  Read by ce_media_new() only. */
+	const unsigned *reuse_ports;
+	unsigned n_reuse_ports;
 };
 
 enum ce_media_ev_type {
@@ -94,6 +98,8 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st);
 
 int ce_media_room_new(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
         unsigned max_talkers, unsigned speakers, unsigned interval_ms);
+int ce_media_room_new_on(struct ce_media_room **rp, struct ce_media *m, unsigned rate,
+        unsigned max_talkers, unsigned speakers, unsigned interval_ms, unsigned port);
 void ce_media_room_free(struct ce_media_room *room);
 int ce_media_room_local(
         const struct ce_media_room *room, struct sockaddr_storage *ss, socklen_t *len);

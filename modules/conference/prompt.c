@@ -136,6 +136,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 	g_clear_pointer(&set->record_prompt, g_free);
 	g_clear_pointer(&set->record_dir, g_free);
 	g_clear_pointer(&set->play_roots, g_strfreev);
+	g_clear_pointer(&set->journal, g_free);
 }
 
 /**

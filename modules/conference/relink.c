@@ -27,8 +27,8 @@
  * their "left" notification, and each is logged once per event as a count.
  */
 
-/* "2 legs in 1 room" */
-static char *count_text(unsigned legs, unsigned rooms)
+/** "2 legs in 1 room" (a new string). */
+char *ce_conf_count_text(unsigned legs, unsigned rooms)
 {
 	return g_strdup_printf(
 	        "%u leg%s in %u room%s", legs, legs == 1 ? "" : "s", rooms, rooms == 1 ? "" : "s");
@@ -75,7 +75,7 @@ static void close_orphans(struct ce_conf *conf)
 	for (unsigned i = 0; i < legs->len; i++)
 		ce_leg_end(g_ptr_array_index(legs, i), CE_LEG_YATE_RESTART, false);
 	if (legs->len) {
-		what = count_text(legs->len, nrooms);
+		what = ce_conf_count_text(legs->len, nrooms);
 		g_warning("Yate was restarted: closed %s (reason " CE_LEG_YATE_RESTART
 		          "): their calls ended with the old Yate",
 		        what);
@@ -94,7 +94,7 @@ static void link_lost(struct ce_conf *conf)
 	conf->link_down = true;
 	conf->link_lost_at = ce_conf_now(conf);
 	legs = legs_before_loss(conf, &nrooms);
-	what = count_text(legs->len, nrooms);
+	what = ce_conf_count_text(legs->len, nrooms);
 	if (legs->len && conf->set.rtp_timeout_ms)
 		g_warning("link to Yate lost with %s: they stay while Yate is away, closed "
 		          "as " CE_LEG_YATE_RESTART
@@ -139,7 +139,7 @@ static void link_back(struct ce_conf *conf, bool restarted)
 	} else {
 		legs = legs_before_loss(conf, &nrooms);
 		if (legs->len) {
-			what = count_text(legs->len, nrooms);
+			what = ce_conf_count_text(legs->len, nrooms);
 			g_message("link back to the same Yate: %s kept", what);
 			g_free(what);
 		}
@@ -151,13 +151,22 @@ static void link_back(struct ce_conf *conf, bool restarted)
 /** Watcher (CE_BUS_LOCAL) of CE_LINK_MSG; @arg is the struct ce_conf. */
 void ce_conf_watch_link(struct ce_msg *msg, bool handled, void *arg)
 {
+	struct ce_conf *conf = arg;
 	const char *state = ce_msg_get_def(msg, "state", "");
+	const char *runid = ce_msg_get(msg, "runid");
 
 	(void)handled;
-	if (!strcmp(state, "down") && !ce_msg_get_bool(msg, "final", false))
-		link_lost(arg);
-	else if (!strcmp(state, "up"))
-		link_back(arg, ce_msg_get_bool(msg, "restarted", false));
+	if (!strcmp(state, "down") && !ce_msg_get_bool(msg, "final", false)) {
+		link_lost(conf);
+	} else if (!strcmp(state, "up")) {
+		if (runid) {
+			g_free(conf->runid);
+			conf->runid = g_strdup(runid);
+		}
+		link_back(conf, ce_msg_get_bool(msg, "restarted", false));
+		/* the legs a crashed engine left: now that Yate can be asked about them */
+		ce_conf_recover(conf);
+	}
 }
 
 /**
@@ -192,7 +201,7 @@ void ce_conf_relink_tick(struct ce_conf *conf)
 
 	if (!conf->lost_legs)
 		return;
-	what = count_text(conf->lost_legs, g_hash_table_size(conf->lost_rooms));
+	what = ce_conf_count_text(conf->lost_legs, g_hash_table_size(conf->lost_rooms));
 	g_warning("no link to Yate and no audio for %u ms: closed %s (reason " CE_LEG_LINK_LOST
 	          "); legs left: %u",
 	        conf->set.rtp_timeout_ms, what, conf->all->len);

@@ -246,6 +246,17 @@ static void room_free(struct ce_room *room)
  */
 int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *p)
 {
+	return ce_room_new_at(rp, conf, name, p, 0);
+}
+
+/**
+ * ce_room_new(), or with @port (not 0) a room that a crashed engine had,
+ * rebuilt for its legs (recover.c): on the media port those legs used,
+ * without "created" (that engine reported it) nor record=.
+ */
+int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
+        const struct ce_msg *p, unsigned port)
+{
 	struct ce_room *room = g_new0(struct ce_room, 1);
 	const char *notify = ce_msg_get(p, "notify");
 	int err;
@@ -256,22 +267,23 @@ int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name, con
 	room->maxusers = ce_msg_get_int(p, "maxusers", conf->set.maxusers, G_MININT, G_MAXINT);
 	room->waitlock = ce_msg_get_int(p, "waitlock", 200, G_MININT, G_MAXINT);
 	room->notify = (notify && *notify) ? g_strdup(notify) : NULL;
-	room->created = true;
+	room->created = !port;
 	room->legs = g_ptr_array_new();
 	room->pending = g_ptr_array_new();
 	room->owners = g_ptr_array_new_with_free_func(g_free);
 	parse_speakers(room, p);
 	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
 	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
-	        room->notify ? room->speakers : 0, room->interval, room);
+	        room->notify ? room->speakers : 0, room->interval, port, room);
 	if (err)
 		goto out;
 	g_hash_table_insert(conf->rooms, room->name, room);
 	g_info("room '%s' created (maxusers=%d lonely=%s notify=%s)", name, room->maxusers,
 	        room->lonely ? "true" : "false", room->notify ? room->notify : "");
-	if (room->notify)
+	if (room->notify && !port)
 		notify_created(room, p);
-	ce_room_set_recording(room, p);
+	if (!port)
+		ce_room_set_recording(room, p);
 	*rp = room;
 out:
 	if (err)
@@ -330,7 +342,8 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 		room->users++;
 		set_expire(room);
 	}
-	ce_room_prompt_joined(room, leg);
+	if (!leg->resumed_at)
+		ce_room_prompt_joined(room, leg);
 	if (!room->notify || leg->utility)
 		return;
 	m = notify_new();
@@ -344,6 +357,12 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 	add_int(m, "users", room->users);
 	if (room->player_id)
 		ce_msg_add(m, "player", room->player_id);
+	if (leg->resumed_at) {
+		/* it joined before a crash: the monitor knows it again, without a new enter */
+		ce_msg_add(m, "resumed", CE_LEG_ENGINE_RESTART);
+		ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT,
+		        MAX(g_get_real_time() - leg->resumed_at, 0) / 1000);
+	}
 	ce_leg_add_who(leg, m);
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);

@@ -45,6 +45,7 @@ struct ce_conf_settings {
 	char *record_dir;          /* the root that record= files are confined to (recfile.c) */
 	char **play_roots;         /* the folders prompt files may be played from (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
+	char *journal;             /* the open-leg journal's file, NULL for none (recover.c) */
 };
 
 /* Tone prompts: the default and longest duration= (ms). */
@@ -82,14 +83,19 @@ struct ce_conf {
 	ce_conf_clock_h *clock;
 	void *clock_arg;
 	guint tick_id;
-	GArray *hooks;            /* handler ids */
-	GArray *watches;          /* watcher ids */
-	unsigned link_gen;        /* link losses so far (legs made before the last have less) */
-	bool link_down;           /* from a loss until Yate is back and told its run id */
-	gint64 link_lost_at;      /* module clock at the last loss */
-	unsigned lost_legs;       /* closed as link-lost since the last report */
-	GHashTable *lost_rooms;   /* their room names (owned), NULL when none */
-	unsigned record_failures; /* recordings stopped by a failed write (disk full...) */
+	GArray *hooks;              /* handler ids */
+	GArray *watches;            /* watcher ids */
+	unsigned link_gen;          /* link losses so far (legs made before the last have less) */
+	bool link_down;             /* from a loss until Yate is back and told its run id */
+	gint64 link_lost_at;        /* module clock at the last loss */
+	unsigned lost_legs;         /* closed as link-lost since the last report */
+	GHashTable *lost_rooms;     /* their room names (owned), NULL when none */
+	unsigned record_failures;   /* recordings stopped by a failed write (disk full...) */
+	struct ce_journal *journal; /* the open-leg journal, or NULL (recover.c) */
+	char *runid;                /* Yate's run id, from the last link up ("" unknown) */
+	GPtrArray *recover;         /* journal legs of a previous engine, until the link is up */
+	gint64 last_alive;          /* when that engine was last alive (wall clock, us) */
+	struct ce_conf_recovery *recovery; /* taking over those legs (recover.c), or NULL */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -169,9 +175,19 @@ void ce_conf_console_add(struct ce_engine *ce, struct ce_conf *conf);
 void ce_conf_console_remove(struct ce_engine *ce);
 
 /* relink.c */
+char *ce_conf_count_text(unsigned legs, unsigned rooms);
 void ce_conf_watch_link(struct ce_msg *msg, bool handled, void *arg);
 void ce_conf_rtp_timeout(struct ce_leg *leg);
 void ce_conf_relink_tick(struct ce_conf *conf);
+
+/* recover.c */
+int ce_conf_journal_open(struct ce_conf *conf);
+void ce_conf_journal_ports(struct ce_conf *conf);
+void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp);
+void ce_conf_journal_leave(struct ce_leg *leg);
+void ce_conf_journal_tick(struct ce_conf *conf);
+void ce_conf_recover(struct ce_conf *conf);
+void ce_conf_journal_close(struct ce_conf *conf);
 
 gint64 ce_conf_now(const struct ce_conf *conf);
 void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
@@ -181,6 +197,8 @@ bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool coun
         struct ce_room_refusal *why);
 int ce_room_new(
         struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *params);
+int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
+        const struct ce_msg *p, unsigned port);
 void ce_room_update(struct ce_room *room, const struct ce_msg *params);
 void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add(struct ce_room *room, struct ce_leg *leg);

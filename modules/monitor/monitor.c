@@ -445,23 +445,10 @@ static const struct ce_config_key monitor_keys[] = {
         CE_KEY_END,
 };
 
-/* @key as a path: relative to the configuration file's directory; NULL if off. */
+/* @key as a path (ce_config_get_path), NULL if off. */
 static char *path_opt(const struct ce_config *cfg, const char *key, const char *def)
 {
-	const char *v = ce_config_get(cfg, SECTION, key, NULL);
-	const char *file = ce_config_path(cfg);
-	char *dir, *p;
-
-	if (!v || !*v)
-		v = def;
-	if (!v || !*v || !g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "none"))
-		return NULL;
-	if (g_path_is_absolute(v) || !file)
-		return g_strdup(v);
-	dir = g_path_get_dirname(file);
-	p = g_build_filename(dir, v, NULL);
-	g_free(dir);
-	return p;
+	return ce_config_get_path(cfg, SECTION, key, def);
 }
 
 static int open_log(struct monitor *m, const struct ce_config *cfg)

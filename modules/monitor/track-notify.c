@@ -30,6 +30,10 @@
  * billid complete the CDR).  call.execute reports say who a leg is
  * (struct ce_mon_who), which Yate's rooms do not put in "joined"; the
  * engine's rooms do.
+ *
+ * A "joined" with resumed=REASON joined_ms=N is a leg that an engine which
+ * died had in its room: its enter was reported then, N ms ago, so no
+ * second enter is made; its "left" and CDR follow with their real times.
  */
 
 static void on_created(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,
@@ -65,6 +69,13 @@ static void on_joined(
 	}
 	if (r->who.conference_id <= 0)
 		r->who.conference_id = p->who.conference_id; /* a Yate room of a scheduled call */
+	if (ce_msg_get(msg, "resumed")) {
+		/* a leg of an engine that died (recover.c): its enter was told then, when
+		 * it joined joined_ms ago; only its leave and CDR are still to come */
+		p->joined_at =
+		        now - (gint64)ce_msg_get_int(msg, "joined_ms", 0, 0, G_MAXINT32) * 1000;
+		return;
+	}
 	ce_mon_emit(t, r, p, CE_MON_ENTER, now, NULL);
 }
 

@@ -6,6 +6,7 @@
  *   call.route       regexroute 100
  *   call.execute     yrtp 50, sip 90, dumb 90, conf 90, tone 90, wave 90, moh 90
  *   chan.masquerade  sip 10, dumb 10, conf 10, tone 10, wave 10, moh 10
+ *   chan.locate      sip 40, dumb 40, conf 40, tone 40, wave 40, moh 40
  *   call.drop        sip 60, dumb 60, conf 60, tone 60, wave 60, moh 60
  *   chan.rtp         yrtp 100
  *   call.answered    yrtp 50, sip 100, dumb 100, conf 100
@@ -73,6 +74,23 @@ static enum ce_sim_res drv_masquerade(struct sim_disp *d, struct ce_msg *m, void
 	ce_sim_disp_set_chan(d, c->id);
 	ce_sim_chan_complete(c, m, ce_msg_get_bool(m, "complete_minimal", false));
 	return SIM_CONTINUE;
+}
+
+/*
+ * chan.locate id=CHANNEL: true if the driver has that channel (Yate's
+ * Driver relay at 40, Channel::handleComplete): with complete=true its
+ * parameters are filled in as a masquerade does.
+ */
+static enum ce_sim_res drv_locate(struct sim_disp *d, struct ce_msg *m, void *arg)
+{
+	struct sim_chan *c = drv_chan(arg, ce_msg_get(m, "id"));
+
+	if (!c)
+		return SIM_CONTINUE;
+	ce_sim_disp_set_chan(d, c->id);
+	if (ce_msg_get_bool(m, "complete", false))
+		ce_sim_chan_complete(c, m, ce_msg_get_bool(m, "complete_minimal", false));
+	return SIM_HANDLED;
 }
 
 static void drop_driver(struct drv *dr, struct ce_msg *m)
@@ -517,6 +535,7 @@ void ce_sim_drivers_init(struct sim *s)
 	for (i = 0; i < SIM_DRV_EXT; i++) {
 		ce_sim_install(s, "chan.masquerade", 10, names[i], drv_masquerade, &drvs[i]);
 		ce_sim_install(s, "call.drop", 60, names[i], drv_drop, &drvs[i]);
+		ce_sim_install(s, "chan.locate", 40, names[i], drv_locate, &drvs[i]);
 		if (i >= SIM_DRV_TONE)
 			continue; /* local channels neither answer nor ring, and hear no keys */
 		ce_sim_install(s, "call.answered", 100, names[i], drv_answered, &drvs[i]);

@@ -359,8 +359,10 @@ static void child_exit_cb(GPid pid, gint status, gpointer data)
 		g_snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
 	ce_sim_event(s, "engine-exit", "\"module\":%s,\"how\":%s,\"expected\":%s",
 	        ce_sim_json(mod->name), ce_sim_json(how),
-	        s->stopping || mod->quit ? "true" : "false");
-	if (!s->stopping && !mod->quit)
+	        s->stopping || mod->quit || mod->crashed ? "true" : "false");
+	if (mod->crashed && WIFSIGNALED(status))
+		; /* the scenario killed it, as an operator's kill -9 */
+	else if (!s->stopping && !mod->quit)
 		ce_sim_problem(s, "crash", "%s %s while the scenario was running", mod->name, how);
 	else if (WIFSIGNALED(status) && mod->kill_stage == 0)
 		ce_sim_problem(s, "crash", "%s %s while stopping", mod->name, how);
@@ -545,6 +547,31 @@ int ce_sim_mod_listen(struct sim *s, const char *spec, GError **err)
 	s->listen_fd = fd;
 	s->listen_src = g_unix_fd_add(fd, G_IO_IN, accept_cb, s);
 	return 0;
+}
+
+/* ---- a crash on purpose ------------------------------------------------- */
+
+/**
+ * Kill every module the simulator spawned with @sig (SIGKILL: a crash),
+ * as an operator's kill would; a module that asked for restart=true comes
+ * back as Yate's extmodule brings it back.  Returns how many were killed.
+ */
+unsigned ce_sim_mods_crash(struct sim *s, int sig)
+{
+	unsigned n = 0;
+
+	for (GList *l = s->mods; l; l = l->next) {
+		struct sim_mod *mod = l->data;
+
+		if (!mod->scripted || mod->pid <= 0 || mod->exited || mod->crashed)
+			continue;
+		mod->crashed = true;
+		ce_sim_event(s, "engine-kill", "\"module\":%s,\"signal\":%d,\"by\":\"scenario\"",
+		        ce_sim_json(mod->name), sig);
+		kill(mod->pid, sig);
+		n++;
+	}
+	return n;
 }
 
 /* ---- shutdown ---------------------------------------------------------- */

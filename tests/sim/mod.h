@@ -23,6 +23,7 @@ struct sim_mod {
 	bool scripted; /* spawned by us (may restart) */
 	bool known;    /* role known: spawned, or "%%>connect:global" seen */
 	bool dead, quit, exited;
+	bool crashed; /* killed by the scenario's "crash" step: its death is no problem */
 	bool reenter, selfwatch, restart;
 	unsigned timeout_ms, max_queue;
 	unsigned bufsize; /* Yate's input buffer: a line must fit, newline included */

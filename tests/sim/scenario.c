@@ -23,6 +23,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim.h"
@@ -231,6 +233,7 @@ static const char *const step_words[] = {
         "expect",
         "log",
         "stall",
+        "crash",
         NULL,
 };
 
@@ -248,6 +251,8 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 		return bad(err, lineno, "missing arguments for", a[0]);
 	if (!strcmp(a[0], "stall") && !(g_ascii_strtod(a[1], NULL) > 0))
 		return bad(err, lineno, "stall wants seconds above 0, not", a[1]);
+	if (!strcmp(a[0], "crash") && a[1] && (atoi(a[1]) <= 0 || atoi(a[1]) >= 65 || a[2]))
+		return bad(err, lineno, "crash takes one signal number (1..64)", a[1]);
 	if (!strcmp(a[0], "call") || !strcmp(a[0], "calls")) {
 		struct sim_phone *ph = ce_sim_phone_new("x");
 		char **opts = a + (!strcmp(a[0], "call") ? 3 : 4);
@@ -518,6 +523,10 @@ static void run_step(struct sim *s, struct step *st)
 		if (!ce_sim_mod_stall(s, a[2], (unsigned)(g_ascii_strtod(a[1], NULL) * 1000)))
 			ce_sim_event(
 			        s, "note", "\"text\":%s", ce_sim_json("stall: no such module"));
+	} else if (!strcmp(a[0], "crash")) {
+		if (!ce_sim_mods_crash(s, a[1] ? atoi(a[1]) : SIGKILL))
+			ce_sim_fail(
+			        s, "scenario", "line %d: no running module to crash", st->lineno);
 	} else if (!strcmp(a[0], "log")) {
 		char *t = g_strjoinv(" ", a + 1);
 		ce_sim_event(s, "log", "\"text\":%s", ce_sim_json(t));

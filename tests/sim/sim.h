@@ -73,6 +73,7 @@ void ce_sim_mod_report_watch(struct sim *s, struct ce_msg *m, bool handled, stru
 void ce_sim_mod_quit_all(struct sim *s);
 void ce_sim_mod_free_all(struct sim *s);
 bool ce_sim_mods_gone(struct sim *s);
+unsigned ce_sim_mods_crash(struct sim *s, int sig);
 bool ce_sim_mod_alive(const struct sim_mod *mod);
 bool ce_sim_mod_reenter(const struct sim_mod *mod);
 unsigned ce_sim_mod_stall(struct sim *s, const char *name, unsigned ms);

@@ -73,6 +73,32 @@ tap.ok(rtp and not rtp[0]['handled'] and rtp[0]['params'].get('direction') == 'o
 tap.ok(not r.events('rtp'), 'no RTP endpoint was opened')
 r.cleanup()
 
+# 2b. chan.locate is answered by the driver that has the channel (Yate's Driver relay at 40);
+# a crash step kills the module, which comes back (it asked restart=true), the call stays.
+r = simlib.run('''
+route ^800$ conf/room1
+at 0 call 1001 800 play=tone:440
+at 1 message chan.locate id=dumb/1
+at 1 message chan.locate id=dumb/99
+at 1 message chan.locate id=sip/1
+at 1.2 crash
+at 2.5 message chan.locate id=dumb/1
+at 2.5 expect state 1001 answered
+at 2.6 hangup all
+end 3
+''', module=simlib.ECHO)
+check(r, 'crash step: the scenario runs on')
+loc = [(m['params'].get('id'), m['handled'], m['params'].get('handlers'))
+       for m in r.messages('chan.locate')]
+tap.ok(len(loc) == 4 and loc[0] == ('dumb/1', True, 'sip:40,dumb:40') and
+       loc[1][:2] == ('dumb/99', False) and loc[2] == ('sip/1', True, 'sip:40') and
+       loc[3][:2] == ('dumb/1', True),
+       'chan.locate: true from the channel\'s driver at 40, false for an unknown channel', loc)
+tap.ok(r.events('engine-kill', by='scenario') and r.events('engine-restart') and
+       not r.problems(), 'the killed module is restarted, and its death is no problem',
+       r.problems())
+r.cleanup()
+
 # 3. Caller DTMF reaches the module's chan.dtmf at 50; '#' makes it drop the leg.
 r = simlib.run('''
 route ^800$ conf/room1

@@ -39,11 +39,6 @@ ENGINE_CONF = ('[general]\nreconnect_min=200\nreconnect_max=1600\n'
                '[conference]\nrtp_timeout=%d\n' % RTP_TIMEOUT_MS)
 
 
-def listed(y, room, users):
-    out = y.rm('conf list')
-    return re.search(r'name=conf/%s,[^\r\n]*users=%d' % (room, users), out) and out
-
-
 def room_of_two(y, number, callers):
     """Two callers ((name, Hz), ...) into 8@number; True once the engine lists them."""
     d = y.driver()
@@ -54,7 +49,7 @@ def room_of_two(y, number, callers):
                            record=y.path('heard-%s.slin' % who), caller='10' + who)
         tap.ok(bool(chan), '%s calls %s: Yate routes it and the engine takes it' % (who, number),
                '%r\n%s' % (ans, y.engine_log_text()[-2000:]))
-    both = yatelib.wait_for(lambda: listed(y, room, 2))
+    both = yatelib.wait_for(lambda: y.room_listed(room, 2))
     tap.ok(bool(both), 'conf/%s has both callers' % room, y.rm('conf list'))
     return room
 

@@ -352,6 +352,11 @@ class Yate:
         """One rmanager command's output."""
         return self._rm.cmd(text, until, timeout)
 
+    def room_listed(self, room, users):
+        """`conf list` if it shows conf/@room with @users users, else None."""
+        out = self.rm('conf list')
+        return out if re.search(r'name=conf/%s,[^\r\n]*users=%d' % (room, users), out) else None
+
     def engine_status(self):
         """conf-engine's line of `status conf-engine` ('' while it is not attached)."""
         out = self.rm('status conf-engine', until=r'\r\n', timeout=3)
@@ -562,6 +567,14 @@ def speech_slin(dest, seconds=None):
         s = (s * (n // max(1, len(s)) + 1))[:n]
     write_slin(dest, s)
     return dest
+
+
+def bursts(freq, seconds):
+    """Tone bursts (0.6 s on, 0.4 s off): what a talker looks like to a level meter."""
+    out = []
+    for _ in range(int(seconds)):
+        out += tone(freq, 0.6) + [0] * int(0.4 * RATE)
+    return out
 
 
 def heard(samples, freq, start=None, end=None):

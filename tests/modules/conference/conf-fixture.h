@@ -21,7 +21,8 @@
  * the way Yate 6.4.1 did in transcripts 1 and 2 (chan.rtp: true with
  * localip/localport; call.answered: false; call.execute masquerade: true
  * with peerid=dumb/N; the engine's own call.execute callto=dumb/ with
- * target=: true with id=dumb/N; call.drop: true; chan.notify: false).  Every sent
+ * target=: true with id=dumb/N; call.drop: true; chan.notify: false; chan.locate:
+ * true for the channels of fx->yate_has).  Every sent
  * message is also logged as "name:k=v:k=v..." for exact comparisons.
  */
 
@@ -57,6 +58,7 @@ struct fx {
 	char *path;         /* fx_path()'s last answer */
 	GString *plays; /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n", "stop ..." */
 	int play_err;   /* what room_play and leg_play answer (0: they log the play) */
+	const char *yate_has; /* " dumb/1 dumb/3 ": the channels chan.locate finds */
 	unsigned relays;
 };
 
@@ -110,10 +112,11 @@ static inline void fm_close(void *arg)
 }
 
 static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char *name,
-        unsigned rate, unsigned speakers, unsigned interval_ms, void *cookie)
+        unsigned rate, unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
 {
 	struct fx *fx = arg;
 
+	(void)port;
 	(void)name;
 	(void)rate;
 	(void)speakers;
@@ -326,6 +329,13 @@ static inline bool fx_answer(struct fx *fx, struct ce_msg *m)
 		ce_msg_set_name(m, what);
 		ce_msg_remove(m, "message");
 		return false;
+	}
+	if (!strcmp(m->name, "chan.locate")) {
+		char *id = g_strdup_printf(" %s ", ce_msg_get_def(m, "id", ""));
+		bool has = fx->yate_has && strstr(fx->yate_has, id);
+
+		g_free(id);
+		return has; /* Yate's Driver answers for its own channels */
 	}
 	return !strcmp(m->name, "call.drop");
 }
