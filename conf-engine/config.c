@@ -744,17 +744,32 @@ char *ce_config_get_path(
         const struct ce_config *cfg, const char *section, const char *key, const char *def)
 {
 	const char *v = ce_config_get(cfg, section, key, NULL);
-	const char *file = ce_config_path(cfg);
-	char *dir, *p;
 
 	if (!v || !*v)
 		v = def;
 	if (!v || !*v || !g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "none"))
 		return NULL;
-	if (g_path_is_absolute(v) || !file)
-		return g_strdup(v);
-	dir = g_path_get_dirname(file);
-	p = g_build_filename(dir, v, NULL);
+	return ce_config_resolve_path(cfg, v);
+}
+
+/**
+ * The path @value as the configuration means it, canonical ("." and ".."
+ * resolved, so that paths under it compare as under it): a relative one is
+ * taken from the main configuration file's directory (the working
+ * directory when there is no file).  Returns a new string.
+ */
+char *ce_config_resolve_path(const struct ce_config *cfg, const char *value)
+{
+	const char *file = ce_config_path(cfg);
+	char *dir = NULL, *p;
+
+	if (file && !g_path_is_absolute(value)) {
+		char *base = g_path_get_dirname(file);
+
+		dir = g_canonicalize_filename(base, NULL);
+		g_free(base);
+	}
+	p = g_canonicalize_filename(value, dir);
 	g_free(dir);
 	return p;
 }

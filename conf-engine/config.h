@@ -48,6 +48,7 @@ const struct ce_config_entry *ce_config_entry(
 const char *ce_config_path(const struct ce_config *cfg);
 char *ce_config_get_path(
         const struct ce_config *cfg, const char *section, const char *key, const char *def);
+char *ce_config_resolve_path(const struct ce_config *cfg, const char *value);
 unsigned ce_config_section_line(
         const struct ce_config *cfg, const char *section, const char **file);
 

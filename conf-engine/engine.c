@@ -193,17 +193,8 @@ static void engine_status(struct ce_engine *ce, GString *out, void *arg)
 static char *state_dir_of(const struct ce_config *cfg)
 {
 	const char *v = ce_config_get(cfg, "general", "state_dir", NULL);
-	const char *file = ce_config_path(cfg);
-	char *dir, *p;
 
-	if (!v || !*v)
-		return g_strdup(CE_STATEDIR);
-	if (g_path_is_absolute(v) || !file)
-		return g_strdup(v);
-	dir = g_path_get_dirname(file);
-	p = g_build_filename(dir, v, NULL);
-	g_free(dir);
-	return p;
+	return v && *v ? ce_config_resolve_path(cfg, v) : g_strdup(CE_STATEDIR);
 }
 
 /**

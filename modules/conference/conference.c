@@ -17,6 +17,7 @@
 #include "media-glue.h"
 #include "mixer.h"
 #include "yate.h"
+#include "modules/store/store.h"
 
 /*
  * Joining (DESIGN.md §2, transcript 1).  Yate offers
@@ -88,11 +89,17 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_END,
 };
 
-/* [conference] journal, else [general] state_dir's legs.journal, else none. */
+/*
+ * [conference] journal, else legs.journal in the engine's state directory
+ * when that is in use ([general] state_dir set, or the store keeping its
+ * files in the built-in one), else none.
+ */
 static char *journal_path(const struct ce_config *cfg)
 {
 	const char *state = cfg ? ce_config_get(cfg, "general", "state_dir", "") : "";
-	char *def = *state ? g_build_filename(state, "legs.journal", NULL) : NULL;
+	char *def = *state ? g_build_filename(state, "legs.journal", NULL)
+	            : cfg && ce_store_state_dir_in_use(cfg) ? g_strdup(CE_STATEDIR "/legs.journal")
+	                                                    : NULL;
 	char *path = cfg ? ce_config_get_path(cfg, "conference", "journal", def) : NULL;
 
 	g_free(def);

@@ -36,21 +36,6 @@ static char *prompt_key(const struct ce_config *cfg, const char *key, const char
 	return g_strdup(cfg ? ce_config_get(cfg, "conference", key, def) : def);
 }
 
-/*
- * A folder named in the configuration, canonical: a relative one is taken
- * from the configuration file's directory, as state_dir is (engine.c), and
- * "." and ".." are resolved, so that paths under it compare as under it.
- */
-static char *config_dir(const struct ce_config *cfg, const char *value)
-{
-	const char *file = cfg ? ce_config_path(cfg) : NULL;
-	char *dir = file && g_path_is_absolute(file) ? g_path_get_dirname(file) : NULL;
-	char *path = g_canonicalize_filename(value, dir);
-
-	g_free(dir);
-	return path;
-}
-
 /* [conference] record_dir, else [general] state_dir's "recordings". */
 static char *record_dir(const struct ce_config *cfg)
 {
@@ -61,7 +46,7 @@ static char *record_dir(const struct ce_config *cfg)
 	if (!*v && !*state)
 		return g_strdup(CE_STATEDIR "/recordings");
 	p = *v ? g_strdup(v) : g_build_filename(state, "recordings", NULL);
-	path = config_dir(cfg, p);
+	path = ce_config_resolve_path(cfg, p);
 	g_free(p);
 	return path;
 }
@@ -89,9 +74,10 @@ char **ce_conf_play_roots(const struct ce_config *cfg)
 	const char *S = "conference";
 	char **extra;
 
-	g_ptr_array_add(roots,
-	        config_dir(cfg, cfg ? ce_config_get(cfg, S, "prompts_dir", CE_DATADIR "/prompts")
-	                            : CE_DATADIR "/prompts"));
+	g_ptr_array_add(
+	        roots, ce_config_resolve_path(cfg,
+	                       cfg ? ce_config_get(cfg, S, "prompts_dir", CE_DATADIR "/prompts")
+	                           : CE_DATADIR "/prompts"));
 	g_ptr_array_add(roots, record_dir(cfg));
 	for (size_t i = 0; cfg && i < G_N_ELEMENTS(keys); i++) {
 		const char *file = prompt_file(ce_config_get(cfg, S, keys[i], ""));
@@ -103,7 +89,7 @@ char **ce_conf_play_roots(const struct ce_config *cfg)
 	for (char **e = extra; *e; e++) {
 		g_strstrip(*e);
 		if (**e)
-			g_ptr_array_add(roots, config_dir(cfg, *e));
+			g_ptr_array_add(roots, ce_config_resolve_path(cfg, *e));
 	}
 	g_strfreev(extra);
 	g_ptr_array_add(roots, NULL);

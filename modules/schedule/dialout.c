@@ -290,8 +290,9 @@ void ce_sched_dial_end(struct sched *s, gint64 conference_id)
 			ce_msg_set(m, "reason", s->set.end_reason);
 			ce_sched_send(s, m);
 			store_failure(s, d, s->set.end_reason, ce_engine_now(s->ce));
-			g_message("dial-out %s to %s for room %s hung up unanswered: the conference "
-			          "ended",
+			g_message(
+			        "dial-out %s to %s for room %s hung up unanswered: the conference "
+			        "ended",
 			        d->id, d->address, d->room);
 		}
 		d->gone = true;

@@ -61,8 +61,6 @@ static int path_opt(
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
 	const char *v = ce_config_get(cfg, SECTION, key, "");
-	const char *file = ce_config_path(cfg);
-	char *dir;
 	int r;
 
 	if (!*v) {
@@ -70,13 +68,7 @@ static int path_opt(
 		*out = r < 0 ? NULL : g_build_filename(ce_engine_state_dir(ce), def, NULL);
 		return r;
 	}
-	if (g_path_is_absolute(v) || !file) {
-		*out = g_strdup(v);
-		return 0;
-	}
-	dir = g_path_get_dirname(file);
-	*out = g_build_filename(dir, v, NULL);
-	g_free(dir);
+	*out = ce_config_resolve_path(cfg, v);
 	return 0;
 }
 
@@ -199,6 +191,22 @@ static bool uses_default_state_dir(const struct ce_config *cfg, enum ce_store_ba
 		return false;
 	return !*ce_config_get(cfg, SECTION, "spool_dir", "") ||
 	       (b == CE_STORE_SQLITE && !*ce_config_get(cfg, SECTION, "sqlite_path", ""));
+}
+
+/**
+ * Whether the engine's state directory is in use for @cfg: [general]
+ * state_dir is set, or the store keeps a file in the built-in one.  Other
+ * modules put their default files there only then, so that a run that
+ * asked for no files writes none.
+ */
+bool ce_store_state_dir_in_use(const struct ce_config *cfg)
+{
+	enum ce_store_backend b;
+
+	if (*ce_config_get(cfg, "general", "state_dir", ""))
+		return true;
+	return ce_config_has_section(cfg, SECTION) && read_backend(cfg, &b, NULL) == 0 &&
+	       uses_default_state_dir(cfg, b);
 }
 
 /*

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <glib.h>
 
+struct ce_config;
+
 /*
  * The store keeps the schedule (conferences, participants) and the history
  * (events, CDRs, live rooms) in SQLite or PostgreSQL.  Every query runs on a
@@ -270,5 +272,6 @@ char *ce_store_last_error(const struct ce_store *st);
 
 struct ce_engine;
 struct ce_store *ce_store_of(struct ce_engine *ce);
+bool ce_store_state_dir_in_use(const struct ce_config *cfg);
 
 #endif

@@ -36,18 +36,7 @@ CI = os.environ.get('CI') == 'true'
 
 
 class Tap(simlib.Tap):
-    """simlib's TAP writer, with todo(): a check that is known to fail until a fix lands."""
-
-    def todo(self, cond, name, why, diag=None):
-        """A TAP TODO line: 'not ok ... # TODO why' is expected (XFAIL); an 'ok' (XPASS)
-        fails the automake harness, so the day it passes it must be made a plain check."""
-        self.n += 1
-        print('%s %d - %s # TODO %s' % ('ok' if cond else 'not ok', self.n, name, why))
-        if not cond and diag:
-            for line in str(diag).splitlines()[-20:]:
-                print('# ' + line)
-        sys.stdout.flush()
-        return bool(cond)
+    """simlib's TAP writer, with skip_all()."""
 
     def skip_all(self, why):
         """Skip the whole test with one reason (a failure under CI=true)."""

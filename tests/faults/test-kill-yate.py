@@ -12,9 +12,7 @@ What holds today: after every kill a new engine answers Yate and admits
 the new caller; in the end every recording in record_dir is readable (a
 killed engine's header lags its data by at most 2 s of audio), the event
 log has no broken line, the store no doubled event or CDR.
-What needs the crash reconcile (issue 19, defect 3) is reported as TAP
-TODO until it lands (CE_FAULT_RECONCILE=1 makes them plain checks):
-after the restart no dumb/ channel of Yate is answered without a leg in
+And what the crash reconcile (issue 19, defect 3) gives: after the restart no dumb/ channel of Yate is answered without a leg in
 the engine, and every participant (every caller the engine took) has
 exactly one closed CDR.
 """
@@ -31,17 +29,9 @@ import yatelib  # noqa: E402
 RUNS = int(os.environ.get('CE_FAULT_KILLS', '20'))
 tap = yatelib.Checked()
 prefix = yatelib.require(tap)
-enforce = os.environ.get('CE_FAULT_RECONCILE') == '1'
-TODO = 'issue 19 defect 3: crash reconcile not merged yet'
 rnd = faultlib.seeded_random('kill -9 delays under real Yate')
 delays = [round(rnd.uniform(0.05, 2.0), 3) for _ in range(RUNS)]
 print('# kill delays (s after the second caller joined): %s' % delays)
-
-
-def reconcile(cond, name, diag):
-    if enforce:
-        return tap.ok(cond, name, diag)
-    return faultlib.Tap.todo(tap, cond, name, TODO, diag)
 
 
 def dumb_chans(y):
@@ -89,7 +79,7 @@ with yatelib.Yate(prefix, 'kill', engine='--config {conf}',
             if ch:
                 d.drop(ch)
         yatelib.wait_for(lambda: engine_legs(y) == 0, timeout=5)
-    reconcile(not stranded, 'after each kill no dumb/ channel of Yate is answered without a leg in '
+    tap.ok(not stranded, 'after each kill no dumb/ channel of Yate is answered without a leg in '
               'the new engine', 'kill, answered dumb/ channels, engine legs: %s' % stranded[:5])
     recdir = y.path('rec')
     wavs = sorted(os.listdir(recdir)) if os.path.isdir(recdir) else []
@@ -108,7 +98,7 @@ with yatelib.Yate(prefix, 'kill', engine='--config {conf}',
            % (len(ev or ()), len(cdr or ())), (faultlib.doubled(ev), faultlib.doubled(cdr)))
     closed = [c for (c,) in faultlib.db_rows(db, 'SELECT caller FROM cdrs WHERE left_at > 0') or []]
     wrong = [w for w in joined if closed.count(w) != 1]
-    reconcile(joined and not wrong,
+    tap.ok(joined and not wrong,
               'every participant (%d callers the engine took) has exactly one closed CDR'
               % len(joined), 'callers without exactly one closed CDR: %d, e.g. %s'
               % (len(wrong), wrong[:5]))
