@@ -450,3 +450,13 @@ class Tap:
     def done(self):
         print('1..%d' % self.n)
         sys.exit(1 if self.failed else 0)
+
+
+def engine_tap(what):
+    """A Tap for an end-to-end test of the engine under yate-sim; skips the whole
+    test (one line naming @what) when yate-sim or conf-engine is not built."""
+    tap = Tap()
+    if not os.path.exists(YATE_SIM) or not os.path.exists(ENGINE[0]):
+        tap.skip(what, 'yate-sim or conf-engine not built')
+        tap.done()
+    return tap

@@ -15,10 +15,7 @@ SRC = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(os.path.dir
 sys.path.insert(0, os.path.join(SRC, 'tests', 'sim'))
 import simlib  # noqa: E402
 
-tap = simlib.Tap()
-if not os.path.exists(simlib.YATE_SIM) or not os.path.exists(simlib.ENGINE[0]):
-    tap.skip('prompts end to end', 'yate-sim or conf-engine not built')
-    tap.done()
+tap = simlib.engine_tap('prompts end to end')
 
 cfgdir = tempfile.mkdtemp(prefix='ce-prompt-sim-')
 cfg = os.path.join(cfgdir, 'conf-engine.conf')

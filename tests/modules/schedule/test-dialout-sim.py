@@ -43,10 +43,7 @@ sys.path.insert(0, os.path.join(os.environ.get('CE_SRCDIR') or
                                 'tests', 'sim'))
 import simlib  # noqa: E402
 
-tap = simlib.Tap()
-if not os.path.exists(simlib.YATE_SIM) or not os.path.exists(simlib.ENGINE[0]):
-    tap.skip('dial-out and identity end to end', 'yate-sim or conf-engine not built')
-    tap.done()
+tap = simlib.engine_tap('dial-out and identity end to end')
 
 work = tempfile.mkdtemp(prefix='ce-dialout-sim-')
 db_path = os.path.join(work, 'conf.db')
