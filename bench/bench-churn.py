@@ -10,7 +10,8 @@ later they hang up and the room is destroyed. Every EVERY cycles the
 scenario asks engine.status and, when its answer is in, the script reads
 the engine's VmRSS (/proc/PID/status), its open fds (/proc/PID/fd), its
 heap segment and anonymous memory (/proc/PID/smaps) and the heap figures
-of the status line (heap_*, docs/console.md).
+of the status line (heap_used, heap_free: docs/console.md; store_memory,
+SQLite's page caches: docs/database.md; rooms, legs; monitor_calls).
 
     bench/bench-churn.py [-n CYCLES] [-c CALLERS] [--rate R] [--hold S] [--every K]
     bench/bench-churn.py --seconds 86400 --rate 0.5 --every 900    # a 24 h churn
@@ -124,7 +125,7 @@ class Tail:
                 continue
             e = json.loads(line)
             if e.get('ev') == 'message' and 'uptime=' in (e.get('retval') or ''):
-                out.append(dict(re.findall(r'(\w+)=([^,;]*)', e['retval'])))
+                out.append(dict(re.findall(r'(\w+)=([^,;\s]*)', e['retval'])))
         return out
 
 
@@ -179,7 +180,7 @@ def main():
                  % os.path.join(d, 'sim.err'))
     print('engine pid %d' % epid)
     print('  cycles     min   VmRSS KiB  fds  [heap] KiB  anon KiB  heap_used  heap_free  '
-          'rooms  legs  monitor_calls', flush=True)
+          'store_memory  rooms  legs  monitor_calls', flush=True)
     tail = Tail(ev)
     churn = a.n // a.every  # samples 1..churn are taken during the churn, 0 before it
     samples, k, t0 = [], 0, time.time()
@@ -199,9 +200,10 @@ def main():
             used = int(st.get('heap_used', -1))
             if k <= churn:
                 samples.append((cycles, time.time() - t0, rss, used))
-            print('  %6d  %6.1f  %9d  %4d  %9d  %8d  %9d  %9s  %5s  %4s  %13s%s' %
+            print('  %6d  %6.1f  %9d  %4d  %9d  %8d  %9d  %9s  %12s  %5s  %4s  %13s%s' %
                   (cycles, (time.time() - t0) / 60, rss, fds, heap, anon, used,
-                   st.get('heap_free', '-'), st.get('rooms', '-'), st.get('legs', '-'),
+                   st.get('heap_free', '-'), st.get('store_memory', '-'), st.get('rooms', '-'),
+                   st.get('legs', '-'),
                    st.get('monitor_calls', '-'), '  idle' if k > churn else ''), flush=True)
             k += 1
     try:
