@@ -198,8 +198,10 @@ def main():
                 break
             cycles = min(k * a.every, a.n)
             used = int(st.get('heap_used', -1))
+            # the heap but SQLite's page caches, which fill up to their bound as the file grows
+            rest = used - int(st['store_memory']) if 'store_memory' in st else None
             if k <= churn:
-                samples.append((cycles, time.time() - t0, rss, used))
+                samples.append((cycles, time.time() - t0, rss, used, rest))
             print('  %6d  %6.1f  %9d  %4d  %9d  %8d  %9d  %9s  %12s  %5s  %4s  %13s%s' %
                   (cycles, (time.time() - t0) / 60, rss, fds, heap, anon, used,
                    st.get('heap_free', '-'), st.get('store_memory', '-'), st.get('rooms', '-'),
@@ -215,7 +217,9 @@ def main():
     print('simulator exit %d (0: every call went as Yate would have it)' % simp.returncode)
     if len(samples) >= 3:
         half = len(samples) // 2
-        for name, col in (('VmRSS', 2), ('heap_used', 3)):
+        for name, col in (('VmRSS', 2), ('heap_used', 3), ('heap_used - store_memory', 4)):
+            if any(x[col] is None for x in samples):
+                continue
             by_cycle = [(x[0], x[col]) for x in samples[1:]]
             by_time = [(x[1], x[col]) for x in samples[1:]]
             print('%s %d KiB before the churn, %d after %d cycles; slope %+.1f KiB per 1,000 '
