@@ -205,15 +205,20 @@ def wait_until(t):
         time.sleep(min(0.2, t - time.time()))
 
 
-def slope_per_hour(pts):
-    """Least-squares slope of (seconds, value) points, per hour."""
+def slope(pts):
+    """Least-squares slope of (x, y) points."""
     if len(pts) < 2:
         return 0.0
     n = len(pts)
     mx = sum(p[0] for p in pts) / n
     my = sum(p[1] for p in pts) / n
     den = sum((p[0] - mx) ** 2 for p in pts)
-    return 3600.0 * sum((p[0] - mx) * (p[1] - my) for p in pts) / den if den else 0.0
+    return sum((p[0] - mx) * (p[1] - my) for p in pts) / den if den else 0.0
+
+
+def slope_per_hour(pts):
+    """Least-squares slope of (seconds, value) points, per hour."""
+    return 3600.0 * slope(pts)
 
 
 def main():

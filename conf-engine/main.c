@@ -18,6 +18,7 @@
 #include "config.h"
 #include "console.h"
 #include "engine.h"
+#include "heap.h"
 #include "link.h"
 #include "log.h"
 #include "yate.h"
@@ -365,6 +366,7 @@ static int run(struct app *app)
 	ce_yate_set_quit_handler(app->y, on_yate_quit, app);
 	ce_engine_set_quit_handler(app->ce, on_engine_quit, app);
 	ce_console_add_status(app->ce, "yate", yate_status, app->y);
+	ce_console_add_status(app->ce, "heap", ce_heap_status, NULL);
 	if (make_link(app) < 0)
 		return EXIT_CONFIG;
 	/*
@@ -403,8 +405,10 @@ static int run(struct app *app)
  */
 static void teardown(struct app *app)
 {
-	if (app->ce && app->y)
+	if (app->ce && app->y) {
 		ce_console_remove_status(app->ce, "yate");
+		ce_console_remove_status(app->ce, "heap");
+	}
 	g_clear_pointer(&app->y, ce_yate_free);
 	g_clear_pointer(&app->link, ce_link_free);
 	if (app->ce) {

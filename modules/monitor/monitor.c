@@ -409,9 +409,11 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	        ",monitor_pending_cdrs=%u,monitor_subscribers=%u,"
 	        "monitor_subscribers_dropped=%" G_GUINT64_FORMAT
 	        ",monitor_subscribers_refused=%" G_GUINT64_FORMAT
-	        ",monitor_log_dropped=%" G_GUINT64_FORMAT ",monitor_forwarded=%" G_GUINT64_FORMAT,
+	        ",monitor_log_dropped=%" G_GUINT64_FORMAT ",monitor_forwarded=%" G_GUINT64_FORMAT
+	        ",monitor_calls=%u",
 	        ts.rooms, ts.legs, ts.talking, ts.events, ts.cdrs, ts.pending_cdrs, fs.clients,
-	        fs.dropped, fs.refused, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded);
+	        fs.dropped, fs.refused, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded,
+	        ts.calls);
 }
 
 /* ---- configuration ---- */

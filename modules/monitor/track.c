@@ -9,10 +9,15 @@
 #include "monitor.h"
 #include "track-priv.h"
 
+/*
+ * A call.execute report kept until its leg joins (it says who the leg is),
+ * at most call_ttl_us and max_calls of them: t->calls and t->call_order.
+ */
 struct call {
 	char *peerid, *id;
 	struct ce_mon_who who;
 	gint64 at;
+	GList *order; /* its link in t->call_order */
 };
 
 /** The defaults for every limit. */
@@ -47,7 +52,8 @@ bool ce_mon_may_warn(struct ce_mon_track *t, gint64 now)
 /** A copy of @s cut to CE_MON_MAX_FIELD bytes; NULL or "" gives NULL. */
 char *ce_mon_field(const char *s)
 {
-	return (s && *s) ? g_strndup(s, CE_MON_MAX_FIELD) : NULL;
+	/* g_strndup() allocates its bound whatever the length: size the copy to the string */
+	return (s && *s) ? g_strndup(s, strnlen(s, CE_MON_MAX_FIELD)) : NULL;
 }
 
 /** Set *@dst to a copy of @s unless it is set already. */
@@ -324,6 +330,13 @@ static void call_apply(struct ce_mon_part *p, const struct call *c)
 	ce_mon_who_add(&p->who, &c->who);
 }
 
+/* Forget @c (frees it). */
+static void call_forget(struct ce_mon_track *t, struct call *c)
+{
+	g_queue_delete_link(&t->call_order, c->order);
+	g_hash_table_remove(t->calls, c->peerid);
+}
+
 /* A participant for @leg in @r, joined (or first seen) now; NULL past max_participants. */
 static struct ce_mon_part *part_new(
         struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now)
@@ -346,9 +359,12 @@ static struct ce_mon_part *part_new(
 	p->who.conference_id = r->who.conference_id;
 	g_hash_table_insert(t->legs, p->leg, p);
 	g_hash_table_insert(r->parts, p->leg, p);
+	/* the participant keeps what the call said: its report has done its work */
 	c = g_hash_table_lookup(t->calls, p->leg);
-	if (c)
+	if (c) {
 		call_apply(p, c);
+		call_forget(t, c);
+	}
 	return p;
 }
 
@@ -394,10 +410,8 @@ static void calls_expire(struct ce_mon_track *t, gint64 now)
 
 	while ((c = g_queue_peek_head(&t->call_order)) &&
 	        (now - c->at > t->lim.call_ttl_us ||
-	                g_queue_get_length(&t->call_order) >= t->lim.max_calls)) {
-		g_queue_pop_head(&t->call_order);
-		g_hash_table_remove(t->calls, c->peerid);
-	}
+	                g_queue_get_length(&t->call_order) >= t->lim.max_calls))
+		call_forget(t, c);
 }
 
 /**
@@ -432,6 +446,7 @@ void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint
 	calls_expire(t, now);
 	g_hash_table_insert(t->calls, c->peerid, c);
 	g_queue_push_tail(&t->call_order, c);
+	c->order = t->call_order.tail;
 }
 
 /**

@@ -39,6 +39,8 @@ struct ce_db_ops {
 	int (*add_event)(struct ce_db *db, const struct ce_event *ev, GError **err);
 	int (*add_cdr)(struct ce_db *db, const struct ce_cdr *cdr, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
+	/* bytes the database library holds in this process now (NULL: not known) */
+	gint64 (*memory_used)(void);
 };
 
 extern const struct ce_db_ops ce_db_sqlite_ops;

@@ -617,6 +617,12 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	return run(db, st, NULL, NULL, err);
 }
 
+/* SQLite's heap in this process, every connection: mostly their page caches */
+static gint64 db_memory_used(void)
+{
+	return sqlite3_memory_used();
+}
+
 const struct ce_db_ops ce_db_sqlite_ops = {
         .name = "sqlite",
         .open = db_open,
@@ -634,4 +640,5 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
         .room_live = db_room_live,
+        .memory_used = db_memory_used,
 };

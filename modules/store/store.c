@@ -167,6 +167,9 @@ void ce_store_status(const struct ce_store *st, GString *out)
 	        st->ops->name, ce_store_is_up(st) ? "up" : "down", CE_ATOMIC_GET(&s->queued),
 	        CE_ATOMIC_GET(&s->spooled), CE_ATOMIC_GET(&s->written), CE_ATOMIC_GET(&s->replayed),
 	        CE_ATOMIC_GET(&s->rejected), CE_ATOMIC_GET(&s->failures));
+	if (st->ops->memory_used)
+		g_string_append_printf(
+		        out, ",store_memory=%" G_GINT64_FORMAT, st->ops->memory_used() / 1024);
 }
 
 /** ce_store_last_error() - copy of the last database error, or NULL; g_free() it */

@@ -1,6 +1,7 @@
 /* test-monitor.c - the monitor module on the bus: transcript 1's chan.notify, our rooms, the store,
  * the socket */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sqlite3.h>
 #include <glib/gstdio.h>
@@ -729,6 +730,78 @@ static void test_identity(struct fixture *f, gconstpointer data)
 	sqlite3_close(db);
 }
 
+/* The value of monitor_calls= in the status line. */
+static int status_calls(struct fixture *f)
+{
+	GString *st = g_string_new(NULL);
+	const char *v;
+	int n;
+
+	ce_console_status(f->ce, st);
+	v = strstr(st->str, "monitor_calls=");
+	g_assert_nonnull(v);
+	n = atoi(v + strlen("monitor_calls="));
+	g_string_free(st, TRUE);
+	return n;
+}
+
+/*
+ * A call.execute report is kept only until its leg joins: room churn does
+ * not pile them up for call_ttl, and a leg id used again (Yate restarted)
+ * is who its own new call says; a call that never joins goes after
+ * call_ttl (60 s).
+ */
+static void test_calls_forgotten(struct fixture *f, gconstpointer data)
+{
+	const char *const keys[] = {"cdr_delay=0", NULL};
+	static const char *const want[][3] = {{"yr", "1002", "Bruno"}, {"y2", "1009", "Iris"}};
+	unsigned cdrs = 0;
+	char **lines;
+
+	g_assert_cmpint(start(f, false, keys), ==, 0);
+	yate_reports(f, "call.execute",
+	        "id=sip/3:callto=conf/yr:caller=1002:callername=Bruno:called=800:peerid=conf/5",
+	        true);
+	yate_reports(f, "call.execute", "id=sip/4:callto=conf/yr:caller=1003:peerid=conf/6", true);
+	g_assert_cmpint(status_calls(f), ==, 2);
+	yate_reports(f, "chan.notify", "targetid=conf-monitor/yr:event=created:room=yr", false);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/yr:event=joined:room=yr", false);
+	g_assert_cmpint(status_calls(f), ==, 1);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/yr:event=left:room=yr", false);
+	/* the same channel id for another call */
+	yate_reports(f, "call.execute",
+	        "id=sip/9:callto=conf/y2:caller=1009:callername=Iris:called=801:peerid=conf/5",
+	        true);
+	yate_reports(f, "chan.notify", "targetid=conf-monitor/y2:event=created:room=y2", false);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/y2:event=joined:room=y2", false);
+	yate_reports(
+	        f, "chan.notify", "id=conf/5:targetid=conf-monitor/y2:event=left:room=y2", false);
+	g_assert_cmpint(status_calls(f), ==, 1);
+	f->now += 61 * G_USEC_PER_SEC;
+	yate_reports(f, "call.execute", "id=sip/5:callto=conf/yr:caller=1004:peerid=conf/7", true);
+	g_assert_cmpint(status_calls(f), ==, 1);
+
+	lines = log_lines(f);
+	for (char **c = lines; *c; c++) {
+		char *type = json_get(*c, "type"), *leg = json_get(*c, "leg");
+
+		if (!g_strcmp0(type, "cdr") && !g_strcmp0(leg, "conf/5")) {
+			g_assert_cmpuint(cdrs, <, 2);
+			assert_field(*c, "room", want[cdrs][0]);
+			assert_field(*c, "caller", want[cdrs][1]);
+			assert_field(*c, "caller_name", want[cdrs][2]);
+			cdrs++;
+		}
+		g_free(type);
+		g_free(leg);
+	}
+	g_assert_cmpuint(cdrs, ==, 2);
+	g_strfreev(lines);
+}
+
 /* A forwarded event goes to Yate under the new targetid, and does not come back in. */
 static void test_forward(struct fixture *f, gconstpointer data)
 {
@@ -842,6 +915,7 @@ int main(int argc, char **argv)
 	ADD("hostile", test_hostile);
 	ADD("store", test_store);
 	ADD("identity", test_identity);
+	ADD("calls-forgotten", test_calls_forgotten);
 	ADD("forward", test_forward);
 	ADD("socket", test_socket);
 	return g_test_run();

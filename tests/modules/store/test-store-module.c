@@ -147,6 +147,9 @@ static void test_sqlite(void)
 	g_assert_true(g_file_test(db, G_FILE_TEST_EXISTS));
 	ce_console_status(ce, out);
 	g_assert_nonnull(strstr(out->str, "store_backend=sqlite,store_db=up"));
+	/* SQLite's own heap: the connections' page caches and schemas, never nothing */
+	g_assert_nonnull(strstr(out->str, ",store_memory="));
+	g_assert_cmpint(atoi(strstr(out->str, ",store_memory=") + 14), >, 0);
 	g_string_truncate(out, 0);
 	ce_console_execute(ce, 1, argv, out);
 	g_assert_nonnull(strstr(out->str, "last error: none"));
