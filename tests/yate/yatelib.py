@@ -233,6 +233,16 @@ class Driver(simlib.Module):
         return []
 
 
+# Yate 6.4.1's extmodule logs "Executing script ..." from the forked child,
+# before exec, when its debug level reaches INFO (9): that takes Yate's
+# output lock, which another Yate thread may have held at the fork, and
+# the child then hangs for good without ever running conf-engine (seen
+# once in a loaded CI run: no "Executing" line, no engine output, "process
+# has not exited on closing stdin").  Below INFO the child logs nothing;
+# everything else still logs at -vvvv.
+EXTMODULE_DEBUG = '[debug]\nextmodule=level 8\n'
+
+
 class Yate:
     """One private Yate with conf-engine under [scripts]; a context manager."""
 
@@ -274,7 +284,7 @@ class Yate:
             f.write(self.default_engine_conf() + engine_conf)
         files = {
             'yate.conf': '[general]\nmodload=disable\n[modules]\n' +
-                         ''.join('%s.yate=yes\n' % m for m in modules),
+                         ''.join('%s.yate=yes\n' % m for m in modules) + EXTMODULE_DEBUG,
             'rmanager.conf': '[general]\naddr=127.0.0.1\nport=%d\n' % self.rm_port,
             'extmodule.conf': '[general]\n%s\n[scripts]\n%s\n[listener test]\ntype=unix\npath=%s\n%s' % (
                 ext_general, ('%s=%s' % (script, engine.format(conf=self.engine_conf, dir=self.dir))
