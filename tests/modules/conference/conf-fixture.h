@@ -10,6 +10,8 @@
 
 #include "conf-engine/bus.h"
 #include "conf-engine/config.h"
+#include "conf-engine/log.h"
+#include "conf-engine/yate.h"
 #include "conf-engine/message.h"
 #include "modules/conference/leg.h"
 #include "modules/conference/media-glue.h"
@@ -361,6 +363,38 @@ static inline void fx_flush(struct fx *fx)
 {
 	while (fx_flush_one(fx))
 		;
+}
+
+/* Dispatch ce-link's CE_LINK_MSG with @params (state=up/down, runid=...) and let it settle. */
+static inline void fx_link_event(struct fx *fx, const char *params)
+{
+	struct ce_msg *m = fx_msg(CE_LINK_MSG, params);
+
+	ce_bus_dispatch(fx->bus, m, NULL, NULL);
+	ce_msg_unref(m);
+	fx_flush(fx);
+}
+
+static inline void fx_warn_sink(
+        enum ce_log_level level, const char *domain, const char *text, void *arg)
+{
+	(void)domain;
+	if (level <= CE_LOG_WARN)
+		g_string_append_printf(arg, "%s\n", text);
+}
+
+/*
+ * For a test of what the module warns (what an operator reads): its
+ * warnings go to the returned string instead of aborting the test.
+ */
+static inline GString *fx_collect_warnings(void)
+{
+	GString *warned = g_string_new(NULL);
+
+	ce_log_init();
+	ce_log_set_sink(fx_warn_sink, warned);
+	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	return warned;
 }
 
 static inline gint64 fx_clock(void *arg)

@@ -7,23 +7,12 @@
 
 static GString *warned; /* the module's warnings: what an operator reads */
 
-static void sink(enum ce_log_level level, const char *domain, const char *text, void *arg)
-{
-	(void)domain;
-	(void)arg;
-	if (level <= CE_LOG_WARN)
-		g_string_append_printf(warned, "%s\n", text);
-}
-
 static void link_up(struct fx *fx, const char *runid)
 {
 	char *params = g_strdup_printf("state=up:yate=6.4.1:runid=%s:restarted=false", runid);
-	struct ce_msg *m = fx_msg(CE_LINK_MSG, params);
 
-	ce_bus_dispatch(fx->bus, m, NULL, NULL);
-	ce_msg_unref(m);
+	fx_link_event(fx, params);
 	g_free(params);
-	fx_flush(fx);
 }
 
 static char *journal_conf(char **dir)
@@ -224,11 +213,7 @@ static void test_stop_while_asking(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	ce_log_init();
-	warned = g_string_new(NULL);
-	ce_log_set_sink(sink, NULL);
-	/* the warnings are what is tested: collect them, do not abort */
-	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	warned = fx_collect_warnings(); /* the warnings are what is tested */
 	g_test_add_func("/recover/journal-lines", test_journal_lines);
 	g_test_add_func("/recover/take-over", test_take_over);
 	g_test_add_func("/recover/stop-while-asking", test_stop_while_asking);

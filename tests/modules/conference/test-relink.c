@@ -5,23 +5,6 @@
 
 static GString *warned; /* the module's warnings: what an operator reads */
 
-static void sink(enum ce_log_level level, const char *domain, const char *text, void *arg)
-{
-	(void)domain;
-	(void)arg;
-	if (level <= CE_LOG_WARN)
-		g_string_append_printf(warned, "%s\n", text);
-}
-
-static void link_event(struct fx *fx, const char *params)
-{
-	struct ce_msg *m = fx_msg(CE_LINK_MSG, params);
-
-	ce_bus_dispatch(fx->bus, m, NULL, NULL);
-	ce_msg_unref(m);
-	fx_flush(fx);
-}
-
 static void rtp_timeout(struct fx *fx, const char *id)
 {
 	struct ce_leg *leg = ce_leg_find(fx->conf, id);
@@ -49,12 +32,13 @@ static void test_yate_restart(void)
 	fx_join(fx, "s", "sip/3", 3, "notify=conf-monitor/s:billing=true:lonely=true");
 	g_assert_cmpint(fx->legs, ==, 3);
 	g_string_truncate(warned, 0);
-	link_event(fx, "state=down:final=false");
+	fx_link_event(fx, "state=down:final=false");
 	g_assert_nonnull(strstr(warned->str, "link to Yate lost with 3 legs in 2 rooms"));
 	fx->now += 3 * G_USEC_PER_SEC;
 	fx_join(fx, "t", "sip/9", 5, NULL);
 	fx_clear(fx);
-	link_event(fx, "state=up:yate=6.4.1:runid=1795330000:restarted=true:lastrunid=1795326700");
+	fx_link_event(
+	        fx, "state=up:yate=6.4.1:runid=1795330000:restarted=true:lastrunid=1795326700");
 	g_assert_nonnull(strstr(
 	        warned->str, "Yate was restarted: closed 3 legs in 2 rooms (reason yate-restart)"));
 	fx_expect_sent(fx, "call.drop", "");
@@ -89,7 +73,7 @@ static void test_same_yate(void)
 	fx_join(fx, "r", "sip/1", 1, "notify=conf-monitor/r");
 	fx_join(fx, "r", "sip/2", 2, "notify=conf-monitor/r");
 	fx_join(fx, "r", "sip/3", 3, "notify=conf-monitor/r");
-	link_event(fx, "state=down:final=false");
+	fx_link_event(fx, "state=down:final=false");
 	fx->now += 4 * G_USEC_PER_SEC;
 	fx_clear(fx);
 	g_string_truncate(warned, 0);
@@ -109,7 +93,8 @@ static void test_same_yate(void)
 	        "gone_ms=10000\n");
 	g_assert_cmpint(fx->legs, ==, 1);
 	fx_clear(fx);
-	link_event(fx, "state=up:yate=6.4.1:runid=1795326700:restarted=false:lastrunid=1795326700");
+	fx_link_event(
+	        fx, "state=up:yate=6.4.1:runid=1795326700:restarted=false:lastrunid=1795326700");
 	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/3:reason=hangup\n");
 	g_assert_cmpint(fx->legs, ==, 0);
 	g_assert_cmpint(fx->rooms, ==, 0);
@@ -128,7 +113,7 @@ static void test_final_down(void)
 
 	fx_join(fx, "r", "sip/1", 1, "lonely=true");
 	fx_clear(fx);
-	link_event(fx, "state=down:final=true");
+	fx_link_event(fx, "state=down:final=true");
 	fx->now += 20 * G_USEC_PER_SEC;
 	rtp_timeout(fx, "dumb/1");
 	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/1:reason=nomedia\n");
@@ -138,11 +123,7 @@ static void test_final_down(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	ce_log_init();
-	warned = g_string_new(NULL);
-	ce_log_set_sink(sink, NULL);
-	/* the warnings are what is tested: collect them, do not abort */
-	g_log_set_always_fatal(G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+	warned = fx_collect_warnings(); /* the warnings are what is tested */
 	g_test_add_func("/conference/relink/yate-restart", test_yate_restart);
 	g_test_add_func("/conference/relink/same-yate", test_same_yate);
 	g_test_add_func("/conference/relink/final-down", test_final_down);
