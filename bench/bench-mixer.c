@@ -20,9 +20,9 @@
 #include <unistd.h>
 #include <glib.h>
 
-#include "modules/conference/jbuf.h"
-#include "modules/conference/media.h"
-#include "modules/conference/mixer.h"
+#include "media/jbuf.h"
+#include "media/media.h"
+#include "media/mixer.h"
 
 #define VARIANTS 16
 

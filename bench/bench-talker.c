@@ -24,8 +24,8 @@
 #include <glib.h>
 #include <sndfile.h>
 
-#include "modules/conference/g711.h"
-#include "modules/conference/talker.h"
+#include "media/g711.h"
+#include "media/talker.h"
 
 #define MAX_SEG 256
 

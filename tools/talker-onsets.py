@@ -4,7 +4,7 @@
 Usage: talker-onsets.py [--blocks N] FILE.wav...   (FILE.lab next to each)
 
 For each file of a talker set (tools/make-talker-set.sh) this measures the
-two bands the detector judges (modules/conference/talker.c: the voice band
+two bands the detector judges (media/talker.c: the voice band
 (1 + z^-1)^4 (1 - z^-1) / 8 and the hiss band (1 - z^-1)^2 / 4) in 10 ms
 blocks, takes the noise's mean and standard deviation (dB) over the blocks
 away from any label, and prints for every onset the first N blocks of each

@@ -15,7 +15,7 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
-#include "mixer.h"
+#include "media/mixer.h"
 #include "yate.h"
 #include "modules/store/store.h"
 

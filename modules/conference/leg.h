@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
-#include "g711.h"
+#include "media/g711.h"
 
 struct ce_conf;
 struct ce_room;

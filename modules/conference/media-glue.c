@@ -8,8 +8,8 @@
 
 #include "config.h"
 #include "media-glue.h"
-#include "media.h"
-#include "mixer.h"
+#include "media/media.h"
+#include "media/mixer.h"
 #include "room.h"
 
 /*

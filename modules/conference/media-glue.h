@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
-#include "g711.h"
+#include "media/g711.h"
 
 /*
  * The signalling side (room.c, leg.c) never touches sockets or audio: it

@@ -22,7 +22,7 @@
 #include "media-glue.h"
 #include "message.h"
 #include "room.h"
-#include "tone.h"
+#include "media/tone.h"
 
 #ifndef CE_STATEDIR
 #define CE_STATEDIR "/usr/local/var/lib/conf-engine"

@@ -7,8 +7,8 @@
 #include <glib.h>
 
 #include "bus.h"
-#include "g711.h"
-#include "recfile.h"
+#include "media/g711.h"
+#include "media/recfile.h"
 
 struct ce_bus;
 struct ce_msg;

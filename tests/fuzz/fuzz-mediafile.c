@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "modules/conference/mediafile.c"
+#include "media/mediafile.c"
 #include "tests/fuzz/fuzz.h"
 
 /* A minute of audio at most: long enough for every decoder path, short per run. */

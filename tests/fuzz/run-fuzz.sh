@@ -31,8 +31,8 @@ targets() {
 	echo "config|$fz/fuzz-config|$fz/corpus/config $fz/regressions/config|$fz/regressions/config|-max_len=4096 -dict=$top/$fz/config.dict"
 	echo "spool|$fz/fuzz-spool|$fz/corpus/spool $fz/regressions/spool|$fz/regressions/spool|-max_len=8192"
 	echo "mediafile|$fz/fuzz-mediafile|$fz/corpus/mediafile $fz/regressions/mediafile|$fz/regressions/mediafile|-max_len=16384"
-	cc=tests/modules/conference/corpus-rtp
-	echo "rtp|tests/modules/conference/fuzz-rtp|$cc|$cc|-max_len=8192"
+	cc=tests/media/corpus-rtp
+	echo "rtp|tests/media/fuzz-rtp|$cc|$cc|-max_len=8192"
 	dc=tests/modules/dialplan/corpus
 	echo "dialplan|tests/modules/dialplan/fuzz-dialplan|$dc|$dc|-max_len=4096"
 }

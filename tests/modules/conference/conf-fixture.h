@@ -16,7 +16,7 @@
 #include "modules/conference/leg.h"
 #include "modules/conference/media-glue.h"
 #include "modules/conference/room.h"
-#include "modules/conference/tone.h"
+#include "media/tone.h"
 
 /*
  * Messages the module sends to "Yate" are queued; fx_flush() answers them

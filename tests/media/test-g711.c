@@ -1,8 +1,8 @@
-/* test-g711.c - unit tests for modules/conference/g711.c */
+/* test-g711.c - unit tests for media/g711.c */
 #include <glib.h>
 
-#include "modules/conference/g711.h"
-#include "modules/conference/vec.h"
+#include "media/g711.h"
+#include "media/vec.h"
 
 static void test_known_values(void)
 {

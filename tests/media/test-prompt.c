@@ -15,11 +15,11 @@
 #include <glib/gstdio.h>
 #include <sndfile.h>
 
-#include "modules/conference/media.h"
-#include "modules/conference/mediafile.h"
-#include "modules/conference/mixer.h"
-#include "modules/conference/rtp.h"
-#include "modules/conference/tone.h"
+#include "media/media.h"
+#include "media/mediafile.h"
+#include "media/mixer.h"
+#include "media/rtp.h"
+#include "media/tone.h"
 #include "tests/testutil.h"
 
 /* Goertzel power of f in n samples at rate. */

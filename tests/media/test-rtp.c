@@ -1,9 +1,9 @@
-/* test-rtp.c - unit tests for modules/conference/rtp.c: hostile packets */
+/* test-rtp.c - unit tests for media/rtp.c: hostile packets */
 #include <errno.h>
 #include <string.h>
 #include <glib.h>
 
-#include "modules/conference/rtp.h"
+#include "media/rtp.h"
 
 static void test_build_parse(void)
 {
@@ -99,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void test_fuzz_corpus(void)
 {
 	const char *dir = g_getenv("CE_SRCDIR") ? g_getenv("CE_SRCDIR") : CE_SRCDIR;
-	char *path = g_build_filename(dir, "tests/modules/conference/corpus-rtp", NULL);
+	char *path = g_build_filename(dir, "tests/media/corpus-rtp", NULL);
 	GDir *d = g_dir_open(path, 0, NULL);
 	const char *name;
 	unsigned n = 0;

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <glib.h>
 
-#include "modules/conference/jbuf.h"
-#include "modules/conference/rtp.h"
+#include "media/jbuf.h"
+#include "media/rtp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,12 +1,12 @@
-/* test-talker.c - unit tests for modules/conference/talker.c */
+/* test-talker.c - unit tests for media/talker.c */
 #include <math.h>
 #include <stdio.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <sndfile.h>
 
-#include "modules/conference/g711.h"
-#include "modules/conference/talker.h"
+#include "media/g711.h"
+#include "media/talker.h"
 
 /* Feeds one 20 ms frame: noise of amplitude noise plus a 440 Hz tone of tone. */
 static enum ce_talker_ev feed(struct ce_talker *t, GRand *r, int noise, int tone, unsigned k)

@@ -1,9 +1,9 @@
-/* test-jbuf.c - unit tests for modules/conference/jbuf.c and plc.c */
+/* test-jbuf.c - unit tests for media/jbuf.c and plc.c */
 #include <math.h>
 #include <string.h>
 #include <glib.h>
 
-#include "modules/conference/jbuf.h"
+#include "media/jbuf.h"
 
 #define F 160
 

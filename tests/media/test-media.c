@@ -12,9 +12,9 @@
 #include <sys/socket.h>
 #include <glib.h>
 
-#include "modules/conference/media.h"
-#include "modules/conference/media-priv.h"
-#include "modules/conference/rtp.h"
+#include "media/media.h"
+#include "media/media-priv.h"
+#include "media/rtp.h"
 #include "tests/testutil.h"
 
 #define PEERS     3

@@ -1,9 +1,9 @@
-/* test-mixer.c - unit tests for modules/conference/mixer.c: mix-minus, flags, encode-once */
+/* test-mixer.c - unit tests for media/mixer.c: mix-minus, flags, encode-once */
 #include <math.h>
 #include <string.h>
 #include <glib.h>
 
-#include "modules/conference/mixer.h"
+#include "media/mixer.h"
 
 #define N 6
 
