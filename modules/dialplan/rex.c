@@ -21,9 +21,11 @@
  * pattern without them takes microseconds), and a caller chooses the value.
  *
  * A value longer than CE_REX_MAX_SUBJECT bytes is not matched: without
- * back-references glibc's time is linear in the length (times the size of
- * the pattern), so the bound on the length bounds the time of one match.
- * 1024 holds any number, URI or display name Yate passes; see docs/dialplan.md.
+ * back-references glibc does not backtrack and its time grows polynomially
+ * with the length (and the pattern's size), so the bound on the length
+ * bounds the time of one match (bench/bench-rex: ^\(.*\)$ 0.26 ms on 1024
+ * bytes).  1024 holds any number, URI or display name Yate passes; see
+ * docs/dialplan.md.
  */
 
 struct ce_rex {
