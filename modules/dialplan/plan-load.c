@@ -26,7 +26,9 @@
  * Sections are contexts, [default] is the entry (or the call's "context"
  * parameter, or what [contexts] makes of the caller).  Every rule is
  * compiled when the file loads; anything we do not implement is refused
- * there with "FILE:LINE: ... not supported", never skipped.
+ * there with "FILE:LINE: ... not supported", never skipped.  A regex that
+ * does not compile is the exception: Yate runs such a rule as one that
+ * never matches, so it is skipped with a warning naming FILE:LINE.
  */
 
 struct opts {
@@ -129,6 +131,7 @@ static int parse_key(
 	return 0;
 }
 
+/* 0, 1: the regex does not compile (warned: skip the rule), or -EINVAL with @err. */
 static int parse_match(struct rule *r, const struct opts *o, const char *key, GError **err)
 {
 	GError *e = NULL;
@@ -144,10 +147,11 @@ static int parse_match(struct rule *r, const struct opts *o, const char *key, GE
 		r->invert = true;
 		reg[n - 1] = '\0';
 	}
-	ret = ce_rex_new(&r->rex, reg, o->flags, &e);
-	if (ret < 0) {
-		bad(err, r->where, "%s", e->message);
+	/* Yate's rule with a bad regex never matches: warn, skip it, load the rest */
+	if (ce_rex_new(&r->rex, reg, o->flags, &e) < 0) {
+		g_warning("%s: %s, rule skipped", r->where, e->message);
 		g_error_free(e);
+		ret = 1;
 	}
 out:
 	g_free(reg);
@@ -262,6 +266,7 @@ out:
 	return ret;
 }
 
+/* 0 with *@rp, 1: skipped (warned), or -EINVAL with @err. */
 static int rule_new(
         struct rule **rp, const struct opts *o, const struct ce_config_entry *en, GError **err)
 {
@@ -272,7 +277,7 @@ static int rule_new(
 	ret = parse_match(r, o, en->key, err);
 	if (ret == 0)
 		ret = parse_value(r, en->value, err);
-	if (ret < 0)
+	if (ret != 0)
 		goto out;
 	*rp = g_steal_pointer(&r);
 out:
@@ -330,6 +335,7 @@ static int load_context(struct ce_plan *p, const struct opts *o, const struct ce
 		ret = rule_new(&r, o, ce_config_entry(cfg, name, i), err);
 		if (!ret)
 			g_ptr_array_add(c->rules, r);
+		ret = ret > 0 ? 0 : ret;
 	}
 	p->n_rules += c->rules->len;
 	if (!strcmp(name, "contexts"))
@@ -389,7 +395,9 @@ static int load_sections(
 
 /**
  * Compile the dialplan in @cfg.  Returns 0, or -EINVAL with @err saying
- * "FILE:LINE: what" for the first rule we cannot run as Yate would.
+ * "FILE:LINE: what" for the first rule we cannot run as Yate would.  A
+ * rule whose regex does not compile is skipped with a warning (as Yate,
+ * where it never matches).
  */
 int ce_plan_new(struct ce_plan **pp, const struct ce_config *cfg, GError **err)
 {

@@ -28,7 +28,7 @@ struct rule {
 	bool quiet; /* @goto/@include: a missing context is no warning */
 	struct ce_tpl *arg;
 	GPtrArray *sets; /* of struct ce_tpl: ";name=value" and ";name" */
-	gint warned;     /* match budget exhausted, reported once */
+	gint warned;     /* a value too long to match, reported once */
 };
 
 struct context {

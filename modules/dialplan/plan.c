@@ -17,19 +17,17 @@ struct eval {
 	struct ce_msg *msg;
 	char *str;
 	GString *ret;
-	unsigned evals, giveups; /* the budget of one routing */
+	unsigned evals; /* the budget of one routing */
 	bool stopped;
 };
 
 /*
  * maxdepth bounds how deep goto/include nest, not how wide: a context that
  * includes itself from several rules fans out exponentially.  One routing
- * therefore tries at most MAX_EVALS rules and survives MAX_GIVEUPS
- * regexes that exhausted their backtracking budget; then it stops, routes
- * nothing and says so once per dialplan.
+ * therefore tries at most MAX_EVALS rules; then it stops, routes nothing
+ * and says so once per dialplan.
  */
-#define MAX_EVALS   10000
-#define MAX_GIVEUPS 4
+#define MAX_EVALS 10000
 
 static void apply_sets(
         struct eval *ev, const struct rule *r, const char *subj, const struct ce_rex_caps *caps)
@@ -71,12 +69,10 @@ static bool rule_matches(
 		return false;
 	}
 	m = ce_rex_match(r->rex, *subj, caps);
-	if (m == -E2BIG && ++ev->giveups > MAX_GIVEUPS)
-		ev->stopped = true;
 	if (m == -E2BIG && g_atomic_int_compare_and_exchange((gint *)&r->warned, 0, 1))
-		g_warning("%s: regular expression '%s' gave up on '%s' (too much backtracking), "
-		          "treated as no match",
-		        r->where, ce_rex_source(r->rex), *subj);
+		g_warning("%s: a value of %zu bytes is longer than %d, not matched against '%s' "
+		          "(rule treated as not matching; reported once): '%.40s...'",
+		        r->where, strlen(*subj), CE_REX_MAX_SUBJECT, ce_rex_source(r->rex), *subj);
 	if (m == 1 && !r->invert)
 		return true;
 	if (m != 0 || !r->invert)
@@ -213,9 +209,10 @@ bool ce_plan_route(const struct ce_plan *p, struct ce_msg *msg)
 	if (ev.stopped) {
 		routed = false;
 		if (g_atomic_int_compare_and_exchange((gint *)&p->stop_warned, 0, 1))
-			g_warning("routing of '%s' stopped after %u rules and %u regexes that gave "
-			          "up: goto/include fan-out or hostile patterns? (reported once)",
-			        called, ev.evals, ev.giveups);
+			g_warning(
+			        "routing of '%.40s' stopped after %u rules: goto/include fan-out? "
+			        "(reported once)",
+			        called, ev.evals);
 	}
 	if (routed || strcmp(ev.ret->str, msg->retval))
 		ce_msg_set_retval(msg, ev.ret->str);

@@ -55,10 +55,13 @@ static void route_all(const struct ce_plan *p, const char *numbers)
 {
 	static const char *const fixed[] = {"800", "812", "9", "aaaaaaaaaaaaaaaaaaaaaaaaaa!", ""};
 	char **lines = g_strsplit(numbers ? numbers : "", "\n", 64);
+	char *too_long = g_strnfill(1100, '8'); /* over the length bound of rex.c */
 	unsigned i;
 
 	for (i = 0; i < G_N_ELEMENTS(fixed); i++)
 		route_one(p, fixed[i]);
+	route_one(p, too_long);
+	g_free(too_long);
 	for (i = 0; lines[i]; i++)
 		route_one(p, lines[i]);
 	g_strfreev(lines);

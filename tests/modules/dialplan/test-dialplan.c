@@ -183,9 +183,9 @@ static void test_reload(struct fixture *f, gconstpointer data)
 	        "%%<message:0x7f3b0c001b50.1583413214:true:call.route:conf/room2:module=tone:"
 	        "cdrtrack=false:called=802:caller=tone/busy");
 	/* a broken file keeps the running dialplan */
-	write_plan(f, "[default]\n^8\\(=conf/x\n");
-	want = g_strdup_printf("dialplan reload failed, the previous dialplan stays: %s:2: bad "
-	                       "regular expression '^8\\(': unmatched \\(",
+	write_plan(f, "[default]\n^802$=echo x\n");
+	want = g_strdup_printf("dialplan reload failed, the previous dialplan stays: %s:2: 'echo' "
+	                       "is not supported",
 	        f->file);
 	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, want);
 	reload(f);
@@ -193,6 +193,17 @@ static void test_reload(struct fixture *f, gconstpointer data)
 	g_free(want);
 	check_answer(f, ROUTE_802,
 	        "%%<message:0x7f3b0c001b50.1583413214:true:call.route:conf/room2:module=tone:"
+	        "cdrtrack=false:called=802:caller=tone/busy");
+	/* a regex that does not compile skips its rule (Yate never matches it), the rest loads */
+	write_plan(f, "[default]\n^8\\(=conf/x\n^802$=conf/room3\n");
+	want = g_strdup_printf(
+	        "%s:2: bad regular expression '^8\\(': Unmatched ( or \\(, rule skipped", f->file);
+	g_test_expect_message("dialplan", G_LOG_LEVEL_WARNING, want);
+	reload(f);
+	g_test_assert_expected_messages();
+	g_free(want);
+	check_answer(f, ROUTE_802,
+	        "%%<message:0x7f3b0c001b50.1583413214:true:call.route:conf/room3:module=tone:"
 	        "cdrtrack=false:called=802:caller=tone/busy");
 	ce_console_execute(f->ce, 2, argv, out);
 	g_assert_true(g_str_has_prefix(out->str, "usage: "));
