@@ -2,7 +2,7 @@
 #ifndef CE_STORE_DB_H
 #define CE_STORE_DB_H
 
-#include "conf-engine/atomic.h"
+#include "base/atomic.h"
 #include "store.h"
 
 /*
