@@ -1,4 +1,5 @@
-/* mailbox.h - the one shape of every hand-over between threads: a bounded ring of fixed-size items */
+/* mailbox.h - the one shape of every hand-over between threads: a bounded ring of fixed-size items
+ */
 #ifndef CE_MAILBOX_H
 #define CE_MAILBOX_H
 

@@ -98,7 +98,7 @@ struct ce_shard {
 	int fd;
 	struct sockaddr_storage local;
 	socklen_t local_len;
-	unsigned n_rooms; /* main thread's count, to spread rooms */
+	unsigned n_rooms;     /* main thread's count, to spread rooms */
 	struct ce_mbox *cmds; /* struct ce_media_cmd, from the main thread */
 	/* Media thread only from here on. */
 	GHashTable *by_addr;
