@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/mailbox.h"
 #include "bus.h"
 #include "config.h"
 #include "link.h"
@@ -86,9 +87,7 @@ struct ce_yate {
 	void *quit_arg;
 	guint quit_timer;
 	/* log records for the link, from any thread */
-	GAsyncQueue *logq;
-	gint log_scheduled;
-	guint log_src;
+	struct ce_mbox *logq; /* char *: log records from any thread, for Yate */
 	bool log_to_link;
 };
 
@@ -702,59 +701,44 @@ void ce_yate_attach(struct ce_yate *y, struct ce_link *link)
 
 /* ---- logging through Yate ---------------------------------------------- */
 
-static gboolean drain_log(gpointer data)
+/* On the main loop: one log record, as %%>output lines (or to stderr while down). */
+static void put_log(void *item, void *data)
 {
 	struct ce_yate *y = data;
-	char *rec;
+	char *rec = *(char **)item;
+	char **lines = g_strsplit(rec, "\n", -1), **p;
 
-	g_atomic_int_set(&y->log_scheduled, 0);
-	while ((rec = g_async_queue_try_pop(y->logq))) {
-		char **lines = g_strsplit(rec, "\n", -1), **p;
-
-		for (p = lines; *p; p++) {
-			g_strdelimit(*p, "\r", ' ');
-			if (y->up && y->link && !y->quitting) {
-				g_string_assign(y->buf, "%%>output:");
-				g_string_append_len(
-				        y->buf, *p, (gssize)MIN(strlen(*p), OUTPUT_MAX));
-				send_line(y, y->buf);
-			} else {
-				fprintf(stderr, "%s\n", *p);
-			}
+	for (p = lines; *p; p++) {
+		g_strdelimit(*p, "\r", ' ');
+		if (y->up && y->link && !y->quitting) {
+			g_string_assign(y->buf, "%%>output:");
+			g_string_append_len(y->buf, *p, (gssize)MIN(strlen(*p), OUTPUT_MAX));
+			send_line(y, y->buf);
+		} else {
+			fprintf(stderr, "%s\n", *p);
 		}
-		g_strfreev(lines);
-		g_free(rec);
 	}
-	return G_SOURCE_CONTINUE;
+	g_strfreev(lines);
+	g_free(rec);
 }
 
-/* May run on any thread: queue the record and wake the main loop. */
+static void drain_log(struct ce_yate *y)
+{
+	char *rec;
+
+	while (ce_mbox_get(y->logq, &rec))
+		put_log(&rec, y);
+}
+
+/* May run on any thread: queue the record; the main loop's watch sends it. */
 static void log_sink(enum ce_log_level level, const char *domain, const char *text, void *arg)
 {
 	struct ce_yate *y = arg;
+	char *rec = g_strdup_printf(
+	        "%s %s: %s", ce_log_level_name(level), domain ? domain : "ce", text);
 
-	g_async_queue_push(y->logq, g_strdup_printf("%s %s: %s", ce_log_level_name(level),
-	                                    domain ? domain : "ce", text));
-	if (g_atomic_int_compare_and_exchange(&y->log_scheduled, 0, 1))
-		g_main_context_wakeup(NULL);
+	ce_mbox_put(y->logq, &rec); /* it grows without limit: never refused */
 }
-
-static gboolean log_prepare(GSource *src, gint *timeout)
-{
-	*timeout = -1;
-	return g_atomic_int_get(&((struct ce_yate **)(src + 1))[0]->log_scheduled) != 0;
-}
-
-static gboolean log_dispatch(GSource *src, GSourceFunc cb, gpointer data)
-{
-	return drain_log(((struct ce_yate **)(src + 1))[0]);
-}
-
-static GSourceFuncs log_funcs = {
-        .prepare = log_prepare,
-        .check = NULL,
-        .dispatch = log_dispatch,
-};
 
 /**
  * Route log records to Yate as %%>output lines (@on) or back to stderr.
@@ -766,17 +750,16 @@ void ce_yate_log_to_link(struct ce_yate *y, bool on)
 		return;
 	y->log_to_link = on;
 	if (on) {
-		GSource *src = g_source_new(&log_funcs, sizeof(GSource) + sizeof(y));
-
-		((struct ce_yate **)(src + 1))[0] = y;
-		y->log_src = g_source_attach(src, NULL);
-		g_source_unref(src);
+		if (ce_mbox_watch(y->logq, NULL, put_log, y) < 0) {
+			y->log_to_link = false;
+			g_warning("logging stays on stderr: no wake-up for the main loop");
+			return;
+		}
 		ce_log_set_sink(log_sink, y);
 	} else {
 		ce_log_set_sink(NULL, NULL);
+		ce_mbox_unwatch(y->logq);
 		drain_log(y);
-		g_source_remove(y->log_src);
-		y->log_src = 0;
 	}
 }
 
@@ -798,7 +781,7 @@ int ce_yate_new(struct ce_yate **yp, struct ce_bus *bus, const struct ce_config 
 	y->watches = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	y->pending = g_hash_table_new(g_str_hash, g_str_equal);
 	y->buf = g_string_sized_new(4096);
-	y->logq = g_async_queue_new_full(g_free);
+	y->logq = ce_mbox_new(sizeof(char *), 64, 0);
 	g_queue_init(&y->running);
 	ce_bus_set_uplink(bus, &uplink_ops, y);
 	*yp = y;
@@ -829,7 +812,8 @@ void ce_yate_free(struct ce_yate *y)
 	g_hash_table_unref(y->pending);
 	g_hash_table_unref(y->relays);
 	g_hash_table_unref(y->watches);
-	g_async_queue_unref(y->logq);
+	drain_log(y); /* a record another thread logged as the sink went */
+	ce_mbox_free(y->logq);
 	g_string_free(y->buf, TRUE);
 	g_free(y->version);
 	g_free(y->runid);

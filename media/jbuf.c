@@ -15,7 +15,7 @@
 
 #include <glib.h>
 
-#include "conf-engine/atomic.h"
+#include "base/atomic.h"
 #include "jbuf.h"
 
 #define RING_MASK (CE_JBUF_RING - 1)

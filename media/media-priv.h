@@ -6,7 +6,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
-#include "conf-engine/atomic.h"
+#include "base/atomic.h"
+#include "base/mailbox.h"
 #include "jbuf.h"
 #include "media.h"
 #include "mediafile.h"
@@ -17,12 +18,6 @@
  * of two legs one send batch holds, so that the batch is seldom cut short
  * to free one. */
 #define CE_MEDIA_OUTS (CE_MEDIA_BATCH / 2)
-
-struct ce_ring {
-	GMutex lock;
-	unsigned cap, head, count;
-	uint8_t *items;
-};
 
 struct ce_addr_key {
 	uint8_t addr[16];
@@ -103,8 +98,8 @@ struct ce_shard {
 	int fd;
 	struct sockaddr_storage local;
 	socklen_t local_len;
-	unsigned n_rooms; /* main thread's count, to spread rooms */
-	struct ce_ring cmds;
+	unsigned n_rooms;     /* main thread's count, to spread rooms */
+	struct ce_mbox *cmds; /* struct ce_media_cmd, from the main thread */
 	/* Media thread only from here on. */
 	GHashTable *by_addr;
 	struct ce_media_room *rooms[CE_MEDIA_PHASES]; /* the rooms mixing at each phase */
@@ -137,9 +132,7 @@ struct ce_media {
 	void *arg;
 	struct ce_shard *shards;
 	unsigned n_shards;
-	struct ce_ring events;
-	int efd;
-	guint watch;
+	struct ce_mbox *events; /* struct ce_media_qev, to the main loop */
 	uint64_t events_lost;
 	GHashTable *legs, *rooms, *remotes; /* main thread's */
 	GHashTable *files, *recs;           /* main thread's players and recorders */
@@ -250,7 +243,7 @@ unsigned ce_media_arrivals_long(const struct ce_media_arrivals *a);
 int ce_media_ready_phase(unsigned mask);
 unsigned ce_media_best_phase(const int *ready, unsigned n, unsigned cur);
 int ce_media_phase_step(const int *ready, unsigned n, unsigned cur, unsigned best, bool *lossless);
-bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c);
+bool ce_media_next_cmd(struct ce_shard *s, struct ce_media_cmd *c);
 int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c);
 
 /* media-play.c: players and recorders on the media thread, and their end on the main side. */

@@ -568,7 +568,7 @@ static void wake(struct ce_shard *s)
 		s->tick++;
 		CE_COUNTER_ADD(&s->st.ticks, 1);
 	}
-	while (ce_media_ring_pop_cmd(&s->cmds, &c))
+	while (ce_media_next_cmd(s, &c))
 		apply(s, &c);
 	receive(s);
 	for (r = s->deferred, s->deferred = NULL; r; r = next) {

@@ -9,9 +9,10 @@
  * recvmmsg batches into the legs' jitter buffers, mixes every room and
  * sends every leg its frame in sendmmsg batches.  Idle rooms cost a silent
  * frame per leg and nothing else.  Commands come from the main thread in a
- * short-lock ring; events go back in another one, with an eventfd that
- * wakes the main loop.  Neither side ever waits for the other: a full ring
- * refuses the command (-EAGAIN) or drops the event (counted).  Legs and
+ * mailbox (base/mailbox.h) the thread empties at its wakes; events go back
+ * in another one, watched by the main loop.  Neither side ever waits for
+ * the other: a full mailbox refuses the command (-EAGAIN) or drops the
+ * event (counted).  Legs and
  * rooms are allocated and freed on the main thread only; the media thread
  * links and unlinks them, then hands them back with an internal event.
  */
@@ -25,8 +26,6 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/eventfd.h>
-#include <glib-unix.h>
 
 #include "jbuf.h"
 #include "media.h"
@@ -46,75 +45,19 @@ void ce_media_conf_default(struct ce_media_conf *conf)
 	conf->jbuf_max_ms = 200;
 }
 
-static int ring_push(struct ce_ring *r, const void *item, size_t size)
-{
-	int err = 0;
-
-	g_mutex_lock(&r->lock);
-	if (r->count == r->cap) {
-		err = -EAGAIN;
-	} else {
-		memcpy(r->items + ((r->head + r->count) % r->cap) * size, item, size);
-		r->count++;
-	}
-	g_mutex_unlock(&r->lock);
-	return err;
-}
-
-static bool ring_pop(struct ce_ring *r, void *item, size_t size)
-{
-	bool got = false;
-
-	g_mutex_lock(&r->lock);
-	if (r->count > 0) {
-		memcpy(item, r->items + r->head * size, size);
-		r->head = (r->head + 1) % r->cap;
-		r->count--;
-		got = true;
-	}
-	g_mutex_unlock(&r->lock);
-	return got;
-}
-
 /* Called on a media thread: the next command, if any. */
-bool ce_media_ring_pop_cmd(struct ce_ring *r, struct ce_media_cmd *c)
+bool ce_media_next_cmd(struct ce_shard *s, struct ce_media_cmd *c)
 {
-	return ring_pop(r, c, sizeof(*c));
-}
-
-/*
- * The ring's pages are written once here: a calloc'd ring of this size
- * comes from mmap untouched, and its pages would then enter the RSS one by
- * one as the indices first go round, which over hours looks like a leak in
- * a soak.  Written now, the memory is what it will always be.
- */
-static void ring_init(struct ce_ring *r, unsigned cap, size_t size)
-{
-	g_mutex_init(&r->lock);
-	r->cap = cap;
-	r->items = g_malloc(cap * size);
-	memset(r->items, 0, cap * size);
-}
-
-static void ring_clear(struct ce_ring *r)
-{
-	g_mutex_clear(&r->lock);
-	g_free(r->items);
+	return ce_mbox_get(s->cmds, c);
 }
 
 /* Called on a media thread: queue an event for the main loop. */
 void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal)
 {
 	struct ce_media_qev q = {.ev = *ev, .internal = internal};
-	uint64_t one = 1;
 
-	if (ring_push(&m->events, &q, sizeof(q)) < 0) {
+	if (ce_mbox_put(m->events, &q) < 0)
 		CE_ATOMIC_INC(&m->events_lost); /* every media thread posts */
-		return;
-	}
-	if (write(m->efd, &one, sizeof(one)) < 0) {
-		/* only EAGAIN: the eventfd's counter is already above zero */
-	}
 }
 
 /* Called on a media thread: hand a player or recorder back to the main loop. */
@@ -123,13 +66,9 @@ void ce_media_post_obj(
 {
 	struct ce_media_qev q = {
 	        .ev = {.room = room, .changed = ack}, .internal = internal, .obj = obj};
-	uint64_t one = 1;
 
-	while (ring_push(&m->events, &q, sizeof(q)) < 0)
+	while (ce_mbox_put(m->events, &q) < 0)
 		g_usleep(100); /* never lose one: only with CE_MEDIA_EV_RING events queued */
-	if (write(m->efd, &one, sizeof(one)) < 0) {
-		/* as in ce_media_post() */
-	}
 }
 
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
@@ -149,25 +88,20 @@ static void room_destroy(struct ce_media *m, struct ce_media_room *room)
 	g_free(room);
 }
 
-static gboolean events_ready(gint fd, G_GNUC_UNUSED GIOCondition cond, gpointer data)
+/* On the main loop: one event from a media thread. */
+static void on_event(void *item, void *data)
 {
 	struct ce_media *m = data;
-	struct ce_media_qev q;
-	uint64_t v;
+	struct ce_media_qev *q = item;
 
-	if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		g_warning("media: event fd: %s", g_strerror(errno));
-	while (ring_pop(&m->events, &q, sizeof(q))) {
-		if (q.internal == CE_MEDIA_GONE_LEG)
-			leg_destroy(m, q.ev.leg);
-		else if (q.internal == CE_MEDIA_GONE_ROOM)
-			room_destroy(m, q.ev.room);
-		else if (q.internal != CE_MEDIA_PUBLIC)
-			ce_media_files_gone(m, &q);
-		else if (!(q.ev.leg && q.ev.leg->removing) && !q.ev.room->removing && m->handler)
-			m->handler(&q.ev, m->arg);
-	}
-	return G_SOURCE_CONTINUE;
+	if (q->internal == CE_MEDIA_GONE_LEG)
+		leg_destroy(m, q->ev.leg);
+	else if (q->internal == CE_MEDIA_GONE_ROOM)
+		room_destroy(m, q->ev.room);
+	else if (q->internal != CE_MEDIA_PUBLIC)
+		ce_media_files_gone(m, q);
+	else if (!(q->ev.leg && q->ev.leg->removing) && !q->ev.room->removing && m->handler)
+		m->handler(&q->ev, m->arg);
 }
 
 static int shard_bind(
@@ -301,12 +235,11 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 	m->remotes = g_hash_table_new(key_hash, key_equal);
 	m->files = g_hash_table_new(NULL, NULL);
 	m->recs = g_hash_table_new(NULL, NULL);
-	ring_init(&m->events, CE_MEDIA_EV_RING, sizeof(struct ce_media_qev));
-	m->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (m->efd < 0) {
-		err = -errno;
-		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
-		        "media: eventfd: %s", g_strerror(errno));
+	m->events = ce_mbox_new(sizeof(struct ce_media_qev), CE_MEDIA_EV_RING, CE_MEDIA_EV_RING);
+	err = ce_mbox_watch(m->events, NULL, on_event, m);
+	if (err < 0) {
+		g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(-err),
+		        "media: no event wake-up: %s", g_strerror(-err));
 		goto out;
 	}
 	/* Aligned as its mix outputs ask (mixer.h). */
@@ -318,14 +251,14 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 		s->m = m;
 		s->fd = -1;
 		m->n_shards++;
-		ring_init(&s->cmds, CE_MEDIA_CMD_RING, sizeof(struct ce_media_cmd));
+		s->cmds = ce_mbox_new(
+		        sizeof(struct ce_media_cmd), CE_MEDIA_CMD_RING, CE_MEDIA_CMD_RING);
 		err = shard_socket(s, &m->conf, i, error);
 		if (err < 0)
 			goto out;
 		s->by_addr = g_hash_table_new(key_hash, key_equal);
 		s->thread = g_thread_new("ce-media", ce_media_shard_run, s);
 	}
-	m->watch = g_unix_fd_add(m->efd, G_IO_IN, events_ready, m);
 out:
 	if (err < 0)
 		g_clear_pointer(&m, ce_media_free);
@@ -342,10 +275,8 @@ void ce_media_free(struct ce_media *m)
 	if (!m)
 		return;
 	shards_stop(m);
-	if (m->watch)
-		g_source_remove(m->watch);
-	if (m->efd >= 0)
-		events_ready(m->efd, G_IO_IN, m); /* legs and rooms handed back */
+	if (m->events)
+		ce_mbox_dispatch(m->events); /* legs and rooms handed back */
 	m->handler = NULL;
 	ce_media_files_free(m);
 	g_hash_table_iter_init(&it, m->legs);
@@ -371,13 +302,11 @@ void ce_media_free(struct ce_media *m)
 
 		if (s->fd >= 0)
 			close(s->fd);
-		ring_clear(&s->cmds);
+		ce_mbox_free(s->cmds);
 		if (s->by_addr)
 			g_hash_table_unref(s->by_addr);
 	}
-	if (m->efd >= 0)
-		close(m->efd);
-	ring_clear(&m->events);
+	ce_mbox_free(m->events);
 	g_hash_table_unref(m->legs);
 	g_hash_table_unref(m->rooms);
 	g_hash_table_unref(m->remotes);
@@ -411,10 +340,10 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 	st->events_lost = CE_ATOMIC_GET(&m->events_lost);
 }
 
-/* Queue a command for a media thread; -EAGAIN if its ring is full. */
+/* Queue a command for a media thread; -EAGAIN if its mailbox is full. */
 int ce_media_send(struct ce_shard *s, const struct ce_media_cmd *c)
 {
-	return ring_push(&s->cmds, c, sizeof(*c));
+	return ce_mbox_put(s->cmds, c);
 }
 
 static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_media_room *room,
@@ -422,7 +351,7 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 {
 	struct ce_media_cmd c = {.type = type, .room = room, .leg = leg, .flags = flags};
 
-	return ring_push(&s->cmds, &c, sizeof(c));
+	return ce_mbox_put(s->cmds, &c);
 }
 
 /**

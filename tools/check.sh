@@ -46,7 +46,7 @@ build_and_test() {
 # whole engine with two media threads end to end (test-media-threads.py)
 # and with its store (test-engine.py).  The rest is single-threaded: TSan
 # would only make it slower.  docs/testing.md says the same.
-TSAN_TESTS="tests/core/test-tsan-glib tests/core/test-log tests/media/test-media
+TSAN_TESTS="tests/core/test-tsan-glib tests/core/test-mailbox tests/core/test-log tests/media/test-media
 	tests/media/test-prompt tests/modules/monitor/test-monitor-io
 	tests/modules/monitor/test-monitor tests/modules/store/test-store-module
 	tests/modules/schedule/schedule.sh tests/modules/dialplan/test-dialplan

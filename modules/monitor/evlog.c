@@ -8,10 +8,12 @@
 #include <unistd.h>
 #include <glib/gstdio.h>
 
+#include "base/atomic.h"
+#include "base/mailbox.h"
 #include "monitor.h"
 
 /*
- * The main loop only copies a line into a bounded queue; the writer
+ * The main loop only copies a line into a bounded mailbox; the writer
  * thread appends each line with one write(2) on an O_APPEND descriptor (no
  * stdio buffer, whose late flush could leave half a line).  When PATH
  * would grow past max_bytes it becomes PATH.1 (PATH.1 becomes PATH.2, ...,
@@ -28,12 +30,11 @@ struct ce_mon_evlog {
 	gint64 max_bytes;
 	unsigned keep, max_queue;
 	GThread *thread;
-	GMutex lock;
+	struct ce_mbox *queue; /* struct evitem: lines, and the sync and stop markers */
+	GMutex lock;           /* sync_done, for ce_mon_evlog_sync() */
 	GCond cond;
-	GQueue queue; /* char *, each a whole line */
-	bool stop;
 	guint64 sync_req, sync_done;
-	guint64 dropped, written;
+	guint64 dropped, written; /* atomics */
 	/* the writer thread's own */
 	int fd;
 	gint64 size, next_open;
@@ -150,45 +151,34 @@ static bool write_line(struct ce_mon_evlog *l, const char *line)
 	return true;
 }
 
+/* A line to write (line set), or a marker: sync up to @seq, or stop (seq 0). */
+struct evitem {
+	char *line;
+	guint64 seq;
+};
+
 static gpointer writer(gpointer data)
 {
 	struct ce_mon_evlog *l = data;
-	GQueue batch = G_QUEUE_INIT;
-	guint64 req, ok = 0, lost = 0;
-	bool stop;
+	struct evitem it;
 
-	for (;;) {
-		char *line;
-
-		g_mutex_lock(&l->lock);
-		l->written += ok;
-		l->dropped += lost;
-		ok = lost = 0;
-		while (!l->queue.length && !l->stop && l->sync_done == l->sync_req)
-			g_cond_wait(&l->cond, &l->lock);
-		batch = l->queue;
-		g_queue_init(&l->queue);
-		req = l->sync_req;
-		stop = l->stop;
-		g_mutex_unlock(&l->lock);
-		while ((line = g_queue_pop_head(&batch))) {
-			if (write_line(l, line)) {
-				ok++;
+	while (ce_mbox_wait(l->queue, &it, -1)) {
+		if (it.line) {
+			if (write_line(l, it.line)) {
+				CE_ATOMIC_INC(&l->written);
 			} else {
-				lost++;
+				CE_ATOMIC_INC(&l->dropped);
 				l->lost_failing++;
 			}
-			g_free(line);
-		}
-		g_mutex_lock(&l->lock);
-		l->written += ok;
-		l->dropped += lost;
-		ok = lost = 0;
-		l->sync_done = req;
-		g_cond_broadcast(&l->cond);
-		g_mutex_unlock(&l->lock);
-		if (stop)
+			g_free(it.line);
+		} else if (it.seq) {
+			g_mutex_lock(&l->lock);
+			l->sync_done = it.seq;
+			g_cond_broadcast(&l->cond);
+			g_mutex_unlock(&l->lock);
+		} else {
 			break;
+		}
 	}
 	close_log(l);
 	return NULL;
@@ -219,7 +209,7 @@ int ce_mon_evlog_new(struct ce_mon_evlog **lp, const char *path, gint64 max_byte
 	l->fd = -1;
 	g_mutex_init(&l->lock);
 	g_cond_init(&l->cond);
-	g_queue_init(&l->queue);
+	l->queue = ce_mbox_new(sizeof(struct evitem), 64, 0);
 	l->thread = g_thread_try_new("ce-evlog", writer, l, &error);
 	if (!l->thread) {
 		g_warning("event log: no writer thread: %s", error->message);
@@ -241,13 +231,16 @@ void ce_mon_evlog_free(struct ce_mon_evlog *l)
 	if (!l)
 		return;
 	if (l->thread) {
-		g_mutex_lock(&l->lock);
-		l->stop = true;
-		g_cond_signal(&l->cond);
-		g_mutex_unlock(&l->lock);
+		ce_mbox_put(l->queue, &(struct evitem){0}); /* after every line queued */
 		g_thread_join(l->thread);
 	}
-	g_queue_clear_full(&l->queue, g_free);
+	if (l->queue) {
+		struct evitem it;
+
+		while (ce_mbox_get(l->queue, &it))
+			g_free(it.line);
+		ce_mbox_free(l->queue);
+	}
 	g_mutex_clear(&l->lock);
 	g_cond_clear(&l->cond);
 	g_free(l->path);
@@ -257,14 +250,11 @@ void ce_mon_evlog_free(struct ce_mon_evlog *l)
 /** Queue one line (@len bytes, with its newline) for writing; drops it if the queue is full. */
 void ce_mon_evlog_push(struct ce_mon_evlog *l, const char *line, gsize len)
 {
-	g_mutex_lock(&l->lock);
-	if (l->queue.length >= l->max_queue) {
-		l->dropped++;
-	} else {
-		g_queue_push_tail(&l->queue, g_strndup(line, len));
-		g_cond_signal(&l->cond);
-	}
-	g_mutex_unlock(&l->lock);
+	/* lines come from the main loop only: the count cannot grow meanwhile */
+	if (ce_mbox_count(l->queue) >= l->max_queue)
+		CE_ATOMIC_INC(&l->dropped);
+	else
+		ce_mbox_put(l->queue, &(struct evitem){.line = g_strndup(line, len)});
 }
 
 /** Wait until every line queued so far has been written (tests, shutdown). */
@@ -272,9 +262,9 @@ void ce_mon_evlog_sync(struct ce_mon_evlog *l)
 {
 	guint64 req;
 
-	g_mutex_lock(&l->lock);
 	req = ++l->sync_req;
-	g_cond_signal(&l->cond);
+	ce_mbox_put(l->queue, &(struct evitem){.seq = req});
+	g_mutex_lock(&l->lock);
 	while (l->sync_done < req)
 		g_cond_wait(&l->cond, &l->lock);
 	g_mutex_unlock(&l->lock);
@@ -283,23 +273,11 @@ void ce_mon_evlog_sync(struct ce_mon_evlog *l)
 /** Lines dropped so far (full queue or unwritable file). */
 guint64 ce_mon_evlog_dropped(const struct ce_mon_evlog *l)
 {
-	struct ce_mon_evlog *m = (struct ce_mon_evlog *)l;
-	guint64 n;
-
-	g_mutex_lock(&m->lock);
-	n = m->dropped;
-	g_mutex_unlock(&m->lock);
-	return n;
+	return CE_ATOMIC_GET(&l->dropped);
 }
 
 /** Lines written so far. */
 guint64 ce_mon_evlog_written(const struct ce_mon_evlog *l)
 {
-	struct ce_mon_evlog *m = (struct ce_mon_evlog *)l;
-	guint64 n;
-
-	g_mutex_lock(&m->lock);
-	n = m->written;
-	g_mutex_unlock(&m->lock);
-	return n;
+	return CE_ATOMIC_GET(&l->written);
 }

@@ -2,7 +2,8 @@
 #ifndef CE_STORE_DB_H
 #define CE_STORE_DB_H
 
-#include "conf-engine/atomic.h"
+#include "base/atomic.h"
+#include "base/mailbox.h"
 #include "store.h"
 
 /*
@@ -109,20 +110,20 @@ struct ce_store {
 	const struct ce_db_ops *ops;
 	GMainContext *ctx;
 
-	GAsyncQueue *jobs; /* struct job for the query workers */
+	struct ce_mbox *jobs; /* struct job * for the query workers */
 	GThread **workers;
 	unsigned n_workers;
 	gint64 worker_retry_at; /* monotonic; atomic */
 
-	GMutex lock;          /* guards what follows */
-	GHashTable *delivery; /* GSource -> itself: results not yet dispatched */
+	GMutex lock;              /* guards what follows */
+	struct ce_mbox *delivery; /* struct delivery: results for the main context */
 	char *last_error;
 	GCond started; /* the writer's first connection attempt is over: */
 	bool start_done;
 	int start_r;         /* its result */
 	GError *start_error; /* and error */
 
-	GAsyncQueue *wq; /* struct wmsg for the writer */
+	struct ce_mbox *wq; /* struct wmsg * for the writer */
 	GThread *writer;
 	struct ce_db *wdb; /* the writer's connection, handed over at start */
 	bool start_down;   /* SQLite could not be opened at start: the writer retries */
@@ -145,6 +146,7 @@ void ce_store_workers_stop(struct ce_store *st);
 void ce_store_started(struct ce_store *st, int r, const GError *error);
 int ce_store_writer_start(struct ce_store *st, GError **err);
 void ce_store_writer_stop(struct ce_store *st);
+void ce_store_writer_free(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);
 void ce_store_writer_flush(
         struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy);

@@ -290,7 +290,7 @@ static gpointer worker_main(gpointer data)
 	struct ce_db *db = NULL;
 	struct job *j;
 
-	while ((j = g_async_queue_pop(st->jobs)) != &quit_job) {
+	while (ce_mbox_wait(st->jobs, &j, -1) && j != &quit_job) {
 		serve(st, &db, j);
 		ce_store_deliver(st, job_done, j, job_free);
 	}
@@ -302,7 +302,7 @@ static gpointer worker_main(gpointer data)
 /** ce_store_workers_start() - start opt.workers query threads */
 int ce_store_workers_start(struct ce_store *st, GError **err)
 {
-	st->jobs = g_async_queue_new();
+	st->jobs = ce_mbox_new(sizeof(struct job *), 64, 0);
 	st->workers = g_new0(GThread *, st->opt.workers);
 	for (unsigned i = 0; i < st->opt.workers; i++) {
 		st->workers[i] = g_thread_try_new("store-query", worker_main, st, err);
@@ -319,14 +319,14 @@ void ce_store_workers_stop(struct ce_store *st)
 	struct job *j;
 
 	for (unsigned i = 0; i < st->n_workers; i++)
-		g_async_queue_push_front(st->jobs, &quit_job);
+		ce_mbox_put_front(st->jobs, &(struct job *){&quit_job});
 	for (unsigned i = 0; i < st->n_workers; i++)
 		g_thread_join(st->workers[i]);
 	st->n_workers = 0;
-	while (st->jobs && (j = g_async_queue_try_pop(st->jobs)) != NULL)
+	while (st->jobs && ce_mbox_get(st->jobs, &j))
 		if (j != &quit_job)
 			job_free(j);
-	g_clear_pointer(&st->jobs, g_async_queue_unref);
+	g_clear_pointer(&st->jobs, ce_mbox_free);
 	g_clear_pointer(&st->workers, g_free);
 }
 
@@ -338,7 +338,7 @@ static int submit(
 	j->arg = arg;
 	j->destroy = destroy;
 	j->queued_at = g_get_monotonic_time();
-	g_async_queue_push(st->jobs, j);
+	ce_mbox_put(st->jobs, &j); /* it grows without limit: never refused */
 	return 0;
 }
 

@@ -247,18 +247,31 @@ static void replay_chunk(struct writer *w)
 	g_ptr_array_unref(bytes);
 }
 
+/* The next message if there is one, without waiting. */
+static struct wmsg *take(struct ce_store *st)
+{
+	struct wmsg *m = NULL;
+
+	ce_mbox_get(st->wq, &m);
+	return m;
+}
+
 /* The next message: at once when there is work, else when one comes or a retry is due. */
 static struct wmsg *next_msg(struct writer *w, bool held)
 {
 	struct ce_store *st = w->st;
 	gint64 wait;
 
+	struct wmsg *m = NULL;
+
 	if (w->db && (held || ce_spool_pending(st->spool)))
-		return g_async_queue_try_pop(st->wq);
-	if (w->db)
-		return g_async_queue_pop(st->wq);
-	wait = MAX(w->next_try - g_get_monotonic_time(), 1000);
-	return g_async_queue_timeout_pop(st->wq, (guint64)wait);
+		wait = 0;
+	else if (w->db)
+		wait = -1;
+	else
+		wait = MAX(w->next_try - g_get_monotonic_time(), 1000);
+	ce_mbox_wait(st->wq, &m, wait);
+	return m;
 }
 
 /* Neither database nor spool takes the held records: pause until the next try. */
@@ -277,7 +290,7 @@ static struct wmsg *gather(struct writer *w, struct wmsg *m, GPtrArray *recs)
 		g_ptr_array_add(recs, g_steal_pointer(&m->rec));
 		wmsg_free(m);
 		CE_ATOMIC_ADD(&w->st->queued, (guint64)-1);
-		m = g_async_queue_try_pop(w->st->wq);
+		m = take(w->st);
 	}
 	return m;
 }
@@ -286,7 +299,7 @@ static void drain(struct writer *w, GPtrArray *recs)
 {
 	struct wmsg *m;
 
-	while ((m = g_async_queue_try_pop(w->st->wq)) != NULL) {
+	while ((m = take(w->st)) != NULL) {
 		if (m->type == W_REC)
 			g_ptr_array_add(recs, g_steal_pointer(&m->rec));
 		wmsg_free(m);
@@ -333,7 +346,7 @@ static gpointer writer_main(gpointer data)
 /** ce_store_writer_start() - start the writer thread; it takes st->wdb (may be NULL) */
 int ce_store_writer_start(struct ce_store *st, GError **err)
 {
-	st->wq = g_async_queue_new_full(wmsg_free);
+	st->wq = ce_mbox_new(sizeof(struct wmsg *), 256, 0);
 	st->writer = g_thread_try_new("store-writer", writer_main, st, err);
 	return st->writer ? 0 : -EAGAIN;
 }
@@ -347,9 +360,21 @@ void ce_store_writer_stop(struct ce_store *st)
 		return;
 	m = g_new0(struct wmsg, 1);
 	m->type = W_QUIT;
-	g_async_queue_push(st->wq, m);
+	ce_mbox_put(st->wq, &m); /* it grows without limit: never refused */
 	g_thread_join(st->writer);
 	st->writer = NULL;
+}
+
+/** ce_store_writer_free() - free the writer's mailbox and what a stopped writer left in it */
+void ce_store_writer_free(struct ce_store *st)
+{
+	struct wmsg *m;
+
+	if (!st->wq)
+		return;
+	while ((m = take(st)) != NULL)
+		wmsg_free(m);
+	g_clear_pointer(&st->wq, ce_mbox_free);
 }
 
 /** ce_store_writer_push() - queue @r for the writer (takes it) */
@@ -360,7 +385,7 @@ void ce_store_writer_push(struct ce_store *st, struct ce_rec *r)
 	m->type = W_REC;
 	m->rec = r;
 	CE_ATOMIC_INC(&st->queued);
-	g_async_queue_push(st->wq, m);
+	ce_mbox_put(st->wq, &m); /* it grows without limit: never refused */
 }
 
 /** ce_store_writer_flush() - queue a marker; @cb runs on the main context when reached */
@@ -373,5 +398,5 @@ void ce_store_writer_flush(
 	m->cb = cb;
 	m->arg = arg;
 	m->destroy = destroy;
-	g_async_queue_push(st->wq, m);
+	ce_mbox_put(st->wq, &m); /* it grows without limit: never refused */
 }

@@ -38,31 +38,19 @@ void ce_store_note_error(struct ce_store *st, const GError *error)
 }
 
 struct delivery {
-	struct ce_store *st;
-	GSource *src;
 	GSourceFunc fn;
 	gpointer data;
 	GDestroyNotify destroy;
 };
 
-static gboolean deliver_cb(gpointer data)
+/* On the store's main context: one result from a worker or the writer. */
+static void on_delivery(void *item, G_GNUC_UNUSED void *arg)
 {
-	struct delivery *d = data;
+	struct delivery *d = item;
 
-	g_mutex_lock(&d->st->lock);
-	g_hash_table_remove(d->st->delivery, d->src);
-	g_mutex_unlock(&d->st->lock);
 	d->fn(d->data);
-	return G_SOURCE_REMOVE;
-}
-
-static void delivery_free(gpointer data)
-{
-	struct delivery *d = data;
-
 	if (d->destroy)
 		d->destroy(d->data);
-	g_free(d);
 }
 
 /**
@@ -72,22 +60,9 @@ static void delivery_free(gpointer data)
  */
 void ce_store_deliver(struct ce_store *st, GSourceFunc fn, gpointer data, GDestroyNotify destroy)
 {
-	struct delivery *d = g_new0(struct delivery, 1);
-	GSource *src = g_idle_source_new();
+	struct delivery d = {.fn = fn, .data = data, .destroy = destroy};
 
-	d->st = st;
-	d->fn = fn;
-	d->data = data;
-	d->destroy = destroy;
-	d->src = src;
-	g_source_set_priority(src, G_PRIORITY_DEFAULT);
-	g_source_set_callback(src, deliver_cb, d, delivery_free);
-	g_mutex_lock(&st->lock);
-	g_hash_table_add(st->delivery, src);
-	g_source_attach(src, st->ctx);
-	g_mutex_unlock(&st->lock);
-	/* the main loop may have run it and freed @d already: only @src is ours */
-	g_source_unref(src);
+	ce_mbox_put(st->delivery, &d); /* it grows without limit: never refused */
 }
 
 /**
@@ -356,7 +331,13 @@ int ce_store_new(
 	st->ctx = ctx ? g_main_context_ref(ctx) : g_main_context_ref_thread_default();
 	g_mutex_init(&st->lock);
 	g_cond_init(&st->started);
-	st->delivery = g_hash_table_new(NULL, NULL);
+	st->delivery = ce_mbox_new(sizeof(struct delivery), 64, 0);
+	r = ce_mbox_watch(st->delivery, st->ctx, on_delivery, st);
+	if (r < 0) {
+		g_set_error(err, G_FILE_ERROR, g_file_error_from_errno(-r),
+		        "store: no result wake-up: %s", g_strerror(-r));
+		goto out;
+	}
 	st->seq = g_get_real_time();
 	r = ce_spool_open(&st->spool, st->opt.spool_dir, err);
 	if (r == 0 && st->opt.backend == CE_STORE_SQLITE)
@@ -380,17 +361,18 @@ out:
 	return r;
 }
 
+/* Results not dispatched yet: their callbacks do not run, their destroy notifies do. */
 static void destroy_deliveries(struct ce_store *st)
 {
-	GList *srcs;
+	struct delivery d;
 
-	g_mutex_lock(&st->lock);
-	srcs = g_hash_table_get_keys(st->delivery);
-	g_hash_table_remove_all(st->delivery);
-	g_mutex_unlock(&st->lock);
-	for (GList *l = srcs; l; l = l->next)
-		g_source_destroy(l->data);
-	g_list_free(srcs);
+	if (!st->delivery)
+		return;
+	ce_mbox_unwatch(st->delivery);
+	while (ce_mbox_get(st->delivery, &d))
+		if (d.destroy)
+			d.destroy(d.data);
+	ce_mbox_free(st->delivery);
 }
 
 /**
@@ -407,12 +389,10 @@ void ce_store_free(struct ce_store *st)
 	ce_store_workers_stop(st);
 	ce_store_writer_stop(st);
 	destroy_deliveries(st);
-	if (st->wq)
-		g_async_queue_unref(st->wq);
+	ce_store_writer_free(st);
 	if (st->wdb)
 		st->ops->close(st->wdb);
 	ce_spool_close(st->spool);
-	g_hash_table_destroy(st->delivery);
 	g_mutex_clear(&st->lock);
 	g_cond_clear(&st->started);
 	g_clear_error(&st->start_error);
