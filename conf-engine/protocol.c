@@ -15,6 +15,10 @@
  * line) and the field.  Formatting writes exactly what Yate writes, so a
  * line Yate produced parses and formats back to the same bytes.
  * See docs/protocol.md for the whole format.
+ *
+ * Over 700 lines because it is the whole wire format, every keyword both
+ * ways plus the framing; splitting it would split each keyword's encoder
+ * from its decoder.
  */
 #define G_LOG_DOMAIN "protocol"
 

@@ -1,4 +1,10 @@
-/* yate.c - the session with Yate: relays, watches, answers, our own messages, over a link */
+/* yate.c - the session with Yate: relays, watches, answers, our own messages, over a link
+ *
+ * Over 700 lines because the session is one state machine with Yate: the
+ * relays, watches, pending requests and answers share its state, and the
+ * rules that tie them (answer only changed parameters, fail pending sends
+ * when the link drops) are easiest to check in one file.
+ */
 #define G_LOG_DOMAIN "ce-yate"
 
 #include <errno.h>

@@ -8,6 +8,10 @@
  * the server's own statement_timeout is set to the same value.  A timed-out
  * statement is cancelled and its connection dropped.  Times cross the wire
  * as integer microseconds and are converted in SQL, so no precision is lost.
+ *
+ * Over 700 lines: the non-blocking libpq session with its deadlines and
+ * every statement of the store in one place, so that each query's SQL sits
+ * beside its parameters and its result parsing.
  */
 
 #include <errno.h>

@@ -1,4 +1,8 @@
-/* test-protocol.c - unit tests of the protocol codec and the line framing */
+/* test-protocol.c - unit tests of the protocol codec and the line framing
+ *
+ * Over 700 lines because every keyword of the protocol has its cases here
+ * (valid, escaped, malformed, over-long), beside the one codec they test.
+ */
 #define G_LOG_DOMAIN "test-protocol"
 
 #include <errno.h>

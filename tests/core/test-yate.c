@@ -1,4 +1,9 @@
-/* test-yate.c - the Yate session over a real link on a socketpair, Yate's side played here */
+/* test-yate.c - the Yate session over a real link on a socketpair, Yate's side played here
+ *
+ * Over 700 lines because it is one table of cases: each keyword of the
+ * protocol, each answer rule and each failure of the link, played from
+ * Yate's side byte for byte; they share one fixture and read best together.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
