@@ -275,7 +275,9 @@ static void test_conf_modules(struct fixture *f, gconstpointer data)
 	struct ce_msg *m = ask(f, E_COMMAND("conf modules"), &handled);
 
 	g_assert_true(handled);
-	g_assert_nonnull(strstr(m->retval, "  console          priority  -100  running\r\n"));
+	g_assert_nonnull(strstr(m->retval, "  console          running\r\n"));
+	g_assert_nonnull(
+	        strstr(m->retval, "  schedule         stopped  requires store conference?\r\n"));
 	g_assert_true(g_str_has_suffix(m->retval, "\r\n"));
 	ce_msg_unref(m);
 }
