@@ -122,4 +122,3 @@ int ce_module_order(const struct ce_module_desc *const *mods, unsigned n,
 	g_free(left);
 	return r;
 }
-
