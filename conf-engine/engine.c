@@ -252,7 +252,17 @@ void ce_engine_free(struct ce_engine *ce)
 	g_free(ce);
 }
 
-static void withdraw_all(struct ce_engine *ce, const struct ce_module_desc *m);
+/* Withdraw what @m provided. */
+static void withdraw_all(struct ce_engine *ce, const struct ce_module_desc *m)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, ce->services);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct service *)v)->by == m)
+			g_hash_table_iter_remove(&it);
+}
 
 /* Start @m, the engine holding its state.  Returns 0 or its init's error. */
 static int start_one(struct ce_engine *ce, const struct ce_module_desc *m)
@@ -404,18 +414,6 @@ int ce_engine_provide(struct ce_engine *ce, const char *name, void *object)
 void ce_engine_withdraw(struct ce_engine *ce, const char *name)
 {
 	g_hash_table_remove(ce->services, name);
-}
-
-/* Withdraw what @m provided. */
-static void withdraw_all(struct ce_engine *ce, const struct ce_module_desc *m)
-{
-	GHashTableIter it;
-	gpointer v;
-
-	g_hash_table_iter_init(&it, ce->services);
-	while (g_hash_table_iter_next(&it, NULL, &v))
-		if (((struct service *)v)->by == m)
-			g_hash_table_iter_remove(&it);
 }
 
 /**
