@@ -29,6 +29,9 @@ typedef void(ce_console_status_h)(struct ce_engine *ce, GString *out, void *arg)
 
 #define CE_CONSOLE_PREFIX "conf"
 
+/* The module name the engine has in Yate's console ("status conf-engine"). */
+#define CE_CONSOLE_MODULE_NAME "conf-engine"
+
 int ce_console_add(struct ce_engine *ce, const char *name, const char *usage, const char *help,
         ce_console_cmd_h *cmd, ce_console_complete_h *complete, void *arg);
 void ce_console_remove(struct ce_engine *ce, const char *name);
@@ -36,5 +39,14 @@ int ce_console_add_status(
         struct ce_engine *ce, const char *key, ce_console_status_h *st, void *arg);
 void ce_console_remove_status(struct ce_engine *ce, const char *key);
 void ce_console_complete_add(GString *out, const char *partword, const char *candidate);
+
+/* Reading the registry: for the module that answers Yate's console (modules/console). */
+void ce_console_usage_lines(struct ce_engine *ce, GString *out);
+int ce_console_help(struct ce_engine *ce, const char *name, GString *out);
+void ce_console_execute(struct ce_engine *ce, int argc, char **argv, GString *out);
+void ce_console_complete(
+        struct ce_engine *ce, const char *partline, const char *partword, GString *out);
+void ce_console_status(struct ce_engine *ce, GString *out);
+char **ce_console_split(const char *line, int *argc);
 
 #endif

@@ -2,7 +2,6 @@
 #define G_LOG_DOMAIN "ce-engine"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
@@ -44,9 +43,23 @@ struct ce_engine {
 	ce_clock_h *clock;
 	void *clock_arg;
 	gint64 started;
-	GPtrArray *running; /* const struct ce_module_desc *, in start order */
+	GArray *running;                       /* struct running, in start order */
+	GHashTable *services;                  /* name -> struct service */
+	const struct ce_module_desc *starting; /* whose init runs: owner of what it provides */
 	void (*quit)(void *arg, int code);
 	void *quit_arg;
+};
+
+/* A running module and the state its init made. */
+struct running {
+	const struct ce_module_desc *desc;
+	void *state;
+};
+
+/* A service in the registry, and the module that provides it (NULL: not a module). */
+struct service {
+	void *object;
+	const struct ce_module_desc *by;
 };
 
 static gint64 real_clock(void *arg)
@@ -54,25 +67,16 @@ static gint64 real_clock(void *arg)
 	return g_get_real_time();
 }
 
-static int desc_cmp(gconstpointer a, gconstpointer b)
-{
-	const struct ce_module_desc *ma = *(const struct ce_module_desc *const *)a;
-	const struct ce_module_desc *mb = *(const struct ce_module_desc *const *)b;
-
-	if (ma->priority != mb->priority)
-		return ma->priority < mb->priority ? -1 : 1;
-	return strcmp(ma->name, mb->name);
-}
-
-/* The built-in modules in start order, sorted once. */
+/* The built-in modules in start order, sorted once (as listed if requires are broken: the
+ * start reports that). */
 static const struct ce_module_desc *const *sorted_builtin(void)
 {
 	static const struct ce_module_desc *sorted[G_N_ELEMENTS(builtin)];
 	static gsize done;
 
 	if (g_once_init_enter(&done)) {
-		memcpy(sorted, builtin, sizeof(builtin));
-		qsort(sorted, N_BUILTIN, sizeof(sorted[0]), desc_cmp);
+		if (ce_module_order(builtin, N_BUILTIN, sorted, NULL) < 0)
+			memcpy(sorted, builtin, sizeof(builtin));
 		g_once_init_leave(&done, 1);
 	}
 	return sorted;
@@ -84,7 +88,7 @@ unsigned ce_engine_n_modules(void)
 	return N_BUILTIN;
 }
 
-/** The @i-th built-in module in start order (priority, then name), or NULL. */
+/** The @i-th built-in module in the order a start of all of them follows, or NULL. */
 const struct ce_module_desc *ce_engine_module(unsigned i)
 {
 	return i < N_BUILTIN ? sorted_builtin()[i] : NULL;
@@ -209,7 +213,8 @@ int ce_engine_new(struct ce_engine **cep, struct ce_config *cfg)
 
 	ce->cfg = cfg;
 	ce->clock = real_clock;
-	ce->running = g_ptr_array_new();
+	ce->running = g_array_new(FALSE, FALSE, sizeof(struct running));
+	ce->services = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	if (!ce->cfg && (err = ce_config_new_empty(&ce->cfg)) < 0)
 		goto out;
 	if ((err = ce_bus_new(&ce->bus)) < 0 || (err = ce_console_new(&ce->console)) < 0)
@@ -240,50 +245,75 @@ void ce_engine_free(struct ce_engine *ce)
 	ce_bus_free(ce->bus);
 	if (ce->cfg)
 		ce_config_free(ce->cfg);
-	g_ptr_array_unref(ce->running);
+	g_array_free(ce->running, TRUE);
+	g_hash_table_destroy(ce->services);
 	g_free(ce->node);
 	g_free(ce->state_dir);
 	g_free(ce);
 }
 
+/* Withdraw what @m provided. */
+static void withdraw_all(struct ce_engine *ce, const struct ce_module_desc *m)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, ce->services);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		if (((struct service *)v)->by == m)
+			g_hash_table_iter_remove(&it);
+}
+
+/* Start @m, the engine holding its state.  Returns 0 or its init's error. */
+static int start_one(struct ce_engine *ce, const struct ce_module_desc *m)
+{
+	struct running run = {m, NULL};
+	int err;
+
+	g_debug("starting module %s", m->name);
+	ce->starting = m;
+	err = m->init ? m->init(ce, &run.state) : 0;
+	ce->starting = NULL;
+	if (err < 0) {
+		g_critical("module %s failed to start: %s", m->name, g_strerror(-err));
+		withdraw_all(ce, m);
+		return err;
+	}
+	g_array_append_val(ce->running, run);
+	return 0;
+}
+
 /**
- * Start the modules @mods (@n of them), sorted by priority then name.  If
- * one fails, those already started exit in reverse order and its error is
- * returned.  Returns 0, -EALREADY if modules run, or the failing init's error.
+ * Start the modules @mods (@n of them) in an order that follows their
+ * requires (ties by name).  If one fails, those already started exit in
+ * reverse order and its error is returned.  Returns 0, -EALREADY if
+ * modules run, -ENOENT when a module requires one that is not in @mods,
+ * -ELOOP when requires form a cycle (nothing started; the log names the
+ * modules), or the failing init's error.
  */
 int ce_engine_start_list(struct ce_engine *ce, const struct ce_module_desc *const *mods, unsigned n)
 {
 	const struct ce_module_desc **order;
-	unsigned i;
+	GError *error = NULL;
 	int err = 0;
 
 	if (ce->running->len)
 		return -EALREADY;
 	/* only when asked for: a plain run must not create system directories */
-	if (*ce_config_get(ce->cfg, "general", "state_dir", "")) {
-		GError *error = NULL;
-
-		if ((err = ce_engine_make_state_dir(ce, &error)) < 0) {
-			g_critical("%s", error->message);
-			g_error_free(error);
-			return err;
-		}
-	}
+	if (*ce_config_get(ce->cfg, "general", "state_dir", "") &&
+	        (err = ce_engine_make_state_dir(ce, &error)) < 0)
+		goto out;
 	order = g_new(const struct ce_module_desc *, n + 1);
-	memcpy(order, mods, n * sizeof(*mods));
-	qsort(order, n, sizeof(*order), desc_cmp);
-	for (i = 0; i < n; i++) {
-		g_debug("starting module %s", order[i]->name);
-		err = order[i]->init ? order[i]->init(ce) : 0;
-		if (err < 0) {
-			g_critical(
-			        "module %s failed to start: %s", order[i]->name, g_strerror(-err));
+	err = ce_module_order(mods, n, order, &error);
+	for (unsigned i = 0; !err && i < n; i++)
+		if ((err = start_one(ce, order[i])) < 0)
 			ce_engine_stop(ce);
-			break;
-		}
-		g_ptr_array_add(ce->running, (gpointer)order[i]);
-	}
 	g_free(order);
+out:
+	if (error) {
+		g_critical("%s", error->message);
+		g_error_free(error);
+	}
 	return err < 0 ? err : 0;
 }
 
@@ -318,30 +348,30 @@ int ce_engine_start(struct ce_engine *ce, const char *const *only)
 	return err;
 }
 
-/** Let the running modules exit, in the reverse of their start order. */
+/**
+ * Let the running modules exit, in the reverse of their start order; the
+ * services each provided leave the registry before its exit runs.
+ */
 void ce_engine_stop(struct ce_engine *ce)
 {
 	while (ce->running->len) {
-		const struct ce_module_desc *m =
-		        g_ptr_array_steal_index(ce->running, ce->running->len - 1);
+		struct running run =
+		        g_array_index(ce->running, struct running, ce->running->len - 1);
 
-		g_debug("stopping module %s", m->name);
-		if (m->exit)
-			m->exit(ce);
+		g_array_set_size(ce->running, ce->running->len - 1);
+		g_debug("stopping module %s", run.desc->name);
+		withdraw_all(ce, run.desc);
+		if (run.desc->exit)
+			run.desc->exit(ce, run.state);
 	}
 }
 
 /** Whether a module called @name is running in @ce. */
 bool ce_engine_module_running(const struct ce_engine *ce, const char *name)
 {
-	guint i;
-
-	for (i = 0; i < ce->running->len; i++) {
-		const struct ce_module_desc *m = g_ptr_array_index(ce->running, i);
-
-		if (!strcmp(m->name, name))
+	for (guint i = 0; i < ce->running->len; i++)
+		if (!strcmp(g_array_index(ce->running, struct running, i).desc->name, name))
 			return true;
-	}
 	return false;
 }
 
@@ -354,7 +384,47 @@ unsigned ce_engine_n_running(const struct ce_engine *ce)
 /** The @i-th running module, in start order, or NULL. */
 const struct ce_module_desc *ce_engine_running(const struct ce_engine *ce, unsigned i)
 {
-	return i < ce->running->len ? g_ptr_array_index(ce->running, i) : NULL;
+	return i < ce->running->len ? g_array_index(ce->running, struct running, i).desc : NULL;
+}
+
+/**
+ * Register @object as the service @name (a module in its init: the
+ * engine withdraws it when that module stops).  What @object is, and the
+ * calls that use it, the providing module's public header says.  Returns
+ * 0, -EINVAL (no object) or -EEXIST (the name is taken).
+ */
+int ce_engine_provide(struct ce_engine *ce, const char *name, void *object)
+{
+	struct service *sv;
+
+	if (!object)
+		return -EINVAL;
+	if (g_hash_table_contains(ce->services, name)) {
+		g_critical("service %s is provided twice", name);
+		return -EEXIST;
+	}
+	sv = g_new(struct service, 1);
+	sv->object = object;
+	sv->by = ce->starting;
+	g_hash_table_insert(ce->services, g_strdup(name), sv);
+	return 0;
+}
+
+/** Remove the service @name from the registry (nothing if there is none). */
+void ce_engine_withdraw(struct ce_engine *ce, const char *name)
+{
+	g_hash_table_remove(ce->services, name);
+}
+
+/**
+ * The service @name, or NULL when no running module provides it (its
+ * module is not started, or did not provide it in this configuration).
+ */
+void *ce_engine_service(const struct ce_engine *ce, const char *name)
+{
+	struct service *sv = g_hash_table_lookup(ce->services, name);
+
+	return sv ? sv->object : NULL;
 }
 
 /** The engine's bus (owned by the engine). */

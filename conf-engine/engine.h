@@ -1,4 +1,4 @@
-/* engine.h - the engine context handed to modules: bus, configuration, clock */
+/* engine.h - the engine context handed to modules: bus, configuration, clock, services */
 #ifndef CE_ENGINE_H
 #define CE_ENGINE_H
 
@@ -28,6 +28,18 @@ const struct ce_module_desc *ce_engine_module(unsigned i);
 int ce_engine_check_config(const struct ce_config *cfg, struct ce_config_report *rep);
 unsigned ce_engine_known_sections(struct ce_config_section_keys *known);
 bool ce_engine_module_running(const struct ce_engine *ce, const char *name);
+unsigned ce_engine_n_running(const struct ce_engine *ce);
+const struct ce_module_desc *ce_engine_running(const struct ce_engine *ce, unsigned i);
+
+/*
+ * The service registry: a module provides an object under a name (its
+ * own, as "store" or "conference") in its init, and others, which name
+ * that module in their requires, find it there.  Each module's public
+ * header has a typed accessor (ce_store_of(), ce_conference_service()).
+ */
+int ce_engine_provide(struct ce_engine *ce, const char *name, void *object);
+void ce_engine_withdraw(struct ce_engine *ce, const char *name);
+void *ce_engine_service(const struct ce_engine *ce, const char *name);
 
 struct ce_bus *ce_engine_bus(const struct ce_engine *ce);
 struct ce_config *ce_engine_config(const struct ce_engine *ce);
@@ -37,6 +49,7 @@ int ce_engine_make_state_dir(const struct ce_engine *ce, GError **err);
 int ce_engine_check_state_dir(const struct ce_config *cfg, GError **err);
 
 gint64 ce_engine_now(const struct ce_engine *ce);
+gint64 ce_engine_uptime(const struct ce_engine *ce);
 void ce_engine_set_clock(struct ce_engine *ce, ce_clock_h *clock, void *arg);
 
 void ce_engine_request_quit(struct ce_engine *ce, int code);

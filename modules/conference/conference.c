@@ -767,32 +767,45 @@ void ce_conf_free(struct ce_conf *conf)
 
 /* ---- the module: glue to the engine ---- */
 
-static struct ce_conf *s_conf;
-static void *s_media;
+/* The module's state, which the engine keeps: the rooms and the media they run on. */
+struct conference_mod {
+	struct ce_conf *conf;
+	void *media;
+};
 
-static int conference_init(struct ce_engine *ce)
+static void conference_exit(struct ce_engine *ce, void *state);
+
+/* Provides the rooms as the service "conference" (conference.h). */
+static int conference_init(struct ce_engine *ce, void **state)
 {
-	int err = ce_cmedia_glue_new(&s_media, ce_engine_config(ce));
+	struct conference_mod *mod = g_new0(struct conference_mod, 1);
+	int err = ce_cmedia_glue_new(&mod->media, ce_engine_config(ce));
 
 	if (!err)
-		err = ce_conf_new(&s_conf, ce_engine_bus(ce), ce_engine_config(ce),
-		        ce_cmedia_default_ops(), s_media);
+		err = ce_conf_new(&mod->conf, ce_engine_bus(ce), ce_engine_config(ce),
+		        ce_cmedia_default_ops(), mod->media);
+	if (!err) {
+		ce_conf_console_add(ce, mod->conf);
+		err = ce_engine_provide(ce, CE_CONFERENCE_SERVICE, mod->conf);
+	}
 	if (err) {
-		g_clear_pointer(&s_media, ce_cmedia_glue_free);
+		conference_exit(ce, mod);
 		return err;
 	}
-	ce_conf_console_add(ce, s_conf);
-	ce_conference_api_set(s_conf);
+	*state = mod;
 	return 0;
 }
 
-static void conference_exit(struct ce_engine *ce)
+static void conference_exit(struct ce_engine *ce, void *state)
 {
-	ce_conf_console_remove(ce);
-	ce_conference_api_set(NULL);
-	g_clear_pointer(&s_conf, ce_conf_free);
-	g_clear_pointer(&s_media, ce_cmedia_glue_free);
+	struct conference_mod *mod = state;
+
+	if (mod->conf)
+		ce_conf_console_remove(ce);
+	g_clear_pointer(&mod->conf, ce_conf_free);
+	g_clear_pointer(&mod->media, ce_cmedia_glue_free);
+	g_free(mod);
 }
 
-CE_MODULE_DEFINE_CONFIG(conference, CE_MODULE_PRIORITY_DEFAULT, conference_init, conference_exit,
-        conference_keys, NULL);
+CE_MODULE_DEFINE(
+        conference, .init = conference_init, .exit = conference_exit, .keys = conference_keys);

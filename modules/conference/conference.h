@@ -1,13 +1,23 @@
-/* conference.h - what other modules may ask of the conf/ rooms: prompts and recordings */
+/* conference.h - the service "conference": what other modules may ask of the conf/ rooms */
 #ifndef CE_CONFERENCE_H
 #define CE_CONFERENCE_H
 
 #include <stdbool.h>
 
 struct ce_conf;
+struct ce_engine;
 
 /*
- * These act on the rooms of the running conference module, on the main
+ * The conference module provides its rooms under this name; a module that
+ * uses them names "conference" in its requires (CE_WANTS when it copes
+ * without: the calls below then answer -ENODEV).
+ */
+#define CE_CONFERENCE_SERVICE "conference"
+
+struct ce_conf *ce_conference_service(struct ce_engine *ce);
+
+/*
+ * These act on the rooms of @conf (the service, NULL: none), on the main
  * loop; they never block (files are opened on the media I/O thread, and a
  * bad file is only logged).  @room is the room name without "conf/".
  *
@@ -27,7 +37,8 @@ struct ce_conf;
  * such room or leg), -EINVAL (no file, unknown tone), -ENOTCONN (the leg
  * has no audio yet), -ENOBUFS (that queue is full).
  */
-int ce_conference_play(const char *room, const char *file, const char *leg, bool others);
+int ce_conference_play(
+        struct ce_conf *conf, const char *room, const char *file, const char *leg, bool others);
 
 /*
  * Record the room's mix to @file (WAV; FLAC, AU or OGG by the extension;
@@ -37,8 +48,6 @@ int ce_conference_play(const char *room, const char *file, const char *leg, bool
  * first and Yate's "recording" notification; NULL stops.  Returns 0,
  * -ENODEV, -ENOENT or -EIO.
  */
-int ce_conference_record(const char *room, const char *file);
-
-void ce_conference_api_set(struct ce_conf *conf);
+int ce_conference_record(struct ce_conf *conf, const char *room, const char *file);
 
 #endif

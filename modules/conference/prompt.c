@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "conference.h"
+#include "engine.h"
 #include "leg.h"
 #include "media-glue.h"
 #include "message.h"
@@ -309,37 +310,36 @@ void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg)
 		ce_room_play(room, set->leave_prompt, NULL, false);
 }
 
-/* ---- the API other modules call (conference.h) ---- */
+/* ---- the service other modules call (conference.h) ---- */
 
-static struct ce_conf *s_api;
-
-/** Make @conf the one the ce_conference_* calls act on (NULL: none). */
-void ce_conference_api_set(struct ce_conf *conf)
+/** The rooms of @ce's conference module (the service "conference"), or NULL. */
+struct ce_conf *ce_conference_service(struct ce_engine *ce)
 {
-	s_api = conf;
+	return ce_engine_service(ce, CE_CONFERENCE_SERVICE);
 }
 
 /** See conference.h. */
-int ce_conference_play(const char *room, const char *file, const char *leg, bool others)
+int ce_conference_play(
+        struct ce_conf *conf, const char *room, const char *file, const char *leg, bool others)
 {
-	struct ce_room *r = s_api ? ce_room_find(s_api, room) : NULL;
+	struct ce_room *r = conf ? ce_room_find(conf, room) : NULL;
 	struct ce_leg *l = NULL;
 
-	if (!s_api)
+	if (!conf)
 		return -ENODEV;
 	if (!r)
 		return -ENOENT;
-	if (leg && !(l = ce_leg_find_seq(s_api, room, leg)))
+	if (leg && !(l = ce_leg_find_seq(conf, room, leg)))
 		return -ENOENT;
 	return ce_room_play(r, file, l, others);
 }
 
 /** See conference.h. */
-int ce_conference_record(const char *room, const char *file)
+int ce_conference_record(struct ce_conf *conf, const char *room, const char *file)
 {
-	struct ce_room *r = s_api ? ce_room_find(s_api, room) : NULL;
+	struct ce_room *r = conf ? ce_room_find(conf, room) : NULL;
 
-	if (!s_api)
+	if (!conf)
 		return -ENODEV;
 	if (!r)
 		return -ENOENT;

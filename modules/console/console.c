@@ -9,7 +9,6 @@
 #include "conf-engine/config.h"
 #include "console.h"
 #include "engine.h"
-#include "engine-private.h"
 #include "log.h"
 #include "message.h"
 #include "module.h"
@@ -31,11 +30,11 @@
 
 #define DEFAULT_PRIORITY 100
 
-/* What init added, for exit (one engine runs the module at a time). */
-static struct {
+/* What init added, for exit. */
+struct con {
 	int ids[3];
 	unsigned n_cmds; /* commands[] added so far */
-} con;
+};
 
 static void status_line(struct ce_engine *ce, GString *out)
 {
@@ -182,10 +181,15 @@ static int cmd_status(struct ce_engine *ce, int argc, char **argv, GString *out,
 	return 0;
 }
 
+/* "  schedule   running  requires store conference?" ('?': optional). */
 static void module_line(struct ce_engine *ce, const struct ce_module_desc *m, GString *out)
 {
-	g_string_append_printf(out, "  %-16s priority %5d  %s\r\n", m->name, m->priority,
+	g_string_append_printf(out, "  %-16s %s", m->name,
 	        ce_engine_module_running(ce, m->name) ? "running" : "stopped");
+	for (const struct ce_module_req *r = m->requires; r && r->name; r++)
+		g_string_append_printf(out, "%s%s%s", r == m->requires ? "  requires " : " ",
+		        r->name, r->optional ? "?" : "");
+	g_string_append(out, "\r\n");
 }
 
 static int cmd_modules(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
@@ -271,43 +275,45 @@ static const struct ce_config_key console_keys[] = {
         CE_KEY_END,
 };
 
-static void console_exit(struct ce_engine *ce);
+static void console_exit(struct ce_engine *ce, void *state);
 
-static int console_init(struct ce_engine *ce)
+static int console_init(struct ce_engine *ce, void **state)
 {
 	static const char *const names[] = {"engine.status", "engine.command", "engine.help"};
 	static ce_msg_h *const handlers[] = {on_status, on_command, on_help};
 	unsigned prio = (unsigned)ce_config_get_int(
 	        ce_engine_config(ce), "console", "priority", DEFAULT_PRIORITY, 0, G_MAXINT);
+	struct con *con = g_new0(struct con, 1);
 	int err = 0;
 	unsigned i;
 
-	for (con.n_cmds = 0; con.n_cmds < G_N_ELEMENTS(commands) && !err; con.n_cmds += !err) {
-		i = con.n_cmds;
+	for (con->n_cmds = 0; con->n_cmds < G_N_ELEMENTS(commands) && !err; con->n_cmds += !err) {
+		i = con->n_cmds;
 		err = ce_console_add(ce, commands[i].name, commands[i].usage, commands[i].help,
 		        commands[i].cmd, commands[i].complete, NULL);
 	}
 	for (i = 0; i < G_N_ELEMENTS(names) && err >= 0; i++)
-		err = con.ids[i] = ce_bus_install(
+		err = con->ids[i] = ce_bus_install(
 		        ce_engine_bus(ce), names[i], prio, NULL, NULL, 0, handlers[i], ce, NULL);
 	if (err < 0)
-		console_exit(ce);
+		console_exit(ce, g_steal_pointer(&con));
+	*state = con;
 	return err < 0 ? err : 0;
 }
 
-static void console_exit(struct ce_engine *ce)
+static void console_exit(struct ce_engine *ce, void *state)
 {
+	struct con *con = state;
 	unsigned i;
 
-	for (i = 0; i < G_N_ELEMENTS(con.ids); i++) {
-		if (con.ids[i] > 0)
-			ce_bus_uninstall(ce_engine_bus(ce), (unsigned)con.ids[i]);
-		con.ids[i] = 0;
+	for (i = 0; i < G_N_ELEMENTS(con->ids); i++) {
+		if (con->ids[i] > 0)
+			ce_bus_uninstall(ce_engine_bus(ce), (unsigned)con->ids[i]);
+		con->ids[i] = 0;
 	}
-	for (i = 0; i < con.n_cmds; i++)
+	for (i = 0; i < con->n_cmds; i++)
 		ce_console_remove(ce, commands[i].name);
-	con.n_cmds = 0;
+	g_free(con);
 }
 
-CE_MODULE_DEFINE_CONFIG(
-        console, CE_MODULE_PRIORITY_HIGH, console_init, console_exit, console_keys, NULL);
+CE_MODULE_DEFINE(console, .init = console_init, .exit = console_exit, .keys = console_keys);

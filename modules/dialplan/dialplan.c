@@ -33,7 +33,8 @@
 
 #define DEFAULT_PRIORITY 90
 
-static struct {
+/* The module's state, which the engine keeps. */
+struct dialplan {
 	struct ce_engine *ce;
 	struct ce_plan *plan;
 	char *file;
@@ -42,19 +43,20 @@ static struct {
 	bool console, status;
 	GCancellable *reload; /* a reload in progress */
 	guint64 routed, unrouted;
-} dp;
+};
 
 static enum ce_msg_result on_route(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
+	struct dialplan *dp = arg;
+
 	(void)d;
-	(void)arg;
-	if (!dp.plan)
+	if (!dp->plan)
 		return CE_MSG_CONTINUE;
-	if (ce_plan_route(dp.plan, msg)) {
-		dp.routed++;
+	if (ce_plan_route(dp->plan, msg)) {
+		dp->routed++;
 		return CE_MSG_HANDLED;
 	}
-	dp.unrouted++;
+	dp->unrouted++;
 	return CE_MSG_CONTINUE;
 }
 
@@ -89,21 +91,21 @@ static char *plan_file(const struct ce_config *cfg, bool *explicit)
 	return path;
 }
 
-static void set_plan(struct ce_plan *plan)
+static void set_plan(struct dialplan *dp, struct ce_plan *plan)
 {
-	ce_plan_free(dp.plan);
-	dp.plan = plan;
-	if (plan && !dp.handler) {
-		dp.handler = ce_bus_install(ce_engine_bus(dp.ce), "call.route", dp.prio, NULL, NULL,
-		        0, on_route, NULL, NULL);
-		if (dp.handler < 0) {
-			g_critical("cannot install call.route: %s", g_strerror(-dp.handler));
-			dp.handler = 0;
+	ce_plan_free(dp->plan);
+	dp->plan = plan;
+	if (plan && !dp->handler) {
+		dp->handler = ce_bus_install(ce_engine_bus(dp->ce), "call.route", dp->prio, NULL,
+		        NULL, 0, on_route, dp, NULL);
+		if (dp->handler < 0) {
+			g_critical("cannot install call.route: %s", g_strerror(-dp->handler));
+			dp->handler = 0;
 		}
 	}
 	if (plan)
-		g_message("dialplan %s: %u contexts, %u rules, call.route at priority %u", dp.file,
-		        ce_plan_n_contexts(plan), ce_plan_n_rules(plan), dp.prio);
+		g_message("dialplan %s: %u contexts, %u rules, call.route at priority %u", dp->file,
+		        ce_plan_n_contexts(plan), ce_plan_n_rules(plan), dp->prio);
 }
 
 static void reload_thread(GTask *task, gpointer src, gpointer data, GCancellable *cancel)
@@ -119,48 +121,49 @@ static void reload_thread(GTask *task, gpointer src, gpointer data, GCancellable
 		g_task_return_pointer(task, plan, (GDestroyNotify)ce_plan_free);
 }
 
+/* @data: the module's state, not to be touched once the reload is cancelled. */
 static void reload_done(GObject *src, GAsyncResult *res, gpointer data)
 {
 	GCancellable *cancel = g_task_get_cancellable(G_TASK(res));
+	struct dialplan *dp = data;
 	GError *err = NULL;
 	struct ce_plan *plan;
 
 	(void)src;
-	(void)data;
 	plan = g_task_propagate_pointer(G_TASK(res), &err);
 	if (g_cancellable_is_cancelled(cancel)) { /* the module stopped meanwhile */
 		ce_plan_free(plan);
 		g_clear_error(&err);
 		return;
 	}
-	g_clear_object(&dp.reload);
+	g_clear_object(&dp->reload);
 	if (!plan) {
 		g_warning("dialplan reload failed, the previous dialplan stays: %s", err->message);
 		g_error_free(err);
 		return;
 	}
-	set_plan(plan);
+	set_plan(dp, plan);
 }
 
 static int cmd_reload(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
+	struct dialplan *dp = arg;
 	GTask *task;
 
 	(void)ce;
-	(void)arg;
 	if (argc != 1 || strcmp(argv[0], "dialplan"))
 		return -EINVAL;
-	if (dp.reload) {
+	if (dp->reload) {
 		g_string_append(out, "dialplan reload already in progress\r\n");
 		return 0;
 	}
-	dp.reload = g_cancellable_new();
-	task = g_task_new(NULL, dp.reload, reload_done, NULL);
-	g_task_set_task_data(task, g_strdup(dp.file), g_free);
+	dp->reload = g_cancellable_new();
+	task = g_task_new(NULL, dp->reload, reload_done, dp);
+	g_task_set_task_data(task, g_strdup(dp->file), g_free);
 	g_task_run_in_thread(task, reload_thread);
 	g_object_unref(task);
 	g_string_append_printf(
-	        out, "reloading dialplan %s (the result goes to the log)\r\n", dp.file);
+	        out, "reloading dialplan %s (the result goes to the log)\r\n", dp->file);
 	return 0;
 }
 
@@ -175,70 +178,75 @@ static void complete_reload(
 
 static void status(struct ce_engine *ce, GString *out, void *arg)
 {
+	const struct dialplan *dp = arg;
+
 	(void)ce;
-	(void)arg;
 	g_string_append_printf(out,
 	        "dialplan_rules=%u,routed=%" G_GUINT64_FORMAT ",unrouted=%" G_GUINT64_FORMAT,
-	        ce_plan_n_rules(dp.plan), dp.routed, dp.unrouted);
-	if (dp.reload)
+	        ce_plan_n_rules(dp->plan), dp->routed, dp->unrouted);
+	if (dp->reload)
 		g_string_append(out, ",reloading=yes");
 }
 
-static void dialplan_exit(struct ce_engine *ce);
+static void dialplan_exit(struct ce_engine *ce, void *state);
 
-static int dialplan_init(struct ce_engine *ce)
+static int dialplan_init(struct ce_engine *ce, void **state)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
+	struct dialplan *dp = g_new0(struct dialplan, 1);
 	struct ce_plan *plan = NULL;
 	GError *err = NULL;
 	bool explicit;
 	int r = 0;
 
-	dp.ce = ce;
-	dp.prio = (unsigned)ce_config_get_int(
+	dp->ce = ce;
+	dp->prio = (unsigned)ce_config_get_int(
 	        cfg, "dialplan", "priority", DEFAULT_PRIORITY, 0, G_MAXINT);
-	dp.file = plan_file(cfg, &explicit);
-	if (!dp.prio) {
+	dp->file = plan_file(cfg, &explicit);
+	if (!dp->prio) {
 		g_message("dialplan disabled ([dialplan] priority=0)");
 		goto out;
 	}
-	if (!explicit && !g_file_test(dp.file, G_FILE_TEST_EXISTS)) {
-		g_message("no %s: dialplan idle until \"conf reload dialplan\"", dp.file);
-	} else if ((r = load_plan(dp.file, &plan, &err)) < 0) {
+	if (!explicit && !g_file_test(dp->file, G_FILE_TEST_EXISTS)) {
+		g_message("no %s: dialplan idle until \"conf reload dialplan\"", dp->file);
+	} else if ((r = load_plan(dp->file, &plan, &err)) < 0) {
 		g_critical("cannot load the dialplan: %s", err->message);
 		g_error_free(err);
 		goto out;
 	}
-	set_plan(plan);
+	set_plan(dp, plan);
 	r = ce_console_add(ce, "reload", "dialplan", "Re-read the dialplan file", cmd_reload,
-	        complete_reload, NULL);
-	dp.console = r == 0;
+	        complete_reload, dp);
+	dp->console = r == 0;
 	if (r == 0)
-		r = ce_console_add_status(ce, "dialplan", status, NULL);
-	dp.status = r == 0;
+		r = ce_console_add_status(ce, "dialplan", status, dp);
+	dp->status = r == 0;
 	if (r < 0)
 		g_critical("cannot add the console command or status: %s", g_strerror(-r));
 out:
 	if (r < 0)
-		dialplan_exit(ce);
+		dialplan_exit(ce, g_steal_pointer(&dp));
+	*state = dp;
 	return r;
 }
 
-static void dialplan_exit(struct ce_engine *ce)
+static void dialplan_exit(struct ce_engine *ce, void *state)
 {
-	if (dp.handler > 0)
-		ce_bus_uninstall(ce_engine_bus(ce), (unsigned)dp.handler);
-	if (dp.console)
+	struct dialplan *dp = state;
+
+	if (dp->handler > 0)
+		ce_bus_uninstall(ce_engine_bus(ce), (unsigned)dp->handler);
+	if (dp->console)
 		ce_console_remove(ce, "reload");
-	if (dp.status)
+	if (dp->status)
 		ce_console_remove_status(ce, "dialplan");
-	if (dp.reload) {
-		g_cancellable_cancel(dp.reload);
-		g_object_unref(dp.reload);
+	if (dp->reload) {
+		g_cancellable_cancel(dp->reload);
+		g_object_unref(dp->reload);
 	}
-	ce_plan_free(dp.plan);
-	g_free(dp.file);
-	memset(&dp, 0, sizeof(dp));
+	ce_plan_free(dp->plan);
+	g_free(dp->file);
+	g_free(dp);
 }
 
 /* --check-config: the dialplan file parses, as dialplan_init() would load it. */
@@ -266,5 +274,5 @@ static const struct ce_config_key dialplan_keys[] = {
         CE_KEY_END,
 };
 
-CE_MODULE_DEFINE_CONFIG(dialplan, CE_MODULE_PRIORITY_DEFAULT, dialplan_init, dialplan_exit,
-        dialplan_keys, dialplan_check);
+CE_MODULE_DEFINE(dialplan, .init = dialplan_init, .exit = dialplan_exit, .keys = dialplan_keys,
+        .check = dialplan_check);

@@ -55,8 +55,6 @@ struct monitor {
 	GString *line;
 };
 
-static struct monitor *s_mon;
-
 static enum ce_event_kind store_kind(enum ce_mon_kind k)
 {
 	static const enum ce_event_kind map[CE_MON_N_KINDS] = {
@@ -608,7 +606,7 @@ static void monitor_free(struct monitor *m)
 	g_free(m);
 }
 
-static int monitor_init(struct ce_engine *ce)
+static int monitor_init(struct ce_engine *ce, void **state)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
 	struct monitor *m = g_new0(struct monitor, 1);
@@ -648,14 +646,20 @@ out:
 		monitor_free(m);
 		m = NULL;
 	}
-	s_mon = m;
+	*state = m;
 	return err;
 }
 
-static void monitor_exit(struct ce_engine *ce)
+static void monitor_exit(struct ce_engine *ce, void *state)
 {
-	g_clear_pointer(&s_mon, monitor_free);
+	monitor_free(state);
 }
 
-CE_MODULE_DEFINE_CONFIG(
-        monitor, CE_MODULE_PRIORITY_LOW, monitor_init, monitor_exit, monitor_keys, monitor_check);
+/*
+ * The store keeps the events when it runs.  The monitor starts after the
+ * modules whose messages it records, so that its watchers see a message
+ * after theirs and it stops first.
+ */
+CE_MODULE_DEFINE(monitor, .init = monitor_init, .exit = monitor_exit, .keys = monitor_keys,
+        .check = monitor_check,
+        .requires = CE_REQUIRES(CE_WANTS("store"), CE_WANTS("conference"), CE_WANTS("schedule")));

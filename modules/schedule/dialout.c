@@ -53,7 +53,17 @@
 static const char *const retryable[] = {"busy", "noanswer", "offline", "congestion", "timeout",
         "failure", "noconn", "service-unavailable"};
 
-static guint serial;
+/* The store's answer with the participants of a conference about to start. */
+struct participants_of {
+	struct sched_ref *ref;
+	gint64 conference_id;
+};
+
+/* What Yate's answer to a dial-out finds its attempt by. */
+struct attempt {
+	struct sched_ref *ref;
+	guint attempt;
+};
 
 /** ce_sched_dialout_free() - GDestroyNotify of a dial-out */
 void ce_sched_dialout_free(gpointer data)
@@ -160,12 +170,16 @@ static const char *refusal(const struct ce_msg *msg)
 	return ce_msg_get(msg, "handlers") ? "noroute" : "failure";
 }
 
+/* @arg: a struct attempt, freed here. */
 static void on_answer(struct ce_msg *msg, bool handled, void *arg)
 {
-	struct sched *s = ce_sched_get();
-	struct dialout *d = s ? by_serial(s, GPOINTER_TO_UINT(arg)) : NULL;
+	struct attempt *a = arg;
+	struct sched *s = a->ref->s;
+	struct dialout *d = s ? by_serial(s, a->attempt) : NULL;
 	const char *id = ce_msg_get(msg, "id");
 
+	ce_sched_ref_drop(a->ref);
+	g_free(a);
 	if (!d || d->gone)
 		return;
 	if (handled && id && g_str_has_prefix(id, "dumb/")) {
@@ -187,11 +201,14 @@ static void on_answer(struct ce_msg *msg, bool handled, void *arg)
 
 static void dial(struct sched *s, struct dialout *d, const struct ce_conference *c)
 {
+	struct attempt *a = g_new(struct attempt, 1);
 	struct ce_msg *m;
 
 	d->retry_at = 0;
 	d->answered = false;
-	d->attempt = ++serial;
+	d->attempt = ++s->attempts;
+	a->ref = ce_sched_ref(s);
+	a->attempt = d->attempt;
 	ce_msg_new(&m, "call.execute");
 	ce_msg_set(m, "callto", "dumb/");
 	/* Yate's dumb driver refuses a call with no target=, even with direct= */
@@ -212,14 +229,16 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 	ce_msg_set(m, "participant_number", d->address);
 	ce_msg_set(m, "participant_direction", "out");
 	g_info("dialling %s (%s) into room %s", d->address, d->name ? d->name : "", c->room);
-	ce_bus_send(s->bus, m, s->set.dial_timeout_ms, on_answer, GUINT_TO_POINTER(d->attempt));
+	ce_bus_send(s->bus, m, s->set.dial_timeout_ms, on_answer, a);
 	ce_msg_unref(m);
 }
 
+/* @arg: a struct participants_of. */
 static void on_parts(int err, GPtrArray *parts, void *arg)
 {
-	struct sched *s = ce_sched_get();
-	struct sconf *sc = s ? ce_sched_find(s, *(gint64 *)arg) : NULL;
+	struct participants_of *q = arg;
+	struct sched *s = q->ref->s;
+	struct sconf *sc = s ? ce_sched_find(s, q->conference_id) : NULL;
 
 	if (!sc || sc->ended)
 		return;
@@ -246,15 +265,25 @@ static void on_parts(int err, GPtrArray *parts, void *arg)
 	}
 }
 
+static void participants_of_free(gpointer data)
+{
+	struct participants_of *q = data;
+
+	ce_sched_ref_drop(q->ref);
+	g_free(q);
+}
+
 /** ce_sched_dial_start() - read the participants of @sc and dial those marked dial_out */
 void ce_sched_dial_start(struct sched *s, struct sconf *sc)
 {
 	struct ce_store *st = ce_store_of(s->ce);
-	gint64 *id = g_new(gint64, 1);
+	struct participants_of *q = g_new(struct participants_of, 1);
 
-	*id = sc->c->id;
-	if (!st || ce_store_list_participants(st, *id, on_parts, id, g_free) < 0)
-		g_free(id);
+	q->ref = ce_sched_ref(s);
+	q->conference_id = sc->c->id;
+	if (!st || ce_store_list_participants(
+	                   st, q->conference_id, on_parts, q, participants_of_free) < 0)
+		participants_of_free(q);
 }
 
 /** ce_sched_dial_run() - redial what is due at @now, forget what is over */

@@ -59,8 +59,18 @@ struct dialout {
 	bool gone;
 };
 
+/*
+ * What an answer that can arrive after the module stopped (the store's,
+ * Yate's) holds instead of the module: s is NULL once the module stopped.
+ */
+struct sched_ref {
+	gint refs;
+	struct sched *s;
+};
+
 struct sched {
 	struct ce_engine *ce;
+	struct sched_ref *self; /* NULLed and dropped when the module stops */
 	struct ce_bus *bus;
 	struct sched_settings set;
 	GHashTable *confs;   /* conference id (gint64 *) -> struct sconf */
@@ -72,12 +82,14 @@ struct sched {
 	guint tick_id;
 	gint64 next_poll;
 	bool polling;
-	bool repoll; /* a poll was asked for while one ran */
+	bool repoll;    /* a poll was asked for while one ran */
+	guint attempts; /* dial-out attempts made, numbering them */
 	guint64 admitted, refused, dialled, dial_failed, ended;
 };
 
 /* schedule.c */
-struct sched *ce_sched_get(void);
+struct sched_ref *ce_sched_ref(struct sched *s);
+void ce_sched_ref_drop(gpointer ref);
 void ce_sched_send(struct sched *s, struct ce_msg *msg);
 
 /* admit.c */

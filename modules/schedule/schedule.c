@@ -16,13 +16,20 @@
 
 #define SECTION "schedule"
 
-/* One engine per process, as for the store module. */
-static struct sched *mod;
-
-/** ce_sched_get() - the running module's state, or NULL */
-struct sched *ce_sched_get(void)
+/** ce_sched_ref() - a reference to what finds @s while the module runs (see struct sched_ref) */
+struct sched_ref *ce_sched_ref(struct sched *s)
 {
-	return mod;
+	g_atomic_int_inc(&s->self->refs);
+	return s->self;
+}
+
+/** ce_sched_ref_drop() - drop a reference from ce_sched_ref() (a GDestroyNotify) */
+void ce_sched_ref_drop(gpointer ref)
+{
+	struct sched_ref *r = ref;
+
+	if (g_atomic_int_dec_and_test(&r->refs))
+		g_free(r);
 }
 
 static void sent(struct ce_msg *msg, bool handled, void *arg)
@@ -111,12 +118,9 @@ static void on_watch(struct ce_msg *msg, bool handled, void *arg)
 
 static void status(struct ce_engine *ce, GString *out, void *arg)
 {
-	struct sched *s = mod;
+	struct sched *s = arg;
 
 	(void)ce;
-	(void)arg;
-	if (!s)
-		return;
 	g_string_append_printf(out,
 	        "schedule_active=%u,schedule_admitted=%" G_GUINT64_FORMAT
 	        ",schedule_refused=%" G_GUINT64_FORMAT ",schedule_dialled=%" G_GUINT64_FORMAT
@@ -152,16 +156,13 @@ static void show_one(GString *out, const struct sconf *sc, gint64 now)
 /* "conf schedule": the conferences being tracked. */
 static int cmd_schedule(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
-	struct sched *s = mod;
+	struct sched *s = arg;
 	GHashTableIter it;
 	gpointer v;
 
 	(void)ce;
 	(void)argc;
 	(void)argv;
-	(void)arg;
-	if (!s)
-		return -ENOENT;
 	g_string_append_printf(
 	        out, "%u scheduled conferences tracked\r\n", g_hash_table_size(s->confs));
 	g_hash_table_iter_init(&it, s->confs);
@@ -201,6 +202,8 @@ static void sched_free(struct sched *s)
 	g_free(s->set.notify_prefix);
 	g_free(s->set.end_reason);
 	g_free(s->set.pin_param);
+	s->self->s = NULL;
+	ce_sched_ref_drop(s->self);
 	g_free(s);
 }
 
@@ -211,6 +214,9 @@ static int sched_new(struct sched **sp, struct ce_engine *ce)
 	int r = 0;
 
 	s->ce = ce;
+	s->self = g_new0(struct sched_ref, 1);
+	s->self->refs = 1;
+	s->self->s = s;
 	s->bus = ce_engine_bus(ce);
 	load_settings(&s->set, ce_engine_config(ce));
 	s->confs = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, ce_sched_sconf_free);
@@ -232,62 +238,79 @@ out:
 	return r;
 }
 
-static int schedule_init(struct ce_engine *ce)
+static void schedule_exit(struct ce_engine *ce, void *state);
+
+/* Provides itself as the service "schedule" (schedule.h). */
+static int schedule_init(struct ce_engine *ce, void **state)
 {
+	struct sched *s = NULL;
 	int r;
 
 	if (!ce_store_of(ce)) {
 		g_message("no store: schedule/ targets are refused, no timers, no dial-out");
 	}
-	r = sched_new(&mod, ce);
+	r = sched_new(&s, ce);
 	if (r < 0) {
 		g_critical("cannot start the schedule module: %s", g_strerror(-r));
 		return r;
 	}
-	r = ce_console_add_status(ce, SECTION, status, NULL);
+	r = ce_console_add_status(ce, SECTION, status, s);
 	if (r == 0) {
 		r = ce_console_add(ce, SECTION, SECTION,
 		        "List the scheduled conferences being tracked (waiting, running, ended)",
-		        cmd_schedule, NULL, NULL);
+		        cmd_schedule, NULL, s);
 		if (r < 0)
 			ce_console_remove_status(ce, SECTION);
 	}
 	if (r < 0) {
-		sched_free(g_steal_pointer(&mod));
+		sched_free(s);
 		return r;
 	}
-	ce_sched_poll(mod);
+	if ((r = ce_engine_provide(ce, SECTION, s)) < 0) {
+		schedule_exit(ce, s);
+		return r;
+	}
+	ce_sched_poll(s);
+	*state = s;
 	return 0;
 }
 
-static void schedule_exit(struct ce_engine *ce)
+static void schedule_exit(struct ce_engine *ce, void *state)
 {
-	if (!mod)
-		return;
 	ce_console_remove(ce, SECTION);
 	ce_console_remove_status(ce, SECTION);
-	sched_free(g_steal_pointer(&mod));
+	sched_free(state);
 }
 
 /** ce_schedule_tick() - evaluate timers, dial-outs and the store poll now (tests' fake clock) */
 void ce_schedule_tick(struct ce_engine *ce)
 {
-	if (mod && mod->ce == ce)
-		ce_sched_run(mod, ce_engine_now(ce));
+	struct sched *s = ce_engine_service(ce, SECTION);
+
+	if (s)
+		ce_sched_run(s, ce_engine_now(ce));
 }
 
 /** ce_schedule_poll() - read the conferences around now from the store at once */
 void ce_schedule_poll(struct ce_engine *ce)
 {
-	if (mod && mod->ce == ce)
-		ce_sched_poll(mod);
+	struct sched *s = ce_engine_service(ce, SECTION);
+
+	if (s)
+		ce_sched_poll(s);
 }
 
 /** ce_schedule_n_active() - conferences being tracked (near, running or just ended) */
 unsigned ce_schedule_n_active(struct ce_engine *ce)
 {
-	return mod && mod->ce == ce ? g_hash_table_size(mod->confs) : 0;
+	struct sched *s = ce_engine_service(ce, SECTION);
+
+	return s ? g_hash_table_size(s->confs) : 0;
 }
 
-CE_MODULE_DEFINE_CONFIG(
-        schedule, CE_MODULE_PRIORITY_DEFAULT, schedule_init, schedule_exit, schedule_keys, NULL);
+/*
+ * The store holds the conferences; the conference module, when it runs,
+ * plays the schedule's prompts (a room Yate runs only loses them).
+ */
+CE_MODULE_DEFINE(schedule, .init = schedule_init, .exit = schedule_exit, .keys = schedule_keys,
+        .requires = CE_REQUIRES(CE_NEEDS("store"), CE_WANTS("conference")));

@@ -37,9 +37,9 @@
 
 /* Play a shipped prompt to the whole room; a room without the conference
  * module (or without audio yet) only loses the announcement. */
-static void announce(const struct sconf *sc, const char *prompt)
+static void announce(struct sched *s, const struct sconf *sc, const char *prompt)
 {
-	int e = ce_conference_play(sc->c->room, prompt, NULL, false);
+	int e = ce_conference_play(ce_conference_service(s->ce), sc->c->room, prompt, NULL, false);
 
 	if (e)
 		g_info("room %s: prompt %s not played: %s", sc->c->room, prompt, g_strerror(-e));
@@ -135,7 +135,10 @@ static void end_alert(struct sched *s, struct sconf *sc, gint64 now)
 	ce_msg_setf(m, "conference_id", "%" G_GINT64_FORMAT, sc->c->id);
 	ce_msg_setf(m, "remaining", "%" G_GINT64_FORMAT, left);
 	ce_sched_send(s, m);
-	announce(sc, left <= 90 ? "end-1min.wav" : left <= 400 ? "end-5min.wav" : "end-10min.wav");
+	announce(s, sc,
+	        left <= 90    ? "end-1min.wav"
+	        : left <= 400 ? "end-5min.wav"
+	                      : "end-10min.wav");
 	g_free(detail);
 }
 
@@ -157,6 +160,13 @@ static void end_conf(struct sched *s, struct sconf *sc, gint64 now, const char *
 	g_message(
 	        "conference %" G_GINT64_FORMAT " room %s: ended (%s)", sc->c->id, sc->c->room, why);
 	add_event(s, sc, CE_EVENT_END, now, why);
+	/*
+	 * On the bus, not through the conference service that plays the
+	 * prompts: this one call.drop reaches whoever runs conf/ROOM (the
+	 * conference module's handler, else Yate's own conference module when
+	 * ours is not loaded), and the monitor's local handler learns the
+	 * reason from it before the legs go.
+	 */
 	ce_msg_new(&m, "call.drop");
 	ce_msg_setf(m, "id", "conf/%s", sc->c->room);
 	ce_msg_set(m, "reason", why);
@@ -181,7 +191,7 @@ static void run_one(struct sched *s, struct sconf *sc, gint64 now)
 	}
 	if (!sc->announced && sc->live && now >= end - ENDED_LEAD) {
 		sc->announced = true;
-		announce(sc, "ended.wav");
+		announce(s, sc, "ended.wav");
 	}
 	if (!sc->started && now >= c->starts_at && now < c->ends_at) {
 		sc->started = true;
@@ -212,11 +222,11 @@ void ce_sched_run(struct sched *s, gint64 now)
 	ce_sched_dial_run(s, now);
 }
 
+/* @arg: a struct sched_ref. */
 static void on_list(int err, GPtrArray *rows, void *arg)
 {
-	struct sched *s = ce_sched_get();
+	struct sched *s = ((struct sched_ref *)arg)->s;
 
-	(void)arg;
 	if (!s)
 		return;
 	s->polling = false;
@@ -241,13 +251,17 @@ void ce_sched_poll(struct sched *s)
 	struct ce_store *st = ce_store_of(s->ce);
 	gint64 now = CLAMP(ce_engine_now(s->ce), CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	gint64 ahead = 2 * (gint64)s->set.poll_s * G_USEC_PER_SEC;
+	struct sched_ref *ref;
 
 	s->next_poll = now + (gint64)s->set.poll_s * G_USEC_PER_SEC;
 	if (s->polling)
 		s->repoll = true; /* rows written meanwhile must be seen */
 	if (!st || s->polling)
 		return;
-	if (ce_store_list_conferences(st, now - KEEP_AFTER_END, now + ahead, on_list, NULL, NULL) ==
-	        0)
+	ref = ce_sched_ref(s);
+	if (ce_store_list_conferences(
+	            st, now - KEEP_AFTER_END, now + ahead, on_list, ref, ce_sched_ref_drop) == 0)
 		s->polling = true;
+	else
+		ce_sched_ref_drop(ref);
 }

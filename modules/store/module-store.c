@@ -10,7 +10,9 @@
  * than the engine stops the start with the reason.  A database that is
  * only away (PostgreSQL down, an SQLite file locked by another process or
  * failing with an I/O error) does not: the store starts down and retries
- * with back-off.  Other modules reach the store with ce_store_of().
+ * with back-off.  The module provides the store as the service "store"
+ * (none without [store]); other modules, which require "store", reach it
+ * with ce_store_of().
  *
  *   [store]
  *   backend=sqlite                 ; or postgresql
@@ -37,17 +39,20 @@
 
 #define SECTION "store"
 
-static struct {
-	struct ce_engine *ce;
+/* The module's state, which the engine keeps. */
+struct mod {
 	struct ce_store *st;
 	bool console;
 	bool status;
-} mod;
+};
 
-/** ce_store_of() - the store of @ce, or NULL when [store] is not configured */
+/**
+ * ce_store_of() - the store of @ce (its "store" service), or NULL when the
+ * store module does not run or [store] is not configured
+ */
 struct ce_store *ce_store_of(struct ce_engine *ce)
 {
-	return mod.ce == ce ? mod.st : NULL;
+	return ce_engine_service(ce, SECTION);
 }
 
 /*
@@ -118,15 +123,15 @@ static int read_options(struct ce_engine *ce, struct ce_store_options *o, GError
 
 static void status(struct ce_engine *ce, GString *out, void *arg)
 {
-	ce_store_status(mod.st, out);
+	ce_store_status(arg, out);
 }
 
 static int cmd_store(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
 {
-	char *e = ce_store_last_error(mod.st);
+	char *e = ce_store_last_error(arg);
 	GString *s = g_string_new(NULL);
 
-	ce_store_status(mod.st, s);
+	ce_store_status(arg, s);
 	g_strdelimit(s->str, ",", ' ');
 	g_string_append_printf(out, "%s\r\nlast error: %s\r\n", s->str, e ? e : "none");
 	g_string_free(s, TRUE);
@@ -134,12 +139,13 @@ static int cmd_store(struct ce_engine *ce, int argc, char **argv, GString *out, 
 	return 0;
 }
 
-static void store_exit(struct ce_engine *ce);
+static void store_exit(struct ce_engine *ce, void *state);
 
-static int store_init(struct ce_engine *ce)
+static int store_init(struct ce_engine *ce, void **state)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
 	struct ce_store_options o = {0};
+	struct mod *mod;
 	GError *err = NULL;
 	int r = 0;
 
@@ -147,10 +153,11 @@ static int store_init(struct ce_engine *ce)
 		g_message("no [store] section: scheduled conferences are disabled");
 		return 0;
 	}
+	mod = g_new0(struct mod, 1);
 	o.node = ce_engine_node(ce);
 	r = read_options(ce, &o, &err);
 	if (r == 0)
-		r = ce_store_new(&mod.st, &o, NULL, &err);
+		r = ce_store_new(&mod->st, &o, NULL, &err);
 	g_free((char *)o.sqlite_path);
 	g_free((char *)o.spool_dir);
 	if (r < 0) {
@@ -158,27 +165,33 @@ static int store_init(struct ce_engine *ce)
 		g_error_free(err);
 		goto out;
 	}
-	mod.ce = ce;
 	r = ce_console_add(ce, "store", "store", "Show the database store and its last error",
-	        cmd_store, NULL, NULL);
-	mod.console = r == 0;
+	        cmd_store, NULL, mod->st);
+	mod->console = r == 0;
 	if (r == 0)
-		r = ce_console_add_status(ce, "store", status, NULL);
-	mod.status = r == 0;
+		r = ce_console_add_status(ce, "store", status, mod->st);
+	mod->status = r == 0;
+	if (r == 0)
+		r = ce_engine_provide(ce, SECTION, mod->st);
 out:
 	if (r < 0)
-		store_exit(ce);
+		store_exit(ce, g_steal_pointer(&mod));
+	*state = mod;
 	return r;
 }
 
-static void store_exit(struct ce_engine *ce)
+static void store_exit(struct ce_engine *ce, void *state)
 {
-	if (mod.console)
+	struct mod *mod = state;
+
+	if (!mod)
+		return;
+	if (mod->console)
 		ce_console_remove(ce, "store");
-	if (mod.status)
+	if (mod->status)
 		ce_console_remove_status(ce, "store");
-	ce_store_free(mod.st);
-	memset(&mod, 0, sizeof(mod));
+	ce_store_free(mod->st);
+	g_free(mod);
 }
 
 /*
@@ -256,5 +269,5 @@ static const struct ce_config_key store_keys[] = {
         CE_KEY_END,
 };
 
-CE_MODULE_DEFINE_CONFIG(
-        store, CE_MODULE_PRIORITY_HIGH + 10, store_init, store_exit, store_keys, store_check);
+CE_MODULE_DEFINE(
+        store, .init = store_init, .exit = store_exit, .keys = store_keys, .check = store_check);

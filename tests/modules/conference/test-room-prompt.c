@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include "conf-fixture.h"
+#include "engine.h"
 #include "modules/conference/conference.h"
 
 #define CONF "[conference]\nprompts_dir=/p\nprompt_dirs=/abs, /snd\n"
@@ -219,27 +220,43 @@ static void test_api(void)
 {
 	struct fx *fx = fx_new(CONF);
 
-	g_assert_cmpint(ce_conference_play("r", "ended.wav", NULL, false), ==, -ENODEV);
-	ce_conference_api_set(fx->conf);
+	g_assert_cmpint(ce_conference_play(NULL, "r", "ended.wav", NULL, false), ==, -ENODEV);
 	fx_join(fx, "r", "sip/1", 1, "lonely=true");
 	g_string_truncate(fx->plays, 0);
-	g_assert_cmpint(ce_conference_play("r", "end-5min.wav", NULL, false), ==, 0);
-	g_assert_cmpint(ce_conference_play("r", "/abs/x.wav", "dumb/1", false), ==, 0);
-	g_assert_cmpint(ce_conference_play("r", "x.wav", "sip/1", true), ==, 0);
-	g_assert_cmpint(ce_conference_play("r", "x.wav", "dumb/9", false), ==, -ENOENT);
-	g_assert_cmpint(ce_conference_play("nosuch", "x.wav", NULL, false), ==, -ENOENT);
-	g_assert_cmpint(ce_conference_play("r", "-", NULL, false), ==, -EINVAL);
-	g_assert_cmpint(ce_conference_play("r", "tone/nosuch", NULL, false), ==, -EINVAL);
-	g_assert_cmpint(ce_conference_play("r", "tone/ring", NULL, false), ==, 0);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "end-5min.wav", NULL, false), ==, 0);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "/abs/x.wav", "dumb/1", false), ==, 0);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "x.wav", "sip/1", true), ==, 0);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "x.wav", "dumb/9", false), ==, -ENOENT);
+	g_assert_cmpint(ce_conference_play(fx->conf, "nosuch", "x.wav", NULL, false), ==, -ENOENT);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "-", NULL, false), ==, -EINVAL);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "tone/nosuch", NULL, false), ==, -EINVAL);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "tone/ring", NULL, false), ==, 0);
 	expect_plays(fx, "room:/p/end-5min.wav\nleg dumb/1:/abs/x.wav\nothers dumb/1:/p/x.wav\n"
 	                 "room:tone/ring@5000\n");
-	g_assert_cmpint(ce_conference_record("r", "a.wav"), ==, 0);
+	g_assert_cmpint(ce_conference_record(fx->conf, "r", "a.wav"), ==, 0);
 	g_assert_cmpstr(fx->record, ==, fx_path(fx, "a.wav"));
-	g_assert_cmpint(ce_conference_record("r", NULL), ==, 0);
+	g_assert_cmpint(ce_conference_record(fx->conf, "r", NULL), ==, 0);
 	g_assert_null(fx->record);
-	g_assert_cmpint(ce_conference_record("nosuch", "/tmp/a.wav"), ==, -ENOENT);
-	ce_conference_api_set(NULL);
+	g_assert_cmpint(ce_conference_record(fx->conf, "nosuch", "/tmp/a.wav"), ==, -ENOENT);
+	g_assert_cmpint(ce_conference_record(NULL, "r", "/tmp/a.wav"), ==, -ENODEV);
 	fx_free(fx);
+}
+
+/* The running module provides its rooms as the service "conference", and withdraws them. */
+static void test_service(void)
+{
+	const char *const only[] = {"conference", NULL};
+	struct ce_engine *ce;
+
+	g_assert_cmpint(ce_engine_new(&ce, NULL), ==, 0);
+	g_assert_null(ce_conference_service(ce));
+	g_assert_cmpint(ce_engine_start(ce, only), ==, 0);
+	g_assert_nonnull(ce_conference_service(ce));
+	g_assert_cmpint(ce_conference_play(ce_conference_service(ce), "r", "x.wav", NULL, false),
+	        ==, -ENOENT);
+	ce_engine_stop(ce);
+	g_assert_null(ce_conference_service(ce));
+	ce_engine_free(ce);
 }
 
 static void test_names(void)
@@ -499,9 +516,7 @@ static void test_play_confined(void)
 	expect_play_refused(fx, "../../etc/passwd", "'..'");
 	expect_play_refused(fx, "/p/../etc/passwd", "'..'");
 	expect_play_refused(fx, "/pp/x.wav", "outside"); /* a sibling with the same prefix */
-	ce_conference_api_set(fx->conf);
-	g_assert_cmpint(ce_conference_play("r", "/etc/passwd", NULL, false), ==, -EACCES);
-	ce_conference_api_set(NULL);
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "/etc/passwd", NULL, false), ==, -EACCES);
 	/* inside: prompts_dir, prompt_dirs, record_dir, a configured prompt's folder */
 	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=sub/x.wav", NULL));
 	g_assert_true(control(fx, "targetid=conf/r:operation=play:file=/abs/y.wav", NULL));
@@ -575,6 +590,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/tones", test_tones);
 	g_test_add_func("/conference/prompt/queue-control", test_queue_control);
 	g_test_add_func("/conference/prompt/api", test_api);
+	g_test_add_func("/conference/prompt/service", test_service);
 	g_test_add_func("/conference/prompt/names", test_names);
 	g_test_add_func("/conference/prompt/play-confined", test_play_confined);
 	g_test_add_func("/conference/prompt/record-target", test_record_target);

@@ -275,7 +275,15 @@ static void test_conf_modules(struct fixture *f, gconstpointer data)
 	struct ce_msg *m = ask(f, E_COMMAND("conf modules"), &handled);
 
 	g_assert_true(handled);
-	g_assert_nonnull(strstr(m->retval, "  console          priority  -100  running\r\n"));
+	g_assert_nonnull(strstr(m->retval, "  console          running\r\n"));
+	g_assert_nonnull(
+	        strstr(m->retval, "  schedule         stopped  requires store conference?\r\n"));
+	/* in start order: the store before the schedule, the monitor after what it records */
+	g_assert_nonnull(strstr(m->retval, "  store "));
+	g_assert_nonnull(strstr(m->retval, "  monitor "));
+	g_assert_true(strstr(m->retval, "  store ") < strstr(m->retval, "  schedule "));
+	g_assert_true(strstr(m->retval, "  conference ") < strstr(m->retval, "  monitor "));
+	g_assert_true(strstr(m->retval, "  schedule ") < strstr(m->retval, "  monitor "));
 	g_assert_true(g_str_has_suffix(m->retval, "\r\n"));
 	ce_msg_unref(m);
 }

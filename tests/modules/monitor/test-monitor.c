@@ -10,6 +10,7 @@
 
 #include "bus.h"
 #include "conf-engine/config.h"
+#include "console.h"
 #include "engine.h"
 #include "engine-private.h"
 #include "message.h"

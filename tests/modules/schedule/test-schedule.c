@@ -9,6 +9,7 @@
 
 #include "bus.h"
 #include "conf-engine/config.h"
+#include "console.h"
 #include "engine-private.h"
 #include "engine.h"
 #include "message.h"
