@@ -49,8 +49,20 @@ static char *summary(const char *text, const char *want_source)
 	return g_string_free(s, FALSE);
 }
 
-/* An engine with the monitor (logging to @log, CDRs at once) and our conference on its bus. */
-static struct ce_engine *monitor_engine(struct fx *fx, const char *log, gint64 *now)
+/* Counts the chan.notify messages it takes (a CE_BUS_LOCAL handler at priority 0). */
+static enum ce_msg_result swallow(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	(*(unsigned *)arg)++;
+	return CE_MSG_HANDLED;
+}
+
+/*
+ * An engine with the monitor (logging to @log, CDRs at once) and our
+ * conference on its bus; with @swallowed, a handler installed before the
+ * monitor starts takes every chan.notify first (and counts them there).
+ */
+static struct ce_engine *monitor_engine_with(
+        struct fx *fx, const char *log, gint64 *now, unsigned *swallowed)
 {
 	const char *const only[] = {"monitor", NULL};
 	struct ce_engine *ce;
@@ -63,6 +75,10 @@ static struct ce_engine *monitor_engine(struct fx *fx, const char *log, gint64 *
 	ce_engine_set_clock(ce, engine_clock, now);
 	fx->bus = ce_engine_bus(ce);
 	ce_bus_set_uplink(fx->bus, &fx_uplink, fx);
+	if (swallowed)
+		g_assert_cmpint(ce_bus_install(fx->bus, "chan.notify", 0, NULL, NULL, CE_BUS_LOCAL,
+		                        swallow, swallowed, NULL),
+		        >, 0);
 	g_assert_cmpint(ce_engine_start(ce, only), ==, 0);
 	g_assert_cmpint(ce_config_parse(&fx->cfg, "", -1, "test.conf", NULL), ==, 0);
 	fx->sent = g_ptr_array_new_with_free_func(g_free);
@@ -72,6 +88,11 @@ static struct ce_engine *monitor_engine(struct fx *fx, const char *log, gint64 *
 	fx->conf->clock = fx_clock;
 	fx->conf->clock_arg = fx;
 	return ce;
+}
+
+static struct ce_engine *monitor_engine(struct fx *fx, const char *log, gint64 *now)
+{
+	return monitor_engine_with(fx, log, now, NULL);
 }
 
 /* Frees what monitor_engine() made (the conference is freed already). */
@@ -202,10 +223,148 @@ static void test_drop_reason(void)
 	g_free(dir);
 }
 
+/* What a subscriber of the bus's room hook got: the last talk-start, typed. */
+struct talk_seen {
+	unsigned starts;
+	int energy;
+	char *leg;
+};
+
+static void on_room(const struct ce_room_event *ev, void *arg)
+{
+	struct talk_seen *t = arg;
+
+	if (ev->kind != CE_EVENT_TALK_START)
+		return;
+	t->starts++;
+	t->energy = ev->energy;
+	g_free(t->leg);
+	t->leg = g_strdup(ev->leg);
+}
+
+/*
+ * A talker event from the media side (the glue's struct ce_room_event,
+ * energy an integer) reaches the monitor as that struct: every chan.notify
+ * is taken on the bus before anyone else could see it, and the event log
+ * still has the talk-start, of our own room, with its energy.
+ */
+static void test_talker_typed(void)
+{
+	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
+	char *log = g_build_filename(dir, "events.jsonl", NULL);
+	struct fx *fx = g_new0(struct fx, 1);
+	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
+	unsigned swallowed = 0, before;
+	struct ce_engine *ce = monitor_engine_with(fx, log, &now, &swallowed);
+	struct talk_seen seen = {0};
+	struct ce_room_event ev = {.kind = CE_EVENT_TALK_START, .energy = 1234};
+	struct ce_leg *a;
+	char *text = NULL, *sum;
+
+	g_assert_cmpint(ce_bus_room_subscribe(fx->bus, on_room, &seen), ==, 0);
+	g_assert_cmpint(ce_bus_room_subscribe(fx->bus, on_room, &seen), ==, -EEXIST);
+	a = fx_join(fx, "yroom", "tone/4", 1, YROOM);
+	g_assert_nonnull(a);
+	before = swallowed;
+	now += G_USEC_PER_SEC;
+	ev.room_data = a->room;
+	ev.leg_data = a;
+	ce_conf_media_event(&ev, fx->conf);
+	g_assert_cmpuint(swallowed, ==, before + 1); /* Yate's talkstart: nobody saw it */
+	g_assert_cmpuint(seen.starts, ==, 1);
+	g_assert_cmpint(seen.energy, ==, 1234);
+	g_assert_cmpstr(seen.leg, ==, "dumb/1");
+	g_assert_cmpint(ce_bus_room_unsubscribe(fx->bus, on_room, &seen), ==, 0);
+	g_assert_cmpint(ce_bus_room_unsubscribe(fx->bus, on_room, &seen), ==, -ENOENT);
+
+	ce_conf_free(fx->conf);
+	fx_flush(fx);
+	ce_engine_stop(ce);
+	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	sum = summary(text, "engine");
+	g_assert_cmpstr(sum, ==,
+	        "created -; enter dumb/1; talk-start dumb/1; talk-stop dumb/1; leave dumb/1; "
+	        "cdr dumb/1; destroyed -");
+	g_assert_nonnull(strstr(text, "\"leg\":\"dumb/1\",\"peer\":\"tone/4\""));
+	g_assert_nonnull(strstr(text, "\"energy\":1234"));
+
+	monitor_engine_free(ce, fx);
+	g_free(seen.leg);
+	g_free(text);
+	g_free(sum);
+	g_unlink(log);
+	g_rmdir(dir);
+	g_free(log);
+	g_free(dir);
+}
+
+/*
+ * Yate's own conference room "yroom" (its chan.notify through our watch)
+ * beside one of ours of the same name: each is tracked once, by its source,
+ * and the engine's chan.notify for its room never counts as Yate's.
+ */
+static void test_yate_room_beside(void)
+{
+	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
+	char *log = g_build_filename(dir, "events.jsonl", NULL);
+	struct fx *fx = g_new0(struct fx, 1);
+	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
+	struct ce_engine *ce = monitor_engine(fx, log, &now);
+	const char *const yate[] = {
+	        "targetid=conf-monitor/yroom:event=created:room=yroom:maxusers=5:caller=tone/busy",
+	        "id=conf/1:targetid=conf-monitor/yroom:event=joined:room=yroom:users=1",
+	        "targetid=conf-monitor/yroom:event=speaking:room=yroom:speaker.1=conf/1:"
+	        "speaker.1.energy=22:speakers=1:changed=true",
+	        "targetid=conf-monitor/yroom:event=speaking:room=yroom:speakers=0:changed=true",
+	        "id=conf/1:targetid=conf-monitor/yroom:event=left:users=0:lastpeerid=tone/9",
+	        "targetid=conf-monitor/yroom:event=destroyed:room=yroom",
+	};
+	GString *yate_lines = g_string_new(NULL), *own_lines = g_string_new(NULL);
+	char *text = NULL, **lines, *ysum, *osum;
+
+	g_assert_nonnull(fx_join(fx, "yroom", "tone/4", 1, YROOM));
+	for (unsigned i = 0; i < G_N_ELEMENTS(yate); i++) {
+		struct ce_msg *m = fx_msg("chan.notify", yate[i]);
+
+		now += G_USEC_PER_SEC;
+		ce_bus_notify_uplink(fx->bus, m, false);
+		ce_msg_unref(m);
+	}
+	ce_conf_free(fx->conf);
+	fx_flush(fx);
+	ce_engine_stop(ce);
+	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	lines = g_strsplit(text, "\n", -1);
+	for (char **l = lines; *l && **l; l++)
+		g_string_append_printf(
+		        strstr(*l, "\"source\":\"yate\"") ? yate_lines : own_lines, "%s\n", *l);
+	ysum = summary(yate_lines->str, "yate");
+	osum = summary(own_lines->str, "engine");
+	g_assert_cmpstr(ysum, ==,
+	        "created -; enter conf/1; talk-start conf/1; talk-stop conf/1; leave conf/1; "
+	        "cdr conf/1; destroyed -");
+	g_assert_cmpstr(osum, ==, "created -; enter dumb/1; leave dumb/1; cdr dumb/1; destroyed -");
+	g_assert_nonnull(strstr(yate_lines->str, "\"energy\":22"));
+
+	monitor_engine_free(ce, fx);
+	g_strfreev(lines);
+	g_string_free(yate_lines, TRUE);
+	g_string_free(own_lines, TRUE);
+	g_free(ysum);
+	g_free(osum);
+	g_free(text);
+	g_unlink(log);
+	g_rmdir(dir);
+	g_free(log);
+	g_free(dir);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/monitor/conference/own-room", test_own_room);
 	g_test_add_func("/monitor/conference/drop-reason", test_drop_reason);
+	g_test_add_func("/monitor/conference/talker-typed", test_talker_typed);
+	g_test_add_func("/monitor/conference/yate-room-beside", test_yate_room_beside);
 	return g_test_run();
 }
