@@ -31,6 +31,12 @@
  * request's conference_id, "joined" who the participant is (caller,
  * callername, called, billid, conference_id and the schedule module's
  * participant_* parameters, when the join request had them).
+ *
+ * Each of these is first a struct ce_room_event, handed to the bus's room
+ * hook (the monitor) before the chan.notify is built from it.  The file is
+ * longer than most (~1000 lines) because a room's events are made where
+ * the membership rules that cause them live; a split would have to pass
+ * the room's private state across files.
  */
 
 /** The module clock, in microseconds. */

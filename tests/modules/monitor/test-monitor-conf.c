@@ -61,7 +61,7 @@ static enum ce_msg_result swallow(struct ce_dispatch *d, struct ce_msg *msg, voi
  * conference on its bus; with @swallowed, a handler installed before the
  * monitor starts takes every chan.notify first (and counts them there).
  */
-static struct ce_engine *monitor_engine_with(
+static struct ce_engine *monitor_engine(
         struct fx *fx, const char *log, gint64 *now, unsigned *swallowed)
 {
 	const char *const only[] = {"monitor", NULL};
@@ -90,11 +90,6 @@ static struct ce_engine *monitor_engine_with(
 	return ce;
 }
 
-static struct ce_engine *monitor_engine(struct fx *fx, const char *log, gint64 *now)
-{
-	return monitor_engine_with(fx, log, now, NULL);
-}
-
 /* Frees what monitor_engine() made (the conference is freed already). */
 static void monitor_engine_free(struct ce_engine *ce, struct fx *fx)
 {
@@ -106,6 +101,44 @@ static void monitor_engine_free(struct ce_engine *ce, struct fx *fx)
 	g_free(fx);
 }
 
+/* One test's engine and its event log in a folder of its own; stays where it is (the clock). */
+struct run {
+	char *dir, *log, *text;
+	struct fx *fx;
+	struct ce_engine *ce;
+	gint64 now;
+};
+
+static struct fx *run_start(struct run *r, unsigned *swallowed)
+{
+	r->dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
+	r->log = g_build_filename(r->dir, "events.jsonl", NULL);
+	r->fx = g_new0(struct fx, 1);
+	r->now = (gint64)1795326783 * G_USEC_PER_SEC;
+	r->ce = monitor_engine(r->fx, r->log, &r->now, swallowed);
+	return r->fx;
+}
+
+/* The conference ends, the engine stops: the event log, complete. */
+static const char *run_stop(struct run *r)
+{
+	ce_conf_free(r->fx->conf);
+	fx_flush(r->fx);
+	ce_engine_stop(r->ce); /* the event log is complete once the monitor stopped */
+	g_assert_true(g_file_get_contents(r->log, &r->text, NULL, NULL));
+	return r->text;
+}
+
+static void run_free(struct run *r)
+{
+	monitor_engine_free(r->ce, r->fx);
+	g_free(r->text);
+	g_unlink(r->log);
+	g_rmdir(r->dir);
+	g_free(r->log);
+	g_free(r->dir);
+}
+
 /*
  * Two callers in one of our rooms, one talks, the other talks, is muted,
  * unmuted, talks and hangs up while talking, then the first hangs up: every chan.notify the room
@@ -113,41 +146,34 @@ static void monitor_engine_free(struct ce_engine *ce, struct fx *fx)
  */
 static void test_own_room(void)
 {
-	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
-	char *log = g_build_filename(dir, "events.jsonl", NULL);
-	struct fx *fx = g_new0(struct fx, 1);
-	struct ce_engine *ce;
+	struct run r;
+	struct fx *fx = run_start(&r, NULL);
 	struct ce_leg *a, *b;
-	char *text = NULL, *sum;
-	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
-
-	ce = monitor_engine(fx, log, &now);
+	const char *text;
+	char *sum;
 
 	a = fx_join(fx, "yroom", "tone/4", 1, YROOM);
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	b = fx_join(fx, "yroom", "tone/5", 2, YROOM);
 	g_assert_nonnull(a);
 	g_assert_nonnull(b);
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	ce_leg_talking(a, true, 1234);
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	ce_leg_talking(a, false, 0);
 	ce_leg_talking(b, true, 99);
 	ce_leg_set_muted(b, true); /* a muted leg stops talking */
 	ce_leg_talking(b, true, 98);
 	ce_leg_set_muted(b, false);
 	ce_leg_talking(b, true, 77); /* and hangs up while talking */
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	fx_watch(fx, "chan.hangup", "id=dumb/2:module=dumb:status=answered:reason=busy", false);
 	fx_flush(fx);
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	fx_watch(fx, "chan.hangup", "id=dumb/1:module=dumb:status=answered", false);
 	fx_flush(fx);
 
-	ce_conf_free(fx->conf);
-	fx_flush(fx);
-	ce_engine_stop(ce); /* the event log is complete once the monitor stopped */
-	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	text = run_stop(&r);
 	sum = summary(text, "engine");
 	g_assert_cmpstr(sum, ==,
 	        "created -; enter dumb/1; enter dumb/2; talk-start dumb/1; talk-stop dumb/1; "
@@ -160,14 +186,8 @@ static void test_own_room(void)
 	g_assert_nonnull(strstr(text, "\"talk_ms\":1000,\"reason\":\"busy\"}")); /* dumb/2's CDR */
 	g_assert_nonnull(
 	        strstr(text, "\"event\":\"talk-start\",\"time\":\"2026-11-22T05:53:05.000000Z\""));
-
-	monitor_engine_free(ce, fx);
-	g_free(text);
 	g_free(sum);
-	g_unlink(log);
-	g_rmdir(dir);
-	g_free(log);
-	g_free(dir);
+	run_free(&r);
 }
 
 static void count_lines(const char *text, const char *needle, int want)
@@ -186,41 +206,30 @@ static void count_lines(const char *text, const char *needle, int want)
  */
 static void test_drop_reason(void)
 {
-	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
-	char *log = g_build_filename(dir, "events.jsonl", NULL);
-	struct fx *fx = g_new0(struct fx, 1);
-	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
-	struct ce_engine *ce = monitor_engine(fx, log, &now);
+	struct run r;
+	struct fx *fx = run_start(&r, NULL);
 	struct ce_msg *drop = fx_msg("call.drop", "id=conf/yroom:reason=schedule-ended");
-	char *text = NULL;
+	const char *text;
 
 	g_assert_nonnull(fx_join(fx, "yroom", "tone/4", 1, YROOM));
 	g_assert_nonnull(fx_join(fx, "yroom", "tone/5", 2, YROOM));
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	ce_bus_dispatch(fx->bus, drop, NULL, NULL);
 	fx_flush(fx);
 	/* a leg's own call.drop: dumb/4, left alone (lonely=true), at shutdown */
 	g_assert_nonnull(fx_join(fx, "other", "tone/6", 3, YROOM));
 	g_assert_nonnull(fx_join(fx, "other", "tone/7", 4, YROOM));
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	fx_watch(fx, "chan.hangup", "id=dumb/3:module=dumb:status=answered:reason=busy", false);
 	fx_flush(fx);
-	ce_conf_free(fx->conf);
-	fx_flush(fx);
-	ce_engine_stop(ce);
-	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	text = run_stop(&r);
 	count_lines(text, "\"reason\":\"schedule-ended\"", 4); /* 2 leave + 2 CDRs */
 	count_lines(text, "\"reason\":\"left\"", 0);
 	count_lines(text, "\"reason\":\"busy\"", 2);     /* dumb/3 hung up */
 	count_lines(text, "\"reason\":\"shutdown\"", 2); /* dumb/4 */
 
 	ce_msg_unref(drop);
-	monitor_engine_free(ce, fx);
-	g_free(text);
-	g_unlink(log);
-	g_rmdir(dir);
-	g_free(log);
-	g_free(dir);
+	run_free(&r);
 }
 
 /* What a subscriber of the bus's room hook got: the last talk-start, typed. */
@@ -250,23 +259,21 @@ static void on_room(const struct ce_room_event *ev, void *arg)
  */
 static void test_talker_typed(void)
 {
-	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
-	char *log = g_build_filename(dir, "events.jsonl", NULL);
-	struct fx *fx = g_new0(struct fx, 1);
-	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
 	unsigned swallowed = 0, before;
-	struct ce_engine *ce = monitor_engine_with(fx, log, &now, &swallowed);
+	struct run r;
+	struct fx *fx = run_start(&r, &swallowed);
 	struct talk_seen seen = {0};
 	struct ce_room_event ev = {.kind = CE_EVENT_TALK_START, .energy = 1234};
 	struct ce_leg *a;
-	char *text = NULL, *sum;
+	const char *text;
+	char *sum;
 
 	g_assert_cmpint(ce_bus_room_subscribe(fx->bus, on_room, &seen), ==, 0);
 	g_assert_cmpint(ce_bus_room_subscribe(fx->bus, on_room, &seen), ==, -EEXIST);
 	a = fx_join(fx, "yroom", "tone/4", 1, YROOM);
 	g_assert_nonnull(a);
 	before = swallowed;
-	now += G_USEC_PER_SEC;
+	r.now += G_USEC_PER_SEC;
 	ev.room_data = a->room;
 	ev.leg_data = a;
 	ce_conf_media_event(&ev, fx->conf);
@@ -276,26 +283,16 @@ static void test_talker_typed(void)
 	g_assert_cmpstr(seen.leg, ==, "dumb/1");
 	g_assert_cmpint(ce_bus_room_unsubscribe(fx->bus, on_room, &seen), ==, 0);
 	g_assert_cmpint(ce_bus_room_unsubscribe(fx->bus, on_room, &seen), ==, -ENOENT);
-
-	ce_conf_free(fx->conf);
-	fx_flush(fx);
-	ce_engine_stop(ce);
-	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
+	text = run_stop(&r);
 	sum = summary(text, "engine");
 	g_assert_cmpstr(sum, ==,
 	        "created -; enter dumb/1; talk-start dumb/1; talk-stop dumb/1; leave dumb/1; "
 	        "cdr dumb/1; destroyed -");
 	g_assert_nonnull(strstr(text, "\"leg\":\"dumb/1\",\"peer\":\"tone/4\""));
 	g_assert_nonnull(strstr(text, "\"energy\":1234"));
-
-	monitor_engine_free(ce, fx);
 	g_free(seen.leg);
-	g_free(text);
 	g_free(sum);
-	g_unlink(log);
-	g_rmdir(dir);
-	g_free(log);
-	g_free(dir);
+	run_free(&r);
 }
 
 /*
@@ -305,11 +302,8 @@ static void test_talker_typed(void)
  */
 static void test_yate_room_beside(void)
 {
-	char *dir = g_dir_make_tmp("monitor-conf-XXXXXX", NULL);
-	char *log = g_build_filename(dir, "events.jsonl", NULL);
-	struct fx *fx = g_new0(struct fx, 1);
-	gint64 now = (gint64)1795326783 * G_USEC_PER_SEC;
-	struct ce_engine *ce = monitor_engine(fx, log, &now);
+	struct run r;
+	struct fx *fx = run_start(&r, NULL);
 	const char *const yate[] = {
 	        "targetid=conf-monitor/yroom:event=created:room=yroom:maxusers=5:caller=tone/busy",
 	        "id=conf/1:targetid=conf-monitor/yroom:event=joined:room=yroom:users=1",
@@ -320,21 +314,17 @@ static void test_yate_room_beside(void)
 	        "targetid=conf-monitor/yroom:event=destroyed:room=yroom",
 	};
 	GString *yate_lines = g_string_new(NULL), *own_lines = g_string_new(NULL);
-	char *text = NULL, **lines, *ysum, *osum;
+	char **lines, *ysum, *osum;
 
 	g_assert_nonnull(fx_join(fx, "yroom", "tone/4", 1, YROOM));
 	for (unsigned i = 0; i < G_N_ELEMENTS(yate); i++) {
 		struct ce_msg *m = fx_msg("chan.notify", yate[i]);
 
-		now += G_USEC_PER_SEC;
+		r.now += G_USEC_PER_SEC;
 		ce_bus_notify_uplink(fx->bus, m, false);
 		ce_msg_unref(m);
 	}
-	ce_conf_free(fx->conf);
-	fx_flush(fx);
-	ce_engine_stop(ce);
-	g_assert_true(g_file_get_contents(log, &text, NULL, NULL));
-	lines = g_strsplit(text, "\n", -1);
+	lines = g_strsplit(run_stop(&r), "\n", -1);
 	for (char **l = lines; *l && **l; l++)
 		g_string_append_printf(
 		        strstr(*l, "\"source\":\"yate\"") ? yate_lines : own_lines, "%s\n", *l);
@@ -345,18 +335,12 @@ static void test_yate_room_beside(void)
 	        "cdr conf/1; destroyed -");
 	g_assert_cmpstr(osum, ==, "created -; enter dumb/1; leave dumb/1; cdr dumb/1; destroyed -");
 	g_assert_nonnull(strstr(yate_lines->str, "\"energy\":22"));
-
-	monitor_engine_free(ce, fx);
 	g_strfreev(lines);
 	g_string_free(yate_lines, TRUE);
 	g_string_free(own_lines, TRUE);
 	g_free(ysum);
 	g_free(osum);
-	g_free(text);
-	g_unlink(log);
-	g_rmdir(dir);
-	g_free(log);
-	g_free(dir);
+	run_free(&r);
 }
 
 int main(int argc, char **argv)
