@@ -61,6 +61,13 @@ struct ce_bus {
 	const struct ce_uplink_ops *ops;
 	void *ops_arg;
 	struct ce_bus_stats st;
+	GArray *rooms; /* struct room_hook: subscribers to the engine's room events */
+};
+
+/* A subscriber to the engine's own room events. */
+struct room_hook {
+	ce_room_event_h *h;
+	void *arg;
 };
 
 enum mode {
@@ -123,6 +130,7 @@ static void bus_unref(struct ce_bus *bus)
 		return;
 	g_hash_table_unref(bus->hooks);
 	g_hash_table_unref(bus->names);
+	g_array_unref(bus->rooms);
 	g_free(bus);
 }
 
@@ -154,6 +162,7 @@ int ce_bus_new(struct ce_bus **busp)
 	bus->refs = 1;
 	bus->names = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, entry_free);
 	bus->hooks = g_hash_table_new(g_direct_hash, g_direct_equal);
+	bus->rooms = g_array_new(FALSE, FALSE, sizeof(struct room_hook));
 	bus->next_id = 1;
 	*busp = bus;
 	return 0;
@@ -474,7 +483,8 @@ static void notify(struct ce_bus *bus, struct ce_msg *msg, bool handled, enum sc
 		if (k->seq > start)
 			break;
 		last = k->seq;
-		if ((scope == SCOPE_LOCAL && !local) || (scope == SCOPE_REMOTE && local))
+		if ((scope == SCOPE_LOCAL && !local) || (scope == SCOPE_REMOTE && local) ||
+		        (scope == SCOPE_ALL && (k->flags & CE_BUS_YATE_ONLY)))
 			continue;
 		hook_ref(k);
 		k->wh(msg, handled, k->arg);
@@ -680,6 +690,66 @@ void ce_bus_set_uplink(struct ce_bus *bus, const struct ce_uplink_ops *ops, void
 	bus->ops = ops;
 	bus->ops_arg = arg;
 	ce_bus_resync_uplink(bus);
+}
+
+/* ---- the engine's own room events ---- */
+
+static int room_hook_find(const struct ce_bus *bus, ce_room_event_h *h, void *arg)
+{
+	for (guint i = 0; i < bus->rooms->len; i++) {
+		const struct room_hook *r = &g_array_index(bus->rooms, struct room_hook, i);
+
+		if (r->h == h && r->arg == arg)
+			return (int)i;
+	}
+	return -1;
+}
+
+/**
+ * Call @h (with @arg) with every room event of the engine's own rooms
+ * (ce_bus_room_event), at once, in the order they happen.  Returns 0, or
+ * -EEXIST if (@h, @arg) subscribed already.
+ */
+int ce_bus_room_subscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg)
+{
+	struct room_hook r = {h, arg};
+
+	if (room_hook_find(bus, h, arg) >= 0)
+		return -EEXIST;
+	g_array_append_val(bus->rooms, r);
+	return 0;
+}
+
+/** Undo ce_bus_room_subscribe(@h, @arg).  Returns 0 or -ENOENT. */
+int ce_bus_room_unsubscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg)
+{
+	int i = room_hook_find(bus, h, arg);
+
+	if (i < 0)
+		return -ENOENT;
+	g_array_remove_index(bus->rooms, (guint)i);
+	return 0;
+}
+
+/**
+ * A room of the engine tells @ev: every subscriber gets it now, in
+ * subscription order (one that unsubscribes meanwhile is not called).
+ */
+void ce_bus_room_event(struct ce_bus *bus, const struct ce_room_event *ev)
+{
+	guint n = bus->rooms->len;
+	struct room_hook *copy;
+
+	if (!n)
+		return;
+	copy = g_memdup2(bus->rooms->data, n * sizeof(*copy));
+	bus_ref(bus);
+	for (guint i = 0; i < n; i++) {
+		if (room_hook_find(bus, copy[i].h, copy[i].arg) >= 0)
+			copy[i].h(ev, copy[i].arg);
+	}
+	bus_unref(bus);
+	g_free(copy);
 }
 
 /** Count a message sent to Yate that got no answer in time (called by the uplink). */

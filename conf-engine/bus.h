@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "room-event.h"
+
 struct ce_bus;
 struct ce_msg;
 struct ce_dispatch;
@@ -37,7 +39,13 @@ struct ce_dispatch;
  * engine dispatched them; any other watcher makes the engine watch the name
  * in Yate and sees each message once: Yate's own messages through Yate's
  * report (ce_bus_notify_uplink), with the outcome of all of Yate's handlers,
- * the engine's messages after their local dispatch or send.
+ * the engine's messages after their local dispatch or send.  A watcher
+ * flagged CE_BUS_YATE_ONLY sees only Yate's reports, never the engine's own.
+ *
+ * Room events.  The engine's own rooms tell what happens in them as a typed
+ * struct ce_room_event (room-event.h), not as a message: subscribers get
+ * each one at once, in order; the conference module builds Yate's
+ * chan.notify from the same struct.
  *
  * Yate side.  For every name with a handler not flagged CE_BUS_LOCAL the
  * bus wants one Yate relay, at the lowest priority number among those
@@ -57,6 +65,8 @@ enum ce_msg_result {
 /* Handler flags. */
 enum {
 	CE_BUS_LOCAL = 1 << 0, /* never exported to Yate as install/watch */
+	/* a watcher of Yate's messages only: the engine's own never reach it */
+	CE_BUS_YATE_ONLY = 1 << 1,
 };
 
 /*
@@ -105,6 +115,10 @@ void ce_bus_notify_watchers(struct ce_bus *bus, struct ce_msg *msg, bool handled
 void ce_bus_notify_uplink(struct ce_bus *bus, struct ce_msg *msg, bool handled);
 void ce_dispatch_complete(struct ce_dispatch *d, bool handled);
 struct ce_msg *ce_dispatch_msg(const struct ce_dispatch *d);
+
+int ce_bus_room_subscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg);
+int ce_bus_room_unsubscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg);
+void ce_bus_room_event(struct ce_bus *bus, const struct ce_room_event *ev);
 
 void ce_bus_set_uplink(struct ce_bus *bus, const struct ce_uplink_ops *ops, void *arg);
 void ce_bus_resync_uplink(struct ce_bus *bus);

@@ -597,33 +597,35 @@ static void watch_answered(struct ce_msg *msg, bool handled, void *arg)
  * An event from the media side (on the main loop).  The media side never
  * reports a cookie after the leg or room was freed.
  */
-void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg)
+void ce_conf_media_event(const struct ce_room_event *ev, void *arg)
 {
-	struct ce_leg *legs[CE_CMEDIA_MAX_SPEAKERS];
-	unsigned energy[CE_CMEDIA_MAX_SPEAKERS];
-	unsigned n = MIN(ev->n_speakers, CE_CMEDIA_MAX_SPEAKERS);
+	struct ce_leg *legs[CE_ROOM_EVENT_MAX_SPEAKERS];
+	unsigned energy[CE_ROOM_EVENT_MAX_SPEAKERS];
+	unsigned n = MIN(ev->n_speakers, CE_ROOM_EVENT_MAX_SPEAKERS);
 
 	(void)arg;
-	switch (ev->type) {
-	case CE_CMEDIA_TALK_START:
-	case CE_CMEDIA_TALK_STOP:
-		ce_leg_talking(ev->leg, ev->type == CE_CMEDIA_TALK_START, ev->energy);
+	switch (ev->kind) {
+	case CE_EVENT_TALK_START:
+	case CE_EVENT_TALK_STOP:
+		ce_leg_talking(ev->leg_data, ev->kind == CE_EVENT_TALK_START, MAX(ev->energy, 0));
 		break;
-	case CE_CMEDIA_RTP_TIMEOUT:
-		ce_conf_rtp_timeout(ev->leg);
+	case CE_EVENT_RTP_TIMEOUT:
+		ce_conf_rtp_timeout(ev->leg_data);
 		break;
-	case CE_CMEDIA_SPEAKERS:
+	case CE_EVENT_SPEAKERS:
 		for (unsigned i = 0; i < n; i++) {
-			legs[i] = ev->speakers[i].leg;
+			legs[i] = ev->speakers[i].leg_data;
 			energy[i] = ev->speakers[i].energy;
 		}
-		ce_room_speakers(ev->room, legs, energy, n, ev->changed);
+		ce_room_speakers(ev->room_data, legs, energy, n, ev->changed);
 		break;
-	case CE_CMEDIA_PLAY_FAILED:
-		g_message("room '%s': %s", ((struct ce_room *)ev->room)->name, ev->error);
+	case CE_EVENT_PROMPT_FAILED:
+		g_message("room '%s': %s", ((struct ce_room *)ev->room_data)->name, ev->error);
 		break;
-	case CE_CMEDIA_RECORD_FAILED:
-		ce_room_record_failed(ev->room, ev->error, ev->err);
+	case CE_EVENT_RECORD_FAILED:
+		ce_room_record_failed(ev->room_data, ev->error, ev->err);
+		break;
+	default:
 		break;
 	}
 }

@@ -401,6 +401,7 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 {
 	struct ce_conf *conf = leg->conf;
 	enum ce_leg_state prev = leg->state;
+	struct ce_room_event ev;
 
 	if (prev == CE_LEG_GONE)
 		return;
@@ -423,7 +424,8 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	ce_conf_moved(conf, leg, false);
 	if (leg->talking && leg->room) {
 		leg->talking = false;
-		ce_room_notify_leg(leg->room, leg, "talkstop", NULL, NULL);
+		ce_room_event_init(&ev, CE_EVENT_TALK_STOP);
+		ce_room_leg_event(leg->room, leg, &ev);
 	}
 	if (leg->media)
 		conf->media->leg_free(conf->media_arg, g_steal_pointer(&leg->media));
@@ -454,6 +456,7 @@ void ce_leg_tick(struct ce_leg *leg, gint64 now)
 void ce_leg_set_muted(struct ce_leg *leg, bool on)
 {
 	struct ce_conf *conf = leg->conf;
+	struct ce_room_event ev;
 
 	if (leg->muted == on || leg->state == CE_LEG_GONE)
 		return;
@@ -462,8 +465,10 @@ void ce_leg_set_muted(struct ce_leg *leg, bool on)
 		conf->media->leg_set_flags(conf->media_arg, leg->media, ce_leg_media_flags(leg));
 	if (on)
 		ce_leg_talking(leg, false, 0);
-	if (leg->room && leg->state == CE_LEG_JOINED)
-		ce_room_notify_leg(leg->room, leg, on ? "mute" : "unmute", NULL, NULL);
+	if (leg->room && leg->state == CE_LEG_JOINED) {
+		ce_room_event_init(&ev, on ? CE_EVENT_MUTE : CE_EVENT_UNMUTE);
+		ce_room_leg_event(leg->room, leg, &ev);
+	}
 }
 
 /** Deaf (the leg hears nothing) or not; notifies deaf/undeaf. */
@@ -480,16 +485,17 @@ void ce_leg_set_deaf(struct ce_leg *leg, bool on)
 		ce_room_notify_leg(leg->room, leg, on ? "deaf" : "undeaf", NULL, NULL);
 }
 
-/** The media side saw the leg start or stop talking; notifies talkstart/talkstop. */
+/** The media side saw the leg start or stop talking; the room event TALK_START or TALK_STOP. */
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy)
 {
-	char buf[16];
+	struct ce_room_event ev;
 
 	if (leg->state != CE_LEG_JOINED || leg->talking == on || (on && leg->muted))
 		return;
 	leg->talking = on;
 	leg->energy = on ? energy : 0;
-	g_snprintf(buf, sizeof(buf), "%u", energy);
-	ce_room_notify_leg(
-	        leg->room, leg, on ? "talkstart" : "talkstop", on ? "energy" : NULL, buf);
+	ce_room_event_init(&ev, on ? CE_EVENT_TALK_START : CE_EVENT_TALK_STOP);
+	if (on)
+		ev.energy = (int)MIN(energy, (unsigned)G_MAXINT);
+	ce_room_leg_event(leg->room, leg, &ev);
 }

@@ -60,32 +60,36 @@ static void *leg_cookie(struct ce_media_leg *ml)
 	return l ? l->cookie : NULL;
 }
 
+/* The media core's event becomes the room event (the first of the talker's two conversions). */
 static void on_event(const struct ce_media_event *mev, void *arg)
 {
 	struct glue *g = arg;
 	struct ce_cmedia_room *r = g_hash_table_lookup(g->rooms, mev->room);
-	struct ce_cmedia_event ev = {.energy = mev->energy, .changed = mev->changed};
+	struct ce_room_event ev;
 
 	if (!r)
 		return;
-	ev.room = r->cookie;
-	ev.leg = leg_cookie(mev->leg);
+	ce_room_event_init(&ev, CE_EVENT_N_KINDS);
+	ev.room_data = r->cookie;
+	ev.leg_data = leg_cookie(mev->leg);
 	switch (mev->type) {
 	case CE_MEDIA_EV_TALK_START:
-		ev.type = CE_CMEDIA_TALK_START;
+		ev.kind = CE_EVENT_TALK_START;
+		ev.energy = (int)MIN(mev->energy, (unsigned)G_MAXINT);
 		break;
 	case CE_MEDIA_EV_TALK_STOP:
-		ev.type = CE_CMEDIA_TALK_STOP;
+		ev.kind = CE_EVENT_TALK_STOP;
 		break;
 	case CE_MEDIA_EV_RTP_TIMEOUT:
-		ev.type = CE_CMEDIA_RTP_TIMEOUT;
+		ev.kind = CE_EVENT_RTP_TIMEOUT;
 		break;
 	case CE_MEDIA_EV_SPEAKING:
-		ev.type = CE_CMEDIA_SPEAKERS;
-		for (unsigned i = 0; i < mev->n_speakers && i < CE_CMEDIA_MAX_SPEAKERS; i++) {
-			ev.speakers[ev.n_speakers].leg = leg_cookie(mev->speakers[i]);
+		ev.kind = CE_EVENT_SPEAKERS;
+		ev.changed = mev->changed;
+		for (unsigned i = 0; i < mev->n_speakers && i < CE_ROOM_EVENT_MAX_SPEAKERS; i++) {
+			ev.speakers[ev.n_speakers].leg_data = leg_cookie(mev->speakers[i]);
 			ev.speakers[ev.n_speakers].energy = mev->energies[i];
-			ev.n_speakers += ev.speakers[ev.n_speakers].leg != NULL;
+			ev.n_speakers += ev.speakers[ev.n_speakers].leg_data != NULL;
 		}
 		g->evh(&ev, g->evarg);
 		return;
@@ -93,17 +97,17 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 	case CE_MEDIA_EV_REC_FAILED:
 		if (!mev->error)
 			return;
-		ev.type = mev->type == CE_MEDIA_EV_PLAY_DONE ? CE_CMEDIA_PLAY_FAILED
-		                                             : CE_CMEDIA_RECORD_FAILED;
+		ev.kind = mev->type == CE_MEDIA_EV_PLAY_DONE ? CE_EVENT_PROMPT_FAILED
+		                                             : CE_EVENT_RECORD_FAILED;
 		ev.error = mev->error;
 		ev.err = mev->err;
-		ev.path = mev->path;
+		ev.file = mev->path;
 		g->evh(&ev, g->evarg);
 		return;
 	case CE_MEDIA_EV_REC_DROPS:
 		return; /* the media engine warned */
 	}
-	if (ev.leg)
+	if (ev.leg_data)
 		g->evh(&ev, g->evarg);
 }
 

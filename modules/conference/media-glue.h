@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "media/g711.h"
+#include "room-event.h"
 
 /*
  * The signalling side (room.c, leg.c) never touches sockets or audio: it
@@ -14,7 +15,8 @@
  * table to drive rooms and legs deterministically.
  *
  * Handles are opaque to the signalling side.  @cookie is what the media
- * side passes back with events (the signalling leg or room); events arrive
+ * side passes back with events (the signalling leg or room) as struct
+ * ce_room_event's room_data and leg_data; events arrive
  * on the main loop through the callback given to ops->open(), and never
  * name a leg or room cookie after its leg_free()/room_free() returned.
  * The media side emits SPEAKERS as Yate does: when the list changed, and
@@ -30,34 +32,6 @@ enum {
 	CE_CMEDIA_NOVOICE = 1 << 2, /* listen only (voice=false): never mixed */
 	CE_CMEDIA_ECHO = 1 << 3,    /* hear one's own voice in the mix */
 	CE_CMEDIA_SMART = 1 << 4,   /* talker detection on this leg */
-};
-
-enum ce_cmedia_event_type {
-	CE_CMEDIA_TALK_START = 1, /* leg started talking; energy set */
-	CE_CMEDIA_TALK_STOP,      /* leg stopped talking */
-	CE_CMEDIA_RTP_TIMEOUT,    /* no RTP from the leg for the configured time */
-	CE_CMEDIA_SPEAKERS,       /* the room's loudest talkers, loudest first */
-	CE_CMEDIA_PLAY_FAILED,    /* a prompt could not be played: error, path */
-	CE_CMEDIA_RECORD_FAILED,  /* the room's recording stopped on an error: error, path */
-};
-
-#define CE_CMEDIA_MAX_SPEAKERS 8
-
-/* One event from the media side; cookies are the ones given at creation. */
-struct ce_cmedia_event {
-	enum ce_cmedia_event_type type;
-	void *room; /* room cookie */
-	void *leg;  /* leg cookie (TALK_*, RTP_TIMEOUT) */
-	unsigned energy;
-	bool changed; /* SPEAKERS: the set of talkers changed, order aside */
-	unsigned n_speakers;
-	struct {
-		void *leg;
-		unsigned energy; /* Yate's scale: log2 of the squared envelope */
-	} speakers[CE_CMEDIA_MAX_SPEAKERS];
-	const char *error; /* *_FAILED: why, for the log */
-	const char *path;  /* *_FAILED: the file */
-	int err;           /* RECORD_FAILED: the errno of a failed write (ENOSPC...), or 0 */
 };
 
 /*
@@ -76,7 +50,13 @@ struct ce_cmedia_prompt {
 
 #define CE_CMEDIA_PLAY_QUEUE 4
 
-typedef void(ce_cmedia_event_h)(const struct ce_cmedia_event *ev, void *arg);
+/*
+ * An event from the media side, already the room event every consumer
+ * reads (room-event.h): TALK_START (energy), TALK_STOP, RTP_TIMEOUT,
+ * SPEAKERS, PROMPT_FAILED and RECORD_FAILED (error, file, err), with the
+ * cookies in room_data, leg_data and speakers[].leg_data.
+ */
+typedef void(ce_cmedia_event_h)(const struct ce_room_event *ev, void *arg);
 
 /* Where and how a leg's RTP flows, from Yate's chan.rtp answer. */
 struct ce_cmedia_remote {

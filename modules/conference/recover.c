@@ -199,16 +199,26 @@ void ce_conf_journal_tick(struct ce_conf *conf)
 
 /* ---- closing what a previous engine left ---- */
 
-static struct ce_msg *notify_new(const struct ce_msg *e, const char *event)
+/*
+ * Room event @ev of old leg @e's room (@e's notify target) to the bus's
+ * room hooks, and the start of the chan.notify @event built from it.
+ */
+static struct ce_msg *notify_new(
+        struct ce_conf *conf, const struct ce_msg *e, struct ce_room_event *ev, const char *event)
 {
 	struct ce_msg *m = NULL;
 
+	ev->room = ce_msg_get(e, "room");
+	ev->target = ce_msg_get(e, "notify");
+	if (ev->kind != CE_EVENT_END)
+		ev->leg = ce_msg_get(e, "id");
+	ce_bus_room_event(conf->bus, ev);
 	ce_msg_new(&m, "chan.notify");
 	ce_msg_add(m, "module", "conference");
-	if (strcmp(event, "destroyed"))
-		ce_msg_add(m, "id", ce_msg_get(e, "id"));
-	ce_msg_add(m, "targetid", ce_msg_get(e, "notify"));
-	ce_msg_add(m, "room", ce_msg_get(e, "room"));
+	if (ev->leg)
+		ce_msg_add(m, "id", ev->leg);
+	ce_msg_add(m, "targetid", ev->target);
+	ce_msg_add(m, "room", ev->room);
 	ce_msg_add(m, "event", event);
 	return m;
 }
@@ -219,23 +229,32 @@ static void notify_closed(
 {
 	gint64 now = g_get_real_time();
 	gint64 at = ce_msg_get_int(e, "at", now, 0, G_MAXINT64);
+	struct ce_room_event ev;
 	struct ce_msg *m;
 
 	if (!ce_msg_get(e, "notify") || ce_msg_get_bool(e, "utility", false))
 		return;
-	m = notify_new(e, "joined");
+	ce_room_event_init(&ev, CE_EVENT_ENTER);
+	ev.resumed = reason;
+	ev.joined_ms = MAX(now - at, 0) / 1000;
+	ce_room_who_read(&ev.who, e);
+	m = notify_new(conf, e, &ev, "joined");
 	ce_msg_add(m, "counted", ce_msg_get_def(e, "counted", "true"));
-	ce_msg_add(m, "resumed", reason);
-	ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT, MAX(now - at, 0) / 1000);
+	ce_msg_add(m, "resumed", ev.resumed);
+	ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT, ev.joined_ms);
 	ce_leg_copy_who(m, e);
 	ce_conf_send(conf, m);
 	ce_msg_unref(m);
-	m = notify_new(e, "left");
-	ce_msg_add(m, "reason", reason);
+	ce_room_event_init(&ev, CE_EVENT_LEAVE);
+	ev.reason = reason;
 	/* not before it joined */
-	ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT, CLAMP(gone_us, 0, MAX(now - at, 0)) / 1000);
-	if (ce_msg_get(e, "peer"))
-		ce_msg_add(m, "lastpeerid", ce_msg_get(e, "peer"));
+	ev.gone_ms = CLAMP(gone_us, 0, MAX(now - at, 0)) / 1000;
+	ev.peer = ce_msg_get(e, "peer");
+	m = notify_new(conf, e, &ev, "left");
+	ce_msg_add(m, "reason", ev.reason);
+	ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT, ev.gone_ms);
+	if (ev.peer)
+		ce_msg_add(m, "lastpeerid", ev.peer);
 	ce_conf_send(conf, m);
 	ce_msg_unref(m);
 }
@@ -268,6 +287,7 @@ static void room_done(struct ce_conf_recovery *rc, const struct ce_msg *e)
 	struct ce_conf *conf = rc->conf;
 	const char *room = ce_msg_get_def(e, "room", "");
 	unsigned left = GPOINTER_TO_UINT(g_hash_table_lookup(rc->rooms, room)) - 1;
+	struct ce_room_event ev;
 	struct ce_msg *m;
 
 	if (left) {
@@ -277,7 +297,8 @@ static void room_done(struct ce_conf_recovery *rc, const struct ce_msg *e)
 	g_hash_table_remove(rc->rooms, room);
 	/* unless it runs again (resumed legs), or a new one of that name took it over */
 	if (ce_msg_get(e, "notify") && !ce_room_find(conf, room)) {
-		m = notify_new(e, "destroyed");
+		ce_room_event_init(&ev, CE_EVENT_END);
+		m = notify_new(conf, e, &ev, "destroyed");
 		ce_conf_send(conf, m);
 		ce_msg_unref(m);
 	}

@@ -31,6 +31,12 @@
  * request's conference_id, "joined" who the participant is (caller,
  * callername, called, billid, conference_id and the schedule module's
  * participant_* parameters, when the join request had them).
+ *
+ * Each of these is first a struct ce_room_event, handed to the bus's room
+ * hook (the monitor) before the chan.notify is built from it.  The file is
+ * longer than most (~1000 lines) because a room's events are made where
+ * the membership rules that cause them live; a split would have to pass
+ * the room's private state across files.
  */
 
 /** The module clock, in microseconds. */
@@ -121,6 +127,27 @@ static void add_int(struct ce_msg *m, const char *name, long v)
 	ce_msg_add(m, name, buf);
 }
 
+/*
+ * Hand room event @ev (its kind and what it says set) to the bus's room
+ * hooks (the monitor) as @room's, before Yate gets the chan.notify built
+ * from it.  Only for a room with a notify target.
+ */
+static void room_tell(struct ce_room *room, struct ce_room_event *ev)
+{
+	ev->room = room->name;
+	ev->target = room->notify;
+	ce_bus_room_event(room->conf->bus, ev);
+}
+
+/* What every room event about @leg in @room says: the leg, its caller, the room's users. */
+static void leg_fill(struct ce_room_event *ev, const struct ce_room *room, const struct ce_leg *leg)
+{
+	ev->leg = leg->id;
+	ev->peer = leg->peer;
+	ev->users = room->users;
+	ev->maxusers = MAX(room->maxusers, 0);
+}
+
 static void populate(struct ce_msg *m, const struct ce_room *room, const struct ce_leg *leg)
 {
 	ce_msg_set(m, "counted", leg->counted ? "true" : "false");
@@ -206,15 +233,23 @@ static void parse_speakers(struct ce_room *room, const struct ce_msg *p)
 static void notify_created(struct ce_room *room, const struct ce_msg *p)
 {
 	struct ce_msg *m = notify_new();
+	struct ce_room_event ev;
 
+	ce_room_event_init(&ev, CE_EVENT_CREATED);
+	ev.maxusers = MAX(room->maxusers, 0);
+	ev.who.caller = ce_msg_get_def(p, "caller", "");
+	ev.who.called = ce_msg_get_def(p, "called", "");
+	ev.who.billid = ce_msg_get_def(p, "billid", "");
+	ev.who.conference_id = ce_msg_get_int(p, "conference_id", 0, 0, G_MAXINT64);
+	room_tell(room, &ev);
 	ce_msg_add(m, "targetid", room->notify);
 	ce_msg_add(m, "event", "created");
 	ce_msg_add(m, "room", room->name);
 	add_int(m, "rate", room->rate);
 	add_int(m, "maxusers", room->maxusers);
-	ce_msg_add(m, "caller", ce_msg_get_def(p, "caller", ""));
-	ce_msg_add(m, "called", ce_msg_get_def(p, "called", ""));
-	ce_msg_add(m, "billid", ce_msg_get_def(p, "billid", ""));
+	ce_msg_add(m, "caller", ev.who.caller);
+	ce_msg_add(m, "called", ev.who.called);
+	ce_msg_add(m, "billid", ev.who.billid);
 	ce_msg_add(m, "username", ce_msg_get_def(p, "username", ""));
 	if (ce_msg_get(p, "conference_id"))
 		ce_msg_add(m, "conference_id", ce_msg_get(p, "conference_id"));
@@ -302,11 +337,15 @@ void ce_room_update(struct ce_room *room, const struct ce_msg *params)
 
 static void destroy(struct ce_room *room)
 {
+	struct ce_room_event ev;
 	struct ce_msg *m;
 
 	g_hash_table_remove(room->conf->rooms, room->name);
 	g_info("room '%s' destroyed", room->name);
 	if (room->notify) {
+		ce_room_event_init(&ev, CE_EVENT_END);
+		ev.maxusers = MAX(room->maxusers, 0);
+		room_tell(room, &ev);
 		m = notify_new();
 		ce_msg_add(m, "targetid", room->notify);
 		ce_msg_add(m, "event", "destroyed");
@@ -329,6 +368,7 @@ void ce_room_reserve(struct ce_room *room, struct ce_leg *leg)
 /** Move @leg from the reserved places into the room and emit "joined". */
 void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 {
+	struct ce_room_event ev;
 	struct ce_msg *m;
 
 	if (g_ptr_array_remove(room->pending, leg) && leg->counted)
@@ -346,22 +386,32 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 		ce_room_prompt_joined(room, leg);
 	if (!room->notify || leg->utility)
 		return;
+	ce_room_event_init(&ev, CE_EVENT_ENTER);
+	leg_fill(&ev, room, leg);
+	if (!room->conf->set.joined_peerid)
+		ev.peer = NULL;
+	if (leg->who)
+		ce_room_who_read(&ev.who, leg->who);
+	if (leg->resumed_at) {
+		/* it joined before a crash: the monitor knows it again, without a new enter */
+		ev.resumed = CE_LEG_ENGINE_RESTART;
+		ev.joined_ms = MAX(g_get_real_time() - leg->resumed_at, 0) / 1000;
+	}
+	room_tell(room, &ev);
 	m = notify_new();
 	ce_msg_add(m, "id", leg->id);
 	ce_msg_add(m, "targetid", room->notify);
-	if (room->conf->set.joined_peerid && leg->peer)
-		ce_msg_add(m, "peerid", leg->peer);
+	if (ev.peer)
+		ce_msg_add(m, "peerid", ev.peer);
 	populate(m, room, leg);
 	ce_msg_add(m, "event", "joined");
 	add_int(m, "maxusers", room->maxusers);
 	add_int(m, "users", room->users);
 	if (room->player_id)
 		ce_msg_add(m, "player", room->player_id);
-	if (leg->resumed_at) {
-		/* it joined before a crash: the monitor knows it again, without a new enter */
-		ce_msg_add(m, "resumed", CE_LEG_ENGINE_RESTART);
-		ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT,
-		        MAX(g_get_real_time() - leg->resumed_at, 0) / 1000);
+	if (ev.resumed) {
+		ce_msg_add(m, "resumed", ev.resumed);
+		ce_msg_setf(m, "joined_ms", "%" G_GINT64_FORMAT, ev.joined_ms);
 	}
 	ce_leg_add_who(leg, m);
 	ce_conf_send(room->conf, m);
@@ -371,7 +421,16 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 static void notify_left(struct ce_room *room, struct ce_leg *leg)
 {
 	struct ce_msg *m = notify_new();
+	struct ce_room_event ev;
 
+	ce_room_event_init(&ev, CE_EVENT_LEAVE);
+	leg_fill(&ev, room, leg);
+	/* no call.drop or chan.hangup will tell the monitor why: say it here */
+	if (leg->orphaned) {
+		ev.reason = leg->orphaned;
+		ev.gone_ms = MAX(ce_conf_now(room->conf) - leg->gone_at, 0) / 1000;
+	}
+	room_tell(room, &ev);
 	ce_msg_add(m, "id", leg->id);
 	ce_msg_add(m, "targetid", room->notify);
 	populate(m, room, leg);
@@ -382,13 +441,11 @@ static void notify_left(struct ce_room *room, struct ce_leg *leg)
 		ce_msg_add(m, "lonely", room->users == 1 ? "true" : "false");
 	if (room->player_id)
 		ce_msg_add(m, "player", room->player_id);
-	if (leg->peer)
-		ce_msg_set(m, "lastpeerid", leg->peer);
-	/* no call.drop or chan.hangup will tell the monitor why: say it here */
-	if (leg->orphaned) {
-		ce_msg_add(m, "reason", leg->orphaned);
-		ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT,
-		        MAX(ce_conf_now(room->conf) - leg->gone_at, 0) / 1000);
+	if (ev.peer)
+		ce_msg_set(m, "lastpeerid", ev.peer);
+	if (ev.reason) {
+		ce_msg_add(m, "reason", ev.reason);
+		ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT, ev.gone_ms);
 	}
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
@@ -589,7 +646,18 @@ static void notify_recording(struct ce_room *room, const char *record, const cha
         const char *error, const char *reason)
 {
 	struct ce_msg *m = notify_new();
+	struct ce_room_event ev;
 
+	/* a refusal (error=) started nothing: Yate hears of it, it is no room event */
+	if (!error) {
+		ce_room_event_init(&ev, *record ? CE_EVENT_RECORD_START : CE_EVENT_RECORD_STOP);
+		ev.users = room->users;
+		ev.maxusers = MAX(room->maxusers, 0);
+		ev.record = record;
+		ev.file = file;
+		ev.reason = reason;
+		room_tell(room, &ev);
+	}
 	ce_msg_setf(m, "id", "conf/%s", room->name);
 	ce_msg_add(m, "targetid", room->notify);
 	ce_msg_add(m, "counted", "false");
@@ -802,6 +870,40 @@ void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const un
 		vol[k++] = energy[i];
 	}
 	notify_speaking(room, cur, vol, k, changed);
+}
+
+/* The chan.notify event of a leg's room event (TALK_*, MUTE, UNMUTE). */
+static const char *leg_event_name(enum ce_event_kind kind)
+{
+	switch (kind) {
+	case CE_EVENT_TALK_START:
+		return "talkstart";
+	case CE_EVENT_TALK_STOP:
+		return "talkstop";
+	case CE_EVENT_MUTE:
+		return "mute";
+	default:
+		return "unmute";
+	}
+}
+
+/**
+ * Room event @ev about @leg (its kind set: TALK_START with energy,
+ * TALK_STOP, MUTE or UNMUTE): the room's name, its users and the leg are
+ * filled in, the bus's room hooks get it, then Yate gets the chan.notify
+ * built from it (ce_room_notify_leg; talkstart carries energy=).
+ */
+void ce_room_leg_event(struct ce_room *room, struct ce_leg *leg, struct ce_room_event *ev)
+{
+	char energy[16];
+
+	if (!room->notify || leg->utility)
+		return;
+	leg_fill(ev, room, leg);
+	room_tell(room, ev);
+	g_snprintf(energy, sizeof(energy), "%d", ev->energy);
+	ce_room_notify_leg(room, leg, leg_event_name(ev->kind),
+	        ev->kind == CE_EVENT_TALK_START ? "energy" : NULL, energy);
 }
 
 /**

@@ -135,7 +135,7 @@ struct ce_room_refusal {
 };
 
 struct ce_config;
-struct ce_cmedia_event;
+struct ce_room_event;
 
 int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
         const struct ce_cmedia_ops *media, void *media_arg);
@@ -143,7 +143,7 @@ void ce_conf_free(struct ce_conf *conf);
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg);
 void ce_conf_tick(struct ce_conf *conf);
 void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok);
-void ce_conf_media_event(const struct ce_cmedia_event *ev, void *arg);
+void ce_conf_media_event(const struct ce_room_event *ev, void *arg);
 void ce_conf_list(struct ce_conf *conf, GString *out);
 int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
 
@@ -216,6 +216,7 @@ void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);
 void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const unsigned *energy,
         unsigned n, bool changed);
+void ce_room_leg_event(struct ce_room *room, struct ce_leg *leg, struct ce_room_event *ev);
 void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *event,
         const char *extra_name, const char *extra_value);
 void ce_room_notify_input(

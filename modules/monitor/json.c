@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "modules/store/store.h"
 #include "monitor.h"
 
 /*
@@ -15,23 +16,10 @@
  *    "duration_ms":5000,"talk_ms":1200,"reason":"hangup"}
  */
 
-static const char *const kind_names[CE_MON_N_KINDS] = {
-        [CE_MON_CREATED] = "created",
-        [CE_MON_ENTER] = "enter",
-        [CE_MON_LEAVE] = "leave",
-        [CE_MON_TALK_START] = "talk-start",
-        [CE_MON_TALK_STOP] = "talk-stop",
-        [CE_MON_MUTE] = "mute",
-        [CE_MON_UNMUTE] = "unmute",
-        [CE_MON_RECORD_START] = "record-start",
-        [CE_MON_RECORD_STOP] = "record-stop",
-        [CE_MON_DESTROYED] = "destroyed",
-};
-
-/** The JSON name of event @kind ("enter", "talk-start", ...). */
-const char *ce_mon_kind_name(enum ce_mon_kind kind)
+/** The JSON name of event @kind: the store's ("enter", "talk-start", ...), "destroyed" for END. */
+const char *ce_mon_kind_name(enum ce_event_kind kind)
 {
-	return (unsigned)kind < CE_MON_N_KINDS ? kind_names[kind] : "unknown";
+	return kind == CE_EVENT_END ? "destroyed" : ce_event_kind_name(kind);
 }
 
 /** "yate" or "engine". */
@@ -161,7 +149,7 @@ void ce_mon_json_event(GString *out, const struct ce_mon_event *ev, const char *
 		field_int(out, "energy", ev->energy);
 	if (ev->duration_ms >= 0)
 		field_int(out, "duration_ms", ev->duration_ms);
-	field_str(out, ev->kind == CE_MON_LEAVE ? "reason" : "detail", ev->detail);
+	field_str(out, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ev->detail);
 	g_string_append(out, "}\n");
 }
 

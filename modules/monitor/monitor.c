@@ -1,4 +1,4 @@
-/* monitor.c - the conf-monitor module: chan.notify from any room to events, CDRs, log, socket,
+/* monitor.c - the conf-monitor module: room events from any room to events, CDRs, log, socket,
  * store */
 #define G_LOG_DOMAIN "monitor"
 
@@ -17,17 +17,18 @@
 #include "yate.h"
 
 /*
- * How chan.notify reaches us (docs/monitor.md explains the choice):
+ * How room events reach us (docs/monitor.md explains the choice):
  *
- * - From Yate (its conference module, scripts): through a Yate *watch* of
- *   chan.notify.  We only observe, so we neither slow down nor answer any
- *   of Yate's chan.notify dispatches, and we see each one once, after all
- *   of Yate's handlers, whatever they did with it.  A filter cannot help:
- *   Yate filters on one exact value and the targetid differs per room.
- * - From the engine's own rooms: ce_bus_send() runs local handlers first.
- *   A CE_BUS_LOCAL handler at priority 0 takes the message there, at the
- *   moment the room sent it, and marks it; the same message later reaches
- *   our watcher after its trip to Yate and is skipped.
+ * - From the engine's own rooms: as the typed struct ce_room_event, through
+ *   the bus's room hook (ce_bus_room_subscribe), at the moment the room
+ *   tells it, before the conference module sends Yate its chan.notify.
+ * - From Yate's rooms (its conference module, scripts): through a Yate
+ *   *watch* of chan.notify, flagged CE_BUS_YATE_ONLY so that the engine's
+ *   own chan.notify never reaches it.  We only observe, so we neither slow
+ *   down nor answer any of Yate's chan.notify dispatches, and we see each
+ *   one once, after all of Yate's handlers, whatever they did with it.  A
+ *   filter cannot help: Yate filters on one exact value and the targetid
+ *   differs per room.
  *
  * Every event and CDR becomes one JSON line (json.c) for the event log
  * (evlog.c) and the socket (fanout.c), a row for the store when one runs,
@@ -46,32 +47,15 @@ struct monitor {
 	struct ce_mon_track *track;
 	struct ce_mon_evlog *log;
 	struct ce_mon_fanout *fan;
-	GHashTable *own; /* struct ce_msg * the local handler took (a reference each) */
 	GArray *watches;
-	int handler, drop_handler;
+	bool subscribed; /* to the bus's room events */
+	int drop_handler;
 	guint timer;
 	gint64 timer_due;
 	guint64 seq, forwarded;
 	GString *line;
 };
 
-static enum ce_event_kind store_kind(enum ce_mon_kind k)
-{
-	static const enum ce_event_kind map[CE_MON_N_KINDS] = {
-	        [CE_MON_CREATED] = CE_EVENT_CREATED,
-	        [CE_MON_ENTER] = CE_EVENT_ENTER,
-	        [CE_MON_LEAVE] = CE_EVENT_LEAVE,
-	        [CE_MON_TALK_START] = CE_EVENT_TALK_START,
-	        [CE_MON_TALK_STOP] = CE_EVENT_TALK_STOP,
-	        [CE_MON_MUTE] = CE_EVENT_MUTE,
-	        [CE_MON_UNMUTE] = CE_EVENT_UNMUTE,
-	        [CE_MON_RECORD_START] = CE_EVENT_RECORD_START,
-	        [CE_MON_RECORD_STOP] = CE_EVENT_RECORD_STOP,
-	        [CE_MON_DESTROYED] = CE_EVENT_END,
-	};
-
-	return map[k];
-}
 
 static struct ce_store *store(struct monitor *m)
 {
@@ -83,7 +67,7 @@ static void store_event(struct monitor *m, const struct ce_mon_event *ev)
 	struct ce_store *st = store(m);
 	char *detail = NULL;
 	struct ce_event se = {
-	        .kind = store_kind(ev->kind),
+	        .kind = ev->kind,
 	        .at = ev->at,
 	        .room = (char *)ev->room,
 	        .conference_id = ev->conference_id,
@@ -100,7 +84,7 @@ static void store_event(struct monitor *m, const struct ce_mon_event *ev)
 		return;
 	if (ev->energy >= 0)
 		detail = g_strdup_printf("energy=%d", ev->energy);
-	else if (ev->kind == CE_MON_TALK_STOP)
+	else if (ev->kind == CE_EVENT_TALK_STOP)
 		detail = g_strdup_printf("talk_ms=%" G_GINT64_FORMAT, ev->duration_ms);
 	se.detail = detail ? detail : (char *)ev->detail;
 	ce_store_add_event(st, &se);
@@ -196,7 +180,7 @@ static void forward_event(struct monitor *m, const struct ce_mon_event *ev)
 	add_int(f, "maxusers", ev->maxusers);
 	add_int(f, "energy", ev->energy);
 	add_int(f, "duration_ms", ev->duration_ms);
-	add(f, ev->kind == CE_MON_LEAVE ? "reason" : "detail", ev->detail);
+	add(f, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ev->detail);
 	forward_send(m, f);
 }
 
@@ -283,12 +267,10 @@ static void arm_timer(struct monitor *m)
 	m->timer = g_timeout_add((guint)MIN((due - now) / 1000 + 1, 60000), on_timer, m);
 }
 
-/* The targetid prefix @msg is for, or NULL when it is not for us. */
-static const char *our_target(const struct monitor *m, const struct ce_msg *msg)
+/* The prefix of [monitor] targets that @target starts with, or NULL when it is not for us. */
+static const char *our_target(const struct monitor *m, const char *target)
 {
-	const char *target = ce_msg_get(msg, "targetid");
-
-	if (!target || ce_msg_get(msg, FORWARD_MARK))
+	if (!target)
 		return NULL;
 	for (char **p = m->targets; *p; p++) {
 		if (g_str_has_prefix(target, *p))
@@ -297,30 +279,23 @@ static const char *our_target(const struct monitor *m, const struct ce_msg *msg)
 	return NULL;
 }
 
-static bool take(struct monitor *m, const struct ce_msg *msg, enum ce_mon_source src)
-{
-	const char *prefix = our_target(m, msg);
-	const char *room;
-
-	if (!prefix)
-		return false;
-	room = ce_msg_get(msg, "room");
-	if (!room || !*room)
-		room = ce_msg_get(msg, "targetid") + strlen(prefix);
-	ce_mon_track_notify(m->track, msg, room, src, ce_engine_now(m->ce));
-	arm_timer(m);
-	return true;
-}
-
-static enum ce_msg_result on_local_notify(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+/* One room event of the engine's own rooms, if its notify target is one of ours. */
+static void on_room_event(const struct ce_room_event *ev, void *arg)
 {
 	struct monitor *m = arg;
+	const char *prefix = our_target(m, ev->target);
+	struct ce_room_event named;
 
-	/* With an id it came from Yate through somebody's relay: Yate reports it to our watch. */
-	if ((!msg->id || !*msg->id) && !g_hash_table_contains(m->own, msg) &&
-	        take(m, msg, CE_MON_SRC_ENGINE))
-		g_hash_table_add(m->own, ce_msg_ref(msg));
-	return CE_MSG_CONTINUE;
+	if (!prefix)
+		return;
+	if (!ev->room || !*ev->room) {
+		/* as a chan.notify without room=: the room is in the target */
+		named = *ev;
+		named.room = ev->target + strlen(prefix);
+		ev = &named;
+	}
+	ce_mon_track_room(m->track, ev, CE_MON_SRC_ENGINE, ev->at ? ev->at : ce_engine_now(m->ce));
+	arm_timer(m);
 }
 
 /*
@@ -337,12 +312,21 @@ static enum ce_msg_result on_local_drop(struct ce_dispatch *d, struct ce_msg *ms
 	return CE_MSG_CONTINUE;
 }
 
+/* A chan.notify of Yate's (never the engine's own: CE_BUS_YATE_ONLY). */
 static void watch_notify(struct ce_msg *msg, bool handled, void *arg)
 {
 	struct monitor *m = arg;
+	const char *target = ce_msg_get(msg, "targetid");
+	const char *prefix = ce_msg_get(msg, FORWARD_MARK) ? NULL : our_target(m, target);
+	const char *room;
 
-	if (!g_hash_table_remove(m->own, msg))
-		take(m, msg, CE_MON_SRC_YATE);
+	if (!prefix)
+		return;
+	room = ce_msg_get(msg, "room");
+	if (!room || !*room)
+		room = target + strlen(prefix);
+	ce_mon_track_notify(m->track, msg, room, CE_MON_SRC_YATE, ce_engine_now(m->ce));
+	arm_timer(m);
 }
 
 static void watch_execute(struct ce_msg *msg, bool handled, void *arg)
@@ -582,8 +566,8 @@ static void monitor_free(struct monitor *m)
 	if (!m)
 		return;
 	ce_console_remove_status(m->ce, SECTION);
-	if (m->handler > 0)
-		ce_bus_uninstall(m->bus, m->handler);
+	if (m->subscribed)
+		ce_bus_room_unsubscribe(m->bus, on_room_event, m);
 	if (m->drop_handler > 0)
 		ce_bus_uninstall(m->bus, m->drop_handler);
 	for (guint i = 0; m->watches && i < m->watches->len; i++)
@@ -597,8 +581,6 @@ static void monitor_free(struct monitor *m)
 	ce_mon_evlog_free(m->log); /* writes what is queued */
 	if (m->watches)
 		g_array_free(m->watches, TRUE);
-	if (m->own)
-		g_hash_table_destroy(m->own);
 	if (m->line)
 		g_string_free(m->line, TRUE);
 	g_strfreev(m->targets);
@@ -616,26 +598,21 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	m->ce = ce;
 	m->bus = ce_engine_bus(ce);
 	m->line = g_string_sized_new(512);
-	m->own = g_hash_table_new_full(
-	        g_direct_hash, g_direct_equal, (GDestroyNotify)ce_msg_unref, NULL);
 	m->watches = g_array_new(FALSE, FALSE, sizeof(int));
 	if ((err = read_config(m, cfg, &lim)) ||
 	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
 	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)))
 		goto out;
-	m->handler = ce_bus_install(
-	        m->bus, "chan.notify", 0, NULL, NULL, CE_BUS_LOCAL, on_local_notify, m, NULL);
-	if (m->handler < 0) {
-		err = m->handler;
+	if ((err = ce_bus_room_subscribe(m->bus, on_room_event, m)))
 		goto out;
-	}
+	m->subscribed = true;
 	m->drop_handler = ce_bus_install(
 	        m->bus, "call.drop", 0, NULL, NULL, CE_BUS_LOCAL, on_local_drop, m, NULL);
 	if (m->drop_handler < 0) {
 		err = m->drop_handler;
 		goto out;
 	}
-	watch(m, "chan.notify", 0, watch_notify);
+	watch(m, "chan.notify", CE_BUS_YATE_ONLY, watch_notify);
 	watch(m, "call.execute", 0, watch_execute);
 	watch(m, "chan.hangup", 0, watch_hangup);
 	watch(m, "chan.disconnected", 0, watch_hangup);

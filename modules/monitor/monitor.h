@@ -5,44 +5,33 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "room-event.h"
+
 struct ce_msg;
 
 /*
- * The monitor turns chan.notify messages sent to conf-monitor/... (by the
- * engine's own rooms or by Yate's conference module) into events and
- * per-participant CDRs (track.c), writes them as JSON lines (json.c) to an
+ * The monitor turns the room events of the engine's own rooms (typed, from
+ * the bus's room hook: track-room.c) and the chan.notify messages that
+ * Yate's conference module sends to conf-monitor/... (track-notify.c)
+ * into events and per-participant CDRs (track.c), writes them as JSON lines (json.c) to an
  * event log behind a writer thread (evlog.c) and to the subscribers of a
  * unix socket (fanout.c), and hands them to the store and, optionally, on
  * to Yate (monitor.c).  docs/monitor.md describes what comes out.
  */
 
-/* Where a chan.notify came from. */
+/* Where a room event came from. */
 enum ce_mon_source {
 	CE_MON_SRC_YATE,   /* reported by Yate (its conference module, a script) */
 	CE_MON_SRC_ENGINE, /* generated inside the engine (our own rooms) */
 };
 
-enum ce_mon_kind {
-	CE_MON_CREATED,
-	CE_MON_ENTER,
-	CE_MON_LEAVE,
-	CE_MON_TALK_START,
-	CE_MON_TALK_STOP,
-	CE_MON_MUTE,
-	CE_MON_UNMUTE,
-	CE_MON_RECORD_START,
-	CE_MON_RECORD_STOP,
-	CE_MON_DESTROYED,
-	CE_MON_N_KINDS
-};
-
 /* One event; strings are borrowed from the tracker and may be NULL. */
 struct ce_mon_event {
-	enum ce_mon_kind kind;
+	enum ce_event_kind kind; /* a row: CE_EVENT_CREATED .. CE_EVENT_END */
 	enum ce_mon_source source;
 	gint64 at; /* microseconds since the epoch */
 	const char *room;
-	const char *target; /* the chan.notify targetid */
+	const char *target; /* the room's notify target (chan.notify targetid) */
 	const char *leg;    /* the participant's channel in the room (conf/1, dumb/3) */
 	const char *peer;   /* the caller's channel (tone/4, sip/12) */
 	const char *caller; /* who the participant is (track-priv.h, struct ce_mon_who) */
@@ -77,10 +66,10 @@ struct ce_mon_cdr {
 	gint64 talk_ms;
 };
 
-const char *ce_mon_kind_name(enum ce_mon_kind kind);
+const char *ce_mon_kind_name(enum ce_event_kind kind);
 const char *ce_mon_source_name(enum ce_mon_source src);
 
-/* ---- track.c: rooms and participants, chan.notify -> events and CDRs ---- */
+/* ---- track*.c: rooms and participants, room events -> events and CDRs ---- */
 
 struct ce_mon_track;
 
@@ -104,6 +93,8 @@ void ce_mon_limits_default(struct ce_mon_limits *lim);
 int ce_mon_track_new(struct ce_mon_track **tp, const struct ce_mon_limits *lim,
         const struct ce_mon_track_ops *ops, void *arg);
 void ce_mon_track_free(struct ce_mon_track *t);
+void ce_mon_track_room(
+        struct ce_mon_track *t, const struct ce_room_event *ev, enum ce_mon_source src, gint64 now);
 void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const char *room,
         enum ce_mon_source src, gint64 now);
 void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);

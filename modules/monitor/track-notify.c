@@ -1,4 +1,4 @@
-/* track-notify.c - the tracker's reading of each chan.notify event: joined, left, speaking, ... */
+/* track-notify.c - Yate's chan.notify read as room events (track-room.c) and speaking lists */
 #define G_LOG_DOMAIN "monitor"
 
 #include <stdlib.h>
@@ -19,104 +19,16 @@
  *   chan.notify id=conf/1 targetid=... event=left users=1 lastpeerid=tone/4
  *   chan.notify targetid=... event=destroyed room=yroom
  *
- * Our own rooms send the same, plus event=talkstart/talkstop (energy=) and
- * mute/unmute for one leg.  For Yate's rooms the talker events come from the
- * speaking lists: a leg that appears is a start, one that disappears (or
- * leaves while in the list) a stop.  A room that sends explicit talker
- * events stops being read that way.
- *
- * A participant lives in t->legs from "joined" until its CDR is written:
- * after "left", it waits up to cdr_delay for chan.hangup (whose reason and
- * billid complete the CDR).  call.execute reports say who a leg is
- * (struct ce_mon_who), which Yate's rooms do not put in "joined"; the
- * engine's rooms do.
- *
- * A "joined" with resumed=REASON joined_ms=N is a leg that an engine which
- * died had in its room: its enter was reported then, N ms ago, so no
- * second enter is made; its "left" and CDR follow with their real times.
+ * Each becomes a struct ce_room_event (parse) read as the engine's own
+ * rooms' are (track-room.c).  The engine's rooms send the same to Yate,
+ * plus event=talkstart/talkstop (energy=) and mute/unmute for one leg, but
+ * the monitor takes theirs from the bus's room hook, never from here: a
+ * chan.notify only ever comes from Yate (or, from a script, in the
+ * engine's shape, which is read the same way).  For Yate's rooms the
+ * talker events come from the speaking lists: a leg that appears is a
+ * start, one that disappears (or leaves while in the list) a stop.  A room
+ * that sends explicit talker events stops being read that way.
  */
-
-static void on_created(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,
-        bool created, gint64 now)
-{
-	ce_mon_who_read(&r->who, msg);
-	if (created)
-		ce_mon_emit(t, r, NULL, CE_MON_CREATED, now, NULL);
-}
-
-static void on_joined(
-        struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct ce_mon_part *p;
-
-	if (!leg || !*leg) {
-		WARN(t, now, "chan.notify event=joined in room '%s' without id, ignored", r->name);
-		return;
-	}
-	if (g_hash_table_lookup(r->parts, leg)) {
-		WARN(t, now, "chan.notify: '%s' joined room '%s' twice, ignored", leg, r->name);
-		return;
-	}
-	p = ce_mon_part_find(t, r, leg, now);
-	if (!p)
-		return;
-	ce_mon_fill(&p->peer, ce_msg_get(msg, "peerid"));
-	ce_mon_who_read(&p->who, msg);
-	if (g_hash_table_size(r->parts) == 1 && !p->who.caller) {
-		/* Yate's "created" names the call that made the room: this one. */
-		ce_mon_who_add(&p->who, &r->who);
-	}
-	if (r->who.conference_id <= 0)
-		r->who.conference_id = p->who.conference_id; /* a Yate room of a scheduled call */
-	if (ce_msg_get(msg, "resumed")) {
-		/* a leg of an engine that died (recover.c): its enter was told then, when
-		 * it joined joined_ms ago; only its leave and CDR are still to come */
-		p->joined_at =
-		        now - (gint64)ce_msg_get_int(msg, "joined_ms", 0, 0, G_MAXINT32) * 1000;
-		return;
-	}
-	ce_mon_emit(t, r, p, CE_MON_ENTER, now, NULL);
-}
-
-static void on_left(
-        struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct ce_mon_part *p = leg ? g_hash_table_lookup(r->parts, leg) : NULL;
-	gint64 gone;
-
-	if (!p) {
-		WARN(t, now, "chan.notify event=left for unknown leg '%s' in room '%s', ignored",
-		        str_or(leg, ""), r->name);
-		return;
-	}
-	ce_mon_fill(&p->peer, ce_msg_get(msg, "lastpeerid"));
-	/* a leg whose Yate went away left before anyone could tell (gone_ms) */
-	gone = (gint64)ce_msg_get_int(msg, "gone_ms", 0, 0, G_MAXINT32) * 1000;
-	ce_mon_leave(t, p, MAX(now - gone, MIN(p->joined_at, now)), ce_msg_get(msg, "reason"));
-}
-
-static void on_talk(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,
-        bool start, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct ce_mon_part *p;
-
-	if (!leg || !*leg) {
-		WARN(t, now, "chan.notify talker event in room '%s' without id, ignored", r->name);
-		return;
-	}
-	r->explicit_talk = true;
-	p = ce_mon_part_find(t, r, leg, now);
-	if (!p)
-		return;
-	ce_mon_fill(&p->peer, ce_msg_get(msg, "peerid"));
-	if (start)
-		ce_mon_talk_start(t, p, (int)ce_msg_get_int(msg, "energy", -1, -1, G_MAXINT), now);
-	else
-		ce_mon_talk_stop(t, p, now);
-}
 
 /* Index of "speaker.N" (N - 1) or, with @energy, of "speaker.N.energy"; -1 otherwise. */
 static long speaker_slot(const char *name, bool *energy)
@@ -186,65 +98,50 @@ static void on_speaking(
 	g_free(energy);
 }
 
-static void on_recording(
-        struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg, gint64 now)
+/* The kind of room event @event is, with what it says in @ev; false if not one we follow. */
+static bool parse(struct ce_room_event *ev, const char *event, const struct ce_msg *msg)
 {
-	const char *file = ce_msg_get(msg, "record");
+	static const struct {
+		const char *name;
+		enum ce_event_kind kind;
+	} kinds[] = {
+	        {"created", CE_EVENT_CREATED},
+	        {"joined", CE_EVENT_ENTER},
+	        {"left", CE_EVENT_LEAVE},
+	        {"talkstart", CE_EVENT_TALK_START},
+	        {"talkstop", CE_EVENT_TALK_STOP},
+	        {"mute", CE_EVENT_MUTE},
+	        {"unmute", CE_EVENT_UNMUTE},
+	        {"recording", CE_EVENT_RECORD_START},
+	        {"destroyed", CE_EVENT_END},
+	};
+	unsigned i = 0;
 
+	if (!strcmp(event, "talker")) {
+		ev->kind = ce_msg_get_bool(msg, "talking", false) ? CE_EVENT_TALK_START
+		                                                  : CE_EVENT_TALK_STOP;
+	} else {
+		while (i < G_N_ELEMENTS(kinds) && strcmp(event, kinds[i].name))
+			i++;
+		if (i == G_N_ELEMENTS(kinds))
+			return false;
+		ev->kind = kinds[i].kind;
+	}
+	ev->leg = ce_msg_get(msg, "id");
+	ev->peer = ce_msg_get(msg, ev->kind == CE_EVENT_LEAVE ? "lastpeerid" : "peerid");
+	ev->energy = (int)ce_msg_get_int(msg, "energy", -1, -1, G_MAXINT);
+	ev->resumed = ce_msg_get(msg, "resumed");
+	ev->joined_ms = ce_msg_get_int(msg, "joined_ms", 0, 0, G_MAXINT32);
+	ev->gone_ms = ce_msg_get_int(msg, "gone_ms", 0, 0, G_MAXINT32);
+	ev->reason = ce_msg_get(msg, "reason");
+	ev->record = ce_msg_get(msg, "record");
+	if (ev->kind != CE_EVENT_RECORD_START)
+		return true;
 	if (ce_msg_get(msg, "error"))
-		return; /* conf-engine refused the file: nothing started */
-	if (file && *file)
-		ce_mon_emit(t, r, NULL, CE_MON_RECORD_START, now, file);
-	else /* conf-engine says why a recording stopped by itself (disk full...) */
-		ce_mon_emit(t, r, NULL, CE_MON_RECORD_STOP, now, ce_msg_get(msg, "reason"));
-}
-
-static void on_mute(struct ce_mon_track *t, struct ce_mon_room *r, const struct ce_msg *msg,
-        bool mute, gint64 now)
-{
-	const char *leg = ce_msg_get(msg, "id");
-	struct ce_mon_part *p = leg ? ce_mon_part_find(t, r, leg, now) : NULL;
-
-	if (p)
-		ce_mon_emit(t, r, p, mute ? CE_MON_MUTE : CE_MON_UNMUTE, now, NULL);
-	else
-		WARN(t, now, "chan.notify mute event in room '%s' without a known id", r->name);
-}
-
-static void room_update(struct ce_mon_room *r, const struct ce_msg *msg)
-{
-	const char *cid = ce_msg_get(msg, "conference_id");
-
-	r->users = (int)ce_msg_get_int(msg, "users", r->users, 0, G_MAXINT);
-	r->maxusers = (int)ce_msg_get_int(msg, "maxusers", r->maxusers, 0, G_MAXINT);
-	if (cid)
-		r->who.conference_id = ce_msg_get_int(msg, "conference_id", 0, 0, G_MAXINT64);
-}
-
-static void dispatch(struct ce_mon_track *t, struct ce_mon_room *r, const char *event,
-        const struct ce_msg *msg, bool created, gint64 now)
-{
-	if (!strcmp(event, "created"))
-		on_created(t, r, msg, created, now);
-	else if (!strcmp(event, "joined"))
-		on_joined(t, r, msg, now);
-	else if (!strcmp(event, "left"))
-		on_left(t, r, msg, now);
-	else if (!strcmp(event, "speaking")) {
-		if (r->source == CE_MON_SRC_YATE && !r->explicit_talk)
-			on_speaking(t, r, msg, now);
-	} else if (!strcmp(event, "talkstart") || !strcmp(event, "talkstop"))
-		on_talk(t, r, msg, !strcmp(event, "talkstart"), now);
-	else if (!strcmp(event, "talker"))
-		on_talk(t, r, msg, ce_msg_get_bool(msg, "talking", false), now);
-	else if (!strcmp(event, "mute") || !strcmp(event, "unmute"))
-		on_mute(t, r, msg, event[0] == 'm', now);
-	else if (!strcmp(event, "recording"))
-		on_recording(t, r, msg, now);
-	else if (!strcmp(event, "destroyed"))
-		ce_mon_room_end(t, r, now, "destroyed", true);
-	else
-		t->st.ignored++;
+		return false; /* conf-engine refused the file: nothing started */
+	if (!ev->record || !*ev->record)
+		ev->kind = CE_EVENT_RECORD_STOP; /* conf-engine: stopped by itself (disk full...) */
+	return true;
 }
 
 /**
@@ -255,8 +152,9 @@ void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const
         enum ce_mon_source src, gint64 now)
 {
 	const char *event = ce_msg_get(msg, "event");
+	struct ce_room_event ev;
 	struct ce_mon_room *r;
-	bool created;
+	bool created, known;
 
 	t->st.notifies++;
 	if (!event || !*event || !*room) {
@@ -271,6 +169,17 @@ void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const
 		t->st.ignored++;
 		return;
 	}
-	room_update(r, msg);
-	dispatch(t, r, event, msg, created, now);
+	ce_room_event_init(&ev, CE_EVENT_N_KINDS);
+	ev.users = (int)ce_msg_get_int(msg, "users", -1, 0, G_MAXINT);
+	ev.maxusers = (int)ce_msg_get_int(msg, "maxusers", -1, 0, G_MAXINT);
+	ce_room_who_read(&ev.who, msg);
+	ce_mon_room_update(r, &ev);
+	if (!strcmp(event, "speaking")) {
+		if (r->source == CE_MON_SRC_YATE && !r->explicit_talk)
+			on_speaking(t, r, msg, now);
+		return;
+	}
+	known = parse(&ev, event, msg);
+	if (!known || !ce_mon_room_event(t, r, &ev, created, now))
+		t->st.ignored++;
 }

@@ -1,4 +1,4 @@
-/* track-priv.h - the tracker's rooms and participants, shared by track.c and track-notify.c */
+/* track-priv.h - the tracker's rooms and participants, shared by the track*.c files */
 #ifndef CE_MONITOR_TRACK_PRIV_H
 #define CE_MONITOR_TRACK_PRIV_H
 
@@ -33,6 +33,7 @@ struct ce_mon_who {
 };
 
 void ce_mon_who_read(struct ce_mon_who *w, const struct ce_msg *msg);
+void ce_mon_who_take(struct ce_mon_who *w, const struct ce_room_who *from);
 void ce_mon_who_add(struct ce_mon_who *w, const struct ce_mon_who *from);
 void ce_mon_who_clear(struct ce_mon_who *w);
 
@@ -90,7 +91,7 @@ static inline const char *str_or(const char *s, const char *def)
 char *ce_mon_field(const char *s);
 void ce_mon_fill(char **dst, const char *s);
 void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
-        enum ce_mon_kind kind, gint64 now, const char *detail);
+        enum ce_event_kind kind, gint64 now, const char *detail);
 void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy, gint64 now);
 void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now);
 void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, const char *reason);
@@ -100,5 +101,8 @@ struct ce_mon_part *ce_mon_part_find(
         struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now);
 void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, const char *reason,
         bool destroyed);
+void ce_mon_room_update(struct ce_mon_room *r, const struct ce_room_event *ev);
+bool ce_mon_room_event(struct ce_mon_track *t, struct ce_mon_room *r,
+        const struct ce_room_event *ev, bool created, gint64 now);
 
 #endif

@@ -1,4 +1,4 @@
-/* track.c - the monitor's view of rooms and participants: chan.notify in, events and CDRs out */
+/* track.c - the monitor's view of rooms and participants: room events in, events and CDRs out */
 #define G_LOG_DOMAIN "monitor"
 
 #include <errno.h>
@@ -65,30 +65,38 @@ void ce_mon_fill(char **dst, const char *s)
 
 /* ---- who a participant is ---- */
 
-static void fill_id(gint64 *dst, const struct ce_msg *msg, const char *name)
+static void fill_id(gint64 *dst, gint64 id)
 {
 	if (*dst <= 0)
-		*dst = ce_msg_get_int(msg, name, 0, 0, G_MAXINT64);
+		*dst = id;
 }
 
-/** Fill what @w lacks from the parameters of a call or a "joined" (@msg). */
-void ce_mon_who_read(struct ce_mon_who *w, const struct ce_msg *msg)
+/** Fill what @w lacks from what a join request, a call or a "joined" says (@from). */
+void ce_mon_who_take(struct ce_mon_who *w, const struct ce_room_who *from)
 {
-	const char *dir = ce_msg_get(msg, "participant_direction");
-	const char *number = ce_msg_get(msg, "participant_number");
-	const char *name = ce_msg_get(msg, "participant_name");
+	const char *dir = from->direction;
+	const char *number = from->number;
 	bool out;
 
 	if (!g_strcmp0(dir, "in") || !g_strcmp0(dir, "out"))
 		ce_mon_fill(&w->direction, dir);
 	out = !g_strcmp0(w->direction, "out");
-	ce_mon_fill(&w->caller, number ? number : out ? NULL : ce_msg_get(msg, "caller"));
-	ce_mon_fill(&w->called, out ? number : ce_msg_get(msg, "called"));
-	ce_mon_fill(&w->name, name ? name : out ? NULL : ce_msg_get(msg, "callername"));
-	ce_mon_fill(&w->billid, ce_msg_get(msg, "billid"));
-	ce_mon_fill(&w->role, ce_msg_get(msg, "participant_role"));
-	fill_id(&w->conference_id, msg, "conference_id");
-	fill_id(&w->participant_id, msg, "participant_id");
+	ce_mon_fill(&w->caller, number ? number : out ? NULL : from->caller);
+	ce_mon_fill(&w->called, out ? number : from->called);
+	ce_mon_fill(&w->name, from->name ? from->name : out ? NULL : from->callername);
+	ce_mon_fill(&w->billid, from->billid);
+	ce_mon_fill(&w->role, from->role);
+	fill_id(&w->conference_id, from->conference_id);
+	fill_id(&w->participant_id, from->participant_id);
+}
+
+/** Fill what @w lacks from the parameters of a call or a "joined" (@msg). */
+void ce_mon_who_read(struct ce_mon_who *w, const struct ce_msg *msg)
+{
+	struct ce_room_who from;
+
+	ce_room_who_read(&from, msg);
+	ce_mon_who_take(w, &from);
 }
 
 /** Fill what @w lacks from @from. */
@@ -153,7 +161,7 @@ static void call_free(struct call *c)
 /* ---- events out ---- */
 
 static void ev_room(
-        struct ce_mon_event *ev, const struct ce_mon_room *r, enum ce_mon_kind kind, gint64 now)
+        struct ce_mon_event *ev, const struct ce_mon_room *r, enum ce_event_kind kind, gint64 now)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
@@ -191,7 +199,7 @@ static void emit(struct ce_mon_track *t, const struct ce_mon_event *ev)
 
 /** Emit a @kind event of room @r, about participant @p (may be NULL). */
 void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
-        enum ce_mon_kind kind, gint64 now, const char *detail)
+        enum ce_event_kind kind, gint64 now, const char *detail)
 {
 	struct ce_mon_event ev;
 
@@ -212,7 +220,7 @@ void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy
 	p->talking = true;
 	p->talk_since = now;
 	g_ptr_array_add(p->room->talkers, p);
-	ev_room(&ev, p->room, CE_MON_TALK_START, now);
+	ev_room(&ev, p->room, CE_EVENT_TALK_START, now);
 	ev_part(&ev, p);
 	ev.energy = energy;
 	emit(t, &ev);
@@ -229,7 +237,7 @@ void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now)
 	p->talking = false;
 	p->talk_ms += ms;
 	g_ptr_array_remove(p->room->talkers, p);
-	ev_room(&ev, p->room, CE_MON_TALK_STOP, now);
+	ev_room(&ev, p->room, CE_EVENT_TALK_STOP, now);
 	ev_part(&ev, p);
 	ev.duration_ms = ms;
 	emit(t, &ev);
@@ -276,7 +284,7 @@ void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, con
 	ce_mon_talk_stop(t, p, now);
 	ce_mon_fill(&p->reason, reason);
 	p->left_at = now;
-	ev_room(&ev, r, CE_MON_LEAVE, now);
+	ev_room(&ev, r, CE_EVENT_LEAVE, now);
 	ev_part(&ev, p);
 	ev.duration_ms = MAX(now - p->joined_at, 0) / 1000;
 	ev.detail = str_or(p->reason, "left"); /* as its CDR says when no reason came */
@@ -400,7 +408,7 @@ void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, 
 		ce_mon_leave(t, l->data, now, reason);
 	g_list_free(parts);
 	if (destroyed)
-		ce_mon_emit(t, r, NULL, CE_MON_DESTROYED, now, NULL);
+		ce_mon_emit(t, r, NULL, CE_EVENT_END, now, NULL);
 	g_hash_table_remove(t->rooms, r->key);
 }
 

@@ -6,7 +6,7 @@
 
 #include "store-db.h"
 
-static const char *const kind_names[CE_EVENT_N_KINDS] = {
+static const char *const kind_names[CE_EVENT_N_ROWS] = {
         [CE_EVENT_CREATED] = "created",
         [CE_EVENT_ENTER] = "enter",
         [CE_EVENT_LEAVE] = "leave",
@@ -25,13 +25,13 @@ static const char *const role_names[] = {"participant", "moderator", "listener"}
 /** ce_event_kind_name() - the name stored in events.kind */
 const char *ce_event_kind_name(enum ce_event_kind kind)
 {
-	return (unsigned)kind < CE_EVENT_N_KINDS ? kind_names[kind] : "unknown";
+	return (unsigned)kind < CE_EVENT_N_ROWS ? kind_names[kind] : "unknown";
 }
 
 /** ce_event_kind_parse() - events.kind text to enum; 0 or -EINVAL */
 int ce_event_kind_parse(const char *name, enum ce_event_kind *kind)
 {
-	for (unsigned i = 0; name && i < CE_EVENT_N_KINDS; i++) {
+	for (unsigned i = 0; name && i < CE_EVENT_N_ROWS; i++) {
 		if (strcmp(name, kind_names[i]) == 0) {
 			*kind = (enum ce_event_kind)i;
 			return 0;

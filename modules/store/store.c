@@ -79,7 +79,7 @@ void ce_store_add_event(struct ce_store *st, const struct ce_event *ev)
 		r->ev->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
 	r->ev->seq = CE_ATOMIC_INC(&st->seq);
 	r->ev->at = CLAMP(r->ev->at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
-	if ((unsigned)r->ev->kind >= CE_EVENT_N_KINDS)
+	if ((unsigned)r->ev->kind >= CE_EVENT_N_ROWS)
 		r->ev->kind = CE_EVENT_CREATED;
 	ce_store_writer_push(st, r);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "room-event.h"
+
 struct ce_config;
 
 /*
@@ -138,21 +140,7 @@ struct ce_participant {
 
 void ce_participant_free(struct ce_participant *p);
 
-enum ce_event_kind {
-	CE_EVENT_CREATED,
-	CE_EVENT_ENTER,
-	CE_EVENT_LEAVE,
-	CE_EVENT_TALK_START,
-	CE_EVENT_TALK_STOP,
-	CE_EVENT_MUTE,
-	CE_EVENT_UNMUTE,
-	CE_EVENT_RECORD_START,
-	CE_EVENT_RECORD_STOP,
-	CE_EVENT_END_ALERT,
-	CE_EVENT_END,
-	CE_EVENT_N_KINDS
-};
-
+/* enum ce_event_kind: room-event.h (the kinds up to CE_EVENT_END are rows). */
 const char *ce_event_kind_name(enum ce_event_kind kind);
 int ce_event_kind_parse(const char *name, enum ce_event_kind *kind);
 

@@ -511,17 +511,69 @@ static void test_uplink_scopes(void)
 	add(bus, "call.execute", 50, &a);
 	ce_bus_watch(bus, "call.execute", 0, watch_cb, "remote", NULL);
 	ce_bus_watch(bus, "call.execute", CE_BUS_LOCAL, watch_cb, "local", NULL);
+	ce_bus_watch(bus, "call.execute", CE_BUS_YATE_ONLY, watch_cb, "yate", NULL);
 	ce_msg_new(&m, "call.execute");
 	reset();
 	ce_bus_dispatch_uplink(bus, m, done_cb, &o);
 	g_assert_cmpstr(trace->str, ==, "a done:0 local:0 ");
 	reset();
 	ce_bus_notify_uplink(bus, m, true);
-	g_assert_cmpstr(trace->str, ==, "remote:1 ");
+	g_assert_cmpstr(trace->str, ==, "remote:1 yate:1 ");
 	reset();
-	ce_bus_dispatch(bus, m, done_cb, &o);
+	ce_bus_dispatch(bus, m, done_cb, &o); /* the engine's own: not for "yate" */
+	g_assert_cmpstr(trace->str, ==, "a done:0 remote:0 local:0 ");
+	reset();
+	ce_bus_send(bus, m, 0, done_cb, &o);
 	g_assert_cmpstr(trace->str, ==, "a done:0 remote:0 local:0 ");
 	ce_msg_unref(m);
+	ce_bus_free(bus);
+}
+
+/* A room hook subscriber: traces its tag and the event's energy; may unsubscribe another. */
+struct room_sub {
+	const char *tag;
+	struct ce_bus *bus;
+	struct room_sub *drop; /* unsubscribed from inside the call */
+};
+
+static void room_cb(const struct ce_room_event *ev, void *arg)
+{
+	struct room_sub *r = arg;
+
+	g_string_append_printf(trace, "%s:%d ", r->tag, ev->energy);
+	if (r->drop)
+		g_assert_cmpint(ce_bus_room_unsubscribe(r->bus, room_cb, r->drop), ==, 0);
+}
+
+/* Subscribers get each room event at once, in order; (h, arg) identifies one. */
+static void test_room_hook(void)
+{
+	struct ce_bus *bus;
+	struct room_sub a = {.tag = "a"}, b = {.tag = "b"}, c = {.tag = "c"};
+	struct ce_room_event ev;
+
+	ce_bus_new(&bus);
+	a.bus = b.bus = c.bus = bus;
+	ce_room_event_init(&ev, CE_EVENT_TALK_START);
+	ev.energy = 42;
+	ce_bus_room_event(bus, &ev); /* nobody listens */
+	g_assert_cmpint(ce_bus_room_subscribe(bus, room_cb, &a), ==, 0);
+	g_assert_cmpint(ce_bus_room_subscribe(bus, room_cb, &b), ==, 0);
+	g_assert_cmpint(ce_bus_room_subscribe(bus, room_cb, &c), ==, 0);
+	g_assert_cmpint(ce_bus_room_subscribe(bus, room_cb, &b), ==, -EEXIST);
+	reset();
+	ce_bus_room_event(bus, &ev);
+	g_assert_cmpstr(trace->str, ==, "a:42 b:42 c:42 ");
+	a.drop = &b; /* b goes during the call: not called any more */
+	reset();
+	ce_bus_room_event(bus, &ev);
+	g_assert_cmpstr(trace->str, ==, "a:42 c:42 ");
+	g_assert_cmpint(ce_bus_room_unsubscribe(bus, room_cb, &b), ==, -ENOENT);
+	a.drop = NULL;
+	g_assert_cmpint(ce_bus_room_unsubscribe(bus, room_cb, &a), ==, 0);
+	reset();
+	ce_bus_room_event(bus, &ev);
+	g_assert_cmpstr(trace->str, ==, "c:42 ");
 	ce_bus_free(bus);
 }
 
@@ -561,6 +613,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/bus/relay-announcements", test_relay_announcements);
 	g_test_add_func("/bus/uplink-scopes", test_uplink_scopes);
 	g_test_add_func("/bus/free-with-pending-dispatch", test_free_with_pending_dispatch);
+	g_test_add_func("/bus/room-hook", test_room_hook);
 	rc = g_test_run();
 	g_string_free(trace, TRUE);
 	return rc;

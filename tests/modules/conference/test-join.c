@@ -231,7 +231,7 @@ static void test_lonely_timeout_min(void)
 static void test_hangup_and_rtp_timeout(void)
 {
 	struct fx *fx = fx_new(NULL);
-	struct ce_cmedia_event ev = {.type = CE_CMEDIA_RTP_TIMEOUT};
+	struct ce_room_event ev = {.kind = CE_EVENT_RTP_TIMEOUT};
 	struct ce_leg *b;
 
 	fx_join(fx, "r", "sip/1", 1, "lonely=true");
@@ -240,8 +240,8 @@ static void test_hangup_and_rtp_timeout(void)
 	fx_watch(fx, "chan.hangup", "id=dumb/1:reason=bye", false);
 	g_assert_cmpint(fx->legs, ==, 1);
 	fx_clear(fx);
-	ev.room = b->room;
-	ev.leg = b;
+	ev.room_data = b->room;
+	ev.leg_data = b;
 	ce_conf_media_event(&ev, fx->conf);
 	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/2:reason=nomedia\n");
 	g_assert_cmpint(fx->legs, ==, 0);
@@ -768,17 +768,17 @@ static void test_talkers(void)
 	struct fx *fx = fx_new(NULL);
 	struct ce_leg *a = fx_join(fx, "r", "sip/1", 1, "notify=mon/r:speakers=2:lonely=true");
 	struct ce_leg *b = fx_join(fx, "r", "sip/2", 2, NULL);
-	struct ce_cmedia_event ev = {.type = CE_CMEDIA_TALK_START, .energy = 22};
+	struct ce_room_event ev = {.kind = CE_EVENT_TALK_START, .energy = 22};
 
 	fx_clear(fx);
-	ev.room = a->room;
-	ev.leg = a;
+	ev.room_data = a->room;
+	ev.leg_data = a;
 	ce_conf_media_event(&ev, fx->conf);
-	ev = (struct ce_cmedia_event){
-	        .type = CE_CMEDIA_SPEAKERS, .room = a->room, .changed = true, .n_speakers = 2};
-	ev.speakers[0].leg = b;
+	ev = (struct ce_room_event){
+	        .kind = CE_EVENT_SPEAKERS, .room_data = a->room, .changed = true, .n_speakers = 2};
+	ev.speakers[0].leg_data = b;
 	ev.speakers[0].energy = 25;
-	ev.speakers[1].leg = a;
+	ev.speakers[1].leg_data = a;
 	ev.speakers[1].energy = 24;
 	ce_conf_media_event(&ev, fx->conf);
 	fx_watch(fx, "chan.hangup", "id=dumb/1", false);

@@ -8,11 +8,11 @@ static GString *warned; /* the module's warnings: what an operator reads */
 static void rtp_timeout(struct fx *fx, const char *id)
 {
 	struct ce_leg *leg = ce_leg_find(fx->conf, id);
-	struct ce_cmedia_event ev = {.type = CE_CMEDIA_RTP_TIMEOUT};
+	struct ce_room_event ev = {.kind = CE_EVENT_RTP_TIMEOUT};
 
 	g_assert_nonnull(leg);
-	ev.room = leg->room;
-	ev.leg = leg;
+	ev.room_data = leg->room;
+	ev.leg_data = leg;
 	ce_conf_media_event(&ev, fx->conf);
 	fx_flush(fx);
 }

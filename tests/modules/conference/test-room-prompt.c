@@ -550,7 +550,7 @@ static void test_record_failed(void)
 {
 	struct fx *fx = fx_new(CONF "record_prompt=-\n");
 	struct ce_room *room;
-	struct ce_cmedia_event ev = {.type = CE_CMEDIA_RECORD_FAILED, .err = ENOSPC};
+	struct ce_room_event ev = {.kind = CE_EVENT_RECORD_FAILED, .err = ENOSPC};
 	char *line, *file;
 
 	fx_join(fx, "r", "sip/1", 1, "lonely=true:notify=mon/r");
@@ -559,8 +559,8 @@ static void test_record_failed(void)
 	file = g_strdup(fx_path(fx, "r.wav"));
 	g_assert_cmpstr(room->record, ==, file);
 	fx_clear(fx);
-	ev.room = room;
-	ev.path = file;
+	ev.room_data = room;
+	ev.file = file;
 	ev.error = "cannot write: No space left on device";
 	g_test_expect_message("conference", G_LOG_LEVEL_WARNING,
 	        "*recording*stopped: disk full: No space left on device");

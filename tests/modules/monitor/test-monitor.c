@@ -298,63 +298,65 @@ static void test_cdr_after_hangup(struct fixture *f, gconstpointer data)
 	g_strfreev(lines);
 }
 
-static struct ce_msg *ours(const char *event, const char *leg)
+/* A room event of our own room "room1" about @leg (may be NULL). */
+static struct ce_room_event ours(enum ce_event_kind kind, const char *leg)
 {
-	struct ce_msg *m;
+	struct ce_room_event ev;
 
-	ce_msg_new(&m, "chan.notify");
-	if (leg)
-		ce_msg_add(m, "id", leg);
-	ce_msg_add(m, "targetid", "conf-monitor/room1");
-	if (leg)
-		ce_msg_add(m, "peerid", "tone/3");
-	ce_msg_add(m, "room", "room1");
-	ce_msg_add(m, "event", event);
-	return m;
+	ce_room_event_init(&ev, kind);
+	ev.target = "conf-monitor/room1";
+	ev.room = "room1";
+	ev.leg = leg;
+	ev.peer = leg ? "tone/3" : NULL;
+	return ev;
 }
 
-static void send_ours(struct fixture *f, struct ce_msg *m)
+/* Through the bus's room hook, as the conference module tells them: no chan.notify. */
+static void send_ours(struct fixture *f, const struct ce_room_event *ev)
 {
 	f->now += STEP;
-	ce_bus_send(ce_engine_bus(f->ce), m, 0, NULL, NULL);
-	ce_msg_unref(m);
+	ce_bus_room_event(ce_engine_bus(f->ce), ev);
 }
 
 /* Our own rooms: explicit talker and mute events, each seen once, speaking lists ignored. */
 static void test_own_rooms(struct fixture *f, gconstpointer data)
 {
 	const char *const keys[] = {"cdr_delay=0", NULL};
-	struct ce_msg *m;
+	struct ce_room_event ev;
 	char **lines, *sum;
 
 	g_assert_cmpint(start(f, false, keys), ==, 0);
-	send_ours(f, ours("created", NULL));
-	m = ours("joined", "dumb/3");
-	ce_msg_add(m, "caller", "alice");
-	ce_msg_add(m, "called", "800");
-	ce_msg_add(m, "billid", "1795326661-3");
-	ce_msg_add(m, "users", "1");
-	send_ours(f, m);
-	m = ours("talkstart", "dumb/3");
-	ce_msg_add(m, "energy", "1200");
-	send_ours(f, m);
-	m = ours("speaking", NULL); /* a Yate-style list: not read for our rooms */
-	ce_msg_add(m, "speaker.1", "dumb/9");
-	ce_msg_add(m, "speakers", "1");
-	send_ours(f, m);
-	send_ours(f, ours("mute", "dumb/3"));
-	m = ours("recording", NULL);
-	ce_msg_add(m, "record", "r.wav");
-	ce_msg_add(m, "file", "/rec/r.wav");
-	send_ours(f, m);
-	m = ours("recording", NULL); /* stopped by itself: record= empty, why in reason= */
-	ce_msg_add(m, "record", "");
-	ce_msg_add(m, "file", "/rec/r.wav");
-	ce_msg_add(m, "reason", "disk full: No space left on device");
-	send_ours(f, m);
-	send_ours(f, ours("talkstop", "dumb/3"));
-	send_ours(f, ours("left", "dumb/3"));
-	send_ours(f, ours("destroyed", NULL));
+	ev = ours(CE_EVENT_CREATED, NULL);
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_ENTER, "dumb/3");
+	ev.who.caller = "alice";
+	ev.who.called = "800";
+	ev.who.billid = "1795326661-3";
+	ev.users = 1;
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_TALK_START, "dumb/3");
+	ev.energy = 1200;
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_SPEAKERS, NULL); /* the media side's list: not read for our rooms */
+	ev.n_speakers = 1;
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_MUTE, "dumb/3");
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_RECORD_START, NULL);
+	ev.record = "r.wav";
+	ev.file = "/rec/r.wav";
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_RECORD_STOP, NULL); /* stopped by itself: why in reason */
+	ev.record = "";
+	ev.file = "/rec/r.wav";
+	ev.reason = "disk full: No space left on device";
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_TALK_STOP, "dumb/3");
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_LEAVE, "dumb/3");
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_END, NULL);
+	send_ours(f, &ev);
 	lines = log_lines(f);
 	sum = summary(lines);
 	g_assert_cmpstr(sum, ==,
@@ -408,22 +410,24 @@ static void yate_joined(struct fixture *f, const char *leg)
 static void test_yate_restart(struct fixture *f, gconstpointer data)
 {
 	const char *const keys[] = {"cdr_delay=0", NULL};
-	struct ce_msg *m;
+	struct ce_room_event ev;
 	char **lines, *sum;
 	const char *l;
 
 	g_assert_cmpint(start(f, false, keys), ==, 0);
 	yate_joined(f, "conf/1");
-	send_ours(f, ours("joined", "dumb/3"));
+	ev = ours(CE_EVENT_ENTER, "dumb/3");
+	send_ours(f, &ev);
 	f->now += 2 * G_USEC_PER_SEC;
 	link_event(f, "down", NULL);
 	link_event(f, "up", "false"); /* the same Yate: its rooms go on */
 	f->now += 5 * G_USEC_PER_SEC;
-	m = ours("left", "dumb/3");
-	ce_msg_add(m, "reason", "yate-restart");
-	ce_msg_add(m, "gone_ms", "5000");
-	send_ours(f, m);
-	send_ours(f, ours("destroyed", NULL));
+	ev = ours(CE_EVENT_LEAVE, "dumb/3");
+	ev.reason = "yate-restart";
+	ev.gone_ms = 5000;
+	send_ours(f, &ev);
+	ev = ours(CE_EVENT_END, NULL);
+	send_ours(f, &ev);
 	g_test_expect_message("monitor", G_LOG_LEVEL_WARNING,
 	        "Yate was restarted: 1 room of Yate's own conference module ended (reason "
 	        "yate-restart)");
@@ -632,6 +636,20 @@ static void yate_reports(struct fixture *f, const char *name, const char *params
 	"participant_name=Tom:participant_role=participant:participant_number=9005:"               \
 	"participant_direction=out"
 
+/* Our room "room1"'s @kind about @leg (no caller channel), who it is in @who ("k=v:..."). */
+static void tell_who(struct fixture *f, enum ce_event_kind kind, const char *leg, const char *who)
+{
+	struct ce_msg *m = msg_of("who", who ? who : "");
+	struct ce_room_event ev = ours(kind, leg);
+
+	ev.peer = NULL;
+	ce_room_who_read(&ev.who, m);
+	if (kind == CE_EVENT_TALK_START)
+		ev.energy = 30;
+	send_ours(f, &ev);
+	ce_msg_unref(m);
+}
+
 /*
  * Who a participant is reaches every event and CDR: from our rooms' "joined"
  * (an admitted caller, a dialled participant whose caller= and callername=
@@ -648,20 +666,13 @@ static void test_identity(struct fixture *f, gconstpointer data)
 	const char *l;
 
 	g_assert_cmpint(start(f, true, keys), ==, 0);
-	send_ours(f, msg_of("chan.notify", "targetid=conf-monitor/room1:room=room1:event=created:"
-	                                   "caller=1001:called=800:conference_id=7"));
-	send_ours(f, msg_of("chan.notify", "id=dumb/1:targetid=conf-monitor/room1:room=room1:"
-	                                   "event=joined:" WHO_IN));
-	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
-	                                   "event=joined:" WHO_OUT));
-	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
-	                                   "event=talkstart:energy=30"));
-	send_ours(f, msg_of("chan.notify", "id=dumb/2:targetid=conf-monitor/room1:room=room1:"
-	                                   "event=left"));
-	send_ours(f, msg_of("chan.notify", "id=dumb/1:targetid=conf-monitor/room1:room=room1:"
-	                                   "event=left"));
-	send_ours(f, msg_of("chan.notify", "targetid=conf-monitor/room1:room=room1:"
-	                                   "event=destroyed"));
+	tell_who(f, CE_EVENT_CREATED, NULL, "caller=1001:called=800:conference_id=7");
+	tell_who(f, CE_EVENT_ENTER, "dumb/1", WHO_IN);
+	tell_who(f, CE_EVENT_ENTER, "dumb/2", WHO_OUT);
+	tell_who(f, CE_EVENT_TALK_START, "dumb/2", NULL);
+	tell_who(f, CE_EVENT_LEAVE, "dumb/2", NULL);
+	tell_who(f, CE_EVENT_LEAVE, "dumb/1", NULL);
+	tell_who(f, CE_EVENT_END, NULL, NULL);
 	/* Yate's conference module: the identity comes with the call.execute report */
 	yate_reports(f, "call.execute",
 	        "id=sip/3:callto=conf/yr:caller=1002:callername=Bruno:called=800:"

@@ -343,7 +343,7 @@ static void test_history(struct fx *f, gconstpointer data)
 	if (f->skip)
 		return;
 	for (int i = 0; i < 100; i++) {
-		ev.kind = (enum ce_event_kind)(i % CE_EVENT_N_KINDS);
+		ev.kind = (enum ce_event_kind)(i % CE_EVENT_N_ROWS);
 		ev.at = T0 + i * 1001;
 		ce_store_add_event(f->st, &ev);
 	}
