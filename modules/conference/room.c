@@ -128,21 +128,6 @@ static void populate(struct ce_msg *m, const struct ce_room *room, const struct 
 	ce_msg_set(m, "room", room->name);
 }
 
-/* Yate's String::toBoolean: only these words count ("0" and "1" do not). */
-static int yate_bool(const char *v)
-{
-	static const char *const no[] = {"false", "no", "off", "disable", "f"};
-	static const char *const yes[] = {"true", "yes", "on", "enable", "t"};
-
-	for (unsigned i = 0; v && i < G_N_ELEMENTS(no); i++) {
-		if (!strcmp(v, no[i]))
-			return 0;
-		if (!strcmp(v, yes[i]))
-			return 1;
-	}
-	return -1;
-}
-
 /* Parse "lonely": an integer >= 0 is a timeout in ms, else -1. */
 static long lonely_interval(const char *v)
 {
@@ -173,7 +158,7 @@ static void set_lonely(struct ce_room *room, const char *v)
 	long interval = lonely_interval(v);
 
 	if (!room->users)
-		room->lonely = yate_bool(v) < 0 ? interval >= 0 : yate_bool(v);
+		room->lonely = ce_bool_word(v) < 0 ? interval >= 0 : ce_bool_word(v);
 	if (!room->lonely || interval < 0)
 		return;
 	if (interval > 0 && interval < CE_ROOM_MIN_LONELY)
@@ -569,8 +554,8 @@ bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
 	ce_msg_setf(msg, "users", "%d", room->users + room->pending_counted);
 	if (!ctl || !*ctl)
 		return false;
-	if (yate_bool(ctl) >= 0) {
-		if (id && *id && yate_bool(ctl))
+	if (ce_bool_word(ctl) >= 0) {
+		if (id && *id && ce_bool_word(ctl))
 			ce_room_add_owner(room, id);
 		else if (id && *id)
 			ce_room_del_owner(room, id);
