@@ -11,6 +11,7 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
+#include "media/media.h"
 
 /*
  * The notifications copy Yate's conference module parameter for parameter
@@ -207,6 +208,20 @@ static void notify_created(struct ce_room *room, const struct ce_msg *p)
 	ce_msg_unref(m);
 }
 
+/*
+ * The rate the media runs @room at: the rate= it reports (Yate's, 8000 to
+ * 48000) where the media library can (ce_media_rate_ok), else the media's
+ * default, with a NOTE; the room goes on reporting its rate= as Yate would.
+ */
+static unsigned media_rate(const struct ce_room *room)
+{
+	if (ce_media_rate_ok(room->rate))
+		return room->rate;
+	g_message("room '%s': rate=%u not supported by the media core yet, mixing at %u",
+	        room->name, room->rate, CE_MEDIA_RATE_DEFAULT);
+	return CE_MEDIA_RATE_DEFAULT;
+}
+
 static void room_free(struct ce_room *room)
 {
 	struct ce_conf *conf = room->conf;
@@ -258,7 +273,7 @@ int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
 	room->owners = g_ptr_array_new_with_free_func(g_free);
 	parse_speakers(room, p);
 	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
-	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
+	err = conf->media->room_new(conf->media_arg, &room->media, name, media_rate(room),
 	        room->notify ? room->speakers : 0, room->interval, port, room);
 	if (err)
 		goto out;
