@@ -612,22 +612,53 @@ static void warn_value(const struct entry *en, const char *section, const char *
 	g_free(what);
 }
 
+/*
+ * What an operator may have meant by a word that is not one of Yate's
+ * booleans but was one for the engine before it followed Yate ("1", "0",
+ * "True", "OFF"): 1 or 0, or -1 for anything else.
+ */
+static int lenient_bool(const char *v)
+{
+	char *low = g_ascii_strdown(v, -1);
+	int b = !strcmp(v, "1") ? 1 : !strcmp(v, "0") ? 0 : ce_bool_word(low);
+
+	g_free(low);
+	return b;
+}
+
+/* Why @v is not a boolean (newly allocated), or NULL when it is one of Yate's words. */
+static char *bad_bool(const char *v)
+{
+	int meant = lenient_bool(v);
+
+	if (ce_bool_word(v) >= 0)
+		return NULL;
+	if (meant >= 0)
+		return g_strdup_printf(
+		        "is not a Yate boolean (Yate reads it as the default; write %s)",
+		        meant ? "true" : "false");
+	return g_strdup("expects a boolean (true or false)");
+}
+
 /**
- * Boolean value (true/yes/on/enable/t/1 or false/no/off/disable/f/0, any
- * case); @def when absent or empty; @def with one g_warning naming
- * FILE:LINE when the value is anything else.
+ * Boolean value with Yate's rule (ce_bool_word: true/yes/on/enable/t or
+ * false/no/off/disable/f, lower case); @def when absent or empty; @def
+ * with one g_warning naming FILE:LINE when the value is anything else
+ * ("1", "True": Yate's Configuration::getBoolValue gives the default too).
  */
 bool ce_config_get_bool(const struct ce_config *cfg, const char *section, const char *key, bool def)
 {
 	const struct entry *en = lookup(cfg, section, key);
 	const char *v = en ? en->e.value : NULL;
+	char *why;
 
 	if (!v || !*v)
 		return def;
-	if (ce_parse_bool(v, true) == ce_parse_bool(v, false))
-		return ce_parse_bool(v, def);
-	warn_value(en, section, "expects a boolean (true/false), using default %s",
-	        def ? "true" : "false");
+	why = bad_bool(v);
+	if (!why)
+		return ce_bool_word(v);
+	warn_value(en, section, "%s, using default %s", why, def ? "true" : "false");
+	g_free(why);
 	return def;
 }
 
@@ -919,9 +950,7 @@ static char *bad_value(const struct ce_config_key *k, const char *v)
 	case CE_CONFIG_STRING:
 		break;
 	case CE_CONFIG_BOOL:
-		if (ce_parse_bool(v, true) != ce_parse_bool(v, false))
-			return g_strdup("expects a boolean (true or false)");
-		break;
+		return bad_bool(v);
 	case CE_CONFIG_INT:
 		if (!parse_long(v, &n))
 			return g_strdup_printf("expects an integer (%ld..%ld)", k->min, k->max);

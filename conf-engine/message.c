@@ -127,25 +127,37 @@ const char *ce_msg_get_def(const struct ce_msg *m, const char *name, const char 
 	return v ? v : def;
 }
 
-/**
- * Parse a boolean the way Yate does: true/yes/on/enable/t/1 and
- * false/no/off/disable/f/0; anything else gives @def.
+/*
+ * Yate's boolean words (String::toBoolean, engine/String.cpp of Yate 6.4.1):
+ * compared exactly, so "True", "ON" and the digits "1" and "0" are not
+ * booleans.  Yate's messages and its configuration files use the same rule.
  */
+static const char *const bool_false[] = {"false", "no", "off", "disable", "f"};
+static const char *const bool_true[] = {"true", "yes", "on", "enable", "t"};
+
+/**
+ * The one boolean rule of the engine, Yate's: 1 for true/yes/on/enable/t,
+ * 0 for false/no/off/disable/f (lower case only), -1 for anything else
+ * (NULL, "", "1", "True", ...).  ce_parse_bool() is String::toBoolean,
+ * ce_bool_word() >= 0 is String::isBoolean.
+ */
+int ce_bool_word(const char *s)
+{
+	for (unsigned i = 0; s && i < G_N_ELEMENTS(bool_false); i++) {
+		if (!strcmp(s, bool_false[i]))
+			return 0;
+		if (!strcmp(s, bool_true[i]))
+			return 1;
+	}
+	return -1;
+}
+
+/** Yate's String::toBoolean(@def): the word's value (ce_bool_word), or @def. */
 bool ce_parse_bool(const char *s, bool def)
 {
-	static const char *const yes[] = {"true", "yes", "on", "enable", "t", "1"};
-	static const char *const no[] = {"false", "no", "off", "disable", "f", "0"};
-	unsigned i;
+	int b = ce_bool_word(s);
 
-	if (!s)
-		return def;
-	for (i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (!g_ascii_strcasecmp(s, yes[i]))
-			return true;
-		if (!g_ascii_strcasecmp(s, no[i]))
-			return false;
-	}
-	return def;
+	return b < 0 ? def : b;
 }
 
 bool ce_msg_get_bool(const struct ce_msg *m, const char *name, bool def)

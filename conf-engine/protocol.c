@@ -300,9 +300,9 @@ static int parse_success(struct cur *c, const struct span *f, bool *ok, GError *
 		goto bad;
 	memcpy(word, f->s, f->len);
 	word[f->len] = '\0';
-	if (ce_parse_bool(word, false) != ce_parse_bool(word, true))
+	if (ce_bool_word(word) < 0)
 		goto bad;
-	*ok = ce_parse_bool(word, false);
+	*ok = ce_bool_word(word);
 	return 0;
 bad:
 	return fail(err, CE_PROTO_ERROR_SYNTAX, "bad boolean '%.*s' at byte %zu",

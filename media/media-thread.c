@@ -153,12 +153,14 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 	struct ce_addr_key key;
 	struct ce_media_leg *leg;
 	struct ce_rtp_pkt pkt;
+	uint64_t frame;
 
 	if (ce_media_addr_key(&key, (const struct sockaddr *)from, flen) < 0 ||
 	        !(leg = g_hash_table_lookup(s->by_addr, &key))) {
 		CE_COUNTER_ADD(&s->st.rx_unknown, 1);
 		return;
 	}
+	frame = leg->room->mix->frame;
 	/* counted per leg (conf show) and per thread, whose totals outlive the legs (status) */
 	if (ce_rtp_parse(&pkt, buf, len) < 0) {
 		CE_COUNTER_ADD(&leg->st.rx_bad, 1);
@@ -178,9 +180,9 @@ static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
 	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
-	/* Arrival on the receiver's clock in samples, to the wake. */
+	/* Arrival on the receiver's clock in samples (a frame a tick), to the wake. */
 	if (ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
-	            (uint32_t)(s->tick * 160 + s->phase * (160 / CE_MEDIA_PHASES))) == -ETIME)
+	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
 		CE_COUNTER_ADD(&s->st.rx_late, 1);
 }
 

@@ -355,7 +355,19 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 }
 
 /**
- * Create a room mixing at rate Hz with at most max_talkers talkers summed;
+ * Whether rooms can run at @rate Hz: the one rule of the room rates.  Only
+ * 8000 today, because the legs are G.711 and nothing resamples them yet
+ * (the mixer and the file players could do 16000); issue 22 adds 16000 and
+ * 48000 here.  A frame is always 20 ms, @rate / 50 samples.
+ */
+bool ce_media_rate_ok(unsigned rate)
+{
+	return rate == 8000;
+}
+
+/**
+ * Create a room mixing at rate Hz (ce_media_rate_ok(), else -ENOTSUP) with
+ * at most max_talkers talkers summed;
  * when speakers > 0 it reports its top speakers (CE_MEDIA_EV_SPEAKING) at
  * most every interval_ms (Yate's speakers= and interval=, at least 1000).
  */
@@ -390,7 +402,7 @@ int ce_media_room_new_on(struct ce_media_room **rp, struct ce_media *m, unsigned
 	}
 	if (!s)
 		goto out;
-	err = ce_mix_room_new(&room->mix, rate, max_talkers);
+	err = ce_media_rate_ok(rate) ? ce_mix_room_new(&room->mix, rate, max_talkers) : -ENOTSUP;
 	if (err < 0)
 		goto out;
 	room->m = m;
@@ -440,7 +452,7 @@ int ce_media_room_local(
 
 /**
  * Add a leg to room sending to and latched to remote, in codec (PCMU or
- * PCMA; the room must be 8 kHz), with CE_MIX_* flags.  user is handed to
+ * PCMA, which every rate of ce_media_rate_ok() takes), with CE_MIX_* flags.  user is handed to
  * destroy when the leg is freed.  Returns 0, -EADDRINUSE if another leg
  * has that remote, -ENOTSUP, -EAFNOSUPPORT or -EAGAIN (queue full).
  */
@@ -455,7 +467,7 @@ int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
 
 	if (err < 0)
 		goto out;
-	if (ce_codec_rtp_pt(codec) < 0 || room->mix->rate != 8000 || room->removing) {
+	if (ce_codec_rtp_pt(codec) < 0 || room->removing) {
 		err = -ENOTSUP;
 		goto out;
 	}
@@ -471,7 +483,8 @@ int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
-	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * 8, m->conf.jbuf_max_ms * 8);
+	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * (room->mix->rate / 1000),
+	        m->conf.jbuf_max_ms * (room->mix->rate / 1000));
 	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_ADD, room, leg, 0);
 	if (err < 0)
 		goto out;

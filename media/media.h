@@ -90,6 +90,10 @@ struct ce_media_stats {
 	uint64_t deferred;   /* room mixes put off a wake for a seated talker's late packet */
 };
 
+/* The rate a room runs at when the one asked for is not ce_media_rate_ok(). */
+#define CE_MEDIA_RATE_DEFAULT 8000
+
+bool ce_media_rate_ok(unsigned rate);
 void ce_media_conf_default(struct ce_media_conf *conf);
 int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_media_event_h *h,
         void *arg, GError **error);

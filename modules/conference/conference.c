@@ -15,6 +15,7 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
+#include "params.h"
 #include "media/mixer.h"
 #include "yate.h"
 #include "modules/store/store.h"
@@ -151,22 +152,19 @@ static enum ce_msg_result refuse(
 }
 
 /* Find or make the room a request asks for; NULL (and @why) on refusal. */
-static struct ce_room *open_room(
-        struct ce_conf *conf, GString *name, struct ce_msg *msg, struct ce_room_refusal *why)
+static struct ce_room *open_room(struct ce_conf *conf, GString *name,
+        const struct ce_join_params *p, struct ce_room_refusal *why)
 {
-	bool utility = ce_msg_get_bool(msg, "utility", false);
-	bool counted = ce_msg_get_bool(msg, "counted", !utility);
 	struct ce_room *room;
 
-	if (!ce_room_check(
-	            conf, name, ce_msg_get_bool(msg, "existing", false), counted, utility, why))
+	if (!ce_room_check(conf, name, p->existing, p->counted, p->utility, why))
 		return NULL;
 	room = ce_room_find(conf, name->str);
 	if (room) {
-		ce_room_update(room, msg);
+		ce_room_update(room, p);
 		return room;
 	}
-	if (ce_room_new(&room, conf, name->str, msg)) {
+	if (ce_room_new(&room, conf, name->str, p)) {
 		why->error = "congestion";
 		why->reason = "Cannot create conference room";
 		return NULL;
@@ -175,15 +173,15 @@ static struct ce_room *open_room(
 }
 
 /* A new leg for channel @peer; an older offer for the same channel gives way. */
-static struct ce_leg *offer(
-        struct ce_conf *conf, struct ce_room *room, struct ce_msg *msg, const char *peer)
+static struct ce_leg *offer(struct ce_conf *conf, struct ce_room *room,
+        const struct ce_join_params *p, const char *peer)
 {
 	struct ce_leg *old = g_hash_table_lookup(conf->offers, peer);
 	struct ce_leg *leg = NULL;
 
 	if (old)
 		ce_leg_end(old, "replaced", false);
-	if (ce_leg_new(&leg, conf, room, msg, peer))
+	if (ce_leg_new(&leg, conf, room, p, peer))
 		return NULL;
 	g_hash_table_insert(conf->offers, leg->peer, leg);
 	return leg;
@@ -196,12 +194,30 @@ static void no_room(struct ce_room *room)
 		ce_room_drop_all(room, "hangup");
 }
 
+/* A room's new leg for call.execute @msg: the answer that hands the call to Yate's dumb driver. */
+static void execute_offered(struct ce_room *room, struct ce_leg *leg, const char *name,
+        const struct ce_join_params *p, struct ce_msg *msg)
+{
+	ce_msg_set(msg, "callto", "dumb/");
+	ce_msg_set(msg, "ce_room", name);
+	ce_msg_setf(msg, "room", PREFIX "%s", name);
+	ce_leg_ref(leg);
+	ce_room_set_params(room, p, msg);
+	if (leg->state == CE_LEG_GONE) {
+		/* confowner=false closed the room under us */
+		refuse(msg, "callto",
+		        &(struct ce_room_refusal){"failure", "Conference room closed"});
+	}
+	ce_leg_unref(leg);
+}
+
 static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
 	const char *callto = ce_msg_get(msg, "callto");
 	const char *peer = ce_msg_get(msg, "id");
 	struct ce_room_refusal why = {"failure", "No call endpoint"};
+	struct ce_join_params p;
 	struct ce_room *room;
 	struct ce_leg *leg;
 	GString *name;
@@ -211,27 +227,18 @@ static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, 
 		return CE_MSG_CONTINUE;
 	if (!peer || !*peer)
 		return refuse(msg, "callto", &why);
+	ce_join_params_read(&p, msg, &conf->set);
 	name = g_string_new(callto + strlen(PREFIX));
-	room = open_room(conf, name, msg, &why);
-	leg = room ? offer(conf, room, msg, peer) : NULL;
+	room = open_room(conf, name, &p, &why);
+	leg = room ? offer(conf, room, &p, peer) : NULL;
 	if (room && !leg)
 		no_room(room);
-	if (!leg) {
-		g_string_free(name, TRUE);
-		return refuse(msg, "callto", &why);
-	}
-	ce_msg_set(msg, "callto", "dumb/");
-	ce_msg_set(msg, "ce_room", name->str);
-	ce_msg_setf(msg, "room", PREFIX "%s", name->str);
-	g_string_free(name, TRUE);
-	ce_leg_ref(leg);
-	ce_room_set_params(room, msg);
-	if (leg->state == CE_LEG_GONE) {
-		/* confowner=false closed the room under us */
-		why = (struct ce_room_refusal){"failure", "Conference room closed"};
+	if (leg)
+		execute_offered(room, leg, name->str, &p, msg);
+	else
 		refuse(msg, "callto", &why);
-	}
-	ce_leg_unref(leg);
+	g_string_free(name, TRUE);
+	ce_join_params_clear(&p);
 	return CE_MSG_CONTINUE;
 }
 
@@ -289,6 +296,7 @@ void ce_conf_moved(struct ce_conf *conf, struct ce_leg *leg, bool ok)
 static void answer_conference(struct ce_dispatch *d, struct ce_leg *leg, const char *peerid)
 {
 	struct ce_msg *m = ce_dispatch_msg(d);
+	struct ce_join_params p;
 
 	if (leg->state == CE_LEG_GONE) {
 		ce_msg_set(m, "error", "congestion");
@@ -298,7 +306,10 @@ static void answer_conference(struct ce_dispatch *d, struct ce_leg *leg, const c
 	}
 	ce_msg_set(m, "peerid", peerid);
 	ce_msg_setf(m, "room", PREFIX "%s", leg->room->name);
-	ce_room_set_params(leg->room, m);
+	/* the request was read when it came in (on_conference); its notes are logged */
+	ce_join_params_parse(&p, m, &leg->conf->set, NULL);
+	ce_room_set_params(leg->room, &p, m);
+	ce_join_params_clear(&p);
 	ce_dispatch_complete(d, true);
 }
 
@@ -325,15 +336,15 @@ out:
 
 /* call.conference with no channel: recording and owners of an existing room. */
 static enum ce_msg_result conference_room(
-        struct ce_conf *conf, const char *name, struct ce_msg *msg)
+        struct ce_conf *conf, const char *name, const struct ce_join_params *p, struct ce_msg *msg)
 {
 	struct ce_room *room = ce_room_find(conf, name);
 	bool ok;
 
 	if (!room)
 		return CE_MSG_CONTINUE;
-	ok = ce_room_set_recording(room, msg);
-	ok = ce_room_set_params(room, msg) || ok;
+	ok = ce_room_set_recording(room, p);
+	ok = ce_room_set_params(room, p, msg) || ok;
 	return ok ? CE_MSG_HANDLED : CE_MSG_CONTINUE;
 }
 
@@ -349,7 +360,7 @@ static bool same_room_leg(struct ce_conf *conf, const char *peer, const char *na
 }
 
 static void masquerade_execute(
-        struct ce_conf *conf, struct ce_leg *leg, const char *name, const struct ce_msg *req)
+        struct ce_conf *conf, struct ce_leg *leg, const char *name, const struct ce_join_params *p)
 {
 	struct ce_msg *m = NULL;
 
@@ -358,20 +369,20 @@ static void masquerade_execute(
 	ce_msg_add(m, "message", "call.execute");
 	ce_msg_add(m, "callto", "dumb/");
 	ce_msg_add(m, "ce_room", name);
-	ce_msg_add(m, "reason", ce_msg_get_def(req, "reason", "conference"));
+	ce_msg_add(m, "reason", p->reason ? p->reason : "conference");
 	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, masq_done, ce_leg_ref(leg));
 	ce_msg_unref(m);
 }
 
 /* Move channel @leg->peer, and its old peer @other too (as Yate does), into @room. */
 static void move_call(struct ce_conf *conf, struct ce_room *room, struct ce_leg *leg,
-        const char *other, const char *name, struct ce_msg *req)
+        const char *other, const char *name, const struct ce_join_params *p)
 {
 	struct ce_leg *leg2 = NULL;
 
 	if (other && *other && strcmp(other, leg->peer) && !ce_leg_find(conf, other) &&
 	        !g_hash_table_contains(conf->moving, other))
-		leg2 = offer(conf, room, req, other);
+		leg2 = offer(conf, room, p, other);
 	g_hash_table_remove(conf->offers, leg->peer); /* answered by the masquerade */
 	leg->up = true;
 	start_moving(conf, leg);
@@ -380,26 +391,21 @@ static void move_call(struct ce_conf *conf, struct ce_room *room, struct ce_leg 
 		leg2->up = true;
 		start_moving(conf, leg2);
 	}
-	masquerade_execute(conf, leg, name, req);
+	masquerade_execute(conf, leg, name, p);
 	if (leg2)
-		masquerade_execute(conf, leg2, name, req);
+		masquerade_execute(conf, leg2, name, p);
 }
 
-static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+/* call.conference for channel @peer: move it (and its peer) into room @r. */
+static enum ce_msg_result conference_call(struct ce_dispatch *d, struct ce_conf *conf,
+        const char *r, const struct ce_join_params *p, struct ce_msg *msg)
 {
-	struct ce_conf *conf = arg;
-	const char *r = ce_msg_get_def(msg, "room", "");
-	const char *peer = ce_msg_get(msg, "id");
+	const char *peer = p->id;
 	struct ce_room_refusal why;
 	struct ce_room *room;
 	struct ce_leg *leg;
 	GString *name;
 
-	if (*r && (!g_str_has_prefix(r, PREFIX) || !r[strlen(PREFIX)]))
-		return CE_MSG_CONTINUE;
-	r += *r ? strlen(PREFIX) : 0;
-	if (!peer || !*peer)
-		return conference_room(conf, r, msg);
 	if (ce_leg_find(conf, peer)) {
 		g_message("conference request from conference leg %s", peer);
 		return CE_MSG_CONTINUE;
@@ -407,13 +413,13 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 	if (*r && same_room_leg(conf, peer, r))
 		return CE_MSG_HANDLED;
 	name = g_string_new(r);
-	room = open_room(conf, name, msg, &why);
-	leg = room ? offer(conf, room, msg, peer) : NULL;
+	room = open_room(conf, name, p, &why);
+	leg = room ? offer(conf, room, p, peer) : NULL;
 	if (room && !leg)
 		no_room(room);
 	if (leg) {
 		leg->defer = d;
-		move_call(conf, room, leg, ce_msg_get(msg, "peerid"), name->str, msg);
+		move_call(conf, room, leg, ce_msg_get(msg, "peerid"), name->str, p);
 	}
 	g_string_free(name, TRUE);
 	if (!leg) {
@@ -423,6 +429,26 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 		return refuse(msg, "room", &why);
 	}
 	return CE_MSG_DEFERRED;
+}
+
+static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	const char *r = ce_msg_get_def(msg, "room", "");
+	const char *peer = ce_msg_get(msg, "id");
+	struct ce_join_params p;
+	enum ce_msg_result res;
+
+	if (*r && (!g_str_has_prefix(r, PREFIX) || !r[strlen(PREFIX)]))
+		return CE_MSG_CONTINUE;
+	r += *r ? strlen(PREFIX) : 0;
+	ce_join_params_read(&p, msg, &conf->set);
+	if (!peer || !*peer)
+		res = conference_room(conf, r, &p, msg);
+	else
+		res = conference_call(d, conf, r, &p, msg);
+	ce_join_params_clear(&p);
+	return res;
 }
 
 /* chan.dtmf and chan.text of a caller: events dtmf and text of the room (never taken). */
@@ -457,23 +483,26 @@ static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *n
 {
 	const char *id = ce_msg_get(msg, "id");
 	struct ce_room_refusal why;
+	struct ce_join_params p;
 	struct ce_room *room;
 	struct ce_leg *leg = NULL;
 	GString *gname;
 
+	ce_join_params_read(&p, msg, &conf->set);
 	gname = g_string_new(name);
-	room = open_room(conf, gname, msg, &why);
+	room = open_room(conf, gname, &p, &why);
 	g_string_free(gname, TRUE);
-	if (room && !ce_leg_new(&leg, conf, room, msg, ce_msg_get_def(msg, "peerid", id))) {
+	if (room && !ce_leg_new(&leg, conf, room, &p, ce_msg_get_def(msg, "peerid", id))) {
 		leg->up = true;
 		ce_leg_peer_known(leg, id);
-		return;
-	}
-	if (room)
+	} else if (room) {
 		no_room(room);
-	else
+		ce_leg_send_drop(conf, id, "failure");
+	} else {
 		g_info("dial-out %s refused by room '%s': %s", id, name, why.reason);
-	ce_leg_send_drop(conf, id, room ? "failure" : why.error);
+		ce_leg_send_drop(conf, id, why.error);
+	}
+	ce_join_params_clear(&p);
 }
 
 static void dialout_answer(struct ce_conf *conf, struct ce_msg *msg, const char *name)

@@ -131,12 +131,12 @@ static bool control_params(struct ce_leg *leg, const struct ce_msg *msg)
 	const char *deaf = ce_msg_get(msg, "deaf");
 	bool ok = false;
 
-	if (mute && ce_parse_bool(mute, true) == ce_parse_bool(mute, false)) {
-		ce_leg_set_muted(leg, ce_parse_bool(mute, false));
+	if (ce_bool_word(mute) >= 0) {
+		ce_leg_set_muted(leg, ce_bool_word(mute));
 		ok = true;
 	}
-	if (deaf && ce_parse_bool(deaf, true) == ce_parse_bool(deaf, false)) {
-		ce_leg_set_deaf(leg, ce_parse_bool(deaf, false));
+	if (ce_bool_word(deaf) >= 0) {
+		ce_leg_set_deaf(leg, ce_bool_word(deaf));
 		ok = true;
 	}
 	return ok;

@@ -10,6 +10,7 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
+#include "params.h"
 
 /*
  * After Yate's dumb driver connected the caller to dumb/N (DESIGN.md §2,
@@ -104,12 +105,12 @@ void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m)
 
 /**
  * A new leg for caller channel @peer on its way into @room, with the
- * per-leg parameters of @params (utility, counted, voice, smart, echo,
- * billing, player; Yate's defaults).  The module's list of legs holds the
- * reference returned in *lp until the leg ends.
+ * per-leg parameters of @p (utility, counted, voice, smart, echo, billing,
+ * player) and who the participant is (p->passed).  The module's list of
+ * legs holds the reference returned in *lp until the leg ends.
  */
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
-        const struct ce_msg *params, const char *peer)
+        const struct ce_join_params *p, const char *peer)
 {
 	struct ce_leg *leg = g_new0(struct ce_leg, 1);
 	int err;
@@ -120,17 +121,17 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->seq = ++conf->leg_seq;
 	leg->link_gen = conf->link_gen;
 	leg->peer = g_strdup(peer);
-	leg->utility = ce_msg_get_bool(params, "utility", false);
-	leg->counted = ce_msg_get_bool(params, "counted", !leg->utility);
-	leg->voice = ce_msg_get_bool(params, "voice", true);
-	leg->smart = ce_msg_get_bool(params, "smart", !leg->utility);
-	leg->echo = ce_msg_get_bool(params, "echo", leg->utility);
-	leg->billing = ce_msg_get_bool(params, "billing", false);
-	leg->player = ce_msg_get_bool(params, "player", false);
+	leg->utility = p->utility;
+	leg->counted = p->counted;
+	leg->voice = p->voice;
+	leg->smart = p->smart;
+	leg->echo = p->echo;
+	leg->billing = p->billing;
+	leg->player = p->player;
 	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.offer_timeout_ms * 1000;
-	leg->who = who_new(params);
-	/* only billing needs the whole request later: keep legs small otherwise */
-	err = leg->billing ? ce_msg_copy(&leg->params, params) : 0;
+	leg->who = who_new(p->passed);
+	/* only billing needs what was passed later: keep legs small otherwise */
+	err = leg->billing ? ce_msg_copy(&leg->params, p->passed) : 0;
 	if (err)
 		goto out;
 	leg->room = room;

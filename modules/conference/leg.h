@@ -12,6 +12,7 @@ struct ce_room;
 struct ce_msg;
 struct ce_dispatch;
 struct ce_cmedia_leg;
+struct ce_join_params;
 
 /*
  * An orphaned leg's channel lives (or lived) in a Yate the engine can no
@@ -63,7 +64,7 @@ struct ce_leg {
 	gint64 deadline; /* of the current state, 0 for none */
 	unsigned port;   /* our RTP port */
 	struct ce_cmedia_leg *media;
-	struct ce_msg *params;     /* the join request (billing legs only) */
+	struct ce_msg *params;     /* what the request passed on (billing legs only) */
 	struct ce_msg *who;        /* who the participant is, for "joined" (or NULL) */
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
 	struct ce_dispatch *disc;  /* the channel's chan.disconnected, held while moving */
@@ -76,7 +77,7 @@ struct ce_leg {
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
-        const struct ce_msg *params, const char *peer);
+        const struct ce_join_params *p, const char *peer);
 struct ce_leg *ce_leg_ref(struct ce_leg *leg);
 void ce_leg_unref(struct ce_leg *leg);
 

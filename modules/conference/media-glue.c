@@ -154,13 +154,8 @@ static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, u
 	socklen_t len = sizeof(ss);
 	int err;
 
+	(void)name;
 	r->cookie = cookie;
-	if (rate != 8000) {
-		/* G.711 legs need an 8 kHz room until the media core resamples */
-		g_message("room '%s': rate=%u not supported by the media core yet, mixing at 8000",
-		        name, rate);
-		rate = 8000;
-	}
 	err = ce_media_room_new_on(&r->mr, g->m, rate, g->max_talkers, speakers, interval_ms, port);
 	if (err < 0)
 		goto out;

@@ -22,6 +22,7 @@
 #include "leg.h"
 #include "media-glue.h"
 #include "message.h"
+#include "params.h"
 #include "room.h"
 #include "media/tone.h"
 
@@ -275,14 +276,14 @@ int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others)
  */
 int ce_room_record(struct ce_room *room, const char *file, const char *warn)
 {
-	struct ce_msg *m = NULL;
+	struct ce_join_params p;
 
-	ce_msg_new(&m, "call.conference");
-	ce_msg_add(m, "record", file ? file : "-");
+	ce_join_params_init(&p, &room->conf->set);
+	p.record = file ? file : "-";
 	if (file)
-		ce_msg_add(m, "recordwarn", warn ? warn : room->conf->set.record_prompt);
-	ce_room_set_recording(room, m);
-	ce_msg_unref(m);
+		p.recordwarn = warn ? warn : room->conf->set.record_prompt;
+	ce_room_set_recording(room, &p);
+	ce_join_params_clear(&p);
 	return !file || room->record ? 0 : -EIO;
 }
 

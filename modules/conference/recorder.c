@@ -8,6 +8,7 @@
 #include "message.h"
 #include "room.h"
 #include "leg.h"
+#include "params.h"
 
 /*
  * Yate's conference module records a room by calling record= from a
@@ -32,8 +33,8 @@
  * target needs none, as Yate's utility channel sends none.
  */
 
-/* Parameters of the request that Yate's conference hands to the target. */
-static const char *const passed[] = {"billid", "username", "maxlen", "notify"};
+/* Parameters of the request that Yate's conference hands to the target (and notify=). */
+static const char *const passed[] = {"billid", "username", "maxlen"};
 
 /* What the target learns, as copyparams= of the dumb driver. */
 #define COPYPARAMS "room,notify,billid,username,maxlen,cdrtrack,targetid"
@@ -61,10 +62,11 @@ bool ce_record_is_file(const char *record)
 	return false;
 }
 
-static struct ce_msg *call_new(struct ce_room *room, const char *target, const struct ce_msg *req)
+static struct ce_msg *call_new(
+        struct ce_room *room, const char *target, const struct ce_join_params *req)
 {
-	const char *called = ce_msg_get(req, "called");
-	const char *caller = ce_msg_get(req, "caller");
+	const char *called = ce_msg_get(req->passed, "called");
+	const char *caller = ce_msg_get(req->passed, "caller");
 	struct ce_msg *m = NULL;
 
 	ce_msg_new(&m, "call.execute");
@@ -75,11 +77,13 @@ static struct ce_msg *call_new(struct ce_room *room, const char *target, const s
 	if (caller && *caller)
 		ce_msg_add(m, "caller", caller);
 	for (unsigned i = 0; i < G_N_ELEMENTS(passed); i++) {
-		const char *v = ce_msg_get(req, passed[i]);
+		const char *v = ce_msg_get(req->passed, passed[i]);
 
 		if (v && *v)
 			ce_msg_add(m, passed[i], v);
 	}
+	if (req->notify)
+		ce_msg_add(m, "notify", req->notify);
 	ce_msg_add(m, "room", room->name);
 	if (room->notify)
 		ce_msg_add(m, "targetid", room->notify);
@@ -116,23 +120,28 @@ out:
  * Start recording @room by calling Yate target @target from a new utility
  * leg (not counted, never notified, smart off, hearing the full mix), which
  * also speaks into the room when @voice (Yate: recordwarn= present).  @req
- * is the request (caller, called, billid, username, maxlen, notify are
+ * is the request's (caller, called, billid, username, maxlen, notify are
  * passed on).  The leg becomes room->recorder.  Returns 0, or -EIO when
  * the call failed at once (the room stays as it was).
  */
 int ce_recorder_start(
-        struct ce_room *room, const char *target, const struct ce_msg *req, bool voice)
+        struct ce_room *room, const char *target, const struct ce_join_params *req, bool voice)
 {
 	struct ce_conf *conf = room->conf;
-	struct ce_msg *p = NULL, *m;
+	struct ce_join_params p;
 	struct ce_leg *leg = NULL;
+	struct ce_msg *m;
 	int err;
 
-	ce_msg_new(&p, NULL);
-	ce_msg_add(p, "utility", "true");
-	ce_msg_add(p, "voice", voice ? "true" : "false");
-	err = ce_leg_new(&leg, conf, room, p, NULL);
-	ce_msg_unref(p);
+	/* a utility leg's defaults (Yate's): not counted, not smart, with echo */
+	ce_join_params_init(&p, &conf->set);
+	p.utility = true;
+	p.counted = false;
+	p.smart = false;
+	p.echo = true;
+	p.voice = voice;
+	err = ce_leg_new(&leg, conf, room, &p, NULL);
+	ce_join_params_clear(&p);
 	if (err)
 		return err;
 	leg->up = true;    /* nobody answers a utility call */

@@ -12,6 +12,7 @@
 #include "leg.h"
 #include "journal.h"
 #include "media-glue.h"
+#include "params.h"
 
 /*
  * Every leg gets an "enter" line in the journal (journal.c) once Yate gave
@@ -334,6 +335,7 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 	        .rtp_timeout_ms = conf->set.rtp_timeout_ms,
 	};
 	struct ce_room *room = ce_room_find(conf, name);
+	struct ce_join_params p;
 	struct ce_leg *leg = NULL;
 	int err = 0;
 
@@ -342,10 +344,13 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 		return -EINVAL;
 	if (ce_msg_get_bool(e, "utility", false))
 		return -EOPNOTSUPP; /* a recorder: its recording ended with the old engine */
+	/* the enter line says what the join request said (add_room(), the leg's flags) */
+	ce_join_params_parse(&p, e, &conf->set, NULL);
 	if (!room)
-		err = ce_room_new_at(&room, conf, name, e, port);
+		err = ce_room_new_at(&room, conf, name, &p, port);
 	if (!err)
-		err = ce_leg_new(&leg, conf, room, e, ce_msg_get(e, "peer"));
+		err = ce_leg_new(&leg, conf, room, &p, ce_msg_get(e, "peer"));
+	ce_join_params_clear(&p);
 	if (err)
 		return err;
 	err = ce_leg_resume(leg, ce_msg_get(e, "id"), ce_msg_get(e, "runid"),

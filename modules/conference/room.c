@@ -11,6 +11,8 @@
 #include "room.h"
 #include "leg.h"
 #include "media-glue.h"
+#include "params.h"
+#include "media/media.h"
 
 /*
  * The notifications copy Yate's conference module parameter for parameter
@@ -155,35 +157,6 @@ static void populate(struct ce_msg *m, const struct ce_room *room, const struct 
 	ce_msg_set(m, "room", room->name);
 }
 
-/* Yate's String::toBoolean: only these words count ("0" and "1" do not). */
-static int yate_bool(const char *v)
-{
-	static const char *const no[] = {"false", "no", "off", "disable", "f"};
-	static const char *const yes[] = {"true", "yes", "on", "enable", "t"};
-
-	for (unsigned i = 0; v && i < G_N_ELEMENTS(no); i++) {
-		if (!strcmp(v, no[i]))
-			return 0;
-		if (!strcmp(v, yes[i]))
-			return 1;
-	}
-	return -1;
-}
-
-/* Parse "lonely": an integer >= 0 is a timeout in ms, else -1. */
-static long lonely_interval(const char *v)
-{
-	char *end;
-	long n;
-
-	if (!v || !*v)
-		return -1;
-	n = strtol(v, &end, 0);
-	if (*end || n < 0 || n > G_MAXINT)
-		return -1;
-	return n;
-}
-
 static void set_expire(struct ce_room *room)
 {
 	if (!room->lonely)
@@ -195,12 +168,12 @@ static void set_expire(struct ce_room *room)
 }
 
 /* Yate's semantics: the first value decides lonely; a number also sets a timeout. */
-static void set_lonely(struct ce_room *room, const char *v)
+static void set_lonely(struct ce_room *room, const struct ce_join_params *p)
 {
-	long interval = lonely_interval(v);
+	long interval = p->lonely_ms;
 
 	if (!room->users)
-		room->lonely = yate_bool(v) < 0 ? interval >= 0 : yate_bool(v);
+		room->lonely = p->lonely;
 	if (!room->lonely || interval < 0)
 		return;
 	if (interval > 0 && interval < CE_ROOM_MIN_LONELY)
@@ -211,27 +184,9 @@ static void set_lonely(struct ce_room *room, const char *v)
 	set_expire(room);
 }
 
-static void parse_speakers(struct ce_room *room, const struct ce_msg *p)
+static void notify_created(struct ce_room *room, const struct ce_join_params *jp)
 {
-	long n = ce_msg_get_int(p, "speakers", 0, G_MINLONG, G_MAXLONG);
-	long iv = ce_msg_get_int(p, "interval", CE_ROOM_DEF_INTERVAL, G_MINLONG, G_MAXLONG);
-
-	if (n < 0)
-		n = 0;
-	else if (n > CE_ROOM_MAX_SPEAKERS)
-		n = CE_ROOM_MAX_SPEAKERS;
-	else if (n == 0 && ce_msg_get_bool(p, "speakers", false))
-		n = CE_ROOM_DEF_SPEAKERS;
-	room->speakers = n;
-	if (iv <= 0)
-		iv = 0;
-	else if (iv < CE_ROOM_MIN_INTERVAL)
-		iv = CE_ROOM_MIN_INTERVAL;
-	room->interval = iv;
-}
-
-static void notify_created(struct ce_room *room, const struct ce_msg *p)
-{
+	const struct ce_msg *p = jp->passed;
 	struct ce_msg *m = notify_new();
 	struct ce_room_event ev;
 
@@ -257,6 +212,20 @@ static void notify_created(struct ce_room *room, const struct ce_msg *p)
 	ce_msg_unref(m);
 }
 
+/*
+ * The rate the media runs @room at: the rate= it reports (Yate's, 8000 to
+ * 48000) where the media library can (ce_media_rate_ok), else the media's
+ * default, with a NOTE; the room goes on reporting its rate= as Yate would.
+ */
+static unsigned media_rate(const struct ce_room *room)
+{
+	if (ce_media_rate_ok(room->rate))
+		return room->rate;
+	g_message("room '%s': rate=%u not supported by the media core yet, mixing at %u",
+	        room->name, room->rate, CE_MEDIA_RATE_DEFAULT);
+	return CE_MEDIA_RATE_DEFAULT;
+}
+
 static void room_free(struct ce_room *room)
 {
 	struct ce_conf *conf = room->conf;
@@ -279,7 +248,8 @@ static void room_free(struct ce_room *room)
  * (Yate's ConfRoom constructor): rate, maxusers, waitlock, notify,
  * speakers, interval, lonely, record.  Registers it and emits "created".
  */
-int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *p)
+int ce_room_new(
+        struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_join_params *p)
 {
 	return ce_room_new_at(rp, conf, name, p, 0);
 }
@@ -290,25 +260,25 @@ int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name, con
  * without "created" (that engine reported it) nor record=.
  */
 int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
-        const struct ce_msg *p, unsigned port)
+        const struct ce_join_params *p, unsigned port)
 {
 	struct ce_room *room = g_new0(struct ce_room, 1);
-	const char *notify = ce_msg_get(p, "notify");
 	int err;
 
 	room->conf = conf;
 	room->name = g_strdup(name);
-	room->rate = ce_msg_get_int(p, "rate", conf->set.rate, 8000, 48000);
-	room->maxusers = ce_msg_get_int(p, "maxusers", conf->set.maxusers, G_MININT, G_MAXINT);
-	room->waitlock = ce_msg_get_int(p, "waitlock", 200, G_MININT, G_MAXINT);
-	room->notify = (notify && *notify) ? g_strdup(notify) : NULL;
+	room->rate = p->rate;
+	room->maxusers = p->maxusers;
+	room->waitlock = p->waitlock;
+	room->notify = g_strdup(p->notify);
 	room->created = !port;
 	room->legs = g_ptr_array_new();
 	room->pending = g_ptr_array_new();
 	room->owners = g_ptr_array_new_with_free_func(g_free);
-	parse_speakers(room, p);
-	set_lonely(room, ce_msg_get_def(p, "lonely", ""));
-	err = conf->media->room_new(conf->media_arg, &room->media, name, room->rate,
+	room->speakers = p->speakers;
+	room->interval = p->interval;
+	set_lonely(room, p);
+	err = conf->media->room_new(conf->media_arg, &room->media, name, media_rate(room),
 	        room->notify ? room->speakers : 0, room->interval, port, room);
 	if (err)
 		goto out;
@@ -327,12 +297,10 @@ out:
 }
 
 /** A later request for an existing room may change its lonely setting. */
-void ce_room_update(struct ce_room *room, const struct ce_msg *params)
+void ce_room_update(struct ce_room *room, const struct ce_join_params *p)
 {
-	const char *v = ce_msg_get(params, "lonely");
-
-	if (v)
-		set_lonely(room, v);
+	if (p->has_lonely)
+		set_lonely(room, p);
 }
 
 static void destroy(struct ce_room *room)
@@ -612,22 +580,23 @@ void ce_room_tick(struct ce_room *room, gint64 now)
 }
 
 /**
- * Yate's setParams: report newroom and users in @msg and apply confowner
- * (true/false: the channel in id= becomes or stops being an owner; any
- * other value names the owner).  Returns whether confowner was applied.
+ * Yate's setParams: report newroom and users in @answer and apply
+ * confowner (true/false: the channel in id= becomes or stops being an
+ * owner; any other value names the owner).  Returns whether confowner was
+ * applied.
  */
-bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg)
+bool ce_room_set_params(struct ce_room *room, const struct ce_join_params *p, struct ce_msg *answer)
 {
-	const char *ctl = ce_msg_get(msg, "confowner");
-	const char *id = ce_msg_get(msg, "id");
+	const char *ctl = p->confowner;
+	const char *id = p->id;
 
-	ce_msg_set(msg, "newroom", room->created ? "true" : "false");
+	ce_msg_set(answer, "newroom", room->created ? "true" : "false");
 	room->created = false;
-	ce_msg_setf(msg, "users", "%d", room->users + room->pending_counted);
+	ce_msg_setf(answer, "users", "%d", room->users + room->pending_counted);
 	if (!ctl || !*ctl)
 		return false;
-	if (yate_bool(ctl) >= 0) {
-		if (id && *id && yate_bool(ctl))
+	if (ce_bool_word(ctl) >= 0) {
+		if (id && *id && ce_bool_word(ctl))
 			ce_room_add_owner(room, id);
 		else if (id && *id)
 			ce_room_del_owner(room, id);
@@ -725,11 +694,11 @@ static int start_file(struct ce_room *room, const char *record, char **file)
 }
 
 /* Start recording to @record: a file we write (*file: the one created), or a Yate target. */
-static int start_recording(
-        struct ce_room *room, const char *record, const struct ce_msg *msg, bool voice, char **file)
+static int start_recording(struct ce_room *room, const char *record, const struct ce_join_params *p,
+        bool voice, char **file)
 {
 	if (!ce_record_is_file(record))
-		return ce_recorder_start(room, record, msg, voice);
+		return ce_recorder_start(room, record, p, voice);
 	return start_file(room, record, file);
 }
 
@@ -745,16 +714,15 @@ static int start_recording(
  * (room->record_error; the room and its callers carry on unrecorded).
  * Returns whether record= was there.
  */
-bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
+bool ce_room_set_recording(struct ce_room *room, const struct ce_join_params *p)
 {
-	const char *record = ce_msg_get(msg, "record");
-	const char *warn = ce_msg_get(msg, "recordwarn");
-
+	const char *record = p->record;
+	const char *warn = p->recordwarn;
 	char *file = NULL;
 
 	if (!record)
 		return false;
-	stop_recording(room, ce_msg_get_def(msg, "reason", "hangup"));
+	stop_recording(room, p->reason ? p->reason : "hangup");
 	g_clear_pointer(&room->record_error, g_free);
 	if (!*record || !strcmp(record, "-") || !ce_parse_bool(record, true))
 		return true;
@@ -763,7 +731,7 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg)
 		ce_room_play(room, warn, NULL, false);
 	else if (!warn || !*warn)
 		g_message("recording '%s' without playing a warning", room->name);
-	if (start_recording(room, record, msg, warn && *warn, &file))
+	if (start_recording(room, record, p, warn && *warn, &file))
 		return true;
 	room->record = file ? file : g_strdup(record);
 	if (room->notify)

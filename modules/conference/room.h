@@ -15,6 +15,7 @@ struct ce_msg;
 struct ce_leg;
 struct ce_cmedia_ops;
 struct ce_cmedia_room;
+struct ce_join_params;
 
 /* Yate's defaults, kept for compatibility (modules/conference.cpp). */
 #define CE_ROOM_DEF_MAXUSERS 10
@@ -163,7 +164,7 @@ char **ce_conf_play_roots(const struct ce_config *cfg);
 /* recorder.c */
 bool ce_record_is_file(const char *record);
 int ce_recorder_start(
-        struct ce_room *room, const char *target, const struct ce_msg *req, bool voice);
+        struct ce_room *room, const char *target, const struct ce_join_params *req, bool voice);
 void ce_recorder_stop(struct ce_room *room, const char *reason);
 
 /* control.c */
@@ -195,11 +196,11 @@ void ce_conf_send(struct ce_conf *conf, struct ce_msg *msg);
 struct ce_room *ce_room_find(struct ce_conf *conf, const char *name);
 bool ce_room_check(struct ce_conf *conf, GString *name, bool existing, bool counted, bool utility,
         struct ce_room_refusal *why);
-int ce_room_new(
-        struct ce_room **rp, struct ce_conf *conf, const char *name, const struct ce_msg *params);
+int ce_room_new(struct ce_room **rp, struct ce_conf *conf, const char *name,
+        const struct ce_join_params *p);
 int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
-        const struct ce_msg *p, unsigned port);
-void ce_room_update(struct ce_room *room, const struct ce_msg *params);
+        const struct ce_join_params *p, unsigned port);
+void ce_room_update(struct ce_room *room, const struct ce_join_params *p);
 void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add(struct ce_room *room, struct ce_leg *leg);
 void ce_room_remove(struct ce_room *room, struct ce_leg *leg);
@@ -209,8 +210,9 @@ bool ce_room_is_owned(const struct ce_room *room);
 bool ce_room_idle(const struct ce_room *room);
 void ce_room_drop_all(struct ce_room *room, const char *reason);
 void ce_room_tick(struct ce_room *room, gint64 now);
-bool ce_room_set_params(struct ce_room *room, struct ce_msg *msg);
-bool ce_room_set_recording(struct ce_room *room, const struct ce_msg *msg);
+bool ce_room_set_params(
+        struct ce_room *room, const struct ce_join_params *p, struct ce_msg *answer);
+bool ce_room_set_recording(struct ce_room *room, const struct ce_join_params *p);
 void ce_room_record_failed(struct ce_room *room, const char *error, int err);
 void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);

@@ -308,12 +308,17 @@ static void test_getters(void)
 	                                 "huge=999999999999999999999999\n");
 
 	g_assert_true(ce_config_get_bool(cfg, "s", "yes", false));
-	g_assert_true(ce_config_get_bool(cfg, "s", "On", false));
+	/* Yate's rule: "ON" is not a boolean, so the default, with the word meant */
+	g_test_expect_message("ce-config", G_LOG_LEVEL_WARNING,
+	        "t.conf:3: key 'On' is not a Yate boolean (Yate reads it as the default; write "
+	        "true), using default false");
+	g_assert_false(ce_config_get_bool(cfg, "s", "On", false));
+	g_test_assert_expected_messages();
 	g_assert_false(ce_config_get_bool(cfg, "s", "no", true));
 	g_assert_true(ce_config_get_bool(cfg, "s", "empty", true));
 	g_assert_false(ce_config_get_bool(cfg, "s", "absent", false));
 	g_test_expect_message("ce-config", G_LOG_LEVEL_WARNING,
-	        "t.conf:5: key 'bad' expects a boolean (true/false), using default true");
+	        "t.conf:5: key 'bad' expects a boolean (true or false), using default true");
 	g_assert_true(ce_config_get_bool(cfg, "s", "bad", true));
 	g_test_assert_expected_messages();
 	/* warned once only */
@@ -447,6 +452,8 @@ static void test_review(void)
 	struct ce_config *cfg = parse_ok("[store]\n"
 	                                 "name=x\n"
 	                                 "on=maybe\n"
+	                                 "on=1\n"
+	                                 "on=False\n"
 	                                 "rate=96000\n"
 	                                 "rate=lots\n"
 	                                 "codec=gsm\n"
@@ -464,20 +471,24 @@ static void test_review(void)
 	                                 "[STORE]\n");
 	static const char *const errors[] = {
 	        "t.conf:3: [store] on=maybe: expects a boolean (true or false)",
-	        "t.conf:4: [store] rate=96000: outside 8000..48000",
-	        "t.conf:5: [store] rate=lots: expects an integer (8000..48000)",
-	        "t.conf:6: [store] codec=gsm: expects one of mulaw, alaw",
-	        "t.conf:7: [store] even=3: expects an even number",
+	        "t.conf:4: [store] on=1: is not a Yate boolean (Yate reads it as the default; "
+	        "write true)",
+	        "t.conf:5: [store] on=False: is not a Yate boolean (Yate reads it as the default; "
+	        "write false)",
+	        "t.conf:6: [store] rate=96000: outside 8000..48000",
+	        "t.conf:7: [store] rate=lots: expects an integer (8000..48000)",
+	        "t.conf:8: [store] codec=gsm: expects one of mulaw, alaw",
+	        "t.conf:9: [store] even=3: expects an even number",
 	        NULL,
 	};
 	static const char *const warnings[] = {
-	        "t.conf:9: [store] unknown key 'domain.' is ignored (did you mean 'domain.NAME'?)",
-	        "t.conf:10: [store] unknown key 'rat' is ignored (did you mean 'rate'?)",
-	        "t.conf:11: [store] unknown key 'state_dir' is ignored (it belongs in [general])",
-	        "t.conf:12: [store] unknown key 'zzz' is ignored",
-	        "t.conf:16: unknown section [stor] is ignored (did you mean [store]?)",
-	        "t.conf:20: unknown section [whatever] is ignored",
-	        "t.conf:21: unknown section [STORE] is ignored (did you mean [store]?)",
+	        "t.conf:11: [store] unknown key 'domain.' is ignored (did you mean 'domain.NAME'?)",
+	        "t.conf:12: [store] unknown key 'rat' is ignored (did you mean 'rate'?)",
+	        "t.conf:13: [store] unknown key 'state_dir' is ignored (it belongs in [general])",
+	        "t.conf:14: [store] unknown key 'zzz' is ignored",
+	        "t.conf:18: unknown section [stor] is ignored (did you mean [store]?)",
+	        "t.conf:22: unknown section [whatever] is ignored",
+	        "t.conf:23: unknown section [STORE] is ignored (did you mean [store]?)",
 	        NULL,
 	};
 	struct ce_config_report rep;
@@ -493,7 +504,7 @@ static void test_review(void)
 	ce_config_free(cfg);
 
 	/* only warnings: 0; set keys have no FILE:LINE */
-	cfg = parse_ok("[store]\nrate=0x1f40\non=YES\ncodec=alaw\neven=4\n");
+	cfg = parse_ok("[store]\nrate=0x1f40\non=yes\ncodec=alaw\neven=4\n");
 	ce_config_set(cfg, "store", "nmae", "x");
 	ce_config_report_init(&rep);
 	g_assert_cmpint(ce_config_review(cfg, known, G_N_ELEMENTS(known), &rep), ==, 0);

@@ -40,6 +40,31 @@ static void test_typed_getters(void)
 	ce_msg_unref(m);
 }
 
+/* Yate 6.4.1's String::toBoolean (engine/String.cpp): its two tables, exact case, no digits. */
+static void test_yate_bool(void)
+{
+	static const char *const yes[] = {"true", "yes", "on", "enable", "t"};
+	static const char *const no[] = {"false", "no", "off", "disable", "f"};
+	static const char *const neither[] = {"", "1", "0", "True", "TRUE", "Yes", "ON", "Off", "F",
+	        "T", "y", "n", "enabled", "disabled", " true", "true ", "-1", "2", "none"};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(yes); i++) {
+		g_assert_cmpint(ce_bool_word(yes[i]), ==, 1);
+		g_assert_true(ce_parse_bool(yes[i], false));
+		g_assert_cmpint(ce_bool_word(no[i]), ==, 0);
+		g_assert_false(ce_parse_bool(no[i], true));
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(neither); i++) {
+		g_assert_cmpint(ce_bool_word(neither[i]), ==, -1);
+		/* anything else is the default, whichever it is */
+		g_assert_true(ce_parse_bool(neither[i], true));
+		g_assert_false(ce_parse_bool(neither[i], false));
+	}
+	g_assert_cmpint(ce_bool_word(NULL), ==, -1);
+	g_assert_true(ce_parse_bool(NULL, true));
+	g_assert_false(ce_parse_bool(NULL, false));
+}
+
 static void test_apply_answer(void)
 {
 	struct ce_msg *m, *a, *c;
@@ -73,6 +98,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/message/order-and-replace", test_order_and_replace);
 	g_test_add_func("/message/typed-getters", test_typed_getters);
+	g_test_add_func("/message/yate-bool", test_yate_bool);
 	g_test_add_func("/message/apply-answer", test_apply_answer);
 	return g_test_run();
 }

@@ -756,6 +756,52 @@ static void test_phase_offset(void)
 	finish(&t);
 }
 
+/*
+ * Room rates are the library's one rule, ce_media_rate_ok (8000 today: the
+ * legs are G.711 and nothing resamples them yet); any other rate is refused
+ * when the room is made.  The media thread's frames follow the room's rate,
+ * rate / 50 samples a 20 ms tick: each packet a leg gets carries that many,
+ * and its timestamp steps by as much.
+ */
+static void test_rate(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	static const unsigned refused[] = {0, 11025, 16000, 32000, 44100, 48000};
+	const unsigned frame = 8000 / 50;
+	struct test_clock clock;
+	struct test t = {.clock = &clock};
+	struct ce_media_room *wide = NULL;
+	unsigned got = 0;
+	uint32_t last = 0;
+
+	g_assert_true(ce_media_rate_ok(8000));
+	for (unsigned i = 0; i < G_N_ELEMENTS(refused); i++)
+		g_assert_false(ce_media_rate_ok(refused[i]));
+	clock_init(&clock);
+	setup(&t, flags);
+	g_assert_cmpint(ce_media_room_new(&wide, t.m, 16000, 4, 0, 1000), ==, -ENOTSUP);
+	g_assert_null(wide);
+	for (unsigned tick = 0; tick < 20; tick++) {
+		uint8_t buf[2000];
+		struct ce_rtp_pkt pkt;
+		ssize_t n;
+
+		for (unsigned i = 0; i < PEERS; i++)
+			send_tone(&t, i, tick);
+		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
+			step_wake(&clock);
+		while ((n = recv(t.peer[1].fd, buf, sizeof(buf), 0)) > 0) {
+			g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+			g_assert_cmpuint(pkt.len, ==, frame);
+			if (got++)
+				g_assert_cmpuint(pkt.ts - last, ==, frame);
+			last = pkt.ts;
+		}
+	}
+	g_assert_cmpuint(got, >=, 10);
+	finish(&t);
+}
+
 /* echo=true (peer 0) hears its own tone back, a normal leg (peer 1) does
  * not; smart=false (peer 2) is mixed without talker events. */
 static void test_echo_dumb(void)
@@ -1019,6 +1065,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/phase-offset", test_phase_offset);
 	g_test_add_func("/media/late-talker", test_late_talker);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
+	g_test_add_func("/media/rate", test_rate);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
 	g_test_add_func("/media/threads", test_threads);
 	return g_test_run();

@@ -139,6 +139,33 @@ static void test_mix_minus_16k(void)
 	ce_mix_room_free(f.room);
 }
 
+/*
+ * The frame follows the room's rate, 20 ms of it (rate / 50 samples): at
+ * 8000 and 16000 a talker's whole frame, last sample included, is what the
+ * others hear; a rate the mixer cannot run is refused.
+ */
+static void test_frame_follows_rate(void)
+{
+	static const unsigned rates[] = {8000, 16000};
+	static const unsigned refused[] = {0, 11025, 32000, 48000};
+	struct ce_mix_room *room = NULL;
+	struct fixture f;
+
+	for (unsigned r = 0; r < G_N_ELEMENTS(rates); r++) {
+		setup(&f, rates[r], 4, CE_CODEC_L16);
+		g_assert_cmpuint(f.room->rate, ==, rates[r]);
+		g_assert_cmpuint(f.room->frame, ==, rates[r] / 50);
+		for (unsigned t = 0; t < 5; t++)
+			tick(&f, 1, 8000, t);
+		/* a listener hears exactly the one talker, to its last sample */
+		g_assert_cmpmem(out_l16(&f.legs[1]), f.room->frame * 2, f.in[0], f.room->frame * 2);
+		g_assert_cmpint(f.in[0][f.room->frame - 1], !=, 0);
+		teardown(&f);
+	}
+	for (unsigned r = 0; r < G_N_ELEMENTS(refused); r++)
+		g_assert_cmpint(ce_mix_room_new(&room, refused[r], 4), <, 0);
+}
+
 static void test_saturation_symmetric(void)
 {
 	struct fixture f;
@@ -646,6 +673,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/mixer/mix-minus", test_mix_minus);
 	g_test_add_func("/mixer/mix-minus-16k", test_mix_minus_16k);
+	g_test_add_func("/mixer/frame-follows-rate", test_frame_follows_rate);
 	g_test_add_func("/mixer/saturation-symmetric", test_saturation_symmetric);
 	g_test_add_func("/mixer/talkers-bounded", test_talkers_bounded);
 	g_test_add_func("/mixer/flags", test_flags);

@@ -51,6 +51,7 @@ struct fx {
 	GQueue pending;  /* struct fx_pending * */
 	gint64 now;
 	int rooms, legs;    /* live fake media objects */
+	unsigned rate;      /* the rate the last room was made with */
 	unsigned next_dumb; /* for call.execute masquerades */
 	bool rtp_fail;      /* answer chan.rtp with false */
 	bool media_fail;    /* leg_new fails */
@@ -120,10 +121,10 @@ static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char 
 
 	(void)port;
 	(void)name;
-	(void)rate;
 	(void)speakers;
 	(void)interval_ms;
 	fx->rooms++;
+	fx->rate = rate;
 	*rp = (struct ce_cmedia_room *)cookie;
 	return 0;
 }

@@ -295,4 +295,28 @@ tap.ok(all(int(total.get(k, -1)) >= int(hostile.get(k, 0)) > 0 for k in figures)
        'status conf-engine: rtp_bad, rtp_wrong_pt and rtp_flood sum the legs\'', st)
 r.cleanup()
 
+# 12. rate=16000 (docs/conference.md, "Sample rate"): the media runs only 8000 today, so the
+#     call joins as before, the room reports the rate asked for (created, conf show) and
+#     mixes at 8000 (with a NOTE in the log), and the callers hear each other.
+r = simlib.run('''
+route ^800$ conf/wide rate=16000 notify=conf-monitor/wide lonely=true
+at 0 call 1001 800 play=tone:440 record=1001.wav
+at 0.5 call 1002 800 play=tone:1000 record=1002.wav
+at 4 expect state 1001 answered
+at 4 expect state 1002 answered
+at 4 message engine.command line="conf show wide"
+at 4.5 hangup all
+end 5.5
+''', module=simlib.ENGINE)
+tap.ok(r.ok, 'rate=16000: both callers join', r.why())
+hears(r, '1001', [1000], [440])
+hears(r, '1002', [440], [1000])
+created = params(r, 'chan.notify', targetid='conf-monitor/wide', event='created')
+tap.ok(len(created) == 1 and created[0].get('rate') == '16000',
+       'rate=16000: created reports rate=16000, as Yate would', created)
+show = [m['retval'] for m in r.messages('engine.command', handled=True)]
+tap.ok(len(show) == 1 and ',rate=16000,' in show[0], 'rate=16000: conf show reports it', show)
+tap.ok(not r.problems(), 'rate=16000: no protocol problems', r.problems())
+r.cleanup()
+
 tap.done()

@@ -132,6 +132,32 @@ static void test_maxusers_default(void)
 	fx_free(fx);
 }
 
+/*
+ * rate=: Yate's range (8000..48000) is what the room reports, in "created"
+ * and in conf show; the media runs what it can (ce_media_rate_ok: 8000
+ * today), decided when the room is made, not by the media glue; the call
+ * joins (docs/conference.md, "Sample rate").
+ */
+static void test_rate(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_leg *leg = fx_join(fx, "wide", "sip/1", 1, "rate=16000:notify=mon");
+
+	g_assert_nonnull(leg);
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	g_assert_cmpuint(ce_room_find(fx->conf, "wide")->rate, ==, 16000);
+	g_assert_cmpuint(fx->rate, ==, 8000);
+	fx_expect_sent(fx, "chan.notify:targetid=mon:event=created",
+	        "chan.notify:targetid=mon:event=created:room=wide:rate=16000:maxusers=10:"
+	        "caller=tone/busy:called=802:billid=:username=\n");
+	g_assert_nonnull(fx_join(fx, "narrow", "sip/2", 2, "rate=8000"));
+	g_assert_cmpuint(fx->rate, ==, 8000);
+	g_assert_nonnull(fx_join(fx, "huge", "sip/3", 3, "rate=96000"));
+	g_assert_cmpuint(ce_room_find(fx->conf, "huge")->rate, ==, 48000);
+	g_assert_cmpuint(fx->rate, ==, 8000);
+	fx_free(fx);
+}
+
 static void test_existing(void)
 {
 	struct fx *fx = fx_new(NULL);
@@ -843,6 +869,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/join/yroom-notifications", test_yroom_notifications);
 	g_test_add_func("/conference/join/maxusers", test_maxusers);
 	g_test_add_func("/conference/join/maxusers-default", test_maxusers_default);
+	g_test_add_func("/conference/join/rate", test_rate);
 	g_test_add_func("/conference/join/existing", test_existing);
 	g_test_add_func("/conference/join/empty-name", test_empty_name);
 	g_test_add_func("/conference/join/no-endpoint", test_no_endpoint);

@@ -2,15 +2,31 @@
 #include <errno.h>
 
 #include "conf-fixture.h"
+#include "modules/conference/params.h"
 
 static struct ce_room *room_new(struct fx *fx, const char *name, const char *params)
 {
-	struct ce_msg *p = fx_msg("call.execute", params);
+	struct ce_msg *m = fx_msg("call.execute", params);
 	struct ce_room *room = NULL;
+	struct ce_join_params p;
 
-	g_assert_cmpint(ce_room_new(&room, fx->conf, name, p), ==, 0);
-	ce_msg_unref(p);
+	ce_join_params_parse(&p, m, &fx->conf->set, NULL);
+	g_assert_cmpint(ce_room_new(&room, fx->conf, name, &p), ==, 0);
+	ce_join_params_clear(&p);
+	ce_msg_unref(m);
 	return room;
+}
+
+/* Yate's setParams with what @m says, answered in @m. */
+static bool set_params(struct fx *fx, struct ce_room *r, struct ce_msg *m)
+{
+	struct ce_join_params p;
+	bool ok;
+
+	ce_join_params_parse(&p, m, &fx->conf->set, NULL);
+	ok = ce_room_set_params(r, &p, m);
+	ce_join_params_clear(&p);
+	return ok;
 }
 
 static void test_defaults(void)
@@ -132,19 +148,19 @@ static void test_set_params(void)
 	struct ce_room *r = room_new(fx, "a", "lonely=true");
 	struct ce_msg *m = fx_msg("call.conference", "id=sip/1:confowner=true");
 
-	g_assert_true(ce_room_set_params(r, m));
+	g_assert_true(set_params(fx, r, m));
 	g_assert_cmpstr(ce_msg_get(m, "newroom"), ==, "true");
 	g_assert_cmpstr(ce_msg_get(m, "users"), ==, "0");
 	g_assert_cmpuint(r->owners->len, ==, 1);
-	g_assert_true(ce_room_set_params(r, m)); /* same owner once */
+	g_assert_true(set_params(fx, r, m)); /* same owner once */
 	g_assert_cmpstr(ce_msg_get(m, "newroom"), ==, "false");
 	g_assert_cmpuint(r->owners->len, ==, 1);
 	ce_msg_set(m, "confowner", "");
-	g_assert_false(ce_room_set_params(r, m));
+	g_assert_false(set_params(fx, r, m));
 	/* an empty room is owned by nobody: losing its owner closes it */
 	g_assert_false(ce_room_is_owned(r));
 	ce_msg_set(m, "confowner", "false");
-	g_assert_true(ce_room_set_params(r, m));
+	g_assert_true(set_params(fx, r, m));
 	g_assert_null(ce_room_find(fx->conf, "a"));
 	ce_msg_unref(m);
 	fx_free(fx);
