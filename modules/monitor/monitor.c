@@ -56,7 +56,6 @@ struct monitor {
 	GString *line;
 };
 
-
 static struct ce_store *store(struct monitor *m)
 {
 	return m->use_store ? ce_store_of(m->ce) : NULL;
