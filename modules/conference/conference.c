@@ -715,7 +715,7 @@ static void watch(struct ce_conf *conf, const char *name, unsigned flags, ce_wat
  * and watchers and the deadline timer.  Free with ce_conf_free().
  */
 int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
-        const struct ce_cmedia_ops *media, void *media_arg)
+        const struct ce_media_glue_ops *media, void *media_arg)
 {
 	struct ce_conf *conf = g_new0(struct ce_conf, 1);
 	int err;
@@ -810,11 +810,11 @@ static void conference_exit(struct ce_engine *ce, void *state);
 static int conference_init(struct ce_engine *ce, void **state)
 {
 	struct conference_mod *mod = g_new0(struct conference_mod, 1);
-	int err = ce_cmedia_glue_new(&mod->media, ce_engine_config(ce));
+	int err = ce_media_glue_new(&mod->media, ce_engine_config(ce));
 
 	if (!err)
 		err = ce_conf_new(&mod->conf, ce_engine_bus(ce), ce_engine_config(ce),
-		        ce_cmedia_default_ops(), mod->media);
+		        ce_media_glue_default_ops(), mod->media);
 	if (!err) {
 		ce_conf_console_add(ce, mod->conf);
 		err = ce_engine_provide(ce, CE_CONFERENCE_SERVICE, mod->conf);
@@ -834,7 +834,7 @@ static void conference_exit(struct ce_engine *ce, void *state)
 	if (mod->conf)
 		ce_conf_console_remove(ce);
 	g_clear_pointer(&mod->conf, ce_conf_free);
-	g_clear_pointer(&mod->media, ce_cmedia_glue_free);
+	g_clear_pointer(&mod->media, ce_media_glue_free);
 	g_free(mod);
 }
 

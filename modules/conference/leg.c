@@ -175,9 +175,9 @@ struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const cha
 /** The media flags that follow from the leg's parameters and controls. */
 unsigned ce_leg_media_flags(const struct ce_leg *leg)
 {
-	return (leg->muted ? CE_CMEDIA_MUTE : 0) | (leg->deaf ? CE_CMEDIA_DEAF : 0) |
-	       (leg->voice ? 0 : CE_CMEDIA_NOVOICE) | (leg->echo ? CE_CMEDIA_ECHO : 0) |
-	       (leg->smart ? CE_CMEDIA_SMART : 0);
+	return (leg->muted ? CE_LEG_MUTE : 0) | (leg->deaf ? CE_LEG_DEAF : 0) |
+	       (leg->voice ? 0 : CE_LEG_NOVOICE) | (leg->echo ? CE_LEG_ECHO : 0) |
+	       (leg->smart ? CE_LEG_SMART : 0);
 }
 
 /** Ask Yate to drop channel @id with @reason (may be NULL). */
@@ -249,7 +249,7 @@ static void send_answered(struct ce_leg *leg)
 static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
 {
 	struct ce_conf *conf = leg->conf;
-	struct ce_cmedia_remote rem = {
+	struct ce_leg_remote rem = {
 	        .ip = ce_msg_get(ans, "localip"),
 	        .port = ce_msg_get_int(ans, "localport", 0, 0, 65535),
 	        .codec = conf->set.codec,
@@ -344,7 +344,7 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
  * that port (the caller ends the leg).
  */
 int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
-        unsigned port, const struct ce_cmedia_remote *rem)
+        unsigned port, const struct ce_leg_remote *rem)
 {
 	struct ce_conf *conf = leg->conf;
 	int err;

@@ -11,7 +11,7 @@ struct ce_conf;
 struct ce_room;
 struct ce_msg;
 struct ce_dispatch;
-struct ce_cmedia_leg;
+struct ce_leg_media;
 struct ce_join_params;
 
 /*
@@ -63,7 +63,7 @@ struct ce_leg {
 	unsigned energy;
 	gint64 deadline; /* of the current state, 0 for none */
 	unsigned port;   /* our RTP port */
-	struct ce_cmedia_leg *media;
+	struct ce_leg_media *media;
 	struct ce_msg *params;     /* what the request passed on (billing legs only) */
 	struct ce_msg *who;        /* who the participant is, for "joined" (or NULL) */
 	struct ce_dispatch *defer; /* a call.conference waiting for dumb/N */
@@ -85,9 +85,9 @@ struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
-struct ce_cmedia_remote;
+struct ce_leg_remote;
 int ce_leg_resume(struct ce_leg *leg, const char *id, const char *runid, gint64 joined_at,
-        unsigned port, const struct ce_cmedia_remote *rem);
+        unsigned port, const struct ce_leg_remote *rem);
 void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop);
 void ce_leg_send_drop(struct ce_conf *conf, const char *id, const char *reason);
 void ce_leg_tick(struct ce_leg *leg, gint64 now);

@@ -26,21 +26,21 @@ struct glue {
 	char **play_roots; /* mc.play_roots */
 	unsigned max_talkers;
 	struct ce_media *m;
-	GHashTable *rooms; /* struct ce_media_room * -> struct ce_cmedia_room */
-	ce_cmedia_event_h *evh;
+	GHashTable *rooms; /* struct ce_media_room * -> struct ce_room_media */
+	ce_room_event_h *evh;
 	void *evarg;
 	unsigned *reuse; /* mc.reuse_ports */
 };
 
-struct ce_cmedia_room {
+struct ce_room_media {
 	struct ce_media_room *mr;
 	void *cookie;
 	unsigned port;
 };
 
 /* Lives until the media engine lets go of the leg (its destroy frees it). */
-struct ce_cmedia_leg {
-	struct ce_cmedia_room *room;
+struct ce_leg_media {
+	struct ce_room_media *room;
 	struct ce_media_leg *ml;
 	unsigned flags;
 	void *cookie; /* NULL once the signalling side freed the leg */
@@ -48,14 +48,14 @@ struct ce_cmedia_leg {
 
 static unsigned mix_flags(unsigned f)
 {
-	return (f & CE_CMEDIA_MUTE ? CE_MIX_MUTED : 0) | (f & CE_CMEDIA_DEAF ? CE_MIX_DEAF : 0) |
-	       (f & CE_CMEDIA_NOVOICE ? CE_MIX_LISTEN_ONLY : 0) |
-	       (f & CE_CMEDIA_ECHO ? CE_MIX_ECHO : 0) | (f & CE_CMEDIA_SMART ? 0 : CE_MIX_DUMB);
+	return (f & CE_LEG_MUTE ? CE_MIX_MUTED : 0) | (f & CE_LEG_DEAF ? CE_MIX_DEAF : 0) |
+	       (f & CE_LEG_NOVOICE ? CE_MIX_LISTEN_ONLY : 0) | (f & CE_LEG_ECHO ? CE_MIX_ECHO : 0) |
+	       (f & CE_LEG_SMART ? 0 : CE_MIX_DUMB);
 }
 
 static void *leg_cookie(struct ce_media_leg *ml)
 {
-	struct ce_cmedia_leg *l = ml ? ce_media_leg_user(ml) : NULL;
+	struct ce_leg_media *l = ml ? ce_media_leg_user(ml) : NULL;
 
 	return l ? l->cookie : NULL;
 }
@@ -64,7 +64,7 @@ static void *leg_cookie(struct ce_media_leg *ml)
 static void on_event(const struct ce_media_event *mev, void *arg)
 {
 	struct glue *g = arg;
-	struct ce_cmedia_room *r = g_hash_table_lookup(g->rooms, mev->room);
+	struct ce_room_media *r = g_hash_table_lookup(g->rooms, mev->room);
 	struct ce_room_event ev;
 
 	if (!r)
@@ -121,7 +121,7 @@ static void g_reuse_ports(void *arg, const unsigned *ports, unsigned n)
 	g->mc.n_reuse_ports = n;
 }
 
-static int g_open(void *arg, ce_cmedia_event_h *evh, void *evarg)
+static int g_open(void *arg, ce_room_event_h *evh, void *evarg)
 {
 	struct glue *g = arg;
 	GError *err = NULL;
@@ -145,11 +145,11 @@ static void g_close(void *arg)
 	g_clear_pointer(&g->m, ce_media_free);
 }
 
-static int g_room_new(void *arg, struct ce_cmedia_room **rp, const char *name, unsigned rate,
+static int g_room_new(void *arg, struct ce_room_media **rp, const char *name, unsigned rate,
         unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
 {
 	struct glue *g = arg;
-	struct ce_cmedia_room *r = g_new0(struct ce_cmedia_room, 1);
+	struct ce_room_media *r = g_new0(struct ce_room_media, 1);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int err;
@@ -170,7 +170,7 @@ out:
 	return err < 0 ? err : 0;
 }
 
-static void g_room_free(void *arg, struct ce_cmedia_room *r)
+static void g_room_free(void *arg, struct ce_room_media *r)
 {
 	struct glue *g = arg;
 
@@ -179,13 +179,13 @@ static void g_room_free(void *arg, struct ce_cmedia_room *r)
 	g_free(r);
 }
 
-static int g_room_record(void *arg, struct ce_cmedia_room *r, const char *path, int fd)
+static int g_room_record(void *arg, struct ce_room_media *r, const char *path, int fd)
 {
 	(void)arg;
 	return ce_media_room_record(r->mr, path, fd);
 }
 
-static int play(struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p,
+static int play(struct ce_room_media *r, const struct ce_media_prompt *p,
         enum ce_media_play_mode mode, struct ce_media_leg *ml)
 {
 	if (p->path)
@@ -193,14 +193,14 @@ static int play(struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p,
 	return ce_media_play_tone(NULL, r->mr, p->tone, p->duration_ms, mode, ml, NULL, NULL);
 }
 
-static int g_room_play(void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p)
+static int g_room_play(void *arg, struct ce_room_media *r, const struct ce_media_prompt *p)
 {
 	(void)arg;
 	return play(r, p, CE_MEDIA_PLAY_ROOM, NULL);
 }
 
 static int g_leg_play(
-        void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_prompt *p, bool others)
+        void *arg, struct ce_leg_media *l, const struct ce_media_prompt *p, bool others)
 {
 	(void)arg;
 	if (!l->ml)
@@ -208,7 +208,7 @@ static int g_leg_play(
 	return play(l->room, p, others ? CE_MEDIA_PLAY_EXCEPT : CE_MEDIA_PLAY_LEG, l->ml);
 }
 
-static int g_stop_play(void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg *l, bool others)
+static int g_stop_play(void *arg, struct ce_room_media *r, struct ce_leg_media *l, bool others)
 {
 	(void)arg;
 	if (!l || others)
@@ -218,10 +218,10 @@ static int g_stop_play(void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg
 	return ce_media_play_stop(r->mr, CE_MEDIA_PLAY_LEG, l->ml);
 }
 
-static int g_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r, unsigned flags,
+static int g_leg_new(void *arg, struct ce_leg_media **lp, struct ce_room_media *r, unsigned flags,
         void *cookie, unsigned *port)
 {
-	struct ce_cmedia_leg *l = g_new0(struct ce_cmedia_leg, 1);
+	struct ce_leg_media *l = g_new0(struct ce_leg_media, 1);
 
 	(void)arg;
 	l->room = r;
@@ -248,7 +248,7 @@ static int resolve(const char *ip, unsigned port, struct sockaddr_storage *ss, s
 	return 0;
 }
 
-static int g_leg_start(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedia_remote *rem)
+static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -265,7 +265,7 @@ static int g_leg_start(void *arg, struct ce_cmedia_leg *l, const struct ce_cmedi
 	return err < 0 ? err : 0;
 }
 
-static void g_leg_set_flags(void *arg, struct ce_cmedia_leg *l, unsigned flags)
+static void g_leg_set_flags(void *arg, struct ce_leg_media *l, unsigned flags)
 {
 	(void)arg;
 	l->flags = flags;
@@ -273,7 +273,7 @@ static void g_leg_set_flags(void *arg, struct ce_cmedia_leg *l, unsigned flags)
 		ce_media_leg_set_flags(l->ml, mix_flags(flags));
 }
 
-static void g_leg_free(void *arg, struct ce_cmedia_leg *l)
+static void g_leg_free(void *arg, struct ce_leg_media *l)
 {
 	(void)arg;
 	l->cookie = NULL;
@@ -308,7 +308,7 @@ static void g_stats(void *arg, GString *out)
  * jitter and the jitter buffer's delay now (8 samples a millisecond), and
  * what came from its address but was dropped: not RTP, a wrong payload
  * type, a flood (an attack or a broken peer shows here). */
-static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
+static void g_leg_stats(void *arg, struct ce_leg_media *l, GString *out)
 {
 	struct ce_media_leg_stats st;
 
@@ -325,9 +325,9 @@ static void g_leg_stats(void *arg, struct ce_cmedia_leg *l, GString *out)
 	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood);
 }
 
-G_STATIC_ASSERT(CE_CMEDIA_PLAY_QUEUE == CE_MEDIA_PLAY_QUEUE);
+G_STATIC_ASSERT(CE_PROMPT_QUEUE == CE_MEDIA_PLAY_QUEUE);
 
-static const struct ce_cmedia_ops s_ops = {
+static const struct ce_media_glue_ops s_ops = {
         .reuse_ports = g_reuse_ports,
         .open = g_open,
         .close = g_close,
@@ -345,14 +345,14 @@ static const struct ce_cmedia_ops s_ops = {
         .leg_stats = g_leg_stats,
 };
 
-/** The media calls on the real media engine; their arg comes from ce_cmedia_glue_new. */
-const struct ce_cmedia_ops *ce_cmedia_default_ops(void)
+/** The media calls on the real media engine; their arg comes from ce_media_glue_new. */
+const struct ce_media_glue_ops *ce_media_glue_default_ops(void)
 {
 	return &s_ops;
 }
 
-/** State for ce_cmedia_default_ops(), configured from [conference] of @cfg (may be NULL). */
-int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg)
+/** State for ce_media_glue_default_ops(), configured from [conference] of @cfg (may be NULL). */
+int ce_media_glue_new(void **argp, const struct ce_config *cfg)
 {
 	struct glue *g = g_new0(struct glue, 1);
 	const char *S = "conference";
@@ -380,8 +380,8 @@ int ce_cmedia_glue_new(void **argp, const struct ce_config *cfg)
 	return 0;
 }
 
-/** Free the state of ce_cmedia_glue_new (after the media side was closed). */
-void ce_cmedia_glue_free(void *arg)
+/** Free the state of ce_media_glue_new (after the media side was closed). */
+void ce_media_glue_free(void *arg)
 {
 	struct glue *g = arg;
 

@@ -180,7 +180,7 @@ static const char *play_why(int err, struct ce_leg *leg, bool others)
 	}
 }
 
-static int play_media(struct ce_room *room, const struct ce_cmedia_prompt *p, struct ce_leg *leg,
+static int play_media(struct ce_room *room, const struct ce_media_prompt *p, struct ce_leg *leg,
         bool others, bool replace)
 {
 	struct ce_conf *conf = room->conf;
@@ -211,7 +211,7 @@ static int play_media(struct ce_room *room, const struct ce_cmedia_prompt *p, st
 int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg, bool others,
         const struct ce_play_opts *o, const char **why)
 {
-	struct ce_cmedia_prompt p = {0};
+	struct ce_media_prompt p = {0};
 	struct ce_tone tone;
 	const char *reason = NULL;
 	char *path;

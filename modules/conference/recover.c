@@ -328,7 +328,7 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 {
 	const char *name = ce_msg_get_def(e, "room", "");
 	unsigned port = ce_msg_get_int(e, "port", 0, 0, 65535);
-	struct ce_cmedia_remote rem = {
+	struct ce_leg_remote rem = {
 	        .ip = ce_msg_get(e, "rtp_ip"),
 	        .port = ce_msg_get_int(e, "rtp_port", 0, 0, 65535),
 	        .codec = conf->set.codec,

@@ -13,8 +13,8 @@
 struct ce_bus;
 struct ce_msg;
 struct ce_leg;
-struct ce_cmedia_ops;
-struct ce_cmedia_room;
+struct ce_media_glue_ops;
+struct ce_room_media;
 struct ce_join_params;
 
 /* Yate's defaults, kept for compatibility (modules/conference.cpp). */
@@ -69,7 +69,7 @@ typedef gint64(ce_conf_clock_h)(void *arg);
 struct ce_conf {
 	struct ce_bus *bus;
 	struct ce_conf_settings set;
-	const struct ce_cmedia_ops *media;
+	const struct ce_media_glue_ops *media;
 	void *media_arg;
 	bool media_open;
 	GHashTable *rooms;   /* name -> struct ce_room */
@@ -126,7 +126,7 @@ struct ce_room {
 	unsigned hold;           /* > 0: not destroyed when empty (a recorder is being called) */
 	unsigned speakers;       /* how many talkers "speaking" lists */
 	unsigned interval;       /* minimum ms between "speaking" events */
-	struct ce_cmedia_room *media;
+	struct ce_room_media *media;
 };
 
 /* Why a join was refused: Yate error name and reason text. */
@@ -139,7 +139,7 @@ struct ce_config;
 struct ce_room_event;
 
 int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_config *cfg,
-        const struct ce_cmedia_ops *media, void *media_arg);
+        const struct ce_media_glue_ops *media, void *media_arg);
 void ce_conf_free(struct ce_conf *conf);
 void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config *cfg);
 void ce_conf_tick(struct ce_conf *conf);

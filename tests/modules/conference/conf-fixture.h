@@ -101,7 +101,7 @@ static inline struct ce_msg *fx_msg(const char *name, const char *params)
 
 /* ---- fake media ---- */
 
-static inline int fm_open(void *arg, ce_cmedia_event_h *evh, void *evarg)
+static inline int fm_open(void *arg, ce_room_event_h *evh, void *evarg)
 {
 	(void)arg;
 	(void)evh;
@@ -114,8 +114,8 @@ static inline void fm_close(void *arg)
 	(void)arg;
 }
 
-static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char *name,
-        unsigned rate, unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
+static inline int fm_room_new(void *arg, struct ce_room_media **rp, const char *name, unsigned rate,
+        unsigned speakers, unsigned interval_ms, unsigned port, void *cookie)
 {
 	struct fx *fx = arg;
 
@@ -125,11 +125,11 @@ static inline int fm_room_new(void *arg, struct ce_cmedia_room **rp, const char 
 	(void)interval_ms;
 	fx->rooms++;
 	fx->rate = rate;
-	*rp = (struct ce_cmedia_room *)cookie;
+	*rp = (struct ce_room_media *)cookie;
 	return 0;
 }
 
-static inline void fm_room_free(void *arg, struct ce_cmedia_room *r)
+static inline void fm_room_free(void *arg, struct ce_room_media *r)
 {
 	struct fx *fx = arg;
 
@@ -137,7 +137,7 @@ static inline void fm_room_free(void *arg, struct ce_cmedia_room *r)
 	fx->rooms--;
 }
 
-static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char *path, int fd)
+static inline int fm_room_record(void *arg, struct ce_room_media *r, const char *path, int fd)
 {
 	struct fx *fx = arg;
 
@@ -150,7 +150,7 @@ static inline int fm_room_record(void *arg, struct ce_cmedia_room *r, const char
 }
 
 /* A prompt as the fake media logs it: the file, or tone/NAME@MS. */
-static inline void fm_prompt(GString *out, const struct ce_cmedia_prompt *p)
+static inline void fm_prompt(GString *out, const struct ce_media_prompt *p)
 {
 	if (p->path)
 		g_string_append_printf(out, "%s\n", p->path);
@@ -158,8 +158,7 @@ static inline void fm_prompt(GString *out, const struct ce_cmedia_prompt *p)
 		g_string_append_printf(out, "tone/%s@%u\n", p->tone->name, p->duration_ms);
 }
 
-static inline int fm_room_play(
-        void *arg, struct ce_cmedia_room *r, const struct ce_cmedia_prompt *p)
+static inline int fm_room_play(void *arg, struct ce_room_media *r, const struct ce_media_prompt *p)
 {
 	struct fx *fx = arg;
 
@@ -172,7 +171,7 @@ static inline int fm_room_play(
 }
 
 static inline int fm_leg_play(
-        void *arg, struct ce_cmedia_leg *cl, const struct ce_cmedia_prompt *p, bool others)
+        void *arg, struct ce_leg_media *cl, const struct ce_media_prompt *p, bool others)
 {
 	struct fx *fx = arg;
 	struct ce_leg *leg = ((struct fx_leg *)cl)->cookie;
@@ -185,7 +184,7 @@ static inline int fm_leg_play(
 }
 
 static inline int fm_stop_play(
-        void *arg, struct ce_cmedia_room *r, struct ce_cmedia_leg *cl, bool others)
+        void *arg, struct ce_room_media *r, struct ce_leg_media *cl, bool others)
 {
 	struct fx *fx = arg;
 
@@ -198,7 +197,7 @@ static inline int fm_stop_play(
 	return 2;
 }
 
-static inline int fm_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cmedia_room *r,
+static inline int fm_leg_new(void *arg, struct ce_leg_media **lp, struct ce_room_media *r,
         unsigned flags, void *cookie, unsigned *port)
 {
 	struct fx *fx = arg;
@@ -212,12 +211,11 @@ static inline int fm_leg_new(void *arg, struct ce_cmedia_leg **lp, struct ce_cme
 	l->flags = flags;
 	fx->legs++;
 	*port = 40000;
-	*lp = (struct ce_cmedia_leg *)l;
+	*lp = (struct ce_leg_media *)l;
 	return 0;
 }
 
-static inline int fm_leg_start(
-        void *arg, struct ce_cmedia_leg *cl, const struct ce_cmedia_remote *rem)
+static inline int fm_leg_start(void *arg, struct ce_leg_media *cl, const struct ce_leg_remote *rem)
 {
 	struct fx_leg *l = (struct fx_leg *)cl;
 
@@ -229,13 +227,13 @@ static inline int fm_leg_start(
 	return 0;
 }
 
-static inline void fm_leg_set_flags(void *arg, struct ce_cmedia_leg *cl, unsigned flags)
+static inline void fm_leg_set_flags(void *arg, struct ce_leg_media *cl, unsigned flags)
 {
 	(void)arg;
 	((struct fx_leg *)cl)->flags = flags;
 }
 
-static inline void fm_leg_free(void *arg, struct ce_cmedia_leg *cl)
+static inline void fm_leg_free(void *arg, struct ce_leg_media *cl)
 {
 	struct fx *fx = arg;
 
@@ -243,7 +241,7 @@ static inline void fm_leg_free(void *arg, struct ce_cmedia_leg *cl)
 	g_free(cl);
 }
 
-static const struct ce_cmedia_ops fx_media_ops = {
+static const struct ce_media_glue_ops fx_media_ops = {
         .open = fm_open,
         .close = fm_close,
         .room_new = fm_room_new,

@@ -696,15 +696,15 @@ static void test_controls(void)
 	fx_clear(fx);
 	g_free(fx_dispatch(fx, "chan.control", "targetid=dumb/1:operation=mute", &handled));
 	g_assert_true(handled);
-	g_assert_true(((struct fx_leg *)leg->media)->flags & CE_CMEDIA_MUTE);
+	g_assert_true(((struct fx_leg *)leg->media)->flags & CE_LEG_MUTE);
 	g_free(fx_dispatch(fx, "chan.control", "targetid=dumb/1:mute=false", &handled));
 	g_assert_true(handled);
-	g_assert_false(((struct fx_leg *)leg->media)->flags & CE_CMEDIA_MUTE);
+	g_assert_false(((struct fx_leg *)leg->media)->flags & CE_LEG_MUTE);
 	/* masqueraded: Yate's completion puts the caller in targetid, the leg in id */
 	g_free(fx_dispatch(fx, "chan.control",
 	        "id=dumb/1:operation=deaf:module=dumb:targetid=sip/1:peerid=sip/1", &handled));
 	g_assert_true(handled);
-	g_assert_true(((struct fx_leg *)leg->media)->flags & CE_CMEDIA_DEAF);
+	g_assert_true(((struct fx_leg *)leg->media)->flags & CE_LEG_DEAF);
 	g_free(fx_dispatch(fx, "chan.control", "targetid=dumb/1:operation=fly", &handled));
 	g_assert_false(handled);
 	g_free(fx_dispatch(fx, "chan.control", "targetid=sip/77:operation=mute", &handled));
@@ -731,11 +731,10 @@ static void test_flags(void)
 	struct ce_leg *u = fx_join(fx, "r", "sip/2", 2, "utility=true");
 	struct ce_leg *e = fx_join(fx, "r", "sip/3", 3, "echo=true:smart=false");
 
-	g_assert_cmpuint(
-	        ((struct fx_leg *)a->media)->flags, ==, CE_CMEDIA_NOVOICE | CE_CMEDIA_SMART);
-	g_assert_cmpuint(((struct fx_leg *)u->media)->flags, ==, CE_CMEDIA_ECHO);
+	g_assert_cmpuint(((struct fx_leg *)a->media)->flags, ==, CE_LEG_NOVOICE | CE_LEG_SMART);
+	g_assert_cmpuint(((struct fx_leg *)u->media)->flags, ==, CE_LEG_ECHO);
 	g_assert_false(u->counted);
-	g_assert_cmpuint(((struct fx_leg *)e->media)->flags, ==, CE_CMEDIA_ECHO);
+	g_assert_cmpuint(((struct fx_leg *)e->media)->flags, ==, CE_LEG_ECHO);
 	g_assert_cmpint(ce_room_find(fx->conf, "r")->users, ==, 2);
 	fx_free(fx);
 }

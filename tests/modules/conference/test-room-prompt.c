@@ -315,7 +315,7 @@ static void test_record_target(void)
 	g_assert_true(room->recorder == rec);
 	g_assert_cmpint(rec->state, ==, CE_LEG_JOINED);
 	g_assert_true(rec->utility && !rec->counted && rec->voice && !rec->smart && rec->echo);
-	g_assert_cmpuint(leg_flags(rec), ==, CE_CMEDIA_ECHO);
+	g_assert_cmpuint(leg_flags(rec), ==, CE_LEG_ECHO);
 	g_assert_cmpint(room->users, ==, 1);
 	g_assert_cmpstr(room->record, ==, "external/nodata/rec.php");
 	g_assert_null(fx->record);                      /* not a file of ours */
@@ -351,7 +351,7 @@ static void test_record_target(void)
 	rec = ce_leg_find(fx->conf, "dumb/102");
 	g_assert_nonnull(rec);
 	g_assert_false(rec->voice);
-	g_assert_cmpuint(leg_flags(rec), ==, CE_CMEDIA_ECHO | CE_CMEDIA_NOVOICE);
+	g_assert_cmpuint(leg_flags(rec), ==, CE_LEG_ECHO | CE_LEG_NOVOICE);
 	expect_plays(fx, "");
 	/* the last but one user leaves: the room goes, its recorder with it */
 	fx_clear(fx);
