@@ -1,4 +1,10 @@
-/* bus.c - the message bus: ordered handlers, deferred dispatches, watchers, Yate relays */
+/* bus.c - the message bus: ordered handlers, deferred dispatches, watchers, Yate relays
+ *
+ * Over 700 lines: the dispatch loop, deferred answers, watchers and the
+ * relays to Yate share the handler lists and their generation counter; the
+ * rules that keep a dispatch safe while handlers come and go are checked
+ * in one place.
+ */
 #define G_LOG_DOMAIN "ce-bus"
 
 #include <errno.h>

@@ -1,4 +1,9 @@
-/* config.c - Yate-style .conf files: [sections], key=value, ; comments, includes */
+/* config.c - Yate-style .conf files: [sections], key=value, ; comments, includes
+ *
+ * Over 700 lines: Yate's file syntax, includes, the key tables with their
+ * ranges and every typed getter with its FILE:LINE errors belong together,
+ * so that each rule is written once.
+ */
 #define G_LOG_DOMAIN "ce-config"
 
 #include <errno.h>

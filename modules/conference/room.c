@@ -1,5 +1,10 @@
 /* room.c - conference rooms: registry, membership, owners, lonely timer and Yate-compatible
- * notifications */
+ * notifications
+ *
+ * Over 700 lines: the room registry, membership, owners, the lonely timer
+ * and every notification Yate's conference module sends, parameter for
+ * parameter, are one state machine per room.
+ */
 #define G_LOG_DOMAIN "conference"
 
 #include <errno.h>

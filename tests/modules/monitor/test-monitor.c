@@ -1,5 +1,9 @@
 /* test-monitor.c - the monitor module on the bus: transcript 1's chan.notify, our rooms, the store,
- * the socket */
+ * the socket
+ *
+ * Over 700 lines: one case per source of events (Yate's chan.notify, the
+ * engine's rooms, the store, the socket) on one fixture.
+ */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
