@@ -20,7 +20,7 @@
  * second enter is made; its leave and CDR follow with their real times.
  */
 
-/* The monitor's record of @ev in @r, about @p (NULL: the room's own). */
+/* Hand out the monitor's record of @ev in @r, about @p (NULL: the room's own). */
 static void tell(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
         const struct ce_room_event *ev, gint64 now)
 {
