@@ -4,13 +4,14 @@
 #include "message.h"
 #include "room-event.h"
 
-/** @ev blank, of @kind: no names, nothing said (users, maxusers, energy -1). */
+/** @ev blank, of @kind: no names, nothing said (users, maxusers, energy, duration_ms -1). */
 void ce_room_event_init(struct ce_room_event *ev, enum ce_event_kind kind)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->kind = kind;
 	ev->users = ev->maxusers = -1;
 	ev->energy = -1;
+	ev->duration_ms = -1;
 }
 
 /**

@@ -15,7 +15,19 @@ struct ce_msg;
  *   room.c, leg.c  fill in the names; hand it to the bus's room hooks
  *                  (ce_bus_room_event: the monitor) and build Yate's
  *                  chan.notify from it
- *   monitor        its tracker keeps the participant, writes the row
+ *   monitor        its tracker (track*.c) keeps the participant and fills
+ *                  in a struct ce_room_event of its own, the monitor's
+ *                  record: the JSON line, the chan.notify it forwards and
+ *                  the store's row are made from that
+ *
+ * Yate's rooms reach the monitor as chan.notify, which it parses into the
+ * same struct (track-notify.c).
+ *
+ * In the monitor's record, who is the participant as the tracker resolved
+ * it: who.caller its number, who.callername its name (participant_number
+ * and participant_name when the call said them), who.number and who.name
+ * NULL; who.conference_id is the participant's, else the room's.  Its
+ * detail is reason (LEAVE, RECORD_STOP) or record (RECORD_START).
  *
  * Strings are borrowed for the length of the call.
  */
@@ -44,6 +56,12 @@ enum ce_event_kind {
 	CE_EVENT_PROMPT_FAILED, /* a prompt could not be played: error, file */
 	CE_EVENT_RECORD_FAILED, /* the room's recording stopped on an error: error, file, err */
 	CE_EVENT_N_KINDS
+};
+
+/* Who runs the room: the source ("yate", "engine") the monitor's record says. */
+enum ce_room_source {
+	CE_ROOM_SRC_YATE,   /* Yate's (its conference module, a script), told by chan.notify */
+	CE_ROOM_SRC_ENGINE, /* the engine's own rooms */
 };
 
 /* How many kinds are rows (the store's and the event log's). */
@@ -88,6 +106,10 @@ struct ce_room_event {
 		void *leg_data;
 		unsigned energy;
 	} speakers[CE_ROOM_EVENT_MAX_SPEAKERS];
+
+	/* set in the monitor's record only (track.c) */
+	enum ce_room_source source; /* who runs the room */
+	gint64 duration_ms;         /* LEAVE: since it entered; TALK_STOP: the talk; else -1 */
 };
 
 /* A subscriber to the engine's own room events (ce_bus_room_subscribe). */

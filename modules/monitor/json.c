@@ -23,9 +23,24 @@ const char *ce_mon_kind_name(enum ce_event_kind kind)
 }
 
 /** "yate" or "engine". */
-const char *ce_mon_source_name(enum ce_mon_source src)
+const char *ce_mon_source_name(enum ce_room_source src)
 {
-	return src == CE_MON_SRC_ENGINE ? "engine" : "yate";
+	return src == CE_ROOM_SRC_ENGINE ? "engine" : "yate";
+}
+
+/** The detail of the monitor's record @ev: a leave's reason, the recording's file or why it
+ * stopped. */
+const char *ce_mon_detail(const struct ce_room_event *ev)
+{
+	switch (ev->kind) {
+	case CE_EVENT_LEAVE:
+	case CE_EVENT_RECORD_STOP:
+		return ev->reason;
+	case CE_EVENT_RECORD_START:
+		return ev->record;
+	default:
+		return NULL;
+	}
 }
 
 /** Append @s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
@@ -125,22 +140,24 @@ static void head(GString *out, const char *type, guint64 seq, const char *node)
 	field_str(out, "node", node);
 }
 
-/** Append event @ev as one JSON line (with its newline); @seq numbers the lines. */
-void ce_mon_json_event(GString *out, const struct ce_mon_event *ev, const char *node, guint64 seq)
+/** Append the monitor's record @ev as one JSON line (with its newline); @seq numbers the lines. */
+void ce_mon_json_event(GString *out, const struct ce_room_event *ev, const char *node, guint64 seq)
 {
+	const struct ce_room_who *w = &ev->who;
+
 	head(out, "event", seq, node);
 	g_string_append_printf(out, ",\"event\":\"%s\"", ce_mon_kind_name(ev->kind));
 	field_time(out, "time", ev->at);
 	g_string_append_printf(out, ",\"source\":\"%s\"", ce_mon_source_name(ev->source));
 	field_str(out, "room", ev->room);
 	field_str(out, "targetid", ev->target);
-	if (ev->conference_id > 0)
-		field_int(out, "conference_id", ev->conference_id);
+	if (w->conference_id > 0)
+		field_int(out, "conference_id", w->conference_id);
 	field_str(out, "leg", ev->leg);
 	field_str(out, "peer", ev->peer);
-	field_who(out, ev->participant_id, ev->role, ev->caller, ev->caller_name, ev->called,
-	        ev->direction);
-	field_str(out, "billid", ev->billid);
+	field_who(
+	        out, w->participant_id, w->role, w->caller, w->callername, w->called, w->direction);
+	field_str(out, "billid", w->billid);
 	if (ev->users >= 0)
 		field_int(out, "users", ev->users);
 	if (ev->maxusers >= 0)
@@ -149,7 +166,7 @@ void ce_mon_json_event(GString *out, const struct ce_mon_event *ev, const char *
 		field_int(out, "energy", ev->energy);
 	if (ev->duration_ms >= 0)
 		field_int(out, "duration_ms", ev->duration_ms);
-	field_str(out, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ev->detail);
+	field_str(out, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ce_mon_detail(ev));
 	g_string_append(out, "}\n");
 }
 

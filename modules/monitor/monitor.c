@@ -61,22 +61,24 @@ static struct ce_store *store(struct monitor *m)
 	return m->use_store ? ce_store_of(m->ce) : NULL;
 }
 
-static void store_event(struct monitor *m, const struct ce_mon_event *ev)
+/* The monitor's record @ev as the store's row: the one conversion to the database's shape. */
+static void store_event(struct monitor *m, const struct ce_room_event *ev)
 {
 	struct ce_store *st = store(m);
+	const struct ce_room_who *w = &ev->who;
 	char *detail = NULL;
 	struct ce_event se = {
 	        .kind = ev->kind,
 	        .at = ev->at,
 	        .room = (char *)ev->room,
-	        .conference_id = ev->conference_id,
+	        .conference_id = w->conference_id,
 	        .leg = (char *)ev->leg,
-	        .participant_id = ev->participant_id,
-	        .role = (char *)ev->role,
-	        .caller = (char *)(ev->caller ? ev->caller : ev->peer),
-	        .caller_name = (char *)ev->caller_name,
-	        .called = (char *)ev->called,
-	        .direction = (char *)ev->direction,
+	        .participant_id = w->participant_id,
+	        .role = (char *)w->role,
+	        .caller = (char *)(w->caller ? w->caller : ev->peer),
+	        .caller_name = (char *)w->callername,
+	        .called = (char *)w->called,
+	        .direction = (char *)w->direction,
 	};
 
 	if (!st)
@@ -85,7 +87,7 @@ static void store_event(struct monitor *m, const struct ce_mon_event *ev)
 		detail = g_strdup_printf("energy=%d", ev->energy);
 	else if (ev->kind == CE_EVENT_TALK_STOP)
 		detail = g_strdup_printf("talk_ms=%" G_GINT64_FORMAT, ev->duration_ms);
-	se.detail = detail ? detail : (char *)ev->detail;
+	se.detail = detail ? detail : (char *)ce_mon_detail(ev);
 	ce_store_add_event(st, &se);
 	g_free(detail);
 }
@@ -162,24 +164,25 @@ static void forward_send(struct monitor *m, struct ce_msg *f)
 	ce_msg_unref(f);
 }
 
-static void forward_event(struct monitor *m, const struct ce_mon_event *ev)
+static void forward_event(struct monitor *m, const struct ce_room_event *ev)
 {
 	struct ce_msg *f = forward_new(m, ev->room, ce_mon_kind_name(ev->kind), ev->at);
+	const struct ce_room_who *w = &ev->who;
 
 	if (!f)
 		return;
 	ce_msg_add(f, "source", ce_mon_source_name(ev->source));
 	add(f, "id", ev->leg);
 	add(f, "peerid", ev->peer);
-	add(f, "caller", ev->caller);
-	add(f, "called", ev->called);
-	add(f, "billid", ev->billid);
-	add_who(f, ev->conference_id, ev->participant_id, ev->caller_name, ev->role, ev->direction);
+	add(f, "caller", w->caller);
+	add(f, "called", w->called);
+	add(f, "billid", w->billid);
+	add_who(f, w->conference_id, w->participant_id, w->callername, w->role, w->direction);
 	add_int(f, "users", ev->users);
 	add_int(f, "maxusers", ev->maxusers);
 	add_int(f, "energy", ev->energy);
 	add_int(f, "duration_ms", ev->duration_ms);
-	add(f, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ev->detail);
+	add(f, ev->kind == CE_EVENT_LEAVE ? "reason" : "detail", ce_mon_detail(ev));
 	forward_send(m, f);
 }
 
@@ -213,7 +216,7 @@ static void publish(struct monitor *m)
 		ce_mon_fanout_send(m->fan, m->line->str, m->line->len);
 }
 
-static void on_event(const struct ce_mon_event *ev, void *arg)
+static void on_event(const struct ce_room_event *ev, void *arg)
 {
 	struct monitor *m = arg;
 
@@ -293,7 +296,7 @@ static void on_room_event(const struct ce_room_event *ev, void *arg)
 		named.room = ev->target + strlen(prefix);
 		ev = &named;
 	}
-	ce_mon_track_room(m->track, ev, CE_MON_SRC_ENGINE, ev->at ? ev->at : ce_engine_now(m->ce));
+	ce_mon_track_room(m->track, ev, CE_ROOM_SRC_ENGINE, ev->at ? ev->at : ce_engine_now(m->ce));
 	arm_timer(m);
 }
 
@@ -324,7 +327,7 @@ static void watch_notify(struct ce_msg *msg, bool handled, void *arg)
 	room = ce_msg_get(msg, "room");
 	if (!room || !*room)
 		room = target + strlen(prefix);
-	ce_mon_track_notify(m->track, msg, room, CE_MON_SRC_YATE, ce_engine_now(m->ce));
+	ce_mon_track_notify(m->track, msg, room, CE_ROOM_SRC_YATE, ce_engine_now(m->ce));
 	arm_timer(m);
 }
 
@@ -360,7 +363,7 @@ static void watch_link(struct ce_msg *msg, bool handled, void *arg)
 	        !ce_msg_get_bool(msg, "restarted", false))
 		return;
 	n = ce_mon_track_end_source(
-	        m->track, CE_MON_SRC_YATE, ce_engine_now(m->ce), "yate-restart");
+	        m->track, CE_ROOM_SRC_YATE, ce_engine_now(m->ce), "yate-restart");
 	if (n)
 		g_warning("Yate was restarted: %u room%s of Yate's own conference module ended "
 		          "(reason yate-restart)",

@@ -17,39 +17,15 @@ struct ce_msg;
  * event log behind a writer thread (evlog.c) and to the subscribers of a
  * unix socket (fanout.c), and hands them to the store and, optionally, on
  * to Yate (monitor.c).  docs/monitor.md describes what comes out.
+ *
+ * The tracker's record of an event is a struct ce_room_event, filled in
+ * with what it knows of the room and the participant (room-event.h says
+ * which fields it sets); its strings are borrowed from the tracker.
  */
-
-/* Where a room event came from. */
-enum ce_mon_source {
-	CE_MON_SRC_YATE,   /* reported by Yate (its conference module, a script) */
-	CE_MON_SRC_ENGINE, /* generated inside the engine (our own rooms) */
-};
-
-/* One event; strings are borrowed from the tracker and may be NULL. */
-struct ce_mon_event {
-	enum ce_event_kind kind; /* a row: CE_EVENT_CREATED .. CE_EVENT_END */
-	enum ce_mon_source source;
-	gint64 at; /* microseconds since the epoch */
-	const char *room;
-	const char *target; /* the room's notify target (chan.notify targetid) */
-	const char *leg;    /* the participant's channel in the room (conf/1, dumb/3) */
-	const char *peer;   /* the caller's channel (tone/4, sip/12) */
-	const char *caller; /* who the participant is (track-priv.h, struct ce_mon_who) */
-	const char *caller_name;
-	const char *called; /* the number called (direction in) or dialled (out) */
-	const char *billid;
-	const char *role;      /* participant, moderator, listener */
-	const char *direction; /* "in" or "out" */
-	const char *detail;    /* leave: reason; record-*: the file */
-	gint64 conference_id, participant_id;
-	int users, maxusers; /* -1: unknown */
-	int energy;          /* talk-start: energy reported, else -1 */
-	gint64 duration_ms;  /* leave, talk-stop: time since enter / talk start, else -1 */
-};
 
 /* The call detail record of one participant's stay; strings borrowed. */
 struct ce_mon_cdr {
-	enum ce_mon_source source;
+	enum ce_room_source source;
 	const char *room;
 	const char *target;
 	const char *leg;
@@ -67,14 +43,15 @@ struct ce_mon_cdr {
 };
 
 const char *ce_mon_kind_name(enum ce_event_kind kind);
-const char *ce_mon_source_name(enum ce_mon_source src);
+const char *ce_mon_source_name(enum ce_room_source src);
+const char *ce_mon_detail(const struct ce_room_event *ev);
 
 /* ---- track*.c: rooms and participants, room events -> events and CDRs ---- */
 
 struct ce_mon_track;
 
 struct ce_mon_track_ops {
-	void (*event)(const struct ce_mon_event *ev, void *arg);
+	void (*event)(const struct ce_room_event *ev, void *arg);
 	void (*cdr)(const struct ce_mon_cdr *cdr, void *arg);
 };
 
@@ -93,17 +70,17 @@ void ce_mon_limits_default(struct ce_mon_limits *lim);
 int ce_mon_track_new(struct ce_mon_track **tp, const struct ce_mon_limits *lim,
         const struct ce_mon_track_ops *ops, void *arg);
 void ce_mon_track_free(struct ce_mon_track *t);
-void ce_mon_track_room(
-        struct ce_mon_track *t, const struct ce_room_event *ev, enum ce_mon_source src, gint64 now);
+void ce_mon_track_room(struct ce_mon_track *t, const struct ce_room_event *ev,
+        enum ce_room_source src, gint64 now);
 void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const char *room,
-        enum ce_mon_source src, gint64 now);
+        enum ce_room_source src, gint64 now);
 void ce_mon_track_execute(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 void ce_mon_track_hangup(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 void ce_mon_track_drop(struct ce_mon_track *t, const struct ce_msg *msg, gint64 now);
 gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now);
 void ce_mon_track_end_all(struct ce_mon_track *t, gint64 now, const char *reason);
 unsigned ce_mon_track_end_source(
-        struct ce_mon_track *t, enum ce_mon_source src, gint64 now, const char *reason);
+        struct ce_mon_track *t, enum ce_room_source src, gint64 now, const char *reason);
 
 struct ce_mon_track_stats {
 	unsigned rooms, legs, talking, pending_cdrs, calls;
@@ -113,7 +90,7 @@ void ce_mon_track_stats(const struct ce_mon_track *t, struct ce_mon_track_stats 
 
 /* ---- json.c: one JSON object per line ---- */
 
-void ce_mon_json_event(GString *out, const struct ce_mon_event *ev, const char *node, guint64 seq);
+void ce_mon_json_event(GString *out, const struct ce_room_event *ev, const char *node, guint64 seq);
 void ce_mon_json_cdr(GString *out, const struct ce_mon_cdr *cdr, const char *node, guint64 seq);
 void ce_mon_json_hello(GString *out, const char *node, gint64 now);
 void ce_mon_json_string(GString *out, const char *s);

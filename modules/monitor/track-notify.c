@@ -149,7 +149,7 @@ static bool parse(struct ce_room_event *ev, const char *event, const struct ce_m
  * NULL) from @src at time @now; events and CDRs come out through the ops.
  */
 void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const char *room,
-        enum ce_mon_source src, gint64 now)
+        enum ce_room_source src, gint64 now)
 {
 	const char *event = ce_msg_get(msg, "event");
 	struct ce_room_event ev;
@@ -175,7 +175,7 @@ void ce_mon_track_notify(struct ce_mon_track *t, const struct ce_msg *msg, const
 	ce_room_who_read(&ev.who, msg);
 	ce_mon_room_update(r, &ev);
 	if (!strcmp(event, "speaking")) {
-		if (r->source == CE_MON_SRC_YATE && !r->explicit_talk)
+		if (r->source == CE_ROOM_SRC_YATE && !r->explicit_talk)
 			on_speaking(t, r, msg, now);
 		return;
 	}

@@ -41,7 +41,7 @@ struct ce_mon_room {
 	char *key; /* source prefix + name */
 	char *name;
 	char *target;
-	enum ce_mon_source source;
+	enum ce_room_source source;
 	bool explicit_talk;
 	int users, maxusers;
 	struct ce_mon_who who; /* from "created": the first caller's, and the conference */
@@ -51,7 +51,7 @@ struct ce_mon_room {
 
 struct ce_mon_part {
 	struct ce_mon_room *room; /* NULL once left */
-	enum ce_mon_source source;
+	enum ce_room_source source;
 	char *room_name, *target;
 	char *leg, *peer, *reason;
 	struct ce_mon_who who;
@@ -90,13 +90,14 @@ static inline const char *str_or(const char *s, const char *def)
 
 char *ce_mon_field(const char *s);
 void ce_mon_fill(char **dst, const char *s);
-void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
-        enum ce_event_kind kind, gint64 now, const char *detail);
+void ce_mon_record(struct ce_room_event *ev, const struct ce_mon_room *r,
+        const struct ce_mon_part *p, enum ce_event_kind kind, gint64 now);
+void ce_mon_emit(struct ce_mon_track *t, const struct ce_room_event *ev);
 void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy, gint64 now);
 void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now);
 void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, const char *reason);
 struct ce_mon_room *ce_mon_room_get(struct ce_mon_track *t, const char *name, const char *target,
-        enum ce_mon_source src, gint64 now, bool create, bool *created);
+        enum ce_room_source src, gint64 now, bool create, bool *created);
 struct ce_mon_part *ce_mon_part_find(
         struct ce_mon_track *t, struct ce_mon_room *r, const char *leg, gint64 now);
 void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, const char *reason,

@@ -20,12 +20,26 @@
  * second enter is made; its leave and CDR follow with their real times.
  */
 
+/* Hand out the monitor's record of @ev in @r, about @p (NULL: the room's own). */
+static void tell(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
+        const struct ce_room_event *ev, gint64 now)
+{
+	struct ce_room_event rec;
+
+	ce_mon_record(&rec, r, p, ev->kind, now);
+	if (ev->kind == CE_EVENT_RECORD_START)
+		rec.record = ev->record;
+	else if (ev->kind == CE_EVENT_RECORD_STOP)
+		rec.reason = ev->reason; /* stopped by itself (disk full...): why */
+	ce_mon_emit(t, &rec);
+}
+
 static void on_created(struct ce_mon_track *t, struct ce_mon_room *r,
         const struct ce_room_event *ev, bool created, gint64 now)
 {
 	ce_mon_who_take(&r->who, &ev->who);
 	if (created)
-		ce_mon_emit(t, r, NULL, CE_EVENT_CREATED, now, NULL);
+		tell(t, r, NULL, ev, now);
 }
 
 static void on_enter(
@@ -59,7 +73,7 @@ static void on_enter(
 		p->joined_at = now - CLAMP(ev->joined_ms, 0, G_MAXINT32) * 1000;
 		return;
 	}
-	ce_mon_emit(t, r, p, CE_EVENT_ENTER, now, NULL);
+	tell(t, r, p, ev, now);
 }
 
 static void on_leave(
@@ -107,7 +121,7 @@ static void on_mute(
 	struct ce_mon_part *p = ev->leg ? ce_mon_part_find(t, r, ev->leg, now) : NULL;
 
 	if (p)
-		ce_mon_emit(t, r, p, ev->kind, now, NULL);
+		tell(t, r, p, ev, now);
 	else
 		WARN(t, now, "chan.notify mute event in room '%s' without a known id", r->name);
 }
@@ -149,10 +163,8 @@ bool ce_mon_room_event(struct ce_mon_track *t, struct ce_mon_room *r,
 		on_mute(t, r, ev, now);
 		break;
 	case CE_EVENT_RECORD_START:
-		ce_mon_emit(t, r, NULL, ev->kind, now, ev->record);
-		break;
-	case CE_EVENT_RECORD_STOP: /* stopped by itself (disk full...): why */
-		ce_mon_emit(t, r, NULL, ev->kind, now, ev->reason);
+	case CE_EVENT_RECORD_STOP:
+		tell(t, r, NULL, ev, now);
 		break;
 	case CE_EVENT_END:
 		ce_mon_room_end(t, r, now, "destroyed", true);
@@ -168,7 +180,7 @@ bool ce_mon_room_event(struct ce_mon_track *t, struct ce_mon_room *r,
  * @src at time @now; events and CDRs come out through the ops.
  */
 void ce_mon_track_room(
-        struct ce_mon_track *t, const struct ce_room_event *ev, enum ce_mon_source src, gint64 now)
+        struct ce_mon_track *t, const struct ce_room_event *ev, enum ce_room_source src, gint64 now)
 {
 	struct ce_mon_room *r;
 	bool created;

@@ -160,76 +160,62 @@ static void call_free(struct call *c)
 
 /* ---- events out ---- */
 
-static void ev_room(
-        struct ce_mon_event *ev, const struct ce_mon_room *r, enum ce_event_kind kind, gint64 now)
+/**
+ * Fill @ev, the monitor's record of a @kind event of room @r at @now, about
+ * participant @p (NULL: the room's own); strings borrowed from @r and @p.
+ */
+void ce_mon_record(struct ce_room_event *ev, const struct ce_mon_room *r,
+        const struct ce_mon_part *p, enum ce_event_kind kind, gint64 now)
 {
-	memset(ev, 0, sizeof(*ev));
-	ev->kind = kind;
+	ce_room_event_init(ev, kind);
 	ev->source = r->source;
 	ev->at = now;
 	ev->room = r->name;
 	ev->target = r->target;
-	ev->conference_id = r->who.conference_id;
+	ev->who.conference_id = r->who.conference_id;
 	ev->users = r->users;
 	ev->maxusers = r->maxusers;
-	ev->energy = -1;
-	ev->duration_ms = -1;
-}
-
-static void ev_part(struct ce_mon_event *ev, const struct ce_mon_part *p)
-{
+	if (!p)
+		return;
 	ev->leg = p->leg;
 	ev->peer = p->peer;
-	ev->caller = p->who.caller;
-	ev->caller_name = p->who.name;
-	ev->called = p->who.called;
-	ev->billid = p->who.billid;
-	ev->role = p->who.role;
-	ev->direction = p->who.direction;
-	ev->participant_id = p->who.participant_id;
+	ev->who.caller = p->who.caller;
+	ev->who.callername = p->who.name;
+	ev->who.called = p->who.called;
+	ev->who.billid = p->who.billid;
+	ev->who.role = p->who.role;
+	ev->who.direction = p->who.direction;
+	ev->who.participant_id = p->who.participant_id;
 	if (p->who.conference_id > 0)
-		ev->conference_id = p->who.conference_id;
+		ev->who.conference_id = p->who.conference_id;
 }
 
-static void emit(struct ce_mon_track *t, const struct ce_mon_event *ev)
+/** Hand the record @ev out (the ops' event). */
+void ce_mon_emit(struct ce_mon_track *t, const struct ce_room_event *ev)
 {
 	t->st.events++;
 	t->ops->event(ev, t->arg);
 }
 
-/** Emit a @kind event of room @r, about participant @p (may be NULL). */
-void ce_mon_emit(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_part *p,
-        enum ce_event_kind kind, gint64 now, const char *detail)
-{
-	struct ce_mon_event ev;
-
-	ev_room(&ev, r, kind, now);
-	if (p)
-		ev_part(&ev, p);
-	ev.detail = detail;
-	emit(t, &ev);
-}
-
 /** @p starts talking (nothing if it already talks). */
 void ce_mon_talk_start(struct ce_mon_track *t, struct ce_mon_part *p, int energy, gint64 now)
 {
-	struct ce_mon_event ev;
+	struct ce_room_event ev;
 
 	if (p->talking || !p->room)
 		return;
 	p->talking = true;
 	p->talk_since = now;
 	g_ptr_array_add(p->room->talkers, p);
-	ev_room(&ev, p->room, CE_EVENT_TALK_START, now);
-	ev_part(&ev, p);
+	ce_mon_record(&ev, p->room, p, CE_EVENT_TALK_START, now);
 	ev.energy = energy;
-	emit(t, &ev);
+	ce_mon_emit(t, &ev);
 }
 
 /** @p stops talking (nothing if it does not); its talk time grows. */
 void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now)
 {
-	struct ce_mon_event ev;
+	struct ce_room_event ev;
 	gint64 ms = MAX(now - p->talk_since, 0) / 1000;
 
 	if (!p->talking || !p->room)
@@ -237,10 +223,9 @@ void ce_mon_talk_stop(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now)
 	p->talking = false;
 	p->talk_ms += ms;
 	g_ptr_array_remove(p->room->talkers, p);
-	ev_room(&ev, p->room, CE_EVENT_TALK_STOP, now);
-	ev_part(&ev, p);
+	ce_mon_record(&ev, p->room, p, CE_EVENT_TALK_STOP, now);
 	ev.duration_ms = ms;
-	emit(t, &ev);
+	ce_mon_emit(t, &ev);
 }
 
 /* ---- CDRs ---- */
@@ -279,16 +264,15 @@ static void write_cdr(struct ce_mon_track *t, struct ce_mon_part *p)
 void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, const char *reason)
 {
 	struct ce_mon_room *r = p->room;
-	struct ce_mon_event ev;
+	struct ce_room_event ev;
 
 	ce_mon_talk_stop(t, p, now);
 	ce_mon_fill(&p->reason, reason);
 	p->left_at = now;
-	ev_room(&ev, r, CE_EVENT_LEAVE, now);
-	ev_part(&ev, p);
+	ce_mon_record(&ev, r, p, CE_EVENT_LEAVE, now);
 	ev.duration_ms = MAX(now - p->joined_at, 0) / 1000;
-	ev.detail = str_or(p->reason, "left"); /* as its CDR says when no reason came */
-	emit(t, &ev);
+	ev.reason = str_or(p->reason, "left"); /* as its CDR says when no reason came */
+	ce_mon_emit(t, &ev);
 	g_hash_table_remove(r->parts, p->leg);
 	p->room = NULL;
 	if (t->lim.cdr_delay_us <= 0) {
@@ -303,9 +287,9 @@ void ce_mon_leave(struct ce_mon_track *t, struct ce_mon_part *p, gint64 now, con
 
 /** The room @name of @src; created when @create (then *@created); NULL past max_rooms. */
 struct ce_mon_room *ce_mon_room_get(struct ce_mon_track *t, const char *name, const char *target,
-        enum ce_mon_source src, gint64 now, bool create, bool *created)
+        enum ce_room_source src, gint64 now, bool create, bool *created)
 {
-	char *key = g_strdup_printf("%c:%s", src == CE_MON_SRC_ENGINE ? 'e' : 'y', name);
+	char *key = g_strdup_printf("%c:%s", src == CE_ROOM_SRC_ENGINE ? 'e' : 'y', name);
 	struct ce_mon_room *r = g_hash_table_lookup(t->rooms, key);
 
 	*created = false;
@@ -407,8 +391,12 @@ void ce_mon_room_end(struct ce_mon_track *t, struct ce_mon_room *r, gint64 now, 
 	for (GList *l = parts; l; l = l->next)
 		ce_mon_leave(t, l->data, now, reason);
 	g_list_free(parts);
-	if (destroyed)
-		ce_mon_emit(t, r, NULL, CE_EVENT_END, now, NULL);
+	if (destroyed) {
+		struct ce_room_event ev;
+
+		ce_mon_record(&ev, r, NULL, CE_EVENT_END, now);
+		ce_mon_emit(t, &ev);
+	}
 	g_hash_table_remove(t->rooms, r->key);
 }
 
@@ -495,7 +483,7 @@ void ce_mon_track_drop(struct ce_mon_track *t, const struct ce_msg *msg, gint64 
 	}
 	if (strncmp(id, "conf/", 5) != 0)
 		return;
-	r = ce_mon_room_get(t, id + 5, NULL, CE_MON_SRC_ENGINE, now, false, &created);
+	r = ce_mon_room_get(t, id + 5, NULL, CE_ROOM_SRC_ENGINE, now, false, &created);
 	if (!r)
 		return;
 	g_hash_table_iter_init(&it, r->parts);
@@ -523,7 +511,7 @@ gint64 ce_mon_track_expire(struct ce_mon_track *t, gint64 now)
  * and "destroyed" died with the old Yate.  Returns how many rooms ended.
  */
 unsigned ce_mon_track_end_source(
-        struct ce_mon_track *t, enum ce_mon_source src, gint64 now, const char *reason)
+        struct ce_mon_track *t, enum ce_room_source src, gint64 now, const char *reason)
 {
 	GList *rooms = g_hash_table_get_values(t->rooms);
 	unsigned n = 0;
