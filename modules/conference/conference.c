@@ -22,6 +22,7 @@
 #include "leg.h"
 #include "media-glue.h"
 #include "params.h"
+#include "prompt-set.h"
 #include "media/mixer.h"
 #include "yate.h"
 #include "modules/store/store.h"
@@ -61,6 +62,13 @@ static const char *check_ip(const char *v)
 	               : "expects an IPv4 or IPv6 address";
 }
 
+static const char *check_lang(const char *v)
+{
+	return ce_prompt_lang_valid(v) ? NULL
+	                               : "expects a language folder's name: letters, digits, '-' "
+	                                 "and '_', starting with a letter, at most 16 (en, pt-BR)";
+}
+
 /*
  * The keys of [conference], with the ranges the readers below, prompt.c
  * (prompts, tone_duration) and media-glue.c (RTP, jitter buffer, talkers)
@@ -85,6 +93,7 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_INT("tick", 10, 10000),
         CE_KEY_BOOL("joined_peerid"),
         CE_KEY_STRING("prompts_dir"),
+        CE_KEY_CHECK("lang", check_lang),
         CE_KEY_STRING("enter_prompt"),
         CE_KEY_STRING("leave_prompt"),
         CE_KEY_STRING("lonely_prompt"),

@@ -44,6 +44,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	ce_msg_unref(leg->who);
 	g_free(leg->id);
 	g_free(leg->peer);
+	g_free(leg->lang);
 	g_free(leg->runid);
 	g_free(leg);
 }
@@ -121,6 +122,7 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->seq = ++conf->leg_seq;
 	leg->link_gen = conf->link_gen;
 	leg->peer = g_strdup(peer);
+	leg->lang = g_strdup(p->lang);
 	leg->utility = p->utility;
 	leg->counted = p->counted;
 	leg->voice = p->voice;

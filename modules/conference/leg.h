@@ -57,6 +57,7 @@ struct ce_leg {
 	unsigned seq; /* short number for the console */
 	char *id;     /* dumb/N, NULL until known */
 	char *peer;   /* the caller's channel */
+	char *lang;   /* lang= of its request: the language of prompts to it alone, or NULL */
 	bool counted, utility, voice, smart, echo, billing, player;
 	bool up; /* the call is already answered (call.conference) */
 	bool muted, deaf, talking;

@@ -3,6 +3,7 @@
 
 #include "message.h"
 #include "params.h"
+#include "prompt-set.h"
 #include "room.h"
 
 /* Parameters the engine passes on without reading them (struct ce_join_params). */
@@ -88,6 +89,16 @@ static unsigned get_interval(const struct ce_msg *m, GString *notes)
  * Yate's lonely=: a boolean, or a number >= 0 that is a timeout in ms (and
  * means true); anything else means false.
  */
+/* lang=: a language folder's name, else the default language. */
+static const char *get_lang(const struct ce_msg *m, GString *notes)
+{
+	const char *v = ce_msg_get(m, "lang");
+
+	if (v && *v && !ce_prompt_lang_valid(v))
+		note(notes, "lang=%s is not a language name, the default applies", v);
+	return v && ce_prompt_lang_valid(v) ? v : NULL;
+}
+
 static void get_lonely(struct ce_join_params *p, const struct ce_msg *m, GString *notes)
 {
 	const char *v = ce_msg_get(m, "lonely");
@@ -150,6 +161,7 @@ void ce_join_params_parse(struct ce_join_params *p, const struct ce_msg *msg,
 	p->existing = get_bool(msg, "existing", false, notes);
 	p->record = ce_msg_get(msg, "record");
 	p->recordwarn = ce_msg_get(msg, "recordwarn");
+	p->lang = get_lang(msg, notes);
 	p->confowner = ce_msg_get(msg, "confowner");
 	p->id = ce_msg_get(msg, "id");
 	p->reason = ce_msg_get(msg, "reason");

@@ -34,6 +34,8 @@ struct ce_join_params {
 	const char *confowner;
 	const char *id;     /* the calling channel (owner when confowner is a boolean) */
 	const char *reason; /* why a recording stops, why call.conference moves a call */
+	/* ours: the prompts' language (a valid name, prompt-set.h), NULL when absent or bad */
+	const char *lang;
 	/* the leg */
 	bool utility, counted, voice, smart, echo, billing, player;
 	/* Passed on as they are (who the participant is, billing, a recorder's

@@ -3,8 +3,11 @@
  *
  * A prompt is named by an absolute path, by Yate's wave/play/PATH, by a
  * file name or relative path looked up in [conference] prompts_dir (the
- * installed prompts by default), or by Yate's tone/NAME (synthesised by
- * the media side).  A file must lie in one of the play roots
+ * installed prompts by default; a bare file name in its language folders:
+ * prompt-set.c), or by Yate's tone/NAME (synthesised by the media side).
+ * Prompts to one leg are in that leg's language (lang= of its request),
+ * those to the room in the room's (lang= of the request that made it),
+ * else in [conference] lang.  A file must lie in one of the play roots
  * (ce_conf_play_roots, recfile.c).  Files
  * are opened by the media side, off the main thread, so a missing or
  * unreadable one shows up later in the log and nothing else happens: the
@@ -23,6 +26,7 @@
 #include "media-glue.h"
 #include "message.h"
 #include "params.h"
+#include "prompt-set.h"
 #include "room.h"
 #include "media/tone.h"
 
@@ -101,8 +105,14 @@ char **ce_conf_play_roots(const struct ce_config *cfg)
 /** Read the prompt and recording keys of [conference] (cfg may be NULL: defaults). */
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg)
 {
+	const char *lang = cfg ? ce_config_get(cfg, "conference", "lang", CE_PROMPT_BASE_LANG)
+	                       : CE_PROMPT_BASE_LANG;
+
 	set->play_roots = ce_conf_play_roots(cfg);
 	set->prompts_dir = g_strdup(set->play_roots[0]);
+	/* the key table refused a bad lang: a set is made with the base one then */
+	if (ce_prompt_set_new(&set->prompts, set->prompts_dir, lang) < 0)
+		ce_prompt_set_new(&set->prompts, set->prompts_dir, CE_PROMPT_BASE_LANG);
 	set->enter_prompt = prompt_key(cfg, "enter_prompt", "enter.wav");
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");
@@ -118,6 +128,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 {
 	g_clear_pointer(&set->rtp_address, g_free);
 	g_clear_pointer(&set->prompts_dir, g_free);
+	g_clear_pointer(&set->prompts, ce_prompt_set_free);
 	g_clear_pointer(&set->enter_prompt, g_free);
 	g_clear_pointer(&set->leave_prompt, g_free);
 	g_clear_pointer(&set->lonely_prompt, g_free);
@@ -130,8 +141,11 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 /**
  * The file a prompt name stands for (newly allocated), or NULL for none:
  * "", "-", a false boolean, or a Yate tone/ source (see ce_room_play_opts).
+ * A relative name is found in prompts_dir, a bare one in the folder of
+ * @lang (NULL: the default language) or the languages it falls back to
+ * (ce_prompt_set_path).
  */
-char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name)
+char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name, const char *lang)
 {
 	if (!name || !*name || !strcmp(name, "-") || !ce_parse_bool(name, true))
 		return NULL;
@@ -141,12 +155,12 @@ char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name)
 		return NULL;
 	if (g_path_is_absolute(name))
 		return g_strdup(name);
-	return g_build_filename(conf->set.prompts_dir, name, NULL);
+	return ce_prompt_set_path(conf->set.prompts, name, lang);
 }
 
 /* What a prompt name stands for: a file (*path) or a tone; 0 or -EINVAL/-E2BIG with @why. */
-static int prompt_resolve(const struct ce_conf *conf, const char *name, char **path,
-        struct ce_tone *tone, const char **why)
+static int prompt_resolve(const struct ce_conf *conf, const char *name, const char *lang,
+        char **path, struct ce_tone *tone, const char **why)
 {
 	int err;
 
@@ -156,7 +170,7 @@ static int prompt_resolve(const struct ce_conf *conf, const char *name, char **p
 		*why = err == -E2BIG ? "too many DTMF digits" : "unknown tone";
 		return err;
 	}
-	*path = ce_conf_prompt_path(conf, name);
+	*path = ce_conf_prompt_path(conf, name, lang);
 	*why = "nothing to play";
 	if (!*path)
 		return -EINVAL;
@@ -202,7 +216,8 @@ static int play_media(struct ce_room *room, const struct ce_media_prompt *p, str
  * room's for the room and all-but-one, the leg's for one leg).  @file is a
  * prompt name (ce_conf_prompt_path) or Yate's tone/NAME (tone.h), played
  * for @o->duration_ms (0 or @o NULL: a DTMF tone's natural length, any
- * other tone's [conference] tone_duration).  With @o->replace, what plays
+ * other tone's [conference] tone_duration), in the language of @leg
+ * (alone) or of the room (ce_conf_prompt_path).  With @o->replace, what plays
  * and waits in that queue is stopped first.  Returns 0 or -EINVAL (nothing
  * to play, unknown tone), -E2BIG (too many DTMF digits), -ENOTCONN (the
  * leg has no media yet), -ENOBUFS (the queue is full) or the media side's
@@ -214,8 +229,9 @@ int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg
 	struct ce_media_prompt p = {0};
 	struct ce_tone tone;
 	const char *reason = NULL;
+	const char *lang = leg && !others && leg->lang ? leg->lang : room->lang;
 	char *path;
-	int err = prompt_resolve(room->conf, file, &path, &tone, &reason);
+	int err = prompt_resolve(room->conf, file, lang, &path, &tone, &reason);
 
 	if (!err) {
 		p.path = path;

@@ -244,6 +244,7 @@ static void room_free(struct ce_room *room)
 	g_free(room->record);
 	g_free(room->record_error);
 	g_free(room->notify);
+	g_free(room->lang);
 	g_free(room->name);
 	g_free(room);
 }
@@ -276,6 +277,7 @@ int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
 	room->maxusers = p->maxusers;
 	room->waitlock = p->waitlock;
 	room->notify = g_strdup(p->notify);
+	room->lang = g_strdup(p->lang);
 	room->created = !port;
 	room->legs = g_ptr_array_new();
 	room->pending = g_ptr_array_new();

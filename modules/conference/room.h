@@ -16,6 +16,7 @@ struct ce_leg;
 struct ce_media_glue_ops;
 struct ce_room_media;
 struct ce_join_params;
+struct ce_prompt_set;
 
 /* Yate's defaults, kept for compatibility (modules/conference.cpp). */
 #define CE_ROOM_DEF_MAXUSERS 10
@@ -38,7 +39,9 @@ struct ce_conf_settings {
 	unsigned rtp_timeout_ms;   /* no RTP for this long ends a leg (0: never) */
 	unsigned tick_ms;          /* how often deadlines are checked */
 	bool joined_peerid;        /* add peerid= to "joined" (Yate never does) */
-	char *prompts_dir;         /* where prompt names without a '/' are found */
+	char *prompts_dir;         /* where prompt names that are not absolute are found */
+	/* its language folders, read at start (prompt-set.h) */
+	struct ce_prompt_set *prompts;
 	char *enter_prompt;        /* played to the room when someone joins ("" none) */
 	char *leave_prompt;        /* played to the room when someone leaves */
 	char *lonely_prompt;       /* played to one who joins an empty room */
@@ -104,6 +107,7 @@ struct ce_room {
 	struct ce_conf *conf;
 	char *name;
 	char *notify; /* chan.notify target, NULL for none */
+	char *lang;   /* lang= of the request that made it (its prompts), or NULL */
 	unsigned rate;
 	int maxusers;
 	int waitlock;
@@ -149,7 +153,7 @@ void ce_conf_list(struct ce_conf *conf, GString *out);
 int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
 
 /* prompt.c */
-char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name);
+char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name, const char *lang);
 int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others);
 int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg, bool others,
         const struct ce_play_opts *o, const char **why);

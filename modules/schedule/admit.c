@@ -90,7 +90,7 @@ static void apply_options(struct ce_msg *msg, const char *options)
 /**
  * ce_sched_room_params() - set the room parameters of conference @c on a
  * join or dial-out @msg: callto-independent (maxusers, notify, lonely,
- * record, conference_id, the row's options).
+ * record, conference_id, lang, the row's options).
  */
 void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_conference *c)
 {
@@ -106,6 +106,9 @@ void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_c
 	else if (c->record) /* relative: the conference module files it under record_dir */
 		ce_msg_setf(msg, "record", "%s-%" G_GINT64_FORMAT ".wav", c->room, c->id);
 	ce_msg_setf(msg, "conference_id", "%" G_GINT64_FORMAT, c->id);
+	/* the room's prompts (the end warnings among them) in the conference's language */
+	if (c->language && *c->language && !ce_msg_get(msg, "lang"))
+		ce_msg_set(msg, "lang", c->language);
 	apply_options(msg, c->options);
 }
 

@@ -121,6 +121,31 @@ static void test_notes(void)
 	g_string_free(notes, TRUE);
 }
 
+/* lang= names a language folder or is ignored, with a note. */
+static void test_lang(void)
+{
+	static const char *const cases[][3] = {
+	        {"lang=pt-BR", "pt-BR", ""},
+	        {"lang=", NULL, ""},
+	        {"id=sip/1", NULL, ""},
+	        {"lang=../etc", NULL, "lang=../etc is not a language name, the default applies"},
+	        {"lang=/tmp", NULL, "lang=/tmp is not a language name, the default applies"},
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct ce_msg *m = msg_of(cases[i][0]);
+		GString *notes = g_string_new(NULL);
+		struct ce_join_params p;
+
+		ce_join_params_parse(&p, m, &set, notes);
+		g_assert_cmpstr(p.lang, ==, cases[i][1]);
+		g_assert_cmpstr(notes->str, ==, cases[i][2]);
+		ce_join_params_clear(&p);
+		ce_msg_unref(m);
+		g_string_free(notes, TRUE);
+	}
+}
+
 /* Who the participant is goes on as given (empty values too), nothing else. */
 static void test_passed(void)
 {
@@ -149,5 +174,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/params/room-values", test_room_values);
 	g_test_add_func("/conference/params/notes", test_notes);
 	g_test_add_func("/conference/params/passed", test_passed);
+	g_test_add_func("/conference/params/lang", test_lang);
 	return g_test_run();
 }

@@ -34,6 +34,70 @@ static void test_join_leave(void)
 	fx_free(fx);
 }
 
+/* A prompts_dir with en/ (complete here) and fr/ (lonely only). */
+static char *lang_dir(void)
+{
+	static const char *const files[] = {"en/lonely.wav", "en/enter.wav", "en/leave.wav",
+	        "en/end-5min.wav", "fr/lonely.wav", "fr/end-5min.wav"};
+	char *dir = g_dir_make_tmp("ce-lang-XXXXXX", NULL);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+		char *p = g_build_filename(dir, files[i], NULL);
+		char *d = g_path_get_dirname(p);
+
+		g_assert_cmpint(g_mkdir_with_parents(d, 0700), ==, 0);
+		g_assert_true(g_file_set_contents(p, "", 0, NULL));
+		g_free(d);
+		g_free(p);
+	}
+	return dir;
+}
+
+/*
+ * lang=: a leg's own prompts in its language, the room's in the language
+ * of the request that made it, each falling back to [conference] lang and
+ * then English; the schedule's end warnings (ce_conference_play) too.
+ */
+static void test_lang(void)
+{
+	char *dir = lang_dir();
+	char *conf = g_strdup_printf("[conference]\nprompts_dir=%s\n", dir);
+	struct fx *fx = fx_new(conf);
+	char *expect;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true:lang=fr");
+	fx_join(fx, "r", "sip/2", 2, "lang=en");
+	fx_join(fx, "q", "sip/3", 3, "lonely=true:lang=de");
+	fx_join(fx, "p", "sip/4", 4, "lonely=true:lang=../fr");
+	g_assert_cmpint(ce_conference_play(fx->conf, "r", "end-5min.wav", NULL, false), ==, 0);
+	g_assert_cmpint(ce_conference_play(fx->conf, "q", "end-5min.wav", NULL, false), ==, 0);
+	expect = g_strdup_printf("leg dumb/1:%s/fr/lonely.wav\n"
+	                         "room:%s/en/enter.wav\n"        /* fr has none: English */
+	                         "leg dumb/3:%s/en/lonely.wav\n" /* no de/ folder */
+	                         "leg dumb/4:%s/en/lonely.wav\n" /* not a language: ignored */
+	                         "room:%s/fr/end-5min.wav\n"     /* room r was made with lang=fr */
+	                         "room:%s/en/end-5min.wav\n",
+	        dir, dir, dir, dir, dir, dir);
+	expect_plays(fx, expect);
+	g_free(expect);
+	fx_free(fx);
+	g_free(conf);
+
+	/* [conference] lang: the language of those that give none */
+	conf = g_strdup_printf("[conference]\nprompts_dir=%s\nlang=fr\n", dir);
+	fx = fx_new(conf);
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	fx_join(fx, "s", "sip/2", 2, "lonely=true:lang=en");
+	expect = g_strdup_printf(
+	        "leg dumb/1:%s/fr/lonely.wav\nleg dumb/2:%s/en/lonely.wav\n", dir, dir);
+	expect_plays(fx, expect);
+	g_free(expect);
+	fx_free(fx);
+	g_free(conf);
+	fx_rm(dir);
+	g_free(dir);
+}
+
 static void test_disabled(void)
 {
 	struct fx *fx = fx_new(CONF "enter_prompt=\nleave_prompt=\nlonely_prompt=\n");
@@ -274,7 +338,7 @@ static void test_names(void)
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(cases); i++) {
-		char *p = ce_conf_prompt_path(fx->conf, cases[i][0]);
+		char *p = ce_conf_prompt_path(fx->conf, cases[i][0], NULL);
 
 		g_assert_cmpstr(p, ==, cases[i][1]);
 		g_free(p);
@@ -585,6 +649,7 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/conference/prompt/join-leave", test_join_leave);
+	g_test_add_func("/conference/prompt/lang", test_lang);
 	g_test_add_func("/conference/prompt/disabled", test_disabled);
 	g_test_add_func("/conference/prompt/control", test_control);
 	g_test_add_func("/conference/prompt/tones", test_tones);
