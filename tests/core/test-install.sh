@@ -41,6 +41,12 @@ ok $? "conf-engine.conf.sample is the shipped sample"
 cmp -s "$etc/conf-engine.conf" "$shipped" && cmp -s "$etc/dialplan.conf" "$shipped_plan" &&
 	cmp -s "$etc/dialplan.conf.sample" "$shipped_plan"
 ok $? "a first install also puts conf-engine.conf and dialplan.conf (and its sample) in place"
+# the prompts go to $(pkgdatadir)/prompts/LANG/, every one of the list (docs/prompts.md)
+lonely=$(find "$dest/root" -path '*/conf-engine/prompts/en/lonely.wav' | head -n 1)
+listed=$(grep -c '^[a-z0-9][a-z0-9-]*	' "$CE_SRCDIR/conf/prompts/prompts.txt")
+[ -n "$lonely" ] && [ "$(ls "$(dirname "$lonely")" | wc -l)" -eq "$listed" ] &&
+	cmp -s "$lonely" "$CE_SRCDIR/conf/prompts/en/lonely.wav"
+ok $? "the $listed prompts of prompts.txt are installed in DATADIR/conf-engine/prompts/en/"
 
 # the operator edits the configuration
 printf '\n[general]\nnode=edited-by-the-operator\n' >>"$etc/conf-engine.conf"
