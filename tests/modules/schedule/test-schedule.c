@@ -360,6 +360,7 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	now->record = true;
 	now->record_file = g_strdup("/tmp/board.wav");
 	now->options = g_strdup("speakers=true; interval=2000;id=evil;callto=sip/x");
+	now->language = g_strdup("de"); /* the room's prompts, its end warnings among them */
 	put_conf(f, now);
 	put_conf(f, soon);
 	put_conf(f, later);
@@ -378,6 +379,7 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "interval"), ==, "2000");
 	g_assert_cmpstr(ce_msg_get(m, "id"), ==, "sip/1"); /* options cannot set anything else */
 	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
+	g_assert_cmpstr(ce_msg_get(m, "lang"), ==, "de");
 	ce_msg_unref(m);
 	assert_admit(
 	        f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
@@ -385,6 +387,7 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "conf/soon");
 	g_assert_true(g_str_has_prefix(ce_msg_get_def(m, "record", ""), "soon-"));
 	g_assert_true(g_str_has_suffix(ce_msg_get_def(m, "record", ""), ".wav"));
+	g_assert_null(ce_msg_get(m, "lang")); /* no language: the room's is [conference] lang */
 	ce_msg_unref(m);
 	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
 	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
