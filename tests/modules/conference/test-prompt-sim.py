@@ -4,11 +4,14 @@
 Prints TAP.  The engine runs with the source tree's conf/prompts; the
 callers send silence, so whatever they hear is a prompt.
 """
+import math
 import os
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
+import wave
 
 SRC = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -141,6 +144,46 @@ cmds = r.messages('engine.command')
 bad = [m for m in cmds if 'duration=0' in m['params'].get('line', '')]
 tap.ok(len(bad) == 1 and "bad duration '0'" in (bad[0]['retval'] or ''),
        'duration=0: the console answers bad duration', bad)
+r.cleanup()
+# 5. Languages: a prompts_dir with en/ (the shipped enter and lonely) and
+#    fr/, whose lonely.wav is 2 s of 1 kHz and which has no enter.wav.  A
+#    room made with lang=fr plays fr/lonely.wav to the lonely caller and,
+#    for lack of a French one, en/enter.wav; a room with lang=de (no such
+#    folder) plays en/lonely.wav.
+lp = os.path.join(cfgdir, 'lang-prompts')
+os.makedirs(os.path.join(lp, 'en'))
+os.makedirs(os.path.join(lp, 'fr'))
+for name in ('lonely.wav', 'enter.wav'):
+    shutil.copy(os.path.join(SRC, 'conf', 'prompts', 'en', name), os.path.join(lp, 'en', name))
+with wave.open(os.path.join(lp, 'fr', 'lonely.wav'), 'wb') as w:
+    w.setnchannels(1)
+    w.setsampwidth(2)
+    w.setframerate(8000)
+    w.writeframes(b''.join(struct.pack('<h', int(8000 * math.sin(2 * math.pi * 1000 * i / 8000)))
+                           for i in range(16000)))
+cfg5 = os.path.join(cfgdir, 'lang.conf')
+with open(cfg5, 'w') as f:
+    f.write('[conference]\nprompts_dir=%s\nrecord_dir=%s\n' % (lp, cfgdir))
+r = simlib.run('''
+route ^800$ conf/p5 lonely=true lang=fr
+route ^801$ conf/p6 lonely=true lang=de
+at 0 call 1001 800 record=1001.wav
+at 0 call 1003 801 record=1003.wav
+at 4 call 1002 800 record=1002.wav
+at 7 hangup all
+end 8
+''', module=simlib.ENGINE + ['--config', cfg5])
+a, c = r.wav('1001.wav'), r.wav('1003.wav')
+tap.ok(r.ok and best_ratio(a[:3 * 8000], 1000) > 0.8,
+       'lang=fr: the lonely caller hears fr/lonely.wav (1 kHz)',
+       (r.why(), best_ratio(a[:24000], 1000)))
+late_a = a[4 * 8000:]
+tap.ok(best_ratio(late_a, 660) > 0.5 and best_ratio(late_a, 880) > 0.5,
+       'lang=fr without fr/enter.wav: the room hears en/enter.wav',
+       (best_ratio(late_a, 660), best_ratio(late_a, 880)))
+tap.ok(rms(c[:3 * 8000]) > 300 and best_ratio(c[:3 * 8000], 1000) < 0.2,
+       'lang=de (no de/ folder): the lonely caller hears en/lonely.wav (speech, no 1 kHz)',
+       (rms(c[:24000]), best_ratio(c[:24000], 1000)))
 r.cleanup()
 shutil.rmtree(cfgdir, ignore_errors=True)
 tap.done()
