@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""test-prompts.py - conf/prompts/prompts.txt, the one list of prompts, against what ships and what docs say.
+"""test-prompts.py - conf/prompts/prompts.txt, the one list of prompts, against what ships and docs.
 
 Every name of the list has its file in conf/prompts/en/ (a readable 8 kHz
 mono 16-bit PCM WAV with audio in it), en/ holds nothing else, no prompt is
@@ -78,7 +78,8 @@ def doc_tables(text):
 def main():
     sections, bad = read_list()
     names = [n for _, rows in sections for n, _ in rows]
-    tap(not bad and len(names) > 0, "prompts.txt: every line is NAME<TAB>TEXT under a section", bad)
+    tap(not bad and len(names) > 0, "prompts.txt: every line is NAME<TAB>TEXT under a section",
+        bad)
     dup = sorted({n for n in names if names.count(n) > 1})
     tap(not dup, "prompts.txt: no name twice", dup)
 
