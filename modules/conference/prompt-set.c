@@ -228,3 +228,18 @@ int ce_say_minutes(GPtrArray *names, int n)
 {
 	return say_counted(names, n, "minute", "minutes");
 }
+
+/**
+ * Append the name of the keypad key @key ('0'..'9', '*', '#'), for the
+ * help's "press KEY to ...".  Returns 0 or -EINVAL (nothing appended).
+ */
+int ce_say_key(GPtrArray *names, char key)
+{
+	if (key >= '0' && key <= '9')
+		say(names, key - '0');
+	else if (key == '*' || key == '#')
+		say_word(names, key == '*' ? "star" : "hash");
+	else
+		return -EINVAL;
+	return 0;
+}

@@ -22,5 +22,6 @@ int ce_say_number(GPtrArray *names, int n);
 int ce_say_time(GPtrArray *names, int hour, int minute);
 int ce_say_participants(GPtrArray *names, int n);
 int ce_say_minutes(GPtrArray *names, int n);
+int ce_say_key(GPtrArray *names, char key);
 
 #endif

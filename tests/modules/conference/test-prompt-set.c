@@ -218,6 +218,12 @@ static void test_numbers(void)
 	EXPECT(ce_say_minutes(names, 1), "1 minute");
 	EXPECT(ce_say_minutes(names, 15), "15 minutes");
 	g_assert_cmpint(ce_say_minutes(names, -5), ==, -ERANGE);
+	EXPECT(ce_say_key(names, '0'), "0");
+	EXPECT(ce_say_key(names, '9'), "9");
+	EXPECT(ce_say_key(names, '*'), "star");
+	EXPECT(ce_say_key(names, '#'), "hash");
+	g_assert_cmpint(ce_say_key(names, 'A'), ==, -EINVAL);
+	g_assert_cmpint(ce_say_key(names, '\0'), ==, -EINVAL);
 	g_assert_cmpuint(names->len, ==, 0);
 	g_ptr_array_free(names, TRUE);
 }
@@ -256,6 +262,8 @@ static void test_names_shipped(void)
 	for (int h = 0; h < 24; h++)
 		for (int m = 0; m < 60; m++)
 			ce_say_time(names, h, m);
+	for (const char *k = "0123456789*#"; *k; k++)
+		ce_say_key(names, *k);
 	for (guint i = 0; i < names->len; i++) {
 		char *p = g_build_filename(dir, names->pdata[i], NULL);
 
