@@ -85,10 +85,6 @@ static unsigned get_interval(const struct ce_msg *m, GString *notes)
 	return iv < CE_ROOM_MIN_INTERVAL ? CE_ROOM_MIN_INTERVAL : (unsigned)MIN(iv, G_MAXUINT);
 }
 
-/*
- * Yate's lonely=: a boolean, or a number >= 0 that is a timeout in ms (and
- * means true); anything else means false.
- */
 /* lang=: a language folder's name, else the default language. */
 static const char *get_lang(const struct ce_msg *m, GString *notes)
 {
@@ -99,6 +95,10 @@ static const char *get_lang(const struct ce_msg *m, GString *notes)
 	return v && ce_prompt_lang_valid(v) ? v : NULL;
 }
 
+/*
+ * Yate's lonely=: a boolean, or a number >= 0 that is a timeout in ms (and
+ * means true); anything else means false.
+ */
 static void get_lonely(struct ce_join_params *p, const struct ce_msg *m, GString *notes)
 {
 	const char *v = ce_msg_get(m, "lonely");

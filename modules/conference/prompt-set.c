@@ -26,6 +26,7 @@ struct ce_prompt_set {
 	char *dir;         /* prompts_dir */
 	char *lang;        /* the default language */
 	GHashTable *files; /* "LANG/NAME" of every file found in a language folder */
+	GHashTable *langs; /* the language folders found */
 };
 
 /**
@@ -54,8 +55,10 @@ static void index_lang(struct ce_prompt_set *ps, const char *lang)
 
 	while (d && (name = g_dir_read_name(d)))
 		g_hash_table_add(ps->files, g_strconcat(lang, "/", name, NULL));
-	if (d)
+	if (d) {
+		g_hash_table_add(ps->langs, g_strdup(lang));
 		g_dir_close(d);
+	}
 	g_free(path);
 }
 
@@ -79,6 +82,7 @@ int ce_prompt_set_new(struct ce_prompt_set **psp, const char *dir, const char *l
 	ps->dir = g_strdup(dir);
 	ps->lang = g_strdup(lang);
 	ps->files = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	ps->langs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	d = g_dir_open(dir, 0, NULL);
 	while (d && (name = g_dir_read_name(d)))
 		if (ce_prompt_lang_valid(name))
@@ -95,6 +99,7 @@ void ce_prompt_set_free(struct ce_prompt_set *ps)
 	if (!ps)
 		return;
 	g_hash_table_destroy(ps->files);
+	g_hash_table_destroy(ps->langs);
 	g_free(ps->dir);
 	g_free(ps->lang);
 	g_free(ps);
@@ -104,6 +109,12 @@ void ce_prompt_set_free(struct ce_prompt_set *ps)
 const char *ce_prompt_set_lang(const struct ce_prompt_set *ps)
 {
 	return ps->lang;
+}
+
+/** Whether prompts_dir had a folder for @lang when @ps was made. */
+bool ce_prompt_set_has_lang(const struct ce_prompt_set *ps, const char *lang)
+{
+	return lang && g_hash_table_contains(ps->langs, lang);
 }
 
 /* @name in the folder of @lang if that folder had it at start, else NULL. */

@@ -16,6 +16,7 @@ bool ce_prompt_lang_valid(const char *lang);
 int ce_prompt_set_new(struct ce_prompt_set **psp, const char *dir, const char *lang);
 void ce_prompt_set_free(struct ce_prompt_set *ps);
 const char *ce_prompt_set_lang(const struct ce_prompt_set *ps);
+bool ce_prompt_set_has_lang(const struct ce_prompt_set *ps, const char *lang);
 char *ce_prompt_set_path(const struct ce_prompt_set *ps, const char *name, const char *lang);
 
 int ce_say_number(GPtrArray *names, int n);

@@ -113,6 +113,9 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 	/* the key table refused a bad lang: a set is made with the base one then */
 	if (ce_prompt_set_new(&set->prompts, set->prompts_dir, lang) < 0)
 		ce_prompt_set_new(&set->prompts, set->prompts_dir, CE_PROMPT_BASE_LANG);
+	else if (strcmp(lang, CE_PROMPT_BASE_LANG) && !ce_prompt_set_has_lang(set->prompts, lang))
+		g_warning("[conference] lang=%s: %s has no folder '%s', its prompts come from '%s'",
+		        lang, set->prompts_dir, lang, CE_PROMPT_BASE_LANG);
 	set->enter_prompt = prompt_key(cfg, "enter_prompt", "enter.wav");
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");

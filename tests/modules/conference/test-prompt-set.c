@@ -80,6 +80,11 @@ static void test_fallback(void)
 
 	g_assert_cmpint(ce_prompt_set_new(&ps, dir, "fr"), ==, 0);
 	g_assert_cmpstr(ce_prompt_set_lang(ps), ==, "fr");
+	g_assert_true(ce_prompt_set_has_lang(ps, "fr"));
+	g_assert_true(ce_prompt_set_has_lang(ps, "de-CH"));
+	g_assert_false(ce_prompt_set_has_lang(ps, "it"));
+	g_assert_false(ce_prompt_set_has_lang(ps, ".hidden"));
+	g_assert_false(ce_prompt_set_has_lang(ps, NULL));
 	expect_path(ps, dir, "lonely.wav", "fr", "fr/lonely.wav");
 	expect_path(ps, dir, "lonely.wav", NULL, "fr/lonely.wav"); /* the default */
 	expect_path(ps, dir, "lonely.wav", "en", "en/lonely.wav");

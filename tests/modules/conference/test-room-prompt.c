@@ -94,6 +94,19 @@ static void test_lang(void)
 	g_free(expect);
 	fx_free(fx);
 	g_free(conf);
+
+	/* a default language without a folder: said at start, and English plays */
+	conf = g_strdup_printf("[conference]\nprompts_dir=%s\nlang=it\n", dir);
+	g_test_expect_message("conference", G_LOG_LEVEL_WARNING,
+	        "[conference] lang=it: * has no folder 'it', its prompts come from 'en'");
+	fx = fx_new(conf);
+	g_test_assert_expected_messages();
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	expect = g_strdup_printf("leg dumb/1:%s/en/lonely.wav\n", dir);
+	expect_plays(fx, expect);
+	g_free(expect);
+	fx_free(fx);
+	g_free(conf);
 	fx_rm(dir);
 	g_free(dir);
 }
