@@ -104,6 +104,20 @@ void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m)
 	}
 }
 
+/** The participant's role on @leg ("participant" when its request named none). */
+const char *ce_leg_role(const struct ce_leg *leg)
+{
+	const char *role = leg->who ? ce_msg_get(leg->who, "participant_role") : NULL;
+
+	return role && *role ? role : "participant";
+}
+
+/** Whether @leg is a moderator's (participant_role=moderator on its request). */
+bool ce_leg_is_moderator(const struct ce_leg *leg)
+{
+	return !strcmp(ce_leg_role(leg), "moderator");
+}
+
 /**
  * A new leg for caller channel @peer on its way into @room, with the
  * per-leg parameters of @p (utility, counted, voice, smart, echo, billing,

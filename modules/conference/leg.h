@@ -95,6 +95,8 @@ void ce_leg_tick(struct ce_leg *leg, gint64 now);
 unsigned ce_leg_media_flags(const struct ce_leg *leg);
 void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m);
 void ce_leg_copy_who(struct ce_msg *to, const struct ce_msg *from);
+const char *ce_leg_role(const struct ce_leg *leg);
+bool ce_leg_is_moderator(const struct ce_leg *leg);
 void ce_leg_set_muted(struct ce_leg *leg, bool on);
 void ce_leg_set_deaf(struct ce_leg *leg, bool on);
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);
