@@ -118,7 +118,7 @@ void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stat
 size_t ce_media_leg_size(void);
 
 /* Players per queue (one playing, the rest waiting their turn); more are refused. */
-#define CE_MEDIA_PLAY_QUEUE 4
+#define CE_MEDIA_PLAY_QUEUE 16
 
 struct ce_tone;
 

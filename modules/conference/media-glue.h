@@ -48,7 +48,7 @@ struct ce_media_prompt {
 	unsigned duration_ms;       /* the tone's length; 0: its natural length (DTMF) */
 };
 
-#define CE_PROMPT_QUEUE 4
+#define CE_PROMPT_QUEUE 16
 
 /*
  * Events from the media side come to the ce_room_event_h given to open():

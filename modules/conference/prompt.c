@@ -268,6 +268,24 @@ int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, boo
 }
 
 /**
+ * Say a phrase made of the prompts @names (ce_say_number() and its kind
+ * build them): each is queued after the one before, so they play back to
+ * back, to the same target as ce_room_play().  Stops at the first that
+ * cannot be played and returns its error (the ones before it still play),
+ * else 0.
+ */
+int ce_room_say(struct ce_room *room, const GPtrArray *names, struct ce_leg *leg, bool others)
+{
+	for (guint i = 0; names && i < names->len; i++) {
+		int err = ce_room_play(room, g_ptr_array_index(names, i), leg, others);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/**
  * Stop the prompts playing and waiting in the queue a play to @leg
  * (@others) would join: the room's (@leg NULL or @others) or @leg's.
  * Returns how many were stopped, or a negative errno.

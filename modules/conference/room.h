@@ -155,6 +155,7 @@ int ce_conf_show(struct ce_conf *conf, const char *room, GString *out);
 /* prompt.c */
 char *ce_conf_prompt_path(const struct ce_conf *conf, const char *name, const char *lang);
 int ce_room_play(struct ce_room *room, const char *file, struct ce_leg *leg, bool others);
+int ce_room_say(struct ce_room *room, const GPtrArray *names, struct ce_leg *leg, bool others);
 int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg, bool others,
         const struct ce_play_opts *o, const char **why);
 int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others);

@@ -5,6 +5,7 @@
 #include "conf-fixture.h"
 #include "engine.h"
 #include "modules/conference/conference.h"
+#include "modules/conference/prompt-set.h"
 
 #define CONF "[conference]\nprompts_dir=/p\nprompt_dirs=/abs, /snd\n"
 
@@ -120,6 +121,30 @@ static void test_disabled(void)
 	fx_watch(fx, "chan.hangup", "id=dumb/2:module=dumb:status=answered", false);
 	fx_flush(fx);
 	expect_plays(fx, "");
+	fx_free(fx);
+}
+
+/* A phrase: its pieces queued back to back to one target; the first refusal stops it. */
+static void test_say(void)
+{
+	struct fx *fx = fx_new(CONF);
+	GPtrArray *names = g_ptr_array_new();
+	struct ce_room *r;
+
+	fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	fx_join(fx, "r", "sip/2", 2, NULL);
+	r = ce_room_find(fx->conf, "r");
+	g_string_truncate(fx->plays, 0);
+	g_assert_cmpint(ce_say_participants(names, 7), ==, 0);
+	g_assert_cmpint(ce_room_say(r, names, ce_leg_find(fx->conf, "dumb/2"), false), ==, 0);
+	expect_plays(fx, "leg dumb/2:/p/there-are.wav\nleg dumb/2:/p/7.wav\n"
+	                 "leg dumb/2:/p/participants.wav\n");
+	g_assert_cmpint(ce_room_say(r, names, NULL, false), ==, 0);
+	expect_plays(fx, "room:/p/there-are.wav\nroom:/p/7.wav\nroom:/p/participants.wav\n");
+	fx->play_err = -ENOBUFS;
+	g_assert_cmpint(ce_room_say(r, names, NULL, false), ==, -ENOBUFS);
+	fx->play_err = 0;
+	g_ptr_array_unref(names);
 	fx_free(fx);
 }
 
@@ -664,6 +689,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/prompt/join-leave", test_join_leave);
 	g_test_add_func("/conference/prompt/lang", test_lang);
 	g_test_add_func("/conference/prompt/disabled", test_disabled);
+	g_test_add_func("/conference/prompt/say", test_say);
 	g_test_add_func("/conference/prompt/control", test_control);
 	g_test_add_func("/conference/prompt/tones", test_tones);
 	g_test_add_func("/conference/prompt/queue-control", test_queue_control);
