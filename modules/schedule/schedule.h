@@ -71,4 +71,18 @@ struct ce_sched_query *ce_schedule_ask(
         struct ce_engine *ce, const struct ce_sched_ask *q, ce_sched_answer_h *cb, void *arg);
 void ce_schedule_cancel(struct ce_sched_query *q);
 
+/*
+ * A moderator's "extend the conference by @minutes" (the keypad): the
+ * scheduled conference of @room gets a later ends_at if the schedule
+ * allows it.  @cb runs later on the main loop with 0 and the new ends_at
+ * (unix us), or -ENOENT (not a scheduled conference's room), -EBUSY (it
+ * would overlap the next booking of the same number), -ERANGE (past the
+ * longest extension allowed), -EAGAIN (the database cannot answer now);
+ * @destroy(@arg) after it, also when the module stops first.  Returns 0
+ * or -errno (then @cb never runs and @destroy is not called).
+ */
+typedef void(ce_sched_extended_h)(int err, gint64 ends_at, void *arg);
+int ce_schedule_extend(struct ce_engine *ce, const char *room, unsigned minutes,
+        ce_sched_extended_h *cb, void *arg, GDestroyNotify destroy);
+
 #endif
