@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "modules/schedule/guard.h"
 #include "modules/store/store.h"
 
 struct ce_engine;
@@ -27,6 +28,8 @@ struct sched_settings {
 	char *notify_prefix;       /* notify= of scheduled rooms: PREFIX<room> */
 	char *end_reason;          /* call.drop reason at the end */
 	char *pin_param;           /* call parameter that carries the PIN */
+	bool lobby;                /* schedule/KEY without a needed PIN goes to the lobby */
+	struct guard_limits guard; /* pin_fail_*, pin_window_*, pin_lockout, pin_guard_callers */
 };
 
 /* A scheduled conference the module knows to be near or running. */
@@ -77,6 +80,7 @@ struct sched {
 	GHashTable *callers; /* caller channel id -> conference id (gint64 *) */
 	GPtrArray *dials;    /* struct dialout */
 	GList *pending;      /* admissions waiting for the store */
+	struct pin_guard *guard;
 	GArray *hooks;
 	GArray *watches;
 	guint tick_id;
@@ -84,7 +88,7 @@ struct sched {
 	bool polling;
 	bool repoll;    /* a poll was asked for while one ran */
 	guint attempts; /* dial-out attempts made, numbering them */
-	guint64 admitted, refused, dialled, dial_failed, ended;
+	guint64 admitted, refused, dialled, dial_failed, ended, lobbied;
 };
 
 /* schedule.c */
@@ -101,6 +105,7 @@ void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_c
 struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c);
 struct sconf *ce_sched_find(struct sched *s, gint64 id);
 struct sconf *ce_sched_find_room(struct sched *s, const char *room);
+struct sconf *ce_sched_find_key(struct sched *s, const char *key);
 void ce_sched_sconf_free(gpointer data);
 void ce_sched_run(struct sched *s, gint64 now);
 void ce_sched_poll(struct sched *s);

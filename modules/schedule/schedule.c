@@ -63,8 +63,35 @@ static const struct ce_config_key schedule_keys[] = {
         CE_KEY_STRING("notify_prefix"),
         CE_KEY_STRING("end_reason"),
         CE_KEY_STRING("pin_param"),
+        CE_KEY_BOOL("lobby"),
+        CE_KEY_INT("pin_fail_caller", 1, 1000),
+        CE_KEY_INT("pin_window_caller", 1, 86400),
+        CE_KEY_INT("pin_fail_conference", 1, 10000),
+        CE_KEY_INT("pin_window_conference", 1, 86400),
+        CE_KEY_INT("pin_fail_total", 1, 100000),
+        CE_KEY_INT("pin_window_total", 1, 86400),
+        CE_KEY_INT("pin_lockout", 1, 86400),
+        CE_KEY_INT("pin_guard_callers", 1, 1000000),
         CE_KEY_END,
 };
+
+static unsigned get_uint(const struct ce_config *cfg, const char *key, unsigned def, unsigned max)
+{
+	return (unsigned)ce_config_get_int(cfg, SECTION, key, def, 1, max);
+}
+
+/* The PIN guard's limits (docs/schedule.md says why these defaults). */
+static void load_guard(struct guard_limits *g, const struct ce_config *cfg)
+{
+	g->caller.limit = get_uint(cfg, "pin_fail_caller", 5, 1000);
+	g->caller.window_s = get_uint(cfg, "pin_window_caller", 600, 86400);
+	g->conference.limit = get_uint(cfg, "pin_fail_conference", 20, 10000);
+	g->conference.window_s = get_uint(cfg, "pin_window_conference", 600, 86400);
+	g->total.limit = get_uint(cfg, "pin_fail_total", 100, 100000);
+	g->total.window_s = get_uint(cfg, "pin_window_total", 60, 86400);
+	g->lockout_s = get_uint(cfg, "pin_lockout", 900, 86400);
+	g->max_callers = get_uint(cfg, "pin_guard_callers", 10000, 1000000);
+}
 
 static void load_settings(struct sched_settings *set, const struct ce_config *cfg)
 {
@@ -87,6 +114,8 @@ static void load_settings(struct sched_settings *set, const struct ce_config *cf
 	        g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
 	set->end_reason = g_strdup(ce_config_get(cfg, SECTION, "end_reason", "schedule-ended"));
 	set->pin_param = g_strdup(ce_config_get(cfg, SECTION, "pin_param", "pin"));
+	set->lobby = ce_config_get_bool(cfg, SECTION, "lobby", true);
+	load_guard(&set->guard, cfg);
 }
 
 static gboolean on_tick(gpointer data)
@@ -119,14 +148,20 @@ static void on_watch(struct ce_msg *msg, bool handled, void *arg)
 static void status(struct ce_engine *ce, GString *out, void *arg)
 {
 	struct sched *s = arg;
+	struct guard_stats g = {0};
 
 	(void)ce;
+	if (s->guard)
+		ce_guard_stats(s->guard, &g);
 	g_string_append_printf(out,
 	        "schedule_active=%u,schedule_admitted=%" G_GUINT64_FORMAT
 	        ",schedule_refused=%" G_GUINT64_FORMAT ",schedule_dialled=%" G_GUINT64_FORMAT
-	        ",schedule_dial_failed=%" G_GUINT64_FORMAT ",schedule_ended=%" G_GUINT64_FORMAT,
+	        ",schedule_dial_failed=%" G_GUINT64_FORMAT ",schedule_ended=%" G_GUINT64_FORMAT
+	        ",schedule_lobby=%" G_GUINT64_FORMAT ",schedule_pin_failures=%" G_GUINT64_FORMAT
+	        ",schedule_pin_lockouts=%" G_GUINT64_FORMAT
+	        ",schedule_pin_locked=%" G_GUINT64_FORMAT ",schedule_pin_callers=%u",
 	        g_hash_table_size(s->confs), s->admitted, s->refused, s->dialled, s->dial_failed,
-	        s->ended);
+	        s->ended, s->lobbied, g.failures, g.lockouts, g.refusals, g.callers);
 }
 
 static void show_one(GString *out, const struct sconf *sc, gint64 now)

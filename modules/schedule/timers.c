@@ -63,19 +63,31 @@ struct sconf *ce_sched_find(struct sched *s, gint64 id)
 	return g_hash_table_lookup(s->confs, &id);
 }
 
-/** ce_sched_find_room() - a tracked, not yet ended conference of room @room, or NULL */
-struct sconf *ce_sched_find_room(struct sched *s, const char *room)
+static struct sconf *find_key(struct sched *s, const char *key, bool access_too)
 {
 	GHashTableIter it;
 	gpointer v;
 
 	g_hash_table_iter_init(&it, s->confs);
-	while (room && g_hash_table_iter_next(&it, NULL, &v)) {
+	while (key && g_hash_table_iter_next(&it, NULL, &v)) {
 		struct sconf *sc = v;
-		if (!sc->ended && !strcmp(sc->c->room, room))
+		if (!sc->ended && (!strcmp(sc->c->room, key) ||
+		                          (access_too && !g_strcmp0(sc->c->access_number, key))))
 			return sc;
 	}
 	return NULL;
+}
+
+/** ce_sched_find_room() - a tracked, not yet ended conference of room @room, or NULL */
+struct sconf *ce_sched_find_room(struct sched *s, const char *room)
+{
+	return find_key(s, room, false);
+}
+
+/** ce_sched_find_key() - like ce_sched_find_room(), by room or access number */
+struct sconf *ce_sched_find_key(struct sched *s, const char *key)
+{
+	return find_key(s, key, true);
 }
 
 /**

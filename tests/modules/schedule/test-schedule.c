@@ -261,15 +261,16 @@ static void exec_done(struct ce_msg *msg, bool handled, void *arg)
 	*(bool *)arg = true;
 }
 
-/* Yate's call.execute for caller @id to @callto with @pin (NULL: none); returns the message. */
-static struct ce_msg *execute(struct sfx *f, const char *callto, const char *pin, const char *id)
+/* Yate's call.execute of channel @id, number @caller, to @callto with @pin (NULL: none). */
+static struct ce_msg *execute_from(
+        struct sfx *f, const char *callto, const char *pin, const char *id, const char *caller)
 {
 	struct ce_msg *m;
 	bool done = false;
 
 	ce_msg_new(&m, "call.execute");
 	ce_msg_set(m, "id", id);
-	ce_msg_set(m, "caller", "1001");
+	ce_msg_set(m, "caller", caller);
 	ce_msg_set(m, "called", "800");
 	ce_msg_set(m, "callto", callto);
 	if (pin)
@@ -279,10 +280,17 @@ static struct ce_msg *execute(struct sfx *f, const char *callto, const char *pin
 	return m;
 }
 
-/* Admission of @callto: "conf/ROOM" when admitted, else "error reason-prefix". */
-static char *admit(struct sfx *f, const char *callto, const char *pin, const char *id)
+/* execute_from() of the caller 1001; returns the message. */
+static struct ce_msg *execute(struct sfx *f, const char *callto, const char *pin, const char *id)
 {
-	struct ce_msg *m = execute(f, callto, pin, id);
+	return execute_from(f, callto, pin, id, "1001");
+}
+
+/* Admission of @callto for @caller: "conf/ROOM" when admitted, else "error reason-prefix". */
+static char *admit_from(
+        struct sfx *f, const char *callto, const char *pin, const char *id, const char *caller)
+{
+	struct ce_msg *m = execute_from(f, callto, pin, id, caller);
 	const char *err = ce_msg_get(m, "error");
 	char *r;
 
@@ -296,6 +304,18 @@ static char *admit(struct sfx *f, const char *callto, const char *pin, const cha
 	ce_msg_unref(m);
 	return r;
 }
+
+static char *admit(struct sfx *f, const char *callto, const char *pin, const char *id)
+{
+	return admit_from(f, callto, pin, id, "1001");
+}
+
+#define assert_admit_from(f, callto, pin, id, caller, want)                                        \
+	do {                                                                                       \
+		char *got_ = admit_from((f), (callto), (pin), (id), (caller));                     \
+		g_assert_cmpstr(got_, ==, (want));                                                 \
+		g_free(got_);                                                                      \
+	} while (0)
 
 #define assert_admit(f, callto, pin, id, want)                                                     \
 	do {                                                                                       \
@@ -420,8 +440,13 @@ static void test_pin(struct sfx *f, gconstpointer backend)
 	c->moderator_pin = g_strdup("9999");
 	put_conf(f, c);
 	ann = put_part(f, c->id, "Ann", "9001", "314159", false);
-	assert_admit(f, "schedule/800", NULL, "sip/1", "forbidden pinrequired");
-	assert_admit(f, "schedule/800", "", "sip/2", "forbidden pinrequired");
+	/* no PIN on the call: the lobby asks for the PIN of 800 ([schedule] lobby=true) */
+	m = execute(f, "schedule/800", NULL, "sip/1");
+	g_assert_null(ce_msg_get(m, "error"));
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "lobby");
+	g_assert_cmpstr(ce_msg_get(m, "lobby_key"), ==, "800");
+	ce_msg_unref(m);
+	assert_admit(f, "schedule/800", "", "sip/2", "lobby");
 	assert_admit(f, "schedule/800", "4321", "sip/3", "forbidden badpin");
 	assert_admit(f, "schedule/800", "12345", "sip/4", "forbidden badpin");
 	assert_admit(f, "schedule/800", "123", "sip/5", "forbidden badpin");
@@ -447,6 +472,308 @@ static void test_pin(struct sfx *f, gconstpointer backend)
 	/* conf/board itself asks for the PIN too */
 	assert_admit(f, "conf/board", NULL, "sip/9", "forbidden pinrequired");
 	ce_conference_unref(c);
+}
+
+/* Without the lobby ([schedule] lobby=false) a call without the PIN is refused as before. */
+static void test_pin_no_lobby(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+
+	c->pin = g_strdup("1234");
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "forbidden pinrequired");
+	assert_admit(f, "schedule/800", "", "sip/2", "forbidden pinrequired");
+	assert_admit(f, "schedule/800", "4321", "sip/3", "forbidden badpin");
+	assert_admit(f, "schedule/800", "1234", "sip/4", "conf/board");
+	ce_conference_unref(c);
+}
+
+static void assert_status(struct sfx *f, const char *want)
+{
+	GString *out = g_string_new(NULL);
+
+	ce_console_status(f->ce, out);
+	if (!strstr(out->str, want))
+		g_error("status has no %s: %s", want, out->str);
+	g_string_free(out, TRUE);
+}
+
+/*
+ * [schedule] pin_fail_caller=3 pin_lockout=60: the third wrong PIN of a
+ * number locks it out for a minute, for every conference and without the
+ * database being asked (a conference that does not exist answers "locked"
+ * too); another number still gets in; after the minute 1001 does too.
+ */
+static void test_guard_caller(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_conference *open = conf_new(f, "801", "open", -10, 50);
+	struct ce_msg *m;
+
+	c->pin = g_strdup("1234");
+	put_conf(f, c);
+	put_conf(f, open);
+	assert_admit(f, "schedule/800", "1111", "sip/1", "forbidden badpin");
+	assert_admit(f, "schedule/800", "2222", "sip/2", "forbidden badpin");
+	assert_status(f, "schedule_pin_failures=2,schedule_pin_lockouts=0");
+	assert_admit(f, "schedule/800", "3333", "sip/3", "forbidden badpin");
+	assert_status(f, "schedule_pin_failures=3,schedule_pin_lockouts=1,schedule_pin_locked=0");
+	/* the right PIN is not even compared now */
+	m = execute(f, "schedule/800", "1234", "sip/4");
+	g_assert_cmpstr(ce_msg_get(m, "error"), ==, "forbidden");
+	g_assert_cmpstr(
+	        ce_msg_get(m, "reason"), ==, "locked: too many wrong PINs, try again in 60 s");
+	g_assert_cmpstr(ce_msg_get(m, "callto"), ==, "-");
+	ce_msg_unref(m);
+	assert_admit(f, "schedule/899", "1234", "sip/5", "forbidden locked");
+	assert_admit(f, "conf/board", "1234", "sip/6", "forbidden locked");
+	/* without a PIN nothing is guessed: the lobby, or a conference without PIN */
+	assert_admit(f, "schedule/800", NULL, "sip/7", "lobby");
+	assert_admit(f, "schedule/801", NULL, "sip/8", "conf/open");
+	assert_admit_from(f, "schedule/800", "1234", "sip/9", "2002", "conf/board");
+	assert_status(f, "schedule_pin_failures=3,schedule_pin_lockouts=1,schedule_pin_locked=3");
+	f->now += 59 * G_USEC_PER_SEC + 1;
+	assert_admit(f, "schedule/800", "1234", "sip/10", "forbidden locked");
+	f->now += G_USEC_PER_SEC;
+	assert_admit(f, "schedule/800", "1234", "sip/11", "conf/board");
+	ce_conference_unref(c);
+	ce_conference_unref(open);
+}
+
+/*
+ * [schedule] pin_fail_conference=3: three numbers with one wrong PIN each
+ * lock the conference's PIN entry, under its access number and its room
+ * name alike, for a fourth number too; another conference is untouched.
+ */
+static void test_guard_conference(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_conference *other = conf_new(f, "801", "other", -10, 50);
+
+	c->pin = g_strdup("1234");
+	other->pin = g_strdup("5678");
+	put_conf(f, c);
+	put_conf(f, other);
+	assert_admit(f, "schedule/800", "1234", "sip/1", "conf/board"); /* tracked from now */
+	assert_admit_from(f, "schedule/800", "1", "sip/2", "3001", "forbidden badpin");
+	assert_admit_from(f, "schedule/board", "2", "sip/3", "3002", "forbidden badpin");
+	assert_admit_from(f, "conf/board", "3", "sip/4", "3003", "forbidden badpin");
+	assert_admit_from(f, "schedule/800", "1234", "sip/5", "3004", "forbidden locked");
+	assert_admit_from(f, "schedule/board", "1234", "sip/6", "3004", "forbidden locked");
+	assert_admit_from(f, "schedule/801", "5678", "sip/7", "3004", "conf/other");
+	ce_conference_unref(c);
+	ce_conference_unref(other);
+}
+
+/* ---- ce_schedule_ask(): the lobby's question ------------------------------ */
+
+struct got {
+	bool called;
+	unsigned n;
+	enum ce_sched_verdict v;
+	char *error, *reason, *key, *time_zone, *lang;
+	gint64 starts_at;
+	unsigned locked_s;
+	struct ce_msg *join;
+};
+
+static void on_answer(const struct ce_sched_answer *a, void *arg)
+{
+	struct got *g = arg;
+
+	g->called = true;
+	g->n++;
+	g->v = a->verdict;
+	g->error = g_strdup(a->error);
+	g->reason = g_strdup(a->reason);
+	g->key = g_strdup(a->key);
+	g->time_zone = g_strdup(a->time_zone);
+	g->lang = g_strdup(a->lang);
+	g->starts_at = a->starts_at;
+	g->locked_s = a->locked_s;
+	if (a->join)
+		g_assert_cmpint(ce_msg_copy(&g->join, a->join), ==, 0);
+	/* cancelling from inside the answer is harmless */
+	ce_schedule_cancel(NULL);
+}
+
+static void got_clear(struct got *g)
+{
+	g_free(g->error);
+	g_free(g->reason);
+	g_free(g->key);
+	g_free(g->time_zone);
+	g_free(g->lang);
+	if (g->join)
+		ce_msg_unref(g->join);
+	memset(g, 0, sizeof(*g));
+}
+
+/* Ask and wait for the answer, which never comes from inside ce_schedule_ask(). */
+static enum ce_sched_verdict ask(struct sfx *f, struct got *g, const char *key, const char *pin,
+        const char *caller, const char *chan)
+{
+	struct ce_sched_ask q = {.key = key, .pin = pin, .caller = caller, .chan = chan};
+
+	got_clear(g);
+	g_assert_nonnull(ce_schedule_ask(f->ce, &q, on_answer, g));
+	g_assert_false(g->called);
+	wait_for(&g->called);
+	g_assert_cmpuint(g->n, ==, 1);
+	return g->v;
+}
+
+/* Every verdict, with what the lobby needs to say or do about it. */
+static void test_ask(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_conference *later = conf_new(f, "802", "later", 30, 60);
+	struct ce_conference *over = conf_new(f, "804", "over", -120, -60);
+	struct ce_conference *cancelled = conf_new(f, "805", "cancelled", -10, 50);
+	struct ce_conference *small = conf_new(f, "806", "small", -10, 50);
+	struct got g = {0};
+	struct ce_msg *m;
+	gint64 ann;
+	char *sid;
+
+	c->pin = g_strdup("1234");
+	c->language = g_strdup("de");
+	later->time_zone = (g_free(later->time_zone), g_strdup("Europe/Berlin"));
+	later->language = g_strdup("fr");
+	cancelled->cancelled = true;
+	small->max_participants = 1;
+	put_conf(f, c);
+	put_conf(f, later);
+	put_conf(f, over);
+	put_conf(f, cancelled);
+	put_conf(f, small);
+	ann = put_part(f, c->id, "Ann", "9001", "314159", false);
+	fx_exec(&f->db, "UPDATE participants SET role = 'listener' WHERE name = 'Ann'");
+
+	g_assert_cmpint(ask(f, &g, "800", NULL, "1001", "sip/1"), ==, CE_SCHED_NEED_PIN);
+	g_assert_cmpstr(g.key, ==, "800");
+	g_assert_null(g.join);
+	g_assert_cmpint(ask(f, &g, "800", "4321", "1001", "sip/1"), ==, CE_SCHED_BAD_PIN);
+	g_assert_cmpstr(g.error, ==, "forbidden");
+	g_assert_true(g_str_has_prefix(g.reason, "badpin"));
+	/* in: the join carries what schedule/800 pin=314159 would have been rewritten to */
+	g_assert_cmpint(ask(f, &g, "800", "314159", "9001", "sip/2"), ==, CE_SCHED_IN);
+	m = execute_from(f, "schedule/800", "314159", "sip/3", "9001");
+	g_assert_cmpstr(ce_msg_get(g.join, "callto"), ==, "conf/board");
+	for (const char *const *k = (const char *const[]){"callto", "maxusers", "notify", "lonely",
+	             "conference_id", "lang", "voice", "participant_role", "participant_direction",
+	             "participant_id", "participant_name", NULL};
+	        *k; k++)
+		g_assert_cmpstr(ce_msg_get(g.join, *k), ==, ce_msg_get(m, *k));
+	ce_msg_unref(m);
+	g_assert_cmpstr(ce_msg_get(g.join, "voice"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(g.join, "participant_role"), ==, "listener");
+	sid = g_strdup_printf("%" G_GINT64_FORMAT, ann);
+	g_assert_cmpstr(ce_msg_get(g.join, "participant_id"), ==, sid);
+	g_free(sid);
+	/* only the join's parameters: nothing of the caller's own call */
+	g_assert_null(ce_msg_get(g.join, "id"));
+	g_assert_null(ce_msg_get(g.join, "pin"));
+	g_assert_null(ce_msg_get(g.join, "caller"));
+	g_assert_cmpstr(g.key, ==, "800");
+	g_assert_cmpstr(g.lang, ==, "de");
+	g_assert_cmpint(ask(f, &g, "802", NULL, "1001", "sip/4"), ==, CE_SCHED_NOT_STARTED);
+	g_assert_cmpint(g.starts_at, ==, later->starts_at);
+	g_assert_cmpstr(g.time_zone, ==, "Europe/Berlin");
+	g_assert_cmpstr(g.lang, ==, "fr");
+	g_assert_cmpint(ask(f, &g, "804", NULL, "1001", "sip/5"), ==, CE_SCHED_ENDED);
+	g_assert_cmpint(ask(f, &g, "805", NULL, "1001", "sip/5"), ==, CE_SCHED_CANCELLED);
+	g_assert_cmpint(ask(f, &g, "899", NULL, "1001", "sip/5"), ==, CE_SCHED_NONE);
+	g_assert_cmpstr(g.error, ==, "noroute");
+	g_assert_cmpint(ask(f, &g, "", NULL, "1001", "sip/5"), ==, CE_SCHED_NONE);
+	g_assert_cmpint(ask(f, &g, NULL, NULL, "1001", "sip/5"), ==, CE_SCHED_NONE);
+	g_assert_cmpint(ask(f, &g, "80\n0", NULL, "1001", "sip/5"), ==, CE_SCHED_NONE);
+	/* capacity counts the lobby's callers and schedule/'s alike, by channel */
+	g_assert_cmpint(ask(f, &g, "806", NULL, "1001", "sip/6"), ==, CE_SCHED_IN);
+	assert_admit(f, "schedule/806", NULL, "sip/7", "busy full");
+	g_assert_cmpint(ask(f, &g, "806", NULL, "1001", "sip/8"), ==, CE_SCHED_FULL);
+	g_assert_cmpstr(g.error, ==, "busy");
+	yate_says(f, "chan.hangup", "id", "sip/6", "reason", "hangup");
+	assert_admit(f, "schedule/806", NULL, "sip/7", "conf/small");
+	/* the guard counts the lobby's wrong PINs with schedule/'s (limit 5 a number) */
+	for (int i = 0; i < 4; i++)
+		g_assert_cmpint(ask(f, &g, "800", "0000", "1001", "sip/9"), ==, CE_SCHED_BAD_PIN);
+	assert_admit(f, "schedule/800", "1234", "sip/10", "forbidden locked");
+	g_assert_cmpint(ask(f, &g, "800", "1234", "1001", "sip/9"), ==, CE_SCHED_LOCKED);
+	g_assert_cmpuint(g.locked_s, ==, 900);
+	g_assert_cmpstr(g.reason, ==, "locked: too many wrong PINs, try again in 900 s");
+	g_assert_cmpint(ask(f, &g, "800", "1234", "1002", "sip/11"), ==, CE_SCHED_IN);
+	got_clear(&g);
+	ce_conference_unref(c);
+	ce_conference_unref(later);
+	ce_conference_unref(over);
+	ce_conference_unref(cancelled);
+	ce_conference_unref(small);
+}
+
+static void count_call(const struct ce_sched_answer *a, void *arg)
+{
+	(*(unsigned *)arg)++;
+}
+
+/* A cancelled question is never answered: waiting for the store, or answered at once. */
+static void test_ask_cancel(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_sched_ask waiting = {.key = "800", .pin = "1234", .chan = "sip/1"};
+	struct ce_sched_ask at_once = {.key = "", .chan = "sip/2"};
+	struct ce_sched_ask locked = {.key = "800", .pin = "1234", .caller = "1001"};
+	unsigned n = 0;
+	struct got g = {0};
+
+	c->pin = g_strdup("1234");
+	put_conf(f, c);
+	ce_schedule_cancel(ce_schedule_ask(f->ce, &waiting, count_call, &n));
+	ce_schedule_cancel(ce_schedule_ask(f->ce, &at_once, count_call, &n));
+	ce_schedule_cancel(NULL);
+	for (int i = 0; i < 5; i++)
+		g_assert_cmpint(ask(f, &g, "800", "0", "1001", "sip/3"), ==, CE_SCHED_BAD_PIN);
+	ce_schedule_cancel(ce_schedule_ask(f->ce, &locked, count_call, &n));
+	drain(f);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_cmpuint(n, ==, 0);
+	/* the cancelled admission took no place in the room */
+	g_assert_cmpint(ask(f, &g, "800", "1234", NULL, "sip/4"), ==, CE_SCHED_IN);
+	got_clear(&g);
+	ce_conference_unref(c);
+}
+
+/* The module stops while the store looks: the asker hears "unavailable", later, once. */
+static void test_ask_stop(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 50);
+	struct ce_sched_ask q = {.key = "800", .chan = "sip/1"};
+	struct got g = {0};
+
+	put_conf(f, c);
+	g_assert_nonnull(ce_schedule_ask(f->ce, &q, on_answer, &g));
+	ce_engine_stop(f->ce);
+	g_assert_false(g.called);
+	wait_for(&g.called);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_cmpuint(g.n, ==, 1);
+	g_assert_cmpint(g.v, ==, CE_SCHED_UNAVAILABLE);
+	g_assert_cmpstr(g.error, ==, "service-unavailable");
+	g_assert_cmpstr(g.reason, ==, "unavailable: shutting down");
+	/* and with the module gone there is no one to ask */
+	g_assert_null(ce_schedule_ask(f->ce, &q, on_answer, &g));
+	got_clear(&g);
+	ce_conference_unref(c);
+}
+
+static void test_verdict_names(void)
+{
+	g_assert_cmpstr(ce_sched_verdict_name(CE_SCHED_IN), ==, "in");
+	g_assert_cmpstr(ce_sched_verdict_name(CE_SCHED_LOCKED), ==, "locked");
+	g_assert_cmpstr(ce_sched_verdict_name(CE_SCHED_UNAVAILABLE), ==, "unavailable");
+	g_assert_cmpstr(ce_sched_verdict_name((enum ce_sched_verdict)99), ==, "?");
 }
 
 static void test_full(struct sfx *f, gconstpointer backend)
@@ -786,6 +1113,13 @@ static void test_unavailable(void)
 	/* Answered (assert_admit's wait is bounded), not left to the caller's
 	 * timeout; how soon is bench-store's "down". */
 	assert_admit(f, "schedule/800", "1234", "sip/1", "service-unavailable unavailable");
+	{
+		struct got g = {0};
+		g_assert_cmpint(
+		        ask(f, &g, "800", "1234", "1001", "sip/3"), ==, CE_SCHED_UNAVAILABLE);
+		g_assert_cmpstr(g.error, ==, "service-unavailable");
+		got_clear(&g);
+	}
 	/* ad-hoc rooms go on working without the database */
 	assert_admit(f, "conf/adhoc", NULL, "sip/2", "conf/adhoc");
 	ce_engine_stop(f->ce);
@@ -848,6 +1182,11 @@ static void test_no_store(void)
 	assert_admit(f, "schedule/800", NULL, "sip/1", "service-unavailable unavailable");
 	assert_admit(f, "conf/x", NULL, "sip/1", "conf/x");
 	assert_admit(f, "sip/800", NULL, "sip/1", "sip/800");
+	{
+		struct got g = {0};
+		g_assert_cmpint(ask(f, &g, "800", NULL, "1001", "sip/1"), ==, CE_SCHED_UNAVAILABLE);
+		got_clear(&g);
+	}
 	ce_schedule_tick(f->ce);
 	ce_engine_stop(f->ce);
 	ce_engine_free(f->ce);
@@ -901,7 +1240,15 @@ int main(int argc, char **argv)
 	add("window", test_window);
 	add("pin", test_pin);
 	add("full", test_full);
-	add("hostile", test_hostile);
+	add("pin-ask", test_ask);
+	add("pin-ask-cancel", test_ask_cancel);
+	add("pin-ask-stop", test_ask_stop);
+	add_conf("pin-no-lobby", test_pin_no_lobby, "lobby=false\n");
+	add_conf("pin-guard-caller", test_guard_caller, "pin_fail_caller=3\npin_lockout=60\n");
+	add_conf("pin-guard-conference", test_guard_conference,
+	        "pin_fail_caller=100\npin_fail_conference=3\n");
+	/* hostile PINs by the dozen from one number: the guard would lock it out */
+	add_conf("hostile", test_hostile, "pin_fail_caller=1000\npin_fail_conference=1000\n");
 	add("absurd-times", test_absurd_times);
 	add("end", test_end);
 	add("cancel-running", test_cancel_running);
@@ -910,5 +1257,6 @@ int main(int argc, char **argv)
 	add("restart", test_restart);
 	g_test_add_func("/schedule/unavailable", test_unavailable);
 	g_test_add_func("/schedule/no-store", test_no_store);
+	g_test_add_func("/schedule/verdict-names", test_verdict_names);
 	return g_test_run();
 }
