@@ -25,6 +25,7 @@ import os
 import select
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -450,6 +451,17 @@ class Tap:
     def done(self):
         print('1..%d' % self.n)
         sys.exit(1 if self.failed else 0)
+
+
+def schema_db(path):
+    """A new SQLite file at @path with the engine's schema (sql/sqlite/), open (sqlite3)."""
+    db = sqlite3.connect(path)
+    sqldir = os.path.join(SRCDIR, 'sql', 'sqlite')
+    for name in sorted(os.listdir(sqldir)):
+        if name.endswith('.sql'):
+            with open(os.path.join(sqldir, name)) as f:
+                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    return db
 
 
 def engine_tap(what):

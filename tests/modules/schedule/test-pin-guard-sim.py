@@ -11,7 +11,6 @@ The engine logs the lockout once, naming the caller and the conference.
 """
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -26,12 +25,7 @@ tap = simlib.engine_tap('PIN guessing locks the caller out')
 
 work = tempfile.mkdtemp(prefix='ce-guard-sim-')
 db_path = os.path.join(work, 'conf.db')
-db = sqlite3.connect(db_path)
-sqldir = os.path.join(simlib.SRCDIR, 'sql', 'sqlite')
-for name in sorted(os.listdir(sqldir)):
-    if name.endswith('.sql'):
-        with open(os.path.join(sqldir, name)) as f:
-            db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+db = simlib.schema_db(db_path)
 now = time.time()
 db.execute("INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at)"
            " VALUES ('800', 'board', 'Board meeting', '1234', ?, ?)",
