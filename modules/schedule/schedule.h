@@ -66,6 +66,16 @@ struct ce_sched_answer {
 typedef void(ce_sched_answer_h)(const struct ce_sched_answer *a, void *arg);
 struct ce_sched_query;
 
+/*
+ * ce_schedule_ask() returns NULL without a schedule module (@cb never
+ * runs); else @cb runs exactly once, later, unless ce_schedule_cancel()
+ * comes first.  The query is valid until @cb returns: forget it there.
+ * Cancelling NULL, or from inside @cb, is a no-op.  A query pending when
+ * the module stops is answered CE_SCHED_UNAVAILABLE (later, on the main
+ * loop).  An empty key answers CE_SCHED_NONE until the store can
+ * recognise callers by number.  docs/schedule.md has the verdicts.
+ */
+
 const char *ce_sched_verdict_name(enum ce_sched_verdict v);
 struct ce_sched_query *ce_schedule_ask(
         struct ce_engine *ce, const struct ce_sched_ask *q, ce_sched_answer_h *cb, void *arg);
