@@ -262,7 +262,8 @@ static enum ce_msg_result start(
 	q->s = s;
 	q->msg = ce_msg_ref(msg);
 	q->guard = guard;
-	if (ce_store_admit(st, key, pin, ce_engine_now(s->ce), on_admit, q, req_free) < 0) {
+	if (ce_store_admit(st, key, pin, ce_msg_get(msg, "caller"), ce_engine_now(s->ce), on_admit,
+	            q, req_free) < 0) {
 		ce_msg_unref(q->msg);
 		g_free(q);
 		refuse(s, msg, "service-unavailable", "unavailable: the store refused the query");
