@@ -519,14 +519,16 @@ out:
 	g_free(pin);
 }
 
-/* Where the recognition tests say who got in. */
-static void assert_admitted(
-        const struct admit_wait *w, gint64 conference_id, gint64 participant_id, enum ce_role role)
+/* The caller from @caller gets into @conference_id as @participant_id (0: nobody) with @role. */
+static void admitted(struct fx *f, const char *key, const char *pin, const char *caller, gint64 now,
+        gint64 conference_id, gint64 participant_id, enum ce_role role)
 {
-	g_assert_cmpint(w->result, ==, CE_ADMIT_OK);
-	g_assert_cmpint(w->conference_id, ==, conference_id);
-	g_assert_cmpint(w->participant_id, ==, participant_id);
-	g_assert_cmpint(w->role, ==, role);
+	struct admit_wait w;
+
+	g_assert_cmpint(admit_from(f, key, pin, caller, now, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.conference_id, ==, conference_id);
+	g_assert_cmpint(w.participant_id, ==, participant_id);
+	g_assert_cmpint(w.role, ==, role);
 }
 
 /* A caller whose number is a participant's goes in without a PIN, as that participant. */
@@ -550,11 +552,9 @@ static void test_recognise_by_key(struct fx *f, gconstpointer data)
 	idann = fx_put_participant(f, &ann);
 	bob.conference_id = idb;
 	idbob = fx_put_participant(f, &bob);
-	admit_from(f, "800", NULL, "+4930123456", T0, &w);
-	assert_admitted(&w, ida, idann, CE_ROLE_MODERATOR);
+	admitted(f, "800", NULL, "+4930123456", T0, ida, idann, CE_ROLE_MODERATOR);
 	/* by room as well; an empty PIN is no PIN */
-	admit_from(f, "b", "", "5550100", T0, &w);
-	assert_admitted(&w, idb, idbob, CE_ROLE_LISTENER);
+	admitted(f, "b", "", "5550100", T0, idb, idbob, CE_ROLE_LISTENER);
 	/* a number invited to another conference is not recognised in this one */
 	g_assert_cmpint(admit_from(f, "a", NULL, "5550100", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
 	g_assert_cmpint(w.conference_id, ==, 0);
@@ -573,14 +573,11 @@ static void test_recognise_by_key(struct fx *f, gconstpointer data)
 	g_assert_cmpint(w.participant_id, ==, 0);
 	g_assert_cmpint(w.conference_id, ==, 0);
 	/* the conference's PIN from a known number admits as that person */
-	admit_from(f, "800", "1234", "+4930123456", T0, &w);
-	assert_admitted(&w, ida, idann, CE_ROLE_MODERATOR);
+	admitted(f, "800", "1234", "+4930123456", T0, ida, idann, CE_ROLE_MODERATOR);
 	/* another conference's PIN from that number: that conference, as anybody */
-	admit_from(f, "800", "5678", "+4930123456", T0, &w);
-	assert_admitted(&w, idb, 0, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", "5678", "+4930123456", T0, idb, 0, CE_ROLE_PARTICIPANT);
 	/* Bob's personal PIN keyed on Ann's phone: Bob */
-	admit_from(f, "800", "24680", "+4930123456", T0, &w);
-	assert_admitted(&w, idb, idbob, CE_ROLE_LISTENER);
+	admitted(f, "800", "24680", "+4930123456", T0, idb, idbob, CE_ROLE_LISTENER);
 	/* a cancelled conference recognises nobody */
 	a->id = ida;
 	a->cancelled = true;
@@ -608,10 +605,8 @@ static void test_recognise_anywhere(struct fx *f, gconstpointer data)
 		goto out;
 	p.conference_id = idearly = fx_put_conference(f, early);
 	p1 = fx_put_participant(f, &p);
-	admit_from(f, NULL, NULL, "0301234", T0, &w);
-	assert_admitted(&w, idearly, p1, CE_ROLE_MODERATOR);
-	admit_from(f, "", NULL, "030-1234", T0, &w);
-	assert_admitted(&w, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, NULL, NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, "", NULL, "030-1234", T0, idearly, p1, CE_ROLE_MODERATOR);
 	/* nothing open now for this number, or no number at all */
 	g_assert_cmpint(admit_from(f, NULL, NULL, "0301235", T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
 	g_assert_cmpint(admit_from(f, NULL, NULL, NULL, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
@@ -622,40 +617,31 @@ static void test_recognise_anywhere(struct fx *f, gconstpointer data)
 	p.conference_id = idtomorrow = fx_put_conference(f, tomorrow);
 	p.role = CE_ROLE_PARTICIPANT;
 	p4 = fx_put_participant(f, &p);
-	admit_from(f, NULL, NULL, "0301234", T0, &w);
-	assert_admitted(&w, idearly, p1, CE_ROLE_MODERATOR);
-	admit_from(f, NULL, NULL, "0301234", T0 + 24 * HOUR, &w);
-	assert_admitted(&w, idtomorrow, p4, CE_ROLE_PARTICIPANT);
+	admitted(f, NULL, NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, NULL, NULL, "0301234", T0 + 24 * HOUR, idtomorrow, p4, CE_ROLE_PARTICIPANT);
 	/* several open now: the one that started most recently */
 	p.conference_id = idlate = fx_put_conference(f, late);
 	p.role = CE_ROLE_LISTENER;
 	p2 = fx_put_participant(f, &p);
-	admit_from(f, NULL, NULL, "0301234", T0, &w);
-	assert_admitted(&w, idlate, p2, CE_ROLE_LISTENER);
+	admitted(f, NULL, NULL, "0301234", T0, idlate, p2, CE_ROLE_LISTENER);
 	/* ... and of two that started together, the one scheduled last */
 	p.conference_id = idtwin = fx_put_conference(f, twin);
 	p3 = fx_put_participant(f, &p);
-	admit_from(f, NULL, NULL, "0301234", T0, &w);
-	assert_admitted(&w, idtwin, p3, CE_ROLE_LISTENER);
+	admitted(f, NULL, NULL, "0301234", T0, idtwin, p3, CE_ROLE_LISTENER);
 	/* with a key, the key's conference, whatever else is open */
-	admit_from(f, "800", NULL, "0301234", T0, &w);
-	assert_admitted(&w, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, "800", NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
 	/* a PIN is checked against the recognised conference */
-	admit_from(f, NULL, "1234", "0301234", T0, &w);
-	assert_admitted(&w, idtwin, p3, CE_ROLE_LISTENER);
-	admit_from(f, NULL, "9999", "0301234", T0, &w);
-	assert_admitted(&w, idtwin, p3, CE_ROLE_MODERATOR);
+	admitted(f, NULL, "1234", "0301234", T0, idtwin, p3, CE_ROLE_LISTENER);
+	admitted(f, NULL, "9999", "0301234", T0, idtwin, p3, CE_ROLE_MODERATOR);
 	g_assert_cmpint(admit_from(f, NULL, "4321", "0301234", T0, &w), ==, CE_ADMIT_BAD_PIN);
 	g_assert_cmpint(w.conference_id, ==, 0);
 	/* cancelled ones are passed over */
 	twin->id = idtwin;
 	twin->cancelled = true;
 	fx_put_conference(f, twin);
-	admit_from(f, NULL, NULL, "0301234", T0, &w);
-	assert_admitted(&w, idlate, p2, CE_ROLE_LISTENER);
+	admitted(f, NULL, NULL, "0301234", T0, idlate, p2, CE_ROLE_LISTENER);
 	/* the early one has ended, the late one runs */
-	admit_from(f, NULL, NULL, "0301234", T0 + 40 * MIN_US, &w);
-	assert_admitted(&w, idlate, p2, CE_ROLE_LISTENER);
+	admitted(f, NULL, NULL, "0301234", T0 + 40 * MIN_US, idlate, p2, CE_ROLE_LISTENER);
 out:
 	ce_conference_unref(early);
 	ce_conference_unref(late);
@@ -682,10 +668,8 @@ static void test_always_pin(struct fx *f, gconstpointer data)
 	g_assert_cmpint(w.participant_id, ==, 0);
 	g_assert_cmpint(admit_from(f, NULL, NULL, "5550100", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
 	g_assert_cmpint(w.conference_id, ==, id);
-	admit_from(f, "800", "1234", "5550100", T0, &w);
-	assert_admitted(&w, id, idp, CE_ROLE_MODERATOR);
-	admit_from(f, NULL, "1234", "5550100", T0, &w);
-	assert_admitted(&w, id, idp, CE_ROLE_MODERATOR);
+	admitted(f, "800", "1234", "5550100", T0, id, idp, CE_ROLE_MODERATOR);
+	admitted(f, NULL, "1234", "5550100", T0, id, idp, CE_ROLE_MODERATOR);
 	g_assert_cmpint(admit_from(f, "800", "0000", "5550100", T0, &w), ==, CE_ADMIT_BAD_PIN);
 	/* an unknown caller: as always */
 	g_assert_cmpint(admit_from(f, "800", NULL, "5550101", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
@@ -695,14 +679,12 @@ static void test_always_pin(struct fx *f, gconstpointer data)
 	g_clear_pointer(&nopin->pin, g_free);
 	p.conference_id = idfree = fx_put_conference(f, nopin);
 	idq = fx_put_participant(f, &p);
-	admit_from(f, "900", NULL, "5550100", T0, &w);
-	assert_admitted(&w, idfree, idq, CE_ROLE_MODERATOR);
+	admitted(f, "900", NULL, "5550100", T0, idfree, idq, CE_ROLE_MODERATOR);
 	/* without always_pin, straight in */
 	c->id = id;
 	c->always_pin = false;
 	fx_put_conference(f, c);
-	admit_from(f, "800", NULL, "5550100", T0, &w);
-	assert_admitted(&w, id, idp, CE_ROLE_MODERATOR);
+	admitted(f, "800", NULL, "5550100", T0, id, idp, CE_ROLE_MODERATOR);
 out:
 	ce_conference_unref(c);
 	ce_conference_unref(nopin);
@@ -730,14 +712,10 @@ static void test_number_match(struct fx *f, gconstpointer data)
 	ann.conference_id = bob.conference_id = id = fx_put_conference(f, c);
 	idann = fx_put_participant(f, &ann);
 	idbob = fx_put_participant(f, &bob);
-	admit_from(f, "800", NULL, "030 1234567", T0, &w);
-	assert_admitted(&w, id, idann, CE_ROLE_PARTICIPANT);
-	admit_from(f, "800", NULL, "030-123 45 67", T0, &w);
-	assert_admitted(&w, id, idann, CE_ROLE_PARTICIPANT);
-	admit_from(f, NULL, NULL, "(030)1234567", T0, &w);
-	assert_admitted(&w, id, idann, CE_ROLE_PARTICIPANT);
-	admit_from(f, "800", NULL, "+4930999", T0, &w);
-	assert_admitted(&w, id, idbob, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "030 1234567", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "030-123 45 67", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, NULL, NULL, "(030)1234567", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "+4930999", T0, id, idbob, CE_ROLE_PARTICIPANT);
 	fx_exec(f, "UPDATE participants SET number = ' - ' WHERE name = 'Bob'");
 	for (unsigned i = 0; i < G_N_ELEMENTS(strangers); i++) {
 		g_assert_cmpint(admit_from(f, "800", NULL, strangers[i], T0, &w), ==,
@@ -757,8 +735,7 @@ static void test_number_match(struct fx *f, gconstpointer data)
 	bob.number = max;
 	bob.id = idbob;
 	fx_put_participant(f, &bob);
-	admit_from(f, "800", NULL, max, T0, &w);
-	assert_admitted(&w, id, idbob, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, max, T0, id, idbob, CE_ROLE_PARTICIPANT);
 out:
 	ce_conference_unref(c);
 	g_free(max);
@@ -805,8 +782,7 @@ static void test_recognition_fields(struct fx *f, gconstpointer data)
 	r = g_ptr_array_index(pw.rows, 1);
 	g_assert_null(r->number);
 	g_ptr_array_unref(pw.rows);
-	admit_from(f, "800", "4444", NULL, T0, &w);
-	assert_admitted(&w, c->id, idp, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", "4444", NULL, T0, c->id, idp, CE_ROLE_PARTICIPANT);
 	g_assert_cmpint(admit(f, "800", "44445", T0, &w), ==, CE_ADMIT_BAD_PIN);
 	g_assert_cmpint(admit(f, "800", "4", T0, &w), ==, CE_ADMIT_BAD_PIN);
 	/* a number changed and removed */
@@ -815,8 +791,7 @@ static void test_recognition_fields(struct fx *f, gconstpointer data)
 	p.pin = NULL;
 	p.number = "777";
 	fx_put_participant(f, &p);
-	admit_from(f, "800", NULL, "777", T0, &w);
-	assert_admitted(&w, c->id, idp, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "777", T0, c->id, idp, CE_ROLE_PARTICIPANT);
 	g_assert_cmpint(admit_from(f, "800", NULL, "+4930123", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
 	p.number = NULL;
 	fx_put_participant(f, &p);
