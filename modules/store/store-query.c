@@ -106,11 +106,11 @@ static gboolean job_done(gpointer data)
 }
 
 /*
- * The personal PIN @pin opens a conference of @open: every participant's
- * PIN is compared in C, in constant time and all of them (no early exit),
- * so neither the database's index nor the comparison tells how close a
- * guess was.  *@pp gets a copy of the first participant (by conference,
- * then id) whose PIN it is.
+ * Whose personal PIN the caller's PIN (j->pin) is, among the participants
+ * of @open: every PIN is compared here, in constant time and all of them
+ * (no early exit), so neither an index nor the comparison tells how close
+ * a guess was.  *@pp gets a copy of the first one (by conference, then id),
+ * *@cp its conference; both stay NULL when it is nobody's.
  */
 static int personal_pin(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *open,
         struct ce_conference **cp, struct ce_participant **pp)
