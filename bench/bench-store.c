@@ -139,7 +139,7 @@ static void flood(struct bench *b, struct call *calls, int n, double secs)
 		gint64 now = g_get_monotonic_time();
 		while (issued < n && calls[issued].planned <= now) {
 			struct call *c = &calls[issued];
-			ce_store_admit(b->st, "800", issued % 10 ? "1234" : "4321",
+			ce_store_admit(b->st, "800", issued % 10 ? "1234" : "4321", NULL,
 			        g_get_real_time(), admitted, c, NULL);
 			issued++;
 		}
@@ -231,7 +231,7 @@ static int bench_down(struct ce_store_options o)
 		goto out;
 	}
 	started = g_get_monotonic_time();
-	ce_store_admit(st, "800", "1234", g_get_real_time(), admitted_down, answered, NULL);
+	ce_store_admit(st, "800", "1234", NULL, g_get_real_time(), admitted_down, answered, NULL);
 	while (!answered[0] && g_get_monotonic_time() < started + 60 * G_USEC_PER_SEC)
 		if (!g_main_context_iteration(ctx, FALSE))
 			g_usleep(100);

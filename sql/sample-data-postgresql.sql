@@ -20,12 +20,15 @@ VALUES ('801', 'all-hands', 'All hands',
 		AT TIME ZONE 'America/New_York',
 	'America/New_York', 300, 86400, 500, true);
 
--- Invited people of the board meeting: two are dialled out at the start.
-INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
-SELECT id, 'Ann Chair', 'sip:ann@example.org', 'moderator', '314159', true
+-- Invited people of the board meeting: two are dialled out at the start.  Ann
+-- (calling from extension 1001) and Bob (from +49 30 123456, however the
+-- number is written) are recognised by their number: dialling 800 they go
+-- straight in, Ann as moderator, without a PIN.
+INSERT INTO participants (conference_id, name, address, role, pin, dial_out, number)
+SELECT id, 'Ann Chair', 'sip:ann@example.org', 'moderator', '314159', true, '1001'
 FROM conferences WHERE room = 'board';
-INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
-SELECT id, 'Bob Board', '+4930123456', 'participant', NULL, true
+INSERT INTO participants (conference_id, name, address, role, pin, dial_out, number)
+SELECT id, 'Bob Board', '+4930123456', 'participant', NULL, true, '+49 30 123456'
 FROM conferences WHERE room = 'board';
 INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
 SELECT id, 'Carol Observer', NULL, 'listener', '271828', false

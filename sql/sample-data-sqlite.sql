@@ -22,12 +22,15 @@ VALUES ('801', 'all-hands', 'All hands',
 	strftime('%s', date('now', '+1 day') || 'T11:00:00-05:00') * 1000000,
 	'America/New_York', 300, 86400, 500, 1);
 
--- Invited people of the board meeting: two are dialled out at the start.
-INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
-SELECT id, 'Ann Chair', 'sip:ann@example.org', 'moderator', '314159', 1
+-- Invited people of the board meeting: two are dialled out at the start.  Ann
+-- (calling from extension 1001) and Bob (from +49 30 123456, however the
+-- number is written) are recognised by their number: dialling 800 they go
+-- straight in, Ann as moderator, without a PIN.
+INSERT INTO participants (conference_id, name, address, role, pin, dial_out, number)
+SELECT id, 'Ann Chair', 'sip:ann@example.org', 'moderator', '314159', 1, '1001'
 FROM conferences WHERE room = 'board';
-INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
-SELECT id, 'Bob Board', '+4930123456', 'participant', NULL, 1
+INSERT INTO participants (conference_id, name, address, role, pin, dial_out, number)
+SELECT id, 'Bob Board', '+4930123456', 'participant', NULL, 1, '+49 30 123456'
 FROM conferences WHERE room = 'board';
 INSERT INTO participants (conference_id, name, address, role, pin, dial_out)
 SELECT id, 'Carol Observer', NULL, 'listener', '271828', 0

@@ -283,11 +283,15 @@ static void bad_pin(struct req *q)
 	decide(q, CE_SCHED_BAD_PIN, "forbidden", "badpin: wrong PIN");
 }
 
-/* No PIN where one is needed: the lobby asks for it, or the call is refused. */
-static void need_pin(struct req *q)
+/*
+ * No PIN where one is needed (@c: the conference, when the store named it:
+ * a caller recognised by number whose conference wants the PIN anyway):
+ * the lobby asks for it, or the call is refused.
+ */
+static void need_pin(struct req *q, const struct ce_conference *c)
 {
 	g_free(q->akey);
-	q->akey = g_strdup(q->key);
+	q->akey = g_strdup(c && c->access_number ? c->access_number : q->key);
 	if (q->msg && !q->guard && q->s->set.lobby) {
 		ce_msg_set(q->msg, "callto", "lobby");
 		ce_msg_set(q->msg, "lobby_key", q->key);
@@ -341,7 +345,7 @@ static void on_admit(const struct ce_admission *a, void *arg)
 		        "cancelled: the conference was cancelled");
 		break;
 	case CE_ADMIT_PIN_REQUIRED:
-		need_pin(q);
+		need_pin(q, a->conference);
 		break;
 	case CE_ADMIT_BAD_PIN:
 		bad_pin(q);
@@ -444,8 +448,8 @@ static bool start(struct req *q, const char *pin)
 		return false;
 	}
 	g_atomic_int_inc(&q->refs);
-	if (ce_store_admit(ce_store_of(s->ce), q->key, pin, ce_engine_now(s->ce), on_admit, q,
-	            store_done) < 0) {
+	if (ce_store_admit(ce_store_of(s->ce), q->key, pin, q->caller, ce_engine_now(s->ce),
+	            on_admit, q, store_done) < 0) {
 		g_atomic_int_add(&q->refs, -1); /* no destroy on failure; ours is still held */
 		decide(q, CE_SCHED_UNAVAILABLE, "service-unavailable",
 		        "unavailable: the store refused the query");
@@ -595,11 +599,11 @@ struct ce_sched_query *ce_schedule_ask(
 	q->cb = cb;
 	q->arg = arg;
 	ce_msg_new(&q->join, "call.execute");
-	/* recognising a caller by number alone needs the store's help (not yet there) */
-	if (!*q->key)
+	/* no number: the store looks for a conference the caller's number belongs to */
+	if (!*q->key && !(qa->caller && *qa->caller))
 		return answer_later(
 		        q, CE_SCHED_NONE, "noroute", "noconference: no conference number given");
-	if (bad_key(q->key))
+	if (*q->key && bad_key(q->key))
 		return answer_later(
 		        q, CE_SCHED_NONE, "noroute", "noconference: not a valid conference number");
 	start(q, qa->pin);

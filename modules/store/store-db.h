@@ -31,8 +31,14 @@ struct ce_db_ops {
 	        struct ce_db *db, gint64 from, gint64 to, GPtrArray *out, GError **err);
 	int (*list_participants)(
 	        struct ce_db *db, gint64 conference_id, GPtrArray *out, GError **err);
-	int (*find_pin)(struct ce_db *db, gint64 conference_id, const char *pin,
-	        struct ce_participant **pp, GError **err);
+	/*
+	 * The participants whose number, normalised as CE_STORE_NUMBER_SQL, is
+	 * @number, in conferences open at @now and not cancelled: @confs[i] is
+	 * the conference of @parts[i]; the latest starts_at first (then the
+	 * latest id), at most 64.
+	 */
+	int (*find_number)(struct ce_db *db, const char *number, gint64 now, GPtrArray *confs,
+	        GPtrArray *parts, GError **err);
 	int (*put_conference)(
 	        struct ce_db *db, const struct ce_conference *c, gint64 *id, GError **err);
 	int (*put_participant)(
@@ -88,6 +94,17 @@ struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 struct ce_participant *ce_participant_dup(const struct ce_participant *p);
 bool ce_store_time_ok(gint64 t);
 bool ce_store_pin_equal(const char *a, const char *b);
+char *ce_store_number(const char *s);
+
+/*
+ * A participant's number as matched: spaces, '-', '.', '(' and ')'
+ * dropped; the same expression as the index participants_number_idx
+ * (migration 004), so that the lookup uses it.
+ */
+#define CE_STORE_NUMBER_SQL(col)                                                                   \
+	"replace(replace(replace(replace(replace(" col                                             \
+	", ' ', ''), '-', ''), '.', ''), '(', ''), "                                               \
+	"')', '')"
 int ce_role_parse(const char *s, enum ce_role *role);
 
 /* The durable spool: an append-only file of records with a read position. */

@@ -22,7 +22,7 @@
 
 #include "store-db.h"
 
-#define MAX_PARAMS 24
+#define MAX_PARAMS 25
 #define TS(n)      "('epoch'::timestamptz + $" #n "::bigint * interval '1 microsecond')"
 #define EP(col)    "(extract(epoch FROM " col ") * 1000000)::bigint"
 
@@ -30,7 +30,7 @@ enum query {
 	Q_FIND,
 	Q_LIST,
 	Q_PARTS,
-	Q_PIN,
+	Q_NUMBER,
 	Q_CONF_INSERT,
 	Q_CONF_UPDATE,
 	Q_PART_INSERT,
@@ -47,14 +47,16 @@ enum query {
 	"id, access_number, room, title, pin, moderator_pin, " EP("starts_at") ", "           \
 	EP("ends_at") ", time_zone, early_join_s, early_alert_s, end_alert_s, end_grace_s, " \
 	"max_participants, record, record_file, announce_join, announce_count, "              \
-	"wait_for_moderator, end_with_moderator, muted_on_entry, language, options, cancelled"
-#define PART_COLS "id, conference_id, name, address, role, pin, dial_out"
+	"wait_for_moderator, end_with_moderator, muted_on_entry, language, options, cancelled, " \
+	"always_pin"
+#define CONF_NCOLS 25
+#define PART_COLS "id, conference_id, name, address, role, pin, dial_out, number"
 #define CONF_VALS                                                                          \
 	"$2, $3, $4, $5, $6, " TS(7) ", " TS(8) ", $9, $10, $11, $12, $13, $14, $15, $16, $17, " \
-	"$18, $19, $20, $21, $22, $23, $24"
+	"$18, $19, $20, $21, $22, $23, $24, $25"
 #define CONF_NEW_VALS                                                                     \
 	"$1, $2, $3, $4, $5, " TS(6) ", " TS(7) ", $8, $9, $10, $11, $12, $13, $14, $15, $16, " \
-	"$17, $18, $19, $20, $21, $22, $23"
+	"$17, $18, $19, $20, $21, $22, $23, $24"
 
 /*
  * How long before starts_at a conference is looked up: both windows clamped
@@ -71,23 +73,32 @@ static const char *const sql[Q_N] = {
 	[Q_LIST] = "SELECT " CONF_COLS " FROM conferences WHERE ends_at >= " TS(1)
 		   " AND starts_at <= " TS(2) " ORDER BY starts_at, id LIMIT 1000",
 	[Q_PARTS] = "SELECT " PART_COLS " FROM participants WHERE conference_id = $1 ORDER BY id",
-	[Q_PIN] = "SELECT " PART_COLS " FROM participants WHERE conference_id = $1 AND pin = $2"
-		  " ORDER BY id LIMIT 1",
+	/* the participant's columns renamed, so that CONF_COLS name the conference's */
+	[Q_NUMBER] = "SELECT " CONF_COLS ", p.* FROM conferences JOIN (SELECT id AS p_id,"
+		     " conference_id AS p_conference_id, name AS p_name, address AS p_address,"
+		     " role AS p_role, pin AS p_pin, dial_out AS p_dial_out, number AS p_number"
+		     " FROM participants WHERE " CE_STORE_NUMBER_SQL("number") " = $1) p"
+		     " ON p_conference_id = id WHERE NOT cancelled AND ends_at > " TS(2)
+		     " AND starts_at - LEAST(GREATEST(early_join_s, 0), " CE_STORE_WINDOW_MAX ")"
+		     " * interval '1 second' <= " TS(2)
+		     " ORDER BY starts_at DESC, id DESC, p_id LIMIT 64",
 	[Q_CONF_INSERT] = "INSERT INTO conferences (access_number, room, title, pin, moderator_pin,"
 			  " starts_at, ends_at, time_zone, early_join_s, early_alert_s, end_alert_s,"
 			  " end_grace_s, max_participants, record, record_file, announce_join,"
 			  " announce_count, wait_for_moderator, end_with_moderator, muted_on_entry,"
-			  " language, options, cancelled) VALUES (" CONF_NEW_VALS ") RETURNING id",
+			  " language, options, cancelled, always_pin) VALUES (" CONF_NEW_VALS ")"
+			  " RETURNING id",
 	[Q_CONF_UPDATE] = "UPDATE conferences SET (access_number, room, title, pin, moderator_pin,"
 			  " starts_at, ends_at, time_zone, early_join_s, early_alert_s, end_alert_s,"
 			  " end_grace_s, max_participants, record, record_file, announce_join,"
 			  " announce_count, wait_for_moderator, end_with_moderator, muted_on_entry,"
-			  " language, options, cancelled, updated_at) = (" CONF_VALS ", now())"
+			  " language, options, cancelled, always_pin, updated_at) = (" CONF_VALS
+			  ", now())"
 			  " WHERE id = $1 RETURNING id",
-	[Q_PART_INSERT] = "INSERT INTO participants (conference_id, name, address, role, pin, dial_out)"
-			  " VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+	[Q_PART_INSERT] = "INSERT INTO participants (conference_id, name, address, role, pin, dial_out,"
+			  " number) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
 	[Q_PART_UPDATE] = "UPDATE participants SET (conference_id, name, address, role, pin, "
-			  "dial_out) = ($2, $3, $4, $5, $6, $7) WHERE id = $1 RETURNING id",
+			  "dial_out, number) = ($2, $3, $4, $5, $6, $7, $8) WHERE id = $1 RETURNING id",
 	[Q_EVENT] = "INSERT INTO events (uuid, node, seq, at, kind, room, conference_id, leg,"
 		    " participant_id, caller, caller_name, detail, role, called, direction) VALUES"
 		    " ($1, $2, $3, " TS(4) ", $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -521,21 +532,24 @@ static struct ce_conference *row_conference(PGresult *res, int row)
 	c->language = col_s(res, row, i++);
 	c->options = col_s(res, row, i++);
 	c->cancelled = col_b(res, row, i++);
+	c->always_pin = col_b(res, row, i++);
 	return c;
 }
 
-static struct ce_participant *row_participant(PGresult *res, int row)
+/* A participant from PART_COLS starting at column @i. */
+static struct ce_participant *row_participant(PGresult *res, int row, int i)
 {
 	struct ce_participant *p = g_new0(struct ce_participant, 1);
 
-	p->id = col_x(res, row, 0);
-	p->conference_id = col_x(res, row, 1);
-	p->name = col_s(res, row, 2);
-	p->address = col_s(res, row, 3);
-	if (ce_role_parse(PQgetvalue(res, row, 4), &p->role) < 0)
+	p->id = col_x(res, row, i++);
+	p->conference_id = col_x(res, row, i++);
+	p->name = col_s(res, row, i++);
+	p->address = col_s(res, row, i++);
+	if (ce_role_parse(PQgetvalue(res, row, i++), &p->role) < 0)
 		p->role = CE_ROLE_PARTICIPANT;
-	p->pin = col_s(res, row, 5);
-	p->dial_out = col_b(res, row, 6);
+	p->pin = col_s(res, row, i++);
+	p->dial_out = col_b(res, row, i++);
+	p->number = col_s(res, row, i++);
 	return p;
 }
 
@@ -558,7 +572,7 @@ static int participants(
 	int r = run(db, q, p, &res, err);
 
 	for (int row = 0; r == 0 && row < PQntuples(res); row++)
-		g_ptr_array_add(out, row_participant(res, row));
+		g_ptr_array_add(out, row_participant(res, row, 0));
 	PQclear(res);
 	return r;
 }
@@ -592,18 +606,21 @@ static int db_list_participants(
 	return participants(db, Q_PARTS, &p, out, err);
 }
 
-static int db_find_pin(struct ce_db *db, gint64 conference_id, const char *pin,
-        struct ce_participant **pp, GError **err)
+static int db_find_number(struct ce_db *db, const char *number, gint64 now, GPtrArray *confs,
+        GPtrArray *parts, GError **err)
 {
-	GPtrArray *rows = g_ptr_array_new();
+	PGresult *res = NULL;
 	struct params p = {0};
 	int r;
 
-	p_x(&p, conference_id);
-	p_s(&p, pin);
-	r = participants(db, Q_PIN, &p, rows, err);
-	*pp = r == 0 && rows->len ? g_ptr_array_index(rows, 0) : NULL;
-	g_ptr_array_unref(rows);
+	p_s(&p, number);
+	p_x(&p, now);
+	r = run(db, Q_NUMBER, &p, &res, err);
+	for (int row = 0; r == 0 && row < PQntuples(res); row++) {
+		g_ptr_array_add(confs, row_conference(res, row));
+		g_ptr_array_add(parts, row_participant(res, row, CONF_NCOLS));
+	}
+	PQclear(res);
 	return r;
 }
 
@@ -654,6 +671,7 @@ static int db_put_conference(
 	p_s(&p, c->language);
 	p_s(&p, c->options);
 	p_b(&p, c->cancelled);
+	p_b(&p, c->always_pin);
 	*id = c->id;
 	return put(db, c->id ? Q_CONF_UPDATE : Q_CONF_INSERT, &p, id, err);
 }
@@ -671,6 +689,7 @@ static int db_put_participant(
 	p_s(&p, ce_role_name(pa->role));
 	p_s(&p, pa->pin);
 	p_b(&p, pa->dial_out);
+	p_s(&p, pa->number);
 	*id = pa->id;
 	return put(db, pa->id ? Q_PART_UPDATE : Q_PART_INSERT, &p, id, err);
 }
@@ -763,7 +782,7 @@ const struct ce_db_ops ce_db_pg_ops = {
         .find_conferences = db_find_conferences,
         .list_conferences = db_list_conferences,
         .list_participants = db_list_participants,
-        .find_pin = db_find_pin,
+        .find_number = db_find_number,
         .put_conference = db_put_conference,
         .put_participant = db_put_participant,
         .add_event = db_add_event,

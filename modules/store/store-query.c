@@ -29,6 +29,7 @@ struct job {
 	gint64 queued_at;
 	char *key;
 	char *pin;
+	char *number; /* the caller's, normalised (ce_store_number) */
 	gint64 now, from, to, id;
 	struct ce_conference *conf;
 	struct ce_participant *part;
@@ -68,6 +69,7 @@ static void job_free(gpointer data)
 		j->destroy(j->arg);
 	g_free(j->key);
 	g_free(j->pin);
+	g_free(j->number);
 	ce_conference_unref(j->conf);
 	ce_participant_free(j->part);
 	if (j->rows)
@@ -103,38 +105,70 @@ static gboolean job_done(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* Which conference, if any, the PIN opens, and as whom. */
+/*
+ * Whose personal PIN the caller's PIN (j->pin) is, among the participants
+ * of @open: every PIN is compared here, in constant time and all of them
+ * (no early exit), so neither an index nor the comparison tells how close
+ * a guess was.  *@pp gets a copy of the first one (by conference, then id),
+ * *@cp its conference; both stay NULL when it is nobody's.
+ */
+static int personal_pin(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *open,
+        struct ce_conference **cp, struct ce_participant **pp)
+{
+	GPtrArray *parts = g_ptr_array_new_with_free_func((GDestroyNotify)ce_participant_free);
+	int r = 0;
+
+	for (guint i = 0; r == 0 && i < open->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(open, i);
+
+		g_ptr_array_set_size(parts, 0);
+		r = st->ops->list_participants(db, c->id, parts, &j->error);
+		for (guint k = 0; r == 0 && k < parts->len; k++) {
+			struct ce_participant *p = g_ptr_array_index(parts, k);
+			bool equal = ce_store_pin_equal(j->pin, p->pin);
+
+			if (equal && !*pp) {
+				*pp = ce_participant_dup(p);
+				*cp = c;
+			}
+		}
+	}
+	g_ptr_array_unref(parts);
+	return r;
+}
+
+/* Which conference of @open, if any, the PIN opens, and as whom. */
 static int admit_pin(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *open)
 {
 	struct ce_admission *a = &j->adm;
+	struct ce_conference *opened = NULL;
 	bool any_pin = false;
+	int r;
 
 	for (guint i = 0; i < open->len; i++) {
 		struct ce_conference *c = g_ptr_array_index(open, i);
+		bool moderator = ce_store_pin_equal(j->pin, c->moderator_pin);
+		bool participant = ce_store_pin_equal(j->pin, c->pin);
+
 		any_pin |= c->pin != NULL;
-		if (ce_store_pin_equal(j->pin, c->moderator_pin))
-			a->role = CE_ROLE_MODERATOR;
-		else if (!ce_store_pin_equal(j->pin, c->pin))
-			continue;
-		a->conference = ce_conference_ref(c);
-		return 0;
-	}
-	for (guint i = 0; j->pin && i < open->len; i++) {
-		struct ce_conference *c = g_ptr_array_index(open, i);
-		int r = st->ops->find_pin(db, c->id, j->pin, &a->participant, &j->error);
-		if (r < 0)
-			return r;
-		if (a->participant) {
-			a->role = a->participant->role;
-			a->conference = ce_conference_ref(c);
-			return 0;
+		if (!opened && (moderator || participant)) {
+			opened = c;
+			a->role = moderator ? CE_ROLE_MODERATOR : CE_ROLE_PARTICIPANT;
 		}
 	}
-	for (guint i = 0; !any_pin && i < open->len; i++) {
-		a->conference = ce_conference_ref(g_ptr_array_index(open, i));
-		return 0;
+	if (!opened && j->pin) {
+		r = personal_pin(st, db, j, open, &opened, &a->participant);
+		if (r < 0)
+			return r;
+		if (a->participant)
+			a->role = a->participant->role;
 	}
-	a->result = j->pin && *j->pin ? CE_ADMIT_BAD_PIN : CE_ADMIT_PIN_REQUIRED;
+	if (!opened && !any_pin && open->len)
+		opened = g_ptr_array_index(open, 0);
+	if (opened)
+		a->conference = ce_conference_ref(opened);
+	else
+		a->result = j->pin ? CE_ADMIT_BAD_PIN : CE_ADMIT_PIN_REQUIRED;
 	return 0;
 }
 
@@ -165,22 +199,94 @@ static enum ce_admit_result classify(
 	return ended ? CE_ADMIT_ENDED : CE_ADMIT_NO_CONFERENCE;
 }
 
+/*
+ * The participant the caller's number names (*@pp, in *@cp): the first of
+ * @found (latest start first) whose conference is open and, with a key, one
+ * of @open (the key's open conferences).
+ */
+static void recognise(struct job *j, GPtrArray *found, GPtrArray *parts, GPtrArray *open,
+        struct ce_conference **cp, struct ce_participant **pp)
+{
+	for (guint i = 0; i < found->len; i++) {
+		struct ce_conference *c = g_ptr_array_index(found, i);
+		bool in_open = !j->key;
+
+		for (guint k = 0; !in_open && k < open->len; k++)
+			in_open = ((struct ce_conference *)g_ptr_array_index(open, k))->id == c->id;
+		if (in_open && ce_conference_state(c, j->now) == CE_CONF_OPEN && !c->cancelled) {
+			*cp = c;
+			*pp = g_ptr_array_index(parts, i);
+			return;
+		}
+	}
+}
+
+/*
+ * Admission of a caller who gave no PIN but was recognised as @p of @c:
+ * in as that participant, unless @c asks everybody for its PIN.
+ */
+static void admit_known(struct job *j, struct ce_conference *c, struct ce_participant *p)
+{
+	struct ce_admission *a = &j->adm;
+
+	a->conference = ce_conference_ref(c);
+	if (c->always_pin && c->pin) {
+		a->result = CE_ADMIT_PIN_REQUIRED;
+		return;
+	}
+	a->participant = ce_participant_dup(p);
+	a->role = p->role;
+}
+
+static int admit_with(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows,
+        GPtrArray *found, GPtrArray *parts)
+{
+	GPtrArray *open = g_ptr_array_new();
+	struct ce_conference *next = NULL, *known = NULL;
+	struct ce_participant *who = NULL;
+	int r = 0;
+
+	if (j->key)
+		j->adm.result = classify(rows, j->now, open, &next);
+	recognise(j, found, parts, open, &known, &who);
+	if (!j->key && known)
+		g_ptr_array_add(open, known);
+	if (!j->key)
+		j->adm.result = open->len ? CE_ADMIT_OK : CE_ADMIT_NO_CONFERENCE;
+	if (j->adm.result != CE_ADMIT_OK) {
+		if (next)
+			j->adm.conference = ce_conference_ref(next);
+	} else if (!j->pin && known) {
+		admit_known(j, known, who);
+	} else {
+		r = admit_pin(st, db, j, open);
+	}
+	/* a PIN that opened the caller's own conference: in as that participant */
+	if (r == 0 && j->pin && known && !j->adm.participant && j->adm.conference &&
+	        j->adm.conference->id == known->id) {
+		j->adm.participant = ce_participant_dup(who);
+		if (j->adm.role != CE_ROLE_MODERATOR)
+			j->adm.role = who->role;
+	}
+	g_ptr_array_unref(open);
+	return r;
+}
+
 static int run_admit(struct ce_store *st, struct ce_db *db, struct job *j)
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
-	GPtrArray *open = g_ptr_array_new();
-	struct ce_conference *next = NULL;
-	int r = st->ops->find_conferences(db, j->key, j->now, rows, &j->error);
+	GPtrArray *found = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
+	GPtrArray *parts = g_ptr_array_new_with_free_func((GDestroyNotify)ce_participant_free);
+	int r = 0;
 
-	if (r < 0)
-		goto out;
-	j->adm.result = classify(rows, j->now, open, &next);
-	if (j->adm.result == CE_ADMIT_OK)
-		r = admit_pin(st, db, j, open);
-	else if (next)
-		j->adm.conference = ce_conference_ref(next);
-out:
-	g_ptr_array_unref(open);
+	if (j->key)
+		r = st->ops->find_conferences(db, j->key, j->now, rows, &j->error);
+	if (r == 0 && j->number)
+		r = st->ops->find_number(db, j->number, j->now, found, parts, &j->error);
+	if (r == 0)
+		r = admit_with(st, db, j, rows, found, parts);
+	g_ptr_array_unref(parts);
+	g_ptr_array_unref(found);
 	g_ptr_array_unref(rows);
 	return r;
 }
@@ -407,20 +513,37 @@ int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
  *
  * @pin may be NULL (not asked yet): CE_ADMIT_PIN_REQUIRED then says to ask.
  * A moderator PIN, the conference PIN or a participant's personal PIN
- * admits during the early-join window and until ends_at.  The room's
- * capacity is the caller's to check (max_participants).  @cb always runs,
- * with CE_ADMIT_UNAVAILABLE when the database cannot answer in time.
+ * admits during the early-join window and until ends_at.
+ *
+ * @caller is the caller's number (NULL: unknown).  Without a PIN, a caller
+ * whose number is a participant's number (both without spaces, '-', '.',
+ * '(' and ')', then exactly equal; see ce_store_number()) in an open
+ * conference under @key is admitted as that participant, with its role;
+ * when that conference has always_pin (and a PIN), the answer is
+ * CE_ADMIT_PIN_REQUIRED with adm.conference set.  A PIN, when given,
+ * decides as without a number; one that opens the caller's own conference
+ * admits as that participant (the moderator PIN as moderator).
+ *
+ * @key NULL or "" looks the number up in every conference open now (the
+ * lobby's "recognise me"): the one that started most recently (then the
+ * one scheduled last, the higher id), CE_ADMIT_NO_CONFERENCE when none; a
+ * PIN is checked against that conference.
+ *
+ * The room's capacity is the caller's to check (max_participants).  @cb
+ * always runs, with CE_ADMIT_UNAVAILABLE when the database cannot answer
+ * in time.
  */
-int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64 now,
-        ce_store_admit_h *cb, void *arg, GDestroyNotify destroy)
+int ce_store_admit(struct ce_store *st, const char *key, const char *pin, const char *caller,
+        gint64 now, ce_store_admit_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
-	if (!st || !key || !cb)
+	if (!st || !cb)
 		return -EINVAL;
 	j = job_new(JOB_ADMIT, false);
-	j->key = ce_store_text(key);
+	j->key = key && *key ? ce_store_text(key) : NULL;
 	j->pin = pin && *pin ? ce_store_text(pin) : NULL;
+	j->number = ce_store_number(caller);
 	j->now = CLAMP(now, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }
@@ -450,7 +573,12 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, 
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }
 
-/** ce_store_put_participant() - insert (@p->id 0) or update an invited participant */
+/**
+ * ce_store_put_participant() - insert (@p->id 0) or update an invited participant
+ *
+ * Returns -ERANGE for a number longer than CE_STORE_NUMBER_MAX, -EINVAL
+ * without a conference; otherwise @cb gets the row id or the error.
+ */
 int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,
         void *arg, GDestroyNotify destroy)
 {
@@ -458,6 +586,8 @@ int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p
 
 	if (!st || !p || !p->conference_id || !cb)
 		return -EINVAL;
+	if (p->number && strlen(p->number) > CE_STORE_NUMBER_MAX)
+		return -ERANGE;
 	j = job_new(JOB_PUT_PART, false);
 	j->part = ce_participant_dup(p);
 	return submit(st, j, (void (*)(void))cb, arg, destroy);

@@ -99,6 +99,32 @@ bool ce_store_pin_equal(const char *a, const char *b)
 	return d == 0 && la == lb;
 }
 
+/**
+ * ce_store_number() - a caller's number as matched against participants' numbers
+ *
+ * Drops spaces, '-', '.', '(' and ')' (as CE_STORE_NUMBER_SQL does to the
+ * stored side); nothing else is rewritten, so "+4930..." and "004930..."
+ * stay different numbers.  NULL for NULL, for a number longer than
+ * CE_STORE_NUMBER_MAX bytes (never looked up) and for one that is empty
+ * once normalised.
+ */
+char *ce_store_number(const char *s)
+{
+	GString *n;
+	char *t = NULL;
+
+	if (!s || strlen(s) > CE_STORE_NUMBER_MAX)
+		return NULL;
+	n = g_string_new(NULL);
+	for (; *s; s++)
+		if (!strchr(" -.()", *s))
+			g_string_append_c(n, *s);
+	if (n->len)
+		t = ce_store_text(n->str);
+	g_string_free(n, TRUE);
+	return t;
+}
+
 static void conference_clear(gpointer p)
 {
 	struct ce_conference *c = p;
@@ -182,6 +208,7 @@ void ce_participant_free(struct ce_participant *p)
 	g_free(p->name);
 	g_free(p->address);
 	g_free(p->pin);
+	g_free(p->number);
 	g_free(p);
 }
 
@@ -194,6 +221,7 @@ struct ce_participant *ce_participant_dup(const struct ce_participant *p)
 	d->name = ce_store_text(p->name);
 	d->address = ce_store_text(p->address);
 	d->pin = ce_store_text(p->pin);
+	d->number = ce_store_text(p->number);
 	return d;
 }
 

@@ -19,8 +19,9 @@ struct ce_db {
 	"id, access_number, room, title, pin, moderator_pin, starts_at, ends_at, time_zone, "      \
 	"early_join_s, early_alert_s, end_alert_s, end_grace_s, max_participants, record, "        \
 	"record_file, announce_join, announce_count, wait_for_moderator, "                         \
-	"end_with_moderator, muted_on_entry, language, options, cancelled"
-#define PART_COLS "id, conference_id, name, address, role, pin, dial_out"
+	"end_with_moderator, muted_on_entry, language, options, cancelled, always_pin"
+#define CONF_NCOLS 25
+#define PART_COLS  "id, conference_id, name, address, role, pin, dial_out, number"
 
 /* Maps an SQLite result code to the store's errno convention and a message. */
 static int fail(struct ce_db *db, int rc, GError **err, const char *what)
@@ -176,22 +177,30 @@ static gpointer row_conference(sqlite3_stmt *st)
 	c->language = col_s(st, i++);
 	c->options = col_s(st, i++);
 	c->cancelled = sqlite3_column_int(st, i++) != 0;
+	c->always_pin = sqlite3_column_int(st, i++) != 0;
 	return c;
+}
+
+/* A participant from PART_COLS starting at column @i. */
+static struct ce_participant *participant_at(sqlite3_stmt *st, int i)
+{
+	struct ce_participant *p = g_new0(struct ce_participant, 1);
+
+	p->id = sqlite3_column_int64(st, i++);
+	p->conference_id = sqlite3_column_int64(st, i++);
+	p->name = col_s(st, i++);
+	p->address = col_s(st, i++);
+	if (ce_role_parse((const char *)sqlite3_column_text(st, i++), &p->role) < 0)
+		p->role = CE_ROLE_PARTICIPANT;
+	p->pin = col_s(st, i++);
+	p->dial_out = sqlite3_column_int(st, i++) != 0;
+	p->number = col_s(st, i++);
+	return p;
 }
 
 static gpointer row_participant(sqlite3_stmt *st)
 {
-	struct ce_participant *p = g_new0(struct ce_participant, 1);
-
-	p->id = sqlite3_column_int64(st, 0);
-	p->conference_id = sqlite3_column_int64(st, 1);
-	p->name = col_s(st, 2);
-	p->address = col_s(st, 3);
-	if (ce_role_parse((const char *)sqlite3_column_text(st, 4), &p->role) < 0)
-		p->role = CE_ROLE_PARTICIPANT;
-	p->pin = col_s(st, 5);
-	p->dial_out = sqlite3_column_int(st, 6) != 0;
-	return p;
+	return participant_at(st, 0);
 }
 
 /* Steps @st to the end, handing each row to @row (may be NULL). */
@@ -393,28 +402,33 @@ static int db_list_participants(
 	return run(db, st, out, row_participant, err);
 }
 
-static int db_find_pin(struct ce_db *db, gint64 conference_id, const char *pin,
-        struct ce_participant **pp, GError **err)
+/* The conference's columns, then the participant's (PART_COLS, renamed so they do not clash). */
+static int db_find_number(struct ce_db *db, const char *number, gint64 now, GPtrArray *confs,
+        GPtrArray *parts, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-	        "SELECT " PART_COLS " FROM participants WHERE conference_id = ?1 AND pin = ?2"
-	        " ORDER BY id LIMIT 1",
+	        "SELECT " CONF_COLS ", p.* FROM conferences JOIN (SELECT id AS p_id,"
+	        " conference_id AS p_conference_id, name AS p_name, address AS p_address,"
+	        " role AS p_role, pin AS p_pin, dial_out AS p_dial_out, number AS p_number"
+	        " FROM participants WHERE " CE_STORE_NUMBER_SQL(
+	                "number") " = ?1) p"
+	                          " ON p_conference_id = id WHERE NOT cancelled AND ends_at > ?2"
+	                          " AND starts_at - MIN(MAX(early_join_s, 0), " CE_STORE_WINDOW_MAX
+	                          ") * 1000000 <= ?2"
+	                          " ORDER BY starts_at DESC, id DESC, p_id LIMIT 64",
 	        err);
-	GPtrArray *rows = g_ptr_array_new();
-	int r;
+	int rc, r;
 
-	*pp = NULL;
-	if (!st) {
-		r = -EIO;
-		goto out;
+	if (!st)
+		return -EIO;
+	bind_s(st, 1, number);
+	sqlite3_bind_int64(st, 2, now);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		g_ptr_array_add(confs, row_conference(st));
+		g_ptr_array_add(parts, participant_at(st, CONF_NCOLS));
 	}
-	sqlite3_bind_int64(st, 1, conference_id);
-	bind_s(st, 2, pin);
-	r = run(db, st, rows, row_participant, err);
-	if (r == 0 && rows->len)
-		*pp = g_ptr_array_index(rows, 0);
-out:
-	g_ptr_array_unref(rows);
+	r = rc == SQLITE_DONE ? 0 : fail(db, rc, err, "query");
+	sqlite3_reset(st);
 	return r;
 }
 
@@ -424,7 +438,7 @@ out:
 	"early_alert_s = ?11, end_alert_s = ?12, end_grace_s = ?13, max_participants = ?14, "      \
 	"record = ?15, record_file = ?16, announce_join = ?17, announce_count = ?18, "             \
 	"wait_for_moderator = ?19, end_with_moderator = ?20, muted_on_entry = ?21, "               \
-	"language = ?22, options = ?23, cancelled = ?24"
+	"language = ?22, options = ?23, cancelled = ?24, always_pin = ?25"
 
 static void bind_conference(sqlite3_stmt *st, const struct ce_conference *c)
 {
@@ -453,6 +467,7 @@ static void bind_conference(sqlite3_stmt *st, const struct ce_conference *c)
 	bind_s(st, i++, c->language);
 	bind_s(st, i++, c->options);
 	sqlite3_bind_int(st, i++, c->cancelled);
+	sqlite3_bind_int(st, i++, c->always_pin);
 }
 
 /* Runs an INSERT or UPDATE; *@id gets the new row id, -ENOENT when nothing changed. */
@@ -486,9 +501,9 @@ static int db_put_conference(
 		        " moderator_pin, starts_at, ends_at, time_zone, early_join_s,"
 		        " early_alert_s, end_alert_s, end_grace_s, max_participants, record,"
 		        " record_file, announce_join, announce_count, wait_for_moderator,"
-		        " end_with_moderator, muted_on_entry, language, options, cancelled)"
-		        " VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-		        " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+		        " end_with_moderator, muted_on_entry, language, options, cancelled,"
+		        " always_pin) VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		        " ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
 		        err);
 	if (!st)
 		return -EIO;
@@ -507,12 +522,12 @@ static int db_put_participant(
 	if (p->id)
 		st = stmt(db,
 		        "UPDATE participants SET conference_id = ?2, name = ?3, address = ?4,"
-		        " role = ?5, pin = ?6, dial_out = ?7 WHERE id = ?1",
+		        " role = ?5, pin = ?6, dial_out = ?7, number = ?8 WHERE id = ?1",
 		        err);
 	else
 		st = stmt(db,
 		        "INSERT INTO participants (conference_id, name, address, role, pin,"
-		        " dial_out) VALUES (?2, ?3, ?4, ?5, ?6, ?7)",
+		        " dial_out, number) VALUES (?2, ?3, ?4, ?5, ?6, ?7, ?8)",
 		        err);
 	if (!st)
 		return -EIO;
@@ -524,6 +539,7 @@ static int db_put_participant(
 	bind_s(st, 5, ce_role_name(p->role));
 	bind_s(st, 6, p->pin);
 	sqlite3_bind_int(st, 7, p->dial_out);
+	bind_s(st, 8, p->number);
 	*id = p->id;
 	return put(db, st, id, err);
 }
@@ -634,7 +650,7 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .find_conferences = db_find_conferences,
         .list_conferences = db_list_conferences,
         .list_participants = db_list_participants,
-        .find_pin = db_find_pin,
+        .find_number = db_find_number,
         .put_conference = db_put_conference,
         .put_participant = db_put_participant,
         .add_event = db_add_event,

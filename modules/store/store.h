@@ -72,6 +72,8 @@ struct ce_store_options {
 #define CE_STORE_ROOM_MAX   1024
 #define CE_STORE_ACCESS_MAX 256
 #define CE_STORE_UUID_MAX   128
+/* A participant's number, and a caller's number looked up, at most this long. */
+#define CE_STORE_NUMBER_MAX 64
 
 /* Valid range of every time the store accepts: years 1 to 9999. */
 #define CE_STORE_TIME_MIN (-62135596800LL * G_USEC_PER_SEC)
@@ -111,6 +113,7 @@ struct ce_conference {
 	char *language;
 	char *options;
 	bool cancelled;
+	bool always_pin; /* every caller keys in the PIN, even one recognised by number */
 };
 
 /* Where a conference stands at a given time. */
@@ -136,6 +139,7 @@ struct ce_participant {
 	enum ce_role role;
 	char *pin; /* personal PIN, or NULL */
 	bool dial_out;
+	char *number; /* the number this person calls from (recognised), or NULL */
 };
 
 void ce_participant_free(struct ce_participant *p);
@@ -219,10 +223,12 @@ const char *ce_admit_result_name(enum ce_admit_result r);
 
 struct ce_admission {
 	enum ce_admit_result result;
-	const char *reason;               /* text for logs and "reason=" */
-	struct ce_conference *conference; /* for OK and NOT_STARTED, else NULL */
+	const char *reason; /* text for logs and "reason=" */
+	/* for OK and NOT_STARTED, and for PIN_REQUIRED of a recognised caller whose
+	 * conference has always_pin (the PIN to ask for is its); else NULL */
+	struct ce_conference *conference;
 	enum ce_role role;
-	struct ce_participant *participant; /* matched personal PIN, or NULL */
+	struct ce_participant *participant; /* by personal PIN or caller number, or NULL */
 };
 
 /* Callbacks: run on the store's main context; @err is 0 or a negative errno. */
@@ -242,8 +248,8 @@ int ce_store_list_conferences(struct ce_store *st, gint64 from, gint64 to,
         ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_list_participants(struct ce_store *st, gint64 conference_id,
         ce_store_participants_h *cb, void *arg, GDestroyNotify destroy);
-int ce_store_admit(struct ce_store *st, const char *key, const char *pin, gint64 now,
-        ce_store_admit_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_admit(struct ce_store *st, const char *key, const char *pin, const char *caller,
+        gint64 now, ce_store_admit_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
         void *arg, GDestroyNotify destroy);
 int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,

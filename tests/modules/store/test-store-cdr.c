@@ -1,5 +1,5 @@
-/* test-store-cdr.c - CDR billid and participant identity on SQLite and PostgreSQL: migrations
- * on a database with data, round trips, replay of spool records written before them */
+/* test-store-cdr.c - CDR billid, participant identity and caller recognition on SQLite and
+ * PostgreSQL: migrations on a database with data, round trips, replay of old spool records */
 #include <errno.h>
 #include <string.h>
 #include <glib/gstdio.h>
@@ -358,6 +358,60 @@ static void test_migrate_identity(struct fx *f, gconstpointer data)
 	        !=, 0);
 }
 
+/* A database at 003 (an engine from before recognition), with a schedule, migrates to 004. */
+static void test_migrate_recognition(struct fx *f, gconstpointer data)
+{
+	const char *start =
+	        f->backend == CE_STORE_SQLITE ? "1795424400000000" : "'2026-11-23 09:00:00+00'";
+	const char *end =
+	        f->backend == CE_STORE_SQLITE ? "1795428000000000" : "'2026-11-23 10:00:00+00'";
+	struct ce_participant p = {.name = "Bob", .number = "+49 30 123"};
+	char *sql;
+
+	if (f->skip)
+		return;
+	g_assert_cmpint(last_version(f), >=, 4);
+	g_assert_cmpint(migrations(f)[2].version, ==, 3);
+	wipe(f);
+	for (int i = 0; i < 3; i++)
+		fx_exec(f, migrations(f)[i].sql);
+	sql = g_strdup_printf(
+	        "INSERT INTO conferences (access_number, room, pin, starts_at, ends_at) VALUES"
+	        " ('800', 'board', '1234', %s, %s);"
+	        "INSERT INTO participants (conference_id, name, role, pin) VALUES"
+	        " (1, 'Ann', 'moderator', '55555')",
+	        start, end);
+	fx_exec(f, sql);
+	g_free(sql);
+	g_assert_cmpint(fx_query_int(f, "SELECT max(version) FROM schema_migrations"), ==, 3);
+
+	reopen(f);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT max(version) FROM schema_migrations"), ==, last_version(f));
+	/* the rows from before are there: nobody recognised, nobody always asked */
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM conferences WHERE room = 'board' AND"
+	                                " pin = '1234' AND NOT always_pin"),
+	        ==, 1);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM participants WHERE name = 'Ann' AND"
+	                                " role = 'moderator' AND pin = '55555' AND number IS NULL"),
+	        ==, 1);
+	/* new rows carry a number */
+	p.conference_id = 1;
+	fx_put_participant(f, &p);
+	g_assert_cmpint(fx_query_int(f, "SELECT count(*) FROM participants WHERE name = 'Bob' AND"
+	                                " number = '+49 30 123'"),
+	        ==, 1);
+	/* plain SQL that leaves always_pin out gets 0; NULL is refused */
+	sql = g_strdup_printf(
+	        "INSERT INTO conferences (room, starts_at, ends_at) VALUES ('plain', %s, %s)",
+	        start, end);
+	fx_exec(f, sql);
+	g_free(sql);
+	g_assert_cmpint(
+	        fx_query_int(f, "SELECT count(*) FROM conferences WHERE NOT always_pin"), ==, 2);
+	g_assert_cmpint(fx_try_exec(f, "UPDATE conferences SET always_pin = NULL"), !=, 0);
+}
+
 /* role, called and direction go in as given; a direction that is neither in nor out is NULL. */
 static void test_identity_round_trip(struct fx *f, gconstpointer data)
 {
@@ -462,5 +516,6 @@ int main(int argc, char **argv)
 	fx_add_tests("old-spool-replay", test_old_spool_replay);
 	fx_add_tests("migrate-002-003-with-data", test_migrate_identity);
 	fx_add_tests("identity-round-trip", test_identity_round_trip);
+	fx_add_tests("migrate-003-004-with-data", test_migrate_recognition);
 	return g_test_run();
 }

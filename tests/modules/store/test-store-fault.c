@@ -115,7 +115,8 @@ static void schedule(struct fx *f)
 	ce_conference_unref(c);
 	for (int i = 0; i < 2 * (int)f->opt.workers; i++) {
 		w.done = false;
-		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+		g_assert_cmpint(
+		        ce_store_admit(f->st, "800", "1", NULL, T0, admit_done, &w, NULL), ==, 0);
 		fx_wait(f, &w.done);
 		g_assert_cmpint(w.result, ==, CE_ADMIT_OK);
 	}
@@ -135,7 +136,7 @@ static void test_pg_restart(struct fx *f, gconstpointer data)
 	shell("CE_TEST_PG_STOP");
 	extra = wait_down(f);
 	/* admission answers at once, with a reason */
-	g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+	g_assert_cmpint(ce_store_admit(f->st, "800", "1", NULL, T0, admit_done, &w, NULL), ==, 0);
 	fx_wait(f, &w.done);
 	g_assert_cmpint(w.result, ==, CE_ADMIT_UNAVAILABLE);
 	for (int i = N_RECORDS / 3; i < N_RECORDS; i++) {
@@ -150,7 +151,8 @@ static void test_pg_restart(struct fx *f, gconstpointer data)
 	/* workers whose connections died with the server answer at once */
 	for (int i = 0; i < 2 * (int)f->opt.workers; i++) {
 		w.done = false;
-		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+		g_assert_cmpint(
+		        ce_store_admit(f->st, "800", "1", NULL, T0, admit_done, &w, NULL), ==, 0);
 		fx_wait(f, &w.done);
 		g_assert_cmpint(w.result, ==, CE_ADMIT_OK);
 	}
@@ -230,7 +232,8 @@ static void test_bounded_query(struct fx *f, gconstpointer data)
 		        sqlite3_exec(sq, "BEGIN EXCLUSIVE", NULL, NULL, NULL), ==, SQLITE_OK);
 	}
 	if (locker) {
-		g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+		g_assert_cmpint(
+		        ce_store_admit(f->st, "800", "1", NULL, T0, admit_done, &w, NULL), ==, 0);
 		fx_wait(f, &w.done);
 		g_assert_cmpint(w.result, ==, CE_ADMIT_UNAVAILABLE);
 		PQfinish(locker);
@@ -247,7 +250,7 @@ static void test_bounded_query(struct fx *f, gconstpointer data)
 	}
 	/* and the store works again afterwards */
 	w.done = false;
-	g_assert_cmpint(ce_store_admit(f->st, "800", "1", T0, admit_done, &w, NULL), ==, 0);
+	g_assert_cmpint(ce_store_admit(f->st, "800", "1", NULL, T0, admit_done, &w, NULL), ==, 0);
 	fx_wait(f, &w.done);
 	g_assert_cmpint(w.result, ==, CE_ADMIT_NO_CONFERENCE);
 }

@@ -60,16 +60,23 @@ static void admit_done(const struct ce_admission *a, void *arg)
 	w->done = true;
 }
 
-static enum ce_admit_result admit(
-        struct fx *f, const char *key, const char *pin, gint64 now, struct admit_wait *w)
+/* Admission of a caller calling from @caller (NULL: an unknown number). */
+static enum ce_admit_result admit_from(struct fx *f, const char *key, const char *pin,
+        const char *caller, gint64 now, struct admit_wait *w)
 {
 	memset(w, 0, sizeof(*w));
-	g_assert_cmpint(ce_store_admit(f->st, key, pin, now, admit_done, w, NULL), ==, 0);
+	g_assert_cmpint(ce_store_admit(f->st, key, pin, caller, now, admit_done, w, NULL), ==, 0);
 	fx_wait(f, &w->done);
 	g_assert_nonnull(w->reason);
 	g_free(w->reason);
 	w->reason = NULL;
 	return w->result;
+}
+
+static enum ce_admit_result admit(
+        struct fx *f, const char *key, const char *pin, gint64 now, struct admit_wait *w)
+{
+	return admit_from(f, key, pin, NULL, now, w);
 }
 
 struct find_wait {
@@ -512,6 +519,295 @@ out:
 	g_free(pin);
 }
 
+/* The caller from @caller gets into @conference_id as @participant_id (0: nobody) with @role. */
+static void admitted(struct fx *f, const char *key, const char *pin, const char *caller, gint64 now,
+        gint64 conference_id, gint64 participant_id, enum ce_role role)
+{
+	struct admit_wait w;
+
+	g_assert_cmpint(admit_from(f, key, pin, caller, now, &w), ==, CE_ADMIT_OK);
+	g_assert_cmpint(w.conference_id, ==, conference_id);
+	g_assert_cmpint(w.participant_id, ==, participant_id);
+	g_assert_cmpint(w.role, ==, role);
+}
+
+/* A caller whose number is a participant's goes in without a PIN, as that participant. */
+static void test_recognise_by_key(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *a = meeting("800", "a", T0), *b = meeting("800", "b", T0);
+	struct ce_participant ann = {
+	        .name = "Ann", .role = CE_ROLE_MODERATOR, .number = "+49 30 123-456"};
+	struct ce_participant bob = {
+	        .name = "Bob", .role = CE_ROLE_LISTENER, .number = "555 0100", .pin = "24680"};
+	struct admit_wait w;
+	gint64 ida, idb, idann, idbob;
+
+	if (f->skip)
+		goto out;
+	g_free(b->pin);
+	b->pin = g_strdup("5678");
+	ida = fx_put_conference(f, a);
+	idb = fx_put_conference(f, b);
+	ann.conference_id = ida;
+	idann = fx_put_participant(f, &ann);
+	bob.conference_id = idb;
+	idbob = fx_put_participant(f, &bob);
+	admitted(f, "800", NULL, "+4930123456", T0, ida, idann, CE_ROLE_MODERATOR);
+	/* by room as well; an empty PIN is no PIN */
+	admitted(f, "b", "", "5550100", T0, idb, idbob, CE_ROLE_LISTENER);
+	/* a number invited to another conference is not recognised in this one */
+	g_assert_cmpint(admit_from(f, "a", NULL, "5550100", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(w.conference_id, ==, 0);
+	/* unknown numbers, and none at all: asked for the PIN as before */
+	g_assert_cmpint(
+	        admit_from(f, "800", NULL, "+4930123457", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(admit_from(f, "800", NULL, "", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(admit_from(f, "800", NULL, NULL, T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	/* only while the conference is open */
+	g_assert_cmpint(admit_from(f, "800", NULL, "+4930123456", T0 - 30 * MIN_US, &w), ==,
+	        CE_ADMIT_NOT_STARTED);
+	g_assert_cmpint(
+	        admit_from(f, "800", NULL, "+4930123456", T0 + HOUR, &w), ==, CE_ADMIT_ENDED);
+	/* a PIN, when given, decides: a wrong one stays wrong from a known number */
+	g_assert_cmpint(admit_from(f, "800", "1111", "+4930123456", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(w.participant_id, ==, 0);
+	g_assert_cmpint(w.conference_id, ==, 0);
+	/* the conference's PIN from a known number admits as that person */
+	admitted(f, "800", "1234", "+4930123456", T0, ida, idann, CE_ROLE_MODERATOR);
+	/* another conference's PIN from that number: that conference, as anybody */
+	admitted(f, "800", "5678", "+4930123456", T0, idb, 0, CE_ROLE_PARTICIPANT);
+	/* Bob's personal PIN keyed on Ann's phone: Bob */
+	admitted(f, "800", "24680", "+4930123456", T0, idb, idbob, CE_ROLE_LISTENER);
+	/* a cancelled conference recognises nobody */
+	a->id = ida;
+	a->cancelled = true;
+	fx_put_conference(f, a);
+	g_assert_cmpint(admit_from(f, "a", NULL, "+4930123456", T0, &w), ==, CE_ADMIT_CANCELLED);
+	g_assert_cmpint(
+	        admit_from(f, "800", NULL, "+4930123456", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+out:
+	ce_conference_unref(a);
+	ce_conference_unref(b);
+}
+
+/* No conference number keyed (the lobby's "recognise me"): every conference open now. */
+static void test_recognise_anywhere(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *early = meeting("800", "early", T0 - 30 * MIN_US);
+	struct ce_conference *late = meeting("801", "late", T0 - 10 * MIN_US);
+	struct ce_conference *twin = meeting("802", "twin", T0 - 10 * MIN_US);
+	struct ce_conference *tomorrow = meeting("803", "tomorrow", T0 + 24 * HOUR);
+	struct ce_participant p = {.name = "Ann", .role = CE_ROLE_MODERATOR, .number = "030 1234"};
+	struct admit_wait w;
+	gint64 idearly, idlate, idtwin, idtomorrow, p1, p2, p3, p4;
+
+	if (f->skip)
+		goto out;
+	p.conference_id = idearly = fx_put_conference(f, early);
+	p1 = fx_put_participant(f, &p);
+	admitted(f, NULL, NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, "", NULL, "030-1234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	/* nothing open now for this number, or no number at all */
+	g_assert_cmpint(admit_from(f, NULL, NULL, "0301235", T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(admit_from(f, NULL, NULL, NULL, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(admit_from(f, "", "1234", NULL, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	g_assert_cmpint(
+	        admit_from(f, NULL, NULL, "0301234", T0 + HOUR, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	/* invited tomorrow too: today's now, tomorrow's then */
+	p.conference_id = idtomorrow = fx_put_conference(f, tomorrow);
+	p.role = CE_ROLE_PARTICIPANT;
+	p4 = fx_put_participant(f, &p);
+	admitted(f, NULL, NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	admitted(f, NULL, NULL, "0301234", T0 + 24 * HOUR, idtomorrow, p4, CE_ROLE_PARTICIPANT);
+	/* several open now: the one that started most recently */
+	p.conference_id = idlate = fx_put_conference(f, late);
+	p.role = CE_ROLE_LISTENER;
+	p2 = fx_put_participant(f, &p);
+	admitted(f, NULL, NULL, "0301234", T0, idlate, p2, CE_ROLE_LISTENER);
+	/* ... and of two that started together, the one scheduled last */
+	p.conference_id = idtwin = fx_put_conference(f, twin);
+	p3 = fx_put_participant(f, &p);
+	admitted(f, NULL, NULL, "0301234", T0, idtwin, p3, CE_ROLE_LISTENER);
+	/* with a key, the key's conference, whatever else is open */
+	admitted(f, "800", NULL, "0301234", T0, idearly, p1, CE_ROLE_MODERATOR);
+	/* a PIN is checked against the recognised conference */
+	admitted(f, NULL, "1234", "0301234", T0, idtwin, p3, CE_ROLE_LISTENER);
+	admitted(f, NULL, "9999", "0301234", T0, idtwin, p3, CE_ROLE_MODERATOR);
+	g_assert_cmpint(admit_from(f, NULL, "4321", "0301234", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(w.conference_id, ==, 0);
+	/* cancelled ones are passed over */
+	twin->id = idtwin;
+	twin->cancelled = true;
+	fx_put_conference(f, twin);
+	admitted(f, NULL, NULL, "0301234", T0, idlate, p2, CE_ROLE_LISTENER);
+	/* the early one has ended, the late one runs */
+	admitted(f, NULL, NULL, "0301234", T0 + 40 * MIN_US, idlate, p2, CE_ROLE_LISTENER);
+out:
+	ce_conference_unref(early);
+	ce_conference_unref(late);
+	ce_conference_unref(twin);
+	ce_conference_unref(tomorrow);
+}
+
+/* always_pin: a recognised caller is still asked for the PIN, and is then that person. */
+static void test_always_pin(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *c = meeting("800", "board", T0);
+	struct ce_conference *nopin = meeting("900", "free", T0 - MIN_US);
+	struct ce_participant p = {.name = "Ann", .role = CE_ROLE_MODERATOR, .number = "555-0100"};
+	struct admit_wait w;
+	gint64 id, idfree, idp, idq;
+
+	if (f->skip)
+		goto out;
+	c->always_pin = true;
+	p.conference_id = id = fx_put_conference(f, c);
+	idp = fx_put_participant(f, &p);
+	g_assert_cmpint(admit_from(f, "800", NULL, "5550100", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(w.conference_id, ==, id);
+	g_assert_cmpint(w.participant_id, ==, 0);
+	g_assert_cmpint(admit_from(f, NULL, NULL, "5550100", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(w.conference_id, ==, id);
+	admitted(f, "800", "1234", "5550100", T0, id, idp, CE_ROLE_MODERATOR);
+	admitted(f, NULL, "1234", "5550100", T0, id, idp, CE_ROLE_MODERATOR);
+	g_assert_cmpint(admit_from(f, "800", "0000", "5550100", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	/* an unknown caller: as always */
+	g_assert_cmpint(admit_from(f, "800", NULL, "5550101", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(w.conference_id, ==, 0);
+	/* a conference that asks nobody for a PIN has nothing to key in: in, as that person */
+	nopin->always_pin = true;
+	g_clear_pointer(&nopin->pin, g_free);
+	p.conference_id = idfree = fx_put_conference(f, nopin);
+	idq = fx_put_participant(f, &p);
+	admitted(f, "900", NULL, "5550100", T0, idfree, idq, CE_ROLE_MODERATOR);
+	/* without always_pin, straight in */
+	c->id = id;
+	c->always_pin = false;
+	fx_put_conference(f, c);
+	admitted(f, "800", NULL, "5550100", T0, id, idp, CE_ROLE_MODERATOR);
+out:
+	ce_conference_unref(c);
+	ce_conference_unref(nopin);
+}
+
+/*
+ * Numbers match after dropping spaces, '-', '.', '(' and ')' on both sides,
+ * and only exactly: no prefixes, no country-code rewriting.
+ */
+static void test_number_match(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *c = meeting("800", "board", T0);
+	struct ce_participant ann = {.name = "Ann", .number = "(030) 123-45.67"};
+	struct ce_participant bob = {.name = "Bob", .number = "+49 30 999"};
+	char *max = g_strnfill(CE_STORE_NUMBER_MAX, '7');
+	char *over = g_strnfill(CE_STORE_NUMBER_MAX + 1, '7');
+	static const char *const strangers[] = {"+49 30 1234567", "030123456", "03012345678",
+	        "0049 30 999", "030\t1234567", "030/1234567", "%", "_", "' OR 1=1 --", "()", "."};
+	struct admit_wait w;
+	char *sql;
+	gint64 id, idann, idbob;
+
+	if (f->skip)
+		goto out;
+	ann.conference_id = bob.conference_id = id = fx_put_conference(f, c);
+	idann = fx_put_participant(f, &ann);
+	idbob = fx_put_participant(f, &bob);
+	admitted(f, "800", NULL, "030 1234567", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "030-123 45 67", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, NULL, NULL, "(030)1234567", T0, id, idann, CE_ROLE_PARTICIPANT);
+	admitted(f, "800", NULL, "+4930999", T0, id, idbob, CE_ROLE_PARTICIPANT);
+	fx_exec(f, "UPDATE participants SET number = ' - ' WHERE name = 'Bob'");
+	for (unsigned i = 0; i < G_N_ELEMENTS(strangers); i++) {
+		g_assert_cmpint(admit_from(f, "800", NULL, strangers[i], T0, &w), ==,
+		        CE_ADMIT_PIN_REQUIRED);
+		g_assert_cmpint(admit_from(f, NULL, NULL, strangers[i], T0, &w), ==,
+		        CE_ADMIT_NO_CONFERENCE);
+	}
+	/* longer than CE_STORE_NUMBER_MAX: refused when stored, never looked up */
+	bob.number = over;
+	g_assert_cmpint(
+	        ce_store_put_participant(f->st, &bob, never_called, NULL, NULL), ==, -ERANGE);
+	sql = g_strdup_printf("UPDATE participants SET number = '%s' WHERE name = 'Bob'", over);
+	fx_exec(f, sql);
+	g_free(sql);
+	g_assert_cmpint(admit_from(f, "800", NULL, over, T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(admit_from(f, NULL, NULL, over, T0, &w), ==, CE_ADMIT_NO_CONFERENCE);
+	bob.number = max;
+	bob.id = idbob;
+	fx_put_participant(f, &bob);
+	admitted(f, "800", NULL, max, T0, id, idbob, CE_ROLE_PARTICIPANT);
+out:
+	ce_conference_unref(c);
+	g_free(max);
+	g_free(over);
+}
+
+/* The new fields go in and come back out; personal PINs still pick their person. */
+static void test_recognition_fields(struct fx *f, gconstpointer data)
+{
+	struct ce_conference *c = meeting("800", "board", T0);
+	struct ce_participant p = {.name = "Ann", .number = "+49 (30) 123", .pin = "4444"};
+	struct parts_wait pw = {0};
+	struct ce_participant *r;
+	struct admit_wait w;
+	GPtrArray *rows;
+	gint64 idp, idq;
+
+	if (f->skip)
+		goto out;
+	c->always_pin = true;
+	p.conference_id = c->id = fx_put_conference(f, c);
+	rows = find(f, "800", T0);
+	g_assert_true(((struct ce_conference *)g_ptr_array_index(rows, 0))->always_pin);
+	g_ptr_array_unref(rows);
+	c->always_pin = false;
+	fx_put_conference(f, c);
+	rows = find(f, "800", T0);
+	g_assert_false(((struct ce_conference *)g_ptr_array_index(rows, 0))->always_pin);
+	g_ptr_array_unref(rows);
+	idp = fx_put_participant(f, &p);
+	/* the same PIN twice, and PINs that are each other's prefix: the first exact one */
+	p.number = NULL;
+	p.name = "Bob";
+	idq = fx_put_participant(f, &p);
+	p.pin = "44444";
+	fx_put_participant(f, &p);
+	p.pin = "444";
+	fx_put_participant(f, &p);
+	ce_store_list_participants(f->st, c->id, parts_done, &pw, NULL);
+	fx_wait(f, &pw.done);
+	g_assert_cmpuint(pw.rows->len, ==, 4);
+	r = g_ptr_array_index(pw.rows, 0);
+	g_assert_cmpstr(r->number, ==, "+49 (30) 123");
+	r = g_ptr_array_index(pw.rows, 1);
+	g_assert_null(r->number);
+	g_ptr_array_unref(pw.rows);
+	admitted(f, "800", "4444", NULL, T0, c->id, idp, CE_ROLE_PARTICIPANT);
+	g_assert_cmpint(admit(f, "800", "44445", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	g_assert_cmpint(admit(f, "800", "4", T0, &w), ==, CE_ADMIT_BAD_PIN);
+	/* a number changed and removed */
+	p.id = idp;
+	p.name = "Ann";
+	p.pin = NULL;
+	p.number = "777";
+	fx_put_participant(f, &p);
+	admitted(f, "800", NULL, "777", T0, c->id, idp, CE_ROLE_PARTICIPANT);
+	g_assert_cmpint(admit_from(f, "800", NULL, "+4930123", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	p.number = NULL;
+	fx_put_participant(f, &p);
+	g_assert_cmpint(admit_from(f, "800", NULL, "777", T0, &w), ==, CE_ADMIT_PIN_REQUIRED);
+	g_assert_cmpint(idq, >, idp);
+	/* the lookup has its index */
+	g_assert_cmpint(fx_query_int(f, f->backend == CE_STORE_SQLITE
+	                                        ? "SELECT count(*) FROM sqlite_master WHERE"
+	                                          " name = 'participants_number_idx'"
+	                                        : "SELECT count(*) FROM pg_indexes WHERE"
+	                                          " indexname = 'participants_number_idx'"),
+	        ==, 1);
+out:
+	ce_conference_unref(c);
+}
+
 static void test_unavailable(struct fx *f, gconstpointer data)
 {
 	struct admit_wait w;
@@ -615,6 +911,11 @@ int main(int argc, char **argv)
 	fx_add_tests("participants", test_participants);
 	fx_add_tests("history", test_history);
 	fx_add_tests("hostile", test_hostile);
+	fx_add_tests("recognise-by-key", test_recognise_by_key);
+	fx_add_tests("recognise-anywhere", test_recognise_anywhere);
+	fx_add_tests("always-pin", test_always_pin);
+	fx_add_tests("number-match", test_number_match);
+	fx_add_tests("recognition-fields", test_recognition_fields);
 	fx_add_tests("unavailable", test_unavailable);
 	fx_add_tests("silent-server", test_silent_server);
 	return g_test_run();
