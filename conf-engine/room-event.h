@@ -54,6 +54,7 @@ enum ce_event_kind {
 	CE_EVENT_SPEAKERS,      /* the room's loudest talkers, loudest first */
 	CE_EVENT_RTP_TIMEOUT,   /* no RTP from the leg for the configured time */
 	CE_EVENT_PROMPT_FAILED, /* a prompt could not be played: error, file */
+	CE_EVENT_PROMPT_DONE,   /* a prompt to one leg alone played to its end */
 	CE_EVENT_RECORD_FAILED, /* the room's recording stopped on an error: error, file, err */
 	CE_EVENT_N_KINDS
 };

@@ -53,7 +53,7 @@ static int check_target(
 {
 	if (room->removing)
 		return -ENOENT;
-	if (mode != CE_MEDIA_PLAY_ROOM && (!leg || leg->removing || leg->room != room))
+	if (mode != CE_MEDIA_PLAY_ROOM && (!leg || leg->removing || leg->mroom != room))
 		return -EINVAL;
 	if (queued(room, queue_of(room, mode, leg)) >= CE_MEDIA_PLAY_QUEUE)
 		return -ENOBUFS;
@@ -431,7 +431,7 @@ void ce_media_files_leg_del(struct ce_media_leg *leg)
 /* Main thread: @leg is being freed; its players' queue is no longer its. */
 void ce_media_files_leg_free(struct ce_media_leg *leg)
 {
-	for (struct ce_media_play *p = leg->room->plays; p; p = p->mnext)
+	for (struct ce_media_play *p = leg->mroom->plays; p; p = p->mnext)
 		if (p->queue == leg)
 			p->queue = p;
 }
@@ -439,6 +439,10 @@ void ce_media_files_leg_free(struct ce_media_leg *leg)
 static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
 {
 	struct ce_media_event ev = {.type = CE_MEDIA_EV_PLAY_DONE, .room = p->room, .play = p};
+
+	/* a prompt to one leg names it while it is there (it left: NULL) */
+	if (p->mode == CE_MIX_SRC_LEG)
+		ev.leg = p->leg;
 
 	if (!ack && p->removing)
 		return; /* wait for the answer to the delete command */

@@ -30,6 +30,7 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_ADD,
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
+	CE_MEDIA_CMD_LEG_MOVE,
 	CE_MEDIA_CMD_PLAY_ADD,
 	CE_MEDIA_CMD_PLAY_DEL,
 	CE_MEDIA_CMD_REC_ADD,
@@ -214,7 +215,8 @@ struct ce_media_arrivals {
 struct ce_media_leg {
 	struct ce_mix_leg mix; /* first: the mixer's legs lead back here */
 	struct ce_jbuf jb;
-	struct ce_media_room *room;
+	struct ce_media_room *room;  /* media thread's (set by the main thread before the add) */
+	struct ce_media_room *mroom; /* main thread's: where its commands and players go */
 	struct ce_addr_key key;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;

@@ -67,6 +67,24 @@ static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 	s->n_legs--;
 }
 
+/* A leg changes rooms on its thread: out of the old mix, into the new, its stream untouched. */
+static void leg_move(struct ce_shard *s, struct ce_media_leg *leg, struct ce_media_room *room)
+{
+	struct ce_media_room *old = leg->room;
+
+	if (!leg->linked || old == room)
+		return;
+	ce_media_files_leg_del(leg);
+	if (ce_mix_leg_detach(&leg->mix))
+		post_leg(leg, CE_MEDIA_EV_TALK_STOP);
+	for (unsigned i = 0; i < CE_MEDIA_MAX_SPEAKERS; i++)
+		if (old->last[i] == leg)
+			old->last[i] = NULL;
+	leg->room = room;
+	ce_mix_leg_attach(room->mix, &leg->mix);
+	(void)s;
+}
+
 static void room_link(struct ce_shard *s, struct ce_media_room *room, unsigned phase)
 {
 	room->phase = phase;
@@ -135,6 +153,9 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		ce_media_files_leg_del(c->leg);
 		leg_unlink(s, c->leg);
 		gone_leg(c->leg);
+		break;
+	case CE_MEDIA_CMD_LEG_MOVE:
+		leg_move(s, c->leg, c->room);
 		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&

@@ -435,7 +435,7 @@ void ce_media_room_free(struct ce_media_room *room)
 	room->removing = true;
 	g_hash_table_iter_init(&it, room->m->legs);
 	while (g_hash_table_iter_next(&it, &p, NULL))
-		if (((struct ce_media_leg *)p)->room == room)
+		if (((struct ce_media_leg *)p)->mroom == room)
 			((struct ce_media_leg *)p)->removing = true;
 	while (send_cmd(room->shard, CE_MEDIA_CMD_ROOM_DEL, room, NULL, 0) < 0)
 		g_usleep(1000); /* only when CE_MEDIA_CMD_RING commands are queued */
@@ -476,6 +476,7 @@ int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
 		goto out;
 	}
 	leg->room = room;
+	leg->mroom = room;
 	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
 	leg->remote_len = len;
 	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
@@ -504,7 +505,36 @@ int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags)
 {
 	if (leg->removing)
 		return -ENOENT;
-	return send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_FLAGS, leg->room, leg, flags);
+	return send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_FLAGS, leg->mroom, leg, flags);
+}
+
+/**
+ * Move a leg into another room of the same media thread, keeping its
+ * socket, its remote, its RTP sequence and timestamps and its jitter
+ * buffer: the far end sees one stream and no gap (a caller moving from
+ * the lobby into a conference).  The prompts to the leg alone that play
+ * or wait in the old room end (without PLAY_DONE); those to all but it
+ * now play to everyone there.  Returns 0, -ENOENT (the leg or the room is
+ * going), -EXDEV (the room is on another media thread), -ENOTSUP (another
+ * rate) or -ENOBUFS (the command ring is full).
+ */
+int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
+{
+	int err;
+
+	if (leg->removing || room->removing)
+		return -ENOENT;
+	if (room == leg->mroom)
+		return 0;
+	if (room->shard != leg->mroom->shard)
+		return -EXDEV;
+	if (room->mix->rate != leg->mroom->mix->rate)
+		return -ENOTSUP;
+	ce_media_files_leg_free(leg);
+	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_MOVE, room, leg, 0);
+	if (!err)
+		leg->mroom = room;
+	return err;
 }
 
 /** Remove a leg; user's destroy runs once the media thread has let go. */
@@ -514,7 +544,7 @@ void ce_media_leg_free(struct ce_media_leg *leg)
 		return;
 	leg->removing = true;
 	ce_media_files_leg_free(leg);
-	while (send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_DEL, leg->room, leg, 0) < 0)
+	while (send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_DEL, leg->mroom, leg, 0) < 0)
 		g_usleep(1000); /* only when CE_MEDIA_CMD_RING commands are queued */
 }
 

@@ -40,7 +40,7 @@ enum ce_media_ev_type {
 	CE_MEDIA_EV_TALK_STOP,   /* leg stops talking, also when muted or removed */
 	CE_MEDIA_EV_RTP_TIMEOUT, /* leg's RTP stopped: the glue should end the leg */
 	CE_MEDIA_EV_SPEAKING,    /* room's top speakers, as Yate's "speaking" notify */
-	CE_MEDIA_EV_PLAY_DONE,   /* a player ended (error set if it failed) */
+	CE_MEDIA_EV_PLAY_DONE,   /* a player ended (error set if it failed; leg: a leg's own) */
 	CE_MEDIA_EV_REC_FAILED,  /* the room's recorder failed and stopped; error set */
 	CE_MEDIA_EV_REC_DROPS,   /* the recorder's disk is too slow: frames dropped */
 };
@@ -112,6 +112,7 @@ int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
         const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
         void *user, GDestroyNotify destroy);
 int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
+int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room);
 void ce_media_leg_free(struct ce_media_leg *leg);
 void *ce_media_leg_user(const struct ce_media_leg *leg);
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st);

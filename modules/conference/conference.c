@@ -20,11 +20,13 @@
 #include "module.h"
 #include "room.h"
 #include "leg.h"
+#include "lobby.h"
 #include "media-glue.h"
 #include "params.h"
 #include "prompt-set.h"
 #include "media/mixer.h"
 #include "yate.h"
+#include "modules/schedule/schedule.h"
 #include "modules/store/store.h"
 
 /*
@@ -102,6 +104,12 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_STRING("prompt_dirs"),
         CE_KEY_INT("tone_duration", 20, CE_TONE_MAX_DURATION),
         CE_KEY_STRING("journal"),
+        CE_KEY_STRING("lobby_notify"),
+        CE_KEY_INT("lobby_tries", 1, 20),
+        CE_KEY_INT("lobby_digit_timeout", 500, 60000),
+        CE_KEY_INT("lobby_entry_timeout", 1000, 120000),
+        CE_KEY_INT("lobby_max_digits", 4, 256),
+        CE_KEY_BOOL("lobby_recognise"),
         CE_KEY_END,
 };
 
@@ -152,6 +160,7 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	set->joined_peerid = cfg ? ce_config_get_bool(cfg, S, "joined_peerid", false) : false;
 	set->journal = journal_path(cfg);
 	ce_conf_prompt_settings(set, cfg);
+	ce_lobby_settings_load(&set->lobby, cfg);
 }
 
 /* Answer false with Yate's error and keep every other driver away. */
@@ -166,8 +175,8 @@ static enum ce_msg_result refuse(
 	return CE_MSG_CONTINUE;
 }
 
-/* Find or make the room a request asks for; NULL (and @why) on refusal. */
-static struct ce_room *open_room(struct ce_conf *conf, GString *name,
+/** Find or make the room a request asks for; NULL (and @why) on refusal. */
+struct ce_room *ce_conf_open_room(struct ce_conf *conf, GString *name,
         const struct ce_join_params *p, struct ce_room_refusal *why)
 {
 	struct ce_room *room;
@@ -202,7 +211,8 @@ static struct ce_leg *offer(struct ce_conf *conf, struct ce_room *room,
 	return leg;
 }
 
-static void no_room(struct ce_room *room)
+/** A room made for a request that then failed goes again, unless someone else is in it. */
+void ce_conf_forget_room(struct ce_room *room)
 {
 	/* a room made for a request that then failed must not linger (nor its recorder) */
 	if (ce_room_idle(room))
@@ -226,6 +236,38 @@ static void execute_offered(struct ce_room *room, struct ce_leg *leg, const char
 	ce_leg_unref(leg);
 }
 
+/* call.execute callto=lobby[/KEY]: a leg into a lobby room of its own (lobby.c). */
+static enum ce_msg_result lobby_execute(struct ce_conf *conf, struct ce_msg *msg)
+{
+	const char *peer = ce_msg_get(msg, "id");
+	struct ce_room_refusal why = {"failure", "No call endpoint"};
+	struct ce_join_params p;
+	struct ce_room *room;
+	struct ce_leg *leg = NULL;
+
+	if (!peer || !*peer)
+		return refuse(msg, "callto", &why);
+	ce_join_params_read(&p, msg, &conf->set);
+	room = ce_lobby_room(conf, &p);
+	if (room) {
+		leg = offer(conf, room, &p, peer);
+		if (leg && ce_lobby_attach(leg, msg)) {
+			ce_leg_end(leg, "failure", false);
+			leg = NULL;
+		}
+		if (!leg)
+			ce_conf_forget_room(room);
+	}
+	if (leg) {
+		execute_offered(room, leg, room->name, &p, msg);
+	} else {
+		why = (struct ce_room_refusal){"congestion", "Cannot open the lobby"};
+		refuse(msg, "callto", &why);
+	}
+	ce_join_params_clear(&p);
+	return CE_MSG_CONTINUE;
+}
+
 static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
@@ -238,16 +280,18 @@ static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, 
 	GString *name;
 
 	(void)d;
+	if (ce_lobby_target(callto))
+		return lobby_execute(conf, msg);
 	if (!callto || !g_str_has_prefix(callto, PREFIX))
 		return CE_MSG_CONTINUE;
 	if (!peer || !*peer)
 		return refuse(msg, "callto", &why);
 	ce_join_params_read(&p, msg, &conf->set);
 	name = g_string_new(callto + strlen(PREFIX));
-	room = open_room(conf, name, &p, &why);
+	room = ce_conf_open_room(conf, name, &p, &why);
 	leg = room ? offer(conf, room, &p, peer) : NULL;
 	if (room && !leg)
-		no_room(room);
+		ce_conf_forget_room(room);
 	if (leg)
 		execute_offered(room, leg, name->str, &p, msg);
 	else
@@ -428,10 +472,10 @@ static enum ce_msg_result conference_call(struct ce_dispatch *d, struct ce_conf 
 	if (*r && same_room_leg(conf, peer, r))
 		return CE_MSG_HANDLED;
 	name = g_string_new(r);
-	room = open_room(conf, name, p, &why);
+	room = ce_conf_open_room(conf, name, p, &why);
 	leg = room ? offer(conf, room, p, peer) : NULL;
 	if (room && !leg)
-		no_room(room);
+		ce_conf_forget_room(room);
 	if (leg) {
 		leg->defer = d;
 		move_call(conf, room, leg, ce_msg_get(msg, "peerid"), name->str, p);
@@ -475,7 +519,10 @@ static enum ce_msg_result on_input(struct ce_dispatch *d, struct ce_msg *msg, vo
 	(void)d;
 	if (!leg)
 		leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
-	if (leg && leg->state == CE_LEG_JOINED)
+	/* a lobby caller's keys may be a PIN: for the lobby alone, never notified */
+	if (leg && leg->lobby)
+		ce_lobby_input(leg, ce_msg_get(msg, "text"));
+	else if (leg && leg->state == CE_LEG_JOINED)
 		ce_room_notify_input(
 		        leg->room, leg, msg, strcmp(msg->name, "chan.text") ? "dtmf" : "text");
 	return CE_MSG_CONTINUE;
@@ -505,13 +552,13 @@ static void dialout_join(struct ce_conf *conf, struct ce_msg *msg, const char *n
 
 	ce_join_params_read(&p, msg, &conf->set);
 	gname = g_string_new(name);
-	room = open_room(conf, gname, &p, &why);
+	room = ce_conf_open_room(conf, gname, &p, &why);
 	g_string_free(gname, TRUE);
 	if (room && !ce_leg_new(&leg, conf, room, &p, ce_msg_get_def(msg, "peerid", id))) {
 		leg->up = true;
 		ce_leg_peer_known(leg, id);
 	} else if (room) {
-		no_room(room);
+		ce_conf_forget_room(room);
 		ce_leg_send_drop(conf, id, "failure");
 	} else {
 		g_info("dial-out %s refused by room '%s': %s", id, name, why.reason);
@@ -665,6 +712,11 @@ void ce_conf_media_event(const struct ce_room_event *ev, void *arg)
 		break;
 	case CE_EVENT_PROMPT_FAILED:
 		g_message("room '%s': %s", ((struct ce_room *)ev->room_data)->name, ev->error);
+		if (ev->leg_data)
+			ce_lobby_prompt_done(ev->leg_data);
+		break;
+	case CE_EVENT_PROMPT_DONE:
+		ce_lobby_prompt_done(ev->leg_data);
 		break;
 	case CE_EVENT_RECORD_FAILED:
 		ce_room_record_failed(ev->room_data, ev->error, ev->err);
@@ -685,8 +737,10 @@ void ce_conf_tick(struct ce_conf *conf)
 	ce_conf_journal_tick(conf);
 	for (unsigned i = 0; i < conf->all->len; i++)
 		g_ptr_array_add(legs, ce_leg_ref(g_ptr_array_index(conf->all, i)));
-	for (unsigned i = 0; i < legs->len; i++)
+	for (unsigned i = 0; i < legs->len; i++) {
 		ce_leg_tick(g_ptr_array_index(legs, i), now);
+		ce_lobby_tick(g_ptr_array_index(legs, i), now);
+	}
 	g_ptr_array_free(legs, TRUE);
 	rooms = g_hash_table_get_keys(conf->rooms);
 	for (GList *l = rooms; l; l = l->next) {
@@ -821,6 +875,13 @@ struct conference_mod {
 
 static void conference_exit(struct ce_engine *ce, void *state);
 
+/* The lobby's questions go to the schedule module. */
+static struct ce_sched_query *schedule_ask(
+        void *arg, const struct ce_sched_ask *q, ce_sched_answer_h *cb, void *cbarg)
+{
+	return ce_schedule_ask(arg, q, cb, cbarg);
+}
+
 /* Provides the rooms as the service "conference" (conference.h). */
 static int conference_init(struct ce_engine *ce, void **state)
 {
@@ -831,6 +892,8 @@ static int conference_init(struct ce_engine *ce, void **state)
 		err = ce_conf_new(&mod->conf, ce_engine_bus(ce), ce_engine_config(ce),
 		        ce_media_glue_default_ops(), mod->media);
 	if (!err) {
+		mod->conf->admit = (struct ce_lobby_admit){
+		        .ask = schedule_ask, .cancel = ce_schedule_cancel, .arg = ce};
 		ce_conf_console_add(ce, mod->conf);
 		err = ce_engine_provide(ce, CE_CONFERENCE_SERVICE, mod->conf);
 	}

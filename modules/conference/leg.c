@@ -9,6 +9,7 @@
 #include "message.h"
 #include "room.h"
 #include "leg.h"
+#include "lobby.h"
 #include "media-glue.h"
 #include "params.h"
 
@@ -119,6 +120,27 @@ bool ce_leg_is_moderator(const struct ce_leg *leg)
 }
 
 /**
+ * What a join request says of the leg (utility, counted, voice, smart,
+ * echo, billing, player, lang, who the participant is): at its start, and
+ * again when it moves from the lobby into its conference's room.
+ */
+void ce_leg_take_params(struct ce_leg *leg, const struct ce_join_params *p)
+{
+	g_free(leg->lang);
+	leg->lang = g_strdup(p->lang);
+	leg->utility = p->utility;
+	leg->counted = p->counted;
+	leg->voice = p->voice;
+	leg->smart = p->smart;
+	leg->echo = p->echo;
+	leg->billing = p->billing;
+	leg->player = p->player;
+	if (leg->who)
+		ce_msg_unref(leg->who);
+	leg->who = who_new(p->passed);
+}
+
+/**
  * A new leg for caller channel @peer on its way into @room, with the
  * per-leg parameters of @p (utility, counted, voice, smart, echo, billing,
  * player) and who the participant is (p->passed).  The module's list of
@@ -136,16 +158,8 @@ int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
 	leg->seq = ++conf->leg_seq;
 	leg->link_gen = conf->link_gen;
 	leg->peer = g_strdup(peer);
-	leg->lang = g_strdup(p->lang);
-	leg->utility = p->utility;
-	leg->counted = p->counted;
-	leg->voice = p->voice;
-	leg->smart = p->smart;
-	leg->echo = p->echo;
-	leg->billing = p->billing;
-	leg->player = p->player;
+	ce_leg_take_params(leg, p);
 	leg->deadline = ce_conf_now(conf) + (gint64)conf->set.offer_timeout_ms * 1000;
-	leg->who = who_new(p->passed);
 	/* only billing needs what was passed later: keep legs small otherwise */
 	err = leg->billing ? ce_msg_copy(&leg->params, p->passed) : 0;
 	if (err)
@@ -238,6 +252,7 @@ static void join(struct ce_leg *leg)
 	g_info("%s (%s) joined room '%s'", leg->id, leg->peer ? leg->peer : "", leg->room->name);
 	if (leg->billing)
 		billing_msg(leg, "chan.startup", "answered");
+	ce_lobby_joined(leg);
 }
 
 static void answered_done(struct ce_msg *msg, bool handled, void *arg)
@@ -262,7 +277,7 @@ static void send_answered(struct ce_leg *leg)
 	ce_msg_unref(m);
 }
 
-static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
+static int start_media_of(struct ce_leg *leg, struct ce_leg_media *media, const struct ce_msg *ans)
 {
 	struct ce_conf *conf = leg->conf;
 	struct ce_leg_remote rem = {
@@ -277,7 +292,12 @@ static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
 		return -EPROTO;
 	if (fmt && ce_codec_from_name(fmt, &rem.codec))
 		return -EPROTO;
-	return conf->media->leg_start(conf->media_arg, leg->media, &rem);
+	return conf->media->leg_start(conf->media_arg, media, &rem);
+}
+
+static int start_media(struct ce_leg *leg, const struct ce_msg *ans)
+{
+	return start_media_of(leg, leg->media, ans);
 }
 
 static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
@@ -293,6 +313,7 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 			leg->state = CE_LEG_RTP;
 			/* on disk before the caller is answered or anyone is told */
 			ce_conf_journal_enter(leg, msg);
+			ce_lobby_rtp(leg, msg);
 			if (leg->up)
 				join(leg);
 			else
@@ -302,7 +323,8 @@ static void rtp_done(struct ce_msg *msg, bool handled, void *arg)
 	ce_leg_unref(leg);
 }
 
-static void send_rtp(struct ce_leg *leg)
+/* chan.rtp for the leg's channel, Yate's RTP to our @port: the first, or a re-point. */
+static void ask_rtp(struct ce_leg *leg, unsigned port, ce_msg_done_h *done, void *arg)
 {
 	struct ce_conf *conf = leg->conf;
 	struct ce_msg *m = NULL;
@@ -313,12 +335,83 @@ static void send_rtp(struct ce_leg *leg)
 	ce_msg_add(m, "media", "audio");
 	ce_msg_add(m, "direction", "bidir");
 	ce_msg_add(m, "remoteip", conf->set.rtp_address);
-	ce_msg_setf(m, "remoteport", "%u", leg->port);
+	ce_msg_setf(m, "remoteport", "%u", port);
 	ce_msg_add(m, "format", ce_codec_name(conf->set.codec));
 	ce_msg_add(m, "rtcp", "false");
 	ce_msg_add(m, "complete_minimal", "true");
-	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, rtp_done, ce_leg_ref(leg));
+	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, done, arg);
 	ce_msg_unref(m);
+}
+
+static void send_rtp(struct ce_leg *leg)
+{
+	ask_rtp(leg, leg->port, rtp_done, ce_leg_ref(leg));
+}
+
+/* A re-point on its way: the new media end, and whom to tell. */
+struct rehome {
+	struct ce_leg *leg;
+	struct ce_leg_media *media;
+	unsigned port;
+	ce_leg_rehomed_h *cb;
+	void *arg;
+};
+
+static void rehome_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct rehome *r = arg;
+	struct ce_leg *leg = r->leg;
+	struct ce_conf *conf = leg->conf;
+	bool ok = leg->state == CE_LEG_JOINED && leg->rehoming && handled &&
+	          !start_media_of(leg, r->media, msg);
+
+	if (leg->rehoming) {
+		leg->rehoming = false;
+		if (ok) {
+			conf->media->leg_free(conf->media_arg, leg->media);
+			leg->media = r->media;
+			leg->port = r->port;
+			ce_lobby_rtp(leg, msg);
+		} else {
+			conf->media->leg_free(conf->media_arg, r->media);
+		}
+		r->cb(leg, ok, r->arg);
+	} else {
+		conf->media->leg_free(conf->media_arg, r->media);
+	}
+	ce_leg_unref(leg);
+	g_free(r);
+}
+
+/**
+ * Move @leg's RTP to room media @to of another media thread: a new media
+ * end there, and Yate asked (chan.rtp again, which its RTP restarts
+ * towards the new port) to send to it; on Yate's answer the old end goes.
+ * The caller hears the old room until then, and a packet or two may be
+ * lost in the switch.  @cb(leg, ok, arg) runs once, unless the leg ends
+ * first (ce_leg_end cancels it: rehoming).  0 or -errno (@cb never runs).
+ */
+int ce_leg_rehome(struct ce_leg *leg, struct ce_room_media *to, ce_leg_rehomed_h *cb, void *arg)
+{
+	struct ce_conf *conf = leg->conf;
+	struct rehome *r;
+	int err;
+
+	if (leg->state != CE_LEG_JOINED || leg->rehoming || !leg->id)
+		return -EBUSY;
+	r = g_new0(struct rehome, 1);
+	err = conf->media->leg_new(
+	        conf->media_arg, &r->media, to, ce_leg_media_flags(leg), leg, &r->port);
+	if (err) {
+		g_free(r);
+		return err;
+	}
+	r->leg = ce_leg_ref(leg);
+	r->cb = cb;
+	r->arg = arg;
+	leg->rehoming = true;
+	ask_rtp(leg, r->port, rehome_done, r);
+	return 0;
 }
 
 /**
@@ -429,6 +522,8 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	}
 	ce_leg_ref(leg);
 	leg->state = CE_LEG_GONE;
+	leg->rehoming = false; /* a re-point's answer finds nobody to tell */
+	ce_lobby_free(leg->lobby);
 	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-", leg->peer ? leg->peer : "",
 	        ce_leg_state_name(prev), reason ? reason : "");
 	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)

@@ -13,6 +13,7 @@ struct ce_msg;
 struct ce_dispatch;
 struct ce_leg_media;
 struct ce_join_params;
+struct ce_lobby_call;
 
 /*
  * An orphaned leg's channel lives (or lived) in a Yate the engine can no
@@ -75,6 +76,8 @@ struct ce_leg {
 	gint64 gone_at;            /* orphaned: when its call most likely ended (module clock) */
 	char *runid;               /* Yate's run id when the journal got its enter line, or NULL */
 	gint64 resumed_at;         /* a leg of a crashed engine taken over: when it joined (wall) */
+	struct ce_lobby_call *lobby; /* a caller in the lobby (lobby.c), or NULL */
+	bool rehoming;               /* ce_leg_rehome() waits for Yate */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
@@ -97,6 +100,10 @@ void ce_leg_add_who(const struct ce_leg *leg, struct ce_msg *m);
 void ce_leg_copy_who(struct ce_msg *to, const struct ce_msg *from);
 const char *ce_leg_role(const struct ce_leg *leg);
 bool ce_leg_is_moderator(const struct ce_leg *leg);
+void ce_leg_take_params(struct ce_leg *leg, const struct ce_join_params *p);
+struct ce_room_media;
+typedef void(ce_leg_rehomed_h)(struct ce_leg *leg, bool ok, void *arg);
+int ce_leg_rehome(struct ce_leg *leg, struct ce_room_media *to, ce_leg_rehomed_h *cb, void *arg);
 void ce_leg_set_muted(struct ce_leg *leg, bool on);
 void ce_leg_set_deaf(struct ce_leg *leg, bool on);
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);

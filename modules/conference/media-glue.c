@@ -94,6 +94,15 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 		g->evh(&ev, g->evarg);
 		return;
 	case CE_MEDIA_EV_PLAY_DONE:
+		if (!mev->error) {
+			/* the end of a prompt to one leg: the lobby waits for it */
+			ev.kind = CE_EVENT_PROMPT_DONE;
+			ev.file = mev->path;
+			if (ev.leg_data)
+				g->evh(&ev, g->evarg);
+			return;
+		}
+		/* fall through */
 	case CE_MEDIA_EV_REC_FAILED:
 		if (!mev->error)
 			return;
@@ -273,6 +282,19 @@ static void g_leg_set_flags(void *arg, struct ce_leg_media *l, unsigned flags)
 		ce_media_leg_set_flags(l->ml, mix_flags(flags));
 }
 
+static int g_leg_move(void *arg, struct ce_leg_media *l, struct ce_room_media *r)
+{
+	int err;
+
+	(void)arg;
+	if (l->room == r)
+		return 0;
+	err = l->ml ? ce_media_leg_move(l->ml, r->mr) : 0;
+	if (!err)
+		l->room = r;
+	return err;
+}
+
 static void g_leg_free(void *arg, struct ce_leg_media *l)
 {
 	(void)arg;
@@ -340,6 +362,7 @@ static const struct ce_media_glue_ops s_ops = {
         .leg_new = g_leg_new,
         .leg_start = g_leg_start,
         .leg_set_flags = g_leg_set_flags,
+        .leg_move = g_leg_move,
         .leg_free = g_leg_free,
         .stats = g_stats,
         .leg_stats = g_leg_stats,

@@ -97,6 +97,10 @@ struct ce_media_glue_ops {
 	/* Latch to Yate's end of the RTP and add the leg to the mixer. */
 	int (*leg_start)(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem);
 	void (*leg_set_flags)(void *arg, struct ce_leg_media *l, unsigned flags);
+	/* Optional: move a leg into room @r, keeping its RTP stream (same port,
+	 * sequence, timestamps): 0, or -EXDEV (@r is on another media thread),
+	 * -ENOENT, -ENOTSUP, -ENOBUFS; the leg stays where it was on error. */
+	int (*leg_move)(void *arg, struct ce_leg_media *l, struct ce_room_media *r);
 	/* Remove from the mixer and close the endpoint. */
 	void (*leg_free)(void *arg, struct ce_leg_media *l);
 	/* Optional: append ",key=value" counters of the media side to @out. */

@@ -130,6 +130,7 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 void ce_conf_settings_free(struct ce_conf_settings *set)
 {
 	g_clear_pointer(&set->rtp_address, g_free);
+	ce_lobby_settings_free(&set->lobby);
 	g_clear_pointer(&set->prompts_dir, g_free);
 	g_clear_pointer(&set->prompts, ce_prompt_set_free);
 	g_clear_pointer(&set->enter_prompt, g_free);
@@ -329,7 +330,7 @@ void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg)
 {
 	const struct ce_conf_settings *set = &room->conf->set;
 
-	if (leg->utility || !leg->counted)
+	if (leg->utility || !leg->counted || room->lobby)
 		return;
 	if (room->users <= 1 && *set->lonely_prompt)
 		ce_room_play(room, set->lonely_prompt, leg, false);
@@ -342,7 +343,7 @@ void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg)
 {
 	const struct ce_conf_settings *set = &room->conf->set;
 
-	if (leg->utility || !leg->counted || room->dropping || !room->legs->len)
+	if (leg->utility || !leg->counted || room->dropping || !room->legs->len || room->lobby)
 		return;
 	if (*set->leave_prompt)
 		ce_room_play(room, set->leave_prompt, NULL, false);

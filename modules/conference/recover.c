@@ -344,6 +344,8 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 		return -EINVAL;
 	if (ce_msg_get_bool(e, "utility", false))
 		return -EOPNOTSUPP; /* a recorder: its recording ended with the old engine */
+	if (ce_lobby_target(name))
+		return -EOPNOTSUPP; /* in the lobby: what it keyed in died with the old engine */
 	/* the enter line says what the join request said (add_room(), the leg's flags) */
 	ce_join_params_parse(&p, e, &conf->set, NULL);
 	if (!room)

@@ -340,6 +340,19 @@ void ce_room_reserve(struct ce_room *room, struct ce_leg *leg)
 		room->pending_counted++;
 }
 
+/**
+ * Give back the place reserved for @leg, which does not come after all
+ * (a lobby caller whose move failed or who hung up on the way); a room
+ * that was made for it alone goes.
+ */
+void ce_room_unreserve(struct ce_room *room, struct ce_leg *leg)
+{
+	if (g_ptr_array_remove(room->pending, leg) && leg->counted)
+		room->pending_counted--;
+	if (!room->dropping && !room->hold && ce_room_idle(room))
+		ce_room_drop_all(room, "hangup");
+}
+
 /** Move @leg from the reserved places into the room and emit "joined". */
 void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 {

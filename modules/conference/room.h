@@ -9,6 +9,7 @@
 #include "bus.h"
 #include "media/g711.h"
 #include "media/recfile.h"
+#include "lobby.h"
 
 struct ce_bus;
 struct ce_msg;
@@ -49,6 +50,7 @@ struct ce_conf_settings {
 	char *record_dir;          /* the root that record= files are confined to (recfile.c) */
 	char **play_roots;         /* the folders prompt files may be played from (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
+	struct ce_lobby_settings lobby; /* the lobby_* keys (lobby.h) */
 	char *journal;             /* the open-leg journal's file, NULL for none (recover.c) */
 };
 
@@ -100,6 +102,7 @@ struct ce_conf {
 	GPtrArray *recover;         /* journal legs of a previous engine, until the link is up */
 	gint64 last_alive;          /* when that engine was last alive (wall clock, us) */
 	struct ce_conf_recovery *recovery; /* taking over those legs (recover.c), or NULL */
+	struct ce_lobby_admit admit;       /* who admits lobby callers (lobby.h) */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -120,6 +123,7 @@ struct ce_room {
 	bool created; /* newroom=true not yet reported */
 	bool dropping;
 	bool unowned_waits; /* lost its owners while the link was down (relink.c) */
+	bool lobby;         /* a lobby caller's own room (lobby.c): no room prompts */
 	GPtrArray *legs;    /* in the room, in join order */
 	GPtrArray *pending; /* reserved, still joining */
 	GPtrArray *owners;  /* char * channel ids */
@@ -207,6 +211,7 @@ int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
         const struct ce_join_params *p, unsigned port);
 void ce_room_update(struct ce_room *room, const struct ce_join_params *p);
 void ce_room_reserve(struct ce_room *room, struct ce_leg *leg);
+void ce_room_unreserve(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add(struct ce_room *room, struct ce_leg *leg);
 void ce_room_remove(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add_owner(struct ce_room *room, const char *id);
@@ -221,6 +226,9 @@ bool ce_room_set_recording(struct ce_room *room, const struct ce_join_params *p)
 void ce_room_record_failed(struct ce_room *room, const char *error, int err);
 void ce_room_set_locked(struct ce_room *room, bool locked);
 bool ce_room_full(const struct ce_room *room);
+struct ce_room *ce_conf_open_room(struct ce_conf *conf, GString *name,
+        const struct ce_join_params *p, struct ce_room_refusal *why);
+void ce_conf_forget_room(struct ce_room *room);
 void ce_room_speakers(struct ce_room *room, struct ce_leg *const *legs, const unsigned *energy,
         unsigned n, bool changed);
 void ce_room_leg_event(struct ce_room *room, struct ce_leg *leg, struct ce_room_event *ev);

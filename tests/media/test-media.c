@@ -38,6 +38,12 @@ struct peer {
 	unsigned n_heard;
 	unsigned frame_tick[TICKS]; /* the far end's tick when each frame came */
 	unsigned starts, stops, timeouts;
+	/* the stream it receives: one SSRC, sequence and timestamps without a break */
+	struct stream {
+		unsigned packets, breaks;
+		uint16_t seq;
+		uint32_t ts, ssrc;
+	} in;
 };
 
 /*
@@ -74,6 +80,9 @@ struct test {
 	unsigned speaking, max_speakers, destroyed;
 	bool flags_test; /* peer 1 listen-only, peer 2 deaf, peer 0 muted at MUTE_AT */
 	bool offset;     /* peer 1 sends 10 ms after the others: another phase of the tick */
+	struct ce_media_room *room2; /* move test: peer 2 is moved there at MOVE_AT */
+	gint moved;                  /* set by the main loop once the move is asked */
+	unsigned moved_tick;
 	struct test_clock *clock; /* the media thread's, stepped by the test; NULL: the real one */
 	gint muted;               /* set by the main loop once the mute is applied */
 	unsigned muted_tick;      /* the far end's tick when it saw that */
@@ -109,8 +118,19 @@ static void send_rtp(const struct sockaddr_in *to, int fd, uint8_t pt, unsigned 
 
 /* Read every frame waiting on fd; decode into heard (room for cap samples,
  * *n_heard used) if keep. */
-static void receive_frames(
-        int fd, enum ce_codec codec, int16_t *heard, unsigned cap, unsigned *n_heard, bool keep)
+static void stream_check(struct stream *in, const struct ce_rtp_pkt *pkt)
+{
+	if (in->packets++ &&
+	        (pkt->ssrc != in->ssrc || pkt->seq != (uint16_t)(in->seq + 1) ||
+	                pkt->ts != in->ts + 160))
+		in->breaks++;
+	in->ssrc = pkt->ssrc;
+	in->seq = pkt->seq;
+	in->ts = pkt->ts;
+}
+
+static void receive_frames(int fd, enum ce_codec codec, int16_t *heard, unsigned cap,
+        unsigned *n_heard, bool keep, struct stream *in)
 {
 	uint8_t buf[2000];
 	struct ce_rtp_pkt pkt;
@@ -120,6 +140,8 @@ static void receive_frames(
 		g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
 		g_assert_cmpuint(pkt.pt, ==, ce_codec_rtp_pt(codec));
 		g_assert_cmpuint(pkt.len, ==, 160);
+		if (in)
+			stream_check(in, &pkt);
 		if (keep && *n_heard + 160 <= cap) {
 			ce_codec_decode(codec, pkt.payload, heard + *n_heard, 160);
 			*n_heard += 160;
@@ -131,7 +153,8 @@ static void receive_all(struct peer *p, unsigned tick)
 {
 	unsigned from = p->n_heard / 160;
 
-	receive_frames(p->fd, p->codec, p->heard, G_N_ELEMENTS(p->heard), &p->n_heard, true);
+	receive_frames(
+	        p->fd, p->codec, p->heard, G_N_ELEMENTS(p->heard), &p->n_heard, true, &p->in);
 	for (unsigned f = from; f < p->n_heard / 160; f++)
 		p->frame_tick[f] = tick;
 }
@@ -307,6 +330,33 @@ static void far_ends(void *data, unsigned tick)
 	send_rtp(&t->media_addr, t->peer[2].fd, 0, tick, wrong_pt_freq, CE_CODEC_PCMU, 1600);
 	if (t->flags_test && tick == MUTE_AT)
 		g_idle_add(mute_peer0, t);
+}
+
+#define MOVE_AT 60
+
+static gboolean move_peer2(gpointer data)
+{
+	struct test *t = data;
+
+	g_assert_cmpint(ce_media_leg_move(t->peer[2].leg, t->room2), ==, 0);
+	g_atomic_int_set(&t->moved, 1);
+	return G_SOURCE_REMOVE;
+}
+
+/* The move test's far ends: everyone talks all along; peer 2 changes rooms at MOVE_AT. */
+static void far_ends_move(void *data, unsigned tick)
+{
+	struct test *t = data;
+
+	for (unsigned i = 0; i < PEERS; i++) {
+		send_rtp(&t->media_addr, t->peer[i].fd, (uint8_t)ce_codec_rtp_pt(t->peer[i].codec),
+		        tick, freq[i], t->peer[i].codec, 12 + 160);
+		receive_all(&t->peer[i], tick);
+	}
+	if (g_atomic_int_get(&t->moved) && !t->moved_tick)
+		t->moved_tick = tick;
+	if (tick == MOVE_AT)
+		g_idle_add(move_peer2, t);
 }
 
 static void on_event(const struct ce_media_event *ev, void *arg)
@@ -545,6 +595,42 @@ static void test_flags(void)
 	g_assert_cmpuint(t.peer[0].starts, ==, 1);
 	g_assert_cmpuint(t.peer[0].stops, ==, 1);
 	g_assert_cmpuint(t.peer[1].starts, ==, 0);
+	finish(&t);
+}
+
+/*
+ * A leg moved to another room of its thread (the lobby's caller going into
+ * a conference): before, the three hear each other; after, peer 2 hears
+ * neither of the others (its new room is empty) and they no longer hear
+ * it, while its stream goes on with one SSRC, no sequence or timestamp
+ * break, and no frame missing.
+ */
+static void test_move(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	struct test t = {0};
+	const double loud = 1e6, quiet = 1e4;
+	unsigned after;
+
+	setup(&t, flags);
+	g_assert_cmpint(ce_media_room_new(&t.room2, t.m, 8000, 4, 0, 1000), ==, 0);
+	run_far_ends(far_ends_move, &t, TICKS, t.loop);
+	g_assert_cmpuint(t.moved_tick, >=, MOVE_AT);
+	after = t.moved_tick + 10;
+	g_assert_cmpuint(after + 10, <=, TICKS);
+	g_assert_cmpfloat(heard(&t, 2, freq[0], 30, MOVE_AT), >, loud);
+	g_assert_cmpfloat(heard(&t, 0, freq[2], 30, MOVE_AT), >, loud);
+	g_assert_cmpfloat(heard(&t, 2, freq[0], after, TICKS), <, quiet);
+	g_assert_cmpfloat(heard(&t, 2, freq[1], after, TICKS), <, quiet);
+	g_assert_cmpfloat(heard(&t, 0, freq[2], after, TICKS), <, quiet);
+	g_assert_cmpfloat(heard(&t, 1, freq[2], after, TICKS), <, quiet);
+	g_assert_cmpfloat(heard(&t, 0, freq[1], after, TICKS), >, loud);
+	g_assert_cmpuint(t.peer[2].in.packets, >=, TICKS - 20);
+	g_assert_cmpuint(t.peer[2].in.breaks, ==, 0);
+	/* moving to where it is is nothing; a gone room is refused */
+	g_assert_cmpint(ce_media_leg_move(t.peer[2].leg, t.room2), ==, 0);
+	ce_media_room_free(t.room2);
+	g_assert_cmpint(ce_media_leg_move(t.peer[0].leg, t.room2), ==, -ENOENT);
 	finish(&t);
 }
 
@@ -861,7 +947,7 @@ static void many_far_ends(void *data, unsigned tick)
 	for (unsigned i = 0; i < MANY_ROOMS; i++) {
 		send_rtp(&t->media_addr, t->fd[i], 0, tick, many_freq(i), CE_CODEC_PCMU, 12 + 160);
 		receive_frames(t->fd[i], CE_CODEC_PCMU, t->heard[i], G_N_ELEMENTS(t->heard[i]),
-		        &t->n_heard[i], tick >= MANY_FROM);
+		        &t->n_heard[i], tick >= MANY_FROM, NULL);
 	}
 }
 
@@ -1063,6 +1149,7 @@ int main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/media/end-to-end", test_end_to_end);
 	g_test_add_func("/media/flags", test_flags);
+	g_test_add_func("/media/move", test_move);
 	g_test_add_func("/media/phase-choice", test_phase_choice);
 	g_test_add_func("/media/phase-step", test_phase_step);
 	g_test_add_func("/media/phase-arrivals", test_phase_arrivals);

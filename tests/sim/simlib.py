@@ -284,6 +284,58 @@ def check_recording(path, seconds, tolerance=None, rate=8000):
         fmt, length, seconds, tolerance)
 
 
+BANDS = (250, 500, 800, 1200, 1800, 2600)
+
+
+def envelope(samples, rate=8000):
+    """Per 20 ms frame, the log energy (dB) at a few frequencies across the
+    voice band: the shape of speech, which G.711 and a mix keep while they
+    change every sample, and which tells one word from another."""
+    frame = max(1, rate // 50)
+    coeffs = [2 * math.cos(2 * math.pi * f / rate) for f in BANDS]
+    out = []
+    for off in range(0, len(samples) - frame + 1, frame):
+        chunk = samples[off:off + frame]
+        for c in coeffs:
+            s1 = s2 = 0.0
+            for x in chunk:
+                s1, s2 = x + c * s1 - s2, s1
+            # a floor: the noise of a line or a codec is not part of the shape
+            out.append(max(40.0, 10 * math.log10((s1 * s1 + s2 * s2 - c * s1 * s2) / frame + 1.0)))
+    return out
+
+
+def find_prompt(heard, prompt, start=0, rate=8000):
+    """Where prompt @prompt (samples) plays in recording @heard, told by
+    content: (correlation, seconds) of the best match of the two spectral
+    envelopes (envelope()) at or after @start seconds.  Above 0.8 is the
+    prompt; other prompts and silence stay well below.  A prompt cut short
+    (barge-in) is not found whole: look for the part that played."""
+    k = len(BANDS)
+    h, p = envelope(heard, rate), envelope(prompt, rate)
+    n = len(p)
+    if not n or len(h) < n:
+        return 0.0, None
+    pm = sum(p) / n
+    pd = [x - pm for x in p]
+    pn = math.sqrt(sum(x * x for x in pd)) or 1.0
+    best, at = -1.0, None
+    for i in range(int(start * 50) * k, len(h) - n + 1, k):
+        w = h[i:i + n]
+        wm = sum(w) / n
+        num = sum((a - wm) * b for a, b in zip(w, pd))
+        den = math.sqrt(sum((a - wm) ** 2 for a in w)) * pn
+        c = num / den if den else 0.0
+        if c > best:
+            best, at = c, i / k / 50.0
+    return best, at
+
+
+def prompt_samples(name, lang='en'):
+    """The samples of a shipped prompt (conf/prompts/LANG/NAME.wav)."""
+    return read_wav(os.path.join(SRCDIR, 'conf', 'prompts', lang, name + '.wav'))[1]
+
+
 def window(samples, start_s, end_s, rate=8000):
     """The samples between two times (seconds from the start of the recording)."""
     return samples[int(start_s * rate):int(end_s * rate)]

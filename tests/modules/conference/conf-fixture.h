@@ -62,6 +62,8 @@ struct fx {
 	GString *plays; /* "room:PATH\n", "leg dumb/N:PATH\n", "others dumb/N:PATH\n", "stop ..." */
 	int play_err;   /* what room_play and leg_play answer (0: they log the play) */
 	const char *yate_has; /* " dumb/1 dumb/3 ": the channels chan.locate finds */
+	GString *moves;       /* "dumb/N:ROOM\n" for each leg_move */
+	int move_err;         /* what leg_move answers (0: it logs the move) */
 	unsigned relays;
 };
 
@@ -233,6 +235,17 @@ static inline void fm_leg_set_flags(void *arg, struct ce_leg_media *cl, unsigned
 	((struct fx_leg *)cl)->flags = flags;
 }
 
+static inline int fm_leg_move(void *arg, struct ce_leg_media *cl, struct ce_room_media *r)
+{
+	struct fx *fx = arg;
+
+	if (fx->move_err)
+		return fx->move_err;
+	g_string_append_printf(fx->moves, "%s:%s\n",
+	        ((struct ce_leg *)((struct fx_leg *)cl)->cookie)->id, ((struct ce_room *)r)->name);
+	return 0;
+}
+
 static inline void fm_leg_free(void *arg, struct ce_leg_media *cl)
 {
 	struct fx *fx = arg;
@@ -253,6 +266,7 @@ static const struct ce_media_glue_ops fx_media_ops = {
         .leg_new = fm_leg_new,
         .leg_start = fm_leg_start,
         .leg_set_flags = fm_leg_set_flags,
+        .leg_move = fm_leg_move,
         .leg_free = fm_leg_free,
 };
 
@@ -413,6 +427,7 @@ static inline struct fx *fx_new(const char *conf_text)
 	        0);
 	fx->sent = g_ptr_array_new_with_free_func(g_free);
 	fx->plays = g_string_new(NULL);
+	fx->moves = g_string_new(NULL);
 	fx->now = 1000000000;
 	g_assert_cmpint(ce_conf_new(&fx->conf, fx->bus, fx->cfg, &fx_media_ops, fx), ==, 0);
 	fx->conf->clock = fx_clock;
@@ -464,6 +479,7 @@ static inline void fx_free(struct fx *fx)
 	g_free(fx->dir);
 	g_free(fx->path);
 	g_string_free(fx->plays, TRUE);
+	g_string_free(fx->moves, TRUE);
 	g_free(fx);
 }
 
@@ -553,12 +569,12 @@ static inline void fx_watch(struct fx *fx, const char *name, const char *params,
  * caller @peer with @extra parameters, Yate's dumb driver makes dumb/@n,
  * RTP and answer.  Returns the leg.
  */
-static inline struct ce_leg *fx_join(
-        struct fx *fx, const char *room, const char *peer, unsigned n, const char *extra)
+static inline struct ce_leg *fx_join_to(
+        struct fx *fx, const char *callto, const char *peer, unsigned n, const char *extra)
 {
 	char *params =
-	        g_strdup_printf("module=tone:called=802:caller=tone/busy:%s%scallto=conf/%s:id=%s",
-	                extra ? extra : "", extra && *extra ? ":" : "", room, peer);
+	        g_strdup_printf("module=tone:called=802:caller=tone/busy:%s%scallto=%s:id=%s",
+	                extra ? extra : "", extra && *extra ? ":" : "", callto, peer);
 	char *ans = fx_dispatch(fx, "call.execute", params, NULL);
 	char *dumb = g_strdup_printf("dumb/%u", n);
 	struct ce_msg *a = fx_msg("answer", ans), *m = fx_msg("call.execute", params);
@@ -579,6 +595,28 @@ static inline struct ce_leg *fx_join(
 	g_free(ans);
 	g_free(params);
 	return leg;
+}
+
+static inline struct ce_leg *fx_join(
+        struct fx *fx, const char *room, const char *peer, unsigned n, const char *extra)
+{
+	char *callto = g_strdup_printf("conf/%s", room);
+	struct ce_leg *leg = fx_join_to(fx, callto, peer, n, extra);
+
+	g_free(callto);
+	return leg;
+}
+
+/* The media side reports that a prompt to @leg alone has played to its end. */
+static inline void fx_prompt_done(struct fx *fx, struct ce_leg *leg)
+{
+	struct ce_room_event ev;
+
+	(void)fx;
+	ce_room_event_init(&ev, CE_EVENT_PROMPT_DONE);
+	ev.room_data = leg->room;
+	ev.leg_data = leg;
+	ce_conf_media_event(&ev, NULL);
 }
 
 #endif

@@ -104,6 +104,7 @@ static void write_old_journal(const char *dir, gint64 ago_s)
 	        {"200", "dumb/2", "r", "40000"}, /* Yate has it, our port: resumed */
 	        {"200", "dumb/3", "r", "40000"}, /* Yate lost it: closed */
 	        {"200", "dumb/4", "q", "41234"}, /* Yate has it, not our port: dropped */
+	        {"200", "dumb/5", "lobby/7", "40000"}, /* in the lobby: dropped */
 	};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(legs); i++)
@@ -131,19 +132,21 @@ static void test_take_over(void)
 	g_string_truncate(warned, 0);
 	fx = fx_new(text);
 	g_free(text);
-	fx->yate_has = " dumb/1 dumb/2 dumb/4 ";
-	g_assert_nonnull(strstr(warned->str, "4 legs of an engine that stopped without closing"));
+	fx->yate_has = " dumb/1 dumb/2 dumb/4 dumb/5 ";
+	g_assert_nonnull(strstr(warned->str, "5 legs of an engine that stopped without closing"));
 	g_assert_cmpint(fx->legs, ==, 0); /* nothing before Yate can be asked */
 	link_up(fx, "200");
 	g_assert_nonnull(strstr(warned->str,
-	        "took over 4 legs in 2 rooms of the previous engine: 1 resumed in their rooms, 1 "
+	        "took over 5 legs in 3 rooms of the previous engine: 1 resumed in their rooms, 2 "
 	        "dropped and 1 already gone (reason engine-restart), 1 of another Yate run "
 	        "(reason yate-restart)"));
 	/* dumb/1 of the old Yate is not asked about: the new Yate's dumb/1 is another call */
 	fx_expect_sent(fx, "chan.locate",
 	        "chan.locate:id=dumb/2\nchan.locate:id=dumb/3\n"
-	        "chan.locate:id=dumb/4\n");
-	fx_expect_sent(fx, "call.drop", "call.drop:id=dumb/4:reason=engine-restart\n");
+	        "chan.locate:id=dumb/4\nchan.locate:id=dumb/5\n");
+	/* dumb/5 was in the lobby: what it keyed in is gone, so is it */
+	fx_expect_sent(fx, "call.drop",
+	        "call.drop:id=dumb/4:reason=engine-restart\ncall.drop:id=dumb/5:reason=engine-restart\n");
 	/* dumb/2 is back in room r, mixed on its port towards Yate's RTP end */
 	leg = ce_leg_find(fx->conf, "dumb/2");
 	g_assert_nonnull(leg);
@@ -173,8 +176,8 @@ static void test_take_over(void)
 	g_free(got);
 	/* the journal: only the resumed leg is open; it leaves when it ends */
 	text = read_journal(dir);
-	g_assert_cmpuint(count(text, "enter\t"), ==, 4);
-	g_assert_cmpuint(count(text, "leave\t"), ==, 3);
+	g_assert_cmpuint(count(text, "enter\t"), ==, 5);
+	g_assert_cmpuint(count(text, "leave\t"), ==, 4);
 	g_assert_null(strstr(text, "leave\trunid=200\tid=dumb/2\t"));
 	g_free(text);
 	fx_watch(fx, "chan.hangup", "id=dumb/2:reason=hangup", true);

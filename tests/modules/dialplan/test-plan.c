@@ -424,7 +424,7 @@ static void test_sample_file(void)
 	g_assert_cmpstr(ce_msg_get(m, "pin"), ==, "1234");
 	ce_msg_unref(m);
 	/* ... and 801 an open room */
-	check_route(p, "called=801:caller=sip/1", "conf/lobby");
+	check_route(p, "called=801:caller=sip/1", "conf/open");
 	check_route(p, "called=805:caller=sip/1", "conf/room5");
 	ce_plan_free(p);
 	ce_config_free(cfg);
