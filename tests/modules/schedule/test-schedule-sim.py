@@ -89,8 +89,9 @@ tap.ok(r.messages('call.execute', ce_room='board', notify='conf-monitor/board', 
        'schedule/800 became a join of room board with the room parameters')
 tap.ok(r.events('rejected', who='1002', error='forbidden'), 'wrong PIN: forbidden')
 # (what the lobby then does is the conference module's: tests/modules/conference)
-tap.ok(r.messages('call.execute', caller='1003', callto='lobby', lobby_key='800'),
-       'no PIN: sent to the lobby for the PIN of 800 ([schedule] lobby=true)')
+tap.ok([m for m in r.messages('call.execute', caller='1003', lobby_key='800')
+        if m['params'].get('ce_room', '').startswith('lobby/')],
+       'no PIN: sent to the lobby for the PIN of 800 ([schedule] lobby=true), which took it')
 tap.ok(r.events('rejected', who='1004'), 'unrouted number rejected')
 dial = r.messages('call.execute', callto='dumb/', ce_dialout='board')
 tap.ok(sorted(m['params'].get('target') for m in dial) == ['9001', '9002', '9003', '9004'],
