@@ -361,6 +361,11 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	now->record_file = g_strdup("/tmp/board.wav");
 	now->options = g_strdup("speakers=true; interval=2000;id=evil;callto=sip/x");
 	now->language = g_strdup("de"); /* the room's prompts, its end warnings among them */
+	now->announce_join = true;
+	now->announce_count = false;
+	now->wait_for_moderator = true;
+	now->end_with_moderator = true;
+	now->muted_on_entry = true;
 	put_conf(f, now);
 	put_conf(f, soon);
 	put_conf(f, later);
@@ -380,6 +385,12 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "id"), ==, "sip/1"); /* options cannot set anything else */
 	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
 	g_assert_cmpstr(ce_msg_get(m, "lang"), ==, "de");
+	/* the row's columns, as the conference module's room parameters */
+	g_assert_cmpstr(ce_msg_get(m, "announce_join"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "announce_count"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "wait_moderator"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "end_with_moderator"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "muted_on_entry"), ==, "true");
 	ce_msg_unref(m);
 	assert_admit(
 	        f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
@@ -388,6 +399,12 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_true(g_str_has_prefix(ce_msg_get_def(m, "record", ""), "soon-"));
 	g_assert_true(g_str_has_suffix(ce_msg_get_def(m, "record", ""), ".wav"));
 	g_assert_null(ce_msg_get(m, "lang")); /* no language: the room's is [conference] lang */
+	/* a new row's defaults: the count is announced, nothing else */
+	g_assert_cmpstr(ce_msg_get(m, "announce_count"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "announce_join"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "wait_moderator"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "end_with_moderator"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "muted_on_entry"), ==, "false");
 	ce_msg_unref(m);
 	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
 	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
