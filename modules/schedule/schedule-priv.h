@@ -27,6 +27,7 @@ struct sched_settings {
 	char *notify_prefix;       /* notify= of scheduled rooms: PREFIX<room> */
 	char *end_reason;          /* call.drop reason at the end */
 	char *pin_param;           /* call parameter that carries the PIN */
+	unsigned extend_max_min;   /* the longest a conference may be extended, in all */
 };
 
 /* A scheduled conference the module knows to be near or running. */
@@ -38,8 +39,10 @@ struct sconf {
 	bool alerted;
 	bool announced; /* "the conference has ended" played */
 	bool ended;
-	GHashTable *callers; /* caller channel id -> NULL: admitted, not hung up */
-	unsigned reserved;   /* admissions on their way */
+	GHashTable *callers;      /* caller channel id -> NULL: admitted, not hung up */
+	unsigned reserved;        /* admissions on their way */
+	gint64 extended_us;       /* extensions this engine made to it (extend.c) */
+	gint64 extend_pending_us; /* extensions asked of the store, not answered yet */
 };
 
 /* One dial-out attempt of a participant. */
@@ -77,6 +80,7 @@ struct sched {
 	GHashTable *callers; /* caller channel id -> conference id (gint64 *) */
 	GPtrArray *dials;    /* struct dialout */
 	GList *pending;      /* admissions waiting for the store */
+	GPtrArray *extends;  /* extension answers waiting for the main loop (extend.c) */
 	GArray *hooks;
 	GArray *watches;
 	guint tick_id;
@@ -104,6 +108,9 @@ struct sconf *ce_sched_find_room(struct sched *s, const char *room);
 void ce_sched_sconf_free(gpointer data);
 void ce_sched_run(struct sched *s, gint64 now);
 void ce_sched_poll(struct sched *s);
+
+/* extend.c */
+void ce_sched_extend_exit(struct sched *s);
 
 /* dialout.c */
 void ce_sched_dial_start(struct sched *s, struct sconf *sc);

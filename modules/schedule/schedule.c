@@ -63,6 +63,7 @@ static const struct ce_config_key schedule_keys[] = {
         CE_KEY_STRING("notify_prefix"),
         CE_KEY_STRING("end_reason"),
         CE_KEY_STRING("pin_param"),
+        CE_KEY_INT("extend_max", 0, 1440),
         CE_KEY_END,
 };
 
@@ -87,6 +88,7 @@ static void load_settings(struct sched_settings *set, const struct ce_config *cf
 	        g_strdup(ce_config_get(cfg, SECTION, "notify_prefix", "conf-monitor/"));
 	set->end_reason = g_strdup(ce_config_get(cfg, SECTION, "end_reason", "schedule-ended"));
 	set->pin_param = g_strdup(ce_config_get(cfg, SECTION, "pin_param", "pin"));
+	set->extend_max_min = (unsigned)ce_config_get_int(cfg, SECTION, "extend_max", 60, 0, 1440);
 }
 
 static gboolean on_tick(gpointer data)
@@ -184,6 +186,7 @@ static int add_watch(struct sched *s, const char *name)
 
 static void sched_free(struct sched *s)
 {
+	ce_sched_extend_exit(s);
 	for (guint i = 0; s->watches && i < s->watches->len; i++)
 		ce_bus_unwatch(s->bus, g_array_index(s->watches, unsigned, i));
 	if (s->tick_id)
@@ -224,6 +227,7 @@ static int sched_new(struct sched **sp, struct ce_engine *ce)
 	s->dials = g_ptr_array_new_with_free_func(ce_sched_dialout_free);
 	s->hooks = g_array_new(FALSE, FALSE, sizeof(unsigned));
 	s->watches = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	s->extends = g_ptr_array_new();
 	for (unsigned i = 0; r == 0 && i < G_N_ELEMENTS(watched); i++)
 		r = add_watch(s, watched[i]);
 	if (r == 0)
