@@ -306,12 +306,7 @@ def db_rows(path, sql, args=()):
 
 def schedule_db(path, sql, args=()):
     """A fresh SQLite file at @path with the engine's schema (sql/sqlite/), then @sql run on it."""
-    db = sqlite3.connect(path)
-    sqldir = os.path.join(SRCDIR, 'sql', 'sqlite')
-    for name in sorted(os.listdir(sqldir)):
-        if name.endswith('.sql'):
-            with open(os.path.join(sqldir, name)) as f:
-                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    db = simlib.sqlite_db(path)
     db.execute(sql, args)
     db.commit()
     db.close()

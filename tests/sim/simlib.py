@@ -163,6 +163,22 @@ def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
     return Result(code, workdir, err)
 
 
+# ---- the store ----------------------------------------------------------------
+
+def sqlite_db(path):
+    """An sqlite3 connection to @path with the engine's schema (sql/sqlite/*.sql in
+    order), as its store makes it: for tests that book conferences before the engine
+    starts.  The caller commits and closes it."""
+    import sqlite3
+    db = sqlite3.connect(path)
+    sqldir = os.path.join(SRCDIR, 'sql', 'sqlite')
+    for name in sorted(os.listdir(sqldir)):
+        if name.endswith('.sql'):
+            with open(os.path.join(sqldir, name)) as f:
+                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    return db
+
+
 # ---- audio --------------------------------------------------------------------
 
 def read_wav(path):

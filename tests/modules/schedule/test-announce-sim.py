@@ -16,7 +16,6 @@ is a 1 s file of 2200 Hz, looped.  Callers play steady tones of their own
 import math
 import os
 import shutil
-import sqlite3
 import sys
 import tempfile
 import time
@@ -48,12 +47,7 @@ moh = simlib.write_wav(os.path.join(work, 'moh.wav'), tone(MOH, 1.0))
 
 
 def make_db(start, end):
-    db = sqlite3.connect(db_path)
-    sqldir = os.path.join(simlib.SRCDIR, 'sql', 'sqlite')
-    for name in sorted(os.listdir(sqldir)):
-        if name.endswith('.sql'):
-            with open(os.path.join(sqldir, name)) as f:
-                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    db = simlib.sqlite_db(db_path)
     us = 1000000
     for number, room, opts in (('800', 'board', (1, 0, 0)), ('801', 'ends', (0, 1, 0)),
                                ('802', 'count', (0, 0, 1))):

@@ -51,12 +51,7 @@ US = 1000000
 
 
 def make_db(start, end):
-    db = sqlite3.connect(db_path)
-    sqldir = os.path.join(simlib.SRCDIR, 'sql', 'sqlite')
-    for name in sorted(os.listdir(sqldir)):
-        if name.endswith('.sql'):
-            with open(os.path.join(sqldir, name)) as f:
-                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    db = simlib.sqlite_db(db_path)
     db.execute("INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
                " early_join_s, end_alert_s, max_participants)"
                " VALUES ('800', 'board', 'Board meeting', '1234', ?, ?, 60, 0, 10)",

@@ -30,12 +30,7 @@ db_path = os.path.join(work, 'conf.db')
 
 
 def make_db(start, end):
-    db = sqlite3.connect(db_path)
-    sqldir = os.path.join(simlib.SRCDIR, 'sql', 'sqlite')
-    for name in sorted(os.listdir(sqldir)):
-        if name.endswith('.sql'):
-            with open(os.path.join(sqldir, name)) as f:
-                db.executescript('BEGIN;' + f.read() + 'COMMIT;')
+    db = simlib.sqlite_db(db_path)
     us = 1000000
     db.execute("INSERT INTO conferences (access_number, room, title, pin, starts_at, ends_at,"
                " early_join_s, end_alert_s, max_participants)"
