@@ -96,7 +96,7 @@ out:
 
 /* Main thread: a player of the file at path, or else of tone for duration_ms. */
 static int play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
-        const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
+        const struct ce_tone *tone, unsigned duration_ms, bool loop, enum ce_media_play_mode mode,
         struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
 	struct ce_media_play *p = NULL;
@@ -106,7 +106,7 @@ static int play_new(struct ce_media_play **pp, struct ce_media_room *room, const
 		struct ce_mfile_io *io = io_get(room->m);
 
 		p = g_new0(struct ce_media_play, 1);
-		err = path ? ce_mfile_player_new(&p->f, io, path, room->mix->rate)
+		err = path ? ce_mfile_player_new(&p->f, io, path, room->mix->rate, loop)
 		           : ce_mfile_tone_new(&p->f, io, tone, room->mix->rate, duration_ms);
 	}
 	if (!err)
@@ -131,7 +131,21 @@ static int play_new(struct ce_media_play **pp, struct ce_media_room *room, const
 int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
         enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
-	return play_new(pp, room, path, NULL, 0, mode, leg, user, destroy);
+	return play_new(pp, room, path, NULL, 0, false, mode, leg, user, destroy);
+}
+
+/**
+ * Play @path over and over into @room (music on hold), as
+ * ce_media_play_new plays it once: same targets, queues and errors, the
+ * file starting again at its end with no gap.  It ends only when stopped
+ * (ce_media_play_stop, ce_media_play_free), when its target goes, or when
+ * the file cannot be played (PLAY_DONE with error); meanwhile it holds its
+ * queue, so what is queued after it waits until then.
+ */
+int ce_media_play_loop(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
+        enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
+{
+	return play_new(pp, room, path, NULL, 0, true, mode, leg, user, destroy);
 }
 
 /**
@@ -144,7 +158,7 @@ int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
         const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
         struct ce_media_leg *leg, void *user, GDestroyNotify destroy)
 {
-	return play_new(pp, room, NULL, tone, duration_ms, mode, leg, user, destroy);
+	return play_new(pp, room, NULL, tone, duration_ms, false, mode, leg, user, destroy);
 }
 
 /**

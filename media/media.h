@@ -125,6 +125,8 @@ struct ce_tone;
 
 int ce_media_play_new(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
         enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy);
+int ce_media_play_loop(struct ce_media_play **pp, struct ce_media_room *room, const char *path,
+        enum ce_media_play_mode mode, struct ce_media_leg *leg, void *user, GDestroyNotify destroy);
 int ce_media_play_tone(struct ce_media_play **pp, struct ce_media_room *room,
         const struct ce_tone *tone, unsigned duration_ms, enum ce_media_play_mode mode,
         struct ce_media_leg *leg, void *user, GDestroyNotify destroy);

@@ -63,6 +63,8 @@ struct ce_mfile {
 	SRC_STATE *src;
 	double ratio;
 	bool in_eof;
+	bool loop;        /* player: start again at the end of the file, until closed */
+	sf_count_t since; /* player: frames read since the start (or the last rewind) */
 	float in[CHUNK], out[OUT_MAX];
 	long inn, outn;
 	struct ce_tone *tone; /* a tone player: synthesised, no file */
@@ -196,8 +198,14 @@ static void read_input(struct ce_mfile *f)
 	if (want > CHUNK - f->inn)
 		want = CHUNK - f->inn;
 	got = want > 0 ? sf_readf_float(f->sf, buf, want) : 0;
+	/* a looped player starts again, unless the file has no audio at all */
+	if (got <= 0 && want > 0 && f->loop && f->since > 0 && sf_seek(f->sf, 0, SEEK_SET) == 0) {
+		f->since = 0;
+		got = sf_readf_float(f->sf, buf, want);
+	}
 	if (got <= 0 && want > 0)
 		f->in_eof = true;
+	f->since += MAX(got, 0);
 	for (sf_count_t i = 0; i < got; i++) {
 		float s = 0;
 
@@ -455,7 +463,7 @@ void ce_mfile_io_free(struct ce_mfile_io *io)
 }
 
 static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd,
-        unsigned rate, bool recorder, const struct ce_tone *tone, unsigned duration_ms)
+        unsigned rate, bool recorder, const struct ce_tone *tone, unsigned duration_ms, bool loop)
 {
 	struct ce_mfile *f;
 
@@ -468,6 +476,7 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 	f->path = g_strdup(path);
 	f->rate = rate;
 	f->frame = rate / 50;
+	f->loop = loop;
 	if (tone) {
 		f->tone = g_new(struct ce_tone, 1);
 		*f->tone = *tone;
@@ -484,14 +493,16 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 }
 
 /**
- * A player of @path resampled to @rate (8000 or 16000).  The file is
- * opened on the I/O thread: a missing or unreadable one ends the player
- * at once with ce_mfile_failed() and ce_mfile_error() set.  -EINVAL.
+ * A player of @path resampled to @rate (8000 or 16000); with @loop it
+ * starts the file again at its end, with no gap, until it is closed (a
+ * file with no audio at all still ends).  The file is opened on the I/O
+ * thread: a missing or unreadable one ends the player at once with
+ * ce_mfile_failed() and ce_mfile_error() set.  -EINVAL.
  */
 int ce_mfile_player_new(
-        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate)
+        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate, bool loop)
 {
-	return file_new(fp, io, path, -1, rate, false, NULL, 0);
+	return file_new(fp, io, path, -1, rate, false, NULL, 0, loop);
 }
 
 /**
@@ -508,7 +519,7 @@ int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct
 	if (!tone || !tone->n)
 		return -EINVAL;
 	path = g_strconcat("tone/", tone->name, NULL);
-	err = file_new(fp, io, path, -1, rate, false, tone, duration_ms);
+	err = file_new(fp, io, path, -1, rate, false, tone, duration_ms, false);
 	g_free(path);
 	return err;
 }
@@ -523,7 +534,7 @@ int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct
 int ce_mfile_recorder_new(
         struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, int fd, unsigned rate)
 {
-	int err = file_new(fp, io, path, fd, rate, true, NULL, 0);
+	int err = file_new(fp, io, path, fd, rate, true, NULL, 0, false);
 
 	if (err && fd >= 0)
 		close(fd);

@@ -30,7 +30,7 @@ void ce_mfile_io_free(struct ce_mfile_io *io);
 
 void ce_mfile_io_confine(struct ce_mfile_io *io, const char *const *roots);
 int ce_mfile_player_new(
-        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate);
+        struct ce_mfile **fp, struct ce_mfile_io *io, const char *path, unsigned rate, bool loop);
 int ce_mfile_tone_new(struct ce_mfile **fp, struct ce_mfile_io *io, const struct ce_tone *tone,
         unsigned rate, unsigned duration_ms);
 int ce_mfile_recorder_new(

@@ -100,6 +100,7 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_STRING("leave_prompt"),
         CE_KEY_STRING("lonely_prompt"),
         CE_KEY_STRING("record_prompt"),
+        CE_KEY_STRING("moh"),
         CE_KEY_STRING("record_dir"),
         CE_KEY_STRING("prompt_dirs"),
         CE_KEY_INT("tone_duration", 20, CE_TONE_MAX_DURATION),

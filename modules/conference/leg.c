@@ -47,6 +47,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	g_free(leg->peer);
 	g_free(leg->lang);
 	g_free(leg->runid);
+	g_free(leg->name_prompt);
 	g_free(leg);
 }
 
@@ -135,6 +136,9 @@ void ce_leg_take_params(struct ce_leg *leg, const struct ce_join_params *p)
 	leg->echo = p->echo;
 	leg->billing = p->billing;
 	leg->player = p->player;
+	leg->muted_on_entry = p->muted_on_entry;
+	g_free(leg->name_prompt);
+	leg->name_prompt = g_strdup(p->name_prompt);
 	if (leg->who)
 		ce_msg_unref(leg->who);
 	leg->who = who_new(p->passed);
@@ -205,9 +209,9 @@ struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const cha
 /** The media flags that follow from the leg's parameters and controls. */
 unsigned ce_leg_media_flags(const struct ce_leg *leg)
 {
-	return (leg->muted ? CE_LEG_MUTE : 0) | (leg->deaf ? CE_LEG_DEAF : 0) |
-	       (leg->voice ? 0 : CE_LEG_NOVOICE) | (leg->echo ? CE_LEG_ECHO : 0) |
-	       (leg->smart ? CE_LEG_SMART : 0);
+	return (leg->muted || leg->held ? CE_LEG_MUTE : 0) |
+	       (leg->deaf || leg->held ? CE_LEG_DEAF : 0) | (leg->voice ? 0 : CE_LEG_NOVOICE) |
+	       (leg->echo ? CE_LEG_ECHO : 0) | (leg->smart ? CE_LEG_SMART : 0);
 }
 
 /** Ask Yate to drop channel @id with @reason (may be NULL). */
@@ -602,7 +606,7 @@ void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy)
 {
 	struct ce_room_event ev;
 
-	if (leg->state != CE_LEG_JOINED || leg->talking == on || (on && leg->muted))
+	if (leg->state != CE_LEG_JOINED || leg->talking == on || (on && (leg->muted || leg->held)))
 		return;
 	leg->talking = on;
 	leg->energy = on ? energy : 0;

@@ -62,6 +62,10 @@ struct ce_leg {
 	bool counted, utility, voice, smart, echo, billing, player;
 	bool up; /* the call is already answered (call.conference) */
 	bool muted, deaf, talking;
+	bool muted_on_entry; /* muted_on_entry= of its request (entry.c) */
+	bool held;           /* waiting for a moderator: hears and is heard by no one */
+	bool on_hold;        /* its music on hold plays (its prompt queue holds it) */
+	char *name_prompt;   /* name_prompt= of its request: its name, recorded, or NULL */
 	unsigned energy;
 	gint64 deadline; /* of the current state, 0 for none */
 	unsigned port;   /* our RTP port */

@@ -197,6 +197,8 @@ static int g_room_record(void *arg, struct ce_room_media *r, const char *path, i
 static int play(struct ce_room_media *r, const struct ce_media_prompt *p,
         enum ce_media_play_mode mode, struct ce_media_leg *ml)
 {
+	if (p->path && p->loop)
+		return ce_media_play_loop(NULL, r->mr, p->path, mode, ml, NULL, NULL);
 	if (p->path)
 		return ce_media_play_new(NULL, r->mr, p->path, mode, ml, NULL, NULL);
 	return ce_media_play_tone(NULL, r->mr, p->tone, p->duration_ms, mode, ml, NULL, NULL);

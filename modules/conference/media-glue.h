@@ -46,6 +46,7 @@ struct ce_media_prompt {
 	const char *path;           /* a file, or NULL for a tone */
 	const struct ce_tone *tone; /* the tone when path is NULL */
 	unsigned duration_ms;       /* the tone's length; 0: its natural length (DTMF) */
+	bool loop;                  /* a file played over and over until stopped (music on hold) */
 };
 
 #define CE_PROMPT_QUEUE 16

@@ -112,6 +112,16 @@ static void get_lonely(struct ce_join_params *p, const struct ce_msg *m, GString
 		note(notes, "lonely=%s is neither a boolean nor a timeout in ms, false applies", v);
 }
 
+/* A prompt name: NULL for none ("" or absent). */
+static const char *get_prompt(const struct ce_msg *m, const char *name, const char *def)
+{
+	const char *v = ce_msg_get(m, name);
+
+	if (!v)
+		v = def;
+	return v && *v ? v : NULL;
+}
+
 static void get_passed(struct ce_join_params *p, const struct ce_msg *m)
 {
 	for (unsigned i = 0; i < G_N_ELEMENTS(passed_names); i++) {
@@ -134,6 +144,7 @@ void ce_join_params_init(struct ce_join_params *p, const struct ce_conf_settings
 	        .counted = true,
 	        .voice = true,
 	        .smart = true,
+	        .moh = set->moh && *set->moh ? set->moh : NULL,
 	};
 	ce_msg_new(&p->passed, NULL);
 }
@@ -162,6 +173,11 @@ void ce_join_params_parse(struct ce_join_params *p, const struct ce_msg *msg,
 	p->record = ce_msg_get(msg, "record");
 	p->recordwarn = ce_msg_get(msg, "recordwarn");
 	p->lang = get_lang(msg, notes);
+	p->announce_count = get_bool(msg, "announce_count", false, notes);
+	p->announce_join = get_bool(msg, "announce_join", false, notes);
+	p->wait_moderator = get_bool(msg, "wait_moderator", false, notes);
+	p->end_with_moderator = get_bool(msg, "end_with_moderator", false, notes);
+	p->moh = get_prompt(msg, "moh", set->moh);
 	p->confowner = ce_msg_get(msg, "confowner");
 	p->id = ce_msg_get(msg, "id");
 	p->reason = ce_msg_get(msg, "reason");
@@ -172,6 +188,8 @@ void ce_join_params_parse(struct ce_join_params *p, const struct ce_msg *msg,
 	p->echo = get_bool(msg, "echo", p->utility, notes);
 	p->billing = get_bool(msg, "billing", false, notes);
 	p->player = get_bool(msg, "player", false, notes);
+	p->muted_on_entry = get_bool(msg, "muted_on_entry", false, notes);
+	p->name_prompt = get_prompt(msg, "name_prompt", NULL);
 	get_passed(p, msg);
 }
 

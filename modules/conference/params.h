@@ -36,8 +36,16 @@ struct ce_join_params {
 	const char *reason; /* why a recording stops, why call.conference moves a call */
 	/* ours: the prompts' language (a valid name, prompt-set.h), NULL when absent or bad */
 	const char *lang;
+	/* ours: what the room does as people come and go (entry.c), read when it is made */
+	bool announce_count;     /* the newcomer hears how many are in */
+	bool announce_join;      /* the room hears who joins and leaves */
+	bool wait_moderator;     /* participants are held until a moderator joins */
+	bool end_with_moderator; /* the last moderator to leave ends the room */
+	const char *moh;         /* music on hold (a prompt name), NULL for silence */
 	/* the leg */
 	bool utility, counted, voice, smart, echo, billing, player;
+	bool muted_on_entry;     /* ours: a participant (not a moderator) starts muted */
+	const char *name_prompt; /* ours: a recording of the participant's name, or NULL */
 	/* Passed on as they are (who the participant is, billing, a recorder's
 	 * call): caller, callername, called, billid, username, maxlen,
 	 * conference_id, participant_*, those present, empty ones too. */

@@ -75,7 +75,7 @@ static const char *prompt_file(const char *value)
 char **ce_conf_play_roots(const struct ce_config *cfg)
 {
 	static const char *const keys[] = {
-	        "enter_prompt", "leave_prompt", "lonely_prompt", "record_prompt"};
+	        "enter_prompt", "leave_prompt", "lonely_prompt", "record_prompt", "moh"};
 	GPtrArray *roots = g_ptr_array_new();
 	const char *S = "conference";
 	char **extra;
@@ -120,6 +120,7 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 	set->leave_prompt = prompt_key(cfg, "leave_prompt", "leave.wav");
 	set->lonely_prompt = prompt_key(cfg, "lonely_prompt", "lonely.wav");
 	set->record_prompt = prompt_key(cfg, "record_prompt", "recording.wav");
+	set->moh = prompt_key(cfg, "moh", "");
 	set->record_dir = record_dir(cfg);
 	set->tone_duration_ms = cfg ? ce_config_get_int(cfg, "conference", "tone_duration",
 	                                      CE_TONE_DEF_DURATION, 20, CE_TONE_MAX_DURATION)
@@ -137,6 +138,7 @@ void ce_conf_settings_free(struct ce_conf_settings *set)
 	g_clear_pointer(&set->leave_prompt, g_free);
 	g_clear_pointer(&set->lonely_prompt, g_free);
 	g_clear_pointer(&set->record_prompt, g_free);
+	g_clear_pointer(&set->moh, g_free);
 	g_clear_pointer(&set->record_dir, g_free);
 	g_clear_pointer(&set->play_roots, g_strfreev);
 	g_clear_pointer(&set->journal, g_free);
@@ -222,7 +224,8 @@ static int play_media(struct ce_room *room, const struct ce_media_prompt *p, str
  * for @o->duration_ms (0 or @o NULL: a DTMF tone's natural length, any
  * other tone's [conference] tone_duration), in the language of @leg
  * (alone) or of the room (ce_conf_prompt_path).  With @o->replace, what plays
- * and waits in that queue is stopped first.  Returns 0 or -EINVAL (nothing
+ * and waits in that queue is stopped first; with @o->loop a file plays over
+ * and over until that queue is stopped (ce_room_stop_play).  Returns 0 or -EINVAL (nothing
  * to play, unknown tone), -E2BIG (too many DTMF digits), -ENOTCONN (the
  * leg has no media yet), -ENOBUFS (the queue is full) or the media side's
  * error; then *@why (may be NULL) says why, for an answer.
@@ -240,6 +243,7 @@ int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg
 	if (!err) {
 		p.path = path;
 		p.tone = path ? NULL : &tone;
+		p.loop = path && o && o->loop;
 		p.duration_ms = o && o->duration_ms ? o->duration_ms
 		                : path || tone.dtmf ? 0
 		                                    : room->conf->set.tone_duration_ms;
@@ -253,9 +257,10 @@ int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg
 		               : "",
 		        reason);
 	else
-		g_info("room '%s': playing '%s'%s%s%s", room->name, path ? path : file,
+		g_info("room '%s': playing '%s'%s%s%s%s", room->name, path ? path : file,
 		        leg ? (others ? " to all but " : " to ") : "",
-		        leg && leg->id ? leg->id : "", o && o->replace ? " (replacing)" : "");
+		        leg && leg->id ? leg->id : "", o && o->replace ? " (replacing)" : "",
+		        p.loop ? " (looped)" : "");
 	if (why)
 		*why = reason;
 	g_free(path);
@@ -323,30 +328,6 @@ int ce_room_record(struct ce_room *room, const char *file, const char *warn)
 	ce_room_set_recording(room, &p);
 	ce_join_params_clear(&p);
 	return !file || room->record ? 0 : -EIO;
-}
-
-/** A leg joined: the lonely prompt to it if it is alone, else the enter prompt to all. */
-void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg)
-{
-	const struct ce_conf_settings *set = &room->conf->set;
-
-	if (leg->utility || !leg->counted || room->lobby)
-		return;
-	if (room->users <= 1 && *set->lonely_prompt)
-		ce_room_play(room, set->lonely_prompt, leg, false);
-	else if (room->users > 1 && *set->enter_prompt)
-		ce_room_play(room, set->enter_prompt, NULL, false);
-}
-
-/** A leg left: the leave prompt to those who stay. */
-void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg)
-{
-	const struct ce_conf_settings *set = &room->conf->set;
-
-	if (leg->utility || !leg->counted || room->dropping || !room->legs->len || room->lobby)
-		return;
-	if (*set->leave_prompt)
-		ce_room_play(room, set->leave_prompt, NULL, false);
 }
 
 /* ---- the service other modules call (conference.h) ---- */

@@ -245,6 +245,7 @@ static void room_free(struct ce_room *room)
 	g_free(room->record_error);
 	g_free(room->notify);
 	g_free(room->lang);
+	g_free(room->moh);
 	g_free(room->name);
 	g_free(room);
 }
@@ -285,6 +286,7 @@ int ce_room_new_at(struct ce_room **rp, struct ce_conf *conf, const char *name,
 	room->speakers = p->speakers;
 	room->interval = p->interval;
 	set_lonely(room, p);
+	ce_room_entry_init(room, p);
 	err = conf->media->room_new(conf->media_arg, &room->media, name, media_rate(room),
 	        room->notify ? room->speakers : 0, room->interval, port, room);
 	if (err)
@@ -353,27 +355,12 @@ void ce_room_unreserve(struct ce_room *room, struct ce_leg *leg)
 		ce_room_drop_all(room, "hangup");
 }
 
-/** Move @leg from the reserved places into the room and emit "joined". */
-void ce_room_add(struct ce_room *room, struct ce_leg *leg)
+/* The "joined" notification and room event of @leg. */
+static void notify_joined(struct ce_room *room, struct ce_leg *leg)
 {
 	struct ce_room_event ev;
 	struct ce_msg *m;
 
-	if (g_ptr_array_remove(room->pending, leg) && leg->counted)
-		room->pending_counted--;
-	g_ptr_array_add(room->legs, leg);
-	if (leg->player) {
-		g_free(room->player_id);
-		room->player_id = g_strdup(leg->id);
-	}
-	if (leg->counted) {
-		room->users++;
-		set_expire(room);
-	}
-	if (!leg->resumed_at)
-		ce_room_prompt_joined(room, leg);
-	if (!room->notify || leg->utility)
-		return;
 	ce_room_event_init(&ev, CE_EVENT_ENTER);
 	leg_fill(&ev, room, leg);
 	if (!room->conf->set.joined_peerid)
@@ -406,6 +393,31 @@ void ce_room_add(struct ce_room *room, struct ce_leg *leg)
 	ce_msg_unref(m);
 }
 
+/**
+ * Move @leg from the reserved places into the room: its prompts and the
+ * room's (entry.c), "joined", then what follows it (muted on entry).
+ */
+void ce_room_add(struct ce_room *room, struct ce_leg *leg)
+{
+	if (g_ptr_array_remove(room->pending, leg) && leg->counted)
+		room->pending_counted--;
+	g_ptr_array_add(room->legs, leg);
+	if (leg->player) {
+		g_free(room->player_id);
+		room->player_id = g_strdup(leg->id);
+	}
+	if (leg->counted) {
+		room->users++;
+		set_expire(room);
+	}
+	if (!leg->resumed_at)
+		ce_room_entry_joined(room, leg);
+	if (room->notify && !leg->utility)
+		notify_joined(room, leg);
+	if (!leg->resumed_at)
+		ce_room_entry_settled(room, leg);
+}
+
 static void notify_left(struct ce_room *room, struct ce_leg *leg)
 {
 	struct ce_msg *m = notify_new();
@@ -417,6 +429,8 @@ static void notify_left(struct ce_room *room, struct ce_leg *leg)
 	if (leg->orphaned) {
 		ev.reason = leg->orphaned;
 		ev.gone_ms = MAX(ce_conf_now(room->conf) - leg->gone_at, 0) / 1000;
+	} else if (room->dropping && room->end_reason) {
+		ev.reason = room->end_reason; /* the room ended it, not its caller */
 	}
 	room_tell(room, &ev);
 	ce_msg_add(m, "id", leg->id);
@@ -431,10 +445,10 @@ static void notify_left(struct ce_room *room, struct ce_leg *leg)
 		ce_msg_add(m, "player", room->player_id);
 	if (ev.peer)
 		ce_msg_set(m, "lastpeerid", ev.peer);
-	if (ev.reason) {
+	if (ev.reason)
 		ce_msg_add(m, "reason", ev.reason);
+	if (leg->orphaned)
 		ce_msg_setf(m, "gone_ms", "%" G_GINT64_FORMAT, ev.gone_ms);
-	}
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
 }
@@ -471,8 +485,13 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg)
 		}
 		if (room->notify && !leg->utility)
 			notify_left(room, leg);
-		if (ce_room_is_owned(room))
-			ce_room_prompt_left(room, leg);
+		if (ce_room_entry_ends(room, leg) && !room->conf->link_down) {
+			g_info("room '%s': its last moderator %s left, the room ends", room->name,
+			        leg->id ? leg->id : "-");
+			room->end_reason = CE_ROOM_MODERATOR_LEFT;
+			drop_legs(room, room->end_reason);
+		} else if (ce_room_is_owned(room))
+			ce_room_entry_left(room, leg);
 		else if (room->conf->link_down)
 			room->unowned_waits = true; /* the drops would not reach Yate now */
 		else

@@ -47,6 +47,7 @@ struct ce_conf_settings {
 	char *leave_prompt;        /* played to the room when someone leaves */
 	char *lonely_prompt;       /* played to one who joins an empty room */
 	char *record_prompt;       /* recordwarn of recordings started by us */
+	char *moh;                 /* music on hold of rooms whose request names none ("" none) */
 	char *record_dir;          /* the root that record= files are confined to (recfile.c) */
 	char **play_roots;         /* the folders prompt files may be played from (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
@@ -62,6 +63,7 @@ struct ce_conf_settings {
 struct ce_play_opts {
 	unsigned duration_ms; /* tones: how long; 0 for the default */
 	bool replace;         /* queue=false: stop what plays and waits in that queue first */
+	bool loop;            /* a file played over and over until that queue is stopped */
 };
 
 /* A clock in microseconds (monotonic by default; tests drive their own). */
@@ -135,7 +137,15 @@ struct ce_room {
 	unsigned speakers;       /* how many talkers "speaking" lists */
 	unsigned interval;       /* minimum ms between "speaking" events */
 	struct ce_room_media *media;
+	/* what it does as people come and go (entry.c), from the request that made it */
+	bool announce_count, announce_join, wait_moderator, end_with_moderator;
+	char *moh;              /* music on hold, or NULL */
+	bool held;              /* wait_moderator and no moderator came yet: participants held */
+	const char *end_reason; /* static: why the room is dropping everyone, for "left" */
 };
+
+/* The reason of the legs a room with end_with_moderator drops when its last moderator left. */
+#define CE_ROOM_MODERATOR_LEFT "moderator-left"
 
 /* Why a join was refused: Yate error name and reason text. */
 struct ce_room_refusal {
@@ -164,8 +174,13 @@ int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg
         const struct ce_play_opts *o, const char **why);
 int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others);
 int ce_room_record(struct ce_room *room, const char *file, const char *warn);
-void ce_room_prompt_joined(struct ce_room *room, struct ce_leg *leg);
-void ce_room_prompt_left(struct ce_room *room, struct ce_leg *leg);
+
+/* entry.c */
+void ce_room_entry_init(struct ce_room *room, const struct ce_join_params *p);
+void ce_room_entry_joined(struct ce_room *room, struct ce_leg *leg);
+void ce_room_entry_settled(struct ce_room *room, struct ce_leg *leg);
+bool ce_room_entry_ends(const struct ce_room *room, const struct ce_leg *leg);
+void ce_room_entry_left(struct ce_room *room, struct ce_leg *leg);
 void ce_conf_settings_free(struct ce_conf_settings *set);
 void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_config *cfg);
 char **ce_conf_play_roots(const struct ce_config *cfg);

@@ -196,7 +196,8 @@ static void apply_options(struct ce_msg *msg, const char *options)
 /**
  * ce_sched_room_params() - set the room parameters of conference @c on a
  * join or dial-out @msg: callto-independent (maxusers, notify, lonely,
- * record, conference_id, lang, the row's options).
+ * record, conference_id, lang, what the room does as people come and go,
+ * the row's options).
  */
 void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_conference *c)
 {
@@ -215,6 +216,12 @@ void ce_sched_room_params(struct sched *s, struct ce_msg *msg, const struct ce_c
 	/* the room's prompts (the end warnings among them) in the conference's language */
 	if (c->language && *c->language && !ce_msg_get(msg, "lang"))
 		ce_msg_set(msg, "lang", c->language);
+	/* the row decides these, whatever the call said (docs/conference.md, "Coming and going") */
+	ce_msg_set(msg, "announce_count", c->announce_count ? "true" : "false");
+	ce_msg_set(msg, "announce_join", c->announce_join ? "true" : "false");
+	ce_msg_set(msg, "wait_moderator", c->wait_for_moderator ? "true" : "false");
+	ce_msg_set(msg, "end_with_moderator", c->end_with_moderator ? "true" : "false");
+	ce_msg_set(msg, "muted_on_entry", c->muted_on_entry ? "true" : "false");
 	apply_options(msg, c->options);
 }
 

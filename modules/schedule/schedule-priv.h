@@ -30,6 +30,7 @@ struct sched_settings {
 	char *pin_param;           /* call parameter that carries the PIN */
 	bool lobby;                /* schedule/KEY without a needed PIN goes to the lobby */
 	struct guard_limits guard; /* pin_fail_*, pin_window_*, pin_lockout, pin_guard_callers */
+	unsigned extend_max_min;   /* the longest a conference may be extended, in all */
 };
 
 /* A scheduled conference the module knows to be near or running. */
@@ -41,8 +42,10 @@ struct sconf {
 	bool alerted;
 	bool announced; /* "the conference has ended" played */
 	bool ended;
-	GHashTable *callers; /* caller channel id -> NULL: admitted, not hung up */
-	unsigned reserved;   /* admissions on their way */
+	GHashTable *callers;      /* caller channel id -> NULL: admitted, not hung up */
+	unsigned reserved;        /* admissions on their way */
+	gint64 extended_us;       /* extensions this engine made to it (extend.c) */
+	gint64 extend_pending_us; /* extensions asked of the store, not answered yet */
 };
 
 /* One dial-out attempt of a participant. */
@@ -81,6 +84,7 @@ struct sched {
 	GPtrArray *dials;    /* struct dialout */
 	GList *pending;      /* admissions waiting for the store */
 	struct pin_guard *guard;
+	GPtrArray *extends;  /* extension answers waiting for the main loop (extend.c) */
 	GArray *hooks;
 	GArray *watches;
 	guint tick_id;
@@ -109,6 +113,9 @@ struct sconf *ce_sched_find_key(struct sched *s, const char *key);
 void ce_sched_sconf_free(gpointer data);
 void ce_sched_run(struct sched *s, gint64 now);
 void ce_sched_poll(struct sched *s);
+
+/* extend.c */
+void ce_sched_extend_exit(struct sched *s);
 
 /* dialout.c */
 void ce_sched_dial_start(struct sched *s, struct sconf *sc);

@@ -72,6 +72,7 @@ static const struct ce_config_key schedule_keys[] = {
         CE_KEY_INT("pin_window_total", 1, 86400),
         CE_KEY_INT("pin_lockout", 1, 86400),
         CE_KEY_INT("pin_guard_callers", 1, 1000000),
+        CE_KEY_INT("extend_max", 0, 1440),
         CE_KEY_END,
 };
 
@@ -116,6 +117,7 @@ static void load_settings(struct sched_settings *set, const struct ce_config *cf
 	set->pin_param = g_strdup(ce_config_get(cfg, SECTION, "pin_param", "pin"));
 	set->lobby = ce_config_get_bool(cfg, SECTION, "lobby", true);
 	load_guard(&set->guard, cfg);
+	set->extend_max_min = (unsigned)ce_config_get_int(cfg, SECTION, "extend_max", 60, 0, 1440);
 }
 
 static gboolean on_tick(gpointer data)
@@ -219,6 +221,7 @@ static int add_watch(struct sched *s, const char *name)
 
 static void sched_free(struct sched *s)
 {
+	ce_sched_extend_exit(s);
 	for (guint i = 0; s->watches && i < s->watches->len; i++)
 		ce_bus_unwatch(s->bus, g_array_index(s->watches, unsigned, i));
 	if (s->tick_id)
@@ -259,6 +262,7 @@ static int sched_new(struct sched **sp, struct ce_engine *ce)
 	s->dials = g_ptr_array_new_with_free_func(ce_sched_dialout_free);
 	s->hooks = g_array_new(FALSE, FALSE, sizeof(unsigned));
 	s->watches = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	s->extends = g_ptr_array_new();
 	for (unsigned i = 0; r == 0 && i < G_N_ELEMENTS(watched); i++)
 		r = add_watch(s, watched[i]);
 	if (r == 0)

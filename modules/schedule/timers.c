@@ -101,8 +101,9 @@ struct sconf *ce_sched_track(struct sched *s, struct ce_conference *c)
 	if (sc) {
 		struct ce_conference *old = sc->c;
 		sc->c = ce_conference_ref(c);
+		/* a later end (extended, or moved in the database): warned and ended anew */
 		if (old->ends_at != c->ends_at)
-			sc->alerted = false;
+			sc->alerted = sc->announced = false;
 		ce_conference_unref(old);
 		return sc;
 	}

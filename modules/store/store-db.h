@@ -41,6 +41,12 @@ struct ce_db_ops {
 	        GPtrArray *parts, GError **err);
 	int (*put_conference)(
 	        struct ce_db *db, const struct ce_conference *c, gint64 *id, GError **err);
+	/* the row @id (none or one in @out), locked until the transaction ends */
+	int (*lock_conference)(struct ce_db *db, gint64 id, GPtrArray *out, GError **err);
+	/* the first conference other than @c, not cancelled, of its access number or
+	 * room, that starts at or after it (none or one in @out) */
+	int (*next_conference)(
+	        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err);
 	int (*put_participant)(
 	        struct ce_db *db, const struct ce_participant *p, gint64 *id, GError **err);
 	int (*add_event)(struct ce_db *db, const struct ce_event *ev, GError **err);

@@ -39,6 +39,8 @@ enum query {
 	Q_CDR,
 	Q_LIVE_UPSERT,
 	Q_LIVE_DELETE,
+	Q_CONF_LOCK,
+	Q_CONF_NEXT,
 	Q_N
 };
 
@@ -112,6 +114,10 @@ static const char *const sql[Q_N] = {
 			  ") ON CONFLICT (node, room) DO UPDATE SET conference_id = $3, "
 			  "participants = $4, started_at = " TS(5) ", updated_at = " TS(6),
 	[Q_LIVE_DELETE] = "DELETE FROM live_rooms WHERE node = $1 AND room = $2",
+	[Q_CONF_LOCK] = "SELECT " CONF_COLS " FROM conferences WHERE id = $1 FOR UPDATE",
+	[Q_CONF_NEXT] = "SELECT " CONF_COLS " FROM conferences WHERE id <> $1 AND NOT cancelled"
+			" AND (access_number = $2 OR room = $3) AND starts_at >= " TS(4)
+			" ORDER BY starts_at, id LIMIT 1",
 };
 /* clang-format on */
 
@@ -624,6 +630,26 @@ static int db_find_number(struct ce_db *db, const char *number, gint64 now, GPtr
 	return r;
 }
 
+static int db_lock_conference(struct ce_db *db, gint64 id, GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+
+	p_x(&p, id);
+	return conferences(db, Q_CONF_LOCK, &p, out, err);
+}
+
+static int db_next_conference(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+
+	p_x(&p, c->id);
+	p_s(&p, c->access_number);
+	p_s(&p, c->room);
+	p_x(&p, c->starts_at);
+	return conferences(db, Q_CONF_NEXT, &p, out, err);
+}
+
 /* Runs an INSERT/UPDATE ... RETURNING id; -ENOENT when no row was touched. */
 static int put(struct ce_db *db, enum query q, struct params *p, gint64 *id, GError **err)
 {
@@ -784,6 +810,8 @@ const struct ce_db_ops ce_db_pg_ops = {
         .list_participants = db_list_participants,
         .find_number = db_find_number,
         .put_conference = db_put_conference,
+        .lock_conference = db_lock_conference,
+        .next_conference = db_next_conference,
         .put_participant = db_put_participant,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,

@@ -21,6 +21,7 @@ enum job_type {
 	JOB_ADMIT,
 	JOB_PUT_CONF,
 	JOB_PUT_PART,
+	JOB_EXTEND,
 };
 
 struct job {
@@ -31,6 +32,7 @@ struct job {
 	char *pin;
 	char *number; /* the caller's, normalised (ce_store_number) */
 	gint64 now, from, to, id;
+	gint64 by; /* JOB_EXTEND: how much later the conference ends (us) */
 	struct ce_conference *conf;
 	struct ce_participant *part;
 	GPtrArray *rows;
@@ -98,6 +100,9 @@ static gboolean job_done(gpointer data)
 	case JOB_PUT_CONF:
 	case JOB_PUT_PART:
 		((ce_store_id_h *)(void *)j->cb)(j->err, j->id, j->error, j->arg);
+		break;
+	case JOB_EXTEND:
+		((ce_store_conference_h *)(void *)j->cb)(j->err, j->err ? NULL : j->conf, j->arg);
 		break;
 	case JOB_QUIT:
 		break;
@@ -291,6 +296,60 @@ static int run_admit(struct ce_store *st, struct ce_db *db, struct job *j)
 	return r;
 }
 
+/*
+ * Whether conference @next (of the same number or room) would overlap one
+ * that ends at @ends: its callers may come in from starts_at - early_join_s.
+ */
+static bool overlaps(const struct ce_conference *next, gint64 ends)
+{
+	gint64 early = (gint64)CLAMP(next->early_join_s, 0, CE_STORE_WINDOW_MAX_S) * G_USEC_PER_SEC;
+
+	return next->starts_at - early < ends;
+}
+
+/* The checks and the update of an extension, inside the transaction. */
+static int extend_locked(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows)
+{
+	struct ce_conference *c;
+	gint64 ends, id;
+	int r = st->ops->lock_conference(db, j->id, rows, &j->error);
+
+	if (r < 0)
+		return r;
+	c = rows->len ? g_ptr_array_index(rows, 0) : NULL;
+	if (!c || c->cancelled)
+		return -ENOENT;
+	ends = c->ends_at + j->by;
+	if (!ce_store_time_ok(ends))
+		return -ERANGE;
+	j->conf = ce_conference_ref(c);
+	g_ptr_array_set_size(rows, 0);
+	r = st->ops->next_conference(db, j->conf, rows, &j->error);
+	if (r == 0 && rows->len && overlaps(g_ptr_array_index(rows, 0), ends))
+		r = -EBUSY;
+	if (r == 0) {
+		j->conf->ends_at = ends;
+		r = st->ops->put_conference(db, j->conf, &id, &j->error);
+	}
+	return r;
+}
+
+/* One transaction: the row locked, the next booking checked, the new end written. */
+static int run_extend(struct ce_store *st, struct ce_db *db, struct job *j)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
+	int r = st->ops->begin(db, &j->error);
+
+	if (r == 0)
+		r = extend_locked(st, db, j, rows);
+	if (r == 0)
+		r = st->ops->commit(db, &j->error);
+	if (r < 0)
+		st->ops->rollback(db);
+	g_ptr_array_unref(rows);
+	return r;
+}
+
 static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 {
 	const struct ce_db_ops *ops = st->ops;
@@ -308,6 +367,8 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 		return ops->put_conference(db, j->conf, &j->id, &j->error);
 	case JOB_PUT_PART:
 		return ops->put_participant(db, j->part, &j->id, &j->error);
+	case JOB_EXTEND:
+		return run_extend(st, db, j);
 	case JOB_QUIT:
 		break;
 	}
@@ -356,7 +417,8 @@ static int attempt(struct ce_store *st, struct ce_db **dbp, struct job *j)
 		return -ENOTCONN;
 	r = run_job(st, *dbp, j);
 	/* a write may have committed before the connection died: never twice */
-	if (r != -ENOTCONN || fresh || j->type == JOB_PUT_CONF || j->type == JOB_PUT_PART)
+	if (r != -ENOTCONN || fresh || j->type == JOB_PUT_CONF || j->type == JOB_PUT_PART ||
+	        j->type == JOB_EXTEND)
 		return r;
 	g_clear_pointer(dbp, st->ops->close);
 	job_reset(j);
@@ -590,5 +652,31 @@ int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p
 		return -ERANGE;
 	j = job_new(JOB_PUT_PART, false);
 	j->part = ce_participant_dup(p);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_extend_conference() - move conference @id's end @by_us later
+ *
+ * In one transaction: the row is read and locked, the first other booking
+ * of its access number or room that starts at or after it is checked (it
+ * must not open, starts_at - early_join_s, before the new end) and the new
+ * ends_at written.  @cb gets 0 and the updated row (borrowed: take a
+ * reference to keep it), or -ENOENT (no such row, or cancelled), -EBUSY
+ * (it would overlap that booking), -ERANGE (past year 9999) or the
+ * database's error (-ENOTCONN, -ETIMEDOUT, -EIO).  Returns 0 or -EINVAL
+ * (@by_us not in 1 us..10 years).
+ */
+int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
+        ce_store_conference_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || id <= 0 || by_us <= 0 ||
+	        by_us > (gint64)CE_STORE_WINDOW_MAX_S * G_USEC_PER_SEC || !cb)
+		return -EINVAL;
+	j = job_new(JOB_EXTEND, false);
+	j->id = id;
+	j->by = by_us;
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }

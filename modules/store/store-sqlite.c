@@ -514,6 +514,35 @@ static int db_put_conference(
 	return put(db, st, id, err);
 }
 
+static int db_lock_conference(struct ce_db *db, gint64 id, GPtrArray *out, GError **err)
+{
+	/* BEGIN IMMEDIATE (db_begin) already holds the database's write lock */
+	sqlite3_stmt *st = stmt(db, "SELECT " CONF_COLS " FROM conferences WHERE id = ?1", err);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	return run(db, st, out, row_conference, err);
+}
+
+static int db_next_conference(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CONF_COLS " FROM conferences WHERE id <> ?1 AND NOT cancelled"
+	        " AND (access_number = ?2 OR room = ?3) AND starts_at >= ?4"
+	        " ORDER BY starts_at, id LIMIT 1",
+	        err);
+
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, c->id);
+	bind_s(st, 2, c->access_number);
+	bind_s(st, 3, c->room);
+	sqlite3_bind_int64(st, 4, c->starts_at);
+	return run(db, st, out, row_conference, err);
+}
+
 static int db_put_participant(
         struct ce_db *db, const struct ce_participant *p, gint64 *id, GError **err)
 {
@@ -652,6 +681,8 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .list_participants = db_list_participants,
         .find_number = db_find_number,
         .put_conference = db_put_conference,
+        .lock_conference = db_lock_conference,
+        .next_conference = db_next_conference,
         .put_participant = db_put_participant,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,

@@ -237,6 +237,7 @@ typedef void(ce_store_participants_h)(int err, GPtrArray *participants, void *ar
 typedef void(ce_store_admit_h)(const struct ce_admission *adm, void *arg);
 typedef void(ce_store_id_h)(int err, gint64 id, const GError *error, void *arg);
 typedef void(ce_store_done_h)(void *arg);
+typedef void(ce_store_conference_h)(int err, const struct ce_conference *c, void *arg);
 
 int ce_store_new(
         struct ce_store **stp, const struct ce_store_options *opt, GMainContext *ctx, GError **err);
@@ -254,6 +255,8 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, 
         void *arg, GDestroyNotify destroy);
 int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p, ce_store_id_h *cb,
         void *arg, GDestroyNotify destroy);
+int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
+        ce_store_conference_h *cb, void *arg, GDestroyNotify destroy);
 
 void ce_store_add_event(struct ce_store *st, const struct ce_event *ev);
 void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr);

@@ -157,7 +157,7 @@ static void check_tone_file(
 	int16_t *x;
 	double p1k, p2k;
 
-	g_assert_cmpint(ce_mfile_player_new(&f, io, path, rate), ==, 0);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, path, rate, false), ==, 0);
 	x = play_all(f, rate / 50, &n);
 	g_assert_false(ce_mfile_failed(f));
 	/* one second, give or take the resampler's edges and the last padded frame */
@@ -211,21 +211,21 @@ static void test_bad_files(void)
 
 	g_assert_true(g_file_set_contents(corrupt, "RIFF\x10\0\0\0WAVEjunkjunkjunk", 24, NULL));
 	g_assert_cmpint(ce_mfile_io_new(&io), ==, 0);
-	g_assert_cmpint(ce_mfile_player_new(&f, io, "/nonexistent/prompt.wav", 8000), ==, 0);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, "/nonexistent/prompt.wav", 8000, false), ==, 0);
 	x = play_all(f, 160, &n);
 	g_assert_cmpuint(n, ==, 0);
 	g_assert_true(ce_mfile_failed(f));
 	g_assert_nonnull(strstr(ce_mfile_error(f), "/nonexistent/prompt.wav"));
 	ce_mfile_close(f);
 	g_free(x);
-	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 8000), ==, 0);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 8000, false), ==, 0);
 	x = play_all(f, 160, &n);
 	g_assert_cmpuint(n, ==, 0);
 	g_assert_true(ce_mfile_failed(f));
 	ce_mfile_close(f);
 	g_free(x);
-	g_assert_cmpint(ce_mfile_player_new(&f, io, "", 8000), ==, -EINVAL);
-	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 11025), ==, -EINVAL);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, "", 8000, false), ==, -EINVAL);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, corrupt, 11025, false), ==, -EINVAL);
 	ce_mfile_io_free(io);
 	g_free(corrupt);
 }
@@ -238,7 +238,7 @@ static bool play_fails(struct ce_mfile_io *io, const char *path, const char *why
 	int16_t *x;
 	bool failed;
 
-	g_assert_cmpint(ce_mfile_player_new(&f, io, path, 8000), ==, 0);
+	g_assert_cmpint(ce_mfile_player_new(&f, io, path, 8000, false), ==, 0);
 	x = play_all(f, 160, &n);
 	failed = ce_mfile_failed(f);
 	if (failed) {
@@ -804,6 +804,52 @@ static void test_rtp_queue_full(void)
 	rig_stop(&r);
 }
 
+/*
+ * Music on hold: a short file looped to one leg plays on with no gap for
+ * many times its length, reaches no one else, holds its queue, and ends
+ * only when stopped (no PLAY_DONE).
+ */
+static void test_rtp_loop(void)
+{
+	struct rig r;
+	/* 100 ms: five frames, so 40 frames are eight rounds of the file */
+	char *file = tone_file("moh-1k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 16000, 1000, 0.1);
+	unsigned na, nb, gap;
+	gint from[PEERS];
+
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	for (unsigned i = 0; i < PEERS; i++)
+		from[i] = g_atomic_int_get(&r.peer[i].n);
+	g_assert_cmpint(ce_media_play_loop(
+	                        NULL, r.room, file, CE_MEDIA_PLAY_LEG, r.peer[1].leg, NULL, NULL),
+	        ==, 0);
+	/* queued behind the loop: never heard while it plays */
+	g_assert_cmpint(rig_tone(&r, "dial", 200, CE_MEDIA_PLAY_LEG, 1), ==, 0);
+	wait_frames(&r, 60);
+	check_order(&r, 1, from[1], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na, >=, 40);
+	g_assert_cmpuint(nb, ==, 0);
+	g_assert_cmpuint(r.done, ==, 0);
+	check_order(&r, 0, from[0], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na + nb, ==, 0);
+	/* stopped: the loop and what waits behind it go */
+	g_assert_cmpint(ce_media_play_stop(r.room, CE_MEDIA_PLAY_LEG, r.peer[1].leg), ==, 2);
+	wait_frames(&r, 5);
+	from[1] = g_atomic_int_get(&r.peer[1].n);
+	wait_frames(&r, 20);
+	check_order(&r, 1, from[1], 1000, 425, &na, &nb, &gap);
+	g_assert_cmpuint(na + nb, ==, 0);
+	/* a file that cannot be played ends the loop at once, with an error */
+	g_assert_cmpint(ce_media_play_loop(NULL, r.room, "/nonexistent.wav", CE_MEDIA_PLAY_LEG,
+	                        r.peer[1].leg, NULL, NULL),
+	        ==, 0);
+	run(&r);
+	g_assert_cmpuint(r.failed, ==, 1);
+	rig_stop(&r);
+	g_free(file);
+}
+
 /* A recording: its length in samples, and the powers of the two talkers' tones. */
 static unsigned check_recording(const char *path, int major, double *p1, double *p2)
 {
@@ -1077,6 +1123,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/rtp", test_rtp_prompts);
 	g_test_add_func("/prompt/rtp-queue", test_rtp_queue);
 	g_test_add_func("/prompt/rtp-queue-full", test_rtp_queue_full);
+	g_test_add_func("/prompt/rtp-loop", test_rtp_loop);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	g_test_add_func("/prompt/record-crash", test_record_crash);

@@ -164,6 +164,8 @@ def run(scenario, module=None, args=(), timeout=120, workdir=None, keep=False):
     return Result(code, workdir, err)
 
 
+# ---- the store ----------------------------------------------------------------
+
 # ---- audio --------------------------------------------------------------------
 
 def read_wav(path):

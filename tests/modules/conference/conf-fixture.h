@@ -151,11 +151,11 @@ static inline int fm_room_record(void *arg, struct ce_room_media *r, const char 
 	return 0;
 }
 
-/* A prompt as the fake media logs it: the file, or tone/NAME@MS. */
+/* A prompt as the fake media logs it: the file ("FILE (loop)" looped), or tone/NAME@MS. */
 static inline void fm_prompt(GString *out, const struct ce_media_prompt *p)
 {
 	if (p->path)
-		g_string_append_printf(out, "%s\n", p->path);
+		g_string_append_printf(out, "%s%s\n", p->path, p->loop ? " (loop)" : "");
 	else
 		g_string_append_printf(out, "tone/%s@%u\n", p->tone->name, p->duration_ms);
 }

@@ -381,6 +381,11 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	now->record_file = g_strdup("/tmp/board.wav");
 	now->options = g_strdup("speakers=true; interval=2000;id=evil;callto=sip/x");
 	now->language = g_strdup("de"); /* the room's prompts, its end warnings among them */
+	now->announce_join = true;
+	now->announce_count = false;
+	now->wait_for_moderator = true;
+	now->end_with_moderator = true;
+	now->muted_on_entry = true;
 	put_conf(f, now);
 	put_conf(f, soon);
 	put_conf(f, later);
@@ -400,6 +405,12 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_cmpstr(ce_msg_get(m, "id"), ==, "sip/1"); /* options cannot set anything else */
 	g_assert_cmpint(ce_msg_get_int(m, "conference_id", 0, 0, G_MAXINT64), ==, now->id);
 	g_assert_cmpstr(ce_msg_get(m, "lang"), ==, "de");
+	/* the row's columns, as the conference module's room parameters */
+	g_assert_cmpstr(ce_msg_get(m, "announce_join"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "announce_count"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "wait_moderator"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "end_with_moderator"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "muted_on_entry"), ==, "true");
 	ce_msg_unref(m);
 	assert_admit(
 	        f, "schedule/board", NULL, "sip/2", "conf/board"); /* the room name works too */
@@ -408,6 +419,12 @@ static void test_window(struct sfx *f, gconstpointer backend)
 	g_assert_true(g_str_has_prefix(ce_msg_get_def(m, "record", ""), "soon-"));
 	g_assert_true(g_str_has_suffix(ce_msg_get_def(m, "record", ""), ".wav"));
 	g_assert_null(ce_msg_get(m, "lang")); /* no language: the room's is [conference] lang */
+	/* a new row's defaults: the count is announced, nothing else */
+	g_assert_cmpstr(ce_msg_get(m, "announce_count"), ==, "true");
+	g_assert_cmpstr(ce_msg_get(m, "announce_join"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "wait_moderator"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "end_with_moderator"), ==, "false");
+	g_assert_cmpstr(ce_msg_get(m, "muted_on_entry"), ==, "false");
 	ce_msg_unref(m);
 	assert_admit(f, "schedule/802", NULL, "sip/4", "forbidden notstarted");
 	assert_admit(f, "schedule/803", NULL, "sip/5", "noroute noconference");
@@ -924,6 +941,136 @@ static void test_end(struct sfx *f, gconstpointer backend)
 	ce_conference_unref(idle);
 }
 
+struct ext_wait {
+	bool done;
+	int err;
+	gint64 ends_at;
+	unsigned destroyed;
+};
+
+static void ext_done(int err, gint64 ends_at, void *arg)
+{
+	struct ext_wait *w = arg;
+
+	w->err = err;
+	w->ends_at = ends_at;
+	w->done = true;
+}
+
+static void ext_destroy(void *arg)
+{
+	((struct ext_wait *)arg)->destroyed++;
+}
+
+/* ce_schedule_extend() of @room by @minutes: its verdict, and *@ends_at. */
+static int extend(struct sfx *f, const char *room, unsigned minutes, gint64 *ends_at)
+{
+	struct ext_wait w = {0};
+
+	g_assert_cmpint(ce_schedule_extend(f->ce, room, minutes, ext_done, &w, ext_destroy), ==, 0);
+	g_assert_false(w.done); /* never from inside the call */
+	wait_for(&w.done);
+	g_assert_cmpuint(w.destroyed, ==, 1);
+	if (ends_at)
+		*ends_at = w.ends_at;
+	return w.err;
+}
+
+static void rows_done(int err, GPtrArray *rows, void *arg)
+{
+	gint64 *ends = arg;
+
+	g_assert_cmpint(err, ==, 0);
+	g_assert_cmpuint(rows->len, >=, 1);
+	*ends = ((struct ce_conference *)g_ptr_array_index(rows, 0))->ends_at;
+}
+
+/* ends_at of the first conference under @key, as the database has it. */
+static gint64 stored_end(struct sfx *f, const char *key)
+{
+	gint64 ends = 0;
+
+	g_assert_cmpint(
+	        ce_store_find_conferences(ce_store_of(f->ce), key, f->now, rows_done, &ends, NULL),
+	        ==, 0);
+	while (!ends)
+		g_main_context_iteration(NULL, TRUE);
+	return ends;
+}
+
+/*
+ * Extension: written in the database when the next booking of the same
+ * number does not open before the new end, at most extend_max minutes in
+ * all (extra: 30); the end alert and the end move with it.
+ */
+static void test_extend(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 20);
+	/* the next booking of 800 opens at +40 (early_join_s 300) */
+	struct ce_conference *next = conf_new(f, "800", "board2", 45, 90);
+	struct ce_conference *other = conf_new(f, "801", "other", -10, 20);
+	gint64 t0 = f->now, ends = 0;
+
+	put_conf(f, c);
+	put_conf(f, next);
+	put_conf(f, other);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	g_assert_cmpint(ce_schedule_extend(f->ce, "board", 0, ext_done, NULL, NULL), ==, -EINVAL);
+	g_assert_cmpint(extend(f, "nope", 10, NULL), ==, -ENOENT); /* not a scheduled room */
+	g_assert_cmpint(extend(f, "board", 10, &ends), ==, 0);
+	g_assert_cmpint(ends, ==, t0 + 30 * MIN_US);
+	g_assert_cmpint(stored_end(f, "board"), ==, t0 + 30 * MIN_US);
+	/* +15 would end at +45: the next booking opens at +40 */
+	g_assert_cmpint(extend(f, "board", 15, NULL), ==, -EBUSY);
+	g_assert_cmpint(stored_end(f, "board"), ==, t0 + 30 * MIN_US);
+	/* up to its opening is fine */
+	g_assert_cmpint(extend(f, "board", 10, &ends), ==, 0);
+	g_assert_cmpint(ends, ==, t0 + 40 * MIN_US);
+	/* 20 minutes granted: 15 more is past extend_max=30, whatever the database says */
+	g_assert_cmpint(extend(f, "board", 15, NULL), ==, -ERANGE);
+	g_assert_cmpint(stored_end(f, "board"), ==, t0 + 40 * MIN_US);
+	/* the other conference is untouched */
+	g_assert_cmpint(stored_end(f, "other"), ==, t0 + 20 * MIN_US);
+	/* the timers follow: no alert nor end at the old times, both at the new ones */
+	f->now = t0 + 16 * MIN_US;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "event", "endalert"), ==, 0);
+	f->now = t0 + 21 * MIN_US;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/board"), ==, 0);
+	f->now = t0 + 36 * MIN_US;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "chan.notify", "event", "endalert"), ==, 1);
+	f->now = t0 + 40 * MIN_US;
+	ce_schedule_tick(f->ce);
+	g_assert_cmpuint(count_sent(f, "call.drop", "id", "conf/board"), ==, 1);
+	/* an ended conference is no longer extended */
+	g_assert_cmpint(extend(f, "board", 5, NULL), ==, -ENOENT);
+	ce_conference_unref(c);
+	ce_conference_unref(next);
+	ce_conference_unref(other);
+}
+
+/* The module stops before the store answers: no answer, but destroy runs. */
+static void test_extend_stop(struct sfx *f, gconstpointer backend)
+{
+	struct ce_conference *c = conf_new(f, "800", "board", -10, 20);
+	struct ext_wait w = {0}, v = {0};
+
+	put_conf(f, c);
+	assert_admit(f, "schedule/800", NULL, "sip/1", "conf/board");
+	g_assert_cmpint(ce_schedule_extend(f->ce, "board", 10, ext_done, &w, ext_destroy), ==, 0);
+	g_assert_cmpint(ce_schedule_extend(f->ce, "nope", 10, ext_done, &v, ext_destroy), ==, 0);
+	ce_engine_stop(f->ce);
+	while (g_main_context_iteration(NULL, FALSE))
+		;
+	g_assert_false(w.done);
+	g_assert_false(v.done);
+	g_assert_cmpuint(w.destroyed, ==, 1);
+	g_assert_cmpuint(v.destroyed, ==, 1);
+	ce_conference_unref(c);
+}
+
 static void test_cancel_running(struct sfx *f, gconstpointer backend)
 {
 	struct ce_conference *c = conf_new(f, "800", "board", -5, 50);
@@ -1255,6 +1402,8 @@ int main(int argc, char **argv)
 	add("dialout", test_dialout);
 	add_conf("dialout-noroute", test_dialout_noroute, "dial_ring_timeout=3000\n");
 	add("restart", test_restart);
+	add_conf("extend", test_extend, "extend_max=30\n");
+	add("extend-stop", test_extend_stop);
 	g_test_add_func("/schedule/unavailable", test_unavailable);
 	g_test_add_func("/schedule/no-store", test_no_store);
 	g_test_add_func("/schedule/verdict-names", test_verdict_names);
