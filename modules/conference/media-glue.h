@@ -34,6 +34,10 @@ enum {
 	CE_LEG_SMART = 1 << 4,   /* talker detection on this leg */
 };
 
+/* A leg's volume: steps of 3 dB, at most 4 each way (the keypad's). */
+#define CE_LEG_GAIN_STEP_DB 3
+#define CE_LEG_GAIN_MAX_DB  12
+
 /*
  * A prompt: a file, or a tone (tone.h) for a duration.  Prompts queue per
  * target: the room's queue holds those to the whole room and those to all
@@ -97,6 +101,9 @@ struct ce_media_glue_ops {
 	/* Latch to Yate's end of the RTP and add the leg to the mixer. */
 	int (*leg_start)(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem);
 	void (*leg_set_flags)(void *arg, struct ce_leg_media *l, unsigned flags);
+	/* Optional: gains in dB (CE_LEG_GAIN_MIN_DB..MAX_DB) of what the room hears of
+	 * the leg (@talk_db) and of what the leg hears (@listen_db); 0: unchanged. */
+	void (*leg_set_gain)(void *arg, struct ce_leg_media *l, int talk_db, int listen_db);
 	/* Remove from the mixer and close the endpoint. */
 	void (*leg_free)(void *arg, struct ce_leg_media *l);
 	/* Optional: append ",key=value" counters of the media side to @out. */
