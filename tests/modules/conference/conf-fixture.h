@@ -31,6 +31,7 @@
 struct fx_leg {
 	void *cookie;
 	unsigned flags;
+	int talk_db, listen_db; /* leg_set_gain's */
 	bool started;
 	char ip[64];
 	unsigned port;
@@ -233,6 +234,13 @@ static inline void fm_leg_set_flags(void *arg, struct ce_leg_media *cl, unsigned
 	((struct fx_leg *)cl)->flags = flags;
 }
 
+static inline void fm_leg_set_gain(void *arg, struct ce_leg_media *cl, int talk_db, int listen_db)
+{
+	(void)arg;
+	((struct fx_leg *)cl)->talk_db = talk_db;
+	((struct fx_leg *)cl)->listen_db = listen_db;
+}
+
 static inline void fm_leg_free(void *arg, struct ce_leg_media *cl)
 {
 	struct fx *fx = arg;
@@ -253,6 +261,7 @@ static const struct ce_media_glue_ops fx_media_ops = {
         .leg_new = fm_leg_new,
         .leg_start = fm_leg_start,
         .leg_set_flags = fm_leg_set_flags,
+        .leg_set_gain = fm_leg_set_gain,
         .leg_free = fm_leg_free,
 };
 

@@ -186,8 +186,10 @@ static void test_volume(void)
 	g_assert_cmpint(leg_of(k, "dumb/2")->talk_step, ==, 1);
 	expect_plays(k, "stop leg dumb/2\nleg dumb/2:/p/talk-up.wav\n");
 	expect_events(k, "keypad dumb/2 talk_up +1\n");
+	g_assert_cmpint(((struct fx_leg *)leg_of(k, "dumb/2")->media)->talk_db, ==, 3);
 	press(k, "dumb/2", "99999");
 	g_assert_cmpint(leg_of(k, "dumb/2")->talk_step, ==, 4);
+	g_assert_cmpint(((struct fx_leg *)leg_of(k, "dumb/2")->media)->talk_db, ==, 12);
 	g_string_truncate(k->fx->plays, 0);
 	g_string_truncate(k->events, 0);
 	press(k, "dumb/2", "4");
@@ -197,6 +199,8 @@ static void test_volume(void)
 	expect_events(k, "keypad dumb/2 listen_down -1\n");
 	press(k, "dumb/2", "44444446");
 	g_assert_cmpint(leg_of(k, "dumb/2")->listen_step, ==, -3);
+	g_assert_cmpint(((struct fx_leg *)leg_of(k, "dumb/2")->media)->listen_db, ==, -9);
+	g_assert_cmpint(((struct fx_leg *)leg_of(k, "dumb/2")->media)->talk_db, ==, 12);
 	g_string_truncate(k->events, 0);
 	press(k, "dumb/2", "7");
 	g_assert_cmpint(leg_of(k, "dumb/2")->talk_step, ==, 3);
