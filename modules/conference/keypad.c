@@ -36,7 +36,7 @@
 
 #define KEYS_PER_MESSAGE 32
 #define KEYS_VALID       "0123456789*#"
-#define GAIN_STEP_MAX    4 /* volume steps of 3 dB each way (media: CE_GAIN_MAX_STEP) */
+#define GAIN_STEP_MAX    (CE_LEG_GAIN_MAX_DB / CE_LEG_GAIN_STEP_DB)
 #define TICK_MS          100
 
 enum action {
@@ -177,8 +177,8 @@ int ce_keypad_new(struct ce_keypad **kpp, struct ce_conf *conf, const struct ce_
 	if (err) {
 		g_warning("%s", error->message);
 		g_error_free(error);
-		g_free(kp);
-		return err;
+		g_clear_pointer(&kp, g_free);
+		goto out;
 	}
 	kp->conf = conf;
 	kp->enabled = !cfg || ce_config_get_bool(cfg, "keypad", "enabled", true);
@@ -188,8 +188,9 @@ int ce_keypad_new(struct ce_keypad **kpp, struct ce_conf *conf, const struct ce_
 	kp->life = g_new0(struct kp_life, 1);
 	kp->life->refs = 1;
 	kp->life->kp = kp;
+out:
 	*kpp = kp;
-	return 0;
+	return err;
 }
 
 static void life_unref(gpointer p)
