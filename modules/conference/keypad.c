@@ -290,7 +290,7 @@ static void act_volume(struct ce_leg *leg, enum action a)
 
 static void act_count(struct ce_leg *leg)
 {
-	GPtrArray *names = g_ptr_array_new();
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	char value[16];
 
 	g_snprintf(value, sizeof(value), "%d", leg->room->users);
@@ -321,18 +321,18 @@ static bool allowed(const struct ce_leg *leg, enum action a)
  */
 static void act_help(struct ce_keypad *kp, struct ce_leg *leg)
 {
-	GPtrArray *names = g_ptr_array_new();
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	unsigned i, start = leg->help_next < N_ACTIONS ? leg->help_next : 0;
 
 	event(leg, A_HELP, NULL);
 	for (i = start; i < N_ACTIONS; i++) {
-		GPtrArray *entry = g_ptr_array_new();
+		GPtrArray *entry = g_ptr_array_new_with_free_func(g_free);
 
 		if (*kp->keys[i] && allowed(leg, i)) {
-			g_ptr_array_add(entry, "press.wav");
+			g_ptr_array_add(entry, g_strdup("press.wav"));
 			for (const char *k = kp->keys[i]; *k; k++)
 				ce_say_key(entry, *k);
-			g_ptr_array_add(entry, (gpointer)s_actions[i].help);
+			g_ptr_array_add(entry, g_strdup(s_actions[i].help));
 		}
 		if (names->len + entry->len > CE_PROMPT_QUEUE) {
 			g_ptr_array_unref(entry);
@@ -477,8 +477,8 @@ static void extend_done(int err, gint64 ends_at, void *arg)
 	}
 	g_snprintf(value, sizeof(value), "%u", r->minutes);
 	event(leg, A_EXTEND, value);
-	names = g_ptr_array_new();
-	g_ptr_array_add(names, "extended.wav");
+	names = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(names, g_strdup("extended.wav"));
 	ce_say_minutes(names, (int)r->minutes);
 	confirm_phrase(room, NULL, names); /* everyone: the end moved for all */
 	g_ptr_array_unref(names);
