@@ -128,7 +128,7 @@ static void test_disabled(void)
 static void test_say(void)
 {
 	struct fx *fx = fx_new(CONF);
-	GPtrArray *names = g_ptr_array_new();
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 	struct ce_room *r;
 
 	fx_join(fx, "r", "sip/1", 1, "lonely=true");
