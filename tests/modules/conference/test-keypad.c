@@ -419,6 +419,16 @@ static void test_record(void)
 	expect_plays(k, "stop room\nroom:/p/record-stopped.wav\n");
 	/* stopped on request: like chan.control stoprecord, no record-stop of its own */
 	expect_events(k, "keypad dumb/1 record off\n");
+	/* a record_dir that cannot be made (a file stands in its way): not-allowed */
+	g_assert_true(g_file_set_contents(fx_path(k->fx, "file"), "", 0, NULL));
+	g_free(k->fx->conf->set.record_dir);
+	k->fx->conf->set.record_dir = g_build_filename(k->fx->dir, "file", "dir", NULL);
+	g_test_expect_message("conference", G_LOG_LEVEL_WARNING, "*refused*");
+	press(k, "dumb/1", "*7");
+	g_test_assert_expected_messages();
+	g_assert_null(r->record);
+	expect_plays(k, "stop leg dumb/1\nleg dumb/1:/p/not-allowed.wav\n");
+	expect_events(k, "keypad dumb/1 record failed\n");
 	kfx_free(k);
 }
 
