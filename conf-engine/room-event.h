@@ -27,7 +27,8 @@ struct ce_msg;
  * it: who.caller its number, who.callername its name (participant_number
  * and participant_name when the call said them), who.number and who.name
  * NULL; who.conference_id is the participant's, else the room's.  Its
- * detail is reason (LEAVE, RECORD_STOP) or record (RECORD_START).
+ * detail is reason (LEAVE, RECORD_STOP), record (RECORD_START) or action
+ * (KEYPAD).
  *
  * Strings are borrowed for the length of the call.
  */
@@ -49,7 +50,10 @@ enum ce_event_kind {
 	CE_EVENT_RECORD_START,
 	CE_EVENT_RECORD_STOP,
 	CE_EVENT_END_ALERT, /* the schedule module's: a scheduled conference ends soon */
-	CE_EVENT_END,       /* the room is destroyed */
+	CE_EVENT_LOCK,      /* the room is locked: nobody else gets in */
+	CE_EVENT_UNLOCK,
+	CE_EVENT_KEYPAD, /* a caller's keypad action (action: "count 7", "lock not-allowed") */
+	CE_EVENT_END,    /* the room is destroyed */
 	/* not rows: what only the signalling acts on */
 	CE_EVENT_SPEAKERS,      /* the room's loudest talkers, loudest first */
 	CE_EVENT_RTP_TIMEOUT,   /* no RTP from the leg for the configured time */
@@ -100,6 +104,7 @@ struct ce_room_event {
 	const char *record;     /* RECORD_START: the record= asked for */
 	const char *file;       /* RECORD_*: the file; PROMPT_FAILED: the prompt */
 	const char *error;      /* *_FAILED: why, for the log */
+	const char *action;     /* KEYPAD: the action and what came of it ("talk_up +2") */
 	int err;                /* RECORD_FAILED: errno of a failed write (ENOSPC...), or 0 */
 	bool changed;           /* SPEAKERS: the set of talkers changed, order aside */
 	unsigned n_speakers;

@@ -31,6 +31,7 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
 	CE_MEDIA_CMD_LEG_MOVE,
+	CE_MEDIA_CMD_LEG_GAIN, /* flags: talk dB + 128, listen dB + 128 << 8 */
 	CE_MEDIA_CMD_PLAY_ADD,
 	CE_MEDIA_CMD_PLAY_DEL,
 	CE_MEDIA_CMD_REC_ADD,
@@ -118,6 +119,7 @@ struct ce_shard {
 	struct mmsghdr smsg[CE_MEDIA_BATCH];
 	struct iovec siov[CE_MEDIA_BATCH][2];
 	uint8_t shdr[CE_MEDIA_BATCH][12];
+	uint8_t sgain[CE_MEDIA_BATCH][CE_MIX_MAX_BYTES]; /* frames of legs with a listen gain */
 	unsigned n_send;
 	uint64_t flushes; /* sendmmsg batches sent */
 	/* Where rooms are mixed, in turn: an out still referenced by queued
@@ -228,6 +230,7 @@ struct ce_media_leg {
 	struct ce_media_arrivals ph; /* the phases its packets arrive at */
 	bool timed_out;
 	bool linked;
+	int32_t talk_gain, listen_gain; /* Q12 (gain.h) of what it says and hears; 0: none */
 	struct ce_media_leg_stats st;
 	bool removing; /* main thread */
 	void *user;

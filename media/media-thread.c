@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gain.h"
 #include "media-priv.h"
 
 #define TICK_NS 20000000L
@@ -132,6 +133,12 @@ static void room_del(struct ce_shard *s, struct ce_media_room *room)
 	ce_media_post(room->m, &ev, CE_MEDIA_GONE_ROOM);
 }
 
+/* The Q12 factor of @db, 0 for none (0 dB: the frames pass untouched). */
+static int32_t gain_of(int db)
+{
+	return db ? ce_gain_q12(db) : 0;
+}
+
 static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 {
 	switch (c->type) {
@@ -156,6 +163,10 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		break;
 	case CE_MEDIA_CMD_LEG_MOVE:
 		leg_move(s, c->leg, c->room);
+		break;
+	case CE_MEDIA_CMD_LEG_GAIN:
+		c->leg->talk_gain = gain_of((int)(c->flags & 0xff) - 128);
+		c->leg->listen_gain = gain_of((int)(c->flags >> 8 & 0xff) - 128);
 		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&
@@ -270,6 +281,26 @@ static struct ce_mix_out *next_out(struct ce_shard *s)
 	return &s->outs[i];
 }
 
+/*
+ * A leg that hears the room louder or softer cannot take the frame shared
+ * by every leg of its codec: it gets its own copy, decoded, scaled and
+ * encoded again in the send slot's buffer (kept until the batch is sent).
+ */
+static const uint8_t *listen_gain(
+        struct ce_shard *s, const struct ce_media_leg *leg, const uint8_t *p, size_t len)
+{
+	enum ce_codec codec = (enum ce_codec)leg->mix.codec;
+	size_t n = codec == CE_CODEC_L16 ? len / 2 : len;
+	int16_t pcm[CE_MIX_MAX_FRAME];
+
+	if (n > CE_MIX_MAX_FRAME)
+		return p;
+	ce_codec_decode(codec, p, pcm, n);
+	ce_gain_apply(pcm, n, leg->listen_gain);
+	ce_codec_encode(codec, pcm, s->sgain[s->n_send], n);
+	return s->sgain[s->n_send];
+}
+
 static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	struct msghdr *h = &s->smsg[s->n_send].msg_hdr;
@@ -278,6 +309,8 @@ static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 
 	if (!p)
 		return;
+	if (leg->listen_gain)
+		p = listen_gain(s, leg, p, len);
 	ce_rtp_build_hdr(s->shdr[s->n_send], leg->pt, leg->st.tx_packets == 0, leg->seq++, leg->ts,
 	        leg->ssrc);
 	leg->ts += (uint32_t)leg->room->mix->frame;
@@ -318,6 +351,8 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	out = ce_jbuf_pull(&leg->jb, pcm, n);
 	CE_COUNTER_ADD(&s->st.concealed, leg->jb.st.concealed - concealed);
 	CE_COUNTER_ADD(&s->st.waits, leg->jb.st.stalls - waits);
+	if (leg->talk_gain && out != CE_JBUF_SILENCE)
+		ce_gain_apply(pcm, n, leg->talk_gain);
 	ev = ce_mix_leg_input(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm);
 	if (ev == CE_TALKER_START)
 		post_leg(leg, CE_MEDIA_EV_TALK_START);

@@ -29,6 +29,7 @@
 
 #include "jbuf.h"
 #include "media.h"
+#include "gain.h"
 #include "media-priv.h"
 #include "rtp.h"
 
@@ -535,6 +536,22 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 	if (!err)
 		leg->mroom = room;
 	return err;
+}
+
+/**
+ * A leg's volume: @talk_db on what the room hears of it, @listen_db on
+ * what it hears (each clamped to +-CE_GAIN_MAX_DB; 0: as it is), applied
+ * on its media thread with saturation.  Returns 0, -ENOENT (being
+ * removed) or -EAGAIN (queue full).
+ */
+int ce_media_leg_set_gain(struct ce_media_leg *leg, int talk_db, int listen_db)
+{
+	unsigned t = (unsigned)(CLAMP(talk_db, -CE_GAIN_MAX_DB, CE_GAIN_MAX_DB) + 128);
+	unsigned l = (unsigned)(CLAMP(listen_db, -CE_GAIN_MAX_DB, CE_GAIN_MAX_DB) + 128);
+
+	if (leg->removing)
+		return -ENOENT;
+	return send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_GAIN, leg->room, leg, t | l << 8);
 }
 
 /** Remove a leg; user's destroy runs once the media thread has let go. */

@@ -21,6 +21,7 @@
 #include "room.h"
 #include "leg.h"
 #include "lobby.h"
+#include "keypad.h"
 #include "media-glue.h"
 #include "params.h"
 #include "prompt-set.h"
@@ -511,21 +512,31 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
 	return res;
 }
 
-/* chan.dtmf and chan.text of a caller: events dtmf and text of the room (never taken). */
+/*
+ * chan.dtmf and chan.text of a caller: events dtmf and text of the room
+ * (never taken); then a DTMF's keys go to the keypad (keypad.c).
+ */
 static enum ce_msg_result on_input(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
 	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "targetid"));
+	bool dtmf = strcmp(msg->name, "chan.text");
 
 	(void)d;
 	if (!leg)
 		leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
+	if (!leg)
+		return CE_MSG_CONTINUE;
 	/* a lobby caller's keys may be a PIN: for the lobby alone, never notified */
-	if (leg && leg->lobby)
+	if (leg->lobby) {
 		ce_lobby_input(leg, ce_msg_get(msg, "text"));
-	else if (leg && leg->state == CE_LEG_JOINED)
-		ce_room_notify_input(
-		        leg->room, leg, msg, strcmp(msg->name, "chan.text") ? "dtmf" : "text");
+		return CE_MSG_CONTINUE;
+	}
+	if (leg->state != CE_LEG_JOINED)
+		return CE_MSG_CONTINUE;
+	ce_room_notify_input(leg->room, leg, msg, dtmf ? "dtmf" : "text");
+	if (dtmf)
+		ce_keypad_input(conf->keypad, leg, ce_msg_get(msg, "text"));
 	return CE_MSG_CONTINUE;
 }
 

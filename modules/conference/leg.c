@@ -587,6 +587,22 @@ void ce_leg_set_muted(struct ce_leg *leg, bool on)
 	}
 }
 
+/**
+ * The leg's volume steps of CE_LEG_GAIN_STEP_DB each: how loud the room
+ * hears it (@talk_step) and how loud it hears the room (@listen_step);
+ * 0 leaves its audio as it is.  Kept for a leg whose media is not up yet.
+ */
+void ce_leg_set_gain(struct ce_leg *leg, int talk_step, int listen_step)
+{
+	struct ce_conf *conf = leg->conf;
+
+	leg->talk_step = talk_step;
+	leg->listen_step = listen_step;
+	if (leg->media && conf->media->leg_set_gain)
+		conf->media->leg_set_gain(conf->media_arg, leg->media,
+		        talk_step * CE_LEG_GAIN_STEP_DB, listen_step * CE_LEG_GAIN_STEP_DB);
+}
+
 /** Deaf (the leg hears nothing) or not; notifies deaf/undeaf. */
 void ce_leg_set_deaf(struct ce_leg *leg, bool on)
 {

@@ -43,7 +43,8 @@ struct ce_leg_media {
 	struct ce_room_media *room;
 	struct ce_media_leg *ml;
 	unsigned flags;
-	void *cookie; /* NULL once the signalling side freed the leg */
+	int talk_db, listen_db; /* its volume, kept until it starts */
+	void *cookie;           /* NULL once the signalling side freed the leg */
 };
 
 static unsigned mix_flags(unsigned f)
@@ -273,6 +274,8 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 		return err;
 	err = ce_media_leg_new(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
 	        mix_flags(l->flags), l, g_free);
+	if (!err && (l->talk_db || l->listen_db))
+		err = ce_media_leg_set_gain(l->ml, l->talk_db, l->listen_db);
 	return err < 0 ? err : 0;
 }
 
@@ -295,6 +298,15 @@ static int g_leg_move(void *arg, struct ce_leg_media *l, struct ce_room_media *r
 	if (!err)
 		l->room = r;
 	return err;
+}
+
+static void g_leg_set_gain(void *arg, struct ce_leg_media *l, int talk_db, int listen_db)
+{
+	(void)arg;
+	l->talk_db = talk_db;
+	l->listen_db = listen_db;
+	if (l->ml)
+		ce_media_leg_set_gain(l->ml, talk_db, listen_db);
 }
 
 static void g_leg_free(void *arg, struct ce_leg_media *l)
@@ -365,6 +377,7 @@ static const struct ce_media_glue_ops s_ops = {
         .leg_start = g_leg_start,
         .leg_set_flags = g_leg_set_flags,
         .leg_move = g_leg_move,
+        .leg_set_gain = g_leg_set_gain,
         .leg_free = g_leg_free,
         .stats = g_stats,
         .leg_stats = g_leg_stats,

@@ -34,6 +34,10 @@ enum {
 	CE_LEG_SMART = 1 << 4,   /* talker detection on this leg */
 };
 
+/* A leg's volume: steps of 3 dB, at most 4 each way (the keypad's). */
+#define CE_LEG_GAIN_STEP_DB 3
+#define CE_LEG_GAIN_MAX_DB  12
+
 /*
  * A prompt: a file, or a tone (tone.h) for a duration.  Prompts queue per
  * target: the room's queue holds those to the whole room and those to all
@@ -102,6 +106,9 @@ struct ce_media_glue_ops {
 	 * sequence, timestamps): 0, or -EXDEV (@r is on another media thread),
 	 * -ENOENT, -ENOTSUP, -ENOBUFS; the leg stays where it was on error. */
 	int (*leg_move)(void *arg, struct ce_leg_media *l, struct ce_room_media *r);
+	/* Optional: gains in dB (CE_LEG_GAIN_MIN_DB..MAX_DB) of what the room hears of
+	 * the leg (@talk_db) and of what the leg hears (@listen_db); 0: unchanged. */
+	void (*leg_set_gain)(void *arg, struct ce_leg_media *l, int talk_db, int listen_db);
 	/* Remove from the mixer and close the endpoint. */
 	void (*leg_free)(void *arg, struct ce_leg_media *l);
 	/* Optional: append ",key=value" counters of the media side to @out. */

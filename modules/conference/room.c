@@ -813,6 +813,7 @@ void ce_room_record_failed(struct ce_room *room, const char *error, int err)
 /** Lock (no new legs but utility ones) or unlock the room; notifies locked/unlocked. */
 void ce_room_set_locked(struct ce_room *room, bool locked)
 {
+	struct ce_room_event ev;
 	struct ce_msg *m;
 
 	if (room->locked == locked)
@@ -820,6 +821,10 @@ void ce_room_set_locked(struct ce_room *room, bool locked)
 	room->locked = locked;
 	if (!room->notify)
 		return;
+	ce_room_event_init(&ev, locked ? CE_EVENT_LOCK : CE_EVENT_UNLOCK);
+	ev.users = room->users;
+	ev.maxusers = MAX(room->maxusers, 0);
+	room_tell(room, &ev);
 	m = notify_new();
 	ce_msg_add(m, "targetid", room->notify);
 	ce_msg_add(m, "event", locked ? "locked" : "unlocked");
@@ -938,6 +943,24 @@ void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *ev
 		ce_msg_add(m, extra_name, extra_value);
 	ce_conf_send(room->conf, m);
 	ce_msg_unref(m);
+}
+
+/**
+ * A keypad action of @leg (@action: "count 7", "lock not-allowed"): the
+ * KEYPAD room event for the monitor (its row, log line and stream).  Yate's
+ * rooms have no such notification: the leg's own (mute, locked, ...) say
+ * what changed.
+ */
+void ce_room_keypad_event(struct ce_room *room, struct ce_leg *leg, const char *action)
+{
+	struct ce_room_event ev;
+
+	if (!room->notify || leg->utility)
+		return;
+	ce_room_event_init(&ev, CE_EVENT_KEYPAD);
+	leg_fill(&ev, room, leg);
+	ev.action = action;
+	room_tell(room, &ev);
 }
 
 /**

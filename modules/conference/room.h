@@ -105,6 +105,7 @@ struct ce_conf {
 	gint64 last_alive;          /* when that engine was last alive (wall clock, us) */
 	struct ce_conf_recovery *recovery; /* taking over those legs (recover.c), or NULL */
 	struct ce_lobby_admit admit;       /* who admits lobby callers (lobby.h) */
+	struct ce_keypad *keypad;          /* the keypad module's (keypad.c), or NULL */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -251,6 +252,7 @@ void ce_room_notify_leg(struct ce_room *room, struct ce_leg *leg, const char *ev
         const char *extra_name, const char *extra_value);
 void ce_room_notify_input(
         struct ce_room *room, struct ce_leg *leg, const struct ce_msg *dtmf, const char *event);
+void ce_room_keypad_event(struct ce_room *room, struct ce_leg *leg, const char *action);
 void ce_room_status(const struct ce_room *room, GString *out);
 
 #endif

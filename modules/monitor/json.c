@@ -29,7 +29,7 @@ const char *ce_mon_source_name(enum ce_room_source src)
 }
 
 /** The detail of the monitor's record @ev: a leave's reason, the recording's file or why it
- * stopped. */
+ * stopped, a keypad action. */
 const char *ce_mon_detail(const struct ce_room_event *ev)
 {
 	switch (ev->kind) {
@@ -38,6 +38,8 @@ const char *ce_mon_detail(const struct ce_room_event *ev)
 		return ev->reason;
 	case CE_EVENT_RECORD_START:
 		return ev->record;
+	case CE_EVENT_KEYPAD:
+		return ev->action;
 	default:
 		return NULL;
 	}

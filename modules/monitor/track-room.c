@@ -31,6 +31,8 @@ static void tell(struct ce_mon_track *t, struct ce_mon_room *r, struct ce_mon_pa
 		rec.record = ev->record;
 	else if (ev->kind == CE_EVENT_RECORD_STOP)
 		rec.reason = ev->reason; /* stopped by itself (disk full...): why */
+	else if (ev->kind == CE_EVENT_KEYPAD)
+		rec.action = ev->action;
 	ce_mon_emit(t, &rec);
 }
 
@@ -123,7 +125,8 @@ static void on_mute(
 	if (p)
 		tell(t, r, p, ev, now);
 	else
-		WARN(t, now, "chan.notify mute event in room '%s' without a known id", r->name);
+		WARN(t, now, "%s event in room '%s' without a known id", ce_mon_kind_name(ev->kind),
+		        r->name);
 }
 
 /** What @ev says about room @r itself: its users and maxusers, its conference. */
@@ -160,10 +163,13 @@ bool ce_mon_room_event(struct ce_mon_track *t, struct ce_mon_room *r,
 		break;
 	case CE_EVENT_MUTE:
 	case CE_EVENT_UNMUTE:
+	case CE_EVENT_KEYPAD:
 		on_mute(t, r, ev, now);
 		break;
 	case CE_EVENT_RECORD_START:
 	case CE_EVENT_RECORD_STOP:
+	case CE_EVENT_LOCK:
+	case CE_EVENT_UNLOCK:
 		tell(t, r, NULL, ev, now);
 		break;
 	case CE_EVENT_END:

@@ -17,6 +17,9 @@ static const char *const kind_names[CE_EVENT_N_ROWS] = {
         [CE_EVENT_RECORD_START] = "record-start",
         [CE_EVENT_RECORD_STOP] = "record-stop",
         [CE_EVENT_END_ALERT] = "end-alert",
+        [CE_EVENT_LOCK] = "lock",
+        [CE_EVENT_UNLOCK] = "unlock",
+        [CE_EVENT_KEYPAD] = "keypad",
         [CE_EVENT_END] = "end",
 };
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <glib.h>
 
+#include "media/gain.h"
 #include "media/media.h"
 #include "media/media-priv.h"
 #include "media/rtp.h"
@@ -634,6 +635,66 @@ static void test_move(void)
 	finish(&t);
 }
 
+/* The dB between two Goertzel powers. */
+static double db_of(double p, double ref)
+{
+	return 10 * log10(p / ref);
+}
+
+/*
+ * A leg's volume on real RTP: peer 0 talks 6 dB louder (peer 2 hears its
+ * tone 6 dB above peer 1's, sent as loud), peer 1 hears the room 6 dB
+ * softer (peer 2's tone 6 dB below what peer 0 hears of it).
+ */
+static void test_gain(void)
+{
+	static const unsigned flags[PEERS] = {0, 0, 0};
+	struct test t = {0};
+	double up, down;
+
+	setup(&t, flags);
+	g_assert_cmpint(ce_media_leg_set_gain(t.peer[0].leg, 6, 0), ==, 0);
+	g_assert_cmpint(ce_media_leg_set_gain(t.peer[1].leg, 0, -6), ==, 0);
+	run_far_ends(far_ends, &t, TICKS, t.loop);
+	up = db_of(heard(&t, 2, freq[0], HEAR_FROM, A_STOPS),
+	        heard(&t, 2, freq[1], HEAR_FROM, A_STOPS));
+	down = db_of(heard(&t, 1, freq[2], HEAR_FROM, A_STOPS),
+	        heard(&t, 0, freq[2], HEAR_FROM, A_STOPS));
+	if (g_test_verbose())
+		g_printerr("talk +6 dB: %.2f dB, listen -6 dB: %.2f dB\n", up, down);
+	g_assert_cmpfloat(fabs(up - 6), <, 1);
+	g_assert_cmpfloat(fabs(down + 6), <, 1);
+	/* without gains they hear the tones as loud (the same far ends, the same room) */
+	g_assert_cmpfloat(fabs(db_of(heard(&t, 0, freq[1], HEAR_FROM, A_STOPS),
+	                          heard(&t, 0, freq[2], HEAR_FROM, A_STOPS))),
+	        <, 1);
+	finish(&t);
+}
+
+/* Gains saturate symmetrically instead of wrapping; 0 dB is exact. */
+static void test_gain_saturates(void)
+{
+	int16_t pcm[] = {20000, -20000, 32767, -32768, 100, -100, 0};
+	int16_t same[] = {1234, -1234, 32767, -32767};
+
+	g_assert_cmpint(ce_gain_q12(0), ==, CE_GAIN_UNITY);
+	g_assert_cmpint(ce_gain_q12(6), ==, 8173);
+	g_assert_cmpint(ce_gain_q12(99), ==, ce_gain_q12(CE_GAIN_MAX_DB));
+	g_assert_cmpint(ce_gain_q12(-99), ==, ce_gain_q12(-CE_GAIN_MAX_DB));
+	ce_gain_apply(pcm, G_N_ELEMENTS(pcm), ce_gain_q12(12));
+	g_assert_cmpint(pcm[0], ==, 32767);
+	g_assert_cmpint(pcm[1], ==, -32767);
+	g_assert_cmpint(pcm[2], ==, 32767);
+	g_assert_cmpint(pcm[3], ==, -32767);
+	g_assert_cmpint(pcm[4], ==, 398);
+	g_assert_cmpint(pcm[5], ==, -398);
+	g_assert_cmpint(pcm[6], ==, 0);
+	ce_gain_apply(same, G_N_ELEMENTS(same), CE_GAIN_UNITY);
+	g_assert_cmpint(same[0], ==, 1234);
+	g_assert_cmpint(same[1], ==, -1234);
+	g_assert_cmpint(same[3], ==, -32767);
+}
+
 /* Which phase a leg's packets are all in by, and which phase a room takes. */
 static void test_phase_choice(void)
 {
@@ -1150,6 +1211,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/end-to-end", test_end_to_end);
 	g_test_add_func("/media/flags", test_flags);
 	g_test_add_func("/media/move", test_move);
+	g_test_add_func("/media/gain", test_gain);
+	g_test_add_func("/media/gain-saturates", test_gain_saturates);
 	g_test_add_func("/media/phase-choice", test_phase_choice);
 	g_test_add_func("/media/phase-step", test_phase_step);
 	g_test_add_func("/media/phase-arrivals", test_phase_arrivals);

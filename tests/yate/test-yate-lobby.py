@@ -12,11 +12,15 @@ and conference 900 later today.  Then:
    She hears, told apart by content: welcome, enter-number, enter-pin,
    wrong-pin, try-again, enter-pin; then she is in room board;
 2. Pat (a baresip SIP phone playing 700 Hz) dials 888 and keys in 800#
-   and 1234# as RFC 2833 telephone-events, which Yate's RTP decodes: he
-   is in board, Ann hears him and he hears her;
+   and the moderator PIN 9876# as RFC 2833 telephone-events, which Yate's
+   RTP decodes: he is in board as moderator, Ann hears him and he hears her;
 3. Nina (1009) dials 888 and is recognised by her number: in board
    without a key;
-4. Tom dials 888 and keys in 900#: he hears "this conference starts at"
+4. the keypad: Pat's *4 mutes Ann and Nina (Yate gets event=mute for
+   each), Ann's 1 (chan.dtmf) unmutes herself, Pat's *2 locks the room;
+   Lou then keys in 800# and 1234# in the lobby, hears "this conference
+   is locked" and goodbye, and is dropped (forbidden);
+5. Tom dials 888 and keys in 900#: he hears "this conference starts at"
    and goodbye, and Yate's call ends with reason notstarted.
 
 The store keeps a CDR of every lobby stay and Ann's, Pat's and Nina's
@@ -53,10 +57,12 @@ def make_db(path):
     now = time.time()
     for number, room, pin, start, end in (('800', 'board', '1234', -60, 3600),
                                           ('900', 'later', None, 7200, 10800)):
-        db.execute("INSERT INTO conferences (access_number, room, title, pin, starts_at,"
-                   " ends_at, early_join_s, early_alert_s, time_zone, max_participants)"
-                   " VALUES (?, ?, 'Board meeting', ?, ?, ?, 300, 86400, 'UTC', 10)",
-                   (number, room, pin, int((now + start) * US), int((now + end) * US)))
+        db.execute("INSERT INTO conferences (access_number, room, title, pin, moderator_pin,"
+                   " starts_at, ends_at, early_join_s, early_alert_s, time_zone,"
+                   " max_participants, announce_count)"
+                   " VALUES (?, ?, 'Board meeting', ?, ?, ?, ?, 300, 86400, 'UTC', 10, 0)",
+                   (number, room, pin, pin and '9876', int((now + start) * US),
+                    int((now + end) * US)))
     cid = db.execute("SELECT id FROM conferences WHERE access_number = '800'").fetchone()[0]
     db.execute("INSERT INTO participants (conference_id, name, role, number)"
                " VALUES (?, 'Nina', 'participant', '1009')", (cid,))
@@ -77,7 +83,7 @@ def sql(path, query, args=()):
 
 PROMPTS = {n: simlib.prompt_samples(n) for n in
            ('welcome', 'enter-number', 'enter-pin', 'wrong-pin', 'try-again', 'starts-at',
-            'goodbye')}
+            'goodbye', 'is-locked')}
 
 
 def has_prompt(samples, name, start=0):
@@ -174,12 +180,13 @@ with baresiplib.Phones() as phones:
             tap.ok(pat.send_rfc2833(k), 'Pat presses %s (RFC 2833)' % k, pat.log_tail())
             time.sleep(0.3)
         time.sleep(1.5)
-        for k in '1234#':
+        for k in '9876#':
             pat.send_rfc2833(k)
             time.sleep(0.3)
         got = yatelib.wait_for(lambda: joined(d, 'board', caller='pat'))
-        tap.ok(bool(got), 'Pat keyed in 800# and 1234# as RFC 2833 and joined board',
-               (d.reports_of('chan.notify'), pat.log_tail()))
+        tap.ok(bool(got) and got[0].get('participant_role') == 'moderator',
+               'Pat keyed in 800# and the moderator PIN as RFC 2833: in board as moderator',
+               (got and got[0].text, d.reports_of('chan.notify'), pat.log_tail()))
         start = len(read_ann()) / RATE
         yatelib.wait_for(lambda: len(read_ann()) / RATE >= start + 4, timeout=yatelib.WAIT)
         ok, levels = simlib.who_hears(simlib.window(read_ann(), start + 1, start + 4),
@@ -194,7 +201,43 @@ with baresiplib.Phones() as phones:
                'Nina is recognised by her number and joins board as Nina, no key pressed',
                got and got[0].text)
 
-        # ---- 4. Tom: too early ------------------------------------------------------------
+        # ---- 4. the keypad: a moderator's *4 and *2, a participant's 1 -------------------
+        ann_leg = (joined(d, 'board', caller='1001') or [None])[0]
+        nina_leg = (joined(d, 'board', caller='1009') or [None])[0]
+        for k in '*4':
+            pat.send_rfc2833(k)
+            time.sleep(0.3)
+        muted = yatelib.wait_for(lambda: {l.get('id') for l in d.reports_of(
+            'chan.notify', event='mute')} >= {ann_leg and ann_leg.get('id'),
+                                            nina_leg and nina_leg.get('id')})
+        tap.ok(bool(muted), "Pat's *4 (RFC 2833) mutes Ann and Nina: Yate gets event=mute",
+               [l.text for l in d.reports_of('chan.notify', event='mute')])
+        keys_dtmf(d, ann, '1')
+        got = yatelib.wait_for(lambda: d.reports_of('chan.notify', event='unmute',
+                                                    id=ann_leg and ann_leg.get('id')))
+        tap.ok(bool(got), "Ann's 1 (chan.dtmf) unmutes her", d.reports_of('chan.notify'))
+        for k in '*2':
+            pat.send_rfc2833(k)
+            time.sleep(0.3)
+        got = yatelib.wait_for(lambda: d.reports_of('chan.notify', event='locked'))
+        tap.ok(bool(got), "Pat's *2 locks board (event=locked)",
+               [l.text for l in d.reports_of('chan.notify')][-5:])
+        lou_rec = y.path('lou.slin')
+        lou, ans = d.call('888', record=lou_rec, caller='1005')
+        read_lou = lambda: yatelib.read_slin(lou_rec)  # noqa: E731
+        wait_prompt(read_lou, 'enter-number')
+        keys_dtmf(d, lou, '800#')
+        wait_prompt(read_lou, 'enter-pin')
+        keys_dtmf(d, lou, '1234#')
+        lou_leg = lambda: [h for h in d.reports_of('chan.hangup')  # noqa: E731
+                           if lou in (h.get('targetid'), h.get('lastpeerid'))]
+        hung = yatelib.wait_for(lou_leg, timeout=yatelib.WAIT + 15)
+        r = has_prompt(read_lou(), 'is-locked')
+        tap.ok(r[0] and bool(hung) and hung[0].get('status') == 'forbidden',
+               'Lou, admitted by the schedule, hears "this conference is locked" and is dropped',
+               (r, hung and hung[0].text))
+
+        # ---- 5. Tom: too early ------------------------------------------------------------
         tom_rec = y.path('tom.slin')
         tom, ans = d.call('888', record=tom_rec, caller='1004')
         tap.ok(bool(tom), 'Tom dials 888', ans and ans.text)
@@ -233,4 +276,8 @@ with baresiplib.Phones() as phones:
         tap.ok({'1001', '1009'} <= {e['caller'] for e in enters} and
                any(e['caller_name'] == 'Nina' for e in enters),
                'the enter events in board say who came in', enters)
+        kinds = sql(db_path, "SELECT kind, detail FROM events WHERE room = 'board'"
+                    " AND kind IN ('lock', 'mute', 'unmute', 'keypad')")
+        tap.ok({'lock', 'mute', 'unmute', 'keypad'} <= {k['kind'] for k in kinds},
+               'the keypad left its rows: mute, unmute, lock, keypad', kinds)
 tap.done()

@@ -31,6 +31,7 @@
 struct fx_leg {
 	void *cookie;
 	unsigned flags;
+	int talk_db, listen_db; /* leg_set_gain's */
 	bool started;
 	char ip[64];
 	unsigned port;
@@ -246,6 +247,13 @@ static inline int fm_leg_move(void *arg, struct ce_leg_media *cl, struct ce_room
 	return 0;
 }
 
+static inline void fm_leg_set_gain(void *arg, struct ce_leg_media *cl, int talk_db, int listen_db)
+{
+	(void)arg;
+	((struct fx_leg *)cl)->talk_db = talk_db;
+	((struct fx_leg *)cl)->listen_db = listen_db;
+}
+
 static inline void fm_leg_free(void *arg, struct ce_leg_media *cl)
 {
 	struct fx *fx = arg;
@@ -267,6 +275,7 @@ static const struct ce_media_glue_ops fx_media_ops = {
         .leg_start = fm_leg_start,
         .leg_set_flags = fm_leg_set_flags,
         .leg_move = fm_leg_move,
+        .leg_set_gain = fm_leg_set_gain,
         .leg_free = fm_leg_free,
 };
 
