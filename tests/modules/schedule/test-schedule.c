@@ -698,6 +698,9 @@ static void test_ask(struct sfx *f, gconstpointer backend)
 	g_assert_cmpint(g.starts_at, ==, later->starts_at);
 	g_assert_cmpstr(g.time_zone, ==, "Europe/Berlin");
 	g_assert_cmpstr(g.lang, ==, "fr");
+	/* the refusal's text says the time in the conference's zone too */
+	g_assert_true(g_str_has_prefix(g.reason, "notstarted: the conference starts at "));
+	g_assert_true(g_str_has_suffix(g.reason, " CET") || g_str_has_suffix(g.reason, " CEST"));
 	g_assert_cmpint(ask(f, &g, "804", NULL, "1001", "sip/5"), ==, CE_SCHED_ENDED);
 	g_assert_cmpint(ask(f, &g, "805", NULL, "1001", "sip/5"), ==, CE_SCHED_CANCELLED);
 	g_assert_cmpint(ask(f, &g, "899", NULL, "1001", "sip/5"), ==, CE_SCHED_NONE);
