@@ -57,13 +57,13 @@ enum step {
 struct ce_lobby_call {
 	struct ce_leg *leg; /* the leg owns this */
 	enum step step;
-	struct ce_msg *call; /* the call.execute's parameters: who, lang, billing */
-	struct ce_msg *join; /* admitted: those with the schedule's join over them */
+	struct ce_msg *call;    /* the call.execute's parameters: who, lang, billing */
+	struct ce_msg *join;    /* admitted: those with the schedule's join over them */
 	struct ce_room *target; /* admitted: the room, a place reserved in it */
 	struct ce_msg *rtp;     /* Yate's RTP end (chan.rtp's answer), for the journal */
 	char *caller;
-	char *key;     /* the conference number, once known */
-	bool preset;   /* key came with the call: a wrong one ends it */
+	char *key;   /* the conference number, once known */
+	bool preset; /* key came with the call: a wrong one ends it */
 	GString *digits;
 	bool overflow; /* more keys than max_digits: the entry is wrong */
 	unsigned tries;
@@ -135,8 +135,7 @@ static void bye(struct ce_lobby_call *lc, const char *reason)
 	lc->bye = reason;
 	lc->bye_at = now_of(lc) + BYE_MAX_US;
 	lc->entry_at = lc->digit_at = 0;
-	g_message("lobby %s (%s): goodbye: %s", lc->leg->id, lc->caller ? lc->caller : "",
-	        reason);
+	g_message("lobby %s (%s): goodbye: %s", lc->leg->id, lc->caller ? lc->caller : "", reason);
 }
 
 /* Ask for an entry (@prompt: enter-number or enter-pin). */
@@ -315,8 +314,8 @@ static void say_start(struct ce_lobby_call *lc, gint64 starts_at, const char *tz
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 
 	say(lc, "starts-at.wav");
-	if (local && !ce_say_time(names, g_date_time_get_hour(local),
-	                     g_date_time_get_minute(local)))
+	if (local &&
+	        !ce_say_time(names, g_date_time_get_hour(local), g_date_time_get_minute(local)))
 		say_list(lc, names);
 	g_ptr_array_unref(names);
 	if (local)
@@ -335,7 +334,8 @@ static void answered(const struct ce_sched_answer *a, void *arg)
 	if (lc->step != STEP_ASK)
 		return;
 	g_info("lobby %s (%s): %s%s%s", lc->leg->id, lc->caller ? lc->caller : "",
-	        ce_sched_verdict_name(a->verdict), a->reason ? ": " : "", a->reason ? a->reason : "");
+	        ce_sched_verdict_name(a->verdict), a->reason ? ": " : "",
+	        a->reason ? a->reason : "");
 	switch (a->verdict) {
 	case CE_SCHED_IN:
 		move_in(lc, a->join);

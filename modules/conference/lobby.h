@@ -30,8 +30,8 @@ struct ce_lobby_settings {
  * answer (no schedule module): the lobby then says goodbye.
  */
 struct ce_lobby_admit {
-	struct ce_sched_query *(*ask)(void *arg, const struct ce_sched_ask *q, ce_sched_answer_h *cb,
-	        void *cbarg);
+	struct ce_sched_query *(*ask)(
+	        void *arg, const struct ce_sched_ask *q, ce_sched_answer_h *cb, void *cbarg);
 	void (*cancel)(struct ce_sched_query *q);
 	void *arg;
 };

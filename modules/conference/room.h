@@ -52,7 +52,7 @@ struct ce_conf_settings {
 	char **play_roots;         /* the folders prompt files may be played from (recfile.c) */
 	unsigned tone_duration_ms; /* how long a tone/ prompt plays without duration= */
 	struct ce_lobby_settings lobby; /* the lobby_* keys (lobby.h) */
-	char *journal;             /* the open-leg journal's file, NULL for none (recover.c) */
+	char *journal;                  /* the open-leg journal's file, NULL for none (recover.c) */
 };
 
 /* Tone prompts: the default and longest duration= (ms). */

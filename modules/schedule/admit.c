@@ -275,7 +275,9 @@ static void refuse_not_started(struct req *q, const struct ce_conference *c)
 	                        ? g_time_zone_new_identifier(c->time_zone)
 	                        : NULL;
 	GDateTime *utc = c ? g_date_time_new_from_unix_utc(c->starts_at / G_USEC_PER_SEC) : NULL;
-	GDateTime *t = utc && tz ? g_date_time_to_timezone(utc, tz) : utc ? g_date_time_ref(utc) : NULL;
+	GDateTime *t = utc && tz ? g_date_time_to_timezone(utc, tz)
+	               : utc     ? g_date_time_ref(utc)
+	                         : NULL;
 	char *when = t ? g_date_time_format(t, tz ? "%Y-%m-%d %H:%M %Z" : "%Y-%m-%d %H:%M UTC")
 	               : g_strdup("later");
 	char *why = g_strdup_printf("notstarted: the conference starts at %s", when);

@@ -84,7 +84,7 @@ struct sched {
 	GPtrArray *dials;    /* struct dialout */
 	GList *pending;      /* admissions waiting for the store */
 	struct pin_guard *guard;
-	GPtrArray *extends;  /* extension answers waiting for the main loop (extend.c) */
+	GPtrArray *extends; /* extension answers waiting for the main loop (extend.c) */
 	GArray *hooks;
 	GArray *watches;
 	guint tick_id;

@@ -121,9 +121,8 @@ static void send_rtp(const struct sockaddr_in *to, int fd, uint8_t pt, unsigned 
  * *n_heard used) if keep. */
 static void stream_check(struct stream *in, const struct ce_rtp_pkt *pkt)
 {
-	if (in->packets++ &&
-	        (pkt->ssrc != in->ssrc || pkt->seq != (uint16_t)(in->seq + 1) ||
-	                pkt->ts != in->ts + 160))
+	if (in->packets++ && (pkt->ssrc != in->ssrc || pkt->seq != (uint16_t)(in->seq + 1) ||
+	                             pkt->ts != in->ts + 160))
 		in->breaks++;
 	in->ssrc = pkt->ssrc;
 	in->seq = pkt->seq;

@@ -140,8 +140,9 @@ static void test_number_pin(void)
 	keys(fx, "dumb/1", "1234#");
 	expect_log("ask key=800 pin=1234 caller=tone/busy chan=sip/1\n");
 	fa_verdict(CE_SCHED_BAD_PIN, NULL);
-	expect_plays(fx, "stop leg dumb/1\nleg dumb/1:/p/wrong-pin.wav\nleg dumb/1:/p/try-again.wav\n"
-	                 "leg dumb/1:/p/enter-pin.wav\n");
+	expect_plays(fx,
+	        "stop leg dumb/1\nleg dumb/1:/p/wrong-pin.wav\nleg dumb/1:/p/try-again.wav\n"
+	        "leg dumb/1:/p/enter-pin.wav\n");
 	keys(fx, "dumb/1", "4321#");
 	expect_log("ask key=800 pin=4321 caller=tone/busy chan=sip/1\n");
 	fx_clear(fx);

@@ -100,10 +100,10 @@ static void write_old_journal(const char *dir, gint64 ago_s)
 	GString *s = g_string_new(NULL);
 	static const char *const legs[][4] = {
 	        /* runid, id, room, port */
-	        {"100", "dumb/1", "r", "40000"}, /* of a Yate before: yate-restart */
-	        {"200", "dumb/2", "r", "40000"}, /* Yate has it, our port: resumed */
-	        {"200", "dumb/3", "r", "40000"}, /* Yate lost it: closed */
-	        {"200", "dumb/4", "q", "41234"}, /* Yate has it, not our port: dropped */
+	        {"100", "dumb/1", "r", "40000"},       /* of a Yate before: yate-restart */
+	        {"200", "dumb/2", "r", "40000"},       /* Yate has it, our port: resumed */
+	        {"200", "dumb/3", "r", "40000"},       /* Yate lost it: closed */
+	        {"200", "dumb/4", "q", "41234"},       /* Yate has it, not our port: dropped */
 	        {"200", "dumb/5", "lobby/7", "40000"}, /* in the lobby: dropped */
 	};
 
@@ -146,7 +146,8 @@ static void test_take_over(void)
 	        "chan.locate:id=dumb/4\nchan.locate:id=dumb/5\n");
 	/* dumb/5 was in the lobby: what it keyed in is gone, so is it */
 	fx_expect_sent(fx, "call.drop",
-	        "call.drop:id=dumb/4:reason=engine-restart\ncall.drop:id=dumb/5:reason=engine-restart\n");
+	        "call.drop:id=dumb/4:reason=engine-restart\ncall.drop:id=dumb/"
+	        "5:reason=engine-restart\n");
 	/* dumb/2 is back in room r, mixed on its port towards Yate's RTP end */
 	leg = ce_leg_find(fx->conf, "dumb/2");
 	g_assert_nonnull(leg);
