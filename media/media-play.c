@@ -453,20 +453,12 @@ void ce_media_files_leg_free(struct ce_media_leg *leg)
 static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
 {
 	struct ce_media_event ev = {.type = CE_MEDIA_EV_PLAY_DONE, .room = p->room, .play = p};
-
-	/* a prompt to one leg names it while it is there (it left: NULL) */
-	if (p->mode == CE_MIX_SRC_LEG)
-		ev.leg = p->leg;
+	bool tell = !p->removing && !p->room->removing && m->handler;
 
 	if (!ack && p->removing)
 		return; /* wait for the answer to the delete command */
-	if (!p->removing && !p->room->removing && m->handler) {
-		ev.play_user = p->user;
-		ev.error = ce_mfile_error(p->f);
-		ev.path = ce_mfile_path(p->f);
-		ev.count = p->underruns;
-		m->handler(&ev, m->arg);
-	}
+	/* out of the room's list first: the handler may stop that queue (the lobby
+	 * moving its caller on the end of a prompt), and must not find this one */
 	if (p->mprev)
 		p->mprev->mnext = p->mnext;
 	else
@@ -474,6 +466,15 @@ static void play_gone(struct ce_media *m, struct ce_media_play *p, bool ack)
 	if (p->mnext)
 		p->mnext->mprev = p->mprev;
 	g_hash_table_remove(m->files, p);
+	if (tell) {
+		/* a prompt to one leg names it while it is there (it left: NULL) */
+		ev.leg = p->mode == CE_MIX_SRC_LEG ? p->leg : NULL;
+		ev.play_user = p->user;
+		ev.error = ce_mfile_error(p->f);
+		ev.path = ce_mfile_path(p->f);
+		ev.count = p->underruns;
+		m->handler(&ev, m->arg);
+	}
 	ce_mfile_close(p->f);
 	if (p->destroy)
 		p->destroy(p->user);

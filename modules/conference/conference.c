@@ -112,6 +112,7 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_INT("lobby_entry_timeout", 1000, 120000),
         CE_KEY_INT("lobby_max_digits", 4, 256),
         CE_KEY_BOOL("lobby_recognise"),
+        CE_KEY_INT("lobby_name", 0, 30000),
         CE_KEY_END,
 };
 
@@ -862,6 +863,7 @@ void ce_conf_free(struct ce_conf *conf)
 	while (conf->all->len)
 		ce_leg_end(g_ptr_array_index(conf->all, 0), "shutdown", true);
 	ce_conf_journal_close(conf);
+	ce_lobby_forget_all(conf);
 	if (conf->media_open)
 		conf->media->close(conf->media_arg);
 	g_array_free(conf->hooks, TRUE);

@@ -528,6 +528,9 @@ void ce_leg_end(struct ce_leg *leg, const char *reason, bool drop)
 	leg->state = CE_LEG_GONE;
 	leg->rehoming = false; /* a re-point's answer finds nobody to tell */
 	ce_lobby_free(leg->lobby);
+	if (leg->name_owned && leg->name_prompt)
+		ce_lobby_forget_name(leg->conf, leg->name_prompt);
+	leg->name_owned = false;
 	g_info("%s (%s) ends in state %s: %s", leg->id ? leg->id : "-", leg->peer ? leg->peer : "",
 	        ce_leg_state_name(prev), reason ? reason : "");
 	if (leg->peer && g_hash_table_lookup(conf->offers, leg->peer) == leg)

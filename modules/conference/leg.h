@@ -82,6 +82,7 @@ struct ce_leg {
 	gint64 resumed_at;         /* a leg of a crashed engine taken over: when it joined (wall) */
 	struct ce_lobby_call *lobby; /* a caller in the lobby (lobby.c), or NULL */
 	bool rehoming;               /* ce_leg_rehome() waits for Yate */
+	bool name_owned;             /* name_prompt is the lobby's recording: removed after it */
 	int talk_step, listen_step;  /* volume steps of 3 dB (ce_leg_set_gain), 0: unchanged */
 	char keys[8];                /* keypad keys collected so far (keypad.c) */
 	gint64 keys_at;              /* when they are given up (module clock), 0: none wait */

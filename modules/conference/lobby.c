@@ -30,6 +30,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "config.h"
 #include "message.h"
 #include "leg.h"
@@ -50,6 +52,7 @@ enum step {
 	STEP_ASK,    /* the schedule is deciding */
 	STEP_NUMBER, /* keying in the conference number */
 	STEP_PIN,    /* keying in the PIN of key */
+	STEP_NAME,   /* admitted: saying one's name for the room's announcements */
 	STEP_MOVE,   /* admitted: going into the room (re-pointed: waiting for Yate) */
 	STEP_BYE,    /* the last words play, then the hangup */
 };
@@ -57,10 +60,15 @@ enum step {
 struct ce_lobby_call {
 	struct ce_leg *leg; /* the leg owns this */
 	enum step step;
-	struct ce_msg *call;    /* the call.execute's parameters: who, lang, billing */
-	struct ce_msg *join;    /* admitted: those with the schedule's join over them */
-	struct ce_room *target; /* admitted: the room, a place reserved in it */
-	struct ce_msg *rtp;     /* Yate's RTP end (chan.rtp's answer), for the journal */
+	struct ce_msg *call;     /* the call.execute's parameters: who, lang, billing */
+	struct ce_msg *join;     /* admitted: those with the schedule's join over them */
+	struct ce_room *target;  /* admitted: the room, a place reserved in it */
+	struct ce_msg *rtp;      /* Yate's RTP end (chan.rtp's answer), for the journal */
+	struct ce_msg *admitted; /* STEP_NAME: the schedule's join, until the name is said */
+	char *name_file;         /* the caller's recorded name (a file under record_dir) */
+	gint64 name_at;          /* STEP_NAME, recording: it ends by then */
+	bool moved;              /* in its room: the leg has the name now */
+	bool closing;            /* STEP_NAME: the recorder stopped, its file being closed */
 	char *caller;
 	char *key;   /* the conference number, once known */
 	bool preset; /* key came with the call: a wrong one ends it */
@@ -90,6 +98,7 @@ void ce_lobby_settings_load(struct ce_lobby_settings *set, const struct ce_confi
 	        cfg ? ce_config_get_int(cfg, S, "lobby_entry_timeout", 10000, 1000, 120000) : 10000;
 	set->max_digits = cfg ? ce_config_get_int(cfg, S, "lobby_max_digits", 32, 4, 256) : 32;
 	set->recognise = cfg ? ce_config_get_bool(cfg, S, "lobby_recognise", true) : true;
+	set->name_ms = cfg ? ce_config_get_int(cfg, S, "lobby_name", 4000, 0, 30000) : 4000;
 }
 
 void ce_lobby_settings_free(struct ce_lobby_settings *set)
@@ -165,6 +174,7 @@ static void again(struct ce_lobby_call *lc, const char *wrong)
 }
 
 static void answered(const struct ce_sched_answer *a, void *arg);
+static void name_done(struct ce_lobby_call *lc);
 
 static void ask(struct ce_lobby_call *lc, const char *key, const char *pin)
 {
@@ -223,6 +233,8 @@ static void finish_move(struct ce_lobby_call *lc)
 	        target->name);
 	/* the lobby room says "left" and goes; the leg is no longer the lobby's */
 	leg->lobby = NULL;
+	lc->moved = true;
+	leg->name_owned = lc->name_file != NULL;
 	lc->target = NULL;
 	ce_room_remove(lobby, leg);
 	leg->room = target;
@@ -305,6 +317,70 @@ static void move_in(struct ce_lobby_call *lc, const struct ce_msg *join)
 	bye(lc, "failure");
 }
 
+/*
+ * A room that announces who comes and goes (announce_join) hears the
+ * caller's own name: "say your name after the tone", a beep, then the
+ * room's recorder on the lobby room (whose only voice is the caller's)
+ * until '#' or lobby_name ms; the file goes with the join as
+ * name_prompt=.  A recording that cannot start leaves the name out.
+ */
+static void ask_name(struct ce_lobby_call *lc, const struct ce_msg *join)
+{
+	struct ce_play_opts beep = {.duration_ms = 300};
+
+	if (ce_msg_copy(&lc->admitted, join)) {
+		move_in(lc, join);
+		return;
+	}
+	lc->step = STEP_NAME;
+	say(lc, "say-name.wav");
+	if (!ce_room_play_opts(lc->leg->room, "tone/milliwatt", lc->leg, false, &beep, NULL))
+		lc->playing++;
+	if (!lc->playing)
+		ce_lobby_prompt_done(lc->leg); /* nothing to hear first */
+}
+
+static void record_name(struct ce_lobby_call *lc)
+{
+	struct ce_room *room = lc->leg->room;
+	char *file = g_strdup_printf(
+	        "name-%u-%" G_GINT64_FORMAT ".wav", lc->leg->seq, g_get_real_time() / 1000);
+
+	if (!ce_room_record(room, file, "-") && room->record) {
+		lc->name_file = g_strdup(room->record);
+		lc->name_at = now_of(lc) + (gint64)settings(lc)->name_ms * 1000;
+	} else {
+		g_message("lobby %s: the name cannot be recorded: the room goes without it",
+		        lc->leg->id);
+		name_done(lc);
+	}
+	g_free(file);
+}
+
+/* The name is said (or not): into the room with it. */
+static void name_done(struct ce_lobby_call *lc)
+{
+	struct ce_msg *join;
+	struct ce_play_opts pause = {.duration_ms = 1000};
+
+	if (lc->name_at) {
+		ce_room_record(lc->leg->room, NULL, NULL);
+		lc->name_at = 0;
+		if (!ce_room_play_opts(
+		            lc->leg->room, "tone/silence", lc->leg, false, &pause, NULL)) {
+			lc->playing++;
+			lc->closing = true;
+			return;
+		}
+	}
+	lc->closing = false;
+	join = g_steal_pointer(&lc->admitted);
+	if (lc->name_file)
+		ce_msg_set(join, "name_prompt", lc->name_file);
+	move_in(lc, join);
+	ce_msg_unref(join);
+}
+
 /* "This conference starts at 10 30 am", in the conference's time zone. */
 static void say_start(struct ce_lobby_call *lc, gint64 starts_at, const char *tz_name)
 {
@@ -338,7 +414,10 @@ static void answered(const struct ce_sched_answer *a, void *arg)
 	        a->reason ? a->reason : "");
 	switch (a->verdict) {
 	case CE_SCHED_IN:
-		move_in(lc, a->join);
+		if (settings(lc)->name_ms && ce_msg_get_bool(a->join, "announce_join", false))
+			ask_name(lc, a->join);
+		else
+			move_in(lc, a->join);
 		return;
 	case CE_SCHED_NEED_PIN:
 		if (a->key && (!lc->key || strcmp(lc->key, a->key))) {
@@ -502,6 +581,14 @@ void ce_lobby_input(struct ce_leg *leg, const char *text)
 		return;
 	set = settings(lc);
 	for (const char *p = text; *p && leg->lobby == lc; p++) {
+		if (lc->step == STEP_NAME && *p == '#') {
+			/* said (recording), or not wanted (before the beep) */
+			if (lc->playing)
+				ce_room_stop_play(leg->room, leg, false);
+			lc->playing = 0;
+			name_done(lc);
+			return;
+		}
 		if (lc->step != STEP_NUMBER && lc->step != STEP_PIN)
 			return;
 		if (lc->playing) {
@@ -538,6 +625,10 @@ void ce_lobby_prompt_done(struct ce_leg *leg)
 		return;
 	if (lc->step == STEP_BYE)
 		ce_leg_end(leg, lc->bye, true); /* frees lc */
+	else if (lc->step == STEP_NAME && lc->closing)
+		name_done(lc);
+	else if (lc->step == STEP_NAME && !lc->name_at)
+		record_name(lc);
 	else if ((lc->step == STEP_NUMBER || lc->step == STEP_PIN) && !lc->digits->len &&
 	         !lc->digit_at)
 		lc->entry_at = now_of(lc) + (gint64)settings(lc)->entry_timeout_ms * 1000;
@@ -553,6 +644,11 @@ void ce_lobby_tick(struct ce_leg *leg, gint64 now)
 	if (lc->step == STEP_BYE) {
 		if (now >= lc->bye_at)
 			ce_leg_end(leg, lc->bye, true);
+		return;
+	}
+	if (lc->step == STEP_NAME) {
+		if (lc->name_at && now >= lc->name_at)
+			name_done(lc);
 		return;
 	}
 	if (lc->digit_at && now >= lc->digit_at)
@@ -574,6 +670,12 @@ void ce_lobby_free(struct ce_lobby_call *lc)
 		ce_msg_unref(lc->join);
 	if (lc->rtp)
 		ce_msg_unref(lc->rtp);
+	if (lc->admitted)
+		ce_msg_unref(lc->admitted);
+	/* a name that never reached a room (the caller left first) goes now */
+	if (lc->name_file && !lc->moved)
+		ce_lobby_forget_name(lc->leg->conf, lc->name_file);
+	g_free(lc->name_file);
 	if (lc->leg->lobby == lc)
 		lc->leg->lobby = NULL;
 	if (lc->call)
@@ -585,6 +687,81 @@ void ce_lobby_free(struct ce_lobby_call *lc)
 	g_free(lc->caller);
 	g_free(lc->key);
 	g_free(lc);
+}
+
+static gpointer unlink_name(gpointer data)
+{
+	if (g_unlink(data) && errno != ENOENT)
+		g_message(
+		        "cannot remove the recorded name %s: %s", (char *)data, g_strerror(errno));
+	g_free(data);
+	return NULL;
+}
+
+struct forget {
+	struct ce_conf *conf;
+	char *file;
+};
+
+static gboolean forget_later(gpointer data)
+{
+	struct forget *f = data;
+	char *file = g_strdup(f->file);
+	GThread *t;
+
+	g_hash_table_remove(f->conf->names, f->file); /* frees f */
+	t = g_thread_try_new("ce-unlink", unlink_name, file, NULL);
+	if (t)
+		g_thread_unref(t);
+	else
+		unlink_name(file);
+	return G_SOURCE_REMOVE;
+}
+
+static void forget_free(gpointer data)
+{
+	struct forget *f = data;
+
+	g_free(f->file);
+	g_free(f);
+}
+
+/**
+ * A recorded name is no longer needed: removed (on a worker thread: the
+ * main loop never waits for the disk) a minute later, once the room's
+ * "has left" that plays it has surely opened it.
+ */
+void ce_lobby_forget_name(struct ce_conf *conf, const char *file)
+{
+	struct forget *f;
+
+	if (!conf->names)
+		conf->names = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, forget_free);
+	if (g_hash_table_contains(conf->names, file))
+		return;
+	f = g_new0(struct forget, 1);
+	f->conf = conf;
+	f->file = g_strdup(file);
+	g_hash_table_insert(conf->names, f->file, f);
+	g_timeout_add_seconds_full(G_PRIORITY_DEFAULT, 60, forget_later, f, NULL);
+}
+
+/** The module stops: the names still waiting are removed now (nobody plays them any more). */
+void ce_lobby_forget_all(struct ce_conf *conf)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!conf->names)
+		return;
+	g_hash_table_iter_init(&it, conf->names);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		g_source_remove_by_user_data(g_hash_table_lookup(conf->names, key));
+		if (g_unlink(key) && errno != ENOENT)
+			g_message("cannot remove the recorded name %s: %s", (char *)key,
+			        g_strerror(errno));
+	}
+	g_clear_pointer(&conf->names, g_hash_table_destroy);
 }
 
 /** Yate's answer to the lobby leg's chan.rtp: kept for the journal line of the move. */

@@ -22,6 +22,7 @@ struct ce_lobby_settings {
 	unsigned entry_timeout_ms; /* from the end of a prompt to the first key */
 	unsigned max_digits;       /* a longer entry is a wrong one */
 	bool recognise;            /* ask about the caller's number before anything */
+	unsigned name_ms;          /* the longest recorded name (0: never asked) */
 };
 
 /*
@@ -49,6 +50,8 @@ void ce_lobby_prompt_done(struct ce_leg *leg);
 void ce_lobby_tick(struct ce_leg *leg, gint64 now);
 void ce_lobby_rtp(struct ce_leg *leg, const struct ce_msg *ans);
 void ce_lobby_free(struct ce_lobby_call *lc);
+void ce_lobby_forget_name(struct ce_conf *conf, const char *file);
+void ce_lobby_forget_all(struct ce_conf *conf);
 unsigned ce_lobby_count(const struct ce_conf *conf);
 
 #endif

@@ -105,6 +105,7 @@ struct ce_conf {
 	gint64 last_alive;          /* when that engine was last alive (wall clock, us) */
 	struct ce_conf_recovery *recovery; /* taking over those legs (recover.c), or NULL */
 	struct ce_lobby_admit admit;       /* who admits lobby callers (lobby.h) */
+	GHashTable *names;                 /* recorded names to remove, a minute on (lobby.c) */
 	struct ce_keypad *keypad;          /* the keypad module's (keypad.c), or NULL */
 };
 

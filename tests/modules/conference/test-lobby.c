@@ -428,6 +428,64 @@ static void test_journal(void)
 	g_free(dir);
 }
 
+/* A room that announces names: the caller says theirs after the tone, '#' or the time ends it. */
+static void test_name(void)
+{
+	struct fx *fx = lobby_fx(CONF "lobby_name=3000\n");
+	struct ce_leg *leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
+	char *file;
+
+	fa_in("callto=conf/board:announce_join=true");
+	expect_plays(fx, "leg dumb/1:/p/welcome.wav\nleg dumb/1:/p/say-name.wav\n"
+	                 "leg dumb/1:tone/milliwatt@300\n");
+	g_assert_null(fx->record);
+	prompts_end(fx, leg, 3);
+	/* after the beep: the lobby room's recorder, whose only voice is the caller's */
+	g_assert_nonnull(fx->record);
+	g_assert_true(g_str_has_prefix(fx->record, fx->dir));
+	g_assert_nonnull(strstr(fx->record, "/name-"));
+	file = g_strdup(fx->record);
+	g_assert_true(leg->room->lobby);
+	keys(fx, "dumb/1", "#");
+	/* said: a second of silence while the media closes the file, then into the room */
+	expect_plays(fx, "leg dumb/1:tone/silence@1000\n");
+	g_assert_true(leg->room->lobby);
+	prompts_end(fx, leg, 1);
+	g_assert_cmpstr(leg->room->name, ==, "board");
+	g_assert_cmpstr(leg->name_prompt, ==, file);
+	g_assert_true(leg->name_owned);
+	g_free(file);
+	lobby_fx_free(fx);
+
+	/* no '#': the name ends after lobby_name ms */
+	fx = lobby_fx(CONF "lobby_name=3000\n");
+	leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
+	fa_in("callto=conf/board:announce_join=true");
+	prompts_end(fx, leg, 3);
+	advance(fx, 2900);
+	g_assert_true(leg->room->lobby);
+	advance(fx, 200);
+	prompts_end(fx, leg, 1);
+	g_assert_cmpstr(leg->room->name, ==, "board");
+	g_assert_nonnull(leg->name_prompt);
+	lobby_fx_free(fx);
+
+	/* '#' before the beep: no name; lobby_name=0 or no announce_join: never asked */
+	fx = lobby_fx(CONF "lobby_name=3000\n");
+	leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
+	fa_in("callto=conf/board:announce_join=true");
+	keys(fx, "dumb/1", "#");
+	g_assert_cmpstr(leg->room->name, ==, "board");
+	g_assert_null(leg->name_prompt);
+	g_assert_null(fx->record);
+	lobby_fx_free(fx);
+	fx = lobby_fx(CONF "lobby_name=0\n");
+	leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
+	fa_in("callto=conf/board:announce_join=true");
+	g_assert_cmpstr(leg->room->name, ==, "board");
+	lobby_fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -440,5 +498,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/lobby/cannot-join", test_cannot_join);
 	g_test_add_func("/lobby/rehome", test_rehome);
 	g_test_add_func("/lobby/journal", test_journal);
+	g_test_add_func("/lobby/name", test_name);
 	return g_test_run();
 }
