@@ -453,6 +453,8 @@ struct rig {
 	unsigned done, failed, rec_failed;
 	int rec_errno;
 	char *error;
+	bool stop_in_done;   /* on a PLAY_DONE, stop peer 0's queue (what the lobby does) */
+	unsigned done_leg0;  /* PLAY_DONEs that named peer 0's leg */
 };
 
 static void on_event(const struct ce_media_event *ev, void *arg)
@@ -462,6 +464,9 @@ static void on_event(const struct ce_media_event *ev, void *arg)
 	if (ev->type == CE_MEDIA_EV_PLAY_DONE) {
 		r->done++;
 		r->failed += ev->error != NULL;
+		r->done_leg0 += ev->leg && ev->leg == r->peer[0].leg;
+		if (r->stop_in_done && ev->leg && ev->leg == r->peer[0].leg)
+			ce_media_play_stop(r->room, CE_MEDIA_PLAY_LEG, r->peer[0].leg);
 		g_main_loop_quit(r->loop);
 	} else if (ev->type == CE_MEDIA_EV_REC_FAILED) {
 		r->rec_failed++;
@@ -638,6 +643,32 @@ static int rig_tone(
 	g_assert_cmpint(ce_tone_parse(&t, name), ==, 0);
 	return ce_media_play_tone(NULL, r->room, &t, ms, mode,
 	        mode == CE_MEDIA_PLAY_ROOM ? NULL : r->peer[leg].leg, NULL, NULL);
+}
+
+/* Run until @n players ended (bounded), then let their last frames arrive. */
+static void run_until_done(struct rig *r, unsigned n);
+
+/*
+ * A PLAY_DONE names the leg a prompt to one leg played to, and its handler
+ * may stop that leg's queue (the lobby does, moving its caller on): the
+ * prompt that ended is not stopped again, the one waiting is stopped and
+ * never reports; nothing is handed back twice (ASan).
+ */
+static void test_rtp_stop_in_done(void)
+{
+	struct rig r = {0};
+
+	rig_start(&r, NULL);
+	wait_frames(&r, 3);
+	r.stop_in_done = true;
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 100, CE_MEDIA_PLAY_LEG, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 60000, CE_MEDIA_PLAY_LEG, 0), ==, 0);
+	g_assert_cmpint(rig_tone(&r, "milliwatt", 100, CE_MEDIA_PLAY_ROOM, 0), ==, 0);
+	run_until_done(&r, 2);
+	g_assert_cmpuint(r.done_leg0, ==, 1);
+	wait_frames(&r, 20);
+	g_assert_cmpuint(r.done, ==, 2); /* the waiting one was stopped: no report */
+	rig_stop(&r);
 }
 
 /* Run until @n players ended (bounded), then let their last frames arrive. */
@@ -1124,6 +1155,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/prompt/rtp-queue", test_rtp_queue);
 	g_test_add_func("/prompt/rtp-queue-full", test_rtp_queue_full);
 	g_test_add_func("/prompt/rtp-loop", test_rtp_loop);
+	g_test_add_func("/prompt/rtp-stop-in-done", test_rtp_stop_in_done);
 	g_test_add_func("/prompt/record", test_record);
 	g_test_add_func("/prompt/record-unwritable", test_record_unwritable);
 	g_test_add_func("/prompt/record-crash", test_record_crash);
