@@ -559,6 +559,29 @@ gint64 ce_engine_now(const struct ce_engine *ce)
 	return ce->clock(ce->clock_arg);
 }
 
+/**
+ * ce_time_in_zone() - the moment @unix_us (microseconds since the epoch) in
+ * the IANA time zone @zone ("Europe/Berlin"; NULL, empty or unknown to the
+ * system's zone data: UTC), for times said to callers.  *@named tells
+ * whether @zone was found.  NULL only for a moment out of GDateTime's range.
+ */
+GDateTime *ce_time_in_zone(gint64 unix_us, const char *zone, bool *named)
+{
+	GTimeZone *tz = zone && *zone ? g_time_zone_new_identifier(zone) : NULL;
+	GDateTime *utc = g_date_time_new_from_unix_utc(unix_us / G_USEC_PER_SEC);
+	GDateTime *t = utc && tz ? g_date_time_to_timezone(utc, tz)
+	               : utc     ? g_date_time_ref(utc)
+	                         : NULL;
+
+	if (named)
+		*named = tz != NULL;
+	if (utc)
+		g_date_time_unref(utc);
+	if (tz)
+		g_time_zone_unref(tz);
+	return t;
+}
+
 /** Microseconds since the engine was created, on its clock. */
 gint64 ce_engine_uptime(const struct ce_engine *ce)
 {

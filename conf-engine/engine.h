@@ -49,6 +49,7 @@ int ce_engine_make_state_dir(const struct ce_engine *ce, GError **err);
 int ce_engine_check_state_dir(const struct ce_config *cfg, GError **err);
 
 gint64 ce_engine_now(const struct ce_engine *ce);
+GDateTime *ce_time_in_zone(gint64 unix_us, const char *zone, bool *named);
 gint64 ce_engine_uptime(const struct ce_engine *ce);
 void ce_engine_set_clock(struct ce_engine *ce, ce_clock_h *clock, void *arg);
 

@@ -33,6 +33,7 @@
 #include <glib/gstdio.h>
 
 #include "config.h"
+#include "engine.h"
 #include "message.h"
 #include "leg.h"
 #include "lobby.h"
@@ -384,9 +385,7 @@ static void name_done(struct ce_lobby_call *lc)
 /* "This conference starts at 10 30 am", in the conference's time zone. */
 static void say_start(struct ce_lobby_call *lc, gint64 starts_at, const char *tz_name)
 {
-	GTimeZone *tz = tz_name && *tz_name ? g_time_zone_new_identifier(tz_name) : NULL;
-	GDateTime *t = g_date_time_new_from_unix_utc(starts_at / G_USEC_PER_SEC);
-	GDateTime *local = t ? g_date_time_to_timezone(t, tz ? tz : g_time_zone_new_utc()) : NULL;
+	GDateTime *local = ce_time_in_zone(starts_at, tz_name, NULL);
 	GPtrArray *names = g_ptr_array_new_with_free_func(g_free);
 
 	say(lc, "starts-at.wav");
@@ -396,10 +395,6 @@ static void say_start(struct ce_lobby_call *lc, gint64 starts_at, const char *tz
 	g_ptr_array_unref(names);
 	if (local)
 		g_date_time_unref(local);
-	if (t)
-		g_date_time_unref(t);
-	if (tz)
-		g_time_zone_unref(tz);
 }
 
 static void answered(const struct ce_sched_answer *a, void *arg)

@@ -271,14 +271,9 @@ static void admit_ok(struct req *q, const struct ce_admission *a)
 /* "notstarted: the conference starts at 2026-12-06 10:30 CET", in the conference's time zone. */
 static void refuse_not_started(struct req *q, const struct ce_conference *c)
 {
-	GTimeZone *tz = c && c->time_zone && *c->time_zone
-	                        ? g_time_zone_new_identifier(c->time_zone)
-	                        : NULL;
-	GDateTime *utc = c ? g_date_time_new_from_unix_utc(c->starts_at / G_USEC_PER_SEC) : NULL;
-	GDateTime *t = utc && tz ? g_date_time_to_timezone(utc, tz)
-	               : utc     ? g_date_time_ref(utc)
-	                         : NULL;
-	char *when = t ? g_date_time_format(t, tz ? "%Y-%m-%d %H:%M %Z" : "%Y-%m-%d %H:%M UTC")
+	bool named = false;
+	GDateTime *t = c ? ce_time_in_zone(c->starts_at, c->time_zone, &named) : NULL;
+	char *when = t ? g_date_time_format(t, named ? "%Y-%m-%d %H:%M %Z" : "%Y-%m-%d %H:%M UTC")
 	               : g_strdup("later");
 	char *why = g_strdup_printf("notstarted: the conference starts at %s", when);
 
@@ -288,10 +283,6 @@ static void refuse_not_started(struct req *q, const struct ce_conference *c)
 	g_free(when);
 	if (t)
 		g_date_time_unref(t);
-	if (utc)
-		g_date_time_unref(utc);
-	if (tz)
-		g_time_zone_unref(tz);
 }
 
 /* A wrong PIN: counted by the guard, which may lock the caller out from the next try. */

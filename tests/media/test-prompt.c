@@ -453,8 +453,8 @@ struct rig {
 	unsigned done, failed, rec_failed;
 	int rec_errno;
 	char *error;
-	bool stop_in_done;   /* on a PLAY_DONE, stop peer 0's queue (what the lobby does) */
-	unsigned done_leg0;  /* PLAY_DONEs that named peer 0's leg */
+	bool stop_in_done;  /* on a PLAY_DONE, stop peer 0's queue (what the lobby does) */
+	unsigned done_leg0; /* PLAY_DONEs that named peer 0's leg */
 };
 
 static void on_event(const struct ce_media_event *ev, void *arg)
