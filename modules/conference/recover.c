@@ -179,8 +179,11 @@ void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
 	ce_msg_add(m, "player", bool_text(leg->player));
 	ce_msg_add(m, "billing", bool_text(leg->billing));
 	ce_leg_add_who(leg, m);
-	if (!ce_journal_enter(conf->journal, m))
+	if (!ce_journal_enter(conf->journal, m)) {
+		/* a second line for a leg that moved (the lobby's) replaces the first */
+		g_free(leg->runid);
 		leg->runid = g_strdup(ce_msg_get(m, "runid"));
+	}
 	ce_msg_unref(m);
 }
 
