@@ -470,6 +470,25 @@ static void test_name(void)
 	g_assert_nonnull(leg->name_prompt);
 	lobby_fx_free(fx);
 
+	/* the caller hangs up while saying it: nothing is left, the file is to go */
+	fx = lobby_fx(CONF "lobby_name=3000\n");
+	leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
+	fa_in("callto=conf/board:announce_join=true");
+	prompts_end(fx, leg, 3);
+	file = g_strdup(fx->record);
+	g_assert_nonnull(file);
+	fx_watch(fx, "chan.hangup", "id=dumb/1:module=dumb:status=answered", false);
+	fx_flush(fx);
+	g_assert_cmpint(fx->legs, ==, 0);
+	g_assert_cmpint(fx->rooms, ==, 0);
+	g_assert_nonnull(fx->conf->names);
+	g_assert_true(g_hash_table_contains(fx->conf->names, file));
+	g_assert_true(g_file_test(file, G_FILE_TEST_EXISTS));
+	ce_conf_free(g_steal_pointer(&fx->conf)); /* the module stops: the name goes now */
+	g_assert_false(g_file_test(file, G_FILE_TEST_EXISTS));
+	g_free(file);
+	lobby_fx_free(fx);
+
 	/* '#' before the beep: no name; lobby_name=0 or no announce_join: never asked */
 	fx = lobby_fx(CONF "lobby_name=3000\n");
 	leg = fx_join_to(fx, "lobby/800", "sip/1", 1, NULL);
