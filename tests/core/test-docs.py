@@ -8,15 +8,10 @@ import re
 import sys
 
 SRCDIR = os.environ.get("CE_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
-results = []
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "sim"))
+import simlib  # noqa: E402
 
-
-def tap(ok, name, diag=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if diag and not ok:
-        for line in str(diag).splitlines()[-20:]:
-            print("# " + line)
+tap = simlib.Tap()
 
 
 def read(*path):
@@ -35,23 +30,22 @@ def main():
     plan = read("conf", "dialplan.conf").splitlines()
 
     listeners = [b for b in ini_blocks(readme) if any(l.startswith("[listener") for l in b)]
-    tap(len(listeners) == 1, "README shows one extmodule listener", listeners)
+    tap.ok(len(listeners) == 1, "README shows one extmodule listener", listeners)
     roles = [l for b in listeners for l in b if re.match(r"\s*role\s*=", l)]
-    tap(not roles and "Leave the listener's `role` unset" in operation,
+    tap.ok(not roles and "Leave the listener's `role` unset" in operation,
         "README's listener leaves role unset, as docs/operation.md says", roles)
 
     # the rules README shows for conf-engine's own dialplan are those of the shipped sample
     own = [b for b in ini_blocks(readme) if "[default]" in b]
-    tap(len(own) >= 1, "README shows the dialplan", own)
+    tap.ok(len(own) >= 1, "README shows the dialplan", own)
     rules = [l for l in own[0] if l and not l.startswith(("[", ";"))] if own else []
     missing = [r for r in rules if r not in plan]
-    tap(rules and not missing, "conf/dialplan.conf has the rules README shows for it", missing)
-    tap(any(l.startswith("^800$=schedule/800") for l in plan) and "access_number, room" in readme
+    tap.ok(rules and not missing, "conf/dialplan.conf has the rules README shows for it", missing)
+    tap.ok(any(l.startswith("^800$=schedule/800") for l in plan) and "access_number, room" in readme
         and "'800'" in readme,
         "800 is the scheduled conference in both README and conf/dialplan.conf")
-    print("1..%d" % len(results))
-    return 0 if all(results) else 1
+    tap.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -16,15 +16,10 @@ import wave
 
 SRCDIR = os.environ.get("CE_SRCDIR", os.path.join(os.path.dirname(__file__), "..", ".."))
 PROMPTS = os.path.join(SRCDIR, "conf", "prompts")
-results = []
+sys.path.insert(0, os.path.join(SRCDIR, "tests", "sim"))
+import simlib  # noqa: E402
 
-
-def tap(ok, name, diag=""):
-    results.append(ok)
-    print("%s %d - %s" % ("ok" if ok else "not ok", len(results), name))
-    if diag and not ok:
-        for line in str(diag).splitlines()[-20:]:
-            print("# " + line)
+tap = simlib.Tap()
 
 
 def read_list():
@@ -78,10 +73,10 @@ def doc_tables(text):
 def main():
     sections, bad = read_list()
     names = [n for _, rows in sections for n, _ in rows]
-    tap(not bad and len(names) > 0, "prompts.txt: every line is NAME<TAB>TEXT under a section",
+    tap.ok(not bad and len(names) > 0, "prompts.txt: every line is NAME<TAB>TEXT under a section",
         bad)
     dup = sorted({n for n in names if names.count(n) > 1})
-    tap(not dup, "prompts.txt: no name twice", dup)
+    tap.ok(not dup, "prompts.txt: no name twice", dup)
 
     problems = []
     for n in names:
@@ -89,16 +84,16 @@ def main():
         why = wav_problem(path) if os.path.isfile(path) else "missing"
         if why:
             problems.append("en/%s.wav: %s" % (n, why))
-    tap(not problems, "every prompt of the list is an 8 kHz mono 16-bit WAV in en/", problems)
+    tap.ok(not problems, "every prompt of the list is an 8 kHz mono 16-bit WAV in en/", problems)
 
     stray = sorted(set(os.listdir(os.path.join(PROMPTS, "en"))) - {n + ".wav" for n in names})
-    tap(not stray, "en/ holds only the prompts of the list", stray)
+    tap.ok(not stray, "en/ holds only the prompts of the list", stray)
     flat = sorted(os.path.basename(p) for p in glob.glob(os.path.join(PROMPTS, "*.wav")))
-    tap(not flat, "no prompt lies directly in conf/prompts/ (they are in a language folder)", flat)
+    tap.ok(not flat, "no prompt lies directly in conf/prompts/ (they are in a language folder)", flat)
 
     with open(os.path.join(PROMPTS, "prompts.am"), encoding="utf-8") as f:
         installed = re.findall(r"conf/prompts/en/(\S+)\.wav", f.read())
-    tap(sorted(installed) == sorted(names),
+    tap.ok(sorted(installed) == sorted(names),
         "prompts.am installs exactly the list (rerun make-prompts.sh after a change)",
         "not installed: %s\nnot listed: %s" % (sorted(set(names) - set(installed)),
                                                sorted(set(installed) - set(names))))
@@ -107,7 +102,7 @@ def main():
     for src in glob.glob(os.path.join(SRCDIR, "modules", "*", "*.c")):
         with open(src, encoding="utf-8") as f:
             played |= set(re.findall(r'"([a-z0-9][a-z0-9-]*)\.wav"', f.read()))
-    tap(played and played <= set(names), "every NAME.wav the modules play is in the list",
+    tap.ok(played and played <= set(names), "every NAME.wav the modules play is in the list",
         sorted(played - set(names)))
 
     with open(os.path.join(SRCDIR, "docs", "prompts.md"), encoding="utf-8") as f:
@@ -123,11 +118,10 @@ def main():
             g = got[1][j] if j < len(got[1]) else None
             if w != g:
                 diff.append("%s row %d: list %r, docs %r" % (want[0], j + 1, w, g))
-    tap(not diff, "docs/prompts.md's tables say what prompts.txt says", "\n".join(diff))
+    tap.ok(not diff, "docs/prompts.md's tables say what prompts.txt says", "\n".join(diff))
 
-    print("1..%d" % len(results))
-    return 0 if all(results) else 1
+    tap.done()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
