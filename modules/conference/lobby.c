@@ -779,13 +779,3 @@ void ce_lobby_rtp(struct ce_leg *leg, const struct ce_msg *ans)
 			ce_msg_add(lc->rtp, keep[i], v);
 	}
 }
-
-/** How many callers are in the lobby. */
-unsigned ce_lobby_count(const struct ce_conf *conf)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < conf->all->len; i++)
-		n += ((struct ce_leg *)g_ptr_array_index(conf->all, i))->lobby != NULL;
-	return n;
-}

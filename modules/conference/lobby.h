@@ -52,6 +52,5 @@ void ce_lobby_rtp(struct ce_leg *leg, const struct ce_msg *ans);
 void ce_lobby_free(struct ce_lobby_call *lc);
 void ce_lobby_forget_name(struct ce_conf *conf, const char *file);
 void ce_lobby_forget_all(struct ce_conf *conf);
-unsigned ce_lobby_count(const struct ce_conf *conf);
 
 #endif
