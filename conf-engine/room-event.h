@@ -60,6 +60,7 @@ enum ce_event_kind {
 	CE_EVENT_PROMPT_FAILED, /* a prompt could not be played: error, file */
 	CE_EVENT_PROMPT_DONE,   /* a prompt to one leg alone played to its end */
 	CE_EVENT_RECORD_FAILED, /* the room's recording stopped on an error: error, file, err */
+	CE_EVENT_DTMF,          /* keys in a phone's RTP (RFC 4733, bypassed legs): text */
 	CE_EVENT_N_KINDS
 };
 
@@ -105,6 +106,7 @@ struct ce_room_event {
 	const char *file;       /* RECORD_*: the file; PROMPT_FAILED: the prompt */
 	const char *error;      /* *_FAILED: why, for the log */
 	const char *action;     /* KEYPAD: the action and what came of it ("talk_up +2") */
+	const char *text;       /* DTMF: the keys */
 	int err;                /* RECORD_FAILED: errno of a failed write (ENOSPC...), or 0 */
 	bool changed;           /* SPEAKERS: the set of talkers changed, order aside */
 	unsigned n_speakers;

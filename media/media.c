@@ -599,3 +599,35 @@ size_t ce_media_leg_size(void)
 {
 	return sizeof(struct ce_media_leg);
 }
+
+/**
+ * ce_media_leg_new() for a leg whose RTP comes straight from a phone
+ * (media.h, struct ce_media_leg_opts); @opts NULL is ce_media_leg_new().
+ */
+int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
+        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+        const struct ce_media_leg_opts *opts, void *user, GDestroyNotify destroy)
+{
+	(void)opts; /* FIXME(bypass helper): latching and RFC 4733 */
+	return ce_media_leg_new(lp, room, remote, len, codec, flags, user, destroy);
+}
+
+/** "ip:port" (IPv6: "[ip]:port") of @ss into @buf, for the log; "?" if it is neither. */
+void ce_media_addr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		g_snprintf(buf, size, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		g_snprintf(buf, size, "[%s]:%u", ip, ntohs(in6->sin6_port));
+	} else {
+		g_strlcpy(buf, "?", size);
+	}
+}

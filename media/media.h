@@ -43,6 +43,8 @@ enum ce_media_ev_type {
 	CE_MEDIA_EV_PLAY_DONE,   /* a player ended (error set if it failed; leg: a leg's own) */
 	CE_MEDIA_EV_REC_FAILED,  /* the room's recorder failed and stopped; error set */
 	CE_MEDIA_EV_REC_DROPS,   /* the recorder's disk is too slow: frames dropped */
+	CE_MEDIA_EV_DTMF,        /* a phone's RFC 4733 telephone-event began: digit set */
+	CE_MEDIA_EV_LATCHED,     /* a latching leg follows its phone to a new address: from set */
 };
 
 #define CE_MEDIA_MAX_SPEAKERS 8
@@ -63,6 +65,9 @@ struct ce_media_event {
 	int err;                    /* REC_FAILED: the errno of a failed write (ENOSPC...), or 0 */
 	const char *path;           /* PLAY_DONE, REC_*: the file */
 	uint64_t count;             /* PLAY_DONE: underruns, REC_DROPS: frames dropped */
+	char digit;                 /* DTMF: '0'-'9', '*', '#', 'A'-'D' or 'F' (flash) */
+	struct sockaddr_storage from; /* LATCHED: where the leg's packets now come from */
+	socklen_t from_len;
 };
 
 enum ce_media_play_mode {
@@ -73,9 +78,12 @@ enum ce_media_play_mode {
 
 typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
 
-/* rx_bad: not RTP; rx_wrong_pt: not the leg's payload type; rx_flood: over 8 in a tick */
+/*
+ * rx_bad: not RTP; rx_wrong_pt: not the leg's payload type; rx_flood: over 8 in a tick;
+ * rx_dtmf: RFC 4733 packets taken; latched: moves to a new source address.
+ */
 struct ce_media_leg_stats {
-	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets;
+	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets, rx_dtmf, latched;
 	struct ce_jbuf_stats jbuf;
 };
 
@@ -88,6 +96,8 @@ struct ce_media_stats {
 	uint64_t concealed;  /* samples the legs' loss concealment made up */
 	uint64_t waits;      /* pulls whose frame had not (all) come: a leg's play point waited */
 	uint64_t deferred;   /* room mixes put off a wake for a seated talker's late packet */
+	uint64_t latched;    /* latching legs moved to a new source address */
+	uint64_t dtmf;       /* RFC 4733 events reported */
 };
 
 /* The rate a room runs at when the one asked for is not ce_media_rate_ok(). */
@@ -111,6 +121,44 @@ int ce_media_room_local(
 int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
         const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
         void *user, GDestroyNotify destroy);
+
+/*
+ * A leg whose RTP comes straight from a phone (media bypass, DESIGN.md
+ * §2) instead of from Yate.  Such a phone may send from another address
+ * than its SDP said (NAT), may move (a NAT rebinding), and sends its keys
+ * in the RTP stream (RFC 4733), which Yate no longer decodes for us.
+ *
+ * Latching, on the media thread's one shared socket: a packet from an
+ * address no leg has is offered to the thread's latching legs, at most
+ * CE_MEDIA_LATCH_TRIES packets a wake (a stranger's flood costs nothing
+ * else).  A leg takes it when the packet is RTP of the leg's audio or
+ * DTMF payload type from the leg's remote IP or its @sig IP (the address
+ * the call's SIP came from: a phone behind NAT sends from the NAT's
+ * address, which Yate names rtp_addr, but from another port), and either
+ *   - the leg has had no packet yet (the first such leg, in creation order,
+ *     when several wait on one IP), or
+ *   - the packet's SSRC is the leg's current one (the phone's NAT moved it
+ *     to another port mid-call).
+ * The leg then sends to and is found by the new address (its SSRC,
+ * sequence and timestamps go on), and CE_MEDIA_EV_LATCHED says so.  A
+ * stranger from another IP never takes a leg over.  Two latching legs may
+ * start on one remote address (two phones behind one NAT with one local
+ * port): the second one is found by nobody until it latches.
+ */
+struct ce_media_leg_opts {
+	int dtmf_pt; /* RFC 4733 telephone-event payload type (96..127), or -1: none */
+	bool latch;  /* follow the phone to another source address, as above */
+	struct sockaddr_storage sig; /* the SIP peer's address (port ignored); sig_len 0: none */
+	socklen_t sig_len;
+};
+
+#define CE_MEDIA_LATCH_TRIES 16
+
+void ce_media_addr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size);
+
+int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
+        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+        const struct ce_media_leg_opts *opts, void *user, GDestroyNotify destroy);
 int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room);
 int ce_media_leg_set_gain(struct ce_media_leg *leg, int talk_db, int listen_db);

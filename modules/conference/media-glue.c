@@ -10,6 +10,7 @@
 #include "media-glue.h"
 #include "media/media.h"
 #include "media/mixer.h"
+#include "leg.h"
 #include "room.h"
 
 /*
@@ -116,6 +117,24 @@ static void on_event(const struct ce_media_event *mev, void *arg)
 		return;
 	case CE_MEDIA_EV_REC_DROPS:
 		return; /* the media engine warned */
+	case CE_MEDIA_EV_DTMF: {
+		char text[2] = {mev->digit, 0};
+
+		ev.kind = CE_EVENT_DTMF;
+		ev.text = text;
+		if (ev.leg_data)
+			g->evh(&ev, g->evarg);
+		return;
+	}
+	case CE_MEDIA_EV_LATCHED: {
+		char addr[INET6_ADDRSTRLEN + 8] = "?";
+
+		ce_media_addr_text(&mev->from, mev->from_len, addr, sizeof(addr));
+		if (ev.leg_data)
+			g_info("%s: the phone's RTP now comes from %s (latched)",
+			        ((struct ce_leg *)ev.leg_data)->id, addr);
+		return;
+	}
 	}
 	if (ev.leg_data)
 		g->evh(&ev, g->evarg);
@@ -262,6 +281,7 @@ static int resolve(const char *ip, unsigned port, struct sockaddr_storage *ss, s
 
 static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem)
 {
+	struct ce_media_leg_opts opts = {.dtmf_pt = rem->dtmf_pt, .latch = rem->direct};
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int err;
@@ -272,8 +292,11 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 	err = resolve(rem->ip, rem->port, &ss, &len);
 	if (err)
 		return err;
-	err = ce_media_leg_new(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
-	        mix_flags(l->flags), l, g_free);
+	/* the SIP peer's address, for latching: a name or nothing is no address */
+	if (rem->direct && rem->sig_ip && resolve(rem->sig_ip, 0, &opts.sig, &opts.sig_len))
+		opts.sig_len = 0;
+	err = ce_media_leg_new_opts(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
+	        mix_flags(l->flags), rem->direct ? &opts : NULL, l, g_free);
 	if (!err && (l->talk_db || l->listen_db))
 		err = ce_media_leg_set_gain(l->ml, l->talk_db, l->listen_db);
 	return err < 0 ? err : 0;

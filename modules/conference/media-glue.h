@@ -68,6 +68,11 @@ struct ce_leg_remote {
 	unsigned port;
 	enum ce_codec codec;
 	unsigned rtp_timeout_ms; /* 0: never time out */
+	/* A phone's own RTP (media bypass): its telephone-event payload type or
+	 * -1, and the address its SIP came from (latching, media.h), or NULL. */
+	bool direct;
+	int dtmf_pt;
+	const char *sig_ip;
 };
 
 struct ce_media_glue_ops {
