@@ -193,8 +193,11 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	if (!phone_codec(conf, ce_msg_get(msg, "formats"), &codec) || codec != ph->codec) {
 		g_message("%s: the phone's new offer (%s) has no %s: refused", leg->id,
 		        ce_msg_get_def(msg, "formats", ""), ce_codec_name(ph->codec));
-		/* on to Yate's dumb driver, which refuses updates: ysipchan answers 488 */
-		ce_msg_set(msg, "error", "nomedia");
+		/*
+		 * on to Yate's dumb driver, which refuses updates; ysipchan answers
+		 * the code in error= (its "nomedia" would be 415, for a body type)
+		 */
+		ce_msg_set(msg, "error", "488");
 		ce_msg_set(msg, "reason", "Not Acceptable Here");
 		return CE_MSG_CONTINUE;
 	}

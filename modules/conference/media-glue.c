@@ -357,10 +357,11 @@ static void g_stats(void *arg, GString *out)
 	        ",phase_moves=%" G_GUINT64_FORMAT ",rtp_late=%" G_GUINT64_FORMAT
 	        ",rtp_concealed_ms=%" G_GUINT64_FORMAT ",jbuf_waits=%" G_GUINT64_FORMAT
 	        ",mix_deferred=%" G_GUINT64_FORMAT ",rtp_wrong_pt=%" G_GUINT64_FORMAT
-	        ",rtp_flood=%" G_GUINT64_FORMAT,
+	        ",rtp_flood=%" G_GUINT64_FORMAT ",rtp_latched=%" G_GUINT64_FORMAT
+	        ",rtp_dtmf=%" G_GUINT64_FORMAT,
 	        st.ticks, st.overruns, st.rx_unknown, st.rx_bad, st.tx_errors, st.events_lost,
 	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred, st.rx_wrong_pt,
-	        st.rx_flood);
+	        st.rx_flood, st.latched, st.dtmf);
 }
 
 /* What a leg's RTP has been like: packets in, late, audio made up, the
@@ -379,9 +380,10 @@ static void g_leg_stats(void *arg, struct ce_leg_media *l, GString *out)
 	        " rtp_in=%" G_GUINT64_FORMAT " rtp_late=%" G_GUINT64_FORMAT
 	        " concealed_ms=%" G_GUINT64_FORMAT
 	        " jitter_ms=%u delay_ms=%u rtp_bad=%" G_GUINT64_FORMAT
-	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT,
+	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT
+	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT,
 	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
-	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood);
+	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood, st.rx_dtmf, st.latched);
 }
 
 G_STATIC_ASSERT(CE_PROMPT_QUEUE == CE_MEDIA_PLAY_QUEUE);

@@ -53,7 +53,7 @@ def grow(phone, seconds):
 
 
 with yatelib.Yate(prefix, 'nat', engine='--config {conf}',
-                  routes=[r'^800$=conf/nat;notify=%s;rtp_forward=yes' % WATCH]) as y, \
+                  routes=[r'^800$=conf/nat;notify=%s;lonely=true;rtp_forward=yes' % WATCH]) as y, \
         siplib.Phone(y.sip_port, 'a', yatelib.bursts(440, 4), nat=True) as a, \
         siplib.Phone(y.sip_port, 'b', yatelib.bursts(1000, 4)) as b:
     tap.yate = y

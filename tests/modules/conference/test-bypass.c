@@ -255,7 +255,7 @@ static void test_reinvite_codec(void)
 	fx_clear(fx);
 	ans = fx_dispatch(fx, "call.update", REINVITE ":formats=alaw", &handled);
 	g_assert_false(handled);
-	g_assert_cmpstr(ans, ==, "error=nomedia:reason=Not Acceptable Here");
+	g_assert_cmpstr(ans, ==, "error=488:reason=Not Acceptable Here");
 	g_assert_cmpuint(fx->sent->len, ==, 0);
 	g_free(ans);
 	/* not a bypassed leg's, or not a request: none of ours */
