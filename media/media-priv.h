@@ -31,7 +31,8 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
 	CE_MEDIA_CMD_LEG_MOVE,
-	CE_MEDIA_CMD_LEG_GAIN, /* flags: talk dB + 128, listen dB + 128 << 8 */
+	CE_MEDIA_CMD_LEG_GAIN,  /* flags: talk dB + 128, listen dB + 128 << 8 */
+	CE_MEDIA_CMD_LEG_CODEC, /* flags: the enum ce_codec it speaks from now on */
 	CE_MEDIA_CMD_PLAY_ADD,
 	CE_MEDIA_CMD_PLAY_DEL,
 	CE_MEDIA_CMD_REC_ADD,

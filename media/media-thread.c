@@ -218,6 +218,11 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		c->leg->talk_gain = gain_of((int)(c->flags & 0xff) - 128);
 		c->leg->listen_gain = gain_of((int)(c->flags >> 8 & 0xff) - 128);
 		break;
+	case CE_MEDIA_CMD_LEG_CODEC:
+		ce_mix_leg_set_codec(&c->leg->mix, (enum ce_codec)c->flags);
+		ce_jbuf_set_codec(&c->leg->jb, (enum ce_codec)c->flags);
+		c->leg->pt = (uint8_t)ce_codec_rtp_pt((enum ce_codec)c->flags);
+		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&
 		        ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)

@@ -471,6 +471,22 @@ int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags)
 }
 
 /**
+ * Change the G.711 law a leg speaks (a phone's re-INVITE, docs/bypass.md):
+ * its payload type both ways and its decoding, from the next tick.  What
+ * its jitter buffer held of the old law is dropped; its stream (SSRC,
+ * sequence, timestamps) goes on.  Returns 0, -ENOTSUP (not mu-law or
+ * A-law), -ENOENT (being removed) or -EAGAIN (queue full).
+ */
+int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
+{
+	if (leg->removing)
+		return -ENOENT;
+	if (codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA)
+		return -ENOTSUP;
+	return send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_CODEC, leg->mroom, leg, codec);
+}
+
+/**
  * Move a leg into another room of the same media thread, keeping its
  * socket, its remote, its RTP sequence and timestamps and its jitter
  * buffer: the far end sees one stream and no gap (a caller moving from

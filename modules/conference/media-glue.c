@@ -310,6 +310,12 @@ static void g_leg_set_flags(void *arg, struct ce_leg_media *l, unsigned flags)
 		ce_media_leg_set_flags(l->ml, mix_flags(flags));
 }
 
+static int g_leg_set_codec(void *arg, struct ce_leg_media *l, enum ce_codec codec)
+{
+	(void)arg;
+	return l->ml ? ce_media_leg_set_codec(l->ml, codec) : -ENOENT;
+}
+
 static int g_leg_move(void *arg, struct ce_leg_media *l, struct ce_room_media *r)
 {
 	int err;
@@ -400,6 +406,7 @@ static const struct ce_media_glue_ops s_ops = {
         .stop_play = g_stop_play,
         .leg_new = g_leg_new,
         .leg_start = g_leg_start,
+        .leg_set_codec = g_leg_set_codec,
         .leg_set_flags = g_leg_set_flags,
         .leg_move = g_leg_move,
         .leg_set_gain = g_leg_set_gain,

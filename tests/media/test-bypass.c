@@ -176,20 +176,25 @@ static int leg_add(struct bp *t, const struct sockaddr_in *remote, bool latch, c
 	return err;
 }
 
-/* One 20 ms frame of a 1 kHz tone (amplitude 6000), or of silence, from @p. */
-static void send_audio(struct bp *t, struct phone *p, bool tone)
+/* One 20 ms frame of a 1 kHz tone (amplitude 6000), or of silence, from @p in @codec. */
+static void send_audio_in(struct bp *t, struct phone *p, bool tone, enum ce_codec codec)
 {
 	uint8_t buf[CE_RTP_HDR_LEN + 160];
 	int16_t pcm[160];
 
 	for (unsigned i = 0; i < 160; i++)
 		pcm[i] = tone ? (int16_t)(6000 * sin(2 * G_PI * 1000 * (p->ts + i) / 8000)) : 0;
-	ce_rtp_build_hdr(buf, 0, false, p->seq++, p->ts, p->ssrc);
-	ce_codec_encode(CE_CODEC_PCMU, pcm, buf + CE_RTP_HDR_LEN, 160);
+	ce_rtp_build_hdr(buf, (uint8_t)ce_codec_rtp_pt(codec), false, p->seq++, p->ts, p->ssrc);
+	ce_codec_encode(codec, pcm, buf + CE_RTP_HDR_LEN, 160);
 	p->ts += 160;
 	g_assert_cmpint(
 	        sendto(p->fd, buf, sizeof(buf), 0, (struct sockaddr *)&t->media, sizeof(t->media)),
 	        ==, sizeof(buf));
+}
+
+static void send_audio(struct bp *t, struct phone *p, bool tone)
+{
+	send_audio_in(t, p, tone, CE_CODEC_PCMU);
 }
 
 /* An RFC 4733 packet from @p: @event at timestamp @ts, ended if @end, @len payload bytes. */
@@ -219,8 +224,8 @@ static void send_key(struct bp *t, struct phone *p, uint32_t ts, unsigned event)
 		send_event(t, p, ts, event, true, 640, 4);
 }
 
-/* A socket's waiting RTP: how many packets, and the loudest PCMU sample in them. */
-static unsigned drain(int fd, int *loudest)
+/* A socket's waiting RTP: how many packets, and the loudest @codec sample in them. */
+static unsigned drain_in(int fd, int *loudest, enum ce_codec codec)
 {
 	uint8_t buf[2000];
 	struct ce_rtp_pkt pkt;
@@ -232,13 +237,18 @@ static unsigned drain(int fd, int *loudest)
 		int16_t pcm[CE_RTP_MAX_PACKET];
 
 		g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)len), ==, 0);
-		g_assert_cmpuint(pkt.pt, ==, 0);
-		ce_codec_decode(CE_CODEC_PCMU, pkt.payload, pcm, pkt.len);
+		g_assert_cmpuint(pkt.pt, ==, (unsigned)ce_codec_rtp_pt(codec));
+		ce_codec_decode(codec, pkt.payload, pcm, pkt.len);
 		for (size_t i = 0; i < pkt.len; i++)
 			*loudest = MAX(*loudest, abs(pcm[i]));
 		n++;
 	}
 	return n;
+}
+
+static unsigned drain(int fd, int *loudest)
+{
+	return drain_in(fd, loudest, CE_CODEC_PCMU);
 }
 
 /* One 20 ms tick of the media thread (its wakes), events delivered. */
@@ -806,6 +816,49 @@ static void test_dtmf_alive(void)
 	close(plain.fd);
 }
 
+/*
+ * A phone's re-INVITE switches its leg from mu-law to A-law: from the next
+ * tick its A-law packets are heard (decoded as A-law: a 1 kHz tone comes
+ * out as loud as it went in), its mu-law ones are a wrong payload type,
+ * and what it gets is A-law (payload type 8).
+ */
+static void test_codec(void)
+{
+	struct bp t;
+	struct phone phone, listener;
+	unsigned a, l, got = 0;
+	int loud = 0, heard = 0;
+
+	setup(&t, 0);
+	phone_open(&phone, "127.0.0.1", 0x33333333);
+	phone_open(&listener, "127.0.0.1", 0x44444444);
+	g_assert_cmpint(leg_add(&t, &phone.addr, true, NULL, DTMF_PT, &a), ==, 0);
+	g_assert_cmpint(leg_add(&t, &listener.addr, false, NULL, -1, &l), ==, 0);
+	g_assert_cmpint(ce_media_leg_set_codec(t.legs[a], CE_CODEC_L16), ==, -ENOTSUP);
+	g_assert_cmpint(ce_media_leg_set_codec(t.legs[a], CE_CODEC_PCMA), ==, 0);
+	for (unsigned k = 0; k < 30; k++) {
+		send_audio_in(&t, &phone, true, CE_CODEC_PCMA);
+		send_audio_in(&t, &listener, true, CE_CODEC_PCMU);
+		tick(&t);
+		got += drain_in(phone.fd, &loud, CE_CODEC_PCMA);
+		drain(listener.fd, &loud);
+		if (k >= 10)
+			heard = MAX(heard, loud);
+	}
+	g_assert_cmpuint(got, >=, 25);
+	g_assert_cmpint(heard, >, 4000); /* A-law decoded as A-law: the tone's amplitude */
+	g_assert_cmpint(heard, <, 8000);
+	g_assert_cmpuint(leg_stats(&t, a).rx_packets, ==, 30);
+	send_audio_in(&t, &phone, true, CE_CODEC_PCMU);
+	tick(&t);
+	g_assert_cmpuint(leg_stats(&t, a).rx_wrong_pt, ==, 1);
+	drain_in(phone.fd, &loud, CE_CODEC_PCMA);
+	drain(listener.fd, &loud);
+	finish(&t);
+	close(phone.fd);
+	close(listener.fd);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -820,5 +873,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/bypass/dtmf", test_dtmf);
 	g_test_add_func("/bypass/dtmf-pt", test_dtmf_pt);
 	g_test_add_func("/bypass/dtmf-alive", test_dtmf_alive);
+	g_test_add_func("/bypass/codec", test_codec);
 	return g_test_run();
 }

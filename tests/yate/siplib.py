@@ -278,7 +278,6 @@ class Phone:
             pass
 
     def _media(self):
-        enc = ENCODE[self.pt][0]
         key = None
         next_at = time.monotonic()
         while not self._stop.is_set():
@@ -297,6 +296,7 @@ class Phone:
                     key = None
                     self.ts = (self.ts + key_frames * FRAME) & 0xFFFFFFFF
             else:
+                enc = ENCODE[self.pt][0]  # a re-INVITE may change it
                 frame = [self.play[(self._pos + i) % len(self.play)] for i in range(FRAME)]
                 self._pos = (self._pos + FRAME) % len(self.play)
                 self._send(self._packet(self.pt, bytes(enc(s) for s in frame)))
