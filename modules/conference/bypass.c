@@ -18,6 +18,7 @@
 
 #include "bus.h"
 #include "leg.h"
+#include "lobby.h"
 #include "media-glue.h"
 #include "message.h"
 #include "room.h"
@@ -99,6 +100,22 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	ph->sig_ip = g_strdup(ce_msg_get(exec, "ip_host"));
 	leg->phone = ph;
 	return true;
+}
+
+/**
+ * The phone's RTP end as a chan.rtp answer would say Yate's (localip,
+ * localport, format): what the journal and the lobby keep of a leg.
+ */
+struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg)
+{
+	const struct ce_leg_phone *ph = leg->phone;
+	struct ce_msg *far = NULL;
+
+	ce_msg_new(&far, "rtp");
+	ce_msg_add(far, "localip", ph->addr);
+	ce_msg_setf(far, "localport", "%u", ph->port);
+	ce_msg_add(far, "format", ce_codec_name(ph->codec));
+	return far;
 }
 
 /** Our end of a bypassed leg's RTP, as ysipchan builds an SDP from it (updateRtpSDP). */
@@ -193,6 +210,7 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
 	struct ce_leg_phone *ph;
 	enum ce_codec codec;
+	struct ce_msg *far;
 	struct notify *n;
 	bool hold;
 
@@ -220,6 +238,12 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 		g_info("%s: the phone switches from %s to %s", leg->id, ce_codec_name(ph->codec),
 		        ce_codec_name(codec));
 		ph->codec = codec;
+		/* a restarted engine must resume it in its new law */
+		far = ce_leg_phone_far(leg);
+		if (leg->state == CE_LEG_JOINED)
+			ce_conf_journal_enter(leg, far);
+		ce_lobby_rtp(leg, far);
+		ce_msg_unref(far);
 	}
 	hold = ce_msg_get(msg, "sdp_inactive") || ce_msg_get(msg, "sdp_sendonly") ||
 	       !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");

@@ -112,6 +112,7 @@ struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec);
 void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m);
+struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
 struct ce_leg_remote;
