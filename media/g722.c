@@ -159,14 +159,17 @@ static void predict(struct ce_g722_band *b, int16_t d)
 	b->p[1] = b->p[0];
 	b->p[0] = p;
 
-	/* UPZERO, then DELAYA and FILTEZ on the history with d in it */
+	/* UPZERO (the leak keeps |b| <= 32640, so +-128 cannot overflow),
+	 * DELAYA and FILTEZ on the history with d in it */
 	g = d == 0 ? 0 : 128;
-	for (int i = 0; i < 6; i++)
-		b->b[i] = sat16((signs_differ(b->d[i], d) ? -g : g) + ((b->b[i] * 32640) >> 15));
-	memmove(b->d + 1, b->d, 5 * sizeof(b->d[0]));
-	b->d[0] = d;
-	for (int i = 0; i < 6; i++)
-		sz += (b->b[i] * sat16(2 * b->d[i])) >> 15;
+	for (int i = 5; i >= 0; i--) {
+		int16_t older = i ? b->d[i - 1] : d;
+
+		b->b[i] =
+		        (int16_t)((signs_differ(b->d[i], d) ? -g : g) + ((b->b[i] * 32640) >> 15));
+		b->d[i] = older;
+		sz += (b->b[i] * sat16(2 * older)) >> 15;
+	}
 	b->sz = sat16(sz);
 	/* PREDIC */
 	b->s = sat16(sp + b->sz);
