@@ -242,8 +242,15 @@ static void qmf_push(struct ce_g722_qmf *q, int16_t first, int16_t second)
 	q->pos = q->pos == 11 ? 0 : q->pos + 1;
 }
 
-/* The two filter outputs on the history: the odd taps on the second samples
- * (sum_odd) and the even taps on the first ones (sum_even), oldest first. */
+/*
+ * The two filter outputs on the history: the odd taps on the second samples
+ * (sum_odd) and the even taps on the first ones (sum_even), oldest first.
+ * The Recommendation sums newest first, h(0) on the newest sample; h being
+ * symmetric, tap 2t from the newest second sample is tap 2t + 1 from the
+ * oldest, so these are its two sums.  Encoding, the lower band is their sum
+ * and the higher their difference; decoding, the history holds rL + rH as
+ * first and rL - rH as second samples, and the sums are the two outputs.
+ */
 static void qmf_sums(const struct ce_g722_qmf *q, int32_t *sum_odd, int32_t *sum_even)
 {
 	const int16_t *first = q->first + q->pos, *second = q->second + q->pos;
