@@ -50,6 +50,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	g_free(leg->name_prompt);
 	if (leg->phone) {
 		g_free(leg->phone->addr);
+		g_free(leg->phone->formats);
 		g_free(leg->phone->sig_ip);
 		g_free(leg->phone);
 	}
