@@ -14,7 +14,8 @@
  *    after; samples newly at full scale (clipping made by the AGC); and
  *    how much the noise alone (the set's noise frames end to end) rises;
  *  - CPU time per frame of each (thread CPU time, so other processes on a
- *    shared machine slow it less than wall time would).
+ *    shared machine slow it less than wall time would), and the memory
+ *    one leg's state takes (the heap's growth over its creation).
  * Nothing is asserted: tests/media/test-dsp holds the bounds.
  */
 #include <math.h>
@@ -24,6 +25,10 @@
 #include <time.h>
 #include <glib.h>
 
+#include "ce-autoconf.h"
+#ifdef HAVE_MALLINFO2
+#include <malloc.h>
+#endif
 #include "media/dsp.h"
 #include "media/gain.h"
 #include "tests/speechset.h"
@@ -201,6 +206,21 @@ static void agc_figures(
 	g_free(zero);
 }
 
+/* The heap one processor's state takes at @rate, 0 where glibc cannot tell. */
+static size_t state_bytes(const struct proc *p, unsigned rate)
+{
+	size_t bytes = 0;
+#ifdef HAVE_MALLINFO2
+	struct mallinfo2 a = mallinfo2(), b;
+	void *st = p->make(rate, rate / 50, true, true);
+
+	b = mallinfo2();
+	bytes = b.uordblks - a.uordblks;
+	p->drop(st);
+#endif
+	return bytes;
+}
+
 static void one_rate(unsigned rate, char **files, int nfiles)
 {
 	struct sums sums[NPROCS];
@@ -235,11 +255,11 @@ static void one_rate(unsigned rate, char **files, int nfiles)
 		printf("%u Hz %-9s NS: SNR %+.1f dB on average, speech eaten %u of %u frames; "
 		       "AGC: spread %.1f -> %.1f dB, new full scale %zu, noise alone rises at most "
 		       "%+.1f dB, silence at most %.1f dBFS; CPU ns/frame: NS %.0f, NS and AGC "
-		       "%.0f\n",
+		       "%.0f; state %zu bytes\n",
 		        rate, procs[i].name, s->snr_gain / nfiles, s->eaten, s->strong,
 		        s->hi_in - s->lo_in, s->hi_out - s->lo_out, s->full, s->noise_rise,
 		        s->silence_out, s->cpu_ns[0] / s->cpu_frames[0],
-		        s->cpu_ns[1] / s->cpu_frames[1]);
+		        s->cpu_ns[1] / s->cpu_frames[1], state_bytes(&procs[i], rate));
 	}
 }
 
