@@ -126,21 +126,6 @@ static void run(const struct proc *p, unsigned rate, bool ns, bool agc, const in
 	p->drop(st);
 }
 
-/* The set's noise frames end to end: a call where nobody speaks. */
-static int16_t *noise_only(const struct ce_speech_set *set, size_t *n)
-{
-	unsigned frame = set->rate / 50;
-	int16_t *pcm = g_new(int16_t, set->n);
-
-	*n = 0;
-	for (size_t k = 0; (k + 1) * frame <= set->n; k++)
-		if (ce_speech_frame_kind(set, k, frame) == CE_SPEECH_NOISE) {
-			memcpy(pcm + *n, set->pcm + k * frame, frame * sizeof(*pcm));
-			*n += frame;
-		}
-	return pcm;
-}
-
 static void ns_figures(
         const struct proc *p, const struct ce_speech_set *set, const char *name, struct sums *s)
 {
@@ -180,7 +165,7 @@ static void agc_figures(
 	ce_speech_levels(set, out, AGC_FROM_S, &q_out);
 	full += ce_speech_new_full_scale(quiet, out, set->n);
 
-	noise = noise_only(set, &nn);
+	noise = ce_speech_noise_only(set, &nn);
 	nout = g_new(int16_t, nn);
 	run(p, set->rate, true, true, noise, nout, nn, s);
 	n_in.noise_db = ce_speech_db(noise + nn / 2, nn - nn / 2);

@@ -192,6 +192,21 @@ unsigned ce_speech_eaten(
 	return eaten;
 }
 
+/** @s's noise frames end to end (a call where nobody speaks), @n samples; g_free() it. */
+int16_t *ce_speech_noise_only(const struct ce_speech_set *s, size_t *n)
+{
+	unsigned frame = s->rate / 50;
+	int16_t *pcm = g_new(int16_t, s->n);
+
+	*n = 0;
+	for (size_t k = 0; (k + 1) * frame <= s->n; k++)
+		if (ce_speech_frame_kind(s, k, frame) == CE_SPEECH_NOISE) {
+			memcpy(pcm + *n, s->pcm + k * frame, frame * sizeof(*pcm));
+			*n += frame;
+		}
+	return pcm;
+}
+
 /** Samples at full scale (|x| >= 32767) in @out where @in had none. */
 size_t ce_speech_new_full_scale(const int16_t *in, const int16_t *out, size_t n)
 {

@@ -39,6 +39,7 @@ void ce_speech_levels(const struct ce_speech_set *s, const int16_t *pcm, double 
         struct ce_speech_levels *lv);
 unsigned ce_speech_eaten(
         const struct ce_speech_set *s, const int16_t *out, double drop_db, unsigned *strong);
+int16_t *ce_speech_noise_only(const struct ce_speech_set *s, size_t *n);
 size_t ce_speech_new_full_scale(const int16_t *in, const int16_t *out, size_t n);
 
 #endif
