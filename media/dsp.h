@@ -10,7 +10,11 @@
  * the mixer: a noise suppressor and an automatic gain control that brings
  * quiet and loud talkers towards one speech level without ever clipping.
  * ce_dsp_new() allocates (call it off the media thread); ce_dsp_process()
- * never allocates, locks or blocks.  Why speexdsp and how it was tuned:
+ * never allocates, locks or blocks.  A state belongs to one leg and one
+ * thread; give it every frame that carries the leg's audio (concealed
+ * ones too) and none for a tick with nothing from the far end, so that
+ * its noise estimate is not pulled down by made-up silence.  Run the
+ * talker detector on the frame before it (docs/media.md).  Why speexdsp and how it was tuned:
  * docs/media.md ("Noise suppression and gain control"), bench/bench-dsp.c.
  */
 struct ce_dsp;
