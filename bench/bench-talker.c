@@ -1,9 +1,10 @@
 /* bench-talker.c - talker detection quality on the labelled set: segment P/R/F1, onset latency
  *
- * Usage: bench-talker [-v] [--start-db=DB ...] [FILE.wav...]
+ * Usage: bench-talker [-v] [--start-db=DB ...] [--dsp=ns|agc|both] [FILE.wav...]
  * (default: every set in tests/data/talker; --help lists the tuning options)
  * Each WAV is played 20 ms at a time through G.711 mu-law (as a leg hears
- * it) into a talker detector with the default parameters.  A detected talk
+ * it) into a talker detector with the default parameters; with --dsp,
+ * through the leg's noise suppression and/or AGC first (media/dsp.c).  A detected talk
  * is a true positive when it overlaps a labelled segment not matched yet;
  * other detected talks are false positives; unmatched labels are misses.
  * A talk that starts 100 ms or more before the label it runs into was
@@ -24,6 +25,7 @@
 #include <glib.h>
 #include <sndfile.h>
 
+#include "media/dsp.h"
 #include "media/g711.h"
 #include "media/talker.h"
 
@@ -51,6 +53,7 @@ struct totals {
 };
 
 static bool verbose;
+static bool dsp_ns, dsp_agc;
 static struct ce_talker_conf tconf;
 
 static unsigned read_labels(const char *wav, struct seg *s)
@@ -85,6 +88,7 @@ static unsigned detect(const char *wav, struct seg *d)
 	SF_INFO info = {0};
 	SNDFILE *sf = sf_open(wav, SFM_READ, &info);
 	struct ce_talker t;
+	struct ce_dsp *dsp = ce_dsp_new(8000, 160, dsp_ns, dsp_agc);
 	int16_t pcm[160];
 	unsigned n = 0, k = 0;
 	sf_count_t got;
@@ -99,6 +103,8 @@ static unsigned detect(const char *wav, struct seg *d)
 
 		for (int i = 0; i < 160; i++)
 			pcm[i] = ce_g711_ulaw_decode(ce_g711_ulaw_encode(pcm[i]));
+		if (dsp)
+			ce_dsp_process(dsp, pcm);
 		ev = ce_talker_frame(&t, pcm, 160, 8000);
 		k++;
 		if (ev == CE_TALKER_START && n < MAX_SEG)
@@ -108,6 +114,7 @@ static unsigned detect(const char *wav, struct seg *d)
 	}
 	if (n > 0 && d[n - 1].b < 0)
 		d[n - 1].b = k * 0.02;
+	ce_dsp_free(dsp);
 	sf_close(sf);
 	return n;
 }
@@ -169,6 +176,7 @@ int main(int argc, char **argv)
 
 	double start_db = -1, stay_db = -1, burst_db = -1;
 	int hang = -1, frames = -1;
+	char *dsp = NULL;
 	GOptionEntry opts[] = {
 	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "list every segment", NULL},
 	        {"start-db", 0, 0, G_OPTION_ARG_DOUBLE, &start_db, "start threshold", "DB"},
@@ -176,6 +184,8 @@ int main(int argc, char **argv)
 	        {"burst-db", 0, 0, G_OPTION_ARG_DOUBLE, &burst_db, "burst threshold", "DB"},
 	        {"start-blocks", 0, 0, G_OPTION_ARG_INT, &frames, "blocks above start-db", "N"},
 	        {"hangover", 0, 0, G_OPTION_ARG_INT, &hang, "hangover", "MS"},
+	        {"dsp", 0, 0, G_OPTION_ARG_STRING, &dsp, "noise suppression, AGC or both first",
+	                "ns|agc|both"},
 	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("[FILE.wav...] - talker detection quality");
@@ -184,6 +194,13 @@ int main(int argc, char **argv)
 	if (!g_option_context_parse(ctx, &argc, &argv, NULL))
 		return 2;
 	g_option_context_free(ctx);
+	dsp_ns = dsp && (!strcmp(dsp, "ns") || !strcmp(dsp, "both"));
+	dsp_agc = dsp && (!strcmp(dsp, "agc") || !strcmp(dsp, "both"));
+	if (dsp && !dsp_ns && !dsp_agc) {
+		fprintf(stderr, "bench-talker: --dsp takes ns, agc or both\n");
+		return 2;
+	}
+	g_free(dsp);
 	ce_talker_conf_default(&tconf);
 	if (start_db >= 0)
 		tconf.start_db = (float)start_db;
