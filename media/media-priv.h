@@ -245,9 +245,10 @@ struct ce_media_leg {
 	int32_t talk_gain, listen_gain; /* Q12 (gain.h) of what it says and hears; 0: none */
 	struct ce_media_leg_stats st;
 	/* Media bypass (ce_media_leg_opts), fixed before the add. */
-	int16_t dtmf_pt; /* -1: none */
-	int16_t alt_pt;  /* the other G.711 law's payload type, taken and converted; -1: none */
-	bool both_laws;  /* alt_pt follows the leg's law (set at creation, and by LEG_CODEC) */
+	int16_t dtmf_pt;    /* -1: none */
+	int16_t alt_pt;     /* the other G.711 law's payload type, taken and converted; -1: none */
+	bool both_laws;     /* alt_pt follows the leg's law (set at creation, and by LEG_CODEC) */
+	struct ce_dsp *dsp; /* noise suppression / AGC of what it says, or NULL */
 	bool latch;
 	bool has_sig;
 	uint8_t ip[16], sig_ip[16]; /* as in ce_addr_key: the remote's and the SIP peer's */

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "dsp.h"
 #include "gain.h"
 #include "media-priv.h"
 
@@ -525,7 +526,8 @@ static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 
 static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 {
-	int16_t pcm[CE_MIX_MAX_FRAME];
+	int16_t pcm[CE_MIX_MAX_FRAME], clean[CE_MIX_MAX_FRAME];
+	const int16_t *mixed = pcm;
 	unsigned n = leg->room->mix->frame;
 	enum ce_talker_ev ev;
 	enum ce_jbuf_out out;
@@ -548,9 +550,21 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	out = ce_jbuf_pull(&leg->jb, pcm, n);
 	CE_COUNTER_ADD(&s->st.concealed, leg->jb.st.concealed - concealed);
 	CE_COUNTER_ADD(&s->st.waits, leg->jb.st.stalls - waits);
-	if (leg->talk_gain && out != CE_JBUF_SILENCE)
+	if (leg->dsp && out != CE_JBUF_SILENCE) {
+		/* the room hears it cleaned up, its talker detector as it came
+		 * (leftover noise between words would start talks) */
+		memcpy(clean, pcm, n * sizeof(*pcm));
+		ce_dsp_process(leg->dsp, clean);
+		mixed = clean;
+	}
+	if (leg->talk_gain && out != CE_JBUF_SILENCE) {
+		/* after the AGC, which would undo a caller's volume step */
 		ce_gain_apply(pcm, n, leg->talk_gain);
-	ev = ce_mix_leg_input(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm);
+		if (mixed == clean)
+			ce_gain_apply(clean, n, leg->talk_gain);
+	}
+	ev = ce_mix_leg_input_as(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm,
+	        out == CE_JBUF_SILENCE ? NULL : mixed);
 	if (ev == CE_TALKER_START)
 		post_leg(leg, CE_MEDIA_EV_TALK_START);
 	else if (ev == CE_TALKER_STOP)

@@ -28,6 +28,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include "dsp.h"
 #include "jbuf.h"
 #include "media.h"
 #include "gain.h"
@@ -87,6 +88,7 @@ static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
 	g_hash_table_remove(m->legs, leg);
 	if (leg->destroy)
 		leg->destroy(leg->user);
+	g_clear_pointer(&leg->dsp, ce_dsp_free);
 	g_aligned_free(leg);
 }
 
@@ -298,6 +300,7 @@ void ce_media_free(struct ce_media *m)
 		remotes_drop(m, leg);
 		if (leg->destroy)
 			leg->destroy(leg->user);
+		g_clear_pointer(&leg->dsp, ce_dsp_free);
 		g_aligned_free(leg);
 	}
 	g_hash_table_iter_init(&it, m->rooms);
@@ -648,6 +651,11 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		err = -EADDRINUSE;
 		goto out;
 	}
+	if (opts && (opts->ns || opts->agc) &&
+	        !(leg->dsp = ce_dsp_new(room->mix->rate, room->mix->frame, opts->ns, opts->agc))) {
+		err = -ENOTSUP;
+		goto out;
+	}
 	leg->at = leg->key;
 	leg->room = room;
 	leg->mroom = room;
@@ -670,6 +678,8 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		g_hash_table_add(m->remotes, &leg->key);
 	g_hash_table_add(m->legs, leg);
 out:
+	if (err < 0 && leg)
+		g_clear_pointer(&leg->dsp, ce_dsp_free);
 	if (err < 0)
 		g_clear_pointer(&leg, g_aligned_free);
 	*lp = leg;

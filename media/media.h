@@ -151,6 +151,9 @@ struct ce_media_leg_opts {
 	/* A G.711 leg whose phone may send either law (our SDP answer listed
 	 * both): the other law's packets are converted to the leg's on arrival. */
 	bool both_laws;
+	/* Any leg: noise suppression and automatic gain control of what the
+	 * room hears of it (media/dsp.h); its talker detector hears it raw. */
+	bool ns, agc;
 	struct sockaddr_storage sig; /* the SIP peer's address (port ignored); sig_len 0: none */
 	socklen_t sig_len;
 };

@@ -249,6 +249,17 @@ static void follow_audible(struct ce_mix_leg *leg, bool got)
  */
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 {
+	return ce_mix_leg_input_as(leg, pcm, pcm);
+}
+
+/**
+ * ce_mix_leg_input() of a leg whose room hears @mixed (the same frame
+ * cleaned up: noise suppression, AGC) while its talker detector judges
+ * @pcm as it came; both NULL for a tick with nothing from the leg.
+ */
+enum ce_talker_ev ce_mix_leg_input_as(
+        struct ce_mix_leg *leg, const int16_t *pcm, const int16_t *mixed)
+{
 	struct ce_mix_room *room = leg->room;
 	enum ce_talker_ev ev;
 
@@ -288,8 +299,8 @@ enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm)
 			leg->in_at = (uint8_t)room->n_in++;
 			in = room->out->in[leg->in_at];
 		}
-		if (pcm)
-			memcpy(in, pcm, room->frame * sizeof(int16_t));
+		if (mixed)
+			memcpy(in, mixed, room->frame * sizeof(int16_t));
 		else
 			memset(in, 0, room->frame * sizeof(int16_t));
 	}

@@ -156,6 +156,8 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
+enum ce_talker_ev ce_mix_leg_input_as(
+        struct ce_mix_leg *leg, const int16_t *pcm, const int16_t *mixed);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);
 
 /* Fetch the part of leg that its next ce_mix_leg_input reads. */

@@ -84,6 +84,8 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_CHOICE("format", "mulaw|alaw"),
         CE_KEY_STRING("rtp_address"),
         CE_KEY_BOOL("bypass"),
+        CE_KEY_BOOL("noise_suppression"),
+        CE_KEY_BOOL("agc"),
         CE_KEY_CHECK("bypass_address", check_ip),
         CE_KEY_CHECK("rtp_bind", check_ip),
         CE_KEY_INT("rtp_port", 0, 65535),
@@ -148,6 +150,9 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	set->rtp_address =
 	        g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") : "127.0.0.1");
 	set->bypass = cfg ? ce_config_get_bool(cfg, S, "bypass", true) : true;
+	set->noise_suppression =
+	        cfg ? ce_config_get_bool(cfg, S, "noise_suppression", false) : false;
+	set->agc = cfg ? ce_config_get_bool(cfg, S, "agc", false) : false;
 	set->bypass_address = g_strdup(
 	        cfg ? ce_config_get(cfg, S, "bypass_address", set->rtp_address) : set->rtp_address);
 	set->media_threads = cfg ? ce_config_get_int(cfg, S, "media_threads", 1, 1, 64) : 1;

@@ -140,6 +140,8 @@ void ce_leg_take_params(struct ce_leg *leg, const struct ce_join_params *p)
 	leg->voice = p->voice;
 	leg->smart = p->smart;
 	leg->echo = p->echo;
+	leg->ns = p->ns;
+	leg->agc = p->agc;
 	leg->billing = p->billing;
 	leg->player = p->player;
 	leg->muted_on_entry = p->muted_on_entry;
@@ -217,7 +219,8 @@ unsigned ce_leg_media_flags(const struct ce_leg *leg)
 {
 	bool out = leg->held || (leg->phone && leg->phone->on_hold);
 
-	return (leg->muted || out ? CE_LEG_MUTE : 0) | (leg->deaf || out ? CE_LEG_DEAF : 0) |
+	return (leg->ns ? CE_LEG_NS : 0) | (leg->agc ? CE_LEG_AGC : 0) |
+	       (leg->muted || out ? CE_LEG_MUTE : 0) | (leg->deaf || out ? CE_LEG_DEAF : 0) |
 	       (leg->voice ? 0 : CE_LEG_NOVOICE) | (leg->echo ? CE_LEG_ECHO : 0) |
 	       (leg->smart ? CE_LEG_SMART : 0);
 }

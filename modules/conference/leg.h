@@ -77,6 +77,7 @@ struct ce_leg {
 	bool up; /* the call is already answered (call.conference) */
 	bool muted, deaf, talking;
 	bool muted_on_entry; /* muted_on_entry= of its request (entry.c) */
+	bool ns, agc;        /* noise_suppression= and agc= of its request (media/dsp.h) */
 	bool held;           /* waiting for a moderator: hears and is heard by no one */
 	bool on_hold;        /* its music on hold plays (its prompt queue holds it) */
 	char *name_prompt;   /* name_prompt= of its request: its name, recorded, or NULL */

@@ -283,7 +283,12 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 {
 	/* a phone may send either law our SDP answer listed (bypass.c) */
 	struct ce_media_leg_opts opts = {
-	        .dtmf_pt = rem->dtmf_pt, .latch = rem->direct, .both_laws = rem->direct};
+	        .dtmf_pt = rem->direct ? rem->dtmf_pt : -1,
+	        .latch = rem->direct,
+	        .both_laws = rem->direct,
+	        .ns = l->flags & CE_LEG_NS,
+	        .agc = l->flags & CE_LEG_AGC,
+	};
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int err;
@@ -298,7 +303,7 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 	if (rem->direct && rem->sig_ip && resolve(rem->sig_ip, 0, &opts.sig, &opts.sig_len))
 		opts.sig_len = 0;
 	err = ce_media_leg_new_opts(&l->ml, l->room->mr, (struct sockaddr *)&ss, len, rem->codec,
-	        mix_flags(l->flags), rem->direct ? &opts : NULL, l, g_free);
+	        mix_flags(l->flags), &opts, l, g_free);
 	if (!err && (l->talk_db || l->listen_db))
 		err = ce_media_leg_set_gain(l->ml, l->talk_db, l->listen_db);
 	return err < 0 ? err : 0;

@@ -32,6 +32,8 @@ enum {
 	CE_LEG_NOVOICE = 1 << 2, /* listen only (voice=false): never mixed */
 	CE_LEG_ECHO = 1 << 3,    /* hear one's own voice in the mix */
 	CE_LEG_SMART = 1 << 4,   /* talker detection on this leg */
+	CE_LEG_NS = 1 << 5,      /* noise suppression of what the room hears of it (at start) */
+	CE_LEG_AGC = 1 << 6,     /* automatic gain control of the same (at start) */
 };
 
 /* A leg's volume: steps of 3 dB, at most 4 each way (the keypad's). */

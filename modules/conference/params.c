@@ -189,6 +189,8 @@ void ce_join_params_parse(struct ce_join_params *p, const struct ce_msg *msg,
 	p->billing = get_bool(msg, "billing", false, notes);
 	p->player = get_bool(msg, "player", false, notes);
 	p->muted_on_entry = get_bool(msg, "muted_on_entry", false, notes);
+	p->ns = get_bool(msg, "noise_suppression", set->noise_suppression, notes);
+	p->agc = get_bool(msg, "agc", set->agc, notes);
 	p->name_prompt = get_prompt(msg, "name_prompt", NULL);
 	get_passed(p, msg);
 }

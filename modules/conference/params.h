@@ -45,6 +45,7 @@ struct ce_join_params {
 	/* the leg */
 	bool utility, counted, voice, smart, echo, billing, player;
 	bool muted_on_entry;     /* ours: a participant (not a moderator) starts muted */
+	bool ns, agc;            /* ours: noise suppression and AGC of what it says (dsp.h) */
 	const char *name_prompt; /* ours: a recording of the participant's name, or NULL */
 	/* Passed on as they are (who the participant is, billing, a recorder's
 	 * call): caller, callername, called, billid, username, maxlen,

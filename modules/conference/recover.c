@@ -183,6 +183,8 @@ void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
 	ce_msg_add(m, "voice", bool_text(leg->voice));
 	ce_msg_add(m, "smart", bool_text(leg->smart));
 	ce_msg_add(m, "echo", bool_text(leg->echo));
+	ce_msg_add(m, "noise_suppression", bool_text(leg->ns));
+	ce_msg_add(m, "agc", bool_text(leg->agc));
 	ce_msg_add(m, "player", bool_text(leg->player));
 	ce_msg_add(m, "billing", bool_text(leg->billing));
 	ce_leg_add_who(leg, m);

@@ -34,6 +34,8 @@ struct ce_conf_settings {
 	unsigned rate;             /* default room rate */
 	char *rtp_address;         /* our RTP address as Yate must reach it */
 	bool bypass;               /* take SIP phones' RTP directly when Yate offers it */
+	bool noise_suppression;    /* legs' default noise_suppression= (media/dsp.h) */
+	bool agc;                  /* legs' default agc= */
 	char *bypass_address;      /* our RTP address as phones must reach it */
 	unsigned media_threads;    /* [conference] media_threads (media-glue.c reads it too) */
 	enum ce_codec codec;       /* format= asked of Yate in chan.rtp, and preferred of phones */

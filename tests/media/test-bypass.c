@@ -875,6 +875,73 @@ static void test_codec(void)
 	close(listener.fd);
 }
 
+/*
+ * Noise suppression on a leg (any leg, not only a phone's): steady noise
+ * at -30 dBFS from it for 4 s; what its listener hears of it over the last
+ * second, with and without the leg's suppressor, in dB re full scale.
+ */
+static double noise_heard(bool ns)
+{
+	struct ce_media_leg_opts opts = {.dtmf_pt = -1, .ns = ns};
+	struct bp t;
+	struct phone phone, listener;
+	double sum = 0;
+	unsigned count = 0;
+	GRand *r = g_rand_new_with_seed(7);
+
+	setup(&t, 0);
+	phone_open(&phone, "127.0.0.1", 0x55555555);
+	phone_open(&listener, "127.0.0.1", 0x66666666);
+	g_assert_cmpint(ce_media_leg_new_opts(&t.legs[0], t.room, (struct sockaddr *)&phone.addr,
+	                        sizeof(phone.addr), CE_CODEC_PCMU, 0, &opts, &t.legs[0], leg_gone),
+	        ==, 0);
+	t.n_legs = 1; /* legs[0] is the noisy one, legs[1] the listener */
+	g_assert_cmpint(leg_add(&t, &listener.addr, false, NULL, -1, NULL), ==, 0);
+	for (unsigned k = 0; k < 200; k++) {
+		uint8_t buf[CE_RTP_HDR_LEN + 160], got[2000];
+		int16_t pcm[160];
+		ssize_t len;
+
+		for (unsigned i = 0; i < 160; i++)
+			pcm[i] = (int16_t)g_rand_int_range(r, -1600, 1600); /* about -30 dBFS */
+		ce_rtp_build_hdr(buf, 0, false, phone.seq++, phone.ts, phone.ssrc);
+		ce_codec_encode(CE_CODEC_PCMU, pcm, buf + CE_RTP_HDR_LEN, 160);
+		phone.ts += 160;
+		g_assert_cmpint(sendto(phone.fd, buf, sizeof(buf), 0, (struct sockaddr *)&t.media,
+		                        sizeof(t.media)),
+		        ==, sizeof(buf));
+		tick(&t);
+		while ((len = recv(listener.fd, got, sizeof(got), 0)) > 0) {
+			struct ce_rtp_pkt pkt;
+			int16_t heard[CE_RTP_MAX_PACKET];
+
+			g_assert_cmpint(ce_rtp_parse(&pkt, got, (size_t)len), ==, 0);
+			ce_codec_decode(CE_CODEC_PCMU, pkt.payload, heard, pkt.len);
+			for (size_t i = 0; k >= 150 && i < pkt.len; i++) {
+				sum += (double)heard[i] * heard[i];
+				count++;
+			}
+		}
+		drain(phone.fd, &(int){0});
+	}
+	g_rand_free(r);
+	finish(&t);
+	close(phone.fd);
+	close(listener.fd);
+	g_assert_cmpuint(count, >, 4000);
+	return 10 * log10(sum / count / (32768.0 * 32768.0) + 1e-12);
+}
+
+static void test_noise_suppression(void)
+{
+	double plain = noise_heard(false), ns = noise_heard(true);
+
+	/* a steady noise is what the suppressor learns and takes out (-20 dB at most) */
+	g_test_message("noise heard: %.1f dBFS plain, %.1f dBFS suppressed", plain, ns);
+	g_assert_cmpfloat(plain, >, -35.0);
+	g_assert_cmpfloat(ns, <, plain - 6.0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -890,5 +957,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/bypass/dtmf-pt", test_dtmf_pt);
 	g_test_add_func("/bypass/dtmf-alive", test_dtmf_alive);
 	g_test_add_func("/bypass/codec", test_codec);
+	g_test_add_func("/leg/noise-suppression", test_noise_suppression);
 	return g_test_run();
 }

@@ -292,6 +292,19 @@ static void test_reinvite_codec(void)
 	fx_free(fx);
 }
 
+/* noise_suppression= and agc= of a call, over [conference]'s defaults, reach its media leg. */
+static void test_dsp_params(void)
+{
+	struct fx *fx = fx_new("[conference]\nagc=true\n");
+	struct ce_leg *a = fx_join(fx, "r", "sip/1", 1, "noise_suppression=yes:lonely=true");
+	struct ce_leg *b = fx_join(fx, "r", "sip/2", 2, "agc=false");
+	unsigned fa = ((struct fx_leg *)a->media)->flags, fb = ((struct fx_leg *)b->media)->flags;
+
+	g_assert_cmpuint(fa & (CE_LEG_NS | CE_LEG_AGC), ==, CE_LEG_NS | CE_LEG_AGC);
+	g_assert_cmpuint(fb & (CE_LEG_NS | CE_LEG_AGC), ==, 0);
+	fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -302,5 +315,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/bypass/rtp-dtmf", test_rtp_dtmf);
 	g_test_add_func("/conference/bypass/reinvite-hold", test_reinvite_hold);
 	g_test_add_func("/conference/bypass/reinvite-codec", test_reinvite_codec);
+	g_test_add_func("/conference/leg/dsp-params", test_dsp_params);
 	return g_test_run();
 }
