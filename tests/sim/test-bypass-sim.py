@@ -17,7 +17,11 @@ has no RTP session for them and one for the plain caller, the key goes as
 RFC 4733 events in the phone's RTP and no chan.dtmf is dispatched, and
 the caller behind the NAT is heard both ways before and after its NAT
 moves it to another port (latching); with [conference] bypass=no every
-caller is relayed through Yate's RTP (chan.rtp).  With an engine that does
+caller is relayed through Yate's RTP (chan.rtp).  What needs the media
+thread's latching and RFC 4733 decoding (the NAT caller, the key reaching
+the room) is a TAP TODO while media/media.c still says that part is to
+come (its "FIXME(bypass helper)"): an expected failure until it lands,
+and an unexpected pass, which fails the run, if it passes before.  With an engine that does
 not (before the bypass is merged): Yate turns forwarding off after
 call.execute, since the engine does not answer rtp_forward=accepted, and
 every caller is relayed (chan.rtp) and heard; the bypass-only checks are
@@ -74,17 +78,33 @@ def scenario(rebind):
     return '\n'.join(lines) + '\n'
 
 
-def hears_all(r, window, label):
-    """Mix-minus on every recording in @window: the others' tones, not one's own."""
-    for who in sorted(FREQ):
-        try:
-            samples = simlib.window(r.wav(who + '.wav'), *window)
-        except (OSError, EOFError) as e:
-            samples = []
-            print('# %s.wav: %s' % (who, e))
-        others = [FREQ[o] for o in FREQ if o != who]
-        ok, levels = simlib.who_hears(samples, present=others, absent=[FREQ[who]])
-        tap.ok(ok, '%s: %s hears the three others, not itself' % (label, who), levels)
+def hears(r, who, window, others):
+    """who_hears() on @who's recording in @window: @others' tones, not its own."""
+    try:
+        samples = simlib.window(r.wav(who + '.wav'), *window)
+    except (OSError, EOFError) as e:
+        samples = []
+        print('# %s.wav: %s' % (who, e))
+    return simlib.who_hears(samples, present=[FREQ[o] for o in others], absent=[FREQ[who]])
+
+
+def hears_all(r, window, label, todo=None, nat=None):
+    """Mix-minus on every recording in @window.  With @nat, the callers other than
+    @nat are judged among themselves, then (TODO: @todo) with @nat both ways."""
+    rest = [w for w in sorted(FREQ) if w != nat]
+    for who in rest:
+        others = [o for o in rest if o != who]
+        ok, levels = hears(r, who, window, others)
+        tap.ok(ok, '%s: %s hears %s, not itself' % (label, who, ', '.join(others)), levels)
+    if not nat:
+        return
+    for who in rest:
+        ok, levels = hears(r, who, window, [nat])
+        tap.ok(ok, '%s: %s hears %s, the caller behind a NAT' % (label, who, nat), levels,
+               todo)
+    ok, levels = hears(r, nat, window, rest)
+    tap.ok(ok, '%s: %s, behind a NAT, hears the three others, not itself' % (label, nat),
+           levels, todo)
 
 
 def yrtp(r, who):
@@ -93,15 +113,22 @@ def yrtp(r, who):
 
 
 bypass = engine_knows_bypass()
+with open(os.path.join(simlib.SRCDIR, 'media', 'media.c'), encoding='utf-8') as f:
+    media_todo = ('the media thread\'s latching and RFC 4733 decoding are not merged yet '
+                  '(media/media.c FIXME(bypass helper))'
+                  if 'FIXME(bypass helper)' in f.read() else None)
 r = simlib.run(scenario(rebind=bypass), module=simlib.ENGINE + ['--config', config()])
 tap.ok(r.ok and not r.problems(), 'three forwarding callers and a plain one run cleanly',
        r.why())
 tap.ok(all(r.events('forward', who=w, state='offered') for w in FORWARDED),
        'the three offer forwarding (rtp_addr, rtp_port, rtp_forward=possible)')
-hears_all(r, WINDOW_A, 'in the room')
+if bypass:
+    hears_all(r, WINDOW_A, 'in the room', media_todo, nat='1003')
+else:
+    hears_all(r, WINDOW_A, 'in the room')
 notify = r.messages('chan.notify', event='dtmf', text='5')
 tap.ok(notify, 'the forwarding caller\'s key reaches the room (chan.notify event=dtmf)',
-       [m['params'] for m in r.messages('chan.notify')][-3:])
+       [m['params'] for m in r.messages('chan.notify')][-3:], media_todo if bypass else None)
 if bypass:
     tap.ok(all(r.events('forward', who=w, state='on') for w in FORWARDED),
            'the engine takes the three forwarded callers\' RTP (rtp_forward=accepted, its own '
@@ -114,7 +141,7 @@ if bypass:
            'the key went in the RTP as RFC 4733 events, no chan.dtmf through Yate',
            r.events('dtmf'))
     tap.ok(r.events('rebind', who='1003'), 'the NAT moved 1003 to another port mid-call')
-    hears_all(r, WINDOW_B, 'after the NAT moved 1003')
+    hears_all(r, WINDOW_B, 'after the NAT moved 1003', media_todo, nat='1003')
 else:
     why = 'the engine has no media bypass yet ([conference] bypass is unknown)'
     tap.ok(all(r.events('forward', who=w, state='refused', by='execute') for w in FORWARDED),
