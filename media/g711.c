@@ -388,3 +388,28 @@ const char *ce_codec_name(enum ce_codec codec)
 {
 	return (unsigned)codec < CE_CODEC_COUNT ? codec_names[codec] : "unknown";
 }
+
+static uint8_t alaw_to_ulaw[256], ulaw_to_alaw[256];
+static gsize laws_once;
+
+/** Build the tables between the two laws, once (any thread, any number of times). */
+void ce_g711_laws_init(void)
+{
+	if (!g_once_init_enter(&laws_once))
+		return;
+	for (unsigned i = 0; i < 256; i++) {
+		alaw_to_ulaw[i] = ce_g711_ulaw_encode(ce_g711_alaw_decode((uint8_t)i));
+		ulaw_to_alaw[i] = ce_g711_alaw_encode(ce_g711_ulaw_decode((uint8_t)i));
+	}
+	g_once_init_leave(&laws_once, 1);
+}
+
+/**
+ * The byte table from the other G.711 law to @to's: a phone allowed both
+ * laws (docs/bypass.md) may send either, and its packets are converted to
+ * its leg's law on arrival.
+ */
+const uint8_t *ce_g711_law_table(enum ce_codec to)
+{
+	return to == CE_CODEC_PCMU ? alaw_to_ulaw : ulaw_to_alaw;
+}

@@ -21,6 +21,9 @@ uint8_t ce_g711_ulaw_encode(int16_t s);
 int16_t ce_g711_ulaw_decode(uint8_t u);
 uint8_t ce_g711_alaw_encode(int16_t s);
 int16_t ce_g711_alaw_decode(uint8_t a);
+/* From the other G.711 law to @to's (PCMU or PCMA), byte for byte; ce_g711_laws_init() first. */
+void ce_g711_laws_init(void);
+const uint8_t *ce_g711_law_table(enum ce_codec to);
 
 /* Encoded size in bytes of n samples. */
 size_t ce_codec_bytes(enum ce_codec codec, size_t n);

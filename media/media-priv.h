@@ -246,6 +246,8 @@ struct ce_media_leg {
 	struct ce_media_leg_stats st;
 	/* Media bypass (ce_media_leg_opts), fixed before the add. */
 	int16_t dtmf_pt; /* -1: none */
+	int16_t alt_pt;  /* the other G.711 law's payload type, taken and converted; -1: none */
+	bool both_laws;  /* alt_pt follows the leg's law (set at creation, and by LEG_CODEC) */
 	bool latch;
 	bool has_sig;
 	uint8_t ip[16], sig_ip[16]; /* as in ce_addr_key: the remote's and the SIP peer's */
@@ -257,6 +259,14 @@ struct ce_media_leg {
 	void *user;
 	GDestroyNotify destroy;
 };
+
+/* The other G.711 law's payload type for a both_laws leg speaking @codec, or -1. */
+static inline int16_t ce_media_alt_pt(bool both_laws, enum ce_codec codec)
+{
+	if (!both_laws || (codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA))
+		return -1;
+	return (int16_t)ce_codec_rtp_pt(codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU);
+}
 
 void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal);
 void ce_media_post_obj(

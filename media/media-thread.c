@@ -222,6 +222,7 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		ce_mix_leg_set_codec(&c->leg->mix, (enum ce_codec)c->flags);
 		ce_jbuf_set_codec(&c->leg->jb, (enum ce_codec)c->flags);
 		c->leg->pt = (uint8_t)ce_codec_rtp_pt((enum ce_codec)c->flags);
+		c->leg->alt_pt = ce_media_alt_pt(c->leg->both_laws, (enum ce_codec)c->flags);
 		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&
@@ -285,23 +286,35 @@ static void leg_dtmf(struct ce_shard *s, struct ce_media_leg *leg, const struct 
 static void leg_rx(struct ce_shard *s, struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt)
 {
 	uint64_t frame = leg->room->mix->frame;
+	uint8_t conv[CE_RTP_MAX_PACKET];
+	const uint8_t *payload = pkt->payload;
 
 	if (pkt->pt != leg->pt) {
 		if (pkt->pt == leg->dtmf_pt) {
 			leg_dtmf(s, leg, pkt);
 			return;
 		}
+		if (pkt->pt == leg->alt_pt && pkt->len <= sizeof(conv)) {
+			/* the other law, which its SDP answer allowed: into the leg's */
+			const uint8_t *table = ce_g711_law_table((enum ce_codec)leg->mix.codec);
+
+			for (size_t i = 0; i < pkt->len; i++)
+				conv[i] = table[pkt->payload[i]];
+			payload = conv;
+			goto take;
+		}
 		CE_COUNTER_ADD(&leg->st.rx_wrong_pt, 1);
 		CE_COUNTER_ADD(&s->st.rx_wrong_pt, 1);
 		return;
 	}
+take:
 	if (flooded(s, leg))
 		return;
 	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
 	/* Arrival on the receiver's clock in samples (a frame a tick), to the wake. */
-	if (ce_jbuf_put(&leg->jb, pkt->ssrc, pkt->ts, pkt->payload, pkt->len,
+	if (ce_jbuf_put(&leg->jb, pkt->ssrc, pkt->ts, payload, pkt->len,
 	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
 		CE_COUNTER_ADD(&s->st.rx_late, 1);
 }
@@ -311,7 +324,7 @@ static void leg_rx(struct ce_shard *s, struct ce_media_leg *leg, const struct ce
 static bool latch_may(
         const struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt, const struct ce_addr_key *key)
 {
-	return (pkt->pt == leg->pt || pkt->pt == leg->dtmf_pt) &&
+	return (pkt->pt == leg->pt || pkt->pt == leg->dtmf_pt || pkt->pt == leg->alt_pt) &&
 	       (memcmp(key->addr, leg->ip, sizeof(leg->ip)) == 0 ||
 	               (leg->has_sig && memcmp(key->addr, leg->sig_ip, sizeof(leg->sig_ip)) == 0));
 }

@@ -232,6 +232,7 @@ int ce_media_new(struct ce_media **mp, const struct ce_media_conf *conf, ce_medi
 	struct ce_media *m = g_new0(struct ce_media, 1);
 	int err = 0;
 
+	ce_g711_laws_init(); /* for legs that take both laws (bypass) */
 	if (conf)
 		m->conf = *conf;
 	else
@@ -601,6 +602,7 @@ static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *op
 	int err = 0;
 
 	leg->dtmf_pt = -1;
+	leg->alt_pt = -1;
 	memcpy(leg->ip, leg->key.addr, sizeof(leg->ip));
 	if (!opts)
 		return 0;
@@ -613,6 +615,7 @@ static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *op
 	}
 	leg->dtmf_pt = (int16_t)opts->dtmf_pt;
 	leg->latch = opts->latch;
+	leg->both_laws = opts->both_laws;
 	return err;
 }
 
@@ -651,6 +654,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
 	leg->remote_len = len;
 	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
+	leg->alt_pt = ce_media_alt_pt(leg->both_laws, codec);
 	leg->ssrc = g_random_int();
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();

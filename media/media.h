@@ -148,6 +148,9 @@ int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
 struct ce_media_leg_opts {
 	int dtmf_pt; /* RFC 4733 telephone-event payload type (96..127), or -1: none */
 	bool latch;  /* follow the phone to another source address, as above */
+	/* A G.711 leg whose phone may send either law (our SDP answer listed
+	 * both): the other law's packets are converted to the leg's on arrival. */
+	bool both_laws;
 	struct sockaddr_storage sig; /* the SIP peer's address (port ignored); sig_len 0: none */
 	socklen_t sig_len;
 };

@@ -2,12 +2,13 @@
 # tools/install-deps.sh - install every Debian 12 package conf-engine needs to build, test and demo
 # The real-Yate tests build Yate 6.4.1 from source (tools/build-yate.sh: autoconf,
 # automake, libtool, g++) and call it with real SIP phones (baresip-core) and
-# SIP load (sip-tester, i.e. SIPp); tzdata gives the lobby the conferences' time zones.
+# SIP load (sip-tester, i.e. SIPp); tzdata gives the lobby the conferences' time zones;
+# libspandsp-dev is the reference G.722 codec tests/media/test-g722 compares ours with.
 # Runs apt-get as root (directly, or through sudo when run as another user).
 set -eu
 PKGS="build-essential autoconf automake pkg-config git ca-certificates
  libglib2.0-dev libsqlite3-dev sqlite3 libpq-dev postgresql
- libsndfile1-dev libsamplerate0-dev
+ libsndfile1-dev libsamplerate0-dev libspandsp-dev
  clang libclang-rt-14-dev clang-format
  python3 sox espeak-ng procps tzdata
  libtool g++ baresip-core sip-tester"

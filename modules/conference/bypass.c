@@ -18,29 +18,10 @@
 
 #include "bus.h"
 #include "leg.h"
+#include "lobby.h"
 #include "media-glue.h"
 #include "message.h"
 #include "room.h"
-
-/*
- * The first of the phone's @formats (a comma list, ysdp's names) that the
- * legs can speak, the configured law first; false if it has neither law.
- */
-static bool phone_codec(const struct ce_conf *conf, const char *formats, enum ce_codec *codec)
-{
-	gchar **f = g_strsplit(formats ? formats : "", ",", 0);
-	bool mulaw = g_strv_contains((const gchar *const *)f, "mulaw");
-	bool alaw = g_strv_contains((const gchar *const *)f, "alaw");
-
-	g_strfreev(f);
-	if (conf->set.codec == CE_CODEC_PCMA ? alaw : mulaw)
-		*codec = conf->set.codec;
-	else if (mulaw || alaw)
-		*codec = mulaw ? CE_CODEC_PCMU : CE_CODEC_PCMA;
-	else
-		return false;
-	return true;
-}
 
 /* Whether @formats (a comma list) has @codec's name. */
 static bool offers(const char *formats, enum ce_codec codec)
@@ -50,6 +31,57 @@ static bool offers(const char *formats, enum ce_codec codec)
 
 	g_strfreev(f);
 	return has;
+}
+
+static enum ce_codec other_law(enum ce_codec codec)
+{
+	return codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+}
+
+/*
+ * The first of the phone's @formats (a comma list, ysdp's names) that the
+ * legs can speak, the configured law first; false if it has neither law.
+ */
+static bool phone_codec(const struct ce_conf *conf, const char *formats, enum ce_codec *codec)
+{
+	if (offers(formats, conf->set.codec))
+		*codec = conf->set.codec;
+	else if (offers(formats, other_law(conf->set.codec)))
+		*codec = other_law(conf->set.codec);
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Our answer's laws ("alaw" or "mulaw,alaw") to a phone whose offer has
+ * @offered, @first first if both: those of the offer in @allowed (NULL:
+ * any), or NULL if none.  ysipchan keeps, for the rest of a forwarded
+ * call, the formats of our first answer, and later answers may only narrow
+ * them (SDPMedia::update refuses "Not changing to 'alaw' from 'mulaw'"):
+ * so the first answer lists both laws when the phone offers both, and the
+ * phone may send either (the media side takes both).
+ */
+static char *laws_of(const char *offered, const char *allowed, enum ce_codec first)
+{
+	enum ce_codec order[2] = {first, other_law(first)};
+	GString *s = g_string_new(NULL);
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(order); i++)
+		if (offers(offered, order[i]) && (!allowed || offers(allowed, order[i])))
+			g_string_append_printf(
+			        s, "%s%s", s->len ? "," : "", ce_codec_name(order[i]));
+	if (!s->len) {
+		g_string_free(s, TRUE);
+		return NULL;
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* For a re-INVITE: the laws our last answer listed that the new offer has, ours first. */
+static char *answer_laws(const struct ce_leg_phone *ph, const char *offered)
+{
+	return laws_of(offered, ph->formats, ph->codec);
 }
 
 /**
@@ -95,10 +127,27 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	ph->addr = g_strdup(addr);
 	ph->port = port;
 	ph->codec = codec;
+	ph->formats = laws_of(ce_msg_get(exec, "formats"), NULL, codec);
 	ph->dtmf_pt = dtmf >= 96 ? dtmf : -1;
 	ph->sig_ip = g_strdup(ce_msg_get(exec, "ip_host"));
 	leg->phone = ph;
 	return true;
+}
+
+/**
+ * The phone's RTP end as a chan.rtp answer would say Yate's (localip,
+ * localport, format): what the journal and the lobby keep of a leg.
+ */
+struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg)
+{
+	const struct ce_leg_phone *ph = leg->phone;
+	struct ce_msg *far = NULL;
+
+	ce_msg_new(&far, "rtp");
+	ce_msg_add(far, "localip", ph->addr);
+	ce_msg_setf(far, "localport", "%u", ph->port);
+	ce_msg_add(far, "format", ce_codec_name(ph->codec));
+	return far;
 }
 
 /** Our end of a bypassed leg's RTP, as ysipchan builds an SDP from it (updateRtpSDP). */
@@ -110,7 +159,7 @@ void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m)
 	ce_msg_set(m, "rtp_addr", leg->conf->set.bypass_address);
 	ce_msg_setf(m, "rtp_port", "%u", leg->port);
 	ce_msg_set(m, "media", "yes");
-	ce_msg_set(m, "formats", ce_codec_name(ph->codec));
+	ce_msg_set(m, "formats", ph->formats);
 	ce_msg_set(m, "transport", "RTP/AVP");
 	if (ph->dtmf_pt >= 0)
 		ce_msg_setf(m, "rtp_rfc2833", "%d", ph->dtmf_pt);
@@ -180,10 +229,11 @@ static void send_notify(struct notify *n)
  * Hold (a=sendonly or inactive, or the address 0.0.0.0) takes the leg out
  * of the mix both ways until the phone resumes, and its silence meanwhile
  * is no RTP timeout; a new port on the same address is followed as soon as
- * the phone sends from it (latching, by its SSRC).  An offer that keeps the
- * leg's G.711 law keeps it; one with only the other law switches the leg to
- * it (the media side changes its payload type and decoding); one with
- * neither is refused (488).
+ * the phone sends from it (latching, by its SSRC).  Our answer lists the
+ * laws of the offer that our last answer had (answer_laws); the first is
+ * the one we send, which may switch the leg to the other law (the media
+ * side changes its payload type; it takes either law all along).  None
+ * left: refused (488).
  */
 enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
@@ -193,7 +243,9 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
 	struct ce_leg_phone *ph;
 	enum ce_codec codec;
+	struct ce_msg *far;
 	struct notify *n;
+	char *laws;
 	bool hold;
 
 	(void)d;
@@ -202,12 +254,15 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	        !ce_msg_get_bool(msg, "rtp_forward", false))
 		return CE_MSG_CONTINUE;
 	ph = leg->phone;
-	if (!offers(ce_msg_get(msg, "formats"), ph->codec) &&
-	        (!phone_codec(conf, ce_msg_get(msg, "formats"), &codec) ||
-	                !conf->media->leg_set_codec || !leg->media ||
-	                conf->media->leg_set_codec(conf->media_arg, leg->media, codec))) {
-		g_message("%s: the phone's new offer (%s) has no G.711 we can switch to: refused",
-		        leg->id, ce_msg_get_def(msg, "formats", ""));
+	laws = answer_laws(ph, ce_msg_get(msg, "formats"));
+	/* ours if the offer still has it, else the other */
+	codec = offers(laws, ph->codec) ? ph->codec : other_law(ph->codec);
+	if (!laws || (codec != ph->codec && (!conf->media->leg_set_codec || !leg->media ||
+	                                            conf->media->leg_set_codec(
+	                                                    conf->media_arg, leg->media, codec)))) {
+		g_message("%s: the phone's new offer (%s) has none of %s: refused", leg->id,
+		        ce_msg_get_def(msg, "formats", ""), ph->formats);
+		g_free(laws);
 		/*
 		 * on to Yate's dumb driver, which refuses updates; ysipchan answers
 		 * the code in error= (its "nomedia" would be 415, for a body type)
@@ -216,10 +271,18 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 		ce_msg_set(msg, "reason", "Not Acceptable Here");
 		return CE_MSG_CONTINUE;
 	}
-	if (!offers(ce_msg_get(msg, "formats"), ph->codec)) {
+	g_free(ph->formats);
+	ph->formats = laws;
+	if (codec != ph->codec) {
 		g_info("%s: the phone switches from %s to %s", leg->id, ce_codec_name(ph->codec),
 		        ce_codec_name(codec));
 		ph->codec = codec;
+		/* a restarted engine must resume it in its new law */
+		far = ce_leg_phone_far(leg);
+		if (leg->state == CE_LEG_JOINED)
+			ce_conf_journal_enter(leg, far);
+		ce_lobby_rtp(leg, far);
+		ce_msg_unref(far);
 	}
 	hold = ce_msg_get(msg, "sdp_inactive") || ce_msg_get(msg, "sdp_sendonly") ||
 	       !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");

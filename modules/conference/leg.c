@@ -50,6 +50,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	g_free(leg->name_prompt);
 	if (leg->phone) {
 		g_free(leg->phone->addr);
+		g_free(leg->phone->formats);
 		g_free(leg->phone->sig_ip);
 		g_free(leg->phone);
 	}
@@ -460,10 +461,7 @@ static void start_direct(struct ce_leg *leg)
 	g_info("%s: the phone's RTP comes straight to port %u (%s:%u, %s)", leg->id, leg->port,
 	        ph->addr, ph->port, ce_codec_name(ph->codec));
 	leg->state = CE_LEG_RTP;
-	ce_msg_new(&far, "rtp");
-	ce_msg_add(far, "localip", ph->addr);
-	ce_msg_setf(far, "localport", "%u", ph->port);
-	ce_msg_add(far, "format", ce_codec_name(ph->codec));
+	far = ce_leg_phone_far(leg);
 	ce_conf_journal_enter(leg, far);
 	ce_lobby_rtp(leg, far);
 	ce_msg_unref(far);

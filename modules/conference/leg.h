@@ -57,7 +57,8 @@ enum ce_leg_state {
 struct ce_leg_phone {
 	char *addr;          /* rtp_addr */
 	unsigned port;       /* rtp_port */
-	enum ce_codec codec; /* the G.711 law both sides have (formats=) */
+	enum ce_codec codec; /* the G.711 law we send (the first of formats) */
+	char *formats;       /* the laws our last SDP answer listed ("mulaw,alaw") */
 	int dtmf_pt;         /* rtp_rfc2833: its telephone-event payload type, or -1 */
 	char *sig_ip;        /* ip_host: where its SIP comes from (a NAT's address) */
 	bool on_hold;        /* its last offer put the call on hold: out of the mix */
@@ -112,6 +113,7 @@ struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec);
 void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m);
+struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
 struct ce_leg_remote;

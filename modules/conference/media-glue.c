@@ -281,7 +281,9 @@ static int resolve(const char *ip, unsigned port, struct sockaddr_storage *ss, s
 
 static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem)
 {
-	struct ce_media_leg_opts opts = {.dtmf_pt = rem->dtmf_pt, .latch = rem->direct};
+	/* a phone may send either law our SDP answer listed (bypass.c) */
+	struct ce_media_leg_opts opts = {
+	        .dtmf_pt = rem->dtmf_pt, .latch = rem->direct, .both_laws = rem->direct};
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int err;

@@ -370,6 +370,7 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 		leg->phone->addr = g_strdup(rem.ip);
 		leg->phone->port = rem.port;
 		leg->phone->codec = rem.codec;
+		leg->phone->formats = g_strdup(ce_codec_name(rem.codec));
 		leg->phone->dtmf_pt = ce_msg_get_int(e, "dtmf_pt", -1, -1, 127);
 		if (leg->phone->dtmf_pt < 96)
 			leg->phone->dtmf_pt = -1; /* dynamic payload types only (RFC 4733) */

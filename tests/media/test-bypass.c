@@ -156,7 +156,8 @@ static unsigned port_of(const struct phone *p)
 static int leg_add(struct bp *t, const struct sockaddr_in *remote, bool latch, const char *sig,
         int dtmf_pt, unsigned *slot)
 {
-	struct ce_media_leg_opts opts = {.dtmf_pt = dtmf_pt, .latch = latch};
+	/* a latching leg is a phone's: it may send either law (docs/bypass.md) */
+	struct ce_media_leg_opts opts = {.dtmf_pt = dtmf_pt, .latch = latch, .both_laws = latch};
 	unsigned i = t->n_legs;
 	int err;
 
@@ -817,10 +818,10 @@ static void test_dtmf_alive(void)
 }
 
 /*
- * A phone's re-INVITE switches its leg from mu-law to A-law: from the next
- * tick its A-law packets are heard (decoded as A-law: a 1 kHz tone comes
- * out as loud as it went in), its mu-law ones are a wrong payload type,
- * and what it gets is A-law (payload type 8).
+ * A phone allowed both laws sends A-law on its mu-law leg: taken and
+ * converted (heard at the tone's level), and nothing is wrong_pt.  Then a
+ * re-INVITE switches the leg to A-law: what it gets is A-law (payload
+ * type 8), and its mu-law packets are still taken (the other law now).
  */
 static void test_codec(void)
 {
@@ -834,6 +835,20 @@ static void test_codec(void)
 	phone_open(&listener, "127.0.0.1", 0x44444444);
 	g_assert_cmpint(leg_add(&t, &phone.addr, true, NULL, DTMF_PT, &a), ==, 0);
 	g_assert_cmpint(leg_add(&t, &listener.addr, false, NULL, -1, &l), ==, 0);
+	for (unsigned k = 0; k < 30; k++) {
+		send_audio_in(&t, &phone, true, CE_CODEC_PCMA);
+		tick(&t);
+		got += drain(phone.fd, &loud);
+		drain(listener.fd, &loud);
+		if (k >= 10)
+			heard = MAX(heard, loud);
+	}
+	g_assert_cmpuint(got, >=, 25);
+	g_assert_cmpint(heard, >, 4000);
+	g_assert_cmpint(heard, <, 8000);
+	g_assert_cmpuint(leg_stats(&t, a).rx_wrong_pt, ==, 0);
+	got = 0;
+	heard = 0;
 	g_assert_cmpint(ce_media_leg_set_codec(t.legs[a], CE_CODEC_L16), ==, -ENOTSUP);
 	g_assert_cmpint(ce_media_leg_set_codec(t.legs[a], CE_CODEC_PCMA), ==, 0);
 	for (unsigned k = 0; k < 30; k++) {
@@ -848,10 +863,11 @@ static void test_codec(void)
 	g_assert_cmpuint(got, >=, 25);
 	g_assert_cmpint(heard, >, 4000); /* A-law decoded as A-law: the tone's amplitude */
 	g_assert_cmpint(heard, <, 8000);
-	g_assert_cmpuint(leg_stats(&t, a).rx_packets, ==, 30);
+	g_assert_cmpuint(leg_stats(&t, a).rx_packets, ==, 60);
 	send_audio_in(&t, &phone, true, CE_CODEC_PCMU);
 	tick(&t);
-	g_assert_cmpuint(leg_stats(&t, a).rx_wrong_pt, ==, 1);
+	g_assert_cmpuint(leg_stats(&t, a).rx_packets, ==, 61);
+	g_assert_cmpuint(leg_stats(&t, a).rx_wrong_pt, ==, 0);
 	drain_in(phone.fd, &loud, CE_CODEC_PCMA);
 	drain(listener.fd, &loud);
 	finish(&t);

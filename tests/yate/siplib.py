@@ -217,9 +217,10 @@ class Phone:
         return self.far is not None and self.pt is not None
 
     def reinvite(self, pts=None, direction='sendrecv'):
-        """A re-INVITE in the call (hold with direction='sendonly'); the answer's code."""
+        """A re-INVITE in the call (hold with direction='sendonly'), offering @pts (default:
+        every codec it has, as phones re-offer); the answer's code."""
         code, text = self._transaction('INVITE', self.number,
-                                       self._sdp(pts or [self.pt], direction))
+                                       self._sdp(pts or self.pts, direction))
         if code is not None:
             self._ack(self.number)
         if code == 200:
