@@ -199,6 +199,8 @@ static void chan_gone(struct sim *s, struct sim_chan *c, const char *reason, boo
 		ce_sim_leg_free(c->leg);
 		c->leg = NULL;
 	}
+	if (c->phone && c->phone->rtp)
+		g_clear_pointer(&c->phone->rtp, ce_sim_leg_free);
 	if (m)
 		ce_sim_enqueue(s, m);
 	if (c->phone && g_hash_table_lookup(s->labels, c->phone->label) == c)

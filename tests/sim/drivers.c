@@ -139,6 +139,8 @@ static enum ce_sim_res drv_answered(struct sim_disp *d, struct ce_msg *m, void *
 
 	if (!c || c->outgoing || c->answered)
 		return SIM_CONTINUE;
+	if (c->phone)
+		ce_sim_forward_answered(dr->s, c, m); /* the SIP 200 OK's SDP */
 	ce_sim_chan_set_status(c, "answered");
 	if (c->phone)
 		ce_sim_set_state(dr->s, c->phone->label, "answered");
@@ -393,8 +395,8 @@ static enum ce_sim_res yrtp_rtp(struct sim_disp *d, struct ce_msg *m, void *arg)
 		ce_msg_set(m, "status", "updated");
 		return SIM_HANDLED;
 	}
-	if (ce_sim_leg_new(s, &c->leg, ip, port, ce_msg_get_def(m, "format", "mulaw"), c, &err) <
-	        0) {
+	if (ce_sim_leg_new(s, &c->leg, ip, port, ce_msg_get_def(m, "format", "mulaw"), c, true,
+	            &err) < 0) {
 		ce_sim_fail(s, "rtp", "%s: %s", c->id, err->message);
 		g_error_free(err);
 		return SIM_CONTINUE;

@@ -9,6 +9,17 @@ answers the call with chan.masquerade + call.answered, and echoes back
 every RTP packet it receives.  DTMF '#' makes it drop the leg (reason
 kicked).  Standard library only.
 
+With --bypass it takes the media of callers whose call.execute says
+rtp_forward=yes and has their rtp_port, as transcript 4's module does: answers rtp_forward=accepted
+(still callto=dumb/), makes no chan.rtp, answers with chan.masquerade
+call.answered rtp_forward=yes rtp_addr/rtp_port (its own UDP socket)
+formats=mulaw rtp_rfc2833=101 (none when the call says bypass_dtmf=no; a
+bare call.answered, no address at all, when it says bypass_answer=bare),
+sends one packet to the address the phone announced (what a phone behind a
+NAT never gets), then echoes the phone's audio back to wherever its packets
+come from (symmetric RTP, following a NAT's port change) and logs each
+RFC 4733 key once on stderr ("rfc4733 KEY from dumb/N").
+
 Misbehaviours for the simulator's robustness tests (one at a time):
   --no-minimal     masquerade chan.rtp without complete_minimal (no RTP: Yate's behaviour)
   --hang           never answer call.execute
@@ -73,6 +84,7 @@ class Module:
         self.pending = {}   # our message id -> (kind, dumb id)
         self.rooms = {}
         self.unpaired = None  # --pair: a leg waiting for a partner
+        self.keys = {}      # --bypass: dumb id -> timestamp of the last key seen
 
     def send(self, line):
         self.wfile.write(line + '\n')
@@ -116,7 +128,12 @@ class Module:
             callto = params.get('callto', '')
             if callto.startswith('conf/'):
                 room = callto[5:]
-                self.send('%%%%<message:%s:false:::callto=dumb/:ce_room=%s' % (mid, esc(room)))
+                fwd = ''
+                if ('--bypass' in self.opts and params.get('rtp_forward') == 'yes' and
+                        params.get('rtp_port')):
+                    fwd = ':rtp_forward=accepted'
+                self.send('%%%%<message:%s:false:::callto=dumb/:ce_room=%s%s' %
+                          (mid, esc(room), fwd))
                 return
         if name == 'chan.dtmf':
             peer = params.get('peerid', '')
@@ -131,6 +148,9 @@ class Module:
         if name == 'call.execute' and handled and params.get('ce_room'):
             dumb = params.get('peerid', '')
             if not dumb.startswith('dumb/') or dumb in self.legs:
+                return
+            if params.get('rtp_forward') == 'accepted':
+                self.bypass(dumb, params)
                 return
             if '--pair' in self.opts:
                 self.legs[dumb] = None
@@ -158,6 +178,24 @@ class Module:
             udp = self.legs.pop(params.get('id', ''), None)
             if udp is not None:
                 udp.close()
+
+    def bypass(self, dumb, params):
+        """Answer with our own RTP address; the phone's RTP comes straight to it."""
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(('127.0.0.1', 0))
+        udp.setblocking(False)
+        self.legs[dumb] = udp
+        answer = [('id', dumb), ('message', 'call.answered'), ('rtp_forward', 'yes'),
+                  ('rtp_addr', '127.0.0.1'), ('media', 'yes'), ('formats', 'mulaw'),
+                  ('transport', 'RTP/AVP'), ('rtp_port', str(udp.getsockname()[1]))]
+        if params.get('bypass_dtmf') != 'no':
+            answer.append(('rtp_rfc2833', '101'))
+        if params.get('bypass_answer') == 'bare':
+            answer = answer[:2]
+        self.message('chan.masquerade', answer)
+        # before the phone's first packet: to the address it announced
+        hello = bytes([0x80, 0, 0, 1, 0, 0, 0, 160, 0, 0, 0, 42]) + bytes([0xff]) * 160
+        udp.sendto(hello, (params.get('rtp_addr', '127.0.0.1'), int(params.get('rtp_port', 9))))
 
     def on_answer(self, mid, handled, params):
         kind, dumb = self.pending.pop(mid, (None, None))
@@ -194,11 +232,24 @@ class Module:
     def echo(self, dumb, udp):
         while True:
             try:
-                pkt = udp.recv(2048)
+                pkt, src = udp.recvfrom(2048)
             except BlockingIOError:
                 return
             if dumb in self.remote:
                 udp.sendto(pkt, self.remote[dumb])
+            elif len(pkt) >= 16 and pkt[1] & 0x7f == 101:
+                self.key(dumb, pkt)
+            elif len(pkt) > 12:
+                udp.sendto(pkt, src)  # bypassed: symmetric RTP, latched on every packet
+
+    def key(self, dumb, pkt):
+        """An RFC 4733 packet: a key is new when its timestamp is."""
+        ts = int.from_bytes(pkt[4:8], 'big')
+        if self.keys.get(dumb) == ts:
+            return
+        self.keys[dumb] = ts
+        key = '0123456789*#ABCD'[pkt[12]] if pkt[12] < 16 else 'F'
+        self.log('rfc4733 %s from %s' % (key, dumb))
 
     def leave(self):
         """At EOF: what a sanitizer build would do at its exit, if asked to."""

@@ -28,7 +28,7 @@ struct opts {
 	char *events, *transcript, *listen, *localip, *allow;
 	int timeout_ms, max_queue, flood;
 	double ready_quiet, ready_max, max_time;
-	gboolean timebomb, verbose, no_wait, rtp_shared;
+	gboolean timebomb, verbose, no_wait, rtp_shared, forward;
 };
 
 static GPtrArray *failures;
@@ -190,6 +190,8 @@ static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, ch
 	        {"rtp-shared", 0, 0, G_OPTION_ARG_NONE, &o->rtp_shared,
 	                "load mode: one RTP socket for all legs, each on its own 127.1.x.y address",
 	                NULL},
+	        {"forward", 0, 0, G_OPTION_ARG_NONE, &o->forward,
+	                "callers offer RTP forwarding (media bypass) unless forward=no", NULL},
 	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
 	                "copy the module's stderr to ours", NULL},
 	        {NULL}};
@@ -240,6 +242,7 @@ static int setup(struct sim *s, struct opts *o, const char *scenario)
 		s->allow = g_strsplit(o->allow, ",", -1);
 	s->verbose = o->verbose;
 	s->rtp_shared = o->rtp_shared;
+	s->forward = o->forward;
 	s->ready_quiet = o->ready_quiet > 0 ? o->ready_quiet : 0.3;
 	s->ready_max = o->ready_max > 0 ? o->ready_max : 10;
 	if (o->localip)
@@ -314,9 +317,10 @@ static int summary(struct sim *s)
 	ce_sim_event(s, "end",
 	        "\"ok\":%s,\"failures\":%u,\"problems\":%u,\"dispatched\":%" G_GUINT64_FORMAT
 	        ",\"ticks\":%" G_GUINT64_FORMAT ",\"late_ticks\":%" G_GUINT64_FORMAT
-	        ",\"lost_ticks\":%" G_GUINT64_FORMAT,
+	        ",\"lost_ticks\":%" G_GUINT64_FORMAT ",\"yrtp_sessions\":%" G_GUINT64_FORMAT
+	        ",\"yrtp_max\":%u",
 	        code ? "false" : "true", s->failures, s->problems, s->dispatched, s->ticks,
-	        s->late_ticks, s->lost_ticks);
+	        s->late_ticks, s->lost_ticks, s->yrtp_created, s->yrtp_max);
 	for (i = 0; i < failures->len; i++)
 		fprintf(stderr, "yate-sim: %s\n", (char *)failures->pdata[i]);
 	fprintf(stderr, "yate-sim: %s (%" G_GUINT64_FORMAT " messages dispatched)\n",

@@ -6,6 +6,8 @@
  * is reached with call.execute callto=sip/NUMBER and does what the
  * scenario's "callee" line says: answer (call.answered), noanswer (rings,
  * then fails with noanswer), busy, reject, or offline (error=offline).
+ * A caller offering RTP forwarding (media bypass) has its own RTP endpoint
+ * and sends its keys in it: forward.c.
  */
 #define G_LOG_DOMAIN "sim"
 
@@ -23,6 +25,7 @@ struct sim_phone *ce_sim_phone_new(const char *number)
 	ph->play = g_strdup("silence");
 	ph->loop = true;
 	ph->format = g_strdup("mulaw");
+	ph->forward = -1;
 	return ph;
 }
 
@@ -45,6 +48,8 @@ struct sim_phone *ce_sim_phone_copy(const struct sim_phone *ph)
 	c->flood = ph->flood;
 	c->kind = ph->kind;
 	c->delay = ph->delay;
+	c->forward = ph->forward;
+	c->nat = ph->nat;
 	if (ph->params)
 		ce_msg_copy(&c->params, ph->params);
 	c->label = g_strdup(ph->label ? ph->label : ph->number);
@@ -55,6 +60,8 @@ void ce_sim_phone_free(struct sim_phone *ph)
 {
 	if (!ph)
 		return;
+	if (ph->rtp)
+		ce_sim_leg_free(ph->rtp);
 	if (ph->src)
 		ce_sim_src_free(ph->src);
 	if (ph->wav)
@@ -149,6 +156,7 @@ static void execute_done(struct sim *s, struct ce_msg *m, bool handled, void *ar
 		return;
 	}
 	accept(c, m);
+	ce_sim_forward_accepted(s, c, m);
 	if (!c->answered)
 		ce_sim_set_state(s, c->phone->label, "connected");
 	ce_sim_event(s, "connected", "\"who\":%s,\"chan\":%s,\"peer\":%s",
@@ -172,6 +180,7 @@ static void route_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
 	}
 	ce_sim_event(s, "routed", "\"who\":%s,\"chan\":%s,\"callto\":%s",
 	        ce_sim_json(c->phone->label), ce_sim_json(c->id), ce_sim_json(rv));
+	ce_sim_forward_routed(s, c, m);
 	/* as Yate's Router: handlers= of call.route does not follow into call.execute */
 	ce_msg_set_name(m, "call.execute");
 	ce_msg_set(m, "callto", rv);
@@ -241,6 +250,7 @@ int ce_sim_call(struct sim *s, struct sim_phone *ph, const char *called)
 	if (ph->name)
 		ce_msg_set(m, "callername", ph->name);
 	ce_msg_set(m, "called", called);
+	ce_sim_forward_offer(s, c, m);
 	for (i = 0; ph->params && i < ce_msg_count(ph->params); i++) {
 		const struct ce_param *p = ce_msg_param(ph->params, i);
 		ce_msg_set(m, p->name, p->value);
@@ -280,18 +290,24 @@ static gboolean dtmf_cb(gpointer data)
 	struct dtmf_job *j = data;
 	struct sim_chan *c = ce_sim_chan_by_label(j->s, j->label);
 	char text[2] = {j->digits[j->pos], 0};
+	const char *how;
 	struct ce_msg *m;
 
 	if (!c || !text[0])
 		goto done;
-	m = ce_sim_chan_message(c, "chan.dtmf", false);
-	ce_msg_set(m, "text", text);
-	ce_msg_set(m, "detected", "rfc2833");
-	ce_msg_setf(m, "sequence", "%u", ++c->dtmf_seq);
-	ce_msg_set(m, "duplicate", "false");
-	ce_sim_event(j->s, "dtmf", "\"who\":%s,\"chan\":%s,\"text\":%s", ce_sim_json(j->label),
-	        ce_sim_json(c->id), ce_sim_json(text));
-	ce_sim_enqueue(j->s, m);
+	/* a forwarded phone's key goes past Yate, in its RTP; else Yate's RTP or SIP INFO tells */
+	how = ce_sim_forward_key(c, text[0]);
+	ce_sim_event(j->s, "dtmf", "\"who\":%s,\"chan\":%s,\"text\":%s,\"how\":%s",
+	        ce_sim_json(j->label), ce_sim_json(c->id), ce_sim_json(text),
+	        ce_sim_json(how ? how : "rfc2833"));
+	if (!how || strcmp(how, "rfc4733")) {
+		m = ce_sim_chan_message(c, "chan.dtmf", false);
+		ce_msg_set(m, "text", text);
+		ce_msg_set(m, "detected", how ? how : "rfc2833");
+		ce_msg_setf(m, "sequence", "%u", ++c->dtmf_seq);
+		ce_msg_set(m, "duplicate", "false");
+		ce_sim_enqueue(j->s, m);
+	}
 	if (j->digits[++j->pos])
 		return G_SOURCE_CONTINUE;
 done:

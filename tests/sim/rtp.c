@@ -18,6 +18,22 @@
  * the leg receives is decoded and handed to its phone (recording,
  * analysis); packets of any frame size are accepted.
  *
+ * A phone's own endpoint (media bypass, forward.c) is a leg too, but not
+ * one of Yate's: it is counted apart from the yrtp sessions, and while it
+ * exists Yate's RTP for the same call carries none of the phone's audio.
+ * It sends its keys in the stream as RFC 4733 telephone-events, in place
+ * of the audio frames while a key lasts:
+ *
+ *   RTP header: PT = the answer's rtp_rfc2833 (e.g. 101), marker on the
+ *   first packet of a key, the sequence goes on, the timestamp is the
+ *   key's start for all its packets; payload (4 bytes): event (0-9, *=10,
+ *   #=11, A-D=12-15, F=16), E bit | volume 10, duration in samples.
+ *   A key: 4 packets of duration 160..640, then 3 end packets (E set,
+ *   duration 800, each with its own sequence number), one per 20 ms.
+ *
+ * Behind a NAT (nat=yes) the endpoint sends from, and only hears on,
+ * another socket than the one it announced, which a rebinding replaces.
+ *
  * Load mode (--rtp-shared): instead of a socket per leg, one socket bound
  * to the wildcard address serves every leg; leg N gets its own loopback
  * address 127.1.x.y (the same port for all), packets are told apart by
@@ -46,11 +62,17 @@
 #define PKT         (12 + FRAME)
 #define BATCH       32
 #define MAX_PAYLOAD 1500
+#define EV_PKT      (12 + 4)
+#define KEY_TICKS   5 /* a key lasts 100 ms; its end packet goes 3 times */
+#define KEY_VOLUME  10
 
 struct sim_leg {
 	struct sim *s;
 	struct sim_chan *c;
-	int fd;             /* own socket, or -1 in shared mode */
+	int fd;     /* own socket, or -1 in shared mode */
+	int nat_fd; /* behind a NAT: the socket it sends from and hears on, or -1 */
+	unsigned nat_port;
+	bool yrtp;          /* Yate's RTP (chan.rtp), not a phone's own endpoint */
 	struct in_addr lip; /* shared mode: the leg's own loopback address */
 	char lipstr[INET_ADDRSTRLEN];
 	unsigned lport;
@@ -61,15 +83,22 @@ struct sim_leg {
 	uint32_t ts, ssrc;
 	bool sent_first;
 	uint8_t held[PKT];
-	bool has_held;
+	size_t held_len; /* 0: nothing held */
 	GRand *rand;
 	GList *delayed; /* struct delayed *, sent by their own timers */
 	char *who;      /* the phone's label, kept for the final stats */
+	/* RFC 4733 keys (a phone's own endpoint) */
+	int dtmf_pt;      /* telephone-event PT the far end answered, or -1 */
+	GString *keys;    /* waiting to be sent, the first one now */
+	unsigned ev_tick; /* packets of the first key sent so far */
+	uint32_t ev_ts;
+	uint64_t tx_events;
 	/* receive side */
 	bool rx_started;
 	uint16_t rx_seq;
 	int rx_pt;
 	uint64_t tx, tx_dropped, rx, rx_bad, rx_lost, rx_dup, rx_ooo;
+	uint64_t rx_unreachable; /* sent to the announced port of a phone behind a NAT: lost */
 	struct sim_probe *probe; /* probe.c, SIM_PROBE only */
 };
 
@@ -271,14 +300,50 @@ const char *ce_sim_leg_local_ip(const struct sim_leg *l)
 	return l->lipstr;
 }
 
-/** Open a leg for channel @c towards @remoteip:@remoteport (may be unknown yet). */
-int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
-        const char *format, struct sim_chan *c, GError **err)
+/* A non-blocking UDP socket on @ip, any port (in @port); -errno and @err on failure. */
+static int udp_socket(const char *ip, unsigned *port, const char *what, GError **err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
-	struct sim_leg *l = g_new0(struct sim_leg, 1);
 	int fd, e;
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
+		e = errno;
+		g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "%s socket: %s", what,
+		        g_strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/*
+ * The phone whose audio the leg carries: its channel's or the peer's; none
+ * for Yate's RTP of a call whose phone has an endpoint of its own (media
+ * bypass: Yate's channel then has no audio of the phone).
+ */
+static struct sim_phone *leg_phone(const struct sim_leg *l)
+{
+	struct sim_phone *ph = ce_sim_chan_phone(l->c);
+
+	return l->yrtp && ph && ph->rtp ? NULL : ph;
+}
+
+/**
+ * Open a leg for channel @c towards @remoteip:@remoteport (may be unknown
+ * yet): one of Yate's RTP sessions (@yrtp, counted in s->yrtp_*), or the
+ * own endpoint of the phone behind @c.
+ */
+int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
+        const char *format, struct sim_chan *c, bool yrtp, GError **err)
+{
+	struct sim_leg *l = g_new0(struct sim_leg, 1);
+	int fd;
 
 	if (s->rtp_shared) {
 		if (shared_leg(s, l, err) < 0) {
@@ -286,24 +351,19 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
 			return -EIO;
 		}
 	} else {
-		inet_pton(AF_INET, s->localip, &sa.sin_addr);
-		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		        getsockname(fd, (struct sockaddr *)&sa, &sl) < 0) {
-			e = errno;
-			g_set_error(err, G_IO_ERROR, g_io_error_from_errno(e), "RTP socket: %s",
-			        g_strerror(e));
-			if (fd >= 0)
-				close(fd);
+		fd = udp_socket(s->localip, &l->lport, "RTP", err);
+		if (fd < 0) {
 			g_free(l);
-			return -e;
+			return fd;
 		}
 		l->fd = fd;
-		l->lport = ntohs(sa.sin_port);
 		g_strlcpy(l->lipstr, s->localip, sizeof(l->lipstr));
 	}
 	l->s = s;
 	l->c = c;
+	l->yrtp = yrtp;
+	l->nat_fd = -1;
+	l->dtmf_pt = -1;
 	l->alaw = !g_strcmp0(format, "alaw");
 	l->rand = g_rand_new_with_seed(g_str_hash(c->id) ^ 0x5eed); /* runs repeat */
 	l->seq = (uint16_t)g_rand_int(l->rand);
@@ -313,6 +373,11 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
 	if (ce_sim_chan_phone(c))
 		l->who = g_strdup(ce_sim_chan_phone(c)->label);
 	ce_sim_leg_set_remote(l, remoteip, remoteport);
+	if (yrtp) {
+		s->yrtp_created++;
+		s->yrtp_live++;
+		s->yrtp_max = MAX(s->yrtp_max, s->yrtp_live);
+	}
 	s->legs = g_list_prepend(s->legs, l);
 	ce_sim_rtp_start_clock(s);
 	*lp = l;
@@ -338,12 +403,16 @@ void ce_sim_leg_free(struct sim_leg *l)
 	struct sim *s = l->s;
 
 	ce_sim_event(s, "rtp-stats",
-	        "\"chan\":%s,\"who\":%s,\"tx\":%" G_GUINT64_FORMAT
+	        "\"chan\":%s,\"who\":%s,\"kind\":\"%s\",\"tx\":%" G_GUINT64_FORMAT
 	        ",\"tx_dropped\":%" G_GUINT64_FORMAT ",\"rx\":%" G_GUINT64_FORMAT
 	        ",\"rx_lost\":%" G_GUINT64_FORMAT ",\"rx_dup\":%" G_GUINT64_FORMAT
-	        ",\"rx_ooo\":%" G_GUINT64_FORMAT ",\"rx_bad\":%" G_GUINT64_FORMAT ",\"rx_pt\":%d",
-	        ce_sim_json(l->c->id), ce_sim_json(l->who), l->tx, l->tx_dropped, l->rx, l->rx_lost,
-	        l->rx_dup, l->rx_ooo, l->rx_bad, l->rx_pt);
+	        ",\"rx_ooo\":%" G_GUINT64_FORMAT ",\"rx_bad\":%" G_GUINT64_FORMAT ",\"rx_pt\":%d"
+	        ",\"tx_events\":%" G_GUINT64_FORMAT ",\"rx_unreachable\":%" G_GUINT64_FORMAT,
+	        ce_sim_json(l->c->id), ce_sim_json(l->who), l->yrtp ? "yrtp" : "phone", l->tx,
+	        l->tx_dropped, l->rx, l->rx_lost, l->rx_dup, l->rx_ooo, l->rx_bad, l->rx_pt,
+	        l->tx_events, l->rx_unreachable);
+	if (l->yrtp)
+		s->yrtp_live--;
 	while (l->delayed) {
 		struct delayed *dl = l->delayed->data;
 		g_source_remove(dl->src);
@@ -351,6 +420,8 @@ void ce_sim_leg_free(struct sim_leg *l)
 		l->delayed = g_list_delete_link(l->delayed, l->delayed);
 	}
 	s->legs = g_list_remove(s->legs, l);
+	if (l->nat_fd >= 0)
+		close(l->nat_fd);
 	if (l->fd >= 0)
 		close(l->fd);
 	else if (s->rtp_shared_state)
@@ -358,6 +429,8 @@ void ce_sim_leg_free(struct sim_leg *l)
 		        GUINT_TO_POINTER(l->lip.s_addr));
 	ce_sim_probe_leg_free(&l->probe, l->who);
 	g_free(l->who);
+	if (l->keys)
+		g_string_free(l->keys, TRUE);
 	g_rand_free(l->rand);
 	g_free(l);
 	if (!s->legs)
@@ -407,13 +480,14 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	l->rx_pt = pt;
 	n = len - hdr;
 	ce_sim_g711_decode(pt != 0, p + hdr, pcm, (unsigned)n);
-	ph = ce_sim_chan_phone(l->c);
+	ph = leg_phone(l);
 	if (ph)
 		ce_sim_phone_heard(ph, pcm, (unsigned)n);
 	ce_sim_probe_rx(&l->probe, l->who, pcm, n);
 }
 
-static void rx_drain(struct sim_leg *l)
+/* Take what came to @fd; @lost: the port no packet can reach (the NAT's inside). */
+static void rx_drain(struct sim_leg *l, int fd, bool lost)
 {
 	static uint8_t bufs[BATCH][MAX_PAYLOAD];
 	struct mmsghdr msgs[BATCH];
@@ -428,10 +502,12 @@ static void rx_drain(struct sim_leg *l)
 			msgs[i].msg_hdr.msg_iov = &iov[i];
 			msgs[i].msg_hdr.msg_iovlen = 1;
 		}
-		n = recvmmsg(l->fd, msgs, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return;
-		for (i = 0; i < n; i++)
+		if (lost)
+			l->rx_unreachable += (unsigned)n;
+		for (i = 0; i < n && !lost; i++)
 			rx_packet(l, bufs[i], msgs[i].msg_len);
 		if (n < BATCH)
 			return;
@@ -446,7 +522,8 @@ static void tx_raw(struct sim_leg *l, const uint8_t *pkt, size_t len)
 		shared_queue(l, pkt, len);
 		return;
 	}
-	if (sendto(l->fd, pkt, len, 0, (struct sockaddr *)&l->remote, sizeof(l->remote)) < 0)
+	if (sendto(l->nat_fd >= 0 ? l->nat_fd : l->fd, pkt, len, 0, (struct sockaddr *)&l->remote,
+	            sizeof(l->remote)) < 0)
 		l->tx_dropped++;
 	else
 		l->tx++;
@@ -471,10 +548,10 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 
 	if (ph && ph->loss > 0 && g_rand_double_range(l->rand, 0, 100) < ph->loss)
 		return;
-	if (ph && ph->reorder > 0 && !l->has_held &&
+	if (ph && ph->reorder > 0 && !l->held_len &&
 	        g_rand_double_range(l->rand, 0, 100) < ph->reorder) {
 		memcpy(l->held, pkt, len);
-		l->has_held = true;
+		l->held_len = len;
 		return;
 	}
 	delay = ph && ph->jitter_ms ? (unsigned)g_rand_int_range(l->rand, 0, (int)ph->jitter_ms + 1)
@@ -489,9 +566,9 @@ static void tx_packet(struct sim_leg *l, struct sim_phone *ph, const uint8_t *pk
 	} else {
 		tx_raw(l, pkt, len);
 	}
-	if (l->has_held) {
-		tx_raw(l, l->held, PKT);
-		l->has_held = false;
+	if (l->held_len) {
+		tx_raw(l, l->held, l->held_len);
+		l->held_len = 0;
 	}
 }
 
@@ -512,30 +589,134 @@ static void tx_hostile(struct sim_leg *l, const struct sim_phone *ph, const uint
 		tx_raw(l, pkt, PKT);
 }
 
-static void tx_frame(struct sim_leg *l)
+/* The RTP header of the leg's next packet; the sequence advances. */
+static void rtp_header(struct sim_leg *l, uint8_t *pkt, int pt, bool marker, uint32_t ts)
 {
-	struct sim_phone *ph = ce_sim_chan_phone(l->c);
-	uint8_t pkt[PKT];
 	unsigned i;
 
-	if (ph && !l->who)
-		l->who = g_strdup(ph->label);
-	ce_sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
 	pkt[0] = 0x80;
-	pkt[1] = (uint8_t)((l->alaw ? 8 : 0) | (l->sent_first ? 0 : 0x80));
+	pkt[1] = (uint8_t)(pt | (marker ? 0x80 : 0));
 	pkt[2] = (uint8_t)(l->seq >> 8);
 	pkt[3] = (uint8_t)l->seq;
 	for (i = 0; i < 4; i++) {
-		pkt[4 + i] = (uint8_t)(l->ts >> (24 - 8 * i));
+		pkt[4 + i] = (uint8_t)(ts >> (24 - 8 * i));
 		pkt[8 + i] = (uint8_t)(l->ssrc >> (24 - 8 * i));
 	}
 	l->seq++;
+}
+
+/* RFC 4733's event code of a key (as Yate's RTPSender::rtpSendKey), or -1. */
+static int key_event(char key)
+{
+	static const char keys[] = "0123456789*#ABCD";
+	char k = g_ascii_toupper(key);
+	const char *p = k ? strchr(keys, k) : NULL;
+
+	if (p)
+		return (int)(p - keys);
+	return k == 'F' ? 16 : -1;
+}
+
+/* The next packet of the first waiting key, in place of this tick's audio frame. */
+static void tx_event(struct sim_leg *l, struct sim_phone *ph)
+{
+	uint8_t pkt[EV_PKT];
+	unsigned n = ++l->ev_tick, dur = MIN(n, KEY_TICKS) * FRAME;
+
+	if (n == 1)
+		l->ev_ts = l->ts;
+	rtp_header(l, pkt, l->dtmf_pt, n == 1, l->ev_ts);
+	pkt[12] = (uint8_t)key_event(l->keys->str[0]);
+	pkt[13] = (uint8_t)((n >= KEY_TICKS ? 0x80 : 0) | KEY_VOLUME);
+	pkt[14] = (uint8_t)(dur >> 8);
+	pkt[15] = (uint8_t)dur;
+	l->tx_events++;
+	tx_packet(l, ph, pkt, EV_PKT);
+	if (n == KEY_TICKS + 2) {
+		g_string_erase(l->keys, 0, 1);
+		l->ev_tick = 0;
+	}
+}
+
+static void tx_frame(struct sim_leg *l)
+{
+	struct sim_phone *ph = leg_phone(l);
+	uint8_t pkt[PKT];
+
+	if (ph && !l->who)
+		l->who = g_strdup(ph->label);
+	/* the source plays on while a key takes the place of its frames */
+	ce_sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
+	if (l->keys && l->keys->len) {
+		tx_event(l, ph);
+	} else {
+		rtp_header(l, pkt, l->alaw ? 8 : 0, !l->sent_first, l->ts);
+		l->sent_first = true;
+		ce_sim_probe_tx(&l->probe, l->who, pkt + 12, FRAME, l->alaw);
+		tx_packet(l, ph, pkt, PKT);
+		if (ph)
+			tx_hostile(l, ph, pkt);
+	}
 	l->ts += FRAME;
-	l->sent_first = true;
-	ce_sim_probe_tx(&l->probe, l->who, pkt + 12, FRAME, l->alaw);
-	tx_packet(l, ph, pkt, PKT);
-	if (ph)
-		tx_hostile(l, ph, pkt);
+}
+
+/**
+ * The far end's answer to a phone's own endpoint: send to @ip:@port in
+ * G.711 A-law (@alaw) or mu-law, keys as telephone-events of payload
+ * type @dtmf_pt (-1: none).
+ */
+void ce_sim_leg_answer(struct sim_leg *l, const char *ip, unsigned port, bool alaw, int dtmf_pt)
+{
+	ce_sim_leg_set_remote(l, ip, port);
+	l->alaw = alaw;
+	l->dtmf_pt = dtmf_pt;
+}
+
+/**
+ * Send @key in the stream (RFC 4733) after the keys already waiting:
+ * 0, or -EINVAL for a key with no event code, -ENOTSUP when the far end
+ * answered no telephone-event.
+ */
+int ce_sim_leg_send_key(struct sim_leg *l, char key)
+{
+	if (key_event(key) < 0)
+		return -EINVAL;
+	if (l->dtmf_pt < 0 || !l->has_remote)
+		return -ENOTSUP;
+	if (!l->keys)
+		l->keys = g_string_new(NULL);
+	g_string_append_c(l->keys, key);
+	return 0;
+}
+
+/**
+ * Put the leg behind a NAT, or give it a new NAT binding: from now on it
+ * sends from, and only hears on, a new socket (its port in @port); what
+ * reaches the port it announced is lost.  Not in load mode.
+ */
+int ce_sim_leg_nat(struct sim_leg *l, unsigned *port, GError **err)
+{
+	int fd;
+
+	if (l->fd < 0) {
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+		        "a phone behind a NAT needs a socket of its own (not --rtp-shared)");
+		return -ENOTSUP;
+	}
+	fd = udp_socket(l->lipstr, &l->nat_port, "NAT", err);
+	if (fd < 0)
+		return fd;
+	if (l->nat_fd >= 0)
+		close(l->nat_fd);
+	l->nat_fd = fd;
+	*port = l->nat_port;
+	return 0;
+}
+
+/** The port the leg's packets come from: its own, or its NAT binding's. */
+unsigned ce_sim_leg_source_port(const struct sim_leg *l)
+{
+	return l->nat_fd >= 0 ? l->nat_port : l->lport;
 }
 
 /* ---- the clock ------------------------------------------------------------ */
@@ -563,7 +744,9 @@ static gboolean clock_cb(int fd, GIOCondition cond, gpointer data)
 		for (l = s->legs; l; l = l->next) {
 			struct sim_leg *leg = l->data;
 			if (leg->fd >= 0)
-				rx_drain(leg);
+				rx_drain(leg, leg->fd, leg->nat_fd >= 0);
+			if (leg->nat_fd >= 0)
+				rx_drain(leg, leg->nat_fd, false);
 			if (leg->has_remote)
 				tx_frame(leg);
 		}

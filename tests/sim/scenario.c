@@ -11,6 +11,8 @@
  *   at 0 call 1001 800 play=speech.wav record=1001.wav
  *   at 0.5 calls 20 2000 800 rate=10 play=tone:300
  *   at 2 dtmf 1001 1#
+ *   at 2 call 1002 800 forward=yes nat=yes    # its own RTP, straight to the module
+ *   at 3 rebind 1002                          # its NAT moves it to another port
  *   at 3 message call.drop id=dumb/1 reason=kicked
  *   at 4 expect heard 1001 440 window=1000
  *   at 4 expect state 1001 answered
@@ -97,6 +99,10 @@ static int phone_opt(struct sim_phone *ph, const char *kv, int lineno, GError **
 		ph->format = g_strdup(v);
 	} else if (!strcmp(k, "loop")) {
 		ph->loop = ce_parse_bool(v, ph->loop);
+	} else if (!strcmp(k, "forward") && ce_bool_word(v) >= 0) {
+		ph->forward = ce_bool_word(v);
+	} else if (!strcmp(k, "nat") && ce_bool_word(v) >= 0) {
+		ph->nat = ce_bool_word(v);
 	} else if (!strcmp(k, "loss") && parse_double(v, &d) && d >= 0 && d <= 100) {
 		ph->loss = d;
 	} else if (!strcmp(k, "reorder") && parse_double(v, &d) && d >= 0 && d <= 100) {
@@ -234,6 +240,7 @@ static const char *const step_words[] = {
         "log",
         "stall",
         "crash",
+        "rebind",
         NULL,
 };
 
@@ -246,8 +253,8 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 		return bad(err, lineno, "unknown step", a[0]);
 	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
 	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
-	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2) ||
-	        (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
+	        (!strcmp(a[0], "rebind") && n != 2) || (!strcmp(a[0], "message") && n < 2) ||
+	        (!strcmp(a[0], "expect") && n < 2) || (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
 		return bad(err, lineno, "missing arguments for", a[0]);
 	if (!strcmp(a[0], "stall") && !(g_ascii_strtod(a[1], NULL) > 0))
 		return bad(err, lineno, "stall wants seconds above 0, not", a[1]);
@@ -515,6 +522,12 @@ static void run_step(struct sim *s, struct step *st)
 		if (ce_sim_send_dtmf(s, a[1], a[2]) < 0)
 			ce_sim_fail(
 			        s, "scenario", "line %d: %s is not in a call", st->lineno, a[1]);
+	} else if (!strcmp(a[0], "rebind")) {
+		int r = ce_sim_rebind(s, a[1]);
+		if (r == -ENOENT || r == -EINVAL)
+			ce_sim_fail(s, "scenario", "line %d: %s %s", st->lineno, a[1],
+			        r == -ENOENT ? "is not in a call"
+			                     : "is no forwarded phone behind a NAT (nat=yes)");
 	} else if (!strcmp(a[0], "message")) {
 		run_message(s, a);
 	} else if (!strcmp(a[0], "expect")) {

@@ -102,6 +102,8 @@ struct sim_phone {
 	enum sim_callee_kind kind;      /* as a callee */
 	double delay;                   /* callee: seconds before answering/failing */
 	struct ce_msg *params;          /* extra call.route parameters */
+	int forward; /* caller offers RTP forwarding (media bypass): 1, 0, -1 as --forward says */
+	bool nat;    /* caller behind a NAT: its RTP comes from another port than it announced */
 
 	/* runtime, while in a call */
 	struct sim *sim;
@@ -112,6 +114,7 @@ struct sim_phone {
 	unsigned heard_pos, heard_len;
 	uint64_t heard_total;
 	bool ended;
+	struct sim_leg *rtp; /* its own RTP endpoint while it offers or uses forwarding */
 };
 
 #define SIM_HEARD_SAMPLES (8000 * 4)
@@ -134,6 +137,7 @@ struct sim_chan {
 	struct sim_phone *phone;   /* the phone behind a sip channel */
 	unsigned dtmf_seq;
 	struct sim_room *room; /* conf stand-in */
+	bool rtp_forward;      /* Yate's m_rtpForward: the phone's media may bypass Yate */
 	bool counted, utility;
 	guint timer;
 };
@@ -186,11 +190,24 @@ void ce_sim_conf_fini(struct sim *s);
 void ce_sim_conf_leave(struct sim *s, struct sim_chan *c);
 void ce_sim_enqueue_cb(struct sim *s, struct ce_msg *m, sim_done_h *done, void *arg);
 
+/* ---- media bypass (forward.c) ------------------------------------------ */
+
+void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m);
+void ce_sim_forward_routed(struct sim *s, struct sim_chan *c, const struct ce_msg *m);
+void ce_sim_forward_accepted(struct sim *s, struct sim_chan *c, const struct ce_msg *m);
+void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m);
+const char *ce_sim_forward_key(struct sim_chan *c, char key);
+int ce_sim_rebind(struct sim *s, const char *label);
+
 /* ---- RTP (rtp.c) ------------------------------------------------------- */
 
 int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, unsigned remoteport,
-        const char *format, struct sim_chan *c, GError **err);
+        const char *format, struct sim_chan *c, bool yrtp, GError **err);
 void ce_sim_leg_free(struct sim_leg *l);
+void ce_sim_leg_answer(struct sim_leg *l, const char *ip, unsigned port, bool alaw, int dtmf_pt);
+int ce_sim_leg_nat(struct sim_leg *l, unsigned *port, GError **err);
+unsigned ce_sim_leg_source_port(const struct sim_leg *l);
+int ce_sim_leg_send_key(struct sim_leg *l, char key);
 unsigned ce_sim_leg_local_port(const struct sim_leg *l);
 const char *ce_sim_leg_local_ip(const struct sim_leg *l);
 void ce_sim_rtp_shared_free(struct sim *s);
@@ -285,7 +302,10 @@ struct sim {
 	int clock_fd;
 	guint clock_src;
 	uint64_t ticks, late_ticks, lost_ticks; /* 20 ms clock: run, run late, skipped */
-	bool rtp_shared;        /* load mode: one socket, one loopback address per leg */
+	bool rtp_shared; /* load mode: one socket, one loopback address per leg */
+	bool forward;    /* callers offer RTP forwarding unless forward=no (--forward) */
+	unsigned yrtp_live, yrtp_max; /* Yate's RTP sessions (chan.rtp): now, at most */
+	uint64_t yrtp_created;
 	void *rtp_shared_state; /* rtp.c's */
 	uint64_t rtp_send_errors;
 

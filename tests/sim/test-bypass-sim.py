@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""test-bypass-sim.py - media bypass of SIP callers through yate-sim, with the real engine (TAP).
+
+One room, reached by a route carrying rtp_forward=yes (what a regexroute
+rule ";rtp_forward=yes" gives): three callers offer RTP forwarding, as
+Yate's SIP channel does for a phone whose INVITE had SDP (forward=yes;
+1003 is behind a NAT: it sends from another port than it announced, and
+its NAT moves it to yet another one mid-call), and one plain caller.  Each
+plays a tone of its own and records what it hears.
+
+The engine takes the three (the simulator's "forward" event says
+state=on): Yate has no RTP session for them and one for the plain caller;
+every caller hears the three others and not itself (simlib.who_hears),
+also after 1003's NAT moved it (the engine latches to where its packets
+come from); a key pressed by a forwarded caller goes as RFC 4733 events in
+its RTP, no chan.dtmf through Yate, and reaches the room (chan.notify
+event=dtmf to the room's notify= target).  With [conference] bypass=no the
+engine refuses, Yate turns forwarding off after call.execute, and every
+caller is relayed through its Yate RTP session (chan.rtp), the key
+through Yate as chan.dtmf.  Skipped when conf-engine is not built.
+"""
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import simlib  # noqa: E402
+
+tap = simlib.engine_tap('media bypass through the simulator')
+
+FREQ = {'1001': 440, '1002': 1000, '1003': 1600, '1004': 2200}
+FORWARDED = ('1001', '1002', '1003')
+PLAIN = '1004'
+# what each recording is judged on (seconds of what the phone received): everybody in,
+# before the key and the rebinding (A), and after the NAT moved 1003 (B)
+WINDOW_A = (1.4, 2.4)
+WINDOW_B = (4.2, 5.4)
+
+cfgdir = tempfile.mkdtemp(prefix='ce-bypass-sim-')
+
+
+def config(extra=''):
+    """An engine configuration without prompts (they would cover the tones)."""
+    path = os.path.join(cfgdir, 'conf-engine-%d.conf' % len(os.listdir(cfgdir)))
+    with open(path, 'w') as f:
+        f.write('[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n' + extra)
+    return path
+
+
+def scenario(rebind):
+    lines = ['route ^800$ conf/bp rtp_forward=yes notify=conf-monitor/bp']
+    for i, who in enumerate(sorted(FREQ)):
+        opts = ' forward=yes' if who in FORWARDED else ''
+        opts += ' nat=yes' if who == '1003' else ''
+        lines.append('at %.1f call %s 800 play=tone:%d@0.2 record=%s.wav%s' %
+                     (0.1 * i, who, FREQ[who], who, opts))
+    lines.append('at 2.8 dtmf 1001 5')
+    if rebind:
+        lines.append('at 3.2 rebind 1003')
+    lines += ['at 5.8 hangup all', 'end 6.3']
+    return '\n'.join(lines) + '\n'
+
+
+def hears_all(r, window, label):
+    """Mix-minus on every recording in @window: the three others' tones, not one's own."""
+    for who in sorted(FREQ):
+        others = [o for o in sorted(FREQ) if o != who]
+        try:
+            samples = simlib.window(r.wav(who + '.wav'), *window)
+        except (OSError, EOFError) as e:
+            samples = []
+            print('# %s.wav: %s' % (who, e))
+        ok, levels = simlib.who_hears(samples, present=[FREQ[o] for o in others],
+                                      absent=[FREQ[who]])
+        tap.ok(ok, '%s: %s hears %s, not itself' % (label, who, ', '.join(others)), levels)
+
+
+def yrtp(r, who):
+    """Yate's RTP sessions (chan.rtp) made for caller @who."""
+    return len(r.events('rtp', who=who))
+
+
+def forwarding(r, state, by=None):
+    """Whether the three forwarding callers' "forward" events reached @state (@by)."""
+    want = {'state': state, 'by': by} if by else {'state': state}
+    return all(r.events('forward', who=w, **want) for w in FORWARDED)
+
+
+r = simlib.run(scenario(rebind=True), module=simlib.ENGINE + ['--config', config()])
+tap.ok(r.ok and not r.problems(), 'three forwarding callers and a plain one run cleanly',
+       r.why())
+tap.ok(forwarding(r, 'offered') and forwarding(r, 'on'),
+       'the engine takes the three forwarding callers\' RTP (rtp_forward=accepted, its own '
+       'address in call.answered)', r.events('forward'))
+tap.ok(all(yrtp(r, w) == 0 for w in FORWARDED) and yrtp(r, PLAIN) == 1,
+       'Yate has no RTP session for a forwarded caller, one for the plain caller',
+       {w: yrtp(r, w) for w in FREQ})
+hears_all(r, WINDOW_A, 'in the room')
+tap.ok([e['how'] for e in r.events('dtmf', who='1001')] == ['rfc4733'] and
+       not r.messages('chan.dtmf', id='sip/1'),
+       'the key goes in the RTP as RFC 4733 events, no chan.dtmf through Yate',
+       r.events('dtmf'))
+tap.ok(r.messages('chan.notify', event='dtmf', text='5'),
+       'the forwarded caller\'s key reaches the room (chan.notify event=dtmf)',
+       [m['params'] for m in r.messages('chan.notify')][-3:])
+tap.ok(r.events('rebind', who='1003'), 'the NAT moved 1003 to another port mid-call')
+hears_all(r, WINDOW_B, 'after the NAT moved 1003 (latching)')
+r.cleanup()
+
+# [conference] bypass=no: the engine refuses, and every caller is relayed.
+r = simlib.run(scenario(rebind=False), module=simlib.ENGINE + ['--config', config('bypass=no\n')])
+tap.ok(r.ok and not r.problems(), 'bypass=no: the same calls run cleanly', r.why())
+tap.ok(forwarding(r, 'refused', 'execute') and all(yrtp(r, w) == 1 for w in FREQ),
+       'bypass=no: Yate turns forwarding off after call.execute, every caller has its Yate RTP '
+       'session', {w: yrtp(r, w) for w in FREQ})
+hears_all(r, WINDOW_A, 'bypass=no')
+tap.ok(r.messages('chan.dtmf', id='sip/1', text='5', detected='rfc2833') and
+       r.messages('chan.notify', event='dtmf', text='5'),
+       'bypass=no: the key comes through Yate as chan.dtmf and reaches the room')
+r.cleanup()
+
+shutil.rmtree(cfgdir, ignore_errors=True)
+tap.done()
