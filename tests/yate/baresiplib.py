@@ -441,3 +441,10 @@ class Phones:
         for p in self.all:
             p.stop()
         return False
+
+
+def listen(phones, seconds):
+    """Wait until each phone recorded @seconds more (a loaded machine only makes this longer)."""
+    start = {p: p.heard_seconds() for p in phones}
+    return bool(wait_for(lambda: all(p.heard_seconds() >= start[p] + seconds
+                                     for p in phones), timeout=WAIT + seconds))

@@ -39,25 +39,6 @@ TONES = {1: 440, 2: 1000, 3: 1600, 4: 2200}
 NUMBER = {1: '800', 2: '802', 3: '803', 4: '804'}
 
 
-def must(cond, name, diag=None):
-    if not tap.ok(cond, name, diag):
-        tap.done()
-
-
-def wait_users(d, n):
-    def last():
-        r = [l for l in d.reports_of('chan.notify', targetid=WATCH)
-             if l.get('event') in ('joined', 'left')]
-        return r and r[-1].get('users') == str(n)
-    return bool(yatelib.wait_for(last))
-
-
-def listen(phones, seconds=LISTEN):
-    start = {p: p.heard_seconds() for p in phones}
-    return bool(yatelib.wait_for(lambda: all(p.heard_seconds() >= start[p] + seconds
-                                             for p in phones), timeout=yatelib.WAIT + seconds))
-
-
 def yrtp_chans(y):
     """Yate's RTP sessions now (status yrtp: chans=N), or None if it did not say."""
     m = re.search(r'chans=(\d+)', y.rm('status yrtp'))
@@ -81,7 +62,7 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
     # the engine's own dialplan routes 802 (Yate's regexroute does not know it)
     with open(y.path('dialplan.conf'), 'w') as f:
         f.write('[default]\n^802$=%s\n' % ROOM)
-    must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+    tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
     y.rm('conf reload dialplan')
     d = y.driver()
     d.watch('chan.notify')
@@ -92,11 +73,12 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
         wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n), yatelib.bursts(f, seconds))
         p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
                                            y.sip_port, found))
-        must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
+        tap.must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
     for n in (1, 2, 3, 4):
-        must(p[n].dial(NUMBER[n]), 'phone %d calls %s and is answered' % (n, NUMBER[n]),
+        tap.must(p[n].dial(NUMBER[n]), 'phone %d calls %s and is answered' % (n, NUMBER[n]),
              p[n].log_tail() + '\n' + y.log_tail())
-        must(wait_users(d, n), 'the room counts %d users' % n, d.reports_of('chan.notify'))
+        tap.must(d.wait_users(WATCH, n), 'the room counts %d users' % n,
+                 d.reports_of('chan.notify'))
 
     # who carries the audio
     # a relayed call has two yrtp sessions (its sip/N and the engine's dumb/N side)
@@ -109,8 +91,8 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
     log = y.log_text()  # the engine's log lines go to Yate's (extmodule [scripts])
     tap.ok(log.count('without rtp_forward=yes') == 1,
            "phone 4's route (no rtp_forward) is warned about once", log[-2000:])
-    tap.ok(listen([p[n] for n in p]), 'every phone hears the room for %.0f s' % LISTEN,
-           [p[n].heard_seconds() for n in p])
+    tap.ok(baresiplib.listen([p[n] for n in p], LISTEN),
+           'every phone hears the room for %.0f s' % LISTEN, [p[n].heard_seconds() for n in p])
 
     # DTMF from a bypassed phone: RFC 2833 in its RTP (the engine's) and SIP INFO (Yate's)
     for digit, how in (('1', 'rfc2833'), ('7', 'rfc2833'), ('4', 'sip-info'), ('#', 'rfc2833')):
@@ -135,7 +117,7 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
            'while holding is no RTP timeout', p[1].log_tail())
     ans = p[1].command('resume')
     tap.ok(bool(ans and ans.get('ok')), 'phone 1 resumes', ans)
-    tap.ok(listen([p[2]], 4.0), 'the room goes on after the resume')
+    tap.ok(baresiplib.listen([p[2]], 4.0), 'the room goes on after the resume')
     back = p[2].heard_seconds()
     log = y.log_text()
     tap.ok('nomedia' not in log and log.count('Yate took no answer') == 0,

@@ -46,12 +46,6 @@ RATE = yatelib.RATE
 WATCH = 'lobby-watch'
 
 
-def must(cond, name, diag=None):
-    """A check the rest of the test stands on: when it fails, the test ends there."""
-    if not tap.ok(cond, name, diag):
-        tap.done()
-
-
 def make_db(path):
     db = simlib.schema_db(path)
     now = time.time()
@@ -126,10 +120,10 @@ with baresiplib.Phones() as phones:
                                       baresiplib.write_wav(y.path('pat/play.wav'),
                                                            yatelib.bursts(700, 300)),
                                       y.sip_port, found))
-    must(pat.start(), 'Pat (baresip) starts', pat.log_tail())
+    tap.must(pat.start(), 'Pat (baresip) starts', pat.log_tail())
     with y:
         tap.yate = y
-        must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+        tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
         d = y.driver()
         d.watch('chan.notify', 'chan.hangup')
 
@@ -137,10 +131,10 @@ with baresiplib.Phones() as phones:
         yatelib.write_slin(y.path('ann-play.slin'), yatelib.bursts(440, 300))
         ann_rec = y.path('ann.slin')
         ann, ans = d.call('888', play=y.path('ann-play.slin'), record=ann_rec, caller='1001')
-        must(bool(ann), 'Ann dials 888: Yate routes it to the lobby, answered',
-             (ans and ans.text, y.log_tail()))
-        must(yatelib.wait_for(lambda: joined(d, 'lobby/', caller='1001')),
-             'Ann is in a lobby room of her own', d.reports_of('chan.notify'))
+        tap.must(bool(ann), 'Ann dials 888: Yate routes it to the lobby, answered',
+                 (ans and ans.text, y.log_tail()))
+        tap.must(yatelib.wait_for(lambda: joined(d, 'lobby/', caller='1001')),
+                 'Ann is in a lobby room of her own', d.reports_of('chan.notify'))
         read_ann = lambda: yatelib.read_slin(ann_rec)  # noqa: E731
         r = wait_prompt(read_ann, 'enter-number')
         tap.ok(r[0], 'Ann hears "enter the conference number"', r)
@@ -172,10 +166,10 @@ with baresiplib.Phones() as phones:
                'enter-pin', order)
 
         # ---- 2. Pat: RFC 2833 from a SIP phone ------------------------------------------
-        must(pat.dial('888'), 'Pat dials 888 from his SIP phone: answered by the lobby',
-             pat.log_tail() + '\n' + y.log_tail())
-        must(yatelib.wait_for(lambda: joined(d, 'lobby/', caller='pat')),
-             'Pat is in the lobby', d.reports_of('chan.notify'))
+        tap.must(pat.dial('888'), 'Pat dials 888 from his SIP phone: answered by the lobby',
+                 pat.log_tail() + '\n' + y.log_tail())
+        tap.must(yatelib.wait_for(lambda: joined(d, 'lobby/', caller='pat')),
+                 'Pat is in the lobby', d.reports_of('chan.notify'))
         for k in '800#':
             tap.ok(pat.send_rfc2833(k), 'Pat presses %s (RFC 2833)' % k, pat.log_tail())
             time.sleep(0.3)

@@ -31,19 +31,6 @@ RATE = yatelib.RATE
 hears = yatelib.simlib.who_hears
 
 
-def must(cond, name, diag=None):
-    if not tap.ok(cond, name, diag):
-        tap.done()
-
-
-def wait_users(d, n):
-    def last():
-        r = [l for l in d.reports_of('chan.notify', targetid=WATCH)
-             if l.get('event') in ('joined', 'left')]
-        return r and r[-1].get('users') == str(n)
-    return bool(yatelib.wait_for(last))
-
-
 def grow(phone, seconds):
     """Wait until @phone heard @seconds more audio; its heard samples from then."""
     start = len(phone.heard)
@@ -57,12 +44,12 @@ with yatelib.Yate(prefix, 'nat', engine='--config {conf}',
         siplib.Phone(y.sip_port, 'a', yatelib.bursts(440, 4), nat=True) as a, \
         siplib.Phone(y.sip_port, 'b', yatelib.bursts(1000, 4)) as b:
     tap.yate = y
-    must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+    tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
     d = y.driver()
     d.watch('chan.notify')
-    must(a.call('800'), 'phone A (behind a NAT) calls 800 and is answered', a.answers[-1:])
-    must(b.call('800'), 'phone B calls 800 and is answered', b.answers[-1:])
-    must(wait_users(d, 2), 'the room counts 2 users', d.reports_of('chan.notify'))
+    tap.must(a.call('800'), 'phone A (behind a NAT) calls 800 and is answered', a.answers[-1:])
+    tap.must(b.call('800'), 'phone B calls 800 and is answered', b.answers[-1:])
+    tap.must(d.wait_users(WATCH, 2), 'the room counts 2 users', d.reports_of('chan.notify'))
     tap.ok(a.far == b.far and a.far[0] == '127.0.0.1' and a.far[1] > 0,
            "Yate's 200 OKs name the engine's RTP end, the same for both (one media thread)",
            (a.answer_sdp, b.answer_sdp))

@@ -30,30 +30,8 @@ LISTEN = 5.0  # seconds of audio each phone records per phase (by its recording,
 h = yatelib.heard
 
 
-def must(cond, name, diag=None):
-    """A check the rest of the test stands on: when it fails, the test ends there."""
-    if not tap.ok(cond, name, diag):
-        tap.done()
-
-
 def notifies(d, event, **params):
     return d.reports_of('chan.notify', targetid=WATCH, event=event, **params)
-
-
-def wait_users(d, n):
-    """The room's last joined/left report says @n users (bounded)."""
-    def last():
-        r = [l for l in d.reports_of('chan.notify', targetid=WATCH)
-             if l.get('event') in ('joined', 'left')]
-        return r and r[-1].get('users') == str(n)
-    return bool(yatelib.wait_for(last))
-
-
-def listen(phones, seconds=LISTEN):
-    """Wait until each phone recorded @seconds more (a loaded machine only makes this longer)."""
-    start = {p: p.heard_seconds() for p in phones}
-    return bool(yatelib.wait_for(lambda: all(p.heard_seconds() >= start[p] + seconds
-                                             for p in phones), timeout=yatelib.WAIT + seconds))
 
 
 def dtmf(d, phone, digit, how):
@@ -69,7 +47,7 @@ with yatelib.Yate(prefix, 'phones', engine='--config {conf}',
                   routes=[r'^800$=conf/phones;notify=%s' % WATCH]) as y, \
         baresiplib.Phones() as phones:
     tap.yate = y
-    must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+    tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
     d = y.driver()
     d.watch('chan.notify')
     seconds = 300  # aufile ends the call at the end of its file: longer than any run
@@ -81,14 +59,15 @@ with yatelib.Yate(prefix, 'phones', engine='--config {conf}',
         wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n), samples)
         p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
                                            y.sip_port, found))
-        must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
+        tap.must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
 
     for n in (1, 2, 3):
-        must(p[n].dial('800'), 'phone %d calls 800: Yate routes it to conf/phones, answered' % n,
-             p[n].log_tail() + '\n' + y.log_tail())
-        must(wait_users(d, n), 'the room counts %d user%s' % (n, 's' if n > 1 else ''),
-             d.reports_of('chan.notify'))
-    tap.ok(listen([p[1], p[2], p[3]]), 'phones 1-3 hear the room for %.0f s' % LISTEN,
+        tap.must(p[n].dial('800'), 'phone %d calls 800: Yate routes it to conf/phones, answered' % n,
+                 p[n].log_tail() + '\n' + y.log_tail())
+        tap.must(d.wait_users(WATCH, n), 'the room counts %d user%s' % (n, 's' if n > 1 else ''),
+                 d.reports_of('chan.notify'))
+    tap.ok(baresiplib.listen([p[1], p[2], p[3]], LISTEN),
+           'phones 1-3 hear the room for %.0f s' % LISTEN,
            [p[n].heard_seconds() for n in (1, 2, 3)])
 
     # DTMF from phone 3, both ways a phone sends it; each must reach the engine as chan.dtmf
@@ -113,13 +92,14 @@ with yatelib.Yate(prefix, 'phones', engine='--config {conf}',
 
     # phone 1 leaves; phone 4 joins late
     tap.ok(p[1].hangup(), 'phone 1 hangs up', p[1].log_tail())
-    tap.ok(wait_users(d, 2), 'the room counts 2 users after phone 1 left',
+    tap.ok(d.wait_users(WATCH, 2), 'the room counts 2 users after phone 1 left',
            d.reports_of('chan.notify'))
     left_at = {n: p[n].heard_seconds() for n in (2, 3)}
-    must(p[4].dial('800'), 'phone 4 calls 800 late and is answered', p[4].log_tail())
-    tap.ok(wait_users(d, 3), 'the room counts 3 users with phone 4', notifies(d, 'joined'))
+    tap.must(p[4].dial('800'), 'phone 4 calls 800 late and is answered', p[4].log_tail())
+    tap.ok(d.wait_users(WATCH, 3), 'the room counts 3 users with phone 4', notifies(d, 'joined'))
     joined_at = {n: p[n].heard_seconds() for n in (2, 3)}
-    tap.ok(listen([p[2], p[3], p[4]]), 'phones 2-4 hear the room for %.0f s' % LISTEN,
+    tap.ok(baresiplib.listen([p[2], p[3], p[4]], LISTEN),
+           'phones 2-4 hear the room for %.0f s' % LISTEN,
            [p[n].heard_seconds() for n in (2, 3, 4)])
     until = {n: p[n].heard_seconds() for n in (2, 3, 4)}  # before anyone else leaves
     for n in (2, 3, 4):

@@ -70,12 +70,6 @@ FAILED = {'Bob Busy': 'busy', 'Nora Noanswer': 'noanswer', 'Otto Offline': 'offl
           'Nick Noroute': 'noroute'}
 
 
-def must(cond, name, diag=None):
-    """A check the rest of the test stands on: when it fails, the test ends there."""
-    if not tap.ok(cond, name, diag):
-        tap.done()
-
-
 def make_db(path):
     """The store's schema (sql/sqlite/) and the three conferences; the ids of 800's people."""
     db = sqlite3.connect(path)
@@ -145,7 +139,7 @@ with baresiplib.Phones() as phones:
         wav = baresiplib.write_wav(y.path(key + '/play.wav'), play) if play else silence
         phone[key] = phones.add(baresiplib.Phone(y.path(key), key, wav, y.sip_port, found,
                                                  answermode=mode))
-        must(phone[key].start(), 'phone %s (baresip) starts' % key, phone[key].log_tail())
+        tap.must(phone[key].start(), 'phone %s (baresip) starts' % key, phone[key].log_tail())
     y.set_routes([r'^9001$=sip/' + phone['pat'].uri(),
                   r'^9002$=tone/milliwatt',
                   r'^9003$=wave/play/%s;autorepeat=true' % wave_file,
@@ -154,14 +148,14 @@ with baresiplib.Phones() as phones:
                   r'^9006$=-;error=offline'])
     with y:
         tap.yate = y
-        must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+        tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
         d = y.driver()
         d.watch('call.answered')
 
         # ---- 1. admission ----------------------------------------------------------------
         ann, ans = d.call('8001234', record=y.path('ann.slin'), caller='1001', callername='Ann')
-        must(bool(ann), 'Ann dials 800 + PIN 1234 (the shipped dialplan) and is admitted early',
-             (ans and ans.text, y.log_tail()))
+        tap.must(bool(ann), 'Ann dials 800 + PIN 1234 (the shipped dialplan) and is admitted early',
+                 (ans and ans.text, y.log_tail()))
         for number, caller, why in (('800', '1002', 'pinrequired'),
                                     ('8009999', '1003', 'badpin'),
                                     ('7900', '1004', 'notstarted'),

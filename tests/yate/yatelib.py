@@ -223,6 +223,14 @@ class Driver(simlib.Module):
         return [l for l in self.reports if l.name == name and
                 all(l.get(k) == str(v) for k, v in params.items())]
 
+    def wait_users(self, target, n):
+        """The last joined/left chan.notify to @target says @n users (bounded)."""
+        def last():
+            r = [l for l in self.reports_of('chan.notify', targetid=target)
+                 if l.get('event') in ('joined', 'left')]
+            return r and r[-1].get('users') == str(n)
+        return bool(wait_for(last))
+
     def wait_seen(self, name, timeout=WAIT, **params):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -524,6 +532,11 @@ class Checked(Tap):
         if not cond and self.yate is not None:
             self.yate.failed = True
         return super().ok(cond, name, diag)
+
+    def must(self, cond, name, diag=None):
+        """A check the rest of the test stands on: when it fails, the test ends there."""
+        if not self.ok(cond, name, diag):
+            self.done()
 
     def done(self):
         """One more check before the plan: no sanitizer report from any Yate's engine."""
