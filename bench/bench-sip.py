@@ -1,0 +1,478 @@
+#!/usr/bin/env python3
+"""bench-sip.py - side by side on the same SIP calls: Yate's conference, conf-engine relayed, bypassed.
+
+One run places N G.711 SIP calls (SIPp, bench/bench-sip-uac.xml) into a real Yate 6.4.1
+($CE_YATE_PREFIX, started by tests/yate/yatelib.py) in rooms of --room callers, for each mode
+in turn, interleaved (a, b, c, a, b, c, ... for --rounds):
+
+  a  Yate's own conference module: regexroute sends 77K to conf/benchK, no conf-engine;
+  b  conf-engine relayed: the same route, conf-engine attached as extmodule takes conf/
+     (Yate terminates each phone's RTP and relays it to the engine);
+  c  conf-engine bypassed: the same route with ;rtp_forward=yes, so that the phone's RTP can
+     go straight to the engine.  Whether it did is read from Yate's `status yrtp`
+     (chans=N: Yate relays, 0: bypassed); a run where Yate still relayed says so.
+
+Each call's media is a phone of this script (one process, one UDP socket per call on the
+port the call's SDP offered, symmetric RTP): a third of the callers talk (looped speech,
+tests/data/sim/speech.wav), the others send G.711 silence (--quiet silence) or nothing
+(--quiet none).  SIPp 3.6.1's own RTP cannot be used: rtp_stream sends all calls from one
+socket (one address, so a bypassing engine cannot tell the calls apart) and play_pcap_audio
+sends from a raw socket per call, each of which gets a copy of every UDP packet on the host
+(the receivers would pay for it).
+
+Once all N calls are answered and --settle seconds passed, a window of --seconds measures:
+  cpu      user+sys seconds per second (/proc/PID/stat) of Yate and of conf-engine, their
+           sum per participant, and participants per core = N / (Yate + engine); SIPp's and
+           the phones' own CPU are printed apart and never counted
+  frames   what the phones received in the window: frames per phone per second (50 when
+           one frame comes every 20 ms), phones that got fewer than the window's frames,
+           sequence gaps
+  engine   conf-engine's status counters over the window (audio its concealment made up,
+           late packets, overruns, packets from unknown addresses)
+  calls    SIPp's successful and failed calls; a run with a failed call says so loudly
+Then the table per N: each mode's participants per core (median, min, max over rounds) and
+the ratios (c)/(a) and (b)/(a) of the runs of each round.  Latency is not measured here
+(bench-e2e.py measures the engine's added latency).  Nothing is asserted.
+
+    bench/bench-sip.py [--n 100,250,500,1000] [--rounds 3] [--seconds 20] [--room 10]
+                       [--rate 50] [--modes abc] [--quiet silence|none]
+Run from the build folder (or set CE_BUILDDIR/CE_SRCDIR); needs sipp and sox on PATH.
+"""
+
+import argparse
+import importlib.util
+import multiprocessing
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+os.environ.setdefault('CE_SRCDIR', os.path.dirname(HERE))
+os.environ.setdefault('CE_BUILDDIR', os.getcwd())
+sys.path.insert(0, os.path.join(os.environ['CE_SRCDIR'], 'tests', 'yate'))
+import yatelib  # noqa: E402  (a real Yate with conf-engine attached as Yate attaches it)
+
+_spec = importlib.util.spec_from_file_location('bench_e2e', os.path.join(HERE, 'bench-e2e.py'))
+e2e = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(e2e)  # proc_cpu, pct, udp_errors
+
+SCENARIO = os.path.join(HERE, 'bench-sip-uac.xml')
+ENGINE_CONF = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
+FRAME = 160            # G.711 bytes in 20 ms
+SILENCE = b'\xff' * FRAME
+PORT_STEP = 4          # SIPp's [auto_media_port] moves 4 ports a call (the SDP adds 4)
+MODES = {'a': "Yate's conference", 'b': 'conf-engine relayed', 'c': 'conf-engine bypassed'}
+
+
+def speech_ulaw(d):
+    """tests/data/sim/speech.wav as raw G.711 mu-law bytes (sox)."""
+    out = os.path.join(d, 'speech.ul')
+    subprocess.run(['sox', '-q', os.path.join(os.environ['CE_SRCDIR'], 'tests/data/sim/speech.wav'),
+                    '-t', 'ul', '-r', '8000', '-c', '1', out], check=True)
+    with open(out, 'rb') as f:
+        return f.read()
+
+
+def bind_phones(n):
+    """N UDP sockets on 127.0.0.1 at BASE + 4 * k (k = 1..N, the ports SIPp's SDP offers for
+    call k) and BASE, BASE + 2 free (SIPp binds its own media sockets there): (BASE, sockets)."""
+    for _ in range(50):
+        base = 20000 + 4 * int.from_bytes(os.urandom(2), 'little') % ((40000 - 4 * n) // 4)
+        socks = []
+        try:
+            for p in (base, base + 2):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.bind(('127.0.0.1', p))
+                s.close()
+            for k in range(1, n + 1):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                socks.append(s)
+                s.bind(('127.0.0.1', base + PORT_STEP * k))
+                s.setblocking(False)
+            return base, socks
+        except OSError:
+            for s in socks:
+                s.close()
+    sys.exit('no free range of %d UDP ports for the phones' % (PORT_STEP * n))
+
+
+class Phones:
+    """The calls' RTP ends: a process that sends each answered call's frames every 20 ms from
+    its socket to the address of the answer's SDP (read from SIPp's log) and counts what each
+    call receives."""
+
+    def __init__(self, socks, log, talk, quiet):
+        self.conn, child = multiprocessing.Pipe()
+        self.proc = multiprocessing.Process(target=phones_main,
+                                            args=(child, socks, log, talk, quiet), daemon=True)
+        self.proc.start()
+        child.close()
+
+    def snapshot(self):
+        """(rx per call, sequence gaps per call, answered calls, late ticks, packets sent)."""
+        self.conn.send('mark')
+        if not self.conn.poll(yatelib.WAIT):
+            return None
+        return self.conn.recv()
+
+    def stop(self):
+        if self.proc.is_alive():
+            try:
+                self.conn.send('stop')
+            except OSError:
+                pass
+            self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+
+
+def phones_main(conn, socks, log, talk, quiet):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    n = len(socks)
+    fd_call = {s.fileno(): k for k, s in enumerate(socks)}
+    ep = select.epoll()
+    for fd in fd_call:
+        ep.register(fd, select.EPOLLIN)
+    ep.register(conn.fileno(), select.EPOLLIN)
+    remote = [None] * n
+    rx = [0] * n
+    gaps = [0] * n
+    last_seq = [None] * n
+    seq = [0] * n
+    up = 0
+    late = 0
+    sent = 0
+    logf = None
+    pending = ''
+    next_tick = time.monotonic()
+    tick = 0
+    while True:
+        for fd, _ in ep.poll(max(0.0, next_tick - time.monotonic())):
+            if fd == conn.fileno():
+                cmd = conn.recv()
+                if cmd == 'stop':
+                    return
+                conn.send((list(rx), list(gaps), up, late, sent))
+                continue
+            k = fd_call[fd]
+            s = socks[k]
+            while True:
+                try:
+                    pkt = s.recv(2048)
+                except BlockingIOError:
+                    break
+                if len(pkt) < 12:
+                    continue
+                rx[k] += 1
+                q = (pkt[2] << 8) | pkt[3]
+                if last_seq[k] is not None:
+                    d = (q - last_seq[k]) & 0xffff
+                    if 1 < d < 0x8000:
+                        gaps[k] += d - 1
+                last_seq[k] = q
+        now = time.monotonic()
+        if now < next_tick:
+            continue
+        if logf is None and os.path.exists(log):
+            logf = open(log)
+        if logf:
+            pending += logf.read()
+            lines = pending.split('\n')
+            pending = lines.pop()
+            for line in lines:
+                w = line.split()
+                if len(w) >= 4 and w[-4] == 'up' and 0 < int(w[-3]) <= n:
+                    remote[int(w[-3]) - 1] = (w[-2], int(w[-1]))
+                    up += 1
+                elif len(w) >= 2 and w[-2] == 'bye' and 0 < int(w[-1]) <= n:
+                    remote[int(w[-1]) - 1] = None
+        for k in range(n):
+            if remote[k] is None:
+                continue
+            if k % 3 == 0:
+                off = (tick * FRAME + k * 7919 * FRAME) % (len(talk) - FRAME)
+                payload = talk[off:off + FRAME]
+            elif quiet == 'silence':
+                payload = SILENCE
+            else:
+                continue
+            hdr = struct.pack('!BBHII', 0x80, 0, seq[k], (seq[k] * FRAME) & 0xffffffff,
+                              0x5eed0000 + k)
+            seq[k] = (seq[k] + 1) & 0xffff
+            try:
+                socks[k].sendto(hdr + payload, remote[k])
+                sent += 1
+            except OSError:
+                pass
+        tick += 1
+        next_tick += 0.020
+        if now - next_tick > 0.1:  # the machine held us: skip rather than burst
+            late += 1
+            next_tick = now
+
+
+def yrtp_chans(yt):
+    """Yate's RTP sessions now (`status yrtp`'s chans=), or None."""
+    m = re.search(r'name=yrtp[^\r\n]*?chans=(\d+)', yt.rm('status yrtp', until=r'chans=\d+',
+                                                          timeout=5))
+    return int(m.group(1)) if m else None
+
+
+def engine_counters(yt):
+    return {k: int(v) for k, v in re.findall(r'(\w+)=(\d+)', yt.engine_status())}
+
+
+def sipp_stats(path):
+    """The last line of SIPp's statistics file as {column: value}."""
+    try:
+        with open(path) as f:
+            rows = [l.rstrip('\n;').split(';') for l in f if l.strip()]
+    except OSError:
+        return {}
+    if len(rows) < 2:
+        return {}
+    return dict(zip(rows[0], rows[-1]))
+
+
+def run(a, mode, n, rnd, prefix, talk):
+    """One run: N calls in MODE; a dict of figures.  Whatever it starts it stops, also when
+    interrupted (Yate and conf-engine by yatelib, SIPp's process group, the phones)."""
+    route = r'^77\(.*\)$=conf/bench\1;lonely=true' + (';rtp_forward=yes' if mode == 'c' else '')
+    engine = mode != 'a'
+    r = {'mode': mode, 'n': n, 'round': rnd, 'notes': []}
+    with yatelib.Yate(prefix, 'bench-sip-%s-%d-%d' % (mode, n, rnd), engine='--config {conf}',
+                      start_engine=engine, engine_conf=ENGINE_CONF, routes=[route]) as yt:
+        if engine and not yt.wait_engine():
+            raise RuntimeError('conf-engine did not attach to Yate:\n' + yt.log_tail())
+        base, socks = bind_phones(n)
+        log = yt.path('sipp-log.txt')
+        phones = Phones(socks, log, talk, a.quiet)
+        for s in socks:
+            s.close()  # the phones' process has them
+        sipp = None
+        try:
+            sipp = start_sipp(a, yt, n, base, log)
+            measure(a, yt, r, sipp, phones, engine)
+        finally:
+            phones.stop()
+            if sipp and sipp.poll() is None:
+                os.killpg(sipp.pid, signal.SIGKILL)
+                sipp.wait()
+        if r['notes']:
+            yt.failed = True  # keep its folder (tests/yate/logs/NAME)
+    return r
+
+
+def hold_seconds(a, n):
+    """How long each call lasts: its window ends before the first call hangs up."""
+    return n / a.rate + 10 + a.settle + a.seconds + 5
+
+
+def start_sipp(a, yt, n, base, log):
+    with open(yt.path('calls.csv'), 'w') as f:
+        f.write('SEQUENTIAL\n' + ''.join('77%d;\n' % (k // a.room) for k in range(n)))
+    shutil.copy(SCENARIO, yt.path('uac.xml'))
+    hold = hold_seconds(a, n)
+    with open(yt.path('sipp-stderr.txt'), 'w') as err:
+        return subprocess.Popen(
+            ['sipp', '127.0.0.1:%d' % yt.sip_port, '-sf', yt.path('uac.xml'),
+             '-inf', yt.path('calls.csv'), '-m', str(n), '-l', str(n), '-r', str(a.rate),
+             '-i', '127.0.0.1', '-p', str(yatelib.free_port(socket.SOCK_DGRAM)),
+             '-mi', '127.0.0.1', '-mp', str(base), '-d', str(int(hold * 1000)), '-nostdin',
+             '-trace_logs', '-log_file', log, '-trace_stat', '-stf', yt.path('sipp-stat.csv'),
+             '-fd', '1', '-trace_err', '-error_file', yt.path('sipp-errors.txt'),
+             '-timeout', '%ds' % int(2 * hold + 60), '-timeout_error'],
+            stdout=subprocess.DEVNULL, stderr=err, cwd=yt.dir, start_new_session=True)
+
+
+def cpu(yt, epid, sipp, phones):
+    return (time.monotonic(), e2e.proc_cpu(yt.proc.pid), e2e.proc_cpu(epid) if epid else 0,
+            e2e.proc_cpu(sipp.pid), e2e.proc_cpu(phones.proc.pid))
+
+
+def measure(a, yt, r, sipp, phones, engine):
+    n = r['n']
+    epid = yt.engine_pids()[0] if engine else None
+    joins = n / a.rate
+    t_start = time.monotonic()
+    snap = None
+    while time.monotonic() < t_start + joins + 10 and sipp.poll() is None:
+        snap = phones.snapshot()
+        if snap and snap[2] >= n:
+            break
+        time.sleep(0.5)
+    r['up'] = snap[2] if snap else 0
+    r['up_s'] = time.monotonic() - t_start
+    if sipp.poll() is not None:
+        raise RuntimeError('SIPp exited %s before its calls were up; its stderr:\n%s' %
+                           (sipp.returncode, open(yt.path('sipp-stderr.txt')).read()[-3000:]))
+    if r['up'] < n:
+        r['notes'].append('ONLY %d OF %d CALLS ANSWERED within %.0f s' % (r['up'], n, r['up_s']))
+    time.sleep(a.settle)
+    c0 = cpu(yt, epid, sipp, phones)
+    s0 = phones.snapshot()
+    ec0 = engine_counters(yt) if engine else {}
+    r['yrtp'] = [yrtp_chans(yt)]
+    time.sleep(a.seconds / 2)
+    r['yrtp'].append(yrtp_chans(yt))
+    time.sleep(max(0.0, c0[0] + a.seconds - time.monotonic()))
+    c1 = cpu(yt, epid, sipp, phones)
+    s1 = phones.snapshot()
+    ec1 = engine_counters(yt) if engine else {}
+    wall = c1[0] - c0[0]
+    r['yate'], r['engine'], r['sipp'], r['phones'] = ((c1[i] - c0[i]) / wall for i in (1, 2, 3, 4))
+    r['ppc'] = n / (r['yate'] + r['engine']) if r['yate'] + r['engine'] > 0 else float('inf')
+    r['engine_delta'] = {k: v - ec0.get(k, 0) for k, v in ec1.items()}
+    if s0 and s1:
+        rx = [b - x for x, b in zip(s0[0], s1[0])]
+        expected = int(wall / 0.020)
+        r['rx_per_s'] = sum(rx) / len(rx) / wall
+        r['short'] = sum(1 for v in rx if v < expected - 1)
+        r['silent'] = sum(1 for v in rx if v == 0)
+        r['gaps'] = sum(s1[1]) - sum(s0[1])
+        r['late_ticks'] = s1[3] - s0[3]
+        r['expected'] = expected
+    hold = hold_seconds(a, n)
+    try:
+        sipp.wait(timeout=hold + joins + 60)
+    except subprocess.TimeoutExpired:
+        r['notes'].append('SIPp did not end its calls in time: killed')
+    st = sipp_stats(yt.path('sipp-stat.csv'))
+    r['ok_calls'] = int(st.get('SuccessfulCall(C)', 0) or 0)
+    r['failed'] = int(st.get('FailedCall(C)', 0) or 0)
+    r['sipp_exit'] = sipp.returncode
+    if r['failed'] or sipp.returncode != 0:
+        r['notes'].append('CALLS FAILED: SIPp says %d failed, %d successful, exit %s'
+                          % (r['failed'], r['ok_calls'], sipp.returncode))
+    if r['mode'] == 'c' and r['yrtp'][0]:
+        r['notes'].append('NOT BYPASSED: Yate relayed %s RTP sessions (status yrtp): this '
+                          'engine did not take the phones\' RTP, so (c) measured relaying'
+                          % r['yrtp'][0])
+
+
+def print_run(r):
+    ed = r.get('engine_delta') or {}
+    line = ('%s N=%d round %d: Yate %.3f + engine %.3f s/s -> %.0f participants per core '
+            '(%.3f ms CPU per participant-second); SIPp %.3f, phones %.3f s/s (not counted); '
+            'yrtp sessions %s' %
+            (r['mode'], r['n'], r['round'], r['yate'], r['engine'], r['ppc'],
+             1000 * (r['yate'] + r['engine']) / r['n'], r['sipp'], r['phones'],
+             '/'.join(str(c) for c in r['yrtp'])))
+    print(line)
+    if 'rx_per_s' in r:
+        print('   phones received %.2f frames/s each (50 = one per 20 ms); %d of %d got fewer than '
+              '%d frames in the window, %d got none; sequence gaps %d; phone ticks late %d' %
+              (r['rx_per_s'], r['short'], r['n'], r['expected'] - 1, r['silent'], r['gaps'],
+               r['late_ticks']))
+    if ed:
+        print('   engine in the window: %.1f s of audio made up (%.3f%% of participants x '
+              'seconds), %d packets late, %d jitter-buffer waits, %d overruns, %d from unknown '
+              'addresses' %
+              (ed.get('rtp_concealed_ms', 0) / 1000,
+               100.0 * ed.get('rtp_concealed_ms', 0) / 1000 / (r['n'] * max(1, r['expected'] / 50)),
+               ed.get('rtp_late', 0), ed.get('jbuf_waits', 0), ed.get('media_overruns', 0),
+               ed.get('rtp_unknown', 0)))
+    print('   calls: %d answered in %.1f s; SIPp %d successful, %d failed (exit %s)' %
+          (r['up'], r['up_s'], r['ok_calls'], r['failed'], r['sipp_exit']))
+    for note in r['notes']:
+        print('   !!! ' + note)
+    sys.stdout.flush()
+
+
+def spread(v):
+    return '%.0f (%.0f-%.0f)' % (e2e.pct(v, 50), min(v), max(v)) if v else '-'
+
+
+def spread_ratio(v):
+    return '%.2f (%.2f-%.2f)' % (e2e.pct(v, 50), min(v), max(v)) if v else '-'
+
+
+def summary(a, results):
+    print('\nparticipants per core = N / CPU of (Yate + conf-engine); median (min-max) over rounds')
+    print('%6s | %-24s | %-24s | %-24s | %-18s | %-18s' %
+          ('N', MODES['a'], MODES['b'], MODES['c'], '(c)/(a)', '(b)/(a)'))
+    for n in a.n:
+        rs = [r for r in results if r['n'] == n]
+        col = {m: [r['ppc'] for r in rs if r['mode'] == m] for m in MODES}
+        ratio = {}
+        for m in 'bc':
+            ratio[m] = []
+            for rnd in range(a.rounds):
+                x = [r['ppc'] for r in rs if r['mode'] == m and r['round'] == rnd]
+                y = [r['ppc'] for r in rs if r['mode'] == 'a' and r['round'] == rnd]
+                if x and y:
+                    ratio[m].append(x[0] / y[0])
+        print('%6d | %-24s | %-24s | %-24s | %-18s | %-18s' %
+              (n, spread(col['a']), spread(col['b']), spread(col['c']), spread_ratio(ratio['c']),
+               spread_ratio(ratio['b'])))
+    bad = [r for r in results if r['notes']]
+    if bad:
+        print('\n!!! %d run(s) with a problem:' % len(bad))
+        for r in bad:
+            for note in r['notes']:
+                print('!!!   %s N=%d round %d: %s' % (r['mode'], r['n'], r['round'], note))
+    else:
+        print('\nevery call of every run was answered and ended well (SIPp: 0 failed)')
+    print('loadavg %s' % open('/proc/loadavg').read().strip())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--n', default='100,250,500,1000',
+                    help='participants, a comma-separated list (100,250,500,1000)')
+    ap.add_argument('--rounds', type=int, default=3, help='rounds of (a, b, c) (3)')
+    ap.add_argument('--seconds', type=float, default=20, help='steady window (20)')
+    ap.add_argument('--settle', type=float, default=3, help='seconds after the last answer (3)')
+    ap.add_argument('--room', type=int, default=10, help='participants per room (10)')
+    ap.add_argument('--rate', type=float, default=50, help='calls placed per second (50)')
+    ap.add_argument('--modes', default='abc', help='which modes, in order (abc)')
+    ap.add_argument('--quiet', choices=('silence', 'none'), default='silence',
+                    help='what the two thirds who do not talk send (silence)')
+    a = ap.parse_args()
+    a.n = [int(x) for x in a.n.split(',')]
+    if max(a.n) > 2500:
+        sys.exit('at most 2,500 calls: SIPp\'s [auto_media_port] wraps after 10,000 ports')
+    if not set(a.modes) <= set(MODES):
+        sys.exit('--modes: letters of abc')
+    for tool in ('sipp', 'sox'):
+        if not shutil.which(tool):
+            sys.exit('%s is not installed (Debian: sip-tester, sox)' % tool)
+    if not os.access(yatelib.ENGINE, os.X_OK):
+        sys.exit('not built: %s (run from the build folder or set CE_BUILDDIR)' % yatelib.ENGINE)
+    prefix, why = yatelib.prefix()
+    if not prefix:
+        sys.exit('no Yate: %s' % why)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    d = tempfile.mkdtemp(prefix='bench-sip.')
+    talk = speech_ulaw(d)
+    shutil.rmtree(d, ignore_errors=True)
+    print('Yate %s, engine %s; N %s, rooms of %d (a third talking, the rest sending %s), '
+          '%d round(s) of %s, %d calls/s, window %.0f s after %.0f s' %
+          (prefix, yatelib.ENGINE, ','.join(map(str, a.n)), a.room, a.quiet, a.rounds,
+           a.modes, a.rate, a.seconds, a.settle), flush=True)
+    results = []
+    try:
+        for n in a.n:
+            for rnd in range(a.rounds):
+                for mode in a.modes:
+                    r = run(a, mode, n, rnd, prefix, talk)
+                    results.append(r)
+                    print_run(r)
+    except KeyboardInterrupt:
+        print('interrupted: the figures so far')
+    summary(a, results)
+
+
+if __name__ == '__main__':
+    main()
