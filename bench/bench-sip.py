@@ -69,6 +69,7 @@ SCENARIO = os.path.join(HERE, 'bench-sip-uac.xml')
 ENGINE_CONF = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
 FRAME = 160            # G.711 bytes in 20 ms
 SILENCE = b'\xff' * FRAME
+RTP = struct.Struct('!BBHII')  # version 2, PT 0 (PCMU), sequence, timestamp, SSRC
 PORT_STEP = 4          # SIPp's [auto_media_port] moves 4 ports a call (the SDP adds 4)
 MODES = {'a': "Yate's conference", 'b': 'conf-engine relayed', 'c': 'conf-engine bypassed'}
 
@@ -164,22 +165,21 @@ def phones_main(conn, socks, log, talk, quiet):
                     return
                 conn.send((list(rx), list(gaps), up, late, sent))
                 continue
+            # one datagram per event: epoll reports the socket again while more are queued
             k = fd_call[fd]
-            s = socks[k]
-            while True:
-                try:
-                    pkt = s.recv(2048)
-                except BlockingIOError:
-                    break
-                if len(pkt) < 12:
-                    continue
-                rx[k] += 1
-                q = (pkt[2] << 8) | pkt[3]
-                if last_seq[k] is not None:
-                    d = (q - last_seq[k]) & 0xffff
-                    if 1 < d < 0x8000:
-                        gaps[k] += d - 1
-                last_seq[k] = q
+            try:
+                pkt = socks[k].recv(2048)
+            except OSError:
+                continue
+            if len(pkt) < 12:
+                continue
+            rx[k] += 1
+            q = (pkt[2] << 8) | pkt[3]
+            if last_seq[k] is not None:
+                d = (q - last_seq[k]) & 0xffff
+                if 1 < d < 0x8000:
+                    gaps[k] += d - 1
+            last_seq[k] = q
         now = time.monotonic()
         if now < next_tick:
             continue
@@ -192,8 +192,13 @@ def phones_main(conn, socks, log, talk, quiet):
             for line in lines:
                 w = line.split()
                 if len(w) >= 4 and w[-4] == 'up' and 0 < int(w[-3]) <= n:
-                    remote[int(w[-3]) - 1] = (w[-2], int(w[-1]))
-                    up += 1
+                    k = int(w[-3]) - 1
+                    try:  # the answer's address: send() from here on, and hear only it
+                        socks[k].connect((w[-2], int(w[-1])))
+                        remote[k] = True
+                        up += 1
+                    except OSError:
+                        pass
                 elif len(w) >= 2 and w[-2] == 'bye' and 0 < int(w[-1]) <= n:
                     remote[int(w[-1]) - 1] = None
         for k in range(n):
@@ -206,11 +211,10 @@ def phones_main(conn, socks, log, talk, quiet):
                 payload = SILENCE
             else:
                 continue
-            hdr = struct.pack('!BBHII', 0x80, 0, seq[k], (seq[k] * FRAME) & 0xffffffff,
-                              0x5eed0000 + k)
+            hdr = RTP.pack(0x80, 0, seq[k], (seq[k] * FRAME) & 0xffffffff, 0x5eed0000 + k)
             seq[k] = (seq[k] + 1) & 0xffff
             try:
-                socks[k].sendto(hdr + payload, remote[k])
+                socks[k].send(hdr + payload)
                 sent += 1
             except OSError:
                 pass
@@ -273,9 +277,14 @@ def run(a, mode, n, rnd, prefix, talk):
     return r
 
 
+def up_seconds(a, n):
+    """How long the calls may take to be answered: their rate's time and a margin."""
+    return 1.5 * n / a.rate + 5
+
+
 def hold_seconds(a, n):
-    """How long each call lasts: its window ends before the first call hangs up."""
-    return n / a.rate + 10 + a.settle + a.seconds + 5
+    """How long each call lasts: the window ends before the first call hangs up."""
+    return up_seconds(a, n) + a.settle + a.seconds + 3
 
 
 def start_sipp(a, yt, n, base, log):
@@ -303,10 +312,9 @@ def cpu(yt, epid, sipp, phones):
 def measure(a, yt, r, sipp, phones, engine):
     n = r['n']
     epid = yt.engine_pids()[0] if engine else None
-    joins = n / a.rate
     t_start = time.monotonic()
     snap = None
-    while time.monotonic() < t_start + joins + 10 and sipp.poll() is None:
+    while time.monotonic() < t_start + up_seconds(a, n) and sipp.poll() is None:
         snap = phones.snapshot()
         if snap and snap[2] >= n:
             break
@@ -333,6 +341,7 @@ def measure(a, yt, r, sipp, phones, engine):
     r['yate'], r['engine'], r['sipp'], r['phones'] = ((c1[i] - c0[i]) / wall for i in (1, 2, 3, 4))
     r['ppc'] = n / (r['yate'] + r['engine']) if r['yate'] + r['engine'] > 0 else float('inf')
     r['engine_delta'] = {k: v - ec0.get(k, 0) for k, v in ec1.items()}
+    r['load'] = open('/proc/loadavg').read().split()[0]
     if s0 and s1:
         rx = [b - x for x, b in zip(s0[0], s1[0])]
         expected = int(wall / 0.020)
@@ -344,7 +353,7 @@ def measure(a, yt, r, sipp, phones, engine):
         r['expected'] = expected
     hold = hold_seconds(a, n)
     try:
-        sipp.wait(timeout=hold + joins + 60)
+        sipp.wait(timeout=hold + n / a.rate + 60)
     except subprocess.TimeoutExpired:
         r['notes'].append('SIPp did not end its calls in time: killed')
     st = sipp_stats(yt.path('sipp-stat.csv'))
@@ -364,10 +373,10 @@ def print_run(r):
     ed = r.get('engine_delta') or {}
     line = ('%s N=%d round %d: Yate %.3f + engine %.3f s/s -> %.0f participants per core '
             '(%.3f ms CPU per participant-second); SIPp %.3f, phones %.3f s/s (not counted); '
-            'yrtp sessions %s' %
+            'yrtp sessions %s; loadavg %s' %
             (r['mode'], r['n'], r['round'], r['yate'], r['engine'], r['ppc'],
              1000 * (r['yate'] + r['engine']) / r['n'], r['sipp'], r['phones'],
-             '/'.join(str(c) for c in r['yrtp'])))
+             '/'.join(str(c) for c in r['yrtp']), r['load']))
     print(line)
     if 'rx_per_s' in r:
         print('   phones received %.2f frames/s each (50 = one per 20 ms); %d of %d got fewer than '
