@@ -83,6 +83,8 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_INT("rate", 8000, 48000),
         CE_KEY_CHOICE("format", "mulaw|alaw"),
         CE_KEY_STRING("rtp_address"),
+        CE_KEY_BOOL("bypass"),
+        CE_KEY_CHECK("bypass_address", check_ip),
         CE_KEY_CHECK("rtp_bind", check_ip),
         CE_KEY_INT("rtp_port", 0, 65535),
         CE_KEY_INT("media_threads", 1, 64),
@@ -145,6 +147,10 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	set->rate = cfg ? ce_config_get_int(cfg, S, "rate", 8000, 8000, 48000) : 8000;
 	set->rtp_address =
 	        g_strdup(cfg ? ce_config_get(cfg, S, "rtp_address", "127.0.0.1") : "127.0.0.1");
+	set->bypass = cfg ? ce_config_get_bool(cfg, S, "bypass", true) : true;
+	set->bypass_address = g_strdup(
+	        cfg ? ce_config_get(cfg, S, "bypass_address", set->rtp_address) : set->rtp_address);
+	set->media_threads = cfg ? ce_config_get_int(cfg, S, "media_threads", 1, 1, 64) : 1;
 	if (!*fmt) {
 		set->codec = CE_CODEC_PCMU;
 	} else if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
@@ -235,6 +241,9 @@ static void execute_offered(struct ce_room *room, struct ce_leg *leg, const char
 		/* confowner=false closed the room under us */
 		refuse(msg, "callto",
 		        &(struct ce_room_refusal){"failure", "Conference room closed"});
+	} else if (ce_leg_offer_direct(leg, msg)) {
+		/* ysipchan then leaves the RTP to us (SDPSession::updateRtpForward) */
+		ce_msg_set(msg, "rtp_forward", "accepted");
 	}
 	ce_leg_unref(leg);
 }
@@ -517,28 +526,51 @@ static enum ce_msg_result on_conference(struct ce_dispatch *d, struct ce_msg *ms
  * chan.dtmf and chan.text of a caller: events dtmf and text of the room
  * (never taken); then a DTMF's keys go to the keypad (keypad.c).
  */
+static void leg_input(struct ce_conf *conf, struct ce_leg *leg, const struct ce_msg *msg)
+{
+	bool dtmf = strcmp(msg->name, "chan.text");
+
+	/* a lobby caller's keys may be a PIN: for the lobby alone, never notified */
+	if (leg->lobby) {
+		ce_lobby_input(leg, ce_msg_get(msg, "text"));
+		return;
+	}
+	if (leg->state != CE_LEG_JOINED)
+		return;
+	ce_room_notify_input(leg->room, leg, msg, dtmf ? "dtmf" : "text");
+	if (dtmf)
+		ce_keypad_input(conf->keypad, leg, ce_msg_get(msg, "text"));
+}
+
 static enum ce_msg_result on_input(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
 	struct ce_conf *conf = arg;
 	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "targetid"));
-	bool dtmf = strcmp(msg->name, "chan.text");
 
 	(void)d;
 	if (!leg)
 		leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
-	if (!leg)
-		return CE_MSG_CONTINUE;
-	/* a lobby caller's keys may be a PIN: for the lobby alone, never notified */
-	if (leg->lobby) {
-		ce_lobby_input(leg, ce_msg_get(msg, "text"));
-		return CE_MSG_CONTINUE;
-	}
-	if (leg->state != CE_LEG_JOINED)
-		return CE_MSG_CONTINUE;
-	ce_room_notify_input(leg->room, leg, msg, dtmf ? "dtmf" : "text");
-	if (dtmf)
-		ce_keypad_input(conf->keypad, leg, ce_msg_get(msg, "text"));
+	if (leg)
+		leg_input(conf, leg, msg);
 	return CE_MSG_CONTINUE;
+}
+
+/*
+ * Keys in a bypassed phone's RTP (RFC 4733), which Yate never sees: the
+ * chan.dtmf its yrtpchan would have sent, taken as Yate's.
+ */
+static void rtp_dtmf(struct ce_leg *leg, const char *text)
+{
+	struct ce_msg *m = NULL;
+
+	if (!leg->id || ce_msg_new(&m, "chan.dtmf"))
+		return;
+	ce_msg_add(m, "id", leg->peer ? leg->peer : "");
+	ce_msg_add(m, "targetid", leg->id);
+	ce_msg_add(m, "text", text);
+	ce_msg_add(m, "detected", "rfc2833");
+	leg_input(leg->conf, leg, m);
+	ce_msg_unref(m);
 }
 
 /*
@@ -734,6 +766,9 @@ void ce_conf_media_event(const struct ce_room_event *ev, void *arg)
 	case CE_EVENT_RECORD_FAILED:
 		ce_room_record_failed(ev->room_data, ev->error, ev->err);
 		break;
+	case CE_EVENT_DTMF:
+		rtp_dtmf(ev->leg_data, ev->text);
+		break;
 	default:
 		break;
 	}
@@ -771,14 +806,22 @@ static gboolean on_tick(gpointer arg)
 	return G_SOURCE_CONTINUE;
 }
 
-static void hook(struct ce_conf *conf, const char *name, ce_msg_h *h)
+/* Install @h for @name (those whose @fname is @fvalue, unless NULL) at our priority. */
+static void hook_if(
+        struct ce_conf *conf, const char *name, const char *fname, const char *fvalue, ce_msg_h *h)
 {
-	int id = ce_bus_install(conf->bus, name, conf->set.priority, NULL, NULL, 0, h, conf, NULL);
+	int id = ce_bus_install(
+	        conf->bus, name, conf->set.priority, fname, fvalue, 0, h, conf, NULL);
 
 	if (id > 0)
 		g_array_append_val(conf->hooks, id);
 	else
 		g_warning("cannot install %s: %s", name, g_strerror(-id));
+}
+
+static void hook(struct ce_conf *conf, const char *name, ce_msg_h *h)
+{
+	hook_if(conf, name, NULL, NULL, h);
 }
 
 static void watch(struct ce_conf *conf, const char *name, unsigned flags, ce_watch_h *h)
@@ -829,6 +872,8 @@ int ce_conf_new(struct ce_conf **confp, struct ce_bus *bus, const struct ce_conf
 	hook(conf, "chan.dtmf", on_input);
 	hook(conf, "chan.text", on_input);
 	hook(conf, "chan.control", ce_conf_on_control);
+	/* a phone's re-INVITE (bypass.c); Yate's other call.update never come here */
+	hook_if(conf, "call.update", "operation", "request", ce_conf_on_update);
 	hook(conf, "call.drop", ce_conf_on_drop);
 	watch(conf, "call.execute", 0, watch_execute);
 	watch(conf, "chan.hangup", 0, watch_hangup);

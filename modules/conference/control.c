@@ -433,8 +433,10 @@ static void status_line(struct ce_engine *ce, GString *out, void *arg)
 	struct ce_conf *conf = arg;
 
 	(void)ce;
-	g_string_append_printf(out, "rooms=%u,legs=%u,record_failures=%u",
-	        g_hash_table_size(conf->rooms), conf->all->len, conf->record_failures);
+	g_string_append_printf(out,
+	        "rooms=%u,legs=%u,record_failures=%u,direct_legs=%" G_GUINT64_FORMAT,
+	        g_hash_table_size(conf->rooms), conf->all->len, conf->record_failures,
+	        conf->direct_legs);
 	if (conf->media && conf->media->stats)
 		conf->media->stats(conf->media_arg, out);
 }

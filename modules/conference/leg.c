@@ -48,6 +48,11 @@ void ce_leg_unref(struct ce_leg *leg)
 	g_free(leg->lang);
 	g_free(leg->runid);
 	g_free(leg->name_prompt);
+	if (leg->phone) {
+		g_free(leg->phone->addr);
+		g_free(leg->phone->sig_ip);
+		g_free(leg->phone);
+	}
 	g_free(leg);
 }
 
@@ -209,9 +214,11 @@ struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const cha
 /** The media flags that follow from the leg's parameters and controls. */
 unsigned ce_leg_media_flags(const struct ce_leg *leg)
 {
-	return (leg->muted || leg->held ? CE_LEG_MUTE : 0) |
-	       (leg->deaf || leg->held ? CE_LEG_DEAF : 0) | (leg->voice ? 0 : CE_LEG_NOVOICE) |
-	       (leg->echo ? CE_LEG_ECHO : 0) | (leg->smart ? CE_LEG_SMART : 0);
+	bool out = leg->held || (leg->phone && leg->phone->on_hold);
+
+	return (leg->muted || out ? CE_LEG_MUTE : 0) | (leg->deaf || out ? CE_LEG_DEAF : 0) |
+	       (leg->voice ? 0 : CE_LEG_NOVOICE) | (leg->echo ? CE_LEG_ECHO : 0) |
+	       (leg->smart ? CE_LEG_SMART : 0);
 }
 
 /** Ask Yate to drop channel @id with @reason (may be NULL). */
@@ -276,6 +283,8 @@ static void send_answered(struct ce_leg *leg)
 	ce_msg_new(&m, "chan.masquerade");
 	ce_msg_add(m, "id", leg->id);
 	ce_msg_add(m, "message", "call.answered");
+	if (leg->phone)
+		ce_leg_phone_sdp(leg, m);
 	ce_bus_send(
 	        leg->conf->bus, m, leg->conf->set.step_timeout_ms, answered_done, ce_leg_ref(leg));
 	ce_msg_unref(m);
@@ -403,6 +412,8 @@ int ce_leg_rehome(struct ce_leg *leg, struct ce_room_media *to, ce_leg_rehomed_h
 
 	if (leg->state != CE_LEG_JOINED || leg->rehoming || !leg->id)
 		return -EBUSY;
+	if (leg->phone)
+		return -EXDEV; /* the phone sends to our port: only a re-INVITE could move it */
 	r = g_new0(struct rehome, 1);
 	err = conf->media->leg_new(
 	        conf->media_arg, &r->media, to, ce_leg_media_flags(leg), leg, &r->port);
@@ -418,9 +429,51 @@ int ce_leg_rehome(struct ce_leg *leg, struct ce_room_media *to, ce_leg_rehomed_h
 	return 0;
 }
 
+/*
+ * A bypassed leg's media: from us straight to the phone.  What chan.rtp's
+ * answer would have said goes to the journal and the lobby as if Yate had
+ * said it: the far end is the phone.
+ */
+static void start_direct(struct ce_leg *leg)
+{
+	struct ce_conf *conf = leg->conf;
+	struct ce_leg_phone *ph = leg->phone;
+	struct ce_leg_remote rem = {
+	        .ip = ph->addr,
+	        .port = ph->port,
+	        .codec = ph->codec,
+	        .rtp_timeout_ms = conf->set.rtp_timeout_ms,
+	        .direct = true,
+	        .dtmf_pt = ph->dtmf_pt,
+	        .sig_ip = ph->sig_ip,
+	};
+	struct ce_msg *far = NULL;
+	int err = conf->media->leg_start(conf->media_arg, leg->media, &rem);
+
+	if (err) {
+		g_message("%s: cannot take the phone's RTP from %s:%u: %s", leg->id, ph->addr,
+		        ph->port, g_strerror(-err));
+		ce_leg_end(leg, "nomedia", true);
+		return;
+	}
+	conf->direct_legs++;
+	g_info("%s: the phone's RTP comes straight to port %u (%s:%u, %s)", leg->id, leg->port,
+	        ph->addr, ph->port, ce_codec_name(ph->codec));
+	leg->state = CE_LEG_RTP;
+	ce_msg_new(&far, "rtp");
+	ce_msg_add(far, "localip", ph->addr);
+	ce_msg_setf(far, "localport", "%u", ph->port);
+	ce_msg_add(far, "format", ce_codec_name(ph->codec));
+	ce_conf_journal_enter(leg, far);
+	ce_lobby_rtp(leg, far);
+	ce_msg_unref(far);
+	send_answered(leg);
+}
+
 /**
  * Yate connected the caller to @dumb_id: open our RTP endpoint and ask Yate
- * for RTP on that channel.  Only meaningful in the OFFERED state.
+ * for RTP on that channel (or, bypassed, take the phone's).  Only
+ * meaningful in the OFFERED state.
  */
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 {
@@ -446,7 +499,10 @@ void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id)
 		ce_leg_end(leg, "congestion", true);
 		return;
 	}
-	send_rtp(leg);
+	if (leg->phone)
+		start_direct(leg);
+	else
+		send_rtp(leg);
 }
 
 /**

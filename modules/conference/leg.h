@@ -50,6 +50,19 @@ enum ce_leg_state {
 	CE_LEG_GONE,
 };
 
+/*
+ * A phone whose RTP comes straight to us (media bypass, DESIGN.md §2): what
+ * its call.execute said of it (ysipchan, from the phone's SDP).
+ */
+struct ce_leg_phone {
+	char *addr;          /* rtp_addr */
+	unsigned port;       /* rtp_port */
+	enum ce_codec codec; /* the G.711 law both sides have (formats=) */
+	int dtmf_pt;         /* rtp_rfc2833: its telephone-event payload type, or -1 */
+	char *sig_ip;        /* ip_host: where its SIP comes from (a NAT's address) */
+	bool on_hold;        /* its last offer put the call on hold: out of the mix */
+};
+
 struct ce_leg {
 	gint refs;
 	struct ce_conf *conf;
@@ -84,6 +97,7 @@ struct ce_leg {
 	bool rehoming;               /* ce_leg_rehome() waits for Yate */
 	bool name_owned;             /* name_prompt is the lobby's recording: removed after it */
 	int talk_step, listen_step;  /* volume steps of 3 dB (ce_leg_set_gain), 0: unchanged */
+	struct ce_leg_phone *phone;  /* media bypass: the phone's own RTP, or NULL: Yate relays */
 	char keys[8];                /* keypad keys collected so far (keypad.c) */
 	gint64 keys_at;              /* when they are given up (module clock), 0: none wait */
 	unsigned help_next;          /* where the keypad's next help goes on */
@@ -96,6 +110,8 @@ void ce_leg_unref(struct ce_leg *leg);
 
 struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
+bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec);
+void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);
 struct ce_leg_remote;

@@ -131,6 +131,7 @@ void ce_conf_prompt_settings(struct ce_conf_settings *set, const struct ce_confi
 void ce_conf_settings_free(struct ce_conf_settings *set)
 {
 	g_clear_pointer(&set->rtp_address, g_free);
+	g_clear_pointer(&set->bypass_address, g_free);
 	ce_lobby_settings_free(&set->lobby);
 	g_clear_pointer(&set->prompts_dir, g_free);
 	g_clear_pointer(&set->prompts, ce_prompt_set_free);

@@ -170,6 +170,13 @@ void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
 	ce_msg_add(m, "rtp_ip", ce_msg_get_def(rtp, "localip", ""));
 	ce_msg_add(m, "rtp_port", ce_msg_get_def(rtp, "localport", ""));
 	ce_msg_add(m, "format", ce_msg_get_def(rtp, "format", ce_codec_name(conf->set.codec)));
+	if (leg->phone) {
+		/* bypassed: the far end is the phone, latched, its keys in its RTP */
+		ce_msg_add(m, "direct", "true");
+		ce_msg_setf(m, "dtmf_pt", "%d", leg->phone->dtmf_pt);
+		if (leg->phone->sig_ip)
+			ce_msg_add(m, "sig_ip", leg->phone->sig_ip);
+	}
 	add_room(m, room);
 	ce_msg_add(m, "counted", bool_text(leg->counted));
 	ce_msg_add(m, "utility", bool_text(leg->utility));
@@ -358,6 +365,17 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 	ce_join_params_clear(&p);
 	if (err)
 		return err;
+	if (ce_msg_get_bool(e, "direct", false)) {
+		leg->phone = g_new0(struct ce_leg_phone, 1);
+		leg->phone->addr = g_strdup(rem.ip);
+		leg->phone->port = rem.port;
+		leg->phone->codec = rem.codec;
+		leg->phone->dtmf_pt = ce_msg_get_int(e, "dtmf_pt", -1, -1, 127);
+		leg->phone->sig_ip = g_strdup(ce_msg_get(e, "sig_ip"));
+		rem.direct = true;
+		rem.dtmf_pt = leg->phone->dtmf_pt;
+		rem.sig_ip = leg->phone->sig_ip;
+	}
 	err = ce_leg_resume(leg, ce_msg_get(e, "id"), ce_msg_get(e, "runid"),
 	        ce_msg_get_int(e, "at", 0, 0, G_MAXINT64), port, &rem);
 	if (err) /* its journal entry is closed by the caller, with the monitor's records */

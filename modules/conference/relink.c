@@ -178,6 +178,11 @@ void ce_conf_rtp_timeout(struct ce_leg *leg)
 {
 	struct ce_conf *conf = leg->conf;
 
+	if (leg->phone && leg->phone->on_hold) {
+		/* a phone that holds the call may well send nothing */
+		g_info("%s: no RTP from the phone while it holds the call", leg->id);
+		return;
+	}
 	if (!conf->link_down) {
 		ce_leg_end(leg, "nomedia", true);
 		return;

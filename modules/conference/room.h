@@ -33,7 +33,10 @@ struct ce_conf_settings {
 	int maxusers;              /* default maxusers of a new room */
 	unsigned rate;             /* default room rate */
 	char *rtp_address;         /* our RTP address as Yate must reach it */
-	enum ce_codec codec;       /* format= asked of Yate in chan.rtp */
+	bool bypass;               /* take SIP phones' RTP directly when Yate offers it */
+	char *bypass_address;      /* our RTP address as phones must reach it */
+	unsigned media_threads;    /* [conference] media_threads (media-glue.c reads it too) */
+	enum ce_codec codec;       /* format= asked of Yate in chan.rtp, and preferred of phones */
 	unsigned offer_timeout_ms; /* call.execute answered -> dumb peer seen */
 	unsigned step_timeout_ms;  /* each message to Yate while joining */
 	unsigned join_timeout_ms;  /* offered -> in the room, overall */
@@ -107,6 +110,8 @@ struct ce_conf {
 	struct ce_lobby_admit admit;       /* who admits lobby callers (lobby.h) */
 	GHashTable *names;                 /* recorded names to remove, a minute on (lobby.c) */
 	struct ce_keypad *keypad;          /* the keypad module's (keypad.c), or NULL */
+	bool warned_fwd_refused;           /* calls came with rtp_forward=possible (logged once) */
+	guint64 direct_legs;               /* legs that took a phone's RTP directly (status) */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */
@@ -197,6 +202,7 @@ void ce_recorder_stop(struct ce_room *room, const char *reason);
 struct ce_dispatch;
 struct ce_engine;
 enum ce_msg_result ce_conf_on_control(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
+enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
 enum ce_msg_result ce_conf_on_drop(struct ce_dispatch *d, struct ce_msg *msg, void *arg);
 void ce_conf_console_add(struct ce_engine *ce, struct ce_conf *conf);
 void ce_conf_console_remove(struct ce_engine *ce);

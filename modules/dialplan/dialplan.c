@@ -43,7 +43,27 @@ struct dialplan {
 	bool console, status;
 	GCancellable *reload; /* a reload in progress */
 	guint64 routed, unrouted;
+	bool rtp_forward; /* [dialplan] rtp_forward: let the engine's targets take SIP RTP */
 };
+
+/*
+ * Is @target one the engine answers itself: its rooms, the lobby, the
+ * schedule's numbers?  Those take a SIP phone's RTP directly when the
+ * route allows it (docs/bypass.md).
+ */
+static bool engine_target(const char *target)
+{
+	static const char *const prefixes[] = {"conf/", "lobby/", "schedule/"};
+
+	if (!target)
+		return false;
+	if (!strcmp(target, "lobby"))
+		return true;
+	for (unsigned i = 0; i < G_N_ELEMENTS(prefixes); i++)
+		if (g_str_has_prefix(target, prefixes[i]))
+			return true;
+	return false;
+}
 
 static enum ce_msg_result on_route(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
@@ -54,6 +74,13 @@ static enum ce_msg_result on_route(struct ce_dispatch *d, struct ce_msg *msg, vo
 		return CE_MSG_CONTINUE;
 	if (ce_plan_route(dp->plan, msg)) {
 		dp->routed++;
+		/*
+		 * ysipchan forwards RTP only when the route says yes
+		 * (callRouted); a rule's own rtp_forward= is left alone.
+		 */
+		if (dp->rtp_forward && engine_target(msg->retval) &&
+		        !g_strcmp0(ce_msg_get(msg, "rtp_forward"), "possible"))
+			ce_msg_set(msg, "rtp_forward", "yes");
 		return CE_MSG_HANDLED;
 	}
 	dp->unrouted++;
@@ -203,6 +230,7 @@ static int dialplan_init(struct ce_engine *ce, void **state)
 	dp->prio = (unsigned)ce_config_get_int(
 	        cfg, "dialplan", "priority", DEFAULT_PRIORITY, 0, G_MAXINT);
 	dp->file = plan_file(cfg, &explicit);
+	dp->rtp_forward = ce_config_get_bool(cfg, "dialplan", "rtp_forward", true);
 	if (!dp->prio) {
 		g_message("dialplan disabled ([dialplan] priority=0)");
 		goto out;
@@ -271,6 +299,7 @@ static int dialplan_check(const struct ce_config *cfg, GError **err)
 static const struct ce_config_key dialplan_keys[] = {
         CE_KEY_STRING("file"),
         CE_KEY_INT("priority", 0, G_MAXINT),
+        CE_KEY_BOOL("rtp_forward"),
         CE_KEY_END,
 };
 

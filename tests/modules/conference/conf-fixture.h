@@ -36,6 +36,9 @@ struct fx_leg {
 	char ip[64];
 	unsigned port;
 	enum ce_codec codec;
+	bool direct;  /* a phone's own RTP (media bypass) */
+	int dtmf_pt;  /* ... its telephone-event payload type */
+	char sig[64]; /* ... and where its SIP came from */
 };
 
 struct fx_pending {
@@ -227,6 +230,9 @@ static inline int fm_leg_start(void *arg, struct ce_leg_media *cl, const struct 
 	g_strlcpy(l->ip, rem->ip, sizeof(l->ip));
 	l->port = rem->port;
 	l->codec = rem->codec;
+	l->direct = rem->direct;
+	l->dtmf_pt = rem->direct ? rem->dtmf_pt : -1;
+	g_strlcpy(l->sig, rem->direct && rem->sig_ip ? rem->sig_ip : "", sizeof(l->sig));
 	return 0;
 }
 
@@ -361,6 +367,9 @@ static inline bool fx_answer(struct fx *fx, struct ce_msg *m)
 		g_free(id);
 		return has; /* Yate's Driver answers for its own channels */
 	}
+	/* ysipchan takes our answer to a phone's re-INVITE (bypass.c) */
+	if (!strcmp(m->name, "call.update"))
+		return !g_strcmp0(ce_msg_get(m, "operation"), "notify");
 	return !strcmp(m->name, "call.drop");
 }
 

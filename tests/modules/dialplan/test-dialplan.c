@@ -55,13 +55,15 @@ static void write_plan(struct fixture *f, const char *text)
 	g_assert_true(g_file_set_contents(f->file, text, -1, NULL));
 }
 
-/* An engine with only the dialplan module; @prio NULL: the default. */
-static int start(struct fixture *f, const char *file, const char *prio)
+/* An engine with only the dialplan module; @prio NULL: the default; @fwd: its rtp_forward. */
+static int start_fwd(struct fixture *f, const char *file, const char *prio, const char *fwd)
 {
 	const char *const only[] = {"dialplan", NULL};
 	struct ce_config *cfg;
 
 	ce_config_new_empty(&cfg);
+	if (fwd)
+		ce_config_set(cfg, "dialplan", "rtp_forward", fwd);
 	if (file)
 		ce_config_set(cfg, "dialplan", "file", file);
 	if (prio)
@@ -69,6 +71,11 @@ static int start(struct fixture *f, const char *file, const char *prio)
 	g_assert_cmpint(ce_engine_new(&f->ce, cfg), ==, 0);
 	ce_bus_set_uplink(ce_engine_bus(f->ce), &fake_ops, f->relays);
 	return ce_engine_start(f->ce, only);
+}
+
+static int start(struct fixture *f, const char *file, const char *prio)
+{
+	return start_fwd(f, file, prio, NULL);
 }
 
 static void setup(struct fixture *f, gconstpointer data)
@@ -140,6 +147,47 @@ static void test_route_transcript(struct fixture *f, gconstpointer data)
 	check_answer(f, "%%>message:id.3:1795327102:call.route::called=9lost:caller=sip/a",
 	        "%%<message:id.3:true:call.route:-:called=9lost:caller=sip/a:error=noroute:"
 	        "reason=lost");
+}
+
+/*
+ * A SIP call whose SDP allows forwarding comes with rtp_forward=possible;
+ * ysipchan forwards only if the route says yes (callRouted), which the
+ * dialplan does for the engine's own targets unless the rule said otherwise.
+ */
+#define FWD_ROUTE(called)                                                                          \
+	"%%>message:id.1:1795327100:call.route::called=" called ":rtp_forward=possible"
+
+static void test_rtp_forward(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	write_plan(f, "[default]\n^800$=conf/room1\n^801$=sip/sip:801@192.0.2.1\n"
+	              "^802$=conf/r2;rtp_forward=no\n^803$=lobby\n^804$=schedule/k\n"
+	              "^805$=lobby/4\n");
+	g_assert_cmpint(start(f, f->file, NULL), ==, 0);
+	check_answer(f, FWD_ROUTE("800"),
+	        "%%<message:id.1:true:call.route:conf/room1:called=800:rtp_forward=yes");
+	check_answer(f, FWD_ROUTE("801"),
+	        "%%<message:id.1:true:call.route:sip/sip%z801@192.0.2.1:called=801:"
+	        "rtp_forward=possible");
+	check_answer(f, FWD_ROUTE("802"),
+	        "%%<message:id.1:true:call.route:conf/r2:called=802:rtp_forward=no");
+	check_answer(f, FWD_ROUTE("803"),
+	        "%%<message:id.1:true:call.route:lobby:called=803:rtp_forward=yes");
+	check_answer(f, FWD_ROUTE("804"),
+	        "%%<message:id.1:true:call.route:schedule/k:called=804:rtp_forward=yes");
+	check_answer(f, FWD_ROUTE("805"),
+	        "%%<message:id.1:true:call.route:lobby/4:called=805:rtp_forward=yes");
+	/* no SDP, no forwarding offered: nothing added */
+	check_answer(f, "%%>message:id.1:1795327100:call.route::called=800",
+	        "%%<message:id.1:true:call.route:conf/room1:called=800");
+}
+
+static void test_rtp_forward_off(struct fixture *f, gconstpointer data)
+{
+	(void)data;
+	g_assert_cmpint(start_fwd(f, f->file, NULL, "false"), ==, 0);
+	check_answer(f, FWD_ROUTE("800"),
+	        "%%<message:id.1:true:call.route:conf/room1:called=800:rtp_forward=possible");
 }
 
 static bool reloading(struct fixture *f)
@@ -287,6 +335,8 @@ int main(int argc, char **argv)
 #define ADD(path, fn) g_test_add(path, struct fixture, NULL, setup, fn, teardown)
 	ADD("/dialplan/route-transcript", test_route_transcript);
 	ADD("/dialplan/reload", test_reload);
+	ADD("/dialplan/rtp-forward", test_rtp_forward);
+	ADD("/dialplan/rtp-forward-off", test_rtp_forward_off);
 	ADD("/dialplan/start-errors", test_start_errors);
 	ADD("/dialplan/missing-file", test_missing_file);
 	ADD("/dialplan/idle-and-disabled", test_idle_and_disabled);

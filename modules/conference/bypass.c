@@ -1,0 +1,215 @@
+/* bypass.c - media bypass: a SIP phone's RTP straight to the engine, Yate only signalling
+ *
+ * DESIGN.md §2 and transcript 4 (real Yate 6.4.1).  A SIP call whose
+ * route says rtp_forward=yes reaches call.execute with the phone's RTP end
+ * (rtp_addr, rtp_port, formats, rtp_rfc2833).  Answering it with
+ * rtp_forward=accepted (besides callto=dumb/) tells ysipchan to leave the
+ * RTP to us; the call.answered we masquerade on dumb/N then carries our end,
+ * which ysipchan puts in its 200 OK (createPasstroughSDP).  No chan.rtp:
+ * Yate relays nothing for such a call.
+ *
+ * Later offers of the phone (a re-INVITE: hold, resume, a new port) come
+ * as call.update operation=request on its sip/N with peerid=dumb/N; we take
+ * it, and answer with call.update operation=notify carrying our end again,
+ * which ysipchan sends as the 200 OK of the re-INVITE (msgUpdate).
+ */
+#define G_LOG_DOMAIN "conference"
+#include <string.h>
+
+#include "bus.h"
+#include "leg.h"
+#include "media-glue.h"
+#include "message.h"
+#include "room.h"
+
+/*
+ * The first of the phone's @formats (a comma list, ysdp's names) that the
+ * legs can speak, the configured law first; false if it has neither law.
+ */
+static bool phone_codec(const struct ce_conf *conf, const char *formats, enum ce_codec *codec)
+{
+	gchar **f = g_strsplit(formats ? formats : "", ",", 0);
+	bool mulaw = g_strv_contains((const gchar *const *)f, "mulaw");
+	bool alaw = g_strv_contains((const gchar *const *)f, "alaw");
+
+	g_strfreev(f);
+	if (conf->set.codec == CE_CODEC_PCMA ? alaw : mulaw)
+		*codec = conf->set.codec;
+	else if (mulaw || alaw)
+		*codec = mulaw ? CE_CODEC_PCMU : CE_CODEC_PCMA;
+	else
+		return false;
+	return true;
+}
+
+/**
+ * Take the phone's RTP straight to us (media bypass, DESIGN.md §2) if
+ * @exec, the call.execute that offers @leg, lets us: bypass on (config
+ * and the call's bypass=), the route said rtp_forward=yes, the phone
+ * offered plain RTP with G.711 on an address and port, and the leg cannot
+ * be moved to another media thread later (a lobby caller with several: a
+ * phone cannot be re-pointed the way Yate's RTP can).  True: the answer
+ * must say rtp_forward=accepted, and the leg keeps what it needs.
+ */
+bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
+{
+	struct ce_conf *conf = leg->conf;
+	const char *fwd = ce_msg_get(exec, "rtp_forward");
+	const char *addr = ce_msg_get(exec, "rtp_addr");
+	unsigned port = ce_msg_get_int(exec, "rtp_port", 0, 0, 65535);
+	int dtmf = ce_msg_get_int(exec, "rtp_rfc2833", -1, -1, 127);
+	struct ce_leg_phone *ph;
+	enum ce_codec codec;
+
+	if (!fwd || !conf->set.bypass || !ce_msg_get_bool(exec, "bypass", true))
+		return false;
+	if (!strcmp(fwd, "possible")) {
+		/* ysipchan turned forwarding off because the route did not say yes */
+		if (!conf->warned_fwd_refused)
+			g_warning(
+			        "calls come routed without rtp_forward=yes (%s): Yate relays their "
+			        "audio; add ;rtp_forward=yes to the routes (docs/bypass.md). "
+			        "Said once.",
+			        ce_msg_get_def(exec, "id", "?"));
+		conf->warned_fwd_refused = true;
+		return false;
+	}
+	if (!ce_msg_get_bool(exec, "rtp_forward", false) || !addr || !*addr || !port ||
+	        !ce_msg_get_bool(exec, "media", true) ||
+	        strcmp(ce_msg_get_def(exec, "transport", "RTP/AVP"), "RTP/AVP") ||
+	        !phone_codec(conf, ce_msg_get(exec, "formats"), &codec))
+		return false;
+	if (leg->lobby && conf->set.media_threads > 1)
+		return false;
+	ph = g_new0(struct ce_leg_phone, 1);
+	ph->addr = g_strdup(addr);
+	ph->port = port;
+	ph->codec = codec;
+	ph->dtmf_pt = dtmf >= 96 ? dtmf : -1;
+	ph->sig_ip = g_strdup(ce_msg_get(exec, "ip_host"));
+	leg->phone = ph;
+	return true;
+}
+
+/** Our end of a bypassed leg's RTP, as ysipchan builds an SDP from it (updateRtpSDP). */
+void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m)
+{
+	const struct ce_leg_phone *ph = leg->phone;
+
+	ce_msg_set(m, "rtp_forward", "yes");
+	ce_msg_set(m, "rtp_addr", leg->conf->set.bypass_address);
+	ce_msg_setf(m, "rtp_port", "%u", leg->port);
+	ce_msg_set(m, "media", "yes");
+	ce_msg_set(m, "formats", ce_codec_name(ph->codec));
+	ce_msg_set(m, "transport", "RTP/AVP");
+	if (ph->dtmf_pt >= 0)
+		ce_msg_setf(m, "rtp_rfc2833", "%d", ph->dtmf_pt);
+	/*
+	 * No direction attribute (osdp_recvonly) for a hold: ysipchan keeps
+	 * the media's attributes for the rest of the call and echoes the
+	 * phone's first ones (a=sendrecv), so a recvonly given once would stay
+	 * in every later answer, the resume's too, with a=sendrecv before it.
+	 */
+}
+
+/* How often, and how long apart, a re-INVITE's answer is offered before ysipchan holds it. */
+#define NOTIFY_TRIES    20
+#define NOTIFY_RETRY_MS 50
+
+struct notify {
+	struct ce_leg *leg;
+	char *chan; /* the phone's sip/N */
+	unsigned tries;
+};
+
+static void send_notify(struct notify *n);
+
+static gboolean notify_again(gpointer data)
+{
+	send_notify(data);
+	return G_SOURCE_REMOVE;
+}
+
+static void notify_done(struct ce_msg *msg, bool handled, void *arg)
+{
+	struct notify *n = arg;
+
+	/*
+	 * ysipchan keeps the re-INVITE only once our answer to its call.update
+	 * has reached it, which may be after this message: until then it says
+	 * error=nocall.  The leg gone, the phone's re-INVITE fails by itself.
+	 */
+	if (!handled && n->leg->state != CE_LEG_GONE && ++n->tries < NOTIFY_TRIES) {
+		g_timeout_add(NOTIFY_RETRY_MS, notify_again, n);
+		return;
+	}
+	if (!handled)
+		g_message("%s: Yate took no answer to the phone's re-INVITE (%s)",
+		        n->leg->id ? n->leg->id : "?", ce_msg_get_def(msg, "error", "no answer"));
+	ce_leg_unref(n->leg);
+	g_free(n->chan);
+	g_free(n);
+}
+
+static void send_notify(struct notify *n)
+{
+	struct ce_conf *conf = n->leg->conf;
+	struct ce_msg *m = NULL;
+
+	ce_msg_new(&m, "call.update");
+	ce_msg_add(m, "id", n->leg->id);
+	ce_msg_add(m, "targetid", n->chan);
+	ce_msg_add(m, "operation", "notify");
+	ce_leg_phone_sdp(n->leg, m);
+	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, notify_done, n);
+	ce_msg_unref(m);
+}
+
+/*
+ * call.update of a bypassed phone's channel: its re-INVITE (reInviteForward).
+ * Hold (a=sendonly or inactive, or the address 0.0.0.0) takes the leg out
+ * of the mix both ways until the phone resumes, and its silence meanwhile
+ * is no RTP timeout; a new port on the same address is followed as soon as
+ * the phone sends from it (latching, by its SSRC).  A new offer without
+ * our G.711 law is refused (488): the leg's codec is fixed for its life.
+ */
+enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
+	const char *chan = ce_msg_get(msg, "id");
+	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
+	struct ce_leg_phone *ph;
+	enum ce_codec codec;
+	struct notify *n;
+	bool hold;
+
+	(void)d;
+	if (!leg || !leg->phone || !chan || leg->state == CE_LEG_GONE ||
+	        g_strcmp0(ce_msg_get(msg, "operation"), "request") ||
+	        !ce_msg_get_bool(msg, "rtp_forward", false))
+		return CE_MSG_CONTINUE;
+	ph = leg->phone;
+	if (!phone_codec(conf, ce_msg_get(msg, "formats"), &codec) || codec != ph->codec) {
+		g_message("%s: the phone's new offer (%s) has no %s: refused", leg->id,
+		        ce_msg_get_def(msg, "formats", ""), ce_codec_name(ph->codec));
+		/* on to Yate's dumb driver, which refuses updates: ysipchan answers 488 */
+		ce_msg_set(msg, "error", "nomedia");
+		ce_msg_set(msg, "reason", "Not Acceptable Here");
+		return CE_MSG_CONTINUE;
+	}
+	hold = ce_msg_get(msg, "sdp_inactive") || ce_msg_get(msg, "sdp_sendonly") ||
+	       !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+	if (hold != ph->on_hold) {
+		g_info("%s: the phone %s", leg->id, hold ? "holds the call" : "resumes the call");
+		ph->on_hold = hold;
+		if (leg->media)
+			conf->media->leg_set_flags(
+			        conf->media_arg, leg->media, ce_leg_media_flags(leg));
+	}
+	n = g_new0(struct notify, 1);
+	n->leg = ce_leg_ref(leg);
+	n->chan = g_strdup(chan);
+	send_notify(n);
+	return CE_MSG_HANDLED;
+}

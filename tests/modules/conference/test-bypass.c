@@ -1,0 +1,281 @@
+/* test-bypass.c - media bypass on the signalling side: a SIP phone's RTP straight to the engine */
+#include "conf-fixture.h"
+#include "modules/conference/keypad.h"
+
+/*
+ * Transcript 4 (real Yate 6.4.1): the route said rtp_forward=yes, so the
+ * SIP call's call.execute carries it with the phone's RTP end and formats.
+ */
+#define EXEC4                                                                                      \
+	"id=sip/1:module=sip:status=incoming:address=127.0.0.1%z18003:billid=1796529612-1:"        \
+	"answered=false:direction=incoming:caller=:called=800:ip_host=127.0.0.1:ip_port=18003:"    \
+	"rtp_addr=127.0.0.1:media=yes:formats=mulaw,alaw,slin:transport=RTP/AVP:"                  \
+	"rtp_rfc2833=101:rtp_port=45066"
+
+/* call.execute @params for conf/bp1, then Yate's dumb/1; returns the answer's changes. */
+static char *offer(struct fx *fx, const char *params)
+{
+	char *full = g_strdup_printf("%s:callto=conf/bp1", params);
+	char *ans = fx_dispatch(fx, "call.execute", full, NULL);
+	char *seen = g_strdup_printf("%s:%s:peerid=dumb/1:targetid=dumb/1", full, ans);
+
+	fx_watch(fx, "call.execute", seen, true);
+	g_free(seen);
+	g_free(full);
+	return ans;
+}
+
+static struct fx_leg *media_of(struct fx *fx)
+{
+	struct ce_leg *leg = ce_leg_find(fx->conf, "dumb/1");
+
+	g_assert_nonnull(leg);
+	return (struct fx_leg *)leg->media;
+}
+
+static void test_transcript4(void)
+{
+	struct fx *fx = fx_new(NULL);
+	char *ans = offer(fx, EXEC4 ":rtp_forward=yes");
+	struct fx_leg *l = media_of(fx);
+	struct ce_leg *leg = ce_leg_find(fx->conf, "dumb/1");
+
+	/* accepted: ysipchan leaves the RTP to us, and no chan.rtp is asked of Yate */
+	g_assert_cmpstr(ans, ==,
+	        "rtp_forward=accepted:callto=dumb/:ce_room=bp1:room=conf/bp1:newroom=true:users=1");
+	g_assert_true(l->started && l->direct);
+	g_assert_cmpstr(l->ip, ==, "127.0.0.1");
+	g_assert_cmpuint(l->port, ==, 45066);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_PCMU);
+	g_assert_cmpint(l->dtmf_pt, ==, 101);
+	g_assert_cmpstr(l->sig, ==, "127.0.0.1");
+	/* the SDP answer is made from the masqueraded call.answered: our end */
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=mulaw:transport=RTP/AVP:"
+	        "rtp_rfc2833=101\n");
+	fx_flush(fx);
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	g_assert_cmpuint(fx->conf->direct_legs, ==, 1);
+	/* a phone cannot be re-pointed at another media thread the way Yate's RTP can */
+	g_assert_cmpint(ce_leg_rehome(leg, leg->room->media, NULL, NULL), ==, -EXDEV);
+	g_free(ans);
+	fx_free(fx);
+}
+
+/* Whatever does not allow it: Yate's relay as before (chan.rtp), nothing accepted. */
+static void relays(const char *conf, const char *params, enum ce_codec codec)
+{
+	struct fx *fx = fx_new(conf);
+	char *ans = offer(fx, params);
+	struct fx_leg *l;
+
+	g_assert_null(strstr(ans, "rtp_forward"));
+	fx_expect_sent(fx, "",
+	        codec == CE_CODEC_PCMU
+	                ? "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
+	                  "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:"
+	                  "complete_minimal=true\n"
+	                : "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
+	                  "remoteip=127.0.0.1:remoteport=40000:format=alaw:rtcp=false:"
+	                  "complete_minimal=true\n");
+	fx_flush(fx);
+	l = media_of(fx);
+	g_assert_false(l->direct);
+	g_assert_cmpstr(l->ip, ==, "127.0.0.1");
+	g_assert_cmpuint(l->port, ==, 23614); /* Yate's yrtp */
+	g_assert_cmpuint(fx->conf->direct_legs, ==, 0);
+	g_free(ans);
+	fx_free(fx);
+}
+
+static void test_fallback(void)
+{
+	/* no forwarding offered (not SIP, or no SDP) */
+	relays(NULL, EXEC4, CE_CODEC_PCMU);
+	/* switched off: globally, and by the call */
+	relays("[conference]\nbypass=false\n", EXEC4 ":rtp_forward=yes", CE_CODEC_PCMU);
+	relays(NULL, EXEC4 ":rtp_forward=yes:bypass=false", CE_CODEC_PCMU);
+	/* no G.711 on the phone, or SRTP, or no RTP end */
+	relays(NULL, "id=sip/1:rtp_addr=127.0.0.1:rtp_port=4000:formats=gsm,slin:rtp_forward=yes",
+	        CE_CODEC_PCMU);
+	relays(NULL,
+	        "id=sip/1:rtp_addr=127.0.0.1:rtp_port=4000:formats=mulaw:transport=RTP/SAVP:"
+	        "rtp_forward=yes",
+	        CE_CODEC_PCMU);
+	relays(NULL, "id=sip/1:rtp_addr=127.0.0.1:formats=mulaw:rtp_forward=yes", CE_CODEC_PCMU);
+	relays("[conference]\nformat=alaw\n", EXEC4 ":rtp_forward=no", CE_CODEC_PCMA);
+}
+
+/* The route left rtp_forward=possible: ysipchan relays, and the operator is told once. */
+static void test_refused_warns_once(void)
+{
+	GString *warned = fx_collect_warnings();
+	struct fx *fx = fx_new(NULL);
+
+	g_free(offer(fx, EXEC4 ":rtp_forward=possible"));
+	fx_flush(fx);
+	g_assert_nonnull(strstr(warned->str, "without rtp_forward=yes"));
+	g_string_truncate(warned, 0);
+	g_assert_false(media_of(fx)->direct);
+	fx_free(fx);
+	fx = fx_new(NULL);
+	fx->conf->warned_fwd_refused = true; /* as after the first call */
+	g_free(offer(fx, EXEC4 ":rtp_forward=possible"));
+	g_assert_cmpstr(warned->str, ==, "");
+	fx_free(fx);
+	ce_log_set_sink(NULL, NULL);
+	g_string_free(warned, TRUE);
+}
+
+/* The phone offers A-law first and the room's configured law is mu-law: mu-law. */
+static void test_codec_choice(void)
+{
+	struct fx *fx = fx_new(NULL);
+
+	g_free(offer(fx,
+	        "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=alaw,mulaw:rtp_forward=yes:"
+	        "ip_host=203.0.113.9"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMU);
+	g_assert_cmpint(media_of(fx)->dtmf_pt, ==, -1); /* none offered */
+	g_assert_cmpstr(media_of(fx)->sig, ==, "203.0.113.9");
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=mulaw:transport=RTP/AVP\n");
+	fx_free(fx);
+	/* only A-law: A-law; and the address phones reach us at */
+	fx = fx_new("[conference]\nbypass_address=192.0.2.10\n");
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=alaw:rtp_forward=yes"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMA);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=192.0.2.10:rtp_port=40000:media=yes:formats=alaw:transport=RTP/AVP\n");
+	fx_free(fx);
+}
+
+/* Keys in the phone's RTP reach the room as Yate's chan.dtmf would, and the keypad. */
+static void test_rtp_dtmf(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_room_event ev = {.kind = CE_EVENT_DTMF, .text = "1"};
+	struct ce_keypad *kp = NULL;
+	struct ce_leg *leg;
+
+	g_assert_cmpint(ce_keypad_new(&kp, fx->conf, fx->cfg), ==, 0);
+	fx->conf->keypad = kp;
+	g_free(offer(fx, EXEC4 ":rtp_forward=yes:notify=mon/bp1"));
+	fx_flush(fx);
+	leg = ce_leg_find(fx->conf, "dumb/1");
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	g_assert_false(leg->muted);
+	fx_clear(fx);
+	ev.room_data = leg->room;
+	ev.leg_data = leg;
+	ce_conf_media_event(&ev, fx->conf);
+	fx_expect_sent(fx, "chan.notify",
+	        "chan.notify:id=dumb/1:targetid=mon/bp1:text=1:detected=rfc2833:counted=true:"
+	        "utility=false:room=bp1:peerid=sip/1:event=dtmf:users=1:full=false:"
+	        "lastpeerid=sip/1\n"
+	        "chan.notify:id=dumb/1:targetid=mon/bp1:peerid=sip/1:counted=true:utility=false:"
+	        "room=bp1:event=mute:maxusers=10:users=1\n");
+	g_assert_true(leg->muted); /* the keypad's 1 */
+	fx->conf->keypad = NULL;
+	ce_keypad_free(kp);
+	fx_free(fx);
+}
+
+/* What ysipchan dispatches for the phone's re-INVITE (reInviteForward), with @extra. */
+#define REINVITE                                                                                   \
+	"id=sip/1:module=sip:peerid=dumb/1:operation=request:rtp_forward=yes:rtp_addr=127.0.0.1:"  \
+	"media=yes:transport=RTP/AVP:rtp_rfc2833=101:rtp_port=45070"
+
+#define NOTIFY                                                                                     \
+	"call.update:id=dumb/1:targetid=sip/"                                                      \
+	"1:operation=notify:rtp_forward=yes:rtp_addr=127.0.0.1:"                                   \
+	"rtp_port=40000:media=yes:formats=mulaw:transport=RTP/AVP:rtp_rfc2833=101"
+
+static void test_reinvite_hold(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_room_event ev = {.kind = CE_EVENT_RTP_TIMEOUT};
+	bool handled = false;
+	struct ce_leg *leg;
+	struct fx_leg *l;
+
+	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
+	fx_flush(fx);
+	leg = ce_leg_find(fx->conf, "dumb/1");
+	l = (struct fx_leg *)leg->media;
+	g_assert_cmpint(l->flags & (CE_LEG_MUTE | CE_LEG_DEAF), ==, 0);
+	fx_clear(fx);
+	/* hold: a=sendonly; the leg leaves the mix both ways */
+	g_free(fx_dispatch(
+	        fx, "call.update", REINVITE ":formats=mulaw,alaw:sdp_sendonly=", &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->flags & (CE_LEG_MUTE | CE_LEG_DEAF), ==, CE_LEG_MUTE | CE_LEG_DEAF);
+	g_assert_false(leg->muted); /* not the participant's mute: nobody is told */
+	fx_expect_sent(fx, "call.update", NOTIFY "\n");
+	/* its silence on hold is no reason to drop it */
+	ev.room_data = leg->room;
+	ev.leg_data = leg;
+	ce_conf_media_event(&ev, fx->conf);
+	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
+	/* resume */
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=mulaw", &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->flags & (CE_LEG_MUTE | CE_LEG_DEAF), ==, 0);
+	fx_expect_sent(fx, "call.update", NOTIFY "\n");
+	/* hold by the address 0.0.0.0 (RFC 2543), and a=inactive */
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.update",
+	        "id=sip/1:peerid=dumb/1:operation=request:rtp_forward=yes:rtp_addr=0.0.0.0:"
+	        "formats=mulaw:rtp_port=45070:sdp_inactive=",
+	        &handled));
+	g_assert_true(handled);
+	fx_expect_sent(fx, "call.update", NOTIFY "\n");
+	g_assert_cmpint(l->flags & CE_LEG_MUTE, ==, CE_LEG_MUTE);
+	/* now the RTP timeout counts again */
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=mulaw", &handled));
+	ce_conf_media_event(&ev, fx->conf);
+	g_assert_null(ce_leg_find(fx->conf, "dumb/1"));
+	fx_free(fx);
+}
+
+/* A new offer without the leg's law is refused (488), and nothing changes. */
+static void test_reinvite_codec(void)
+{
+	struct fx *fx = fx_new(NULL);
+	bool handled = true;
+	char *ans;
+
+	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
+	fx_flush(fx);
+	fx_clear(fx);
+	ans = fx_dispatch(fx, "call.update", REINVITE ":formats=alaw", &handled);
+	g_assert_false(handled);
+	g_assert_cmpstr(ans, ==, "error=nomedia:reason=Not Acceptable Here");
+	g_assert_cmpuint(fx->sent->len, ==, 0);
+	g_free(ans);
+	/* not a bypassed leg's, or not a request: none of ours */
+	ans = fx_dispatch(fx, "call.update",
+	        "id=sip/9:peerid=dumb/9:operation=request:rtp_forward=yes:formats=mulaw", &handled);
+	g_assert_false(handled);
+	g_assert_cmpstr(ans, ==, "");
+	g_free(ans);
+	fx_free(fx);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/conference/bypass/transcript4", test_transcript4);
+	g_test_add_func("/conference/bypass/fallback", test_fallback);
+	g_test_add_func("/conference/bypass/refused-warns-once", test_refused_warns_once);
+	g_test_add_func("/conference/bypass/codec-choice", test_codec_choice);
+	g_test_add_func("/conference/bypass/rtp-dtmf", test_rtp_dtmf);
+	g_test_add_func("/conference/bypass/reinvite-hold", test_reinvite_hold);
+	g_test_add_func("/conference/bypass/reinvite-codec", test_reinvite_codec);
+	return g_test_run();
+}
