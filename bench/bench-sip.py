@@ -63,7 +63,7 @@ import yatelib  # noqa: E402  (a real Yate with conf-engine attached as Yate att
 
 _spec = importlib.util.spec_from_file_location('bench_e2e', os.path.join(HERE, 'bench-e2e.py'))
 e2e = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(e2e)  # proc_cpu, pct, udp_errors
+_spec.loader.exec_module(e2e)  # proc_cpu, pct, udp_errors: the same figures as bench-e2e
 
 SCENARIO = os.path.join(HERE, 'bench-sip-uac.xml')
 ENGINE_CONF = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
@@ -211,8 +211,9 @@ def phones_main(conn, socks, log, talk, quiet):
                 payload = SILENCE
             else:
                 continue
-            hdr = RTP.pack(0x80, 0, seq[k], (seq[k] * FRAME) & 0xffffffff, 0x5eed0000 + k)
-            seq[k] = (seq[k] + 1) & 0xffff
+            hdr = RTP.pack(0x80, 0, seq[k] & 0xffff, (seq[k] * FRAME) & 0xffffffff,
+                           0x5eed0000 + k)
+            seq[k] += 1
             try:
                 socks[k].send(hdr + payload)
                 sent += 1
@@ -305,13 +306,19 @@ def start_sipp(a, yt, n, base, log):
 
 
 def cpu(yt, epid, sipp, phones):
+    """(time, CPU seconds of Yate, the engine, SIPp, the phones, the kernel's UDP drops)."""
     return (time.monotonic(), e2e.proc_cpu(yt.proc.pid), e2e.proc_cpu(epid) if epid else 0,
-            e2e.proc_cpu(sipp.pid), e2e.proc_cpu(phones.proc.pid))
+            e2e.proc_cpu(sipp.pid), e2e.proc_cpu(phones.proc.pid), e2e.udp_errors())
 
 
 def measure(a, yt, r, sipp, phones, engine):
     n = r['n']
-    epid = yt.engine_pids()[0] if engine else None
+    epid = None
+    if engine:
+        pids = yt.engine_pids()
+        if not pids:
+            raise RuntimeError('conf-engine is not running under Yate:\n' + yt.log_tail())
+        epid = pids[0]
     t_start = time.monotonic()
     snap = None
     while time.monotonic() < t_start + up_seconds(a, n) and sipp.poll() is None:
@@ -342,6 +349,7 @@ def measure(a, yt, r, sipp, phones, engine):
     r['ppc'] = n / (r['yate'] + r['engine']) if r['yate'] + r['engine'] > 0 else float('inf')
     r['engine_delta'] = {k: v - ec0.get(k, 0) for k, v in ec1.items()}
     r['load'] = open('/proc/loadavg').read().split()[0]
+    r['udp_drops'] = [b - x for x, b in zip(c0[5], c1[5])]
     if s0 and s1:
         rx = [b - x for x, b in zip(s0[0], s1[0])]
         expected = int(wall / 0.020)
@@ -380,9 +388,10 @@ def print_run(r):
     print(line)
     if 'rx_per_s' in r:
         print('   phones received %.2f frames/s each (50 = one per 20 ms); %d of %d got fewer than '
-              '%d frames in the window, %d got none; sequence gaps %d; phone ticks late %d' %
+              '%d frames in the window, %d got none; sequence gaps %d; phone ticks late %d; '
+              'the kernel\'s UDP drops (the whole host) receive %d, send %d' %
               (r['rx_per_s'], r['short'], r['n'], r['expected'] - 1, r['silent'], r['gaps'],
-               r['late_ticks']))
+               r['late_ticks'], r['udp_drops'][0], r['udp_drops'][1]))
     if ed:
         print('   engine in the window: %.1f s of audio made up (%.3f%% of participants x '
               'seconds), %d packets late, %d jitter-buffer waits, %d overruns, %d from unknown '
