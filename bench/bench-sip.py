@@ -15,7 +15,7 @@ in turn, interleaved (a, b, c, a, b, c, ... for --rounds):
 Each call's media is a phone of this script (one process, one UDP socket per call on the
 port the call's SDP offered, symmetric RTP): a third of the callers talk (looped speech,
 tests/data/sim/speech.wav), the others send G.711 silence (--quiet silence) or nothing
-(--quiet none).  SIPp 3.6.1's own RTP cannot be used: rtp_stream sends all calls from one
+(--quiet none; the engine's rtp_timeout is then off).  SIPp 3.6.1's own RTP cannot be used: rtp_stream sends all calls from one
 socket (one address, so a bypassing engine cannot tell the calls apart) and play_pcap_audio
 sends from a raw socket per call, each of which gets a copy of every UDP packet on the host
 (the receivers would pay for it).
@@ -255,8 +255,10 @@ def run(a, mode, n, rnd, prefix, talk):
     route = r'^77\(.*\)$=conf/bench\1;lonely=true' + (';rtp_forward=yes' if mode == 'c' else '')
     engine = mode != 'a'
     r = {'mode': mode, 'n': n, 'round': rnd, 'notes': []}
+    # phones that send nothing would be dropped as `nomedia` after the engine's rtp_timeout
+    conf = ENGINE_CONF + ('rtp_timeout=0\n' if a.quiet == 'none' else '')
     with yatelib.Yate(prefix, 'bench-sip-%s-%d-%d' % (mode, n, rnd), engine='--config {conf}',
-                      start_engine=engine, engine_conf=ENGINE_CONF, routes=[route]) as yt:
+                      start_engine=engine, engine_conf=conf, routes=[route]) as yt:
         if engine and not yt.wait_engine():
             raise RuntimeError('conf-engine did not attach to Yate:\n' + yt.log_tail())
         base, socks = bind_phones(n)
