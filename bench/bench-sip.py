@@ -30,9 +30,13 @@ Once all N calls are answered and --settle seconds passed, a window of --seconds
   engine   conf-engine's status counters over the window (audio its concealment made up,
            late packets, overruns, packets from unknown addresses)
   calls    SIPp's successful and failed calls; a run with a failed call says so loudly
+  latency  in one room in --probe-every (10), the first caller plays 200 ms tone bursts
+           (bench-e2e's probe) and the others listen: burst sent (after send() returns)
+           -> the kernel's receive time of the first mixed frame carrying it, at each
+           listener: p50 / p99 / max
 Then the table per N: each mode's participants per core (median, min, max over rounds) and
-the ratios (c)/(a) and (b)/(a) of the runs of each round.  Latency is not measured here
-(bench-e2e.py measures the engine's added latency).  Nothing is asserted.
+the ratios (c)/(a) and (b)/(a) of the runs of each round, and the latency per N and mode.
+Nothing is asserted.
 
     bench/bench-sip.py [--n 100,250,500,1000] [--rounds 3] [--seconds 20] [--room 10]
                        [--rate 50] [--modes abc] [--quiet silence|none]
@@ -69,18 +73,30 @@ SCENARIO = os.path.join(HERE, 'bench-sip-uac.xml')
 ENGINE_CONF = '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
 FRAME = 160            # G.711 bytes in 20 ms
 SILENCE = b'\xff' * FRAME
+SO_TIMESTAMPNS = 35   # Linux: the kernel's receive time of a datagram (Python has no name for it)
 RTP = struct.Struct('!BBHII')  # version 2, PT 0 (PCMU), sequence, timestamp, SSRC
 PORT_STEP = 4          # SIPp's [auto_media_port] moves 4 ports a call (the SDP adds 4)
 MODES = {'a': "Yate's conference", 'b': 'conf-engine relayed', 'c': 'conf-engine bypassed'}
 
 
-def speech_ulaw(d):
-    """tests/data/sim/speech.wav as raw G.711 mu-law bytes (sox)."""
-    out = os.path.join(d, 'speech.ul')
-    subprocess.run(['sox', '-q', os.path.join(os.environ['CE_SRCDIR'], 'tests/data/sim/speech.wav'),
-                    '-t', 'ul', '-r', '8000', '-c', '1', out], check=True)
-    with open(out, 'rb') as f:
-        return f.read()
+def phone_audio():
+    """(speech, burst) as raw G.711 mu-law bytes (sox): tests/data/sim/speech.wav, and
+    200 ms of 1 kHz at half scale then 200 ms of silence (bench-e2e's probe burst)."""
+    d = tempfile.mkdtemp(prefix='bench-sip.')
+    try:
+        speech = os.path.join(os.environ['CE_SRCDIR'], 'tests/data/sim/speech.wav')
+        subprocess.run(['sox', '-q', speech, '-t', 'ul', '-r', '8000', '-c', '1',
+                        os.path.join(d, 'speech.ul')], check=True)
+        subprocess.run(['sox', '-q', '-n', '-t', 'ul', '-r', '8000', '-c', '1',
+                        os.path.join(d, 'burst.ul'), 'synth', '0.2', 'sine', '1000', 'vol',
+                        '0.5', 'pad', '0', '0.2'], check=True)
+        out = []
+        for name in ('speech.ul', 'burst.ul'):
+            with open(os.path.join(d, name), 'rb') as f:
+                out.append(f.read())
+        return tuple(out)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def bind_phones(n):
@@ -109,17 +125,18 @@ def bind_phones(n):
 class Phones:
     """The calls' RTP ends: a process that sends each answered call's frames every 20 ms from
     its socket to the address of the answer's SDP (read from SIPp's log) and counts what each
-    call receives."""
+    call receives.  In a probe room (one room in --probe-every) the first caller plays tone
+    bursts and the others listen for their onsets (the added latency)."""
 
-    def __init__(self, socks, log, talk, quiet):
+    def __init__(self, a, socks, log, audio):
         self.conn, child = multiprocessing.Pipe()
         self.proc = multiprocessing.Process(target=phones_main,
-                                            args=(child, socks, log, talk, quiet), daemon=True)
+                                            args=(child, a, socks, log, audio), daemon=True)
         self.proc.start()
         child.close()
 
     def snapshot(self):
-        """(rx per call, sequence gaps per call, answered calls, late ticks, packets sent)."""
+        """{rx, gaps: per call; up: answered calls; late: ticks; lat: [ms]; missed: onsets}."""
         self.conn.send('mark')
         if not self.conn.poll(yatelib.WAIT):
             return None
@@ -137,22 +154,78 @@ class Phones:
             self.proc.join()
 
 
-def phones_main(conn, socks, log, talk, quiet):
+def ulaw_magnitude():
+    """|linear value| of each G.711 mu-law byte (ITU-T G.711)."""
+    out = []
+    for u in range(256):
+        u = ~u & 0xff
+        t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4)
+        out.append(abs(t - 0x84))
+    return out
+
+
+def roles(a, n):
+    """What each call does: 'talk' (speech), 'quiet', 'burst' (a probe room's talker) or
+    'probe' (a probe room's listener, or its quiet caller)."""
+    out = []
+    for k in range(n):
+        room, seat = divmod(k, a.room)
+        if a.probe_every and room % a.probe_every == 0:
+            out.append('burst' if seat == 0 else 'probe')
+        else:
+            out.append('talk' if k % 3 == 0 else 'quiet')
+    return out
+
+
+class Onsets:
+    """A probe listener's ear: the kernel's receive time of the first loud frame (peak above
+    4000) after 100 ms below 500, as bench-e2e's probe listens."""
+    MAG = ulaw_magnitude()
+
+    def __init__(self):
+        self.quiet_ms = 0
+
+    def frame(self, payload):
+        """True when this frame is an onset."""
+        peak = max(map(self.MAG.__getitem__, payload)) if payload else 0
+        if peak > 4000:
+            onset = self.quiet_ms >= 100
+            self.quiet_ms = 0
+            return onset
+        if peak < 500:
+            self.quiet_ms += 20
+        return False
+
+
+def kernel_time(anc):
+    """The SO_TIMESTAMPNS stamp of a datagram (seconds, CLOCK_REALTIME), or now."""
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= 16:
+            sec, nsec = struct.unpack('@qq', data[:16])
+            return sec + nsec / 1e9
+    return time.time()
+
+
+def phones_main(conn, a, socks, log, audio):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
     n = len(socks)
+    role = roles(a, n)
+    talk, burst = audio
+    ears = {k: Onsets() for k in range(n) if role[k] == 'probe'}
+    for k in ears:
+        socks[k].setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    sent_onsets = {}  # probe room -> send times of its talker's bursts
     fd_call = {s.fileno(): k for k, s in enumerate(socks)}
     ep = select.epoll()
     for fd in fd_call:
         ep.register(fd, select.EPOLLIN)
     ep.register(conn.fileno(), select.EPOLLIN)
-    remote = [None] * n
+    live = [False] * n
     rx = [0] * n
     gaps = [0] * n
     last_seq = [None] * n
     seq = [0] * n
-    up = 0
-    late = 0
-    sent = 0
+    st = {'up': 0, 'late': 0, 'lat': [], 'missed': 0}
     logf = None
     pending = ''
     next_tick = time.monotonic()
@@ -160,15 +233,17 @@ def phones_main(conn, socks, log, talk, quiet):
     while True:
         for fd, _ in ep.poll(max(0.0, next_tick - time.monotonic())):
             if fd == conn.fileno():
-                cmd = conn.recv()
-                if cmd == 'stop':
+                if conn.recv() == 'stop':
                     return
-                conn.send((list(rx), list(gaps), up, late, sent))
+                conn.send(dict(st, rx=list(rx), gaps=list(gaps), lat=list(st['lat'])))
                 continue
             # one datagram per event: epoll reports the socket again while more are queued
             k = fd_call[fd]
             try:
-                pkt = socks[k].recv(2048)
+                if k in ears:
+                    pkt, anc, _, _ = socks[k].recvmsg(2048, 64)
+                else:
+                    pkt = socks[k].recv(2048)
             except OSError:
                 continue
             if len(pkt) < 12:
@@ -180,6 +255,15 @@ def phones_main(conn, socks, log, talk, quiet):
                 if 1 < d < 0x8000:
                     gaps[k] += d - 1
             last_seq[k] = q
+            if k in ears and ears[k].frame(pkt[12:]):
+                t = kernel_time(anc)
+                # the burst whose onset this is: sent at most 300 ms before (the send time is
+                # taken after send() returns, so the frame may be received just before it)
+                sent = [x for x in sent_onsets.get(k // a.room, ()) if t - 0.3 < x < t + 0.005]
+                if sent:
+                    st['lat'].append(1000 * (t - sent[-1]))
+                else:
+                    st['missed'] += 1
         now = time.monotonic()
         if now < next_tick:
             continue
@@ -195,34 +279,40 @@ def phones_main(conn, socks, log, talk, quiet):
                     k = int(w[-3]) - 1
                     try:  # the answer's address: send() from here on, and hear only it
                         socks[k].connect((w[-2], int(w[-1])))
-                        remote[k] = True
-                        up += 1
+                        live[k] = True
+                        st['up'] += 1
                     except OSError:
                         pass
                 elif len(w) >= 2 and w[-2] == 'bye' and 0 < int(w[-1]) <= n:
-                    remote[int(w[-1]) - 1] = None
+                    live[int(w[-1]) - 1] = False
         for k in range(n):
-            if remote[k] is None:
+            if not live[k]:
                 continue
-            if k % 3 == 0:
+            if role[k] == 'talk':
                 off = (tick * FRAME + k * 7919 * FRAME) % (len(talk) - FRAME)
                 payload = talk[off:off + FRAME]
-            elif quiet == 'silence':
+            elif role[k] == 'burst':
+                off = seq[k] * FRAME % len(burst)
+                payload = burst[off:off + FRAME]
+            elif a.quiet == 'silence':
                 payload = SILENCE
             else:
                 continue
             hdr = RTP.pack(0x80, 0, seq[k] & 0xffff, (seq[k] * FRAME) & 0xffffffff,
                            0x5eed0000 + k)
-            seq[k] += 1
             try:
                 socks[k].send(hdr + payload)
-                sent += 1
             except OSError:
                 pass
+            if role[k] == 'burst' and off == 0:
+                onsets = sent_onsets.setdefault(k // a.room, [])
+                onsets.append(time.time())
+                del onsets[:-4]
+            seq[k] += 1
         tick += 1
         next_tick += 0.020
         if now - next_tick > 0.1:  # the machine held us: skip rather than burst
-            late += 1
+            st['late'] += 1
             next_tick = now
 
 
@@ -249,7 +339,7 @@ def sipp_stats(path):
     return dict(zip(rows[0], rows[-1]))
 
 
-def run(a, mode, n, rnd, prefix, talk):
+def run(a, mode, n, rnd, prefix, audio):
     """One run: N calls in MODE; a dict of figures.  Whatever it starts it stops, also when
     interrupted (Yate and conf-engine by yatelib, SIPp's process group, the phones)."""
     route = r'^77\(.*\)$=conf/bench\1;lonely=true' + (';rtp_forward=yes' if mode == 'c' else '')
@@ -263,7 +353,7 @@ def run(a, mode, n, rnd, prefix, talk):
             raise RuntimeError('conf-engine did not attach to Yate:\n' + yt.log_tail())
         base, socks = bind_phones(n)
         log = yt.path('sipp-log.txt')
-        phones = Phones(socks, log, talk, a.quiet)
+        phones = Phones(a, socks, log, audio)
         for s in socks:
             s.close()  # the phones' process has them
         sipp = None
@@ -325,10 +415,10 @@ def measure(a, yt, r, sipp, phones, engine):
     snap = None
     while time.monotonic() < t_start + up_seconds(a, n) and sipp.poll() is None:
         snap = phones.snapshot()
-        if snap and snap[2] >= n:
+        if snap and snap['up'] >= n:
             break
         time.sleep(0.5)
-    r['up'] = snap[2] if snap else 0
+    r['up'] = snap['up'] if snap else 0
     r['up_s'] = time.monotonic() - t_start
     if sipp.poll() is not None:
         raise RuntimeError('SIPp exited %s before its calls were up; its stderr:\n%s' %
@@ -353,13 +443,15 @@ def measure(a, yt, r, sipp, phones, engine):
     r['load'] = open('/proc/loadavg').read().split()[0]
     r['udp_drops'] = [b - x for x, b in zip(c0[5], c1[5])]
     if s0 and s1:
-        rx = [b - x for x, b in zip(s0[0], s1[0])]
+        rx = [b - x for x, b in zip(s0['rx'], s1['rx'])]
         expected = int(wall / 0.020)
         r['rx_per_s'] = sum(rx) / len(rx) / wall
         r['short'] = sum(1 for v in rx if v < expected - 1)
         r['silent'] = sum(1 for v in rx if v == 0)
-        r['gaps'] = sum(s1[1]) - sum(s0[1])
-        r['late_ticks'] = s1[3] - s0[3]
+        r['gaps'] = sum(s1['gaps']) - sum(s0['gaps'])
+        r['late_ticks'] = s1['late'] - s0['late']
+        r['lat'] = s1['lat'][len(s0['lat']):]
+        r['missed'] = s1['missed'] - s0['missed']
         r['expected'] = expected
     hold = hold_seconds(a, n)
     try:
@@ -394,6 +486,12 @@ def print_run(r):
               'the kernel\'s UDP drops (the whole host) receive %d, send %d' %
               (r['rx_per_s'], r['short'], r['n'], r['expected'] - 1, r['silent'], r['gaps'],
                r['late_ticks'], r['udp_drops'][0], r['udp_drops'][1]))
+        lat = r['lat']
+        print('   latency (a probe talker\'s burst sent -> the mixed frame carrying it received by '
+              'each listener of its room; %d onsets, %d with no burst sent in the 300 ms before): '
+              'p50 %.1f ms, p99 %.1f ms, max %.1f ms' %
+              (len(lat), r['missed'], e2e.pct(lat, 50), e2e.pct(lat, 99),
+               max(lat) if lat else float('nan')))
     if ed:
         print('   engine in the window: %.1f s of audio made up (%.3f%% of participants x '
               'seconds), %d packets late, %d jitter-buffer waits, %d overruns, %d from unknown '
@@ -435,6 +533,18 @@ def summary(a, results):
         print('%6d | %-24s | %-24s | %-24s | %-18s | %-18s' %
               (n, spread(col['a']), spread(col['b']), spread(col['c']), spread_ratio(ratio['c']),
                spread_ratio(ratio['b'])))
+    print('\nadded latency (probe burst sent -> mixed frame received), p50 / p99 / max of the '
+          'onsets of all rounds; phones short of frames in the window, summed over rounds')
+    print('%6s | %-32s | %-32s | %-32s' % ('N', MODES['a'], MODES['b'], MODES['c']))
+    for n in a.n:
+        cells = []
+        for m in MODES:
+            rs = [r for r in results if r['n'] == n and r['mode'] == m and 'lat' in r]
+            lat = [x for r in rs for x in r['lat']]
+            cells.append('%.1f / %.1f / %.1f ms, %d short' %
+                         (e2e.pct(lat, 50), e2e.pct(lat, 99), max(lat), sum(r['short'] for r in rs))
+                         if lat else '-')
+        print('%6d | %-32s | %-32s | %-32s' % tuple([n] + cells))
     bad = [r for r in results if r['notes']]
     if bad:
         print('\n!!! %d run(s) with a problem:' % len(bad))
@@ -456,6 +566,8 @@ def main():
     ap.add_argument('--room', type=int, default=10, help='participants per room (10)')
     ap.add_argument('--rate', type=float, default=50, help='calls placed per second (50)')
     ap.add_argument('--modes', default='abc', help='which modes, in order (abc)')
+    ap.add_argument('--probe-every', type=int, default=10,
+                    help='one probe room in K: a tone-burst talker, the rest listen (10; 0: none)')
     ap.add_argument('--quiet', choices=('silence', 'none'), default='silence',
                     help='what the two thirds who do not talk send (silence)')
     a = ap.parse_args()
@@ -474,9 +586,7 @@ def main():
         sys.exit('no Yate: %s' % why)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    d = tempfile.mkdtemp(prefix='bench-sip.')
-    talk = speech_ulaw(d)
-    shutil.rmtree(d, ignore_errors=True)
+    audio = phone_audio()
     print('Yate %s, engine %s; N %s, rooms of %d (a third talking, the rest sending %s), '
           '%d round(s) of %s, %d calls/s, window %.0f s after %.0f s' %
           (prefix, yatelib.ENGINE, ','.join(map(str, a.n)), a.room, a.quiet, a.rounds,
@@ -486,7 +596,7 @@ def main():
         for n in a.n:
             for rnd in range(a.rounds):
                 for mode in a.modes:
-                    r = run(a, mode, n, rnd, prefix, talk)
+                    r = run(a, mode, n, rnd, prefix, audio)
                     results.append(r)
                     print_run(r)
     except KeyboardInterrupt:
