@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""bench-sip.py - side by side on the same SIP calls: Yate's conference, conf-engine relayed, bypassed.
+"""bench-sip.py - the same SIP calls into Yate's conference, conf-engine relayed, bypassed.
 
 One run places N G.711 SIP calls (SIPp, bench/bench-sip-uac.xml) into a real Yate 6.4.1
 ($CE_YATE_PREFIX, started by tests/yate/yatelib.py) in rooms of --room callers, for each mode
@@ -15,10 +15,11 @@ in turn, interleaved (a, b, c, a, b, c, ... for --rounds):
 Each call's media is a phone of this script (one process, one UDP socket per call on the
 port the call's SDP offered, symmetric RTP): a third of the callers talk (looped speech,
 tests/data/sim/speech.wav), the others send G.711 silence (--quiet silence) or nothing
-(--quiet none; the engine's rtp_timeout is then off).  SIPp 3.6.1's own RTP cannot be used: rtp_stream sends all calls from one
-socket (one address, so a bypassing engine cannot tell the calls apart) and play_pcap_audio
-sends from a raw socket per call, each of which gets a copy of every UDP packet on the host
-(the receivers would pay for it).
+(--quiet none; the engine's rtp_timeout is then off); probe rooms (below) have one talker.
+SIPp 3.6.1's own RTP cannot be used: rtp_stream sends all calls from one socket (one
+address, so a bypassing engine cannot tell the calls apart) and play_pcap_audio sends from
+a raw socket per call, each of which gets a copy of every UDP packet on the host (the
+receivers would pay for it).
 
 Once all N calls are answered and --settle seconds passed, a window of --seconds measures:
   cpu      user+sys seconds per second (/proc/PID/stat) of Yate and of conf-engine, their
@@ -26,7 +27,7 @@ Once all N calls are answered and --settle seconds passed, a window of --seconds
            the phones' own CPU are printed apart and never counted
   frames   what the phones received in the window: frames per phone per second (50 when
            one frame comes every 20 ms), phones that got fewer than the window's frames,
-           sequence gaps
+           sequence gaps, the host's UDP drops
   engine   conf-engine's status counters over the window (audio its concealment made up,
            late packets, overruns, packets from unknown addresses)
   calls    SIPp's successful and failed calls; a run with a failed call says so loudly
@@ -39,7 +40,7 @@ the ratios (c)/(a) and (b)/(a) of the runs of each round, and the latency per N 
 Nothing is asserted.
 
     bench/bench-sip.py [--n 100,250,500,1000] [--rounds 3] [--seconds 20] [--room 10]
-                       [--rate 50] [--modes abc] [--quiet silence|none]
+                       [--rate 50] [--modes abc] [--probe-every 10] [--quiet silence|none]
 Run from the build folder (or set CE_BUILDDIR/CE_SRCDIR); needs sipp and sox on PATH.
 """
 
