@@ -25,9 +25,9 @@ Once all N calls are answered and --settle seconds passed, a window of --seconds
   cpu      user+sys seconds per second (/proc/PID/stat) of Yate and of conf-engine, their
            sum per participant, and participants per core = N / (Yate + engine); SIPp's and
            the phones' own CPU are printed apart and never counted
-  frames   what the phones received in the window: frames per phone per second (50 when
-           one frame comes every 20 ms), phones that got fewer than the window's frames,
-           sequence gaps, the host's UDP drops
+  frames   what the phones received in the window: milliseconds of audio per phone per
+           second (1000 when nothing is missing) and packets per second, phones that got
+           less audio than the window lasted, sequence gaps, the host's UDP drops
   engine   conf-engine's status counters over the window (audio its concealment made up,
            late packets, overruns, packets from unknown addresses)
   calls    SIPp's successful and failed calls; a run with a failed call says so loudly
@@ -223,6 +223,7 @@ def phones_main(conn, a, socks, log, audio):
     ep.register(conn.fileno(), select.EPOLLIN)
     live = [False] * n
     rx = [0] * n
+    audio_rx = [0] * n  # payload bytes: G.711 carries 8 a millisecond
     gaps = [0] * n
     last_seq = [None] * n
     seq = [0] * n
@@ -236,7 +237,8 @@ def phones_main(conn, a, socks, log, audio):
             if fd == conn.fileno():
                 if conn.recv() == 'stop':
                     return
-                conn.send(dict(st, rx=list(rx), gaps=list(gaps), lat=list(st['lat'])))
+                conn.send(dict(st, rx=list(rx), audio=list(audio_rx), gaps=list(gaps),
+                               lat=list(st['lat'])))
                 continue
             # one datagram per event: epoll reports the socket again while more are queued
             k = fd_call[fd]
@@ -250,6 +252,7 @@ def phones_main(conn, a, socks, log, audio):
             if len(pkt) < 12:
                 continue
             rx[k] += 1
+            audio_rx[k] += len(pkt) - 12
             q = (pkt[2] << 8) | pkt[3]
             if last_seq[k] is not None:
                 d = (q - last_seq[k]) & 0xffff
@@ -445,15 +448,17 @@ def measure(a, yt, r, sipp, phones, engine):
     r['udp_drops'] = [b - x for x, b in zip(c0[5], c1[5])]
     if s0 and s1:
         rx = [b - x for x, b in zip(s0['rx'], s1['rx'])]
-        expected = int(wall / 0.020)
+        ms = [(b - x) / 8 for x, b in zip(s0['audio'], s1['audio'])]
         r['rx_per_s'] = sum(rx) / len(rx) / wall
-        r['short'] = sum(1 for v in rx if v < expected - 1)
+        r['audio_per_s'] = sum(ms) / len(ms) / wall
+        # a window's edge may fall either side of a frame
+        r['window_ms'] = 1000 * wall
+        r['short'] = sum(1 for v in ms if v < 1000 * wall - 40)
         r['silent'] = sum(1 for v in rx if v == 0)
         r['gaps'] = sum(s1['gaps']) - sum(s0['gaps'])
         r['late_ticks'] = s1['late'] - s0['late']
         r['lat'] = s1['lat'][len(s0['lat']):]
         r['missed'] = s1['missed'] - s0['missed']
-        r['expected'] = expected
     hold = hold_seconds(a, n)
     try:
         sipp.wait(timeout=hold + n / a.rate + 60)
@@ -482,11 +487,13 @@ def print_run(r):
              '/'.join(str(c) for c in r['yrtp']), r['load']))
     print(line)
     if 'rx_per_s' in r:
-        print('   phones received %.2f frames/s each (50 = one per 20 ms); %d of %d got fewer than '
-              '%d frames in the window, %d got none; sequence gaps %d; phone ticks late %d; '
-              'the kernel\'s UDP drops (the whole host) receive %d, send %d' %
-              (r['rx_per_s'], r['short'], r['n'], r['expected'] - 1, r['silent'], r['gaps'],
-               r['late_ticks'], r['udp_drops'][0], r['udp_drops'][1]))
+        print('   phones received %.1f ms of audio a second each (1000: nothing missing), in %.2f '
+              'packets a second; %d of %d got less than %.0f ms of the %.0f ms window, %d got '
+              'nothing; sequence gaps %d; phone ticks late %d; the kernel\'s UDP drops (the whole '
+              'host) receive %d, send %d' %
+              (r['audio_per_s'], r['rx_per_s'], r['short'], r['n'], r['window_ms'] - 40,
+               r['window_ms'], r['silent'], r['gaps'], r['late_ticks'], r['udp_drops'][0],
+               r['udp_drops'][1]))
         lat = r['lat']
         print('   latency (a probe talker\'s burst sent -> the mixed frame carrying it received by '
               'each listener of its room; %d onsets, %d with no burst sent in the 300 ms before): '
@@ -498,7 +505,7 @@ def print_run(r):
               'seconds), %d packets late, %d jitter-buffer waits, %d overruns, %d from unknown '
               'addresses' %
               (ed.get('rtp_concealed_ms', 0) / 1000,
-               100.0 * ed.get('rtp_concealed_ms', 0) / 1000 / (r['n'] * max(1, r['expected'] / 50)),
+               100.0 * ed.get('rtp_concealed_ms', 0) / r['n'] / r['window_ms'],
                ed.get('rtp_late', 0), ed.get('jbuf_waits', 0), ed.get('media_overruns', 0),
                ed.get('rtp_unknown', 0)))
     print('   calls: %d answered in %.1f s; SIPp %d successful, %d failed (exit %s)' %
@@ -535,7 +542,7 @@ def summary(a, results):
               (n, spread(col['a']), spread(col['b']), spread(col['c']), spread_ratio(ratio['c']),
                spread_ratio(ratio['b'])))
     print('\nadded latency (probe burst sent -> mixed frame received), p50 / p99 / max of the '
-          'onsets of all rounds; phones short of frames in the window, summed over rounds')
+          'onsets of all rounds; phones short of audio in the window, summed over rounds')
     print('%6s | %-32s | %-32s | %-32s' % ('N', MODES['a'], MODES['b'], MODES['c']))
     for n in a.n:
         cells = []
