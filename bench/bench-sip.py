@@ -104,7 +104,7 @@ def bind_phones(n):
     """N UDP sockets on 127.0.0.1 at BASE + 4 * k (k = 1..N, the ports SIPp's SDP offers for
     call k) and BASE, BASE + 2 free (SIPp binds its own media sockets there): (BASE, sockets)."""
     for _ in range(50):
-        base = 20000 + 4 * int.from_bytes(os.urandom(2), 'little') % ((40000 - 4 * n) // 4)
+        base = 20000 + 4 * (int.from_bytes(os.urandom(2), 'little') % ((40000 - 4 * n) // 4))
         socks = []
         try:
             for p in (base, base + 2):
