@@ -209,6 +209,7 @@ def kernel_time(anc):
 
 def phones_main(conn, a, socks, log, audio):
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     n = len(socks)
     role = roles(a, n)
     talk, burst = audio
@@ -351,8 +352,10 @@ def run(a, mode, n, rnd, prefix, audio):
     r = {'mode': mode, 'n': n, 'round': rnd, 'notes': []}
     # phones that send nothing would be dropped as `nomedia` after the engine's rtp_timeout
     conf = ENGINE_CONF + ('rtp_timeout=0\n' if a.quiet == 'none' else '')
-    with yatelib.Yate(prefix, 'bench-sip-%s-%d-%d' % (mode, n, rnd), engine='--config {conf}',
-                      start_engine=engine, engine_conf=conf, routes=[route]) as yt:
+    yt = yatelib.Yate(prefix, 'bench-sip-%s-%d-%d' % (mode, n, rnd), engine='--config {conf}',
+                      start_engine=engine, engine_conf=conf, routes=[route])
+    try:  # not `with`: a Ctrl-C while Yate starts must stop it too
+        yt.start()
         if engine and not yt.wait_engine():
             raise RuntimeError('conf-engine did not attach to Yate:\n' + yt.log_tail())
         base, socks = bind_phones(n)
@@ -371,6 +374,11 @@ def run(a, mode, n, rnd, prefix, audio):
                 sipp.wait()
         if r['notes']:
             yt.failed = True  # keep its folder (tests/yate/logs/NAME)
+    except BaseException:
+        yt.failed = True
+        raise
+    finally:
+        yt.stop()
     return r
 
 
@@ -559,9 +567,13 @@ def summary(a, results):
         for r in bad:
             for note in r['notes']:
                 print('!!!   %s N=%d round %d: %s' % (r['mode'], r['n'], r['round'], note))
-    else:
+    elif results:
         print('\nevery call of every run was answered and ended well (SIPp: 0 failed)')
     print('loadavg %s' % open('/proc/loadavg').read().strip())
+
+
+def stop_on_signal(signum, frame):
+    raise KeyboardInterrupt
 
 
 def main():
@@ -595,6 +607,7 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     audio = phone_audio()
+    signal.signal(signal.SIGTERM, stop_on_signal)  # `timeout` and `kill` stop it as Ctrl-C does
     print('Yate %s, engine %s; N %s, rooms of %d (a third talking, the rest sending %s), '
           '%d round(s) of %s, %d calls/s, window %.0f s after %.0f s' %
           (prefix, yatelib.ENGINE, ','.join(map(str, a.n)), a.room, a.quiet, a.rounds,
