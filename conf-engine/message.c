@@ -242,14 +242,19 @@ bool ce_msg_remove(struct ce_msg *m, const char *name)
  */
 void ce_msg_apply(struct ce_msg *m, const struct ce_msg *answer)
 {
-	unsigned i;
-
 	if (answer->name && *answer->name)
 		ce_msg_set_name(m, answer->name);
 	ce_msg_set_retval(m, answer->retval);
 	m->processed = answer->processed;
-	for (i = 0; i < answer->params->len; i++) {
-		const struct ce_param *p = ce_msg_param(answer, i);
+	ce_msg_set_all(m, answer);
+}
+
+/** Set each parameter of @from in @m (a NULL value deletes); @from NULL: nothing. */
+void ce_msg_set_all(struct ce_msg *m, const struct ce_msg *from)
+{
+	for (unsigned i = 0; from && i < from->params->len; i++) {
+		const struct ce_param *p = ce_msg_param(from, i);
+
 		ce_msg_set(m, p->name, p->value);
 	}
 }

@@ -53,6 +53,7 @@ void ce_msg_setf(struct ce_msg *m, const char *name, const char *fmt, ...) G_GNU
 void ce_msg_add(struct ce_msg *m, const char *name, const char *value);
 bool ce_msg_remove(struct ce_msg *m, const char *name);
 void ce_msg_apply(struct ce_msg *m, const struct ce_msg *answer);
+void ce_msg_set_all(struct ce_msg *m, const struct ce_msg *from);
 
 int ce_bool_word(const char *s);
 bool ce_parse_bool(const char *s, bool def);

@@ -44,6 +44,13 @@ void ce_jbuf_reset(struct ce_jbuf *jb)
 	jb->excess_q4 = 0;
 }
 
+/** The stream goes on in @codec (a re-INVITE): what is held of the old one is dropped. */
+void ce_jbuf_set_codec(struct ce_jbuf *jb, enum ce_codec codec)
+{
+	jb->codec = codec;
+	ce_jbuf_reset(jb);
+}
+
 static bool is_present(const struct ce_jbuf *jb, uint32_t ts)
 {
 	uint32_t i = ts & RING_MASK;

@@ -69,6 +69,7 @@ struct ce_jbuf {
 
 void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, unsigned max_delay);
 void ce_jbuf_reset(struct ce_jbuf *jb);
+void ce_jbuf_set_codec(struct ce_jbuf *jb, enum ce_codec codec);
 int ce_jbuf_put(struct ce_jbuf *jb, uint32_t ssrc, uint32_t ts, const uint8_t *payload, size_t len,
         uint32_t arrival);
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n);

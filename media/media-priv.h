@@ -31,7 +31,8 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
 	CE_MEDIA_CMD_LEG_MOVE,
-	CE_MEDIA_CMD_LEG_GAIN, /* flags: talk dB + 128, listen dB + 128 << 8 */
+	CE_MEDIA_CMD_LEG_GAIN,  /* flags: talk dB + 128, listen dB + 128 << 8 */
+	CE_MEDIA_CMD_LEG_CODEC, /* flags: the enum ce_codec it speaks from now on */
 	CE_MEDIA_CMD_PLAY_ADD,
 	CE_MEDIA_CMD_PLAY_DEL,
 	CE_MEDIA_CMD_REC_ADD,
@@ -107,6 +108,11 @@ struct ce_shard {
 	struct ce_media_room *rooms[CE_MEDIA_PHASES]; /* the rooms mixing at each phase */
 	struct ce_media_room *deferred; /* rooms put off to the next wake (a talker was late) */
 	unsigned n_legs;
+	/* Legs that follow their phone (ce_media_leg_opts.latch), in creation
+	 * order, and the packets from unknown addresses offered to them at
+	 * this wake (at most CE_MEDIA_LATCH_TRIES). */
+	struct ce_media_leg *latching, *latching_tail;
+	unsigned latch_tries;
 	uint64_t tick;       /* 20 ms ticks */
 	uint64_t wake;       /* wakes, CE_MEDIA_PHASES a tick */
 	unsigned phase;      /* the current wake within the tick */
@@ -219,7 +225,13 @@ struct ce_media_leg {
 	struct ce_jbuf jb;
 	struct ce_media_room *room;  /* media thread's (set by the main thread before the add) */
 	struct ce_media_room *mroom; /* main thread's: where its commands and players go */
+	/* The remote given at creation: the main thread's key in m->remotes
+	 * (non-latching legs only), never changed. */
 	struct ce_addr_key key;
+	/* Media thread's (set by the main thread before the add): where its
+	 * packets come from and where it sends, moved when it latches; its key
+	 * in by_addr, if by_addr[at] is this leg (another may hold it). */
+	struct ce_addr_key at;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 	uint8_t pt;
@@ -232,6 +244,15 @@ struct ce_media_leg {
 	bool linked;
 	int32_t talk_gain, listen_gain; /* Q12 (gain.h) of what it says and hears; 0: none */
 	struct ce_media_leg_stats st;
+	/* Media bypass (ce_media_leg_opts), fixed before the add. */
+	int16_t dtmf_pt; /* -1: none */
+	bool latch;
+	bool has_sig;
+	uint8_t ip[16], sig_ip[16]; /* as in ce_addr_key: the remote's and the SIP peer's */
+	struct ce_media_leg *latch_next, *latch_prev; /* media thread: in s->latching */
+	/* Media thread: the last RFC 4733 event (its packets share a timestamp). */
+	bool dtmf_seen;
+	uint32_t dtmf_ssrc, dtmf_ts;
 	bool removing; /* main thread */
 	void *user;
 	GDestroyNotify destroy;

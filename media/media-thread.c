@@ -52,6 +52,52 @@ static void gone_leg(struct ce_media_leg *leg)
 	ce_media_post(leg->room->m, &ev, CE_MEDIA_GONE_LEG);
 }
 
+/*
+ * A leg is found by the address its packets come from (leg->at) only
+ * while it holds that key of by_addr: a latching leg takes it when nobody
+ * has it (two phones behind one NAT may give one address: the second is
+ * found once it latches), a leg that does not latch takes it from a
+ * latching one (which then latches again when its phone sends).
+ */
+static void addr_claim(struct ce_shard *s, struct ce_media_leg *leg)
+{
+	if (!leg->latch)
+		g_hash_table_replace(s->by_addr, &leg->at, leg);
+	else if (!g_hash_table_contains(s->by_addr, &leg->at))
+		g_hash_table_insert(s->by_addr, &leg->at, leg);
+}
+
+static void addr_release(struct ce_shard *s, struct ce_media_leg *leg)
+{
+	if (g_hash_table_lookup(s->by_addr, &leg->at) == leg)
+		g_hash_table_remove(s->by_addr, &leg->at);
+}
+
+/* The shard's latching legs, in creation order (the order of their adds). */
+static void latching_add(struct ce_shard *s, struct ce_media_leg *leg)
+{
+	leg->latch_next = NULL;
+	leg->latch_prev = s->latching_tail;
+	if (s->latching_tail)
+		s->latching_tail->latch_next = leg;
+	else
+		s->latching = leg;
+	s->latching_tail = leg;
+}
+
+static void latching_del(struct ce_shard *s, struct ce_media_leg *leg)
+{
+	if (leg->latch_prev)
+		leg->latch_prev->latch_next = leg->latch_next;
+	else
+		s->latching = leg->latch_next;
+	if (leg->latch_next)
+		leg->latch_next->latch_prev = leg->latch_prev;
+	else
+		s->latching_tail = leg->latch_prev;
+	leg->latch_next = leg->latch_prev = NULL;
+}
+
 static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	struct ce_media_room *room = leg->room;
@@ -63,7 +109,9 @@ static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 	for (unsigned i = 0; i < CE_MEDIA_MAX_SPEAKERS; i++)
 		if (room->last[i] == leg)
 			room->last[i] = NULL;
-	g_hash_table_remove(s->by_addr, &leg->key);
+	addr_release(s, leg);
+	if (leg->latch)
+		latching_del(s, leg);
 	leg->linked = false;
 	s->n_legs--;
 }
@@ -151,7 +199,9 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		break;
 	case CE_MEDIA_CMD_LEG_ADD:
 		ce_mix_leg_attach(c->room->mix, &c->leg->mix);
-		g_hash_table_insert(s->by_addr, &c->leg->key, c->leg);
+		addr_claim(s, c->leg);
+		if (c->leg->latch)
+			latching_add(s, c->leg);
 		c->leg->linked = true;
 		c->leg->last_rx = s->tick;
 		s->n_legs++;
@@ -168,6 +218,11 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		c->leg->talk_gain = gain_of((int)(c->flags & 0xff) - 128);
 		c->leg->listen_gain = gain_of((int)(c->flags >> 8 & 0xff) - 128);
 		break;
+	case CE_MEDIA_CMD_LEG_CODEC:
+		ce_mix_leg_set_codec(&c->leg->mix, (enum ce_codec)c->flags);
+		ce_jbuf_set_codec(&c->leg->jb, (enum ce_codec)c->flags);
+		c->leg->pt = (uint8_t)ce_codec_rtp_pt((enum ce_codec)c->flags);
+		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&
 		        ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)
@@ -179,43 +234,172 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 	}
 }
 
+/* One packet more from @leg this tick: false, or true (counted) past LEG_RX_MAX. */
+static bool flooded(struct ce_shard *s, struct ce_media_leg *leg)
+{
+	if (++leg->rx_tick <= LEG_RX_MAX)
+		return false;
+	CE_COUNTER_ADD(&leg->st.rx_flood, 1);
+	CE_COUNTER_ADD(&s->st.rx_flood, 1);
+	return true;
+}
+
+/*
+ * An RFC 4733 telephone-event: after the RTP header, 4 bytes
+ *
+ *   | event (8) |E|R| volume (6) |      duration (16)      |
+ *
+ * e.g. 0b 8a 03 20 is event 11 ('#'), ended, -10 dBm0, 800 samples long.
+ * Every packet of one event (the first, the repeats while the key is held,
+ * the three end packets) carries the timestamp of its start: a newer
+ * timestamp, or another SSRC, is a new event, reported once.  Events
+ * other than the keys and flash are ignored.
+ */
+static void leg_dtmf(struct ce_shard *s, struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt)
+{
+	static const char keys[] = "0123456789*#ABCDF";
+	struct ce_media_event ev = {.type = CE_MEDIA_EV_DTMF, .room = leg->room, .leg = leg};
+
+	if (flooded(s, leg))
+		return;
+	if (pkt->len < 4) {
+		CE_COUNTER_ADD(&leg->st.rx_bad, 1);
+		CE_COUNTER_ADD(&s->st.rx_bad, 1);
+		return;
+	}
+	CE_COUNTER_ADD(&leg->st.rx_dtmf, 1);
+	leg->last_rx = s->tick; /* a phone that only sends keys is alive */
+	if (leg->dtmf_seen && pkt->ssrc == leg->dtmf_ssrc && (int32_t)(pkt->ts - leg->dtmf_ts) <= 0)
+		return;
+	leg->dtmf_seen = true;
+	leg->dtmf_ssrc = pkt->ssrc;
+	leg->dtmf_ts = pkt->ts;
+	if (pkt->payload[0] >= sizeof(keys) - 1)
+		return;
+	ev.digit = keys[pkt->payload[0]];
+	CE_COUNTER_ADD(&s->st.dtmf, 1);
+	ce_media_post(leg->room->m, &ev, CE_MEDIA_PUBLIC);
+}
+
+/* A parsed packet from @leg's address: its audio into the jitter buffer, its keys reported. */
+static void leg_rx(struct ce_shard *s, struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt)
+{
+	uint64_t frame = leg->room->mix->frame;
+
+	if (pkt->pt != leg->pt) {
+		if (pkt->pt == leg->dtmf_pt) {
+			leg_dtmf(s, leg, pkt);
+			return;
+		}
+		CE_COUNTER_ADD(&leg->st.rx_wrong_pt, 1);
+		CE_COUNTER_ADD(&s->st.rx_wrong_pt, 1);
+		return;
+	}
+	if (flooded(s, leg))
+		return;
+	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
+	leg->last_rx = s->tick;
+	ce_media_arrival(&leg->ph, s->phase);
+	/* Arrival on the receiver's clock in samples (a frame a tick), to the wake. */
+	if (ce_jbuf_put(&leg->jb, pkt->ssrc, pkt->ts, pkt->payload, pkt->len,
+	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
+		CE_COUNTER_ADD(&s->st.rx_late, 1);
+}
+
+/* Whether @pkt from @key may be @leg's phone: its payload types, from its remote's or SIP peer's
+ * IP. */
+static bool latch_may(
+        const struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt, const struct ce_addr_key *key)
+{
+	return (pkt->pt == leg->pt || pkt->pt == leg->dtmf_pt) &&
+	       (memcmp(key->addr, leg->ip, sizeof(leg->ip)) == 0 ||
+	               (leg->has_sig && memcmp(key->addr, leg->sig_ip, sizeof(leg->sig_ip)) == 0));
+}
+
+/*
+ * The latching leg @pkt from the unknown address @key belongs to, if any:
+ * the leg whose phone's SSRC it carries (the phone's NAT moved it), else
+ * the first, in creation order, that has had no packet yet.
+ */
+static struct ce_media_leg *latch_find(
+        struct ce_shard *s, const struct ce_rtp_pkt *pkt, const struct ce_addr_key *key)
+{
+	struct ce_media_leg *leg, *first = NULL;
+
+	for (leg = s->latching; leg; leg = leg->latch_next) {
+		if (!latch_may(leg, pkt, key))
+			continue;
+		if (leg->jb.started ? pkt->ssrc == leg->jb.ssrc
+		                    : leg->dtmf_seen && pkt->ssrc == leg->dtmf_ssrc)
+			return leg;
+		if (!first && !leg->jb.started && !leg->dtmf_seen)
+			first = leg;
+	}
+	return first;
+}
+
+/* @leg's phone now sends from @from: find it and send to it there. */
+static void latch_move(struct ce_shard *s, struct ce_media_leg *leg, const struct ce_addr_key *key,
+        const struct sockaddr_storage *from, socklen_t flen)
+{
+	struct ce_media_event ev = {.type = CE_MEDIA_EV_LATCHED,
+	        .room = leg->room,
+	        .leg = leg,
+	        .from = *from,
+	        .from_len = flen};
+
+	addr_release(s, leg);
+	leg->at = *key;
+	g_hash_table_insert(s->by_addr, &leg->at, leg);
+	leg->remote = *from;
+	leg->remote_len = flen;
+	CE_COUNTER_ADD(&leg->st.latched, 1);
+	CE_COUNTER_ADD(&s->st.latched, 1);
+	ce_media_post(leg->room->m, &ev, CE_MEDIA_PUBLIC);
+}
+
+/* A packet from an address no leg has: a latching leg's phone, or nobody's. */
+static void from_unknown(struct ce_shard *s, const uint8_t *buf, size_t len,
+        const struct sockaddr_storage *from, socklen_t flen, const struct ce_addr_key *key)
+{
+	struct ce_media_leg *leg = NULL;
+	struct ce_rtp_pkt pkt;
+
+	if (s->latching && s->latch_tries < CE_MEDIA_LATCH_TRIES) {
+		s->latch_tries++;
+		if (ce_rtp_parse(&pkt, buf, len) == 0)
+			leg = latch_find(s, &pkt, key);
+	}
+	if (!leg) {
+		CE_COUNTER_ADD(&s->st.rx_unknown, 1);
+		return;
+	}
+	latch_move(s, leg, key, from, flen);
+	leg_rx(s, leg, &pkt);
+}
+
 static void take_packet(struct ce_shard *s, const uint8_t *buf, size_t len,
         const struct sockaddr_storage *from, socklen_t flen)
 {
 	struct ce_addr_key key;
 	struct ce_media_leg *leg;
 	struct ce_rtp_pkt pkt;
-	uint64_t frame;
 
-	if (ce_media_addr_key(&key, (const struct sockaddr *)from, flen) < 0 ||
-	        !(leg = g_hash_table_lookup(s->by_addr, &key))) {
+	if (ce_media_addr_key(&key, (const struct sockaddr *)from, flen) < 0) {
 		CE_COUNTER_ADD(&s->st.rx_unknown, 1);
 		return;
 	}
-	frame = leg->room->mix->frame;
+	if (!(leg = g_hash_table_lookup(s->by_addr, &key))) {
+		from_unknown(s, buf, len, from, flen, &key);
+		return;
+	}
 	/* counted per leg (conf show) and per thread, whose totals outlive the legs (status) */
 	if (ce_rtp_parse(&pkt, buf, len) < 0) {
 		CE_COUNTER_ADD(&leg->st.rx_bad, 1);
 		CE_COUNTER_ADD(&s->st.rx_bad, 1);
 		return;
 	}
-	if (pkt.pt != leg->pt) {
-		CE_COUNTER_ADD(&leg->st.rx_wrong_pt, 1);
-		CE_COUNTER_ADD(&s->st.rx_wrong_pt, 1);
-		return;
-	}
-	if (++leg->rx_tick > LEG_RX_MAX) {
-		CE_COUNTER_ADD(&leg->st.rx_flood, 1);
-		CE_COUNTER_ADD(&s->st.rx_flood, 1);
-		return;
-	}
-	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
-	leg->last_rx = s->tick;
-	ce_media_arrival(&leg->ph, s->phase);
-	/* Arrival on the receiver's clock in samples (a frame a tick), to the wake. */
-	if (ce_jbuf_put(&leg->jb, pkt.ssrc, pkt.ts, pkt.payload, pkt.len,
-	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
-		CE_COUNTER_ADD(&s->st.rx_late, 1);
+	leg_rx(s, leg, &pkt);
 }
 
 static void receive(struct ce_shard *s)
@@ -628,6 +812,7 @@ static void wake(struct ce_shard *s)
 	}
 	while (ce_media_next_cmd(s, &c))
 		apply(s, &c);
+	s->latch_tries = 0;
 	receive(s);
 	for (r = s->deferred, s->deferred = NULL; r; r = next) {
 		next = r->defer_next;

@@ -3,7 +3,8 @@
  * Each media thread owns one UDP socket and the rooms given to it.  Legs of
  * its rooms share the socket: a packet belongs to the leg whose remote
  * address (the one Yate reported) it comes from, anything else is dropped,
- * so a leg is latched to its address from its creation.  The thread wakes
+ * so a leg is latched to its address from its creation; a leg fed straight
+ * by a phone may latch to another one (media.h, media-thread.c).  The thread wakes
  * on an absolute 20 ms clock (clock_nanosleep TIMER_ABSTIME), and per tick:
  * applies the main thread's commands, reads every waiting datagram in
  * recvmmsg batches into the legs' jitter buffers, mixes every room and
@@ -72,9 +73,17 @@ void ce_media_post_obj(
 		g_usleep(100); /* never lose one: only with CE_MEDIA_EV_RING events queued */
 }
 
+/* Out of m->remotes if it is there: a latching leg never is, and may share
+ * its key with a leg that is. */
+static void remotes_drop(struct ce_media *m, struct ce_media_leg *leg)
+{
+	if (g_hash_table_lookup(m->remotes, &leg->key) == &leg->key)
+		g_hash_table_remove(m->remotes, &leg->key);
+}
+
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
 {
-	g_hash_table_remove(m->remotes, &leg->key);
+	remotes_drop(m, leg);
 	g_hash_table_remove(m->legs, leg);
 	if (leg->destroy)
 		leg->destroy(leg->user);
@@ -285,7 +294,7 @@ void ce_media_free(struct ce_media *m)
 		struct ce_media_leg *leg = p;
 
 		g_hash_table_iter_remove(&it);
-		g_hash_table_remove(m->remotes, &leg->key);
+		remotes_drop(m, leg);
 		if (leg->destroy)
 			leg->destroy(leg->user);
 		g_aligned_free(leg);
@@ -337,6 +346,8 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 		st->rx_wrong_pt += CE_ATOMIC_GET(&c->rx_wrong_pt);
 		st->rx_flood += CE_ATOMIC_GET(&c->rx_flood);
 		st->tx_errors += CE_ATOMIC_GET(&c->tx_errors);
+		st->latched += CE_ATOMIC_GET(&c->latched);
+		st->dtmf += CE_ATOMIC_GET(&c->dtmf);
 	}
 	st->events_lost = CE_ATOMIC_GET(&m->events_lost);
 }
@@ -451,62 +462,28 @@ int ce_media_room_local(
 	return 0;
 }
 
-/**
- * Add a leg to room sending to and latched to remote, in codec (PCMU or
- * PCMA, which every rate of ce_media_rate_ok() takes), with CE_MIX_* flags.  user is handed to
- * destroy when the leg is freed.  Returns 0, -EADDRINUSE if another leg
- * has that remote, -ENOTSUP, -EAFNOSUPPORT or -EAGAIN (queue full).
- */
-int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
-        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
-        void *user, GDestroyNotify destroy)
-{
-	struct ce_media *m = room->m;
-	/* Aligned as its mixer part asks (mixer.h: two lines a tick). */
-	struct ce_media_leg *leg = g_aligned_alloc0(1, sizeof(*leg), _Alignof(struct ce_media_leg));
-	int err = ce_media_addr_key(&leg->key, remote, len);
-
-	if (err < 0)
-		goto out;
-	if (ce_codec_rtp_pt(codec) < 0 || room->removing) {
-		err = -ENOTSUP;
-		goto out;
-	}
-	if (g_hash_table_contains(m->remotes, &leg->key)) {
-		err = -EADDRINUSE;
-		goto out;
-	}
-	leg->room = room;
-	leg->mroom = room;
-	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
-	leg->remote_len = len;
-	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
-	leg->ssrc = g_random_int();
-	leg->seq = (uint16_t)g_random_int();
-	leg->ts = g_random_int();
-	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
-	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * (room->mix->rate / 1000),
-	        m->conf.jbuf_max_ms * (room->mix->rate / 1000));
-	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_ADD, room, leg, 0);
-	if (err < 0)
-		goto out;
-	leg->user = user;
-	leg->destroy = destroy;
-	g_hash_table_add(m->remotes, &leg->key);
-	g_hash_table_add(m->legs, leg);
-out:
-	if (err < 0)
-		g_clear_pointer(&leg, g_aligned_free);
-	*lp = leg;
-	return err;
-}
-
 /** Change a leg's CE_MIX_* flags (mute, deaf, listen-only). */
 int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags)
 {
 	if (leg->removing)
 		return -ENOENT;
 	return send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_FLAGS, leg->mroom, leg, flags);
+}
+
+/**
+ * Change the G.711 law a leg speaks (a phone's re-INVITE, docs/bypass.md):
+ * its payload type both ways and its decoding, from the next tick.  What
+ * its jitter buffer held of the old law is dropped; its stream (SSRC,
+ * sequence, timestamps) goes on.  Returns 0, -ENOTSUP (not mu-law or
+ * A-law), -ENOENT (being removed) or -EAGAIN (queue full).
+ */
+int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
+{
+	if (leg->removing)
+		return -ENOENT;
+	if (codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA)
+		return -ENOTSUP;
+	return send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_CODEC, leg->mroom, leg, codec);
 }
 
 /**
@@ -581,6 +558,8 @@ void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stat
 	st->rx_wrong_pt = CE_ATOMIC_GET(&leg->st.rx_wrong_pt);
 	st->rx_flood = CE_ATOMIC_GET(&leg->st.rx_flood);
 	st->tx_packets = CE_ATOMIC_GET(&leg->st.tx_packets);
+	st->rx_dtmf = CE_ATOMIC_GET(&leg->st.rx_dtmf);
+	st->latched = CE_ATOMIC_GET(&leg->st.latched);
 	st->jbuf = (struct ce_jbuf_stats){
 	        .packets = CE_ATOMIC_GET(&jb->packets),
 	        .late = CE_ATOMIC_GET(&jb->late),
@@ -601,15 +580,96 @@ size_t ce_media_leg_size(void)
 }
 
 /**
+ * Add a leg to room sending to and latched to remote, in codec (PCMU or
+ * PCMA, which every rate of ce_media_rate_ok() takes), with CE_MIX_* flags.  user is handed to
+ * destroy when the leg is freed.  Returns 0, -EADDRINUSE if another leg
+ * that does not latch has that remote, -ENOTSUP, -EAFNOSUPPORT or -EAGAIN
+ * (queue full).
+ */
+int ce_media_leg_new(struct ce_media_leg **lp, struct ce_media_room *room,
+        const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
+        void *user, GDestroyNotify destroy)
+{
+	return ce_media_leg_new_opts(lp, room, remote, len, codec, flags, NULL, user, destroy);
+}
+
+/* The bypass options onto a new leg: -EINVAL for a DTMF payload type out of
+ * 96..127, -EAFNOSUPPORT for a SIP peer address that is neither family. */
+static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *opts)
+{
+	struct ce_addr_key sig;
+	int err = 0;
+
+	leg->dtmf_pt = -1;
+	memcpy(leg->ip, leg->key.addr, sizeof(leg->ip));
+	if (!opts)
+		return 0;
+	if (opts->dtmf_pt != -1 && (opts->dtmf_pt < 96 || opts->dtmf_pt > 127))
+		return -EINVAL;
+	if (opts->sig_len) {
+		err = ce_media_addr_key(&sig, (const struct sockaddr *)&opts->sig, opts->sig_len);
+		memcpy(leg->sig_ip, sig.addr, sizeof(leg->sig_ip));
+		leg->has_sig = err == 0;
+	}
+	leg->dtmf_pt = (int16_t)opts->dtmf_pt;
+	leg->latch = opts->latch;
+	return err;
+}
+
+/**
  * ce_media_leg_new() for a leg whose RTP comes straight from a phone
  * (media.h, struct ce_media_leg_opts); @opts NULL is ce_media_leg_new().
+ * A latching leg may share its remote with any other leg (it is found by
+ * its address only while no other leg is, media-thread.c); a leg that
+ * does not latch is refused (-EADDRINUSE) on the remote of another such
+ * leg.  Also -EINVAL for a DTMF payload type out of 96..127.
  */
 int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
         const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
         const struct ce_media_leg_opts *opts, void *user, GDestroyNotify destroy)
 {
-	(void)opts; /* FIXME(bypass helper): latching and RFC 4733 */
-	return ce_media_leg_new(lp, room, remote, len, codec, flags, user, destroy);
+	struct ce_media *m = room->m;
+	/* Aligned as its mixer part asks (mixer.h: two lines a tick). */
+	struct ce_media_leg *leg = g_aligned_alloc0(1, sizeof(*leg), _Alignof(struct ce_media_leg));
+	int err = ce_media_addr_key(&leg->key, remote, len);
+
+	if (!err)
+		err = leg_opts(leg, opts);
+	if (err < 0)
+		goto out;
+	if (ce_codec_rtp_pt(codec) < 0 || room->removing) {
+		err = -ENOTSUP;
+		goto out;
+	}
+	if (!leg->latch && g_hash_table_contains(m->remotes, &leg->key)) {
+		err = -EADDRINUSE;
+		goto out;
+	}
+	leg->at = leg->key;
+	leg->room = room;
+	leg->mroom = room;
+	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
+	leg->remote_len = len;
+	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
+	leg->ssrc = g_random_int();
+	leg->seq = (uint16_t)g_random_int();
+	leg->ts = g_random_int();
+	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
+	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * (room->mix->rate / 1000),
+	        m->conf.jbuf_max_ms * (room->mix->rate / 1000));
+	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_ADD, room, leg, 0);
+	if (err < 0)
+		goto out;
+	leg->user = user;
+	leg->destroy = destroy;
+	if (!leg->latch)
+		g_hash_table_add(m->remotes, &leg->key);
+	g_hash_table_add(m->legs, leg);
+out:
+	if (err < 0)
+		g_clear_pointer(&leg, g_aligned_free);
+	*lp = leg;
+	return err;
 }
 
 /** "ip:port" (IPv6: "[ip]:port") of @ss into @buf, for the log; "?" if it is neither. */

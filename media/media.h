@@ -160,6 +160,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
         const struct sockaddr *remote, socklen_t len, enum ce_codec codec, unsigned flags,
         const struct ce_media_leg_opts *opts, void *user, GDestroyNotify destroy);
 int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
+int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec);
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room);
 int ce_media_leg_set_gain(struct ce_media_leg *leg, int talk_db, int listen_db);
 void ce_media_leg_free(struct ce_media_leg *leg);

@@ -177,6 +177,16 @@ bool ce_mix_leg_detach(struct ce_mix_leg *leg)
  * heard, or changes between detected and always-active, leaves the talker
  * set, forgets that it was audible, and comes back through its next input.
  */
+/** The leg speaks @codec from the next tick (its room's count per codec follows). */
+void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec)
+{
+	if (leg->room) {
+		leg->room->n_codec[leg->codec]--;
+		leg->room->n_codec[codec]++;
+	}
+	leg->codec = (uint8_t)codec;
+}
+
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
 {
 	bool was = leg->active;

@@ -153,6 +153,7 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
         const struct ce_talker_conf *tconf);
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);
+void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 bool ce_mix_leg_heard(const struct ce_mix_leg *leg);

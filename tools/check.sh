@@ -47,7 +47,7 @@ build_and_test() {
 # and with its store (test-engine.py).  The rest is single-threaded: TSan
 # would only make it slower.  docs/testing.md says the same.
 TSAN_TESTS="tests/core/test-tsan-glib tests/core/test-mailbox tests/core/test-log tests/media/test-media
-	tests/media/test-prompt tests/modules/monitor/test-monitor-io
+	tests/media/test-bypass tests/media/test-prompt tests/modules/monitor/test-monitor-io
 	tests/modules/monitor/test-monitor tests/modules/store/test-store-module
 	tests/modules/schedule/schedule.sh tests/modules/dialplan/test-dialplan
 	tests/sim/test-media-threads.py tests/sim/test-engine.py"

@@ -42,6 +42,16 @@ static bool phone_codec(const struct ce_conf *conf, const char *formats, enum ce
 	return true;
 }
 
+/* Whether @formats (a comma list) has @codec's name. */
+static bool offers(const char *formats, enum ce_codec codec)
+{
+	gchar **f = g_strsplit(formats ? formats : "", ",", 0);
+	bool has = g_strv_contains((const gchar *const *)f, ce_codec_name(codec));
+
+	g_strfreev(f);
+	return has;
+}
+
 /**
  * Take the phone's RTP straight to us (media bypass, DESIGN.md §2) if
  * @exec, the call.execute that offers @leg, lets us: bypass on (config
@@ -170,8 +180,10 @@ static void send_notify(struct notify *n)
  * Hold (a=sendonly or inactive, or the address 0.0.0.0) takes the leg out
  * of the mix both ways until the phone resumes, and its silence meanwhile
  * is no RTP timeout; a new port on the same address is followed as soon as
- * the phone sends from it (latching, by its SSRC).  A new offer without
- * our G.711 law is refused (488): the leg's codec is fixed for its life.
+ * the phone sends from it (latching, by its SSRC).  An offer that keeps the
+ * leg's G.711 law keeps it; one with only the other law switches the leg to
+ * it (the media side changes its payload type and decoding); one with
+ * neither is refused (488).
  */
 enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
@@ -190,13 +202,24 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	        !ce_msg_get_bool(msg, "rtp_forward", false))
 		return CE_MSG_CONTINUE;
 	ph = leg->phone;
-	if (!phone_codec(conf, ce_msg_get(msg, "formats"), &codec) || codec != ph->codec) {
-		g_message("%s: the phone's new offer (%s) has no %s: refused", leg->id,
-		        ce_msg_get_def(msg, "formats", ""), ce_codec_name(ph->codec));
-		/* on to Yate's dumb driver, which refuses updates: ysipchan answers 488 */
-		ce_msg_set(msg, "error", "nomedia");
+	if (!offers(ce_msg_get(msg, "formats"), ph->codec) &&
+	        (!phone_codec(conf, ce_msg_get(msg, "formats"), &codec) ||
+	                !conf->media->leg_set_codec || !leg->media ||
+	                conf->media->leg_set_codec(conf->media_arg, leg->media, codec))) {
+		g_message("%s: the phone's new offer (%s) has no G.711 we can switch to: refused",
+		        leg->id, ce_msg_get_def(msg, "formats", ""));
+		/*
+		 * on to Yate's dumb driver, which refuses updates; ysipchan answers
+		 * the code in error= (its "nomedia" would be 415, for a body type)
+		 */
+		ce_msg_set(msg, "error", "488");
 		ce_msg_set(msg, "reason", "Not Acceptable Here");
 		return CE_MSG_CONTINUE;
+	}
+	if (!offers(ce_msg_get(msg, "formats"), ph->codec)) {
+		g_info("%s: the phone switches from %s to %s", leg->id, ce_codec_name(ph->codec),
+		        ce_codec_name(codec));
+		ph->codec = codec;
 	}
 	hold = ce_msg_get(msg, "sdp_inactive") || ce_msg_get(msg, "sdp_sendonly") ||
 	       !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");

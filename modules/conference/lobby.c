@@ -205,15 +205,6 @@ static void refused_by_room(struct ce_lobby_call *lc, const struct ce_room_refus
 }
 
 /* Copy every parameter of @from onto @to. */
-static void overlay(struct ce_msg *to, const struct ce_msg *from)
-{
-	for (unsigned i = 0; from && i < ce_msg_count(from); i++) {
-		const struct ce_param *p = ce_msg_param(from, i);
-
-		ce_msg_set(to, p->name, p->value);
-	}
-}
-
 /*
  * Admitted: into the room named by the join's callto, on the same leg.
  * The join's parameters (the room's, who the participant is) lie over the
@@ -277,7 +268,7 @@ static void move_in(struct ce_lobby_call *lc, const struct ce_msg *join)
 		bye(lc, "failure");
 		return;
 	}
-	overlay(lc->join, join);
+	ce_msg_set_all(lc->join, join);
 	callto = ce_msg_get_def(lc->join, "callto", "");
 	if (!g_str_has_prefix(callto, "conf/")) {
 		g_warning("lobby %s: the schedule's join has callto=%s", leg->id, callto);

@@ -310,6 +310,12 @@ static void g_leg_set_flags(void *arg, struct ce_leg_media *l, unsigned flags)
 		ce_media_leg_set_flags(l->ml, mix_flags(flags));
 }
 
+static int g_leg_set_codec(void *arg, struct ce_leg_media *l, enum ce_codec codec)
+{
+	(void)arg;
+	return l->ml ? ce_media_leg_set_codec(l->ml, codec) : -ENOENT;
+}
+
 static int g_leg_move(void *arg, struct ce_leg_media *l, struct ce_room_media *r)
 {
 	int err;
@@ -357,10 +363,11 @@ static void g_stats(void *arg, GString *out)
 	        ",phase_moves=%" G_GUINT64_FORMAT ",rtp_late=%" G_GUINT64_FORMAT
 	        ",rtp_concealed_ms=%" G_GUINT64_FORMAT ",jbuf_waits=%" G_GUINT64_FORMAT
 	        ",mix_deferred=%" G_GUINT64_FORMAT ",rtp_wrong_pt=%" G_GUINT64_FORMAT
-	        ",rtp_flood=%" G_GUINT64_FORMAT,
+	        ",rtp_flood=%" G_GUINT64_FORMAT ",rtp_latched=%" G_GUINT64_FORMAT
+	        ",rtp_dtmf=%" G_GUINT64_FORMAT,
 	        st.ticks, st.overruns, st.rx_unknown, st.rx_bad, st.tx_errors, st.events_lost,
 	        st.phase_moves, st.rx_late, st.concealed / 8, st.waits, st.deferred, st.rx_wrong_pt,
-	        st.rx_flood);
+	        st.rx_flood, st.latched, st.dtmf);
 }
 
 /* What a leg's RTP has been like: packets in, late, audio made up, the
@@ -379,9 +386,10 @@ static void g_leg_stats(void *arg, struct ce_leg_media *l, GString *out)
 	        " rtp_in=%" G_GUINT64_FORMAT " rtp_late=%" G_GUINT64_FORMAT
 	        " concealed_ms=%" G_GUINT64_FORMAT
 	        " jitter_ms=%u delay_ms=%u rtp_bad=%" G_GUINT64_FORMAT
-	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT,
+	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT
+	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT,
 	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
-	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood);
+	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood, st.rx_dtmf, st.latched);
 }
 
 G_STATIC_ASSERT(CE_PROMPT_QUEUE == CE_MEDIA_PLAY_QUEUE);
@@ -398,6 +406,7 @@ static const struct ce_media_glue_ops s_ops = {
         .stop_play = g_stop_play,
         .leg_new = g_leg_new,
         .leg_start = g_leg_start,
+        .leg_set_codec = g_leg_set_codec,
         .leg_set_flags = g_leg_set_flags,
         .leg_move = g_leg_move,
         .leg_set_gain = g_leg_set_gain,

@@ -107,6 +107,8 @@ struct ce_media_glue_ops {
 	/* Latch to Yate's end of the RTP and add the leg to the mixer. */
 	int (*leg_start)(void *arg, struct ce_leg_media *l, const struct ce_leg_remote *rem);
 	void (*leg_set_flags)(void *arg, struct ce_leg_media *l, unsigned flags);
+	/* Optional: the leg speaks @codec (mu-law or A-law) from now on: 0 or -errno. */
+	int (*leg_set_codec)(void *arg, struct ce_leg_media *l, enum ce_codec codec);
 	/* Optional: move a leg into room @r, keeping its RTP stream (same port,
 	 * sequence, timestamps): 0, or -EXDEV (@r is on another media thread),
 	 * -ENOENT, -ENOTSUP, -ENOBUFS; the leg stays where it was on error. */

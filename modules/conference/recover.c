@@ -371,6 +371,8 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 		leg->phone->port = rem.port;
 		leg->phone->codec = rem.codec;
 		leg->phone->dtmf_pt = ce_msg_get_int(e, "dtmf_pt", -1, -1, 127);
+		if (leg->phone->dtmf_pt < 96)
+			leg->phone->dtmf_pt = -1; /* dynamic payload types only (RFC 4733) */
 		leg->phone->sig_ip = g_strdup(ce_msg_get(e, "sig_ip"));
 		rem.direct = true;
 		rem.dtmf_pt = leg->phone->dtmf_pt;

@@ -20,6 +20,7 @@
 #include "media/media.h"
 #include "media/media-priv.h"
 #include "media/rtp.h"
+#include "tests/media/testclock.h"
 #include "tests/testutil.h"
 
 #define PEERS     3
@@ -47,31 +48,6 @@ struct peer {
 	} in;
 };
 
-/*
- * A media clock the test steps: the media thread's sleep_until() waits
- * until the test has moved the time there.  step_wake() moves it one wake
- * and returns once the thread has done that wake and sleeps again, so the
- * packets sent before it are read at that wake (loopback UDP queues a
- * datagram on the receiving socket within sendto()) and the frames it
- * mixed are in the peers' sockets.  Between steps the thread is parked and
- * the test may read its state.  With several media threads (threads > 1)
- * a step waits until every one of them has done the wake.
- */
-#define CLOCK_THREADS_MAX 4
-
-struct test_clock {
-	struct ce_media_clock clock;
-	GMutex lock;
-	GCond cond;
-	int64_t now;      /* ns */
-	unsigned threads; /* media threads on this clock (clock_init: 1) */
-	struct {
-		GThread *thread;
-		int64_t sleeping; /* until when it sleeps; 0 while it runs */
-	} sleeper[CLOCK_THREADS_MAX];
-	bool free; /* let the threads run (their end) */
-};
-
 struct test {
 	struct ce_media *m;
 	struct ce_media_room *room;
@@ -84,9 +60,10 @@ struct test {
 	struct ce_media_room *room2; /* move test: peer 2 is moved there at MOVE_AT */
 	gint moved;                  /* set by the main loop once the move is asked */
 	unsigned moved_tick;
-	struct test_clock *clock; /* the media thread's, stepped by the test; NULL: the real one */
-	gint muted;               /* set by the main loop once the mute is applied */
-	unsigned muted_tick;      /* the far end's tick when it saw that */
+	struct ce_test_clock
+	        *clock;      /* the media thread's, stepped by the test; NULL: the real one */
+	gint muted;          /* set by the main loop once the mute is applied */
+	unsigned muted_tick; /* the far end's tick when it saw that */
 	GMainLoop *loop;
 };
 
@@ -168,104 +145,6 @@ static void sleep_until(struct timespec *next)
 	}
 	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
 		;
-}
-
-static void clock_now(void *arg, struct timespec *t)
-{
-	struct test_clock *c = arg;
-
-	g_mutex_lock(&c->lock);
-	t->tv_sec = c->now / 1000000000L;
-	t->tv_nsec = c->now % 1000000000L;
-	g_mutex_unlock(&c->lock);
-}
-
-/* With c->lock held: the calling media thread's slot. */
-static int64_t *clock_sleeping(struct test_clock *c)
-{
-	GThread *self = g_thread_self();
-	unsigned i;
-
-	for (i = 0; i < CLOCK_THREADS_MAX && c->sleeper[i].thread; i++)
-		if (c->sleeper[i].thread == self)
-			return &c->sleeper[i].sleeping;
-	g_assert_cmpuint(i, <, MIN(c->threads, CLOCK_THREADS_MAX));
-	c->sleeper[i].thread = self;
-	return &c->sleeper[i].sleeping;
-}
-
-static void clock_sleep_until(void *arg, const struct timespec *t)
-{
-	struct test_clock *c = arg;
-	int64_t *sleeping;
-
-	g_mutex_lock(&c->lock);
-	sleeping = clock_sleeping(c);
-	*sleeping = t->tv_sec * 1000000000L + t->tv_nsec;
-	g_cond_broadcast(&c->cond);
-	while (c->now < *sleeping && !c->free)
-		g_cond_wait(&c->cond, &c->lock);
-	c->now = MAX(c->now, *sleeping);
-	*sleeping = 0;
-	g_mutex_unlock(&c->lock);
-}
-
-static void clock_init(struct test_clock *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->clock = (struct ce_media_clock){clock_now, clock_sleep_until, c};
-	g_mutex_init(&c->lock);
-	g_cond_init(&c->cond);
-	c->now = 1000 * 1000000000L;
-	c->threads = 1;
-}
-
-/* With c->lock held: whether every media thread sleeps past now. */
-static bool clock_all_asleep(const struct test_clock *c)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < CLOCK_THREADS_MAX; i++)
-		n += c->sleeper[i].thread && c->sleeper[i].sleeping > c->now;
-	return n == c->threads;
-}
-
-/* With c->lock held: wait (bounded) until every media thread sleeps past now. */
-static void clock_wait_asleep(struct test_clock *c)
-{
-	gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
-
-	while (!clock_all_asleep(c))
-		g_assert_true(
-		        g_cond_wait_until(&c->cond, &c->lock, deadline) || clock_all_asleep(c));
-}
-
-/* One wake of the media thread; then its events on the main loop. */
-static void step_wake(struct test_clock *c)
-{
-	g_mutex_lock(&c->lock);
-	clock_wait_asleep(c);
-	c->now += CE_MEDIA_PHASE_NS;
-	g_cond_broadcast(&c->cond);
-	clock_wait_asleep(c);
-	g_mutex_unlock(&c->lock);
-	while (g_main_context_iteration(NULL, FALSE))
-		;
-}
-
-/* Let the thread run free, to see its quit flag. */
-static void clock_release(struct test_clock *c)
-{
-	g_mutex_lock(&c->lock);
-	c->free = true;
-	g_cond_broadcast(&c->cond);
-	g_mutex_unlock(&c->lock);
-}
-
-static void clock_clear(struct test_clock *c)
-{
-	g_mutex_clear(&c->lock);
-	g_cond_clear(&c->cond);
 }
 
 static gboolean quit_idle(gpointer data)
@@ -528,13 +407,13 @@ static void finish(struct test *t)
 	while ((t->peer[0].leg || t->peer[1].leg || t->peer[2].leg) &&
 	        g_get_monotonic_time() < deadline)
 		if (t->clock)
-			step_wake(t->clock);
+			ce_test_step_wake(t->clock);
 		else if (!g_main_context_iteration(NULL, FALSE))
 			g_usleep(1000);
 	for (unsigned i = 0; i < PEERS; i++)
 		g_assert_null(t->peer[i].leg);
 	if (t->clock)
-		clock_release(t->clock);
+		ce_test_clock_release(t->clock);
 	ce_media_free(t->m);
 	for (unsigned i = 0; i < PEERS; i++)
 		close(t->peer[i].fd);
@@ -789,7 +668,7 @@ static unsigned next_phase(const struct test *t)
 /* One wake on the test's clock, then what the peers got (at far-end tick). */
 static void clocked_wake(struct test *t, unsigned tick)
 {
-	step_wake(t->clock);
+	ce_test_step_wake(t->clock);
 	for (unsigned i = 0; i < PEERS; i++)
 		receive_all(&t->peer[i], tick);
 }
@@ -817,13 +696,13 @@ static void send_tone(struct test *t, unsigned i, unsigned tick)
 static void test_late_talker(void)
 {
 	static const unsigned flags[PEERS] = {0, 0, 0};
-	struct test_clock clock;
+	struct ce_test_clock clock;
 	struct test t = {.clock = &clock};
 	struct ce_media_stats ms;
 	uint64_t deferred = 0;
 	unsigned late = 0, put_off = 0, mixed_next = 0, on_time = 0;
 
-	clock_init(&clock);
+	ce_test_clock_init(&clock);
 	setup(&t, flags);
 	for (unsigned tick = 0; tick < TICKS; tick++) {
 		bool is_late = tick >= LATE_FROM && tick % 5 == 0;
@@ -882,7 +761,7 @@ static void test_late_talker(void)
 	g_assert_cmpuint(ms.waits, ==, 0);
 	g_assert_cmpuint(ms.overruns, ==, 0);
 	finish(&t);
-	clock_clear(&clock);
+	ce_test_clock_clear(&clock);
 }
 
 /* Talkers whose packets come 10 ms apart (two phases of the tick): the
@@ -918,7 +797,7 @@ static void test_rate(void)
 	static const unsigned flags[PEERS] = {0, 0, 0};
 	static const unsigned refused[] = {0, 11025, 16000, 32000, 44100, 48000};
 	const unsigned frame = 8000 / 50;
-	struct test_clock clock;
+	struct ce_test_clock clock;
 	struct test t = {.clock = &clock};
 	struct ce_media_room *wide = NULL;
 	unsigned got = 0;
@@ -927,7 +806,7 @@ static void test_rate(void)
 	g_assert_true(ce_media_rate_ok(8000));
 	for (unsigned i = 0; i < G_N_ELEMENTS(refused); i++)
 		g_assert_false(ce_media_rate_ok(refused[i]));
-	clock_init(&clock);
+	ce_test_clock_init(&clock);
 	setup(&t, flags);
 	g_assert_cmpint(ce_media_room_new(&wide, t.m, 16000, 4, 0, 1000), ==, -ENOTSUP);
 	g_assert_null(wide);
@@ -939,7 +818,7 @@ static void test_rate(void)
 		for (unsigned i = 0; i < PEERS; i++)
 			send_tone(&t, i, tick);
 		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
-			step_wake(&clock);
+			ce_test_step_wake(&clock);
 		while ((n = recv(t.peer[1].fd, buf, sizeof(buf), 0)) > 0) {
 			g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
 			g_assert_cmpuint(pkt.len, ==, frame);
@@ -1083,7 +962,7 @@ static void test_many_rooms(void)
 #define SPREAD_TICKS 80
 
 struct spread {
-	struct test_clock clock;
+	struct ce_test_clock clock;
 	struct ce_media *m;
 	struct ce_media_room *room[SPREAD_ROOMS];
 	struct sockaddr_in room_addr[SPREAD_ROOMS];
@@ -1111,7 +990,7 @@ static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEE
 	bool left;
 
 	memset(t, 0, sizeof(*t));
-	clock_init(&t->clock);
+	ce_test_clock_init(&t->clock);
 	t->clock.threads = threads;
 	ce_media_conf_default(&conf);
 	conf.bind_ip = "127.0.0.1";
@@ -1144,7 +1023,7 @@ static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEE
 			        (uint8_t)ce_codec_rtp_pt(CE_CODEC_PCMU), tick,
 			        spread_freq(spread_tone(i)), CE_CODEC_PCMU, 12 + 160);
 		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++) {
-			step_wake(&t->clock);
+			ce_test_step_wake(&t->clock);
 			for (unsigned i = 0; i < SPREAD_PEERS; i++)
 				receive_all(&t->peer[i], tick);
 		}
@@ -1177,14 +1056,14 @@ static void spread_run(struct spread *t, unsigned threads, bool hears[SPREAD_PEE
 		for (unsigned i = 0; i < SPREAD_PEERS; i++)
 			left |= t->peer[i].leg != NULL;
 		if (left)
-			step_wake(&t->clock);
+			ce_test_step_wake(&t->clock);
 	} while (left && g_get_monotonic_time() < deadline);
 	g_assert_false(left);
-	clock_release(&t->clock);
+	ce_test_clock_release(&t->clock);
 	ce_media_free(t->m);
 	for (unsigned i = 0; i < SPREAD_PEERS; i++)
 		close(t->peer[i].fd);
-	clock_clear(&t->clock);
+	ce_test_clock_clear(&t->clock);
 }
 
 static void test_threads(void)

@@ -579,14 +579,6 @@ def speech_slin(dest, seconds=None):
     return dest
 
 
-def bursts(freq, seconds):
-    """Tone bursts (0.6 s on, 0.4 s off): what a talker looks like to a level meter."""
-    out = []
-    for _ in range(int(seconds)):
-        out += tone(freq, 0.6) + [0] * int(0.4 * RATE)
-    return out
-
-
 def heard(samples, freq, start=None, end=None):
     """Share of the energy at @freq in a window of a recording (0..1)."""
     if start is not None:

@@ -236,6 +236,13 @@ static inline int fm_leg_start(void *arg, struct ce_leg_media *cl, const struct 
 	return 0;
 }
 
+static inline int fm_leg_set_codec(void *arg, struct ce_leg_media *cl, enum ce_codec codec)
+{
+	(void)arg;
+	((struct fx_leg *)cl)->codec = codec;
+	return 0;
+}
+
 static inline void fm_leg_set_flags(void *arg, struct ce_leg_media *cl, unsigned flags)
 {
 	(void)arg;
@@ -279,6 +286,7 @@ static const struct ce_media_glue_ops fx_media_ops = {
         .stop_play = fm_stop_play,
         .leg_new = fm_leg_new,
         .leg_start = fm_leg_start,
+        .leg_set_codec = fm_leg_set_codec,
         .leg_set_flags = fm_leg_set_flags,
         .leg_move = fm_leg_move,
         .leg_set_gain = fm_leg_set_gain,

@@ -243,19 +243,38 @@ static void test_reinvite_hold(void)
 	fx_free(fx);
 }
 
-/* A new offer without the leg's law is refused (488), and nothing changes. */
+/*
+ * A new offer with the other law only switches the leg to it; one with no
+ * G.711 is refused (488), and nothing changes.
+ */
 static void test_reinvite_codec(void)
 {
 	struct fx *fx = fx_new(NULL);
-	bool handled = true;
+	bool handled = false;
+	struct fx_leg *l;
 	char *ans;
 
 	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
 	fx_flush(fx);
 	fx_clear(fx);
-	ans = fx_dispatch(fx, "call.update", REINVITE ":formats=alaw", &handled);
+	l = media_of(fx);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=alaw,gsm", &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_PCMA);
+	fx_expect_sent(fx, "call.update",
+	        "call.update:id=dumb/1:targetid=sip/1:operation=notify:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=alaw:transport=RTP/AVP:"
+	        "rtp_rfc2833=101\n");
+	/* both laws again: it keeps the one it has */
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=mulaw,alaw", &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_PCMA);
+	fx_clear(fx);
+	ans = fx_dispatch(fx, "call.update", REINVITE ":formats=gsm,slin", &handled);
 	g_assert_false(handled);
-	g_assert_cmpstr(ans, ==, "error=nomedia:reason=Not Acceptable Here");
+	g_assert_cmpint(l->codec, ==, CE_CODEC_PCMA);
+	g_assert_cmpstr(ans, ==, "error=488:reason=Not Acceptable Here");
 	g_assert_cmpuint(fx->sent->len, ==, 0);
 	g_free(ans);
 	/* not a bypassed leg's, or not a request: none of ours */
