@@ -64,6 +64,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 os.environ.setdefault('CE_SRCDIR', os.path.dirname(HERE))
 os.environ.setdefault('CE_BUILDDIR', os.getcwd())
 sys.path.insert(0, os.path.join(os.environ['CE_SRCDIR'], 'tests', 'yate'))
+import siplib  # noqa: E402  (G.711 tables)
 import yatelib  # noqa: E402  (a real Yate with conf-engine attached as Yate attaches it)
 
 _spec = importlib.util.spec_from_file_location('bench_e2e', os.path.join(HERE, 'bench-e2e.py'))
@@ -155,16 +156,6 @@ class Phones:
             self.proc.join()
 
 
-def ulaw_magnitude():
-    """|linear value| of each G.711 mu-law byte (ITU-T G.711)."""
-    out = []
-    for u in range(256):
-        u = ~u & 0xff
-        t = (((u & 0x0f) << 3) + 0x84) << ((u & 0x70) >> 4)
-        out.append(abs(t - 0x84))
-    return out
-
-
 def roles(a, n):
     """What each call does: 'talk' (speech), 'quiet', 'burst' (a probe room's talker) or
     'probe' (a probe room's listener, or its quiet caller)."""
@@ -181,7 +172,7 @@ def roles(a, n):
 class Onsets:
     """A probe listener's ear: the kernel's receive time of the first loud frame (peak above
     4000) after 100 ms below 500, as bench-e2e's probe listens."""
-    MAG = ulaw_magnitude()
+    MAG = [abs(v) for v in siplib.DECODE_TABLE[0]]  # |linear| of each mu-law byte
 
     def __init__(self):
         self.quiet_ms = 0
