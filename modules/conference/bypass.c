@@ -39,21 +39,6 @@ static enum ce_codec other_law(enum ce_codec codec)
 }
 
 /*
- * The first of the phone's @formats (a comma list, ysdp's names) that the
- * legs can speak, the configured law first; false if it has neither law.
- */
-static bool phone_codec(const struct ce_conf *conf, const char *formats, enum ce_codec *codec)
-{
-	if (offers(formats, conf->set.codec))
-		*codec = conf->set.codec;
-	else if (offers(formats, other_law(conf->set.codec)))
-		*codec = other_law(conf->set.codec);
-	else
-		return false;
-	return true;
-}
-
-/*
  * Our answer's laws ("alaw" or "mulaw,alaw") to a phone whose offer has
  * @offered, @first first if both: those of the offer in @allowed (NULL:
  * any), or NULL if none.  ysipchan keeps, for the rest of a forwarded
@@ -78,6 +63,12 @@ static char *laws_of(const char *offered, const char *allowed, enum ce_codec fir
 	return g_string_free(s, FALSE);
 }
 
+/* The law we send of @laws (a laws_of() list): @pref if it has it, else the other. */
+static enum ce_codec first_law(const char *laws, enum ce_codec pref)
+{
+	return offers(laws, pref) ? pref : other_law(pref);
+}
+
 /* For a re-INVITE: the laws our last answer listed that the new offer has, ours first. */
 static char *answer_laws(const struct ce_leg_phone *ph, const char *offered)
 {
@@ -100,8 +91,7 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	const char *addr = ce_msg_get(exec, "rtp_addr");
 	unsigned port = ce_msg_get_int(exec, "rtp_port", 0, 0, 65535);
 	int dtmf = ce_msg_get_int(exec, "rtp_rfc2833", -1, -1, 127);
-	struct ce_leg_phone *ph;
-	enum ce_codec codec;
+	char *laws;
 
 	if (!fwd || !conf->set.bypass || !ce_msg_get_bool(exec, "bypass", true))
 		return false;
@@ -118,20 +108,62 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	}
 	if (!ce_msg_get_bool(exec, "rtp_forward", false) || !addr || !*addr || !port ||
 	        !ce_msg_get_bool(exec, "media", true) ||
-	        strcmp(ce_msg_get_def(exec, "transport", "RTP/AVP"), "RTP/AVP") ||
-	        !phone_codec(conf, ce_msg_get(exec, "formats"), &codec))
+	        strcmp(ce_msg_get_def(exec, "transport", "RTP/AVP"), "RTP/AVP"))
 		return false;
 	if (leg->lobby && conf->set.media_threads > 1)
 		return false;
-	ph = g_new0(struct ce_leg_phone, 1);
+	/* the G.711 laws it offered, the configured one first; none: no bypass */
+	laws = laws_of(ce_msg_get(exec, "formats"), NULL, conf->set.codec);
+	if (!laws)
+		return false;
+	ce_leg_set_phone(leg, addr, port, first_law(laws, conf->set.codec), laws, dtmf,
+	        ce_msg_get(exec, "ip_host"));
+	return true;
+}
+
+/**
+ * Make @leg a bypassed one (offered, or resumed from the journal): its
+ * phone at @addr:@port, sent @codec, our answer's laws @formats (taken
+ * over), its telephone-event payload type @dtmf (RFC 4733 allows only the
+ * dynamic ones, 96..127; anything else is none) and @sig_ip, where its
+ * SIP comes from (or NULL).
+ */
+void ce_leg_set_phone(struct ce_leg *leg, const char *addr, unsigned port, enum ce_codec codec,
+        char *formats, int dtmf, const char *sig_ip)
+{
+	struct ce_leg_phone *ph = g_new0(struct ce_leg_phone, 1);
+
 	ph->addr = g_strdup(addr);
 	ph->port = port;
 	ph->codec = codec;
-	ph->formats = laws_of(ce_msg_get(exec, "formats"), NULL, codec);
-	ph->dtmf_pt = dtmf >= 96 ? dtmf : -1;
-	ph->sig_ip = g_strdup(ce_msg_get(exec, "ip_host"));
+	ph->formats = formats;
+	ph->dtmf_pt = dtmf >= 96 && dtmf <= 127 ? dtmf : -1;
+	ph->sig_ip = g_strdup(sig_ip);
+	ce_leg_phone_free(leg->phone);
 	leg->phone = ph;
-	return true;
+}
+
+void ce_leg_phone_free(struct ce_leg_phone *ph)
+{
+	if (!ph)
+		return;
+	g_free(ph->addr);
+	g_free(ph->formats);
+	g_free(ph->sig_ip);
+	g_free(ph);
+}
+
+/** What the media side needs of a bypassed leg's phone, in @rem (the rest is the caller's). */
+void ce_leg_phone_remote(const struct ce_leg *leg, struct ce_leg_remote *rem)
+{
+	const struct ce_leg_phone *ph = leg->phone;
+
+	rem->ip = ph->addr;
+	rem->port = ph->port;
+	rem->codec = ph->codec;
+	rem->direct = true;
+	rem->dtmf_pt = ph->dtmf_pt;
+	rem->sig_ip = ph->sig_ip;
 }
 
 /**
@@ -255,8 +287,7 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 		return CE_MSG_CONTINUE;
 	ph = leg->phone;
 	laws = answer_laws(ph, ce_msg_get(msg, "formats"));
-	/* ours if the offer still has it, else the other */
-	codec = offers(laws, ph->codec) ? ph->codec : other_law(ph->codec);
+	codec = first_law(laws, ph->codec); /* ours if the offer still has it */
 	if (!laws || (codec != ph->codec && (!conf->media->leg_set_codec || !leg->media ||
 	                                            conf->media->leg_set_codec(
 	                                                    conf->media_arg, leg->media, codec)))) {

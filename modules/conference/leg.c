@@ -48,12 +48,7 @@ void ce_leg_unref(struct ce_leg *leg)
 	g_free(leg->lang);
 	g_free(leg->runid);
 	g_free(leg->name_prompt);
-	if (leg->phone) {
-		g_free(leg->phone->addr);
-		g_free(leg->phone->formats);
-		g_free(leg->phone->sig_ip);
-		g_free(leg->phone);
-	}
+	ce_leg_phone_free(leg->phone);
 	g_free(leg);
 }
 
@@ -442,17 +437,12 @@ static void start_direct(struct ce_leg *leg)
 {
 	struct ce_conf *conf = leg->conf;
 	struct ce_leg_phone *ph = leg->phone;
-	struct ce_leg_remote rem = {
-	        .ip = ph->addr,
-	        .port = ph->port,
-	        .codec = ph->codec,
-	        .rtp_timeout_ms = conf->set.rtp_timeout_ms,
-	        .direct = true,
-	        .dtmf_pt = ph->dtmf_pt,
-	        .sig_ip = ph->sig_ip,
-	};
+	struct ce_leg_remote rem = {.rtp_timeout_ms = conf->set.rtp_timeout_ms};
 	struct ce_msg *far = NULL;
-	int err = conf->media->leg_start(conf->media_arg, leg->media, &rem);
+	int err;
+
+	ce_leg_phone_remote(leg, &rem);
+	err = conf->media->leg_start(conf->media_arg, leg->media, &rem);
 
 	if (err) {
 		g_message("%s: cannot take the phone's RTP from %s:%u: %s", leg->id, ph->addr,

@@ -113,6 +113,11 @@ void ce_leg_unref(struct ce_leg *leg);
 struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec);
+void ce_leg_set_phone(struct ce_leg *leg, const char *addr, unsigned port, enum ce_codec codec,
+        char *formats, int dtmf, const char *sig_ip);
+void ce_leg_phone_free(struct ce_leg_phone *ph);
+struct ce_leg_remote;
+void ce_leg_phone_remote(const struct ce_leg *leg, struct ce_leg_remote *rem);
 void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m);
 struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);

@@ -368,18 +368,11 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 	if (err)
 		return err;
 	if (ce_msg_get_bool(e, "direct", false)) {
-		leg->phone = g_new0(struct ce_leg_phone, 1);
-		leg->phone->addr = g_strdup(rem.ip);
-		leg->phone->port = rem.port;
-		leg->phone->codec = rem.codec;
-		leg->phone->formats = g_strdup(ce_codec_name(rem.codec));
-		leg->phone->dtmf_pt = ce_msg_get_int(e, "dtmf_pt", -1, -1, 127);
-		if (leg->phone->dtmf_pt < 96)
-			leg->phone->dtmf_pt = -1; /* dynamic payload types only (RFC 4733) */
-		leg->phone->sig_ip = g_strdup(ce_msg_get(e, "sig_ip"));
-		rem.direct = true;
-		rem.dtmf_pt = leg->phone->dtmf_pt;
-		rem.sig_ip = leg->phone->sig_ip;
+		/* its phone, as the journal kept it: the law it was sent last */
+		ce_leg_set_phone(leg, rem.ip, rem.port, rem.codec,
+		        g_strdup(ce_codec_name(rem.codec)),
+		        ce_msg_get_int(e, "dtmf_pt", -1, -1, 127), ce_msg_get(e, "sig_ip"));
+		ce_leg_phone_remote(leg, &rem);
 	}
 	err = ce_leg_resume(leg, ce_msg_get(e, "id"), ce_msg_get(e, "runid"),
 	        ce_msg_get_int(e, "at", 0, 0, G_MAXINT64), port, &rem);

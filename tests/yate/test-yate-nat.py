@@ -39,6 +39,20 @@ def grow(phone, seconds):
     return start if ok else None
 
 
+def hears_next(phone, present, absent, name, grown=None):
+    """@phone's next 3 s of audio, its first second left out, must pass who_hears(@present,
+    @absent): TAP line @name.  With @grown, a TAP line of that name first says whether the
+    audio came at all; without it, audio that never came fails @name."""
+    start = grow(phone, 3)
+    if grown:
+        tap.ok(start is not None, grown, (phone.pt, phone.received, phone.got_from))
+    if start is not None:
+        ok, lv = hears(phone.heard[start + RATE:], present, absent)
+        tap.ok(ok, name, lv)
+    elif not grown:
+        tap.ok(False, name, (phone.pt, phone.received))
+
+
 with yatelib.Yate(prefix, 'nat', engine='--config {conf}',
                   routes=[r'^800$=conf/nat;notify=%s;lonely=true;rtp_forward=yes' % WATCH]) as y, \
         siplib.Phone(y.sip_port, 'a', yatelib.bursts(440, 4), nat=True) as a, \
@@ -59,33 +73,16 @@ with yatelib.Yate(prefix, 'nat', engine='--config {conf}',
            (a.sdp_port, a.sent_from))
 
     # latching: the engine found A at the port its packets come from, and answers there
-    start = grow(a, 3)
-    tap.ok(start is not None, 'A hears the room although its SDP port is not where it is',
-           (a.received, a.got_from))
-    if start is not None:
-        ok, lv = hears(a.heard[start + RATE:], [1000], [440])
-        tap.ok(ok, 'A hears B (1000 Hz) and not itself (440 Hz)', lv)
-    start = grow(b, 3)
-    if start is not None:
-        ok, lv = hears(b.heard[start + RATE:], [440], [1000])
-        tap.ok(ok, 'B hears A (440 Hz) and not itself (1000 Hz)', lv)
-    else:
-        tap.ok(False, 'B hears the room', b.received)
+    hears_next(a, [1000], [440], 'A hears B (1000 Hz) and not itself (440 Hz)',
+               grown='A hears the room although its SDP port is not where it is')
+    hears_next(b, [440], [1000], 'B hears A (440 Hz) and not itself (1000 Hz)')
 
     # A's NAT moves it: same stream from a new port
     new_port = a.rebind()
-    start = grow(a, 3)
-    tap.ok(start is not None, "after A's NAT moved it to port %d the engine follows and A "
-           'hears the room again' % new_port, (a.received, a.got_from))
-    if start is not None:
-        ok, lv = hears(a.heard[start + RATE:], [1000], [440])
-        tap.ok(ok, 'after the move A hears B, not itself', lv)
-    start = grow(b, 3)
-    if start is not None:
-        ok, lv = hears(b.heard[start + RATE:], [440], [1000])
-        tap.ok(ok, 'after the move B still hears A', lv)
-    else:
-        tap.ok(False, 'B hears the room after the move', b.received)
+    hears_next(a, [1000], [440], 'after the move A hears B, not itself',
+               grown="after A's NAT moved it to port %d the engine follows and A hears the "
+               'room again' % new_port)
+    hears_next(b, [440], [1000], 'after the move B still hears A')
 
     # keys in A's RTP
     for digit in '5#':
@@ -103,16 +100,9 @@ with yatelib.Yate(prefix, 'nat', engine='--config {conf}',
     tap.ok(b.reinvite() == 200, 'B resumes: 200', b.answers[-1:])
     tap.ok(b.reinvite(pts=[8]) == 200 and b.pt == 8,
            'B offers A-law only on its mu-law call: answered 200 with A-law', b.answers[-1:])
-    start = grow(b, 3)
-    tap.ok(start is not None, "B's call goes on in A-law", (b.pt, b.received))
-    if start is not None:
-        ok, lv = hears(b.heard[start + RATE:], [440], [1000])
-        tap.ok(ok, 'in A-law B still hears A, not itself (both ways decoded right)', lv)
-    ok, lv = (False, None)
-    start = grow(a, 3)
-    if start is not None:
-        ok, lv = hears(a.heard[start + RATE:], [1000], [440])
-    tap.ok(ok, 'A hears B in A-law: the engine decodes it right', lv)
+    hears_next(b, [440], [1000], 'in A-law B still hears A, not itself (both ways decoded '
+               'right)', grown="B's call goes on in A-law")
+    hears_next(a, [1000], [440], 'A hears B in A-law: the engine decodes it right')
     m = re.search(r'direct_legs=(\d+)', y.rm('status conf-engine'))
     tap.ok(m and m.group(1) == '2', 'the engine counts 2 direct legs', y.rm('status conf-engine'))
     tap.ok(a.hangup() and b.hangup(), 'both hang up', (a.answers[-1:], b.answers[-1:]))
