@@ -1,6 +1,7 @@
 /* bench-mixer.c - mixer throughput (participants per core) and memory per participant
  *
  * Usage: bench-mixer [--participants=N] [--room=SIZE] [--talkers=T] [--ticks=K] [--pipeline]
+ *                    [--rate=16000 [--g722=PCT]]
  * Builds N participants in rooms of SIZE legs, T of them talking in each
  * room (amplitude-modulated tones), the rest sending low noise; 10% of
  * the legs use A-law, the rest mu-law.  Each 20 ms tick every leg hands in
@@ -8,8 +9,12 @@
  * leg's output payload is fetched as the media thread would for sending.
  * With --pipeline each leg also gets a G.711 packet into its jitter buffer
  * and pulls its frame from it (decoding, concealment bookkeeping): all the
- * per-leg media work except the socket calls.  It prints the thread CPU
- * time per tick and the participants one core can carry at 50 ticks/s.
+ * per-leg media work except the socket calls.  With --rate=16000 the rooms
+ * are wideband: the mixer converts the G.711 legs up on the way in (those
+ * it mixes) and down on the way out (once per codec), and --g722=PCT of the legs speak G.722
+ * instead (decoded by their jitter buffer with --pipeline, encoded by the mixer).  It prints the
+ * thread CPU time per tick and the participants one core can carry at 50
+ * ticks/s.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +25,7 @@
 #include <unistd.h>
 #include <glib.h>
 
+#include "media/g722.h"
 #include "media/jbuf.h"
 #include "media/media.h"
 #include "media/mixer.h"
@@ -40,6 +46,12 @@ static int16_t talk[VARIANTS][50][160]; /* one second of talk per variant */
 static int16_t quiet[VARIANTS][160];
 static uint8_t talk_enc[VARIANTS][50][160];
 static uint8_t quiet_enc[VARIANTS][160];
+/* The same at 16 kHz, and as G.722 (one encoder per variant, frame after frame). */
+static int16_t talk16[VARIANTS][50][320];
+static int16_t quiet16[VARIANTS][320];
+static uint8_t talk_g722[VARIANTS][50][160];
+static uint8_t quiet_g722[VARIANTS][160];
+static unsigned room_rate = 8000; /* the rooms' */
 /* Where every room's tick is kept: its legs' frames are fetched right after. */
 static struct ce_mix_out out;
 
@@ -63,6 +75,19 @@ static void make_signals(void)
 		for (int i = 0; i < 160; i++)
 			quiet[v][i] = (int16_t)g_rand_int_range(r, -40, 41);
 		ce_codec_encode(CE_CODEC_PCMU, quiet[v], quiet_enc[v], 160);
+	}
+	for (int v = 0; v < VARIANTS; v++) {
+		struct ce_rs2 up;
+		struct ce_g722_enc enc;
+
+		ce_rs2_init(&up);
+		ce_g722_enc_init(&enc);
+		for (int k = 0; k < 50; k++) {
+			ce_rs2_up(&up, talk[v][k], 160, talk16[v][k]);
+			ce_g722_encode(&enc, talk16[v][k], 320, talk_g722[v][k]);
+		}
+		ce_rs2_up(&up, quiet[v], 160, quiet16[v]);
+		ce_g722_encode(&enc, quiet16[v], 320, quiet_g722[v]);
 	}
 	g_rand_free(r);
 }
@@ -101,13 +126,23 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 {
 	unsigned v = idx % VARIANTS;
 	bool talker = talks(idx);
-	int16_t pcm[160];
+	bool g722 = l->mix.codec == CE_CODEC_G722;
+	int16_t pcm[320];
 
+	/* a leg hands in its codec's rate; the mixer converts what it mixes */
 	if (!pipeline) {
-		ce_mix_leg_input(&l->mix, talker ? talk[v][k % 50] : quiet[v]);
+		if (g722)
+			ce_mix_leg_input(&l->mix, talker ? talk16[v][k % 50] : quiet16[v]);
+		else
+			ce_mix_leg_input(&l->mix, talker ? talk[v][k % 50] : quiet[v]);
 		return;
 	}
-	ce_jbuf_put(l->jb, 1, l->ts, talker ? talk_enc[v][k % 50] : quiet_enc[v], 160, l->ts);
+	if (g722)
+		ce_jbuf_put(
+		        l->jb, 1, l->ts, talker ? talk_g722[v][k % 50] : quiet_g722[v], 160, l->ts);
+	else
+		ce_jbuf_put(
+		        l->jb, 1, l->ts, talker ? talk_enc[v][k % 50] : quiet_enc[v], 160, l->ts);
 	l->ts += 160;
 	if (ce_jbuf_pull(l->jb, pcm, 160) == CE_JBUF_SILENCE)
 		ce_mix_leg_input(&l->mix, NULL);
@@ -117,7 +152,7 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 
 int main(int argc, char **argv)
 {
-	gint n = 100000, size = 100, talkers = 3, ticks = 500;
+	gint n = 100000, size = 100, talkers = 3, ticks = 500, rate = 8000, g722 = 0;
 	gboolean pipeline = FALSE;
 	GOptionEntry opts[] = {
 	        {"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
@@ -126,6 +161,9 @@ int main(int argc, char **argv)
 	        {"ticks", 'k', 0, G_OPTION_ARG_INT, &ticks, "measured ticks", "K"},
 	        {"pipeline", 'p', 0, G_OPTION_ARG_NONE, &pipeline, "add jitter buffer and decoding",
 	                NULL},
+	        {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "rooms' rate: 8000 or 16000", "HZ"},
+	        {"g722", 0, 0, G_OPTION_ARG_INT, &g722, "percent of G.722 legs (16000 only)",
+	                "PCT"},
 	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("- mixer throughput and memory");
@@ -138,8 +176,11 @@ int main(int argc, char **argv)
 	uint64_t encodes0 = 0, encodes = 0;
 
 	g_option_context_add_main_entries(ctx, opts, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || n < 1 || size < 1 || ticks < 1)
+	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || n < 1 || size < 1 || ticks < 1 ||
+	        (rate != 8000 && rate != 16000) || g722 < 0 || g722 > 100 ||
+	        (g722 && rate != 16000))
 		return 2;
+	room_rate = (unsigned)rate;
 	g_option_context_free(ctx);
 	make_signals();
 	room_size = (unsigned)size;
@@ -150,14 +191,17 @@ int main(int argc, char **argv)
 	legs = g_aligned_alloc0((gsize)n, sizeof(struct bleg), _Alignof(struct bleg));
 	jbufs = g_new0(struct ce_jbuf, n);
 	for (unsigned r = 0; r < n_rooms; r++)
-		ce_mix_room_new(&rooms[r], 8000, 4);
+		ce_mix_room_new(&rooms[r], room_rate, 4);
 	for (int i = 0; i < n; i++) {
 		struct bleg *l = &legs[i];
 		enum ce_codec c = i % 10 == 9 ? CE_CODEC_PCMA : CE_CODEC_PCMU;
 
+		/* spread the G.722 legs evenly: the first g722 of every 100 */
+		if (i % 100 < g722)
+			c = CE_CODEC_G722;
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
 		l->jb = &jbufs[i];
-		ce_jbuf_init(l->jb, CE_CODEC_PCMU, 160, 1600);
+		ce_jbuf_init(l->jb, c == CE_CODEC_G722 ? c : CE_CODEC_PCMU, 160, 1600);
 		ce_mix_leg_attach(rooms[i / size], &l->mix);
 	}
 	/* Touch everything once so the RSS counts it. */
@@ -196,9 +240,10 @@ int main(int argc, char **argv)
 	for (unsigned r = 0; r < n_rooms; r++)
 		encodes += rooms[r]->st.encodes;
 	per_tick = cpu / ticks;
-	printf("mode %s: %d participants, rooms of %d, %d talkers each, %u rooms\n",
-	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size, talkers,
-	        n_rooms);
+	printf("mode %s: %d participants, rooms of %d at %u Hz (%d%% G.722), %d talkers each, %u "
+	       "rooms\n",
+	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size,
+	        room_rate, g722, talkers, n_rooms);
 	printf("active now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
 	        rooms[0]->n_set, rooms[0]->n_active,
 	        (double)(encodes - encodes0) / ticks / n_rooms);

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "g711.h"
+#include "g722.h"
 #include "vec.h"
 
 #define ULAW_BIAS 0x84
@@ -129,7 +130,21 @@ int16_t ce_g711_alaw_decode(uint8_t a)
 /** Encoded size in bytes of n samples of codec. */
 size_t ce_codec_bytes(enum ce_codec codec, size_t n)
 {
-	return codec == CE_CODEC_L16 ? n * sizeof(int16_t) : n;
+	return codec == CE_CODEC_L16 ? n * sizeof(int16_t) : n >> ce_codec_ts_shift(codec);
+}
+
+/** The sample rate of codec; 0 for L16 (its room's). */
+unsigned ce_codec_rate(enum ce_codec codec)
+{
+	switch (codec) {
+	case CE_CODEC_PCMU:
+	case CE_CODEC_PCMA:
+		return 8000;
+	case CE_CODEC_G722:
+		return 16000;
+	default:
+		return 0;
+	}
 }
 
 /** Encode n samples from in to out. */
@@ -137,6 +152,7 @@ void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_
 {
 	size_t i;
 
+	g_return_if_fail(!ce_codec_stateful(codec));
 	tables_init();
 	switch (codec) {
 	case CE_CODEC_PCMU:
@@ -313,6 +329,7 @@ void ce_codec_encode_mix(
 	int16_t *lin = (int16_t *)(void *)out;
 	size_t i = 0;
 
+	g_return_if_fail(!ce_codec_stateful(codec));
 	tables_init();
 	if (codec == CE_CODEC_L16) {
 		for (; i < n; i++)
@@ -334,6 +351,7 @@ void ce_codec_decode(enum ce_codec codec, const uint8_t *in, int16_t *out, size_
 	const int16_t *t = codec == CE_CODEC_PCMU ? ulaw_table : alaw_table;
 	size_t i;
 
+	g_return_if_fail(!ce_codec_stateful(codec));
 	if (codec == CE_CODEC_L16) {
 		memcpy(out, in, n * sizeof(int16_t));
 		return;
@@ -351,6 +369,8 @@ uint8_t ce_codec_silence_byte(enum ce_codec codec)
 		return 0xff;
 	case CE_CODEC_PCMA:
 		return 0xd5;
+	case CE_CODEC_G722:
+		return 0xfa; /* what the encoder settles to on silence (g722.h) */
 	default:
 		return 0;
 	}
@@ -364,16 +384,23 @@ int ce_codec_rtp_pt(enum ce_codec codec)
 		return 0;
 	case CE_CODEC_PCMA:
 		return 8;
+	case CE_CODEC_G722:
+		return 9;
 	default:
 		return -1;
 	}
 }
 
-static const char *const codec_names[CE_CODEC_COUNT] = {"mulaw", "alaw", "slin"};
+static const char *const codec_names[CE_CODEC_COUNT] = {"mulaw", "alaw", "slin", CE_G722_FORMAT};
 
 /** Codec from Yate's format name. */
 int ce_codec_from_name(const char *name, enum ce_codec *codec)
 {
+	/* Yate's SDP parser knows G.722 by both names (payload type 9) */
+	if (name && strcmp(name, "g722") == 0) {
+		*codec = CE_CODEC_G722;
+		return 0;
+	}
 	for (int i = 0; name && i < CE_CODEC_COUNT; i++) {
 		if (strcmp(name, codec_names[i]) == 0) {
 			*codec = (enum ce_codec)i;

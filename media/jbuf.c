@@ -24,7 +24,7 @@
 void ce_jbuf_init(struct ce_jbuf *jb, enum ce_codec codec, unsigned min_delay, unsigned max_delay)
 {
 	memset(jb, 0, sizeof(*jb));
-	jb->codec = codec;
+	ce_jbuf_set_codec(jb, codec);
 	if (max_delay > CE_JBUF_RING / 2)
 		max_delay = CE_JBUF_RING / 2;
 	if (min_delay > max_delay)
@@ -42,12 +42,15 @@ void ce_jbuf_reset(struct ce_jbuf *jb)
 	jb->waited = false;
 	memset(jb->present, 0, sizeof(jb->present));
 	jb->excess_q4 = 0;
+	ce_g722_dec_init(&jb->g722, 64000);
 }
 
 /** The stream goes on in @codec (a re-INVITE): what is held of the old one is dropped. */
 void ce_jbuf_set_codec(struct ce_jbuf *jb, enum ce_codec codec)
 {
 	jb->codec = codec;
+	jb->shift = ce_codec_ts_shift(codec);
+	ce_plc_set_rate(&jb->plc, ce_codec_rate(codec) == 16000);
 	ce_jbuf_reset(jb);
 }
 
@@ -113,12 +116,17 @@ static bool store(struct ce_jbuf *jb, uint32_t ts, const uint8_t *p, unsigned le
 	return !dup;
 }
 
-/* Decode n present samples from ts, in at most two pieces around the ring's end. */
-static void decode_range(const struct ce_jbuf *jb, uint32_t ts, int16_t *out, unsigned n)
+/* Decode n present units from ts, in at most two pieces around the ring's end. */
+static void decode_range(struct ce_jbuf *jb, uint32_t ts, int16_t *out, unsigned n)
 {
 	uint32_t i = ts & RING_MASK;
 	unsigned first = MIN(n, CE_JBUF_RING - i);
 
+	if (jb->codec == CE_CODEC_G722) {
+		ce_g722_decode(&jb->g722, jb->data + i, first, out);
+		ce_g722_decode(&jb->g722, jb->data, n - first, out + (first << jb->shift));
+		return;
+	}
 	ce_codec_decode(jb->codec, jb->data + i, out, first);
 	ce_codec_decode(jb->codec, jb->data, out + first, n - first);
 }
@@ -282,11 +290,13 @@ static void play_mixed(struct ce_jbuf *jb, int16_t *out, unsigned n)
 
 		while (k + run < n && is_present(jb, jb->play_ts + k + run) == have)
 			run++;
+		int16_t *o = out + (k << jb->shift);
+
 		if (have) {
-			decode_range(jb, jb->play_ts + k, out + k, run);
-			ce_plc_good(&jb->plc, out + k, run);
+			decode_range(jb, jb->play_ts + k, o, run);
+			ce_plc_good(&jb->plc, o, run << jb->shift);
 		} else {
-			ce_plc_conceal(&jb->plc, out + k, run);
+			ce_plc_conceal(&jb->plc, o, run << jb->shift);
 			CE_COUNTER_ADD(&jb->st.concealed, run);
 		}
 		k += run;
@@ -297,9 +307,9 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n, enum range r)
 {
 	if (r == RANGE_ALL) {
 		decode_range(jb, jb->play_ts, out, n);
-		ce_plc_good(&jb->plc, out, n);
+		ce_plc_good(&jb->plc, out, n << jb->shift);
 	} else if (r == RANGE_NONE) {
-		ce_plc_conceal(&jb->plc, out, n);
+		ce_plc_conceal(&jb->plc, out, n << jb->shift);
 		CE_COUNTER_ADD(&jb->st.concealed, n);
 	} else {
 		play_mixed(jb, out, n);
@@ -308,9 +318,16 @@ static void play(struct ce_jbuf *jb, int16_t *out, unsigned n, enum range r)
 	jb->play_ts += n;
 }
 
+/* Whether concealment has run out: 60 ms made up in a row. */
+static enum ce_jbuf_out concealed(const struct ce_jbuf *jb)
+{
+	return jb->plc.run > (480u << jb->shift) ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
+}
+
 /**
- * Take the next n samples (n <= CE_JBUF_MAX_FRAME) to play into out.
- * Returns what they are: received audio, concealment, or silence.
+ * Take the next n timestamp units (n <= CE_JBUF_MAX_FRAME) to play into
+ * out, as n << ce_codec_ts_shift(codec) samples.  Returns what they are:
+ * received audio, concealment, or silence.
  */
 enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 {
@@ -320,11 +337,11 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 	if (n > CE_JBUF_MAX_FRAME)
 		n = CE_JBUF_MAX_FRAME;
 	if (!jb->started) {
-		memset(out, 0, n * sizeof(int16_t));
+		memset(out, 0, (n << jb->shift) * sizeof(int16_t));
 		return CE_JBUF_SILENCE;
 	}
 	if (jb->preroll && (int32_t)(jb->first_ts - jb->play_ts) >= (int32_t)n) {
-		memset(out, 0, n * sizeof(int16_t));
+		memset(out, 0, (n << jb->shift) * sizeof(int16_t));
 		jb->play_ts += n;
 		return CE_JBUF_SILENCE;
 	}
@@ -341,13 +358,13 @@ enum ce_jbuf_out ce_jbuf_pull(struct ce_jbuf *jb, int16_t *out, unsigned n)
 		 * for once; still short at the next pull, it plays as it is. */
 		jb->waited = ahead > 0;
 		CE_COUNTER_ADD(&jb->st.stalls, 1);
-		ce_plc_conceal(&jb->plc, out, n);
+		ce_plc_conceal(&jb->plc, out, n << jb->shift);
 		CE_COUNTER_ADD(&jb->st.concealed, n);
-		return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
+		return concealed(jb);
 	}
 	jb->waited = false;
 	play(jb, out, n, r);
 	if (r != RANGE_NONE)
 		return CE_JBUF_AUDIO;
-	return jb->plc.run > 480 ? CE_JBUF_SILENCE : CE_JBUF_CONCEALED;
+	return concealed(jb);
 }

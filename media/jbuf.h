@@ -1,4 +1,4 @@
-/* jbuf.h - adaptive jitter buffer for one G.711 RTP stream, with loss concealment */
+/* jbuf.h - adaptive jitter buffer for one G.711 or G.722 RTP stream, with loss concealment */
 #ifndef CE_JBUF_H
 #define CE_JBUF_H
 
@@ -7,10 +7,17 @@
 #include <stdint.h>
 
 #include "g711.h"
+#include "g722.h"
 
-/* The ring holds 512 ms at 8 kHz, indexed by RTP timestamp. */
+/*
+ * The ring holds 512 ms at the RTP clock of 8 kHz, a byte per timestamp
+ * unit, indexed by RTP timestamp: a G.711 sample, or a G.722 octet (two
+ * samples at 16 kHz).  Every count below (delays, frames, statistics) is
+ * in timestamp units; a pull of n units gives n << ce_codec_ts_shift()
+ * samples.
+ */
 #define CE_JBUF_RING 4096
-#define CE_JBUF_HIST 320
+#define CE_JBUF_HIST 640 /* 40 ms at 16 kHz */
 /* Longest frame pulled at once (40 ms at 8 kHz). */
 #define CE_JBUF_MAX_FRAME 320
 
@@ -41,6 +48,7 @@ struct ce_plc {
 	unsigned phase;
 	unsigned run;     /* samples concealed in a row */
 	unsigned fade_in; /* samples left to cross-fade after a loss */
+	uint8_t shift;    /* 0: 8 kHz, 1: 16 kHz */
 };
 
 /* Everything is inline so that a leg carries its buffer without allocation. */
@@ -62,6 +70,8 @@ struct ce_jbuf {
 	uint32_t jitter_q4;
 	int64_t last_transit;
 	struct ce_jbuf_stats st;
+	unsigned shift;          /* ce_codec_ts_shift(codec) */
+	struct ce_g722_dec g722; /* G.722's decoder, whose state runs on from packet to packet */
 	struct ce_plc plc;
 	uint64_t present[CE_JBUF_RING / 64];
 	uint8_t data[CE_JBUF_RING];
@@ -77,6 +87,7 @@ unsigned ce_jbuf_level(const struct ce_jbuf *jb);
 void ce_jbuf_set_floor(struct ce_jbuf *jb, unsigned samples);
 
 void ce_plc_reset(struct ce_plc *plc);
+void ce_plc_set_rate(struct ce_plc *plc, unsigned shift);
 void ce_plc_conceal(struct ce_plc *plc, int16_t *out, unsigned n);
 void ce_plc_good(struct ce_plc *plc, int16_t *frame, unsigned n);
 

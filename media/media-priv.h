@@ -242,7 +242,7 @@ struct ce_media_leg {
 	struct ce_media_arrivals ph; /* the phases its packets arrive at */
 	bool timed_out;
 	bool linked;
-	int32_t talk_gain, listen_gain; /* Q12 (gain.h) of what it says and hears; 0: none */
+	int32_t talk_gain; /* Q12 (gain.h) of what it says; 0: none (what it hears: mix.gain) */
 	struct ce_media_leg_stats st;
 	/* Media bypass (ce_media_leg_opts), fixed before the add. */
 	int16_t dtmf_pt;    /* -1: none */
@@ -267,6 +267,14 @@ static inline int16_t ce_media_alt_pt(bool both_laws, enum ce_codec codec)
 	if (!both_laws || (codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA))
 		return -1;
 	return (int16_t)ce_codec_rtp_pt(codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU);
+}
+
+/* RTP timestamp units of a 20 ms frame of @leg: its codec's clock (8000 but for L16) / 50. */
+static inline unsigned leg_units(const struct ce_media_leg *leg)
+{
+	enum ce_codec c = (enum ce_codec)leg->mix.codec;
+
+	return ce_mix_codec_frame(leg->room->mix, c) >> ce_codec_ts_shift(c);
 }
 
 void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal);

@@ -217,7 +217,7 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		break;
 	case CE_MEDIA_CMD_LEG_GAIN:
 		c->leg->talk_gain = gain_of((int)(c->flags & 0xff) - 128);
-		c->leg->listen_gain = gain_of((int)(c->flags >> 8 & 0xff) - 128);
+		ce_mix_leg_set_gain(&c->leg->mix, gain_of((int)(c->flags >> 8 & 0xff) - 128));
 		break;
 	case CE_MEDIA_CMD_LEG_CODEC:
 		ce_mix_leg_set_codec(&c->leg->mix, (enum ce_codec)c->flags);
@@ -286,7 +286,7 @@ static void leg_dtmf(struct ce_shard *s, struct ce_media_leg *leg, const struct 
 /* A parsed packet from @leg's address: its audio into the jitter buffer, its keys reported. */
 static void leg_rx(struct ce_shard *s, struct ce_media_leg *leg, const struct ce_rtp_pkt *pkt)
 {
-	uint64_t frame = leg->room->mix->frame;
+	uint64_t frame = leg_units(leg);
 	uint8_t conv[CE_RTP_MAX_PACKET];
 	const uint8_t *payload = pkt->payload;
 
@@ -314,7 +314,7 @@ take:
 	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
-	/* Arrival on the receiver's clock in samples (a frame a tick), to the wake. */
+	/* Arrival on the receiver's clock in timestamp units (a frame a tick), to the wake. */
 	if (ce_jbuf_put(&leg->jb, pkt->ssrc, pkt->ts, payload, pkt->len,
 	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
 		CE_COUNTER_ADD(&s->st.rx_late, 1);
@@ -479,39 +479,22 @@ static struct ce_mix_out *next_out(struct ce_shard *s)
 	return &s->outs[i];
 }
 
-/*
- * A leg that hears the room louder or softer cannot take the frame shared
- * by every leg of its codec: it gets its own copy, decoded, scaled and
- * encoded again in the send slot's buffer (kept until the batch is sent).
- */
-static const uint8_t *listen_gain(
-        struct ce_shard *s, const struct ce_media_leg *leg, const uint8_t *p, size_t len)
-{
-	enum ce_codec codec = (enum ce_codec)leg->mix.codec;
-	size_t n = codec == CE_CODEC_L16 ? len / 2 : len;
-	int16_t pcm[CE_MIX_MAX_FRAME];
-
-	if (n > CE_MIX_MAX_FRAME)
-		return p;
-	ce_codec_decode(codec, p, pcm, n);
-	ce_gain_apply(pcm, n, leg->listen_gain);
-	ce_codec_encode(codec, pcm, s->sgain[s->n_send], n);
-	return s->sgain[s->n_send];
-}
-
 static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	struct msghdr *h = &s->smsg[s->n_send].msg_hdr;
 	size_t len;
-	const uint8_t *p = ce_mix_leg_output(&leg->mix, &len);
+	/* A leg that hears the room louder or softer cannot take the frame
+	 * shared by every leg of its codec: it gets its own, encoded in the
+	 * send slot's buffer (kept until the batch is sent). */
+	const uint8_t *p = leg->mix.gain
+	                           ? ce_mix_leg_output_gain(&leg->mix, s->sgain[s->n_send], &len)
+	                           : ce_mix_leg_output(&leg->mix, &len);
 
 	if (!p)
 		return;
-	if (leg->listen_gain)
-		p = listen_gain(s, leg, p, len);
 	ce_rtp_build_hdr(s->shdr[s->n_send], leg->pt, leg->st.tx_packets == 0, leg->seq++, leg->ts,
 	        leg->ssrc);
-	leg->ts += (uint32_t)leg->room->mix->frame;
+	leg->ts += (uint32_t)leg_units(leg);
 	CE_COUNTER_ADD(&leg->st.tx_packets, 1);
 	s->siov[s->n_send][0] = (struct iovec){s->shdr[s->n_send], CE_RTP_HDR_LEN};
 	s->siov[s->n_send][1] = (struct iovec){(void *)p, len};
@@ -528,7 +511,8 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	int16_t pcm[CE_MIX_MAX_FRAME], clean[CE_MIX_MAX_FRAME];
 	const int16_t *mixed = pcm;
-	unsigned n = leg->room->mix->frame;
+	/* its frame is at its codec's rate; the mixer converts it if it is heard */
+	unsigned n = ce_mix_codec_frame(leg->room->mix, (enum ce_codec)leg->mix.codec);
 	enum ce_talker_ev ev;
 	enum ce_jbuf_out out;
 	uint64_t concealed, waits;
@@ -543,11 +527,11 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	 * seated talker needs none: its room waits for it (talker_late()). */
 	ce_jbuf_set_floor(&leg->jb,
 	        leg->mix.slot < 0 && (seen >> p & 1) && (seen >> ((p + 1) % CE_MEDIA_PHASES) & 1)
-	                ? n
+	                ? leg_units(leg)
 	                : 0);
 	concealed = leg->jb.st.concealed;
 	waits = leg->jb.st.stalls;
-	out = ce_jbuf_pull(&leg->jb, pcm, n);
+	out = ce_jbuf_pull(&leg->jb, pcm, leg_units(leg));
 	CE_COUNTER_ADD(&s->st.concealed, leg->jb.st.concealed - concealed);
 	CE_COUNTER_ADD(&s->st.waits, leg->jb.st.stalls - waits);
 	if (leg->dsp && out != CE_JBUF_SILENCE) {
@@ -803,7 +787,7 @@ static bool talker_late(const struct ce_shard *s, const struct ce_media_room *ro
 	for (unsigned i = 0; i < mix->max_talkers; i++) {
 		const struct ce_media_leg *leg = (const struct ce_media_leg *)mix->set[i];
 
-		if (leg && s->tick - leg->last_rx <= 1 && ce_jbuf_level(&leg->jb) < mix->frame)
+		if (leg && s->tick - leg->last_rx <= 1 && ce_jbuf_level(&leg->jb) < leg_units(leg))
 			return true;
 	}
 	return false;

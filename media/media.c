@@ -371,14 +371,14 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 }
 
 /**
- * Whether rooms can run at @rate Hz: the one rule of the room rates.  Only
- * 8000 today, because the legs are G.711 and nothing resamples them yet
- * (the mixer and the file players could do 16000); issue 22 adds 16000 and
- * 48000 here.  A frame is always 20 ms, @rate / 50 samples.
+ * Whether rooms can run at @rate Hz: the one rule of the room rates.
+ * 8000 (narrowband) and 16000 (wideband: G.722 legs hear each other up to
+ * 7 kHz; G.711 legs are converted at the edge, media/resample.h).  A frame
+ * is always 20 ms, @rate / 50 samples.
  */
 bool ce_media_rate_ok(unsigned rate)
 {
-	return rate == 8000;
+	return rate == 8000 || rate == 16000;
 }
 
 /**
@@ -498,7 +498,9 @@ int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
  * or wait in the old room end (without PLAY_DONE); those to all but it
  * now play to everyone there.  Returns 0, -ENOENT (the leg or the room is
  * going), -EXDEV (the room is on another media thread), -ENOTSUP (another
- * rate) or -ENOBUFS (the command ring is full).
+ * rate, for an L16 leg, which runs at its room's) or -ENOBUFS (the command
+ * ring is full).  A G.711 or G.722 leg changes rate freely: it runs at its
+ * codec's, and is converted at the room's edge.
  */
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 {
@@ -510,7 +512,8 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 		return 0;
 	if (room->shard != leg->mroom->shard)
 		return -EXDEV;
-	if (room->mix->rate != leg->mroom->mix->rate)
+	if (room->mix->rate != leg->mroom->mix->rate &&
+	        (leg->dsp || !ce_codec_rate(leg->mix.codec)))
 		return -ENOTSUP;
 	ce_media_files_leg_free(leg);
 	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_MOVE, room, leg, 0);
@@ -635,6 +638,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
         const struct ce_media_leg_opts *opts, void *user, GDestroyNotify destroy)
 {
 	struct ce_media *m = room->m;
+	unsigned units_ms;
 	/* Aligned as its mixer part asks (mixer.h: two lines a tick). */
 	struct ce_media_leg *leg = g_aligned_alloc0(1, sizeof(*leg), _Alignof(struct ce_media_leg));
 	int err = ce_media_addr_key(&leg->key, remote, len);
@@ -652,7 +656,8 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		goto out;
 	}
 	if (opts && (opts->ns || opts->agc) &&
-	        !(leg->dsp = ce_dsp_new(room->mix->rate, room->mix->frame, opts->ns, opts->agc))) {
+	        !(leg->dsp = ce_dsp_new(ce_mix_codec_frame(room->mix, codec) * 50,
+	                  ce_mix_codec_frame(room->mix, codec), opts->ns, opts->agc))) {
 		err = -ENOTSUP;
 		goto out;
 	}
@@ -667,8 +672,10 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
-	ce_jbuf_init(&leg->jb, codec, m->conf.jbuf_min_ms * (room->mix->rate / 1000),
-	        m->conf.jbuf_max_ms * (room->mix->rate / 1000));
+	/* the jitter buffer counts RTP timestamp units: 8 a ms but for L16 */
+	units_ms = (ce_mix_codec_frame(room->mix, codec) >> ce_codec_ts_shift(codec)) / 20;
+	ce_jbuf_init(
+	        &leg->jb, codec, m->conf.jbuf_min_ms * units_ms, m->conf.jbuf_max_ms * units_ms);
 	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_ADD, room, leg, 0);
 	if (err < 0)
 		goto out;

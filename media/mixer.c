@@ -24,6 +24,7 @@
 #include <string.h>
 #include <glib.h>
 
+#include "gain.h"
 #include "mixer.h"
 #include "vec.h"
 
@@ -32,11 +33,38 @@
 static const uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES] = {
         [CE_CODEC_PCMU] = {[0 ... CE_MIX_MAX_BYTES - 1] = 0xff},
         [CE_CODEC_PCMA] = {[0 ... CE_MIX_MAX_BYTES - 1] = 0xd5},
+        [CE_CODEC_G722] = {[0 ... CE_MIX_MAX_BYTES - 1] = 0xfa},
 };
+
+static void enc_init(struct ce_mix_enc *st)
+{
+	ce_rs2_init(&st->rs);
+	ce_g722_enc_init(&st->g722);
+}
+
+/** Samples of a 20 ms frame of @codec in @room: at the codec's rate (L16: the room's). */
+unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec)
+{
+	unsigned rate = ce_codec_rate(codec);
+
+	return (rate ? rate : room->rate) / 50;
+}
+
+/* Whether codec's streams in room need a struct ce_mix_enc: a codec with
+ * state, or one at another rate than the room's. */
+static bool needs_enc(const struct ce_mix_room *room, enum ce_codec codec)
+{
+	unsigned rate = ce_codec_rate(codec);
+
+	return ce_codec_stateful(codec) || (rate && rate != room->rate);
+}
 
 /**
  * Create a room mixing at rate Hz (8000 or 16000) with at most
  * max_talkers (0: default, capped to CE_MIX_MAX_TALKERS) summed per tick.
+ * Its legs may speak any codec: those at the other rate are converted at
+ * the edge (the media thread converts what they say, the mixer what they
+ * hear).
  */
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers)
 {
@@ -49,6 +77,8 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	room->rate = rate;
 	room->frame = rate / 50;
 	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS) : CE_MIX_DEF_TALKERS;
+	enc_init(&room->fresh);
+	room->limit_q15 = CE_MIX_UNITY_Q15;
 	*rp = room;
 	return err;
 }
@@ -69,6 +99,8 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
 	leg->slot = -1;
 	leg->in_at = CE_MIX_OWN_IN;
 	ce_talker_init(&leg->talker, tconf);
+	enc_init(&leg->own);
+	leg->own_tick = 0;
 }
 
 /** Whether what leg says reaches the others. */
@@ -77,16 +109,26 @@ bool ce_mix_leg_heard(const struct ce_mix_leg *leg)
 	return !(leg->flags & (CE_MIX_MUTED | CE_MIX_LISTEN_ONLY));
 }
 
+/* Count leg's codec in its room; the first leg of a codec that needs a
+ * stream state of its own makes the room keep them. */
+static void codec_add(struct ce_mix_room *room, enum ce_codec codec)
+{
+	if (room->n_codec[codec]++ == 0 && needs_enc(room, codec) &&
+	        !(room->convert >> codec & 1)) {
+		room->convert |= 1u << codec;
+		room->enc[codec] = room->fresh;
+		room->enc_tick[codec] = 0;
+	}
+}
+
 /**
- * Join leg to room.  G.711 legs need an 8 kHz room.  Returns 0, -EBUSY if
- * the leg is in a room already, -ENOTSUP for a codec the room rate cannot take.
+ * Join leg to room, whatever its codec and the room's rate.  Returns 0, or
+ * -EBUSY if the leg is in a room already.
  */
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 {
 	if (leg->room)
 		return -EBUSY;
-	if (leg->codec != CE_CODEC_L16 && room->rate != 8000)
-		return -ENOTSUP;
 	leg->room = room;
 	leg->prev = NULL;
 	leg->next = room->legs;
@@ -96,7 +138,9 @@ int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 		room->legs->prev = leg;
 	room->legs = leg;
 	room->n_legs++;
-	room->n_codec[leg->codec]++;
+	codec_add(room, (enum ce_codec)leg->codec);
+	leg->heard = CE_MIX_HEARD_SILENCE;
+	ce_rs2_init(&leg->rs_in);
 	return 0;
 }
 
@@ -182,9 +226,18 @@ void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec)
 {
 	if (leg->room) {
 		leg->room->n_codec[leg->codec]--;
-		leg->room->n_codec[codec]++;
+		codec_add(leg->room, codec);
 	}
 	leg->codec = (uint8_t)codec;
+	leg->heard = CE_MIX_HEARD_SILENCE; /* its decoder starts afresh */
+	leg->own_tick = 0;
+	ce_rs2_init(&leg->rs_in);
+}
+
+/** The leg hears the room @q12 / 4096 as loud (0: as it is): see ce_mix_leg_output_gain(). */
+void ce_mix_leg_set_gain(struct ce_mix_leg *leg, int32_t q12)
+{
+	leg->gain = q12 == CE_GAIN_UNITY ? 0 : q12;
 }
 
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags)
@@ -242,8 +295,12 @@ static void follow_audible(struct ce_mix_leg *leg, bool got)
 }
 
 /**
- * Hand in this tick's frame (room->frame samples at the room rate; NULL
- * when nothing was received).  Runs the talker detector; returns its event.
+ * Hand in this tick's frame (20 ms at the leg's codec's rate,
+ * ce_mix_codec_frame(); NULL when nothing was received).  Runs the talker
+ * detector on it; returns its event.  A frame at another rate than the
+ * room's is converted only when the leg is active (the converter keeps its
+ * history otherwise): a silent G.711 listener of a wideband room costs
+ * what it costs in a narrowband one.
  * The leg is active (a candidate for a seat) while it talks or is clearly
  * audible; legs that are not heard are never active and never start talking.
  */
@@ -262,9 +319,14 @@ enum ce_talker_ev ce_mix_leg_input_as(
 {
 	struct ce_mix_room *room = leg->room;
 	enum ce_talker_ev ev;
+	unsigned rate, n;
 
 	if (!room)
 		return CE_TALKER_NONE;
+	rate = ce_codec_rate((enum ce_codec)leg->codec);
+	if (!rate)
+		rate = room->rate;
+	n = rate / 50;
 	/* Legs are visited in list order; their state is the one
 	 * per-listener memory touched each tick: fetch it two legs ahead
 	 * (the next one, fetched by the leg before, is then in or on its way;
@@ -279,9 +341,9 @@ enum ce_talker_ev ce_mix_leg_input_as(
 		active_add(room, leg);
 	} else {
 		if (pcm)
-			ev = ce_talker_frame(&leg->talker, pcm, room->frame, room->rate);
+			ev = ce_talker_frame(&leg->talker, pcm, n, rate);
 		else
-			ev = ce_talker_silence(&leg->talker, room->frame, room->rate);
+			ev = ce_talker_silence(&leg->talker, n, rate);
 		follow_audible(leg, pcm != NULL);
 		if (leg->talker.active || leg->audible) {
 			active_add(room, leg);
@@ -299,10 +361,18 @@ enum ce_talker_ev ce_mix_leg_input_as(
 			leg->in_at = (uint8_t)room->n_in++;
 			in = room->out->in[leg->in_at];
 		}
-		if (mixed)
-			memcpy(in, mixed, room->frame * sizeof(int16_t));
-		else
+		if (!mixed)
 			memset(in, 0, room->frame * sizeof(int16_t));
+		else if (rate == room->rate)
+			memcpy(in, mixed, room->frame * sizeof(int16_t));
+		else if (rate < room->rate)
+			ce_rs2_up(&leg->rs_in, mixed, n, in);
+		else
+			ce_rs2_down(&leg->rs_in, mixed, n, in);
+	} else if (rate != room->rate) {
+		static const int16_t zero[CE_MIX_MAX_FRAME];
+
+		ce_rs2_keep(&leg->rs_in, mixed ? mixed : zero, n, rate < room->rate);
 	}
 	return ev;
 }
@@ -331,6 +401,45 @@ static bool louder(const struct ce_mix_leg *a, const struct ce_mix_leg *b)
 	return ca < 2 && ce_talker_level(&a->talker) > ce_talker_level(&b->talker);
 }
 
+/*
+ * The stream leg's decoder has followed (what it was sent at its last
+ * output), as a state to go on from; after silence, a fresh one.
+ */
+static const struct ce_mix_enc *stream_of(
+        const struct ce_mix_room *room, const struct ce_mix_leg *l)
+{
+	uint64_t last = room->tick - 1;
+
+	switch (l->heard) {
+	case CE_MIX_HEARD_SHARED:
+		if (room->enc_tick[l->codec] >= last)
+			return &room->enc[l->codec];
+		break;
+	case CE_MIX_HEARD_SEAT:
+		if (l->slot >= 0 && room->seat_tick[l->slot] >= last)
+			return &room->seat_enc[l->slot];
+		break;
+	case CE_MIX_HEARD_OWN:
+		if (l->own_tick >= last)
+			return &l->own;
+		break;
+	default:
+		break;
+	}
+	return &room->fresh;
+}
+
+/* Give l seat s; its mix-minus goes on from the stream it heard. */
+static void seat_at(struct ce_mix_room *room, struct ce_mix_leg *l, unsigned s)
+{
+	l->slot = (int8_t)s;
+	room->set[s] = l;
+	if (room->convert >> l->codec & 1) {
+		room->seat_enc[s] = *stream_of(room, l);
+		room->seat_tick[s] = room->tick - 1;
+	}
+}
+
 /* Seat l in the seat of the quietest leg that is merely audible, if any
  * holds one; returns whether it did. */
 static bool take_seat(struct ce_mix_room *room, struct ce_mix_leg *l)
@@ -345,8 +454,7 @@ static bool take_seat(struct ce_mix_room *room, struct ce_mix_leg *l)
 	}
 	if (!quiet)
 		return false;
-	l->slot = quiet->slot;
-	room->set[l->slot] = l;
+	seat_at(room, l, (unsigned)quiet->slot);
 	quiet->slot = -1;
 	return true;
 }
@@ -366,8 +474,7 @@ static void fill_seats(struct ce_mix_room *room)
 				best = l;
 		if (!best)
 			return;
-		best->slot = (int8_t)s;
-		room->set[s] = best;
+		seat_at(room, best, s);
 	}
 	if (room->n_active <= room->max_talkers)
 		return;
@@ -402,6 +509,52 @@ WIDE_CLONES static void accumulate(int32_t *sum, const int16_t *in, unsigned n, 
 	}
 	for (; i < n; i++)
 		sum[i] = (first ? 0 : sum[i]) + in[i];
+}
+
+/* An active leg's input of this tick, to scale. */
+static int16_t *leg_in_mut(struct ce_mix_leg *leg)
+{
+	return leg->in_at == CE_MIX_OWN_IN ? leg->in : leg->room->out->in[leg->in_at];
+}
+
+/* Scale n samples of x by q15 (<= unity). */
+static void scale16(int16_t *x, unsigned n, int32_t q15)
+{
+	for (unsigned i = 0; i < n; i++)
+		x[i] = (int16_t)((x[i] * q15 + (1 << 14)) >> 15);
+}
+
+/*
+ * The limiter (mixer.h): the gain this tick is the least of the last
+ * tick's raised by the release step and what keeps the sum's peak under
+ * CE_MIX_LIMIT.  Under unity it scales the sum and what was summed into
+ * it (the seats' inputs, the room-wide sources), so that every mix-minus
+ * (sum - own) is the same scaled mix without its own voice.
+ */
+static void limit(struct ce_mix_room *room, int32_t *sum)
+{
+	int32_t peak = 0, g;
+
+	for (unsigned i = 0; i < room->frame; i++) {
+		int32_t a = sum[i] < 0 ? -sum[i] : sum[i];
+
+		peak = MAX(peak, a);
+	}
+	g = (int32_t)MIN((int64_t)room->limit_q15 * CE_MIX_RELEASE_Q15 >> 15, CE_MIX_UNITY_Q15);
+	if (room->n_heard >= 2 && peak > CE_MIX_LIMIT)
+		g = (int32_t)MIN((int64_t)g, (int64_t)CE_MIX_LIMIT * CE_MIX_UNITY_Q15 / peak);
+	room->limit_q15 = g;
+	if (g >= CE_MIX_UNITY_Q15)
+		return;
+	room->st.limited++;
+	for (unsigned i = 0; i < room->frame; i++)
+		sum[i] = (int32_t)(((int64_t)sum[i] * g + (1 << 14)) >> 15);
+	for (unsigned s = 0; s < room->max_talkers; s++)
+		if (room->set[s])
+			scale16(leg_in_mut(room->set[s]), room->frame, g);
+	for (struct ce_mix_src *src = room->srcs; src; src = src->next)
+		if (src->active && src->mode != CE_MIX_SRC_LEG)
+			scale16(src->pcm, room->frame, g);
 }
 
 /* Sum the talker set into sum (on the caller's stack: hot, and no room
@@ -468,6 +621,52 @@ static unsigned sum_sources(struct ce_mix_room *room, int32_t *sum, unsigned cou
 	return n;
 }
 
+/*
+ * Encode sum[i] - minus[i] (minus NULL: sum alone) for a stream of codec
+ * into out: at the room's rate with no state, in one pass; else through
+ * the stream's state st: clipped, converted to the codec's rate, encoded.
+ */
+static void encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum ce_codec c,
+        const int32_t *sum, const int16_t *minus, uint8_t *out)
+{
+	int16_t pcm[CE_MIX_MAX_FRAME], conv[CE_MIX_MAX_FRAME];
+	const int16_t *p = pcm;
+	unsigned n = room->frame, rate = ce_codec_rate(c);
+
+	if (!(room->convert >> c & 1)) {
+		ce_codec_encode_mix(c, sum, minus, out, n);
+		return;
+	}
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = ce_mix_sat(sum[i] - (minus ? minus[i] : 0));
+	if (rate && rate < room->rate) {
+		ce_rs2_down(&st->rs, pcm, n, conv);
+		p = conv;
+		n /= 2;
+	} else if (rate > room->rate) {
+		ce_rs2_up(&st->rs, pcm, n, conv);
+		p = conv;
+		n *= 2;
+	}
+	if (c == CE_CODEC_G722)
+		ce_g722_encode(&st->g722, p, n, out);
+	else
+		ce_codec_encode(c, p, out, n);
+}
+
+/* A frame for leg alone (private frames, listen gain) from p, on its own
+ * stream, which goes on from what it heard when it was not its own. */
+static void encode_own(
+        struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *p, uint8_t *out)
+{
+	if ((room->convert >> leg->codec & 1) && leg->own_tick + 1 != room->tick &&
+	        leg->own_tick != room->tick)
+		leg->own = *stream_of(room, leg);
+	leg->own_tick = room->tick;
+	encode_stream(room, &leg->own, (enum ce_codec)leg->codec, p, NULL, out);
+	room->st.encodes++;
+}
+
 /* Whether leg hears a mix-minus of its own (a talker without echo). */
 static inline bool minus_of(const struct ce_mix_leg *leg)
 {
@@ -490,6 +689,9 @@ static void private_pcm(
 		for (unsigned i = 0; i < n; i++)
 			p[i] += s->mode == CE_MIX_SRC_LEG ? s->pcm[i] : -s->pcm[i];
 	}
+	if (leg->gain)
+		for (unsigned i = 0; i < n; i++)
+			p[i] = (ce_mix_sat(p[i]) * leg->gain + CE_GAIN_UNITY / 2) >> 12;
 }
 
 /* A private frame for each leg a source is aimed at (once per leg). */
@@ -505,11 +707,10 @@ static void private_frames(struct ce_mix_room *room, const int32_t *sum)
 		if (src->mode == CE_MIX_SRC_EXCEPT && (leg->flags & CE_MIX_DEAF))
 			continue; /* hears nothing anyway */
 		private_pcm(room, leg, sum, p);
-		ce_codec_encode_mix(leg->codec, p, NULL, src->enc, room->frame);
+		encode_own(room, leg, p, src->enc);
 		leg->priv = src->enc;
 		leg->priv_tick = room->tick;
 		room->priv_tick = room->tick;
-		room->st.encodes++;
 	}
 }
 
@@ -535,8 +736,10 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 	for (int c = 0; c < CE_CODEC_COUNT; c++) {
 		if (room->n_codec[c] <= talkers[c])
 			continue;
-		ce_codec_encode_mix(
-		        (enum ce_codec)c, sum, NULL, room->out->mix_enc[c], room->frame);
+		if ((room->convert >> c & 1) && room->enc_tick[c] + 1 != room->tick)
+			room->enc[c] = room->fresh; /* its listeners heard silence */
+		encode_stream(
+		        room, &room->enc[c], (enum ce_codec)c, sum, NULL, room->out->mix_enc[c]);
 		room->enc_tick[c] = room->tick;
 		room->st.encodes++;
 	}
@@ -561,9 +764,10 @@ void ce_mix_room_begin(struct ce_mix_room *room, struct ce_mix_out *out)
 void ce_mix_room_mix(struct ce_mix_room *room)
 {
 	struct ce_mix_out *out = room->out;
-	int32_t sum[CE_MIX_MAX_FRAME];
+	int32_t *sum;
 
 	g_return_if_fail(out != NULL);
+	sum = out->sum;
 	/* Input after this, without a new begin, stays in the legs. */
 	room->n_in = CE_MIX_OUT_IN;
 	room->tick++;
@@ -571,10 +775,12 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 	fill_seats(room);
 	room->n_set = sum_talkers(room, sum);
 	room->n_heard = room->n_set;
-	if (room->srcs) {
+	if (room->srcs)
 		room->n_heard += sum_sources(room, sum, room->n_set);
+	if (room->n_heard >= 2 || room->limit_q15 < CE_MIX_UNITY_Q15)
+		limit(room, sum);
+	if (room->srcs)
 		private_frames(room, sum);
-	}
 	if (room->want_pcm)
 		keep_pcm(room, sum);
 	if (room->n_heard == 0)
@@ -587,7 +793,11 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 
 		if (!leg || !minus_of(leg))
 			continue;
-		ce_codec_encode_mix(leg->codec, sum, leg_in(leg), out->minus_enc[s], room->frame);
+		if ((room->convert >> leg->codec & 1) && room->seat_tick[s] + 1 != room->tick)
+			room->seat_enc[s] = room->fresh; /* it heard silence */
+		encode_stream(room, &room->seat_enc[s], (enum ce_codec)leg->codec, sum, leg_in(leg),
+		        out->minus_enc[s]);
+		room->seat_tick[s] = room->tick;
 		room->st.encodes++;
 	}
 }
@@ -623,19 +833,53 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 
 	if (!room)
 		return NULL;
-	*len = ce_codec_bytes(c, room->frame);
+	*len = ce_codec_bytes(c, ce_mix_codec_frame(room, c));
 	/* A leg's own frame is on a line of its own: looked at only in a
 	 * room where some leg has one. */
-	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick)
+	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick) {
+		leg->heard = CE_MIX_HEARD_OWN;
 		return leg->priv;
+	}
+	leg->heard = CE_MIX_HEARD_SILENCE;
 	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
 		return silence[c];
-	if (minus_of(leg))
-		return room->n_heard < 2 ? silence[c] : room->out->minus_enc[leg->slot];
+	if (minus_of(leg)) {
+		if (room->n_heard < 2)
+			return silence[c];
+		leg->heard = CE_MIX_HEARD_SEAT;
+		return room->out->minus_enc[leg->slot];
+	}
 	/* Not made this tick: the leg's codec had no listener at mix time. */
-	return room->enc_tick[c] == room->tick ? room->out->mix_enc[c] : silence[c];
+	if (room->enc_tick[c] != room->tick)
+		return silence[c];
+	leg->heard = CE_MIX_HEARD_SHARED;
+	return room->out->mix_enc[c];
 }
 
+/**
+ * ce_mix_leg_output() of a leg with a listen gain (ce_mix_leg_set_gain):
+ * its frame encoded for it alone into @buf (CE_MIX_MAX_BYTES), on its own
+ * stream.  NULL if leg has no room.
+ */
+const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size_t *len)
+{
+	struct ce_mix_room *room = leg->room;
+	int32_t p[CE_MIX_MAX_FRAME];
+
+	if (!room || !room->out)
+		return NULL;
+	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick)
+		return ce_mix_leg_output(leg, len); /* made with its gain */
+	*len = ce_codec_bytes((enum ce_codec)leg->codec, ce_mix_codec_frame(room, leg->codec));
+	if (minus_of(leg) && room->n_heard < 2)
+		memset(p, 0, room->frame * sizeof(*p));
+	else
+		private_pcm(room, leg, room->out->sum, p);
+	encode_own(room, leg, p, buf);
+	room->st.encodes--; /* a listener's volume is not a mix */
+	leg->heard = CE_MIX_HEARD_OWN;
+	return buf;
+}
 /**
  * The up to max loudest talking legs, loudest first, with their
  * Yate-style energies, as in Yate's "speaking" notification.  Returns the

@@ -7,6 +7,8 @@
 #include <stdint.h>
 
 #include "g711.h"
+#include "g722.h"
+#include "resample.h"
 #include "talker.h"
 
 #define CE_MIX_MAX_TALKERS 8
@@ -29,6 +31,18 @@
 #define CE_MIX_AUDIBLE_ON 3  /* 60 ms */
 #define CE_MIX_QUIET_OFF  20 /* 400 ms, the detector's hangover */
 
+/*
+ * The mix's limiter: when two or more sources are summed and the sum's
+ * peak would pass CE_MIX_LIMIT (-1 dBFS), the whole room's tick (its sum,
+ * and with it every mix-minus) is scaled under it at once, and the gain
+ * comes back by CE_MIX_RELEASE_Q15 (0.5 dB) a tick, 25 dB a second.  So
+ * eight people talking at once are heard softer, not clipped; one source
+ * alone is never touched.  docs/media.md, "Limiter".
+ */
+#define CE_MIX_LIMIT       29205 /* -1 dBFS */
+#define CE_MIX_UNITY_Q15   32768
+#define CE_MIX_RELEASE_Q15 34716 /* +0.5 dB, Q15 */
+
 enum ce_mix_flag {
 	CE_MIX_MUTED = 1 << 0,       /* not heard (mute) */
 	CE_MIX_LISTEN_ONLY = 1 << 1, /* not heard and never a talker (voice=false) */
@@ -38,6 +52,29 @@ enum ce_mix_flag {
 };
 
 struct ce_mix_room;
+
+/*
+ * What a stream of frames to listeners carries from tick to tick when its
+ * codec is not a stateless one at the room's rate: the converter between
+ * the room's rate and the codec's, and the codec's own state (G.722).  A
+ * listener's decoder follows the one stream it is sent; when it moves to
+ * a stream of its own (a seat's mix-minus, a private frame, a listen
+ * gain) that stream starts as a copy of the one it left, so the decoder
+ * hears no seam.  Back on the shared stream it hears one: an ADPCM
+ * decoder re-converges within a few tens of milliseconds (docs/media.md).
+ */
+struct ce_mix_enc {
+	struct ce_rs2 rs;
+	struct ce_g722_enc g722;
+};
+
+/* Which stream a leg was sent at its last output (ce_mix_leg.heard). */
+enum ce_mix_heard {
+	CE_MIX_HEARD_SILENCE = 0, /* a constant silent frame */
+	CE_MIX_HEARD_SHARED,      /* the full mix of its codec */
+	CE_MIX_HEARD_SEAT,        /* its seat's mix-minus */
+	CE_MIX_HEARD_OWN,         /* a frame encoded for it alone (own) */
+};
 
 /*
  * A participant.  The caller owns the storage (the media code embeds it in
@@ -59,6 +96,7 @@ struct ce_mix_leg {
 	uint8_t in_at; /* where this tick's input is: room->out->in[in_at], or CE_MIX_OWN_IN */
 	bool audible;  /* clearly audible (CE_MIX_AUDIBLE_DB), whatever the detector says */
 	uint8_t audible_run; /* frames in a row that point to the other state */
+	uint8_t heard;       /* enum ce_mix_heard: what its last output was */
 	struct ce_talker talker;
 	/* Read on joins, leaves, talk changes and prompts: */
 	struct ce_mix_leg *prev, *act_prev;
@@ -66,6 +104,11 @@ struct ce_mix_leg {
 	uint64_t priv_tick;
 	/* this tick's input when the out has no room for it (in_at == CE_MIX_OWN_IN) */
 	int16_t in[CE_MIX_MAX_FRAME] __attribute__((aligned(64)));
+	/* its own stream (private frames, listen gain), when its codec needs one */
+	struct ce_mix_enc own;
+	uint64_t own_tick;   /* the tick own was last encoded for */
+	int32_t gain;        /* Q12 (gain.h) of what it hears; 0: as the room */
+	struct ce_rs2 rs_in; /* what it says, to the room's rate (a codec at the other rate) */
 } __attribute__((aligned(64)));
 
 /* Bytes of a leg the mixer reads for every leg every tick. */
@@ -102,6 +145,7 @@ struct ce_mix_stats {
 	uint64_t ticks;
 	uint64_t encodes;      /* frames encoded: the test of encode-once */
 	uint64_t talker_mixes; /* talker frames summed */
+	uint64_t limited;      /* ticks the limiter scaled (docs/media.md, "Limiter") */
 };
 
 /*
@@ -117,6 +161,7 @@ struct ce_mix_stats {
 #define CE_MIX_OWN_IN UINT8_MAX
 struct ce_mix_out {
 	int16_t in[CE_MIX_OUT_IN][CE_MIX_MAX_FRAME] __attribute__((aligned(64)));
+	int32_t sum[CE_MIX_MAX_FRAME];                           /* the full mix, if n_heard > 0 */
 	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];       /* the full mix, per codec */
 	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES]; /* each seat's mix-minus */
 };
@@ -137,6 +182,7 @@ struct ce_mix_room {
 	struct ce_mix_src *srcs;
 	uint64_t priv_tick;                /* the last tick a leg got a private frame */
 	unsigned n_heard;                  /* talkers and room-wide sources mixed this tick */
+	int32_t limit_q15;                 /* the limiter's gain (CE_MIX_UNITY_Q15: none) */
 	bool want_pcm;                     /* keep the full mix in pcm (a recorder listens) */
 	unsigned n_codec[CE_CODEC_COUNT];  /* legs per codec */
 	uint64_t enc_tick[CE_CODEC_COUNT]; /* the tick out->mix_enc[codec] was made for */
@@ -144,6 +190,12 @@ struct ce_mix_room {
 	unsigned n_in;                     /* inputs kept in out->in this tick */
 	/* Read only in a recorded room: */
 	int16_t pcm[CE_MIX_MAX_FRAME]; /* this tick's full mix, if want_pcm */
+	/* Read only for codecs that need them (ce_mix_room_convert): */
+	unsigned convert;                      /* bit c: codec c needs a struct ce_mix_enc here */
+	struct ce_mix_enc enc[CE_CODEC_COUNT]; /* the full mix's stream, per codec */
+	struct ce_mix_enc seat_enc[CE_MIX_MAX_TALKERS]; /* each seat's mix-minus */
+	uint64_t seat_tick[CE_MIX_MAX_TALKERS];         /* the tick each was last encoded for */
+	struct ce_mix_enc fresh;                        /* a stream's start, after silence */
 };
 
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers);
@@ -154,6 +206,7 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec);
+void ce_mix_leg_set_gain(struct ce_mix_leg *leg, int32_t q12);
 enum ce_talker_ev ce_mix_leg_set_flags(struct ce_mix_leg *leg, unsigned flags);
 enum ce_talker_ev ce_mix_leg_input(struct ce_mix_leg *leg, const int16_t *pcm);
 enum ce_talker_ev ce_mix_leg_input_as(
@@ -184,6 +237,8 @@ static inline void ce_mix_room_prefetch_state(const struct ce_mix_room *room)
 		__builtin_prefetch((const char *)room + off);
 }
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
+const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size_t *len);
+unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec);
 
 unsigned ce_mix_room_speakers(
         const struct ce_mix_room *room, struct ce_mix_leg **legs, unsigned *energy, unsigned max);

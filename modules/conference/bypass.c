@@ -23,39 +23,58 @@
 #include "message.h"
 #include "room.h"
 
-/* Whether @formats (a comma list) has @codec's name. */
+/* Whether @formats (a comma list of Yate's format names) has @codec. */
 static bool offers(const char *formats, enum ce_codec codec)
 {
 	gchar **f = g_strsplit(formats ? formats : "", ",", 0);
-	bool has = g_strv_contains((const gchar *const *)f, ce_codec_name(codec));
+	bool has = false;
 
+	for (gchar **i = f; *i && !has; i++) {
+		enum ce_codec c;
+
+		has = ce_codec_from_name(*i, &c) == 0 && c == codec;
+	}
 	g_strfreev(f);
 	return has;
 }
 
-static enum ce_codec other_law(enum ce_codec codec)
+static bool is_law(enum ce_codec codec)
 {
-	return codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+	return codec == CE_CODEC_PCMU || codec == CE_CODEC_PCMA;
 }
 
 /*
- * Our answer's laws ("alaw" or "mulaw,alaw") to a phone whose offer has
- * @offered, @first first if both: those of the offer in @allowed (NULL:
- * any), or NULL if none.  ysipchan keeps, for the rest of a forwarded
- * call, the formats of our first answer, and later answers may only narrow
- * them (SDPMedia::update refuses "Not changing to 'alaw' from 'mulaw'"):
- * so the first answer lists both laws when the phone offers both, and the
- * phone may send either (the media side takes both).
+ * Our answer's formats to a phone whose offer has @offered: of the
+ * configured codecs (codecs=, best first), those it offered that are also
+ * in @allowed (NULL: any) and that @leg's room can use (G.722 in a
+ * wideband room only: in a narrowband one it would cost more and sound
+ * the same), or NULL if none.  The first is what we send.  ysipchan keeps,
+ * for the rest of a forwarded call, the formats of our first answer, and
+ * later answers may only narrow them (SDPMedia::update refuses "Not
+ * changing to 'alaw' from 'mulaw'"): so when the first is a G.711 law the
+ * answer lists the other law too if offered, and the phone may send
+ * either (the media side takes both).  G.722 is answered alone: a leg
+ * decodes one wideband stream.
  */
-static char *laws_of(const char *offered, const char *allowed, enum ce_codec first)
+static char *answer_formats(const struct ce_leg *leg, const char *offered, const char *allowed)
 {
-	enum ce_codec order[2] = {first, other_law(first)};
+	const struct ce_conf_settings *set = &leg->conf->set;
+	bool wide = ce_room_wideband(leg->room);
 	GString *s = g_string_new(NULL);
+	enum ce_codec first = CE_CODEC_COUNT;
 
-	for (unsigned i = 0; i < G_N_ELEMENTS(order); i++)
-		if (offers(offered, order[i]) && (!allowed || offers(allowed, order[i])))
-			g_string_append_printf(
-			        s, "%s%s", s->len ? "," : "", ce_codec_name(order[i]));
+	for (unsigned i = 0; i < set->n_codecs; i++) {
+		enum ce_codec c = set->codecs[i];
+
+		if (!offers(offered, c) || (allowed && !offers(allowed, c)) ||
+		        (ce_codec_rate(c) > 8000 && !wide))
+			continue;
+		if (first == CE_CODEC_COUNT)
+			first = c;
+		else if (!is_law(first) || !is_law(c))
+			continue;
+		g_string_append_printf(s, "%s%s", s->len ? "," : "", ce_codec_name(c));
+	}
 	if (!s->len) {
 		g_string_free(s, TRUE);
 		return NULL;
@@ -63,16 +82,19 @@ static char *laws_of(const char *offered, const char *allowed, enum ce_codec fir
 	return g_string_free(s, FALSE);
 }
 
-/* The law we send of @laws (a laws_of() list): @pref if it has it, else the other. */
-static enum ce_codec first_law(const char *laws, enum ce_codec pref)
+/* The codec we send of @formats (an answer_formats() list): @pref if it has it, else its first. */
+static enum ce_codec first_codec(const char *formats, enum ce_codec pref)
 {
-	return offers(laws, pref) ? pref : other_law(pref);
-}
+	gchar **f;
+	enum ce_codec c = pref;
 
-/* For a re-INVITE: the laws our last answer listed that the new offer has, ours first. */
-static char *answer_laws(const struct ce_leg_phone *ph, const char *offered)
-{
-	return laws_of(offered, ph->formats, ph->codec);
+	if (offers(formats, pref))
+		return pref;
+	f = g_strsplit(formats, ",", 2);
+	if (f[0] && ce_codec_from_name(f[0], &c))
+		c = pref;
+	g_strfreev(f);
+	return c;
 }
 
 /**
@@ -112,11 +134,11 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 		return false;
 	if (leg->lobby && conf->set.media_threads > 1)
 		return false;
-	/* the G.711 laws it offered, the configured one first; none: no bypass */
-	laws = laws_of(ce_msg_get(exec, "formats"), NULL, conf->set.codec);
+	/* the codecs it offered, ours first; none we take: no bypass */
+	laws = answer_formats(leg, ce_msg_get(exec, "formats"), NULL);
 	if (!laws)
 		return false;
-	ce_leg_set_phone(leg, addr, port, first_law(laws, conf->set.codec), laws, dtmf,
+	ce_leg_set_phone(leg, addr, port, first_codec(laws, CE_CODEC_COUNT), laws, dtmf,
 	        ce_msg_get(exec, "ip_host"));
 	return true;
 }
@@ -262,10 +284,10 @@ static void send_notify(struct notify *n)
  * of the mix both ways until the phone resumes, and its silence meanwhile
  * is no RTP timeout; a new port on the same address is followed as soon as
  * the phone sends from it (latching, by its SSRC).  Our answer lists the
- * laws of the offer that our last answer had (answer_laws); the first is
- * the one we send, which may switch the leg to the other law (the media
- * side changes its payload type; it takes either law all along).  None
- * left: refused (488).
+ * codecs of the offer that our last answer had (answer_formats); the one
+ * we send stays if it is still there, else the first, which may switch
+ * the leg to the other law (the media side changes its payload type; it
+ * takes either law all along).  None left: refused (488).
  */
 enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
 {
@@ -286,8 +308,9 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	        !ce_msg_get_bool(msg, "rtp_forward", false))
 		return CE_MSG_CONTINUE;
 	ph = leg->phone;
-	laws = answer_laws(ph, ce_msg_get(msg, "formats"));
-	codec = first_law(laws, ph->codec); /* ours if the offer still has it */
+	laws = answer_formats(leg, ce_msg_get(msg, "formats"), ph->formats);
+	codec = laws ? first_codec(laws, ph->codec)
+	             : ph->codec; /* ours if the offer still has it */
 	if (!laws || (codec != ph->codec && (!conf->media->leg_set_codec || !leg->media ||
 	                                            conf->media->leg_set_codec(
 	                                                    conf->media_arg, leg->media, codec)))) {

@@ -65,6 +65,42 @@ static const char *check_ip(const char *v)
 	               : "expects an IPv4 or IPv6 address";
 }
 
+/* Read a codecs= list (mulaw, alaw, g722, comma separated) into @out; NULL or why not. */
+static const char *parse_codecs(const char *v, enum ce_codec *out, unsigned *n)
+{
+	gchar **names = g_strsplit(v, ",", 0);
+	const char *why = NULL;
+
+	*n = 0;
+	for (gchar **f = names; *f && !why; f++) {
+		enum ce_codec c;
+
+		g_strstrip(*f);
+		bool dup = false;
+
+		if (ce_codec_from_name(*f, &c) || c == CE_CODEC_L16) {
+			why = "expects codecs of mulaw, alaw and g722, comma separated, best first";
+			break;
+		}
+		for (unsigned i = 0; i < *n; i++)
+			dup |= out[i] == c;
+		if (!dup)
+			out[(*n)++] = c;
+	}
+	g_strfreev(names);
+	if (!why && !*n)
+		why = "expects at least one codec";
+	return why;
+}
+
+static const char *check_codecs(const char *v)
+{
+	enum ce_codec c[CE_CODEC_COUNT];
+	unsigned n;
+
+	return parse_codecs(v, c, &n);
+}
+
 static const char *check_lang(const char *v)
 {
 	return ce_prompt_lang_valid(v) ? NULL
@@ -82,6 +118,7 @@ static const struct ce_config_key conference_keys[] = {
         CE_KEY_INT("maxusers", 0, 100000),
         CE_KEY_INT("rate", 8000, 48000),
         CE_KEY_CHOICE("format", "mulaw|alaw"),
+        CE_KEY_CHECK("codecs", check_codecs),
         CE_KEY_STRING("rtp_address"),
         CE_KEY_BOOL("bypass"),
         CE_KEY_BOOL("noise_suppression"),
@@ -158,9 +195,18 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 	set->media_threads = cfg ? ce_config_get_int(cfg, S, "media_threads", 1, 1, 64) : 1;
 	if (!*fmt) {
 		set->codec = CE_CODEC_PCMU;
-	} else if (ce_codec_from_name(fmt, &set->codec) || set->codec == CE_CODEC_L16) {
+	} else if (ce_codec_from_name(fmt, &set->codec) ||
+	           (set->codec != CE_CODEC_PCMU && set->codec != CE_CODEC_PCMA)) {
 		g_warning("[conference] format=%s is not mulaw or alaw, using mulaw", fmt);
 		set->codec = CE_CODEC_PCMU;
+	}
+	/* codecs=: by default G.722, then the laws, format='s first */
+	if (!cfg ||
+	        parse_codecs(ce_config_get(cfg, S, "codecs", ""), set->codecs, &set->n_codecs)) {
+		set->codecs[0] = CE_CODEC_G722;
+		set->codecs[1] = set->codec;
+		set->codecs[2] = set->codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+		set->n_codecs = 3;
 	}
 	set->offer_timeout_ms =
 	        cfg ? ce_config_get_int(cfg, S, "offer_timeout", 5000, 100, 600000) : 5000;

@@ -57,7 +57,7 @@ enum ce_leg_state {
 struct ce_leg_phone {
 	char *addr;          /* rtp_addr */
 	unsigned port;       /* rtp_port */
-	enum ce_codec codec; /* the G.711 law we send (the first of formats) */
+	enum ce_codec codec; /* the codec we send (of formats) */
 	char *formats;       /* the laws our last SDP answer listed ("mulaw,alaw") */
 	int dtmf_pt;         /* rtp_rfc2833: its telephone-event payload type, or -1 */
 	char *sig_ip;        /* ip_host: where its SIP comes from (a NAT's address) */

@@ -217,18 +217,34 @@ static void notify_created(struct ce_room *room, const struct ce_join_params *jp
 	ce_msg_unref(m);
 }
 
+/* The rate the media runs a room of rate= @rate at: that one where the
+ * media library can (ce_media_rate_ok), else 16000 above it, 8000 below. */
+static unsigned mix_rate(unsigned rate)
+{
+	if (ce_media_rate_ok(rate))
+		return rate;
+	return rate > 16000 ? 16000 : CE_MEDIA_RATE_DEFAULT;
+}
+
 /*
- * The rate the media runs @room at: the rate= it reports (Yate's, 8000 to
- * 48000) where the media library can (ce_media_rate_ok), else the media's
- * default, with a NOTE; the room goes on reporting its rate= as Yate would.
+ * The rate the media runs @room at (mix_rate), with a NOTE when it is not
+ * the rate= it reports (Yate's, 8000 to 48000): the room goes on
+ * reporting its rate= as Yate would.
  */
 static unsigned media_rate(const struct ce_room *room)
 {
-	if (ce_media_rate_ok(room->rate))
-		return room->rate;
-	g_message("room '%s': rate=%u not supported by the media core yet, mixing at %u",
-	        room->name, room->rate, CE_MEDIA_RATE_DEFAULT);
-	return CE_MEDIA_RATE_DEFAULT;
+	unsigned rate = mix_rate(room->rate);
+
+	if (rate != room->rate)
+		g_message("room '%s': rate=%u is not a rate the media core mixes at, mixing at %u",
+		        room->name, room->rate, rate);
+	return rate;
+}
+
+/** Whether @room mixes wideband (16 kHz): G.722 phones are answered G.722 there. */
+bool ce_room_wideband(const struct ce_room *room)
+{
+	return room && mix_rate(room->rate) >= 16000;
 }
 
 static void room_free(struct ce_room *room)

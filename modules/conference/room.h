@@ -29,16 +29,19 @@ struct ce_prompt_set;
 
 /* The module's settings, from the [conference] section. */
 struct ce_conf_settings {
-	unsigned priority;         /* of call.execute, call.conference, ... */
-	int maxusers;              /* default maxusers of a new room */
-	unsigned rate;             /* default room rate */
-	char *rtp_address;         /* our RTP address as Yate must reach it */
-	bool bypass;               /* take SIP phones' RTP directly when Yate offers it */
-	bool noise_suppression;    /* legs' default noise_suppression= (media/dsp.h) */
-	bool agc;                  /* legs' default agc= */
-	char *bypass_address;      /* our RTP address as phones must reach it */
-	unsigned media_threads;    /* [conference] media_threads (media-glue.c reads it too) */
-	enum ce_codec codec;       /* format= asked of Yate in chan.rtp, and preferred of phones */
+	unsigned priority;      /* of call.execute, call.conference, ... */
+	int maxusers;           /* default maxusers of a new room */
+	unsigned rate;          /* default room rate */
+	char *rtp_address;      /* our RTP address as Yate must reach it */
+	bool bypass;            /* take SIP phones' RTP directly when Yate offers it */
+	bool noise_suppression; /* legs' default noise_suppression= (media/dsp.h) */
+	bool agc;               /* legs' default agc= */
+	char *bypass_address;   /* our RTP address as phones must reach it */
+	unsigned media_threads; /* [conference] media_threads (media-glue.c reads it too) */
+	enum ce_codec codec;    /* format= asked of Yate in chan.rtp */
+	/* codecs=: what bypassed phones are answered, best first (bypass.c) */
+	enum ce_codec codecs[CE_CODEC_COUNT];
+	unsigned n_codecs;
 	unsigned offer_timeout_ms; /* call.execute answered -> dumb peer seen */
 	unsigned step_timeout_ms;  /* each message to Yate while joining */
 	unsigned join_timeout_ms;  /* offered -> in the room, overall */
@@ -242,6 +245,7 @@ void ce_room_remove(struct ce_room *room, struct ce_leg *leg);
 void ce_room_add_owner(struct ce_room *room, const char *id);
 void ce_room_del_owner(struct ce_room *room, const char *id);
 bool ce_room_is_owned(const struct ce_room *room);
+bool ce_room_wideband(const struct ce_room *room);
 bool ce_room_idle(const struct ce_room *room);
 void ce_room_drop_all(struct ce_room *room, const char *reason);
 void ce_room_tick(struct ce_room *room, gint64 now);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <glib.h>
 
+#include "media/g722.h"
 #include "media/gain.h"
 #include "media/media.h"
 #include "media/media-priv.h"
@@ -295,20 +296,20 @@ static void destroyed(gpointer data)
  * filter run over the whole window; windowed so that a loud tone 600 Hz
  * away does not leak into the bin.  A tone of amplitude A gives (A/2)^2.
  */
-static double power(const int16_t *x, unsigned n, double f)
+static double power_at(const int16_t *x, unsigned n, double f, unsigned rate)
 {
-	double c = 2 * cos(2 * G_PI * f / 8000), w[160], wsum = 0, sum = 0;
-	unsigned frames = n / 160;
+	unsigned fn = rate / 50, frames = n / fn;
+	double c = 2 * cos(2 * G_PI * f / rate), w[320], wsum = 0, sum = 0;
 
-	for (unsigned i = 0; i < 160; i++) {
-		w[i] = 0.5 - 0.5 * cos(2 * G_PI * i / 159);
+	for (unsigned i = 0; i < fn; i++) {
+		w[i] = 0.5 - 0.5 * cos(2 * G_PI * i / (fn - 1));
 		wsum += w[i];
 	}
 	for (unsigned k = 0; k < frames; k++) {
 		double s1 = 0, s2 = 0;
 
-		for (unsigned i = 0; i < 160; i++) {
-			double s0 = w[i] * x[k * 160 + i] + c * s1 - s2;
+		for (unsigned i = 0; i < fn; i++) {
+			double s0 = w[i] * x[k * fn + i] + c * s1 - s2;
 
 			s2 = s1;
 			s1 = s0;
@@ -316,6 +317,11 @@ static double power(const int16_t *x, unsigned n, double f)
 		sum += (s1 * s1 + s2 * s2 - c * s1 * s2) / wsum / wsum;
 	}
 	return frames ? sum / frames : 0;
+}
+
+static double power(const int16_t *x, unsigned n, double f)
+{
+	return power_at(x, n, f, 8000);
 }
 
 /* Power of f heard by peer pe while the far end was at ticks a..b-1. */
@@ -786,49 +792,110 @@ static void test_phase_offset(void)
 }
 
 /*
- * Room rates are the library's one rule, ce_media_rate_ok (8000 today: the
- * legs are G.711 and nothing resamples them yet); any other rate is refused
- * when the room is made.  The media thread's frames follow the room's rate,
- * rate / 50 samples a 20 ms tick: each packet a leg gets carries that many,
- * and its timestamp steps by as much.
+ * Room rates are the library's one rule, ce_media_rate_ok: 8000 and
+ * 16000; any other rate is refused when the room is made.  In a 16 kHz
+ * room a G.722 phone (peer 0) says 1 kHz and 6 kHz: the other G.722 phone
+ * (peer 1) hears both, the A-law one (peer 2) the 1 kHz alone, nothing
+ * folded down to 2 kHz.  Every packet carries 20 ms, 160 octets for each
+ * codec, and its timestamp steps by 160: G.722's RTP clock is 8000.
  */
 static void test_rate(void)
 {
-	static const unsigned flags[PEERS] = {0, 0, 0};
-	static const unsigned refused[] = {0, 11025, 16000, 32000, 44100, 48000};
-	const unsigned frame = 8000 / 50;
+	static const unsigned refused[] = {0, 11025, 32000, 44100, 48000};
+	static const enum ce_codec codec[PEERS] = {CE_CODEC_G722, CE_CODEC_G722, CE_CODEC_PCMA};
+	static int16_t got[PEERS][TICKS * 320];
+	unsigned n_got[PEERS] = {0}, packets[PEERS] = {0};
 	struct ce_test_clock clock;
-	struct test t = {.clock = &clock};
-	struct ce_media_room *wide = NULL;
-	unsigned got = 0;
-	uint32_t last = 0;
+	struct ce_media *m;
+	struct ce_media_room *room = NULL, *bad = NULL;
+	struct ce_media_conf conf;
+	struct ce_g722_enc enc;
+	struct ce_g722_dec dec[PEERS];
+	struct sockaddr_storage ss;
+	struct sockaddr_in media_addr;
+	socklen_t len;
+	GError *error = NULL;
+	struct peer p[PEERS];
+	uint32_t last[PEERS] = {0};
 
 	g_assert_true(ce_media_rate_ok(8000));
+	g_assert_true(ce_media_rate_ok(16000));
 	for (unsigned i = 0; i < G_N_ELEMENTS(refused); i++)
 		g_assert_false(ce_media_rate_ok(refused[i]));
 	ce_test_clock_init(&clock);
-	setup(&t, flags);
-	g_assert_cmpint(ce_media_room_new(&wide, t.m, 16000, 4, 0, 1000), ==, -ENOTSUP);
-	g_assert_null(wide);
-	for (unsigned tick = 0; tick < 20; tick++) {
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.clock = &clock.clock;
+	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&bad, m, 48000, 4, 0, 1000), ==, -ENOTSUP);
+	g_assert_null(bad);
+	g_assert_cmpint(ce_media_room_new(&room, m, 16000, 4, 0, 1000), ==, 0);
+	ce_media_room_local(room, &ss, &len);
+	memcpy(&media_addr, &ss, sizeof(media_addr));
+	ce_g722_enc_init(&enc);
+	for (unsigned i = 0; i < PEERS; i++) {
+		p[i].fd = ce_test_udp_loopback(&p[i].addr);
+		g_assert_cmpint(ce_g722_dec_init(&dec[i], 64000), ==, 0);
+		g_assert_cmpint(
+		        ce_media_leg_new(&p[i].leg, room, (struct sockaddr *)&p[i].addr,
+		                sizeof(p[i].addr), codec[i], i == 0 ? CE_MIX_DUMB : 0, NULL, NULL),
+		        ==, 0);
+	}
+	for (unsigned tick = 0; tick < TICKS; tick++) {
 		uint8_t buf[2000];
+		int16_t pcm[320];
 		struct ce_rtp_pkt pkt;
 		ssize_t n;
 
-		for (unsigned i = 0; i < PEERS; i++)
-			send_tone(&t, i, tick);
+		for (unsigned i = 0; i < 320; i++) {
+			double t = (tick * 320 + i) / 16000.0;
+
+			pcm[i] = (int16_t)(6000 *
+			                   (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)) /
+			                   2);
+		}
+		ce_rtp_build_hdr(buf, 9, tick == 0, (uint16_t)tick, tick * 160, 0x7722);
+		g_assert_cmpuint(ce_g722_encode(&enc, pcm, 320, buf + 12), ==, 160);
+		sendto(p[0].fd, buf, 12 + 160, 0, (struct sockaddr *)&media_addr,
+		        sizeof(media_addr));
 		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
 			ce_test_step_wake(&clock);
-		while ((n = recv(t.peer[1].fd, buf, sizeof(buf), 0)) > 0) {
-			g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
-			g_assert_cmpuint(pkt.len, ==, frame);
-			if (got++)
-				g_assert_cmpuint(pkt.ts - last, ==, frame);
-			last = pkt.ts;
+		for (unsigned i = 1; i < PEERS; i++) {
+			while ((n = recv(p[i].fd, buf, sizeof(buf), 0)) > 0) {
+				g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+				g_assert_cmpint(pkt.pt, ==, ce_codec_rtp_pt(codec[i]));
+				g_assert_cmpuint(pkt.len, ==, 160);
+				if (packets[i]++)
+					g_assert_cmpuint(pkt.ts - last[i], ==, 160);
+				last[i] = pkt.ts;
+				if (tick < 30)
+					continue; /* the talker's start, and the buffer's */
+				if (codec[i] == CE_CODEC_G722)
+					n_got[i] += (unsigned)ce_g722_decode(
+					        &dec[i], pkt.payload, pkt.len, got[i] + n_got[i]);
+				else {
+					ce_codec_decode(
+					        codec[i], pkt.payload, got[i] + n_got[i], 160);
+					n_got[i] += 160;
+				}
+			}
 		}
 	}
-	g_assert_cmpuint(got, >=, 10);
-	finish(&t);
+	g_assert_cmpuint(packets[1], >=, TICKS / 2);
+	g_assert_cmpuint(packets[2], >=, TICKS / 2);
+	/* a tone of amplitude 3000 has power 2.25e6: each is within 1.5 dB of that, or 40 dB under
+	 */
+	g_assert_cmpfloat(power_at(got[1], n_got[1], 1000, 16000), >, 1.6e6);
+	g_assert_cmpfloat(power_at(got[1], n_got[1], 6000, 16000), >, 1.6e6);
+	g_assert_cmpfloat(power_at(got[2], n_got[2], 1000, 8000), >, 1.6e6);
+	g_assert_cmpfloat(power_at(got[2], n_got[2], 2000, 8000), <, 225.0);
+	ce_media_room_free(room);
+	for (unsigned i = 0; i < 50; i++)
+		ce_test_step_wake(&clock);
+	ce_test_clock_release(&clock);
+	ce_media_free(m);
+	for (unsigned i = 0; i < PEERS; i++)
+		close(p[i].fd);
 }
 
 /* echo=true (peer 0) hears its own tone back, a normal leg (peer 1) does

@@ -132,10 +132,12 @@ static void test_mix_minus_16k(void)
 		check_mix_minus(&f);
 	}
 	teardown(&f);
-	/* G.711 is 8 kHz: a 16 kHz room takes it only through a resampler. */
+	/* G.711 is 8 kHz: a 16 kHz room takes it, converted (test-wideband) */
 	g_assert_cmpint(ce_mix_room_new(&f.room, 16000, 4), ==, 0);
 	ce_mix_leg_init(&f.legs[0], CE_CODEC_PCMU, 0, NULL);
-	g_assert_cmpint(ce_mix_leg_attach(f.room, &f.legs[0]), <, 0);
+	g_assert_cmpint(ce_mix_leg_attach(f.room, &f.legs[0]), ==, 0);
+	g_assert_cmpuint(ce_mix_codec_frame(f.room, CE_CODEC_PCMU), ==, 160);
+	ce_mix_leg_detach(&f.legs[0]);
 	ce_mix_room_free(f.room);
 }
 
@@ -168,27 +170,62 @@ static void test_frame_follows_rate(void)
 
 static void test_saturation_symmetric(void)
 {
+	g_assert_cmpint(ce_mix_sat(-40000), ==, -32767);
+	g_assert_cmpint(ce_mix_sat(-32768), ==, -32767);
+	g_assert_cmpint(ce_mix_sat(40000), ==, 32767);
+	g_assert_cmpint(ce_mix_sat(32767), ==, 32767);
+}
+
+/*
+ * Five loud talkers (30000 each) would sum far past full scale: the
+ * limiter scales the room's tick so that nobody's frame passes
+ * CE_MIX_LIMIT, and each is the same scaled mix without its own voice
+ * (within the rounding of five scaled inputs).  One source alone, even at
+ * full scale, is never scaled; and once the room is quiet again the gain
+ * comes back to unity (25 dB a second) and mixes are exact again.
+ */
+static void test_limiter(void)
+{
 	struct fixture f;
-	int16_t hi = 0, lo = 0;
+	int16_t peak = 0;
 
 	setup(&f, 8000, 8, CE_CODEC_L16);
 	for (unsigned t = 0; t < 10; t++) {
 		tick(&f, 5, 30000, t);
-		check_mix_minus(&f);
-		for (unsigned l = 3; l < N; l++) {
+		g_assert_cmpint(f.room->limit_q15, <, CE_MIX_UNITY_Q15);
+		for (unsigned l = 0; l < N; l++) {
 			const int16_t *o = out_l16(&f.legs[l]);
 
 			for (unsigned i = 0; i < f.room->frame; i++) {
-				hi = MAX(hi, o[i]);
-				lo = MIN(lo, o[i]);
+				int32_t want = 0;
+
+				for (unsigned k = 0; k < N; k++)
+					if (k != l && f.legs[k].slot >= 0)
+						want += f.in[k][i];
+				want = (int32_t)(((int64_t)want * f.room->limit_q15) >> 15);
+				g_assert_cmpint(abs(o[i] - want), <=, 3);
+				g_assert_cmpint(abs(o[i]), <=, CE_MIX_LIMIT);
+				peak = (int16_t)MAX(peak, abs(o[i]));
 			}
 		}
 	}
-	g_assert_cmpint(hi, ==, 32767);
-	g_assert_cmpint(lo, ==, -32767);
-	g_assert_cmpint(ce_mix_sat(-40000), ==, -32767);
-	g_assert_cmpint(ce_mix_sat(-32768), ==, -32767);
-	g_assert_cmpint(ce_mix_sat(40000), ==, 32767);
+	/* as loud as it may be: within 0.5 dB of the ceiling */
+	g_assert_cmpint(peak, >, CE_MIX_LIMIT * 0.94);
+	g_assert_cmpuint(f.room->st.limited, ==, 10);
+	/* one quiet talker: the gain comes back within a second, then it is exact */
+	for (unsigned t = 0; t < 50; t++)
+		tick(&f, 1, 8000, t);
+	g_assert_cmpint(f.room->limit_q15, ==, CE_MIX_UNITY_Q15);
+	tick(&f, 2, 8000, 50);
+	check_mix_minus(&f);
+	teardown(&f);
+	/* one talker at full scale alone: untouched */
+	setup(&f, 8000, 8, CE_CODEC_L16);
+	for (unsigned t = 0; t < 10; t++) {
+		tick(&f, 1, 32767, t);
+		check_mix_minus(&f);
+	}
+	g_assert_cmpuint(f.room->st.limited, ==, 0);
 	teardown(&f);
 }
 
@@ -675,6 +712,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/mixer/mix-minus-16k", test_mix_minus_16k);
 	g_test_add_func("/mixer/frame-follows-rate", test_frame_follows_rate);
 	g_test_add_func("/mixer/saturation-symmetric", test_saturation_symmetric);
+	g_test_add_func("/mixer/limiter", test_limiter);
 	g_test_add_func("/mixer/talkers-bounded", test_talkers_bounded);
 	g_test_add_func("/mixer/flags", test_flags);
 	g_test_add_func("/mixer/encode-once", test_encode_once);

@@ -48,7 +48,11 @@ from yatelib import RATE, WAIT, free_port, wait_for  # noqa: E402  (one copy of 
 
 MODULE_DIRS = ('/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules',
                '/usr/lib/aarch64-linux-gnu/baresip/modules', '/usr/local/lib/baresip/modules')
-MODULES = ('g711', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
+MODULES = ('g711', 'g722', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
+# What a phone's codecs (baresip's names, best first) run at: a G.722 phone says and hears 16 kHz.
+WIDEBAND = ('G722',)
+# How an account names them (baresip 1.0.0 looks G722 up as G722/8000/1 otherwise).
+ACCOUNT_CODEC = {'G722': 'G722/16000/1'}
 
 
 def find():
@@ -77,12 +81,13 @@ def require(tap):
 
 # ---- audio files ------------------------------------------------------------------
 
-def write_wav(path, samples):
-    """@samples (ints) as an 8 kHz mono 16-bit WAV, what aufile plays for a G.711 call."""
+def write_wav(path, samples, rate=RATE):
+    """@samples (ints) as a mono 16-bit WAV at @rate: 8 kHz is what aufile plays for a G.711
+    call, 16 kHz for a G.722 one."""
     with wave.open(path, 'wb') as w:
         w.setnchannels(1)
         w.setsampwidth(2)
-        w.setframerate(RATE)
+        w.setframerate(rate)
         w.writeframes(struct.pack('<%dh' % len(samples),
                                   *(int(max(-32768, min(32767, s))) for s in samples)))
     return path
@@ -122,10 +127,14 @@ def _die_with_us():
 class Phone:
     """One baresip process with its own config folder @dir; @play is the WAV it says."""
 
-    def __init__(self, dir, name, play, proxy, found=None, answermode=None):
+    def __init__(self, dir, name, play, proxy, found=None, answermode=None, codecs='PCMU'):
         """@answermode: None (calls from Yate ring until accept() or reject()) or 'auto'
-        (baresip answers every incoming call at once, as a phone set to auto-answer)."""
+        (baresip answers every incoming call at once, as a phone set to auto-answer).
+        @codecs: what it offers, best first, as baresip names them ('PCMU', 'G722,PCMU'); a
+        phone whose first is wideband says a 16 kHz @play and hears at 16 kHz (self.rate)."""
         self.dir = dir
+        self.codecs = codecs
+        self.rate = 16000 if codecs.split(',')[0] in WIDEBAND else RATE
         self.answermode = answermode
         self.name = name
         self.play = play
@@ -161,8 +170,9 @@ class Phone:
                     'snd_path %s\n' % self.rec)
         with open(os.path.join(self.dir, 'accounts'), 'w') as f:
             # regint=0: never REGISTER; Yate (no user.auth handler) takes the calls as they come
-            f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=PCMU%s\n' % (
+            f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=%s%s\n' % (
                 self.name, self.proxy,
+                ','.join(ACCOUNT_CODEC.get(c, c) for c in self.codecs.split(',')),
                 ';answermode=%s' % self.answermode if self.answermode else ''))
         open(os.path.join(self.dir, 'contacts'), 'w').close()
 
@@ -384,12 +394,12 @@ class Phone:
         return files[-1] if files else None
 
     def heard(self):
-        """What the phone heard (decoded from RTP, frame by frame as it came), 8 kHz samples."""
+        """What the phone heard (decoded from RTP, frame by frame as it came), at self.rate."""
         f = self._dump('dec')
         return read_recording(f) if f else []
 
     def said(self):
-        """What the phone sent (its WAV, as encoded), 8 kHz samples."""
+        """What the phone sent (its WAV, as encoded), at self.rate."""
         f = self._dump('enc')
         return read_recording(f) if f else []
 
@@ -397,7 +407,7 @@ class Phone:
         """How much the phone has heard so far, from its recording's size (44-byte header)."""
         f = self._dump('dec')
         try:
-            return max(0, os.path.getsize(f) - 44) / 2 / RATE if f else 0.0
+            return max(0, os.path.getsize(f) - 44) / 2 / self.rate if f else 0.0
         except OSError:
             return 0.0
 

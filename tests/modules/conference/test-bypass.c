@@ -292,6 +292,59 @@ static void test_reinvite_codec(void)
 	fx_free(fx);
 }
 
+/*
+ * G.722 (Yate's g722/16000, or g722) is answered alone, and only where the
+ * room mixes wideband (rate=16000); codecs= orders and limits what is
+ * answered.  A G.722 leg's re-INVITE without G.722 is refused: ysipchan
+ * keeps our first answer's formats.
+ */
+static void test_wideband_choice(void)
+{
+	struct fx *fx = fx_new(NULL);
+	bool handled = false;
+	char *ans;
+
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=mulaw,g722/16000,alaw:"
+	                 "rtp_forward=yes:rate=16000:rtp_rfc2833=101"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=g722/16000:"
+	        "transport=RTP/AVP:rtp_rfc2833=101\n");
+	fx_flush(fx);
+	fx_clear(fx);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=g722/16000,mulaw", &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	fx_expect_sent(fx, "call.update", NOTIFY("g722/16000"));
+	fx_clear(fx);
+	ans = fx_dispatch(fx, "call.update", REINVITE ":formats=mulaw,alaw", &handled);
+	g_assert_false(handled);
+	g_assert_cmpstr(ans, ==, "error=488:reason=Not Acceptable Here");
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	g_free(ans);
+	fx_free(fx);
+	/* a narrowband room: the laws, though the phone put G.722 first */
+	fx = fx_new(NULL);
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=g722,mulaw,alaw:"
+	                 "rtp_forward=yes"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMU);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=mulaw,alaw:"
+	        "transport=RTP/AVP\n");
+	fx_free(fx);
+	/* codecs= puts A-law before G.722 and leaves mu-law out; rooms are wideband by default */
+	fx = fx_new("[conference]\nrate=16000\ncodecs=alaw, g722\n");
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=g722/16000,mulaw,alaw:"
+	                 "rtp_forward=yes"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMA);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=alaw:transport=RTP/AVP\n");
+	fx_free(fx);
+}
+
 /* noise_suppression= and agc= of a call, over [conference]'s defaults, reach its media leg. */
 static void test_dsp_params(void)
 {
@@ -312,6 +365,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/bypass/fallback", test_fallback);
 	g_test_add_func("/conference/bypass/refused-warns-once", test_refused_warns_once);
 	g_test_add_func("/conference/bypass/codec-choice", test_codec_choice);
+	g_test_add_func("/conference/bypass/wideband-choice", test_wideband_choice);
 	g_test_add_func("/conference/bypass/rtp-dtmf", test_rtp_dtmf);
 	g_test_add_func("/conference/bypass/reinvite-hold", test_reinvite_hold);
 	g_test_add_func("/conference/bypass/reinvite-codec", test_reinvite_codec);

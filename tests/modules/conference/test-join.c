@@ -138,9 +138,9 @@ static void test_maxusers_default(void)
 
 /*
  * rate=: Yate's range (8000..48000) is what the room reports, in "created"
- * and in conf show; the media runs what it can (ce_media_rate_ok: 8000
- * today), decided when the room is made, not by the media glue; the call
- * joins (docs/conference.md, "Sample rate").
+ * and in conf show; the media runs what it can (ce_media_rate_ok: 8000 and
+ * 16000; 16000 above, 8000 between), decided when the room is made, not by
+ * the media glue; the call joins (docs/conference.md, "Sample rate").
  */
 static void test_rate(void)
 {
@@ -150,14 +150,18 @@ static void test_rate(void)
 	g_assert_nonnull(leg);
 	g_assert_cmpint(leg->state, ==, CE_LEG_JOINED);
 	g_assert_cmpuint(ce_room_find(fx->conf, "wide")->rate, ==, 16000);
-	g_assert_cmpuint(fx->rate, ==, 8000);
+	g_assert_cmpuint(fx->rate, ==, 16000);
+	g_assert_true(ce_room_wideband(ce_room_find(fx->conf, "wide")));
 	fx_expect_sent(fx, "chan.notify:targetid=mon:event=created",
 	        "chan.notify:targetid=mon:event=created:room=wide:rate=16000:maxusers=10:"
 	        "caller=tone/busy:called=802:billid=:username=\n");
 	g_assert_nonnull(fx_join(fx, "narrow", "sip/2", 2, "rate=8000"));
 	g_assert_cmpuint(fx->rate, ==, 8000);
+	g_assert_false(ce_room_wideband(ce_room_find(fx->conf, "narrow")));
 	g_assert_nonnull(fx_join(fx, "huge", "sip/3", 3, "rate=96000"));
 	g_assert_cmpuint(ce_room_find(fx->conf, "huge")->rate, ==, 48000);
+	g_assert_cmpuint(fx->rate, ==, 16000);
+	g_assert_nonnull(fx_join(fx, "odd", "sip/4", 4, "rate=11025"));
 	g_assert_cmpuint(fx->rate, ==, 8000);
 	fx_free(fx);
 }

@@ -1,0 +1,356 @@
+/* test-wideband.c - wideband rooms: the 8 <-> 16 kHz converter, and G.722 and G.711 legs mixed
+ *
+ * Levels are measured, not compared sample by sample: a tone's level in
+ * what a listener decodes (the Goertzel filter at its frequency) against
+ * the level it was sent at.  The listener decodes its frames with a
+ * decoder of its own, as a phone does, so a stream that breaks (a state
+ * that does not follow on) shows in what it hears.
+ */
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#include "media/g722.h"
+#include "media/mixer.h"
+#include "media/resample.h"
+
+#define AMP 8000 /* -12 dBFS */
+
+/* A sine of @hz at @amp, sample @i of a signal at @rate. */
+static int16_t sine_at(double hz, int amp, unsigned long i, unsigned rate)
+{
+	return (int16_t)lround(amp * sin(2 * G_PI * hz * (double)i / rate));
+}
+
+/* The level of the @hz component of @n samples at @rate, in dB relative to a sine of amplitude AMP.
+ */
+static double level_db(const int16_t *x, unsigned n, double hz, unsigned rate)
+{
+	double w = 2 * G_PI * hz / rate, c = 2 * cos(w), s1 = 0, s2 = 0, p;
+
+	for (unsigned i = 0; i < n; i++) {
+		double s0 = x[i] + c * s1 - s2;
+
+		s2 = s1;
+		s1 = s0;
+	}
+	p = s1 * s1 + s2 * s2 - c * s1 * s2; /* |X|^2; a sine of amplitude A gives (A n / 2)^2 */
+	return 10 * log10(p / pow(AMP * n / 2.0, 2) + 1e-20);
+}
+
+/* ---- the converter ---- */
+
+/* Level of a tone at @hz after @up (8 -> 16 kHz) or down (16 -> 8 kHz), over 0.5 s after 0.1 s. */
+static double through(bool up, double hz)
+{
+	unsigned in_rate = up ? 8000 : 16000, out_rate = up ? 16000 : 8000;
+	unsigned n_in = in_rate / 50, n_out = out_rate / 50;
+	static int16_t got[8000];
+	struct ce_rs2 st;
+	unsigned long k = 0;
+
+	ce_rs2_init(&st);
+	for (unsigned f = 0; f < 30; f++) {
+		int16_t in[320], out[320];
+
+		for (unsigned i = 0; i < n_in; i++)
+			in[i] = sine_at(hz, AMP, k++, in_rate);
+		if (up)
+			ce_rs2_up(&st, in, n_in, out);
+		else
+			ce_rs2_down(&st, in, n_in, out);
+		if (f >= 5)
+			memcpy(got + (f - 5) * n_out, out, n_out * sizeof(int16_t));
+	}
+	return level_db(got, 25 * n_out, hz, out_rate);
+}
+
+/*
+ * The passband is flat to 3.4 kHz both ways; going down, what is above
+ * 4 kHz is gone rather than folded (a 6 kHz tone would come back at
+ * 2 kHz): measured at the frequency it would fold to.
+ */
+static void test_response(void)
+{
+	static const double pass[] = {200, 500, 1000, 2000, 3000, 3400};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(pass); i++) {
+		g_assert_cmpfloat(fabs(through(true, pass[i])), <, 0.1);
+		g_assert_cmpfloat(fabs(through(false, pass[i])), <, 0.1);
+	}
+	/* 16 kHz tones above 4 kHz, heard at 8 kHz where they would fold */
+	static const double stop[] = {4600, 5000, 6000, 7000};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(stop); i++) {
+		int16_t in[320], out[160], got[160 * 25];
+		struct ce_rs2 st;
+		unsigned long k = 0;
+
+		ce_rs2_init(&st);
+		for (unsigned f = 0; f < 30; f++) {
+			for (unsigned j = 0; j < 320; j++)
+				in[j] = sine_at(stop[i], AMP, k++, 16000);
+			ce_rs2_down(&st, in, 320, out);
+			if (f >= 5)
+				memcpy(got + (f - 5) * 160, out, sizeof(out));
+		}
+		g_assert_cmpfloat(level_db(got, 160 * 25, 8000 - stop[i], 8000), <, -45.0);
+	}
+}
+
+/* A state carries the history: frames one by one convert as the whole signal at once, and a
+ * frame only kept (ce_rs2_keep, a leg not heard this tick) leaves the state as converting it. */
+static void test_frames_join(void)
+{
+	int16_t in[960], whole[960], parts[960];
+	struct ce_rs2 a, b;
+
+	for (unsigned i = 0; i < 960; i++)
+		in[i] = (int16_t)g_random_int_range(-20000, 20000);
+	ce_rs2_init(&a);
+	ce_rs2_init(&b);
+	ce_rs2_down(&a, in, 960, whole);
+	for (unsigned f = 0; f < 6; f++)
+		ce_rs2_down(&b, in + f * 160, 160, parts + f * 80);
+	g_assert_cmpmem(whole, 480 * sizeof(int16_t), parts, 480 * sizeof(int16_t));
+	ce_rs2_init(&a);
+	ce_rs2_init(&b);
+	ce_rs2_up(&a, in, 480, whole);
+	for (unsigned f = 0; f < 3; f++)
+		ce_rs2_up(&b, in + f * 160, 160, parts + f * 320);
+	g_assert_cmpmem(whole, 960 * sizeof(int16_t), parts, 960 * sizeof(int16_t));
+	/* the same with the middle frame kept, not converted: the last one comes out the same */
+	ce_rs2_init(&b);
+	ce_rs2_up(&b, in, 160, parts);
+	ce_rs2_keep(&b, in + 160, 160, 1);
+	ce_rs2_up(&b, in + 320, 160, parts + 640);
+	g_assert_cmpmem(whole + 640, 320 * sizeof(int16_t), parts + 640, 320 * sizeof(int16_t));
+	ce_rs2_init(&a);
+	ce_rs2_init(&b);
+	ce_rs2_down(&a, in, 960, whole);
+	ce_rs2_down(&b, in, 320, parts);
+	ce_rs2_keep(&b, in + 320, 20, 0);
+	ce_rs2_keep(&b, in + 340, 300, 0);
+	ce_rs2_down(&b, in + 640, 320, parts + 320);
+	g_assert_cmpmem(whole + 320, 160 * sizeof(int16_t), parts + 320, 160 * sizeof(int16_t));
+}
+
+/* ---- rooms ---- */
+
+enum { TALK, WIDE, WIDE2, NARROW, ALAW, LEGS };
+
+struct room {
+	struct ce_mix_room *room;
+	struct ce_mix_out out;
+	struct ce_mix_leg legs[LEGS];
+	struct ce_g722_dec dec[LEGS]; /* each G.722 listener's phone */
+	unsigned long k;              /* samples said so far (at the room's rate) */
+};
+
+static const enum ce_codec codec_of[LEGS] = {
+        [TALK] = CE_CODEC_G722,
+        [WIDE] = CE_CODEC_G722,
+        [WIDE2] = CE_CODEC_G722,
+        [NARROW] = CE_CODEC_PCMU,
+        [ALAW] = CE_CODEC_PCMA,
+};
+
+static void room_open(struct room *r, unsigned rate, enum ce_codec talker)
+{
+	memset(r, 0, sizeof(*r));
+	g_assert_cmpint(ce_mix_room_new(&r->room, rate, 4), ==, 0);
+	for (unsigned i = 0; i < LEGS; i++) {
+		/* TALK always heard (smart=false), the others listen only */
+		ce_mix_leg_init(&r->legs[i], i == TALK ? talker : codec_of[i],
+		        i == TALK ? CE_MIX_DUMB : CE_MIX_LISTEN_ONLY, NULL);
+		g_assert_cmpint(ce_mix_leg_attach(r->room, &r->legs[i]), ==, 0);
+		g_assert_cmpint(ce_g722_dec_init(&r->dec[i], 64000), ==, 0);
+	}
+}
+
+static void room_close(struct room *r)
+{
+	for (unsigned i = 0; i < LEGS; i++)
+		ce_mix_leg_detach(&r->legs[i]);
+	ce_mix_room_free(r->room);
+}
+
+/* What leg i hears this tick, decoded as its phone would, into pcm; returns the samples. */
+static unsigned hear(struct room *r, unsigned i, int16_t *pcm)
+{
+	struct ce_mix_leg *leg = &r->legs[i];
+	enum ce_codec c = (enum ce_codec)leg->codec;
+	uint8_t buf[CE_MIX_MAX_BYTES];
+	size_t len;
+	const uint8_t *p =
+	        leg->gain ? ce_mix_leg_output_gain(leg, buf, &len) : ce_mix_leg_output(leg, &len);
+
+	g_assert_nonnull(p);
+	g_assert_cmpuint(len, ==, ce_codec_bytes(c, ce_mix_codec_frame(r->room, c)));
+	if (c == CE_CODEC_G722)
+		return (unsigned)ce_g722_decode(&r->dec[i], p, len, pcm);
+	ce_codec_decode(c, p, pcm, len);
+	return (unsigned)len;
+}
+
+/*
+ * One tick: the talker says @hz (two tones if @hz2) at the room's rate,
+ * every leg hears; what leg @who heard is appended to @got (of @at samples).
+ */
+static void room_tick(struct room *r, double hz, double hz2, int16_t (*got)[16000], unsigned *at)
+{
+	int16_t in[CE_MIX_MAX_FRAME], zero[CE_MIX_MAX_FRAME] = {0};
+	enum ce_codec c = (enum ce_codec)r->legs[TALK].codec;
+	unsigned n = ce_mix_codec_frame(r->room, c), rate = n * 50;
+
+	/* what the talker says is at its codec's rate: the mixer converts it */
+	for (unsigned i = 0; i < n; i++, r->k++)
+		in[i] = (int16_t)(sine_at(hz, AMP, r->k, rate) +
+		                  (hz2 > 0 ? sine_at(hz2, AMP, r->k, rate) : 0));
+	ce_mix_room_begin(r->room, &r->out);
+	for (unsigned i = 0; i < LEGS; i++)
+		ce_mix_leg_input(&r->legs[i], i == TALK ? in : zero);
+	ce_mix_room_mix(r->room);
+	for (unsigned i = 0; i < LEGS; i++) {
+		int16_t pcm[CE_MIX_MAX_FRAME * 2];
+		unsigned heard = hear(r, i, pcm);
+
+		if (got && at[i] + heard <= 16000) {
+			memcpy(got[i] + at[i], pcm, heard * sizeof(int16_t));
+			at[i] += heard;
+		}
+	}
+}
+
+/* Run @ticks ticks of the talker saying hz (+ hz2); the last half second each leg heard into got.
+ */
+static void run(
+        struct room *r, unsigned ticks, double hz, double hz2, int16_t (*got)[16000], unsigned *at)
+{
+	for (unsigned t = 0; t < ticks; t++)
+		room_tick(r, hz, hz2, t + 25 >= ticks ? got : NULL, at);
+}
+
+/*
+ * A 16 kHz room: a G.722 talker's 1 kHz + 6 kHz reaches the G.722
+ * listeners whole, the G.711 ones (mu-law, A-law) at 1 kHz only, and the
+ * talker hears nothing of itself; the shared mix is encoded once per
+ * codec, whatever the number of listeners.
+ */
+static void test_wide_room(void)
+{
+	static int16_t got[LEGS][16000];
+	unsigned at[LEGS] = {0};
+	struct room r;
+	uint64_t enc0;
+
+	room_open(&r, 16000, CE_CODEC_G722);
+	run(&r, 50, 1000, 6000, got, at);
+	for (unsigned i = WIDE; i <= WIDE2; i++) {
+		g_assert_cmpuint(at[i], ==, 25 * 320);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 1000, 16000)), <, 1.0);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 6000, 16000)), <, 1.5);
+	}
+	for (unsigned i = NARROW; i <= ALAW; i++) {
+		g_assert_cmpuint(at[i], ==, 25 * 160);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 1000, 8000)), <, 1.0);
+		/* 6 kHz cannot be carried at 8 kHz; folded it would be at 2 kHz */
+		g_assert_cmpfloat(level_db(got[i], at[i], 2000, 8000), <, -40.0);
+	}
+	/* the talker hears no echo of itself */
+	g_assert_cmpfloat(level_db(got[TALK], at[TALK], 1000, 16000), <, -40.0);
+	/* once per codec a tick: G.722, mu-law, A-law (the talker: nothing to hear) */
+	enc0 = r.room->st.encodes;
+	run(&r, 10, 1000, 0, NULL, NULL);
+	g_assert_cmpuint(r.room->st.encodes - enc0, ==, 10 * 3);
+	room_close(&r);
+}
+
+/*
+ * A narrowband room with a G.711 talker: the G.722 listener hears it
+ * converted up (at its level, nothing above 4 kHz to hear); a G.722
+ * talker there is heard by everyone, 6 kHz cut by the room; and a G.711
+ * talker in a wideband room is heard at its level by every codec.
+ */
+static void test_narrow_room(void)
+{
+	static int16_t got[LEGS][16000];
+	unsigned at[LEGS] = {0};
+	struct room r;
+
+	room_open(&r, 8000, CE_CODEC_PCMU);
+	run(&r, 50, 1000, 0, got, at);
+	g_assert_cmpuint(at[WIDE], ==, 25 * 320);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 16000)), <, 1.0);
+	g_assert_cmpfloat(fabs(level_db(got[NARROW], at[NARROW], 1000, 8000)), <, 1.0);
+	room_close(&r);
+	/* a G.722 talker in it: 1 kHz heard by all, its 6 kHz by nobody */
+	memset(at, 0, sizeof(at));
+	room_open(&r, 8000, CE_CODEC_G722);
+	run(&r, 50, 1000, 6000, got, at);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 16000)), <, 1.0);
+	g_assert_cmpfloat(level_db(got[WIDE], at[WIDE], 6000, 16000), <, -40.0);
+	g_assert_cmpfloat(fabs(level_db(got[NARROW], at[NARROW], 1000, 8000)), <, 1.0);
+	g_assert_cmpfloat(level_db(got[NARROW], at[NARROW], 2000, 8000), <, -40.0);
+	room_close(&r);
+	/* a G.711 talker in a wideband room: heard at its level by G.722 and G.711 alike */
+	memset(at, 0, sizeof(at));
+	room_open(&r, 16000, CE_CODEC_PCMU);
+	run(&r, 50, 1000, 0, got, at);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 16000)), <, 1.0);
+	g_assert_cmpfloat(fabs(level_db(got[ALAW], at[ALAW], 1000, 8000)), <, 1.0);
+	room_close(&r);
+}
+
+/* The largest step between neighbouring samples of @x, @n of them. */
+static int max_step(const int16_t *x, unsigned n)
+{
+	int m = 0;
+
+	for (unsigned i = 1; i < n; i++)
+		m = MAX(m, abs(x[i] - x[i - 1]));
+	return m;
+}
+
+/*
+ * A G.722 listener that becomes a talker moves from the shared mix to a
+ * mix-minus of its own: its new stream goes on from the state of the one
+ * it heard, so its phone's decoder hears no seam.  The same with a listen
+ * gain (its own stream) taken mid-tone.  A seam would show as a step far
+ * beyond those of the 1 kHz tone (at most AMP * 2 pi 1000 / 16000 = 3142).
+ */
+static void test_streams_go_on(void)
+{
+	static int16_t got[LEGS][16000];
+	unsigned at[LEGS] = {0};
+	struct room r;
+
+	room_open(&r, 16000, CE_CODEC_G722);
+	run(&r, 20, 1000, 0, NULL, NULL);
+	/* WIDE takes a seat: heard (and always active, smart=false), silent */
+	ce_mix_leg_set_flags(&r.legs[WIDE], CE_MIX_DUMB);
+	/* WIDE2 hears the room 6 dB softer from now on */
+	ce_mix_leg_set_gain(&r.legs[WIDE2], 2053);
+	for (unsigned t = 0; t < 10; t++)
+		room_tick(&r, 1000, 0, got, at);
+	g_assert_cmpint(r.legs[WIDE].slot, >=, 0);
+	g_assert_cmpint(r.legs[WIDE].heard, ==, CE_MIX_HEARD_SEAT);
+	g_assert_cmpint(r.legs[WIDE2].heard, ==, CE_MIX_HEARD_OWN);
+	g_assert_cmpint(max_step(got[WIDE], at[WIDE]), <, 3500);
+	g_assert_cmpint(max_step(got[WIDE2], at[WIDE2]), <, 3500);
+	/* the seat hears the talker as before, the gain 6 dB down */
+	g_assert_cmpfloat(fabs(level_db(got[WIDE] + 1600, 1600, 1000, 16000)), <, 1.0);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE2] + 1600, 1600, 1000, 16000) + 6.0), <, 1.0);
+	room_close(&r);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_test_add_func("/resample/response", test_response);
+	g_test_add_func("/resample/frames-join", test_frames_join);
+	g_test_add_func("/wideband/wide-room", test_wide_room);
+	g_test_add_func("/wideband/narrow-room", test_narrow_room);
+	g_test_add_func("/wideband/streams-go-on", test_streams_go_on);
+	return g_test_run();
+}

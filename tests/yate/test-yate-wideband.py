@@ -1,0 +1,127 @@
+#!/usr/bin/env python3
+"""test-yate-wideband.py - wideband rooms on real Yate: G.722 phones hear each other to 7 kHz (TAP).
+
+Baresip phones (tests/yate/baresiplib.py) call Yate's SIP port, bypassed
+(`;rtp_forward=yes`), into a room that mixes at 16 kHz (`rate=16000`):
+  - phone 1 offers G.722 (then G.711) and says a 1 kHz and a 6 kHz tone;
+  - phone 2 offers G.722 and listens;
+  - phone 3 offers G.711 only and listens.
+Yate loads g722webrtc, without which its SDP parser drops G.722 from
+what it tells the engine.  The engine answers the G.722 phones G.722 (Yate's 200 OK carries payload
+type 9) and the G.711 one mu-law; Yate's yrtp has no session at all.
+Phone 2 hears both tones at about the level they were said; phone 3
+hears the 1 kHz one, and the 6 kHz one neither as itself (a G.711 call
+cannot carry it) nor folded down to 2 kHz (the room's conversion to
+8 kHz removes it).  Phone 4 offers G.722 too but calls a narrowband room
+(the default rate, 8000): it is answered G.711, since G.722 there would
+cost more and sound the same.
+"""
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import baresiplib  # noqa: E402
+import yatelib  # noqa: E402
+
+simlib = yatelib.simlib
+tap = yatelib.Checked()
+prefix = yatelib.require(tap)
+found = baresiplib.require(tap)
+WATCH = 'wb-watch'
+LISTEN = 6.0
+SECONDS = 300
+WIDE = 16000
+
+
+def yrtp_chans(y):
+    """Yate's RTP sessions now (status yrtp: chans=N), or None if it did not say."""
+    m = re.search(r'chans=(\d+)', y.rm('status yrtp'))
+    return int(m.group(1)) if m else None
+
+
+def answer_sdp(phone):
+    """The SDP of the 200 OK the phone got (its SIP trace), or ''."""
+    text = open(phone.log, encoding='utf-8', errors='replace').read()
+    m = re.search(r'SIP/2\.0 200 OK.*?\r?\n\r?\n(v=0.*?)(?:\r?\n\r?\n|$)', text, re.S)
+    return m.group(1) if m else ''
+
+
+def two_tones(seconds):
+    """1 kHz and 6 kHz bursts together at 16 kHz, each at -22 dBFS."""
+    a = simlib.beeps(1000, seconds, on=0.6, off=0.4, amplitude=10 ** (-22 / 20.0), rate=WIDE)
+    b = simlib.beeps(6000, seconds, on=0.6, off=0.4, amplitude=10 ** (-22 / 20.0), rate=WIDE)
+    return [x + y for x, y in zip(a, b)]
+
+
+ROOM = 'conf/wb;rtp_forward=yes;rate=16000;notify=%s' % WATCH
+# Yate puts G.722 in call.execute's formats= only for a codec it knows: g722webrtc here
+# (or, without it, `[codecs] g722/16000=yes` in ysipchan.conf: docs/bypass.md)
+with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
+                  modules=yatelib.MODULES + ('g722webrtc',),
+                  routes=[r'^810$=%s' % ROOM,
+                          r'^811$=conf/nb;rtp_forward=yes']) as y, \
+        baresiplib.Phones() as phones:
+    tap.yate = y
+    tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())
+    d = y.driver()
+    d.watch('chan.notify')
+    p = {}
+    spec = {1: ('G722,PCMU', two_tones(SECONDS)), 2: ('G722', None), 3: ('PCMU', None),
+            4: ('G722,PCMU', None)}
+    for n, (codecs, audio) in spec.items():
+        os.makedirs(y.path('phone%d' % n))
+        # what each is answered: phone 4, G.722 first, gets G.711 (and baresip's aufile plays
+        # only a file at its codec's rate)
+        rate = WIDE if n in (1, 2) else yatelib.RATE
+        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n),
+                                   audio or [0] * (SECONDS * rate), rate)
+        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
+                                           y.sip_port, found, codecs=codecs))
+        tap.must(p[n].start(), 'phone %d (baresip, %s) starts' % (n, codecs), p[n].log_tail())
+    for n in (1, 2, 3):
+        tap.must(p[n].dial('810'), 'phone %d calls the wideband room and is answered' % n,
+                 p[n].log_tail() + '\n' + y.log_tail())
+        tap.must(d.wait_users(WATCH, n), 'the room counts %d users' % n,
+                 d.reports_of('chan.notify'))
+    tap.must(p[4].dial('811'), 'phone 4 calls the narrowband room and is answered',
+             p[4].log_tail() + '\n' + y.log_tail())
+
+    for n, want in ((1, '9'), (2, '9'), (3, '0'), (4, '0')):
+        sdp = answer_sdp(p[n])
+        m = re.search(r'^m=audio \d+ RTP/AVP ([\d ]+)', sdp, re.M)
+        fmts = m.group(1).split() if m else []
+        tap.ok(fmts[:1] == [want] and (want != '9' or fmts == ['9'] or
+                                        set(fmts) <= {'9', '101'}),
+               "phone %d's 200 OK answers payload type %s (%s)" % (
+                   n, want, 'G.722' if want == '9' else 'mu-law'), sdp)
+    tap.ok(yrtp_chans(y) == 0, "Yate's yrtp has no session: every phone's RTP is the engine's",
+           y.rm('status yrtp'))
+    tap.ok(p[2].rate == WIDE and p[3].rate == yatelib.RATE,
+           'phone 2 records at 16 kHz, phone 3 at 8 kHz')
+    tap.ok(baresiplib.listen([p[2], p[3]], LISTEN), 'phones 2 and 3 hear the room for %.0f s'
+           % LISTEN, [p[n].heard_seconds() for n in (2, 3)])
+
+    start = {n: max(0.0, p[n].heard_seconds() - LISTEN + 1) for n in (2, 3)}
+    wide = p[2].heard()[int(start[2] * WIDE):]
+    ok, levels = simlib.who_hears(wide, [1000, 6000], [], rate=WIDE)
+    print('# phone 2 (G.722) heard, dB re full scale: %s' % levels)
+    tap.ok(ok and abs(levels[1000] - levels[6000]) <= 4.0,
+           'G.722 phone 2 hears both tones of phone 1, 6 kHz as loud as 1 kHz (within 4 dB)',
+           levels)
+    narrow = p[3].heard()[int(start[3] * yatelib.RATE):]
+    ok, levels = simlib.who_hears(narrow, [1000], [2000], margin=30.0)
+    print('# phone 3 (G.711) heard, dB re full scale: %s' % levels)
+    tap.ok(ok, 'G.711 phone 3 hears the 1 kHz tone, and no 6 kHz folded to 2 kHz '
+           '(30 dB under)', levels)
+    said = p[1].said()
+    tap.ok(p[1].rate == WIDE and simlib.tone_level(said[-WIDE * 2:], 6000, WIDE) > -40,
+           'phone 1 really sent 6 kHz (its own encoder dump)',
+           simlib.tone_level(said[-WIDE * 2:], 6000, WIDE))
+
+    for n in p:
+        tap.ok(p[n].closed() is None, 'phone %d is still in its call' % n, p[n].log_tail())
+        tap.ok(p[n].hangup(), 'phone %d hangs up' % n, p[n].log_tail())
+    empty = yatelib.wait_for(lambda: 'conf/wb' not in y.rm('conf list'))
+    tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
+tap.done()
