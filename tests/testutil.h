@@ -2,9 +2,12 @@
 #ifndef CE_TESTUTIL_H
 #define CE_TESTUTIL_H
 
+#include <stddef.h>
+#include <stdint.h>
 #include <netinet/in.h>
 
 void ce_test_rm_tree(const char *dir);
 int ce_test_udp_loopback(struct sockaddr_in *a);
+double ce_test_sine_fit(const int16_t *x, size_t n, double f, unsigned rate, double *amp);
 
 #endif
