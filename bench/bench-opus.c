@@ -1,8 +1,9 @@
 /* bench-opus.c - Opus encode and decode CPU time per 20 ms frame, by rate, complexity and FEC
  *
- * Usage: bench-opus [--frames=N] [--rounds=R]
- * Encodes ten seconds of a speech-like signal (a syllable-modulated mix of
- * a 140 Hz voice's harmonics, with low noise) 20 ms at a time through
+ * Usage: bench-opus [--frames=N] [--rounds=R] [FILE.wav]
+ * Encodes the first ten seconds of a talker file (tests/data/talker/
+ * office1.wav unless FILE.wav is given: speech with office noise, an
+ * 8 kHz recording resampled to the rate) 20 ms at a time through
  * media/opus.c, and decodes the packets back, R rounds of N frames each,
  * timing each frame on the thread's CPU clock (two clock reads per frame,
  * well under 1 % of it).  For 16 and 48 kHz it prints the best and median
@@ -17,10 +18,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
+#include <string.h>
 #include <glib.h>
 
 #include "media/opus.h"
+#include "tests/speechset.h"
+#include "tests/testutil.h"
 
 #define SIGNAL_FRAMES 500 /* ten seconds */
 #define MAX_FRAME     960 /* 20 ms at 48 kHz */
@@ -61,21 +64,20 @@ static struct ce_opus_enc *enc_new(unsigned rate, int complexity, bool fec)
 	return e;
 }
 
-static void make_signal(struct signal *s)
+/* The first SIGNAL_FRAMES frames of the speech file wav at s->rate, and its packets. */
+static void make_signal(struct signal *s, const char *wav)
 {
-	GRand *r = g_rand_new_with_seed(6716);
 	unsigned frame = s->rate / 50;
 	struct ce_opus_enc *e = enc_new(s->rate, -1, true);
+	struct ce_speech_set set;
 
+	if (ce_speech_set_load(&set, wav, s->rate, false) < 0 ||
+	        set.n < (size_t)SIGNAL_FRAMES * frame) {
+		fprintf(stderr, "bench-opus: %s: not a labelled mono WAV of 10 s or more\n", wav);
+		exit(1);
+	}
 	for (int k = 0; k < SIGNAL_FRAMES; k++) {
-		for (unsigned i = 0; i < frame; i++) {
-			double t = (double)(k * frame + i) / s->rate, v = 0;
-			double env = fabs(sin(2 * G_PI * 2.5 * t)); /* syllables */
-
-			for (int h = 1; h * 140 < 7000; h++)
-				v += sin(2 * G_PI * 140 * h * t + h) / h;
-			s->pcm[k][i] = (int16_t)(5000 * env * v + g_rand_int_range(r, -60, 61));
-		}
+		memcpy(s->pcm[k], set.pcm + (size_t)k * frame, frame * sizeof(int16_t));
 		s->len[k] = ce_opus_encode(e, s->pcm[k], frame, s->pkt[k], CE_OPUS_MAX_PACKET);
 		s->with_fec += ce_opus_packet_has_fec(s->pkt[k], (size_t)s->len[k]);
 	}
@@ -84,23 +86,8 @@ static void make_signal(struct signal *s)
 
 		s->fec_next[k] = ce_opus_packet_has_fec(s->pkt[g], (size_t)s->len[g]);
 	}
+	ce_speech_set_clear(&set);
 	ce_opus_enc_free(e);
-	g_rand_free(r);
-}
-
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
 }
 
 /* One 20 ms frame of c at frame k of the signal; returns the CPU seconds timed: all of an
@@ -114,7 +101,7 @@ static double one_frame(const struct conf *c, struct signal *s, int k, struct ce
 	unsigned frame = c->rate / 50;
 	int f = k % SIGNAL_FRAMES, g = (f + 1) % SIGNAL_FRAMES;
 	bool lose = f % 5 == 4 && (c->job == CONCEAL || s->fec_next[f]);
-	double t0 = cpu_now();
+	double t0 = ce_test_cpu_now();
 
 	int r;
 
@@ -132,7 +119,7 @@ static double one_frame(const struct conf *c, struct signal *s, int k, struct ce
 	}
 	/* RFC 6716 3.1: TOC configurations 16..31 are CELT-only */
 	*celt += c->job == ENCODE && pkt[0] >> 3 >= 16;
-	return c->job == ENCODE || c->job == DECODE || lose ? cpu_now() - t0 : -1;
+	return c->job == ENCODE || c->job == DECODE || lose ? ce_test_cpu_now() - t0 : -1;
 }
 
 /* µs per frame of one round of n frames of c; *celt gets the share of CELT-only packets
@@ -165,7 +152,7 @@ static double round_us(const struct conf *c, int n, double *celt)
 /* us: the rounds' µs per frame of c; celt: its encoder's CELT-only share, % */
 static void report(const struct conf *c, double *us, int rounds, double celt)
 {
-	qsort(us, (size_t)rounds, sizeof(*us), cmp_double);
+	ce_test_sort_doubles(us, (size_t)rounds);
 	printf("%-38s %6.1f µs per 20 ms frame (best of %d), median %6.1f; %6.0f per core\n",
 	        c->name, us[0], rounds, us[rounds / 2], 20e3 / us[rounds / 2]);
 	if (c->job == ENCODE)
@@ -199,16 +186,22 @@ int main(int argc, char **argv)
 	        {"rounds", 'r', 0, G_OPTION_ARG_INT, &rounds, "rounds (7)", "R"},
 	        {NULL},
 	};
-	GOptionContext *ctx = g_option_context_new("- Opus encode and decode per 20 ms frame");
+	GOptionContext *ctx =
+	        g_option_context_new("[FILE.wav] - Opus encode and decode per 20 ms frame");
+	g_autofree char *wav = NULL;
 
 	g_option_context_add_main_entries(ctx, opts, NULL);
-	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || frames < 1 || rounds < 1) {
-		fprintf(stderr, "usage: bench-opus [--frames=N] [--rounds=R]\n");
+	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || frames < 1 || rounds < 1 ||
+	        argc > 2) {
+		fprintf(stderr, "usage: bench-opus [--frames=N] [--rounds=R] [FILE.wav]\n");
 		return 2;
 	}
 	g_option_context_free(ctx);
+	wav = argc == 2
+	              ? g_strdup(argv[1])
+	              : g_build_filename(CE_SRCDIR, "tests", "data", "talker", "office1.wav", NULL);
 	for (unsigned i = 0; i < G_N_ELEMENTS(signals); i++) {
-		make_signal(&signals[i]);
+		make_signal(&signals[i], wav);
 		printf("%u Hz: %u of %d packets of the signal carry FEC (the lost-frame rows "
 		       "rebuild from those, conceal the others)\n",
 		        signals[i].rate, signals[i].with_fec, SIGNAL_FRAMES);

@@ -343,10 +343,17 @@ static int fmtp_prefix(const char **line, GError **error)
 	guint64 pt;
 	char *end;
 
-	if (g_ascii_strncasecmp(p, "a=", 2) == 0)
+	bool attr = g_ascii_strncasecmp(p, "a=", 2) == 0;
+
+	if (attr)
 		p += 2;
-	if (g_ascii_strncasecmp(p, "fmtp:", 5) != 0)
-		return -1;
+	if (g_ascii_strncasecmp(p, "fmtp:", 5) != 0) {
+		if (!attr)
+			return -1;
+		g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+		        "opus fmtp: \"%s\" is another SDP attribute", *line);
+		return -2;
+	}
 	p += 5;
 	pt = g_ascii_strtoull(p, &end, 10);
 	if (end == p || pt > 127 || (*end != ' ' && *end != '\t' && *end)) {

@@ -1,6 +1,8 @@
 /* testutil.c - small helpers shared by the C test programs */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <glib.h>
@@ -73,4 +75,26 @@ double ce_test_sine_fit(const int16_t *x, size_t n, double f, unsigned rate, dou
 	}
 	*amp = sqrt(a * a + b * b);
 	return 10 * log10(sig / MAX(err, 1e-9));
+}
+
+/** The calling thread's CPU time in seconds, for the benches' per-frame figures. */
+double ce_test_cpu_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/** Sorts the @n values of @v in ascending order (the benches' best and median rounds). */
+void ce_test_sort_doubles(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
 }

@@ -121,7 +121,7 @@ static double tone_through(
 
 /*
  * A 1 kHz tone at -10 dBFS keeps its level at every rate.  Measured on
- * libopus 1.3.1 (--verbose prints it): within 0.1 dB at 8, 16 and
+ * libopus 1.3.1 (--verbose prints it): within 0.15 dB at 8, 16 and
  * 48 kHz.  Opus is a perceptual codec, not a waveform one, so the bound
  * is 1 dB: a quarter of what a listener notices on a level change, and far
  * inside what a wrong scale (6 dB per bit) or a missing band would do.
@@ -295,7 +295,11 @@ static double fec_file(const char *file, unsigned rate)
  * decoded without loss (what the lost frames would have sounded like; the
  * input itself differs from any decode by Opus's coding and delay).  The
  * lost frames rebuilt from the next packet's FEC match it with measured
- * SNRs of ... dB, the same frames concealed with ... dB.
+ * SNRs of 3.4..7.3 dB at 16 kHz and 9.6..16.7 dB at 48 kHz, the same
+ * frames concealed -0.8..1.9 dB: 4.2 dB better at the least.  The bound,
+ * 3 dB better (the error's power halved), is far from the 0 dB of a
+ * decoder that ignored the next packet.  (The talker files are 8 kHz recordings: at
+ * 48 kHz the bands above are empty, which the codec spends nothing on.)
  */
 static void test_fec(void)
 {
@@ -614,6 +618,9 @@ static void test_fmtp(void)
 	g_assert_nonnull(strstr(error->message, "payload type"));
 	g_clear_error(&error);
 	g_assert_cmpint(ce_opus_fmtp_parse("a=fmtp:x useinbandfec=1", &f, &error), ==, -EINVAL);
+	g_clear_error(&error);
+	g_assert_cmpint(ce_opus_fmtp_parse("a=rtpmap:111 opus/48000/2", &f, &error), ==, -EINVAL);
+	g_assert_nonnull(strstr(error->message, "another SDP attribute"));
 	g_clear_error(&error);
 	/* Unknown keys and empty parameters are not */
 	g_assert_cmpint(ce_opus_fmtp_parse("a=fmtp:96 ;;foo=bar;cbr=1;", &f, NULL), ==, 0);
