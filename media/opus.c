@@ -193,23 +193,15 @@ static bool toc_celt(uint8_t toc)
 	return (toc >> 3) >= 16;
 }
 
-/* Checks a packet before libopus sees it: its size, its structure, and
- * that it fits @n samples; the decoder's state is not touched. */
-static int packet_check(struct ce_opus_dec *d, const uint8_t *pkt, size_t len, unsigned n)
+/* Checks a packet's size and framing (RFC 6716 3.4) before libopus decodes it. */
+static int packet_check(const uint8_t *pkt, size_t len)
 {
-	int samples;
-
 	if (!pkt || len == 0)
 		return -EINVAL;
 	if (len > CE_OPUS_MAX_PACKET)
 		return -EMSGSIZE;
-	samples = opus_decoder_get_nb_samples(dec_st(d), pkt, (opus_int32)len);
-	if (samples < 0)
-		return errno_of(samples);
 	if (opus_packet_parse(pkt, (opus_int32)len, NULL, NULL, (opus_int16[48]){0}, NULL) < 0)
 		return -EBADMSG;
-	if ((unsigned)samples > n)
-		return -EMSGSIZE;
 	return 0;
 }
 
@@ -222,10 +214,15 @@ static int packet_check(struct ce_opus_dec *d, const uint8_t *pkt, size_t len, u
  */
 int ce_opus_decode(struct ce_opus_dec *d, const uint8_t *pkt, size_t len, int16_t *pcm, unsigned n)
 {
-	int r = packet_check(d, pkt, len, n);
+	int r = packet_check(pkt, len);
 
 	if (r < 0)
 		return r;
+	r = opus_decoder_get_nb_samples(dec_st(d), pkt, (opus_int32)len);
+	if (r < 0)
+		return errno_of(r);
+	if ((unsigned)r > n)
+		return -EMSGSIZE;
 	r = opus_decode(dec_st(d), pkt, (opus_int32)len, pcm, (int)n, 0);
 	if (r < 0)
 		return errno_of(r);
@@ -280,8 +277,7 @@ int ce_opus_decode_lost(struct ce_opus_dec *d, const uint8_t *next, size_t next_
 		return -EINVAL;
 	/* libopus itself falls back to concealment in these cases; checking
 	 * them here is what tells the caller which one it got. */
-	if (!d->last_celt && packet_check(d, next, next_len, n) == 0 &&
-	        ce_opus_packet_has_fec(next, next_len)) {
+	if (!d->last_celt && ce_opus_packet_has_fec(next, next_len)) {
 		spf = (unsigned)opus_packet_get_samples_per_frame(next, (opus_int32)d->rate);
 		fec = spf <= n;
 	}

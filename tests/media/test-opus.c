@@ -627,6 +627,101 @@ static void test_fmtp(void)
 	g_assert_cmpint(ce_opus_fmtp_parse("", &f, NULL), ==, 0);
 }
 
+/* Packets of libopus's own encoder of channels at 16 kHz, 20 % loss expected, FEC on or off,
+ * on the talker file (the right channel 0.3 s behind the left); *count gets how many. */
+static uint8_t (*raw_stream(int channels, bool fec, const struct ce_speech_set *set, size_t *count,
+        int **lens))[MAX_PKT]
+{
+	OpusEncoder *e;
+	uint8_t(*pkt)[MAX_PKT];
+	int16_t in[2 * 320];
+	size_t lag = 16000 * 3 / 10;
+	int err;
+
+	e = opus_encoder_create(16000, channels, OPUS_APPLICATION_VOIP, &err);
+	g_assert_cmpint(err, ==, OPUS_OK);
+	opus_encoder_ctl(e, OPUS_SET_INBAND_FEC(fec ? 1 : 0));
+	opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(20));
+	*count = (set->n - lag) / 320;
+	pkt = g_malloc(*count * MAX_PKT);
+	*lens = g_new(int, *count);
+	for (size_t k = 0; k < *count; k++) {
+		for (size_t i = 0; i < 320; i++) {
+			size_t t = k * 320 + i;
+
+			in[channels * i] = set->pcm[t + lag];
+			if (channels == 2)
+				in[2 * i + 1] = set->pcm[t];
+		}
+		(*lens)[k] = opus_encode(e, in, 320, pkt[k], MAX_PKT);
+		g_assert_cmpint((*lens)[k], >, 1);
+		/* one 20 ms SILK or hybrid frame (code 0): its first byte follows the TOC */
+		g_assert_cmpint(pkt[k][0] & 3, ==, 0);
+		g_assert_cmpint(pkt[k][0] >> 3, <, 16);
+	}
+	opus_encoder_destroy(e);
+	return pkt;
+}
+
+/*
+ * ce_opus_packet_has_fec() reads the LBRR flags where RFC 6716 4.2.3 puts
+ * them, in mono and stereo packets.  For a 20 ms frame the first byte after
+ * the TOC begins VAD, LBRR (mid channel), then VAD, LBRR (side channel of
+ * a stereo packet): 0x40 and 0x10.  Where the function says yes, clearing
+ * those bits must change what libopus rebuilds from the packet's FEC (so
+ * the bits it read are the ones libopus uses); without FEC at the encoder
+ * it must never say yes (so it did not read a VAD flag, set in speech).
+ */
+static void test_fec_flag(void)
+{
+	g_autofree char *path =
+	        g_build_filename(CE_SRCDIR, "tests", "data", "talker", "office1.wav", NULL);
+	struct ce_speech_set set;
+
+	g_assert_cmpint(ce_speech_set_load(&set, path, 16000, false), ==, 0);
+	for (int channels = 1; channels <= 2; channels++) {
+		size_t count;
+		int *len, err;
+		uint8_t(*pkt)[MAX_PKT] = raw_stream(channels, true, &set, &count, &len);
+		OpusDecoder *a = opus_decoder_create(16000, 1, &err), *b;
+		uint8_t mask = channels == 2 ? 0x50 : 0x40, cleared[MAX_PKT];
+		unsigned flagged = 0;
+		int16_t fa[320], fb[320];
+
+		b = opus_decoder_create(16000, 1, &err);
+		for (size_t k = 0; k < count; k++) {
+			bool flag = ce_opus_packet_has_fec(pkt[k], (size_t)len[k]);
+
+			memcpy(cleared, pkt[k], (size_t)len[k]);
+			cleared[1] &= (uint8_t)~mask;
+			g_assert_false(ce_opus_packet_has_fec(cleared, (size_t)len[k]));
+			g_assert_cmpint(opus_decode(a, pkt[k], len[k], fa, 320, 1), ==, 320);
+			g_assert_cmpint(opus_decode(b, cleared, len[k], fb, 320, 1), ==, 320);
+			if (flag && memcmp(fa, fb, sizeof(fa)) == 0)
+				g_error("%d channels, packet %zu: flagged, but libopus rebuilds "
+				        "the "
+				        "same without the flag",
+				        channels, k);
+			flagged += flag;
+			g_assert_cmpint(opus_decode(a, pkt[k], len[k], fa, 320, 0), ==, 320);
+			g_assert_cmpint(opus_decode(b, pkt[k], len[k], fb, 320, 0), ==, 320);
+		}
+		g_test_message(
+		        "%d channel(s): %u of %zu packets carry FEC", channels, flagged, count);
+		g_assert_cmpuint(flagged, >, count / 5);
+		g_free(len);
+		g_free(pkt);
+		pkt = raw_stream(channels, false, &set, &count, &len);
+		for (size_t k = 0; k < count; k++)
+			g_assert_false(ce_opus_packet_has_fec(pkt[k], (size_t)len[k]));
+		opus_decoder_destroy(a);
+		opus_decoder_destroy(b);
+		g_free(len);
+		g_free(pkt);
+	}
+	ce_speech_set_clear(&set);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -634,6 +729,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/opus/level", test_level);
 	g_test_add_func("/opus/wideband", test_wideband);
 	g_test_add_func("/opus/fec", test_fec);
+	g_test_add_func("/opus/fec-flag", test_fec_flag);
 	g_test_add_func("/opus/malformed", test_malformed);
 	g_test_add_func("/opus/garbage", test_garbage);
 	g_test_add_func("/opus/copy", test_copy);
