@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 #include <glib.h>
 
 #include "ce-autoconf.h"
 #include "media/g722.h"
+#include "tests/testutil.h"
 #ifdef HAVE_SPANDSP
 #include <spandsp.h>
 #endif
@@ -45,21 +45,6 @@ static void make_signal(void)
 	g_rand_free(r);
 }
 
-static double cpu_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 /* ns per frame of one round of n frames of encoding (decode false) or decoding. */
 static double round_ns(bool decode, int n)
 {
@@ -71,7 +56,7 @@ static double round_ns(bool decode, int n)
 
 	ce_g722_enc_init(&enc);
 	ce_g722_dec_init(&dec, 64000);
-	t0 = cpu_now();
+	t0 = ce_test_cpu_now();
 	for (int k = 0; k < n; k++) {
 		int f = k % SIGNAL_FRAMES;
 
@@ -82,7 +67,7 @@ static double round_ns(bool decode, int n)
 			sink += ce_g722_encode(&enc, pcm[f], FRAME, bits[f]);
 		}
 	}
-	t0 = cpu_now() - t0;
+	t0 = ce_test_cpu_now() - t0;
 	if (sink == 1) /* keeps the work observable */
 		fputc(' ', stderr);
 	return t0 * 1e9 / n;
@@ -97,7 +82,7 @@ static double ref_round_ns(bool decode, int n)
 	g722_encode_state_t *enc = g722_encode_init(NULL, 64000, 0);
 	g722_decode_state_t *dec = g722_decode_init(NULL, 64000, 0);
 	unsigned sink = 0;
-	double t0 = cpu_now();
+	double t0 = ce_test_cpu_now();
 
 	for (int k = 0; k < n; k++) {
 		int f = k % SIGNAL_FRAMES;
@@ -108,7 +93,7 @@ static double ref_round_ns(bool decode, int n)
 			sink += (unsigned)g722_encode(enc, ref_bits, pcm[f], FRAME);
 		}
 	}
-	t0 = cpu_now() - t0;
+	t0 = ce_test_cpu_now() - t0;
 	if (sink == 1)
 		fputc(' ', stderr);
 	g722_encode_free(enc);
@@ -119,7 +104,7 @@ static double ref_round_ns(bool decode, int n)
 
 static void report(const char *what, double *ns, int rounds)
 {
-	qsort(ns, (size_t)rounds, sizeof(*ns), cmp_double);
+	ce_test_sort_doubles(ns, (size_t)rounds);
 	printf("%s: %.0f ns per 20 ms frame (best of %d rounds), median %.0f; "
 	       "%.0f streams per core\n",
 	        what, ns[0], rounds, ns[rounds / 2], 20e6 / ns[rounds / 2]);

@@ -9,7 +9,7 @@
 set -eu
 PKGS="build-essential autoconf automake pkg-config git ca-certificates
  libglib2.0-dev libsqlite3-dev sqlite3 libpq-dev postgresql
- libsndfile1-dev libsamplerate0-dev libspandsp-dev libspeexdsp-dev libwebrtc-audio-processing-dev
+ libsndfile1-dev libsamplerate0-dev libspandsp-dev libspeexdsp-dev libopus-dev libwebrtc-audio-processing-dev
  clang libclang-rt-14-dev clang-format
  python3 sox espeak-ng procps tzdata
  libtool g++ baresip-core sip-tester"

@@ -8,6 +8,7 @@
 
 #include "ce-autoconf.h"
 #include "media/g722.h"
+#include "tests/testutil.h"
 
 #ifdef HAVE_SPANDSP
 #include <spandsp.h>
@@ -97,34 +98,6 @@ static int16_t *our_decode(const uint8_t *in, size_t len, unsigned bitrate)
 	return pcm;
 }
 
-/* The fit of a sine of frequency f to x (least squares, amplitude and phase
- * free): returns the signal-to-residue ratio in dB and the amplitude. */
-static double sine_snr(const int16_t *x, size_t n, double f, double *amp)
-{
-	double sc = 0, cc = 0, ss = 0, xs = 0, xc = 0, a, b, sig = 0, err = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		double w = 2 * G_PI * f * (double)i / RATE, si = sin(w), co = cos(w);
-
-		ss += si * si;
-		cc += co * co;
-		sc += si * co;
-		xs += x[i] * si;
-		xc += x[i] * co;
-	}
-	/* Solve [ss sc; sc cc] [a b] = [xs xc]. */
-	a = (xs * cc - xc * sc) / (ss * cc - sc * sc);
-	b = (xc * ss - xs * sc) / (ss * cc - sc * sc);
-	for (size_t i = 0; i < n; i++) {
-		double w = 2 * G_PI * f * (double)i / RATE, fit = a * sin(w) + b * cos(w);
-
-		sig += fit * fit;
-		err += (x[i] - fit) * (x[i] - fit);
-	}
-	*amp = sqrt(a * a + b * b);
-	return 10 * log10(sig / MAX(err, 1e-9));
-}
-
 /* SNR of a tone through our encoder and decoder at bitrate; the first
  * 100 ms (the adaptation) are left out. */
 static double tone_round_trip(double f, unsigned bitrate, double *gain_db)
@@ -133,7 +106,7 @@ static double tone_round_trip(double f, unsigned bitrate, double *gain_db)
 	size_t len, skip = RATE / 10;
 	uint8_t *bits = our_encode(s, &len);
 	int16_t *out = our_decode(bits, len, bitrate);
-	double amp, snr = sine_snr(out + skip, s->n - skip, f, &amp);
+	double amp, snr = ce_test_sine_fit(out + skip, s->n - skip, f, RATE, &amp);
 
 	*gain_db = 20 * log10(amp / AMP_10DB);
 	g_test_message("%.0f Hz at -10 dBFS, %u bit/s: SNR %.1f dB, gain %+.2f dB", f, bitrate, snr,
@@ -182,7 +155,7 @@ static void test_bands(void)
 	double amp;
 	int peak = 0;
 
-	sine_snr(out + RATE / 10, s->n - RATE / 10, 1000, &amp);
+	ce_test_sine_fit(out + RATE / 10, s->n - RATE / 10, 1000, RATE, &amp);
 	g_assert_cmpfloat(amp, <, AMP_10DB / 1000);
 	g_free(out);
 	g_free(bits);
