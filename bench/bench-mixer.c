@@ -122,11 +122,13 @@ static bool talks(unsigned idx)
 	return idx % room_size < room_talkers;
 }
 
+static unsigned g722_pct;
+
 static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 {
 	unsigned v = idx % VARIANTS;
 	bool talker = talks(idx);
-	bool g722 = l->mix.codec == CE_CODEC_G722;
+	bool g722 = idx % 100 < g722_pct; /* from the index, as talks() */
 	int16_t pcm[320];
 
 	/* a leg hands in its codec's rate; the mixer converts what it mixes */
@@ -181,6 +183,7 @@ int main(int argc, char **argv)
 	        (g722 && rate != 16000))
 		return 2;
 	room_rate = (unsigned)rate;
+	g722_pct = (unsigned)g722;
 	g_option_context_free(ctx);
 	make_signals();
 	room_size = (unsigned)size;
@@ -200,6 +203,10 @@ int main(int argc, char **argv)
 		if (i % 100 < g722)
 			c = CE_CODEC_G722;
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
+		if (ce_mix_leg_needs_wide(c, room_rate)) {
+			l->mix.wide = ce_mix_wide_new();
+			ce_mix_room_want_wide(rooms[i / size]);
+		}
 		l->jb = &jbufs[i];
 		ce_jbuf_init(l->jb, c == CE_CODEC_G722 ? c : CE_CODEC_PCMU, 160, 1600);
 		ce_mix_leg_attach(rooms[i / size], &l->mix);
@@ -255,8 +262,10 @@ int main(int argc, char **argv)
 	        ce_media_leg_size(), sizeof(struct ce_mix_room) / (size_t)size,
 	        (double)(rss1 - rss0) * 1024 / n);
 	for (unsigned r = 0; r < n_rooms; r++) {
-		for (struct ce_mix_leg *l = rooms[r]->legs; l;)
-			ce_mix_leg_detach(l), l = rooms[r]->legs;
+		for (struct ce_mix_leg *l = rooms[r]->legs; l; l = rooms[r]->legs) {
+			ce_mix_leg_detach(l);
+			g_clear_pointer(&l->wide, ce_mix_wide_free);
+		}
 		ce_mix_room_free(rooms[r]);
 	}
 	g_free(rooms);

@@ -133,20 +133,6 @@ size_t ce_codec_bytes(enum ce_codec codec, size_t n)
 	return codec == CE_CODEC_L16 ? n * sizeof(int16_t) : n >> ce_codec_ts_shift(codec);
 }
 
-/** The sample rate of codec; 0 for L16 (its room's). */
-unsigned ce_codec_rate(enum ce_codec codec)
-{
-	switch (codec) {
-	case CE_CODEC_PCMU:
-	case CE_CODEC_PCMA:
-		return 8000;
-	case CE_CODEC_G722:
-		return 16000;
-	default:
-		return 0;
-	}
-}
-
 /** Encode n samples from in to out. */
 void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_t n)
 {

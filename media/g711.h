@@ -31,7 +31,10 @@ void ce_g711_laws_init(void);
 const uint8_t *ce_g711_law_table(enum ce_codec to);
 
 /* The codec's sample rate: 8000 or 16000; 0 for L16, which runs at its room's rate. */
-unsigned ce_codec_rate(enum ce_codec codec);
+static inline unsigned ce_codec_rate(enum ce_codec codec)
+{
+	return codec == CE_CODEC_G722 ? 16000 : codec == CE_CODEC_L16 ? 0 : 8000;
+}
 /* Whether a codec keeps state between frames (G.722): one stream, one state. */
 static inline int ce_codec_stateful(enum ce_codec codec)
 {

@@ -82,14 +82,21 @@ static void remotes_drop(struct ce_media *m, struct ce_media_leg *leg)
 		g_hash_table_remove(m->remotes, &leg->key);
 }
 
+/* A leg's memory: its DSP, its wideband state, itself. */
+static void leg_free(struct ce_media_leg *leg)
+{
+	g_clear_pointer(&leg->dsp, ce_dsp_free);
+	g_clear_pointer(&leg->mix.wide, ce_mix_wide_free);
+	g_aligned_free(leg);
+}
+
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
 {
 	remotes_drop(m, leg);
 	g_hash_table_remove(m->legs, leg);
 	if (leg->destroy)
 		leg->destroy(leg->user);
-	g_clear_pointer(&leg->dsp, ce_dsp_free);
-	g_aligned_free(leg);
+	leg_free(leg);
 }
 
 static void room_destroy(struct ce_media *m, struct ce_media_room *room)
@@ -300,8 +307,7 @@ void ce_media_free(struct ce_media *m)
 		remotes_drop(m, leg);
 		if (leg->destroy)
 			leg->destroy(leg->user);
-		g_clear_pointer(&leg->dsp, ce_dsp_free);
-		g_aligned_free(leg);
+		leg_free(leg);
 	}
 	g_hash_table_iter_init(&it, m->rooms);
 	while (g_hash_table_iter_next(&it, &p, NULL)) {
@@ -512,9 +518,15 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 		return 0;
 	if (room->shard != leg->mroom->shard)
 		return -EXDEV;
-	if (room->mix->rate != leg->mroom->mix->rate &&
-	        (leg->dsp || !ce_codec_rate(leg->mix.codec)))
+	if (room->mix->rate != leg->mroom->mix->rate && !ce_codec_rate(leg->mix.codec))
 		return -ENOTSUP;
+	/* a rate to convert to: its state, made here (the media thread never allocates) and read
+	 * by the media thread only after the move's command */
+	if (ce_mix_leg_needs_wide(leg->mix.codec, room->mix->rate)) {
+		if (!leg->mix.wide)
+			leg->mix.wide = ce_mix_wide_new();
+		ce_mix_room_want_wide(room->mix);
+	}
 	ce_media_files_leg_free(leg);
 	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_MOVE, room, leg, 0);
 	if (!err)
@@ -672,6 +684,10 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
+	if (ce_mix_leg_needs_wide(codec, room->mix->rate)) {
+		leg->mix.wide = ce_mix_wide_new();
+		ce_mix_room_want_wide(room->mix);
+	}
 	/* the jitter buffer counts RTP timestamp units: 8 a ms but for L16 */
 	units_ms = (ce_mix_codec_frame(room->mix, codec) >> ce_codec_ts_shift(codec)) / 20;
 	ce_jbuf_init(
@@ -685,10 +701,8 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		g_hash_table_add(m->remotes, &leg->key);
 	g_hash_table_add(m->legs, leg);
 out:
-	if (err < 0 && leg)
-		g_clear_pointer(&leg->dsp, ce_dsp_free);
 	if (err < 0)
-		g_clear_pointer(&leg, g_aligned_free);
+		g_clear_pointer(&leg, leg_free);
 	*lp = leg;
 	return err;
 }

@@ -42,14 +42,6 @@ static void enc_init(struct ce_mix_enc *st)
 	ce_g722_enc_init(&st->g722);
 }
 
-/** Samples of a 20 ms frame of @codec in @room: at the codec's rate (L16: the room's). */
-unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec)
-{
-	unsigned rate = ce_codec_rate(codec);
-
-	return (rate ? rate : room->rate) / 50;
-}
-
 /* Whether codec's streams in room need a struct ce_mix_enc: a codec with
  * state, or one at another rate than the room's. */
 static bool needs_enc(const struct ce_mix_room *room, enum ce_codec codec)
@@ -77,15 +69,31 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	room->rate = rate;
 	room->frame = rate / 50;
 	room->max_talkers = max_talkers ? MIN(max_talkers, CE_MIX_MAX_TALKERS) : CE_MIX_DEF_TALKERS;
-	enc_init(&room->fresh);
 	room->limit_q15 = CE_MIX_UNITY_Q15;
+	if (rate != 8000)
+		ce_mix_room_want_wide(room);
 	*rp = room;
 	return err;
+}
+
+/**
+ * Give @room the stream states that legs needing them (ce_mix_leg_needs_wide)
+ * use, if it has none: before such a leg joins a narrowband room (a wideband
+ * one has them from its start).  Allocates: off the media thread, before
+ * the command that adds the leg.  Without them such a leg hears silence.
+ */
+void ce_mix_room_want_wide(struct ce_mix_room *room)
+{
+	if (room->w)
+		return;
+	room->w = g_new0(struct ce_mix_room_wide, 1);
+	enc_init(&room->w->fresh);
 }
 
 /** Free a room; its legs must have been detached. */
 void ce_mix_room_free(struct ce_mix_room *room)
 {
+	g_free(room->w);
 	g_free(room);
 }
 
@@ -99,8 +107,43 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
 	leg->slot = -1;
 	leg->in_at = CE_MIX_OWN_IN;
 	ce_talker_init(&leg->talker, tconf);
-	enc_init(&leg->own);
-	leg->own_tick = 0;
+}
+
+/**
+ * Whether a leg speaking @codec in a room at @room_rate needs a struct
+ * ce_mix_wide (leg->wide): a codec with state, or at another rate.  Its
+ * owner gives it one before it joins such a room; without, it is heard as
+ * silence there and its own frames (prompts to it, a listen gain) start
+ * from a fresh stream each time.
+ */
+bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate)
+{
+	unsigned rate = ce_codec_rate(codec);
+
+	return ce_codec_stateful(codec) || (rate && rate != room_rate);
+}
+
+/** A leg's wideband state, at its start (allocates: off the media thread). */
+struct ce_mix_wide *ce_mix_wide_new(void)
+{
+	struct ce_mix_wide *w = g_new0(struct ce_mix_wide, 1);
+
+	enc_init(&w->own);
+	return w;
+}
+
+void ce_mix_wide_free(struct ce_mix_wide *w)
+{
+	g_free(w);
+}
+
+/* Start leg's wideband state afresh (a new room, a new codec). */
+static void wide_reset(struct ce_mix_leg *leg)
+{
+	if (!leg->wide)
+		return;
+	ce_rs2_init(&leg->wide->rs_in);
+	leg->wide->own_tick = 0;
 }
 
 /** Whether what leg says reaches the others. */
@@ -113,10 +156,10 @@ bool ce_mix_leg_heard(const struct ce_mix_leg *leg)
  * stream state of its own makes the room keep them. */
 static void codec_add(struct ce_mix_room *room, enum ce_codec codec)
 {
-	if (room->n_codec[codec]++ == 0 && needs_enc(room, codec) &&
+	if (room->n_codec[codec]++ == 0 && needs_enc(room, codec) && room->w &&
 	        !(room->convert >> codec & 1)) {
 		room->convert |= 1u << codec;
-		room->enc[codec] = room->fresh;
+		room->w->enc[codec] = room->w->fresh;
 		room->enc_tick[codec] = 0;
 	}
 }
@@ -140,7 +183,7 @@ int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg)
 	room->n_legs++;
 	codec_add(room, (enum ce_codec)leg->codec);
 	leg->heard = CE_MIX_HEARD_SILENCE;
-	ce_rs2_init(&leg->rs_in);
+	wide_reset(leg);
 	return 0;
 }
 
@@ -230,8 +273,7 @@ void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec)
 	}
 	leg->codec = (uint8_t)codec;
 	leg->heard = CE_MIX_HEARD_SILENCE; /* its decoder starts afresh */
-	leg->own_tick = 0;
-	ce_rs2_init(&leg->rs_in);
+	wide_reset(leg);
 }
 
 /** The leg hears the room @q12 / 4096 as loud (0: as it is): see ce_mix_leg_output_gain(). */
@@ -361,18 +403,18 @@ enum ce_talker_ev ce_mix_leg_input_as(
 			leg->in_at = (uint8_t)room->n_in++;
 			in = room->out->in[leg->in_at];
 		}
-		if (!mixed)
+		if (!mixed || (rate != room->rate && !leg->wide))
 			memset(in, 0, room->frame * sizeof(int16_t));
 		else if (rate == room->rate)
 			memcpy(in, mixed, room->frame * sizeof(int16_t));
 		else if (rate < room->rate)
-			ce_rs2_up(&leg->rs_in, mixed, n, in);
+			ce_rs2_up(&leg->wide->rs_in, mixed, n, in);
 		else
-			ce_rs2_down(&leg->rs_in, mixed, n, in);
-	} else if (rate != room->rate) {
+			ce_rs2_down(&leg->wide->rs_in, mixed, n, in);
+	} else if (rate != room->rate && leg->wide) {
 		static const int16_t zero[CE_MIX_MAX_FRAME];
 
-		ce_rs2_keep(&leg->rs_in, mixed ? mixed : zero, n, rate < room->rate);
+		ce_rs2_keep(&leg->wide->rs_in, mixed ? mixed : zero, n, rate < room->rate);
 	}
 	return ev;
 }
@@ -413,20 +455,20 @@ static const struct ce_mix_enc *stream_of(
 	switch (l->heard) {
 	case CE_MIX_HEARD_SHARED:
 		if (room->enc_tick[l->codec] >= last)
-			return &room->enc[l->codec];
+			return &room->w->enc[l->codec];
 		break;
 	case CE_MIX_HEARD_SEAT:
-		if (l->slot >= 0 && room->seat_tick[l->slot] >= last)
-			return &room->seat_enc[l->slot];
+		if (l->slot >= 0 && room->w->seat_tick[l->slot] >= last)
+			return &room->w->seat_enc[l->slot];
 		break;
 	case CE_MIX_HEARD_OWN:
-		if (l->own_tick >= last)
-			return &l->own;
+		if (l->wide && l->wide->own_tick >= last)
+			return &l->wide->own;
 		break;
 	default:
 		break;
 	}
-	return &room->fresh;
+	return &room->w->fresh;
 }
 
 /* Give l seat s; its mix-minus goes on from the stream it heard. */
@@ -435,8 +477,8 @@ static void seat_at(struct ce_mix_room *room, struct ce_mix_leg *l, unsigned s)
 	l->slot = (int8_t)s;
 	room->set[s] = l;
 	if (room->convert >> l->codec & 1) {
-		room->seat_enc[s] = *stream_of(room, l);
-		room->seat_tick[s] = room->tick - 1;
+		room->w->seat_enc[s] = *stream_of(room, l);
+		room->w->seat_tick[s] = room->tick - 1;
 	}
 }
 
@@ -531,15 +573,31 @@ static void scale16(int16_t *x, unsigned n, int32_t q15)
  * it (the seats' inputs, the room-wide sources), so that every mix-minus
  * (sum - own) is the same scaled mix without its own voice.
  */
+/* The largest |sum[i]| of n, eight at a time. */
+WIDE_CLONES static int32_t peak_of(const int32_t *sum, unsigned n)
+{
+	v8si hi = {0}, lo = {0};
+	int32_t peak = 0;
+	unsigned i;
+
+	for (i = 0; i + 8 <= n; i += 8) {
+		v8si v;
+
+		LOAD8(v, sum + i);
+		hi = VSEL(v > hi, v, hi);
+		lo = VSEL(v < lo, v, lo);
+	}
+	for (unsigned k = 0; k < 8; k++)
+		peak = MAX(peak, MAX(hi[k], -lo[k]));
+	for (; i < n; i++)
+		peak = MAX(peak, sum[i] < 0 ? -sum[i] : sum[i]);
+	return peak;
+}
+
 static void limit(struct ce_mix_room *room, int32_t *sum)
 {
-	int32_t peak = 0, g;
+	int32_t peak = peak_of(sum, room->frame), g;
 
-	for (unsigned i = 0; i < room->frame; i++) {
-		int32_t a = sum[i] < 0 ? -sum[i] : sum[i];
-
-		peak = MAX(peak, a);
-	}
 	g = (int32_t)MIN((int64_t)room->limit_q15 * CE_MIX_RELEASE_Q15 >> 15, CE_MIX_UNITY_Q15);
 	if (room->n_heard >= 2 && peak > CE_MIX_LIMIT)
 		g = (int32_t)MIN((int64_t)g, (int64_t)CE_MIX_LIMIT * CE_MIX_UNITY_Q15 / peak);
@@ -634,7 +692,11 @@ static void encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum 
 	unsigned n = room->frame, rate = ce_codec_rate(c);
 
 	if (!(room->convert >> c & 1)) {
-		ce_codec_encode_mix(c, sum, minus, out, n);
+		if (needs_enc(room, c)) /* no state for it here (ce_mix_room_want_wide) */
+			memset(out, ce_codec_silence_byte(c),
+			        ce_codec_bytes(c, ce_mix_codec_frame(room, c)));
+		else
+			ce_codec_encode_mix(c, sum, minus, out, n);
 		return;
 	}
 	for (unsigned i = 0; i < n; i++)
@@ -659,11 +721,20 @@ static void encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum 
 static void encode_own(
         struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *p, uint8_t *out)
 {
-	if ((room->convert >> leg->codec & 1) && leg->own_tick + 1 != room->tick &&
-	        leg->own_tick != room->tick)
-		leg->own = *stream_of(room, leg);
-	leg->own_tick = room->tick;
-	encode_stream(room, &leg->own, (enum ce_codec)leg->codec, p, NULL, out);
+	struct ce_mix_wide *w = leg->wide;
+	struct ce_mix_enc scratch;
+
+	if (!(room->convert >> leg->codec & 1)) {
+		encode_stream(room, NULL, (enum ce_codec)leg->codec, p, NULL, out);
+	} else if (!w) {
+		scratch = *stream_of(room, leg); /* no state of its own: a seam each frame */
+		encode_stream(room, &scratch, (enum ce_codec)leg->codec, p, NULL, out);
+	} else {
+		if (w->own_tick + 1 != room->tick && w->own_tick != room->tick)
+			w->own = *stream_of(room, leg);
+		w->own_tick = room->tick;
+		encode_stream(room, &w->own, (enum ce_codec)leg->codec, p, NULL, out);
+	}
 	room->st.encodes++;
 }
 
@@ -737,9 +808,9 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 		if (room->n_codec[c] <= talkers[c])
 			continue;
 		if ((room->convert >> c & 1) && room->enc_tick[c] + 1 != room->tick)
-			room->enc[c] = room->fresh; /* its listeners heard silence */
-		encode_stream(
-		        room, &room->enc[c], (enum ce_codec)c, sum, NULL, room->out->mix_enc[c]);
+			room->w->enc[c] = room->w->fresh; /* its listeners heard silence */
+		encode_stream(room, room->w ? &room->w->enc[c] : NULL, (enum ce_codec)c, sum, NULL,
+		        room->out->mix_enc[c]);
 		room->enc_tick[c] = room->tick;
 		room->st.encodes++;
 	}
@@ -793,11 +864,12 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 
 		if (!leg || !minus_of(leg))
 			continue;
-		if ((room->convert >> leg->codec & 1) && room->seat_tick[s] + 1 != room->tick)
-			room->seat_enc[s] = room->fresh; /* it heard silence */
-		encode_stream(room, &room->seat_enc[s], (enum ce_codec)leg->codec, sum, leg_in(leg),
-		        out->minus_enc[s]);
-		room->seat_tick[s] = room->tick;
+		if ((room->convert >> leg->codec & 1) && room->w->seat_tick[s] + 1 != room->tick)
+			room->w->seat_enc[s] = room->w->fresh; /* it heard silence */
+		encode_stream(room, room->w ? &room->w->seat_enc[s] : NULL,
+		        (enum ce_codec)leg->codec, sum, leg_in(leg), out->minus_enc[s]);
+		if (room->w)
+			room->w->seat_tick[s] = room->tick;
 		room->st.encodes++;
 	}
 }

@@ -68,6 +68,18 @@ struct ce_mix_enc {
 	struct ce_g722_enc g722;
 };
 
+/*
+ * What a leg needs only when its codec keeps state or runs at another rate
+ * than its room's: allocated apart (ce_mix_wide_new(), by whoever owns the
+ * leg, off the media thread), so that the legs of a narrowband G.711 room
+ * stay as small, and as dense in memory, as they were.
+ */
+struct ce_mix_wide {
+	struct ce_rs2 rs_in;   /* what it says, to the room's rate */
+	struct ce_mix_enc own; /* its own stream (private frames, listen gain) */
+	uint64_t own_tick;     /* the tick own was last encoded for */
+};
+
 /* Which stream a leg was sent at its last output (ce_mix_leg.heard). */
 enum ce_mix_heard {
 	CE_MIX_HEARD_SILENCE = 0, /* a constant silent frame */
@@ -102,13 +114,10 @@ struct ce_mix_leg {
 	struct ce_mix_leg *prev, *act_prev;
 	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
 	uint64_t priv_tick;
+	int32_t gain;             /* Q12 (gain.h) of what it hears; 0: as the room */
+	struct ce_mix_wide *wide; /* the owner's, where ce_mix_leg_needs_wide(); else NULL */
 	/* this tick's input when the out has no room for it (in_at == CE_MIX_OWN_IN) */
 	int16_t in[CE_MIX_MAX_FRAME] __attribute__((aligned(64)));
-	/* its own stream (private frames, listen gain), when its codec needs one */
-	struct ce_mix_enc own;
-	uint64_t own_tick;   /* the tick own was last encoded for */
-	int32_t gain;        /* Q12 (gain.h) of what it hears; 0: as the room */
-	struct ce_rs2 rs_in; /* what it says, to the room's rate (a codec at the other rate) */
 } __attribute__((aligned(64)));
 
 /* Bytes of a leg the mixer reads for every leg every tick. */
@@ -166,6 +175,15 @@ struct ce_mix_out {
 	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES]; /* each seat's mix-minus */
 };
 
+/* A room's stream states, for the codecs that keep state or run at another rate (4 KB: apart
+ * from the room, and only where such a leg is). */
+struct ce_mix_room_wide {
+	struct ce_mix_enc enc[CE_CODEC_COUNT];          /* the full mix's stream, per codec */
+	struct ce_mix_enc seat_enc[CE_MIX_MAX_TALKERS]; /* each seat's mix-minus */
+	uint64_t seat_tick[CE_MIX_MAX_TALKERS];         /* the tick each was last encoded for */
+	struct ce_mix_enc fresh;                        /* a stream's start, after silence */
+};
+
 struct ce_mix_room {
 	unsigned rate;
 	unsigned frame; /* samples per 20 ms at rate */
@@ -190,19 +208,21 @@ struct ce_mix_room {
 	unsigned n_in;                     /* inputs kept in out->in this tick */
 	/* Read only in a recorded room: */
 	int16_t pcm[CE_MIX_MAX_FRAME]; /* this tick's full mix, if want_pcm */
-	/* Read only for codecs that need them (ce_mix_room_convert): */
-	unsigned convert;                      /* bit c: codec c needs a struct ce_mix_enc here */
-	struct ce_mix_enc enc[CE_CODEC_COUNT]; /* the full mix's stream, per codec */
-	struct ce_mix_enc seat_enc[CE_MIX_MAX_TALKERS]; /* each seat's mix-minus */
-	uint64_t seat_tick[CE_MIX_MAX_TALKERS];         /* the tick each was last encoded for */
-	struct ce_mix_enc fresh;                        /* a stream's start, after silence */
+	/* Read only for codecs that need them: */
+	unsigned convert; /* bit c: codec c's streams go through w's states here */
+	struct ce_mix_room_wide
+	        *w; /* a wideband room's from the start, else ce_mix_room_want_wide */
 };
 
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers);
+void ce_mix_room_want_wide(struct ce_mix_room *room);
 void ce_mix_room_free(struct ce_mix_room *room);
 
 void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
         const struct ce_talker_conf *tconf);
+bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate);
+struct ce_mix_wide *ce_mix_wide_new(void);
+void ce_mix_wide_free(struct ce_mix_wide *w);
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);
 void ce_mix_leg_set_codec(struct ce_mix_leg *leg, enum ce_codec codec);
@@ -238,7 +258,13 @@ static inline void ce_mix_room_prefetch_state(const struct ce_mix_room *room)
 }
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
 const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size_t *len);
-unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec);
+/* Samples of a 20 ms frame of @codec in @room: at the codec's rate (L16: the room's). */
+static inline unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec)
+{
+	unsigned rate = ce_codec_rate(codec);
+
+	return rate ? rate / 50 : room->frame;
+}
 
 unsigned ce_mix_room_speakers(
         const struct ce_mix_room *room, struct ce_mix_leg **legs, unsigned *energy, unsigned max);

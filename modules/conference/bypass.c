@@ -144,6 +144,23 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 }
 
 /**
+ * A call that Yate relays (no bypass): in a wideband room, when the phone
+ * offered G.722 and codecs= has it, Yate is asked for G.722 in chan.rtp,
+ * so that a G.722 phone is heard wideband through Yate too (Yate passes
+ * it through, or converts with its codec); else G.711 (format=).
+ */
+void ce_leg_offer_relayed(struct ce_leg *leg, const struct ce_msg *exec)
+{
+	const struct ce_conf_settings *set = &leg->conf->set;
+	bool listed = false;
+
+	for (unsigned i = 0; i < set->n_codecs; i++)
+		listed |= set->codecs[i] == CE_CODEC_G722;
+	leg->wide_relay = listed && ce_room_wideband(leg->room) &&
+	                  offers(ce_msg_get(exec, "formats"), CE_CODEC_G722);
+}
+
+/**
  * Make @leg a bypassed one (offered, or resumed from the journal): its
  * phone at @addr:@port, sent @codec, our answer's laws @formats (taken
  * over), its telephone-event payload type @dtmf (RFC 4733 allows only the

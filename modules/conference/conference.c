@@ -295,6 +295,8 @@ static void execute_offered(struct ce_room *room, struct ce_leg *leg, const char
 	} else if (ce_leg_offer_direct(leg, msg)) {
 		/* ysipchan then leaves the RTP to us (SDPSession::updateRtpForward) */
 		ce_msg_set(msg, "rtp_forward", "accepted");
+	} else {
+		ce_leg_offer_relayed(leg, msg);
 	}
 	ce_leg_unref(leg);
 }

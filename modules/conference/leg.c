@@ -348,7 +348,7 @@ static void ask_rtp(struct ce_leg *leg, unsigned port, ce_msg_done_h *done, void
 	ce_msg_add(m, "direction", "bidir");
 	ce_msg_add(m, "remoteip", conf->set.rtp_address);
 	ce_msg_setf(m, "remoteport", "%u", port);
-	ce_msg_add(m, "format", ce_codec_name(conf->set.codec));
+	ce_msg_add(m, "format", ce_codec_name(leg->wide_relay ? CE_CODEC_G722 : conf->set.codec));
 	ce_msg_add(m, "rtcp", "false");
 	ce_msg_add(m, "complete_minimal", "true");
 	ce_bus_send(conf->bus, m, conf->set.step_timeout_ms, done, arg);

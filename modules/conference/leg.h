@@ -100,9 +100,10 @@ struct ce_leg {
 	bool name_owned;             /* name_prompt is the lobby's recording: removed after it */
 	int talk_step, listen_step;  /* volume steps of 3 dB (ce_leg_set_gain), 0: unchanged */
 	struct ce_leg_phone *phone;  /* media bypass: the phone's own RTP, or NULL: Yate relays */
-	char keys[8];                /* keypad keys collected so far (keypad.c) */
-	gint64 keys_at;              /* when they are given up (module clock), 0: none wait */
-	unsigned help_next;          /* where the keypad's next help goes on */
+	bool wide_relay;    /* relayed as G.722: a wideband room, and the phone offered it */
+	char keys[8];       /* keypad keys collected so far (keypad.c) */
+	gint64 keys_at;     /* when they are given up (module clock), 0: none wait */
+	unsigned help_next; /* where the keypad's next help goes on */
 };
 
 int ce_leg_new(struct ce_leg **lp, struct ce_conf *conf, struct ce_room *room,
@@ -113,6 +114,7 @@ void ce_leg_unref(struct ce_leg *leg);
 struct ce_leg *ce_leg_find(struct ce_conf *conf, const char *id);
 struct ce_leg *ce_leg_find_seq(struct ce_conf *conf, const char *room, const char *which);
 bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec);
+void ce_leg_offer_relayed(struct ce_leg *leg, const struct ce_msg *exec);
 void ce_leg_set_phone(struct ce_leg *leg, const char *addr, unsigned port, enum ce_codec codec,
         char *formats, int dtmf, const char *sig_ip);
 void ce_leg_phone_free(struct ce_leg_phone *ph);

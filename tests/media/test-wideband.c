@@ -161,8 +161,14 @@ static void room_open(struct room *r, unsigned rate, enum ce_codec talker)
 	g_assert_cmpint(ce_mix_room_new(&r->room, rate, 4), ==, 0);
 	for (unsigned i = 0; i < LEGS; i++) {
 		/* TALK always heard (smart=false), the others listen only */
-		ce_mix_leg_init(&r->legs[i], i == TALK ? talker : codec_of[i],
-		        i == TALK ? CE_MIX_DUMB : CE_MIX_LISTEN_ONLY, NULL);
+		enum ce_codec c = i == TALK ? talker : codec_of[i];
+
+		ce_mix_leg_init(&r->legs[i], c, i == TALK ? CE_MIX_DUMB : CE_MIX_LISTEN_ONLY, NULL);
+		/* as the media library does for such legs (ce_media_leg_new) */
+		if (ce_mix_leg_needs_wide(c, rate)) {
+			r->legs[i].wide = ce_mix_wide_new();
+			ce_mix_room_want_wide(r->room);
+		}
 		g_assert_cmpint(ce_mix_leg_attach(r->room, &r->legs[i]), ==, 0);
 		g_assert_cmpint(ce_g722_dec_init(&r->dec[i], 64000), ==, 0);
 	}
@@ -170,8 +176,10 @@ static void room_open(struct room *r, unsigned rate, enum ce_codec talker)
 
 static void room_close(struct room *r)
 {
-	for (unsigned i = 0; i < LEGS; i++)
+	for (unsigned i = 0; i < LEGS; i++) {
 		ce_mix_leg_detach(&r->legs[i]);
+		g_clear_pointer(&r->legs[i].wide, ce_mix_wide_free);
+	}
 	ce_mix_room_free(r->room);
 }
 

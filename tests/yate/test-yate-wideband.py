@@ -8,11 +8,13 @@ Baresip phones (tests/yate/baresiplib.py) call Yate's SIP port, bypassed
   - phone 3 offers G.711 only and listens.
 Yate loads g722webrtc, without which its SDP parser drops G.722 from
 what it tells the engine.  The engine answers the G.722 phones G.722 (Yate's 200 OK carries payload
-type 9) and the G.711 one mu-law; Yate's yrtp has no session at all.
+type 9) and the G.711 one mu-law; Yate's yrtp has no session for them.
 Phone 2 hears both tones at about the level they were said; phone 3
 hears the 1 kHz one, and the 6 kHz one neither as itself (a G.711 call
 cannot carry it) nor folded down to 2 kHz (the room's conversion to
-8 kHz removes it).  Phone 4 offers G.722 too but calls a narrowband room
+8 kHz removes it).  Phone 5 offers G.722 and calls the wideband room with bypass=false: Yate
+relays it, and the engine asks Yate's chan.rtp for G.722, so it too hears
+6 kHz.  Phone 4 offers G.722 too but calls a narrowband room
 (the default rate, 8000): it is answered G.711, since G.722 there would
 cost more and sound the same.
 """
@@ -60,6 +62,7 @@ ROOM = 'conf/wb;rtp_forward=yes;rate=16000;notify=%s' % WATCH
 with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
                   modules=yatelib.MODULES + ('g722webrtc',),
                   routes=[r'^810$=%s' % ROOM,
+                          r'^812$=%s;bypass=false' % ROOM,
                           r'^811$=conf/nb;rtp_forward=yes']) as y, \
         baresiplib.Phones() as phones:
     tap.yate = y
@@ -68,12 +71,12 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
     d.watch('chan.notify')
     p = {}
     spec = {1: ('G722,PCMU', two_tones(SECONDS)), 2: ('G722', None), 3: ('PCMU', None),
-            4: ('G722,PCMU', None)}
+            4: ('G722,PCMU', None), 5: ('G722', None)}
     for n, (codecs, audio) in spec.items():
         os.makedirs(y.path('phone%d' % n))
         # what each is answered: phone 4, G.722 first, gets G.711 (and baresip's aufile plays
         # only a file at its codec's rate)
-        rate = WIDE if n in (1, 2) else yatelib.RATE
+        rate = WIDE if n in (1, 2, 5) else yatelib.RATE
         wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n),
                                    audio or [0] * (SECONDS * rate), rate)
         p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
@@ -86,8 +89,11 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
                  d.reports_of('chan.notify'))
     tap.must(p[4].dial('811'), 'phone 4 calls the narrowband room and is answered',
              p[4].log_tail() + '\n' + y.log_tail())
+    tap.must(p[5].dial('812'), 'phone 5 calls the wideband room relayed (bypass=false)',
+             p[5].log_tail() + '\n' + y.log_tail())
+    tap.must(d.wait_users(WATCH, 4), 'the room counts 4 users', d.reports_of('chan.notify'))
 
-    for n, want in ((1, '9'), (2, '9'), (3, '0'), (4, '0')):
+    for n, want in ((1, '9'), (2, '9'), (3, '0'), (4, '0'), (5, '9')):
         sdp = answer_sdp(p[n])
         m = re.search(r'^m=audio \d+ RTP/AVP ([\d ]+)', sdp, re.M)
         fmts = m.group(1).split() if m else []
@@ -95,20 +101,29 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
                                         set(fmts) <= {'9', '101'}),
                "phone %d's 200 OK answers payload type %s (%s)" % (
                    n, want, 'G.722' if want == '9' else 'mu-law'), sdp)
-    tap.ok(yrtp_chans(y) == 0, "Yate's yrtp has no session: every phone's RTP is the engine's",
-           y.rm('status yrtp'))
+    st = y.rm('status yrtp')
+    tap.ok(yrtp_chans(y) == 2 and re.search(r'=sip/5\b', st) and
+           not re.search(r'=sip/[1-4]\b', st),
+           "Yate's yrtp has sessions for relayed phone 5 only (its sip/5 and the engine's side)",
+           st)
     tap.ok(p[2].rate == WIDE and p[3].rate == yatelib.RATE,
            'phone 2 records at 16 kHz, phone 3 at 8 kHz')
-    tap.ok(baresiplib.listen([p[2], p[3]], LISTEN), 'phones 2 and 3 hear the room for %.0f s'
-           % LISTEN, [p[n].heard_seconds() for n in (2, 3)])
+    tap.ok(baresiplib.listen([p[2], p[3], p[5]], LISTEN),
+           'phones 2, 3 and 5 hear the room for %.0f s' % LISTEN,
+           [p[n].heard_seconds() for n in (2, 3, 5)])
 
-    start = {n: max(0.0, p[n].heard_seconds() - LISTEN + 1) for n in (2, 3)}
+    start = {n: max(0.0, p[n].heard_seconds() - LISTEN + 1) for n in (2, 3, 5)}
     wide = p[2].heard()[int(start[2] * WIDE):]
     ok, levels = simlib.who_hears(wide, [1000, 6000], [], rate=WIDE)
     print('# phone 2 (G.722) heard, dB re full scale: %s' % levels)
     tap.ok(ok and abs(levels[1000] - levels[6000]) <= 4.0,
            'G.722 phone 2 hears both tones of phone 1, 6 kHz as loud as 1 kHz (within 4 dB)',
            levels)
+    relayed = p[5].heard()[int(start[5] * WIDE):]
+    ok, levels = simlib.who_hears(relayed, [1000, 6000], [], rate=WIDE)
+    print('# phone 5 (G.722, relayed by Yate) heard, dB re full scale: %s' % levels)
+    tap.ok(ok and abs(levels[1000] - levels[6000]) <= 4.0,
+           'G.722 phone 5, relayed through Yate as G.722, hears 6 kHz as loud as 1 kHz', levels)
     narrow = p[3].heard()[int(start[3] * yatelib.RATE):]
     ok, levels = simlib.who_hears(narrow, [1000], [2000], margin=30.0)
     print('# phone 3 (G.711) heard, dB re full scale: %s' % levels)

@@ -68,20 +68,19 @@ static void relays(const char *conf, const char *params, enum ce_codec codec)
 {
 	struct fx *fx = fx_new(conf);
 	char *ans = offer(fx, params);
+	char *rtp = g_strdup_printf(
+	        "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
+	        "remoteip=127.0.0.1:remoteport=40000:format=%s:rtcp=false:complete_minimal=true\n",
+	        ce_codec_name(codec));
 	struct fx_leg *l;
 
 	g_assert_null(strstr(ans, "rtp_forward"));
-	fx_expect_sent(fx, "",
-	        codec == CE_CODEC_PCMU
-	                ? "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
-	                  "remoteip=127.0.0.1:remoteport=40000:format=mulaw:rtcp=false:"
-	                  "complete_minimal=true\n"
-	                : "chan.masquerade:id=dumb/1:message=chan.rtp:media=audio:direction=bidir:"
-	                  "remoteip=127.0.0.1:remoteport=40000:format=alaw:rtcp=false:"
-	                  "complete_minimal=true\n");
+	fx_expect_sent(fx, "", rtp);
+	g_free(rtp);
 	fx_flush(fx);
 	l = media_of(fx);
 	g_assert_false(l->direct);
+	g_assert_cmpint(l->codec, ==, codec);
 	g_assert_cmpstr(l->ip, ==, "127.0.0.1");
 	g_assert_cmpuint(l->port, ==, 23614); /* Yate's yrtp */
 	g_assert_cmpuint(fx->conf->direct_legs, ==, 0);
@@ -89,6 +88,7 @@ static void relays(const char *conf, const char *params, enum ce_codec codec)
 	fx_free(fx);
 }
 
+/* Every way to the relayed path (and relayed G.722, in wideband rooms only). */
 static void test_fallback(void)
 {
 	/* no forwarding offered (not SIP, or no SDP) */
@@ -105,6 +105,12 @@ static void test_fallback(void)
 	        CE_CODEC_PCMU);
 	relays(NULL, "id=sip/1:rtp_addr=127.0.0.1:formats=mulaw:rtp_forward=yes", CE_CODEC_PCMU);
 	relays("[conference]\nformat=alaw\n", EXEC4 ":rtp_forward=no", CE_CODEC_PCMA);
+	/* relayed G.722: asked of Yate in a wideband room, when the phone has it and codecs= too */
+	relays(NULL, "id=sip/1:formats=mulaw,g722/16000:rate=16000", CE_CODEC_G722);
+	relays(NULL, "id=sip/1:formats=mulaw,g722/16000", CE_CODEC_PCMU);
+	relays(NULL, "id=sip/1:formats=mulaw:rate=16000", CE_CODEC_PCMU);
+	relays("[conference]\ncodecs=mulaw,alaw\n", "id=sip/1:formats=g722/16000:rate=16000",
+	        CE_CODEC_PCMU);
 }
 
 /* The route left rtp_forward=possible: ysipchan relays, and the operator is told once. */
