@@ -39,24 +39,27 @@ def sha256(secret):
 class Engine:
     """conf-engine with an [http] section (@http: its lines) under yate-sim running @scenario."""
 
-    def __init__(self, scenario, http, tls=None):
+    def __init__(self, scenario, http, tls=None, extra='', port=0):
         self.work = tempfile.mkdtemp(prefix='ce-http-')
         self.conf = os.path.join(self.work, 'conf-engine.conf')
         faultlib.write(self.conf, '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
-                                  '[http]\nenabled=true\nport=0\n' + http + '\n')
+                                  '[http]\nport=%d\n%s\n%s\n' % (port, http, extra))
         self.tls = tls
         os.makedirs(os.path.join(self.work, 'sim'))
         self.sim = faultlib.Sim(scenario, conf=self.conf, workdir=os.path.join(self.work, 'sim'))
         self.port = self._port()
 
     def _port(self):
-        """The port the engine logged ('HTTP API listening on http://127.0.0.1:PORT/')."""
+        """The port the engine logged ('HTTP API listening on http://127.0.0.1:PORT/'), or
+        None when it started without listening (or did not start)."""
         end = time.monotonic() + WAIT
         while time.monotonic() < end and self.sim.p.poll() is None:
             for e in self.sim.events('stderr'):
                 m = re.search(r'HTTP API listening on https?://[^/]*:(\d+)/', e.get('text', ''))
                 if m:
                     return int(m.group(1))
+                if 'conf-engine' in e.get('text', '') and 'starting' in e.get('text', ''):
+                    return None  # started, and the module logged no address before that
             time.sleep(0.05)
         return None
 

@@ -46,7 +46,7 @@ at 0.3 call 1002 800 play=silence
 at 0.6 call 1003 801 play=silence
 end 300
 ''' % (ODD, simlib.data('speech.wav')),
-    'token.ops = read:%s\ntoken.root = admin:%s\nauth_failures=10\nauth_window=60'
+    'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\nauth_failures=10\nauth_window=60'
          % (httplib.sha256(READ), httplib.sha256(ADMIN)))
 answers = []  # (path, method, status, headers, body) for the OpenAPI check
 
