@@ -33,6 +33,7 @@
 #define DEF_MAX_BODY    65536
 #define DEF_FAIL_LIMIT  10
 #define DEF_FAIL_WINDOW 60
+#define DEF_TIMEOUT     30
 #define ROOMS_PREFIX    "/api/v1/rooms/"
 
 /* The keys of [http]. */
@@ -45,6 +46,7 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("max_body", 1024, 16777216),
         CE_KEY_INT("auth_failures", 1, 1000),
         CE_KEY_INT("auth_window", 1, 86400),
+        CE_KEY_INT("timeout", 1, 3600),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -122,6 +124,18 @@ static const struct route *route_of(const char *path, char **name)
 	return NULL;
 }
 
+/*
+ * One request per connection: libsoup 3.2 (Debian 12) leaks the socket, and
+ * its file descriptor, of every kept-alive connection that the client
+ * closes while idle (fixed in libsoup 3.3); a connection the server closes
+ * after its answer is freed.  The API's requests are few and small.
+ */
+static void close_after(SoupServerMessage *msg)
+{
+	soup_message_headers_replace(
+	        soup_server_message_get_response_headers(msg), "Connection", "close");
+}
+
 static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
         GHashTable *query, gpointer data)
 {
@@ -131,6 +145,7 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 	const struct route *r = route_of(path, &name);
 	const struct ce_http_token *t = NULL;
 
+	close_after(msg);
 	if (!(r && r->public) && !(t = ce_http_authenticate(h, msg)))
 		goto out;
 	if (!r) {
@@ -171,8 +186,7 @@ static void on_got_headers(SoupServerMessage *msg, gpointer data)
 	} else {
 		return;
 	}
-	soup_message_headers_replace(
-	        soup_server_message_get_response_headers(msg), "Connection", "close");
+	close_after(msg);
 }
 
 static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
@@ -223,10 +237,17 @@ static int http_check(const struct ce_config *cfg, GError **err)
 
 static void http_free(struct ce_http *h)
 {
+	if (h->service) {
+		g_socket_service_stop(h->service);
+		g_socket_listener_close(G_SOCKET_LISTENER(h->service));
+		g_signal_handlers_disconnect_by_data(h->service, h);
+		g_object_unref(h->service);
+	}
 	if (h->server) {
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);
 	}
+	g_clear_object(&h->cert);
 	if (h->tokens)
 		g_ptr_array_free(h->tokens, TRUE);
 	if (h->failures)
@@ -234,26 +255,69 @@ static void http_free(struct ce_http *h)
 	g_free(h);
 }
 
+/*
+ * A connection accepted: wrapped in TLS when HTTPS, given a timeout (a
+ * client that stops sending, or never starts, is dropped), handed to the
+ * server.  The engine accepts the connections itself rather than through
+ * soup_server_listen(): libsoup 3.2 (Debian 12) leaks the GSocket of every
+ * connection its own listener accepts (fixed in later releases).
+ */
+static gboolean on_incoming(
+        GSocketService *service, GSocketConnection *conn, GObject *source, gpointer data)
+{
+	struct ce_http *h = data;
+	GSocketAddress *local = g_socket_connection_get_local_address(conn, NULL);
+	GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
+	GIOStream *stream = G_IO_STREAM(g_object_ref(conn));
+	GError *err = NULL;
+
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), h->timeout_s);
+	if (h->cert) {
+		g_object_unref(stream);
+		stream = g_tls_server_connection_new(G_IO_STREAM(conn), h->cert, &err);
+	}
+	if (!stream || !soup_server_accept_iostream(h->server, stream, local, remote, &err)) {
+		g_message("HTTP connection refused: %s", err ? err->message : "unknown error");
+		g_clear_error(&err);
+	}
+	g_clear_object(&stream);
+	g_clear_object(&local);
+	g_clear_object(&remote);
+	return TRUE;
+}
+
+/* "HTTP API listening on http://127.0.0.1:8088/" for the address bound. */
+static void log_address(GSocketAddress *sa, bool tls)
+{
+	GInetAddress *a = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa));
+	bool v6 = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6;
+	char *ip = g_inet_address_to_string(a);
+
+	g_message("HTTP API listening on %s://%s%s%s:%u/", tls ? "https" : "http", v6 ? "[" : "",
+	        ip, v6 ? "]" : "", g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
+	g_free(ip);
+}
+
 /* Listen on [http] listen and port; the address bound (port 0: the kernel's) is logged. */
-static int listen_on(struct ce_http *h, const struct ce_config *cfg, bool tls, GError **err)
+static int listen_on(struct ce_http *h, const struct ce_config *cfg, GError **err)
 {
 	GInetAddress *a = g_inet_address_new_from_string(
 	        ce_config_get(cfg, CE_HTTP_SECTION, "listen", "127.0.0.1"));
 	GSocketAddress *sa = g_inet_socket_address_new(
 	        a, (guint16)ce_config_get_int(cfg, CE_HTTP_SECTION, "port", DEF_PORT, 0, 65535));
-	GSList *uris;
+	GSocketAddress *bound = NULL;
 	int r = 0;
 
-	if (!soup_server_listen(h->server, sa, tls ? SOUP_SERVER_LISTEN_HTTPS : 0, err))
+	h->service = g_socket_service_new();
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(h->service), sa, G_SOCKET_TYPE_STREAM,
+	            G_SOCKET_PROTOCOL_TCP, NULL, &bound, err)) {
 		r = -EADDRNOTAVAIL;
-	uris = soup_server_get_uris(h->server);
-	for (GSList *u = uris; u && !r; u = u->next) {
-		char *s = g_uri_to_string(u->data);
-
-		g_message("HTTP API listening on %s", s);
-		g_free(s);
+	} else {
+		g_signal_connect(h->service, "incoming", G_CALLBACK(on_incoming), h);
+		g_socket_service_start(h->service);
+		log_address(bound, h->cert != NULL);
 	}
-	g_slist_free_full(uris, (GDestroyNotify)g_uri_unref);
+	g_clear_object(&bound);
 	g_object_unref(sa);
 	g_object_unref(a);
 	return r;
@@ -262,7 +326,6 @@ static int listen_on(struct ce_http *h, const struct ce_config *cfg, bool tls, G
 static int start(struct ce_http *h, GError **err)
 {
 	const struct ce_config *cfg = ce_engine_config(h->ce);
-	GTlsCertificate *cert = NULL;
 	int r;
 
 	h->max_body = (gsize)ce_config_get_int(
@@ -271,18 +334,18 @@ static int start(struct ce_http *h, GError **err)
 	        cfg, CE_HTTP_SECTION, "auth_failures", DEF_FAIL_LIMIT, 1, 1000);
 	h->fail_window = G_USEC_PER_SEC * ce_config_get_int(cfg, CE_HTTP_SECTION, "auth_window",
 	                                          DEF_FAIL_WINDOW, 1, 86400);
+	h->timeout_s =
+	        (guint)ce_config_get_int(cfg, CE_HTTP_SECTION, "timeout", DEF_TIMEOUT, 1, 3600);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);
-	if (!r && !(cert = certificate(cfg, err)) && err && *err)
+	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)
 		r = -EINVAL;
 	if (r)
 		return r;
-	h->server = soup_server_new("server-header", "conf-engine ", "tls-certificate", cert, NULL);
+	h->server = soup_server_new("server-header", "conf-engine ", NULL);
 	g_signal_connect(h->server, "request-started", G_CALLBACK(on_request_started), h);
 	soup_server_add_handler(h->server, NULL, on_request, h, NULL);
-	r = listen_on(h, cfg, cert != NULL, err);
-	if (cert)
-		g_object_unref(cert);
+	r = listen_on(h, cfg, err);
 	if (!r && !h->tokens->len)
 		g_message("[http] has no token.NAME: only /healthz answers");
 	return r;

@@ -21,12 +21,15 @@ struct ce_http_token {
 /* The module's state (init to exit). */
 struct ce_http {
 	struct ce_engine *ce;
-	SoupServer *server;
-	GPtrArray *tokens;    /* struct ce_http_token * */
-	GHashTable *failures; /* client address -> struct ce_http_failures (http-auth.c) */
-	gsize max_body;       /* the largest request body read, in bytes */
-	unsigned fail_limit;  /* failed authentications of one address in a window ... */
-	gint64 fail_window;   /* ... before it gets 429 until the window ends (us) */
+	SoupServer *server;      /* answers the connections the service accepts */
+	GSocketService *service; /* listens, on the main loop */
+	GTlsCertificate *cert;   /* HTTPS: tls_cert and tls_key; NULL: HTTP */
+	GPtrArray *tokens;       /* struct ce_http_token * */
+	GHashTable *failures;    /* client address -> struct ce_http_failures (http-auth.c) */
+	gsize max_body;          /* the largest request body read, in bytes */
+	unsigned fail_limit;     /* failed authentications of one address in a window ... */
+	gint64 fail_window;      /* ... before it gets 429 until the window ends (us) */
+	guint timeout_s;         /* a connection silent this long is closed */
 	/* the media threads' liveness (healthz): their tick counter, sampled */
 	guint64 media_ticks;
 	gint64 media_sampled; /* monotonic us, 0: never */

@@ -11,6 +11,7 @@ acted on while it goes on).  Every wait is bounded.
 """
 import hashlib
 import shutil
+import signal
 import tempfile
 import http.client
 import json
@@ -101,6 +102,15 @@ class Engine:
 
     def stderr(self, text):
         return [e.get('text', '') for e in self.sim.events('stderr') if text in e.get('text', '')]
+
+    def stop(self):
+        """SIGTERM to the engine; how it ended ('exited with status 0' when cleanly, with no
+        sanitizer report), or None if it did not within the bound."""
+        pid = self.sim.engine_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        e = self.sim.wait('engine-exit')
+        return e and e.get('how')
 
     def close(self):
         self.sim.cleanup()

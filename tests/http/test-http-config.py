@@ -135,6 +135,8 @@ try:
             finally:
                 c.close()
             tap.ok(plain is None, 'plain HTTP on the HTTPS port gets no answer', plain)
+            how = eng.stop()
+            tap.ok(how == 'exited with status 0', 'the HTTPS engine stops cleanly', how)
         finally:
             eng.close()
 
@@ -152,6 +154,8 @@ try:
         doc = json.loads(eng.get('/api/v1/openapi.json', SECRET)[2])
         why = httplib.check_openapi(doc, '/healthz', 'GET', st, hd, body)
         tap.ok(not why, 'the 503 is one the OpenAPI document describes', why)
+        how = eng.stop()
+        tap.ok(how == 'exited with status 0', 'that engine stops cleanly too', how)
     finally:
         eng.close()
 finally:

@@ -17,11 +17,15 @@ top-level fields required and no undocumented one):
   talking; an unknown room and an unknown path: 404 JSON errors;
 - POST: 405 with Allow: GET; a 1 MB body: 413 before it is read, and the
   room is as it was; a chunked body: 411;
+- a hundred requests leave no descriptor open; connections that send
+  nothing (or half a request) do not hold up others and are closed after
+  [http] timeout;
 - ten failed authentications from 127.0.0.2 get it 429 with Retry-After,
   even with a good token, while 127.0.0.1 still gets in.
 """
 import json
 import os
+import socket
 import sys
 import urllib.parse
 
@@ -46,7 +50,7 @@ at 0.3 call 1002 800 play=silence
 at 0.6 call 1003 801 play=silence
 end 300
 ''' % (ODD, simlib.data('speech.wav')),
-    'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\nauth_failures=10\nauth_window=60'
+    'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\nauth_failures=10\nauth_window=60\ntimeout=3'
          % (httplib.sha256(READ), httplib.sha256(ADMIN)))
 answers = []  # (path, method, status, headers, body) for the OpenAPI check
 
@@ -180,6 +184,22 @@ try:
     tap.ok(all(set(leg_schema['required']) <= set(l) and set(l) <= set(leg_schema['properties'])
                for l in legs.values()), 'the legs are the document\'s Leg', leg_schema['required'])
 
+    # connections: none kept after its answer, a silent one dropped after [http] timeout
+    pid = eng.sim.engine_pid()
+    fds = lambda: len(os.listdir('/proc/%d/fd' % pid))  # noqa: E731
+    n0 = fds()
+    codes = {eng.get('/healthz')[0] for i in range(100)}
+    tap.ok(codes == {200} and fds() <= n0, '100 requests leave no descriptor behind', (n0, fds()))
+    idle = [socket.create_connection(('127.0.0.1', eng.port), timeout=httplib.WAIT)
+            for i in range(5)]
+    idle[0].sendall(b'GET /healthz HTTP/1.1\r\nHost: x\r\n')  # and never ends its headers
+    st = eng.get('/healthz')[0]
+    tap.ok(st == 200, 'silent clients do not hold up the others', st)
+    closed = [s.recv(100) == b'' for s in idle]
+    tap.ok(all(closed), 'the silent connections are closed by the engine (timeout=3)', closed)
+    for s in idle:
+        s.close()
+
     # the rate limit, from another loopback address
     codes = [eng.get('/metrics', 'wrong-%d' % i, source='127.0.0.2')[0] for i in range(10)]
     st, hd, body = req('GET', '/metrics', READ, source='127.0.0.2')
@@ -191,6 +211,9 @@ try:
     tap.ok(st2 == 200, '127.0.0.1 still gets in', st2)
     tap.ok(eng.stderr('10 failed authentications'), 'the lock-out is logged once')
     tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
+    how = eng.stop()
+    tap.ok(how == 'exited with status 0', 'the engine stops cleanly (no sanitizer report)',
+           (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
 finally:
     eng.close()
 tap.done()
