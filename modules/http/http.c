@@ -117,18 +117,20 @@ static const struct route *route_of(const char *path, char **name)
 			return r;
 		if (r->get_name && g_str_has_prefix(path, r->path) && path[strlen(r->path)] &&
 		        !strchr(path + strlen(r->path), '/')) {
+			/* no '/' (%2F), NUL or bytes that are not UTF-8 in a name */
 			*name = g_uri_unescape_string(path + strlen(r->path), "/");
-			return *name ? r : NULL;
+			return *name && g_utf8_validate(*name, -1, NULL) ? r : NULL;
 		}
 	}
 	return NULL;
 }
 
 /*
- * One request per connection: libsoup 3.2 (Debian 12) leaks the socket, and
- * its file descriptor, of every kept-alive connection that the client
- * closes while idle (fixed in libsoup 3.3); a connection the server closes
- * after its answer is freed.  The API's requests are few and small.
+ * One request per connection, and the client is told so: a connection the
+ * engine hands to the server itself (on_incoming) is closed after its
+ * answer, which also keeps it clear of libsoup 3.2's leak of kept-alive
+ * connections that the client closes while idle.  The API's requests are
+ * few and small.
  */
 static void close_after(SoupServerMessage *msg)
 {

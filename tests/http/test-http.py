@@ -150,6 +150,11 @@ try:
            'a room name with + @ *, percent-encoded', body)
     st, hd, body = req('GET', '/api/v1/rooms/nosuch', READ)
     tap.ok(st == 404 and err_code(body) == 'not_found', 'an unknown room: 404 JSON error', body)
+    st, hd, body = eng.get('/api/v1/rooms/%FF%FE', READ)
+    tap.ok(st == 404 and err_code(body) == 'not_found',
+           'a room name that is not UTF-8: 404, still valid JSON', body)
+    st, hd, body = eng.get('/api/v1/rooms/a%2Fb', READ)
+    tap.ok(st == 404 and err_code(body) == 'not_found', 'a name holding %2F: 404', body)
     st, hd, body = req('GET', '/api/v1/nothing', READ)
     tap.ok(st == 404 and err_code(body) == 'not_found', 'an unknown path: 404 JSON error', body)
 
