@@ -313,7 +313,9 @@ static int listen_on(struct ce_http *h, const struct ce_config *cfg, GError **er
 	h->service = g_socket_service_new();
 	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(h->service), sa, G_SOCKET_TYPE_STREAM,
 	            G_SOCKET_PROTOCOL_TCP, NULL, &bound, err)) {
-		r = -EADDRNOTAVAIL;
+		r = err && g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE)
+		            ? -EADDRINUSE
+		            : -EADDRNOTAVAIL;
 	} else {
 		g_signal_connect(h->service, "incoming", G_CALLBACK(on_incoming), h);
 		g_socket_service_start(h->service);

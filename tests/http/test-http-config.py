@@ -6,7 +6,8 @@ Prints TAP.  Shown:
   and by a start, with a message that names the key: a port out of range,
   a role that is neither read nor admin, a hash that is not 64 hex digits,
   a listen value that is not an IP address, a certificate without its key,
-  a certificate file that cannot be read;
+  a certificate file that cannot be read; a port another program holds
+  stops the start (exit 1);
 - without enabled=true nothing listens, even with a port configured;
 - with tls_cert/tls_key (a self-signed certificate made here by openssl)
   the API speaks HTTPS: a client that trusts that certificate gets
@@ -53,9 +54,10 @@ def check_config(text):
 
 
 def start_refused(text):
-    """(exit code, stderr) of a start on [http] @text, with its input closed."""
+    """(exit code, stderr) of a start on [http] @text (port=0 unless it says), input closed."""
     path = os.path.join(work, 'start.conf')
-    faultlib.write(path, '[http]\nenabled=true\nport=0\n' + text + '\n')
+    faultlib.write(path, '[http]\nenabled=true\n' + text + ('' if 'port=' in text else '\nport=0')
+                   + '\n')
     p = subprocess.run(simlib.ENGINE + ['--config', path], stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=httplib.WAIT)
     return p.returncode, p.stderr
@@ -90,6 +92,15 @@ try:
     code, err = check_config('enabled=true\nport=0\ntoken.a = read:%s\ntoken.b = admin:%s'
                              % (httplib.sha256('a'), httplib.sha256('b')))
     tap.ok(code == 0, 'both roles are accepted', (code, err))
+
+    # a port another program holds
+    holder = socket.socket()
+    holder.bind(('127.0.0.1', 0))
+    holder.listen()
+    code, err = start_refused('port=%d' % holder.getsockname()[1])
+    holder.close()
+    tap.ok(code == 1 and 'Address already in use' in err and 'module http failed to start' in err,
+           'a port already taken stops the start (exit 1), saying so', (code, err))
 
     # off by default
     port = free_port()
