@@ -12,6 +12,9 @@ Prints TAP.  Shown:
 - with tls_cert/tls_key (a self-signed certificate made here by openssl)
   the API speaks HTTPS: a client that trusts that certificate gets
   /healthz and, with its token, /api/v1/rooms; plain HTTP gets no answer;
+- /healthz says 503 with "yate":"down" once the Yate the engine is
+  connected to (--connect, the simulator's listener) goes away, while
+  the engine stays up and the API answers;
 - /healthz says 503 "failing" with store "failed" while the database is
   unreachable (a PostgreSQL address where nothing listens), and the
   answer is still one the OpenAPI document describes.
@@ -19,11 +22,13 @@ Prints TAP.  Shown:
 import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
@@ -169,6 +174,51 @@ try:
         tap.ok(how == 'exited with status 0', 'that engine stops cleanly too', how)
     finally:
         eng.close()
+
+    # Yate goes away (--connect mode): /healthz 503 with the link down, the API still answers
+    sock = os.path.join(work, 'yate.sock')
+    conf = os.path.join(work, 'connect.conf')
+    faultlib.write(conf, '[http]\nenabled=true\nport=0\ntoken.ops = %s\n'
+                         '[general]\nreconnect_min=100\nreconnect_max=200\n' % GOOD)
+    os.makedirs(os.path.join(work, 'sim'))
+    sim, _ = simlib.spawn('end 300\n', args=['--listen', 'unix:' + sock, '--ready-max', '2'],
+                          workdir=os.path.join(work, 'sim'))
+    errpath = os.path.join(work, 'connect.stderr')
+    with open(errpath, 'wb') as errf:
+        end = time.monotonic() + httplib.WAIT
+        while not os.path.exists(sock) and time.monotonic() < end:
+            time.sleep(0.05)
+        engine = subprocess.Popen(simlib.ENGINE + ['--config', conf, '--connect', 'unix:' + sock],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=errf)
+    try:
+        class Connected(httplib.Engine):
+            def __init__(self):  # the engine above, found through its log
+                self.tls, self.port = None, None
+                end = time.monotonic() + httplib.WAIT
+                while self.port is None and time.monotonic() < end:
+                    with open(errpath, encoding='utf-8', errors='replace') as f:
+                        m = re.search(r'listening on http://[^/]*:(\d+)/', f.read())
+                    self.port = m and int(m.group(1))
+                    time.sleep(0.05)
+        eng = Connected()
+        st, h = eng.wait(lambda s, d: s == 200, '/healthz', None)
+        tap.ok(st == 200 and h['yate'] == 'up', 'connected to the simulator: /healthz 200', h)
+        sim.kill()
+        sim.wait()
+        st, h = eng.wait(lambda s, d: s == 503, '/healthz', None)
+        tap.ok(st == 503 and h['yate'] == 'down' and h['status'] == 'failing',
+               'Yate gone: /healthz 503 with the link down', h)
+        st = eng.get('/api/v1/rooms', SECRET)[0]
+        tap.ok(st == 200 and engine.poll() is None,
+               'the engine stays up and its API answers meanwhile', st)
+        engine.terminate()
+        code = engine.wait(timeout=httplib.WAIT)
+        tap.ok(code == 0, 'and it stops cleanly on SIGTERM', code)
+    finally:
+        for p in (sim, engine):
+            if p.poll() is None:
+                p.kill()
+                p.wait()
 finally:
     shutil.rmtree(work, ignore_errors=True)
 tap.done()
