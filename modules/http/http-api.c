@@ -157,8 +157,8 @@ struct metrics {
 	GString *per_room[2]; /* participants, talkers */
 };
 
-/* @key as a metric or label name: [a-zA-Z0-9_], other characters as '_'. */
-static char *metric_name(const char *key)
+/** @key as a metric or label name: [a-zA-Z0-9_], other characters as '_' (g_free it). */
+char *ce_http_metric_name(const char *key)
 {
 	char *n = g_strdup(key);
 
@@ -169,8 +169,8 @@ static char *metric_name(const char *key)
 	return n;
 }
 
-/* A label value: backslash, double quote and newline escaped (format 0.0.4). */
-static void append_label_value(GString *out, const char *v)
+/** Append @v as a label value: backslash, double quote and newline escaped (format 0.0.4). */
+void ce_http_label_value(GString *out, const char *v)
 {
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
@@ -185,7 +185,7 @@ static void append_label_value(GString *out, const char *v)
 static void metric_pair(const char *key, const char *value, void *arg)
 {
 	struct metrics *m = arg;
-	char *name = metric_name(key);
+	char *name = ce_http_metric_name(key);
 	guint64 n;
 
 	if (!g_hash_table_add(m->seen, name))
@@ -197,7 +197,7 @@ static void metric_pair(const char *key, const char *value, void *arg)
 		return;
 	}
 	g_string_append_printf(m->info, "%s%s=\"", m->info->len ? "," : "", name);
-	append_label_value(m->info, value);
+	ce_http_label_value(m->info, value);
 	g_string_append_c(m->info, '"');
 }
 
@@ -214,7 +214,7 @@ static void metric_room(const struct ce_conference_room_info *r, void *arg)
 
 	for (unsigned i = 0; i < 2; i++) {
 		g_string_append_printf(m->per_room[i], "%s{room=\"", room_metrics[i][0]);
-		append_label_value(m->per_room[i], r->name);
+		ce_http_label_value(m->per_room[i], r->name);
 		g_string_append_printf(m->per_room[i], "\"} %u\n", v[i]);
 	}
 }

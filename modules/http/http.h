@@ -50,6 +50,8 @@ void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_rooms(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_room(struct ce_http *h, SoupServerMessage *msg, const char *name);
 void ce_http_openapi_doc(struct ce_http *h, SoupServerMessage *msg);
+char *ce_http_metric_name(const char *key);
+void ce_http_label_value(GString *out, const char *v);
 
 /* http.c: answers */
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
