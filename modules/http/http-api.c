@@ -120,17 +120,35 @@ static void add_bool(JsonBuilder *b, const char *name, bool value)
 	json_builder_add_boolean_value(b, value);
 }
 
-/** GET /healthz: 200 when Yate's link is up, the store works and the media threads tick; else 503.
- */
+/* The parts' health, from the status line; st->version is owned. */
+static void read_health(struct ce_http *h, struct health *st)
+{
+	char *line = status_line(h);
+
+	*st = (struct health){.yate = "down", .store = "none"};
+	for_pairs(line, ",", health_pair, st);
+	st->media = media_state(h, st);
+	g_free(line);
+}
+
+/** Take the first sample of the media ticks, so that the first /healthz has one to compare. */
+void ce_http_health_start(struct ce_http *h)
+{
+	struct health st;
+
+	read_health(h, &st);
+	g_free(st.version);
+}
+
+/** GET /healthz: 200 when the link to Yate is up, the store works, the media threads tick; else
+ * 503. */
 void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg)
 {
-	struct health st = {.yate = "down", .store = "none"};
-	char *line = status_line(h);
+	struct health st;
 	JsonBuilder *b = json_builder_new();
 	bool ok;
 
-	for_pairs(line, ",", health_pair, &st);
-	st.media = media_state(h, &st);
+	read_health(h, &st);
 	ok = !strcmp(st.yate, "up") && strcmp(st.store, "failed") && strcmp(st.media, "stalled");
 	json_builder_begin_object(b);
 	add_str(b, "status", ok ? "ok" : "failing");
@@ -145,7 +163,6 @@ void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg)
 	        json_builder_get_root(b));
 	g_object_unref(b);
 	g_free(st.version);
-	g_free(line);
 }
 
 /* ---- /metrics ---------------------------------------------------------------- */

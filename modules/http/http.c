@@ -349,6 +349,7 @@ static int start(struct ce_http *h, GError **err)
 	h->server = soup_server_new("server-header", "conf-engine ", NULL);
 	g_signal_connect(h->server, "request-started", G_CALLBACK(on_request_started), h);
 	soup_server_add_handler(h->server, NULL, on_request, h, NULL);
+	ce_http_health_start(h);
 	r = listen_on(h, cfg, err);
 	if (!r && !h->tokens->len)
 		g_message("[http] has no token.NAME: only /healthz answers");

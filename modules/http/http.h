@@ -45,6 +45,8 @@ const char *ce_http_token_check(const char *value);
 const struct ce_http_token *ce_http_authenticate(struct ce_http *h, SoupServerMessage *msg);
 
 /* http-api.c: the endpoints; each answers @msg */
+void ce_http_health_start(struct ce_http *h);
+void ce_http_health_start(struct ce_http *h);
 void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_rooms(struct ce_http *h, SoupServerMessage *msg);
