@@ -50,4 +50,46 @@ int ce_conference_play(
  */
 int ce_conference_record(struct ce_conf *conf, const char *room, const char *file);
 
+/*
+ * What a reader outside the module (the HTTP API) sees of a room and its
+ * legs: borrowed strings, valid during the callback only.
+ */
+struct ce_conference_room_info {
+	const char *name; /* without "conf/" */
+	int users;        /* counted legs in the room */
+	int maxusers;     /* 0: no limit */
+	unsigned legs;    /* legs in the room, counted or not */
+	unsigned talkers; /* legs the talker detector hears now */
+	bool locked;
+	const char *record; /* the file being recorded, or NULL */
+};
+
+struct ce_conference_leg_info {
+	unsigned seq;       /* the leg's number in "conf show" */
+	const char *id;     /* dumb/N, or NULL while joining */
+	const char *peer;   /* the caller's channel, or NULL */
+	const char *caller; /* caller= of the call, or NULL */
+	const char *role;   /* participant_role= (the schedule's), or NULL */
+	const char *state;  /* offered, peer, rtp, joined */
+	bool muted, deaf, talking, utility;
+	const char *rtp; /* "rtp_in=N rtp_late=N ..." as "conf show" prints it; "" none */
+};
+
+typedef void(ce_conference_room_h)(const struct ce_conference_room_info *room, void *arg);
+typedef void(ce_conference_leg_h)(const struct ce_conference_leg_info *leg, void *arg);
+
+/*
+ * Call @room_h for every room of @conf, in name order.  Returns 0 or
+ * -ENODEV (no conference module).
+ */
+int ce_conference_rooms(struct ce_conf *conf, ce_conference_room_h *room_h, void *arg);
+
+/*
+ * Call @room_h for the room @name, then @leg_h for each of its legs (in
+ * the room in join order, then those still joining).  Returns 0, -ENODEV
+ * or -ENOENT (no such room).
+ */
+int ce_conference_room(struct ce_conf *conf, const char *name, ce_conference_room_h *room_h,
+        ce_conference_leg_h *leg_h, void *arg);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "conference.h"
 #include "console.h"
 #include "message.h"
 #include "room.h"
@@ -248,6 +249,90 @@ static int cmd_show(struct ce_engine *ce, int argc, char **argv, GString *out, v
 		return -EINVAL;
 	if (ce_conf_show(arg, argv[0], out))
 		g_string_append_printf(out, "no room '%s'\r\n", argv[0]);
+	return 0;
+}
+
+static unsigned n_talking(const struct ce_room *room)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < room->legs->len; i++)
+		n += ((const struct ce_leg *)g_ptr_array_index(room->legs, i))->talking;
+	return n;
+}
+
+static void room_info(const struct ce_room *room, ce_conference_room_h *room_h, void *arg)
+{
+	struct ce_conference_room_info r = {
+	        .name = room->name,
+	        .users = room->users,
+	        .maxusers = MAX(room->maxusers, 0),
+	        .legs = room->legs->len,
+	        .talkers = n_talking(room),
+	        .locked = room->locked,
+	        .record = room->record,
+	};
+
+	room_h(&r, arg);
+}
+
+static void leg_info(const struct ce_conf *conf, const struct ce_leg *l, GString *rtp,
+        ce_conference_leg_h *leg_h, void *arg)
+{
+	struct ce_conference_leg_info i = {
+	        .seq = l->seq,
+	        .id = l->id,
+	        .peer = l->peer,
+	        .caller = l->who ? ce_msg_get(l->who, "caller") : NULL,
+	        .role = l->who ? ce_msg_get(l->who, "participant_role") : NULL,
+	        .state = ce_leg_state_name(l->state),
+	        .muted = l->muted,
+	        .deaf = l->deaf,
+	        .talking = l->talking,
+	        .utility = l->utility,
+	};
+
+	g_string_truncate(rtp, 0);
+	if (l->media && conf->media && conf->media->leg_stats)
+		conf->media->leg_stats(conf->media_arg, l->media, rtp);
+	g_strstrip(rtp->str);
+	i.rtp = rtp->str;
+	leg_h(&i, arg);
+}
+
+/** Each room of @conf, in name order, to @room_h; -ENODEV without the module. */
+int ce_conference_rooms(struct ce_conf *conf, ce_conference_room_h *room_h, void *arg)
+{
+	GList *names;
+
+	if (!conf)
+		return -ENODEV;
+	names = g_list_sort(g_hash_table_get_keys(conf->rooms), (GCompareFunc)strcmp);
+	for (GList *n = names; n; n = n->next)
+		room_info(g_hash_table_lookup(conf->rooms, n->data), room_h, arg);
+	g_list_free(names);
+	return 0;
+}
+
+/** The room @name to @room_h and its legs to @leg_h; -ENODEV, -ENOENT. */
+int ce_conference_room(struct ce_conf *conf, const char *name, ce_conference_room_h *room_h,
+        ce_conference_leg_h *leg_h, void *arg)
+{
+	const struct ce_room *room;
+	GString *rtp;
+
+	if (!conf)
+		return -ENODEV;
+	room = ce_room_find(conf, name);
+	if (!room)
+		return -ENOENT;
+	room_info(room, room_h, arg);
+	rtp = g_string_new(NULL);
+	for (unsigned i = 0; i < room->legs->len; i++)
+		leg_info(conf, g_ptr_array_index(room->legs, i), rtp, leg_h, arg);
+	for (unsigned i = 0; i < room->pending->len; i++)
+		leg_info(conf, g_ptr_array_index(room->pending, i), rtp, leg_h, arg);
+	g_string_free(rtp, TRUE);
 	return 0;
 }
 

@@ -1,0 +1,387 @@
+/* http.c - the HTTP API module: [http] settings, the server on the main loop, routing, answers */
+#define G_LOG_DOMAIN "http"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+
+#include "conf-engine/config.h"
+#include "engine.h"
+#include "http.h"
+#include "module.h"
+
+/*
+ * A SoupServer on the engine's own GLib main context: it reads requests
+ * and writes answers without blocking, so a slow client holds only its
+ * own connection.  A body longer than max_body is refused from its
+ * headers (413) and never read; a body without a length (chunked) is
+ * refused too (411).  Every path but /healthz needs a bearer token
+ * (http-auth.c).  The exchange, for example:
+ *
+ *   GET /api/v1/rooms HTTP/1.1
+ *   Authorization: Bearer s3cret
+ *
+ *   HTTP/1.1 200 OK
+ *   Content-Type: application/json
+ *
+ *   {"rooms":[{"name":"800","participants":2,"talkers":1,...}]}
+ *
+ * Errors are {"error":{"code":"not_found","message":"no room 'x'"}}.
+ */
+
+#define DEF_PORT        8088
+#define DEF_MAX_BODY    65536
+#define DEF_FAIL_LIMIT  10
+#define DEF_FAIL_WINDOW 60
+#define DEF_TIMEOUT     30
+#define ROOMS_PREFIX    "/api/v1/rooms/"
+
+/* The keys of [http]. */
+static const struct ce_config_key http_keys[] = {
+        CE_KEY_BOOL("enabled"),
+        CE_KEY_STRING("listen"),
+        CE_KEY_INT("port", 0, 65535),
+        CE_KEY_STRING("tls_cert"),
+        CE_KEY_STRING("tls_key"),
+        CE_KEY_INT("max_body", 1024, 16777216),
+        CE_KEY_INT("auth_failures", 1, 1000),
+        CE_KEY_INT("auth_window", 1, 86400),
+        CE_KEY_INT("timeout", 1, 3600),
+        CE_KEY_CHECK("token.", ce_http_token_check),
+        CE_KEY_END,
+};
+
+/** Answer @msg with @status and the JSON @root (taken). */
+void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root)
+{
+	JsonGenerator *gen = json_generator_new();
+	gsize len;
+	char *text;
+
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, &len);
+	soup_server_message_set_status(msg, status, NULL);
+	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, len);
+	g_object_unref(gen);
+	json_node_unref(root);
+}
+
+/** Answer @msg with @status and {"error":{"code":@code,"message":...}}. */
+void ce_http_reply_error(
+        SoupServerMessage *msg, guint status, const char *code, const char *fmt, ...)
+{
+	JsonBuilder *b = json_builder_new();
+	va_list ap;
+	char *text;
+
+	va_start(ap, fmt);
+	text = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "error");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "code");
+	json_builder_add_string_value(b, code);
+	json_builder_set_member_name(b, "message");
+	json_builder_add_string_value(b, text);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	ce_http_reply_json(msg, status, json_builder_get_root(b));
+	g_object_unref(b);
+	g_free(text);
+}
+
+/* One path of the API; @admin: a read token gets 403. */
+struct route {
+	const char *path; /* exact, or a prefix ending in '/' that takes one name */
+	bool public, admin;
+	void (*get)(struct ce_http *h, SoupServerMessage *msg);
+	void (*get_name)(struct ce_http *h, SoupServerMessage *msg, const char *name);
+};
+
+static const struct route routes[] = {
+        {"/healthz", true, false, ce_http_healthz, NULL},
+        {"/metrics", false, false, ce_http_metrics, NULL},
+        {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL},
+        {"/api/v1/rooms", false, false, ce_http_rooms, NULL},
+        {ROOMS_PREFIX, false, false, NULL, ce_http_room},
+};
+
+/* The route of @path, with the name after a prefix route in *@name (owned); NULL: none. */
+static const struct route *route_of(const char *path, char **name)
+{
+	for (unsigned i = 0; i < G_N_ELEMENTS(routes); i++) {
+		const struct route *r = &routes[i];
+
+		if (r->get && !strcmp(path, r->path))
+			return r;
+		if (r->get_name && g_str_has_prefix(path, r->path) && path[strlen(r->path)] &&
+		        !strchr(path + strlen(r->path), '/')) {
+			/* no '/' (%2F), NUL or bytes that are not UTF-8 in a name */
+			*name = g_uri_unescape_string(path + strlen(r->path), "/");
+			return *name && g_utf8_validate(*name, -1, NULL) ? r : NULL;
+		}
+	}
+	return NULL;
+}
+
+/*
+ * One request per connection, and the client is told so: a connection the
+ * engine hands to the server itself (on_incoming) is closed after its
+ * answer, which also keeps it clear of libsoup 3.2's leak of kept-alive
+ * connections that the client closes while idle.  The API's requests are
+ * few and small.
+ */
+static void close_after(SoupServerMessage *msg)
+{
+	soup_message_headers_replace(
+	        soup_server_message_get_response_headers(msg), "Connection", "close");
+}
+
+static void on_request(SoupServer *server, SoupServerMessage *msg, const char *path,
+        GHashTable *query, gpointer data)
+{
+	struct ce_http *h = data;
+	const char *method = soup_server_message_get_method(msg);
+	char *name = NULL;
+	const struct route *r = route_of(path, &name);
+	const struct ce_http_token *t = NULL;
+
+	close_after(msg);
+	if (!(r && r->public) && !(t = ce_http_authenticate(h, msg)))
+		goto out;
+	if (!r) {
+		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no such path");
+	} else if (strcmp(method, SOUP_METHOD_GET)) {
+		soup_message_headers_replace(
+		        soup_server_message_get_response_headers(msg), "Allow", "GET");
+		ce_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
+		        "%s is not allowed here (GET only)", method);
+	} else if (r->admin && t && !t->admin) {
+		ce_http_reply_error(msg, SOUP_STATUS_FORBIDDEN, "forbidden",
+		        "token '%s' may only read", t->name);
+	} else if (r->get) {
+		r->get(h, msg);
+	} else {
+		r->get_name(h, msg, name);
+	}
+	if (t)
+		g_debug("%s %s: token %s", method, path, t->name);
+out:
+	g_free(name);
+}
+
+/* A body's length is known and small before anything of it is read. */
+static void on_got_headers(SoupServerMessage *msg, gpointer data)
+{
+	struct ce_http *h = data;
+	SoupMessageHeaders *hd = soup_server_message_get_request_headers(msg);
+	SoupEncoding enc = soup_message_headers_get_encoding(hd);
+
+	if (enc == SOUP_ENCODING_CHUNKED || enc == SOUP_ENCODING_EOF) {
+		ce_http_reply_error(msg, SOUP_STATUS_LENGTH_REQUIRED, "length_required",
+		        "a request body needs a Content-Length");
+	} else if (enc == SOUP_ENCODING_CONTENT_LENGTH &&
+	           soup_message_headers_get_content_length(hd) > (goffset)h->max_body) {
+		ce_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "body_too_large",
+		        "the request body is larger than %" G_GSIZE_FORMAT " bytes", h->max_body);
+	} else {
+		return;
+	}
+	close_after(msg);
+}
+
+static void on_request_started(SoupServer *server, SoupServerMessage *msg, gpointer data)
+{
+	g_signal_connect(msg, "got-headers", G_CALLBACK(on_got_headers), data);
+}
+
+/* The certificate of tls_cert/tls_key, NULL when neither is set or with @err. */
+static GTlsCertificate *certificate(const struct ce_config *cfg, GError **err)
+{
+	char *cert = ce_config_get_path(cfg, CE_HTTP_SECTION, "tls_cert", NULL);
+	char *key = ce_config_get_path(cfg, CE_HTTP_SECTION, "tls_key", NULL);
+	GTlsCertificate *c = NULL;
+	GError *e = NULL;
+
+	if (!cert != !key) {
+		g_set_error(err, CE_CONFIG_ERROR, CE_CONFIG_ERROR_VALUE,
+		        "[http] %s is set but %s is not: HTTPS needs both",
+		        cert ? "tls_cert" : "tls_key", cert ? "tls_key" : "tls_cert");
+	} else if (cert && !(c = g_tls_certificate_new_from_files(cert, key, &e))) {
+		g_set_error(err, CE_CONFIG_ERROR, CE_CONFIG_ERROR_VALUE,
+		        "[http] tls_cert=%s, tls_key=%s: %s", cert, key, e->message);
+		g_error_free(e);
+	}
+	g_free(cert);
+	g_free(key);
+	return c;
+}
+
+/* [http] checks a key table cannot make: listen is an address, the certificate loads. */
+static int http_check(const struct ce_config *cfg, GError **err)
+{
+	const char *listen = ce_config_get(cfg, CE_HTTP_SECTION, "listen", "127.0.0.1");
+	GInetAddress *a = g_inet_address_new_from_string(listen);
+	GTlsCertificate *c;
+
+	if (!a) {
+		g_set_error(err, CE_CONFIG_ERROR, CE_CONFIG_ERROR_VALUE,
+		        "[http] listen=%s: not an IP address", listen);
+		return -EINVAL;
+	}
+	g_object_unref(a);
+	c = certificate(cfg, err);
+	if (c)
+		g_object_unref(c);
+	return err && *err ? -EINVAL : 0;
+}
+
+static void http_free(struct ce_http *h)
+{
+	if (h->service) {
+		g_socket_service_stop(h->service);
+		g_socket_listener_close(G_SOCKET_LISTENER(h->service));
+		g_signal_handlers_disconnect_by_data(h->service, h);
+		g_object_unref(h->service);
+	}
+	if (h->server) {
+		soup_server_disconnect(h->server);
+		g_object_unref(h->server);
+	}
+	g_clear_object(&h->cert);
+	if (h->tokens)
+		g_ptr_array_free(h->tokens, TRUE);
+	if (h->failures)
+		g_hash_table_destroy(h->failures);
+	g_free(h);
+}
+
+/*
+ * A connection accepted: wrapped in TLS when HTTPS, given a timeout (a
+ * client that stops sending, or never starts, is dropped), handed to the
+ * server.  The engine accepts the connections itself rather than through
+ * soup_server_listen(): libsoup 3.2 (Debian 12) leaks the GSocket of every
+ * connection its own listener accepts (fixed in later releases).
+ */
+static gboolean on_incoming(
+        GSocketService *service, GSocketConnection *conn, GObject *source, gpointer data)
+{
+	struct ce_http *h = data;
+	GSocketAddress *local = g_socket_connection_get_local_address(conn, NULL);
+	GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
+	GIOStream *stream = G_IO_STREAM(g_object_ref(conn));
+	GError *err = NULL;
+
+	g_socket_set_timeout(g_socket_connection_get_socket(conn), h->timeout_s);
+	if (h->cert) {
+		g_object_unref(stream);
+		stream = g_tls_server_connection_new(G_IO_STREAM(conn), h->cert, &err);
+	}
+	if (!stream || !soup_server_accept_iostream(h->server, stream, local, remote, &err)) {
+		g_message("HTTP connection refused: %s", err ? err->message : "unknown error");
+		g_clear_error(&err);
+	}
+	g_clear_object(&stream);
+	g_clear_object(&local);
+	g_clear_object(&remote);
+	return TRUE;
+}
+
+/* "HTTP API listening on http://127.0.0.1:8088/" for the address bound. */
+static void log_address(GSocketAddress *sa, bool tls)
+{
+	GInetAddress *a = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa));
+	bool v6 = g_inet_address_get_family(a) == G_SOCKET_FAMILY_IPV6;
+	char *ip = g_inet_address_to_string(a);
+
+	g_message("HTTP API listening on %s://%s%s%s:%u/", tls ? "https" : "http", v6 ? "[" : "",
+	        ip, v6 ? "]" : "", g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
+	g_free(ip);
+}
+
+/* Listen on [http] listen and port; the address bound (port 0: the kernel's) is logged. */
+static int listen_on(struct ce_http *h, const struct ce_config *cfg, GError **err)
+{
+	GInetAddress *a = g_inet_address_new_from_string(
+	        ce_config_get(cfg, CE_HTTP_SECTION, "listen", "127.0.0.1"));
+	GSocketAddress *sa = g_inet_socket_address_new(
+	        a, (guint16)ce_config_get_int(cfg, CE_HTTP_SECTION, "port", DEF_PORT, 0, 65535));
+	GSocketAddress *bound = NULL;
+	int r = 0;
+
+	h->service = g_socket_service_new();
+	if (!g_socket_listener_add_address(G_SOCKET_LISTENER(h->service), sa, G_SOCKET_TYPE_STREAM,
+	            G_SOCKET_PROTOCOL_TCP, NULL, &bound, err)) {
+		r = err && g_error_matches(*err, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE)
+		            ? -EADDRINUSE
+		            : -EADDRNOTAVAIL;
+	} else {
+		g_signal_connect(h->service, "incoming", G_CALLBACK(on_incoming), h);
+		g_socket_service_start(h->service);
+		log_address(bound, h->cert != NULL);
+	}
+	g_clear_object(&bound);
+	g_object_unref(sa);
+	g_object_unref(a);
+	return r;
+}
+
+static int start(struct ce_http *h, GError **err)
+{
+	const struct ce_config *cfg = ce_engine_config(h->ce);
+	int r;
+
+	h->max_body = (gsize)ce_config_get_int(
+	        cfg, CE_HTTP_SECTION, "max_body", DEF_MAX_BODY, 1024, 16777216);
+	h->fail_limit = (unsigned)ce_config_get_int(
+	        cfg, CE_HTTP_SECTION, "auth_failures", DEF_FAIL_LIMIT, 1, 1000);
+	h->fail_window = G_USEC_PER_SEC * ce_config_get_int(cfg, CE_HTTP_SECTION, "auth_window",
+	                                          DEF_FAIL_WINDOW, 1, 86400);
+	h->timeout_s =
+	        (guint)ce_config_get_int(cfg, CE_HTTP_SECTION, "timeout", DEF_TIMEOUT, 1, 3600);
+	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	r = ce_http_tokens_load(h, err);
+	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)
+		r = -EINVAL;
+	if (r)
+		return r;
+	h->server = soup_server_new("server-header", "conf-engine ", NULL);
+	g_signal_connect(h->server, "request-started", G_CALLBACK(on_request_started), h);
+	soup_server_add_handler(h->server, NULL, on_request, h, NULL);
+	ce_http_health_start(h);
+	r = listen_on(h, cfg, err);
+	if (!r && !h->tokens->len)
+		g_message("[http] has no token.NAME: only /healthz answers");
+	return r;
+}
+
+static int http_init(struct ce_engine *ce, void **state)
+{
+	struct ce_http *h;
+	GError *err = NULL;
+	int r;
+
+	if (!ce_config_get_bool(ce_engine_config(ce), CE_HTTP_SECTION, "enabled", false))
+		return 0;
+	h = g_new0(struct ce_http, 1);
+	h->ce = ce;
+	r = start(h, &err);
+	if (r < 0) {
+		g_critical("HTTP API: %s", err ? err->message : g_strerror(-r));
+		g_clear_error(&err);
+		http_free(h);
+		return r;
+	}
+	*state = h;
+	return 0;
+}
+
+static void http_exit(struct ce_engine *ce, void *state)
+{
+	if (state)
+		http_free(state);
+}
+
+CE_MODULE_DEFINE(http, .init = http_init, .exit = http_exit, .keys = http_keys, .check = http_check,
+        .requires = CE_REQUIRES(CE_WANTS("conference"), CE_WANTS("store")));

@@ -1,0 +1,63 @@
+/* http.h - the HTTP API module's private parts: its state, the server side and the endpoints */
+#ifndef CE_HTTP_H
+#define CE_HTTP_H
+
+#include <stdbool.h>
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <libsoup/soup.h>
+
+struct ce_engine;
+
+#define CE_HTTP_SECTION "http"
+
+/* A token of [http] token.NAME = ROLE:SHA256-HEX. */
+struct ce_http_token {
+	char *name;
+	bool admin;
+	guint8 hash[32]; /* SHA-256 of the secret */
+};
+
+/* The module's state (init to exit). */
+struct ce_http {
+	struct ce_engine *ce;
+	SoupServer *server;      /* answers the connections the service accepts */
+	GSocketService *service; /* listens, on the main loop */
+	GTlsCertificate *cert;   /* HTTPS: tls_cert and tls_key; NULL: HTTP */
+	GPtrArray *tokens;       /* struct ce_http_token * */
+	GHashTable *failures;    /* client address -> struct ce_http_failures (http-auth.c) */
+	gsize max_body;          /* the largest request body read, in bytes */
+	unsigned fail_limit;     /* failed authentications of one address in a window ... */
+	gint64 fail_window;      /* ... before it gets 429 until the window ends (us) */
+	guint timeout_s;         /* a connection silent this long is closed */
+	/* the media threads' liveness (healthz): their tick counter, sampled */
+	guint64 media_ticks;
+	gint64 media_sampled; /* monotonic us, 0: never */
+	bool media_alive;
+};
+
+/* The OpenAPI document (modules/http/openapi.json, compiled in). */
+extern const char ce_http_openapi[];
+
+/* http-auth.c */
+int ce_http_tokens_load(struct ce_http *h, GError **err);
+const char *ce_http_token_check(const char *value);
+const struct ce_http_token *ce_http_authenticate(struct ce_http *h, SoupServerMessage *msg);
+
+/* http-api.c: the endpoints; each answers @msg */
+void ce_http_health_start(struct ce_http *h);
+void ce_http_health_start(struct ce_http *h);
+void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg);
+void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg);
+void ce_http_rooms(struct ce_http *h, SoupServerMessage *msg);
+void ce_http_room(struct ce_http *h, SoupServerMessage *msg, const char *name);
+void ce_http_openapi_doc(struct ce_http *h, SoupServerMessage *msg);
+char *ce_http_metric_name(const char *key);
+void ce_http_label_value(GString *out, const char *v);
+
+/* http.c: answers */
+void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
+void ce_http_reply_error(SoupServerMessage *msg, guint status, const char *code, const char *fmt,
+        ...) G_GNUC_PRINTF(4, 5);
+
+#endif

@@ -1,0 +1,226 @@
+"""httplib.py - what the HTTP API tests share: the engine with [http] under yate-sim, requests over
+real loopback HTTP(S), a Prometheus text parser and a check of answers against the OpenAPI document.
+
+Standard library only; builds on tests/faults/faultlib.py (a simulator run
+acted on while it goes on).  Every wait is bounded.
+
+    import httplib
+    eng = httplib.Engine(SCENARIO, http='token.ops = read:' + httplib.sha256('s3cret'))
+    st, hdrs, body = eng.get('/api/v1/rooms', token='s3cret')
+    httplib.check_openapi(doc, '/api/v1/rooms', 'GET', st, hdrs, body)   # None or why not
+"""
+import hashlib
+import shutil
+import signal
+import tempfile
+import http.client
+import json
+import os
+import re
+import ssl
+import sys
+import time
+
+SRCDIR = os.environ.get('CE_SRCDIR') or os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SRCDIR, 'tests', 'faults'))
+sys.path.insert(0, os.path.join(SRCDIR, 'tests', 'sim'))
+import faultlib  # noqa: E402
+import simlib  # noqa: E402
+
+Tap = faultlib.Tap
+WAIT = faultlib.WAIT
+
+
+def sha256(secret):
+    """The hex SHA-256 of @secret, as [http] token.NAME holds it."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+class Engine:
+    """conf-engine with an [http] section (@http: its lines) under yate-sim running @scenario."""
+
+    def __init__(self, scenario, http, tls=None, extra='', port=0):
+        self.work = tempfile.mkdtemp(prefix='ce-http-')
+        self.conf = os.path.join(self.work, 'conf-engine.conf')
+        faultlib.write(self.conf, '[conference]\nenter_prompt=\nleave_prompt=\nlonely_prompt=\n'
+                                  '[http]\nport=%d\n%s\n%s\n' % (port, http, extra))
+        self.tls = tls
+        os.makedirs(os.path.join(self.work, 'sim'))
+        self.sim = faultlib.Sim(scenario, conf=self.conf, workdir=os.path.join(self.work, 'sim'))
+        self.port = self._port()
+
+    def _port(self):
+        """The port the engine logged ('HTTP API listening on http://127.0.0.1:PORT/'), or
+        None when it started without listening (or did not start)."""
+        end = time.monotonic() + WAIT
+        while time.monotonic() < end and self.sim.p.poll() is None:
+            for e in self.sim.events('stderr'):
+                m = re.search(r'HTTP API listening on https?://[^/]*:(\d+)/', e.get('text', ''))
+                if m:
+                    return int(m.group(1))
+                if 'conf-engine' in e.get('text', '') and 'starting' in e.get('text', ''):
+                    return None  # started, and the module logged no address before that
+            time.sleep(0.05)
+        return None
+
+    def request(self, method, path, token=None, body=None, headers=None, source='127.0.0.1',
+                encode_chunked=False):
+        """(status, headers as a dict with lower-case names, body bytes) of one request."""
+        h = dict(headers or {})
+        if token is not None:
+            h['Authorization'] = 'Bearer ' + token
+        if self.tls:
+            ctx = ssl.create_default_context(cafile=self.tls)
+            c = http.client.HTTPSConnection('127.0.0.1', self.port, timeout=WAIT,
+                                            source_address=(source, 0), context=ctx)
+        else:
+            c = http.client.HTTPConnection('127.0.0.1', self.port, timeout=WAIT,
+                                           source_address=(source, 0))
+        try:
+            c.request(method, path, body=body, headers=h, encode_chunked=encode_chunked)
+            r = c.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+        finally:
+            c.close()
+
+    def get(self, path, token=None, **kw):
+        return self.request('GET', path, token, **kw)
+
+    def wait(self, pred, path, token, timeout=WAIT):
+        """GET @path until pred(status, json) holds; the last (status, json), bounded."""
+        end = time.monotonic() + timeout
+        while True:
+            st, _, body = self.get(path, token)
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+            if pred(st, doc) or time.monotonic() > end:
+                return st, doc
+            time.sleep(0.1)
+
+    def stderr(self, text):
+        return [e.get('text', '') for e in self.sim.events('stderr') if text in e.get('text', '')]
+
+    def stop(self):
+        """SIGTERM to the engine; how it ended ('exited with status 0' when cleanly, with no
+        sanitizer report), or None if it did not within the bound."""
+        pid = self.sim.engine_pid()
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+        e = self.sim.wait('engine-exit')
+        return e and e.get('how')
+
+    def close(self):
+        self.sim.cleanup()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+# ---- Prometheus text format 0.0.4 ----------------------------------------------
+
+SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$')
+LABEL = re.compile(r'\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)')
+TYPES = ('counter', 'gauge', 'histogram', 'summary', 'untyped')
+
+
+def unescape_label(v):
+    return re.sub(r'\\(.)', lambda m: '\n' if m.group(1) == 'n' else m.group(1), v)
+
+
+def parse_prometheus(text):
+    """[(name, {label: value}, float)] of @text; raises ValueError on any line that is not
+    the exposition format (a comment, # HELP, # TYPE with a known type, a sample)."""
+    out, typed = [], {}
+    if text and not text.endswith('\n'):
+        raise ValueError('the last line has no line feed')
+    for n, line in enumerate(text.split('\n')[:-1], 1):
+        if not line.strip():
+            continue
+        if line.startswith('#'):
+            parts = line.split(None, 3)
+            if len(parts) >= 2 and parts[1] == 'TYPE':
+                if len(parts) != 4 or parts[3] not in TYPES:
+                    raise ValueError('line %d: bad TYPE: %r' % (n, line))
+                if parts[2] in typed:
+                    raise ValueError('line %d: second TYPE of %s' % (n, parts[2]))
+                typed[parts[2]] = parts[3]
+            continue
+        m = SAMPLE.match(line)
+        if not m:
+            raise ValueError('line %d: not a sample: %r' % (n, line))
+        labels, rest = {}, m.group(3) or ''
+        while rest:
+            lm = LABEL.match(rest)
+            if not lm:
+                raise ValueError('line %d: bad labels: %r' % (n, m.group(3)))
+            labels[lm.group(1)] = unescape_label(lm.group(2))
+            rest = rest[lm.end():]
+        out.append((m.group(1), labels, float(m.group(4))))
+    return out
+
+
+# ---- the OpenAPI document ------------------------------------------------------
+
+def resolve(doc, node):
+    """@node with its $ref followed (within @doc), repeatedly."""
+    while isinstance(node, dict) and '$ref' in node:
+        target = doc
+        for part in node['$ref'].lstrip('#/').split('/'):
+            target = target[part]
+        node = target
+    return node
+
+
+def match_path(doc, path):
+    """The path template of @doc that @path (no query) matches, or None."""
+    for tpl in doc['paths']:
+        rx = '^' + re.sub(r'\\\{[^}]+\\\}', '[^/]+', re.escape(tpl)) + '$'
+        if re.match(rx, path):
+            return tpl
+    return None
+
+
+# What any method but GET gets (before or after its body would be read).
+REFUSALS = (401, 405, 411, 413, 429)
+
+
+def check_openapi(doc, path, method, status, headers, body):
+    """None when the answer (@status, @headers, @body) to @method @path is one @doc describes:
+    the path and method, the status code, the content type and, for JSON, the required
+    top-level fields present and no field the schema does not name; else why not."""
+    tpl = match_path(doc, path.split('?')[0])
+    if tpl:
+        op = doc['paths'][tpl].get(method.lower())
+        if not op and status in REFUSALS:  # a method not served: GET lists these answers
+            op = doc['paths'][tpl].get('get')
+        if not op:
+            return '%s %s is not in the document' % (method, tpl)
+        resp = op['responses'].get(str(status))
+    elif status in (401, 404, 429):  # a path not served: refused, with the error shape
+        tpl, resp = path, {'$ref': '#/components/responses/NotFound'}
+    else:
+        return 'path %s is not in the document, and answered %d' % (path, status)
+    if resp is None:
+        return '%s %s: status %d is not documented' % (method, tpl, status)
+    resp = resolve(doc, resp)
+    ctype = headers.get('content-type', '').split(';')[0].strip()
+    content = resp.get('content', {})
+    if ctype not in content:
+        return '%s %s %d: content type %r not documented (%s)' % (
+            method, tpl, status, ctype, list(content))
+    schema = resolve(doc, content[ctype].get('schema', {}))
+    if ctype != 'application/json':
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError as e:
+        return 'not JSON: %s' % e
+    if schema.get('type') == 'object':
+        if not isinstance(value, dict):
+            return 'not an object'
+        missing = [k for k in schema.get('required', []) if k not in value]
+        extra = [k for k in value if k not in schema.get('properties', {})]
+        if missing or extra:
+            return '%s %s %d: missing %s, undocumented %s' % (method, tpl, status, missing, extra)
+    return None
