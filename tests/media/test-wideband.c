@@ -13,6 +13,7 @@
 #include "media/g722.h"
 #include "media/mixer.h"
 #include "media/resample.h"
+#include "tests/speechset.h"
 
 #define AMP 8000 /* -12 dBFS */
 
@@ -352,6 +353,62 @@ static void test_streams_go_on(void)
 	room_close(&r);
 }
 
+/*
+ * A G.722 leg's talker detector runs at 16 kHz, on the frames as they
+ * come.  The same speech (the labelled talker sets), said by a G.711 leg
+ * at 8 kHz and by a G.722 leg at 16 kHz in one wideband room, talks on the
+ * same frames but for a few: 35 of 1,293 differ on office1 (the 16 kHz
+ * copy talks a little longer), 14 of 1,038 on street1.  Judging the G.722
+ * leg on its lower half, converted to 8 kHz, measured the same (33 on
+ * office1), so it is not done.
+ */
+static void test_detector(void)
+{
+	static const char *const sets[] = {"office1", "street1"};
+
+	for (unsigned k = 0; k < G_N_ELEMENTS(sets); k++) {
+		g_autofree char *wav =
+		        g_strdup_printf(CE_SRCDIR "/tests/data/talker/%s.wav", sets[k]);
+		struct ce_speech_set nb, wb;
+		struct ce_mix_room *room;
+		struct ce_mix_out *out = g_new0(struct ce_mix_out, 1);
+		struct ce_mix_leg legs[2];
+		unsigned frames, differ = 0, talk[2] = {0};
+
+		g_assert_cmpint(ce_speech_set_load(&nb, wav, 8000, false), ==, 0);
+		g_assert_cmpint(ce_speech_set_load(&wb, wav, 16000, false), ==, 0);
+		g_assert_cmpint(ce_mix_room_new(&room, 16000, 4), ==, 0);
+		ce_mix_leg_init(&legs[0], CE_CODEC_PCMU, 0, NULL);
+		ce_mix_leg_init(&legs[1], CE_CODEC_G722, 0, NULL);
+		for (unsigned i = 0; i < 2; i++) {
+			legs[i].wide = ce_mix_wide_new();
+			g_assert_cmpint(ce_mix_leg_attach(room, &legs[i]), ==, 0);
+		}
+		frames = (unsigned)MIN(nb.n / 160, wb.n / 320);
+		for (unsigned f = 0; f < frames; f++) {
+			ce_mix_room_begin(room, out);
+			ce_mix_leg_input(&legs[0], nb.pcm + f * 160);
+			ce_mix_leg_input(&legs[1], wb.pcm + f * 320);
+			ce_mix_room_mix(room);
+			differ += legs[0].talker.active != legs[1].talker.active;
+			for (unsigned i = 0; i < 2; i++)
+				talk[i] += legs[i].talker.active;
+		}
+		g_test_message("%s: %u frames, talking %u (8 kHz) and %u (16 kHz), %u differ",
+		        sets[k], frames, talk[0], talk[1], differ);
+		g_assert_cmpuint(talk[0], >, frames / 10);
+		g_assert_cmpuint(differ, <=, frames / 25);
+		for (unsigned i = 0; i < 2; i++) {
+			ce_mix_leg_detach(&legs[i]);
+			ce_mix_wide_free(legs[i].wide);
+		}
+		ce_mix_room_free(room);
+		g_free(out);
+		ce_speech_set_clear(&nb);
+		ce_speech_set_clear(&wb);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -360,5 +417,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/wideband/wide-room", test_wide_room);
 	g_test_add_func("/wideband/narrow-room", test_narrow_room);
 	g_test_add_func("/wideband/streams-go-on", test_streams_go_on);
+	g_test_add_func("/wideband/detector", test_detector);
 	return g_test_run();
 }
