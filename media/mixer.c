@@ -809,8 +809,10 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 			continue;
 		if ((room->convert >> c & 1) && room->enc_tick[c] + 1 != room->tick)
 			room->w->enc[c] = room->w->fresh; /* its listeners heard silence */
-		encode_stream(room, room->w ? &room->w->enc[c] : NULL, (enum ce_codec)c, sum, NULL,
-		        room->out->mix_enc[c]);
+		/* room->w only where a codec goes through it: the main thread may be giving
+		 * a narrowband room its states now (ce_mix_room_want_wide) */
+		encode_stream(room, (room->convert >> c & 1) ? &room->w->enc[c] : NULL,
+		        (enum ce_codec)c, sum, NULL, room->out->mix_enc[c]);
 		room->enc_tick[c] = room->tick;
 		room->st.encodes++;
 	}
@@ -861,15 +863,18 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 		return;
 	for (unsigned s = 0; s < room->max_talkers; s++) {
 		struct ce_mix_leg *leg = room->set[s];
+		struct ce_mix_enc *st = NULL;
 
 		if (!leg || !minus_of(leg))
 			continue;
-		if ((room->convert >> leg->codec & 1) && room->w->seat_tick[s] + 1 != room->tick)
-			room->w->seat_enc[s] = room->w->fresh; /* it heard silence */
-		encode_stream(room, room->w ? &room->w->seat_enc[s] : NULL,
-		        (enum ce_codec)leg->codec, sum, leg_in(leg), out->minus_enc[s]);
-		if (room->w)
+		if (room->convert >> leg->codec & 1) {
+			if (room->w->seat_tick[s] + 1 != room->tick)
+				room->w->seat_enc[s] = room->w->fresh; /* it heard silence */
 			room->w->seat_tick[s] = room->tick;
+			st = &room->w->seat_enc[s];
+		}
+		encode_stream(
+		        room, st, (enum ce_codec)leg->codec, sum, leg_in(leg), out->minus_enc[s]);
 		room->st.encodes++;
 	}
 }
