@@ -33,6 +33,7 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_MOVE,
 	CE_MEDIA_CMD_LEG_GAIN,  /* flags: talk dB + 128, listen dB + 128 << 8 */
 	CE_MEDIA_CMD_LEG_CODEC, /* flags: the enum ce_codec it speaks from now on */
+	CE_MEDIA_CMD_LEG_DSP,   /* obj: its struct ce_dsp from now on (NULL: none) */
 	CE_MEDIA_CMD_PLAY_ADD,
 	CE_MEDIA_CMD_PLAY_DEL,
 	CE_MEDIA_CMD_REC_ADD,
@@ -60,6 +61,7 @@ enum {
 	CE_MEDIA_GONE_PLAY, /* ev.play: the media thread let go of a player */
 	CE_MEDIA_GONE_REC,  /* ev.rec: ... of a recorder */
 	CE_MEDIA_REC_DROPS, /* ev.rec: a recorder's ring was full, frames dropped */
+	CE_MEDIA_GONE_DSP,  /* obj: a leg's struct ce_dsp it no longer uses, to free */
 };
 
 struct ce_media_qev {
@@ -249,6 +251,7 @@ struct ce_media_leg {
 	int16_t alt_pt;     /* the other G.711 law's payload type, taken and converted; -1: none */
 	bool both_laws;     /* alt_pt follows the leg's law (set at creation, and by LEG_CODEC) */
 	struct ce_dsp *dsp; /* noise suppression / AGC of what it says, or NULL */
+	unsigned dsp_rate;  /* main thread: its codec's rate, what a DSP for it runs at */
 	bool latch;
 	bool has_sig;
 	uint8_t ip[16], sig_ip[16]; /* as in ce_addr_key: the remote's and the SIP peer's */

@@ -225,6 +225,13 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		c->leg->pt = (uint8_t)ce_codec_rtp_pt((enum ce_codec)c->flags);
 		c->leg->alt_pt = ce_media_alt_pt(c->leg->both_laws, (enum ce_codec)c->flags);
 		break;
+	case CE_MEDIA_CMD_LEG_DSP:
+		/* the old one is freed by the main thread, which made the new one */
+		if (c->leg->dsp)
+			ce_media_post_obj(c->leg->room->m, c->leg->room, CE_MEDIA_GONE_DSP,
+			        c->leg->dsp, false);
+		c->leg->dsp = c->obj;
+		break;
 	case CE_MEDIA_CMD_LEG_FLAGS:
 		if (c->leg->linked &&
 		        ce_mix_leg_set_flags(&c->leg->mix, c->flags) == CE_TALKER_STOP)

@@ -115,6 +115,8 @@ static void on_event(void *item, void *data)
 
 	if (q->internal == CE_MEDIA_GONE_LEG)
 		leg_destroy(m, q->ev.leg);
+	else if (q->internal == CE_MEDIA_GONE_DSP)
+		ce_dsp_free(q->obj);
 	else if (q->internal == CE_MEDIA_GONE_ROOM)
 		room_destroy(m, q->ev.room);
 	else if (q->internal != CE_MEDIA_PUBLIC)
@@ -550,6 +552,29 @@ int ce_media_leg_set_gain(struct ce_media_leg *leg, int talk_db, int listen_db)
 	return send_cmd(leg->room->shard, CE_MEDIA_CMD_LEG_GAIN, leg->room, leg, t | l << 8);
 }
 
+/**
+ * Switch a leg's noise suppression and AGC mid-call (media/dsp.h; both
+ * off: none).  A new processor is made here, off the media thread; the
+ * media thread takes it at its next tick and hands the old one back to be
+ * freed here.  A new processor starts learning the noise afresh (about a
+ * second).  Returns 0, -ENOENT (being removed), -ENOTSUP (the processor
+ * could not be made) or -EAGAIN (queue full).
+ */
+int ce_media_leg_set_dsp(struct ce_media_leg *leg, bool ns, bool agc)
+{
+	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_LEG_DSP, .room = leg->mroom, .leg = leg};
+	int err;
+
+	if (leg->removing)
+		return -ENOENT;
+	if ((ns || agc) && !(c.obj = ce_dsp_new(leg->dsp_rate, leg->dsp_rate / 50, ns, agc)))
+		return -ENOTSUP;
+	err = ce_media_send(leg->mroom->shard, &c);
+	if (err < 0 && c.obj)
+		ce_dsp_free(c.obj);
+	return err;
+}
+
 /** Remove a leg; user's destroy runs once the media thread has let go. */
 void ce_media_leg_free(struct ce_media_leg *leg)
 {
@@ -667,9 +692,9 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		err = -EADDRINUSE;
 		goto out;
 	}
+	leg->dsp_rate = ce_mix_codec_frame(room->mix, codec) * 50;
 	if (opts && (opts->ns || opts->agc) &&
-	        !(leg->dsp = ce_dsp_new(ce_mix_codec_frame(room->mix, codec) * 50,
-	                  ce_mix_codec_frame(room->mix, codec), opts->ns, opts->agc))) {
+	        !(leg->dsp = ce_dsp_new(leg->dsp_rate, leg->dsp_rate / 50, opts->ns, opts->agc))) {
 		err = -ENOTSUP;
 		goto out;
 	}

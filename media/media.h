@@ -169,6 +169,7 @@ int ce_media_leg_set_flags(struct ce_media_leg *leg, unsigned flags);
 int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec);
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room);
 int ce_media_leg_set_gain(struct ce_media_leg *leg, int talk_db, int listen_db);
+int ce_media_leg_set_dsp(struct ce_media_leg *leg, bool ns, bool agc);
 void ce_media_leg_free(struct ce_media_leg *leg);
 void *ce_media_leg_user(const struct ce_media_leg *leg);
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st);

@@ -414,6 +414,48 @@ static bool find_room_leg(struct ce_conf *conf, int argc, char **argv, int li, G
 	return false;
 }
 
+/* The boolean (on, off, yes, ...) of @arg, "KEY=VALUE", into *@v if KEY is @key (*@bad if VALUE
+ * is no boolean); false if @arg is not @key's. */
+static bool dsp_arg(const char *arg, const char *key, bool *v, bool *bad)
+{
+	size_t n = strlen(key);
+	int w;
+
+	if (strncmp(arg, key, n) || arg[n] != '=')
+		return false;
+	w = ce_bool_word(arg + n + 1);
+	if (w < 0)
+		*bad = true;
+	else
+		*v = w;
+	return true;
+}
+
+/* conf dsp ROOM LEG [ns=on|off] [agc=on|off]: show or switch a leg's noise suppression and AGC */
+static int cmd_dsp(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
+{
+	struct ce_room *room;
+	struct ce_leg *leg;
+	bool ns, agc, bad = false;
+
+	(void)ce;
+	if (argc < 2 || argc > 4)
+		return -EINVAL;
+	if (!find_room_leg(arg, argc, argv, 1, out, &room, &leg))
+		return 0;
+	ns = leg->ns;
+	agc = leg->agc;
+	for (int i = 2; i < argc; i++)
+		if (!dsp_arg(argv[i], "ns", &ns, &bad) && !dsp_arg(argv[i], "agc", &agc, &bad))
+			return -EINVAL;
+	if (bad)
+		return -EINVAL;
+	ce_leg_set_dsp(leg, ns, agc);
+	g_string_append_printf(out, "dsp %s: noise_suppression=%s agc=%s\r\n",
+	        leg->id ? leg->id : "-", leg->ns ? "on" : "off", leg->agc ? "on" : "off");
+	return 0;
+}
+
 /* conf play ROOM FILE [LEG [others]] [duration=MS] */
 #define DURATION_ARG "duration="
 static int cmd_play(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)
@@ -538,6 +580,8 @@ static const struct {
         {"unmute", "conf unmute ROOM LEG", "The room hears the leg again", cmd_unmute},
         {"deaf", "conf deaf ROOM LEG", "The leg no longer hears the room", cmd_deaf},
         {"undeaf", "conf undeaf ROOM LEG", "The leg hears the room again", cmd_undeaf},
+        {"dsp", "conf dsp ROOM LEG [ns=on|off] [agc=on|off]",
+                "Show or switch the noise suppression and AGC of what a leg says", cmd_dsp},
         {"lock", "conf lock ROOM", "Refuse new participants", cmd_lock},
         {"unlock", "conf unlock ROOM", "Admit new participants again", cmd_unlock},
         {"play", "conf play ROOM FILE [LEG [others]] [duration=MS]",

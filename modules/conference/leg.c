@@ -653,6 +653,23 @@ void ce_leg_set_gain(struct ce_leg *leg, int talk_step, int listen_step)
 		        talk_step * CE_LEG_GAIN_STEP_DB, listen_step * CE_LEG_GAIN_STEP_DB);
 }
 
+/**
+ * Noise suppression and AGC of what the leg says, from now on (its join's
+ * noise_suppression= and agc= until then): a new processor, which learns
+ * the noise afresh (media/dsp.h).  Kept for a leg whose media is not up yet.
+ */
+void ce_leg_set_dsp(struct ce_leg *leg, bool ns, bool agc)
+{
+	struct ce_conf *conf = leg->conf;
+
+	if ((leg->ns == ns && leg->agc == agc) || leg->state == CE_LEG_GONE)
+		return;
+	leg->ns = ns;
+	leg->agc = agc;
+	if (leg->media)
+		conf->media->leg_set_flags(conf->media_arg, leg->media, ce_leg_media_flags(leg));
+}
+
 /** Deaf (the leg hears nothing) or not; notifies deaf/undeaf. */
 void ce_leg_set_deaf(struct ce_leg *leg, bool on)
 {

@@ -142,6 +142,7 @@ int ce_leg_rehome(struct ce_leg *leg, struct ce_room_media *to, ce_leg_rehomed_h
 void ce_leg_set_muted(struct ce_leg *leg, bool on);
 void ce_leg_set_deaf(struct ce_leg *leg, bool on);
 void ce_leg_set_gain(struct ce_leg *leg, int talk_step, int listen_step);
+void ce_leg_set_dsp(struct ce_leg *leg, bool ns, bool agc);
 void ce_leg_talking(struct ce_leg *leg, bool on, unsigned energy);
 const char *ce_leg_state_name(enum ce_leg_state st);
 

@@ -311,10 +311,17 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 
 static void g_leg_set_flags(void *arg, struct ce_leg_media *l, unsigned flags)
 {
+	bool dsp = (l->flags ^ flags) & (CE_LEG_NS | CE_LEG_AGC);
+	int err;
+
 	(void)arg;
 	l->flags = flags;
-	if (l->ml)
-		ce_media_leg_set_flags(l->ml, mix_flags(flags));
+	if (!l->ml)
+		return;
+	ce_media_leg_set_flags(l->ml, mix_flags(flags));
+	/* noise suppression or AGC switched: a new processor (or none) */
+	if (dsp && (err = ce_media_leg_set_dsp(l->ml, flags & CE_LEG_NS, flags & CE_LEG_AGC)))
+		g_warning("noise suppression/AGC of a leg not switched: %s", g_strerror(-err));
 }
 
 static int g_leg_set_codec(void *arg, struct ce_leg_media *l, enum ce_codec codec)

@@ -364,6 +364,24 @@ static void test_dsp_params(void)
 	fx_free(fx);
 }
 
+/* Switched mid-call (conf dsp): the leg's media flags follow, once per change. */
+static void test_dsp_switch(void)
+{
+	struct fx *fx = fx_new(NULL);
+	struct ce_leg *a = fx_join(fx, "r", "sip/1", 1, "lonely=true");
+	struct fx_leg *l = (struct fx_leg *)a->media;
+
+	g_assert_cmpuint(l->flags & (CE_LEG_NS | CE_LEG_AGC), ==, 0);
+	ce_leg_set_dsp(a, true, false);
+	g_assert_cmpuint(l->flags & (CE_LEG_NS | CE_LEG_AGC), ==, CE_LEG_NS);
+	ce_leg_set_dsp(a, true, true);
+	g_assert_cmpuint(l->flags & (CE_LEG_NS | CE_LEG_AGC), ==, CE_LEG_NS | CE_LEG_AGC);
+	ce_leg_set_dsp(a, false, false);
+	g_assert_cmpuint(l->flags & (CE_LEG_NS | CE_LEG_AGC), ==, 0);
+	g_assert_false(a->ns || a->agc);
+	fx_free(fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -376,5 +394,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/bypass/reinvite-hold", test_reinvite_hold);
 	g_test_add_func("/conference/bypass/reinvite-codec", test_reinvite_codec);
 	g_test_add_func("/conference/leg/dsp-params", test_dsp_params);
+	g_test_add_func("/conference/leg/dsp-switch", test_dsp_switch);
 	return g_test_run();
 }

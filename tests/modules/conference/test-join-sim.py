@@ -319,4 +319,24 @@ tap.ok(len(show) == 1 and ',rate=16000,' in show[0], 'rate=16000: conf show repo
 tap.ok(not r.problems(), 'rate=16000: no protocol problems', r.problems())
 r.cleanup()
 
+# conf dsp: show, switch and refuse, on the console (engine.command)
+r = simlib.run('''
+route ^800$ conf/dsp lonely=true
+at 0 call 1001 800 play=tone:440
+at 1 message engine.command line="conf dsp dsp dumb/1"
+at 1.2 message engine.command line="conf dsp dsp dumb/1 ns=on"
+at 1.4 message engine.command line="conf dsp dsp dumb/1 agc=yes ns=off"
+at 1.6 message engine.command line="conf dsp dsp dumb/1 ns=maybe"
+at 1.8 message engine.command line="conf dsp dsp dumb/9 ns=on"
+at 2.5 hangup all
+end 3.5
+''', module=simlib.ENGINE)
+said = [m.get('retval', '') for m in r.messages('engine.command')]
+tap.ok(len(said) == 5 and
+       said[0].startswith('dsp dumb/1: noise_suppression=off agc=off') and
+       said[1].startswith('dsp dumb/1: noise_suppression=on agc=off') and
+       said[2].startswith('dsp dumb/1: noise_suppression=off agc=on') and
+       'dsp dumb/1' not in said[3] and "no room 'dsp' leg dumb/9" in said[4],
+       'conf dsp shows a leg\'s noise suppression and AGC, switches them, refuses a bad value '
+       'and an unknown leg', said)
 tap.done()
