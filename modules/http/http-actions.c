@@ -212,6 +212,11 @@ static void reply_failed(SoupServerMessage *msg, const struct request *r, int er
 	else if (err == -EALREADY)
 		ce_http_reply_error(
 		        msg, SOUP_STATUS_CONFLICT, "conflict", "room '%s' is not recording", r->room);
+	else if (err == -EIO)
+		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_file",
+		        "room '%s' cannot record there (a file under [conference] record_dir, "
+		        "not there yet, or a Yate target)",
+		        r->room);
 	else if (err == -ENODEV)
 		ce_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "no_conference",
 		        "the conference module does not run");

@@ -192,7 +192,7 @@ static void replay(struct client *c, struct ce_monitor *mon, guint64 since, bool
 static void start_stream(struct client *c, struct ce_monitor *mon, guint64 since, bool resumed)
 {
 	SoupMessageHeaders *hd = soup_server_message_get_response_headers(c->msg);
-	GSocket *sock = soup_server_message_get_socket(c->msg);
+	GSocket *sock = ce_http_socket(c->h, c->msg);
 
 	soup_server_message_set_status(c->msg, SOUP_STATUS_OK, NULL);
 	soup_message_headers_set_content_type(hd, "text/event-stream", NULL);

@@ -248,6 +248,8 @@ static int http_check(const struct ce_config *cfg, GError **err)
 	return err && *err ? -EINVAL : 0;
 }
 
+static void on_conn_gone(gpointer data, GObject *conn);
+
 static void http_free(struct ce_http *h)
 {
 	if (h->service) {
@@ -264,12 +266,59 @@ static void http_free(struct ce_http *h)
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);
 	}
+	if (h->conns) {
+		GHashTableIter it;
+		gpointer conn;
+
+		g_hash_table_iter_init(&it, h->conns);
+		while (g_hash_table_iter_next(&it, NULL, &conn))
+			g_object_weak_unref(conn, on_conn_gone, h);
+		g_hash_table_destroy(h->conns);
+	}
 	g_clear_object(&h->cert);
 	if (h->tokens)
 		g_ptr_array_free(h->tokens, TRUE);
 	if (h->failures)
 		g_hash_table_destroy(h->failures);
 	g_free(h);
+}
+
+/* "ip:port" of @sa, the key of h->conns. */
+static char *addr_key(GSocketAddress *sa)
+{
+	char *ip, *key;
+
+	if (!G_IS_INET_SOCKET_ADDRESS(sa))
+		return NULL;
+	ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
+	key = g_strdup_printf("%s:%u", ip, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
+	g_free(ip);
+	return key;
+}
+
+static gboolean is_conn(gpointer key, gpointer value, gpointer conn)
+{
+	return value == conn;
+}
+
+static void on_conn_gone(gpointer data, GObject *conn)
+{
+	struct ce_http *h = data;
+
+	g_hash_table_foreach_remove(h->conns, is_conn, conn);
+}
+
+/**
+ * The socket of the connection @msg came on, or NULL: the server got the
+ * connection as a stream (on_incoming), so it does not know the socket.
+ */
+GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg)
+{
+	char *key = addr_key(soup_server_message_get_remote_address(msg));
+	GSocketConnection *conn = key ? g_hash_table_lookup(h->conns, key) : NULL;
+
+	g_free(key);
+	return conn ? g_socket_connection_get_socket(conn) : NULL;
 }
 
 /*
@@ -287,8 +336,17 @@ static gboolean on_incoming(
 	GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
 	GIOStream *stream = G_IO_STREAM(g_object_ref(conn));
 	GError *err = NULL;
+	char *key = addr_key(remote);
+	gpointer old;
 
 	g_socket_set_timeout(g_socket_connection_get_socket(conn), h->timeout_s);
+	if (key) {
+		/* a key seen again replaces the old connection's, which is closed by then */
+		if ((old = g_hash_table_lookup(h->conns, key)))
+			g_object_weak_unref(old, on_conn_gone, h);
+		g_hash_table_replace(h->conns, key, conn);
+		g_object_weak_ref(G_OBJECT(conn), on_conn_gone, h);
+	}
 	if (h->cert) {
 		g_object_unref(stream);
 		stream = g_tls_server_connection_new(G_IO_STREAM(conn), h->cert, &err);
@@ -360,6 +418,7 @@ static int start(struct ce_http *h, GError **err)
 	h->event_queue = (gsize)ce_config_get_int(
 	        cfg, CE_HTTP_SECTION, "event_queue", DEF_EVENT_QUEUE, 4096, 67108864);
 	h->event_clients = g_ptr_array_new();
+	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);
 	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)

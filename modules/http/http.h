@@ -31,6 +31,7 @@ struct ce_http {
 	gint64 fail_window;      /* ... before it gets 429 until the window ends (us) */
 	guint timeout_s;         /* a connection silent this long is closed */
 	GPtrArray *event_clients; /* the event streams (http-events.c) */
+	GHashTable *conns;        /* "ip:port" of the client -> its GSocketConnection (not a ref) */
 	unsigned max_event_clients;
 	gsize event_queue; /* bytes an event client may leave unread before it is closed */
 	/* the media threads' liveness (healthz): their tick counter, sampled */
@@ -66,7 +67,8 @@ void ce_http_events_stop(struct ce_http *h);
 bool ce_http_action(struct ce_http *h, SoupServerMessage *msg, const char *rest,
         const struct ce_http_token *t);
 
-/* http.c: answers */
+/* http.c: answers, connections */
+GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
 void ce_http_reply_error(SoupServerMessage *msg, guint status, const char *code, const char *fmt,
         ...) G_GNUC_PRINTF(4, 5);

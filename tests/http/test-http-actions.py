@@ -19,7 +19,9 @@ OpenAPI document:
 """
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -31,6 +33,7 @@ if faultlib.built():
     tap.skip_all(faultlib.built())
 
 READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+RECDIR = tempfile.mkdtemp(prefix='ce-http-rec-')
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main
 at 0 call 1001 800 play=tone:440
@@ -38,7 +41,7 @@ at 0.3 call 1002 800 play=silence
 at 0.6 call 1003 800 play=silence
 end 300
 ''', 'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=3'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN)))
+    % (httplib.sha256(READ), httplib.sha256(ADMIN)), extra='[conference]\nrecord_dir=' + RECDIR)
 answers = []
 JSON = {'Content-Type': 'application/json'}
 
@@ -105,8 +108,12 @@ try:
     tap.ok(st == 200 and not room()['locked'], 'unlock', doc)
     st, doc = req('POST', '/api/v1/rooms/main/record/stop')
     tap.ok(st == 409 and err(doc) == 'conflict', 'record/stop when not recording: 409', doc)
-    wav = os.path.join(eng.work, 'rec.wav')
-    st, doc = req('POST', '/api/v1/rooms/main/record/start', body=json.dumps({'file': wav}),
+    st, doc = req('POST', '/api/v1/rooms/main/record/start',
+                  body=json.dumps({'file': os.path.join(eng.work, 'out.wav')}), headers=JSON)
+    tap.ok(st == 400 and err(doc) == 'bad_file' and room()['recording'] is None,
+           'record/start to a file outside record_dir: 400, nothing recorded', (st, doc))
+    wav = os.path.join(RECDIR, 'rec.wav')
+    st, doc = req('POST', '/api/v1/rooms/main/record/start', body=b'{"file": "rec.wav"}',
                   headers=JSON)
     tap.ok(st == 200 and doc['recording'] and room()['recording'],
            'record/start with a file: the room records', doc)
@@ -176,4 +183,5 @@ try:
            (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
 finally:
     eng.close()
+    shutil.rmtree(RECDIR, ignore_errors=True)
 tap.done()
