@@ -29,8 +29,8 @@ enum target { ON_ROOM, ON_LEG };
 
 struct action {
 	enum target on;
-	const char *path; /* after the room (and legs/ID) */
-	const char *op;   /* the console's word */
+	const char *path;   /* after the room (and legs/ID) */
+	const char *op;     /* the console's word */
 	const char *member; /* the body member it takes, or NULL */
 };
 
@@ -135,8 +135,8 @@ static bool read_body(SoupServerMessage *msg, const struct action *a, char **val
 		goto out;
 	}
 	if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p))) {
-		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
-		        "the body is a JSON object");
+		ce_http_reply_error(
+		        msg, SOUP_STATUS_BAD_REQUEST, "bad_request", "the body is a JSON object");
 		goto out;
 	}
 	o = json_node_get_object(json_parser_get_root(p));
@@ -205,13 +205,14 @@ static void reply_failed(SoupServerMessage *msg, const struct request *r, int er
 		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found",
 		        "no leg '%s' in room '%s'", r->leg, r->room);
 	else if (err == -ENOENT)
-		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no room '%s'", r->room);
+		ce_http_reply_error(
+		        msg, SOUP_STATUS_NOT_FOUND, "not_found", "no room '%s'", r->room);
 	else if (err == -EBUSY)
 		ce_http_reply_error(msg, SOUP_STATUS_CONFLICT, "conflict",
 		        "room '%s' is recording already (record/stop first)", r->room);
 	else if (err == -EALREADY)
-		ce_http_reply_error(
-		        msg, SOUP_STATUS_CONFLICT, "conflict", "room '%s' is not recording", r->room);
+		ce_http_reply_error(msg, SOUP_STATUS_CONFLICT, "conflict",
+		        "room '%s' is not recording", r->room);
 	else if (err == -EIO)
 		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_file",
 		        "room '%s' cannot record there (a file under [conference] record_dir, "
@@ -230,8 +231,8 @@ static void reply_failed(SoupServerMessage *msg, const struct request *r, int er
  * false, without answering, when it does not.  @t: the token, checked for
  * the admin role here.
  */
-bool ce_http_action(struct ce_http *h, SoupServerMessage *msg, const char *rest,
-        const struct ce_http_token *t)
+bool ce_http_action(
+        struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t)
 {
 	const char *method = soup_server_message_get_method(msg);
 	struct request r;
@@ -254,8 +255,8 @@ bool ce_http_action(struct ce_http *h, SoupServerMessage *msg, const char *rest,
 			reply_failed(msg, &r, err);
 		} else {
 			g_message("HTTP token '%s': room '%s'%s%s %s%s%s", t->name, r.room,
-			        r.leg ? " leg " : "", r.leg ? r.leg : "", r.a->path, value ? " " : "",
-			        value ? value : "");
+			        r.leg ? " leg " : "", r.leg ? r.leg : "", r.a->path,
+			        value ? " " : "", value ? value : "");
 			if (!strcmp(r.a->op, "end") || ce_http_room_state(h, msg, r.room))
 				reply_ended(msg, r.room);
 		}

@@ -51,11 +51,11 @@ struct client {
 	struct ce_http *h;
 	SoupServerMessage *msg;
 	unsigned id;
-	char *room;       /* ?room= filter, or NULL */
-	gint64 conf;      /* ?conference= filter, or 0 */
-	gsize queued;     /* bytes appended that the socket has not taken */
-	guint keepalive;  /* timer */
-	GSource *hangup;  /* the socket readable: the client left or spoke */
+	char *room;      /* ?room= filter, or NULL */
+	gint64 conf;     /* ?conference= filter, or 0 */
+	gsize queued;    /* bytes appended that the socket has not taken */
+	guint keepalive; /* timer */
+	GSource *hangup; /* the socket readable: the client left or spoke */
 	bool ending;
 	bool listening;
 };
@@ -100,8 +100,8 @@ static void on_line(const struct ce_monitor_line *l, void *arg)
 
 	if (!wanted(c, l))
 		return;
-	text = g_strdup_printf("id: %" G_GUINT64_FORMAT "\ndata: %.*s\n\n", l->seq, (int)l->len,
-	        l->text);
+	text = g_strdup_printf(
+	        "id: %" G_GUINT64_FORMAT "\ndata: %.*s\n\n", l->seq, (int)l->len, l->text);
 	client_write(c, text, strlen(text));
 	g_free(text);
 }
@@ -183,9 +183,11 @@ static void replay(struct client *c, struct ce_monitor *mon, guint64 since, bool
 		since = 0;
 	}
 	if (resumed && since + 1 < oldest)
-		write_text(c, g_strdup_printf("event: gap\ndata: {\"type\":\"gap\",\"from\":%" G_GUINT64_FORMAT
-		                     ",\"to\":%" G_GUINT64_FORMAT "}\n\n",
-		                     since + 1, oldest - 1));
+		write_text(
+		        c, g_strdup_printf(
+		                   "event: gap\ndata: {\"type\":\"gap\",\"from\":%" G_GUINT64_FORMAT
+		                   ",\"to\":%" G_GUINT64_FORMAT "}\n\n",
+		                   since + 1, oldest - 1));
 	ce_monitor_replay(mon, since, on_line, c, &last);
 }
 
@@ -254,7 +256,8 @@ void ce_http_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query
 		soup_message_headers_replace(
 		        soup_server_message_get_response_headers(msg), "Retry-After", "5");
 		ce_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "too_many_clients",
-		        "%u event clients already ([http] max_event_clients)", h->event_clients->len);
+		        "%u event clients already ([http] max_event_clients)",
+		        h->event_clients->len);
 		return;
 	}
 	c = g_new0(struct client, 1);

@@ -29,14 +29,14 @@
  * Errors are {"error":{"code":"not_found","message":"no room 'x'"}}.
  */
 
-#define DEF_PORT        8088
-#define DEF_MAX_BODY    65536
-#define DEF_FAIL_LIMIT  10
-#define DEF_FAIL_WINDOW 60
-#define DEF_TIMEOUT     30
+#define DEF_PORT          8088
+#define DEF_MAX_BODY      65536
+#define DEF_FAIL_LIMIT    10
+#define DEF_FAIL_WINDOW   60
+#define DEF_TIMEOUT       30
 #define DEF_EVENT_CLIENTS 100
-#define DEF_EVENT_QUEUE (1 << 20)
-#define ROOMS_PREFIX    "/api/v1/rooms/"
+#define DEF_EVENT_QUEUE   (1 << 20)
+#define ROOMS_PREFIX      "/api/v1/rooms/"
 
 /* The keys of [http]. */
 static const struct ce_config_key http_keys[] = {
@@ -291,7 +291,8 @@ static char *addr_key(GSocketAddress *sa)
 	if (!G_IS_INET_SOCKET_ADDRESS(sa))
 		return NULL;
 	ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
-	key = g_strdup_printf("%s:%u", ip, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
+	key = g_strdup_printf(
+	        "%s:%u", ip, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
 	g_free(ip);
 	return key;
 }

@@ -21,15 +21,15 @@ struct ce_http_token {
 /* The module's state (init to exit). */
 struct ce_http {
 	struct ce_engine *ce;
-	SoupServer *server;      /* answers the connections the service accepts */
-	GSocketService *service; /* listens, on the main loop */
-	GTlsCertificate *cert;   /* HTTPS: tls_cert and tls_key; NULL: HTTP */
-	GPtrArray *tokens;       /* struct ce_http_token * */
-	GHashTable *failures;    /* client address -> struct ce_http_failures (http-auth.c) */
-	gsize max_body;          /* the largest request body read, in bytes */
-	unsigned fail_limit;     /* failed authentications of one address in a window ... */
-	gint64 fail_window;      /* ... before it gets 429 until the window ends (us) */
-	guint timeout_s;         /* a connection silent this long is closed */
+	SoupServer *server;       /* answers the connections the service accepts */
+	GSocketService *service;  /* listens, on the main loop */
+	GTlsCertificate *cert;    /* HTTPS: tls_cert and tls_key; NULL: HTTP */
+	GPtrArray *tokens;        /* struct ce_http_token * */
+	GHashTable *failures;     /* client address -> struct ce_http_failures (http-auth.c) */
+	gsize max_body;           /* the largest request body read, in bytes */
+	unsigned fail_limit;      /* failed authentications of one address in a window ... */
+	gint64 fail_window;       /* ... before it gets 429 until the window ends (us) */
+	guint timeout_s;          /* a connection silent this long is closed */
 	GPtrArray *event_clients; /* the event streams (http-events.c) */
 	GHashTable *conns;        /* "ip:port" of the client -> its GSocketConnection (not a ref) */
 	unsigned max_event_clients;
@@ -64,8 +64,8 @@ void ce_http_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query
 void ce_http_events_stop(struct ce_http *h);
 
 /* http-actions.c: actions on rooms and legs */
-bool ce_http_action(struct ce_http *h, SoupServerMessage *msg, const char *rest,
-        const struct ce_http_token *t);
+bool ce_http_action(
+        struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
 
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);

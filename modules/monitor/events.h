@@ -36,8 +36,8 @@ void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
  * seq of the oldest line kept (the newest + 1 when none is): lines between
  * @since and it are no longer kept.  *@last gets the newest seq given out.
  */
-guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, ce_monitor_line_h *h, void *arg,
-        guint64 *last);
+guint64 ce_monitor_replay(
+        struct ce_monitor *r, guint64 since, ce_monitor_line_h *h, void *arg, guint64 *last);
 
 /* monitor.c's side */
 int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep);
