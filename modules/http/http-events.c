@@ -56,6 +56,7 @@ struct client {
 	gsize queued;    /* bytes appended that the socket has not taken */
 	guint keepalive; /* timer */
 	GSource *hangup; /* the socket readable: the client left or spoke */
+	GSocket *sock;   /* the connection's (a ref), or NULL */
 	bool ending;
 	bool listening;
 };
@@ -76,8 +77,17 @@ static void client_write(struct client *c, const char *text, gsize len)
 	if (c->ending)
 		return;
 	if (c->queued + len > c->h->event_queue) {
-		client_end(c, "it does not read: its queue passed [http] event_queue (it resumes "
-		              "with Last-Event-ID)");
+		/* what is queued would never go either: cut the connection, the write fails */
+		if (c->sock) {
+			c->ending = true;
+			g_message(
+			        "event client %u closed: it does not read: its queue passed [http] "
+			        "event_queue (it resumes with Last-Event-ID)",
+			        c->id);
+			g_socket_shutdown(c->sock, TRUE, TRUE, NULL);
+		} else {
+			client_end(c, "it does not read: its queue passed [http] event_queue");
+		}
 		return;
 	}
 	c->queued += len;
@@ -146,6 +156,7 @@ static void on_finished(SoupServerMessage *msg, gpointer data)
 		g_source_destroy(c->hangup);
 		g_source_unref(c->hangup);
 	}
+	g_clear_object(&c->sock);
 	g_ptr_array_remove_fast(c->h->event_clients, c);
 	g_debug("event client %u gone", c->id);
 	g_object_unref(c->msg);
@@ -204,6 +215,7 @@ static void start_stream(struct client *c, struct ce_monitor *mon, guint64 since
 	g_signal_connect(c->msg, "wrote-body-data", G_CALLBACK(on_wrote), c);
 	g_signal_connect(c->msg, "finished", G_CALLBACK(on_finished), c);
 	if (sock) {
+		c->sock = g_object_ref(sock);
 		g_socket_set_timeout(sock, 0); /* long-lived; bounded by its queue instead */
 		if (!g_socket_set_option(sock, SOL_SOCKET, SO_SNDBUF, STREAM_SNDBUF, NULL))
 			g_debug("event client %u: cannot set its send buffer", c->id);
