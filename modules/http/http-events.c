@@ -57,6 +57,8 @@ struct client {
 	guint keepalive; /* timer */
 	GSource *hangup; /* the socket readable: the client left or spoke */
 	GSocket *sock;   /* the connection's (a ref), or NULL */
+	guint64 cursor;  /* catching up: the last seq taken from the kept lines */
+	bool live;       /* caught up: new lines are written as they come */
 	bool ending;
 	bool listening;
 };
@@ -103,9 +105,8 @@ static bool wanted(const struct client *c, const struct ce_monitor_line *l)
 	return !c->conf || c->conf == l->conference_id;
 }
 
-static void on_line(const struct ce_monitor_line *l, void *arg)
+static void send_line(struct client *c, const struct ce_monitor_line *l)
 {
-	struct client *c = arg;
 	char *text;
 
 	if (!wanted(c, l))
@@ -115,6 +116,26 @@ static void on_line(const struct ce_monitor_line *l, void *arg)
 	client_write(c, text, strlen(text));
 	g_free(text);
 }
+
+/* A new line: written when the client is live; one catching up takes it from the kept ones. */
+static void on_line(const struct ce_monitor_line *l, void *arg)
+{
+	struct client *c = arg;
+
+	if (c->live)
+		send_line(c, l);
+}
+
+/* A kept line for a client catching up (its queue is below half: no overflow). */
+static void on_kept(const struct ce_monitor_line *l, void *arg)
+{
+	struct client *c = arg;
+
+	c->cursor = l->seq;
+	send_line(c, l);
+}
+
+static void fill(struct client *c);
 
 static gboolean on_keepalive(gpointer data)
 {
@@ -141,6 +162,8 @@ static void on_wrote(SoupServerMessage *msg, guint n, gpointer data)
 
 	(void)msg;
 	c->queued -= MIN(c->queued, n);
+	if (!c->live)
+		fill(c);
 }
 
 static void on_finished(SoupServerMessage *msg, gpointer data)
@@ -182,24 +205,51 @@ static void write_text(struct client *c, char *text)
 	g_free(text);
 }
 
-/* What is kept after @since (@resumed: the client asked for it), with a reset or gap first. */
+static void write_gap(struct client *c, guint64 from, guint64 to)
+{
+	write_text(
+	        c, g_strdup_printf("event: gap\ndata: {\"type\":\"gap\",\"from\":%" G_GUINT64_FORMAT
+	                           ",\"to\":%" G_GUINT64_FORMAT "}\n\n",
+	                   from, to));
+}
+
+/*
+ * A client catching up takes the kept lines after its cursor, half a
+ * queue at a time as the socket drains them, so that a long resume
+ * neither overflows its queue nor holds more memory; lines that the
+ * monitor dropped meanwhile become a gap event.  Once it has the newest
+ * it is live.
+ */
+static void fill(struct client *c)
+{
+	struct ce_monitor *mon = ce_monitor_service(c->h->ce);
+	guint64 oldest, newest;
+
+	if (c->ending || !mon || c->queued >= c->h->event_queue / 2)
+		return;
+	oldest = ce_monitor_replay(mon, c->cursor, 0, NULL, NULL, &newest);
+	if (c->cursor + 1 < oldest) {
+		write_gap(c, c->cursor + 1, oldest - 1);
+		c->cursor = oldest - 1;
+	}
+	ce_monitor_replay(mon, c->cursor, c->h->event_queue / 2 - c->queued, on_kept, c, &newest);
+	c->live = c->cursor >= newest;
+}
+
+/* Start after @since (@resumed: the client asked for it), with a reset first for an id beyond
+ * the newest, and a gap when older lines are asked for than are kept. */
 static void replay(struct client *c, struct ce_monitor *mon, guint64 since, bool resumed)
 {
-	guint64 last, oldest;
+	guint64 newest, oldest = ce_monitor_replay(mon, since, 0, NULL, NULL, &newest);
 
-	/* nothing is after G_MAXUINT64: this only reads the oldest and newest seq */
-	oldest = ce_monitor_replay(mon, G_MAXUINT64, on_line, c, &last);
-	if (since > last) {
+	if (since > newest) {
 		write_text(c, g_strdup("event: reset\ndata: {\"type\":\"reset\"}\n\n"));
 		since = 0;
 	}
-	if (resumed && since + 1 < oldest)
-		write_text(
-		        c, g_strdup_printf(
-		                   "event: gap\ndata: {\"type\":\"gap\",\"from\":%" G_GUINT64_FORMAT
-		                   ",\"to\":%" G_GUINT64_FORMAT "}\n\n",
-		                   since + 1, oldest - 1));
-	ce_monitor_replay(mon, since, on_line, c, &last);
+	if (!resumed)
+		since = oldest ? oldest - 1 : 0; /* everything kept, without a gap */
+	c->cursor = since;
+	fill(c);
 }
 
 static void start_stream(struct client *c, struct ce_monitor *mon, guint64 since, bool resumed)

@@ -32,12 +32,13 @@ int ce_monitor_listen(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
 void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
 
 /*
- * Call @h for each line kept with seq > @since, oldest first.  Returns the
- * seq of the oldest line kept (the newest + 1 when none is): lines between
- * @since and it are no longer kept.  *@last gets the newest seq given out.
+ * Call @h for the lines kept with seq > @since, oldest first, until they
+ * add up to @max_bytes (0: all); @h NULL: none.  Returns the seq of the
+ * oldest line kept (the newest + 1 when none is): lines between @since and
+ * it are no longer kept.  *@newest gets the newest seq there is.
  */
-guint64 ce_monitor_replay(
-        struct ce_monitor *r, guint64 since, ce_monitor_line_h *h, void *arg, guint64 *last);
+guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, gsize max_bytes,
+        ce_monitor_line_h *h, void *arg, guint64 *newest);
 
 /* monitor.c's side */
 int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep);

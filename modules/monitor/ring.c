@@ -135,19 +135,27 @@ void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg)
 }
 
 /** See events.h. */
-guint64 ce_monitor_replay(
-        struct ce_monitor *r, guint64 since, ce_monitor_line_h *h, void *arg, guint64 *last)
+guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, gsize max_bytes,
+        ce_monitor_line_h *h, void *arg, guint64 *newest)
 {
 	const struct kept *oldest = g_queue_peek_head(&r->lines);
+	gsize bytes = 0;
 
-	for (GList *n = r->lines.head; n; n = n->next) {
+	/* from the newest back to the first after @since, then forward from there */
+	GList *n = r->lines.tail;
+
+	while (n && n->prev && ((const struct kept *)n->prev->data)->seq > since)
+		n = n->prev;
+	for (; h && n && (!max_bytes || bytes < max_bytes); n = n->next) {
 		const struct kept *k = n->data;
 		const struct ce_monitor_line line = {
 		        k->seq, k->room, k->conference_id, k->text, k->len};
 
-		if (k->seq > since)
-			h(&line, arg);
+		if (k->seq <= since)
+			continue;
+		h(&line, arg);
+		bytes += k->len;
 	}
-	*last = r->newest;
+	*newest = r->newest;
 	return oldest ? oldest->seq : r->newest + 1;
 }

@@ -17,7 +17,11 @@ real HTTP on loopback:
   when they leave;
 - a client that never reads (nor closes) is cut off once its queue passes
   event_queue, logged, while the engine answers other requests all along;
-- the answers are the OpenAPI document's; the engine stops cleanly.
+- ?since= older than the 100 lines kept ([monitor] resume_events): an
+  'event: gap' naming the ids lost, then the oldest kept (a resume of
+  far more than event_queue bytes, fed as the socket drains);
+- the answers are the OpenAPI document's; the engine stops cleanly with a
+  stream open.
 """
 import json
 import os
@@ -44,7 +48,8 @@ at 0.6 call 1003 801 play=silence
 end 300
 ''' % simlib.data('speech.wav'),
     'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=3\n'
-    'max_event_clients=3\nevent_queue=4096' % (httplib.sha256(READ), httplib.sha256(ADMIN)))
+    'max_event_clients=3\nevent_queue=4096' % (httplib.sha256(READ), httplib.sha256(ADMIN)),
+    extra='[monitor]\nresume_events=100')
 answers = []
 
 
@@ -178,6 +183,20 @@ try:
            'the engine dropped it (its socket still open on our side): no longer counted')
     slow.close()
 
+    # resuming from further back than the 100 lines kept: a gap event says what is lost
+    for i in range(120):
+        eng.request('POST', path + ('mute' if i % 2 == 0 else 'unmute'), ADMIN)
+    g = httplib.Events(eng, READ, path='/api/v1/events?since=1')
+    evs5 = g.until(lambda e: 'id' in e)
+    g.close()
+    gap = evs5[0] if evs5 else {}
+    tap.ok(gap.get('event') == 'gap' and gap['data'].get('from') == 2 and len(evs5) == 2 and
+           evs5[1]['id'] == gap['data'].get('to') + 1,
+           'since=1 with only 100 lines kept: event gap (from 2 to the one before the oldest '
+           'kept), then the oldest kept', evs5[:2])
+
+    # a stream still open when the engine stops
+    open_at_stop = httplib.Events(eng, READ)
     st, hd, body = req('GET', '/api/v1/openapi.json', READ)
     doc = json.loads(body)
     bad = [(p, m, s, why) for p, m, s, h, b in answers
@@ -185,7 +204,9 @@ try:
     tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
     tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
     how = eng.stop()
-    tap.ok(how == 'exited with status 0', 'the engine stops cleanly (no sanitizer report)',
+    open_at_stop.close()
+    tap.ok(how == 'exited with status 0',
+           'the engine stops cleanly with a stream open (no sanitizer report)',
            (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
 finally:
     eng.close()
