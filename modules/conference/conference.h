@@ -51,6 +51,28 @@ int ce_conference_play(
 int ce_conference_record(struct ce_conf *conf, const char *room, const char *file);
 
 /*
+ * Actions of the HTTP API, the same as the console's "conf lock", "conf
+ * mute", ... (control.c).  @leg is what "conf kick" takes: a dumb/N id,
+ * the caller's channel id or the leg's number in "conf show".
+ *
+ * ce_conference_lock: lock (refuse new participants) or unlock @room.
+ * ce_conference_end: drop every leg of @room with @reason (the room ends).
+ * ce_conference_leg_op: @op is mute, unmute, deaf, undeaf or kick (@reason
+ * for kick, NULL: "kicked").
+ * ce_conference_record_start: record @room's mix to @file, NULL: a new
+ * file "api-ROOM-STAMP.wav" under record_dir; -EBUSY while it records.
+ * ce_conference_record_stop: -EALREADY when it does not record.
+ * They return 0, -ENODEV (no conference module), -ENOENT (no such room or
+ * leg), -EINVAL (unknown op) or, for recording, -EIO (the file refused).
+ */
+int ce_conference_lock(struct ce_conf *conf, const char *room, bool lock);
+int ce_conference_end(struct ce_conf *conf, const char *room, const char *reason);
+int ce_conference_leg_op(struct ce_conf *conf, const char *room, const char *leg, const char *op,
+        const char *reason);
+int ce_conference_record_start(struct ce_conf *conf, const char *room, const char *file);
+int ce_conference_record_stop(struct ce_conf *conf, const char *room);
+
+/*
  * What a reader outside the module (the HTTP API) sees of a room and its
  * legs: borrowed strings, valid during the callback only.
  */

@@ -179,15 +179,11 @@ enum ce_msg_result ce_conf_on_drop(struct ce_dispatch *d, struct ce_msg *msg, vo
 {
 	struct ce_conf *conf = arg;
 	const char *id = ce_msg_get(msg, "id");
-	struct ce_room *room;
 
 	(void)d;
-	if (!id || !g_str_has_prefix(id, PREFIX))
+	if (!id || !g_str_has_prefix(id, PREFIX) ||
+	        ce_conference_end(conf, id + strlen(PREFIX), ce_msg_get(msg, "reason")))
 		return CE_MSG_CONTINUE;
-	room = ce_room_find(conf, id + strlen(PREFIX));
-	if (!room)
-		return CE_MSG_CONTINUE;
-	ce_room_drop_all(room, ce_msg_get_def(msg, "reason", "dropped"));
 	return CE_MSG_HANDLED;
 }
 
@@ -336,11 +332,35 @@ int ce_conference_room(struct ce_conf *conf, const char *name, ce_conference_roo
 	return 0;
 }
 
-/* conf kick|mute|unmute|deaf|undeaf ROOM LEG: the command name is the operation */
-static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv, GString *out)
+/** See conference.h: one operation of control_leg() on the leg @which of @room. */
+int ce_conference_leg_op(struct ce_conf *conf, const char *room, const char *which, const char *op,
+        const char *reason)
 {
 	struct ce_msg *m = NULL;
 	struct ce_leg *leg;
+	int err;
+
+	if (!conf)
+		return -ENODEV;
+	leg = ce_leg_find_seq(conf, room, which);
+	if (!leg)
+		return -ENOENT;
+	if ((err = ce_msg_new(&m, "chan.control")))
+		return err;
+	if (reason)
+		ce_msg_add(m, "reason", reason);
+	ce_leg_ref(leg);
+	err = control_leg(leg, op, m) ? 0 : -EINVAL;
+	ce_leg_unref(leg);
+	ce_msg_unref(m);
+	return err;
+}
+
+/* conf kick|mute|unmute|deaf|undeaf ROOM LEG: the command name is the operation */
+static int leg_command(struct ce_conf *conf, const char *op, int argc, char **argv, GString *out)
+{
+	struct ce_leg *leg;
+	char *id;
 
 	if (argc < 2)
 		return -EINVAL;
@@ -349,14 +369,10 @@ static int leg_command(struct ce_conf *conf, const char *op, int argc, char **ar
 		g_string_append_printf(out, "no leg '%s' in room '%s'\r\n", argv[1], argv[0]);
 		return 0;
 	}
-	ce_msg_new(&m, "chan.control");
-	if (argc > 2)
-		ce_msg_add(m, "reason", argv[2]);
-	ce_leg_ref(leg);
-	control_leg(leg, op, m);
-	g_string_append_printf(out, "%s %s: %s\r\n", op, leg->id ? leg->id : "-", "done");
-	ce_leg_unref(leg);
-	ce_msg_unref(m);
+	id = g_strdup(leg->id ? leg->id : "-");
+	ce_conference_leg_op(conf, argv[0], argv[1], op, argc > 2 ? argv[2] : NULL);
+	g_string_append_printf(out, "%s %s: %s\r\n", op, id, "done");
+	g_free(id);
 	return 0;
 }
 
@@ -372,16 +388,40 @@ LEG_CMD(unmute)
 LEG_CMD(deaf)
 LEG_CMD(undeaf)
 
+/** See conference.h. */
+int ce_conference_lock(struct ce_conf *conf, const char *name, bool lock)
+{
+	struct ce_room *room = conf ? ce_room_find(conf, name) : NULL;
+
+	if (!conf)
+		return -ENODEV;
+	if (!room)
+		return -ENOENT;
+	ce_room_set_locked(room, lock);
+	return 0;
+}
+
+/** See conference.h: as call.drop id=conf/NAME. */
+int ce_conference_end(struct ce_conf *conf, const char *name, const char *reason)
+{
+	struct ce_room *room = conf ? ce_room_find(conf, name) : NULL;
+
+	if (!conf)
+		return -ENODEV;
+	if (!room)
+		return -ENOENT;
+	ce_room_drop_all(room, reason ? reason : "dropped");
+	return 0;
+}
+
 static int room_command(struct ce_conf *conf, bool lock, int argc, char **argv, GString *out)
 {
-	struct ce_room *room;
+	int err;
 
 	if (argc != 1)
 		return -EINVAL;
-	room = ce_room_find(conf, argv[0]);
-	if (room)
-		ce_room_set_locked(room, lock);
-	g_string_append_printf(out, room ? "room '%s' %s\r\n" : "no room '%s'%.0s\r\n", argv[0],
+	err = ce_conference_lock(conf, argv[0], lock);
+	g_string_append_printf(out, !err ? "room '%s' %s\r\n" : "no room '%s'%.0s\r\n", argv[0],
 	        lock ? "locked" : "unlocked");
 	return 0;
 }
@@ -524,6 +564,40 @@ static int record_command(struct ce_conf *conf, const char *file, const char *na
 	else
 		g_string_append_printf(out, "room '%s' not recording\r\n", name);
 	return 0;
+}
+
+/** See conference.h. */
+int ce_conference_record_start(struct ce_conf *conf, const char *name, const char *file)
+{
+	struct ce_room *room = conf ? ce_room_find(conf, name) : NULL;
+	char *made = NULL;
+	int err;
+
+	if (!conf)
+		return -ENODEV;
+	if (!room)
+		return -ENOENT;
+	if (room->record || room->recorder)
+		return -EBUSY;
+	if (!file)
+		file = made = ce_room_record_name(room, "api");
+	err = ce_room_record(room, file, NULL);
+	g_free(made);
+	return err;
+}
+
+/** See conference.h. */
+int ce_conference_record_stop(struct ce_conf *conf, const char *name)
+{
+	struct ce_room *room = conf ? ce_room_find(conf, name) : NULL;
+
+	if (!conf)
+		return -ENODEV;
+	if (!room)
+		return -ENOENT;
+	if (!room->record && !room->recorder)
+		return -EALREADY;
+	return ce_room_record(room, NULL, NULL);
 }
 
 static int cmd_record(struct ce_engine *ce, int argc, char **argv, GString *out, void *arg)

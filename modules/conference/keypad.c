@@ -402,8 +402,8 @@ static void act_kick_last(struct ce_leg *leg)
 	event(leg, A_KICK_LAST, NULL);
 }
 
-/* A file name for a recording started from the keypad, under record_dir (recfile.c). */
-static char *record_name(const struct ce_room *room)
+/** A new file name "@who-ROOM-STAMP.wav" for a recording of @room, under record_dir (g_free). */
+char *ce_room_record_name(const struct ce_room *room, const char *who)
 {
 	GDateTime *now = g_date_time_new_now_utc();
 	char *stamp = g_date_time_format(now, "%Y%m%d-%H%M%S");
@@ -412,7 +412,7 @@ static char *record_name(const struct ce_room *room)
 
 	g_strcanon(safe, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", '_');
 	name = g_strdup_printf(
-	        "keypad-%s-%s-%03d.wav", safe, stamp, g_date_time_get_microsecond(now) / 1000);
+	        "%s-%s-%s-%03d.wav", who, safe, stamp, g_date_time_get_microsecond(now) / 1000);
 	g_free(safe);
 	g_free(stamp);
 	g_date_time_unref(now);
@@ -424,7 +424,7 @@ static void act_record(struct ce_leg *leg)
 	const struct ce_play_opts o = {.replace = true};
 	struct ce_room *room = leg->room;
 	bool on = !room->record && !room->recorder;
-	char *file = on ? record_name(room) : NULL;
+	char *file = on ? ce_room_record_name(room, "keypad") : NULL;
 	/* "-": no record_prompt, the confirmation below is the warning */
 	int err = ce_room_record(room, file, "-");
 

@@ -186,6 +186,7 @@ int ce_room_play_opts(struct ce_room *room, const char *file, struct ce_leg *leg
         const struct ce_play_opts *o, const char **why);
 int ce_room_stop_play(struct ce_room *room, struct ce_leg *leg, bool others);
 int ce_room_record(struct ce_room *room, const char *file, const char *warn);
+char *ce_room_record_name(const struct ce_room *room, const char *who);
 
 /* entry.c */
 void ce_room_entry_init(struct ce_room *room, const struct ce_join_params *p);

@@ -263,6 +263,10 @@ void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg)
 		g_string_append(m.out, m.per_room[i]->str);
 		g_string_free(m.per_room[i], TRUE);
 	}
+	g_string_append_printf(m.out,
+	        "# HELP conf_engine_http_event_clients Clients of /api/v1/events\n"
+	        "# TYPE conf_engine_http_event_clients gauge\nconf_engine_http_event_clients %u\n",
+	        h->event_clients->len);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
 	len = m.out->len;
 	soup_server_message_set_response(msg, "text/plain; version=0.0.4; charset=utf-8",
@@ -347,20 +351,28 @@ static void leg_object(const struct ce_conference_leg_info *l, void *arg)
 	json_builder_end_object(b);
 }
 
-/** GET /api/v1/rooms/NAME: the room and its legs; 404 when there is no such room. */
-void ce_http_room(struct ce_http *h, SoupServerMessage *msg, const char *name)
+/** Answer @msg with the room @name and its legs (200); -ENOENT, unanswered, without it. */
+int ce_http_room_state(struct ce_http *h, SoupServerMessage *msg, const char *name)
 {
 	JsonBuilder *b = json_builder_new();
+	int err;
 
 	json_builder_begin_object(b);
-	if (ce_conference_room(ce_conference_service(h->ce), name, room_head, leg_object, b)) {
-		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no room '%s'", name);
-	} else {
+	err = ce_conference_room(ce_conference_service(h->ce), name, room_head, leg_object, b);
+	if (!err) {
 		json_builder_end_array(b);
 		json_builder_end_object(b);
 		ce_http_reply_json(msg, SOUP_STATUS_OK, json_builder_get_root(b));
 	}
 	g_object_unref(b);
+	return err;
+}
+
+/** GET /api/v1/rooms/NAME: the room and its legs; 404 when there is no such room. */
+void ce_http_room(struct ce_http *h, SoupServerMessage *msg, const char *name)
+{
+	if (ce_http_room_state(h, msg, name))
+		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no room '%s'", name);
 }
 
 /** GET /api/v1/openapi.json: the document describing these endpoints. */

@@ -29,12 +29,14 @@
  * Errors are {"error":{"code":"not_found","message":"no room 'x'"}}.
  */
 
-#define DEF_PORT        8088
-#define DEF_MAX_BODY    65536
-#define DEF_FAIL_LIMIT  10
-#define DEF_FAIL_WINDOW 60
-#define DEF_TIMEOUT     30
-#define ROOMS_PREFIX    "/api/v1/rooms/"
+#define DEF_PORT          8088
+#define DEF_MAX_BODY      65536
+#define DEF_FAIL_LIMIT    10
+#define DEF_FAIL_WINDOW   60
+#define DEF_TIMEOUT       30
+#define DEF_EVENT_CLIENTS 100
+#define DEF_EVENT_QUEUE   (1 << 20)
+#define ROOMS_PREFIX      "/api/v1/rooms/"
 
 /* The keys of [http]. */
 static const struct ce_config_key http_keys[] = {
@@ -47,6 +49,8 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("auth_failures", 1, 1000),
         CE_KEY_INT("auth_window", 1, 86400),
         CE_KEY_INT("timeout", 1, 3600),
+        CE_KEY_INT("max_event_clients", 1, 10000),
+        CE_KEY_INT("event_queue", 4096, 67108864),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -97,14 +101,16 @@ struct route {
 	bool public, admin;
 	void (*get)(struct ce_http *h, SoupServerMessage *msg);
 	void (*get_name)(struct ce_http *h, SoupServerMessage *msg, const char *name);
+	void (*get_query)(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
 };
 
 static const struct route routes[] = {
-        {"/healthz", true, false, ce_http_healthz, NULL},
-        {"/metrics", false, false, ce_http_metrics, NULL},
-        {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL},
-        {"/api/v1/rooms", false, false, ce_http_rooms, NULL},
-        {ROOMS_PREFIX, false, false, NULL, ce_http_room},
+        {"/healthz", true, false, ce_http_healthz, NULL, NULL},
+        {"/metrics", false, false, ce_http_metrics, NULL, NULL},
+        {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL, NULL},
+        {"/api/v1/rooms", false, false, ce_http_rooms, NULL, NULL},
+        {"/api/v1/events", false, false, NULL, NULL, ce_http_events},
+        {ROOMS_PREFIX, false, false, NULL, ce_http_room, NULL},
 };
 
 /* The route of @path, with the name after a prefix route in *@name (owned); NULL: none. */
@@ -113,7 +119,7 @@ static const struct route *route_of(const char *path, char **name)
 	for (unsigned i = 0; i < G_N_ELEMENTS(routes); i++) {
 		const struct route *r = &routes[i];
 
-		if (r->get && !strcmp(path, r->path))
+		if ((r->get || r->get_query) && !strcmp(path, r->path))
 			return r;
 		if (r->get_name && g_str_has_prefix(path, r->path) && path[strlen(r->path)] &&
 		        !strchr(path + strlen(r->path), '/')) {
@@ -150,7 +156,10 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 	close_after(msg);
 	if (!(r && r->public) && !(t = ce_http_authenticate(h, msg)))
 		goto out;
-	if (!r) {
+	if (!r && t && g_str_has_prefix(path, ROOMS_PREFIX) &&
+	        ce_http_action(h, msg, path + strlen(ROOMS_PREFIX), t)) {
+		/* answered */
+	} else if (!r) {
 		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no such path");
 	} else if (strcmp(method, SOUP_METHOD_GET)) {
 		soup_message_headers_replace(
@@ -162,6 +171,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 		        "token '%s' may only read", t->name);
 	} else if (r->get) {
 		r->get(h, msg);
+	} else if (r->get_query) {
+		r->get_query(h, msg, query);
 	} else {
 		r->get_name(h, msg, name);
 	}
@@ -237,6 +248,8 @@ static int http_check(const struct ce_config *cfg, GError **err)
 	return err && *err ? -EINVAL : 0;
 }
 
+static void on_conn_gone(gpointer data, GObject *conn);
+
 static void http_free(struct ce_http *h)
 {
 	if (h->service) {
@@ -245,9 +258,22 @@ static void http_free(struct ce_http *h)
 		g_signal_handlers_disconnect_by_data(h->service, h);
 		g_object_unref(h->service);
 	}
+	if (h->event_clients) {
+		ce_http_events_stop(h);
+		g_ptr_array_free(h->event_clients, TRUE);
+	}
 	if (h->server) {
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);
+	}
+	if (h->conns) {
+		GHashTableIter it;
+		gpointer conn;
+
+		g_hash_table_iter_init(&it, h->conns);
+		while (g_hash_table_iter_next(&it, NULL, &conn))
+			g_object_weak_unref(conn, on_conn_gone, h);
+		g_hash_table_destroy(h->conns);
 	}
 	g_clear_object(&h->cert);
 	if (h->tokens)
@@ -255,6 +281,45 @@ static void http_free(struct ce_http *h)
 	if (h->failures)
 		g_hash_table_destroy(h->failures);
 	g_free(h);
+}
+
+/* "ip:port" of @sa, the key of h->conns. */
+static char *addr_key(GSocketAddress *sa)
+{
+	char *ip, *key;
+
+	if (!G_IS_INET_SOCKET_ADDRESS(sa))
+		return NULL;
+	ip = g_inet_address_to_string(g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(sa)));
+	key = g_strdup_printf(
+	        "%s:%u", ip, g_inet_socket_address_get_port(G_INET_SOCKET_ADDRESS(sa)));
+	g_free(ip);
+	return key;
+}
+
+static gboolean is_conn(gpointer key, gpointer value, gpointer conn)
+{
+	return value == conn;
+}
+
+static void on_conn_gone(gpointer data, GObject *conn)
+{
+	struct ce_http *h = data;
+
+	g_hash_table_foreach_remove(h->conns, is_conn, conn);
+}
+
+/**
+ * The socket of the connection @msg came on, or NULL: the server got the
+ * connection as a stream (on_incoming), so it does not know the socket.
+ */
+GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg)
+{
+	char *key = addr_key(soup_server_message_get_remote_address(msg));
+	GSocketConnection *conn = key ? g_hash_table_lookup(h->conns, key) : NULL;
+
+	g_free(key);
+	return conn ? g_socket_connection_get_socket(conn) : NULL;
 }
 
 /*
@@ -272,8 +337,17 @@ static gboolean on_incoming(
 	GSocketAddress *remote = g_socket_connection_get_remote_address(conn, NULL);
 	GIOStream *stream = G_IO_STREAM(g_object_ref(conn));
 	GError *err = NULL;
+	char *key = addr_key(remote);
+	gpointer old;
 
 	g_socket_set_timeout(g_socket_connection_get_socket(conn), h->timeout_s);
+	if (key) {
+		/* a key seen again replaces the old connection's, which is closed by then */
+		if ((old = g_hash_table_lookup(h->conns, key)))
+			g_object_weak_unref(old, on_conn_gone, h);
+		g_hash_table_replace(h->conns, key, conn);
+		g_object_weak_ref(G_OBJECT(conn), on_conn_gone, h);
+	}
 	if (h->cert) {
 		g_object_unref(stream);
 		stream = g_tls_server_connection_new(G_IO_STREAM(conn), h->cert, &err);
@@ -340,6 +414,12 @@ static int start(struct ce_http *h, GError **err)
 	                                          DEF_FAIL_WINDOW, 1, 86400);
 	h->timeout_s =
 	        (guint)ce_config_get_int(cfg, CE_HTTP_SECTION, "timeout", DEF_TIMEOUT, 1, 3600);
+	h->max_event_clients = (unsigned)ce_config_get_int(
+	        cfg, CE_HTTP_SECTION, "max_event_clients", DEF_EVENT_CLIENTS, 1, 10000);
+	h->event_queue = (gsize)ce_config_get_int(
+	        cfg, CE_HTTP_SECTION, "event_queue", DEF_EVENT_QUEUE, 4096, 67108864);
+	h->event_clients = g_ptr_array_new();
+	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);
 	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)
@@ -384,4 +464,4 @@ static void http_exit(struct ce_engine *ce, void *state)
 }
 
 CE_MODULE_DEFINE(http, .init = http_init, .exit = http_exit, .keys = http_keys, .check = http_check,
-        .requires = CE_REQUIRES(CE_WANTS("conference"), CE_WANTS("store")));
+        .requires = CE_REQUIRES(CE_WANTS("conference"), CE_WANTS("store"), CE_WANTS("monitor")));

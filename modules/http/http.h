@@ -21,15 +21,19 @@ struct ce_http_token {
 /* The module's state (init to exit). */
 struct ce_http {
 	struct ce_engine *ce;
-	SoupServer *server;      /* answers the connections the service accepts */
-	GSocketService *service; /* listens, on the main loop */
-	GTlsCertificate *cert;   /* HTTPS: tls_cert and tls_key; NULL: HTTP */
-	GPtrArray *tokens;       /* struct ce_http_token * */
-	GHashTable *failures;    /* client address -> struct ce_http_failures (http-auth.c) */
-	gsize max_body;          /* the largest request body read, in bytes */
-	unsigned fail_limit;     /* failed authentications of one address in a window ... */
-	gint64 fail_window;      /* ... before it gets 429 until the window ends (us) */
-	guint timeout_s;         /* a connection silent this long is closed */
+	SoupServer *server;       /* answers the connections the service accepts */
+	GSocketService *service;  /* listens, on the main loop */
+	GTlsCertificate *cert;    /* HTTPS: tls_cert and tls_key; NULL: HTTP */
+	GPtrArray *tokens;        /* struct ce_http_token * */
+	GHashTable *failures;     /* client address -> struct ce_http_failures (http-auth.c) */
+	gsize max_body;           /* the largest request body read, in bytes */
+	unsigned fail_limit;      /* failed authentications of one address in a window ... */
+	gint64 fail_window;       /* ... before it gets 429 until the window ends (us) */
+	guint timeout_s;          /* a connection silent this long is closed */
+	GPtrArray *event_clients; /* the event streams (http-events.c) */
+	GHashTable *conns;        /* "ip:port" of the client -> its GSocketConnection (not a ref) */
+	unsigned max_event_clients;
+	gsize event_queue; /* bytes an event client may leave unread before it is closed */
 	/* the media threads' liveness (healthz): their tick counter, sampled */
 	guint64 media_ticks;
 	gint64 media_sampled; /* monotonic us, 0: never */
@@ -46,16 +50,25 @@ const struct ce_http_token *ce_http_authenticate(struct ce_http *h, SoupServerMe
 
 /* http-api.c: the endpoints; each answers @msg */
 void ce_http_health_start(struct ce_http *h);
-void ce_http_health_start(struct ce_http *h);
 void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_rooms(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_room(struct ce_http *h, SoupServerMessage *msg, const char *name);
+int ce_http_room_state(struct ce_http *h, SoupServerMessage *msg, const char *name);
 void ce_http_openapi_doc(struct ce_http *h, SoupServerMessage *msg);
 char *ce_http_metric_name(const char *key);
 void ce_http_label_value(GString *out, const char *v);
 
-/* http.c: answers */
+/* http-events.c: the event stream */
+void ce_http_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+void ce_http_events_stop(struct ce_http *h);
+
+/* http-actions.c: actions on rooms and legs */
+bool ce_http_action(
+        struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
+
+/* http.c: answers, connections */
+GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
 void ce_http_reply_error(SoupServerMessage *msg, guint status, const char *code, const char *fmt,
         ...) G_GNUC_PRINTF(4, 5);

@@ -10,6 +10,7 @@
 #include "conf-engine/config.h"
 #include "console.h"
 #include "engine.h"
+#include "events.h"
 #include "message.h"
 #include "module.h"
 #include "modules/store/store.h"
@@ -47,6 +48,7 @@ struct monitor {
 	struct ce_mon_track *track;
 	struct ce_mon_evlog *log;
 	struct ce_mon_fanout *fan;
+	struct ce_monitor *ring; /* the recent lines, for the HTTP event stream */
 	GArray *watches;
 	bool subscribed; /* to the bus's room events */
 	int drop_handler;
@@ -207,13 +209,17 @@ static void forward_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	forward_send(m, f);
 }
 
-/* One JSON line to the log and the subscribers. */
-static void publish(struct monitor *m)
+/* One JSON line to the log, the subscribers and the ring (without its newline). */
+static void publish(struct monitor *m, const char *room, gint64 conference_id)
 {
+	const struct ce_monitor_line line = {
+	        m->seq, room, conference_id, m->line->str, m->line->len - 1};
+
 	if (m->log)
 		ce_mon_evlog_push(m->log, m->line->str, m->line->len);
 	if (m->fan)
 		ce_mon_fanout_send(m->fan, m->line->str, m->line->len);
+	ce_monitor_ring_push(m->ring, &line);
 }
 
 static void on_event(const struct ce_room_event *ev, void *arg)
@@ -224,7 +230,7 @@ static void on_event(const struct ce_room_event *ev, void *arg)
 	        ev->room, ev->leg ? ev->leg : "-");
 	g_string_truncate(m->line, 0);
 	ce_mon_json_event(m->line, ev, ce_engine_node(m->ce), ++m->seq);
-	publish(m);
+	publish(m, ev->room, ev->who.conference_id);
 	store_event(m, ev);
 	if (m->forward)
 		forward_event(m, ev);
@@ -236,7 +242,7 @@ static void on_cdr(const struct ce_mon_cdr *c, void *arg)
 
 	g_string_truncate(m->line, 0);
 	ce_mon_json_cdr(m->line, c, ce_engine_node(m->ce), ++m->seq);
-	publish(m);
+	publish(m, c->room, c->conference_id);
 	store_cdr(m, c);
 	if (m->forward)
 		forward_cdr(m, c);
@@ -428,6 +434,7 @@ static const struct ce_config_key monitor_keys[] = {
         CE_KEY_INT("max_rooms", 1, 1000000),
         CE_KEY_INT("max_participants", 1, 10000000),
         CE_KEY_INT("max_speakers", 1, 1024),
+        CE_KEY_INT("resume_events", 0, 1000000),
         CE_KEY_END,
 };
 
@@ -568,6 +575,8 @@ static void monitor_free(struct monitor *m)
 	if (!m)
 		return;
 	ce_console_remove_status(m->ce, SECTION);
+	if (m->ring && ce_monitor_service(m->ce) == m->ring)
+		ce_engine_withdraw(m->ce, CE_MONITOR_SERVICE);
 	if (m->subscribed)
 		ce_bus_room_unsubscribe(m->bus, on_room_event, m);
 	if (m->drop_handler > 0)
@@ -581,6 +590,7 @@ static void monitor_free(struct monitor *m)
 	ce_mon_track_free(m->track);
 	ce_mon_fanout_free(m->fan);
 	ce_mon_evlog_free(m->log); /* writes what is queued */
+	ce_monitor_ring_free(m->ring);
 	if (m->watches)
 		g_array_free(m->watches, TRUE);
 	if (m->line)
@@ -603,7 +613,11 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	m->watches = g_array_new(FALSE, FALSE, sizeof(int));
 	if ((err = read_config(m, cfg, &lim)) ||
 	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
-	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)))
+	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)) ||
+	        (err = ce_monitor_ring_new(
+	                 &m->ring, (unsigned)ce_config_get_int(
+	                                   cfg, SECTION, "resume_events", 10000, 0, 1000000))) ||
+	        (err = ce_engine_provide(ce, CE_MONITOR_SERVICE, m->ring)))
 		goto out;
 	if ((err = ce_bus_room_subscribe(m->bus, on_room_event, m)))
 		goto out;

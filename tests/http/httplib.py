@@ -117,6 +117,65 @@ class Engine:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+class Events:
+    """A client of /api/v1/events: the stream opened with @token (@last: Last-Event-ID)."""
+
+    def __init__(self, eng, token, path='/api/v1/events', last=None):
+        self.c = http.client.HTTPConnection('127.0.0.1', eng.port, timeout=WAIT)
+        h = {'Authorization': 'Bearer ' + token}
+        if last is not None:
+            h['Last-Event-ID'] = str(last)
+        self.c.request('GET', path, headers=h)
+        self.sock = self.c.sock  # the response keeps it (Connection: close), the client not
+        self.r = self.c.getresponse()
+        self.status = self.r.status
+        self.headers = {k.lower(): v for k, v in self.r.getheaders()}
+        self.body = self.r.read() if self.status != 200 else None
+
+    def next(self, timeout=WAIT):
+        """The next event as {'id', 'event', 'data'} (data parsed as JSON), comments and retry
+        skipped; None when the stream ended or nothing came within @timeout."""
+        ev = {}
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                line = self.r.readline()
+                if not line:
+                    return None
+                line = line.decode().rstrip('\n')
+                if not line:
+                    if 'data' in ev:
+                        return ev
+                    ev = {}
+                    continue
+                field, _, value = line.partition(':')
+                value = value[1:] if value.startswith(' ') else value
+                if field == 'id':
+                    ev['id'] = int(value)
+                elif field == 'event':
+                    ev['event'] = value
+                elif field == 'data':
+                    ev['data'] = json.loads(value)
+        except (OSError, ValueError, http.client.HTTPException):
+            return None
+
+    def until(self, pred, timeout=WAIT):
+        """The events read until one satisfies @pred (included), bounded by @timeout."""
+        got, end = [], time.monotonic() + timeout
+        while time.monotonic() < end:
+            ev = self.next(max(0.05, end - time.monotonic()))
+            if ev is None:
+                break
+            got.append(ev)
+            if pred(ev):
+                break
+        return got
+
+    def close(self):
+        self.r.close()
+        self.sock.close()
+
+
 # ---- Prometheus text format 0.0.4 ----------------------------------------------
 
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$')
@@ -192,8 +251,8 @@ def check_openapi(doc, path, method, status, headers, body):
     tpl = match_path(doc, path.split('?')[0])
     if tpl:
         op = doc['paths'][tpl].get(method.lower())
-        if not op and status in REFUSALS:  # a method not served: GET lists these answers
-            op = doc['paths'][tpl].get('get')
+        if not op and status in REFUSALS:  # a method not served: the one served lists these
+            op = doc['paths'][tpl].get('get') or doc['paths'][tpl].get('post')
         if not op:
             return '%s %s is not in the document' % (method, tpl)
         resp = op['responses'].get(str(status))

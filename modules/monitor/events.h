@@ -1,0 +1,48 @@
+/* events.h - the service "monitor": the recent event lines and the live ones, for other modules */
+#ifndef CE_MONITOR_EVENTS_H
+#define CE_MONITOR_EVENTS_H
+
+#include <glib.h>
+
+struct ce_engine;
+struct ce_monitor;
+
+/*
+ * The monitor keeps its last [monitor] resume_events JSON lines (events and
+ * CDRs, exactly as the event log writes them, without the newline) in
+ * memory, numbered by their "seq", and hands every new one to its
+ * listeners on the main loop.  The HTTP API streams them (docs/http.md).
+ */
+#define CE_MONITOR_SERVICE "monitor"
+
+struct ce_monitor_line {
+	guint64 seq;
+	const char *room;     /* or NULL */
+	gint64 conference_id; /* > 0: the schedule's conference */
+	const char *text;     /* one JSON object, no newline */
+	gsize len;
+};
+
+typedef void(ce_monitor_line_h)(const struct ce_monitor_line *line, void *arg);
+
+struct ce_monitor *ce_monitor_service(struct ce_engine *ce);
+
+/* Add (remove) a listener of every new line; the pair identifies it. Returns 0 or -errno. */
+int ce_monitor_listen(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
+void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
+
+/*
+ * Call @h for the lines kept with seq > @since, oldest first, until they
+ * add up to @max_bytes (0: all); @h NULL: none.  Returns the seq of the
+ * oldest line kept (the newest + 1 when none is): lines between @since and
+ * it are no longer kept.  *@newest gets the newest seq there is.
+ */
+guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, gsize max_bytes,
+        ce_monitor_line_h *h, void *arg, guint64 *newest);
+
+/* monitor.c's side */
+int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep);
+void ce_monitor_ring_free(struct ce_monitor *r);
+void ce_monitor_ring_push(struct ce_monitor *r, const struct ce_monitor_line *line);
+
+#endif
