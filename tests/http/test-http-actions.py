@@ -174,13 +174,9 @@ try:
 
     st, hd, b = eng.get('/api/v1/openapi.json', READ)
     doc = json.loads(b)
-    bad = [(p, m, s, why) for p, m, s, h, bd in answers
-           for why in [httplib.check_openapi(doc, p, m, s, h, bd)] if why]
+    bad = httplib.openapi_misses(doc, answers)
     tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
-    tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
-    how = eng.stop()
-    tap.ok(how == 'exited with status 0', 'the engine stops cleanly (no sanitizer report)',
-           (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
+    httplib.ends_well(tap, eng)
 finally:
     eng.close()
     shutil.rmtree(RECDIR, ignore_errors=True)
