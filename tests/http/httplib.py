@@ -103,6 +103,16 @@ class Engine:
     def stderr(self, text):
         return [e.get('text', '') for e in self.sim.events('stderr') if text in e.get('text', '')]
 
+    def logged(self, text, pred=lambda t: True, timeout=WAIT):
+        """The engine's stderr lines holding @text, once one of them satisfies @pred (bounded):
+        the simulator reads stderr on its own, so a line can arrive after the HTTP answer."""
+        end = time.monotonic() + timeout
+        while True:
+            lines = self.stderr(text)
+            if any(pred(t) for t in lines) or time.monotonic() > end:
+                return lines
+            time.sleep(0.05)
+
     def stop(self):
         """SIGTERM to the engine; how it ended ('exited with status 0' when cleanly, with no
         sanitizer report), or None if it did not within the bound."""

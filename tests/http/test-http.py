@@ -216,7 +216,7 @@ try:
            (codes, st, hd.get('retry-after')))
     st2 = eng.get('/metrics', READ)[0]
     tap.ok(st2 == 200, '127.0.0.1 still gets in', st2)
-    tap.ok(eng.stderr('10 failed authentications'), 'the lock-out is logged once')
+    tap.ok(eng.logged('10 failed authentications'), 'the lock-out is logged once')
     httplib.ends_well(tap, eng)
 finally:
     eng.close()
