@@ -7,6 +7,7 @@
 
 #include "conf-engine/config.h"
 #include "engine.h"
+#include "http-schedule.h"
 #include "http.h"
 #include "module.h"
 
@@ -51,6 +52,7 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("timeout", 1, 3600),
         CE_KEY_INT("max_event_clients", 1, 10000),
         CE_KEY_INT("event_queue", 4096, 67108864),
+        CE_KEY_INT("max_duration", 1, 87600),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -159,6 +161,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 	if (!r && t && g_str_has_prefix(path, ROOMS_PREFIX) &&
 	        ce_http_action(h, msg, path + strlen(ROOMS_PREFIX), t)) {
 		/* answered */
+	} else if (!r && t && ce_http_schedule(h, msg, path, query, t)) {
+		/* answered, or to be when the store answers */
 	} else if (!r) {
 		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no such path");
 	} else if (strcmp(method, SOUP_METHOD_GET)) {
@@ -257,6 +261,10 @@ static void http_free(struct ce_http *h)
 		g_socket_listener_close(G_SOCKET_LISTENER(h->service));
 		g_signal_handlers_disconnect_by_data(h->service, h);
 		g_object_unref(h->service);
+	}
+	if (h->sched_calls) {
+		ce_http_schedule_stop(h);
+		g_ptr_array_free(h->sched_calls, TRUE);
 	}
 	if (h->event_clients) {
 		ce_http_events_stop(h);
@@ -419,6 +427,7 @@ static int start(struct ce_http *h, GError **err)
 	h->event_queue = (gsize)ce_config_get_int(
 	        cfg, CE_HTTP_SECTION, "event_queue", DEF_EVENT_QUEUE, 4096, 67108864);
 	h->event_clients = g_ptr_array_new();
+	h->sched_calls = g_ptr_array_new();
 	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);

@@ -33,7 +33,8 @@ struct ce_http {
 	GPtrArray *event_clients; /* the event streams (http-events.c) */
 	GHashTable *conns;        /* "ip:port" of the client -> its GSocketConnection (not a ref) */
 	unsigned max_event_clients;
-	gsize event_queue; /* bytes an event client may leave unread before it is closed */
+	gsize event_queue;      /* bytes an event client may leave unread before it is closed */
+	GPtrArray *sched_calls; /* schedule requests waiting for the store (http-schedule.c) */
 	/* the media threads' liveness (healthz): their tick counter, sampled */
 	guint64 media_ticks;
 	gint64 media_sampled; /* monotonic us, 0: never */

@@ -41,6 +41,10 @@ enum query {
 	Q_LIVE_DELETE,
 	Q_CONF_LOCK,
 	Q_CONF_NEXT,
+	Q_QUERY,
+	Q_OVERLAP,
+	Q_CONF_DELETE,
+	Q_PART_DELETE,
 	Q_N
 };
 
@@ -118,6 +122,16 @@ static const char *const sql[Q_N] = {
 	[Q_CONF_NEXT] = "SELECT " CONF_COLS " FROM conferences WHERE id <> $1 AND NOT cancelled"
 			" AND (access_number = $2 OR room = $3) AND starts_at >= " TS(4)
 			" ORDER BY starts_at, id LIMIT 1",
+	[Q_QUERY] = "SELECT " CONF_COLS " FROM conferences WHERE ($1::bigint IS NULL OR id = $1)"
+		    " AND ends_at >= " TS(2) " AND starts_at <= " TS(3)
+		    " AND ($4::text IS NULL OR access_number = $4)"
+		    " AND ($5::boolean IS NULL OR cancelled = $5)"
+		    " ORDER BY starts_at, id LIMIT $6 OFFSET $7",
+	[Q_OVERLAP] = "SELECT " CONF_COLS " FROM conferences WHERE id <> $1 AND NOT cancelled"
+		      " AND (access_number = $2 OR room = $3) AND starts_at < " TS(5)
+		      " AND ends_at > " TS(4) " ORDER BY starts_at, id LIMIT 1",
+	[Q_CONF_DELETE] = "DELETE FROM conferences WHERE id = $1 RETURNING id",
+	[Q_PART_DELETE] = "DELETE FROM participants WHERE id = $1 AND conference_id = $2 RETURNING id",
 };
 /* clang-format on */
 
@@ -702,6 +716,52 @@ static int db_put_conference(
 	return put(db, c->id ? Q_CONF_UPDATE : Q_CONF_INSERT, &p, id, err);
 }
 
+static int db_query_conferences(
+        struct ce_db *db, const struct ce_conference_query *q, GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+
+	p_id(&p, q->id);
+	p_x(&p, q->from);
+	p_x(&p, q->to);
+	p_s(&p, q->number);
+	if (q->cancelled >= 0)
+		p_b(&p, q->cancelled != 0);
+	else
+		p_s(&p, NULL);
+	p_x(&p, q->limit);
+	p_x(&p, q->offset);
+	return conferences(db, Q_QUERY, &p, out, err);
+}
+
+/* Inside a transaction (the lock lasts until it ends). */
+static int db_overlapping(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	/* bookings are checked one at a time, by every engine sharing the database */
+	int r = simple(db, "SELECT pg_advisory_xact_lock(7106241)", err);
+	struct params p = {0};
+
+	if (r < 0)
+		return r;
+	p_x(&p, c->id);
+	p_s(&p, c->access_number);
+	p_s(&p, c->room);
+	p_x(&p, c->starts_at);
+	p_x(&p, c->ends_at);
+	return conferences(db, Q_OVERLAP, &p, out, err);
+}
+
+static int db_delete_row(struct ce_db *db, gint64 conference_id, gint64 id, GError **err)
+{
+	struct params p = {0};
+
+	p_x(&p, id);
+	if (conference_id)
+		p_x(&p, conference_id);
+	return put(db, conference_id ? Q_PART_DELETE : Q_CONF_DELETE, &p, &id, err);
+}
+
 static int db_put_participant(
         struct ce_db *db, const struct ce_participant *pa, gint64 *id, GError **err)
 {
@@ -813,6 +873,9 @@ const struct ce_db_ops ce_db_pg_ops = {
         .lock_conference = db_lock_conference,
         .next_conference = db_next_conference,
         .put_participant = db_put_participant,
+        .query_conferences = db_query_conferences,
+        .overlapping = db_overlapping,
+        .delete_row = db_delete_row,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
         .room_live = db_room_live,

@@ -22,6 +22,9 @@ enum job_type {
 	JOB_PUT_CONF,
 	JOB_PUT_PART,
 	JOB_EXTEND,
+	JOB_QUERY,
+	JOB_SAVE_CONF,
+	JOB_DELETE,
 };
 
 struct job {
@@ -32,7 +35,8 @@ struct job {
 	char *pin;
 	char *number; /* the caller's, normalised (ce_store_number) */
 	gint64 now, from, to, id;
-	gint64 by; /* JOB_EXTEND: how much later the conference ends (us) */
+	gint64 by;                        /* JOB_EXTEND: how much later the conference ends (us) */
+	struct ce_conference_query query; /* JOB_QUERY; its number is j->key */
 	struct ce_conference *conf;
 	struct ce_participant *part;
 	GPtrArray *rows;
@@ -89,6 +93,7 @@ static gboolean job_done(gpointer data)
 	switch (j->type) {
 	case JOB_FIND:
 	case JOB_LIST:
+	case JOB_QUERY:
 		((ce_store_conferences_h *)(void *)j->cb)(j->err, j->rows, j->arg);
 		break;
 	case JOB_PARTS:
@@ -99,6 +104,8 @@ static gboolean job_done(gpointer data)
 		break;
 	case JOB_PUT_CONF:
 	case JOB_PUT_PART:
+	case JOB_SAVE_CONF:
+	case JOB_DELETE:
 		((ce_store_id_h *)(void *)j->cb)(j->err, j->id, j->error, j->arg);
 		break;
 	case JOB_EXTEND:
@@ -334,6 +341,31 @@ static int extend_locked(struct ce_store *st, struct ce_db *db, struct job *j, G
 	return r;
 }
 
+/*
+ * One transaction: a booking that meets another of its number or room is
+ * refused (-EBUSY, with the other's id in j->id), else written.
+ */
+static int run_save(struct ce_store *st, struct ce_db *db, struct job *j)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
+	int r = st->ops->begin(db, &j->error);
+
+	if (r == 0 && !j->conf->cancelled)
+		r = st->ops->overlapping(db, j->conf, rows, &j->error);
+	if (r == 0 && rows->len) {
+		j->id = ((struct ce_conference *)g_ptr_array_index(rows, 0))->id;
+		r = -EBUSY;
+	}
+	if (r == 0)
+		r = st->ops->put_conference(db, j->conf, &j->id, &j->error);
+	if (r == 0)
+		r = st->ops->commit(db, &j->error);
+	if (r < 0)
+		st->ops->rollback(db);
+	g_ptr_array_unref(rows);
+	return r;
+}
+
 /* One transaction: the row locked, the next booking checked, the new end written. */
 static int run_extend(struct ce_store *st, struct ce_db *db, struct job *j)
 {
@@ -369,6 +401,12 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 		return ops->put_participant(db, j->part, &j->id, &j->error);
 	case JOB_EXTEND:
 		return run_extend(st, db, j);
+	case JOB_QUERY:
+		return ops->query_conferences(db, &j->query, j->rows, &j->error);
+	case JOB_SAVE_CONF:
+		return run_save(st, db, j);
+	case JOB_DELETE:
+		return ops->delete_row(db, j->from, j->id, &j->error);
 	case JOB_QUIT:
 		break;
 	}
@@ -418,7 +456,7 @@ static int attempt(struct ce_store *st, struct ce_db **dbp, struct job *j)
 	r = run_job(st, *dbp, j);
 	/* a write may have committed before the connection died: never twice */
 	if (r != -ENOTCONN || fresh || j->type == JOB_PUT_CONF || j->type == JOB_PUT_PART ||
-	        j->type == JOB_EXTEND)
+	        j->type == JOB_EXTEND || j->type == JOB_SAVE_CONF || j->type == JOB_DELETE)
 		return r;
 	g_clear_pointer(dbp, st->ops->close);
 	job_reset(j);
@@ -678,5 +716,86 @@ int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
 	j = job_new(JOB_EXTEND, false);
 	j->id = id;
 	j->by = by_us;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_query_conferences() - the conferences @q selects, in start order (then id)
+ *
+ * @q is copied.  @cb gets the rows (the array belongs to the store).
+ * Returns 0 or -EINVAL.
+ */
+int ce_store_query_conferences(struct ce_store *st, const struct ce_conference_query *q,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !q || !cb)
+		return -EINVAL;
+	j = job_new(JOB_QUERY, true);
+	j->query = *q;
+	j->key = q->number ? ce_store_text(q->number) : NULL;
+	j->query.number = j->key;
+	j->query.from = CLAMP(q->from, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->query.to =
+	        CLAMP(q->to ? q->to : CE_STORE_TIME_MAX, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->query.limit = q->limit ? MIN(q->limit, 1000) : 1000;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_save_conference() - insert (@c->id 0) or update a booking, unless it meets another
+ *
+ * As ce_store_put_conference(), in one transaction with a check: a
+ * conference that is not cancelled and whose [starts_at, ends_at) meets
+ * that of another, not cancelled, of the same access number or room is
+ * not written, and @cb gets -EBUSY with that other's id.  Otherwise @cb
+ * gets 0 and the row id, -ENOENT (an update of a row that is gone) or the
+ * database's error.
+ */
+int ce_store_save_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !c || !c->room || !cb)
+		return -EINVAL;
+	if (strlen(c->room) > CE_STORE_ROOM_MAX ||
+	        (c->access_number && strlen(c->access_number) > CE_STORE_ACCESS_MAX) ||
+	        !ce_store_time_ok(c->starts_at) || !ce_store_time_ok(c->ends_at) ||
+	        c->ends_at <= c->starts_at)
+		return -ERANGE;
+	j = job_new(JOB_SAVE_CONF, false);
+	j->conf = ce_conference_dup(c);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_delete_conference() - delete conference @id and its participants
+ *
+ * @cb gets 0 and @id, -ENOENT when there is no such row, or the database's error.
+ */
+int ce_store_delete_conference(
+        struct ce_store *st, gint64 id, ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return ce_store_delete_participant(st, 0, id, cb, arg, destroy);
+}
+
+/**
+ * ce_store_delete_participant() - delete participant @id of conference @conference_id
+ *
+ * @conference_id 0: delete conference @id instead (ce_store_delete_conference()).
+ * @cb gets 0 and @id, -ENOENT when there is no such row, or the database's error.
+ */
+int ce_store_delete_participant(struct ce_store *st, gint64 conference_id, gint64 id,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || id <= 0 || conference_id < 0 || !cb)
+		return -EINVAL;
+	j = job_new(JOB_DELETE, false);
+	j->from = conference_id;
+	j->id = id;
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }

@@ -573,6 +573,65 @@ static int db_put_participant(
 	return put(db, st, id, err);
 }
 
+static int db_query_conferences(
+        struct ce_db *db, const struct ce_conference_query *q, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CONF_COLS " FROM conferences WHERE (?1 IS NULL OR id = ?1)"
+	        " AND ends_at >= ?2 AND starts_at <= ?3"
+	        " AND (?4 IS NULL OR access_number = ?4) AND (?5 IS NULL OR cancelled = ?5)"
+	        " ORDER BY starts_at, id LIMIT ?6 OFFSET ?7",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_id(st, 1, q->id);
+	sqlite3_bind_int64(st, 2, q->from);
+	sqlite3_bind_int64(st, 3, q->to);
+	bind_s(st, 4, q->number);
+	if (q->cancelled >= 0)
+		sqlite3_bind_int(st, 5, q->cancelled != 0);
+	sqlite3_bind_int64(st, 6, q->limit);
+	sqlite3_bind_int64(st, 7, q->offset);
+	return run(db, st, out, row_conference, err);
+}
+
+static int db_overlapping(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	/* BEGIN IMMEDIATE (db_begin) already holds the database's write lock */
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CONF_COLS " FROM conferences WHERE id IS NOT ?1 AND NOT cancelled"
+	        " AND (access_number = ?2 OR room = ?3) AND starts_at < ?5 AND ends_at > ?4"
+	        " ORDER BY starts_at, id LIMIT 1",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_id(st, 1, c->id);
+	bind_s(st, 2, c->access_number);
+	bind_s(st, 3, c->room);
+	sqlite3_bind_int64(st, 4, c->starts_at);
+	sqlite3_bind_int64(st, 5, c->ends_at);
+	return run(db, st, out, row_conference, err);
+}
+
+static int db_delete_row(struct ce_db *db, gint64 conference_id, gint64 id, GError **err)
+{
+	sqlite3_stmt *st;
+
+	if (conference_id)
+		st = stmt(db, "DELETE FROM participants WHERE id = ?1 AND conference_id = ?2", err);
+	else
+		st = stmt(db, "DELETE FROM conferences WHERE id = ?1", err);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (conference_id)
+		sqlite3_bind_int64(st, 2, conference_id);
+	return put(db, st, &id, err);
+}
+
 static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
@@ -684,6 +743,9 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .lock_conference = db_lock_conference,
         .next_conference = db_next_conference,
         .put_participant = db_put_participant,
+        .query_conferences = db_query_conferences,
+        .overlapping = db_overlapping,
+        .delete_row = db_delete_row,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
         .room_live = db_room_live,

@@ -86,6 +86,7 @@ enum ce_role {
 };
 
 const char *ce_role_name(enum ce_role role);
+int ce_role_parse(const char *s, enum ce_role *role);
 
 /* A scheduled conference (a row of "conferences"); reference counted. */
 struct ce_conference {
@@ -128,6 +129,7 @@ enum ce_conference_state {
 struct ce_conference *ce_conference_new(void);
 struct ce_conference *ce_conference_ref(struct ce_conference *c);
 void ce_conference_unref(struct ce_conference *c);
+struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 enum ce_conference_state ce_conference_state(const struct ce_conference *c, gint64 now);
 
 /* A person invited to a conference (a row of "participants"). */
@@ -257,6 +259,25 @@ int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p
         void *arg, GDestroyNotify destroy);
 int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
         ce_store_conference_h *cb, void *arg, GDestroyNotify destroy);
+
+/* Which conferences ce_store_query_conferences() returns; 0 / NULL: any. */
+struct ce_conference_query {
+	gint64 id;
+	gint64 from, to;    /* those that end at or after @from and start at or before @to */
+	const char *number; /* this access number */
+	int cancelled;      /* -1: any, 0: not cancelled, 1: cancelled */
+	unsigned limit;     /* at most this many rows (0: 1000) ... */
+	unsigned offset;    /* ... after skipping this many, in start order */
+};
+
+int ce_store_query_conferences(struct ce_store *st, const struct ce_conference_query *q,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_save_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy);
+int ce_store_delete_conference(
+        struct ce_store *st, gint64 id, ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_delete_participant(struct ce_store *st, gint64 conference_id, gint64 id,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
 
 void ce_store_add_event(struct ce_store *st, const struct ce_event *ev);
 void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr);
