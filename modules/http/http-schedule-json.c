@@ -127,8 +127,8 @@ bool ce_http_time_parse(const char *s, gint64 *us)
 	return true;
 }
 
-/* @us as RFC 3339 in @zone (NULL: UTC, written with Z), owned. */
-static char *time_text(gint64 us, const char *zone)
+/** ce_http_time_text() - @us as RFC 3339 in @zone (NULL: UTC, written with Z); g_free() it */
+char *ce_http_time_text(gint64 us, const char *zone)
 {
 	GTimeZone *tz = zone ? g_time_zone_new_identifier(zone) : NULL;
 	GDateTime *utc =
@@ -465,7 +465,7 @@ static void add_bool(JsonBuilder *b, const char *name, bool v)
 
 static void add_time(JsonBuilder *b, const char *name, gint64 us, const char *zone)
 {
-	char *s = time_text(us, zone);
+	char *s = ce_http_time_text(us, zone);
 
 	add_str(b, name, s);
 	g_free(s);

@@ -272,6 +272,17 @@ static gint64 max_duration(struct ce_http *h)
 	       3600 * G_USEC_PER_SEC;
 }
 
+static void log_conference(struct call *c, const char *done)
+{
+	char *from = ce_http_time_text(c->conf->starts_at, NULL);
+	char *to = ce_http_time_text(c->conf->ends_at, NULL);
+
+	g_message("HTTP token '%s': conference %" G_GINT64_FORMAT " %s: number %s, room %s, %s..%s",
+	        c->token, c->conf->id, done, c->conf->access_number, c->conf->room, from, to);
+	g_free(from);
+	g_free(to);
+}
+
 /* The NOTE line of a write done. */
 static void log_write(struct call *c)
 {
@@ -290,11 +301,7 @@ static void log_write(struct call *c)
 		        c->part && c->part->dial_out ? " dial-out " : "",
 		        c->part && c->part->dial_out ? c->part->address : "");
 	else if (c->conf)
-		g_message("HTTP token '%s': conference %" G_GINT64_FORMAT
-		          " %s: number %s, room %s, "
-		          "%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT " us",
-		        c->token, c->conf->id, done[c->op], c->conf->access_number, c->conf->room,
-		        c->conf->starts_at, c->conf->ends_at);
+		log_conference(c, done[c->op]);
 	else
 		g_message("HTTP token '%s': conference %" G_GINT64_FORMAT " %s", c->token, c->id,
 		        done[c->op]);

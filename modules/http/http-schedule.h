@@ -14,6 +14,7 @@ void ce_http_schedule_stop(struct ce_http *h);
 
 /* http-schedule-json.c: conferences and participants read from and written as JSON */
 bool ce_http_time_parse(const char *s, gint64 *us);
+char *ce_http_time_text(gint64 us, const char *zone);
 bool ce_http_conference_read(JsonObject *o, struct ce_conference *c, bool full, gint64 now,
         gint64 max_duration, GString *why);
 bool ce_http_participant_read(JsonObject *o, struct ce_participant *p, GString *why);

@@ -270,6 +270,10 @@ try:
     tap.ok(st == 200 and doc['record'] is False and doc['room'] == '801' and
            doc['title'] == '' and doc['ends_at'] == utc(now + 14400),
            'PUT replaces the whole conference (defaults for what it leaves out)', (st, doc))
+    st, doc = req('POST', '/api/v1/conferences',
+                  {'access_number': '801', 'starts_at': rfc(now + 14400),
+                   'ends_at': rfc(now + 18000)})
+    tap.ok(st == 201, 'a booking that starts when the other ends (back to back)', (st, doc))
     refused('PUT without the times', 'PUT', '/api/v1/conferences/%d' % c801['id'],
             {'access_number': '801'}, 400, 'bad_request')
     refused('PATCH that ends before it starts', 'PATCH', '/api/v1/conferences/%d' % c801['id'],
