@@ -442,32 +442,11 @@ bool ce_http_participant_read(JsonObject *o, struct ce_participant *p, GString *
 	return true;
 }
 
-static void add_str(JsonBuilder *b, const char *name, const char *v)
-{
-	json_builder_set_member_name(b, name);
-	if (v)
-		json_builder_add_string_value(b, v);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *name, gint64 v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, v);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, bool v)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_boolean_value(b, v);
-}
-
 static void add_time(JsonBuilder *b, const char *name, gint64 us, const char *zone)
 {
 	char *s = ce_http_time_text(us, zone);
 
-	add_str(b, name, s);
+	ce_http_add_str(b, name, s);
 	g_free(s);
 }
 
@@ -483,17 +462,17 @@ static void write_fields(
 			continue;
 		if (f->kind == K_SECS || f->kind == K_COUNT) {
 			if (f->nullable && !*(const int *)slot)
-				add_str(b, f->name, NULL);
+				ce_http_add_str(b, f->name, NULL);
 			else
-				add_int(b, f->name, *(const int *)slot);
+				ce_http_add_int(b, f->name, *(const int *)slot);
 		} else if (f->kind == K_BOOL) {
-			add_bool(b, f->name, *(const bool *)slot);
+			ce_http_add_bool(b, f->name, *(const bool *)slot);
 		} else if (f->kind == K_TIME) {
 			add_time(b, f->name, *(const gint64 *)slot, NULL);
 		} else if (f->kind == K_ROLE) {
-			add_str(b, f->name, ce_role_name(*(const enum ce_role *)slot));
+			ce_http_add_str(b, f->name, ce_role_name(*(const enum ce_role *)slot));
 		} else {
-			add_str(b, f->name, *(char *const *)slot);
+			ce_http_add_str(b, f->name, *(char *const *)slot);
 		}
 	}
 }
@@ -508,12 +487,12 @@ void ce_http_conference_write(JsonBuilder *b, const struct ce_conference *c, boo
 	const char *zone = c->time_zone && zone_ok(c->time_zone) ? c->time_zone : "UTC";
 
 	json_builder_begin_object(b);
-	add_int(b, "id", c->id);
-	add_str(b, "status", c->cancelled ? "cancelled" : "scheduled");
+	ce_http_add_int(b, "id", c->id);
+	ce_http_add_str(b, "status", c->cancelled ? "cancelled" : "scheduled");
 	write_fields(b, conf_fields, G_N_ELEMENTS(conf_fields), c, admin);
 	add_time(b, "starts_at_local", c->starts_at, zone);
 	add_time(b, "ends_at_local", c->ends_at, zone);
-	add_bool(b, "pin_required", c->pin != NULL);
+	ce_http_add_bool(b, "pin_required", c->pin != NULL);
 	json_builder_end_object(b);
 }
 
@@ -521,8 +500,8 @@ void ce_http_conference_write(JsonBuilder *b, const struct ce_conference *c, boo
 void ce_http_participant_write(JsonBuilder *b, const struct ce_participant *p, bool admin)
 {
 	json_builder_begin_object(b);
-	add_int(b, "id", p->id);
-	add_int(b, "conference_id", p->conference_id);
+	ce_http_add_int(b, "id", p->id);
+	ce_http_add_int(b, "conference_id", p->conference_id);
 	write_fields(b, part_fields, G_N_ELEMENTS(part_fields), p, admin);
 	json_builder_end_object(b);
 }

@@ -203,10 +203,8 @@ static void reply_deleted(struct call *c)
 	JsonBuilder *b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "id");
-	json_builder_add_int_value(b, c->op == OP_DELETE ? c->id : c->pid);
-	json_builder_set_member_name(b, "deleted");
-	json_builder_add_boolean_value(b, TRUE);
+	ce_http_add_int(b, "id", c->op == OP_DELETE ? c->id : c->pid);
+	ce_http_add_bool(b, "deleted", TRUE);
 	json_builder_end_object(b);
 	ce_http_reply_json(c->msg, SOUP_STATUS_OK, json_builder_get_root(b));
 	g_object_unref(b);
@@ -225,10 +223,8 @@ static void reply_list(struct call *c, GPtrArray *rows)
 	for (guint i = 0; i < n; i++)
 		ce_http_conference_write(b, g_ptr_array_index(rows, i), c->admin);
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "limit");
-	json_builder_add_int_value(b, c->q.limit - 1);
-	json_builder_set_member_name(b, "offset");
-	json_builder_add_int_value(b, c->q.offset);
+	ce_http_add_int(b, "limit", c->q.limit - 1);
+	ce_http_add_int(b, "offset", c->q.offset);
 	json_builder_set_member_name(b, "next_offset");
 	if (rows->len > n)
 		json_builder_add_int_value(b, (gint64)c->q.offset + n);
@@ -244,8 +240,7 @@ static void reply_participants(struct call *c, GPtrArray *rows)
 	JsonBuilder *b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "conference_id");
-	json_builder_add_int_value(b, c->id);
+	ce_http_add_int(b, "conference_id", c->id);
 	json_builder_set_member_name(b, "participants");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < rows->len; i++)

@@ -72,6 +72,30 @@ void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root)
 	json_node_unref(root);
 }
 
+/** Add member @name to the object @b builds: the string @value, or null for NULL. */
+void ce_http_add_str(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+/** Add member @name to the object @b builds: the integer @value. */
+void ce_http_add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+/** Add member @name to the object @b builds: true or false. */
+void ce_http_add_bool(JsonBuilder *b, const char *name, bool value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
+}
+
 /** Answer @msg with @status and {"error":{"code":@code,"message":...}}. */
 void ce_http_reply_error(
         SoupServerMessage *msg, guint status, const char *code, const char *fmt, ...)

@@ -71,6 +71,9 @@ bool ce_http_action(
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
+void ce_http_add_str(JsonBuilder *b, const char *name, const char *value);
+void ce_http_add_int(JsonBuilder *b, const char *name, gint64 value);
+void ce_http_add_bool(JsonBuilder *b, const char *name, bool value);
 void ce_http_reply_error(SoupServerMessage *msg, guint status, const char *code, const char *fmt,
         ...) G_GNUC_PRINTF(4, 5);
 

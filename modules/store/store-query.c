@@ -341,16 +341,13 @@ static int extend_locked(struct ce_store *st, struct ce_db *db, struct job *j, G
 	return r;
 }
 
-/*
- * One transaction: a booking that meets another of its number or room is
- * refused (-EBUSY, with the other's id in j->id), else written.
+/* A booking that meets another of its number or room is refused (-EBUSY, the other's id in j->id).
  */
-static int run_save(struct ce_store *st, struct ce_db *db, struct job *j)
+static int save_locked(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows)
 {
-	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
-	int r = st->ops->begin(db, &j->error);
+	int r = 0;
 
-	if (r == 0 && !j->conf->cancelled)
+	if (!j->conf->cancelled)
 		r = st->ops->overlapping(db, j->conf, rows, &j->error);
 	if (r == 0 && rows->len) {
 		j->id = ((struct ce_conference *)g_ptr_array_index(rows, 0))->id;
@@ -358,22 +355,18 @@ static int run_save(struct ce_store *st, struct ce_db *db, struct job *j)
 	}
 	if (r == 0)
 		r = st->ops->put_conference(db, j->conf, &j->id, &j->error);
-	if (r == 0)
-		r = st->ops->commit(db, &j->error);
-	if (r < 0)
-		st->ops->rollback(db);
-	g_ptr_array_unref(rows);
 	return r;
 }
 
-/* One transaction: the row locked, the next booking checked, the new end written. */
-static int run_extend(struct ce_store *st, struct ce_db *db, struct job *j)
+/* @fn in one transaction, with an array of conference rows to use; rolled back when it fails. */
+static int in_transaction(struct ce_store *st, struct ce_db *db, struct job *j,
+        int (*fn)(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows))
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
 	int r = st->ops->begin(db, &j->error);
 
 	if (r == 0)
-		r = extend_locked(st, db, j, rows);
+		r = fn(st, db, j, rows);
 	if (r == 0)
 		r = st->ops->commit(db, &j->error);
 	if (r < 0)
@@ -400,11 +393,11 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 	case JOB_PUT_PART:
 		return ops->put_participant(db, j->part, &j->id, &j->error);
 	case JOB_EXTEND:
-		return run_extend(st, db, j);
+		return in_transaction(st, db, j, extend_locked); /* the row locked first */
 	case JOB_QUERY:
 		return ops->query_conferences(db, &j->query, j->rows, &j->error);
 	case JOB_SAVE_CONF:
-		return run_save(st, db, j);
+		return in_transaction(st, db, j, save_locked);
 	case JOB_DELETE:
 		return ops->delete_row(db, j->from, j->id, &j->error);
 	case JOB_QUIT:
@@ -648,14 +641,9 @@ int ce_store_admit(struct ce_store *st, const char *key, const char *pin, const 
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }
 
-/**
- * ce_store_put_conference() - insert (@c->id 0) or update a conference
- *
- * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
- * -EINVAL without a room; otherwise @cb gets the row id or the error.
- */
-int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
-        void *arg, GDestroyNotify destroy)
+/* A write of conference @c (a copy) as a job of @type, once @c is one the schema holds. */
+static int submit_conference(enum job_type type, struct ce_store *st, const struct ce_conference *c,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -668,9 +656,21 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, 
 	        c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
 	        c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
 		return -ERANGE;
-	j = job_new(JOB_PUT_CONF, false);
+	j = job_new(type, false);
 	j->conf = ce_conference_dup(c);
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_put_conference() - insert (@c->id 0) or update a conference
+ *
+ * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
+ * -EINVAL without a room; otherwise @cb gets the row id or the error.
+ */
+int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	return submit_conference(JOB_PUT_CONF, st, c, cb, arg, destroy);
 }
 
 /**
@@ -756,18 +756,7 @@ int ce_store_query_conferences(struct ce_store *st, const struct ce_conference_q
 int ce_store_save_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
         void *arg, GDestroyNotify destroy)
 {
-	struct job *j;
-
-	if (!st || !c || !c->room || !cb)
-		return -EINVAL;
-	if (strlen(c->room) > CE_STORE_ROOM_MAX ||
-	        (c->access_number && strlen(c->access_number) > CE_STORE_ACCESS_MAX) ||
-	        !ce_store_time_ok(c->starts_at) || !ce_store_time_ok(c->ends_at) ||
-	        c->ends_at <= c->starts_at)
-		return -ERANGE;
-	j = job_new(JOB_SAVE_CONF, false);
-	j->conf = ce_conference_dup(c);
-	return submit(st, j, (void (*)(void))cb, arg, destroy);
+	return submit_conference(JOB_SAVE_CONF, st, c, cb, arg, destroy);
 }
 
 /**

@@ -302,6 +302,16 @@ def openapi_misses(doc, answers):
             for why in [check_openapi(doc, p, m, s, h, b)] if why]
 
 
+def answers_documented(tap, eng, answers, token):
+    """The check that every answer a test recorded (@answers, see openapi_misses) is one the
+    OpenAPI document the engine serves (read with @token) describes; the document."""
+    st, hd, body = eng.get('/api/v1/openapi.json', token)
+    doc = json.loads(body)
+    bad = openapi_misses(doc, answers)
+    tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
+    return doc
+
+
 def ends_well(tap, eng, name='the engine stops cleanly (no sanitizer report)'):
     """A test's last checks: the engine and its simulator still run, and the engine then stops
     with status 0 (a sanitizer report would make it 1).  Returns how it ended."""
