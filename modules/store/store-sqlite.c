@@ -663,6 +663,108 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 }
 
 /* SQLite's heap in this process, every connection: mostly their page caches */
+/* clang-format off */
+#define EVENT_COLS                                                                             \
+	"id, uuid, node, seq, at, kind, room, conference_id, leg, participant_id, role, caller, " \
+	"caller_name, called, direction, detail"
+#define CDR_COLS                                                                               \
+	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "    \
+	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid"
+/* ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind */
+#define HISTORY_WHERE(at)                                                                      \
+	" WHERE id > ?1 AND " at " >= ?2 AND " at " < ?3 AND (?4 IS NULL OR room = ?4)"            \
+	" AND (?5 IS NULL OR conference_id = ?5)"
+/* clang-format on */
+
+static gpointer row_event(sqlite3_stmt *st)
+{
+	struct ce_event *ev = g_new0(struct ce_event, 1);
+	int i = 0;
+
+	ev->id = sqlite3_column_int64(st, i++);
+	ev->uuid = col_s(st, i++);
+	ev->node = col_s(st, i++);
+	ev->seq = sqlite3_column_int64(st, i++);
+	ev->at = col_time(st, i++);
+	if (ce_event_kind_parse((const char *)sqlite3_column_text(st, i++), &ev->kind) < 0)
+		ev->kind = CE_EVENT_CREATED;
+	ev->room = col_s(st, i++);
+	ev->conference_id = sqlite3_column_int64(st, i++);
+	ev->leg = col_s(st, i++);
+	ev->participant_id = sqlite3_column_int64(st, i++);
+	ev->role = col_s(st, i++);
+	ev->caller = col_s(st, i++);
+	ev->caller_name = col_s(st, i++);
+	ev->called = col_s(st, i++);
+	ev->direction = col_s(st, i++);
+	ev->detail = col_s(st, i++);
+	return ev;
+}
+
+static gpointer row_cdr(sqlite3_stmt *st)
+{
+	struct ce_cdr *c = g_new0(struct ce_cdr, 1);
+	int i = 0;
+
+	c->id = sqlite3_column_int64(st, i++);
+	c->uuid = col_s(st, i++);
+	c->node = col_s(st, i++);
+	c->room = col_s(st, i++);
+	c->conference_id = sqlite3_column_int64(st, i++);
+	c->leg = col_s(st, i++);
+	c->participant_id = sqlite3_column_int64(st, i++);
+	c->role = col_s(st, i++);
+	c->caller = col_s(st, i++);
+	c->caller_name = col_s(st, i++);
+	c->called = col_s(st, i++);
+	c->direction = col_s(st, i++);
+	c->joined_at = col_time(st, i++);
+	c->left_at = col_time(st, i++);
+	c->duration_ms = sqlite3_column_int64(st, i++);
+	c->talk_ms = sqlite3_column_int64(st, i++);
+	c->reason = col_s(st, i++);
+	c->billid = col_s(st, i++);
+	return c;
+}
+
+static void bind_history(sqlite3_stmt *st, const struct ce_history_filter *f)
+{
+	sqlite3_bind_int64(st, 1, f->after);
+	sqlite3_bind_int64(st, 2, f->from);
+	sqlite3_bind_int64(st, 3, f->to);
+	bind_s(st, 4, f->room);
+	bind_id(st, 5, f->conference_id);
+	sqlite3_bind_int64(st, 6, f->limit);
+}
+
+static int db_list_events(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " EVENT_COLS " FROM events" HISTORY_WHERE("at") " AND (?7 IS NULL OR kind = ?7)"
+	        " ORDER BY id LIMIT ?6",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_history(st, f);
+	bind_s(st, 7, f->kind >= 0 ? ce_event_kind_name(f->kind) : NULL);
+	return run(db, st, out, row_event, err);
+}
+
+static int db_list_cdrs(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CDR_COLS " FROM cdrs" HISTORY_WHERE("joined_at") " ORDER BY id LIMIT ?6",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_history(st, f);
+	return run(db, st, out, row_cdr, err);
+}
+
 static gint64 db_memory_used(void)
 {
 	return sqlite3_memory_used();
@@ -686,6 +788,8 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .put_participant = db_put_participant,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
+        .list_events = db_list_events,
+        .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
         .memory_used = db_memory_used,
 };
