@@ -99,7 +99,8 @@ static bool wants_csv(SoupServerMessage *msg, const char *format)
 	return accept && strstr(accept, "text/csv");
 }
 
-/* @q's parameters into @f; false (and @why set) on one the endpoint does not take or a bad value. */
+/* @q's parameters into @f; false (and @why set) on one the endpoint does not take or a bad value.
+ */
 static bool read_filter(struct hq *q, GHashTable *query, struct ce_history_filter *f, char **why)
 {
 	const char *const *known = q->kind == HISTORY_EVENTS ? event_params : cdr_params;
@@ -109,8 +110,10 @@ static bool read_filter(struct hq *q, GHashTable *query, struct ce_history_filte
 	gpointer key, val;
 	guint64 n;
 
-	*f = (struct ce_history_filter){.from = CE_STORE_TIME_MIN, .to = CE_STORE_TIME_MAX,
-	        .kind = -1, .limit = JSON_LIMIT_DEF};
+	*f = (struct ce_history_filter){.from = CE_STORE_TIME_MIN,
+	        .to = CE_STORE_TIME_MAX,
+	        .kind = -1,
+	        .limit = JSON_LIMIT_DEF};
 	if (query) {
 		g_hash_table_iter_init(&it, query);
 		while (g_hash_table_iter_next(&it, &key, &val)) {
@@ -154,8 +157,8 @@ static bool read_filter(struct hq *q, GHashTable *query, struct ce_history_filte
 		f->after = (gint64)n;
 	if (!*why && (v = PARAM("limit")) &&
 	        !decimal(v, 1, q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX, &n))
-		*why = g_strdup_printf("limit '%s': 1 to %u", v,
-		        q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX);
+		*why = g_strdup_printf(
+		        "limit '%s': 1 to %u", v, q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX);
 	else if (v)
 		f->limit = (unsigned)n;
 #undef PARAM
@@ -351,7 +354,8 @@ static void reply_csv(struct hq *q, GPtrArray *rows)
 		soup_message_headers_replace(hd, "X-Next-After", next);
 		g_free(next);
 	}
-	soup_message_headers_replace(hd, "Content-Disposition", "attachment; filename=\"cdrs.csv\"");
+	soup_message_headers_replace(
+	        hd, "Content-Disposition", "attachment; filename=\"cdrs.csv\"");
 	soup_server_message_set_status(q->msg, SOUP_STATUS_OK, NULL);
 	len = c.out->len;
 	soup_server_message_set_response(q->msg, "text/csv; charset=utf-8; header=present",
@@ -405,8 +409,8 @@ static void hq_free(void *arg)
 	g_free(q);
 }
 
-static void history(struct ce_http *h, SoupServerMessage *msg, GHashTable *query,
-        enum history_kind kind)
+static void history(
+        struct ce_http *h, SoupServerMessage *msg, GHashTable *query, enum history_kind kind)
 {
 	struct ce_store *st = ce_store_of(h->ce);
 	struct hq *q = g_new0(struct hq, 1);

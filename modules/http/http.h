@@ -73,6 +73,9 @@ void ce_http_history_events(struct ce_http *h, SoupServerMessage *msg, GHashTabl
 void ce_http_history_cdrs(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
 void ce_http_history_stop(struct ce_http *h);
 
+/* http-histograms.c: histograms in /metrics */
+void ce_http_histograms(struct ce_http *h, GString *out);
+
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);

@@ -34,7 +34,7 @@ struct job {
 	char *pin;
 	char *number; /* the caller's, normalised (ce_store_number) */
 	gint64 now, from, to, id;
-	gint64 by; /* JOB_EXTEND: how much later the conference ends (us) */
+	gint64 by;                     /* JOB_EXTEND: how much later the conference ends (us) */
 	struct ce_history_filter hist; /* JOB_EVENTS, JOB_CDRS: its room is key */
 	struct ce_conference *conf;
 	struct ce_participant *part;

@@ -741,8 +741,9 @@ static int db_list_events(
         struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
-	        "SELECT " EVENT_COLS " FROM events" HISTORY_WHERE("at") " AND (?7 IS NULL OR kind = ?7)"
-	        " ORDER BY id LIMIT ?6",
+	        "SELECT " EVENT_COLS
+	        " FROM events" HISTORY_WHERE("at") " AND (?7 IS NULL OR kind = ?7)"
+	                                           " ORDER BY id LIMIT ?6",
 	        err);
 
 	if (!st)

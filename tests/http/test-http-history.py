@@ -16,6 +16,9 @@ spreadsheet formula.  Shown, over real HTTP on loopback:
   limit out of range, unknown parameters, a bad type, format or cursor;
 - a store that cannot reach its database answers 503 with Retry-After at
   once;
+- /metrics has the admission latency and media tick histograms, in the
+  Prometheus format (cumulative buckets, +Inf = _count), counting: the
+  admissions of the callers, and media ticks that keep coming;
 - every answer is the OpenAPI document's; the engine stops cleanly.
 """
 import csv
@@ -45,6 +48,7 @@ PG = os.environ.get('CE_TEST_PG_CONNINFO')
 TAG = uuid.uuid4().hex[:8]
 ROOM_A, ROOM_B = 'hist-a-' + TAG, 'hist-b-' + TAG
 answers = []
+print('# store: %s' % ('postgresql' if PG else 'sqlite'))
 
 
 def free_port():
@@ -120,11 +124,12 @@ try:
     tap.ok(eng.port, 'the engine logs the port it listens on', eng.stderr('HTTP'))
     if not eng.port:
         tap.done()
+    media0 = histogram(eng, 'conf_engine_media_tick_seconds')
 
     # the history fills as the callers come and go (the store writes behind)
     def three_cdrs(st, d):
-        return st == 200 and d and len([c for c in d['cdrs'] if c['room'] in (ROOM_A, ROOM_B)]) >= 3
-    t_start = time.time() - 60
+        return st == 200 and d and \
+            len([c for c in d['cdrs'] if c['room'] in (ROOM_A, ROOM_B)]) >= 3
     st, d = eng.wait(three_cdrs, q('/api/v1/history/cdrs', limit=1000), READ, timeout=30)
     st, hd, evs = get_json(eng, q('/api/v1/history/events', room=ROOM_A, limit=1000))
     tap.ok(st == 200 and evs and isinstance(evs.get('events'), list),
@@ -226,7 +231,8 @@ try:
         q('/api/v1/history/events', **{'from': '0000-01-01T00:00:00Z'}),
         q('/api/v1/history/events', **{'from': 'yesterday'}),
         q('/api/v1/history/events', **{'from': '2026-W49-1T09:00:00Z'}),
-        q('/api/v1/history/events', **{'from': '2026-12-02T00:00:00Z', 'to': '2026-12-01T00:00:00Z'}),
+        q('/api/v1/history/events',
+          **{'from': '2026-12-02T00:00:00Z', 'to': '2026-12-01T00:00:00Z'}),
         q('/api/v1/history/events', limit=0),
         q('/api/v1/history/events', limit=1001),
         q('/api/v1/history/events', limit='ten'),
@@ -250,10 +256,26 @@ try:
     st, hd, e = get_json(eng, q('/api/v1/history/cdrs', format='csv', limit=10000, room=ROOM_A))
     tap.ok(st == 200, 'CSV takes a limit up to 10000', st)
 
+    # the histograms
+    adm = histogram(eng, 'conf_engine_admission_seconds')
+    tap.ok(cumulative(adm) and adm[2] >= 3,
+           'admission latency: a histogram (cumulative buckets, +Inf = count) counting the '
+           'three callers', adm)
+    media1 = histogram(eng, 'conf_engine_media_tick_seconds')
+    time.sleep(0.5)
+    media2 = histogram(eng, 'conf_engine_media_tick_seconds')
+    tap.ok(cumulative(media1) and cumulative(media2) and media0 and
+           media0[2] < media1[2] < media2[2],
+           'media tick time: a histogram whose count keeps moving while media runs',
+           (media0 and media0[2], media1 and media1[2], media2 and media2[2]))
+    tap.ok(media2 and media2[1] >= media1[1], 'its sum grows with it',
+           (media1 and media1[1], media2 and media2[1]))
+
     st, hd, body = req(eng, '/api/v1/openapi.json')
     doc = json.loads(body)
     tap.ok(not httplib.openapi_misses(doc, answers),
-           'every answer is described by the OpenAPI document', httplib.openapi_misses(doc, answers))
+           'every answer is described by the OpenAPI document',
+           httplib.openapi_misses(doc, answers))
     httplib.ends_well(tap, eng)
 finally:
     eng.close()
