@@ -26,7 +26,6 @@ import io
 import json
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -49,14 +48,6 @@ TAG = uuid.uuid4().hex[:8]
 ROOM_A, ROOM_B = 'hist-a-' + TAG, 'hist-b-' + TAG
 answers = []
 print('# store: %s' % ('postgresql' if PG else 'sqlite'))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def store_section(work):
@@ -282,9 +273,7 @@ finally:
 
 # a store that cannot reach its database: 503 with Retry-After, at once
 eng = httplib.Engine('end 60\n', 'enabled=true\n' + TOKEN,
-                     extra='[store]\nbackend=postgresql\nconnect_timeout_ms=100\n'
-                           'spool_dir=%s/spool2\npg_conninfo=host=127.0.0.1 port=%d '
-                           'dbname=none connect_timeout=1\n' % (work, free_port()))
+                     extra=httplib.away_store(os.path.join(work, 'away')))
 try:
     for path in ('/api/v1/history/events', '/api/v1/history/cdrs?format=csv'):
         st, hd, e = get_json(eng, path) if eng.port else (None, {}, None)
