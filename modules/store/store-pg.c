@@ -77,7 +77,12 @@ enum query {
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "  \
 	"called, direction, " EP("joined_at") ", " EP("left_at") ", duration_ms, talk_ms, reason, " \
 	"billid"
-/* $1 after, $2 from, $3 to, $4 room, $5 conference, $6 limit, $7 kind */
+/*
+ * $1 after, $2 from, $3 to, $4 room, $5 conference, $6 limit, $7 kind.  A
+ * filter not set is passed as NULL: PostgreSQL plans a prepared statement
+ * with the values bound (a custom plan) as long as a generic one would
+ * cost more, as it does here, so the room and conference indexes serve.
+ */
 #define HISTORY_WHERE(at)                                                                  \
 	" WHERE id > $1 AND " at " >= " TS(2) " AND " at " < " TS(3)                        \
 	" AND ($4::text IS NULL OR room = $4) AND ($5::bigint IS NULL OR conference_id = $5)"

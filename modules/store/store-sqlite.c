@@ -662,7 +662,6 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	return run(db, st, NULL, NULL, err);
 }
 
-/* SQLite's heap in this process, every connection: mostly their page caches */
 /* clang-format off */
 #define EVENT_COLS                                                                             \
 	"id, uuid, node, seq, at, kind, room, conference_id, leg, participant_id, role, caller, " \
@@ -670,10 +669,31 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 #define CDR_COLS                                                                               \
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "    \
 	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid"
-/* ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind */
-#define HISTORY_WHERE(at)                                                                      \
-	" WHERE id > ?1 AND " at " >= ?2 AND " at " < ?3 AND (?4 IS NULL OR room = ?4)"            \
-	" AND (?5 IS NULL OR conference_id = ?5)"
+/*
+ * ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind.  A
+ * filter that is not set is left out of the statement (one statement per
+ * combination), rather than "?4 IS NULL OR room = ?4", so that SQLite's
+ * planner, which does not look at bound values, can use the room and
+ * conference indexes.
+ */
+#define HISTORY_SQL(what, cols, at, room, conf, kind)                              \
+	"SELECT " cols " FROM " what " WHERE id > ?1 AND " at " >= ?2 AND " at " < ?3" \
+	room conf kind " ORDER BY id LIMIT ?6"
+#define F_ROOM " AND room = ?4"
+#define F_CONF " AND conference_id = ?5"
+#define F_KIND " AND kind = ?7"
+#define EVENT_SQL(r, c, k) HISTORY_SQL("events", EVENT_COLS, "at", r, c, k)
+#define CDR_SQL(r, c)      HISTORY_SQL("cdrs", CDR_COLS, "joined_at", r, c, "")
+
+/* By filters set: 1 room, 2 conference, 4 kind. */
+static const char *const event_sql[8] = {
+	EVENT_SQL("", "", ""), EVENT_SQL(F_ROOM, "", ""), EVENT_SQL("", F_CONF, ""),
+	EVENT_SQL(F_ROOM, F_CONF, ""), EVENT_SQL("", "", F_KIND), EVENT_SQL(F_ROOM, "", F_KIND),
+	EVENT_SQL("", F_CONF, F_KIND), EVENT_SQL(F_ROOM, F_CONF, F_KIND),
+};
+static const char *const cdr_sql[4] = {
+	CDR_SQL("", ""), CDR_SQL(F_ROOM, ""), CDR_SQL("", F_CONF), CDR_SQL(F_ROOM, F_CONF),
+};
 /* clang-format on */
 
 static gpointer row_event(sqlite3_stmt *st)
@@ -727,38 +747,41 @@ static gpointer row_cdr(sqlite3_stmt *st)
 	return c;
 }
 
+static unsigned history_variant(const struct ce_history_filter *f)
+{
+	return (f->room ? 1 : 0) | (f->conference_id ? 2 : 0) | (f->kind >= 0 ? 4 : 0);
+}
+
+/* Binds what the statement of @f holds (history_variant() chose it). */
 static void bind_history(sqlite3_stmt *st, const struct ce_history_filter *f)
 {
 	sqlite3_bind_int64(st, 1, f->after);
 	sqlite3_bind_int64(st, 2, f->from);
 	sqlite3_bind_int64(st, 3, f->to);
-	bind_s(st, 4, f->room);
-	bind_id(st, 5, f->conference_id);
+	if (f->room)
+		bind_s(st, 4, f->room);
+	if (f->conference_id)
+		sqlite3_bind_int64(st, 5, f->conference_id);
 	sqlite3_bind_int64(st, 6, f->limit);
 }
 
 static int db_list_events(
         struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
 {
-	sqlite3_stmt *st = stmt(db,
-	        "SELECT " EVENT_COLS
-	        " FROM events" HISTORY_WHERE("at") " AND (?7 IS NULL OR kind = ?7)"
-	                                           " ORDER BY id LIMIT ?6",
-	        err);
+	sqlite3_stmt *st = stmt(db, event_sql[history_variant(f)], err);
 
 	if (!st)
 		return -EIO;
 	bind_history(st, f);
-	bind_s(st, 7, f->kind >= 0 ? ce_event_kind_name(f->kind) : NULL);
+	if (f->kind >= 0)
+		bind_s(st, 7, ce_event_kind_name(f->kind));
 	return run(db, st, out, row_event, err);
 }
 
 static int db_list_cdrs(
         struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
 {
-	sqlite3_stmt *st = stmt(db,
-	        "SELECT " CDR_COLS " FROM cdrs" HISTORY_WHERE("joined_at") " ORDER BY id LIMIT ?6",
-	        err);
+	sqlite3_stmt *st = stmt(db, cdr_sql[history_variant(f) & 3], err);
 
 	if (!st)
 		return -EIO;
@@ -766,6 +789,7 @@ static int db_list_cdrs(
 	return run(db, st, out, row_cdr, err);
 }
 
+/* SQLite's heap in this process, every connection: mostly their page caches */
 static gint64 db_memory_used(void)
 {
 	return sqlite3_memory_used();
