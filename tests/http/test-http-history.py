@@ -18,7 +18,8 @@ spreadsheet formula.  Shown, over real HTTP on loopback:
   once;
 - /metrics has the admission latency and media tick histograms, in the
   Prometheus format (cumulative buckets, +Inf = _count), counting: the
-  admissions of the callers, and media ticks that keep coming;
+  three callers admitted and a fourth the schedule refuses (nothing
+  scheduled under its number), and media ticks that keep coming;
 - every answer is the OpenAPI document's; the engine stops cleanly.
 """
 import csv
@@ -102,14 +103,16 @@ work = tempfile.mkdtemp(prefix='ce-hist-')
 eng = httplib.Engine('''
 route ^800$ conf/%s notify=conf-monitor/%s
 route ^801$ conf/%s notify=conf-monitor/%s
+route ^802$ schedule/none-%s
 at 0 call 1001 800 play=silence name=Alice
+at 0.1 call 1004 802 play=silence
 at 0.3 call 1002 800 play=silence "name=%s"
 at 0.6 call +1003 801 play=silence
 at 2.5 hangup 1001
 at 2.7 hangup 1002
 at 2.9 hangup +1003
 end 300
-''' % (ROOM_A, ROOM_A, ROOM_B, ROOM_B, FORMULA), 'enabled=true\n' + TOKEN,
+''' % (ROOM_A, ROOM_A, ROOM_B, ROOM_B, TAG, FORMULA), 'enabled=true\n' + TOKEN,
     extra=store_section(work))
 try:
     tap.ok(eng.port, 'the engine logs the port it listens on', eng.stderr('HTTP'))
@@ -249,9 +252,10 @@ try:
 
     # the histograms
     adm = histogram(eng, 'conf_engine_admission_seconds')
-    tap.ok(cumulative(adm) and adm[2] >= 3,
+    refused = eng.logged('refused', lambda t: 'schedule/none-' in t)
+    tap.ok(cumulative(adm) and adm[2] == 4 and refused,
            'admission latency: a histogram (cumulative buckets, +Inf = count) counting the '
-           'three callers', adm)
+           'three callers admitted and the one the schedule refused', (adm, refused))
     media1 = histogram(eng, 'conf_engine_media_tick_seconds')
     time.sleep(0.5)
     media2 = histogram(eng, 'conf_engine_media_tick_seconds')
