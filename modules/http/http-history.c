@@ -83,11 +83,6 @@ static bool rfc3339(const char *s, gint64 *us)
 	return true;
 }
 
-static bool decimal(const char *s, guint64 min, guint64 max, guint64 *v)
-{
-	return g_ascii_string_to_unsigned(s, 10, min, max, v, NULL);
-}
-
 /* Whether the client asks for CSV: ?format=csv, or Accept naming text/csv without ?format. */
 static bool wants_csv(SoupServerMessage *msg, const char *format)
 {
@@ -99,71 +94,119 @@ static bool wants_csv(SoupServerMessage *msg, const char *format)
 	return accept && strstr(accept, "text/csv");
 }
 
-/* @q's parameters into @f; false (and @why set) on one the endpoint does not take or a bad value.
- */
-static bool read_filter(struct hq *q, GHashTable *query, struct ce_history_filter *f, char **why)
+static const char *param(GHashTable *query, const char *name)
 {
-	const char *const *known = q->kind == HISTORY_EVENTS ? event_params : cdr_params;
-	const char *v;
-	enum ce_event_kind kind;
-	GHashTableIter it;
-	gpointer key, val;
-	guint64 n;
+	return query ? g_hash_table_lookup(query, name) : NULL;
+}
 
-	*f = (struct ce_history_filter){.from = CE_STORE_TIME_MIN,
-	        .to = CE_STORE_TIME_MAX,
-	        .kind = -1,
-	        .limit = JSON_LIMIT_DEF};
-	if (query) {
-		g_hash_table_iter_init(&it, query);
-		while (g_hash_table_iter_next(&it, &key, &val)) {
-			if (!g_strv_contains(known, key)) {
-				*why = g_strdup_printf("unknown parameter '%s'", (char *)key);
-				return false;
-			}
+/* Each parameter of @query is one of @known; else false, @why set. */
+static bool params_known(GHashTable *query, const char *const *known, char **why)
+{
+	GHashTableIter it;
+	gpointer key;
+
+	if (!query)
+		return true;
+	g_hash_table_iter_init(&it, query);
+	while (g_hash_table_iter_next(&it, &key, NULL)) {
+		if (!g_strv_contains(known, key)) {
+			*why = g_strdup_printf("unknown parameter '%s'", (char *)key);
+			return false;
 		}
 	}
-#define PARAM(name) (query ? (const char *)g_hash_table_lookup(query, name) : NULL)
-	v = PARAM("format");
+	return true;
+}
+
+/* Parameter @name, when given, a decimal in [@min, @max] into *@out; else false, @why set. */
+static bool param_num(
+        GHashTable *query, const char *name, guint64 min, guint64 max, gint64 *out, char **why)
+{
+	const char *v = param(query, name);
+	guint64 n;
+
+	if (!v)
+		return true;
+	if (!g_ascii_string_to_unsigned(v, 10, min, max, &n, NULL)) {
+		*why = g_strdup_printf("%s '%s': a whole number from %" G_GUINT64_FORMAT
+		                       " to %" G_GUINT64_FORMAT,
+		        name, v, min, max);
+		return false;
+	}
+	*out = (gint64)n;
+	return true;
+}
+
+/* Parameter @name, when given, an RFC 3339 time into *@out (us); else false, @why set. */
+static bool param_time(GHashTable *query, const char *name, gint64 *out, char **why)
+{
+	const char *v = param(query, name);
+
+	if (!v || rfc3339(v, out))
+		return true;
+	*why = g_strdup_printf("%s '%s' is not an RFC 3339 time with Z or an offset "
+	                       "(2026-12-01T09:00:00+01:00)",
+	        name, v);
+	return false;
+}
+
+/* Parameter type, when given, an event type (the event log's names, or the table's) */
+static bool param_type(GHashTable *query, int *kind, char **why)
+{
+	const char *v = param(query, "type");
+	enum ce_event_kind k;
+
+	if (!v)
+		return true;
+	if (!strcmp(v, "destroyed"))
+		k = CE_EVENT_END;
+	else if (ce_event_kind_parse(v, &k) < 0) {
+		*why = g_strdup_printf("type '%s' is not an event type", v);
+		return false;
+	}
+	*kind = (int)k;
+	return true;
+}
+
+/* Parameter format, when given, csv or json; q->csv says which the answer is. */
+static bool param_format(struct hq *q, GHashTable *query, char **why)
+{
+	const char *v = param(query, "format");
+
 	if (v && strcmp(v, "csv") && strcmp(v, "json")) {
 		*why = g_strdup_printf("format '%s': csv or json", v);
 		return false;
 	}
 	q->csv = q->kind == HISTORY_CDRS && wants_csv(q->msg, v);
-	if (q->csv)
-		f->limit = CSV_LIMIT_DEF;
-	if ((v = PARAM("conference")) && !decimal(v, 1, G_MAXINT64, &n))
-		*why = g_strdup_printf("conference '%s' is not a conference id", v);
-	else if (v)
-		f->conference_id = (gint64)n;
-	f->room = PARAM("room");
-	if (!*why && (v = PARAM("from")) && !rfc3339(v, &f->from))
-		*why = g_strdup_printf("from '%s' is not an RFC 3339 time with an offset "
-		                       "(2026-12-01T09:00:00+01:00, or Z)",
-		        v);
-	if (!*why && (v = PARAM("to")) && !rfc3339(v, &f->to))
-		*why = g_strdup_printf("to '%s' is not an RFC 3339 time with an offset", v);
-	if (!*why && f->from > f->to)
+	return true;
+}
+
+/* @q's parameters into @f; false (and @why set) on one the endpoint does not take or a bad value.
+ */
+static bool read_filter(struct hq *q, GHashTable *query, struct ce_history_filter *f, char **why)
+{
+	unsigned max;
+	gint64 limit;
+	bool ok;
+
+	*f = (struct ce_history_filter){.from = CE_STORE_TIME_MIN,
+	        .to = CE_STORE_TIME_MAX,
+	        .kind = -1,
+	        .room = param(query, "room")};
+	ok = params_known(query, q->kind == HISTORY_EVENTS ? event_params : cdr_params, why) &&
+	     param_format(q, query, why);
+	max = q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX;
+	limit = q->csv ? CSV_LIMIT_DEF : JSON_LIMIT_DEF;
+	ok = ok && param_num(query, "conference", 1, G_MAXINT64, &f->conference_id, why) &&
+	     param_time(query, "from", &f->from, why) && param_time(query, "to", &f->to, why) &&
+	     param_type(query, &f->kind, why) &&
+	     param_num(query, "after", 0, G_MAXINT64, &f->after, why) &&
+	     param_num(query, "limit", 1, max, &limit, why);
+	if (ok && f->from > f->to) {
 		*why = g_strdup("from is after to");
-	if (!*why && (v = PARAM("type")) && !strcmp(v, "destroyed"))
-		f->kind = CE_EVENT_END;
-	else if (!*why && v && ce_event_kind_parse(v, &kind) < 0)
-		*why = g_strdup_printf("type '%s' is not an event type", v);
-	else if (!*why && v)
-		f->kind = (int)kind;
-	if (!*why && (v = PARAM("after")) && !decimal(v, 0, G_MAXINT64, &n))
-		*why = g_strdup_printf("after '%s' is not a row id", v);
-	else if (v)
-		f->after = (gint64)n;
-	if (!*why && (v = PARAM("limit")) &&
-	        !decimal(v, 1, q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX, &n))
-		*why = g_strdup_printf(
-		        "limit '%s': 1 to %u", v, q->csv ? CE_STORE_HISTORY_MAX : JSON_LIMIT_MAX);
-	else if (v)
-		f->limit = (unsigned)n;
-#undef PARAM
-	q->limit = f->limit;
-	return !*why;
+		ok = false;
+	}
+	f->limit = q->limit = (unsigned)limit;
+	return ok;
 }
 
 /* ---- the rows as fields ------------------------------------------------------ */
