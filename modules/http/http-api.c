@@ -246,6 +246,7 @@ void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg)
 	        "# HELP conf_engine_http_event_clients Clients of /api/v1/events\n"
 	        "# TYPE conf_engine_http_event_clients gauge\nconf_engine_http_event_clients %u\n",
 	        h->event_clients->len);
+	ce_http_histograms(h, m.out);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
 	len = m.out->len;
 	soup_server_message_set_response(msg, "text/plain; version=0.0.4; charset=utf-8",

@@ -136,6 +136,8 @@ static const struct route routes[] = {
         {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL, NULL},
         {"/api/v1/rooms", false, false, ce_http_rooms, NULL, NULL},
         {"/api/v1/events", false, false, NULL, NULL, ce_http_events},
+        {"/api/v1/history/events", false, false, NULL, NULL, ce_http_history_events},
+        {"/api/v1/history/cdrs", false, false, NULL, NULL, ce_http_history_cdrs},
         {ROOMS_PREFIX, false, false, NULL, ce_http_room, NULL},
 };
 
@@ -294,6 +296,7 @@ static void http_free(struct ce_http *h)
 		ce_http_events_stop(h);
 		g_ptr_array_free(h->event_clients, TRUE);
 	}
+	ce_http_history_stop(h);
 	if (h->server) {
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);

@@ -39,6 +39,7 @@ struct ce_http {
 	guint64 media_ticks;
 	gint64 media_sampled; /* monotonic us, 0: never */
 	bool media_alive;
+	GPtrArray *history; /* queries of /api/v1/history/ with the store (http-history.c) */
 };
 
 /* The OpenAPI document (modules/http/openapi.json, compiled in). */
@@ -67,6 +68,14 @@ void ce_http_events_stop(struct ce_http *h);
 /* http-actions.c: actions on rooms and legs */
 bool ce_http_action(
         struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
+
+/* http-history.c: the store's events and CDRs */
+void ce_http_history_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+void ce_http_history_cdrs(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+void ce_http_history_stop(struct ce_http *h);
+
+/* http-histograms.c: histograms in /metrics */
+void ce_http_histograms(struct ce_http *h, GString *out);
 
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);

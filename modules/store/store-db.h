@@ -64,6 +64,11 @@ struct ce_db_ops {
 	int (*delete_row)(struct ce_db *db, gint64 conference_id, gint64 id, GError **err);
 	int (*add_event)(struct ce_db *db, const struct ce_event *ev, GError **err);
 	int (*add_cdr)(struct ce_db *db, const struct ce_cdr *cdr, GError **err);
+	/* history rows (struct ce_event *, struct ce_cdr *) matching @f, in id order */
+	int (*list_events)(
+	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
+	int (*list_cdrs)(
+	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
 	/* bytes the database library holds in this process now (NULL: not known) */
 	gint64 (*memory_used)(void);

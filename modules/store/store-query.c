@@ -25,6 +25,8 @@ enum job_type {
 	JOB_QUERY,
 	JOB_SAVE_CONF,
 	JOB_DELETE,
+	JOB_EVENTS,
+	JOB_CDRS,
 };
 
 struct job {
@@ -37,6 +39,7 @@ struct job {
 	gint64 now, from, to, id;
 	gint64 by;                        /* JOB_EXTEND: how much later the conference ends (us) */
 	struct ce_conference_query query; /* JOB_QUERY; its number is j->key */
+	struct ce_history_filter hist;    /* JOB_EVENTS, JOB_CDRS: its room is key */
 	struct ce_conference *conf;
 	struct ce_participant *part;
 	GPtrArray *rows;
@@ -110,6 +113,10 @@ static gboolean job_done(gpointer data)
 		break;
 	case JOB_EXTEND:
 		((ce_store_conference_h *)(void *)j->cb)(j->err, j->err ? NULL : j->conf, j->arg);
+		break;
+	case JOB_EVENTS:
+	case JOB_CDRS:
+		((ce_store_history_h *)(void *)j->cb)(j->err, j->rows, j->error, j->arg);
 		break;
 	case JOB_QUIT:
 		break;
@@ -400,6 +407,10 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 		return in_transaction(st, db, j, save_locked);
 	case JOB_DELETE:
 		return ops->delete_row(db, j->from, j->id, &j->error);
+	case JOB_EVENTS:
+		return ops->list_events(db, &j->hist, j->rows, &j->error);
+	case JOB_CDRS:
+		return ops->list_cdrs(db, &j->hist, j->rows, &j->error);
 	case JOB_QUIT:
 		break;
 	}
@@ -548,6 +559,10 @@ static struct job *job_new(enum job_type type, bool rows)
 	j->type = type;
 	if (rows && type == JOB_PARTS)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_participant_free);
+	else if (rows && type == JOB_EVENTS)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_event_free);
+	else if (rows && type == JOB_CDRS)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_cdr_free);
 	else if (rows)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
 	return j;
@@ -787,4 +802,41 @@ int ce_store_delete_participant(struct ce_store *st, gint64 conference_id, gint6
 	j->from = conference_id;
 	j->id = id;
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+static int list_history(struct ce_store *st, enum job_type type, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !f || !cb || !f->limit || f->limit > CE_STORE_HISTORY_MAX)
+		return -EINVAL;
+	j = job_new(type, true);
+	j->hist = *f;
+	j->key = f->room ? ce_store_text(f->room) : NULL;
+	j->hist.room = j->key;
+	j->hist.from = CLAMP(f->from, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->hist.to = CLAMP(f->to, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_list_events() - the stored events that @f selects, in the order stored
+ *
+ * @cb gets the rows (struct ce_event *, with their id; the array is the
+ * store's) or an error: -ENOTCONN at once while the database is down,
+ * -ETIMEDOUT when no worker took the query in time.  Returns 0 or -EINVAL
+ * (a limit of 0 or over CE_STORE_HISTORY_MAX).
+ */
+int ce_store_list_events(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return list_history(st, JOB_EVENTS, f, cb, arg, destroy);
+}
+
+/** ce_store_list_cdrs() - the stored CDRs that @f selects (by joined_at), as list_events */
+int ce_store_list_cdrs(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return list_history(st, JOB_CDRS, f, cb, arg, destroy);
 }

@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import ssl
 import sys
 import time
@@ -35,6 +36,23 @@ WAIT = faultlib.WAIT
 def sha256(secret):
     """The hex SHA-256 of @secret, as [http] token.NAME holds it."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def away_store(work):
+    """A [store] section whose PostgreSQL server is never there (a free port): the engine
+    starts with the store down; its spool goes under @work."""
+    return ('[store]\nbackend=postgresql\nconnect_timeout_ms=100\n'
+            'spool_dir=%s/spool\npg_conninfo=host=127.0.0.1 port=%d '
+            'dbname=none connect_timeout=1\n' % (work, free_port()))
 
 
 class Engine:
