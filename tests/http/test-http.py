@@ -181,7 +181,8 @@ try:
     actions = ['lock', 'unlock', 'end', 'record/start', 'record/stop'] + \
         ['legs/{id}/' + a for a in ('mute', 'unmute', 'deaf', 'undeaf', 'kick')]
     tap.ok(set(doc['paths']) == {'/healthz', '/metrics', '/api/v1/openapi.json',
-                                 '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events'} |
+                                 '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events',
+                                 '/api/v1/token'} |
            {'/api/v1/rooms/{name}/' + a for a in actions},
            'it describes exactly the endpoints served', sorted(doc['paths']))
     bad = httplib.openapi_misses(doc, answers)
