@@ -265,11 +265,11 @@ function renderRoom(r) {
 function legRow(room, l, admin) {
   const talking = st.talking.has(legKey(room, l.id));
   const name = st.names.get(l.id);
-  const who = el('td', { class: 'who-cell' },
+  const who = el('td', {}, el('div', { class: 'who-cell' },
     el('span', { class: 'talk-dot', 'aria-hidden': 'true' }),
     el('span', { class: 'leg-name' }, name || l.caller || l.id),
     name && l.caller ? el('span', { class: 'leg-number' }, l.caller) : null,
-    el('span', { class: 'leg-id' }, l.id + (l.utility ? ' (recorder/player)' : '')));
+    el('span', { class: 'leg-id' }, l.id + (l.utility ? ' (recorder/player)' : ''))));
   const flags = el('td', { class: 'flags' },
     el('span', { class: 'badge talking talk-flag', hidden: !talking }, 'talking'),
     l.muted ? el('span', { class: 'badge muted' }, 'muted') : null,
