@@ -58,6 +58,11 @@ function setConn(kind, text) {
   c.textContent = text || '';
 }
 
+// A failed request shown to the user (a refused token has signed the page out already).
+function report(e) {
+  if (e.status !== 401) showError(e.message);
+}
+
 class ApiError extends Error {
   constructor(status, message, code) {
     super(message);
@@ -186,7 +191,7 @@ async function loadRooms() {
   try {
     list = (await api('GET', '/api/v1/rooms')).rooms || [];
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
     return;
   }
   const ul = $('rooms');
@@ -216,7 +221,7 @@ async function loadRoom() {
       st.roomData = null;
       return;
     }
-    if (e.status !== 401) showError(e.message);
+    report(e);
     return;
   }
   if (name !== st.room) return;
@@ -330,7 +335,7 @@ async function roomAction(action) {
     if (res && res.ended) go('rooms');
     else if (res && res.legs) renderRoom(res);
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
   }
 }
 
@@ -350,7 +355,7 @@ async function legAction(leg, action) {
     if (res && res.ended) go('rooms');
     else if (res && res.legs) renderRoom(res);
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
   }
 }
 
@@ -360,7 +365,7 @@ async function invite(number) {
     $('invite-number').value = '';
     showError('');
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
   }
 }
 
@@ -485,19 +490,26 @@ function missing(which, yes) {
   $(which + '-body').hidden = yes;
 }
 
-async function loadConferences() {
+// The items of an endpoint this server may not have (the schedule's, history's): null, and the
+// view's "not available" notice, when it answers 404.
+async function optionalList(which, path, key) {
   let data;
   try {
-    data = await api('GET', '/api/v1/conferences');
+    data = await api('GET', path);
   } catch (e) {
-    if (e.status === 404 && e.code === 'not_found') return missing('conf', true);
-    if (e.status !== 401) showError(e.message);
-    return;
+    if (e.status === 404 && e.code === 'not_found') missing(which, true);
+    else report(e);
+    return null;
   }
-  missing('conf', false);
+  missing(which, false);
+  return (data && (data[key] || data.items)) || [];
+}
+
+async function loadConferences() {
+  const list = await optionalList('conf', '/api/v1/conferences', 'conferences');
+  if (!list) return;
   const admin = st.role === 'admin';
   $('conf-form').hidden = !admin;
-  const list = (data && (data.conferences || data.items)) || [];
   $('confs').replaceChildren(...(list.length ? list.map((c) => {
     const acts = el('td', { class: 'act-col' });
     const state = pick(c, 'state', 'status') || '';
@@ -549,7 +561,7 @@ async function saveConference() {
     showError('');
     loadConferences();
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
   }
 }
 
@@ -559,7 +571,7 @@ async function cancelConference(id) {
     await api('POST', '/api/v1/conferences/' + encodeURIComponent(id) + '/cancel');
     loadConferences();
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
   }
 }
 
@@ -572,16 +584,8 @@ function seconds(ms) {
 }
 
 async function loadHistory() {
-  let data;
-  try {
-    data = await api('GET', '/api/v1/history/cdrs');
-  } catch (e) {
-    if (e.status === 404 && e.code === 'not_found') return missing('hist', true);
-    if (e.status !== 401) showError(e.message);
-    return;
-  }
-  missing('hist', false);
-  const list = (data && (data.cdrs || data.items)) || [];
+  const list = await optionalList('hist', '/api/v1/history/cdrs', 'cdrs');
+  if (!list) return;
   $('cdrs').replaceChildren(...(list.length ? list.map((c) => el('tr', {},
     el('td', {}, c.room || '—'),
     el('td', {}, [c.caller_name, c.caller].filter(Boolean).join(' ') || c.leg || '—'),
@@ -597,7 +601,7 @@ async function exportCsv() {
   try {
     text = await api('GET', '/api/v1/history/cdrs?format=csv');
   } catch (e) {
-    if (e.status !== 401) showError(e.message);
+    report(e);
     return;
   }
   const url = URL.createObjectURL(new Blob([text], { type: 'text/csv' }));
