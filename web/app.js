@@ -627,7 +627,7 @@ function wire() {
   });
   $('rooms').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-room]');
-    if (b) go('rooms/' + b.dataset.room);
+    if (b) go('rooms/' + encodeURIComponent(b.dataset.room));
   });
   $('room-actions').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-room-action]');
