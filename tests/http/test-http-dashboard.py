@@ -107,9 +107,29 @@ def row(caller):
     return rows[0] if rows else None
 
 
+# The table is redrawn as events come: a row's state is read in one script, at once.
+ROW_STATE = '''const r = document.querySelector('tr.leg[data-caller="' + arguments[0] + '"]');
+return r ? {talking: r.classList.contains('is-talking'),
+            flags: r.querySelector('.flags').innerText} : null;'''
+
+
 def talking(caller):
-    r = row(caller)
-    return r is not None and 'is-talking' in r.get_attribute('class')
+    r = browser.execute_script(ROW_STATE, caller)
+    return bool(r and r['talking'])
+
+
+def flags(caller):
+    r = browser.execute_script(ROW_STATE, caller)
+    return r['flags'] if r else ''
+
+
+def press(caller, action):
+    """A real click on the caller's button; True once done (a redrawn row is looked up again)."""
+    def click():
+        browser.find_element(By.CSS_SELECTOR, 'tr.leg[data-caller="%s"] button[data-action="%s"]'
+                             % (caller, action)).click()
+        return True
+    return until(click)
 
 
 def sign_in(token):
@@ -185,9 +205,8 @@ try:
     shot('room')
 
     # mute Alice by a click; then the audio says whether Bob still hears her
-    row('1001').find_element(By.CSS_SELECTOR, 'button[data-action="mute"]').click()
-    tap.ok(until(lambda: 'muted' in row('1001').find_element(By.CSS_SELECTOR, '.flags').text),
-           'a click on Mute: the page marks Alice muted')
+    tap.ok(press('1001', 'mute') and until(lambda: 'muted' in flags('1001')),
+           'a click on Mute: the page marks Alice muted', flags('1001'))
     tap.ok(until(lambda: api_leg('1001')['muted']), 'and the engine has her muted (API)')
     mutes = until(lambda: [m for m in eng.sim.events('message', name='chan.notify')
                            if m.get('params', {}).get('event') == 'mute'])
@@ -198,7 +217,7 @@ try:
     heard_after = time.monotonic() + 3.0  # Bob's recording must run on past the mute
 
     # RTP figures on demand, then the other views
-    row('1002').find_element(By.CSS_SELECTOR, 'button[data-action="rtp"]').click()
+    press('1002', 'rtp')
     rtp = until(lambda: visible('tr.rtp-row') and visible('tr.rtp-row')[0].text)
     tap.ok(rtp and 'packets in' in rtp, 'RTP figures on demand', rtp)
     browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="conferences"]').click()
@@ -213,7 +232,7 @@ try:
     # a phone's screen
     browser.set_window_size(390, 844)
     browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="rooms"]').click()
-    until(lambda: row('1001') and row('1001').is_displayed())
+    until(lambda: flags('1001') is not None and row('1001').is_displayed())
     width = browser.execute_script(
         'return [document.documentElement.scrollWidth, window.innerWidth]')
     tap.ok(width[0] <= width[1], 'on a phone-sized window nothing is wider than the screen', width)
@@ -227,7 +246,9 @@ try:
     tap.ok(until(lambda: row('1001') and row('1003') and
                  'viewer (read only)' in browser.find_element(By.ID, 'who').text),
            'a read-only token sees the room and its callers')
-    buttons = [b.get_attribute('data-action') for b in visible('#legs button')]
+    buttons = until(lambda: browser.execute_script(
+        "return [...document.querySelectorAll('#legs button')].filter((b) => b.offsetParent)"
+        ".map((b) => b.dataset.action)"))
     tap.ok(buttons and set(buttons) == {'rtp'} and not visible('#room-actions button'),
            'and no action button (only the RTP figures)', buttons)
     shot('read-only')
