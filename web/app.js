@@ -461,8 +461,6 @@ async function startStream() {
 
 // ---- the schedule -------------------------------------------------------------------
 
-const pick = (o, ...keys) => keys.map((k) => o[k]).find((v) => v !== undefined && v !== null);
-
 function when(t) {
   if (t === undefined || t === null || t === '') return '—';
   const d = new Date(typeof t === 'number' && t > 1e14 ? t / 1000 : t);
@@ -502,29 +500,51 @@ async function optionalList(which, path, key) {
     return null;
   }
   missing(which, false);
-  return (data && (data[key] || data.items)) || [];
+  return (data && data[key]) || [];
 }
 
+// RFC 3339 in UTC, whole seconds, @hours ago.
+function hoursAgo(hours) {
+  return new Date(Date.now() - hours * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function dayOf(t) {
+  const d = new Date(t);
+  return isNaN(d) ? '' : d.toLocaleDateString(undefined, { weekday: 'long', day: 'numeric',
+                                                            month: 'long', year: 'numeric' });
+}
+
+// The schedule from a day ago on, in start order, one heading row per day (a calendar's agenda).
 async function loadConferences() {
-  const list = await optionalList('conf', '/api/v1/conferences', 'conferences');
+  const list = await optionalList('conf', '/api/v1/conferences?limit=500&from=' + hoursAgo(24),
+                                  'conferences');
   if (!list) return;
   const admin = st.role === 'admin';
   $('conf-form').hidden = !admin;
-  $('confs').replaceChildren(...(list.length ? list.map((c) => {
-    const acts = el('td', { class: 'act-col' });
-    const state = pick(c, 'state', 'status') || '';
-    if (admin && state !== 'cancelled') {
-      acts.append(el('button', { type: 'button', 'data-conf': c.id, 'data-conf-action': 'edit' }, 'Edit'),
-                  el('button', { type: 'button', class: 'danger', 'data-conf': c.id,
-                                 'data-conf-action': 'cancel' }, 'Cancel'));
+  const rows = [];
+  let day = null;
+  for (const c of list) {
+    if (dayOf(c.starts_at) !== day) {
+      day = dayOf(c.starts_at);
+      rows.push(el('tr', { class: 'day' }, el('th', { colspan: '6', scope: 'colgroup' }, day)));
     }
-    return el('tr', { 'data-conf-id': c.id },
-      el('td', {}, pick(c, 'title', 'name') || '—'),
-      el('td', {}, pick(c, 'number', 'access_number') || '—'),
-      el('td', {}, when(pick(c, 'start', 'starts_at', 'start_time'))),
-      el('td', {}, when(pick(c, 'end', 'ends_at', 'end_time'))),
-      el('td', {}, state || '—'), acts);
-  }) : [el('tr', {}, el('td', { colspan: '6', class: 'muted' }, 'Nothing scheduled.'))]));
+    const acts = el('td', { class: 'act-col' });
+    if (admin && c.status !== 'cancelled') {
+      acts.append(el('button', { type: 'button', 'data-conf': c.id, 'data-conf-action': 'edit',
+                                 'aria-label': 'Edit ' + (c.title || c.access_number) }, 'Edit'),
+                  el('button', { type: 'button', class: 'danger', 'data-conf': c.id,
+                                 'data-conf-action': 'cancel',
+                                 'aria-label': 'Cancel ' + (c.title || c.access_number) }, 'Cancel'));
+    }
+    rows.push(el('tr', { 'data-conf-id': c.id, class: c.status === 'cancelled' ? 'cancelled' : '' },
+      el('td', {}, c.title || '—'),
+      el('td', {}, c.access_number),
+      el('td', {}, when(c.starts_at)),
+      el('td', {}, when(c.ends_at)),
+      el('td', {}, c.status), acts));
+  }
+  $('confs').replaceChildren(...(rows.length ? rows
+    : [el('tr', {}, el('td', { colspan: '6', class: 'muted' }, 'Nothing scheduled.'))]));
   st.conferences = list;
 }
 
@@ -532,10 +552,10 @@ function editConference(id) {
   const c = (st.conferences || []).find((x) => String(x.id) === String(id));
   if (!c) return;
   $('conf-id').value = c.id;
-  $('conf-name').value = pick(c, 'title', 'name') || '';
-  $('conf-number').value = pick(c, 'number', 'access_number') || '';
-  $('conf-start').value = localInput(pick(c, 'start', 'starts_at', 'start_time'));
-  $('conf-end').value = localInput(pick(c, 'end', 'ends_at', 'end_time'));
+  $('conf-name').value = c.title || '';
+  $('conf-number').value = c.access_number;
+  $('conf-start').value = localInput(c.starts_at);
+  $('conf-end').value = localInput(c.ends_at);
   $('conf-pin').value = '';
   $('conf-form-title').textContent = 'Edit the conference';
   $('conf-save').textContent = 'Save';
@@ -551,9 +571,10 @@ function resetConferenceForm() {
 
 async function saveConference() {
   const id = $('conf-id').value;
-  const body = { title: $('conf-name').value, number: $('conf-number').value,
-                 start: rfc3339($('conf-start').value), end: rfc3339($('conf-end').value) };
-  if ($('conf-pin').value) body.pin = $('conf-pin').value;
+  const body = { access_number: $('conf-number').value,
+                 starts_at: rfc3339($('conf-start').value), ends_at: rfc3339($('conf-end').value) };
+  if ($('conf-name').value) body.title = $('conf-name').value;
+  if ($('conf-pin').value) body.pin = $('conf-pin').value; // an edit without one keeps the PIN
   try {
     if (id) await api('PATCH', '/api/v1/conferences/' + encodeURIComponent(id), body);
     else await api('POST', '/api/v1/conferences', body);
@@ -583,13 +604,20 @@ function seconds(ms) {
   return s >= 60 ? Math.floor(s / 60) + ' min ' + (s % 60) + ' s' : s + ' s';
 }
 
+// The CDRs of the period chosen (the server gives the oldest first, at most 1000 as JSON).
+function historyPath(format) {
+  return '/api/v1/history/cdrs?format=' + format + '&limit=' + (format === 'csv' ? 10000 : 1000) +
+         '&from=' + hoursAgo(Number($('hist-period').value));
+}
+
 async function loadHistory() {
-  const list = await optionalList('hist', '/api/v1/history/cdrs', 'cdrs');
+  const list = await optionalList('hist', historyPath('json'), 'cdrs');
   if (!list) return;
+  list.reverse(); // the newest first
   $('cdrs').replaceChildren(...(list.length ? list.map((c) => el('tr', {},
     el('td', {}, c.room || '—'),
     el('td', {}, [c.caller_name, c.caller].filter(Boolean).join(' ') || c.leg || '—'),
-    el('td', {}, when(pick(c, 'joined', 'joined_us'))),
+    el('td', {}, when(c.joined)),
     el('td', {}, seconds(c.duration_ms)),
     el('td', {}, seconds(c.talk_ms)),
     el('td', {}, c.reason || '—'))) : [el('tr', {}, el('td', { colspan: '6', class: 'muted' }, 'No records yet.'))]));
@@ -599,7 +627,7 @@ async function loadHistory() {
 async function exportCsv() {
   let text;
   try {
-    text = await api('GET', '/api/v1/history/cdrs?format=csv');
+    text = await api('GET', historyPath('csv'));
   } catch (e) {
     report(e);
     return;
@@ -653,6 +681,7 @@ function wire() {
   });
   $('conf-reset').addEventListener('click', resetConferenceForm);
   $('hist-refresh').addEventListener('click', loadHistory);
+  $('hist-period').addEventListener('change', loadHistory);
   $('hist-csv').addEventListener('click', exportCsv);
   window.addEventListener('hashchange', route);
   window.addEventListener('offline', () => setConn('reconnecting', 'Offline: reconnecting…'));

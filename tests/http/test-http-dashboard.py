@@ -31,6 +31,7 @@ import os
 import shutil
 import signal
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,6 +68,7 @@ WAIT = httplib.WAIT
 ARTIFACTS = os.path.join(simlib.BUILDDIR, 'tests', 'http', 'dashboard-artifacts')
 shutil.rmtree(ARTIFACTS, ignore_errors=True)
 os.makedirs(ARTIFACTS)
+DB_DIR = tempfile.mkdtemp(prefix='ce-dashboard-db-')  # the schedule's, where the server has one
 
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main speakers=true
@@ -75,7 +77,8 @@ at 0.3 call 1002 800 play=silence name=Bob record=1002.wav
 at 0.6 call 1003 800 play=silence name=Carol
 end 300
 ''' % simlib.data('speech.wav'), 'enabled=true\ntoken.viewer = read:%s\ntoken.chair = admin:%s\nweb_root=%s'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN), os.path.join(httplib.SRCDIR, 'web')))
+    % (httplib.sha256(READ), httplib.sha256(ADMIN), os.path.join(httplib.SRCDIR, 'web')),
+    extra='[store]\nsqlite_path=%s/store.db\nspool_dir=%s/spool\n' % (DB_DIR, DB_DIR))
 browser = None
 
 
@@ -143,6 +146,34 @@ def api_leg(caller):
     st, hd, body = eng.get('/api/v1/rooms/main', READ)
     legs = [l for l in json.loads(body)['legs'] if l['caller'] == caller] if st == 200 else []
     return legs[0] if legs else None
+
+
+def schedule_through_page():
+    """A server with the schedule: book a conference with the form, see it listed, cancel it."""
+    until(lambda: visible('#conf-form'))
+    start = time.localtime(time.time() + 3600)
+    end = time.localtime(time.time() + 7200)
+    for field, value in (('conf-name', 'Board meeting'), ('conf-number', '8100'),
+                         ('conf-pin', '4711')):
+        browser.find_element(By.ID, field).send_keys(value)
+    for field, t in (('conf-start', start), ('conf-end', end)):
+        # a datetime-local input takes its value through script (typing is locale-dependent)
+        browser.execute_script('arguments[0].value = arguments[1]', browser.find_element(
+            By.ID, field), time.strftime('%Y-%m-%dT%H:%M', t))
+    browser.find_element(By.ID, 'conf-save').click()
+    listed = until(lambda: [r.text for r in visible('#confs tr[data-conf-id]')
+                            if 'Board meeting' in r.text and 'scheduled' in r.text])
+    tap.ok(listed and not visible('#error'), 'Conferences: booked through the form, listed',
+           (listed, visible('#error') and browser.find_element(By.ID, 'error').text))
+    st, hd, body = eng.get('/api/v1/conferences', READ)
+    confs = json.loads(body).get('conferences', []) if st == 200 else []
+    tap.ok([c['access_number'] for c in confs if c.get('title') == 'Board meeting'] == ['8100'],
+           'the API has it, with its number', confs)
+    shot('conference-booked')
+    browser.find_element(By.CSS_SELECTOR, '#confs button[data-conf-action="cancel"]').click()
+    until(lambda: browser.switch_to.alert).accept()
+    tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]') if 'cancelled' in r.text]),
+           'Cancel: the conference shows cancelled')
 
 
 def start_browser():
@@ -220,13 +251,23 @@ try:
     press('1002', 'rtp')
     rtp = until(lambda: visible('tr.rtp-row') and visible('tr.rtp-row')[0].text)
     tap.ok(rtp and 'packets in' in rtp, 'RTP figures on demand', rtp)
+    st, hd, body = eng.get('/api/v1/openapi.json', READ)
+    served = json.loads(body)['paths'] if st == 200 else {}
     browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="conferences"]').click()
-    tap.ok(until(lambda: visible('#conf-missing')),
-           'Conferences: "not available on this server" (the endpoint answers 404 here)')
+    if '/api/v1/conferences' in served:
+        schedule_through_page()
+    else:
+        tap.ok(until(lambda: visible('#conf-missing')),
+               'Conferences: "not available on this server" (the endpoint answers 404 here)')
     shot('conferences')
     browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="history"]').click()
-    tap.ok(until(lambda: visible('#hist-missing')),
-           'History: "not available on this server" (the endpoint answers 404 here)')
+    if '/api/v1/history/cdrs' in served:
+        tap.ok(until(lambda: visible('#cdrs tr') and not visible('#hist-missing') and
+                     not visible('#error')), 'History: the CDR table', visible('#error') and
+               browser.find_element(By.ID, 'error').text)
+    else:
+        tap.ok(until(lambda: visible('#hist-missing')),
+               'History: "not available on this server" (the endpoint answers 404 here)')
     shot('history')
 
     # a phone's screen
@@ -287,4 +328,5 @@ finally:
     if browser:
         browser.quit()
     eng.close()
+    shutil.rmtree(DB_DIR, ignore_errors=True)
 tap.done()
