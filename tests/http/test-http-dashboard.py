@@ -149,7 +149,8 @@ def api_leg(caller):
 
 
 def schedule_through_page():
-    """A server with the schedule: book a conference with the form, see it listed, cancel it."""
+    """A server with the schedule: book a conference with the form, see it listed, edit it,
+    cancel it."""
     until(lambda: visible('#conf-form'))
     start = time.localtime(time.time() + 3600)
     end = time.localtime(time.time() + 7200)
@@ -170,6 +171,14 @@ def schedule_through_page():
     tap.ok([c['access_number'] for c in confs if c.get('title') == 'Board meeting'] == ['8100'],
            'the API has it, with its number', confs)
     shot('conference-booked')
+    browser.find_element(By.CSS_SELECTOR, '#confs button[data-conf-action="edit"]').click()
+    until(lambda: browser.find_element(By.ID, 'conf-name').get_attribute('value'))
+    browser.find_element(By.ID, 'conf-name').send_keys(' (moved)')
+    browser.find_element(By.ID, 'conf-save').click()
+    tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]')
+                          if 'Board meeting (moved)' in r.text]) and not visible('#error'),
+           'Edit: the new title is saved and listed',
+           visible('#error') and browser.find_element(By.ID, 'error').text)
     browser.find_element(By.CSS_SELECTOR, '#confs button[data-conf-action="cancel"]').click()
     until(lambda: browser.switch_to.alert).accept()
     tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]') if 'cancelled' in r.text]),
@@ -183,6 +192,8 @@ def start_browser():
         o.add_argument(a)
     o.binary_location = CHROMIUM
     o.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+    o.add_experimental_option('prefs', {'download.default_directory': ARTIFACTS,
+                                        'download.prompt_for_download': False})
     return webdriver.Chrome(service=Service(DRIVER), options=o)
 
 
@@ -265,6 +276,11 @@ try:
         tap.ok(until(lambda: visible('#cdrs tr') and not visible('#hist-missing') and
                      not visible('#error')), 'History: the CDR table', visible('#error') and
                browser.find_element(By.ID, 'error').text)
+        browser.find_element(By.ID, 'hist-csv').click()
+        csv = os.path.join(ARTIFACTS, 'conf-engine-cdrs.csv')
+        tap.ok(until(lambda: os.path.exists(csv) and open(csv).readline().startswith('id,')),
+               'Export CSV: the file is saved, with its header row',
+               os.path.exists(csv) and open(csv).read(200))
     else:
         tap.ok(until(lambda: visible('#hist-missing')),
                'History: "not available on this server" (the endpoint answers 404 here)')
