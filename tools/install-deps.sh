@@ -6,13 +6,15 @@
 # libspandsp-dev is the reference G.722 codec tests/media/test-g722 compares ours with;
 # libwebrtc-audio-processing-dev is for bench-dsp's comparison only (media/dsp.c uses speexdsp);
 # libsoup-3.0-dev and libjson-glib-dev are the HTTP API's, glib-networking its TLS (HTTPS),
-# openssl makes the HTTPS test's self-signed certificate.
+# openssl makes the HTTPS test's self-signed certificate; chromium, chromium-driver and
+# python3-selenium run the dashboard's browser test (tests/http/test-http-dashboard.py).
 # Runs apt-get as root (directly, or through sudo when run as another user).
 set -eu
 PKGS="build-essential autoconf automake pkg-config git ca-certificates
  libglib2.0-dev libsqlite3-dev sqlite3 libpq-dev postgresql
  libsndfile1-dev libsamplerate0-dev libspandsp-dev libspeexdsp-dev libopus-dev libwebrtc-audio-processing-dev
  libsoup-3.0-dev libjson-glib-dev glib-networking openssl
+ chromium chromium-driver python3-selenium
  clang libclang-rt-14-dev clang-format
  python3 sox espeak-ng procps tzdata
  libtool g++ baresip-core sip-tester"

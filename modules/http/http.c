@@ -53,6 +53,7 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("max_event_clients", 1, 10000),
         CE_KEY_INT("event_queue", 4096, 67108864),
         CE_KEY_INT("max_duration", 1, 87600),
+        CE_KEY_STRING("web_root"),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -128,17 +129,35 @@ struct route {
 	void (*get)(struct ce_http *h, SoupServerMessage *msg);
 	void (*get_name)(struct ce_http *h, SoupServerMessage *msg, const char *name);
 	void (*get_query)(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+	void (*get_token)(SoupServerMessage *msg, const struct ce_http_token *t);
 };
 
+/* GET /api/v1/token: the token presented, {"name":"ops","role":"read"}, so that a client
+ * (the dashboard) knows which actions it may offer. */
+static void token_info(SoupServerMessage *msg, const struct ce_http_token *t)
+{
+	JsonBuilder *b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, t->name);
+	json_builder_set_member_name(b, "role");
+	json_builder_add_string_value(b, t->admin ? "admin" : "read");
+	json_builder_end_object(b);
+	ce_http_reply_json(msg, SOUP_STATUS_OK, json_builder_get_root(b));
+	g_object_unref(b);
+}
+
 static const struct route routes[] = {
-        {"/healthz", true, false, ce_http_healthz, NULL, NULL},
-        {"/metrics", false, false, ce_http_metrics, NULL, NULL},
-        {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL, NULL},
-        {"/api/v1/rooms", false, false, ce_http_rooms, NULL, NULL},
-        {"/api/v1/events", false, false, NULL, NULL, ce_http_events},
-        {"/api/v1/history/events", false, false, NULL, NULL, ce_http_history_events},
-        {"/api/v1/history/cdrs", false, false, NULL, NULL, ce_http_history_cdrs},
-        {ROOMS_PREFIX, false, false, NULL, ce_http_room, NULL},
+        {"/healthz", true, false, ce_http_healthz, NULL, NULL, NULL},
+        {"/metrics", false, false, ce_http_metrics, NULL, NULL, NULL},
+        {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL, NULL, NULL},
+        {"/api/v1/token", false, false, NULL, NULL, NULL, token_info},
+        {"/api/v1/rooms", false, false, ce_http_rooms, NULL, NULL, NULL},
+        {"/api/v1/events", false, false, NULL, NULL, ce_http_events, NULL},
+        {"/api/v1/history/events", false, false, NULL, NULL, ce_http_history_events, NULL},
+        {"/api/v1/history/cdrs", false, false, NULL, NULL, ce_http_history_cdrs, NULL},
+        {ROOMS_PREFIX, false, false, NULL, ce_http_room, NULL, NULL},
 };
 
 /* The route of @path, with the name after a prefix route in *@name (owned); NULL: none. */
@@ -147,7 +166,7 @@ static const struct route *route_of(const char *path, char **name)
 	for (unsigned i = 0; i < G_N_ELEMENTS(routes); i++) {
 		const struct route *r = &routes[i];
 
-		if ((r->get || r->get_query) && !strcmp(path, r->path))
+		if ((r->get || r->get_query || r->get_token) && !strcmp(path, r->path))
 			return r;
 		if (r->get_name && g_str_has_prefix(path, r->path) && path[strlen(r->path)] &&
 		        !strchr(path + strlen(r->path), '/')) {
@@ -182,6 +201,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 	const struct ce_http_token *t = NULL;
 
 	close_after(msg);
+	if (!r && ce_http_web(h, msg, path))
+		goto out;
 	if (!(r && r->public) && !(t = ce_http_authenticate(h, msg)))
 		goto out;
 	if (!r && t && g_str_has_prefix(path, ROOMS_PREFIX) &&
@@ -203,6 +224,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 		r->get(h, msg);
 	} else if (r->get_query) {
 		r->get_query(h, msg, query);
+	} else if (r->get_token) {
+		r->get_token(msg, t);
 	} else {
 		r->get_name(h, msg, name);
 	}
@@ -275,6 +298,12 @@ static int http_check(const struct ce_config *cfg, GError **err)
 	c = certificate(cfg, err);
 	if (c)
 		g_object_unref(c);
+	if (!(err && *err)) {
+		struct ce_http web = {0}; /* only to read web_root as the start would */
+
+		ce_http_web_load(&web, cfg, true, err);
+		g_hash_table_destroy(web.web);
+	}
 	return err && *err ? -EINVAL : 0;
 }
 
@@ -315,6 +344,8 @@ static void http_free(struct ce_http *h)
 		g_ptr_array_free(h->tokens, TRUE);
 	if (h->failures)
 		g_hash_table_destroy(h->failures);
+	if (h->web)
+		g_hash_table_destroy(h->web);
 	g_free(h);
 }
 
@@ -458,6 +489,8 @@ static int start(struct ce_http *h, GError **err)
 	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);
+	if (!r)
+		r = ce_http_web_load(h, cfg, false, err);
 	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)
 		r = -EINVAL;
 	if (r)

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 #include <libsoup/soup.h>
 
+struct ce_config;
 struct ce_engine;
 
 #define CE_HTTP_SECTION "http"
@@ -26,6 +27,7 @@ struct ce_http {
 	GTlsCertificate *cert;    /* HTTPS: tls_cert and tls_key; NULL: HTTP */
 	GPtrArray *tokens;        /* struct ce_http_token * */
 	GHashTable *failures;     /* client address -> struct ce_http_failures (http-auth.c) */
+	GHashTable *web;          /* the dashboard: file name -> its contents (http-web.c) */
 	gsize max_body;           /* the largest request body read, in bytes */
 	unsigned fail_limit;      /* failed authentications of one address in a window ... */
 	gint64 fail_window;       /* ... before it gets 429 until the window ends (us) */
@@ -76,6 +78,9 @@ void ce_http_history_stop(struct ce_http *h);
 
 /* http-histograms.c: histograms in /metrics */
 void ce_http_histograms(struct ce_http *h, GString *out);
+/* http-web.c: the dashboard's static files */
+int ce_http_web_load(struct ce_http *h, const struct ce_config *cfg, bool quiet, GError **err);
+bool ce_http_web(struct ce_http *h, SoupServerMessage *msg, const char *path);
 
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);

@@ -182,7 +182,8 @@ try:
     actions = ['lock', 'unlock', 'end', 'record/start', 'record/stop'] + \
         ['legs/{id}/' + a for a in ('mute', 'unmute', 'deaf', 'undeaf', 'kick')]
     tap.ok(set(doc['paths']) == {'/healthz', '/metrics', '/api/v1/openapi.json',
-                                 '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events'} |
+                                 '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events',
+                                 '/api/v1/token'} |
            {'/api/v1/history/events', '/api/v1/history/cdrs'} |
            {'/api/v1/rooms/{name}/' + a for a in actions} |
            {'/api/v1/conferences' + p for p in ('', '/{id}', '/{id}/cancel', '/{id}/participants',
