@@ -514,6 +514,17 @@ static void queue_send(struct ce_shard *s, struct ce_media_leg *leg)
 		flush(s);
 }
 
+/* The level a leg's meter shows (media.h, level_db): what its detector measured of its last
+ * frame, while the room hears it. */
+static int32_t level_of(const struct ce_mix_leg *mix)
+{
+	float db = ce_talker_level(&mix->talker);
+
+	if (!ce_mix_leg_heard(mix) || (mix->flags & CE_MIX_DUMB) || !(db > CE_MEDIA_NO_LEVEL))
+		return CE_MEDIA_NO_LEVEL;
+	return db >= 0 ? 0 : (int32_t)(db - 0.5f);
+}
+
 static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	int16_t pcm[CE_MIX_MAX_FRAME], clean[CE_MIX_MAX_FRAME];
@@ -556,6 +567,7 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	}
 	ev = ce_mix_leg_input_as(&leg->mix, out == CE_JBUF_SILENCE ? NULL : pcm,
 	        out == CE_JBUF_SILENCE ? NULL : mixed);
+	CE_ATOMIC_SET(&leg->st.level_db, level_of(&leg->mix));
 	if (ev == CE_TALKER_START)
 		post_leg(leg, CE_MEDIA_EV_TALK_START);
 	else if (ev == CE_TALKER_STOP)

@@ -609,6 +609,7 @@ void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stat
 	st->tx_packets = CE_ATOMIC_GET(&leg->st.tx_packets);
 	st->rx_dtmf = CE_ATOMIC_GET(&leg->st.rx_dtmf);
 	st->latched = CE_ATOMIC_GET(&leg->st.latched);
+	st->level_db = CE_ATOMIC_GET(&leg->st.level_db);
 	st->jbuf = (struct ce_jbuf_stats){
 	        .packets = CE_ATOMIC_GET(&jb->packets),
 	        .late = CE_ATOMIC_GET(&jb->late),
@@ -710,6 +711,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	leg->remote_len = len;
 	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
 	leg->alt_pt = ce_media_alt_pt(leg->both_laws, codec);
+	leg->st.level_db = CE_MEDIA_NO_LEVEL; /* until its media thread has heard it */
 	leg->ssrc = g_random_int();
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();

@@ -83,8 +83,12 @@ typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
  * rx_bad: not RTP; rx_wrong_pt: not the leg's payload type; rx_flood: over 8 in a tick;
  * rx_dtmf: RFC 4733 packets taken; latched: moves to a new source address.
  */
+#define CE_MEDIA_NO_LEVEL (-127)
 struct ce_media_leg_stats {
 	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets, rx_dtmf, latched;
+	/* What the room hears of it now: its last frame's voice-band level, dB re full scale
+	 * (the talker detector's), or CE_MEDIA_NO_LEVEL while it is not heard (muted) or quiet. */
+	int32_t level_db;
 	struct ce_jbuf_stats jbuf;
 };
 

@@ -275,7 +275,12 @@ function legRow(room, l, admin) {
     el('span', { class: 'leg-name' }, name || l.caller || l.id),
     name && l.caller ? el('span', { class: 'leg-number' }, l.caller) : null,
     el('span', { class: 'leg-id' }, l.id + (l.utility ? ' (recorder/player)' : ''))));
+  // the level the room hears of it (rtp.level_db, dBFS; -127: nothing), on a -60..0 scale
+  const level = l.rtp && typeof l.rtp.level_db === 'number' ? Math.max(-60, l.rtp.level_db) : -60;
   const flags = el('td', { class: 'flags' },
+    el('meter', { class: 'level', min: '-60', max: '0', low: '-40', high: '-6', optimum: '-20',
+                  value: String(level), title: level > -60 ? level + ' dBFS' : 'silent',
+                  'aria-label': 'level of ' + (name || l.caller || l.id) }),
     el('span', { class: 'badge talking talk-flag', hidden: !talking }, 'talking'),
     l.muted ? el('span', { class: 'badge muted' }, 'muted') : null,
     l.deaf ? el('span', { class: 'badge deaf' }, 'deaf') : null,
@@ -302,7 +307,7 @@ function legRow(room, l, admin) {
 const RTP_LABELS = {
   rtp_in: 'packets in', rtp_late: 'late', concealed_ms: 'made up (ms)', jitter_ms: 'jitter (ms)',
   delay_ms: 'buffer delay (ms)', rtp_bad: 'not RTP', rtp_wrong_pt: 'wrong payload type',
-  rtp_flood: 'flood', rtp_dtmf: 'keys (RFC 4733)', latched: 're-latches',
+  rtp_flood: 'flood', rtp_dtmf: 'keys (RFC 4733)', latched: 're-latches', level_db: 'level (dBFS)',
 };
 
 function rtpRow(l) {
@@ -368,6 +373,11 @@ async function invite(number) {
     report(e);
   }
 }
+
+// While a room is shown, re-read it every second: its level meters move.
+setInterval(() => {
+  if (st.token && st.view === 'rooms' && st.room && !document.hidden) loadRoom();
+}, 1000);
 
 // Re-read the rooms soon (once for a burst of events).
 function scheduleRefresh() {

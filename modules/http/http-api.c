@@ -303,10 +303,11 @@ static void room_head(const struct ce_conference_room_info *r, void *arg)
 
 static void rtp_pair(const char *key, const char *value, void *arg)
 {
-	guint64 n;
+	gint64 n;
 
-	if (is_count(value, &n))
-		ce_http_add_int(arg, key, (gint64)n);
+	/* counts, and the level in dBFS (negative) */
+	if (g_ascii_string_to_signed(value, 10, G_MININT64, G_MAXINT64, &n, NULL))
+		ce_http_add_int(arg, key, n);
 }
 
 static void leg_object(const struct ce_conference_leg_info *l, void *arg)

@@ -113,7 +113,13 @@ def row(caller):
 # The table is redrawn as events come: a row's state is read in one script, at once.
 ROW_STATE = '''const r = document.querySelector('tr.leg[data-caller="' + arguments[0] + '"]');
 return r ? {talking: r.classList.contains('is-talking'),
+            level: Number(r.querySelector('meter.level').value),
             flags: r.querySelector('.flags').innerText} : null;'''
+
+
+def level(caller):
+    r = browser.execute_script(ROW_STATE, caller)
+    return r['level'] if r else None
 
 
 def talking(caller):
@@ -241,6 +247,12 @@ try:
     tap.ok(until(lambda: talking('1001'), timeout=10),
            'Alice (speech) shows as talking, live from the event stream')
     tap.ok(not talking('1002') and not talking('1003'), 'Bob and Carol (silent) do not')
+    # the level meters follow what the room hears (GET every second): Alice's speech moves
+    # hers, the silent callers' stay at the bottom of the scale
+    tap.ok(until(lambda: (level('1001') or -60) > -45, timeout=10) and
+           level('1002') == -60 and level('1003') == -60,
+           "Alice's level meter shows her speech, Bob's and Carol's show silence",
+           (level('1001'), level('1002'), level('1003')))
     tap.ok(visible('button[data-room-action="lock"]') and visible('button[data-room-action="end"]'),
            'the admin sees the room\'s actions')
     tap.ok(not visible('#invite'), 'no invite form: this server has no outbound-call endpoint')

@@ -145,6 +145,14 @@ try:
            '/api/v1/rooms/main: both legs, joined, with their callers and channels', room)
     tap.ok(all(l['rtp'].get('rtp_in', 0) > 0 and 'jitter_ms' in l['rtp'] for l in legs.values()),
            'each leg has its RTP figures', [l['rtp'] for l in legs.values()])
+
+    def level(caller):
+        return lambda st, d: st == 200 and any(
+            l['caller'] == caller and l['rtp'].get('level_db', -127) > -45 for l in d['legs'])
+    st, r = eng.wait(level('1001'), '/api/v1/rooms/main', READ)
+    lv = {l['caller']: l['rtp'].get('level_db') for l in r.get('legs', [])}
+    tap.ok(lv.get('1001', -127) > -45 and lv.get('1002', 0) < -60,
+           'level_db: the speaker\'s speech is heard at its level, the silent caller at none', lv)
     quoted = '/api/v1/rooms/' + urllib.parse.quote(ODD, safe='')
     st, hd, body = req('GET', quoted, READ)
     tap.ok(st == 200 and json.loads(body).get('name') == ODD,

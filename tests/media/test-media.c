@@ -480,6 +480,18 @@ static void test_flags(void)
 	g_assert_cmpuint(t.peer[0].starts, ==, 1);
 	g_assert_cmpuint(t.peer[0].stops, ==, 1);
 	g_assert_cmpuint(t.peer[1].starts, ==, 0);
+	/* the meter (level_db): what the room hears of each, so nothing of the muted peer 0 and
+	 * the listen-only peer 1, the deaf peer 2's tone at its level */
+	for (unsigned i = 0; i < PEERS; i++) {
+		struct ce_media_leg_stats st;
+
+		ce_media_leg_stats(t.peer[i].leg, &st);
+		g_test_message("peer %u level %d dBFS", i, st.level_db);
+		if (i < 2)
+			g_assert_cmpint(st.level_db, ==, CE_MEDIA_NO_LEVEL);
+		else
+			g_assert_cmpint(st.level_db, >, -40);
+	}
 	finish(&t);
 }
 
