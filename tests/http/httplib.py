@@ -82,6 +82,16 @@ class Engine:
             time.sleep(0.05)
         return None
 
+    def json_request(self, answers, method, path, token, body=None, **kw):
+        """(status, the answer's JSON or None) of request(); (path, method, status, headers,
+        body) appended to @answers, for openapi_misses()."""
+        st, hd, b = self.request(method, path, token, body=body, **kw)
+        answers.append((path, method, st, hd, b))
+        try:
+            return st, json.loads(b)
+        except ValueError:
+            return st, None
+
     def request(self, method, path, token=None, body=None, headers=None, source='127.0.0.1',
                 encode_chunked=False):
         """(status, headers as a dict with lower-case names, body bytes) of one request."""

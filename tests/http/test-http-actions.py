@@ -47,13 +47,7 @@ JSON = {'Content-Type': 'application/json'}
 
 
 def req(method, path, token=ADMIN, body=None, **kw):
-    st, hd, b = eng.request(method, path, token, body=body, **kw)
-    answers.append((path, method, st, hd, b))
-    try:
-        doc = json.loads(b)
-    except ValueError:
-        doc = None
-    return st, doc
+    return eng.json_request(answers, method, path, token, body=body, **kw)
 
 
 def room():

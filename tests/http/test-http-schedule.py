@@ -78,14 +78,8 @@ US = 1000000
 def req(method, path, body=None, token=ADMIN, **kw):
     if body is not None and not isinstance(body, bytes):
         body = json.dumps(body).encode()
-    st, hd, b = eng.request(method, path, token, body=body,
+    return eng.json_request(answers, method, path, token, body=body,
                             headers=JSON if body is not None else None, **kw)
-    answers.append((path, method, st, hd, b))
-    try:
-        doc = json.loads(b)
-    except ValueError:
-        doc = None
-    return st, doc
 
 
 def sql(query):
