@@ -42,13 +42,11 @@ static void enc_init(struct ce_mix_enc *st)
 	ce_g722_enc_init(&st->g722);
 }
 
-/* Whether codec's streams in room need a struct ce_mix_enc: a codec with
- * state, or one at another rate than the room's. */
+/* Whether codec's streams in room need a struct ce_mix_enc: the rule of
+ * ce_mix_leg_needs_wide(), for the room's listeners of that codec. */
 static bool needs_enc(const struct ce_mix_room *room, enum ce_codec codec)
 {
-	unsigned rate = ce_codec_rate(codec);
-
-	return ce_codec_stateful(codec) || (rate && rate != room->rate);
+	return ce_mix_leg_needs_wide(codec, room->rate);
 }
 
 /**
@@ -365,10 +363,8 @@ enum ce_talker_ev ce_mix_leg_input_as(
 
 	if (!room)
 		return CE_TALKER_NONE;
-	rate = ce_codec_rate((enum ce_codec)leg->codec);
-	if (!rate)
-		rate = room->rate;
-	n = rate / 50;
+	n = ce_mix_codec_frame(room, (enum ce_codec)leg->codec);
+	rate = n * 50;
 	/* Legs are visited in list order; their state is the one
 	 * per-listener memory touched each tick: fetch it two legs ahead
 	 * (the next one, fetched by the leg before, is then in or on its way;
@@ -419,8 +415,8 @@ enum ce_talker_ev ce_mix_leg_input_as(
 	return ev;
 }
 
-/* An active leg's input of this tick. */
-static const int16_t *leg_in(const struct ce_mix_leg *leg)
+/* An active leg's input of this tick (the limiter scales it in place). */
+static int16_t *leg_in(struct ce_mix_leg *leg)
 {
 	return leg->in_at == CE_MIX_OWN_IN ? leg->in : leg->room->out->in[leg->in_at];
 }
@@ -553,12 +549,6 @@ WIDE_CLONES static void accumulate(int32_t *sum, const int16_t *in, unsigned n, 
 		sum[i] = (first ? 0 : sum[i]) + in[i];
 }
 
-/* An active leg's input of this tick, to scale. */
-static int16_t *leg_in_mut(struct ce_mix_leg *leg)
-{
-	return leg->in_at == CE_MIX_OWN_IN ? leg->in : leg->room->out->in[leg->in_at];
-}
-
 /* Scale n samples of x by q15 (<= unity). */
 static void scale16(int16_t *x, unsigned n, int32_t q15)
 {
@@ -566,13 +556,6 @@ static void scale16(int16_t *x, unsigned n, int32_t q15)
 		x[i] = (int16_t)((x[i] * q15 + (1 << 14)) >> 15);
 }
 
-/*
- * The limiter (mixer.h): the gain this tick is the least of the last
- * tick's raised by the release step and what keeps the sum's peak under
- * CE_MIX_LIMIT.  Under unity it scales the sum and what was summed into
- * it (the seats' inputs, the room-wide sources), so that every mix-minus
- * (sum - own) is the same scaled mix without its own voice.
- */
 /* The largest |sum[i]| of n, eight at a time. */
 WIDE_CLONES static int32_t peak_of(const int32_t *sum, unsigned n)
 {
@@ -594,6 +577,13 @@ WIDE_CLONES static int32_t peak_of(const int32_t *sum, unsigned n)
 	return peak;
 }
 
+/*
+ * The limiter (mixer.h): the gain this tick is the least of the last
+ * tick's raised by the release step and what keeps the sum's peak under
+ * CE_MIX_LIMIT.  Under unity it scales the sum and what was summed into
+ * it (the seats' inputs, the room-wide sources), so that every mix-minus
+ * (sum - own) is the same scaled mix without its own voice.
+ */
 static void limit(struct ce_mix_room *room, int32_t *sum)
 {
 	int32_t peak = peak_of(sum, room->frame), g;
@@ -609,7 +599,7 @@ static void limit(struct ce_mix_room *room, int32_t *sum)
 		sum[i] = (int32_t)(((int64_t)sum[i] * g + (1 << 14)) >> 15);
 	for (unsigned s = 0; s < room->max_talkers; s++)
 		if (room->set[s])
-			scale16(leg_in_mut(room->set[s]), room->frame, g);
+			scale16(leg_in(room->set[s]), room->frame, g);
 	for (struct ce_mix_src *src = room->srcs; src; src = src->next)
 		if (src->active && src->mode != CE_MIX_SRC_LEG)
 			scale16(src->pcm, room->frame, g);
@@ -735,7 +725,12 @@ static void encode_own(
 		w->own_tick = room->tick;
 		encode_stream(room, &w->own, (enum ce_codec)leg->codec, p, NULL, out);
 	}
-	room->st.encodes++;
+}
+
+/* Whether leg has a private frame this tick (a prompt to it alone). */
+static inline bool has_priv(const struct ce_mix_room *room, const struct ce_mix_leg *leg)
+{
+	return room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick;
 }
 
 /* Whether leg hears a mix-minus of its own (a talker without echo). */
@@ -779,6 +774,7 @@ static void private_frames(struct ce_mix_room *room, const int32_t *sum)
 			continue; /* hears nothing anyway */
 		private_pcm(room, leg, sum, p);
 		encode_own(room, leg, p, src->enc);
+		room->st.encodes++;
 		leg->priv = src->enc;
 		leg->priv_tick = room->tick;
 		room->priv_tick = room->tick;
@@ -913,7 +909,7 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 	*len = ce_codec_bytes(c, ce_mix_codec_frame(room, c));
 	/* A leg's own frame is on a line of its own: looked at only in a
 	 * room where some leg has one. */
-	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick) {
+	if (has_priv(room, leg)) {
 		leg->heard = CE_MIX_HEARD_OWN;
 		return leg->priv;
 	}
@@ -945,15 +941,14 @@ const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size
 
 	if (!room || !room->out)
 		return NULL;
-	if (room->priv_tick == room->tick && leg->priv && leg->priv_tick == room->tick)
+	if (has_priv(room, leg))
 		return ce_mix_leg_output(leg, len); /* made with its gain */
 	*len = ce_codec_bytes((enum ce_codec)leg->codec, ce_mix_codec_frame(room, leg->codec));
 	if (minus_of(leg) && room->n_heard < 2)
 		memset(p, 0, room->frame * sizeof(*p));
 	else
 		private_pcm(room, leg, room->out->sum, p);
-	encode_own(room, leg, p, buf);
-	room->st.encodes--; /* a listener's volume is not a mix */
+	encode_own(room, leg, p, buf); /* a listener's volume: not counted as a mix */
 	leg->heard = CE_MIX_HEARD_OWN;
 	return buf;
 }

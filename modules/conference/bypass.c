@@ -48,7 +48,7 @@ static bool is_law(enum ce_codec codec)
  * configured codecs (codecs=, best first), those it offered that are also
  * in @allowed (NULL: any) and that @leg's room can use (G.722 in a
  * wideband room only: in a narrowband one it would cost more and sound
- * the same), or NULL if none.  The first is what we send.  ysipchan keeps,
+ * the same), or NULL if none; *@first is the first of them.  ysipchan keeps,
  * for the rest of a forwarded call, the formats of our first answer, and
  * later answers may only narrow them (SDPMedia::update refuses "Not
  * changing to 'alaw' from 'mulaw'"): so when the first is a G.711 law the
@@ -56,22 +56,23 @@ static bool is_law(enum ce_codec codec)
  * either (the media side takes both).  G.722 is answered alone: a leg
  * decodes one wideband stream.
  */
-static char *answer_formats(const struct ce_leg *leg, const char *offered, const char *allowed)
+static char *answer_formats(
+        const struct ce_leg *leg, const char *offered, const char *allowed, enum ce_codec *first)
 {
 	const struct ce_conf_settings *set = &leg->conf->set;
 	bool wide = ce_room_wideband(leg->room);
 	GString *s = g_string_new(NULL);
-	enum ce_codec first = CE_CODEC_COUNT;
 
+	*first = CE_CODEC_COUNT;
 	for (unsigned i = 0; i < set->n_codecs; i++) {
 		enum ce_codec c = set->codecs[i];
 
 		if (!offers(offered, c) || (allowed && !offers(allowed, c)) ||
 		        (ce_codec_rate(c) > 8000 && !wide))
 			continue;
-		if (first == CE_CODEC_COUNT)
-			first = c;
-		else if (!is_law(first) || !is_law(c))
+		if (*first == CE_CODEC_COUNT)
+			*first = c;
+		else if (!is_law(*first) || !is_law(c))
 			continue;
 		g_string_append_printf(s, "%s%s", s->len ? "," : "", ce_codec_name(c));
 	}
@@ -80,21 +81,6 @@ static char *answer_formats(const struct ce_leg *leg, const char *offered, const
 		return NULL;
 	}
 	return g_string_free(s, FALSE);
-}
-
-/* The codec we send of @formats (an answer_formats() list): @pref if it has it, else its first. */
-static enum ce_codec first_codec(const char *formats, enum ce_codec pref)
-{
-	gchar **f;
-	enum ce_codec c = pref;
-
-	if (offers(formats, pref))
-		return pref;
-	f = g_strsplit(formats, ",", 2);
-	if (f[0] && ce_codec_from_name(f[0], &c))
-		c = pref;
-	g_strfreev(f);
-	return c;
 }
 
 /**
@@ -113,6 +99,7 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	const char *addr = ce_msg_get(exec, "rtp_addr");
 	unsigned port = ce_msg_get_int(exec, "rtp_port", 0, 0, 65535);
 	int dtmf = ce_msg_get_int(exec, "rtp_rfc2833", -1, -1, 127);
+	enum ce_codec first;
 	char *laws;
 
 	if (!fwd || !conf->set.bypass || !ce_msg_get_bool(exec, "bypass", true))
@@ -135,11 +122,10 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	if (leg->lobby && conf->set.media_threads > 1)
 		return false;
 	/* the codecs it offered, ours first; none we take: no bypass */
-	laws = answer_formats(leg, ce_msg_get(exec, "formats"), NULL);
+	laws = answer_formats(leg, ce_msg_get(exec, "formats"), NULL, &first);
 	if (!laws)
 		return false;
-	ce_leg_set_phone(leg, addr, port, first_codec(laws, CE_CODEC_COUNT), laws, dtmf,
-	        ce_msg_get(exec, "ip_host"));
+	ce_leg_set_phone(leg, addr, port, first, laws, dtmf, ce_msg_get(exec, "ip_host"));
 	return true;
 }
 
@@ -313,7 +299,7 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	const char *chan = ce_msg_get(msg, "id");
 	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
 	struct ce_leg_phone *ph;
-	enum ce_codec codec;
+	enum ce_codec codec, first;
 	struct ce_msg *far;
 	struct notify *n;
 	char *laws;
@@ -325,9 +311,9 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 	        !ce_msg_get_bool(msg, "rtp_forward", false))
 		return CE_MSG_CONTINUE;
 	ph = leg->phone;
-	laws = answer_formats(leg, ce_msg_get(msg, "formats"), ph->formats);
-	codec = laws ? first_codec(laws, ph->codec)
-	             : ph->codec; /* ours if the offer still has it */
+	laws = answer_formats(leg, ce_msg_get(msg, "formats"), ph->formats, &first);
+	/* ours if the offer still has it, else the first */
+	codec = !laws || offers(laws, ph->codec) ? ph->codec : first;
 	if (!laws || (codec != ph->codec && (!conf->media->leg_set_codec || !leg->media ||
 	                                            conf->media->leg_set_codec(
 	                                                    conf->media_arg, leg->media, codec)))) {

@@ -74,10 +74,9 @@ static const char *parse_codecs(const char *v, enum ce_codec *out, unsigned *n)
 	*n = 0;
 	for (gchar **f = names; *f && !why; f++) {
 		enum ce_codec c;
-
-		g_strstrip(*f);
 		bool dup = false;
 
+		g_strstrip(*f);
 		if (ce_codec_from_name(*f, &c) || c == CE_CODEC_L16) {
 			why = "expects codecs of mulaw, alaw and g722, comma separated, best first";
 			break;

@@ -103,6 +103,16 @@ class Engine:
     def stderr(self, text):
         return [e.get('text', '') for e in self.sim.events('stderr') if text in e.get('text', '')]
 
+    def logged(self, text, pred=lambda t: True, timeout=WAIT):
+        """The engine's stderr lines holding @text, once one of them satisfies @pred (bounded):
+        the simulator reads stderr on its own, so a line can arrive after the HTTP answer."""
+        end = time.monotonic() + timeout
+        while True:
+            lines = self.stderr(text)
+            if any(pred(t) for t in lines) or time.monotonic() > end:
+                return lines
+            time.sleep(0.05)
+
     def stop(self):
         """SIGTERM to the engine; how it ended ('exited with status 0' when cleanly, with no
         sanitizer report), or None if it did not within the bound."""
@@ -283,3 +293,20 @@ def check_openapi(doc, path, method, status, headers, body):
         if missing or extra:
             return '%s %s %d: missing %s, undocumented %s' % (method, tpl, status, missing, extra)
     return None
+
+
+def openapi_misses(doc, answers):
+    """Of @answers ((path, method, status, headers, body) each, as a test recorded them), those
+    the OpenAPI document @doc does not describe: (path, method, status, why) each."""
+    return [(p, m, s, why) for p, m, s, h, b in answers
+            for why in [check_openapi(doc, p, m, s, h, b)] if why]
+
+
+def ends_well(tap, eng, name='the engine stops cleanly (no sanitizer report)'):
+    """A test's last checks: the engine and its simulator still run, and the engine then stops
+    with status 0 (a sanitizer report would make it 1).  Returns how it ended."""
+    tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
+    how = eng.stop()
+    tap.ok(how == 'exited with status 0', name,
+           (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
+    return how

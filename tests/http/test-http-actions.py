@@ -92,7 +92,7 @@ try:
     tap.ok(st == 200 and mine and mine[0]['muted'], 'mute: 200 with the leg muted', (st, doc))
     tap.ok(leg('1002')['muted'], 'GET /api/v1/rooms/main shows it muted')
     tap.ok(any("token 'root'" in t and 'mute' in t and 'NOTE' in t
-               for t in eng.stderr("HTTP token")),
+               for t in eng.logged("HTTP token", lambda t: 'mute' in t)),
            'logged at NOTE with the token\'s name', eng.stderr('HTTP token'))
     st, doc = req('POST', by_seq + 'unmute')
     tap.ok(st == 200 and not leg('1002')['muted'], 'unmute by the leg\'s number', st)
@@ -169,18 +169,15 @@ try:
     tap.ok(st == 200 and doc == {'name': 'main', 'ended': True}, 'end: 200 ended', doc)
     st, r = eng.wait(lambda s, d: s == 404, '/api/v1/rooms/main', READ)
     tap.ok(st == 404, 'the room is gone', (st, r))
-    tap.ok(any("token 'root'" in t and 'end' in t for t in eng.stderr('HTTP token')),
+    tap.ok(any("token 'root'" in t and 'end' in t
+               for t in eng.logged('HTTP token', lambda t: 'end' in t)),
            'the end is logged with the token\'s name')
 
     st, hd, b = eng.get('/api/v1/openapi.json', READ)
     doc = json.loads(b)
-    bad = [(p, m, s, why) for p, m, s, h, bd in answers
-           for why in [httplib.check_openapi(doc, p, m, s, h, bd)] if why]
+    bad = httplib.openapi_misses(doc, answers)
     tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
-    tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
-    how = eng.stop()
-    tap.ok(how == 'exited with status 0', 'the engine stops cleanly (no sanitizer report)',
-           (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
+    httplib.ends_well(tap, eng)
 finally:
     eng.close()
     shutil.rmtree(RECDIR, ignore_errors=True)

@@ -199,15 +199,11 @@ try:
     open_at_stop = httplib.Events(eng, READ)
     st, hd, body = req('GET', '/api/v1/openapi.json', READ)
     doc = json.loads(body)
-    bad = [(p, m, s, why) for p, m, s, h, b in answers
-           for why in [httplib.check_openapi(doc, p, m, s, h, b)] if why]
+    bad = httplib.openapi_misses(doc, answers)
     tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
-    tap.ok(eng.sim.p.poll() is None, 'the engine and the simulator still run')
-    how = eng.stop()
+    httplib.ends_well(tap, eng,
+                      'the engine stops cleanly with a stream open (no sanitizer report)')
     open_at_stop.close()
-    tap.ok(how == 'exited with status 0',
-           'the engine stops cleanly with a stream open (no sanitizer report)',
-           (how, eng.stderr('ERROR') + eng.stderr('Sanitizer')))
 finally:
     eng.close()
 tap.done()
