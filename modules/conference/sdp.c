@@ -260,20 +260,22 @@ const struct ce_sdp_fmt *ce_sdp_find(const struct ce_sdp_offer *o, const char *n
  * Our answer to an offer (RFC 3264): @fmt (the offer's payload type we
  * take, with our @fmtp for it, or NULL for none) and @dtmf (its
  * telephone-event, or NULL), at @addr:@port, in direction @dir (the
- * offer's own turned round: sendonly answers recvonly), session id and
- * version @sess.  Free with g_free().
+ * offer's own turned round: sendonly answers recvonly), session id @sess
+ * and version @ver (one more for each new answer in a call, RFC 3264 8).
+ * Free with g_free().
  */
 char *ce_sdp_answer(const char *addr, unsigned port, const struct ce_sdp_fmt *fmt,
-        const struct ce_sdp_fmt *dtmf, const char *fmtp, enum ce_sdp_dir dir, unsigned long sess)
+        const struct ce_sdp_fmt *dtmf, const char *fmtp, enum ce_sdp_dir dir, unsigned long sess,
+        unsigned ver)
 {
 	static const char *const turned[] = {"sendrecv", "recvonly", "sendonly", "inactive"};
 	const char *ip = strchr(addr, ':') ? "IP6" : "IP4";
 	GString *s = g_string_new(NULL);
 
 	g_string_append_printf(s,
-	        "v=0\r\no=conf-engine %lu %lu IN %s %s\r\ns=conf-engine\r\nc=IN %s %s\r\nt=0 0\r\n"
+	        "v=0\r\no=conf-engine %lu %u IN %s %s\r\ns=conf-engine\r\nc=IN %s %s\r\nt=0 0\r\n"
 	        "m=audio %u RTP/AVP %d",
-	        sess, sess, ip, addr, ip, addr, port, fmt->pt);
+	        sess, ver, ip, addr, ip, addr, port, fmt->pt);
 	if (dtmf)
 		g_string_append_printf(s, " %d", dtmf->pt);
 	g_string_append_printf(s, "\r\na=rtpmap:%d %s/%u", fmt->pt, fmt->name, fmt->rate);

@@ -45,6 +45,7 @@ struct ce_sdp_offer {
 int ce_sdp_parse(const char *sdp, struct ce_sdp_offer *o, const char **why);
 const struct ce_sdp_fmt *ce_sdp_find(const struct ce_sdp_offer *o, const char *name, unsigned rate);
 char *ce_sdp_answer(const char *addr, unsigned port, const struct ce_sdp_fmt *fmt,
-        const struct ce_sdp_fmt *dtmf, const char *fmtp, enum ce_sdp_dir dir, unsigned long sess);
+        const struct ce_sdp_fmt *dtmf, const char *fmtp, enum ce_sdp_dir dir, unsigned long sess,
+        unsigned ver);
 
 #endif

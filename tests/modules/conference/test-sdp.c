@@ -163,7 +163,8 @@ static void test_answer(void)
 	opus = ce_sdp_find(&o, "opus", 48000);
 	te = ce_sdp_find(&o, "telephone-event", 8000);
 	ans = ce_sdp_answer("203.0.113.5", 40000, opus, te, "useinbandfec=1;maxplaybackrate=16000",
-	        o.dir, 1234);
+	        o.dir, 1234, 2);
+	g_assert_nonnull(strstr(ans, "o=conf-engine 1234 2 IN IP4 203.0.113.5\r\n"));
 	g_assert_nonnull(strstr(ans, "a=rtpmap:111 opus/48000/2\r\n"));
 	g_assert_nonnull(strstr(ans, "a=recvonly\r\n"));
 	g_assert_cmpint(ce_sdp_parse(ans, &a, &why), ==, 0);
@@ -175,7 +176,7 @@ static void test_answer(void)
 	g_assert_cmpint(a.fmts[1].pt, ==, 126);
 	g_assert_cmpint(a.dir, ==, CE_SDP_RECVONLY);
 	g_free(ans);
-	ans = ce_sdp_answer("2001:db8::1", 40000, opus, NULL, NULL, CE_SDP_SENDRECV, 1);
+	ans = ce_sdp_answer("2001:db8::1", 40000, opus, NULL, NULL, CE_SDP_SENDRECV, 1, 1);
 	g_assert_nonnull(strstr(ans, "c=IN IP6 2001:db8::1\r\n"));
 	g_assert_null(strstr(ans, "telephone-event"));
 	g_free(ans);
