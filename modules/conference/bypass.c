@@ -349,8 +349,8 @@ static char *opus_answer(struct ce_leg *leg)
 {
 	struct ce_leg_phone *ph = leg->phone;
 	unsigned rate = ce_room_wideband(leg->room) ? 16000 : 8000;
-	struct ce_sdp_fmt opus = {.pt = ph->pt, .name = "opus", .rate = CE_OPUS_RTP_CLOCK,
-	        .channels = 2};
+	struct ce_sdp_fmt opus = {
+	        .pt = ph->pt, .name = "opus", .rate = CE_OPUS_RTP_CLOCK, .channels = 2};
 	struct ce_sdp_fmt te = {.pt = ph->dtmf_pt, .rate = ph->dtmf_rate};
 	char fmtp[96];
 
@@ -504,7 +504,8 @@ static bool opus_update(struct ce_leg *leg, const struct ce_msg *msg, bool *hold
 
 	if (!raw)
 		why = "no raw SDP (sdp_raw)";
-	else if (!ce_sdp_parse(raw, &o, &why) && !(opus = ce_sdp_find(&o, "opus", CE_OPUS_RTP_CLOCK)))
+	else if (!ce_sdp_parse(raw, &o, &why) &&
+	         !(opus = ce_sdp_find(&o, "opus", CE_OPUS_RTP_CLOCK)))
 		why = "no Opus";
 	else if (opus && opus->pt != ph->pt)
 		why = "another payload type";

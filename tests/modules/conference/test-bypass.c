@@ -465,6 +465,7 @@ static void test_opus_first(void)
 	        "transport=RTP/AVP:rtp_rfc2833=101:rtp_forward=yes:rate=16000",
 	        OPUS_FIRST);
 	struct fx_leg *l = media_of(fx);
+	GString *show = g_string_new(NULL);
 
 	g_assert_cmpstr(ans, ==,
 	        "rtp_forward=accepted:callto=dumb/:ce_room=bp1:room=conf/bp1:newroom=true:users=1");
@@ -479,6 +480,10 @@ static void test_opus_first(void)
 	g_assert_cmpuint(fx->sent->len, ==, 1); /* the answer alone: no chan.rtp */
 	fx_flush(fx);
 	g_assert_cmpint(ce_leg_find(fx->conf, "dumb/1")->state, ==, CE_LEG_JOINED);
+	/* the console says what it was answered */
+	g_assert_cmpint(ce_conf_show(fx->conf, "bp1", show), ==, 0);
+	g_assert_nonnull(strstr(show->str, " talking=false direct=true codec=opus\r\n"));
+	g_string_free(show, TRUE);
 	g_free(ans);
 	fx_free(fx);
 	/* a narrowband room: Opus too, heard and sent no wider than 8 kHz */
