@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 			c = CE_CODEC_G722;
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
 		if (ce_mix_leg_needs_wide(c, room_rate)) {
-			l->mix.wide = ce_mix_wide_new();
+			l->mix.wide = ce_mix_wide_new(c);
 			ce_mix_room_want_wide(rooms[i / size]);
 		}
 		l->jb = &jbufs[i];
