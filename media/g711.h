@@ -13,9 +13,9 @@
  * G.722 keeps state from frame to frame, so the stateless functions below
  * do not take it: its streams go through g722.h with a state each (the
  * mixer's struct ce_mix_enc, the jitter buffer's decoder).
- * OPUS runs at its room's rate (8 or 16 kHz; RTP clock 48000, a dynamic
- * payload type, packets of any size): its streams go through opus.h, its
- * packets through a jitter buffer of whole packets (pjbuf.h).
+ * OPUS runs at 16 kHz like G.722 (RTP clock 48000, a dynamic payload type,
+ * packets of any size): its streams go through opus.h with a state each,
+ * its packets through a jitter buffer of whole packets (pjbuf.h).
  */
 enum ce_codec {
 	CE_CODEC_PCMU = 0,
@@ -34,12 +34,12 @@ int16_t ce_g711_alaw_decode(uint8_t a);
 void ce_g711_laws_init(void);
 const uint8_t *ce_g711_law_table(enum ce_codec to);
 
-/* The codec's sample rate: 8000 or 16000; 0 for L16 and Opus, which run at their room's rate. */
+/* The codec's sample rate: 8000 or 16000; 0 for L16, which runs at its room's rate. */
 static inline unsigned ce_codec_rate(enum ce_codec codec)
 {
-	return codec == CE_CODEC_G722                            ? 16000
-	       : codec == CE_CODEC_L16 || codec == CE_CODEC_OPUS ? 0
-	                                                         : 8000;
+	if (codec == CE_CODEC_L16)
+		return 0;
+	return codec == CE_CODEC_G722 || codec == CE_CODEC_OPUS ? 16000 : 8000;
 }
 /* Whether a codec keeps state between frames (G.722, Opus): one stream, one state. */
 static inline int ce_codec_stateful(enum ce_codec codec)

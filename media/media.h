@@ -84,7 +84,8 @@ typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
  */
 struct ce_media_leg_stats {
 	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets, rx_dtmf, latched;
-	struct ce_jbuf_stats jbuf;
+	uint64_t rx_fec; /* Opus: lost frames rebuilt from the next packet's in-band FEC */
+	struct ce_jbuf_stats jbuf; /* an Opus leg's in 8 kHz units too (160 a frame) */
 };
 
 struct ce_media_stats {

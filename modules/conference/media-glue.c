@@ -403,9 +403,11 @@ static void g_leg_stats(void *arg, struct ce_leg_media *l, GString *out)
 	        " concealed_ms=%" G_GUINT64_FORMAT
 	        " jitter_ms=%u delay_ms=%u rtp_bad=%" G_GUINT64_FORMAT
 	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT
-	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT,
+	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT
+	        " rtp_fec=%" G_GUINT64_FORMAT,
 	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
-	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood, st.rx_dtmf, st.latched);
+	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood, st.rx_dtmf, st.latched,
+	        st.rx_fec);
 }
 
 G_STATIC_ASSERT(CE_PROMPT_QUEUE == CE_MEDIA_PLAY_QUEUE);
