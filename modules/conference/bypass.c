@@ -187,7 +187,7 @@ static void set_opus_phone(struct ce_leg *leg, const struct ce_sdp_offer *o,
 	ph->dtmf_rate = te && ph->dtmf_pt >= 0 ? te->rate : 0;
 	ph->dir = o->dir;
 	ph->on_hold = o->dir == CE_SDP_SENDONLY || o->dir == CE_SDP_INACTIVE;
-	ph->sdp_sess = (unsigned long)(g_get_real_time() / G_USEC_PER_SEC);
+	ph->sdp_sess = (unsigned long)g_get_real_time(); /* unique enough per call (RFC 4566 5.2) */
 }
 
 /**

@@ -414,17 +414,20 @@ class Phone:
         files = sorted(glob.glob(os.path.join(self.rec, 'dump-*-%s.wav' % kind)))
         return files[-1] if files else None
 
+    def _trace_sdp(self, start):
+        """The SDP body after the first SIP message of the phone's trace that starts with
+        @start (a regular expression), up to its last "x=" line, or ''."""
+        text = open(self.log, encoding='utf-8', errors='replace').read()
+        m = re.search(start + r'.*?\r?\n\r?\n(v=0(?:\r?\n[a-z]=[^\r\n]*)*)', text, re.S)
+        return m.group(1) if m else ''
+
     def answer_sdp(self):
         """The SDP of the 200 OK the phone got (its SIP trace), or ''."""
-        text = open(self.log, encoding='utf-8', errors='replace').read()
-        m = re.search(r'SIP/2\.0 200 OK.*?\r?\n\r?\n(v=0.*?)(?:\r?\n\r?\n|$)', text, re.S)
-        return m.group(1) if m else ''
+        return self._trace_sdp(r'SIP/2\.0 200 OK')
 
     def offer_sdp(self):
         """The SDP of the first INVITE the phone sent (its SIP trace), or ''."""
-        text = open(self.log, encoding='utf-8', errors='replace').read()
-        m = re.search(r'INVITE sip:.*?\r?\n\r?\n(v=0.*?)(?:\r?\n\r?\n|$)', text, re.S)
-        return m.group(1) if m else ''
+        return self._trace_sdp(r'INVITE sip:')
 
     def heard(self):
         """What the phone heard (decoded from RTP, frame by frame as it came), at self.rate."""
