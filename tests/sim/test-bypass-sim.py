@@ -67,20 +67,6 @@ def scenario(rebind, opus=()):
     return '\n'.join(lines) + '\n'
 
 
-def hears_all(r, window, label):
-    """Mix-minus on every recording in @window: the three others' tones, not one's own."""
-    for who in sorted(FREQ):
-        others = [o for o in sorted(FREQ) if o != who]
-        try:
-            samples = simlib.window(r.wav(who + '.wav'), *window)
-        except (OSError, EOFError) as e:
-            samples = []
-            print('# %s.wav: %s' % (who, e))
-        ok, levels = simlib.who_hears(samples, present=[FREQ[o] for o in others],
-                                      absent=[FREQ[who]])
-        tap.ok(ok, '%s: %s hears %s, not itself' % (label, who, ', '.join(others)), levels)
-
-
 def yrtp(r, who):
     """Yate's RTP sessions (chan.rtp) made for caller @who."""
     return len(r.events('rtp', who=who))
@@ -101,7 +87,7 @@ tap.ok(forwarding(r, 'offered') and forwarding(r, 'on'),
 tap.ok(all(yrtp(r, w) == 0 for w in FORWARDED) and yrtp(r, PLAIN) == 1,
        'Yate has no RTP session for a forwarded caller, one for the plain caller',
        {w: yrtp(r, w) for w in FREQ})
-hears_all(r, WINDOW_A, 'in the room')
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'in the room: ')
 tap.ok([e['how'] for e in r.events('dtmf', who='1001')] == ['rfc4733'] and
        not r.messages('chan.dtmf', id='sip/1'),
        'the key goes in the RTP as RFC 4733 events, no chan.dtmf through Yate',
@@ -110,7 +96,7 @@ tap.ok(r.messages('chan.notify', event='dtmf', text='5'),
        'the forwarded caller\'s key reaches the room (chan.notify event=dtmf)',
        [m['params'] for m in r.messages('chan.notify')][-3:])
 tap.ok(r.events('rebind', who='1003'), 'the NAT moved 1003 to another port mid-call')
-hears_all(r, WINDOW_B, 'after the NAT moved 1003 (latching)')
+simlib.hears_all(tap, r, FREQ, WINDOW_B, 'after the NAT moved 1003 (latching): ')
 r.cleanup()
 
 # [conference] bypass=no: the engine refuses, and every caller is relayed.
@@ -119,7 +105,7 @@ tap.ok(r.ok and not r.problems(), 'bypass=no: the same calls run cleanly', r.why
 tap.ok(forwarding(r, 'refused', 'execute') and all(yrtp(r, w) == 1 for w in FREQ),
        'bypass=no: Yate turns forwarding off after call.execute, every caller has its Yate RTP '
        'session', {w: yrtp(r, w) for w in FREQ})
-hears_all(r, WINDOW_A, 'bypass=no')
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'bypass=no: ')
 tap.ok(r.messages('chan.dtmf', id='sip/1', text='5', detected='rfc2833') and
        r.messages('chan.notify', event='dtmf', text='5'),
        'bypass=no: the key comes through Yate as chan.dtmf and reaches the room')
@@ -143,7 +129,7 @@ tap.ok(forwarding(r, 'on') and
        len(r.messages('call.answered')) >= 3,
        'forward_sdp, codecs=mulaw,alaw: the Opus phone too is answered mu-law from formats=, '
        'no sdp_raw in the answer', r.events('forward', state='on'))
-hears_all(r, WINDOW_A, 'forward_sdp, G.711 only')
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'forward_sdp, G.711 only: ')
 r.cleanup()
 
 shutil.rmtree(cfgdir, ignore_errors=True)

@@ -54,16 +54,7 @@ tap.ok(sum('m=audio' in a.get('sdp_raw', '') and 'opus/48000/2' in a['sdp_raw']
 tap.ok(len(r.events('rtp', who='1004')) == 1 and
        all(not r.events('rtp', who=w) for w in ('1001', '1002', '1003')),
        'Yate has an RTP session for the relayed caller only')
-for who in sorted(FREQ):
-    others = [o for o in sorted(FREQ) if o != who]
-    try:
-        samples = simlib.window(r.wav(who + '.wav'), *WINDOW)
-    except (OSError, EOFError) as e:
-        samples = []
-        print('# %s.wav: %s' % (who, e))
-    ok, levels = simlib.who_hears(samples, present=[FREQ[o] for o in others],
-                                  absent=[FREQ[who]])
-    tap.ok(ok, '%s hears %s, not itself' % (who, ', '.join(others)), levels)
+simlib.hears_all(tap, r, FREQ, WINDOW, '')
 tap.ok([e['how'] for e in r.events('dtmf', who='1002')] == ['rfc4733'] and
        r.messages('chan.notify', event='dtmf', text='7'),
        "an Opus caller's key goes as RFC 4733 events in its RTP and reaches the room",

@@ -489,6 +489,17 @@ class Phones:
         return False
 
 
+def hang_up_all(tap, y, phones, room):
+    """The end of a test: each of @phones (number -> Phone) is still in its call and hangs up,
+    and Yate @y's engine has no room @room (conf/NAME) left."""
+    for n in phones:
+        tap.ok(phones[n].closed() is None, 'phone %d is still in its call' % n,
+               phones[n].log_tail())
+        tap.ok(phones[n].hangup(), 'phone %d hangs up' % n, phones[n].log_tail())
+    empty = wait_for(lambda: room not in y.rm('conf list'))
+    tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
+
+
 def listen(phones, seconds):
     """Wait until each phone recorded @seconds more (a loaded machine only makes this longer)."""
     start = {p: p.heard_seconds() for p in phones}

@@ -116,9 +116,5 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
            'phone 1 really sent 6 kHz (its own encoder dump)',
            simlib.tone_level(said[-WIDE * 2:], 6000, WIDE))
 
-    for n in p:
-        tap.ok(p[n].closed() is None, 'phone %d is still in its call' % n, p[n].log_tail())
-        tap.ok(p[n].hangup(), 'phone %d hangs up' % n, p[n].log_tail())
-    empty = yatelib.wait_for(lambda: 'conf/wb' not in y.rm('conf list'))
-    tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
+    baresiplib.hang_up_all(tap, y, p, 'conf/wb')
 tap.done()
