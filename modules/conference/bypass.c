@@ -237,9 +237,10 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	 * its raw offer may have Opus, which formats= never names (an offer
 	 * with only Opus comes with sdp_raw alone: no rtp_addr, no formats=)
 	 */
-	if (!raw && laws)
-		note_no_raw(conf, chan, first);
-	else if (takes_opus(leg, chan, raw, first, &o, &opus)) {
+	if (!raw) {
+		if (laws)
+			note_no_raw(conf, chan, first);
+	} else if (takes_opus(leg, chan, raw, first, &o, &opus)) {
 		g_free(laws);
 		set_opus_phone(leg, &o, opus, addr, ce_msg_get(exec, "ip_host"));
 		g_info("%s: answered Opus (payload type %d%s) through its raw SDP: codecs= puts it "

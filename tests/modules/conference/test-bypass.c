@@ -586,8 +586,14 @@ static void test_opus_fallback(void)
 	g_assert_cmpuint(media_of(fx)->port, ==, 17996);
 	g_assert_cmpint(media_of(fx)->dtmf_pt, ==, -1);
 	fx_free(fx);
-	/* no sdp_raw though codecs= lists opus: said once, answered as before */
+	/* no sdp_raw and nothing to answer: relayed, nothing said */
 	g_string_truncate(notes, 0);
+	fx = fx_new(NULL);
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=gsm:rtp_forward=yes"));
+	g_assert_false(media_of(fx)->direct);
+	g_assert_cmpstr(notes->str, ==, "");
+	fx_free(fx);
+	/* no sdp_raw though codecs= lists opus: said once, answered as before */
 	fx = fx_new(NULL);
 	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
 	g_assert_nonnull(strstr(notes->str,
