@@ -414,20 +414,20 @@ class Phone:
         files = sorted(glob.glob(os.path.join(self.rec, 'dump-*-%s.wav' % kind)))
         return files[-1] if files else None
 
-    def _trace_sdp(self, start):
-        """The SDP body after the first SIP message of the phone's trace that starts with
-        @start (a regular expression), up to its last "x=" line, or ''."""
+    def trace_sdps(self, start):
+        """The SDP bodies of the SIP messages of the phone's trace that start with @start (a
+        regular expression), each up to its last "x=" line, in order."""
         text = open(self.log, encoding='utf-8', errors='replace').read()
-        m = re.search(start + r'.*?\r?\n\r?\n(v=0(?:\r?\n[a-z]=[^\r\n]*)*)', text, re.S)
-        return m.group(1) if m else ''
+        head = r'^' + start + r'[^\n]*\n(?:[^\r\n]+\r?\n)*\r?\n'  # its headers, to the blank line
+        return re.findall(head + r'(v=0(?:\r?\n[a-z]=[^\r\n]*)*)', text, re.M)
 
     def answer_sdp(self):
-        """The SDP of the 200 OK the phone got (its SIP trace), or ''."""
-        return self._trace_sdp(r'SIP/2\.0 200 OK')
+        """The SDP of the first 200 OK the phone got (its SIP trace), or ''."""
+        return (self.trace_sdps(r'SIP/2\.0 200 OK') or [''])[0]
 
     def offer_sdp(self):
         """The SDP of the first INVITE the phone sent (its SIP trace), or ''."""
-        return self._trace_sdp(r'INVITE sip:')
+        return (self.trace_sdps(r'INVITE sip:') or [''])[0]
 
     def heard(self):
         """What the phone heard (decoded from RTP, frame by frame as it came), at self.rate."""

@@ -18,6 +18,9 @@ the engine's `conf show` says codec=opus for two legs and mulaw for one.
 Phone 2 hears both of phone 1's tones at about the same level (Opus at
 16 kHz carries 6 kHz) and phone 3's; phone 1 hears phones 2 and 3, not
 itself; phone 3 hears 1 kHz and 3 kHz, and no 6 kHz folded to 2 kHz.
+Phone 2 then holds and resumes: its re-INVITEs come with sdp_raw and the
+engine answers them raw (recvonly, then sendrecv, Opus on the same payload
+type, the SDP's version one more each time); nobody hears it meanwhile.
 """
 import os
 import re
@@ -36,6 +39,7 @@ if not baresiplib.has_opus(found):
     sys.exit(0)
 WATCH = 'op-watch'
 LISTEN = 6.0
+HOLD = 3.0  # seconds Opus phone 2 holds
 SECONDS = 300
 WIDE = 16000
 ROOM = 'conf/op;rtp_forward=yes;rate=16000;notify=%s' % WATCH
@@ -118,6 +122,31 @@ with yatelib.Yate(prefix, 'opus', engine='--config {conf}', engine_conf='',
     tap.ok(simlib.tone_level(said[-WIDE * 2:], 6000, WIDE) > -40,
            'phone 1 really sent 6 kHz (its own encoder dump)',
            simlib.tone_level(said[-WIDE * 2:], 6000, WIDE))
+
+    # Opus phone 2 holds (a re-INVITE with sdp_raw, answered raw by the engine), then resumes
+    ans = p[2].command('hold')
+    tap.ok(bool(ans and ans.get('ok')), 'Opus phone 2 puts the call on hold', ans)
+    held_at = p[1].heard_seconds()
+    tap.ok(baresiplib.listen([p[1]], HOLD), 'the room goes on for %.0f s' % HOLD)
+    resumed_at = p[1].heard_seconds()
+    ans = p[2].command('resume')
+    tap.ok(bool(ans and ans.get('ok')), 'phone 2 resumes', ans)
+    tap.ok(baresiplib.listen([p[1]], 3.0), 'the room goes on after the resume')
+    back = p[1].heard_seconds()
+    answers = p[2].trace_sdps(r'SIP/2\.0 200 OK')
+    tap.ok(len(answers) == 3 and all(opus_pt(a) == opus_pt(p[2].offer_sdp()) for a in answers) and
+           [re.findall(r'^a=(sendrecv|recvonly)', a, re.M) for a in answers] ==
+           [['sendrecv'], ['recvonly'], ['sendrecv']] and
+           [re.findall(r'^o=conf-engine \d+ (\d+) ', a, re.M) for a in answers] ==
+           [['1'], ['2'], ['3']],
+           "the engine answers phone 2's hold recvonly and its resume sendrecv, Opus still, "
+           'the SDP version one more each time', answers)
+    hold = p[1].heard()[int((held_at + 1) * WIDE):int(resumed_at * WIDE)]
+    ok, levels = simlib.who_hears(hold, [500], [3000], rate=WIDE)
+    tap.ok(ok, 'while phone 2 holds, phone 1 hears phone 3, not phone 2', levels)
+    after = p[1].heard()[int((resumed_at + 1) * WIDE):int(back * WIDE)]
+    ok, levels = simlib.who_hears(after, [3000, 500], [1000], rate=WIDE)
+    tap.ok(ok, 'after the resume phone 1 hears phone 2 again', levels)
 
     baresiplib.hang_up_all(tap, y, p, 'conf/op')
 tap.done()
