@@ -686,6 +686,47 @@ static void test_opus_reinvite(void)
 	fx_free(fx);
 }
 
+/*
+ * A crash: the journal keeps an Opus leg's payload type and FEC wish
+ * (no format name says them), and the next engine resumes it with them.
+ */
+static void test_opus_journal(void)
+{
+	char *dir = g_dir_make_tmp("ce-bypass-XXXXXX", NULL);
+	char *conf = g_strdup_printf("[conference]\njournal=%s/legs.journal\n", dir);
+	char *path = g_build_filename(dir, "legs.journal", NULL);
+	struct fx *fx = fx_new(conf);
+	char *text = NULL, *end;
+	struct fx_leg *l;
+
+	fx_link_event(fx, "state=up:yate=6.4.1:runid=300:restarted=false");
+	g_free(offer_sdp(fx, EXEC_OPUS, OPUS_FIRST));
+	fx_flush(fx);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, "\tformat=opus\t"));
+	g_assert_nonnull(strstr(text, "\tdirect=true\tdtmf_pt=101\tpt=111\tfec=true\t"));
+	/* the engine dies here: its enter line is all the next one finds (not the leave) */
+	end = strchr(text, '\n');
+	g_assert_nonnull(end);
+	end[1] = 0;
+	fx_free(fx);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	fx = fx_new(conf);
+	fx->yate_has = " dumb/1 ";
+	fx_link_event(fx, "state=up:yate=6.4.1:runid=300:restarted=false");
+	l = media_of(fx);
+	g_assert_true(l->started && l->direct);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_OPUS);
+	g_assert_cmpint(l->pt, ==, 111);
+	g_assert_true(l->fec);
+	fx_free(fx);
+	g_free(text);
+	g_free(path);
+	g_free(conf);
+	fx_rm(dir);
+	g_free(dir);
+}
+
 /* noise_suppression= and agc= of a call, over [conference]'s defaults, reach its media leg. */
 static void test_dsp_params(void)
 {
@@ -732,6 +773,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/bypass/opus-codecs-order", test_opus_codecs_order);
 	g_test_add_func("/conference/bypass/opus-fallback", test_opus_fallback);
 	g_test_add_func("/conference/bypass/opus-reinvite", test_opus_reinvite);
+	g_test_add_func("/conference/bypass/opus-journal", test_opus_journal);
 	g_test_add_func("/conference/leg/dsp-params", test_dsp_params);
 	g_test_add_func("/conference/leg/dsp-switch", test_dsp_switch);
 	return g_test_run();
