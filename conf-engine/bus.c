@@ -95,6 +95,7 @@ struct ce_dispatch {
 	enum mode mode;
 	enum state state;
 	guint64 start_seq;
+	gint64 born; /* monotonic us: the message arrived */
 	bool started;
 	unsigned last_prio;
 	guint64 last_seq;
@@ -598,6 +599,7 @@ static void start(struct ce_bus *bus, struct ce_msg *msg, enum mode mode, unsign
 	d->ne = entry_get(bus, msg->name, false);
 	d->mode = mode;
 	d->start_seq = bus->seq;
+	d->born = g_get_monotonic_time();
 	d->timeout_ms = timeout_ms ? timeout_ms : CE_BUS_DEFAULT_TIMEOUT_MS;
 	d->done = done;
 	d->done_arg = arg;
@@ -665,6 +667,12 @@ void ce_dispatch_complete(struct ce_dispatch *d, bool handled)
 struct ce_msg *ce_dispatch_msg(const struct ce_dispatch *d)
 {
 	return d->msg;
+}
+
+/** Microseconds since the message of @d arrived (its dispatch began). */
+gint64 ce_dispatch_age(const struct ce_dispatch *d)
+{
+	return g_get_monotonic_time() - d->born;
 }
 
 /** Announce every relay and Yate watch the engine needs (after a (re)connect). */

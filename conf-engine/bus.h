@@ -115,6 +115,7 @@ void ce_bus_notify_watchers(struct ce_bus *bus, struct ce_msg *msg, bool handled
 void ce_bus_notify_uplink(struct ce_bus *bus, struct ce_msg *msg, bool handled);
 void ce_dispatch_complete(struct ce_dispatch *d, bool handled);
 struct ce_msg *ce_dispatch_msg(const struct ce_dispatch *d);
+gint64 ce_dispatch_age(const struct ce_dispatch *d);
 
 int ce_bus_room_subscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg);
 int ce_bus_room_unsubscribe(struct ce_bus *bus, ce_room_event_h *h, void *arg);

@@ -362,6 +362,10 @@ void ce_media_free(struct ce_media *m)
 	g_free(m);
 }
 
+/* A wake should work well under its 5 ms; the last buckets show one that does not. */
+const struct ce_hist_bounds ce_media_wake_bounds = {
+        11, {10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 20000}};
+
 /** Totals over the media threads (read while they count: approximate). */
 void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 {
@@ -383,6 +387,7 @@ void ce_media_stats(struct ce_media *m, struct ce_media_stats *st)
 		st->tx_errors += CE_ATOMIC_GET(&c->tx_errors);
 		st->latched += CE_ATOMIC_GET(&c->latched);
 		st->dtmf += CE_ATOMIC_GET(&c->dtmf);
+		ce_hist_merge(&st->wake_us, &c->wake_us);
 	}
 	st->events_lost = CE_ATOMIC_GET(&m->events_lost);
 }

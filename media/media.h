@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <glib.h>
 
+#include "base/histogram.h"
 #include "g711.h"
 #include "jbuf.h"
 #include "mixer.h"
@@ -99,7 +100,10 @@ struct ce_media_stats {
 	uint64_t deferred;   /* room mixes put off a wake for a seated talker's late packet */
 	uint64_t latched;    /* latching legs moved to a new source address */
 	uint64_t dtmf;       /* RFC 4733 events reported */
+	struct ce_hist wake_us; /* how long each 5 ms wake worked (ce_media_wake_bounds, us) */
 };
+
+extern const struct ce_hist_bounds ce_media_wake_bounds;
 
 /* The rate a room runs at when the one asked for is not ce_media_rate_ok(). */
 #define CE_MEDIA_RATE_DEFAULT 8000

@@ -81,7 +81,7 @@ struct ce_mix_enc {
  */
 #define CE_MIX_OPUS_BITRATE    24000
 #define CE_MIX_OPUS_LOSS_PCT   5
-#define CE_MIX_OPUS_COMPLEXITY 5
+#define CE_MIX_OPUS_COMPLEXITY 1
 #define CE_MIX_OPUS_SILENCE    16
 struct ce_mix_room_opus {
 	struct ce_opus_enc *enc, *seat[CE_MIX_MAX_TALKERS], *fresh;

@@ -306,7 +306,8 @@ static void execute_offered(struct ce_room *room, struct ce_leg *leg, const char
 }
 
 /* call.execute callto=lobby[/KEY]: a leg into a lobby room of its own (lobby.c). */
-static enum ce_msg_result lobby_execute(struct ce_conf *conf, struct ce_msg *msg)
+static enum ce_msg_result lobby_execute(
+        struct ce_conf *conf, struct ce_dispatch *d, struct ce_msg *msg)
 {
 	const char *peer = ce_msg_get(msg, "id");
 	struct ce_room_refusal why = {"failure", "No call endpoint"};
@@ -314,6 +315,7 @@ static enum ce_msg_result lobby_execute(struct ce_conf *conf, struct ce_msg *msg
 	struct ce_room *room;
 	struct ce_leg *leg = NULL;
 
+	ce_conference_admission_done(conf, d);
 	if (!peer || !*peer)
 		return refuse(msg, "callto", &why);
 	ce_join_params_read(&p, msg, &conf->set);
@@ -348,11 +350,12 @@ static enum ce_msg_result on_execute(struct ce_dispatch *d, struct ce_msg *msg, 
 	struct ce_leg *leg;
 	GString *name;
 
-	(void)d;
 	if (ce_lobby_target(callto))
-		return lobby_execute(conf, msg);
+		return lobby_execute(conf, d, msg);
 	if (!callto || !g_str_has_prefix(callto, PREFIX))
 		return CE_MSG_CONTINUE;
+	/* decided below, now: admitted (offered a leg) or refused */
+	ce_conference_admission_done(conf, d);
 	if (!peer || !*peer)
 		return refuse(msg, "callto", &why);
 	ce_join_params_read(&p, msg, &conf->set);

@@ -17,6 +17,21 @@ struct ce_engine;
 struct ce_conf *ce_conference_service(struct ce_engine *ce);
 
 /*
+ * Histograms for /metrics (base/histogram.h): each adds its counts to
+ * @out and returns the bounds, or NULL (no module, no media threads).
+ * Admission: from a call.execute's arrival to the decision on it, in us;
+ * the schedule module counts the calls it refuses, this module the rest
+ * (ce_conference_admission_done).  Media: each wake of a media thread
+ * (every 5 ms), its working time in us.
+ */
+struct ce_hist;
+struct ce_hist_bounds;
+struct ce_dispatch;
+const struct ce_hist_bounds *ce_conference_admissions(struct ce_conf *conf, struct ce_hist *out);
+const struct ce_hist_bounds *ce_conference_media_wakes(struct ce_conf *conf, struct ce_hist *out);
+void ce_conference_admission_done(struct ce_conf *conf, const struct ce_dispatch *d);
+
+/*
  * These act on the rooms of @conf (the service, NULL: none), on the main
  * loop; they never block (files are opened on the media I/O thread, and a
  * bad file is only logged).  @room is the room name without "conf/".

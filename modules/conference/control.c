@@ -299,6 +299,35 @@ static void leg_info(const struct ce_conf *conf, const struct ce_leg *l, GString
 	leg_h(&i, arg);
 }
 
+/* Admissions take a store query at most (its timeout 2 s by default): the
+ * buckets reach past it, from what the main loop alone does. */
+static const struct ce_hist_bounds admission_bounds = {12,
+        {1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000}};
+
+/** Count the decision on call.execute @d: its time since the message arrived. */
+void ce_conference_admission_done(struct ce_conf *conf, const struct ce_dispatch *d)
+{
+	if (conf && d)
+		ce_hist_observe(&conf->admission, &admission_bounds, (uint64_t)ce_dispatch_age(d));
+}
+
+/** The admission latency histogram (us) added to @out; its bounds, NULL without the module. */
+const struct ce_hist_bounds *ce_conference_admissions(struct ce_conf *conf, struct ce_hist *out)
+{
+	if (!conf)
+		return NULL;
+	ce_hist_merge(out, &conf->admission);
+	return &admission_bounds;
+}
+
+/** The media threads' wake times (us) added to @out; their bounds, NULL without media. */
+const struct ce_hist_bounds *ce_conference_media_wakes(struct ce_conf *conf, struct ce_hist *out)
+{
+	if (!conf || !conf->media_open || !conf->media->wake_hist)
+		return NULL;
+	return conf->media->wake_hist(conf->media_arg, out);
+}
+
 /** Each room of @conf, in name order, to @room_h; -ENODEV without the module. */
 int ce_conference_rooms(struct ce_conf *conf, ce_conference_room_h *room_h, void *arg)
 {

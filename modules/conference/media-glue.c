@@ -386,6 +386,18 @@ static void g_stats(void *arg, GString *out)
 	        st.rx_flood, st.latched, st.dtmf);
 }
 
+static const struct ce_hist_bounds *g_wake_hist(void *arg, struct ce_hist *out)
+{
+	struct glue *g = arg;
+	struct ce_media_stats st;
+
+	if (!g->m)
+		return NULL;
+	ce_media_stats(g->m, &st);
+	ce_hist_merge(out, &st.wake_us);
+	return &ce_media_wake_bounds;
+}
+
 /* What a leg's RTP has been like: packets in, late, audio made up, the
  * jitter and the jitter buffer's delay now (8 samples a millisecond), and
  * what came from its address but was dropped: not RTP, a wrong payload
@@ -430,6 +442,7 @@ static const struct ce_media_glue_ops s_ops = {
         .leg_set_gain = g_leg_set_gain,
         .leg_free = g_leg_free,
         .stats = g_stats,
+        .wake_hist = g_wake_hist,
         .leg_stats = g_leg_stats,
 };
 

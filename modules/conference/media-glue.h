@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "base/histogram.h"
 #include "media/g711.h"
 #include "room-event.h"
 
@@ -125,6 +126,8 @@ struct ce_media_glue_ops {
 	void (*leg_free)(void *arg, struct ce_leg_media *l);
 	/* Optional: append ",key=value" counters of the media side to @out. */
 	void (*stats)(void *arg, GString *out);
+	/* Optional: add the media threads' wake times (us) to @out; their bounds. */
+	const struct ce_hist_bounds *(*wake_hist)(void *arg, struct ce_hist *out);
 	/* Optional: append " key=value" figures of a started leg's RTP to @out. */
 	void (*leg_stats)(void *arg, struct ce_leg_media *l, GString *out);
 };

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <glib.h>
 
+#include "base/histogram.h"
 #include "bus.h"
 #include "media/g711.h"
 #include "media/recfile.h"
@@ -94,7 +95,8 @@ struct ce_conf {
 	GHashTable *dialing; /* dumb/N -> struct ce_msg: a dial-out ringing, not in a room yet */
 	unsigned disc_hook;  /* chan.disconnected handler while moves are pending */
 	GPtrArray *all;      /* every live leg (holds a reference) */
-	unsigned room_alloc; /* last allocated "x-N" room */
+	struct ce_hist admission; /* call.execute arrival to decision (us; main loop) */
+	unsigned room_alloc;      /* last allocated "x-N" room */
 	unsigned leg_seq;
 	ce_conf_clock_h *clock;
 	void *clock_arg;

@@ -99,27 +99,6 @@ static const char *media_state(struct ce_http *h, const struct health *st)
 	return h->media_alive ? "alive" : "stalled";
 }
 
-static void add_str(JsonBuilder *b, const char *name, const char *value)
-{
-	json_builder_set_member_name(b, name);
-	if (value)
-		json_builder_add_string_value(b, value);
-	else
-		json_builder_add_null_value(b);
-}
-
-static void add_int(JsonBuilder *b, const char *name, gint64 value)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_int_value(b, value);
-}
-
-static void add_bool(JsonBuilder *b, const char *name, bool value)
-{
-	json_builder_set_member_name(b, name);
-	json_builder_add_boolean_value(b, value);
-}
-
 /* The parts' health, from the status line; st->version is owned. */
 static void read_health(struct ce_http *h, struct health *st)
 {
@@ -151,13 +130,13 @@ void ce_http_healthz(struct ce_http *h, SoupServerMessage *msg)
 	read_health(h, &st);
 	ok = !strcmp(st.yate, "up") && strcmp(st.store, "failed") && strcmp(st.media, "stalled");
 	json_builder_begin_object(b);
-	add_str(b, "status", ok ? "ok" : "failing");
-	add_str(b, "yate", st.yate);
-	add_str(b, "store", st.store);
-	add_str(b, "media", st.media);
-	add_str(b, "node", ce_engine_node(h->ce));
-	add_str(b, "yate_version", st.version);
-	add_int(b, "uptime", ce_engine_uptime(h->ce) / G_USEC_PER_SEC);
+	ce_http_add_str(b, "status", ok ? "ok" : "failing");
+	ce_http_add_str(b, "yate", st.yate);
+	ce_http_add_str(b, "store", st.store);
+	ce_http_add_str(b, "media", st.media);
+	ce_http_add_str(b, "node", ce_engine_node(h->ce));
+	ce_http_add_str(b, "yate_version", st.version);
+	ce_http_add_int(b, "uptime", ce_engine_uptime(h->ce) / G_USEC_PER_SEC);
 	json_builder_end_object(b);
 	ce_http_reply_json(msg, ok ? SOUP_STATUS_OK : SOUP_STATUS_SERVICE_UNAVAILABLE,
 	        json_builder_get_root(b));
@@ -267,6 +246,7 @@ void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg)
 	        "# HELP conf_engine_http_event_clients Clients of /api/v1/events\n"
 	        "# TYPE conf_engine_http_event_clients gauge\nconf_engine_http_event_clients %u\n",
 	        h->event_clients->len);
+	ce_http_histograms(h, m.out);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
 	len = m.out->len;
 	soup_server_message_set_response(msg, "text/plain; version=0.0.4; charset=utf-8",
@@ -280,12 +260,12 @@ void ce_http_metrics(struct ce_http *h, SoupServerMessage *msg)
 
 static void room_members(JsonBuilder *b, const struct ce_conference_room_info *r)
 {
-	add_str(b, "name", r->name);
-	add_int(b, "participants", MAX(r->users, 0));
-	add_int(b, "talkers", r->talkers);
-	add_int(b, "maxusers", r->maxusers);
-	add_bool(b, "locked", r->locked);
-	add_str(b, "recording", r->record);
+	ce_http_add_str(b, "name", r->name);
+	ce_http_add_int(b, "participants", MAX(r->users, 0));
+	ce_http_add_int(b, "talkers", r->talkers);
+	ce_http_add_int(b, "maxusers", r->maxusers);
+	ce_http_add_bool(b, "locked", r->locked);
+	ce_http_add_str(b, "recording", r->record);
 }
 
 static void room_summary(const struct ce_conference_room_info *r, void *arg)
@@ -326,7 +306,7 @@ static void rtp_pair(const char *key, const char *value, void *arg)
 	guint64 n;
 
 	if (is_count(value, &n))
-		add_int(arg, key, (gint64)n);
+		ce_http_add_int(arg, key, (gint64)n);
 }
 
 static void leg_object(const struct ce_conference_leg_info *l, void *arg)
@@ -334,16 +314,16 @@ static void leg_object(const struct ce_conference_leg_info *l, void *arg)
 	JsonBuilder *b = arg;
 
 	json_builder_begin_object(b);
-	add_int(b, "seq", l->seq);
-	add_str(b, "id", l->id);
-	add_str(b, "peer", l->peer);
-	add_str(b, "caller", l->caller);
-	add_str(b, "role", l->role);
-	add_str(b, "state", l->state);
-	add_bool(b, "muted", l->muted);
-	add_bool(b, "deaf", l->deaf);
-	add_bool(b, "talking", l->talking);
-	add_bool(b, "utility", l->utility);
+	ce_http_add_int(b, "seq", l->seq);
+	ce_http_add_str(b, "id", l->id);
+	ce_http_add_str(b, "peer", l->peer);
+	ce_http_add_str(b, "caller", l->caller);
+	ce_http_add_str(b, "role", l->role);
+	ce_http_add_str(b, "state", l->state);
+	ce_http_add_bool(b, "muted", l->muted);
+	ce_http_add_bool(b, "deaf", l->deaf);
+	ce_http_add_bool(b, "talking", l->talking);
+	ce_http_add_bool(b, "utility", l->utility);
 	json_builder_set_member_name(b, "rtp");
 	json_builder_begin_object(b);
 	for_pairs(l->rtp, " ", rtp_pair, b);

@@ -7,6 +7,7 @@
 
 #include "conf-engine/config.h"
 #include "engine.h"
+#include "http-schedule.h"
 #include "http.h"
 #include "module.h"
 
@@ -51,6 +52,7 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("timeout", 1, 3600),
         CE_KEY_INT("max_event_clients", 1, 10000),
         CE_KEY_INT("event_queue", 4096, 67108864),
+        CE_KEY_INT("max_duration", 1, 87600),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -68,6 +70,30 @@ void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root)
 	soup_server_message_set_response(msg, "application/json", SOUP_MEMORY_TAKE, text, len);
 	g_object_unref(gen);
 	json_node_unref(root);
+}
+
+/** Add member @name to the object @b builds: the string @value, or null for NULL. */
+void ce_http_add_str(JsonBuilder *b, const char *name, const char *value)
+{
+	json_builder_set_member_name(b, name);
+	if (value)
+		json_builder_add_string_value(b, value);
+	else
+		json_builder_add_null_value(b);
+}
+
+/** Add member @name to the object @b builds: the integer @value. */
+void ce_http_add_int(JsonBuilder *b, const char *name, gint64 value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, value);
+}
+
+/** Add member @name to the object @b builds: true or false. */
+void ce_http_add_bool(JsonBuilder *b, const char *name, bool value)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, value);
 }
 
 /** Answer @msg with @status and {"error":{"code":@code,"message":...}}. */
@@ -110,6 +136,8 @@ static const struct route routes[] = {
         {"/api/v1/openapi.json", false, false, ce_http_openapi_doc, NULL, NULL},
         {"/api/v1/rooms", false, false, ce_http_rooms, NULL, NULL},
         {"/api/v1/events", false, false, NULL, NULL, ce_http_events},
+        {"/api/v1/history/events", false, false, NULL, NULL, ce_http_history_events},
+        {"/api/v1/history/cdrs", false, false, NULL, NULL, ce_http_history_cdrs},
         {ROOMS_PREFIX, false, false, NULL, ce_http_room, NULL},
 };
 
@@ -159,6 +187,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 	if (!r && t && g_str_has_prefix(path, ROOMS_PREFIX) &&
 	        ce_http_action(h, msg, path + strlen(ROOMS_PREFIX), t)) {
 		/* answered */
+	} else if (!r && t && ce_http_schedule(h, msg, path, query, t)) {
+		/* answered, or to be when the store answers */
 	} else if (!r) {
 		ce_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "not_found", "no such path");
 	} else if (strcmp(method, SOUP_METHOD_GET)) {
@@ -258,10 +288,15 @@ static void http_free(struct ce_http *h)
 		g_signal_handlers_disconnect_by_data(h->service, h);
 		g_object_unref(h->service);
 	}
+	if (h->sched_calls) {
+		ce_http_schedule_stop(h);
+		g_ptr_array_free(h->sched_calls, TRUE);
+	}
 	if (h->event_clients) {
 		ce_http_events_stop(h);
 		g_ptr_array_free(h->event_clients, TRUE);
 	}
+	ce_http_history_stop(h);
 	if (h->server) {
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);
@@ -419,6 +454,7 @@ static int start(struct ce_http *h, GError **err)
 	h->event_queue = (gsize)ce_config_get_int(
 	        cfg, CE_HTTP_SECTION, "event_queue", DEF_EVENT_QUEUE, 4096, 67108864);
 	h->event_clients = g_ptr_array_new();
+	h->sched_calls = g_ptr_array_new();
 	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);

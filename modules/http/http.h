@@ -33,11 +33,13 @@ struct ce_http {
 	GPtrArray *event_clients; /* the event streams (http-events.c) */
 	GHashTable *conns;        /* "ip:port" of the client -> its GSocketConnection (not a ref) */
 	unsigned max_event_clients;
-	gsize event_queue; /* bytes an event client may leave unread before it is closed */
+	gsize event_queue;      /* bytes an event client may leave unread before it is closed */
+	GPtrArray *sched_calls; /* schedule requests waiting for the store (http-schedule.c) */
 	/* the media threads' liveness (healthz): their tick counter, sampled */
 	guint64 media_ticks;
 	gint64 media_sampled; /* monotonic us, 0: never */
 	bool media_alive;
+	GPtrArray *history; /* queries of /api/v1/history/ with the store (http-history.c) */
 };
 
 /* The OpenAPI document (modules/http/openapi.json, compiled in). */
@@ -67,9 +69,20 @@ void ce_http_events_stop(struct ce_http *h);
 bool ce_http_action(
         struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
 
+/* http-history.c: the store's events and CDRs */
+void ce_http_history_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+void ce_http_history_cdrs(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
+void ce_http_history_stop(struct ce_http *h);
+
+/* http-histograms.c: histograms in /metrics */
+void ce_http_histograms(struct ce_http *h, GString *out);
+
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
+void ce_http_add_str(JsonBuilder *b, const char *name, const char *value);
+void ce_http_add_int(JsonBuilder *b, const char *name, gint64 value);
+void ce_http_add_bool(JsonBuilder *b, const char *name, bool value);
 void ce_http_reply_error(SoupServerMessage *msg, guint status, const char *code, const char *fmt,
         ...) G_GNUC_PRINTF(4, 5);
 

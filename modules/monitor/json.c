@@ -79,12 +79,13 @@ void ce_mon_json_string(GString *out, const char *s)
 	g_free(valid);
 }
 
-/** Append @us (microseconds since the epoch) as a quoted UTC ISO 8601 time. */
-void ce_mon_json_time(GString *out, gint64 us)
+/** @us (microseconds since the epoch) as a UTC RFC 3339 time with microseconds; NULL when out
+ * of GDateTime's range.  g_free() it. */
+char *ce_mon_time_text(gint64 us)
 {
 	GDateTime *dt = g_date_time_new_from_unix_utc(us / G_USEC_PER_SEC);
 	gint64 frac = us % G_USEC_PER_SEC;
-	char *s;
+	char *s, *text;
 
 	if (frac < 0 && dt) {
 		GDateTime *prev = g_date_time_add_seconds(dt, -1);
@@ -93,14 +94,25 @@ void ce_mon_json_time(GString *out, gint64 us)
 		dt = prev;
 		frac += G_USEC_PER_SEC;
 	}
-	if (!dt) {
-		g_string_append(out, "null");
-		return;
-	}
+	if (!dt)
+		return NULL;
 	s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%S");
-	g_string_append_printf(out, "\"%s.%06" G_GINT64_FORMAT "Z\"", s, frac);
+	text = g_strdup_printf("%s.%06" G_GINT64_FORMAT "Z", s, frac);
 	g_free(s);
 	g_date_time_unref(dt);
+	return text;
+}
+
+/** Append @us (microseconds since the epoch) as a quoted UTC ISO 8601 time. */
+void ce_mon_json_time(GString *out, gint64 us)
+{
+	char *t = ce_mon_time_text(us);
+
+	if (t)
+		g_string_append_printf(out, "\"%s\"", t);
+	else
+		g_string_append(out, "null");
+	g_free(t);
 }
 
 static void field_str(GString *out, const char *key, const char *v)

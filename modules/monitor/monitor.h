@@ -95,6 +95,7 @@ void ce_mon_json_cdr(GString *out, const struct ce_mon_cdr *cdr, const char *nod
 void ce_mon_json_hello(GString *out, const char *node, gint64 now);
 void ce_mon_json_string(GString *out, const char *s);
 void ce_mon_json_time(GString *out, gint64 us);
+char *ce_mon_time_text(gint64 us);
 
 /* How long an event log that failed (cannot open, disk full) waits before it tries again. */
 #define CE_MON_EVLOG_RETRY_US (5 * G_USEC_PER_SEC)

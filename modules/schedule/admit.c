@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "engine.h"
 #include "message.h"
+#include "modules/conference/conference.h"
 #include "modules/schedule/guard.h"
 #include "modules/schedule/schedule-priv.h"
 #include "modules/schedule/schedule.h"
@@ -125,6 +126,8 @@ static void finish(struct req *q)
 		q->s->pending = g_list_delete_link(q->s->pending, q->link);
 		q->link = NULL;
 	}
+	if (d && q->error && q->s)
+		ce_conference_admission_done(ce_conference_service(q->s->ce), d);
 	if (d) {
 		/* never "handled": the conference module or Yate's router takes it from here */
 		ce_dispatch_complete(d, false);

@@ -49,8 +49,26 @@ struct ce_db_ops {
 	        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err);
 	int (*put_participant)(
 	        struct ce_db *db, const struct ce_participant *p, gint64 *id, GError **err);
+	int (*query_conferences)(struct ce_db *db, const struct ce_conference_query *q,
+	        GPtrArray *out, GError **err);
+	/*
+	 * The first conference other than @c, not cancelled, of its access number
+	 * or room, whose [starts_at, ends_at) meets @c's (none or one in @out).
+	 * PostgreSQL takes a lock until the transaction ends, so that two
+	 * bookings cannot both pass it; SQLite's BEGIN IMMEDIATE does that.
+	 */
+	int (*overlapping)(
+	        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err);
+	/* conference @id (and its participants), or participant @id of it
+	 * (@conference_id not 0): -ENOENT when there is no such row */
+	int (*delete_row)(struct ce_db *db, gint64 conference_id, gint64 id, GError **err);
 	int (*add_event)(struct ce_db *db, const struct ce_event *ev, GError **err);
 	int (*add_cdr)(struct ce_db *db, const struct ce_cdr *cdr, GError **err);
+	/* history rows (struct ce_event *, struct ce_cdr *) matching @f, in id order */
+	int (*list_events)(
+	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
+	int (*list_cdrs)(
+	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
 	/* bytes the database library holds in this process now (NULL: not known) */
 	gint64 (*memory_used)(void);
@@ -96,7 +114,6 @@ int ce_rec_write(
 
 char *ce_store_text(const char *s);
 char *ce_store_ident(const char *s, gsize max);
-struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 struct ce_participant *ce_participant_dup(const struct ce_participant *p);
 bool ce_store_time_ok(gint64 t);
 bool ce_store_pin_equal(const char *a, const char *b);
@@ -111,7 +128,6 @@ char *ce_store_number(const char *s);
 	"replace(replace(replace(replace(replace(" col                                             \
 	", ' ', ''), '-', ''), '.', ''), '(', ''), "                                               \
 	"')', '')"
-int ce_role_parse(const char *s, enum ce_role *role);
 
 /* The durable spool: an append-only file of records with a read position. */
 struct ce_spool;

@@ -41,6 +41,12 @@ enum query {
 	Q_LIVE_DELETE,
 	Q_CONF_LOCK,
 	Q_CONF_NEXT,
+	Q_QUERY,
+	Q_OVERLAP,
+	Q_CONF_DELETE,
+	Q_PART_DELETE,
+	Q_EVENTS,
+	Q_CDRS,
 	Q_N
 };
 
@@ -67,6 +73,23 @@ enum query {
 #define EARLY_SECS                                                          \
 	"(LEAST(GREATEST(early_join_s, 0), " CE_STORE_WINDOW_MAX ")::bigint" \
 	" + LEAST(GREATEST(early_alert_s, 0), " CE_STORE_WINDOW_MAX "))"
+
+#define EVENT_COLS                                                                            \
+	"id, uuid, node, seq, " EP("at") ", kind, room, conference_id, leg, participant_id, role, " \
+	"caller, caller_name, called, direction, detail"
+#define CDR_COLS                                                                             \
+	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "  \
+	"called, direction, " EP("joined_at") ", " EP("left_at") ", duration_ms, talk_ms, reason, " \
+	"billid"
+/*
+ * $1 after, $2 from, $3 to, $4 room, $5 conference, $6 limit, $7 kind.  A
+ * filter not set is passed as NULL: PostgreSQL plans a prepared statement
+ * with the values bound (a custom plan) as long as a generic one would
+ * cost more, as it does here, so the room and conference indexes serve.
+ */
+#define HISTORY_WHERE(at)                                                                  \
+	" WHERE id > $1 AND " at " >= " TS(2) " AND " at " < " TS(3)                        \
+	" AND ($4::text IS NULL OR room = $4) AND ($5::bigint IS NULL OR conference_id = $5)"
 
 static const char *const sql[Q_N] = {
 	[Q_FIND] = "SELECT " CONF_COLS " FROM conferences WHERE (access_number = $1 OR room = $1)"
@@ -118,6 +141,19 @@ static const char *const sql[Q_N] = {
 	[Q_CONF_NEXT] = "SELECT " CONF_COLS " FROM conferences WHERE id <> $1 AND NOT cancelled"
 			" AND (access_number = $2 OR room = $3) AND starts_at >= " TS(4)
 			" ORDER BY starts_at, id LIMIT 1",
+	[Q_QUERY] = "SELECT " CONF_COLS " FROM conferences WHERE ($1::bigint IS NULL OR id = $1)"
+		    " AND ends_at >= " TS(2) " AND starts_at <= " TS(3)
+		    " AND ($4::text IS NULL OR access_number = $4)"
+		    " AND ($5::boolean IS NULL OR cancelled = $5)"
+		    " ORDER BY starts_at, id LIMIT $6 OFFSET $7",
+	[Q_OVERLAP] = "SELECT " CONF_COLS " FROM conferences WHERE id <> $1 AND NOT cancelled"
+		      " AND (access_number = $2 OR room = $3) AND starts_at < " TS(5)
+		      " AND ends_at > " TS(4) " ORDER BY starts_at, id LIMIT 1",
+	[Q_CONF_DELETE] = "DELETE FROM conferences WHERE id = $1 RETURNING id",
+	[Q_PART_DELETE] = "DELETE FROM participants WHERE id = $1 AND conference_id = $2 RETURNING id",
+	[Q_EVENTS] = "SELECT " EVENT_COLS " FROM events" HISTORY_WHERE("at")
+		     " AND ($7::text IS NULL OR kind = $7) ORDER BY id LIMIT $6",
+	[Q_CDRS] = "SELECT " CDR_COLS " FROM cdrs" HISTORY_WHERE("joined_at") " ORDER BY id LIMIT $6",
 };
 /* clang-format on */
 
@@ -702,6 +738,52 @@ static int db_put_conference(
 	return put(db, c->id ? Q_CONF_UPDATE : Q_CONF_INSERT, &p, id, err);
 }
 
+static int db_query_conferences(
+        struct ce_db *db, const struct ce_conference_query *q, GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+
+	p_id(&p, q->id);
+	p_x(&p, q->from);
+	p_x(&p, q->to);
+	p_s(&p, q->number);
+	if (q->cancelled >= 0)
+		p_b(&p, q->cancelled != 0);
+	else
+		p_s(&p, NULL);
+	p_x(&p, q->limit);
+	p_x(&p, q->offset);
+	return conferences(db, Q_QUERY, &p, out, err);
+}
+
+/* Inside a transaction (the lock lasts until it ends). */
+static int db_overlapping(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	/* bookings are checked one at a time, by every engine sharing the database */
+	int r = simple(db, "SELECT pg_advisory_xact_lock(7106241)", err);
+	struct params p = {0};
+
+	if (r < 0)
+		return r;
+	p_x(&p, c->id);
+	p_s(&p, c->access_number);
+	p_s(&p, c->room);
+	p_x(&p, c->starts_at);
+	p_x(&p, c->ends_at);
+	return conferences(db, Q_OVERLAP, &p, out, err);
+}
+
+static int db_delete_row(struct ce_db *db, gint64 conference_id, gint64 id, GError **err)
+{
+	struct params p = {0};
+
+	p_x(&p, id);
+	if (conference_id)
+		p_x(&p, conference_id);
+	return put(db, conference_id ? Q_PART_DELETE : Q_CONF_DELETE, &p, &id, err);
+}
+
 static int db_put_participant(
         struct ce_db *db, const struct ce_participant *pa, gint64 *id, GError **err)
 {
@@ -766,6 +848,92 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	return run(db, Q_CDR, &p, NULL, err);
 }
 
+static gpointer row_event(PGresult *res, int row)
+{
+	struct ce_event *ev = g_new0(struct ce_event, 1);
+	int i = 0;
+
+	ev->id = col_x(res, row, i++);
+	ev->uuid = col_s(res, row, i++);
+	ev->node = col_s(res, row, i++);
+	ev->seq = col_x(res, row, i++);
+	ev->at = col_time(res, row, i++);
+	if (ce_event_kind_parse(PQgetvalue(res, row, i++), &ev->kind) < 0)
+		ev->kind = CE_EVENT_CREATED;
+	ev->room = col_s(res, row, i++);
+	ev->conference_id = col_x(res, row, i++);
+	ev->leg = col_s(res, row, i++);
+	ev->participant_id = col_x(res, row, i++);
+	ev->role = col_s(res, row, i++);
+	ev->caller = col_s(res, row, i++);
+	ev->caller_name = col_s(res, row, i++);
+	ev->called = col_s(res, row, i++);
+	ev->direction = col_s(res, row, i++);
+	ev->detail = col_s(res, row, i++);
+	return ev;
+}
+
+static gpointer row_cdr(PGresult *res, int row)
+{
+	struct ce_cdr *c = g_new0(struct ce_cdr, 1);
+	int i = 0;
+
+	c->id = col_x(res, row, i++);
+	c->uuid = col_s(res, row, i++);
+	c->node = col_s(res, row, i++);
+	c->room = col_s(res, row, i++);
+	c->conference_id = col_x(res, row, i++);
+	c->leg = col_s(res, row, i++);
+	c->participant_id = col_x(res, row, i++);
+	c->role = col_s(res, row, i++);
+	c->caller = col_s(res, row, i++);
+	c->caller_name = col_s(res, row, i++);
+	c->called = col_s(res, row, i++);
+	c->direction = col_s(res, row, i++);
+	c->joined_at = col_time(res, row, i++);
+	c->left_at = col_time(res, row, i++);
+	c->duration_ms = col_x(res, row, i++);
+	c->talk_ms = col_x(res, row, i++);
+	c->reason = col_s(res, row, i++);
+	c->billid = col_s(res, row, i++);
+	return c;
+}
+
+/* The rows of history query @q with filter @f, each made by @row. */
+static int history(struct ce_db *db, enum query q, const struct ce_history_filter *f,
+        gpointer (*row)(PGresult *, int), GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_x(&p, f->after);
+	p_x(&p, f->from);
+	p_x(&p, f->to);
+	p_s(&p, f->room);
+	p_id(&p, f->conference_id);
+	p_x(&p, f->limit);
+	if (q == Q_EVENTS)
+		p_s(&p, f->kind >= 0 ? ce_event_kind_name(f->kind) : NULL);
+	r = run(db, q, &p, &res, err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++)
+		g_ptr_array_add(out, row(res, i));
+	PQclear(res);
+	return r;
+}
+
+static int db_list_events(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	return history(db, Q_EVENTS, f, row_event, out, err);
+}
+
+static int db_list_cdrs(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	return history(db, Q_CDRS, f, row_cdr, out, err);
+}
+
 static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError **err)
 {
 	struct params p = {0};
@@ -813,7 +981,12 @@ const struct ce_db_ops ce_db_pg_ops = {
         .lock_conference = db_lock_conference,
         .next_conference = db_next_conference,
         .put_participant = db_put_participant,
+        .query_conferences = db_query_conferences,
+        .overlapping = db_overlapping,
+        .delete_row = db_delete_row,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
+        .list_events = db_list_events,
+        .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
 };

@@ -22,6 +22,11 @@ enum job_type {
 	JOB_PUT_CONF,
 	JOB_PUT_PART,
 	JOB_EXTEND,
+	JOB_QUERY,
+	JOB_SAVE_CONF,
+	JOB_DELETE,
+	JOB_EVENTS,
+	JOB_CDRS,
 };
 
 struct job {
@@ -32,7 +37,9 @@ struct job {
 	char *pin;
 	char *number; /* the caller's, normalised (ce_store_number) */
 	gint64 now, from, to, id;
-	gint64 by; /* JOB_EXTEND: how much later the conference ends (us) */
+	gint64 by;                        /* JOB_EXTEND: how much later the conference ends (us) */
+	struct ce_conference_query query; /* JOB_QUERY; its number is j->key */
+	struct ce_history_filter hist;    /* JOB_EVENTS, JOB_CDRS: its room is key */
 	struct ce_conference *conf;
 	struct ce_participant *part;
 	GPtrArray *rows;
@@ -89,6 +96,7 @@ static gboolean job_done(gpointer data)
 	switch (j->type) {
 	case JOB_FIND:
 	case JOB_LIST:
+	case JOB_QUERY:
 		((ce_store_conferences_h *)(void *)j->cb)(j->err, j->rows, j->arg);
 		break;
 	case JOB_PARTS:
@@ -99,10 +107,16 @@ static gboolean job_done(gpointer data)
 		break;
 	case JOB_PUT_CONF:
 	case JOB_PUT_PART:
+	case JOB_SAVE_CONF:
+	case JOB_DELETE:
 		((ce_store_id_h *)(void *)j->cb)(j->err, j->id, j->error, j->arg);
 		break;
 	case JOB_EXTEND:
 		((ce_store_conference_h *)(void *)j->cb)(j->err, j->err ? NULL : j->conf, j->arg);
+		break;
+	case JOB_EVENTS:
+	case JOB_CDRS:
+		((ce_store_history_h *)(void *)j->cb)(j->err, j->rows, j->error, j->arg);
 		break;
 	case JOB_QUIT:
 		break;
@@ -334,14 +348,32 @@ static int extend_locked(struct ce_store *st, struct ce_db *db, struct job *j, G
 	return r;
 }
 
-/* One transaction: the row locked, the next booking checked, the new end written. */
-static int run_extend(struct ce_store *st, struct ce_db *db, struct job *j)
+/* A booking that meets another of its number or room is refused (-EBUSY, the other's id in j->id).
+ */
+static int save_locked(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows)
+{
+	int r = 0;
+
+	if (!j->conf->cancelled)
+		r = st->ops->overlapping(db, j->conf, rows, &j->error);
+	if (r == 0 && rows->len) {
+		j->id = ((struct ce_conference *)g_ptr_array_index(rows, 0))->id;
+		r = -EBUSY;
+	}
+	if (r == 0)
+		r = st->ops->put_conference(db, j->conf, &j->id, &j->error);
+	return r;
+}
+
+/* @fn in one transaction, with an array of conference rows to use; rolled back when it fails. */
+static int in_transaction(struct ce_store *st, struct ce_db *db, struct job *j,
+        int (*fn)(struct ce_store *st, struct ce_db *db, struct job *j, GPtrArray *rows))
 {
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
 	int r = st->ops->begin(db, &j->error);
 
 	if (r == 0)
-		r = extend_locked(st, db, j, rows);
+		r = fn(st, db, j, rows);
 	if (r == 0)
 		r = st->ops->commit(db, &j->error);
 	if (r < 0)
@@ -368,7 +400,17 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 	case JOB_PUT_PART:
 		return ops->put_participant(db, j->part, &j->id, &j->error);
 	case JOB_EXTEND:
-		return run_extend(st, db, j);
+		return in_transaction(st, db, j, extend_locked); /* the row locked first */
+	case JOB_QUERY:
+		return ops->query_conferences(db, &j->query, j->rows, &j->error);
+	case JOB_SAVE_CONF:
+		return in_transaction(st, db, j, save_locked);
+	case JOB_DELETE:
+		return ops->delete_row(db, j->from, j->id, &j->error);
+	case JOB_EVENTS:
+		return ops->list_events(db, &j->hist, j->rows, &j->error);
+	case JOB_CDRS:
+		return ops->list_cdrs(db, &j->hist, j->rows, &j->error);
 	case JOB_QUIT:
 		break;
 	}
@@ -418,7 +460,7 @@ static int attempt(struct ce_store *st, struct ce_db **dbp, struct job *j)
 	r = run_job(st, *dbp, j);
 	/* a write may have committed before the connection died: never twice */
 	if (r != -ENOTCONN || fresh || j->type == JOB_PUT_CONF || j->type == JOB_PUT_PART ||
-	        j->type == JOB_EXTEND)
+	        j->type == JOB_EXTEND || j->type == JOB_SAVE_CONF || j->type == JOB_DELETE)
 		return r;
 	g_clear_pointer(dbp, st->ops->close);
 	job_reset(j);
@@ -517,6 +559,10 @@ static struct job *job_new(enum job_type type, bool rows)
 	j->type = type;
 	if (rows && type == JOB_PARTS)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_participant_free);
+	else if (rows && type == JOB_EVENTS)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_event_free);
+	else if (rows && type == JOB_CDRS)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_cdr_free);
 	else if (rows)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
 	return j;
@@ -610,14 +656,9 @@ int ce_store_admit(struct ce_store *st, const char *key, const char *pin, const 
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }
 
-/**
- * ce_store_put_conference() - insert (@c->id 0) or update a conference
- *
- * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
- * -EINVAL without a room; otherwise @cb gets the row id or the error.
- */
-int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
-        void *arg, GDestroyNotify destroy)
+/* A write of conference @c (a copy) as a job of @type, once @c is one the schema holds. */
+static int submit_conference(enum job_type type, struct ce_store *st, const struct ce_conference *c,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
 {
 	struct job *j;
 
@@ -630,9 +671,21 @@ int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, 
 	        c->ends_at <= c->starts_at || c->early_join_s < 0 || c->early_alert_s < 0 ||
 	        c->end_alert_s < 0 || c->end_grace_s < 0 || c->max_participants < 0)
 		return -ERANGE;
-	j = job_new(JOB_PUT_CONF, false);
+	j = job_new(type, false);
 	j->conf = ce_conference_dup(c);
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_put_conference() - insert (@c->id 0) or update a conference
+ *
+ * Returns -ERANGE for times outside years 1..9999 or ends_at <= starts_at,
+ * -EINVAL without a room; otherwise @cb gets the row id or the error.
+ */
+int ce_store_put_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	return submit_conference(JOB_PUT_CONF, st, c, cb, arg, destroy);
 }
 
 /**
@@ -679,4 +732,111 @@ int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
 	j->id = id;
 	j->by = by_us;
 	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_query_conferences() - the conferences @q selects, in start order (then id)
+ *
+ * @q is copied.  @cb gets the rows (the array belongs to the store).
+ * Returns 0 or -EINVAL.
+ */
+int ce_store_query_conferences(struct ce_store *st, const struct ce_conference_query *q,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !q || !cb)
+		return -EINVAL;
+	j = job_new(JOB_QUERY, true);
+	j->query = *q;
+	j->key = q->number ? ce_store_text(q->number) : NULL;
+	j->query.number = j->key;
+	j->query.from = CLAMP(q->from, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->query.to =
+	        CLAMP(q->to ? q->to : CE_STORE_TIME_MAX, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->query.limit = q->limit ? MIN(q->limit, 1000) : 1000;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_save_conference() - insert (@c->id 0) or update a booking, unless it meets another
+ *
+ * As ce_store_put_conference(), in one transaction with a check: a
+ * conference that is not cancelled and whose [starts_at, ends_at) meets
+ * that of another, not cancelled, of the same access number or room is
+ * not written, and @cb gets -EBUSY with that other's id.  Otherwise @cb
+ * gets 0 and the row id, -ENOENT (an update of a row that is gone) or the
+ * database's error.
+ */
+int ce_store_save_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy)
+{
+	return submit_conference(JOB_SAVE_CONF, st, c, cb, arg, destroy);
+}
+
+/**
+ * ce_store_delete_conference() - delete conference @id and its participants
+ *
+ * @cb gets 0 and @id, -ENOENT when there is no such row, or the database's error.
+ */
+int ce_store_delete_conference(
+        struct ce_store *st, gint64 id, ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return ce_store_delete_participant(st, 0, id, cb, arg, destroy);
+}
+
+/**
+ * ce_store_delete_participant() - delete participant @id of conference @conference_id
+ *
+ * @conference_id 0: delete conference @id instead (ce_store_delete_conference()).
+ * @cb gets 0 and @id, -ENOENT when there is no such row, or the database's error.
+ */
+int ce_store_delete_participant(struct ce_store *st, gint64 conference_id, gint64 id,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || id <= 0 || conference_id < 0 || !cb)
+		return -EINVAL;
+	j = job_new(JOB_DELETE, false);
+	j->from = conference_id;
+	j->id = id;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+static int list_history(struct ce_store *st, enum job_type type, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !f || !cb || !f->limit || f->limit > CE_STORE_HISTORY_MAX)
+		return -EINVAL;
+	j = job_new(type, true);
+	j->hist = *f;
+	j->key = f->room ? ce_store_text(f->room) : NULL;
+	j->hist.room = j->key;
+	j->hist.from = CLAMP(f->from, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	j->hist.to = CLAMP(f->to, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
+}
+
+/**
+ * ce_store_list_events() - the stored events that @f selects, in the order stored
+ *
+ * @cb gets the rows (struct ce_event *, with their id; the array is the
+ * store's) or an error: -ENOTCONN at once while the database is down,
+ * -ETIMEDOUT when no worker took the query in time.  Returns 0 or -EINVAL
+ * (a limit of 0 or over CE_STORE_HISTORY_MAX).
+ */
+int ce_store_list_events(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return list_history(st, JOB_EVENTS, f, cb, arg, destroy);
+}
+
+/** ce_store_list_cdrs() - the stored CDRs that @f selects (by joined_at), as list_events */
+int ce_store_list_cdrs(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	return list_history(st, JOB_CDRS, f, cb, arg, destroy);
 }

@@ -573,6 +573,65 @@ static int db_put_participant(
 	return put(db, st, id, err);
 }
 
+static int db_query_conferences(
+        struct ce_db *db, const struct ce_conference_query *q, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CONF_COLS " FROM conferences WHERE (?1 IS NULL OR id = ?1)"
+	        " AND ends_at >= ?2 AND starts_at <= ?3"
+	        " AND (?4 IS NULL OR access_number = ?4) AND (?5 IS NULL OR cancelled = ?5)"
+	        " ORDER BY starts_at, id LIMIT ?6 OFFSET ?7",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_id(st, 1, q->id);
+	sqlite3_bind_int64(st, 2, q->from);
+	sqlite3_bind_int64(st, 3, q->to);
+	bind_s(st, 4, q->number);
+	if (q->cancelled >= 0)
+		sqlite3_bind_int(st, 5, q->cancelled != 0);
+	sqlite3_bind_int64(st, 6, q->limit);
+	sqlite3_bind_int64(st, 7, q->offset);
+	return run(db, st, out, row_conference, err);
+}
+
+static int db_overlapping(
+        struct ce_db *db, const struct ce_conference *c, GPtrArray *out, GError **err)
+{
+	/* BEGIN IMMEDIATE (db_begin) already holds the database's write lock */
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT " CONF_COLS " FROM conferences WHERE id IS NOT ?1 AND NOT cancelled"
+	        " AND (access_number = ?2 OR room = ?3) AND starts_at < ?5 AND ends_at > ?4"
+	        " ORDER BY starts_at, id LIMIT 1",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_id(st, 1, c->id);
+	bind_s(st, 2, c->access_number);
+	bind_s(st, 3, c->room);
+	sqlite3_bind_int64(st, 4, c->starts_at);
+	sqlite3_bind_int64(st, 5, c->ends_at);
+	return run(db, st, out, row_conference, err);
+}
+
+static int db_delete_row(struct ce_db *db, gint64 conference_id, gint64 id, GError **err)
+{
+	sqlite3_stmt *st;
+
+	if (conference_id)
+		st = stmt(db, "DELETE FROM participants WHERE id = ?1 AND conference_id = ?2", err);
+	else
+		st = stmt(db, "DELETE FROM conferences WHERE id = ?1", err);
+	if (!st)
+		return -EIO;
+	sqlite3_bind_int64(st, 1, id);
+	if (conference_id)
+		sqlite3_bind_int64(st, 2, conference_id);
+	return put(db, st, &id, err);
+}
+
 static int db_add_event(struct ce_db *db, const struct ce_event *ev, GError **err)
 {
 	sqlite3_stmt *st = stmt(db,
@@ -662,6 +721,133 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	return run(db, st, NULL, NULL, err);
 }
 
+/* clang-format off */
+#define EVENT_COLS                                                                             \
+	"id, uuid, node, seq, at, kind, room, conference_id, leg, participant_id, role, caller, " \
+	"caller_name, called, direction, detail"
+#define CDR_COLS                                                                               \
+	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "    \
+	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid"
+/*
+ * ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind.  A
+ * filter that is not set is left out of the statement (one statement per
+ * combination), rather than "?4 IS NULL OR room = ?4", so that SQLite's
+ * planner, which does not look at bound values, can use the room and
+ * conference indexes.
+ */
+#define HISTORY_SQL(what, cols, at, room, conf, kind)                              \
+	"SELECT " cols " FROM " what " WHERE id > ?1 AND " at " >= ?2 AND " at " < ?3" \
+	room conf kind " ORDER BY id LIMIT ?6"
+#define F_ROOM " AND room = ?4"
+#define F_CONF " AND conference_id = ?5"
+#define F_KIND " AND kind = ?7"
+#define EVENT_SQL(r, c, k) HISTORY_SQL("events", EVENT_COLS, "at", r, c, k)
+#define CDR_SQL(r, c)      HISTORY_SQL("cdrs", CDR_COLS, "joined_at", r, c, "")
+
+/* By filters set: 1 room, 2 conference, 4 kind. */
+static const char *const event_sql[8] = {
+	EVENT_SQL("", "", ""), EVENT_SQL(F_ROOM, "", ""), EVENT_SQL("", F_CONF, ""),
+	EVENT_SQL(F_ROOM, F_CONF, ""), EVENT_SQL("", "", F_KIND), EVENT_SQL(F_ROOM, "", F_KIND),
+	EVENT_SQL("", F_CONF, F_KIND), EVENT_SQL(F_ROOM, F_CONF, F_KIND),
+};
+static const char *const cdr_sql[4] = {
+	CDR_SQL("", ""), CDR_SQL(F_ROOM, ""), CDR_SQL("", F_CONF), CDR_SQL(F_ROOM, F_CONF),
+};
+/* clang-format on */
+
+static gpointer row_event(sqlite3_stmt *st)
+{
+	struct ce_event *ev = g_new0(struct ce_event, 1);
+	int i = 0;
+
+	ev->id = sqlite3_column_int64(st, i++);
+	ev->uuid = col_s(st, i++);
+	ev->node = col_s(st, i++);
+	ev->seq = sqlite3_column_int64(st, i++);
+	ev->at = col_time(st, i++);
+	if (ce_event_kind_parse((const char *)sqlite3_column_text(st, i++), &ev->kind) < 0)
+		ev->kind = CE_EVENT_CREATED;
+	ev->room = col_s(st, i++);
+	ev->conference_id = sqlite3_column_int64(st, i++);
+	ev->leg = col_s(st, i++);
+	ev->participant_id = sqlite3_column_int64(st, i++);
+	ev->role = col_s(st, i++);
+	ev->caller = col_s(st, i++);
+	ev->caller_name = col_s(st, i++);
+	ev->called = col_s(st, i++);
+	ev->direction = col_s(st, i++);
+	ev->detail = col_s(st, i++);
+	return ev;
+}
+
+static gpointer row_cdr(sqlite3_stmt *st)
+{
+	struct ce_cdr *c = g_new0(struct ce_cdr, 1);
+	int i = 0;
+
+	c->id = sqlite3_column_int64(st, i++);
+	c->uuid = col_s(st, i++);
+	c->node = col_s(st, i++);
+	c->room = col_s(st, i++);
+	c->conference_id = sqlite3_column_int64(st, i++);
+	c->leg = col_s(st, i++);
+	c->participant_id = sqlite3_column_int64(st, i++);
+	c->role = col_s(st, i++);
+	c->caller = col_s(st, i++);
+	c->caller_name = col_s(st, i++);
+	c->called = col_s(st, i++);
+	c->direction = col_s(st, i++);
+	c->joined_at = col_time(st, i++);
+	c->left_at = col_time(st, i++);
+	c->duration_ms = sqlite3_column_int64(st, i++);
+	c->talk_ms = sqlite3_column_int64(st, i++);
+	c->reason = col_s(st, i++);
+	c->billid = col_s(st, i++);
+	return c;
+}
+
+static unsigned history_variant(const struct ce_history_filter *f)
+{
+	return (f->room ? 1 : 0) | (f->conference_id ? 2 : 0) | (f->kind >= 0 ? 4 : 0);
+}
+
+/* Binds what the statement of @f holds (history_variant() chose it). */
+static void bind_history(sqlite3_stmt *st, const struct ce_history_filter *f)
+{
+	sqlite3_bind_int64(st, 1, f->after);
+	sqlite3_bind_int64(st, 2, f->from);
+	sqlite3_bind_int64(st, 3, f->to);
+	if (f->room)
+		bind_s(st, 4, f->room);
+	if (f->conference_id)
+		sqlite3_bind_int64(st, 5, f->conference_id);
+	sqlite3_bind_int64(st, 6, f->limit);
+}
+
+static int db_list_events(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db, event_sql[history_variant(f)], err);
+
+	if (!st)
+		return -EIO;
+	bind_history(st, f);
+	if (f->kind >= 0)
+		bind_s(st, 7, ce_event_kind_name(f->kind));
+	return run(db, st, out, row_event, err);
+}
+
+static int db_list_cdrs(
+        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db, cdr_sql[history_variant(f) & 3], err);
+
+	if (!st)
+		return -EIO;
+	bind_history(st, f);
+	return run(db, st, out, row_cdr, err);
+}
+
 /* SQLite's heap in this process, every connection: mostly their page caches */
 static gint64 db_memory_used(void)
 {
@@ -684,8 +870,13 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .lock_conference = db_lock_conference,
         .next_conference = db_next_conference,
         .put_participant = db_put_participant,
+        .query_conferences = db_query_conferences,
+        .overlapping = db_overlapping,
+        .delete_row = db_delete_row,
         .add_event = db_add_event,
         .add_cdr = db_add_cdr,
+        .list_events = db_list_events,
+        .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
         .memory_used = db_memory_used,
 };

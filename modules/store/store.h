@@ -86,6 +86,7 @@ enum ce_role {
 };
 
 const char *ce_role_name(enum ce_role role);
+int ce_role_parse(const char *s, enum ce_role *role);
 
 /* A scheduled conference (a row of "conferences"); reference counted. */
 struct ce_conference {
@@ -128,6 +129,7 @@ enum ce_conference_state {
 struct ce_conference *ce_conference_new(void);
 struct ce_conference *ce_conference_ref(struct ce_conference *c);
 void ce_conference_unref(struct ce_conference *c);
+struct ce_conference *ce_conference_dup(const struct ce_conference *c);
 enum ce_conference_state ce_conference_state(const struct ce_conference *c, gint64 now);
 
 /* A person invited to a conference (a row of "participants"). */
@@ -170,6 +172,7 @@ struct ce_event {
 	/* filled by the store */
 	char *node;
 	gint64 seq;
+	gint64 id; /* the row's id, read back by ce_store_list_events() */
 };
 
 /* The call detail record of one participant's stay in a room. */
@@ -192,6 +195,7 @@ struct ce_cdr {
 	/* filled by the store */
 	char *node;
 	gint64 duration_ms;
+	gint64 id; /* the row's id, read back by ce_store_list_cdrs() */
 };
 
 /* The current state of a room, kept in "live_rooms" (participants 0: gone). */
@@ -258,9 +262,53 @@ int ce_store_put_participant(struct ce_store *st, const struct ce_participant *p
 int ce_store_extend_conference(struct ce_store *st, gint64 id, gint64 by_us,
         ce_store_conference_h *cb, void *arg, GDestroyNotify destroy);
 
+/* Which conferences ce_store_query_conferences() returns; 0 / NULL: any. */
+struct ce_conference_query {
+	gint64 id;
+	gint64 from, to;    /* those that end at or after @from and start at or before @to */
+	const char *number; /* this access number */
+	int cancelled;      /* -1: any, 0: not cancelled, 1: cancelled */
+	unsigned limit;     /* at most this many rows (0: 1000) ... */
+	unsigned offset;    /* ... after skipping this many, in start order */
+};
+
+int ce_store_query_conferences(struct ce_store *st, const struct ce_conference_query *q,
+        ce_store_conferences_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_save_conference(struct ce_store *st, const struct ce_conference *c, ce_store_id_h *cb,
+        void *arg, GDestroyNotify destroy);
+int ce_store_delete_conference(
+        struct ce_store *st, gint64 id, ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_delete_participant(struct ce_store *st, gint64 conference_id, gint64 id,
+        ce_store_id_h *cb, void *arg, GDestroyNotify destroy);
+
 void ce_store_add_event(struct ce_store *st, const struct ce_event *ev);
 void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr);
 void ce_store_room_live(struct ce_store *st, const struct ce_room_live *rl);
+/*
+ * Which history rows to read: those matching every filter set, with an
+ * id above @after, in id order (the order they were stored), at most
+ * @limit.  Times select events by "at" and CDRs by "joined_at", in
+ * [from, to).
+ */
+struct ce_history_filter {
+	const char *room;     /* NULL: any */
+	gint64 conference_id; /* 0: any */
+	gint64 from, to;      /* microseconds since the epoch */
+	int kind;             /* events: an enum ce_event_kind, or -1 for any */
+	gint64 after;         /* rows with a greater id only */
+	unsigned limit;       /* 1..CE_STORE_HISTORY_MAX */
+};
+
+#define CE_STORE_HISTORY_MAX 10000
+
+/* @rows: struct ce_event * or struct ce_cdr *, owned by the store. */
+typedef void(ce_store_history_h)(int err, GPtrArray *rows, const GError *error, void *arg);
+
+int ce_store_list_events(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
+int ce_store_list_cdrs(struct ce_store *st, const struct ce_history_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
+
 int ce_store_flush(struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy);
 
 bool ce_store_is_up(const struct ce_store *st);

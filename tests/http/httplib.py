@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import re
+import socket
 import ssl
 import sys
 import time
@@ -35,6 +36,23 @@ WAIT = faultlib.WAIT
 def sha256(secret):
     """The hex SHA-256 of @secret, as [http] token.NAME holds it."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def away_store(work):
+    """A [store] section whose PostgreSQL server is never there (a free port): the engine
+    starts with the store down; its spool goes under @work."""
+    return ('[store]\nbackend=postgresql\nconnect_timeout_ms=100\n'
+            'spool_dir=%s/spool\npg_conninfo=host=127.0.0.1 port=%d '
+            'dbname=none connect_timeout=1\n' % (work, free_port()))
 
 
 class Engine:
@@ -300,6 +318,16 @@ def openapi_misses(doc, answers):
     the OpenAPI document @doc does not describe: (path, method, status, why) each."""
     return [(p, m, s, why) for p, m, s, h, b in answers
             for why in [check_openapi(doc, p, m, s, h, b)] if why]
+
+
+def answers_documented(tap, eng, answers, token):
+    """The check that every answer a test recorded (@answers, see openapi_misses) is one the
+    OpenAPI document the engine serves (read with @token) describes; the document."""
+    st, hd, body = eng.get('/api/v1/openapi.json', token)
+    doc = json.loads(body)
+    bad = openapi_misses(doc, answers)
+    tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
+    return doc
 
 
 def ends_well(tap, eng, name='the engine stops cleanly (no sanitizer report)'):

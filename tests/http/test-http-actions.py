@@ -173,10 +173,7 @@ try:
                for t in eng.logged('HTTP token', lambda t: 'end' in t)),
            'the end is logged with the token\'s name')
 
-    st, hd, b = eng.get('/api/v1/openapi.json', READ)
-    doc = json.loads(b)
-    bad = httplib.openapi_misses(doc, answers)
-    tap.ok(not bad, 'every answer (%d) is one the document describes' % len(answers), bad)
+    httplib.answers_documented(tap, eng, answers, READ)
     httplib.ends_well(tap, eng)
 finally:
     eng.close()

@@ -68,14 +68,6 @@ def start_refused(text):
     return p.returncode, p.stderr
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 try:
     # refused settings
     cases = [
@@ -108,7 +100,7 @@ try:
            'a port already taken stops the start (exit 1), saying so', (code, err))
 
     # off by default
-    port = free_port()
+    port = httplib.free_port()
     eng = httplib.Engine(SCENARIO, 'token.ops = ' + GOOD, port=port)
     try:
         tap.ok(eng.port is None and eng.sim.p.poll() is None and not eng.stderr('HTTP API'),
@@ -158,9 +150,7 @@ try:
 
     # a store that cannot be reached: /healthz 503
     eng = httplib.Engine(SCENARIO, 'enabled=true\ntoken.ops = ' + GOOD,
-                         extra='[store]\nbackend=postgresql\nconnect_timeout_ms=100\n'
-                               'spool_dir=%s/spool\npg_conninfo=host=127.0.0.1 port=%d '
-                               'dbname=none connect_timeout=1\n' % (work, free_port()))
+                         extra=httplib.away_store(work))
     try:
         st, hd, body = eng.get('/healthz') if eng.port else (None, {}, b'{}')
         h = json.loads(body)

@@ -792,6 +792,16 @@ static void test_phase_offset(void)
 	finish(&t);
 }
 
+/* Tick @tick of 1 kHz and 6 kHz at 16 kHz, each of amplitude 3000 (power 2.25e6), into pcm[320]. */
+static void wide_tones(int16_t *pcm, unsigned tick)
+{
+	for (unsigned i = 0; i < 320; i++) {
+		double t = (tick * 320 + i) / 16000.0;
+
+		pcm[i] = (int16_t)(3000 * (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)));
+	}
+}
+
 /*
  * Room rates are the library's one rule, ce_media_rate_ok: 8000 and
  * 16000; any other rate is refused when the room is made.  In a 16 kHz
@@ -848,13 +858,7 @@ static void test_rate(void)
 		struct ce_rtp_pkt pkt;
 		ssize_t n;
 
-		for (unsigned i = 0; i < 320; i++) {
-			double t = (tick * 320 + i) / 16000.0;
-
-			pcm[i] = (int16_t)(6000 *
-			                   (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)) /
-			                   2);
-		}
+		wide_tones(pcm, tick);
 		ce_rtp_build_hdr(buf, 9, tick == 0, (uint16_t)tick, tick * 160, 0x7722);
 		g_assert_cmpuint(ce_g722_encode(&enc, pcm, 320, buf + 12), ==, 160);
 		sendto(p[0].fd, buf, 12 + 160, 0, (struct sockaddr *)&media_addr,
@@ -967,13 +971,7 @@ static void opus_call(unsigned rate)
 		ssize_t n;
 		int enc_len;
 
-		for (unsigned i = 0; i < 320; i++) {
-			double t = (tick * 320 + i) / 16000.0;
-
-			pcm[i] = (int16_t)(6000 *
-			                   (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)) /
-			                   2);
-		}
+		wide_tones(pcm, tick);
 		ce_rtp_build_hdr(buf, 111, tick == 0, (uint16_t)tick, tick * 960, 0x0905);
 		enc_len = ce_opus_encode(enc, pcm, 320, buf + 12, sizeof(buf) - 12);
 		g_assert_cmpint(enc_len, >, 0);
