@@ -240,7 +240,9 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	if (!raw) {
 		if (laws)
 			note_no_raw(conf, chan, first);
-	} else if (takes_opus(leg, chan, raw, first, &o, &opus)) {
+	} else if (ce_msg_get_bool(exec, "forward_sdp", true) &&
+	           takes_opus(leg, chan, raw, first, &o, &opus)) {
+		/* (not with a route's forward_sdp=no: ysipchan reads no sdp_raw of ours) */
 		g_free(laws);
 		set_opus_phone(leg, &o, opus, addr, ce_msg_get(exec, "ip_host"));
 		g_info("%s: answered Opus (payload type %d%s) through its raw SDP: codecs= puts it "

@@ -532,6 +532,11 @@ static void test_opus_codecs_order(void)
 	        "transport=RTP/AVP:rtp_rfc2833=101\n");
 	g_free(ans);
 	fx_free(fx);
+	/* a route's forward_sdp=no: ysipchan would not read our sdp_raw, so formats= it is */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000:forward_sdp=no", OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	fx_free(fx);
 	/* a phone without Opus, forward_sdp on: exactly as without it */
 	fx = fx_new(NULL);
 	g_free(offer_sdp(fx, EXEC4 ":rtp_forward=yes",
