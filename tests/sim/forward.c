@@ -31,7 +31,9 @@
  * for a phone with opus=yes (formats= never names Opus: Yate's SDP layer
  * has none); and an sdp_raw in call.answered is what the phone gets as
  * the 200 OK's body, word for word (createPasstroughSDP): the phone reads
- * its address, port and codec there, Opus included.
+ * its address, port and codec there, Opus included.  A route's or
+ * call.execute's forward_sdp= turns that on or off for the call
+ * (updateRtpForward), the offer's sdp_raw being there already.
  *
  * Events: "forward" with state offered, refused (by=route, execute or
  * answer) or on; "rebind" when a NAT moves a phone (nat=yes) to a new port.
@@ -110,6 +112,7 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	if (!(ph->forward < 0 ? s->forward : ph->forward) || !open_endpoint(s, c, &source))
 		return;
 	c->rtp_forward = true;
+	c->sdp_forward = s->forward_sdp;
 	port = ce_sim_leg_local_port(ph->rtp);
 	ce_msg_set(m, "ip_host", "127.0.0.1");
 	ce_msg_set(m, "ip_port", "5060");
@@ -132,11 +135,22 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	        ce_sim_json(ph->label), ce_sim_json(c->id), port, source);
 }
 
+/* updateRtpForward's forward_sdp=: a boolean sets it, any other word (its flags) turns it on. */
+static void sdp_forward_of(struct sim_chan *c, const struct ce_msg *m)
+{
+	const char *v = ce_msg_get(m, "forward_sdp");
+
+	if (v && *v)
+		c->sdp_forward = ce_bool_word(v) != 0;
+}
+
 /** Yate's callRouted: forwarding goes on only if the route left rtp_forward true. */
 void ce_sim_forward_routed(struct sim *s, struct sim_chan *c, const struct ce_msg *m)
 {
 	if (c->rtp_forward && !ce_msg_get_bool(m, "rtp_forward", false))
 		refuse(s, c, "route");
+	if (c->rtp_forward)
+		sdp_forward_of(c, m);
 }
 
 /** Yate's callAccept: forwarding goes on only if call.execute said rtp_forward=accepted. */
@@ -144,6 +158,8 @@ void ce_sim_forward_accepted(struct sim *s, struct sim_chan *c, const struct ce_
 {
 	if (c->rtp_forward && g_strcmp0(ce_msg_get(m, "rtp_forward"), "accepted"))
 		refuse(s, c, "execute");
+	if (c->rtp_forward)
+		sdp_forward_of(c, m);
 }
 
 /*
@@ -227,7 +243,7 @@ void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m
 {
 	struct sim_phone *ph = c->phone;
 	const char *addr = ce_msg_get(m, "rtp_addr"), *formats = ce_msg_get(m, "formats");
-	const char *raw = s->forward_sdp ? ce_msg_get(m, "sdp_raw") : NULL;
+	const char *raw = c->sdp_forward ? ce_msg_get(m, "sdp_raw") : NULL;
 	unsigned port = (unsigned)ce_msg_get_int(m, "rtp_port", 0, 0, 65535);
 	int dtmf_pt = (int)ce_msg_get_int(m, "rtp_rfc2833", -1, -1, 127), alaw;
 	char *first = NULL;

@@ -139,6 +139,7 @@ struct sim_chan {
 	unsigned dtmf_seq;
 	struct sim_room *room; /* conf stand-in */
 	bool rtp_forward;      /* Yate's m_rtpForward: the phone's media may bypass Yate */
+	bool sdp_forward;      /* Yate's m_sdpForward: --forward-sdp, or the route's forward_sdp= */
 	bool counted, utility;
 	guint timer;
 };
