@@ -1,7 +1,7 @@
 /* bench-mixer.c - mixer throughput (participants per core) and memory per participant
  *
  * Usage: bench-mixer [--participants=N] [--room=SIZE] [--talkers=T] [--ticks=K] [--pipeline]
- *                    [--rate=16000 [--g722=PCT]]
+ *                    [--rate=16000 [--g722=PCT] [--opus=PCT]]
  * Builds N participants in rooms of SIZE legs, T of them talking in each
  * room (amplitude-modulated tones), the rest sending low noise; 10% of
  * the legs use A-law, the rest mu-law.  Each 20 ms tick every leg hands in
@@ -12,7 +12,9 @@
  * per-leg media work except the socket calls.  With --rate=16000 the rooms
  * are wideband: the mixer converts the G.711 legs up on the way in (those
  * it mixes) and down on the way out (once per codec), and --g722=PCT of the legs speak G.722
- * instead (decoded by their jitter buffer with --pipeline, encoded by the mixer).  It prints the
+ * instead (decoded by their jitter buffer with --pipeline, encoded by the mixer), and --opus=PCT
+ * Opus (at the mixer's settings: 16 kHz, 24 kbit/s, complexity 5; decoded by their own decoder
+ * with --pipeline, as the media thread does after its packet buffer).  It prints the
  * thread CPU time per tick and the participants one core can carry at 50
  * ticks/s.
  */
@@ -29,6 +31,7 @@
 #include "media/jbuf.h"
 #include "media/media.h"
 #include "media/mixer.h"
+#include "media/opus.h"
 
 #define VARIANTS 16
 
@@ -38,6 +41,7 @@ struct bleg {
 	struct ce_mix_leg mix; /* aligned to a cache line, as the media code allocates it */
 	uint32_t ts;
 	struct ce_jbuf *jb;
+	struct ce_opus_dec *dec; /* an Opus leg's */
 };
 
 #define BLEG(l) ((struct bleg *)((char *)(l)-offsetof(struct bleg, mix)))
@@ -51,6 +55,9 @@ static int16_t talk16[VARIANTS][50][320];
 static int16_t quiet16[VARIANTS][320];
 static uint8_t talk_g722[VARIANTS][50][160];
 static uint8_t quiet_g722[VARIANTS][160];
+/* And as Opus packets, with their lengths. */
+static uint8_t talk_opus[VARIANTS][50][CE_MIX_MAX_BYTES], quiet_opus[VARIANTS][CE_MIX_MAX_BYTES];
+static int talk_opus_len[VARIANTS][50], quiet_opus_len[VARIANTS];
 static unsigned room_rate = 8000; /* the rooms' */
 /* Where every room's tick is kept: its legs' frames are fetched right after. */
 static struct ce_mix_out out;
@@ -89,6 +96,23 @@ static void make_signals(void)
 		ce_rs2_up(&up, quiet[v], 160, quiet16[v]);
 		ce_g722_encode(&enc, quiet16[v], 320, quiet_g722[v]);
 	}
+	for (int v = 0; v < VARIANTS; v++) {
+		const struct ce_opus_enc_conf conf = {.rate = 16000,
+		        .bitrate = CE_MIX_OPUS_BITRATE,
+		        .fec = true,
+		        .loss_pct = CE_MIX_OPUS_LOSS_PCT,
+		        .complexity = CE_MIX_OPUS_COMPLEXITY};
+		struct ce_opus_enc *enc;
+
+		if (ce_opus_enc_new(&enc, &conf) < 0)
+			abort();
+		for (int k = 0; k < 50; k++)
+			talk_opus_len[v][k] = ce_opus_encode(
+			        enc, talk16[v][k], 320, talk_opus[v][k], CE_MIX_MAX_BYTES);
+		quiet_opus_len[v] =
+		        ce_opus_encode(enc, quiet16[v], 320, quiet_opus[v], CE_MIX_MAX_BYTES);
+		ce_opus_enc_free(enc);
+	}
 	g_rand_free(r);
 }
 
@@ -122,21 +146,31 @@ static bool talks(unsigned idx)
 	return idx % room_size < room_talkers;
 }
 
-static unsigned g722_pct;
+static unsigned g722_pct, opus_pct;
 
 static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 {
 	unsigned v = idx % VARIANTS;
 	bool talker = talks(idx);
 	bool g722 = idx % 100 < g722_pct; /* from the index, as talks() */
+	bool opus = !g722 && idx % 100 < g722_pct + opus_pct;
 	int16_t pcm[320];
 
 	/* a leg hands in its codec's rate; the mixer converts what it mixes */
 	if (!pipeline) {
-		if (g722)
+		if (g722 || opus)
 			ce_mix_leg_input(&l->mix, talker ? talk16[v][k % 50] : quiet16[v]);
 		else
 			ce_mix_leg_input(&l->mix, talker ? talk[v][k % 50] : quiet[v]);
+		return;
+	}
+	if (opus) {
+		/* what the media thread does with the packet its buffer hands out */
+		const uint8_t *p = talker ? talk_opus[v][k % 50] : quiet_opus[v];
+		int len = talker ? talk_opus_len[v][k % 50] : quiet_opus_len[v];
+
+		ce_opus_decode(l->dec, p, (size_t)len, pcm, 320);
+		ce_mix_leg_input(&l->mix, pcm);
 		return;
 	}
 	if (g722)
@@ -154,7 +188,7 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 
 int main(int argc, char **argv)
 {
-	gint n = 100000, size = 100, talkers = 3, ticks = 500, rate = 8000, g722 = 0;
+	gint n = 100000, size = 100, talkers = 3, ticks = 500, rate = 8000, g722 = 0, opus = 0;
 	gboolean pipeline = FALSE;
 	GOptionEntry opts[] = {
 	        {"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
@@ -166,6 +200,7 @@ int main(int argc, char **argv)
 	        {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "rooms' rate: 8000 or 16000", "HZ"},
 	        {"g722", 0, 0, G_OPTION_ARG_INT, &g722, "percent of G.722 legs (16000 only)",
 	                "PCT"},
+	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000 only)", "PCT"},
 	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("- mixer throughput and memory");
@@ -179,11 +214,12 @@ int main(int argc, char **argv)
 
 	g_option_context_add_main_entries(ctx, opts, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || n < 1 || size < 1 || ticks < 1 ||
-	        (rate != 8000 && rate != 16000) || g722 < 0 || g722 > 100 ||
-	        (g722 && rate != 16000))
+	        (rate != 8000 && rate != 16000) || g722 < 0 || opus < 0 || g722 + opus > 100 ||
+	        ((g722 || opus) && rate != 16000))
 		return 2;
 	room_rate = (unsigned)rate;
 	g722_pct = (unsigned)g722;
+	opus_pct = (unsigned)opus;
 	g_option_context_free(ctx);
 	make_signals();
 	room_size = (unsigned)size;
@@ -202,11 +238,16 @@ int main(int argc, char **argv)
 		/* spread the G.722 legs evenly: the first g722 of every 100 */
 		if (i % 100 < g722)
 			c = CE_CODEC_G722;
+		else if (i % 100 < g722 + opus)
+			c = CE_CODEC_OPUS;
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
 		if (ce_mix_leg_needs_wide(c, room_rate)) {
-			l->mix.wide = ce_mix_wide_new();
+			l->mix.wide = ce_mix_wide_new(c);
 			ce_mix_room_want_wide(rooms[i / size]);
 		}
+		if (c == CE_CODEC_OPUS && (ce_mix_room_want_opus(rooms[i / size]) < 0 ||
+		                                  ce_opus_dec_new(&l->dec, 16000) < 0))
+			abort();
 		l->jb = &jbufs[i];
 		ce_jbuf_init(l->jb, c == CE_CODEC_G722 ? c : CE_CODEC_PCMU, 160, 1600);
 		ce_mix_leg_attach(rooms[i / size], &l->mix);
@@ -247,10 +288,10 @@ int main(int argc, char **argv)
 	for (unsigned r = 0; r < n_rooms; r++)
 		encodes += rooms[r]->st.encodes;
 	per_tick = cpu / ticks;
-	printf("mode %s: %d participants, rooms of %d at %u Hz (%d%% G.722), %d talkers each, %u "
-	       "rooms\n",
+	printf("mode %s: %d participants, rooms of %d at %u Hz (%d%% G.722, %d%% Opus), %d "
+	       "talkers each, %u rooms\n",
 	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size,
-	        room_rate, g722, talkers, n_rooms);
+	        room_rate, g722, opus, talkers, n_rooms);
 	printf("active now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
 	        rooms[0]->n_set, rooms[0]->n_active,
 	        (double)(encodes - encodes0) / ticks / n_rooms);
@@ -265,6 +306,7 @@ int main(int argc, char **argv)
 		for (struct ce_mix_leg *l = rooms[r]->legs; l; l = rooms[r]->legs) {
 			ce_mix_leg_detach(l);
 			g_clear_pointer(&l->wide, ce_mix_wide_free);
+			ce_opus_dec_free(BLEG(l)->dec);
 		}
 		ce_mix_room_free(rooms[r]);
 	}

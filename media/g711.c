@@ -130,6 +130,8 @@ int16_t ce_g711_alaw_decode(uint8_t a)
 /** Encoded size in bytes of n samples of codec. */
 size_t ce_codec_bytes(enum ce_codec codec, size_t n)
 {
+	if (codec == CE_CODEC_OPUS)
+		return 0;
 	return codec == CE_CODEC_L16 ? n * sizeof(int16_t) : n >> ce_codec_ts_shift(codec);
 }
 
@@ -377,7 +379,8 @@ int ce_codec_rtp_pt(enum ce_codec codec)
 	}
 }
 
-static const char *const codec_names[CE_CODEC_COUNT] = {"mulaw", "alaw", "slin", CE_G722_FORMAT};
+static const char *const codec_names[CE_CODEC_COUNT] = {
+        "mulaw", "alaw", "slin", CE_G722_FORMAT, "opus"};
 
 /** Codec from Yate's format name. */
 int ce_codec_from_name(const char *name, enum ce_codec *codec)

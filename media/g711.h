@@ -13,12 +13,16 @@
  * G.722 keeps state from frame to frame, so the stateless functions below
  * do not take it: its streams go through g722.h with a state each (the
  * mixer's struct ce_mix_enc, the jitter buffer's decoder).
+ * OPUS runs at 16 kHz like G.722 (RTP clock 48000, a dynamic payload type,
+ * packets of any size): its streams go through opus.h with a state each,
+ * its packets through a jitter buffer of whole packets (pjbuf.h).
  */
 enum ce_codec {
 	CE_CODEC_PCMU = 0,
 	CE_CODEC_PCMA,
 	CE_CODEC_L16,
 	CE_CODEC_G722,
+	CE_CODEC_OPUS,
 	CE_CODEC_COUNT,
 };
 
@@ -33,19 +37,26 @@ const uint8_t *ce_g711_law_table(enum ce_codec to);
 /* The codec's sample rate: 8000 or 16000; 0 for L16, which runs at its room's rate. */
 static inline unsigned ce_codec_rate(enum ce_codec codec)
 {
-	return codec == CE_CODEC_G722 ? 16000 : codec == CE_CODEC_L16 ? 0 : 8000;
+	if (codec == CE_CODEC_L16)
+		return 0;
+	return codec == CE_CODEC_G722 || codec == CE_CODEC_OPUS ? 16000 : 8000;
 }
-/* Whether a codec keeps state between frames (G.722): one stream, one state. */
+/* Whether a codec keeps state between frames (G.722, Opus): one stream, one state. */
 static inline int ce_codec_stateful(enum ce_codec codec)
 {
-	return codec == CE_CODEC_G722;
+	return codec == CE_CODEC_G722 || codec == CE_CODEC_OPUS;
+}
+/* RTP timestamp units of a 20 ms frame of @codec holding @samples samples. */
+static inline unsigned ce_codec_frame_units(enum ce_codec codec, unsigned samples)
+{
+	return codec == CE_CODEC_OPUS ? 960 : codec == CE_CODEC_G722 ? samples >> 1 : samples;
 }
 /* RTP timestamp units per sample: 1, but 1/2 for G.722 (clock 8000, audio 16 kHz): the shift. */
 static inline unsigned ce_codec_ts_shift(enum ce_codec codec)
 {
 	return codec == CE_CODEC_G722 ? 1 : 0;
 }
-/* Encoded size in bytes of n samples (at the codec's rate). */
+/* Encoded size in bytes of n samples (at the codec's rate); Opus: 0 (each packet its own). */
 size_t ce_codec_bytes(enum ce_codec codec, size_t n);
 /* Encode n samples to out (ce_codec_bytes(codec, n) bytes); stateless codecs only. */
 void ce_codec_encode(enum ce_codec codec, const int16_t *in, uint8_t *out, size_t n);
@@ -58,7 +69,8 @@ void ce_codec_decode(enum ce_codec codec, const uint8_t *in, int16_t *out, size_
 uint8_t ce_codec_silence_byte(enum ce_codec codec);
 /* Static RTP payload type of a codec, or -1 when it has none. */
 int ce_codec_rtp_pt(enum ce_codec codec);
-/* Codec from a Yate "format" name (mulaw, alaw, slin, g722/16000 or g722); -EINVAL if unknown. */
+/* Codec from a Yate "format" name (mulaw, alaw, slin, g722/16000 or g722, opus); -EINVAL if
+ * unknown.  Yate 6.4.1 has no Opus: "opus" is the engine's name, met only in raw SDP. */
 int ce_codec_from_name(const char *name, enum ce_codec *codec);
 /* Yate's format name of a codec. */
 const char *ce_codec_name(enum ce_codec codec);

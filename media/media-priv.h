@@ -11,6 +11,8 @@
 #include "jbuf.h"
 #include "media.h"
 #include "mediafile.h"
+#include "opus.h"
+#include "pjbuf.h"
 #include "rtp.h"
 
 #define CE_MEDIA_BATCH 64
@@ -222,9 +224,19 @@ struct ce_media_arrivals {
 	uint8_t fresh[CE_MEDIA_PHASES];
 };
 
+/* What an Opus leg receives through instead of its struct ce_jbuf (40 KB: apart, for Opus legs
+ * only, made off the media thread): whole packets, and the decoder that rebuilds a lost one. */
+/* An Opus frame in the 8 kHz units the jitter figures are given in (media.h). */
+#define CE_MEDIA_OPUS_UNITS 160
+struct ce_media_opus {
+	struct ce_opus_dec *dec; /* at 16 kHz, the codec's rate (g711.h) */
+	struct ce_pjbuf jb;
+};
+
 struct ce_media_leg {
-	struct ce_mix_leg mix; /* first: the mixer's legs lead back here */
-	struct ce_jbuf jb;
+	struct ce_mix_leg mix;       /* first: the mixer's legs lead back here */
+	struct ce_jbuf jb;           /* not used by an Opus leg: opus->jb */
+	struct ce_media_opus *opus;  /* an Opus leg's, else NULL */
 	struct ce_media_room *room;  /* media thread's (set by the main thread before the add) */
 	struct ce_media_room *mroom; /* main thread's: where its commands and players go */
 	/* The remote given at creation: the main thread's key in m->remotes
@@ -272,12 +284,19 @@ static inline int16_t ce_media_alt_pt(bool both_laws, enum ce_codec codec)
 	return (int16_t)ce_codec_rtp_pt(codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU);
 }
 
-/* RTP timestamp units of a 20 ms frame of @leg: its codec's clock (8000 but for L16) / 50. */
+/* RTP timestamp units of a 20 ms frame of @leg: its codec's clock (8000 but for L16, Opus) / 50. */
 static inline unsigned leg_units(const struct ce_media_leg *leg)
 {
 	enum ce_codec c = (enum ce_codec)leg->mix.codec;
 
-	return ce_mix_codec_frame(leg->room->mix, c) >> ce_codec_ts_shift(c);
+	return ce_codec_frame_units(c, ce_mix_codec_frame(leg->room->mix, c));
+}
+
+/* Whether @leg's jitter buffer follows a stream, and its SSRC. */
+static inline bool leg_rx_started(const struct ce_media_leg *leg, uint32_t *ssrc)
+{
+	*ssrc = leg->opus ? leg->opus->jb.ssrc : leg->jb.ssrc;
+	return leg->opus ? leg->opus->jb.started : leg->jb.started;
 }
 
 void ce_media_post(struct ce_media *m, const struct ce_media_event *ev, int internal);

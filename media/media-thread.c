@@ -321,6 +321,13 @@ take:
 	CE_COUNTER_ADD(&leg->st.rx_packets, 1);
 	leg->last_rx = s->tick;
 	ce_media_arrival(&leg->ph, s->phase);
+	if (leg->opus) {
+		uint64_t late = leg->opus->jb.st.late;
+
+		ce_pjbuf_put(&leg->opus->jb, pkt->ssrc, pkt->ts, payload, pkt->len);
+		CE_COUNTER_ADD(&s->st.rx_late, leg->opus->jb.st.late - late);
+		return;
+	}
 	/* Arrival on the receiver's clock in timestamp units (a frame a tick), to the wake. */
 	if (ce_jbuf_put(&leg->jb, pkt->ssrc, pkt->ts, payload, pkt->len,
 	            (uint32_t)(s->tick * frame + s->phase * (frame / CE_MEDIA_PHASES))) == -ETIME)
@@ -348,12 +355,15 @@ static struct ce_media_leg *latch_find(
 	struct ce_media_leg *leg, *first = NULL;
 
 	for (leg = s->latching; leg; leg = leg->latch_next) {
+		uint32_t ssrc;
+		bool started;
+
 		if (!latch_may(leg, pkt, key))
 			continue;
-		if (leg->jb.started ? pkt->ssrc == leg->jb.ssrc
-		                    : leg->dtmf_seen && pkt->ssrc == leg->dtmf_ssrc)
+		started = leg_rx_started(leg, &ssrc);
+		if (started ? pkt->ssrc == ssrc : leg->dtmf_seen && pkt->ssrc == leg->dtmf_ssrc)
 			return leg;
-		if (!first && !leg->jb.started && !leg->dtmf_seen)
+		if (!first && !started && !leg->dtmf_seen)
 			first = leg;
 	}
 	return first;
@@ -525,6 +535,42 @@ static int32_t level_of(const struct ce_mix_leg *mix)
 	return db >= 0 ? 0 : (int32_t)(db - 0.5f);
 }
 
+/*
+ * An Opus leg's frame of this tick into @pcm (@n samples at 16 kHz): its
+ * packet decoded; a lost one rebuilt from the next packet's in-band FEC
+ * when it is there, else concealed by the decoder.  Returns whether there
+ * is a frame (nothing: the phone sends nothing, or the stream has not
+ * started).  A packet the decoder refuses is concealed.
+ */
+static enum ce_jbuf_out opus_pull(
+        struct ce_shard *s, struct ce_media_leg *leg, int16_t *pcm, unsigned n)
+{
+	struct ce_media_opus *o = leg->opus;
+	const uint8_t *pkt, *next;
+	size_t len, next_len;
+	enum ce_opus_recovery how;
+
+	switch (ce_pjbuf_pull(&o->jb, &pkt, &len, &next, &next_len)) {
+	case CE_PJBUF_PACKET:
+		if (ce_opus_decode(o->dec, pkt, len, pcm, n) == (int)n)
+			return CE_JBUF_AUDIO;
+		CE_COUNTER_ADD(&leg->st.rx_bad, 1);
+		next = NULL;
+		next_len = 0;
+		break;
+	case CE_PJBUF_LOST:
+		break;
+	default:
+		return CE_JBUF_SILENCE;
+	}
+	CE_COUNTER_ADD(&s->st.concealed, CE_MEDIA_OPUS_UNITS);
+	if (ce_opus_decode_lost(o->dec, next, next_len, pcm, n, &how) != (int)n)
+		return CE_JBUF_SILENCE;
+	if (how == CE_OPUS_FEC)
+		CE_COUNTER_ADD(&leg->st.rx_fec, 1);
+	return CE_JBUF_CONCEALED;
+}
+
 static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 {
 	int16_t pcm[CE_MIX_MAX_FRAME], clean[CE_MIX_MAX_FRAME];
@@ -539,6 +585,10 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	unsigned seen = ce_media_arrivals_now(&leg->ph), p = leg->room->phase;
 
 	leg->rx_tick = 0;
+	if (leg->opus) {
+		out = opus_pull(s, leg, pcm, n);
+		goto take;
+	}
 	/* Packets read at the room's phase are mixed at once, those read at the
 	 * next one a tick later: a leg whose packets come on both sides of that
 	 * line would stall every time one comes late, so it keeps a frame.  A
@@ -552,6 +602,7 @@ static void leg_input(struct ce_shard *s, struct ce_media_leg *leg)
 	out = ce_jbuf_pull(&leg->jb, pcm, leg_units(leg));
 	CE_COUNTER_ADD(&s->st.concealed, leg->jb.st.concealed - concealed);
 	CE_COUNTER_ADD(&s->st.waits, leg->jb.st.stalls - waits);
+take:
 	if (leg->dsp && out != CE_JBUF_SILENCE) {
 		/* the room hears it cleaned up, its talker detector as it came
 		 * (leftover noise between words would start talks) */
@@ -806,7 +857,9 @@ static bool talker_late(const struct ce_shard *s, const struct ce_media_room *ro
 	for (unsigned i = 0; i < mix->max_talkers; i++) {
 		const struct ce_media_leg *leg = (const struct ce_media_leg *)mix->set[i];
 
-		if (leg && s->tick - leg->last_rx <= 1 && ce_jbuf_level(&leg->jb) < leg_units(leg))
+		/* an Opus leg plays a fixed delay behind what came (pjbuf.h): never waited for */
+		if (leg && !leg->opus && s->tick - leg->last_rx <= 1 &&
+		        ce_jbuf_level(&leg->jb) < leg_units(leg))
 			return true;
 	}
 	return false;

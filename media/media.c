@@ -82,12 +82,35 @@ static void remotes_drop(struct ce_media *m, struct ce_media_leg *leg)
 		g_hash_table_remove(m->remotes, &leg->key);
 }
 
-/* A leg's memory: its DSP, its wideband state, itself. */
+/* A leg's memory: its DSP, its wideband and Opus states, itself. */
 static void leg_free(struct ce_media_leg *leg)
 {
 	g_clear_pointer(&leg->dsp, ce_dsp_free);
 	g_clear_pointer(&leg->mix.wide, ce_mix_wide_free);
+	if (leg->opus)
+		ce_opus_dec_free(leg->opus->dec);
+	g_clear_pointer(&leg->opus, g_free);
 	g_aligned_free(leg);
+}
+
+/*
+ * What @leg needs to be mixed in @room at its codec's rate: its wideband
+ * state and the room's stream states (Opus: the room's encoders), made
+ * here, off the media thread, and read by it only after the command that
+ * brings the leg there.  Returns 0 or -ENOMEM.
+ */
+static int leg_room_states(struct ce_media_leg *leg, struct ce_media_room *room)
+{
+	enum ce_codec c = (enum ce_codec)leg->mix.codec;
+
+	if (!ce_mix_leg_needs_wide(c, room->mix->rate))
+		return 0;
+	if (!leg->mix.wide)
+		leg->mix.wide = ce_mix_wide_new(c);
+	if (c == CE_CODEC_OPUS)
+		return ce_mix_room_want_opus(room->mix);
+	ce_mix_room_want_wide(room->mix);
+	return 0;
 }
 
 static void leg_destroy(struct ce_media *m, struct ce_media_leg *leg)
@@ -498,7 +521,7 @@ int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
 {
 	if (leg->removing)
 		return -ENOENT;
-	if (codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA)
+	if ((codec != CE_CODEC_PCMU && codec != CE_CODEC_PCMA) || leg->opus)
 		return -ENOTSUP;
 	return send_cmd(leg->mroom->shard, CE_MEDIA_CMD_LEG_CODEC, leg->mroom, leg, codec);
 }
@@ -527,13 +550,8 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 		return -EXDEV;
 	if (room->mix->rate != leg->mroom->mix->rate && !ce_codec_rate(leg->mix.codec))
 		return -ENOTSUP;
-	/* a rate to convert to: its state, made here (the media thread never allocates) and read
-	 * by the media thread only after the move's command */
-	if (ce_mix_leg_needs_wide(leg->mix.codec, room->mix->rate)) {
-		if (!leg->mix.wide)
-			leg->mix.wide = ce_mix_wide_new();
-		ce_mix_room_want_wide(room->mix);
-	}
+	if ((err = leg_room_states(leg, room)) < 0)
+		return err;
 	ce_media_files_leg_free(leg);
 	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_MOVE, room, leg, 0);
 	if (!err)
@@ -601,6 +619,7 @@ void *ce_media_leg_user(const struct ce_media_leg *leg)
 void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stats *st)
 {
 	const struct ce_jbuf_stats *jb = &leg->jb.st;
+	const struct ce_pjbuf_stats *pj = leg->opus ? &leg->opus->jb.st : NULL;
 
 	st->rx_packets = CE_ATOMIC_GET(&leg->st.rx_packets);
 	st->rx_bad = CE_ATOMIC_GET(&leg->st.rx_bad);
@@ -610,6 +629,7 @@ void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stat
 	st->rx_dtmf = CE_ATOMIC_GET(&leg->st.rx_dtmf);
 	st->latched = CE_ATOMIC_GET(&leg->st.latched);
 	st->level_db = CE_ATOMIC_GET(&leg->st.level_db);
+	st->rx_fec = CE_ATOMIC_GET(&leg->st.rx_fec);
 	st->jbuf = (struct ce_jbuf_stats){
 	        .packets = CE_ATOMIC_GET(&jb->packets),
 	        .late = CE_ATOMIC_GET(&jb->late),
@@ -621,6 +641,16 @@ void ce_media_leg_stats(const struct ce_media_leg *leg, struct ce_media_leg_stat
 	        .jitter = CE_ATOMIC_GET(&jb->jitter),
 	        .target = CE_ATOMIC_GET(&jb->target),
 	};
+	if (pj) /* an Opus leg's: whole packets, a fixed delay */
+		st->jbuf = (struct ce_jbuf_stats){
+		        .packets = CE_ATOMIC_GET(&pj->packets),
+		        .late = CE_ATOMIC_GET(&pj->late),
+		        .dups = CE_ATOMIC_GET(&pj->dups),
+		        .resyncs = CE_ATOMIC_GET(&pj->resyncs),
+		        .concealed = CE_ATOMIC_GET(&pj->lost) * CE_MEDIA_OPUS_UNITS,
+		        .dropped = CE_ATOMIC_GET(&pj->too_big),
+		        .target = leg->opus->jb.delay * CE_MEDIA_OPUS_UNITS,
+		};
 }
 
 /** Bytes one leg takes, buffers included (the memory per participant). */
@@ -665,7 +695,22 @@ static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *op
 	leg->dtmf_pt = (int16_t)opts->dtmf_pt;
 	leg->latch = opts->latch;
 	leg->both_laws = opts->both_laws;
+	if (opts->pt && (opts->pt < 96 || opts->pt > 127 || opts->pt == opts->dtmf_pt))
+		return -EINVAL;
 	return err;
+}
+
+/* An Opus leg's receiving side, at the codec's 16 kHz, playing @delay_ms behind what came. */
+static struct ce_media_opus *opus_rx_new(unsigned delay_ms)
+{
+	struct ce_media_opus *o = g_new0(struct ce_media_opus, 1);
+
+	if (ce_opus_dec_new(&o->dec, ce_codec_rate(CE_CODEC_OPUS)) < 0) {
+		g_free(o);
+		return NULL;
+	}
+	ce_pjbuf_init(&o->jb, 960, MAX(1u, (delay_ms + 19) / 20));
+	return o;
 }
 
 /**
@@ -690,7 +735,8 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		err = leg_opts(leg, opts);
 	if (err < 0)
 		goto out;
-	if (ce_codec_rtp_pt(codec) < 0 || room->removing) {
+	/* a codec without a static payload type needs the phone's (Opus) */
+	if ((ce_codec_rtp_pt(codec) < 0 && !(opts && opts->pt)) || room->removing) {
 		err = -ENOTSUP;
 		goto out;
 	}
@@ -709,16 +755,18 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	leg->mroom = room;
 	memcpy(&leg->remote, remote, MIN(len, sizeof(leg->remote)));
 	leg->remote_len = len;
-	leg->pt = (uint8_t)ce_codec_rtp_pt(codec);
+	leg->pt = (uint8_t)(opts && opts->pt ? opts->pt : ce_codec_rtp_pt(codec));
 	leg->alt_pt = ce_media_alt_pt(leg->both_laws, codec);
 	leg->st.level_db = CE_MEDIA_NO_LEVEL; /* until its media thread has heard it */
 	leg->ssrc = g_random_int();
 	leg->seq = (uint16_t)g_random_int();
 	leg->ts = g_random_int();
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
-	if (ce_mix_leg_needs_wide(codec, room->mix->rate)) {
-		leg->mix.wide = ce_mix_wide_new();
-		ce_mix_room_want_wide(room->mix);
+	if ((err = leg_room_states(leg, room)) < 0)
+		goto out;
+	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(m->conf.jbuf_min_ms))) {
+		err = -ENOMEM;
+		goto out;
 	}
 	/* the jitter buffer counts RTP timestamp units: 8 a ms but for L16 */
 	units_ms = (ce_mix_codec_frame(room->mix, codec) >> ce_codec_ts_shift(codec)) / 20;

@@ -86,10 +86,11 @@ typedef void(ce_media_event_h)(const struct ce_media_event *ev, void *arg);
 #define CE_MEDIA_NO_LEVEL (-127)
 struct ce_media_leg_stats {
 	uint64_t rx_packets, rx_bad, rx_wrong_pt, rx_flood, tx_packets, rx_dtmf, latched;
+	uint64_t rx_fec; /* Opus: lost frames rebuilt from the next packet's in-band FEC */
 	/* What the room hears of it now: its last frame's voice-band level, dB re full scale
 	 * (the talker detector's), or CE_MEDIA_NO_LEVEL while it is not heard (muted) or quiet. */
 	int32_t level_db;
-	struct ce_jbuf_stats jbuf;
+	struct ce_jbuf_stats jbuf; /* an Opus leg's in 8 kHz units too (160 a frame) */
 };
 
 struct ce_media_stats {
@@ -163,6 +164,11 @@ struct ce_media_leg_opts {
 	 * room hears of it (media/dsp.h); its talker detector hears it raw. */
 	bool ns, agc;
 	struct sockaddr_storage sig; /* the SIP peer's address (port ignored); sig_len 0: none */
+	/* The payload type sent and taken for the leg's codec when it has no
+	 * static one (Opus: 96..127, from the phone's offer); 0: the static one. */
+	int pt;
+	/* Opus: the phone decodes in-band FEC (useinbandfec=1): send it. */
+	bool fec;
 	socklen_t sig_len;
 };
 

@@ -26,6 +26,7 @@
 
 #include "gain.h"
 #include "mixer.h"
+#include "opus.h"
 #include "vec.h"
 
 /* What a leg hears from a room with nothing to hear, per codec (the
@@ -42,11 +43,51 @@ static void enc_init(struct ce_mix_enc *st)
 	ce_g722_enc_init(&st->g722);
 }
 
+/* Make @dst go on from @src: their converter and G.722 states, and the Opus encoder's state
+ * when both have one (an encoder stays with its stream: never the pointer). */
+static void enc_copy(struct ce_mix_enc *dst, const struct ce_mix_enc *src)
+{
+	struct ce_opus_enc *opus = dst->opus;
+
+	if (dst == src)
+		return;
+	dst->rs = src->rs;
+	dst->g722 = src->g722;
+	dst->opus = opus;
+	if (opus && src->opus)
+		ce_opus_enc_copy(opus, src->opus);
+}
+
+/* A stream's Opus encoder, as the mixer runs them (mixer.h). */
+static struct ce_opus_enc *opus_enc_new(void)
+{
+	const struct ce_opus_enc_conf conf = {.rate = 16000,
+	        .bitrate = CE_MIX_OPUS_BITRATE,
+	        .fec = true,
+	        .loss_pct = CE_MIX_OPUS_LOSS_PCT,
+	        .complexity = CE_MIX_OPUS_COMPLEXITY};
+	struct ce_opus_enc *e = NULL;
+
+	ce_opus_enc_new(&e, &conf); /* fails only on settings out of range: not these */
+	return e;
+}
+
 /* Whether codec's streams in room need a struct ce_mix_enc: the rule of
  * ce_mix_leg_needs_wide(), for the room's listeners of that codec. */
 static bool needs_enc(const struct ce_mix_room *room, enum ce_codec codec)
 {
 	return ce_mix_leg_needs_wide(codec, room->rate);
+}
+
+static void room_opus_free(struct ce_mix_room_opus *o)
+{
+	if (!o)
+		return;
+	ce_opus_enc_free(o->enc);
+	ce_opus_enc_free(o->fresh);
+	for (unsigned s = 0; s < CE_MIX_MAX_TALKERS; s++)
+		ce_opus_enc_free(o->seat[s]);
+	g_free(o);
 }
 
 /**
@@ -88,9 +129,47 @@ void ce_mix_room_want_wide(struct ce_mix_room *room)
 	enc_init(&room->w->fresh);
 }
 
+/**
+ * Give @room the Opus encoders of its streams (mixer.h, struct
+ * ce_mix_room_opus), and the stream states of ce_mix_room_want_wide(), if
+ * it has none: before the first Opus leg joins it.  Allocates (some
+ * 200 KB): off the media thread, which binds them to the streams when that
+ * leg joins.  Without them an Opus leg hears silence.  Returns 0 or
+ * -ENOMEM.
+ */
+int ce_mix_room_want_opus(struct ce_mix_room *room)
+{
+	struct ce_mix_room_opus *o;
+	int16_t zero[CE_MIX_MAX_FRAME] = {0};
+	uint8_t pkt[CE_MIX_MAX_BYTES];
+	int n;
+
+	ce_mix_room_want_wide(room);
+	if (room->opus)
+		return 0;
+	o = g_new0(struct ce_mix_room_opus, 1);
+	o->enc = opus_enc_new();
+	o->fresh = opus_enc_new();
+	for (unsigned s = 0; s < room->max_talkers; s++)
+		o->seat[s] = opus_enc_new();
+	/* silence as a fresh encoder says it, on a copy: fresh stays fresh */
+	ce_opus_enc_copy(o->enc, o->fresh);
+	n = o->enc ? ce_opus_encode(o->enc, zero, 320, pkt, sizeof(pkt)) : -ENOMEM;
+	if (n <= 0 || n > CE_MIX_OPUS_SILENCE || !o->fresh) {
+		room_opus_free(o);
+		return n < 0 ? n : -ENOMEM;
+	}
+	memcpy(o->silence, pkt, (size_t)n);
+	o->silence_len = (uint16_t)n;
+	ce_opus_enc_copy(o->enc, o->fresh);
+	room->opus = o;
+	return 0;
+}
+
 /** Free a room; its legs must have been detached. */
 void ce_mix_room_free(struct ce_mix_room *room)
 {
+	room_opus_free(room->opus);
 	g_free(room->w);
 	g_free(room);
 }
@@ -121,17 +200,21 @@ bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate)
 	return ce_codec_stateful(codec) || (rate && rate != room_rate);
 }
 
-/** A leg's wideband state, at its start (allocates: off the media thread). */
-struct ce_mix_wide *ce_mix_wide_new(void)
+/** A leg's wideband state for @codec, at its start (allocates: off the media thread). */
+struct ce_mix_wide *ce_mix_wide_new(enum ce_codec codec)
 {
 	struct ce_mix_wide *w = g_new0(struct ce_mix_wide, 1);
 
 	enc_init(&w->own);
+	if (codec == CE_CODEC_OPUS)
+		w->own.opus = opus_enc_new();
 	return w;
 }
 
 void ce_mix_wide_free(struct ce_mix_wide *w)
 {
+	if (w)
+		ce_opus_enc_free(w->own.opus);
 	g_free(w);
 }
 
@@ -150,14 +233,28 @@ bool ce_mix_leg_heard(const struct ce_mix_leg *leg)
 	return !(leg->flags & (CE_MIX_MUTED | CE_MIX_LISTEN_ONLY));
 }
 
+/* The room's Opus encoders onto its streams, where they stay (on the media thread: the main
+ * thread made them, and reads none of the streams). */
+static void opus_bind(struct ce_mix_room *room)
+{
+	struct ce_mix_room_wide *w = room->w;
+
+	w->enc[CE_CODEC_OPUS].opus = room->opus->enc;
+	w->fresh.opus = room->opus->fresh;
+	for (unsigned s = 0; s < room->max_talkers; s++)
+		w->seat_enc[s].opus = room->opus->seat[s];
+}
+
 /* Count leg's codec in its room; the first leg of a codec that needs a
  * stream state of its own makes the room keep them. */
 static void codec_add(struct ce_mix_room *room, enum ce_codec codec)
 {
 	if (room->n_codec[codec]++ == 0 && needs_enc(room, codec) && room->w &&
-	        !(room->convert >> codec & 1)) {
+	        !(room->convert >> codec & 1) && (codec != CE_CODEC_OPUS || room->opus)) {
+		if (codec == CE_CODEC_OPUS)
+			opus_bind(room);
 		room->convert |= 1u << codec;
-		room->w->enc[codec] = room->w->fresh;
+		enc_copy(&room->w->enc[codec], &room->w->fresh);
 		room->enc_tick[codec] = 0;
 	}
 }
@@ -473,7 +570,7 @@ static void seat_at(struct ce_mix_room *room, struct ce_mix_leg *l, unsigned s)
 	l->slot = (int8_t)s;
 	room->set[s] = l;
 	if (room->convert >> l->codec & 1) {
-		room->w->seat_enc[s] = *stream_of(room, l);
+		enc_copy(&room->w->seat_enc[s], stream_of(room, l));
 		room->w->seat_tick[s] = room->tick - 1;
 	}
 }
@@ -669,25 +766,46 @@ static unsigned sum_sources(struct ce_mix_room *room, int32_t *sum, unsigned cou
 	return n;
 }
 
+/* A silent frame of codec c in room: *len bytes. */
+static const uint8_t *silence_of(const struct ce_mix_room *room, enum ce_codec c, size_t *len)
+{
+	if (c == CE_CODEC_OPUS) {
+		*len = room->opus ? room->opus->silence_len : 0;
+		return room->opus ? room->opus->silence : silence[c];
+	}
+	*len = ce_codec_bytes(c, ce_mix_codec_frame(room, c));
+	return silence[c];
+}
+
+/* A silent frame of codec c into out; its bytes. */
+static size_t put_silence(const struct ce_mix_room *room, enum ce_codec c, uint8_t *out)
+{
+	size_t len;
+	const uint8_t *p = silence_of(room, c, &len);
+
+	memcpy(out, p, len);
+	return len;
+}
+
 /*
  * Encode sum[i] - minus[i] (minus NULL: sum alone) for a stream of codec
  * into out: at the room's rate with no state, in one pass; else through
  * the stream's state st: clipped, converted to the codec's rate, encoded.
+ * Returns the bytes written.
  */
-static void encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum ce_codec c,
+static size_t encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum ce_codec c,
         const int32_t *sum, const int16_t *minus, uint8_t *out)
 {
 	int16_t pcm[CE_MIX_MAX_FRAME], conv[CE_MIX_MAX_FRAME];
 	const int16_t *p = pcm;
 	unsigned n = room->frame, rate = ce_codec_rate(c);
+	int len;
 
-	if (!(room->convert >> c & 1)) {
-		if (needs_enc(room, c)) /* no state for it here (ce_mix_room_want_wide) */
-			memset(out, ce_codec_silence_byte(c),
-			        ce_codec_bytes(c, ce_mix_codec_frame(room, c)));
-		else
-			ce_codec_encode_mix(c, sum, minus, out, n);
-		return;
+	if (!(room->convert >> c & 1) || (c == CE_CODEC_OPUS && !st->opus)) {
+		if (needs_enc(room, c)) /* no state for it here (ce_mix_room_want_wide, _opus) */
+			return put_silence(room, c, out);
+		ce_codec_encode_mix(c, sum, minus, out, n);
+		return ce_codec_bytes(c, n);
 	}
 	for (unsigned i = 0; i < n; i++)
 		pcm[i] = ce_mix_sat(sum[i] - (minus ? minus[i] : 0));
@@ -700,31 +818,37 @@ static void encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enum 
 		p = conv;
 		n *= 2;
 	}
+	if (c == CE_CODEC_OPUS) {
+		len = ce_opus_encode(st->opus, p, n, out, CE_MIX_MAX_BYTES);
+		return len > 0 ? (size_t)len : put_silence(room, c, out);
+	}
 	if (c == CE_CODEC_G722)
 		ce_g722_encode(&st->g722, p, n, out);
 	else
 		ce_codec_encode(c, p, out, n);
+	return ce_codec_bytes(c, n);
 }
 
 /* A frame for leg alone (private frames, listen gain) from p, on its own
- * stream, which goes on from what it heard when it was not its own. */
-static void encode_own(
+ * stream, which goes on from what it heard when it was not its own.
+ * Returns its bytes. */
+static size_t encode_own(
         struct ce_mix_room *room, struct ce_mix_leg *leg, const int32_t *p, uint8_t *out)
 {
 	struct ce_mix_wide *w = leg->wide;
-	struct ce_mix_enc scratch;
+	struct ce_mix_enc scratch = {.opus = NULL};
 
-	if (!(room->convert >> leg->codec & 1)) {
-		encode_stream(room, NULL, (enum ce_codec)leg->codec, p, NULL, out);
-	} else if (!w) {
-		scratch = *stream_of(room, leg); /* no state of its own: a seam each frame */
-		encode_stream(room, &scratch, (enum ce_codec)leg->codec, p, NULL, out);
-	} else {
-		if (w->own_tick + 1 != room->tick && w->own_tick != room->tick)
-			w->own = *stream_of(room, leg);
-		w->own_tick = room->tick;
-		encode_stream(room, &w->own, (enum ce_codec)leg->codec, p, NULL, out);
+	if (!(room->convert >> leg->codec & 1))
+		return encode_stream(room, NULL, (enum ce_codec)leg->codec, p, NULL, out);
+	if (!w) {
+		/* no state of its own: a seam each frame (and silence for Opus) */
+		enc_copy(&scratch, stream_of(room, leg));
+		return encode_stream(room, &scratch, (enum ce_codec)leg->codec, p, NULL, out);
 	}
+	if (w->own_tick + 1 != room->tick && w->own_tick != room->tick)
+		enc_copy(&w->own, stream_of(room, leg));
+	w->own_tick = room->tick;
+	return encode_stream(room, &w->own, (enum ce_codec)leg->codec, p, NULL, out);
 }
 
 /* Whether leg has a private frame this tick (a prompt to it alone). */
@@ -773,9 +897,10 @@ static void private_frames(struct ce_mix_room *room, const int32_t *sum)
 		if (src->mode == CE_MIX_SRC_EXCEPT && (leg->flags & CE_MIX_DEAF))
 			continue; /* hears nothing anyway */
 		private_pcm(room, leg, sum, p);
-		encode_own(room, leg, p, src->enc);
+		src->enc_len = (uint16_t)encode_own(room, leg, p, src->enc);
 		room->st.encodes++;
 		leg->priv = src->enc;
+		leg->priv_len = src->enc_len;
 		leg->priv_tick = room->tick;
 		room->priv_tick = room->tick;
 	}
@@ -804,11 +929,13 @@ static void encode_listeners(struct ce_mix_room *room, const int32_t *sum)
 		if (room->n_codec[c] <= talkers[c])
 			continue;
 		if ((room->convert >> c & 1) && room->enc_tick[c] + 1 != room->tick)
-			room->w->enc[c] = room->w->fresh; /* its listeners heard silence */
+			enc_copy(&room->w->enc[c],
+			        &room->w->fresh); /* its listeners heard silence */
 		/* room->w only where a codec goes through it: the main thread may be giving
 		 * a narrowband room its states now (ce_mix_room_want_wide) */
-		encode_stream(room, (room->convert >> c & 1) ? &room->w->enc[c] : NULL,
-		        (enum ce_codec)c, sum, NULL, room->out->mix_enc[c]);
+		room->out->mix_len[c] = (uint16_t)encode_stream(room,
+		        (room->convert >> c & 1) ? &room->w->enc[c] : NULL, (enum ce_codec)c, sum,
+		        NULL, room->out->mix_enc[c]);
 		room->enc_tick[c] = room->tick;
 		room->st.encodes++;
 	}
@@ -865,11 +992,12 @@ void ce_mix_room_mix(struct ce_mix_room *room)
 			continue;
 		if (room->convert >> leg->codec & 1) {
 			if (room->w->seat_tick[s] + 1 != room->tick)
-				room->w->seat_enc[s] = room->w->fresh; /* it heard silence */
+				enc_copy(&room->w->seat_enc[s],
+				        &room->w->fresh); /* it heard silence */
 			room->w->seat_tick[s] = room->tick;
 			st = &room->w->seat_enc[s];
 		}
-		encode_stream(
+		out->minus_len[s] = (uint16_t)encode_stream(
 		        room, st, (enum ce_codec)leg->codec, sum, leg_in(leg), out->minus_enc[s]);
 		room->st.encodes++;
 	}
@@ -906,26 +1034,28 @@ const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len)
 
 	if (!room)
 		return NULL;
-	*len = ce_codec_bytes(c, ce_mix_codec_frame(room, c));
 	/* A leg's own frame is on a line of its own: looked at only in a
 	 * room where some leg has one. */
 	if (has_priv(room, leg)) {
 		leg->heard = CE_MIX_HEARD_OWN;
+		*len = leg->priv_len;
 		return leg->priv;
 	}
 	leg->heard = CE_MIX_HEARD_SILENCE;
 	if ((leg->flags & CE_MIX_DEAF) || room->n_heard == 0)
-		return silence[c];
+		return silence_of(room, c, len);
 	if (minus_of(leg)) {
 		if (room->n_heard < 2)
-			return silence[c];
+			return silence_of(room, c, len);
 		leg->heard = CE_MIX_HEARD_SEAT;
+		*len = room->out->minus_len[leg->slot];
 		return room->out->minus_enc[leg->slot];
 	}
 	/* Not made this tick: the leg's codec had no listener at mix time. */
 	if (room->enc_tick[c] != room->tick)
-		return silence[c];
+		return silence_of(room, c, len);
 	leg->heard = CE_MIX_HEARD_SHARED;
+	*len = room->out->mix_len[c];
 	return room->out->mix_enc[c];
 }
 
@@ -943,12 +1073,11 @@ const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size
 		return NULL;
 	if (has_priv(room, leg))
 		return ce_mix_leg_output(leg, len); /* made with its gain */
-	*len = ce_codec_bytes((enum ce_codec)leg->codec, ce_mix_codec_frame(room, leg->codec));
 	if (minus_of(leg) && room->n_heard < 2)
 		memset(p, 0, room->frame * sizeof(*p));
 	else
 		private_pcm(room, leg, room->out->sum, p);
-	encode_own(room, leg, p, buf); /* a listener's volume: not counted as a mix */
+	*len = encode_own(room, leg, p, buf); /* a listener's volume: not counted as a mix */
 	leg->heard = CE_MIX_HEARD_OWN;
 	return buf;
 }

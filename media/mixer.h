@@ -52,6 +52,7 @@ enum ce_mix_flag {
 };
 
 struct ce_mix_room;
+struct ce_opus_enc;
 
 /*
  * What a stream of frames to listeners carries from tick to tick when its
@@ -66,6 +67,26 @@ struct ce_mix_room;
 struct ce_mix_enc {
 	struct ce_rs2 rs;
 	struct ce_g722_enc g722;
+	/* Opus: its encoder, bound to the stream for good (ce_mix_room_want_opus,
+	 * ce_mix_wide_new); copying a stream copies the encoder's state into it. */
+	struct ce_opus_enc *opus;
+};
+
+/*
+ * A room's Opus encoders (an encoder is some 20 KB, against G.722's 100
+ * bytes): made by ce_mix_room_want_opus() off the media thread before the
+ * first Opus leg joins, one per stream a listener can follow: the full mix,
+ * each seat's mix-minus, and the fresh start copied into a stream after
+ * silence.  Mixed at 16 kHz, 24 kbit/s, in-band FEC (docs/media.md, "Opus").
+ */
+#define CE_MIX_OPUS_BITRATE    24000
+#define CE_MIX_OPUS_LOSS_PCT   5
+#define CE_MIX_OPUS_COMPLEXITY 1
+#define CE_MIX_OPUS_SILENCE    16
+struct ce_mix_room_opus {
+	struct ce_opus_enc *enc, *seat[CE_MIX_MAX_TALKERS], *fresh;
+	uint8_t silence[CE_MIX_OPUS_SILENCE]; /* 20 ms of silence, from a fresh encoder */
+	uint16_t silence_len;
 };
 
 /*
@@ -114,6 +135,7 @@ struct ce_mix_leg {
 	struct ce_mix_leg *prev, *act_prev;
 	const uint8_t *priv; /* a private frame (a prompt to this leg), if priv_tick is now */
 	uint64_t priv_tick;
+	uint16_t priv_len;
 	int32_t gain;             /* Q12 (gain.h) of what it hears; 0: as the room */
 	struct ce_mix_wide *wide; /* the owner's, where ce_mix_leg_needs_wide(); else NULL */
 	/* this tick's input when the out has no room for it (in_at == CE_MIX_OWN_IN) */
@@ -148,6 +170,7 @@ struct ce_mix_src {
 	bool active;            /* pcm holds this tick's frame */
 	int16_t pcm[CE_MIX_MAX_FRAME];
 	uint8_t enc[CE_MIX_MAX_BYTES]; /* private frame of leg */
+	uint16_t enc_len;
 };
 
 struct ce_mix_stats {
@@ -173,6 +196,7 @@ struct ce_mix_out {
 	int32_t sum[CE_MIX_MAX_FRAME];                           /* the full mix, if n_heard > 0 */
 	uint8_t mix_enc[CE_CODEC_COUNT][CE_MIX_MAX_BYTES];       /* the full mix, per codec */
 	uint8_t minus_enc[CE_MIX_MAX_TALKERS][CE_MIX_MAX_BYTES]; /* each seat's mix-minus */
+	uint16_t mix_len[CE_CODEC_COUNT], minus_len[CE_MIX_MAX_TALKERS]; /* their bytes */
 };
 
 /* A room's stream states, for the codecs that keep state or run at another rate (4 KB: apart
@@ -212,16 +236,18 @@ struct ce_mix_room {
 	unsigned convert; /* bit c: codec c's streams go through w's states here */
 	struct ce_mix_room_wide
 	        *w; /* a wideband room's from the start, else ce_mix_room_want_wide */
+	struct ce_mix_room_opus *opus; /* ce_mix_room_want_opus */
 };
 
 int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers);
 void ce_mix_room_want_wide(struct ce_mix_room *room);
+int ce_mix_room_want_opus(struct ce_mix_room *room);
 void ce_mix_room_free(struct ce_mix_room *room);
 
 void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags,
         const struct ce_talker_conf *tconf);
 bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate);
-struct ce_mix_wide *ce_mix_wide_new(void);
+struct ce_mix_wide *ce_mix_wide_new(enum ce_codec codec);
 void ce_mix_wide_free(struct ce_mix_wide *w);
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);

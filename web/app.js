@@ -308,6 +308,7 @@ const RTP_LABELS = {
   rtp_in: 'packets in', rtp_late: 'late', concealed_ms: 'made up (ms)', jitter_ms: 'jitter (ms)',
   delay_ms: 'buffer delay (ms)', rtp_bad: 'not RTP', rtp_wrong_pt: 'wrong payload type',
   rtp_flood: 'flood', rtp_dtmf: 'keys (RFC 4733)', latched: 're-latches', level_db: 'level (dBFS)',
+  rtp_fec: 'rebuilt from FEC (Opus)',
 };
 
 function rtpRow(l) {

@@ -12,6 +12,20 @@
  * as call.update operation=request on its sip/N with peerid=dumb/N; we take
  * it, and answer with call.update operation=notify carrying our end again,
  * which ysipchan sends as the 200 OK of the re-INVITE (msgUpdate).
+ *
+ * Opus (docs/bypass.md, "Opus"): Yate 6.4.1 names no Opus in formats=.
+ * With forward_sdp=yes in ysipchan.conf [general], call.execute and
+ * call.update also carry the phone's whole offer as sdp_raw, and an
+ * sdp_raw in our call.answered or call.update becomes the SIP answer's
+ * body as it is (SDPSession::createPasstroughSDP).  When the offer has
+ * opus/48000/2 and codecs= puts opus before what formats= would give,
+ * we answer Opus that way, on the phone's own payload type:
+ *
+ *   E: call.execute ... rtp_forward=yes formats=g722/16000,mulaw
+ *        sdp_raw=v=0 ... m=audio 17996 RTP/AVP 111 9 0 101 ... (CRLF lines)
+ *   A: chan.masquerade id=dumb/3 message=call.answered rtp_forward=yes
+ *        sdp_raw=v=0 ... m=audio 40000 RTP/AVP 111 101
+ *        a=fmtp:111 maxplaybackrate=16000;sprop-maxcapturerate=16000;useinbandfec=1 ...
  */
 #define G_LOG_DOMAIN "conference"
 #include <string.h>
@@ -20,8 +34,10 @@
 #include "leg.h"
 #include "lobby.h"
 #include "media-glue.h"
+#include "media/opus.h"
 #include "message.h"
 #include "room.h"
+#include "sdp.h"
 
 /* Whether @formats (a comma list of Yate's format names) has @codec. */
 static bool offers(const char *formats, enum ce_codec codec)
@@ -83,6 +99,97 @@ static char *answer_formats(
 	return g_string_free(s, FALSE);
 }
 
+/* Whether codecs= puts Opus before @first (CE_CODEC_COUNT: nothing else to answer). */
+static bool opus_before(const struct ce_conf_settings *set, enum ce_codec first)
+{
+	for (unsigned i = 0; i < set->n_codecs; i++) {
+		if (set->codecs[i] == CE_CODEC_OPUS)
+			return true;
+		if (set->codecs[i] == first)
+			return false;
+	}
+	return false;
+}
+
+/* The offer's telephone-event, at 8000 if it has one there (RFC 4733's usual clock). */
+static const struct ce_sdp_fmt *telephone_event(const struct ce_sdp_offer *o)
+{
+	const struct ce_sdp_fmt *te = ce_sdp_find(o, "telephone-event", 8000);
+
+	return te ? te : ce_sdp_find(o, "telephone-event", 0);
+}
+
+/*
+ * Whether the phone's raw offer @raw (sdp_raw) is answered Opus: it reads,
+ * is plain RTP with an address and a port, has opus/48000/2, and codecs=
+ * puts opus before @first, what formats= gives.  Read into @o; *@opus is
+ * its Opus.  Says why not where an operator would ask.
+ */
+static bool takes_opus(const struct ce_leg *leg, const char *chan, const char *raw,
+        enum ce_codec first, struct ce_sdp_offer *o, const struct ce_sdp_fmt **opus)
+{
+	const char *why;
+
+	if (!opus_before(&leg->conf->set, first))
+		return false;
+	if (ce_sdp_parse(raw, o, &why)) {
+		g_message("%s: the phone's raw SDP (sdp_raw) is unreadable (%s): answered from "
+		          "formats=",
+		        chan, why);
+		return false;
+	}
+	*opus = ce_sdp_find(o, "opus", CE_OPUS_RTP_CLOCK);
+	if (!*opus) {
+		g_debug("%s: the phone offers no Opus", chan);
+		return false;
+	}
+	if (strcmp(o->proto, "RTP/AVP") || !o->port || !*o->addr || (*opus)->pt < 96) {
+		g_message("%s: the phone's Opus is not plain RTP to an address and port (%s %u %s, "
+		          "payload type %d): answered from formats=",
+		        chan, o->proto, o->port, *o->addr ? o->addr : "on hold", (*opus)->pt);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Said once: codecs= would answer Opus first, but bypassed calls come
+ * without the phone's raw SDP, so Opus phones are answered from formats=.
+ */
+static void note_no_raw(struct ce_conf *conf, const char *chan, enum ce_codec first)
+{
+	if (conf->noted_no_raw || !opus_before(&conf->set, first))
+		return;
+	conf->noted_no_raw = true;
+	g_message("bypassed calls come without the phone's raw SDP (%s): Opus phones are answered "
+	          "%s; forward_sdp=yes in ysipchan.conf [general] lets them be answered Opus "
+	          "(docs/bypass.md, \"Opus\"). Said once.",
+	        chan, ce_codec_name(first));
+}
+
+/*
+ * Make @leg's phone an Opus one from its raw offer @o: its address (Yate's
+ * rtp_addr @addr, which accounts for a NAT, else the offer's), the
+ * offer's port, payload type and FEC wish, its telephone-event.
+ */
+static void set_opus_phone(struct ce_leg *leg, const struct ce_sdp_offer *o,
+        const struct ce_sdp_fmt *opus, const char *addr, const char *sig_ip)
+{
+	const struct ce_sdp_fmt *te = telephone_event(o);
+	struct ce_opus_fmtp fp;
+	struct ce_leg_phone *ph;
+
+	ce_leg_set_phone(leg, addr && *addr ? addr : o->addr, o->port, CE_CODEC_OPUS,
+	        g_strdup(ce_codec_name(CE_CODEC_OPUS)), te ? te->pt : -1, sig_ip);
+	ph = leg->phone;
+	ph->pt = opus->pt;
+	ph->fec = !ce_opus_fmtp_parse(opus->fmtp, &fp, NULL) && fp.useinbandfec;
+	ph->dtmf_rate = te && ph->dtmf_pt >= 0 ? te->rate : 0;
+	ph->dir = o->dir;
+	ph->on_hold = o->dir == CE_SDP_SENDONLY || o->dir == CE_SDP_INACTIVE;
+	ph->sdp_sess = (unsigned long)g_get_real_time(); /* unique enough per call (RFC 4566 5.2) */
+}
+
 /**
  * Take the phone's RTP straight to us (media bypass, DESIGN.md §2) if
  * @exec, the call.execute that offers @leg, lets us: bypass on (config
@@ -99,6 +206,10 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 	const char *addr = ce_msg_get(exec, "rtp_addr");
 	unsigned port = ce_msg_get_int(exec, "rtp_port", 0, 0, 65535);
 	int dtmf = ce_msg_get_int(exec, "rtp_rfc2833", -1, -1, 127);
+	const char *raw = ce_msg_get(exec, "sdp_raw");
+	const char *chan = ce_msg_get_def(exec, "id", "?");
+	const struct ce_sdp_fmt *opus = NULL;
+	struct ce_sdp_offer o;
 	enum ce_codec first;
 	char *laws;
 
@@ -115,16 +226,38 @@ bool ce_leg_offer_direct(struct ce_leg *leg, const struct ce_msg *exec)
 		conf->warned_fwd_refused = true;
 		return false;
 	}
-	if (!ce_msg_get_bool(exec, "rtp_forward", false) || !addr || !*addr || !port ||
-	        !ce_msg_get_bool(exec, "media", true) ||
+	if (!ce_msg_get_bool(exec, "rtp_forward", false) || !ce_msg_get_bool(exec, "media", true) ||
 	        strcmp(ce_msg_get_def(exec, "transport", "RTP/AVP"), "RTP/AVP"))
 		return false;
 	if (leg->lobby && conf->set.media_threads > 1)
 		return false;
-	/* the codecs it offered, ours first; none we take: no bypass */
+	/* the codecs it offered, ours first */
 	laws = answer_formats(leg, ce_msg_get(exec, "formats"), NULL, &first);
-	if (!laws)
+	/*
+	 * its raw offer may have Opus, which formats= never names (an offer
+	 * with only Opus comes with sdp_raw alone: no rtp_addr, no formats=)
+	 */
+	if (!raw) {
+		if (laws)
+			note_no_raw(conf, chan, first);
+	} else if (ce_msg_get_bool(exec, "forward_sdp", true) &&
+	           takes_opus(leg, chan, raw, first, &o, &opus)) {
+		/* (not with a route's forward_sdp=no: ysipchan reads no sdp_raw of ours) */
+		g_free(laws);
+		set_opus_phone(leg, &o, opus, addr, ce_msg_get(exec, "ip_host"));
+		g_info("%s: answered Opus (payload type %d%s) through its raw SDP: codecs= puts it "
+		       "before %s",
+		        chan, opus->pt, leg->phone->fec ? ", in-band FEC" : "",
+		        first == CE_CODEC_COUNT ? "all else offered" : ce_codec_name(first));
+		return true;
+	}
+	/* none we take, or nowhere to send: no bypass */
+	if (!laws || !addr || !*addr || !port) {
+		g_free(laws);
 		return false;
+	}
+	g_info("%s: answered %s, the first of codecs= that formats= (%s) has", chan,
+	        ce_codec_name(first), ce_msg_get_def(exec, "formats", ""));
 	ce_leg_set_phone(leg, addr, port, first, laws, dtmf, ce_msg_get(exec, "ip_host"));
 	return true;
 }
@@ -189,6 +322,8 @@ void ce_leg_phone_remote(const struct ce_leg *leg, struct ce_leg_remote *rem)
 	rem->direct = true;
 	rem->dtmf_pt = ph->dtmf_pt;
 	rem->sig_ip = ph->sig_ip;
+	rem->pt = ph->pt;
+	rem->fec = ph->fec;
 }
 
 /**
@@ -207,15 +342,49 @@ struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg)
 	return far;
 }
 
-/** Our end of a bypassed leg's RTP, as ysipchan builds an SDP from it (updateRtpSDP). */
-void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m)
+/*
+ * Our raw SDP answer to an Opus phone (its last offer's direction turned
+ * round): its payload type, what we would like to receive (in-band FEC,
+ * nothing wider than the room mixes) and what we send (no wider either),
+ * its telephone-event if it offered one.
+ */
+static char *opus_answer(struct ce_leg *leg)
 {
-	const struct ce_leg_phone *ph = leg->phone;
+	struct ce_leg_phone *ph = leg->phone;
+	unsigned rate = ce_room_wideband(leg->room) ? 16000 : 8000;
+	struct ce_sdp_fmt opus = {
+	        .pt = ph->pt, .name = "opus", .rate = CE_OPUS_RTP_CLOCK, .channels = 2};
+	struct ce_sdp_fmt te = {.pt = ph->dtmf_pt, .rate = ph->dtmf_rate};
+	char fmtp[96];
+
+	g_snprintf(fmtp, sizeof(fmtp), "%s=%u;%s=%u;%s=1", CE_OPUS_FMTP_PLAYBACK, rate,
+	        CE_OPUS_FMTP_CAPTURE, rate, CE_OPUS_FMTP_FEC);
+	return ce_sdp_answer(leg->conf->set.bypass_address, leg->port, &opus,
+	        ph->dtmf_pt >= 0 && ph->dtmf_rate ? &te : NULL, fmtp, ph->dir, ph->sdp_sess,
+	        ++ph->sdp_ver);
+}
+
+/**
+ * Our end of a bypassed leg's RTP, as ysipchan builds an SDP from it
+ * (updateRtpSDP), or, for an Opus phone, the SDP itself (sdp_raw, which
+ * ysipchan sends as it is: createPasstroughSDP).
+ */
+void ce_leg_phone_sdp(struct ce_leg *leg, struct ce_msg *m)
+{
+	struct ce_leg_phone *ph = leg->phone;
 
 	ce_msg_set(m, "rtp_forward", "yes");
 	ce_msg_set(m, "rtp_addr", leg->conf->set.bypass_address);
 	ce_msg_setf(m, "rtp_port", "%u", leg->port);
 	ce_msg_set(m, "media", "yes");
+	if (ph->codec == CE_CODEC_OPUS) {
+		/* no formats=: Yate would keep a name it cannot map for the call */
+		char *sdp = opus_answer(leg);
+
+		ce_msg_set(m, "sdp_raw", sdp);
+		g_free(sdp);
+		return;
+	}
 	ce_msg_set(m, "formats", ph->formats);
 	ce_msg_set(m, "transport", "RTP/AVP");
 	if (ph->dtmf_pt >= 0)
@@ -282,35 +451,20 @@ static void send_notify(struct notify *n)
 }
 
 /*
- * call.update of a bypassed phone's channel: its re-INVITE (reInviteForward).
- * Hold (a=sendonly or inactive, or the address 0.0.0.0) takes the leg out
- * of the mix both ways until the phone resumes, and its silence meanwhile
- * is no RTP timeout; a new port on the same address is followed as soon as
- * the phone sends from it (latching, by its SSRC).  Our answer lists the
- * codecs of the offer that our last answer had (answer_formats); the one
- * we send stays if it is still there, else the first, which may switch
- * the leg to the other law (the media side changes its payload type; it
- * takes either law all along).  None left: refused (488).
+ * The laws of a G.711 or G.722 phone's new offer (its formats=): our
+ * answer lists those of our last answer it still has; the one we send
+ * stays if it is there, else the first, which may switch the leg to the
+ * other law (the media side changes its payload type; it takes either law
+ * all along).  False: none left.
  */
-enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+static bool laws_update(struct ce_leg *leg, const struct ce_msg *msg)
 {
-	struct ce_conf *conf = arg;
-	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
-	const char *chan = ce_msg_get(msg, "id");
-	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
-	struct ce_leg_phone *ph;
+	struct ce_conf *conf = leg->conf;
+	struct ce_leg_phone *ph = leg->phone;
 	enum ce_codec codec, first;
 	struct ce_msg *far;
-	struct notify *n;
 	char *laws;
-	bool hold;
 
-	(void)d;
-	if (!leg || !leg->phone || !chan || leg->state == CE_LEG_GONE ||
-	        g_strcmp0(ce_msg_get(msg, "operation"), "request") ||
-	        !ce_msg_get_bool(msg, "rtp_forward", false))
-		return CE_MSG_CONTINUE;
-	ph = leg->phone;
 	laws = answer_formats(leg, ce_msg_get(msg, "formats"), ph->formats, &first);
 	/* ours if the offer still has it, else the first */
 	codec = !laws || offers(laws, ph->codec) ? ph->codec : first;
@@ -320,13 +474,7 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 		g_message("%s: the phone's new offer (%s) has none of %s: refused", leg->id,
 		        ce_msg_get_def(msg, "formats", ""), ph->formats);
 		g_free(laws);
-		/*
-		 * on to Yate's dumb driver, which refuses updates; ysipchan answers
-		 * the code in error= (its "nomedia" would be 415, for a body type)
-		 */
-		ce_msg_set(msg, "error", "488");
-		ce_msg_set(msg, "reason", "Not Acceptable Here");
-		return CE_MSG_CONTINUE;
+		return false;
 	}
 	g_free(ph->formats);
 	ph->formats = laws;
@@ -341,8 +489,79 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 		ce_lobby_rtp(leg, far);
 		ce_msg_unref(far);
 	}
+	return true;
+}
+
+/*
+ * An Opus phone's new offer (its raw SDP, sdp_raw): it must still have
+ * Opus on the payload type the leg's media takes; its direction is what
+ * our answer turns round, and *@hold says whether it holds the call.
+ * False: refused (a switch to another codec or payload type is not done).
+ */
+static bool opus_update(struct ce_leg *leg, const struct ce_msg *msg, bool *hold)
+{
+	struct ce_leg_phone *ph = leg->phone;
+	const char *raw = ce_msg_get(msg, "sdp_raw"), *why = NULL;
+	const struct ce_sdp_fmt *opus = NULL, *te;
+	struct ce_sdp_offer o;
+
+	if (!raw)
+		why = "no raw SDP (sdp_raw)";
+	else if (!ce_sdp_parse(raw, &o, &why) &&
+	         !(opus = ce_sdp_find(&o, "opus", CE_OPUS_RTP_CLOCK)))
+		why = "no Opus";
+	else if (opus && opus->pt != ph->pt)
+		why = "another payload type";
+	if (why) {
+		g_message("%s: the phone's new offer is not Opus on payload type %d (%s): refused",
+		        leg->id, ph->pt, why);
+		return false;
+	}
+	/* its telephone-event again, or our answer leaves it out */
+	te = telephone_event(&o);
+	ph->dtmf_rate = te && te->pt == ph->dtmf_pt ? te->rate : 0;
+	ph->dir = o.dir;
+	*hold = o.dir == CE_SDP_SENDONLY || o.dir == CE_SDP_INACTIVE || !*o.addr;
+	return true;
+}
+
+/*
+ * call.update of a bypassed phone's channel: its re-INVITE (reInviteForward).
+ * Hold (a=sendonly or inactive, or the address 0.0.0.0) takes the leg out
+ * of the mix both ways until the phone resumes, and its silence meanwhile
+ * is no RTP timeout; a new port on the same address is followed as soon as
+ * the phone sends from it (latching, by its SSRC).  The codecs are those
+ * of laws_update() or opus_update(); an offer neither takes is refused
+ * (488), and the call goes on as it was.
+ */
+enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, void *arg)
+{
+	struct ce_conf *conf = arg;
+	struct ce_leg *leg = ce_leg_find(conf, ce_msg_get(msg, "peerid"));
+	const char *chan = ce_msg_get(msg, "id");
+	const char *addr = ce_msg_get_def(msg, "rtp_addr", "");
+	struct ce_leg_phone *ph;
+	struct notify *n;
+	bool hold, ok;
+
+	(void)d;
+	if (!leg || !leg->phone || !chan || leg->state == CE_LEG_GONE ||
+	        g_strcmp0(ce_msg_get(msg, "operation"), "request") ||
+	        !ce_msg_get_bool(msg, "rtp_forward", false))
+		return CE_MSG_CONTINUE;
+	ph = leg->phone;
 	hold = ce_msg_get(msg, "sdp_inactive") || ce_msg_get(msg, "sdp_sendonly") ||
 	       !strcmp(addr, "0.0.0.0") || !strcmp(addr, "::");
+	ok = ph->codec == CE_CODEC_OPUS ? opus_update(leg, msg, &hold) : laws_update(leg, msg);
+	if (!ok) {
+		/*
+		 * on to Yate's dumb driver, which refuses updates; ysipchan answers
+		 * the code in error= (its "nomedia" would be 415, for a body type)
+		 */
+		ce_msg_set(msg, "error", "488");
+		ce_msg_set(msg, "reason", "Not Acceptable Here");
+		return CE_MSG_CONTINUE;
+	}
 	if (hold != ph->on_hold) {
 		g_info("%s: the phone %s", leg->id, hold ? "holds the call" : "resumes the call");
 		ph->on_hold = hold;

@@ -65,7 +65,7 @@ static const char *check_ip(const char *v)
 	               : "expects an IPv4 or IPv6 address";
 }
 
-/* Read a codecs= list (mulaw, alaw, g722, comma separated) into @out; NULL or why not. */
+/* Read a codecs= list (opus, g722, mulaw, alaw, comma separated) into @out; NULL or why not. */
 static const char *parse_codecs(const char *v, enum ce_codec *out, unsigned *n)
 {
 	gchar **names = g_strsplit(v, ",", 0);
@@ -78,7 +78,8 @@ static const char *parse_codecs(const char *v, enum ce_codec *out, unsigned *n)
 
 		g_strstrip(*f);
 		if (ce_codec_from_name(*f, &c) || c == CE_CODEC_L16) {
-			why = "expects codecs of mulaw, alaw and g722, comma separated, best first";
+			why = "expects codecs of opus, g722, mulaw and alaw, comma separated, best "
+			      "first";
 			break;
 		}
 		for (unsigned i = 0; i < *n; i++)
@@ -199,13 +200,17 @@ void ce_conf_settings_load(struct ce_conf_settings *set, const struct ce_config 
 		g_warning("[conference] format=%s is not mulaw or alaw, using mulaw", fmt);
 		set->codec = CE_CODEC_PCMU;
 	}
-	/* codecs=: by default G.722, then the laws, format='s first */
+	/*
+	 * codecs=: by default Opus (answered only where ysipchan forwards the
+	 * phone's raw SDP), G.722, then the laws, format='s first
+	 */
 	if (!cfg ||
 	        parse_codecs(ce_config_get(cfg, S, "codecs", ""), set->codecs, &set->n_codecs)) {
-		set->codecs[0] = CE_CODEC_G722;
-		set->codecs[1] = set->codec;
-		set->codecs[2] = set->codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU;
-		set->n_codecs = 3;
+		set->codecs[0] = CE_CODEC_OPUS;
+		set->codecs[1] = CE_CODEC_G722;
+		set->codecs[2] = set->codec;
+		set->codecs[3] = set->codec == CE_CODEC_PCMU ? CE_CODEC_PCMA : CE_CODEC_PCMU;
+		set->n_codecs = 4;
 	}
 	set->offer_timeout_ms =
 	        cfg ? ce_config_get_int(cfg, S, "offer_timeout", 5000, 100, 600000) : 5000;

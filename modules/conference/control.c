@@ -208,6 +208,9 @@ static void leg_line(const struct ce_conf *conf, const struct ce_leg *l, GString
 	        l->counted ? "true" : "false", l->utility ? "true" : "false",
 	        l->voice ? "true" : "false", l->muted ? "true" : "false",
 	        l->deaf ? "true" : "false", l->talking ? "true" : "false");
+	if (l->phone) /* bypassed: what the phone was answered (docs/bypass.md) */
+		g_string_append_printf(
+		        out, " direct=true codec=%s", ce_codec_name(l->phone->codec));
 	if (l->media && conf->media && conf->media->leg_stats)
 		conf->media->leg_stats(conf->media_arg, l->media, out);
 	g_string_append(out, "\r\n");

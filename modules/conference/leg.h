@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "media/g711.h"
+#include "sdp.h"
 
 struct ce_conf;
 struct ce_room;
@@ -62,6 +63,13 @@ struct ce_leg_phone {
 	int dtmf_pt;         /* rtp_rfc2833: its telephone-event payload type, or -1 */
 	char *sig_ip;        /* ip_host: where its SIP comes from (a NAT's address) */
 	bool on_hold;        /* its last offer put the call on hold: out of the mix */
+	/* Opus, answered through the phone's raw SDP (bypass.c, docs/bypass.md "Opus"): */
+	int pt;                 /* its payload type (96..127); 0 for the other codecs */
+	bool fec;               /* it takes in-band FEC (its useinbandfec=1) */
+	unsigned dtmf_rate;     /* its telephone-event's clock (8000, 48000), for our answer */
+	enum ce_sdp_dir dir;    /* its last offer's direction, turned round in our answer */
+	unsigned long sdp_sess; /* our answers' o= session id ... */
+	unsigned sdp_ver;       /* ... and version: one more for each answer */
 };
 
 struct ce_leg {
@@ -120,7 +128,7 @@ void ce_leg_set_phone(struct ce_leg *leg, const char *addr, unsigned port, enum 
 void ce_leg_phone_free(struct ce_leg_phone *ph);
 struct ce_leg_remote;
 void ce_leg_phone_remote(const struct ce_leg *leg, struct ce_leg_remote *rem);
-void ce_leg_phone_sdp(const struct ce_leg *leg, struct ce_msg *m);
+void ce_leg_phone_sdp(struct ce_leg *leg, struct ce_msg *m);
 struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg);
 void ce_leg_peer_known(struct ce_leg *leg, const char *dumb_id);
 void ce_leg_answered(struct ce_leg *leg);

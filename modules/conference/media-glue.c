@@ -288,6 +288,8 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 	        .both_laws = rem->direct,
 	        .ns = l->flags & CE_LEG_NS,
 	        .agc = l->flags & CE_LEG_AGC,
+	        .pt = rem->direct ? rem->pt : 0,
+	        .fec = rem->direct && rem->fec,
 	};
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -413,10 +415,11 @@ static void g_leg_stats(void *arg, struct ce_leg_media *l, GString *out)
 	        " concealed_ms=%" G_GUINT64_FORMAT
 	        " jitter_ms=%u delay_ms=%u rtp_bad=%" G_GUINT64_FORMAT
 	        " rtp_wrong_pt=%" G_GUINT64_FORMAT " rtp_flood=%" G_GUINT64_FORMAT
-	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT " level_db=%d",
+	        " rtp_dtmf=%" G_GUINT64_FORMAT " latched=%" G_GUINT64_FORMAT " level_db=%d"
+	        " rtp_fec=%" G_GUINT64_FORMAT,
 	        st.rx_packets, st.jbuf.late, st.jbuf.concealed / 8, st.jbuf.jitter / 8,
 	        st.jbuf.target / 8, st.rx_bad, st.rx_wrong_pt, st.rx_flood, st.rx_dtmf, st.latched,
-	        (int)st.level_db);
+	        (int)st.level_db, st.rx_fec);
 }
 
 G_STATIC_ASSERT(CE_PROMPT_QUEUE == CE_MEDIA_PLAY_QUEUE);

@@ -76,6 +76,9 @@ struct ce_leg_remote {
 	bool direct;
 	int dtmf_pt;
 	const char *sig_ip;
+	/* Opus: the phone's payload type, and whether it takes in-band FEC */
+	int pt;
+	bool fec;
 };
 
 struct ce_media_glue_ops {

@@ -176,6 +176,11 @@ void ce_conf_journal_enter(struct ce_leg *leg, const struct ce_msg *rtp)
 		ce_msg_setf(m, "dtmf_pt", "%d", leg->phone->dtmf_pt);
 		if (leg->phone->sig_ip)
 			ce_msg_add(m, "sig_ip", leg->phone->sig_ip);
+		if (leg->phone->pt) {
+			/* Opus: its payload type and FEC wish, which no format name says */
+			ce_msg_setf(m, "pt", "%d", leg->phone->pt);
+			ce_msg_add(m, "fec", bool_text(leg->phone->fec));
+		}
 	}
 	add_room(m, room);
 	ce_msg_add(m, "counted", bool_text(leg->counted));
@@ -372,6 +377,8 @@ static int resume(struct ce_conf *conf, const struct ce_msg *e)
 		ce_leg_set_phone(leg, rem.ip, rem.port, rem.codec,
 		        g_strdup(ce_codec_name(rem.codec)),
 		        ce_msg_get_int(e, "dtmf_pt", -1, -1, 127), ce_msg_get(e, "sig_ip"));
+		leg->phone->pt = (int)ce_msg_get_int(e, "pt", 0, 0, 127);
+		leg->phone->fec = ce_msg_get_bool(e, "fec", false);
 		ce_leg_phone_remote(leg, &rem);
 	}
 	err = ce_leg_resume(leg, ce_msg_get(e, "id"), ce_msg_get(e, "runid"),

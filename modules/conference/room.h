@@ -118,7 +118,8 @@ struct ce_conf {
 	GHashTable *names;                 /* recorded names to remove, a minute on (lobby.c) */
 	struct ce_keypad *keypad;          /* the keypad module's (keypad.c), or NULL */
 	bool warned_fwd_refused;           /* calls came with rtp_forward=possible (logged once) */
-	guint64 direct_legs;               /* legs that took a phone's RTP directly (status) */
+	bool noted_no_raw;   /* bypassed calls came without sdp_raw, codecs= has Opus (once) */
+	guint64 direct_legs; /* legs that took a phone's RTP directly (status) */
 };
 
 /* A room; lives while it has legs (in the room or on their way in). */

@@ -31,6 +31,7 @@ targets() {
 	echo "config|$fz/fuzz-config|$fz/corpus/config $fz/regressions/config|$fz/regressions/config|-max_len=4096 -dict=$top/$fz/config.dict"
 	echo "spool|$fz/fuzz-spool|$fz/corpus/spool $fz/regressions/spool|$fz/regressions/spool|-max_len=8192"
 	echo "mediafile|$fz/fuzz-mediafile|$fz/corpus/mediafile $fz/regressions/mediafile|$fz/regressions/mediafile|-max_len=16384"
+	echo "sdp|$fz/fuzz-sdp|$fz/corpus/sdp $fz/regressions/sdp|$fz/regressions/sdp|-max_len=4096"
 	cc=tests/media/corpus-rtp
 	echo "rtp|tests/media/fuzz-rtp|$cc|$cc|-max_len=8192"
 	dc=tests/modules/dialplan/corpus

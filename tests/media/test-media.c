@@ -20,6 +20,7 @@
 #include "media/gain.h"
 #include "media/media.h"
 #include "media/media-priv.h"
+#include "media/opus.h"
 #include "media/rtp.h"
 #include "tests/media/testclock.h"
 #include "tests/testutil.h"
@@ -803,6 +804,16 @@ static void test_phase_offset(void)
 	finish(&t);
 }
 
+/* Tick @tick of 1 kHz and 6 kHz at 16 kHz, each of amplitude 3000 (power 2.25e6), into pcm[320]. */
+static void wide_tones(int16_t *pcm, unsigned tick)
+{
+	for (unsigned i = 0; i < 320; i++) {
+		double t = (tick * 320 + i) / 16000.0;
+
+		pcm[i] = (int16_t)(3000 * (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)));
+	}
+}
+
 /*
  * Room rates are the library's one rule, ce_media_rate_ok: 8000 and
  * 16000; any other rate is refused when the room is made.  In a 16 kHz
@@ -859,13 +870,7 @@ static void test_rate(void)
 		struct ce_rtp_pkt pkt;
 		ssize_t n;
 
-		for (unsigned i = 0; i < 320; i++) {
-			double t = (tick * 320 + i) / 16000.0;
-
-			pcm[i] = (int16_t)(6000 *
-			                   (sin(2 * G_PI * 1000 * t) + sin(2 * G_PI * 6000 * t)) /
-			                   2);
-		}
+		wide_tones(pcm, tick);
 		ce_rtp_build_hdr(buf, 9, tick == 0, (uint16_t)tick, tick * 160, 0x7722);
 		g_assert_cmpuint(ce_g722_encode(&enc, pcm, 320, buf + 12), ==, 160);
 		sendto(p[0].fd, buf, 12 + 160, 0, (struct sockaddr *)&media_addr,
@@ -908,6 +913,170 @@ static void test_rate(void)
 	ce_media_free(m);
 	for (unsigned i = 0; i < PEERS; i++)
 		close(p[i].fd);
+}
+
+/*
+ * Opus legs over real RTP (payload type 111, RTP clock 48000: 960 a
+ * packet), in a room of @rate: an Opus phone (peer 0) says 1 kHz and
+ * 6 kHz, and one packet in ten of it is lost on the way; the other Opus
+ * phone (peer 1) hears both in a 16 kHz room, the A-law phone (peer 2)
+ * the 1 kHz alone and nothing folded to 2 kHz.  Packets to the Opus phone
+ * are of their own length, well under a G.711 frame's at 24 kbit/s.
+ */
+static void opus_call(unsigned rate)
+{
+	static const enum ce_codec codec[PEERS] = {CE_CODEC_OPUS, CE_CODEC_OPUS, CE_CODEC_PCMA};
+	static int16_t got[PEERS][TICKS * 320];
+	/* a phone's encoder: at 10 % loss libopus's own bitrate would narrow the band to pay
+	 * for the FEC, and 6 kHz would not be sent at all */
+	const struct ce_opus_enc_conf econf = {
+	        .rate = 16000, .bitrate = 32000, .fec = true, .loss_pct = 10, .complexity = -1};
+	const struct ce_media_leg_opts opus_opts = {.dtmf_pt = 101, .pt = 111};
+	unsigned n_got[PEERS] = {0}, packets[PEERS] = {0}, bytes = 0, fec_next = 0;
+	struct ce_test_clock clock;
+	struct ce_media *m;
+	struct ce_media_room *room = NULL;
+	struct ce_media_conf conf;
+	struct ce_opus_enc *enc;
+	struct ce_opus_dec *dec;
+	struct ce_media_leg_stats st;
+	struct sockaddr_storage ss;
+	struct sockaddr_in media_addr;
+	socklen_t len;
+	GError *error = NULL;
+	struct peer p[PEERS];
+	uint32_t last[PEERS] = {0};
+	struct ce_media_leg_opts bad = opus_opts;
+	struct ce_media_leg *refused = NULL;
+
+	ce_test_clock_init(&clock);
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.clock = &clock.clock;
+	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&room, m, rate, 4, 0, 1000), ==, 0);
+	ce_media_room_local(room, &ss, &len);
+	memcpy(&media_addr, &ss, sizeof(media_addr));
+	g_assert_cmpint(ce_opus_enc_new(&enc, &econf), ==, 0);
+	g_assert_cmpint(ce_opus_dec_new(&dec, 16000), ==, 0);
+	for (unsigned i = 0; i < PEERS; i++) {
+		p[i].fd = ce_test_udp_loopback(&p[i].addr);
+		g_assert_cmpint(
+		        ce_media_leg_new_opts(&p[i].leg, room, (struct sockaddr *)&p[i].addr,
+		                sizeof(p[i].addr), codec[i], i == 0 ? CE_MIX_DUMB : 0,
+		                codec[i] == CE_CODEC_OPUS ? &opus_opts : NULL, NULL, NULL),
+		        ==, 0);
+	}
+	/* Opus has no static payload type: without the phone's, or with one out of 96..127 */
+	g_assert_cmpint(ce_media_leg_new(&refused, room, (struct sockaddr *)&p[0].addr,
+	                        sizeof(p[0].addr), CE_CODEC_OPUS, 0, NULL, NULL),
+	        ==, -ENOTSUP);
+	bad.pt = 8;
+	g_assert_cmpint(ce_media_leg_new_opts(&refused, room, (struct sockaddr *)&p[0].addr,
+	                        sizeof(p[0].addr), CE_CODEC_OPUS, 0, &bad, NULL, NULL),
+	        ==, -EINVAL);
+	g_assert_cmpint(ce_media_leg_set_codec(p[0].leg, CE_CODEC_PCMU), ==, -ENOTSUP);
+	for (unsigned tick = 0; tick < TICKS; tick++) {
+		uint8_t buf[2000];
+		int16_t pcm[320];
+		struct ce_rtp_pkt pkt;
+		ssize_t n;
+		int enc_len;
+
+		wide_tones(pcm, tick);
+		ce_rtp_build_hdr(buf, 111, tick == 0, (uint16_t)tick, tick * 960, 0x0905);
+		enc_len = ce_opus_encode(enc, pcm, 320, buf + 12, sizeof(buf) - 12);
+		g_assert_cmpint(enc_len, >, 0);
+		if (tick % 10 == 6) /* the packet after a lost one: can it rebuild it? */
+			fec_next += ce_opus_packet_has_fec(buf + 12, (size_t)enc_len);
+		if (tick % 10 != 5) /* lost on the way */
+			sendto(p[0].fd, buf, 12 + (size_t)enc_len, 0,
+			        (struct sockaddr *)&media_addr, sizeof(media_addr));
+		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
+			ce_test_step_wake(&clock);
+		for (unsigned i = 1; i < PEERS; i++) {
+			while ((n = recv(p[i].fd, buf, sizeof(buf), 0)) > 0) {
+				g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+				if (codec[i] == CE_CODEC_OPUS) {
+					g_assert_cmpint(pkt.pt, ==, 111);
+					g_assert_cmpuint(pkt.len, >, 0);
+					g_assert_cmpuint(pkt.len, <, 160);
+					bytes += (unsigned)pkt.len;
+				} else {
+					g_assert_cmpint(pkt.pt, ==, 8);
+					g_assert_cmpuint(pkt.len, ==, 160);
+				}
+				if (packets[i]++)
+					g_assert_cmpuint(pkt.ts - last[i], ==,
+					        codec[i] == CE_CODEC_OPUS ? 960 : 160);
+				last[i] = pkt.ts;
+				if (codec[i] == CE_CODEC_OPUS) {
+					int16_t out[320];
+
+					/* the decoder follows the whole stream; judged from tick 30
+					 */
+					g_assert_cmpint(
+					        ce_opus_decode(dec, pkt.payload, pkt.len, out, 320),
+					        ==, 320);
+					if (tick >= 30) {
+						memcpy(got[i] + n_got[i], out, sizeof(out));
+						n_got[i] += 320;
+					}
+				} else if (tick >= 30) {
+					ce_codec_decode(
+					        codec[i], pkt.payload, got[i] + n_got[i], 160);
+					n_got[i] += 160;
+				}
+			}
+		}
+	}
+	g_assert_cmpuint(packets[1], >=, TICKS / 2);
+	g_assert_cmpuint(packets[2], >=, TICKS / 2);
+	g_test_message("%u Hz room: %.0f bytes a packet to the Opus phone; 1 kHz %.1f dB, 6 kHz "
+	               "%.1f dB (Opus), 1 kHz %.1f dB, 2 kHz %.1f dB (A-law), re 3000",
+	        rate, (double)bytes / packets[1],
+	        10 * log10(power_at(got[1], n_got[1], 1000, 16000) / 2.25e6),
+	        10 * log10(power_at(got[1], n_got[1], 6000, 16000) / 2.25e6),
+	        10 * log10(power_at(got[2], n_got[2], 1000, 8000) / 2.25e6),
+	        10 * log10(power_at(got[2], n_got[2], 2000, 8000) / 2.25e6));
+	/* each tone of amplitude 3000 (power 2.25e6) within 3 dB through two Opus encodings with
+	 * a lost packet in ten (the mixer's 24 kbit/s); 6 kHz only where the room mixes it */
+	g_assert_cmpfloat(power_at(got[1], n_got[1], 1000, 16000), >, 1.1e6);
+	if (rate == 16000)
+		g_assert_cmpfloat(power_at(got[1], n_got[1], 6000, 16000), >, 1.1e6);
+	else
+		g_assert_cmpfloat(power_at(got[1], n_got[1], 6000, 16000), <, 2250.0);
+	g_assert_cmpfloat(power_at(got[2], n_got[2], 1000, 8000), >, 1.1e6);
+	g_assert_cmpfloat(power_at(got[2], n_got[2], 2000, 8000), <, 2250.0);
+	ce_media_leg_stats(p[0].leg, &st);
+	g_assert_cmpuint(st.jbuf.packets, >=, TICKS * 9 / 10 - 1);
+	g_assert_cmpuint(st.jbuf.concealed, >=, (TICKS / 10 - 1) * 160);
+	g_assert_cmpuint(st.rx_bad, ==, 0);
+	/* every lost frame whose next packet carried FEC was rebuilt from it (libopus's encoder
+	 * stops sending FEC once it codes the steady tones in CELT mode, which has none) */
+	g_test_message("%" G_GUINT64_FORMAT " of %u lost frames rebuilt from FEC, %u could be",
+	        st.rx_fec, TICKS / 10, fec_next);
+	g_assert_cmpuint(fec_next, >, 0);
+	g_assert_cmpuint(st.rx_fec, ==, fec_next);
+	ce_media_room_free(room);
+	for (unsigned i = 0; i < 50; i++)
+		ce_test_step_wake(&clock);
+	ce_test_clock_release(&clock);
+	ce_media_free(m);
+	ce_opus_enc_free(enc);
+	ce_opus_dec_free(dec);
+	for (unsigned i = 0; i < PEERS; i++)
+		close(p[i].fd);
+}
+
+static void test_opus_wide(void)
+{
+	opus_call(16000);
+}
+
+static void test_opus_narrow(void)
+{
+	opus_call(8000);
 }
 
 /* echo=true (peer 0) hears its own tone back, a normal leg (peer 1) does
@@ -1177,6 +1346,8 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/late-talker", test_late_talker);
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	g_test_add_func("/media/rate", test_rate);
+	g_test_add_func("/media/opus-wide", test_opus_wide);
+	g_test_add_func("/media/opus-narrow", test_opus_narrow);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
 	g_test_add_func("/media/threads", test_threads);
 	return g_test_run();

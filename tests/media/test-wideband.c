@@ -12,6 +12,7 @@
 
 #include "media/g722.h"
 #include "media/mixer.h"
+#include "media/opus.h"
 #include "media/resample.h"
 #include "tests/speechset.h"
 
@@ -144,8 +145,9 @@ struct room {
 	struct ce_mix_room *room;
 	struct ce_mix_out out;
 	struct ce_mix_leg legs[LEGS];
-	struct ce_g722_dec dec[LEGS]; /* each G.722 listener's phone */
-	unsigned long k;              /* samples said so far (at the room's rate) */
+	struct ce_g722_dec dec[LEGS];   /* each G.722 listener's phone */
+	struct ce_opus_dec *odec[LEGS]; /* each Opus listener's phone */
+	unsigned long k;                /* samples said so far (at the room's rate) */
 };
 
 static const enum ce_codec codec_of[LEGS] = {
@@ -156,23 +158,33 @@ static const enum ce_codec codec_of[LEGS] = {
         [ALAW] = CE_CODEC_PCMA,
 };
 
-static void room_open(struct room *r, unsigned rate, enum ce_codec talker)
+/* A room at @rate: TALK speaks @talker, WIDE and WIDE2 @wide (G.722 or Opus), the others G.711. */
+static void room_open_as(struct room *r, unsigned rate, enum ce_codec talker, enum ce_codec wide)
 {
 	memset(r, 0, sizeof(*r));
 	g_assert_cmpint(ce_mix_room_new(&r->room, rate, 4), ==, 0);
 	for (unsigned i = 0; i < LEGS; i++) {
 		/* TALK always heard (smart=false), the others listen only */
-		enum ce_codec c = i == TALK ? talker : codec_of[i];
+		enum ce_codec c = i == TALK ? talker : i == WIDE || i == WIDE2 ? wide : codec_of[i];
 
 		ce_mix_leg_init(&r->legs[i], c, i == TALK ? CE_MIX_DUMB : CE_MIX_LISTEN_ONLY, NULL);
 		/* as the media library does for such legs (ce_media_leg_new) */
 		if (ce_mix_leg_needs_wide(c, rate)) {
-			r->legs[i].wide = ce_mix_wide_new();
-			ce_mix_room_want_wide(r->room);
+			r->legs[i].wide = ce_mix_wide_new(c);
+			if (c == CE_CODEC_OPUS)
+				g_assert_cmpint(ce_mix_room_want_opus(r->room), ==, 0);
+			else
+				ce_mix_room_want_wide(r->room);
 		}
 		g_assert_cmpint(ce_mix_leg_attach(r->room, &r->legs[i]), ==, 0);
 		g_assert_cmpint(ce_g722_dec_init(&r->dec[i], 64000), ==, 0);
+		g_assert_cmpint(ce_opus_dec_new(&r->odec[i], 16000), ==, 0);
 	}
+}
+
+static void room_open(struct room *r, unsigned rate, enum ce_codec talker)
+{
+	room_open_as(r, rate, talker, CE_CODEC_G722);
 }
 
 static void room_close(struct room *r)
@@ -180,6 +192,7 @@ static void room_close(struct room *r)
 	for (unsigned i = 0; i < LEGS; i++) {
 		ce_mix_leg_detach(&r->legs[i]);
 		g_clear_pointer(&r->legs[i].wide, ce_mix_wide_free);
+		ce_opus_dec_free(r->odec[i]);
 	}
 	ce_mix_room_free(r->room);
 }
@@ -195,6 +208,11 @@ static unsigned hear(struct room *r, unsigned i, int16_t *pcm)
 	        leg->gain ? ce_mix_leg_output_gain(leg, buf, &len) : ce_mix_leg_output(leg, &len);
 
 	g_assert_nonnull(p);
+	if (c == CE_CODEC_OPUS) {
+		g_assert_cmpuint(len, >, 0);
+		g_assert_cmpuint(len, <=, CE_MIX_MAX_BYTES);
+		return (unsigned)ce_opus_decode(r->odec[i], p, len, pcm, 320);
+	}
 	g_assert_cmpuint(len, ==, ce_codec_bytes(c, ce_mix_codec_frame(r->room, c)));
 	if (c == CE_CODEC_G722)
 		return (unsigned)ce_g722_decode(&r->dec[i], p, len, pcm);
@@ -311,6 +329,62 @@ static void test_narrow_room(void)
 	room_close(&r);
 }
 
+/*
+ * Opus in a 16 kHz room, at the mixer's 24 kbit/s: an Opus talker's 1 kHz
+ * and 6 kHz reach the Opus listeners within 1.5 dB through two encodings,
+ * the G.711 ones at 1 kHz alone; the talker hears nothing of itself; the
+ * shared mix is one Opus encoding a tick for both Opus listeners.  In a
+ * narrowband room the Opus talker's 6 kHz is heard by nobody.  Then a
+ * listener that takes a seat, and one with a listen gain, go on their own
+ * streams (own encoders), at their level.
+ */
+static void test_opus_room(void)
+{
+	static int16_t got[LEGS][16000];
+	unsigned at[LEGS] = {0};
+	struct room r;
+	uint64_t enc0;
+
+	room_open_as(&r, 16000, CE_CODEC_OPUS, CE_CODEC_OPUS);
+	g_assert_nonnull(r.room->opus);
+	g_assert_cmpuint(r.room->opus->silence_len, >, 0);
+	run(&r, 50, 1000, 6000, got, at);
+	for (unsigned i = WIDE; i <= WIDE2; i++) {
+		g_assert_cmpuint(at[i], ==, 25 * 320);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 1000, 16000)), <, 1.5);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 6000, 16000)), <, 1.5);
+	}
+	for (unsigned i = NARROW; i <= ALAW; i++) {
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 1000, 8000)), <, 1.0);
+		g_assert_cmpfloat(level_db(got[i], at[i], 2000, 8000), <, -40.0);
+	}
+	/* the talker hears silence, as an Opus packet its decoder takes */
+	g_assert_cmpuint(at[TALK], ==, 25 * 320);
+	g_assert_cmpfloat(level_db(got[TALK], at[TALK], 1000, 16000), <, -40.0);
+	enc0 = r.room->st.encodes;
+	run(&r, 10, 1000, 0, NULL, NULL);
+	g_assert_cmpuint(r.room->st.encodes - enc0, ==, 10 * 3);
+	/* a seat and a listen gain: streams of their own, from the one they heard */
+	ce_mix_leg_set_flags(&r.legs[WIDE], CE_MIX_DUMB);
+	ce_mix_leg_set_gain(&r.legs[WIDE2], 2053);
+	memset(at, 0, sizeof(at));
+	for (unsigned t = 0; t < 25; t++)
+		room_tick(&r, 1000, 0, got, at);
+	g_assert_cmpint(r.legs[WIDE].heard, ==, CE_MIX_HEARD_SEAT);
+	g_assert_cmpint(r.legs[WIDE2].heard, ==, CE_MIX_HEARD_OWN);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE] + 3200, 3200, 1000, 16000)), <, 1.5);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE2] + 3200, 3200, 1000, 16000) + 6.0), <, 1.5);
+	room_close(&r);
+	/* narrowband: the room cannot carry 6 kHz */
+	memset(at, 0, sizeof(at));
+	room_open_as(&r, 8000, CE_CODEC_OPUS, CE_CODEC_OPUS);
+	run(&r, 50, 1000, 6000, got, at);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 16000)), <, 1.5);
+	g_assert_cmpfloat(level_db(got[WIDE], at[WIDE], 6000, 16000), <, -40.0);
+	g_assert_cmpfloat(fabs(level_db(got[NARROW], at[NARROW], 1000, 8000)), <, 1.0);
+	room_close(&r);
+}
+
 /* The largest step between neighbouring samples of @x, @n of them. */
 static int max_step(const int16_t *x, unsigned n)
 {
@@ -381,7 +455,7 @@ static void test_detector(void)
 		ce_mix_leg_init(&legs[0], CE_CODEC_PCMU, 0, NULL);
 		ce_mix_leg_init(&legs[1], CE_CODEC_G722, 0, NULL);
 		for (unsigned i = 0; i < 2; i++) {
-			legs[i].wide = ce_mix_wide_new();
+			legs[i].wide = ce_mix_wide_new((enum ce_codec)legs[i].codec);
 			g_assert_cmpint(ce_mix_leg_attach(room, &legs[i]), ==, 0);
 		}
 		frames = (unsigned)MIN(nb.n / 160, wb.n / 320);
@@ -417,6 +491,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/wideband/wide-room", test_wide_room);
 	g_test_add_func("/wideband/narrow-room", test_narrow_room);
 	g_test_add_func("/wideband/streams-go-on", test_streams_go_on);
+	g_test_add_func("/wideband/opus-room", test_opus_room);
 	g_test_add_func("/wideband/detector", test_detector);
 	return g_test_run();
 }

@@ -26,6 +26,15 @@
  * rtp_rfc2833 (without one, as SIP INFO: chan.dtmf detected=sip-info), and
  * Yate has no RTP session for the call.
  *
+ * With --forward-sdp (ysipchan.conf [general] forward_sdp=yes) the offer
+ * also carries the phone's whole SDP as sdp_raw (CRLF lines), Opus first
+ * for a phone with opus=yes (formats= never names Opus: Yate's SDP layer
+ * has none); and an sdp_raw in call.answered is what the phone gets as
+ * the 200 OK's body, word for word (createPasstroughSDP): the phone reads
+ * its address, port and codec there, Opus included.  A route's or
+ * call.execute's forward_sdp= turns that on or off for the call
+ * (updateRtpForward), the offer's sdp_raw being there already.
+ *
  * Events: "forward" with state offered, refused (by=route, execute or
  * answer) or on; "rebind" when a NAT moves a phone (nat=yes) to a new port.
  */
@@ -33,7 +42,11 @@
 
 #include <string.h>
 
+#include "modules/conference/sdp.h"
 #include "sim.h"
+
+/* The phone's Opus payload type in its raw SDP (baresip's and browsers' usual one). */
+#define OPUS_PT 111
 
 /* Forwarding is off for @c (@by: the step that turned it off): Yate's RTP takes the call. */
 static void refuse(struct sim *s, struct sim_chan *c, const char *by)
@@ -63,6 +76,28 @@ static bool open_endpoint(struct sim *s, struct sim_chan *c, unsigned *source)
 	return true;
 }
 
+/* The phone's SDP offer as ysipchan forwards it (sdp_raw): Opus first if it has it. */
+static char *raw_offer(const struct sim_phone *ph, const char *ip, unsigned port, bool alaw)
+{
+	GString *sdp = g_string_new(NULL);
+
+	g_string_append_printf(sdp,
+	        "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+	        "m=audio %u RTP/AVP ",
+	        ip, ip, port);
+	if (ph->opus)
+		g_string_append_printf(sdp, "%d ", OPUS_PT);
+	g_string_append(sdp, alaw ? "8 0 101\r\n" : "0 8 101\r\n");
+	if (ph->opus)
+		g_string_append_printf(sdp,
+		        "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d useinbandfec=1\r\n", OPUS_PT,
+		        OPUS_PT);
+	g_string_append(sdp, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
+	                     "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+	                     "a=ptime:20\r\na=sendrecv\r\n");
+	return g_string_free(sdp, FALSE);
+}
+
 /**
  * The caller behind incoming channel @c offers forwarding if its options
  * (or --forward) say so: open its endpoint and add the SDP's parameters
@@ -77,6 +112,7 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	if (!(ph->forward < 0 ? s->forward : ph->forward) || !open_endpoint(s, c, &source))
 		return;
 	c->rtp_forward = true;
+	c->sdp_forward = s->forward_sdp;
 	port = ce_sim_leg_local_port(ph->rtp);
 	ce_msg_set(m, "ip_host", "127.0.0.1");
 	ce_msg_set(m, "ip_port", "5060");
@@ -88,9 +124,24 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	ce_msg_set(m, "rtp_rfc2833", "101");
 	ce_msg_setf(m, "rtp_port", "%u", port);
 	ce_msg_set(m, "rtp_forward", "possible");
+	if (s->forward_sdp) {
+		char *raw = raw_offer(ph, ce_sim_leg_local_ip(ph->rtp), port, alaw);
+
+		ce_msg_set(m, "sdp_raw", raw);
+		g_free(raw);
+	}
 	ce_sim_event(s, "forward",
 	        "\"who\":%s,\"chan\":%s,\"state\":\"offered\",\"rtp_port\":%u,\"source_port\":%u",
 	        ce_sim_json(ph->label), ce_sim_json(c->id), port, source);
+}
+
+/* updateRtpForward's forward_sdp=: a boolean sets it, any other word (its flags) turns it on. */
+static void sdp_forward_of(struct sim_chan *c, const struct ce_msg *m)
+{
+	const char *v = ce_msg_get(m, "forward_sdp");
+
+	if (v && *v)
+		c->sdp_forward = ce_bool_word(v) != 0;
 }
 
 /** Yate's callRouted: forwarding goes on only if the route left rtp_forward true. */
@@ -98,6 +149,8 @@ void ce_sim_forward_routed(struct sim *s, struct sim_chan *c, const struct ce_ms
 {
 	if (c->rtp_forward && !ce_msg_get_bool(m, "rtp_forward", false))
 		refuse(s, c, "route");
+	if (c->rtp_forward)
+		sdp_forward_of(c, m);
 }
 
 /** Yate's callAccept: forwarding goes on only if call.execute said rtp_forward=accepted. */
@@ -105,6 +158,8 @@ void ce_sim_forward_accepted(struct sim *s, struct sim_chan *c, const struct ce_
 {
 	if (c->rtp_forward && g_strcmp0(ce_msg_get(m, "rtp_forward"), "accepted"))
 		refuse(s, c, "execute");
+	if (c->rtp_forward)
+		sdp_forward_of(c, m);
 }
 
 /*
@@ -121,22 +176,84 @@ static int answer_format(const char *formats, char **first)
 	return strcmp(*first, "mulaw") ? -1 : 0;
 }
 
+/* The phone starts sending as the answer said; the "on" event. */
+static void forward_on(struct sim *s, struct sim_chan *c, struct ce_msg *m, const char *addr,
+        unsigned port, const char *format, int dtmf_pt)
+{
+	struct sim_phone *ph = c->phone;
+
+	ce_msg_set(m, "rtp_forward", "accepted");
+	ce_sim_event(s, "forward",
+	        "\"who\":%s,\"chan\":%s,\"state\":\"on\",\"remote\":\"%s:%u\",\"format\":%s,"
+	        "\"dtmf_pt\":%d,\"source_port\":%u",
+	        ce_sim_json(ph->label), ce_sim_json(c->id), addr, port, ce_sim_json(format),
+	        dtmf_pt, ce_sim_leg_source_port(ph->rtp));
+}
+
+/*
+ * The answer is the raw SDP @raw (forward_sdp): the phone reads it as a
+ * SIP phone reads a 200 OK's body, and sends the first payload type it
+ * has of what it offered.
+ */
+static void answered_raw(struct sim *s, struct sim_chan *c, struct ce_msg *m, const char *raw)
+{
+	struct sim_phone *ph = c->phone;
+	const struct ce_sdp_fmt *f, *te;
+	struct ce_sdp_offer a;
+	const char *why = NULL;
+	int err = 0;
+
+	if (ce_sdp_parse(raw, &a, &why) || !*a.addr || !a.port) {
+		ce_sim_fail(s, "forward", "%s: answered with an SDP it cannot use: %s", ph->label,
+		        why ? why : "no address or port");
+		ce_msg_remove(m, "rtp_forward");
+		refuse(s, c, "answer");
+		return;
+	}
+	f = &a.fmts[0];
+	te = ce_sdp_find(&a, "telephone-event", 8000);
+	if (f->pt == OPUS_PT && ph->opus && !g_ascii_strcasecmp(f->name, "opus"))
+		err = ce_sim_leg_answer_opus(ph->rtp, a.addr, a.port, f->pt, te ? te->pt : -1);
+	else if (f->pt == 0 || f->pt == 8)
+		ce_sim_leg_answer(ph->rtp, a.addr, a.port, f->pt == 8, te ? te->pt : -1);
+	else
+		err = -ENOTSUP;
+	if (err) {
+		ce_sim_fail(s, "forward",
+		        "%s: answered payload type %d (%s), which it did not offer", ph->label,
+		        f->pt, f->name);
+		ce_msg_remove(m, "rtp_forward");
+		refuse(s, c, "answer");
+		return;
+	}
+	forward_on(s, c, m, a.addr, a.port,
+	        f->pt == OPUS_PT ? "opus"
+	        : f->pt          ? "alaw"
+	                         : "mulaw",
+	        te ? te->pt : -1);
+}
+
 /**
  * Yate's msgAnswered for a forwarding caller @c: with a true rtp_forward,
  * rtp_addr, rtp_port and formats in call.answered @m, the phone sends
  * there (and @m says rtp_forward=accepted); without them Yate's RTP
- * takes the call.
+ * takes the call.  With --forward-sdp, an sdp_raw in @m is the answer.
  */
 void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 {
 	struct sim_phone *ph = c->phone;
 	const char *addr = ce_msg_get(m, "rtp_addr"), *formats = ce_msg_get(m, "formats");
+	const char *raw = c->sdp_forward ? ce_msg_get(m, "sdp_raw") : NULL;
 	unsigned port = (unsigned)ce_msg_get_int(m, "rtp_port", 0, 0, 65535);
 	int dtmf_pt = (int)ce_msg_get_int(m, "rtp_rfc2833", -1, -1, 127), alaw;
 	char *first = NULL;
 
 	if (!c->rtp_forward || !ph || !ph->rtp)
 		return;
+	if (raw && *raw && ce_msg_get_bool(m, "rtp_forward", false)) {
+		answered_raw(s, c, m, raw);
+		return;
+	}
 	if (!ce_msg_get_bool(m, "rtp_forward", false) || !addr || !*addr || !port || !formats) {
 		ce_msg_remove(m, "rtp_forward"); /* createPasstroughSDP clears it */
 		refuse(s, c, "answer");
@@ -153,13 +270,8 @@ void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m
 	}
 	if (dtmf_pt < 96)
 		dtmf_pt = -1;
-	ce_msg_set(m, "rtp_forward", "accepted");
 	ce_sim_leg_answer(ph->rtp, addr, port, alaw, dtmf_pt);
-	ce_sim_event(s, "forward",
-	        "\"who\":%s,\"chan\":%s,\"state\":\"on\",\"remote\":\"%s:%u\",\"format\":%s,"
-	        "\"dtmf_pt\":%d,\"source_port\":%u",
-	        ce_sim_json(ph->label), ce_sim_json(c->id), addr, port, ce_sim_json(first), dtmf_pt,
-	        ce_sim_leg_source_port(ph->rtp));
+	forward_on(s, c, m, addr, port, first, dtmf_pt);
 	g_free(first);
 }
 

@@ -28,7 +28,7 @@ struct opts {
 	char *events, *transcript, *listen, *localip, *allow;
 	int timeout_ms, max_queue, flood;
 	double ready_quiet, ready_max, max_time;
-	gboolean timebomb, verbose, no_wait, rtp_shared, forward;
+	gboolean timebomb, verbose, no_wait, rtp_shared, forward, forward_sdp;
 };
 
 static GPtrArray *failures;
@@ -192,6 +192,10 @@ static int parse_opts(struct sim *s, struct opts *o, int *argc, char ***argv, ch
 	                NULL},
 	        {"forward", 0, 0, G_OPTION_ARG_NONE, &o->forward,
 	                "callers offer RTP forwarding (media bypass) unless forward=no", NULL},
+	        {"forward-sdp", 0, 0, G_OPTION_ARG_NONE, &o->forward_sdp,
+	                "as ysipchan's forward_sdp=yes: forwarding callers' SDP goes whole as "
+	                "sdp_raw",
+	                NULL},
 	        {"verbose", 'v', 0, G_OPTION_ARG_NONE, &o->verbose,
 	                "copy the module's stderr to ours", NULL},
 	        {NULL}};
@@ -243,6 +247,7 @@ static int setup(struct sim *s, struct opts *o, const char *scenario)
 	s->verbose = o->verbose;
 	s->rtp_shared = o->rtp_shared;
 	s->forward = o->forward;
+	s->forward_sdp = o->forward_sdp;
 	s->ready_quiet = o->ready_quiet > 0 ? o->ready_quiet : 0.3;
 	s->ready_max = o->ready_max > 0 ? o->ready_max : 10;
 	if (o->localip)

@@ -55,6 +55,7 @@
 #include <unistd.h>
 #include <glib-unix.h>
 
+#include "media/opus.h"
 #include "probe.h"
 #include "sim.h"
 
@@ -88,7 +89,11 @@ struct sim_leg {
 	GList *delayed; /* struct delayed *, sent by their own timers */
 	char *who;      /* the phone's label, kept for the final stats */
 	/* RFC 4733 keys (a phone's own endpoint) */
-	int dtmf_pt;      /* telephone-event PT the far end answered, or -1 */
+	int dtmf_pt; /* telephone-event PT the far end answered, or -1 */
+	/* Opus (a phone the far end answered Opus through its raw SDP), at 8 kHz */
+	int opus_pt; /* its payload type, or -1 */
+	struct ce_opus_enc *enc;
+	struct ce_opus_dec *dec;
 	GString *keys;    /* waiting to be sent, the first one now */
 	unsigned ev_tick; /* packets of the first key sent so far */
 	uint32_t ev_ts;
@@ -364,6 +369,7 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
 	l->yrtp = yrtp;
 	l->nat_fd = -1;
 	l->dtmf_pt = -1;
+	l->opus_pt = -1;
 	l->alaw = !g_strcmp0(format, "alaw");
 	l->rand = g_rand_new_with_seed(g_str_hash(c->id) ^ 0x5eed); /* runs repeat */
 	l->seq = (uint16_t)g_rand_int(l->rand);
@@ -428,6 +434,8 @@ void ce_sim_leg_free(struct sim_leg *l)
 		g_hash_table_remove(((struct shared *)s->rtp_shared_state)->legs,
 		        GUINT_TO_POINTER(l->lip.s_addr));
 	ce_sim_probe_leg_free(&l->probe, l->who);
+	ce_opus_enc_free(l->enc);
+	ce_opus_dec_free(l->dec);
 	g_free(l->who);
 	if (l->keys)
 		g_string_free(l->keys, TRUE);
@@ -457,7 +465,7 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	if ((p[0] & 0x20) && len > hdr)
 		len -= MIN(p[len - 1], len - hdr);
 	pt = p[1] & 0x7f;
-	if (len <= hdr || (pt != 0 && pt != 8)) {
+	if (len <= hdr || (pt != 0 && pt != 8 && pt != l->opus_pt)) {
 		l->rx_bad++;
 		return;
 	}
@@ -479,7 +487,17 @@ static void rx_packet(struct sim_leg *l, const uint8_t *p, size_t len)
 	l->rx++;
 	l->rx_pt = pt;
 	n = len - hdr;
-	ce_sim_g711_decode(pt != 0, p + hdr, pcm, (unsigned)n);
+	if (pt == l->opus_pt) {
+		int got = l->dec ? ce_opus_decode(l->dec, p + hdr, n, pcm, FRAME) : -EINVAL;
+
+		if (got < 0) {
+			l->rx_bad++;
+			return;
+		}
+		n = (size_t)got;
+	} else {
+		ce_sim_g711_decode(pt != 0, p + hdr, pcm, (unsigned)n);
+	}
 	ph = leg_phone(l);
 	if (ph)
 		ce_sim_phone_heard(ph, pcm, (unsigned)n);
@@ -638,6 +656,23 @@ static void tx_event(struct sim_leg *l, struct sim_phone *ph)
 	}
 }
 
+/* One 20 ms Opus packet of the phone's source (RTP clock 48000: 960 a frame). */
+static void tx_opus(struct sim_leg *l, struct sim_phone *ph)
+{
+	uint8_t pkt[12 + CE_OPUS_MAX_PACKET];
+	int16_t pcm[FRAME];
+	int n;
+
+	ce_sim_src_read(ph ? ph->src : NULL, pcm, FRAME);
+	n = ce_opus_encode(l->enc, pcm, FRAME, pkt + 12, CE_OPUS_MAX_PACKET);
+	if (n > 0) {
+		rtp_header(l, pkt, l->opus_pt, !l->sent_first, l->ts);
+		l->sent_first = true;
+		tx_packet(l, ph, pkt, 12 + (size_t)n);
+	}
+	l->ts += CE_OPUS_RTP_CLOCK / 50;
+}
+
 static void tx_frame(struct sim_leg *l)
 {
 	struct sim_phone *ph = leg_phone(l);
@@ -645,6 +680,10 @@ static void tx_frame(struct sim_leg *l)
 
 	if (ph && !l->who)
 		l->who = g_strdup(ph->label);
+	if (l->enc && !(l->keys && l->keys->len)) {
+		tx_opus(l, ph);
+		return;
+	}
 	/* the source plays on while a key takes the place of its frames */
 	ce_sim_src_read_g711(ph ? ph->src : NULL, l->alaw, pkt + 12, FRAME);
 	if (l->keys && l->keys->len) {
@@ -657,7 +696,7 @@ static void tx_frame(struct sim_leg *l)
 		if (ph)
 			tx_hostile(l, ph, pkt);
 	}
-	l->ts += FRAME;
+	l->ts += l->enc ? CE_OPUS_RTP_CLOCK / 50 : FRAME;
 }
 
 /**
@@ -670,6 +709,26 @@ void ce_sim_leg_answer(struct sim_leg *l, const char *ip, unsigned port, bool al
 	ce_sim_leg_set_remote(l, ip, port);
 	l->alaw = alaw;
 	l->dtmf_pt = dtmf_pt;
+}
+
+/**
+ * The far end answered Opus (through the phone's raw SDP): send to
+ * @ip:@port Opus of payload type @pt at 8 kHz, keys as in
+ * ce_sim_leg_answer().  0, or -errno when libopus will not.
+ */
+int ce_sim_leg_answer_opus(struct sim_leg *l, const char *ip, unsigned port, int pt, int dtmf_pt)
+{
+	struct ce_opus_enc_conf conf = {.rate = 8000, .fec = true, .complexity = -1};
+	int err = ce_opus_enc_new(&l->enc, &conf);
+
+	if (!err)
+		err = ce_opus_dec_new(&l->dec, 8000);
+	if (err)
+		return err;
+	ce_sim_leg_set_remote(l, ip, port);
+	l->opus_pt = pt;
+	l->dtmf_pt = dtmf_pt;
+	return 0;
 }
 
 /**

@@ -103,6 +103,8 @@ static int phone_opt(struct sim_phone *ph, const char *kv, int lineno, GError **
 		ph->forward = ce_bool_word(v);
 	} else if (!strcmp(k, "nat") && ce_bool_word(v) >= 0) {
 		ph->nat = ce_bool_word(v);
+	} else if (!strcmp(k, "opus") && ce_bool_word(v) >= 0) {
+		ph->opus = ce_bool_word(v);
 	} else if (!strcmp(k, "loss") && parse_double(v, &d) && d >= 0 && d <= 100) {
 		ph->loss = d;
 	} else if (!strcmp(k, "reorder") && parse_double(v, &d) && d >= 0 && d <= 100) {

@@ -104,6 +104,7 @@ struct sim_phone {
 	struct ce_msg *params;          /* extra call.route parameters */
 	int forward; /* caller offers RTP forwarding (media bypass): 1, 0, -1 as --forward says */
 	bool nat;    /* caller behind a NAT: its RTP comes from another port than it announced */
+	bool opus;   /* caller's SDP offers Opus first (seen only with --forward-sdp) */
 
 	/* runtime, while in a call */
 	struct sim *sim;
@@ -138,6 +139,7 @@ struct sim_chan {
 	unsigned dtmf_seq;
 	struct sim_room *room; /* conf stand-in */
 	bool rtp_forward;      /* Yate's m_rtpForward: the phone's media may bypass Yate */
+	bool sdp_forward;      /* Yate's m_sdpForward: --forward-sdp, or the route's forward_sdp= */
 	bool counted, utility;
 	guint timer;
 };
@@ -205,6 +207,7 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
         const char *format, struct sim_chan *c, bool yrtp, GError **err);
 void ce_sim_leg_free(struct sim_leg *l);
 void ce_sim_leg_answer(struct sim_leg *l, const char *ip, unsigned port, bool alaw, int dtmf_pt);
+int ce_sim_leg_answer_opus(struct sim_leg *l, const char *ip, unsigned port, int pt, int dtmf_pt);
 int ce_sim_leg_nat(struct sim_leg *l, unsigned *port, GError **err);
 unsigned ce_sim_leg_source_port(const struct sim_leg *l);
 int ce_sim_leg_send_key(struct sim_leg *l, char key);
@@ -302,8 +305,10 @@ struct sim {
 	int clock_fd;
 	guint clock_src;
 	uint64_t ticks, late_ticks, lost_ticks; /* 20 ms clock: run, run late, skipped */
-	bool rtp_shared; /* load mode: one socket, one loopback address per leg */
-	bool forward;    /* callers offer RTP forwarding unless forward=no (--forward) */
+	bool rtp_shared;  /* load mode: one socket, one loopback address per leg */
+	bool forward;     /* callers offer RTP forwarding unless forward=no (--forward) */
+	bool forward_sdp; /* ysipchan's forward_sdp=yes: the phone's SDP as sdp_raw (--forward-sdp)
+	                   */
 	unsigned yrtp_live, yrtp_max; /* Yate's RTP sessions (chan.rtp): now, at most */
 	uint64_t yrtp_created;
 	void *rtp_shared_state; /* rtp.c's */

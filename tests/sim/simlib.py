@@ -343,6 +343,20 @@ def window(samples, start_s, end_s, rate=8000):
     return samples[int(start_s * rate):int(end_s * rate)]
 
 
+def hears_all(tap, r, freqs, window_s, label):
+    """Mix-minus on every caller's recording (LABEL.wav) of run @r in @window_s (start, end
+    seconds): each hears the others' tones of @freqs (label -> Hz), not its own."""
+    for who in sorted(freqs):
+        others = [o for o in sorted(freqs) if o != who]
+        try:
+            samples = window(r.wav(who + '.wav'), *window_s)
+        except (OSError, EOFError) as e:
+            samples = []
+            print('# %s.wav: %s' % (who, e))
+        ok, levels = who_hears(samples, present=[freqs[o] for o in others], absent=[freqs[who]])
+        tap.ok(ok, '%s%s hears %s, not itself' % (label, who, ', '.join(others)), levels)
+
+
 # ---- protocol, for tests that play the module themselves ------------------------
 
 def esc(s):

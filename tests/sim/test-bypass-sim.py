@@ -17,7 +17,10 @@ its RTP, no chan.dtmf through Yate, and reaches the room (chan.notify
 event=dtmf to the room's notify= target).  With [conference] bypass=no the
 engine refuses, Yate turns forwarding off after call.execute, and every
 caller is relayed through its Yate RTP session (chan.rtp), the key
-through Yate as chan.dtmf.  Skipped when conf-engine is not built.
+through Yate as chan.dtmf.  With --forward-sdp (ysipchan's forward_sdp=yes)
+call.execute carries each forwarding caller's SDP as sdp_raw, and a
+codecs= without opus answers them all as before, the Opus phone too.
+Skipped when conf-engine is not built.
 """
 import os
 import shutil
@@ -48,11 +51,13 @@ def config(extra=''):
     return path
 
 
-def scenario(rebind):
+def scenario(rebind, opus=()):
+    """The calls; the phones of @opus offer Opus first (seen only with --forward-sdp)."""
     lines = ['route ^800$ conf/bp rtp_forward=yes notify=conf-monitor/bp']
     for i, who in enumerate(sorted(FREQ)):
         opts = ' forward=yes' if who in FORWARDED else ''
         opts += ' nat=yes' if who == '1003' else ''
+        opts += ' opus=yes' if who in opus else ''
         lines.append('at %.1f call %s 800 play=tone:%d@0.2 record=%s.wav%s' %
                      (0.1 * i, who, FREQ[who], who, opts))
     lines.append('at 2.8 dtmf 1001 5')
@@ -60,20 +65,6 @@ def scenario(rebind):
         lines.append('at 3.2 rebind 1003')
     lines += ['at 5.8 hangup all', 'end 6.3']
     return '\n'.join(lines) + '\n'
-
-
-def hears_all(r, window, label):
-    """Mix-minus on every recording in @window: the three others' tones, not one's own."""
-    for who in sorted(FREQ):
-        others = [o for o in sorted(FREQ) if o != who]
-        try:
-            samples = simlib.window(r.wav(who + '.wav'), *window)
-        except (OSError, EOFError) as e:
-            samples = []
-            print('# %s.wav: %s' % (who, e))
-        ok, levels = simlib.who_hears(samples, present=[FREQ[o] for o in others],
-                                      absent=[FREQ[who]])
-        tap.ok(ok, '%s: %s hears %s, not itself' % (label, who, ', '.join(others)), levels)
 
 
 def yrtp(r, who):
@@ -96,7 +87,7 @@ tap.ok(forwarding(r, 'offered') and forwarding(r, 'on'),
 tap.ok(all(yrtp(r, w) == 0 for w in FORWARDED) and yrtp(r, PLAIN) == 1,
        'Yate has no RTP session for a forwarded caller, one for the plain caller',
        {w: yrtp(r, w) for w in FREQ})
-hears_all(r, WINDOW_A, 'in the room')
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'in the room: ')
 tap.ok([e['how'] for e in r.events('dtmf', who='1001')] == ['rfc4733'] and
        not r.messages('chan.dtmf', id='sip/1'),
        'the key goes in the RTP as RFC 4733 events, no chan.dtmf through Yate',
@@ -105,7 +96,7 @@ tap.ok(r.messages('chan.notify', event='dtmf', text='5'),
        'the forwarded caller\'s key reaches the room (chan.notify event=dtmf)',
        [m['params'] for m in r.messages('chan.notify')][-3:])
 tap.ok(r.events('rebind', who='1003'), 'the NAT moved 1003 to another port mid-call')
-hears_all(r, WINDOW_B, 'after the NAT moved 1003 (latching)')
+simlib.hears_all(tap, r, FREQ, WINDOW_B, 'after the NAT moved 1003 (latching): ')
 r.cleanup()
 
 # [conference] bypass=no: the engine refuses, and every caller is relayed.
@@ -114,10 +105,31 @@ tap.ok(r.ok and not r.problems(), 'bypass=no: the same calls run cleanly', r.why
 tap.ok(forwarding(r, 'refused', 'execute') and all(yrtp(r, w) == 1 for w in FREQ),
        'bypass=no: Yate turns forwarding off after call.execute, every caller has its Yate RTP '
        'session', {w: yrtp(r, w) for w in FREQ})
-hears_all(r, WINDOW_A, 'bypass=no')
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'bypass=no: ')
 tap.ok(r.messages('chan.dtmf', id='sip/1', text='5', detected='rfc2833') and
        r.messages('chan.notify', event='dtmf', text='5'),
        'bypass=no: the key comes through Yate as chan.dtmf and reaches the room')
+r.cleanup()
+
+# ysipchan's forward_sdp=yes: every forwarding caller's SDP comes whole (sdp_raw), 1002's with
+# Opus first; codecs= without opus answers all from formats= as before, no sdp_raw answered.
+r = simlib.run(scenario(rebind=False, opus=('1002',)), args=['--forward-sdp'],
+               module=simlib.ENGINE + ['--config', config('codecs=mulaw,alaw\n')])
+tap.ok(r.ok and not r.problems(), 'forward_sdp: the same calls run cleanly', r.why())
+raws = [m['params'].get('sdp_raw', '') for m in r.messages('call.execute')
+        if 'rtp_forward' in m['params']]
+raws = sorted(set(raws) - {''})  # each as often as the message went by (dispatched, seen)
+tap.ok(len(raws) == 3 and all(x.startswith('v=0\r\n') for x in raws) and
+       sum('a=rtpmap:111 opus/48000/2\r\n' in x for x in raws) == 1,
+       'forward_sdp: call.execute carries each forwarding caller\'s SDP as sdp_raw (CRLF '
+       'lines), Opus in one', raws)
+tap.ok(forwarding(r, 'on') and
+       all(e['format'] == 'mulaw' for e in r.events('forward', state='on')) and
+       not any('sdp_raw' in m['params'] for m in r.messages('call.answered')) and
+       len(r.messages('call.answered')) >= 3,
+       'forward_sdp, codecs=mulaw,alaw: the Opus phone too is answered mu-law from formats=, '
+       'no sdp_raw in the answer', r.events('forward', state='on'))
+simlib.hears_all(tap, r, FREQ, WINDOW_A, 'forward_sdp, G.711 only: ')
 r.cleanup()
 
 shutil.rmtree(cfgdir, ignore_errors=True)

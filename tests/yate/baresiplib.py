@@ -44,15 +44,27 @@ import time
 import wave
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import yatelib  # noqa: E402
 from yatelib import RATE, WAIT, free_port, wait_for  # noqa: E402  (one copy of each)
 
 MODULE_DIRS = ('/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/modules',
                '/usr/lib/aarch64-linux-gnu/baresip/modules', '/usr/local/lib/baresip/modules')
 MODULES = ('g711', 'g722', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
-# What a phone's codecs (baresip's names, best first) run at: a G.722 phone says and hears 16 kHz.
-WIDEBAND = ('G722',)
-# How an account names them (baresip 1.0.0 looks G722 up as G722/8000/1 otherwise).
-ACCOUNT_CODEC = {'G722': 'G722/16000/1'}
+# What a phone's codecs (baresip's names, best first) run at: a G.722 phone says and hears
+# 16 kHz, and so does an Opus one (its opus module set to 16 kHz: OPUS_CONFIG).
+WIDEBAND = ('G722', 'opus')
+# How an account names them (baresip 1.0.0 looks G722 up as G722/8000/1 otherwise, and Opus
+# by its audio rate and channels: opus/16000/1 with OPUS_CONFIG; its SDP says opus/48000/2).
+ACCOUNT_CODEC = {'G722': 'G722/16000/1', 'opus': 'opus/16000/1'}
+# An Opus phone (its codecs name opus; opus.so must be there): mono at 16 kHz, asking for
+# in-band FEC, as a desk phone would (the SDP still says opus/48000/2, RFC 7587).
+OPUS_CONFIG = ('module opus.so\nopus_samplerate 16000\nopus_stereo no\nopus_sprop_stereo no\n'
+               'opus_inbandfec yes\n')
+
+
+def has_opus(found):
+    """Whether baresip's module folder of @found (find()'s) has the opus codec."""
+    return os.path.exists(os.path.join(found[1], 'opus.so'))
 
 
 def find():
@@ -91,6 +103,13 @@ def write_wav(path, samples, rate=RATE):
         w.writeframes(struct.pack('<%dh' % len(samples),
                                   *(int(max(-32768, min(32767, s))) for s in samples)))
     return path
+
+
+def tones(freqs, seconds, rate, dbfs=-22.0):
+    """Bursts of the tones @freqs said together (0.6 s on, 0.4 s off) at @rate, each at @dbfs."""
+    parts = [yatelib.simlib.beeps(f, seconds, on=0.6, off=0.4, amplitude=10 ** (dbfs / 20.0),
+                                  rate=rate) for f in freqs]
+    return [sum(x) for x in zip(*parts)]
 
 
 def read_recording(path):
@@ -161,6 +180,8 @@ class Phone:
         with open(os.path.join(self.dir, 'config'), 'w') as f:
             f.write('# %s: a test phone (tests/yate/baresiplib.py)\n' % self.name +
                     'module_path %s\n' % self.modules +
+                    # a codec before the account module, which looks its codecs up at once
+                    (OPUS_CONFIG if 'opus' in self.codecs.split(',') else '') +
                     ''.join('module %s.so\n' % m for m in MODULES if m != 'ctrl_tcp') +
                     'module_app ctrl_tcp.so\n'
                     'sip_listen 127.0.0.1:%d\n' % self.sip_port +
@@ -393,6 +414,21 @@ class Phone:
         files = sorted(glob.glob(os.path.join(self.rec, 'dump-*-%s.wav' % kind)))
         return files[-1] if files else None
 
+    def trace_sdps(self, start):
+        """The SDP bodies of the SIP messages of the phone's trace that start with @start (a
+        regular expression), each up to its last "x=" line, in order."""
+        text = open(self.log, encoding='utf-8', errors='replace').read()
+        head = r'^' + start + r'[^\n]*\n(?:[^\r\n]+\r?\n)*\r?\n'  # its headers, to the blank line
+        return re.findall(head + r'(v=0(?:\r?\n[a-z]=[^\r\n]*)*)', text, re.M)
+
+    def answer_sdp(self):
+        """The SDP of the first 200 OK the phone got (its SIP trace), or ''."""
+        return (self.trace_sdps(r'SIP/2\.0 200 OK') or [''])[0]
+
+    def offer_sdp(self):
+        """The SDP of the first INVITE the phone sent (its SIP trace), or ''."""
+        return (self.trace_sdps(r'INVITE sip:') or [''])[0]
+
     def heard(self):
         """What the phone heard (decoded from RTP, frame by frame as it came), at self.rate."""
         f = self._dump('dec')
@@ -451,6 +487,17 @@ class Phones:
         for p in self.all:
             p.stop()
         return False
+
+
+def hang_up_all(tap, y, phones, room):
+    """The end of a test: each of @phones (number -> Phone) is still in its call and hangs up,
+    and Yate @y's engine has no room @room (conf/NAME) left."""
+    for n in phones:
+        tap.ok(phones[n].closed() is None, 'phone %d is still in its call' % n,
+               phones[n].log_tail())
+        tap.ok(phones[n].hangup(), 'phone %d hangs up' % n, phones[n].log_tail())
+    empty = wait_for(lambda: room not in y.rm('conf list'))
+    tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
 
 
 def listen(phones, seconds):

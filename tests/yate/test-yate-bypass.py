@@ -39,12 +39,6 @@ TONES = {1: 440, 2: 1000, 3: 1600, 4: 2200}
 NUMBER = {1: '800', 2: '802', 3: '803', 4: '804'}
 
 
-def yrtp_chans(y):
-    """Yate's RTP sessions now (status yrtp: chans=N), or None if it did not say."""
-    m = re.search(r'chans=(\d+)', y.rm('status yrtp'))
-    return int(m.group(1)) if m else None
-
-
 def engine_count(y, key):
     m = re.search(r'%s=(\d+)' % key, y.rm('status conf-engine'))
     return int(m.group(1)) if m else None
@@ -83,7 +77,7 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
     # who carries the audio
     # a relayed call has two yrtp sessions (its sip/N and the engine's dumb/N side)
     st = y.rm('status yrtp')
-    tap.ok(yrtp_chans(y) == 4 and not re.search(r'=sip/[12]\b', st) and
+    tap.ok(y.yrtp_chans() == 4 and not re.search(r'=sip/[12]\b', st) and
            re.search(r'=sip/3\b', st) and re.search(r'=sip/4\b', st),
            "Yate's yrtp has sessions for phones 3 and 4 only (chans=4), none for 1 and 2", st)
     tap.ok(engine_count(y, 'direct_legs') == 2,
@@ -135,7 +129,7 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
         tap.ok(p[n].hangup(), 'phone %d hangs up' % n, p[n].log_tail())
     empty = yatelib.wait_for(lambda: 'conf/bp' not in y.rm('conf list'))
     tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
-    tap.ok(bool(yatelib.wait_for(lambda: yrtp_chans(y) == 0)), "no yrtp session is left",
+    tap.ok(bool(yatelib.wait_for(lambda: y.yrtp_chans() == 0)), "no yrtp session is left",
            y.rm('status yrtp'))
 
     for n in p:

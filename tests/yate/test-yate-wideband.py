@@ -36,26 +36,6 @@ SECONDS = 300
 WIDE = 16000
 
 
-def yrtp_chans(y):
-    """Yate's RTP sessions now (status yrtp: chans=N), or None if it did not say."""
-    m = re.search(r'chans=(\d+)', y.rm('status yrtp'))
-    return int(m.group(1)) if m else None
-
-
-def answer_sdp(phone):
-    """The SDP of the 200 OK the phone got (its SIP trace), or ''."""
-    text = open(phone.log, encoding='utf-8', errors='replace').read()
-    m = re.search(r'SIP/2\.0 200 OK.*?\r?\n\r?\n(v=0.*?)(?:\r?\n\r?\n|$)', text, re.S)
-    return m.group(1) if m else ''
-
-
-def two_tones(seconds):
-    """1 kHz and 6 kHz bursts together at 16 kHz, each at -22 dBFS."""
-    a = simlib.beeps(1000, seconds, on=0.6, off=0.4, amplitude=10 ** (-22 / 20.0), rate=WIDE)
-    b = simlib.beeps(6000, seconds, on=0.6, off=0.4, amplitude=10 ** (-22 / 20.0), rate=WIDE)
-    return [x + y for x, y in zip(a, b)]
-
-
 ROOM = 'conf/wb;rtp_forward=yes;rate=16000;notify=%s' % WATCH
 # Yate puts G.722 in call.execute's formats= only for a codec it knows: g722webrtc here
 # (or, without it, `[codecs] g722/16000=yes` in ysipchan.conf: docs/bypass.md)
@@ -70,7 +50,9 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
     d = y.driver()
     d.watch('chan.notify')
     p = {}
-    spec = {1: ('G722,PCMU', two_tones(SECONDS)), 2: ('G722', None), 3: ('PCMU', None),
+    # 1 kHz and 6 kHz bursts together at 16 kHz, each at -22 dBFS
+    spec = {1: ('G722,PCMU', baresiplib.tones((1000, 6000), SECONDS, WIDE)),
+            2: ('G722', None), 3: ('PCMU', None),
             4: ('G722,PCMU', None), 5: ('G722', None)}
     for n, (codecs, audio) in spec.items():
         os.makedirs(y.path('phone%d' % n))
@@ -94,7 +76,7 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
     tap.must(d.wait_users(WATCH, 4), 'the room counts 4 users', d.reports_of('chan.notify'))
 
     for n, want in ((1, '9'), (2, '9'), (3, '0'), (4, '0'), (5, '9')):
-        sdp = answer_sdp(p[n])
+        sdp = p[n].answer_sdp()
         m = re.search(r'^m=audio \d+ RTP/AVP ([\d ]+)', sdp, re.M)
         fmts = m.group(1).split() if m else []
         tap.ok(fmts[:1] == [want] and (want != '9' or fmts == ['9'] or
@@ -102,7 +84,7 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
                "phone %d's 200 OK answers payload type %s (%s)" % (
                    n, want, 'G.722' if want == '9' else 'mu-law'), sdp)
     st = y.rm('status yrtp')
-    tap.ok(yrtp_chans(y) == 2 and re.search(r'=sip/5\b', st) and
+    tap.ok(y.yrtp_chans() == 2 and re.search(r'=sip/5\b', st) and
            not re.search(r'=sip/[1-4]\b', st),
            "Yate's yrtp has sessions for relayed phone 5 only (its sip/5 and the engine's side)",
            st)
@@ -134,9 +116,5 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
            'phone 1 really sent 6 kHz (its own encoder dump)',
            simlib.tone_level(said[-WIDE * 2:], 6000, WIDE))
 
-    for n in p:
-        tap.ok(p[n].closed() is None, 'phone %d is still in its call' % n, p[n].log_tail())
-        tap.ok(p[n].hangup(), 'phone %d hangs up' % n, p[n].log_tail())
-    empty = yatelib.wait_for(lambda: 'conf/wb' not in y.rm('conf list'))
-    tap.ok(bool(empty), 'every phone hung up: no room left', y.rm('conf list'))
+    baresiplib.hang_up_all(tap, y, p, 'conf/wb')
 tap.done()

@@ -256,14 +256,15 @@ class Yate:
 
     def __init__(self, prefix, name, engine='', engine_conf='', routes=(), modules=MODULES,
                  ext_general='', extra_conf=None, start_engine=True, engine_listener=None,
-                 transcript=False):
+                 transcript=False, sip_general=''):
         """@engine_listener: None, or the role= of an extra `[listener ce]` unix socket
         (self.ce_sock; '' writes no role= line) for an engine that the test starts itself
         with connect_engine() (pass start_engine=False to leave [scripts] empty).
         @routes may name Yate's own SIP listener as {sip} (127.0.0.1:PORT), so that a
         call can go out over SIP and come back in as an incoming sip/N channel.  With
         @transcript the engine runs under tee-module.py, which writes every protocol line
-        it exchanges to self.transcript (E:/A: lines, as yate-sim -t)."""
+        it exchanges to self.transcript (E:/A: lines, as yate-sim -t).  @sip_general: lines
+        for ysipchan.conf's [general] (e.g. 'forward_sdp=yes\n')."""
         self.prefix = prefix
         self.name = name
         self.dir = tempfile.mkdtemp(prefix='ce-yate-%s-' % name)
@@ -298,8 +299,8 @@ class Yate:
                 ext_general, ('%s=%s' % (script, engine.format(conf=self.engine_conf, dir=self.dir))
                               if start_engine else ''), self.ext_sock, listener),
             'regexroute.conf': self._regexroute(routes),
-            'ysipchan.conf': '[general]\n[listener general]\ntype=udp\naddr=127.0.0.1\nport=%d\n'
-                             % self.sip_port,
+            'ysipchan.conf': '[general]\n%s[listener general]\ntype=udp\naddr=127.0.0.1\n'
+                             'port=%d\n' % (sip_general, self.sip_port),
             'yrtpchan.conf': '[general]\nlocalip=127.0.0.1\n',
         }
         files.update(extra_conf or {})
@@ -365,6 +366,11 @@ class Yate:
             return True
         except OSError:
             return False
+
+    def yrtp_chans(self):
+        """Yate's RTP sessions now (status yrtp: chans=N), or None if it did not say."""
+        m = re.search(r'chans=(\d+)', self.rm('status yrtp'))
+        return int(m.group(1)) if m else None
 
     def rm(self, text, until=None, timeout=WAIT):
         """One rmanager command's output."""

@@ -39,6 +39,8 @@ struct fx_leg {
 	bool direct;  /* a phone's own RTP (media bypass) */
 	int dtmf_pt;  /* ... its telephone-event payload type */
 	char sig[64]; /* ... and where its SIP came from */
+	int pt;       /* ... its payload type when the codec has no static one (Opus) */
+	bool fec;     /* ... and whether it takes in-band FEC */
 };
 
 struct fx_pending {
@@ -233,6 +235,8 @@ static inline int fm_leg_start(void *arg, struct ce_leg_media *cl, const struct 
 	l->direct = rem->direct;
 	l->dtmf_pt = rem->direct ? rem->dtmf_pt : -1;
 	g_strlcpy(l->sig, rem->direct && rem->sig_ip ? rem->sig_ip : "", sizeof(l->sig));
+	l->pt = rem->direct ? rem->pt : 0;
+	l->fec = rem->direct && rem->fec;
 	return 0;
 }
 
@@ -556,9 +560,21 @@ static inline void fx_done(struct ce_msg *msg, bool handled, void *arg)
  * and *handled.  Deferred dispatches are finished by answering whatever
  * the module sent meanwhile.
  */
+static inline char *fx_dispatch_msg(struct fx *fx, struct ce_msg *m, bool *handled);
+
 static inline char *fx_dispatch(struct fx *fx, const char *name, const char *params, bool *handled)
 {
-	struct ce_msg *m = fx_msg(name, params), *before = NULL;
+	struct ce_msg *m = fx_msg(name, params);
+	char *ans = fx_dispatch_msg(fx, m, handled);
+
+	ce_msg_unref(m);
+	return ans;
+}
+
+/* The same with message @m as built by the caller (values with ':', CR, LF: raw SDP). */
+static inline char *fx_dispatch_msg(struct fx *fx, struct ce_msg *m, bool *handled)
+{
+	struct ce_msg *before = NULL;
 	struct fx_result r = {0};
 	GString *s = g_string_new("");
 
@@ -577,7 +593,6 @@ static inline char *fx_dispatch(struct fx *fx, const char *name, const char *par
 		*handled = r.handled;
 	ce_msg_unref(r.msg);
 	ce_msg_unref(before);
-	ce_msg_unref(m);
 	return g_string_free(s, FALSE);
 }
 

@@ -351,6 +351,387 @@ static void test_wideband_choice(void)
 	fx_free(fx);
 }
 
+/* ---- Opus through ysipchan's raw SDP (forward_sdp=yes) ---- */
+
+/*
+ * What baresip 1.0.0 with its opus module offers (its SIP trace in
+ * test-yate-opus.py), and what Yate makes of it: formats= without Opus,
+ * the whole offer in sdp_raw with its CRLF line ends.
+ */
+#define BARESIP_OPUS(pts, addr)                                                                    \
+	"v=0\r\n"                                                                                  \
+	"o=- 3520196310 2207139180 IN IP4 127.0.0.1\r\n"                                           \
+	"s=-\r\n"                                                                                  \
+	"c=IN IP4 " addr "\r\n"                                                                    \
+	"t=0 0\r\n"                                                                                \
+	"a=tool:baresip 1.0.0\r\n"                                                                 \
+	"m=audio 17996 RTP/AVP " pts "\r\n"                                                        \
+	"a=rtpmap:111 opus/48000/2\r\n"                                                            \
+	"a=fmtp:111 stereo=1;sprop-stereo=1;useinbandfec=1\r\n"                                    \
+	"a=rtpmap:9 G722/8000\r\n"                                                                 \
+	"a=rtpmap:0 PCMU/8000\r\n"                                                                 \
+	"a=rtpmap:101 telephone-event/8000\r\n"                                                    \
+	"a=fmtp:101 0-15\r\n"                                                                      \
+	"a=sendrecv\r\n"
+#define OPUS_FIRST BARESIP_OPUS("111 9 0 101", "127.0.0.1")
+#define EXEC_OPUS                                                                                  \
+	"id=sip/1:rtp_addr=127.0.0.1:rtp_port=17996:media=yes:formats=g722/16000,mulaw:"           \
+	"transport=RTP/AVP:rtp_rfc2833=101:rtp_forward=yes"
+
+/* call.execute @params plus the phone's raw offer @sdp (NULL: none), then Yate's dumb/1. */
+static char *offer_sdp(struct fx *fx, const char *params, const char *sdp)
+{
+	char *full = g_strdup_printf("%s:callto=conf/bp1", params);
+	struct ce_msg *m = fx_msg("call.execute", full);
+	char *ans, *seen;
+
+	if (sdp)
+		ce_msg_add(m, "sdp_raw", sdp);
+	ans = fx_dispatch_msg(fx, m, NULL);
+	ce_msg_unref(m);
+	seen = g_strdup_printf("%s:%s:peerid=dumb/1:targetid=dumb/1", full, ans);
+	fx_watch(fx, "call.execute", seen, true);
+	g_free(seen);
+	g_free(full);
+	return ans;
+}
+
+/* The last message still unanswered that is @name (with message=@what if given). */
+static const struct ce_msg *pending(struct fx *fx, const char *name, const char *what)
+{
+	for (GList *i = fx->pending.tail; i; i = i->prev) {
+		const struct fx_pending *p = i->data;
+
+		if (!strcmp(p->msg->name, name) &&
+		        (!what || !g_strcmp0(ce_msg_get(p->msg, "message"), what)))
+			return p->msg;
+	}
+	g_assert_not_reached();
+	return NULL;
+}
+
+/* Our SDP answer's o= line holds the engine's session id: @sdp with it as "o=ID VER". */
+static char *without_sess(const char *sdp)
+{
+	GRegex *re = g_regex_new("o=conf-engine [0-9]+ ", 0, 0, NULL);
+	char *out = g_regex_replace_literal(re, sdp, -1, 0, "o=ID ", 0, NULL);
+
+	g_regex_unref(re);
+	return out;
+}
+
+/* Our answer to the phone, as the masqueraded call.answered carries it for ysipchan. */
+static char *answered_sdp(struct fx *fx)
+{
+	const struct ce_msg *m = pending(fx, "chan.masquerade", "call.answered");
+
+	g_assert_cmpstr(ce_msg_get(m, "rtp_forward"), ==, "yes");
+	g_assert_null(ce_msg_get(m, "formats")); /* Yate has no name for it */
+	return without_sess(ce_msg_get_def(m, "sdp_raw", ""));
+}
+
+#define OPUS_ANSWER(rate, dir, ver)                                                                \
+	"v=0\r\n"                                                                                  \
+	"o=ID " ver " IN IP4 127.0.0.1\r\n"                                                        \
+	"s=conf-engine\r\n"                                                                        \
+	"c=IN IP4 127.0.0.1\r\n"                                                                   \
+	"t=0 0\r\n"                                                                                \
+	"m=audio 40000 RTP/AVP 111 101\r\n"                                                        \
+	"a=rtpmap:111 opus/48000/2\r\n"                                                            \
+	"a=fmtp:111 maxplaybackrate=" rate ";sprop-maxcapturerate=" rate ";useinbandfec=1\r\n"     \
+	"a=rtpmap:101 telephone-event/8000\r\n"                                                    \
+	"a=fmtp:101 0-15\r\n"                                                                      \
+	"a=ptime:20\r\n"                                                                           \
+	"a=" dir "\r\n"
+
+static void assert_opus_answer(struct fx *fx, const char *want)
+{
+	char *got = answered_sdp(fx);
+
+	g_assert_cmpstr(got, ==, want);
+	g_free(got);
+}
+
+/*
+ * A wideband room, the phone offers Opus first: Opus on its payload type,
+ * with its FEC wish and its telephone-event, answered in sdp_raw; no
+ * chan.rtp.  Its address is Yate's rtp_addr (which accounts for a NAT).
+ */
+static void test_opus_first(void)
+{
+	struct fx *fx = fx_new(NULL);
+	char *ans = offer_sdp(fx,
+	        "id=sip/1:rtp_addr=203.0.113.9:rtp_port=17996:media=yes:formats=g722/16000,mulaw:"
+	        "transport=RTP/AVP:rtp_rfc2833=101:rtp_forward=yes:rate=16000",
+	        OPUS_FIRST);
+	struct fx_leg *l = media_of(fx);
+	GString *show = g_string_new(NULL);
+
+	g_assert_cmpstr(ans, ==,
+	        "rtp_forward=accepted:callto=dumb/:ce_room=bp1:room=conf/bp1:newroom=true:users=1");
+	g_assert_true(l->started && l->direct);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_OPUS);
+	g_assert_cmpint(l->pt, ==, 111);
+	g_assert_true(l->fec);
+	g_assert_cmpint(l->dtmf_pt, ==, 101);
+	g_assert_cmpstr(l->ip, ==, "203.0.113.9");
+	g_assert_cmpuint(l->port, ==, 17996);
+	assert_opus_answer(fx, OPUS_ANSWER("16000", "sendrecv", "1"));
+	g_assert_cmpuint(fx->sent->len, ==, 1); /* the answer alone: no chan.rtp */
+	fx_flush(fx);
+	g_assert_cmpint(ce_leg_find(fx->conf, "dumb/1")->state, ==, CE_LEG_JOINED);
+	/* the console says what it was answered */
+	g_assert_cmpint(ce_conf_show(fx->conf, "bp1", show), ==, 0);
+	g_assert_nonnull(strstr(show->str, " talking=false direct=true codec=opus\r\n"));
+	g_string_free(show, TRUE);
+	g_free(ans);
+	fx_free(fx);
+	/* a narrowband room: Opus too, heard and sent no wider than 8 kHz */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS, OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
+	assert_opus_answer(fx, OPUS_ANSWER("8000", "sendrecv", "1"));
+	fx_free(fx);
+}
+
+/* codecs= decides, not the phone's order; what it leaves out is not answered. */
+static void test_opus_codecs_order(void)
+{
+	const char *second = BARESIP_OPUS("9 0 111 101", "127.0.0.1");
+	struct fx *fx = fx_new(NULL);
+	char *ans;
+
+	/* Opus second in the offer: still Opus, first of the default codecs= */
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000", second));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
+	fx_free(fx);
+	/* G.722 before Opus: G.722 in a wideband room, from formats=, no sdp_raw */
+	fx = fx_new("[conference]\ncodecs=g722,opus,mulaw\n");
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000", OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=g722/16000:"
+	        "transport=RTP/AVP:rtp_rfc2833=101\n");
+	fx_free(fx);
+	/* ... but G.722 is for wideband rooms only: Opus in a narrowband one */
+	fx = fx_new("[conference]\ncodecs=g722,opus,mulaw\n");
+	g_free(offer_sdp(fx, EXEC_OPUS, OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
+	fx_free(fx);
+	/* no opus in codecs=: the laws, as without forward_sdp */
+	fx = fx_new("[conference]\ncodecs=mulaw,alaw\n");
+	ans = offer_sdp(fx, EXEC_OPUS ":rate=16000", OPUS_FIRST);
+	g_assert_cmpstr(ans, ==,
+	        "rtp_forward=accepted:callto=dumb/:ce_room=bp1:room=conf/bp1:newroom=true:users=1");
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMU);
+	g_assert_cmpint(media_of(fx)->pt, ==, 0);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=mulaw:"
+	        "transport=RTP/AVP:rtp_rfc2833=101\n");
+	g_free(ans);
+	fx_free(fx);
+	/* a route's forward_sdp=no: ysipchan would not read our sdp_raw, so formats= it is */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000:forward_sdp=no", OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	fx_free(fx);
+	/* a phone without Opus, forward_sdp on: exactly as without it */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC4 ":rtp_forward=yes",
+	        "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 45066 RTP/AVP 0 8 101\r\n"
+	        "a=rtpmap:101 telephone-event/8000\r\n"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMU);
+	fx_expect_sent(fx, "",
+	        "chan.masquerade:id=dumb/1:message=call.answered:rtp_forward=yes:"
+	        "rtp_addr=127.0.0.1:rtp_port=40000:media=yes:formats=mulaw,alaw:"
+	        "transport=RTP/AVP:rtp_rfc2833=101\n");
+	fx_free(fx);
+}
+
+/* Notes (NOTE and above) logged meanwhile. */
+static void note_sink(enum ce_log_level level, const char *domain, const char *text, void *arg)
+{
+	(void)domain;
+	if (level <= CE_LOG_NOTE)
+		g_string_append_printf(arg, "%s\n", text);
+}
+
+/*
+ * An offer Opus cannot be answered from falls back to formats= and says
+ * why: unreadable, SRTP.  An offer with only Opus comes with no rtp_addr
+ * and no formats= (Yate's parser kept no codec): its own address serves.
+ */
+static void test_opus_fallback(void)
+{
+	GString *notes = g_string_new(NULL);
+	struct fx *fx;
+
+	ce_log_init();
+	ce_log_set_sink(note_sink, notes);
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000", "m=audio 17996 RTP/AVP 111\r\n"));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_G722);
+	g_assert_nonnull(strstr(notes->str,
+	        "sip/1: the phone's raw SDP (sdp_raw) is unreadable (not SDP (no v=0 first)): "
+	        "answered from formats="));
+	fx_free(fx);
+	g_string_truncate(notes, 0);
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS, BARESIP_OPUS("111 0", "0.0.0.0")));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_PCMU);
+	g_assert_nonnull(strstr(notes->str, "sip/1: the phone's Opus is not plain RTP"));
+	fx_free(fx);
+	/* Opus alone: Yate says nothing but sdp_raw */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, "id=sip/1:rtp_forward=yes", BARESIP_OPUS("111", "192.0.2.7")));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
+	g_assert_cmpstr(media_of(fx)->ip, ==, "192.0.2.7");
+	g_assert_cmpuint(media_of(fx)->port, ==, 17996);
+	g_assert_cmpint(media_of(fx)->dtmf_pt, ==, -1);
+	fx_free(fx);
+	/* no sdp_raw and nothing to answer: relayed, nothing said */
+	g_string_truncate(notes, 0);
+	fx = fx_new(NULL);
+	g_free(offer(fx, "id=sip/1:rtp_addr=10.0.0.5:rtp_port=4000:formats=gsm:rtp_forward=yes"));
+	g_assert_false(media_of(fx)->direct);
+	g_assert_cmpstr(notes->str, ==, "");
+	fx_free(fx);
+	/* no sdp_raw though codecs= lists opus: said once, answered as before */
+	fx = fx_new(NULL);
+	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
+	g_assert_nonnull(strstr(notes->str,
+	        "bypassed calls come without the phone's raw SDP (sip/1): Opus phones are "
+	        "answered mulaw; forward_sdp=yes in ysipchan.conf [general]"));
+	g_assert_true(fx->conf->noted_no_raw);
+	fx_free(fx);
+	g_string_truncate(notes, 0);
+	fx = fx_new("[conference]\ncodecs=mulaw\n");
+	g_free(offer(fx, EXEC4 ":rtp_forward=yes"));
+	g_assert_cmpstr(notes->str, ==, "");
+	fx_free(fx);
+	ce_log_set_sink(NULL, NULL);
+	g_string_free(notes, TRUE);
+}
+
+/* A re-INVITE of an Opus phone (call.update with sdp_raw) for @fx's leg. */
+static char *opus_reinvite(struct fx *fx, const char *sdp, bool *handled)
+{
+	struct ce_msg *m = fx_msg("call.update", "id=sip/1:peerid=dumb/1:operation=request:"
+	                                         "rtp_forward=yes:rtp_addr=127.0.0.1:"
+	                                         "rtp_port=17996:formats=g722/16000,mulaw");
+	char *ans;
+
+	ce_msg_add(m, "sdp_raw", sdp);
+	ans = fx_dispatch_msg(fx, m, handled);
+	ce_msg_unref(m);
+	return ans;
+}
+
+/* Our answer to a re-INVITE, as the call.update notify carries it. */
+static char *notified_sdp(struct fx *fx)
+{
+	const struct ce_msg *m = pending(fx, "call.update", NULL);
+
+	g_assert_cmpstr(ce_msg_get(m, "operation"), ==, "notify");
+	g_assert_cmpstr(ce_msg_get(m, "targetid"), ==, "sip/1");
+	return without_sess(ce_msg_get_def(m, "sdp_raw", ""));
+}
+
+/*
+ * Hold and resume of an Opus phone: its direction turned round in our
+ * raw answer, the version one more each time; an offer without Opus, or
+ * with it on another payload type, is refused (488) and nothing changes.
+ */
+static void test_opus_reinvite(void)
+{
+	struct fx *fx = fx_new(NULL);
+	char *hold = g_strdup(OPUS_FIRST), *got;
+	bool handled = false;
+	struct fx_leg *l;
+
+	memcpy(strstr(hold, "a=sendrecv"), "a=sendonly", 10);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=16000", OPUS_FIRST));
+	fx_flush(fx);
+	fx_clear(fx);
+	l = media_of(fx);
+	g_free(opus_reinvite(fx, hold, &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->flags & (CE_LEG_MUTE | CE_LEG_DEAF), ==, CE_LEG_MUTE | CE_LEG_DEAF);
+	got = notified_sdp(fx);
+	g_assert_cmpstr(got, ==, OPUS_ANSWER("16000", "recvonly", "2"));
+	g_free(got);
+	fx_flush(fx);
+	fx_clear(fx);
+	g_free(opus_reinvite(fx, OPUS_FIRST, &handled));
+	g_assert_true(handled);
+	g_assert_cmpint(l->flags & (CE_LEG_MUTE | CE_LEG_DEAF), ==, 0);
+	got = notified_sdp(fx);
+	g_assert_cmpstr(got, ==, OPUS_ANSWER("16000", "sendrecv", "3"));
+	g_free(got);
+	fx_flush(fx);
+	fx_clear(fx);
+	/* G.711 alone, Opus on another type, no raw SDP: refused, the leg as it was */
+	got = opus_reinvite(
+	        fx, "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 17996 RTP/AVP 0\r\n", &handled);
+	g_assert_false(handled);
+	g_assert_cmpstr(got, ==, "error=488:reason=Not Acceptable Here");
+	g_free(got);
+	g_free(opus_reinvite(fx,
+	        "v=0\r\nc=IN IP4 127.0.0.1\r\nm=audio 17996 RTP/AVP 96\r\n"
+	        "a=rtpmap:96 opus/48000/2\r\n",
+	        &handled));
+	g_assert_false(handled);
+	g_free(fx_dispatch(fx, "call.update", REINVITE ":formats=mulaw", &handled));
+	g_assert_false(handled);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_OPUS);
+	g_assert_cmpuint(fx->sent->len, ==, 0);
+	g_free(hold);
+	fx_free(fx);
+}
+
+/*
+ * A crash: the journal keeps an Opus leg's payload type and FEC wish
+ * (no format name says them), and the next engine resumes it with them.
+ */
+static void test_opus_journal(void)
+{
+	char *dir = g_dir_make_tmp("ce-bypass-XXXXXX", NULL);
+	char *conf = g_strdup_printf("[conference]\njournal=%s/legs.journal\n", dir);
+	char *path = g_build_filename(dir, "legs.journal", NULL);
+	struct fx *fx = fx_new(conf);
+	char *text = NULL, *end;
+	struct fx_leg *l;
+
+	fx_link_event(fx, "state=up:yate=6.4.1:runid=300:restarted=false");
+	g_free(offer_sdp(fx, EXEC_OPUS, OPUS_FIRST));
+	fx_flush(fx);
+	g_assert_true(g_file_get_contents(path, &text, NULL, NULL));
+	g_assert_nonnull(strstr(text, "\tformat=opus\t"));
+	g_assert_nonnull(strstr(text, "\tdirect=true\tdtmf_pt=101\tpt=111\tfec=true\t"));
+	/* the engine dies here: its enter line is all the next one finds (not the leave) */
+	end = strchr(text, '\n');
+	g_assert_nonnull(end);
+	end[1] = 0;
+	fx_free(fx);
+	g_assert_true(g_file_set_contents(path, text, -1, NULL));
+	fx = fx_new(conf);
+	fx->yate_has = " dumb/1 ";
+	fx_link_event(fx, "state=up:yate=6.4.1:runid=300:restarted=false");
+	l = media_of(fx);
+	g_assert_true(l->started && l->direct);
+	g_assert_cmpint(l->codec, ==, CE_CODEC_OPUS);
+	g_assert_cmpint(l->pt, ==, 111);
+	g_assert_true(l->fec);
+	fx_free(fx);
+	g_free(text);
+	g_free(path);
+	g_free(conf);
+	fx_rm(dir);
+	g_free(dir);
+}
+
 /* noise_suppression= and agc= of a call, over [conference]'s defaults, reach its media leg. */
 static void test_dsp_params(void)
 {
@@ -393,6 +774,11 @@ int main(int argc, char **argv)
 	g_test_add_func("/conference/bypass/rtp-dtmf", test_rtp_dtmf);
 	g_test_add_func("/conference/bypass/reinvite-hold", test_reinvite_hold);
 	g_test_add_func("/conference/bypass/reinvite-codec", test_reinvite_codec);
+	g_test_add_func("/conference/bypass/opus-first", test_opus_first);
+	g_test_add_func("/conference/bypass/opus-codecs-order", test_opus_codecs_order);
+	g_test_add_func("/conference/bypass/opus-fallback", test_opus_fallback);
+	g_test_add_func("/conference/bypass/opus-reinvite", test_opus_reinvite);
+	g_test_add_func("/conference/bypass/opus-journal", test_opus_journal);
 	g_test_add_func("/conference/leg/dsp-params", test_dsp_params);
 	g_test_add_func("/conference/leg/dsp-switch", test_dsp_switch);
 	return g_test_run();
