@@ -167,8 +167,6 @@ struct ce_media_leg_opts {
 	/* The payload type sent and taken for the leg's codec when it has no
 	 * static one (Opus: 96..127, from the phone's offer); 0: the static one. */
 	int pt;
-	/* Opus: the phone decodes in-band FEC (useinbandfec=1): send it. */
-	bool fec;
 	socklen_t sig_len;
 };
 

@@ -289,7 +289,6 @@ static int g_leg_start(void *arg, struct ce_leg_media *l, const struct ce_leg_re
 	        .ns = l->flags & CE_LEG_NS,
 	        .agc = l->flags & CE_LEG_AGC,
 	        .pt = rem->direct ? rem->pt : 0,
-	        .fec = rem->direct && rem->fec,
 	};
 	struct sockaddr_storage ss;
 	socklen_t len;
