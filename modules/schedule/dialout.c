@@ -3,49 +3,32 @@
 
 #include <string.h>
 
-#include "bus.h"
+#include "dial.h"
 #include "engine.h"
 #include "message.h"
 #include "modules/schedule/schedule-priv.h"
 #include "modules/store/store.h"
 
 /*
- * At starts_at every participant with dial_out=true is called (DESIGN §2,
- * transcript 2):
+ * At starts_at every participant with dial_out=true is called through the
+ * engine's dialer (conf-engine/dial.c: how a dial-out is placed, and when
+ * it counts as connected or failed):
  *
  *   call.execute callto=dumb/ target=ADDRESS caller=<access number>
- *                callername=<title> ce_dialout=ROOM <room parameters>
- *                participant_id=ID participant_name=NAME participant_role=ROLE
- *                participant_number=ADDRESS participant_direction=out
+ *                callername=<title> maxcall=dial_ring_timeout ce_dialout=ROOM
+ *                <room parameters> participant_id=ID participant_name=NAME
+ *                participant_role=ROLE participant_number=ADDRESS
+ *                participant_direction=out
  *
- * (direct=ADDRESS when the address is a Yate target such as sip/...; the
- * participant_* parameters say who is dialled, since caller= and
- * callername= are what the far end sees), and maxcall=dial_ring_timeout:
- * Yate's dumb driver hands maxcall to the channels of the call, and the
- * first whose timer runs out drops it with "noanswer" (Channel::checkTimers),
- * so a phone nobody answers stops ringing and the attempt counts as failed.
- * The conference module joins the new dumb/N to ROOM once the call is
- * connected.
+ * (the participant_* parameters say who is dialled, since caller= and
+ * callername= are what the far end sees).  The conference module joins the
+ * new dumb/N to ROOM once the call is connected.
  *
- * Connected means either of (Yate 6.4.1, dumbchan.cpp and Channel.cpp):
- * - the answer names the far channel (peerid) but no targetid: the far
- *   channel is a local one (tone/, wave/, moh/) that connected at once and
- *   never sends call.answered, and Yate's dumb driver answered dumb/N itself
- *   (Channel::callAccept answers a call that has no targetid); transcript 2
- *   shows exactly this for tone/milliwatt, with answered=true in dumb/4's
- *   chan.hangup;
- * - a phone (targetid=sip/9) rings and then sends call.answered naming
- *   dumb/N.
- * A chan.disconnected or chan.hangup of dumb/N that says answered=true is
- * Yate's own word that the call was connected, whatever we saw before.
- *
- * A failure - Yate's answer false with error=offline (or with no error:
- * see refusal()), or the dumb/N gone before it was connected with error
- * busy, noanswer, ... - is stored as one "leave" event with detail
- * "dial-out failed: ERROR" and the participant's identity (no CDR: the
- * participant never was in the room), and retried dial_retries times,
- * dial_retry_delay seconds apart, unless the error says retrying is
- * pointless (noroute, forbidden, rejected, ...).  A connected
+ * A failure - busy, noanswer, offline, noroute, ... - is stored as one
+ * "leave" event with detail "dial-out failed: ERROR" and the participant's
+ * identity (no CDR: the participant never was in the room), and retried
+ * dial_retries times, dial_retry_delay seconds apart, unless the error says
+ * retrying is pointless (noroute, forbidden, rejected, ...).  A connected
  * dial-out that ends is the monitor's business (its leave and CDR carry the
  * real reason).  The conference's end hangs up dial-outs still ringing.
  */
@@ -59,42 +42,18 @@ struct participants_of {
 	gint64 conference_id;
 };
 
-/* What Yate's answer to a dial-out finds its attempt by. */
-struct attempt {
-	struct sched_ref *ref;
-	guint attempt;
-};
-
 /** ce_sched_dialout_free() - GDestroyNotify of a dial-out */
 void ce_sched_dialout_free(gpointer data)
 {
 	struct dialout *d = data;
 
+	if (d->call && d->s->dialer)
+		ce_dial_cancel(d->s->dialer, d->call, NULL);
 	g_free(d->room);
 	g_free(d->address);
 	g_free(d->name);
 	g_free(d->id);
 	g_free(d);
-}
-
-static struct dialout *by_serial(struct sched *s, guint n)
-{
-	for (guint i = 0; i < s->dials->len; i++) {
-		struct dialout *d = g_ptr_array_index(s->dials, i);
-		if (d->attempt == n)
-			return d;
-	}
-	return NULL;
-}
-
-static struct dialout *by_id(struct sched *s, const char *id)
-{
-	for (guint i = 0; id && i < s->dials->len; i++) {
-		struct dialout *d = g_ptr_array_index(s->dials, i);
-		if (d->id && !d->gone && !strcmp(d->id, id))
-			return d;
-	}
-	return NULL;
 }
 
 static bool can_retry(const char *error)
@@ -138,6 +97,7 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 	s->dial_failed++;
 	store_failure(s, d, error, now);
 	g_clear_pointer(&d->id, g_free);
+	d->call = 0;
 	d->tries++;
 	if (d->tries <= s->set.dial_retries && can_retry(error)) {
 		d->retry_at = now + (gint64)s->set.dial_retry_s * G_USEC_PER_SEC;
@@ -151,74 +111,53 @@ static void failed(struct sched *s, struct dialout *d, const char *error)
 	}
 }
 
-/*
- * Why Yate refused a dial-out (its call.execute answered false): its error,
- * else noroute when the answer is Yate's own, else failure.  Yate 6.4.1's
- * dumb driver sets no error when call.route finds no route for the target
- * (dumbchan.cpp: "Outgoing call but no route!"); a send that Yate never
- * answered (dial_timeout, the link lost) also comes back false with nothing
- * added.  Yate's answer is told by its dispatch trace: every answer carries
- * "handlers=" unless an operator turned Yate's trackparam off, and then
- * both cases read as failure, which is retried.
- */
-static const char *refusal(const struct ce_msg *msg)
+/* What became of the current attempt of the dial-out @arg. */
+static void on_dial(const struct ce_dial_report *r, void *arg)
 {
-	const char *error = ce_msg_get(msg, "error");
+	struct dialout *d = arg;
+	struct sched *s = d->s;
 
-	if (error && *error)
-		return error;
-	return ce_msg_get(msg, "handlers") ? "noroute" : "failure";
-}
-
-/* @arg: a struct attempt, freed here. */
-static void on_answer(struct ce_msg *msg, bool handled, void *arg)
-{
-	struct attempt *a = arg;
-	struct sched *s = a->ref->s;
-	struct dialout *d = s ? by_serial(s, a->attempt) : NULL;
-	const char *id = ce_msg_get(msg, "id");
-
-	ce_sched_ref_drop(a->ref);
-	g_free(a);
-	if (!d || d->gone)
-		return;
-	if (handled && id && g_str_has_prefix(id, "dumb/")) {
+	switch (r->state) {
+	case CE_DIAL_RINGING:
 		g_free(d->id);
-		d->id = g_strdup(id);
+		d->id = g_strdup(r->id);
 		s->dialled++;
-		if (!ce_msg_get(msg, "targetid")) {
-			/* a local channel: Yate answered dumb/N itself (see above) */
-			d->answered = true;
-			g_message("dial-out %s connected to %s (%s) for room %s", id,
-			        ce_msg_get_def(msg, "peerid", "?"), d->address, d->room);
-			return;
+		g_info("dialling %s for room %s on %s", d->address, d->room, r->id);
+		break;
+	case CE_DIAL_CONNECTED:
+		if (!d->id) { /* a local channel, connected at once */
+			d->id = g_strdup(r->id);
+			s->dialled++;
 		}
-		g_info("dialling %s for room %s on %s", d->address, d->room, id);
-		return;
+		d->answered = true;
+		g_message("dial-out %s connected to %s (%s) for room %s", r->id,
+		        ce_msg_get_def(r->msg, "peerid", "?"), d->address, d->room);
+		break;
+	case CE_DIAL_FAILED:
+		failed(s, d, r->why);
+		break;
+	case CE_DIAL_ENDED:
+		d->call = 0;
+		d->gone = true; /* a normal end: the monitor has its leave and CDR */
+		break;
 	}
-	failed(s, d, refusal(msg));
 }
 
 static void dial(struct sched *s, struct dialout *d, const struct ce_conference *c)
 {
-	struct attempt *a = g_new(struct attempt, 1);
+	const struct ce_dial_to to = {
+	        .address = d->address,
+	        .room = c->room,
+	        .caller = c->access_number ? c->access_number : c->room,
+	        .caller_name = c->title && *c->title ? c->title : c->room,
+	        .ring_ms = s->set.dial_ring_ms,
+	};
 	struct ce_msg *m;
 
 	d->retry_at = 0;
 	d->answered = false;
-	d->attempt = ++s->attempts;
-	a->ref = ce_sched_ref(s);
-	a->attempt = d->attempt;
-	ce_msg_new(&m, "call.execute");
-	ce_msg_set(m, "callto", "dumb/");
-	/* Yate's dumb driver refuses a call with no target=, even with direct= */
-	ce_msg_set(m, "target", d->address);
-	if (strchr(d->address, '/'))
-		ce_msg_set(m, "direct", d->address);
-	ce_msg_set(m, "caller", c->access_number ? c->access_number : c->room);
-	ce_msg_set(m, "callername", c->title && *c->title ? c->title : c->room);
-	ce_msg_setf(m, "maxcall", "%u", s->set.dial_ring_ms);
-	ce_msg_set(m, "ce_dialout", c->room);
+	if (ce_dial_msg_new(&m, &to) < 0)
+		return;
 	ce_sched_room_params(s, m, c);
 	ce_msg_setf(m, "participant_id", "%" G_GINT64_FORMAT, d->participant_id);
 	if (d->name && *d->name)
@@ -229,7 +168,7 @@ static void dial(struct sched *s, struct dialout *d, const struct ce_conference 
 	ce_msg_set(m, "participant_number", d->address);
 	ce_msg_set(m, "participant_direction", "out");
 	g_info("dialling %s (%s) into room %s", d->address, d->name ? d->name : "", c->room);
-	ce_bus_send(s->bus, m, s->set.dial_timeout_ms, on_answer, a);
+	d->call = ce_dial_place(s->dialer, m, s->set.dial_timeout_ms, on_dial, d);
 	ce_msg_unref(m);
 }
 
@@ -253,6 +192,7 @@ static void on_parts(int err, GPtrArray *parts, void *arg)
 		if (!p->dial_out || !p->address || !*p->address)
 			continue;
 		d = g_new0(struct dialout, 1);
+		d->s = s;
 		d->conference_id = sc->c->id;
 		d->participant_id = p->id;
 		d->room = g_strdup(sc->c->room);
@@ -312,49 +252,18 @@ void ce_sched_dial_end(struct sched *s, gint64 conference_id)
 		struct dialout *d = g_ptr_array_index(s->dials, i);
 		if (d->conference_id != conference_id)
 			continue;
-		if (d->id && !d->answered && !d->gone) {
-			struct ce_msg *m;
-			ce_msg_new(&m, "call.drop");
-			ce_msg_set(m, "id", d->id);
-			ce_msg_set(m, "reason", s->set.end_reason);
-			ce_sched_send(s, m);
+		if (d->call && !d->answered && !d->gone) {
+			ce_dial_cancel(s->dialer, d->call, s->set.end_reason);
 			store_failure(s, d, s->set.end_reason, ce_engine_now(s->ce));
 			g_message(
 			        "dial-out %s to %s for room %s hung up unanswered: the conference "
 			        "ended",
-			        d->id, d->address, d->room);
+			        d->id ? d->id : "(not placed yet)", d->address, d->room);
+		} else if (d->call) {
+			ce_dial_cancel(s->dialer, d->call, NULL);
 		}
+		d->call = 0;
 		d->gone = true;
 		d->retry_at = 0;
 	}
-}
-
-/**
- * ce_sched_dial_watch() - Yate's call.answered, chan.disconnected, chan.hangup
- * for dial-outs: connected, or failed (see the top of this file)
- */
-void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg)
-{
-	struct dialout *d;
-
-	if (!strcmp(name, "call.answered")) {
-		d = by_id(s, ce_msg_get(msg, "peerid"));
-		if (!d)
-			d = by_id(s, ce_msg_get(msg, "targetid"));
-		if (!d)
-			d = by_id(s, ce_msg_get(msg, "id"));
-		if (d && !d->answered) {
-			d->answered = true;
-			g_message("dial-out %s answered by %s", d->id, d->address);
-		}
-		return;
-	}
-	d = by_id(s, ce_msg_get(msg, "id"));
-	if (!d)
-		return;
-	if (d->answered || ce_msg_get_bool(msg, "answered", false)) {
-		d->gone = true; /* a normal end: the monitor has its leave and CDR */
-		return;
-	}
-	failed(s, d, ce_msg_get_def(msg, "error", ce_msg_get_def(msg, "reason", "noanswer")));
 }

@@ -10,6 +10,7 @@
 
 struct ce_engine;
 struct ce_bus;
+struct ce_dialer;
 struct ce_msg;
 
 /* [schedule] settings (conf/conf-engine.conf lists them with defaults). */
@@ -57,11 +58,11 @@ struct dialout {
 	char *address;
 	char *name;
 	enum ce_role role;
-	char *id;         /* dumb/N once Yate answered */
-	unsigned attempt; /* serial of the current attempt */
-	unsigned tries;   /* failed attempts so far */
-	gint64 retry_at;  /* 0: not waiting for a retry */
-	bool answered;    /* connected: Yate answered dumb/N itself, or the far end did */
+	char *id;        /* dumb/N once Yate answered */
+	unsigned call;   /* the dialer's number of the current attempt; 0: none */
+	unsigned tries;  /* failed attempts so far */
+	gint64 retry_at; /* 0: not waiting for a retry */
+	bool answered;   /* connected: Yate answered dumb/N itself, or the far end did */
 	bool gone;
 };
 
@@ -79,10 +80,11 @@ struct sched {
 	struct sched_ref *self; /* NULLed and dropped when the module stops */
 	struct ce_bus *bus;
 	struct sched_settings set;
-	GHashTable *confs;   /* conference id (gint64 *) -> struct sconf */
-	GHashTable *callers; /* caller channel id -> conference id (gint64 *) */
-	GPtrArray *dials;    /* struct dialout */
-	GList *pending;      /* admissions waiting for the store */
+	GHashTable *confs;        /* conference id (gint64 *) -> struct sconf */
+	GHashTable *callers;      /* caller channel id -> conference id (gint64 *) */
+	GPtrArray *dials;         /* struct dialout */
+	struct ce_dialer *dialer; /* places and follows the dial-outs (conf-engine/dial.c) */
+	GList *pending;           /* admissions waiting for the store */
 	struct pin_guard *guard;
 	GPtrArray *extends; /* extension answers waiting for the main loop (extend.c) */
 	GArray *hooks;
@@ -90,8 +92,7 @@ struct sched {
 	guint tick_id;
 	gint64 next_poll;
 	bool polling;
-	bool repoll;    /* a poll was asked for while one ran */
-	guint attempts; /* dial-out attempts made, numbering them */
+	bool repoll; /* a poll was asked for while one ran */
 	guint64 admitted, refused, dialled, dial_failed, ended, lobbied;
 };
 
@@ -121,7 +122,6 @@ void ce_sched_extend_exit(struct sched *s);
 void ce_sched_dial_start(struct sched *s, struct sconf *sc);
 void ce_sched_dial_run(struct sched *s, gint64 now);
 void ce_sched_dial_end(struct sched *s, gint64 conference_id);
-void ce_sched_dial_watch(struct sched *s, const char *name, struct ce_msg *msg);
 void ce_sched_dialout_free(gpointer data);
 
 #endif

@@ -7,6 +7,7 @@
 #include "bus.h"
 #include "conf-engine/config.h"
 #include "console.h"
+#include "dial.h"
 #include "engine.h"
 #include "message.h"
 #include "module.h"
@@ -135,8 +136,7 @@ static void on_watch(struct ce_msg *msg, bool handled, void *arg)
 	gint64 *cid;
 
 	(void)handled;
-	ce_sched_dial_watch(s, msg->name, msg);
-	if (strcmp(msg->name, "chan.hangup") || !id)
+	if (!id)
 		return;
 	cid = g_hash_table_lookup(s->callers, id);
 	if (cid) {
@@ -231,6 +231,7 @@ static void sched_free(struct sched *s)
 		g_hash_table_destroy(s->confs);
 	if (s->callers)
 		g_hash_table_destroy(s->callers);
+	g_clear_pointer(&s->dialer, ce_dialer_free); /* first: no dial-out report after this */
 	if (s->dials)
 		g_ptr_array_unref(s->dials);
 	if (s->hooks)
@@ -247,7 +248,7 @@ static void sched_free(struct sched *s)
 
 static int sched_new(struct sched **sp, struct ce_engine *ce)
 {
-	static const char *const watched[] = {"chan.hangup", "chan.disconnected", "call.answered"};
+	static const char *const watched[] = {"chan.hangup"};
 	struct sched *s = g_new0(struct sched, 1);
 	int r = 0;
 
@@ -263,6 +264,7 @@ static int sched_new(struct sched **sp, struct ce_engine *ce)
 	s->hooks = g_array_new(FALSE, FALSE, sizeof(unsigned));
 	s->watches = g_array_new(FALSE, FALSE, sizeof(unsigned));
 	s->extends = g_ptr_array_new();
+	r = ce_dialer_new(&s->dialer, s->bus);
 	for (unsigned i = 0; r == 0 && i < G_N_ELEMENTS(watched); i++)
 		r = add_watch(s, watched[i]);
 	if (r == 0)
