@@ -5,7 +5,8 @@
  * the same message renamed call.execute with callto= the route.  A callee
  * is reached with call.execute callto=sip/NUMBER and does what the
  * scenario's "callee" line says: answer (call.answered), noanswer (rings,
- * then fails with noanswer), busy, reject, or offline (error=offline).
+ * then fails with noanswer), busy, reject, or offline (error=offline); a
+ * call whose maxcall= runs out first is dropped with noanswer, as Yate does.
  * A caller offering RTP forwarding (media bypass) has its own RTP endpoint
  * and sends its keys in it: forward.c.
  */
@@ -369,6 +370,26 @@ static gboolean callee_cb(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/*
+ * The call's maxcall= ran out before anyone answered: Yate's
+ * Channel::checkTimers() drops the ringing channel with "noanswer"
+ * (msgDrop), its peer gets chan.disconnected reason=noanswer and no error=
+ * (engine/Channel.cpp; maxcall reaches the SIP channel's setMaxcall()
+ * through the call.execute that dumbchan.cpp routed, copied from the
+ * dial-out's).
+ */
+static gboolean maxcall_cb(gpointer data)
+{
+	struct sim_chan *c = data;
+	struct sim *s = c->phone->sim;
+
+	c->timer = 0;
+	ce_sim_event(s, "maxcall", "\"who\":%s,\"chan\":%s", ce_sim_json(c->phone->label),
+	        ce_sim_json(c->id));
+	ce_sim_chan_drop(s, c, "noanswer", NULL);
+	return G_SOURCE_REMOVE;
+}
+
 /** A label for a new phone of @number: the number, or NUMBER#2, #3... while it is taken. */
 char *ce_sim_phone_label(struct sim *s, const char *number)
 {
@@ -394,6 +415,7 @@ enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *a
 	struct sim_chan *from, *c;
 	struct ce_msg *st;
 	double delay;
+	long maxcall;
 
 	if (!g_str_has_prefix(callto, "sip/"))
 		return SIM_CONTINUE;
@@ -431,7 +453,11 @@ enum ce_sim_res ce_sim_sip_execute(struct sim_disp *d, struct ce_msg *m, void *a
 		ce_sim_chan_set_status(c, "ringing");
 		ce_sim_enqueue(s, ce_sim_chan_message(c, "call.ringing", false));
 	}
-	c->timer = g_timeout_add((guint)(delay * 1000), callee_cb, c);
+	maxcall = ce_msg_get_int(m, "maxcall", 0, 0, G_MAXINT);
+	if (maxcall > 0 && delay * 1000 > maxcall)
+		c->timer = g_timeout_add((guint)maxcall, maxcall_cb, c);
+	else
+		c->timer = g_timeout_add((guint)(delay * 1000), callee_cb, c);
 	return SIM_HANDLED;
 }
 
