@@ -40,7 +40,18 @@ void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
 guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, gsize max_bytes,
         ce_monitor_line_h *h, void *arg, guint64 *newest);
 
+/*
+ * Add a line of another module to the numbered stream (log, subscribers,
+ * event stream): {"type":@type,"seq":N,"node":...,"time":...@members}, where
+ * @members is JSON members each led by a comma (",\"id\":\"c1\""), or "".
+ * @room (may be NULL) is what the stream's ?room= filter compares.  The HTTP
+ * API's outbound calls post "call" lines.  Returns 0 or -ENODEV (no monitor).
+ */
+int ce_monitor_post(struct ce_monitor *r, const char *type, const char *room, const char *members);
+
 /* monitor.c's side */
+typedef void(ce_monitor_post_h)(const char *type, const char *room, const char *members, void *arg);
+void ce_monitor_ring_set_post(struct ce_monitor *r, ce_monitor_post_h *h, void *arg);
 int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep);
 void ce_monitor_ring_free(struct ce_monitor *r);
 void ce_monitor_ring_push(struct ce_monitor *r, const struct ce_monitor_line *line);

@@ -206,6 +206,16 @@ void ce_mon_json_cdr(GString *out, const struct ce_mon_cdr *cdr, const char *nod
 	g_string_append(out, "}\n");
 }
 
+/** Append another module's line (ce_monitor_post): @members already JSON, each led by a comma. */
+void ce_mon_json_other(GString *out, const char *type, const char *node, guint64 seq, gint64 now,
+        const char *members)
+{
+	head(out, type, seq, node);
+	field_time(out, "time", now);
+	g_string_append(out, members);
+	g_string_append(out, "}\n");
+}
+
 /** The first line of a subscriber's stream: protocol version, node and time. */
 void ce_mon_json_hello(GString *out, const char *node, gint64 now)
 {

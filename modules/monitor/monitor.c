@@ -248,6 +248,17 @@ static void on_cdr(const struct ce_mon_cdr *c, void *arg)
 		forward_cdr(m, c);
 }
 
+/* Another module's line (ce_monitor_post), numbered with the events. */
+static void on_post(const char *type, const char *room, const char *members, void *arg)
+{
+	struct monitor *m = arg;
+
+	g_string_truncate(m->line, 0);
+	ce_mon_json_other(m->line, type, ce_engine_node(m->ce), ++m->seq, ce_engine_now(m->ce),
+	        members ? members : "");
+	publish(m, room, 0);
+}
+
 static const struct ce_mon_track_ops track_ops = {on_event, on_cdr};
 
 static void arm_timer(struct monitor *m);
@@ -619,6 +630,7 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	                                   cfg, SECTION, "resume_events", 10000, 0, 1000000))) ||
 	        (err = ce_engine_provide(ce, CE_MONITOR_SERVICE, m->ring)))
 		goto out;
+	ce_monitor_ring_set_post(m->ring, on_post, m);
 	if ((err = ce_bus_room_subscribe(m->bus, on_room_event, m)))
 		goto out;
 	m->subscribed = true;

@@ -93,6 +93,8 @@ void ce_mon_track_stats(const struct ce_mon_track *t, struct ce_mon_track_stats 
 void ce_mon_json_event(GString *out, const struct ce_room_event *ev, const char *node, guint64 seq);
 void ce_mon_json_cdr(GString *out, const struct ce_mon_cdr *cdr, const char *node, guint64 seq);
 void ce_mon_json_hello(GString *out, const char *node, gint64 now);
+void ce_mon_json_other(GString *out, const char *type, const char *node, guint64 seq, gint64 now,
+        const char *members);
 void ce_mon_json_string(GString *out, const char *s);
 void ce_mon_json_time(GString *out, gint64 us);
 char *ce_mon_time_text(gint64 us);

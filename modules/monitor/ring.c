@@ -34,6 +34,8 @@ struct ce_monitor {
 	guint64 newest;
 	GArray *listeners; /* struct listener; h NULL: left while pushing */
 	bool pushing;
+	ce_monitor_post_h *post; /* the monitor's: numbers and writes other modules' lines */
+	void *post_arg;
 };
 
 /** A ring keeping @keep lines (0: none, no resume). */
@@ -100,6 +102,22 @@ void ce_monitor_ring_push(struct ce_monitor *r, const struct ce_monitor_line *li
 	}
 	r->pushing = false;
 	compact(r);
+}
+
+/** The monitor's numbering and writing of other modules' lines (ce_monitor_post). */
+void ce_monitor_ring_set_post(struct ce_monitor *r, ce_monitor_post_h *h, void *arg)
+{
+	r->post = h;
+	r->post_arg = arg;
+}
+
+/** See events.h. */
+int ce_monitor_post(struct ce_monitor *r, const char *type, const char *room, const char *members)
+{
+	if (!r || !r->post)
+		return -ENODEV;
+	r->post(type, room, members, r->post_arg);
+	return 0;
 }
 
 /** The monitor module's ring, or NULL without the module. */
