@@ -275,6 +275,18 @@ static void room_info(const struct ce_room *room, ce_conference_room_h *room_h, 
 	room_h(&r, arg);
 }
 
+/*
+ * The participant's number, as the monitor's events give it: a dial-out's
+ * participant_number (its caller= is what the callee was shown: the
+ * room or the conference's number), else the call's caller=.
+ */
+static const char *leg_caller(const struct ce_leg *l)
+{
+	const char *number = l->who ? ce_msg_get(l->who, "participant_number") : NULL;
+
+	return number ? number : l->who ? ce_msg_get(l->who, "caller") : NULL;
+}
+
 static void leg_info(const struct ce_conf *conf, const struct ce_leg *l, GString *rtp,
         ce_conference_leg_h *leg_h, void *arg)
 {
@@ -282,7 +294,7 @@ static void leg_info(const struct ce_conf *conf, const struct ce_leg *l, GString
 	        .seq = l->seq,
 	        .id = l->id,
 	        .peer = l->peer,
-	        .caller = l->who ? ce_msg_get(l->who, "caller") : NULL,
+	        .caller = leg_caller(l),
 	        .role = l->who ? ce_msg_get(l->who, "participant_role") : NULL,
 	        .state = ce_leg_state_name(l->state),
 	        .muted = l->muted,
