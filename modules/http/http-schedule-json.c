@@ -1,5 +1,5 @@
 /* http-schedule-json.c - the schedule's conferences and participants as JSON: read, checked,
- * written */
+ * written; and the request of an outbound call, read and checked the same way */
 #define G_LOG_DOMAIN "http"
 
 #include <stddef.h>
@@ -36,6 +36,8 @@
 #define KEY_CHARS    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+*#._@-"
 #define NUMBER_CHARS "0123456789+-.() "
 #define LANG_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-"
+#define DIAL_CHARS   "0123456789+*#"
+#define DIAL_MAX     64
 
 enum kind {
 	K_KEY,     /* access number, room: 1..256 (room 1024) of KEY_CHARS */
@@ -50,6 +52,8 @@ enum kind {
 	K_COUNT,
 	K_BOOL,
 	K_ROLE,
+	K_DIAL, /* a number Yate routes: 1..DIAL_MAX of DIAL_CHARS */
+	K_RING, /* a ring timeout: CE_HTTP_RING_MIN..CE_HTTP_RING_MAX seconds */
 };
 
 struct field {
@@ -101,6 +105,21 @@ static const struct field part_fields[] = {
         PF(role, K_ROLE, false, false, 0),
         PF(pin, K_PIN, false, true, 0),
         PF(dial_out, K_BOOL, false, false, 0),
+};
+
+#define OF(name, kind, max)                                                                        \
+	{                                                                                          \
+#name, kind, offsetof(struct ce_http_call_req, name), false, false, max            \
+	}
+
+static const struct field call_fields[] = {
+        OF(number, K_DIAL, DIAL_MAX),
+        OF(target, K_ADDRESS, TEXT_MAX),
+        OF(room, K_KEY, CE_STORE_ROOM_MAX),
+        OF(caller_name, K_TEXT, TEXT_MAX),
+        OF(name, K_TEXT, TEXT_MAX),
+        OF(timeout_s, K_RING, 0),
+        OF(role, K_ROLE, 0),
 };
 
 /* Members the API writes and never reads. */
@@ -217,6 +236,14 @@ static bool string_ok(const struct field *f, const char *s, GString *why)
 			        "Europe/Berlin)",
 			        f->name);
 		return ok;
+	case K_DIAL:
+		ok = chars_ok(s, f->max, DIAL_CHARS);
+		if (!ok)
+			g_string_printf(why,
+			        "'%s' is 1 to %" G_GSIZE_FORMAT
+			        " digits, + * or # (a number Yate routes)",
+			        f->name, f->max);
+		return ok;
 	case K_LANG:
 		ok = chars_ok(s, f->max, LANG_CHARS);
 		if (!ok)
@@ -255,7 +282,10 @@ static bool set_string(const struct field *f, JsonNode *v, void *obj, GString *w
 static bool set_int(const struct field *f, JsonNode *v, void *obj, GString *why)
 {
 	gint64 n = json_node_get_int(v);
-	gint64 lo = f->kind == K_COUNT ? 1 : 0, hi = f->kind == K_COUNT ? COUNT_MAX : WINDOW_MAX_S;
+	gint64 lo = f->kind == K_COUNT ? 1 : f->kind == K_RING ? CE_HTTP_RING_MIN : 0;
+	gint64 hi = f->kind == K_COUNT  ? COUNT_MAX
+	            : f->kind == K_RING ? CE_HTTP_RING_MAX
+	                                : WINDOW_MAX_S;
 
 	if (n < lo || n > hi) {
 		g_string_printf(why,
@@ -283,6 +313,7 @@ static GType type_of(enum kind k)
 	switch (k) {
 	case K_SECS:
 	case K_COUNT:
+	case K_RING:
 		return G_TYPE_INT64;
 	case K_BOOL:
 		return G_TYPE_BOOLEAN;
@@ -317,6 +348,7 @@ static bool set_member(const struct field *f, JsonNode *v, void *obj, GString *w
 	switch (f->kind) {
 	case K_SECS:
 	case K_COUNT:
+	case K_RING:
 		return set_int(f, v, obj, why);
 	case K_BOOL:
 		*(bool *)((char *)obj + f->off) = json_node_get_boolean(v);
@@ -440,6 +472,37 @@ bool ce_http_participant_read(JsonObject *o, struct ce_participant *p, GString *
 		return false;
 	}
 	return true;
+}
+
+/**
+ * ce_http_call_req_read() - @o (POST /api/v1/calls) into @r, which holds the
+ * defaults (timeout_s, role); exactly one of number and target, and a room.
+ * False, with the reason in @why, when @o is not a valid request.
+ */
+bool ce_http_call_req_read(JsonObject *o, struct ce_http_call_req *r, GString *why)
+{
+	if (!apply(call_fields, G_N_ELEMENTS(call_fields), o, r, false, why))
+		return false;
+	if (!r->number == !r->target)
+		g_string_printf(why, "give either 'number' (routed by Yate) or 'target' (such as "
+		                     "sip/100@example.org), not both");
+	else if (r->target && !strchr(r->target, '/'))
+		g_string_printf(why, "'target' is a Yate target such as sip/100@example.org");
+	else if (!r->room)
+		g_string_printf(why, "'room' is required");
+	else
+		return true;
+	return false;
+}
+
+/** ce_http_call_req_clear() - free the strings of @r */
+void ce_http_call_req_clear(struct ce_http_call_req *r)
+{
+	g_free(r->number);
+	g_free(r->target);
+	g_free(r->room);
+	g_free(r->caller_name);
+	g_free(r->name);
 }
 
 static void add_time(JsonBuilder *b, const char *name, gint64 us, const char *zone)

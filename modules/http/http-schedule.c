@@ -467,30 +467,6 @@ static int parse_path(const char *rest, gint64 *id, gint64 *pid)
 	return shape;
 }
 
-/* The body as a JSON object (a reference), or NULL with the 400 answered. */
-static JsonObject *read_body(SoupServerMessage *msg)
-{
-	SoupMessageBody *body = soup_server_message_get_request_body(msg);
-	JsonParser *p = json_parser_new();
-	JsonObject *o = NULL;
-	GError *err = NULL;
-
-	if (!body->length)
-		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_json",
-		        "the body is a JSON object, and there is none");
-	else if (!json_parser_load_from_data(p, body->data, body->length, &err))
-		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_json", "malformed JSON: %s",
-		        err->message);
-	else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
-		ce_http_reply_error(
-		        msg, SOUP_STATUS_BAD_REQUEST, "bad_request", "the body is a JSON object");
-	else
-		o = json_object_ref(json_node_get_object(json_parser_get_root(p)));
-	g_clear_error(&err);
-	g_object_unref(p);
-	return o;
-}
-
 /* ?from=&to=&number=&status=&limit=&offset= into c->q; false with the 400 answered. */
 static bool read_query(struct call *c, GHashTable *query)
 {
@@ -556,7 +532,7 @@ static bool prepare(struct call *c, GHashTable *query)
 	if (c->op == OP_LIST)
 		return read_query(c, query);
 	if (c->op == OP_CREATE || c->op == OP_PUT || c->op == OP_PATCH || c->op == OP_PART_ADD) {
-		c->body = read_body(c->msg);
+		c->body = ce_http_body_object(c->msg);
 		if (!c->body)
 			return false;
 	}

@@ -54,6 +54,11 @@ static const struct ce_config_key http_keys[] = {
         CE_KEY_INT("event_queue", 4096, 67108864),
         CE_KEY_INT("max_duration", 1, 87600),
         CE_KEY_STRING("web_root"),
+        CE_KEY_INT("call_timeout", 5, 600),
+        CE_KEY_INT("max_calls", 0, 10000),
+        CE_KEY_INT("max_room_calls", 0, 10000),
+        CE_KEY_INT("call_keep", 10, 604800),
+        CE_KEY_INT("call_history", 1, 100000),
         CE_KEY_CHECK("token.", ce_http_token_check),
         CE_KEY_END,
 };
@@ -120,6 +125,31 @@ void ce_http_reply_error(
 	ce_http_reply_json(msg, status, json_builder_get_root(b));
 	g_object_unref(b);
 	g_free(text);
+}
+
+/** ce_http_body_object() - the body of @msg as a JSON object (a reference), or NULL: 400 answered
+ */
+JsonObject *ce_http_body_object(SoupServerMessage *msg)
+{
+	SoupMessageBody *body = soup_server_message_get_request_body(msg);
+	JsonParser *p = json_parser_new();
+	JsonObject *o = NULL;
+	GError *err = NULL;
+
+	if (!body->length)
+		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_json",
+		        "the body is a JSON object, and there is none");
+	else if (!json_parser_load_from_data(p, body->data, body->length, &err))
+		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_json", "malformed JSON: %s",
+		        err->message);
+	else if (!JSON_NODE_HOLDS_OBJECT(json_parser_get_root(p)))
+		ce_http_reply_error(
+		        msg, SOUP_STATUS_BAD_REQUEST, "bad_request", "the body is a JSON object");
+	else
+		o = json_object_ref(json_node_get_object(json_parser_get_root(p)));
+	g_clear_error(&err);
+	g_object_unref(p);
+	return o;
 }
 
 /* One path of the API; @admin: a read token gets 403. */
@@ -207,6 +237,8 @@ static void on_request(SoupServer *server, SoupServerMessage *msg, const char *p
 		goto out;
 	if (!r && t && g_str_has_prefix(path, ROOMS_PREFIX) &&
 	        ce_http_action(h, msg, path + strlen(ROOMS_PREFIX), t)) {
+		/* answered */
+	} else if (!r && t && ce_http_calls(h, msg, path, t)) {
 		/* answered */
 	} else if (!r && t && ce_http_schedule(h, msg, path, query, t)) {
 		/* answered, or to be when the store answers */
@@ -326,6 +358,7 @@ static void http_free(struct ce_http *h)
 		g_ptr_array_free(h->event_clients, TRUE);
 	}
 	ce_http_history_stop(h);
+	ce_http_calls_stop(h);
 	if (h->server) {
 		soup_server_disconnect(h->server);
 		g_object_unref(h->server);
@@ -491,6 +524,9 @@ static int start(struct ce_http *h, GError **err)
 	r = ce_http_tokens_load(h, err);
 	if (!r)
 		r = ce_http_web_load(h, cfg, false, err);
+	if (!r && (r = ce_http_calls_start(h, cfg)) < 0)
+		g_set_error(err, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot follow calls: %s",
+		        g_strerror(-r));
 	if (!r && !(h->cert = certificate(cfg, err)) && err && *err)
 		r = -EINVAL;
 	if (r)

@@ -8,6 +8,7 @@
 #include <libsoup/soup.h>
 
 struct ce_config;
+struct ce_dialer;
 struct ce_engine;
 
 #define CE_HTTP_SECTION "http"
@@ -42,6 +43,15 @@ struct ce_http {
 	gint64 media_sampled; /* monotonic us, 0: never */
 	bool media_alive;
 	GPtrArray *history; /* queries of /api/v1/history/ with the store (http-history.c) */
+	/* outbound calls (http-calls.c) */
+	struct ce_dialer *dialer;
+	GHashTable *calls; /* id (gint64 *) -> struct outcall */
+	gint64 call_serial;
+	unsigned call_timeout_s; /* ring timeout of a call that names none */
+	unsigned max_calls;      /* dialing at once, in all */
+	unsigned max_room_calls; /* dialing at once into one room */
+	gint64 call_keep_us;     /* a finished call is kept this long */
+	unsigned call_history;   /* and at most this many finished calls */
 };
 
 /* The OpenAPI document (modules/http/openapi.json, compiled in). */
@@ -71,6 +81,12 @@ void ce_http_events_stop(struct ce_http *h);
 bool ce_http_action(
         struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
 
+/* http-calls.c: outbound calls */
+bool ce_http_calls(
+        struct ce_http *h, SoupServerMessage *msg, const char *path, const struct ce_http_token *t);
+int ce_http_calls_start(struct ce_http *h, const struct ce_config *cfg);
+void ce_http_calls_stop(struct ce_http *h);
+
 /* http-history.c: the store's events and CDRs */
 void ce_http_history_events(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
 void ce_http_history_cdrs(struct ce_http *h, SoupServerMessage *msg, GHashTable *query);
@@ -85,6 +101,7 @@ bool ce_http_web(struct ce_http *h, SoupServerMessage *msg, const char *path);
 /* http.c: answers, connections */
 GSocket *ce_http_socket(struct ce_http *h, SoupServerMessage *msg);
 void ce_http_reply_json(SoupServerMessage *msg, guint status, JsonNode *root);
+JsonObject *ce_http_body_object(SoupServerMessage *msg);
 void ce_http_add_str(JsonBuilder *b, const char *name, const char *value);
 void ce_http_add_int(JsonBuilder *b, const char *name, gint64 value);
 void ce_http_add_bool(JsonBuilder *b, const char *name, bool value);

@@ -75,6 +75,7 @@ route ^800$ conf/main notify=conf-monitor/main speakers=true
 at 0 call 1001 800 play=%s name=Alice
 at 0.3 call 1002 800 play=silence name=Bob record=1002.wav
 at 0.6 call 1003 800 play=silence name=Carol
+callee 9001 answer delay=0.3
 end 300
 ''' % simlib.data('speech.wav'), 'enabled=true\ntoken.viewer = read:%s\ntoken.chair = admin:%s\nweb_root=%s'
     % (httplib.sha256(READ), httplib.sha256(ADMIN), os.path.join(httplib.SRCDIR, 'web')),
@@ -255,7 +256,7 @@ try:
            (level('1001'), level('1002'), level('1003')))
     tap.ok(visible('button[data-room-action="lock"]') and visible('button[data-room-action="end"]'),
            'the admin sees the room\'s actions')
-    tap.ok(not visible('#invite'), 'no invite form: this server has no outbound-call endpoint')
+    tap.ok(visible('#invite'), 'the invite form: the OpenAPI document lists POST /api/v1/calls')
     shot('room')
 
     # mute Alice by a click; then the audio says whether Bob still hears her
@@ -307,6 +308,19 @@ try:
     tap.ok(width[0] <= width[1], 'on a phone-sized window nothing is wider than the screen', width)
     shot('phone')
     browser.set_window_size(1280, 860)
+
+    # invite by number: the simulator's 9001 answers and is a fourth leg of the room
+    browser.find_element(By.ID, 'invite-number').send_keys('9001')
+    browser.find_element(By.CSS_SELECTOR, '#invite button[type="submit"]').click()
+    tap.ok(until(lambda: len(visible('tr.leg')) == 4 and row('9001')) and not visible('#error'),
+           'Invite by number: the call is placed and the page shows 9001 in the room',
+           (len(visible('tr.leg')), visible('#error') and browser.find_element(By.ID, 'error').text))
+    st, hd, body = eng.get('/api/v1/calls', READ)
+    calls = json.loads(body).get('calls', []) if st == 200 else []
+    tap.ok([(c['number'], c['room'], c['state'], c['token']) for c in calls] ==
+           [('9001', 'main', 'answered', 'chair')],
+           'the API has the call: 9001 into main, answered, placed by the page\'s token', calls)
+    shot('invited')
 
     # a read-only token: the room, no action buttons
     browser.find_element(By.ID, 'signout').click()

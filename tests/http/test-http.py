@@ -193,6 +193,7 @@ try:
                                  '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events',
                                  '/api/v1/token'} |
            {'/api/v1/history/events', '/api/v1/history/cdrs'} |
+           {'/api/v1/calls', '/api/v1/calls/{id}'} |
            {'/api/v1/rooms/{name}/' + a for a in actions} |
            {'/api/v1/conferences' + p for p in ('', '/{id}', '/{id}/cancel', '/{id}/participants',
                                                 '/{id}/participants/{pid}')},
