@@ -188,6 +188,7 @@ static void set_opus_phone(struct ce_leg *leg, const struct ce_sdp_offer *o,
 	ph->dir = o->dir;
 	ph->on_hold = o->dir == CE_SDP_SENDONLY || o->dir == CE_SDP_INACTIVE;
 	ph->sdp_sess = (unsigned long)g_get_real_time(); /* unique enough per call (RFC 4566 5.2) */
+	ph->sdp_ver = 1;
 }
 
 /**
@@ -361,7 +362,7 @@ static char *opus_answer(struct ce_leg *leg)
 	        CE_OPUS_FMTP_CAPTURE, rate, CE_OPUS_FMTP_FEC);
 	return ce_sdp_answer(leg->conf->set.bypass_address, leg->port, &opus,
 	        ph->dtmf_pt >= 0 && ph->dtmf_rate ? &te : NULL, fmtp, ph->dir, ph->sdp_sess,
-	        ++ph->sdp_ver);
+	        ph->sdp_ver);
 }
 
 /**
@@ -569,6 +570,8 @@ enum ce_msg_result ce_conf_on_update(struct ce_dispatch *d, struct ce_msg *msg, 
 			conf->media->leg_set_flags(
 			        conf->media_arg, leg->media, ce_leg_media_flags(leg));
 	}
+	/* a new answer: its version once, however often send_notify() offers it */
+	ph->sdp_ver++;
 	n = g_new0(struct notify, 1);
 	n->leg = ce_leg_ref(leg);
 	n->chan = g_strdup(chan);

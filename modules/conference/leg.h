@@ -69,7 +69,7 @@ struct ce_leg_phone {
 	unsigned dtmf_rate;     /* its telephone-event's clock (8000, 48000), for our answer */
 	enum ce_sdp_dir dir;    /* its last offer's direction, turned round in our answer */
 	unsigned long sdp_sess; /* our answers' o= session id ... */
-	unsigned sdp_ver;       /* ... and version: one more for each answer */
+	unsigned sdp_ver;       /* ... and version: one more for each re-INVITE answered */
 };
 
 struct ce_leg {
