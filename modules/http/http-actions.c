@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <string.h>
-
 #include <unistd.h>
 
 #include "modules/conference/conference.h"
@@ -23,6 +22,12 @@
  *   HTTP/1.1 200 OK
  *
  *   {"name":"800",...,"legs":[{"seq":1,"id":"dumb/7","muted":true,...}]}
+ *
+ *   POST /api/v1/rooms/800/legs/2/play HTTP/1.1
+ *   Authorization: Bearer s3cret
+ *   Content-Type: application/json
+ *
+ *   {"file":"end-5min.wav","others":true}
  *
  * A body is optional; when there is one it is a JSON object whose only
  * members are the action's: "file" (record/start), "reason" (kick, end);
@@ -275,6 +280,7 @@ static bool read_body(SoupServerMessage *msg, const struct action *a, struct arg
 	} else {
 		ok = true;
 	}
+	/* only a string (play's file) is ever required */
 	for (unsigned i = 0; ok && i < MEMBERS_MAX && a->members[i].name; i++) {
 		if (a->members[i].required && !args->str) {
 			ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
@@ -406,10 +412,10 @@ static void act(struct ce_http *h, SoupServerMessage *msg, const struct request 
 		reply_failed(msg, r, err, why);
 		return;
 	}
-	g_message("HTTP token '%s': room '%s'%s%s %s%s%s%s%s%s", token, r->room,
+	g_message("HTTP token '%s': room '%s'%s%s %s%s%s%s%s", token, r->room,
 	        r->leg ? " leg " : "", r->leg ? r->leg : "", r->a->path, a->str ? " " : "",
-	        a->str ? a->str : "", a->others ? " to the others" : "",
-	        !a->queue ? " (replacing)" : "", a->duration ? " (with a duration)" : "");
+	        a->str ? a->str : "", a->others ? " (to the others)" : "",
+	        !a->queue ? " (replacing what plays)" : "");
 	if (!strcmp(r->a->op, "end") || ce_http_room_state(h, msg, r->room))
 		reply_ended(msg, r->room);
 }

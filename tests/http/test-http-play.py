@@ -196,6 +196,7 @@ try:
 
     def check(name, present, absent, what):
         got = {who: found(who, name) for who in present + absent}
+        print('# %s: correlation with what each heard %s' % (name, got))
         tap.ok(all(got[w] > 0.8 for w in present) and all(got[w] < 0.6 for w in absent),
                what, got)
 
