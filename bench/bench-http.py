@@ -398,7 +398,8 @@ def phase_report(label, s0, s1):
           'clients\' process %.3f), media wakes %d: p50 <= %s, '
           'p99 <= %s, %d over 5 ms; rtp_late +%d, jbuf_waits +%d, mix_deferred +%d, '
           'concealed +%d ms; loadavg %s' %
-          (label, wall, row['cpu'], row['main'], row['media'], row['clients'], row['wakes'], fmt_s(row['p50']), fmt_s(row['p99']),
+          (label, wall, row['cpu'], row['main'], row['media'], row['clients'], row['wakes'],
+           fmt_s(row['p50']), fmt_s(row['p99']),
            row['over'], row['late'], row['waits'], row['deferred'], row['concealed'],
            open('/proc/loadavg').read().split()[0]), flush=True)
     return row
@@ -565,12 +566,13 @@ def run(a, d, simp, port, rooms, joins):
           % (' '.join('%.3f' % x['main'] for x in rows['A']), a.clients,
              ' '.join('%.3f' % x['main'] for x in rows['B'])), flush=True)
     print('result: summary: engine CPU without clients %s s/s, with %d clients %s s/s, '
-          'ratio B/A %s (median %.3f); media wake p99 A %s / B %s; wakes over 5 ms A %d / B %d'
-          % (' '.join('%.3f' % x for x in a_cpu), a.clients, ' '.join('%.3f' % x for x in b_cpu),
-             ' '.join('%.3f' % x for x in ratios), median(ratios),
-             ' '.join(fmt_s(x['p99']) for x in rows['A']),
-             ' '.join(fmt_s(x['p99']) for x in rows['B']),
-             sum(x['over'] for x in rows['A']), sum(x['over'] for x in rows['B'])), flush=True)
+          'ratio B/A %s (median %.3f); media wake p99 A %s / B %s; wakes over 5 ms '
+          'A %d / B %d' %
+          (' '.join('%.3f' % x for x in a_cpu), a.clients, ' '.join('%.3f' % x for x in b_cpu),
+           ' '.join('%.3f' % x for x in ratios), median(ratios),
+           ' '.join(fmt_s(x['p99']) for x in rows['A']),
+           ' '.join(fmt_s(x['p99']) for x in rows['B']),
+           sum(x['over'] for x in rows['A']), sum(x['over'] for x in rows['B'])), flush=True)
     print('result: summary: %d talker events to %d clients, %d deliveries: delay p50 %.2f ms, '
           'p99 %.2f ms, max %.2f ms; every client got every event: %s' %
           (nevents, a.clients, len(delays), e2e.pct(delays, 50), e2e.pct(delays, 99),
