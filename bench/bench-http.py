@@ -63,6 +63,7 @@ BUILDDIR = e2e.BUILDDIR
 TOKEN = 'bench-http-secret'
 FIRST = 100000
 TALKER_EVENTS = ('talk-start', 'talk-stop')
+KIND = re.compile(r'"(?:event|type)":"([a-z-]+)"(?!.*"event":")')
 # conf_engine_media_tick_seconds' buckets (docs/http.md); a wake's budget is 5 ms
 WAKE_BUDGET = 0.005
 
@@ -78,7 +79,7 @@ def free_port():
 # ---- the event-stream clients (a worker process) ----------------------------------
 
 class Stream:
-    """One GET /api/v1/events connection: raw socket, chunked body, SSE lines."""
+    """One GET /api/v1/events connection: raw socket, the body (chunked or not), SSE lines."""
 
     def __init__(self, port, token, idx):
         self.idx = idx
@@ -88,6 +89,7 @@ class Stream:
                            % token).encode())
         self.raw = b''
         self.head = None      # the status line, once the headers are in
+        self.chunked = False
         self.body = b''       # de-chunked bytes not yet cut into lines
         self.cur = {}         # the SSE event being read
         self.last_id = None
@@ -96,6 +98,7 @@ class Stream:
         self.closed = False
         self.talk = {}        # seq -> (time_us, receive us) of talker events
         self.events = 0
+        self.kinds = {}       # lines by type/event (of every line, not only the window's)
 
     def feed(self, data, now_us):
         self.raw += data
@@ -103,10 +106,14 @@ class Stream:
             end = self.raw.find(b'\r\n\r\n')
             if end < 0:
                 return
-            self.head = self.raw[:end].split(b'\r\n', 1)[0].decode('latin-1')
+            head = self.raw[:end].decode('latin-1')
+            self.head = head.split('\r\n', 1)[0]
+            self.chunked = bool(re.search(r'(?im)^transfer-encoding:\s*chunked', head))
             self.raw = self.raw[end + 4:]
-        # Transfer-Encoding: chunked
-        while True:
+        if not self.chunked:  # the body ends with the connection (an engine since issue 23)
+            self.body += self.raw
+            self.raw = b''
+        while self.chunked:  # Transfer-Encoding: chunked (the engines before)
             nl = self.raw.find(b'\r\n')
             if nl < 0:
                 break
@@ -144,6 +151,9 @@ class Stream:
             self.last_id = i
         self.events += 1
         data = ev['data']
+        m = KIND.search(data)
+        k = m.group(1) if m else ev.get('event', '?')
+        self.kinds[k] = self.kinds.get(k, 0) + 1
         # only the talker events are parsed (cheaply: this loop must keep up with 100 streams)
         if '"talk-' in data:
             d = json.loads(data)
@@ -194,7 +204,7 @@ def sse_worker(port, token, n):
     for s in streams:
         talk = {q: v for q, v in s.talk.items() if t0 <= v[0] < t1}
         out['clients'].append({'closed': s.closed, 'skips': s.skips, 'gaps': s.gaps,
-                               'events': s.events, 'talk': talk})
+                               'events': s.events, 'kinds': s.kinds, 'talk': talk})
     print(json.dumps(out), flush=True)
     for s in streams:
         s.sock.close()
@@ -426,11 +436,17 @@ def delivery_report(label, out, nclients):
     gaps = sum(c['gaps'] for c in clients)
     within = sum(1 for x in delays if x <= 100.0)
     every = not missed and not closed and not skips and not gaps and len(clients) == nclients
-    print('result: events %s: %d clients, %d talker events, %d deliveries: delay p50 %.2f ms, '
+    lines = sum(c['events'] for c in clients) / max(1, len(clients))
+    if clients:
+        print('stream lines of client 0 by kind: ' + ', '.join(
+            '%s %d' % kv for kv in sorted(clients[0]['kinds'].items(), key=lambda kv: -kv[1])),
+            flush=True)
+    print('result: events %s: %d clients, %.0f lines each while connected, %d talker events, '
+          '%d deliveries: delay p50 %.2f ms, '
           'p99 %.2f ms, max %.2f ms, %.3f%% within 100 ms; missed %d, id skips %d, gaps %d, '
           'streams closed %d; every client got every event: %s; the first client to get '
           'each: p50 %.2f ms, p99 %.2f ms' %
-          (label, len(clients), len(union), len(delays), e2e.pct(delays, 50),
+          (label, len(clients), lines, len(union), len(delays), e2e.pct(delays, 50),
            e2e.pct(delays, 99), max(delays) if delays else float('nan'),
            100.0 * within / len(delays) if delays else 0.0, missed, skips, gaps, closed,
            'yes' if every and union else 'no', e2e.pct(first, 50), e2e.pct(first, 99)),
