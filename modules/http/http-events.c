@@ -18,7 +18,7 @@
  *
  *   HTTP/1.1 200 OK
  *   Content-Type: text/event-stream
- *   Transfer-Encoding: chunked
+ *   Connection: close                  (the body ends with the connection: no chunks)
  *
  *   retry: 2000
  *
@@ -260,7 +260,11 @@ static void start_stream(struct client *c, struct ce_monitor *mon, guint64 since
 	soup_server_message_set_status(c->msg, SOUP_STATUS_OK, NULL);
 	soup_message_headers_set_content_type(hd, "text/event-stream", NULL);
 	soup_message_headers_replace(hd, "Cache-Control", "no-cache");
-	soup_message_headers_set_encoding(hd, SOUP_ENCODING_CHUNKED);
+	/* The body ends when the connection does (the stream ends only so): libsoup writes
+	 * each chunk of a chunked body as three sends (size, data, CRLF), so every event
+	 * took three TCP sends per client; without chunks it is one (docs/PERFORMANCE.md,
+	 * "HTTP API under load"). */
+	soup_message_headers_set_encoding(hd, SOUP_ENCODING_EOF);
 	soup_message_body_set_accumulate(soup_server_message_get_response_body(c->msg), FALSE);
 	g_signal_connect(c->msg, "wrote-body-data", G_CALLBACK(on_wrote), c);
 	g_signal_connect(c->msg, "finished", G_CALLBACK(on_finished), c);

@@ -6,7 +6,8 @@ max_event_clients=3, a 4 KiB event_queue); a caller plays speech into room
 'main', a silent one joins it, another joins room 'other'.  Shown, over
 real HTTP on loopback:
 - a stream receives the callers' enter and talker events in order, each
-  'id:' the event's seq, increasing by one;
+  'id:' the event's seq, increasing by one; its body is not chunked but
+  ends with the connection (Connection: close);
 - a client that disconnects and resumes with Last-Event-ID gets exactly
   the events after it (those of the disconnection first: a mute and unmute
   made meanwhile), nothing twice and nothing missed; ?since= does the same;
@@ -90,6 +91,12 @@ try:
     answers.append(('/api/v1/events', 'GET', a.status, a.headers, a.body or b''))
     tap.ok(a.status == 200 and a.headers.get('content-type', '').startswith('text/event-stream'),
            'GET /api/v1/events: 200 text/event-stream', (a.status, a.headers))
+    # one TCP send per event and client: the body is not chunked (libsoup sends a chunk's
+    # size, data and CRLF apart) but ends with the connection, which the answer says
+    tap.ok('transfer-encoding' not in a.headers and 'content-length' not in a.headers and
+           a.headers.get('connection', '').lower() == 'close',
+           'the stream is not chunked: its body ends with the connection (Connection: close)',
+           a.headers)
     seen = set()
 
     def both_in(e):
