@@ -1,9 +1,10 @@
 /* bench-mixer.c - mixer throughput (participants per core) and memory per participant
  *
  * Usage: bench-mixer [--participants=N] [--room=SIZE] [--talkers=T] [--ticks=K] [--pipeline]
- *                    [--rate=16000 [--g722=PCT] [--opus=PCT]]
+ *                    [--rate=16000 [--g722=PCT] [--opus=PCT]] [--silence]
  * Builds N participants in rooms of SIZE legs, T of them talking in each
- * room (amplitude-modulated tones), the rest sending low noise; 10% of
+ * room (amplitude-modulated tones), the rest sending low noise (with
+ * --silence: digital silence, G.711's silence byte, as a muted phone); 10% of
  * the legs use A-law, the rest mu-law.  Each 20 ms tick every leg hands in
  * its frame (talker detection runs on all), every room mixes, and every
  * leg's output payload is fetched as the media thread would for sending.
@@ -62,7 +63,7 @@ static unsigned room_rate = 8000; /* the rooms' */
 /* Where every room's tick is kept: its legs' frames are fetched right after. */
 static struct ce_mix_out out;
 
-static void make_signals(void)
+static void make_signals(bool silence)
 {
 	GRand *r = g_rand_new_with_seed(7);
 
@@ -80,7 +81,7 @@ static void make_signals(void)
 			ce_codec_encode(CE_CODEC_PCMU, talk[v][k], talk_enc[v][k], 160);
 		}
 		for (int i = 0; i < 160; i++)
-			quiet[v][i] = (int16_t)g_rand_int_range(r, -40, 41);
+			quiet[v][i] = silence ? 0 : (int16_t)g_rand_int_range(r, -40, 41);
 		ce_codec_encode(CE_CODEC_PCMU, quiet[v], quiet_enc[v], 160);
 	}
 	for (int v = 0; v < VARIANTS; v++) {
@@ -189,7 +190,7 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 int main(int argc, char **argv)
 {
 	gint n = 100000, size = 100, talkers = 3, ticks = 500, rate = 8000, g722 = 0, opus = 0;
-	gboolean pipeline = FALSE;
+	gboolean pipeline = FALSE, silence = FALSE;
 	GOptionEntry opts[] = {
 	        {"participants", 'n', 0, G_OPTION_ARG_INT, &n, "participants", "N"},
 	        {"room", 'r', 0, G_OPTION_ARG_INT, &size, "participants per room", "SIZE"},
@@ -201,6 +202,8 @@ int main(int argc, char **argv)
 	        {"g722", 0, 0, G_OPTION_ARG_INT, &g722, "percent of G.722 legs (16000 only)",
 	                "PCT"},
 	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000 only)", "PCT"},
+	        {"silence", 0, 0, G_OPTION_ARG_NONE, &silence,
+	                "the quiet legs send digital silence, not low noise", NULL},
 	        {NULL},
 	};
 	GOptionContext *ctx = g_option_context_new("- mixer throughput and memory");
@@ -221,7 +224,7 @@ int main(int argc, char **argv)
 	g722_pct = (unsigned)g722;
 	opus_pct = (unsigned)opus;
 	g_option_context_free(ctx);
-	make_signals();
+	make_signals(silence);
 	room_size = (unsigned)size;
 	room_talkers = (unsigned)talkers;
 	n_rooms = (unsigned)((n + size - 1) / size);
@@ -289,9 +292,9 @@ int main(int argc, char **argv)
 		encodes += rooms[r]->st.encodes;
 	per_tick = cpu / ticks;
 	printf("mode %s: %d participants, rooms of %d at %u Hz (%d%% G.722, %d%% Opus), %d "
-	       "talkers each, %u rooms\n",
+	       "talkers each, %u rooms, the others sending %s\n",
 	        pipeline ? "pipeline (jitter buffer + decode + mixer)" : "mixer", n, size,
-	        room_rate, g722, opus, talkers, n_rooms);
+	        room_rate, g722, opus, talkers, n_rooms, silence ? "digital silence" : "low noise");
 	printf("active now: %u of %u in room 0 mixed; encodes per room-tick %.2f\n",
 	        rooms[0]->n_set, rooms[0]->n_active,
 	        (double)(encodes - encodes0) / ticks / n_rooms);

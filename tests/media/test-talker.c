@@ -212,6 +212,57 @@ static void test_noise_change(void)
 	g_rand_free(r);
 }
 
+/* A 10 ms frame (one block, so the level shown is its own) of zeros with one sample @at set to @v
+ * (none when @at is out of it); returns the level the detector shows after it. */
+static float zeros_with(struct ce_talker *t, unsigned at, int16_t v)
+{
+	int16_t pcm[80] = {0};
+
+	if (at < G_N_ELEMENTS(pcm))
+		pcm[at] = v;
+	ce_talker_frame(t, pcm, G_N_ELEMENTS(pcm), 8000);
+	return ce_talker_level(t);
+}
+
+/*
+ * Digital silence is not measured when the filters' history is silent too
+ * (talker.c): the shortcut must still hear the tail of what came before,
+ * and any sample that is not zero, wherever it is in the frame.
+ */
+static void test_digital_silence(void)
+{
+	struct ce_talker t;
+	GRand *r = g_rand_new_with_seed(9);
+	float floor_db;
+
+	ce_talker_init(&t, NULL);
+	floor_db = zeros_with(&t, 80, 0); /* zeros from the start: nothing at all */
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), ==, floor_db);
+	for (unsigned k = 0; k < 10; k++)
+		feed(&t, r, 3000, 0, k);
+	/* the first frame of zeros still holds the filters' ring-out of the noise */
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), >, floor_db + 10);
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), ==, floor_db);
+	/* one sample, first or last: measured, and its ring-out in the next frame */
+	g_assert_cmpfloat(zeros_with(&t, 79, 4000), >, floor_db + 10);
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), >, floor_db + 10);
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), ==, floor_db);
+	g_assert_cmpfloat(zeros_with(&t, 0, -4000), >, floor_db + 10);
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), ==, floor_db);
+	/* a last pair that cancels in the low band's sums: its ring-out is in the
+	 * other filters' taps alone */
+	{
+		int16_t pcm[80] = {0};
+
+		pcm[78] = 4000;
+		pcm[79] = -4000;
+		ce_talker_frame(&t, pcm, G_N_ELEMENTS(pcm), 8000);
+	}
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), >, floor_db + 10);
+	g_assert_cmpfloat(zeros_with(&t, 80, 0), ==, floor_db);
+	g_rand_free(r);
+}
+
 static void test_yate_energy(void)
 {
 	struct ce_talker t;
@@ -381,6 +432,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/talker/start-stop-hangover", test_start_stop_hangover);
 	g_test_add_func("/talker/noise-change", test_noise_change);
 	g_test_add_func("/talker/yate-energy", test_yate_energy);
+	g_test_add_func("/talker/digital-silence", test_digital_silence);
 	g_test_add_func("/talker/steady-tone", test_steady_tone);
 	g_test_add_func("/talker/modulated-tone", test_modulated_tone);
 	g_test_add_func("/talker/dtmf-digit", test_dtmf_digit);
