@@ -19,8 +19,15 @@ what it hears.  The engine serves the source tree's web/ folder
   "Answered" and joins the room;
 - Play: a prompt typed into the room's Play form is played, and Bob hears
   it (found by its content in his recording);
-- RTP figures on demand; the schedule and history views say plainly that
-  this server does not have them (their endpoints answer 404 here);
+- RTP figures on demand;
+- Conferences: one booked through the form (starting within its early-join
+  window) is listed and the API has it; edited; another booked and
+  cancelled; then Dora calls the booked conference's number with its PIN
+  and the page lists its room and shows her in it, talking;
+- History: 9001, kicked through the API, has its CDR in the table and in
+  the CSV export;
+- (a server without the schedule or history endpoints: those views say
+  plainly that it does not have them);
 - on a phone-sized window nothing is wider than the screen;
 - a read-only token sees the room and its callers but no action button;
 - when the engine stops, the page says it is reconnecting;
@@ -38,6 +45,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
@@ -82,8 +90,10 @@ at 0.3 call 1002 800 play=silence name=Bob record=1002.wav
 at 0.6 call 1003 800 play=silence name=Carol
 callee 9001 answer delay=0.3
 callee 9002 busy delay=0.5
+route ^8100$ schedule/8100
+on answered 9001 +0.3 call 2001 8100 play=%s name=Dora param.pin=4711
 end 300
-''' % simlib.data('speech.wav'), 'enabled=true\ntoken.viewer = read:%s\ntoken.chair = admin:%s\nweb_root=%s'
+''' % (simlib.data('speech.wav'), simlib.data('speech.wav')), 'enabled=true\ntoken.viewer = read:%s\ntoken.chair = admin:%s\nweb_root=%s'
     % (httplib.sha256(READ), httplib.sha256(ADMIN), os.path.join(httplib.SRCDIR, 'web')),
     extra='[store]\nsqlite_path=%s/store.db\nspool_dir=%s/spool\n[conference]\nprompts_dir=%s\n'
     % (DB_DIR, DB_DIR, os.path.join(httplib.SRCDIR, 'conf', 'prompts')))
@@ -172,26 +182,32 @@ def sign_in(token):
     browser.find_element(By.ID, 'login-button').click()
 
 
-def api_leg(caller):
-    st, hd, body = eng.get('/api/v1/rooms/main', READ)
+def api_leg(caller, room='main'):
+    st, hd, body = eng.get('/api/v1/rooms/' + room, READ)
     legs = [l for l in json.loads(body)['legs'] if l['caller'] == caller] if st == 200 else []
     return legs[0] if legs else None
 
 
-def schedule_through_page():
-    """A server with the schedule: book a conference with the form, see it listed, edit it,
-    cancel it."""
+def book(title, number, pin, starts_in):
+    """Fill the form and save: @title on @number with @pin, starting in @starts_in seconds,
+    for an hour."""
     until(lambda: visible('#conf-form'))
-    start = time.localtime(time.time() + 3600)
-    end = time.localtime(time.time() + 7200)
-    for field, value in (('conf-name', 'Board meeting'), ('conf-number', '8100'),
-                         ('conf-pin', '4711')):
+    for field, value in (('conf-name', title), ('conf-number', number), ('conf-pin', pin)):
+        browser.find_element(By.ID, field).clear()
         browser.find_element(By.ID, field).send_keys(value)
-    for field, t in (('conf-start', start), ('conf-end', end)):
+    for field, t in (('conf-start', time.time() + starts_in),
+                     ('conf-end', time.time() + starts_in + 3600)):
         # a datetime-local input takes its value through script (typing is locale-dependent)
         browser.execute_script('arguments[0].value = arguments[1]', browser.find_element(
-            By.ID, field), time.strftime('%Y-%m-%dT%H:%M', t))
+            By.ID, field), time.strftime('%Y-%m-%dT%H:%M', time.localtime(t)))
     browser.find_element(By.ID, 'conf-save').click()
+
+
+def schedule_through_page():
+    """A server with the schedule: book a conference with the form (starting within its
+    early-join window, so that Dora can call in later), see it listed, edit it; book another
+    and cancel that one."""
+    book('Board meeting', '8100', '4711', 120)
     listed = until(lambda: [r.text for r in visible('#confs tr[data-conf-id]')
                             if 'Board meeting' in r.text and 'scheduled' in r.text])
     tap.ok(listed and not visible('#error'), 'Conferences: booked through the form, listed',
@@ -209,10 +225,19 @@ def schedule_through_page():
                           if 'Board meeting (moved)' in r.text]) and not visible('#error'),
            'Edit: the new title is saved and listed',
            visible('#error') and browser.find_element(By.ID, 'error').text)
-    browser.find_element(By.CSS_SELECTOR, '#confs button[data-conf-action="cancel"]').click()
+    book('Standup', '8200', '', 7200)
+
+    def cancel_standup():
+        rows = [r for r in visible('#confs tr[data-conf-id]') if 'Standup' in r.text]
+        rows[0].find_element(By.CSS_SELECTOR, 'button[data-conf-action="cancel"]').click()
+        return True
+    until(cancel_standup)
     until(lambda: browser.switch_to.alert).accept()
-    tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]') if 'cancelled' in r.text]),
-           'Cancel: the conference shows cancelled')
+    tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]')
+                          if 'Standup' in r.text and 'cancelled' in r.text]) and
+           [r for r in visible('#confs tr[data-conf-id]')
+            if 'Board meeting (moved)' in r.text and 'scheduled' in r.text],
+           'Cancel: the other conference shows cancelled, the first one still scheduled')
 
 
 def start_browser():
@@ -307,20 +332,6 @@ try:
         tap.ok(until(lambda: visible('#conf-missing')),
                'Conferences: "not available on this server" (the endpoint answers 404 here)')
     shot('conferences')
-    browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="history"]').click()
-    if '/api/v1/history/cdrs' in served:
-        tap.ok(until(lambda: visible('#cdrs tr') and not visible('#hist-missing') and
-                     not visible('#error')), 'History: the CDR table', visible('#error') and
-               browser.find_element(By.ID, 'error').text)
-        browser.find_element(By.ID, 'hist-csv').click()
-        csv = os.path.join(ARTIFACTS, 'conf-engine-cdrs.csv')
-        tap.ok(until(lambda: os.path.exists(csv) and open(csv).readline().startswith('id,')),
-               'Export CSV: the file is saved, with its header row',
-               os.path.exists(csv) and open(csv).read(200))
-    else:
-        tap.ok(until(lambda: visible('#hist-missing')),
-               'History: "not available on this server" (the endpoint answers 404 here)')
-    shot('history')
 
     # a phone's screen
     browser.set_window_size(390, 844)
@@ -380,6 +391,22 @@ try:
            'a file that is not there: the page says so', refused)
     played_until = time.monotonic() + len(simlib.prompt_samples('ended')) / 8000.0 + 1.0
 
+    # Dora calls 8100 with its PIN once 9001 answered: the conference booked through the page
+    # admits her, and the page shows its room, her in it, and that she talks
+    if '/api/v1/conferences' in served:
+        tap.ok(until(lambda: visible('button[data-room="8100"]')),
+               'Dora calls the conference booked through the page, with its PIN: the page '
+               'lists its room, 8100', [m.get('params') for m in eng.sim.events(
+                   'message', name='call.execute')][-2:])
+        until(lambda: visible('button[data-room="8100"]')[0].click() or True)
+        tap.ok(until(lambda: row('2001') and 'Dora' in row('2001').text and talking('2001'),
+                     timeout=10),
+               'and shows her in it, talking (speech), live from the event stream',
+               row('2001') and row('2001').text)
+        shot('scheduled-room')
+        until(lambda: visible('button[data-room="main"]')[0].click() or True)
+        until(lambda: row('1001'))
+
     # a read-only token: the room, no action buttons
     browser.find_element(By.ID, 'signout').click()
     until(lambda: visible('#token'))
@@ -393,6 +420,30 @@ try:
     tap.ok(buttons and set(buttons) == {'rtp'} and not visible('#room-actions button'),
            'and no action button (only the RTP figures)', buttons)
     shot('read-only')
+    # History: 9001, kicked through the API, has its CDR in the table and in the CSV export
+    leg = api_leg('9001')
+    st = leg and eng.request('POST', '/api/v1/rooms/main/legs/%s/kick' %
+                             urllib.parse.quote(leg['id'], safe=''), ADMIN)[0]
+    tap.ok(st == 200 and until(lambda: not api_leg('9001')), '9001 kicked (through the API)', st)
+    browser.find_element(By.CSS_SELECTOR, '#nav button[data-view="history"]').click()
+    if '/api/v1/history/cdrs' in served:
+        def cdr_listed():
+            browser.find_element(By.ID, 'hist-refresh').click()  # the store writes a moment later
+            return until(lambda: [r.text for r in visible('#cdrs tr') if '9001' in r.text], 1)
+        cdr = until(cdr_listed)
+        tap.ok(cdr and not visible('#hist-missing') and not visible('#error'),
+               'History: the CDR table lists 9001\'s call', cdr or (
+                   visible('#error') and browser.find_element(By.ID, 'error').text))
+        browser.find_element(By.ID, 'hist-csv').click()
+        csv = os.path.join(ARTIFACTS, 'conf-engine-cdrs.csv')
+        tap.ok(until(lambda: os.path.exists(csv) and open(csv).readline().startswith('id,') and
+                     '9001' in open(csv).read()),
+               'Export CSV: the file is saved, with its header row and 9001\'s CDR',
+               os.path.exists(csv) and open(csv).read(400))
+    else:
+        tap.ok(until(lambda: visible('#hist-missing')),
+               'History: "not available on this server" (the endpoint answers 404 here)')
+    shot('history')
     problems = console_problems()
     tap.ok(not problems, 'no script error or blocked resource in the console', problems)
 
