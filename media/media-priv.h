@@ -229,7 +229,7 @@ struct ce_media_arrivals {
 /* An Opus frame in the 8 kHz units the jitter figures are given in (media.h). */
 #define CE_MEDIA_OPUS_UNITS 160
 struct ce_media_opus {
-	struct ce_opus_dec *dec; /* at 16 kHz, the codec's rate (g711.h) */
+	struct ce_opus_dec *dec; /* at the codec's rate in its room (ce_mix_codec_rate) */
 	struct ce_pjbuf jb;
 };
 

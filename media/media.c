@@ -106,7 +106,7 @@ static int leg_room_states(struct ce_media_leg *leg, struct ce_media_room *room)
 	if (!ce_mix_leg_needs_wide(c, room->mix->rate))
 		return 0;
 	if (!leg->mix.wide)
-		leg->mix.wide = ce_mix_wide_new(c);
+		leg->mix.wide = ce_mix_wide_new_at(c, room->mix->rate);
 	if (c == CE_CODEC_OPUS)
 		return ce_mix_room_want_opus(room->mix);
 	ce_mix_room_want_wide(room->mix);
@@ -408,13 +408,15 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 
 /**
  * Whether rooms can run at @rate Hz: the one rule of the room rates.
- * 8000 (narrowband) and 16000 (wideband: G.722 legs hear each other up to
- * 7 kHz; G.711 legs are converted at the edge, media/resample.h).  A frame
- * is always 20 ms, @rate / 50 samples.
+ * 8000 (narrowband), 16000 (wideband: G.722 legs hear each other up to
+ * 7 kHz; G.711 legs are converted at the edge, media/resample.h) and 48000
+ * (fullband: Opus legs run at 48 kHz and hear each other up to 20 kHz;
+ * G.722 legs are converted 3x, G.711 legs 6x).  A frame is always 20 ms,
+ * @rate / 50 samples.
  */
 bool ce_media_rate_ok(unsigned rate)
 {
-	return rate == 8000 || rate == 16000;
+	return rate == 8000 || rate == 16000 || rate == 48000;
 }
 
 /**
@@ -534,9 +536,11 @@ int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
  * or wait in the old room end (without PLAY_DONE); those to all but it
  * now play to everyone there.  Returns 0, -ENOENT (the leg or the room is
  * going), -EXDEV (the room is on another media thread), -ENOTSUP (another
- * rate, for an L16 leg, which runs at its room's) or -ENOBUFS (the command
- * ring is full).  A G.711 or G.722 leg changes rate freely: it runs at its
- * codec's, and is converted at the room's edge.
+ * rate, for an L16 leg, which runs at its room's, and for an Opus leg
+ * between a 48 kHz room and another: its decoder and encoder run at 48 kHz
+ * in one, 16 kHz in the other) or -ENOBUFS (the command ring is full).  A
+ * G.711 or G.722 leg changes rate freely: it runs at its codec's, and is
+ * converted at the room's edge.
  */
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 {
@@ -548,7 +552,8 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 		return 0;
 	if (room->shard != leg->mroom->shard)
 		return -EXDEV;
-	if (room->mix->rate != leg->mroom->mix->rate && !ce_codec_rate(leg->mix.codec))
+	if (ce_mix_codec_rate(room->mix->rate, leg->mix.codec) !=
+	        ce_mix_codec_rate(leg->mroom->mix->rate, leg->mix.codec))
 		return -ENOTSUP;
 	if ((err = leg_room_states(leg, room)) < 0)
 		return err;
@@ -700,12 +705,13 @@ static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *op
 	return err;
 }
 
-/* An Opus leg's receiving side, at the codec's 16 kHz, playing @delay_ms behind what came. */
-static struct ce_media_opus *opus_rx_new(unsigned delay_ms)
+/* An Opus leg's receiving side, at the codec's rate in a room at @room_rate (16 kHz, 48 kHz in
+ * a 48 kHz room), playing @delay_ms behind what came. */
+static struct ce_media_opus *opus_rx_new(unsigned room_rate, unsigned delay_ms)
 {
 	struct ce_media_opus *o = g_new0(struct ce_media_opus, 1);
 
-	if (ce_opus_dec_new(&o->dec, ce_codec_rate(CE_CODEC_OPUS)) < 0) {
+	if (ce_opus_dec_new(&o->dec, ce_mix_codec_rate(room_rate, CE_CODEC_OPUS)) < 0) {
 		g_free(o);
 		return NULL;
 	}
@@ -764,7 +770,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
 	if ((err = leg_room_states(leg, room)) < 0)
 		goto out;
-	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(m->conf.jbuf_min_ms))) {
+	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(room->mix->rate, m->conf.jbuf_min_ms))) {
 		err = -ENOMEM;
 		goto out;
 	}
