@@ -64,6 +64,7 @@ static struct ce_opus_enc *opus_enc_new(unsigned room_rate)
 	unsigned rate = ce_mix_codec_rate(room_rate, CE_CODEC_OPUS);
 	const struct ce_opus_enc_conf conf = {.rate = rate,
 	        .bitrate = rate == 48000 ? CE_MIX_OPUS_BITRATE_FB : CE_MIX_OPUS_BITRATE,
+	        .fullband = true,
 	        .fec = true,
 	        .loss_pct = CE_MIX_OPUS_LOSS_PCT,
 	        .complexity = CE_MIX_OPUS_COMPLEXITY};
