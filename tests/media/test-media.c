@@ -1090,6 +1090,9 @@ static void test_opus_narrow(void)
  * A-law and G.722 phones the low ones alone, nothing folded (12 and 14 kHz
  * would come back at 4 and 2 kHz), and the recording, at 48 kHz, holds all
  * four.  At 16000 nobody hears 12 or 14 kHz: the room decodes at 16 kHz.
+ * Opus phone 1 starts in a 16 kHz lobby room and is moved into the room
+ * at its fifth tick, as the lobby does: at 48000 its decoder and encoder
+ * change rate with the move, and it hears and is heard fullband.
  * The high tones are judged by the power of their band (band_power).
  */
 #define FB_PEERS 4
@@ -1157,7 +1160,7 @@ static void opus_fullband_call(unsigned rate)
 	unsigned n_got[FB_PEERS] = {0}, rec_rate = 0;
 	struct ce_test_clock clock;
 	struct ce_media *m;
-	struct ce_media_room *room = NULL;
+	struct ce_media_room *room = NULL, *lobby = NULL;
 	struct ce_media_conf conf;
 	struct ce_opus_enc *enc[2];
 	struct ce_opus_dec *dec[2];
@@ -1177,6 +1180,7 @@ static void opus_fullband_call(unsigned rate)
 	conf.clock = &clock.clock;
 	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
 	g_assert_cmpint(ce_media_room_new(&room, m, rate, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&lobby, m, 16000, 4, 0, 1000), ==, 0);
 	ce_media_room_local(room, &ss, &len);
 	memcpy(&media_addr, &ss, sizeof(media_addr));
 	g_assert_cmpint(ce_g722_dec_init(&g722, 64000), ==, 0);
@@ -1187,8 +1191,9 @@ static void opus_fullband_call(unsigned rate)
 	for (unsigned i = 0; i < FB_PEERS; i++) {
 		p[i].fd = ce_test_udp_loopback(&p[i].addr);
 		g_assert_cmpint(
-		        ce_media_leg_new_opts(&p[i].leg, room, (struct sockaddr *)&p[i].addr,
-		                sizeof(p[i].addr), codec[i], i < 2 ? CE_MIX_DUMB : 0,
+		        ce_media_leg_new_opts(&p[i].leg, i == 1 ? lobby : room,
+		                (struct sockaddr *)&p[i].addr, sizeof(p[i].addr), codec[i],
+		                i < 2 ? CE_MIX_DUMB : 0,
 		                codec[i] == CE_CODEC_OPUS ? &opus_opts : NULL, NULL, NULL),
 		        ==, 0);
 	}
@@ -1209,6 +1214,8 @@ static void opus_fullband_call(unsigned rate)
 			sendto(p[i].fd, buf, 12 + (size_t)enc_len, 0, (struct sockaddr *)&media_addr,
 			        sizeof(media_addr));
 		}
+		if (tick == 5)
+			g_assert_cmpint(ce_media_leg_move(p[1].leg, room), ==, 0);
 		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
 			ce_test_step_wake(&clock);
 		for (unsigned i = 0; i < FB_PEERS; i++) {
@@ -1258,6 +1265,7 @@ static void opus_fullband_call(unsigned rate)
 	}
 	g_assert_cmpfloat(power_at(got[3], n_got[3], 4000, 16000), <, 2250.0);
 	ce_media_room_free(room);
+	ce_media_room_free(lobby);
 	for (unsigned i = 0; i < 50; i++)
 		ce_test_step_wake(&clock);
 	ce_test_clock_release(&clock);
@@ -1283,6 +1291,62 @@ static void opus_fullband_call(unsigned rate)
 	g_free(p);
 	g_unlink(wav);
 	g_rmdir(dir);
+}
+
+/*
+ * An Opus leg with noise suppression and AGC moves between a 16 kHz and a
+ * 48 kHz room and back: each move hands it a decoder, an encoder and a DSP
+ * at the new rate and the old ones come back to be freed (ASan sees a leak
+ * or a double free); a move that is refused (an L16 leg between rates)
+ * leaves it where it was.
+ */
+static void test_opus_move_rates(void)
+{
+	const struct ce_media_leg_opts opts = {.dtmf_pt = -1, .pt = 111, .ns = true, .agc = true};
+	const struct ce_media_leg_opts l16_opts = {.dtmf_pt = -1, .pt = 100};
+	struct ce_test_clock clock;
+	struct ce_media *m;
+	struct ce_media_room *wide = NULL, *full = NULL;
+	struct ce_media_conf conf;
+	struct ce_media_leg *leg = NULL, *l16 = NULL;
+	struct sockaddr_in a, b;
+	GError *error = NULL;
+	int fd = ce_test_udp_loopback(&a), fd2 = ce_test_udp_loopback(&b);
+
+	ce_test_clock_init(&clock);
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.clock = &clock.clock;
+	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&wide, m, 16000, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&full, m, 48000, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_leg_new_opts(&leg, wide, (struct sockaddr *)&a, sizeof(a),
+	                        CE_CODEC_OPUS, 0, &opts, NULL, NULL),
+	        ==, 0);
+	g_assert_cmpint(ce_media_leg_new_opts(&l16, wide, (struct sockaddr *)&b, sizeof(b),
+	                        CE_CODEC_L16, 0, &l16_opts, NULL, NULL),
+	        ==, 0);
+	for (unsigned round = 0; round < 2; round++) {
+		g_assert_cmpint(ce_media_leg_move(leg, full), ==, 0);
+		for (unsigned i = 0; i < 8; i++)
+			ce_test_step_wake(&clock);
+		g_assert_cmpint(ce_media_leg_move(leg, wide), ==, 0);
+		for (unsigned i = 0; i < 8; i++)
+			ce_test_step_wake(&clock);
+	}
+	g_assert_cmpint(ce_media_leg_move(l16, full), ==, -ENOTSUP);
+	/* moved and freed before the media thread has done either */
+	g_assert_cmpint(ce_media_leg_move(leg, full), ==, 0);
+	ce_media_leg_free(leg);
+	ce_media_leg_free(l16);
+	ce_media_room_free(wide);
+	ce_media_room_free(full);
+	for (unsigned i = 0; i < 50; i++)
+		ce_test_step_wake(&clock);
+	ce_test_clock_release(&clock);
+	ce_media_free(m);
+	close(fd);
+	close(fd2);
 }
 
 static void test_opus_fullband(void)
@@ -1565,6 +1629,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/opus-wide", test_opus_wide);
 	g_test_add_func("/media/opus-fullband", test_opus_fullband);
 	g_test_add_func("/media/opus-fullband-16k", test_opus_fullband_16k);
+	g_test_add_func("/media/opus-move-rates", test_opus_move_rates);
 	g_test_add_func("/media/opus-narrow", test_opus_narrow);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
 	g_test_add_func("/media/threads", test_threads);
