@@ -198,10 +198,11 @@ void ce_rs2_up(struct ce_rs2 *st, const int16_t *in, size_t n, int16_t *out)
 #define R3_CUT     (7600.0 / 48000.0)             /* -6 dB point, of the rate */
 #define R3_BETA    7.0
 
-/* The taps reversed (rev[k] = h[TAPS - 1 - k], the filter is symmetric: the same), and per up
- * phase p the taps meeting inputs i - R3_UP_HIST .. i oldest first: ph[p][j] = 3 h[p + 3 (40 - j)]. */
-static float r3_taps[CE_RS3_TAPS];
+/* Per up phase p the taps meeting inputs i - R3_UP_HIST .. i, oldest first:
+ * ph[p][j] = 3 h[p + 3 (40 - j)]; down, the taps split by their index mod 3: dn[q][j] = h[3 j + q]
+ * (zero past the last tap). */
 static float r3_ph[3][R3_PH];
+static float r3_dn[3][R3_PH];
 
 static gpointer design3(gpointer unused)
 {
@@ -216,8 +217,12 @@ static gpointer design3(gpointer unused)
 		h[k] = 2.0 * R3_CUT * (d == 0 ? 1.0 : sin(G_PI * x) / (G_PI * x)) * w;
 		sum += h[k];
 	}
-	for (int k = 0; k < CE_RS3_TAPS; k++)
-		r3_taps[k] = (float)(h[k] / sum); /* unity gain at DC */
+	for (int q = 0; q < 3; q++)
+		for (int j = 0; j < R3_PH; j++) {
+			int k = 3 * j + q;
+
+			r3_dn[q][j] = k < CE_RS3_TAPS ? (float)(h[k] / sum) : 0.0f; /* unity at DC */
+		}
 	/* up: each phase sums to 1/3 of the whole, so tripled it has unity gain too */
 	for (int p = 0; p < 3; p++)
 		for (int j = 0; j < R3_PH; j++) {
@@ -235,28 +240,49 @@ static void taps3(void)
 	g_once(&once, design3, NULL);
 }
 
-/* out[i] = sum over k < ntaps of g[k] * x[i * step + k], eight outputs at a time. */
-WIDE_CLONES static void dot_rows(const float *x, size_t step, const float *g, size_t ntaps,
-        float *out, size_t n)
+/*
+ * out[i] (+)= sum over k < R3_PH of g[k] * x[i + k], sixteen outputs at a
+ * time in four sums (two rows of eight, even and odd taps): one sum would
+ * wait on its own last add at each tap.
+ */
+WIDE_CLONES static void dot_rows(const float *x, const float *g, float *out, size_t n, bool add)
 {
 	size_t i = 0;
 
-	if (step == 1) {
-		for (; i + 8 <= n; i += 8) {
-			v8sf acc = {0}, v;
+	for (; i + 16 <= n; i += 16) {
+		v8sf a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, v;
+		size_t k = 0;
 
-			for (size_t k = 0; k < ntaps; k++) {
-				LOAD8(v, x + i + k);
-				acc += g[k] * v;
-			}
-			memcpy(out + i, &acc, sizeof(acc));
+		if (add) {
+			LOAD8(a0, out + i);
+			LOAD8(b0, out + i + 8);
 		}
+		for (; k + 2 <= R3_PH; k += 2) {
+			LOAD8(v, x + i + k);
+			a0 += g[k] * v;
+			LOAD8(v, x + i + k + 1);
+			a1 += g[k + 1] * v;
+			LOAD8(v, x + i + 8 + k);
+			b0 += g[k] * v;
+			LOAD8(v, x + i + 8 + k + 1);
+			b1 += g[k + 1] * v;
+		}
+		for (; k < R3_PH; k++) {
+			LOAD8(v, x + i + k);
+			a0 += g[k] * v;
+			LOAD8(v, x + i + 8 + k);
+			b0 += g[k] * v;
+		}
+		a0 += a1;
+		b0 += b1;
+		memcpy(out + i, &a0, sizeof(a0));
+		memcpy(out + i + 8, &b0, sizeof(b0));
 	}
 	for (; i < n; i++) {
-		float acc = 0.0f;
+		float acc = add ? out[i] : 0.0f;
 
-		for (size_t k = 0; k < ntaps; k++)
-			acc += g[k] * x[i * step + k];
+		for (size_t k = 0; k < R3_PH; k++)
+			acc += g[k] * x[i + k];
 		out[i] = acc;
 	}
 }
@@ -292,7 +318,7 @@ void ce_rs3_up(struct ce_rs3 *st, const int16_t *in, size_t n, int16_t *out)
 		b[R3_UP_HIST + i] = in[i];
 	/* output 3i + p: phase p over inputs i - 40 .. i, which start at b[i] */
 	for (int p = 0; p < 3; p++)
-		dot_rows(b, 1, r3_ph[p], R3_PH, y[p], n);
+		dot_rows(b, r3_ph[p], y[p], n, false);
 	for (size_t i = 0; i < n; i++)
 		for (int p = 0; p < 3; p++)
 			out[3 * i + (size_t)p] = to16(y[p][i]);
@@ -302,16 +328,21 @@ void ce_rs3_up(struct ce_rs3 *st, const int16_t *in, size_t n, int16_t *out)
 /** Convert @n 48 kHz samples (a multiple of 3, at most 960) at @in to @n / 3 at 16 kHz. */
 void ce_rs3_down(struct ce_rs3 *st, const int16_t *in, size_t n, int16_t *out)
 {
-	float b[CE_RS3_HIST + 960], y[320];
+	/* the input's three phases, history first: ph[q][m] = input 3 m + q (of hist, then in) */
+	float ph[3][(CE_RS3_HIST + 960) / 3 + 1], y[320];
+	size_t m = n / 3;
 
 	g_return_if_fail(n <= 960 && n % 3 == 0);
 	taps3();
 	for (size_t i = 0; i < CE_RS3_HIST; i++)
-		b[i] = st->hist[i];
+		ph[i % 3][i / 3] = st->hist[i];
 	for (size_t i = 0; i < n; i++)
-		b[CE_RS3_HIST + i] = in[i];
-	/* output i ends at input 3i + 2: the taps over b[3i + 2 .. 3i + 122] */
-	dot_rows(b + 2, 3, r3_taps, CE_RS3_TAPS, y, n / 3);
+		ph[(CE_RS3_HIST + i) % 3][(CE_RS3_HIST + i) / 3] = in[i];
+	/* output i ends at input 3i + 2 (of the history's 120 and the frame): the taps over
+	 * b[3i + 2 .. 3i + 122], symmetric, so tap k meets b[3i + 2 + k]; k = 3j + q meets
+	 * b[3 (i + j) + 2 + q], phase (2 + q) mod 3 at i + j + (2 + q) / 3 */
+	for (int q = 0; q < 3; q++)
+		dot_rows(ph[(2 + q) % 3] + (2 + q) / 3, r3_dn[q], y, m, q > 0);
 	for (size_t i = 0; i < n / 3; i++)
 		out[i] = to16(y[i]);
 	hist_push(st->hist, CE_RS3_HIST, in, n);
