@@ -1,7 +1,7 @@
 /* bench-mixer.c - mixer throughput (participants per core) and memory per participant
  *
  * Usage: bench-mixer [--participants=N] [--room=SIZE] [--talkers=T] [--ticks=K] [--pipeline]
- *                    [--rate=16000 [--g722=PCT] [--opus=PCT]] [--silence]
+ *                    [--rate=16000|48000 [--g722=PCT] [--opus=PCT]] [--silence]
  * Builds N participants in rooms of SIZE legs, T of them talking in each
  * room (amplitude-modulated tones), the rest sending low noise (with
  * --silence: digital silence, G.711's silence byte, as a muted phone); 10% of
@@ -15,7 +15,9 @@
  * it mixes) and down on the way out (once per codec), and --g722=PCT of the legs speak G.722
  * instead (decoded by their jitter buffer with --pipeline, encoded by the mixer), and --opus=PCT
  * Opus (at the mixer's settings: 16 kHz, 24 kbit/s, complexity 5; decoded by their own decoder
- * with --pipeline, as the media thread does after its packet buffer).  It prints the
+ * with --pipeline, as the media thread does after its packet buffer).  With --rate=48000 the
+ * rooms are fullband: Opus legs run at 48 kHz (the mixer's 32 kbit/s, no conversion), G.722
+ * legs are converted 3x and G.711 legs 6x at the edge.  It prints the
  * thread CPU time per tick and the participants one core can carry at 50
  * ticks/s.
  */
@@ -54,6 +56,8 @@ static uint8_t quiet_enc[VARIANTS][160];
 /* The same at 16 kHz, and as G.722 (one encoder per variant, frame after frame). */
 static int16_t talk16[VARIANTS][50][320];
 static int16_t quiet16[VARIANTS][320];
+static int16_t talk48[VARIANTS][50][960];
+static int16_t quiet48[VARIANTS][960];
 static uint8_t talk_g722[VARIANTS][50][160];
 static uint8_t quiet_g722[VARIANTS][160];
 /* And as Opus packets, with their lengths. */
@@ -98,20 +102,31 @@ static void make_signals(bool silence)
 		ce_g722_encode(&enc, quiet16[v], 320, quiet_g722[v]);
 	}
 	for (int v = 0; v < VARIANTS; v++) {
-		const struct ce_opus_enc_conf conf = {.rate = 16000,
-		        .bitrate = CE_MIX_OPUS_BITRATE,
+		struct ce_rs up;
+
+		ce_rs_init(&up);
+		for (int k = 0; k < 50; k++)
+			ce_rs_convert(&up, 16000, 48000, talk16[v][k], 320, talk48[v][k]);
+		ce_rs_convert(&up, 16000, 48000, quiet16[v], 320, quiet48[v]);
+	}
+	for (int v = 0; v < VARIANTS; v++) {
+		bool fb = room_rate == 48000;
+		const struct ce_opus_enc_conf conf = {.rate = fb ? 48000 : 16000,
+		        .bitrate = fb ? CE_MIX_OPUS_BITRATE_FB : CE_MIX_OPUS_BITRATE,
 		        .fec = true,
 		        .loss_pct = CE_MIX_OPUS_LOSS_PCT,
-		        .complexity = CE_MIX_OPUS_COMPLEXITY};
+		        .complexity = CE_MIX_OPUS_COMPLEXITY,
+		        .fullband = fb};
+		unsigned n = fb ? 960 : 320;
 		struct ce_opus_enc *enc;
 
 		if (ce_opus_enc_new(&enc, &conf) < 0)
 			abort();
 		for (int k = 0; k < 50; k++)
-			talk_opus_len[v][k] = ce_opus_encode(
-			        enc, talk16[v][k], 320, talk_opus[v][k], CE_MIX_MAX_BYTES);
-		quiet_opus_len[v] =
-		        ce_opus_encode(enc, quiet16[v], 320, quiet_opus[v], CE_MIX_MAX_BYTES);
+			talk_opus_len[v][k] = ce_opus_encode(enc, fb ? talk48[v][k] : talk16[v][k], n,
+			        talk_opus[v][k], CE_MIX_MAX_BYTES);
+		quiet_opus_len[v] = ce_opus_encode(
+		        enc, fb ? quiet48[v] : quiet16[v], n, quiet_opus[v], CE_MIX_MAX_BYTES);
 		ce_opus_enc_free(enc);
 	}
 	g_rand_free(r);
@@ -155,11 +170,13 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 	bool talker = talks(idx);
 	bool g722 = idx % 100 < g722_pct; /* from the index, as talks() */
 	bool opus = !g722 && idx % 100 < g722_pct + opus_pct;
-	int16_t pcm[320];
+	int16_t pcm[960];
 
 	/* a leg hands in its codec's rate; the mixer converts what it mixes */
 	if (!pipeline) {
-		if (g722 || opus)
+		if (opus && room_rate == 48000)
+			ce_mix_leg_input(&l->mix, talker ? talk48[v][k % 50] : quiet48[v]);
+		else if (g722 || opus)
 			ce_mix_leg_input(&l->mix, talker ? talk16[v][k % 50] : quiet16[v]);
 		else
 			ce_mix_leg_input(&l->mix, talker ? talk[v][k % 50] : quiet[v]);
@@ -170,7 +187,7 @@ static void tick_leg(struct bleg *l, unsigned idx, unsigned k, bool pipeline)
 		const uint8_t *p = talker ? talk_opus[v][k % 50] : quiet_opus[v];
 		int len = talker ? talk_opus_len[v][k % 50] : quiet_opus_len[v];
 
-		ce_opus_decode(l->dec, p, (size_t)len, pcm, 320);
+		ce_opus_decode(l->dec, p, (size_t)len, pcm, room_rate == 48000 ? 960 : 320);
 		ce_mix_leg_input(&l->mix, pcm);
 		return;
 	}
@@ -198,10 +215,10 @@ int main(int argc, char **argv)
 	        {"ticks", 'k', 0, G_OPTION_ARG_INT, &ticks, "measured ticks", "K"},
 	        {"pipeline", 'p', 0, G_OPTION_ARG_NONE, &pipeline, "add jitter buffer and decoding",
 	                NULL},
-	        {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "rooms' rate: 8000 or 16000", "HZ"},
+	        {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "rooms' rate: 8000, 16000 or 48000", "HZ"},
 	        {"g722", 0, 0, G_OPTION_ARG_INT, &g722, "percent of G.722 legs (16000 only)",
 	                "PCT"},
-	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000 only)", "PCT"},
+	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000, 48000)", "PCT"},
 	        {"silence", 0, 0, G_OPTION_ARG_NONE, &silence,
 	                "the quiet legs send digital silence, not low noise", NULL},
 	        {NULL},
@@ -217,8 +234,8 @@ int main(int argc, char **argv)
 
 	g_option_context_add_main_entries(ctx, opts, NULL);
 	if (!g_option_context_parse(ctx, &argc, &argv, NULL) || n < 1 || size < 1 || ticks < 1 ||
-	        (rate != 8000 && rate != 16000) || g722 < 0 || opus < 0 || g722 + opus > 100 ||
-	        ((g722 || opus) && rate != 16000))
+	        (rate != 8000 && rate != 16000 && rate != 48000) || g722 < 0 || opus < 0 ||
+	        g722 + opus > 100 || ((g722 || opus) && rate == 8000))
 		return 2;
 	room_rate = (unsigned)rate;
 	g722_pct = (unsigned)g722;
@@ -245,11 +262,12 @@ int main(int argc, char **argv)
 			c = CE_CODEC_OPUS;
 		ce_mix_leg_init(&l->mix, c, 0, NULL);
 		if (ce_mix_leg_needs_wide(c, room_rate)) {
-			l->mix.wide = ce_mix_wide_new(c);
+			l->mix.wide = ce_mix_wide_new_at(c, room_rate);
 			ce_mix_room_want_wide(rooms[i / size]);
 		}
 		if (c == CE_CODEC_OPUS && (ce_mix_room_want_opus(rooms[i / size]) < 0 ||
-		                                  ce_opus_dec_new(&l->dec, 16000) < 0))
+		                                  ce_opus_dec_new(&l->dec,
+		                                          ce_mix_codec_rate(room_rate, c)) < 0))
 			abort();
 		l->jb = &jbufs[i];
 		ce_jbuf_init(l->jb, c == CE_CODEC_G722 ? c : CE_CODEC_PCMU, 160, 1600);
@@ -305,6 +323,10 @@ int main(int argc, char **argv)
 	       "RSS %.0f B\n",
 	        ce_media_leg_size(), sizeof(struct ce_mix_room) / (size_t)size,
 	        (double)(rss1 - rss0) * 1024 / n);
+	printf("sizes: ce_mix_leg %zu B, ce_mix_wide %zu B, ce_mix_room %zu B, ce_mix_room_wide "
+	       "%zu B, ce_mix_out %zu B (a few per media thread)\n",
+	        sizeof(struct ce_mix_leg), sizeof(struct ce_mix_wide), sizeof(struct ce_mix_room),
+	        sizeof(struct ce_mix_room_wide), sizeof(struct ce_mix_out));
 	for (unsigned r = 0; r < n_rooms; r++) {
 		for (struct ce_mix_leg *l = rooms[r]->legs; l; l = rooms[r]->legs) {
 			ce_mix_leg_detach(l);

@@ -32,7 +32,7 @@ enum ce_media_cmd_type {
 	CE_MEDIA_CMD_LEG_ADD,
 	CE_MEDIA_CMD_LEG_DEL,
 	CE_MEDIA_CMD_LEG_FLAGS,
-	CE_MEDIA_CMD_LEG_MOVE,
+	CE_MEDIA_CMD_LEG_MOVE,  /* obj: a struct ce_media_rerate, or NULL */
 	CE_MEDIA_CMD_LEG_GAIN,  /* flags: talk dB + 128, listen dB + 128 << 8 */
 	CE_MEDIA_CMD_LEG_CODEC, /* flags: the enum ce_codec it speaks from now on */
 	CE_MEDIA_CMD_LEG_DSP,   /* obj: its struct ce_dsp from now on (NULL: none) */
@@ -64,6 +64,20 @@ enum {
 	CE_MEDIA_GONE_REC,  /* ev.rec: ... of a recorder */
 	CE_MEDIA_REC_DROPS, /* ev.rec: a recorder's ring was full, frames dropped */
 	CE_MEDIA_GONE_DSP,  /* obj: a leg's struct ce_dsp it no longer uses, to free */
+	CE_MEDIA_GONE_RERATE, /* obj: a struct ce_media_rerate holding what a move replaced */
+};
+
+/*
+ * An Opus leg moving between a 48 kHz room and another changes the rate
+ * its decoder, its own encoder and its DSP run at (ce_mix_codec_rate):
+ * the main thread makes the new ones, the move command hands them over,
+ * the media thread swaps them in and hands this back holding the old ones.
+ */
+struct ce_media_rerate {
+	struct ce_opus_dec *dec;
+	struct ce_mix_wide *wide;
+	struct ce_dsp *dsp;
+	bool swap_dsp; /* the leg has a DSP (NS/AGC): dsp replaces it */
 };
 
 struct ce_media_qev {
@@ -229,7 +243,7 @@ struct ce_media_arrivals {
 /* An Opus frame in the 8 kHz units the jitter figures are given in (media.h). */
 #define CE_MEDIA_OPUS_UNITS 160
 struct ce_media_opus {
-	struct ce_opus_dec *dec; /* at 16 kHz, the codec's rate (g711.h) */
+	struct ce_opus_dec *dec; /* at the codec's rate in its room (ce_mix_codec_rate) */
 	struct ce_pjbuf jb;
 };
 
@@ -264,6 +278,7 @@ struct ce_media_leg {
 	bool both_laws;     /* alt_pt follows the leg's law (set at creation, and by LEG_CODEC) */
 	struct ce_dsp *dsp; /* noise suppression / AGC of what it says, or NULL */
 	unsigned dsp_rate;  /* main thread: its codec's rate, what a DSP for it runs at */
+	bool dsp_ns, dsp_agc; /* main thread: what its DSP does (both false: none) */
 	bool latch;
 	bool has_sig;
 	uint8_t ip[16], sig_ip[16]; /* as in ce_addr_key: the remote's and the SIP peer's */

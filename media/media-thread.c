@@ -117,13 +117,40 @@ static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 	s->n_legs--;
 }
 
-/* A leg changes rooms on its thread: out of the old mix, into the new, its stream untouched. */
-static void leg_move(struct ce_shard *s, struct ce_media_leg *leg, struct ce_media_room *room)
+/* Swap in what @r holds (ce_media_rerate) and hand the old ones back in it to be freed. */
+static void leg_rerate(struct ce_media_leg *leg, struct ce_media_room *room,
+        struct ce_media_rerate *r)
+{
+	struct ce_opus_dec *dec = leg->opus ? leg->opus->dec : NULL;
+	struct ce_mix_wide *wide = leg->mix.wide;
+
+	if (leg->opus) {
+		leg->opus->dec = r->dec;
+		r->dec = dec;
+	}
+	leg->mix.wide = r->wide;
+	r->wide = wide;
+	if (r->swap_dsp) {
+		struct ce_dsp *dsp = leg->dsp;
+
+		leg->dsp = r->dsp;
+		r->dsp = dsp;
+	}
+	ce_media_post_obj(room->m, room, CE_MEDIA_GONE_RERATE, r, false);
+}
+
+/* A leg changes rooms on its thread: out of the old mix, into the new, its stream untouched
+ * (an Opus leg's decoder and encoder at the new room's rate when @r brings them). */
+static void leg_move(struct ce_shard *s, struct ce_media_leg *leg, struct ce_media_room *room,
+        struct ce_media_rerate *r)
 {
 	struct ce_media_room *old = leg->room;
 
-	if (!leg->linked || old == room)
+	if (!leg->linked || old == room) {
+		if (r)
+			ce_media_post_obj(room->m, room, CE_MEDIA_GONE_RERATE, r, false);
 		return;
+	}
 	ce_media_files_leg_del(leg);
 	if (ce_mix_leg_detach(&leg->mix))
 		post_leg(leg, CE_MEDIA_EV_TALK_STOP);
@@ -131,6 +158,8 @@ static void leg_move(struct ce_shard *s, struct ce_media_leg *leg, struct ce_med
 		if (old->last[i] == leg)
 			old->last[i] = NULL;
 	leg->room = room;
+	if (r)
+		leg_rerate(leg, room, r);
 	ce_mix_leg_attach(room->mix, &leg->mix);
 	(void)s;
 }
@@ -213,7 +242,7 @@ static void apply(struct ce_shard *s, const struct ce_media_cmd *c)
 		gone_leg(c->leg);
 		break;
 	case CE_MEDIA_CMD_LEG_MOVE:
-		leg_move(s, c->leg, c->room);
+		leg_move(s, c->leg, c->room, c->obj);
 		break;
 	case CE_MEDIA_CMD_LEG_GAIN:
 		c->leg->talk_gain = gain_of((int)(c->flags & 0xff) - 128);

@@ -106,7 +106,7 @@ static int leg_room_states(struct ce_media_leg *leg, struct ce_media_room *room)
 	if (!ce_mix_leg_needs_wide(c, room->mix->rate))
 		return 0;
 	if (!leg->mix.wide)
-		leg->mix.wide = ce_mix_wide_new(c);
+		leg->mix.wide = ce_mix_wide_new_at(c, room->mix->rate);
 	if (c == CE_CODEC_OPUS)
 		return ce_mix_room_want_opus(room->mix);
 	ce_mix_room_want_wide(room->mix);
@@ -130,6 +130,44 @@ static void room_destroy(struct ce_media *m, struct ce_media_room *room)
 	g_free(room);
 }
 
+static void rerate_free(struct ce_media_rerate *r)
+{
+	if (!r)
+		return;
+	ce_opus_dec_free(r->dec);
+	ce_mix_wide_free(r->wide);
+	if (r->dsp)
+		ce_dsp_free(r->dsp);
+	g_free(r);
+}
+
+/*
+ * What an Opus leg needs in @room when its codec runs at another rate
+ * there than where it is (ce_media_rerate); NULL when it needs nothing
+ * new, or in *err why it cannot have it.
+ */
+static struct ce_media_rerate *rerate_new(
+        struct ce_media_leg *leg, struct ce_media_room *room, int *err)
+{
+	enum ce_codec c = (enum ce_codec)leg->mix.codec;
+	unsigned rate = ce_mix_codec_rate(room->mix->rate, c);
+	struct ce_media_rerate *r;
+
+	*err = 0;
+	if (c != CE_CODEC_OPUS || rate == ce_mix_codec_rate(leg->mroom->mix->rate, c))
+		return NULL;
+	r = g_new0(struct ce_media_rerate, 1);
+	r->wide = ce_mix_wide_new_at(c, room->mix->rate);
+	r->swap_dsp = leg->dsp_ns || leg->dsp_agc;
+	if (ce_opus_dec_new(&r->dec, rate) < 0 || !r->wide->own.opus ||
+	        (r->swap_dsp && !(r->dsp = ce_dsp_new(rate, rate / 50, leg->dsp_ns, leg->dsp_agc)))) {
+		rerate_free(r);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	return r;
+}
+
 /* On the main loop: one event from a media thread. */
 static void on_event(void *item, void *data)
 {
@@ -140,6 +178,8 @@ static void on_event(void *item, void *data)
 		leg_destroy(m, q->ev.leg);
 	else if (q->internal == CE_MEDIA_GONE_DSP)
 		ce_dsp_free(q->obj);
+	else if (q->internal == CE_MEDIA_GONE_RERATE)
+		rerate_free(q->obj);
 	else if (q->internal == CE_MEDIA_GONE_ROOM)
 		room_destroy(m, q->ev.room);
 	else if (q->internal != CE_MEDIA_PUBLIC)
@@ -408,13 +448,15 @@ static int send_cmd(struct ce_shard *s, enum ce_media_cmd_type type, struct ce_m
 
 /**
  * Whether rooms can run at @rate Hz: the one rule of the room rates.
- * 8000 (narrowband) and 16000 (wideband: G.722 legs hear each other up to
- * 7 kHz; G.711 legs are converted at the edge, media/resample.h).  A frame
- * is always 20 ms, @rate / 50 samples.
+ * 8000 (narrowband), 16000 (wideband: G.722 legs hear each other up to
+ * 7 kHz; G.711 legs are converted at the edge, media/resample.h) and 48000
+ * (fullband: Opus legs run at 48 kHz and hear each other up to 20 kHz;
+ * G.722 legs are converted 3x, G.711 legs 6x).  A frame is always 20 ms,
+ * @rate / 50 samples.
  */
 bool ce_media_rate_ok(unsigned rate)
 {
-	return rate == 8000 || rate == 16000;
+	return rate == 8000 || rate == 16000 || rate == 48000;
 }
 
 /**
@@ -534,12 +576,16 @@ int ce_media_leg_set_codec(struct ce_media_leg *leg, enum ce_codec codec)
  * or wait in the old room end (without PLAY_DONE); those to all but it
  * now play to everyone there.  Returns 0, -ENOENT (the leg or the room is
  * going), -EXDEV (the room is on another media thread), -ENOTSUP (another
- * rate, for an L16 leg, which runs at its room's) or -ENOBUFS (the command
- * ring is full).  A G.711 or G.722 leg changes rate freely: it runs at its
- * codec's, and is converted at the room's edge.
+ * rate, for an L16 leg, which runs at its room's), -ENOMEM or -ENOBUFS
+ * (the command ring is full).  A G.711 or G.722 leg changes rate freely:
+ * it runs at its codec's, and is converted at the room's edge.  An Opus
+ * leg moving between a 48 kHz room and another gets a decoder, an encoder
+ * of its own and a DSP at its codec's new rate (48 or 16 kHz), made here
+ * and swapped in by the move: its phone's stream goes on.
  */
 int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 {
+	struct ce_media_cmd c = {.type = CE_MEDIA_CMD_LEG_MOVE, .room = room, .leg = leg};
 	int err;
 
 	if (leg->removing || room->removing)
@@ -550,12 +596,21 @@ int ce_media_leg_move(struct ce_media_leg *leg, struct ce_media_room *room)
 		return -EXDEV;
 	if (room->mix->rate != leg->mroom->mix->rate && !ce_codec_rate(leg->mix.codec))
 		return -ENOTSUP;
-	if ((err = leg_room_states(leg, room)) < 0)
+	c.obj = rerate_new(leg, room, &err);
+	if (err < 0)
 		return err;
+	/* an Opus leg's old wide state stays with the media thread until the swap */
+	if ((err = c.obj ? ce_mix_room_want_opus(room->mix) : leg_room_states(leg, room)) < 0)
+		goto out;
 	ce_media_files_leg_free(leg);
-	err = send_cmd(room->shard, CE_MEDIA_CMD_LEG_MOVE, room, leg, 0);
-	if (!err)
+	err = ce_media_send(room->shard, &c);
+	if (!err) {
 		leg->mroom = room;
+		leg->dsp_rate = ce_mix_codec_frame(room->mix, (enum ce_codec)leg->mix.codec) * 50;
+	}
+out:
+	if (err < 0)
+		rerate_free(c.obj);
 	return err;
 }
 
@@ -595,6 +650,10 @@ int ce_media_leg_set_dsp(struct ce_media_leg *leg, bool ns, bool agc)
 	err = ce_media_send(leg->mroom->shard, &c);
 	if (err < 0 && c.obj)
 		ce_dsp_free(c.obj);
+	if (!err) {
+		leg->dsp_ns = ns;
+		leg->dsp_agc = agc;
+	}
 	return err;
 }
 
@@ -700,12 +759,13 @@ static int leg_opts(struct ce_media_leg *leg, const struct ce_media_leg_opts *op
 	return err;
 }
 
-/* An Opus leg's receiving side, at the codec's 16 kHz, playing @delay_ms behind what came. */
-static struct ce_media_opus *opus_rx_new(unsigned delay_ms)
+/* An Opus leg's receiving side, at the codec's rate in a room at @room_rate (16 kHz, 48 kHz in
+ * a 48 kHz room), playing @delay_ms behind what came. */
+static struct ce_media_opus *opus_rx_new(unsigned room_rate, unsigned delay_ms)
 {
 	struct ce_media_opus *o = g_new0(struct ce_media_opus, 1);
 
-	if (ce_opus_dec_new(&o->dec, ce_codec_rate(CE_CODEC_OPUS)) < 0) {
+	if (ce_opus_dec_new(&o->dec, ce_mix_codec_rate(room_rate, CE_CODEC_OPUS)) < 0) {
 		g_free(o);
 		return NULL;
 	}
@@ -745,6 +805,10 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 		goto out;
 	}
 	leg->dsp_rate = ce_mix_codec_frame(room->mix, codec) * 50;
+	if (opts) {
+		leg->dsp_ns = opts->ns;
+		leg->dsp_agc = opts->agc;
+	}
 	if (opts && (opts->ns || opts->agc) &&
 	        !(leg->dsp = ce_dsp_new(leg->dsp_rate, leg->dsp_rate / 50, opts->ns, opts->agc))) {
 		err = -ENOTSUP;
@@ -764,7 +828,7 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
 	if ((err = leg_room_states(leg, room)) < 0)
 		goto out;
-	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(m->conf.jbuf_min_ms))) {
+	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(room->mix->rate, m->conf.jbuf_min_ms))) {
 		err = -ENOMEM;
 		goto out;
 	}

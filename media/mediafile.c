@@ -26,7 +26,7 @@
 #include "recfile.h"
 #include "tone.h"
 
-#define FRAME_MAX 320
+#define FRAME_MAX 960 /* 20 ms at 48 kHz */
 #define CHUNK     1024
 #define OUT_MAX   (CHUNK * 8)
 
@@ -467,7 +467,7 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 {
 	struct ce_mfile *f;
 
-	if (!path || !*path || (rate != 8000 && rate != 16000))
+	if (!path || !*path || (rate != 8000 && rate != 16000 && rate != 48000))
 		return -EINVAL;
 	f = g_new0(struct ce_mfile, 1);
 	f->io = io;
@@ -493,7 +493,7 @@ static int file_new(struct ce_mfile **fp, struct ce_mfile_io *io, const char *pa
 }
 
 /**
- * A player of @path resampled to @rate (8000 or 16000); with @loop it
+ * A player of @path resampled to @rate (8000, 16000 or 48000); with @loop it
  * starts the file again at its end, with no gap, until it is closed (a
  * file with no audio at all still ends).  The file is opened on the I/O
  * thread: a missing or unreadable one ends the player at once with

@@ -39,7 +39,7 @@ static const uint8_t silence[CE_CODEC_COUNT][CE_MIX_MAX_BYTES] = {
 
 static void enc_init(struct ce_mix_enc *st)
 {
-	ce_rs2_init(&st->rs);
+	ce_rs_init(&st->rs);
 	ce_g722_enc_init(&st->g722);
 }
 
@@ -58,11 +58,13 @@ static void enc_copy(struct ce_mix_enc *dst, const struct ce_mix_enc *src)
 		ce_opus_enc_copy(opus, src->opus);
 }
 
-/* A stream's Opus encoder, as the mixer runs them (mixer.h). */
-static struct ce_opus_enc *opus_enc_new(void)
+/* A stream's Opus encoder in a room at @room_rate, as the mixer runs them (mixer.h). */
+static struct ce_opus_enc *opus_enc_new(unsigned room_rate)
 {
-	const struct ce_opus_enc_conf conf = {.rate = 16000,
-	        .bitrate = CE_MIX_OPUS_BITRATE,
+	unsigned rate = ce_mix_codec_rate(room_rate, CE_CODEC_OPUS);
+	const struct ce_opus_enc_conf conf = {.rate = rate,
+	        .bitrate = rate == 48000 ? CE_MIX_OPUS_BITRATE_FB : CE_MIX_OPUS_BITRATE,
+	        .fullband = true,
 	        .fec = true,
 	        .loss_pct = CE_MIX_OPUS_LOSS_PCT,
 	        .complexity = CE_MIX_OPUS_COMPLEXITY};
@@ -91,7 +93,7 @@ static void room_opus_free(struct ce_mix_room_opus *o)
 }
 
 /**
- * Create a room mixing at rate Hz (8000 or 16000) with at most
+ * Create a room mixing at rate Hz (8000, 16000 or 48000) with at most
  * max_talkers (0: default, capped to CE_MIX_MAX_TALKERS) summed per tick.
  * Its legs may speak any codec: those at the other rate are converted at
  * the edge (the media thread converts what they say, the mixer what they
@@ -102,7 +104,7 @@ int ce_mix_room_new(struct ce_mix_room **rp, unsigned rate, unsigned max_talkers
 	struct ce_mix_room *room;
 	int err = 0;
 
-	if (rate != 8000 && rate != 16000)
+	if (rate != 8000 && rate != 16000 && rate != 48000)
 		return -EINVAL;
 	room = g_new0(struct ce_mix_room, 1);
 	room->rate = rate;
@@ -148,13 +150,15 @@ int ce_mix_room_want_opus(struct ce_mix_room *room)
 	if (room->opus)
 		return 0;
 	o = g_new0(struct ce_mix_room_opus, 1);
-	o->enc = opus_enc_new();
-	o->fresh = opus_enc_new();
+	o->enc = opus_enc_new(room->rate);
+	o->fresh = opus_enc_new(room->rate);
 	for (unsigned s = 0; s < room->max_talkers; s++)
-		o->seat[s] = opus_enc_new();
+		o->seat[s] = opus_enc_new(room->rate);
 	/* silence as a fresh encoder says it, on a copy: fresh stays fresh */
 	ce_opus_enc_copy(o->enc, o->fresh);
-	n = o->enc ? ce_opus_encode(o->enc, zero, 320, pkt, sizeof(pkt)) : -ENOMEM;
+	n = o->enc ? ce_opus_encode(o->enc, zero, ce_mix_codec_frame(room, CE_CODEC_OPUS), pkt,
+	                     sizeof(pkt))
+	           : -ENOMEM;
 	if (n <= 0 || n > CE_MIX_OPUS_SILENCE || !o->fresh) {
 		room_opus_free(o);
 		return n < 0 ? n : -ENOMEM;
@@ -195,19 +199,28 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
  */
 bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate)
 {
-	unsigned rate = ce_codec_rate(codec);
-
-	return ce_codec_stateful(codec) || (rate && rate != room_rate);
+	return ce_codec_stateful(codec) || ce_mix_codec_rate(room_rate, codec) != room_rate;
 }
 
-/** A leg's wideband state for @codec, at its start (allocates: off the media thread). */
+/** A leg's wideband state for @codec in a room at 8 or 16 kHz (ce_mix_wide_new_at). */
 struct ce_mix_wide *ce_mix_wide_new(enum ce_codec codec)
+{
+	return ce_mix_wide_new_at(codec, 16000);
+}
+
+/**
+ * A leg's wideband state for @codec in a room at @room_rate, at its start
+ * (allocates: off the media thread).  An Opus leg's own encoder runs at
+ * the codec's rate there (ce_mix_codec_rate): the state serves rooms
+ * whose Opus runs at that rate only.
+ */
+struct ce_mix_wide *ce_mix_wide_new_at(enum ce_codec codec, unsigned room_rate)
 {
 	struct ce_mix_wide *w = g_new0(struct ce_mix_wide, 1);
 
 	enc_init(&w->own);
 	if (codec == CE_CODEC_OPUS)
-		w->own.opus = opus_enc_new();
+		w->own.opus = opus_enc_new(room_rate);
 	return w;
 }
 
@@ -223,7 +236,7 @@ static void wide_reset(struct ce_mix_leg *leg)
 {
 	if (!leg->wide)
 		return;
-	ce_rs2_init(&leg->wide->rs_in);
+	ce_rs_init(&leg->wide->rs_in);
 	leg->wide->own_tick = 0;
 }
 
@@ -431,6 +444,29 @@ static void follow_audible(struct ce_mix_leg *leg, bool got)
 	leg->audible_run = 0;
 }
 
+/*
+ * The talker detector's filters and thresholds are those of speech at 8
+ * and 16 kHz: a 48 kHz frame (an Opus leg of a fullband room) is judged
+ * as 16 kHz, each three samples averaged.  That box filter is a cheap
+ * anti-alias (nulls at 16 and 32 kHz, -1.1 dB at 5 kHz): what folds back
+ * from 8..24 kHz is little of a voice's energy, and the detector judges
+ * levels, not waveforms.  So thresholds read the same in every room.
+ */
+static enum ce_talker_ev talker_frame(struct ce_mix_leg *leg, const int16_t *pcm, unsigned n,
+        unsigned rate)
+{
+	int16_t third[CE_MIX_MAX_FRAME / 3];
+
+	if (rate != 48000)
+		return pcm ? ce_talker_frame(&leg->talker, pcm, n, rate)
+		           : ce_talker_silence(&leg->talker, n, rate);
+	if (!pcm)
+		return ce_talker_silence(&leg->talker, n / 3, 16000);
+	for (unsigned i = 0; i < n / 3; i++)
+		third[i] = (int16_t)((pcm[3 * i] + pcm[3 * i + 1] + pcm[3 * i + 2]) / 3);
+	return ce_talker_frame(&leg->talker, third, n / 3, 16000);
+}
+
 /**
  * Hand in this tick's frame (20 ms at the leg's codec's rate,
  * ce_mix_codec_frame(); NULL when nothing was received).  Runs the talker
@@ -475,10 +511,7 @@ enum ce_talker_ev ce_mix_leg_input_as(
 		ev = CE_TALKER_NONE;
 		active_add(room, leg);
 	} else {
-		if (pcm)
-			ev = ce_talker_frame(&leg->talker, pcm, n, rate);
-		else
-			ev = ce_talker_silence(&leg->talker, n, rate);
+		ev = talker_frame(leg, pcm, n, rate);
 		follow_audible(leg, pcm != NULL);
 		if (leg->talker.active || leg->audible) {
 			active_add(room, leg);
@@ -500,14 +533,12 @@ enum ce_talker_ev ce_mix_leg_input_as(
 			memset(in, 0, room->frame * sizeof(int16_t));
 		else if (rate == room->rate)
 			memcpy(in, mixed, room->frame * sizeof(int16_t));
-		else if (rate < room->rate)
-			ce_rs2_up(&leg->wide->rs_in, mixed, n, in);
 		else
-			ce_rs2_down(&leg->wide->rs_in, mixed, n, in);
+			ce_rs_convert(&leg->wide->rs_in, rate, room->rate, mixed, n, in);
 	} else if (rate != room->rate && leg->wide) {
 		static const int16_t zero[CE_MIX_MAX_FRAME];
 
-		ce_rs2_keep(&leg->wide->rs_in, mixed ? mixed : zero, n, rate < room->rate);
+		ce_rs_keep(&leg->wide->rs_in, rate, room->rate, mixed ? mixed : zero, n);
 	}
 	return ev;
 }
@@ -798,7 +829,7 @@ static size_t encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enu
 {
 	int16_t pcm[CE_MIX_MAX_FRAME], conv[CE_MIX_MAX_FRAME];
 	const int16_t *p = pcm;
-	unsigned n = room->frame, rate = ce_codec_rate(c);
+	unsigned n = room->frame, rate = ce_mix_codec_rate(room->rate, c);
 	int len;
 
 	if (!(room->convert >> c & 1) || (c == CE_CODEC_OPUS && !st->opus)) {
@@ -809,14 +840,9 @@ static size_t encode_stream(struct ce_mix_room *room, struct ce_mix_enc *st, enu
 	}
 	for (unsigned i = 0; i < n; i++)
 		pcm[i] = ce_mix_sat(sum[i] - (minus ? minus[i] : 0));
-	if (rate && rate < room->rate) {
-		ce_rs2_down(&st->rs, pcm, n, conv);
+	if (rate != room->rate) {
+		n = (unsigned)ce_rs_convert(&st->rs, room->rate, rate, pcm, n, conv);
 		p = conv;
-		n /= 2;
-	} else if (rate > room->rate) {
-		ce_rs2_up(&st->rs, pcm, n, conv);
-		p = conv;
-		n *= 2;
 	}
 	if (c == CE_CODEC_OPUS) {
 		len = ce_opus_encode(st->opus, p, n, out, CE_MIX_MAX_BYTES);

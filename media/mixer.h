@@ -13,8 +13,8 @@
 
 #define CE_MIX_MAX_TALKERS 8
 #define CE_MIX_DEF_TALKERS 4
-/* Longest frame: 20 ms at 16 kHz. */
-#define CE_MIX_MAX_FRAME 320
+/* Longest frame: 20 ms at 48 kHz (a fullband room, ce_mix_room_new). */
+#define CE_MIX_MAX_FRAME 960
 #define CE_MIX_MAX_BYTES (CE_MIX_MAX_FRAME * 2)
 
 /*
@@ -65,7 +65,7 @@ struct ce_opus_enc;
  * decoder re-converges within a few tens of milliseconds (docs/media.md).
  */
 struct ce_mix_enc {
-	struct ce_rs2 rs;
+	struct ce_rs rs;
 	struct ce_g722_enc g722;
 	/* Opus: its encoder, bound to the stream for good (ce_mix_room_want_opus,
 	 * ce_mix_wide_new); copying a stream copies the encoder's state into it. */
@@ -77,12 +77,14 @@ struct ce_mix_enc {
  * bytes): made by ce_mix_room_want_opus() off the media thread before the
  * first Opus leg joins, one per stream a listener can follow: the full mix,
  * each seat's mix-minus, and the fresh start copied into a stream after
- * silence.  Mixed at 16 kHz, 24 kbit/s, in-band FEC (docs/media.md, "Opus").
+ * silence.  Mixed at 16 kHz, 24 kbit/s, in-band FEC (docs/media.md, "Opus");
+ * in a 48 kHz room at 48 kHz (fullband, no conversion), 32 kbit/s.
  */
 #define CE_MIX_OPUS_BITRATE    24000
+#define CE_MIX_OPUS_BITRATE_FB 32000
 #define CE_MIX_OPUS_LOSS_PCT   5
 #define CE_MIX_OPUS_COMPLEXITY 1
-#define CE_MIX_OPUS_SILENCE    16
+#define CE_MIX_OPUS_SILENCE    48
 struct ce_mix_room_opus {
 	struct ce_opus_enc *enc, *seat[CE_MIX_MAX_TALKERS], *fresh;
 	uint8_t silence[CE_MIX_OPUS_SILENCE]; /* 20 ms of silence, from a fresh encoder */
@@ -96,7 +98,7 @@ struct ce_mix_room_opus {
  * stay as small, and as dense in memory, as they were.
  */
 struct ce_mix_wide {
-	struct ce_rs2 rs_in;   /* what it says, to the room's rate */
+	struct ce_rs rs_in;    /* what it says, to the room's rate */
 	struct ce_mix_enc own; /* its own stream (private frames, listen gain) */
 	uint64_t own_tick;     /* the tick own was last encoded for */
 };
@@ -248,6 +250,7 @@ void ce_mix_leg_init(struct ce_mix_leg *leg, enum ce_codec codec, unsigned flags
         const struct ce_talker_conf *tconf);
 bool ce_mix_leg_needs_wide(enum ce_codec codec, unsigned room_rate);
 struct ce_mix_wide *ce_mix_wide_new(enum ce_codec codec);
+struct ce_mix_wide *ce_mix_wide_new_at(enum ce_codec codec, unsigned room_rate);
 void ce_mix_wide_free(struct ce_mix_wide *w);
 int ce_mix_leg_attach(struct ce_mix_room *room, struct ce_mix_leg *leg);
 bool ce_mix_leg_detach(struct ce_mix_leg *leg);
@@ -284,12 +287,22 @@ static inline void ce_mix_room_prefetch_state(const struct ce_mix_room *room)
 }
 const uint8_t *ce_mix_leg_output(struct ce_mix_leg *leg, size_t *len);
 const uint8_t *ce_mix_leg_output_gain(struct ce_mix_leg *leg, uint8_t *buf, size_t *len);
-/* Samples of a 20 ms frame of @codec in @room: at the codec's rate (L16: the room's). */
+/*
+ * The rate @codec runs at in a room at @room_rate: the codec's own
+ * (ce_codec_rate), but L16 at the room's, and Opus at 48 kHz in a 48 kHz
+ * room (fullband, no conversion; 16 kHz elsewhere).
+ */
+static inline unsigned ce_mix_codec_rate(unsigned room_rate, enum ce_codec codec)
+{
+	if (codec == CE_CODEC_OPUS && room_rate == 48000)
+		return 48000;
+	return ce_codec_rate(codec) ? ce_codec_rate(codec) : room_rate;
+}
+
+/* Samples of a 20 ms frame of @codec in @room: at ce_mix_codec_rate(). */
 static inline unsigned ce_mix_codec_frame(const struct ce_mix_room *room, enum ce_codec codec)
 {
-	unsigned rate = ce_codec_rate(codec);
-
-	return rate ? rate / 50 : room->frame;
+	return ce_mix_codec_rate(room->rate, codec) / 50;
 }
 
 unsigned ce_mix_room_speakers(

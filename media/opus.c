@@ -77,6 +77,8 @@ static int enc_apply(OpusEncoder *st, const struct ce_opus_enc_conf *c)
 		err = opus_encoder_ctl(st, OPUS_SET_PACKET_LOSS_PERC((int)c->loss_pct));
 	if (err == OPUS_OK && c->complexity >= 0)
 		err = opus_encoder_ctl(st, OPUS_SET_COMPLEXITY(c->complexity));
+	if (err == OPUS_OK && c->fullband && c->rate == 48000)
+		err = opus_encoder_ctl(st, OPUS_SET_BANDWIDTH(OPUS_BANDWIDTH_FULLBAND));
 	return err;
 }
 

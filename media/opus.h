@@ -68,6 +68,9 @@ struct ce_opus_enc_conf {
 	bool fec;          /* in-band FEC (spent only when loss_pct > 0) */
 	unsigned loss_pct; /* the loss expected, 0..100 %: how much FEC to send */
 	int complexity;    /* 0..10; -1: libopus's default (9 on this machine's 1.3.1) */
+	/* At 48 kHz: always code the full band (20 kHz).  Left to itself, libopus's VoIP
+	 * encoder narrows to 12 kHz now and then at 32 kbit/s, and what is above comes and goes. */
+	bool fullband;
 };
 
 /* How ce_opus_decode_lost() made a lost frame. */

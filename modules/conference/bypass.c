@@ -352,7 +352,7 @@ struct ce_msg *ce_leg_phone_far(const struct ce_leg *leg)
 static char *opus_answer(struct ce_leg *leg)
 {
 	struct ce_leg_phone *ph = leg->phone;
-	unsigned rate = ce_room_wideband(leg->room) ? 16000 : 8000;
+	unsigned rate = ce_room_mix_rate(leg->room); /* 48000: Opus runs fullband there */
 	struct ce_sdp_fmt opus = {
 	        .pt = ph->pt, .name = "opus", .rate = CE_OPUS_RTP_CLOCK, .channels = 2};
 	struct ce_sdp_fmt te = {.pt = ph->dtmf_pt, .rate = ph->dtmf_rate};

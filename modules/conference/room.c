@@ -218,7 +218,9 @@ static void notify_created(struct ce_room *room, const struct ce_join_params *jp
 }
 
 /* The rate the media runs a room of rate= @rate at: that one where the
- * media library can (ce_media_rate_ok), else 16000 above it, 8000 below. */
+ * media library can (ce_media_rate_ok: 8000, 16000, 48000), else 16000
+ * above 16000 (32000, 44100: a fullband room is only had when asked by
+ * its own rate), 8000 below. */
 static unsigned mix_rate(unsigned rate)
 {
 	if (ce_media_rate_ok(rate))
@@ -241,10 +243,16 @@ static unsigned media_rate(const struct ce_room *room)
 	return rate;
 }
 
-/** Whether @room mixes wideband (16 kHz): G.722 phones are answered G.722 there. */
+/** Whether @room mixes wideband (16 kHz or more): G.722 phones are answered G.722 there. */
 bool ce_room_wideband(const struct ce_room *room)
 {
 	return room && mix_rate(room->rate) >= 16000;
+}
+
+/** The rate @room mixes at (8000, 16000 or 48000; NULL: the default, 8000). */
+unsigned ce_room_mix_rate(const struct ce_room *room)
+{
+	return room ? mix_rate(room->rate) : CE_MEDIA_RATE_DEFAULT;
 }
 
 static void room_free(struct ce_room *room)

@@ -250,6 +250,7 @@ void ce_room_add_owner(struct ce_room *room, const char *id);
 void ce_room_del_owner(struct ce_room *room, const char *id);
 bool ce_room_is_owned(const struct ce_room *room);
 bool ce_room_wideband(const struct ce_room *room);
+unsigned ce_room_mix_rate(const struct ce_room *room);
 bool ce_room_idle(const struct ce_room *room);
 void ce_room_drop_all(struct ce_room *room, const char *reason);
 void ce_room_tick(struct ce_room *room, gint64 now);

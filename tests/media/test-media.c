@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <sndfile.h>
 
 #include "media/g722.h"
 #include "media/gain.h"
@@ -300,7 +302,7 @@ static void destroyed(gpointer data)
 static double power_at(const int16_t *x, unsigned n, double f, unsigned rate)
 {
 	unsigned fn = rate / 50, frames = n / fn;
-	double c = 2 * cos(2 * G_PI * f / rate), w[320], wsum = 0, sum = 0;
+	double c = 2 * cos(2 * G_PI * f / rate), w[960], wsum = 0, sum = 0;
 
 	for (unsigned i = 0; i < fn; i++) {
 		w[i] = 0.5 - 0.5 * cos(2 * G_PI * i / (fn - 1));
@@ -815,8 +817,8 @@ static void wide_tones(int16_t *pcm, unsigned tick)
 }
 
 /*
- * Room rates are the library's one rule, ce_media_rate_ok: 8000 and
- * 16000; any other rate is refused when the room is made.  In a 16 kHz
+ * Room rates are the library's one rule, ce_media_rate_ok: 8000, 16000
+ * and 48000; any other rate is refused when the room is made.  In a 16 kHz
  * room a G.722 phone (peer 0) says 1 kHz and 6 kHz: the other G.722 phone
  * (peer 1) hears both, the A-law one (peer 2) the 1 kHz alone, nothing
  * folded down to 2 kHz.  Every packet carries 20 ms, 160 octets for each
@@ -824,7 +826,7 @@ static void wide_tones(int16_t *pcm, unsigned tick)
  */
 static void test_rate(void)
 {
-	static const unsigned refused[] = {0, 11025, 32000, 44100, 48000};
+	static const unsigned refused[] = {0, 11025, 32000, 44100, 96000};
 	static const enum ce_codec codec[PEERS] = {CE_CODEC_G722, CE_CODEC_G722, CE_CODEC_PCMA};
 	static int16_t got[PEERS][TICKS * 320];
 	unsigned n_got[PEERS] = {0}, packets[PEERS] = {0};
@@ -843,6 +845,7 @@ static void test_rate(void)
 
 	g_assert_true(ce_media_rate_ok(8000));
 	g_assert_true(ce_media_rate_ok(16000));
+	g_assert_true(ce_media_rate_ok(48000));
 	for (unsigned i = 0; i < G_N_ELEMENTS(refused); i++)
 		g_assert_false(ce_media_rate_ok(refused[i]));
 	ce_test_clock_init(&clock);
@@ -850,7 +853,7 @@ static void test_rate(void)
 	conf.bind_ip = "127.0.0.1";
 	conf.clock = &clock.clock;
 	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
-	g_assert_cmpint(ce_media_room_new(&bad, m, 48000, 4, 0, 1000), ==, -ENOTSUP);
+	g_assert_cmpint(ce_media_room_new(&bad, m, 96000, 4, 0, 1000), ==, -ENOTSUP);
 	g_assert_null(bad);
 	g_assert_cmpint(ce_media_room_new(&room, m, 16000, 4, 0, 1000), ==, 0);
 	ce_media_room_local(room, &ss, &len);
@@ -1077,6 +1080,283 @@ static void test_opus_wide(void)
 static void test_opus_narrow(void)
 {
 	opus_call(8000);
+}
+
+/*
+ * A fullband room over real RTP: in a room of @rate, two Opus phones
+ * (peers 0 and 1, encoding and decoding at 48 kHz as phones do) say 1 kHz
+ * + 12 kHz and 600 Hz + 14 kHz; an A-law phone (2) and a G.722 phone (3)
+ * listen.  At 48000 each Opus phone hears the other's two tones, the
+ * A-law and G.722 phones the low ones alone, nothing folded (12 and 14 kHz
+ * would come back at 4 and 2 kHz), and the recording, at 48 kHz, holds all
+ * four.  At 16000 nobody hears 12 or 14 kHz: the room decodes at 16 kHz.
+ * Opus phone 1 starts in a 16 kHz lobby room and is moved into the room
+ * at its fifth tick, as the lobby does: at 48000 its decoder and encoder
+ * change rate with the move, and it hears and is heard fullband.
+ * The high tones are judged by the power of their band (band_power).
+ */
+#define FB_PEERS 4
+#define FB_TICKS 80
+#define FB_FROM  30
+static const double fb_low[2] = {1000, 600}, fb_high[2] = {12000, 14000};
+
+/*
+ * The power within 1 kHz of @f: the frames' bins 50 Hz apart summed, over
+ * the Hann window's 1.5 (a tone alone gives what power_at gives).  Opus at
+ * the mixer's 32 kbit/s codes the band above 12 kHz by its energy, not
+ * its exact tone: what matters is that the band is there, or not.
+ */
+static double band_power(const int16_t *x, unsigned n, double f, unsigned rate)
+{
+	double sum = 0;
+
+	for (double b = f - 1000; b <= f + 1000; b += 50)
+		sum += power_at(x, n, b, rate);
+	return sum / 1.5;
+}
+
+/* Peer @i's (0, 1) tones for @tick at 48 kHz, amplitude 3000 each. */
+static void fb_tones(int16_t *pcm, unsigned i, unsigned tick)
+{
+	for (unsigned k = 0; k < 960; k++) {
+		double t = (tick * 960 + k) / 48000.0;
+
+		pcm[k] = (int16_t)(3000 * (sin(2 * G_PI * fb_low[i] * t) +
+		                                  sin(2 * G_PI * fb_high[i] * t)));
+	}
+}
+
+/* The recording at @path: its rate and the power of @f in its second half (@band: of its band). */
+static double fb_recorded(const char *path, double f, bool band, unsigned *rate)
+{
+	SF_INFO info = {0};
+	SNDFILE *sf = sf_open(path, SFM_READ, &info);
+	int16_t *x, *x2;
+	sf_count_t n;
+	double p;
+
+	g_assert_nonnull(sf);
+	g_assert_cmpint(info.channels, ==, 1);
+	*rate = (unsigned)info.samplerate;
+	x = g_new(int16_t, info.frames);
+	n = sf_readf_short(sf, x, info.frames);
+	sf_close(sf);
+	g_assert_cmpint(n, >, *rate);
+	x2 = x + n / 2 / (*rate / 50) * (*rate / 50);
+	p = band ? band_power(x2, (unsigned)(n - (x2 - x)), f, *rate)
+	         : power_at(x2, (unsigned)(n - (x2 - x)), f, *rate);
+	g_free(x);
+	return p;
+}
+
+static void opus_fullband_call(unsigned rate)
+{
+	static const enum ce_codec codec[FB_PEERS] = {
+	        CE_CODEC_OPUS, CE_CODEC_OPUS, CE_CODEC_PCMA, CE_CODEC_G722};
+	static const unsigned got_rate[FB_PEERS] = {48000, 48000, 8000, 16000};
+	static int16_t got[FB_PEERS][(FB_TICKS - FB_FROM + 10) * 960];
+	const struct ce_opus_enc_conf econf = {.rate = 48000, .bitrate = 64000, .complexity = -1};
+	const struct ce_media_leg_opts opus_opts = {.dtmf_pt = 101, .pt = 111};
+	unsigned n_got[FB_PEERS] = {0}, rec_rate = 0;
+	struct ce_test_clock clock;
+	struct ce_media *m;
+	struct ce_media_room *room = NULL, *lobby = NULL;
+	struct ce_media_conf conf;
+	struct ce_opus_enc *enc[2];
+	struct ce_opus_dec *dec[2];
+	struct ce_g722_dec g722;
+	struct sockaddr_storage ss;
+	struct sockaddr_in media_addr;
+	socklen_t len;
+	GError *error = NULL;
+	struct peer *p = g_new0(struct peer, FB_PEERS);
+	g_autofree char *dir = g_dir_make_tmp("ce-fullband-XXXXXX", NULL);
+	g_autofree char *wav = g_build_filename(dir, "room.wav", NULL);
+	double high, low;
+
+	ce_test_clock_init(&clock);
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.clock = &clock.clock;
+	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&room, m, rate, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&lobby, m, 16000, 4, 0, 1000), ==, 0);
+	ce_media_room_local(room, &ss, &len);
+	memcpy(&media_addr, &ss, sizeof(media_addr));
+	g_assert_cmpint(ce_g722_dec_init(&g722, 64000), ==, 0);
+	for (unsigned i = 0; i < 2; i++) {
+		g_assert_cmpint(ce_opus_enc_new(&enc[i], &econf), ==, 0);
+		g_assert_cmpint(ce_opus_dec_new(&dec[i], 48000), ==, 0);
+	}
+	for (unsigned i = 0; i < FB_PEERS; i++) {
+		p[i].fd = ce_test_udp_loopback(&p[i].addr);
+		g_assert_cmpint(
+		        ce_media_leg_new_opts(&p[i].leg, i == 1 ? lobby : room,
+		                (struct sockaddr *)&p[i].addr, sizeof(p[i].addr), codec[i],
+		                i < 2 ? CE_MIX_DUMB : 0,
+		                codec[i] == CE_CODEC_OPUS ? &opus_opts : NULL, NULL, NULL),
+		        ==, 0);
+	}
+	g_assert_cmpint(ce_media_room_record(room, wav, -1), ==, 0);
+	for (unsigned tick = 0; tick < FB_TICKS; tick++) {
+		uint8_t buf[2000];
+		int16_t pcm[960];
+		struct ce_rtp_pkt pkt;
+		ssize_t n;
+
+		for (unsigned i = 0; i < 2; i++) {
+			int enc_len;
+
+			fb_tones(pcm, i, tick);
+			ce_rtp_build_hdr(buf, 111, tick == 0, (uint16_t)tick, tick * 960, 0x0a00 + i);
+			enc_len = ce_opus_encode(enc[i], pcm, 960, buf + 12, sizeof(buf) - 12);
+			g_assert_cmpint(enc_len, >, 0);
+			sendto(p[i].fd, buf, 12 + (size_t)enc_len, 0, (struct sockaddr *)&media_addr,
+			        sizeof(media_addr));
+		}
+		if (tick == 5)
+			g_assert_cmpint(ce_media_leg_move(p[1].leg, room), ==, 0);
+		for (unsigned w = 0; w < CE_MEDIA_PHASES; w++)
+			ce_test_step_wake(&clock);
+		for (unsigned i = 0; i < FB_PEERS; i++) {
+			while ((n = recv(p[i].fd, buf, sizeof(buf), 0)) > 0) {
+				int16_t out[960];
+				int k = (int)got_rate[i] / 50;
+
+				g_assert_cmpint(ce_rtp_parse(&pkt, buf, (size_t)n), ==, 0);
+				if (codec[i] == CE_CODEC_OPUS)
+					g_assert_cmpint(ce_opus_decode(dec[i], pkt.payload, pkt.len,
+					                        out, 960),
+					        ==, 960);
+				else if (codec[i] == CE_CODEC_G722)
+					g_assert_cmpint(ce_g722_decode(&g722, pkt.payload, pkt.len, out),
+					        ==, 320);
+				else
+					ce_codec_decode(codec[i], pkt.payload, out, 160);
+				if (tick >= FB_FROM && n_got[i] + (unsigned)k <= G_N_ELEMENTS(got[i])) {
+					memcpy(got[i] + n_got[i], out, (size_t)k * sizeof(int16_t));
+					n_got[i] += (unsigned)k;
+				}
+			}
+		}
+	}
+	g_assert_cmpint(ce_media_room_record(room, NULL, -1), ==, 0);
+	for (unsigned i = 0; i < FB_PEERS; i++)
+		g_assert_cmpuint(n_got[i], >=, (FB_TICKS - FB_FROM - 5) * got_rate[i] / 50);
+	/* each Opus phone hears the other one (a tone of amplitude 3000 has power 2.25e6) */
+	for (unsigned i = 0; i < 2; i++) {
+		low = power_at(got[i], n_got[i], fb_low[1 - i], 48000);
+		high = band_power(got[i], n_got[i], fb_high[1 - i], 48000);
+		g_test_message("%u Hz room: Opus phone %u hears %.0f Hz %.1f dB, %.0f Hz +-1 kHz %.1f dB",
+		        rate, i, fb_low[1 - i], 10 * log10(low / 2.25e6 + 1e-12), fb_high[1 - i],
+		        10 * log10(high / 2.25e6 + 1e-12));
+		g_assert_cmpfloat(low, >, 1.1e6);
+		if (rate == 48000)
+			g_assert_cmpfloat(high, >, 0.56e6); /* within 6 dB */
+		else
+			g_assert_cmpfloat(high, <, 2250.0); /* 30 dB under */
+	}
+	/* the A-law and G.722 phones: the low tones, nothing folded from the high ones */
+	for (unsigned i = 2; i < FB_PEERS; i++) {
+		for (unsigned k = 0; k < 2; k++)
+			g_assert_cmpfloat(power_at(got[i], n_got[i], fb_low[k], got_rate[i]), >, 1.1e6);
+		g_assert_cmpfloat(power_at(got[i], n_got[i], 2000, got_rate[i]), <, 2250.0);
+		g_assert_cmpfloat(power_at(got[i], n_got[i], 3000, got_rate[i]), <, 2250.0);
+	}
+	g_assert_cmpfloat(power_at(got[3], n_got[3], 4000, 16000), <, 2250.0);
+	ce_media_room_free(room);
+	ce_media_room_free(lobby);
+	for (unsigned i = 0; i < 50; i++)
+		ce_test_step_wake(&clock);
+	ce_test_clock_release(&clock);
+	ce_media_free(m); /* and its I/O thread, which closes the recording */
+	/* the recording is at the room's rate and holds what the room mixed */
+	low = fb_recorded(wav, 1000, false, &rec_rate);
+	g_assert_cmpuint(rec_rate, ==, rate);
+	g_assert_cmpfloat(low, >, 1.1e6);
+	g_assert_cmpfloat(fb_recorded(wav, 600, false, &rec_rate), >, 1.1e6);
+	if (rate == 48000) {
+		high = fb_recorded(wav, 12000, true, &rec_rate);
+		g_test_message("recording: 1 kHz %.1f dB, 12 kHz +-1 kHz %.1f dB",
+		        10 * log10(low / 2.25e6), 10 * log10(high / 2.25e6 + 1e-12));
+		g_assert_cmpfloat(high, >, 0.56e6);
+		g_assert_cmpfloat(fb_recorded(wav, 14000, true, &rec_rate), >, 0.56e6);
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		ce_opus_enc_free(enc[i]);
+		ce_opus_dec_free(dec[i]);
+	}
+	for (unsigned i = 0; i < FB_PEERS; i++)
+		close(p[i].fd);
+	g_free(p);
+	g_unlink(wav);
+	g_rmdir(dir);
+}
+
+/*
+ * An Opus leg with noise suppression and AGC moves between a 16 kHz and a
+ * 48 kHz room and back: each move hands it a decoder, an encoder and a DSP
+ * at the new rate and the old ones come back to be freed (ASan sees a leak
+ * or a double free); a move that is refused (an L16 leg between rates)
+ * leaves it where it was.
+ */
+static void test_opus_move_rates(void)
+{
+	const struct ce_media_leg_opts opts = {.dtmf_pt = -1, .pt = 111, .ns = true, .agc = true};
+	const struct ce_media_leg_opts l16_opts = {.dtmf_pt = -1, .pt = 100};
+	struct ce_test_clock clock;
+	struct ce_media *m;
+	struct ce_media_room *wide = NULL, *full = NULL;
+	struct ce_media_conf conf;
+	struct ce_media_leg *leg = NULL, *l16 = NULL;
+	struct sockaddr_in a, b;
+	GError *error = NULL;
+	int fd = ce_test_udp_loopback(&a), fd2 = ce_test_udp_loopback(&b);
+
+	ce_test_clock_init(&clock);
+	ce_media_conf_default(&conf);
+	conf.bind_ip = "127.0.0.1";
+	conf.clock = &clock.clock;
+	g_assert_cmpint(ce_media_new(&m, &conf, NULL, NULL, &error), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&wide, m, 16000, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_room_new(&full, m, 48000, 4, 0, 1000), ==, 0);
+	g_assert_cmpint(ce_media_leg_new_opts(&leg, wide, (struct sockaddr *)&a, sizeof(a),
+	                        CE_CODEC_OPUS, 0, &opts, NULL, NULL),
+	        ==, 0);
+	g_assert_cmpint(ce_media_leg_new_opts(&l16, wide, (struct sockaddr *)&b, sizeof(b),
+	                        CE_CODEC_L16, 0, &l16_opts, NULL, NULL),
+	        ==, 0);
+	for (unsigned round = 0; round < 2; round++) {
+		g_assert_cmpint(ce_media_leg_move(leg, full), ==, 0);
+		for (unsigned i = 0; i < 8; i++)
+			ce_test_step_wake(&clock);
+		g_assert_cmpint(ce_media_leg_move(leg, wide), ==, 0);
+		for (unsigned i = 0; i < 8; i++)
+			ce_test_step_wake(&clock);
+	}
+	g_assert_cmpint(ce_media_leg_move(l16, full), ==, -ENOTSUP);
+	/* moved and freed before the media thread has done either */
+	g_assert_cmpint(ce_media_leg_move(leg, full), ==, 0);
+	ce_media_leg_free(leg);
+	ce_media_leg_free(l16);
+	ce_media_room_free(wide);
+	ce_media_room_free(full);
+	for (unsigned i = 0; i < 50; i++)
+		ce_test_step_wake(&clock);
+	ce_test_clock_release(&clock);
+	ce_media_free(m);
+	close(fd);
+	close(fd2);
+}
+
+static void test_opus_fullband(void)
+{
+	opus_fullband_call(48000);
+}
+
+static void test_opus_fullband_16k(void)
+{
+	opus_fullband_call(16000);
 }
 
 /* echo=true (peer 0) hears its own tone back, a normal leg (peer 1) does
@@ -1347,6 +1627,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/media/echo-smart", test_echo_dumb);
 	g_test_add_func("/media/rate", test_rate);
 	g_test_add_func("/media/opus-wide", test_opus_wide);
+	g_test_add_func("/media/opus-fullband", test_opus_fullband);
+	g_test_add_func("/media/opus-fullband-16k", test_opus_fullband_16k);
+	g_test_add_func("/media/opus-move-rates", test_opus_move_rates);
 	g_test_add_func("/media/opus-narrow", test_opus_narrow);
 	g_test_add_func("/media/many-rooms", test_many_rooms);
 	g_test_add_func("/media/threads", test_threads);

@@ -143,13 +143,13 @@ static void test_mix_minus_16k(void)
 
 /*
  * The frame follows the room's rate, 20 ms of it (rate / 50 samples): at
- * 8000 and 16000 a talker's whole frame, last sample included, is what the
+ * 8000, 16000 and 48000 a talker's whole frame, last sample included, is what the
  * others hear; a rate the mixer cannot run is refused.
  */
 static void test_frame_follows_rate(void)
 {
-	static const unsigned rates[] = {8000, 16000};
-	static const unsigned refused[] = {0, 11025, 32000, 48000};
+	static const unsigned rates[] = {8000, 16000, 48000};
+	static const unsigned refused[] = {0, 11025, 32000, 44100, 96000};
 	struct ce_mix_room *room = NULL;
 	struct fixture f;
 

@@ -135,7 +135,7 @@ static void test_mixer_sources(void)
 static int16_t *play_all(struct ce_mfile *f, unsigned frame, unsigned *np)
 {
 	GArray *a = g_array_new(FALSE, FALSE, sizeof(int16_t));
-	int16_t pcm[320];
+	int16_t pcm[960]; /* 20 ms at 48 kHz */
 
 	for (unsigned waited = 0; !ce_mfile_ended(f) && waited < 10000;) {
 		if (ce_mfile_read(f, pcm))
@@ -198,6 +198,9 @@ static void test_formats(void)
 		}
 	}
 	check_tone_file(io, "tone-44k-to-16k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 16000);
+	/* prompts recorded at 8 and 16 kHz, played in a 48 kHz room */
+	check_tone_file(io, "tone-8k-to-48k.wav", SF_FORMAT_WAV | SF_FORMAT_PCM_16, 8000, 48000);
+	check_tone_file(io, "tone-16k-to-48k.au", SF_FORMAT_AU | SF_FORMAT_ULAW, 16000, 48000);
 	ce_mfile_io_free(io);
 }
 
@@ -369,6 +372,8 @@ static void test_tones(void)
 	                {1500, 2000, 0, 0}},
 	        4);
 	check_tone("bs", 16000, 1000, 1000,
+	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}}, 2);
+	check_tone("bs", 48000, 1000, 1000,
 	        (const struct span[]){{0, 500, 425, 0}, {500, 1000, 0, 0}}, 2);
 	check_tone("dial", 8000, 700, 700, (const struct span[]){{0, 700, 425, 0}}, 1);
 	check_tone("ring", 8000, 6000, 6000,

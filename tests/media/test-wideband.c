@@ -17,6 +17,7 @@
 #include "tests/speechset.h"
 
 #define AMP 8000 /* -12 dBFS */
+#define GOT 24000 /* samples kept of what a leg heard: 0.5 s at 48 kHz */
 
 /* A sine of @hz at @amp, sample @i of a signal at @rate. */
 static int16_t sine_at(double hz, int amp, unsigned long i, unsigned rate)
@@ -137,6 +138,91 @@ static void test_frames_join(void)
 	g_assert_cmpmem(whole + 320, 160 * sizeof(int16_t), parts + 320, 160 * sizeof(int16_t));
 }
 
+/* Level of a tone at @hz, @from -> @to Hz through ce_rs_convert, over 0.5 s after 0.1 s;
+ * measured at @at_hz (the tone, or where it would fold or image). */
+static double through_rs(unsigned from, unsigned to, double hz, double at_hz)
+{
+	unsigned n_in = from / 50, n_out = to / 50;
+	static int16_t got[GOT];
+	struct ce_rs st;
+	unsigned long k = 0;
+
+	ce_rs_init(&st);
+	for (unsigned f = 0; f < 30; f++) {
+		int16_t in[960], out[960];
+
+		for (unsigned i = 0; i < n_in; i++)
+			in[i] = sine_at(hz, AMP, k++, from);
+		g_assert_cmpuint(ce_rs_convert(&st, from, to, in, n_in, out), ==, n_out);
+		if (f >= 5)
+			memcpy(got + (f - 5) * n_out, out, n_out * sizeof(int16_t));
+	}
+	return level_db(got, 25 * n_out, at_hz, to);
+}
+
+/*
+ * 16 <-> 48 kHz (ce_rs3) and 8 <-> 48 kHz (both stages): flat within 0.1 dB
+ * over the band the lower rate carries (to 6 kHz from 16 kHz, to 3.4 kHz
+ * from 8 kHz; 1 kHz is asked to be within 0.5 dB); going up, the images a
+ * 48 kHz listener would hear (1 kHz at 16 kHz: 15, 17, 31 kHz; at 8 kHz:
+ * 7, 9, 15 kHz) over 50 dB down; going down, what the lower rate cannot
+ * carry is gone, not folded (a 12 kHz tone would come back at 4 kHz from
+ * 16 kHz; 5, 6 and 13 kHz at 3, 2 and 3 kHz from 8 kHz).
+ */
+static void test_response_48k(void)
+{
+	static const double pass16[] = {200, 1000, 3000, 5000, 6000};
+	static const double pass8[] = {200, 1000, 2000, 3400};
+	static const double img16[] = {15000, 17000, 31000};
+	static const double img8[] = {7000, 9000, 15000};
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(pass16); i++) {
+		g_assert_cmpfloat(fabs(through_rs(16000, 48000, pass16[i], pass16[i])), <, 0.1);
+		g_assert_cmpfloat(fabs(through_rs(48000, 16000, pass16[i], pass16[i])), <, 0.1);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(pass8); i++) {
+		g_assert_cmpfloat(fabs(through_rs(8000, 48000, pass8[i], pass8[i])), <, 0.1);
+		g_assert_cmpfloat(fabs(through_rs(48000, 8000, pass8[i], pass8[i])), <, 0.1);
+	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(img16); i++)
+		g_assert_cmpfloat(through_rs(16000, 48000, 1000, img16[i]), <, -50.0);
+	for (unsigned i = 0; i < G_N_ELEMENTS(img8); i++)
+		g_assert_cmpfloat(through_rs(8000, 48000, 1000, img8[i]), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 16000, 12000, 4000), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 16000, 9000, 7000), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 16000, 20000, 4000), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 8000, 5000, 3000), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 8000, 6000, 2000), <, -50.0);
+	g_assert_cmpfloat(through_rs(48000, 8000, 13000, 3000), <, -50.0);
+}
+
+/* As test_frames_join, for ce_rs_convert and ce_rs_keep through one stage and two. */
+static void test_frames_join_48k(void)
+{
+	static const unsigned pairs[][2] = {
+	        {16000, 48000}, {48000, 16000}, {8000, 48000}, {48000, 8000}};
+	int16_t in[2880], whole[2880], parts[2880];
+
+	for (unsigned i = 0; i < G_N_ELEMENTS(in); i++)
+		in[i] = (int16_t)g_random_int_range(-20000, 20000);
+	for (unsigned p = 0; p < G_N_ELEMENTS(pairs); p++) {
+		unsigned from = pairs[p][0], to = pairs[p][1];
+		unsigned n_in = from / 50, n_out = to / 50;
+		struct ce_rs a, b;
+
+		ce_rs_init(&a);
+		ce_rs_init(&b);
+		for (unsigned f = 0; f < 3; f++)
+			ce_rs_convert(&a, from, to, in + f * n_in, n_in, whole + f * n_out);
+		/* the middle frame kept, not converted: the last one comes out the same */
+		ce_rs_convert(&b, from, to, in, n_in, parts);
+		ce_rs_keep(&b, from, to, in + n_in, n_in);
+		ce_rs_convert(&b, from, to, in + 2 * n_in, n_in, parts + 2 * n_out);
+		g_assert_cmpmem(whole + 2 * n_out, n_out * sizeof(int16_t), parts + 2 * n_out,
+		        n_out * sizeof(int16_t));
+	}
+}
+
 /* ---- rooms ---- */
 
 enum { TALK, WIDE, WIDE2, NARROW, ALAW, LEGS };
@@ -170,7 +256,7 @@ static void room_open_as(struct room *r, unsigned rate, enum ce_codec talker, en
 		ce_mix_leg_init(&r->legs[i], c, i == TALK ? CE_MIX_DUMB : CE_MIX_LISTEN_ONLY, NULL);
 		/* as the media library does for such legs (ce_media_leg_new) */
 		if (ce_mix_leg_needs_wide(c, rate)) {
-			r->legs[i].wide = ce_mix_wide_new(c);
+			r->legs[i].wide = ce_mix_wide_new_at(c, rate);
 			if (c == CE_CODEC_OPUS)
 				g_assert_cmpint(ce_mix_room_want_opus(r->room), ==, 0);
 			else
@@ -178,7 +264,8 @@ static void room_open_as(struct room *r, unsigned rate, enum ce_codec talker, en
 		}
 		g_assert_cmpint(ce_mix_leg_attach(r->room, &r->legs[i]), ==, 0);
 		g_assert_cmpint(ce_g722_dec_init(&r->dec[i], 64000), ==, 0);
-		g_assert_cmpint(ce_opus_dec_new(&r->odec[i], 16000), ==, 0);
+		g_assert_cmpint(ce_opus_dec_new(&r->odec[i], ce_mix_codec_rate(rate, CE_CODEC_OPUS)),
+		        ==, 0);
 	}
 }
 
@@ -211,7 +298,8 @@ static unsigned hear(struct room *r, unsigned i, int16_t *pcm)
 	if (c == CE_CODEC_OPUS) {
 		g_assert_cmpuint(len, >, 0);
 		g_assert_cmpuint(len, <=, CE_MIX_MAX_BYTES);
-		return (unsigned)ce_opus_decode(r->odec[i], p, len, pcm, 320);
+		return (unsigned)ce_opus_decode(
+		        r->odec[i], p, len, pcm, ce_mix_codec_frame(r->room, CE_CODEC_OPUS));
 	}
 	g_assert_cmpuint(len, ==, ce_codec_bytes(c, ce_mix_codec_frame(r->room, c)));
 	if (c == CE_CODEC_G722)
@@ -224,7 +312,7 @@ static unsigned hear(struct room *r, unsigned i, int16_t *pcm)
  * One tick: the talker says @hz (two tones if @hz2) at the room's rate,
  * every leg hears; what leg @who heard is appended to @got (of @at samples).
  */
-static void room_tick(struct room *r, double hz, double hz2, int16_t (*got)[16000], unsigned *at)
+static void room_tick(struct room *r, double hz, double hz2, int16_t (*got)[GOT], unsigned *at)
 {
 	int16_t in[CE_MIX_MAX_FRAME], zero[CE_MIX_MAX_FRAME] = {0};
 	enum ce_codec c = (enum ce_codec)r->legs[TALK].codec;
@@ -242,7 +330,7 @@ static void room_tick(struct room *r, double hz, double hz2, int16_t (*got)[1600
 		int16_t pcm[CE_MIX_MAX_FRAME * 2];
 		unsigned heard = hear(r, i, pcm);
 
-		if (got && at[i] + heard <= 16000) {
+		if (got && at[i] + heard <= GOT) {
 			memcpy(got[i] + at[i], pcm, heard * sizeof(int16_t));
 			at[i] += heard;
 		}
@@ -252,7 +340,7 @@ static void room_tick(struct room *r, double hz, double hz2, int16_t (*got)[1600
 /* Run @ticks ticks of the talker saying hz (+ hz2); the last half second each leg heard into got.
  */
 static void run(
-        struct room *r, unsigned ticks, double hz, double hz2, int16_t (*got)[16000], unsigned *at)
+        struct room *r, unsigned ticks, double hz, double hz2, int16_t (*got)[GOT], unsigned *at)
 {
 	for (unsigned t = 0; t < ticks; t++)
 		room_tick(r, hz, hz2, t + 25 >= ticks ? got : NULL, at);
@@ -266,7 +354,7 @@ static void run(
  */
 static void test_wide_room(void)
 {
-	static int16_t got[LEGS][16000];
+	static int16_t got[LEGS][GOT];
 	unsigned at[LEGS] = {0};
 	struct room r;
 	uint64_t enc0;
@@ -301,7 +389,7 @@ static void test_wide_room(void)
  */
 static void test_narrow_room(void)
 {
-	static int16_t got[LEGS][16000];
+	static int16_t got[LEGS][GOT];
 	unsigned at[LEGS] = {0};
 	struct room r;
 
@@ -340,7 +428,7 @@ static void test_narrow_room(void)
  */
 static void test_opus_room(void)
 {
-	static int16_t got[LEGS][16000];
+	static int16_t got[LEGS][GOT];
 	unsigned at[LEGS] = {0};
 	struct room r;
 	uint64_t enc0;
@@ -385,6 +473,56 @@ static void test_opus_room(void)
 	room_close(&r);
 }
 
+/*
+ * A 48 kHz room (fullband): an Opus talker's 1 kHz and 12 kHz reach the
+ * Opus listeners (within 6 dB: Opus spends its bits on the band where
+ * voices are), who run at 48 kHz with no conversion; the G.722
+ * listeners hear 1 kHz and nothing of 12 kHz (folded at 16 kHz it would
+ * be at 4 kHz), nor do the G.711 ones (1 kHz only, nothing at 2 or 3
+ * kHz).  (A 16 kHz room decodes its Opus talkers at 16 kHz: test-media's
+ * /media/opus-fullband sends it 12 kHz over RTP.)  A G.711 talker in the 48 kHz room is heard at its level by all.
+ */
+static void test_fullband_room(void)
+{
+	static int16_t got[LEGS][GOT];
+	unsigned at[LEGS] = {0};
+	struct room r;
+
+	room_open_as(&r, 48000, CE_CODEC_OPUS, CE_CODEC_OPUS);
+	/* a G.722 listener: NARROW's seat in codec_of is G.711, so switch WIDE2 */
+	ce_mix_leg_detach(&r.legs[WIDE2]);
+	g_clear_pointer(&r.legs[WIDE2].wide, ce_mix_wide_free);
+	ce_mix_leg_init(&r.legs[WIDE2], CE_CODEC_G722, CE_MIX_LISTEN_ONLY, NULL);
+	r.legs[WIDE2].wide = ce_mix_wide_new_at(CE_CODEC_G722, 48000);
+	g_assert_cmpint(ce_mix_leg_attach(r.room, &r.legs[WIDE2]), ==, 0);
+	g_assert_cmpuint(r.room->frame, ==, 960);
+	g_assert_cmpuint(ce_mix_codec_frame(r.room, CE_CODEC_OPUS), ==, 960);
+	g_test_message("silent fullband Opus frame: %u bytes", r.room->opus->silence_len);
+	run(&r, 50, 1000, 12000, got, at);
+	g_assert_cmpuint(at[WIDE], ==, 25 * 960);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 48000)), <, 1.5);
+	/* Opus spends few bits on 12 kHz at 32 kbit/s: its level within 6 dB, not gone */
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 12000, 48000)), <, 6.0);
+	g_assert_cmpuint(at[WIDE2], ==, 25 * 320);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE2], at[WIDE2], 1000, 16000)), <, 1.0);
+	g_assert_cmpfloat(level_db(got[WIDE2], at[WIDE2], 4000, 16000), <, -40.0);
+	for (unsigned i = NARROW; i <= ALAW; i++) {
+		g_assert_cmpuint(at[i], ==, 25 * 160);
+		g_assert_cmpfloat(fabs(level_db(got[i], at[i], 1000, 8000)), <, 1.0);
+		g_assert_cmpfloat(level_db(got[i], at[i], 2000, 8000), <, -40.0);
+		g_assert_cmpfloat(level_db(got[i], at[i], 3000, 8000), <, -40.0);
+	}
+	g_assert_cmpfloat(level_db(got[TALK], at[TALK], 1000, 48000), <, -40.0);
+	room_close(&r);
+	/* a G.711 talker in a 48 kHz room: 6x up, 6x down, heard at its level */
+	memset(at, 0, sizeof(at));
+	room_open_as(&r, 48000, CE_CODEC_PCMA, CE_CODEC_OPUS);
+	run(&r, 50, 1000, 0, got, at);
+	g_assert_cmpfloat(fabs(level_db(got[WIDE], at[WIDE], 1000, 48000)), <, 1.5);
+	g_assert_cmpfloat(fabs(level_db(got[NARROW], at[NARROW], 1000, 8000)), <, 1.0);
+	room_close(&r);
+}
+
 /* The largest step between neighbouring samples of @x, @n of them. */
 static int max_step(const int16_t *x, unsigned n)
 {
@@ -404,7 +542,7 @@ static int max_step(const int16_t *x, unsigned n)
  */
 static void test_streams_go_on(void)
 {
-	static int16_t got[LEGS][16000];
+	static int16_t got[LEGS][GOT];
 	unsigned at[LEGS] = {0};
 	struct room r;
 
@@ -483,15 +621,72 @@ static void test_detector(void)
 	}
 }
 
+/*
+ * A 48 kHz leg (an Opus phone in a fullband room) is judged on its frames
+ * averaged down to 16 kHz (mixer.c, talker_frame): the same speech said at
+ * 8 kHz (G.711) and at 48 kHz (L16, at the room's rate) in a 48 kHz room
+ * talks on the same frames but for a few, as 8 and 16 kHz do
+ * (test_detector); and its level is the one a 16 kHz leg would show.
+ */
+static void test_detector_48k(void)
+{
+	static const char *const sets[] = {"office1", "street1"};
+
+	for (unsigned k = 0; k < G_N_ELEMENTS(sets); k++) {
+		g_autofree char *wav =
+		        g_strdup_printf(CE_SRCDIR "/tests/data/talker/%s.wav", sets[k]);
+		struct ce_speech_set nb, fb;
+		struct ce_mix_room *room;
+		struct ce_mix_out *out = g_new0(struct ce_mix_out, 1);
+		struct ce_mix_leg legs[2];
+		unsigned frames, differ = 0, talk[2] = {0};
+
+		g_assert_cmpint(ce_speech_set_load(&nb, wav, 8000, false), ==, 0);
+		g_assert_cmpint(ce_speech_set_load(&fb, wav, 48000, false), ==, 0);
+		g_assert_cmpint(ce_mix_room_new(&room, 48000, 4), ==, 0);
+		ce_mix_leg_init(&legs[0], CE_CODEC_PCMU, 0, NULL);
+		ce_mix_leg_init(&legs[1], CE_CODEC_L16, 0, NULL);
+		legs[0].wide = ce_mix_wide_new_at(CE_CODEC_PCMU, 48000);
+		g_assert_false(ce_mix_leg_needs_wide(CE_CODEC_L16, 48000));
+		for (unsigned i = 0; i < 2; i++)
+			g_assert_cmpint(ce_mix_leg_attach(room, &legs[i]), ==, 0);
+		frames = (unsigned)MIN(nb.n / 160, fb.n / 960);
+		for (unsigned f = 0; f < frames; f++) {
+			ce_mix_room_begin(room, out);
+			ce_mix_leg_input(&legs[0], nb.pcm + f * 160);
+			ce_mix_leg_input(&legs[1], fb.pcm + f * 960);
+			ce_mix_room_mix(room);
+			differ += legs[0].talker.active != legs[1].talker.active;
+			for (unsigned i = 0; i < 2; i++)
+				talk[i] += legs[i].talker.active;
+		}
+		g_test_message("%s: %u frames, talking %u (8 kHz) and %u (48 kHz), %u differ",
+		        sets[k], frames, talk[0], talk[1], differ);
+		g_assert_cmpuint(talk[0], >, frames / 10);
+		g_assert_cmpuint(differ, <=, frames / 25);
+		for (unsigned i = 0; i < 2; i++)
+			ce_mix_leg_detach(&legs[i]);
+		ce_mix_wide_free(legs[0].wide);
+		ce_mix_room_free(room);
+		g_free(out);
+		ce_speech_set_clear(&nb);
+		ce_speech_set_clear(&fb);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	g_test_add_func("/resample/response", test_response);
 	g_test_add_func("/resample/frames-join", test_frames_join);
+	g_test_add_func("/resample/response-48k", test_response_48k);
+	g_test_add_func("/resample/frames-join-48k", test_frames_join_48k);
 	g_test_add_func("/wideband/wide-room", test_wide_room);
 	g_test_add_func("/wideband/narrow-room", test_narrow_room);
 	g_test_add_func("/wideband/streams-go-on", test_streams_go_on);
 	g_test_add_func("/wideband/opus-room", test_opus_room);
+	g_test_add_func("/wideband/fullband-room", test_fullband_room);
 	g_test_add_func("/wideband/detector", test_detector);
+	g_test_add_func("/wideband/detector-48k", test_detector_48k);
 	return g_test_run();
 }

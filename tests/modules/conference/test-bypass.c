@@ -492,6 +492,17 @@ static void test_opus_first(void)
 	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
 	assert_opus_answer(fx, OPUS_ANSWER("8000", "sendrecv", "1"));
 	fx_free(fx);
+	/* a fullband room (rate=48000, honoured as asked): the phone may send its full band */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=48000", OPUS_FIRST));
+	g_assert_cmpint(media_of(fx)->codec, ==, CE_CODEC_OPUS);
+	assert_opus_answer(fx, OPUS_ANSWER("48000", "sendrecv", "1"));
+	fx_free(fx);
+	/* 44100 is not a rate the media mixes at: wideband, as before */
+	fx = fx_new(NULL);
+	g_free(offer_sdp(fx, EXEC_OPUS ":rate=44100", OPUS_FIRST));
+	assert_opus_answer(fx, OPUS_ANSWER("16000", "sendrecv", "1"));
+	fx_free(fx);
 }
 
 /* codecs= decides, not the phone's order; what it leaves out is not answered. */

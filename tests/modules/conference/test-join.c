@@ -138,8 +138,8 @@ static void test_maxusers_default(void)
 
 /*
  * rate=: Yate's range (8000..48000) is what the room reports, in "created"
- * and in conf show; the media runs what it can (ce_media_rate_ok: 8000 and
- * 16000; 16000 above, 8000 between), decided when the room is made, not by
+ * and in conf show; the media runs what it can (ce_media_rate_ok: 8000,
+ * 16000 and 48000; 16000 between 16000 and 48000, 8000 under 16000), decided when the room is made, not by
  * the media glue; the call joins (docs/conference.md, "Sample rate").
  */
 static void test_rate(void)
@@ -158,9 +158,17 @@ static void test_rate(void)
 	g_assert_nonnull(fx_join(fx, "narrow", "sip/2", 2, "rate=8000"));
 	g_assert_cmpuint(fx->rate, ==, 8000);
 	g_assert_false(ce_room_wideband(ce_room_find(fx->conf, "narrow")));
+	/* over Yate's range: 48000, which the media mixes at (fullband) */
 	g_assert_nonnull(fx_join(fx, "huge", "sip/3", 3, "rate=96000"));
 	g_assert_cmpuint(ce_room_find(fx->conf, "huge")->rate, ==, 48000);
+	g_assert_cmpuint(fx->rate, ==, 48000);
+	g_assert_true(ce_room_wideband(ce_room_find(fx->conf, "huge")));
+	g_assert_cmpuint(ce_room_mix_rate(ce_room_find(fx->conf, "huge")), ==, 48000);
+	/* 32000 and 44100: wideband, fullband is had by asking 48000 */
+	g_assert_nonnull(fx_join(fx, "cd", "sip/5", 5, "rate=44100"));
+	g_assert_cmpuint(ce_room_find(fx->conf, "cd")->rate, ==, 44100);
 	g_assert_cmpuint(fx->rate, ==, 16000);
+	g_assert_cmpuint(ce_room_mix_rate(ce_room_find(fx->conf, "cd")), ==, 16000);
 	g_assert_nonnull(fx_join(fx, "odd", "sip/4", 4, "rate=11025"));
 	g_assert_cmpuint(fx->rate, ==, 8000);
 	fx_free(fx);
