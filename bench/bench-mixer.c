@@ -123,8 +123,8 @@ static void make_signals(bool silence)
 		if (ce_opus_enc_new(&enc, &conf) < 0)
 			abort();
 		for (int k = 0; k < 50; k++)
-			talk_opus_len[v][k] = ce_opus_encode(enc, fb ? talk48[v][k] : talk16[v][k], n,
-			        talk_opus[v][k], CE_MIX_MAX_BYTES);
+			talk_opus_len[v][k] = ce_opus_encode(enc, fb ? talk48[v][k] : talk16[v][k],
+			        n, talk_opus[v][k], CE_MIX_MAX_BYTES);
 		quiet_opus_len[v] = ce_opus_encode(
 		        enc, fb ? quiet48[v] : quiet16[v], n, quiet_opus[v], CE_MIX_MAX_BYTES);
 		ce_opus_enc_free(enc);
@@ -218,7 +218,8 @@ int main(int argc, char **argv)
 	        {"rate", 0, 0, G_OPTION_ARG_INT, &rate, "rooms' rate: 8000, 16000 or 48000", "HZ"},
 	        {"g722", 0, 0, G_OPTION_ARG_INT, &g722, "percent of G.722 legs (16000 only)",
 	                "PCT"},
-	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000, 48000)", "PCT"},
+	        {"opus", 0, 0, G_OPTION_ARG_INT, &opus, "percent of Opus legs (16000, 48000)",
+	                "PCT"},
 	        {"silence", 0, 0, G_OPTION_ARG_NONE, &silence,
 	                "the quiet legs send digital silence, not low noise", NULL},
 	        {NULL},
@@ -265,9 +266,9 @@ int main(int argc, char **argv)
 			l->mix.wide = ce_mix_wide_new_at(c, room_rate);
 			ce_mix_room_want_wide(rooms[i / size]);
 		}
-		if (c == CE_CODEC_OPUS && (ce_mix_room_want_opus(rooms[i / size]) < 0 ||
-		                                  ce_opus_dec_new(&l->dec,
-		                                          ce_mix_codec_rate(room_rate, c)) < 0))
+		if (c == CE_CODEC_OPUS &&
+		        (ce_mix_room_want_opus(rooms[i / size]) < 0 ||
+		                ce_opus_dec_new(&l->dec, ce_mix_codec_rate(room_rate, c)) < 0))
 			abort();
 		l->jb = &jbufs[i];
 		ce_jbuf_init(l->jb, c == CE_CODEC_G722 ? c : CE_CODEC_PCMU, 160, 1600);

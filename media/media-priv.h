@@ -60,10 +60,10 @@ enum {
 	CE_MEDIA_PUBLIC = 0,
 	CE_MEDIA_GONE_LEG,
 	CE_MEDIA_GONE_ROOM,
-	CE_MEDIA_GONE_PLAY, /* ev.play: the media thread let go of a player */
-	CE_MEDIA_GONE_REC,  /* ev.rec: ... of a recorder */
-	CE_MEDIA_REC_DROPS, /* ev.rec: a recorder's ring was full, frames dropped */
-	CE_MEDIA_GONE_DSP,  /* obj: a leg's struct ce_dsp it no longer uses, to free */
+	CE_MEDIA_GONE_PLAY,   /* ev.play: the media thread let go of a player */
+	CE_MEDIA_GONE_REC,    /* ev.rec: ... of a recorder */
+	CE_MEDIA_REC_DROPS,   /* ev.rec: a recorder's ring was full, frames dropped */
+	CE_MEDIA_GONE_DSP,    /* obj: a leg's struct ce_dsp it no longer uses, to free */
 	CE_MEDIA_GONE_RERATE, /* obj: a struct ce_media_rerate holding what a move replaced */
 };
 

@@ -118,8 +118,8 @@ static void leg_unlink(struct ce_shard *s, struct ce_media_leg *leg)
 }
 
 /* Swap in what @r holds (ce_media_rerate) and hand the old ones back in it to be freed. */
-static void leg_rerate(struct ce_media_leg *leg, struct ce_media_room *room,
-        struct ce_media_rerate *r)
+static void leg_rerate(
+        struct ce_media_leg *leg, struct ce_media_room *room, struct ce_media_rerate *r)
 {
 	struct ce_opus_dec *dec = leg->opus ? leg->opus->dec : NULL;
 	struct ce_mix_wide *wide = leg->mix.wide;

@@ -160,7 +160,8 @@ static struct ce_media_rerate *rerate_new(
 	r->wide = ce_mix_wide_new_at(c, room->mix->rate);
 	r->swap_dsp = leg->dsp_ns || leg->dsp_agc;
 	if (ce_opus_dec_new(&r->dec, rate) < 0 || !r->wide->own.opus ||
-	        (r->swap_dsp && !(r->dsp = ce_dsp_new(rate, rate / 50, leg->dsp_ns, leg->dsp_agc)))) {
+	        (r->swap_dsp &&
+	                !(r->dsp = ce_dsp_new(rate, rate / 50, leg->dsp_ns, leg->dsp_agc)))) {
 		rerate_free(r);
 		*err = -ENOMEM;
 		return NULL;
@@ -828,7 +829,8 @@ int ce_media_leg_new_opts(struct ce_media_leg **lp, struct ce_media_room *room,
 	ce_mix_leg_init(&leg->mix, codec, flags, NULL);
 	if ((err = leg_room_states(leg, room)) < 0)
 		goto out;
-	if (codec == CE_CODEC_OPUS && !(leg->opus = opus_rx_new(room->mix->rate, m->conf.jbuf_min_ms))) {
+	if (codec == CE_CODEC_OPUS &&
+	        !(leg->opus = opus_rx_new(room->mix->rate, m->conf.jbuf_min_ms))) {
 		err = -ENOMEM;
 		goto out;
 	}

@@ -452,8 +452,8 @@ static void follow_audible(struct ce_mix_leg *leg, bool got)
  * from 8..24 kHz is little of a voice's energy, and the detector judges
  * levels, not waveforms.  So thresholds read the same in every room.
  */
-static enum ce_talker_ev talker_frame(struct ce_mix_leg *leg, const int16_t *pcm, unsigned n,
-        unsigned rate)
+static enum ce_talker_ev talker_frame(
+        struct ce_mix_leg *leg, const int16_t *pcm, unsigned n, unsigned rate)
 {
 	int16_t third[CE_MIX_MAX_FRAME / 3];
 

@@ -1,4 +1,5 @@
-/* resample.c - 8 <-> 16 <-> 48 kHz conversion at a room's edge: low-pass filters, one state per stream
+/* resample.c - 8 <-> 16 <-> 48 kHz conversion at a room's edge: low-pass filters, one state per
+ * stream
  *
  * The filter h[k], k = 0..CE_RS2_TAPS-1, centred on C = (CE_RS2_TAPS-1)/2,
  * is the ideal half-band low-pass 0.5 * sinc((k - C) / 2) under a Kaiser
@@ -192,10 +193,10 @@ void ce_rs2_up(struct ce_rs2 *st, const int16_t *in, size_t n, int16_t *out)
 
 /* ---- 16 <-> 48 kHz ---- */
 
-#define R3_C       (CE_RS3_HIST / 2)              /* 60: the centre tap */
-#define R3_PH      ((CE_RS3_TAPS + 2) / 3)        /* 41 taps a phase (zero-padded) */
-#define R3_UP_HIST (R3_PH - 1)                    /* 40 input samples at 16 kHz */
-#define R3_CUT     (7600.0 / 48000.0)             /* -6 dB point, of the rate */
+#define R3_C       (CE_RS3_HIST / 2)       /* 60: the centre tap */
+#define R3_PH      ((CE_RS3_TAPS + 2) / 3) /* 41 taps a phase (zero-padded) */
+#define R3_UP_HIST (R3_PH - 1)             /* 40 input samples at 16 kHz */
+#define R3_CUT     (7600.0 / 48000.0)      /* -6 dB point, of the rate */
 #define R3_BETA    7.0
 
 /* Per up phase p the taps meeting inputs i - R3_UP_HIST .. i, oldest first:
@@ -221,7 +222,8 @@ static gpointer design3(gpointer unused)
 		for (int j = 0; j < R3_PH; j++) {
 			int k = 3 * j + q;
 
-			r3_dn[q][j] = k < CE_RS3_TAPS ? (float)(h[k] / sum) : 0.0f; /* unity at DC */
+			r3_dn[q][j] =
+			        k < CE_RS3_TAPS ? (float)(h[k] / sum) : 0.0f; /* unity at DC */
 		}
 	/* up: each phase sums to 1/3 of the whole, so tripled it has unity gain too */
 	for (int p = 0; p < 3; p++)
@@ -370,8 +372,8 @@ void ce_rs_init(struct ce_rs *st)
  * 48000; 20 ms at most either side).  Returns the samples written (@n
  * copied when the rates are the same).
  */
-size_t ce_rs_convert(struct ce_rs *st, unsigned from, unsigned to, const int16_t *in, size_t n,
-        int16_t *out)
+size_t ce_rs_convert(
+        struct ce_rs *st, unsigned from, unsigned to, const int16_t *in, size_t n, int16_t *out)
 {
 	int16_t mid[320];
 

@@ -1,4 +1,5 @@
-/* resample.h - 8 <-> 16 <-> 48 kHz conversion at a room's edge: low-pass filters, one state per stream
+/* resample.h - 8 <-> 16 <-> 48 kHz conversion at a room's edge: low-pass filters, one state per
+ * stream
  */
 #ifndef CE_RESAMPLE_H
 #define CE_RESAMPLE_H
@@ -75,8 +76,8 @@ struct ce_rs {
 
 void ce_rs_init(struct ce_rs *st);
 /* @n samples at @from Hz to @to Hz; returns the samples written to @out (n * to / from). */
-size_t ce_rs_convert(struct ce_rs *st, unsigned from, unsigned to, const int16_t *in, size_t n,
-        int16_t *out);
+size_t ce_rs_convert(
+        struct ce_rs *st, unsigned from, unsigned to, const int16_t *in, size_t n, int16_t *out);
 /* Take @n samples at @from into @st as ce_rs_convert to @to would, converting as little as
  * it can (a stream heard only now and then): the next frame converts the same. */
 void ce_rs_keep(struct ce_rs *st, unsigned from, unsigned to, const int16_t *in, size_t n);

@@ -97,8 +97,7 @@ int ce_conference_play_opts(struct ce_conf *conf, const char *room, const char *
  * alone, or (@others) for everyone but @leg: "conf stopplay".  Returns how
  * many were stopped, -ENODEV, -ENOENT or the media side's error.
  */
-int ce_conference_stop_play(
-        struct ce_conf *conf, const char *room, const char *leg, bool others);
+int ce_conference_stop_play(struct ce_conf *conf, const char *room, const char *leg, bool others);
 
 /*
  * Record the room's mix to @file (WAV; FLAC, AU or OGG by the extension;

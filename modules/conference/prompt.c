@@ -356,8 +356,8 @@ int ce_conference_play(
 }
 
 /* The room and leg a play of the service names; 0, -ENODEV or -ENOENT. */
-static int play_target(struct ce_conf *conf, const char *room, const char *leg,
-        struct ce_room **r, struct ce_leg **l)
+static int play_target(struct ce_conf *conf, const char *room, const char *leg, struct ce_room **r,
+        struct ce_leg **l)
 {
 	*r = conf ? ce_room_find(conf, room) : NULL;
 	*l = NULL;
@@ -381,8 +381,8 @@ int ce_conference_play_check(struct ce_conf *conf, const char *room, const char 
 	*roots = NULL;
 	if (err)
 		return err;
-	err = prompt_resolve(conf, p->file, l && !p->others && l->lang ? l->lang : r->lang, path,
-	        &tone, why);
+	err = prompt_resolve(
+	        conf, p->file, l && !p->others && l->lang ? l->lang : r->lang, path, &tone, why);
 	if (!err && p->duration_ms > CE_TONE_MAX_DURATION) {
 		*why = "the duration is 1 to " G_STRINGIFY(CE_TONE_MAX_DURATION) " ms";
 		err = -ERANGE;

@@ -61,12 +61,16 @@ struct member {
 
 struct action {
 	enum target on;
-	const char *path; /* after the room (and legs/ID) */
-	const char *op;   /* the console's word */
+	const char *path;                   /* after the room (and legs/ID) */
+	const char *op;                     /* the console's word */
 	struct member members[MEMBERS_MAX]; /* those it takes; name NULL ends */
 };
 
-#define PLAY_MEMBERS {"file", K_STR, true}, {"queue", K_BOOL, false}, {"duration", K_MS, false}
+#define PLAY_MEMBERS                                                                               \
+	{"file", K_STR, true}, {"queue", K_BOOL, false},                                           \
+	{                                                                                          \
+		"duration", K_MS, false                                                            \
+	}
 
 static const struct action actions[] = {
         {ON_ROOM, "lock", "lock", {{0}}},
@@ -201,8 +205,8 @@ static char *members_list(const struct action *a)
 }
 
 /* One member's value @v into @args; false: 400 answered. */
-static bool read_member(SoupServerMessage *msg, const struct member *m, JsonNode *v,
-        struct args *args)
+static bool read_member(
+        SoupServerMessage *msg, const struct member *m, JsonNode *v, struct args *args)
 {
 	GType t = JSON_NODE_HOLDS_VALUE(v) ? json_node_get_value_type(v) : G_TYPE_INVALID;
 
@@ -220,7 +224,8 @@ static bool read_member(SoupServerMessage *msg, const struct member *m, JsonNode
 		*(m->name[0] == 'q' ? &args->queue : &args->others) = json_node_get_boolean(v);
 		return true;
 	case K_MS:
-		if (t != G_TYPE_INT64 || json_node_get_int(v) < 1 || json_node_get_int(v) > G_MAXINT)
+		if (t != G_TYPE_INT64 || json_node_get_int(v) < 1 ||
+		        json_node_get_int(v) > G_MAXINT)
 			break;
 		args->duration = (unsigned)json_node_get_int(v);
 		return true;
@@ -233,8 +238,8 @@ static bool read_member(SoupServerMessage *msg, const struct member *m, JsonNode
 }
 
 /* The members of @o into @args; false: 400 answered. */
-static bool read_members(SoupServerMessage *msg, const struct action *a, JsonObject *o,
-        struct args *args)
+static bool read_members(
+        SoupServerMessage *msg, const struct action *a, JsonObject *o, struct args *args)
 {
 	GList *members = json_object_get_members(o);
 	bool ok = true;
@@ -276,7 +281,8 @@ static bool read_body(SoupServerMessage *msg, const struct action *a, struct arg
 			ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
 			        "the body is a JSON object");
 		else
-			ok = read_members(msg, a, json_node_get_object(json_parser_get_root(p)), args);
+			ok = read_members(
+			        msg, a, json_node_get_object(json_parser_get_root(p)), args);
 	} else {
 		ok = true;
 	}
@@ -346,23 +352,23 @@ static void reply_ended(SoupServerMessage *msg, const char *room)
 }
 
 /* A play refused: 0, or the error answered. */
-static int reply_play_failed(SoupServerMessage *msg, const struct request *r, int err,
-        const char *why)
+static int reply_play_failed(
+        SoupServerMessage *msg, const struct request *r, int err, const char *why)
 {
 	const char *file = r->args.str ? r->args.str : "";
 
 	if (err == -EINVAL || err == -E2BIG || err == -ERANGE)
-		ce_http_reply_error(
-		        msg, SOUP_STATUS_BAD_REQUEST, "bad_request", "cannot play '%s': %s", file, why);
+		ce_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST, "bad_request",
+		        "cannot play '%s': %s", file, why);
 	else if (err == -EACCES)
-		ce_http_reply_error(
-		        msg, SOUP_STATUS_FORBIDDEN, "forbidden_file", "cannot play '%s': %s", file, why);
+		ce_http_reply_error(msg, SOUP_STATUS_FORBIDDEN, "forbidden_file",
+		        "cannot play '%s': %s", file, why);
 	else if (err == -ENOBUFS)
 		ce_http_reply_error(msg, SOUP_STATUS_CONFLICT, "queue_full",
 		        "cannot play '%s': %s (play/stop, or wait for them to end)", file, why);
 	else if (err == -ENOTCONN)
-		ce_http_reply_error(msg, SOUP_STATUS_CONFLICT, "conflict", "cannot play '%s': %s",
-		        file, why);
+		ce_http_reply_error(
+		        msg, SOUP_STATUS_CONFLICT, "conflict", "cannot play '%s': %s", file, why);
 	else if (err == -ENOTSUP)
 		ce_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "not_supported",
 		        "cannot play '%s': %s", file, why);
@@ -401,8 +407,8 @@ static void reply_failed(SoupServerMessage *msg, const struct request *r, int er
 }
 
 /* Do the action of @r for token @token and answer @msg: the room's state, or why not. */
-static void act(struct ce_http *h, SoupServerMessage *msg, const struct request *r,
-        const char *token)
+static void act(
+        struct ce_http *h, SoupServerMessage *msg, const struct request *r, const char *token)
 {
 	const char *why = NULL;
 	int err = perform(h, r, &why);
@@ -489,7 +495,8 @@ static void play_checked(GObject *source, GAsyncResult *res, gpointer data)
 			        "cannot play '%s': %s", file, p->why ? p->why : "not allowed");
 		else if (p->err)
 			ce_http_reply_error(p->msg, SOUP_STATUS_BAD_REQUEST, "bad_file",
-			        "cannot play '%s': %s", file, p->why ? p->why : g_strerror(-p->err));
+			        "cannot play '%s': %s", file,
+			        p->why ? p->why : g_strerror(-p->err));
 		else
 			act(p->h, p->msg, &p->r, p->token);
 		if (p->err)

@@ -1190,11 +1190,10 @@ static void opus_fullband_call(unsigned rate)
 	}
 	for (unsigned i = 0; i < FB_PEERS; i++) {
 		p[i].fd = ce_test_udp_loopback(&p[i].addr);
-		g_assert_cmpint(
-		        ce_media_leg_new_opts(&p[i].leg, i == 1 ? lobby : room,
-		                (struct sockaddr *)&p[i].addr, sizeof(p[i].addr), codec[i],
-		                i < 2 ? CE_MIX_DUMB : 0,
-		                codec[i] == CE_CODEC_OPUS ? &opus_opts : NULL, NULL, NULL),
+		g_assert_cmpint(ce_media_leg_new_opts(&p[i].leg, i == 1 ? lobby : room,
+		                        (struct sockaddr *)&p[i].addr, sizeof(p[i].addr), codec[i],
+		                        i < 2 ? CE_MIX_DUMB : 0,
+		                        codec[i] == CE_CODEC_OPUS ? &opus_opts : NULL, NULL, NULL),
 		        ==, 0);
 	}
 	g_assert_cmpint(ce_media_room_record(room, wav, -1), ==, 0);
@@ -1208,11 +1207,12 @@ static void opus_fullband_call(unsigned rate)
 			int enc_len;
 
 			fb_tones(pcm, i, tick);
-			ce_rtp_build_hdr(buf, 111, tick == 0, (uint16_t)tick, tick * 960, 0x0a00 + i);
+			ce_rtp_build_hdr(
+			        buf, 111, tick == 0, (uint16_t)tick, tick * 960, 0x0a00 + i);
 			enc_len = ce_opus_encode(enc[i], pcm, 960, buf + 12, sizeof(buf) - 12);
 			g_assert_cmpint(enc_len, >, 0);
-			sendto(p[i].fd, buf, 12 + (size_t)enc_len, 0, (struct sockaddr *)&media_addr,
-			        sizeof(media_addr));
+			sendto(p[i].fd, buf, 12 + (size_t)enc_len, 0,
+			        (struct sockaddr *)&media_addr, sizeof(media_addr));
 		}
 		if (tick == 5)
 			g_assert_cmpint(ce_media_leg_move(p[1].leg, room), ==, 0);
@@ -1229,11 +1229,13 @@ static void opus_fullband_call(unsigned rate)
 					                        out, 960),
 					        ==, 960);
 				else if (codec[i] == CE_CODEC_G722)
-					g_assert_cmpint(ce_g722_decode(&g722, pkt.payload, pkt.len, out),
+					g_assert_cmpint(
+					        ce_g722_decode(&g722, pkt.payload, pkt.len, out),
 					        ==, 320);
 				else
 					ce_codec_decode(codec[i], pkt.payload, out, 160);
-				if (tick >= FB_FROM && n_got[i] + (unsigned)k <= G_N_ELEMENTS(got[i])) {
+				if (tick >= FB_FROM &&
+				        n_got[i] + (unsigned)k <= G_N_ELEMENTS(got[i])) {
 					memcpy(got[i] + n_got[i], out, (size_t)k * sizeof(int16_t));
 					n_got[i] += (unsigned)k;
 				}
@@ -1247,7 +1249,8 @@ static void opus_fullband_call(unsigned rate)
 	for (unsigned i = 0; i < 2; i++) {
 		low = power_at(got[i], n_got[i], fb_low[1 - i], 48000);
 		high = band_power(got[i], n_got[i], fb_high[1 - i], 48000);
-		g_test_message("%u Hz room: Opus phone %u hears %.0f Hz %.1f dB, %.0f Hz +-1 kHz %.1f dB",
+		g_test_message(
+		        "%u Hz room: Opus phone %u hears %.0f Hz %.1f dB, %.0f Hz +-1 kHz %.1f dB",
 		        rate, i, fb_low[1 - i], 10 * log10(low / 2.25e6 + 1e-12), fb_high[1 - i],
 		        10 * log10(high / 2.25e6 + 1e-12));
 		g_assert_cmpfloat(low, >, 1.1e6);
@@ -1259,7 +1262,8 @@ static void opus_fullband_call(unsigned rate)
 	/* the A-law and G.722 phones: the low tones, nothing folded from the high ones */
 	for (unsigned i = 2; i < FB_PEERS; i++) {
 		for (unsigned k = 0; k < 2; k++)
-			g_assert_cmpfloat(power_at(got[i], n_got[i], fb_low[k], got_rate[i]), >, 1.1e6);
+			g_assert_cmpfloat(
+			        power_at(got[i], n_got[i], fb_low[k], got_rate[i]), >, 1.1e6);
 		g_assert_cmpfloat(power_at(got[i], n_got[i], 2000, got_rate[i]), <, 2250.0);
 		g_assert_cmpfloat(power_at(got[i], n_got[i], 3000, got_rate[i]), <, 2250.0);
 	}

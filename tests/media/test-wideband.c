@@ -16,7 +16,7 @@
 #include "media/resample.h"
 #include "tests/speechset.h"
 
-#define AMP 8000 /* -12 dBFS */
+#define AMP 8000  /* -12 dBFS */
 #define GOT 24000 /* samples kept of what a leg heard: 0.5 s at 48 kHz */
 
 /* A sine of @hz at @amp, sample @i of a signal at @rate. */
@@ -264,8 +264,9 @@ static void room_open_as(struct room *r, unsigned rate, enum ce_codec talker, en
 		}
 		g_assert_cmpint(ce_mix_leg_attach(r->room, &r->legs[i]), ==, 0);
 		g_assert_cmpint(ce_g722_dec_init(&r->dec[i], 64000), ==, 0);
-		g_assert_cmpint(ce_opus_dec_new(&r->odec[i], ce_mix_codec_rate(rate, CE_CODEC_OPUS)),
-		        ==, 0);
+		g_assert_cmpint(
+		        ce_opus_dec_new(&r->odec[i], ce_mix_codec_rate(rate, CE_CODEC_OPUS)), ==,
+		        0);
 	}
 }
 
@@ -480,7 +481,8 @@ static void test_opus_room(void)
  * listeners hear 1 kHz and nothing of 12 kHz (folded at 16 kHz it would
  * be at 4 kHz), nor do the G.711 ones (1 kHz only, nothing at 2 or 3
  * kHz).  (A 16 kHz room decodes its Opus talkers at 16 kHz: test-media's
- * /media/opus-fullband sends it 12 kHz over RTP.)  A G.711 talker in the 48 kHz room is heard at its level by all.
+ * /media/opus-fullband sends it 12 kHz over RTP.)  A G.711 talker in the 48 kHz room is heard at
+ * its level by all.
  */
 static void test_fullband_room(void)
 {

@@ -143,8 +143,8 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	ce_msg_setf(m, "rtp_port", "%u", port);
 	ce_msg_set(m, "rtp_forward", "possible");
 	if (s->forward_sdp) {
-		char *raw = raw_offer(
-		        ph, ce_sim_leg_local_ip(ph->rtp), port, 1, phone_laws(ph), true, "sendrecv");
+		char *raw = raw_offer(ph, ce_sim_leg_local_ip(ph->rtp), port, 1, phone_laws(ph),
+		        true, "sendrecv");
 
 		ce_msg_set(m, "sdp_raw", raw);
 		g_free(raw);
@@ -264,8 +264,8 @@ static int apply_raw(struct sim_chan *c, const char *raw, const char **why)
  * keeps them: @had, the formats before) and rtp_rfc2833: the phone sends
  * there in the first format.  0, or -EINVAL (@why) when it cannot.
  */
-static int apply_formats(struct sim_chan *c, const struct ce_msg *m, const char *had,
-        const char **why)
+static int apply_formats(
+        struct sim_chan *c, const struct ce_msg *m, const char *had, const char **why)
 {
 	struct sim_phone *ph = c->phone;
 	const char *addr = ce_msg_get(m, "rtp_addr");
@@ -275,7 +275,8 @@ static int apply_formats(struct sim_chan *c, const struct ce_msg *m, const char 
 
 	first_of(kept, first, sizeof(first));
 	if (!addr || !*addr || !port || (strcmp(first, "mulaw") && strcmp(first, "alaw"))) {
-		*why = !addr || !*addr || !port ? "no address or port" : "a format it did not offer";
+		*why = !addr || !*addr || !port ? "no address or port"
+		                                : "a format it did not offer";
 		g_free(kept);
 		return -EINVAL;
 	}
@@ -319,7 +320,8 @@ void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m
 	ce_sim_event(s, "forward",
 	        "\"who\":%s,\"chan\":%s,\"state\":\"on\",\"remote\":%s,\"format\":%s,"
 	        "\"dtmf_pt\":%d,\"source_port\":%u",
-	        ce_sim_json(ph->label), ce_sim_json(c->id), ce_sim_json(ce_sim_leg_remote(ph->rtp, remote, sizeof(remote))),
+	        ce_sim_json(ph->label), ce_sim_json(c->id),
+	        ce_sim_json(ce_sim_leg_remote(ph->rtp, remote, sizeof(remote))),
 	        ce_sim_json(first_of(c->fwd_formats, first, sizeof(first))),
 	        ce_sim_leg_dtmf_pt(ph->rtp), ce_sim_leg_source_port(ph->rtp));
 }

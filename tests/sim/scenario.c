@@ -256,11 +256,13 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 		return bad(err, lineno, "unknown step", a[0]);
 	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
 	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
-	        (!strcmp(a[0], "rebind") && n != 2) || (!strcmp(a[0], "reinvite") && n != 3) || (!strcmp(a[0], "message") && n < 2) ||
-	        (!strcmp(a[0], "expect") && n < 2) || (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
+	        (!strcmp(a[0], "rebind") && n != 2) || (!strcmp(a[0], "reinvite") && n != 3) ||
+	        (!strcmp(a[0], "message") && n < 2) || (!strcmp(a[0], "expect") && n < 2) ||
+	        (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
 		return bad(err, lineno, "missing arguments for", a[0]);
 	if (!strcmp(a[0], "reinvite") &&
-	        !g_strv_contains((const char *const[]){"hold", "resume", "alaw", "mulaw", NULL}, a[2]))
+	        !g_strv_contains(
+	                (const char *const[]){"hold", "resume", "alaw", "mulaw", NULL}, a[2]))
 		return bad(err, lineno, "reinvite offers hold, resume, alaw or mulaw, not", a[2]);
 	if (!strcmp(a[0], "stall") && !(g_ascii_strtod(a[1], NULL) > 0))
 		return bad(err, lineno, "stall wants seconds above 0, not", a[1]);

@@ -149,7 +149,8 @@ struct sim_chan {
 	guint timer;
 };
 
-/* Where a forwarded phone's re-INVITE is: ysipchan's m_tr2 is set only once its request is answered. */
+/* Where a forwarded phone's re-INVITE is: ysipchan's m_tr2 is set only once its request is
+ * answered. */
 enum {
 	SIM_REINVITE_NONE = 0,
 	SIM_REINVITE_ASKING,  /* call.update operation=request being dispatched */

@@ -139,8 +139,8 @@ static void test_maxusers_default(void)
 /*
  * rate=: Yate's range (8000..48000) is what the room reports, in "created"
  * and in conf show; the media runs what it can (ce_media_rate_ok: 8000,
- * 16000 and 48000; 16000 between 16000 and 48000, 8000 under 16000), decided when the room is made, not by
- * the media glue; the call joins (docs/conference.md, "Sample rate").
+ * 16000 and 48000; 16000 between 16000 and 48000, 8000 under 16000), decided when the room is made,
+ * not by the media glue; the call joins (docs/conference.md, "Sample rate").
  */
 static void test_rate(void)
 {
