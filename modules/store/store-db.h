@@ -70,6 +70,10 @@ struct ce_db_ops {
 	int (*list_cdrs)(
 	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
+	/* a stream line (replayed twice: stored once); the lines @f selects, in seq order */
+	int (*add_line)(struct ce_db *db, const struct ce_stream_line *l, GError **err);
+	int (*list_lines)(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+	        GPtrArray *out, GError **err);
 	/* bytes the database library holds in this process now (NULL: not known) */
 	gint64 (*memory_used)(void);
 };
@@ -92,6 +96,7 @@ enum ce_rec_type {
 	CE_REC_EVENT = 1,
 	CE_REC_CDR,
 	CE_REC_LIVE,
+	CE_REC_LINE,
 };
 
 struct ce_rec {
@@ -100,12 +105,14 @@ struct ce_rec {
 		struct ce_event *ev;
 		struct ce_cdr *cdr;
 		struct ce_room_live *live;
+		struct ce_stream_line *line;
 	};
 };
 
 struct ce_rec *ce_rec_new_event(const struct ce_event *ev);
 struct ce_rec *ce_rec_new_cdr(const struct ce_cdr *cdr);
 struct ce_rec *ce_rec_new_live(const struct ce_room_live *rl);
+struct ce_rec *ce_rec_new_line(const struct ce_stream_line *l);
 void ce_rec_free(struct ce_rec *r);
 GBytes *ce_rec_serialize(const struct ce_rec *r);
 int ce_rec_deserialize(struct ce_rec **rp, GBytes *data);

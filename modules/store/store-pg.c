@@ -47,6 +47,8 @@ enum query {
 	Q_PART_DELETE,
 	Q_EVENTS,
 	Q_CDRS,
+	Q_LINE,
+	Q_LINES,
 	Q_N
 };
 
@@ -154,6 +156,12 @@ static const char *const sql[Q_N] = {
 	[Q_EVENTS] = "SELECT " EVENT_COLS " FROM events" HISTORY_WHERE("at")
 		     " AND ($7::text IS NULL OR kind = $7) ORDER BY id LIMIT $6",
 	[Q_CDRS] = "SELECT " CDR_COLS " FROM cdrs" HISTORY_WHERE("joined_at") " ORDER BY id LIMIT $6",
+	[Q_LINE] = "INSERT INTO event_stream (node, seq, run, at, room, conference_id, line) VALUES"
+		   " ($1, $2, $3, " TS(4) ", $5, $6, $7) ON CONFLICT (node, seq) DO NOTHING",
+	/* every row of the range (the reader sees missing ids), the text of those that pass */
+	[Q_LINES] = "SELECT seq, run, CASE WHEN ($4::text IS NULL OR room = $4) AND"
+		    " ($5::bigint IS NULL OR conference_id = $5) THEN line END FROM event_stream"
+		    " WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $6",
 };
 /* clang-format on */
 
@@ -934,6 +942,46 @@ static int db_list_cdrs(
 	return history(db, Q_CDRS, f, row_cdr, out, err);
 }
 
+static int db_add_line(struct ce_db *db, const struct ce_stream_line *l, GError **err)
+{
+	struct params p = {0};
+
+	p_s(&p, l->node ? l->node : "");
+	p_x(&p, l->seq);
+	p_x(&p, l->run);
+	p_x(&p, l->at);
+	p_s(&p, l->room);
+	p_id(&p, l->conference_id);
+	p_s(&p, l->line);
+	return run(db, Q_LINE, &p, NULL, err);
+}
+
+static int db_list_lines(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+        GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_s(&p, node ? node : "");
+	p_x(&p, f->after);
+	p_x(&p, f->upto);
+	p_s(&p, f->room);
+	p_id(&p, f->conference_id);
+	p_x(&p, f->limit);
+	r = run(db, Q_LINES, &p, &res, err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		struct ce_stream_line *l = g_new0(struct ce_stream_line, 1);
+
+		l->seq = col_x(res, i, 0);
+		l->run = col_x(res, i, 1);
+		l->line = col_s(res, i, 2);
+		g_ptr_array_add(out, l);
+	}
+	PQclear(res);
+	return r;
+}
+
 static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError **err)
 {
 	struct params p = {0};
@@ -989,4 +1037,6 @@ const struct ce_db_ops ce_db_pg_ops = {
         .list_events = db_list_events,
         .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
+        .add_line = db_add_line,
+        .list_lines = db_list_lines,
 };

@@ -848,6 +848,60 @@ static int db_list_cdrs(
 	return run(db, st, out, row_cdr, err);
 }
 
+static int db_add_line(struct ce_db *db, const struct ce_stream_line *l, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "INSERT INTO event_stream (node, seq, run, at, room, conference_id, line) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (node, seq) DO NOTHING",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_s(st, 1, l->node ? l->node : "");
+	sqlite3_bind_int64(st, 2, l->seq);
+	sqlite3_bind_int64(st, 3, l->run);
+	sqlite3_bind_int64(st, 4, l->at);
+	bind_s(st, 5, l->room);
+	bind_id(st, 6, l->conference_id);
+	bind_s(st, 7, l->line);
+	return run(db, st, NULL, NULL, err);
+}
+
+static gpointer row_line(sqlite3_stmt *st)
+{
+	struct ce_stream_line *l = g_new0(struct ce_stream_line, 1);
+
+	l->seq = sqlite3_column_int64(st, 0);
+	l->run = sqlite3_column_int64(st, 1);
+	l->line = col_s(st, 2);
+	return l;
+}
+
+/*
+ * The filters only choose which rows carry their text: every row of the
+ * range comes back, so that the reader can tell a missing id.  The range
+ * is on the primary key (node, seq).
+ */
+static int db_list_lines(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+        GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT seq, run, CASE WHEN (?4 IS NULL OR room = ?4) AND (?5 IS NULL OR "
+	        "conference_id = ?5) THEN line END FROM event_stream WHERE node = ?1 AND "
+	        "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?6",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_s(st, 1, node ? node : "");
+	sqlite3_bind_int64(st, 2, f->after);
+	sqlite3_bind_int64(st, 3, f->upto);
+	bind_s(st, 4, f->room);
+	bind_id(st, 5, f->conference_id);
+	sqlite3_bind_int64(st, 6, f->limit);
+	return run(db, st, out, row_line, err);
+}
+
 /* SQLite's heap in this process, every connection: mostly their page caches */
 static gint64 db_memory_used(void)
 {
@@ -878,5 +932,7 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .list_events = db_list_events,
         .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
+        .add_line = db_add_line,
+        .list_lines = db_list_lines,
         .memory_used = db_memory_used,
 };
