@@ -75,20 +75,20 @@ struct client {
 	struct ce_http *h;
 	SoupServerMessage *msg;
 	unsigned id;
-	char *room;      /* ?room= filter, or NULL */
-	gint64 conf;     /* ?conference= filter, or 0 */
-	gsize queued;    /* bytes appended that the socket has not taken */
-	guint keepalive; /* timer */
-	GSource *hangup; /* the socket readable: the client left or spoke */
-	GSocket *sock;   /* the connection's (a ref), or NULL */
-	guint64 cursor;  /* catching up: the last seq sent or passed over */
-	bool live;       /* caught up: new lines are written as they come */
-	struct sread *rd;   /* a store read under way, or NULL */
-	GPtrArray *page;    /* struct ce_stream_line * read, not all written yet */
-	guint page_at;      /* the next of them */
-	guint64 page_upto;  /* the read's upto */
-	bool page_full;     /* the read may have left lines in its range */
-	bool store_failed;  /* the store could not be read: not asked again */
+	char *room;        /* ?room= filter, or NULL */
+	gint64 conf;       /* ?conference= filter, or 0 */
+	gsize queued;      /* bytes appended that the socket has not taken */
+	guint keepalive;   /* timer */
+	GSource *hangup;   /* the socket readable: the client left or spoke */
+	GSocket *sock;     /* the connection's (a ref), or NULL */
+	guint64 cursor;    /* catching up: the last seq sent or passed over */
+	bool live;         /* caught up: new lines are written as they come */
+	struct sread *rd;  /* a store read under way, or NULL */
+	GPtrArray *page;   /* struct ce_stream_line * read, not all written yet */
+	guint page_at;     /* the next of them */
+	guint64 page_upto; /* the read's upto */
+	bool page_full;    /* the read may have left lines in its range */
+	bool store_failed; /* the store could not be read: not asked again */
 	bool ending;
 	bool listening;
 };
@@ -367,8 +367,8 @@ static bool write_page(struct client *c)
 		skip_to(c, run >= c->cursor ? run + 1 : c->cursor + 1, seq - 1);
 		c->cursor = seq;
 		if (l->line)
-			write_text(c, g_strdup_printf("id: %" G_GUINT64_FORMAT "\ndata: %s\n\n", seq,
-			                      l->line));
+			write_text(c, g_strdup_printf("id: %" G_GUINT64_FORMAT "\ndata: %s\n\n",
+			                      seq, l->line));
 	}
 	g_clear_pointer(&c->page, g_ptr_array_unref);
 	if (!c->page_full && c->cursor < c->page_upto) {

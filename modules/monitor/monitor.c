@@ -638,9 +638,9 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	if ((err = read_config(m, cfg, &lim)) ||
 	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
 	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)) ||
-	        (err = ce_monitor_ring_new(
-	                 &m->ring, (unsigned)ce_config_get_int(
-	                                   cfg, SECTION, "resume_events", 10000, 0, 1000000),
+	        (err = ce_monitor_ring_new(&m->ring,
+	                 (unsigned)ce_config_get_int(
+	                         cfg, SECTION, "resume_events", 10000, 0, 1000000),
 	                 m->seq)) ||
 	        (err = ce_engine_provide(ce, CE_MONITOR_SERVICE, m->ring)))
 		goto out;

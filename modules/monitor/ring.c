@@ -34,7 +34,7 @@ struct ce_monitor {
 	guint64 run; /* the id before this run's first line */
 	guint64 newest;
 	struct ce_store *store; /* keeps every line, or NULL */
-	GArray *listeners; /* struct listener; h NULL: left while pushing */
+	GArray *listeners;      /* struct listener; h NULL: left while pushing */
 	bool pushing;
 	ce_monitor_post_h *post; /* the monitor's: numbers and writes other modules' lines */
 	void *post_arg;
