@@ -622,6 +622,23 @@ static void monitor_free(struct monitor *m)
 	g_free(m);
 }
 
+/*
+ * This run's lines are numbered from here + 1 (events.h): the start time in
+ * microseconds, so above every earlier run's ids, and above the last id
+ * the store knows of this node should the clock have been set back.
+ */
+static guint64 run_id(struct monitor *m)
+{
+	struct ce_store *st = store(m);
+	gint64 now = g_get_real_time(), last = st ? ce_store_stream_last(st) : 0;
+
+	if (last >= now)
+		g_warning("the clock is behind this node's last event id in the store: the event "
+		          "stream goes on from %" G_GINT64_FORMAT,
+		        last + 1);
+	return (guint64)MAX(MAX(now, last), 1);
+}
+
 static int monitor_init(struct ce_engine *ce, void **state)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
@@ -633,11 +650,11 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	m->bus = ce_engine_bus(ce);
 	m->line = g_string_sized_new(512);
 	m->watches = g_array_new(FALSE, FALSE, sizeof(int));
-	/* ids of this run start above every earlier run's (events.h) */
-	m->seq = (guint64)MAX(g_get_real_time(), 1);
-	if ((err = read_config(m, cfg, &lim)) ||
-	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
-	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)) ||
+	if ((err = read_config(m, cfg, &lim)))
+		goto out;
+	m->seq = run_id(m);
+	if ((err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) || (err = open_log(m, cfg)) ||
+	        (err = open_socket(m, cfg)) ||
 	        (err = ce_monitor_ring_new(&m->ring,
 	                 (unsigned)ce_config_get_int(
 	                         cfg, SECTION, "resume_events", 10000, 0, 1000000),

@@ -74,6 +74,8 @@ struct ce_db_ops {
 	int (*add_line)(struct ce_db *db, const struct ce_stream_line *l, GError **err);
 	int (*list_lines)(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
 	        GPtrArray *out, GError **err);
+	/* @node's greatest stream id (0: none) */
+	int (*last_line)(struct ce_db *db, const char *node, gint64 *seq, GError **err);
 	/* bytes the database library holds in this process now (NULL: not known) */
 	gint64 (*memory_used)(void);
 };
@@ -174,10 +176,11 @@ struct ce_store {
 	struct ce_db *wdb; /* the writer's connection, handed over at start */
 	bool start_down;   /* SQLite could not be opened at start: the writer retries */
 	struct ce_spool *spool;
-	gint up;         /* atomic: the writer reaches the database */
-	gint64 seq;      /* atomic: last event sequence number */
-	guint64 queued;  /* atomic counters for status */
-	guint64 spooled; /* records in the spool now */
+	gint up;            /* atomic: the writer reaches the database */
+	gint64 seq;         /* atomic: last event sequence number */
+	gint64 stream_last; /* atomic: this node's greatest stream id at start (0: unknown) */
+	guint64 queued;     /* atomic counters for status */
+	guint64 spooled;    /* records in the spool now */
 	guint64 written;
 	guint64 replayed;
 	guint64 rejected;
@@ -191,6 +194,7 @@ int ce_store_workers_start(struct ce_store *st, GError **err);
 void ce_store_workers_stop(struct ce_store *st);
 void ce_store_started(struct ce_store *st, int r, const GError *error);
 int ce_store_writer_start(struct ce_store *st, GError **err);
+void ce_store_read_stream_last(struct ce_store *st, struct ce_db *db);
 void ce_store_writer_stop(struct ce_store *st);
 void ce_store_writer_free(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);

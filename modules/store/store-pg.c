@@ -49,6 +49,7 @@ enum query {
 	Q_CDRS,
 	Q_LINE,
 	Q_LINES,
+	Q_LAST_LINE,
 	Q_N
 };
 
@@ -162,6 +163,7 @@ static const char *const sql[Q_N] = {
 	[Q_LINES] = "SELECT seq, run, CASE WHEN ($4::text IS NULL OR room = $4) AND"
 		    " ($5::bigint IS NULL OR conference_id = $5) THEN line END FROM event_stream"
 		    " WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $6",
+	[Q_LAST_LINE] = "SELECT max(seq) FROM event_stream WHERE node = $1",
 };
 /* clang-format on */
 
@@ -982,6 +984,21 @@ static int db_list_lines(struct ce_db *db, const char *node, const struct ce_str
 	return r;
 }
 
+static int db_last_line(struct ce_db *db, const char *node, gint64 *seq, GError **err)
+{
+	struct params p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	*seq = 0;
+	p_s(&p, node ? node : "");
+	r = run(db, Q_LAST_LINE, &p, &res, err);
+	if (r == 0 && PQntuples(res) == 1)
+		*seq = col_x(res, 0, 0);
+	PQclear(res);
+	return r;
+}
+
 static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError **err)
 {
 	struct params p = {0};
@@ -1039,4 +1056,5 @@ const struct ce_db_ops ce_db_pg_ops = {
         .room_live = db_room_live,
         .add_line = db_add_line,
         .list_lines = db_list_lines,
+        .last_line = db_last_line,
 };

@@ -902,6 +902,33 @@ static int db_list_lines(struct ce_db *db, const char *node, const struct ce_str
 	return run(db, st, out, row_line, err);
 }
 
+static gpointer row_int(sqlite3_stmt *st)
+{
+	gint64 *v = g_new(gint64, 1);
+
+	*v = sqlite3_column_int64(st, 0);
+	return v;
+}
+
+static int db_last_line(struct ce_db *db, const char *node, gint64 *seq, GError **err)
+{
+	sqlite3_stmt *st = stmt(db, "SELECT max(seq) FROM event_stream WHERE node = ?1", err);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	int r;
+
+	*seq = 0;
+	if (!st)
+		r = -EIO;
+	else {
+		bind_s(st, 1, node ? node : "");
+		r = run(db, st, out, row_int, err);
+	}
+	if (r == 0 && out->len)
+		*seq = *(gint64 *)out->pdata[0];
+	g_ptr_array_unref(out);
+	return r;
+}
+
 /* SQLite's heap in this process, every connection: mostly their page caches */
 static gint64 db_memory_used(void)
 {
@@ -934,5 +961,6 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .room_live = db_room_live,
         .add_line = db_add_line,
         .list_lines = db_list_lines,
+        .last_line = db_last_line,
         .memory_used = db_memory_used,
 };

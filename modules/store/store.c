@@ -255,6 +255,7 @@ static int first_connect(struct ce_store *st, GError **err)
 	if (r == 0)
 		r = st->ops->migrate(st->wdb, &e);
 	if (r == 0) {
+		ce_store_read_stream_last(st, st->wdb);
 		g_atomic_int_set(&st->up, 1);
 		return 0;
 	}
@@ -270,6 +271,35 @@ static int first_connect(struct ce_store *st, GError **err)
 	g_error_free(e);
 	st->start_down = true;
 	return 0;
+}
+
+/**
+ * ce_store_read_stream_last() - note this node's greatest stream id, at the first connection
+ *
+ * Read before the engine's modules start numbering (the store starts
+ * first), so that a clock set back cannot make a new run's ids repeat an
+ * earlier run's.  A failure only leaves it unknown (0).
+ */
+void ce_store_read_stream_last(struct ce_store *st, struct ce_db *db)
+{
+	GError *e = NULL;
+	gint64 last = 0;
+
+	if (CE_ATOMIC_GET(&st->stream_last))
+		return;
+	if (st->ops->last_line(db, st->opt.node, &last, &e) < 0) {
+		g_warning("%s: cannot read the event stream's last id of node %s: %s",
+		        st->ops->name, st->opt.node, e ? e->message : "?");
+		g_clear_error(&e);
+	}
+	CE_ATOMIC_SET(&st->stream_last, last);
+}
+
+/** ce_store_stream_last() - this node's greatest event stream id in the database at start (0:
+ * none, or the database was away) */
+gint64 ce_store_stream_last(const struct ce_store *st)
+{
+	return CE_ATOMIC_GET(&((struct ce_store *)st)->stream_last);
 }
 
 /** ce_store_started() - the writer's first connection attempt ended with @r (@error) */

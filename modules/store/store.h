@@ -345,6 +345,7 @@ struct ce_stream_filter {
 /* @rows: struct ce_stream_line *, as ce_store_list_events(). */
 int ce_store_list_lines(struct ce_store *st, const struct ce_stream_filter *f,
         ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
+gint64 ce_store_stream_last(const struct ce_store *st);
 
 int ce_store_flush(struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy);
 

@@ -20,12 +20,16 @@ loopback:
   with neither reset nor gap; an id beyond the newest still gets reset;
 - (PostgreSQL) two engines with their own node names on one database:
   each resumes with its own lines only;
+- a node whose store already holds a later id than the clock (a clock
+  set back): the new run's ids go on above it, and a warning says so;
 - a store that cannot be reached: the stream still starts, with a gap
   event naming exactly the ids that memory no longer keeps, then the kept
   lines, and a log line that says so.
 """
 import os
 import shutil
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import threading
@@ -281,6 +285,27 @@ try:
     else:
         tap.ok(True, '# SKIP two nodes on one database: PostgreSQL only '
                      '(test-http-resume-pg.sh)')
+
+    # a clock behind the store's last id of the node: ids still go up (the store is read at start)
+    ahead = int(time.time() * 1e6) + 10 ** 13  # about 4 months ahead
+    row = ("INSERT INTO event_stream (node, seq, run, at, room, line) VALUES "
+           "('rf-%s', %d, %d, %s, 'main', '{}')" % (TAG, ahead, ahead - 1, '%s'))
+    if PG and not shutil.which('psql'):
+        tap.ok(True, '# SKIP a clock behind the store: no psql to write the row')
+    else:
+        if PG:
+            subprocess.run(['psql', '-q', PG, '-c', row % 'now()'], check=True)
+        else:
+            with sqlite3.connect(os.path.join(shared, 'conf.db')) as db:
+                db.execute(row % '0')
+        f = engine('rf-' + TAG)
+        engines.append(f)
+        Actions(f)
+        fnew = newest(f)
+        tap.ok(fnew and fnew > ahead + 1 and
+               f.logged('the clock is behind this node\'s last event id in the store'),
+               'a node whose store holds a later id than the clock: its ids go on above it, '
+               'logged', (ahead, fnew))
 
     # the store away: the stream starts with a gap for what memory no longer keeps
     w = tempfile.mkdtemp(prefix='away-', dir=shared)
