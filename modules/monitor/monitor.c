@@ -113,6 +113,7 @@ static void store_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	        .talk_ms = c->talk_ms,
 	        .reason = (char *)c->reason,
 	        .billid = (char *)c->billid,
+	        .seq = (gint64)m->seq, /* the stream id of its line */
 	};
 
 	if (st)

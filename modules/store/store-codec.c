@@ -69,6 +69,7 @@ static void cdr_to(GVariantBuilder *b, const struct ce_cdr *c)
 	put_s(b, "reason", c->reason);
 	put_s(b, "billid", c->billid);
 	put_s(b, "node", c->node);
+	put_x(b, "seq", c->seq);
 }
 
 static void live_to(GVariantBuilder *b, const struct ce_room_live *l)
@@ -181,6 +182,7 @@ static int cdr_from(struct ce_rec *r, GVariant *d)
 	c->reason = get_s(d, "reason");
 	c->billid = get_s(d, "billid"); /* absent in records spooled before 002-cdr-billid */
 	c->node = get_s(d, "node");
+	c->seq = get_x(d, "seq"); /* absent in records spooled before 006-event-stream */
 	return !c->uuid || !c->room ? -EINVAL : 0;
 }
 

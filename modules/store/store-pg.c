@@ -83,7 +83,7 @@ enum query {
 #define CDR_COLS                                                                             \
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "  \
 	"called, direction, " EP("joined_at") ", " EP("left_at") ", duration_ms, talk_ms, reason, " \
-	"billid"
+	"billid, seq"
 /*
  * $1 after, $2 from, $3 to, $4 room, $5 conference, $6 limit, $7 kind.  A
  * filter not set is passed as NULL: PostgreSQL plans a prepared statement
@@ -133,8 +133,8 @@ static const char *const sql[Q_N] = {
 		    " ON CONFLICT (uuid) DO NOTHING",
 	[Q_CDR] = "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role,"
 		  " caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason,"
-		  " billid, direction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11)
-		  ", " TS(12) ", $13, $14, $15, $16, $17) ON CONFLICT (uuid) DO NOTHING",
+		  " billid, direction, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11)
+		  ", " TS(12) ", $13, $14, $15, $16, $17, $18) ON CONFLICT (uuid) DO NOTHING",
 	[Q_LIVE_UPSERT] = "INSERT INTO live_rooms (node, room, conference_id, participants, "
 			  "started_at, updated_at) VALUES ($1, $2, $3, $4, " TS(5) ", " TS(6)
 			  ") ON CONFLICT (node, room) DO UPDATE SET conference_id = $3, "
@@ -855,6 +855,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	p_s(&p, c->reason);
 	p_s(&p, c->billid);
 	p_s(&p, c->direction);
+	p_id(&p, c->seq);
 	return run(db, Q_CDR, &p, NULL, err);
 }
 
@@ -906,6 +907,7 @@ static gpointer row_cdr(PGresult *res, int row)
 	c->talk_ms = col_x(res, row, i++);
 	c->reason = col_s(res, row, i++);
 	c->billid = col_s(res, row, i++);
+	c->seq = col_x(res, row, i++);
 	return c;
 }
 

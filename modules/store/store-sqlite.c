@@ -666,9 +666,9 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	sqlite3_stmt *st = stmt(db,
 	        "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
 	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason, "
-	        "billid, direction) "
+	        "billid, direction, seq) "
 	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-	        "?17) "
+	        "?17, ?18) "
 	        "ON CONFLICT (uuid) DO NOTHING",
 	        err);
 
@@ -691,6 +691,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	bind_s(st, 15, c->reason);
 	bind_s(st, 16, c->billid);
 	bind_s(st, 17, c->direction);
+	bind_id(st, 18, c->seq);
 	return run(db, st, NULL, NULL, err);
 }
 
@@ -727,7 +728,7 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	"caller_name, called, direction, detail"
 #define CDR_COLS                                                                               \
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "    \
-	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid"
+	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid, seq"
 /*
  * ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind.  A
  * filter that is not set is left out of the statement (one statement per
@@ -803,6 +804,7 @@ static gpointer row_cdr(sqlite3_stmt *st)
 	c->talk_ms = sqlite3_column_int64(st, i++);
 	c->reason = col_s(st, i++);
 	c->billid = col_s(st, i++);
+	c->seq = sqlite3_column_int64(st, i++);
 	return c;
 }
 

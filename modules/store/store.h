@@ -192,6 +192,7 @@ struct ce_cdr {
 	gint64 talk_ms;
 	char *reason;
 	char *billid; /* Yate's billing id of the call, or NULL */
+	gint64 seq;   /* the event stream's id of its line (0: none) */
 	/* filled by the store */
 	char *node;
 	gint64 duration_ms;

@@ -6,7 +6,8 @@
 -- id before the first line of that run (a restart jumps to a new run), so
 -- that a missing id can be told from a restart.  Several engines sharing one
 -- database each have their own ids: the key is (node, seq).  events.seq
--- holds the same id as the line of that event.  Rows are never deleted by
+-- and cdrs.seq (new here, NULL in older rows) hold the same id as the line
+-- of that event or CDR.  Rows are never deleted by
 -- the engine: DELETE FROM event_stream WHERE at < ... prunes (a resume from
 -- further back then reports the ids lost as a gap).  By hand:
 -- psql -1 -f 006-event-stream.sql
@@ -22,5 +23,6 @@ CREATE TABLE event_stream (
 	PRIMARY KEY (node, seq)
 );
 CREATE INDEX event_stream_at_idx ON event_stream (at);
+ALTER TABLE cdrs ADD COLUMN seq bigint;
 
 INSERT INTO schema_migrations (version, name) VALUES (6, 'event-stream');

@@ -18,6 +18,7 @@ loopback:
 - after a restart of the engine on the same database, an id of the old
   run resumes from the store: the rest of the old run, then the new run,
   with neither reset nor gap; an id beyond the newest still gets reset;
+  the history's events and CDRs carry seq = the stream id of their line;
 - (PostgreSQL) two engines with their own node names on one database:
   each resumes with its own lines only;
 - a node whose store already holds a later id than the clock (a clock
@@ -26,6 +27,7 @@ loopback:
   event naming exactly the ids that memory no longer keeps, then the kept
   lines, and a log line that says so.
 """
+import json
 import os
 import shutil
 import sqlite3
@@ -256,6 +258,19 @@ try:
             [e.get('event') for e in acr if 'event' in e]))
     tap.ok([e['data'] for e in olds[:len(away)]] == [e['data'] for e in away],
            'the old run\'s lines are the same text as before the restart')
+    # the history's rows carry the stream id of their line
+    since_t = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(started_us / 1e6 - 1))
+    hist = {}
+    for what in ('events', 'cdrs'):
+        st, hd, body = a2.request('GET', '/api/v1/history/%s?limit=1000&from=%s'
+                                  % (what, since_t), READ)
+        hist[what] = {r.get('seq'): r for r in json.loads(body)[what]} if st == 200 else {}
+    cdrs = [e for e in olds if kind(e) == 'cdr']
+    tap.ok(cdrs and all(hist['cdrs'].get(e['id'], {}).get('leg') == e['data'].get('leg')
+                        for e in cdrs) and
+           all(hist['events'].get(e['id'], {}).get('event') == kind(e) for e in away),
+           'the history\'s events and CDRs have seq = the id of their line on the stream',
+           len(cdrs))
     top2 = newest(a2)
     r = httplib.Events(a2, READ, last=top2 + 1000)
     rs = r.until(lambda e: 'id' in e, timeout=2)
