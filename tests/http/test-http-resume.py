@@ -23,6 +23,9 @@ loopback:
   each resumes with its own lines only;
 - a node whose store already holds a later id than the clock (a clock
   set back): the new run's ids go on above it, and a warning says so;
+- (PostgreSQL) the server stops: lines made meanwhile are spooled and a
+  resume gets exactly those memory no longer keeps as a gap; once the
+  server is back and the spool replayed, the same resume gets them all;
 - a store that cannot be reached: the stream still starts, with a gap
   event naming exactly the ids that memory no longer keeps, then the kept
   lines, and a log line that says so.
@@ -65,7 +68,8 @@ shared = tempfile.mkdtemp(prefix='ce-resume-')
 
 def store_section(spool):
     if PG:
-        return '[store]\nbackend=postgresql\npg_conninfo=%s\nspool_dir=%s\n' % (PG, spool)
+        return ('[store]\nbackend=postgresql\npg_conninfo=%s\nspool_dir=%s\nreconnect_max_ms=500\n'
+                % (PG, spool))
     return ('[store]\nbackend=sqlite\nsqlite_path=%s/conf.db\nspool_dir=%s\n'
             % (shared, spool))
 
@@ -298,15 +302,46 @@ try:
                'two nodes on one PostgreSQL database: each stream holds its own node\'s '
                'lines only, dense', (len(mine), len(theirs)))
     else:
-        tap.ok(True, '# SKIP two nodes on one database: PostgreSQL only '
-                     '(test-http-resume-pg.sh)')
+        tap.skip('two nodes on one database', 'PostgreSQL only (test-http-resume-pg.sh)')
+
+    if PG and os.environ.get('CE_TEST_PG_STOP') and os.environ.get('CE_TEST_PG_START'):
+        # PostgreSQL stops: lines are spooled, a resume gets a gap for them; once it is back
+        # and the spool replayed, the same resume gets them all from the store
+        n0 = newest(a2)
+        subprocess.run(os.environ['CE_TEST_PG_STOP'], shell=True, check=True,
+                       stdout=subprocess.DEVNULL)
+        act2.do(8)
+        g = httplib.Events(a2, READ, last=n0)
+        gs = g.until(lambda e: e.get('id') == n0 + 8)
+        g.close()
+        tap.ok(gs and gs[0].get('event') == 'gap' and gs[0]['data'] == {
+            'type': 'gap', 'from': n0 + 1, 'to': n0 + 3} and ids(gs[1:]) ==
+            list(range(n0 + 4, n0 + 9)),
+            'PostgreSQL stopped: the 3 spooled lines memory no longer keeps are a gap, then '
+            'the 5 kept', gs[:2])
+        subprocess.run(os.environ['CE_TEST_PG_START'], shell=True, check=True,
+                       stdout=subprocess.DEVNULL)
+        end = time.monotonic() + 60
+        while True:
+            g = httplib.Events(a2, READ, last=n0)
+            gs = g.until(lambda e: e.get('id', 0) >= n0 + 8 or 'event' in e)
+            g.close()
+            if ids(gs) == list(range(n0 + 1, n0 + 9)) or time.monotonic() > end:
+                break
+            time.sleep(0.2)
+        tap.ok(dense(gs) and ids(gs) == list(range(n0 + 1, n0 + 9)),
+               'PostgreSQL back, the spool replayed: the same resume gets all 8 from the '
+               'store, no gap', gs[:2])
+    else:
+        tap.skip('PostgreSQL stopped: spooled lines are a gap', 'PostgreSQL only')
+        tap.skip('PostgreSQL back: the same resume gets them all', 'PostgreSQL only')
 
     # a clock behind the store's last id of the node: ids still go up (the store is read at start)
     ahead = int(time.time() * 1e6) + 10 ** 13  # about 4 months ahead
     row = ("INSERT INTO event_stream (node, seq, run, at, room, line) VALUES "
            "('rf-%s', %d, %d, %s, 'main', '{}')" % (TAG, ahead, ahead - 1, '%s'))
     if PG and not shutil.which('psql'):
-        tap.ok(True, '# SKIP a clock behind the store: no psql to write the row')
+        tap.skip('a clock behind the store', 'no psql to write the row')
     else:
         if PG:
             subprocess.run(['psql', '-q', PG, '-c', row % 'now()'], check=True)
