@@ -23,6 +23,7 @@ const st = {
   stream: null,          // the AbortController of the event stream
   refreshTimer: 0,
   openRtp: new Set(),    // legs whose RTP figures are shown
+  calls: new Map(),      // outbound call id -> its last state (POST /api/v1/calls, call events)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -150,6 +151,7 @@ function signOut(why) {
   st.stream = null;
   st.lastId = null;
   st.talking.clear();
+  st.calls.clear();
   setConn(null);
   $('who').textContent = '';
   $('signout').hidden = true;
@@ -253,6 +255,8 @@ function renderRoom(r) {
                (a === 'record/start' && r.recording) || (a === 'record/stop' && !r.recording);
   }
   $('invite').hidden = !(admin && st.paths['/api/v1/calls'] && st.paths['/api/v1/calls'].post);
+  $('play').hidden = !(admin && st.paths['/api/v1/rooms/{name}/play']);
+  renderCalls();
   const focused = document.activeElement && document.activeElement.dataset &&
                   document.activeElement.dataset.focusKey;
   const rows = [];
@@ -365,11 +369,94 @@ async function legAction(leg, action) {
   }
 }
 
+// ---- invited calls: their outcome, live ----------------------------------------------
+
+// A call's states in the order they come: an older answer never overwrites a newer event.
+const CALL_RANK = { dialing: 0, answered: 1, failed: 2, ended: 2 };
+const CALL_REASONS = {
+  busy: 'the line is busy', noanswer: 'no answer', badnumber: 'bad number (no route to it)',
+  unreachable: 'unreachable (offline or out of service)', rejected: 'rejected by the callee',
+  error: 'error',
+};
+const CALLS_SHOWN = 5;
+
+// What a call is now, in words: "Ringing…", "Answered: in the room", "Failed: the line is busy".
+function callText(c) {
+  switch (c.state) {
+  case 'dialing': return c.ringing ? 'Ringing…' : 'Dialing…';
+  case 'answered': return 'Answered: in the room';
+  case 'failed': return 'Failed: ' + (CALL_REASONS[c.reason] || c.reason || 'error');
+  case 'ended': return 'Ended' + (c.reason ? ': ' + c.reason : '');
+  default: return c.state;
+  }
+}
+
+// A call's new state (the answer to POST, a GET, or a call event).
+function noteCall(c) {
+  if (!c || c.id === undefined) return;
+  const prev = st.calls.get(c.id);
+  if (prev && (CALL_RANK[prev.state] || 0) > (CALL_RANK[c.state] || 0)) return;
+  st.calls.set(c.id, Object.assign({}, prev, c));
+  renderCalls();
+}
+
+function renderCalls() {
+  const ul = $('calls');
+  const mine = [...st.calls.values()].filter((c) => c.room === st.room)
+    .sort((a, b) => b.id - a.id).slice(0, CALLS_SHOWN);
+  ul.hidden = !mine.length || $('invite').hidden;
+  ul.replaceChildren(...mine.map((c) => {
+    const who = c.name || c.number || c.target;
+    const detail = c.state === 'failed' && c.reason === 'error' && c.detail ? c.detail : null;
+    return el('li', { class: 'call state-' + c.state, 'data-call': String(c.id),
+                      'data-state': c.state, 'data-reason': c.reason || '' },
+      el('span', { class: 'call-who' }, who),
+      el('span', { class: 'call-state' }, callText(c)),
+      detail ? el('span', { class: 'call-detail' }, detail) : null,
+      c.state === 'failed' || c.state === 'ended'
+        ? el('button', { type: 'button', class: 'call-clear', 'data-call': String(c.id),
+                         'aria-label': 'Dismiss the call to ' + who }, '×')
+        : null);
+  }));
+}
+
+// After a reconnection: the calls still going, read again (their events may have been missed).
+async function refreshCalls() {
+  for (const c of [...st.calls.values()]) {
+    if (c.state !== 'dialing' && c.state !== 'answered') continue;
+    try {
+      noteCall(await api('GET', '/api/v1/calls/' + encodeURIComponent(c.id)));
+    } catch (e) {
+      if (e.status === 404) st.calls.delete(c.id);
+    }
+  }
+  renderCalls();
+}
+
 async function invite(number) {
   try {
-    await api('POST', '/api/v1/calls', { room: st.room, number });
+    noteCall(await api('POST', '/api/v1/calls', { room: st.room, number }));
     $('invite-number').value = '';
     showError('');
+  } catch (e) {
+    report(e);
+  }
+}
+
+// ---- prompts ------------------------------------------------------------------------
+
+async function playPrompt(stop) {
+  const r = st.roomData;
+  const file = $('play-file').value.trim();
+  if (!r || (!stop && !file)) return;
+  const path = '/api/v1/rooms/' + encodeURIComponent(r.name) + (stop ? '/play/stop' : '/play');
+  $('play-status').textContent = '';
+  try {
+    const res = await api('POST', path, stop ? undefined : { file });
+    showError('');
+    $('play-status').textContent = stop ? 'Stopped the prompts of the room.'
+                                        : 'Playing ' + file + ' to the room.';
+    if (res && res.legs) renderRoom(res);
   } catch (e) {
     report(e);
   }
@@ -401,6 +488,10 @@ function onEvent(ev) {
   try {
     d = JSON.parse(ev.data);
   } catch (e) {
+    return;
+  }
+  if (d.type === 'call') {
+    noteCall(d);
     return;
   }
   if (d.type !== 'event') return;
@@ -458,7 +549,10 @@ async function startStream() {
       if (!resp.ok) throw new Error(explain(resp.status));
       setConn('live', 'Live');
       wait = RETRY_MIN;
-      if (st.lastId !== null) scheduleRefresh(); // what changed while away
+      if (st.lastId !== null) { // what changed while away
+        scheduleRefresh();
+        refreshCalls();
+      }
       await readStream(resp);
     } catch (e) {
       if (ctl.signal.aborted) return;
@@ -680,6 +774,17 @@ function wire() {
     e.preventDefault();
     invite($('invite-number').value.trim());
   });
+  $('calls').addEventListener('click', (e) => {
+    const b = e.target.closest('button[data-call]');
+    if (!b) return;
+    st.calls.delete(Number(b.dataset.call));
+    renderCalls();
+  });
+  $('play').addEventListener('submit', (e) => {
+    e.preventDefault();
+    playPrompt(false);
+  });
+  $('play-stop').addEventListener('click', () => playPrompt(true));
   $('confs').addEventListener('click', (e) => {
     const b = e.target.closest('button[data-conf-action]');
     if (!b) return;

@@ -56,6 +56,51 @@ int ce_conference_play(
         struct ce_conf *conf, const char *room, const char *file, const char *leg, bool others);
 
 /*
+ * A play of the HTTP API (http-actions.c): the console's "conf play" with
+ * the options of chan.control's operation=play.  @file: a prompt name or
+ * tone/NAME; @duration_ms: a tone's length (0: the default; files play
+ * whole); @replace: stop what plays and waits in that queue first
+ * (queue=false); @others: to everyone but the leg.
+ */
+struct ce_conference_play {
+	const char *file;
+	unsigned duration_ms;
+	bool replace;
+	bool others;
+};
+
+/*
+ * Check a play before it is made, without touching the disk: the room,
+ * the leg (NULL: the room) and what @p->file names.  Returns 0 with *@path
+ * the file the media side would open (NULL for a tone; g_free it) and
+ * *@roots the folders it must really lie in (g_strfreev), to be checked
+ * off the main loop (recfile.h: ce_prompt_open); or -ENODEV, -ENOENT (no
+ * such room or leg), -EINVAL (nothing to play, unknown tone, a duration
+ * for a file), -E2BIG (too many DTMF digits), -ERANGE (a duration over an
+ * hour), -EACCES (outside the play roots), with *@why (static) saying why
+ * for the last four.
+ */
+int ce_conference_play_check(struct ce_conf *conf, const char *room, const char *leg,
+        const struct ce_conference_play *p, char **path, char ***roots, const char **why);
+
+/*
+ * Make the play @p to @room (@leg NULL) or its leg @leg.  Returns 0,
+ * -ENODEV, -ENOENT (no such room or leg), -EINVAL, -E2BIG, -EACCES (as
+ * ce_conference_play_check), -ENOTCONN (the leg has no audio yet),
+ * -ENOBUFS (that queue is full), with *@why (static) saying why.
+ */
+int ce_conference_play_opts(struct ce_conf *conf, const char *room, const char *leg,
+        const struct ce_conference_play *p, const char **why);
+
+/*
+ * Stop the prompts playing and queued for @room (@leg NULL), for @leg
+ * alone, or (@others) for everyone but @leg: "conf stopplay".  Returns how
+ * many were stopped, -ENODEV, -ENOENT or the media side's error.
+ */
+int ce_conference_stop_play(
+        struct ce_conf *conf, const char *room, const char *leg, bool others);
+
+/*
  * Record the room's mix to @file (WAV; FLAC, AU or OGG by the extension;
  * Yate's wave/record/PATH too) or by calling Yate target @file
  * (external/nodata/..., sip/...: a utility leg, docs/conference.md),

@@ -355,6 +355,71 @@ int ce_conference_play(
 	return ce_room_play(r, file, l, others);
 }
 
+/* The room and leg a play of the service names; 0, -ENODEV or -ENOENT. */
+static int play_target(struct ce_conf *conf, const char *room, const char *leg,
+        struct ce_room **r, struct ce_leg **l)
+{
+	*r = conf ? ce_room_find(conf, room) : NULL;
+	*l = NULL;
+	if (!conf)
+		return -ENODEV;
+	if (!*r || (leg && !(*l = ce_leg_find_seq(conf, room, leg))))
+		return -ENOENT;
+	return 0;
+}
+
+/** See conference.h. */
+int ce_conference_play_check(struct ce_conf *conf, const char *room, const char *leg,
+        const struct ce_conference_play *p, char **path, char ***roots, const char **why)
+{
+	struct ce_room *r;
+	struct ce_leg *l;
+	struct ce_tone tone;
+	int err = play_target(conf, room, leg, &r, &l);
+
+	*path = NULL;
+	*roots = NULL;
+	if (err)
+		return err;
+	err = prompt_resolve(conf, p->file, l && !p->others && l->lang ? l->lang : r->lang, path,
+	        &tone, why);
+	if (!err && p->duration_ms > CE_TONE_MAX_DURATION) {
+		*why = "the duration is 1 to " G_STRINGIFY(CE_TONE_MAX_DURATION) " ms";
+		err = -ERANGE;
+	} else if (!err && p->duration_ms && *path) {
+		*why = "a duration is for tones (tone/NAME) only: a file plays whole";
+		err = -EINVAL;
+	}
+	if (err)
+		g_clear_pointer(path, g_free);
+	else if (*path)
+		*roots = g_strdupv(conf->set.play_roots);
+	return err;
+}
+
+/** See conference.h. */
+int ce_conference_play_opts(struct ce_conf *conf, const char *room, const char *leg,
+        const struct ce_conference_play *p, const char **why)
+{
+	const struct ce_play_opts o = {.duration_ms = p->duration_ms, .replace = p->replace};
+	struct ce_room *r;
+	struct ce_leg *l;
+	int err = play_target(conf, room, leg, &r, &l);
+
+	*why = NULL;
+	return err ? err : ce_room_play_opts(r, p->file, l, l && p->others, &o, why);
+}
+
+/** See conference.h. */
+int ce_conference_stop_play(struct ce_conf *conf, const char *room, const char *leg, bool others)
+{
+	struct ce_room *r;
+	struct ce_leg *l;
+	int err = play_target(conf, room, leg, &r, &l);
+
+	return err ? err : ce_room_stop_play(r, l, l && others);
+}
+
 /** See conference.h. */
 int ce_conference_record(struct ce_conf *conf, const char *room, const char *file)
 {

@@ -349,6 +349,10 @@ static void http_free(struct ce_http *h)
 		g_signal_handlers_disconnect_by_data(h->service, h);
 		g_object_unref(h->service);
 	}
+	if (h->plays) {
+		ce_http_actions_stop(h);
+		g_ptr_array_free(h->plays, TRUE);
+	}
 	if (h->sched_calls) {
 		ce_http_schedule_stop(h);
 		g_ptr_array_free(h->sched_calls, TRUE);
@@ -519,6 +523,7 @@ static int start(struct ce_http *h, GError **err)
 	        cfg, CE_HTTP_SECTION, "event_queue", DEF_EVENT_QUEUE, 4096, 67108864);
 	h->event_clients = g_ptr_array_new();
 	h->sched_calls = g_ptr_array_new();
+	h->plays = g_ptr_array_new();
 	h->conns = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	h->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	r = ce_http_tokens_load(h, err);

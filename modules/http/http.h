@@ -52,6 +52,7 @@ struct ce_http {
 	unsigned max_room_calls; /* dialing at once into one room */
 	gint64 call_keep_us;     /* a finished call is kept this long */
 	unsigned call_history;   /* and at most this many finished calls */
+	GPtrArray *plays;        /* plays whose file a worker checks (http-actions.c) */
 };
 
 /* The OpenAPI document (modules/http/openapi.json, compiled in). */
@@ -80,6 +81,7 @@ void ce_http_events_stop(struct ce_http *h);
 /* http-actions.c: actions on rooms and legs */
 bool ce_http_action(
         struct ce_http *h, SoupServerMessage *msg, const char *rest, const struct ce_http_token *t);
+void ce_http_actions_stop(struct ce_http *h);
 
 /* http-calls.c: outbound calls */
 bool ce_http_calls(

@@ -14,6 +14,11 @@ what it hears.  The engine serves the source tree's web/ folder
   and IN THE AUDIO Bob heard her speech before the click and silence after
   it (his recording, windows placed by the simulator's own clock of the
   mute);
+- Invite by number: a number the simulator answers busy shows "Failed: the
+  line is busy" live (from the call events), one that answers shows
+  "Answered" and joins the room;
+- Play: a prompt typed into the room's Play form is played, and Bob hears
+  it (found by its content in his recording);
 - RTP figures on demand; the schedule and history views say plainly that
   this server does not have them (their endpoints answer 404 here);
 - on a phone-sized window nothing is wider than the screen;
@@ -76,10 +81,12 @@ at 0 call 1001 800 play=%s name=Alice
 at 0.3 call 1002 800 play=silence name=Bob record=1002.wav
 at 0.6 call 1003 800 play=silence name=Carol
 callee 9001 answer delay=0.3
+callee 9002 busy delay=0.5
 end 300
 ''' % simlib.data('speech.wav'), 'enabled=true\ntoken.viewer = read:%s\ntoken.chair = admin:%s\nweb_root=%s'
     % (httplib.sha256(READ), httplib.sha256(ADMIN), os.path.join(httplib.SRCDIR, 'web')),
-    extra='[store]\nsqlite_path=%s/store.db\nspool_dir=%s/spool\n' % (DB_DIR, DB_DIR))
+    extra='[store]\nsqlite_path=%s/store.db\nspool_dir=%s/spool\n[conference]\nprompts_dir=%s\n'
+    % (DB_DIR, DB_DIR, os.path.join(httplib.SRCDIR, 'conf', 'prompts')))
 browser = None
 
 
@@ -140,6 +147,22 @@ def press(caller, action):
                              % (caller, action)).click()
         return True
     return until(click)
+
+
+CALL_STATE = '''const li = [...document.querySelectorAll('#calls li.call')].filter(
+    (l) => l.querySelector('.call-who').textContent === arguments[0])[0];
+return li && li.offsetParent ? {state: li.dataset.state, text: li.innerText} : null;'''
+
+
+def call_text(number):
+    c = browser.execute_script(CALL_STATE, number)
+    return c and c['text']
+
+
+def call_shown(number, state):
+    """The text of the invited call to @number while the page shows it in @state, else None."""
+    c = browser.execute_script(CALL_STATE, number)
+    return c['text'] if c and c['state'] == state else None
 
 
 def sign_in(token):
@@ -309,18 +332,53 @@ try:
     shot('phone')
     browser.set_window_size(1280, 860)
 
-    # invite by number: the simulator's 9001 answers and is a fourth leg of the room
+    # invite by number: the simulator's 9002 is busy, and the page says so as it happens
+    browser.find_element(By.ID, 'invite-number').send_keys('9002')
+    browser.find_element(By.CSS_SELECTOR, '#invite button[type="submit"]').click()
+    tap.ok(until(lambda: call_shown('9002', 'dialing')) or call_shown('9002', 'failed'),
+           'Invite by number: the call shows at once (dialing, or already its outcome)',
+           call_text('9002'))
+    failed = until(lambda: call_shown('9002', 'failed'))
+    tap.ok(failed and 'Failed' in failed and 'busy' in failed and not visible('#error'),
+           'a busy number: "Failed: the line is busy", live from the call events', failed)
+    # the simulator's 9001 answers and is a fourth leg of the room
     browser.find_element(By.ID, 'invite-number').send_keys('9001')
     browser.find_element(By.CSS_SELECTOR, '#invite button[type="submit"]').click()
     tap.ok(until(lambda: len(visible('tr.leg')) == 4 and row('9001')) and not visible('#error'),
            'Invite by number: the call is placed and the page shows 9001 in the room',
            (len(visible('tr.leg')), visible('#error') and browser.find_element(By.ID, 'error').text))
+    answered = until(lambda: call_shown('9001', 'answered'))
+    tap.ok(answered and 'Answered' in answered and call_shown('9002', 'failed'),
+           'and its call shows "Answered", the busy one still failed', (answered, failed))
     st, hd, body = eng.get('/api/v1/calls', READ)
     calls = json.loads(body).get('calls', []) if st == 200 else []
-    tap.ok([(c['number'], c['room'], c['state'], c['token']) for c in calls] ==
-           [('9001', 'main', 'answered', 'chair')],
-           'the API has the call: 9001 into main, answered, placed by the page\'s token', calls)
+    tap.ok([(c['number'], c['room'], c['state'], c['reason'], c['token']) for c in calls] ==
+           [('9001', 'main', 'answered', None, 'chair'), ('9002', 'main', 'failed', 'busy', 'chair')],
+           'the API has the calls: 9001 answered, 9002 failed busy, placed by the page\'s token',
+           calls)
     shot('invited')
+
+    # play a prompt to the room from the page; Bob hears it (checked in his recording below)
+    while time.monotonic() < heard_after:  # not inside the window of the mute check
+        time.sleep(0.1)
+    tap.ok(visible('#play'), 'the Play form: the OpenAPI document lists the play action')
+    browser.find_element(By.ID, 'play-file').send_keys('ended.wav')
+    browser.find_element(By.CSS_SELECTOR, '#play button[type="submit"]').click()
+    playing = until(lambda: browser.find_element(By.ID, 'play-status').text)
+    tap.ok(playing and 'ended.wav' in playing and not visible('#error'),
+           'Play: the page says the prompt plays', (playing, visible('#error') and
+                                                     browser.find_element(By.ID, 'error').text))
+    tap.ok(eng.logged("HTTP token 'chair'", lambda t: 'play ended.wav' in t),
+           'the play is logged with the token\'s name')
+    shot('play')
+    browser.find_element(By.ID, 'play-file').clear()
+    browser.find_element(By.ID, 'play-file').send_keys('nosuch.wav')
+    browser.find_element(By.CSS_SELECTOR, '#play button[type="submit"]').click()
+    refused = until(lambda: browser.find_element(By.ID, 'error').is_displayed() and
+                    browser.find_element(By.ID, 'error').text)
+    tap.ok(refused and 'nosuch.wav' in refused and 'no such file' in refused,
+           'a file that is not there: the page says so', refused)
+    played_until = time.monotonic() + len(simlib.prompt_samples('ended')) / 8000.0 + 1.0
 
     # a read-only token: the room, no action buttons
     browser.find_element(By.ID, 'signout').click()
@@ -338,8 +396,8 @@ try:
     problems = console_problems()
     tap.ok(not problems, 'no script error or blocked resource in the console', problems)
 
-    # the audio: before the click Bob heard Alice's speech, after it silence
-    while time.monotonic() < heard_after:
+    # the audio: before the click Bob heard Alice's speech, after it silence, then the prompt
+    while time.monotonic() < played_until:
         time.sleep(0.1)
     httplib.ends_well(tap, eng)
     tap.ok(until(lambda: 'Reconnecting' in browser.find_element(By.ID, 'conn').text),
@@ -363,6 +421,9 @@ try:
                (len(after), after and simlib.level_dbfs(after)))
     else:
         tap.ok(False, 'the mute and Bob\'s answer are in the simulator\'s log', (t_mute, answered))
+    corr, at = simlib.find_prompt(samples, simlib.prompt_samples('ended'))
+    tap.ok(corr > 0.8, 'Bob heard the prompt played from the page (ended.wav, by its content)',
+           (round(corr, 2), at))
     print('# dashboard test: %.1f s; screenshots in %s: %s' % (
         time.monotonic() - started, ARTIFACTS,
         ' '.join(sorted(os.path.basename(p) for p in glob.glob(ARTIFACTS + '/*.png')))))

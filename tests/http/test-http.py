@@ -187,8 +187,9 @@ try:
     st, hd, body = req('GET', '/api/v1/openapi.json', READ)
     doc = json.loads(body)
     tap.ok(st == 200 and doc.get('openapi', '').startswith('3.'), 'the OpenAPI 3 document')
-    actions = ['lock', 'unlock', 'end', 'record/start', 'record/stop'] + \
-        ['legs/{id}/' + a for a in ('mute', 'unmute', 'deaf', 'undeaf', 'kick')]
+    actions = ['lock', 'unlock', 'end', 'record/start', 'record/stop', 'play', 'play/stop'] + \
+        ['legs/{id}/' + a for a in ('mute', 'unmute', 'deaf', 'undeaf', 'kick', 'play',
+                                    'play/stop')]
     tap.ok(set(doc['paths']) == {'/healthz', '/metrics', '/api/v1/openapi.json',
                                  '/api/v1/rooms', '/api/v1/rooms/{name}', '/api/v1/events',
                                  '/api/v1/token'} |

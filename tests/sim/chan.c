@@ -144,6 +144,7 @@ static void chan_free(gpointer p)
 	g_free(c->billid);
 	g_free(c->targetid);
 	g_free(c->lastpeerid);
+	g_free(c->fwd_formats);
 	g_free(c->caller);
 	g_free(c->called);
 	g_free(c->callto);

@@ -529,6 +529,7 @@ void ce_sim_drivers_init(struct sim *s)
 	ce_sim_install(s, "chan.rtp", 100, "yrtp", yrtp_rtp, s);
 	ce_sim_install(s, "chan.dtmf", 150, "yrtp", pass_h, NULL);
 	ce_sim_install(s, "call.execute", 90, "sip", ce_sim_sip_execute, s);
+	ce_sim_install(s, "call.update", 100, "sip", ce_sim_sip_update, s);
 	ce_sim_install(s, "call.execute", 90, "dumb", dumb_execute, &drvs[SIM_DRV_DUMB]);
 	ce_sim_install(s, "call.execute", 100, "extmodule", ce_sim_ext_execute, s);
 	for (i = SIM_DRV_TONE; i < SIM_DRV_EXT; i++)

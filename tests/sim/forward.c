@@ -76,26 +76,45 @@ static bool open_endpoint(struct sim *s, struct sim_chan *c, unsigned *source)
 	return true;
 }
 
-/* The phone's SDP offer as ysipchan forwards it (sdp_raw): Opus first if it has it. */
-static char *raw_offer(const struct sim_phone *ph, const char *ip, unsigned port, bool alaw)
+/*
+ * The phone's SDP offer as ysipchan forwards it (sdp_raw), version @ver:
+ * Opus first if it has it (and @opus), then the G.711 laws of @laws
+ * ("mulaw,alaw", "alaw", ...) in that order, and the direction @dir.
+ */
+static char *raw_offer(const struct sim_phone *ph, const char *ip, unsigned port, unsigned ver,
+        const char *laws, bool opus, const char *dir)
 {
 	GString *sdp = g_string_new(NULL);
+	char **law = g_strsplit(laws, ",", -1);
 
 	g_string_append_printf(sdp,
-	        "v=0\r\no=- 1 1 IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
-	        "m=audio %u RTP/AVP ",
-	        ip, ip, port);
-	if (ph->opus)
-		g_string_append_printf(sdp, "%d ", OPUS_PT);
-	g_string_append(sdp, alaw ? "8 0 101\r\n" : "0 8 101\r\n");
-	if (ph->opus)
+	        "v=0\r\no=- 1 %u IN IP4 %s\r\ns=-\r\nc=IN IP4 %s\r\nt=0 0\r\n"
+	        "m=audio %u RTP/AVP",
+	        ver, ip, ip, port);
+	if (ph->opus && opus)
+		g_string_append_printf(sdp, " %d", OPUS_PT);
+	for (char **l = law; *l; l++)
+		g_string_append(sdp, !strcmp(*l, "alaw") ? " 8" : " 0");
+	g_string_append(sdp, " 101\r\n");
+	if (ph->opus && opus)
 		g_string_append_printf(sdp,
 		        "a=rtpmap:%d opus/48000/2\r\na=fmtp:%d useinbandfec=1\r\n", OPUS_PT,
 		        OPUS_PT);
-	g_string_append(sdp, "a=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\n"
-	                     "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
-	                     "a=ptime:20\r\na=sendrecv\r\n");
+	for (char **l = law; *l; l++)
+		g_string_append(sdp, !strcmp(*l, "alaw") ? "a=rtpmap:8 PCMA/8000\r\n"
+		                                         : "a=rtpmap:0 PCMU/8000\r\n");
+	g_string_append_printf(sdp,
+	        "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+	        "a=ptime:20\r\na=%s\r\n",
+	        dir);
+	g_strfreev(law);
 	return g_string_free(sdp, FALSE);
+}
+
+/* The phone's own order of the two laws. */
+static const char *phone_laws(const struct sim_phone *ph)
+{
+	return !g_strcmp0(ph->format, "alaw") ? "alaw,mulaw" : "mulaw,alaw";
 }
 
 /**
@@ -106,7 +125,6 @@ static char *raw_offer(const struct sim_phone *ph, const char *ip, unsigned port
 void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 {
 	struct sim_phone *ph = c->phone;
-	bool alaw = !g_strcmp0(ph->format, "alaw");
 	unsigned port, source;
 
 	if (!(ph->forward < 0 ? s->forward : ph->forward) || !open_endpoint(s, c, &source))
@@ -119,13 +137,14 @@ void ce_sim_forward_offer(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 	ce_msg_set(m, "ip_transport", "UDP");
 	ce_msg_set(m, "rtp_addr", ce_sim_leg_local_ip(ph->rtp));
 	ce_msg_set(m, "media", "yes");
-	ce_msg_set(m, "formats", alaw ? "alaw,mulaw" : "mulaw,alaw");
+	ce_msg_set(m, "formats", phone_laws(ph));
 	ce_msg_set(m, "transport", "RTP/AVP");
 	ce_msg_set(m, "rtp_rfc2833", "101");
 	ce_msg_setf(m, "rtp_port", "%u", port);
 	ce_msg_set(m, "rtp_forward", "possible");
 	if (s->forward_sdp) {
-		char *raw = raw_offer(ph, ce_sim_leg_local_ip(ph->rtp), port, alaw);
+		char *raw = raw_offer(
+		        ph, ce_sim_leg_local_ip(ph->rtp), port, 1, phone_laws(ph), true, "sendrecv");
 
 		ce_msg_set(m, "sdp_raw", raw);
 		g_free(raw);
@@ -163,74 +182,107 @@ void ce_sim_forward_accepted(struct sim *s, struct sim_chan *c, const struct ce_
 }
 
 /*
- * The first of @formats if the phone offered it (mulaw or alaw): 1 A-law,
- * 0 mu-law, -1 anything else.
+ * Yate's SDPMedia::update: the formats a forwarded call's media keeps when
+ * an answer says @answer after @had.  A single format not among @had is
+ * ignored ("Not changing to 'alaw' from 'mulaw'"), a list keeps only those
+ * of @had, and nothing left leaves @had.  A new string.
  */
-static int answer_format(const char *formats, char **first)
+static char *narrow(const char *had, const char *answer)
 {
-	size_t n = strcspn(formats, ",");
+	char **want, **have;
+	GString *out;
 
-	*first = g_strndup(formats, n);
-	if (!strcmp(*first, "alaw"))
-		return 1;
-	return strcmp(*first, "mulaw") ? -1 : 0;
+	if (!answer || !*answer || !had || !*had)
+		return g_strdup(answer && *answer ? answer : had);
+	if (!strchr(answer, ','))
+		return g_strdup(strstr(had, answer) ? answer : had);
+	want = g_strsplit(answer, ",", -1);
+	have = g_strsplit(had, ",", -1);
+	out = g_string_new(NULL);
+	for (char **f = want; *f; f++) {
+		if (g_strv_contains((const char *const *)have, *f))
+			g_string_append_printf(out, "%s%s", out->len ? "," : "", *f);
+	}
+	if (!out->len)
+		g_string_assign(out, had);
+	g_strfreev(want);
+	g_strfreev(have);
+	return g_string_free(out, FALSE);
 }
 
-/* The phone starts sending as the answer said; the "on" event. */
-static void forward_on(struct sim *s, struct sim_chan *c, struct ce_msg *m, const char *addr,
-        unsigned port, const char *format, int dtmf_pt)
+/* The first of a formats list, in @buf. */
+static const char *first_of(const char *formats, char *buf, size_t size)
 {
-	struct sim_phone *ph = c->phone;
-
-	ce_msg_set(m, "rtp_forward", "accepted");
-	ce_sim_event(s, "forward",
-	        "\"who\":%s,\"chan\":%s,\"state\":\"on\",\"remote\":\"%s:%u\",\"format\":%s,"
-	        "\"dtmf_pt\":%d,\"source_port\":%u",
-	        ce_sim_json(ph->label), ce_sim_json(c->id), addr, port, ce_sim_json(format),
-	        dtmf_pt, ce_sim_leg_source_port(ph->rtp));
+	g_strlcpy(buf, formats, MIN(size, strcspn(formats, ",") + 1));
+	return buf;
 }
 
 /*
- * The answer is the raw SDP @raw (forward_sdp): the phone reads it as a
- * SIP phone reads a 200 OK's body, and sends the first payload type it
- * has of what it offered.
+ * The phone reads the raw SDP answer @raw as a SIP phone reads a 200 OK's
+ * body and sends the first payload type it has of what it offered; an
+ * Opus call stays Opus (a new address or port only).  0, or -EINVAL
+ * (@why says what) when it cannot.
  */
-static void answered_raw(struct sim *s, struct sim_chan *c, struct ce_msg *m, const char *raw)
+static int apply_raw(struct sim_chan *c, const char *raw, const char **why)
 {
 	struct sim_phone *ph = c->phone;
 	const struct ce_sdp_fmt *f, *te;
 	struct ce_sdp_offer a;
-	const char *why = NULL;
-	int err = 0;
+	bool opus, was_opus = !g_strcmp0(c->fwd_formats, "opus");
+	int dtmf, err;
 
-	if (ce_sdp_parse(raw, &a, &why) || !*a.addr || !a.port) {
-		ce_sim_fail(s, "forward", "%s: answered with an SDP it cannot use: %s", ph->label,
-		        why ? why : "no address or port");
-		ce_msg_remove(m, "rtp_forward");
-		refuse(s, c, "answer");
-		return;
+	if (ce_sdp_parse(raw, &a, why) || !*a.addr || !a.port) {
+		*why = *why ? *why : "no address or port";
+		return -EINVAL;
 	}
 	f = &a.fmts[0];
 	te = ce_sdp_find(&a, "telephone-event", 8000);
-	if (f->pt == OPUS_PT && ph->opus && !g_ascii_strcasecmp(f->name, "opus"))
-		err = ce_sim_leg_answer_opus(ph->rtp, a.addr, a.port, f->pt, te ? te->pt : -1);
-	else if (f->pt == 0 || f->pt == 8)
-		ce_sim_leg_answer(ph->rtp, a.addr, a.port, f->pt == 8, te ? te->pt : -1);
-	else
-		err = -ENOTSUP;
-	if (err) {
-		ce_sim_fail(s, "forward",
-		        "%s: answered payload type %d (%s), which it did not offer", ph->label,
-		        f->pt, f->name);
-		ce_msg_remove(m, "rtp_forward");
-		refuse(s, c, "answer");
-		return;
+	dtmf = te ? te->pt : -1;
+	opus = f->pt == OPUS_PT && ph->opus && !g_ascii_strcasecmp(f->name, "opus");
+	if (opus && was_opus) {
+		ce_sim_leg_set_remote(ph->rtp, a.addr, a.port);
+		err = 0;
+	} else if (opus && !c->fwd_formats) {
+		err = ce_sim_leg_answer_opus(ph->rtp, a.addr, a.port, f->pt, dtmf);
+	} else if ((f->pt == 0 || f->pt == 8) && !was_opus) {
+		ce_sim_leg_answer(ph->rtp, a.addr, a.port, f->pt == 8, dtmf);
+		err = 0;
+	} else {
+		err = -EINVAL;
 	}
-	forward_on(s, c, m, a.addr, a.port,
-	        f->pt == OPUS_PT ? "opus"
-	        : f->pt          ? "alaw"
-	                         : "mulaw",
-	        te ? te->pt : -1);
+	if (err) {
+		*why = "a payload type it did not offer, or a change between Opus and G.711";
+		return -EINVAL;
+	}
+	g_free(c->fwd_formats);
+	c->fwd_formats = g_strdup(opus ? "opus" : f->pt ? "alaw" : "mulaw");
+	return 0;
+}
+
+/*
+ * The answer in @m's rtp_addr, rtp_port, formats (narrowed as Yate's media
+ * keeps them: @had, the formats before) and rtp_rfc2833: the phone sends
+ * there in the first format.  0, or -EINVAL (@why) when it cannot.
+ */
+static int apply_formats(struct sim_chan *c, const struct ce_msg *m, const char *had,
+        const char **why)
+{
+	struct sim_phone *ph = c->phone;
+	const char *addr = ce_msg_get(m, "rtp_addr");
+	unsigned port = (unsigned)ce_msg_get_int(m, "rtp_port", 0, 0, 65535);
+	int dtmf_pt = (int)ce_msg_get_int(m, "rtp_rfc2833", -1, -1, 127);
+	char *kept = narrow(had, ce_msg_get(m, "formats")), first[16];
+
+	first_of(kept, first, sizeof(first));
+	if (!addr || !*addr || !port || (strcmp(first, "mulaw") && strcmp(first, "alaw"))) {
+		*why = !addr || !*addr || !port ? "no address or port" : "a format it did not offer";
+		g_free(kept);
+		return -EINVAL;
+	}
+	ce_sim_leg_answer(ph->rtp, addr, port, !strcmp(first, "alaw"), dtmf_pt < 96 ? -1 : dtmf_pt);
+	g_free(c->fwd_formats);
+	c->fwd_formats = kept;
+	return 0;
 }
 
 /**
@@ -242,37 +294,34 @@ static void answered_raw(struct sim *s, struct sim_chan *c, struct ce_msg *m, co
 void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m)
 {
 	struct sim_phone *ph = c->phone;
-	const char *addr = ce_msg_get(m, "rtp_addr"), *formats = ce_msg_get(m, "formats");
 	const char *raw = c->sdp_forward ? ce_msg_get(m, "sdp_raw") : NULL;
-	unsigned port = (unsigned)ce_msg_get_int(m, "rtp_port", 0, 0, 65535);
-	int dtmf_pt = (int)ce_msg_get_int(m, "rtp_rfc2833", -1, -1, 127), alaw;
-	char *first = NULL;
+	const char *why = NULL;
+	char first[16], remote[32];
+	int err;
 
 	if (!c->rtp_forward || !ph || !ph->rtp)
 		return;
-	if (raw && *raw && ce_msg_get_bool(m, "rtp_forward", false)) {
-		answered_raw(s, c, m, raw);
-		return;
-	}
-	if (!ce_msg_get_bool(m, "rtp_forward", false) || !addr || !*addr || !port || !formats) {
+	if (!ce_msg_get_bool(m, "rtp_forward", false) ||
+	        (!(raw && *raw) && (!ce_msg_get(m, "rtp_addr") || !ce_msg_get(m, "rtp_port") ||
+	                                   !ce_msg_get(m, "formats")))) {
 		ce_msg_remove(m, "rtp_forward"); /* createPasstroughSDP clears it */
 		refuse(s, c, "answer");
 		return;
 	}
-	alaw = answer_format(formats, &first);
-	if (alaw < 0) {
-		ce_sim_fail(s, "forward", "%s: answered with format %s, which it did not offer",
-		        ph->label, first);
+	err = raw && *raw ? apply_raw(c, raw, &why) : apply_formats(c, m, phone_laws(ph), &why);
+	if (err) {
+		ce_sim_fail(s, "forward", "%s: answered with %s", ph->label, why);
 		ce_msg_remove(m, "rtp_forward");
 		refuse(s, c, "answer");
-		g_free(first);
 		return;
 	}
-	if (dtmf_pt < 96)
-		dtmf_pt = -1;
-	ce_sim_leg_answer(ph->rtp, addr, port, alaw, dtmf_pt);
-	forward_on(s, c, m, addr, port, first, dtmf_pt);
-	g_free(first);
+	ce_msg_set(m, "rtp_forward", "accepted");
+	ce_sim_event(s, "forward",
+	        "\"who\":%s,\"chan\":%s,\"state\":\"on\",\"remote\":%s,\"format\":%s,"
+	        "\"dtmf_pt\":%d,\"source_port\":%u",
+	        ce_sim_json(ph->label), ce_sim_json(c->id), ce_sim_json(ce_sim_leg_remote(ph->rtp, remote, sizeof(remote))),
+	        ce_sim_json(first_of(c->fwd_formats, first, sizeof(first))),
+	        ce_sim_leg_dtmf_pt(ph->rtp), ce_sim_leg_source_port(ph->rtp));
 }
 
 /**
@@ -313,4 +362,161 @@ int ce_sim_rebind(struct sim *s, const char *label)
 	ce_sim_event(s, "rebind", "\"who\":%s,\"chan\":%s,\"from\":%u,\"to\":%u",
 	        ce_sim_json(label), ce_sim_json(c->id), from, to);
 	return 0;
+}
+
+/* ---- re-INVITEs ---------------------------------------------------------- */
+
+/*
+ * A forwarded phone's re-INVITE (step "reinvite LABEL hold|resume|alaw|
+ * mulaw"), as ysipchan's reInviteForward passes it to the peer: a
+ * call.update operation=request on the phone's sip/N with the new offer
+ * (rtp_forward=yes, rtp_addr, the media's formats, rtp_port, rtp_rfc2833,
+ * its a= attributes as sdp_ATTR, and sdp_raw when forwarding SDP):
+ *
+ *   call.update id=sip/3 peerid=dumb/7 operation=request rtp_forward=yes
+ *     rtp_addr=127.0.0.1 media=yes formats=alaw transport=RTP/AVP
+ *     rtp_rfc2833=101 rtp_port=41234 sdp_sendrecv=
+ *
+ * Unhandled (or a retval "error" or "-"), the phone gets the code in
+ * error= (488 by default) and the call goes on as it was.  Handled, the
+ * re-INVITE waits for the peer's call.update operation=notify, whose
+ * answer is the 200 OK's body (createPasstroughSDP, the formats narrowed as
+ * Yate's media keeps them), or operation=reject.  A notify that comes
+ * while the request is still being dispatched (ysipchan has not set
+ * m_tr2 yet) or with no re-INVITE at all gets error=nocall, as Yate's.
+ * Events: "reinvite" with state offered, refused (code), answered
+ * (format, remote), rejected or failed (why).
+ */
+
+static void reinvite_done(struct sim *s, struct ce_msg *m, bool handled, void *arg)
+{
+	char *id = arg;
+	struct sim_chan *c = ce_sim_chan_find(s, id);
+	const char *ret = m->retval;
+
+	g_free(id);
+	if (!c || !c->phone || c->reinvite != SIM_REINVITE_ASKING)
+		return;
+	if (handled && g_strcmp0(ret, "error") && g_strcmp0(ret, "-")) {
+		c->reinvite = SIM_REINVITE_WAITING;
+		return;
+	}
+	c->reinvite = SIM_REINVITE_NONE; /* the offer is not taken: nothing changes */
+	ce_sim_event(s, "reinvite", "\"who\":%s,\"chan\":%s,\"state\":\"refused\",\"code\":%s",
+	        ce_sim_json(c->phone->label), ce_sim_json(c->id),
+	        ce_sim_json(ce_msg_get_def(m, "error", "488")));
+}
+
+/**
+ * The forwarded phone @label sends a re-INVITE: @what is "hold"
+ * (a=sendonly), "resume" (a=sendrecv), or a law it offers alone ("alaw",
+ * "mulaw").  0, -ENOENT (no such phone in a call), -EINVAL (not a
+ * forwarded call, or @what unknown), -EBUSY (one is under way).
+ */
+int ce_sim_reinvite(struct sim *s, const char *label, const char *what)
+{
+	struct sim_chan *c = ce_sim_chan_by_label(s, label);
+	struct sim_phone *ph = c ? c->phone : NULL;
+	bool law = !strcmp(what, "alaw") || !strcmp(what, "mulaw");
+	bool hold = !strcmp(what, "hold");
+	const char *laws, *dir, *ip;
+	struct ce_msg *m;
+	unsigned port;
+
+	if (!ph)
+		return -ENOENT;
+	if (!c->rtp_forward || !ph->rtp || !c->fwd_formats ||
+	        !(law || hold || !strcmp(what, "resume")))
+		return -EINVAL;
+	if (c->reinvite != SIM_REINVITE_NONE)
+		return -EBUSY;
+	laws = law ? what : phone_laws(ph);
+	dir = hold ? "sendonly" : "sendrecv";
+	ip = ce_sim_leg_local_ip(ph->rtp);
+	port = ce_sim_leg_local_port(ph->rtp);
+	m = ce_sim_chan_message(c, "call.update", false);
+	ce_msg_set(m, "operation", "request");
+	ce_msg_set(m, "rtp_forward", "yes");
+	ce_msg_set(m, "rtp_addr", ip);
+	ce_msg_set(m, "media", "yes");
+	ce_msg_set(m, "formats", laws);
+	ce_msg_set(m, "transport", "RTP/AVP");
+	ce_msg_set(m, "rtp_rfc2833", "101");
+	ce_msg_setf(m, "rtp_port", "%u", port);
+	ce_msg_set(m, hold ? "sdp_sendonly" : "sdp_sendrecv", "");
+	if (c->sdp_forward) {
+		char *raw = raw_offer(ph, ip, port, ++c->sdp_ver + 1, laws, !law, dir);
+
+		ce_msg_set(m, "sdp_raw", raw);
+		g_free(raw);
+	}
+	c->reinvite_hold = law ? -1 : hold;
+	c->reinvite = SIM_REINVITE_ASKING;
+	ce_sim_event(s, "reinvite", "\"who\":%s,\"chan\":%s,\"state\":\"offered\",\"offer\":%s",
+	        ce_sim_json(label), ce_sim_json(c->id), ce_sim_json(what));
+	ce_sim_dispatch(s, m, NULL, reinvite_done, g_strdup(c->id));
+	ce_msg_unref(m);
+	return 0;
+}
+
+/*
+ * The re-INVITE's 200 OK carries the answer in notify @m: the phone takes
+ * it; false when it cannot be used (ysipchan answers the phone 500).
+ */
+static bool reinvite_answered(struct sim *s, struct sim_chan *c, const struct ce_msg *m)
+{
+	struct sim_phone *ph = c->phone;
+	const char *raw = c->sdp_forward ? ce_msg_get(m, "sdp_raw") : NULL;
+	const char *why = NULL;
+	char *had = g_strdup(c->fwd_formats), first[16], remote[32];
+	int err = raw && *raw ? apply_raw(c, raw, &why) : apply_formats(c, m, had, &why);
+
+	if (!err && c->reinvite_hold >= 0)
+		c->held = c->reinvite_hold;
+	if (err)
+		ce_sim_fail(s, "forward", "%s: a re-INVITE answered with %s", ph->label, why);
+	else
+		ce_sim_event(s, "reinvite",
+		        "\"who\":%s,\"chan\":%s,\"state\":\"answered\",\"format\":%s,"
+		        "\"formats\":%s,\"remote\":%s,\"held\":%s",
+		        ce_sim_json(ph->label), ce_sim_json(c->id),
+		        ce_sim_json(first_of(c->fwd_formats, first, sizeof(first))),
+		        ce_sim_json(c->fwd_formats),
+		        ce_sim_json(ce_sim_leg_remote(ph->rtp, remote, sizeof(remote))),
+		        c->held ? "true" : "false");
+	g_free(had);
+	return !err;
+}
+
+/**
+ * call.update at the SIP driver (Yate's Driver relay at 100: the channel
+ * in peerid, else in targetid): a forwarded phone's re-INVITE takes the
+ * peer's notify or reject once its request was answered, and nothing
+ * else (error=nocall, the message goes on).
+ */
+enum ce_sim_res ce_sim_sip_update(struct sim_disp *d, struct ce_msg *m, void *arg)
+{
+	struct sim *s = arg;
+	const char *id = ce_msg_get(m, "peerid"), *op = ce_msg_get_def(m, "operation", "");
+	struct sim_chan *c;
+
+	(void)d;
+	if (!id || !g_str_has_prefix(id, "sip/"))
+		id = ce_msg_get(m, "targetid");
+	c = id && g_str_has_prefix(id, "sip/") ? ce_sim_chan_find(s, id) : NULL;
+	if (!c || !c->phone || (strcmp(op, "notify") && strcmp(op, "reject")))
+		return SIM_CONTINUE;
+	if (c->reinvite != SIM_REINVITE_WAITING) {
+		ce_msg_set(m, "error", "nocall");
+		return SIM_CONTINUE;
+	}
+	c->reinvite = SIM_REINVITE_NONE;
+	if (!strcmp(op, "reject")) {
+		ce_sim_event(s, "reinvite",
+		        "\"who\":%s,\"chan\":%s,\"state\":\"rejected\",\"code\":%s",
+		        ce_sim_json(c->phone->label), ce_sim_json(c->id),
+		        ce_sim_json(ce_msg_get_def(m, "error", "488")));
+		return SIM_HANDLED;
+	}
+	return reinvite_answered(s, c, m) ? SIM_HANDLED : SIM_CONTINUE;
 }

@@ -390,6 +390,24 @@ int ce_sim_leg_new(struct sim *s, struct sim_leg **lp, const char *remoteip, uns
 	return 0;
 }
 
+/** Where the leg sends, "IP:PORT" in @buf ("" when nowhere). */
+const char *ce_sim_leg_remote(const struct sim_leg *l, char *buf, size_t size)
+{
+	char ip[INET_ADDRSTRLEN] = "";
+
+	if (!l->has_remote || !inet_ntop(AF_INET, &l->remote.sin_addr, ip, sizeof(ip)))
+		*buf = 0;
+	else
+		g_snprintf(buf, size, "%s:%u", ip, ntohs(l->remote.sin_port));
+	return buf;
+}
+
+/** The telephone-event payload type the far end answered, or -1. */
+int ce_sim_leg_dtmf_pt(const struct sim_leg *l)
+{
+	return l->dtmf_pt;
+}
+
 /** Where the leg sends; an unusable address stops sending. */
 void ce_sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port)
 {

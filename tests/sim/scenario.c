@@ -243,6 +243,7 @@ static const char *const step_words[] = {
         "stall",
         "crash",
         "rebind",
+        "reinvite",
         NULL,
 };
 
@@ -255,9 +256,12 @@ static int check_step(struct sim *s, char **a, int lineno, GError **err)
 		return bad(err, lineno, "unknown step", a[0]);
 	if ((!strcmp(a[0], "call") && n < 3) || (!strcmp(a[0], "calls") && n < 4) ||
 	        (!strcmp(a[0], "hangup") && n < 2) || (!strcmp(a[0], "dtmf") && n != 3) ||
-	        (!strcmp(a[0], "rebind") && n != 2) || (!strcmp(a[0], "message") && n < 2) ||
+	        (!strcmp(a[0], "rebind") && n != 2) || (!strcmp(a[0], "reinvite") && n != 3) || (!strcmp(a[0], "message") && n < 2) ||
 	        (!strcmp(a[0], "expect") && n < 2) || (!strcmp(a[0], "stall") && (n < 2 || n > 3)))
 		return bad(err, lineno, "missing arguments for", a[0]);
+	if (!strcmp(a[0], "reinvite") &&
+	        !g_strv_contains((const char *const[]){"hold", "resume", "alaw", "mulaw", NULL}, a[2]))
+		return bad(err, lineno, "reinvite offers hold, resume, alaw or mulaw, not", a[2]);
 	if (!strcmp(a[0], "stall") && !(g_ascii_strtod(a[1], NULL) > 0))
 		return bad(err, lineno, "stall wants seconds above 0, not", a[1]);
 	if (!strcmp(a[0], "crash") && a[1] && (atoi(a[1]) <= 0 || atoi(a[1]) >= 65 || a[2]))
@@ -530,6 +534,13 @@ static void run_step(struct sim *s, struct step *st)
 			ce_sim_fail(s, "scenario", "line %d: %s %s", st->lineno, a[1],
 			        r == -ENOENT ? "is not in a call"
 			                     : "is no forwarded phone behind a NAT (nat=yes)");
+	} else if (!strcmp(a[0], "reinvite")) {
+		int r = ce_sim_reinvite(s, a[1], a[2]);
+		if (r < 0)
+			ce_sim_fail(s, "scenario", "line %d: %s %s", st->lineno, a[1],
+			        r == -ENOENT  ? "is not in a call"
+			        : r == -EBUSY ? "has a re-INVITE under way"
+			                      : "is no forwarded phone");
 	} else if (!strcmp(a[0], "message")) {
 		run_message(s, a);
 	} else if (!strcmp(a[0], "expect")) {

@@ -140,8 +140,20 @@ struct sim_chan {
 	struct sim_room *room; /* conf stand-in */
 	bool rtp_forward;      /* Yate's m_rtpForward: the phone's media may bypass Yate */
 	bool sdp_forward;      /* Yate's m_sdpForward: --forward-sdp, or the route's forward_sdp= */
+	char *fwd_formats;     /* a forwarded call's formats as Yate's SDP media keeps them */
+	int reinvite;          /* SIM_REINVITE_*: the forwarded phone's re-INVITE (forward.c) */
+	int reinvite_hold;     /* what it offers: 1 hold, 0 resume, -1 the hold as it is */
+	bool held;             /* the forwarded phone holds the call (its answered offer said so) */
+	unsigned sdp_ver;      /* its SDP's version (o= line) */
 	bool counted, utility;
 	guint timer;
+};
+
+/* Where a forwarded phone's re-INVITE is: ysipchan's m_tr2 is set only once its request is answered. */
+enum {
+	SIM_REINVITE_NONE = 0,
+	SIM_REINVITE_ASKING,  /* call.update operation=request being dispatched */
+	SIM_REINVITE_WAITING, /* taken: the 200 OK waits for operation=notify */
 };
 
 enum {
@@ -200,6 +212,8 @@ void ce_sim_forward_accepted(struct sim *s, struct sim_chan *c, const struct ce_
 void ce_sim_forward_answered(struct sim *s, struct sim_chan *c, struct ce_msg *m);
 const char *ce_sim_forward_key(struct sim_chan *c, char key);
 int ce_sim_rebind(struct sim *s, const char *label);
+int ce_sim_reinvite(struct sim *s, const char *label, const char *what);
+enum ce_sim_res ce_sim_sip_update(struct sim_disp *d, struct ce_msg *m, void *arg);
 
 /* ---- RTP (rtp.c) ------------------------------------------------------- */
 
@@ -215,6 +229,8 @@ unsigned ce_sim_leg_local_port(const struct sim_leg *l);
 const char *ce_sim_leg_local_ip(const struct sim_leg *l);
 void ce_sim_rtp_shared_free(struct sim *s);
 void ce_sim_leg_set_remote(struct sim_leg *l, const char *ip, unsigned port);
+const char *ce_sim_leg_remote(const struct sim_leg *l, char *buf, size_t size);
+int ce_sim_leg_dtmf_pt(const struct sim_leg *l);
 void ce_sim_rtp_start_clock(struct sim *s);
 void ce_sim_rtp_stop_clock(struct sim *s);
 

@@ -132,5 +132,43 @@ tap.ok(forwarding(r, 'on') and
 simlib.hears_all(tap, r, FREQ, WINDOW_A, 'forward_sdp, G.711 only: ')
 r.cleanup()
 
+# Re-INVITEs, as ysipchan passes a forwarded phone's to the engine (call.update
+# operation=request, answered by operation=notify): 1002 holds the call and resumes it,
+# 1001 then offers A-law alone (its first answer listed both laws), then mu-law alone, which
+# Yate could not switch back to (its media keeps the formats narrowed to A-law): refused.
+HOLD, RESUME, ALAW = 2.6, 4.2, 5.0
+lines = scenario(rebind=False).splitlines()[:-2]
+lines += ['at %.1f reinvite 1002 hold' % HOLD, 'at %.1f reinvite 1002 resume' % RESUME,
+          'at %.1f reinvite 1001 alaw' % ALAW, 'at 6.0 reinvite 1001 mulaw',
+          'at 6.6 hangup all', 'end 7.1']
+r = simlib.run('\n'.join(lines) + '\n', module=simlib.ENGINE + ['--config', config()])
+tap.ok(r.ok and not r.problems(), 're-INVITEs: the calls run cleanly', r.why())
+answered = [(e['who'], e['format'], e['held']) for e in r.events('reinvite', state='answered')]
+tap.ok(answered == [('1002', 'mulaw', True), ('1002', 'mulaw', False), ('1001', 'alaw', False)],
+       're-INVITEs: the engine answers hold, resume and A-law alone, the phone then sending '
+       'in the law answered', r.events('reinvite'))
+tap.ok([(e['who'], e['code']) for e in r.events('reinvite', state='refused')] == [('1001', '488')],
+       're-INVITEs: mu-law alone after A-law is refused with 488, the call going on in A-law',
+       r.events('reinvite'))
+notifies = r.messages('call.update', operation='notify')
+tap.ok(len([m for m in notifies if m['handled']]) == 3 and
+       all(m['params'].get('error') == 'nocall' for m in notifies if not m['handled']),
+       're-INVITEs: each answer is a call.update notify that Yate takes once the request is '
+       'answered (one offered earlier gets error=nocall and is offered again)',
+       [(m['handled'], m['params'].get('error')) for m in notifies])
+others = {w: f for w, f in FREQ.items() if w != '1002'}
+for who in sorted(others):
+    # (a recording's time is what the phone received since its call began: up to 0.5 s late)
+    held = simlib.window(r.wav(who + '.wav'), HOLD + 0.5, RESUME - 0.7)
+    ok, levels = simlib.who_hears(held, present=[f for w, f in others.items() if w != who],
+                                  absent=[FREQ['1002'], FREQ[who]])
+    tap.ok(ok, 're-INVITEs: while 1002 holds, %s does not hear it' % who, levels)
+simlib.hears_all(tap, r, FREQ, (RESUME + 0.4, ALAW - 0.1), 're-INVITEs, resumed: ')
+simlib.hears_all(tap, r, FREQ, (ALAW + 0.4, 5.9), 're-INVITEs, 1001 in A-law: ')
+stats = {e['who']: e['rx_pt'] for e in r.events('rtp-stats') if e.get('who') in ('1001', '1002')}
+tap.ok(stats == {'1001': 8, '1002': 0},
+       're-INVITEs: the engine sends 1001 A-law from its switch on, 1002 mu-law still', stats)
+r.cleanup()
+
 shutil.rmtree(cfgdir, ignore_errors=True)
 tap.done()

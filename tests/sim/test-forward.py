@@ -225,8 +225,25 @@ tap.ok(r.code == simlib.EXPECT_FAILED and 'socket of its own' in r.stderr and
        not r.events('forward', who='1001'),
        'nat=yes in load mode fails the run and the phone offers nothing', r.why())
 r.cleanup()
+# A re-INVITE that no module takes (the echo module has no call.update handler): the phone is
+# refused with ysipchan's default 488 and goes on; one from a relayed phone fails the run.
+r = simlib.run('''
+route ^800$ conf/room1 rtp_forward=yes
+at 0 call 1001 800 forward=yes
+at 0 call 1002 800 forward=no
+at 0.8 reinvite 1001 hold
+at 1.2 reinvite 1002 alaw
+at 1.6 hangup all
+end 2
+''', module=BYPASS)
+tap.ok(r.code == simlib.EXPECT_FAILED and 'no forwarded phone' in r.stderr and
+       [(e['state'], e.get('code')) for e in r.events('reinvite', who='1001')] ==
+       [('offered', None), ('refused', '488')] and not r.events('reinvite', who='1002'),
+       'a re-INVITE nobody takes is refused 488; one from a relayed phone fails the run',
+       (r.events('reinvite'), r.why()))
+r.cleanup()
 for bad in ('at 0 call 1001 800 forward=maybe', 'at 0 call 1001 800 nat=2', 'at 0 rebind',
-            'at 0 rebind 1001 1002'):
+            'at 0 rebind 1001 1002', 'at 0 reinvite 1001', 'at 0 reinvite 1001 sendonly'):
     r = simlib.run(bad + '\n')
     tap.ok(r.code == simlib.USAGE and 'line 1' in r.stderr, 'scenario error: %s' % bad,
            r.stderr)

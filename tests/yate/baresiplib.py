@@ -480,6 +480,17 @@ class Phones:
         self.all.append(phone)
         return phone
 
+    def start(self, tap, y, name, found, samples=None, rate=None, label=None, **kw):
+        """A phone NAME in a folder of @y's, saying @samples (at @rate, by default that of its
+        first codec, Phone.rate; None: 300 s of silence), added, started and checked with
+        @tap; @kw go to Phone (codecs=, answermode=).  @label names it in the check."""
+        p = self.add(Phone(y.path(name), name, y.path(name + '/play.wav'), y.sip_port, found,
+                           **kw))
+        rate = rate or p.rate
+        write_wav(p.play, [0] * (300 * rate) if samples is None else samples, rate)
+        tap.must(p.start(), '%s (baresip, %s) starts' % (label or name, p.codecs), p.log_tail())
+        return p
+
     def __enter__(self):
         return self
 

@@ -63,11 +63,7 @@ with yatelib.Yate(prefix, 'bypass', engine='--config {conf}',
     seconds = 300
     p = {}
     for n, f in TONES.items():
-        os.makedirs(y.path('phone%d' % n))
-        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n), yatelib.bursts(f, seconds))
-        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
-                                           y.sip_port, found))
-        tap.must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
+        p[n] = phones.start(tap, y, 'phone%d' % n, found, yatelib.bursts(f, seconds))
     for n in (1, 2, 3, 4):
         tap.must(p[n].dial(NUMBER[n]), 'phone %d calls %s and is answered' % (n, NUMBER[n]),
              p[n].log_tail() + '\n' + y.log_tail())

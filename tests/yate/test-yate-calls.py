@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresiplib  # noqa: E402
@@ -93,15 +92,9 @@ with open(y.engine_conf, 'a') as f:
 os.mkdir(y.path('no-prompts'))  # what Ann and Pat hear is the room, not prompts
 
 with baresiplib.Phones() as phones:
-    silence = baresiplib.write_wav(y.path('silence.wav'), [0] * (300 * RATE))
-    phone = {}
-    for key, play, mode in (('pat', yatelib.bursts(700, 300), 'auto'), ('bob', None, None),
-                            ('nora', None, None)):
-        os.makedirs(y.path(key))
-        wav = baresiplib.write_wav(y.path(key + '/play.wav'), play) if play else silence
-        phone[key] = phones.add(baresiplib.Phone(y.path(key), key, wav, y.sip_port, found,
-                                                 answermode=mode))
-        tap.must(phone[key].start(), 'phone %s (baresip) starts' % key, phone[key].log_tail())
+    phone = {key: phones.start(tap, y, key, found, play, answermode=mode)
+             for key, play, mode in (('pat', yatelib.bursts(700, 300), 'auto'),
+                                     ('bob', None, None), ('nora', None, None))}
     y.set_routes([r'^800$=conf/main',
                   r'^9001$=sip/' + phone['pat'].uri(),
                   r'^9004$=sip/' + phone['bob'].uri(),

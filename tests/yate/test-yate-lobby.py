@@ -115,12 +115,7 @@ db_path = y.path('conf-engine.db')
 cid = make_db(db_path)
 
 with baresiplib.Phones() as phones:
-    os.makedirs(y.path('pat'))
-    pat = phones.add(baresiplib.Phone(y.path('pat'), 'pat',
-                                      baresiplib.write_wav(y.path('pat/play.wav'),
-                                                           yatelib.bursts(700, 300)),
-                                      y.sip_port, found))
-    tap.must(pat.start(), 'Pat (baresip) starts', pat.log_tail())
+    pat = phones.start(tap, y, 'pat', found, yatelib.bursts(700, 300), label='Pat')
     with y:
         tap.yate = y
         tap.must(y.wait_engine(), 'conf-engine attached to Yate', y.log_tail())

@@ -69,13 +69,9 @@ with yatelib.Yate(prefix, 'opus', engine='--config {conf}', engine_conf='',
     p = {}
     spec = {1: ('opus,PCMU', (1000, 6000)), 2: ('opus,G722,PCMU', (3000,)), 3: ('PCMU', (500,))}
     for n, (codecs, freqs) in spec.items():
-        os.makedirs(y.path('phone%d' % n))
         rate = WIDE if n in (1, 2) else yatelib.RATE
-        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n),
-                                   baresiplib.tones(freqs, SECONDS, rate), rate)
-        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
-                                           y.sip_port, found, codecs=codecs))
-        tap.must(p[n].start(), 'phone %d (baresip, %s) starts' % (n, codecs), p[n].log_tail())
+        p[n] = phones.start(tap, y, 'phone%d' % n, found, baresiplib.tones(freqs, SECONDS, rate),
+                            rate, codecs=codecs)
     for n in p:
         tap.must(p[n].dial('820'), 'phone %d calls the room and is answered' % n,
                  p[n].log_tail() + '\n' + y.log_tail())

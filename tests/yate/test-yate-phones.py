@@ -16,7 +16,6 @@ plays a WAV (aufile) and records what it hears (sndfile):
 """
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresiplib  # noqa: E402
@@ -55,11 +54,7 @@ with yatelib.Yate(prefix, 'phones', engine='--config {conf}',
              3: [0] * (seconds * yatelib.RATE), 4: yatelib.bursts(700, seconds)}
     p = {}
     for n, samples in plays.items():
-        os.makedirs(y.path('phone%d' % n))
-        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n), samples)
-        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
-                                           y.sip_port, found))
-        tap.must(p[n].start(), 'phone %d (baresip) starts' % n, p[n].log_tail())
+        p[n] = phones.start(tap, y, 'phone%d' % n, found, samples)
 
     for n in (1, 2, 3):
         tap.must(p[n].dial('800'), 'phone %d calls 800: Yate routes it to conf/phones, answered' % n,

@@ -131,15 +131,9 @@ cid, ids = make_db(db_path)
 with baresiplib.Phones() as phones:
     wave_file = y.path('walt.slin')
     yatelib.write_slin(wave_file, yatelib.bursts(440, 10))
-    silence = baresiplib.write_wav(y.path('silence.wav'), [0] * (300 * RATE))
-    phone = {}
-    for key, play, mode in (('pat', yatelib.bursts(700, 300), 'auto'), ('bob', None, None),
-                            ('nora', None, None)):
-        os.makedirs(y.path(key))
-        wav = baresiplib.write_wav(y.path(key + '/play.wav'), play) if play else silence
-        phone[key] = phones.add(baresiplib.Phone(y.path(key), key, wav, y.sip_port, found,
-                                                 answermode=mode))
-        tap.must(phone[key].start(), 'phone %s (baresip) starts' % key, phone[key].log_tail())
+    phone = {key: phones.start(tap, y, key, found, play, answermode=mode)
+             for key, play, mode in (('pat', yatelib.bursts(700, 300), 'auto'),
+                                     ('bob', None, None), ('nora', None, None))}
     y.set_routes([r'^9001$=sip/' + phone['pat'].uri(),
                   r'^9002$=tone/milliwatt',
                   r'^9003$=wave/play/%s;autorepeat=true' % wave_file,

@@ -13,7 +13,6 @@ Yate 6.4.1:
 import os
 import signal
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import yatelib  # noqa: E402

@@ -55,15 +55,10 @@ with yatelib.Yate(prefix, 'wideband', engine='--config {conf}', engine_conf='',
             2: ('G722', None), 3: ('PCMU', None),
             4: ('G722,PCMU', None), 5: ('G722', None)}
     for n, (codecs, audio) in spec.items():
-        os.makedirs(y.path('phone%d' % n))
         # what each is answered: phone 4, G.722 first, gets G.711 (and baresip's aufile plays
         # only a file at its codec's rate)
         rate = WIDE if n in (1, 2, 5) else yatelib.RATE
-        wav = baresiplib.write_wav(y.path('phone%d/play.wav' % n),
-                                   audio or [0] * (SECONDS * rate), rate)
-        p[n] = phones.add(baresiplib.Phone(y.path('phone%d' % n), 'phone%d' % n, wav,
-                                           y.sip_port, found, codecs=codecs))
-        tap.must(p[n].start(), 'phone %d (baresip, %s) starts' % (n, codecs), p[n].log_tail())
+        p[n] = phones.start(tap, y, 'phone%d' % n, found, audio, rate, codecs=codecs)
     for n in (1, 2, 3):
         tap.must(p[n].dial('810'), 'phone %d calls the wideband room and is answered' % n,
                  p[n].log_tail() + '\n' + y.log_tail())
