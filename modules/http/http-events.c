@@ -8,6 +8,7 @@
 #include "engine.h"
 #include "http.h"
 #include "modules/monitor/events.h"
+#include "modules/store/store.h"
 
 /*
  * One monitor line (an event or a CDR, as the event log writes it) per
@@ -27,11 +28,24 @@
  *
  *   : keep-alive
  *
- * A client that resumes first gets the lines after its id that the
- * monitor still keeps ([monitor] resume_events); when some are no longer
- * kept an "event: gap" with {"type":"gap","from":A,"to":B} says which;
- * an id beyond the newest (the engine restarted and counts from 1 again)
- * gets an "event: reset" and every line kept.  Then the live lines.
+ * A client that resumes first gets the lines after its id, then the live
+ * ones.  Ids grow across restarts (events.h: a run's ids start above the
+ * last run's).  The lines the monitor still keeps ([monitor]
+ * resume_events) come from memory; older ones, of this run or of earlier
+ * ones, from the store's event_stream table, a page at a time on a store
+ * worker, as the socket drains.  Only what nobody can give any more (lines
+ * the store has not got: spooled while the database is away, never
+ * stored, or the store cannot be read now) becomes an "event: gap" with
+ * {"type":"gap","from":A,"to":B}; ids between two runs were never used and
+ * are no gap.  An id beyond the newest gets an "event: reset" and every
+ * line kept, and so does an id of an earlier run when no store keeps the
+ * lines.
+ *
+ * The seams: a client catching up is not live, so new lines only go to
+ * the monitor's memory; before each page the store's writer is flushed,
+ * so that the page holds every line that memory no longer keeps up to the
+ * oldest it does; and everything is sent by one cursor, the last id
+ * considered, so that no line comes twice or is skipped.
  *
  * The stream is exempt from [http] timeout, but each client has a queue of
  * at most event_queue bytes that the socket (its kernel buffer fixed at
@@ -46,19 +60,35 @@
 /* The kernel's send buffer of a stream, fixed: left to grow by itself it
  * reaches megabytes behind a client that does not read, past event_queue. */
 #define STREAM_SNDBUF 65536
+/* Lines read from the store at a time: the most a client holds besides its queue. */
+#define STORE_PAGE 200
+
+struct client;
+
+/* A read of the store for a client (a flush, then a page); the client may leave meanwhile. */
+struct sread {
+	struct client *c; /* NULL once it left */
+	guint64 upto;     /* the lines wanted: cursor < seq <= upto */
+};
 
 struct client {
 	struct ce_http *h;
 	SoupServerMessage *msg;
 	unsigned id;
-	char *room;      /* ?room= filter, or NULL */
-	gint64 conf;     /* ?conference= filter, or 0 */
-	gsize queued;    /* bytes appended that the socket has not taken */
-	guint keepalive; /* timer */
-	GSource *hangup; /* the socket readable: the client left or spoke */
-	GSocket *sock;   /* the connection's (a ref), or NULL */
-	guint64 cursor;  /* catching up: the last seq taken from the kept lines */
-	bool live;       /* caught up: new lines are written as they come */
+	char *room;        /* ?room= filter, or NULL */
+	gint64 conf;       /* ?conference= filter, or 0 */
+	gsize queued;      /* bytes appended that the socket has not taken */
+	guint keepalive;   /* timer */
+	GSource *hangup;   /* the socket readable: the client left or spoke */
+	GSocket *sock;     /* the connection's (a ref), or NULL */
+	guint64 cursor;    /* catching up: the last seq sent or passed over */
+	bool live;         /* caught up: new lines are written as they come */
+	struct sread *rd;  /* a store read under way, or NULL */
+	GPtrArray *page;   /* struct ce_stream_line * read, not all written yet */
+	guint page_at;     /* the next of them */
+	guint64 page_upto; /* the read's upto */
+	bool page_full;    /* the read may have left lines in its range */
+	bool store_failed; /* the store could not be read: not asked again */
 	bool ending;
 	bool listening;
 };
@@ -171,6 +201,10 @@ static void on_finished(SoupServerMessage *msg, gpointer data)
 	struct client *c = data;
 
 	g_signal_handlers_disconnect_by_data(msg, c);
+	if (c->rd)
+		c->rd->c = NULL;
+	if (c->page)
+		g_ptr_array_unref(c->page);
 	if (c->listening)
 		ce_monitor_unlisten(ce_monitor_service(c->h->ce), on_line, c);
 	if (c->keepalive)
@@ -213,41 +247,190 @@ static void write_gap(struct client *c, guint64 from, guint64 to)
 	                   from, to));
 }
 
+/* Ids after the cursor up to @to that nobody can send: a gap from @from (when any), cursor on. */
+static void skip_to(struct client *c, guint64 from, guint64 to)
+{
+	if (from <= to)
+		write_gap(c, from, to);
+	c->cursor = MAX(c->cursor, to);
+}
+
+/* ---- from the store ---- */
+
+static void sread_clear(gpointer p)
+{
+	struct sread *rd = p;
+
+	if (rd->c && rd->c->rd == rd) {
+		/* the store dropped the read unanswered: it stops, and so does the stream */
+		rd->c->rd = NULL;
+		rd->c->store_failed = true;
+	}
+}
+
+static void sread_release(void *p)
+{
+	g_rc_box_release_full(p, sread_clear);
+}
+
+static void store_failed(struct client *c, guint64 upto, int err, const GError *error)
+{
+	g_warning("event client %u: the store cannot give the lines %" G_GUINT64_FORMAT
+	          " to %" G_GUINT64_FORMAT ", which memory no longer keeps (%s): sent as a gap",
+	        c->id, c->cursor + 1, upto, error ? error->message : g_strerror(-err));
+	c->store_failed = true;
+	skip_to(c, c->cursor + 1, upto);
+}
+
+/* A page of lines (every id the store has in the range, with the text of those wanted). */
+static void on_lines(int err, GPtrArray *rows, const GError *error, void *arg)
+{
+	struct sread *rd = arg;
+	struct client *c = rd->c;
+
+	if (!c)
+		return;
+	c->rd = NULL;
+	if (err) {
+		store_failed(c, rd->upto, err, error);
+	} else {
+		c->page = g_ptr_array_ref(rows);
+		c->page_at = 0;
+		c->page_upto = rd->upto;
+		c->page_full = rows->len >= STORE_PAGE;
+	}
+	fill(c);
+}
+
+/* Everything handed to the store before is in the database now (or spooled): read a page. */
+static void on_flushed(void *arg)
+{
+	struct sread *rd = arg;
+	struct client *c = rd->c;
+	struct ce_store *st = c ? ce_monitor_store(ce_monitor_service(c->h->ce)) : NULL;
+	struct ce_stream_filter f = {.after = (gint64)(c ? c->cursor : 0),
+	        .upto = (gint64)rd->upto,
+	        .room = c ? c->room : NULL,
+	        .conference_id = c ? c->conf : 0,
+	        .limit = STORE_PAGE};
+	int r;
+
+	if (!c)
+		return;
+	r = st ? ce_store_list_lines(st, &f, on_lines, g_rc_box_acquire(rd), sread_release)
+	       : -ENODEV;
+	if (r < 0) {
+		c->rd = NULL;
+		g_rc_box_release(rd);
+		store_failed(c, rd->upto, r, NULL);
+		fill(c);
+	}
+}
+
+/* The lines after the cursor up to @upto, which memory no longer keeps, from @st. */
+static void read_store(struct client *c, struct ce_store *st, guint64 upto)
+{
+	struct sread *rd = g_rc_box_new0(struct sread);
+
+	rd->c = c;
+	rd->upto = upto;
+	c->rd = rd;
+	g_debug("event client %u: lines %" G_GUINT64_FORMAT " to %" G_GUINT64_FORMAT
+	        " from the store",
+	        c->id, c->cursor + 1, upto);
+	if (ce_store_flush(st, on_flushed, rd, sread_release) < 0) {
+		c->rd = NULL;
+		rd->c = NULL;
+		g_rc_box_release(rd);
+		store_failed(c, upto, -EINVAL, NULL);
+	}
+}
+
 /*
- * A client catching up takes the kept lines after its cursor, half a
- * queue at a time as the socket drains them, so that a long resume
- * neither overflows its queue nor holds more memory; lines that the
- * monitor dropped meanwhile become a gap event.  Once it has the newest
- * it is live.
+ * Writes the page's lines while the queue is below half.  Ids missing
+ * between two lines of one run are a gap; a line that starts a later run
+ * than the cursor's makes the ids up to its run unused ones.  Returns
+ * whether the page is done.
+ */
+static bool write_page(struct client *c)
+{
+	GPtrArray *p = c->page;
+
+	for (; c->page_at < p->len && !c->ending; c->page_at++) {
+		const struct ce_stream_line *l = p->pdata[c->page_at];
+		guint64 seq = (guint64)l->seq, run = (guint64)MAX(l->run, 0);
+
+		if (c->queued >= c->h->event_queue / 2)
+			return false;
+		if (seq <= c->cursor)
+			continue;
+		skip_to(c, run >= c->cursor ? run + 1 : c->cursor + 1, seq - 1);
+		c->cursor = seq;
+		if (l->line)
+			write_text(c, g_strdup_printf("id: %" G_GUINT64_FORMAT "\ndata: %s\n\n",
+			                      seq, l->line));
+	}
+	g_clear_pointer(&c->page, g_ptr_array_unref);
+	if (!c->page_full && c->cursor < c->page_upto) {
+		/* the store has none of the rest: those of this run are lost */
+		guint64 run = ce_monitor_run(ce_monitor_service(c->h->ce));
+
+		skip_to(c, c->cursor >= run ? c->cursor + 1 : run + 1, c->page_upto);
+	}
+	return true;
+}
+
+/*
+ * A client catching up takes the lines after its cursor, half a queue at
+ * a time as the socket drains them, so that a long resume neither
+ * overflows its queue nor holds more memory: from the store while they
+ * are older than the oldest the monitor keeps, then the kept ones.  Once
+ * it has the newest it is live.
  */
 static void fill(struct client *c)
 {
 	struct ce_monitor *mon = ce_monitor_service(c->h->ce);
-	guint64 oldest, newest;
+	struct ce_store *st = mon ? ce_monitor_store(mon) : NULL;
+	guint64 oldest, newest, run;
 
-	if (c->ending || !mon || c->queued >= c->h->event_queue / 2)
+	if (c->ending || !mon || c->rd || c->queued >= c->h->event_queue / 2)
+		return;
+	if (c->page && !write_page(c))
 		return;
 	oldest = ce_monitor_replay(mon, c->cursor, 0, NULL, NULL, &newest);
+	run = ce_monitor_run(mon);
 	if (c->cursor + 1 < oldest) {
-		write_gap(c, c->cursor + 1, oldest - 1);
-		c->cursor = oldest - 1;
+		if (st && !c->store_failed) {
+			read_store(c, st, oldest - 1);
+			return;
+		}
+		/* nothing keeps them; the ids of an earlier run are not ours to count */
+		skip_to(c, st || c->cursor >= run ? c->cursor + 1 : run + 1, oldest - 1);
 	}
 	ce_monitor_replay(mon, c->cursor, c->h->event_queue / 2 - c->queued, on_kept, c, &newest);
 	c->live = c->cursor >= newest;
 }
 
-/* Start after @since (@resumed: the client asked for it), with a reset first for an id beyond
- * the newest, and a gap when older lines are asked for than are kept. */
+/*
+ * Start after @since (@resumed: the client asked for it).  An id beyond the
+ * newest, or one of an earlier run when no store keeps the lines, gets a
+ * reset and then, like a client without an id, every line kept.  0 asks
+ * for everything there is.
+ */
 static void replay(struct client *c, struct ce_monitor *mon, guint64 since, bool resumed)
 {
 	guint64 newest, oldest = ce_monitor_replay(mon, since, 0, NULL, NULL, &newest);
+	bool earlier = since && since < ce_monitor_run(mon) && !ce_monitor_store(mon);
 
-	if (since > newest) {
+	if (resumed && (since > newest || earlier)) {
+		g_info("event client %u: id %" G_GUINT64_FORMAT " is %s: reset", c->id, since,
+		        earlier ? "of an earlier run and no store keeps the lines"
+		                : "beyond the newest");
 		write_text(c, g_strdup("event: reset\ndata: {\"type\":\"reset\"}\n\n"));
-		since = 0;
+		resumed = false;
 	}
 	if (!resumed)
-		since = oldest ? oldest - 1 : 0; /* everything kept, without a gap */
+		since = oldest - 1; /* everything kept, without a gap */
 	c->cursor = since;
 	fill(c);
 }

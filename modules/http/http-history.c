@@ -277,6 +277,7 @@ static void cdr_fields(const struct ce_cdr *c, field_h *fn, void *out)
 	num(fn, out, "talk_ms", c->talk_ms);
 	str(fn, out, "reason", c->reason);
 	str(fn, out, "billid", c->billid);
+	opt_id(fn, out, "seq", c->seq);
 }
 
 static void row_fields(enum history_kind kind, gconstpointer row, field_h *fn, void *out)

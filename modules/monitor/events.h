@@ -6,12 +6,20 @@
 
 struct ce_engine;
 struct ce_monitor;
+struct ce_store;
 
 /*
  * The monitor keeps its last [monitor] resume_events JSON lines (events and
  * CDRs, exactly as the event log writes them, without the newline) in
  * memory, numbered by their "seq", and hands every new one to its
  * listeners on the main loop.  The HTTP API streams them (docs/http.md).
+ *
+ * The numbering survives a restart: a run of the engine numbers its lines
+ * from its run id + 1 on, densely, and the run id is the start time in
+ * microseconds since the epoch, so a later run's ids are all greater
+ * (ce_monitor_run()).  With a store every line is also kept in its table
+ * event_stream with its id and run (ce_monitor_store()), from where a
+ * client resumes beyond what memory keeps.
  */
 #define CE_MONITOR_SERVICE "monitor"
 
@@ -31,11 +39,18 @@ struct ce_monitor *ce_monitor_service(struct ce_engine *ce);
 int ce_monitor_listen(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
 void ce_monitor_unlisten(struct ce_monitor *r, ce_monitor_line_h *h, void *arg);
 
+/* The id before this run's first line: the lines of this run are numbered from it + 1. */
+guint64 ce_monitor_run(struct ce_monitor *r);
+
+/* The store that keeps every line (struct ce_stream_line), or NULL: none does. */
+struct ce_store *ce_monitor_store(struct ce_monitor *r);
+
 /*
  * Call @h for the lines kept with seq > @since, oldest first, until they
  * add up to @max_bytes (0: all); @h NULL: none.  Returns the seq of the
  * oldest line kept (the newest + 1 when none is): lines between @since and
- * it are no longer kept.  *@newest gets the newest seq there is.
+ * it are no longer kept.  *@newest gets the newest seq there is (the
+ * run's id before the first line).
  */
 guint64 ce_monitor_replay(struct ce_monitor *r, guint64 since, gsize max_bytes,
         ce_monitor_line_h *h, void *arg, guint64 *newest);
@@ -52,7 +67,8 @@ int ce_monitor_post(struct ce_monitor *r, const char *type, const char *room, co
 /* monitor.c's side */
 typedef void(ce_monitor_post_h)(const char *type, const char *room, const char *members, void *arg);
 void ce_monitor_ring_set_post(struct ce_monitor *r, ce_monitor_post_h *h, void *arg);
-int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep);
+int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep, guint64 run);
+void ce_monitor_ring_set_store(struct ce_monitor *r, struct ce_store *st);
 void ce_monitor_ring_free(struct ce_monitor *r);
 void ce_monitor_ring_push(struct ce_monitor *r, const struct ce_monitor_line *line);
 

@@ -81,6 +81,7 @@ static void store_event(struct monitor *m, const struct ce_room_event *ev)
 	        .caller_name = (char *)w->callername,
 	        .called = (char *)w->called,
 	        .direction = (char *)w->direction,
+	        .seq = (gint64)m->seq, /* the stream id of its line */
 	};
 
 	if (!st)
@@ -112,6 +113,7 @@ static void store_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	        .talk_ms = c->talk_ms,
 	        .reason = (char *)c->reason,
 	        .billid = (char *)c->billid,
+	        .seq = (gint64)m->seq, /* the stream id of its line */
 	};
 
 	if (st)
@@ -209,17 +211,27 @@ static void forward_cdr(struct monitor *m, const struct ce_mon_cdr *c)
 	forward_send(m, f);
 }
 
-/* One JSON line to the log, the subscribers and the ring (without its newline). */
+/* One JSON line to the log, the subscribers, the ring and the store (without its newline). */
 static void publish(struct monitor *m, const char *room, gint64 conference_id)
 {
 	const struct ce_monitor_line line = {
 	        m->seq, room, conference_id, m->line->str, m->line->len - 1};
+	struct ce_store *st = store(m);
 
 	if (m->log)
 		ce_mon_evlog_push(m->log, m->line->str, m->line->len);
 	if (m->fan)
 		ce_mon_fanout_send(m->fan, m->line->str, m->line->len);
 	ce_monitor_ring_push(m->ring, &line);
+	if (st) {
+		g_string_truncate(m->line, m->line->len - 1);
+		ce_store_add_line(st, &(struct ce_stream_line){.seq = (gint64)m->seq,
+		                              .run = (gint64)ce_monitor_run(m->ring),
+		                              .at = ce_engine_now(m->ce),
+		                              .room = (char *)room,
+		                              .conference_id = conference_id,
+		                              .line = m->line->str});
+	}
 }
 
 static void on_event(const struct ce_room_event *ev, void *arg)
@@ -411,10 +423,10 @@ static void status(struct ce_engine *ce, GString *out, void *arg)
 	        "monitor_subscribers_dropped=%" G_GUINT64_FORMAT
 	        ",monitor_subscribers_refused=%" G_GUINT64_FORMAT
 	        ",monitor_log_dropped=%" G_GUINT64_FORMAT ",monitor_forwarded=%" G_GUINT64_FORMAT
-	        ",monitor_calls=%u",
+	        ",monitor_calls=%u,monitor_seq=%" G_GUINT64_FORMAT,
 	        ts.rooms, ts.legs, ts.talking, ts.events, ts.cdrs, ts.pending_cdrs, fs.clients,
 	        fs.dropped, fs.refused, m->log ? ce_mon_evlog_dropped(m->log) : 0, m->forwarded,
-	        ts.calls);
+	        ts.calls, m->seq);
 }
 
 /* ---- configuration ---- */
@@ -611,6 +623,23 @@ static void monitor_free(struct monitor *m)
 	g_free(m);
 }
 
+/*
+ * This run's lines are numbered from here + 1 (events.h): the start time in
+ * microseconds, so above every earlier run's ids, and above the last id
+ * the store knows of this node should the clock have been set back.
+ */
+static guint64 run_id(struct monitor *m)
+{
+	struct ce_store *st = store(m);
+	gint64 now = g_get_real_time(), last = st ? ce_store_stream_last(st) : 0;
+
+	if (last >= now)
+		g_warning("the clock is behind this node's last event id in the store: the event "
+		          "stream goes on from %" G_GINT64_FORMAT,
+		        last + 1);
+	return (guint64)MAX(MAX(now, last), 1);
+}
+
 static int monitor_init(struct ce_engine *ce, void **state)
 {
 	const struct ce_config *cfg = ce_engine_config(ce);
@@ -622,15 +651,19 @@ static int monitor_init(struct ce_engine *ce, void **state)
 	m->bus = ce_engine_bus(ce);
 	m->line = g_string_sized_new(512);
 	m->watches = g_array_new(FALSE, FALSE, sizeof(int));
-	if ((err = read_config(m, cfg, &lim)) ||
-	        (err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) ||
-	        (err = open_log(m, cfg)) || (err = open_socket(m, cfg)) ||
-	        (err = ce_monitor_ring_new(
-	                 &m->ring, (unsigned)ce_config_get_int(
-	                                   cfg, SECTION, "resume_events", 10000, 0, 1000000))) ||
+	if ((err = read_config(m, cfg, &lim)))
+		goto out;
+	m->seq = run_id(m);
+	if ((err = ce_mon_track_new(&m->track, &lim, &track_ops, m)) || (err = open_log(m, cfg)) ||
+	        (err = open_socket(m, cfg)) ||
+	        (err = ce_monitor_ring_new(&m->ring,
+	                 (unsigned)ce_config_get_int(
+	                         cfg, SECTION, "resume_events", 10000, 0, 1000000),
+	                 m->seq)) ||
 	        (err = ce_engine_provide(ce, CE_MONITOR_SERVICE, m->ring)))
 		goto out;
 	ce_monitor_ring_set_post(m->ring, on_post, m);
+	ce_monitor_ring_set_store(m->ring, store(m));
 	if ((err = ce_bus_room_subscribe(m->bus, on_room_event, m)))
 		goto out;
 	m->subscribed = true;

@@ -31,20 +31,23 @@ struct listener {
 struct ce_monitor {
 	GQueue lines; /* struct kept *, oldest first */
 	unsigned keep;
+	guint64 run; /* the id before this run's first line */
 	guint64 newest;
-	GArray *listeners; /* struct listener; h NULL: left while pushing */
+	struct ce_store *store; /* keeps every line, or NULL */
+	GArray *listeners;      /* struct listener; h NULL: left while pushing */
 	bool pushing;
 	ce_monitor_post_h *post; /* the monitor's: numbers and writes other modules' lines */
 	void *post_arg;
 };
 
-/** A ring keeping @keep lines (0: none, no resume). */
-int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep)
+/** A ring keeping @keep lines (0: none, no resume) of the run numbered from @run + 1. */
+int ce_monitor_ring_new(struct ce_monitor **rp, unsigned keep, guint64 run)
 {
 	struct ce_monitor *r = g_new0(struct ce_monitor, 1);
 
 	g_queue_init(&r->lines);
 	r->keep = keep;
+	r->run = r->newest = run;
 	r->listeners = g_array_new(FALSE, FALSE, sizeof(struct listener));
 	*rp = r;
 	return 0;
@@ -118,6 +121,24 @@ int ce_monitor_post(struct ce_monitor *r, const char *type, const char *room, co
 		return -ENODEV;
 	r->post(type, room, members, r->post_arg);
 	return 0;
+}
+
+/** The store the monitor hands every line to (NULL: none). */
+void ce_monitor_ring_set_store(struct ce_monitor *r, struct ce_store *st)
+{
+	r->store = st;
+}
+
+/** See events.h. */
+guint64 ce_monitor_run(struct ce_monitor *r)
+{
+	return r->run;
+}
+
+/** See events.h. */
+struct ce_store *ce_monitor_store(struct ce_monitor *r)
+{
+	return r->store;
 }
 
 /** The monitor module's ring, or NULL without the module. */

@@ -3,7 +3,7 @@
 
 /*
  * A spooled record is a serialized GVariant of type (ya{sv}): the record
- * type (1 event, 2 CDR, 3 live room) and a dictionary of the fields that
+ * type (1 event, 2 CDR, 3 live room, 4 event stream line) and a dictionary of the fields that
  * are set, for example
  *   (1, {'uuid': <'5f0c…'>, 'kind': <'enter'>, 'at': <int64 1795000000000000>,
  *        'room': <'board'>, 'caller': <'+4930123'>})
@@ -69,6 +69,7 @@ static void cdr_to(GVariantBuilder *b, const struct ce_cdr *c)
 	put_s(b, "reason", c->reason);
 	put_s(b, "billid", c->billid);
 	put_s(b, "node", c->node);
+	put_x(b, "seq", c->seq);
 }
 
 static void live_to(GVariantBuilder *b, const struct ce_room_live *l)
@@ -78,6 +79,17 @@ static void live_to(GVariantBuilder *b, const struct ce_room_live *l)
 	put_x(b, "participants", l->participants);
 	put_x(b, "started_at", l->started_at);
 	put_x(b, "updated_at", l->updated_at);
+	put_s(b, "node", l->node);
+}
+
+static void line_to(GVariantBuilder *b, const struct ce_stream_line *l)
+{
+	put_x(b, "seq", l->seq);
+	put_x(b, "run", l->run);
+	put_x(b, "at", l->at);
+	put_s(b, "room", l->room);
+	put_x(b, "conference_id", l->conference_id);
+	put_s(b, "line", l->line);
 	put_s(b, "node", l->node);
 }
 
@@ -93,6 +105,8 @@ GBytes *ce_rec_serialize(const struct ce_rec *r)
 		event_to(&b, r->ev);
 	else if (r->type == CE_REC_CDR)
 		cdr_to(&b, r->cdr);
+	else if (r->type == CE_REC_LINE)
+		line_to(&b, r->line);
 	else
 		live_to(&b, r->live);
 	v = g_variant_ref_sink(
@@ -168,6 +182,7 @@ static int cdr_from(struct ce_rec *r, GVariant *d)
 	c->reason = get_s(d, "reason");
 	c->billid = get_s(d, "billid"); /* absent in records spooled before 002-cdr-billid */
 	c->node = get_s(d, "node");
+	c->seq = get_x(d, "seq"); /* absent in records spooled before 006-event-stream */
 	return !c->uuid || !c->room ? -EINVAL : 0;
 }
 
@@ -183,6 +198,21 @@ static int live_from(struct ce_rec *r, GVariant *d)
 	l->updated_at = get_x(d, "updated_at");
 	l->node = get_s(d, "node");
 	return !l->room ? -EINVAL : 0;
+}
+
+static int line_from(struct ce_rec *r, GVariant *d)
+{
+	struct ce_stream_line *l = g_new0(struct ce_stream_line, 1);
+
+	r->line = l;
+	l->seq = get_x(d, "seq");
+	l->run = get_x(d, "run");
+	l->at = get_x(d, "at");
+	l->room = get_s(d, "room");
+	l->conference_id = get_x(d, "conference_id");
+	l->line = get_s(d, "line");
+	l->node = get_s(d, "node");
+	return !l->line || l->seq <= 0 ? -EINVAL : 0;
 }
 
 /**
@@ -207,6 +237,8 @@ int ce_rec_deserialize(struct ce_rec **rp, GBytes *data)
 		err = cdr_from(r, d);
 	else if (type == CE_REC_LIVE)
 		err = live_from(r, d);
+	else if (type == CE_REC_LINE)
+		err = line_from(r, d);
 	g_variant_unref(d);
 	g_variant_unref(v);
 	if (err < 0) {

@@ -70,6 +70,12 @@ struct ce_db_ops {
 	int (*list_cdrs)(
 	        struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err);
 	int (*room_live)(struct ce_db *db, const struct ce_room_live *rl, GError **err);
+	/* a stream line (replayed twice: stored once); the lines @f selects, in seq order */
+	int (*add_line)(struct ce_db *db, const struct ce_stream_line *l, GError **err);
+	int (*list_lines)(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+	        GPtrArray *out, GError **err);
+	/* @node's greatest stream id (0: none) */
+	int (*last_line)(struct ce_db *db, const char *node, gint64 *seq, GError **err);
 	/* bytes the database library holds in this process now (NULL: not known) */
 	gint64 (*memory_used)(void);
 };
@@ -92,6 +98,7 @@ enum ce_rec_type {
 	CE_REC_EVENT = 1,
 	CE_REC_CDR,
 	CE_REC_LIVE,
+	CE_REC_LINE,
 };
 
 struct ce_rec {
@@ -100,12 +107,14 @@ struct ce_rec {
 		struct ce_event *ev;
 		struct ce_cdr *cdr;
 		struct ce_room_live *live;
+		struct ce_stream_line *line;
 	};
 };
 
 struct ce_rec *ce_rec_new_event(const struct ce_event *ev);
 struct ce_rec *ce_rec_new_cdr(const struct ce_cdr *cdr);
 struct ce_rec *ce_rec_new_live(const struct ce_room_live *rl);
+struct ce_rec *ce_rec_new_line(const struct ce_stream_line *l);
 void ce_rec_free(struct ce_rec *r);
 GBytes *ce_rec_serialize(const struct ce_rec *r);
 int ce_rec_deserialize(struct ce_rec **rp, GBytes *data);
@@ -167,10 +176,11 @@ struct ce_store {
 	struct ce_db *wdb; /* the writer's connection, handed over at start */
 	bool start_down;   /* SQLite could not be opened at start: the writer retries */
 	struct ce_spool *spool;
-	gint up;         /* atomic: the writer reaches the database */
-	gint64 seq;      /* atomic: last event sequence number */
-	guint64 queued;  /* atomic counters for status */
-	guint64 spooled; /* records in the spool now */
+	gint up;            /* atomic: the writer reaches the database */
+	gint64 seq;         /* atomic: last event sequence number */
+	gint64 stream_last; /* atomic: this node's greatest stream id at start (0: unknown) */
+	guint64 queued;     /* atomic counters for status */
+	guint64 spooled;    /* records in the spool now */
 	guint64 written;
 	guint64 replayed;
 	guint64 rejected;
@@ -184,6 +194,7 @@ int ce_store_workers_start(struct ce_store *st, GError **err);
 void ce_store_workers_stop(struct ce_store *st);
 void ce_store_started(struct ce_store *st, int r, const GError *error);
 int ce_store_writer_start(struct ce_store *st, GError **err);
+void ce_store_read_stream_last(struct ce_store *st, struct ce_db *db);
 void ce_store_writer_stop(struct ce_store *st);
 void ce_store_writer_free(struct ce_store *st);
 void ce_store_writer_push(struct ce_store *st, struct ce_rec *r);

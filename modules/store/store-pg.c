@@ -47,6 +47,9 @@ enum query {
 	Q_PART_DELETE,
 	Q_EVENTS,
 	Q_CDRS,
+	Q_LINE,
+	Q_LINES,
+	Q_LAST_LINE,
 	Q_N
 };
 
@@ -80,7 +83,7 @@ enum query {
 #define CDR_COLS                                                                             \
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "  \
 	"called, direction, " EP("joined_at") ", " EP("left_at") ", duration_ms, talk_ms, reason, " \
-	"billid"
+	"billid, seq"
 /*
  * $1 after, $2 from, $3 to, $4 room, $5 conference, $6 limit, $7 kind.  A
  * filter not set is passed as NULL: PostgreSQL plans a prepared statement
@@ -130,8 +133,8 @@ static const char *const sql[Q_N] = {
 		    " ON CONFLICT (uuid) DO NOTHING",
 	[Q_CDR] = "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role,"
 		  " caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason,"
-		  " billid, direction) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11)
-		  ", " TS(12) ", $13, $14, $15, $16, $17) ON CONFLICT (uuid) DO NOTHING",
+		  " billid, direction, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, " TS(11)
+		  ", " TS(12) ", $13, $14, $15, $16, $17, $18) ON CONFLICT (uuid) DO NOTHING",
 	[Q_LIVE_UPSERT] = "INSERT INTO live_rooms (node, room, conference_id, participants, "
 			  "started_at, updated_at) VALUES ($1, $2, $3, $4, " TS(5) ", " TS(6)
 			  ") ON CONFLICT (node, room) DO UPDATE SET conference_id = $3, "
@@ -154,6 +157,13 @@ static const char *const sql[Q_N] = {
 	[Q_EVENTS] = "SELECT " EVENT_COLS " FROM events" HISTORY_WHERE("at")
 		     " AND ($7::text IS NULL OR kind = $7) ORDER BY id LIMIT $6",
 	[Q_CDRS] = "SELECT " CDR_COLS " FROM cdrs" HISTORY_WHERE("joined_at") " ORDER BY id LIMIT $6",
+	[Q_LINE] = "INSERT INTO event_stream (node, seq, run, at, room, conference_id, line) VALUES"
+		   " ($1, $2, $3, " TS(4) ", $5, $6, $7) ON CONFLICT (node, seq) DO NOTHING",
+	/* every row of the range (the reader sees missing ids), the text of those that pass */
+	[Q_LINES] = "SELECT seq, run, CASE WHEN ($4::text IS NULL OR room = $4) AND"
+		    " ($5::bigint IS NULL OR conference_id = $5) THEN line END FROM event_stream"
+		    " WHERE node = $1 AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $6",
+	[Q_LAST_LINE] = "SELECT max(seq) FROM event_stream WHERE node = $1",
 };
 /* clang-format on */
 
@@ -845,6 +855,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	p_s(&p, c->reason);
 	p_s(&p, c->billid);
 	p_s(&p, c->direction);
+	p_id(&p, c->seq);
 	return run(db, Q_CDR, &p, NULL, err);
 }
 
@@ -896,6 +907,7 @@ static gpointer row_cdr(PGresult *res, int row)
 	c->talk_ms = col_x(res, row, i++);
 	c->reason = col_s(res, row, i++);
 	c->billid = col_s(res, row, i++);
+	c->seq = col_x(res, row, i++);
 	return c;
 }
 
@@ -932,6 +944,61 @@ static int db_list_cdrs(
         struct ce_db *db, const struct ce_history_filter *f, GPtrArray *out, GError **err)
 {
 	return history(db, Q_CDRS, f, row_cdr, out, err);
+}
+
+static int db_add_line(struct ce_db *db, const struct ce_stream_line *l, GError **err)
+{
+	struct params p = {0};
+
+	p_s(&p, l->node ? l->node : "");
+	p_x(&p, l->seq);
+	p_x(&p, l->run);
+	p_x(&p, l->at);
+	p_s(&p, l->room);
+	p_id(&p, l->conference_id);
+	p_s(&p, l->line);
+	return run(db, Q_LINE, &p, NULL, err);
+}
+
+static int db_list_lines(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+        GPtrArray *out, GError **err)
+{
+	struct params p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	p_s(&p, node ? node : "");
+	p_x(&p, f->after);
+	p_x(&p, f->upto);
+	p_s(&p, f->room);
+	p_id(&p, f->conference_id);
+	p_x(&p, f->limit);
+	r = run(db, Q_LINES, &p, &res, err);
+	for (int i = 0; r == 0 && i < PQntuples(res); i++) {
+		struct ce_stream_line *l = g_new0(struct ce_stream_line, 1);
+
+		l->seq = col_x(res, i, 0);
+		l->run = col_x(res, i, 1);
+		l->line = col_s(res, i, 2);
+		g_ptr_array_add(out, l);
+	}
+	PQclear(res);
+	return r;
+}
+
+static int db_last_line(struct ce_db *db, const char *node, gint64 *seq, GError **err)
+{
+	struct params p = {0};
+	PGresult *res = NULL;
+	int r;
+
+	*seq = 0;
+	p_s(&p, node ? node : "");
+	r = run(db, Q_LAST_LINE, &p, &res, err);
+	if (r == 0 && PQntuples(res) == 1)
+		*seq = col_x(res, 0, 0);
+	PQclear(res);
+	return r;
 }
 
 static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError **err)
@@ -989,4 +1056,7 @@ const struct ce_db_ops ce_db_pg_ops = {
         .list_events = db_list_events,
         .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
+        .add_line = db_add_line,
+        .list_lines = db_list_lines,
+        .last_line = db_last_line,
 };

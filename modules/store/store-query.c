@@ -27,6 +27,7 @@ enum job_type {
 	JOB_DELETE,
 	JOB_EVENTS,
 	JOB_CDRS,
+	JOB_LINES,
 };
 
 struct job {
@@ -40,6 +41,7 @@ struct job {
 	gint64 by;                        /* JOB_EXTEND: how much later the conference ends (us) */
 	struct ce_conference_query query; /* JOB_QUERY; its number is j->key */
 	struct ce_history_filter hist;    /* JOB_EVENTS, JOB_CDRS: its room is key */
+	struct ce_stream_filter lines;    /* JOB_LINES: its room is key */
 	struct ce_conference *conf;
 	struct ce_participant *part;
 	GPtrArray *rows;
@@ -116,6 +118,7 @@ static gboolean job_done(gpointer data)
 		break;
 	case JOB_EVENTS:
 	case JOB_CDRS:
+	case JOB_LINES:
 		((ce_store_history_h *)(void *)j->cb)(j->err, j->rows, j->error, j->arg);
 		break;
 	case JOB_QUIT:
@@ -411,6 +414,8 @@ static int run_job(struct ce_store *st, struct ce_db *db, struct job *j)
 		return ops->list_events(db, &j->hist, j->rows, &j->error);
 	case JOB_CDRS:
 		return ops->list_cdrs(db, &j->hist, j->rows, &j->error);
+	case JOB_LINES:
+		return ops->list_lines(db, st->opt.node, &j->lines, j->rows, &j->error);
 	case JOB_QUIT:
 		break;
 	}
@@ -563,6 +568,8 @@ static struct job *job_new(enum job_type type, bool rows)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_event_free);
 	else if (rows && type == JOB_CDRS)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_cdr_free);
+	else if (rows && type == JOB_LINES)
+		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_stream_line_free);
 	else if (rows)
 		j->rows = g_ptr_array_new_with_free_func((GDestroyNotify)ce_conference_unref);
 	return j;
@@ -839,4 +846,25 @@ int ce_store_list_cdrs(struct ce_store *st, const struct ce_history_filter *f,
         ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
 {
 	return list_history(st, JOB_CDRS, f, cb, arg, destroy);
+}
+
+/**
+ * ce_store_list_lines() - this node's event stream lines that @f selects, in id order
+ *
+ * @cb gets the rows (struct ce_stream_line *, the array is the store's):
+ * every one in the range, with its text only when it passes @f's room and
+ * conference, or an error as ce_store_list_events().  Returns 0 or -EINVAL.
+ */
+int ce_store_list_lines(struct ce_store *st, const struct ce_stream_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy)
+{
+	struct job *j;
+
+	if (!st || !f || !cb || !f->limit || f->limit > CE_STORE_HISTORY_MAX)
+		return -EINVAL;
+	j = job_new(JOB_LINES, true);
+	j->lines = *f;
+	j->key = f->room ? ce_store_text(f->room) : NULL;
+	j->lines.room = j->key;
+	return submit(st, j, (void (*)(void))cb, arg, destroy);
 }

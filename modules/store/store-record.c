@@ -347,6 +347,32 @@ struct ce_rec *ce_rec_new_live(const struct ce_room_live *rl)
 	return r;
 }
 
+/** ce_stream_line_free() - free a stream line (NULL is fine) */
+void ce_stream_line_free(struct ce_stream_line *l)
+{
+	if (!l)
+		return;
+	g_free(l->room);
+	g_free(l->line);
+	g_free(l->node);
+	g_free(l);
+}
+
+/** ce_rec_new_line() - a record holding a sanitized copy of stream line @sl */
+struct ce_rec *ce_rec_new_line(const struct ce_stream_line *sl)
+{
+	struct ce_rec *r = g_new0(struct ce_rec, 1);
+	struct ce_stream_line *l = g_new(struct ce_stream_line, 1);
+
+	*l = *sl;
+	l->room = ce_store_ident(sl->room, CE_STORE_ROOM_MAX);
+	l->line = ce_store_text(sl->line ? sl->line : "");
+	l->node = ce_store_ident(sl->node, CE_STORE_ROOM_MAX);
+	r->type = CE_REC_LINE;
+	r->line = l;
+	return r;
+}
+
 /** ce_rec_free() - free a record and what it holds (NULL is fine) */
 void ce_rec_free(struct ce_rec *r)
 {
@@ -358,6 +384,8 @@ void ce_rec_free(struct ce_rec *r)
 		ce_cdr_free(r->cdr);
 	else if (r->type == CE_REC_LIVE)
 		ce_room_live_free(r->live);
+	else if (r->type == CE_REC_LINE)
+		ce_stream_line_free(r->line);
 	g_free(r);
 }
 
@@ -372,6 +400,8 @@ int ce_rec_write(
 		return ops->add_cdr(db, r->cdr, err);
 	case CE_REC_LIVE:
 		return ops->room_live(db, r->live, err);
+	case CE_REC_LINE:
+		return ops->add_line(db, r->line, err);
 	}
 	return -EINVAL;
 }

@@ -666,9 +666,9 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	sqlite3_stmt *st = stmt(db,
 	        "INSERT INTO cdrs (uuid, node, room, conference_id, leg, participant_id, role, "
 	        "caller, caller_name, called, joined_at, left_at, duration_ms, talk_ms, reason, "
-	        "billid, direction) "
+	        "billid, direction, seq) "
 	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-	        "?17) "
+	        "?17, ?18) "
 	        "ON CONFLICT (uuid) DO NOTHING",
 	        err);
 
@@ -691,6 +691,7 @@ static int db_add_cdr(struct ce_db *db, const struct ce_cdr *c, GError **err)
 	bind_s(st, 15, c->reason);
 	bind_s(st, 16, c->billid);
 	bind_s(st, 17, c->direction);
+	bind_id(st, 18, c->seq);
 	return run(db, st, NULL, NULL, err);
 }
 
@@ -727,7 +728,7 @@ static int db_room_live(struct ce_db *db, const struct ce_room_live *l, GError *
 	"caller_name, called, direction, detail"
 #define CDR_COLS                                                                               \
 	"id, uuid, node, room, conference_id, leg, participant_id, role, caller, caller_name, "    \
-	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid"
+	"called, direction, joined_at, left_at, duration_ms, talk_ms, reason, billid, seq"
 /*
  * ?1 after, ?2 from, ?3 to, ?4 room, ?5 conference, ?6 limit, ?7 kind.  A
  * filter that is not set is left out of the statement (one statement per
@@ -803,6 +804,7 @@ static gpointer row_cdr(sqlite3_stmt *st)
 	c->talk_ms = sqlite3_column_int64(st, i++);
 	c->reason = col_s(st, i++);
 	c->billid = col_s(st, i++);
+	c->seq = sqlite3_column_int64(st, i++);
 	return c;
 }
 
@@ -848,6 +850,87 @@ static int db_list_cdrs(
 	return run(db, st, out, row_cdr, err);
 }
 
+static int db_add_line(struct ce_db *db, const struct ce_stream_line *l, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "INSERT INTO event_stream (node, seq, run, at, room, conference_id, line) "
+	        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (node, seq) DO NOTHING",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_s(st, 1, l->node ? l->node : "");
+	sqlite3_bind_int64(st, 2, l->seq);
+	sqlite3_bind_int64(st, 3, l->run);
+	sqlite3_bind_int64(st, 4, l->at);
+	bind_s(st, 5, l->room);
+	bind_id(st, 6, l->conference_id);
+	bind_s(st, 7, l->line);
+	return run(db, st, NULL, NULL, err);
+}
+
+static gpointer row_line(sqlite3_stmt *st)
+{
+	struct ce_stream_line *l = g_new0(struct ce_stream_line, 1);
+
+	l->seq = sqlite3_column_int64(st, 0);
+	l->run = sqlite3_column_int64(st, 1);
+	l->line = col_s(st, 2);
+	return l;
+}
+
+/*
+ * The filters only choose which rows carry their text: every row of the
+ * range comes back, so that the reader can tell a missing id.  The range
+ * is on the primary key (node, seq).
+ */
+static int db_list_lines(struct ce_db *db, const char *node, const struct ce_stream_filter *f,
+        GPtrArray *out, GError **err)
+{
+	sqlite3_stmt *st = stmt(db,
+	        "SELECT seq, run, CASE WHEN (?4 IS NULL OR room = ?4) AND (?5 IS NULL OR "
+	        "conference_id = ?5) THEN line END FROM event_stream WHERE node = ?1 AND "
+	        "seq > ?2 AND seq <= ?3 ORDER BY seq LIMIT ?6",
+	        err);
+
+	if (!st)
+		return -EIO;
+	bind_s(st, 1, node ? node : "");
+	sqlite3_bind_int64(st, 2, f->after);
+	sqlite3_bind_int64(st, 3, f->upto);
+	bind_s(st, 4, f->room);
+	bind_id(st, 5, f->conference_id);
+	sqlite3_bind_int64(st, 6, f->limit);
+	return run(db, st, out, row_line, err);
+}
+
+static gpointer row_int(sqlite3_stmt *st)
+{
+	gint64 *v = g_new(gint64, 1);
+
+	*v = sqlite3_column_int64(st, 0);
+	return v;
+}
+
+static int db_last_line(struct ce_db *db, const char *node, gint64 *seq, GError **err)
+{
+	sqlite3_stmt *st = stmt(db, "SELECT max(seq) FROM event_stream WHERE node = ?1", err);
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+	int r;
+
+	*seq = 0;
+	if (!st)
+		r = -EIO;
+	else {
+		bind_s(st, 1, node ? node : "");
+		r = run(db, st, out, row_int, err);
+	}
+	if (r == 0 && out->len)
+		*seq = *(gint64 *)out->pdata[0];
+	g_ptr_array_unref(out);
+	return r;
+}
+
 /* SQLite's heap in this process, every connection: mostly their page caches */
 static gint64 db_memory_used(void)
 {
@@ -878,5 +961,8 @@ const struct ce_db_ops ce_db_sqlite_ops = {
         .list_events = db_list_events,
         .list_cdrs = db_list_cdrs,
         .room_live = db_room_live,
+        .add_line = db_add_line,
+        .list_lines = db_list_lines,
+        .last_line = db_last_line,
         .memory_used = db_memory_used,
 };

@@ -170,6 +170,7 @@ static void maybe_connect(struct writer *w)
 	w->tried = true;
 	w->backoff_ms = st->opt.reconnect_min_ms;
 	CE_ATOMIC_SET(&st->worker_retry_at, 0);
+	ce_store_read_stream_last(st, w->db); /* before the start goes on: see there */
 	g_atomic_int_set(&st->up, 1);
 	ce_store_started(st, 0, NULL);
 }

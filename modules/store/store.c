@@ -68,8 +68,9 @@ void ce_store_deliver(struct ce_store *st, GSourceFunc fn, gpointer data, GDestr
 /**
  * ce_store_add_event() - store a room event; never fails, never blocks
  *
- * The store copies @ev, gives it a uuid (unless set), this node's name and
- * the next sequence number.  A time outside years 1..9999 is clamped.
+ * The store copies @ev, gives it a uuid (unless set), this node's name and,
+ * unless @ev->seq is set (the event stream's id), the next sequence number.
+ * A time outside years 1..9999 is clamped.
  */
 void ce_store_add_event(struct ce_store *st, const struct ce_event *ev)
 {
@@ -77,7 +78,8 @@ void ce_store_add_event(struct ce_store *st, const struct ce_event *ev)
 
 	if (!r->ev->node)
 		r->ev->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
-	r->ev->seq = CE_ATOMIC_INC(&st->seq);
+	if (r->ev->seq <= 0) /* the monitor gives its stream id; others get the store's own */
+		r->ev->seq = CE_ATOMIC_INC(&st->seq);
 	r->ev->at = CLAMP(r->ev->at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	if ((unsigned)r->ev->kind >= CE_EVENT_N_ROWS)
 		r->ev->kind = CE_EVENT_CREATED;
@@ -96,6 +98,22 @@ void ce_store_add_cdr(struct ce_store *st, const struct ce_cdr *cdr)
 	c->left_at = CLAMP(c->left_at, c->joined_at, CE_STORE_TIME_MAX);
 	c->duration_ms = (c->left_at - c->joined_at) / 1000;
 	c->talk_ms = CLAMP(c->talk_ms, 0, c->duration_ms);
+	ce_store_writer_push(st, r);
+}
+
+/**
+ * ce_store_add_line() - keep a line of the event stream; never fails, never blocks
+ *
+ * The store copies @l and gives it this node's name.  Written in order
+ * with the events and CDRs (spooled with them while the database is away).
+ */
+void ce_store_add_line(struct ce_store *st, const struct ce_stream_line *l)
+{
+	struct ce_rec *r = ce_rec_new_line(l);
+
+	if (!r->line->node)
+		r->line->node = ce_store_ident(st->opt.node, CE_STORE_ROOM_MAX);
+	r->line->at = CLAMP(r->line->at, CE_STORE_TIME_MIN, CE_STORE_TIME_MAX);
 	ce_store_writer_push(st, r);
 }
 
@@ -237,6 +255,7 @@ static int first_connect(struct ce_store *st, GError **err)
 	if (r == 0)
 		r = st->ops->migrate(st->wdb, &e);
 	if (r == 0) {
+		ce_store_read_stream_last(st, st->wdb);
 		g_atomic_int_set(&st->up, 1);
 		return 0;
 	}
@@ -252,6 +271,35 @@ static int first_connect(struct ce_store *st, GError **err)
 	g_error_free(e);
 	st->start_down = true;
 	return 0;
+}
+
+/**
+ * ce_store_read_stream_last() - note this node's greatest stream id, at the first connection
+ *
+ * Read before the engine's modules start numbering (the store starts
+ * first), so that a clock set back cannot make a new run's ids repeat an
+ * earlier run's.  A failure only leaves it unknown (0).
+ */
+void ce_store_read_stream_last(struct ce_store *st, struct ce_db *db)
+{
+	GError *e = NULL;
+	gint64 last = 0;
+
+	if (CE_ATOMIC_GET(&st->stream_last))
+		return;
+	if (st->ops->last_line(db, st->opt.node, &last, &e) < 0) {
+		g_warning("%s: cannot read the event stream's last id of node %s: %s",
+		        st->ops->name, st->opt.node, e ? e->message : "?");
+		g_clear_error(&e);
+	}
+	CE_ATOMIC_SET(&st->stream_last, last);
+}
+
+/** ce_store_stream_last() - this node's greatest event stream id in the database at start (0:
+ * none, or the database was away) */
+gint64 ce_store_stream_last(const struct ce_store *st)
+{
+	return CE_ATOMIC_GET(&((struct ce_store *)st)->stream_last);
 }
 
 /** ce_store_started() - the writer's first connection attempt ended with @r (@error) */

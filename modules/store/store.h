@@ -192,6 +192,7 @@ struct ce_cdr {
 	gint64 talk_ms;
 	char *reason;
 	char *billid; /* Yate's billing id of the call, or NULL */
+	gint64 seq;   /* the event stream's id of its line (0: none) */
 	/* filled by the store */
 	char *node;
 	gint64 duration_ms;
@@ -308,6 +309,44 @@ int ce_store_list_events(struct ce_store *st, const struct ce_history_filter *f,
         ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
 int ce_store_list_cdrs(struct ce_store *st, const struct ce_history_filter *f,
         ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
+
+/*
+ * One line of the monitor's event stream (GET /api/v1/events), kept in
+ * "event_stream" so that a client can resume from further back than the
+ * monitor's memory: @line the JSON object exactly as streamed, @seq its id
+ * (dense within a run), @run the id before the first line of the engine
+ * run that made it.  The node is the store's.
+ */
+struct ce_stream_line {
+	gint64 seq;
+	gint64 run;
+	gint64 at;
+	char *room;           /* or NULL */
+	gint64 conference_id; /* 0: none */
+	char *line;           /* read back: NULL when the row does not pass the filter */
+	char *node;           /* filled by the store */
+};
+
+void ce_stream_line_free(struct ce_stream_line *l);
+void ce_store_add_line(struct ce_store *st, const struct ce_stream_line *l);
+
+/*
+ * Which stream lines ce_store_list_lines() reads: this node's with @after <
+ * seq <= @upto, in seq order, at most @limit.  Every row in that range
+ * comes back, so that the caller sees which ids are missing; the text of
+ * those that do not pass @room or @conference_id is left out (NULL).
+ */
+struct ce_stream_filter {
+	gint64 after, upto;
+	const char *room;     /* NULL: any */
+	gint64 conference_id; /* 0: any */
+	unsigned limit;       /* 1..CE_STORE_HISTORY_MAX */
+};
+
+/* @rows: struct ce_stream_line *, as ce_store_list_events(). */
+int ce_store_list_lines(struct ce_store *st, const struct ce_stream_filter *f,
+        ce_store_history_h *cb, void *arg, GDestroyNotify destroy);
+gint64 ce_store_stream_last(const struct ce_store *st);
 
 int ce_store_flush(struct ce_store *st, ce_store_done_h *cb, void *arg, GDestroyNotify destroy);
 

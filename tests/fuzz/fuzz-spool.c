@@ -118,7 +118,7 @@ static void decode(GBytes *payload)
 		CHECK(r == NULL);
 		return;
 	}
-	CHECK(r && r->type >= CE_REC_EVENT && r->type <= CE_REC_LIVE);
+	CHECK(r && r->type >= CE_REC_EVENT && r->type <= CE_REC_LINE);
 	b1 = ce_rec_serialize(r);
 	CHECK(ce_rec_deserialize(&again, b1) == 0);
 	b2 = ce_rec_serialize(again);

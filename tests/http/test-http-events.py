@@ -6,8 +6,9 @@ max_event_clients=3, a 4 KiB event_queue); a caller plays speech into room
 'main', a silent one joins it, another joins room 'other'.  Shown, over
 real HTTP on loopback:
 - a stream receives the callers' enter and talker events in order, each
-  'id:' the event's seq, increasing by one; its body is not chunked but
-  ends with the connection (Connection: close);
+  'id:' the event's seq, increasing by one from the engine's start time in
+  microseconds (so that a later run's ids are greater); its body is not
+  chunked but ends with the connection (Connection: close);
 - a client that disconnects and resumes with Last-Event-ID gets exactly
   the events after it (those of the disconnection first: a mute and unmute
   made meanwhile), nothing twice and nothing missed; ?since= does the same;
@@ -18,9 +19,10 @@ real HTTP on loopback:
   when they leave;
 - a client that never reads (nor closes) is cut off once its queue passes
   event_queue, logged, while the engine answers other requests all along;
-- ?since= older than the 100 lines kept ([monitor] resume_events): an
-  'event: gap' naming the ids lost, then the oldest kept (a resume of
-  far more than event_queue bytes, fed as the socket drains);
+- ?since= older than the 100 lines kept ([monitor] resume_events), no
+  store: an 'event: gap' naming the ids lost, then the oldest kept (a
+  resume of far more than event_queue bytes, fed as the socket drains);
+  an id of an earlier run (below this run's first) gets 'event: reset';
 - the answers are the OpenAPI document's; the engine stops cleanly with a
   stream open.
 """
@@ -40,6 +42,7 @@ if faultlib.built():
     tap.skip_all(faultlib.built())
 
 READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+started_us = int(time.time() * 1e6)
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main speakers=true
 route ^801$ conf/other notify=conf-monitor/other lonely=true
@@ -110,8 +113,10 @@ try:
            talk[0]['data'].get('leg') == enter[0]['data'].get('leg'),
            'both callers\' enter events, and the speaker\'s talk-start after its enter',
            [(e['id'], kind(e)) for e in evs])
-    tap.ok(evs and evs[0]['id'] == 1 and consecutive(evs),
-           'ids are the seq of each event, from 1, increasing by one', [e['id'] for e in evs])
+    tap.ok(evs and started_us < evs[0]['id'] < time.time() * 1e6 and consecutive(evs),
+           'ids are the seq of each event, from the start time in microseconds, increasing '
+           'by one', (started_us, [e['id'] for e in evs]))
+    first = evs[0]['id']
     last = evs[-1]['id']
     a.close()
 
@@ -193,14 +198,20 @@ try:
     # resuming from further back than the 100 lines kept: a gap event says what is lost
     for i in range(120):
         eng.request('POST', path + ('mute' if i % 2 == 0 else 'unmute'), ADMIN)
-    g = httplib.Events(eng, READ, path='/api/v1/events?since=1')
+    g = httplib.Events(eng, READ, path='/api/v1/events?since=%d' % first)
     evs5 = g.until(lambda e: 'id' in e)
     g.close()
     gap = evs5[0] if evs5 else {}
-    tap.ok(gap.get('event') == 'gap' and gap['data'].get('from') == 2 and len(evs5) == 2 and
-           evs5[1]['id'] == gap['data'].get('to') + 1,
-           'since=1 with only 100 lines kept: event gap (from 2 to the one before the oldest '
-           'kept), then the oldest kept', evs5[:2])
+    tap.ok(gap.get('event') == 'gap' and gap['data'].get('from') == first + 1 and
+           len(evs5) == 2 and evs5[1]['id'] == gap['data'].get('to') + 1,
+           'since= the first id with only 100 lines kept: event gap (from the next to the one '
+           'before the oldest kept), then the oldest kept', evs5[:2])
+    r = httplib.Events(eng, READ, last=first - 2)
+    evs6 = r.until(lambda e: 'id' in e)
+    r.close()
+    tap.ok(evs6 and evs6[0].get('event') == 'reset' and len(evs6) == 2 and
+           evs6[1]['id'] == gap['data'].get('to') + 1,
+           'an id of an earlier run, no store: event reset, then every line kept', evs6[:2])
 
     # a stream still open when the engine stops
     open_at_stop = httplib.Events(eng, READ)

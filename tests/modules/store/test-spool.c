@@ -185,6 +185,13 @@ static void test_codec(void)
 	        .role = "moderator",
 	        .called = "800"};
 	struct ce_room_live live = {.room = "r", .participants = 5, .started_at = 3};
+	struct ce_stream_line line = {.seq = 1796614991218641,
+	        .run = 1796614991218640,
+	        .at = 8,
+	        .room = "r",
+	        .conference_id = 3,
+	        .line = "{\"type\":\"event\",\"seq\":1796614991218641}",
+	        .node = "n"};
 	struct ce_rec *r = ce_rec_new_event(&ev), *back = NULL;
 	GBytes *b = ce_rec_serialize(r);
 
@@ -216,6 +223,21 @@ static void test_codec(void)
 	b = ce_rec_serialize(r);
 	g_assert_cmpint(ce_rec_deserialize(&back, b), ==, 0);
 	g_assert_cmpint(back->live->participants, ==, 5);
+	ce_rec_free(back);
+	ce_rec_free(r);
+	g_bytes_unref(b);
+
+	r = ce_rec_new_line(&line);
+	b = ce_rec_serialize(r);
+	g_assert_cmpint(ce_rec_deserialize(&back, b), ==, 0);
+	g_assert_cmpint(back->type, ==, CE_REC_LINE);
+	g_assert_cmpint(back->line->seq, ==, line.seq);
+	g_assert_cmpint(back->line->run, ==, line.run);
+	g_assert_cmpint(back->line->at, ==, 8);
+	g_assert_cmpint(back->line->conference_id, ==, 3);
+	g_assert_cmpstr(back->line->room, ==, "r");
+	g_assert_cmpstr(back->line->line, ==, line.line);
+	g_assert_cmpstr(back->line->node, ==, "n");
 	ce_rec_free(back);
 	ce_rec_free(r);
 	g_bytes_unref(b);
