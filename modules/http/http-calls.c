@@ -490,6 +490,12 @@ int ce_http_calls_start(struct ce_http *h, const struct ce_config *cfg)
 	h->call_history =
 	        (unsigned)ce_config_get_int(cfg, CE_HTTP_SECTION, "call_history", 1000, 1, 100000);
 	h->calls = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, outcall_free);
+	/*
+	 * Ids count on from the start time in microseconds, as the event
+	 * stream's do: a restarted engine forgets its calls, and must not hand
+	 * out again an id that a client still polls for the call before.
+	 */
+	h->call_serial = g_get_real_time();
 	return ce_dialer_new(&h->dialer, ce_engine_bus(h->ce));
 }
 

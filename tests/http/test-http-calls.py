@@ -39,6 +39,7 @@ if faultlib.built():
     tap.skip_all(faultlib.built())
 
 READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+STARTED_US = int(time.time() * 1e6)
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main
 route ^801$ conf/other
@@ -170,6 +171,9 @@ try:
            '202 at once: dialing, with the default timeout', (st, doc))
     ans_id = doc.get('id')
     tap.ok(hd.get('location') == '/api/v1/calls/%s' % ans_id, 'Location names the call', hd)
+    tap.ok(isinstance(ans_id, int) and STARTED_US < ans_id < 2 ** 53,
+           'its id counts from the engine\'s start time in microseconds (a restarted engine '
+           'never gives out an id of the one before), below 2^53', (STARTED_US, ans_id))
     doc = final(ans_id, ('answered', 'failed', 'ended'))
     tap.ok(doc.get('state') == 'answered' and (doc.get('leg') or '').startswith('dumb/') and
            doc.get('answered'), 'then answered, with its leg', doc)
