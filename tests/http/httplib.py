@@ -33,9 +33,28 @@ Tap = faultlib.Tap
 WAIT = faultlib.WAIT
 
 
+# The secrets of the two tokens most tests use: "ops" reads, "root" is an admin.
+READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+
+
 def sha256(secret):
     """The hex SHA-256 of @secret, as [http] token.NAME holds it."""
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def engine_tap():
+    """A Tap that skips the whole test when conf-engine or yate-sim is not built."""
+    tap = Tap()
+    if faultlib.built():
+        tap.skip_all(faultlib.built())
+    return tap
+
+
+def http_conf(*lines):
+    """An [http] section's body: enabled, token "ops" reading with READ, "root" an admin with
+    ADMIN, then @lines ('timeout=3', ...)."""
+    return '\n'.join(('enabled=true', 'token.ops = read:' + sha256(READ),
+                      'token.root = admin:' + sha256(ADMIN)) + lines)
 
 
 def free_port():

@@ -26,13 +26,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+READ, ADMIN = httplib.READ, httplib.ADMIN
 RECDIR = tempfile.mkdtemp(prefix='ce-http-rec-')
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main
@@ -40,8 +37,7 @@ at 0 call 1001 800 play=tone:440
 at 0.3 call 1002 800 play=silence
 at 0.6 call 1003 800 play=silence
 end 300
-''', 'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=3'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN)), extra='[conference]\nrecord_dir=' + RECDIR)
+''', httplib.http_conf('timeout=3'), extra='[conference]\nrecord_dir=' + RECDIR)
 answers = []
 JSON = {'Content-Type': 'application/json'}
 

@@ -31,14 +31,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 import simlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+READ, ADMIN = httplib.READ, httplib.ADMIN
 STARTED_US = int(time.time() * 1e6)
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main
@@ -52,9 +49,8 @@ callee 9007 answer delay=0.3
 at 0 call 1001 800 play=tone:440 record=1001.wav
 at 0.3 call 1002 801 play=silence
 end 300
-''', 'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=5\n'
-    'max_calls=3\nmax_room_calls=2\ncall_timeout=30'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN)), extra='[conference]\nrtp_timeout=0\n')
+''', httplib.http_conf('timeout=5', 'max_calls=3', 'max_room_calls=2', 'call_timeout=30'),
+    extra='[conference]\nrtp_timeout=0\n')
 answers = []
 JSON = {'Content-Type': 'application/json'}
 

@@ -34,14 +34,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 import simlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+READ, ADMIN = httplib.READ, httplib.ADMIN
 started_us = int(time.time() * 1e6)
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main speakers=true
@@ -51,8 +48,7 @@ at 0.3 call 1002 800 play=silence
 at 0.6 call 1003 801 play=silence
 end 300
 ''' % simlib.data('speech.wav'),
-    'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=3\n'
-    'max_event_clients=3\nevent_queue=4096' % (httplib.sha256(READ), httplib.sha256(ADMIN)),
+    httplib.http_conf('timeout=3', 'max_event_clients=3', 'event_queue=4096'),
     extra='[monitor]\nresume_events=100')
 answers = []
 

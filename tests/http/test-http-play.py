@@ -29,14 +29,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 import simlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+READ, ADMIN = httplib.READ, httplib.ADMIN
 PROMPTS = os.path.realpath(os.path.join(httplib.SRCDIR, 'conf', 'prompts'))
 eng = httplib.Engine('''
 route ^800$ conf/main notify=conf-monitor/main
@@ -44,8 +41,7 @@ at 0 call 1001 800 play=silence record=1001.wav
 at 0.3 call 1002 800 play=silence record=1002.wav
 at 0.6 call 1003 800 play=silence
 end 300
-''', 'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=3'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN)),
+''', httplib.http_conf('timeout=3'),
     extra='[conference]\nprompts_dir=%s\n' % PROMPTS)
 answers = []
 JSON = {'Content-Type': 'application/json'}

@@ -43,15 +43,11 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
-HTTP = ('enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\nmax_event_clients=8\n'
-        % (httplib.sha256(READ), httplib.sha256(ADMIN)))
+READ, ADMIN = httplib.READ, httplib.ADMIN
+HTTP = httplib.http_conf('max_event_clients=8') + '\n'
 SCENARIO = '''
 route ^800$ conf/main notify=conf-monitor/main
 route ^801$ conf/other notify=conf-monitor/other lonely=true

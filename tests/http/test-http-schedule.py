@@ -38,11 +38,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import httplib  # noqa: E402
-import faultlib  # noqa: E402
 
-tap = httplib.Tap()
-if faultlib.built():
-    tap.skip_all(faultlib.built())
+tap = httplib.engine_tap()
 PG = '--pg' in sys.argv
 CONNINFO = os.environ.get('CE_TEST_PG_CONNINFO')
 if PG and not CONNINFO:
@@ -51,7 +48,7 @@ if PG and not CONNINFO:
     tap.ok(False, '--pg needs CE_TEST_PG_CONNINFO (run it under tests/pg-harness.sh)')
     tap.done()
 
-READ, ADMIN = 'r3ad-secret', 'adm1n-secret'
+READ, ADMIN = httplib.READ, httplib.ADMIN
 WORK = tempfile.mkdtemp(prefix='ce-http-sched-')
 DB = os.path.join(WORK, 'conf.db')
 if PG:
@@ -66,8 +63,7 @@ route ^800$ schedule/800
 at 6 call 1001 800 play=tone:440 param.pin=1234
 at 6 call 1002 800 param.pin=4321
 end 300
-''', 'enabled=true\ntoken.ops = read:%s\ntoken.root = admin:%s\ntimeout=5\nmax_duration=48'
-    % (httplib.sha256(READ), httplib.sha256(ADMIN)),
+''', httplib.http_conf('timeout=5', 'max_duration=48'),
     extra='[store]\n%sspool_dir=%s/spool\nquery_timeout_ms=3000\n[schedule]\npoll_interval=1\n'
           'lobby=false\ndialout=false\n' % (store, WORK))
 answers = []
