@@ -45,8 +45,8 @@ struct ce_http {
 	GPtrArray *history; /* queries of /api/v1/history/ with the store (http-history.c) */
 	/* outbound calls (http-calls.c) */
 	struct ce_dialer *dialer;
-	GHashTable *calls; /* id (gint64 *) -> struct outcall */
-	gint64 call_serial; /* the last call id: from the start time in us, + 1 per call */
+	GHashTable *calls;       /* id (gint64 *) -> struct outcall */
+	gint64 call_serial;      /* the last call id: from the start time in us, + 1 per call */
 	unsigned call_timeout_s; /* ring timeout of a call that names none */
 	unsigned max_calls;      /* dialing at once, in all */
 	unsigned max_room_calls; /* dialing at once into one room */
