@@ -107,20 +107,39 @@ def shot(name):
 
 
 def until(pred, timeout=WAIT):
-    """pred()'s first true value within @timeout (None if none); a failing lookup counts as false."""
+    """pred()'s first true value within @timeout (None if none); a failing lookup (an element
+    not there yet, or redrawn meanwhile) counts as false."""
     end = time.monotonic() + timeout
     while True:
         try:
             v = pred()
-        except WebDriverException:
+        except (WebDriverException, IndexError):
             v = None
         if v or time.monotonic() > end:
             return v
         time.sleep(0.05)
 
 
+def shown(css):
+    """(element, text) of each element matching @css that is displayed.  The page redraws
+    its tables as events come: an element replaced meanwhile (stale) is left out, not an
+    error, so that a check or its diagnostic never dies of a redraw."""
+    out = []
+    for e in browser.find_elements(By.CSS_SELECTOR, css):
+        try:
+            if e.is_displayed():
+                out.append((e, e.text))
+        except WebDriverException:
+            pass
+    return out
+
+
 def visible(css):
-    return [e for e in browser.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+    return [e for e, t in shown(css)]
+
+
+def texts(css):
+    return [t for e, t in shown(css)]
 
 
 def row(caller):
@@ -228,15 +247,17 @@ def schedule_through_page():
     book('Standup', '8200', '', 7200)
 
     def cancel_standup():
-        rows = [r for r in visible('#confs tr[data-conf-id]') if 'Standup' in r.text]
+        rows = [r for r, t in shown('#confs tr[data-conf-id]') if 'Standup' in t]
+        if not rows:  # not listed yet
+            return False
         rows[0].find_element(By.CSS_SELECTOR, 'button[data-conf-action="cancel"]').click()
         return True
     until(cancel_standup)
     until(lambda: browser.switch_to.alert).accept()
-    tap.ok(until(lambda: [r for r in visible('#confs tr[data-conf-id]')
-                          if 'Standup' in r.text and 'cancelled' in r.text]) and
-           [r for r in visible('#confs tr[data-conf-id]')
-            if 'Board meeting (moved)' in r.text and 'scheduled' in r.text],
+    tap.ok(until(lambda: [t for t in texts('#confs tr[data-conf-id]')
+                          if 'Standup' in t and 'cancelled' in t]) and
+           [t for t in texts('#confs tr[data-conf-id]')
+            if 'Board meeting (moved)' in t and 'scheduled' in t],
            'Cancel: the other conference shows cancelled, the first one still scheduled')
 
 
@@ -402,7 +423,7 @@ try:
         tap.ok(until(lambda: row('2001') and 'Dora' in row('2001').text and talking('2001'),
                      timeout=10),
                'and shows her in it, talking (speech), live from the event stream',
-               row('2001') and row('2001').text)
+               texts('tr.leg[data-caller="2001"]'))
         shot('scheduled-room')
         until(lambda: visible('button[data-room="main"]')[0].click() or True)
         until(lambda: row('1001'))
