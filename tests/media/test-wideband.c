@@ -43,29 +43,26 @@ static double level_db(const int16_t *x, unsigned n, double hz, unsigned rate)
 
 /* ---- the converter ---- */
 
-/* Level of a tone at @hz after @up (8 -> 16 kHz) or down (16 -> 8 kHz), over 0.5 s after 0.1 s. */
-static double through(bool up, double hz)
+/* Level of a tone at @hz, @from -> @to Hz through ce_rs_convert, over 0.5 s after 0.1 s;
+ * measured at @at_hz (the tone, or where it would fold or image). */
+static double through_rs(unsigned from, unsigned to, double hz, double at_hz)
 {
-	unsigned in_rate = up ? 8000 : 16000, out_rate = up ? 16000 : 8000;
-	unsigned n_in = in_rate / 50, n_out = out_rate / 50;
-	static int16_t got[8000];
-	struct ce_rs2 st;
+	unsigned n_in = from / 50, n_out = to / 50;
+	static int16_t got[GOT];
+	struct ce_rs st;
 	unsigned long k = 0;
 
-	ce_rs2_init(&st);
+	ce_rs_init(&st);
 	for (unsigned f = 0; f < 30; f++) {
-		int16_t in[320], out[320];
+		int16_t in[960], out[960];
 
 		for (unsigned i = 0; i < n_in; i++)
-			in[i] = sine_at(hz, AMP, k++, in_rate);
-		if (up)
-			ce_rs2_up(&st, in, n_in, out);
-		else
-			ce_rs2_down(&st, in, n_in, out);
+			in[i] = sine_at(hz, AMP, k++, from);
+		g_assert_cmpuint(ce_rs_convert(&st, from, to, in, n_in, out), ==, n_out);
 		if (f >= 5)
 			memcpy(got + (f - 5) * n_out, out, n_out * sizeof(int16_t));
 	}
-	return level_db(got, 25 * n_out, hz, out_rate);
+	return level_db(got, 25 * n_out, at_hz, to);
 }
 
 /*
@@ -78,27 +75,14 @@ static void test_response(void)
 	static const double pass[] = {200, 500, 1000, 2000, 3000, 3400};
 
 	for (unsigned i = 0; i < G_N_ELEMENTS(pass); i++) {
-		g_assert_cmpfloat(fabs(through(true, pass[i])), <, 0.1);
-		g_assert_cmpfloat(fabs(through(false, pass[i])), <, 0.1);
+		g_assert_cmpfloat(fabs(through_rs(8000, 16000, pass[i], pass[i])), <, 0.1);
+		g_assert_cmpfloat(fabs(through_rs(16000, 8000, pass[i], pass[i])), <, 0.1);
 	}
 	/* 16 kHz tones above 4 kHz, heard at 8 kHz where they would fold */
 	static const double stop[] = {4600, 5000, 6000, 7000};
 
-	for (unsigned i = 0; i < G_N_ELEMENTS(stop); i++) {
-		int16_t in[320], out[160], got[160 * 25];
-		struct ce_rs2 st;
-		unsigned long k = 0;
-
-		ce_rs2_init(&st);
-		for (unsigned f = 0; f < 30; f++) {
-			for (unsigned j = 0; j < 320; j++)
-				in[j] = sine_at(stop[i], AMP, k++, 16000);
-			ce_rs2_down(&st, in, 320, out);
-			if (f >= 5)
-				memcpy(got + (f - 5) * 160, out, sizeof(out));
-		}
-		g_assert_cmpfloat(level_db(got, 160 * 25, 8000 - stop[i], 8000), <, -45.0);
-	}
+	for (unsigned i = 0; i < G_N_ELEMENTS(stop); i++)
+		g_assert_cmpfloat(through_rs(16000, 8000, stop[i], 8000 - stop[i]), <, -45.0);
 }
 
 /* A state carries the history: frames one by one convert as the whole signal at once, and a
@@ -136,28 +120,6 @@ static void test_frames_join(void)
 	ce_rs2_keep(&b, in + 340, 300, 0);
 	ce_rs2_down(&b, in + 640, 320, parts + 320);
 	g_assert_cmpmem(whole + 320, 160 * sizeof(int16_t), parts + 320, 160 * sizeof(int16_t));
-}
-
-/* Level of a tone at @hz, @from -> @to Hz through ce_rs_convert, over 0.5 s after 0.1 s;
- * measured at @at_hz (the tone, or where it would fold or image). */
-static double through_rs(unsigned from, unsigned to, double hz, double at_hz)
-{
-	unsigned n_in = from / 50, n_out = to / 50;
-	static int16_t got[GOT];
-	struct ce_rs st;
-	unsigned long k = 0;
-
-	ce_rs_init(&st);
-	for (unsigned f = 0; f < 30; f++) {
-		int16_t in[960], out[960];
-
-		for (unsigned i = 0; i < n_in; i++)
-			in[i] = sine_at(hz, AMP, k++, from);
-		g_assert_cmpuint(ce_rs_convert(&st, from, to, in, n_in, out), ==, n_out);
-		if (f >= 5)
-			memcpy(got + (f - 5) * n_out, out, n_out * sizeof(int16_t));
-	}
-	return level_db(got, 25 * n_out, at_hz, to);
 }
 
 /*
