@@ -147,6 +147,17 @@ class Engine:
                 return st, doc
             time.sleep(0.1)
 
+    def recordings(self, *who, timeout=WAIT):
+        """Stop the simulator (its phones hang up and close their recordings) and read what
+        each of @who recorded (WHO.wav): {who: samples}, [] for one with no file."""
+        self.sim.p.send_signal(signal.SIGTERM)
+        self.sim.finish(timeout=timeout)
+        heard = {}
+        for w in who:
+            path = os.path.join(self.sim.workdir, w + '.wav')
+            heard[w] = simlib.read_wav(path)[1] if os.path.exists(path) else []
+        return heard
+
     def stderr(self, text):
         return [e.get('text', '') for e in self.sim.events('stderr') if text in e.get('text', '')]
 

@@ -41,7 +41,6 @@ import glob
 import json
 import os
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -476,11 +475,8 @@ try:
            'the engine gone: the page says it is reconnecting',
            browser.find_element(By.ID, 'conn').text)
     shot('reconnecting')
-    eng.sim.p.send_signal(signal.SIGTERM)  # the phones hang up and close their recordings
-    eng.sim.finish(timeout=WAIT)
+    samples = eng.recordings('1002')['1002']
     answered = eng.sim.events('answered', who='1002')
-    path = os.path.join(eng.sim.workdir, '1002.wav')
-    samples = simlib.read_wav(path)[1] if os.path.exists(path) else []
     if t_mute is not None and answered:
         at = t_mute - answered[0]['t']  # the mute, in seconds of Bob's recording
         before = simlib.window(samples, at - 2.0, at - 0.5)

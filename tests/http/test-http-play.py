@@ -23,7 +23,6 @@ prompts told apart by their content, simlib.find_prompt):
 """
 import json
 import os
-import signal
 import sys
 import time
 
@@ -180,12 +179,7 @@ try:
     httplib.answers_documented(tap, eng, answers, READ)
     httplib.ends_well(tap, eng)
 
-    eng.sim.p.send_signal(signal.SIGTERM)  # the phones close their recordings
-    eng.sim.finish(timeout=httplib.WAIT)
-    heard = {}
-    for who in ('1001', '1002'):
-        path = os.path.join(eng.sim.workdir, who + '.wav')
-        heard[who] = simlib.read_wav(path)[1] if os.path.exists(path) else []
+    heard = eng.recordings('1001', '1002')
 
     def found(who, name):
         return round(simlib.find_prompt(heard[who], simlib.prompt_samples(name))[0], 2)
