@@ -79,6 +79,27 @@ SO_TIMESTAMPNS = 35   # Linux: the kernel's receive time of a datagram (Python h
 RTP = struct.Struct('!BBHII')  # version 2, PT 0 (PCMU), sequence, timestamp, SSRC
 PORT_STEP = 4          # SIPp's [auto_media_port] moves 4 ports a call (the SDP adds 4)
 MODES = {'a': "Yate's conference", 'b': 'conf-engine relayed', 'c': 'conf-engine bypassed'}
+FLOOR = 'kernel floor (bench-udp)'
+BENCH_UDP = os.path.join(os.path.dirname(os.path.dirname(yatelib.ENGINE)), 'bench', 'bench-udp')
+
+
+def run_floor(a, n, rnd):
+    """Mode f: bench-udp's echo server for N phones waiting in epoll as ours do, over the same
+    window: the CPU that the datagrams of (c) cost the kernel alone on this host."""
+    r = {'mode': 'f', 'n': n, 'round': rnd, 'notes': []}
+    out = subprocess.run([BENCH_UDP, '-n', str(n), '-t', str(max(1, round(a.seconds))), '-e'],
+                         capture_output=True, text=True, check=True).stdout
+    m = re.search(r'server ([0-9.]+) s/s.*received ([0-9.]+)%.*sent ([0-9.]+)%.*phones ([0-9.]+)',
+                  out)
+    if not m:
+        raise RuntimeError('bench-udp said: ' + out)
+    r['engine'], r['yate'] = float(m.group(1)), 0.0
+    r['ppc'] = n / r['engine'] if r['engine'] > 0 else float('inf')
+    r['phones'] = float(m.group(4))
+    if float(m.group(2)) < 99.0 or float(m.group(3)) < 99.0:
+        r['notes'].append('the floor\'s server was short: %s' % out.strip())
+    r['load'] = open('/proc/loadavg').read().split()[0]
+    return r
 
 
 def phone_audio():
@@ -477,6 +498,15 @@ def measure(a, yt, r, sipp, phones, engine):
 
 
 def print_run(r):
+    if r['mode'] == 'f':
+        print('f N=%d round %d: the kernel\'s floor %.3f s/s (%.3f ms CPU per participant-second):'
+              ' bench-udp echoing one datagram per phone per 20 ms; phones %.3f s/s (not counted);'
+              ' loadavg %s' % (r['n'], r['round'], r['engine'], 1000 * r['engine'] / r['n'],
+                               r['phones'], r['load']))
+        for note in r['notes']:
+            print('   !!! ' + note)
+        sys.stdout.flush()
+        return
     ed = r.get('engine_delta') or {}
     line = ('%s N=%d round %d: Yate %.3f + engine %.3f s/s -> %.0f participants per core '
             '(%.3f ms CPU per participant-second); SIPp %.3f, phones %.3f s/s (not counted); '
@@ -522,6 +552,31 @@ def spread_ratio(v):
     return '%.2f (%.2f-%.2f)' % (e2e.pct(v, 50), min(v), max(v)) if v else '-'
 
 
+def floor_table(a, results):
+    """What the datagrams alone cost (mode f), and the best (c)/(a) that leaves on this host."""
+    if not any(r['mode'] == 'f' for r in results):
+        return
+    print('\nthe kernel\'s floor: bench-udp echoing the same datagrams, no media work; engine/floor ='
+          ' the bypassed engine\'s CPU over it; (c)/(a) at most = (a)\'s CPU over (floor + Yate\'s'
+          ' in (c)), what an engine costing only its datagrams would reach (per round)')
+    print('%6s | %-24s | %-18s | %-18s' % ('N', FLOOR, 'engine/floor', '(c)/(a) at most'))
+    for n in a.n:
+        rs = [r for r in results if r['n'] == n]
+        floor = [r['ppc'] for r in rs if r['mode'] == 'f']
+        over, bound = [], []
+        for rnd in range(a.rounds):
+            f = [r for r in rs if r['mode'] == 'f' and r['round'] == rnd]
+            c = [r for r in rs if r['mode'] == 'c' and r['round'] == rnd]
+            y = [r for r in rs if r['mode'] == 'a' and r['round'] == rnd]
+            if f and c:
+                over.append(c[0]['engine'] / f[0]['engine'])
+            if f and y:
+                best = n / (f[0]['engine'] + (c[0]['yate'] if c else 0.0))
+                bound.append(best / y[0]['ppc'])
+        print('%6d | %-24s | %-18s | %-18s' % (n, spread(floor), spread_ratio(over),
+                                              spread_ratio(bound)))
+
+
 def summary(a, results):
     print('\nparticipants per core = N / CPU of (Yate + conf-engine); median (min-max) over rounds')
     print('%6s | %-24s | %-24s | %-24s | %-18s | %-18s' %
@@ -540,6 +595,7 @@ def summary(a, results):
         print('%6d | %-24s | %-24s | %-24s | %-18s | %-18s' %
               (n, spread(col['a']), spread(col['b']), spread(col['c']), spread_ratio(ratio['c']),
                spread_ratio(ratio['b'])))
+    floor_table(a, results)
     print('\nadded latency (probe burst sent -> mixed frame received), p50 / p99 / max of the '
           'onsets of all rounds; phones short of audio in the window, summed over rounds')
     print('%6s | %-32s | %-32s | %-32s' % ('N', MODES['a'], MODES['b'], MODES['c']))
@@ -576,7 +632,8 @@ def main():
     ap.add_argument('--settle', type=float, default=3, help='seconds after the last answer (3)')
     ap.add_argument('--room', type=int, default=10, help='participants per room (10)')
     ap.add_argument('--rate', type=float, default=50, help='calls placed per second (50)')
-    ap.add_argument('--modes', default='abc', help='which modes, in order (abc)')
+    ap.add_argument('--modes', default='abcf',
+                    help='which modes, in order (abcf; f: the kernel\'s floor, bench-udp)')
     ap.add_argument('--probe-every', type=int, default=10,
                     help='one probe room in K: a tone-burst talker, the rest listen (10; 0: none)')
     ap.add_argument('--quiet', choices=('silence', 'none'), default='silence',
@@ -585,8 +642,10 @@ def main():
     a.n = [int(x) for x in a.n.split(',')]
     if max(a.n) > 2500:
         sys.exit('at most 2,500 calls: SIPp\'s [auto_media_port] wraps after 10,000 ports')
-    if not set(a.modes) <= set(MODES):
-        sys.exit('--modes: letters of abc')
+    if not set(a.modes) <= set(MODES) | {'f'}:
+        sys.exit('--modes: letters of abcf')
+    if 'f' in a.modes and not os.access(BENCH_UDP, os.X_OK):
+        sys.exit('not built: %s (make bench/bench-udp)' % BENCH_UDP)
     for tool in ('sipp', 'sox'):
         if not shutil.which(tool):
             sys.exit('%s is not installed (Debian: sip-tester, sox)' % tool)
@@ -608,7 +667,8 @@ def main():
         for n in a.n:
             for rnd in range(a.rounds):
                 for mode in a.modes:
-                    r = run(a, mode, n, rnd, prefix, audio)
+                    r = (run_floor(a, n, rnd) if mode == 'f' else
+                         run(a, mode, n, rnd, prefix, audio))
                     results.append(r)
                     print_run(r)
     except KeyboardInterrupt:
