@@ -99,10 +99,13 @@ class Actions:
         self.eng, self.n = eng, {'main': 0, 'other': 0}
         self.legs = {}
         for room, caller in (('main', '1002'), ('other', '1003')):
+            # joined: a leg still offered is listed too, with no id yet (docs/http.md)
             st, doc = eng.wait(lambda s, d: s == 200 and d and any(
-                l.get('caller') == caller for l in d.get('legs', [])),
-                '/api/v1/rooms/' + room, READ)
-            leg = [l for l in doc['legs'] if l['caller'] == caller][0]['id']
+                l.get('caller') == caller and l.get('state') == 'joined'
+                for l in d.get('legs', [])), '/api/v1/rooms/' + room, READ)
+            leg = ([l['id'] for l in doc['legs'] if l['caller'] == caller and
+                    l['state'] == 'joined'] if st == 200 and doc else []) or ['not-joined']
+            leg = leg[0]  # not joined in time: the actions are answered 404, and the checks say so
             self.legs[room] = '/api/v1/rooms/%s/legs/%s/' % (room, leg.replace('/', '%2F'))
 
     def do(self, count, room='main'):
@@ -137,7 +140,7 @@ def newest(eng):
     c = httplib.Events(eng, READ)
     got = first(c)
     c.close()
-    return got[-1]['id'] if got else None
+    return got[-1]['id'] if got else 0  # none: the checks that use it fail, the test goes on
 
 
 engines = []
