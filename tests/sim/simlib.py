@@ -245,6 +245,19 @@ def tone_level(samples, freq, rate=8000):
     return 10 * math.log10(e / (32768.0 * 32768 / 2)) if e > 0 else -120.0
 
 
+def band_level(samples, lo, hi, rate=8000):
+    """Level of the band from @lo to @hi Hz in @samples, dB relative to a full-scale sine
+    (-120: none): tone_ratio()'s 50 Hz bins in it added.  They are the 20 ms frames' DFT
+    bins, orthogonal, so the sum is the band's energy whatever its shape: a codec that
+    keeps a band's energy but not its tone (Opus's CELT fills a band it spends few bits on
+    with noise) reads as loud as one that kept the tone, which tone_level() would not."""
+    if not samples:
+        return -120.0
+    ms = sum(x * x for x in samples) / len(samples)
+    e = sum(tone_ratio(samples, f, rate) for f in range(lo // 50 * 50, hi + 1, 50)) * ms
+    return 10 * math.log10(e / (32768.0 * 32768 / 2)) if e > 0 else -120.0
+
+
 def who_hears(samples, present=(), absent=(), margin=20.0, floor=-45.0, rate=8000):
     """Mix-minus check of what one caller heard: (ok, {Hz: dB}) for a TAP diagnostic.
 

@@ -8,7 +8,9 @@ phone hears and says, recorded to WAV), account, menu (the commands) and
 ctrl_tcp (those commands as netstring JSON on a loopback TCP port).  There
 is no audio device: the phone plays nothing, it only records.  Everything
 is on 127.0.0.1, SIP and RTP alike; the account points at Yate's SIP port
-and never registers.
+and never registers.  A phone whose first codec is G.722 or Opus says and
+hears at 16 kHz; an Opus one made with opus_rate=48000 at 48 kHz (a
+fullband softphone: test-yate-opus48.py).
 
     with baresiplib.Phones() as phones:
         a = phones.add(baresiplib.Phone(y.path('a'), 'a', play='a.wav', proxy=y.sip_port))
@@ -51,15 +53,23 @@ MODULE_DIRS = ('/usr/lib/baresip/modules', '/usr/lib/x86_64-linux-gnu/baresip/mo
                '/usr/lib/aarch64-linux-gnu/baresip/modules', '/usr/local/lib/baresip/modules')
 MODULES = ('g711', 'g722', 'aufile', 'sndfile', 'account', 'menu', 'ctrl_tcp')
 # What a phone's codecs (baresip's names, best first) run at: a G.722 phone says and hears
-# 16 kHz, and so does an Opus one (its opus module set to 16 kHz: OPUS_CONFIG).
+# 16 kHz, and so does an Opus one unless made with opus_rate=48000 (its opus module's
+# opus_samplerate: opus_config()).
 WIDEBAND = ('G722', 'opus')
 # How an account names them (baresip 1.0.0 looks G722 up as G722/8000/1 otherwise, and Opus
-# by its audio rate and channels: opus/16000/1 with OPUS_CONFIG; its SDP says opus/48000/2).
-ACCOUNT_CODEC = {'G722': 'G722/16000/1', 'opus': 'opus/16000/1'}
-# An Opus phone (its codecs name opus; opus.so must be there): mono at 16 kHz, asking for
-# in-band FEC, as a desk phone would (the SDP still says opus/48000/2, RFC 7587).
-OPUS_CONFIG = ('module opus.so\nopus_samplerate 16000\nopus_stereo no\nopus_sprop_stereo no\n'
-               'opus_inbandfec yes\n')
+# by its audio rate and channels: opus/16000/1 or opus/48000/1 with opus_config(); its SDP
+# says opus/48000/2 either way).
+ACCOUNT_CODEC = {'G722': 'G722/16000/1', 'opus': 'opus/%(opus_rate)d/1'}
+# The rates an Opus phone can be made at: wideband, as a desk phone, or fullband, as a
+# softphone (baresip's encoder then sends the band the far end's maxplaybackrate allows).
+OPUS_RATES = (16000, 48000)
+
+
+def opus_config(rate=16000):
+    """The config lines of baresip's opus module for a phone at @rate (OPUS_RATES): mono,
+    asking for in-band FEC (its SDP says opus/48000/2 at either rate, RFC 7587)."""
+    return ('module opus.so\nopus_samplerate %d\nopus_stereo no\nopus_sprop_stereo no\n'
+            'opus_inbandfec yes\n' % rate)
 
 
 def has_opus(found):
@@ -141,19 +151,47 @@ def _die_with_us():
         pass
 
 
+# ---- SDP, as the phones' SIP traces show it (Phone.answer_sdp(), offer_sdp()) ----------
+
+def opus_pt(sdp):
+    """The payload type of opus/48000/2 in @sdp, or None."""
+    m = re.search(r'^a=rtpmap:(\d+) opus/48000/2\s*$', sdp or '', re.M | re.I)
+    return m.group(1) if m else None
+
+
+def first_pt(sdp):
+    """The first payload type of @sdp's m=audio line, or None."""
+    m = re.search(r'^m=audio \d+ RTP/AVP (\d+)', sdp or '', re.M)
+    return m.group(1) if m else None
+
+
+def fmtp(sdp, pt):
+    """The a=fmtp parameters of payload type @pt in @sdp, {name: value} (empty if none)."""
+    m = re.search(r'^a=fmtp:%s ([^\r\n]*)' % re.escape(str(pt)), sdp or '', re.M)
+    pairs = (kv.partition('=') for kv in (m.group(1).split(';') if m else ()) if kv.strip())
+    return {k.strip(): v.strip() for k, _, v in pairs}
+
+
 # ---- one phone ---------------------------------------------------------------------
 
 class Phone:
     """One baresip process with its own config folder @dir; @play is the WAV it says."""
 
-    def __init__(self, dir, name, play, proxy, found=None, answermode=None, codecs='PCMU'):
+    def __init__(self, dir, name, play, proxy, found=None, answermode=None, codecs='PCMU',
+                 opus_rate=16000):
         """@answermode: None (calls from Yate ring until accept() or reject()) or 'auto'
         (baresip answers every incoming call at once, as a phone set to auto-answer).
         @codecs: what it offers, best first, as baresip names them ('PCMU', 'G722,PCMU'); a
-        phone whose first is wideband says a 16 kHz @play and hears at 16 kHz (self.rate)."""
+        phone whose first is wideband says a 16 kHz @play and hears at 16 kHz (self.rate).
+        @opus_rate: what its Opus runs at (OPUS_RATES); a phone whose first codec is opus
+        says and hears at that rate."""
+        if opus_rate not in OPUS_RATES:
+            raise ValueError('opus_rate %r is none of %s' % (opus_rate, OPUS_RATES))
         self.dir = dir
         self.codecs = codecs
-        self.rate = 16000 if codecs.split(',')[0] in WIDEBAND else RATE
+        self.opus_rate = opus_rate
+        first = codecs.split(',')[0]
+        self.rate = opus_rate if first == 'opus' else 16000 if first in WIDEBAND else RATE
         self.answermode = answermode
         self.name = name
         self.play = play
@@ -181,7 +219,7 @@ class Phone:
             f.write('# %s: a test phone (tests/yate/baresiplib.py)\n' % self.name +
                     'module_path %s\n' % self.modules +
                     # a codec before the account module, which looks its codecs up at once
-                    (OPUS_CONFIG if 'opus' in self.codecs.split(',') else '') +
+                    (opus_config(self.opus_rate) if 'opus' in self.codecs.split(',') else '') +
                     ''.join('module %s.so\n' % m for m in MODULES if m != 'ctrl_tcp') +
                     'module_app ctrl_tcp.so\n'
                     'sip_listen 127.0.0.1:%d\n' % self.sip_port +
@@ -193,7 +231,8 @@ class Phone:
             # regint=0: never REGISTER; Yate (no user.auth handler) takes the calls as they come
             f.write('<sip:%s@127.0.0.1:%d>;regint=0;audio_codecs=%s%s\n' % (
                 self.name, self.proxy,
-                ','.join(ACCOUNT_CODEC.get(c, c) for c in self.codecs.split(',')),
+                ','.join(ACCOUNT_CODEC.get(c, c) % {'opus_rate': self.opus_rate}
+                         for c in self.codecs.split(',')),
                 ';answermode=%s' % self.answermode if self.answermode else ''))
         open(os.path.join(self.dir, 'contacts'), 'w').close()
 
@@ -438,6 +477,10 @@ class Phone:
         """What the phone sent (its WAV, as encoded), at self.rate."""
         f = self._dump('enc')
         return read_recording(f) if f else []
+
+    def heard_last(self, seconds):
+        """The last @seconds of what the phone heard, at self.rate."""
+        return self.heard()[-int(seconds * self.rate):]
 
     def heard_seconds(self):
         """How much the phone has heard so far, from its recording's size (44-byte header)."""

@@ -28,6 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresiplib  # noqa: E402
+from baresiplib import first_pt, opus_pt  # noqa: E402
 import yatelib  # noqa: E402
 
 simlib = yatelib.simlib
@@ -43,19 +44,6 @@ HOLD = 3.0  # seconds Opus phone 2 holds
 SECONDS = 300
 WIDE = 16000
 ROOM = 'conf/op;rtp_forward=yes;rate=16000;notify=%s' % WATCH
-
-
-def opus_pt(sdp):
-    """The payload type of opus/48000/2 in @sdp, or None."""
-    m = re.search(r'^a=rtpmap:(\d+) opus/48000/2\s*$', sdp, re.M | re.I)
-    return m.group(1) if m else None
-
-
-def first_pt(sdp):
-    """The first payload type of @sdp's m=audio line, or None."""
-    m = re.search(r'^m=audio \d+ RTP/AVP (\d+)', sdp, re.M)
-    return m.group(1) if m else None
-
 
 # g722webrtc: Yate knows G.722, so phone 2's formats= has it and Opus wins by codecs= alone
 with yatelib.Yate(prefix, 'opus', engine='--config {conf}', engine_conf='',
