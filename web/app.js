@@ -152,6 +152,12 @@ function signOut(why) {
   st.lastId = null;
   st.talking.clear();
   st.calls.clear();
+  st.openRtp.clear();
+  st.roomData = null;
+  // nothing of this session stays on the page: the next one (perhaps a read-only token)
+  // would otherwise see this one's rows and buttons until its own data arrives
+  for (const id of ['rooms', 'legs', 'calls', 'confs', 'cdrs']) $(id).replaceChildren();
+  $('room').hidden = true;
   setConn(null);
   $('who').textContent = '';
   $('signout').hidden = true;

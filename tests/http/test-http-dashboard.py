@@ -29,7 +29,9 @@ what it hears.  The engine serves the source tree's web/ folder
 - (a server without the schedule or history endpoints: those views say
   plainly that it does not have them);
 - on a phone-sized window nothing is wider than the screen;
-- a read-only token sees the room and its callers but no action button;
+- signed out, nothing of the session is left on the page; a read-only
+  token then sees the room and its callers but no action button, not even
+  for a moment (the admin's rows are not shown again while its own load);
 - when the engine stops, the page says it is reconnecting;
 - no script error or blocked resource in the browser's console.
 Screenshots of each view are kept in tests/http/dashboard-artifacts/ of
@@ -430,6 +432,10 @@ try:
     # a read-only token: the room, no action buttons
     browser.find_element(By.ID, 'signout').click()
     until(lambda: visible('#token'))
+    left = browser.execute_script(
+        "return document.querySelectorAll('#legs tr, #rooms li, #confs tr, #cdrs tr').length")
+    tap.ok(left == 0 and not visible('#room'),
+           'signed out: nothing of the session is left on the page', left)
     sign_in(READ)
     tap.ok(until(lambda: row('1001') and row('1003') and
                  'viewer (read only)' in browser.find_element(By.ID, 'who').text),
