@@ -89,9 +89,12 @@ def find():
     return None, 'no baresip module folder with %s.so' % '.so, '.join(MODULES)
 
 
-def require(tap):
-    """(binary, module folder); without baresip the test skips (exit 0), or fails under $CI."""
+def require(tap, opus=False):
+    """(binary, module folder); without baresip (or, with @opus, without its opus module) the
+    test skips (exit 0), or fails under $CI."""
     found, why = find()
+    if found and opus and not has_opus(found):
+        found, why = None, 'baresip has no opus module (opus.so) in %s' % found[1]
     if found:
         return found
     if os.environ.get('CI'):

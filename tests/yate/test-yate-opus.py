@@ -34,10 +34,7 @@ import yatelib  # noqa: E402
 simlib = yatelib.simlib
 tap = yatelib.Checked()
 prefix = yatelib.require(tap)
-found = baresiplib.require(tap)
-if not baresiplib.has_opus(found):
-    print('1..0 # SKIP baresip has no opus module (opus.so) in %s' % found[1])
-    sys.exit(0)
+found = baresiplib.require(tap, opus=True)
 WATCH = 'op-watch'
 LISTEN = 6.0
 HOLD = 3.0  # seconds Opus phone 2 holds
