@@ -28,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import baresiplib  # noqa: E402
-from baresiplib import first_pt, opus_pt  # noqa: E402
+from baresiplib import first_pt, fmtp, opus_pt  # noqa: E402
 import yatelib  # noqa: E402
 
 simlib = yatelib.simlib
@@ -67,7 +67,7 @@ with yatelib.Yate(prefix, 'opus', engine='--config {conf}', engine_conf='',
         offer, answer = p[n].offer_sdp(), p[n].answer_sdp()
         pt = opus_pt(offer)
         tap.ok(pt is not None and first_pt(answer) == pt and opus_pt(answer) == pt and
-               re.search(r'^a=fmtp:%s .*useinbandfec=1' % pt, answer or '', re.M),
+               fmtp(answer, pt).get('useinbandfec') == '1',
                "phone %d's 200 OK answers Opus on the payload type it offered (%s), with FEC"
                % (n, pt), 'offer:\n%s\nanswer:\n%s' % (offer, answer))
     answer = p[3].answer_sdp()
